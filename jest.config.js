@@ -1,0 +1,18 @@
+// Jest 30 + ts-jest in native ESM mode (run through `npm test`, which sets --experimental-vm-modules).
+const common = {
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
+  testEnvironment: 'node',
+};
+
+export default {
+  projects: [
+    // Unit specs live beside the code; they never need a broker.
+    { ...common, displayName: 'unit', roots: ['<rootDir>/src', '<rootDir>/libs'], testMatch: ['**/*.spec.ts'] },
+    // End-to-end suites boot the real app on a free port; integration suites start their own
+    // nats-server and redis-server from the binaries on PATH.
+    { ...common, displayName: 'e2e', roots: ['<rootDir>/test'], testMatch: ['**/*.e2e-spec.ts'] },
+  ],
+  testTimeout: 30000,
+};

@@ -1,0 +1,20 @@
+/** The error shape of every non-2xx response: `{ "error": { "code", "message" } }`. */
+export type ErrorCode =
+  | 'invalid_request'
+  | 'invalid_cursor'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'idempotency_conflict'
+  | 'cursor_expired'
+  | 'payload_too_large'
+  | 'rate_limited'
+  | 'too_many_connections'
+  | 'unsupported_media_type'
+  | 'service_unavailable'
+  | 'internal_error';
+
+export interface ErrorBody {
+  error: { code: ErrorCode | (string & {}); message: string };
+}

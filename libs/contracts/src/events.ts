@@ -1,0 +1,140 @@
+/**
+ * Job events: one discriminated union on `type`, validated with zod where events enter the log.
+ *
+ * An agent produces an {@link AgentEvent} (the type plus its own fields). The event log stamps it into a
+ * {@link JobEvent} by adding the envelope: `job_id`, `seq` (dense per job, from 1), `ts` (ISO time) and
+ * `attempt` (1-based). Clients receive JobEvents.
+ */
+import { z } from 'zod';
+import { JOB_STATUSES } from './job.js';
+
+export const usageSchema = z.strictObject({
+  input_tokens: z.number().int().nonnegative(),
+  output_tokens: z.number().int().nonnegative(),
+});
+export type Usage = z.infer<typeof usageSchema>;
+
+export const ZERO_USAGE: Readonly<Usage> = Object.freeze({ input_tokens: 0, output_tokens: 0 });
+
+const nonEmpty = z.string().min(1).max(512);
+
+export const statusEventSchema = z.strictObject({ type: z.literal('status'), status: z.enum(JOB_STATUSES) });
+export const tokenEventSchema = z.strictObject({ type: z.literal('token'), text: z.string() });
+export const thinkingEventSchema = z.strictObject({ type: z.literal('thinking'), text: z.string() });
+export const toolCallStartEventSchema = z.strictObject({
+  type: z.literal('tool_call_start'),
+  call_id: nonEmpty,
+  name: nonEmpty,
+  arguments: z.unknown(),
+});
+export const toolCallEndEventSchema = z
+  .strictObject({
+    type: z.literal('tool_call_end'),
+    call_id: nonEmpty,
+    name: nonEmpty,
+    result: z.unknown().optional(),
+    error: z.string().optional(),
+  })
+  .refine((e) => (e.result !== undefined) !== (e.error !== undefined), {
+    message: 'tool_call_end carries exactly one of result or error',
+  });
+export const attemptEventSchema = z.strictObject({
+  type: z.literal('attempt'),
+  attempt: z.number().int().min(1),
+  reason: z.string(),
+});
+export const inputRequiredEventSchema = z.strictObject({
+  type: z.literal('input_required'),
+  request_id: nonEmpty,
+  prompt: z.string(),
+  schema: z.record(z.string(), z.unknown()).optional(),
+});
+export const doneEventSchema = z.strictObject({
+  type: z.literal('done'),
+  usage: usageSchema,
+  output: z.strictObject({ text: z.string() }),
+});
+export const errorEventSchema = z.strictObject({
+  type: z.literal('error'),
+  code: nonEmpty,
+  message: z.string(),
+  retryable: z.boolean(),
+  usage: usageSchema,
+});
+export const cancelledEventSchema = z.strictObject({
+  type: z.literal('cancelled'),
+  reason: z.string(),
+  usage: usageSchema,
+});
+
+/** Every event an agent (or the platform) may append, discriminated on `type`. */
+export const agentEventSchema = z.discriminatedUnion('type', [
+  statusEventSchema,
+  tokenEventSchema,
+  thinkingEventSchema,
+  toolCallStartEventSchema,
+  toolCallEndEventSchema,
+  attemptEventSchema,
+  inputRequiredEventSchema,
+  doneEventSchema,
+  errorEventSchema,
+  cancelledEventSchema,
+]);
+
+export type AgentEvent = z.infer<typeof agentEventSchema>;
+export type EventType = AgentEvent['type'];
+export type AgentEventOf<T extends EventType> = Extract<AgentEvent, { type: T }>;
+
+export const EVENT_TYPES = [
+  'status',
+  'token',
+  'thinking',
+  'tool_call_start',
+  'tool_call_end',
+  'attempt',
+  'input_required',
+  'done',
+  'error',
+  'cancelled',
+] as const satisfies readonly EventType[];
+
+/** The envelope the log adds to every event. */
+export interface EventEnvelope {
+  job_id: string;
+  /** 1, 2, 3… dense per job. */
+  seq: number;
+  /** ISO-8601 time the event was appended. */
+  ts: string;
+  /** 1-based attempt that produced the event. */
+  attempt: number;
+}
+
+/** An event as stored in the log and delivered to clients. */
+export type JobEvent<T extends EventType = EventType> = EventEnvelope & AgentEventOf<T>;
+
+export const TERMINAL_EVENT_TYPES = ['done', 'error', 'cancelled'] as const satisfies readonly EventType[];
+export type TerminalEventType = (typeof TERMINAL_EVENT_TYPES)[number];
+export type TerminalAgentEvent = AgentEventOf<TerminalEventType>;
+
+export function isTerminalEvent<E extends { type: string }>(e: E): e is E & { type: TerminalEventType } {
+  return e.type === 'done' || e.type === 'error' || e.type === 'cancelled';
+}
+
+export class InvalidEventError extends Error {
+  override readonly name = 'InvalidEventError';
+  constructor(
+    message: string,
+    readonly issues: string[],
+  ) {
+    super(message);
+  }
+}
+
+/** Validates an agent event; throws {@link InvalidEventError} naming what is wrong. */
+export function parseAgentEvent(value: unknown): AgentEvent {
+  const res = agentEventSchema.safeParse(value);
+  if (res.success) return res.data;
+  const issues = res.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`);
+  const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
+  throw new InvalidEventError(`invalid event${typeof type === 'string' ? ` of type "${type}"` : ''}: ${issues.join('; ')}`, issues);
+}

@@ -1,0 +1,69 @@
+/** Jobs: statuses, the public job representation and the create request. */
+import { z } from 'zod';
+import type { Usage } from './events.js';
+
+export const JOB_STATUSES = ['queued', 'running', 'waiting_for_input', 'completed', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
+export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
+
+export function isTerminalStatus(s: JobStatus): s is TerminalStatus {
+  return s === 'completed' || s === 'failed' || s === 'cancelled';
+}
+
+/** Which status may follow which. Nothing leaves a terminal status; `running → queued` is a retry hand-back. */
+export const STATUS_TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
+  queued: ['running', 'cancelled', 'failed'],
+  running: ['waiting_for_input', 'completed', 'failed', 'cancelled', 'queued', 'running'],
+  waiting_for_input: ['running', 'cancelled', 'failed', 'completed'],
+  completed: [],
+  failed: [],
+  cancelled: [],
+};
+
+export function canTransition(from: JobStatus, to: JobStatus): boolean {
+  return STATUS_TRANSITIONS[from].includes(to);
+}
+
+export interface JobError {
+  code: string;
+  message: string;
+}
+
+/** The job as the REST API returns it. */
+export interface Job {
+  id: string;
+  agent: string;
+  status: JobStatus;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  attempt: number;
+  /** Cursor of the newest event in the job's log, or null before the first. */
+  last_event_id: string | null;
+  usage: Usage;
+  error: JobError | null;
+  metadata: Record<string, unknown> | null;
+  stream_url: string;
+  events_url: string;
+}
+
+export const MAX_METADATA_BYTES = 16 * 1024;
+
+export const createJobRequestSchema = z.strictObject({
+  agent: z.string().min(1, 'agent is required').max(64),
+  input: z.record(z.string(), z.unknown()),
+  metadata: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .refine((m) => m === undefined || JSON.stringify(m).length <= MAX_METADATA_BYTES, {
+      message: `metadata must serialize to at most ${MAX_METADATA_BYTES} bytes`,
+    }),
+});
+export type CreateJobRequest = z.infer<typeof createJobRequestSchema>;
+
+export const cancelJobRequestSchema = z.strictObject({ reason: z.string().max(1024).optional() });
+export type CancelJobRequest = z.infer<typeof cancelJobRequestSchema>;
+
+export const JOB_ID_PATTERN = /^job_[0-9A-HJKMNP-TV-Z]{26}$/;

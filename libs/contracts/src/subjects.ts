@@ -1,0 +1,26 @@
+/**
+ * NATS names shared by the API, the workers and internal services. Documented for integrators in docs/NATS.md.
+ */
+
+/** JetStream stream holding every job's events; one subject per job. */
+export const EVENTS_STREAM = 'JOBSTREAM_EVENTS';
+export const EVENTS_SUBJECT_PREFIX = 'jobstream.events';
+export const eventsSubject = (jobId: string): string => `${EVENTS_SUBJECT_PREFIX}.${jobId}`;
+export const EVENTS_SUBJECT_WILDCARD = `${EVENTS_SUBJECT_PREFIX}.*`;
+
+/** JetStream work-queue stream for dispatch; one durable pull consumer shared by all workers. */
+export const DISPATCH_STREAM = 'JOBSTREAM_DISPATCH';
+export const DISPATCH_SUBJECT = 'jobstream.dispatch';
+export const DISPATCH_CONSUMER = 'jobstream-workers';
+
+/** Core NATS control subject: cancel requests reach the worker running the job at once. */
+export const CONTROL_CANCEL_PREFIX = 'jobstream.control.cancel';
+export const cancelSubject = (jobId: string): string => `${CONTROL_CANCEL_PREFIX}.${jobId}`;
+
+/** Request-reply API for internal services (served by the API processes, queue group `jobstream-api`). */
+export const API_SUBJECTS = {
+  create: 'jobstream.api.jobs.create',
+  get: 'jobstream.api.jobs.get',
+  cancel: 'jobstream.api.jobs.cancel',
+} as const;
+export const API_QUEUE_GROUP = 'jobstream-api';

@@ -1,0 +1,79 @@
+/**
+ * The EventLog port: an append-only, per-job log of {@link JobEvent}s with replay and live subscription.
+ *
+ * Contract every driver keeps (checked by `testing/event-log.conformance.ts`, run against every driver):
+ * - **Dense seq.** `append` assigns `seq = last + 1` (1 for a job's first event), atomically with respect to any
+ *   number of concurrent appenders, in any number of processes. No seq is ever skipped or given twice.
+ * - **Validated.** An event that is not a valid {@link AgentEvent} is refused with `InvalidEventError`; nothing is
+ *   stored or delivered.
+ * - **Closed after terminal.** Once a terminal event (`done`, `error`, `cancelled`) is in a job's log, every later
+ *   append for the job is refused with {@link JobLogClosedError}. So a job has exactly one terminal event.
+ * - **Idempotent retries.** An append whose `dedupId` equals that of an event already in the job's log appends
+ *   nothing and returns that event.
+ * - **Positions.** Each stored event has a driver-defined `pos` that strictly increases with `seq` within a job;
+ *   `read(jobId, after)` starts right after `after` without reading the job's earlier events.
+ * - **Live.** `subscribe` resolves once live delivery is active: every event appended after that moment is
+ *   delivered to the listener in seq order, at most once. Delivery may skip events (a broker reconnect, a slow
+ *   consumer): consumers detect gaps by `seq` and backfill with `read` (see {@link Sequencer}).
+ * - **Retention.** Events older than the configured retention (or beyond the driver's size bound, oldest first)
+ *   are removed; `first` then reports the oldest retained event.
+ */
+import type { AgentEvent, EventPosition, JobEvent } from '../../contracts/src/index.js';
+
+export interface LoggedEvent {
+  readonly event: JobEvent;
+  /** Driver-defined log position (JetStream stream sequence, memory counter). */
+  readonly pos: number;
+}
+
+export interface AppendInput {
+  event: AgentEvent;
+  /** 1-based attempt that produced the event. */
+  attempt: number;
+  /** Stable id of this append: a retry with the same id does not append twice. */
+  dedupId?: string;
+  /** Event time; defaults to now. */
+  ts?: Date;
+}
+
+export type EventListener = (e: LoggedEvent) => void;
+
+export interface LiveSubscription {
+  /** Stops delivery; idempotent. */
+  unsubscribe(): void;
+}
+
+export interface EventLog {
+  append(jobId: string, input: AppendInput): Promise<LoggedEvent>;
+  /** Events strictly after `after`, in seq order, at most `limit` (≥ 1). */
+  read(jobId: string, after: EventPosition, limit: number): Promise<LoggedEvent[]>;
+  /** The job's newest event, or null when it has none. */
+  last(jobId: string): Promise<LoggedEvent | null>;
+  /** The job's oldest retained event, or null when it has none. */
+  first(jobId: string): Promise<LoggedEvent | null>;
+  /** Live delivery of events appended from now on; resolves when active. */
+  subscribe(jobId: string, listener: EventListener): Promise<LiveSubscription>;
+  /** Releases connections and timers. */
+  close(): Promise<void>;
+}
+
+/** The job's log already holds a terminal event. */
+export class JobLogClosedError extends Error {
+  override readonly name = 'JobLogClosedError';
+  constructor(
+    readonly jobId: string,
+    readonly terminal: LoggedEvent,
+  ) {
+    super(`job ${jobId} has already ended with "${terminal.event.type}" (seq ${terminal.event.seq})`);
+  }
+}
+
+/** The log's backing service cannot be reached (maps to 503). */
+export class EventLogUnavailableError extends Error {
+  override readonly name = 'EventLogUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export const positionOf = (e: LoggedEvent): EventPosition => ({ seq: e.event.seq, pos: e.pos });

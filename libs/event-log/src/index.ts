@@ -1,0 +1,5 @@
+export * from './event-log.port.js';
+export * from './memory-event-log.js';
+export * from './sequencer.js';
+export * from './live-hub.js';
+export { stampEvent } from './stamp.js';

@@ -1,0 +1,172 @@
+/**
+ * The embedded engine's event log: in-process, with the same contract as the JetStream driver.
+ * Retention by age and a bound on the number of events held (oldest removed first), swept on append and by a timer.
+ */
+import { isTerminalEvent, type EventPosition } from '../../contracts/src/index.js';
+import {
+  JobLogClosedError,
+  type AppendInput,
+  type EventListener,
+  type EventLog,
+  type LiveSubscription,
+  type LoggedEvent,
+} from './event-log.port.js';
+import { stampEvent } from './stamp.js';
+
+export interface MemoryEventLogOptions {
+  /** How long events stay (ms). */
+  retentionMs: number;
+  /** Most events held over all jobs; the oldest go first. */
+  maxEvents?: number;
+  /** How often expired events are swept (ms). */
+  sweepIntervalMs?: number;
+  now?: () => number;
+}
+
+const DEDUP_WINDOW = 1024;
+
+interface JobLog {
+  events: LoggedEvent[];
+  /** Index of the oldest retained event in `events`. */
+  head: number;
+  lastSeq: number;
+  terminal: LoggedEvent | null;
+  listeners: Set<EventListener>;
+  dedup: Map<string, LoggedEvent>;
+}
+
+interface Held {
+  jobId: string;
+  at: number;
+  dedupId: string | undefined;
+}
+
+export class MemoryEventLog implements EventLog {
+  private readonly jobs = new Map<string, JobLog>();
+  /** Every held event in append order, for retention. */
+  private readonly held: Held[] = [];
+  private heldHead = 0;
+  private nextPos = 1;
+  private readonly timer: NodeJS.Timeout;
+  private readonly maxEvents: number;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: MemoryEventLogOptions) {
+    this.maxEvents = opts.maxEvents ?? 1_000_000;
+    this.now = opts.now ?? Date.now;
+    this.timer = setInterval(() => this.sweep(), opts.sweepIntervalMs ?? Math.min(10_000, Math.max(50, opts.retentionMs)));
+    this.timer.unref();
+  }
+
+  async append(jobId: string, input: AppendInput): Promise<LoggedEvent> {
+    const log = this.jobs.get(jobId) ?? this.newJob(jobId);
+    if (input.dedupId !== undefined) {
+      const seen = log.dedup.get(input.dedupId);
+      if (seen) return seen;
+    }
+    if (log.terminal) throw new JobLogClosedError(jobId, log.terminal);
+    const event = stampEvent(jobId, log.lastSeq + 1, input);
+    const logged: LoggedEvent = { event, pos: this.nextPos++ };
+    log.lastSeq = event.seq;
+    log.events.push(logged);
+    if (input.dedupId !== undefined) {
+      log.dedup.set(input.dedupId, logged);
+      // A retry follows its failed attempt closely: a bounded window is enough (JetStream's is time-bounded too).
+      if (log.dedup.size > DEDUP_WINDOW) log.dedup.delete(log.dedup.keys().next().value!);
+    }
+    if (isTerminalEvent(event)) log.terminal = logged;
+    this.held.push({ jobId, at: this.now(), dedupId: input.dedupId });
+    this.sweep();
+    for (const l of log.listeners) {
+      try {
+        l(logged);
+      } catch {
+        /* a listener's failure is its own; delivery to the others goes on */
+      }
+    }
+    return logged;
+  }
+
+  async read(jobId: string, after: EventPosition, limit: number): Promise<LoggedEvent[]> {
+    this.sweep();
+    const log = this.jobs.get(jobId);
+    if (!log) return [];
+    const { events, head } = log;
+    if (head >= events.length) return [];
+    // Dense seq: the event with seq s sits at index (s - firstSeq) + head.
+    const firstSeq = events[head]!.event.seq;
+    const start = Math.max(head, head + (after.seq + 1 - firstSeq));
+    return events.slice(start, start + Math.max(1, limit));
+  }
+
+  async last(jobId: string): Promise<LoggedEvent | null> {
+    this.sweep();
+    const log = this.jobs.get(jobId);
+    return log && log.head < log.events.length ? log.events[log.events.length - 1]! : null;
+  }
+
+  async first(jobId: string): Promise<LoggedEvent | null> {
+    this.sweep();
+    const log = this.jobs.get(jobId);
+    return log && log.head < log.events.length ? log.events[log.head]! : null;
+  }
+
+  async subscribe(jobId: string, listener: EventListener): Promise<LiveSubscription> {
+    const log = this.jobs.get(jobId) ?? this.newJob(jobId);
+    log.listeners.add(listener);
+    let active = true;
+    return {
+      unsubscribe: () => {
+        if (!active) return;
+        active = false;
+        log.listeners.delete(listener);
+        this.dropIfEmpty(jobId, log);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+  }
+
+  /** Events and jobs held now (for tests and metrics). */
+  size(): { events: number; jobs: number } {
+    return { events: this.held.length - this.heldHead, jobs: this.jobs.size };
+  }
+
+  private newJob(jobId: string): JobLog {
+    const log: JobLog = { events: [], head: 0, lastSeq: 0, terminal: null, listeners: new Set(), dedup: new Map() };
+    this.jobs.set(jobId, log);
+    return log;
+  }
+
+  /** Removes expired events and events over the size bound, oldest first. */
+  private sweep(): void {
+    const cutoff = this.now() - this.opts.retentionMs;
+    while (this.heldHead < this.held.length) {
+      const h = this.held[this.heldHead]!;
+      const over = this.held.length - this.heldHead > this.maxEvents;
+      if (!over && h.at > cutoff) break;
+      this.heldHead++;
+      const log = this.jobs.get(h.jobId);
+      if (!log) continue;
+      log.head++;
+      if (h.dedupId !== undefined) log.dedup.delete(h.dedupId);
+      if (log.head > 1024 && log.head * 2 > log.events.length) {
+        log.events = log.events.slice(log.head);
+        log.head = 0;
+      }
+      this.dropIfEmpty(h.jobId, log);
+    }
+    if (this.heldHead > 4096 && this.heldHead * 2 > this.held.length) {
+      this.held.splice(0, this.heldHead);
+      this.heldHead = 0;
+    }
+  }
+
+  private dropIfEmpty(jobId: string, log: JobLog): void {
+    if (log.head >= log.events.length && log.listeners.size === 0) {
+      this.jobs.delete(jobId);
+    }
+  }
+}

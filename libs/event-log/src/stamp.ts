@@ -1,0 +1,17 @@
+import { parseAgentEvent, type JobEvent } from '../../contracts/src/index.js';
+import type { AppendInput } from './event-log.port.js';
+
+/** Validates an append and builds the stored event; shared by every driver so they validate alike. */
+export function stampEvent(jobId: string, seq: number, input: AppendInput): JobEvent {
+  const body = parseAgentEvent(input.event);
+  if (!Number.isInteger(input.attempt) || input.attempt < 1) {
+    throw new RangeError(`attempt must be an integer ≥ 1, got ${String(input.attempt)}`);
+  }
+  return {
+    job_id: jobId,
+    seq,
+    ts: (input.ts ?? new Date()).toISOString(),
+    attempt: input.attempt,
+    ...body,
+  } as JobEvent;
+}

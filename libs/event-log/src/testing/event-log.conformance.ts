@@ -1,0 +1,249 @@
+/**
+ * The EventLog conformance suite: every driver (memory, JetStream) must pass it unchanged.
+ * Call it from a spec file with a factory that builds a fresh log for the given options.
+ */
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { InvalidEventError, START, newJobId, type AgentEvent } from '../../../contracts/src/index.js';
+import { JobLogClosedError, type EventLog, type LoggedEvent } from '../event-log.port.js';
+
+export interface EventLogFactoryOptions {
+  /** Retention for this log instance (ms). */
+  retentionMs: number;
+}
+
+export type EventLogFactory = (opts: EventLogFactoryOptions) => Promise<EventLog>;
+
+const token = (text: string): AgentEvent => ({ type: 'token', text });
+const done = (text = ''): AgentEvent => ({ type: 'done', usage: { input_tokens: 1, output_tokens: 2 }, output: { text } });
+
+async function waitFor(cond: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export function eventLogConformance(driver: string, factory: EventLogFactory, opts: { retentionTestMs?: number } = {}): void {
+  describe(`EventLog conformance: ${driver}`, () => {
+    const logs: EventLog[] = [];
+    const make = async (o: Partial<EventLogFactoryOptions> = {}) => {
+      const log = await factory({ retentionMs: 3_600_000, ...o });
+      logs.push(log);
+      return log;
+    };
+    afterEach(async () => {
+      await Promise.all(logs.splice(0).map((l) => l.close()));
+    });
+
+    it('stamps events with a dense seq from 1, the job id, the attempt and an ISO time', async () => {
+      const log = await make();
+      const job = newJobId();
+      const a = await log.append(job, { event: token('a'), attempt: 1 });
+      const b = await log.append(job, { event: token('b'), attempt: 2 });
+      expect(a.event).toMatchObject({ job_id: job, seq: 1, attempt: 1, type: 'token', text: 'a' });
+      expect(b.event).toMatchObject({ job_id: job, seq: 2, attempt: 2, type: 'token', text: 'b' });
+      expect(new Date(a.event.ts).toISOString()).toBe(a.event.ts);
+      expect(b.pos).toBeGreaterThan(a.pos);
+    });
+
+    it('keeps seq per job, independent of other jobs', async () => {
+      const log = await make();
+      const [j1, j2] = [newJobId(), newJobId()];
+      await log.append(j1, { event: token('x'), attempt: 1 });
+      await log.append(j2, { event: token('y'), attempt: 1 });
+      const second = await log.append(j1, { event: token('z'), attempt: 1 });
+      expect(second.event.seq).toBe(2);
+      expect((await log.read(j2, START, 10)).map((e) => e.event.seq)).toEqual([1]);
+    });
+
+    it('reads everything from the start, after any position, and honors the limit', async () => {
+      const log = await make();
+      const job = newJobId();
+      const appended: LoggedEvent[] = [];
+      for (let i = 0; i < 25; i++) appended.push(await log.append(job, { event: token(`t${i} `), attempt: 1 }));
+      const all = await log.read(job, START, 100);
+      expect(all.map((e) => e.event.seq)).toEqual(appended.map((e) => e.event.seq));
+      expect(all.map((e) => e.pos)).toEqual(appended.map((e) => e.pos));
+      for (const k of [0, 1, 7, 24]) {
+        const after = { seq: appended[k]!.event.seq, pos: appended[k]!.pos };
+        const rest = await log.read(job, after, 100);
+        expect(rest.map((e) => e.event.seq)).toEqual(appended.slice(k + 1).map((e) => e.event.seq));
+      }
+      const page = await log.read(job, START, 10);
+      expect(page.map((e) => e.event.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect(await log.read(job, { seq: 25, pos: appended[24]!.pos }, 10)).toEqual([]);
+    });
+
+    it('answers an unknown job with nothing', async () => {
+      const log = await make();
+      const job = newJobId();
+      expect(await log.read(job, START, 10)).toEqual([]);
+      expect(await log.last(job)).toBeNull();
+      expect(await log.first(job)).toBeNull();
+    });
+
+    it('reports the first and last event', async () => {
+      const log = await make();
+      const job = newJobId();
+      await log.append(job, { event: { type: 'status', status: 'queued' }, attempt: 1 });
+      await log.append(job, { event: token('hi'), attempt: 1 });
+      expect((await log.first(job))?.event).toMatchObject({ seq: 1, type: 'status' });
+      expect((await log.last(job))?.event).toMatchObject({ seq: 2, type: 'token', text: 'hi' });
+    });
+
+    it('refuses a malformed or unknown event and stores nothing', async () => {
+      const log = await make();
+      const job = newJobId();
+      await log.append(job, { event: token('ok'), attempt: 1 });
+      const bad: unknown[] = [
+        { type: 'telepathy', text: 'x' },
+        { type: 'token' },
+        { type: 'token', text: 42 },
+        { type: 'token', text: 'x', extra: true },
+        { type: 'done', usage: { input_tokens: -1, output_tokens: 0 }, output: { text: '' } },
+        { type: 'tool_call_end', call_id: 'c', name: 'n' },
+        null,
+      ];
+      for (const event of bad) {
+        await expect(log.append(job, { event: event as AgentEvent, attempt: 1 })).rejects.toBeInstanceOf(InvalidEventError);
+      }
+      expect((await log.last(job))?.event.seq).toBe(1);
+      const next = await log.append(job, { event: token('still dense'), attempt: 1 });
+      expect(next.event.seq).toBe(2);
+    });
+
+    it('accepts every event type of the contract', async () => {
+      const log = await make();
+      const job = newJobId();
+      const usage = { input_tokens: 3, output_tokens: 4 };
+      const events: AgentEvent[] = [
+        { type: 'status', status: 'running' },
+        { type: 'token', text: 'a' },
+        { type: 'thinking', text: 'hmm' },
+        { type: 'tool_call_start', call_id: 'c1', name: 'lookup', arguments: { q: 1 } },
+        { type: 'tool_call_end', call_id: 'c1', name: 'lookup', result: { ok: true } },
+        { type: 'tool_call_end', call_id: 'c2', name: 'lookup', error: 'boom' },
+        { type: 'attempt', attempt: 2, reason: 'worker_lost' },
+        { type: 'input_required', request_id: 'r1', prompt: 'approve?', schema: { type: 'boolean' } },
+        { type: 'error', code: 'agent_failed', message: 'x', retryable: false, usage },
+      ];
+      for (const event of events) await log.append(job, { event, attempt: 1 });
+      const read = await log.read(job, START, 100);
+      expect(read.map((e) => e.event.type)).toEqual(events.map((e) => e.type));
+      expect(read[3]!.event).toMatchObject({ arguments: { q: 1 } });
+      const other = newJobId();
+      await log.append(other, { event: { type: 'cancelled', reason: 'user', usage }, attempt: 1 });
+      expect((await log.last(other))?.event).toMatchObject({ type: 'cancelled', reason: 'user', usage });
+    });
+
+    it('closes the log after a terminal event', async () => {
+      const log = await make();
+      const job = newJobId();
+      await log.append(job, { event: token('a'), attempt: 1 });
+      await log.append(job, { event: done('a'), attempt: 1 });
+      await expect(log.append(job, { event: token('late'), attempt: 1 })).rejects.toBeInstanceOf(JobLogClosedError);
+      await expect(
+        log.append(job, { event: { type: 'cancelled', reason: 'r', usage: { input_tokens: 0, output_tokens: 0 } }, attempt: 1 }),
+      ).rejects.toBeInstanceOf(JobLogClosedError);
+      expect((await log.last(job))?.event).toMatchObject({ seq: 2, type: 'done' });
+    });
+
+    it('gives dense, unique seqs to concurrent appenders', async () => {
+      const log = await make();
+      const other = await make();
+      const job = newJobId();
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => (i % 2 ? log : other).append(job, { event: token(`${i}`), attempt: 1 })),
+      );
+      const seqs = results.map((r) => r.event.seq).sort((a, b) => a - b);
+      expect(seqs).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      const read = await log.read(job, START, 100);
+      expect(read.map((e) => e.event.seq)).toEqual(seqs);
+      expect(new Set(read.map((e) => (e.event as { text: string }).text)).size).toBe(40);
+    });
+
+    it('lets exactly one of several racing terminal events in', async () => {
+      const log = await make();
+      const other = await make();
+      const job = newJobId();
+      await log.append(job, { event: token('a'), attempt: 1 });
+      const usage = { input_tokens: 0, output_tokens: 1 };
+      const settled = await Promise.allSettled([
+        log.append(job, { event: done('a'), attempt: 1 }),
+        other.append(job, { event: { type: 'cancelled', reason: 'user', usage }, attempt: 1 }),
+        log.append(job, { event: { type: 'error', code: 'worker_lost', message: 'x', retryable: false, usage }, attempt: 1 }),
+      ]);
+      expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(1);
+      for (const s of settled) if (s.status === 'rejected') expect(s.reason).toBeInstanceOf(JobLogClosedError);
+      const all = await log.read(job, START, 10);
+      expect(all).toHaveLength(2);
+    });
+
+    it('does not append twice for a retried dedup id', async () => {
+      const log = await make();
+      const job = newJobId();
+      const a = await log.append(job, { event: token('once'), attempt: 1, dedupId: `${job}:1:1` });
+      const again = await log.append(job, { event: token('once'), attempt: 1, dedupId: `${job}:1:1` });
+      expect(again.event.seq).toBe(a.event.seq);
+      expect(again.pos).toBe(a.pos);
+      const b = await log.append(job, { event: token('next'), attempt: 1, dedupId: `${job}:1:2` });
+      expect(b.event.seq).toBe(2);
+      expect(await log.read(job, START, 10)).toHaveLength(2);
+    });
+
+    it('delivers live events appended after subscribe, in order, until unsubscribed', async () => {
+      const log = await make();
+      const writer = await make();
+      const job = newJobId();
+      await writer.append(job, { event: token('before'), attempt: 1 });
+      const got: number[] = [];
+      const sub = await log.subscribe(job, (e) => got.push(e.event.seq));
+      for (let i = 0; i < 20; i++) await writer.append(job, { event: token(`${i}`), attempt: 1 });
+      await waitFor(() => got.length >= 20, 5000);
+      expect(got).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+      sub.unsubscribe();
+      sub.unsubscribe();
+      await writer.append(job, { event: token('after'), attempt: 1 });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(got).toHaveLength(20);
+    });
+
+    it('delivers live events with the same position a read gives', async () => {
+      const log = await make();
+      const job = newJobId();
+      const got: LoggedEvent[] = [];
+      const sub = await log.subscribe(job, (e) => got.push(e));
+      await log.append(job, { event: token('a'), attempt: 1 });
+      await log.append(job, { event: token('b'), attempt: 1 });
+      await waitFor(() => got.length >= 2, 5000);
+      const read = await log.read(job, START, 10);
+      expect(got.map((e) => [e.event.seq, e.pos])).toEqual(read.map((e) => [e.event.seq, e.pos]));
+      expect(got[1]!.event).toEqual(read[1]!.event);
+      sub.unsubscribe();
+    });
+
+    it('delivers a job only its own events', async () => {
+      const log = await make();
+      const [j1, j2] = [newJobId(), newJobId()];
+      const got: string[] = [];
+      const sub = await log.subscribe(j1, (e) => got.push(e.event.job_id));
+      await log.append(j2, { event: token('other'), attempt: 1 });
+      await log.append(j1, { event: token('mine'), attempt: 1 });
+      await waitFor(() => got.length >= 1, 5000);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(got).toEqual([j1]);
+      sub.unsubscribe();
+    });
+
+    it('removes events older than the retention', async () => {
+      const retentionMs = opts.retentionTestMs ?? 300;
+      const log = await make({ retentionMs });
+      const job = newJobId();
+      await log.append(job, { event: token('old'), attempt: 1 });
+      expect(await log.first(job)).not.toBeNull();
+      await waitFor(async () => (await log.first(job)) === null, retentionMs + 15_000);
+      expect(await log.read(job, START, 10)).toEqual([]);
+    });
+  });
+}

@@ -1,0 +1,2 @@
+export * from './job-queue.port.js';
+export * from './memory-job-queue.js';

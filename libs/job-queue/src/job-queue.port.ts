@@ -1,0 +1,47 @@
+/**
+ * Dispatch of jobs to workers, and the control channel that reaches the worker running a job.
+ *
+ * JobQueue contract (checked by `testing/job-queue.conformance.ts` against every driver):
+ * - **Durable, at-least-once.** A job enqueued while no worker consumes waits until one does.
+ * - **One at a time.** A delivered job is held by one consumer until it acks, releases, or stops signalling
+ *   `working()` for longer than the driver's ack wait (then it is delivered again, `deliveries` + 1).
+ * - **Bounded concurrency.** A consumer holds at most `concurrency` jobs at once.
+ * - **Drain.** `drain()` stops taking jobs and resolves once the handlers of the held ones have settled.
+ *
+ * JobControl contract: `requestCancel` reaches every `onCancel` listener that is subscribed at that moment, in any
+ * process, promptly (core pub/sub: best effort — the job store's `cancel_reason` is the durable record).
+ */
+
+export interface QueuedJob {
+  readonly jobId: string;
+  /** 1 on the first delivery; more when a previous holder vanished or released it. */
+  readonly deliveries: number;
+  /** Keeps the job held (in-progress ack); call at least every ack-wait / 2 while running. */
+  working(): void;
+  /** Finished with the job (it ran, or must not run): it is never delivered again. */
+  ack(): Promise<void>;
+  /** Hands the job back for another consumer (shutdown), after `delayMs`. */
+  release(delayMs?: number): Promise<void>;
+}
+
+export type QueueHandler = (job: QueuedJob) => Promise<void>;
+
+export interface QueueConsumer {
+  /** Stops taking jobs; resolves when the handlers of held jobs have settled. */
+  drain(): Promise<void>;
+}
+
+export interface JobQueue {
+  enqueue(jobId: string): Promise<void>;
+  consume(handler: QueueHandler, opts: { concurrency: number }): Promise<QueueConsumer>;
+  close(): Promise<void>;
+}
+
+export type CancelListener = (jobId: string, reason: string) => void;
+
+export interface JobControl {
+  requestCancel(jobId: string, reason: string): Promise<void>;
+  /** Resolves with the way out once listening is active. */
+  onCancel(listener: CancelListener): Promise<() => void>;
+  close(): Promise<void>;
+}

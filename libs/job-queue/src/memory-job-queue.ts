@@ -1,0 +1,130 @@
+/** The embedded engine's dispatch queue and control channel (in-process). */
+import type {
+  CancelListener,
+  JobControl,
+  JobQueue,
+  QueueConsumer,
+  QueueHandler,
+  QueuedJob,
+} from './job-queue.port.js';
+
+interface Waiting {
+  jobId: string;
+  deliveries: number;
+}
+
+interface Consumer {
+  handler: QueueHandler;
+  concurrency: number;
+  held: number;
+  draining: boolean;
+  inflight: Set<Promise<void>>;
+}
+
+export class MemoryJobQueue implements JobQueue {
+  private readonly waiting: Waiting[] = [];
+  private readonly consumers: Consumer[] = [];
+  private closed = false;
+
+  async enqueue(jobId: string): Promise<void> {
+    if (this.closed) throw new Error('job queue is closed');
+    this.waiting.push({ jobId, deliveries: 0 });
+    this.pump();
+  }
+
+  async consume(handler: QueueHandler, opts: { concurrency: number }): Promise<QueueConsumer> {
+    const c: Consumer = { handler, concurrency: Math.max(1, opts.concurrency), held: 0, draining: false, inflight: new Set() };
+    this.consumers.push(c);
+    this.pump();
+    return {
+      drain: async () => {
+        c.draining = true;
+        const at = this.consumers.indexOf(c);
+        if (at >= 0) this.consumers.splice(at, 1);
+        await Promise.allSettled([...c.inflight]);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.consumers].map((c) => Promise.allSettled([...c.inflight])));
+  }
+
+  /** Jobs waiting for a consumer. */
+  depth(): number {
+    return this.waiting.length;
+  }
+
+  private pump(): void {
+    for (const c of this.consumers) {
+      while (!c.draining && c.held < c.concurrency && this.waiting.length > 0) {
+        const w = this.waiting.shift()!;
+        this.deliver(c, { jobId: w.jobId, deliveries: w.deliveries + 1 });
+      }
+    }
+  }
+
+  private deliver(c: Consumer, w: Waiting): void {
+    c.held++;
+    let settled = false;
+    const settle = () => {
+      if (settled) return false;
+      settled = true;
+      c.held--;
+      return true;
+    };
+    const job: QueuedJob = {
+      jobId: w.jobId,
+      deliveries: w.deliveries,
+      working: () => {},
+      ack: async () => {
+        if (settle()) queueMicrotask(() => this.pump());
+      },
+      release: async (delayMs = 0) => {
+        if (!settle()) return;
+        const back = () => {
+          this.waiting.unshift(w);
+          this.pump();
+        };
+        if (delayMs > 0) setTimeout(back, delayMs).unref();
+        else queueMicrotask(back);
+      },
+    };
+    const run = (async () => {
+      try {
+        await c.handler(job);
+      } catch {
+        /* the handler logs its own failures */
+      } finally {
+        // A handler that returns without ack or release has finished with the job.
+        if (settle()) queueMicrotask(() => this.pump());
+      }
+    })();
+    c.inflight.add(run);
+    void run.finally(() => c.inflight.delete(run));
+  }
+}
+
+export class MemoryJobControl implements JobControl {
+  private readonly listeners = new Set<CancelListener>();
+
+  async requestCancel(jobId: string, reason: string): Promise<void> {
+    for (const l of this.listeners) {
+      try {
+        l(jobId, reason);
+      } catch {
+        /* one listener's failure does not stop the others */
+      }
+    }
+  }
+
+  async onCancel(listener: CancelListener): Promise<() => void> {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+}

@@ -1,0 +1,96 @@
+/** The JobQueue conformance suite: every driver (memory, JetStream work queue) must pass it unchanged. */
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { newJobId } from '../../../contracts/src/index.js';
+import type { JobQueue, QueueConsumer, QueuedJob } from '../job-queue.port.js';
+
+export type JobQueueFactory = () => Promise<JobQueue>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+export function jobQueueConformance(driver: string, factory: JobQueueFactory): void {
+  describe(`JobQueue conformance: ${driver}`, () => {
+    const open: { q: JobQueue; consumers: QueueConsumer[] }[] = [];
+    const make = async () => {
+      const entry = { q: await factory(), consumers: [] as QueueConsumer[] };
+      open.push(entry);
+      return entry;
+    };
+    afterEach(async () => {
+      for (const e of open.splice(0)) {
+        await Promise.all(e.consumers.map((c) => c.drain()));
+        await e.q.close();
+      }
+    });
+
+    it('keeps a job enqueued while no consumer runs, and delivers it when one starts', async () => {
+      const e = await make();
+      const id = newJobId();
+      await e.q.enqueue(id);
+      await sleep(50);
+      const got: QueuedJob[] = [];
+      e.consumers.push(await e.q.consume(async (j) => { got.push(j); await j.ack(); }, { concurrency: 1 }));
+      await waitFor(() => got.length === 1);
+      expect(got[0]!.jobId).toBe(id);
+      expect(got[0]!.deliveries).toBe(1);
+    });
+
+    it('delivers each job to one consumer only, and never more than `concurrency` at once', async () => {
+      const e = await make();
+      const ids = Array.from({ length: 12 }, () => newJobId());
+      const seen: string[] = [];
+      let running = 0;
+      let peak = 0;
+      const handler = async (j: QueuedJob) => {
+        running++;
+        peak = Math.max(peak, running);
+        seen.push(j.jobId);
+        await sleep(20);
+        running--;
+        await j.ack();
+      };
+      e.consumers.push(await e.q.consume(handler, { concurrency: 2 }));
+      e.consumers.push(await e.q.consume(handler, { concurrency: 2 }));
+      for (const id of ids) await e.q.enqueue(id);
+      await waitFor(() => seen.length === ids.length);
+      await sleep(100);
+      expect([...seen].sort()).toEqual([...ids].sort());
+      expect(peak).toBeLessThanOrEqual(4);
+    });
+
+    it('delivers a released job again', async () => {
+      const e = await make();
+      const id = newJobId();
+      const deliveries: number[] = [];
+      e.consumers.push(
+        await e.q.consume(async (j) => {
+          deliveries.push(j.deliveries);
+          if (j.deliveries === 1) await j.release();
+          else await j.ack();
+        }, { concurrency: 1 }),
+      );
+      await e.q.enqueue(id);
+      await waitFor(() => deliveries.length === 2);
+      expect(deliveries).toEqual([1, 2]);
+    });
+
+    it('drains: takes no new job and waits for the held ones', async () => {
+      const e = await make();
+      let finished = 0;
+      const consumer = await e.q.consume(async (j) => { await sleep(100); finished++; await j.ack(); }, { concurrency: 1 });
+      await e.q.enqueue(newJobId());
+      await sleep(30);
+      await consumer.drain();
+      expect(finished).toBe(1);
+      await e.q.enqueue(newJobId());
+      await sleep(150);
+      expect(finished).toBe(1);
+    });
+  });
+}

@@ -1,0 +1,3 @@
+export * from './job-store.port.js';
+export * from './memory-job-store.js';
+export * from './transitions.js';

@@ -1,0 +1,101 @@
+/**
+ * The JobStore port: job state (status, attempt, usage, error), idempotency keys and per-tenant listing.
+ *
+ * Contract every driver keeps (checked by `testing/job-store.conformance.ts`, run against every driver):
+ * - **Atomic transitions.** `transition` changes status only when the current status may go to the new one
+ *   ({@link canTransition}) and, when `from` is given, is one of `from` — as one atomic step, whatever the number
+ *   of concurrent callers and processes. Nothing leaves a terminal status. The rules of what a transition writes
+ *   (`started_at`, `finished_at`, the patch) live in {@link applyTransition}, shared by every driver.
+ * - **Idempotent create.** With an idempotency key, the first create stores the job; a later create by the same
+ *   tenant with the same key and the same fingerprint returns that job (`created: false`); with another
+ *   fingerprint it fails with {@link IdempotencyConflictError}. Keys are per tenant and live `idempotencyTtlMs`.
+ * - **Listing.** A tenant's jobs, newest first (ids are time-sortable), optionally by status, in pages whose
+ *   opaque cursor continues exactly where the previous page stopped. Only that tenant's jobs.
+ * - **Expiry.** A job in a terminal status is removed `retentionMs` after it finished; others are kept.
+ */
+import type { JobError, JobStatus, Usage } from '../../contracts/src/index.js';
+
+export interface JobRecord {
+  id: string;
+  tenant: string;
+  agent: string;
+  input: Record<string, unknown>;
+  metadata: Record<string, unknown> | null;
+  status: JobStatus;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  attempt: number;
+  usage: Usage;
+  error: JobError | null;
+  /** Set when a cancel was asked for (the reason, possibly empty). */
+  cancel_reason: string | null;
+}
+
+/** Fields a transition or update may write (never `status`, `id`, `tenant`, `created_at`). */
+export type JobPatch = Partial<Pick<JobRecord, 'attempt' | 'usage' | 'error' | 'cancel_reason' | 'started_at' | 'finished_at'>>;
+
+export interface TransitionResult {
+  /** The job after the call (unchanged when `changed` is false); null when unknown. */
+  job: JobRecord | null;
+  changed: boolean;
+}
+
+export interface ListQuery {
+  status?: JobStatus;
+  limit: number;
+  cursor?: string | null;
+}
+
+export interface ListPage {
+  items: JobRecord[];
+  next_cursor: string | null;
+}
+
+export interface IdempotencyInput {
+  key: string;
+  /** A digest of the request body: the same key with another body is a conflict. */
+  fingerprint: string;
+}
+
+export interface JobStore {
+  create(job: JobRecord, idempotency?: IdempotencyInput): Promise<{ job: JobRecord; created: boolean }>;
+  get(id: string): Promise<JobRecord | null>;
+  list(tenant: string, query: ListQuery): Promise<ListPage>;
+  transition(id: string, to: JobStatus, opts?: { from?: readonly JobStatus[]; patch?: JobPatch }): Promise<TransitionResult>;
+  /** Writes non-status fields atomically; null when the job is unknown. */
+  update(id: string, patch: JobPatch): Promise<JobRecord | null>;
+  /** Checks the backing service answers (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface JobStoreOptions {
+  /** How long a finished job is kept (ms). */
+  retentionMs: number;
+  /** How long an idempotency key is remembered (ms). */
+  idempotencyTtlMs: number;
+}
+
+export class IdempotencyConflictError extends Error {
+  override readonly name = 'IdempotencyConflictError';
+  constructor(readonly key: string) {
+    super(`Idempotency-Key "${key}" was already used with a different request body`);
+  }
+}
+
+export class InvalidListCursorError extends Error {
+  override readonly name = 'InvalidListCursorError';
+  constructor() {
+    super('malformed list cursor');
+  }
+}
+
+/** The store's backing service cannot be reached (maps to 503). */
+export class JobStoreUnavailableError extends Error {
+  override readonly name = 'JobStoreUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,159 @@
+/** The embedded engine's job store: in-process, with the same contract as the Redis driver. */
+import { isTerminalStatus, type JobStatus } from '../../contracts/src/index.js';
+import {
+  IdempotencyConflictError,
+  type IdempotencyInput,
+  type JobPatch,
+  type JobRecord,
+  type JobStore,
+  type JobStoreOptions,
+  type ListPage,
+  type ListQuery,
+  type TransitionResult,
+} from './job-store.port.js';
+import { applyPatch, applyTransition, decodeListCursor, encodeListCursor } from './transitions.js';
+
+interface IdemEntry {
+  jobId: string;
+  fingerprint: string;
+  expiresAt: number;
+}
+
+/** First index whose id is ≥ `id` in a sorted array. */
+function lowerBound(ids: readonly string[], id: string): number {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ids[mid]! < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+export class MemoryJobStore implements JobStore {
+  private readonly jobs = new Map<string, JobRecord>();
+  /** tenant → job ids in creation (= id) order. */
+  private readonly byTenant = new Map<string, string[]>();
+  private readonly idem = new Map<string, IdemEntry>();
+  /** Finished jobs in the order they finished, for expiry (finishing times only grow). */
+  private readonly finished: { id: string; at: number }[] = [];
+  private finishedHead = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly opts: JobStoreOptions,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.timer = setInterval(() => this.sweep(), Math.min(60_000, Math.max(50, opts.retentionMs)));
+    this.timer.unref();
+  }
+
+  async create(job: JobRecord, idempotency?: IdempotencyInput): Promise<{ job: JobRecord; created: boolean }> {
+    this.sweep();
+    if (idempotency) {
+      const k = `${job.tenant}\u0000${idempotency.key}`;
+      const seen = this.idem.get(k);
+      if (seen && seen.expiresAt > this.now()) {
+        if (seen.fingerprint !== idempotency.fingerprint) throw new IdempotencyConflictError(idempotency.key);
+        const existing = this.jobs.get(seen.jobId);
+        if (existing) return { job: clone(existing), created: false };
+      }
+      this.idem.set(k, { jobId: job.id, fingerprint: idempotency.fingerprint, expiresAt: this.now() + this.opts.idempotencyTtlMs });
+    }
+    this.jobs.set(job.id, clone(job));
+    const ids = this.byTenant.get(job.tenant) ?? [];
+    ids.push(job.id);
+    // ids are time-sortable; keep the list sorted even if two ids from the same millisecond arrive out of order
+    for (let i = ids.length - 1; i > 0 && ids[i - 1]! > ids[i]!; i--) [ids[i - 1], ids[i]] = [ids[i]!, ids[i - 1]!];
+    this.byTenant.set(job.tenant, ids);
+    return { job: clone(job), created: true };
+  }
+
+  async get(id: string): Promise<JobRecord | null> {
+    this.sweep();
+    const j = this.jobs.get(id);
+    return j ? clone(j) : null;
+  }
+
+  async list(tenant: string, q: ListQuery): Promise<ListPage> {
+    this.sweep();
+    const ids = this.byTenant.get(tenant) ?? [];
+    const before = q.cursor ? decodeListCursor(q.cursor) : null;
+    let i = ids.length - 1;
+    if (before !== null) i = lowerBound(ids, before) - 1;
+    const items: JobRecord[] = [];
+    for (; i >= 0 && items.length < q.limit; i--) {
+      const j = this.jobs.get(ids[i]!);
+      if (j && (!q.status || j.status === q.status)) items.push(clone(j));
+    }
+    // More only if some older job matches.
+    let more = false;
+    for (let k = i; k >= 0; k--) {
+      const j = this.jobs.get(ids[k]!);
+      if (j && (!q.status || j.status === q.status)) {
+        more = true;
+        break;
+      }
+    }
+    const last = items[items.length - 1];
+    return { items, next_cursor: more && last ? encodeListCursor(last.id) : null };
+  }
+
+  async transition(
+    id: string,
+    to: JobStatus,
+    opts: { from?: readonly JobStatus[]; patch?: JobPatch } = {},
+  ): Promise<TransitionResult> {
+    const j = this.jobs.get(id);
+    if (!j) return { job: null, changed: false };
+    const next = applyTransition(j, to, opts, new Date(this.now()));
+    if (!next) return { job: clone(j), changed: false };
+    this.jobs.set(id, next);
+    if (isTerminalStatus(to)) this.finished.push({ id, at: Date.parse(next.finished_at ?? next.updated_at) });
+    return { job: clone(next), changed: true };
+  }
+
+  async update(id: string, patch: JobPatch): Promise<JobRecord | null> {
+    const j = this.jobs.get(id);
+    if (!j) return null;
+    const next = applyPatch(j, patch, new Date(this.now()));
+    this.jobs.set(id, next);
+    return clone(next);
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+  }
+
+  /** Drops expired idempotency keys (Map order = insertion order = expiry order) and expired finished jobs. */
+  private sweep(): void {
+    const now = this.now();
+    for (const [k, e] of this.idem) {
+      if (e.expiresAt > now) break;
+      this.idem.delete(k);
+    }
+    while (this.finishedHead < this.finished.length) {
+      const f = this.finished[this.finishedHead]!;
+      if (f.at + this.opts.retentionMs > now) break;
+      this.finishedHead++;
+      const j = this.jobs.get(f.id);
+      if (!j) continue;
+      this.jobs.delete(f.id);
+      const ids = this.byTenant.get(j.tenant);
+      if (ids) {
+        const at = lowerBound(ids, f.id);
+        if (ids[at] === f.id) ids.splice(at, 1);
+        if (ids.length === 0) this.byTenant.delete(j.tenant);
+      }
+    }
+    if (this.finishedHead > 1024 && this.finishedHead * 2 > this.finished.length) {
+      this.finished.splice(0, this.finishedHead);
+      this.finishedHead = 0;
+    }
+  }
+}

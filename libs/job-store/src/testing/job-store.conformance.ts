@@ -1,0 +1,211 @@
+/**
+ * The JobStore conformance suite: every driver (memory, Redis) must pass it unchanged.
+ */
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { newJobId, type JobStatus } from '../../../contracts/src/index.js';
+import { IdempotencyConflictError, InvalidListCursorError, type JobRecord, type JobStore, type JobStoreOptions } from '../job-store.port.js';
+
+export type JobStoreFactory = (opts: JobStoreOptions) => Promise<JobStore>;
+
+export function jobRecord(over: Partial<JobRecord> = {}): JobRecord {
+  const now = new Date().toISOString();
+  return {
+    id: newJobId(),
+    tenant: 'acme',
+    agent: 'echo',
+    input: { message: 'hi' },
+    metadata: null,
+    status: 'queued',
+    created_at: now,
+    updated_at: now,
+    started_at: null,
+    finished_at: null,
+    attempt: 1,
+    usage: { input_tokens: 0, output_tokens: 0 },
+    error: null,
+    cancel_reason: null,
+    ...over,
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function jobStoreConformance(driver: string, factory: JobStoreFactory): void {
+  describe(`JobStore conformance: ${driver}`, () => {
+    const stores: JobStore[] = [];
+    const make = async (o: Partial<JobStoreOptions> = {}) => {
+      const s = await factory({ retentionMs: 3_600_000, idempotencyTtlMs: 3_600_000, ...o });
+      stores.push(s);
+      return s;
+    };
+    afterEach(async () => {
+      await Promise.all(stores.splice(0).map((s) => s.close()));
+    });
+
+    it('stores and returns a job as given', async () => {
+      const s = await make();
+      const job = jobRecord({ metadata: { team: 'x', n: 1 }, input: { message: 'hello', nested: { a: [1, 2] } } });
+      expect(await s.create(job)).toEqual({ job, created: true });
+      expect(await s.get(job.id)).toEqual(job);
+      expect(await s.get(newJobId())).toBeNull();
+      await s.ping();
+    });
+
+    it('returns the same job for the same idempotency key and body, and refuses another body', async () => {
+      const s = await make();
+      const first = jobRecord();
+      const idem = { key: 'k-1', fingerprint: 'f-a' };
+      expect((await s.create(first, idem)).created).toBe(true);
+      const again = await s.create(jobRecord(), idem);
+      expect(again).toEqual({ job: first, created: false });
+      await expect(s.create(jobRecord(), { key: 'k-1', fingerprint: 'f-b' })).rejects.toBeInstanceOf(IdempotencyConflictError);
+      // keys are per tenant
+      const other = jobRecord({ tenant: 'globex' });
+      expect((await s.create(other, idem)).created).toBe(true);
+    });
+
+    it('creates one job for concurrent requests with one idempotency key', async () => {
+      const s = await make();
+      const s2 = await make();
+      const idem = { key: 'race', fingerprint: 'same' };
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? s : s2).create(jobRecord(), idem)));
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      expect(new Set(results.map((r) => r.job.id)).size).toBe(1);
+    });
+
+    it('forgets an idempotency key after its TTL', async () => {
+      const s = await make({ idempotencyTtlMs: 200 });
+      const idem = { key: 'short', fingerprint: 'f' };
+      const a = await s.create(jobRecord(), idem);
+      await sleep(1200);
+      const b = await s.create(jobRecord(), { key: 'short', fingerprint: 'other' });
+      expect(b.created).toBe(true);
+      expect(b.job.id).not.toBe(a.job.id);
+    });
+
+    it('moves a job through its statuses, stamping started_at and finished_at', async () => {
+      const s = await make();
+      const job = jobRecord();
+      await s.create(job);
+      const run = await s.transition(job.id, 'running');
+      expect(run.changed).toBe(true);
+      expect(run.job?.status).toBe('running');
+      expect(run.job?.started_at).toEqual(expect.any(String));
+      const fin = await s.transition(job.id, 'completed', { patch: { usage: { input_tokens: 2, output_tokens: 5 } } });
+      expect(fin.changed).toBe(true);
+      expect(fin.job).toMatchObject({ status: 'completed', usage: { input_tokens: 2, output_tokens: 5 } });
+      expect(fin.job?.finished_at).toEqual(expect.any(String));
+      expect(await s.get(job.id)).toEqual(fin.job);
+    });
+
+    it('never lets a job leave a terminal status', async () => {
+      const s = await make();
+      for (const terminal of ['completed', 'failed', 'cancelled'] as JobStatus[]) {
+        const job = jobRecord({ status: 'running' });
+        await s.create(job);
+        expect((await s.transition(job.id, terminal)).changed).toBe(true);
+        for (const to of ['queued', 'running', 'waiting_for_input', 'completed', 'failed', 'cancelled'] as JobStatus[]) {
+          const r = await s.transition(job.id, to);
+          expect(r.changed).toBe(false);
+          expect(r.job?.status).toBe(terminal);
+        }
+      }
+      expect(await s.transition(newJobId(), 'running')).toEqual({ job: null, changed: false });
+    });
+
+    it('applies a transition only from the given statuses', async () => {
+      const s = await make();
+      const job = jobRecord();
+      await s.create(job);
+      expect((await s.transition(job.id, 'cancelled', { from: ['running'] })).changed).toBe(false);
+      expect((await s.transition(job.id, 'cancelled', { from: ['queued'] })).changed).toBe(true);
+    });
+
+    it('lets exactly one of racing transitions win', async () => {
+      const s = await make();
+      const s2 = await make();
+      const job = jobRecord({ status: 'running' });
+      await s.create(job);
+      const targets: JobStatus[] = ['completed', 'cancelled', 'failed', 'completed', 'cancelled', 'failed'];
+      const results = await Promise.all(targets.map((to, i) => (i % 2 ? s : s2).transition(job.id, to)));
+      expect(results.filter((r) => r.changed)).toHaveLength(1);
+      const winner = results.find((r) => r.changed)!.job!.status;
+      expect((await s.get(job.id))?.status).toBe(winner);
+    });
+
+    it('updates other fields without touching the status', async () => {
+      const s = await make();
+      const job = jobRecord({ status: 'running' });
+      await s.create(job);
+      const u = await s.update(job.id, { attempt: 2, cancel_reason: 'user asked', error: { code: 'x', message: 'y' } });
+      expect(u).toMatchObject({ status: 'running', attempt: 2, cancel_reason: 'user asked', error: { code: 'x', message: 'y' } });
+      expect(await s.get(job.id)).toEqual(u);
+      expect(await s.update(newJobId(), { attempt: 3 })).toBeNull();
+    });
+
+    it("lists a tenant's jobs newest first in pages that neither skip nor repeat", async () => {
+      const s = await make();
+      const t = `t-${newJobId()}`;
+      const created: JobRecord[] = [];
+      for (let i = 0; i < 23; i++) {
+        const j = jobRecord({ tenant: t });
+        created.push(j);
+        await s.create(j);
+        if (i % 5 === 0) await sleep(2);
+      }
+      await s.create(jobRecord({ tenant: `${t}-other` }));
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page = await s.list(t, { limit: 5, cursor });
+        expect(page.items.length).toBeLessThanOrEqual(5);
+        seen.push(...page.items.map((j) => j.id));
+        cursor = page.next_cursor;
+        pages++;
+      } while (cursor && pages < 20);
+      expect(pages).toBe(5);
+      expect(seen).toEqual(created.map((j) => j.id).sort().reverse());
+    });
+
+    it('filters the list by status', async () => {
+      const s = await make();
+      const t = `t-${newJobId()}`;
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const j = jobRecord({ tenant: t });
+        ids.push(j.id);
+        await s.create(j);
+        if (i % 2) await s.transition(j.id, 'running');
+      }
+      const running = await s.list(t, { limit: 2, status: 'running' });
+      expect(running.items.map((j) => j.status)).toEqual(['running', 'running']);
+      const rest = await s.list(t, { limit: 10, status: 'running', cursor: running.next_cursor });
+      expect(rest.items).toHaveLength(1);
+      expect(rest.next_cursor).toBeNull();
+      const queued = await s.list(t, { limit: 10, status: 'queued' });
+      expect(queued.items.map((j) => j.id)).toEqual([ids[4], ids[2], ids[0]]);
+      expect((await s.list(`${t}-nobody`, { limit: 10 })).items).toEqual([]);
+    });
+
+    it('refuses a malformed list cursor', async () => {
+      const s = await make();
+      await expect(s.list('acme', { limit: 5, cursor: 'not-a-cursor' })).rejects.toBeInstanceOf(InvalidListCursorError);
+    });
+
+    it('removes finished jobs after the retention, and keeps the others', async () => {
+      const s = await make({ retentionMs: 300 });
+      const t = `t-${newJobId()}`;
+      const done = jobRecord({ tenant: t, status: 'running' });
+      const live = jobRecord({ tenant: t, status: 'running' });
+      await s.create(done);
+      await s.create(live);
+      await s.transition(done.id, 'completed');
+      const until = Date.now() + 10_000;
+      while ((await s.get(done.id)) !== null && Date.now() < until) await sleep(100);
+      expect(await s.get(done.id)).toBeNull();
+      expect((await s.get(live.id))?.status).toBe('running');
+      expect((await s.list(t, { limit: 10 })).items.map((j) => j.id)).toEqual([live.id]);
+    });
+  });
+}

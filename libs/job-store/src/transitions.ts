@@ -1,0 +1,34 @@
+/** Pure rules shared by every JobStore driver, so that they behave alike. */
+import { canTransition, isTerminalStatus, type JobStatus } from '../../contracts/src/index.js';
+import { InvalidListCursorError, type JobPatch, type JobRecord } from './job-store.port.js';
+
+/** The record after moving it to `to`, or null when the move is not allowed. */
+export function applyTransition(
+  job: JobRecord,
+  to: JobStatus,
+  opts: { from?: readonly JobStatus[]; patch?: JobPatch },
+  now: Date,
+): JobRecord | null {
+  if (opts.from && !opts.from.includes(job.status)) return null;
+  if (!canTransition(job.status, to)) return null;
+  const iso = now.toISOString();
+  const next: JobRecord = { ...job, ...opts.patch, status: to, updated_at: iso };
+  if (to === 'running' && next.started_at === null) next.started_at = iso;
+  if (isTerminalStatus(to) && next.finished_at === null) next.finished_at = iso;
+  return next;
+}
+
+export function applyPatch(job: JobRecord, patch: JobPatch, now: Date): JobRecord {
+  return { ...job, ...patch, status: job.status, updated_at: now.toISOString() };
+}
+
+/** List cursors: the id of the last job of the previous page, base64url so that clients treat it as opaque. */
+export function encodeListCursor(lastId: string): string {
+  return Buffer.from(lastId, 'utf8').toString('base64url');
+}
+
+export function decodeListCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^job_[0-9A-Z]{26}$/.test(id)) throw new InvalidListCursorError();
+  return id;
+}
