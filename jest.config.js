@@ -13,6 +13,8 @@ export default {
     // End-to-end suites boot the real app on a free port; integration suites start their own
     // nats-server and redis-server from the binaries on PATH.
     { ...common, displayName: 'e2e', roots: ['<rootDir>/test'], testMatch: ['**/*.e2e-spec.ts'] },
+    // Integration suites run against a real nats-server -js and redis-server that test/harness starts on free ports.
+    { ...common, displayName: 'integration', roots: ['<rootDir>/test', '<rootDir>/libs', '<rootDir>/src'], testMatch: ['**/*.int-spec.ts'] },
   ],
   testTimeout: 30000,
 };
