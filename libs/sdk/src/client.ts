@@ -1,0 +1,133 @@
+/**
+ * `createClient`: typed methods for every endpoint of the v1 contract. Non-2xx answers throw
+ * {@link JobstreamError}; network failures throw {@link JobstreamConnectionError}.
+ */
+import type { JobEvent } from '../../contracts/src/events.js';
+import type { CreateJobRequest, Job, JobStatus } from '../../contracts/src/job.js';
+import { createStreamWith, type JobStream, type StreamOptions } from './stream.js';
+import { Transport, type ConnectionOptions, type HasTransport } from './transport.js';
+
+export type ClientOptions = ConnectionOptions;
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+}
+
+export interface CreateJobOptions extends RequestOptions {
+  /** Same key + same body ⇒ the same job again (`replayed: true`); same key + another body ⇒ 409. */
+  idempotencyKey?: string;
+}
+
+export interface CreatedJob {
+  job: Job;
+  /** true when the server answered 200 for an idempotent replay instead of 201. */
+  replayed: boolean;
+}
+
+export interface ListJobsParams extends RequestOptions {
+  status?: JobStatus;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface JobPage {
+  items: Job[];
+  next_cursor: string | null;
+}
+
+/** A polled event: the JobEvent plus its cursor as `id`. */
+export type PolledEvent = JobEvent & { id: string };
+
+export interface EventsPage {
+  events: PolledEvent[];
+  next_after: string | null;
+  has_more: boolean;
+  status: JobStatus;
+}
+
+export interface EventsParams extends RequestOptions {
+  after?: string;
+  limit?: number;
+}
+
+export interface WaitParams extends RequestOptions {
+  /** Server-side wait in seconds (the server caps it). */
+  timeoutS?: number;
+}
+
+export interface JobsApi {
+  /** `POST /v1/jobs` — the created job; see {@link createWithInfo} to learn whether it was an idempotent replay. */
+  create(body: CreateJobRequest, options?: CreateJobOptions): Promise<Job>;
+  /** `POST /v1/jobs`, also telling 201 (new) from 200 (idempotent replay). */
+  createWithInfo(body: CreateJobRequest, options?: CreateJobOptions): Promise<CreatedJob>;
+  /** `GET /v1/jobs/:id` */
+  get(jobId: string, options?: RequestOptions): Promise<Job>;
+  /** `GET /v1/jobs?status&limit&cursor` — one page, newest first. */
+  list(params?: ListJobsParams): Promise<JobPage>;
+  /** Every job matching `status`, following `next_cursor`. */
+  listAll(params?: Omit<ListJobsParams, 'cursor'>): AsyncIterable<Job>;
+  /** `POST /v1/jobs/:id/cancel` — idempotent; the job as it is right after the request. */
+  cancel(jobId: string, options?: RequestOptions & { reason?: string }): Promise<Job>;
+  /** `GET /v1/jobs/:id/events?after&limit` — the polling fallback. */
+  events(jobId: string, params?: EventsParams): Promise<EventsPage>;
+  /** `GET /v1/jobs/:id/wait?timeout_s` — the job once terminal, or as it is when the server-side wait ends. */
+  wait(jobId: string, params?: WaitParams): Promise<Job>;
+  /** `GET /v1/jobs/:id/stream` — see `createStream`. */
+  stream(jobId: string, options?: StreamOptions): JobStream;
+}
+
+export interface JobstreamClient extends HasTransport {
+  readonly jobs: JobsApi;
+}
+
+export function createClient(options: ClientOptions): JobstreamClient {
+  const t = new Transport(options);
+  const id = (jobId: string) => {
+    if (!jobId) throw new TypeError('jobstream: jobId is required');
+    return encodeURIComponent(jobId);
+  };
+  const withSignal = (o?: RequestOptions) => (o?.signal ? { signal: o.signal } : {});
+
+  const jobs: JobsApi = {
+    async create(body, o) {
+      return (await jobs.createWithInfo(body, o)).job;
+    },
+    async createWithInfo(body, o) {
+      const headers: Record<string, string> = {};
+      if (o?.idempotencyKey) headers['Idempotency-Key'] = o.idempotencyKey;
+      const r = await t.json<Job>('POST', '/v1/jobs', { body, headers, ...withSignal(o) });
+      return { job: r.body, replayed: r.status === 200 };
+    },
+    async get(jobId, o) {
+      return (await t.json<Job>('GET', `/v1/jobs/${id(jobId)}`, withSignal(o))).body;
+    },
+    async list(p) {
+      const query = { status: p?.status, limit: p?.limit, cursor: p?.cursor };
+      return (await t.json<JobPage>('GET', '/v1/jobs', { query, ...withSignal(p) })).body;
+    },
+    async *listAll(p) {
+      let cursor: string | undefined;
+      do {
+        const page = await jobs.list({ ...p, ...(cursor ? { cursor } : {}) });
+        yield* page.items;
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor);
+    },
+    async cancel(jobId, o) {
+      const body = o?.reason !== undefined ? { reason: o.reason } : {};
+      return (await t.json<Job>('POST', `/v1/jobs/${id(jobId)}/cancel`, { body, ...withSignal(o) })).body;
+    },
+    async events(jobId, p) {
+      const query = { after: p?.after, limit: p?.limit };
+      return (await t.json<EventsPage>('GET', `/v1/jobs/${id(jobId)}/events`, { query, ...withSignal(p) })).body;
+    },
+    async wait(jobId, p) {
+      const query = { timeout_s: p?.timeoutS };
+      return (await t.json<Job>('GET', `/v1/jobs/${id(jobId)}/wait`, { query, ...withSignal(p) })).body;
+    },
+    stream(jobId, o) {
+      return createStreamWith(t, jobId, o);
+    },
+  };
+  return { transport: t, jobs };
+}

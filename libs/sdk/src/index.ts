@@ -1,0 +1,48 @@
+/**
+ * jobstream TypeScript SDK — browser-safe and Node ≥ 20. See README.md.
+ */
+export { createClient } from './client.js';
+export type {
+  ClientOptions,
+  CreateJobOptions,
+  CreatedJob,
+  EventsPage,
+  EventsParams,
+  JobPage,
+  JobsApi,
+  JobstreamClient,
+  ListJobsParams,
+  PolledEvent,
+  RequestOptions,
+  WaitParams,
+} from './client.js';
+export { createStream } from './stream.js';
+export type { CreateStreamOptions, JobStream, ReconnectInfo, StreamOptions, StreamStats } from './stream.js';
+export { subscribeJobStream, streamJobTokens } from './subscribe.js';
+export type {
+  SubscribeHandlers,
+  SubscribeOptions,
+  Subscription,
+  SubscriptionResult,
+  TerminalJobEvent,
+  TokenCallbacks,
+  TokenStreamHandle,
+} from './subscribe.js';
+export { streamJobUntilComplete, waitFor } from './complete.js';
+export type { CompletedJob, UntilCompleteOptions, WaitForOptions } from './complete.js';
+export { TokenAssembler } from './assembler.js';
+export { backoffDelay, seededRandom, DEFAULT_RECONNECT } from './backoff.js';
+export type { ReconnectOptions } from './backoff.js';
+export {
+  JobstreamError,
+  JobstreamConnectionError,
+  JobstreamTimeoutError,
+  JobstreamUnmatchedError,
+  isRetryable,
+} from './errors.js';
+export type { ConnectionFailureReason } from './errors.js';
+export type { ConnectionOptions, FetchLike, ClientSource } from './transport.js';
+export type { JobEvent, AgentEvent, EventType, Usage } from '../../contracts/src/events.js';
+export { isTerminalEvent, isTerminalStatus } from './terminal.js';
+export type { Job, JobStatus, CreateJobRequest } from '../../contracts/src/job.js';
+export type { ErrorBody } from '../../contracts/src/errors.js';

@@ -1,0 +1,235 @@
+/**
+ * `createStream`: a job's events as an async iterable of typed {@link JobEvent}s, reconnecting by itself.
+ *
+ * Guarantees to the consumer:
+ * - events arrive in `seq` order, each at most once: a duplicate (`seq` ≤ the last one delivered) is dropped, a gap
+ *   (`seq` > last + 1) closes the connection and resumes from the last delivered event's cursor;
+ * - a terminal event (`done`, `error`, `cancelled`) is delivered and then the iteration ends — no reconnect;
+ * - a response that ends without a terminal event, a network failure, an idle connection, a 429 or a 5xx is a drop:
+ *   reconnect with full-jitter exponential backoff (honoring the server's `retry:` and `Retry-After`), resuming
+ *   after the last delivered event; `maxRetries` consecutive failures without a new event end the iteration with the
+ *   last error;
+ * - 400, 401, 403, 404, 409, 410 (`cursor_expired`) and 413 are final: thrown at once;
+ * - aborting `signal` rejects the pending `next()` with the signal's reason (as fetch does); `close()` or a `break`
+ *   out of `for await` ends it quietly;
+ * - memory is bounded: at most about `queueSize` parsed frames wait in memory; beyond that the body is not read
+ *   (see `sse-connection.ts`).
+ *
+ * An `attempt` event is delivered like any other: it tells the consumer that output of earlier attempts is void
+ * (`subscribeJobStream` and `streamJobUntilComplete` act on it for you).
+ */
+import type { JobEvent } from '../../contracts/src/events.js';
+import { isTerminalEvent } from './terminal.js';
+import { backoffDelay, resolveReconnect, sleep, type ReconnectOptions } from './backoff.js';
+import { JobstreamConnectionError, JobstreamError, abortReason, isRetryable } from './errors.js';
+import { openSseConnection, type SseConnection } from './sse-connection.js';
+import { resolveTransport, type ClientSource, type Transport } from './transport.js';
+
+export interface ReconnectInfo {
+  /** 1 for the first retry after a failure, 2 for the next consecutive one, … */
+  failures: number;
+  /** How long the SDK waits before reconnecting. */
+  delayMs: number;
+  /** What went wrong. */
+  error: unknown;
+  /** The cursor the next connection resumes after (undefined = from the start). */
+  lastEventId: string | undefined;
+}
+
+export interface StreamOptions {
+  /** Abort to stop: the iteration rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Start after this cursor (a stored `lastEventId`); absent or `"0"` = from the first event. */
+  resumeAfter?: string;
+  /** `false` = one connection only; an object tunes the backoff. Default: reconnect with the defaults. */
+  reconnect?: boolean | ReconnectOptions;
+  /** High-water mark of parsed frames held in memory per connection. Default 64. */
+  queueSize?: number;
+  /**
+   * Treat the connection as dead when no byte (event or `: keepalive` comment) arrives for this long while the SDK
+   * is reading. Default 60 000 ms (4× the server's default 15 s heartbeat); 0 disables.
+   */
+  idleTimeoutMs?: number;
+  /** Called before each reconnect wait. */
+  onReconnect?: (info: ReconnectInfo) => void;
+  /** Called when a connection is established (status 200, event stream). `connection` counts from 1. */
+  onConnect?: (info: { connection: number; lastEventId: string | undefined }) => void;
+}
+
+export type CreateStreamOptions = StreamOptions & ClientSource;
+
+export interface StreamStats {
+  /** Connections established (HTTP 200). */
+  connections: number;
+  /** Reconnect waits started. */
+  reconnects: number;
+  /** Events dropped because their seq was already delivered. */
+  duplicatesDropped: number;
+  /** Seq gaps detected (each caused a reconnect). */
+  gaps: number;
+  /** The most frames buffered at once on any connection (bounded by about `queueSize`). */
+  maxBuffered: number;
+  /** Body bytes read over all connections. */
+  bytesRead: number;
+}
+
+export interface JobStream extends AsyncIterable<JobEvent> {
+  /** Cursor of the last delivered event — store it to resume later with `resumeAfter`. */
+  readonly lastEventId: string | undefined;
+  /** `seq` of the last delivered event (0 before the first when streaming from the start). */
+  readonly lastSeq: number | undefined;
+  /** The last `retry:` the server sent. */
+  readonly serverRetryMs: number | undefined;
+  readonly stats: Readonly<StreamStats>;
+  /** Stops streaming; a pending or later `next()` resolves as done. Idempotent. */
+  close(): void;
+}
+
+/** The job's events from `resumeAfter` (or the start) until its terminal event. See the module comment. */
+export function createStream(jobId: string, options: CreateStreamOptions): JobStream {
+  return new JobStreamImpl(jobId, resolveTransport(options), options);
+}
+
+/** Same as {@link createStream} with an already resolved transport (used by the client). */
+export function createStreamWith(transport: Transport, jobId: string, options: StreamOptions = {}): JobStream {
+  return new JobStreamImpl(jobId, transport, options);
+}
+
+class JobStreamImpl implements JobStream {
+  lastEventId: string | undefined;
+  lastSeq: number | undefined;
+  serverRetryMs: number | undefined;
+  readonly stats: StreamStats = { connections: 0, reconnects: 0, duplicatesDropped: 0, gaps: 0, maxBuffered: 0, bytesRead: 0 };
+  private readonly internal = new AbortController();
+  private readonly signal: AbortSignal;
+  private closed = false;
+  private iterated = false;
+
+  constructor(
+    private readonly jobId: string,
+    private readonly transport: Transport,
+    private readonly o: StreamOptions,
+  ) {
+    if (!jobId) throw new TypeError('jobstream: jobId is required');
+    const resume = o.resumeAfter?.trim();
+    if (resume && resume !== '0') {
+      this.lastEventId = resume;
+      this.lastSeq = undefined; // opaque cursor: accept whatever seq comes first
+    } else {
+      this.lastSeq = 0;
+    }
+    this.signal = o.signal ? anySignal(o.signal, this.internal.signal) : this.internal.signal;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.internal.abort(new DOMException('stream closed', 'AbortError'));
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<JobEvent> {
+    if (this.iterated) throw new TypeError('jobstream: a JobStream can be iterated once');
+    this.iterated = true;
+    return this.run();
+  }
+
+  private async *run(): AsyncGenerator<JobEvent, void, undefined> {
+    const rc = this.o.reconnect === false ? { ...resolveReconnect(undefined), maxRetries: 0 } : resolveReconnect(this.o.reconnect === true ? undefined : this.o.reconnect);
+    let failures = 0;
+    try {
+      for (;;) {
+        let conn: SseConnection | undefined;
+        let error: unknown;
+        try {
+          conn = await openSseConnection({
+            transport: this.transport,
+            url: this.transport.url(`/v1/jobs/${encodeURIComponent(this.jobId)}/stream`, { after: this.lastEventId }),
+            signal: this.signal,
+            queueSize: this.o.queueSize ?? 64,
+            idleTimeoutMs: this.o.idleTimeoutMs ?? 60_000,
+            onRetry: (ms) => (this.serverRetryMs = ms),
+          });
+          this.stats.connections++;
+          this.o.onConnect?.({ connection: this.stats.connections, lastEventId: this.lastEventId });
+          for (;;) {
+            let frame;
+            try {
+              frame = await conn.next();
+            } finally {
+              this.stats.maxBuffered = Math.max(this.stats.maxBuffered, conn.stats.maxBuffered);
+            }
+            if (frame === undefined) {
+              throw new JobstreamConnectionError('dropped', 'the stream ended before a terminal event');
+            }
+            const event = this.parse(frame.data);
+            if (this.lastSeq !== undefined && event.seq <= this.lastSeq) {
+              this.stats.duplicatesDropped++;
+              continue;
+            }
+            if (this.lastSeq !== undefined && event.seq > this.lastSeq + 1) {
+              this.stats.gaps++;
+              throw new JobstreamConnectionError('gap', `event seq jumped from ${this.lastSeq} to ${event.seq}`);
+            }
+            this.lastSeq = event.seq;
+            if (frame.id) this.lastEventId = frame.id;
+            failures = 0; // progress: the next failure starts the backoff afresh
+            yield event;
+            if (isTerminalEvent(event)) return;
+          }
+        } catch (err) {
+          if (this.signal.aborted) throw err;
+          error = err;
+        } finally {
+          if (conn) {
+            this.stats.bytesRead += conn.stats.bytesRead;
+            conn.close();
+          }
+        }
+        if (!isRetryable(error)) throw error;
+        failures++;
+        if (failures > rc.maxRetries) throw error;
+        const retryAfterMs = error instanceof JobstreamError ? error.retryAfterMs : undefined;
+        const delayMs = backoffDelay(failures, rc, this.serverRetryMs, retryAfterMs);
+        this.stats.reconnects++;
+        this.o.onReconnect?.({ failures, delayMs, error, lastEventId: this.lastEventId });
+        await sleep(delayMs, this.signal);
+      }
+    } catch (err) {
+      if (this.closed) return; // close(): end quietly
+      if (this.signal.aborted) throw abortReason(this.signal);
+      throw err;
+    }
+  }
+
+  private parse(data: string): JobEvent {
+    let v: unknown;
+    try {
+      v = JSON.parse(data);
+    } catch (err) {
+      throw new JobstreamConnectionError('protocol', 'an SSE event carried data that is not JSON', { cause: err });
+    }
+    const e = v as Partial<JobEvent> | null;
+    if (!e || typeof e !== 'object' || typeof e.type !== 'string' || !Number.isSafeInteger(e.seq) || (e.seq as number) < 1) {
+      throw new JobstreamConnectionError('protocol', 'an SSE event is not a job event (needs type and a positive integer seq)');
+    }
+    if (e.job_id !== undefined && e.job_id !== this.jobId) {
+      throw new JobstreamConnectionError('protocol', `an SSE event belongs to job ${String(e.job_id)}, not ${this.jobId}`);
+    }
+    return v as JobEvent;
+  }
+}
+
+/** `AbortSignal.any` where available (Node ≥ 20.3, current browsers), else a small polyfill. */
+function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
+  const any = (AbortSignal as { any?: (s: AbortSignal[]) => AbortSignal }).any;
+  if (any) return any.call(AbortSignal, [a, b]);
+  const c = new AbortController();
+  for (const s of [a, b]) {
+    if (s.aborted) {
+      c.abort(s.reason);
+      break;
+    }
+    s.addEventListener('abort', () => c.abort(s.reason), { once: true });
+  }
+  return c.signal;
+}
