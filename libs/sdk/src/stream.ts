@@ -67,7 +67,7 @@ export interface StreamStats {
   duplicatesDropped: number;
   /** Seq gaps detected (each caused a reconnect). */
   gaps: number;
-  /** The most frames buffered at once on any connection (bounded by about `queueSize`). */
+  /** The most frames buffered at once on any connection (bounded by `queueSize` + the frames of one chunk). */
   maxBuffered: number;
   /** Body bytes read over all connections. */
   bytesRead: number;
@@ -80,7 +80,7 @@ export interface JobStream extends AsyncIterable<JobEvent> {
   readonly lastSeq: number | undefined;
   /** The last `retry:` the server sent. */
   readonly serverRetryMs: number | undefined;
-  readonly stats: Readonly<StreamStats>;
+  readonly stats: Readonly<StreamStats & { buffered: number }>;
   /** Stops streaming; a pending or later `next()` resolves as done. Idempotent. */
   close(): void;
 }
@@ -99,7 +99,8 @@ class JobStreamImpl implements JobStream {
   lastEventId: string | undefined;
   lastSeq: number | undefined;
   serverRetryMs: number | undefined;
-  readonly stats: StreamStats = { connections: 0, reconnects: 0, duplicatesDropped: 0, gaps: 0, maxBuffered: 0, bytesRead: 0 };
+  private readonly base: StreamStats = { connections: 0, reconnects: 0, duplicatesDropped: 0, gaps: 0, maxBuffered: 0, bytesRead: 0 };
+  private conn: SseConnection | undefined;
   private readonly internal = new AbortController();
   private readonly signal: AbortSignal;
   private closed = false;
@@ -119,6 +120,17 @@ class JobStreamImpl implements JobStream {
       this.lastSeq = 0;
     }
     this.signal = o.signal ? anySignal(o.signal, this.internal.signal) : this.internal.signal;
+  }
+
+  /** Live counters, including the open connection's buffer. */
+  get stats(): StreamStats & { buffered: number } {
+    const c = this.conn?.stats;
+    return {
+      ...this.base,
+      buffered: c?.buffered ?? 0,
+      maxBuffered: Math.max(this.base.maxBuffered, c?.maxBuffered ?? 0),
+      bytesRead: this.base.bytesRead + (c?.bytesRead ?? 0),
+    };
   }
 
   close(): void {
@@ -149,25 +161,21 @@ class JobStreamImpl implements JobStream {
             idleTimeoutMs: this.o.idleTimeoutMs ?? 60_000,
             onRetry: (ms) => (this.serverRetryMs = ms),
           });
-          this.stats.connections++;
-          this.o.onConnect?.({ connection: this.stats.connections, lastEventId: this.lastEventId });
+          this.conn = conn;
+          this.base.connections++;
+          this.o.onConnect?.({ connection: this.base.connections, lastEventId: this.lastEventId });
           for (;;) {
-            let frame;
-            try {
-              frame = await conn.next();
-            } finally {
-              this.stats.maxBuffered = Math.max(this.stats.maxBuffered, conn.stats.maxBuffered);
-            }
+            const frame = await conn.next();
             if (frame === undefined) {
               throw new JobstreamConnectionError('dropped', 'the stream ended before a terminal event');
             }
             const event = this.parse(frame.data);
             if (this.lastSeq !== undefined && event.seq <= this.lastSeq) {
-              this.stats.duplicatesDropped++;
+              this.base.duplicatesDropped++;
               continue;
             }
             if (this.lastSeq !== undefined && event.seq > this.lastSeq + 1) {
-              this.stats.gaps++;
+              this.base.gaps++;
               throw new JobstreamConnectionError('gap', `event seq jumped from ${this.lastSeq} to ${event.seq}`);
             }
             this.lastSeq = event.seq;
@@ -181,7 +189,9 @@ class JobStreamImpl implements JobStream {
           error = err;
         } finally {
           if (conn) {
-            this.stats.bytesRead += conn.stats.bytesRead;
+            this.base.bytesRead += conn.stats.bytesRead;
+            this.base.maxBuffered = Math.max(this.base.maxBuffered, conn.stats.maxBuffered);
+            this.conn = undefined;
             conn.close();
           }
         }
@@ -190,7 +200,7 @@ class JobStreamImpl implements JobStream {
         if (failures > rc.maxRetries) throw error;
         const retryAfterMs = error instanceof JobstreamError ? error.retryAfterMs : undefined;
         const delayMs = backoffDelay(failures, rc, this.serverRetryMs, retryAfterMs);
-        this.stats.reconnects++;
+        this.base.reconnects++;
         this.o.onReconnect?.({ failures, delayMs, error, lastEventId: this.lastEventId });
         await sleep(delayMs, this.signal);
       }
