@@ -1,0 +1,26 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import type { AppConfig } from './config/config.js';
+import { ConfigModule } from './config/config.module.js';
+import type { Engine } from './engine/engine.js';
+import { EngineModule } from './engine/engine.module.js';
+import { JobsModule } from './jobs/jobs.module.js';
+import { WorkerCoreModule } from './worker/worker-core.module.js';
+
+/** The API app; with the embedded engine it also runs an agent worker in-process. */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, engine: Engine): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        EngineModule.forEngine(engine),
+        JobsModule,
+        ...(config.inProcessWorker ? [WorkerCoreModule] : []),
+      ],
+      providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
+    };
+  }
+}

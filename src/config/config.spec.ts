@@ -1,0 +1,48 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig } from './config.js';
+import { hashKey } from './key-hash.js';
+
+const load = (env: Record<string, string>) => loadConfig(env, hashKey);
+
+describe('loadConfig', () => {
+  it('has the documented defaults and the embedded engine', () => {
+    const c = load({});
+    expect(c).toMatchObject({ port: 3000, heartbeatMs: 15_000, eventRetentionMs: 86_400_000, inProcessWorker: true });
+    expect(c.engine).toBe('embedded');
+    expect(c.tenancy.authEnabled).toBe(false);
+  });
+
+  it('parses API_KEYS into hashed keys per tenant', () => {
+    const c = load({ API_KEYS: 'acme:key-acme-123, globex:key-globex-456' });
+    expect(c.tenancy.authEnabled).toBe(true);
+    expect(c.tenancy.keys.get(hashKey('key-acme-123'))).toBe('acme');
+    expect(c.tenancy.keys.get(hashKey('key-globex-456'))).toBe('globex');
+    expect(JSON.stringify([...c.tenancy.keys])).not.toContain('key-acme-123');
+  });
+
+  it('names the bad variable, and never echoes a key', () => {
+    expect(() => load({ HEARTBEAT_MS: 'soon' })).toThrow(/HEARTBEAT_MS must be an integer/);
+    expect(() => load({ PORT: '70000' })).toThrow(/PORT/);
+    expect(() => load({ NATS_URL: 'http://x' })).toThrow(/NATS_URL must use nats/);
+    try {
+      load({ API_KEYS: 'acme:short' });
+      throw new Error('expected a ConfigError');
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as Error).message).toMatch(/API_KEYS entry #1/);
+      expect((e as Error).message).not.toContain('short');
+    }
+  });
+
+  it('refuses to start without API keys in production', () => {
+    expect(() => load({ NODE_ENV: 'production' })).toThrow(/API_KEYS is required/);
+    expect(load({ NODE_ENV: 'production', API_KEYS: 'a:0123456789' }).tenancy.authEnabled).toBe(true);
+  });
+
+  it('uses NATS when NATS_URL is set, with no in-process worker unless asked', () => {
+    const c = load({ NATS_URL: 'nats://127.0.0.1:4222,nats://127.0.0.1:4223', REDIS_URL: 'redis://127.0.0.1:6379' });
+    expect(c.engine).toBe('nats');
+    expect(c.inProcessWorker).toBe(false);
+    expect(load({ NATS_URL: 'nats://h:1', EMBEDDED_WORKER: 'true' }).inProcessWorker).toBe(true);
+  });
+});

@@ -1,0 +1,178 @@
+/**
+ * Configuration: every environment variable validated once, before Nest starts, into a typed {@link AppConfig}.
+ * A bad value stops the process with a message naming the variable. Nothing else reads `process.env`.
+ */
+import { z } from 'zod';
+
+const int = (name: string, min: number, max: number, def: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return def;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be an integer from ${min} to ${max}, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const bool = (name: string, def: boolean) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return def;
+      if (/^(1|true|yes|on)$/i.test(v)) return true;
+      if (/^(0|false|no|off)$/i.test(v)) return false;
+      ctx.addIssue({ code: 'custom', message: `${name} must be true or false, got "${v}"` });
+      return z.NEVER;
+    });
+
+const url = (name: string, schemes: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      const parts = v.split(',').map((s) => s.trim()).filter(Boolean);
+      for (const p of parts) {
+        const withScheme = /^[a-z]+:\/\//i.test(p) ? p : `${schemes[0]}://${p}`;
+        let u: URL;
+        try {
+          u = new URL(withScheme);
+        } catch {
+          ctx.addIssue({ code: 'custom', message: `${name} has a malformed URL` });
+          return z.NEVER;
+        }
+        if (!schemes.includes(u.protocol.replace(':', ''))) {
+          ctx.addIssue({ code: 'custom', message: `${name} must use ${schemes.join(' or ')}://` });
+          return z.NEVER;
+        }
+      }
+      return parts.join(',');
+    });
+
+const envSchema = z.object({
+  NODE_ENV: z.string().optional().default('development'),
+  PORT: int('PORT', 0, 65535, 3000),
+  HOST: z.string().optional().default('0.0.0.0'),
+  NATS_URL: url('NATS_URL', ['nats', 'tls', 'ws', 'wss']),
+  REDIS_URL: url('REDIS_URL', ['redis', 'rediss']),
+  API_KEYS: z.string().optional(),
+  HEARTBEAT_MS: int('HEARTBEAT_MS', 100, 3_600_000, 15_000),
+  EVENT_RETENTION_S: int('EVENT_RETENTION_S', 1, 365 * 86_400, 86_400),
+  JOB_RETENTION_S: z.string().optional(),
+  IDEMPOTENCY_TTL_S: int('IDEMPOTENCY_TTL_S', 1, 30 * 86_400, 86_400),
+  SSE_RETRY_MS: int('SSE_RETRY_MS', 100, 600_000, 2_000),
+  SSE_MAX_BUFFER_BYTES: int('SSE_MAX_BUFFER_BYTES', 16_384, 1 << 30, 8 * 1024 * 1024),
+  MAX_BODY_BYTES: int('MAX_BODY_BYTES', 1024, 64 * 1024 * 1024, 1024 * 1024),
+  WORKER_CONCURRENCY: int('WORKER_CONCURRENCY', 1, 10_000, 16),
+  MAX_ATTEMPTS: int('MAX_ATTEMPTS', 1, 100, 3),
+  JOB_STALL_TIMEOUT_MS: int('JOB_STALL_TIMEOUT_MS', 1_000, 86_400_000, 60_000),
+  EMBEDDED_WORKER: bool('EMBEDDED_WORKER', false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
+});
+
+export type RawEnv = Record<string, string | undefined>;
+
+export interface Tenancy {
+  /** sha256(key) hex → tenant. Empty when auth is off. */
+  keys: Map<string, string>;
+  authEnabled: boolean;
+}
+
+/** The validated configuration, injected as a typed service. */
+export class AppConfig {
+  readonly env!: string;
+  readonly port!: number;
+  readonly host!: string;
+  readonly natsUrl!: string | undefined;
+  readonly redisUrl!: string | undefined;
+  readonly tenancy!: Tenancy;
+  readonly heartbeatMs!: number;
+  readonly eventRetentionMs!: number;
+  readonly jobRetentionMs!: number;
+  readonly idempotencyTtlMs!: number;
+  readonly sseRetryMs!: number;
+  readonly sseMaxBufferBytes!: number;
+  readonly maxBodyBytes!: number;
+  readonly workerConcurrency!: number;
+  readonly maxAttempts!: number;
+  readonly jobStallTimeoutMs!: number;
+  /** Run an agent worker inside the API process (always on the embedded engine). */
+  readonly inProcessWorker!: boolean;
+  readonly logLevel!: string;
+
+  constructor(values: Omit<AppConfig, 'engine'>) {
+    Object.assign(this, values);
+  }
+
+  /** `embedded` (in-memory log, store and queue) or `nats` (JetStream + Redis when REDIS_URL is set). */
+  get engine(): 'embedded' | 'nats' {
+    return this.natsUrl ? 'nats' : 'embedded';
+  }
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function parseApiKeys(raw: string | undefined, hash: (key: string) => string): Tenancy {
+  const keys = new Map<string, string>();
+  if (raw === undefined || raw.trim() === '') return { keys, authEnabled: false };
+  for (const [i, entry] of raw.split(',').entries()) {
+    const e = entry.trim();
+    if (!e) continue;
+    const at = e.indexOf(':');
+    const tenant = at > 0 ? e.slice(0, at).trim() : '';
+    const key = at > 0 ? e.slice(at + 1).trim() : '';
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(tenant) || key.length < 8) {
+      // never echo the key itself
+      throw new ConfigError(
+        `API_KEYS entry #${i + 1} must be tenant:key with a tenant of [A-Za-z0-9_.-] and a key of at least 8 characters`,
+      );
+    }
+    const h = hash(key);
+    if (keys.has(h) && keys.get(h) !== tenant) throw new ConfigError(`API_KEYS entry #${i + 1} reuses another tenant's key`);
+    keys.set(h, tenant);
+  }
+  return { keys, authEnabled: keys.size > 0 };
+}
+
+/** Validates the environment; throws {@link ConfigError} naming every bad variable. */
+export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfig {
+  const res = envSchema.safeParse(env);
+  if (!res.success) {
+    const lines = res.error.issues.map((i) => `  - ${i.path.join('.') || 'env'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const v = res.data;
+  const tenancy = parseApiKeys(v.API_KEYS, hash);
+  if (!tenancy.authEnabled && v.NODE_ENV === 'production') {
+    throw new ConfigError('API_KEYS is required when NODE_ENV=production (refusing to start with authentication off)');
+  }
+  const jobRetention = int('JOB_RETENTION_S', 1, 365 * 86_400, v.EVENT_RETENTION_S).safeParse(env.JOB_RETENTION_S);
+  if (!jobRetention.success) throw new ConfigError(`invalid configuration:\n  - JOB_RETENTION_S: ${jobRetention.error.issues[0]?.message}`);
+  return new AppConfig({
+    env: v.NODE_ENV,
+    port: v.PORT,
+    host: v.HOST,
+    natsUrl: v.NATS_URL,
+    redisUrl: v.REDIS_URL,
+    tenancy,
+    heartbeatMs: v.HEARTBEAT_MS,
+    eventRetentionMs: v.EVENT_RETENTION_S * 1000,
+    jobRetentionMs: jobRetention.data * 1000,
+    idempotencyTtlMs: v.IDEMPOTENCY_TTL_S * 1000,
+    sseRetryMs: v.SSE_RETRY_MS,
+    sseMaxBufferBytes: v.SSE_MAX_BUFFER_BYTES,
+    maxBodyBytes: v.MAX_BODY_BYTES,
+    workerConcurrency: v.WORKER_CONCURRENCY,
+    maxAttempts: v.MAX_ATTEMPTS,
+    jobStallTimeoutMs: v.JOB_STALL_TIMEOUT_MS,
+    inProcessWorker: !v.NATS_URL || v.EMBEDDED_WORKER,
+    logLevel: v.LOG_LEVEL,
+  });
+}

@@ -1,0 +1,111 @@
+/**
+ * OpenAPI component schemas generated from the zod contracts (one source of truth for validation and docs).
+ */
+import { z } from 'zod';
+import {
+  JOB_STATUSES,
+  agentEventSchema,
+  cancelJobRequestSchema,
+  createJobRequestSchema,
+  echoInputSchema,
+  usageSchema,
+} from '../../libs/contracts/src/index.js';
+
+type Schema = Record<string, unknown>;
+
+function toOpenApi(schema: z.ZodType, io: 'input' | 'output' = 'output'): Schema {
+  const json = z.toJSONSchema(schema, { target: 'openapi-3.0', io, unrepresentable: 'any' }) as Schema;
+  delete json.$schema;
+  return json;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+const envelope = {
+  job_id: { type: 'string', example: 'job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' },
+  seq: { type: 'integer', minimum: 1, description: '1, 2, 3… dense per job: a client can check for gaps' },
+  ts: { type: 'string', format: 'date-time' },
+  attempt: { type: 'integer', minimum: 1 },
+};
+
+function eventSchemas(): Record<string, Schema> {
+  const out: Record<string, Schema> = {};
+  for (const option of agentEventSchema.options) {
+    const body = toOpenApi(option as z.ZodType);
+    const type = ((body.properties as Record<string, { enum?: string[] }>).type?.enum ?? ['event'])[0]!;
+    const name = `${type
+      .split('_')
+      .map((p) => p[0]!.toUpperCase() + p.slice(1))
+      .join('')}Event`;
+    out[name] = {
+      ...body,
+      properties: { ...envelope, ...(body.properties as Schema) },
+      required: ['job_id', 'seq', 'type', 'ts', 'attempt', ...((body.required as string[]) ?? []).filter((r) => r !== 'type')],
+    };
+  }
+  return out;
+}
+
+export function componentSchemas(): Record<string, Schema> {
+  const events = eventSchemas();
+  return {
+    ...events,
+    JobEvent: {
+      oneOf: Object.keys(events).map(ref),
+      discriminator: { propertyName: 'type' },
+      description: 'One event of a job. `id` of the SSE frame is the cursor to resume after it.',
+    },
+    Usage: toOpenApi(usageSchema),
+    CreateJobRequest: { ...toOpenApi(createJobRequestSchema, 'input'), example: { agent: 'echo', input: { message: 'Hello, streaming world!', repeat: 2, delay_ms: 50 } } },
+    EchoInput: toOpenApi(echoInputSchema, 'input'),
+    CancelJobRequest: toOpenApi(cancelJobRequestSchema, 'input'),
+    Job: {
+      type: 'object',
+      required: ['id', 'agent', 'status', 'created_at', 'started_at', 'finished_at', 'attempt', 'last_event_id', 'usage', 'error', 'stream_url', 'events_url'],
+      properties: {
+        id: { type: 'string', example: 'job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' },
+        agent: { type: 'string', example: 'echo' },
+        status: { type: 'string', enum: [...JOB_STATUSES] },
+        created_at: { type: 'string', format: 'date-time' },
+        started_at: { type: 'string', format: 'date-time', nullable: true },
+        finished_at: { type: 'string', format: 'date-time', nullable: true },
+        attempt: { type: 'integer', minimum: 1 },
+        last_event_id: { type: 'string', nullable: true, description: 'cursor of the newest event' },
+        usage: ref('Usage'),
+        error: { type: 'object', nullable: true, properties: { code: { type: 'string' }, message: { type: 'string' } } },
+        metadata: { type: 'object', nullable: true, additionalProperties: true },
+        stream_url: { type: 'string', example: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/stream' },
+        events_url: { type: 'string', example: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/events' },
+      },
+    },
+    JobList: {
+      type: 'object',
+      required: ['items', 'next_cursor'],
+      properties: { items: { type: 'array', items: ref('Job') }, next_cursor: { type: 'string', nullable: true } },
+    },
+    EventsPage: {
+      type: 'object',
+      required: ['events', 'next_after', 'has_more', 'status'],
+      properties: {
+        events: { type: 'array', items: { allOf: [ref('JobEvent'), { type: 'object', properties: { id: { type: 'string', description: 'cursor' } } }] } },
+        next_after: { type: 'string', nullable: true, description: 'pass as `after` to get the next page' },
+        has_more: { type: 'boolean' },
+        status: { type: 'string', enum: [...JOB_STATUSES] },
+      },
+    },
+    Error: {
+      type: 'object',
+      required: ['error'],
+      properties: {
+        error: {
+          type: 'object',
+          required: ['code', 'message'],
+          properties: {
+            code: { type: 'string', example: 'invalid_request' },
+            message: { type: 'string' },
+          },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * The engine: the four ports (event log, job store, job queue, job control) built from validated config in ONE
+ * place. Embedded: in-memory drivers, no external service. NATS: JetStream event log, queue and control; Redis job
+ * store when REDIS_URL is set (otherwise the memory store, for a single API process).
+ */
+import type { Logger } from '@nestjs/common';
+import type { EventLog } from '../../libs/event-log/src/index.js';
+import { MemoryEventLog } from '../../libs/event-log/src/index.js';
+import type { JobControl, JobQueue } from '../../libs/job-queue/src/index.js';
+import { MemoryJobControl, MemoryJobQueue } from '../../libs/job-queue/src/index.js';
+import type { JobStore } from '../../libs/job-store/src/index.js';
+import { MemoryJobStore } from '../../libs/job-store/src/index.js';
+import type { AppConfig } from '../config/config.js';
+
+export interface Engine {
+  readonly kind: 'embedded' | 'nats';
+  readonly eventLog: EventLog;
+  readonly jobStore: JobStore;
+  readonly jobQueue: JobQueue;
+  readonly jobControl: JobControl;
+  /** Readiness of each backing service. */
+  health(): Promise<Record<string, { up: boolean; message?: string }>>;
+  close(): Promise<void>;
+}
+
+export async function createEngine(config: AppConfig, logger: Logger): Promise<Engine> {
+  if (config.engine === 'embedded') return createEmbeddedEngine(config);
+  const { createNatsEngine } = await import('./nats-engine.js');
+  return createNatsEngine(config, logger);
+}
+
+export function createEmbeddedEngine(config: AppConfig): Engine {
+  const eventLog = new MemoryEventLog({ retentionMs: config.eventRetentionMs });
+  const jobStore = new MemoryJobStore({ retentionMs: config.jobRetentionMs, idempotencyTtlMs: config.idempotencyTtlMs });
+  const jobQueue = new MemoryJobQueue();
+  const jobControl = new MemoryJobControl();
+  return {
+    kind: 'embedded',
+    eventLog,
+    jobStore,
+    jobQueue,
+    jobControl,
+    health: async () => ({ engine: { up: true, message: 'embedded' } }),
+    close: async () => {
+      await Promise.allSettled([jobQueue.close(), jobControl.close(), eventLog.close(), jobStore.close()]);
+    },
+  };
+}

@@ -1,0 +1,48 @@
+/** The SSE endpoint (thin): authorize, check the cursor, then hand the response to the SSE writer. */
+import { Controller, Get, Headers, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
+import { ApiError } from '../common/api-error.js';
+import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
+import { AppConfig } from '../config/config.js';
+import { ApiJobsDocs } from '../docs/jobs.docs.js';
+import { SseConnections } from '../sse/sse-connections.js';
+import { writeSse } from '../sse/sse-writer.js';
+import { streamQuerySchema, type StreamQuery } from './dto/queries.js';
+import { JobStreamService } from './job-stream.service.js';
+import { JobsService } from './jobs.service.js';
+
+@Controller('v1/jobs')
+@UseGuards(ApiKeyGuard)
+export class JobStreamController {
+  constructor(
+    private readonly jobs: JobsService,
+    private readonly streams: JobStreamService,
+    private readonly connections: SseConnections,
+    private readonly config: AppConfig,
+  ) {}
+
+  @Get(':id/stream')
+  @ApiJobsDocs.stream()
+  async stream(
+    @Tenant() tenant: string,
+    @Param('id') id: string,
+    @Query(new ZodValidationPipe(streamQuerySchema, 'query')) q: StreamQuery,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    if (this.connections.isClosing) {
+      throw new ApiError(503, 'service_unavailable', 'this instance is shutting down; retry', { 'Retry-After': '1' });
+    }
+    const job = await this.jobs.record(tenant, id);
+    // The Last-Event-ID header wins over ?after=.
+    const start = await this.streams.resolveCursor(job, lastEventId ?? q.after);
+    writeSse(req, res, this.connections, (sink) => this.streams.open(id, start, sink), {
+      tenant,
+      jobId: id,
+      retryMs: this.config.sseRetryMs,
+      maxBufferBytes: this.config.sseMaxBufferBytes,
+    });
+  }
+}

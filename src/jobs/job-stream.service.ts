@@ -1,0 +1,98 @@
+/**
+ * The stream of one job for one client: its events after a cursor, as SSE frames, ending after the terminal event.
+ *
+ * Subscribe live first (through the process-wide {@link LiveHub}: one log subscription per job, shared), then
+ * replay from the cursor, then pass live events through — all by one {@link Sequencer}, which merges by seq, drops
+ * duplicates and backfills any gap from the log. Replay pages wait for the client's socket to drain.
+ * Unsubscribing (client gone) releases everything: the hub reference, the sequencer, pending reads.
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import { Observable } from 'rxjs';
+import { decodeCursor, isTerminalEvent, isTerminalStatus, type EventPosition } from '../../libs/contracts/src/index.js';
+import { Sequencer, type EventLog, type LiveHub, type LoggedEvent } from '../../libs/event-log/src/index.js';
+import type { JobRecord } from '../../libs/job-store/src/index.js';
+import { ApiError } from '../common/api-error.js';
+import { EVENT_LOG } from '../engine/engine.constants.js';
+import { frameOf } from '../sse/sse-frames.js';
+import type { SseSink } from '../sse/sse-writer.js';
+import { LIVE_HUB } from './jobs.constants.js';
+
+export interface StreamStart {
+  after: EventPosition;
+  /** The newest event in the log when the cursor was checked. */
+  last: LoggedEvent | null;
+  /** Nothing will follow the cursor: the job ended at or before it. */
+  ended: boolean;
+}
+
+const REPLAY_PAGE = 500;
+
+@Injectable()
+export class JobStreamService {
+  constructor(
+    @Inject(EVENT_LOG) private readonly log: EventLog,
+    @Inject(LIVE_HUB) private readonly hub: LiveHub<string>,
+  ) {}
+
+  /**
+   * Checks a cursor against the job's log before anything is sent: malformed, foreign or ahead of the log ⇒ 400
+   * `invalid_cursor`; pointing before the oldest retained event ⇒ 410 `cursor_expired`.
+   */
+  async resolveCursor(job: JobRecord, raw: string | undefined | null): Promise<StreamStart> {
+    const after = decodeCursor(job.id, raw);
+    const [first, last] = await Promise.all([this.log.first(job.id), this.log.last(job.id)]);
+    if (last && after.seq > last.event.seq) {
+      throw new ApiError(400, 'invalid_cursor', `cursor is ahead of the job's events (last seq ${last.event.seq})`);
+    }
+    if (!last && (after.seq > 0 || isTerminalStatus(job.status))) {
+      throw new ApiError(410, 'cursor_expired', "the job's events are no longer retained");
+    }
+    if (first && after.seq + 1 < first.event.seq) {
+      throw new ApiError(410, 'cursor_expired', `events up to seq ${first.event.seq - 1} are no longer retained`);
+    }
+    const ended = last !== null && isTerminalEvent(last.event) && after.seq >= last.event.seq;
+    return { after, last, ended };
+  }
+
+  /** SSE frames of the job's events after `start.after`; completes after the terminal event. */
+  open(jobId: string, start: StreamStart, sink: SseSink): Observable<string> {
+    return new Observable<string>((subscriber) => {
+      if (start.ended) {
+        subscriber.complete();
+        return;
+      }
+      let leave: (() => void) | null = null;
+      const sequencer = new Sequencer({
+        start: start.after,
+        pageSize: REPLAY_PAGE,
+        fetch: async (after, limit) => {
+          await sink.whenWritable();
+          return this.log.read(jobId, after, limit);
+        },
+        emit: (e) => {
+          subscriber.next(frameOf(e));
+          if (isTerminalEvent(e.event)) subscriber.complete();
+        },
+        onError: (err) => subscriber.error(err),
+        onLost: (last, first) =>
+          subscriber.error(new Error(`events after seq ${last.seq} expired (oldest retained: ${first.event.seq})`)),
+      });
+      this.hub
+        .subscribe(jobId, { next: (e) => sequencer.push(e), error: (err) => subscriber.error(err) })
+        .then((unsubscribe) => {
+          if (subscriber.closed) {
+            unsubscribe();
+            return;
+          }
+          leave = unsubscribe;
+          return sequencer.catchUp();
+        })
+        .catch((err: unknown) => subscriber.error(err));
+      return () => {
+        sequencer.stop();
+        leave?.();
+        leave = null;
+      };
+    });
+  }
+}

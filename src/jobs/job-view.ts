@@ -1,0 +1,35 @@
+/**
+ * The public job representation: the store's record, with `last_event_id` from the log, and — when the log
+ * already holds the terminal event but the store has not caught up yet — the terminal outcome from the log.
+ */
+import { isTerminalEvent, isTerminalStatus, type Job } from '../../libs/contracts/src/index.js';
+import type { LoggedEvent } from '../../libs/event-log/src/index.js';
+import type { JobRecord } from '../../libs/job-store/src/index.js';
+import { cursorOf } from '../sse/sse-frames.js';
+import { statusOfTerminal } from '../worker/job-runner.js';
+
+export function toJob(rec: JobRecord, last: LoggedEvent | null): Job {
+  const job: Job = {
+    id: rec.id,
+    agent: rec.agent,
+    status: rec.status,
+    created_at: rec.created_at,
+    started_at: rec.started_at,
+    finished_at: rec.finished_at,
+    attempt: rec.attempt,
+    last_event_id: last ? cursorOf(last) : null,
+    usage: rec.usage,
+    error: rec.error,
+    metadata: rec.metadata,
+    stream_url: `/v1/jobs/${rec.id}/stream`,
+    events_url: `/v1/jobs/${rec.id}/events`,
+  };
+  if (last && isTerminalEvent(last.event) && !isTerminalStatus(rec.status)) {
+    const t = last.event;
+    job.status = statusOfTerminal(t);
+    job.finished_at = t.ts;
+    job.usage = t.usage;
+    job.error = t.type === 'error' ? { code: t.code, message: t.message } : null;
+  }
+  return job;
+}

@@ -1,0 +1,9 @@
+/** The process-wide live fan-out hub (one log subscription per active job). */
+export const LIVE_HUB = Symbol('LIVE_HUB');
+
+export const LIST_LIMIT_DEFAULT = 20;
+export const LIST_LIMIT_MAX = 100;
+export const EVENTS_LIMIT_DEFAULT = 100;
+export const EVENTS_LIMIT_MAX = 1000;
+export const WAIT_TIMEOUT_DEFAULT_S = 30;
+export const WAIT_TIMEOUT_MAX_S = 300;

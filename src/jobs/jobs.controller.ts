@@ -1,0 +1,75 @@
+/** REST endpoints of the jobs API (thin: validation in pipes, rules in JobsService). */
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { cancelJobRequestSchema, createJobRequestSchema, type CancelJobRequest, type CreateJobRequest, type Job } from '../../libs/contracts/src/index.js';
+import { ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
+import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
+import { ApiJobsDocs } from '../docs/jobs.docs.js';
+import { eventsQuerySchema, listQuerySchema, waitQuerySchema, type EventsQuery, type ListQuery, type WaitQuery } from './dto/queries.js';
+import { JobsService, type EventsPage } from './jobs.service.js';
+
+@Controller('v1/jobs')
+@UseGuards(ApiKeyGuard)
+export class JobsController {
+  constructor(private readonly jobs: JobsService) {}
+
+  @Post()
+  @ApiJobsDocs.create()
+  async create(
+    @Tenant() tenant: string,
+    @Body(new ZodValidationPipe(createJobRequestSchema)) body: CreateJobRequest,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<Job> {
+    const { job, created } = await this.jobs.create(tenant, body, idempotencyKey);
+    res.status(created ? 201 : 200);
+    if (created) res.setHeader('Location', `/v1/jobs/${job.id}`);
+    return job;
+  }
+
+  @Get()
+  @ApiJobsDocs.list()
+  list(@Tenant() tenant: string, @Query(new ZodValidationPipe(listQuerySchema, 'query')) q: ListQuery) {
+    return this.jobs.list(tenant, q);
+  }
+
+  @Get(':id')
+  @ApiJobsDocs.get()
+  get(@Tenant() tenant: string, @Param('id') id: string): Promise<Job> {
+    return this.jobs.get(tenant, id);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(202)
+  @ApiJobsDocs.cancel()
+  cancel(
+    @Tenant() tenant: string,
+    @Param('id') id: string,
+    @Body(new ZodValidationPipe(cancelJobRequestSchema.optional(), 'cancel')) body: CancelJobRequest | undefined,
+  ): Promise<Job> {
+    return this.jobs.cancel(tenant, id, body?.reason ?? '');
+  }
+
+  @Get(':id/events')
+  @ApiJobsDocs.events()
+  events(
+    @Tenant() tenant: string,
+    @Param('id') id: string,
+    @Query(new ZodValidationPipe(eventsQuerySchema, 'query')) q: EventsQuery,
+  ): Promise<EventsPage> {
+    return this.jobs.events(tenant, id, q.after, q.limit);
+  }
+
+  @Get(':id/wait')
+  @ApiJobsDocs.wait()
+  wait(
+    @Tenant() tenant: string,
+    @Param('id') id: string,
+    @Query(new ZodValidationPipe(waitQuerySchema, 'query')) q: WaitQuery,
+    @Req() req: Request,
+  ): Promise<Job> {
+    const ac = new AbortController();
+    req.on('close', () => ac.abort());
+    return this.jobs.wait(tenant, id, q.timeout_s, ac.signal);
+  }
+}

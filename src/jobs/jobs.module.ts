@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { LiveHub, type EventLog } from '../../libs/event-log/src/index.js';
+import { EVENT_LOG } from '../engine/engine.constants.js';
+import { SseConnections } from '../sse/sse-connections.js';
+import { frameOf } from '../sse/sse-frames.js';
+import { JobStreamController } from './job-stream.controller.js';
+import { JobStreamService } from './job-stream.service.js';
+import { LIVE_HUB } from './jobs.constants.js';
+import { JobsController } from './jobs.controller.js';
+import { JobsService } from './jobs.service.js';
+
+
+@Module({
+  controllers: [JobsController, JobStreamController],
+  providers: [
+    { provide: LIVE_HUB, inject: [EVENT_LOG], useFactory: (log: EventLog) => new LiveHub<string>(log, frameOf) },
+    JobsService,
+    JobStreamService,
+    SseConnections,
+  ],
+  exports: [JobsService, JobStreamService, SseConnections, LIVE_HUB],
+})
+export class JobsModule {}

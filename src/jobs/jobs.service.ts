@@ -1,0 +1,191 @@
+/** The jobs use cases behind the REST API (and the NATS request-reply API): tenant rules live here. */
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import {
+  AGENT_INPUT_SCHEMAS,
+  JOB_ID_PATTERN,
+  isTerminalEvent,
+  isTerminalStatus,
+  knownAgents,
+  newJobId,
+  type CreateJobRequest,
+  type Job,
+  type JobEvent,
+  type JobStatus,
+} from '../../libs/contracts/src/index.js';
+import { JobLogClosedError, type EventLog, type LiveHub } from '../../libs/event-log/src/index.js';
+import type { JobControl, JobQueue } from '../../libs/job-queue/src/index.js';
+import type { JobRecord, JobStore } from '../../libs/job-store/src/index.js';
+import { ApiError } from '../common/api-error.js';
+import { zodMessage } from '../common/error-mapping.js';
+import { EVENT_LOG, JOB_CONTROL, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
+import { cursorOf } from '../sse/sse-frames.js';
+import { statusOfTerminal, terminalPatch } from '../worker/job-runner.js';
+import { JobStreamService } from './job-stream.service.js';
+import { LIVE_HUB } from './jobs.constants.js';
+import { toJob } from './job-view.js';
+
+export interface EventsPage {
+  events: (JobEvent & { id: string })[];
+  next_after: string | null;
+  has_more: boolean;
+  status: JobStatus;
+}
+
+const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,255}$/;
+
+/** Canonical JSON (sorted keys), so that the same body always has the same fingerprint. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+@Injectable()
+export class JobsService {
+  private readonly logger = new Logger('Jobs');
+
+  constructor(
+    @Inject(JOB_STORE) private readonly store: JobStore,
+    @Inject(EVENT_LOG) private readonly log: EventLog,
+    @Inject(JOB_QUEUE) private readonly queue: JobQueue,
+    @Inject(JOB_CONTROL) private readonly control: JobControl,
+    @Inject(LIVE_HUB) private readonly hub: LiveHub<string>,
+    private readonly streams: JobStreamService,
+  ) {}
+
+  async create(tenant: string, body: CreateJobRequest, idempotencyKey?: string): Promise<{ job: Job; created: boolean }> {
+    const schema = AGENT_INPUT_SCHEMAS[body.agent];
+    if (!schema) throw ApiError.invalid(`unknown agent "${body.agent}" (known: ${knownAgents().join(', ')})`);
+    const parsed = schema.safeParse(body.input);
+    if (!parsed.success) throw ApiError.invalid(zodMessage(parsed.error, 'input'));
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_RE.test(idempotencyKey)) {
+      throw ApiError.invalid('Idempotency-Key must be 1 to 255 visible ASCII characters');
+    }
+    const now = new Date().toISOString();
+    const record: JobRecord = {
+      id: newJobId(),
+      tenant,
+      agent: body.agent,
+      input: body.input,
+      metadata: body.metadata ?? null,
+      status: 'queued',
+      created_at: now,
+      updated_at: now,
+      started_at: null,
+      finished_at: null,
+      attempt: 1,
+      usage: { input_tokens: 0, output_tokens: 0 },
+      error: null,
+      cancel_reason: null,
+    };
+    const idem = idempotencyKey
+      ? { key: idempotencyKey, fingerprint: createHash('sha256').update(canonical(body)).digest('hex') }
+      : undefined;
+    const { job, created } = await this.store.create(record, idem);
+    if (created) {
+      await this.log.append(job.id, { event: { type: 'status', status: 'queued' }, attempt: 1, dedupId: `${job.id}:queued` });
+      await this.queue.enqueue(job.id);
+      this.logger.log({ msg: 'job created', job_id: job.id, tenant, agent: job.agent });
+    }
+    return { job: toJob(job, await this.log.last(job.id)), created };
+  }
+
+  /** The tenant's job record; another tenant's job or an unknown id is a 404. */
+  async record(tenant: string, id: string): Promise<JobRecord> {
+    if (!JOB_ID_PATTERN.test(id)) throw ApiError.notFound();
+    const rec = await this.store.get(id);
+    if (!rec || rec.tenant !== tenant) throw ApiError.notFound();
+    return rec;
+  }
+
+  async get(tenant: string, id: string): Promise<Job> {
+    const rec = await this.record(tenant, id);
+    return toJob(rec, await this.log.last(id));
+  }
+
+  async list(tenant: string, q: { status?: JobStatus; limit: number; cursor?: string }): Promise<{ items: Job[]; next_cursor: string | null }> {
+    const page = await this.store.list(tenant, { status: q.status, limit: q.limit, cursor: q.cursor ?? null });
+    const lasts = await Promise.all(page.items.map((r) => this.log.last(r.id)));
+    return { items: page.items.map((r, i) => toJob(r, lasts[i]!)), next_cursor: page.next_cursor };
+  }
+
+  /**
+   * Asks the job to stop; idempotent. A queued job is cancelled here and never runs; a running one is stopped by
+   * the worker that runs it (control channel), which appends `cancelled` with the usage so far.
+   */
+  async cancel(tenant: string, id: string, reason = ''): Promise<Job> {
+    const rec = await this.record(tenant, id);
+    if (isTerminalStatus(rec.status)) return this.get(tenant, id);
+    if (rec.cancel_reason === null) await this.store.update(id, { cancel_reason: reason });
+    const tr = await this.store.transition(id, 'cancelled', { from: ['queued'], patch: { cancel_reason: reason } });
+    if (tr.changed) {
+      try {
+        await this.log.append(id, {
+          event: { type: 'cancelled', reason, usage: rec.usage },
+          attempt: rec.attempt,
+          dedupId: `${id}:cancelled`,
+        });
+      } catch (err) {
+        if (!(err instanceof JobLogClosedError)) throw err;
+        const t = err.terminal.event;
+        if (isTerminalEvent(t)) await this.store.transition(id, statusOfTerminal(t), { patch: terminalPatch(t) });
+      }
+    } else {
+      await this.control.requestCancel(id, reason);
+    }
+    this.logger.log({ msg: 'cancel requested', job_id: id, tenant, was: rec.status });
+    return this.get(tenant, id);
+  }
+
+  async events(tenant: string, id: string, after: string | undefined, limit: number): Promise<EventsPage> {
+    const rec = await this.record(tenant, id);
+    const start = await this.streams.resolveCursor(rec, after);
+    const page = await this.log.read(id, start.after, limit + 1);
+    const events = page.slice(0, limit);
+    const lastRead = events[events.length - 1];
+    return {
+      events: events.map((e) => ({ ...e.event, id: cursorOf(e) })),
+      next_after: lastRead ? cursorOf(lastRead) : after && after.trim() !== '' ? after.trim() : null,
+      has_more: page.length > limit,
+      status: toJob(rec, start.last).status,
+    };
+  }
+
+  /** Blocks until the job is terminal, the timeout passes, or the client leaves. */
+  async wait(tenant: string, id: string, timeoutS: number, signal: AbortSignal): Promise<Job> {
+    let job = await this.get(tenant, id);
+    if (isTerminalStatus(job.status) || timeoutS === 0) return job;
+    await new Promise<void>((resolve) => {
+      let leave: (() => void) | null = null;
+      let finished = false;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        signal.removeEventListener('abort', finish);
+        leave?.();
+        resolve();
+      };
+      const timer = setTimeout(finish, timeoutS * 1000);
+      signal.addEventListener('abort', finish, { once: true });
+      this.hub
+        .subscribe(id, { next: (e) => isTerminalEvent(e.event) && finish(), error: finish })
+        .then(async (unsubscribe) => {
+          leave = unsubscribe;
+          if (finished) return unsubscribe();
+          // the job may have ended between the first look and the subscription
+          const last = await this.log.last(id);
+          if (last && isTerminalEvent(last.event)) finish();
+        })
+        .catch(finish);
+    });
+    job = await this.get(tenant, id);
+    return job;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * `npm start` / `npm run start:api`: the API on the engine chosen by env (embedded when NATS_URL is unset, with an
+ * in-process agent worker). Config is validated before anything starts.
+ */
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { startApp } from './bootstrap.js';
+import { ConfigError, loadConfig } from './config/config.js';
+import { hashKey } from './config/key-hash.js';
+
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env, hashKey);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`jobstream: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = new Logger('Main');
+  const running = await startApp(config);
+  if (!config.tenancy.authEnabled) {
+    logger.warn('AUTHENTICATION IS OFF: API_KEYS is unset, every request acts as tenant "default". Set API_KEYS=tenant:key,... for any shared deployment.');
+  }
+  logger.log(
+    `jobstream API listening on ${running.url} (engine: ${config.engine}${config.inProcessWorker ? ', in-process worker' : ''}); docs at ${running.url}/docs`,
+  );
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: shutting down (open streams are ended; clients resume elsewhere)`);
+    const hard = setTimeout(() => {
+      logger.error(`shutdown took over ${SHUTDOWN_TIMEOUT_MS} ms; exiting`);
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS);
+    hard.unref();
+    running.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error(`shutdown failed: ${String(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`jobstream: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,87 @@
+/**
+ * Every open SSE response of this process: one shared heartbeat ticker for all of them (no timer per client),
+ * the slow-client bound, per-tenant counts, and ending them all at shutdown with a `retry:` hint so clients
+ * resume elsewhere.
+ */
+import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import type { Response } from 'express';
+import { AppConfig } from '../config/config.js';
+import { KEEPALIVE_FRAME } from './sse-frames.js';
+
+export interface SseConnection {
+  readonly tenant: string;
+  readonly jobId: string;
+  readonly res: Response;
+  /** Ends the response (the source's teardown runs on close). */
+  end(reason: 'done' | 'shutdown' | 'slow' | 'error'): void;
+  /** Writes a frame; false when the client is too slow and was dropped. */
+  write(frame: string): boolean;
+}
+
+export interface SseStats {
+  open: number;
+  heartbeats: number;
+  droppedSlow: number;
+}
+
+@Injectable()
+export class SseConnections implements BeforeApplicationShutdown {
+  private readonly logger = new Logger('Sse');
+  private readonly open = new Set<SseConnection>();
+  private readonly byTenant = new Map<string, number>();
+  private readonly ticker: NodeJS.Timeout;
+  private closing = false;
+  readonly stats: SseStats = { open: 0, heartbeats: 0, droppedSlow: 0 };
+
+  constructor(private readonly config: AppConfig) {
+    this.ticker = setInterval(() => this.beat(), config.heartbeatMs);
+    this.ticker.unref();
+  }
+
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  countFor(tenant: string): number {
+    return this.byTenant.get(tenant) ?? 0;
+  }
+
+  add(c: SseConnection): void {
+    this.open.add(c);
+    this.byTenant.set(c.tenant, this.countFor(c.tenant) + 1);
+    this.stats.open = this.open.size;
+  }
+
+  remove(c: SseConnection): void {
+    if (!this.open.delete(c)) return;
+    const n = this.countFor(c.tenant) - 1;
+    if (n > 0) this.byTenant.set(c.tenant, n);
+    else this.byTenant.delete(c.tenant);
+    this.stats.open = this.open.size;
+  }
+
+  noteSlowDrop(c: SseConnection): void {
+    this.stats.droppedSlow++;
+    this.logger.warn({ msg: 'dropped a slow SSE client (it can resume from its cursor)', job_id: c.jobId, tenant: c.tenant });
+  }
+
+  private beat(): void {
+    for (const c of this.open) {
+      if (c.write(KEEPALIVE_FRAME)) this.stats.heartbeats++;
+    }
+  }
+
+  /** Ends every open stream with a short retry hint; clients resume from their cursor on another instance. */
+  closeAll(): void {
+    this.closing = true;
+    clearInterval(this.ticker);
+    const n = this.open.size;
+    for (const c of [...this.open]) c.end('shutdown');
+    if (n > 0) this.logger.log(`ended ${n} open stream(s) for shutdown`);
+  }
+
+  /** Before the HTTP server closes (it would otherwise wait for every open stream). */
+  beforeApplicationShutdown(): void {
+    this.closeAll();
+  }
+}

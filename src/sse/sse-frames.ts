@@ -1,0 +1,34 @@
+/**
+ * SSE wire frames. An event's frame (`id`, `event`, `data` lines) is built once per process and shared by every
+ * client that receives it: the fan-out hub prepares it once per live event, and replays of the memory log hit the
+ * same cache because the log hands out the same event objects.
+ */
+import { encodeCursor, type JobEvent } from '../../libs/contracts/src/index.js';
+import type { LoggedEvent } from '../../libs/event-log/src/index.js';
+
+const frames = new WeakMap<LoggedEvent, string>();
+
+/** The SSE `id` of an event. */
+export function cursorOf(e: LoggedEvent): string {
+  return encodeCursor(e.event.job_id, { seq: e.event.seq, pos: e.pos });
+}
+
+export function buildFrame(id: string, event: JobEvent): string {
+  // JSON.stringify never emits a raw newline, so the data is one line as the contract requires.
+  return `id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+export function frameOf(e: LoggedEvent): string {
+  let f = frames.get(e);
+  if (f === undefined) {
+    f = buildFrame(cursorOf(e), e.event);
+    frames.set(e, f);
+  }
+  return f;
+}
+
+export const KEEPALIVE_FRAME = ': keepalive\n\n';
+
+export function openingFrame(retryMs: number): string {
+  return `retry: ${retryMs}\n: keepalive\n\n`;
+}

@@ -1,0 +1,147 @@
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { START, newJobId, type AgentEvent } from '../../libs/contracts/src/index.js';
+import { MemoryEventLog } from '../../libs/event-log/src/index.js';
+import type { QueuedJob } from '../../libs/job-queue/src/index.js';
+import { MemoryJobStore, type JobRecord } from '../../libs/job-store/src/index.js';
+import { AgentRegistry, type Agent, type AgentContext } from './agents/agent.js';
+import { EchoAgent } from './agents/echo.agent.js';
+import { JobRunner } from './job-runner.js';
+
+function setup(agents: Agent[] = [new EchoAgent()], maxAttempts = 3) {
+  const log = new MemoryEventLog({ retentionMs: 60_000 });
+  const store = new MemoryJobStore({ retentionMs: 60_000, idempotencyTtlMs: 60_000 });
+  const runner = new JobRunner(store, log, new AgentRegistry(agents), { maxAttempts, workingIntervalMs: 1000 });
+  return { log, store, runner };
+}
+
+function record(over: Partial<JobRecord> = {}): JobRecord {
+  const now = new Date().toISOString();
+  return {
+    id: newJobId(), tenant: 't', agent: 'echo', input: { message: 'a b c' }, metadata: null, status: 'queued',
+    created_at: now, updated_at: now, started_at: null, finished_at: null, attempt: 1,
+    usage: { input_tokens: 0, output_tokens: 0 }, error: null, cancel_reason: null, ...over,
+  };
+}
+
+function delivery(jobId: string, deliveries = 1): QueuedJob & { acked: boolean } {
+  const d = { jobId, deliveries, acked: false, working: () => {}, ack: async () => { d.acked = true; }, release: async () => {} };
+  return d;
+}
+
+/** An agent that yields a scripted list of (possibly invalid) events. */
+const scripted = (name: string, events: unknown[], opts: { throwAfter?: boolean } = {}): Agent => ({
+  name,
+  async *run(ctx: AgentContext) {
+    for (const e of events) {
+      if ((e as { type?: string }).type === 'token') ctx.usage.output_tokens++;
+      yield e as AgentEvent;
+    }
+    if (opts.throwAfter) throw new Error('provider exploded');
+  },
+});
+
+describe('JobRunner', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('runs a job to completion and settles the store', async () => {
+    const { log, store, runner } = setup();
+    const job = record();
+    await store.create(job);
+    const d = delivery(job.id);
+    await runner.handle(d);
+    expect(d.acked).toBe(true);
+    const events = (await log.read(job.id, START, 100)).map((e) => e.event.type);
+    expect(events).toEqual(['status', 'token', 'token', 'token', 'done']);
+    expect(await store.get(job.id)).toMatchObject({ status: 'completed', usage: { input_tokens: 3, output_tokens: 3 } });
+  });
+
+  it('drops and logs a malformed or unknown event from an agent, never storing it', async () => {
+    const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => {});
+    // the registry lets any agent name run only if it has an input schema: use the echo schema's name
+    const bad = scripted('echo', [
+      { type: 'token', text: 'ok ' },
+      { type: 'telepathy', text: 'boo' },
+      { type: 'token', text: 42 },
+      { type: 'done', usage: { input_tokens: 0, output_tokens: 1 }, output: { text: 'ok ' } },
+    ]);
+    const { log, store, runner } = setup([bad]);
+    const job = record();
+    await store.create(job);
+    await runner.handle(delivery(job.id));
+    const events = (await log.read(job.id, START, 100)).map((e) => e.event);
+    expect(events.map((e) => e.type)).toEqual(['status', 'token', 'done']);
+    expect(events.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(errors).toHaveBeenCalledTimes(2);
+    expect(JSON.stringify(errors.mock.calls)).toContain('telepathy');
+  });
+
+  it('ends with agent_incomplete when the agent stops without a terminal event, and agent_crashed when it throws', async () => {
+    jest.spyOn(Logger.prototype, 'error').mockImplementation(() => {});
+    for (const [agent, code] of [
+      [scripted('echo', [{ type: 'token', text: 'x' }]), 'agent_incomplete'],
+      [scripted('echo', [{ type: 'token', text: 'x' }], { throwAfter: true }), 'agent_crashed'],
+    ] as const) {
+      const { log, store, runner } = setup([agent]);
+      const job = record();
+      await store.create(job);
+      await runner.handle(delivery(job.id));
+      const last = await log.last(job.id);
+      expect(last?.event).toMatchObject({ type: 'error', code, usage: { output_tokens: 1 } });
+      expect(await store.get(job.id)).toMatchObject({ status: 'failed', error: { code } });
+    }
+  });
+
+  it('starts a new attempt with an attempt event when a running job is delivered again', async () => {
+    const { log, store, runner } = setup();
+    const job = record({ status: 'running', attempt: 1 });
+    await store.create(job);
+    await log.append(job.id, { event: { type: 'status', status: 'running' }, attempt: 1 });
+    await log.append(job.id, { event: { type: 'token', text: 'a ' }, attempt: 1 });
+    await runner.handle(delivery(job.id, 2));
+    const events = (await log.read(job.id, START, 100)).map((e) => e.event);
+    expect(events.slice(2, 4)).toEqual([
+      expect.objectContaining({ type: 'attempt', attempt: 2, reason: 'worker_lost' }),
+      expect.objectContaining({ type: 'status', status: 'running', attempt: 2 }),
+    ]);
+    expect(events[events.length - 1]).toMatchObject({ type: 'done', attempt: 2 });
+    expect(await store.get(job.id)).toMatchObject({ status: 'completed', attempt: 2 });
+  });
+
+  it('fails with worker_lost once the attempts are spent', async () => {
+    const { log, store, runner } = setup([new EchoAgent()], 2);
+    const job = record({ status: 'running', attempt: 2 });
+    await store.create(job);
+    await runner.handle(delivery(job.id, 3));
+    expect((await log.last(job.id))?.event).toMatchObject({ type: 'error', code: 'worker_lost', retryable: false });
+    expect(await store.get(job.id)).toMatchObject({ status: 'failed', error: { code: 'worker_lost' } });
+  });
+
+  it('stops when another party already ended the job, and takes its outcome', async () => {
+    const { log, store, runner } = setup();
+    const job = record({ input: { message: 'a b c d e f', delay_ms: 20 } });
+    await store.create(job);
+    const run = runner.handle(delivery(job.id));
+    await new Promise((r) => setTimeout(r, 50));
+    await log.append(job.id, { event: { type: 'error', code: 'stalled', message: 'watchdog', retryable: true, usage: { input_tokens: 0, output_tokens: 0 } }, attempt: 1 });
+    await run;
+    const terminal = (await log.read(job.id, START, 100)).filter((e) => ['done', 'error', 'cancelled'].includes(e.event.type));
+    expect(terminal).toHaveLength(1);
+    expect(await store.get(job.id)).toMatchObject({ status: 'failed', error: { code: 'stalled' } });
+  });
+
+  it('cancels a running job through cancel(), reporting the usage so far', async () => {
+    const { log, store, runner } = setup();
+    const job = record({ input: { message: 'a b c d e f g h', delay_ms: 30 } });
+    await store.create(job);
+    const run = runner.handle(delivery(job.id));
+    while ((await log.read(job.id, START, 100)).filter((e) => e.event.type === 'token').length < 2) await new Promise((r) => setTimeout(r, 5));
+    expect(runner.cancel(job.id, 'stop')).toBe(true);
+    await run;
+    const last = (await log.last(job.id))!.event;
+    const tokens = (await log.read(job.id, START, 100)).filter((e) => e.event.type === 'token').length;
+    expect(last).toMatchObject({ type: 'cancelled', reason: 'stop', usage: { input_tokens: 8, output_tokens: tokens } });
+    expect(await store.get(job.id)).toMatchObject({ status: 'cancelled' });
+    expect(runner.cancel(job.id, 'again')).toBe(false);
+  });
+});

@@ -1,0 +1,29 @@
+import { Module } from '@nestjs/common';
+import type { EventLog } from '../../libs/event-log/src/index.js';
+import type { JobStore } from '../../libs/job-store/src/index.js';
+import { AppConfig } from '../config/config.js';
+import { EVENT_LOG, JOB_STORE } from '../engine/engine.constants.js';
+import { AgentRegistry } from './agents/agent.js';
+import { EchoAgent } from './agents/echo.agent.js';
+import { JobRunner } from './job-runner.js';
+import { AGENT_REGISTRY, JOB_RUNNER } from './worker.constants.js';
+import { WorkerService } from './worker.service.js';
+
+/** The agent worker: agents, the job runner and the queue consumer. Imported in-process or by the worker app. */
+@Module({
+  providers: [
+    { provide: AGENT_REGISTRY, useFactory: () => new AgentRegistry([new EchoAgent()]) },
+    {
+      provide: JOB_RUNNER,
+      inject: [JOB_STORE, EVENT_LOG, AGENT_REGISTRY, AppConfig],
+      useFactory: (store: JobStore, log: EventLog, agents: AgentRegistry, config: AppConfig) =>
+        new JobRunner(store, log, agents, {
+          maxAttempts: config.maxAttempts,
+          workingIntervalMs: Math.max(1000, Math.floor(config.jobStallTimeoutMs / 3)),
+        }),
+    },
+    WorkerService,
+  ],
+  exports: [JOB_RUNNER, AGENT_REGISTRY],
+})
+export class WorkerCoreModule {}

@@ -1,0 +1,187 @@
+/**
+ * The SSE stream, end to end through the real app: shared by the embedded e2e run and the JetStream+Redis run.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { JobEvent } from '../../libs/contracts/src/index.js';
+import type { LiveHub } from '../../libs/event-log/src/index.js';
+import { LIVE_HUB } from '../../src/jobs/jobs.constants.js';
+import { SseConnections } from '../../src/sse/sse-connections.js';
+import type { TestApp } from '../support/app.js';
+import { sleep } from '../support/app.js';
+import { openSse, readAll, tokenText } from '../support/sse-client.js';
+
+const MESSAGE = 'The quick brown fox jumps over the lazy dog, again and again. ';
+
+export function streamSuite(engine: string, start: (env: Record<string, string>) => Promise<TestApp>): void {
+  describe(`SSE stream (${engine})`, () => {
+    let app: TestApp;
+    beforeAll(async () => {
+      app = await start({ HEARTBEAT_MS: '200' });
+    });
+    afterAll(async () => {
+      await app?.close();
+    });
+
+    const createJob = async (input: Record<string, unknown>) => {
+      const r = await app.api('/v1/jobs', { body: { agent: 'echo', input } });
+      expect(r.status).toBe(201);
+      return r.body as { id: string; stream_url: string };
+    };
+    const expectDense = (events: JobEvent[], from = 1) => {
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + from));
+    };
+
+    it('streams a whole job: headers, retry, keepalive, dense events and the terminal event, then ends', async () => {
+      const job = await createJob({ message: MESSAGE, repeat: 3 });
+      const s = await readAll(app.url + job.stream_url, { headers: { 'Accept-Encoding': 'gzip, deflate, br' } });
+      expect(s.status).toBe(200);
+      expect(s.headers.get('content-type')).toBe('text/event-stream');
+      expect(s.headers.get('cache-control')).toBe('no-cache, no-transform');
+      expect(s.headers.get('x-accel-buffering')).toBe('no');
+      expect(s.headers.get('content-encoding')).toBeNull();
+      expect(s.items[0]).toEqual({ kind: 'retry', ms: expect.any(Number) });
+      expect(s.items[1]).toEqual({ kind: 'comment', text: 'keepalive' });
+      const events = s.events();
+      expectDense(events);
+      expect(events[0]).toMatchObject({ type: 'status', status: 'queued', job_id: job.id, attempt: 1 });
+      expect(tokenText(events)).toBe(MESSAGE.repeat(3));
+      const last = events[events.length - 1]!;
+      expect(last).toMatchObject({ type: 'done', output: { text: MESSAGE.repeat(3) }, usage: { output_tokens: 36 } });
+      for (const e of events) {
+        expect(new Date(e.ts).toISOString()).toBe(e.ts);
+        expect((s.items.find((i) => i.kind === 'event' && i.event.seq === e.seq) as { type: string }).type).toBe(e.type);
+      }
+      const got = await app.api(`/v1/jobs/${job.id}`);
+      expect(got.body).toMatchObject({ status: 'completed', last_event_id: last.id, usage: { input_tokens: 12, output_tokens: 36 } });
+    });
+
+    it('resumes a finished job from every position, by header and by ?after, with no gap and no duplicate', async () => {
+      const job = await createJob({ message: 'one two three four five six seven eight', tool: true });
+      const full = (await readAll(app.url + job.stream_url)).events();
+      expect(full.length).toBeGreaterThan(10);
+      for (let k = 0; k < full.length; k++) {
+        const byHeader = await readAll(app.url + job.stream_url, { headers: { 'Last-Event-ID': full[k]!.id } });
+        expect(byHeader.events()).toEqual(full.slice(k + 1));
+        const byQuery = await readAll(`${app.url}${job.stream_url}?after=${encodeURIComponent(full[k]!.id)}`);
+        expect(byQuery.events()).toEqual(full.slice(k + 1));
+      }
+      // the header wins over ?after=
+      const both = await readAll(`${app.url}${job.stream_url}?after=${full[1]!.id}`, { headers: { 'Last-Event-ID': full[5]!.id } });
+      expect(both.events()).toEqual(full.slice(6));
+      // ?after=0 is the start
+      expect((await readAll(`${app.url}${job.stream_url}?after=0`)).events()).toEqual(full);
+    });
+
+    it('resumes a running job from every position: each client drops after k events and comes back', async () => {
+      const words = Array.from({ length: 24 }, (_, i) => `w${i} `).join('');
+      const job = await createJob({ message: words, delay_ms: 25 });
+      const ks = [1, 2, 3, 5, 8, 13, 20];
+      const results = await Promise.all(
+        ks.map(async (k) => {
+          const first = await openSse(app.url + job.stream_url);
+          await first.until((items) => items.filter((i) => i.kind === 'event').length >= k);
+          first.close();
+          const seen = first.events().slice(0, k);
+          const rest = await readAll(app.url + job.stream_url, { headers: { 'Last-Event-ID': seen[seen.length - 1]!.id } });
+          return [...seen, ...rest.events()];
+        }),
+      );
+      const reference = (await readAll(app.url + job.stream_url)).events();
+      expect(reference[reference.length - 1]!.type).toBe('done');
+      for (const r of results) expect(r).toEqual(reference);
+      expect(tokenText(reference)).toBe(words);
+    });
+
+    it('serves many concurrent clients of one job through one live subscription', async () => {
+      const job = await createJob({ message: MESSAGE, repeat: 2, delay_ms: 20 });
+      const clients = await Promise.all(Array.from({ length: 40 }, () => openSse(app.url + job.stream_url)));
+      await clients[0]!.until((items) => items.some((i) => i.kind === 'event' && i.event.type === 'token'));
+      const hub = app.app.get<LiveHub<string>>(LIVE_HUB);
+      expect(hub.stats().jobs).toBe(1);
+      expect(hub.stats().sinks).toBe(40);
+      await Promise.all(clients.map((c) => c.ended));
+      const first = clients[0]!.events();
+      expectDense(first);
+      expect(first[first.length - 1]!.type).toBe('done');
+      for (const c of clients) expect(c.events()).toEqual(first);
+      expect(hub.stats()).toEqual({ jobs: 0, sinks: 0 });
+    });
+
+    it('sends keepalive comments from the first moment, before the first token', async () => {
+      // the tool call pauses delay_ms before its result, and the tokens come after it
+      const job = await createJob({ message: 'late token', tool: true, delay_ms: 1500 });
+      const s = await openSse(app.url + job.stream_url);
+      await s.until((items) => items.some((i) => i.kind === 'event' && i.event.type === 'token'), 20_000);
+      s.close();
+      const firstToken = s.items.findIndex((i) => i.kind === 'event' && i.event.type === 'token');
+      const before = s.items.slice(0, firstToken).filter((i) => i.kind === 'comment' && i.text === 'keepalive');
+      expect(s.items[1]).toEqual({ kind: 'comment', text: 'keepalive' });
+      expect(before.length).toBeGreaterThanOrEqual(3);
+    });
+
+    it('cancels mid-stream: the stream ends with cancelled carrying the usage so far', async () => {
+      const job = await createJob({ message: MESSAGE, repeat: 20, delay_ms: 30 });
+      const s = await openSse(app.url + job.stream_url);
+      await s.until((items) => items.filter((i) => i.kind === 'event' && i.event.type === 'token').length >= 5);
+      const c = await app.api(`/v1/jobs/${job.id}/cancel`, { body: { reason: 'user pressed stop' } });
+      expect(c.status).toBe(202);
+      expect(await s.ended).toBe('ended');
+      const events = s.events();
+      expectDense(events);
+      const last = events[events.length - 1]!;
+      expect(last).toMatchObject({ type: 'cancelled', reason: 'user pressed stop' });
+      const tokens = events.filter((e) => e.type === 'token').length;
+      expect(tokens).toBeLessThan(240);
+      expect((last as JobEvent<'cancelled'>).usage.output_tokens).toBe(tokens);
+      const after = await app.api(`/v1/jobs/${job.id}`);
+      expect(after.body).toMatchObject({ status: 'cancelled', usage: { output_tokens: tokens } });
+      const again = await app.api(`/v1/jobs/${job.id}/cancel`, { body: {} });
+      expect(again.status).toBe(202);
+      expect(again.body.status).toBe('cancelled');
+    });
+
+    it('frees every listener, subscription and connection when clients drop, and the job runs on', async () => {
+      const job = await createJob({ message: MESSAGE, delay_ms: 20 });
+      const hub = app.app.get<LiveHub<string>>(LIVE_HUB);
+      const conns = app.app.get(SseConnections);
+      const baseOpen = conns.stats.open;
+      const clients = await Promise.all(Array.from({ length: 10 }, () => openSse(app.url + job.stream_url)));
+      await Promise.all(clients.map((c) => c.until((items) => items.some((i) => i.kind === 'event' && i.event.type === 'token'))));
+      expect(conns.stats.open).toBe(baseOpen + 10);
+      for (const c of clients) c.close();
+      for (let i = 0; i < 100 && (hub.stats().sinks > 0 || conns.stats.open > baseOpen); i++) await sleep(20);
+      expect(hub.stats()).toEqual({ jobs: 0, sinks: 0 });
+      expect(conns.stats.open).toBe(baseOpen);
+      const done = await app.api(`/v1/jobs/${job.id}/wait?timeout_s=20`);
+      expect(done.body.status).toBe('completed');
+      const replay = (await readAll(app.url + job.stream_url)).events();
+      expect(tokenText(replay)).toBe(MESSAGE);
+    });
+
+    it('ends a stream opened at the terminal event at once, and refuses bad cursors before streaming', async () => {
+      const job = await createJob({ message: 'a b' });
+      const full = (await readAll(app.url + job.stream_url)).events();
+      const atEnd = await readAll(app.url + job.stream_url, { headers: { 'Last-Event-ID': full[full.length - 1]!.id } });
+      expect(atEnd.status).toBe(200);
+      expect(atEnd.events()).toEqual([]);
+      const other = await createJob({ message: 'x' });
+      const foreign = await openSse(app.url + other.stream_url, { headers: { 'Last-Event-ID': full[1]!.id } });
+      expect(foreign.status).toBe(400);
+      expect(foreign.body).toMatchObject({ error: { code: 'invalid_cursor' } });
+      const ahead = full[1]!.id.replace(/^\d+/, '999');
+      const a = await openSse(app.url + job.stream_url, { headers: { 'Last-Event-ID': ahead } });
+      expect(a.status).toBe(400);
+      const junk = await openSse(`${app.url}${job.stream_url}?after=not-a-cursor`);
+      expect(junk.status).toBe(400);
+      expect(junk.body).toMatchObject({ error: { code: 'invalid_cursor' } });
+    });
+
+    it('reports failures as a terminal error event', async () => {
+      const job = await createJob({ message: 'a b c d', fail_after: 2 });
+      const events = (await readAll(app.url + job.stream_url)).events();
+      expect(events.map((e) => e.type)).toEqual(['status', 'status', 'token', 'token', 'error']);
+      expect(events[4]).toMatchObject({ code: 'agent_failed', retryable: false, usage: { output_tokens: 2 } });
+      expect((await app.api(`/v1/jobs/${job.id}`)).body).toMatchObject({ status: 'failed', error: { code: 'agent_failed' } });
+    });
+  });
+}
