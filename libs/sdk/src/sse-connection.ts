@@ -63,9 +63,10 @@ export async function openSseConnection(o: SseConnectionOptions): Promise<SseCon
   try {
     res = await o.transport.fetch(o.url, {
       method: 'GET',
-      headers: o.transport.headers({ Accept: 'text/event-stream', 'Cache-Control': 'no-cache' }),
+      // Only CORS-safelisted headers of our own (plus Authorization): no `Cache-Control`, no `Last-Event-ID` (the
+      // cursor travels as `?after=`), and no `cache` init field, which some runtimes (Cloudflare Workers) reject.
+      headers: o.transport.headers({ Accept: 'text/event-stream' }),
       signal: controller.signal,
-      cache: 'no-store',
     });
   } catch (err) {
     detach();
