@@ -270,6 +270,13 @@ describe('OpenAiAgent — errors', () => {
     expect(events.at(-1)).toMatchObject({ type: 'error', code: 'provider_stream_truncated', retryable: true, usage: { output_tokens: 2 } });
   });
 
+  it('a stream cut in the middle of a tool call → truncated, and the incomplete call is not reported', async () => {
+    const { events } = await run({ stream: [{ kind: 'tool_call', index: 0, id: 'call_1', name: 'lookup', arguments: '{"q": "par' }] });
+    expect(events).toEqual([
+      { type: 'error', code: 'provider_stream_truncated', message: expect.any(String), retryable: true, usage: { input_tokens: 0, output_tokens: 1 } },
+    ]);
+  });
+
   it('a stream cut in the middle of an event → retryable provider_stream_truncated, not a parse error', async () => {
     const { last } = await run({ stream: [{ kind: 'content', text: 'a' }, { kind: 'raw', bytes: 'data: {"id":"chatcmpl-x","choi' }] });
     expect(last).toMatchObject({ type: 'error', code: 'provider_stream_truncated', retryable: true });

@@ -205,8 +205,7 @@ export class OpenAiAgent implements Agent {
             if (signal.aborted) return;
           }
           if (out.failure) {
-            yield* this.toolCalls(mapper); // calls the model completed before the failure were still asked for
-            yield fail(out.failure);
+            yield fail(out.failure); // tool calls still pending are dropped: their arguments may be incomplete
             return;
           }
           if (mapper.finishReason && mapper.hasPendingToolCalls()) {
@@ -217,10 +216,9 @@ export class OpenAiAgent implements Agent {
         if (chunk.done) break;
       }
 
-      yield* this.toolCalls(mapper);
-      if (signal.aborted) return;
       syncUsage();
       if (!sawDone && mapper.finishReason === null) {
+        // Pending tool calls are dropped: a cut stream may have cut their arguments.
         yield fail(truncatedFailure('no finish_reason and no [DONE]'));
         return;
       }
@@ -232,6 +230,8 @@ export class OpenAiAgent implements Agent {
         });
         return;
       }
+      yield* this.toolCalls(mapper); // calls still pending at a proper end ([DONE] without a finish_reason)
+      if (signal.aborted) return;
       yield { type: 'done', usage: { ...ctx.usage }, output: { text: mapper.text } };
     } finally {
       disarm();
@@ -279,7 +279,7 @@ function nonStreamFailure(text: string): ProviderFailure {
   try {
     json = JSON.parse(text);
   } catch {
-    return badResponseFailure('a JSON content type with a body that is not JSON');
+    return badResponseFailure('a 200 whose body is neither an event stream nor JSON');
   }
   const err = errorObjectOf(json);
   return err ? streamErrorFailure(err) : badResponseFailure('a JSON body instead of a stream (does the server support stream: true?)');

@@ -4,8 +4,8 @@
  * - `delta.reasoning_content` / `delta.reasoning` → `thinking` (emitted before content of the same delta);
  * - `delta.content` and `delta.refusal` → `token` (a refusal is the model's visible answer);
  * - `delta.tool_calls` fragments are accumulated by `index` (id, function.name, argument pieces) and released as
- *   complete calls by {@link ChatStreamMapper.takeToolCalls} — the agent does so when a `finish_reason` arrives and
- *   at the end of the stream;
+ *   complete calls by {@link ChatStreamMapper.takeToolCalls} — the agent does so when a `finish_reason` arrives or
+ *   at `[DONE]` (never after a failure: a cut call's arguments may be incomplete);
  * - a non-null `usage` (the final usage chunk, or any chunk that carries one) becomes the provider's usage;
  * - `{ "error": … }` is reported as a failure.
  * Only choice index 0 is read (the agent never asks for `n > 1`).
