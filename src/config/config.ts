@@ -72,6 +72,10 @@ const envSchema = z.object({
   MAX_ATTEMPTS: int('MAX_ATTEMPTS', 1, 100, 3),
   JOB_STALL_TIMEOUT_MS: int('JOB_STALL_TIMEOUT_MS', 1_000, 86_400_000, 60_000),
   EMBEDDED_WORKER: bool('EMBEDDED_WORKER', false),
+  OPENAI_BASE_URL: url('OPENAI_BASE_URL', ['https', 'http']),
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_MODEL: z.string().optional(),
+  OPENAI_TIMEOUT_MS: int('OPENAI_TIMEOUT_MS', 1_000, 3_600_000, 300_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
 });
 
@@ -104,6 +108,8 @@ export class AppConfig {
   /** Run an agent worker inside the API process (always on the embedded engine). */
   readonly inProcessWorker!: boolean;
   readonly logLevel!: string;
+  /** The `openai` agent's provider (OpenAI-compatible chat completions); the agent is off without a base URL. */
+  readonly openai!: { baseUrl: string | undefined; apiKey: string | undefined; model: string | undefined; timeoutMs: number };
 
   constructor(values: Omit<AppConfig, 'engine'>) {
     Object.assign(this, values);
@@ -174,5 +180,11 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
     jobStallTimeoutMs: v.JOB_STALL_TIMEOUT_MS,
     inProcessWorker: !v.NATS_URL || v.EMBEDDED_WORKER,
     logLevel: v.LOG_LEVEL,
+    openai: {
+      baseUrl: v.OPENAI_BASE_URL?.replace(/\/+$/, ''),
+      apiKey: v.OPENAI_API_KEY || undefined,
+      model: v.OPENAI_MODEL || undefined,
+      timeoutMs: v.OPENAI_TIMEOUT_MS,
+    },
   });
 }

@@ -5,6 +5,7 @@ import { AppConfig } from '../config/config.js';
 import { EVENT_LOG, JOB_STORE } from '../engine/engine.constants.js';
 import { AgentRegistry } from './agents/agent.js';
 import { EchoAgent } from './agents/echo.agent.js';
+import { OpenAiAgent } from './agents/openai.agent.js';
 import { JobRunner } from './job-runner.js';
 import { AGENT_REGISTRY, JOB_RUNNER } from './worker.constants.js';
 import { WorkerService } from './worker.service.js';
@@ -12,7 +13,16 @@ import { WorkerService } from './worker.service.js';
 /** The agent worker: agents, the job runner and the queue consumer. Imported in-process or by the worker app. */
 @Module({
   providers: [
-    { provide: AGENT_REGISTRY, useFactory: () => new AgentRegistry([new EchoAgent()]) },
+    {
+      provide: AGENT_REGISTRY,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => {
+        const agents = new AgentRegistry([new EchoAgent()]);
+        const { baseUrl, apiKey, model, timeoutMs } = config.openai;
+        if (baseUrl) agents.register(new OpenAiAgent({ baseUrl, apiKey, defaultModel: model, timeoutMs }));
+        return agents;
+      },
+    },
     {
       provide: JOB_RUNNER,
       inject: [JOB_STORE, EVENT_LOG, AGENT_REGISTRY, AppConfig],

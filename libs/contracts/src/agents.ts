@@ -26,9 +26,72 @@ export const echoInputSchema = z
   });
 export type EchoInput = z.infer<typeof echoInputSchema>;
 
+/**
+ * The `openai` agent: one streamed chat completion from any OpenAI-compatible endpoint.
+ *
+ * - `messages` (the chat, as the chat-completions API takes it) or `prompt` (shorthand for one user message) —
+ *   exactly one of the two.
+ * - `model` overrides the worker's `OPENAI_MODEL`.
+ * - `temperature`, `top_p`, `max_tokens`, `stop`, `tools`, `tool_choice` are passed through unchanged.
+ * Assistant `tool_calls` and `tool` messages are accepted so that a client can run a tool itself and submit a new
+ * job carrying the result (the platform does not execute tools; see docs/agents.md).
+ */
+const openAiToolCallSchema = z.strictObject({
+  id: z.string().min(1).max(512),
+  type: z.literal('function'),
+  function: z.strictObject({ name: z.string().min(1).max(512), arguments: z.string() }),
+});
+export const openAiMessageSchema = z.strictObject({
+  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
+  /** A string, or content parts (`[{ type: 'text', text }, { type: 'image_url', … }]`) passed through as they are. */
+  content: z.union([z.string(), z.array(z.record(z.string(), z.unknown())), z.null()]),
+  name: z.string().min(1).max(256).optional(),
+  /** Required on `role: 'tool'` messages: the call this result answers. */
+  tool_call_id: z.string().min(1).max(512).optional(),
+  tool_calls: z.array(openAiToolCallSchema).optional(),
+});
+export const openAiToolSchema = z.strictObject({
+  type: z.literal('function'),
+  function: z.strictObject({
+    name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'letters, digits, _ and -, at most 64'),
+    description: z.string().max(4096).optional(),
+    /** A JSON Schema object for the arguments. */
+    parameters: z.record(z.string(), z.unknown()).optional(),
+    strict: z.boolean().optional(),
+  }),
+});
+export const openAiInputSchema = z
+  .strictObject({
+    messages: z.array(openAiMessageSchema).min(1).max(10_000).optional(),
+    prompt: z.string().min(1).max(1_000_000).optional(),
+    model: z.string().min(1).max(256).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    top_p: z.number().min(0).max(1).optional(),
+    max_tokens: z.number().int().min(1).optional(),
+    stop: z.union([z.string(), z.array(z.string()).max(4)]).optional(),
+    tools: z.array(openAiToolSchema).max(128).optional(),
+    tool_choice: z
+      .union([
+        z.enum(['none', 'auto', 'required']),
+        z.strictObject({ type: z.literal('function'), function: z.strictObject({ name: z.string().min(1) }) }),
+      ])
+      .optional(),
+  })
+  .refine((i) => (i.messages === undefined) !== (i.prompt === undefined), {
+    message: 'give exactly one of messages or prompt',
+    path: ['messages'],
+  })
+  .refine((i) => (i.messages ?? []).every((m) => m.role !== 'tool' || m.tool_call_id !== undefined), {
+    message: 'a tool message needs tool_call_id',
+    path: ['messages'],
+  });
+export type OpenAiInput = z.infer<typeof openAiInputSchema>;
+export type OpenAiMessage = z.infer<typeof openAiMessageSchema>;
+
 /** Agent name → input schema. Workers register the implementations under the same names. */
 export const AGENT_INPUT_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   echo: echoInputSchema,
+  openai: openAiInputSchema,
 };
 
 export function knownAgents(): string[] {
