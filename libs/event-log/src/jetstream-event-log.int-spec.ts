@@ -80,6 +80,36 @@ describe('JetStreamEventLog specifics', () => {
     await log.close();
   });
 
+  it('maps an outage to EventLogUnavailableError and works again after the server restarts', async () => {
+    const log = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000, timeoutMs: 500 });
+    const job = newJobId();
+    await log.append(job, { event: token('before'), attempt: 1 });
+    await nats.stop('SIGKILL');
+    for (const call of [
+      () => log.append(job, { event: token('during'), attempt: 1, dedupId: 'during' }),
+      () => log.last(job),
+      () => log.read(job, START, 10),
+    ]) {
+      await expect(call()).rejects.toBeInstanceOf(EventLogUnavailableError);
+    }
+    await nats.restart();
+    // the same instance reconnects by itself; the retried append (same dedup id) lands once
+    let appended;
+    for (let i = 0; ; i++) {
+      try {
+        appended = await log.append(job, { event: token('during'), attempt: 1, dedupId: 'during' });
+        break;
+      } catch (err) {
+        expect(err).toBeInstanceOf(EventLogUnavailableError);
+        if (i > 100) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    expect(appended.event.seq).toBe(2);
+    expect((await log.read(job, START, 10)).map((e) => e.event.seq)).toEqual([1, 2]);
+    await log.close();
+  });
+
   it('fails fast with EventLogUnavailableError when no server answers', async () => {
     await expect(JetStreamEventLog.create({ servers: '127.0.0.1:1', retentionMs: 1000 })).rejects.toBeInstanceOf(EventLogUnavailableError);
   });
