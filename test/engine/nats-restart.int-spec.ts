@@ -24,7 +24,7 @@ beforeAll(async () => {
   nats = await startNats();
 });
 afterAll(async () => {
-  await nats.stop('SIGKILL');
+  await nats.destroy();
 });
 
 describe('a live feed across a nats-server crash and restart', () => {

@@ -21,7 +21,7 @@ beforeAll(async () => {
   nats = await startNats();
 });
 afterAll(async () => {
-  await nats.stop('SIGKILL');
+  await nats.destroy();
 });
 
 describe('two API processes on one event log', () => {

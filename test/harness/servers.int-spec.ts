@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
+import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { connect } from 'nats';
 import { freePort, startNats, startRedis, type RunningNats, type RunningServer } from './servers.js';
@@ -6,7 +7,7 @@ import { freePort, startNats, startRedis, type RunningNats, type RunningServer }
 describe('test harness', () => {
   const started: (RunningNats | RunningServer)[] = [];
   afterAll(async () => {
-    await Promise.all(started.map((s) => s.stop('SIGKILL')));
+    await Promise.all(started.map((s) => s.destroy()));
   });
 
   it('finds free ports', async () => {
@@ -34,6 +35,9 @@ describe('test harness', () => {
     const info = await (await nc.jetstreamManager()).streams.info('HARNESS');
     expect(info.state.messages).toBe(1);
     await nc.close();
+
+    await nats.destroy();
+    expect(existsSync(nats.storeDir)).toBe(false);
   });
 
   it('runs a redis-server that comes back on the same port after a stop', async () => {

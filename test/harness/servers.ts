@@ -24,6 +24,8 @@ export interface RunningServer {
   stop(signal?: StopSignal): Promise<void>;
   /** Starts it again on the same port (and store); stops it first if it runs. */
   restart(signal?: StopSignal): Promise<void>;
+  /** Kills the server for good and removes what it stored (call it in `afterAll`). */
+  destroy(): Promise<void>;
 }
 
 export interface RunningNats extends RunningServer {
@@ -67,7 +69,7 @@ function findBinary(name: string, pkg: string, extraDirs: string[]): string {
   );
 }
 
-/** Children still running, killed when this process exits; JetStream store dirs, removed then. */
+/** Children still running, killed when this process exits; JetStream store dirs, removed then (if `destroy` was not called). */
 const children = new Set<ChildProcess>();
 const storeDirs = new Set<string>();
 let exitHookInstalled = false;
@@ -213,6 +215,11 @@ export async function startNats(opts: NatsOptions = {}): Promise<RunningNats> {
       await proc.stop(signal);
       await proc.start();
     },
+    destroy: async () => {
+      await proc.stop('SIGKILL');
+      storeDirs.delete(storeDir);
+      rmSync(storeDir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -231,5 +238,6 @@ export async function startRedis(): Promise<RunningServer> {
       await proc.stop(signal);
       await proc.start();
     },
+    destroy: () => proc.stop('SIGKILL'),
   };
 }

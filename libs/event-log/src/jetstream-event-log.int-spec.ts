@@ -11,7 +11,7 @@ beforeAll(async () => {
   nats = await startNats();
 });
 afterAll(async () => {
-  await nats.stop('SIGKILL');
+  await nats.destroy();
 });
 
 // Every handle is a separate driver with its own connection: the suite's two appenders are two processes.

@@ -11,7 +11,7 @@ beforeAll(async () => {
   nats = await startNats();
 });
 afterAll(async () => {
-  await nats.stop('SIGKILL');
+  await nats.destroy();
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

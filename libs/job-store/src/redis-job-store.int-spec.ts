@@ -11,7 +11,7 @@ beforeAll(async () => {
   redis = await startRedis();
 });
 afterAll(async () => {
-  await redis.stop('SIGKILL');
+  await redis.destroy();
 });
 
 // Each handle is its own client (two handles = two processes); every suite run gets a fresh key prefix.
