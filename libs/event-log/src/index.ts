@@ -3,3 +3,4 @@ export * from './memory-event-log.js';
 export * from './sequencer.js';
 export * from './live-hub.js';
 export { stampEvent } from './stamp.js';
+export * from './jetstream-event-log.js';

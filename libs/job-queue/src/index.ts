@@ -1,2 +1,3 @@
 export * from './job-queue.port.js';
 export * from './memory-job-queue.js';
+export * from './jetstream-job-queue.js';

@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { connect } from 'nats';
+import { EVENTS_STREAM, START, newJobId } from '../../contracts/src/index.js';
+import { startNats, type RunningNats } from '../../../test/harness/servers.js';
+import { EventLogUnavailableError, JobLogClosedError } from './event-log.port.js';
+import { JetStreamEventLog } from './jetstream-event-log.js';
+import { eventLogConformance } from './testing/event-log.conformance.js';
+
+let nats: RunningNats;
+beforeAll(async () => {
+  nats = await startNats();
+});
+afterAll(async () => {
+  await nats.destroy();
+});
+
+// Every handle is a separate driver with its own connection: the suite's two appenders are two processes.
+eventLogConformance('jetstream', async ({ retentionMs }) => JetStreamEventLog.create({ servers: nats.url, retentionMs }));
+
+describe('JetStreamEventLog specifics', () => {
+  const token = (text: string) => ({ type: 'token' as const, text });
+
+  it('configures the stream idempotently, with republish for live delivery', async () => {
+    const a = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000, maxBytes: 64 * 1024 ** 2 });
+    const b = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000, maxBytes: 64 * 1024 ** 2 });
+    const nc = await connect({ servers: nats.url });
+    const info = await (await nc.jetstreamManager()).streams.info(EVENTS_STREAM);
+    expect(info.config).toMatchObject({
+      subjects: ['jobstream.events.*'],
+      storage: 'file',
+      discard: 'old',
+      max_age: 3_600_000 * 1e6,
+      max_bytes: 64 * 1024 ** 2,
+      allow_direct: true,
+      republish: { src: 'jobstream.events.>', dest: 'jobstream.live.>' },
+    });
+    expect(info.config.duplicate_window).toBeLessThanOrEqual(info.config.max_age);
+    await nc.close();
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('returns the stored event for a retried dedup id even once the log is closed', async () => {
+    const log = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000 });
+    const other = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000 });
+    const job = newJobId();
+    const done = { type: 'done' as const, usage: { input_tokens: 0, output_tokens: 1 }, output: { text: 'x' } };
+    const a = await log.append(job, { event: token('a'), attempt: 1, dedupId: 'd1' });
+    const end = await log.append(job, { event: done, attempt: 1, dedupId: 'd2' });
+    // a second process (cold cache) retries both appends
+    expect(await other.append(job, { event: token('a'), attempt: 1, dedupId: 'd1' })).toEqual(a);
+    expect(await other.append(job, { event: done, attempt: 1, dedupId: 'd2' })).toEqual(end);
+    await expect(other.append(job, { event: token('late'), attempt: 1, dedupId: 'd3' })).rejects.toBeInstanceOf(JobLogClosedError);
+    expect((await log.read(job, START, 10)).map((e) => e.event.seq)).toEqual([1, 2]);
+    await Promise.all([log.close(), other.close()]);
+  });
+
+  it('reads a long log in pages that agree with the positions appends returned', async () => {
+    const log = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000 });
+    const job = newJobId();
+    const noise = newJobId();
+    const appended = [];
+    for (let i = 0; i < 300; i++) {
+      appended.push(await log.append(job, { event: token(`${i}`), attempt: 1 }));
+      if (i % 10 === 0) await log.append(noise, { event: token('n'), attempt: 1 });
+    }
+    const pages = [];
+    let after = START;
+    for (;;) {
+      const page = await log.read(job, after, 128);
+      if (page.length === 0) break;
+      pages.push(page.length);
+      const lastOf = page[page.length - 1]!;
+      after = { seq: lastOf.event.seq, pos: lastOf.pos };
+    }
+    expect(pages).toEqual([128, 128, 44]);
+    // an anchor by seq only (pos 0) is honored
+    const tail = await log.read(job, { seq: 295, pos: 0 }, 100);
+    expect(tail.map((e) => e.event.seq)).toEqual([296, 297, 298, 299, 300]);
+    expect(tail.map((e) => e.pos)).toEqual(appended.slice(295).map((e) => e.pos));
+    await log.close();
+  });
+
+  it('maps an outage to EventLogUnavailableError and works again after the server restarts', async () => {
+    const log = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000, timeoutMs: 500 });
+    const job = newJobId();
+    await log.append(job, { event: token('before'), attempt: 1 });
+    await nats.stop('SIGKILL');
+    for (const call of [
+      () => log.append(job, { event: token('during'), attempt: 1, dedupId: 'during' }),
+      () => log.last(job),
+      () => log.read(job, START, 10),
+    ]) {
+      await expect(call()).rejects.toBeInstanceOf(EventLogUnavailableError);
+    }
+    await nats.restart();
+    // the same instance reconnects by itself; the retried append (same dedup id) lands once
+    let appended;
+    for (let i = 0; ; i++) {
+      try {
+        appended = await log.append(job, { event: token('during'), attempt: 1, dedupId: 'during' });
+        break;
+      } catch (err) {
+        expect(err).toBeInstanceOf(EventLogUnavailableError);
+        if (i > 100) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    expect(appended.event.seq).toBe(2);
+    expect((await log.read(job, START, 10)).map((e) => e.event.seq)).toEqual([1, 2]);
+    await log.close();
+  });
+
+  it('fails fast with EventLogUnavailableError when no server answers', async () => {
+    await expect(JetStreamEventLog.create({ servers: '127.0.0.1:1', retentionMs: 1000 })).rejects.toBeInstanceOf(EventLogUnavailableError);
+  });
+});

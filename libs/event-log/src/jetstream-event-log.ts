@@ -1,0 +1,451 @@
+/**
+ * The production event log: one JetStream stream ({@link EVENTS_STREAM}), one subject per job
+ * (`jobstream.events.<jobId>`), `pos` = the stream sequence everywhere (appends, reads, live delivery).
+ *
+ * Design:
+ * - **Stream.** File storage, `max_age` = retention, `max_bytes` / `max_msg_size` with discard-old, a
+ *   `duplicate_window` (≤ retention) for `dedupId`s (sent as `Nats-Msg-Id`), `allow_direct` for cheap gets, and a
+ *   **republish** of every stored message from `jobstream.events.>` to `jobstream.live.>`. Created or updated at
+ *   {@link JetStreamEventLog.create} (idempotent; concurrent processes converge).
+ * - **Append = optimistic concurrency.** Each append publishes with `expect.lastSubjectSequence` = the stream
+ *   sequence of the job's last event, and the event's `seq` = that event's seq + 1. The driver caches per job the
+ *   last `{seq, pos, terminal}` (LRU). When another appender got there first JetStream answers "wrong last
+ *   sequence" (err_code 10071): the driver re-reads the subject's last message (direct get `last_by_subj`) and
+ *   tries again (bounded). Appends of one process to one job are serialized (a per-job chain), so contention only
+ *   comes from other processes. A terminal last event closes the log ({@link JobLogClosedError}). A duplicate ack
+ *   (same `dedupId` in the window) returns the event stored the first time (direct get by sequence). JetStream
+ *   checks duplicates before expectations, so a retried append of a closed log is probed with an expectation that
+ *   can never hold: a duplicate answers with the stored event, anything else is refused.
+ * - **Live = republish, not the event subject.** A core subscriber of `jobstream.events.<job>` would also see
+ *   appends that JetStream refused (expectation races); republished messages exist only once stored and carry
+ *   `Nats-Sequence` (= `pos`). `subscribe` resolves after `flush`, when the server has the interest.
+ * - **Read = short-lived ordered consumer** filtered on the job's subject, from stream sequence `after.pos + 1`,
+ *   stopped after `limit` messages or when `pending` reaches 0. The last message is looked up first, so an empty
+ *   result never waits on the consumer; an idle timeout guards against events expiring in between.
+ *
+ * nats-server 2.9 constraints met (checked against 2.9.10):
+ * - `expect.lastSubjectSequence: 0` IS enforced ("no message on this subject yet"), so the first append of a job
+ *   is race-safe like every other (the concurrent-append conformance test proves it with two instances).
+ * - Direct get supports `last_by_subj`, `next_by_subj` (used by `first`) and `seq`; there is no batch direct get,
+ *   and multi-filter consumers / `js.consumers.get(stream, { filterSubjects })` are not usable, hence
+ *   `js.subscribe` with an ordered consumer for reads.
+ * - Republish works and carries `Nats-Stream`, `Nats-Subject`, `Nats-Sequence`, `Nats-Last-Sequence` headers.
+ * - `duplicate_window` must not exceed `max_age`: it is clamped to the retention.
+ */
+import {
+  connect,
+  consumerOpts,
+  type StoredMsg,
+  type JetStreamClient,
+  type JetStreamManager,
+  type Msg,
+  type NatsConnection,
+  type NatsError,
+  type StreamConfig,
+} from 'nats';
+import {
+  EVENTS_STREAM,
+  EVENTS_SUBJECT_PREFIX,
+  EVENTS_SUBJECT_WILDCARD,
+  eventsSubject,
+  isTerminalEvent,
+  type EventPosition,
+  type JobEvent,
+} from '../../contracts/src/index.js';
+import {
+  EventLogUnavailableError,
+  JobLogClosedError,
+  type AppendInput,
+  type EventListener,
+  type EventLog,
+  type LiveSubscription,
+  type LoggedEvent,
+} from './event-log.port.js';
+import { stampEvent } from './stamp.js';
+
+/** Where stored events are republished for live delivery: `jobstream.live.<jobId>`. */
+export const LIVE_SUBJECT_PREFIX = 'jobstream.live';
+export const liveSubject = (jobId: string): string => `${LIVE_SUBJECT_PREFIX}.${jobId}`;
+
+export interface EventLogLogger {
+  warn(message: string): void;
+}
+
+export interface JetStreamEventLogOptions {
+  /** NATS servers to connect to (the driver owns that connection and closes it). */
+  servers?: string | string[];
+  /** Or an existing connection (left open by `close`). */
+  nc?: NatsConnection;
+  /** How long events stay (ms): the stream's `max_age`. */
+  retentionMs: number;
+  /** Stream size bound in bytes (oldest events go first); default 1 GiB. */
+  maxBytes?: number;
+  /** Largest event in bytes; default 1 MiB. */
+  maxMsgSize?: number;
+  /** Window in which a `dedupId` is remembered (ms); default 2 min, at most the retention. */
+  duplicateWindowMs?: number;
+  /** Timeout of each JetStream request (ms); default 5000. */
+  timeoutMs?: number;
+  /** Jobs whose last event is cached; default 10 000. */
+  cacheSize?: number;
+  /** Stream name (default {@link EVENTS_STREAM}); the subjects stay the contract's. */
+  stream?: string;
+  logger?: EventLogLogger;
+}
+
+interface LastState {
+  seq: number;
+  pos: number;
+  terminal: LoggedEvent | null;
+}
+
+const NONE: LastState = Object.freeze({ seq: 0, pos: 0, terminal: null });
+const WRONG_LAST_SEQUENCE = 10071;
+const MAX_APPEND_ATTEMPTS = 200;
+/** An expected last sequence no subject ever has: used to probe the dedup window of a closed log. */
+const NEVER = Number.MAX_SAFE_INTEGER;
+const READ_IDLE_MS = 5_000;
+
+/** Direct-get queries used here (nats.js does not export its request types). */
+type DirectQuery = { seq: number } | { last_by_subj: string } | { next_by_subj: string; seq: number };
+/** The manager implementation exposes the direct-get API; the public `JetStreamManager` type omits it in 2.29. */
+type WithDirect = JetStreamManager & { direct: { getMessage(stream: string, query: DirectQuery): Promise<StoredMsg> } };
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+function natsCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as NatsError).code) : undefined;
+}
+
+function apiErrCode(err: unknown): number | undefined {
+  return typeof err === 'object' && err !== null ? (err as NatsError).api_error?.err_code : undefined;
+}
+
+function isNotFound(err: unknown): boolean {
+  return natsCode(err) === '404' || apiErrCode(err) === 10037;
+}
+
+/** Connection trouble (anything that is not a JetStream API answer) → {@link EventLogUnavailableError}. */
+function unavailable(err: unknown, what: string): unknown {
+  if (err instanceof EventLogUnavailableError) return err;
+  if (typeof err === 'object' && err !== null && (err as NatsError).api_error) return err;
+  const code = natsCode(err);
+  const msg = err instanceof Error ? err.message : String(err);
+  return new EventLogUnavailableError(`event log unavailable (${what}): ${code ? `${code} ` : ''}${msg}`, { cause: err });
+}
+
+function parseStored(data: Uint8Array, pos: number): LoggedEvent {
+  const event = JSON.parse(decoder.decode(data)) as JobEvent;
+  return { event, pos };
+}
+
+export class JetStreamEventLog implements EventLog {
+  private readonly js: JetStreamClient;
+  private readonly cache = new Map<string, LastState>();
+  private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly subs = new Set<{ unsubscribe(): void }>();
+  private readonly stream: string;
+  private readonly cacheSize: number;
+  private closed = false;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly jsm: JetStreamManager,
+    private readonly ownsConnection: boolean,
+    private readonly opts: JetStreamEventLogOptions,
+  ) {
+    this.stream = opts.stream ?? EVENTS_STREAM;
+    this.cacheSize = opts.cacheSize ?? 10_000;
+    this.js = nc.jetstream({ timeout: opts.timeoutMs ?? 5_000 });
+  }
+
+  /** Connects (unless given `nc`), creates or updates the stream, and returns the log. */
+  static async create(opts: JetStreamEventLogOptions): Promise<JetStreamEventLog> {
+    if (!opts.nc && !opts.servers) throw new TypeError('JetStreamEventLog needs `servers` or `nc`');
+    if (!(opts.retentionMs > 0)) throw new RangeError('retentionMs must be > 0');
+    let nc = opts.nc;
+    const owns = !nc;
+    try {
+      nc ??= await connect({
+        servers: opts.servers,
+        name: 'jobstream-event-log',
+        reconnect: true,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        timeout: opts.timeoutMs ?? 5_000,
+      });
+    } catch (err) {
+      throw unavailable(err, 'connect');
+    }
+    try {
+      const jsm = await nc.jetstreamManager({ timeout: opts.timeoutMs ?? 5_000 });
+      const log = new JetStreamEventLog(nc, jsm, owns, opts);
+      await log.ensureStream();
+      return log;
+    } catch (err) {
+      if (owns) await nc.close().catch(() => {});
+      throw unavailable(err, 'stream setup');
+    }
+  }
+
+  /** The stream configuration this driver wants (exported for the ops docs and tests). */
+  streamConfig(): Partial<StreamConfig> & { name: string; subjects: string[] } {
+    const ms = (n: number) => Math.round(n * 1_000_000); // nanoseconds
+    const retention = this.opts.retentionMs;
+    return {
+      name: this.stream,
+      subjects: [EVENTS_SUBJECT_WILDCARD],
+      storage: 'file' as StreamConfig['storage'],
+      retention: 'limits' as StreamConfig['retention'],
+      discard: 'old' as StreamConfig['discard'],
+      max_age: ms(retention),
+      max_bytes: this.opts.maxBytes ?? 1024 ** 3,
+      max_msg_size: this.opts.maxMsgSize ?? 1024 ** 2,
+      duplicate_window: ms(Math.min(this.opts.duplicateWindowMs ?? 120_000, retention)),
+      allow_direct: true,
+      republish: { src: `${EVENTS_SUBJECT_PREFIX}.>`, dest: `${LIVE_SUBJECT_PREFIX}.>` },
+    };
+  }
+
+  private async ensureStream(): Promise<void> {
+    const want = this.streamConfig();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const info = await this.jsm.streams.info(this.stream);
+        const have = info.config as unknown as Record<string, unknown>;
+        const differs = Object.entries(want).some(([k, v]) => JSON.stringify(have[k]) !== JSON.stringify(v));
+        if (differs) await this.jsm.streams.update(this.stream, { ...info.config, ...want } as StreamConfig);
+        return;
+      } catch (err) {
+        if (!isNotFound(err) || attempt > 2) throw err;
+      }
+      try {
+        await this.jsm.streams.add(want);
+        return;
+      } catch (err) {
+        // another process created it meanwhile: go round and update it if needed
+        if (attempt > 2) throw err;
+      }
+    }
+  }
+
+  async append(jobId: string, input: AppendInput): Promise<LoggedEvent> {
+    this.assertOpen();
+    // Serialize this process's appends to one job; other processes are handled by the expectation.
+    const prev = this.chains.get(jobId) ?? Promise.resolve();
+    const run = prev.then(
+      () => this.appendNow(jobId, input),
+      () => this.appendNow(jobId, input),
+    );
+    this.chains.set(jobId, run);
+    try {
+      return await run;
+    } finally {
+      if (this.chains.get(jobId) === run) this.chains.delete(jobId);
+    }
+  }
+
+  private async appendNow(jobId: string, input: AppendInput): Promise<LoggedEvent> {
+    const subject = eventsSubject(jobId);
+    let known = this.cacheGet(jobId);
+    for (let attempt = 1; ; attempt++) {
+      const state = known ?? (await this.fetchLastState(jobId));
+      if (state.terminal && input.dedupId === undefined) throw new JobLogClosedError(jobId, state.terminal);
+      // Validates (InvalidEventError / RangeError) before anything is sent.
+      const event = stampEvent(jobId, state.seq + 1, input);
+      const expected = state.terminal ? NEVER : state.pos;
+      let ack;
+      try {
+        ack = await this.js.publish(subject, encoder.encode(JSON.stringify(event)), {
+          msgID: input.dedupId,
+          expect: { lastSubjectSequence: expected },
+        });
+      } catch (err) {
+        if (apiErrCode(err) === WRONG_LAST_SEQUENCE) {
+          if (state.terminal) throw new JobLogClosedError(jobId, state.terminal);
+          this.cache.delete(jobId);
+          known = undefined;
+          if (attempt >= MAX_APPEND_ATTEMPTS) {
+            throw new EventLogUnavailableError(`append to job ${jobId} lost ${attempt} races in a row`, { cause: err });
+          }
+          // Someone else appended: re-read the last event. Back off a little under heavy contention.
+          if (attempt > 3) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, attempt * 2)));
+          continue;
+        }
+        this.cache.delete(jobId); // the outcome is unknown: re-read next time
+        throw unavailable(err, 'append');
+      }
+      if (ack.duplicate) return this.getBySeq(ack.seq);
+      const logged: LoggedEvent = { event, pos: ack.seq };
+      this.cacheSet(jobId, { seq: event.seq, pos: ack.seq, terminal: isTerminalEvent(event) ? logged : null });
+      return logged;
+    }
+  }
+
+  async read(jobId: string, after: EventPosition, limit: number): Promise<LoggedEvent[]> {
+    this.assertOpen();
+    const max = Math.max(1, Math.floor(limit));
+    const last = await this.last(jobId);
+    if (!last || last.pos <= after.pos || last.event.seq <= after.seq) return [];
+    const opts = consumerOpts().orderedConsumer();
+    if (after.pos > 0) opts.startSequence(after.pos + 1);
+    else opts.deliverAll();
+    let sub;
+    try {
+      sub = await this.js.subscribe(eventsSubject(jobId), opts);
+    } catch (err) {
+      throw unavailable(err, 'read');
+    }
+    const out: LoggedEvent[] = [];
+    let idle: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(idle);
+      // Events may expire between the `last` lookup and the consumer's start: never wait forever.
+      idle = setTimeout(() => sub.unsubscribe(), READ_IDLE_MS);
+    };
+    try {
+      arm();
+      for await (const m of sub) {
+        arm();
+        const e = parseStored(m.data, m.seq);
+        // A position of 0 with a seq (an anchor without a position) is honored by seq.
+        if (e.event.seq > after.seq) out.push(e);
+        if (out.length >= max || m.info.pending === 0 || m.seq >= last.pos) break;
+      }
+    } catch (err) {
+      throw unavailable(err, 'read');
+    } finally {
+      clearTimeout(idle);
+      sub.unsubscribe();
+    }
+    return out;
+  }
+
+  async last(jobId: string): Promise<LoggedEvent | null> {
+    this.assertOpen();
+    return this.directGet({ last_by_subj: eventsSubject(jobId) }, 'last');
+  }
+
+  async first(jobId: string): Promise<LoggedEvent | null> {
+    this.assertOpen();
+    return this.directGet({ next_by_subj: eventsSubject(jobId), seq: 1 }, 'first');
+  }
+
+  async subscribe(jobId: string, listener: EventListener): Promise<LiveSubscription> {
+    this.assertOpen();
+    let active = true;
+    let sub;
+    try {
+      sub = this.nc.subscribe(liveSubject(jobId), {
+        callback: (err, m) => {
+          if (err || !active) return;
+          const delivered = this.fromLive(m);
+          if (!delivered) return;
+          try {
+            listener(delivered);
+          } catch {
+            /* a listener's failure is its own */
+          }
+        },
+      });
+    } catch (err) {
+      throw unavailable(err, 'subscribe');
+    }
+    const handle = {
+      unsubscribe: () => {
+        if (!active) return;
+        active = false;
+        this.subs.delete(handle);
+        sub.unsubscribe();
+      },
+    };
+    this.subs.add(handle);
+    try {
+      await this.flush();
+    } catch (err) {
+      handle.unsubscribe();
+      throw unavailable(err, 'subscribe');
+    }
+    return handle;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of [...this.subs]) s.unsubscribe();
+    this.cache.clear();
+    if (this.ownsConnection && !this.nc.isClosed()) {
+      await this.nc.drain().catch(() => this.nc.close());
+    }
+  }
+
+  private fromLive(m: Msg): LoggedEvent | null {
+    const pos = Number(m.headers?.get('Nats-Sequence'));
+    try {
+      if (!Number.isSafeInteger(pos) || pos < 1) throw new Error('no Nats-Sequence header');
+      return parseStored(m.data, pos);
+    } catch (err) {
+      this.opts.logger?.warn(`ignoring a malformed live event on ${m.subject}: ${(err as Error).message}`);
+      return null;
+    }
+  }
+
+  /** `flush` with a deadline, so a subscribe during an outage fails instead of hanging. */
+  private async flush(): Promise<void> {
+    const ms = this.opts.timeoutMs ?? 5_000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.nc.flush(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`flush timed out after ${ms} ms`)), ms);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async directGet(query: DirectQuery, what: string): Promise<LoggedEvent | null> {
+    try {
+      const m = await (this.jsm as WithDirect).direct.getMessage(this.stream, query);
+      return parseStored(m.data, m.seq);
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw unavailable(err, what);
+    }
+  }
+
+  private async getBySeq(seq: number): Promise<LoggedEvent> {
+    const e = await this.directGet({ seq }, 'get');
+    if (!e) throw new EventLogUnavailableError(`event at stream sequence ${seq} is gone`);
+    return e;
+  }
+
+  private async fetchLastState(jobId: string): Promise<LastState> {
+    const last = await this.last(jobId);
+    const state = last ? { seq: last.event.seq, pos: last.pos, terminal: isTerminalEvent(last.event) ? last : null } : NONE;
+    this.cacheSet(jobId, state);
+    return state;
+  }
+
+  private cacheGet(jobId: string): LastState | undefined {
+    const s = this.cache.get(jobId);
+    if (s) {
+      this.cache.delete(jobId);
+      this.cache.set(jobId, s);
+    }
+    return s;
+  }
+
+  private cacheSet(jobId: string, s: LastState): void {
+    this.cache.delete(jobId);
+    this.cache.set(jobId, s);
+    while (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new EventLogUnavailableError('event log is closed');
+  }
+}

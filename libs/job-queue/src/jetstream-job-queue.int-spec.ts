@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { connect } from 'nats';
+import { DISPATCH_CONSUMER, DISPATCH_STREAM, newJobId } from '../../contracts/src/index.js';
+import { startNats, type RunningNats } from '../../../test/harness/servers.js';
+import type { QueuedJob } from './job-queue.port.js';
+import { JetStreamJobQueue, NatsJobControl } from './jetstream-job-queue.js';
+import { jobQueueConformance } from './testing/job-queue.conformance.js';
+
+let nats: RunningNats;
+beforeAll(async () => {
+  nats = await startNats();
+});
+afterAll(async () => {
+  await nats.destroy();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function waitFor(cond: () => boolean, ms = 15_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+// The contract's names: every queue handle is its own connection (its own "process") sharing the one durable.
+jobQueueConformance('jetstream', async () => JetStreamJobQueue.create({ servers: nats.url }));
+
+describe('JetStreamJobQueue specifics', () => {
+  it('uses one work-queue stream and one shared durable pull consumer', async () => {
+    const q = await JetStreamJobQueue.create({ servers: nats.url });
+    const c = await q.consume(async (j) => j.ack(), { concurrency: 1 });
+    const nc = await connect({ servers: nats.url });
+    const jsm = await nc.jetstreamManager();
+    const si = await jsm.streams.info(DISPATCH_STREAM);
+    expect(si.config).toMatchObject({ subjects: ['jobstream.dispatch'], retention: 'workqueue', storage: 'file' });
+    const ci = await jsm.consumers.info(DISPATCH_STREAM, DISPATCH_CONSUMER);
+    expect(ci.config).toMatchObject({ durable_name: DISPATCH_CONSUMER, ack_policy: 'explicit', max_deliver: -1, ack_wait: 30_000 * 1e6 });
+    expect((await jsm.consumers.list(DISPATCH_STREAM).next()).length).toBe(1);
+    await nc.close();
+    await c.drain();
+    await q.close();
+  });
+
+  it('keeps a job published before any consumer exists, and delivers it to the first one', async () => {
+    const names = { stream: 'T_FRESH', subject: 'test.fresh.dispatch', consumer: 'fresh-workers' };
+    const q = await JetStreamJobQueue.create({ servers: nats.url, ...names });
+    const id = newJobId();
+    await q.enqueue(id);
+    const nc = await connect({ servers: nats.url });
+    const jsm = await nc.jetstreamManager();
+    await expect(jsm.consumers.info(names.stream, names.consumer)).rejects.toThrow();
+    expect((await jsm.streams.info(names.stream)).state.messages).toBe(1);
+    const got: QueuedJob[] = [];
+    const c = await q.consume(async (j) => {
+      got.push(j);
+      await j.ack();
+    }, { concurrency: 1 });
+    await waitFor(() => got.length === 1);
+    expect(got[0]).toMatchObject({ jobId: id, deliveries: 1 });
+    await c.drain(); // the handler (and its ack) has settled
+    expect((await jsm.streams.info(names.stream)).state.messages).toBe(0); // acked ⇒ removed from the work queue
+    await nc.close();
+    await q.close();
+  });
+
+  it('redelivers the job of a consumer that died without acking, after the ack wait', async () => {
+    const names = { stream: 'T_DEATH', subject: 'test.death.dispatch', consumer: 'death-workers', ackWaitMs: 1_000 };
+    // The dying worker has its own connection, closed abruptly as a crashed process's would be.
+    const deadNc = await connect({ servers: nats.url });
+    const dying = await JetStreamJobQueue.create({ nc: deadNc, ...names });
+    const first: QueuedJob[] = [];
+    await dying.consume(async (j) => {
+      first.push(j);
+      await new Promise(() => {}); // hangs: never acks, never signals working()
+    }, { concurrency: 1 });
+    const id = newJobId();
+    await dying.enqueue(id);
+    await waitFor(() => first.length === 1);
+    await deadNc.close();
+
+    const survivor = await JetStreamJobQueue.create({ servers: nats.url, ...names });
+    const second: QueuedJob[] = [];
+    const c = await survivor.consume(async (j) => {
+      second.push(j);
+      await j.ack();
+    }, { concurrency: 1 });
+    await waitFor(() => second.length === 1);
+    expect(second[0]).toMatchObject({ jobId: id, deliveries: 2 });
+    await c.drain();
+    await survivor.close();
+  });
+
+  it('keeps a job held past the ack wait while the handler signals working()', async () => {
+    const names = { stream: 'T_WORKING', subject: 'test.working.dispatch', consumer: 'working-workers', ackWaitMs: 1_000 };
+    const q = await JetStreamJobQueue.create({ servers: nats.url, ...names });
+    const deliveries: number[] = [];
+    const c = await q.consume(async (j) => {
+      deliveries.push(j.deliveries);
+      for (let i = 0; i < 6; i++) {
+        await sleep(400);
+        j.working();
+      }
+      await j.ack();
+    }, { concurrency: 2 });
+    await q.enqueue(newJobId());
+    await waitFor(() => deliveries.length === 1);
+    await c.drain(); // waits for the handler (2.4 s, i.e. more than twice the ack wait)
+    expect(deliveries).toEqual([1]);
+    await q.close();
+  });
+});
+
+describe('NatsJobControl', () => {
+  it('reaches every listener in every process until it leaves', async () => {
+    const a = await NatsJobControl.create({ servers: nats.url });
+    const b = await NatsJobControl.create({ servers: nats.url });
+    const gotA: string[] = [];
+    const gotB: string[] = [];
+    const offA = await a.onCancel((id, reason) => gotA.push(`${id}:${reason}`));
+    const offB = await b.onCancel((id, reason) => gotB.push(`${id}:${reason}`));
+    const job = newJobId();
+    await b.requestCancel(job, 'user');
+    await waitFor(() => gotA.length === 1 && gotB.length === 1);
+    expect(gotA).toEqual([`${job}:user`]);
+    expect(gotB).toEqual([`${job}:user`]);
+    offA();
+    const later = newJobId();
+    await b.requestCancel(later, '');
+    await waitFor(() => gotB.length === 2);
+    await sleep(50);
+    expect(gotA).toHaveLength(1);
+    expect(gotB[1]).toBe(`${later}:`);
+    offB();
+    await Promise.all([a.close(), b.close()]);
+  });
+});

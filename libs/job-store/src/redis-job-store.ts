@@ -1,0 +1,329 @@
+/**
+ * The production job store on Redis (ioredis), with the contract of `job-store.port.ts`.
+ *
+ * Keys (all under a prefix, default `jobstream:`, so that deployments and tests can share a Redis):
+ * - `job:<id>`: a hash `{ v, d }`: `d` the JobRecord as JSON, `v` a version bumped by every write.
+ * - `list:all:<tenant>` and `list:<status>:<tenant>`: sorted sets of job ids, score 0, so that a lex range gives
+ *   id order = creation order (ids are time-sortable ULIDs). Pages are `ZREVRANGEBYLEX` from the cursor id
+ *   (exclusive): exact, no skip, no repeat. The status filter has its own set, kept in step with the record.
+ * - `idem:<len(tenant)>:<tenant>:<key>`: `{ jobId, fingerprint }` with a TTL of `idempotencyTtlMs`.
+ * - `expiring`: sorted set of finished jobs by removal time, so that their ids are taken out of the list sets.
+ *
+ * Atomicity: transitions and updates are optimistic. The record is read, the shared pure rules
+ * (`applyTransition` / `applyPatch`) compute the next record, and a Lua compare-and-set writes it only if the
+ * version is unchanged (otherwise: read again, bounded). Lua on one connection instead of WATCH/MULTI, because
+ * WATCH is per connection and the store multiplexes concurrent calls on one. Create (with its idempotency key)
+ * is one Lua script. Note: the create script reads `job:<id>` of an idempotency hit, a key it cannot declare in
+ * advance: fine on a standalone Redis (or a primary with replicas), not for Redis Cluster.
+ *
+ * Expiry: a job entering a terminal status gets `PEXPIRE retentionMs`; its ids leave the list sets lazily (a list
+ * that meets a vanished record removes it) and by a periodic sweep of `expiring`.
+ *
+ * Availability: `enableOfflineQueue: false`, one retry per request and a command timeout, so that with Redis down
+ * every call fails fast with {@link JobStoreUnavailableError}; ioredis reconnects on its own and the same store
+ * works again once Redis is back (scripts are re-sent after a restart empties the script cache).
+ */
+import { createHash } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import { isTerminalStatus, type JobStatus } from '../../contracts/src/index.js';
+import {
+  IdempotencyConflictError,
+  JobStoreUnavailableError,
+  type IdempotencyInput,
+  type JobPatch,
+  type JobRecord,
+  type JobStore,
+  type JobStoreOptions,
+  type ListPage,
+  type ListQuery,
+  type TransitionResult,
+} from './job-store.port.js';
+import { applyPatch, applyTransition, decodeListCursor, encodeListCursor } from './transitions.js';
+
+export interface RedisJobStoreOptions extends JobStoreOptions {
+  /** `redis://host:port/db` (never logged), or an existing client (left open by `close`). */
+  url?: string;
+  client?: Redis;
+  /** Key prefix; default `jobstream:`. */
+  prefix?: string;
+  /** Connect timeout (ms); default 2000. */
+  connectTimeoutMs?: number;
+  /** Per-command timeout (ms); default 2000. */
+  commandTimeoutMs?: number;
+  /** How often finished jobs' ids are swept from the list sets (ms); default min(60 s, retention). */
+  sweepIntervalMs?: number;
+}
+
+/** create: KEYS job, list:all, list:<status>, [idem]; ARGV id, json, status, fingerprint, idemTtlMs, jobKeyPrefix. */
+const CREATE = `
+if #KEYS == 4 then
+  local seen = redis.call('GET', KEYS[4])
+  if seen then
+    local s = cjson.decode(seen)
+    if s.fingerprint ~= ARGV[4] then return {'conflict'} end
+    local d = redis.call('HGET', ARGV[6] .. s.jobId, 'd')
+    if d then return {'existing', d} end
+  end
+  redis.call('SET', KEYS[4], cjson.encode({ jobId = ARGV[1], fingerprint = ARGV[4] }), 'PX', ARGV[5])
+end
+redis.call('HSET', KEYS[1], 'v', 1, 'd', ARGV[2])
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('ZADD', KEYS[3], 0, ARGV[1])
+return {'created'}
+`;
+
+/**
+ * compare-and-set: KEYS job, list:<old>:<t>, list:<new>:<t>, expiring;
+ * ARGV expected version, json, id, ttlMs (0 = none), expiring member, expiring score.
+ */
+const CAS = `
+if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'v', tonumber(ARGV[1]) + 1, 'd', ARGV[2])
+if KEYS[2] ~= KEYS[3] then
+  redis.call('ZREM', KEYS[2], ARGV[3])
+  redis.call('ZADD', KEYS[3], 0, ARGV[3])
+end
+if tonumber(ARGV[4]) > 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5])
+end
+return 1
+`;
+
+/** sweep: KEYS expiring; ARGV now, batch, list prefix, statuses…  Members are JSON [id, tenant]. */
+const SWEEP = `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, m in ipairs(due) do
+  local e = cjson.decode(m)
+  for i = 4, #ARGV do redis.call('ZREM', ARGV[3] .. ARGV[i] .. ':' .. e[2], e[1]) end
+  redis.call('ZREM', KEYS[1], m)
+end
+return #due
+`;
+
+const ALL_STATUSES: readonly JobStatus[] = ['queued', 'running', 'waiting_for_input', 'completed', 'failed', 'cancelled'];
+const MAX_CAS_ATTEMPTS = 100;
+
+interface Script {
+  src: string;
+  sha: string;
+}
+const script = (src: string): Script => ({ src, sha: createHash('sha1').update(src).digest('hex') });
+const SCRIPTS = { create: script(CREATE), cas: script(CAS), sweep: script(SWEEP) };
+
+function isReplyError(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ReplyError';
+}
+
+export class RedisJobStore implements JobStore {
+  private readonly prefix: string;
+  private readonly timer: NodeJS.Timeout;
+  private closed = false;
+
+  private constructor(
+    private readonly redis: Redis,
+    private readonly ownsClient: boolean,
+    private readonly opts: RedisJobStoreOptions,
+  ) {
+    this.prefix = opts.prefix ?? 'jobstream:';
+    const every = opts.sweepIntervalMs ?? Math.min(60_000, Math.max(100, opts.retentionMs));
+    this.timer = setInterval(() => void this.sweep().catch(() => {}), every);
+    this.timer.unref();
+  }
+
+  /** Connects (unless given `client`) and returns the store; fails with {@link JobStoreUnavailableError}. */
+  static async create(opts: RedisJobStoreOptions): Promise<RedisJobStore> {
+    if (!opts.client && !opts.url) throw new TypeError('RedisJobStore needs `url` or `client`');
+    if (opts.client) return new RedisJobStore(opts.client, false, opts);
+    let givenUp = false;
+    const options: RedisOptions = {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: opts.connectTimeoutMs ?? 2_000,
+      // how long a disconnect waits for the socket to close before forcing it (default 2 s keeps tests alive)
+      disconnectTimeout: 200,
+      // reconnect forever, quickly at first, at most every second
+      retryStrategy: (times) => (givenUp ? null : Math.min(50 * times, 1_000)),
+    };
+    const redis = new Redis(opts.url!, options);
+    // Connection errors surface on calls as JobStoreUnavailableError; the emitter must not crash the process.
+    redis.on('error', () => {});
+    try {
+      await redis.connect();
+    } catch (err) {
+      givenUp = true;
+      redis.disconnect();
+      throw new JobStoreUnavailableError(`job store unavailable (connect): ${(err as Error).message}`, { cause: err });
+    }
+    // Set only once connected: a failed first connect would otherwise leave a command timer running.
+    redis.options.commandTimeout = opts.commandTimeoutMs ?? 2_000;
+    return new RedisJobStore(redis, true, opts);
+  }
+
+  async create(job: JobRecord, idempotency?: IdempotencyInput): Promise<{ job: JobRecord; created: boolean }> {
+    const keys = [this.jobKey(job.id), this.listKey('all', job.tenant), this.listKey(job.status, job.tenant)];
+    if (idempotency) keys.push(this.idemKey(job.tenant, idempotency.key));
+    const res = (await this.call(() =>
+      this.eval(SCRIPTS.create, keys, [
+        job.id,
+        JSON.stringify(job),
+        job.status,
+        idempotency?.fingerprint ?? '',
+        String(this.opts.idempotencyTtlMs),
+        this.jobKey(''),
+      ]),
+    )) as [string, string?];
+    if (res[0] === 'conflict') throw new IdempotencyConflictError(idempotency!.key);
+    if (res[0] === 'existing') return { job: JSON.parse(res[1]!) as JobRecord, created: false };
+    return { job: structuredClone(job), created: true };
+  }
+
+  async get(id: string): Promise<JobRecord | null> {
+    const d = await this.call(() => this.redis.hget(this.jobKey(id), 'd'));
+    return d === null ? null : (JSON.parse(d) as JobRecord);
+  }
+
+  async list(tenant: string, q: ListQuery): Promise<ListPage> {
+    const limit = Math.max(1, Math.floor(q.limit));
+    const key = this.listKey(q.status ?? 'all', tenant);
+    let max = q.cursor ? `(${decodeListCursor(q.cursor)}` : '+';
+    const found: JobRecord[] = [];
+    // Collect limit + 1 live records (the extra one says whether there is a next page).
+    while (found.length <= limit) {
+      const want = Math.max(limit + 1 - found.length, 10);
+      const ids = await this.call(() => this.redis.zrevrangebylex(key, max, '-', 'LIMIT', 0, want));
+      if (ids.length === 0) break;
+      const docs = await this.call(() => this.redis.pipeline(ids.map((id) => ['hget', this.jobKey(id), 'd'])).exec());
+      const gone: string[] = [];
+      ids.forEach((id, i) => {
+        const [err, d] = docs?.[i] ?? [null, null];
+        if (err) throw this.map(err);
+        if (d === null) {
+          gone.push(id);
+          return;
+        }
+        const job = JSON.parse(d as string) as JobRecord;
+        // A record whose status moved on since this page's set was read is left to its own set.
+        if (q.status === undefined || job.status === q.status) found.push(job);
+      });
+      if (gone.length > 0) await this.dropFromLists(tenant, gone);
+      max = `(${ids[ids.length - 1]!}`;
+      if (ids.length < want) break;
+    }
+    const items = found.slice(0, limit);
+    const more = found.length > limit;
+    return { items, next_cursor: more ? encodeListCursor(items[items.length - 1]!.id) : null };
+  }
+
+  async transition(
+    id: string,
+    to: JobStatus,
+    opts: { from?: readonly JobStatus[]; patch?: JobPatch } = {},
+  ): Promise<TransitionResult> {
+    return this.compareAndSet(id, (job) => applyTransition(job, to, opts, new Date()));
+  }
+
+  async update(id: string, patch: JobPatch): Promise<JobRecord | null> {
+    return (await this.compareAndSet(id, (job) => applyPatch(job, patch, new Date()))).job;
+  }
+
+  async ping(): Promise<void> {
+    await this.call(() => this.redis.ping());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    if (!this.ownsClient) return;
+    try {
+      await this.redis.quit();
+    } catch {
+      this.redis.disconnect();
+    }
+  }
+
+  /** Removes the ids of expired finished jobs from the list sets (also done lazily by `list`). */
+  async sweep(now = Date.now()): Promise<number> {
+    const statuses = ['all', ...ALL_STATUSES];
+    return (await this.call(() =>
+      this.eval(SCRIPTS.sweep, [this.key('expiring')], [String(now), '500', this.key('list:'), ...statuses]),
+    )) as number;
+  }
+
+  private async compareAndSet(id: string, next: (job: JobRecord) => JobRecord | null): Promise<TransitionResult> {
+    for (let attempt = 1; ; attempt++) {
+      const [v, d] = await this.call(() => this.redis.hmget(this.jobKey(id), 'v', 'd'));
+      if (v === null || d === null) return { job: null, changed: false };
+      const job = JSON.parse(d) as JobRecord;
+      const updated = next(job);
+      if (!updated) return { job, changed: false };
+      const finishing = isTerminalStatus(updated.status);
+      const removeAt = Date.now() + this.opts.retentionMs;
+      const ok = await this.call(() =>
+        this.eval(
+          SCRIPTS.cas,
+          [this.jobKey(id), this.listKey(job.status, job.tenant), this.listKey(updated.status, job.tenant), this.key('expiring')],
+          [
+            v,
+            JSON.stringify(updated),
+            id,
+            finishing ? String(this.opts.retentionMs) : '0',
+            JSON.stringify([id, job.tenant]),
+            String(removeAt),
+          ],
+        ),
+      );
+      if (ok === 1) return { job: updated, changed: true };
+      if (attempt >= MAX_CAS_ATTEMPTS) throw new JobStoreUnavailableError(`job ${id} changed under ${attempt} writes in a row`);
+    }
+  }
+
+  private async dropFromLists(tenant: string, ids: string[]): Promise<void> {
+    const pipe = this.redis.pipeline();
+    for (const s of ['all' as const, ...ALL_STATUSES]) pipe.zrem(this.listKey(s, tenant), ...ids);
+    await this.call(() => pipe.exec());
+  }
+
+  /** EVALSHA, falling back to EVAL when the script cache is empty (a restarted Redis). */
+  private async eval(s: Script, keys: string[], args: string[]): Promise<unknown> {
+    try {
+      return await this.redis.evalsha(s.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (isReplyError(err) && /NOSCRIPT/.test((err as Error).message)) {
+        return this.redis.eval(s.src, keys.length, ...keys, ...args);
+      }
+      throw err;
+    }
+  }
+
+  /** Runs a Redis call; connection trouble becomes {@link JobStoreUnavailableError}. */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new JobStoreUnavailableError('job store is closed');
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.map(err);
+    }
+  }
+
+  private map(err: unknown): unknown {
+    if (err instanceof JobStoreUnavailableError || isReplyError(err)) return err;
+    if (!(err instanceof Error)) return err;
+    return new JobStoreUnavailableError(`job store unavailable: ${err.message}`, { cause: err });
+  }
+
+  private key(k: string): string {
+    return this.prefix + k;
+  }
+  private jobKey(id: string): string {
+    return this.key(`job:${id}`);
+  }
+  private listKey(status: JobStatus | 'all', tenant: string): string {
+    return this.key(`list:${status}:${tenant}`);
+  }
+  private idemKey(tenant: string, key: string): string {
+    return this.key(`idem:${tenant.length}:${tenant}:${key}`);
+  }
+}

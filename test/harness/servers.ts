@@ -1,0 +1,243 @@
+/**
+ * Real-server test harness: starts a private `nats-server -js` or `redis-server` on free ports for an integration
+ * suite, and never touches the brokers that may already run on the machine's default ports.
+ *
+ * - `restart()` keeps the same port (and, for NATS, the same JetStream store dir), so it simulates a crash and
+ *   restart of the broker that clients reconnect to.
+ * - `stop()` kills with SIGTERM (graceful) or SIGKILL (crash) and waits for the process to exit.
+ * - Children are killed when the test process exits, whatever the suite did.
+ * - A missing binary is a clear error naming the Debian package to install.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants as fsConstants, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+export type StopSignal = 'SIGTERM' | 'SIGKILL';
+
+export interface RunningServer {
+  /** Client URL (`nats://127.0.0.1:<port>` or `redis://127.0.0.1:<port>`). */
+  readonly url: string;
+  readonly port: number;
+  /** Stops the server (default SIGTERM) and waits for it to exit. Idempotent. */
+  stop(signal?: StopSignal): Promise<void>;
+  /** Starts it again on the same port (and store); stops it first if it runs. */
+  restart(signal?: StopSignal): Promise<void>;
+  /** Kills the server for good and removes what it stored (call it in `afterAll`). */
+  destroy(): Promise<void>;
+}
+
+export interface RunningNats extends RunningServer {
+  /** HTTP monitoring endpoint (`http://127.0.0.1:<port>`). */
+  readonly monitorUrl: string;
+  readonly storeDir: string;
+}
+
+/** A TCP port that was free a moment ago (bind port 0, read it, release it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      if (addr === null || typeof addr === 'string') {
+        srv.close();
+        reject(new Error('could not read a free port'));
+        return;
+      }
+      srv.close(() => resolve(addr.port));
+    });
+  });
+}
+
+function findBinary(name: string, pkg: string, extraDirs: string[]): string {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...extraDirs];
+  for (const dir of dirs) {
+    const p = join(dir, name);
+    try {
+      accessSync(p, fsConstants.X_OK);
+      return p;
+    } catch {
+      /* not here */
+    }
+  }
+  throw new Error(
+    `${name} not found on PATH or in ${extraDirs.join(', ')}: the integration tests run a real ${name}. ` +
+      `Install it with: sudo apt-get install -y ${pkg}`,
+  );
+}
+
+/** Children still running, killed when this process exits; JetStream store dirs, removed then (if `destroy` was not called). */
+const children = new Set<ChildProcess>();
+const storeDirs = new Set<string>();
+let exitHookInstalled = false;
+function track(child: ChildProcess): void {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const c of children) {
+        try {
+          c.kill('SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+      for (const dir of storeDirs) {
+        try {
+          rmSync(dir, { recursive: true, force: true });
+        } catch {
+          /* best effort */
+        }
+      }
+    });
+  }
+}
+
+/** Resolves once a TCP connect to the port succeeds; fails if the child exits or the timeout passes. */
+async function waitForPort(port: number, child: ChildProcess, name: string, output: () => string, timeoutMs = 15_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before accepting connections:\n${output()}`);
+    }
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = netConnect({ port, host: '127.0.0.1' });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => {
+        s.destroy();
+        resolve(false);
+      });
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`${name} did not accept connections on port ${port} within ${timeoutMs} ms:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** A restartable child process bound to fixed ports. */
+class Supervised {
+  private child: ChildProcess | null = null;
+  private out = '';
+
+  constructor(
+    private readonly name: string,
+    private readonly bin: string,
+    private readonly args: string[],
+    private readonly port: number,
+    private readonly ready?: () => Promise<void>,
+  ) {}
+
+  async start(): Promise<void> {
+    if (this.child) return;
+    this.out = '';
+    // A restart right after a kill may find the port in TIME_WAIT-free but briefly busy: retry a few times.
+    for (let attempt = 1; ; attempt++) {
+      const child = spawn(this.bin, this.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      track(child);
+      const keep = (b: Buffer) => {
+        this.out = (this.out + b.toString()).slice(-8000);
+      };
+      child.stdout?.on('data', keep);
+      child.stderr?.on('data', keep);
+      child.once('error', (err) => {
+        this.out += `\nspawn error: ${err.message}`;
+      });
+      this.child = child;
+      try {
+        await waitForPort(this.port, child, this.name, () => this.out);
+        if (this.ready) await this.ready();
+        return;
+      } catch (err) {
+        await this.stop('SIGKILL');
+        if (attempt >= 3) throw err;
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
+  }
+
+  async stop(signal: StopSignal = 'SIGTERM'): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = null;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+export interface NatsOptions {
+  /** Extra command-line arguments for nats-server. */
+  args?: string[];
+}
+
+/** Starts `nats-server -js` on free client and monitoring ports with a private store dir. */
+export async function startNats(opts: NatsOptions = {}): Promise<RunningNats> {
+  const bin = findBinary('nats-server', 'nats-server', ['/usr/sbin', '/usr/bin', '/usr/local/bin']);
+  const port = await freePort();
+  const monitorPort = await freePort();
+  const storeDir = mkdtempSync(join(tmpdir(), 'jobstream-nats-'));
+  const monitorUrl = `http://127.0.0.1:${monitorPort}`;
+  const args = ['-js', '-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-sd', storeDir, ...(opts.args ?? [])];
+  // JetStream is ready once /healthz answers ok (the client port may open a little before).
+  const ready = async () => {
+    const until = Date.now() + 15_000;
+    for (;;) {
+      try {
+        const res = await fetch(`${monitorUrl}/healthz`);
+        if (res.ok) return;
+      } catch {
+        /* not yet */
+      }
+      if (Date.now() > until) throw new Error('nats-server /healthz did not become ok');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  const proc = new Supervised('nats-server', bin, args, port, ready);
+  storeDirs.add(storeDir);
+  await proc.start();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    monitorUrl,
+    storeDir,
+    stop: (signal?: StopSignal) => proc.stop(signal),
+    restart: async (signal?: StopSignal) => {
+      await proc.stop(signal);
+      await proc.start();
+    },
+    destroy: async () => {
+      await proc.stop('SIGKILL');
+      storeDirs.delete(storeDir);
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts a throw-away `redis-server` (no persistence) on a free port. */
+export async function startRedis(): Promise<RunningServer> {
+  const bin = findBinary('redis-server', 'redis-server', ['/usr/bin', '/usr/sbin', '/usr/local/bin']);
+  const port = await freePort();
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const proc = new Supervised('redis-server', bin, args, port);
+  await proc.start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop: (signal?: StopSignal) => proc.stop(signal),
+    restart: async (signal?: StopSignal) => {
+      await proc.stop(signal);
+      await proc.start();
+    },
+    destroy: () => proc.stop('SIGKILL'),
+  };
+}
