@@ -1,8 +1,100 @@
-/** Placeholder until the JetStream/Redis drivers land: the NATS engine is assembled here. */
+/**
+ * The production engine: one NATS connection shared by the JetStream event log, the JetStream work queue and the
+ * core-NATS control channel; the Redis job store when REDIS_URL is set (otherwise the in-memory store, which only
+ * suits a single API process and says so loudly).
+ */
 import type { Logger } from '@nestjs/common';
+import { connect, type NatsConnection } from 'nats';
+import { EventLogUnavailableError, JetStreamEventLog } from '../../libs/event-log/src/index.js';
+import { JetStreamJobQueue, NatsJobControl } from '../../libs/job-queue/src/index.js';
+import { MemoryJobStore, RedisJobStore, type JobStore } from '../../libs/job-store/src/index.js';
 import type { AppConfig } from '../config/config.js';
 import type { Engine } from './engine.js';
 
-export async function createNatsEngine(_config: AppConfig, _logger: Logger): Promise<Engine> {
-  throw new Error('the NATS engine is not available in this build');
+/** Redacts credentials from a server list before it is logged. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/g, '//***@');
+}
+
+export async function createNatsEngine(config: AppConfig, logger: Logger): Promise<Engine> {
+  const servers = config.natsUrl!.split(',');
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      servers,
+      name: 'jobstream',
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      timeout: 5_000,
+    });
+  } catch (err) {
+    throw new EventLogUnavailableError(`cannot connect to NATS at ${redactUrl(config.natsUrl!)}: ${String(err)}`, { cause: err });
+  }
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') {
+        logger.warn({ msg: `nats ${s.type}`, data: typeof s.data === 'string' ? redactUrl(s.data) : undefined });
+      }
+    }
+  })().catch(() => {});
+
+  const warn = { warn: (message: string) => logger.warn(message) };
+  const closers: (() => Promise<void>)[] = [];
+  try {
+    const eventLog = await JetStreamEventLog.create({ nc, retentionMs: config.eventRetentionMs, logger: warn });
+    closers.push(() => eventLog.close());
+    const jobQueue = await JetStreamJobQueue.create({ nc, ackWaitMs: config.jobStallTimeoutMs, logger: warn });
+    closers.push(() => jobQueue.close());
+    const jobControl = await NatsJobControl.create({ nc, logger: warn });
+    closers.push(() => jobControl.close());
+    const storeOpts = { retentionMs: config.jobRetentionMs, idempotencyTtlMs: config.idempotencyTtlMs };
+    let jobStore: JobStore;
+    if (config.redisUrl) {
+      jobStore = await RedisJobStore.create({ url: config.redisUrl, ...storeOpts });
+    } else {
+      logger.warn('REDIS_URL is unset: job state is kept in this process only; run ONE API process, or set REDIS_URL');
+      jobStore = new MemoryJobStore(storeOpts);
+    }
+    closers.push(() => jobStore.close());
+    return {
+      kind: 'nats',
+      eventLog,
+      jobStore,
+      jobQueue,
+      jobControl,
+      health: async () => {
+        const out: Record<string, { up: boolean; message?: string }> = {};
+        try {
+          if (nc.isClosed()) throw new Error('connection closed');
+          await nc.rtt();
+          out.nats = { up: true };
+        } catch (err) {
+          out.nats = { up: false, message: String(err) };
+        }
+        try {
+          const jsm = await nc.jetstreamManager({ timeout: 2_000 });
+          await jsm.getAccountInfo();
+          out.jetstream = { up: true };
+        } catch (err) {
+          out.jetstream = { up: false, message: String(err) };
+        }
+        try {
+          await jobStore.ping();
+          out.store = { up: true, message: config.redisUrl ? 'redis' : 'memory' };
+        } catch (err) {
+          out.store = { up: false, message: String(err) };
+        }
+        return out;
+      },
+      close: async () => {
+        for (const c of closers.reverse()) await c().catch(() => {});
+        await nc.drain().catch(() => nc.close());
+      },
+    };
+  } catch (err) {
+    for (const c of closers.reverse()) await c().catch(() => {});
+    await nc.close().catch(() => {});
+    throw err;
+  }
 }

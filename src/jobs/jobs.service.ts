@@ -126,11 +126,12 @@ export class JobsService {
     const tr = await this.store.transition(id, 'cancelled', { from: ['queued'], patch: { cancel_reason: reason } });
     if (tr.changed) {
       try {
-        await this.log.append(id, {
+        const stored = await this.log.append(id, {
           event: { type: 'cancelled', reason, usage: rec.usage },
           attempt: rec.attempt,
           dedupId: `${id}:cancelled`,
         });
+        if (isTerminalEvent(stored.event)) await this.store.update(id, { finished_at: stored.event.ts });
       } catch (err) {
         if (!(err instanceof JobLogClosedError)) throw err;
         const t = err.terminal.event;

@@ -17,6 +17,7 @@ import {
   isTerminalEvent,
   isTerminalStatus,
   type AgentEvent,
+  type JobEvent,
   type JobStatus,
   type TerminalAgentEvent,
   type Usage,
@@ -36,11 +37,14 @@ export function statusOfTerminal(e: { type: 'done' | 'error' | 'cancelled' }): J
   return e.type === 'done' ? 'completed' : e.type === 'error' ? 'failed' : 'cancelled';
 }
 
-/** The store fields a terminal event settles. */
-export function terminalPatch(e: TerminalAgentEvent) {
+type TerminalJobEvent = JobEvent<'done' | 'error' | 'cancelled'>;
+
+/** The store fields a terminal event settles (finished_at is the event's own time, so log and store agree). */
+export function terminalPatch(e: TerminalJobEvent) {
   return {
     usage: e.usage,
     error: e.type === 'error' ? { code: e.code, message: e.message } : null,
+    finished_at: e.ts,
   };
 }
 
@@ -142,7 +146,7 @@ export class JobRunner {
     keepalive.unref();
 
     /** The terminal event already in the log (appended by the agent loop, or by someone else), if any. */
-    let ended: TerminalAgentEvent | null = null;
+    let ended: TerminalJobEvent | null = null;
     /** A terminal event this runner still has to append. */
     let pending: TerminalAgentEvent | null = null;
     try {
@@ -157,22 +161,23 @@ export class JobRunner {
         for await (const ev of agent.run(ctx)) {
           if (state.abort.signal.aborted) break;
           n++;
+          let stored: LoggedEvent;
           try {
-            await this.log.append(jobId, { event: ev, attempt, dedupId: `${jobId}:${attempt}:${n}` });
+            stored = await this.log.append(jobId, { event: ev, attempt, dedupId: `${jobId}:${attempt}:${n}` });
           } catch (err) {
             if (err instanceof InvalidEventError) {
               this.logger.error({ msg: 'agent emitted an invalid event; dropped', job_id: jobId, agent: job.agent, error: err.message });
               continue;
             }
             if (err instanceof JobLogClosedError) {
-              ended = err.terminal.event as unknown as TerminalAgentEvent;
+              ended = err.terminal.event as TerminalJobEvent;
               state.abort.abort(new Error('job ended elsewhere'));
               break;
             }
             throw err;
           }
-          if (isTerminalEvent(ev)) {
-            ended = ev;
+          if (isTerminalEvent(stored.event)) {
+            ended = stored.event;
             break;
           }
         }
@@ -200,19 +205,20 @@ export class JobRunner {
 
   /** Appends a terminal event (unless the log already holds one) and settles the store. */
   private async end(job: JobRecord, attempt: number, ev: TerminalAgentEvent): Promise<void> {
+    let stored: LoggedEvent;
     try {
-      await this.log.append(job.id, { event: ev, attempt, dedupId: `${job.id}:${attempt}:end` });
-      await this.settle(job.id, ev);
+      stored = await this.log.append(job.id, { event: ev, attempt, dedupId: `${job.id}:${attempt}:end` });
     } catch (err) {
       if (err instanceof JobLogClosedError) {
-        await this.settle(job.id, err.terminal.event as unknown as TerminalAgentEvent);
+        await this.settle(job.id, err.terminal.event as TerminalJobEvent);
         return;
       }
       throw err;
     }
+    await this.settle(job.id, stored.event as TerminalJobEvent);
   }
 
-  private async settle(jobId: string, ev: TerminalAgentEvent): Promise<void> {
+  private async settle(jobId: string, ev: TerminalJobEvent): Promise<void> {
     await this.store.transition(jobId, statusOfTerminal(ev), { patch: terminalPatch(ev) });
   }
 
@@ -223,7 +229,7 @@ export class JobRunner {
       return true;
     } catch (err) {
       if (err instanceof JobLogClosedError) {
-        await this.settle(jobId, err.terminal.event as unknown as TerminalAgentEvent);
+        await this.settle(jobId, err.terminal.event as TerminalJobEvent);
         return false;
       }
       throw err;
