@@ -72,6 +72,43 @@ const envSchema = z.object({
   MAX_ATTEMPTS: int('MAX_ATTEMPTS', 1, 100, 3),
   JOB_STALL_TIMEOUT_MS: int('JOB_STALL_TIMEOUT_MS', 1_000, 86_400_000, 60_000),
   EMBEDDED_WORKER: bool('EMBEDDED_WORKER', false),
+  STREAM_TOKEN_SECRET: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return undefined;
+      if (v.length < 32) {
+        // never echo the secret itself
+        ctx.addIssue({ code: 'custom', message: 'STREAM_TOKEN_SECRET must be at least 32 characters' });
+        return z.NEVER;
+      }
+      return v;
+    }),
+  STREAM_TOKEN_TTL_S: int('STREAM_TOKEN_TTL_S', 1, 86_400, 300),
+  CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v, ctx): '*' | string[] | null => {
+      if (v === undefined || v.trim() === '') return null;
+      if (v.trim() === '*') return '*';
+      const origins: string[] = [];
+      for (const raw of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+        let u: URL | null = null;
+        try {
+          u = new URL(raw);
+        } catch {
+          /* reported below */
+        }
+        // an origin is scheme://host[:port], nothing more (a trailing slash is forgiven)
+        if (!u || !/^https?:$/.test(u.protocol) || u.origin !== raw.replace(/\/$/, '')) {
+          ctx.addIssue({ code: 'custom', message: `CORS_ORIGINS entry "${raw}" must be an origin like https://app.example.com, or the whole value *` });
+          return z.NEVER;
+        }
+        origins.push(u.origin);
+      }
+      return origins.length ? origins : null;
+    }),
+  PLAYGROUND: bool('PLAYGROUND', true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
 });
 
@@ -104,6 +141,13 @@ export class AppConfig {
   /** Run an agent worker inside the API process (always on the embedded engine). */
   readonly inProcessWorker!: boolean;
   readonly logLevel!: string;
+  /** HMAC secret of browser stream tokens; undefined ⇒ a random per-process secret (tokens work on this instance only). */
+  readonly streamTokenSecret!: string | undefined;
+  readonly streamTokenTtlS!: number;
+  /** Origins allowed by CORS: a list, `*` (any), or null (no CORS headers at all). */
+  readonly corsOrigins!: '*' | string[] | null;
+  /** Serve the playground page at `/`. */
+  readonly playground!: boolean;
 
   constructor(values: Omit<AppConfig, 'engine'>) {
     Object.assign(this, values);
@@ -174,5 +218,9 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
     jobStallTimeoutMs: v.JOB_STALL_TIMEOUT_MS,
     inProcessWorker: !v.NATS_URL || v.EMBEDDED_WORKER,
     logLevel: v.LOG_LEVEL,
+    streamTokenSecret: v.STREAM_TOKEN_SECRET,
+    streamTokenTtlS: v.STREAM_TOKEN_TTL_S,
+    corsOrigins: v.CORS_ORIGINS,
+    playground: v.PLAYGROUND,
   });
 }
