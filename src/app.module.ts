@@ -7,6 +7,7 @@ import { ConfigModule } from './config/config.module.js';
 import type { Engine } from './engine/engine.js';
 import { EngineModule } from './engine/engine.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
+import { PlaygroundModule } from './playground/playground.module.js';
 import { WorkerCoreModule } from './worker/worker-core.module.js';
 
 /** The API app; with the embedded engine it also runs an agent worker in-process. */
@@ -20,6 +21,7 @@ export class AppModule {
         EngineModule.forEngine(engine),
         AuthModule,
         JobsModule,
+        ...(config.playground ? [PlaygroundModule] : []),
         ...(config.inProcessWorker ? [WorkerCoreModule] : []),
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
