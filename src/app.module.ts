@@ -1,11 +1,13 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { AuthModule } from './auth/auth.module.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import type { AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import type { Engine } from './engine/engine.js';
 import { EngineModule } from './engine/engine.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
+import { PlaygroundModule } from './playground/playground.module.js';
 import { WorkerCoreModule } from './worker/worker-core.module.js';
 
 /** The API app; with the embedded engine it also runs an agent worker in-process. */
@@ -17,7 +19,9 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         EngineModule.forEngine(engine),
+        AuthModule,
         JobsModule,
+        ...(config.playground ? [PlaygroundModule] : []),
         ...(config.inProcessWorker ? [WorkerCoreModule] : []),
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],

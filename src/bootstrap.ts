@@ -35,6 +35,22 @@ export function defaultLogger(config: AppConfig): LoggerService {
   return new ConsoleLogger({ json: true, logLevels: config.logLevel === 'silent' ? [] : [...levels.slice(0, n + 1)] });
 }
 
+/**
+ * CORS from CORS_ORIGINS (unset ⇒ no CORS headers at all, so browsers keep the same-origin rule). Registered first,
+ * so preflights are answered before body parsing and auth. No cookies are used, so credentials stay off.
+ */
+export function applyCors(app: INestApplication, config: AppConfig): void {
+  if (config.corsOrigins === null) return;
+  app.enableCors({
+    origin: config.corsOrigins,
+    methods: ['GET', 'POST', 'OPTIONS'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID'],
+    exposedHeaders: ['Retry-After', 'Location'],
+    credentials: false,
+    maxAge: 600,
+  });
+}
+
 export async function createApp(config: AppConfig, engine: Engine, opts: StartOptions = {}): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, engine), {
     bodyParser: false,
@@ -42,6 +58,7 @@ export async function createApp(config: AppConfig, engine: Engine, opts: StartOp
     forceCloseConnections: true,
   });
   app.disable('x-powered-by');
+  applyCors(app, config);
   app.use(express.json({ limit: config.maxBodyBytes, strict: true }));
   // body-parser errors happen before Nest's exception filters: render them with the same mapping.
   app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {

@@ -45,4 +45,37 @@ describe('loadConfig', () => {
     expect(c.inProcessWorker).toBe(false);
     expect(load({ NATS_URL: 'nats://h:1', EMBEDDED_WORKER: 'true' }).inProcessWorker).toBe(true);
   });
+
+  it('has browser defaults: no CORS, 300 s stream tokens, a per-process secret, the playground on', () => {
+    const c = load({});
+    expect(c).toMatchObject({ corsOrigins: null, streamTokenTtlS: 300, streamTokenSecret: undefined, playground: true });
+    expect(load({ PLAYGROUND: 'off' }).playground).toBe(false);
+  });
+
+  it('parses CORS_ORIGINS as * or a list of origins', () => {
+    expect(load({ CORS_ORIGINS: '*' }).corsOrigins).toBe('*');
+    expect(load({ CORS_ORIGINS: ' ' }).corsOrigins).toBeNull();
+    expect(load({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173/' }).corsOrigins).toEqual([
+      'https://app.example.com',
+      'http://localhost:5173',
+    ]);
+    expect(() => load({ CORS_ORIGINS: 'app.example.com' })).toThrow(/CORS_ORIGINS entry "app.example.com"/);
+    expect(() => load({ CORS_ORIGINS: 'https://app.example.com/path' })).toThrow(/CORS_ORIGINS/);
+    expect(() => load({ CORS_ORIGINS: 'https://a.example.com,*' })).toThrow(/CORS_ORIGINS/);
+  });
+
+  it('validates the stream token settings, never echoing the secret', () => {
+    expect(load({ STREAM_TOKEN_TTL_S: '30', STREAM_TOKEN_SECRET: 's'.repeat(32) })).toMatchObject({
+      streamTokenTtlS: 30,
+      streamTokenSecret: 's'.repeat(32),
+    });
+    expect(() => load({ STREAM_TOKEN_TTL_S: '0' })).toThrow(/STREAM_TOKEN_TTL_S must be an integer/);
+    try {
+      load({ STREAM_TOKEN_SECRET: 'too-short-secret' });
+      throw new Error('expected a ConfigError');
+    } catch (e) {
+      expect((e as Error).message).toMatch(/STREAM_TOKEN_SECRET must be at least 32 characters/);
+      expect((e as Error).message).not.toContain('too-short-secret');
+    }
+  });
 });

@@ -76,6 +76,43 @@ const envSchema = z.object({
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_MODEL: z.string().optional(),
   OPENAI_TIMEOUT_MS: int('OPENAI_TIMEOUT_MS', 1_000, 3_600_000, 300_000),
+  STREAM_TOKEN_SECRET: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return undefined;
+      if (v.length < 32) {
+        // never echo the secret itself
+        ctx.addIssue({ code: 'custom', message: 'STREAM_TOKEN_SECRET must be at least 32 characters' });
+        return z.NEVER;
+      }
+      return v;
+    }),
+  STREAM_TOKEN_TTL_S: int('STREAM_TOKEN_TTL_S', 1, 86_400, 300),
+  CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v, ctx): '*' | string[] | null => {
+      if (v === undefined || v.trim() === '') return null;
+      if (v.trim() === '*') return '*';
+      const origins: string[] = [];
+      for (const raw of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+        let u: URL | null = null;
+        try {
+          u = new URL(raw);
+        } catch {
+          /* reported below */
+        }
+        // an origin is scheme://host[:port], nothing more (a trailing slash is forgiven)
+        if (!u || !/^https?:$/.test(u.protocol) || u.origin !== raw.replace(/\/$/, '')) {
+          ctx.addIssue({ code: 'custom', message: `CORS_ORIGINS entry "${raw}" must be an origin like https://app.example.com, or the whole value *` });
+          return z.NEVER;
+        }
+        origins.push(u.origin);
+      }
+      return origins.length ? origins : null;
+    }),
+  PLAYGROUND: bool('PLAYGROUND', true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
 });
 
@@ -110,6 +147,13 @@ export class AppConfig {
   readonly logLevel!: string;
   /** The `openai` agent's provider (OpenAI-compatible chat completions); the agent is off without a base URL. */
   readonly openai!: { baseUrl: string | undefined; apiKey: string | undefined; model: string | undefined; timeoutMs: number };
+  /** HMAC secret of browser stream tokens; undefined ⇒ a random per-process secret (tokens work on this instance only). */
+  readonly streamTokenSecret!: string | undefined;
+  readonly streamTokenTtlS!: number;
+  /** Origins allowed by CORS: a list, `*` (any), or null (no CORS headers at all). */
+  readonly corsOrigins!: '*' | string[] | null;
+  /** Serve the playground page at `/`. */
+  readonly playground!: boolean;
 
   constructor(values: Omit<AppConfig, 'engine'>) {
     Object.assign(this, values);
@@ -186,5 +230,9 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
       model: v.OPENAI_MODEL || undefined,
       timeoutMs: v.OPENAI_TIMEOUT_MS,
     },
+    streamTokenSecret: v.STREAM_TOKEN_SECRET,
+    streamTokenTtlS: v.STREAM_TOKEN_TTL_S,
+    corsOrigins: v.CORS_ORIGINS,
+    playground: v.PLAYGROUND,
   });
 }

@@ -75,6 +75,18 @@ export const ApiJobsDocs = {
       ApiResponse({ status: 200, schema: ref('Job') }),
       err(404, 'unknown job'),
     ),
+  streamToken: () =>
+    applyDecorators(
+      ...common,
+      ApiOperation({
+        summary: 'A browser stream token for this job',
+        description:
+          '`EventSource` cannot send an Authorization header. This returns a short-lived (STREAM_TOKEN_TTL_S, default 300 s), read-only token scoped to this one job: open `stream_url` (the stream with `?access_token=<token>`), e.g. `new EventSource(base + stream_url)`. To resume with a token, add `&after=<last id>` (or let EventSource send Last-Event-ID); ask for a new token when it expires. The token is accepted by `GET /v1/jobs/{id}/stream` only — every other endpoint refuses it. Signed with HMAC-SHA256 (STREAM_TOKEN_SECRET, shared by all API instances; unset ⇒ a random per-process secret, tokens then work only on the issuing instance). The response is `Cache-Control: no-store`.',
+      }),
+      idParam,
+      ApiResponse({ status: 200, description: 'a token', schema: ref('StreamToken') }),
+      err(404, 'unknown job, or a job of another tenant'),
+    ),
   stream: () =>
     applyDecorators(
       ...common,
@@ -86,6 +98,12 @@ export const ApiJobsDocs = {
       idParam,
       ApiHeader({ name: 'Last-Event-ID', required: false, description: 'cursor to resume after (wins over ?after=)' }),
       ApiQuery({ name: 'after', required: false, description: 'cursor to resume after; absent or 0 ⇒ from the first event' }),
+      ApiQuery({
+        name: 'access_token',
+        required: false,
+        description:
+          'a stream token from `POST /v1/jobs/{id}/stream-tokens`, instead of the Authorization header (for EventSource). Expired, tampered or another job\'s token ⇒ 401; sending both ⇒ 400.',
+      }),
       ApiProduces('text/event-stream'),
       ApiResponse({
         status: 200,
@@ -97,7 +115,7 @@ export const ApiJobsDocs = {
           },
         },
       }),
-      err(400, 'invalid_cursor'),
+      err(400, 'invalid_cursor; or both an Authorization header and an access_token'),
       err(404, 'unknown job'),
       err(410, 'cursor_expired'),
     ),

@@ -93,6 +93,16 @@ export function componentSchemas(): Record<string, Schema> {
         status: { type: 'string', enum: [...JOB_STATUSES] },
       },
     },
+    StreamToken: {
+      type: 'object',
+      required: ['token', 'expires_at', 'stream_url'],
+      description: 'A short-lived, read-only token for ONE job\'s SSE stream, for clients that cannot send headers (EventSource).',
+      properties: {
+        token: { type: 'string', description: 'opaque; pass as `access_token` on the stream', example: 'st1.eyJ2IjoxLCJ0IjoiYWNtZSIs….9eWq…' },
+        expires_at: { type: 'string', format: 'date-time', description: 'refused from this time on (STREAM_TOKEN_TTL_S after issue)' },
+        stream_url: { type: 'string', description: 'the stream URL with the token, relative to the API', example: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/stream?access_token=st1.…' },
+      },
+    },
     Error: {
       type: 'object',
       required: ['error'],

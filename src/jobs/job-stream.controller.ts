@@ -1,7 +1,11 @@
-/** The SSE endpoint (thin): authorize, check the cursor, then hand the response to the SSE writer. */
-import { Controller, Get, Headers, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
+/**
+ * The SSE endpoint (thin): authorize, check the cursor, then hand the response to the SSE writer. Also issues the
+ * browser stream tokens it accepts as `?access_token=` (EventSource cannot send an Authorization header).
+ */
+import { Controller, Get, Header, Headers, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
+import { AcceptsStreamToken, ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
+import { StreamTokenService, type IssuedStreamToken } from '../auth/stream-token.service.js';
 import { ApiError } from '../common/api-error.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { AppConfig } from '../config/config.js';
@@ -20,9 +24,20 @@ export class JobStreamController {
     private readonly streams: JobStreamService,
     private readonly connections: SseConnections,
     private readonly config: AppConfig,
+    private readonly tokens: StreamTokenService,
   ) {}
 
+  @Post(':id/stream-tokens')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  @ApiJobsDocs.streamToken()
+  async streamToken(@Tenant() tenant: string, @Param('id') id: string): Promise<IssuedStreamToken> {
+    await this.jobs.record(tenant, id); // unknown or another tenant's job: 404
+    return this.tokens.issue(tenant, id);
+  }
+
   @Get(':id/stream')
+  @AcceptsStreamToken()
   @ApiJobsDocs.stream()
   async stream(
     @Tenant() tenant: string,
