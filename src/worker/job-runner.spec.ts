@@ -42,7 +42,9 @@ const scripted = (name: string, events: unknown[], opts: { throwAfter?: boolean 
 });
 
 describe('JobRunner', () => {
-  afterEach(() => jest.restoreAllMocks());
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
 
   it('runs a job to completion and settles the store', async () => {
     const { log, store, runner } = setup();
