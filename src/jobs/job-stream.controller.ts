@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
 import { ApiError } from '../common/api-error.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
+import { StreamLimits } from '../limits/stream-limits.js';
 import { AppConfig } from '../config/config.js';
 import { ApiJobsDocs } from '../docs/jobs.docs.js';
 import { SseConnections } from '../sse/sse-connections.js';
@@ -20,6 +21,7 @@ export class JobStreamController {
     private readonly streams: JobStreamService,
     private readonly connections: SseConnections,
     private readonly config: AppConfig,
+    private readonly limits: StreamLimits,
   ) {}
 
   @Get(':id/stream')
@@ -38,6 +40,8 @@ export class JobStreamController {
     const job = await this.jobs.record(tenant, id);
     // The Last-Event-ID header wins over ?after=.
     const start = await this.streams.resolveCursor(job, lastEventId ?? q.after);
+    // no await between this check and writeSse's registration: the cap cannot be overrun by concurrent opens
+    this.limits.assertRoom(tenant);
     writeSse(req, res, this.connections, (sink) => this.streams.open(id, start, sink), {
       tenant,
       jobId: id,

@@ -101,7 +101,9 @@ export function writeSse(
 
   registry.add(conn);
   subscription = makeSource(sink).subscribe({
-    next: (frame) => conn.write(frame),
+    next: (frame) => {
+      if (conn.write(frame)) registry.stats.eventsDelivered++;
+    },
     error: () => conn.end('error'),
     complete: () => conn.end('done'),
   });
