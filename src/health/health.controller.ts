@@ -5,7 +5,8 @@
  *   report through `Engine.health()`) and the process is not shutting down. 503 otherwise.
  * Bodies are Terminus's `{ status, info, error, details }`.
  */
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
+import type { Response } from 'express';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { ENGINE } from '../engine/engine.constants.js';
@@ -26,17 +27,29 @@ export class HealthController {
 
   @Get('live')
   @HealthCheck()
-  live() {
-    return this.health.check([() => this.indicators.check('process').up({ pid: process.pid, uptime_s: Math.floor(process.uptime()) })]);
+  live(@Res({ passthrough: true }) res: Response) {
+    return this.report(res, [() => this.indicators.check('process').up({ pid: process.pid, uptime_s: Math.floor(process.uptime()) })]);
   }
 
   @Get('ready')
   @HealthCheck()
-  ready() {
-    return this.health.check([
+  ready(@Res({ passthrough: true }) res: Response) {
+    return this.report(res, [
       () => (this.shutdown.draining ? this.indicators.check('api').down('shutting down') : this.indicators.check('api').up()),
       () => this.engineHealth(),
     ]);
+  }
+
+  /** Terminus's report, also when unhealthy (503 with the same body, not the API's error shape). */
+  private async report(res: Response, checks: Parameters<HealthCheckService['check']>[0]) {
+    res.setHeader('Cache-Control', 'no-store');
+    try {
+      return await this.health.check(checks);
+    } catch (err) {
+      if (!(err instanceof ServiceUnavailableException)) throw err;
+      res.status(503);
+      return err.getResponse();
+    }
   }
 
   /** One indicator per backing service the engine reports (e.g. `engine`, or `nats`, `jetstream`, `redis`). */

@@ -20,7 +20,8 @@ export class HttpMetricsMiddleware implements NestMiddleware {
       const type = res.getHeader('content-type');
       if (typeof type === 'string' && type.startsWith('text/event-stream')) return;
       const path = (req.route as { path?: unknown } | undefined)?.path;
-      const route = typeof path === 'string' ? `${req.baseUrl ?? ''}${path}` : 'unmatched';
+      // no route, or only the catch-all a middleware is mounted on (`{/*splat}`): no handler matched
+      const route = typeof path === 'string' && !path.includes('*') ? `${req.baseUrl ?? ''}${path}` : 'unmatched';
       this.metrics.httpRequest(req.method, route, res.statusCode, Number(process.hrtime.bigint() - start) / 1e9);
     };
     res.once('finish', record);
