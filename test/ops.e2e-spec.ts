@@ -205,11 +205,19 @@ describe('stream caps', () => {
     for (const s of open.splice(0)) s.close();
   });
   afterAll(async () => {
+    // the slow jobs would outlive the app otherwise
+    for (const [id, headers] of jobs) await app.api(`/v1/jobs/${id}/cancel`, { body: {}, headers });
     await app?.close();
   });
+  const jobs: [string, Record<string, string>][] = [];
+  const slowJob = async (headers: Record<string, string>) => {
+    const job = await createJob(app, { message: 'slow '.repeat(200), delay_ms: 50 }, headers);
+    jobs.push([job.id, headers]);
+    return job;
+  };
 
   it('refuses a tenant its third stream with 429 too_many_connections and Retry-After, and frees the slot on close', async () => {
-    const job = await createJob(app, { message: 'slow '.repeat(200), delay_ms: 50 });
+    const job = await slowJob(ACME);
     const connections = app.app.get(SseConnections);
     for (let i = 0; i < 2; i++) open.push(await openSse(app.url + job.stream_url, { headers: ACME }));
     expect(open.map((s) => s.status)).toEqual([200, 200]);
@@ -218,7 +226,7 @@ describe('stream caps', () => {
     expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(refused.body).toEqual({ error: { code: 'too_many_connections', message: expect.any(String) } });
     // the other tenant is not affected by acme's count
-    const gJob = await createJob(app, { message: 'slow '.repeat(200), delay_ms: 50 }, GLOBEX);
+    const gJob = await slowJob(GLOBEX);
     const g = await openSse(app.url + gJob.stream_url, { headers: GLOBEX });
     open.push(g);
     expect(g.status).toBe(200);
@@ -233,8 +241,8 @@ describe('stream caps', () => {
   it('refuses any stream past MAX_STREAMS with 503 and Retry-After', async () => {
     const connections = app.app.get(SseConnections);
     await eventually(() => connections.size === 0, 'streams of the previous test to close');
-    const a = await createJob(app, { message: 'slow '.repeat(200), delay_ms: 50 });
-    const g = await createJob(app, { message: 'slow '.repeat(200), delay_ms: 50 }, GLOBEX);
+    const a = await slowJob(ACME);
+    const g = await slowJob(GLOBEX);
     open.push(await openSse(app.url + a.stream_url, { headers: ACME }));
     open.push(await openSse(app.url + a.stream_url, { headers: ACME }));
     open.push(await openSse(app.url + g.stream_url, { headers: GLOBEX }));
