@@ -39,7 +39,10 @@ async function main(): Promise<void> {
     }, config.shutdownTimeoutMs);
     hard.unref();
     running.close().then(
-      () => process.exit(0),
+      () => {
+        logger.log(`${signal}: shut down cleanly`);
+        process.exit(0);
+      },
       (err: unknown) => {
         logger.error(`shutdown failed: ${String(err)}`);
         process.exit(1);

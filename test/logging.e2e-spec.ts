@@ -52,9 +52,9 @@ describe('structured logs', () => {
       expect(typeof l.level).toBe('string');
       expect(typeof l.time).toBe('string');
     }
-    // the request line of the create: request id, tenant, status, duration
+    // the request line of the create: request id, tenant, the new job's id, status, duration
     const createLine = lines.find((l) => l.req_id === 'req-create-1' && l.res);
-    expect(createLine).toMatchObject({ level: 'info', tenant: 'acme', req: { method: 'POST', url: '/v1/jobs' }, res: { status_code: 201 } });
+    expect(createLine).toMatchObject({ level: 'info', tenant: 'acme', job_id: job.id, req: { method: 'POST', url: '/v1/jobs' }, res: { status_code: 201 } });
     expect(typeof createLine!.duration_ms).toBe('number');
     // the service's own line inside that request carries the request id and the job's fields
     expect(lines.find((l) => l.msg === 'job created')).toMatchObject({ req_id: 'req-create-1', job_id: job.id, tenant: 'acme', agent: 'echo', context: 'Jobs' });

@@ -107,6 +107,7 @@ describe('graceful shutdown (child process)', () => {
     // the shutdown was logged as JSON
     const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('SIGTERM: shutting down'))).toBe(true);
+    expect(lines.some((l) => l.msg === 'SIGTERM: shut down cleanly')).toBe(true);
     expect(lines.some((l) => l.msg === 'job created' && l.job_id === job.id && l.tenant === 'acme')).toBe(true);
   }, 30_000);
 });

@@ -83,7 +83,9 @@ export function loggerParams(config: AppConfig, destination?: DestinationStream,
           if (!res.headersSent && !res.destroyed) return props;
           const tenant = (req as IncomingMessage & { tenant?: string }).tenant;
           if (tenant) props.tenant = tenant;
-          const jobId = jobIdOfPath(req.url);
+          // a create answers with the new job's Location: its request line names the job too
+          const location = res.getHeader('location');
+          const jobId = jobIdOfPath(req.url) ?? (typeof location === 'string' ? jobIdOfPath(location) : undefined);
           if (jobId) props.job_id = jobId;
           return props;
         },
