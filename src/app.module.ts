@@ -1,25 +1,33 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AuthModule } from './auth/auth.module.js';
+import { LoggerModule, type Params } from 'nestjs-pino';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import type { AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import type { Engine } from './engine/engine.js';
 import { EngineModule } from './engine/engine.module.js';
+import { HealthModule } from './health/health.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { PlaygroundModule } from './playground/playground.module.js';
+import { LifecycleModule } from './lifecycle/lifecycle.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { WorkerCoreModule } from './worker/worker-core.module.js';
 
 /** The API app; with the embedded engine it also runs an agent worker in-process. */
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, engine: Engine): DynamicModule {
+  static forRoot(config: AppConfig, engine: Engine, logging: Params = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        LoggerModule.forRoot(logging),
         EngineModule.forEngine(engine),
         AuthModule,
+        LifecycleModule,
+        MetricsModule,
+        HealthModule,
         JobsModule,
         ...(config.playground ? [PlaygroundModule] : []),
         ...(config.inProcessWorker ? [WorkerCoreModule] : []),

@@ -2,16 +2,18 @@
  * Builds and starts the API: engine first (from validated config), then the Nest app; closes in the reverse order.
  * Used by `main.ts` and by the e2e tests (which listen on port 0).
  */
-import { ConsoleLogger, Logger, type INestApplication, type LoggerService } from '@nestjs/common';
+import { Logger, type INestApplication, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AddressInfo } from 'node:net';
+import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module.js';
 import { mapError } from './common/error-mapping.js';
 import type { AppConfig } from './config/config.js';
 import { setupSwagger } from './docs/swagger.js';
 import { createEngine, type Engine } from './engine/engine.js';
+import { createAppLogger, loggerParams } from './logging/logging.js';
 
 export interface RunningApp {
   app: INestApplication;
@@ -23,16 +25,17 @@ export interface RunningApp {
 }
 
 export interface StartOptions {
+  /** Nest's logger: default the app's pino logger (JSON lines); `false` silences Nest (tests). */
   logger?: LoggerService | false;
+  /** Where the JSON log lines go (default stdout); tests pass a stream to read them. */
+  logDestination?: DestinationStream;
   /** Listen on this port instead of config.port (tests use 0). */
   port?: number;
 }
 
-export function defaultLogger(config: AppConfig): LoggerService {
-  const levels = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
-  const upto: Record<string, number> = { fatal: 0, error: 1, warn: 2, info: 3, debug: 4, trace: 5 };
-  const n = upto[config.logLevel] ?? 3;
-  return new ConsoleLogger({ json: true, logLevels: config.logLevel === 'silent' ? [] : [...levels.slice(0, n + 1)] });
+/** The app's structured (pino, JSON) logger for Nest; see `logging/logging.ts`. */
+export function defaultLogger(config: AppConfig, destination?: DestinationStream): LoggerService {
+  return createAppLogger(loggerParams(config, destination));
 }
 
 /**
@@ -52,10 +55,14 @@ export function applyCors(app: INestApplication, config: AppConfig): void {
 }
 
 export async function createApp(config: AppConfig, engine: Engine, opts: StartOptions = {}): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, engine), {
+  // `logger: false` (tests) silences the request log too, unless a destination asks for the lines.
+  const params = loggerParams(config, opts.logDestination, opts.logger === false && !opts.logDestination);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, engine, params), {
     bodyParser: false,
-    logger: opts.logger ?? defaultLogger(config),
-    forceCloseConnections: true,
+    logger: opts.logger ?? createAppLogger(params),
+    // Not forced: at shutdown open streams are ended by SseConnections, idle keep-alive sockets are closed by the
+    // server, and in-flight requests get a grace period before their sockets are destroyed (ShutdownService).
+    forceCloseConnections: false,
   });
   app.disable('x-powered-by');
   applyCors(app, config);
@@ -72,6 +79,8 @@ export async function createApp(config: AppConfig, engine: Engine, opts: StartOp
 }
 
 export async function startApp(config: AppConfig, opts: StartOptions = {}): Promise<RunningApp> {
+  // The app's logger from the very start, so that the engine's start-up lines are JSON too.
+  if (opts.logger !== false) Logger.overrideLogger(opts.logger ?? defaultLogger(config, opts.logDestination));
   const logger = new Logger('Bootstrap');
   const engine = await createEngine(config, logger);
   let app: NestExpressApplication;

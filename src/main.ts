@@ -8,8 +8,6 @@ import { startApp } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { hashKey } from './config/key-hash.js';
 
-const SHUTDOWN_TIMEOUT_MS = 10_000;
-
 async function main(): Promise<void> {
   let config;
   try {
@@ -36,12 +34,15 @@ async function main(): Promise<void> {
     stopping = true;
     logger.log(`${signal}: shutting down (open streams are ended; clients resume elsewhere)`);
     const hard = setTimeout(() => {
-      logger.error(`shutdown took over ${SHUTDOWN_TIMEOUT_MS} ms; exiting`);
+      logger.error(`shutdown took over ${config.shutdownTimeoutMs} ms; exiting`);
       process.exit(1);
-    }, SHUTDOWN_TIMEOUT_MS);
+    }, config.shutdownTimeoutMs);
     hard.unref();
     running.close().then(
-      () => process.exit(0),
+      () => {
+        logger.log(`${signal}: shut down cleanly`);
+        process.exit(0);
+      },
       (err: unknown) => {
         logger.error(`shutdown failed: ${String(err)}`);
         process.exit(1);

@@ -78,4 +78,40 @@ describe('loadConfig', () => {
       expect((e as Error).message).not.toContain('too-short-secret');
     }
   });
+
+  it('has the operability defaults: public metrics, limits on, 10 s shutdown', () => {
+    expect(load({})).toMatchObject({
+      metricsToken: undefined,
+      rateLimitCreatePerMin: 600,
+      maxStreamsPerTenant: 1_000,
+      maxStreams: 10_000,
+      shutdownTimeoutMs: 10_000,
+    });
+    expect(load({ METRICS_TOKEN: '' }).metricsToken).toBeUndefined();
+  });
+
+  it('parses the metrics token, the limits (0 = off) and the shutdown timeout', () => {
+    const c = load({
+      METRICS_TOKEN: 'scrape-token-0123456789',
+      RATE_LIMIT_CREATE_PER_MIN: '0',
+      MAX_STREAMS_PER_TENANT: '5',
+      MAX_STREAMS: '0',
+      SHUTDOWN_TIMEOUT_MS: '5000',
+    });
+    expect(c).toMatchObject({ metricsToken: 'scrape-token-0123456789', rateLimitCreatePerMin: 0, maxStreamsPerTenant: 5, maxStreams: 0, shutdownTimeoutMs: 5000 });
+  });
+
+  it('names each bad operability variable, and never echoes the metrics token', () => {
+    expect(() => load({ RATE_LIMIT_CREATE_PER_MIN: '-1' })).toThrow(/RATE_LIMIT_CREATE_PER_MIN must be an integer from 0/);
+    expect(() => load({ MAX_STREAMS_PER_TENANT: 'many' })).toThrow(/MAX_STREAMS_PER_TENANT must be an integer/);
+    expect(() => load({ MAX_STREAMS: '1.5' })).toThrow(/MAX_STREAMS must be an integer/);
+    expect(() => load({ SHUTDOWN_TIMEOUT_MS: '10' })).toThrow(/SHUTDOWN_TIMEOUT_MS must be an integer from 1000/);
+    try {
+      load({ METRICS_TOKEN: 'short-tok' });
+      throw new Error('expected a ConfigError');
+    } catch (e) {
+      expect((e as Error).message).toMatch(/METRICS_TOKEN must be 16 to 256 visible ASCII/);
+      expect((e as Error).message).not.toContain('short-tok');
+    }
+  });
 });

@@ -114,6 +114,17 @@ const envSchema = z.object({
     }),
   PLAYGROUND: bool('PLAYGROUND', true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
+  // operability: metrics, limits, shutdown
+  METRICS_TOKEN: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || /^[\x21-\x7e]{16,256}$/.test(v), {
+      message: 'METRICS_TOKEN must be 16 to 256 visible ASCII characters (no spaces)',
+    }),
+  RATE_LIMIT_CREATE_PER_MIN: int('RATE_LIMIT_CREATE_PER_MIN', 0, 1_000_000, 600),
+  MAX_STREAMS_PER_TENANT: int('MAX_STREAMS_PER_TENANT', 0, 1_000_000, 1_000),
+  MAX_STREAMS: int('MAX_STREAMS', 0, 10_000_000, 10_000),
+  SHUTDOWN_TIMEOUT_MS: int('SHUTDOWN_TIMEOUT_MS', 1_000, 600_000, 10_000),
 });
 
 export type RawEnv = Record<string, string | undefined>;
@@ -154,6 +165,16 @@ export class AppConfig {
   readonly corsOrigins!: '*' | string[] | null;
   /** Serve the playground page at `/`. */
   readonly playground!: boolean;
+  /** Bearer token required by GET /metrics; unset ⇒ /metrics is public. */
+  readonly metricsToken!: string | undefined;
+  /** Job creations per tenant per minute, per API process (token bucket; burst = the same number). 0 ⇒ off. */
+  readonly rateLimitCreatePerMin!: number;
+  /** Open SSE streams per tenant on one API process. 0 ⇒ no cap. */
+  readonly maxStreamsPerTenant!: number;
+  /** Open SSE streams on one API process. 0 ⇒ no cap. */
+  readonly maxStreams!: number;
+  /** SIGTERM/SIGINT: the process exits within this, whatever is still running. */
+  readonly shutdownTimeoutMs!: number;
 
   constructor(values: Omit<AppConfig, 'engine'>) {
     Object.assign(this, values);
@@ -234,5 +255,10 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
     streamTokenTtlS: v.STREAM_TOKEN_TTL_S,
     corsOrigins: v.CORS_ORIGINS,
     playground: v.PLAYGROUND,
+    metricsToken: v.METRICS_TOKEN ? v.METRICS_TOKEN : undefined,
+    rateLimitCreatePerMin: v.RATE_LIMIT_CREATE_PER_MIN,
+    maxStreamsPerTenant: v.MAX_STREAMS_PER_TENANT,
+    maxStreams: v.MAX_STREAMS,
+    shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
   });
 }

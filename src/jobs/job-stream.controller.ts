@@ -8,6 +8,7 @@ import { AcceptsStreamToken, ApiKeyGuard, Tenant } from '../auth/api-key.guard.j
 import { StreamTokenService, type IssuedStreamToken } from '../auth/stream-token.service.js';
 import { ApiError } from '../common/api-error.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
+import { StreamLimits } from '../limits/stream-limits.js';
 import { AppConfig } from '../config/config.js';
 import { ApiJobsDocs } from '../docs/jobs.docs.js';
 import { SseConnections } from '../sse/sse-connections.js';
@@ -25,6 +26,7 @@ export class JobStreamController {
     private readonly connections: SseConnections,
     private readonly config: AppConfig,
     private readonly tokens: StreamTokenService,
+    private readonly limits: StreamLimits,
   ) {}
 
   @Post(':id/stream-tokens')
@@ -53,6 +55,8 @@ export class JobStreamController {
     const job = await this.jobs.record(tenant, id);
     // The Last-Event-ID header wins over ?after=.
     const start = await this.streams.resolveCursor(job, lastEventId ?? q.after);
+    // no await between this check and writeSse's registration: the cap cannot be overrun by concurrent opens
+    this.limits.assertRoom(tenant);
     writeSse(req, res, this.connections, (sink) => this.streams.open(id, start, sink), {
       tenant,
       jobId: id,

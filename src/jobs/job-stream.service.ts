@@ -6,13 +6,14 @@
  * duplicates and backfills any gap from the log. Replay pages wait for the client's socket to drain.
  * Unsubscribing (client gone) releases everything: the hub reference, the sequencer, pending reads.
  */
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { decodeCursor, isTerminalEvent, isTerminalStatus, type EventPosition } from '../../libs/contracts/src/index.js';
 import { Sequencer, type EventLog, type LiveHub, type LoggedEvent } from '../../libs/event-log/src/index.js';
 import type { JobRecord } from '../../libs/job-store/src/index.js';
 import { ApiError } from '../common/api-error.js';
 import { EVENT_LOG } from '../engine/engine.constants.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { frameOf } from '../sse/sse-frames.js';
 import type { SseSink } from '../sse/sse-writer.js';
 import { LIVE_HUB } from './jobs.constants.js';
@@ -32,6 +33,7 @@ export class JobStreamService {
   constructor(
     @Inject(EVENT_LOG) private readonly log: EventLog,
     @Inject(LIVE_HUB) private readonly hub: LiveHub<string>,
+    @Optional() private readonly metrics?: Metrics,
   ) {}
 
   /**
@@ -62,6 +64,7 @@ export class JobStreamService {
         return;
       }
       let leave: (() => void) | null = null;
+      const opened = performance.now();
       const sequencer = new Sequencer({
         start: start.after,
         pageSize: REPLAY_PAGE,
@@ -85,7 +88,7 @@ export class JobStreamService {
             return;
           }
           leave = unsubscribe;
-          return sequencer.catchUp();
+          return sequencer.catchUp().then(() => this.metrics?.replayCaughtUp((performance.now() - opened) / 1000));
         })
         .catch((err: unknown) => subscriber.error(err));
       return () => {

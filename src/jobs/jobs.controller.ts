@@ -4,6 +4,8 @@ import type { Request, Response } from 'express';
 import { cancelJobRequestSchema, createJobRequestSchema, type CancelJobRequest, type CreateJobRequest, type Job } from '../../libs/contracts/src/index.js';
 import { ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
+import { ShutdownService } from '../lifecycle/shutdown.service.js';
+import { CreateRateLimitGuard } from '../limits/create-rate-limit.guard.js';
 import { ApiJobsDocs } from '../docs/jobs.docs.js';
 import { eventsQuerySchema, listQuerySchema, waitQuerySchema, type EventsQuery, type ListQuery, type WaitQuery } from './dto/queries.js';
 import { JobsService, type EventsPage } from './jobs.service.js';
@@ -11,9 +13,13 @@ import { JobsService, type EventsPage } from './jobs.service.js';
 @Controller('v1/jobs')
 @UseGuards(ApiKeyGuard)
 export class JobsController {
-  constructor(private readonly jobs: JobsService) {}
+  constructor(
+    private readonly jobs: JobsService,
+    private readonly shutdown: ShutdownService,
+  ) {}
 
   @Post()
+  @UseGuards(CreateRateLimitGuard)
   @ApiJobsDocs.create()
   async create(
     @Tenant() tenant: string,
@@ -70,6 +76,7 @@ export class JobsController {
   ): Promise<Job> {
     const ac = new AbortController();
     req.on('close', () => ac.abort());
-    return this.jobs.wait(tenant, id, q.timeout_s, ac.signal);
+    // at shutdown a long-poll answers at once with the job as it is; the client simply waits again elsewhere
+    return this.jobs.wait(tenant, id, q.timeout_s, AbortSignal.any([ac.signal, this.shutdown.signal]));
   }
 }

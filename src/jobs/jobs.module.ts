@@ -1,6 +1,9 @@
-import { Module } from '@nestjs/common';
+import { Inject, Module } from '@nestjs/common';
 import { LiveHub, type EventLog } from '../../libs/event-log/src/index.js';
 import { EVENT_LOG } from '../engine/engine.constants.js';
+import { CreateRateLimitGuard } from '../limits/create-rate-limit.guard.js';
+import { StreamLimits } from '../limits/stream-limits.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { SseConnections } from '../sse/sse-connections.js';
 import { frameOf } from '../sse/sse-frames.js';
 import { JobStreamController } from './job-stream.controller.js';
@@ -17,7 +20,14 @@ import { JobsService } from './jobs.service.js';
     JobsService,
     JobStreamService,
     SseConnections,
+    StreamLimits,
+    CreateRateLimitGuard,
   ],
   exports: [JobsService, JobStreamService, SseConnections, LIVE_HUB],
 })
-export class JobsModule {}
+export class JobsModule {
+  constructor(metrics: Metrics, connections: SseConnections, @Inject(LIVE_HUB) hub: LiveHub<string>) {
+    // open streams and hub entries are read when /metrics is scraped
+    metrics.bindStreams(() => connections.stats, () => hub.stats());
+  }
+}

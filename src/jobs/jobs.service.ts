@@ -1,5 +1,5 @@
 /** The jobs use cases behind the REST API (and the NATS request-reply API): tenant rules live here. */
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import {
   AGENT_INPUT_SCHEMAS,
@@ -19,6 +19,7 @@ import type { JobRecord, JobStore } from '../../libs/job-store/src/index.js';
 import { ApiError } from '../common/api-error.js';
 import { zodMessage } from '../common/error-mapping.js';
 import { EVENT_LOG, JOB_CONTROL, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { cursorOf } from '../sse/sse-frames.js';
 import { statusOfTerminal, terminalPatch } from '../worker/job-runner.js';
 import { JobStreamService } from './job-stream.service.js';
@@ -57,6 +58,7 @@ export class JobsService {
     @Inject(JOB_CONTROL) private readonly control: JobControl,
     @Inject(LIVE_HUB) private readonly hub: LiveHub<string>,
     private readonly streams: JobStreamService,
+    @Optional() private readonly metrics?: Metrics,
   ) {}
 
   async create(tenant: string, body: CreateJobRequest, idempotencyKey?: string): Promise<{ job: Job; created: boolean }> {
@@ -91,6 +93,7 @@ export class JobsService {
     if (created) {
       await this.log.append(job.id, { event: { type: 'status', status: 'queued' }, attempt: 1, dedupId: `${job.id}:queued` });
       await this.queue.enqueue(job.id);
+      this.metrics?.jobTransition('queued');
       this.logger.log({ msg: 'job created', job_id: job.id, tenant, agent: job.agent });
     }
     return { job: toJob(job, await this.log.last(job.id)), created };
@@ -125,6 +128,7 @@ export class JobsService {
     if (rec.cancel_reason === null) await this.store.update(id, { cancel_reason: reason });
     const tr = await this.store.transition(id, 'cancelled', { from: ['queued'], patch: { cancel_reason: reason } });
     if (tr.changed) {
+      this.metrics?.jobTransition('cancelled');
       try {
         const stored = await this.log.append(id, {
           event: { type: 'cancelled', reason, usage: rec.usage },
@@ -161,7 +165,7 @@ export class JobsService {
   /** Blocks until the job is terminal, the timeout passes, or the client leaves. */
   async wait(tenant: string, id: string, timeoutS: number, signal: AbortSignal): Promise<Job> {
     let job = await this.get(tenant, id);
-    if (isTerminalStatus(job.status) || timeoutS === 0) return job;
+    if (isTerminalStatus(job.status) || timeoutS === 0 || signal.aborted) return job;
     await new Promise<void>((resolve) => {
       let leave: (() => void) | null = null;
       let finished = false;

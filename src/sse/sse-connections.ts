@@ -18,10 +18,13 @@ export interface SseConnection {
   write(frame: string): boolean;
 }
 
+/** Plain counters, bumped on the hot path and read by the metrics at scrape time. */
 export interface SseStats {
   open: number;
   heartbeats: number;
   droppedSlow: number;
+  /** Event frames written to clients (heartbeats and hints not counted). */
+  eventsDelivered: number;
 }
 
 @Injectable()
@@ -31,7 +34,7 @@ export class SseConnections implements BeforeApplicationShutdown {
   private readonly byTenant = new Map<string, number>();
   private readonly ticker: NodeJS.Timeout;
   private closing = false;
-  readonly stats: SseStats = { open: 0, heartbeats: 0, droppedSlow: 0 };
+  readonly stats: SseStats = { open: 0, heartbeats: 0, droppedSlow: 0, eventsDelivered: 0 };
 
   constructor(private readonly config: AppConfig) {
     this.ticker = setInterval(() => this.beat(), config.heartbeatMs);
@@ -40,6 +43,11 @@ export class SseConnections implements BeforeApplicationShutdown {
 
   get isClosing(): boolean {
     return this.closing;
+  }
+
+  /** Open streams on this process. */
+  get size(): number {
+    return this.open.size;
   }
 
   countFor(tenant: string): number {

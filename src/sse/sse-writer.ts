@@ -49,6 +49,17 @@ export function writeSse(
   let closed = false;
   let subscription: Subscription | null = null;
   let drainWaiters: (() => void)[] = [];
+  // Slow clients. The bound is judged on what was still unsent when a burst of writes BEGAN (a burst = the writes
+  // of one turn of the event loop: one replay page, one live event, one heartbeat): within a burst the client had
+  // no chance to read. A client is dropped when its unsent output is over SSE_MAX_BUFFER_BYTES at two burst starts
+  // with no 'drain' in between, i.e. it is over the bound AND not catching up. A healthy client that is still
+  // taking a large replay page (replay waits for 'drain' between pages) is not mistaken for a stalled one; memory
+  // per client stays under the bound plus two bursts.
+  let burstStart = -1;
+  let overSinceDrain = false;
+  const endBurst = () => {
+    burstStart = -1;
+  };
 
   const finish = (reason: string) => {
     if (closed) return;
@@ -67,7 +78,14 @@ export function writeSse(
     res,
     write(frame: string): boolean {
       if (closed) return false;
-      if (res.writableLength > opts.maxBufferBytes) {
+      if (burstStart < 0) {
+        burstStart = res.writableLength;
+        setImmediate(endBurst);
+        if (burstStart <= opts.maxBufferBytes) overSinceDrain = false;
+        else if (!overSinceDrain) overSinceDrain = true;
+        else burstStart = Infinity; // over the bound twice without draining: drop (below)
+      }
+      if (burstStart === Infinity) {
         registry.noteSlowDrop(conn);
         conn.end('slow');
         return false;
@@ -93,6 +111,7 @@ export function writeSse(
       closed || !res.writableNeedDrain ? Promise.resolve() : new Promise<void>((resolve) => drainWaiters.push(resolve)),
   };
   res.on('drain', () => {
+    overSinceDrain = false;
     const w = drainWaiters;
     drainWaiters = [];
     for (const f of w) f();
@@ -101,7 +120,9 @@ export function writeSse(
 
   registry.add(conn);
   subscription = makeSource(sink).subscribe({
-    next: (frame) => conn.write(frame),
+    next: (frame) => {
+      if (conn.write(frame)) registry.stats.eventsDelivered++;
+    },
     error: () => conn.end('error'),
     complete: () => conn.end('done'),
   });

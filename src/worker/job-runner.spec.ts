@@ -170,4 +170,34 @@ describe('JobRunner', () => {
     expect(await store.get(job.id)).toMatchObject({ status: 'cancelled' });
     expect(runner.cancel(job.id, 'again')).toBe(false);
   });
+
+  it('reports transitions and the run time of each attempt to an optional metrics sink', async () => {
+    const log = new MemoryEventLog({ retentionMs: 60_000 });
+    const store = new MemoryJobStore({ retentionMs: 60_000, idempotencyTtlMs: 60_000 });
+    const transitions: string[] = [];
+    const runs: { agent: string; status: string; seconds: number }[] = [];
+    const runner = new JobRunner(store, log, new AgentRegistry([new EchoAgent()]), {
+      maxAttempts: 3,
+      workingIntervalMs: 1000,
+      appendRetryMs: 2000,
+      metrics: {
+        jobTransition: (s) => transitions.push(s),
+        jobRunFinished: (agent, status, seconds) => runs.push({ agent, status, seconds }),
+      },
+    });
+    const ok = record();
+    const failing = record({ input: { message: 'a b c', fail_after: 1 } });
+    await store.create(ok);
+    await store.create(failing);
+    await runner.handle(delivery(ok.id));
+    await runner.handle(delivery(failing.id));
+    // a job that is already terminal is neither run nor counted again
+    await runner.handle(delivery(ok.id, 2));
+    expect(transitions).toEqual(['running', 'completed', 'running', 'failed']);
+    expect(runs.map(({ agent, status }) => ({ agent, status }))).toEqual([
+      { agent: 'echo', status: 'completed' },
+      { agent: 'echo', status: 'failed' },
+    ]);
+    for (const r of runs) expect(r.seconds).toBeGreaterThanOrEqual(0);
+  });
 });

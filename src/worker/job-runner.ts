@@ -33,12 +33,21 @@ import type { QueuedJob } from '../../libs/job-queue/src/index.js';
 import type { JobRecord, JobStore } from '../../libs/job-store/src/index.js';
 import type { AgentContext, AgentRegistry } from './agents/agent.js';
 
+/** What the runner reports, if anyone listens (the API's Prometheus metrics); no Nest dependency. */
+export interface RunnerMetrics {
+  /** A status change this runner made in the store. */
+  jobTransition(status: JobStatus): void;
+  /** One attempt ran to its end here: the agent, the job's final status, and how long the attempt ran. */
+  jobRunFinished(agent: string, status: JobStatus, seconds: number): void;
+}
+
 export interface JobRunnerOptions {
   maxAttempts: number;
   /** How often a running job tells the queue it is still being worked on. */
   workingIntervalMs: number;
   /** How long an append is retried while the event log is unavailable (then the run fails and is redelivered). */
   appendRetryMs: number;
+  metrics?: RunnerMetrics;
 }
 
 export function statusOfTerminal(e: { type: 'done' | 'error' | 'cancelled' }): JobStatus {
@@ -135,6 +144,7 @@ export class JobRunner {
       await q.ack(); // cancelled (or ended) meanwhile
       return;
     }
+    this.opts.metrics?.jobTransition('running');
     if (!(await this.append(jobId, attempt, { type: 'status', status: 'running' }, `${jobId}:${attempt}:s`))) {
       await q.ack();
       return;
@@ -148,6 +158,13 @@ export class JobRunner {
   }
 
   private async run(job: JobRecord, attempt: number, q: QueuedJob, state: Running): Promise<void> {
+    const started = performance.now();
+    const status = await this.runAgent(job, attempt, q, state);
+    this.opts.metrics?.jobRunFinished(job.agent, status, (performance.now() - started) / 1000);
+  }
+
+  /** Runs the agent to the job's end; the job's final status. */
+  private async runAgent(job: JobRecord, attempt: number, q: QueuedJob, state: Running): Promise<JobStatus> {
     const jobId = job.id;
     const usage: Usage = { input_tokens: 0, output_tokens: 0 };
     const keepalive = setInterval(() => q.working(), this.opts.workingIntervalMs);
@@ -203,33 +220,38 @@ export class JobRunner {
 
     if (ended) {
       await this.settle(jobId, ended);
-      return;
+      return statusOfTerminal(ended);
     }
     const final: TerminalAgentEvent =
       pending ??
       (state.abort.signal.aborted
         ? { type: 'cancelled', reason: state.cancelReason ?? '', usage: { ...usage } }
         : { type: 'error', code: 'agent_incomplete', message: 'the agent ended without a terminal event', retryable: false, usage: { ...usage } });
-    await this.end(job, attempt, final);
+    return this.end(job, attempt, final);
   }
 
-  /** Appends a terminal event (unless the log already holds one) and settles the store. */
-  private async end(job: JobRecord, attempt: number, ev: TerminalAgentEvent): Promise<void> {
+  /** Appends a terminal event (unless the log already holds one) and settles the store; the final status. */
+  private async end(job: JobRecord, attempt: number, ev: TerminalAgentEvent): Promise<JobStatus> {
     let stored: LoggedEvent;
     try {
       stored = await this.appendDurably(job.id, { event: ev, attempt, dedupId: `${job.id}:${attempt}:end` });
     } catch (err) {
       if (err instanceof JobLogClosedError) {
-        await this.settle(job.id, err.terminal.event as TerminalJobEvent);
-        return;
+        const t = err.terminal.event as TerminalJobEvent;
+        await this.settle(job.id, t);
+        return statusOfTerminal(t);
       }
       throw err;
     }
-    await this.settle(job.id, stored.event as TerminalJobEvent);
+    const t = stored.event as TerminalJobEvent;
+    await this.settle(job.id, t);
+    return statusOfTerminal(t);
   }
 
   private async settle(jobId: string, ev: TerminalJobEvent): Promise<void> {
-    await this.store.transition(jobId, statusOfTerminal(ev), { patch: terminalPatch(ev) });
+    const status = statusOfTerminal(ev);
+    const tr = await this.store.transition(jobId, status, { patch: terminalPatch(ev) });
+    if (tr.changed) this.opts.metrics?.jobTransition(status);
   }
 
   /**

@@ -10,8 +10,11 @@ import { JOB_CONTROL, JOB_QUEUE } from '../engine/engine.constants.js';
 import { JobRunner } from './job-runner.js';
 import { JOB_RUNNER } from './worker.constants.js';
 
-/** How long shutdown waits for running jobs before leaving them to the queue's redelivery. */
-const DRAIN_TIMEOUT_MS = 8_000;
+/**
+ * How long shutdown waits for running jobs before leaving them to the queue's redelivery: half of
+ * SHUTDOWN_TIMEOUT_MS, so that with the HTTP grace (30 %) and the engine close it fits in the process's budget.
+ */
+const drainTimeoutMs = (config: AppConfig) => Math.floor(config.shutdownTimeoutMs / 2);
 
 @Injectable()
 export class WorkerService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -41,9 +44,10 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     this.consumer = null;
     if (consumer) {
       const running = this.runner.runningJobs().length;
-      if (running > 0) this.logger.log(`waiting up to ${DRAIN_TIMEOUT_MS} ms for ${running} running job(s)`);
+      const ms = drainTimeoutMs(this.config);
+      if (running > 0) this.logger.log(`waiting up to ${ms} ms for ${running} running job(s)`);
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([consumer.drain(), new Promise((r) => (timer = setTimeout(r, DRAIN_TIMEOUT_MS)))]);
+      await Promise.race([consumer.drain(), new Promise((r) => (timer = setTimeout(r, ms)))]);
       clearTimeout(timer);
     }
     this.stopCancel?.();

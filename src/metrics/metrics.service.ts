@@ -1,0 +1,137 @@
+/**
+ * Prometheus metrics of this process, in its own registry (never prom-client's global one): default process
+ * metrics plus jobstream's own. Hot paths only bump plain numbers (SseConnections.stats) or call `inc`/`observe`;
+ * anything that is state (open streams, hub entries) is read when /metrics is scraped.
+ */
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { JobStatus } from '../../libs/contracts/src/index.js';
+import type { SseStats } from '../sse/sse-connections.js';
+import type { RunnerMetrics } from '../worker/job-runner.js';
+
+export type LimitName = 'create_rate' | 'tenant_streams' | 'global_streams';
+
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const JOB_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
+
+@Injectable()
+export class Metrics implements RunnerMetrics {
+  readonly registry = new Registry();
+  private sse: () => SseStats = () => ({ open: 0, heartbeats: 0, droppedSlow: 0, eventsDelivered: 0 });
+  private hub: () => { jobs: number; sinks: number } = () => ({ jobs: 0, sinks: 0 });
+
+  private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  private readonly replayDuration: Histogram;
+  private readonly jobTransitions: Counter<'status'>;
+  private readonly jobRunDuration: Histogram<'agent' | 'status'>;
+  private readonly limitRejections: Counter<'limit'>;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    const registers = [this.registry];
+    const self = this;
+    new Gauge({
+      name: 'jobstream_sse_open_connections',
+      help: 'SSE streams open on this process',
+      registers,
+      collect() {
+        this.set(self.sse().open);
+      },
+    });
+    const pulled = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    pulled('jobstream_sse_events_delivered_total', 'event frames written to SSE clients', () => self.sse().eventsDelivered);
+    pulled('jobstream_sse_heartbeats_total', 'keepalive comments written to SSE clients', () => self.sse().heartbeats);
+    pulled('jobstream_sse_dropped_slow_total', 'SSE clients dropped because their unsent output passed SSE_MAX_BUFFER_BYTES', () => self.sse().droppedSlow);
+    new Gauge({
+      name: 'jobstream_live_hub_jobs',
+      help: 'jobs with a live event-log subscription in this process (one per job, shared by its clients)',
+      registers,
+      collect() {
+        this.set(self.hub().jobs);
+      },
+    });
+    new Gauge({
+      name: 'jobstream_live_hub_sinks',
+      help: 'streams attached to the live hub',
+      registers,
+      collect() {
+        this.set(self.hub().sinks);
+      },
+    });
+    this.replayDuration = new Histogram({
+      name: 'jobstream_sse_replay_duration_seconds',
+      help: 'from a stream opening to its replay having caught up with the live feed',
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.jobTransitions = new Counter({
+      name: 'jobstream_job_transitions_total',
+      help: 'job status changes made by this process (queued on create, running, and the terminal status)',
+      labelNames: ['status'],
+      registers,
+    });
+    this.jobRunDuration = new Histogram({
+      name: 'jobstream_worker_job_duration_seconds',
+      help: 'run time of one attempt of a job in this worker, by agent and final status',
+      labelNames: ['agent', 'status'],
+      buckets: JOB_BUCKETS,
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: 'jobstream_http_request_duration_seconds',
+      help: 'HTTP request duration by route template (SSE streams excluded: see the jobstream_sse_* metrics)',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.limitRejections = new Counter({
+      name: 'jobstream_limit_rejections_total',
+      help: 'requests refused by a limit (create_rate, tenant_streams, global_streams)',
+      labelNames: ['limit'],
+      registers,
+    });
+  }
+
+  /** Where the SSE and live-hub numbers are read at scrape time. */
+  bindStreams(sse: () => SseStats, hub: () => { jobs: number; sinks: number }): void {
+    this.sse = sse;
+    this.hub = hub;
+  }
+
+  jobTransition(status: JobStatus): void {
+    this.jobTransitions.inc({ status });
+  }
+
+  jobRunFinished(agent: string, status: JobStatus, seconds: number): void {
+    this.jobRunDuration.observe({ agent, status }, seconds);
+  }
+
+  replayCaughtUp(seconds: number): void {
+    this.replayDuration.observe(seconds);
+  }
+
+  httpRequest(method: string, route: string, status: number, seconds: number): void {
+    this.httpDuration.observe({ method, route, status_code: String(status) }, seconds);
+  }
+
+  limitRejected(limit: LimitName): void {
+    this.limitRejections.inc({ limit });
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
