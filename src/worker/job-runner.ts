@@ -8,6 +8,12 @@
  *   `attempt` event (clients discard the earlier attempt's output), or the job fails with `worker_lost` once
  *   MAX_ATTEMPTS are spent.
  * - Cancel aborts the agent (AbortSignal) and ends the job with `cancelled` carrying the usage produced so far.
+ * - **Heartbeat.** While a job runs, every `workingIntervalMs` the runner tells the queue it still holds the job
+ *   (`working()`) and records a sign of life in the store (`heartbeat_at`), which the watchdog reads.
+ * - **Hand-back** (graceful shutdown): aborts the agent WITHOUT a terminal event. The runner appends the next
+ *   attempt's `attempt` event (reason `worker_shutdown`, so clients discard the unfinished output) and `status:
+ *   queued`, moves the job back to `queued` with the new attempt number, and releases the queue message, so
+ *   another worker starts it at once. A cancel that arrives meanwhile wins: the job ends `cancelled`.
  * - A malformed event from an agent is refused by the log, logged, and never reaches clients.
  */
 import { Logger } from '@nestjs/common';
@@ -51,7 +57,12 @@ export function terminalPatch(e: TerminalJobEvent) {
 interface Running {
   abort: AbortController;
   cancelReason: string | null;
+  /** Aborted to be handed back to the queue (shutdown), not cancelled. */
+  handBack: boolean;
 }
+
+/** What happens to the queue message once the runner is done with a job. */
+type Outcome = 'ack' | 'release';
 
 export class JobRunner {
   private readonly logger = new Logger('JobRunner');
@@ -78,10 +89,27 @@ export class JobRunner {
     return true;
   }
 
+  /**
+   * Stops the job if it runs here, to give it back to the queue (no terminal event; see the header). True when
+   * it did.
+   */
+  handBack(jobId: string): boolean {
+    const r = this.running.get(jobId);
+    if (!r) return false;
+    r.handBack = true;
+    r.abort.abort(new Error('handed back: the worker is shutting down'));
+    return true;
+  }
+
+  /** Hands back every job running here; returns their ids. */
+  handBackAll(): string[] {
+    return this.runningJobs().filter((id) => this.handBack(id));
+  }
+
   async handle(q: QueuedJob): Promise<void> {
     const jobId = q.jobId;
     // Registered before anything else, so a cancel that arrives while the job is being started is not missed.
-    const state: Running = { abort: new AbortController(), cancelReason: null };
+    const state: Running = { abort: new AbortController(), cancelReason: null, handBack: false };
     this.running.set(jobId, state);
     try {
       await this.start(q, state);
@@ -121,7 +149,7 @@ export class JobRunner {
     }
     const tr = await this.store.transition(jobId, 'running', {
       from: ['queued', 'running', 'waiting_for_input'],
-      patch: { attempt },
+      patch: { attempt, heartbeat_at: new Date().toISOString() },
     });
     if (!tr.changed || !tr.job) {
       await q.ack(); // cancelled (or ended) meanwhile
@@ -135,14 +163,20 @@ export class JobRunner {
       state.cancelReason ??= tr.job.cancel_reason;
       state.abort.abort(new Error('cancelled before start'));
     }
-    await this.run(tr.job, attempt, q, state);
-    await q.ack();
+    if ((await this.run(tr.job, attempt, q, state)) === 'release') await q.release();
+    else await q.ack();
   }
 
-  private async run(job: JobRecord, attempt: number, q: QueuedJob, state: Running): Promise<void> {
+  private async run(job: JobRecord, attempt: number, q: QueuedJob, state: Running): Promise<Outcome> {
     const jobId = job.id;
     const usage: Usage = { input_tokens: 0, output_tokens: 0 };
-    const keepalive = setInterval(() => q.working(), this.opts.workingIntervalMs);
+    const keepalive = setInterval(() => {
+      q.working();
+      this.store.heartbeat(jobId, new Date()).catch((err: unknown) => {
+        // the queue still holds the job; a missed heartbeat only matters if it lasts 2 × the stall timeout
+        this.logger.warn({ msg: 'heartbeat failed', job_id: jobId, error: errorMessage(err) });
+      });
+    }, this.opts.workingIntervalMs);
     keepalive.unref();
 
     /** The terminal event already in the log (appended by the agent loop, or by someone else), if any. */
@@ -193,7 +227,10 @@ export class JobRunner {
 
     if (ended) {
       await this.settle(jobId, ended);
-      return;
+      return 'ack';
+    }
+    if (!pending && state.abort.signal.aborted && state.handBack && state.cancelReason === null) {
+      return this.handBackJob(job, attempt);
     }
     const final: TerminalAgentEvent =
       pending ??
@@ -201,6 +238,20 @@ export class JobRunner {
         ? { type: 'cancelled', reason: state.cancelReason ?? '', usage: { ...usage } }
         : { type: 'error', code: 'agent_incomplete', message: 'the agent ended without a terminal event', retryable: false, usage: { ...usage } });
     await this.end(job, attempt, final);
+    return 'ack';
+  }
+
+  /** Gives a stopped job back to the queue as its next attempt (see the header); 'ack' when it ended meanwhile. */
+  private async handBackJob(job: JobRecord, attempt: number): Promise<Outcome> {
+    const jobId = job.id;
+    const next = attempt + 1;
+    // Same dedup id as the `attempt` event a next holder appends for a lost worker: whichever comes first counts once.
+    if (!(await this.append(jobId, next, { type: 'attempt', attempt: next, reason: 'worker_shutdown' }, `${jobId}:${next}:a`))) return 'ack';
+    if (!(await this.append(jobId, next, { type: 'status', status: 'queued' }, `${jobId}:${next}:q`))) return 'ack';
+    const tr = await this.store.transition(jobId, 'queued', { from: ['running'], patch: { attempt: next, heartbeat_at: null } });
+    if (!tr.changed && tr.job && isTerminalStatus(tr.job.status)) return 'ack';
+    this.logger.log({ msg: 'job handed back', job_id: jobId, next_attempt: next });
+    return 'release';
   }
 
   /** Appends a terminal event (unless the log already holds one) and settles the store. */
