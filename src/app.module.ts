@@ -8,6 +8,7 @@ import type { Engine } from './engine/engine.js';
 import { EngineModule } from './engine/engine.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { PlaygroundModule } from './playground/playground.module.js';
+import { WatchdogModule } from './watchdog/watchdog.module.js';
 import { WorkerCoreModule } from './worker/worker-core.module.js';
 
 /** The API app; with the embedded engine it also runs an agent worker in-process. */
@@ -21,6 +22,7 @@ export class AppModule {
         EngineModule.forEngine(engine),
         AuthModule,
         JobsModule,
+        WatchdogModule,
         ...(config.playground ? [PlaygroundModule] : []),
         ...(config.inProcessWorker ? [WorkerCoreModule] : []),
       ],
