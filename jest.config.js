@@ -14,7 +14,14 @@ export default {
     // nats-server and redis-server from the binaries on PATH.
     { ...common, displayName: 'e2e', roots: ['<rootDir>/test'], testMatch: ['**/*.e2e-spec.ts'] },
     // Integration suites run against a real nats-server -js and redis-server that test/harness starts on free ports.
-    { ...common, displayName: 'integration', roots: ['<rootDir>/test', '<rootDir>/libs', '<rootDir>/src'], testMatch: ['**/*.int-spec.ts'] },
+    // Suites that spawn worker processes run the built dist/: globalSetup builds it when a source is newer.
+    {
+      ...common,
+      displayName: 'integration',
+      roots: ['<rootDir>/test', '<rootDir>/libs', '<rootDir>/src'],
+      testMatch: ['**/*.int-spec.ts'],
+      globalSetup: '<rootDir>/test/harness/build-once.mjs',
+    },
   ],
   testTimeout: 30000,
 };

@@ -12,6 +12,7 @@ import { JobsModule } from './jobs/jobs.module.js';
 import { PlaygroundModule } from './playground/playground.module.js';
 import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { WatchdogModule } from './watchdog/watchdog.module.js';
 import { WorkerCoreModule } from './worker/worker-core.module.js';
 
 /** The API app; with the embedded engine it also runs an agent worker in-process. */
@@ -29,6 +30,7 @@ export class AppModule {
         MetricsModule,
         HealthModule,
         JobsModule,
+        WatchdogModule,
         ...(config.playground ? [PlaygroundModule] : []),
         ...(config.inProcessWorker ? [WorkerCoreModule] : []),
       ],

@@ -9,7 +9,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module.js';
+import { natsMicroserviceOptions } from './common/nats-transport.js';
 import { mapError } from './common/error-mapping.js';
+import { API_QUEUE_GROUP } from '../libs/contracts/src/index.js';
 import type { AppConfig } from './config/config.js';
 import { setupSwagger } from './docs/swagger.js';
 import { createEngine, type Engine } from './engine/engine.js';
@@ -86,6 +88,11 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
   let app: NestExpressApplication;
   try {
     app = await createApp(config, engine, opts);
+    // The internal request-reply API over NATS (jobs.nats.controller.ts), on the production engine only.
+    if (config.natsUrl) {
+      app.connectMicroservice(natsMicroserviceOptions(config, { name: 'jobstream-api', queue: API_QUEUE_GROUP }));
+      await app.startAllMicroservices();
+    }
     await app.listen(opts.port ?? config.port, config.host);
   } catch (err) {
     await engine.close();

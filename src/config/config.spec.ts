@@ -34,6 +34,14 @@ describe('loadConfig', () => {
     }
   });
 
+  it('has a worker shutdown grace period of 5 s by default, from 0 to 600 000 ms', () => {
+    expect(load({}).workerShutdownGraceMs).toBe(5_000);
+    expect(load({ WORKER_SHUTDOWN_GRACE_MS: '0' }).workerShutdownGraceMs).toBe(0);
+    expect(load({ WORKER_SHUTDOWN_GRACE_MS: '1500' }).workerShutdownGraceMs).toBe(1_500);
+    expect(() => load({ WORKER_SHUTDOWN_GRACE_MS: '-1' })).toThrow(/WORKER_SHUTDOWN_GRACE_MS must be an integer from 0 to 600000/);
+    expect(() => load({ WORKER_SHUTDOWN_GRACE_MS: 'soon' })).toThrow(/WORKER_SHUTDOWN_GRACE_MS/);
+  });
+
   it('refuses to start without API keys in production', () => {
     expect(() => load({ NODE_ENV: 'production' })).toThrow(/API_KEYS is required/);
     expect(load({ NODE_ENV: 'production', API_KEYS: 'a:0123456789' }).tenancy.authEnabled).toBe(true);

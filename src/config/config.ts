@@ -72,6 +72,7 @@ const envSchema = z.object({
   MAX_ATTEMPTS: int('MAX_ATTEMPTS', 1, 100, 3),
   JOB_STALL_TIMEOUT_MS: int('JOB_STALL_TIMEOUT_MS', 1_000, 86_400_000, 60_000),
   EMBEDDED_WORKER: bool('EMBEDDED_WORKER', false),
+  WORKER_SHUTDOWN_GRACE_MS: int('WORKER_SHUTDOWN_GRACE_MS', 0, 600_000, 5_000),
   OPENAI_BASE_URL: url('OPENAI_BASE_URL', ['https', 'http']),
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_MODEL: z.string().optional(),
@@ -153,6 +154,8 @@ export class AppConfig {
   readonly workerConcurrency!: number;
   readonly maxAttempts!: number;
   readonly jobStallTimeoutMs!: number;
+  /** On SIGTERM, how long a worker lets its running jobs finish before handing the rest back to the queue. */
+  readonly workerShutdownGraceMs!: number;
   /** Run an agent worker inside the API process (always on the embedded engine). */
   readonly inProcessWorker!: boolean;
   readonly logLevel!: string;
@@ -243,6 +246,7 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
     workerConcurrency: v.WORKER_CONCURRENCY,
     maxAttempts: v.MAX_ATTEMPTS,
     jobStallTimeoutMs: v.JOB_STALL_TIMEOUT_MS,
+    workerShutdownGraceMs: v.WORKER_SHUTDOWN_GRACE_MS,
     inProcessWorker: !v.NATS_URL || v.EMBEDDED_WORKER,
     logLevel: v.LOG_LEVEL,
     openai: {

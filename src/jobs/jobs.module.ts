@@ -10,11 +10,12 @@ import { JobStreamController } from './job-stream.controller.js';
 import { JobStreamService } from './job-stream.service.js';
 import { LIVE_HUB } from './jobs.constants.js';
 import { JobsController } from './jobs.controller.js';
+import { JobsNatsController } from './jobs.nats.controller.js';
 import { JobsService } from './jobs.service.js';
 
 
 @Module({
-  controllers: [JobsController, JobStreamController],
+  controllers: [JobsController, JobStreamController, JobsNatsController],
   providers: [
     { provide: LIVE_HUB, inject: [EVENT_LOG], useFactory: (log: EventLog) => new LiveHub<string>(log, frameOf) },
     JobsService,

@@ -200,4 +200,68 @@ describe('JobRunner', () => {
     ]);
     for (const r of runs) expect(r.seconds).toBeGreaterThanOrEqual(0);
   });
+
+  it('hands a running job back without a terminal event; the next holder runs it as a new attempt', async () => {
+    const { log, store, runner } = setup();
+    const job = record({ input: { message: 'a b c d e f g h', delay_ms: 30 } });
+    await store.create(job);
+    let released = false;
+    const d = { ...delivery(job.id), release: async () => { released = true; } };
+    const run = runner.handle(d);
+    while ((await log.read(job.id, START, 100)).filter((e) => e.event.type === 'token').length < 2) await new Promise((r) => setTimeout(r, 5));
+    expect(runner.handBackAll()).toEqual([job.id]);
+    await run;
+    expect(released).toBe(true);
+    expect(d.acked).toBe(false);
+    const after = await log.read(job.id, START, 100);
+    expect(after.some((e) => ['done', 'error', 'cancelled'].includes(e.event.type))).toBe(false);
+    expect(after.slice(-2).map((e) => e.event)).toMatchObject([
+      { type: 'attempt', attempt: 2, reason: 'worker_shutdown' },
+      { type: 'status', status: 'queued', attempt: 2 },
+    ]);
+    expect(await store.get(job.id)).toMatchObject({ status: 'queued', attempt: 2, heartbeat_at: null });
+
+    // another worker takes it: attempt 2, no second attempt event, and it completes
+    const d2 = delivery(job.id, 2);
+    await new JobRunner(store, log, new AgentRegistry([new EchoAgent()]), { maxAttempts: 3, workingIntervalMs: 1000 }).handle(d2);
+    expect(d2.acked).toBe(true);
+    const events = (await log.read(job.id, START, 100)).map((e) => e.event);
+    expect(events.filter((e) => e.type === 'attempt')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'status' && e.status === 'running').map((e) => e.attempt)).toEqual([1, 2]);
+    expect(events.filter((e) => e.type === 'token' && e.attempt === 2).map((e) => (e as { text: string }).text).join('')).toBe('a b c d e f g h');
+    expect(events[events.length - 1]).toMatchObject({ type: 'done', attempt: 2 });
+    expect(await store.get(job.id)).toMatchObject({ status: 'completed', attempt: 2 });
+  });
+
+  it('lets a cancel win over a hand-back', async () => {
+    const { log, store, runner } = setup();
+    const job = record({ input: { message: 'a b c d e f g h', delay_ms: 30 } });
+    await store.create(job);
+    const run = runner.handle(delivery(job.id));
+    while ((await log.read(job.id, START, 100)).filter((e) => e.event.type === 'token').length < 1) await new Promise((r) => setTimeout(r, 5));
+    runner.cancel(job.id, 'user');
+    runner.handBack(job.id);
+    await run;
+    expect((await log.last(job.id))!.event).toMatchObject({ type: 'cancelled', reason: 'user' });
+    expect(await store.get(job.id)).toMatchObject({ status: 'cancelled' });
+  });
+
+  it('records heartbeats in the store while a job runs', async () => {
+    const log = new MemoryEventLog({ retentionMs: 60_000 });
+    const store = new MemoryJobStore({ retentionMs: 60_000, idempotencyTtlMs: 60_000 });
+    const runner = new JobRunner(store, log, new AgentRegistry([new EchoAgent()]), { maxAttempts: 3, workingIntervalMs: 20 });
+    const job = record({ input: { message: 'a b c d e f', delay_ms: 25 } });
+    await store.create(job);
+    let working = 0;
+    const beats = new Set<string>();
+    const run = runner.handle({ ...delivery(job.id), working: () => { working++; } });
+    while (!(await log.last(job.id)) || (await log.last(job.id))!.event.type !== 'done') {
+      const hb = (await store.get(job.id))?.heartbeat_at;
+      if (hb) beats.add(hb);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await run;
+    expect(working).toBeGreaterThan(0);
+    expect(beats.size).toBeGreaterThan(1);
+  });
 });

@@ -8,6 +8,12 @@
  *   `attempt` event (clients discard the earlier attempt's output), or the job fails with `worker_lost` once
  *   MAX_ATTEMPTS are spent.
  * - Cancel aborts the agent (AbortSignal) and ends the job with `cancelled` carrying the usage produced so far.
+ * - **Heartbeat.** While a job runs, every `workingIntervalMs` the runner tells the queue it still holds the job
+ *   (`working()`) and records a sign of life in the store (`heartbeat_at`), which the watchdog reads.
+ * - **Hand-back** (graceful shutdown): aborts the agent WITHOUT a terminal event. The runner appends the next
+ *   attempt's `attempt` event (reason `worker_shutdown`, so clients discard the unfinished output) and `status:
+ *   queued`, moves the job back to `queued` with the new attempt number, and releases the queue message, so
+ *   another worker starts it at once. A cancel that arrives meanwhile wins: the job ends `cancelled`.
  * - A malformed event from an agent is refused by the log, logged, and never reaches clients.
  */
 import { Logger } from '@nestjs/common';
@@ -33,20 +39,12 @@ import type { QueuedJob } from '../../libs/job-queue/src/index.js';
 import type { JobRecord, JobStore } from '../../libs/job-store/src/index.js';
 import type { AgentContext, AgentRegistry } from './agents/agent.js';
 
-/** What the runner reports, if anyone listens (the API's Prometheus metrics); no Nest dependency. */
-export interface RunnerMetrics {
-  /** A status change this runner made in the store. */
-  jobTransition(status: JobStatus): void;
-  /** One attempt ran to its end here: the agent, the job's final status, and how long the attempt ran. */
-  jobRunFinished(agent: string, status: JobStatus, seconds: number): void;
-}
-
 export interface JobRunnerOptions {
   maxAttempts: number;
   /** How often a running job tells the queue it is still being worked on. */
   workingIntervalMs: number;
-  /** How long an append is retried while the event log is unavailable (then the run fails and is redelivered). */
-  appendRetryMs: number;
+  /** How long an append is retried while the event log is unavailable (then the run fails and is redelivered); 30 s. */
+  appendRetryMs?: number;
   metrics?: RunnerMetrics;
 }
 
@@ -68,6 +66,19 @@ export function terminalPatch(e: TerminalJobEvent) {
 interface Running {
   abort: AbortController;
   cancelReason: string | null;
+  /** Aborted to be handed back to the queue (shutdown), not cancelled. */
+  handBack: boolean;
+}
+
+/** What happens to the queue message once the runner is done with a job. */
+type Outcome = 'ack' | 'release';
+
+/** What the runner reports, if anyone listens (the API's Prometheus metrics); no Nest dependency. */
+export interface RunnerMetrics {
+  /** A status change this runner made in the store. */
+  jobTransition(status: JobStatus): void;
+  /** One attempt ran to its end here: the agent, the job's final status, and how long the attempt ran. */
+  jobRunFinished(agent: string, status: JobStatus, seconds: number): void;
 }
 
 export class JobRunner {
@@ -95,10 +106,27 @@ export class JobRunner {
     return true;
   }
 
+  /**
+   * Stops the job if it runs here, to give it back to the queue (no terminal event; see the header). True when
+   * it did.
+   */
+  handBack(jobId: string): boolean {
+    const r = this.running.get(jobId);
+    if (!r) return false;
+    r.handBack = true;
+    r.abort.abort(new Error('handed back: the worker is shutting down'));
+    return true;
+  }
+
+  /** Hands back every job running here; returns their ids. */
+  handBackAll(): string[] {
+    return this.runningJobs().filter((id) => this.handBack(id));
+  }
+
   async handle(q: QueuedJob): Promise<void> {
     const jobId = q.jobId;
     // Registered before anything else, so a cancel that arrives while the job is being started is not missed.
-    const state: Running = { abort: new AbortController(), cancelReason: null };
+    const state: Running = { abort: new AbortController(), cancelReason: null, handBack: false };
     this.running.set(jobId, state);
     try {
       await this.start(q, state);
@@ -138,7 +166,7 @@ export class JobRunner {
     }
     const tr = await this.store.transition(jobId, 'running', {
       from: ['queued', 'running', 'waiting_for_input'],
-      patch: { attempt },
+      patch: { attempt, heartbeat_at: new Date().toISOString() },
     });
     if (!tr.changed || !tr.job) {
       await q.ack(); // cancelled (or ended) meanwhile
@@ -153,21 +181,28 @@ export class JobRunner {
       state.cancelReason ??= tr.job.cancel_reason;
       state.abort.abort(new Error('cancelled before start'));
     }
-    await this.run(tr.job, attempt, q, state);
-    await q.ack();
+    if ((await this.run(tr.job, attempt, q, state)) === 'release') await q.release();
+    else await q.ack();
   }
 
-  private async run(job: JobRecord, attempt: number, q: QueuedJob, state: Running): Promise<void> {
+  private async run(job: JobRecord, attempt: number, q: QueuedJob, state: Running): Promise<Outcome> {
     const started = performance.now();
-    const status = await this.runAgent(job, attempt, q, state);
+    const { outcome, status } = await this.runAgent(job, attempt, q, state);
     this.opts.metrics?.jobRunFinished(job.agent, status, (performance.now() - started) / 1000);
+    return outcome;
   }
 
-  /** Runs the agent to the job's end; the job's final status. */
-  private async runAgent(job: JobRecord, attempt: number, q: QueuedJob, state: Running): Promise<JobStatus> {
+  /** Runs the agent to the job's end (or hand-back): what to do with the queue message, and the job's status. */
+  private async runAgent(job: JobRecord, attempt: number, q: QueuedJob, state: Running): Promise<{ outcome: Outcome; status: JobStatus }> {
     const jobId = job.id;
     const usage: Usage = { input_tokens: 0, output_tokens: 0 };
-    const keepalive = setInterval(() => q.working(), this.opts.workingIntervalMs);
+    const keepalive = setInterval(() => {
+      q.working();
+      this.store.heartbeat(jobId, new Date()).catch((err: unknown) => {
+        // the queue still holds the job; a missed heartbeat only matters if it lasts 2 × the stall timeout
+        this.logger.warn({ msg: 'heartbeat failed', job_id: jobId, error: errorMessage(err) });
+      });
+    }, this.opts.workingIntervalMs);
     keepalive.unref();
 
     /** The terminal event already in the log (appended by the agent loop, or by someone else), if any. */
@@ -220,17 +255,34 @@ export class JobRunner {
 
     if (ended) {
       await this.settle(jobId, ended);
-      return statusOfTerminal(ended);
+      return { outcome: 'ack', status: statusOfTerminal(ended) };
+    }
+    if (!pending && state.abort.signal.aborted && state.handBack && state.cancelReason === null) {
+      const outcome = await this.handBackJob(job, attempt);
+      return { outcome, status: outcome === 'release' ? 'queued' : ((await this.store.get(jobId))?.status ?? 'queued') };
     }
     const final: TerminalAgentEvent =
       pending ??
       (state.abort.signal.aborted
         ? { type: 'cancelled', reason: state.cancelReason ?? '', usage: { ...usage } }
         : { type: 'error', code: 'agent_incomplete', message: 'the agent ended without a terminal event', retryable: false, usage: { ...usage } });
-    return this.end(job, attempt, final);
+    return { outcome: 'ack', status: await this.end(job, attempt, final) };
   }
 
-  /** Appends a terminal event (unless the log already holds one) and settles the store; the final status. */
+  /** Gives a stopped job back to the queue as its next attempt (see the header); 'ack' when it ended meanwhile. */
+  private async handBackJob(job: JobRecord, attempt: number): Promise<Outcome> {
+    const jobId = job.id;
+    const next = attempt + 1;
+    // Same dedup id as the `attempt` event a next holder appends for a lost worker: whichever comes first counts once.
+    if (!(await this.append(jobId, next, { type: 'attempt', attempt: next, reason: 'worker_shutdown' }, `${jobId}:${next}:a`))) return 'ack';
+    if (!(await this.append(jobId, next, { type: 'status', status: 'queued' }, `${jobId}:${next}:q`))) return 'ack';
+    const tr = await this.store.transition(jobId, 'queued', { from: ['running'], patch: { attempt: next, heartbeat_at: null } });
+    if (!tr.changed && tr.job && isTerminalStatus(tr.job.status)) return 'ack';
+    this.logger.log({ msg: 'job handed back', job_id: jobId, next_attempt: next });
+    return 'release';
+  }
+
+  /** Appends a terminal event (unless the log already holds one) and settles the store. */
   private async end(job: JobRecord, attempt: number, ev: TerminalAgentEvent): Promise<JobStatus> {
     let stored: LoggedEvent;
     try {
@@ -260,7 +312,7 @@ export class JobRunner {
    * `appendRetryMs`, while the agent waits (the async iterator is not pulled meanwhile).
    */
   private async appendDurably(jobId: string, input: AppendInput): Promise<LoggedEvent> {
-    const deadline = Date.now() + this.opts.appendRetryMs;
+    const deadline = Date.now() + (this.opts.appendRetryMs ?? 30_000);
     for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
       try {
         return await this.log.append(jobId, input);

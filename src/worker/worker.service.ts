@@ -2,6 +2,10 @@
  * Takes jobs from the queue (WORKER_CONCURRENCY at once), runs them with the {@link JobRunner}, and routes cancel
  * requests from the control channel to the runner. Used in-process by the embedded engine and by the worker
  * microservice alike.
+ *
+ * Shutdown: stop taking jobs at once (a job that still arrives is handed straight back), let the running ones finish
+ * for WORKER_SHUTDOWN_GRACE_MS, then hand the rest back to the queue (no terminal event: another worker runs them
+ * as their next attempt at once). Cancels keep reaching running jobs until the end.
  */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { JobControl, JobQueue, QueueConsumer } from '../../libs/job-queue/src/index.js';
@@ -10,11 +14,16 @@ import { JOB_CONTROL, JOB_QUEUE } from '../engine/engine.constants.js';
 import { JobRunner } from './job-runner.js';
 import { JOB_RUNNER } from './worker.constants.js';
 
-/**
- * How long shutdown waits for running jobs before leaving them to the queue's redelivery: half of
- * SHUTDOWN_TIMEOUT_MS, so that with the HTTP grace (30 %) and the engine close it fits in the process's budget.
- */
-const drainTimeoutMs = (config: AppConfig) => Math.floor(config.shutdownTimeoutMs / 2);
+/** After the hand-back, how long shutdown waits for the handlers to release their jobs. */
+const HAND_BACK_TIMEOUT_MS = 3_000;
+
+/** True when `p` settles within `ms`. */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([p.then(() => true, () => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);
+  clearTimeout(timer);
+  return settled;
+}
 
 @Injectable()
 export class WorkerService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -43,12 +52,17 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     const consumer = this.consumer;
     this.consumer = null;
     if (consumer) {
+      const drained = consumer.drain(); // stops taking jobs now
+      const grace = this.config.workerShutdownGraceMs;
       const running = this.runner.runningJobs().length;
-      const ms = drainTimeoutMs(this.config);
-      if (running > 0) this.logger.log(`waiting up to ${ms} ms for ${running} running job(s)`);
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([consumer.drain(), new Promise((r) => (timer = setTimeout(r, ms)))]);
-      clearTimeout(timer);
+      if (running > 0) this.logger.log(`stopping: letting ${running} running job(s) finish for up to ${grace} ms`);
+      if (!(await settlesWithin(drained, grace))) {
+        const handed = this.runner.handBackAll();
+        this.logger.log({ msg: `grace period over: handing ${handed.length} job(s) back to the queue`, job_ids: handed });
+        if (!(await settlesWithin(drained, HAND_BACK_TIMEOUT_MS))) {
+          this.logger.warn('some jobs were not handed back in time; the queue redelivers them after the stall timeout');
+        }
+      }
     }
     this.stopCancel?.();
     this.stopCancel = null;

@@ -24,3 +24,8 @@ export const API_SUBJECTS = {
   cancel: 'jobstream.api.jobs.cancel',
 } as const;
 export const API_QUEUE_GROUP = 'jobstream-api';
+
+/** Worker diagnostics (request-reply, answered by EVERY worker: collect several replies to see them all). */
+export const WORKER_SUBJECTS = {
+  ping: 'jobstream.worker.ping',
+} as const;

@@ -12,6 +12,11 @@
  * - **Listing.** A tenant's jobs, newest first (ids are time-sortable), optionally by status, in pages whose
  *   opaque cursor continues exactly where the previous page stopped. Only that tenant's jobs.
  * - **Expiry.** A job in a terminal status is removed `retentionMs` after it finished; others are kept.
+ * - **Liveness.** An *active* job (`running` or `waiting_for_input`) has a last sign of life: `heartbeat_at`
+ *   (written by `heartbeat` and by any transition or update that patches it), else `updated_at`. `listStale`
+ *   finds active jobs whose last sign of life is older than a moment, oldest first, without scanning finished
+ *   jobs (drivers keep an index of active jobs, updated atomically with the record). The watchdog uses it to end
+ *   jobs whose worker vanished.
  */
 import type { JobError, JobStatus, Usage } from '../../contracts/src/index.js';
 
@@ -31,10 +36,14 @@ export interface JobRecord {
   error: JobError | null;
   /** Set when a cancel was asked for (the reason, possibly empty). */
   cancel_reason: string | null;
+  /** When the worker running the job last said it is alive (ISO time); absent or null before that. */
+  heartbeat_at?: string | null;
 }
 
 /** Fields a transition or update may write (never `status`, `id`, `tenant`, `created_at`). */
-export type JobPatch = Partial<Pick<JobRecord, 'attempt' | 'usage' | 'error' | 'cancel_reason' | 'started_at' | 'finished_at'>>;
+export type JobPatch = Partial<
+  Pick<JobRecord, 'attempt' | 'usage' | 'error' | 'cancel_reason' | 'started_at' | 'finished_at' | 'heartbeat_at'>
+>;
 
 export interface TransitionResult {
   /** The job after the call (unchanged when `changed` is false); null when unknown. */
@@ -66,6 +75,16 @@ export interface JobStore {
   transition(id: string, to: JobStatus, opts?: { from?: readonly JobStatus[]; patch?: JobPatch }): Promise<TransitionResult>;
   /** Writes non-status fields atomically; null when the job is unknown. */
   update(id: string, patch: JobPatch): Promise<JobRecord | null>;
+  /**
+   * Records a sign of life of the worker running the job: sets `heartbeat_at` = `at` when the job is active
+   * (`running` / `waiting_for_input`). False when the job is unknown or not active (nothing is written).
+   */
+  heartbeat(id: string, at: Date): Promise<boolean>;
+  /**
+   * Active jobs whose last sign of life (`heartbeat_at`, else `updated_at`) is strictly before `olderThan`,
+   * oldest first, at most `limit` (≥ 1). Never a job in another status.
+   */
+  listStale(olderThan: Date, limit: number): Promise<JobRecord[]>;
   /** Checks the backing service answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

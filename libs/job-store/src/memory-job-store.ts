@@ -11,7 +11,7 @@ import {
   type ListQuery,
   type TransitionResult,
 } from './job-store.port.js';
-import { applyPatch, applyTransition, decodeListCursor, encodeListCursor } from './transitions.js';
+import { applyPatch, applyTransition, decodeListCursor, encodeListCursor, isActiveStatus, lastSignOfLife } from './transitions.js';
 
 interface IdemEntry {
   jobId: string;
@@ -41,6 +41,8 @@ export class MemoryJobStore implements JobStore {
   /** Finished jobs in the order they finished, for expiry (finishing times only grow). */
   private readonly finished: { id: string; at: number }[] = [];
   private finishedHead = 0;
+  /** Ids of active (running / waiting_for_input) jobs, for `listStale`. */
+  private readonly active = new Set<string>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -64,6 +66,7 @@ export class MemoryJobStore implements JobStore {
       this.idem.set(k, { jobId: job.id, fingerprint: idempotency.fingerprint, expiresAt: this.now() + this.opts.idempotencyTtlMs });
     }
     this.jobs.set(job.id, clone(job));
+    this.index(job);
     const ids = this.byTenant.get(job.tenant) ?? [];
     ids.push(job.id);
     // ids are time-sortable; keep the list sorted even if two ids from the same millisecond arrive out of order
@@ -112,6 +115,7 @@ export class MemoryJobStore implements JobStore {
     const next = applyTransition(j, to, opts, new Date(this.now()));
     if (!next) return { job: clone(j), changed: false };
     this.jobs.set(id, next);
+    this.index(next);
     if (isTerminalStatus(to)) this.finished.push({ id, at: Date.parse(next.finished_at ?? next.updated_at) });
     return { job: clone(next), changed: true };
   }
@@ -124,7 +128,30 @@ export class MemoryJobStore implements JobStore {
     return clone(next);
   }
 
+  async heartbeat(id: string, at: Date): Promise<boolean> {
+    const j = this.jobs.get(id);
+    if (!j || !isActiveStatus(j.status)) return false;
+    this.jobs.set(id, applyPatch(j, { heartbeat_at: at.toISOString() }, new Date(this.now())));
+    return true;
+  }
+
+  async listStale(olderThan: Date, limit: number): Promise<JobRecord[]> {
+    const before = olderThan.getTime();
+    const stale: JobRecord[] = [];
+    for (const id of this.active) {
+      const j = this.jobs.get(id);
+      if (j && isActiveStatus(j.status) && lastSignOfLife(j) < before) stale.push(j);
+    }
+    stale.sort((a, b) => lastSignOfLife(a) - lastSignOfLife(b));
+    return stale.slice(0, Math.max(1, Math.floor(limit))).map(clone);
+  }
+
   async ping(): Promise<void> {}
+
+  private index(job: JobRecord): void {
+    if (isActiveStatus(job.status)) this.active.add(job.id);
+    else this.active.delete(job.id);
+  }
 
   async close(): Promise<void> {
     clearInterval(this.timer);

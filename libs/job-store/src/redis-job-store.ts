@@ -8,6 +8,9 @@
  *   (exclusive): exact, no skip, no repeat. The status filter has its own set, kept in step with the record.
  * - `idem:<len(tenant)>:<tenant>:<key>`: `{ jobId, fingerprint }` with a TTL of `idempotencyTtlMs`.
  * - `expiring`: sorted set of finished jobs by removal time, so that their ids are taken out of the list sets.
+ * - `active`: sorted set of the ids of active jobs (`running` / `waiting_for_input`), score = last sign of life
+ *   (`heartbeat_at`, else `updated_at`, in ms). Every create and compare-and-set writes it in the same script as
+ *   the record (added or re-scored while active, removed otherwise), so `listStale` is one range read.
  *
  * Atomicity: transitions and updates are optimistic. The record is read, the shared pure rules
  * (`applyTransition` / `applyPatch`) compute the next record, and a Lua compare-and-set writes it only if the
@@ -38,7 +41,7 @@ import {
   type ListQuery,
   type TransitionResult,
 } from './job-store.port.js';
-import { applyPatch, applyTransition, decodeListCursor, encodeListCursor } from './transitions.js';
+import { applyPatch, applyTransition, decodeListCursor, encodeListCursor, isActiveStatus, lastSignOfLife } from './transitions.js';
 
 export interface RedisJobStoreOptions extends JobStoreOptions {
   /** `redis://host:port/db` (never logged), or an existing client (left open by `close`). */
@@ -54,27 +57,31 @@ export interface RedisJobStoreOptions extends JobStoreOptions {
   sweepIntervalMs?: number;
 }
 
-/** create: KEYS job, list:all, list:<status>, [idem]; ARGV id, json, status, fingerprint, idemTtlMs, jobKeyPrefix. */
+/**
+ * create: KEYS job, list:all, list:<status>, active, [idem];
+ * ARGV id, json, status, fingerprint, idemTtlMs, jobKeyPrefix, active score ('' = not active).
+ */
 const CREATE = `
-if #KEYS == 4 then
-  local seen = redis.call('GET', KEYS[4])
+if #KEYS == 5 then
+  local seen = redis.call('GET', KEYS[5])
   if seen then
     local s = cjson.decode(seen)
     if s.fingerprint ~= ARGV[4] then return {'conflict'} end
     local d = redis.call('HGET', ARGV[6] .. s.jobId, 'd')
     if d then return {'existing', d} end
   end
-  redis.call('SET', KEYS[4], cjson.encode({ jobId = ARGV[1], fingerprint = ARGV[4] }), 'PX', ARGV[5])
+  redis.call('SET', KEYS[5], cjson.encode({ jobId = ARGV[1], fingerprint = ARGV[4] }), 'PX', ARGV[5])
 end
 redis.call('HSET', KEYS[1], 'v', 1, 'd', ARGV[2])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 redis.call('ZADD', KEYS[3], 0, ARGV[1])
+if ARGV[7] ~= '' then redis.call('ZADD', KEYS[4], ARGV[7], ARGV[1]) end
 return {'created'}
 `;
 
 /**
- * compare-and-set: KEYS job, list:<old>:<t>, list:<new>:<t>, expiring;
- * ARGV expected version, json, id, ttlMs (0 = none), expiring member, expiring score.
+ * compare-and-set: KEYS job, list:<old>:<t>, list:<new>:<t>, expiring, active;
+ * ARGV expected version, json, id, ttlMs (0 = none), expiring member, expiring score, active score ('' = remove).
  */
 const CAS = `
 if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return 0 end
@@ -86,6 +93,11 @@ end
 if tonumber(ARGV[4]) > 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
   redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5])
+end
+if ARGV[7] == '' then
+  redis.call('ZREM', KEYS[5], ARGV[3])
+else
+  redis.call('ZADD', KEYS[5], ARGV[7], ARGV[3])
 end
 return 1
 `;
@@ -110,6 +122,11 @@ interface Script {
 }
 const script = (src: string): Script => ({ src, sha: createHash('sha1').update(src).digest('hex') });
 const SCRIPTS = { create: script(CREATE), cas: script(CAS), sweep: script(SWEEP) };
+
+/** The `active` index score of a record: its last sign of life, or '' when the job is not active. */
+function activeScore(job: JobRecord): string {
+  return isActiveStatus(job.status) ? String(lastSignOfLife(job)) : '';
+}
 
 function isReplyError(err: unknown): boolean {
   return err instanceof Error && err.name === 'ReplyError';
@@ -162,7 +179,7 @@ export class RedisJobStore implements JobStore {
   }
 
   async create(job: JobRecord, idempotency?: IdempotencyInput): Promise<{ job: JobRecord; created: boolean }> {
-    const keys = [this.jobKey(job.id), this.listKey('all', job.tenant), this.listKey(job.status, job.tenant)];
+    const keys = [this.jobKey(job.id), this.listKey('all', job.tenant), this.listKey(job.status, job.tenant), this.key('active')];
     if (idempotency) keys.push(this.idemKey(job.tenant, idempotency.key));
     const res = (await this.call(() =>
       this.eval(SCRIPTS.create, keys, [
@@ -172,6 +189,7 @@ export class RedisJobStore implements JobStore {
         idempotency?.fingerprint ?? '',
         String(this.opts.idempotencyTtlMs),
         this.jobKey(''),
+        activeScore(job),
       ]),
     )) as [string, string?];
     if (res[0] === 'conflict') throw new IdempotencyConflictError(idempotency!.key);
@@ -228,6 +246,35 @@ export class RedisJobStore implements JobStore {
     return (await this.compareAndSet(id, (job) => applyPatch(job, patch, new Date()))).job;
   }
 
+  async heartbeat(id: string, at: Date): Promise<boolean> {
+    const iso = at.toISOString();
+    const r = await this.compareAndSet(id, (job) => (isActiveStatus(job.status) ? applyPatch(job, { heartbeat_at: iso }, new Date()) : null));
+    return r.changed;
+  }
+
+  async listStale(olderThan: Date, limit: number): Promise<JobRecord[]> {
+    const n = Math.max(1, Math.floor(limit));
+    const before = olderThan.getTime();
+    const ids = await this.call(() => this.redis.zrangebyscore(this.key('active'), '-inf', `(${before}`, 'LIMIT', 0, n));
+    if (ids.length === 0) return [];
+    const docs = await this.call(() => this.redis.pipeline(ids.map((id) => ['hget', this.jobKey(id), 'd'])).exec());
+    const out: JobRecord[] = [];
+    const gone: string[] = [];
+    ids.forEach((id, i) => {
+      const [err, d] = docs?.[i] ?? [null, null];
+      if (err) throw this.map(err);
+      if (d === null) {
+        gone.push(id); // the record vanished (a flushed Redis): drop the index entry
+        return;
+      }
+      const job = JSON.parse(d as string) as JobRecord;
+      // the index moves with the record, but a write may have landed between the range read and the get
+      if (isActiveStatus(job.status) && lastSignOfLife(job) < before) out.push(job);
+    });
+    if (gone.length > 0) await this.call(() => this.redis.zrem(this.key('active'), ...gone));
+    return out;
+  }
+
   async ping(): Promise<void> {
     await this.call(() => this.redis.ping());
   }
@@ -264,7 +311,7 @@ export class RedisJobStore implements JobStore {
       const ok = await this.call(() =>
         this.eval(
           SCRIPTS.cas,
-          [this.jobKey(id), this.listKey(job.status, job.tenant), this.listKey(updated.status, job.tenant), this.key('expiring')],
+          [this.jobKey(id), this.listKey(job.status, job.tenant), this.listKey(updated.status, job.tenant), this.key('expiring'), this.key('active')],
           [
             v,
             JSON.stringify(updated),
@@ -272,6 +319,7 @@ export class RedisJobStore implements JobStore {
             finishing ? String(this.opts.retentionMs) : '0',
             JSON.stringify([id, job.tenant]),
             String(removeAt),
+            activeScore(updated),
           ],
         ),
       );

@@ -32,3 +32,13 @@ export function decodeListCursor(cursor: string): string {
   if (!/^job_[0-9A-Z]{26}$/.test(id)) throw new InvalidListCursorError();
   return id;
 }
+
+/** Statuses of a job that some worker holds (the watchdog watches these). */
+export function isActiveStatus(s: JobStatus): boolean {
+  return s === 'running' || s === 'waiting_for_input';
+}
+
+/** The job's last sign of life (ms since the epoch): its heartbeat, else its last write. */
+export function lastSignOfLife(job: JobRecord): number {
+  return Date.parse(job.heartbeat_at ?? job.updated_at);
+}

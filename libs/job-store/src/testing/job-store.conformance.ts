@@ -193,6 +193,59 @@ export function jobStoreConformance(driver: string, factory: JobStoreFactory): v
       await expect(s.list('acme', { limit: 5, cursor: 'not-a-cursor' })).rejects.toBeInstanceOf(InvalidListCursorError);
     });
 
+    it('lists active jobs whose last sign of life is older than a moment, and no other', async () => {
+      const s = await make();
+      const s2 = await make();
+      const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+      const staleRunning = jobRecord({ status: 'running', heartbeat_at: ago(60_000) });
+      const staleWaiting = jobRecord({ status: 'waiting_for_input', updated_at: ago(60_000) }); // no heartbeat: updated_at
+      const fresh = jobRecord({ status: 'running', heartbeat_at: ago(0) });
+      const queued = jobRecord({ status: 'queued', updated_at: ago(60_000) });
+      const finished = jobRecord({ status: 'running', heartbeat_at: ago(60_000) });
+      for (const j of [staleRunning, staleWaiting, fresh, queued, finished]) await s.create(j);
+      await s.transition(finished.id, 'failed', { patch: { heartbeat_at: ago(60_000) } });
+
+      const ids = async () => (await s2.listStale(new Date(Date.now() - 30_000), 1000)).map((j) => j.id);
+      const stale = await ids();
+      expect(stale).toEqual(expect.arrayContaining([staleRunning.id, staleWaiting.id]));
+      for (const id of [fresh.id, queued.id, finished.id]) expect(stale).not.toContain(id);
+      expect((await s2.listStale(new Date(Date.now() - 30_000), 1000)).find((j) => j.id === staleRunning.id)).toEqual(
+        await s.get(staleRunning.id),
+      );
+
+      // a heartbeat makes a job fresh again; only active jobs take one
+      expect(await s2.heartbeat(staleRunning.id, new Date())).toBe(true);
+      expect((await s.get(staleRunning.id))?.heartbeat_at).toEqual(expect.any(String));
+      expect(await ids()).not.toContain(staleRunning.id);
+      expect(await s2.heartbeat(queued.id, new Date())).toBe(false);
+      expect(await s2.heartbeat(finished.id, new Date())).toBe(false);
+      expect(await s2.heartbeat(newJobId(), new Date())).toBe(false);
+      expect((await s.get(queued.id))?.heartbeat_at).toBeUndefined();
+
+      // a job that leaves the active statuses leaves the list; one that enters them joins it
+      await s.transition(staleWaiting.id, 'cancelled');
+      expect(await ids()).not.toContain(staleWaiting.id);
+      await s.transition(queued.id, 'running', { patch: { heartbeat_at: ago(60_000) } });
+      expect(await ids()).toContain(queued.id);
+      // an update that writes an old heartbeat makes it stale again
+      await s.update(staleRunning.id, { heartbeat_at: ago(60_000) });
+      expect(await ids()).toContain(staleRunning.id);
+    });
+
+    it('lists stale jobs oldest first, at most limit', async () => {
+      const s = await make();
+      // older than anything another test creates, so these are the oldest stale jobs in the store
+      const at = (sec: number) => new Date(Date.UTC(2001, 0, 1, 0, 0, sec)).toISOString();
+      const jobs = [3, 1, 2].map((sec) => jobRecord({ status: 'running', heartbeat_at: at(sec) }));
+      for (const j of jobs) await s.create(j);
+      const two = await s.listStale(new Date(Date.UTC(2001, 0, 2)), 2);
+      expect(two.map((j) => j.id)).toEqual([jobs[1]!.id, jobs[2]!.id]);
+      const all = await s.listStale(new Date(Date.UTC(2001, 0, 2)), 10);
+      expect(all.map((j) => j.id)).toEqual([jobs[1]!.id, jobs[2]!.id, jobs[0]!.id]);
+      expect(await s.listStale(new Date(Date.UTC(2001, 0, 1, 0, 0, 1)), 10)).toEqual([]);
+      for (const j of jobs) await s.transition(j.id, 'failed');
+    });
+
     it('removes finished jobs after the retention, and keeps the others', async () => {
       const s = await make({ retentionMs: 300 });
       const t = `t-${newJobId()}`;

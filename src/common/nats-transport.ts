@@ -1,0 +1,71 @@
+/**
+ * The NATS transport of the Nest microservices (the API's request-reply API and the worker's diagnostics), with a
+ * codec that speaks plain JSON to any NATS client as well as Nest's own envelope to a Nest `ClientProxy`:
+ *
+ * - A request whose body is Nest's packet (`{ pattern, data, id }`) is handled as Nest does, and answered with
+ *   Nest's envelope (`{ id, response | err, isDisposed }`).
+ * - Any other body is the payload itself (JSON; empty = `{}`; malformed = `undefined`, which handlers refuse), and
+ *   the reply is the handler's answer as plain JSON, so `nats req jobstream.api.jobs.get '{"id":"job_…"}'` or any
+ *   NATS client in any language gets `{ "job": … }` or `{ "error": { "code", "message" } }` back.
+ */
+import type { MicroserviceOptions } from '@nestjs/microservices';
+import { Transport } from '@nestjs/microservices';
+import type { AppConfig } from '../config/config.js';
+
+/** Marks the ids of plain (non-Nest) requests; the rest of the id is the reply subject, unique per request. */
+const PLAIN = 'plain:';
+const decoder = new TextDecoder();
+
+interface NatsMsgLike {
+  data: Uint8Array;
+  reply?: string;
+}
+
+type Packet = { pattern: unknown; data: unknown; id?: string };
+
+function isNestPacket(v: unknown): v is Packet {
+  return typeof v === 'object' && v !== null && 'pattern' in v && typeof (v as { id?: unknown }).id === 'string';
+}
+
+export class PlainJsonNatsDeserializer {
+  deserialize(msg: NatsMsgLike, options?: { channel?: string; replyTo?: string }): Packet {
+    let value: unknown;
+    const text = decoder.decode(msg.data ?? new Uint8Array());
+    try {
+      value = text.trim() === '' ? {} : JSON.parse(text);
+    } catch {
+      value = undefined;
+    }
+    if (isNestPacket(value)) return value;
+    const reply = options?.replyTo ?? msg.reply;
+    return reply ? { pattern: options?.channel, data: value, id: PLAIN + reply } : { pattern: options?.channel, data: value };
+  }
+}
+
+export class PlainJsonNatsSerializer {
+  serialize(packet: { id?: string; response?: unknown; err?: unknown; isDisposed?: boolean }): { data: string; headers?: unknown } {
+    if (typeof packet?.id === 'string' && packet.id.startsWith(PLAIN)) {
+      const body =
+        packet.err !== undefined ? { error: { code: 'internal_error', message: 'internal error' } } : packet.response === undefined ? null : packet.response;
+      return { data: JSON.stringify(body) };
+    }
+    return { data: JSON.stringify(packet) }; // Nest's envelope, as its NatsRecordSerializer writes a reply
+  }
+}
+
+/** Options of a Nest NATS server on the configured NATS servers. */
+export function natsMicroserviceOptions(config: AppConfig, opts: { name: string; queue?: string }): MicroserviceOptions {
+  if (!config.natsUrl) throw new Error('NATS_URL is not set');
+  return {
+    transport: Transport.NATS,
+    options: {
+      servers: config.natsUrl.split(','),
+      name: opts.name,
+      queue: opts.queue,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      serializer: new PlainJsonNatsSerializer(),
+      deserializer: new PlainJsonNatsDeserializer(),
+    },
+  } as MicroserviceOptions;
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from '@jest/globals';
+import { START, newJobId } from '../../libs/contracts/src/index.js';
+import { MemoryEventLog } from '../../libs/event-log/src/index.js';
+import { MemoryJobStore, type JobRecord } from '../../libs/job-store/src/index.js';
+import { JobWatchdog } from './job-watchdog.js';
+
+function record(over: Partial<JobRecord> = {}): JobRecord {
+  const now = new Date().toISOString();
+  return {
+    id: newJobId(), tenant: 't', agent: 'echo', input: { message: 'hi' }, metadata: null, status: 'running',
+    created_at: now, updated_at: now, started_at: now, finished_at: null, attempt: 2,
+    usage: { input_tokens: 3, output_tokens: 1 }, error: null, cancel_reason: null, heartbeat_at: now, ...over,
+  };
+}
+
+function setup() {
+  const log = new MemoryEventLog({ retentionMs: 60_000 });
+  const store = new MemoryJobStore({ retentionMs: 60_000, idempotencyTtlMs: 60_000 });
+  return { log, store, watchdog: new JobWatchdog(store, log, { staleAfterMs: 3_000 }) };
+}
+const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+
+describe('JobWatchdog', () => {
+  it('ends a job whose heartbeat is older than staleAfterMs with a retryable worker_lost, and settles the store', async () => {
+    const { log, store, watchdog } = setup();
+    const stale = record({ heartbeat_at: ago(10_000) });
+    const fresh = record({ heartbeat_at: ago(100) });
+    const queued = record({ status: 'queued', heartbeat_at: null, updated_at: ago(60_000) });
+    for (const j of [stale, fresh, queued]) await store.create(j);
+    await log.append(stale.id, { event: { type: 'token', text: 'half' }, attempt: 2 });
+
+    expect(await watchdog.sweep()).toEqual([stale.id]);
+    const last = (await log.last(stale.id))!.event;
+    expect(last).toMatchObject({ type: 'error', code: 'worker_lost', retryable: true, attempt: 2, usage: { input_tokens: 3, output_tokens: 1 } });
+    expect(await store.get(stale.id)).toMatchObject({ status: 'failed', error: { code: 'worker_lost' }, finished_at: last.ts });
+    expect((await store.get(fresh.id))?.status).toBe('running');
+    expect((await store.get(queued.id))?.status).toBe('queued');
+    expect(await watchdog.sweep()).toEqual([]);
+  });
+
+  it('settles the store from the log when the job already ended there', async () => {
+    const { log, store, watchdog } = setup();
+    const job = record({ heartbeat_at: ago(10_000) });
+    await store.create(job);
+    await log.append(job.id, { event: { type: 'done', usage: { input_tokens: 1, output_tokens: 2 }, output: { text: 'ok' } }, attempt: 2 });
+    await watchdog.sweep();
+    expect((await log.read(job.id, START, 10)).map((e) => e.event.type)).toEqual(['done']);
+    expect(await store.get(job.id)).toMatchObject({ status: 'completed', usage: { input_tokens: 1, output_tokens: 2 } });
+  });
+
+  it('appends one terminal event when several watchdogs sweep at once', async () => {
+    const { log, store } = setup();
+    const job = record({ heartbeat_at: ago(10_000) });
+    await store.create(job);
+    const dogs = [1, 2, 3].map(() => new JobWatchdog(store, log, { staleAfterMs: 3_000 }));
+    await Promise.all(dogs.map((d) => d.sweep()));
+    const events = await log.read(job.id, START, 10);
+    expect(events.map((e) => e.event.type)).toEqual(['error']);
+    expect((await store.get(job.id))?.status).toBe('failed');
+  });
+});

@@ -1,0 +1,58 @@
+/** Runs the {@link JobWatchdog} on a timer in this process (API and worker alike; see job-watchdog.ts). */
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { EventLog } from '../../libs/event-log/src/index.js';
+import type { JobStore } from '../../libs/job-store/src/index.js';
+import { AppConfig } from '../config/config.js';
+import { EVENT_LOG, JOB_STORE } from '../engine/engine.constants.js';
+import { JobWatchdog } from './job-watchdog.js';
+
+@Injectable()
+export class WatchdogService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Watchdog');
+  readonly watchdog: JobWatchdog;
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<unknown> | null = null;
+  private failures = 0;
+
+  constructor(
+    @Inject(JOB_STORE) store: JobStore,
+    @Inject(EVENT_LOG) log: EventLog,
+    private readonly config: AppConfig,
+  ) {
+    this.watchdog = new JobWatchdog(store, log, { staleAfterMs: 2 * config.jobStallTimeoutMs });
+  }
+
+  /** Sweep period: half a stall timeout (at least 250 ms), so a stale job ends within 2.5 stall timeouts. */
+  get intervalMs(): number {
+    return Math.max(250, Math.floor(this.config.jobStallTimeoutMs / 2));
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => this.tick(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.sweeping?.catch(() => {});
+  }
+
+  private tick(): void {
+    if (this.sweeping) return;
+    this.sweeping = this.watchdog
+      .sweep()
+      .then(
+        () => {
+          this.failures = 0;
+        },
+        (err: unknown) => {
+          // a store or log outage: say so once per outage, keep trying
+          if (this.failures++ === 0) this.logger.warn({ msg: 'watchdog sweep failed', error: err instanceof Error ? err.message : String(err) });
+        },
+      )
+      .finally(() => {
+        this.sweeping = null;
+      });
+  }
+}

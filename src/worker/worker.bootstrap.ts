@@ -1,0 +1,58 @@
+/**
+ * Builds and starts the agent-worker microservice: engine first (from validated config; NATS is required), then the
+ * Nest microservice on the NATS transport (diagnostics); closes in the reverse order. Used by `worker/main.ts`.
+ */
+import { Logger, type LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { INestMicroservice } from '@nestjs/common';
+import { defaultLogger } from '../bootstrap.js';
+import { natsMicroserviceOptions } from '../common/nats-transport.js';
+import type { AppConfig } from '../config/config.js';
+import { createEngine, type Engine } from '../engine/engine.js';
+import type { AgentRegistry } from './agents/agent.js';
+import { WORKER_ID } from './worker.controller.js';
+import { AGENT_REGISTRY } from './worker.constants.js';
+import { WorkerModule } from './worker.module.js';
+
+export class WorkerConfigError extends Error {
+  override readonly name = 'WorkerConfigError';
+}
+
+export interface RunningWorker {
+  app: INestMicroservice;
+  engine: Engine;
+  agents: string[];
+  close(): Promise<void>;
+}
+
+export async function startWorker(config: AppConfig, opts: { logger?: LoggerService | false } = {}): Promise<RunningWorker> {
+  if (!config.natsUrl) {
+    throw new WorkerConfigError(
+      'NATS_URL is required: the worker takes jobs from the JetStream work queue (e.g. NATS_URL=nats://127.0.0.1:4222, and REDIS_URL for the shared job store)',
+    );
+  }
+  const engine = await createEngine(config, new Logger('Bootstrap'));
+  let app: INestMicroservice;
+  try {
+    app = await NestFactory.createMicroservice(WorkerModule.forRoot(config, engine), {
+      ...natsMicroserviceOptions(config, { name: `jobstream-worker ${WORKER_ID}` }),
+      logger: opts.logger ?? defaultLogger(config),
+    });
+    await app.listen();
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
+  const agents = app.get<AgentRegistry>(AGENT_REGISTRY).names();
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    engine,
+    agents,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        await engine.close();
+      })()),
+  };
+}
