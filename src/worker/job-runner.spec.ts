@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { START, newJobId, type AgentEvent } from '../../libs/contracts/src/index.js';
-import { MemoryEventLog } from '../../libs/event-log/src/index.js';
+import { EventLogUnavailableError, MemoryEventLog } from '../../libs/event-log/src/index.js';
 import type { QueuedJob } from '../../libs/job-queue/src/index.js';
 import { MemoryJobStore, type JobRecord } from '../../libs/job-store/src/index.js';
 import { AgentRegistry, type Agent, type AgentContext } from './agents/agent.js';
@@ -11,7 +11,7 @@ import { JobRunner } from './job-runner.js';
 function setup(agents: Agent[] = [new EchoAgent()], maxAttempts = 3) {
   const log = new MemoryEventLog({ retentionMs: 60_000 });
   const store = new MemoryJobStore({ retentionMs: 60_000, idempotencyTtlMs: 60_000 });
-  const runner = new JobRunner(store, log, new AgentRegistry(agents), { maxAttempts, workingIntervalMs: 1000 });
+  const runner = new JobRunner(store, log, new AgentRegistry(agents), { maxAttempts, workingIntervalMs: 1000, appendRetryMs: 2000 });
   return { log, store, runner };
 }
 
@@ -130,6 +130,30 @@ describe('JobRunner', () => {
     const terminal = (await log.read(job.id, START, 100)).filter((e) => ['done', 'error', 'cancelled'].includes(e.event.type));
     expect(terminal).toHaveLength(1);
     expect(await store.get(job.id)).toMatchObject({ status: 'failed', error: { code: 'stalled' } });
+  });
+
+  it('rides out an unavailable event log by retrying appends with the same dedup id', async () => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+    const { log, store } = setup();
+    let failures = 3;
+    const flaky = Object.assign(Object.create(log) as MemoryEventLog, {
+      append: async (jobId: string, input: Parameters<MemoryEventLog['append']>[1]) => {
+        // every third append "times out" after being stored: the retry must not store it twice
+        const stored = await log.append(jobId, input);
+        if (failures-- > 0) throw new EventLogUnavailableError('nats reconnecting');
+        return stored;
+      },
+    });
+    const runner = new JobRunner(store, flaky, new AgentRegistry([new EchoAgent()]), { maxAttempts: 3, workingIntervalMs: 1000, appendRetryMs: 5000 });
+    const job = record();
+    await store.create(job);
+    const d = delivery(job.id);
+    await runner.handle(d);
+    expect(d.acked).toBe(true);
+    const events = (await log.read(job.id, START, 100)).map((e) => e.event);
+    expect(events.map((e) => e.type)).toEqual(['status', 'token', 'token', 'token', 'done']);
+    expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(await store.get(job.id)).toMatchObject({ status: 'completed' });
   });
 
   it('cancels a running job through cancel(), reporting the usage so far', async () => {

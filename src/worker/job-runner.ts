@@ -22,7 +22,13 @@ import {
   type TerminalAgentEvent,
   type Usage,
 } from '../../libs/contracts/src/index.js';
-import { JobLogClosedError, type EventLog, type LoggedEvent } from '../../libs/event-log/src/index.js';
+import {
+  EventLogUnavailableError,
+  JobLogClosedError,
+  type AppendInput,
+  type EventLog,
+  type LoggedEvent,
+} from '../../libs/event-log/src/index.js';
 import type { QueuedJob } from '../../libs/job-queue/src/index.js';
 import type { JobRecord, JobStore } from '../../libs/job-store/src/index.js';
 import type { AgentContext, AgentRegistry } from './agents/agent.js';
@@ -31,6 +37,8 @@ export interface JobRunnerOptions {
   maxAttempts: number;
   /** How often a running job tells the queue it is still being worked on. */
   workingIntervalMs: number;
+  /** How long an append is retried while the event log is unavailable (then the run fails and is redelivered). */
+  appendRetryMs: number;
 }
 
 export function statusOfTerminal(e: { type: 'done' | 'error' | 'cancelled' }): JobStatus {
@@ -163,7 +171,7 @@ export class JobRunner {
           n++;
           let stored: LoggedEvent;
           try {
-            stored = await this.log.append(jobId, { event: ev, attempt, dedupId: `${jobId}:${attempt}:${n}` });
+            stored = await this.appendDurably(jobId, { event: ev, attempt, dedupId: `${jobId}:${attempt}:${n}` });
           } catch (err) {
             if (err instanceof InvalidEventError) {
               this.logger.error({ msg: 'agent emitted an invalid event; dropped', job_id: jobId, agent: job.agent, error: err.message });
@@ -183,6 +191,8 @@ export class JobRunner {
         }
       }
     } catch (err) {
+      // The log stayed unavailable past the retry window: leave the job to the queue's redelivery.
+      if (err instanceof EventLogUnavailableError) throw err;
       if (!state.abort.signal.aborted && !ended) {
         this.logger.error({ msg: 'agent failed', job_id: jobId, agent: job.agent, error: errorMessage(err) });
         pending = { type: 'error', code: 'agent_crashed', message: errorMessage(err), retryable: false, usage: { ...usage } };
@@ -207,7 +217,7 @@ export class JobRunner {
   private async end(job: JobRecord, attempt: number, ev: TerminalAgentEvent): Promise<void> {
     let stored: LoggedEvent;
     try {
-      stored = await this.log.append(job.id, { event: ev, attempt, dedupId: `${job.id}:${attempt}:end` });
+      stored = await this.appendDurably(job.id, { event: ev, attempt, dedupId: `${job.id}:${attempt}:end` });
     } catch (err) {
       if (err instanceof JobLogClosedError) {
         await this.settle(job.id, err.terminal.event as TerminalJobEvent);
@@ -222,10 +232,28 @@ export class JobRunner {
     await this.store.transition(jobId, statusOfTerminal(ev), { patch: terminalPatch(ev) });
   }
 
+  /**
+   * Appends, riding out an unavailable log (a NATS reconnect, a JetStream leader election): retried with the same
+   * dedup id — so an append that was stored but whose ack was lost is not stored twice — for up to
+   * `appendRetryMs`, while the agent waits (the async iterator is not pulled meanwhile).
+   */
+  private async appendDurably(jobId: string, input: AppendInput): Promise<LoggedEvent> {
+    const deadline = Date.now() + this.opts.appendRetryMs;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+      try {
+        return await this.log.append(jobId, input);
+      } catch (err) {
+        if (!(err instanceof EventLogUnavailableError) || Date.now() + delay > deadline) throw err;
+        this.logger.warn({ msg: 'event log unavailable; retrying append', job_id: jobId, retry_in_ms: delay });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
   /** Appends a platform event; false when the job already ended (the store is settled from the log). */
   private async append(jobId: string, attempt: number, event: AgentEvent, dedupId: string): Promise<boolean> {
     try {
-      await this.log.append(jobId, { event, attempt, dedupId });
+      await this.appendDurably(jobId, { event, attempt, dedupId });
       return true;
     } catch (err) {
       if (err instanceof JobLogClosedError) {

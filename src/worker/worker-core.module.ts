@@ -30,6 +30,8 @@ import { WorkerService } from './worker.service.js';
         new JobRunner(store, log, agents, {
           maxAttempts: config.maxAttempts,
           workingIntervalMs: Math.max(1000, Math.floor(config.jobStallTimeoutMs / 3)),
+          // longer than one broker request timeout; the job stays held (working()) meanwhile
+          appendRetryMs: Math.max(30_000, config.jobStallTimeoutMs),
         }),
     },
     WorkerService,

@@ -223,11 +223,18 @@ export async function startNats(opts: NatsOptions = {}): Promise<RunningNats> {
   };
 }
 
-/** Starts a throw-away `redis-server` (no persistence) on a free port. */
-export async function startRedis(): Promise<RunningServer> {
+export interface RedisOptions {
+  /** Keep data across restart() with an append-only file in a temp dir, as a production Redis would. */
+  persist?: boolean;
+}
+
+/** Starts a throw-away `redis-server` on a free port (no persistence unless asked). */
+export async function startRedis(opts: RedisOptions = {}): Promise<RunningServer> {
   const bin = findBinary('redis-server', 'redis-server', ['/usr/bin', '/usr/sbin', '/usr/local/bin']);
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const dir = opts.persist ? mkdtempSync(join(tmpdir(), 'jobstream-redis-')) : null;
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', ''];
+  args.push(...(dir ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir] : ['--appendonly', 'no']));
   const proc = new Supervised('redis-server', bin, args, port);
   await proc.start();
   return {
@@ -238,6 +245,9 @@ export async function startRedis(): Promise<RunningServer> {
       await proc.stop(signal);
       await proc.start();
     },
-    destroy: () => proc.stop('SIGKILL'),
+    destroy: async () => {
+      await proc.stop('SIGKILL');
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

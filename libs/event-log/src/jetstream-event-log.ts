@@ -105,6 +105,8 @@ const MAX_APPEND_ATTEMPTS = 200;
 /** An expected last sequence no subject ever has: used to probe the dedup window of a closed log. */
 const NEVER = Number.MAX_SAFE_INTEGER;
 const READ_IDLE_MS = 5_000;
+/** Reads of at most this many events use direct gets instead of a consumer. */
+const DIRECT_READ_MAX = 64;
 
 /** Direct-get queries used here (nats.js does not export its request types). */
 type DirectQuery = { seq: number } | { last_by_subj: string } | { next_by_subj: string; seq: number };
@@ -288,6 +290,10 @@ export class JetStreamEventLog implements EventLog {
     const max = Math.max(1, Math.floor(limit));
     const last = await this.last(jobId);
     if (!last || last.pos <= after.pos || last.event.seq <= after.seq) return [];
+    const wanted = Math.min(max, last.event.seq - after.seq);
+    // A short read (a client catching up on a live job) walks the subject with direct gets: no consumer is
+    // created on the server. Long replays use one short-lived ordered consumer.
+    if (wanted <= DIRECT_READ_MAX) return this.readDirect(jobId, after, wanted, last);
     const opts = consumerOpts().orderedConsumer();
     if (after.pos > 0) opts.startSequence(after.pos + 1);
     else opts.deliverAll();
@@ -415,6 +421,20 @@ export class JetStreamEventLog implements EventLog {
       if (isNotFound(err)) return null;
       throw unavailable(err, what);
     }
+  }
+
+  /** Up to `wanted` events after `after`, one `next_by_subj` direct get each, ending with `last` at the latest. */
+  private async readDirect(jobId: string, after: EventPosition, wanted: number, last: LoggedEvent): Promise<LoggedEvent[]> {
+    const subject = eventsSubject(jobId);
+    const out: LoggedEvent[] = [];
+    let from = after.pos + 1;
+    while (out.length < wanted && from <= last.pos) {
+      const e = await this.directGet({ next_by_subj: subject, seq: from }, 'read');
+      if (!e) break;
+      if (e.event.seq > after.seq) out.push(e);
+      from = e.pos + 1;
+    }
+    return out;
   }
 
   private async getBySeq(seq: number): Promise<LoggedEvent> {

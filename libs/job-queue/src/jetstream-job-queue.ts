@@ -69,6 +69,9 @@ export interface JetStreamJobQueueOptions extends NatsConnectOptions {
   consumer?: string;
 }
 
+/** Back-off before a job whose handler threw is delivered again. */
+export const FAILED_HANDLER_RETRY_MS = 1_000;
+
 const nanos = (ms: number) => Math.round(ms * 1_000_000);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -276,11 +279,12 @@ class PullLoop {
     const run = (async () => {
       try {
         await this.handler(job);
-      } catch (err) {
-        this.opts.logger?.warn(`job handler failed for ${job.jobId}: ${(err as Error).message}`);
-      } finally {
         // A handler that returns without ack or release has finished with the job.
         if (!settled) await job.ack().catch(() => {});
+      } catch (err) {
+        // A handler that throws did not finish: hand the job back for another try (the port's contract).
+        this.opts.logger?.warn(`job handler failed for ${job.jobId}, handing it back: ${(err as Error).message}`);
+        if (!settled) await job.release(FAILED_HANDLER_RETRY_MS).catch(() => {});
       }
     })();
     this.inflight.add(run);

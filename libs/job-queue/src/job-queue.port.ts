@@ -6,6 +6,8 @@
  * - **One at a time.** A delivered job is held by one consumer until it acks, releases, or stops signalling
  *   `working()` for longer than the driver's ack wait (then it is delivered again, `deliveries` + 1).
  * - **Bounded concurrency.** A consumer holds at most `concurrency` jobs at once.
+ * - **Handler outcome.** A handler that returns without acking has finished with the job (it is acked); a handler
+ *   that throws has not: the job is released and delivered again after a short back-off (`deliveries` + 1).
  * - **Drain.** `drain()` stops taking jobs and resolves once the handlers of the held ones have settled.
  *
  * JobControl contract: `requestCancel` reaches every `onCancel` listener that is subscribed at that moment, in any

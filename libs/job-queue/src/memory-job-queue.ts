@@ -8,6 +8,9 @@ import type {
   QueuedJob,
 } from './job-queue.port.js';
 
+/** Back-off before a job whose handler threw is delivered again. */
+const FAILED_HANDLER_RETRY_MS = 1_000;
+
 interface Waiting {
   jobId: string;
   deliveries: number;
@@ -94,11 +97,11 @@ export class MemoryJobQueue implements JobQueue {
     const run = (async () => {
       try {
         await c.handler(job);
-      } catch {
-        /* the handler logs its own failures */
-      } finally {
         // A handler that returns without ack or release has finished with the job.
         if (settle()) queueMicrotask(() => this.pump());
+      } catch {
+        // A handler that throws did not finish: the job is delivered again after a short back-off.
+        await job.release(FAILED_HANDLER_RETRY_MS);
       }
     })();
     c.inflight.add(run);

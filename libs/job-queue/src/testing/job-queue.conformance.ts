@@ -80,6 +80,23 @@ export function jobQueueConformance(driver: string, factory: JobQueueFactory): v
       expect(deliveries).toEqual([1, 2]);
     });
 
+    it('delivers again a job whose handler threw, and not one whose handler returned', async () => {
+      const e = await make();
+      const [failing, fine] = [newJobId(), newJobId()];
+      const seen: string[] = [];
+      e.consumers.push(
+        await e.q.consume(async (j) => {
+          seen.push(`${j.jobId === failing ? 'failing' : 'fine'}#${j.deliveries}`);
+          if (j.jobId === failing && j.deliveries === 1) throw new Error('broker blip');
+        }, { concurrency: 2 }),
+      );
+      await e.q.enqueue(failing);
+      await e.q.enqueue(fine);
+      await waitFor(() => seen.includes('failing#2'));
+      await sleep(300);
+      expect(seen.sort()).toEqual(['failing#1', 'failing#2', 'fine#1']);
+    });
+
     it('drains: takes no new job and waits for the held ones', async () => {
       const e = await make();
       let finished = 0;
