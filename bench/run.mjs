@@ -88,6 +88,23 @@ const rate = (s) => (s.last > s.first ? (s.tokens * 1000) / (s.last - s.first) :
 
 // ---------- scenarios ----------
 
+/**
+ * The real split path: a worker process appends to JetStream; the API process (no in-process worker) serves SSE.
+ * Until `npm run start:worker` lands on main, the worker is an API process with EMBEDDED_WORKER=true that no client
+ * talks to (it runs the same JobRunner); the measured API runs with EMBEDDED_WORKER=false.
+ */
+async function startSplit(ctx, { concurrency, apiEnv = {}, nodeArgs = [] }) {
+  const worker = await startApi({ ...ctx, env: { EMBEDDED_WORKER: 'true', WORKER_CONCURRENCY: String(concurrency) } });
+  const api = await startApi({ ...ctx, env: { EMBEDDED_WORKER: 'false', ...apiEnv }, nodeArgs });
+  api.worker = worker;
+  const stop = api.stop;
+  api.stop = async () => {
+    await stop();
+    await worker.stop();
+  };
+  return api;
+}
+
 /** One job, N clients, T tokens through worker → JetStream → API → SSE. A blocker job holds the single worker slot
  * while the clients connect, so every token is delivered live. */
 async function jobstreamFanout(api, clients, n, tokens) {
@@ -128,7 +145,7 @@ async function scenarioFanout(ctx, results) {
   const ceiling = await startHelper('ceiling-server.mjs');
   const profDir = join(ROOT, 'bench', 'results', 'profiles');
   const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-  const api = await startApi({ ...ctx, env: { WORKER_CONCURRENCY: '1' }, nodeArgs });
+  const api = await startSplit(ctx, { concurrency: 1, nodeArgs });
   const js = [];
   const raw = [];
   try {
@@ -161,7 +178,7 @@ async function scenarioLatency(ctx, results) {
   const { jobs, per, seconds } = SIZES.latency;
   const tokens = seconds * 50;
   log(`latency: ${jobs} jobs × ${per} clients, 50 tokens/s for ${seconds} s`);
-  const api = await startApi({ ...ctx, env: { WORKER_CONCURRENCY: String(jobs + 16) } });
+  const api = await startSplit(ctx, { concurrency: jobs + 16 });
   try {
     const created = await Promise.all(Array.from({ length: jobs }, () => createJob(api, { message: 'tok ', repeat: tokens, delay_ms: 20 })));
     const paths = created.flatMap((j) => Array.from({ length: per }, () => `/v1/jobs/${j.id}/stream`));
@@ -203,7 +220,7 @@ async function rawReplayOnce(nc, jobId) {
 async function scenarioReplay(ctx, results) {
   const { events } = SIZES.replay;
   log(`replay: finished job of ${events} tokens, ${SIZES.reps} rep(s)`);
-  const api = await startApi({ ...ctx, env: { WORKER_CONCURRENCY: '4' } });
+  const api = await startSplit(ctx, { concurrency: 4 });
   const nc = await natsConnect({ servers: ctx.nats.url, name: 'bench-raw' });
   try {
     const job = await createJob(api, { message: 'tok ', repeat: events });
@@ -230,7 +247,7 @@ async function scenarioConnections(ctx, results) {
   const jobs = 10;
   const heartbeatMs = 1000;
   log(`connections: ${count} idle SSE connections over ${jobs} jobs, heartbeat ${heartbeatMs} ms`);
-  const api = await startApi({ ...ctx, env: { WORKER_CONCURRENCY: '32', HEARTBEAT_MS: String(heartbeatMs) } });
+  const api = await startSplit(ctx, { concurrency: 32, apiEnv: { HEARTBEAT_MS: String(heartbeatMs) } });
   const clients = await startClients(4);
   try {
     const idle = await Promise.all(Array.from({ length: jobs }, () => idleJob(api)));
@@ -275,7 +292,7 @@ async function scenarioConnections(ctx, results) {
 async function scenarioTtft(ctx, results) {
   const { n } = SIZES.ttft;
   log(`ttft: ${n} sequential POST /v1/jobs → first token`);
-  const api = await startApi({ ...ctx, env: { WORKER_CONCURRENCY: '4' } });
+  const api = await startSplit(ctx, { concurrency: 4 });
   try {
     const xs = [];
     for (let i = 0; i < n + 2; i++) {
@@ -303,17 +320,19 @@ async function scenarioTtft(ctx, results) {
 async function brokerCounts(nats) {
   const connz = await (await fetch(`${nats.monitorUrl}/connz?subs=1`)).json();
   const jsz = await (await fetch(`${nats.monitorUrl}/jsz?consumers=true`)).json();
+  // Both jobstream processes (API and worker) name their connection "jobstream"; report the sum and each.
   const api = (connz.connections ?? []).filter((c) => c.name === 'jobstream');
-  const subscriptions = api.reduce((a, c) => a + (c.subscriptions_list?.length ?? c.subscriptions ?? 0), 0);
+  const per = api.map((c) => c.subscriptions_list?.length ?? c.subscriptions ?? 0);
+  const subscriptions = per.reduce((a, b) => a + b, 0);
   let consumers = 0;
   for (const acc of jsz.account_details ?? []) for (const s of acc.stream_detail ?? []) consumers += s.consumer_detail?.length ?? 0;
-  return { subscriptions, consumers, connections: api.length };
+  return { subscriptions, consumers, connections: api.length, per_connection: per };
 }
 
 async function scenarioBroker(ctx, results) {
   const { jobs, clients: n } = SIZES.broker;
   log(`broker: ${n} clients over ${jobs} jobs`);
-  const api = await startApi({ ...ctx, env: { WORKER_CONCURRENCY: String(jobs + 16) } });
+  const api = await startSplit(ctx, { concurrency: jobs + 16 });
   try {
     const idle = await Promise.all(Array.from({ length: jobs }, () => idleJob(api)));
     for (const j of idle) await waitStatus(api, j.id, ['running']);
@@ -321,8 +340,8 @@ async function scenarioBroker(ctx, results) {
     await ctx.clients.open(api.port, Array.from({ length: n }, (_, i) => `/v1/jobs/${idle[i % jobs].id}/stream`), 'idle');
     await sleep(300);
     const c = await brokerCounts(ctx.nats);
-    results.broker = { clients: n, jobs, subscriptions: c.subscriptions, consumers: c.consumers, subscriptions_without_clients: base.subscriptions, consumers_without_clients: base.consumers, api_connections: c.connections };
-    log(`  subscriptions ${base.subscriptions} → ${c.subscriptions}, consumers ${base.consumers} → ${c.consumers} (API connections: ${c.connections})`);
+    results.broker = { clients: n, jobs, subscriptions: c.subscriptions, consumers: c.consumers, subscriptions_without_clients: base.subscriptions, consumers_without_clients: base.consumers, subscriptions_per_connection: c.per_connection, nats_connections: c.connections };
+    log(`  subscriptions ${base.subscriptions} → ${c.subscriptions} (per connection ${c.per_connection.join(', ')}), consumers ${base.consumers} → ${c.consumers}`);
     await ctx.clients.close();
     for (const j of idle) await cancelJob(api, j.id);
   } finally {
@@ -334,7 +353,7 @@ async function scenarioPeer(ctx, results) {
   const { listeners, chunks } = SIZES.peer;
   log(`peer: resumable-stream vs jobstream, ${listeners} listeners × ${chunks} chunks, ${SIZES.reps} rep(s)`);
   const peer = await startHelper('peer-server.mjs', { REDIS_URL: ctx.redis.url });
-  const api = await startApi({ ...ctx, env: { WORKER_CONCURRENCY: '1' } });
+  const api = await startSplit(ctx, { concurrency: 1 });
   const js = [];
   const rs = [];
   try {
@@ -410,7 +429,7 @@ async function main() {
       cpus: `${os.cpus().length} × ${os.cpus()[0]?.model}`,
       memory_gb: round(os.totalmem() / 1024 ** 3, 1),
       sizes: SIZES,
-      path: 'API process with EMBEDDED_WORKER=true on the NATS engine (worker in the API process) → JetStream → API → SSE',
+      path: 'worker process (API with EMBEDDED_WORKER=true, no clients) → JetStream → API process (EMBEDDED_WORKER=false) → SSE clients in 2–4 client processes',
     },
   };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
