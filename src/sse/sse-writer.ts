@@ -5,6 +5,13 @@
  * `retry:` and keepalive comment are flushed at once. Back-pressure: the source may ask `whenWritable()` before reading more (replay pages wait for the socket to drain); live frames
  * that pile up past SSE_MAX_BUFFER_BYTES drop the client, who resumes from its cursor, instead of growing memory.
  * Unsubscribing the source on close is the only cleanup a stream needs (hub, sequencer and timers live there).
+ *
+ * Writes are coalesced per event-loop turn: frames written in one turn (a burst of live events parsed from one
+ * broker read, a replay page, an event and a heartbeat) are joined and handed to the response once, at
+ * `setImmediate`, by ONE shared flusher for every connection. A write per frame per client cost one `writev`
+ * syscall (plus Node's chunked-encoding and cork/uncork work) each, which the bench's profile showed as the
+ * largest cost of fan-out and replay; under load, the slower a turn, the more frames each flush carries. The
+ * added delay is the rest of the current turn, never a timer.
  */
 import type { Request, Response } from 'express';
 import type { Observable, Subscription } from 'rxjs';
@@ -17,6 +24,31 @@ export const SSE_HEADERS = {
   Connection: 'keep-alive',
   'X-Accel-Buffering': 'no',
 } as const;
+
+/**
+ * Runs every scheduled flush once per event-loop turn (one `setImmediate` for all connections, not one per
+ * connection). Exported for tests.
+ */
+export class TurnFlusher {
+  private queue: (() => void)[] = [];
+  private scheduled = false;
+
+  schedule(flush: () => void): void {
+    this.queue.push(flush);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.run);
+  }
+
+  private readonly run = (): void => {
+    this.scheduled = false;
+    const q = this.queue;
+    this.queue = [];
+    for (const f of q) f();
+  };
+}
+
+const flusher = new TurnFlusher();
 
 export interface SseSink {
   /** Resolves when the response has room for more (immediately unless the socket buffer is full). */
@@ -49,6 +81,8 @@ export function writeSse(
   let closed = false;
   let subscription: Subscription | null = null;
   let drainWaiters: (() => void)[] = [];
+  /** Frames written this turn, not yet handed to the response. */
+  let pending = '';
   // Slow clients. The bound is judged on what was still unsent when a burst of writes BEGAN (a burst = the writes
   // of one turn of the event loop: one replay page, one live event, one heartbeat): within a burst the client had
   // no chance to read. A client is dropped when its unsent output is over SSE_MAX_BUFFER_BYTES at two burst starts
@@ -59,6 +93,12 @@ export function writeSse(
   let overSinceDrain = false;
   const endBurst = () => {
     burstStart = -1;
+  };
+  const flush = () => {
+    if (pending === '' || closed) return;
+    const chunk = pending;
+    pending = '';
+    res.write(chunk);
   };
 
   const finish = (reason: string) => {
@@ -79,7 +119,7 @@ export function writeSse(
     write(frame: string): boolean {
       if (closed) return false;
       if (burstStart < 0) {
-        burstStart = res.writableLength;
+        burstStart = res.writableLength + pending.length;
         setImmediate(endBurst);
         if (burstStart <= opts.maxBufferBytes) overSinceDrain = false;
         else if (!overSinceDrain) overSinceDrain = true;
@@ -90,25 +130,32 @@ export function writeSse(
         conn.end('slow');
         return false;
       }
-      res.write(frame);
+      if (pending === '') flusher.schedule(flush);
+      pending += frame;
       return true;
     },
     end(reason) {
       if (closed) return;
       if (reason === 'slow') {
+        pending = '';
         finish(reason);
         res.destroy();
         return;
       }
-      if (reason === 'shutdown') res.write(`retry: ${Math.min(opts.retryMs, 1000)}\n: server shutting down, resume from your last event id\n\n`);
+      if (reason === 'shutdown') pending += `retry: ${Math.min(opts.retryMs, 1000)}\n: server shutting down, resume from your last event id\n\n`;
+      const last = pending;
+      pending = '';
       finish(reason);
-      res.end();
+      if (last) res.end(last);
+      else res.end();
     },
   };
 
   const sink: SseSink = {
-    whenWritable: () =>
-      closed || !res.writableNeedDrain ? Promise.resolve() : new Promise<void>((resolve) => drainWaiters.push(resolve)),
+    whenWritable: () => {
+      flush(); // what this turn produced counts against the socket's buffer now
+      return closed || !res.writableNeedDrain ? Promise.resolve() : new Promise<void>((resolve) => drainWaiters.push(resolve));
+    },
   };
   res.on('drain', () => {
     overSinceDrain = false;

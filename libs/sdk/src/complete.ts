@@ -7,10 +7,11 @@ import type { JobEvent } from '../../contracts/src/events.js';
 import { isTerminalEvent } from './terminal.js';
 import type { Job } from '../../contracts/src/job.js';
 import { isTerminalStatus } from './terminal.js';
-import { JobstreamTimeoutError, JobstreamUnmatchedError, abortReason } from './errors.js';
+import { backoffDelay, resolveReconnect, sleep } from './backoff.js';
+import { JobstreamTimeoutError, JobstreamUnmatchedError, abortReason, isRetryable } from './errors.js';
 import { createStreamWith, type StreamOptions } from './stream.js';
 import { subscribeWith, type SubscribeHandlers, type TerminalJobEvent } from './subscribe.js';
-import { resolveTransport, type ClientSource } from './transport.js';
+import { resolveTransport, type ClientSource, type Transport } from './transport.js';
 
 export interface CompletedJob {
   /** The job after its terminal event (status `completed`, `failed` or `cancelled`). */
@@ -56,12 +57,32 @@ export async function streamJobUntilComplete(jobId: string, options: UntilComple
   if (result.outcome === 'closed') throw options.signal ? abortReason(options.signal) : new DOMException('aborted', 'AbortError');
   const path = `/v1/jobs/${encodeURIComponent(jobId)}`;
   const init = options.signal ? { signal: options.signal } : {};
-  let job = (await transport.json<Job>('GET', path, init)).body;
+  // The final look-ups ride out connection failures like the stream did (same reconnect policy).
+  let job = await getWithRetry<Job>(transport, path, init, options);
   if (!isTerminalStatus(job.status)) {
     // The status may trail the terminal event by a moment: let the server tell us when it settles.
-    job = (await transport.json<Job>('GET', `${path}/wait`, { ...init, query: { timeout_s: options.settleTimeoutS ?? 10 } })).body;
+    job = await getWithRetry<Job>(transport, `${path}/wait`, { ...init, query: { timeout_s: options.settleTimeoutS ?? 10 } }, options);
   }
   return { job, text: result.text, events, terminal: result.terminal };
+}
+
+/** A GET retried on connection failures and retryable statuses with the stream's backoff (none if `reconnect: false`). */
+async function getWithRetry<T>(
+  transport: Transport,
+  path: string,
+  init: Parameters<Transport['json']>[2],
+  options: StreamOptions,
+): Promise<T> {
+  const policy = options.reconnect === false ? null : resolveReconnect(options.reconnect === true ? undefined : options.reconnect);
+  for (let failures = 0; ; ) {
+    try {
+      return (await transport.json<T>('GET', path, init)).body;
+    } catch (err) {
+      failures++;
+      if (!policy || !isRetryable(err) || failures > policy.maxRetries || options.signal?.aborted) throw err;
+      await sleep(backoffDelay(failures, policy), options.signal);
+    }
+  }
 }
 
 export type WaitForOptions = StreamOptions &

@@ -1,0 +1,220 @@
+/**
+ * Processes of a bench run: a private nats-server (JetStream, monitoring port) and redis-server on free loopback
+ * ports (never the machine's 4222 / 6379), jobstream API processes, the ceiling and peer servers, client processes.
+ * Everything started here is killed when the runner exits, whatever happened.
+ */
+import { spawn, fork } from 'node:child_process';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const children = new Set();
+const dirs = new Set();
+
+function track(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+export function killAll() {
+  for (const c of children) {
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}
+process.once('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => process.exit(130));
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function until(what, fn, timeoutMs = 20_000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await fn()) return;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > end) throw new Error(`${what}: not ready after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+function stopChild(child, signal = 'SIGTERM', graceMs = 10_000) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+export async function startNats() {
+  const port = await freePort();
+  const mport = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'jobstream-bench-nats-'));
+  dirs.add(dir);
+  const child = track(
+    spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-m', String(mport), '-sd', dir], { stdio: 'ignore' }),
+  );
+  const monitorUrl = `http://127.0.0.1:${mport}`;
+  await until('nats-server', async () => (await fetch(`${monitorUrl}/healthz`)).ok);
+  return { url: `nats://127.0.0.1:${port}`, monitorUrl, pid: child.pid, stop: () => stopChild(child) };
+}
+
+export async function startRedis() {
+  const port = await freePort();
+  const child = track(
+    spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }),
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  const { connect } = await import('node:net');
+  await until('redis-server', () => new Promise((res) => {
+    const s = connect(port, '127.0.0.1', () => { s.destroy(); res(true); });
+    s.on('error', () => res(false));
+  }));
+  return { url, pid: child.pid, stop: () => stopChild(child) };
+}
+
+/** A jobstream API process (`node dist/src/main.js`) with an in-process worker on the NATS engine. */
+export async function startApi({ nats, redis, env = {}, nodeArgs = [] }) {
+  const port = await freePort();
+  const child = track(
+    spawn(process.execPath, [...nodeArgs, 'dist/src/main.js'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        NODE_ENV: 'development',
+        NATS_URL: nats.url,
+        REDIS_URL: redis.url,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'silent',
+        EMBEDDED_WORKER: 'true',
+        PLAYGROUND: 'false',
+        HEARTBEAT_MS: '15000',
+        ...env,
+      },
+    }),
+  );
+  let err = '';
+  child.stderr.on('data', (b) => (err = (err + b).slice(-4000)));
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await until('jobstream API', async () => {
+      if (child.exitCode !== null) throw Object.assign(new Error(`API exited: ${err}`), { fatal: true });
+      return (await fetch(`${url}/v1/jobs?limit=1`)).ok;
+    });
+  } catch (e) {
+    throw new Error(`${e.message}\n${err}`);
+  }
+  return { url, port, pid: child.pid, child, stop: () => stopChild(child), stderr: () => err };
+}
+
+/** A helper server (ceiling / peer) forked from bench/. */
+export async function startHelper(file, env = {}) {
+  const child = track(fork(join(ROOT, 'bench', file), [], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }));
+  const port = await new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve(m.port));
+    child.once('exit', (c) => reject(new Error(`${file} exited ${c}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, port, pid: child.pid, stop: () => stopChild(child) };
+}
+
+/** Client processes; `open` spreads connections across them. */
+export async function startClients(n) {
+  const procs = [];
+  for (let i = 0; i < n; i++) {
+    const child = track(fork(join(ROOT, 'bench', 'lib', 'client-proc.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    let seq = 0;
+    const waiting = new Map();
+    child.on('message', (m) => {
+      const w = waiting.get(m.id);
+      if (!w) return;
+      waiting.delete(m.id);
+      if (m.ok) w.resolve(m);
+      else w.reject(new Error(m.error));
+    });
+    const rpc = (msg) =>
+      new Promise((resolve, reject) => {
+        const id = ++seq;
+        waiting.set(id, { resolve, reject });
+        child.send({ ...msg, id });
+      });
+    procs.push({ child, rpc, pid: child.pid });
+  }
+  return {
+    procs,
+    async open(port, paths, mode = 'count', parallel = 50) {
+      const per = procs.map(() => []);
+      paths.forEach((p, i) => per[i % procs.length].push(p));
+      const rs = await Promise.all(procs.map((p, i) => p.rpc({ cmd: 'open', port, paths: per[i], mode, parallel })));
+      const opened = rs.reduce((a, r) => a + r.opened, 0);
+      const errors = rs.flatMap((r) => r.errors);
+      if (opened !== paths.length) throw new Error(`opened ${opened}/${paths.length} connections: ${errors.join('; ')}`);
+      return opened;
+    },
+    async stats() {
+      const rs = await Promise.all(procs.map((p) => p.rpc({ cmd: 'stats' })));
+      const out = { opened: 0, failed: 0, ended: 0, tokens: 0, bytes: 0, first: Infinity, last: 0, hist: null };
+      for (const r of rs) {
+        out.opened += r.opened;
+        out.failed += r.failed;
+        out.ended += r.ended;
+        out.tokens += r.tokens;
+        out.bytes += r.bytes;
+        if (r.first !== null) out.first = Math.min(out.first, r.first);
+        out.last = Math.max(out.last, r.last);
+        if (r.hist.length) {
+          out.hist ??= new Array(60_001).fill(0);
+          for (const [i, c] of r.hist) out.hist[i] += c;
+        }
+      }
+      return out;
+    },
+    async close() {
+      await Promise.all(procs.map((p) => p.rpc({ cmd: 'close' })));
+    },
+    async stop() {
+      for (const p of procs) stopChild(p.child, 'SIGKILL');
+    },
+  };
+}
+
+/** Resident set size of a process, in KiB. */
+export function rssKb(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+/** CPU time (user + system) of a process, in ms. */
+export function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(f[11]) + Number(f[12]); // utime, stime (fields 14, 15)
+  return (ticks * 1000) / 100; // CLK_TCK = 100 on Linux
+}

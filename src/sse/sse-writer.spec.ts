@@ -1,0 +1,107 @@
+import { EventEmitter } from 'node:events';
+import { describe, expect, it, jest } from '@jest/globals';
+import type { Request, Response } from 'express';
+import { Subject } from 'rxjs';
+import { writeSse, TurnFlusher, type SseSink } from './sse-writer.js';
+import type { SseConnection, SseConnections } from './sse-connections.js';
+
+/** A fake response that records every write handed to it. */
+function fakeRes() {
+  const res = new EventEmitter() as EventEmitter & Record<string, unknown>;
+  const writes: string[] = [];
+  let ended: string | null = null;
+  Object.assign(res, {
+    writableLength: 0,
+    writableNeedDrain: false,
+    writeHead: jest.fn(),
+    write: (chunk: string) => {
+      writes.push(chunk);
+      return true;
+    },
+    end: (chunk?: string) => {
+      ended = chunk ?? '';
+    },
+    destroy: jest.fn(),
+  });
+  return { res: res as unknown as Response, writes, ended: () => ended };
+}
+
+function setup() {
+  const socket = { setNoDelay: jest.fn(), setKeepAlive: jest.fn(), setTimeout: jest.fn() };
+  const req = { socket } as unknown as Request;
+  const { res, writes, ended } = fakeRes();
+  let conn: SseConnection | null = null;
+  const registry = { add: (c: SseConnection) => (conn = c), remove: jest.fn(), noteSlowDrop: jest.fn() } as unknown as SseConnections;
+  const source = new Subject<string>();
+  let sink: SseSink | null = null;
+  writeSse(
+    req,
+    res,
+    registry,
+    (s) => {
+      sink = s;
+      return source;
+    },
+    { tenant: 't', jobId: 'j', retryMs: 1000, maxBufferBytes: 1 << 20 },
+  );
+  return { writes, ended, source, conn: () => conn!, sink: () => sink! };
+}
+
+const turn = () => new Promise((r) => setImmediate(r));
+
+describe('writeSse write coalescing', () => {
+  it('flushes the opening frame at once and joins the frames of one turn into one write', async () => {
+    const t = setup();
+    expect(t.writes).toEqual(['retry: 1000\n: keepalive\n\n']);
+    t.source.next('a\n\n');
+    t.source.next('b\n\n');
+    t.conn().write(': keepalive\n\n');
+    expect(t.writes).toHaveLength(1); // nothing handed over yet this turn
+    await turn();
+    expect(t.writes.slice(1)).toEqual(['a\n\nb\n\n: keepalive\n\n']);
+    t.source.next('c\n\n');
+    await turn();
+    expect(t.writes.slice(1)).toEqual(['a\n\nb\n\n: keepalive\n\n', 'c\n\n']);
+  });
+
+  it('ends with the frames still pending, in order', () => {
+    const t = setup();
+    t.source.next('a\n\n');
+    t.source.next('z\n\n');
+    t.source.complete();
+    expect(t.ended()).toBe('a\n\nz\n\n');
+  });
+
+  it('hands pending frames over before reporting writability (replay back-pressure sees them)', async () => {
+    const t = setup();
+    t.source.next('page\n\n');
+    await t.sink().whenWritable();
+    expect(t.writes.slice(1)).toEqual(['page\n\n']);
+    await turn();
+    expect(t.writes).toHaveLength(2); // not written twice
+  });
+
+  it('adds the shutdown hint after pending frames', () => {
+    const t = setup();
+    t.source.next('a\n\n');
+    t.conn().end('shutdown');
+    expect(t.ended()).toMatch(/^a\n\nretry: 1000\n: server shutting down/);
+  });
+});
+
+describe('TurnFlusher', () => {
+  it('runs every scheduled flush once per turn with a single setImmediate', async () => {
+    const f = new TurnFlusher();
+    const spy = jest.spyOn(global, 'setImmediate');
+    const calls: number[] = [];
+    f.schedule(() => calls.push(1));
+    f.schedule(() => calls.push(2));
+    expect(spy).toHaveBeenCalledTimes(1);
+    spy.mockRestore();
+    await turn();
+    expect(calls).toEqual([1, 2]);
+    f.schedule(() => calls.push(3));
+    await turn();
+    expect(calls).toEqual([1, 2, 3]);
+  });
+});
