@@ -4,24 +4,13 @@
  * store when REDIS_URL is set (otherwise the memory store, for a single API process).
  */
 import type { Logger } from '@nestjs/common';
-import type { EventLog } from '../../libs/event-log/src/index.js';
 import { MemoryEventLog } from '../../libs/event-log/src/index.js';
-import type { JobControl, JobQueue } from '../../libs/job-queue/src/index.js';
 import { MemoryJobControl, MemoryJobQueue } from '../../libs/job-queue/src/index.js';
-import type { JobStore } from '../../libs/job-store/src/index.js';
 import { MemoryJobStore } from '../../libs/job-store/src/index.js';
 import type { AppConfig } from '../config/config.js';
+import type { Engine } from './engine.types.js';
 
-export interface Engine {
-  readonly kind: 'embedded' | 'nats';
-  readonly eventLog: EventLog;
-  readonly jobStore: JobStore;
-  readonly jobQueue: JobQueue;
-  readonly jobControl: JobControl;
-  /** Readiness of each backing service. */
-  health(): Promise<Record<string, { up: boolean; message?: string }>>;
-  close(): Promise<void>;
-}
+export type { Engine } from './engine.types.js';
 
 export async function createEngine(config: AppConfig, logger: Logger): Promise<Engine> {
   if (config.engine === 'embedded') return createEmbeddedEngine(config);

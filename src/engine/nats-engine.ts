@@ -9,7 +9,7 @@ import { EventLogUnavailableError, JetStreamEventLog } from '../../libs/event-lo
 import { JetStreamJobQueue, NatsJobControl } from '../../libs/job-queue/src/index.js';
 import { MemoryJobStore, RedisJobStore, type JobStore } from '../../libs/job-store/src/index.js';
 import type { AppConfig } from '../config/config.js';
-import type { Engine } from './engine.js';
+import type { Engine } from './engine.types.js';
 
 /** Redacts credentials from a server list before it is logged. */
 export function redactUrl(url: string): string {

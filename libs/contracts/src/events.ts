@@ -7,14 +7,10 @@
  */
 import { z } from 'zod';
 import { JOB_STATUSES } from './job.js';
+import { usageSchema } from './usage.js';
 
-export const usageSchema = z.strictObject({
-  input_tokens: z.number().int().nonnegative(),
-  output_tokens: z.number().int().nonnegative(),
-});
-export type Usage = z.infer<typeof usageSchema>;
+export { usageSchema, ZERO_USAGE, type Usage } from './usage.js';
 
-export const ZERO_USAGE: Readonly<Usage> = Object.freeze({ input_tokens: 0, output_tokens: 0 });
 
 const nonEmpty = z.string().min(1).max(512);
 

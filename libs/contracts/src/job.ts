@@ -1,6 +1,6 @@
 /** Jobs: statuses, the public job representation and the create request. */
 import { z } from 'zod';
-import type { Usage } from './events.js';
+import type { Usage } from './usage.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'waiting_for_input', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
