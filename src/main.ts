@@ -5,6 +5,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { startApp } from './bootstrap.js';
+import { shutdownOnSignals } from './lifecycle/signals.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { hashKey } from './config/key-hash.js';
 
@@ -28,29 +29,12 @@ async function main(): Promise<void> {
     `jobstream API listening on ${running.url} (engine: ${config.engine}${config.inProcessWorker ? ', in-process worker' : ''}); docs at ${running.url}/docs`,
   );
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.log(`${signal}: shutting down (open streams are ended; clients resume elsewhere)`);
-    const hard = setTimeout(() => {
-      logger.error(`shutdown took over ${config.shutdownTimeoutMs} ms; exiting`);
-      process.exit(1);
-    }, config.shutdownTimeoutMs);
-    hard.unref();
-    running.close().then(
-      () => {
-        logger.log(`${signal}: shut down cleanly`);
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error(`shutdown failed: ${String(err)}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  shutdownOnSignals({
+    logger,
+    stopping: 'shutting down (open streams are ended; clients resume elsewhere)',
+    close: () => running.close(),
+    timeoutMs: config.shutdownTimeoutMs,
+  });
 }
 
 main().catch((err: unknown) => {

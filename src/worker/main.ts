@@ -9,6 +9,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { hashKey } from '../config/key-hash.js';
+import { shutdownOnSignals } from '../lifecycle/signals.js';
 import { WORKER_ID } from './worker.controller.js';
 import { WorkerConfigError, startWorker } from './worker.bootstrap.js';
 
@@ -49,30 +50,12 @@ async function main(): Promise<void> {
   });
   if (!config.redisUrl) logger.warn('REDIS_URL is unset: this worker cannot share job state with the API; set REDIS_URL');
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.log(`${signal}: stopping (no new jobs; running jobs get ${config.workerShutdownGraceMs} ms, then are handed back)`);
-    const limit = Math.max(10_000, config.workerShutdownGraceMs + SHUTDOWN_MARGIN_MS);
-    const hard = setTimeout(() => {
-      logger.error(`shutdown took over ${limit} ms; exiting`);
-      process.exit(1);
-    }, limit);
-    hard.unref();
-    running.close().then(
-      () => {
-        logger.log('stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error(`shutdown failed: ${String(err)}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  shutdownOnSignals({
+    logger,
+    stopping: `stopping (no new jobs; running jobs get ${config.workerShutdownGraceMs} ms, then are handed back)`,
+    close: () => running.close(),
+    timeoutMs: Math.max(10_000, config.workerShutdownGraceMs + SHUTDOWN_MARGIN_MS),
+  });
 }
 
 main().catch((err: unknown) => {
