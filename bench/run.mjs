@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import os from 'node:os';
 import { connect as natsConnect, consumerOpts } from 'nats';
 import { openSse, newStats, histPercentiles } from './lib/sse-client.mjs';
-import { ROOT, sleep, startNats, startRedis, startApi, startHelper, startClients, rssKb, cpuMs } from './lib/procs.mjs';
+import { ROOT, sleep, startNats, startRedis, startApi, startWorker, startHelper, startClients, rssKb, cpuMs } from './lib/procs.mjs';
 import { summarize } from './profile-summary.mjs';
 
 const args = process.argv.slice(2);
@@ -88,13 +88,9 @@ const rate = (s) => (s.last > s.first ? (s.tokens * 1000) / (s.last - s.first) :
 
 // ---------- scenarios ----------
 
-/**
- * The real split path: a worker process appends to JetStream; the API process (no in-process worker) serves SSE.
- * Until `npm run start:worker` lands on main, the worker is an API process with EMBEDDED_WORKER=true that no client
- * talks to (it runs the same JobRunner); the measured API runs with EMBEDDED_WORKER=false.
- */
+/** The real split path: a worker process (`npm run start:worker`) appends to JetStream; the API process serves SSE. */
 async function startSplit(ctx, { concurrency, apiEnv = {}, nodeArgs = [] }) {
-  const worker = await startApi({ ...ctx, env: { EMBEDDED_WORKER: 'true', WORKER_CONCURRENCY: String(concurrency) } });
+  const worker = await startWorker({ ...ctx, env: { WORKER_CONCURRENCY: String(concurrency) } });
   const api = await startApi({ ...ctx, env: { EMBEDDED_WORKER: 'false', ...apiEnv }, nodeArgs });
   api.worker = worker;
   const stop = api.stop;
@@ -429,7 +425,7 @@ async function main() {
       cpus: `${os.cpus().length} × ${os.cpus()[0]?.model}`,
       memory_gb: round(os.totalmem() / 1024 ** 3, 1),
       sizes: SIZES,
-      path: 'worker process (API with EMBEDDED_WORKER=true, no clients) → JetStream → API process (EMBEDDED_WORKER=false) → SSE clients in 2–4 client processes',
+      path: 'worker process (dist/src/worker/main.js) → JetStream → API process (no in-process worker) → SSE clients in 2–4 client processes',
     },
   };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });

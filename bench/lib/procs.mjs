@@ -117,6 +117,10 @@ export async function startApi({ nats, redis, env = {}, nodeArgs = [] }) {
         EMBEDDED_WORKER: 'true',
         PLAYGROUND: 'false',
         HEARTBEAT_MS: '15000',
+        // a benchmark measures the path, not the per-tenant protections
+        RATE_LIMIT_CREATE_PER_MIN: '0',
+        MAX_STREAMS_PER_TENANT: '0',
+        MAX_STREAMS: '0',
         ...env,
       },
     }),
@@ -133,6 +137,25 @@ export async function startApi({ nats, redis, env = {}, nodeArgs = [] }) {
     throw new Error(`${e.message}\n${err}`);
   }
   return { url, port, pid: child.pid, child, stop: () => stopChild(child), stderr: () => err };
+}
+
+/** A jobstream worker process (`node dist/src/worker/main.js`); ready once it logs the agents it serves. */
+export async function startWorker({ nats, redis, env = {} }) {
+  const child = track(
+    spawn(process.execPath, ['dist/src/worker/main.js'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, NATS_URL: nats.url, REDIS_URL: redis.url, LOG_LEVEL: 'info', ...env },
+    }),
+  );
+  let out = '';
+  child.stdout.on('data', (b) => (out = (out + b).slice(-8000)));
+  child.stderr.on('data', (b) => (out = (out + b).slice(-8000)));
+  await until('jobstream worker', async () => {
+    if (child.exitCode !== null) throw Object.assign(new Error(`worker exited: ${out}`), { fatal: true });
+    return out.includes('serving agents');
+  });
+  return { pid: child.pid, child, stop: () => stopChild(child) };
 }
 
 /** A helper server (ceiling / peer) forked from bench/. */
