@@ -26,7 +26,8 @@ export interface StreamStart {
   ended: boolean;
 }
 
-const REPLAY_PAGE = 500;
+/** Events per replay read: larger pages mean fewer broker round trips; each page waits for the socket to drain. */
+const REPLAY_PAGE = 2000;
 
 @Injectable()
 export class JobStreamService {

@@ -13,15 +13,15 @@ export function cursorOf(e: LoggedEvent): string {
   return encodeCursor(e.event.job_id, { seq: e.event.seq, pos: e.pos });
 }
 
-export function buildFrame(id: string, event: JobEvent): string {
-  // JSON.stringify never emits a raw newline, so the data is one line as the contract requires.
-  return `id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+/** `json`: the event's JSON when already at hand (one line: JSON.stringify never emits a raw newline). */
+export function buildFrame(id: string, event: JobEvent, json = JSON.stringify(event)): string {
+  return `id: ${id}\nevent: ${event.type}\ndata: ${json}\n\n`;
 }
 
 export function frameOf(e: LoggedEvent): string {
   let f = frames.get(e);
   if (f === undefined) {
-    f = buildFrame(cursorOf(e), e.event);
+    f = buildFrame(cursorOf(e), e.event, e.json);
     frames.set(e, f);
   }
   return f;

@@ -24,8 +24,11 @@ function record(over: Partial<JobRecord> = {}): JobRecord {
   };
 }
 
-function delivery(jobId: string, deliveries = 1): QueuedJob & { acked: boolean } {
-  const d = { jobId, deliveries, acked: false, working: () => {}, ack: async () => { d.acked = true; }, release: async () => {} };
+function delivery(jobId: string, deliveries = 1): QueuedJob & { acked: boolean; abandoned: boolean } {
+  const d = {
+    jobId, deliveries, acked: false, abandoned: false, working: () => {},
+    ack: async () => { d.acked = true; }, release: async () => {}, abandon: () => { d.abandoned = true; },
+  };
   return d;
 }
 
@@ -130,6 +133,41 @@ describe('JobRunner', () => {
     const terminal = (await log.read(job.id, START, 100)).filter((e) => ['done', 'error', 'cancelled'].includes(e.event.type));
     expect(terminal).toHaveLength(1);
     expect(await store.get(job.id)).toMatchObject({ status: 'failed', error: { code: 'stalled' } });
+  });
+
+  it('keeps one run when the queue delivers a job again while it runs here, and settles both deliveries', async () => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+    const { log, store, runner } = setup();
+    const job = record({ input: { message: 'a b c d e f', delay_ms: 20 } });
+    await store.create(job);
+    const first = delivery(job.id);
+    const again = delivery(job.id, 2);
+    const run1 = runner.handle(first);
+    while ((await log.read(job.id, START, 100)).filter((e) => e.event.type === 'token').length < 2) await new Promise((r) => setTimeout(r, 5));
+    const run2 = runner.handle(again);
+    await Promise.all([run1, run2]);
+    const events = (await log.read(job.id, START, 100)).map((e) => e.event);
+    expect(events.map((e) => e.type)).toEqual(['status', 'token', 'token', 'token', 'token', 'token', 'token', 'done']);
+    expect(events.every((e) => e.attempt === 1)).toBe(true);
+    expect([first.acked, again.acked]).toEqual([true, true]);
+  });
+
+  it('stops a run superseded by a newer attempt elsewhere, without a terminal event or an ack', async () => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+    const { log, store, runner } = setup();
+    const job = record({ input: { message: 'a b c d e f g h', delay_ms: 20 } });
+    await store.create(job);
+    const d = delivery(job.id);
+    const run = runner.handle(d);
+    while ((await log.read(job.id, START, 100)).filter((e) => e.event.type === 'token').length < 2) await new Promise((r) => setTimeout(r, 5));
+    // another worker took the job over (its in-progress signals were lost): attempt 2 begins
+    await log.append(job.id, { event: { type: 'attempt', attempt: 2, reason: 'worker_lost' }, attempt: 2 });
+    await run;
+    expect(d).toMatchObject({ acked: false, abandoned: true });
+    const after = (await log.read(job.id, START, 100)).map((e) => e.event);
+    expect(after[after.length - 1]).toMatchObject({ type: 'attempt', attempt: 2 });
+    expect((await store.get(job.id))?.status).toBe('running');
+    expect(runner.runningJobs()).toEqual([]);
   });
 
   it('rides out an unavailable event log by retrying appends with the same dedup id', async () => {

@@ -31,6 +31,7 @@ import {
 import {
   EventLogUnavailableError,
   JobLogClosedError,
+  StaleAttemptError,
   type AppendInput,
   type EventLog,
   type LoggedEvent,
@@ -64,6 +65,10 @@ export function terminalPatch(e: TerminalJobEvent) {
 }
 
 interface Running {
+  /** Settles when this process is done with the job (every delivery of it is settled then). */
+  done: Promise<void>;
+  /** Further deliveries of the same job that reached this process while it ran (see `handle`). */
+  adopted: QueuedJob[];
   abort: AbortController;
   cancelReason: string | null;
   /** Aborted to be handed back to the queue (shutdown), not cancelled. */
@@ -125,14 +130,32 @@ export class JobRunner {
 
   async handle(q: QueuedJob): Promise<void> {
     const jobId = q.jobId;
-    // Registered before anything else, so a cancel that arrives while the job is being started is not missed.
-    const state: Running = { abort: new AbortController(), cancelReason: null, handBack: false };
-    this.running.set(jobId, state);
-    try {
-      await this.start(q, state);
-    } finally {
-      if (this.running.get(jobId) === state) this.running.delete(jobId);
+    const current = this.running.get(jobId);
+    if (current) {
+      // The queue gave us again a job this process is running (its in-progress signals were lost, e.g. across a
+      // broker restart): keep the run — never a second one at once — and settle this delivery with it.
+      this.logger.warn({ msg: 'job delivered again while it runs here; the run goes on', job_id: jobId });
+      current.adopted.push(q);
+      return current.done;
     }
+    // Registered before anything else, so a cancel that arrives while the job is being started is not missed.
+    const state: Running = { done: Promise.resolve(), adopted: [], abort: new AbortController(), cancelReason: null, handBack: false };
+    this.running.set(jobId, state);
+    state.done = (async () => {
+      const holder = holderOf(q, state);
+      try {
+        await this.start(holder, state);
+      } catch (err) {
+        if (!(err instanceof StaleAttemptError)) throw err;
+        // A newer attempt of this job runs elsewhere: stop without a word to the log, the store or the queue.
+        state.abort.abort(new Error('superseded by a newer attempt'));
+        this.logger.warn({ msg: 'attempt superseded by a newer one elsewhere; stopped', job_id: jobId, attempt: err.attempt, current: err.current });
+        holder.abandon();
+      } finally {
+        if (this.running.get(jobId) === state) this.running.delete(jobId);
+      }
+    })();
+    return state.done;
   }
 
   private async start(q: QueuedJob, state: Running): Promise<void> {
@@ -243,8 +266,9 @@ export class JobRunner {
         }
       }
     } catch (err) {
-      // The log stayed unavailable past the retry window: leave the job to the queue's redelivery.
-      if (err instanceof EventLogUnavailableError) throw err;
+      // The log stayed unavailable past the retry window: leave the job to the queue's redelivery. Or a newer
+      // attempt superseded this one (handled in `handle`).
+      if (err instanceof EventLogUnavailableError || err instanceof StaleAttemptError) throw err;
       if (!state.abort.signal.aborted && !ended) {
         this.logger.error({ msg: 'agent failed', job_id: jobId, agent: job.agent, error: errorMessage(err) });
         pending = { type: 'error', code: 'agent_crashed', message: errorMessage(err), retryable: false, usage: { ...usage } };
@@ -337,6 +361,23 @@ export class JobRunner {
       throw err;
     }
   }
+}
+
+/** One handle over the job's first delivery and any adopted later ones: every call reaches all of them. */
+function holderOf(first: QueuedJob, state: Running): QueuedJob {
+  const all = () => [first, ...state.adopted];
+  return {
+    jobId: first.jobId,
+    deliveries: first.deliveries,
+    working: () => all().forEach((d) => d.working()),
+    ack: async () => {
+      await Promise.all(all().map((d) => d.ack()));
+    },
+    release: async (delayMs?: number) => {
+      await Promise.all(all().map((d) => d.release(delayMs)));
+    },
+    abandon: () => all().forEach((d) => d.abandon()),
+  };
 }
 
 function errorMessage(err: unknown): string {

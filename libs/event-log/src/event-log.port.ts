@@ -8,6 +8,9 @@
  *   stored or delivered.
  * - **Closed after terminal.** Once a terminal event (`done`, `error`, `cancelled`) is in a job's log, every later
  *   append for the job is refused with {@link JobLogClosedError}. So a job has exactly one terminal event.
+ * - **Fenced attempts.** An append whose `attempt` is lower than the job's latest attempt (the attempt of its newest
+ *   event) is refused with {@link StaleAttemptError}: a runner that was superseded by a newer attempt (its job was
+ *   delivered again elsewhere) cannot interleave its output with the new attempt's.
  * - **Idempotent retries.** An append whose `dedupId` equals that of an event already in the job's log appends
  *   nothing and returns that event.
  * - **Positions.** Each stored event has a driver-defined `pos` that strictly increases with `seq` within a job;
@@ -24,6 +27,8 @@ export interface LoggedEvent {
   readonly event: JobEvent;
   /** Driver-defined log position (JetStream stream sequence, memory counter). */
   readonly pos: number;
+  /** The event as one-line JSON, when the driver has it at hand (saves serializing it again for the wire). */
+  readonly json?: string;
 }
 
 export interface AppendInput {
@@ -65,6 +70,18 @@ export class JobLogClosedError extends Error {
     readonly terminal: LoggedEvent,
   ) {
     super(`job ${jobId} has already ended with "${terminal.event.type}" (seq ${terminal.event.seq})`);
+  }
+}
+
+/** The job's log already holds events of a newer attempt than the append's. */
+export class StaleAttemptError extends Error {
+  override readonly name = 'StaleAttemptError';
+  constructor(
+    readonly jobId: string,
+    readonly attempt: number,
+    readonly current: number,
+  ) {
+    super(`job ${jobId} is on attempt ${current}; an append of attempt ${attempt} is stale`);
   }
 }
 

@@ -55,6 +55,7 @@ import {
 import {
   EventLogUnavailableError,
   JobLogClosedError,
+  StaleAttemptError,
   type AppendInput,
   type EventListener,
   type EventLog,
@@ -96,10 +97,12 @@ export interface JetStreamEventLogOptions {
 interface LastState {
   seq: number;
   pos: number;
+  /** Attempt of the newest event (attempts only grow in a job's log). */
+  attempt: number;
   terminal: LoggedEvent | null;
 }
 
-const NONE: LastState = Object.freeze({ seq: 0, pos: 0, terminal: null });
+const NONE: LastState = Object.freeze({ seq: 0, pos: 0, attempt: 0, terminal: null });
 const WRONG_LAST_SEQUENCE = 10071;
 const MAX_APPEND_ATTEMPTS = 200;
 /** An expected last sequence no subject ever has: used to probe the dedup window of a closed log. */
@@ -138,8 +141,9 @@ function unavailable(err: unknown, what: string): unknown {
 }
 
 function parseStored(data: Uint8Array, pos: number): LoggedEvent {
-  const event = JSON.parse(decoder.decode(data)) as JobEvent;
-  return { event, pos };
+  const json = decoder.decode(data);
+  // the stored bytes are the event's JSON exactly as appended: kept, so frames need not serialize it again
+  return { event: JSON.parse(json) as JobEvent, pos, json };
 }
 
 export class JetStreamEventLog implements EventLog {
@@ -254,12 +258,14 @@ export class JetStreamEventLog implements EventLog {
     for (let attempt = 1; ; attempt++) {
       const state = known ?? (await this.fetchLastState(jobId));
       if (state.terminal && input.dedupId === undefined) throw new JobLogClosedError(jobId, state.terminal);
+      if (!state.terminal && input.attempt < state.attempt) throw new StaleAttemptError(jobId, input.attempt, state.attempt);
       // Validates (InvalidEventError / RangeError) before anything is sent.
       const event = stampEvent(jobId, state.seq + 1, input);
       const expected = state.terminal ? NEVER : state.pos;
+      const json = JSON.stringify(event);
       let ack;
       try {
-        ack = await this.js.publish(subject, encoder.encode(JSON.stringify(event)), {
+        ack = await this.js.publish(subject, encoder.encode(json), {
           msgID: input.dedupId,
           expect: { lastSubjectSequence: expected },
         });
@@ -279,8 +285,8 @@ export class JetStreamEventLog implements EventLog {
         throw unavailable(err, 'append');
       }
       if (ack.duplicate) return this.getBySeq(ack.seq);
-      const logged: LoggedEvent = { event, pos: ack.seq };
-      this.cacheSet(jobId, { seq: event.seq, pos: ack.seq, terminal: isTerminalEvent(event) ? logged : null });
+      const logged: LoggedEvent = { event, pos: ack.seq, json };
+      this.cacheSet(jobId, { seq: event.seq, pos: ack.seq, attempt: event.attempt, terminal: isTerminalEvent(event) ? logged : null });
       return logged;
     }
   }
@@ -445,7 +451,9 @@ export class JetStreamEventLog implements EventLog {
 
   private async fetchLastState(jobId: string): Promise<LastState> {
     const last = await this.last(jobId);
-    const state = last ? { seq: last.event.seq, pos: last.pos, terminal: isTerminalEvent(last.event) ? last : null } : NONE;
+    const state = last
+      ? { seq: last.event.seq, pos: last.pos, attempt: last.event.attempt, terminal: isTerminalEvent(last.event) ? last : null }
+      : NONE;
     this.cacheSet(jobId, state);
     return state;
   }

@@ -5,6 +5,7 @@
 import { isTerminalEvent, type EventPosition } from '../../contracts/src/index.js';
 import {
   JobLogClosedError,
+  StaleAttemptError,
   type AppendInput,
   type EventListener,
   type EventLog,
@@ -30,6 +31,8 @@ interface JobLog {
   /** Index of the oldest retained event in `events`. */
   head: number;
   lastSeq: number;
+  /** Attempt of the newest event. */
+  lastAttempt: number;
   terminal: LoggedEvent | null;
   listeners: Set<EventListener>;
   dedup: Map<string, LoggedEvent>;
@@ -65,9 +68,11 @@ export class MemoryEventLog implements EventLog {
       if (seen) return seen;
     }
     if (log.terminal) throw new JobLogClosedError(jobId, log.terminal);
+    if (input.attempt < log.lastAttempt) throw new StaleAttemptError(jobId, input.attempt, log.lastAttempt);
     const event = stampEvent(jobId, log.lastSeq + 1, input);
     const logged: LoggedEvent = { event, pos: this.nextPos++ };
     log.lastSeq = event.seq;
+    log.lastAttempt = event.attempt;
     log.events.push(logged);
     if (input.dedupId !== undefined) {
       log.dedup.set(input.dedupId, logged);
@@ -135,7 +140,7 @@ export class MemoryEventLog implements EventLog {
   }
 
   private newJob(jobId: string): JobLog {
-    const log: JobLog = { events: [], head: 0, lastSeq: 0, terminal: null, listeners: new Set(), dedup: new Map() };
+    const log: JobLog = { events: [], head: 0, lastSeq: 0, lastAttempt: 0, terminal: null, listeners: new Set(), dedup: new Map() };
     this.jobs.set(jobId, log);
     return log;
   }

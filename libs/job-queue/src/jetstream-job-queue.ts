@@ -275,6 +275,9 @@ class PullLoop {
       release: async (delayMs = 0) => {
         if (settle()) m.nak(delayMs > 0 ? delayMs : undefined);
       },
+      abandon: () => {
+        settle(); // no ack, no nak: the server already gave this message to the job's current holder
+      },
     };
     const run = (async () => {
       try {

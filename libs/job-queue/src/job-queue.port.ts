@@ -24,6 +24,11 @@ export interface QueuedJob {
   ack(): Promise<void>;
   /** Hands the job back for another consumer (shutdown), after `delayMs`. */
   release(delayMs?: number): Promise<void>;
+  /**
+   * Forgets this delivery without acking or releasing it: it is stale (the job was delivered again and is held
+   * elsewhere now), so settling it could only disturb the current holder.
+   */
+  abandon(): void;
 }
 
 export type QueueHandler = (job: QueuedJob) => Promise<void>;

@@ -84,6 +84,9 @@ export class MemoryJobQueue implements JobQueue {
       ack: async () => {
         if (settle()) queueMicrotask(() => this.pump());
       },
+      abandon: () => {
+        if (settle()) queueMicrotask(() => this.pump());
+      },
       release: async (delayMs = 0) => {
         if (!settle()) return;
         const back = () => {

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { InvalidEventError, START, newJobId, type AgentEvent } from '../../../contracts/src/index.js';
-import { JobLogClosedError, type EventLog, type LoggedEvent } from '../event-log.port.js';
+import { JobLogClosedError, StaleAttemptError, type EventLog, type LoggedEvent } from '../event-log.port.js';
 
 export interface EventLogFactoryOptions {
   /** Retention for this log instance (ms). */
@@ -92,6 +92,13 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
       expect((await log.last(job))?.event).toMatchObject({ seq: 2, type: 'token', text: 'hi' });
     });
 
+    it("refuses an attempt event whose attempt differs from the append's", async () => {
+      const log = await make();
+      const job = newJobId();
+      await expect(log.append(job, { event: { type: 'attempt', attempt: 3, reason: 'x' }, attempt: 2 })).rejects.toBeInstanceOf(InvalidEventError);
+      expect(await log.last(job)).toBeNull();
+    });
+
     it('refuses a malformed or unknown event and stores nothing', async () => {
       const log = await make();
       const job = newJobId();
@@ -124,7 +131,7 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
         { type: 'tool_call_start', call_id: 'c1', name: 'lookup', arguments: { q: 1 } },
         { type: 'tool_call_end', call_id: 'c1', name: 'lookup', result: { ok: true } },
         { type: 'tool_call_end', call_id: 'c2', name: 'lookup', error: 'boom' },
-        { type: 'attempt', attempt: 2, reason: 'worker_lost' },
+        { type: 'attempt', attempt: 1, reason: 'first' },
         { type: 'input_required', request_id: 'r1', prompt: 'approve?', schema: { type: 'boolean' } },
         { type: 'error', code: 'agent_failed', message: 'x', retryable: false, usage },
       ];
@@ -178,6 +185,17 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
       for (const s of settled) if (s.status === 'rejected') expect(s.reason).toBeInstanceOf(JobLogClosedError);
       const all = await log.read(job, START, 10);
       expect(all).toHaveLength(2);
+    });
+
+    it('refuses an append from an attempt older than the newest event, whoever appended that', async () => {
+      const log = await make();
+      const other = await make();
+      const job = newJobId();
+      await log.append(job, { event: token('a'), attempt: 1 });
+      await other.append(job, { event: { type: 'attempt', attempt: 2, reason: 'worker_lost' }, attempt: 2 });
+      await expect(log.append(job, { event: token('late'), attempt: 1 })).rejects.toBeInstanceOf(StaleAttemptError);
+      expect((await log.append(job, { event: token('b'), attempt: 2 })).event).toMatchObject({ seq: 3, attempt: 2 });
+      expect((await log.read(job, START, 10)).map((e) => e.event.attempt)).toEqual([1, 2, 2]);
     });
 
     it('does not append twice for a retried dedup id', async () => {
