@@ -55,6 +55,17 @@ describe('StreamTokenService', () => {
     expect(refusal(() => svc.verify(token, OTHER_JOB))).toMatch(/another job/);
   });
 
+  it('refuses a token whose last signature character was changed to any other, however it decodes', () => {
+    const svc = make();
+    const { token } = svc.issue('acme', JOB);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    for (const c of alphabet) {
+      if (c === token[token.length - 1]) continue;
+      // the last base64url character of a 32-byte HMAC carries only 4 bits: lenient decoding maps 4 characters to one
+      expect(refusal(() => svc.verify(token.slice(0, -1) + c, JOB))).toBe('invalid stream token');
+    }
+  });
+
   it('refuses tampered, truncated, foreign-secret and malformed tokens', () => {
     const svc = make();
     const { token } = svc.issue('acme', JOB);

@@ -99,8 +99,10 @@ export class StreamTokenService {
     if (parts.length !== 3 || parts[0] !== PREFIX) return null;
     const [, payloadPart, sigPart] = parts as [string, string, string];
     if (!/^[A-Za-z0-9_-]+$/.test(payloadPart) || !/^[A-Za-z0-9_-]+$/.test(sigPart)) return null;
-    const given = Buffer.from(sigPart, 'base64url');
-    const expected = this.sign(`${PREFIX}.${payloadPart}`);
+    // Compare the canonical base64url text, not decoded bytes: a lenient decoder ignores the low bits of the last
+    // character, so a token whose last character was changed would otherwise still pass.
+    const given = Buffer.from(sigPart, 'ascii');
+    const expected = Buffer.from(this.sign(`${PREFIX}.${payloadPart}`).toString('base64url'), 'ascii');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
     // only a payload we signed gets this far
     let p: unknown;
