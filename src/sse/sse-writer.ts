@@ -91,10 +91,9 @@ export function writeSse(
   // per client stays under the bound plus two bursts.
   let burstStart = -1;
   let overSinceDrain = false;
-  const endBurst = () => {
-    burstStart = -1;
-  };
+  /** Ends the burst and hands its frames to the response (the shared per-turn flusher calls it; so may replay). */
   const flush = () => {
+    burstStart = -1;
     if (pending === '' || closed) return;
     const chunk = pending;
     pending = '';
@@ -119,8 +118,8 @@ export function writeSse(
     write(frame: string): boolean {
       if (closed) return false;
       if (burstStart < 0) {
-        burstStart = res.writableLength + pending.length;
-        setImmediate(endBurst);
+        // a burst starts right after a flush, so nothing is pending and the write below schedules the next one
+        burstStart = res.writableLength;
         if (burstStart <= opts.maxBufferBytes) overSinceDrain = false;
         else if (!overSinceDrain) overSinceDrain = true;
         else burstStart = Infinity; // over the bound twice without draining: drop (below)
