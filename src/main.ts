@@ -6,20 +6,11 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { startApp } from './bootstrap.js';
 import { shutdownOnSignals } from './lifecycle/signals.js';
-import { ConfigError, loadConfig } from './config/config.js';
+import { loadConfigOrExit } from './config/config.js';
 import { hashKey } from './config/key-hash.js';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(process.env, hashKey);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`jobstream: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit(process.env, hashKey, 'jobstream');
   const logger = new Logger('Main');
   const running = await startApp(config);
   if (!config.tenancy.authEnabled) {

@@ -266,3 +266,14 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
   });
 }
+
+/** For process entry points: the validated config, or exit 1 with the message naming the bad variables. */
+export function loadConfigOrExit(env: RawEnv, hash: (key: string) => string, program: string): AppConfig {
+  try {
+    return loadConfig(env, hash);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${program}: ${err.message}\n`);
+    process.exit(1);
+  }
+}

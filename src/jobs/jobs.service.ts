@@ -15,7 +15,7 @@ import {
 } from '../../libs/contracts/src/index.js';
 import { JobLogClosedError, type EventLog, type LiveHub } from '../../libs/event-log/src/index.js';
 import type { JobControl, JobQueue } from '../../libs/job-queue/src/index.js';
-import type { JobRecord, JobStore } from '../../libs/job-store/src/index.js';
+import { newJobRecord, type JobRecord, type JobStore } from '../../libs/job-store/src/index.js';
 import { ApiError } from '../common/api-error.js';
 import { zodMessage } from '../common/error-mapping.js';
 import { EVENT_LOG, JOB_CONTROL, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
@@ -69,23 +69,7 @@ export class JobsService {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_RE.test(idempotencyKey)) {
       throw ApiError.invalid('Idempotency-Key must be 1 to 255 visible ASCII characters');
     }
-    const now = new Date().toISOString();
-    const record: JobRecord = {
-      id: newJobId(),
-      tenant,
-      agent: body.agent,
-      input: body.input,
-      metadata: body.metadata ?? null,
-      status: 'queued',
-      created_at: now,
-      updated_at: now,
-      started_at: null,
-      finished_at: null,
-      attempt: 1,
-      usage: { input_tokens: 0, output_tokens: 0 },
-      error: null,
-      cancel_reason: null,
-    };
+    const record = newJobRecord({ id: newJobId(), tenant, agent: body.agent, input: body.input, metadata: body.metadata ?? null });
     const idem = idempotencyKey
       ? { key: idempotencyKey, fingerprint: createHash('sha256').update(canonical(body)).digest('hex') }
       : undefined;

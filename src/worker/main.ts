@@ -7,7 +7,7 @@
  */
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { ConfigError, loadConfig } from '../config/config.js';
+import { loadConfigOrExit } from '../config/config.js';
 import { hashKey } from '../config/key-hash.js';
 import { shutdownOnSignals } from '../lifecycle/signals.js';
 import { WORKER_ID } from './worker.controller.js';
@@ -17,16 +17,7 @@ import { WorkerConfigError, startWorker } from './worker.bootstrap.js';
 const SHUTDOWN_MARGIN_MS = 5_000;
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(process.env, hashKey);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`jobstream-worker: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit(process.env, hashKey, 'jobstream-worker');
   let running;
   try {
     running = await startWorker(config);

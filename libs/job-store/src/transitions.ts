@@ -2,6 +2,26 @@
 import { canTransition, isTerminalStatus, type JobStatus } from '../../contracts/src/index.js';
 import { InvalidListCursorError, type JobPatch, type JobRecord } from './job-store.port.js';
 
+/** A new job's record: queued, attempt 1, nothing used yet. */
+export function newJobRecord(
+  fields: Pick<JobRecord, 'id' | 'tenant' | 'agent' | 'input' | 'metadata'>,
+  now: Date = new Date(),
+): JobRecord {
+  const iso = now.toISOString();
+  return {
+    ...fields,
+    status: 'queued',
+    created_at: iso,
+    updated_at: iso,
+    started_at: null,
+    finished_at: null,
+    attempt: 1,
+    usage: { input_tokens: 0, output_tokens: 0 },
+    error: null,
+    cancel_reason: null,
+  };
+}
+
 /** The record after moving it to `to`, or null when the move is not allowed. */
 export function applyTransition(
   job: JobRecord,

@@ -3,29 +3,13 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { newJobId, type JobStatus } from '../../../contracts/src/index.js';
+import { newJobRecord } from '../transitions.js';
 import { IdempotencyConflictError, InvalidListCursorError, type JobRecord, type JobStore, type JobStoreOptions } from '../job-store.port.js';
 
 export type JobStoreFactory = (opts: JobStoreOptions) => Promise<JobStore>;
 
 export function jobRecord(over: Partial<JobRecord> = {}): JobRecord {
-  const now = new Date().toISOString();
-  return {
-    id: newJobId(),
-    tenant: 'acme',
-    agent: 'echo',
-    input: { message: 'hi' },
-    metadata: null,
-    status: 'queued',
-    created_at: now,
-    updated_at: now,
-    started_at: null,
-    finished_at: null,
-    attempt: 1,
-    usage: { input_tokens: 0, output_tokens: 0 },
-    error: null,
-    cancel_reason: null,
-    ...over,
-  };
+  return { ...newJobRecord({ id: newJobId(), tenant: 'acme', agent: 'echo', input: { message: 'hi' }, metadata: null }), ...over };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
