@@ -39,11 +39,33 @@ export const attemptEventSchema = z.strictObject({
   attempt: z.number().int().min(1),
   reason: z.string(),
 });
+/** What an `input_required` asks for (v1.1): a yes/no approval, free text, or the results of client-side tools. */
+export const INPUT_KINDS = ['approval', 'text', 'tool_results'] as const;
+export type InputKind = (typeof INPUT_KINDS)[number];
+
+/** A tool call the client must run, as listed in an `input_required` of kind `tool_results`. */
+export const requestedToolCallSchema = z.strictObject({ call_id: nonEmpty, name: nonEmpty, arguments: z.unknown() });
+export type RequestedToolCall = z.infer<typeof requestedToolCallSchema>;
+
+/**
+ * The agent stops and waits for an answer (`POST /v1/jobs/:id/input`). v1 events carried only `request_id`,
+ * `prompt` and `schema`; v1.1 adds `kind`, `tool_calls` and `expires_at`, optional here so v1 logs still parse
+ * (the platform fills them in for every new request).
+ */
 export const inputRequiredEventSchema = z.strictObject({
   type: z.literal('input_required'),
   request_id: nonEmpty,
+  kind: z.enum(INPUT_KINDS).optional(),
   prompt: z.string(),
   schema: z.record(z.string(), z.unknown()).optional(),
+  tool_calls: z.array(requestedToolCallSchema).optional(),
+  expires_at: z.string().optional(),
+});
+/** An answer to the open `input_required` was accepted (v1.1). Not terminal. */
+export const inputReceivedEventSchema = z.strictObject({
+  type: z.literal('input_received'),
+  request_id: nonEmpty,
+  input: z.record(z.string(), z.unknown()),
 });
 export const doneEventSchema = z.strictObject({
   type: z.literal('done'),
@@ -72,6 +94,7 @@ export const agentEventSchema = z.discriminatedUnion('type', [
   toolCallEndEventSchema,
   attemptEventSchema,
   inputRequiredEventSchema,
+  inputReceivedEventSchema,
   doneEventSchema,
   errorEventSchema,
   cancelledEventSchema,
@@ -89,6 +112,7 @@ export const EVENT_TYPES = [
   'tool_call_end',
   'attempt',
   'input_required',
+  'input_received',
   'done',
   'error',
   'cancelled',
