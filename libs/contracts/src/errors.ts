@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'not_found'
   | 'conflict'
   | 'idempotency_conflict'
+  | 'thread_busy'
+  | 'job_active'
   | 'cursor_expired'
   | 'payload_too_large'
   | 'rate_limited'
