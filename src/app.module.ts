@@ -9,6 +9,7 @@ import type { Engine } from './engine/engine.js';
 import { EngineModule } from './engine/engine.module.js';
 import { HealthModule } from './health/health.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
+import { ThreadsModule } from './threads/threads.module.js';
 import { PlaygroundModule } from './playground/playground.module.js';
 import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
@@ -30,6 +31,7 @@ export class AppModule {
         MetricsModule,
         HealthModule,
         JobsModule,
+        ThreadsModule,
         WatchdogModule,
         ...(config.playground ? [PlaygroundModule] : []),
         ...(config.inProcessWorker ? [WorkerCoreModule] : []),

@@ -7,7 +7,11 @@ import {
   agentEventSchema,
   cancelJobRequestSchema,
   createJobRequestSchema,
+  createShareRequestSchema,
+  createThreadRequestSchema,
+  createTurnRequestSchema,
   echoInputSchema,
+  rerunJobRequestSchema,
   usageSchema,
 } from '../../libs/contracts/src/index.js';
 
@@ -76,8 +80,96 @@ export function componentSchemas(): Record<string, Schema> {
         metadata: { type: 'object', nullable: true, additionalProperties: true },
         stream_url: { type: 'string', example: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/stream' },
         events_url: { type: 'string', example: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/events' },
+        thread_id: { type: 'string', description: 'v1.1: the thread of this turn (absent outside threads)', example: 'thr_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' },
+        turn: { type: 'integer', minimum: 1, description: 'v1.1: the turn number within its thread' },
+        rerun_of: { type: 'string', description: 'v1.1: the job this one reruns' },
       },
     },
+    CreateThreadRequest: { ...toOpenApi(createThreadRequestSchema, 'input'), example: { agent: 'echo', metadata: { user: 'u_42' } } },
+    CreateTurnRequest: { ...toOpenApi(createTurnRequestSchema, 'input'), example: { input: { message: 'And what about tomorrow?' }, if_busy: 'interrupt' } },
+    RerunJobRequest: toOpenApi(rerunJobRequestSchema, 'input'),
+    Thread: {
+      type: 'object',
+      required: ['id', 'agent', 'status', 'turns', 'active_job_id', 'last_job_id', 'created_at', 'updated_at', 'metadata'],
+      properties: {
+        id: { type: 'string', example: 'thr_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' },
+        agent: { type: 'string', example: 'echo' },
+        status: { type: 'string', enum: ['idle', 'busy'] },
+        turns: { type: 'integer', minimum: 0, description: 'turns created so far (waiting ones included)' },
+        active_job_id: { type: 'string', nullable: true },
+        last_job_id: { type: 'string', nullable: true },
+        created_at: { type: 'string', format: 'date-time' },
+        updated_at: { type: 'string', format: 'date-time' },
+        metadata: { type: 'object', nullable: true, additionalProperties: true },
+      },
+      example: {
+        id: 'thr_01JD7Y3Z8W4X2V9Q5R6S7T8U9V',
+        agent: 'echo',
+        status: 'busy',
+        turns: 2,
+        active_job_id: 'job_01JD7Y40000000000000000002',
+        last_job_id: 'job_01JD7Y40000000000000000002',
+        created_at: '2026-01-01T10:00:00.000Z',
+        updated_at: '2026-01-01T10:01:00.000Z',
+        metadata: null,
+      },
+    },
+    ThreadList: {
+      type: 'object',
+      required: ['items', 'next_cursor'],
+      properties: { items: { type: 'array', items: ref('Thread') }, next_cursor: { type: 'string', nullable: true } },
+    },
+    BatchJobsRequest: {
+      type: 'object',
+      required: ['jobs'],
+      properties: {
+        jobs: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 100,
+          items: { allOf: [ref('CreateJobRequest'), { type: 'object', properties: { idempotency_key: { type: 'string' } } }] },
+        },
+      },
+      example: { jobs: [{ agent: 'echo', input: { message: 'one' }, idempotency_key: 'batch-1-a' }, { agent: 'nope', input: {} }] },
+    },
+    BatchJobsResponse: {
+      type: 'object',
+      required: ['items'],
+      properties: {
+        items: {
+          type: 'array',
+          items: { oneOf: [{ type: 'object', required: ['job'], properties: { job: ref('Job') } }, ref('Error')] },
+        },
+      },
+      example: { items: [{ job: { id: 'job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V', agent: 'echo', status: 'queued' } }, { error: { code: 'invalid_request', message: 'unknown agent "nope" (known: echo)' } }] },
+    },
+    CreateShareRequest: { ...toOpenApi(createShareRequestSchema, 'input'), example: { expires_in_s: 86400 } },
+    Share: {
+      type: 'object',
+      required: ['id', 'job_id', 'created_at', 'expires_at'],
+      properties: {
+        id: { type: 'string', example: 'shr_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' },
+        job_id: { type: 'string' },
+        created_at: { type: 'string', format: 'date-time' },
+        expires_at: { type: 'string', format: 'date-time' },
+      },
+    },
+    IssuedShare: {
+      allOf: [
+        ref('Share'),
+        {
+          type: 'object',
+          required: ['token', 'stream_url', 'events_url', 'job_url'],
+          properties: {
+            token: { type: 'string', description: 'shown once; pass as `share_token`', example: 'sh1_Jx9…' },
+            stream_url: { type: 'string', example: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/stream?share_token=sh1_Jx9…' },
+            events_url: { type: 'string', example: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/events?share_token=sh1_Jx9…' },
+            job_url: { type: 'string', example: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V?share_token=sh1_Jx9…' },
+          },
+        },
+      ],
+    },
+    ShareList: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('Share') } } },
     JobList: {
       type: 'object',
       required: ['items', 'next_cursor'],

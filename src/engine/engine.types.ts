@@ -2,6 +2,8 @@
 import type { EventLog } from '../../libs/event-log/src/index.js';
 import type { JobControl, JobQueue } from '../../libs/job-queue/src/index.js';
 import type { JobStore } from '../../libs/job-store/src/index.js';
+import type { ShareStore } from '../../libs/share-store/src/index.js';
+import type { ThreadStore } from '../../libs/thread-store/src/index.js';
 
 export interface Engine {
   readonly kind: 'embedded' | 'nats';
@@ -9,6 +11,9 @@ export interface Engine {
   readonly jobStore: JobStore;
   readonly jobQueue: JobQueue;
   readonly jobControl: JobControl;
+  /** v1.1: conversations and share links (same backing service as the job store). */
+  readonly threadStore: ThreadStore;
+  readonly shareStore: ShareStore;
   /** Readiness of each backing service. */
   health(): Promise<Record<string, { up: boolean; message?: string }>>;
   close(): Promise<void>;

@@ -24,7 +24,7 @@ import { JobsService } from './jobs.service.js';
     StreamLimits,
     CreateRateLimitGuard,
   ],
-  exports: [JobsService, JobStreamService, SseConnections, LIVE_HUB],
+  exports: [JobsService, JobStreamService, SseConnections, LIVE_HUB, CreateRateLimitGuard],
 })
 export class JobsModule {
   constructor(metrics: Metrics, connections: SseConnections, @Inject(LIVE_HUB) hub: LiveHub<string>) {

@@ -33,10 +33,10 @@ export interface EventsPage {
   status: JobStatus;
 }
 
-const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,255}$/;
+export const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,255}$/;
 
 /** Canonical JSON (sorted keys), so that the same body always has the same fingerprint. */
-function canonical(v: unknown): string {
+export function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   if (v && typeof v === 'object') {
     return `{${Object.keys(v)
@@ -61,7 +61,12 @@ export class JobsService {
     @Optional() private readonly metrics?: Metrics,
   ) {}
 
-  async create(tenant: string, body: CreateJobRequest, idempotencyKey?: string): Promise<{ job: Job; created: boolean }> {
+  async create(
+    tenant: string,
+    body: CreateJobRequest,
+    idempotencyKey?: string,
+    extra: { rerun_of?: string } = {},
+  ): Promise<{ job: Job; created: boolean }> {
     const schema = AGENT_INPUT_SCHEMAS[body.agent];
     if (!schema) throw ApiError.invalid(`unknown agent "${body.agent}" (known: ${knownAgents().join(', ')})`);
     const parsed = schema.safeParse(body.input);
@@ -69,7 +74,15 @@ export class JobsService {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_RE.test(idempotencyKey)) {
       throw ApiError.invalid('Idempotency-Key must be 1 to 255 visible ASCII characters');
     }
-    const record = newJobRecord({ id: newJobId(), tenant, agent: body.agent, input: body.input, metadata: body.metadata ?? null });
+    const record = newJobRecord({
+      id: newJobId(),
+      tenant,
+      agent: body.agent,
+      input: body.input,
+      metadata: body.metadata ?? null,
+      ...extra,
+      ...(idempotencyKey !== undefined ? { idempotency_key: idempotencyKey } : {}),
+    });
     const idem = idempotencyKey
       ? { key: idempotencyKey, fingerprint: createHash('sha256').update(canonical(body)).digest('hex') }
       : undefined;

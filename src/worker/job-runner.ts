@@ -47,6 +47,8 @@ export interface JobRunnerOptions {
   /** How long an append is retried while the event log is unavailable (then the run fails and is redelivered); 30 s. */
   appendRetryMs?: number;
   metrics?: RunnerMetrics;
+  /** v1.1: what else the agent of a job is given (a thread's turn and the conversation so far). */
+  turnContext?: (job: JobRecord) => Promise<Pick<AgentContext, 'turn' | 'history'>>;
 }
 
 export function statusOfTerminal(e: { type: 'done' | 'error' | 'cancelled' }): JobStatus {
@@ -239,7 +241,8 @@ export class JobRunner {
         pending = { type: 'error', code: 'unknown_agent', message: `no worker can run agent "${job.agent}"`, retryable: false, usage };
       } else if (!state.abort.signal.aborted) {
         const input = schema.parse(job.input) as Record<string, unknown>;
-        const ctx: AgentContext = { jobId, attempt, input, signal: state.abort.signal, usage };
+        const turn = (await this.opts.turnContext?.(job)) ?? {};
+        const ctx: AgentContext = { jobId, attempt, input, signal: state.abort.signal, usage, ...turn };
         let n = 0;
         for await (const ev of agent.run(ctx)) {
           if (state.abort.signal.aborted) break;

@@ -51,7 +51,7 @@ export interface JobRecord {
 
 /** Fields a transition or update may write (never `status`, `id`, `tenant`, `created_at`). */
 export type JobPatch = Partial<
-  Pick<JobRecord, 'attempt' | 'usage' | 'error' | 'cancel_reason' | 'started_at' | 'finished_at' | 'heartbeat_at'>
+  Pick<JobRecord, 'attempt' | 'usage' | 'error' | 'cancel_reason' | 'started_at' | 'finished_at' | 'heartbeat_at' | 'turn'>
 >;
 
 export interface TransitionResult {

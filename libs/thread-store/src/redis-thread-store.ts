@@ -218,6 +218,11 @@ export class RedisThreadStore implements ThreadStore {
     return new RedisThreadStore(redis, true, opts);
   }
 
+  /** The Redis client (shared by the share store of the same engine). */
+  get client(): Redis {
+    return this.redis;
+  }
+
   async create(t: ThreadRecord): Promise<void> {
     const fixed: Fixed = { id: t.id, tenant: t.tenant, agent: t.agent, metadata: t.metadata, created_at: t.created_at };
     const state: State = {

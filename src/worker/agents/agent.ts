@@ -8,7 +8,7 @@
  * - keep `ctx.usage` current (tokens read and produced so far) so that a cancel or a failure reports it.
  * The runner validates every event where it is appended; a malformed one is refused and logged, never delivered.
  */
-import type { AgentEvent, Usage } from '../../../libs/contracts/src/index.js';
+import type { AgentEvent, ConversationTurn, Usage } from '../../../libs/contracts/src/index.js';
 
 export interface AgentContext {
   jobId: string;
@@ -19,6 +19,9 @@ export interface AgentContext {
   signal: AbortSignal;
   /** Tokens so far; the agent updates it as it goes. */
   usage: Usage;
+  /** v1.1, a turn of a thread: its number, and the conversation before it (earlier turns in order). */
+  turn?: number;
+  history?: ConversationTurn[];
 }
 
 export interface Agent {

@@ -3,7 +3,7 @@
  * times over, `delay_ms` apart; `fail_after: n` ends with `error` (`agent_failed`) after n tokens; `tool: true` emits
  * one tool call first. Usage: input_tokens = tokens in the message, output_tokens = token events emitted.
  */
-import { echoInputSchema, echoTokens, type AgentEvent } from '../../../libs/contracts/src/index.js';
+import { echoInputSchema, echoTokens, historyChars, type AgentEvent } from '../../../libs/contracts/src/index.js';
 import { abortableDelay, type Agent, type AgentContext } from './agent.js';
 
 export class EchoAgent implements Agent {
@@ -64,7 +64,11 @@ export class EchoAgent implements Agent {
     yield {
       type: 'done',
       usage: { ...ctx.usage },
-      output: { text: input.message.repeat(input.repeat) },
+      output: {
+        text: input.message.repeat(input.repeat),
+        // in a thread: which turn this was and how much conversation it was given
+        ...(ctx.turn !== undefined ? { turn: ctx.turn, history_chars: historyChars(ctx.history ?? []) } : {}),
+      },
     };
   }
 }

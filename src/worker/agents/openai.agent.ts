@@ -23,7 +23,7 @@
  * the stream — a long generation that keeps streaming never times out.
  */
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
-import { openAiInputSchema, type AgentEvent, type OpenAiInput } from '../../../libs/contracts/src/index.js';
+import { openAiInputSchema, turnInputText, type AgentEvent, type ConversationTurn, type OpenAiInput } from '../../../libs/contracts/src/index.js';
 import type { Agent, AgentContext } from './agent.js';
 import { ChatStreamMapper } from './openai/chat-stream-mapper.js';
 import {
@@ -123,7 +123,7 @@ export class OpenAiAgent implements Agent {
         res = await this.fetchFn(this.url, {
           method: 'POST',
           headers: this.headers(),
-          body: JSON.stringify(this.requestBody(input, model)),
+          body: JSON.stringify(this.requestBody(input, model, ctx.history)),
           signal: http.signal,
         });
       } catch (err) {
@@ -261,16 +261,31 @@ export class OpenAiAgent implements Agent {
     return h;
   }
 
-  private requestBody(input: OpenAiInput, model: string): Record<string, unknown> {
+  private requestBody(input: OpenAiInput, model: string, history: readonly ConversationTurn[] = []): Record<string, unknown> {
     const { messages, prompt, model: _model, ...params } = input;
     return {
       model,
-      messages: messages ?? [{ role: 'user', content: prompt }],
+      messages: [...historyMessages(history), ...(messages ?? [{ role: 'user', content: prompt }])],
       ...params,
       stream: true,
       stream_options: { include_usage: true },
     };
   }
+}
+
+/**
+ * A thread's earlier turns as chat messages: each turn's own messages (or its prompt as a user message), then the
+ * assistant's final text when the turn completed.
+ */
+export function historyMessages(history: readonly ConversationTurn[]): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const t of history) {
+    const msgs = t.input['messages'];
+    if (Array.isArray(msgs)) out.push(...(msgs as Record<string, unknown>[]));
+    else out.push({ role: 'user', content: turnInputText(t.input) });
+    if (t.output_text !== null) out.push({ role: 'assistant', content: t.output_text });
+  }
+  return out;
 }
 
 /** A 200 with a JSON body instead of a stream: an error object, or a server that ignored `stream: true`. */
