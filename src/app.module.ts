@@ -10,6 +10,8 @@ import { EngineModule } from './engine/engine.module.js';
 import { HealthModule } from './health/health.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { ThreadsModule } from './threads/threads.module.js';
+import { JobManagementModule } from './job-management/job-management.module.js';
+import { SharesModule } from './shares/shares.module.js';
 import { PlaygroundModule } from './playground/playground.module.js';
 import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
@@ -32,6 +34,8 @@ export class AppModule {
         HealthModule,
         JobsModule,
         ThreadsModule,
+        JobManagementModule,
+        SharesModule,
         WatchdogModule,
         ...(config.playground ? [PlaygroundModule] : []),
         ...(config.inProcessWorker ? [WorkerCoreModule] : []),

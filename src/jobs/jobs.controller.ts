@@ -2,7 +2,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { cancelJobRequestSchema, createJobRequestSchema, type CancelJobRequest, type CreateJobRequest, type Job } from '../../libs/contracts/src/index.js';
-import { ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
+import { AcceptsShareToken, ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { ShutdownService } from '../lifecycle/shutdown.service.js';
 import { CreateRateLimitGuard } from '../limits/create-rate-limit.guard.js';
@@ -40,6 +40,7 @@ export class JobsController {
   }
 
   @Get(':id')
+  @AcceptsShareToken()
   @ApiJobsDocs.get()
   get(@Tenant() tenant: string, @Param('id') id: string): Promise<Job> {
     return this.jobs.get(tenant, id);
@@ -57,6 +58,7 @@ export class JobsController {
   }
 
   @Get(':id/events')
+  @AcceptsShareToken()
   @ApiJobsDocs.events()
   events(
     @Tenant() tenant: string,
