@@ -11,6 +11,7 @@ import {
   AGENT_INPUT_SCHEMAS,
   INTERRUPTED_REASON,
   THREAD_ID_PATTERN,
+  isTerminalStatus,
   knownAgents,
   newJobId,
   newThreadId,
@@ -124,6 +125,10 @@ export class ThreadsService {
     let r;
     try {
       r = await this.threads.beginTurn(threadId, { jobId: id, ifBusy, idempotency });
+      // the active turn may have ended in the log a moment ago, its settling still under way: help it, try again
+      for (let i = 0; i < 3 && r.kind === 'busy' && (await this.settleIfEnded(threadId, r.active_job_id)); i++) {
+        r = await this.threads.beginTurn(threadId, { jobId: id, ifBusy, idempotency });
+      }
     } catch (err) {
       await this.discard(id);
       throw err;
@@ -156,11 +161,23 @@ export class ThreadsService {
   /** Deletes the thread, its jobs and their events; 409 `thread_busy` while a turn is active or waiting. */
   async delete(tenant: string, id: string): Promise<void> {
     await this.record(tenant, id);
-    const r = await this.threads.delete(id);
+    let r = await this.threads.delete(id);
+    for (let i = 0; i < 3 && r.kind === 'busy' && (await this.settleIfEnded(id, r.active_job_id)); i++) r = await this.threads.delete(id);
     if (r.kind === 'not_found') throw ApiError.notFound('thread');
     if (r.kind === 'busy') throw new ApiError(409, 'thread_busy', `the thread has an active turn (${r.active_job_id}); cancel it first`);
     for (const jobId of r.job_ids) await purgeJob(jobId, this.store, this.log, this.shares);
     this.logger.log({ msg: 'thread deleted', thread_id: id, tenant, jobs: r.job_ids.length });
+  }
+
+  /**
+   * When the thread's active job has already ended in the log (the arbiter of a job's end) but the thread was not
+   * advanced yet — the settling process is a moment behind, or died — advances it now. True when it did.
+   */
+  private async settleIfEnded(threadId: string, activeJobId: string): Promise<boolean> {
+    const rec = await this.store.get(activeJobId);
+    if (rec && !isTerminalStatus(toJob(rec, await this.log.last(activeJobId)).status)) return false;
+    await this.advancer.jobEnded(threadId, activeJobId);
+    return true;
   }
 
   /** Removes a job that never became a turn (nobody has seen it). */
