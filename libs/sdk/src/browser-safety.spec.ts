@@ -17,7 +17,7 @@ describe('browser safety of libs/sdk/src', () => {
     for (const i of imports) {
       if (i.from.startsWith('./')) continue;
       if (i.from === 'eventsource-parser') continue;
-      expect({ file, ...i }).toEqual({ file, from: expect.stringMatching(/^\.\.\/\.\.\/contracts\/src\/(events|job|errors|cursor)\.js$/), type: true });
+      expect({ file, ...i }).toEqual({ file, from: expect.stringMatching(/^\.\.\/\.\.\/contracts\/src\/(events|job|errors|cursor|threads)\.js$/), type: true });
     }
     expect(text).not.toMatch(/\bprocess\.|\bBuffer\b|require\(/);
   });
