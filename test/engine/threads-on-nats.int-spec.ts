@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { connect, type NatsConnection } from 'nats';
-import { EVENTS_STREAM } from '../../libs/contracts/src/index.js';
+import { API_SUBJECTS, EVENTS_STREAM } from '../../libs/contracts/src/index.js';
 import { startNats, startRedis, type RunningNats, type RunningServer } from '../harness/servers.js';
 import { startNatsTestApp } from '../support/nats-app.js';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -146,6 +146,30 @@ describe('two API processes on one NATS and one Redis', () => {
       expect((await get(app, `/v1/threads/${id}`)).status).toBe(404);
       for (const x of ids.slice(1)) expect((await get(app, `/v1/jobs/${x}`)).status).toBe(404);
     }
+  });
+
+  it('creates threads and turns by NATS request-reply, with the REST rules', async () => {
+    const req = async (subject: string, payload: unknown) => {
+      const m = await nc.request(subject, new TextEncoder().encode(JSON.stringify(payload)), { timeout: 5_000 });
+      return JSON.parse(new TextDecoder().decode(m.data));
+    };
+    const t = await req(API_SUBJECTS.threadsCreate, { api_key: KEY, agent: 'echo', metadata: { via: 'nats' } });
+    expect(t.thread).toMatchObject({ agent: 'echo', status: 'idle', turns: 0, metadata: { via: 'nats' } });
+    const first = await req(API_SUBJECTS.threadJobsCreate, { api_key: KEY, thread_id: t.thread.id, input: SLOW, idempotency_key: 'n-1' });
+    expect(first).toMatchObject({ created: true, job: { thread_id: t.thread.id, turn: 1 } });
+    expect(await req(API_SUBJECTS.threadJobsCreate, { api_key: KEY, thread_id: t.thread.id, input: SLOW, idempotency_key: 'n-1' })).toMatchObject({
+      created: false,
+      job: { id: first.job.id },
+    });
+    expect((await req(API_SUBJECTS.threadJobsCreate, { api_key: KEY, thread_id: t.thread.id, input: { message: 'x' } })).error.code).toBe('thread_busy');
+    const second = await req(API_SUBJECTS.threadJobsCreate, { api_key: KEY, thread_id: t.thread.id, input: { message: 'over nats' }, if_busy: 'interrupt' });
+    expect(second.job.turn).toBe(2);
+    expect((await wait(b, second.job.id)).status).toBe('completed');
+    expect((await wait(b, first.job.id)).status).toBe('cancelled');
+    expect((await req(API_SUBJECTS.threadsCreate, { api_key: KEY, agent: 'nope' })).error.code).toBe('invalid_request');
+    expect((await req(API_SUBJECTS.threadsCreate, { api_key: 'wrong', agent: 'echo' })).error.code).toBe('unauthorized');
+    expect((await req(API_SUBJECTS.threadJobsCreate, { api_key: KEY, thread_id: 'thr_nope', input: {} })).error.code).toBe('not_found');
+    expect((await req(API_SUBJECTS.threadJobsCreate, { api_key: KEY, input: {} })).error.code).toBe('invalid_request');
   });
 
   it('starts an enqueued turn even when the process that accepted it is gone', async () => {
