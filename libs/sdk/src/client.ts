@@ -86,7 +86,7 @@ export interface JobsApi {
   share(jobId: string, options?: RequestOptions & { expiresInS?: number }): Promise<IssuedShare>;
   /** `GET /v1/jobs/:id/shares` — the job's live share links (without tokens). */
   listShares(jobId: string, options?: RequestOptions): Promise<Share[]>;
-  /** `DELETE /v1/jobs/:id/shares/:share_id` — revokes a share link at once, on every API process. */
+  /** `DELETE /v1/jobs/:id/shares/:share_id` — revokes a share link at once, on every API instance */
   revokeShare(jobId: string, shareId: string, options?: RequestOptions): Promise<void>;
 }
 
