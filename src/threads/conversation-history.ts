@@ -17,8 +17,11 @@ export interface TurnContext {
 }
 
 export async function conversationOf(job: JobRecord, threads: ThreadStore, jobs: JobStore, log: EventLog): Promise<TurnContext> {
-  if (!job.thread_id || job.turn === undefined) return {};
-  const earlier = job.turn - 1;
+  if (!job.thread_id) return {};
+  // the turn number is written just after the turn is accepted; a turn started in that instant finds it in the thread
+  const turn = job.turn ?? (await turnOf(job.id, job.thread_id, threads));
+  if (turn === undefined) return {};
+  const earlier = turn - 1;
   const from = Math.max(0, earlier - HISTORY_MAX_TURNS);
   const refs: TurnRef[] = [];
   let cursor: string | null = from > 0 ? Buffer.from(`t${from}`, 'utf8').toString('base64url') : null;
@@ -37,5 +40,16 @@ export async function conversationOf(job: JobRecord, threads: ThreadStore, jobs:
       return { turn: ref.turn, job_id: ref.job_id, input: rec.input, output_text };
     }),
   );
-  return { turn: job.turn, history: turns.filter((t): t is ConversationTurn => t !== null) };
+  return { turn, history: turns.filter((t): t is ConversationTurn => t !== null) };
+}
+
+async function turnOf(jobId: string, threadId: string, threads: ThreadStore): Promise<number | undefined> {
+  let cursor: string | null = null;
+  do {
+    const page = await threads.turns(threadId, { limit: 100, cursor });
+    const hit = page.items.find((r) => r.job_id === jobId);
+    if (hit) return hit.turn;
+    cursor = page.next_cursor;
+  } while (cursor);
+  return undefined;
 }

@@ -82,5 +82,11 @@ describe('ThreadAdvancer and the advancing job store', () => {
       ],
     });
     expect(await conversationOf(newJobRecord({ id: newJobId(), tenant: 't', agent: 'echo', input: {}, metadata: null }), threads, store, log)).toEqual({});
+    // started in the instant before its turn number was written: found in the thread
+    const d = newJobId();
+    const rec = newJobRecord({ id: d, tenant: 't', agent: 'echo', input: { message: 'd' }, metadata: null, thread_id: t.id });
+    await store.create(rec);
+    await threads.beginTurn(t.id, { jobId: d, ifBusy: 'enqueue' });
+    expect((await conversationOf(rec, threads, store, log)).turn).toBe(4);
   });
 });

@@ -33,6 +33,7 @@ import { purgeJob } from '../jobs/job-purge.js';
 import { toJob } from '../jobs/job-view.js';
 import { IDEMPOTENCY_KEY_RE, JobsService, canonical } from '../jobs/jobs.service.js';
 import { ThreadAdvancer } from './thread-advancer.js';
+import { THREAD_MAX_TURNS, THREAD_MAX_WAITING } from './threads.constants.js';
 import { toThread } from './thread-view.js';
 
 @Injectable()
@@ -69,7 +70,10 @@ export class ThreadsService {
   }
 
   async get(tenant: string, id: string): Promise<Thread> {
-    return toThread(await this.record(tenant, id));
+    const t = await this.record(tenant, id);
+    // a turn that has just ended in the log shows as ended here too (see settleIfEnded)
+    if (t.active_job_id !== null && (await this.settleIfEnded(t.id, t.active_job_id))) return toThread(await this.record(tenant, id));
+    return toThread(t);
   }
 
   async list(tenant: string, q: { limit: number; cursor?: string }): Promise<{ items: Thread[]; next_cursor: string | null }> {
@@ -107,6 +111,11 @@ export class ThreadsService {
       throw ApiError.invalid('Idempotency-Key must be 1 to 255 visible ASCII characters');
     }
     const ifBusy = body.if_busy ?? 'reject';
+    // soft bounds (checked before the atomic step; they bound growth, they need not be exact)
+    if (thread.turns >= THREAD_MAX_TURNS) throw new ApiError(409, 'conflict', `a thread has at most ${THREAD_MAX_TURNS} turns; start a new thread`);
+    if (ifBusy === 'enqueue' && thread.pending.length >= THREAD_MAX_WAITING) {
+      throw new ApiError(409, 'thread_busy', `${THREAD_MAX_WAITING} turns are already waiting in this thread`);
+    }
     const id = newJobId();
     const record = newJobRecord({
       id,
