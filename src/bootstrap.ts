@@ -48,7 +48,7 @@ export function applyCors(app: INestApplication, config: AppConfig): void {
   if (config.corsOrigins === null) return;
   app.enableCors({
     origin: config.corsOrigins,
-    methods: ['GET', 'POST', 'OPTIONS'],
+    methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
     allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID'],
     exposedHeaders: ['Retry-After', 'Location'],
     credentials: false,
