@@ -148,6 +148,7 @@ export class ThreadsService {
         throw ApiError.notFound('thread');
       case 'busy':
         await this.discard(id);
+        this.metrics?.threadTurn(ifBusy, 'rejected');
         throw new ApiError(409, 'thread_busy', `the thread has an active turn (${r.active_job_id}); wait for it, or send if_busy "interrupt" or "enqueue"`);
       case 'conflict':
         await this.discard(id);
@@ -158,6 +159,7 @@ export class ThreadsService {
     }
     await this.store.update(id, { turn: r.turn });
     this.metrics?.jobTransition('queued');
+    this.metrics?.threadTurn(ifBusy, r.kind);
     this.logger.log({ msg: 'thread turn created', thread_id: threadId, job_id: id, turn: r.turn, if_busy: ifBusy, outcome: r.kind });
     if (r.kind === 'started') {
       if (!(await this.advancer.start(threadId, id))) await this.advancer.jobEnded(threadId, id);
