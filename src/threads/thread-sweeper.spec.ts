@@ -17,7 +17,9 @@ describe('ThreadSweeper', () => {
     const delivered: string[] = [];
     void queue.consume(async (q: QueuedJob) => void delivered.push(q.jobId), { concurrency: 10 });
     const advancer = new ThreadAdvancer(threads, jobs, queue);
-    const sweeper = new ThreadSweeper(threads, jobs, { advancer } as ThreadsService, { jobStallTimeoutMs: 1_000 } as AppConfig);
+    const interrupted: string[] = [];
+    const service = { advancer, interrupt: async (_tenant: string, id: string) => void interrupted.push(id) } as unknown as ThreadsService;
+    const sweeper = new ThreadSweeper(threads, jobs, service, { jobStallTimeoutMs: 1_000 } as AppConfig);
 
     const t = newThreadRecord({ id: newThreadId(), tenant: 't', agent: 'echo', metadata: null });
     await threads.create(t);
@@ -42,6 +44,15 @@ describe('ThreadSweeper', () => {
     await threads.beginTurn(t2.id, { jobId: j, ifBusy: 'reject' });
     expect(await sweeper.sweep(Date.now() + 5_000)).toEqual([t2.id]);
     expect(delivered).toContain(j);
+    expect(await sweeper.sweep(Date.now() + 5_000)).toEqual([]);
+    // an interrupting turn whose cancel was never asked for: the sweep asks for it, once
+    await jobs.transition(j, 'running');
+    const k = newJobId();
+    await jobs.create(newJobRecord({ id: k, tenant: 't', agent: 'echo', input: { message: 'y' }, metadata: null, thread_id: t2.id }));
+    expect((await threads.beginTurn(t2.id, { jobId: k, ifBusy: 'interrupt' })).kind).toBe('queued');
+    expect(await sweeper.sweep(Date.now() + 5_000)).toEqual([t2.id]);
+    expect(interrupted).toEqual([j]);
+    await jobs.update(j, { cancel_reason: 'interrupted' });
     expect(await sweeper.sweep(Date.now() + 5_000)).toEqual([]);
   });
 });

@@ -2,7 +2,9 @@
  * Repairs threads whose advancing process died: every API process looks, on a timer, at busy threads whose state
  * has not changed for a while (`graceMs`, one job stall timeout) and
  * - advances a thread whose active job has ended or is gone (the process that ended it died before advancing);
- * - hands to the queue an active job that was chosen but never handed over (`active_started` still false).
+ * - hands to the queue an active job that was chosen but never handed over (`active_started` still false);
+ * - cancels (`interrupted`) an active job that an interrupting turn waits on, when that cancel was never asked for
+ *   (the accepting process died right after the turn was recorded).
  * Safe to run in every process at once: `settle` is idempotent and `markStarted` is recorded once.
  */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
@@ -54,6 +56,9 @@ export class ThreadSweeper implements OnApplicationBootstrap, OnApplicationShutd
         repaired.push(t.id);
       } else if (!t.active_started) {
         if (!(await this.service.advancer.start(t.id, active))) await this.service.advancer.jobEnded(t.id, active);
+        repaired.push(t.id);
+      } else if (t.interrupting === active && rec.cancel_reason === null) {
+        await this.service.interrupt(rec.tenant, active);
         repaired.push(t.id);
       }
     }

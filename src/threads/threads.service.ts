@@ -191,6 +191,11 @@ export class ThreadsService {
     return true;
   }
 
+  /** Cancels the thread's active job for an interrupting turn (the sweep repeats it if the first try was lost). */
+  async interrupt(tenant: string, jobId: string): Promise<void> {
+    await this.jobs.cancel(tenant, jobId, INTERRUPTED_REASON);
+  }
+
   /** Removes a job that never became a turn (nobody has seen it). */
   private async discard(id: string): Promise<void> {
     await this.log.delete(id).catch(() => {});

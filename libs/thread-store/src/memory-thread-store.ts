@@ -94,6 +94,7 @@ export class MemoryThreadStore implements ThreadStore {
     if (input.ifBusy === 'interrupt') {
       interrupt = [t.active_job_id, ...t.pending];
       t.pending = [input.jobId];
+      t.interrupting = t.active_job_id;
     } else {
       t.pending.push(input.jobId);
     }
@@ -107,6 +108,7 @@ export class MemoryThreadStore implements ThreadStore {
     if (t.active_job_id === jobId) {
       t.active_job_id = t.pending.shift() ?? null;
       t.active_started = false;
+      t.interrupting = null;
       t.updated_at = new Date(this.now()).toISOString();
       return { next: t.active_job_id };
     }

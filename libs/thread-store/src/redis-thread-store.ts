@@ -5,7 +5,8 @@
  * Keys (under a prefix, default `jobstream:`):
  * - `thread:<id>`: a hash: `m` the fixed part as JSON (id, tenant, agent, metadata, created_at — never decoded by
  *   Lua, so user metadata round-trips exactly), `s` the state as JSON (`turns`, `active` ('' = none), `started`,
- *   `last`, `pending`, `updated_at`), decoded and rewritten by the scripts.
+ *   `last`, `pending`, `intr` (the job an interrupting turn waits on, '' = none), `updated_at`), decoded and
+ *   rewritten by the scripts.
  * - `thread:<id>:jobs`: a list of the thread's job ids, turn n at index n - 1.
  * - `thread:<id>:idem`: a hash idempotency key → `{ j: job id, f: fingerprint, e: expiry ms }`.
  * - `threads:<tenant>`: a sorted set of the tenant's thread ids, score 0 (lex order = creation order).
@@ -90,6 +91,7 @@ else
     table.insert(interrupt, st.active)
     for _, j in ipairs(st.pending) do table.insert(interrupt, j) end
     st.pending = { ARGV[1] }
+    st.intr = st.active
   else
     table.insert(st.pending, ARGV[1])
   end
@@ -106,6 +108,7 @@ if st.active == ARGV[1] then
   local nxt = table.remove(st.pending, 1)
   st.active = nxt or ''
   st.started = false
+  st.intr = ''
   st.updated_at = ARGV[3]
   save(KEYS[1], KEYS[2], ARGV[4], st, tonumber(ARGV[2]))
   return st.active
@@ -161,6 +164,7 @@ interface State {
   started: boolean;
   last: string;
   pending: string[] | Record<string, never>;
+  intr?: string;
   updated_at: string;
 }
 type Fixed = Pick<ThreadRecord, 'id' | 'tenant' | 'agent' | 'metadata' | 'created_at'>;
@@ -176,6 +180,7 @@ function toRecord(m: string, s: string): ThreadRecord {
     active_started: st.started === true,
     last_job_id: st.last === '' ? null : st.last,
     pending: Array.isArray(st.pending) ? st.pending : [],
+    interrupting: st.intr ? st.intr : null,
   };
 }
 
@@ -231,6 +236,7 @@ export class RedisThreadStore implements ThreadStore {
       started: t.active_started,
       last: t.last_job_id ?? '',
       pending: t.pending,
+      intr: t.interrupting ?? '',
       updated_at: t.updated_at,
     };
     await this.call(() =>

@@ -12,7 +12,9 @@
  *   idle thread ⇒ the job becomes active (`started`: the caller hands it to the queue, then calls `markStarted`);
  *   busy + `reject` ⇒ `busy` (nothing written); busy + `enqueue` ⇒ the job waits at the end of the line
  *   (`queued`); busy + `interrupt` ⇒ the job is next in line, and every job that was active or waiting is returned
- *   in `interrupt` (the caller cancels them with reason `interrupted`; the waiting ones are dropped from the line).
+ *   in `interrupt` (the caller cancels them with reason `interrupted`; the waiting ones are dropped from the line);
+ *   the active job is recorded as `interrupting` until it settles, so that a sweep can repeat the cancel if the
+ *   caller died before making it.
  * - **settle(thread, job)** is called whenever a job of the thread ended (or was never created). If it is the active
  *   job, the next waiting job becomes active and is returned (`next`, not started yet); if it is waiting, it leaves
  *   the line. Otherwise nothing changes. Idempotent: settling twice advances once.
@@ -39,6 +41,8 @@ export interface ThreadRecord {
   last_job_id: string | null;
   /** Jobs waiting for their turn, in order. */
   pending: string[];
+  /** The active job an interrupting turn waits on (to be cancelled `interrupted`); null when none. */
+  interrupting: string | null;
 }
 
 export type BeginTurnResult =
@@ -109,7 +113,7 @@ export class ThreadStoreUnavailableError extends Error {
 
 export function newThreadRecord(fields: Pick<ThreadRecord, 'id' | 'tenant' | 'agent' | 'metadata'>, now = new Date()): ThreadRecord {
   const iso = now.toISOString();
-  return { ...fields, created_at: iso, updated_at: iso, turns: 0, active_job_id: null, active_started: false, last_job_id: null, pending: [] };
+  return { ...fields, created_at: iso, updated_at: iso, turns: 0, active_job_id: null, active_started: false, last_job_id: null, pending: [], interrupting: null };
 }
 
 export function encodeThreadCursor(lastId: string): string {

@@ -92,9 +92,12 @@ export function threadStoreConformance(driver: string, factory: ThreadStoreFacto
       const [j1, j2, j3] = [newJobId(), newJobId(), newJobId()];
       await s.beginTurn(t.id, { jobId: j1, ifBusy: 'reject' });
       await s.beginTurn(t.id, { jobId: j2, ifBusy: 'enqueue' });
-      expect(await s.beginTurn(t.id, { jobId: j3, ifBusy: 'interrupt' })).toMatchObject({ kind: 'queued', turn: 3, interrupt: [j1, j2] });
+      expect((await s.get(t.id))?.interrupting).toBeNull();
+      expect(await s.beginTurn(t.id, { jobId: j3, ifBusy: 'interrupt' })).toMatchObject({ kind: 'queued', turn: 3, interrupt: [j1, j2], thread: { interrupting: j1 } });
       expect(await s.settle(t.id, j2)).toEqual({ next: null }); // the dropped one: no change
+      expect((await s.get(t.id))?.interrupting).toBe(j1);
       expect(await s.settle(t.id, j1)).toEqual({ next: j3 });
+      expect(await s.get(t.id)).toMatchObject({ active_job_id: j3, interrupting: null, pending: [] });
     });
 
     it('remembers a turn idempotency key per thread', async () => {
