@@ -55,20 +55,21 @@ describe('two API processes on one NATS and one Redis', () => {
   const thread = async (app: TestApp) => (await post(app, '/v1/threads', { agent: 'echo' })).body.id as string;
 
   it('lets exactly one of two simultaneous turns win under reject', async () => {
+    // turns that cannot end on their own during the race (a 60 s pause after the first token): a loser can only
+    // have lost to an active turn, however slow the machine
+    const HOLD = { message: 'hold on', delay_ms: 60_000 };
     for (let i = 0; i < 8; i++) {
       const id = await thread(a);
-      const [ra, rb] = await Promise.all([
-        post(a, `/v1/threads/${id}/jobs`, { input: { message: `from a ${i}` } }),
-        post(b, `/v1/threads/${id}/jobs`, { input: { message: `from b ${i}` } }),
-      ]);
+      const [ra, rb] = await Promise.all([post(a, `/v1/threads/${id}/jobs`, { input: HOLD }), post(b, `/v1/threads/${id}/jobs`, { input: HOLD })]);
       expect([ra.status, rb.status].sort()).toEqual([201, 409]);
       const loser = ra.status === 409 ? ra : rb;
       expect(loser.body.error.code).toBe('thread_busy');
       const winner = ra.status === 201 ? ra : rb;
       expect(winner.body.turn).toBe(1);
-      await wait(a, winner.body.id);
       const turns = (await get(b, `/v1/threads/${id}/jobs`)).body.items;
       expect(turns.map((j: any) => j.id)).toEqual([winner.body.id]);
+      await post(a, `/v1/jobs/${winner.body.id}/cancel`, {});
+      expect((await wait(a, winner.body.id)).status).toBe('cancelled');
     }
   });
 
