@@ -54,5 +54,21 @@ describe('ThreadSweeper', () => {
     expect(interrupted).toEqual([j]);
     await jobs.update(j, { cancel_reason: 'interrupted' });
     expect(await sweeper.sweep(Date.now() + 5_000)).toEqual([]);
+    // a waiting turn an interrupt dropped, never cancelled: the sweep cancels it; once ended it leaves the thread
+    const t3 = newThreadRecord({ id: newThreadId(), tenant: 't', agent: 'echo', metadata: null });
+    await threads.create(t3);
+    const [x, y, z] = [newJobId(), newJobId(), newJobId()];
+    for (const [id, ifBusy] of [[x, 'reject'], [y, 'enqueue'], [z, 'interrupt']] as const) {
+      await jobs.create(newJobRecord({ id, tenant: 't', agent: 'echo', input: { message: id }, metadata: null, thread_id: t3.id }));
+      await threads.beginTurn(t3.id, { jobId: id, ifBusy });
+    }
+    await advancer.start(t3.id, x);
+    await jobs.update(x, { cancel_reason: 'interrupted' });
+    interrupted.length = 0;
+    expect(await sweeper.sweep(Date.now() + 5_000)).toEqual([t3.id]);
+    expect(interrupted).toEqual([y]);
+    await jobs.transition(y, 'cancelled');
+    await sweeper.sweep(Date.now() + 5_000);
+    expect((await threads.get(t3.id))?.cancelling).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@
  * - advances a thread whose active job has ended or is gone (the process that ended it died before advancing);
  * - hands to the queue an active job that was chosen but never handed over (`active_started` still false);
  * - cancels (`interrupted`) an active job that an interrupting turn waits on, when that cancel was never asked for
- *   (the accepting process died right after the turn was recorded).
+ *   (the accepting process died right after the turn was recorded), and the waiting turns that interrupt dropped.
  * Safe to run in every process at once: `settle` is idempotent and `markStarted` is recorded once.
  */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
@@ -48,6 +48,13 @@ export class ThreadSweeper implements OnApplicationBootstrap, OnApplicationShutd
   async sweep(now = Date.now()): Promise<string[]> {
     const repaired: string[] = [];
     for (const t of await this.threads.listBusy(new Date(now - this.graceMs), 100)) {
+      // waiting turns an interrupt dropped: cancel those still open (their end takes them off the list)
+      for (const id of t.cancelling) {
+        const rec = await this.jobs.get(id);
+        if (rec && !isTerminalStatus(rec.status)) await this.service.interrupt(rec.tenant, id);
+        else await this.service.advancer.jobEnded(t.id, id);
+        if (!repaired.includes(t.id)) repaired.push(t.id);
+      }
       const active = t.active_job_id;
       if (active === null) continue;
       const rec = await this.jobs.get(active);

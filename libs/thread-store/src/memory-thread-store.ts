@@ -93,6 +93,7 @@ export class MemoryThreadStore implements ThreadStore {
     let interrupt: string[] = [];
     if (input.ifBusy === 'interrupt') {
       interrupt = [t.active_job_id, ...t.pending];
+      t.cancelling.push(...t.pending);
       t.pending = [input.jobId];
       t.interrupting = t.active_job_id;
     } else {
@@ -105,6 +106,8 @@ export class MemoryThreadStore implements ThreadStore {
     const h = this.threads.get(id);
     if (!h) return { next: null };
     const t = h.thread;
+    const dropped = t.cancelling.indexOf(jobId);
+    if (dropped >= 0) t.cancelling.splice(dropped, 1);
     if (t.active_job_id === jobId) {
       t.active_job_id = t.pending.shift() ?? null;
       t.active_started = false;
@@ -113,10 +116,8 @@ export class MemoryThreadStore implements ThreadStore {
       return { next: t.active_job_id };
     }
     const at = t.pending.indexOf(jobId);
-    if (at >= 0) {
-      t.pending.splice(at, 1);
-      t.updated_at = new Date(this.now()).toISOString();
-    }
+    if (at >= 0) t.pending.splice(at, 1);
+    if (at >= 0 || dropped >= 0) t.updated_at = new Date(this.now()).toISOString();
     return { next: null };
   }
 
@@ -145,7 +146,8 @@ export class MemoryThreadStore implements ThreadStore {
     const before = olderThan.getTime();
     const out: ThreadRecord[] = [];
     for (const { thread } of this.threads.values()) {
-      if (thread.active_job_id !== null && Date.parse(thread.updated_at) < before) out.push(clone(thread));
+      const busy = thread.active_job_id !== null || thread.cancelling.length > 0;
+      if (busy && Date.parse(thread.updated_at) < before) out.push(clone(thread));
     }
     out.sort((a, b) => Date.parse(a.updated_at) - Date.parse(b.updated_at));
     return out.slice(0, Math.max(1, limit));

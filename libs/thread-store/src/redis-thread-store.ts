@@ -5,12 +5,13 @@
  * Keys (under a prefix, default `jobstream:`):
  * - `thread:<id>`: a hash: `m` the fixed part as JSON (id, tenant, agent, metadata, created_at — never decoded by
  *   Lua, so user metadata round-trips exactly), `s` the state as JSON (`turns`, `active` ('' = none), `started`,
- *   `last`, `pending`, `intr` (the job an interrupting turn waits on, '' = none), `updated_at`), decoded and
- *   rewritten by the scripts.
+ *   `last`, `pending`, `intr` (the job an interrupting turn waits on, '' = none), `canc` (waiting turns an interrupt
+ *   dropped, until they end), `updated_at`), decoded and rewritten by the scripts.
  * - `thread:<id>:jobs`: a list of the thread's job ids, turn n at index n - 1.
  * - `thread:<id>:idem`: a hash idempotency key → `{ j: job id, f: fingerprint, e: expiry ms }`.
  * - `threads:<tenant>`: a sorted set of the tenant's thread ids, score 0 (lex order = creation order).
- * - `threads:busy`: a sorted set of busy threads, score = the ms of their last state change (for the sweep).
+ * - `threads:busy`: a sorted set of busy threads (an active turn, or dropped turns not ended yet), score = the ms of
+ *   their last state change (for the sweep).
  * Deleting a thread removes all four of its own keys and its members of the two sets.
  */
 import { createHash } from 'node:crypto';
@@ -45,14 +46,24 @@ local function load(key)
   if not s then return nil end
   local st = cjson.decode(s)
   if type(st.pending) ~= 'table' then st.pending = {} end
+  if type(st.canc) ~= 'table' then st.canc = {} end
   return st
 end
+local function remove(list, x)
+  for i, j in ipairs(list) do
+    if j == x then
+      table.remove(list, i)
+      return true
+    end
+  end
+  return false
+end
 local function save(key, busy, id, st, nowMs)
-  local p = st.pending
   local enc = cjson.encode(st)
-  if #p == 0 then enc = string.gsub(enc, '"pending":{}', '"pending":[]') end
+  enc = string.gsub(enc, '"pending":{}', '"pending":[]')
+  enc = string.gsub(enc, '"canc":{}', '"canc":[]')
   redis.call('HSET', key, 's', enc)
-  if st.active ~= '' then redis.call('ZADD', busy, nowMs, id) else redis.call('ZREM', busy, id) end
+  if st.active ~= '' or #st.canc > 0 then redis.call('ZADD', busy, nowMs, id) else redis.call('ZREM', busy, id) end
   return enc
 end
 `;
@@ -89,7 +100,10 @@ else
   kind = 'queued'
   if ARGV[2] == 'interrupt' then
     table.insert(interrupt, st.active)
-    for _, j in ipairs(st.pending) do table.insert(interrupt, j) end
+    for _, j in ipairs(st.pending) do
+      table.insert(interrupt, j)
+      table.insert(st.canc, j)
+    end
     st.pending = { ARGV[1] }
     st.intr = st.active
   else
@@ -104,6 +118,7 @@ return cjson.encode({kind=kind, turn=st.turns, state=enc, interrupt=interrupt})
 const SETTLE = `${COMMON}
 local st = load(KEYS[1])
 if not st then return '' end
+local dropped = remove(st.canc, ARGV[1])
 if st.active == ARGV[1] then
   local nxt = table.remove(st.pending, 1)
   st.active = nxt or ''
@@ -113,13 +128,9 @@ if st.active == ARGV[1] then
   save(KEYS[1], KEYS[2], ARGV[4], st, tonumber(ARGV[2]))
   return st.active
 end
-for i, j in ipairs(st.pending) do
-  if j == ARGV[1] then
-    table.remove(st.pending, i)
-    st.updated_at = ARGV[3]
-    save(KEYS[1], KEYS[2], ARGV[4], st, tonumber(ARGV[2]))
-    break
-  end
+if remove(st.pending, ARGV[1]) or dropped then
+  st.updated_at = ARGV[3]
+  save(KEYS[1], KEYS[2], ARGV[4], st, tonumber(ARGV[2]))
 end
 return ''
 `;
@@ -132,7 +143,8 @@ local st = cjson.decode(s)
 if st.active ~= ARGV[1] then return 0 end
 st.started = true
 local enc = cjson.encode(st)
-if type(st.pending) ~= 'table' or #st.pending == 0 then enc = string.gsub(enc, '"pending":{}', '"pending":[]') end
+enc = string.gsub(enc, '"pending":{}', '"pending":[]')
+enc = string.gsub(enc, '"canc":{}', '"canc":[]')
 redis.call('HSET', KEYS[1], 's', enc)
 return 1
 `;
@@ -165,6 +177,7 @@ interface State {
   last: string;
   pending: string[] | Record<string, never>;
   intr?: string;
+  canc?: string[] | Record<string, never>;
   updated_at: string;
 }
 type Fixed = Pick<ThreadRecord, 'id' | 'tenant' | 'agent' | 'metadata' | 'created_at'>;
@@ -181,6 +194,7 @@ function toRecord(m: string, s: string): ThreadRecord {
     last_job_id: st.last === '' ? null : st.last,
     pending: Array.isArray(st.pending) ? st.pending : [],
     interrupting: st.intr ? st.intr : null,
+    cancelling: Array.isArray(st.canc) ? st.canc : [],
   };
 }
 
@@ -237,6 +251,7 @@ export class RedisThreadStore implements ThreadStore {
       last: t.last_job_id ?? '',
       pending: t.pending,
       intr: t.interrupting ?? '',
+      canc: t.cancelling,
       updated_at: t.updated_at,
     };
     await this.call(() =>
@@ -330,7 +345,7 @@ export class RedisThreadStore implements ThreadStore {
       this.redis.zrangebyscore(this.key('threads:busy'), '-inf', `(${olderThan.getTime()}`, 'LIMIT', 0, Math.max(1, Math.floor(limit))),
     );
     const docs = await Promise.all(ids.map((id) => this.get(id)));
-    return docs.filter((d): d is ThreadRecord => d !== null && d.active_job_id !== null);
+    return docs.filter((d): d is ThreadRecord => d !== null && (d.active_job_id !== null || d.cancelling.length > 0));
   }
 
   async ping(): Promise<void> {

@@ -12,7 +12,8 @@
  *   idle thread ⇒ the job becomes active (`started`: the caller hands it to the queue, then calls `markStarted`);
  *   busy + `reject` ⇒ `busy` (nothing written); busy + `enqueue` ⇒ the job waits at the end of the line
  *   (`queued`); busy + `interrupt` ⇒ the job is next in line, and every job that was active or waiting is returned
- *   in `interrupt` (the caller cancels them with reason `interrupted`; the waiting ones are dropped from the line);
+ *   in `interrupt` (the caller cancels them with reason `interrupted`; the waiting ones leave the line for
+ *   `cancelling`, which they leave when they end);
  *   the active job is recorded as `interrupting` until it settles, so that a sweep can repeat the cancel if the
  *   caller died before making it.
  * - **settle(thread, job)** is called whenever a job of the thread ended (or was never created). If it is the active
@@ -21,7 +22,7 @@
  * - **markStarted** records that the active job was handed to the queue (so the sweep does not hand it twice).
  * - **delete** removes a thread with every trace of it, only while no turn is active or waiting (else `busy`).
  * - **Listing**: a tenant's threads newest first; a thread's turns in order; exact cursor pagination.
- * - **listBusy** finds busy threads whose state last changed before a moment (for the sweep that repairs a thread
+ * - **listBusy** finds busy threads (an active turn, or `cancelling` not empty) whose state last changed before a moment (for the sweep that repairs a thread
  *   whose advancing process died).
  */
 import type { IfBusy } from '../../contracts/src/index.js';
@@ -43,6 +44,8 @@ export interface ThreadRecord {
   pending: string[];
   /** The active job an interrupting turn waits on (to be cancelled `interrupted`); null when none. */
   interrupting: string | null;
+  /** Waiting turns an interrupt dropped from the line, until they end (cancelled `interrupted`). */
+  cancelling: string[];
 }
 
 export type BeginTurnResult =
@@ -113,7 +116,7 @@ export class ThreadStoreUnavailableError extends Error {
 
 export function newThreadRecord(fields: Pick<ThreadRecord, 'id' | 'tenant' | 'agent' | 'metadata'>, now = new Date()): ThreadRecord {
   const iso = now.toISOString();
-  return { ...fields, created_at: iso, updated_at: iso, turns: 0, active_job_id: null, active_started: false, last_job_id: null, pending: [], interrupting: null };
+  return { ...fields, created_at: iso, updated_at: iso, turns: 0, active_job_id: null, active_started: false, last_job_id: null, pending: [], interrupting: null, cancelling: [] };
 }
 
 export function encodeThreadCursor(lastId: string): string {

@@ -94,10 +94,15 @@ export function threadStoreConformance(driver: string, factory: ThreadStoreFacto
       await s.beginTurn(t.id, { jobId: j2, ifBusy: 'enqueue' });
       expect((await s.get(t.id))?.interrupting).toBeNull();
       expect(await s.beginTurn(t.id, { jobId: j3, ifBusy: 'interrupt' })).toMatchObject({ kind: 'queued', turn: 3, interrupt: [j1, j2], thread: { interrupting: j1 } });
-      expect(await s.settle(t.id, j2)).toEqual({ next: null }); // the dropped one: no change
-      expect((await s.get(t.id))?.interrupting).toBe(j1);
+      expect(await s.get(t.id)).toMatchObject({ pending: [j3], cancelling: [j2], interrupting: j1 });
       expect(await s.settle(t.id, j1)).toEqual({ next: j3 });
-      expect(await s.get(t.id)).toMatchObject({ active_job_id: j3, interrupting: null, pending: [] });
+      expect(await s.get(t.id)).toMatchObject({ active_job_id: j3, interrupting: null, pending: [], cancelling: [j2] });
+      await s.settle(t.id, j3);
+      // idle, but the dropped turn has not ended yet: still listed for the sweep
+      expect((await s.listBusy(new Date(Date.now() + 1_000), 1000)).map((x) => x.id)).toContain(t.id);
+      expect(await s.settle(t.id, j2)).toEqual({ next: null }); // the dropped one ended: it leaves `cancelling`
+      expect(await s.get(t.id)).toMatchObject({ active_job_id: null, cancelling: [] });
+      expect((await s.listBusy(new Date(Date.now() + 1_000), 1000)).map((x) => x.id)).not.toContain(t.id);
     });
 
     it('remembers a turn idempotency key per thread', async () => {
