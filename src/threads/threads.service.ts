@@ -127,7 +127,12 @@ export class ThreadsService {
       ...extra,
     });
     await this.store.create(record);
-    await this.log.append(id, { event: { type: 'status', status: 'queued' }, attempt: 1, dedupId: `${id}:queued` });
+    try {
+      await this.log.append(id, { event: { type: 'status', status: 'queued' }, attempt: 1, dedupId: `${id}:queued` });
+    } catch (err) {
+      await this.discard(id);
+      throw err;
+    }
     const idempotency = idempotencyKey
       ? { key: idempotencyKey, fingerprint: createHash('sha256').update(canonical({ ...body, ...extra })).digest('hex') }
       : undefined;
@@ -164,7 +169,12 @@ export class ThreadsService {
     if (r.kind === 'started') {
       if (!(await this.advancer.start(threadId, id))) await this.advancer.jobEnded(threadId, id);
     } else {
-      for (const other of r.interrupt) await this.jobs.cancel(tenant, other, INTERRUPTED_REASON);
+      for (const other of r.interrupt) {
+        // a failure here is not the new turn's: the thread remembers what to cancel and the sweep repeats it
+        await this.jobs.cancel(tenant, other, INTERRUPTED_REASON).catch((err: unknown) => {
+          this.logger.warn({ msg: 'interrupt cancel failed; the thread sweep will repeat it', thread_id: threadId, job_id: other, error: String(err) });
+        });
+      }
     }
     return { job: await this.jobs.get(tenant, id), created: true };
   }
