@@ -173,6 +173,24 @@ describe('two API processes on one NATS and one Redis', () => {
     expect((await req(API_SUBJECTS.threadJobsCreate, { api_key: KEY, input: {} })).error.code).toBe('invalid_request');
   });
 
+  it('answers 503 with Retry-After while Redis is down, and works again when it is back', async () => {
+    const id = await thread(a);
+    await redis.stop();
+    try {
+      for (const r of [
+        await post(a, '/v1/threads', { agent: 'echo' }),
+        await get(a, `/v1/threads/${id}`),
+        await post(b, `/v1/threads/${id}/jobs`, { input: { message: 'x' } }),
+        await get(b, '/v1/threads'),
+      ]) {
+        expect([r.status, r.body.error?.code, r.headers.get('retry-after')]).toEqual([503, 'service_unavailable', '2']);
+      }
+    } finally {
+      await redis.restart();
+    }
+    await until('the API to reach Redis again', async () => (await post(a, '/v1/threads', { agent: 'echo' })).status === 201);
+  });
+
   it('starts an enqueued turn even when the process that accepted it is gone', async () => {
     const id = await thread(a);
     const t1 = (await post(a, `/v1/threads/${id}/jobs`, { input: { ...SLOW, repeat: 2 } })).body;
