@@ -13,9 +13,15 @@ import { AppConfig } from '../config/config.js';
 import { ApiJobsDocs } from '../docs/jobs.docs.js';
 import { SseConnections } from '../sse/sse-connections.js';
 import { writeSse } from '../sse/sse-writer.js';
-import { streamQuerySchema, type StreamQuery } from './dto/queries.js';
-import { JobStreamService } from './job-stream.service.js';
+import { positionOf } from '../../libs/event-log/src/index.js';
+import { START, type JobSnapshot } from '../../libs/contracts/src/index.js';
+import { snapshotQuerySchema, streamQuerySchema, type SnapshotQuery, type StreamQuery } from './dto/queries.js';
+import { JobStreamService, type StreamRender } from './job-stream.service.js';
 import { JobsService } from './jobs.service.js';
+import { SnapshotsService } from './snapshots.service.js';
+import { AI_SDK_PROTOCOL_VERSION, AI_SDK_STREAM_HEADER, AiSdkEncoder } from './stream-formats/ai-sdk.encoder.js';
+import { FILTER_HEADER, parseEventFilter } from './stream-formats/event-filter.js';
+import { frameOf } from '../sse/sse-frames.js';
 
 @Controller('v1/jobs')
 @UseGuards(ApiKeyGuard)
@@ -27,6 +33,7 @@ export class JobStreamController {
     private readonly config: AppConfig,
     private readonly tokens: StreamTokenService,
     private readonly limits: StreamLimits,
+    private readonly snapshots: SnapshotsService,
   ) {}
 
   @Post(':id/stream-tokens')
@@ -53,15 +60,46 @@ export class JobStreamController {
       throw new ApiError(503, 'service_unavailable', 'this instance is shutting down; retry', { 'Retry-After': '1' });
     }
     const job = await this.jobs.record(tenant, id);
-    // The Last-Event-ID header wins over ?after=.
-    const start = await this.streams.resolveCursor(job, lastEventId ?? q.after);
+    const filter = parseEventFilter(q.types);
+    let start;
+    const render: StreamRender = {};
+    const headers: Record<string, string> = filter ? { [FILTER_HEADER]: filter.header } : {};
+    if (q.format === 'ai-sdk') {
+      // the AI SDK's resume replays the whole message: always from the job's first event (a cursor is ignored)
+      if (q.snapshot) throw ApiError.invalid('snapshot cannot be combined with format=ai-sdk (it always replays the whole message)');
+      start = await this.streams.resolveCursor(job, undefined);
+      const encoder = new AiSdkEncoder(id);
+      render.frame = (e) => (filter && !filter.allows(e.event.type) ? '' : encoder.frames(e.event));
+      headers[AI_SDK_STREAM_HEADER] = AI_SDK_PROTOCOL_VERSION;
+    } else {
+      // The Last-Event-ID header wins over ?after=.
+      start = await this.streams.resolveCursor(job, lastEventId ?? q.after);
+      if (filter) render.frame = (e) => (filter.allows(e.event.type) ? frameOf(e) : '');
+      if (q.snapshot) render.prelude = SnapshotsService.frame(await this.snapshots.at(id, start.after));
+    }
+    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
     // no await between this check and writeSse's registration: the cap cannot be overrun by concurrent opens
     this.limits.assertRoom(tenant);
-    writeSse(req, res, this.connections, (sink) => this.streams.open(id, start, sink), {
+    writeSse(req, res, this.connections, (sink) => this.streams.open(id, start, sink, render), {
       tenant,
       jobId: id,
       retryMs: this.config.sseRetryMs,
       maxBufferBytes: this.config.sseMaxBufferBytes,
     });
+  }
+
+  @Get(':id/snapshot')
+  @ApiJobsDocs.snapshot()
+  async snapshot(
+    @Tenant() tenant: string,
+    @Param('id') id: string,
+    @Query(new ZodValidationPipe(snapshotQuerySchema, 'query')) q: SnapshotQuery,
+  ): Promise<JobSnapshot & { id: string }> {
+    const job = await this.jobs.record(tenant, id);
+    const start = await this.streams.resolveCursor(job, q.at);
+    // no `at` ⇒ now: the newest event
+    const at = q.at !== undefined && q.at.trim() !== '' ? start.after : start.last ? positionOf(start.last) : START;
+    const placed = await this.snapshots.at(id, at);
+    return { ...placed.snapshot, id: placed.id };
   }
 }
