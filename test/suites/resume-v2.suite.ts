@@ -16,6 +16,7 @@ import type { EventLog } from '../../libs/event-log/src/index.js';
 import { newJobRecord, type JobStore } from '../../libs/job-store/src/index.js';
 import { DEFAULT_TENANT } from '../../src/auth/auth.constants.js';
 import { EVENT_LOG, JOB_STORE } from '../../src/engine/engine.constants.js';
+import { createClient, createStream, isSnapshot, seededRandom, subscribeJobStream, type JobStreamItem } from '../../libs/sdk/src/index.js';
 import { jobTransport, readJobMessage, reasoningOf, TestChat, textOf, toolPartsOf } from '../support/ai-sdk.js';
 import type { TestApp } from '../support/app.js';
 import { startCuttingProxy } from '../support/cutting-proxy.js';
@@ -208,6 +209,84 @@ export function resumeV2Suite(engine: string, start: (env: Record<string, string
         expect(ok.body.events.map((e: JobEvent) => e.type)).toEqual(['thinking']);
         expect(ok.body.next_after).toBe(ok.body.events[0].id);
         expect(ok.body.has_more).toBe(false);
+      });
+    });
+
+    describe('SDK', () => {
+      const FAST = { initialDelayMs: 5, maxDelayMs: 50, maxRetries: 60 };
+
+      it('createStream({ snapshot: true }) yields the snapshot at the cursor first, then the events after it', async () => {
+        const job = await scriptedJob();
+        const full = (await readAll(app.url + job.stream_url)).events();
+        for (const k of [0, 5, 8, 16, full.length - 1]) {
+          const items: JobStreamItem[] = [];
+          const resumeAfter = k === 0 ? undefined : full[k - 1]!.id;
+          for await (const item of createStream(job.id, { baseUrl: app.url, snapshot: true, resumeAfter })) items.push(item);
+          expect(items[0]).toEqual(wire(job.id, full.slice(0, k)));
+          expect(items.slice(1)).toEqual(bare(full.slice(k)));
+        }
+        const placed = await createClient({ baseUrl: app.url }).jobs.snapshot(job.id, { at: full[7]!.id });
+        expect(placed).toEqual({ ...wire(job.id, full.slice(0, 8)), id: full[7]!.id });
+      });
+
+      it('types: only the asked types under connection cuts, each once, ending with the terminal event', async () => {
+        const message = Array.from({ length: 30 }, (_, i) => `t${i} `).join('');
+        const job = await createJob({ message, tool: true, delay_ms: 2 });
+        const rnd = seededRandom(7);
+        const proxy = await startCuttingProxy(app.url, () => 250 + Math.floor(rnd() * 700));
+        try {
+          const got: JobEvent[] = [];
+          const stream = createStream(job.id, { baseUrl: proxy.url, types: ['token', 'tool_call_end'], reconnect: FAST });
+          for await (const e of stream) got.push(e);
+          expect(stream.stats.reconnects).toBeGreaterThan(0);
+          const full = bare((await readAll(app.url + job.stream_url)).events());
+          expect(got).toEqual(full.filter((e) => ['token', 'tool_call_end', 'done'].includes(e.type)));
+          expect(tokenText(got)).toBe(message);
+        } finally {
+          await proxy.close();
+        }
+      });
+
+      it('subscribeJobStream({ snapshotAfterDisconnectMs }) skips the missed events with a snapshot and keeps the exact text', async () => {
+        const message = Array.from({ length: 60 }, (_, i) => `s${i} `).join('');
+        const job = await createJob({ message, delay_ms: 10 });
+        // connections are cut after a few hundred bytes; a cut stream is "down long enough" at once (0 ms)
+        const rnd = seededRandom(3);
+        const proxy = await startCuttingProxy(app.url, () => 300 + Math.floor(rnd() * 600));
+        try {
+          const snapshots: JobSnapshot[] = [];
+          const sub = subscribeJobStream(
+            job.id,
+            { onSnapshot: (snap) => snapshots.push(snap) },
+            { baseUrl: proxy.url, snapshotAfterDisconnectMs: 0, reconnect: FAST },
+          );
+          const result = await sub.done;
+          expect(result).toMatchObject({ outcome: 'completed', text: message, terminal: { type: 'done' } });
+          expect(snapshots.length).toBeGreaterThan(0);
+          for (const snap of snapshots) expect(message.startsWith(snap.text)).toBe(true);
+        } finally {
+          await proxy.close();
+        }
+      });
+
+      it('a long disconnect from a finished job: the snapshot, then the terminal event alone', async () => {
+        const job = await scriptedJob();
+        const full = (await readAll(app.url + job.stream_url)).events();
+        // the first connection is cut inside the first events; the next one is not
+        const proxy = await startCuttingProxy(app.url, (n) => (n === 1 ? 700 : undefined));
+        try {
+          const items: JobStreamItem[] = [];
+          const stream = createStream(job.id, { baseUrl: proxy.url, snapshotAfterDisconnectMs: 0, reconnect: FAST });
+          for await (const item of stream) items.push(item);
+          expect(stream.stats.snapshotJumps).toBe(1);
+          const at = items.findIndex((i) => isSnapshot(i));
+          expect(at).toBeGreaterThan(0);
+          expect(items.slice(0, at)).toEqual(bare(full.slice(0, at)));
+          expect(items[at]).toEqual(wire(job.id, full));
+          expect(items.slice(at + 1)).toEqual(bare(full.slice(-1)));
+        } finally {
+          await proxy.close();
+        }
       });
     });
 
