@@ -1,5 +1,6 @@
 /**
- * The SSE endpoint (thin): authorize, check the cursor, then hand the response to the SSE writer. Also issues the
+ * The SSE endpoint (thin): authorize, plan the stream (cursor, snapshot, filter, format: StreamPlanner), then hand
+ * the response to the SSE writer; and `GET :id/snapshot` (resume v2). Also issues the
  * browser stream tokens it accepts as `?access_token=` (EventSource cannot send an Authorization header).
  */
 import { Controller, Get, Header, Headers, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
@@ -13,15 +14,13 @@ import { AppConfig } from '../config/config.js';
 import { ApiJobsDocs } from '../docs/jobs.docs.js';
 import { SseConnections } from '../sse/sse-connections.js';
 import { writeSse } from '../sse/sse-writer.js';
-import { positionOf } from '../../libs/event-log/src/index.js';
 import { START, type JobSnapshot } from '../../libs/contracts/src/index.js';
+import { positionOf } from '../../libs/event-log/src/index.js';
 import { snapshotQuerySchema, streamQuerySchema, type SnapshotQuery, type StreamQuery } from './dto/queries.js';
-import { JobStreamService, type StreamRender } from './job-stream.service.js';
+import { JobStreamService } from './job-stream.service.js';
 import { JobsService } from './jobs.service.js';
 import { SnapshotsService } from './snapshots.service.js';
-import { AI_SDK_PROTOCOL_VERSION, AI_SDK_STREAM_HEADER, AiSdkEncoder } from './stream-formats/ai-sdk.encoder.js';
-import { FILTER_HEADER, parseEventFilter } from './stream-formats/event-filter.js';
-import { frameOf } from '../sse/sse-frames.js';
+import { StreamPlanner } from './stream-formats/stream-planner.js';
 
 @Controller('v1/jobs')
 @UseGuards(ApiKeyGuard)
@@ -34,6 +33,7 @@ export class JobStreamController {
     private readonly tokens: StreamTokenService,
     private readonly limits: StreamLimits,
     private readonly snapshots: SnapshotsService,
+    private readonly planner: StreamPlanner,
   ) {}
 
   @Post(':id/stream-tokens')
@@ -60,27 +60,12 @@ export class JobStreamController {
       throw new ApiError(503, 'service_unavailable', 'this instance is shutting down; retry', { 'Retry-After': '1' });
     }
     const job = await this.jobs.record(tenant, id);
-    const filter = parseEventFilter(q.types);
-    let start;
-    const render: StreamRender = {};
-    const headers: Record<string, string> = filter ? { [FILTER_HEADER]: filter.header } : {};
-    if (q.format === 'ai-sdk') {
-      // the AI SDK's resume replays the whole message: always from the job's first event (a cursor is ignored)
-      if (q.snapshot) throw ApiError.invalid('snapshot cannot be combined with format=ai-sdk (it always replays the whole message)');
-      start = await this.streams.resolveCursor(job, undefined);
-      const encoder = new AiSdkEncoder(id);
-      render.frame = (e) => (filter && !filter.allows(e.event.type) ? '' : encoder.frames(e.event));
-      headers[AI_SDK_STREAM_HEADER] = AI_SDK_PROTOCOL_VERSION;
-    } else {
-      // The Last-Event-ID header wins over ?after=.
-      start = await this.streams.resolveCursor(job, lastEventId ?? q.after);
-      if (filter) render.frame = (e) => (filter.allows(e.event.type) ? frameOf(e) : '');
-      if (q.snapshot) render.prelude = SnapshotsService.frame(await this.snapshots.at(id, start.after));
-    }
-    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    // cursor (the Last-Event-ID header wins over ?after=), snapshot, type filter, format
+    const plan = await this.planner.plan(job, q, lastEventId);
     // no await between this check and writeSse's registration: the cap cannot be overrun by concurrent opens
     this.limits.assertRoom(tenant);
-    writeSse(req, res, this.connections, (sink) => this.streams.open(id, start, sink, render), {
+    for (const [k, v] of Object.entries(plan.headers)) res.setHeader(k, v);
+    writeSse(req, res, this.connections, (sink) => this.streams.open(id, plan.start, sink, plan.render), {
       tenant,
       jobId: id,
       retryMs: this.config.sseRetryMs,

@@ -10,6 +10,7 @@ import { JobStreamController } from './job-stream.controller.js';
 import { JobStreamService } from './job-stream.service.js';
 import { LIVE_HUB, SNAPSHOT_CACHE } from './jobs.constants.js';
 import { SnapshotsService } from './snapshots.service.js';
+import { StreamPlanner } from './stream-formats/stream-planner.js';
 import { JobsController } from './jobs.controller.js';
 import { JobsNatsController } from './jobs.nats.controller.js';
 import { JobsService } from './jobs.service.js';
@@ -30,6 +31,7 @@ import { JobsService } from './jobs.service.js';
         }),
     },
     SnapshotsService,
+    StreamPlanner,
     JobsService,
     JobStreamService,
     SseConnections,
