@@ -41,8 +41,14 @@ import { JobsService } from './jobs.service.js';
   exports: [JobsService, JobStreamService, SseConnections, LIVE_HUB],
 })
 export class JobsModule {
-  constructor(metrics: Metrics, connections: SseConnections, @Inject(LIVE_HUB) hub: LiveHub<string>) {
-    // open streams and hub entries are read when /metrics is scraped
+  constructor(
+    metrics: Metrics,
+    connections: SseConnections,
+    @Inject(LIVE_HUB) hub: LiveHub<string>,
+    @Inject(SNAPSHOT_CACHE) snapshots: SnapshotCache,
+  ) {
+    // open streams, hub entries and the snapshot cache are read when /metrics is scraped
     metrics.bindStreams(() => connections.stats, () => hub.stats());
+    metrics.bindSnapshots(() => snapshots.stats());
   }
 }

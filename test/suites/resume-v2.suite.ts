@@ -125,6 +125,9 @@ export function resumeV2Suite(engine: string, start: (env: Record<string, string
         });
         // now (no at) = the end
         expect((await app.api(`/v1/jobs/${job.id}/snapshot`)).body).toEqual({ ...wire(job.id, full), id: full[full.length - 1]!.id });
+        const metrics = await (await fetch(`${app.url}/metrics`)).text();
+        expect(metrics).toMatch(/^jobstream_snapshot_cache_jobs [1-9]/m);
+        expect(metrics).toMatch(/^jobstream_snapshot_events_read_total [1-9]/m);
       });
 
       it('of a running job: now, and a snapshot resume mid-stream, with exact text', async () => {
