@@ -70,6 +70,15 @@ describe('SnapshotCache', () => {
     expect(cache.eventsRead - before).toBeLessThan(64);
   });
 
+  it('concurrent first requests for a long job share one replay', async () => {
+    const events: AgentEvent[] = Array.from({ length: 3000 }, (_, i) => ({ type: 'token', text: `t${i} ` }));
+    const { log, all, pos } = await logWith(events);
+    const cache = new SnapshotCache(log, { pageSize: 500 });
+    const got = await Promise.all(Array.from({ length: 8 }, () => cache.stateAt(JOB, { seq: 3000, pos: pos[3000]! })));
+    for (const g of got) expect(g.state.text).toBe(reduceJobEvents(all).text);
+    expect(cache.eventsRead).toBe(3000);
+  });
+
   it('follows live events handed to observe(), so "now" costs no read', async () => {
     const { log, pos } = await logWith([{ type: 'token', text: 'a' }]);
     const cache = new SnapshotCache(log);

@@ -62,6 +62,8 @@ interface Entry {
   bytes: number;
   /** Dropped from the cache (a request still holding it may use it; it no longer counts). */
   evicted: boolean;
+  /** The frontier's advance in flight: concurrent requests wait for it instead of reading the same events. */
+  advancing: Promise<void> | null;
 }
 
 const CHECKPOINT_BYTES = 96;
@@ -129,7 +131,7 @@ export class SnapshotCache {
     if (entry) {
       this.entries.delete(jobId); // re-insert: most recently used last
     } else {
-      entry = { frontier: { state: initialJobState(), pos: 0 }, epoch: 0, checkpoints: [], epochTexts: new Map(), bytes: 0, evicted: false };
+      entry = { frontier: { state: initialJobState(), pos: 0 }, epoch: 0, checkpoints: [], epochTexts: new Map(), bytes: 0, evicted: false, advancing: null };
     }
     this.entries.set(jobId, entry);
     return entry;
@@ -137,14 +139,30 @@ export class SnapshotCache {
 
   private async advance(jobId: string, entry: Entry, seq: number): Promise<void> {
     while (entry.frontier.state.seq < seq) {
-      const page = await this.read(jobId, entry.frontier, seq - entry.frontier.state.seq);
-      for (const e of page) {
-        // a concurrent request (or the hub) may have moved the frontier meanwhile: apply only the next event
-        if (e.event.seq === entry.frontier.state.seq + 1) this.apply(entry, e);
+      if (entry.advancing) {
+        // another request reads the same events: wait for it (its failure is its own; this one then reads itself)
+        await entry.advancing.catch(() => undefined);
+        continue;
       }
-      if (page.length === 0) break;
+      const run = this.advanceFrom(jobId, entry, seq);
+      entry.advancing = run;
+      try {
+        await run;
+      } finally {
+        if (entry.advancing === run) entry.advancing = null;
+      }
     }
     this.evict();
+  }
+
+  private async advanceFrom(jobId: string, entry: Entry, seq: number): Promise<void> {
+    while (entry.frontier.state.seq < seq) {
+      const page = await this.read(jobId, entry.frontier, seq - entry.frontier.state.seq);
+      for (const e of page) {
+        // the hub may have moved the frontier meanwhile: apply only the next event
+        if (e.event.seq === entry.frontier.state.seq + 1) this.apply(entry, e);
+      }
+    }
   }
 
   private apply(entry: Entry, e: LoggedEvent): void {
