@@ -4,7 +4,7 @@
  * `nats-server -js` on a free port). Library level: the API's `GET /snapshot` and `?snapshot=true` call exactly
  * `SnapshotCache.stateAt` (plus one `log.last`/cursor check and the JSON).
  *
- *   npm run build && node bench/snapshot.mjs [--sizes=10000,100000] [--engines=memory,jetstream]
+ *   npm run build && node bench/snapshot.mjs [--sizes=10000,100000] [--engines=memory,jetstream] [--every=1024]
  *
  * Per engine and size: a job of N events (tokens, thinking every 20th, a tool call every 500th) is appended, then
  * - naive: a full replay (read every page + reduce), what each request would cost without the cache;
@@ -27,6 +27,7 @@ const arg = (name, def) => {
 };
 const SIZES = arg('sizes', '10000,100000').split(',').map(Number);
 const ENGINES = arg('engines', 'memory,jetstream').split(',');
+const EVERY = arg('every', undefined);
 
 const eventAt = (i) => {
   if (i % 500 === 250) return { type: 'tool_call_start', call_id: `c${i}`, name: 'search', arguments: { q: `query ${i}` } };
@@ -74,7 +75,7 @@ async function run(engine, log, n) {
   const reference = await naive(log, jobId, n);
   const naiveMs = performance.now() - t;
 
-  const cache = new SnapshotCache(log);
+  const cache = new SnapshotCache(log, EVERY ? { checkpointEvery: Number(EVERY) } : {});
   t = performance.now();
   const cold = await cache.stateAt(jobId, { seq: n, pos: positions[n] });
   const coldMs = performance.now() - t;
