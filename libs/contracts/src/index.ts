@@ -6,3 +6,4 @@ export * from './errors.js';
 export * from './agents.js';
 export * from './ids.js';
 export * from './threads.js';
+export * from './snapshot.js';
