@@ -13,6 +13,7 @@ import { PlaygroundModule } from './playground/playground.module.js';
 import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { WatchdogModule } from './watchdog/watchdog.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 import { WorkerCoreModule } from './worker/worker-core.module.js';
 
 /** The API app; with the embedded engine it also runs an agent worker in-process. */
@@ -31,6 +32,7 @@ export class AppModule {
         HealthModule,
         JobsModule,
         WatchdogModule,
+        WebhooksModule,
         ...(config.playground ? [PlaygroundModule] : []),
         ...(config.inProcessWorker ? [WorkerCoreModule] : []),
       ],

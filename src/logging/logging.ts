@@ -41,6 +41,9 @@ export const REDACT_PATHS = [
   '*.api_key',
   '*.apiKey',
   '*.password',
+  // webhook signing secrets (whsec_…)
+  'secret',
+  '*.secret',
 ];
 
 export function redactUrl(url: string | undefined): string | undefined {
