@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startTestApp, type TestApp } from './support/app.js';
+import { webhooksSuite } from './suites/webhooks.suite.js';
+
+webhooksSuite('embedded engine', (env) => startTestApp(env));
+
+describe('webhooks SSRF guard (WEBHOOK_ALLOW_PRIVATE unset)', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({});
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it.each([
+    'http://127.0.0.1:8080/hook',
+    'http://127.1/hook',
+    'http://2130706433/hook',
+    'http://0x7f000001/hook',
+    'http://localhost/hook',
+    'http://api.localhost/hook',
+    'http://0.0.0.0/hook',
+    'http://10.1.2.3/hook',
+    'http://172.16.0.1/hook',
+    'http://192.168.1.10/hook',
+    'http://100.64.0.1/hook',
+    'http://169.254.169.254/latest/meta-data',
+    'http://[::1]/hook',
+    'http://[::]/hook',
+    'http://[::ffff:127.0.0.1]/hook',
+    'http://[::ffff:10.0.0.1]/hook',
+    'http://[fd00::1]/hook',
+    'http://[fe80::1]/hook',
+    'http://[64:ff9b::a9fe:a9fe]/hook',
+  ])('refuses %s with 400', async (url) => {
+    const r = await app.api('/v1/webhooks', { body: { url, events: ['job.completed'] } });
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('invalid_request');
+    expect(r.body.error.message).toMatch(/localhost|non-public|private|loopback/);
+  });
+
+  it('accepts a public address', async () => {
+    const r = await app.api('/v1/webhooks', { body: { url: 'https://93.184.215.14/hook', events: ['job.completed'] } });
+    expect(r.status).toBe(201);
+  });
+});
