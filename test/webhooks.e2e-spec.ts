@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createClient, JobstreamError } from '../libs/sdk/src/index.js';
 import { startTestApp, type TestApp } from './support/app.js';
+import { eventually, startReceiver } from './support/webhook-receiver.js';
+import { WEBHOOK_TEST_ENV, verify } from './suites/webhooks.suite.js';
 import { webhooksSuite } from './suites/webhooks.suite.js';
 
 webhooksSuite('embedded engine', (env) => startTestApp(env));
@@ -43,5 +46,36 @@ describe('webhooks SSRF guard (WEBHOOK_ALLOW_PRIVATE unset)', () => {
   it('accepts a public address', async () => {
     const r = await app.api('/v1/webhooks', { body: { url: 'https://93.184.215.14/hook', events: ['job.completed'] } });
     expect(r.status).toBe(201);
+  });
+});
+
+describe('webhooks through the SDK (client.webhooks)', () => {
+  it('creates, lists, reads the delivery log, redelivers and deletes', async () => {
+    const app = await startTestApp(WEBHOOK_TEST_ENV);
+    const rx = await startReceiver();
+    try {
+      const client = createClient({ baseUrl: app.url, apiKey: 'acme-key-0001' });
+      const hook = await client.webhooks.create({ url: rx.url, events: ['job.completed'] });
+      expect(hook.secret).toMatch(/^whsec_/);
+      expect((await client.webhooks.list()).map((w) => w.id)).toEqual([hook.id]);
+      const job = await client.jobs.create({ agent: 'echo', input: { message: 'via sdk' } });
+      const [first] = await rx.waitFor(1);
+      expect(verify(hook.secret, first!).data.job.id).toBe(job.id);
+      const page = await eventually(async () => {
+        const p = await client.webhooks.deliveries(hook.id, { limit: 10 });
+        return p.items[0]?.status === 'delivered' ? p : null;
+      });
+      expect(page.next_cursor).toBeNull();
+      const again = await client.webhooks.redeliver(hook.id, page.items[0]!.id);
+      expect(again.status).toBe('pending');
+      const got = await rx.waitFor(2);
+      expect(got[1]!.headers['webhook-id']).toBe(page.items[0]!.id);
+      await client.webhooks.delete(hook.id);
+      expect(await client.webhooks.list()).toEqual([]);
+      await expect(client.webhooks.delete(hook.id)).rejects.toBeInstanceOf(JobstreamError);
+    } finally {
+      await rx.close();
+      await app.close();
+    }
   });
 });

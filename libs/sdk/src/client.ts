@@ -6,6 +6,7 @@ import type { JobEvent } from '../../contracts/src/events.js';
 import type { CreateJobRequest, Job, JobStatus } from '../../contracts/src/job.js';
 import { createStreamWith, type JobStream, type StreamOptions } from './stream.js';
 import { Transport, type ConnectionOptions, type HasTransport } from './transport.js';
+import { createWebhooksApi, type WebhooksApi } from './webhooks.js';
 
 export type ClientOptions = ConnectionOptions;
 
@@ -78,6 +79,8 @@ export interface JobsApi {
 
 export interface JobstreamClient extends HasTransport {
   readonly jobs: JobsApi;
+  /** Webhook endpoints and delivery logs (v1.1). */
+  readonly webhooks: WebhooksApi;
 }
 
 export function createClient(options: ClientOptions): JobstreamClient {
@@ -129,5 +132,5 @@ export function createClient(options: ClientOptions): JobstreamClient {
       return createStreamWith(t, jobId, o);
     },
   };
-  return { transport: t, jobs };
+  return { transport: t, jobs, webhooks: createWebhooksApi(t) };
 }
