@@ -79,3 +79,28 @@ describe('webhooks through the SDK (client.webhooks)', () => {
     }
   });
 });
+
+describe('job.input_required', () => {
+  it('is sent when an input_required event appears in a job’s log', async () => {
+    const app = await startTestApp(WEBHOOK_TEST_ENV);
+    const rx = await startReceiver();
+    const auth = { Authorization: 'Bearer acme-key-0001' };
+    try {
+      const hook = await app.api('/v1/webhooks', { body: { url: rx.url, events: ['job.input_required'] }, headers: auth });
+      const job = await app.api('/v1/jobs', { body: { agent: 'echo', input: { message: 'wait '.repeat(400), delay_ms: 20 } }, headers: auth });
+      await eventually(async () => (await app.api(`/v1/jobs/${job.body.id}`, { headers: auth })).body.status === 'running');
+      // what an interactive agent appends (the interactive-jobs feature)
+      const ask = { type: 'input_required' as const, request_id: 'req_1', kind: 'approval' as const, prompt: 'Go on?' };
+      const { event } = await app.engine.eventLog.append(job.body.id, { event: ask, attempt: 1 });
+      const [r] = await rx.waitFor(1);
+      const p = verify(hook.body.secret, r!);
+      expect(p).toMatchObject({ type: 'job.input_required', timestamp: event.ts, data: { job: { id: job.body.id, status: 'waiting_for_input' } } });
+      await app.api(`/v1/jobs/${job.body.id}/cancel`, { body: {}, headers: auth });
+      const log = await app.api(`/v1/webhooks/${hook.body.id}/deliveries`, { headers: auth });
+      expect(log.body.items).toHaveLength(1);
+    } finally {
+      await rx.close();
+      await app.close();
+    }
+  });
+});
