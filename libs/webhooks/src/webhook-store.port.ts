@@ -134,7 +134,7 @@ export function applyAttempt(
   outcome: AttemptOutcome,
 ): Delivery {
   const n = d.attempt_count + 1;
-  const attempts = [...d.attempts, { ...attempt, attempt: n, trigger: d.manual ? ('manual' as const) : ('scheduled' as const) }];
+  const attempts = [...d.attempts, { attempt: n, ...attempt, trigger: d.manual ? ('manual' as const) : ('scheduled' as const) }];
   return {
     ...d,
     attempt_count: n,
