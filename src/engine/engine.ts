@@ -8,14 +8,16 @@ import { MemoryJobControl, MemoryJobQueue } from '../../libs/job-queue/src/index
 import { MemoryJobStore } from '../../libs/job-store/src/index.js';
 import { ObservedMemoryEventLog } from '../../libs/webhooks/src/index.js';
 import type { AppConfig } from '../config/config.js';
+import { traceEngine } from '../tracing/traced-engine.js';
 import type { Engine } from './engine.types.js';
 
 export type { Engine } from './engine.types.js';
 
 export async function createEngine(config: AppConfig, logger: Logger): Promise<Engine> {
-  if (config.engine === 'embedded') return createEmbeddedEngine(config);
+  // spans around appends and dispatch (no-ops unless tracing is on)
+  if (config.engine === 'embedded') return traceEngine(createEmbeddedEngine(config));
   const { createNatsEngine } = await import('./nats-engine.js');
-  return createNatsEngine(config, logger);
+  return traceEngine(await createNatsEngine(config, logger));
 }
 
 export function createEmbeddedEngine(config: AppConfig): Engine {

@@ -16,6 +16,7 @@ import { writeSse } from '../sse/sse-writer.js';
 import { streamQuerySchema, type StreamQuery } from './dto/queries.js';
 import { JobStreamService } from './job-stream.service.js';
 import { JobsService } from './jobs.service.js';
+import { traceSession } from '../tracing/tracing.js';
 
 @Controller('v1/jobs')
 @UseGuards(ApiKeyGuard)
@@ -57,6 +58,7 @@ export class JobStreamController {
     const start = await this.streams.resolveCursor(job, lastEventId ?? q.after);
     // no await between this check and writeSse's registration: the cap cannot be overrun by concurrent opens
     this.limits.assertRoom(tenant);
+    traceSession(res, 'job.stream', { 'jobstream.job_id': id, 'jobstream.tenant': tenant });
     writeSse(req, res, this.connections, (sink) => this.streams.open(id, start, sink), {
       tenant,
       jobId: id,

@@ -25,6 +25,7 @@ import { statusOfTerminal, terminalPatch } from '../worker/job-runner.js';
 import { JobStreamService } from './job-stream.service.js';
 import { LIVE_HUB } from './jobs.constants.js';
 import { toJob } from './job-view.js';
+import { Traced } from '../tracing/tracing.js';
 
 export interface EventsPage {
   events: (JobEvent & { id: string })[];
@@ -61,6 +62,7 @@ export class JobsService {
     @Optional() private readonly metrics?: Metrics,
   ) {}
 
+  @Traced('job.create', { attrs: (tenant: string, body: CreateJobRequest) => ({ 'jobstream.tenant': tenant, 'jobstream.agent': body.agent }) })
   async create(tenant: string, body: CreateJobRequest, idempotencyKey?: string): Promise<{ job: Job; created: boolean }> {
     const schema = AGENT_INPUT_SCHEMAS[body.agent];
     if (!schema) throw ApiError.invalid(`unknown agent "${body.agent}" (known: ${knownAgents().join(', ')})`);
