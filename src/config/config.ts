@@ -232,7 +232,7 @@ export class AppConfig {
     retentionMs: number;
   };
   /** OpenTelemetry tracing: on when an exporter is configured by the standard OTEL_* variables. */
-  readonly tracing!: { enabled: boolean; serviceName: string | undefined };
+  readonly tracing!: { enabled: boolean; serviceName: string | undefined; tracesEndpoint: string | undefined; exporter: string | undefined };
 
   constructor(values: Omit<AppConfig, 'engine'>) {
     Object.assign(this, values);
@@ -334,6 +334,11 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
         v.OTEL_TRACES_EXPORTER !== 'none' &&
         (v.OTEL_TRACES_EXPORTER !== undefined || v.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined || v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined),
       serviceName: v.OTEL_SERVICE_NAME || undefined,
+      // the OTLP/HTTP traces URL: the signal-specific variable as given, else the base endpoint + /v1/traces (the spec's rule)
+      tracesEndpoint:
+        v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+        (v.OTEL_EXPORTER_OTLP_ENDPOINT ? `${v.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces` : undefined),
+      exporter: v.OTEL_TRACES_EXPORTER || undefined,
     },
   });
 }

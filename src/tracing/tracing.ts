@@ -56,17 +56,17 @@ let active: { provider: NodeTracerProvider; users: number } | null = null;
 export async function startTracing(
   config: Pick<AppConfig, 'tracing'>,
   defaultService: string,
-  opts: { exporter?: SpanExporter; simple?: boolean; env?: Record<string, string | undefined> } = {},
+  opts: { exporter?: SpanExporter; simple?: boolean } = {},
 ): Promise<TracingHandle | null> {
   if (!opts.exporter && !config.tracing.enabled) return null;
   if (!active) {
-    const env = opts.env ?? process.env;
     let exporter = opts.exporter;
     if (!exporter) {
-      if (env.OTEL_TRACES_EXPORTER === 'console') exporter = new ConsoleSpanExporter();
+      if (config.tracing.exporter === 'console') exporter = new ConsoleSpanExporter();
       else {
+        // the exporter reads its other OTEL_EXPORTER_OTLP_* settings (headers, timeout, compression) itself
         const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
-        exporter = new OTLPTraceExporter();
+        exporter = new OTLPTraceExporter(config.tracing.tracesEndpoint ? { url: config.tracing.tracesEndpoint } : {});
       }
     }
     const processor: SpanProcessor = opts.simple ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter);
