@@ -104,3 +104,22 @@ describe('job.input_required', () => {
     }
   });
 });
+
+describe('webhooks in the OpenAPI document', () => {
+  it('documents every webhook endpoint', async () => {
+    const app = await startTestApp({});
+    try {
+      const doc = (await app.api('/docs-json')).body;
+      expect(Object.keys(doc.paths).filter((p) => p.startsWith('/v1/webhooks')).sort()).toEqual([
+        '/v1/webhooks',
+        '/v1/webhooks/{id}',
+        '/v1/webhooks/{id}/deliveries',
+        '/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver',
+      ]);
+      expect(Object.keys(doc.paths['/v1/webhooks']).sort()).toEqual(['get', 'post']);
+      expect(doc.paths['/v1/webhooks'].post.responses['201']).toBeDefined();
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -77,7 +77,8 @@ export class WebhookDispatcher {
     this.again = false;
     try {
       const free = this.opts.concurrency - this.inflight.size;
-      if (free > 0) {
+      if (free <= 0) this.again = true; // look again as soon as a slot frees up
+      else {
         const lease = this.opts.timeoutMs + CLAIM_LEASE_MARGIN_MS;
         const claimed = await this.store.claimDue(this.now(), free, lease);
         for (const d of claimed) this.track(this.tryOnce(d));

@@ -34,6 +34,7 @@ export class WebhooksModule implements OnApplicationBootstrap, OnApplicationShut
   private readonly logger = new Logger('Webhooks');
   private readonly dispatcher: WebhookDispatcher;
   private feed: FeedHandle | null = null;
+  private readonly redis: boolean;
 
   constructor(
     @Inject(WEBHOOK_STORE) private readonly store: WebhookStore,
@@ -42,6 +43,7 @@ export class WebhooksModule implements OnApplicationBootstrap, OnApplicationShut
     config: AppConfig,
     metrics: WebhookMetrics,
   ) {
+    this.redis = config.redisUrl !== undefined;
     const w = config.webhooks;
     this.dispatcher = new WebhookDispatcher(
       store,
@@ -55,7 +57,9 @@ export class WebhooksModule implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationBootstrap(): Promise<void> {
     this.feed = await this.engine.jobEventFeed.start((e) => this.service.onJobEvent(e));
     this.dispatcher.start();
-    this.logger.log({ msg: 'webhook dispatcher started' });
+    if (this.engine.kind === 'nats' && !this.redis) {
+      this.logger.warn('REDIS_URL is unset: webhook endpoints and pending deliveries are kept in this process only (lost on restart); set REDIS_URL');
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -105,6 +105,9 @@ export function webhooksSuite(engine: string, start: (env: Record<string, string
       expect(byType['job.failed'].data.job).toMatchObject({ id: failed, status: 'failed', error: { code: 'agent_failed' } });
       expect(byType['job.cancelled'].data.job).toMatchObject({ id: j.body.id, status: 'cancelled' });
       expect(Object.keys(byType).sort()).toEqual(['job.cancelled', 'job.failed']);
+      // the completed job went to nobody: one delivery per endpoint
+      expect((await deliveries(failedOnly.body.id)).body.items.map((d: any) => d.job_id)).toEqual([failed]);
+      expect((await deliveries(cancelledOnly.body.id)).body.items.map((d: any) => d.job_id)).toEqual([j.body.id]);
     });
 
     it('retries after 500s and a timeout, with the same webhook-id, and logs every try', async () => {
