@@ -153,6 +153,22 @@ export function webhooksSuite(engine: string, start: (env: Record<string, string
       expect(after.attempts.at(-1)).toMatchObject({ attempt: 6, status_code: 200, trigger: 'manual' });
     });
 
+    it('keeps streaming while an endpoint hangs (tries run off the streaming path)', async () => {
+      rx = await startReceiver();
+      rx.script('hang', 'hang', 'hang', 'hang', 'hang', 'hang', 'hang', 'hang', 'hang', 'hang');
+      await acme.post('/v1/webhooks', { url: rx.url, events: ['job.completed'] });
+      await runJob({ message: 'first' });
+      await rx.waitFor(1); // a try is hanging now
+      for (let i = 0; i < 3; i++) {
+        const j = await acme.post('/v1/jobs', { agent: 'echo', input: { message: `stream ${i} while the hook hangs` } });
+        const s = await app.api(`/v1/jobs/${j.body.id}/events?limit=100`, { headers: auth(ACME) });
+        expect(s.status).toBe(200);
+        expect((await acme.get(`/v1/jobs/${j.body.id}/wait?timeout_s=20`)).body.status).toBe('completed');
+      }
+      // the three jobs ran while tries were hanging (each try hangs for the whole 400 ms timeout)
+      expect(rx.received.length).toBeGreaterThanOrEqual(1);
+    });
+
     it('does not follow redirects', async () => {
       rx = await startReceiver();
       rx.script('redirect', 'redirect', 'redirect', 'redirect', 'redirect');
