@@ -139,6 +139,8 @@ export class JetStreamJobEventFeed implements JobEventFeed {
           consumer = null;
           if (stopping) break;
           this.opts.logger?.warn(`webhook feed pull failed (${failures}): ${(err as Error).message}`);
+          // the consumer may be gone (a stream recreated): make sure it exists before pulling again
+          await this.ensureConsumer().catch(() => {});
           await new Promise<void>((r) => {
             wake = r;
             setTimeout(r, Math.min(2_000, 100 * failures));
