@@ -1,6 +1,6 @@
 /**
  * jobstream benchmarks: `npm run bench` (full, < 10 min) or `npm run bench -- --quick` (< 60 s, smaller sizes).
- * Options: --only=fanout,latency,...  --profile (run the fan-out API under `node --cpu-prof`, print its top frames)
+ * Options: --only=fanout,latency,...  --api-env=K=V (extra API env)  --profile (run the fan-out API under `node --cpu-prof`, print its top frames)
  *          --reps=N (repetitions of the throughput scenarios; medians are reported)
  *
  * Everything runs on 127.0.0.1: a private nats-server + redis-server on free ports, the API in its own process
@@ -20,6 +20,14 @@ const quick = args.includes('--quick');
 const profile = args.includes('--profile');
 const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
 const repsArg = args.find((a) => a.startsWith('--reps='));
+/** `--api-env=K=V` (repeatable): extra environment of the API process (e.g. WEBHOOKS_ENABLED=false to compare). */
+const EXTRA_API_ENV = Object.fromEntries(
+  args.filter((a) => a.startsWith('--api-env=')).map((a) => {
+    const kv = a.slice('--api-env='.length);
+    const i = kv.indexOf('=');
+    return [kv.slice(0, i), kv.slice(i + 1)];
+  }),
+);
 const startedAt = Date.now();
 const DEADLINE_MS = quick ? 58_000 : 570_000;
 
@@ -91,7 +99,7 @@ const rate = (s) => (s.last > s.first ? (s.tokens * 1000) / (s.last - s.first) :
 /** The real split path: a worker process (`npm run start:worker`) appends to JetStream; the API process serves SSE. */
 async function startSplit(ctx, { concurrency, apiEnv = {}, nodeArgs = [] }) {
   const worker = await startWorker({ ...ctx, env: { WORKER_CONCURRENCY: String(concurrency) } });
-  const api = await startApi({ ...ctx, env: { EMBEDDED_WORKER: 'false', ...apiEnv }, nodeArgs });
+  const api = await startApi({ ...ctx, env: { EMBEDDED_WORKER: 'false', ...EXTRA_API_ENV, ...apiEnv }, nodeArgs });
   api.worker = worker;
   const stop = api.stop;
   api.stop = async () => {

@@ -34,7 +34,7 @@ export class AppModule {
         HealthModule,
         JobsModule,
         WatchdogModule,
-        WebhooksModule,
+        ...(config.webhooks.enabled ? [WebhooksModule] : []),
         ...(config.playground ? [PlaygroundModule] : []),
         ...(config.inProcessWorker ? [WorkerCoreModule] : []),
       ],

@@ -123,3 +123,15 @@ describe('webhooks in the OpenAPI document', () => {
     }
   });
 });
+
+describe('WEBHOOKS_ENABLED=false', () => {
+  it('serves no webhook routes', async () => {
+    const app = await startTestApp({ WEBHOOKS_ENABLED: 'false' });
+    try {
+      expect((await app.api('/v1/webhooks')).status).toBe(404);
+      expect((await app.api('/v1/webhooks', { body: { url: 'https://93.184.215.14/x', events: ['job.failed'] } })).status).toBe(404);
+    } finally {
+      await app.close();
+    }
+  });
+});

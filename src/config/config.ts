@@ -127,6 +127,7 @@ const envSchema = z.object({
   MAX_STREAMS: int('MAX_STREAMS', 0, 10_000_000, 10_000),
   SHUTDOWN_TIMEOUT_MS: int('SHUTDOWN_TIMEOUT_MS', 1_000, 600_000, 10_000),
   // webhooks (v1.1)
+  WEBHOOKS_ENABLED: bool('WEBHOOKS_ENABLED', true),
   WEBHOOK_ALLOW_PRIVATE: bool('WEBHOOK_ALLOW_PRIVATE', false),
   WEBHOOK_TIMEOUT_MS: int('WEBHOOK_TIMEOUT_MS', 100, 60_000, 10_000),
   WEBHOOK_RETRY_SCHEDULE: z
@@ -222,6 +223,8 @@ export class AppConfig {
   readonly shutdownTimeoutMs!: number;
   /** Webhooks (see src/webhooks). */
   readonly webhooks!: {
+    /** Off ⇒ no /v1/webhooks routes, no feed consumer, no dispatcher. */
+    enabled: boolean;
     allowPrivate: boolean;
     timeoutMs: number;
     /** Delays before the 2nd, 3rd… try (ms); tries = 1 + its length. */
@@ -320,6 +323,7 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
     maxStreams: v.MAX_STREAMS,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     webhooks: {
+      enabled: v.WEBHOOKS_ENABLED,
       allowPrivate: v.WEBHOOK_ALLOW_PRIVATE,
       timeoutMs: v.WEBHOOK_TIMEOUT_MS,
       retryScheduleMs: v.WEBHOOK_RETRY_SCHEDULE,
