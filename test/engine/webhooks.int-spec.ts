@@ -110,4 +110,19 @@ describe('webhooks across API processes (JetStream + Redis)', () => {
     await clean(a);
     await rx.close();
   }, 60_000);
+
+  it('answers 503 with Retry-After while Redis is down, and works again when it is back', async () => {
+    const a = await start({ EMBEDDED_WORKER: 'true' });
+    await redis.stop();
+    for (const r of [
+      await a.api('/v1/webhooks', { headers: auth }),
+      await a.api('/v1/webhooks', { body: { url: 'https://93.184.215.14/x', events: ['job.failed'] }, headers: auth }),
+    ]) {
+      expect(r.status).toBe(503);
+      expect(r.body.error.code).toBe('service_unavailable');
+      expect(r.headers.get('retry-after')).toBeTruthy();
+    }
+    await redis.restart();
+    await eventually(async () => (await a.api('/v1/webhooks', { headers: auth })).status === 200, 20_000, 'the store to reconnect');
+  }, 60_000);
 });
