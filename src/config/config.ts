@@ -145,6 +145,7 @@ const envSchema = z.object({
   WEBHOOK_MAX_PER_TENANT: int('WEBHOOK_MAX_PER_TENANT', 1, 10_000, 20),
   WEBHOOK_CONCURRENCY: int('WEBHOOK_CONCURRENCY', 1, 1_000, 16),
   WEBHOOK_POLL_MS: int('WEBHOOK_POLL_MS', 10, 60_000, 1_000),
+  WEBHOOK_LEASE_MARGIN_MS: int('WEBHOOK_LEASE_MARGIN_MS', 100, 600_000, 30_000),
   WEBHOOK_RETENTION_S: int('WEBHOOK_RETENTION_S', 60, 365 * 86_400, 7 * 86_400),
   // tracing: the standard OTEL_* variables (read by the OpenTelemetry SDK itself); here only whether it is on
   OTEL_SDK_DISABLED: bool('OTEL_SDK_DISABLED', false),
@@ -232,6 +233,8 @@ export class AppConfig {
     maxPerTenant: number;
     concurrency: number;
     pollMs: number;
+    /** A try claimed by a process that died is taken up by another after the timeout + this. */
+    leaseMarginMs: number;
     retentionMs: number;
   };
   /** OpenTelemetry tracing: on when an exporter is configured by the standard OTEL_* variables. */
@@ -330,6 +333,7 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
       maxPerTenant: v.WEBHOOK_MAX_PER_TENANT,
       concurrency: v.WEBHOOK_CONCURRENCY,
       pollMs: v.WEBHOOK_POLL_MS,
+      leaseMarginMs: v.WEBHOOK_LEASE_MARGIN_MS,
       retentionMs: v.WEBHOOK_RETENTION_S * 1000,
     },
     tracing: {

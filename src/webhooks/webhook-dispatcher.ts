@@ -14,7 +14,6 @@ import { Webhook } from 'standardwebhooks';
 import type { WebhookStore, Delivery, AttemptOutcome } from '../../libs/webhooks/src/index.js';
 import { sendWebhook, type SendResult } from './webhook-sender.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
-import { CLAIM_LEASE_MARGIN_MS } from './webhooks.constants.js';
 
 export interface DispatcherOptions {
   timeoutMs: number;
@@ -22,6 +21,8 @@ export interface DispatcherOptions {
   concurrency: number;
   pollMs: number;
   allowPrivate: boolean;
+  /** How long a claimed delivery stays with this process beyond the timeout before another may try it. */
+  leaseMarginMs: number;
 }
 
 /** Whole seconds since the epoch, as Standard Webhooks wants for `webhook-timestamp`. */
@@ -79,7 +80,7 @@ export class WebhookDispatcher {
       const free = this.opts.concurrency - this.inflight.size;
       if (free <= 0) this.again = true; // look again as soon as a slot frees up
       else {
-        const lease = this.opts.timeoutMs + CLAIM_LEASE_MARGIN_MS;
+        const lease = this.opts.timeoutMs + this.opts.leaseMarginMs;
         const claimed = await this.store.claimDue(this.now(), free, lease);
         for (const d of claimed) this.track(this.tryOnce(d));
         if (claimed.length === free) this.again = true; // more may be due

@@ -47,7 +47,7 @@ export class WebhooksModule implements OnApplicationBootstrap, OnApplicationShut
     const w = config.webhooks;
     this.dispatcher = new WebhookDispatcher(
       store,
-      { timeoutMs: w.timeoutMs, retryScheduleMs: w.retryScheduleMs, concurrency: w.concurrency, pollMs: w.pollMs, allowPrivate: w.allowPrivate },
+      { timeoutMs: w.timeoutMs, retryScheduleMs: w.retryScheduleMs, concurrency: w.concurrency, pollMs: w.pollMs, allowPrivate: w.allowPrivate, leaseMarginMs: w.leaseMarginMs },
       metrics,
     );
     metrics.bindPending(() => store.pendingCount());

@@ -11,6 +11,7 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { startNatsTestApp } from '../support/nats-app.js';
 import { eventually, startReceiver } from '../support/webhook-receiver.js';
 import { spawnWorker } from '../support/worker-process.js';
+import { spawnApi } from '../support/api-process.js';
 import { WEBHOOK_TEST_ENV, verify, webhooksSuite } from '../suites/webhooks.suite.js';
 
 webhooksSuite('JetStream + Redis', (env) => startNatsTestApp(env));
@@ -59,6 +60,49 @@ describe('webhooks across API processes (JetStream + Redis)', () => {
       return r.body.items?.[0]?.status === 'delivered' ? r.body.items[0] : null;
     });
     expect(d.attempts.map((x: any) => x.status_code)).toEqual([500, 500, 200]);
+    await clean(b);
+    await b.close();
+    await rx.close();
+  }, 60_000);
+
+  it('takes over a try whose process was SIGKILLed mid-try (leased claim), and delivers it', async () => {
+    const rx = await startReceiver();
+    rx.script('hang'); // the first try never gets an answer: the process dies while it waits
+    const crashEnv = {
+      ...WEBHOOK_TEST_ENV,
+      NATS_URL: nats.url,
+      REDIS_URL: redis.url,
+      EMBEDDED_WORKER: 'true',
+      WEBHOOK_TIMEOUT_MS: '10000',
+      WEBHOOK_LEASE_MARGIN_MS: '500',
+      WEBHOOK_RETRY_SCHEDULE: '1s,1s,1s',
+    };
+    const victim = await spawnApi(crashEnv);
+    const call = async (base: string, path: string, body?: unknown) => {
+      const res = await fetch(base + path, {
+        method: body ? 'POST' : 'GET',
+        headers: { ...auth, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    const hook = await call(victim.url, '/v1/webhooks', { url: rx.url, events: ['job.completed'] });
+    expect(hook.status).toBe(201);
+    const job = await call(victim.url, '/v1/jobs', { agent: 'echo', input: { message: 'crash during the try' } });
+    await rx.waitFor(1); // the try is in flight (the receiver holds it)
+    await victim.stop('SIGKILL');
+
+    // another API process takes the delivery up once the dead process's lease (10 s timeout + 0.5 s) has run out
+    const b = await start({ EMBEDDED_WORKER: 'true', WEBHOOK_TIMEOUT_MS: '10000', WEBHOOK_LEASE_MARGIN_MS: '500' });
+    const got = await rx.waitFor(2, 30_000);
+    expect(got[1]!.headers['webhook-id']).toBe(got[0]!.headers['webhook-id']);
+    expect(verify(hook.body.secret, got[1]!).data.job).toMatchObject({ id: job.body.id, status: 'completed' });
+    const d = await eventually(async () => {
+      const r = await b.api(`/v1/webhooks/${hook.body.id}/deliveries`, { headers: auth });
+      return r.body.items?.[0]?.status === 'delivered' ? r.body.items[0] : null;
+    });
+    // the killed try was never recorded: the log has the one that completed
+    expect(d.attempts).toEqual([expect.objectContaining({ attempt: 1, status_code: 200 })]);
     await clean(b);
     await b.close();
     await rx.close();
