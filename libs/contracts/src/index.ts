@@ -6,3 +6,4 @@ export * from './errors.js';
 export * from './agents.js';
 export * from './ids.js';
 export * from './webhooks.js';
+export * from './snapshot.js';
