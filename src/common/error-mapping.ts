@@ -9,6 +9,7 @@ import { EventLogUnavailableError } from '../../libs/event-log/src/index.js';
 import { IdempotencyConflictError, InvalidListCursorError, JobStoreUnavailableError } from '../../libs/job-store/src/index.js';
 import { ShareStoreUnavailableError } from '../../libs/share-store/src/index.js';
 import { InvalidThreadCursorError, ThreadStoreUnavailableError } from '../../libs/thread-store/src/index.js';
+import { WebhookStoreUnavailableError } from '../../libs/webhooks/src/index.js';
 import { ApiError } from './api-error.js';
 
 export interface MappedError {
@@ -62,6 +63,7 @@ export function mapError(err: unknown): MappedError {
     return mapped(503, 'service_unavailable', 'the job store is unavailable; retry shortly', { 'Retry-After': '2' });
   }
   if (err instanceof JobStoreUnavailableError) return mapped(503, 'service_unavailable', 'the job store is unavailable; retry shortly', { 'Retry-After': '2' });
+  if (err instanceof WebhookStoreUnavailableError) return mapped(503, 'service_unavailable', 'the webhook store is unavailable; retry shortly', { 'Retry-After': '2' });
   if (err instanceof HttpException) {
     const status = err.getStatus();
     const res = err.getResponse();

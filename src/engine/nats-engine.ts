@@ -10,6 +10,7 @@ import { JetStreamJobQueue, NatsJobControl } from '../../libs/job-queue/src/inde
 import { MemoryJobStore, RedisJobStore, type JobStore } from '../../libs/job-store/src/index.js';
 import { MemoryShareStore, RedisShareStore, type ShareStore } from '../../libs/share-store/src/index.js';
 import { MemoryThreadStore, RedisThreadStore, type ThreadStore } from '../../libs/thread-store/src/index.js';
+import { JetStreamJobEventFeed } from '../../libs/webhooks/src/index.js';
 import type { AppConfig } from '../config/config.js';
 import { ThreadAdvancer, advancingThreads } from '../threads/thread-advancer.js';
 import type { Engine } from './engine.types.js';
@@ -80,6 +81,8 @@ export async function createNatsEngine(config: AppConfig, logger: Logger): Promi
       jobControl,
       threadStore,
       shareStore,
+      // a durable consumer, created only when the API's webhooks module starts it (never by a worker)
+      jobEventFeed: new JetStreamJobEventFeed({ nc, logger: warn }),
       health: async () => {
         const out: Record<string, { up: boolean; message?: string }> = {};
         try {

@@ -6,4 +6,5 @@ export * from './errors.js';
 export * from './agents.js';
 export * from './ids.js';
 export * from './threads.js';
+export * from './webhooks.js';
 export * from './snapshot.js';

@@ -9,6 +9,7 @@ import type { IfBusy, IssuedShare, Share, Thread } from '../../contracts/src/thr
 import type { ErrorBody } from '../../contracts/src/errors.js';
 import { createStreamWith, type JobStream, type JobStreamItem, type SnapshotStreamOptions, type StreamOptions } from './stream.js';
 import { Transport, type ConnectionOptions, type HasTransport } from './transport.js';
+import { createWebhooksApi, type WebhooksApi } from './webhooks.js';
 
 export type ClientOptions = ConnectionOptions;
 
@@ -143,6 +144,8 @@ export interface ThreadsApi {
 export interface JobstreamClient extends HasTransport {
   readonly jobs: JobsApi;
   readonly threads: ThreadsApi;
+  /** Webhook endpoints and delivery logs (v1.1). */
+  readonly webhooks: WebhooksApi;
 }
 
 export function createClient(options: ClientOptions): JobstreamClient {
@@ -244,5 +247,5 @@ export function createClient(options: ClientOptions): JobstreamClient {
       await t.json<void>('DELETE', `/v1/threads/${tid(threadId)}`, withSignal(o));
     },
   };
-  return { transport: t, jobs, threads };
+  return { transport: t, jobs, threads, webhooks: createWebhooksApi(t) };
 }

@@ -57,3 +57,13 @@ export { isTerminalEvent, isTerminalStatus } from './terminal.js';
 export type { Job, JobStatus, CreateJobRequest } from '../../contracts/src/job.js';
 export type { ErrorBody } from '../../contracts/src/errors.js';
 export type { IfBusy, IssuedShare, Share, Thread, ThreadStatus } from '../../contracts/src/threads.js';
+export type {
+  CreatedWebhook,
+  DeliveryPage,
+  Webhook,
+  WebhookDelivery,
+  WebhookDeliveryAttempt,
+  WebhookEventType,
+  WebhookPayload,
+  WebhooksApi,
+} from './webhooks.js';
