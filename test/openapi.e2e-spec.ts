@@ -16,9 +16,9 @@ describe('OpenAPI document', () => {
     const ops: { path: string; method: string; op: any }[] = [];
     for (const [path, item] of Object.entries<any>(doc.paths)) for (const [method, op] of Object.entries<any>(item)) ops.push({ path, method, op });
     for (const { path, method, op } of ops) {
-      expect([path, method, op.tags]).toEqual([path, method, [expect.stringMatching(/^(Jobs|Streams|Threads|Shares)$/)]]);
+      expect([path, method, op.tags]).toEqual([path, method, [expect.stringMatching(/^(Jobs|Streams|Threads|Shares|Webhooks)$/)]]);
     }
-    expect(doc.tags.map((t: any) => t.name).sort()).toEqual(['Jobs', 'Shares', 'Streams', 'Threads']);
+    expect(doc.tags.map((t: any) => t.name).sort()).toEqual(['Jobs', 'Shares', 'Streams', 'Threads', 'Webhooks']);
     const byKey = new Map(ops.map((o) => [`${o.method.toUpperCase()} ${o.path}`, o.op]));
     const expected: Record<string, string> = {
       'POST /v1/threads': 'Threads',
@@ -35,6 +35,7 @@ describe('OpenAPI document', () => {
       'DELETE /v1/jobs/{id}/shares/{share_id}': 'Shares',
       'GET /v1/jobs/{id}/stream': 'Streams',
       'POST /v1/jobs': 'Jobs',
+      'POST /v1/webhooks': 'Webhooks',
     };
     for (const [key, tag] of Object.entries(expected)) expect([key, byKey.get(key)?.tags]).toEqual([key, [tag]]);
     // operation ids are unique (nothing listed twice)
