@@ -126,6 +126,8 @@ const envSchema = z.object({
   MAX_STREAMS_PER_TENANT: int('MAX_STREAMS_PER_TENANT', 0, 1_000_000, 1_000),
   MAX_STREAMS: int('MAX_STREAMS', 0, 10_000_000, 10_000),
   SHUTDOWN_TIMEOUT_MS: int('SHUTDOWN_TIMEOUT_MS', 1_000, 600_000, 10_000),
+  // v1.1 interactive jobs
+  INPUT_TIMEOUT_S: int('INPUT_TIMEOUT_S', 1, 365 * 86_400, 86_400),
 });
 
 export type RawEnv = Record<string, string | undefined>;
@@ -178,6 +180,8 @@ export class AppConfig {
   readonly maxStreams!: number;
   /** SIGTERM/SIGINT: the process exits within this, whatever is still running. */
   readonly shutdownTimeoutMs!: number;
+  /** How long a job's question waits for an answer before the job ends with `input_timeout` (INPUT_TIMEOUT_S). */
+  readonly inputTimeoutMs!: number;
 
   constructor(values: Omit<AppConfig, 'engine'>) {
     Object.assign(this, values);
@@ -264,6 +268,7 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
     maxStreamsPerTenant: v.MAX_STREAMS_PER_TENANT,
     maxStreams: v.MAX_STREAMS,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
+    inputTimeoutMs: v.INPUT_TIMEOUT_S * 1000,
   });
 }
 

@@ -1,7 +1,15 @@
 /** REST endpoints of the jobs API (thin: validation in pipes, rules in JobsService). */
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { cancelJobRequestSchema, createJobRequestSchema, type CancelJobRequest, type CreateJobRequest, type Job } from '../../libs/contracts/src/index.js';
+import {
+  cancelJobRequestSchema,
+  createJobRequestSchema,
+  inputJobRequestSchema,
+  type CancelJobRequest,
+  type CreateJobRequest,
+  type InputJobRequest,
+  type Job,
+} from '../../libs/contracts/src/index.js';
 import { ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { ShutdownService } from '../lifecycle/shutdown.service.js';
@@ -54,6 +62,20 @@ export class JobsController {
     @Body(new ZodValidationPipe(cancelJobRequestSchema.optional(), 'cancel')) body: CancelJobRequest | undefined,
   ): Promise<Job> {
     return this.jobs.cancel(tenant, id, body?.reason ?? '');
+  }
+
+  /** v1.1: answer the job's open `input_required`: 202 accepted, 200 the same answer again. */
+  @Post(':id/input')
+  @ApiJobsDocs.input()
+  async input(
+    @Tenant() tenant: string,
+    @Param('id') id: string,
+    @Body(new ZodValidationPipe(inputJobRequestSchema)) body: InputJobRequest,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<Job> {
+    const { job, accepted } = await this.jobs.input(tenant, id, body);
+    res.status(accepted ? 202 : 200);
+    return job;
   }
 
   @Get(':id/events')

@@ -28,7 +28,7 @@ export function apiSuite(engine: string, start: (env: Record<string, string>) =>
       expect(r.status).toBe(201);
       expect(r.headers.get('location')).toBe(`/v1/jobs/${r.body.id}`);
       expect(Object.keys(r.body).sort()).toEqual(
-        ['agent', 'attempt', 'created_at', 'error', 'events_url', 'finished_at', 'id', 'last_event_id', 'metadata', 'started_at', 'status', 'stream_url', 'usage'].sort(),
+        ['agent', 'attempt', 'created_at', 'error', 'events_url', 'finished_at', 'id', 'last_event_id', 'metadata', 'pending_input', 'started_at', 'status', 'stream_url', 'usage'].sort(),
       );
       expect(r.body).toMatchObject({ agent: 'echo', status: 'queued', attempt: 1, metadata: { ticket: 'T-1' }, usage: { input_tokens: 0, output_tokens: 0 } });
       expect(r.body.stream_url).toBe(`/v1/jobs/${r.body.id}/stream`);

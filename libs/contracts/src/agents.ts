@@ -19,6 +19,10 @@ export const echoInputSchema = z
     delay_ms: z.number().int().min(0).max(60_000).default(0),
     fail_after: z.number().int().min(0).optional(),
     tool: z.boolean().default(false),
+    /** v1.1: after `after` tokens (of the first repeat) ask for an approval; `{ approved: false }` ends `cancelled`. */
+    ask: z.strictObject({ after: z.number().int().min(0), prompt: z.string().max(4096).optional() }).optional(),
+    /** v1.1: before the first token, ask the client to run this tool (`input_required` of kind `tool_results`). */
+    client_tool: z.strictObject({ name: z.string().min(1).max(256) }).optional(),
   })
   .refine((i) => echoTokens(i.message).length * i.repeat <= ECHO_MAX_TOKENS, {
     message: `message × repeat must be at most ${ECHO_MAX_TOKENS} tokens`,

@@ -19,7 +19,7 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 function context(input: Record<string, unknown>, signal = new AbortController().signal): AgentContext {
-  return { jobId: 'job_01TEST', attempt: 1, input, signal, usage: { input_tokens: 0, output_tokens: 0 } };
+  return { jobId: 'job_01TEST', attempt: 1, input, signal, usage: { input_tokens: 0, output_tokens: 0 }, history: [] };
 }
 
 /**
@@ -38,8 +38,8 @@ async function run(
   const events: AgentEvent[] = [];
   for await (const e of agent.run(ctx)) {
     parseAgentEvent(e);
-    events.push(e);
-    opts.onEvent?.(e, ctx, events);
+    events.push(e as AgentEvent);
+    opts.onEvent?.(e as AgentEvent, ctx, events);
   }
   if (!ctx.signal.aborted) {
     expect(events.filter(isTerminalEvent)).toHaveLength(1);

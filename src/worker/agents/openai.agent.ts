@@ -24,7 +24,7 @@
  */
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
 import { openAiInputSchema, type AgentEvent, type OpenAiInput } from '../../../libs/contracts/src/index.js';
-import type { Agent, AgentContext } from './agent.js';
+import type { Agent, AgentContext, AgentOutput } from './agent.js';
 import { ChatStreamMapper } from './openai/chat-stream-mapper.js';
 import {
   badResponseFailure,
@@ -76,7 +76,7 @@ export class OpenAiAgent implements Agent {
     this.fetchFn = config.fetch ?? globalThis.fetch;
   }
 
-  async *run(ctx: AgentContext): AsyncIterable<AgentEvent> {
+  async *run(ctx: AgentContext): AsyncIterable<AgentOutput> {
     const input = openAiInputSchema.parse(ctx.input);
     const { signal } = ctx;
     const mapper = new ChatStreamMapper();
