@@ -283,7 +283,7 @@ export class JobRunner {
         }
         // One pass per answer received while this runner still held the job.
         for (let round = history.filter((e) => e.type === 'input_received').length; !pending; round++) {
-          const ctx: AgentContext = { jobId, attempt, input, signal: state.abort.signal, usage, history };
+          const ctx: AgentContext = { jobId, attempt, input, signal: state.abort.signal, usage, history: history.slice() };
           const dedup = (n: number | string) => (round === 0 ? `${jobId}:${attempt}:${n}` : `${jobId}:${attempt}:r${round}:${n}`);
           let asked: JobEvent<'input_required'> | null = null;
           let n = 0;
