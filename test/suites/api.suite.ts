@@ -178,11 +178,15 @@ export function apiSuite(engine: string, start: (env: Record<string, string>) =>
     it('documents every endpoint in OpenAPI, with the stream as text/event-stream', async () => {
       const doc = (await app.api('/docs-json')).body;
       const paths = Object.keys(doc.paths);
-      for (const p of ['/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/cancel', '/v1/jobs/{id}/events', '/v1/jobs/{id}/wait', '/v1/jobs/{id}/stream']) {
+      for (const p of ['/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/cancel', '/v1/jobs/{id}/input', '/v1/jobs/{id}/events', '/v1/jobs/{id}/wait', '/v1/jobs/{id}/stream']) {
         expect(paths).toContain(p);
       }
       expect(Object.keys(doc.paths['/v1/jobs/{id}/stream'].get.responses['200'].content)).toContain('text/event-stream');
-      for (const s of ['Job', 'JobEvent', 'TokenEvent', 'DoneEvent', 'Error', 'CreateJobRequest']) expect(doc.components.schemas[s]).toBeDefined();
+      for (const s of ['Job', 'JobEvent', 'TokenEvent', 'DoneEvent', 'Error', 'CreateJobRequest', 'InputJobRequest', 'PendingInput', 'InputRequiredEvent', 'InputReceivedEvent']) {
+        expect(doc.components.schemas[s]).toBeDefined();
+      }
+      expect(Object.keys(doc.paths['/v1/jobs/{id}/input'].post.responses).sort()).toEqual(expect.arrayContaining(['200', '202', '400', '404', '409']));
+      expect(doc.components.schemas.InputRequiredEvent.properties.kind.enum).toEqual(['approval', 'text', 'tool_results']);
       expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
       const ui = await fetch(`${app.url}/docs`);
       expect(ui.status).toBe(200);
