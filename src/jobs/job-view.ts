@@ -36,10 +36,13 @@ export function toJob(rec: JobRecord, last: LoggedEvent | null): Job {
   return job;
 }
 
-/** The open request of a waiting job, as clients see it (without the answer bookkeeping). */
+/**
+ * The open request of a job, as clients see it (without the answer bookkeeping): while it waits, and in the moment
+ * between its question and the status change (the runner records the request first, and accepts an answer then).
+ */
 export function pendingInputOf(rec: JobRecord): PendingInput | null {
   const r = rec.input_request;
-  if (rec.status !== 'waiting_for_input' || !r || r.answer !== null) return null;
+  if ((rec.status !== 'waiting_for_input' && rec.status !== 'running') || !r || r.answer !== null || r.attempt !== rec.attempt) return null;
   return {
     request_id: r.request_id,
     kind: r.kind,

@@ -20,6 +20,8 @@ export { createStream } from './stream.js';
 export type { CreateStreamOptions, JobStream, ReconnectInfo, StreamOptions, StreamStats } from './stream.js';
 export { subscribeJobStream, streamJobTokens } from './subscribe.js';
 export type {
+  InputHandlerResult,
+  InputResponder,
   SubscribeHandlers,
   SubscribeOptions,
   Subscription,
@@ -44,5 +46,5 @@ export type { ConnectionFailureReason } from './errors.js';
 export type { ConnectionOptions, FetchLike, ClientSource } from './transport.js';
 export type { JobEvent, AgentEvent, EventType, Usage } from '../../contracts/src/events.js';
 export { isTerminalEvent, isTerminalStatus } from './terminal.js';
-export type { Job, JobStatus, CreateJobRequest } from '../../contracts/src/job.js';
+export type { Job, JobStatus, CreateJobRequest, InputJobRequest, PendingInput } from '../../contracts/src/job.js';
 export type { ErrorBody } from '../../contracts/src/errors.js';

@@ -22,6 +22,13 @@ export interface SubscribeHandlers {
   onAttempt?: (event: JobEvent<'attempt'>, discarded: string) => void;
   /** The connection dropped and the SDK will reconnect after `info.delayMs`. */
   onReconnect?: (info: ReconnectInfo) => void;
+  /**
+   * v1.1: the job asks and waits (`input_required`, then `status: waiting_for_input`), and the request is still
+   * open (checked with a `GET` of the job, so replayed questions that were answered long ago are not offered again).
+   * Answer with `respond(input)` (= `client.jobs.input`), or return the input (or a promise of it) and the SDK sends
+   * it. A failing answer is reported to `onError` without ending the subscription.
+   */
+  onInputRequired?: (event: JobEvent<'input_required'>, respond: InputResponder) => InputHandlerResult;
   /** The terminal event arrived (`done`, `error` = the JOB failed, `cancelled`). `text` = the final attempt's text. */
   onComplete?: (terminal: TerminalJobEvent, text: string) => void;
   /**
@@ -31,6 +38,11 @@ export interface SubscribeHandlers {
    */
   onError?: (error: unknown) => void;
 }
+
+/** Sends the answer to the open request; resolves with the job (status `queued` or `running` again). */
+export type InputResponder = (input: Record<string, unknown>) => Promise<Job>;
+/** What an input handler may return: nothing (it called `respond` itself, or will), or the answer to send. */
+export type InputHandlerResult = void | Record<string, unknown> | Promise<void | Record<string, unknown>>;
 
 export type SubscriptionResult =
   | { outcome: 'completed'; terminal: TerminalJobEvent; text: string; lastEventId: string | undefined }
@@ -66,12 +78,39 @@ export function subscribeWith(transport: Transport, jobId: string, h: SubscribeH
   });
   let closed = false;
   const assembler = new TokenAssembler();
+  /** The latest question not yet seen answered in the stream. */
+  let asked: JobEvent<'input_required'> | null = null;
+  const offered = new Set<string>();
+  const offer = (event: JobEvent<'input_required'>): void => {
+    if (!h.onInputRequired || offered.has(event.request_id)) return;
+    offered.add(event.request_id);
+    const path = `/v1/jobs/${encodeURIComponent(jobId)}`;
+    const respond: InputResponder = async (input) =>
+      (await transport.json<Job>('POST', `${path}/input`, { body: { request_id: event.request_id, input } })).body;
+    void (async () => {
+      // still open? (a replay shows questions answered long ago)
+      const job = (await transport.json<Job>('GET', path)).body;
+      if (closed || job.pending_input?.request_id !== event.request_id) return;
+      const answer = await h.onInputRequired!(event, respond);
+      if (answer && typeof answer === 'object' && !closed) await respond(answer);
+    })().catch((error: unknown) => {
+      if (closed) return;
+      try {
+        h.onError?.(error);
+      } catch {
+        /* the subscription goes on */
+      }
+    });
+  };
 
   const run = async (): Promise<SubscriptionResult> => {
     try {
       for await (const event of stream) {
         if (closed) break;
         h.onEvent?.(event);
+        if (event.type === 'input_required') asked = event as JobEvent<'input_required'>;
+        else if (event.type === 'input_received' && asked?.request_id === (event as JobEvent<'input_received'>).request_id) asked = null;
+        else if (event.type === 'status' && (event as JobEvent<'status'>).status === 'waiting_for_input' && asked) offer(asked);
         const change = assembler.apply(event);
         if (change.kind === 'token') h.onToken?.(change.text, assembler.text, event as JobEvent<'token'>);
         else if (change.kind === 'reset') h.onAttempt?.(event as JobEvent<'attempt'>, change.discarded);
