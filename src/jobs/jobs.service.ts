@@ -27,7 +27,7 @@ import { cursorOf } from '../sse/sse-frames.js';
 import { canonicalJson, checkToolResults, inputSchemas } from '../interactive/input-schemas.js';
 import { expireInput } from '../watchdog/job-watchdog.js';
 import { endJob } from '../worker/job-ending.js';
-import { statusOfTerminal, terminalPatch } from '../worker/job-runner.js';
+import { statusOfTerminal, terminalPatch, waitingDedupId } from '../worker/job-runner.js';
 import { JobStreamService } from './job-stream.service.js';
 import { LIVE_HUB } from './jobs.constants.js';
 import { toJob } from './job-view.js';
@@ -224,6 +224,8 @@ export class JobsService {
   /** After `waiting_for_input → queued`: the answer and the status in the log, then a new dispatch. */
   private async resumeWaiting(id: string, attempt: number, rid: string, input: Record<string, unknown>): Promise<void> {
     try {
+      // the runner appends this right after parking the job; if the answer is faster, the same dedup id keeps one
+      await this.log.append(id, { event: { type: 'status', status: 'waiting_for_input' }, attempt, dedupId: waitingDedupId(id, attempt, rid) });
       await this.log.append(id, { event: { type: 'input_received', request_id: rid, input }, attempt, dedupId: `${id}:input:${rid}` });
       await this.log.append(id, { event: { type: 'status', status: 'queued' }, attempt, dedupId: `${id}:${attempt}:q:${rid}` });
     } catch (err) {

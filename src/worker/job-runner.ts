@@ -16,8 +16,8 @@
  *   another worker starts it at once. A cancel that arrives meanwhile wins: the job ends `cancelled`.
  * - A malformed event from an agent is refused by the log, logged, and never reaches clients.
  * - **Questions** (v1.1, docs/agents.md): an agent's `input_required` is completed (request id, schema, deadline),
- *   its schema compiled once, recorded on the job record, appended, followed by `status: waiting_for_input`; then
- *   the job moves to `waiting_for_input` and the runner lets go of it (the queue message is acked: no slot, no
+ *   its schema compiled once, recorded on the job record and appended; then the job moves to `waiting_for_input`,
+ *   `status: waiting_for_input` is appended, and the runner lets go of it (the queue message is acked: no slot, no
  *   heartbeat). If the answer arrived while the runner still held the job, it goes on at once instead. An answer
  *   given later re-dispatches the job (`queued`); the runner that gets it reads the current attempt's events from
  *   the log and calls the agent again with them as `ctx.history` — same attempt, nothing re-emitted.
@@ -503,11 +503,9 @@ export class JobRunner {
         throw err;
       }
     };
-    const w = await closed(() =>
-      this.appendDurably(jobId, { event: { type: 'status', status: 'waiting_for_input' }, attempt, dedupId: `${jobId}:${attempt}:w:${rid}` }),
-    );
-    if (!('pos' in w)) return w;
-    history.push(w.event);
+    // The store first: from the moment a client can see `status: waiting_for_input`, the job IS waiting (a
+    // cancel ends it at once; a worker that dies now leaves nothing behind). The status event follows, with a
+    // dedup id the API uses too: an answer that comes first appends it itself, so the log keeps its order.
     const open = (j: JobRecord) => j.attempt === attempt && j.input_request?.request_id === rid && j.input_request.answer === null;
     const tr = await this.store.transition(jobId, 'waiting_for_input', {
       from: ['running'],
@@ -516,14 +514,17 @@ export class JobRunner {
     });
     if (tr.changed && tr.job) {
       this.opts.metrics?.jobTransition('waiting_for_input');
+      const w = await closed(() =>
+        this.appendDurably(jobId, { event: { type: 'status', status: 'waiting_for_input' }, attempt, dedupId: waitingDedupId(jobId, attempt, rid) }),
+      );
+      if (!('pos' in w)) return w;
       if (tr.job.cancel_reason !== null || state.cancelReason !== null) {
         // a cancel that reached the job while it was being parked: nobody else would end it now
         const reason = state.cancelReason ?? tr.job.cancel_reason ?? '';
         const c = await closed(() =>
           this.appendDurably(jobId, { event: { type: 'cancelled', reason, usage: { ...usage } }, attempt, dedupId: `${jobId}:cancelled` }),
         );
-        const t = ('pos' in c ? c.event : c) as TerminalJobEvent;
-        return t;
+        return ('pos' in c ? c.event : c) as TerminalJobEvent;
       }
       this.logger.log({ msg: 'job waits for input; worker released', job_id: jobId, request_id: rid });
       return 'parked';
@@ -625,6 +626,11 @@ export class JobRunner {
       throw err;
     }
   }
+}
+
+/** Dedup id of the `status: waiting_for_input` after a question (appended by the runner, or by the API's answer if first). */
+export function waitingDedupId(jobId: string, attempt: number, requestId: string): string {
+  return `${jobId}:${attempt}:w:${requestId}`;
 }
 
 /** One handle over the job's first delivery and any adopted later ones: every call reaches all of them. */

@@ -23,8 +23,8 @@ export interface SubscribeHandlers {
   /** The connection dropped and the SDK will reconnect after `info.delayMs`. */
   onReconnect?: (info: ReconnectInfo) => void;
   /**
-   * v1.1: the job asks and waits (`input_required`, then `status: waiting_for_input`), and the request is still
-   * open (checked with a `GET` of the job, so replayed questions that were answered long ago are not offered again).
+   * v1.1: the job asks (`input_required`) and the request is still open (checked with a `GET` of the job's
+   * `pending_input`, so replayed questions that were answered long ago are not offered again).
    * Answer with `respond(input)` (= `client.jobs.input`), or return the input (or a promise of it) and the SDK sends
    * it. A failing answer is reported to `onError` without ending the subscription.
    */
@@ -78,8 +78,6 @@ export function subscribeWith(transport: Transport, jobId: string, h: SubscribeH
   });
   let closed = false;
   const assembler = new TokenAssembler();
-  /** The latest question not yet seen answered in the stream. */
-  let asked: JobEvent<'input_required'> | null = null;
   const offered = new Set<string>();
   const offer = (event: JobEvent<'input_required'>): void => {
     if (!h.onInputRequired || offered.has(event.request_id)) return;
@@ -108,9 +106,7 @@ export function subscribeWith(transport: Transport, jobId: string, h: SubscribeH
       for await (const event of stream) {
         if (closed) break;
         h.onEvent?.(event);
-        if (event.type === 'input_required') asked = event as JobEvent<'input_required'>;
-        else if (event.type === 'input_received' && asked?.request_id === (event as JobEvent<'input_received'>).request_id) asked = null;
-        else if (event.type === 'status' && (event as JobEvent<'status'>).status === 'waiting_for_input' && asked) offer(asked);
+        if (event.type === 'input_required') offer(event as JobEvent<'input_required'>);
         const change = assembler.apply(event);
         if (change.kind === 'token') h.onToken?.(change.text, assembler.text, event as JobEvent<'token'>);
         else if (change.kind === 'reset') h.onAttempt?.(event as JobEvent<'attempt'>, change.discarded);
