@@ -224,8 +224,13 @@ export class JobsService {
   /** After `waiting_for_input → queued`: the answer and the status in the log, then a new dispatch. */
   private async resumeWaiting(id: string, attempt: number, rid: string, input: Record<string, unknown>): Promise<void> {
     try {
-      // the runner appends this right after parking the job; if the answer is faster, the same dedup id keeps one
-      await this.log.append(id, { event: { type: 'status', status: 'waiting_for_input' }, attempt, dedupId: waitingDedupId(id, attempt, rid) });
+      // The runner appends this right after parking the job. If the answer is faster (the question is still the
+      // last event), append it here, with the runner's dedup id: the log keeps one, in order. (JetStream remembers
+      // dedup ids for minutes only, hence the look at the last event rather than relying on the dedup id alone.)
+      const last = await this.log.last(id);
+      if (last?.event.type === 'input_required' && last.event.request_id === rid) {
+        await this.log.append(id, { event: { type: 'status', status: 'waiting_for_input' }, attempt, dedupId: waitingDedupId(id, attempt, rid) });
+      }
       await this.log.append(id, { event: { type: 'input_received', request_id: rid, input }, attempt, dedupId: `${id}:input:${rid}` });
       await this.log.append(id, { event: { type: 'status', status: 'queued' }, attempt, dedupId: `${id}:${attempt}:q:${rid}` });
     } catch (err) {
