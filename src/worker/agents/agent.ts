@@ -32,7 +32,8 @@ export interface AgentContext {
   usage: Usage;
   /**
    * The events of the current attempt already in the job's log, oldest first, when the job continues after an
-   * answer (the last `input_received` is the answer that woke it up). Empty on a fresh start.
+   * answer (the last `input_received` is the answer that woke it up): at least everything the agent emitted and
+   * every question and answer (status events may be left out). Empty on a fresh start.
    */
   history: readonly JobEvent[];
 }
