@@ -41,7 +41,7 @@ function eventSchemas(): Record<string, Schema> {
     out[name] = {
       ...body,
       properties: { ...envelope, ...(body.properties as Schema) },
-      required: ['job_id', 'seq', 'type', 'ts', 'attempt', ...((body.required as string[]) ?? []).filter((r) => r !== 'type')],
+      required: [...new Set(['job_id', 'seq', 'type', 'ts', 'attempt', ...((body.required as string[]) ?? []).filter((r) => r !== 'type')])],
     };
   }
   return out;
