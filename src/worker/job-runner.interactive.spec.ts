@@ -181,4 +181,31 @@ describe('JobRunner: interactive jobs', () => {
       expect((await store.get(job.id))!.status).toBe('failed');
     }
   });
+
+  it('a new delivery that arrives while the parking run is still winding down runs after it (never swallowed)', async () => {
+    let store!: MemoryJobStore;
+    let log!: MemoryEventLog;
+    let runner!: JobRunner;
+    const second: Promise<void>[] = [];
+    const d2 = delivery('');
+    ({ log, store, runner } = setup(async (jobId, input) => {
+      // the moment the job is seen waiting, a fast client answers and the queue hands the job to this same runner
+      if (input.event.type !== 'status' || input.event.status !== 'waiting_for_input' || second.length > 0) return;
+      await answer(store, log, jobId, { text: 'Eve' });
+      Object.assign(d2, { jobId });
+      second.push(runner.handle(d2));
+    }));
+    const job = await newJob(store, log);
+    await runner.handle(delivery(job.id));
+    await Promise.all(second);
+    expect(d2.acked).toBe(true);
+    // the continued run asked the next question; answer it and finish
+    expect((await store.get(job.id))!.input_request).toMatchObject({ kind: 'approval', answer: null });
+    await answer(store, log, job.id, { approved: true });
+    await runner.handle(delivery(job.id));
+    const events = await all(log, job.id);
+    expect(tokenTextIn(events)).toBe('Hi. Hello Eve. Sent.');
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect(await store.get(job.id)).toMatchObject({ status: 'completed' });
+  });
 });

@@ -85,6 +85,8 @@ interface Running {
   cancelReason: string | null;
   /** Aborted to be handed back to the queue (shutdown), not cancelled. */
   handBack: boolean;
+  /** The job waits for input now: this run is only winding down (a new delivery is a new run, after this one). */
+  parked: boolean;
 }
 
 /** What happens to the queue message once the runner is done with a job. */
@@ -143,6 +145,10 @@ export class JobRunner {
   async handle(q: QueuedJob): Promise<void> {
     const jobId = q.jobId;
     const current = this.running.get(jobId);
+    if (current?.parked) {
+      // Answered while this run was still letting go of the job: the new delivery continues it once it has.
+      return current.done.then(() => this.handle(q));
+    }
     if (current) {
       // The queue gave us again a job this process is running (its in-progress signals were lost, e.g. across a
       // broker restart): keep the run — never a second one at once — and settle this delivery with it.
@@ -151,7 +157,14 @@ export class JobRunner {
       return current.done;
     }
     // Registered before anything else, so a cancel that arrives while the job is being started is not missed.
-    const state: Running = { done: Promise.resolve(), adopted: [], abort: new AbortController(), cancelReason: null, handBack: false };
+    const state: Running = {
+      done: Promise.resolve(),
+      adopted: [],
+      abort: new AbortController(),
+      cancelReason: null,
+      handBack: false,
+      parked: false,
+    };
     this.running.set(jobId, state);
     state.done = (async () => {
       const holder = holderOf(q, state);
@@ -513,6 +526,7 @@ export class JobRunner {
       patch: { usage: { ...usage }, heartbeat_at: null },
     });
     if (tr.changed && tr.job) {
+      state.parked = true;
       this.opts.metrics?.jobTransition('waiting_for_input');
       const w = await closed(() =>
         this.appendDurably(jobId, { event: { type: 'status', status: 'waiting_for_input' }, attempt, dedupId: waitingDedupId(jobId, attempt, rid) }),
