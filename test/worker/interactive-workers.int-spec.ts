@@ -20,6 +20,8 @@ let nats: RunningNats;
 let redis: RunningServer;
 let api: TestApp;
 const workers: WorkerProcess[] = [];
+const measured: Record<string, number[]> = {};
+const measure = (what: string, ms: number) => (measured[what] ??= []).push(Math.round(ms));
 
 const startApi = () =>
   startTestApp({ NATS_URL: nats.url, REDIS_URL: redis.url, EMBEDDED_WORKER: 'false', JOB_STALL_TIMEOUT_MS: String(STALL_MS) });
@@ -51,6 +53,9 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  const lines = Object.entries(measured).map(([k, v]) => `  ${k}: [${v.join(', ')}] ms`);
+  // eslint-disable-next-line no-console
+  console.log(`interactive jobs with worker processes (JOB_STALL_TIMEOUT_MS=${STALL_MS}):\n${lines.join('\n')}`);
   await api?.close();
   await Promise.all([nats?.destroy(), redis?.destroy()]);
 });
@@ -76,7 +81,10 @@ describe('interactive jobs with worker processes', () => {
     }
     expect((await api.api(`/v1/jobs/${id}`)).body.status).toBe('waiting_for_input');
 
+    const answeredAt = Date.now();
     expect((await api.api(`/v1/jobs/${id}/input`, { body: { request_id: req.request_id, input: { approved: true } } })).status).toBe(202);
+    await s.until((items) => items.some((i) => i.kind === 'event' && i.event.type === 'token' && i.event.seq > req.seq), 30_000);
+    measure('answer → next token (idle worker, same process)', Date.now() - answeredAt);
     await s.ended;
     expectDenseOneAttempt(s.events());
     expect(tokenText(s.events())).toBe(MESSAGE);
@@ -110,7 +118,10 @@ describe('interactive jobs with worker processes', () => {
     const c = await openSse(`${api.url}/v1/jobs/${id}/stream`); // a newcomer from the start
 
     await worker(); // a new worker; nobody holds the waiting job
+    const answeredAt = Date.now();
     expect((await api.api(`/v1/jobs/${id}/input`, { body: { request_id: req.request_id, input: { approved: true } } })).status).toBe(202);
+    await b.until((items) => items.some((i) => i.kind === 'event' && i.event.type === 'token'), 30_000);
+    measure('answer → next token (another worker process, after SIGKILL + API restart)', Date.now() - answeredAt);
     await Promise.all([b.ended, c.ended]);
     const full = c.events();
     expectDenseOneAttempt(full);
@@ -132,5 +143,36 @@ describe('interactive jobs with worker processes', () => {
     await s.ended;
     expect(s.events().at(-1)).toMatchObject({ type: 'cancelled', reason: 'no longer needed', usage: { output_tokens: 2 } });
     expectDenseOneAttempt(s.events());
+  }, 60_000);
+
+  it('answers racing through two API processes: exactly one is accepted, one input_received, one continuation', async () => {
+    await worker();
+    const other = await startApi();
+    try {
+      const id = await create({ message: 'two doors, one answer', ask: { after: 1 } });
+      const s = await openSse(`${other.url}/v1/jobs/${id}/stream`);
+      await s.until(isWaiting, 30_000);
+      const req = s.events().find((e) => e.type === 'input_required') as JobEvent<'input_required'>;
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          (i % 2 ? other : api).api(`/v1/jobs/${id}/input`, { body: { request_id: req.request_id, input: { approved: i < 5 } } }),
+        ),
+      );
+      expect(answers.filter((a) => a.status === 202)).toHaveLength(1);
+      const winner = answers.findIndex((a) => a.status === 202) < 5;
+      for (const [i, a] of answers.entries()) {
+        if (a.status === 202) continue;
+        // the same input as the winner's: 200; the other one: 409 already_answered
+        expect(a.status).toBe(i < 5 === winner ? 200 : 409);
+      }
+      await s.ended;
+      const events = s.events();
+      expectDenseOneAttempt(events);
+      expect(events.filter((e) => e.type === 'input_received')).toHaveLength(1);
+      expect(events.filter((e) => e.type === 'status' && (e as JobEvent<'status'>).status === 'running')).toHaveLength(winner ? 2 : 1);
+      expect(events.at(-1)?.type).toBe(winner ? 'done' : 'cancelled');
+    } finally {
+      await other.close();
+    }
   }, 60_000);
 });
