@@ -102,6 +102,9 @@ export class InputSchemas {
   constructor() {
     this.ajv = new Ajv2020({ allErrors: false, strict: false, validateFormats: true });
     addFormats(this.ajv);
+    // ajv's first compile costs ~90 ms (its code generator warming up): pay it at start, not on a job's first question
+    this.compile({ ...APPROVAL_SCHEMA });
+    this.compile({ ...TEXT_SCHEMA });
   }
 
   /** The compiled validator of `schema`; throws {@link InvalidInputSchemaError} naming what is wrong. */
