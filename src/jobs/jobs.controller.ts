@@ -16,6 +16,7 @@ import { ShutdownService } from '../lifecycle/shutdown.service.js';
 import { CreateRateLimitGuard } from '../limits/create-rate-limit.guard.js';
 import { ApiJobsDocs } from '../docs/jobs.docs.js';
 import { eventsQuerySchema, listQuerySchema, waitQuerySchema, type EventsQuery, type ListQuery, type WaitQuery } from './dto/queries.js';
+import { JobInputService } from './job-input.service.js';
 import { JobsService, type EventsPage } from './jobs.service.js';
 
 @Controller('v1/jobs')
@@ -23,6 +24,7 @@ import { JobsService, type EventsPage } from './jobs.service.js';
 export class JobsController {
   constructor(
     private readonly jobs: JobsService,
+    private readonly inputs: JobInputService,
     private readonly shutdown: ShutdownService,
   ) {}
 
@@ -73,7 +75,7 @@ export class JobsController {
     @Body(new ZodValidationPipe(inputJobRequestSchema)) body: InputJobRequest,
     @Res({ passthrough: true }) res: Response,
   ): Promise<Job> {
-    const { job, accepted } = await this.jobs.input(tenant, id, body);
+    const { job, accepted } = await this.inputs.input(tenant, id, body);
     res.status(accepted ? 202 : 200);
     return job;
   }

@@ -7,6 +7,7 @@ import { Metrics } from '../metrics/metrics.service.js';
 import { SseConnections } from '../sse/sse-connections.js';
 import { frameOf } from '../sse/sse-frames.js';
 import { JobStreamController } from './job-stream.controller.js';
+import { JobInputService } from './job-input.service.js';
 import { JobStreamService } from './job-stream.service.js';
 import { LIVE_HUB } from './jobs.constants.js';
 import { JobsController } from './jobs.controller.js';
@@ -19,6 +20,7 @@ import { JobsService } from './jobs.service.js';
   providers: [
     { provide: LIVE_HUB, inject: [EVENT_LOG], useFactory: (log: EventLog) => new LiveHub<string>(log, frameOf) },
     JobsService,
+    JobInputService,
     JobStreamService,
     SseConnections,
     StreamLimits,

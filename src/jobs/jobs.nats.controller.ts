@@ -24,6 +24,7 @@ import { ApiError } from '../common/api-error.js';
 import { mapError, zodMessage } from '../common/error-mapping.js';
 import { AppConfig } from '../config/config.js';
 import { hashKey } from '../config/key-hash.js';
+import { JobInputService } from './job-input.service.js';
 import { JobsService } from './jobs.service.js';
 
 export type NatsJobReply = { job: Job } | ErrorBody;
@@ -51,6 +52,7 @@ export class JobsNatsController {
 
   constructor(
     private readonly jobs: JobsService,
+    private readonly inputs: JobInputService,
     private readonly config: AppConfig,
   ) {}
 
@@ -85,7 +87,7 @@ export class JobsNatsController {
   input(@Payload() payload: unknown): Promise<NatsInputReply> {
     return this.reply(async () => {
       const { api_key, id, request_id, input } = parse(inputPayloadSchema, payload);
-      return this.jobs.input(this.tenant(api_key), id, { request_id, input });
+      return this.inputs.input(this.tenant(api_key), id, { request_id, input });
     });
   }
 
