@@ -64,6 +64,8 @@ export function interactiveSuite(engine: string, start: (env: Record<string, str
       const job = await acme.get(`/v1/jobs/${id}`);
       expect(job.body).toMatchObject({ status: 'waiting_for_input', attempt: 1 });
       expect(job.body.pending_input).toEqual({ request_id: req.request_id, kind: 'approval', prompt: 'Send it?', schema: APPROVAL_SCHEMA, expires_at: req.expires_at });
+      const listed = await acme.get('/v1/jobs?status=waiting_for_input&limit=100');
+      expect(listed.body.items.map((j: { id: string }) => j.id)).toContain(id);
       // /wait returns at once for a job that needs an answer
       expect((await acme.get(`/v1/jobs/${id}/wait?timeout_s=20`)).body.status).toBe('waiting_for_input');
 
