@@ -22,6 +22,8 @@
  *   given later re-dispatches the job (`queued`); the runner that gets it reads the current attempt's events from
  *   the log and calls the agent again with them as `ctx.history` — same attempt, nothing re-emitted.
  */
+import { SpanKind } from '@opentelemetry/api';
+import { Traced } from '../tracing/tracing.js';
 import { Logger } from '@nestjs/common';
 import {
   AGENT_INPUT_SCHEMAS,
@@ -142,6 +144,8 @@ export class JobRunner {
     return this.runningJobs().filter((id) => this.handBack(id));
   }
 
+  /** One delivery of a job = one attempt run here, traced as `job.run` under the trace that dispatched it. */
+  @Traced('job.run', { kind: SpanKind.CONSUMER, parent: (q: QueuedJob) => q.traceContext, attrs: (q: QueuedJob) => ({ 'jobstream.job_id': q.jobId, 'jobstream.deliveries': q.deliveries }) })
   async handle(q: QueuedJob): Promise<void> {
     const jobId = q.jobId;
     const current = this.running.get(jobId);
