@@ -13,7 +13,7 @@ export const HISTORY_MAX_TURNS = 100;
 
 export interface TurnContext {
   turn?: number;
-  history?: ConversationTurn[];
+  conversation?: ConversationTurn[];
 }
 
 export async function conversationOf(job: JobRecord, threads: ThreadStore, jobs: JobStore, log: EventLog): Promise<TurnContext> {
@@ -40,7 +40,7 @@ export async function conversationOf(job: JobRecord, threads: ThreadStore, jobs:
       return { turn: ref.turn, job_id: ref.job_id, input: rec.input, output_text };
     }),
   );
-  return { turn, history: turns.filter((t): t is ConversationTurn => t !== null) };
+  return { turn, conversation: turns.filter((t): t is ConversationTurn => t !== null) };
 }
 
 async function turnOf(jobId: string, threadId: string, threads: ThreadStore): Promise<number | undefined> {

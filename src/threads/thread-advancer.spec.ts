@@ -76,7 +76,7 @@ describe('ThreadAdvancer and the advancing job store', () => {
     const ctx = await conversationOf((await store.get(c.id))!, threads, store, log);
     expect(ctx).toEqual({
       turn: 3,
-      history: [
+      conversation: [
         { turn: 1, job_id: a.id, input: { message: a.id }, output_text: 'answer a' },
         { turn: 2, job_id: b.id, input: { message: b.id }, output_text: null },
       ],
