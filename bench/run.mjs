@@ -225,12 +225,31 @@ async function scenarioFanout(ctx, results) {
 async function latencyOnce(ctx, api) {
   const { jobs, per, seconds } = SIZES.latency;
   const tokens = seconds * 50;
+  // CPU time (not wall time) per unit of work: far less sensitive to a busy machine than latencies
+  const a0 = cpuMs(api.pid);
+  const w0 = cpuMs(api.worker.pid);
+  const clientCpu = () => ctx.clients.procs.reduce((t, p) => t + cpuMs(p.pid), 0);
+  const c0 = clientCpu();
+  const t0 = Date.now();
   const created = await Promise.all(Array.from({ length: jobs }, () => createJob(api, { message: 'tok ', repeat: tokens, delay_ms: 20 })));
   const paths = created.flatMap((j) => Array.from({ length: per }, () => `/v1/jobs/${j.id}/stream`));
   await ctx.clients.open(api.port, paths, 'latency', 50);
   const s = await waitEnded(ctx.clients, paths.length, seconds * 1000 + 60_000);
+  const apiCpu = cpuMs(api.pid) - a0;
+  const workerCpu = cpuMs(api.worker.pid) - w0;
+  const wall = Date.now() - t0;
+  const clientsCpu = clientCpu() - c0;
   await ctx.clients.close();
-  return { ...histPercentiles(s.hist), hist: s.hist };
+  return {
+    ...histPercentiles(s.hist),
+    hist: s.hist,
+    api_cpu_ms_per_1k_deliveries: (apiCpu * 1000) / s.tokens,
+    worker_cpu_ms_per_1k_events: (workerCpu * 1000) / (jobs * tokens),
+    // share of one core used over the rep (all 2 cores = 200 %): who is busy while latencies are measured
+    // first → last token received: 10 s of tokens taking much longer means the path is over capacity (queues grow)
+    delivery_s: (s.last - s.first) / 1000,
+    cpu_percent: { api: (apiCpu / wall) * 100, worker: (workerCpu / wall) * 100, clients: (clientsCpu / wall) * 100 },
+  };
 }
 
 /** `--profile`: node flags + env so the API and the worker write a CPU profile and a probe summary (loop delay, GC). */
@@ -276,7 +295,7 @@ async function scenarioLatency(ctx, results) {
   try {
     rs = await reps(async (r) => {
       const p = await latencyOnce(ctx, api);
-      log(`  rep ${r + 1}: p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms, max ${p.max_ms} ms over ${p.n} live deliveries`);
+      log(`  rep ${r + 1}: p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms, max ${p.max_ms} ms over ${p.n} live deliveries; CPU: API ${round(p.api_cpu_ms_per_1k_deliveries, 1)} ms / 1k deliveries, worker ${round(p.worker_cpu_ms_per_1k_events, 1)} ms / 1k appends; ${seconds} s of tokens delivered over ${round(p.delivery_s, 1)} s; % of a core: API ${round(p.cpu_percent.api)}, worker ${round(p.cpu_percent.worker)}, clients ${round(p.cpu_percent.clients)}`);
       return p;
     });
   } finally {
@@ -287,6 +306,9 @@ async function scenarioLatency(ctx, results) {
   const pooled = histPercentiles(all);
   results.latency = {
     p50_ms: med(rs, 'p50_ms'), p99_ms: med(rs, 'p99_ms'), max_ms: med(rs, 'max_ms'), samples: med(rs, 'n'),
+    api_cpu_ms_per_1k_deliveries: med(rs, 'api_cpu_ms_per_1k_deliveries', 1), worker_cpu_ms_per_1k_events: med(rs, 'worker_cpu_ms_per_1k_events', 1),
+    delivery_s: med(rs, 'delivery_s', 1),
+    cpu_percent: { api: round(median(rs.map((r) => r.cpu_percent.api))), worker: round(median(rs.map((r) => r.cpu_percent.worker))), clients: round(median(rs.map((r) => r.cpu_percent.clients))) },
     pooled: { p50_ms: pooled.p50_ms, p99_ms: pooled.p99_ms, max_ms: pooled.max_ms, samples: pooled.n },
     runs: { p50_ms: runsOf(rs, 'p50_ms'), p99_ms: runsOf(rs, 'p99_ms'), max_ms: runsOf(rs, 'max_ms') },
     jobs, clients: jobs * per, tokens_per_job: seconds * 50,
@@ -502,7 +524,7 @@ async function scenarioPeer(ctx, results) {
 function rows(r) {
   return [
     ['fan-out', 'deliveries/s', r.fanout?.deliveries_per_s, 'ceilings: naive / per-turn', r.fanout && `${r.fanout.raw_deliveries_per_s ?? '—'} / ${r.fanout.batched_deliveries_per_s ?? '—'}`, r.fanout && `${r.fanout.ratio ?? '—'} / ${r.fanout.batched_ratio ?? '—'}`],
-    ['latency', 'p50 / p99 / max ms', r.latency && `${r.latency.p50_ms} / ${r.latency.p99_ms} / ${r.latency.max_ms}`, '', '', ''],
+    ['latency', 'p50 / p99 / max ms', r.latency && `${r.latency.p50_ms} / ${r.latency.p99_ms} / ${r.latency.max_ms}`, 'CPU ms/1k: API deliveries / worker appends', r.latency && `${r.latency.api_cpu_ms_per_1k_deliveries ?? '—'} / ${r.latency.worker_cpu_ms_per_1k_events ?? '—'}`, ''],
     ['replay', 'events/s', r.replay?.events_per_s, 'ordered consumer', r.replay?.raw_events_per_s, r.replay?.ratio],
     ['connections', 'RSS KiB/conn (count)', r.connections && `${r.connections.rss_per_connection_kb} (${r.connections.count})`, 'idle CPU %', r.connections?.idle_cpu_percent, ''],
     ['ttft', 'p50 / p99 ms', r.ttft && `${r.ttft.p50_ms} / ${r.ttft.p99_ms}`, '', '', ''],
