@@ -74,7 +74,7 @@ const remaining = () => {
 };
 function checkDeadline() {
   const sc = scenarioScope.getStore();
-  if (sc && Date.now() > sc.deadline) throw new Error(`${sc.name}: over its time budget (${sc.budgetS} s)`);
+  if (sc && Date.now() > sc.deadline) throw Object.assign(new Error(`${sc.name}: over its time budget (${sc.budgetS} s)`), { overBudget: true });
 }
 /**
  * Runs `fn` SIZES.reps times and returns the per-rep results. A rep is not started when the budget left is
@@ -91,7 +91,13 @@ async function reps(fn) {
     }
     checkDeadline();
     const t0 = Date.now();
-    out.push(await fn(r));
+    try {
+      out.push(await fn(r));
+    } catch (err) {
+      if (!err?.overBudget || out.length === 0) throw err;
+      log(`  budget: rep ${r + 1} cut by the budget, keeping ${out.length} rep(s)`);
+      break;
+    }
     longest = Math.max(longest, Date.now() - t0);
   }
   const sc = scenarioScope.getStore();
@@ -135,6 +141,7 @@ async function waitEnded(clients, expected, timeoutMs) {
     if (s.ended >= expected) return s;
     if (Date.now() > end) {
       log(`  timeout: ${s.ended}/${expected} ended, ${s.tokens} tokens`);
+      checkDeadline(); // cut by the scenario's budget: the rep is void (not a result of 0)
       return s;
     }
     checkDeadline();
@@ -661,6 +668,7 @@ async function runScenario(name, fn, ctx, results) {
   });
   try {
     await Promise.race([scenarioScope.run(sc, () => fn(ctx, results)), hard]);
+    await ctx.clients.close(); // sockets of a rep cut by the budget, if any
     return { status: sc.reps !== undefined && sc.reps < SIZES.reps ? 'partial' : 'ok', reps: sc.reps, seconds: round((Date.now() - t0) / 1000, 1) };
   } catch (err) {
     log(`${name} FAILED: ${err.stack ?? err}`);
