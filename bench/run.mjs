@@ -542,8 +542,13 @@ async function scenarioTtft(ctx, results) {
         const stats = newStats();
         let sock;
         const first = await new Promise((resolve, reject) => {
-          openSse({ port: api.port, path: `/v1/jobs/${job.id}/stream`, stats, onFirstToken: () => resolve(performance.now()) })
-            .then((s) => (sock = s), reject);
+          openSse({
+            port: api.port,
+            path: `/v1/jobs/${job.id}/stream`,
+            stats,
+            onFirstToken: () => resolve(performance.now()),
+            onEnd: () => reject(new Error(`stream of ${job.id} ended without a token`)), // never hang the scenario
+          }).then((s) => (sock = s), reject);
         });
         sock?.destroy();
         if (i >= 2) xs.push(first - t0); // the first two warm up
