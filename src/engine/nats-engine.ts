@@ -31,6 +31,10 @@ export async function createNatsEngine(config: AppConfig, logger: Logger): Promi
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       timeout: 5_000,
+      // nats.js otherwise captures a stack trace (`new Error()`) for EVERY request and every request timer: with one
+      // JetStream publish (a request) per appended event that was ~19 % of the worker's CPU and a large share of its
+      // GC in the latency bench's profile (bench/README.md). A timed-out request still fails with NatsError TIMEOUT.
+      noAsyncTraces: true,
     });
   } catch (err) {
     throw new EventLogUnavailableError(`cannot connect to NATS at ${redactUrl(config.natsUrl!)}: ${String(err)}`, { cause: err });

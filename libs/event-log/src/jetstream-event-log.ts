@@ -180,6 +180,7 @@ export class JetStreamEventLog implements EventLog {
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,
         timeout: opts.timeoutMs ?? 5_000,
+        noAsyncTraces: true, // no stack trace captured per request (one per append): see src/engine/nats-engine.ts
       });
     } catch (err) {
       throw unavailable(err, 'connect');

@@ -86,7 +86,8 @@ function isNotFound(err: unknown): boolean {
 async function connectOwned(opts: NatsConnectOptions, name: string): Promise<{ nc: NatsConnection; owns: boolean }> {
   if (opts.nc) return { nc: opts.nc, owns: false };
   if (!opts.servers) throw new TypeError(`${name} needs \`servers\` or \`nc\``);
-  const nc = await connect({ servers: opts.servers, name, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  // noAsyncTraces: no stack trace captured per request (see src/engine/nats-engine.ts)
+  const nc = await connect({ servers: opts.servers, name, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250, noAsyncTraces: true });
   return { nc, owns: true };
 }
 
