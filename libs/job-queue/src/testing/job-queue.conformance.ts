@@ -94,7 +94,7 @@ export function jobQueueConformance(driver: string, factory: JobQueueFactory): v
       );
       await e.q.enqueue(failing);
       await e.q.enqueue(fine);
-      await waitFor(() => seen.filter((x) => x.job === 'failing').length >= 2);
+      await waitFor(() => seen.filter((x) => x.job === 'failing').length >= 2, 25_000); // a loaded broker may take a while to redeliver
       await sleep(300);
       const failings = seen.filter((x) => x.job === 'failing');
       expect(failings).toHaveLength(2);
