@@ -42,18 +42,19 @@ export async function createNatsEngine(config: AppConfig, logger: Logger): Promi
   const warn = { warn: (message: string) => logger.warn(message) };
   const closers: (() => Promise<void>)[] = [];
   try {
-    const eventLog = await JetStreamEventLog.create({ nc, retentionMs: config.eventRetentionMs, logger: warn });
+    const replicas = config.jetstreamReplicas;
+    const eventLog = await JetStreamEventLog.create({ nc, retentionMs: config.eventRetentionMs, replicas, logger: warn });
     closers.push(() => eventLog.close());
-    const jobQueue = await JetStreamJobQueue.create({ nc, ackWaitMs: config.jobStallTimeoutMs, logger: warn });
+    const jobQueue = await JetStreamJobQueue.create({ nc, ackWaitMs: config.jobStallTimeoutMs, replicas, logger: warn });
     closers.push(() => jobQueue.close());
     const jobControl = await NatsJobControl.create({ nc, logger: warn });
     closers.push(() => jobControl.close());
     const storeOpts = { retentionMs: config.jobRetentionMs, idempotencyTtlMs: config.idempotencyTtlMs };
     let jobStore: JobStore;
-    if (config.redisUrl) {
-      jobStore = await RedisJobStore.create({ url: config.redisUrl, ...storeOpts });
+    if (config.hasRedis) {
+      jobStore = await RedisJobStore.create({ url: config.redisUrl, sentinel: config.redisSentinel, ...storeOpts });
     } else {
-      logger.warn('REDIS_URL is unset: job state is kept in this process only; run ONE API process, or set REDIS_URL');
+      logger.warn('REDIS_URL (or REDIS_SENTINELS) is unset: job state is kept in this process only; run ONE API process, or set REDIS_URL');
       jobStore = new MemoryJobStore(storeOpts);
     }
     closers.push(() => jobStore.close());
@@ -81,7 +82,7 @@ export async function createNatsEngine(config: AppConfig, logger: Logger): Promi
         }
         try {
           await jobStore.ping();
-          out.store = { up: true, message: config.redisUrl ? 'redis' : 'memory' };
+          out.store = { up: true, message: config.redisSentinel ? 'redis (sentinel)' : config.redisUrl ? 'redis' : 'memory' };
         } catch (err) {
           out.store = { up: false, message: String(err) };
         }

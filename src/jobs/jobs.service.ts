@@ -15,9 +15,10 @@ import {
 } from '../../libs/contracts/src/index.js';
 import { JobLogClosedError, type EventLog, type LiveHub } from '../../libs/event-log/src/index.js';
 import type { JobControl, JobQueue } from '../../libs/job-queue/src/index.js';
-import { newJobRecord, type JobRecord, type JobStore } from '../../libs/job-store/src/index.js';
+import { needsDispatch, newJobRecord, type JobRecord, type JobStore } from '../../libs/job-store/src/index.js';
 import { ApiError } from '../common/api-error.js';
 import { zodMessage } from '../common/error-mapping.js';
+import { dispatchJob } from '../engine/dispatch.js';
 import { EVENT_LOG, JOB_CONTROL, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { cursorOf } from '../sse/sse-frames.js';
@@ -61,6 +62,10 @@ export class JobsService {
     @Optional() private readonly metrics?: Metrics,
   ) {}
 
+  private get deps() {
+    return { store: this.store, log: this.log, queue: this.queue };
+  }
+
   async create(tenant: string, body: CreateJobRequest, idempotencyKey?: string): Promise<{ job: Job; created: boolean }> {
     const schema = AGENT_INPUT_SCHEMAS[body.agent];
     if (!schema) throw ApiError.invalid(`unknown agent "${body.agent}" (known: ${knownAgents().join(', ')})`);
@@ -74,11 +79,15 @@ export class JobsService {
       ? { key: idempotencyKey, fingerprint: createHash('sha256').update(canonical(body)).digest('hex') }
       : undefined;
     const { job, created } = await this.store.create(record, idem);
+    // Whatever fails from here on (a 503 to the caller) leaves the job queued and unconfirmed: the watchdog's sweep
+    // dispatches it later, and a retry with the same Idempotency-Key repairs it now (see engine/dispatch.ts).
     if (created) {
-      await this.log.append(job.id, { event: { type: 'status', status: 'queued' }, attempt: 1, dedupId: `${job.id}:queued` });
-      await this.queue.enqueue(job.id);
       this.metrics?.jobTransition('queued');
+      await dispatchJob(this.deps, job, true);
       this.logger.log({ msg: 'job created', job_id: job.id, tenant, agent: job.agent });
+    } else if (needsDispatch(job)) {
+      await dispatchJob(this.deps, job);
+      this.logger.warn({ msg: 'stranded job dispatched by a retried create', job_id: job.id, tenant });
     }
     return { job: toJob(job, await this.log.last(job.id)), created };
   }

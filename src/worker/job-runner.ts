@@ -189,7 +189,8 @@ export class JobRunner {
     }
     const tr = await this.store.transition(jobId, 'running', {
       from: ['queued', 'running', 'waiting_for_input'],
-      patch: { attempt, heartbeat_at: new Date().toISOString() },
+      // a job that reached a worker was dispatched, whatever its creator managed to confirm
+      patch: { attempt, heartbeat_at: new Date().toISOString(), dispatched_at: rec.dispatched_at ?? new Date().toISOString() },
     });
     if (!tr.changed || !tr.job) {
       await q.ack(); // cancelled (or ended) meanwhile

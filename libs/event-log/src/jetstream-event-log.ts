@@ -70,6 +70,8 @@ export const liveSubject = (jobId: string): string => `${LIVE_SUBJECT_PREFIX}.${
 
 export interface EventLogLogger {
   warn(message: string): void;
+  /** Informational lines (a stream reconciled to the configuration); falls back to `warn`. */
+  info?(message: string): void;
 }
 
 export interface JetStreamEventLogOptions {
@@ -91,6 +93,8 @@ export interface JetStreamEventLogOptions {
   cacheSize?: number;
   /** Stream name (default {@link EVENTS_STREAM}); the subjects stay the contract's. */
   stream?: string;
+  /** Replicas of the stream (1–5; JETSTREAM_REPLICAS); an existing stream is scaled to it at start. Default 1. */
+  replicas?: number;
   logger?: EventLogLogger;
 }
 
@@ -138,6 +142,14 @@ function unavailable(err: unknown, what: string): unknown {
   const code = natsCode(err);
   const msg = err instanceof Error ? err.message : String(err);
   return new EventLogUnavailableError(`event log unavailable (${what}): ${code ? `${code} ` : ''}${msg}`, { cause: err });
+}
+
+/** The settings of `want` that `have` does not match, as `key: have → want` (for the log). */
+export function streamDiff(have: Record<string, unknown>, want: Record<string, unknown>): string[] {
+  const show = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
+  return Object.entries(want)
+    .filter(([k, v]) => JSON.stringify(have[k]) !== JSON.stringify(v))
+    .map(([k, v]) => `${k}: ${show(have[k])} → ${show(v)}`);
 }
 
 function parseStored(data: Uint8Array, pos: number): LoggedEvent {
@@ -211,6 +223,7 @@ export class JetStreamEventLog implements EventLog {
       duplicate_window: ms(Math.min(this.opts.duplicateWindowMs ?? 120_000, retention)),
       allow_direct: true,
       republish: { src: `${EVENTS_SUBJECT_PREFIX}.>`, dest: `${LIVE_SUBJECT_PREFIX}.>` },
+      num_replicas: this.opts.replicas ?? 1,
     };
   }
 
@@ -219,9 +232,12 @@ export class JetStreamEventLog implements EventLog {
     for (let attempt = 0; ; attempt++) {
       try {
         const info = await this.jsm.streams.info(this.stream);
-        const have = info.config as unknown as Record<string, unknown>;
-        const differs = Object.entries(want).some(([k, v]) => JSON.stringify(have[k]) !== JSON.stringify(v));
-        if (differs) await this.jsm.streams.update(this.stream, { ...info.config, ...want } as StreamConfig);
+        const changes = streamDiff(info.config as unknown as Record<string, unknown>, want);
+        if (changes.length > 0) {
+          await this.jsm.streams.update(this.stream, { ...info.config, ...want } as StreamConfig);
+          const say = this.opts.logger?.info ?? this.opts.logger?.warn;
+          say?.call(this.opts.logger, `stream ${this.stream} reconciled with the configuration: ${changes.join(', ')}`);
+        }
         return;
       } catch (err) {
         if (!isNotFound(err) || attempt > 2) throw err;

@@ -17,6 +17,10 @@
  *   finds active jobs whose last sign of life is older than a moment, oldest first, without scanning finished
  *   jobs (drivers keep an index of active jobs, updated atomically with the record). The watchdog uses it to end
  *   jobs whose worker vanished.
+ * - **Dispatch confirmation.** A new job's record has `dispatched_at: null` until the creator confirms that the
+ *   work queue took it (an update writing `dispatched_at`). `listUndispatched` finds `queued` jobs whose dispatch
+ *   was never confirmed (a create that failed half-way), oldest first, from an index kept atomically with the
+ *   record. The watchdog re-dispatches them (idempotently), so no job is stranded in `queued`.
  */
 import type { JobError, JobStatus, Usage } from '../../contracts/src/index.js';
 
@@ -38,11 +42,16 @@ export interface JobRecord {
   cancel_reason: string | null;
   /** When the worker running the job last said it is alive (ISO time); absent or null before that. */
   heartbeat_at?: string | null;
+  /**
+   * When the work queue was confirmed to hold the job (ISO time). `null` on a new record until the creator
+   * confirms the dispatch; absent on records written before this field existed (taken as dispatched).
+   */
+  dispatched_at?: string | null;
 }
 
 /** Fields a transition or update may write (never `status`, `id`, `tenant`, `created_at`). */
 export type JobPatch = Partial<
-  Pick<JobRecord, 'attempt' | 'usage' | 'error' | 'cancel_reason' | 'started_at' | 'finished_at' | 'heartbeat_at'>
+  Pick<JobRecord, 'attempt' | 'usage' | 'error' | 'cancel_reason' | 'started_at' | 'finished_at' | 'heartbeat_at' | 'dispatched_at'>
 >;
 
 export interface TransitionResult {
@@ -85,6 +94,11 @@ export interface JobStore {
    * oldest first, at most `limit` (≥ 1). Never a job in another status.
    */
   listStale(olderThan: Date, limit: number): Promise<JobRecord[]>;
+  /**
+   * `queued` jobs whose dispatch was never confirmed (`dispatched_at === null`) created strictly before
+   * `olderThan`, oldest first, at most `limit` (≥ 1).
+   */
+  listUndispatched(olderThan: Date, limit: number): Promise<JobRecord[]>;
   /** Checks the backing service answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -11,7 +11,7 @@ import {
   type ListQuery,
   type TransitionResult,
 } from './job-store.port.js';
-import { applyPatch, applyTransition, decodeListCursor, encodeListCursor, isActiveStatus, lastSignOfLife } from './transitions.js';
+import { applyPatch, applyTransition, decodeListCursor, encodeListCursor, isActiveStatus, lastSignOfLife, needsDispatch } from './transitions.js';
 
 interface IdemEntry {
   jobId: string;
@@ -43,6 +43,8 @@ export class MemoryJobStore implements JobStore {
   private finishedHead = 0;
   /** Ids of active (running / waiting_for_input) jobs, for `listStale`. */
   private readonly active = new Set<string>();
+  /** Ids of queued jobs whose dispatch is unconfirmed, for `listUndispatched`. */
+  private readonly undispatched = new Set<string>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -125,6 +127,7 @@ export class MemoryJobStore implements JobStore {
     if (!j) return null;
     const next = applyPatch(j, patch, new Date(this.now()));
     this.jobs.set(id, next);
+    this.index(next);
     return clone(next);
   }
 
@@ -146,11 +149,24 @@ export class MemoryJobStore implements JobStore {
     return stale.slice(0, Math.max(1, Math.floor(limit))).map(clone);
   }
 
+  async listUndispatched(olderThan: Date, limit: number): Promise<JobRecord[]> {
+    const before = olderThan.getTime();
+    const out: JobRecord[] = [];
+    for (const id of this.undispatched) {
+      const j = this.jobs.get(id);
+      if (j && needsDispatch(j) && Date.parse(j.created_at) < before) out.push(j);
+    }
+    out.sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at) || (a.id < b.id ? -1 : 1));
+    return out.slice(0, Math.max(1, Math.floor(limit))).map(clone);
+  }
+
   async ping(): Promise<void> {}
 
   private index(job: JobRecord): void {
     if (isActiveStatus(job.status)) this.active.add(job.id);
     else this.active.delete(job.id);
+    if (needsDispatch(job)) this.undispatched.add(job.id);
+    else this.undispatched.delete(job.id);
   }
 
   async close(): Promise<void> {
