@@ -194,6 +194,46 @@ describe('JobRunner', () => {
     expect(await store.get(job.id)).toMatchObject({ status: 'completed' });
   });
 
+  it('keeps the job alive (in-progress acks, store heartbeats) while the final append rides out a log outage', async () => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+    const { log, store } = setup();
+    let outageUntil = 0;
+    let keptAlive = 0;
+    let heartbeatsDuringOutage = 0;
+    const flaky = Object.assign(Object.create(log) as MemoryEventLog, {
+      append: async (jobId: string, input: Parameters<MemoryEventLog['append']>[1]) => {
+        // the terminal event meets a 400 ms outage of the log
+        if (input.event.type === 'error' || input.event.type === 'done') {
+          if (outageUntil === 0) outageUntil = Date.now() + 400;
+          if (Date.now() < outageUntil) throw new EventLogUnavailableError('no stream leader');
+        }
+        return log.append(jobId, input);
+      },
+    });
+    const heartbeat = store.heartbeat.bind(store);
+    jest.spyOn(store, 'heartbeat').mockImplementation(async (id, at) => {
+      if (outageUntil > 0 && Date.now() < outageUntil) heartbeatsDuringOutage++;
+      return heartbeat(id, at);
+    });
+    // no terminal event from the agent: the runner appends `agent_incomplete` itself, after the agent loop
+    const runner = new JobRunner(store, flaky, new AgentRegistry([scripted('echo', [{ type: 'token', text: 'a' }])]), {
+      maxAttempts: 3,
+      workingIntervalMs: 20,
+      appendRetryMs: 5000,
+    });
+    const job = record();
+    await store.create(job);
+    const d = delivery(job.id);
+    d.working = () => {
+      if (outageUntil > 0 && Date.now() < outageUntil) keptAlive++;
+    };
+    await runner.handle(d);
+    expect((await log.last(job.id))?.event).toMatchObject({ type: 'error', code: 'agent_incomplete' });
+    expect(keptAlive).toBeGreaterThanOrEqual(3);
+    expect(heartbeatsDuringOutage).toBeGreaterThanOrEqual(3);
+    expect(d.acked).toBe(true);
+  });
+
   it('cancels a running job through cancel(), reporting the usage so far', async () => {
     const { log, store, runner } = setup();
     const job = record({ input: { message: 'a b c d e f g h', delay_ms: 30 } });

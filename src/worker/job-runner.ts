@@ -216,10 +216,14 @@ export class JobRunner {
     return outcome;
   }
 
-  /** Runs the agent to the job's end (or hand-back): what to do with the queue message, and the job's status. */
+  /**
+   * Runs the agent to the job's end (or hand-back): what to do with the queue message, and the job's status. The
+   * keepalive (in-progress acks + store heartbeat) runs until the very end — through the final append's retry loop
+   * and the store's settling — so a long log outage at the end neither lets the queue redeliver the job nor the
+   * watchdog end a job that is finishing.
+   */
   private async runAgent(job: JobRecord, attempt: number, q: QueuedJob, state: Running): Promise<{ outcome: Outcome; status: JobStatus }> {
     const jobId = job.id;
-    const usage: Usage = { input_tokens: 0, output_tokens: 0 };
     const keepalive = setInterval(() => {
       q.working();
       this.store.heartbeat(jobId, new Date()).catch((err: unknown) => {
@@ -228,7 +232,16 @@ export class JobRunner {
       });
     }, this.opts.workingIntervalMs);
     keepalive.unref();
+    try {
+      return await this.runAgentAlive(job, attempt, state);
+    } finally {
+      clearInterval(keepalive);
+    }
+  }
 
+  private async runAgentAlive(job: JobRecord, attempt: number, state: Running): Promise<{ outcome: Outcome; status: JobStatus }> {
+    const jobId = job.id;
+    const usage: Usage = { input_tokens: 0, output_tokens: 0 };
     /** The terminal event already in the log (appended by the agent loop, or by someone else), if any. */
     let ended: TerminalJobEvent | null = null;
     /** A terminal event this runner still has to append. */
@@ -274,8 +287,6 @@ export class JobRunner {
         this.logger.error({ msg: 'agent failed', job_id: jobId, agent: job.agent, error: errorMessage(err) });
         pending = { type: 'error', code: 'agent_crashed', message: errorMessage(err), retryable: false, usage: { ...usage } };
       }
-    } finally {
-      clearInterval(keepalive);
     }
 
     if (ended) {
