@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { START, newJobId, type AgentEvent } from '../../libs/contracts/src/index.js';
-import { EventLogUnavailableError, MemoryEventLog } from '../../libs/event-log/src/index.js';
+import { EventLogUnavailableError, MemoryEventLog, type EventLog } from '../../libs/event-log/src/index.js';
 import type { QueuedJob } from '../../libs/job-queue/src/index.js';
 import { MemoryJobStore, type JobRecord } from '../../libs/job-store/src/index.js';
 import { AgentRegistry, type Agent, type AgentContext } from './agents/agent.js';
@@ -232,6 +232,43 @@ describe('JobRunner', () => {
     expect(keptAlive).toBeGreaterThanOrEqual(3);
     expect(heartbeatsDuringOutage).toBeGreaterThanOrEqual(3);
     expect(d.acked).toBe(true);
+  });
+
+  it('voids the attempt when the log lost acknowledged events (failover rollback), and runs it again as a new attempt', async () => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+    const { log, store } = setup();
+    let rolledBack = false;
+    const failingOver: EventLog = {
+      append: async (id, input) => {
+        const r = await log.append(id, input);
+        // seq 3 and 4 (tokens "a ", "b ") were acknowledged; then a failover loses them
+        if (!rolledBack && r.event.seq === 4) {
+          rolledBack = true;
+          log.simulateRollback(id, 2);
+        }
+        return r;
+      },
+      read: (id, after, limit) => log.read(id, after, limit),
+      last: (id) => log.last(id),
+      first: (id) => log.first(id),
+      subscribe: (id, l) => log.subscribe(id, l),
+      close: () => log.close(),
+    };
+    const runner = new JobRunner(store, failingOver, new AgentRegistry([new EchoAgent()]), { maxAttempts: 3, workingIntervalMs: 1000, appendRetryMs: 2000 });
+    const job = record({ input: { message: 'a b c' } });
+    await store.create(job);
+    await log.append(job.id, { event: { type: 'status', status: 'queued' }, attempt: 1 });
+    const d = delivery(job.id);
+    await runner.handle(d);
+    expect(d.acked).toBe(true);
+    const events = (await log.read(job.id, START, 100)).map((e) => e.event);
+    expect(events.map((e) => e.seq)).toEqual([1, 2, 5, 6, 7, 8, 9]);
+    expect(events.slice(2).map((e) => e.type)).toEqual(['attempt', 'token', 'token', 'token', 'done']);
+    expect(events[2]).toMatchObject({ type: 'attempt', attempt: 2, reason: 'log_rollback' });
+    const tokens = events.filter((e) => e.type === 'token');
+    expect(tokens.map((e) => (e as { text: string }).text).join('')).toBe('a b c');
+    expect(tokens.every((e) => e.attempt === 2)).toBe(true);
+    expect(await store.get(job.id)).toMatchObject({ status: 'completed', attempt: 2 });
   });
 
   it('cancels a running job through cancel(), reporting the usage so far', async () => {

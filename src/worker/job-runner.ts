@@ -15,6 +15,10 @@
  *   queued`, moves the job back to `queued` with the new attempt number, and releases the queue message, so
  *   another worker starts it at once. A cancel that arrives meanwhile wins: the job ends `cancelled`.
  * - A malformed event from an agent is refused by the log, logged, and never reaches clients.
+ * - **Rollback.** When the log lost events this runner had appended (a broker failover; the log refuses the next
+ *   append with {@link LogRollbackError}), the attempt is void: the agent is stopped, the next attempt's `attempt`
+ *   event (reason `log_rollback`, numbered after the lost seqs by the log) tells clients to drop what they
+ *   assembled, and the agent runs again from the start as that attempt. Never continued over the hole.
  */
 import { Logger } from '@nestjs/common';
 import {
@@ -31,6 +35,8 @@ import {
 import {
   EventLogUnavailableError,
   JobLogClosedError,
+  LOG_ROLLBACK_REASON,
+  LogRollbackError,
   StaleAttemptError,
   type AppendInput,
   type EventLog,
@@ -210,10 +216,49 @@ export class JobRunner {
   }
 
   private async run(job: JobRecord, attempt: number, q: QueuedJob, state: Running): Promise<Outcome> {
-    const started = performance.now();
-    const { outcome, status } = await this.runAgent(job, attempt, q, state);
-    this.opts.metrics?.jobRunFinished(job.agent, status, (performance.now() - started) / 1000);
-    return outcome;
+    for (let rollbacks = 0; ; rollbacks++) {
+      const started = performance.now();
+      try {
+        const { outcome, status } = await this.runAgent(job, attempt, q, state);
+        this.opts.metrics?.jobRunFinished(job.agent, status, (performance.now() - started) / 1000);
+        return outcome;
+      } catch (err) {
+        if (!(err instanceof LogRollbackError)) throw err;
+        const next = await this.voidAttempt(job, attempt, err, state, rollbacks);
+        if (next === null) return 'ack';
+        attempt = next;
+        job = { ...job, attempt: next };
+      }
+    }
+  }
+
+  /**
+   * The log lost events of this attempt: stop the agent, append the next attempt's `attempt` event (reason
+   * `log_rollback`), record the attempt in the store, and return it — or null when the job ended meanwhile. Past
+   * MAX_ATTEMPTS rollbacks in one run the job ends with a retryable `log_rollback` error instead.
+   */
+  private async voidAttempt(job: JobRecord, attempt: number, err: LogRollbackError, state: Running, rollbacks: number): Promise<number | null> {
+    const jobId = job.id;
+    state.abort.abort(new Error('attempt void: the log lost its events'));
+    const next = attempt + 1;
+    this.logger.warn({ msg: 'the log lost acknowledged events (failover rollback); voiding the attempt', job_id: jobId, attempt, next_attempt: next, acknowledged_seq: err.acknowledged, found_seq: err.found });
+    if (!(await this.append(jobId, next, { type: 'attempt', attempt: next, reason: LOG_ROLLBACK_REASON }, `${jobId}:${next}:rollback`))) return null;
+    const tr = await this.store.transition(jobId, 'running', { from: ['running'], patch: { attempt: next, heartbeat_at: new Date().toISOString() } });
+    if (!tr.changed && tr.job && isTerminalStatus(tr.job.status)) return null;
+    // a fresh signal for the new run; a cancel that arrived meanwhile still wins
+    state.abort = new AbortController();
+    if (state.cancelReason !== null) state.abort.abort(new Error(`cancelled: ${state.cancelReason}`));
+    if (rollbacks + 1 >= this.opts.maxAttempts) {
+      await this.end(job, next, {
+        type: 'error',
+        code: 'log_rollback',
+        message: `the event log lost this job's events ${rollbacks + 1} time(s) (broker failovers); create the job again`,
+        retryable: true,
+        usage: { input_tokens: 0, output_tokens: 0 },
+      });
+      return null;
+    }
+    return next;
   }
 
   /**
@@ -282,7 +327,7 @@ export class JobRunner {
     } catch (err) {
       // The log stayed unavailable past the retry window: leave the job to the queue's redelivery. Or a newer
       // attempt superseded this one (handled in `handle`).
-      if (err instanceof EventLogUnavailableError || err instanceof StaleAttemptError) throw err;
+      if (err instanceof EventLogUnavailableError || err instanceof StaleAttemptError || err instanceof LogRollbackError) throw err;
       if (!state.abort.signal.aborted && !ended) {
         this.logger.error({ msg: 'agent failed', job_id: jobId, agent: job.agent, error: errorMessage(err) });
         pending = { type: 'error', code: 'agent_crashed', message: errorMessage(err), retryable: false, usage: { ...usage } };
