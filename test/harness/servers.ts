@@ -9,7 +9,7 @@
  * - A missing binary is a clear error naming the Debian package to install.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants as fsConstants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -249,5 +249,132 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RunningServer
       await proc.stop('SIGKILL');
       if (dir) rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+export interface ClusterNode extends RunningNats {
+  /** `server_name` of the node (`n1`, `n2`, …), as JetStream reports stream leaders. */
+  readonly name: string;
+  readonly clusterPort: number;
+  /** True while the node's process runs. */
+  running(): boolean;
+}
+
+export interface RunningNatsCluster {
+  readonly nodes: ClusterNode[];
+  /** Every node's client URL, comma separated (what `NATS_URL` takes). */
+  readonly urls: string;
+  node(name: string): ClusterNode;
+  /** Kills every node and removes their stores. */
+  destroy(): Promise<void>;
+}
+
+async function waitUntil(what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await cond()) return;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > until) throw new Error(`${what} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Starts a `size`-node nats-server cluster with JetStream on every node (loopback only, free ports, one config
+ * file and store dir per node: `server_name`, `cluster { name, listen, routes }`, `jetstream { store_dir }`), and
+ * waits until every node sees a JetStream meta leader. `restart()` of a node keeps its ports and store, as a
+ * crashed machine coming back does; it resolves once the node's client port accepts connections and its
+ * monitoring endpoint answers (it may still be catching up).
+ */
+export async function startNatsCluster(size = 3): Promise<RunningNatsCluster> {
+  const bin = findBinary('nats-server', 'nats-server', ['/usr/sbin', '/usr/bin', '/usr/local/bin']);
+  const ports = await Promise.all(
+    Array.from({ length: size }, async () => ({ client: await freePort(), monitor: await freePort(), cluster: await freePort() })),
+  );
+  const nodes: ClusterNode[] = [];
+  for (const [i, p] of ports.entries()) {
+    const name = `n${i + 1}`;
+    const storeDir = mkdtempSync(join(tmpdir(), `jobstream-nats-${name}-`));
+    storeDirs.add(storeDir);
+    const routes = ports.filter((_, j) => j !== i).map((o) => `nats-route://127.0.0.1:${o.cluster}`);
+    const conf = join(storeDir, 'nats.conf');
+    writeFileSync(
+      conf,
+      [
+        `server_name: ${name}`,
+        `listen: 127.0.0.1:${p.client}`,
+        `http: 127.0.0.1:${p.monitor}`,
+        `jetstream { store_dir: "${join(storeDir, 'js')}" }`,
+        `cluster { name: jobstream-test, listen: 127.0.0.1:${p.cluster}, routes: [${routes.join(', ')}] }`,
+        '',
+      ].join('\n'),
+    );
+    const monitorUrl = `http://127.0.0.1:${p.monitor}`;
+    const ready = () => waitUntil(`nats node ${name} monitoring did not answer`, async () => (await fetch(`${monitorUrl}/varz`)).ok, 30_000);
+    const proc = new Supervised(`nats-server ${name}`, bin, ['-c', conf], p.client, ready);
+    let up = false;
+    nodes.push({
+      name,
+      url: `nats://127.0.0.1:${p.client}`,
+      port: p.client,
+      clusterPort: p.cluster,
+      monitorUrl,
+      storeDir,
+      running: () => up,
+      stop: async (signal?: StopSignal) => {
+        up = false;
+        await proc.stop(signal);
+      },
+      restart: async (signal?: StopSignal) => {
+        up = false;
+        await proc.stop(signal);
+        await proc.start();
+        up = true;
+      },
+      destroy: async () => {
+        up = false;
+        await proc.stop('SIGKILL');
+        storeDirs.delete(storeDir);
+        rmSync(storeDir, { recursive: true, force: true });
+      },
+    });
+    (nodes[i] as unknown as { start: () => Promise<void> }).start = async () => {
+      await proc.start();
+      up = true;
+    };
+  }
+  const destroy = async () => {
+    await Promise.all(nodes.map((n) => n.destroy()));
+  };
+  try {
+    await Promise.all(nodes.map((n) => (n as unknown as { start: () => Promise<void> }).start()));
+    // JetStream is usable once every node knows the meta leader
+    await waitUntil(
+      'the JetStream meta leader was not elected',
+      async () => {
+        for (const n of nodes) {
+          const jsz = (await (await fetch(`${n.monitorUrl}/jsz`)).json()) as { meta_cluster?: { leader?: string } };
+          if (!jsz.meta_cluster?.leader) return false;
+        }
+        return true;
+      },
+      60_000,
+    );
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+  return {
+    nodes,
+    urls: nodes.map((n) => n.url).join(','),
+    node: (name) => {
+      const n = nodes.find((x) => x.name === name);
+      if (!n) throw new Error(`no node ${name}`);
+      return n;
+    },
+    destroy,
   };
 }
