@@ -6,7 +6,7 @@
  * event any client received after it).
  */
 import { connect, type NatsConnection } from 'nats';
-import { EVENTS_STREAM } from '../../libs/contracts/src/index.js';
+import { DISPATCH_STREAM, EVENTS_STREAM } from '../../libs/contracts/src/index.js';
 import { streamJobUntilComplete, seededRandom, type CompletedJob, type FetchLike } from '../../libs/sdk/src/index.js';
 import { startNatsCluster, startRedis, type ClusterNode, type RunningNatsCluster, type RunningServer } from '../harness/servers.js';
 import { spawnApi, type ApiProcess } from '../support/api-process.js';
@@ -85,6 +85,23 @@ export async function streamLeader(cluster: RunningNatsCluster, stream = EVENTS_
     }
   }
   return null;
+}
+
+/** True when every stream of the project has a leader and every replica is current (the cluster is whole). */
+export async function clusterSettled(cluster: RunningNatsCluster): Promise<boolean> {
+  if (!cluster.nodes.every((n) => n.running())) return false;
+  const nc = await connect({ servers: cluster.urls.split(','), timeout: 1_000, reconnect: false });
+  try {
+    const jsm = await nc.jetstreamManager({ timeout: 1_500 });
+    for (const name of [EVENTS_STREAM, DISPATCH_STREAM]) {
+      const c = (await jsm.streams.info(name)).cluster;
+      if (!c?.leader || (c.replicas ?? []).length !== cluster.nodes.length - 1) return false;
+      if (!(c.replicas ?? []).every((r) => r.current && !r.offline)) return false;
+    }
+    return true;
+  } finally {
+    await nc.close().catch(() => {});
+  }
 }
 
 export interface RoundOptions {
@@ -230,6 +247,7 @@ export async function runRound(rig: Rig, o: RoundOptions): Promise<RoundResult> 
     return jobId;
   };
 
+  await waitFor('the cluster to be whole (every replica current)', () => clusterSettled(rig.cluster), 90_000);
   // before: jobs streaming when the node dies
   const before = await Promise.all(Array.from({ length: o.jobsBefore }, () => createAndFollow('before')));
   await waitFor('every job to stream a few tokens', () => before.every((id) => (tokensSeen.get(id) ?? 0) >= 3), 30_000);

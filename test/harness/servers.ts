@@ -378,3 +378,134 @@ export async function startNatsCluster(size = 3): Promise<RunningNatsCluster> {
     destroy,
   };
 }
+
+export interface RunningRedisSentinel {
+  /** The sentinels' addresses, `host:port,…` (what `REDIS_SENTINELS` takes). */
+  readonly sentinels: string;
+  /** The master name the sentinels monitor (`REDIS_SENTINEL_NAME`). */
+  readonly name: string;
+  /** The data nodes: [initial primary, replica]. */
+  readonly nodes: RunningServer[];
+  /** The port of the node the sentinels report as primary now. */
+  primaryPort(): Promise<number>;
+  destroy(): Promise<void>;
+}
+
+/**
+ * Redis with Sentinel on loopback, free ports: a primary, one replica, and three sentinels (`redis-sentinel`,
+ * Debian's package, or `redis-server --sentinel`) with quorum 2 and a 1 s down-after, so a killed primary is
+ * replaced within a few seconds. Resolves once every sentinel knows the replica.
+ */
+export async function startRedisSentinel(name = 'jobstream'): Promise<RunningRedisSentinel> {
+  const server = findBinary('redis-server', 'redis-server', ['/usr/bin', '/usr/sbin', '/usr/local/bin']);
+  let sentinelBin: string | null = null;
+  try {
+    sentinelBin = findBinary('redis-sentinel', 'redis-sentinel', ['/usr/bin', '/usr/sbin', '/usr/local/bin']);
+  } catch {
+    /* redis-server --sentinel does the same */
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'jobstream-sentinel-'));
+  storeDirs.add(dir);
+  const [p1, p2] = [await freePort(), await freePort()];
+  const dataNode = (port: number, extra: string[]) => {
+    // no 5 s wait before a (diskless) full sync: a replica is in sync right away
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--dbfilename', `dump-${port}.rdb`, '--repl-diskless-sync-delay', '0', ...extra];
+    const proc = new Supervised(`redis-server :${port}`, server, args, port);
+    const node: RunningServer = {
+      url: `redis://127.0.0.1:${port}`,
+      port,
+      stop: (signal?: StopSignal) => proc.stop(signal),
+      restart: async (signal?: StopSignal) => {
+        await proc.stop(signal);
+        await proc.start();
+      },
+      destroy: () => proc.stop('SIGKILL'),
+    };
+    return { proc, node };
+  };
+  const primary = dataNode(p1, []);
+  const replica = dataNode(p2, ['--replicaof', '127.0.0.1', String(p1)]);
+  const sentinels: { proc: Supervised; port: number }[] = [];
+  for (let i = 0; i < 3; i++) {
+    const port = await freePort();
+    const conf = join(dir, `sentinel-${port}.conf`);
+    writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir "${dir}"`,
+        `sentinel monitor ${name} 127.0.0.1 ${p1} 2`,
+        `sentinel down-after-milliseconds ${name} 1000`,
+        `sentinel failover-timeout ${name} 5000`,
+        `sentinel parallel-syncs ${name} 1`,
+        '',
+      ].join('\n'),
+    );
+    const proc = sentinelBin
+      ? new Supervised(`redis-sentinel :${port}`, sentinelBin, [conf], port)
+      : new Supervised(`redis-server --sentinel :${port}`, server, [conf, '--sentinel'], port);
+    sentinels.push({ proc, port });
+  }
+  const destroy = async () => {
+    await Promise.all([...sentinels.map((s) => s.proc.stop('SIGKILL')), primary.proc.stop('SIGKILL'), replica.proc.stop('SIGKILL')]);
+    storeDirs.delete(dir);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  /** One sentinel command over a raw RESP connection (no client library needed here). */
+  const ask = (port: number, ...cmd: string[]) =>
+    new Promise<string>((resolve, reject) => {
+      const s = netConnect({ port, host: '127.0.0.1' });
+      let buf = '';
+      s.setTimeout(1_000, () => s.destroy(new Error('timeout')));
+      s.on('data', (d) => {
+        buf += d.toString();
+        if (buf.endsWith('\r\n') && !/^\*\d+\r\n$/.test(buf)) {
+          s.end();
+          resolve(buf);
+        }
+      });
+      s.on('error', reject);
+      s.write(`*${cmd.length}\r\n${cmd.map((c) => `$${Buffer.byteLength(c)}\r\n${c}\r\n`).join('')}`);
+    });
+  const primaryPort = async () => {
+    for (const s of sentinels) {
+      try {
+        const reply = await ask(s.port, 'SENTINEL', 'get-master-addr-by-name', name);
+        const port = Number(/\r\n(\d+)\r\n$/.exec(reply)?.[1]);
+        if (port > 0) return port;
+      } catch {
+        /* next sentinel */
+      }
+    }
+    throw new Error('no sentinel answered');
+  };
+  try {
+    await primary.proc.start();
+    await replica.proc.start();
+    await Promise.all(sentinels.map((s) => s.proc.start()));
+    await waitUntil(
+      'the replica did not sync and the sentinels did not discover it and each other',
+      async () => {
+        if (!(await ask(p2, 'INFO', 'replication')).includes('master_link_status:up')) return false;
+        for (const s of sentinels) {
+          const replicas = await ask(s.port, 'SENTINEL', 'replicas', name);
+          const others = await ask(s.port, 'SENTINEL', 'sentinels', name);
+          if (!replicas.includes(String(p2)) || (others.match(/\*\d+\r\n/g) ?? []).length < 3) return false;
+        }
+        return true;
+      },
+      30_000,
+    );
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+  return {
+    sentinels: sentinels.map((s) => `127.0.0.1:${s.port}`).join(','),
+    name,
+    nodes: [primary.node, replica.node],
+    primaryPort,
+    destroy,
+  };
+}
