@@ -43,7 +43,9 @@ export async function createNatsEngine(config: AppConfig, logger: Logger): Promi
   const closers: (() => Promise<void>)[] = [];
   try {
     const replicas = config.jetstreamReplicas;
-    const eventLog = await JetStreamEventLog.create({ nc, retentionMs: config.eventRetentionMs, replicas, logger: warn });
+    // A short request timeout: an append to a stream leader that just died is retried (same dedup id) every ~2 s
+    // instead of every 5 s, so writing resumes soon after JetStream elects the next leader.
+    const eventLog = await JetStreamEventLog.create({ nc, retentionMs: config.eventRetentionMs, replicas, timeoutMs: 2_000, logger: warn });
     closers.push(() => eventLog.close());
     const jobQueue = await JetStreamJobQueue.create({ nc, ackWaitMs: config.jobStallTimeoutMs, replicas, logger: warn });
     closers.push(() => jobQueue.close());

@@ -36,9 +36,18 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-/** Starts the cluster, Redis, two API processes and one worker, all with JETSTREAM_REPLICAS=3. */
-export async function startRig(): Promise<Rig> {
+/**
+ * Starts the cluster, Redis, two API processes and one worker, all with JETSTREAM_REPLICAS=3. `prepare` runs on
+ * the cluster before any process starts (e.g. to leave streams as an older deployment made them).
+ */
+export async function startRig(opts: { prepare?: (cluster: RunningNatsCluster) => Promise<void> } = {}): Promise<Rig> {
   const [cluster, redis] = await Promise.all([startNatsCluster(3), startRedis({ persist: true })]);
+  try {
+    await opts.prepare?.(cluster);
+  } catch (err) {
+    await Promise.all([cluster.destroy(), redis.destroy()]);
+    throw err;
+  }
   const env = {
     NATS_URL: cluster.urls,
     REDIS_URL: redis.url,

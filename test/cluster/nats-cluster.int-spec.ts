@@ -7,18 +7,30 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EVENTS_STREAM, DISPATCH_STREAM } from '../../libs/contracts/src/index.js';
 import { connect } from 'nats';
+import { JetStreamEventLog } from '../../libs/event-log/src/index.js';
+import { JetStreamJobQueue } from '../../libs/job-queue/src/index.js';
 import { runRound, startRig, type Rig } from './cluster-scenario.js';
 
 let rig: Rig;
 beforeAll(async () => {
-  rig = await startRig();
+  // streams as a deployment made them before JETSTREAM_REPLICAS: one replica; the processes must scale them to 3
+  rig = await startRig({
+    prepare: async (cluster) => {
+      const servers = cluster.urls.split(',');
+      const log = await JetStreamEventLog.create({ servers, retentionMs: 86_400_000, replicas: 1 });
+      const queue = await JetStreamJobQueue.create({ servers, replicas: 1 });
+      await Promise.all([log.close(), queue.close()]);
+    },
+  });
 }, 120_000);
 afterAll(async () => {
   await rig?.close();
 });
 
 describe('jobstream on a 3-node NATS cluster', () => {
-  it('creates both streams with 3 replicas (JETSTREAM_REPLICAS=3)', async () => {
+  it('scales existing one-replica streams to 3 replicas at start (JETSTREAM_REPLICAS=3), saying so', async () => {
+    expect(rig.apis[0]!.output()).toMatch(/stream JOBSTREAM_EVENTS reconciled with the configuration: num_replicas: 1 → 3/);
+    expect(rig.apis[0]!.output()).toMatch(/stream JOBSTREAM_DISPATCH reconciled with the configuration: num_replicas: 1 → 3/);
     const nc = await connect({ servers: rig.cluster.urls.split(',') });
     try {
       const jsm = await nc.jetstreamManager();
