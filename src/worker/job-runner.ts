@@ -187,7 +187,14 @@ export class JobRunner {
         return;
       }
       attempt = spent + 1;
-      const ok = await this.append(jobId, attempt, { type: 'attempt', attempt, reason: 'worker_lost' }, `${jobId}:${attempt}:a`);
+      let ok: boolean;
+      try {
+        ok = await this.append(jobId, attempt, { type: 'attempt', attempt, reason: 'worker_lost' }, `${jobId}:${attempt}:a`);
+      } catch (err) {
+        // the log also lost events this process had appended: the new attempt voids them as well
+        if (!(err instanceof LogRollbackError)) throw err;
+        ok = await this.append(jobId, attempt, { type: 'attempt', attempt, reason: LOG_ROLLBACK_REASON }, `${jobId}:${attempt}:rollback`);
+      }
       if (!ok) {
         await q.ack();
         return;
@@ -248,6 +255,7 @@ export class JobRunner {
     // a fresh signal for the new run; a cancel that arrived meanwhile still wins
     state.abort = new AbortController();
     if (state.cancelReason !== null) state.abort.abort(new Error(`cancelled: ${state.cancelReason}`));
+    else if (state.handBack) state.abort.abort(new Error('handed back: the worker is shutting down'));
     if (rollbacks + 1 >= this.opts.maxAttempts) {
       await this.end(job, next, {
         type: 'error',
