@@ -26,6 +26,15 @@ export interface StreamStart {
   ended: boolean;
 }
 
+/**
+ * How a stream renders: frames sent before the events (e.g. a `snapshot` event) and the frames of each event (a
+ * filter returns '' to skip one; the AI SDK format re-encodes). Default: every event as its shared SSE frame.
+ */
+export interface StreamRender {
+  prelude?: string;
+  frame?: (e: LoggedEvent) => string;
+}
+
 /** Events per replay read: larger pages mean fewer broker round trips; each page waits for the socket to drain. */
 const REPLAY_PAGE = 2000;
 
@@ -74,8 +83,10 @@ export class JobStreamService {
    * never ends with nothing sent, so clients do not loop through empty responses. Only lost events (retention)
    * end it with an error.
    */
-  open(jobId: string, start: StreamStart, sink: SseSink): Observable<string> {
+  open(jobId: string, start: StreamStart, sink: SseSink, render: StreamRender = {}): Observable<string> {
+    const frame = render.frame ?? frameOf;
     return new Observable<string>((subscriber) => {
+      if (render.prelude) subscriber.next(render.prelude);
       if (start.ended) {
         subscriber.complete();
         return;
@@ -102,7 +113,8 @@ export class JobStreamService {
           emit: (e) => {
             position = positionOf(e);
             failures = 0;
-            subscriber.next(frameOf(e));
+            const f = frame(e);
+            if (f !== '') subscriber.next(f);
             if (isTerminalEvent(e.event)) subscriber.complete();
           },
           onError: (err) => fail(err),

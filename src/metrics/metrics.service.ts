@@ -19,6 +19,7 @@ export class Metrics implements RunnerMetrics {
   readonly registry = new Registry();
   private sse: () => SseStats = () => ({ open: 0, heartbeats: 0, droppedSlow: 0, eventsDelivered: 0 });
   private hub: () => { jobs: number; sinks: number } = () => ({ jobs: 0, sinks: 0 });
+  private snapshots: () => { jobs: number; bytes: number; eventsRead: number } = () => ({ jobs: 0, bytes: 0, eventsRead: 0 });
 
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   private readonly replayDuration: Histogram;
@@ -68,6 +69,23 @@ export class Metrics implements RunnerMetrics {
         this.set(self.hub().sinks);
       },
     });
+    new Gauge({
+      name: 'jobstream_snapshot_cache_jobs',
+      help: 'jobs whose reduced state (snapshots, resume v2) is cached in this process',
+      registers,
+      collect() {
+        this.set(self.snapshots().jobs);
+      },
+    });
+    new Gauge({
+      name: 'jobstream_snapshot_cache_bytes',
+      help: 'approximate memory of the snapshot cache (bounded; least recently used jobs dropped first)',
+      registers,
+      collect() {
+        this.set(self.snapshots().bytes);
+      },
+    });
+    pulled('jobstream_snapshot_events_read_total', 'events read from the log to compute snapshots', () => self.snapshots().eventsRead);
     this.replayDuration = new Histogram({
       name: 'jobstream_sse_replay_duration_seconds',
       help: 'from a stream opening to its replay having caught up with the live feed',
@@ -115,6 +133,11 @@ export class Metrics implements RunnerMetrics {
   bindStreams(sse: () => SseStats, hub: () => { jobs: number; sinks: number }): void {
     this.sse = sse;
     this.hub = hub;
+  }
+
+  /** Where the snapshot cache's numbers are read at scrape time. */
+  bindSnapshots(stats: () => { jobs: number; bytes: number; eventsRead: number }): void {
+    this.snapshots = stats;
   }
 
   jobTransition(status: JobStatus): void {
