@@ -29,9 +29,12 @@ export class WatchdogService implements OnApplicationBootstrap, OnApplicationShu
     );
   }
 
-  /** Sweep period: half a stall timeout (at least 250 ms), so a stale job ends within 2.5 stall timeouts. */
+  /**
+   * Sweep period: half a stall timeout, at most 5 s (at least 250 ms), so a stale job ends within 2.5 stall
+   * timeouts and a job whose dispatch was never confirmed is dispatched within ~10 s of its creation.
+   */
   get intervalMs(): number {
-    return Math.max(250, Math.floor(this.config.jobStallTimeoutMs / 2));
+    return Math.max(250, Math.min(5_000, Math.floor(this.config.jobStallTimeoutMs / 2)));
   }
 
   onApplicationBootstrap(): void {
