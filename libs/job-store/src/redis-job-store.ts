@@ -361,6 +361,10 @@ export class RedisJobStore implements JobStore {
     try {
       await this.redis.quit();
     } catch {
+      /* disconnected below anyway */
+    } finally {
+      // also ends the connector's own connections (Sentinel mode: the failover detector's subscriptions to every
+      // sentinel, which QUIT leaves open)
       this.redis.disconnect();
     }
   }
