@@ -13,6 +13,7 @@ import { Logger as NestPinoLogger, PinoLogger, type Params } from 'nestjs-pino';
 import { stdTimeFunctions, type DestinationStream, type Level } from 'pino';
 import { JOB_ID_PATTERN } from '../../libs/contracts/src/index.js';
 import type { AppConfig } from '../config/config.js';
+import { traceFields } from '../tracing/tracing.js';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 /** A caller's request id is kept when it is this sane (no spaces, no control characters, bounded). */
@@ -41,6 +42,9 @@ export const REDACT_PATHS = [
   '*.api_key',
   '*.apiKey',
   '*.password',
+  // webhook signing secrets (whsec_…)
+  'secret',
+  '*.secret',
 ];
 
 export function redactUrl(url: string | undefined): string | undefined {
@@ -73,6 +77,8 @@ export function loggerParams(config: AppConfig, destination?: DestinationStream,
         timestamp: stdTimeFunctions.isoTime,
         formatters: { level: (label: string) => ({ level: label }) },
         redact: { paths: REDACT_PATHS, censor: REDACTED },
+        // the active trace's ids on every line logged inside a span (nothing when tracing is off)
+        mixin: traceFields,
         genReqId: (req, res) => requestIdOf(req, res),
         // app logs made while handling a request carry only reqId; the request line carries the request
         quietReqLogger: true,

@@ -20,6 +20,8 @@
  *   event (reason `log_rollback`, numbered after the lost seqs by the log) tells clients to drop what they
  *   assembled, and the agent runs again from the start as that attempt. Never continued over the hole.
  */
+import { SpanKind } from '@opentelemetry/api';
+import { Traced } from '../tracing/tracing.js';
 import { Logger } from '@nestjs/common';
 import {
   AGENT_INPUT_SCHEMAS,
@@ -134,6 +136,8 @@ export class JobRunner {
     return this.runningJobs().filter((id) => this.handBack(id));
   }
 
+  /** One delivery of a job = one attempt run here, traced as `job.run` under the trace that dispatched it. */
+  @Traced('job.run', { kind: SpanKind.CONSUMER, parent: (q: QueuedJob) => q.traceContext, attrs: (q: QueuedJob) => ({ 'jobstream.job_id': q.jobId, 'jobstream.deliveries': q.deliveries }) })
   async handle(q: QueuedJob): Promise<void> {
     const jobId = q.jobId;
     const current = this.running.get(jobId);
