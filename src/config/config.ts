@@ -154,6 +154,8 @@ const envSchema = z.object({
   MAX_STREAMS_PER_TENANT: int('MAX_STREAMS_PER_TENANT', 0, 1_000_000, 1_000),
   MAX_STREAMS: int('MAX_STREAMS', 0, 10_000_000, 10_000),
   SHUTDOWN_TIMEOUT_MS: int('SHUTDOWN_TIMEOUT_MS', 1_000, 600_000, 10_000),
+  // v1.1 interactive jobs
+  INPUT_TIMEOUT_S: int('INPUT_TIMEOUT_S', 1, 365 * 86_400, 86_400),
   // webhooks (v1.1)
   WEBHOOKS_ENABLED: bool('WEBHOOKS_ENABLED', true),
   WEBHOOK_ALLOW_PRIVATE: bool('WEBHOOK_ALLOW_PRIVATE', false),
@@ -254,6 +256,8 @@ export class AppConfig {
   readonly maxStreams!: number;
   /** SIGTERM/SIGINT: the process exits within this, whatever is still running. */
   readonly shutdownTimeoutMs!: number;
+  /** How long a job's question waits for an answer before the job ends with `input_timeout` (INPUT_TIMEOUT_S). */
+  readonly inputTimeoutMs!: number;
   /** Webhooks (see src/webhooks). */
   readonly webhooks!: {
     /** Off ⇒ no /v1/webhooks routes, no feed consumer, no dispatcher. */
@@ -378,6 +382,7 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string, opts: Loa
     maxStreamsPerTenant: v.MAX_STREAMS_PER_TENANT,
     maxStreams: v.MAX_STREAMS,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
+    inputTimeoutMs: v.INPUT_TIMEOUT_S * 1000,
     webhooks: {
       enabled: v.WEBHOOKS_ENABLED,
       allowPrivate: v.WEBHOOK_ALLOW_PRIVATE,
