@@ -31,6 +31,7 @@ describe('JobStreamService', () => {
       last: (id) => log.last(id),
       first: (id) => log.first(id),
       subscribe: (id, l) => log.subscribe(id, l),
+      delete: (id) => log.delete(id),
       close: () => log.close(),
     };
     const service = new JobStreamService(flaky, new LiveHub<string>(flaky, frameOf));

@@ -19,7 +19,7 @@ export const REQUEST_ID_HEADER = 'X-Request-Id';
 /** A caller's request id is kept when it is this sane (no spaces, no control characters, bounded). */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
 /** Query parameters whose values never reach a log line. */
-const SECRET_PARAMS = /([?&](?:access_token|token|api_key|apikey|key)=)[^&#]*/gi;
+const SECRET_PARAMS = /([?&](?:access_token|share_token|token|api_key|apikey|key)=)[^&#]*/gi;
 const REDACTED = '[redacted]';
 
 /** Paths of the log record that are always censored (headers are lower-case in Node). */
@@ -30,14 +30,17 @@ export const REDACT_PATHS = [
   'req.headers["idempotency-key"]',
   'req.headers["x-api-key"]',
   'req.query.access_token',
+  'req.query.share_token',
   'res.headers["set-cookie"]',
   'authorization',
   'access_token',
+  'share_token',
   'token',
   'api_key',
   'apiKey',
   '*.authorization',
   '*.access_token',
+  '*.share_token',
   '*.token',
   '*.api_key',
   '*.apiKey',

@@ -252,6 +252,7 @@ describe('JobRunner', () => {
       last: (id) => log.last(id),
       first: (id) => log.first(id),
       subscribe: (id, l) => log.subscribe(id, l),
+      delete: (id) => log.delete(id),
       close: () => log.close(),
     };
     const runner = new JobRunner(store, failingOver, new AgentRegistry([new EchoAgent()]), { maxAttempts: 3, workingIntervalMs: 1000, appendRetryMs: 2000 });

@@ -149,6 +149,11 @@ export class MemoryEventLog implements EventLog {
     };
   }
 
+  async delete(jobId: string): Promise<void> {
+    // its entries in `held` are skipped by the sweep (the job is gone) and age out with the others
+    this.jobs.delete(jobId);
+  }
+
   async close(): Promise<void> {
     clearInterval(this.timer);
   }
@@ -190,7 +195,7 @@ export class MemoryEventLog implements EventLog {
       if (!over && h.at > cutoff) break;
       this.heldHead++;
       const log = this.jobs.get(h.jobId);
-      if (!log) continue;
+      if (!log || log.events.length === 0) continue;
       log.head++;
       if (h.dedupId !== undefined) log.dedup.delete(h.dedupId);
       if (log.head > 1024 && log.head * 2 > log.events.length) {
