@@ -8,10 +8,18 @@
  * `<id>:dispatch:<attempt>`, so a retry within the queue's window does not run the job twice); (3) the store's
  * confirmation `dispatched_at`, which takes the job out of the sweep's index. A failure at any step leaves the
  * job `queued` with `dispatched_at: null`, where the sweep finds it.
+ *
+ * A job queued again by an answer to its open question (v1.1: `input_request.answer` set, same attempt) is
+ * continued instead: the log's tail is completed with what the answer adds — `status: waiting_for_input` (if the
+ * answer beat the runner's parking), `input_received`, `status: queued`, each only when the tail does not hold it
+ * yet and each with its fixed dedup id — then the queue message (dedup id `<id>:dispatch:<attempt>:<request_id>`,
+ * so it is not mistaken for the job's first dispatch) and the confirmation. A failure half-way leaves the job
+ * `queued` and unconfirmed, and a repeat (the answer sent again, or the sweep) completes it.
  */
 import type { EventLog } from '../../libs/event-log/src/index.js';
 import type { JobQueue } from '../../libs/job-queue/src/index.js';
 import type { JobRecord, JobStore } from '../../libs/job-store/src/index.js';
+import { waitingDedupId } from '../worker/job-runner.js';
 
 export interface DispatchDeps {
   store: JobStore;
@@ -21,9 +29,35 @@ export interface DispatchDeps {
 
 /** Dispatches the job (see the header). `fresh`: the record was just created, so its log is known to be empty. */
 export async function dispatchJob(deps: DispatchDeps, job: JobRecord, fresh = false): Promise<void> {
-  if (fresh || (await deps.log.last(job.id)) === null) {
+  const answered = answeredRequest(job);
+  if (answered) {
+    await completeAnswerTail(deps.log, job.id, job.attempt, answered.request_id, answered.answer);
+  } else if (fresh || (await deps.log.last(job.id)) === null) {
     await deps.log.append(job.id, { event: { type: 'status', status: 'queued' }, attempt: 1, dedupId: `${job.id}:queued` });
   }
-  await deps.queue.enqueue(job.id, { dedupId: `${job.id}:dispatch:${Math.max(1, job.attempt)}` });
+  const attempt = Math.max(1, job.attempt);
+  await deps.queue.enqueue(job.id, { dedupId: answered ? `${job.id}:dispatch:${attempt}:${answered.request_id}` : `${job.id}:dispatch:${attempt}` });
   await deps.store.update(job.id, { dispatched_at: new Date().toISOString() });
+}
+
+/** The answered question a queued job goes on with, or null for a job queued to start (or restart). */
+export function answeredRequest(job: JobRecord): { request_id: string; answer: Record<string, unknown> } | null {
+  const req = job.input_request;
+  if (job.status !== 'queued' || !req || req.answer == null || req.attempt !== job.attempt) return null;
+  return { request_id: req.request_id, answer: req.answer };
+}
+
+/**
+ * Appends what the answer to `rid` adds to a parked job's log and is not there yet. The job is parked (no runner
+ * appends), so its tail after the question is one of: the question; `status: waiting_for_input`;
+ * `input_received`; `status: queued` — and the steps go on from where it stopped.
+ */
+async function completeAnswerTail(log: EventLog, id: string, attempt: number, rid: string, input: Record<string, unknown>): Promise<void> {
+  const last = (await log.last(id))?.event;
+  const asked = last?.type === 'input_required' && last.request_id === rid;
+  const parked = asked || (last?.type === 'status' && last.status === 'waiting_for_input');
+  const received = parked || (last?.type === 'input_received' && last.request_id === rid);
+  if (asked) await log.append(id, { event: { type: 'status', status: 'waiting_for_input' }, attempt, dedupId: waitingDedupId(id, attempt, rid) });
+  if (parked) await log.append(id, { event: { type: 'input_received', request_id: rid, input }, attempt, dedupId: `${id}:input:${rid}` });
+  if (received) await log.append(id, { event: { type: 'status', status: 'queued' }, attempt, dedupId: `${id}:${attempt}:q:${rid}` });
 }

@@ -8,11 +8,12 @@ import { JobLogClosedError, type EventLog } from '../../libs/event-log/src/index
 import type { JobQueue } from '../../libs/job-queue/src/index.js';
 import type { JobRecord, JobStore } from '../../libs/job-store/src/index.js';
 import { ApiError } from '../common/api-error.js';
+import { dispatchJob } from '../engine/dispatch.js';
 import { EVENT_LOG, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
 import { canonicalJson, checkToolResults, inputSchemas } from '../interactive/input-schemas.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { expireInput } from '../watchdog/job-watchdog.js';
-import { statusOfTerminal, terminalPatch, waitingDedupId } from '../worker/job-runner.js';
+import { statusOfTerminal, terminalPatch } from '../worker/job-runner.js';
 import { JobsService } from './jobs.service.js';
 
 @Injectable()
@@ -47,6 +48,8 @@ export class JobInputService {
     const req = rec.input_request;
     if (!req || req.request_id !== rid) return this.notOpen(tenant, rec, rid, digest);
     if (req.answer !== null) {
+      // (a continuation that failed half-way is completed by the watchdog's sweep, never here: repeats race the
+      // winner, and two processes must not append the continuation at once)
       if (canonicalJson(req.answer) === digest) return { job: await this.jobs.get(tenant, id), accepted: false };
       throw new ApiError(409, 'already_answered', `request ${rid} was already answered with a different input`);
     }
@@ -72,10 +75,16 @@ export class JobInputService {
       const cur = i === 0 ? rec : await this.store.get(id);
       if (!cur) throw ApiError.notFound();
       if (cur.status === 'waiting_for_input') {
-        const tr = await this.store.transition(id, 'queued', { from: ['waiting_for_input'], where: open, patch: { input_request: answeredReq } });
-        if (tr.changed) {
+        // unconfirmed dispatch (`dispatched_at: null`): whatever fails from here on (a 503 to the caller), the
+        // watchdog's sweep completes the continuation (engine/dispatch.ts)
+        const tr = await this.store.transition(id, 'queued', {
+          from: ['waiting_for_input'],
+          where: open,
+          patch: { input_request: answeredReq, dispatched_at: null },
+        });
+        if (tr.changed && tr.job) {
           this.metrics?.jobTransition('queued');
-          await this.resumeWaiting(id, cur.attempt, rid, body.input);
+          await this.continueAnswered(tr.job);
           this.logger.log({ msg: 'input accepted; job dispatched again', job_id: id, tenant, request_id: rid });
           return { job: await this.jobs.get(tenant, id), accepted: true };
         }
@@ -99,26 +108,17 @@ export class JobInputService {
     throw new ApiError(409, 'not_waiting', `job ${id} is not waiting for request ${rid}`);
   }
 
-  /** After `waiting_for_input → queued`: the answer and the status in the log, then a new dispatch. */
-  private async resumeWaiting(id: string, attempt: number, rid: string, input: Record<string, unknown>): Promise<void> {
+  /** After `waiting_for_input → queued`: the answer's events in the log, then a new dispatch (engine/dispatch.ts). */
+  private async continueAnswered(job: JobRecord): Promise<void> {
     try {
-      // The runner appends this right after parking the job. If the answer is faster (the question is still the
-      // last event), append it here, with the runner's dedup id: the log keeps one, in order. (JetStream remembers
-      // dedup ids for minutes only, hence the look at the last event rather than relying on the dedup id alone.)
-      const last = await this.log.last(id);
-      if (last?.event.type === 'input_required' && last.event.request_id === rid) {
-        await this.log.append(id, { event: { type: 'status', status: 'waiting_for_input' }, attempt, dedupId: waitingDedupId(id, attempt, rid) });
-      }
-      await this.log.append(id, { event: { type: 'input_received', request_id: rid, input }, attempt, dedupId: `${id}:input:${rid}` });
-      await this.log.append(id, { event: { type: 'status', status: 'queued' }, attempt, dedupId: `${id}:${attempt}:q:${rid}` });
+      await dispatchJob({ store: this.store, log: this.log, queue: this.queue }, job);
     } catch (err) {
       if (!(err instanceof JobLogClosedError)) throw err;
       // ended meanwhile (a cancel, the deadline): the store follows the log
       const t = err.terminal.event;
-      if (isTerminalEvent(t)) await this.store.transition(id, statusOfTerminal(t), { patch: terminalPatch(t) });
-      throw new ApiError(409, 'not_waiting', `job ${id} ended (${t.type}) before the answer was taken`);
+      if (isTerminalEvent(t)) await this.store.transition(job.id, statusOfTerminal(t), { patch: terminalPatch(t) });
+      throw new ApiError(409, 'not_waiting', `job ${job.id} ended (${t.type}) before the answer was taken`);
     }
-    await this.queue.enqueue(id);
   }
 
   /** The request is not the job's open one: a repeat of an earlier accepted answer is still a 200. */

@@ -36,7 +36,7 @@ import { isActiveStatus, lastSignOfLife, type JobRecord, type JobStore } from '.
 import type { JobEvent } from '../../libs/contracts/src/index.js';
 import { endJob } from '../worker/job-ending.js';
 import { statusOfTerminal, terminalPatch } from '../worker/job-runner.js';
-import { dispatchJob } from '../engine/dispatch.js';
+import { answeredRequest, dispatchJob } from '../engine/dispatch.js';
 
 export interface JobWatchdogOptions {
   /** A job whose last sign of life is older than this is ended (ms); 2 × JOB_STALL_TIMEOUT_MS. */
@@ -109,6 +109,8 @@ export class JobWatchdog {
     const grace = this.opts.dispatchGraceMs ?? 5_000;
     const stranded = await this.store.listUndispatched(new Date(now - grace), this.opts.batch ?? 100);
     for (const job of stranded) {
+      // a job queued again by an answer: its creation is old, so wait the grace from the answer (its API is at it)
+      if (answeredRequest(job) && Date.parse(job.updated_at) >= now - grace) continue;
       try {
         await dispatchJob({ store: this.store, log: this.log, queue: this.queue! }, job);
         this.redispatched.push(job.id);

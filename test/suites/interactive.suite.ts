@@ -4,6 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { JobEvent } from '../../libs/contracts/src/index.js';
+import { QueueUnavailableError, type JobQueue } from '../../libs/job-queue/src/index.js';
+import { JOB_QUEUE } from '../../src/engine/engine.constants.js';
 import type { TestApp } from '../support/app.js';
 import { openSse, readAll, tokenText, type SseResponse } from '../support/sse-client.js';
 
@@ -235,6 +237,36 @@ export function interactiveSuite(engine: string, start: (env: Record<string, str
       const events = (await readAll(`${app.url}/v1/jobs/${id}/stream`, { headers: auth(ACME) })).events();
       expect(events.filter((e) => e.type === 'input_received')).toHaveLength(1);
       expectDense(events);
+    });
+
+    it("an answer whose dispatch fails half-way is a 503; the same answer again is 200; the watchdog's sweep continues the job exactly once", async () => {
+      const id = await create({ message: MESSAGE, ask: { after: 2 } });
+      const s = await stream(id);
+      const req = await waitFor(id, s);
+      const queue = app.app.get<JobQueue>(JOB_QUEUE);
+      const enqueue = queue.enqueue.bind(queue);
+      let failed = 0;
+      queue.enqueue = async (...args) => {
+        if (failed++ === 0) throw new QueueUnavailableError('broker blip (test)');
+        return enqueue(...args);
+      };
+      try {
+        const first = await acme.post(`/v1/jobs/${id}/input`, { request_id: req.request_id, input: { approved: true } });
+        expect(first.status).toBe(503);
+        expect(first.body.error.code).toBe('service_unavailable');
+        expect(first.headers.get('retry-after')).toBeTruthy();
+        const again = await acme.post(`/v1/jobs/${id}/input`, { request_id: req.request_id, input: { approved: true } });
+        expect(again.status).toBe(200);
+        await s.until((items) => items.some((i) => i.kind === 'event' && i.event.type === 'done'), 30_000);
+      } finally {
+        queue.enqueue = enqueue;
+      }
+      const events = s.events() as Ev[];
+      expectDense(events);
+      expect(tokenText(events)).toBe(MESSAGE);
+      expect(events.filter((e) => e.type === 'input_received')).toHaveLength(1);
+      expect(events.filter((e) => e.type === 'status' && e.status === 'running')).toHaveLength(2);
+      expect((await acme.get(`/v1/jobs/${id}`)).body).toMatchObject({ status: 'completed', attempt: 1 });
     });
 
     it('cancel while waiting: ends the job at once with cancelled (no worker needed)', async () => {
