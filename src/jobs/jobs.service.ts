@@ -2,7 +2,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import {
-  AGENT_INPUT_SCHEMAS,
+  agentInputSchema,
   JOB_ID_PATTERN,
   isTerminalEvent,
   isTerminalStatus,
@@ -62,7 +62,7 @@ export class JobsService {
   ) {}
 
   async create(tenant: string, body: CreateJobRequest, idempotencyKey?: string): Promise<{ job: Job; created: boolean }> {
-    const schema = AGENT_INPUT_SCHEMAS[body.agent];
+    const schema = agentInputSchema(body.agent);
     if (!schema) throw ApiError.invalid(`unknown agent "${body.agent}" (known: ${knownAgents().join(', ')})`);
     const parsed = schema.safeParse(body.input);
     if (!parsed.success) throw ApiError.invalid(zodMessage(parsed.error, 'input'));

@@ -18,7 +18,7 @@
  */
 import { Logger } from '@nestjs/common';
 import {
-  AGENT_INPUT_SCHEMAS,
+  agentInputSchema,
   InvalidEventError,
   isTerminalEvent,
   isTerminalStatus,
@@ -234,7 +234,7 @@ export class JobRunner {
     let pending: TerminalAgentEvent | null = null;
     try {
       const agent = this.agents.get(job.agent);
-      const schema = AGENT_INPUT_SCHEMAS[job.agent];
+      const schema = agentInputSchema(job.agent);
       if (!agent || !schema) {
         pending = { type: 'error', code: 'unknown_agent', message: `no worker can run agent "${job.agent}"`, retryable: false, usage };
       } else if (!state.abort.signal.aborted) {
