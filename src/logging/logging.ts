@@ -130,7 +130,8 @@ export function redactDeep(v: unknown, depth = 0): unknown {
   if (Array.isArray(v)) return v.map((x) => redactDeep(x, depth + 1));
   if (v instanceof Error) return { type: v.name, message: redactDeep(v.message, depth + 1), stack: redactDeep(v.stack, depth + 1) };
   const proto = Object.getPrototypeOf(v) as unknown;
-  if (proto !== Object.prototype && proto !== null) return v;
+  // plain objects (Node's header objects have a prototype whose own prototype is null); class instances as they are
+  if (proto !== Object.prototype && proto !== null && Object.getPrototypeOf(proto) !== null) return v;
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) {
     Object.defineProperty(out, k, { value: isSecretParam(k) && typeof x === 'string' ? REDACTED : redactDeep(x, depth + 1), enumerable: true, writable: true, configurable: true });

@@ -26,6 +26,15 @@ export const SSE_HEADERS = {
 } as const;
 
 /**
+ * The stream's headers for this request: `Connection: keep-alive` only when the client allows it; a client that
+ * sent `Connection: close` (or speaks HTTP/1.0 without keep-alive) gets `Connection: close`, and Node then closes
+ * the socket when the stream ends instead of keeping it open for a request that will never come.
+ */
+export function sseHeadersFor(res: { shouldKeepAlive: boolean }): Record<string, string> {
+  return { ...SSE_HEADERS, Connection: res.shouldKeepAlive ? 'keep-alive' : 'close' };
+}
+
+/**
  * Runs every scheduled flush once per event-loop turn (one `setImmediate` for all connections, not one per
  * connection). Exported for tests.
  */
@@ -75,7 +84,7 @@ export function writeSse(
   socket.setNoDelay(true);
   socket.setKeepAlive(true);
   socket.setTimeout(0);
-  res.writeHead(200, SSE_HEADERS);
+  res.writeHead(200, sseHeadersFor(res));
   res.write(openingFrame(opts.retryMs));
 
   let closed = false;
