@@ -13,6 +13,7 @@ import { API_SUBJECTS, cancelJobRequestSchema, createJobRequestSchema, type Erro
 import { DEFAULT_TENANT } from '../auth/auth.constants.js';
 import { ApiError } from '../common/api-error.js';
 import { mapError, zodMessage } from '../common/error-mapping.js';
+import { RejectedPayload } from '../common/nats-transport.js';
 import { AppConfig } from '../config/config.js';
 import { hashKey } from '../config/key-hash.js';
 import { JobsService } from './jobs.service.js';
@@ -26,6 +27,7 @@ const getPayloadSchema = z.strictObject({ ...credentials, id: z.string() });
 const cancelPayloadSchema = z.strictObject({ ...credentials, id: z.string(), reason: cancelJobRequestSchema.shape.reason });
 
 function parse<S extends z.ZodType>(schema: S, payload: unknown): z.infer<S> {
+  if (payload instanceof RejectedPayload) throw ApiError.invalid(payload.message);
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
     throw ApiError.invalid('the payload must be a JSON object');
   }
