@@ -19,7 +19,11 @@ export async function createEngine(config: AppConfig, logger: Logger): Promise<E
 }
 
 export function createEmbeddedEngine(config: AppConfig): Engine {
-  const eventLog = new MemoryEventLog({ retentionMs: config.eventRetentionMs });
+  const eventLog = new MemoryEventLog({
+    retentionMs: config.eventRetentionMs,
+    maxEvents: config.embeddedMaxEvents,
+    maxBytes: config.embeddedMaxBytes,
+  });
   const jobStore = new MemoryJobStore({ retentionMs: config.jobRetentionMs, idempotencyTtlMs: config.idempotencyTtlMs });
   const jobQueue = new MemoryJobQueue();
   const jobControl = new MemoryJobControl();

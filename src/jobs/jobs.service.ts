@@ -13,7 +13,7 @@ import {
   type JobEvent,
   type JobStatus,
 } from '../../libs/contracts/src/index.js';
-import { JobLogClosedError, type EventLog, type LiveHub } from '../../libs/event-log/src/index.js';
+import { JobLogClosedError, hasCapacity, type EventLog, type LiveHub } from '../../libs/event-log/src/index.js';
 import type { JobControl, JobQueue } from '../../libs/job-queue/src/index.js';
 import { newJobRecord, type JobRecord, type JobStore } from '../../libs/job-store/src/index.js';
 import { ApiError } from '../common/api-error.js';
@@ -68,6 +68,11 @@ export class JobsService {
     if (!parsed.success) throw ApiError.invalid(zodMessage(parsed.error, 'input'));
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_RE.test(idempotencyKey)) {
       throw ApiError.invalid('Idempotency-Key must be 1 to 255 visible ASCII characters');
+    }
+    // the embedded engine's memory budget: no new work while running jobs alone fill it (finished ones are evicted)
+    if (hasCapacity(this.log) && !this.log.hasRoom()) {
+      this.logger.warn({ msg: 'job refused: event memory budget full', tenant, usage: this.log.usage() });
+      throw new ApiError(503, 'service_unavailable', 'the server is at its event memory budget with running jobs; retry shortly', { 'Retry-After': '5' });
     }
     const record = newJobRecord({ id: newJobId(), tenant, agent: body.agent, input: body.input, metadata: body.metadata ?? null });
     const idem = idempotencyKey

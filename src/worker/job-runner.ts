@@ -30,6 +30,7 @@ import {
 } from '../../libs/contracts/src/index.js';
 import {
   EventLogUnavailableError,
+  EventLogFullError,
   JobLogClosedError,
   StaleAttemptError,
   type AppendInput,
@@ -46,6 +47,8 @@ export interface JobRunnerOptions {
   workingIntervalMs: number;
   /** How long an append is retried while the event log is unavailable (then the run fails and is redelivered); 30 s. */
   appendRetryMs?: number;
+  /** MAX_EVENTS_PER_JOB: a job reaching this many events ends with `error` `too_many_events` (default: no cap). */
+  maxEventsPerJob?: number;
   metrics?: RunnerMetrics;
 }
 
@@ -61,6 +64,17 @@ export function terminalPatch(e: TerminalJobEvent) {
     usage: e.usage,
     error: e.type === 'error' ? { code: e.code, message: e.message } : null,
     finished_at: e.ts,
+  };
+}
+
+/** The terminal event of a job stopped because the embedded engine's memory budget is spent on running jobs. */
+function budgetExhausted(usage: Usage): TerminalAgentEvent {
+  return {
+    type: 'error',
+    code: 'event_log_full',
+    message: 'the embedded engine is out of event memory (EMBEDDED_MAX_EVENTS / EMBEDDED_MAX_BYTES); retry later',
+    retryable: true,
+    usage,
   };
 }
 
@@ -257,10 +271,27 @@ export class JobRunner {
               state.abort.abort(new Error('job ended elsewhere'));
               break;
             }
+            if (err instanceof EventLogFullError) {
+              pending = budgetExhausted({ ...usage });
+              break;
+            }
             throw err;
           }
           if (isTerminalEvent(stored.event)) {
             ended = stored.event;
+            break;
+          }
+          // a runaway job: leave room for its terminal event and end it
+          const cap = this.opts.maxEventsPerJob;
+          if (cap !== undefined && stored.event.seq >= cap - 1) {
+            this.logger.warn({ msg: 'job reached MAX_EVENTS_PER_JOB; ended', job_id: jobId, agent: job.agent, max_events: cap });
+            pending = {
+              type: 'error',
+              code: 'too_many_events',
+              message: `the job reached the limit of ${cap} events (MAX_EVENTS_PER_JOB)`,
+              retryable: false,
+              usage: { ...usage },
+            };
             break;
           }
         }
@@ -356,6 +387,12 @@ export class JobRunner {
     } catch (err) {
       if (err instanceof JobLogClosedError) {
         await this.settle(jobId, err.terminal.event as TerminalJobEvent);
+        return false;
+      }
+      if (err instanceof EventLogFullError) {
+        // no room for even a status event: end the job now (a terminal event always fits)
+        const rec = await this.store.get(jobId);
+        if (rec) await this.end(rec, attempt, budgetExhausted(rec.usage));
         return false;
       }
       throw err;
