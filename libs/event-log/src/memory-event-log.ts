@@ -40,7 +40,7 @@ export interface MemoryEventLogOptions {
 }
 
 /** Heap bytes around one retained event beyond its JSON text (stamped object, LoggedEvent, slots); see bench/. */
-export const EVENT_OVERHEAD_BYTES = 160;
+export const EVENT_OVERHEAD_BYTES = 184;
 
 /** The estimate the budget is checked against: what one retained event costs. */
 export function estimateEventBytes(event: JobEvent): number {
