@@ -80,6 +80,9 @@ describe('embedded memory budget', () => {
     // 90 % of 200 events: the blocker's few events and one `status` event per queued job
     expect(ids.length).toBeGreaterThan(170);
     expect(ids.length).toBeLessThan(180);
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toMatch(/jobstream_limit_rejections_total\{limit="event_memory"\} 1/);
+    expect(metrics).toMatch(/jobstream_embedded_event_log\{measure="max_events"\} 200/);
     for (const id of [blocker.id, ...ids]) await app.api(`/v1/jobs/${id}/cancel`, { method: 'POST', headers: auth });
     // cancelled jobs are finished: evictable, so there is room again
     const again = await createJob(app, { message: 'room again' });

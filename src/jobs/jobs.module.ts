@@ -1,5 +1,5 @@
 import { Inject, Module } from '@nestjs/common';
-import { LiveHub, type EventLog } from '../../libs/event-log/src/index.js';
+import { LiveHub, hasCapacity, type EventLog } from '../../libs/event-log/src/index.js';
 import { EVENT_LOG } from '../engine/engine.constants.js';
 import { CreateRateLimitGuard } from '../limits/create-rate-limit.guard.js';
 import { StreamLimits } from '../limits/stream-limits.js';
@@ -27,8 +27,9 @@ import { JobsService } from './jobs.service.js';
   exports: [JobsService, JobStreamService, SseConnections, LIVE_HUB],
 })
 export class JobsModule {
-  constructor(metrics: Metrics, connections: SseConnections, @Inject(LIVE_HUB) hub: LiveHub<string>) {
-    // open streams and hub entries are read when /metrics is scraped
+  constructor(metrics: Metrics, connections: SseConnections, @Inject(LIVE_HUB) hub: LiveHub<string>, @Inject(EVENT_LOG) log: EventLog) {
+    // open streams, hub entries and the embedded log's budget are read when /metrics is scraped
     metrics.bindStreams(() => connections.stats, () => hub.stats());
+    metrics.bindEventLog(() => (hasCapacity(log) ? log.usage() : null));
   }
 }

@@ -72,6 +72,7 @@ export class JobsService {
     // the embedded engine's memory budget: no new work while running jobs alone fill it (finished ones are evicted)
     if (hasCapacity(this.log) && !this.log.hasRoom()) {
       this.logger.warn({ msg: 'job refused: event memory budget full', tenant, usage: this.log.usage() });
+      this.metrics?.limitRejected('event_memory');
       throw new ApiError(503, 'service_unavailable', 'the server is at its event memory budget with running jobs; retry shortly', { 'Retry-After': '5' });
     }
     const record = newJobRecord({ id: newJobId(), tenant, agent: body.agent, input: body.input, metadata: body.metadata ?? null });
