@@ -109,7 +109,7 @@ function replyProblems(text: string): string[] {
 
 beforeAll(async () => {
   nats = await startNats();
-  app = await startTestApp({ NATS_URL: nats.url, EMBEDDED_WORKER: 'true', API_KEYS: `acme:${KEY},globex:${OTHER}`, RATE_LIMIT_CREATE_PER_MIN: '0' });
+  app = await startTestApp({ NATS_URL: nats.url, EMBEDDED_WORKER: 'true', API_KEYS: `acme:${KEY},globex:${OTHER}`, RATE_LIMIT_CREATE_PER_MIN: '0', MAX_EVENTS_PER_JOB: '500' });
   nc = await connect({ servers: nats.url });
   const own = JSON.parse(await request(API_SUBJECTS.create, JSON.stringify({ api_key: KEY, agent: 'echo', input: { message: 'own' } }))) as { job: { id: string } };
   const other = JSON.parse(await request(API_SUBJECTS.create, JSON.stringify({ api_key: OTHER, agent: 'echo', input: { message: 'other' } }))) as { job: { id: string } };
@@ -174,5 +174,14 @@ describe('hostile NATS request-reply input (fuzz)', () => {
       expect(r.error).toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/unknown agent/) });
     }
     expect(new RawJson('x').text).toBe('x');
+  });
+
+  it('ends a runaway job on JetStream too: MAX_EVENTS_PER_JOB ⇒ error too_many_events', async () => {
+    const message = Array.from({ length: 1_000 }, (_, i) => `t${i} `).join('');
+    const { job } = JSON.parse(await request(API_SUBJECTS.create, JSON.stringify({ api_key: KEY, agent: 'echo', input: { message } }))) as { job: { id: string } };
+    const s = await readAll(`${app.url}/v1/jobs/${job.id}/stream`, { headers: { Authorization: `Bearer ${KEY}` } });
+    const events = s.events();
+    expect(events).toHaveLength(500);
+    expect(events.at(-1)).toMatchObject({ type: 'error', code: 'too_many_events', retryable: false });
   });
 });
