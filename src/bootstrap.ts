@@ -52,7 +52,7 @@ export function applyCors(app: INestApplication, config: AppConfig): void {
     origin: config.corsOrigins,
     methods: ['GET', 'POST', 'OPTIONS'],
     allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID'],
-    exposedHeaders: ['Retry-After', 'Location'],
+    exposedHeaders: ['Retry-After', 'Location', 'X-Jobstream-Filter', 'x-vercel-ai-ui-message-stream'],
     credentials: false,
     maxAge: 600,
   });

@@ -40,7 +40,7 @@ describe('CORS with a list of origins', () => {
     expect(r.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
   });
 
-  it('adds CORS headers to simple requests, to errors, and to the SSE stream, exposing Location and Retry-After', async () => {
+  it('adds CORS headers to simple requests, to errors, and to the SSE stream, exposing Location, Retry-After and the resume v2 headers', async () => {
     const created = await fetch(`${app.url}/v1/jobs`, {
       method: 'POST',
       headers: { Origin: APP_ORIGIN, Authorization: `Bearer ${KEY}`, 'Content-Type': 'application/json' },
@@ -48,7 +48,7 @@ describe('CORS with a list of origins', () => {
     });
     expect(created.status).toBe(201);
     expect(created.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
-    expect(created.headers.get('access-control-expose-headers')).toBe('Retry-After,Location');
+    expect(created.headers.get('access-control-expose-headers')).toBe('Retry-After,Location,X-Jobstream-Filter,x-vercel-ai-ui-message-stream');
     const job = (await created.json()) as { id: string; stream_url: string };
 
     const denied = await fetch(`${app.url}/v1/jobs/${job.id}`, { headers: { Origin: APP_ORIGIN } });

@@ -8,6 +8,35 @@ const err = (status: number, description: string) => ApiResponse({ status, descr
 const idParam = ApiParam({ name: 'id', description: 'job id', example: 'job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' });
 const common = [ApiTags('jobs'), ApiBearerAuth(), err(401, 'no or bad API key')];
 
+const TYPES_QUERY = ApiQuery({
+  name: 'types',
+  required: false,
+  description:
+    'comma-separated event types to send (e.g. `token,done`); terminal events (done, error, cancelled) are always sent. Events keep their global `seq` (gaps are expected) and cursors; resuming with a cursor under the same filter is exact. The response echoes the effective list in `X-Jobstream-Filter`. Unknown type ⇒ 400 `invalid_request`.',
+  schema: { type: 'string', example: 'token,tool_call_start,tool_call_end' },
+});
+const FILTER_HEADER_DOC = { 'X-Jobstream-Filter': { description: 'the effective type filter (with ?types=)', schema: { type: 'string' } } };
+
+const AI_SDK_EXAMPLE = `data: {"type":"start","messageId":"job_…","messageMetadata":{"job_id":"job_…","attempt":1}}
+
+data: {"type":"data-jobstream","id":"status","data":{"job_id":"job_…","seq":1,"type":"status","status":"queued",…}}
+
+data: {"type":"text-start","id":"t1"}
+
+data: {"type":"text-delta","id":"t1","delta":"Hello "}
+
+data: {"type":"text-end","id":"t1"}
+
+data: {"type":"finish","finishReason":"stop","messageMetadata":{"job_id":"job_…","attempt":1,"status":"completed","usage":{…}}}
+
+data: [DONE]
+`;
+
+const SNAPSHOT_EXAMPLE = `id: 5-9-k3x9a1
+event: snapshot
+data: {"job_id":"job_…","seq":5,"type":"snapshot","status":"running","attempt":1,"text":"Hello wor","thinking":"","open_tool_calls":[],"pending_input":null,"usage":{"input_tokens":0,"output_tokens":0}}
+`;
+
 const SSE_EXAMPLE = `retry: 2000
 : keepalive
 
@@ -62,8 +91,14 @@ export const ApiJobsDocs = {
       idParam,
       ApiQuery({ name: 'after', required: false, description: 'cursor (an event id); absent or 0 ⇒ from the first event' }),
       ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: EVENTS_LIMIT_MAX, default: 100 } }),
-      ApiResponse({ status: 200, schema: ref('EventsPage') }),
-      err(400, 'invalid_cursor: malformed, foreign or ahead of the log'),
+      TYPES_QUERY,
+      ApiResponse({
+        status: 200,
+        schema: ref('EventsPage'),
+        headers: FILTER_HEADER_DOC,
+        description: 'With ?types=, `events` holds the matching events only and `next_after` is the cursor of the last event looked at (matching or not), so the next page goes on from there.',
+      }),
+      err(400, 'invalid_cursor: malformed, foreign or ahead of the log; invalid_request: unknown type in ?types='),
       err(404, 'unknown job'),
       err(410, 'cursor_expired: the events after this cursor are no longer retained'),
     ),
@@ -94,7 +129,8 @@ export const ApiJobsDocs = {
       ApiOperation({
         summary: 'The SSE stream of a job',
         description:
-          'Server-Sent Events. Each event: `id: <cursor>`, `event: <type>`, `data: <JobEvent JSON>`. Resume with the `Last-Event-ID` header or `?after=` (the header wins): exactly the events after it, no gap, no duplicate. `: keepalive` comments every HEARTBEAT_MS; `retry:` once at the start; the response ends after the terminal event (done, error, cancelled).\n\nSwagger UI cannot render a stream; try `curl -N`.',
+          'Server-Sent Events. Each event: `id: <cursor>`, `event: <type>`, `data: <JobEvent JSON>`. Resume with the `Last-Event-ID` header or `?after=` (the header wins): exactly the events after it, no gap, no duplicate. `: keepalive` comments every HEARTBEAT_MS; `retry:` once at the start; the response ends after the terminal event (done, error, cancelled).\n\n' +
+          '**Resume v2.** `?snapshot=true` first sends one `snapshot` event (schema `JobSnapshot`; its `id` is the cursor it describes, `0` at the start) with the job\'s state at the cursor, then the events after it. `?types=` filters event types (terminal events always sent; header `X-Jobstream-Filter`). `?format=ai-sdk` answers the Vercel AI SDK UI message stream protocol v1 instead (header `x-vercel-ai-ui-message-stream: v1`, `data: <UIMessageChunk JSON>` lines, `data: [DONE]` at the end): `start`, `text-*` for tokens, `reasoning-*` for thinking, `tool-input-available`/`tool-output-available` for tool calls, `data-jobstream` parts for the other events, `finish`; always from the job\'s first event (a cursor is ignored: the AI SDK\'s resume replays the whole message); an `attempt` event restarts the message (a `start` with message id `<job id>:<attempt>`).\n\nSwagger UI cannot render a stream; try `curl -N`.',
       }),
       idParam,
       ApiHeader({ name: 'Last-Event-ID', required: false, description: 'cursor to resume after (wins over ?after=)' }),
@@ -105,19 +141,49 @@ export const ApiJobsDocs = {
         description:
           'a stream token from `POST /v1/jobs/{id}/stream-tokens`, instead of the Authorization header (for EventSource). Expired, tampered or another job\'s token ⇒ 401; sending both ⇒ 400.',
       }),
+      ApiQuery({ name: 'snapshot', required: false, schema: { type: 'boolean', default: false }, description: 'send a `snapshot` event (schema `JobSnapshot`) of the state at the cursor first' }),
+      TYPES_QUERY,
+      ApiQuery({ name: 'format', required: false, schema: { type: 'string', enum: ['sse', 'ai-sdk'], default: 'sse' }, description: '`ai-sdk`: the AI SDK UI message stream protocol v1 (for `useChat`)' }),
       ApiProduces('text/event-stream'),
       ApiResponse({
         status: 200,
-        description: 'text/event-stream of JobEvents',
+        description: 'text/event-stream of JobEvents (a `snapshot` event first with ?snapshot=true); with ?format=ai-sdk, the AI SDK UI message stream',
+        headers: {
+          ...FILTER_HEADER_DOC,
+          'x-vercel-ai-ui-message-stream': { description: '`v1` with ?format=ai-sdk (the AI SDK UI message stream protocol version)', schema: { type: 'string', enum: ['v1'] } },
+        },
         content: {
           'text/event-stream': {
-            schema: { type: 'string', description: 'frames whose `data` is a JobEvent (schema `JobEvent`)', example: SSE_EXAMPLE },
-            example: SSE_EXAMPLE,
+            schema: {
+              type: 'string',
+              description: 'frames whose `data` is a JobEvent (schema `JobEvent`), or a `JobSnapshot` for the `snapshot` event; with ?format=ai-sdk, AI SDK UIMessageChunk JSON',
+              example: SSE_EXAMPLE,
+            },
+            examples: {
+              events: { value: SSE_EXAMPLE },
+              snapshot: { summary: '?snapshot=true&after=…', value: SNAPSHOT_EXAMPLE },
+              'ai-sdk': { summary: '?format=ai-sdk', value: AI_SDK_EXAMPLE },
+            },
           },
         },
       }),
-      err(400, 'invalid_cursor; or both an Authorization header and an access_token'),
+      err(400, 'invalid_cursor; or both an Authorization header and an access_token; invalid_request: bad snapshot/format/types'),
       err(404, 'unknown job'),
       err(410, 'cursor_expired'),
+    ),
+  snapshot: () =>
+    applyDecorators(
+      ...common,
+      ApiOperation({
+        summary: "The job's state at a cursor (resume v2)",
+        description:
+          'The same JSON as the `snapshot` event of `GET /v1/jobs/{id}/stream?snapshot=true`, plus `id`: the cursor it describes. Resume the stream after `id` to continue it with the events that follow (a client that was away long skips the replay this way). Computed by the shared reducer from cached checkpoints, not a replay per request.',
+      }),
+      idParam,
+      ApiQuery({ name: 'at', required: false, description: 'cursor (an event id); absent ⇒ now (the newest event); `0` ⇒ before the first event' }),
+      ApiResponse({ status: 200, schema: ref('JobSnapshot') }),
+      err(400, 'invalid_cursor: malformed, foreign or ahead of the log'),
+      err(404, 'unknown job, or a job of another tenant'),
+      err(410, "cursor_expired: the job's events needed to rebuild the state are no longer retained"),
     ),
 };

@@ -40,7 +40,7 @@ function eventSchemas(): Record<string, Schema> {
     out[name] = {
       ...body,
       properties: { ...envelope, ...(body.properties as Schema) },
-      required: ['job_id', 'seq', 'type', 'ts', 'attempt', ...((body.required as string[]) ?? []).filter((r) => r !== 'type')],
+      required: [...new Set(['job_id', 'seq', 'type', 'ts', 'attempt', ...((body.required as string[]) ?? []).filter((r) => r !== 'type')])],
     };
   }
   return out;
@@ -91,6 +91,29 @@ export function componentSchemas(): Record<string, Schema> {
         next_after: { type: 'string', nullable: true, description: 'pass as `after` to get the next page' },
         has_more: { type: 'boolean' },
         status: { type: 'string', enum: [...JOB_STATUSES] },
+      },
+    },
+    JobSnapshot: {
+      type: 'object',
+      required: ['job_id', 'seq', 'type', 'status', 'attempt', 'text', 'thinking', 'open_tool_calls', 'pending_input', 'usage'],
+      description:
+        "A job's state at a cursor (the `snapshot` SSE event of `?snapshot=true`, and `GET /v1/jobs/{id}/snapshot`), computed by the shared reducer (`reduceJobEvent` in the SDK): continue it with the events after `seq`.",
+      properties: {
+        job_id: { type: 'string', example: 'job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' },
+        seq: { type: 'integer', minimum: 0, description: 'seq of the last event it includes (0 = before the first)' },
+        type: { type: 'string', enum: ['snapshot'] },
+        status: { type: 'string', enum: [...JOB_STATUSES] },
+        attempt: { type: 'integer', minimum: 1 },
+        text: { type: 'string', description: "the current attempt's token text up to the cursor" },
+        thinking: { type: 'string', description: "the current attempt's thinking text up to the cursor" },
+        open_tool_calls: {
+          type: 'array',
+          description: 'tool calls of the current attempt started and not ended',
+          items: { type: 'object', required: ['call_id', 'name', 'arguments'], properties: { call_id: { type: 'string' }, name: { type: 'string' }, arguments: {} } },
+        },
+        pending_input: { allOf: [ref('InputRequiredEvent')], nullable: true, description: 'the open input_required event, or null' },
+        usage: { allOf: [ref('Usage')], description: 'as reported by the terminal event; zero before it (like the job\'s usage)' },
+        id: { type: 'string', description: '(GET /snapshot only) the cursor it describes: resume the stream after it; `0` at the start' },
       },
     },
     StreamToken: {

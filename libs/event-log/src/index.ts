@@ -4,3 +4,4 @@ export * from './sequencer.js';
 export * from './live-hub.js';
 export { stampEvent } from './stamp.js';
 export * from './jetstream-event-log.js';
+export * from './snapshot-cache.js';

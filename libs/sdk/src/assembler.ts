@@ -24,6 +24,12 @@ export class TokenAssembler {
     return this.currentAttempt;
   }
 
+  /** Continues from a snapshot: its text is the current attempt's text so far. */
+  restore(text: string, attempt: number): void {
+    this.parts = text === '' ? [] : [text];
+    this.currentAttempt = attempt;
+  }
+
   apply(e: JobEvent): AssemblerChange {
     if (e.type === 'attempt') {
       const discarded = this.text;

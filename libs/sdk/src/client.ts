@@ -2,9 +2,10 @@
  * `createClient`: typed methods for every endpoint of the v1 contract. Non-2xx answers throw
  * {@link JobstreamError}; network failures throw {@link JobstreamConnectionError}.
  */
-import type { JobEvent } from '../../contracts/src/events.js';
+import type { EventType, JobEvent } from '../../contracts/src/events.js';
+import type { JobSnapshot } from '../../contracts/src/snapshot.js';
 import type { CreateJobRequest, Job, JobStatus } from '../../contracts/src/job.js';
-import { createStreamWith, type JobStream, type StreamOptions } from './stream.js';
+import { createStreamWith, type JobStream, type JobStreamItem, type SnapshotStreamOptions, type StreamOptions } from './stream.js';
 import { Transport, type ConnectionOptions, type HasTransport } from './transport.js';
 
 export type ClientOptions = ConnectionOptions;
@@ -48,7 +49,17 @@ export interface EventsPage {
 export interface EventsParams extends RequestOptions {
   after?: string;
   limit?: number;
+  /** Only these event types (terminal events always come); `next_after` then goes on after the last event looked at. */
+  types?: readonly EventType[];
 }
+
+export interface SnapshotParams extends RequestOptions {
+  /** The cursor to describe; absent ⇒ now (the newest event), `"0"` ⇒ before the first. */
+  at?: string;
+}
+
+/** A snapshot from `GET /v1/jobs/:id/snapshot`, with `id`: the cursor it describes (resume after it). */
+export type PlacedSnapshot = JobSnapshot & { id: string };
 
 export interface WaitParams extends RequestOptions {
   /** Server-side wait in seconds (the server caps it). */
@@ -72,7 +83,10 @@ export interface JobsApi {
   events(jobId: string, params?: EventsParams): Promise<EventsPage>;
   /** `GET /v1/jobs/:id/wait?timeout_s` — the job once terminal, or as it is when the server-side wait ends. */
   wait(jobId: string, params?: WaitParams): Promise<Job>;
+  /** `GET /v1/jobs/:id/snapshot?at` — the job's state at a cursor (now by default). */
+  snapshot(jobId: string, params?: SnapshotParams): Promise<PlacedSnapshot>;
   /** `GET /v1/jobs/:id/stream` — see `createStream`. */
+  stream(jobId: string, options: SnapshotStreamOptions): JobStream<JobStreamItem>;
   stream(jobId: string, options?: StreamOptions): JobStream;
 }
 
@@ -118,16 +132,17 @@ export function createClient(options: ClientOptions): JobstreamClient {
       return (await t.json<Job>('POST', `/v1/jobs/${id(jobId)}/cancel`, { body, ...withSignal(o) })).body;
     },
     async events(jobId, p) {
-      const query = { after: p?.after, limit: p?.limit };
+      const query = { after: p?.after, limit: p?.limit, types: p?.types?.length ? p.types.join(',') : undefined };
       return (await t.json<EventsPage>('GET', `/v1/jobs/${id(jobId)}/events`, { query, ...withSignal(p) })).body;
     },
     async wait(jobId, p) {
       const query = { timeout_s: p?.timeoutS };
       return (await t.json<Job>('GET', `/v1/jobs/${id(jobId)}/wait`, { query, ...withSignal(p) })).body;
     },
-    stream(jobId, o) {
-      return createStreamWith(t, jobId, o);
+    async snapshot(jobId, p) {
+      return (await t.json<PlacedSnapshot>('GET', `/v1/jobs/${id(jobId)}/snapshot`, { query: { at: p?.at }, ...withSignal(p) })).body;
     },
+    stream: ((jobId: string, o?: StreamOptions) => createStreamWith(t, jobId, o as SnapshotStreamOptions)) as JobsApi['stream'],
   };
   return { transport: t, jobs };
 }

@@ -9,7 +9,7 @@ import type { Job } from '../../contracts/src/job.js';
 import { isTerminalStatus } from './terminal.js';
 import { backoffDelay, resolveReconnect, sleep } from './backoff.js';
 import { JobstreamTimeoutError, JobstreamUnmatchedError, abortReason, isRetryable } from './errors.js';
-import { createStreamWith, type StreamOptions } from './stream.js';
+import { createStreamWith, isSnapshot, type SnapshotStreamOptions, type StreamOptions } from './stream.js';
 import { subscribeWith, type SubscribeHandlers, type TerminalJobEvent } from './subscribe.js';
 import { resolveTransport, type ClientSource, type Transport } from './transport.js';
 
@@ -103,7 +103,8 @@ export function waitFor<E extends JobEvent>(
 ): Promise<E>;
 export function waitFor(jobId: string, predicate: (event: JobEvent) => boolean, options: WaitForOptions): Promise<JobEvent>;
 export async function waitFor(jobId: string, predicate: (event: JobEvent) => boolean, options: WaitForOptions): Promise<JobEvent> {
-  const stream = createStreamWith(resolveTransport(options), jobId, options);
+  // snapshots (when the options ask for them) are not events: skipped below
+  const stream = createStreamWith(resolveTransport(options), jobId, options as SnapshotStreamOptions);
   let timedOut = false;
   const timer =
     options.timeoutMs !== undefined
@@ -113,7 +114,9 @@ export async function waitFor(jobId: string, predicate: (event: JobEvent) => boo
         }, options.timeoutMs)
       : undefined;
   try {
-    for await (const event of stream) {
+    for await (const item of stream) {
+      if (isSnapshot(item)) continue;
+      const event = item;
       if (predicate(event)) return event;
       if (isTerminalEvent(event)) {
         throw new JobstreamUnmatchedError(`job ${jobId} ended (${event.type}) without a matching event`);

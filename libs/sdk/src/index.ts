@@ -12,12 +12,16 @@ export type {
   JobsApi,
   JobstreamClient,
   ListJobsParams,
+  PlacedSnapshot,
   PolledEvent,
   RequestOptions,
+  SnapshotParams,
   WaitParams,
 } from './client.js';
-export { createStream } from './stream.js';
-export type { CreateStreamOptions, JobStream, ReconnectInfo, StreamOptions, StreamStats } from './stream.js';
+export { createStream, isSnapshot } from './stream.js';
+export type { CreateStreamOptions, JobStream, JobStreamItem, ReconnectInfo, SnapshotStreamOptions, StreamOptions, StreamStats } from './stream.js';
+export { initialJobState, reduceJobEvent, reduceJobEvents, stateOfSnapshot } from '../../contracts/src/snapshot.js';
+export type { JobSnapshot, JobState, OpenToolCall } from '../../contracts/src/snapshot.js';
 export { subscribeJobStream, streamJobTokens } from './subscribe.js';
 export type {
   SubscribeHandlers,

@@ -265,3 +265,39 @@ describe('createStream', () => {
 export async function waitUntil(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 5));
 }
+
+describe('createStream: resume v2 options', () => {
+  it('types: asks the server for the types and takes its seq gaps as expected (no reconnect)', async () => {
+    const s = await start({ onStream: () => ({ skip: [2, 3] }) });
+    const id = s.addJob(echoEvents(MESSAGE));
+    const stream = createStream(id, { baseUrl: s.baseUrl, reconnect: FAST, types: ['token'] });
+    const events = await collect(stream);
+    expect(events.map((e) => e.seq)).not.toContain(2);
+    expect(events.at(-1)?.type).toBe('done');
+    expect(stream.stats.gaps).toBe(0);
+    expect(s.streamRequests).toHaveLength(1);
+    expect(s.requests.find((r) => r.path.includes('/stream'))!.search).toContain('types=token');
+  });
+
+  it('ignores a snapshot it did not ask for, and refuses one of another job', async () => {
+    const frame = (jobId: string) =>
+      `id: 0\nevent: snapshot\ndata: ${JSON.stringify({ job_id: jobId, seq: 0, type: 'snapshot', status: 'queued', attempt: 1, text: '', thinking: '', open_tool_calls: [], pending_input: null, usage: { input_tokens: 0, output_tokens: 0 } })}\n\n`;
+    let foreign = false;
+    const s = await start({
+      onStream: (req) => ({
+        custom: (_q, res) => {
+          res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+          const job = s.jobs.get(req.jobId)!;
+          res.end(frame(foreign ? 'job_01JX0000000000000000000009' : req.jobId) + job.events.map((e) => `id: ${cursorOf(e)}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join(''));
+        },
+      }),
+    });
+    const id = s.addJob(echoEvents(MESSAGE));
+    const events = await collect(createStream(id, { baseUrl: s.baseUrl, reconnect: FAST }));
+    expect(events.every((e) => (e.type as string) !== 'snapshot')).toBe(true);
+    expect(textOf(events)).toBe(MESSAGE);
+    foreign = true;
+    const withSnapshot = createStream(id, { baseUrl: s.baseUrl, reconnect: false, snapshot: true }) as AsyncIterable<unknown> as AsyncIterable<JobEvent>;
+    await expect(collect(withSnapshot)).rejects.toThrow(/belongs to job/);
+  });
+});

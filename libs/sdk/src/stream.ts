@@ -17,9 +17,20 @@
  *
  * An `attempt` event is delivered like any other: it tells the consumer that output of earlier attempts is void
  * (`subscribeJobStream` and `streamJobUntilComplete` act on it for you).
+ *
+ * Resume v2:
+ * - `snapshot: true` ⇒ the first item is a {@link JobSnapshot}: the job's state at `resumeAfter` (or the start);
+ *   continue it with the events that follow (`reduceJobEvent`). Asked once: reconnects resume after the last item.
+ * - `types` ⇒ only those event types (terminal events always come); seq gaps are then expected, so only duplicates
+ *   are checked.
+ * - `snapshotAfterDisconnectMs` ⇒ when the stream was down at least that long, the reconnect skips what was missed:
+ *   it fetches the job's state now (`GET /v1/jobs/:id/snapshot`), yields it as a snapshot item and goes on after it.
+ *   When the job already ended, the snapshot is followed by the terminal event alone (a `types` filter of terminal
+ *   types after the old cursor), so the iteration still ends with the terminal event.
  */
-import type { JobEvent } from '../../contracts/src/events.js';
-import { isTerminalEvent } from './terminal.js';
+import type { EventType, JobEvent } from '../../contracts/src/events.js';
+import type { JobSnapshot } from '../../contracts/src/snapshot.js';
+import { isTerminalEvent, isTerminalStatus } from './terminal.js';
 import { backoffDelay, resolveReconnect, sleep, type ReconnectOptions } from './backoff.js';
 import { JobstreamConnectionError, JobstreamError, abortReason, isRetryable } from './errors.js';
 import { openSseConnection, type SseConnection } from './sse-connection.js';
@@ -54,6 +65,22 @@ export interface StreamOptions {
   onReconnect?: (info: ReconnectInfo) => void;
   /** Called when a connection is established (status 200, event stream). `connection` counts from 1. */
   onConnect?: (info: { connection: number; lastEventId: string | undefined }) => void;
+  /** Yield a {@link JobSnapshot} of the state at the start position first (`?snapshot=true`). */
+  snapshot?: boolean;
+  /** Only these event types (`?types=`); terminal events always come. */
+  types?: readonly EventType[];
+  /** After a disconnect this long (ms) or longer, resume from a snapshot of the job now instead of replaying. */
+  snapshotAfterDisconnectMs?: number;
+}
+
+/** What a stream yields: events, and snapshots when asked for (`snapshot`, `snapshotAfterDisconnectMs`). */
+export type JobStreamItem = JobEvent | JobSnapshot;
+
+/** Options that make a stream yield snapshots too. */
+export type SnapshotStreamOptions = StreamOptions & ({ snapshot: true } | { snapshotAfterDisconnectMs: number });
+
+export function isSnapshot(item: JobStreamItem): item is JobSnapshot {
+  return item.type === 'snapshot';
 }
 
 export type CreateStreamOptions = StreamOptions & ClientSource;
@@ -71,9 +98,11 @@ export interface StreamStats {
   maxBuffered: number;
   /** Body bytes read over all connections. */
   bytesRead: number;
+  /** Reconnects that skipped the missed events with a snapshot (`snapshotAfterDisconnectMs`). */
+  snapshotJumps: number;
 }
 
-export interface JobStream extends AsyncIterable<JobEvent> {
+export interface JobStream<T extends JobStreamItem = JobEvent> extends AsyncIterable<T> {
   /** Cursor of the last delivered event — store it to resume later with `resumeAfter`. */
   readonly lastEventId: string | undefined;
   /** `seq` of the last delivered event (0 before the first when streaming from the start). */
@@ -86,20 +115,32 @@ export interface JobStream extends AsyncIterable<JobEvent> {
 }
 
 /** The job's events from `resumeAfter` (or the start) until its terminal event. See the module comment. */
-export function createStream(jobId: string, options: CreateStreamOptions): JobStream {
+export function createStream(jobId: string, options: SnapshotStreamOptions & ClientSource): JobStream<JobStreamItem>;
+export function createStream(jobId: string, options: CreateStreamOptions): JobStream;
+export function createStream(jobId: string, options: CreateStreamOptions): JobStream<JobStreamItem> {
   return new JobStreamImpl(jobId, resolveTransport(options), options);
 }
 
 /** Same as {@link createStream} with an already resolved transport (used by the client). */
-export function createStreamWith(transport: Transport, jobId: string, options: StreamOptions = {}): JobStream {
+export function createStreamWith(transport: Transport, jobId: string, options: SnapshotStreamOptions): JobStream<JobStreamItem>;
+export function createStreamWith(transport: Transport, jobId: string, options?: StreamOptions): JobStream;
+export function createStreamWith(transport: Transport, jobId: string, options: StreamOptions = {}): JobStream<JobStreamItem> {
   return new JobStreamImpl(jobId, transport, options);
 }
 
-class JobStreamImpl implements JobStream {
+const TERMINAL_TYPES = 'done,error,cancelled';
+
+class JobStreamImpl implements JobStream<JobStreamItem> {
   lastEventId: string | undefined;
   lastSeq: number | undefined;
   serverRetryMs: number | undefined;
-  private readonly base: StreamStats = { connections: 0, reconnects: 0, duplicatesDropped: 0, gaps: 0, maxBuffered: 0, bytesRead: 0 };
+  private readonly base: StreamStats = { connections: 0, reconnects: 0, duplicatesDropped: 0, gaps: 0, maxBuffered: 0, bytesRead: 0, snapshotJumps: 0 };
+  /** `?snapshot=true` on the next connection (until a snapshot arrived). */
+  private wantSnapshot: boolean;
+  /** When the stream went down (the first failure since the last established connection). */
+  private downSince: number | undefined;
+  /** After a jump to a terminal snapshot: the next connection asks for the terminal event only. */
+  private terminalOnly = false;
   private conn: SseConnection | undefined;
   private readonly internal = new AbortController();
   private readonly signal: AbortSignal;
@@ -120,6 +161,7 @@ class JobStreamImpl implements JobStream {
       this.lastSeq = 0;
     }
     this.signal = o.signal ? anySignal(o.signal, this.internal.signal) : this.internal.signal;
+    this.wantSnapshot = o.snapshot === true;
   }
 
   /** Live counters, including the open connection's buffer. */
@@ -139,13 +181,13 @@ class JobStreamImpl implements JobStream {
     this.internal.abort(new DOMException('stream closed', 'AbortError'));
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<JobEvent> {
+  [Symbol.asyncIterator](): AsyncIterator<JobStreamItem> {
     if (this.iterated) throw new TypeError('jobstream: a JobStream can be iterated once');
     this.iterated = true;
     return this.run();
   }
 
-  private async *run(): AsyncGenerator<JobEvent, void, undefined> {
+  private async *run(): AsyncGenerator<JobStreamItem, void, undefined> {
     const rc = this.o.reconnect === false ? { ...resolveReconnect(undefined), maxRetries: 0 } : resolveReconnect(this.o.reconnect === true ? undefined : this.o.reconnect);
     let failures = 0;
     try {
@@ -153,15 +195,23 @@ class JobStreamImpl implements JobStream {
         let conn: SseConnection | undefined;
         let error: unknown;
         try {
+          const jump = await this.jumpIfLongDown();
+          if (jump) yield jump;
+          const filtered = this.terminalOnly || (this.o.types !== undefined && this.o.types.length > 0);
           conn = await openSseConnection({
             transport: this.transport,
-            url: this.transport.url(`/v1/jobs/${encodeURIComponent(this.jobId)}/stream`, { after: this.lastEventId }),
+            url: this.transport.url(`/v1/jobs/${encodeURIComponent(this.jobId)}/stream`, {
+              after: this.lastEventId,
+              snapshot: this.wantSnapshot ? 'true' : undefined,
+              types: this.terminalOnly ? TERMINAL_TYPES : this.o.types?.length ? this.o.types.join(',') : undefined,
+            }),
             signal: this.signal,
             queueSize: this.o.queueSize ?? 64,
             idleTimeoutMs: this.o.idleTimeoutMs ?? 60_000,
             onRetry: (ms) => (this.serverRetryMs = ms),
           });
           this.conn = conn;
+          this.downSince = undefined;
           this.base.connections++;
           this.o.onConnect?.({ connection: this.base.connections, lastEventId: this.lastEventId });
           for (;;) {
@@ -169,12 +219,21 @@ class JobStreamImpl implements JobStream {
             if (frame === undefined) {
               throw new JobstreamConnectionError('dropped', 'the stream ended before a terminal event');
             }
+            if (frame.event === 'snapshot') {
+              const snap = this.parseSnapshot(frame.data);
+              if (!this.wantSnapshot) continue; // not asked for (e.g. a proxy replayed the request): ignore
+              this.wantSnapshot = false;
+              this.lastSeq = snap.seq;
+              if (frame.id && frame.id !== '0') this.lastEventId = frame.id;
+              yield snap;
+              continue;
+            }
             const event = this.parse(frame.data);
             if (this.lastSeq !== undefined && event.seq <= this.lastSeq) {
               this.base.duplicatesDropped++;
               continue;
             }
-            if (this.lastSeq !== undefined && event.seq > this.lastSeq + 1) {
+            if (!filtered && this.lastSeq !== undefined && event.seq > this.lastSeq + 1) {
               this.base.gaps++;
               throw new JobstreamConnectionError('gap', `event seq jumped from ${this.lastSeq} to ${event.seq}`);
             }
@@ -187,6 +246,7 @@ class JobStreamImpl implements JobStream {
         } catch (err) {
           if (this.signal.aborted) throw err;
           error = err;
+          this.downSince ??= Date.now();
         } finally {
           if (conn) {
             this.base.bytesRead += conn.stats.bytesRead;
@@ -209,6 +269,47 @@ class JobStreamImpl implements JobStream {
       if (this.signal.aborted) throw abortReason(this.signal);
       throw err;
     }
+  }
+
+  /**
+   * After a long disconnect (`snapshotAfterDisconnectMs`): the job's state now, to skip the missed events. Null when
+   * not due, or when the snapshot is not ahead of what was delivered.
+   */
+  private async jumpIfLongDown(): Promise<JobSnapshot | null> {
+    const limit = this.o.snapshotAfterDisconnectMs;
+    if (limit === undefined || this.downSince === undefined || Date.now() - this.downSince < limit) return null;
+    const r = await this.transport.json<JobSnapshot & { id: string }>('GET', `/v1/jobs/${encodeURIComponent(this.jobId)}/snapshot`, { signal: this.signal });
+    const { id, ...snap } = r.body;
+    this.downSince = undefined;
+    if (this.lastSeq !== undefined && snap.seq <= this.lastSeq) return null;
+    this.base.snapshotJumps++;
+    this.wantSnapshot = false;
+    if (isTerminalStatus(snap.status)) {
+      // the job ended: its terminal event (seq = the snapshot's) is the only event still to deliver
+      this.terminalOnly = true;
+      this.lastSeq = snap.seq - 1;
+    } else {
+      this.lastSeq = snap.seq;
+      if (snap.seq > 0) this.lastEventId = id;
+    }
+    return snap as JobSnapshot;
+  }
+
+  private parseSnapshot(data: string): JobSnapshot {
+    let v: unknown;
+    try {
+      v = JSON.parse(data);
+    } catch (err) {
+      throw new JobstreamConnectionError('protocol', 'a snapshot event carried data that is not JSON', { cause: err });
+    }
+    const s = v as Partial<JobSnapshot> | null;
+    if (!s || typeof s !== 'object' || s.type !== 'snapshot' || !Number.isSafeInteger(s.seq) || (s.seq as number) < 0) {
+      throw new JobstreamConnectionError('protocol', 'a snapshot event is not a job snapshot (needs type "snapshot" and a seq)');
+    }
+    if (s.job_id !== undefined && s.job_id !== this.jobId) {
+      throw new JobstreamConnectionError('protocol', `a snapshot belongs to job ${String(s.job_id)}, not ${this.jobId}`);
+    }
+    return v as JobSnapshot;
   }
 
   private parse(data: string): JobEvent {

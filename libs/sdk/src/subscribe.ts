@@ -4,11 +4,12 @@
  * - {@link streamJobTokens}: just the text, one connection unless told to reconnect.
  */
 import type { JobEvent } from '../../contracts/src/events.js';
+import type { JobSnapshot } from '../../contracts/src/snapshot.js';
 import { isTerminalEvent, type TerminalJobEvent } from './terminal.js';
 import type { Job } from '../../contracts/src/job.js';
 import { TokenAssembler } from './assembler.js';
 import { JobstreamConnectionError, JobstreamError, isRetryable } from './errors.js';
-import { createStreamWith, type ReconnectInfo, type StreamOptions } from './stream.js';
+import { createStreamWith, isSnapshot, type ReconnectInfo, type SnapshotStreamOptions, type StreamOptions } from './stream.js';
 import { resolveTransport, type ClientSource, type Transport } from './transport.js';
 
 export type { TerminalJobEvent };
@@ -16,6 +17,11 @@ export type { TerminalJobEvent };
 export interface SubscribeHandlers {
   /** Every event, in seq order, each once (including `attempt` and the terminal event). */
   onEvent?: (event: JobEvent) => void;
+  /**
+   * A snapshot of the job's state (with `snapshot: true` first; with `snapshotAfterDisconnectMs` after a long
+   * disconnect, in place of the events missed): show `snapshot.text` as the text so far; events continue after it.
+   */
+  onSnapshot?: (snapshot: JobSnapshot) => void;
   /** A token of the current attempt; `text` is the assembled text of the attempt so far. */
   onToken?: (token: string, text: string, event: JobEvent<'token'>) => void;
   /** A new attempt started: discard what you showed of `discarded` (the earlier attempt's text). */
@@ -57,20 +63,27 @@ export function subscribeJobStream(jobId: string, handlers: SubscribeHandlers, o
 }
 
 export function subscribeWith(transport: Transport, jobId: string, h: SubscribeHandlers, options: StreamOptions): Subscription {
+  // typed as a stream that may yield snapshots (it does with `snapshot` / `snapshotAfterDisconnectMs`)
   const stream = createStreamWith(transport, jobId, {
     ...options,
     onReconnect: (info) => {
       options.onReconnect?.(info);
       h.onReconnect?.(info);
     },
-  });
+  } as SnapshotStreamOptions);
   let closed = false;
   const assembler = new TokenAssembler();
 
   const run = async (): Promise<SubscriptionResult> => {
     try {
-      for await (const event of stream) {
+      for await (const item of stream) {
         if (closed) break;
+        if (isSnapshot(item)) {
+          assembler.restore(item.text, item.attempt);
+          h.onSnapshot?.(item);
+          continue;
+        }
+        const event = item;
         h.onEvent?.(event);
         const change = assembler.apply(event);
         if (change.kind === 'token') h.onToken?.(change.text, assembler.text, event as JobEvent<'token'>);

@@ -32,8 +32,28 @@ export const listQuerySchema = z.object({
 });
 export type ListQuery = z.infer<typeof listQuerySchema>;
 
+/** `?types=a,b` or `?types=a&types=b`: parsed and checked by `parseEventFilter` (stream-formats/event-filter.ts). */
+const typesParam = z.union([z.string(), z.array(z.string())]).optional();
+
+const boolParam = (name: string) =>
+  z.preprocess(
+    (v) => (Array.isArray(v) ? v[v.length - 1] : v),
+    z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined || v === '' || v === 'false' || v === '0') return false;
+        if (v === 'true' || v === '1') return true;
+        ctx.addIssue({ code: 'custom', message: `${name} must be true or false` });
+        return z.NEVER;
+      }),
+  );
+
+export const STREAM_FORMATS = ['sse', 'ai-sdk'] as const;
+
 export const eventsQuerySchema = z.object({
   after: single,
+  types: typesParam,
   limit: z.preprocess((v) => (Array.isArray(v) ? v[v.length - 1] : v), intParam('limit', 1, EVENTS_LIMIT_MAX, EVENTS_LIMIT_DEFAULT)),
 });
 export type EventsQuery = z.infer<typeof eventsQuerySchema>;
@@ -43,5 +63,16 @@ export const waitQuerySchema = z.object({
 });
 export type WaitQuery = z.infer<typeof waitQuerySchema>;
 
-export const streamQuerySchema = z.object({ after: single });
+export const streamQuerySchema = z.object({
+  after: single,
+  snapshot: boolParam('snapshot'),
+  types: typesParam,
+  format: z.preprocess(
+    (v) => (Array.isArray(v) ? v[v.length - 1] : v === '' ? undefined : v),
+    z.enum(STREAM_FORMATS, { message: `format must be one of: ${STREAM_FORMATS.join(', ')}` }).default('sse'),
+  ),
+});
 export type StreamQuery = z.infer<typeof streamQuerySchema>;
+
+export const snapshotQuerySchema = z.object({ at: single });
+export type SnapshotQuery = z.infer<typeof snapshotQuerySchema>;

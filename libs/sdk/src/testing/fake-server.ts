@@ -54,7 +54,7 @@ export class FakeJobstreamServer {
   readonly server: Server;
   readonly jobs = new Map<string, FakeJob>();
   readonly streamRequests: StreamRequest[] = [];
-  readonly requests: { method: string; path: string; headers: IncomingMessage['headers'] }[] = [];
+  readonly requests: { method: string; path: string; search: string; headers: IncomingMessage['headers'] }[] = [];
   private counter = 0;
   baseUrl = '';
 
@@ -122,7 +122,7 @@ export class FakeJobstreamServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
-    this.requests.push({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers });
+    this.requests.push({ method: req.method ?? 'GET', path: url.pathname, search: url.search, headers: req.headers });
     if (this.opts.apiKey && req.headers.authorization !== `Bearer ${this.opts.apiKey}`) return this.error(res, 401, 'unauthorized');
     const parts = url.pathname.split('/').filter(Boolean); // v1 jobs :id action
     if (parts[0] !== 'v1' || parts[1] !== 'jobs') return this.error(res, 404, 'not_found');
