@@ -144,7 +144,7 @@ describe('hostile HTTP input (fuzz)', () => {
 
     // everything at once, so one run reports every distinct problem
     expect({ failures: distinct(failures), leaked }).toEqual({ failures: [], leaked: [] });
-    expect(requests).toBeGreaterThan(200);
+    expect(requests).toBeGreaterThan(100);
     expect(Object.keys(perEndpoint).sort()).toEqual(ENDPOINTS.map((e) => e.name).sort());
     expect(all.length).toBeGreaterThan(0);
     expect(ready.status).toBe(200);
