@@ -26,12 +26,11 @@ export const SSE_HEADERS = {
 } as const;
 
 /**
- * The stream's headers for this request: `Connection: keep-alive` only when the client allows it; a client that
- * sent `Connection: close` (or speaks HTTP/1.0 without keep-alive) gets `Connection: close`, and Node then closes
- * the socket when the stream ends instead of keeping it open for a request that will never come.
+ * The stream's headers for this request: a client that sent `Connection: close` gets `Connection: close`, and Node
+ * then closes the socket when the stream ends instead of keeping it open for a request that will never come.
  */
-export function sseHeadersFor(res: { shouldKeepAlive: boolean }): Record<string, string> {
-  return { ...SSE_HEADERS, Connection: res.shouldKeepAlive ? 'keep-alive' : 'close' };
+export function sseHeadersFor(req: { headers: { connection?: string } }): Record<string, string> {
+  return /(?:^|,)\s*close\s*(?:,|$)/i.test(req.headers.connection ?? '') ? { ...SSE_HEADERS, Connection: 'close' } : { ...SSE_HEADERS };
 }
 
 /**
@@ -84,7 +83,7 @@ export function writeSse(
   socket.setNoDelay(true);
   socket.setKeepAlive(true);
   socket.setTimeout(0);
-  res.writeHead(200, sseHeadersFor(res));
+  res.writeHead(200, sseHeadersFor(req));
   res.write(openingFrame(opts.retryMs));
 
   let closed = false;
