@@ -29,8 +29,8 @@ export const SSE_HEADERS = {
  * The stream's headers for this request: a client that sent `Connection: close` gets `Connection: close`, and Node
  * then closes the socket when the stream ends instead of keeping it open for a request that will never come.
  */
-export function sseHeadersFor(req: { headers: { connection?: string } }): Record<string, string> {
-  return /(?:^|,)\s*close\s*(?:,|$)/i.test(req.headers.connection ?? '') ? { ...SSE_HEADERS, Connection: 'close' } : { ...SSE_HEADERS };
+export function sseHeadersFor(req: { headers?: { connection?: string | string[] } }): Record<string, string> {
+  return /(?:^|,)\s*close\s*(?:,|$)/i.test(String(req.headers?.connection ?? '')) ? { ...SSE_HEADERS, Connection: 'close' } : { ...SSE_HEADERS };
 }
 
 /**
