@@ -1,6 +1,6 @@
 /**
  * jobstream benchmarks: `npm run bench` (full, < 10 min) or `npm run bench -- --quick` (< 60 s, smaller sizes).
- * Options: --only=fanout,latency,...  --profile (run the fan-out API under `node --cpu-prof`, print its top frames)
+ * Options: --only=fanout,latency,...  --api-env=K=V (extra API env)  --profile (run the fan-out API under `node --cpu-prof`, print its top frames)
  *          --reps=N (repetitions of the throughput scenarios; medians are reported)
  *
  * Everything runs on 127.0.0.1: a private nats-server + redis-server on free ports, the API in its own process
@@ -20,6 +20,14 @@ const quick = args.includes('--quick');
 const profile = args.includes('--profile');
 const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
 const repsArg = args.find((a) => a.startsWith('--reps='));
+/** `--api-env=K=V` (repeatable): extra environment of the API process (e.g. WEBHOOKS_ENABLED=false to compare). */
+const EXTRA_API_ENV = Object.fromEntries(
+  args.filter((a) => a.startsWith('--api-env=')).map((a) => {
+    const kv = a.slice('--api-env='.length);
+    const i = kv.indexOf('=');
+    return [kv.slice(0, i), kv.slice(i + 1)];
+  }),
+);
 const startedAt = Date.now();
 const DEADLINE_MS = quick ? 58_000 : 570_000;
 
@@ -91,7 +99,7 @@ const rate = (s) => (s.last > s.first ? (s.tokens * 1000) / (s.last - s.first) :
 /** The real split path: a worker process (`npm run start:worker`) appends to JetStream; the API process serves SSE. */
 async function startSplit(ctx, { concurrency, apiEnv = {}, nodeArgs = [] }) {
   const worker = await startWorker({ ...ctx, env: { WORKER_CONCURRENCY: String(concurrency) } });
-  const api = await startApi({ ...ctx, env: { EMBEDDED_WORKER: 'false', ...apiEnv }, nodeArgs });
+  const api = await startApi({ ...ctx, env: { EMBEDDED_WORKER: 'false', ...EXTRA_API_ENV, ...apiEnv }, nodeArgs });
   api.worker = worker;
   const stop = api.stop;
   api.stop = async () => {
@@ -285,6 +293,81 @@ async function scenarioConnections(ctx, results) {
   }
 }
 
+/** A local OTLP/HTTP sink: accepts and drops every export (the cost measured is the processes', not a collector's). */
+async function startOtlpSink() {
+  const { createServer } = await import('node:http');
+  let exports = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      exports++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${server.address().port}/v1/traces`, exports: () => exports, close: () => new Promise((r) => server.close(r)) };
+}
+
+/**
+ * Tracing overhead (opt-in: `--only=tracing`): the same split path with tracing off and on (OTLP/HTTP to a local
+ * sink, both processes, every span sampled): fan-out deliveries/s, one job's append rate (one span per append in
+ * the worker), and TTFT. Alternating off/on per rep.
+ */
+async function scenarioTracing(ctx, results) {
+  const { clients: n, tokens } = SIZES.fanout;
+  const appendTokens = quick ? 2_000 : 10_000;
+  const sink = await startOtlpSink();
+  const out = { off: { fanout: [], appends_per_s: [], ttft_ms: [] }, on: { fanout: [], appends_per_s: [], ttft_ms: [] } };
+  try {
+    for (let rep = 0; rep < SIZES.reps; rep++) {
+      for (const mode of ['off', 'on']) {
+        checkDeadline();
+        const env = mode === 'on' ? { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: sink.url } : {};
+        const worker = await startWorker({ ...ctx, env: { WORKER_CONCURRENCY: '4', ...env } });
+        const api = await startApi({ ...ctx, env: { EMBEDDED_WORKER: 'false', ...env } });
+        try {
+          log(`tracing ${mode} (rep ${rep + 1}): fan-out ${n} × ${tokens}, ${appendTokens} appends, TTFT`);
+          out[mode].fanout.push((await jobstreamFanout(api, ctx.clients, n, tokens)).deliveries_per_s);
+          const t0 = performance.now();
+          const job = await createJob(api, { message: 'tok ', repeat: appendTokens });
+          await waitStatus(api, job.id, ['completed'], 120_000);
+          out[mode].appends_per_s.push((appendTokens * 1000) / (performance.now() - t0));
+          const xs = [];
+          for (let i = 0; i < 12; i++) {
+            const t = performance.now();
+            const j = await createJob(api, { message: 'hello world' });
+            const stats = newStats();
+            let sock;
+            const first = await new Promise((resolve, reject) => {
+              openSse({ port: api.port, path: `/v1/jobs/${j.id}/stream`, stats, onFirstToken: () => resolve(performance.now()) }).then((x) => (sock = x), reject);
+            });
+            sock?.destroy();
+            if (i >= 2) xs.push(first - t);
+          }
+          out[mode].ttft_ms.push(median(xs));
+        } finally {
+          await api.stop();
+          await worker.stop();
+        }
+      }
+    }
+  } finally {
+    await sink.close();
+  }
+  const m = (mode, k, d = 0) => round(median(out[mode][k]), d);
+  results.tracing = {
+    fanout_off: m('off', 'fanout'),
+    fanout_on: m('on', 'fanout'),
+    appends_per_s_off: m('off', 'appends_per_s'),
+    appends_per_s_on: m('on', 'appends_per_s'),
+    ttft_p50_ms_off: m('off', 'ttft_ms', 1),
+    ttft_p50_ms_on: m('on', 'ttft_ms', 1),
+    otlp_exports: sink.exports(),
+    reps: out,
+  };
+  log(`  tracing: ${JSON.stringify({ ...results.tracing, reps: undefined })}`);
+}
+
 async function scenarioTtft(ctx, results) {
   const { n } = SIZES.ttft;
   log(`ttft: ${n} sequential POST /v1/jobs → first token`);
@@ -378,6 +461,7 @@ function table(r) {
     ['connections', 'RSS KiB/conn (count)', r.connections && `${r.connections.rss_per_connection_kb} (${r.connections.count})`, 'idle CPU %', r.connections?.idle_cpu_percent, ''],
     ['ttft', 'p50 / p99 ms', r.ttft && `${r.ttft.p50_ms} / ${r.ttft.p99_ms}`, '', '', ''],
     ['broker', 'subs / consumers', r.broker && `${r.broker.subscriptions} / ${r.broker.consumers}`, 'clients / jobs', r.broker && `${r.broker.clients} / ${r.broker.jobs}`, ''],
+    ['tracing', 'fan-out off / on', r.tracing && `${r.tracing.fanout_off} / ${r.tracing.fanout_on}`, 'appends/s off / on', r.tracing && `${r.tracing.appends_per_s_off} / ${r.tracing.appends_per_s_on}`, r.tracing && `TTFT ${r.tracing.ttft_p50_ms_off} / ${r.tracing.ttft_p50_ms_on} ms`],
     ['peer', 'deliveries/s', r.peer?.jobstream_deliveries_per_s, 'resumable-stream', r.peer?.resumable_stream_deliveries_per_s, r.peer?.ratio],
   ];
   const head = ['scenario', 'jobstream', 'value', 'against', 'value', 'ratio'];
@@ -401,10 +485,11 @@ async function main() {
     ['ttft', scenarioTtft],
     ['broker', scenarioBroker],
     ['peer', scenarioPeer],
+    ['tracing', scenarioTracing], // opt-in: --only=tracing
   ];
   let failed = false;
   for (const [name, fn] of scenarios) {
-    if (!want(name)) continue;
+    if (!want(name) || (name === 'tracing' && !only?.includes('tracing'))) continue;
     try {
       await fn(ctx, results);
     } catch (err) {

@@ -13,6 +13,8 @@ import { PlaygroundModule } from './playground/playground.module.js';
 import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { WatchdogModule } from './watchdog/watchdog.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
+import { TracingModule } from './tracing/tracing.module.js';
 import { WorkerCoreModule } from './worker/worker-core.module.js';
 
 /** The API app; with the embedded engine it also runs an agent worker in-process. */
@@ -28,9 +30,11 @@ export class AppModule {
         AuthModule,
         LifecycleModule,
         MetricsModule,
+        TracingModule,
         HealthModule,
         JobsModule,
         WatchdogModule,
+        ...(config.webhooks.enabled ? [WebhooksModule] : []),
         ...(config.playground ? [PlaygroundModule] : []),
         ...(config.inProcessWorker ? [WorkerCoreModule] : []),
       ],

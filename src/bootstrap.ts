@@ -18,6 +18,7 @@ import type { AppConfig } from './config/config.js';
 import { setupSwagger } from './docs/swagger.js';
 import { createEngine, type Engine } from './engine/engine.js';
 import { createAppLogger, loggerParams } from './logging/logging.js';
+import { startTracing } from './tracing/tracing.js';
 
 export interface RunningApp {
   app: INestApplication;
@@ -100,7 +101,11 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
   // The app's logger from the very start, so that the engine's start-up lines are JSON too.
   if (opts.logger !== false) Logger.overrideLogger(opts.logger ?? defaultLogger(config, opts.logDestination));
   const logger = new Logger('Bootstrap');
-  const engine = await createEngine(config, logger);
+  const tracing = await startTracing(config, 'jobstream-api');
+  const engine = await createEngine(config, logger).catch(async (err: unknown) => {
+    await tracing?.shutdown();
+    throw err;
+  });
   let app: NestExpressApplication;
   try {
     app = await createApp(config, engine, opts);
@@ -112,6 +117,7 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     await app.listen(opts.port ?? config.port, config.host);
   } catch (err) {
     await engine.close();
+    await tracing?.shutdown();
     throw err;
   }
   const addr = app.getHttpServer().address() as AddressInfo;
@@ -126,6 +132,7 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
       (closing ??= (async () => {
         await app.close();
         await engine.close();
+        await tracing?.shutdown(); // flushes the spans still buffered
       })()),
   };
 }

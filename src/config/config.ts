@@ -130,7 +130,51 @@ const envSchema = z.object({
   EMBEDDED_MAX_EVENTS: int('EMBEDDED_MAX_EVENTS', 100, 1_000_000_000, 1_500_000),
   EMBEDDED_MAX_BYTES: int('EMBEDDED_MAX_BYTES', 1024 * 1024, 1024 ** 4, 512 * 1024 * 1024),
   MAX_EVENTS_PER_JOB: int('MAX_EVENTS_PER_JOB', 10, 1_000_000_000, 1_100_000),
+  // webhooks (v1.1)
+  WEBHOOKS_ENABLED: bool('WEBHOOKS_ENABLED', true),
+  WEBHOOK_ALLOW_PRIVATE: bool('WEBHOOK_ALLOW_PRIVATE', false),
+  WEBHOOK_TIMEOUT_MS: int('WEBHOOK_TIMEOUT_MS', 100, 60_000, 10_000),
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const raw = v === undefined || v.trim() === '' ? DEFAULT_WEBHOOK_RETRY_SCHEDULE : v;
+      const out = parseDurations(raw);
+      if (!out || out.length < 1 || out.length > 50) {
+        ctx.addIssue({ code: 'custom', message: `WEBHOOK_RETRY_SCHEDULE must be 1 to 50 comma-separated delays like 5s,5m,30m,2h (got "${v}")` });
+        return z.NEVER;
+      }
+      return out;
+    }),
+  WEBHOOK_MAX_PER_TENANT: int('WEBHOOK_MAX_PER_TENANT', 1, 10_000, 20),
+  WEBHOOK_CONCURRENCY: int('WEBHOOK_CONCURRENCY', 1, 1_000, 16),
+  WEBHOOK_POLL_MS: int('WEBHOOK_POLL_MS', 10, 60_000, 1_000),
+  WEBHOOK_LEASE_MARGIN_MS: int('WEBHOOK_LEASE_MARGIN_MS', 100, 600_000, 30_000),
+  WEBHOOK_RETENTION_S: int('WEBHOOK_RETENTION_S', 60, 365 * 86_400, 7 * 86_400),
+  // tracing: the standard OTEL_* variables (read by the OpenTelemetry SDK itself); here only whether it is on
+  OTEL_SDK_DISABLED: bool('OTEL_SDK_DISABLED', false),
+  OTEL_TRACES_EXPORTER: z.string().optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http', 'https']),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', ['http', 'https']),
+  OTEL_SERVICE_NAME: z.string().optional(),
 });
+
+/** Standard Webhooks' suggested schedule after the first try: 8 tries over about 28 hours. */
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
+
+/** `250ms,5s,5m,2h` → milliseconds; null when malformed. A bare number is milliseconds. */
+export function parseDurations(raw: string): number[] | null {
+  const unit: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+  const out: number[] = [];
+  for (const part of raw.split(',').map((p) => p.trim())) {
+    const m = /^(\d+)(ms|s|m|h)?$/.exec(part);
+    if (!m) return null;
+    const ms = Number(m[1]) * unit[m[2] ?? 'ms']!;
+    if (!Number.isSafeInteger(ms) || ms > 7 * 86_400_000) return null;
+    out.push(ms);
+  }
+  return out;
+}
 
 export type RawEnv = Record<string, string | undefined>;
 
@@ -190,6 +234,23 @@ export class AppConfig {
   readonly embeddedMaxBytes!: number;
   /** A job reaching this many events ends with `error` `too_many_events` (both engines). */
   readonly maxEventsPerJob!: number;
+  /** Webhooks (see src/webhooks). */
+  readonly webhooks!: {
+    /** Off ⇒ no /v1/webhooks routes, no feed consumer, no dispatcher. */
+    enabled: boolean;
+    allowPrivate: boolean;
+    timeoutMs: number;
+    /** Delays before the 2nd, 3rd… try (ms); tries = 1 + its length. */
+    retryScheduleMs: number[];
+    maxPerTenant: number;
+    concurrency: number;
+    pollMs: number;
+    /** A try claimed by a process that died is taken up by another after the timeout + this. */
+    leaseMarginMs: number;
+    retentionMs: number;
+  };
+  /** OpenTelemetry tracing: on when an exporter is configured by the standard OTEL_* variables. */
+  readonly tracing!: { enabled: boolean; serviceName: string | undefined; tracesEndpoint: string | undefined; exporter: string | undefined };
 
   constructor(values: Omit<AppConfig, 'engine'>) {
     Object.assign(this, values);
@@ -279,6 +340,29 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
     embeddedMaxEvents: v.EMBEDDED_MAX_EVENTS,
     embeddedMaxBytes: v.EMBEDDED_MAX_BYTES,
     maxEventsPerJob: v.MAX_EVENTS_PER_JOB,
+    webhooks: {
+      enabled: v.WEBHOOKS_ENABLED,
+      allowPrivate: v.WEBHOOK_ALLOW_PRIVATE,
+      timeoutMs: v.WEBHOOK_TIMEOUT_MS,
+      retryScheduleMs: v.WEBHOOK_RETRY_SCHEDULE,
+      maxPerTenant: v.WEBHOOK_MAX_PER_TENANT,
+      concurrency: v.WEBHOOK_CONCURRENCY,
+      pollMs: v.WEBHOOK_POLL_MS,
+      leaseMarginMs: v.WEBHOOK_LEASE_MARGIN_MS,
+      retentionMs: v.WEBHOOK_RETENTION_S * 1000,
+    },
+    tracing: {
+      enabled:
+        !v.OTEL_SDK_DISABLED &&
+        v.OTEL_TRACES_EXPORTER !== 'none' &&
+        (v.OTEL_TRACES_EXPORTER !== undefined || v.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined || v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined),
+      serviceName: v.OTEL_SERVICE_NAME || undefined,
+      // the OTLP/HTTP traces URL: the signal-specific variable as given, else the base endpoint + /v1/traces (the spec's rule)
+      tracesEndpoint:
+        v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+        (v.OTEL_EXPORTER_OTLP_ENDPOINT ? `${v.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces` : undefined),
+      exporter: v.OTEL_TRACES_EXPORTER || undefined,
+    },
   });
 }
 

@@ -4,22 +4,25 @@
  * store when REDIS_URL is set (otherwise the memory store, for a single API process).
  */
 import type { Logger } from '@nestjs/common';
-import { MemoryEventLog } from '../../libs/event-log/src/index.js';
 import { MemoryJobControl, MemoryJobQueue } from '../../libs/job-queue/src/index.js';
 import { MemoryJobStore } from '../../libs/job-store/src/index.js';
+import { ObservedMemoryEventLog } from '../../libs/webhooks/src/index.js';
 import type { AppConfig } from '../config/config.js';
+import { traceEngine } from '../tracing/traced-engine.js';
 import type { Engine } from './engine.types.js';
 
 export type { Engine } from './engine.types.js';
 
 export async function createEngine(config: AppConfig, logger: Logger): Promise<Engine> {
-  if (config.engine === 'embedded') return createEmbeddedEngine(config);
+  // spans around appends and dispatch (no-ops unless tracing is on)
+  if (config.engine === 'embedded') return traceEngine(createEmbeddedEngine(config));
   const { createNatsEngine } = await import('./nats-engine.js');
-  return createNatsEngine(config, logger);
+  return traceEngine(await createNatsEngine(config, logger));
 }
 
 export function createEmbeddedEngine(config: AppConfig): Engine {
-  const eventLog = new MemoryEventLog({
+  // the memory log with a tap: it is also the webhooks' job event feed
+  const eventLog = new ObservedMemoryEventLog({
     retentionMs: config.eventRetentionMs,
     maxEvents: config.embeddedMaxEvents,
     maxBytes: config.embeddedMaxBytes,
@@ -33,6 +36,7 @@ export function createEmbeddedEngine(config: AppConfig): Engine {
     jobStore,
     jobQueue,
     jobControl,
+    jobEventFeed: eventLog,
     health: async () => ({ engine: { up: true, message: 'embedded' } }),
     close: async () => {
       await Promise.allSettled([jobQueue.close(), jobControl.close(), eventLog.close(), jobStore.close()]);

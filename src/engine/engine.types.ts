@@ -2,6 +2,7 @@
 import type { EventLog } from '../../libs/event-log/src/index.js';
 import type { JobControl, JobQueue } from '../../libs/job-queue/src/index.js';
 import type { JobStore } from '../../libs/job-store/src/index.js';
+import type { JobEventFeed } from '../../libs/webhooks/src/index.js';
 
 export interface Engine {
   readonly kind: 'embedded' | 'nats';
@@ -9,6 +10,8 @@ export interface Engine {
   readonly jobStore: JobStore;
   readonly jobQueue: JobQueue;
   readonly jobControl: JobControl;
+  /** Terminal and `input_required` events of every job, for webhooks (observed in the log itself). */
+  readonly jobEventFeed: JobEventFeed;
   /** Readiness of each backing service. */
   health(): Promise<Record<string, { up: boolean; message?: string }>>;
   close(): Promise<void>;

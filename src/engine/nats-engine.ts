@@ -8,6 +8,7 @@ import { connect, type NatsConnection } from 'nats';
 import { EventLogUnavailableError, JetStreamEventLog } from '../../libs/event-log/src/index.js';
 import { JetStreamJobQueue, NatsJobControl } from '../../libs/job-queue/src/index.js';
 import { MemoryJobStore, RedisJobStore, type JobStore } from '../../libs/job-store/src/index.js';
+import { JetStreamJobEventFeed } from '../../libs/webhooks/src/index.js';
 import type { AppConfig } from '../config/config.js';
 import type { Engine } from './engine.types.js';
 
@@ -63,6 +64,8 @@ export async function createNatsEngine(config: AppConfig, logger: Logger): Promi
       jobStore,
       jobQueue,
       jobControl,
+      // a durable consumer, created only when the API's webhooks module starts it (never by a worker)
+      jobEventFeed: new JetStreamJobEventFeed({ nc, logger: warn }),
       health: async () => {
         const out: Record<string, { up: boolean; message?: string }> = {};
         try {

@@ -21,6 +21,7 @@ import { JobStreamService } from './job-stream.service.js';
 import { JobsService } from './jobs.service.js';
 import { SnapshotsService } from './snapshots.service.js';
 import { StreamPlanner } from './stream-formats/stream-planner.js';
+import { traceSession } from '../tracing/tracing.js';
 
 @Controller('v1/jobs')
 @UseGuards(ApiKeyGuard)
@@ -65,6 +66,7 @@ export class JobStreamController {
     // no await between this check and writeSse's registration: the cap cannot be overrun by concurrent opens
     this.limits.assertRoom(tenant);
     for (const [k, v] of Object.entries(plan.headers)) res.setHeader(k, v);
+    traceSession(res, 'job.stream', { 'jobstream.job_id': id, 'jobstream.tenant': tenant });
     writeSse(req, res, this.connections, (sink) => this.streams.open(id, plan.start, sink, plan.render), {
       tenant,
       jobId: id,

@@ -26,6 +26,7 @@ import { JobStreamService, type StreamStart } from './job-stream.service.js';
 import type { EventFilter } from './stream-formats/event-filter.js';
 import { LIVE_HUB } from './jobs.constants.js';
 import { toJob } from './job-view.js';
+import { Traced } from '../tracing/tracing.js';
 
 export interface EventsPage {
   events: (JobEvent & { id: string })[];
@@ -66,6 +67,7 @@ export class JobsService {
     @Optional() private readonly metrics?: Metrics,
   ) {}
 
+  @Traced('job.create', { attrs: (tenant: string, body: CreateJobRequest) => ({ 'jobstream.tenant': tenant, 'jobstream.agent': body.agent }) })
   async create(tenant: string, body: CreateJobRequest, idempotencyKey?: string): Promise<{ job: Job; created: boolean }> {
     const schema = agentInputSchema(body.agent);
     if (!schema) throw ApiError.invalid(`unknown agent "${body.agent}" (known: ${knownAgents().join(', ')})`);

@@ -13,6 +13,7 @@ import { Logger as NestPinoLogger, PinoLogger, type Params } from 'nestjs-pino';
 import { stdTimeFunctions, type DestinationStream, type Level } from 'pino';
 import { JOB_ID_PATTERN } from '../../libs/contracts/src/index.js';
 import type { AppConfig } from '../config/config.js';
+import { traceFields } from '../tracing/tracing.js';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 /** A caller's request id is kept when it is this sane (no spaces, no control characters, bounded). */
@@ -39,6 +40,9 @@ export const REDACT_PATHS = [
   '*.api_key',
   '*.apiKey',
   '*.password',
+  // webhook signing secrets (whsec_…)
+  'secret',
+  '*.secret',
 ];
 
 /**
@@ -70,6 +74,7 @@ const SECRET_PARAM_SUFFIX = /(?:token|secret|password|passwd|api_?key|apikey|sig
 const SECRET_VALUES: readonly [RegExp, string][] = [
   [/\bst1\.[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*)?/g, REDACTED],
   [/\b(?:sh|shr|share)_[A-Za-z0-9_-]{16,}/g, REDACTED],
+  [/\bwhsec_[A-Za-z0-9+/=_-]{8,}/g, REDACTED],
   [/\b(Bearer|Basic)\s+[^\s",}]+/gi, `$1 ${REDACTED}`],
 ];
 
@@ -174,6 +179,8 @@ export function loggerParams(config: AppConfig, destination?: DestinationStream,
             method.apply(this, args.map((a) => (typeof a === 'string' ? redactDeep(a) : a)));
           },
         },
+        // the active trace's ids on every line logged inside a span (nothing when tracing is off)
+        mixin: traceFields,
         genReqId: (req, res) => requestIdOf(req, res),
         // app logs made while handling a request carry only reqId; the request line carries the request
         quietReqLogger: true,

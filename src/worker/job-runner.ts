@@ -16,6 +16,8 @@
  *   another worker starts it at once. A cancel that arrives meanwhile wins: the job ends `cancelled`.
  * - A malformed event from an agent is refused by the log, logged, and never reaches clients.
  */
+import { SpanKind } from '@opentelemetry/api';
+import { Traced } from '../tracing/tracing.js';
 import { Logger } from '@nestjs/common';
 import {
   agentInputSchema,
@@ -142,6 +144,8 @@ export class JobRunner {
     return this.runningJobs().filter((id) => this.handBack(id));
   }
 
+  /** One delivery of a job = one attempt run here, traced as `job.run` under the trace that dispatched it. */
+  @Traced('job.run', { kind: SpanKind.CONSUMER, parent: (q: QueuedJob) => q.traceContext, attrs: (q: QueuedJob) => ({ 'jobstream.job_id': q.jobId, 'jobstream.deliveries': q.deliveries }) })
   async handle(q: QueuedJob): Promise<void> {
     const jobId = q.jobId;
     const current = this.running.get(jobId);

@@ -9,6 +9,7 @@ import { defaultLogger } from '../bootstrap.js';
 import { natsMicroserviceOptions } from '../common/nats-transport.js';
 import type { AppConfig } from '../config/config.js';
 import { createEngine, type Engine } from '../engine/engine.js';
+import { startTracing } from '../tracing/tracing.js';
 import type { AgentRegistry } from './agents/agent.js';
 import { WORKER_ID } from './worker.controller.js';
 import { AGENT_REGISTRY } from './worker.constants.js';
@@ -31,7 +32,11 @@ export async function startWorker(config: AppConfig, opts: { logger?: LoggerServ
       'NATS_URL is required: the worker takes jobs from the JetStream work queue (e.g. NATS_URL=nats://127.0.0.1:4222, and REDIS_URL for the shared job store)',
     );
   }
-  const engine = await createEngine(config, new Logger('Bootstrap'));
+  const tracing = await startTracing(config, 'jobstream-worker');
+  const engine = await createEngine(config, new Logger('Bootstrap')).catch(async (err: unknown) => {
+    await tracing?.shutdown();
+    throw err;
+  });
   let app: INestMicroservice;
   try {
     app = await NestFactory.createMicroservice(WorkerModule.forRoot(config, engine), {
@@ -41,6 +46,7 @@ export async function startWorker(config: AppConfig, opts: { logger?: LoggerServ
     await app.listen();
   } catch (err) {
     await engine.close();
+    await tracing?.shutdown();
     throw err;
   }
   const agents = app.get<AgentRegistry>(AGENT_REGISTRY).names();
@@ -53,6 +59,7 @@ export async function startWorker(config: AppConfig, opts: { logger?: LoggerServ
       (closing ??= (async () => {
         await app.close();
         await engine.close();
+        await tracing?.shutdown();
       })()),
   };
 }

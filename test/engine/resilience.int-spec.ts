@@ -120,8 +120,9 @@ describe('production engine under failure', () => {
     );
     expect(live).toHaveLength(20);
     expect(new Set(live).size).toBe(20);
-    // the shared dispatch consumer only: replays of live jobs read with direct gets
-    expect(consumers).toBe(1);
+    // the shared dispatch consumer and the webhooks' feed consumer (one per deployment, not per client): replays
+    // of live jobs read with direct gets
+    expect(consumers).toBe(2);
     for (const c of clients) c.close();
     for (const j of jobs) await a.api(`/v1/jobs/${j.id}/cancel`, { body: {} });
   });

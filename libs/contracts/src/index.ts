@@ -5,4 +5,5 @@ export * from './subjects.js';
 export * from './errors.js';
 export * from './agents.js';
 export * from './ids.js';
+export * from './webhooks.js';
 export * from './snapshot.js';

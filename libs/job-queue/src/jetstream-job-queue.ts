@@ -21,12 +21,14 @@
  * JobControl: core pub/sub on `jobstream.control.cancel.<jobId>`; `onCancel` subscribes to the wildcard and
  * resolves after `flush`, when the server has the interest.
  */
+import { context, propagation } from '@opentelemetry/api';
 import {
   AckPolicy,
   DeliverPolicy,
   RetentionPolicy,
   StorageType,
   connect,
+  headers as natsHeaders,
   type Consumer,
   type ConsumerConfig,
   type JetStreamClient,
@@ -123,7 +125,16 @@ export class JetStreamJobQueue implements JobQueue {
 
   async enqueue(jobId: string): Promise<void> {
     if (this.closed) throw new Error('job queue is closed');
-    await this.js.publish(this.subject, encoder.encode(jobId));
+    // the active trace context travels in the message headers (W3C traceparent), so the worker continues the trace
+    const carrier: Record<string, string> = {};
+    propagation.inject(context.active(), carrier);
+    const entries = Object.entries(carrier);
+    let hdrs;
+    if (entries.length) {
+      hdrs = natsHeaders();
+      for (const [k, v] of entries) hdrs.set(k, v);
+    }
+    await this.js.publish(this.subject, encoder.encode(jobId), hdrs ? { headers: hdrs } : undefined);
   }
 
   async consume(handler: QueueHandler, opts: { concurrency: number }): Promise<QueueConsumer> {
@@ -191,6 +202,18 @@ export class JetStreamJobQueue implements JobQueue {
       await this.jsm.consumers.add(this.stream, want);
     }
   }
+}
+
+/** The W3C trace headers of a dispatch message (empty when the sender did not trace). */
+function traceCarrier(m: JsMsg): Record<string, string> | undefined {
+  const h = m.headers;
+  if (!h) return undefined;
+  const out: Record<string, string> = {};
+  for (const k of ['traceparent', 'tracestate']) {
+    const v = h.get(k);
+    if (v) out[k] = v;
+  }
+  return Object.keys(out).length ? out : undefined;
 }
 
 /** One `consume` call: pulls while it has free slots, runs the handler per job. */
@@ -266,6 +289,7 @@ class PullLoop {
     const job: QueuedJob = {
       jobId: decoder.decode(m.data),
       deliveries: m.info.redeliveryCount,
+      traceContext: traceCarrier(m),
       working: () => {
         if (!settled) m.working();
       },

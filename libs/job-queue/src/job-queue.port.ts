@@ -18,6 +18,11 @@ export interface QueuedJob {
   readonly jobId: string;
   /** 1 on the first delivery; more when a previous holder vanished or released it. */
   readonly deliveries: number;
+  /**
+   * The W3C trace context (`traceparent`, `tracestate`) active when the job was enqueued, so the worker's spans
+   * continue the trace that created the job. Empty when tracing is off.
+   */
+  readonly traceContext?: Record<string, string>;
   /** Keeps the job held (in-progress ack); call at least every ack-wait / 2 while running. */
   working(): void;
   /** Finished with the job (it ran, or must not run): it is never delivered again. */

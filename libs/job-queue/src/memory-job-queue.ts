@@ -1,4 +1,5 @@
 /** The embedded engine's dispatch queue and control channel (in-process). */
+import { context, propagation } from '@opentelemetry/api';
 import type {
   CancelListener,
   JobControl,
@@ -14,6 +15,8 @@ const FAILED_HANDLER_RETRY_MS = 1_000;
 interface Waiting {
   jobId: string;
   deliveries: number;
+  /** Trace context of the enqueue (see QueuedJob.traceContext). */
+  trace?: Record<string, string>;
 }
 
 interface Consumer {
@@ -31,7 +34,9 @@ export class MemoryJobQueue implements JobQueue {
 
   async enqueue(jobId: string): Promise<void> {
     if (this.closed) throw new Error('job queue is closed');
-    this.waiting.push({ jobId, deliveries: 0 });
+    const trace: Record<string, string> = {};
+    propagation.inject(context.active(), trace);
+    this.waiting.push({ jobId, deliveries: 0, trace });
     this.pump();
   }
 
@@ -63,7 +68,7 @@ export class MemoryJobQueue implements JobQueue {
     for (const c of this.consumers) {
       while (!c.draining && c.held < c.concurrency && this.waiting.length > 0) {
         const w = this.waiting.shift()!;
-        this.deliver(c, { jobId: w.jobId, deliveries: w.deliveries + 1 });
+        this.deliver(c, { jobId: w.jobId, deliveries: w.deliveries + 1, trace: w.trace });
       }
     }
   }
@@ -80,6 +85,7 @@ export class MemoryJobQueue implements JobQueue {
     const job: QueuedJob = {
       jobId: w.jobId,
       deliveries: w.deliveries,
+      traceContext: w.trace,
       working: () => {},
       ack: async () => {
         if (settle()) queueMicrotask(() => this.pump());

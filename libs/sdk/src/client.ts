@@ -7,6 +7,7 @@ import type { JobSnapshot } from '../../contracts/src/snapshot.js';
 import type { CreateJobRequest, Job, JobStatus } from '../../contracts/src/job.js';
 import { createStreamWith, type JobStream, type JobStreamItem, type SnapshotStreamOptions, type StreamOptions } from './stream.js';
 import { Transport, type ConnectionOptions, type HasTransport } from './transport.js';
+import { createWebhooksApi, type WebhooksApi } from './webhooks.js';
 
 export type ClientOptions = ConnectionOptions;
 
@@ -92,6 +93,8 @@ export interface JobsApi {
 
 export interface JobstreamClient extends HasTransport {
   readonly jobs: JobsApi;
+  /** Webhook endpoints and delivery logs (v1.1). */
+  readonly webhooks: WebhooksApi;
 }
 
 export function createClient(options: ClientOptions): JobstreamClient {
@@ -144,5 +147,5 @@ export function createClient(options: ClientOptions): JobstreamClient {
     },
     stream: ((jobId: string, o?: StreamOptions) => createStreamWith(t, jobId, o as SnapshotStreamOptions)) as JobsApi['stream'],
   };
-  return { transport: t, jobs };
+  return { transport: t, jobs, webhooks: createWebhooksApi(t) };
 }

@@ -50,3 +50,13 @@ export type { JobEvent, AgentEvent, EventType, Usage } from '../../contracts/src
 export { isTerminalEvent, isTerminalStatus } from './terminal.js';
 export type { Job, JobStatus, CreateJobRequest } from '../../contracts/src/job.js';
 export type { ErrorBody } from '../../contracts/src/errors.js';
+export type {
+  CreatedWebhook,
+  DeliveryPage,
+  Webhook,
+  WebhookDelivery,
+  WebhookDeliveryAttempt,
+  WebhookEventType,
+  WebhookPayload,
+  WebhooksApi,
+} from './webhooks.js';

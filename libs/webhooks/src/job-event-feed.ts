@@ -1,0 +1,213 @@
+/**
+ * The JobEventFeed port: the events of EVERY job that webhooks care about (terminal events and `input_required`),
+ * observed in the event log itself — so the three places that end a job (runner, API cancel, watchdog) and the
+ * interactive feature need no webhook code at all.
+ *
+ * Contract: `start(handler)` calls `handler` for each such event appended after the feed first started (on the
+ * JetStream driver: after its durable consumer was first created, across restarts), **at least once**: an event is
+ * acknowledged only after `handler` resolved; a handler that throws gets the event again (after a back-off). The
+ * handler must therefore be idempotent (the webhook store's dedup key makes it so). With several API processes
+ * each event goes to one of them (one shared durable consumer), redelivered to another if that one dies.
+ */
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type Consumer,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type NatsConnection,
+  type NatsError,
+} from 'nats';
+import { EVENTS_STREAM, EVENTS_SUBJECT_WILDCARD, WEBHOOK_EVENT_OF, type JobEvent } from '../../contracts/src/index.js';
+import { MemoryEventLog, type AppendInput, type LoggedEvent } from '../../event-log/src/index.js';
+
+/** The event as stored, with its log position (so the job's `last_event_id` can be given). */
+export type JobEventHandler = (e: LoggedEvent) => Promise<void>;
+
+export interface FeedHandle {
+  stop(): Promise<void>;
+}
+
+export interface JobEventFeed {
+  start(handler: JobEventHandler): Promise<FeedHandle>;
+}
+
+/** Is this event one that webhooks are sent for? */
+export const isFeedEvent = (e: { type: string }): boolean => WEBHOOK_EVENT_OF[e.type as keyof typeof WEBHOOK_EVENT_OF] !== undefined;
+
+/**
+ * The embedded engine's event log with a tap: every stored event of interest is handed to the feed's handler
+ * (in process; a failing handler is retried a few times, then logged — the embedded engine has no restarts to
+ * survive).
+ */
+export class ObservedMemoryEventLog extends MemoryEventLog implements JobEventFeed {
+  private handler: JobEventHandler | null = null;
+  private readonly inflight = new Set<Promise<void>>();
+  onHandlerError: (err: unknown, e: LoggedEvent) => void = () => {};
+
+  override async append(jobId: string, input: AppendInput): Promise<LoggedEvent> {
+    const logged = await super.append(jobId, input);
+    const h = this.handler;
+    if (h && isFeedEvent(logged.event)) {
+      const run = this.deliver(h, logged);
+      this.inflight.add(run);
+      void run.finally(() => this.inflight.delete(run));
+    }
+    return logged;
+  }
+
+  async start(handler: JobEventHandler): Promise<FeedHandle> {
+    this.handler = handler;
+    return {
+      stop: async () => {
+        if (this.handler === handler) this.handler = null;
+        await Promise.allSettled([...this.inflight]);
+      },
+    };
+  }
+
+  private async deliver(h: JobEventHandler, e: LoggedEvent): Promise<void> {
+    for (let i = 0; ; i++) {
+      try {
+        await h(e);
+        return;
+      } catch (err) {
+        if (i >= 4) {
+          this.onHandlerError(err, e);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 50 * 2 ** i));
+      }
+    }
+  }
+}
+
+export const WEBHOOKS_CONSUMER = 'jobstream-webhooks';
+
+export interface JetStreamJobEventFeedOptions {
+  nc: NatsConnection;
+  stream?: string;
+  consumer?: string;
+  /** Ack wait of the durable consumer (ms); default 30 000. */
+  ackWaitMs?: number;
+  logger?: { warn(message: string): void };
+}
+
+const decoder = new TextDecoder();
+/** A cheap pre-filter: the raw JSON of an event of interest has its top-level type as one of these. */
+const TYPE_MARKERS = Object.keys(WEBHOOK_EVENT_OF).map((t) => `"type":"${t}"`);
+
+/**
+ * The production feed: ONE durable pull consumer (`jobstream-webhooks`) on the events stream, shared by every API
+ * process, `deliver_policy: new`, explicit acks. Each stored event is delivered to one process; token events are
+ * acked straight away (a substring check, no JSON parse), events of interest after the handler resolved.
+ */
+export class JetStreamJobEventFeed implements JobEventFeed {
+  private readonly js: JetStreamClient;
+  private jsm: JetStreamManager | null = null;
+  private readonly stream: string;
+  private readonly consumerName: string;
+
+  constructor(private readonly opts: JetStreamJobEventFeedOptions) {
+    this.js = opts.nc.jetstream();
+    this.stream = opts.stream ?? EVENTS_STREAM;
+    this.consumerName = opts.consumer ?? WEBHOOKS_CONSUMER;
+  }
+
+  async start(handler: JobEventHandler): Promise<FeedHandle> {
+    await this.ensureConsumer();
+    let stopping = false;
+    let wake: (() => void) | null = null;
+    const loop = (async () => {
+      let consumer: Consumer | null = null;
+      let failures = 0;
+      while (!stopping) {
+        try {
+          consumer ??= await this.js.consumers.get(this.stream, this.consumerName);
+          const batch = await consumer.fetch({ max_messages: 256, expires: 1_000 });
+          for await (const m of batch) {
+            if (stopping) {
+              m.nak();
+              continue;
+            }
+            await this.handle(m, handler, () => stopping);
+          }
+          failures = 0;
+        } catch (err) {
+          failures++;
+          consumer = null;
+          if (stopping) break;
+          this.opts.logger?.warn(`webhook feed pull failed (${failures}): ${(err as Error).message}`);
+          // the consumer may be gone (a stream recreated): make sure it exists before pulling again
+          await this.ensureConsumer().catch(() => {});
+          await new Promise<void>((r) => {
+            wake = r;
+            setTimeout(r, Math.min(2_000, 100 * failures));
+          });
+        }
+      }
+    })();
+    return {
+      stop: async () => {
+        stopping = true;
+        (wake as (() => void) | null)?.();
+        await loop;
+      },
+    };
+  }
+
+  private async handle(m: JsMsg, handler: JobEventHandler, stopping: () => boolean): Promise<void> {
+    const raw = decoder.decode(m.data);
+    if (!TYPE_MARKERS.some((t) => raw.includes(t))) {
+      m.ack();
+      return;
+    }
+    let event: JobEvent;
+    try {
+      event = JSON.parse(raw) as JobEvent;
+    } catch {
+      m.ack(); // not an event: nothing to do, ever
+      return;
+    }
+    if (!isFeedEvent(event)) {
+      m.ack();
+      return;
+    }
+    for (let i = 0; ; i++) {
+      try {
+        await handler({ event, pos: m.seq, json: raw });
+        m.ack();
+        return;
+      } catch (err) {
+        if (stopping() || i >= 4) {
+          // hand it back: this or another process gets it again
+          this.opts.logger?.warn(`webhook feed handler failed for ${event.job_id} (${event.type}), redelivering: ${(err as Error).message}`);
+          m.nak(1_000);
+          return;
+        }
+        m.working();
+        await new Promise((r) => setTimeout(r, 100 * 2 ** i));
+      }
+    }
+  }
+
+  private async ensureConsumer(): Promise<void> {
+    this.jsm ??= await this.opts.nc.jetstreamManager();
+    try {
+      await this.jsm.consumers.info(this.stream, this.consumerName);
+    } catch (err) {
+      const e = err as NatsError;
+      if (!(e?.code === '404' || e?.api_error?.code === 404)) throw err;
+      await this.jsm.consumers.add(this.stream, {
+        durable_name: this.consumerName,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.New,
+        ack_wait: (this.opts.ackWaitMs ?? 30_000) * 1_000_000,
+        max_deliver: -1,
+        max_ack_pending: 20_000,
+        filter_subject: EVENTS_SUBJECT_WILDCARD,
+      });
+    }
+  }
+}

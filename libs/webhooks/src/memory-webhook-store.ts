@@ -1,0 +1,177 @@
+/** The embedded engine's webhook store: in-process maps, the same contract as the Redis driver (not durable). */
+import {
+  WebhookLimitError,
+  applyAttempt,
+  applyRedeliver,
+  type AttemptOutcome,
+  type Delivery,
+  type DeliveryAttempt,
+  type NewDelivery,
+  type WebhookEndpoint,
+  type WebhookStore,
+} from './webhook-store.port.js';
+
+export interface MemoryWebhookStoreOptions {
+  /** How long a delivery (and its dedup key) is kept after its creation (ms). */
+  retentionMs: number;
+  /** Most deliveries kept per endpoint (the oldest go first). */
+  maxDeliveriesPerEndpoint?: number;
+}
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+export class MemoryWebhookStore implements WebhookStore {
+  private readonly endpoints = new Map<string, WebhookEndpoint>();
+  private readonly deliveries = new Map<string, Delivery>();
+  /** Delivery ids per endpoint, oldest first. */
+  private readonly byEndpoint = new Map<string, string[]>();
+  private readonly dedup = new Map<string, number>();
+  /** Delivery id → due time (ms). */
+  private readonly due = new Map<string, number>();
+
+  constructor(private readonly opts: MemoryWebhookStoreOptions) {}
+
+  async createEndpoint(ep: WebhookEndpoint, maxPerTenant: number): Promise<WebhookEndpoint> {
+    const count = [...this.endpoints.values()].filter((e) => e.tenant === ep.tenant).length;
+    if (count >= maxPerTenant) throw new WebhookLimitError(maxPerTenant);
+    this.endpoints.set(ep.id, clone(ep));
+    return clone(ep);
+  }
+
+  async listEndpoints(tenant: string): Promise<WebhookEndpoint[]> {
+    return [...this.endpoints.values()]
+      .filter((e) => e.tenant === tenant)
+      .sort((a, b) => (a.id < b.id ? 1 : -1))
+      .map(clone);
+  }
+
+  async getEndpoint(tenant: string, id: string): Promise<WebhookEndpoint | null> {
+    const e = this.endpoints.get(id);
+    return e && e.tenant === tenant ? clone(e) : null;
+  }
+
+  async getEndpointById(id: string): Promise<WebhookEndpoint | null> {
+    const e = this.endpoints.get(id);
+    return e ? clone(e) : null;
+  }
+
+  async deleteEndpoint(tenant: string, id: string): Promise<boolean> {
+    const e = this.endpoints.get(id);
+    if (!e || e.tenant !== tenant) return false;
+    this.endpoints.delete(id);
+    return true;
+  }
+
+  async createDelivery(d: NewDelivery): Promise<Delivery | null> {
+    this.expire(d.now.getTime());
+    if (this.dedup.has(d.dedupKey)) return null;
+    this.dedup.set(d.dedupKey, d.now.getTime());
+    const at = d.now.toISOString();
+    const rec: Delivery = {
+      id: d.id,
+      webhook_id: d.webhook_id,
+      tenant: d.tenant,
+      event_type: d.event_type,
+      job_id: d.job_id,
+      status: 'pending',
+      created_at: at,
+      updated_at: at,
+      next_attempt_at: at,
+      attempt_count: 0,
+      schedule_index: 0,
+      manual: false,
+      attempts: [],
+      payload: d.payload,
+    };
+    this.deliveries.set(d.id, rec);
+    const list = this.byEndpoint.get(d.webhook_id) ?? [];
+    list.push(d.id);
+    const max = this.opts.maxDeliveriesPerEndpoint ?? 1_000;
+    while (list.length > max) {
+      const old = list.shift()!;
+      this.deliveries.delete(old);
+      this.due.delete(old);
+    }
+    this.byEndpoint.set(d.webhook_id, list);
+    this.due.set(d.id, d.now.getTime());
+    return clone(rec);
+  }
+
+  async getDelivery(tenant: string, webhookId: string, id: string): Promise<Delivery | null> {
+    const d = this.deliveries.get(id);
+    return d && d.tenant === tenant && d.webhook_id === webhookId ? clone(d) : null;
+  }
+
+  async listDeliveries(tenant: string, webhookId: string, limit: number, before?: string | null): Promise<Delivery[]> {
+    const ids = [...(this.byEndpoint.get(webhookId) ?? [])].reverse();
+    const start = before ? ids.indexOf(before) + 1 : 0;
+    if (before && start === 0) return [];
+    return ids
+      .slice(start)
+      .map((id) => this.deliveries.get(id))
+      .filter((d): d is Delivery => d !== undefined && d.tenant === tenant)
+      .slice(0, Math.max(1, limit))
+      .map(clone);
+  }
+
+  async claimDue(now: Date, limit: number, leaseMs: number): Promise<Delivery[]> {
+    const t = now.getTime();
+    const due = [...this.due.entries()].filter(([, at]) => at <= t).sort((a, b) => a[1] - b[1]).slice(0, Math.max(0, limit));
+    const out: Delivery[] = [];
+    for (const [id] of due) {
+      const d = this.deliveries.get(id);
+      if (!d) {
+        this.due.delete(id);
+        continue;
+      }
+      this.due.set(id, t + leaseMs);
+      out.push(clone(d));
+    }
+    return out;
+  }
+
+  async recordAttempt(id: string, attempt: Omit<DeliveryAttempt, 'attempt' | 'trigger'>, outcome: AttemptOutcome): Promise<Delivery | null> {
+    const d = this.deliveries.get(id);
+    if (!d) return null;
+    const next = applyAttempt(d, attempt, outcome);
+    this.deliveries.set(id, next);
+    if (outcome.kind === 'retry') this.due.set(id, outcome.at.getTime());
+    else this.due.delete(id);
+    return clone(next);
+  }
+
+  async redeliver(tenant: string, webhookId: string, id: string, now: Date): Promise<Delivery | null> {
+    const d = this.deliveries.get(id);
+    if (!d || d.tenant !== tenant || d.webhook_id !== webhookId) return null;
+    const next = applyRedeliver(d, now);
+    this.deliveries.set(id, next);
+    this.due.set(id, now.getTime());
+    return clone(next);
+  }
+
+  async pendingCount(): Promise<number> {
+    return this.due.size;
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  private expire(now: number): void {
+    const cutoff = now - this.opts.retentionMs;
+    for (const [k, at] of this.dedup) {
+      if (at > cutoff) break; // insertion order = time order
+      this.dedup.delete(k);
+    }
+    for (const [id, d] of this.deliveries) {
+      if (Date.parse(d.created_at) > cutoff) break;
+      if (this.due.has(id)) continue; // still being tried
+      this.deliveries.delete(id);
+      const list = this.byEndpoint.get(d.webhook_id);
+      if (list) {
+        const i = list.indexOf(id);
+        if (i >= 0) list.splice(i, 1);
+      }
+    }
+  }
+}

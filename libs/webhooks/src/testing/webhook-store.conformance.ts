@@ -1,0 +1,94 @@
+/** The WebhookStore contract (webhook-store.port.ts), run against every driver. */
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { newDeliveryId, newWebhookId } from '../../../contracts/src/index.js';
+import { WebhookLimitError, type NewDelivery, type WebhookEndpoint, type WebhookStore } from '../webhook-store.port.js';
+
+export function webhookStoreConformance(name: string, make: () => Promise<WebhookStore>): void {
+  describe(`WebhookStore conformance: ${name}`, () => {
+    let store: WebhookStore;
+    beforeEach(async () => {
+      store = await make();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+    const ep = (tenant: string): WebhookEndpoint => ({
+      id: newWebhookId(),
+      tenant,
+      url: 'https://example.com/h',
+      events: ['job.completed'],
+      secret: 'whsec_AAAA',
+      created_at: new Date().toISOString(),
+    });
+    const dlv = (e: WebhookEndpoint, job: string, now = new Date()): NewDelivery => ({
+      id: newDeliveryId(),
+      webhook_id: e.id,
+      tenant: e.tenant,
+      event_type: 'job.completed',
+      job_id: job,
+      payload: '{"x":1}',
+      dedupKey: `${e.id}:${job}:job.completed`,
+      now,
+    });
+
+    it('keeps endpoints per tenant and caps them', async () => {
+      const a1 = await store.createEndpoint(ep('a'), 2);
+      const a2 = await store.createEndpoint(ep('a'), 2);
+      await expect(store.createEndpoint(ep('a'), 2)).rejects.toBeInstanceOf(WebhookLimitError);
+      await store.createEndpoint(ep('b'), 2);
+      expect((await store.listEndpoints('a')).map((e) => e.id)).toEqual([a2.id, a1.id]);
+      expect(await store.getEndpoint('b', a1.id)).toBeNull();
+      expect(await store.deleteEndpoint('b', a1.id)).toBe(false);
+      expect(await store.deleteEndpoint('a', a1.id)).toBe(true);
+      expect(await store.getEndpointById(a1.id)).toBeNull();
+      expect((await store.createEndpoint(ep('a'), 2)).tenant).toBe('a');
+    });
+
+    it('creates one delivery per dedup key, claims it once per lease, and applies outcomes', async () => {
+      const e = await store.createEndpoint(ep('a'), 5);
+      const t0 = new Date(Date.now() - 1_000);
+      const d = await store.createDelivery(dlv(e, 'job_1', t0));
+      expect(d).toMatchObject({ status: 'pending', attempt_count: 0 });
+      expect(await store.createDelivery(dlv(e, 'job_1', t0))).toBeNull();
+      expect(await store.pendingCount()).toBe(1);
+
+      const now = new Date();
+      const [c1, c2] = await Promise.all([store.claimDue(now, 10, 60_000), store.claimDue(now, 10, 60_000)]);
+      expect([...c1!, ...c2!].map((x) => x.id)).toEqual([d!.id]);
+      expect(await store.claimDue(now, 10, 60_000)).toEqual([]);
+      // after the lease it is due again (a claimer that died loses nothing)
+      expect((await store.claimDue(new Date(now.getTime() + 60_001), 10, 1)).map((x) => x.id)).toEqual([d!.id]);
+
+      const retryAt = new Date(now.getTime() + 5_000);
+      const r1 = await store.recordAttempt(d!.id, { at: now.toISOString(), status_code: 500, error: 'endpoint answered 500', duration_ms: 3 }, { kind: 'retry', at: retryAt });
+      expect(r1).toMatchObject({ status: 'pending', attempt_count: 1, next_attempt_at: retryAt.toISOString() });
+      expect(await store.claimDue(now, 10, 1_000)).toEqual([]);
+      expect((await store.claimDue(retryAt, 10, 1_000)).map((x) => x.id)).toEqual([d!.id]);
+      const r2 = await store.recordAttempt(d!.id, { at: retryAt.toISOString(), status_code: 200, error: null, duration_ms: 2 }, { kind: 'delivered' });
+      expect(r2).toMatchObject({ status: 'delivered', attempt_count: 2, next_attempt_at: null });
+      expect(r2!.attempts.map((a) => [a.attempt, a.status_code, a.trigger])).toEqual([[1, 500, 'scheduled'], [2, 200, 'scheduled']]);
+      expect(await store.pendingCount()).toBe(0);
+
+      expect(await store.redeliver('b', e.id, d!.id, now)).toBeNull();
+      const again = await store.redeliver('a', e.id, d!.id, now);
+      expect(again).toMatchObject({ status: 'pending', schedule_index: 0 });
+      expect((await store.claimDue(now, 10, 1_000)).map((x) => x.id)).toEqual([d!.id]);
+      const r3 = await store.recordAttempt(d!.id, { at: now.toISOString(), status_code: null, error: 'no answer', duration_ms: 10 }, { kind: 'failed' });
+      expect(r3).toMatchObject({ status: 'failed', attempt_count: 3 });
+      expect(r3!.attempts[2]!.trigger).toBe('manual');
+    });
+
+    it('lists an endpoint’s deliveries newest first, in pages, for its tenant only', async () => {
+      const e = await store.createEndpoint(ep('a'), 5);
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push((await store.createDelivery(dlv(e, `job_${i}`)))!.id);
+      const p1 = await store.listDeliveries('a', e.id, 2);
+      expect(p1.map((d) => d.id)).toEqual([ids[4], ids[3]]);
+      const p2 = await store.listDeliveries('a', e.id, 10, p1[1]!.id);
+      expect(p2.map((d) => d.id)).toEqual([ids[2], ids[1], ids[0]]);
+      expect(await store.listDeliveries('b', e.id, 10)).toEqual([]);
+      expect(await store.getDelivery('b', e.id, ids[0]!)).toBeNull();
+      expect((await store.getDelivery('a', e.id, ids[0]!))?.job_id).toBe('job_0');
+    });
+  });
+}
