@@ -80,6 +80,17 @@ export const ENDPOINTS: EndpointSpec[] = [
   { name: 'stream', method: 'GET', path: '/v1/jobs/:id/stream', query: ['after', 'access_token', 'snapshot', 'types', 'format'], headers: ['last-event-id'], weight: 3 },
   { name: 'snapshot', method: 'GET', path: '/v1/jobs/:id/snapshot', query: ['at'] },
   { name: 'stream-token', method: 'POST', path: '/v1/jobs/:id/stream-tokens', body: () => ({}) },
+  // webhooks (v1.1): the base URL is on loopback, so a create that gets through is refused (no outbound traffic)
+  {
+    name: 'webhook-create',
+    method: 'POST',
+    path: '/v1/webhooks',
+    body: () => ({ url: 'https://127.0.0.1/hook', events: ['job.completed', 'job.failed'] }),
+  },
+  { name: 'webhook-list', method: 'GET', path: '/v1/webhooks' },
+  { name: 'webhook-delete', method: 'DELETE', path: '/v1/webhooks/:id' },
+  { name: 'webhook-deliveries', method: 'GET', path: '/v1/webhooks/:id/deliveries', query: ['limit', 'cursor'] },
+  { name: 'webhook-redeliver', method: 'POST', path: '/v1/webhooks/:id/deliveries/:id/redeliver', body: () => ({}) },
   { name: 'health-live', method: 'GET', path: '/health/live' },
   { name: 'health-ready', method: 'GET', path: '/health/ready' },
   { name: 'metrics', method: 'GET', path: '/metrics' },
@@ -279,7 +290,7 @@ export function requestArb(spec: EndpointSpec, ctx: FuzzContext): fc.Arbitrary<G
       return {
         endpoint: spec.name,
         method,
-        path: spec.path.replace(':id', id) + query,
+        path: spec.path.replaceAll(':id', id) + query,
         headers: h,
         body: body.text,
       };
