@@ -123,6 +123,61 @@ describe('playground (Chromium)', () => {
     await page.close();
   }, 60_000);
 
+  it('v1.1: shows an approval card when the job asks, and the job goes on once approved', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const seen = watch(page, app.url);
+    await page.goto(app.url + '/');
+    await page.getByTestId('api-key').fill(KEY);
+    await page.getByTestId('message').fill('one two three four five six');
+    await page.getByTestId('delay').fill('0');
+    await page.getByTestId('interactive').selectOption('ask');
+    await page.getByTestId('start').click();
+    await page.getByTestId('approve').waitFor({ state: 'visible', timeout: 15_000 });
+    expect(await text(page, 'ask-kind')).toBe('approval');
+    expect(await text(page, 'ask-prompt')).toBe('Go on with the rest of the message?');
+    expect(await text(page, 'output')).toBe('one two three ');
+    expect(await page.getByTestId('send-results').isVisible()).toBe(false);
+    const job = await app.api(`/v1/jobs/${await text(page, 'job-id')}`, { headers: { Authorization: `Bearer ${KEY}` } });
+    expect(job.body.status).toBe('waiting_for_input');
+    await page.screenshot({ path: join(tmpdir(), 'jobstream-playground-approval.png'), fullPage: true });
+    await page.getByTestId('approve').click();
+    await waitText(page, 'status', ['done', 'error', 'cancelled', 'failed']);
+    expect(await text(page, 'status')).toBe('done');
+    expect(await text(page, 'output')).toBe('one two three four five six');
+    expect(await page.getByTestId('ask').isVisible()).toBe(false);
+    expect(await text(page, 'seq-check')).toMatch(/^ok \(\d+ events, dense\)$/);
+    expect(seen.foreign).toEqual([]);
+    expect(seen.problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('v1.1: shows a tool-result form for a client-side tool and sends the result', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const seen = watch(page, app.url);
+    await page.goto(app.url + '/');
+    await page.getByTestId('api-key').fill(KEY);
+    await page.getByTestId('message').fill('tool then text');
+    await page.getByTestId('delay').fill('0');
+    await page.getByTestId('interactive').selectOption('client_tool');
+    await page.getByTestId('start').click();
+    await page.getByTestId('send-results').waitFor({ state: 'visible', timeout: 15_000 });
+    expect(await text(page, 'ask-kind')).toBe('tool_results');
+    expect(await page.getByTestId('approve').isVisible()).toBe(false);
+    await page.getByTestId('tool-result').fill('{"clipboard":"hello from the browser"}');
+    await page.getByTestId('send-results').click();
+    await waitText(page, 'status', ['done', 'error', 'cancelled', 'failed']);
+    expect(await text(page, 'status')).toBe('done');
+    expect(await text(page, 'output')).toBe('tool then text');
+    const id = await text(page, 'job-id');
+    const events = await app.api(`/v1/jobs/${id}/events?limit=100`, { headers: { Authorization: `Bearer ${KEY}` } });
+    expect(events.body.events.find((e: { type: string }) => e.type === 'tool_call_end')).toMatchObject({
+      name: 'read_clipboard',
+      result: { clipboard: 'hello from the browser' },
+    });
+    expect(seen.problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+
   it('shows the API error when the key is wrong', async () => {
     const page = await browser.newPage();
     await page.goto(app.url + '/');

@@ -87,6 +87,13 @@ describe('loadConfig', () => {
     }
   });
 
+  it('validates INPUT_TIMEOUT_S (v1.1): one day by default, a positive integer of seconds', () => {
+    expect(load({}).inputTimeoutMs).toBe(86_400_000);
+    expect(load({ INPUT_TIMEOUT_S: '90' }).inputTimeoutMs).toBe(90_000);
+    expect(() => load({ INPUT_TIMEOUT_S: '0' })).toThrow(/INPUT_TIMEOUT_S must be an integer from 1/);
+    expect(() => load({ INPUT_TIMEOUT_S: 'a day' })).toThrow(/INPUT_TIMEOUT_S must be an integer/);
+  });
+
   it('has the operability defaults: public metrics, limits on, 10 s shutdown', () => {
     expect(load({})).toMatchObject({
       metricsToken: undefined,

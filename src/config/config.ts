@@ -130,6 +130,8 @@ const envSchema = z.object({
   EMBEDDED_MAX_EVENTS: int('EMBEDDED_MAX_EVENTS', 100, 1_000_000_000, 1_500_000),
   EMBEDDED_MAX_BYTES: int('EMBEDDED_MAX_BYTES', 1024 * 1024, 1024 ** 4, 512 * 1024 * 1024),
   MAX_EVENTS_PER_JOB: int('MAX_EVENTS_PER_JOB', 10, 1_000_000_000, 1_100_000),
+  // v1.1 interactive jobs
+  INPUT_TIMEOUT_S: int('INPUT_TIMEOUT_S', 1, 365 * 86_400, 86_400),
   // webhooks (v1.1)
   WEBHOOKS_ENABLED: bool('WEBHOOKS_ENABLED', true),
   WEBHOOK_ALLOW_PRIVATE: bool('WEBHOOK_ALLOW_PRIVATE', false),
@@ -234,6 +236,8 @@ export class AppConfig {
   readonly embeddedMaxBytes!: number;
   /** A job reaching this many events ends with `error` `too_many_events` (both engines). */
   readonly maxEventsPerJob!: number;
+  /** How long a job's question waits for an answer before the job ends with `input_timeout` (INPUT_TIMEOUT_S). */
+  readonly inputTimeoutMs!: number;
   /** Webhooks (see src/webhooks). */
   readonly webhooks!: {
     /** Off ⇒ no /v1/webhooks routes, no feed consumer, no dispatcher. */
@@ -340,6 +344,7 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
     embeddedMaxEvents: v.EMBEDDED_MAX_EVENTS,
     embeddedMaxBytes: v.EMBEDDED_MAX_BYTES,
     maxEventsPerJob: v.MAX_EVENTS_PER_JOB,
+    inputTimeoutMs: v.INPUT_TIMEOUT_S * 1000,
     webhooks: {
       enabled: v.WEBHOOKS_ENABLED,
       allowPrivate: v.WEBHOOK_ALLOW_PRIVATE,

@@ -78,11 +78,32 @@ export const ApiJobsDocs = {
   cancel: () =>
     applyDecorators(
       ...common,
-      ApiOperation({ summary: 'Ask a job to stop (idempotent)', description: 'A queued job never runs; a running job ends with a `cancelled` event carrying the usage so far.' }),
+      ApiOperation({
+        summary: 'Ask a job to stop (idempotent)',
+        description: 'A queued job never runs; a job waiting for input ends at once; a running job ends with a `cancelled` event carrying the usage so far.',
+      }),
       idParam,
       ApiBody({ schema: ref('CancelJobRequest'), required: false }),
       ApiResponse({ status: 202, schema: ref('Job') }),
       err(404, 'unknown job'),
+    ),
+  input: () =>
+    applyDecorators(
+      ...common,
+      ApiOperation({
+        summary: "Answer a job's open input_required (v1.1)",
+        description:
+          'The job asked (`input_required` event; `pending_input` on the job) and waits (`waiting_for_input`), holding no worker. The answer must satisfy the request\'s JSON Schema; for `tool_results` it is `{ "results": [ { "call_id", "result" } | { "call_id", "error" } ] }`, one per call. Accepted ⇒ an `input_received` event, the job is dispatched again (202, status `queued` or `running`) and continues where it stopped. The same `request_id` and the same `input` again ⇒ 200 (idempotent).',
+      }),
+      idParam,
+      ApiBody({ schema: ref('InputJobRequest') }),
+      ApiResponse({ status: 202, description: 'accepted; the job goes on', schema: ref('Job') }),
+      ApiResponse({ status: 200, description: 'this answer was accepted before (idempotent repeat)', schema: ref('Job') }),
+      err(400, 'invalid_request: the input fails the request schema (the message names the failing path)'),
+      err(404, 'unknown job, or a job of another tenant'),
+      err(409, 'not_waiting: the job is not waiting, or request_id is not the open request (expired, ended); already_answered: this request was answered with another input'),
+      err(413, 'payload_too_large: input over 256 KiB'),
+      err(503, 'service_unavailable'),
     ),
   events: () =>
     applyDecorators(
@@ -105,7 +126,7 @@ export const ApiJobsDocs = {
   wait: () =>
     applyDecorators(
       ...common,
-      ApiOperation({ summary: 'Block until the job is terminal or the timeout passes' }),
+      ApiOperation({ summary: 'Block until the job is terminal, waits for input (v1.1), or the timeout passes' }),
       idParam,
       ApiQuery({ name: 'timeout_s', required: false, schema: { type: 'integer', minimum: 0, maximum: WAIT_TIMEOUT_MAX_S, default: 30 } }),
       ApiResponse({ status: 200, schema: ref('Job') }),

@@ -8,6 +8,7 @@ import {
   cancelJobRequestSchema,
   createJobRequestSchema,
   echoInputSchema,
+  inputJobRequestSchema,
   usageSchema,
 } from '../../libs/contracts/src/index.js';
 
@@ -59,6 +60,28 @@ export function componentSchemas(): Record<string, Schema> {
     CreateJobRequest: { ...toOpenApi(createJobRequestSchema, 'input'), example: { agent: 'echo', input: { message: 'Hello, streaming world!', repeat: 2, delay_ms: 50 } } },
     EchoInput: toOpenApi(echoInputSchema, 'input'),
     CancelJobRequest: toOpenApi(cancelJobRequestSchema, 'input'),
+    InputJobRequest: {
+      ...toOpenApi(inputJobRequestSchema, 'input'),
+      description: 'The answer to the open `input_required` (v1.1); `input` must satisfy the request\'s `schema` (at most 256 KiB as JSON).',
+      examples: undefined,
+      example: { request_id: 'req_01JD7Y3Z8W4X2V9Q5R6S7T8U9V', input: { approved: true } },
+    },
+    PendingInput: {
+      type: 'object',
+      required: ['request_id', 'kind', 'prompt', 'schema', 'expires_at'],
+      description: 'The open question of a job that waits for input (the fields of its `input_required` event).',
+      properties: {
+        request_id: { type: 'string' },
+        kind: { type: 'string', enum: ['approval', 'text', 'tool_results'] },
+        prompt: { type: 'string' },
+        schema: { type: 'object', additionalProperties: true, description: 'JSON Schema (draft 2020-12) the answer must satisfy' },
+        tool_calls: {
+          type: 'array',
+          items: { type: 'object', required: ['call_id', 'name', 'arguments'], properties: { call_id: { type: 'string' }, name: { type: 'string' }, arguments: {} } },
+        },
+        expires_at: { type: 'string', format: 'date-time', description: 'unanswered by then ⇒ the job ends with error input_timeout' },
+      },
+    },
     Job: {
       type: 'object',
       required: ['id', 'agent', 'status', 'created_at', 'started_at', 'finished_at', 'attempt', 'last_event_id', 'usage', 'error', 'stream_url', 'events_url'],
@@ -74,6 +97,7 @@ export function componentSchemas(): Record<string, Schema> {
         usage: ref('Usage'),
         error: { type: 'object', nullable: true, properties: { code: { type: 'string' }, message: { type: 'string' } } },
         metadata: { type: 'object', nullable: true, additionalProperties: true },
+        pending_input: { allOf: [ref('PendingInput')], nullable: true, description: 'v1.1: the open request while the job is waiting_for_input, else null' },
         stream_url: { type: 'string', example: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/stream' },
         events_url: { type: 'string', example: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/events' },
       },

@@ -2,7 +2,7 @@
  * The public job representation: the store's record, with `last_event_id` from the log, and — when the log
  * already holds the terminal event but the store has not caught up yet — the terminal outcome from the log.
  */
-import { isTerminalEvent, isTerminalStatus, type Job } from '../../libs/contracts/src/index.js';
+import { isTerminalEvent, isTerminalStatus, type Job, type PendingInput } from '../../libs/contracts/src/index.js';
 import type { LoggedEvent } from '../../libs/event-log/src/index.js';
 import type { JobRecord } from '../../libs/job-store/src/index.js';
 import { cursorOf } from '../sse/sse-frames.js';
@@ -21,6 +21,7 @@ export function toJob(rec: JobRecord, last: LoggedEvent | null): Job {
     usage: rec.usage,
     error: rec.error,
     metadata: rec.metadata,
+    pending_input: pendingInputOf(rec),
     stream_url: `/v1/jobs/${rec.id}/stream`,
     events_url: `/v1/jobs/${rec.id}/events`,
   };
@@ -30,6 +31,24 @@ export function toJob(rec: JobRecord, last: LoggedEvent | null): Job {
     job.finished_at = t.ts;
     job.usage = t.usage;
     job.error = t.type === 'error' ? { code: t.code, message: t.message } : null;
+    job.pending_input = null;
   }
   return job;
+}
+
+/**
+ * The open request of a job, as clients see it (without the answer bookkeeping): while it waits, and in the moment
+ * between its question and the status change (the runner records the request first, and accepts an answer then).
+ */
+export function pendingInputOf(rec: JobRecord): PendingInput | null {
+  const r = rec.input_request;
+  if ((rec.status !== 'waiting_for_input' && rec.status !== 'running') || !r || r.answer !== null || r.attempt !== rec.attempt) return null;
+  return {
+    request_id: r.request_id,
+    kind: r.kind,
+    prompt: r.prompt,
+    schema: r.schema,
+    ...(r.tool_calls ? { tool_calls: r.tool_calls } : {}),
+    expires_at: r.expires_at,
+  };
 }

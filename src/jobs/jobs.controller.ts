@@ -1,13 +1,22 @@
 /** REST endpoints of the jobs API (thin: validation in pipes, rules in JobsService). */
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { cancelJobRequestSchema, createJobRequestSchema, type CancelJobRequest, type CreateJobRequest, type Job } from '../../libs/contracts/src/index.js';
+import {
+  cancelJobRequestSchema,
+  createJobRequestSchema,
+  inputJobRequestSchema,
+  type CancelJobRequest,
+  type CreateJobRequest,
+  type InputJobRequest,
+  type Job,
+} from '../../libs/contracts/src/index.js';
 import { ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { ShutdownService } from '../lifecycle/shutdown.service.js';
 import { CreateRateLimitGuard } from '../limits/create-rate-limit.guard.js';
 import { ApiJobsDocs } from '../docs/jobs.docs.js';
 import { eventsQuerySchema, listQuerySchema, waitQuerySchema, type EventsQuery, type ListQuery, type WaitQuery } from './dto/queries.js';
+import { JobInputService } from './job-input.service.js';
 import { JobsService, type EventsPage } from './jobs.service.js';
 import { FILTER_HEADER, parseEventFilter } from './stream-formats/event-filter.js';
 
@@ -16,6 +25,7 @@ import { FILTER_HEADER, parseEventFilter } from './stream-formats/event-filter.j
 export class JobsController {
   constructor(
     private readonly jobs: JobsService,
+    private readonly inputs: JobInputService,
     private readonly shutdown: ShutdownService,
   ) {}
 
@@ -55,6 +65,20 @@ export class JobsController {
     @Body(new ZodValidationPipe(cancelJobRequestSchema.optional(), 'cancel')) body: CancelJobRequest | undefined,
   ): Promise<Job> {
     return this.jobs.cancel(tenant, id, body?.reason ?? '');
+  }
+
+  /** v1.1: answer the job's open `input_required`: 202 accepted, 200 the same answer again. */
+  @Post(':id/input')
+  @ApiJobsDocs.input()
+  async input(
+    @Tenant() tenant: string,
+    @Param('id') id: string,
+    @Body(new ZodValidationPipe(inputJobRequestSchema)) body: InputJobRequest,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<Job> {
+    const { job, accepted } = await this.inputs.input(tenant, id, body);
+    res.status(accepted ? 202 : 200);
+    return job;
   }
 
   @Get(':id/events')

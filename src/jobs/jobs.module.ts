@@ -7,6 +7,7 @@ import { Metrics } from '../metrics/metrics.service.js';
 import { SseConnections } from '../sse/sse-connections.js';
 import { frameOf } from '../sse/sse-frames.js';
 import { JobStreamController } from './job-stream.controller.js';
+import { JobInputService } from './job-input.service.js';
 import { JobStreamService } from './job-stream.service.js';
 import { LIVE_HUB, SNAPSHOT_CACHE } from './jobs.constants.js';
 import { SnapshotsService } from './snapshots.service.js';
@@ -33,6 +34,7 @@ import { JobsService } from './jobs.service.js';
     SnapshotsService,
     StreamPlanner,
     JobsService,
+    JobInputService,
     JobStreamService,
     SseConnections,
     StreamLimits,

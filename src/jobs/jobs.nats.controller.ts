@@ -1,30 +1,42 @@
 /**
- * The internal request-reply API over NATS (served by every API process, queue group `jobstream-api`): create, get
- * and cancel a job with the same validation and tenant rules as REST (thin: the rules live in JobsService).
+ * The internal request-reply API over NATS (served by every API process, queue group `jobstream-api`): create, get,
+ * cancel and answer (v1.1 `input`) a job with the same validation and tenant rules as REST (thin: the rules live in
+ * JobsService).
  *
  * Each payload carries `api_key` (checked like the Bearer key; ignored when auth is off, the default tenant).
- * Replies: `{ "job": Job }` (create adds `"created": boolean`), or the contract's `{ "error": { code, message } }`
+ * Replies: `{ "job": Job }` (create adds `"created": boolean`, input adds `"accepted": boolean` — false for an
+ * idempotent repeat, REST's 200), or the contract's `{ "error": { code, message } }`
  * with the REST codes. Documented in docs/NATS.md and docs/asyncapi.yaml.
  */
 import { Controller, Logger } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { z } from 'zod';
-import { API_SUBJECTS, cancelJobRequestSchema, createJobRequestSchema, type ErrorBody, type Job } from '../../libs/contracts/src/index.js';
+import {
+  API_SUBJECTS,
+  cancelJobRequestSchema,
+  createJobRequestSchema,
+  inputJobRequestSchema,
+  type ErrorBody,
+  type Job,
+} from '../../libs/contracts/src/index.js';
 import { DEFAULT_TENANT } from '../auth/auth.constants.js';
 import { ApiError } from '../common/api-error.js';
 import { mapError, zodMessage } from '../common/error-mapping.js';
 import { RejectedPayload } from '../common/nats-transport.js';
 import { AppConfig } from '../config/config.js';
 import { hashKey } from '../config/key-hash.js';
+import { JobInputService } from './job-input.service.js';
 import { JobsService } from './jobs.service.js';
 
 export type NatsJobReply = { job: Job } | ErrorBody;
 export type NatsCreateReply = { job: Job; created: boolean } | ErrorBody;
+export type NatsInputReply = { job: Job; accepted: boolean } | ErrorBody;
 
 const credentials = { api_key: z.string().optional() };
 const createPayloadSchema = z.object({ ...credentials, idempotency_key: z.string().optional() }).passthrough();
 const getPayloadSchema = z.strictObject({ ...credentials, id: z.string() });
 const cancelPayloadSchema = z.strictObject({ ...credentials, id: z.string(), reason: cancelJobRequestSchema.shape.reason });
+const inputPayloadSchema = z.strictObject({ ...credentials, id: z.string(), ...inputJobRequestSchema.shape });
 
 function parse<S extends z.ZodType>(schema: S, payload: unknown): z.infer<S> {
   if (payload instanceof RejectedPayload) throw ApiError.invalid(payload.message);
@@ -42,6 +54,7 @@ export class JobsNatsController {
 
   constructor(
     private readonly jobs: JobsService,
+    private readonly inputs: JobInputService,
     private readonly config: AppConfig,
   ) {}
 
@@ -69,6 +82,14 @@ export class JobsNatsController {
     return this.reply(async () => {
       const p = parse(cancelPayloadSchema, payload);
       return { job: await this.jobs.cancel(this.tenant(p.api_key), p.id, p.reason ?? '') };
+    });
+  }
+
+  @MessagePattern(API_SUBJECTS.input)
+  input(@Payload() payload: unknown): Promise<NatsInputReply> {
+    return this.reply(async () => {
+      const { api_key, id, request_id, input } = parse(inputPayloadSchema, payload);
+      return this.inputs.input(this.tenant(api_key), id, { request_id, input });
     });
   }
 

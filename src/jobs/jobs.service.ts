@@ -21,6 +21,7 @@ import { zodMessage } from '../common/error-mapping.js';
 import { EVENT_LOG, JOB_CONTROL, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { cursorOf } from '../sse/sse-frames.js';
+import { endJob } from '../worker/job-ending.js';
 import { statusOfTerminal, terminalPatch } from '../worker/job-runner.js';
 import { JobStreamService, type StreamStart } from './job-stream.service.js';
 import type { EventFilter } from './stream-formats/event-filter.js';
@@ -123,6 +124,17 @@ export class JobsService {
     const rec = await this.record(tenant, id);
     if (isTerminalStatus(rec.status)) return this.get(tenant, id);
     if (rec.cancel_reason === null) await this.store.update(id, { cancel_reason: reason });
+    if (rec.status === 'waiting_for_input') {
+      // No worker holds a waiting job: end it here, at once. (If it was answered meanwhile, the worker that picks
+      // it up sees the cancel_reason and ends it.)
+      const r = await this.store.get(id);
+      if (r?.status === 'waiting_for_input') {
+        const ended = await endJob(this.store, this.log, id, r.attempt, { type: 'cancelled', reason, usage: r.usage }, `${id}:cancelled`);
+        if (ended.changed) this.metrics?.jobTransition(ended.status);
+        this.logger.log({ msg: 'waiting job cancelled', job_id: id, tenant });
+        return this.get(tenant, id);
+      }
+    }
     const tr = await this.store.transition(id, 'cancelled', { from: ['queued'], patch: { cancel_reason: reason } });
     if (tr.changed) {
       this.metrics?.jobTransition('cancelled');
@@ -201,7 +213,8 @@ export class JobsService {
   /** Blocks until the job is terminal, the timeout passes, or the client leaves. */
   async wait(tenant: string, id: string, timeoutS: number, signal: AbortSignal): Promise<Job> {
     let job = await this.get(tenant, id);
-    if (isTerminalStatus(job.status) || timeoutS === 0 || signal.aborted) return job;
+    // v1.1: a job waiting for input cannot end without an answer, so the wait returns then too
+    if (isTerminalStatus(job.status) || job.status === 'waiting_for_input' || timeoutS === 0 || signal.aborted) return job;
     await new Promise<void>((resolve) => {
       let leave: (() => void) | null = null;
       let finished = false;
@@ -216,13 +229,16 @@ export class JobsService {
       const timer = setTimeout(finish, timeoutS * 1000);
       signal.addEventListener('abort', finish, { once: true });
       this.hub
-        .subscribe(id, { next: (e) => isTerminalEvent(e.event) && finish(), error: finish })
+        .subscribe(id, {
+          next: (e) => (isTerminalEvent(e.event) || (e.event.type === 'status' && e.event.status === 'waiting_for_input')) && finish(),
+          error: finish,
+        })
         .then(async (unsubscribe) => {
           leave = unsubscribe;
           if (finished) return unsubscribe();
           // the job may have ended between the first look and the subscription
           const last = await this.log.last(id);
-          if (last && isTerminalEvent(last.event)) finish();
+          if (last && (isTerminalEvent(last.event) || (last.event.type === 'status' && last.event.status === 'waiting_for_input'))) finish();
         })
         .catch(finish);
     });

@@ -1,8 +1,9 @@
 /**
  * The playground: ONE self-contained page (inline CSS and JS, nothing fetched from elsewhere, no build step).
  * It creates an `echo` job, streams it with EventSource through a browser stream token, drops the connection on
- * demand and resumes from the last cursor, and lists every event with its id. The CSP allows exactly these two
- * inline blocks (by hash) and same-origin requests.
+ * demand and resumes from the last cursor, and lists every event with its id. v1.1: the job can ask (echo's `ask`
+ * or `client_tool`); the page then shows an approval card or a tool-result form and answers with
+ * `POST /v1/jobs/:id/input`. The CSP allows exactly these two inline blocks (by hash) and same-origin requests.
  */
 import { createHash } from 'node:crypto';
 
@@ -34,6 +35,7 @@ dt { color:var(--muted); }
 dd { margin:0; font-family:var(--mono); font-size:13px; overflow-wrap:anywhere; }
 .pill { display:inline-block; padding:1px 10px; border-radius:999px; font-family:inherit; font-size:13px; font-weight:650; background:#e8ebf2; color:var(--muted); }
 .pill.live { background:#e3ebff; color:var(--accent); }
+.pill.waiting { background:#fff1d6; color:var(--warn); }
 .pill.done { background:#dcf3e6; color:var(--ok); }
 .pill.dropped, .pill.cancelled { background:#fff1d6; color:var(--warn); }
 .pill.error, .pill.failed { background:#fde2e0; color:var(--bad); }
@@ -54,13 +56,23 @@ tr.terminal td { background:#f1faf5; }
 .explain { margin:14px 0 0; color:var(--muted); font-size:13px; }
 footer { grid-column: 1 / -1; color:var(--muted); font-size:13px; }
 code { font-family:var(--mono); font-size:12.5px; background:#eef1f6; padding:1px 5px; border-radius:4px; }
+label.spaced { margin-top:10px; }
+.ask { border:2px solid var(--accent); background:#f5f7ff; }
+.ask[hidden] { display:none; }
+.ask .prompt { font-weight:600; margin:0 0 10px; }
+.ask .call { margin:10px 0; }
+.ask .call code { display:inline-block; margin-bottom:4px; }
+.ask textarea { min-height:60px; font-family:var(--mono); font-size:13px; }
+button.ok { background:var(--ok); border-color:var(--ok); color:#fff; }
+button.bad { background:var(--bad); border-color:var(--bad); color:#fff; }
+select { font:inherit; border:1px solid var(--line); border-radius:7px; padding:7px 8px; background:#fbfcfe; width:100%; }
 @media (max-width: 860px) { main { grid-template-columns: minmax(0,1fr); } }
 `;
 
 const JS = `
 'use strict';
 const $ = (id) => document.querySelector('[data-testid="' + id + '"]');
-const TYPES = ['status', 'token', 'thinking', 'tool_call_start', 'tool_call_end', 'attempt', 'input_required', 'done', 'error', 'cancelled'];
+const TYPES = ['status', 'token', 'thinking', 'tool_call_start', 'tool_call_end', 'attempt', 'input_required', 'input_received', 'done', 'error', 'cancelled'];
 const TERMINAL = new Set(['done', 'error', 'cancelled']);
 const RESUME_DELAY_MS = 1000;
 let run = null;
@@ -108,6 +120,8 @@ function detailOf(ev) {
     case 'attempt': return 'attempt ' + ev.attempt + ' (' + ev.reason + ')';
     case 'tool_call_start': return ev.name + ' ' + JSON.stringify(ev.arguments);
     case 'tool_call_end': return ev.name + ' ' + JSON.stringify(ev.error !== undefined ? ev.error : ev.result);
+    case 'input_required': return ev.kind + ': ' + JSON.stringify(ev.prompt);
+    case 'input_received': return JSON.stringify(ev.input);
     default: return '';
   }
 }
@@ -144,11 +158,16 @@ function onEvent(r, type, msg) {
   row.dataset.id = id;
   row.dataset.seq = String(ev.seq);
   if (type === 'token') r.text += ev.text;
+  if (type === 'input_required') showAsk(r, ev);
+  if (type === 'status' && ev.status === 'waiting_for_input') setStatus('waiting');
+  if (type === 'status' && ev.status === 'running' && r.es) setStatus('streaming');
+  if (type === 'input_received' && r.ask && r.ask.request_id === ev.request_id) hideAsk(r);
   if (type === 'attempt') { r.text = ''; note('A new attempt started: the output of earlier attempts is void.'); }
   $('output').textContent = r.text;
   $('output').scrollTop = $('output').scrollHeight;
   seqCheck(r);
   if (TERMINAL.has(type)) {
+    hideAsk(r);
     r.ended = true;
     if (r.es) { r.es.close(); r.es = null; }
     setStatus(type);
@@ -159,6 +178,58 @@ function onEvent(r, type, msg) {
     else note('The job was cancelled.');
     buttons();
   }
+}
+
+// v1.1: the job asks — an approval card, or a form for the results of client-side tools
+function showAsk(r, ev) {
+  r.ask = ev;
+  $('ask-prompt').textContent = ev.prompt;
+  $('ask-kind').textContent = ev.kind;
+  const calls = $('ask-calls');
+  calls.textContent = '';
+  const approval = ev.kind === 'approval';
+  $('approve').hidden = !approval;
+  $('reject').hidden = !approval;
+  $('send-results').hidden = approval;
+  for (const c of ev.tool_calls || []) {
+    const div = document.createElement('div');
+    div.className = 'call';
+    const code = document.createElement('code');
+    code.textContent = c.name + '(' + JSON.stringify(c.arguments) + ')  ' + c.call_id;
+    const ta = document.createElement('textarea');
+    ta.dataset.testid = 'tool-result';
+    ta.dataset.callId = c.call_id;
+    ta.spellcheck = false;
+    ta.value = JSON.stringify({ ok: true });
+    div.appendChild(code);
+    div.appendChild(ta);
+    calls.appendChild(div);
+  }
+  $('ask').hidden = false;
+  note(approval ? 'The job waits for your approval (it holds no worker meanwhile).' : 'The job waits for the results of ' + (ev.tool_calls || []).length + ' client-side tool call(s).');
+}
+function hideAsk(r) {
+  r.ask = null;
+  $('ask').hidden = true;
+}
+async function answer(input) {
+  const r = run;
+  if (!r || !r.ask) return;
+  try {
+    await api('POST', '/v1/jobs/' + encodeURIComponent(r.jobId) + '/input', { request_id: r.ask.request_id, input });
+    note('Answer accepted: the job goes on.', 'ok');
+  } catch (e) {
+    note('Answer refused: ' + e.message, 'bad');
+  }
+}
+function sendResults() {
+  const results = [];
+  for (const ta of document.querySelectorAll('[data-testid="tool-result"]')) {
+    let result;
+    try { result = JSON.parse(ta.value); } catch (e) { result = ta.value; }
+    results.push({ call_id: ta.dataset.callId, result });
+  }
+  return answer({ results });
 }
 
 async function connect(r, after) {
@@ -229,8 +300,9 @@ async function start() {
   const message = $('message').value;
   if (!message) { note('Type a message first.', 'bad'); return; }
   const delay = Math.max(0, Math.min(5000, Number($('delay').value) || 0));
-  run = { jobId: null, es: null, lastId: '', lastSeq: 0, text: '', ended: false, connections: 0, anomalies: [] };
+  run = { jobId: null, es: null, lastId: '', lastSeq: 0, text: '', ended: false, connections: 0, anomalies: [], ask: null };
   const r = run;
+  hideAsk(r);
   $('output').textContent = '';
   $('events').textContent = '';
   for (const id of ['job-id', 'cursor', 'resume-cursor', 'seq-check']) $(id).textContent = '—';
@@ -240,7 +312,11 @@ async function start() {
   setStatus('creating');
   buttons();
   try {
-    const job = await api('POST', '/v1/jobs', { agent: 'echo', input: { message, delay_ms: delay } });
+    const input = { message, delay_ms: delay };
+    const mode = $('interactive').value;
+    if (mode === 'ask') input.ask = { after: 3, prompt: 'Go on with the rest of the message?' };
+    if (mode === 'client_tool') input.client_tool = { name: 'read_clipboard' };
+    const job = await api('POST', '/v1/jobs', { agent: 'echo', input });
     r.jobId = job.id;
     $('job-id').textContent = job.id;
   } catch (e) {
@@ -271,6 +347,9 @@ async function probeAuth() {
 $('start').addEventListener('click', start);
 $('drop').addEventListener('click', drop);
 $('cancel').addEventListener('click', cancel);
+$('approve').addEventListener('click', () => answer({ approved: true }));
+$('reject').addEventListener('click', () => answer({ approved: false }));
+$('send-results').addEventListener('click', sendResults);
 $('api-key').addEventListener('change', probeAuth);
 $('message').addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) start(); });
 buttons();
@@ -320,6 +399,12 @@ export const PLAYGROUND_HTML = `<!doctype html>
       <div>
         <label for="delay">Delay per token <span class="hint">(ms)</span></label>
         <input id="delay" data-testid="delay" type="number" min="0" max="5000" step="10" value="150">
+        <label for="interactive" class="spaced">The job asks <span class="hint">(v1.1)</span></label>
+        <select id="interactive" data-testid="interactive">
+          <option value="">nothing</option>
+          <option value="ask">an approval after 3 tokens</option>
+          <option value="client_tool">for a client-side tool first</option>
+        </select>
       </div>
     </div>
     <div class="buttons">
@@ -340,6 +425,16 @@ export const PLAYGROUND_HTML = `<!doctype html>
       <dt>seq check</dt><dd><span data-testid="seq-check">—</span></dd>
     </dl>
     <p class="explain"><b>Drop &amp; resume</b> closes the EventSource, waits a second while the job keeps running, then opens a new stream with <code>after=</code> the last cursor received. The seq check flags any gap or duplicate.</p>
+  </section>
+  <section class="card wide ask" data-testid="ask" hidden>
+    <h2>The job asks <span data-testid="ask-kind"></span></h2>
+    <p class="prompt" data-testid="ask-prompt"></p>
+    <div data-testid="ask-calls"></div>
+    <div class="buttons">
+      <button data-testid="approve" class="ok" type="button">Approve</button>
+      <button data-testid="reject" class="bad" type="button">Reject</button>
+      <button data-testid="send-results" class="primary" type="button">Send results</button>
+    </div>
   </section>
   <section class="card wide">
     <h2>Output</h2>

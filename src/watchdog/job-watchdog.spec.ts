@@ -58,4 +58,26 @@ describe('JobWatchdog', () => {
     expect(events.map((e) => e.event.type)).toEqual(['error']);
     expect((await store.get(job.id))?.status).toBe('failed');
   });
+
+  it('never takes a waiting job for a lost worker, and ends it with input_timeout at its deadline (v1.1)', async () => {
+    const { log, store, watchdog } = setup();
+    const req = (rid: string, expires: string) => ({
+      request_id: rid, kind: 'approval' as const, prompt: 'ok?', schema: { type: 'object' }, expires_at: expires, attempt: 2, answer: null, answered_at: null,
+    });
+    const due = record({ status: 'waiting_for_input', heartbeat_at: null, updated_at: ago(3_600_000), input_request: req('r1', ago(1)) });
+    const later = record({ status: 'waiting_for_input', heartbeat_at: null, updated_at: ago(3_600_000), input_request: req('r2', new Date(Date.now() + 60_000).toISOString()) });
+    for (const j of [due, later]) await store.create(j);
+    await log.append(due.id, { event: { type: 'input_required', request_id: 'r1', kind: 'approval', prompt: 'ok?' }, attempt: 2 });
+
+    expect(await watchdog.sweep()).toEqual([]); // an hour without a heartbeat: not stale, it holds no worker
+    expect(await watchdog.sweepInputs()).toEqual([due.id]);
+    const last = (await log.last(due.id))!.event;
+    expect(last).toMatchObject({ type: 'error', code: 'input_timeout', retryable: false, attempt: 2, usage: { input_tokens: 3, output_tokens: 1 } });
+    expect(await store.get(due.id)).toMatchObject({ status: 'failed', error: { code: 'input_timeout' } });
+    expect((await store.get(later.id))?.status).toBe('waiting_for_input');
+    expect(await watchdog.sweepInputs()).toEqual([]);
+    // exact after restarts: the deadline lives in the store, so a fresh watchdog finds it when it is due
+    const restarted = new JobWatchdog(store, log, { staleAfterMs: 3_000 });
+    expect(await restarted.sweepInputs(Date.now() + 61_000)).toEqual([later.id]);
+  });
 });

@@ -16,11 +16,16 @@
  * left alone; the remaining window (a takeover between that read and the append) needs a worker to come back after
  * 2 × the stall timeout of silence, and ends the job cleanly as `worker_lost` (the late worker then stops: its next
  * append is refused).
+ *
+ * Interactive jobs (v1.1): a job `waiting_for_input` holds no worker and sends no heartbeat; it is never stale.
+ * {@link JobWatchdog.sweepInputs} ends the ones whose open request passed its `expires_at` (from the store's
+ * deadline index, so it is exact across restarts) with `error` `input_timeout`, `retryable: false`.
  */
 import { Logger } from '@nestjs/common';
 import { JobLogClosedError, type EventLog } from '../../libs/event-log/src/index.js';
 import { isActiveStatus, lastSignOfLife, type JobRecord, type JobStore } from '../../libs/job-store/src/index.js';
 import type { JobEvent } from '../../libs/contracts/src/index.js';
+import { endJob } from '../worker/job-ending.js';
 import { statusOfTerminal, terminalPatch } from '../worker/job-runner.js';
 
 export interface JobWatchdogOptions {
@@ -54,6 +59,21 @@ export class JobWatchdog {
     return ended;
   }
 
+  /** Ends the waiting jobs whose question expired by `now`; returns their ids. */
+  async sweepInputs(now = Date.now()): Promise<string[]> {
+    const due = await this.store.listInputExpired(new Date(now), this.opts.batch ?? 100);
+    const ended: string[] = [];
+    for (const candidate of due) {
+      const job = await this.store.get(candidate.id); // answered meanwhile?
+      const req = job?.input_request;
+      if (!job || job.status !== 'waiting_for_input' || !req || req.answer !== null || Date.parse(req.expires_at) > now) continue;
+      await expireInput(this.store, this.log, job);
+      this.logger.log({ msg: 'input request expired; job ended', job_id: job.id, request_id: req.request_id });
+      ended.push(job.id);
+    }
+    return ended;
+  }
+
   private async end(job: JobRecord, silentMs: number): Promise<void> {
     const attempt = Math.max(1, job.attempt);
     let terminal: JobEvent;
@@ -79,4 +99,23 @@ export class JobWatchdog {
     await this.store.transition(job.id, statusOfTerminal(t), { patch: terminalPatch(t) });
     this.logger.warn({ msg: 'ended a job whose worker went silent', job_id: job.id, attempt, silent_ms: silentMs, outcome: t.type });
   }
+}
+
+/** Ends a waiting job whose open request expired: `error` `input_timeout` (also used by the API on a late answer). */
+export async function expireInput(store: JobStore, log: EventLog, job: JobRecord) {
+  const req = job.input_request!;
+  return endJob(
+    store,
+    log,
+    job.id,
+    Math.max(1, job.attempt),
+    {
+      type: 'error',
+      code: 'input_timeout',
+      message: `no answer to input request ${req.request_id} before ${req.expires_at}`,
+      retryable: false,
+      usage: job.usage,
+    },
+    `${job.id}:input-timeout:${req.request_id}`,
+  );
 }

@@ -11,7 +11,9 @@ export class WatchdogService implements OnApplicationBootstrap, OnApplicationShu
   private readonly logger = new Logger('Watchdog');
   readonly watchdog: JobWatchdog;
   private timer: NodeJS.Timeout | null = null;
+  private inputTimer: NodeJS.Timeout | null = null;
   private sweeping: Promise<unknown> | null = null;
+  private sweepingInputs: Promise<unknown> | null = null;
   private failures = 0;
 
   constructor(
@@ -27,15 +29,35 @@ export class WatchdogService implements OnApplicationBootstrap, OnApplicationShu
     return Math.max(250, Math.floor(this.config.jobStallTimeoutMs / 2));
   }
 
+  /** Input deadlines are checked every second (one range read of the store's deadline index). */
+  static readonly INPUT_SWEEP_MS = 1_000;
+
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => this.tick(), this.intervalMs);
     this.timer.unref();
+    this.inputTimer = setInterval(() => this.tickInputs(), WatchdogService.INPUT_SWEEP_MS);
+    this.inputTimer.unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.inputTimer) clearInterval(this.inputTimer);
     this.timer = null;
+    this.inputTimer = null;
     await this.sweeping?.catch(() => {});
+    await this.sweepingInputs?.catch(() => {});
+  }
+
+  private tickInputs(): void {
+    if (this.sweepingInputs) return;
+    this.sweepingInputs = this.watchdog
+      .sweepInputs()
+      .catch(() => {
+        /* an outage: the main sweep reports it; the deadline is kept in the store and checked again */
+      })
+      .finally(() => {
+        this.sweepingInputs = null;
+      });
   }
 
   private tick(): void {

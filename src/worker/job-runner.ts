@@ -15,6 +15,12 @@
  *   queued`, moves the job back to `queued` with the new attempt number, and releases the queue message, so
  *   another worker starts it at once. A cancel that arrives meanwhile wins: the job ends `cancelled`.
  * - A malformed event from an agent is refused by the log, logged, and never reaches clients.
+ * - **Questions** (v1.1, docs/agents.md): an agent's `input_required` is completed (request id, schema, deadline),
+ *   its schema compiled once, recorded on the job record and appended; then the job moves to `waiting_for_input`,
+ *   `status: waiting_for_input` is appended, and the runner lets go of it (the queue message is acked: no slot, no
+ *   heartbeat). If the answer arrived while the runner still held the job, it goes on at once instead. An answer
+ *   given later re-dispatches the job (`queued`); the runner that gets it reads the current attempt's events from
+ *   the log and calls the agent again with them as `ctx.history` — same attempt, nothing re-emitted.
  */
 import { SpanKind } from '@opentelemetry/api';
 import { Traced } from '../tracing/tracing.js';
@@ -22,17 +28,20 @@ import { Logger } from '@nestjs/common';
 import {
   agentInputSchema,
   InvalidEventError,
+  START,
   isTerminalEvent,
   isTerminalStatus,
+  newJobId,
   type AgentEvent,
+  type AgentEventOf,
   type JobEvent,
   type JobStatus,
   type TerminalAgentEvent,
   type Usage,
 } from '../../libs/contracts/src/index.js';
 import {
-  EventLogUnavailableError,
   EventLogFullError,
+  EventLogUnavailableError,
   JobLogClosedError,
   StaleAttemptError,
   type AppendInput,
@@ -40,8 +49,9 @@ import {
   type LoggedEvent,
 } from '../../libs/event-log/src/index.js';
 import type { QueuedJob } from '../../libs/job-queue/src/index.js';
-import type { JobRecord, JobStore } from '../../libs/job-store/src/index.js';
-import type { AgentContext, AgentRegistry } from './agents/agent.js';
+import type { InputRequestRecord, JobRecord, JobStore } from '../../libs/job-store/src/index.js';
+import { INPUT_LIMITS, InvalidInputSchemaError, inputSchemas, schemaFor } from '../interactive/input-schemas.js';
+import type { AgentContext, AgentInputRequest, AgentRegistry } from './agents/agent.js';
 
 export interface JobRunnerOptions {
   maxAttempts: number;
@@ -51,6 +61,8 @@ export interface JobRunnerOptions {
   appendRetryMs?: number;
   /** MAX_EVENTS_PER_JOB: a job reaching this many events ends with `error` `too_many_events` (default: no cap). */
   maxEventsPerJob?: number;
+  /** How long a question waits for its answer (INPUT_TIMEOUT_S); default 24 h. */
+  inputTimeoutMs?: number;
   metrics?: RunnerMetrics;
 }
 
@@ -89,6 +101,8 @@ interface Running {
   cancelReason: string | null;
   /** Aborted to be handed back to the queue (shutdown), not cancelled. */
   handBack: boolean;
+  /** The job waits for input now: this run is only winding down (a new delivery is a new run, after this one). */
+  parked: boolean;
 }
 
 /** What happens to the queue message once the runner is done with a job. */
@@ -149,6 +163,10 @@ export class JobRunner {
   async handle(q: QueuedJob): Promise<void> {
     const jobId = q.jobId;
     const current = this.running.get(jobId);
+    if (current?.parked) {
+      // Answered while this run was still letting go of the job: the new delivery continues it once it has.
+      return current.done.then(() => this.handle(q));
+    }
     if (current) {
       // The queue gave us again a job this process is running (its in-progress signals were lost, e.g. across a
       // broker restart): keep the run — never a second one at once — and settle this delivery with it.
@@ -157,7 +175,14 @@ export class JobRunner {
       return current.done;
     }
     // Registered before anything else, so a cancel that arrives while the job is being started is not missed.
-    const state: Running = { done: Promise.resolve(), adopted: [], abort: new AbortController(), cancelReason: null, handBack: false };
+    const state: Running = {
+      done: Promise.resolve(),
+      adopted: [],
+      abort: new AbortController(),
+      cancelReason: null,
+      handBack: false,
+      parked: false,
+    };
     this.running.set(jobId, state);
     state.done = (async () => {
       const holder = holderOf(q, state);
@@ -183,8 +208,13 @@ export class JobRunner {
       await q.ack();
       return;
     }
+    if (rec.status === 'waiting_for_input') {
+      // It waits for an answer holding no worker; the answer dispatches it again.
+      await q.ack();
+      return;
+    }
     let attempt = Math.max(1, rec.attempt);
-    if (rec.status === 'running' || rec.status === 'waiting_for_input') {
+    if (rec.status === 'running') {
       // The previous holder of this job vanished mid-run.
       const spent = attempt;
       if (spent >= this.opts.maxAttempts) {
@@ -205,8 +235,10 @@ export class JobRunner {
         return;
       }
     }
+    // An answered question of this attempt: the job continues (same attempt) from its log.
+    const answered = rec.status === 'queued' && rec.input_request?.attempt === attempt && rec.input_request.answer !== null ? rec.input_request : null;
     const tr = await this.store.transition(jobId, 'running', {
-      from: ['queued', 'running', 'waiting_for_input'],
+      from: ['queued', 'running'],
       patch: { attempt, heartbeat_at: new Date().toISOString() },
     });
     if (!tr.changed || !tr.job) {
@@ -214,7 +246,8 @@ export class JobRunner {
       return;
     }
     this.opts.metrics?.jobTransition('running');
-    if (!(await this.append(jobId, attempt, { type: 'status', status: 'running' }, `${jobId}:${attempt}:s`))) {
+    const runningDedup = answered ? `${jobId}:${attempt}:s:${answered.request_id}` : `${jobId}:${attempt}:s`;
+    if (!(await this.append(jobId, attempt, { type: 'status', status: 'running' }, runningDedup))) {
       await q.ack();
       return;
     }
@@ -222,21 +255,31 @@ export class JobRunner {
       state.cancelReason ??= tr.job.cancel_reason;
       state.abort.abort(new Error('cancelled before start'));
     }
-    if ((await this.run(tr.job, attempt, q, state)) === 'release') await q.release();
+    if ((await this.run(tr.job, attempt, q, state, answered !== null)) === 'release') await q.release();
     else await q.ack();
   }
 
-  private async run(job: JobRecord, attempt: number, q: QueuedJob, state: Running): Promise<Outcome> {
+  private async run(job: JobRecord, attempt: number, q: QueuedJob, state: Running, resume: boolean): Promise<Outcome> {
     const started = performance.now();
-    const { outcome, status } = await this.runAgent(job, attempt, q, state);
+    const { outcome, status } = await this.runAgent(job, attempt, q, state, resume);
     this.opts.metrics?.jobRunFinished(job.agent, status, (performance.now() - started) / 1000);
     return outcome;
   }
 
-  /** Runs the agent to the job's end (or hand-back): what to do with the queue message, and the job's status. */
-  private async runAgent(job: JobRecord, attempt: number, q: QueuedJob, state: Running): Promise<{ outcome: Outcome; status: JobStatus }> {
+  /**
+   * Runs the agent to the job's end, to a question (the job then waits holding no worker), or to a hand-back:
+   * what to do with the queue message, and the job's status.
+   */
+  private async runAgent(
+    job: JobRecord,
+    attempt: number,
+    q: QueuedJob,
+    state: Running,
+    resume: boolean,
+  ): Promise<{ outcome: Outcome; status: JobStatus }> {
     const jobId = job.id;
-    const usage: Usage = { input_tokens: 0, output_tokens: 0 };
+    // Continuing after an answer: the usage of the attempt so far was saved when the job parked.
+    const usage: Usage = resume ? { ...job.usage } : { input_tokens: 0, output_tokens: 0 };
     const keepalive = setInterval(() => {
       q.working();
       this.store.heartbeat(jobId, new Date()).catch((err: unknown) => {
@@ -250,6 +293,8 @@ export class JobRunner {
     let ended: TerminalJobEvent | null = null;
     /** A terminal event this runner still has to append. */
     let pending: TerminalAgentEvent | null = null;
+    /** The job now waits for an answer (this runner let go of it). */
+    let parked = false;
     try {
       const agent = this.agents.get(job.agent);
       const schema = agentInputSchema(job.agent);
@@ -257,45 +302,90 @@ export class JobRunner {
         pending = { type: 'error', code: 'unknown_agent', message: `no worker can run agent "${job.agent}"`, retryable: false, usage };
       } else if (!state.abort.signal.aborted) {
         const input = schema.parse(job.input) as Record<string, unknown>;
-        const ctx: AgentContext = { jobId, attempt, input, signal: state.abort.signal, usage };
-        let n = 0;
-        for await (const ev of agent.run(ctx)) {
-          if (state.abort.signal.aborted) break;
-          n++;
-          let stored: LoggedEvent;
-          try {
-            stored = await this.appendDurably(jobId, { event: ev, attempt, dedupId: `${jobId}:${attempt}:${n}` });
-          } catch (err) {
-            if (err instanceof InvalidEventError) {
-              this.logger.error({ msg: 'agent emitted an invalid event; dropped', job_id: jobId, agent: job.agent, error: err.message });
+        const history: JobEvent[] = resume ? await this.loadHistory(jobId, attempt) : [];
+        if (resume && history.length === 0) {
+          pending = {
+            type: 'error',
+            code: 'history_expired',
+            message: 'the events of this job are no longer retained (EVENT_RETENTION_S): it cannot continue',
+            retryable: false,
+            usage: { ...usage },
+          };
+        }
+        // One pass per answer received while this runner still held the job.
+        for (let round = history.filter((e) => e.type === 'input_received').length; !pending; round++) {
+          const ctx: AgentContext = { jobId, attempt, input, signal: state.abort.signal, usage, history: history.slice() };
+          const dedup = (n: number | string) => (round === 0 ? `${jobId}:${attempt}:${n}` : `${jobId}:${attempt}:r${round}:${n}`);
+          let asked: JobEvent<'input_required'> | null = null;
+          let n = 0;
+          for await (const out of agent.run(ctx)) {
+            if (state.abort.signal.aborted) break;
+            n++;
+            let ev: AgentEvent;
+            if (out.type === 'input_required') {
+              const req = await this.prepareRequest(job, attempt, out, history, usage, dedup(`${n}`));
+              if ('terminal' in req) {
+                if (req.terminal.kind === 'pending') pending = req.terminal.event;
+                else ended = req.terminal.event;
+                break;
+              }
+              ev = req.event;
+            } else if ((out as { type: string }).type === 'input_received') {
+              this.logger.error({ msg: 'agent emitted input_received (the platform appends answers); dropped', job_id: jobId, agent: job.agent });
               continue;
+            } else {
+              ev = out;
             }
-            if (err instanceof JobLogClosedError) {
-              ended = err.terminal.event as TerminalJobEvent;
-              state.abort.abort(new Error('job ended elsewhere'));
+            let stored: LoggedEvent;
+            try {
+              stored = await this.appendDurably(jobId, { event: ev, attempt, dedupId: dedup(n) });
+            } catch (err) {
+              if (err instanceof InvalidEventError) {
+                this.logger.error({ msg: 'agent emitted an invalid event; dropped', job_id: jobId, agent: job.agent, error: err.message });
+                continue;
+              }
+              if (err instanceof JobLogClosedError) {
+                ended = err.terminal.event as TerminalJobEvent;
+                state.abort.abort(new Error('job ended elsewhere'));
+                break;
+              }
+              if (err instanceof EventLogFullError) {
+                pending = budgetExhausted({ ...usage });
+                break;
+              }
+              throw err;
+            }
+            history.push(stored.event);
+            if (isTerminalEvent(stored.event)) {
+              ended = stored.event;
               break;
             }
-            if (err instanceof EventLogFullError) {
-              pending = budgetExhausted({ ...usage });
+            // a runaway job: leave room for its terminal event and end it
+            const cap = this.opts.maxEventsPerJob;
+            if (cap !== undefined && stored.event.seq >= cap - 1) {
+              this.logger.warn({ msg: 'job reached MAX_EVENTS_PER_JOB; ended', job_id: jobId, agent: job.agent, max_events: cap });
+              pending = {
+                type: 'error',
+                code: 'too_many_events',
+                message: `the job reached the limit of ${cap} events (MAX_EVENTS_PER_JOB)`,
+                retryable: false,
+                usage: { ...usage },
+              };
               break;
             }
-            throw err;
+            if (stored.event.type === 'input_required') {
+              asked = stored.event as JobEvent<'input_required'>;
+              break; // closes the agent's iterator: it continues from the log once answered
+            }
           }
-          if (isTerminalEvent(stored.event)) {
-            ended = stored.event;
+          if (!asked || ended || pending || state.abort.signal.aborted) break;
+          const next = await this.park(jobId, attempt, asked, usage, state, history);
+          if (next === 'parked') {
+            parked = true;
             break;
           }
-          // a runaway job: leave room for its terminal event and end it
-          const cap = this.opts.maxEventsPerJob;
-          if (cap !== undefined && stored.event.seq >= cap - 1) {
-            this.logger.warn({ msg: 'job reached MAX_EVENTS_PER_JOB; ended', job_id: jobId, agent: job.agent, max_events: cap });
-            pending = {
-              type: 'error',
-              code: 'too_many_events',
-              message: `the job reached the limit of ${cap} events (MAX_EVENTS_PER_JOB)`,
-              retryable: false,
-              usage: { ...usage },
-            };
+          if (next !== 'continue') {
+            ended = next;
             break;
           }
         }
@@ -312,6 +402,7 @@ export class JobRunner {
       clearInterval(keepalive);
     }
 
+    if (parked) return { outcome: 'ack', status: 'waiting_for_input' };
     if (ended) {
       await this.settle(jobId, ended);
       return { outcome: 'ack', status: statusOfTerminal(ended) };
@@ -326,6 +417,194 @@ export class JobRunner {
         ? { type: 'cancelled', reason: state.cancelReason ?? '', usage: { ...usage } }
         : { type: 'error', code: 'agent_incomplete', message: 'the agent ended without a terminal event', retryable: false, usage: { ...usage } });
     return { outcome: 'ack', status: await this.end(job, attempt, final) };
+  }
+
+  /** The events of `attempt` in the job's log, oldest first; empty when the log no longer holds the job's start. */
+  private async loadHistory(jobId: string, attempt: number): Promise<JobEvent[]> {
+    const out: JobEvent[] = [];
+    let after = START;
+    let first = true;
+    for (;;) {
+      const page = await this.log.read(jobId, after, 2000);
+      if (page.length === 0) break;
+      if (first && page[0]!.event.seq !== 1) return []; // retention removed the beginning
+      first = false;
+      for (const e of page) if (e.event.attempt === attempt) out.push(e.event);
+      const last = page[page.length - 1]!;
+      after = { seq: last.event.seq, pos: last.pos };
+    }
+    return out;
+  }
+
+  /**
+   * Completes an agent's question into the `input_required` event (request id, kind, schema, deadline), announces
+   * tool calls that the agent did not announce, and records the request on the job record — before the event is
+   * appended, so that an answer sent the moment a client sees the event finds it. A bad request ends the job.
+   */
+  private async prepareRequest(
+    job: JobRecord,
+    attempt: number,
+    out: AgentInputRequest | AgentEventOf<'input_required'>,
+    history: JobEvent[],
+    usage: Usage,
+    dedupBase: string,
+  ): Promise<
+    | { event: AgentEvent }
+    | { terminal: { kind: 'pending'; event: TerminalAgentEvent } | { kind: 'ended'; event: TerminalJobEvent } }
+  > {
+    const jobId = job.id;
+    const invalid = (message: string) => ({
+      terminal: {
+        kind: 'pending' as const,
+        event: { type: 'error' as const, code: 'invalid_input_request', message, retryable: false, usage: { ...usage } },
+      },
+    });
+    const calls = out.tool_calls ?? [];
+    if (!out.kind) return invalid('an input_required needs a kind (approval, text or tool_results)');
+    if (history.filter((e) => e.type === 'input_required').length >= INPUT_LIMITS.requestsPerAttempt) {
+      return invalid(`the agent asked more than ${INPUT_LIMITS.requestsPerAttempt} questions in one attempt`);
+    }
+    if (out.kind === 'tool_results' && calls.length === 0) return invalid('a tool_results request needs tool_calls');
+    if (out.kind !== 'tool_results' && calls.length > 0) return invalid(`a ${out.kind} request cannot carry tool_calls`);
+    if (calls.length > INPUT_LIMITS.toolCalls) return invalid(`a request may carry at most ${INPUT_LIMITS.toolCalls} tool calls`);
+    if (new Set(calls.map((c) => c.call_id)).size !== calls.length) return invalid('tool_calls repeat a call_id');
+    if (out.prompt.length > INPUT_LIMITS.promptChars) return invalid(`the prompt is longer than ${INPUT_LIMITS.promptChars} characters`);
+    const request_id = out.request_id ?? `req_${newJobId().slice(4)}`;
+    if (history.some((e) => e.type === 'input_required' && e.request_id === request_id)) {
+      return invalid(`request_id "${request_id}" was already used in this job`);
+    }
+    const schema = schemaFor(out.kind, out.schema, calls);
+    try {
+      inputSchemas.compile(schema);
+    } catch (err) {
+      if (err instanceof InvalidInputSchemaError) return invalid(err.message);
+      throw err;
+    }
+    const expires_at = new Date(Date.now() + (this.opts.inputTimeoutMs ?? 86_400_000)).toISOString();
+    // The contract: each requested tool call is announced by its own tool_call_start first.
+    for (const [i, c] of calls.entries()) {
+      const started = history.some((e) => e.type === 'tool_call_start' && e.call_id === c.call_id);
+      if (started) continue;
+      try {
+        const stored = await this.appendDurably(jobId, {
+          event: { type: 'tool_call_start', call_id: c.call_id, name: c.name, arguments: c.arguments },
+          attempt,
+          dedupId: `${dedupBase}:t${i}`,
+        });
+        history.push(stored.event);
+      } catch (err) {
+        if (err instanceof JobLogClosedError) return { terminal: { kind: 'ended', event: err.terminal.event as TerminalJobEvent } };
+        if (err instanceof InvalidEventError) return invalid(err.message);
+        throw err;
+      }
+    }
+    const record: InputRequestRecord = {
+      request_id,
+      kind: out.kind,
+      prompt: out.prompt,
+      schema,
+      ...(calls.length > 0 ? { tool_calls: calls } : {}),
+      expires_at,
+      attempt,
+      answer: null,
+      answered_at: null,
+    };
+    const tr = await this.store.transition(jobId, 'running', {
+      from: ['running'],
+      where: (j) => j.attempt === attempt,
+      patch: { input_request: record, usage: { ...usage } },
+    });
+    if (!tr.changed) {
+      // the job ended or moved on meanwhile: end it here (a closed log answers with its terminal event)
+      return { terminal: { kind: 'pending', event: { type: 'cancelled', reason: tr.job?.cancel_reason ?? '', usage: { ...usage } } } };
+    }
+    const event: AgentEvent = {
+      type: 'input_required',
+      request_id,
+      kind: out.kind,
+      prompt: out.prompt,
+      schema,
+      ...(calls.length > 0 ? { tool_calls: calls } : {}),
+      expires_at,
+    };
+    return { event };
+  }
+
+  /**
+   * After a question was appended: `status: waiting_for_input`, then the job moves to `waiting_for_input` unless
+   * it was answered meanwhile ('continue': the answer is appended and the agent goes on here) or cancelled.
+   */
+  private async park(
+    jobId: string,
+    attempt: number,
+    asked: JobEvent<'input_required'>,
+    usage: Usage,
+    state: Running,
+    history: JobEvent[],
+  ): Promise<'parked' | 'continue' | TerminalJobEvent> {
+    const rid = asked.request_id;
+    const closed = async (fn: () => Promise<LoggedEvent>): Promise<LoggedEvent | TerminalJobEvent> => {
+      try {
+        return await fn();
+      } catch (err) {
+        if (err instanceof JobLogClosedError) return err.terminal.event as TerminalJobEvent;
+        throw err;
+      }
+    };
+    // The store first: from the moment a client can see `status: waiting_for_input`, the job IS waiting (a
+    // cancel ends it at once; a worker that dies now leaves nothing behind). The status event follows, with a
+    // dedup id the API uses too: an answer that comes first appends it itself, so the log keeps its order.
+    const open = (j: JobRecord) => j.attempt === attempt && j.input_request?.request_id === rid && j.input_request.answer === null;
+    const tr = await this.store.transition(jobId, 'waiting_for_input', {
+      from: ['running'],
+      where: open,
+      patch: { usage: { ...usage }, heartbeat_at: null },
+    });
+    if (tr.changed && tr.job) {
+      state.parked = true;
+      this.opts.metrics?.jobTransition('waiting_for_input');
+      const w = await closed(() =>
+        this.appendDurably(jobId, { event: { type: 'status', status: 'waiting_for_input' }, attempt, dedupId: waitingDedupId(jobId, attempt, rid) }),
+      );
+      if (!('pos' in w)) return w;
+      if (tr.job.cancel_reason !== null || state.cancelReason !== null) {
+        // a cancel that reached the job while it was being parked: nobody else would end it now
+        const reason = state.cancelReason ?? tr.job.cancel_reason ?? '';
+        const c = await closed(() =>
+          this.appendDurably(jobId, { event: { type: 'cancelled', reason, usage: { ...usage } }, attempt, dedupId: `${jobId}:cancelled` }),
+        );
+        return ('pos' in c ? c.event : c) as TerminalJobEvent;
+      }
+      this.logger.log({ msg: 'job waits for input; worker released', job_id: jobId, request_id: rid });
+      return 'parked';
+    }
+    const cur = tr.job;
+    const req = cur?.input_request;
+    if (cur && cur.status === 'running' && cur.attempt === attempt && req?.request_id === rid && req.answer !== null) {
+      // Answered while this runner still held the job: append the answer and go on here.
+      const got = await closed(() =>
+        this.appendDurably(jobId, { event: { type: 'input_received', request_id: rid, input: req.answer! }, attempt, dedupId: `${jobId}:input:${rid}` }),
+      );
+      if (!('pos' in got)) return got;
+      history.push(got.event);
+      const s = await closed(() =>
+        this.appendDurably(jobId, { event: { type: 'status', status: 'running' }, attempt, dedupId: `${jobId}:${attempt}:s:${rid}` }),
+      );
+      if (!('pos' in s)) return s;
+      history.push(s.event);
+      return 'continue';
+    }
+    // Ended or taken over meanwhile: whatever ended it settles from the log; a cancel is ours to append.
+    const last = await this.log.last(jobId);
+    if (last && isTerminalEvent(last.event)) return last.event as TerminalJobEvent;
+    const c = await closed(() =>
+      this.appendDurably(jobId, {
+        event: { type: 'cancelled', reason: cur?.cancel_reason ?? state.cancelReason ?? '', usage: { ...usage } },
+        attempt,
+        dedupId: `${jobId}:cancelled`,
+      }),
+    );
+    return ('pos' in c ? c.event : c) as TerminalJobEvent;
   }
 
   /** Gives a stopped job back to the queue as its next attempt (see the header); 'ack' when it ended meanwhile. */
@@ -402,6 +681,11 @@ export class JobRunner {
       throw err;
     }
   }
+}
+
+/** Dedup id of the `status: waiting_for_input` after a question (appended by the runner, or by the API's answer if first). */
+export function waitingDedupId(jobId: string, attempt: number, requestId: string): string {
+  return `${jobId}:${attempt}:w:${requestId}`;
 }
 
 /** One handle over the job's first delivery and any adopted later ones: every call reaches all of them. */

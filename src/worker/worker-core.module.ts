@@ -35,6 +35,7 @@ import { WorkerService } from './worker.service.js';
           // longer than one broker request timeout; the job stays held (working()) meanwhile
           appendRetryMs: Math.max(30_000, config.jobStallTimeoutMs),
           maxEventsPerJob: config.maxEventsPerJob,
+          inputTimeoutMs: config.inputTimeoutMs,
           metrics,
         }),
     },

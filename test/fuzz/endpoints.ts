@@ -79,6 +79,13 @@ export const ENDPOINTS: EndpointSpec[] = [
   { name: 'wait', method: 'GET', path: '/v1/jobs/:id/wait', query: ['timeout_s'] },
   { name: 'stream', method: 'GET', path: '/v1/jobs/:id/stream', query: ['after', 'access_token', 'snapshot', 'types', 'format'], headers: ['last-event-id'], weight: 3 },
   { name: 'snapshot', method: 'GET', path: '/v1/jobs/:id/snapshot', query: ['at'] },
+  {
+    name: 'input',
+    method: 'POST',
+    path: '/v1/jobs/:id/input',
+    body: () => ({ request_id: 'req_01', input: { approved: true } }),
+    nested: { input: { approved: true, results: [{ call_id: 'c1', result: { ok: 1 } }], text: 'x' } },
+  },
   { name: 'stream-token', method: 'POST', path: '/v1/jobs/:id/stream-tokens', body: () => ({}) },
   // webhooks (v1.1): the base URL is on loopback, so a create that gets through is refused (no outbound traffic)
   {

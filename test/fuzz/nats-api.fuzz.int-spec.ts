@@ -42,6 +42,7 @@ function bases(): Record<Subject, Record<string, Hostile>> {
     create: { api_key: KEY, agent: 'echo', input: { message: 'nats fuzz' }, metadata: { a: 1 }, idempotency_key: 'k-1' },
     get: { api_key: KEY, id: ownJobId },
     cancel: { api_key: KEY, id: ownJobId, reason: 'fuzz' },
+    input: { api_key: KEY, id: ownJobId, request_id: 'req_1', input: { approved: true } },
   };
 }
 

@@ -28,7 +28,7 @@ export function apiSuite(engine: string, start: (env: Record<string, string>) =>
       expect(r.status).toBe(201);
       expect(r.headers.get('location')).toBe(`/v1/jobs/${r.body.id}`);
       expect(Object.keys(r.body).sort()).toEqual(
-        ['agent', 'attempt', 'created_at', 'error', 'events_url', 'finished_at', 'id', 'last_event_id', 'metadata', 'started_at', 'status', 'stream_url', 'usage'].sort(),
+        ['agent', 'attempt', 'created_at', 'error', 'events_url', 'finished_at', 'id', 'last_event_id', 'metadata', 'pending_input', 'started_at', 'status', 'stream_url', 'usage'].sort(),
       );
       expect(r.body).toMatchObject({ agent: 'echo', status: 'queued', attempt: 1, metadata: { ticket: 'T-1' }, usage: { input_tokens: 0, output_tokens: 0 } });
       expect(r.body.stream_url).toBe(`/v1/jobs/${r.body.id}/stream`);
@@ -178,11 +178,15 @@ export function apiSuite(engine: string, start: (env: Record<string, string>) =>
     it('documents every endpoint in OpenAPI, with the stream as text/event-stream', async () => {
       const doc = (await app.api('/docs-json')).body;
       const paths = Object.keys(doc.paths);
-      for (const p of ['/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/cancel', '/v1/jobs/{id}/events', '/v1/jobs/{id}/wait', '/v1/jobs/{id}/stream']) {
+      for (const p of ['/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/cancel', '/v1/jobs/{id}/input', '/v1/jobs/{id}/events', '/v1/jobs/{id}/wait', '/v1/jobs/{id}/stream']) {
         expect(paths).toContain(p);
       }
       expect(Object.keys(doc.paths['/v1/jobs/{id}/stream'].get.responses['200'].content)).toContain('text/event-stream');
-      for (const s of ['Job', 'JobEvent', 'TokenEvent', 'DoneEvent', 'Error', 'CreateJobRequest']) expect(doc.components.schemas[s]).toBeDefined();
+      for (const s of ['Job', 'JobEvent', 'TokenEvent', 'DoneEvent', 'Error', 'CreateJobRequest', 'InputJobRequest', 'PendingInput', 'InputRequiredEvent', 'InputReceivedEvent']) {
+        expect(doc.components.schemas[s]).toBeDefined();
+      }
+      expect(Object.keys(doc.paths['/v1/jobs/{id}/input'].post.responses).sort()).toEqual(expect.arrayContaining(['200', '202', '400', '404', '409']));
+      expect(doc.components.schemas.InputRequiredEvent.properties.kind.enum).toEqual(['approval', 'text', 'tool_results']);
       expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
       const ui = await fetch(`${app.url}/docs`);
       expect(ui.status).toBe(200);

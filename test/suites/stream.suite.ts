@@ -93,12 +93,17 @@ export function streamSuite(engine: string, start: (env: Record<string, string>)
     });
 
     it('serves many concurrent clients of one job through one live subscription', async () => {
-      const job = await createJob({ message: MESSAGE, repeat: 2, delay_ms: 20 });
+      // the job parks on a question after 2 tokens, so the hub is looked at while every client is surely live,
+      // however slow the machine (was: right after the first token, which a loaded machine could let the job outrun)
+      const job = await createJob({ message: MESSAGE, repeat: 2, delay_ms: 20, ask: { after: 2 } });
       const clients = await Promise.all(Array.from({ length: 40 }, () => openSse(app.url + job.stream_url)));
-      await clients[0]!.until((items) => items.some((i) => i.kind === 'event' && i.event.type === 'token'));
+      const asked = (items: { kind: string; event?: JobEvent }[]) => items.some((i) => i.kind === 'event' && i.event!.type === 'input_required');
+      await Promise.all(clients.map((c) => c.until(asked)));
       const hub = app.app.get<LiveHub<string>>(LIVE_HUB);
       expect(hub.stats().jobs).toBe(1);
       expect(hub.stats().sinks).toBe(40);
+      const request = clients[0]!.events().find((e) => e.type === 'input_required') as JobEvent<'input_required'>;
+      expect((await app.api(`/v1/jobs/${job.id}/input`, { body: { request_id: request.request_id, input: { approved: true } } })).status).toBe(202);
       await Promise.all(clients.map((c) => c.ended));
       const first = clients[0]!.events();
       expectDense(first);
@@ -108,9 +113,17 @@ export function streamSuite(engine: string, start: (env: Record<string, string>)
     });
 
     it('sends keepalive comments from the first moment, before the first token', async () => {
-      // the tool call pauses delay_ms before its result, and the tokens come after it
-      const job = await createJob({ message: 'late token', tool: true, delay_ms: 1500 });
+      // the job waits for an answer before its first token; the answer is sent once three keepalives have arrived
+      const job = await createJob({ message: 'late token', ask: { after: 0 } });
       const s = await openSse(app.url + job.stream_url);
+      await s.until(
+        (items) =>
+          items.some((i) => i.kind === 'event' && i.event.type === 'input_required') &&
+          items.filter((i) => i.kind === 'comment' && i.text === 'keepalive').length >= 4,
+        20_000,
+      );
+      const request = s.events().find((e) => e.type === 'input_required') as JobEvent<'input_required'>;
+      expect((await app.api(`/v1/jobs/${job.id}/input`, { body: { request_id: request.request_id, input: { approved: true } } })).status).toBe(202);
       await s.until((items) => items.some((i) => i.kind === 'event' && i.event.type === 'token'), 20_000);
       s.close();
       const firstToken = s.items.findIndex((i) => i.kind === 'event' && i.event.type === 'token');

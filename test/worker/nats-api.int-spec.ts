@@ -104,4 +104,27 @@ describe('NATS request-reply API', () => {
     const r = await req(API_SUBJECTS.get, { pattern: API_SUBJECTS.get, id: 'nest-1', data: { api_key: KEYS.acme, id: newJobId() } });
     expect(r).toMatchObject({ id: 'nest-1', response: { error: { code: 'not_found' } }, isDisposed: true });
   });
+
+  it('answers a waiting job (v1.1 jobstream.api.jobs.input) with the REST rules: accepted, repeat, conflicts, tenant', async () => {
+    const { job } = await req(API_SUBJECTS.create, { api_key: KEYS.acme, agent: 'echo', input: { message: 'ask over nats', ask: { after: 1 } } });
+    let got = await req(API_SUBJECTS.get, { api_key: KEYS.acme, id: job.id });
+    for (const until = Date.now() + 20_000; got.job.status !== 'waiting_for_input' && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 20));
+      got = await req(API_SUBJECTS.get, { api_key: KEYS.acme, id: job.id });
+    }
+    const rid = got.job.pending_input.request_id as string;
+    const bad = await req(API_SUBJECTS.input, { api_key: KEYS.acme, id: job.id, request_id: rid, input: { approved: 'maybe' } });
+    expect(bad.error).toEqual({ code: 'invalid_request', message: expect.stringContaining('input/approved') });
+    expect((await req(API_SUBJECTS.input, { api_key: KEYS.globex, id: job.id, request_id: rid, input: { approved: true } })).error.code).toBe('not_found');
+    expect((await req(API_SUBJECTS.input, { api_key: KEYS.acme, id: job.id, request_id: 'other', input: { approved: true } })).error.code).toBe('not_waiting');
+    expect((await req(API_SUBJECTS.input, { api_key: KEYS.acme, id: job.id, request_id: rid })).error.code).toBe('invalid_request');
+    const ok = await req(API_SUBJECTS.input, { api_key: KEYS.acme, id: job.id, request_id: rid, input: { approved: true } });
+    expect(ok).toMatchObject({ accepted: true, job: { id: job.id } });
+    const again = await req(API_SUBJECTS.input, { api_key: KEYS.acme, id: job.id, request_id: rid, input: { approved: true } });
+    expect(again.accepted).toBe(false);
+    expect((await req(API_SUBJECTS.input, { api_key: KEYS.acme, id: job.id, request_id: rid, input: { approved: false } })).error.code).toBe('already_answered');
+    const stream = await readAll(`${app.url}/v1/jobs/${job.id}/stream`, { headers: { Authorization: `Bearer ${KEYS.acme}` } });
+    expect(tokenText(stream.events())).toBe('ask over nats');
+    expect(stream.events().at(-1)?.type).toBe('done');
+  });
 });

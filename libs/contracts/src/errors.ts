@@ -6,6 +6,8 @@ export type ErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
+  | 'not_waiting'
+  | 'already_answered'
   | 'idempotency_conflict'
   | 'cursor_expired'
   | 'payload_too_large'

@@ -1,5 +1,6 @@
 /** Jobs: statuses, the public job representation and the create request. */
 import { z } from 'zod';
+import type { InputKind, RequestedToolCall } from './events.js';
 import type { Usage } from './usage.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'waiting_for_input', 'completed', 'failed', 'cancelled'] as const;
@@ -12,11 +13,14 @@ export function isTerminalStatus(s: JobStatus): s is TerminalStatus {
   return s === 'completed' || s === 'failed' || s === 'cancelled';
 }
 
-/** Which status may follow which. Nothing leaves a terminal status; `running → queued` is a retry hand-back. */
+/**
+ * Which status may follow which. Nothing leaves a terminal status; `running → queued` is a retry hand-back;
+ * `waiting_for_input → queued` is an answered job dispatched again (v1.1).
+ */
 export const STATUS_TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
   queued: ['running', 'cancelled', 'failed'],
   running: ['waiting_for_input', 'completed', 'failed', 'cancelled', 'queued', 'running'],
-  waiting_for_input: ['running', 'cancelled', 'failed', 'completed'],
+  waiting_for_input: ['queued', 'running', 'cancelled', 'failed', 'completed'],
   completed: [],
   failed: [],
   cancelled: [],
@@ -29,6 +33,17 @@ export function canTransition(from: JobStatus, to: JobStatus): boolean {
 export interface JobError {
   code: string;
   message: string;
+}
+
+/** The open question of a job that waits for input (v1.1): what its `input_required` event asked. */
+export interface PendingInput {
+  request_id: string;
+  kind: InputKind;
+  prompt: string;
+  /** The JSON Schema the answer must satisfy. */
+  schema: Record<string, unknown>;
+  tool_calls?: RequestedToolCall[];
+  expires_at: string;
 }
 
 /** The job as the REST API returns it. */
@@ -45,6 +60,8 @@ export interface Job {
   usage: Usage;
   error: JobError | null;
   metadata: Record<string, unknown> | null;
+  /** v1.1: the open request while the job is `waiting_for_input`, else null (optional: v1 servers omit it). */
+  pending_input?: PendingInput | null;
   stream_url: string;
   events_url: string;
 }
@@ -65,5 +82,15 @@ export type CreateJobRequest = z.infer<typeof createJobRequestSchema>;
 
 export const cancelJobRequestSchema = z.strictObject({ reason: z.string().max(1024).optional() });
 export type CancelJobRequest = z.infer<typeof cancelJobRequestSchema>;
+
+/** Largest accepted answer (`input` as JSON). */
+export const MAX_INPUT_ANSWER_BYTES = 256 * 1024;
+
+/** `POST /v1/jobs/:id/input` (v1.1). */
+export const inputJobRequestSchema = z.strictObject({
+  request_id: z.string().min(1, 'request_id is required').max(512),
+  input: z.record(z.string(), z.unknown()),
+});
+export type InputJobRequest = z.infer<typeof inputJobRequestSchema>;
 
 export const JOB_ID_PATTERN = /^job_[0-9A-HJKMNP-TV-Z]{26}$/;

@@ -22,6 +22,8 @@ export const API_SUBJECTS = {
   create: 'jobstream.api.jobs.create',
   get: 'jobstream.api.jobs.get',
   cancel: 'jobstream.api.jobs.cancel',
+  /** v1.1: answer a job's open `input_required`. */
+  input: 'jobstream.api.jobs.input',
 } as const;
 export const API_QUEUE_GROUP = 'jobstream-api';
 

@@ -12,13 +12,29 @@
  * - **Listing.** A tenant's jobs, newest first (ids are time-sortable), optionally by status, in pages whose
  *   opaque cursor continues exactly where the previous page stopped. Only that tenant's jobs.
  * - **Expiry.** A job in a terminal status is removed `retentionMs` after it finished; others are kept.
- * - **Liveness.** An *active* job (`running` or `waiting_for_input`) has a last sign of life: `heartbeat_at`
- *   (written by `heartbeat` and by any transition or update that patches it), else `updated_at`. `listStale`
- *   finds active jobs whose last sign of life is older than a moment, oldest first, without scanning finished
- *   jobs (drivers keep an index of active jobs, updated atomically with the record). The watchdog uses it to end
- *   jobs whose worker vanished.
+ * - **Liveness.** A `running` job has a last sign of life: `heartbeat_at` (written by `heartbeat` and by any
+ *   transition or update that patches it), else `updated_at`. `listStale` finds running jobs whose last sign of life
+ *   is older than a moment, oldest first, without scanning other jobs (drivers keep an index, updated atomically
+ *   with the record). The watchdog uses it to end jobs whose worker vanished. A job `waiting_for_input` holds no
+ *   worker and is never stale.
+ * - **Input deadlines.** `listInputExpired` finds `waiting_for_input` jobs whose open request
+ *   (`input_request.expires_at`) is due, soonest first, from an index kept like the liveness one (v1.1).
+ * - **Guards.** `transition` takes an optional `where` predicate on the current record, checked in the same atomic
+ *   step as `from` (drivers re-run it on every compare-and-set try): e.g. "the open request is still `r1`".
  */
-import type { JobError, JobStatus, Usage } from '../../contracts/src/index.js';
+import type { JobError, JobStatus, PendingInput, Usage } from '../../contracts/src/index.js';
+
+/**
+ * A job's latest `input_required` (v1.1), kept on the record so that the API can check and validate an answer
+ * without reading the log, and the watchdog can end the job at `expires_at`.
+ */
+export interface InputRequestRecord extends PendingInput {
+  /** The attempt that asked (an answer continues that attempt). */
+  attempt: number;
+  /** The accepted answer, once there is one. */
+  answer: Record<string, unknown> | null;
+  answered_at: string | null;
+}
 
 export interface JobRecord {
   id: string;
@@ -38,12 +54,22 @@ export interface JobRecord {
   cancel_reason: string | null;
   /** When the worker running the job last said it is alive (ISO time); absent or null before that. */
   heartbeat_at?: string | null;
+  /** The latest `input_required` of the job and its answer (v1.1); absent or null before the first. */
+  input_request?: InputRequestRecord | null;
 }
 
 /** Fields a transition or update may write (never `status`, `id`, `tenant`, `created_at`). */
 export type JobPatch = Partial<
-  Pick<JobRecord, 'attempt' | 'usage' | 'error' | 'cancel_reason' | 'started_at' | 'finished_at' | 'heartbeat_at'>
+  Pick<JobRecord, 'attempt' | 'usage' | 'error' | 'cancel_reason' | 'started_at' | 'finished_at' | 'heartbeat_at' | 'input_request'>
 >;
+
+export interface TransitionOptions {
+  /** The current status must be one of these. */
+  from?: readonly JobStatus[];
+  /** And the current record must satisfy this (pure, synchronous; may run more than once). */
+  where?: (job: JobRecord) => boolean;
+  patch?: JobPatch;
+}
 
 export interface TransitionResult {
   /** The job after the call (unchanged when `changed` is false); null when unknown. */
@@ -72,19 +98,24 @@ export interface JobStore {
   create(job: JobRecord, idempotency?: IdempotencyInput): Promise<{ job: JobRecord; created: boolean }>;
   get(id: string): Promise<JobRecord | null>;
   list(tenant: string, query: ListQuery): Promise<ListPage>;
-  transition(id: string, to: JobStatus, opts?: { from?: readonly JobStatus[]; patch?: JobPatch }): Promise<TransitionResult>;
+  transition(id: string, to: JobStatus, opts?: TransitionOptions): Promise<TransitionResult>;
   /** Writes non-status fields atomically; null when the job is unknown. */
   update(id: string, patch: JobPatch): Promise<JobRecord | null>;
   /**
-   * Records a sign of life of the worker running the job: sets `heartbeat_at` = `at` when the job is active
-   * (`running` / `waiting_for_input`). False when the job is unknown or not active (nothing is written).
+   * Records a sign of life of the worker running the job: sets `heartbeat_at` = `at` when the job is `running`.
+   * False when the job is unknown or not running (nothing is written).
    */
   heartbeat(id: string, at: Date): Promise<boolean>;
   /**
-   * Active jobs whose last sign of life (`heartbeat_at`, else `updated_at`) is strictly before `olderThan`,
+   * Running jobs whose last sign of life (`heartbeat_at`, else `updated_at`) is strictly before `olderThan`,
    * oldest first, at most `limit` (≥ 1). Never a job in another status.
    */
   listStale(olderThan: Date, limit: number): Promise<JobRecord[]>;
+  /**
+   * Jobs `waiting_for_input` whose `input_request.expires_at` is at or before `now`, soonest deadline first, at
+   * most `limit` (≥ 1). Never a job in another status.
+   */
+  listInputExpired(now: Date, limit: number): Promise<JobRecord[]>;
   /** Checks the backing service answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -9,9 +9,10 @@ import {
   type JobStoreOptions,
   type ListPage,
   type ListQuery,
+  type TransitionOptions,
   type TransitionResult,
 } from './job-store.port.js';
-import { applyPatch, applyTransition, decodeListCursor, encodeListCursor, isActiveStatus, lastSignOfLife } from './transitions.js';
+import { applyPatch, applyTransition, decodeListCursor, encodeListCursor, inputDeadline, isActiveStatus, lastSignOfLife } from './transitions.js';
 
 interface IdemEntry {
   jobId: string;
@@ -41,8 +42,10 @@ export class MemoryJobStore implements JobStore {
   /** Finished jobs in the order they finished, for expiry (finishing times only grow). */
   private readonly finished: { id: string; at: number }[] = [];
   private finishedHead = 0;
-  /** Ids of active (running / waiting_for_input) jobs, for `listStale`. */
+  /** Ids of running jobs, for `listStale`. */
   private readonly active = new Set<string>();
+  /** Ids of jobs waiting for input, for `listInputExpired`. */
+  private readonly waiting = new Set<string>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -108,7 +111,7 @@ export class MemoryJobStore implements JobStore {
   async transition(
     id: string,
     to: JobStatus,
-    opts: { from?: readonly JobStatus[]; patch?: JobPatch } = {},
+    opts: TransitionOptions = {},
   ): Promise<TransitionResult> {
     const j = this.jobs.get(id);
     if (!j) return { job: null, changed: false };
@@ -125,6 +128,7 @@ export class MemoryJobStore implements JobStore {
     if (!j) return null;
     const next = applyPatch(j, patch, new Date(this.now()));
     this.jobs.set(id, next);
+    this.index(next);
     return clone(next);
   }
 
@@ -146,11 +150,25 @@ export class MemoryJobStore implements JobStore {
     return stale.slice(0, Math.max(1, Math.floor(limit))).map(clone);
   }
 
+  async listInputExpired(now: Date, limit: number): Promise<JobRecord[]> {
+    const at = now.getTime();
+    const due: { job: JobRecord; deadline: number }[] = [];
+    for (const id of this.waiting) {
+      const j = this.jobs.get(id);
+      const deadline = j ? inputDeadline(j) : null;
+      if (j && deadline !== null && deadline <= at) due.push({ job: j, deadline });
+    }
+    due.sort((a, b) => a.deadline - b.deadline);
+    return due.slice(0, Math.max(1, Math.floor(limit))).map((d) => clone(d.job));
+  }
+
   async ping(): Promise<void> {}
 
   private index(job: JobRecord): void {
     if (isActiveStatus(job.status)) this.active.add(job.id);
     else this.active.delete(job.id);
+    if (inputDeadline(job) !== null) this.waiting.add(job.id);
+    else this.waiting.delete(job.id);
   }
 
   async close(): Promise<void> {

@@ -8,9 +8,11 @@
  *   (exclusive): exact, no skip, no repeat. The status filter has its own set, kept in step with the record.
  * - `idem:<len(tenant)>:<tenant>:<key>`: `{ jobId, fingerprint }` with a TTL of `idempotencyTtlMs`.
  * - `expiring`: sorted set of finished jobs by removal time, so that their ids are taken out of the list sets.
- * - `active`: sorted set of the ids of active jobs (`running` / `waiting_for_input`), score = last sign of life
- *   (`heartbeat_at`, else `updated_at`, in ms). Every create and compare-and-set writes it in the same script as
- *   the record (added or re-scored while active, removed otherwise), so `listStale` is one range read.
+ * - `active`: sorted set of the ids of running jobs, score = last sign of life (`heartbeat_at`, else `updated_at`,
+ *   in ms). Every create and compare-and-set writes it in the same script as the record (added or re-scored while
+ *   running, removed otherwise), so `listStale` is one range read.
+ * - `waiting`: sorted set of the ids of jobs `waiting_for_input`, score = `input_request.expires_at` (ms), kept the
+ *   same way, so `listInputExpired` is one range read (v1.1).
  *
  * Atomicity: transitions and updates are optimistic. The record is read, the shared pure rules
  * (`applyTransition` / `applyPatch`) compute the next record, and a Lua compare-and-set writes it only if the
@@ -39,9 +41,10 @@ import {
   type JobStoreOptions,
   type ListPage,
   type ListQuery,
+  type TransitionOptions,
   type TransitionResult,
 } from './job-store.port.js';
-import { applyPatch, applyTransition, decodeListCursor, encodeListCursor, isActiveStatus, lastSignOfLife } from './transitions.js';
+import { applyPatch, applyTransition, decodeListCursor, encodeListCursor, inputDeadline, isActiveStatus, lastSignOfLife } from './transitions.js';
 
 export interface RedisJobStoreOptions extends JobStoreOptions {
   /** `redis://host:port/db` (never logged), or an existing client (left open by `close`). */
@@ -58,30 +61,32 @@ export interface RedisJobStoreOptions extends JobStoreOptions {
 }
 
 /**
- * create: KEYS job, list:all, list:<status>, active, [idem];
- * ARGV id, json, status, fingerprint, idemTtlMs, jobKeyPrefix, active score ('' = not active).
+ * create: KEYS job, list:all, list:<status>, active, waiting, [idem];
+ * ARGV id, json, status, fingerprint, idemTtlMs, jobKeyPrefix, active score ('' = not active), waiting score ('' = not waiting).
  */
 const CREATE = `
-if #KEYS == 5 then
-  local seen = redis.call('GET', KEYS[5])
+if #KEYS == 6 then
+  local seen = redis.call('GET', KEYS[6])
   if seen then
     local s = cjson.decode(seen)
     if s.fingerprint ~= ARGV[4] then return {'conflict'} end
     local d = redis.call('HGET', ARGV[6] .. s.jobId, 'd')
     if d then return {'existing', d} end
   end
-  redis.call('SET', KEYS[5], cjson.encode({ jobId = ARGV[1], fingerprint = ARGV[4] }), 'PX', ARGV[5])
+  redis.call('SET', KEYS[6], cjson.encode({ jobId = ARGV[1], fingerprint = ARGV[4] }), 'PX', ARGV[5])
 end
 redis.call('HSET', KEYS[1], 'v', 1, 'd', ARGV[2])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 redis.call('ZADD', KEYS[3], 0, ARGV[1])
 if ARGV[7] ~= '' then redis.call('ZADD', KEYS[4], ARGV[7], ARGV[1]) end
+if ARGV[8] ~= '' then redis.call('ZADD', KEYS[5], ARGV[8], ARGV[1]) end
 return {'created'}
 `;
 
 /**
- * compare-and-set: KEYS job, list:<old>:<t>, list:<new>:<t>, expiring, active;
- * ARGV expected version, json, id, ttlMs (0 = none), expiring member, expiring score, active score ('' = remove).
+ * compare-and-set: KEYS job, list:<old>:<t>, list:<new>:<t>, expiring, active, waiting;
+ * ARGV expected version, json, id, ttlMs (0 = none), expiring member, expiring score, active score ('' = remove),
+ * waiting score ('' = remove).
  */
 const CAS = `
 if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return 0 end
@@ -98,6 +103,11 @@ if ARGV[7] == '' then
   redis.call('ZREM', KEYS[5], ARGV[3])
 else
   redis.call('ZADD', KEYS[5], ARGV[7], ARGV[3])
+end
+if ARGV[8] == '' then
+  redis.call('ZREM', KEYS[6], ARGV[3])
+else
+  redis.call('ZADD', KEYS[6], ARGV[8], ARGV[3])
 end
 return 1
 `;
@@ -123,9 +133,15 @@ interface Script {
 const script = (src: string): Script => ({ src, sha: createHash('sha1').update(src).digest('hex') });
 const SCRIPTS = { create: script(CREATE), cas: script(CAS), sweep: script(SWEEP) };
 
-/** The `active` index score of a record: its last sign of life, or '' when the job is not active. */
+/** The `active` index score of a record: its last sign of life, or '' when the job is not running. */
 function activeScore(job: JobRecord): string {
   return isActiveStatus(job.status) ? String(lastSignOfLife(job)) : '';
+}
+
+/** The `waiting` index score of a record: its input deadline, or '' when the job is not waiting. */
+function waitingScore(job: JobRecord): string {
+  const d = inputDeadline(job);
+  return d === null ? '' : String(d);
 }
 
 function isReplyError(err: unknown): boolean {
@@ -179,7 +195,7 @@ export class RedisJobStore implements JobStore {
   }
 
   async create(job: JobRecord, idempotency?: IdempotencyInput): Promise<{ job: JobRecord; created: boolean }> {
-    const keys = [this.jobKey(job.id), this.listKey('all', job.tenant), this.listKey(job.status, job.tenant), this.key('active')];
+    const keys = [this.jobKey(job.id), this.listKey('all', job.tenant), this.listKey(job.status, job.tenant), this.key('active'), this.key('waiting')];
     if (idempotency) keys.push(this.idemKey(job.tenant, idempotency.key));
     const res = (await this.call(() =>
       this.eval(SCRIPTS.create, keys, [
@@ -190,6 +206,7 @@ export class RedisJobStore implements JobStore {
         String(this.opts.idempotencyTtlMs),
         this.jobKey(''),
         activeScore(job),
+        waitingScore(job),
       ]),
     )) as [string, string?];
     if (res[0] === 'conflict') throw new IdempotencyConflictError(idempotency!.key);
@@ -237,7 +254,7 @@ export class RedisJobStore implements JobStore {
   async transition(
     id: string,
     to: JobStatus,
-    opts: { from?: readonly JobStatus[]; patch?: JobPatch } = {},
+    opts: TransitionOptions = {},
   ): Promise<TransitionResult> {
     return this.compareAndSet(id, (job) => applyTransition(job, to, opts, new Date()));
   }
@@ -272,6 +289,29 @@ export class RedisJobStore implements JobStore {
       if (isActiveStatus(job.status) && lastSignOfLife(job) < before) out.push(job);
     });
     if (gone.length > 0) await this.call(() => this.redis.zrem(this.key('active'), ...gone));
+    return out;
+  }
+
+  async listInputExpired(now: Date, limit: number): Promise<JobRecord[]> {
+    const n = Math.max(1, Math.floor(limit));
+    const at = now.getTime();
+    const ids = await this.call(() => this.redis.zrangebyscore(this.key('waiting'), '-inf', String(at), 'LIMIT', 0, n));
+    if (ids.length === 0) return [];
+    const docs = await this.call(() => this.redis.pipeline(ids.map((id) => ['hget', this.jobKey(id), 'd'])).exec());
+    const out: JobRecord[] = [];
+    const gone: string[] = [];
+    ids.forEach((id, i) => {
+      const [err, d] = docs?.[i] ?? [null, null];
+      if (err) throw this.map(err);
+      if (d === null) {
+        gone.push(id);
+        return;
+      }
+      const job = JSON.parse(d as string) as JobRecord;
+      const deadline = inputDeadline(job);
+      if (deadline !== null && deadline <= at) out.push(job);
+    });
+    if (gone.length > 0) await this.call(() => this.redis.zrem(this.key('waiting'), ...gone));
     return out;
   }
 
@@ -311,7 +351,14 @@ export class RedisJobStore implements JobStore {
       const ok = await this.call(() =>
         this.eval(
           SCRIPTS.cas,
-          [this.jobKey(id), this.listKey(job.status, job.tenant), this.listKey(updated.status, job.tenant), this.key('expiring'), this.key('active')],
+          [
+            this.jobKey(id),
+            this.listKey(job.status, job.tenant),
+            this.listKey(updated.status, job.tenant),
+            this.key('expiring'),
+            this.key('active'),
+            this.key('waiting'),
+          ],
           [
             v,
             JSON.stringify(updated),
@@ -320,6 +367,7 @@ export class RedisJobStore implements JobStore {
             JSON.stringify([id, job.tenant]),
             String(removeAt),
             activeScore(updated),
+            waitingScore(updated),
           ],
         ),
       );

@@ -1,6 +1,6 @@
 /** Pure rules shared by every JobStore driver, so that they behave alike. */
 import { canTransition, isTerminalStatus, type JobStatus } from '../../contracts/src/index.js';
-import { InvalidListCursorError, type JobPatch, type JobRecord } from './job-store.port.js';
+import { InvalidListCursorError, type JobPatch, type JobRecord, type TransitionOptions } from './job-store.port.js';
 
 /** A new job's record: queued, attempt 1, nothing used yet. */
 export function newJobRecord(
@@ -26,10 +26,11 @@ export function newJobRecord(
 export function applyTransition(
   job: JobRecord,
   to: JobStatus,
-  opts: { from?: readonly JobStatus[]; patch?: JobPatch },
+  opts: TransitionOptions,
   now: Date,
 ): JobRecord | null {
   if (opts.from && !opts.from.includes(job.status)) return null;
+  if (opts.where && !opts.where(job)) return null;
   if (!canTransition(job.status, to)) return null;
   const iso = now.toISOString();
   const next: JobRecord = { ...job, ...opts.patch, status: to, updated_at: iso };
@@ -53,9 +54,16 @@ export function decodeListCursor(cursor: string): string {
   return id;
 }
 
-/** Statuses of a job that some worker holds (the watchdog watches these). */
+/** The status of a job that some worker holds (the watchdog watches its heartbeat). */
 export function isActiveStatus(s: JobStatus): boolean {
-  return s === 'running' || s === 'waiting_for_input';
+  return s === 'running';
+}
+
+/** When a waiting job's open request expires (ms since the epoch), or null when the job is not waiting. */
+export function inputDeadline(job: JobRecord): number | null {
+  if (job.status !== 'waiting_for_input' || !job.input_request) return null;
+  const t = Date.parse(job.input_request.expires_at);
+  return Number.isFinite(t) ? t : null;
 }
 
 /** The job's last sign of life (ms since the epoch): its heartbeat, else its last write. */

@@ -4,7 +4,7 @@
  */
 import type { EventType, JobEvent } from '../../contracts/src/events.js';
 import type { JobSnapshot } from '../../contracts/src/snapshot.js';
-import type { CreateJobRequest, Job, JobStatus } from '../../contracts/src/job.js';
+import type { CreateJobRequest, InputJobRequest, Job, JobStatus } from '../../contracts/src/job.js';
 import { createStreamWith, type JobStream, type JobStreamItem, type SnapshotStreamOptions, type StreamOptions } from './stream.js';
 import { Transport, type ConnectionOptions, type HasTransport } from './transport.js';
 import { createWebhooksApi, type WebhooksApi } from './webhooks.js';
@@ -80,6 +80,12 @@ export interface JobsApi {
   listAll(params?: Omit<ListJobsParams, 'cursor'>): AsyncIterable<Job>;
   /** `POST /v1/jobs/:id/cancel` — idempotent; the job as it is right after the request. */
   cancel(jobId: string, options?: RequestOptions & { reason?: string }): Promise<Job>;
+  /**
+   * `POST /v1/jobs/:id/input` (v1.1) — answers the job's open `input_required`; the job goes on. The same answer
+   * again is fine (the server answers 200); another answer to an answered request throws `already_answered`, one
+   * to a request that is not open `not_waiting`, one that fails the request's schema `invalid_request`.
+   */
+  input(jobId: string, answer: InputJobRequest, options?: RequestOptions): Promise<Job>;
   /** `GET /v1/jobs/:id/events?after&limit` — the polling fallback. */
   events(jobId: string, params?: EventsParams): Promise<EventsPage>;
   /** `GET /v1/jobs/:id/wait?timeout_s` — the job once terminal, or as it is when the server-side wait ends. */
@@ -133,6 +139,10 @@ export function createClient(options: ClientOptions): JobstreamClient {
     async cancel(jobId, o) {
       const body = o?.reason !== undefined ? { reason: o.reason } : {};
       return (await t.json<Job>('POST', `/v1/jobs/${id(jobId)}/cancel`, { body, ...withSignal(o) })).body;
+    },
+    async input(jobId, answer, o) {
+      const body = { request_id: answer.request_id, input: answer.input };
+      return (await t.json<Job>('POST', `/v1/jobs/${id(jobId)}/input`, { body, ...withSignal(o) })).body;
     },
     async events(jobId, p) {
       const query = { after: p?.after, limit: p?.limit, types: p?.types?.length ? p.types.join(',') : undefined };

@@ -26,7 +26,7 @@ export interface CompletedJob {
 
 export type UntilCompleteOptions = StreamOptions &
   ClientSource &
-  Pick<SubscribeHandlers, 'onToken' | 'onAttempt' | 'onEvent'> & {
+  Pick<SubscribeHandlers, 'onToken' | 'onAttempt' | 'onEvent' | 'onInputRequired'> & {
     /** Seconds the final `GET /wait` may block if the job's status lags its terminal event. Default 10. */
     settleTimeoutS?: number;
   };
@@ -49,6 +49,8 @@ export async function streamJobUntilComplete(jobId: string, options: UntilComple
       },
       ...(options.onToken ? { onToken: options.onToken } : {}),
       ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
+      // v1.1: a job that asks is answered by this handler (return the input, or call respond)
+      ...(options.onInputRequired ? { onInputRequired: options.onInputRequired } : {}),
     },
     options,
   );

@@ -24,6 +24,8 @@ export { initialJobState, reduceJobEvent, reduceJobEvents, stateOfSnapshot } fro
 export type { JobSnapshot, JobState, OpenToolCall } from '../../contracts/src/snapshot.js';
 export { subscribeJobStream, streamJobTokens } from './subscribe.js';
 export type {
+  InputHandlerResult,
+  InputResponder,
   SubscribeHandlers,
   SubscribeOptions,
   Subscription,
@@ -48,7 +50,7 @@ export type { ConnectionFailureReason } from './errors.js';
 export type { ConnectionOptions, FetchLike, ClientSource } from './transport.js';
 export type { JobEvent, AgentEvent, EventType, Usage } from '../../contracts/src/events.js';
 export { isTerminalEvent, isTerminalStatus } from './terminal.js';
-export type { Job, JobStatus, CreateJobRequest } from '../../contracts/src/job.js';
+export type { Job, JobStatus, CreateJobRequest, InputJobRequest, PendingInput } from '../../contracts/src/job.js';
 export type { ErrorBody } from '../../contracts/src/errors.js';
 export type {
   CreatedWebhook,

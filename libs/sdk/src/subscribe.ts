@@ -28,6 +28,13 @@ export interface SubscribeHandlers {
   onAttempt?: (event: JobEvent<'attempt'>, discarded: string) => void;
   /** The connection dropped and the SDK will reconnect after `info.delayMs`. */
   onReconnect?: (info: ReconnectInfo) => void;
+  /**
+   * v1.1: the job asks (`input_required`) and the request is still open (checked with a `GET` of the job's
+   * `pending_input`, so replayed questions that were answered long ago are not offered again).
+   * Answer with `respond(input)` (= `client.jobs.input`), or return the input (or a promise of it) and the SDK sends
+   * it. A failing answer is reported to `onError` without ending the subscription.
+   */
+  onInputRequired?: (event: JobEvent<'input_required'>, respond: InputResponder) => InputHandlerResult;
   /** The terminal event arrived (`done`, `error` = the JOB failed, `cancelled`). `text` = the final attempt's text. */
   onComplete?: (terminal: TerminalJobEvent, text: string) => void;
   /**
@@ -37,6 +44,11 @@ export interface SubscribeHandlers {
    */
   onError?: (error: unknown) => void;
 }
+
+/** Sends the answer to the open request; resolves with the job (status `queued` or `running` again). */
+export type InputResponder = (input: Record<string, unknown>) => Promise<Job>;
+/** What an input handler may return: nothing (it called `respond` itself, or will), or the answer to send. */
+export type InputHandlerResult = void | Record<string, unknown> | Promise<void | Record<string, unknown>>;
 
 export type SubscriptionResult =
   | { outcome: 'completed'; terminal: TerminalJobEvent; text: string; lastEventId: string | undefined }
@@ -73,6 +85,28 @@ export function subscribeWith(transport: Transport, jobId: string, h: SubscribeH
   } as SnapshotStreamOptions);
   let closed = false;
   const assembler = new TokenAssembler();
+  const offered = new Set<string>();
+  const offer = (event: JobEvent<'input_required'>): void => {
+    if (!h.onInputRequired || offered.has(event.request_id)) return;
+    offered.add(event.request_id);
+    const path = `/v1/jobs/${encodeURIComponent(jobId)}`;
+    const respond: InputResponder = async (input) =>
+      (await transport.json<Job>('POST', `${path}/input`, { body: { request_id: event.request_id, input } })).body;
+    void (async () => {
+      // still open? (a replay shows questions answered long ago)
+      const job = (await transport.json<Job>('GET', path)).body;
+      if (closed || job.pending_input?.request_id !== event.request_id) return;
+      const answer = await h.onInputRequired!(event, respond);
+      if (answer && typeof answer === 'object' && !closed) await respond(answer);
+    })().catch((error: unknown) => {
+      if (closed) return;
+      try {
+        h.onError?.(error);
+      } catch {
+        /* the subscription goes on */
+      }
+    });
+  };
 
   const run = async (): Promise<SubscriptionResult> => {
     try {
@@ -85,6 +119,7 @@ export function subscribeWith(transport: Transport, jobId: string, h: SubscribeH
         }
         const event = item;
         h.onEvent?.(event);
+        if (event.type === 'input_required') offer(event as JobEvent<'input_required'>);
         const change = assembler.apply(event);
         if (change.kind === 'token') h.onToken?.(change.text, assembler.text, event as JobEvent<'token'>);
         else if (change.kind === 'reset') h.onAttempt?.(event as JobEvent<'attempt'>, change.discarded);

@@ -1,14 +1,25 @@
 /**
- * The agent interface: what a worker runs for a job.
+ * The agent interface: what a worker runs for a job. The full contract, with examples, is in docs/agents.md.
  *
- * `run` returns an async iterable of {@link AgentEvent}s. It must:
- * - end with exactly one terminal event (`done` or `error`) — or simply return when `signal` aborts (the runner
- *   then appends `cancelled` with `ctx.usage`);
+ * `run` returns an async iterable of {@link AgentOutput}s. It must:
+ * - end with exactly one terminal event (`done`, `error`, or `cancelled`) — or simply return when `signal` aborts
+ *   (the runner then appends `cancelled` with `ctx.usage`);
  * - honor `ctx.signal` promptly (stop between tokens; pass it to any HTTP request it makes);
- * - keep `ctx.usage` current (tokens read and produced so far) so that a cancel or a failure reports it.
+ * - keep `ctx.usage` current (tokens read and produced so far, over the whole attempt) so that a cancel or a
+ *   failure reports it.
+ *
+ * **Asking (v1.1).** An agent may yield an `input_required` ({@link AgentInputRequest}: `kind` `approval` | `text` |
+ * `tool_results`, `prompt`, optional `schema` and `tool_calls`). The runner fills `request_id` (when absent),
+ * `expires_at` and the schema, appends it, and stops iterating: the agent's iterator is closed (`return()`), so
+ * nothing after the yield runs. The job waits holding no worker. When the answer comes, `run` is called AGAIN —
+ * on any worker, maybe after restarts — with `ctx.history` holding every event of the current attempt so far:
+ * the agent's own earlier output, its `input_required` and the `input_received` answer. The agent continues from
+ * that history WITHOUT re-emitting anything already in it (it is a deterministic function of input + history).
+ * See ./history.ts for helpers.
+ *
  * The runner validates every event where it is appended; a malformed one is refused and logged, never delivered.
  */
-import type { AgentEvent, Usage } from '../../../libs/contracts/src/index.js';
+import type { AgentEvent, AgentEventOf, InputKind, JobEvent, Usage } from '../../../libs/contracts/src/index.js';
 
 export interface AgentContext {
   jobId: string;
@@ -17,13 +28,32 @@ export interface AgentContext {
   /** The job's input, already validated against the agent's schema. */
   input: Record<string, unknown>;
   signal: AbortSignal;
-  /** Tokens so far; the agent updates it as it goes. */
+  /** Tokens so far in this attempt (restored when the job continues after an answer); the agent updates it. */
   usage: Usage;
+  /**
+   * The events of the current attempt already in the job's log, oldest first, when the job continues after an
+   * answer (the last `input_received` is the answer that woke it up): at least everything the agent emitted and
+   * every question and answer (status events may be left out). Empty on a fresh start.
+   */
+  history: readonly JobEvent[];
 }
+
+/** A question an agent asks; the runner completes it into the `input_required` event. */
+export type AgentInputRequest = Omit<AgentEventOf<'input_required'>, 'request_id' | 'expires_at' | 'kind'> & {
+  kind: InputKind;
+  /** Unique within the job; default: generated. */
+  request_id?: string;
+};
+
+/**
+ * What an agent yields: an event, with questions as {@link AgentInputRequest}. (`input_received` is the platform's:
+ * the runner drops it with an error log.)
+ */
+export type AgentOutput = AgentEvent | AgentInputRequest;
 
 export interface Agent {
   readonly name: string;
-  run(ctx: AgentContext): AsyncIterable<AgentEvent>;
+  run(ctx: AgentContext): AsyncIterable<AgentOutput>;
 }
 
 /** Agents by name; the worker registers the ones it can run. */

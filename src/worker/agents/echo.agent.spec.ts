@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import type { AgentEvent } from '../../../libs/contracts/src/index.js';
+import type { AgentOutput as AgentEvent } from './agent.js';
 import type { AgentContext } from './agent.js';
 import { EchoAgent } from './echo.agent.js';
 
 async function run(input: Record<string, unknown>, signal = new AbortController().signal) {
-  const ctx: AgentContext = { jobId: 'job_01TEST', attempt: 1, input, signal, usage: { input_tokens: 0, output_tokens: 0 } };
+  const ctx: AgentContext = { jobId: 'job_01TEST', attempt: 1, input, signal, usage: { input_tokens: 0, output_tokens: 0 }, history: [] };
   const events: AgentEvent[] = [];
   for await (const e of new EchoAgent().run(ctx)) events.push(e);
   return { events, ctx };
@@ -43,7 +43,7 @@ describe('EchoAgent', () => {
 
   it('stops between tokens when aborted, keeping the usage so far', async () => {
     const ac = new AbortController();
-    const ctx: AgentContext = { jobId: 'job_x', attempt: 1, input: { message: 'a b c d e f', delay_ms: 30 }, signal: ac.signal, usage: { input_tokens: 0, output_tokens: 0 } };
+    const ctx: AgentContext = { jobId: 'job_x', attempt: 1, input: { message: 'a b c d e f', delay_ms: 30 }, signal: ac.signal, usage: { input_tokens: 0, output_tokens: 0 }, history: [] };
     const events: AgentEvent[] = [];
     for await (const e of new EchoAgent().run(ctx)) {
       events.push(e);

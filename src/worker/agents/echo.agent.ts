@@ -2,49 +2,120 @@
  * The deterministic `echo` agent of the contract: the message split by /\S+\s*|\s+/g into `token` events, `repeat`
  * times over, `delay_ms` apart; `fail_after: n` ends with `error` (`agent_failed`) after n tokens; `tool: true` emits
  * one tool call first. Usage: input_tokens = tokens in the message, output_tokens = token events emitted.
+ *
+ * v1.1, interactive (see docs/agents.md):
+ * - `client_tool: { name }` — before the first token, `tool_call_start` (`arguments: { message_length }`) and an
+ *   `input_required` of kind `tool_results` for that call; the answer's result (or error) becomes its
+ *   `tool_call_end`, then the tokens.
+ * - `ask: { after, prompt? }` — after `after` tokens of the first repeat, an `approval` request; `approved: false`
+ *   ends the job `cancelled` with reason `rejected`.
+ * Continuing after an answer, it reads its position from `ctx.history` (tokens already emitted, requests already
+ * asked and answered) and emits only what is not in it yet.
  */
-import { echoInputSchema, echoTokens, type AgentEvent } from '../../../libs/contracts/src/index.js';
-import { abortableDelay, type Agent, type AgentContext } from './agent.js';
+import { echoInputSchema, echoTokens } from '../../../libs/contracts/src/index.js';
+import { APPROVAL_SCHEMA } from '../../interactive/input-schemas.js';
+import { abortableDelay, type Agent, type AgentContext, type AgentOutput } from './agent.js';
+import { countIn, requestsIn, toolCallEnded } from './history.js';
+
+export const ECHO_DEFAULT_ASK_PROMPT = 'Continue?';
 
 export class EchoAgent implements Agent {
   readonly name = 'echo';
 
-  async *run(ctx: AgentContext): AsyncIterable<AgentEvent> {
+  async *run(ctx: AgentContext): AsyncIterable<AgentOutput> {
     const input = echoInputSchema.parse(ctx.input);
     const tokens = echoTokens(input.message);
     ctx.usage.input_tokens = tokens.length;
-    const { signal } = ctx;
+    const { signal, history } = ctx;
     const pause = async () => {
       if (input.delay_ms > 0) await abortableDelay(input.delay_ms, signal);
       else if (signal.aborted) throw signal.reason;
     };
+    const asked = requestsIn(history);
+    const failed = (emitted: number): AgentOutput => ({
+      type: 'error',
+      code: 'agent_failed',
+      message: `echo failed after ${emitted} tokens as asked (fail_after)`,
+      retryable: false,
+      usage: { ...ctx.usage },
+    });
 
     if (input.tool) {
       const call_id = `call_${ctx.jobId.slice(-8)}_${ctx.attempt}`;
-      yield { type: 'tool_call_start', call_id, name: 'echo.count_tokens', arguments: { message_length: input.message.length } };
-      await pause();
-      yield { type: 'tool_call_end', call_id, name: 'echo.count_tokens', result: { tokens: tokens.length } };
+      if (!toolCallEnded(history, call_id)) {
+        yield { type: 'tool_call_start', call_id, name: 'echo.count_tokens', arguments: { message_length: input.message.length } };
+        await pause();
+        yield { type: 'tool_call_end', call_id, name: 'echo.count_tokens', result: { tokens: tokens.length } };
+      }
     }
 
-    let emitted = 0;
+    if (input.client_tool) {
+      const call_id = `call_${ctx.jobId.slice(-8)}_${ctx.attempt}_client`;
+      const { name } = input.client_tool;
+      const req = asked.find((r) => r.request.kind === 'tool_results');
+      if (!req) {
+        const args = { message_length: input.message.length };
+        yield { type: 'tool_call_start', call_id, name, arguments: args };
+        yield {
+          type: 'input_required',
+          kind: 'tool_results',
+          prompt: `Run the tool "${name}" and send its result.`,
+          tool_calls: [{ call_id, name, arguments: args }],
+        };
+        return;
+      }
+      if (!toolCallEnded(history, call_id)) {
+        const res = ((req.answer?.['results'] as { call_id: string; result?: unknown; error?: string }[] | undefined) ?? []).find(
+          (r) => r.call_id === call_id,
+        );
+        if (res && typeof res.error === 'string') yield { type: 'tool_call_end', call_id, name, error: res.error };
+        else yield { type: 'tool_call_end', call_id, name, result: res?.result ?? null };
+      }
+    }
+
+    const askAt = input.ask ? Math.min(input.ask.after, tokens.length) : -1;
+    /** At the ask point: ask (then stop), end on a rejection, or go on. */
+    const gate = (): AgentOutput | 'go' => {
+      const req = asked.find((r) => r.request.kind === 'approval');
+      if (!req) {
+        return { type: 'input_required', kind: 'approval', prompt: input.ask?.prompt ?? ECHO_DEFAULT_ASK_PROMPT, schema: { ...APPROVAL_SCHEMA } };
+      }
+      if (req.answer?.['approved'] === true) return 'go';
+      return { type: 'cancelled', reason: 'rejected', usage: { ...ctx.usage } };
+    };
+
+    // Continuing: the tokens already in the log are not emitted again.
+    const already = countIn(history, 'token');
+    let emitted = already;
+    ctx.usage.output_tokens = emitted;
     try {
       for (let r = 0; r < input.repeat; r++) {
-        for (const text of tokens) {
+        for (let i = 0; i < tokens.length; i++) {
+          const index = r * tokens.length + i;
+          if (index < already) continue;
+          if (r === 0 && i === askAt) {
+            const g = gate();
+            if (g !== 'go') {
+              yield g;
+              return;
+            }
+          }
           if (input.fail_after !== undefined && emitted >= input.fail_after) {
-            yield {
-              type: 'error',
-              code: 'agent_failed',
-              message: `echo failed after ${emitted} tokens as asked (fail_after)`,
-              retryable: false,
-              usage: { ...ctx.usage },
-            };
+            yield failed(emitted);
             return;
           }
           if (emitted > 0) await pause();
           else if (signal.aborted) return;
           emitted++;
           ctx.usage.output_tokens = emitted;
-          yield { type: 'token', text };
+          yield { type: 'token', text: tokens[i]! };
+        }
+        if (r === 0 && askAt === tokens.length && askAt >= already) {
+          const g = gate();
+          if (g !== 'go') {
+            yield g;
+            return;
+          }
         }
       }
     } catch (err) {
@@ -52,13 +123,7 @@ export class EchoAgent implements Agent {
       throw err;
     }
     if (input.fail_after !== undefined && emitted >= input.fail_after) {
-      yield {
-        type: 'error',
-        code: 'agent_failed',
-        message: `echo failed after ${emitted} tokens as asked (fail_after)`,
-        retryable: false,
-        usage: { ...ctx.usage },
-      };
+      yield failed(emitted);
       return;
     }
     yield {
@@ -68,3 +133,4 @@ export class EchoAgent implements Agent {
     };
   }
 }
+

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { isTerminalEvent, parseAgentEvent, type AgentEvent } from '../../../libs/contracts/src/index.js';
 import type { AgentContext } from './agent.js';
-import { OpenAiAgent, TOOL_NOT_EXECUTED, type OpenAiAgentConfig } from './openai.agent.js';
+import { OpenAiAgent, TOOL_NOT_EXECUTED, conversationOf, type OpenAiAgentConfig } from './openai.agent.js';
 import {
   completionSteps,
   openAiErrorBody,
@@ -19,7 +19,7 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 function context(input: Record<string, unknown>, signal = new AbortController().signal): AgentContext {
-  return { jobId: 'job_01TEST', attempt: 1, input, signal, usage: { input_tokens: 0, output_tokens: 0 } };
+  return { jobId: 'job_01TEST', attempt: 1, input, signal, usage: { input_tokens: 0, output_tokens: 0 }, history: [] };
 }
 
 /**
@@ -38,8 +38,8 @@ async function run(
   const events: AgentEvent[] = [];
   for await (const e of agent.run(ctx)) {
     parseAgentEvent(e);
-    events.push(e);
-    opts.onEvent?.(e, ctx, events);
+    events.push(e as AgentEvent);
+    opts.onEvent?.(e as AgentEvent, ctx, events);
   }
   if (!ctx.signal.aborted) {
     expect(events.filter(isTerminalEvent)).toHaveLength(1);
@@ -378,5 +378,39 @@ describe('OpenAiAgent — abort', () => {
       break;
     }
     await expect(server.requests.at(-1)!.closedEarly).resolves.toBe(true);
+  });
+});
+
+describe('conversationOf (continuing after client tool results)', () => {
+  const ev = <T extends Record<string, unknown>>(seq: number, e: T) => ({ job_id: 'job_x', seq, ts: '', attempt: 1, ...e }) as never;
+  it('rebuilds each round: the assistant text and tool calls, then one tool message per call, in call order', () => {
+    const history = [
+      ev(1, { type: 'status', status: 'queued' }),
+      ev(2, { type: 'token', text: 'Checking ' }),
+      ev(3, { type: 'tool_call_start', call_id: 'a', name: 'f', arguments: { x: 1 } }),
+      ev(4, { type: 'tool_call_start', call_id: 'b', name: 'srv', arguments: '{not json' }),
+      ev(5, { type: 'tool_call_end', call_id: 'b', name: 'srv', error: 'not executed' }),
+      ev(6, { type: 'input_required', request_id: 'r1', kind: 'tool_results', prompt: 'p', tool_calls: [{ call_id: 'a', name: 'f', arguments: { x: 1 } }] }),
+      ev(7, { type: 'input_received', request_id: 'r1', input: { results: [{ call_id: 'a', result: [1, 2] }] } }),
+      ev(8, { type: 'tool_call_start', call_id: 'c', name: 'f', arguments: {} }),
+      ev(9, { type: 'input_required', request_id: 'r2', kind: 'tool_results', prompt: 'p', tool_calls: [{ call_id: 'c', name: 'f', arguments: {} }] }),
+      ev(10, { type: 'input_received', request_id: 'r2', input: { results: [{ call_id: 'c', error: 'denied' }] } }),
+    ];
+    expect(conversationOf({ prompt: 'hi' } as never, history)).toEqual([
+      { role: 'user', content: 'hi' },
+      {
+        role: 'assistant',
+        content: 'Checking ',
+        tool_calls: [
+          { id: 'a', type: 'function', function: { name: 'f', arguments: '{"x":1}' } },
+          { id: 'b', type: 'function', function: { name: 'srv', arguments: '{not json' } },
+        ],
+      },
+      { role: 'tool', tool_call_id: 'a', content: '[1,2]' },
+      { role: 'tool', tool_call_id: 'b', content: 'not executed' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'c', content: 'error: denied' },
+    ]);
+    expect(conversationOf({ prompt: 'hi' } as never, [])).toEqual([{ role: 'user', content: 'hi' }]);
   });
 });

@@ -7,12 +7,14 @@
  *   reasoning → `thinking`, content/refusal → `token`, tool calls → `tool_call_start` + `tool_call_end`,
  *   the usage chunk → `done.usage`, the concatenated content → `done.output.text`.
  *
- * Tool calls — the decision. The platform does not execute tools in this version (client-side tool results arrive
- * with `POST /v1/jobs/:id/input`, reserved for later). So for each complete call the agent emits `tool_call_start`
- * (call id, name, parsed arguments) and then a `tool_call_end` with an `error` saying the call was not executed —
- * never a `result`, which would claim a tool ran and answered null. The job then ends with `done` (the model's turn
- * is over, `finish_reason: 'tool_calls'`). A client that runs tools itself reads the `tool_call_start` events and
- * submits a new job whose `messages` carry the assistant `tool_calls` and the `tool` results.
+ * Tool calls. The platform runs no tools itself. A tool the job's input marks `client: true` is the client's to run
+ * (v1.1): when the model calls one, the agent emits `tool_call_start` for each call and an `input_required` of kind
+ * `tool_results` listing the client calls; the job waits holding no worker. On the answer the agent is called again
+ * with the job's history and rebuilds the conversation from it — the original messages, then per round the
+ * assistant message (its text and `tool_calls`) and one `tool` message per call (the client's result or error) —
+ * and streams the next completion: the model is never asked twice for the same turn. Any other tool call gets a
+ * `tool_call_end` with an `error` saying it was not executed (never a `result`, which would claim a tool ran), and
+ * without client calls the job ends with `done` (the model's turn is over, `finish_reason: 'tool_calls'`).
  *
  * Failures end with one `error` event; `retryable` is classified in ./openai/provider-errors.ts (table in
  * docs/agents.md). An abort of `ctx.signal` aborts the HTTP request and the agent returns without a terminal event
@@ -23,8 +25,9 @@
  * the stream — a long generation that keeps streaming never times out.
  */
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
-import { openAiInputSchema, type AgentEvent, type OpenAiInput } from '../../../libs/contracts/src/index.js';
-import type { Agent, AgentContext } from './agent.js';
+import { openAiInputSchema, type AgentEvent, type JobEvent, type OpenAiInput, type RequestedToolCall } from '../../../libs/contracts/src/index.js';
+import type { Agent, AgentContext, AgentOutput } from './agent.js';
+import { requestsIn, tokenTextIn } from './history.js';
 import { ChatStreamMapper } from './openai/chat-stream-mapper.js';
 import {
   badResponseFailure,
@@ -55,7 +58,7 @@ export interface OpenAiAgentConfig {
 export const DEFAULT_OPENAI_TIMEOUT_MS = 300_000;
 
 /** The text of `tool_call_end.error` for a call the platform did not execute. */
-export const TOOL_NOT_EXECUTED = 'not executed: client-side tool execution is not available in this version';
+export const TOOL_NOT_EXECUTED = 'not executed: the platform runs no tools (mark a tool "client": true to run it in the client)';
 
 /** Caps on what is buffered from the provider: an error body, and one SSE event. */
 const MAX_ERROR_BODY = 64 * 1024;
@@ -76,15 +79,21 @@ export class OpenAiAgent implements Agent {
     this.fetchFn = config.fetch ?? globalThis.fetch;
   }
 
-  async *run(ctx: AgentContext): AsyncIterable<AgentEvent> {
+  async *run(ctx: AgentContext): AsyncIterable<AgentOutput> {
     const input = openAiInputSchema.parse(ctx.input);
     const { signal } = ctx;
     const mapper = new ChatStreamMapper();
+    // Continuing after client tool results: the usage of the earlier rounds goes on adding up.
+    const base = ctx.history.length > 0 ? { ...ctx.usage } : { input_tokens: 0, output_tokens: 0 };
     const syncUsage = (): void => {
       const u = mapper.usage();
-      ctx.usage.input_tokens = u.input_tokens;
-      ctx.usage.output_tokens = u.output_tokens;
+      ctx.usage.input_tokens = base.input_tokens + u.input_tokens;
+      ctx.usage.output_tokens = base.output_tokens + u.output_tokens;
     };
+    const clientTools = new Set((input.tools ?? []).filter((t) => t.client).map((t) => t.function.name));
+    /** Client tool calls of this round: the job asks for their results instead of ending. */
+    const clientCalls: RequestedToolCall[] = [];
+    const earlierText = tokenTextIn(ctx.history);
     const fail = (f: ProviderFailure): AgentEvent => ({
       type: 'error',
       code: f.code,
@@ -123,7 +132,7 @@ export class OpenAiAgent implements Agent {
         res = await this.fetchFn(this.url, {
           method: 'POST',
           headers: this.headers(),
-          body: JSON.stringify(this.requestBody(input, model)),
+          body: JSON.stringify(this.requestBody(input, model, conversationOf(input, ctx.history))),
           signal: http.signal,
         });
       } catch (err) {
@@ -209,7 +218,7 @@ export class OpenAiAgent implements Agent {
             return;
           }
           if (mapper.finishReason && mapper.hasPendingToolCalls()) {
-            yield* this.toolCalls(mapper);
+            yield* this.toolCalls(mapper, clientTools, clientCalls);
             if (signal.aborted) return;
           }
         }
@@ -230,9 +239,14 @@ export class OpenAiAgent implements Agent {
         });
         return;
       }
-      yield* this.toolCalls(mapper); // calls still pending at a proper end ([DONE] without a finish_reason)
+      yield* this.toolCalls(mapper, clientTools, clientCalls); // calls still pending at a proper end ([DONE] without a finish_reason)
       if (signal.aborted) return;
-      yield { type: 'done', usage: { ...ctx.usage }, output: { text: mapper.text } };
+      if (clientCalls.length > 0) {
+        const names = [...new Set(clientCalls.map((c) => c.name))].join(', ');
+        yield { type: 'input_required', kind: 'tool_results', prompt: `Run ${names} and send the results.`, tool_calls: clientCalls };
+        return;
+      }
+      yield { type: 'done', usage: { ...ctx.usage }, output: { text: earlierText + mapper.text } };
     } finally {
       disarm();
       signal.removeEventListener('abort', onAbort);
@@ -242,10 +256,17 @@ export class OpenAiAgent implements Agent {
     }
   }
 
-  /** `tool_call_start` and a not-executed `tool_call_end` for every call completed so far. */
-  private *toolCalls(mapper: ChatStreamMapper): Generator<AgentEvent> {
+  /**
+   * `tool_call_start` for every call completed so far; a client tool's call is kept for the question, any other gets
+   * a not-executed `tool_call_end`.
+   */
+  private *toolCalls(mapper: ChatStreamMapper, clientTools: ReadonlySet<string>, clientCalls: RequestedToolCall[]): Generator<AgentEvent> {
     for (const call of mapper.takeToolCalls()) {
       yield { type: 'tool_call_start', call_id: call.call_id, name: call.name, arguments: call.arguments };
+      if (clientTools.has(call.name) && !call.argumentsError) {
+        clientCalls.push({ call_id: call.call_id, name: call.name, arguments: call.arguments });
+        continue;
+      }
       yield {
         type: 'tool_call_end',
         call_id: call.call_id,
@@ -261,16 +282,65 @@ export class OpenAiAgent implements Agent {
     return h;
   }
 
-  private requestBody(input: OpenAiInput, model: string): Record<string, unknown> {
-    const { messages, prompt, model: _model, ...params } = input;
+  private requestBody(input: OpenAiInput, model: string, messages: unknown[]): Record<string, unknown> {
+    const { messages: _messages, prompt: _prompt, model: _model, tools, ...params } = input;
     return {
       model,
-      messages: messages ?? [{ role: 'user', content: prompt }],
+      messages,
       ...params,
+      // `client` is ours, not the provider's
+      ...(tools ? { tools: tools.map(({ client: _client, ...t }) => t) } : {}),
       stream: true,
       stream_options: { include_usage: true },
     };
   }
+}
+
+/**
+ * The conversation to send: the input's messages, then for every earlier round of this attempt (a completion that
+ * ended in client tool calls, answered with `input_received`) the assistant message and one `tool` message per call.
+ */
+export function conversationOf(input: OpenAiInput, history: readonly JobEvent[]): unknown[] {
+  const messages: unknown[] = [...(input.messages ?? [{ role: 'user', content: input.prompt }])];
+  const answers = new Map(requestsIn(history).map((r) => [r.request.request_id, r.answer]));
+  let text = '';
+  let calls: JobEvent<'tool_call_start'>[] = [];
+  const errors = new Map<string, string>();
+  for (const e of history) {
+    if (e.type === 'token') text += (e as JobEvent<'token'>).text;
+    else if (e.type === 'tool_call_start') calls.push(e as JobEvent<'tool_call_start'>);
+    else if (e.type === 'tool_call_end' && (e as JobEvent<'tool_call_end'>).error !== undefined) {
+      errors.set((e as JobEvent<'tool_call_end'>).call_id, (e as JobEvent<'tool_call_end'>).error!);
+    } else if (e.type === 'input_received') {
+      const answer = answers.get((e as JobEvent<'input_received'>).request_id) ?? {};
+      const results = Array.isArray(answer['results']) ? (answer['results'] as { call_id?: unknown; result?: unknown; error?: unknown }[]) : [];
+      messages.push({
+        role: 'assistant',
+        content: text === '' ? null : text,
+        tool_calls: calls.map((c) => ({
+          id: c.call_id,
+          type: 'function',
+          function: { name: c.name, arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments ?? {}) },
+        })),
+      });
+      for (const c of calls) {
+        const r = results.find((x) => x.call_id === c.call_id);
+        const content =
+          r === undefined
+            ? (errors.get(c.call_id) ?? TOOL_NOT_EXECUTED)
+            : typeof r.error === 'string'
+              ? `error: ${r.error}`
+              : typeof r.result === 'string'
+                ? r.result
+                : JSON.stringify(r.result ?? null);
+        messages.push({ role: 'tool', tool_call_id: c.call_id, content });
+      }
+      text = '';
+      calls = [];
+      errors.clear();
+    }
+  }
+  return messages;
 }
 
 /** A 200 with a JSON body instead of a stream: an error object, or a server that ignored `stream: true`. */

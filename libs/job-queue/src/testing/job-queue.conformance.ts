@@ -104,10 +104,11 @@ export function jobQueueConformance(driver: string, factory: JobQueueFactory): v
 
     it('drains: takes no new job and waits for the held ones', async () => {
       const e = await make();
+      let started = 0;
       let finished = 0;
-      const consumer = await e.q.consume(async (j) => { await sleep(100); finished++; await j.ack(); }, { concurrency: 1 });
+      const consumer = await e.q.consume(async (j) => { started++; await sleep(100); finished++; await j.ack(); }, { concurrency: 1 });
       await e.q.enqueue(newJobId());
-      await sleep(30);
+      await waitFor(() => started === 1); // the job is held (was a fixed 30 ms, which a loaded machine could outrun)
       await consumer.drain();
       expect(finished).toBe(1);
       await e.q.enqueue(newJobId());

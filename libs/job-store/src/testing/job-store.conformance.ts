@@ -4,12 +4,33 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { newJobId, type JobStatus } from '../../../contracts/src/index.js';
 import { newJobRecord } from '../transitions.js';
-import { IdempotencyConflictError, InvalidListCursorError, type JobRecord, type JobStore, type JobStoreOptions } from '../job-store.port.js';
+import {
+  IdempotencyConflictError,
+  InvalidListCursorError,
+  type InputRequestRecord,
+  type JobRecord,
+  type JobStore,
+  type JobStoreOptions,
+} from '../job-store.port.js';
 
 export type JobStoreFactory = (opts: JobStoreOptions) => Promise<JobStore>;
 
 export function jobRecord(over: Partial<JobRecord> = {}): JobRecord {
   return { ...newJobRecord({ id: newJobId(), tenant: 'acme', agent: 'echo', input: { message: 'hi' }, metadata: null }), ...over };
+}
+
+/** An open input request expiring `inMs` from now (negative: already expired). */
+function inputRequest(request_id: string, inMs: number): InputRequestRecord {
+  return {
+    request_id,
+    kind: 'approval',
+    prompt: 'ok?',
+    schema: { type: 'object' },
+    expires_at: new Date(Date.now() + inMs).toISOString(),
+    attempt: 1,
+    answer: null,
+    answered_at: null,
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -177,22 +198,23 @@ export function jobStoreConformance(driver: string, factory: JobStoreFactory): v
       await expect(s.list('acme', { limit: 5, cursor: 'not-a-cursor' })).rejects.toBeInstanceOf(InvalidListCursorError);
     });
 
-    it('lists active jobs whose last sign of life is older than a moment, and no other', async () => {
+    it('lists running jobs whose last sign of life is older than a moment, and no other', async () => {
       const s = await make();
       const s2 = await make();
       const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
       const staleRunning = jobRecord({ status: 'running', heartbeat_at: ago(60_000) });
-      const staleWaiting = jobRecord({ status: 'waiting_for_input', updated_at: ago(60_000) }); // no heartbeat: updated_at
+      const staleWaiting = jobRecord({ status: 'running', updated_at: ago(60_000) }); // no heartbeat: updated_at
+      const waiting = jobRecord({ status: 'waiting_for_input', updated_at: ago(60_000) }); // holds no worker: never stale
       const fresh = jobRecord({ status: 'running', heartbeat_at: ago(0) });
       const queued = jobRecord({ status: 'queued', updated_at: ago(60_000) });
       const finished = jobRecord({ status: 'running', heartbeat_at: ago(60_000) });
-      for (const j of [staleRunning, staleWaiting, fresh, queued, finished]) await s.create(j);
+      for (const j of [staleRunning, staleWaiting, waiting, fresh, queued, finished]) await s.create(j);
       await s.transition(finished.id, 'failed', { patch: { heartbeat_at: ago(60_000) } });
 
       const ids = async () => (await s2.listStale(new Date(Date.now() - 30_000), 1000)).map((j) => j.id);
       const stale = await ids();
       expect(stale).toEqual(expect.arrayContaining([staleRunning.id, staleWaiting.id]));
-      for (const id of [fresh.id, queued.id, finished.id]) expect(stale).not.toContain(id);
+      for (const id of [fresh.id, queued.id, finished.id, waiting.id]) expect(stale).not.toContain(id);
       expect((await s2.listStale(new Date(Date.now() - 30_000), 1000)).find((j) => j.id === staleRunning.id)).toEqual(
         await s.get(staleRunning.id),
       );
@@ -202,6 +224,7 @@ export function jobStoreConformance(driver: string, factory: JobStoreFactory): v
       expect((await s.get(staleRunning.id))?.heartbeat_at).toEqual(expect.any(String));
       expect(await ids()).not.toContain(staleRunning.id);
       expect(await s2.heartbeat(queued.id, new Date())).toBe(false);
+      expect(await s2.heartbeat(waiting.id, new Date())).toBe(false);
       expect(await s2.heartbeat(finished.id, new Date())).toBe(false);
       expect(await s2.heartbeat(newJobId(), new Date())).toBe(false);
       expect((await s.get(queued.id))?.heartbeat_at).toBeUndefined();
@@ -228,6 +251,53 @@ export function jobStoreConformance(driver: string, factory: JobStoreFactory): v
       expect(all.map((j) => j.id)).toEqual([jobs[1]!.id, jobs[2]!.id, jobs[0]!.id]);
       expect(await s.listStale(new Date(Date.UTC(2001, 0, 1, 0, 0, 1)), 10)).toEqual([]);
       for (const j of jobs) await s.transition(j.id, 'failed');
+    });
+
+    it('checks a `where` guard in the same atomic step as the transition', async () => {
+      const s = await make();
+      const s2 = await make();
+      const job = jobRecord({ status: 'waiting_for_input', input_request: inputRequest('r1', 60_000) });
+      await s.create(job);
+      const open = (rid: string) => (j: JobRecord) => j.input_request?.request_id === rid && j.input_request.answer === null;
+      expect((await s.transition(job.id, 'queued', { from: ['waiting_for_input'], where: open('r2') })).changed).toBe(false);
+      // racing answers to the same request: exactly one wins
+      const answer = (n: number) => ({ ...inputRequest('r1', 60_000), answer: { n }, answered_at: new Date().toISOString() });
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          (i % 2 ? s : s2).transition(job.id, 'queued', { from: ['waiting_for_input'], where: open('r1'), patch: { input_request: answer(i) } }),
+        ),
+      );
+      expect(results.filter((r) => r.changed)).toHaveLength(1);
+      const stored = await s.get(job.id);
+      expect(stored?.status).toBe('queued');
+      expect(stored?.input_request?.answer).toEqual(results.find((r) => r.changed)?.job?.input_request?.answer);
+      await s.transition(job.id, 'cancelled');
+    });
+
+    it('lists waiting jobs whose input deadline passed, soonest first, and no other', async () => {
+      const s = await make();
+      const s2 = await make();
+      const due1 = jobRecord({ status: 'waiting_for_input', input_request: inputRequest('a', -20_000) });
+      const due2 = jobRecord({ status: 'waiting_for_input', input_request: inputRequest('b', -10_000) });
+      const later = jobRecord({ status: 'waiting_for_input', input_request: inputRequest('c', 60_000) });
+      const running = jobRecord({ status: 'running', input_request: inputRequest('d', -15_000) });
+      for (const j of [due2, later, running, due1]) await s.create(j);
+      const ids = async () => (await s2.listInputExpired(new Date(), 1000)).map((j) => j.id);
+      const mine = (all: string[]) => all.filter((id) => [due1.id, due2.id, later.id, running.id].includes(id));
+      expect(mine(await ids())).toEqual([due1.id, due2.id]);
+      expect((await s2.listInputExpired(new Date(), 1000)).find((j) => j.id === due1.id)).toEqual(await s.get(due1.id));
+      // moving the deadline (a new request) and leaving the status take a job off the list; entering it puts one on
+      await s.transition(due1.id, 'running', { patch: { input_request: null } });
+      expect(mine(await ids())).toEqual([due2.id]);
+      await s.transition(running.id, 'waiting_for_input');
+      expect(mine(await ids())).toEqual([running.id, due2.id]);
+      await s.update(due2.id, { input_request: inputRequest('e', 60_000) });
+      expect(mine(await ids())).toEqual([running.id]);
+      expect(await s2.listInputExpired(new Date(Date.now() + 120_000), 1000)).toEqual(
+        expect.arrayContaining([expect.objectContaining({ id: later.id }), expect.objectContaining({ id: due2.id })]),
+      );
+      for (const j of [due1, due2, later, running]) await s.transition(j.id, 'cancelled');
+      expect(mine(await ids())).toEqual([]);
     });
 
     it('removes finished jobs after the retention, and keeps the others', async () => {

@@ -1,0 +1,148 @@
+/**
+ * Interactive jobs (v1.1): answering a job's open `input_required` (`POST /v1/jobs/:id/input`, NATS
+ * `jobstream.api.jobs.input`). The rules of the contract live here; tenant checks are JobsService's.
+ */
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { MAX_INPUT_ANSWER_BYTES, START, isTerminalEvent, isTerminalStatus, type InputJobRequest, type Job } from '../../libs/contracts/src/index.js';
+import { JobLogClosedError, type EventLog } from '../../libs/event-log/src/index.js';
+import type { JobQueue } from '../../libs/job-queue/src/index.js';
+import type { JobRecord, JobStore } from '../../libs/job-store/src/index.js';
+import { ApiError } from '../common/api-error.js';
+import { EVENT_LOG, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
+import { canonicalJson, checkToolResults, inputSchemas } from '../interactive/input-schemas.js';
+import { Metrics } from '../metrics/metrics.service.js';
+import { expireInput } from '../watchdog/job-watchdog.js';
+import { statusOfTerminal, terminalPatch, waitingDedupId } from '../worker/job-runner.js';
+import { JobsService } from './jobs.service.js';
+
+@Injectable()
+export class JobInputService {
+  private readonly logger = new Logger('JobInput');
+
+  constructor(
+    @Inject(JOB_STORE) private readonly store: JobStore,
+    @Inject(EVENT_LOG) private readonly log: EventLog,
+    @Inject(JOB_QUEUE) private readonly queue: JobQueue,
+    private readonly jobs: JobsService,
+    @Optional() private readonly metrics?: Metrics,
+  ) {}
+
+  /**
+   * Answers the job's open `input_required` (v1.1). Race-free across API processes: the answer is recorded with
+   * one compare-and-set on the job record guarded by "this request is still open and unanswered", so exactly one
+   * of concurrent answers wins; the others see the recorded answer (same input ⇒ 200, else `already_answered`).
+   *
+   * - Job waiting (no worker holds it): `waiting_for_input → queued` + the answer, then `input_received`,
+   *   `status: queued` and a new dispatch. The answer is 202 with the job.
+   * - Job still running (the runner has appended the question and is parking it): the answer is recorded on the
+   *   running job; the runner finds it when it parks, appends `input_received` and goes on at once.
+   */
+  async input(tenant: string, id: string, body: InputJobRequest): Promise<{ job: Job; accepted: boolean }> {
+    const rec = await this.jobs.record(tenant, id);
+    if (Buffer.byteLength(JSON.stringify(body.input)) > MAX_INPUT_ANSWER_BYTES) {
+      throw new ApiError(413, 'payload_too_large', `input must serialize to at most ${MAX_INPUT_ANSWER_BYTES} bytes`);
+    }
+    const rid = body.request_id;
+    const digest = canonicalJson(body.input);
+    const req = rec.input_request;
+    if (!req || req.request_id !== rid) return this.notOpen(tenant, rec, rid, digest);
+    if (req.answer !== null) {
+      if (canonicalJson(req.answer) === digest) return { job: await this.jobs.get(tenant, id), accepted: false };
+      throw new ApiError(409, 'already_answered', `request ${rid} was already answered with a different input`);
+    }
+    if (isTerminalStatus(rec.status) || (rec.status !== 'waiting_for_input' && rec.status !== 'running') || req.attempt !== rec.attempt) {
+      throw new ApiError(409, 'not_waiting', `job ${id} is ${rec.status}; request ${rid} is not open`);
+    }
+    if (Date.parse(req.expires_at) <= Date.now()) {
+      if (rec.status === 'waiting_for_input') await expireInput(this.store, this.log, rec);
+      throw new ApiError(409, 'not_waiting', `request ${rid} expired at ${req.expires_at}`);
+    }
+    if (req.kind === 'tool_results' && req.tool_calls) {
+      const bad = checkToolResults(req.tool_calls, body.input);
+      if (bad) throw ApiError.invalid(bad);
+    }
+    const bad = inputSchemas.check(req.schema, body.input);
+    if (bad) throw ApiError.invalid(bad);
+
+    const answeredReq = { ...req, answer: body.input, answered_at: new Date().toISOString() };
+    const open = (j: JobRecord) =>
+      j.attempt === req.attempt && j.input_request?.request_id === rid && j.input_request.answer === null;
+    // The job moves between `running` (being parked) and `waiting_for_input`: try the matching guarded write.
+    for (let i = 0; i < 3; i++) {
+      const cur = i === 0 ? rec : await this.store.get(id);
+      if (!cur) throw ApiError.notFound();
+      if (cur.status === 'waiting_for_input') {
+        const tr = await this.store.transition(id, 'queued', { from: ['waiting_for_input'], where: open, patch: { input_request: answeredReq } });
+        if (tr.changed) {
+          this.metrics?.jobTransition('queued');
+          await this.resumeWaiting(id, cur.attempt, rid, body.input);
+          this.logger.log({ msg: 'input accepted; job dispatched again', job_id: id, tenant, request_id: rid });
+          return { job: await this.jobs.get(tenant, id), accepted: true };
+        }
+      } else if (cur.status === 'running') {
+        const tr = await this.store.transition(id, 'running', { from: ['running'], where: open, patch: { input_request: answeredReq } });
+        if (tr.changed) {
+          this.logger.log({ msg: 'input accepted while the job is being parked', job_id: id, tenant, request_id: rid });
+          return { job: await this.jobs.get(tenant, id), accepted: true };
+        }
+      }
+      // lost a race: decide again on the record as it is now
+      const now = await this.store.get(id);
+      const r = now?.input_request;
+      if (!now || !r || r.request_id !== rid) break;
+      if (r.answer !== null) {
+        if (canonicalJson(r.answer) === digest) return { job: await this.jobs.get(tenant, id), accepted: false };
+        throw new ApiError(409, 'already_answered', `request ${rid} was already answered with a different input`);
+      }
+      if (now.status !== 'running' && now.status !== 'waiting_for_input') break;
+    }
+    throw new ApiError(409, 'not_waiting', `job ${id} is not waiting for request ${rid}`);
+  }
+
+  /** After `waiting_for_input → queued`: the answer and the status in the log, then a new dispatch. */
+  private async resumeWaiting(id: string, attempt: number, rid: string, input: Record<string, unknown>): Promise<void> {
+    try {
+      // The runner appends this right after parking the job. If the answer is faster (the question is still the
+      // last event), append it here, with the runner's dedup id: the log keeps one, in order. (JetStream remembers
+      // dedup ids for minutes only, hence the look at the last event rather than relying on the dedup id alone.)
+      const last = await this.log.last(id);
+      if (last?.event.type === 'input_required' && last.event.request_id === rid) {
+        await this.log.append(id, { event: { type: 'status', status: 'waiting_for_input' }, attempt, dedupId: waitingDedupId(id, attempt, rid) });
+      }
+      await this.log.append(id, { event: { type: 'input_received', request_id: rid, input }, attempt, dedupId: `${id}:input:${rid}` });
+      await this.log.append(id, { event: { type: 'status', status: 'queued' }, attempt, dedupId: `${id}:${attempt}:q:${rid}` });
+    } catch (err) {
+      if (!(err instanceof JobLogClosedError)) throw err;
+      // ended meanwhile (a cancel, the deadline): the store follows the log
+      const t = err.terminal.event;
+      if (isTerminalEvent(t)) await this.store.transition(id, statusOfTerminal(t), { patch: terminalPatch(t) });
+      throw new ApiError(409, 'not_waiting', `job ${id} ended (${t.type}) before the answer was taken`);
+    }
+    await this.queue.enqueue(id);
+  }
+
+  /** The request is not the job's open one: a repeat of an earlier accepted answer is still a 200. */
+  private async notOpen(tenant: string, rec: JobRecord, rid: string, digest: string): Promise<{ job: Job; accepted: boolean }> {
+    // earlier requests of the job: their answers are in the log
+    let after = START;
+    for (;;) {
+      const page = await this.log.read(rec.id, after, 2000);
+      if (page.length === 0) break;
+      for (const e of page) {
+        if (e.event.type === 'input_received' && e.event.request_id === rid) {
+          if (canonicalJson(e.event.input) === digest) return { job: await this.jobs.get(tenant, rec.id), accepted: false };
+          throw new ApiError(409, 'already_answered', `request ${rid} was already answered with a different input`);
+        }
+      }
+      const last = page[page.length - 1]!;
+      after = { seq: last.event.seq, pos: last.pos };
+    }
+    throw new ApiError(
+      409,
+      'not_waiting',
+      rec.status === 'waiting_for_input'
+        ? `request ${rid} is not the open request of job ${rec.id}`
+        : `job ${rec.id} is ${rec.status}, not waiting for request ${rid}`,
+    );
+  }
+}
