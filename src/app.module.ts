@@ -9,6 +9,9 @@ import type { Engine } from './engine/engine.js';
 import { EngineModule } from './engine/engine.module.js';
 import { HealthModule } from './health/health.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
+import { ThreadsModule } from './threads/threads.module.js';
+import { JobManagementModule } from './job-management/job-management.module.js';
+import { SharesModule } from './shares/shares.module.js';
 import { PlaygroundModule } from './playground/playground.module.js';
 import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
@@ -33,6 +36,9 @@ export class AppModule {
         TracingModule,
         HealthModule,
         JobsModule,
+        ThreadsModule,
+        JobManagementModule,
+        SharesModule,
         WatchdogModule,
         ...(config.webhooks.enabled ? [WebhooksModule] : []),
         ...(config.playground ? [PlaygroundModule] : []),

@@ -51,7 +51,7 @@ export function applyCors(app: INestApplication, config: AppConfig): void {
   if (config.corsOrigins === null) return;
   app.enableCors({
     origin: config.corsOrigins,
-    methods: ['GET', 'POST', 'OPTIONS'],
+    methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
     allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID'],
     exposedHeaders: ['Retry-After', 'Location', 'X-Jobstream-Filter', 'x-vercel-ai-ui-message-stream'],
     credentials: false,

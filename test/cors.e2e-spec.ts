@@ -29,7 +29,7 @@ describe('CORS with a list of origins', () => {
     expect(r.headers.get('access-control-allow-credentials')).toBeNull();
     const allowed = (r.headers.get('access-control-allow-headers') ?? '').toLowerCase().split(',');
     expect(allowed.sort()).toEqual(['authorization', 'content-type', 'idempotency-key', 'last-event-id']);
-    expect(r.headers.get('access-control-allow-methods')).toBe('GET,POST,OPTIONS');
+    expect(r.headers.get('access-control-allow-methods')).toBe('GET,POST,DELETE,OPTIONS');
     expect(r.headers.get('access-control-max-age')).toBe('600');
     expect(r.headers.get('vary')?.toLowerCase()).toContain('origin');
   });

@@ -78,6 +78,22 @@ describe('structured logs', () => {
     expect(createLine!.req.headers['idempotency-key']).toBe('[redacted]');
   });
 
+  it('never logs a share link token: not at creation, not on use, not when refused', async () => {
+    const auth = { Authorization: 'Bearer key-acme-secret-0001', 'Content-Type': 'application/json' };
+    const job = await (await fetch(`${app.url}/v1/jobs`, { method: 'POST', headers: auth, body: JSON.stringify({ agent: 'echo', input: { message: 'x' } }) })).json();
+    const share = await (await fetch(`${app.url}/v1/jobs/${job.id}/shares`, { method: 'POST', headers: auth, body: '{}' })).json();
+    expect(share.token).toMatch(/^sh1_/);
+    expect((await fetch(`${app.url}${share.job_url}`, { headers: { 'X-Request-Id': 'req-share-1' } })).status).toBe(200);
+    expect((await fetch(`${app.url}/v1/jobs?share_token=${share.token}`, { headers: { 'X-Request-Id': 'req-share-2' } })).status).toBe(401);
+    await fetch(`${app.url}/v1/jobs/${job.id}/shares/${share.id}`, { method: 'DELETE', headers: auth });
+    expect((await fetch(`${app.url}${share.events_url}`, { headers: { 'X-Request-Id': 'req-share-3' } })).status).toBe(401);
+    const line = lines.find((l) => l.req_id === 'req-share-1' && l.res);
+    expect(line!.req.url).toBe(`/v1/jobs/${job.id}?share_token=[redacted]`);
+    expect(lines.find((l) => l.msg === 'share link created')).toMatchObject({ job_id: job.id, share_id: share.id });
+    expect(raw.filter((l) => l.includes(share.token))).toEqual([]);
+    expect(raw.filter((l) => l.includes(share.token.slice(4, 20)))).toEqual([]);
+  });
+
   it('logs rejected requests at warn with their request id, and keeps probes and scrapes out of the log', async () => {
     const before = lines.length;
     const r = await fetch(app.url + '/v1/jobs', { headers: { Authorization: 'Bearer wrong-key-123456', 'X-Request-Id': 'req-unauth-1' } });

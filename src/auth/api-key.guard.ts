@@ -6,13 +6,16 @@
  * `?access_token=` instead of the header; a token given there is always checked, even with auth off. Every other
  * handler ignores `access_token` (without an API key it is a 401 that says where tokens belong).
  */
-import { Injectable, SetMetadata, createParamDecorator, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, Optional, SetMetadata, createParamDecorator, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { ApiError } from '../common/api-error.js';
 import { AppConfig } from '../config/config.js';
 import { hashKey } from '../config/key-hash.js';
-import { DEFAULT_TENANT, PUBLIC_ROUTE, STREAM_TOKEN_ROUTE } from './auth.constants.js';
+import type { ShareStore } from '../../libs/share-store/src/index.js';
+import { SHARE_STORE } from '../engine/engine.constants.js';
+import { verifyShareToken } from '../shares/share-token.js';
+import { DEFAULT_TENANT, PUBLIC_ROUTE, SHARE_TOKEN_ROUTE, STREAM_TOKEN_ROUTE } from './auth.constants.js';
 import { StreamTokenService } from './stream-token.service.js';
 
 export interface AuthedRequest extends Request {
@@ -22,6 +25,9 @@ export interface AuthedRequest extends Request {
 export const Public = () => SetMetadata(PUBLIC_ROUTE, true);
 /** The handler accepts a stream token for its `:id` job as `?access_token=` (read-only SSE streams only). */
 export const AcceptsStreamToken = () => SetMetadata(STREAM_TOKEN_ROUTE, true);
+
+/** The handler accepts a share link token for its `:id` job as `?share_token=` (GET job, events, stream only). */
+export const AcceptsShareToken = () => SetMetadata(SHARE_TOKEN_ROUTE, true);
 
 /** The authenticated tenant of the request. */
 export const Tenant = createParamDecorator((_: unknown, ctx: ExecutionContext): string => {
@@ -41,12 +47,15 @@ export class ApiKeyGuard implements CanActivate {
     private readonly config: AppConfig,
     private readonly reflector: Reflector,
     private readonly streamTokens: StreamTokenService,
+    @Optional() @Inject(SHARE_STORE) private readonly shares?: ShareStore,
   ) {}
 
-  canActivate(ctx: ExecutionContext): boolean {
+  canActivate(ctx: ExecutionContext): boolean | Promise<boolean> {
     if (ctx.getType() !== 'http') return true;
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [ctx.getHandler(), ctx.getClass()])) return true;
+    const shareToken = (req.query as Record<string, unknown> | undefined)?.['share_token'];
+    if (shareToken !== undefined) return this.shareAccess(ctx, req, shareToken);
     const accessToken = (req.query as Record<string, unknown> | undefined)?.['access_token'];
     const tokenRoute = this.reflector.getAllAndOverride<boolean>(STREAM_TOKEN_ROUTE, [ctx.getHandler(), ctx.getClass()]);
     if (accessToken !== undefined && tokenRoute) {
@@ -71,6 +80,23 @@ export class ApiKeyGuard implements CanActivate {
     const tenant = tenancy.keys.get(hashKey(key));
     if (!tenant) throw new ApiError(401, 'unauthorized', 'invalid API key');
     req.tenant = tenant;
+    return true;
+  }
+
+  /**
+   * A share link token (`?share_token=`): read-only access to the `:id` job on the routes marked
+   * {@link AcceptsShareToken}; checked against the share store on every use (revocation holds at once everywhere).
+   */
+  private async shareAccess(ctx: ExecutionContext, req: AuthedRequest, token: unknown): Promise<boolean> {
+    const route = this.reflector.getAllAndOverride<boolean>(SHARE_TOKEN_ROUTE, [ctx.getHandler(), ctx.getClass()]);
+    if (!route || req.method !== 'GET' || !this.shares) {
+      throw new ApiError(401, 'unauthorized', 'a share_token is accepted only by GET /v1/jobs/:id, /events and /stream');
+    }
+    if (req.headers.authorization !== undefined || (req.query as Record<string, unknown>)['access_token'] !== undefined) {
+      throw new ApiError(400, 'invalid_request', 'send one credential: an Authorization header, an access_token or a share_token');
+    }
+    const param = req.params['id'];
+    req.tenant = await verifyShareToken(this.shares, token, typeof param === 'string' ? param : '');
     return true;
   }
 }

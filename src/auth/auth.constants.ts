@@ -4,6 +4,8 @@ export const DEFAULT_TENANT = 'default';
 export const PUBLIC_ROUTE = 'jobstream:public';
 /** Marks a handler as accepting a browser stream token (`?access_token=`) instead of an API key. */
 export const STREAM_TOKEN_ROUTE = 'jobstream:stream-token';
+/** Marks a handler as accepting a share link token (`?share_token=`) for its `:id` job (read-only GETs only). */
+export const SHARE_TOKEN_ROUTE = 'jobstream:share-token';
 /** DI token of the {@link Clock} the stream tokens are issued and checked against (tests inject their own). */
 export const STREAM_TOKEN_CLOCK = Symbol('STREAM_TOKEN_CLOCK');
 

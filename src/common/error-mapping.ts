@@ -7,6 +7,8 @@ import { ZodError } from 'zod';
 import { InvalidCursorError, type ErrorBody } from '../../libs/contracts/src/index.js';
 import { EventLogUnavailableError } from '../../libs/event-log/src/index.js';
 import { IdempotencyConflictError, InvalidListCursorError, JobStoreUnavailableError } from '../../libs/job-store/src/index.js';
+import { ShareStoreUnavailableError } from '../../libs/share-store/src/index.js';
+import { InvalidThreadCursorError, ThreadStoreUnavailableError } from '../../libs/thread-store/src/index.js';
 import { WebhookStoreUnavailableError } from '../../libs/webhooks/src/index.js';
 import { ApiError } from './api-error.js';
 
@@ -56,6 +58,10 @@ export function mapError(err: unknown): MappedError {
   if (err instanceof InvalidListCursorError) return mapped(400, 'invalid_cursor', 'malformed list cursor');
   if (err instanceof IdempotencyConflictError) return mapped(409, 'idempotency_conflict', err.message);
   if (err instanceof EventLogUnavailableError) return mapped(503, 'service_unavailable', 'the event log is unavailable; retry shortly', { 'Retry-After': '2' });
+  if (err instanceof InvalidThreadCursorError) return mapped(400, 'invalid_cursor', 'malformed list cursor');
+  if (err instanceof ThreadStoreUnavailableError || err instanceof ShareStoreUnavailableError) {
+    return mapped(503, 'service_unavailable', 'the job store is unavailable; retry shortly', { 'Retry-After': '2' });
+  }
   if (err instanceof JobStoreUnavailableError) return mapped(503, 'service_unavailable', 'the job store is unavailable; retry shortly', { 'Retry-After': '2' });
   if (err instanceof WebhookStoreUnavailableError) return mapped(503, 'service_unavailable', 'the webhook store is unavailable; retry shortly', { 'Retry-After': '2' });
   if (err instanceof HttpException) {

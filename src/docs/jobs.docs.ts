@@ -6,7 +6,14 @@ import { EVENTS_LIMIT_MAX, LIST_LIMIT_MAX, WAIT_TIMEOUT_MAX_S } from '../jobs/jo
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const err = (status: number, description: string) => ApiResponse({ status, description, schema: ref('Error') });
 const idParam = ApiParam({ name: 'id', description: 'job id', example: 'job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' });
-const common = [ApiTags('jobs'), ApiBearerAuth(), err(401, 'no or bad API key')];
+const common = [ApiTags('Jobs'), ApiBearerAuth(), err(401, 'no or bad API key')];
+/** The SSE endpoints and their tokens form the Streams resource. */
+const streams = [ApiTags('Streams'), ApiBearerAuth(), err(401, 'no or bad API key')];
+const shareTokenQuery = ApiQuery({
+  name: 'share_token',
+  required: false,
+  description: 'a share link token (`POST /v1/jobs/{id}/shares`) instead of the Authorization header: read-only, this job only; revoked or expired ⇒ 401',
+});
 
 const TYPES_QUERY = ApiQuery({
   name: 'types',
@@ -74,7 +81,7 @@ export const ApiJobsDocs = {
       ApiResponse({ status: 200, schema: ref('JobList') }),
       err(400, 'invalid_request / invalid_cursor'),
     ),
-  get: () => applyDecorators(...common, ApiOperation({ summary: 'A job' }), idParam, ApiResponse({ status: 200, schema: ref('Job') }), err(404, 'unknown job, or a job of another tenant')),
+  get: () => applyDecorators(...common, shareTokenQuery, ApiOperation({ summary: 'A job' }), idParam, ApiResponse({ status: 200, schema: ref('Job') }), err(404, 'unknown job, or a job of another tenant')),
   cancel: () =>
     applyDecorators(
       ...common,
@@ -108,6 +115,7 @@ export const ApiJobsDocs = {
   events: () =>
     applyDecorators(
       ...common,
+      shareTokenQuery,
       ApiOperation({ summary: 'Polling fallback: a page of events after a cursor' }),
       idParam,
       ApiQuery({ name: 'after', required: false, description: 'cursor (an event id); absent or 0 ⇒ from the first event' }),
@@ -134,7 +142,7 @@ export const ApiJobsDocs = {
     ),
   streamToken: () =>
     applyDecorators(
-      ...common,
+      ...streams,
       ApiOperation({
         summary: 'A browser stream token for this job',
         description:
@@ -146,7 +154,8 @@ export const ApiJobsDocs = {
     ),
   stream: () =>
     applyDecorators(
-      ...common,
+      ...streams,
+      shareTokenQuery,
       ApiOperation({
         summary: 'The SSE stream of a job',
         description:

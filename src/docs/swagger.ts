@@ -11,8 +11,14 @@ export function setupSwagger(app: INestApplication): void {
     )
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'an API key from API_KEYS' })
+    .addTag('Jobs', 'create, read, cancel, rerun, batch, delete jobs')
+    .addTag('Streams', 'the SSE stream of a job and its browser tokens')
+    .addTag('Threads', 'conversations: a thread is many turns (jobs) with one agent')
+    .addTag('Shares', 'read-only, revocable share links of a job')
+    .addTag('Webhooks', 'webhook endpoints and their delivery logs')
     .build();
-  const document = SwaggerModule.createDocument(app, config);
+  // one tag per resource, set on each operation (src/docs/*.docs.ts): no extra tag per controller class
+  const document = SwaggerModule.createDocument(app, config, { autoTagControllers: false });
   document.components = { ...document.components, schemas: { ...document.components?.schemas, ...(componentSchemas() as object) } };
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', swaggerOptions: { persistAuthorization: true } });
 }

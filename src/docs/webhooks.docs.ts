@@ -6,7 +6,7 @@ import { DELIVERIES_LIMIT_MAX } from '../webhooks/webhooks.constants.js';
 
 const err = (status: number, description: string) => ApiResponse({ status, description, schema: { $ref: '#/components/schemas/Error' } });
 const idParam = ApiParam({ name: 'id', description: 'webhook endpoint id', example: 'wh_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' });
-const common = [ApiTags('webhooks'), ApiBearerAuth(), err(401, 'no or bad API key')];
+const common = [ApiTags('Webhooks'), ApiBearerAuth(), err(401, 'no or bad API key')];
 
 const webhook = {
   type: 'object',

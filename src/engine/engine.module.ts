@@ -1,5 +1,5 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
-import { ENGINE, EVENT_LOG, JOB_CONTROL, JOB_QUEUE, JOB_STORE } from './engine.constants.js';
+import { ENGINE, EVENT_LOG, JOB_CONTROL, JOB_QUEUE, JOB_STORE, SHARE_STORE, THREAD_STORE } from './engine.constants.js';
 import type { Engine } from './engine.js';
 
 /**
@@ -18,8 +18,10 @@ export class EngineModule {
         { provide: JOB_STORE, useValue: engine.jobStore },
         { provide: JOB_QUEUE, useValue: engine.jobQueue },
         { provide: JOB_CONTROL, useValue: engine.jobControl },
+        { provide: THREAD_STORE, useValue: engine.threadStore },
+        { provide: SHARE_STORE, useValue: engine.shareStore },
       ],
-      exports: [ENGINE, EVENT_LOG, JOB_STORE, JOB_QUEUE, JOB_CONTROL],
+      exports: [ENGINE, EVENT_LOG, JOB_STORE, JOB_QUEUE, JOB_CONTROL, THREAD_STORE, SHARE_STORE],
     };
   }
 }

@@ -6,6 +6,9 @@
 import type { Logger } from '@nestjs/common';
 import { MemoryJobControl, MemoryJobQueue } from '../../libs/job-queue/src/index.js';
 import { MemoryJobStore } from '../../libs/job-store/src/index.js';
+import { MemoryShareStore } from '../../libs/share-store/src/index.js';
+import { MemoryThreadStore } from '../../libs/thread-store/src/index.js';
+import { ThreadAdvancer, advancingThreads } from '../threads/thread-advancer.js';
 import { ObservedMemoryEventLog } from '../../libs/webhooks/src/index.js';
 import type { AppConfig } from '../config/config.js';
 import { traceEngine } from '../tracing/traced-engine.js';
@@ -27,8 +30,12 @@ export function createEmbeddedEngine(config: AppConfig): Engine {
     maxEvents: config.embeddedMaxEvents,
     maxBytes: config.embeddedMaxBytes,
   });
-  const jobStore = new MemoryJobStore({ retentionMs: config.jobRetentionMs, idempotencyTtlMs: config.idempotencyTtlMs });
+  const rawJobStore = new MemoryJobStore({ retentionMs: config.jobRetentionMs, idempotencyTtlMs: config.idempotencyTtlMs });
   const jobQueue = new MemoryJobQueue();
+  const threadStore = new MemoryThreadStore({ idempotencyTtlMs: config.idempotencyTtlMs });
+  const shareStore = new MemoryShareStore();
+  const advancer = new ThreadAdvancer(threadStore, rawJobStore, jobQueue);
+  const jobStore = advancingThreads(rawJobStore, () => advancer);
   const jobControl = new MemoryJobControl();
   return {
     kind: 'embedded',
@@ -36,10 +43,12 @@ export function createEmbeddedEngine(config: AppConfig): Engine {
     jobStore,
     jobQueue,
     jobControl,
+    threadStore,
+    shareStore,
     jobEventFeed: eventLog,
     health: async () => ({ engine: { up: true, message: 'embedded' } }),
     close: async () => {
-      await Promise.allSettled([jobQueue.close(), jobControl.close(), eventLog.close(), jobStore.close()]);
+      await Promise.allSettled([jobQueue.close(), jobControl.close(), eventLog.close(), jobStore.close(), threadStore.close(), shareStore.close()]);
     },
   };
 }

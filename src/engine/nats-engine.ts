@@ -8,8 +8,11 @@ import { connect, type NatsConnection } from 'nats';
 import { EventLogUnavailableError, JetStreamEventLog } from '../../libs/event-log/src/index.js';
 import { JetStreamJobQueue, NatsJobControl } from '../../libs/job-queue/src/index.js';
 import { MemoryJobStore, RedisJobStore, type JobStore } from '../../libs/job-store/src/index.js';
+import { MemoryShareStore, RedisShareStore, type ShareStore } from '../../libs/share-store/src/index.js';
+import { MemoryThreadStore, RedisThreadStore, type ThreadStore } from '../../libs/thread-store/src/index.js';
 import { JetStreamJobEventFeed } from '../../libs/webhooks/src/index.js';
 import type { AppConfig } from '../config/config.js';
+import { ThreadAdvancer, advancingThreads } from '../threads/thread-advancer.js';
 import type { Engine } from './engine.types.js';
 
 /** Redacts credentials from a server list before it is logged. */
@@ -50,20 +53,34 @@ export async function createNatsEngine(config: AppConfig, logger: Logger): Promi
     const jobControl = await NatsJobControl.create({ nc, logger: warn });
     closers.push(() => jobControl.close());
     const storeOpts = { retentionMs: config.jobRetentionMs, idempotencyTtlMs: config.idempotencyTtlMs };
-    let jobStore: JobStore;
+    let rawJobStore: JobStore;
+    let threadStore: ThreadStore;
+    let shareStore: ShareStore;
     if (config.redisUrl) {
-      jobStore = await RedisJobStore.create({ url: config.redisUrl, ...storeOpts });
+      rawJobStore = await RedisJobStore.create({ url: config.redisUrl, ...storeOpts });
+      closers.push(() => rawJobStore.close());
+      const threads = await RedisThreadStore.create({ url: config.redisUrl, idempotencyTtlMs: config.idempotencyTtlMs });
+      threadStore = threads;
+      closers.push(() => threadStore.close());
+      // shares ride on the thread store's connection
+      shareStore = new RedisShareStore(threads.client);
     } else {
       logger.warn('REDIS_URL is unset: job state is kept in this process only; run ONE API process, or set REDIS_URL');
-      jobStore = new MemoryJobStore(storeOpts);
+      rawJobStore = new MemoryJobStore(storeOpts);
+      closers.push(() => rawJobStore.close());
+      threadStore = new MemoryThreadStore({ idempotencyTtlMs: config.idempotencyTtlMs });
+      shareStore = new MemoryShareStore();
     }
-    closers.push(() => jobStore.close());
+    const advancer = new ThreadAdvancer(threadStore, rawJobStore, jobQueue);
+    const jobStore = advancingThreads(rawJobStore, () => advancer);
     return {
       kind: 'nats',
       eventLog,
       jobStore,
       jobQueue,
       jobControl,
+      threadStore,
+      shareStore,
       // a durable consumer, created only when the API's webhooks module starts it (never by a worker)
       jobEventFeed: new JetStreamJobEventFeed({ nc, logger: warn }),
       health: async () => {

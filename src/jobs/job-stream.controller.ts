@@ -5,7 +5,7 @@
  */
 import { Controller, Get, Header, Headers, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { AcceptsStreamToken, ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
+import { AcceptsShareToken, AcceptsStreamToken, ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
 import { StreamTokenService, type IssuedStreamToken } from '../auth/stream-token.service.js';
 import { ApiError } from '../common/api-error.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
@@ -48,6 +48,7 @@ export class JobStreamController {
 
   @Get(':id/stream')
   @AcceptsStreamToken()
+  @AcceptsShareToken()
   @ApiJobsDocs.stream()
   async stream(
     @Tenant() tenant: string,

@@ -25,6 +25,9 @@ export function toJob(rec: JobRecord, last: LoggedEvent | null): Job {
     stream_url: `/v1/jobs/${rec.id}/stream`,
     events_url: `/v1/jobs/${rec.id}/events`,
   };
+  if (rec.thread_id !== undefined) job.thread_id = rec.thread_id;
+  if (rec.turn !== undefined) job.turn = rec.turn;
+  if (rec.rerun_of !== undefined) job.rerun_of = rec.rerun_of;
   if (last && isTerminalEvent(last.event) && !isTerminalStatus(rec.status)) {
     const t = last.event;
     job.status = statusOfTerminal(t);

@@ -10,7 +10,7 @@ import {
   type InputJobRequest,
   type Job,
 } from '../../libs/contracts/src/index.js';
-import { ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
+import { AcceptsShareToken, ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { ShutdownService } from '../lifecycle/shutdown.service.js';
 import { CreateRateLimitGuard } from '../limits/create-rate-limit.guard.js';
@@ -51,6 +51,7 @@ export class JobsController {
   }
 
   @Get(':id')
+  @AcceptsShareToken()
   @ApiJobsDocs.get()
   get(@Tenant() tenant: string, @Param('id') id: string): Promise<Job> {
     return this.jobs.get(tenant, id);
@@ -82,6 +83,7 @@ export class JobsController {
   }
 
   @Get(':id/events')
+  @AcceptsShareToken()
   @ApiJobsDocs.events()
   async events(
     @Tenant() tenant: string,

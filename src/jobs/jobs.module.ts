@@ -40,7 +40,7 @@ import { JobsService } from './jobs.service.js';
     StreamLimits,
     CreateRateLimitGuard,
   ],
-  exports: [JobsService, JobStreamService, SseConnections, LIVE_HUB],
+  exports: [JobsService, JobStreamService, SseConnections, LIVE_HUB, CreateRateLimitGuard],
 })
 export class JobsModule {
   constructor(

@@ -40,10 +40,10 @@ export interface EventsPage {
 const FILTER_READ_PAGE = 1000;
 const FILTER_SCAN_MAX = 10_000;
 
-const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,255}$/;
+export const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,255}$/;
 
 /** Canonical JSON (sorted keys), so that the same body always has the same fingerprint. */
-function canonical(v: unknown): string {
+export function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   if (v && typeof v === 'object') {
     return `{${Object.keys(v)
@@ -69,7 +69,12 @@ export class JobsService {
   ) {}
 
   @Traced('job.create', { attrs: (tenant: string, body: CreateJobRequest) => ({ 'jobstream.tenant': tenant, 'jobstream.agent': body.agent }) })
-  async create(tenant: string, body: CreateJobRequest, idempotencyKey?: string): Promise<{ job: Job; created: boolean }> {
+  async create(
+    tenant: string,
+    body: CreateJobRequest,
+    idempotencyKey?: string,
+    extra: { rerun_of?: string } = {},
+  ): Promise<{ job: Job; created: boolean }> {
     const schema = agentInputSchema(body.agent);
     if (!schema) throw ApiError.invalid(`unknown agent "${body.agent}" (known: ${knownAgents().join(', ')})`);
     const parsed = schema.safeParse(body.input);
@@ -83,7 +88,15 @@ export class JobsService {
       this.metrics?.limitRejected('event_memory');
       throw new ApiError(503, 'service_unavailable', 'the server is at its event memory budget with running jobs; retry shortly', { 'Retry-After': '5' });
     }
-    const record = newJobRecord({ id: newJobId(), tenant, agent: body.agent, input: body.input, metadata: body.metadata ?? null });
+    const record = newJobRecord({
+      id: newJobId(),
+      tenant,
+      agent: body.agent,
+      input: body.input,
+      metadata: body.metadata ?? null,
+      ...extra,
+      ...(idempotencyKey !== undefined ? { idempotency_key: idempotencyKey } : {}),
+    });
     const idem = idempotencyKey
       ? { key: idempotencyKey, fingerprint: createHash('sha256').update(canonical(body)).digest('hex') }
       : undefined;

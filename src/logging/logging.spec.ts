@@ -13,6 +13,7 @@ describe('logging helpers', () => {
     expect(redactUrl('/v1/jobs/j/stream?access_token=abc.def&after=5-5-x')).toBe('/v1/jobs/j/stream?access_token=[redacted]&after=5-5-x');
     expect(redactUrl('/x?after=1&ACCESS_TOKEN=abc')).toBe('/x?after=1&ACCESS_TOKEN=[redacted]');
     expect(redactUrl('/x?api_key=k&token=t&key=z')).toBe('/x?api_key=[redacted]&token=[redacted]&key=[redacted]');
+    expect(redactUrl('/v1/jobs/j?share_token=sh1_secret&x=1')).toBe('/v1/jobs/j?share_token=[redacted]&x=1');
     expect(redactUrl('/x?monkey=banana')).toBe('/x?monkey=banana');
     expect(redactUrl(undefined)).toBeUndefined();
   });

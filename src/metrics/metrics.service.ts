@@ -29,6 +29,7 @@ export class Metrics implements RunnerMetrics {
   private readonly replayDuration: Histogram;
   private readonly jobTransitions: Counter<'status'>;
   private readonly jobRunDuration: Histogram<'agent' | 'status'>;
+  private readonly threadTurns: Counter<'if_busy' | 'outcome'>;
   private readonly limitRejections: Counter<'limit'>;
 
   constructor() {
@@ -132,6 +133,12 @@ export class Metrics implements RunnerMetrics {
       buckets: DURATION_BUCKETS,
       registers,
     });
+    this.threadTurns = new Counter({
+      name: 'jobstream_thread_turns_total',
+      help: 'thread turns asked for, by if_busy policy and outcome (started, queued, rejected)',
+      labelNames: ['if_busy', 'outcome'],
+      registers,
+    });
     this.limitRejections = new Counter({
       name: 'jobstream_limit_rejections_total',
       help: 'requests refused by a limit (create_rate, tenant_streams, global_streams, event_memory)',
@@ -170,6 +177,10 @@ export class Metrics implements RunnerMetrics {
 
   httpRequest(method: string, route: string, status: number, seconds: number): void {
     this.httpDuration.observe({ method, route, status_code: String(status) }, seconds);
+  }
+
+  threadTurn(ifBusy: string, outcome: 'started' | 'queued' | 'rejected'): void {
+    this.threadTurns.inc({ if_busy: ifBusy, outcome });
   }
 
   limitRejected(limit: LimitName): void {

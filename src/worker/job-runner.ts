@@ -64,6 +64,8 @@ export interface JobRunnerOptions {
   /** How long a question waits for its answer (INPUT_TIMEOUT_S); default 24 h. */
   inputTimeoutMs?: number;
   metrics?: RunnerMetrics;
+  /** v1.1: what else the agent of a job is given (a thread's turn and the conversation so far). */
+  turnContext?: (job: JobRecord) => Promise<Pick<AgentContext, 'turn' | 'conversation'>>;
 }
 
 export function statusOfTerminal(e: { type: 'done' | 'error' | 'cancelled' }): JobStatus {
@@ -303,6 +305,7 @@ export class JobRunner {
       } else if (!state.abort.signal.aborted) {
         const input = schema.parse(job.input) as Record<string, unknown>;
         const history: JobEvent[] = resume ? await this.loadHistory(jobId, attempt) : [];
+        const turn = (await this.opts.turnContext?.(job)) ?? {};
         if (resume && history.length === 0) {
           pending = {
             type: 'error',
@@ -314,7 +317,7 @@ export class JobRunner {
         }
         // One pass per answer received while this runner still held the job.
         for (let round = history.filter((e) => e.type === 'input_received').length; !pending; round++) {
-          const ctx: AgentContext = { jobId, attempt, input, signal: state.abort.signal, usage, history: history.slice() };
+          const ctx: AgentContext = { jobId, attempt, input, signal: state.abort.signal, usage, history: history.slice(), ...turn };
           const dedup = (n: number | string) => (round === 0 ? `${jobId}:${attempt}:${n}` : `${jobId}:${attempt}:r${round}:${n}`);
           let asked: JobEvent<'input_required'> | null = null;
           let n = 0;

@@ -2,7 +2,9 @@ import { Module } from '@nestjs/common';
 import type { EventLog } from '../../libs/event-log/src/index.js';
 import type { JobStore } from '../../libs/job-store/src/index.js';
 import { AppConfig } from '../config/config.js';
-import { EVENT_LOG, JOB_STORE } from '../engine/engine.constants.js';
+import type { ThreadStore } from '../../libs/thread-store/src/index.js';
+import { EVENT_LOG, JOB_STORE, THREAD_STORE } from '../engine/engine.constants.js';
+import { conversationOf } from '../threads/conversation-history.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { AgentRegistry } from './agents/agent.js';
 import { EchoAgent } from './agents/echo.agent.js';
@@ -27,8 +29,8 @@ import { WorkerService } from './worker.service.js';
     {
       provide: JOB_RUNNER,
       // Metrics only where a MetricsModule is loaded (the API app); the runner itself has no Nest dependency.
-      inject: [JOB_STORE, EVENT_LOG, AGENT_REGISTRY, AppConfig, { token: Metrics, optional: true }],
-      useFactory: (store: JobStore, log: EventLog, agents: AgentRegistry, config: AppConfig, metrics?: Metrics) =>
+      inject: [JOB_STORE, EVENT_LOG, AGENT_REGISTRY, AppConfig, THREAD_STORE, { token: Metrics, optional: true }],
+      useFactory: (store: JobStore, log: EventLog, agents: AgentRegistry, config: AppConfig, threads: ThreadStore, metrics?: Metrics) =>
         new JobRunner(store, log, agents, {
           maxAttempts: config.maxAttempts,
           workingIntervalMs: Math.max(1000, Math.floor(config.jobStallTimeoutMs / 3)),
@@ -37,6 +39,7 @@ import { WorkerService } from './worker.service.js';
           maxEventsPerJob: config.maxEventsPerJob,
           inputTimeoutMs: config.inputTimeoutMs,
           metrics,
+          turnContext: (job) => conversationOf(job, threads, store, log),
         }),
     },
     WorkerService,

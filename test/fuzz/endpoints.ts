@@ -47,6 +47,8 @@ export interface EndpointSpec {
   headers?: string[];
   /** Relative share of the generated requests (default 1). */
   weight?: number;
+  /** Destructive on the fixture (a delete): never aim it at the own job. */
+  notOwn?: boolean;
 }
 
 const echoInput: Record<string, Hostile> = { message: 'hello fuzz', repeat: 1, delay_ms: 0, fail_after: 3, tool: false };
@@ -98,6 +100,31 @@ export const ENDPOINTS: EndpointSpec[] = [
   { name: 'webhook-delete', method: 'DELETE', path: '/v1/webhooks/:id' },
   { name: 'webhook-deliveries', method: 'GET', path: '/v1/webhooks/:id/deliveries', query: ['limit', 'cursor'] },
   { name: 'webhook-redeliver', method: 'POST', path: '/v1/webhooks/:id/deliveries/:id/redeliver', body: () => ({}) },
+  // threads and job management (v1.1)
+  { name: 'thread-create', method: 'POST', path: '/v1/threads', body: () => ({ agent: 'echo', metadata: { a: 1 } }) },
+  { name: 'thread-list', method: 'GET', path: '/v1/threads', query: ['limit', 'cursor'] },
+  { name: 'thread-get', method: 'GET', path: '/v1/threads/:id' },
+  { name: 'thread-turns', method: 'GET', path: '/v1/threads/:id/jobs', query: ['limit', 'cursor'] },
+  {
+    name: 'thread-turn-create',
+    method: 'POST',
+    path: '/v1/threads/:id/jobs',
+    body: () => ({ input: { message: 'hi' }, if_busy: 'reject' }),
+    nested: { input: { message: 'hi', repeat: 1 } },
+    headers: ['idempotency-key'],
+  },
+  { name: 'thread-delete', method: 'DELETE', path: '/v1/threads/:id' },
+  { name: 'job-rerun', method: 'POST', path: '/v1/jobs/:id/rerun', body: () => ({}) },
+  {
+    name: 'job-batch',
+    method: 'POST',
+    path: '/v1/jobs/batch',
+    body: () => ({ jobs: [{ agent: 'echo', input: { message: 'b' } }, { agent: 'toString', input: {} }] }),
+  },
+  { name: 'job-delete', method: 'DELETE', path: '/v1/jobs/:id', notOwn: true },
+  { name: 'share-create', method: 'POST', path: '/v1/jobs/:id/shares', body: () => ({ expires_in_s: 60 }) },
+  { name: 'share-list', method: 'GET', path: '/v1/jobs/:id/shares' },
+  { name: 'share-delete', method: 'DELETE', path: '/v1/jobs/:id/shares/:id', notOwn: true },
   { name: 'health-live', method: 'GET', path: '/health/live' },
   { name: 'health-ready', method: 'GET', path: '/health/ready' },
   { name: 'metrics', method: 'GET', path: '/metrics' },
@@ -180,7 +207,8 @@ function queryArb(spec: EndpointSpec, ctx: FuzzContext): fc.Arbitrary<string> {
   });
 }
 
-function idArb(ctx: FuzzContext): fc.Arbitrary<string> {
+function idArb(ctx: FuzzContext, notOwn = false): fc.Arbitrary<string> {
+  if (notOwn) return fc.oneof(fc.constant(ctx.otherJobId), hostileIdSegment);
   return fc.oneof(
     { weight: 5, arbitrary: fc.constant(ctx.ownJobId) },
     { weight: 1, arbitrary: fc.constant(ctx.otherJobId) },
@@ -285,7 +313,7 @@ export interface GeneratedRequest extends RawRequest {
 export function requestArb(spec: EndpointSpec, ctx: FuzzContext): fc.Arbitrary<GeneratedRequest> {
   return fc
     .tuple(
-      spec.path.includes(':id') ? idArb(ctx) : fc.constant(''),
+      spec.path.includes(':id') ? idArb(ctx, spec.notOwn) : fc.constant(''),
       queryArb(spec, ctx),
       headersArb(spec, ctx),
       spec.method === 'GET' ? fc.constant({ text: undefined, contentType: undefined }) : bodyArb(spec, ctx),

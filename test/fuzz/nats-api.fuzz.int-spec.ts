@@ -43,6 +43,8 @@ function bases(): Record<Subject, Record<string, Hostile>> {
     get: { api_key: KEY, id: ownJobId },
     cancel: { api_key: KEY, id: ownJobId, reason: 'fuzz' },
     input: { api_key: KEY, id: ownJobId, request_id: 'req_1', input: { approved: true } },
+    threadsCreate: { api_key: KEY, agent: 'echo', metadata: { a: 1 } },
+    threadJobsCreate: { api_key: KEY, id: 'thr_00000000000000000000000000', input: { message: 'x' }, if_busy: 'reject' },
   };
 }
 

@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'not_waiting'
   | 'already_answered'
   | 'idempotency_conflict'
+  | 'thread_busy'
+  | 'job_active'
   | 'cursor_expired'
   | 'payload_too_large'
   | 'rate_limited'

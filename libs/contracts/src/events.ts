@@ -70,7 +70,8 @@ export const inputReceivedEventSchema = z.strictObject({
 export const doneEventSchema = z.strictObject({
   type: z.literal('done'),
   usage: usageSchema,
-  output: z.strictObject({ text: z.string() }),
+  /** `turn` and `history_chars`: echo in a thread (v1.1) reports which turn it was and how much history it got. */
+  output: z.strictObject({ text: z.string(), turn: z.number().int().min(1).optional(), history_chars: z.number().int().min(0).optional() }),
 });
 export const errorEventSchema = z.strictObject({
   type: z.literal('error'),

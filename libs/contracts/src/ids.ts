@@ -46,3 +46,13 @@ export function newUlid(now = Date.now()): string {
 export function newJobId(now = Date.now()): string {
   return `job_${newUlid(now)}`;
 }
+
+export const THREAD_ID_PATTERN = /^thr_[0-9A-HJKMNP-TV-Z]{26}$/;
+export function newThreadId(now = Date.now()): string {
+  return `thr_${newUlid(now)}`;
+}
+
+export const SHARE_ID_PATTERN = /^shr_[0-9A-HJKMNP-TV-Z]{26}$/;
+export function newShareId(now = Date.now()): string {
+  return `shr_${newUlid(now)}`;
+}

@@ -5,5 +5,6 @@ export * from './subjects.js';
 export * from './errors.js';
 export * from './agents.js';
 export * from './ids.js';
+export * from './threads.js';
 export * from './webhooks.js';
 export * from './snapshot.js';

@@ -64,6 +64,11 @@ export interface Job {
   pending_input?: PendingInput | null;
   stream_url: string;
   events_url: string;
+  /** v1.1: the thread this job is a turn of, and which turn (1, 2, 3 …). Absent outside threads. */
+  thread_id?: string;
+  turn?: number;
+  /** v1.1: the job this one reruns. */
+  rerun_of?: string;
 }
 
 export const MAX_METADATA_BYTES = 16 * 1024;

@@ -24,6 +24,9 @@ export const API_SUBJECTS = {
   cancel: 'jobstream.api.jobs.cancel',
   /** v1.1: answer a job's open `input_required`. */
   input: 'jobstream.api.jobs.input',
+  /** v1.1: create a thread; create a turn (job) of a thread. */
+  threadsCreate: 'jobstream.api.threads.create',
+  threadJobsCreate: 'jobstream.api.threads.jobs.create',
 } as const;
 export const API_QUEUE_GROUP = 'jobstream-api';
 

@@ -18,6 +18,7 @@
  * - **Live.** `subscribe` resolves once live delivery is active: every event appended after that moment is
  *   delivered to the listener in seq order, at most once. Delivery may skip events (a broker reconnect, a slow
  *   consumer): consumers detect gaps by `seq` and backfill with `read` (see {@link Sequencer}).
+ * - **Delete.** `delete(jobId)` removes all of one job's events and nothing of other jobs.
  * - **Retention.** Events older than the configured retention (or beyond the driver's size bound, oldest first)
  *   are removed; `first` then reports the oldest retained event.
  */
@@ -58,6 +59,11 @@ export interface EventLog {
   first(jobId: string): Promise<LoggedEvent | null>;
   /** Live delivery of events appended from now on; resolves when active. */
   subscribe(jobId: string, listener: EventListener): Promise<LiveSubscription>;
+  /**
+   * Removes every event of the job (JetStream: a purge of its subject). Afterwards `last`/`first` answer null and
+   * `read` nothing. For finished jobs only: an append racing a delete may start a new log.
+   */
+  delete(jobId: string): Promise<void>;
   /** Releases connections and timers. */
   close(): Promise<void>;
 }

@@ -382,6 +382,17 @@ export class JetStreamEventLog implements EventLog {
     return handle;
   }
 
+  async delete(jobId: string): Promise<void> {
+    this.assertOpen();
+    try {
+      await this.jsm.streams.purge(this.stream, { filter: eventsSubject(jobId) });
+    } catch (err) {
+      throw unavailable(err, 'delete');
+    } finally {
+      this.cache.delete(jobId);
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

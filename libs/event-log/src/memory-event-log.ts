@@ -195,6 +195,25 @@ export class MemoryEventLog implements EventLog, EventLogCapacity {
     };
   }
 
+  async delete(jobId: string): Promise<void> {
+    const log = this.jobs.get(jobId);
+    if (!log) return;
+    // its events stop counting at once; its entries in `held` are skipped by the sweep and age out with the others
+    if (!log.evicted && !log.terminal) {
+      this.activeEvents -= log.events.length - log.head;
+      this.activeBytes -= log.bytes;
+    }
+    this.totalEvents -= log.events.length - log.head;
+    this.totalBytes -= log.bytes;
+    log.events = [];
+    log.sizes = [];
+    log.head = 0;
+    log.bytes = 0;
+    log.evicted = true;
+    log.dedup.clear();
+    this.jobs.delete(jobId);
+  }
+
   async close(): Promise<void> {
     clearInterval(this.timer);
   }

@@ -12,6 +12,8 @@
  * - **Listing.** A tenant's jobs, newest first (ids are time-sortable), optionally by status, in pages whose
  *   opaque cursor continues exactly where the previous page stopped. Only that tenant's jobs.
  * - **Expiry.** A job in a terminal status is removed `retentionMs` after it finished; others are kept.
+ * - **Delete.** `delete` removes every trace of a job at once (record, list entries, indexes, its idempotency key);
+ *   `get` then answers null and no list shows it.
  * - **Liveness.** A `running` job has a last sign of life: `heartbeat_at` (written by `heartbeat` and by any
  *   transition or update that patches it), else `updated_at`. `listStale` finds running jobs whose last sign of life
  *   is older than a moment, oldest first, without scanning other jobs (drivers keep an index, updated atomically
@@ -54,13 +56,23 @@ export interface JobRecord {
   cancel_reason: string | null;
   /** When the worker running the job last said it is alive (ISO time); absent or null before that. */
   heartbeat_at?: string | null;
+  /** v1.1: the thread this job is a turn of, and its turn number. */
+  thread_id?: string;
+  turn?: number;
+  /** v1.1: the job this one reruns. */
+  rerun_of?: string;
+  /** The idempotency key it was created with, so that `delete` removes that key too. */
+  idempotency_key?: string;
   /** The latest `input_required` of the job and its answer (v1.1); absent or null before the first. */
   input_request?: InputRequestRecord | null;
 }
 
 /** Fields a transition or update may write (never `status`, `id`, `tenant`, `created_at`). */
 export type JobPatch = Partial<
-  Pick<JobRecord, 'attempt' | 'usage' | 'error' | 'cancel_reason' | 'started_at' | 'finished_at' | 'heartbeat_at' | 'input_request'>
+  Pick<
+    JobRecord,
+    'attempt' | 'usage' | 'error' | 'cancel_reason' | 'started_at' | 'finished_at' | 'heartbeat_at' | 'input_request' | 'turn'
+  >
 >;
 
 export interface TransitionOptions {
@@ -116,6 +128,12 @@ export interface JobStore {
    * most `limit` (≥ 1). Never a job in another status.
    */
   listInputExpired(now: Date, limit: number): Promise<JobRecord[]>;
+  /**
+   * Removes the job: its record, its place in every list and index, and the idempotency key it was created with
+   * (when that key still names it). False when the job is unknown. Deleting does not check the status: callers
+   * refuse active jobs first.
+   */
+  delete(id: string): Promise<boolean>;
   /** Checks the backing service answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

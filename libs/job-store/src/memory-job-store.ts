@@ -150,6 +150,25 @@ export class MemoryJobStore implements JobStore {
     return stale.slice(0, Math.max(1, Math.floor(limit))).map(clone);
   }
 
+  async delete(id: string): Promise<boolean> {
+    const j = this.jobs.get(id);
+    if (!j) return false;
+    this.jobs.delete(id);
+    this.active.delete(id);
+    this.waiting.delete(id);
+    const ids = this.byTenant.get(j.tenant);
+    if (ids) {
+      const at = lowerBound(ids, id);
+      if (ids[at] === id) ids.splice(at, 1);
+      if (ids.length === 0) this.byTenant.delete(j.tenant);
+    }
+    if (j.idempotency_key !== undefined) {
+      const k = `${j.tenant}\u0000${j.idempotency_key}`;
+      if (this.idem.get(k)?.jobId === id) this.idem.delete(k);
+    }
+    return true;
+  }
+
   async listInputExpired(now: Date, limit: number): Promise<JobRecord[]> {
     const at = now.getTime();
     const due: { job: JobRecord; deadline: number }[] = [];

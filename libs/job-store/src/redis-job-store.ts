@@ -123,6 +123,23 @@ end
 return #due
 `;
 
+/**
+ * delete: KEYS job, active, expiring, idem ('' = none), waiting, list keys…; ARGV id, expiring member.
+ * The idempotency key goes only while it still names this job.
+ */
+const DELETE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[2])
+if KEYS[4] ~= '' then
+  local seen = redis.call('GET', KEYS[4])
+  if seen and cjson.decode(seen).jobId == ARGV[1] then redis.call('DEL', KEYS[4]) end
+end
+for i = 5, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+return 1
+`;
+
 const ALL_STATUSES: readonly JobStatus[] = ['queued', 'running', 'waiting_for_input', 'completed', 'failed', 'cancelled'];
 const MAX_CAS_ATTEMPTS = 100;
 
@@ -131,7 +148,7 @@ interface Script {
   sha: string;
 }
 const script = (src: string): Script => ({ src, sha: createHash('sha1').update(src).digest('hex') });
-const SCRIPTS = { create: script(CREATE), cas: script(CAS), sweep: script(SWEEP) };
+const SCRIPTS = { create: script(CREATE), cas: script(CAS), sweep: script(SWEEP), delete: script(DELETE) };
 
 /** The `active` index score of a record: its last sign of life, or '' when the job is not running. */
 function activeScore(job: JobRecord): string {
@@ -290,6 +307,20 @@ export class RedisJobStore implements JobStore {
     });
     if (gone.length > 0) await this.call(() => this.redis.zrem(this.key('active'), ...gone));
     return out;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const job = await this.get(id);
+    if (!job) return false;
+    const lists = ['all' as const, ...ALL_STATUSES].map((st) => this.listKey(st, job.tenant));
+    const idem = job.idempotency_key !== undefined ? this.idemKey(job.tenant, job.idempotency_key) : '';
+    const n = await this.call(() =>
+      this.eval(SCRIPTS.delete, [this.jobKey(id), this.key('active'), this.key('expiring'), idem, this.key('waiting'), ...lists], [
+        id,
+        JSON.stringify([id, job.tenant]),
+      ]),
+    );
+    return n === 1;
   }
 
   async listInputExpired(now: Date, limit: number): Promise<JobRecord[]> {

@@ -4,7 +4,8 @@ import { InvalidListCursorError, type JobPatch, type JobRecord, type TransitionO
 
 /** A new job's record: queued, attempt 1, nothing used yet. */
 export function newJobRecord(
-  fields: Pick<JobRecord, 'id' | 'tenant' | 'agent' | 'input' | 'metadata'>,
+  fields: Pick<JobRecord, 'id' | 'tenant' | 'agent' | 'input' | 'metadata'> &
+    Partial<Pick<JobRecord, 'thread_id' | 'turn' | 'rerun_of' | 'idempotency_key'>>,
   now: Date = new Date(),
 ): JobRecord {
   const iso = now.toISOString();

@@ -5,6 +5,8 @@
 import type { EventType, JobEvent } from '../../contracts/src/events.js';
 import type { JobSnapshot } from '../../contracts/src/snapshot.js';
 import type { CreateJobRequest, InputJobRequest, Job, JobStatus } from '../../contracts/src/job.js';
+import type { IfBusy, IssuedShare, Share, Thread } from '../../contracts/src/threads.js';
+import type { ErrorBody } from '../../contracts/src/errors.js';
 import { createStreamWith, type JobStream, type JobStreamItem, type SnapshotStreamOptions, type StreamOptions } from './stream.js';
 import { Transport, type ConnectionOptions, type HasTransport } from './transport.js';
 import { createWebhooksApi, type WebhooksApi } from './webhooks.js';
@@ -95,10 +97,59 @@ export interface JobsApi {
   /** `GET /v1/jobs/:id/stream` — see `createStream`. */
   stream(jobId: string, options: SnapshotStreamOptions): JobStream<JobStreamItem>;
   stream(jobId: string, options?: StreamOptions): JobStream;
+  /** `POST /v1/jobs/:id/rerun` — a new job with the same agent, input, metadata and `rerun_of` (a thread's job: a new turn). */
+  rerun(jobId: string, options?: RerunOptions): Promise<Job>;
+  /** `POST /v1/jobs/batch` — 1 to 100 jobs, each created on its own: one `{ job }` or `{ error }` per item, in order. */
+  batch(items: BatchJobItem[], options?: RequestOptions): Promise<{ items: BatchResultItem[] }>;
+  /** `DELETE /v1/jobs/:id` — removes a finished job and its events (409 `job_active` while it may run). */
+  delete(jobId: string, options?: RequestOptions): Promise<void>;
+  /** `POST /v1/jobs/:id/shares` — a read-only, revocable share link (the token is shown only here). */
+  share(jobId: string, options?: RequestOptions & { expiresInS?: number }): Promise<IssuedShare>;
+  /** `GET /v1/jobs/:id/shares` — the job's live share links (without tokens). */
+  listShares(jobId: string, options?: RequestOptions): Promise<Share[]>;
+  /** `DELETE /v1/jobs/:id/shares/:share_id` — revokes a share link at once, on every API instance */
+  revokeShare(jobId: string, shareId: string, options?: RequestOptions): Promise<void>;
+}
+
+export interface RerunOptions extends RequestOptions {
+  /** For a job of a thread: what to do while the thread has an active turn (default `reject`). */
+  ifBusy?: IfBusy;
+  idempotencyKey?: string;
+}
+
+export type BatchJobItem = CreateJobRequest & { idempotency_key?: string };
+export type BatchResultItem = { job: Job } | ErrorBody;
+
+export interface ThreadPage {
+  items: Thread[];
+  next_cursor: string | null;
+}
+
+export interface CreateTurnOptions extends RequestOptions {
+  /** What to do while the thread has an active turn: `reject` (409 `thread_busy`, the default), `interrupt`, `enqueue`. */
+  ifBusy?: IfBusy;
+  metadata?: Record<string, unknown>;
+  idempotencyKey?: string;
+}
+
+export interface ThreadsApi {
+  /** `POST /v1/threads` — a conversation with one agent. */
+  create(body: { agent: string; metadata?: Record<string, unknown> }, options?: RequestOptions): Promise<Thread>;
+  /** `GET /v1/threads/:id` */
+  get(threadId: string, options?: RequestOptions): Promise<Thread>;
+  /** `GET /v1/threads?limit&cursor` — newest first. */
+  list(params?: RequestOptions & { limit?: number; cursor?: string }): Promise<ThreadPage>;
+  /** `POST /v1/threads/:id/jobs` — a new turn (a job with `thread_id` and `turn`); its agent sees the conversation so far. */
+  send(threadId: string, input: Record<string, unknown>, options?: CreateTurnOptions): Promise<Job>;
+  /** `GET /v1/threads/:id/jobs?limit&cursor` — the turns in order. */
+  turns(threadId: string, params?: RequestOptions & { limit?: number; cursor?: string }): Promise<JobPage>;
+  /** `DELETE /v1/threads/:id` — the thread, its jobs and their events (409 `thread_busy` while a turn is active). */
+  delete(threadId: string, options?: RequestOptions): Promise<void>;
 }
 
 export interface JobstreamClient extends HasTransport {
   readonly jobs: JobsApi;
+  readonly threads: ThreadsApi;
   /** Webhook endpoints and delivery logs (v1.1). */
   readonly webhooks: WebhooksApi;
 }
@@ -156,6 +207,55 @@ export function createClient(options: ClientOptions): JobstreamClient {
       return (await t.json<PlacedSnapshot>('GET', `/v1/jobs/${id(jobId)}/snapshot`, { query: { at: p?.at }, ...withSignal(p) })).body;
     },
     stream: ((jobId: string, o?: StreamOptions) => createStreamWith(t, jobId, o as SnapshotStreamOptions)) as JobsApi['stream'],
+    async rerun(jobId, o) {
+      const headers: Record<string, string> = {};
+      if (o?.idempotencyKey) headers['Idempotency-Key'] = o.idempotencyKey;
+      const body = o?.ifBusy ? { if_busy: o.ifBusy } : {};
+      return (await t.json<Job>('POST', `/v1/jobs/${id(jobId)}/rerun`, { body, headers, ...withSignal(o) })).body;
+    },
+    async batch(items, o) {
+      return (await t.json<{ items: BatchResultItem[] }>('POST', '/v1/jobs/batch', { body: { jobs: items }, ...withSignal(o) })).body;
+    },
+    async delete(jobId, o) {
+      await t.json<void>('DELETE', `/v1/jobs/${id(jobId)}`, withSignal(o));
+    },
+    async share(jobId, o) {
+      const body = o?.expiresInS !== undefined ? { expires_in_s: o.expiresInS } : {};
+      return (await t.json<IssuedShare>('POST', `/v1/jobs/${id(jobId)}/shares`, { body, ...withSignal(o) })).body;
+    },
+    async listShares(jobId, o) {
+      return (await t.json<{ items: Share[] }>('GET', `/v1/jobs/${id(jobId)}/shares`, withSignal(o))).body.items;
+    },
+    async revokeShare(jobId, shareId, o) {
+      await t.json<void>('DELETE', `/v1/jobs/${id(jobId)}/shares/${encodeURIComponent(shareId)}`, withSignal(o));
+    },
   };
-  return { transport: t, jobs, webhooks: createWebhooksApi(t) };
+  const tid = (threadId: string) => {
+    if (!threadId) throw new TypeError('jobstream: threadId is required');
+    return encodeURIComponent(threadId);
+  };
+  const threads: ThreadsApi = {
+    async create(body, o) {
+      return (await t.json<Thread>('POST', '/v1/threads', { body, ...withSignal(o) })).body;
+    },
+    async get(threadId, o) {
+      return (await t.json<Thread>('GET', `/v1/threads/${tid(threadId)}`, withSignal(o))).body;
+    },
+    async list(p) {
+      return (await t.json<ThreadPage>('GET', '/v1/threads', { query: { limit: p?.limit, cursor: p?.cursor }, ...withSignal(p) })).body;
+    },
+    async send(threadId, input, o) {
+      const headers: Record<string, string> = {};
+      if (o?.idempotencyKey) headers['Idempotency-Key'] = o.idempotencyKey;
+      const body = { input, ...(o?.metadata ? { metadata: o.metadata } : {}), ...(o?.ifBusy ? { if_busy: o.ifBusy } : {}) };
+      return (await t.json<Job>('POST', `/v1/threads/${tid(threadId)}/jobs`, { body, headers, ...withSignal(o) })).body;
+    },
+    async turns(threadId, p) {
+      return (await t.json<JobPage>('GET', `/v1/threads/${tid(threadId)}/jobs`, { query: { limit: p?.limit, cursor: p?.cursor }, ...withSignal(p) })).body;
+    },
+    async delete(threadId, o) {
+      await t.json<void>('DELETE', `/v1/threads/${tid(threadId)}`, withSignal(o));
+    },
+  };
+  return { transport: t, jobs, threads, webhooks: createWebhooksApi(t) };
 }

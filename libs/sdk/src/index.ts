@@ -3,8 +3,14 @@
  */
 export { createClient } from './client.js';
 export type {
+  BatchJobItem,
+  BatchResultItem,
   ClientOptions,
   CreateJobOptions,
+  CreateTurnOptions,
+  RerunOptions,
+  ThreadPage,
+  ThreadsApi,
   CreatedJob,
   EventsPage,
   EventsParams,
@@ -52,6 +58,7 @@ export type { JobEvent, AgentEvent, EventType, Usage } from '../../contracts/src
 export { isTerminalEvent, isTerminalStatus } from './terminal.js';
 export type { Job, JobStatus, CreateJobRequest, InputJobRequest, PendingInput } from '../../contracts/src/job.js';
 export type { ErrorBody } from '../../contracts/src/errors.js';
+export type { IfBusy, IssuedShare, Share, Thread, ThreadStatus } from '../../contracts/src/threads.js';
 export type {
   CreatedWebhook,
   DeliveryPage,

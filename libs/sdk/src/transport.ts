@@ -82,6 +82,8 @@ export class Transport {
       if (opts.signal?.aborted) throw abortReason(opts.signal);
       throw new JobstreamConnectionError('network', `reading the response of ${method} ${path} failed: ${describe(err)}`, { cause: err });
     }
+    // 204 No Content (deletes)
+    if (res.status === 204 || text === '') return { status: res.status, body: undefined as T };
     try {
       return { status: res.status, body: JSON.parse(text) as T };
     } catch (err) {

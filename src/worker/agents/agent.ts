@@ -19,7 +19,7 @@
  *
  * The runner validates every event where it is appended; a malformed one is refused and logged, never delivered.
  */
-import type { AgentEvent, AgentEventOf, InputKind, JobEvent, Usage } from '../../../libs/contracts/src/index.js';
+import type { AgentEvent, AgentEventOf, ConversationTurn, InputKind, JobEvent, Usage } from '../../../libs/contracts/src/index.js';
 
 export interface AgentContext {
   jobId: string;
@@ -36,6 +36,9 @@ export interface AgentContext {
    * every question and answer (status events may be left out). Empty on a fresh start.
    */
   history: readonly JobEvent[];
+  /** v1.1, a turn of a thread: its number, and the conversation before it (earlier turns in order). */
+  turn?: number;
+  conversation?: ConversationTurn[];
 }
 
 /** A question an agent asks; the runner completes it into the `input_required` event. */

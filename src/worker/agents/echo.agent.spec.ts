@@ -13,6 +13,25 @@ async function run(input: Record<string, unknown>, signal = new AbortController(
 const text = (events: AgentEvent[]) => events.flatMap((e) => (e.type === 'token' ? [e.text] : [])).join('');
 
 describe('EchoAgent', () => {
+  it('in a thread, reports its turn and the characters of the history it was given', async () => {
+    const ctx: AgentContext = {
+      jobId: 'job_01TEST',
+      attempt: 1,
+      input: { message: 'third' },
+      signal: new AbortController().signal,
+      usage: { input_tokens: 0, output_tokens: 0 },
+      history: [],
+      turn: 3,
+      conversation: [
+        { turn: 1, job_id: 'job_1', input: { message: 'hello' }, output_text: 'hello' },
+        { turn: 2, job_id: 'job_2', input: { message: 'cut short' }, output_text: null },
+      ],
+    };
+    const events: AgentEvent[] = [];
+    for await (const e of new EchoAgent().run(ctx)) events.push(e);
+    expect(events.at(-1)).toMatchObject({ type: 'done', output: { text: 'third', turn: 3, history_chars: 5 + 5 + 9 } });
+  });
+
   it('emits the message as tokens and done with the same text', async () => {
     const message = '  Hello,   world!\n  how are\tyou ';
     const { events } = await run({ message, repeat: 3 });

@@ -12,7 +12,7 @@
  * Continuing after an answer, it reads its position from `ctx.history` (tokens already emitted, requests already
  * asked and answered) and emits only what is not in it yet.
  */
-import { echoInputSchema, echoTokens } from '../../../libs/contracts/src/index.js';
+import { echoInputSchema, echoTokens, historyChars } from '../../../libs/contracts/src/index.js';
 import { APPROVAL_SCHEMA } from '../../interactive/input-schemas.js';
 import { abortableDelay, type Agent, type AgentContext, type AgentOutput } from './agent.js';
 import { countIn, requestsIn, toolCallEnded } from './history.js';
@@ -129,7 +129,11 @@ export class EchoAgent implements Agent {
     yield {
       type: 'done',
       usage: { ...ctx.usage },
-      output: { text: input.message.repeat(input.repeat) },
+      output: {
+        text: input.message.repeat(input.repeat),
+        // in a thread: which turn this was and how much conversation it was given
+        ...(ctx.turn !== undefined ? { turn: ctx.turn, history_chars: historyChars(ctx.conversation ?? []) } : {}),
+      },
     };
   }
 }

@@ -53,6 +53,27 @@ const types = (events: AgentEvent[]) => events.map((e) => e.type);
 const tokens = (events: AgentEvent[]) => events.flatMap((e) => (e.type === 'token' ? [e.text] : []));
 
 describe('OpenAiAgent — the request', () => {
+  it('sends a thread\'s earlier turns as messages before this turn\'s', async () => {
+    server.enqueue({ stream: completionSteps(['ok']) });
+    const agent = new OpenAiAgent({ baseUrl: server.baseUrl, apiKey: API_KEY, defaultModel: 'gpt-fake' });
+    const ctx: AgentContext = {
+      ...context({ prompt: 'And tomorrow?' }),
+      turn: 3,
+      conversation: [
+        { turn: 1, job_id: 'job_1', input: { prompt: 'Weather in Oslo?' }, output_text: 'Rainy.' },
+        { turn: 2, job_id: 'job_2', input: { messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'And Bergen?' }] }, output_text: null },
+      ],
+    };
+    for await (const _ of agent.run(ctx)) void _;
+    expect(server.requests.at(-1)!.body.messages).toEqual([
+      { role: 'user', content: 'Weather in Oslo?' },
+      { role: 'assistant', content: 'Rainy.' },
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'And Bergen?' },
+      { role: 'user', content: 'And tomorrow?' },
+    ]);
+  });
+
   it('POSTs a streamed chat completion with usage, the Bearer key and the passed-through parameters', async () => {
     const { request } = await run({ stream: completionSteps(['ok']) }, { prompt: 'Say ok', temperature: 0.3, max_tokens: 20, stop: ['\n'] });
     expect(request).toMatchObject({ method: 'POST', path: '/v1/chat/completions' });

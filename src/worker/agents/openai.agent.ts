@@ -25,7 +25,7 @@
  * the stream — a long generation that keeps streaming never times out.
  */
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
-import { openAiInputSchema, type AgentEvent, type JobEvent, type OpenAiInput, type RequestedToolCall } from '../../../libs/contracts/src/index.js';
+import { openAiInputSchema, turnInputText, type AgentEvent, type ConversationTurn, type JobEvent, type OpenAiInput, type RequestedToolCall } from '../../../libs/contracts/src/index.js';
 import type { Agent, AgentContext, AgentOutput } from './agent.js';
 import { requestsIn, tokenTextIn } from './history.js';
 import { ChatStreamMapper } from './openai/chat-stream-mapper.js';
@@ -132,7 +132,7 @@ export class OpenAiAgent implements Agent {
         res = await this.fetchFn(this.url, {
           method: 'POST',
           headers: this.headers(),
-          body: JSON.stringify(this.requestBody(input, model, conversationOf(input, ctx.history))),
+          body: JSON.stringify(this.requestBody(input, model, [...historyMessages(ctx.conversation ?? []), ...conversationOf(input, ctx.history)])),
           signal: http.signal,
         });
       } catch (err) {
@@ -294,6 +294,21 @@ export class OpenAiAgent implements Agent {
       stream_options: { include_usage: true },
     };
   }
+}
+
+/**
+ * A thread's earlier turns as chat messages: each turn's own messages (or its prompt as a user message), then the
+ * assistant's final text when the turn completed.
+ */
+export function historyMessages(history: readonly ConversationTurn[]): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const t of history) {
+    const msgs = t.input['messages'];
+    if (Array.isArray(msgs)) out.push(...(msgs as Record<string, unknown>[]));
+    else out.push({ role: 'user', content: turnInputText(t.input) });
+    if (t.output_text !== null) out.push({ role: 'assistant', content: t.output_text });
+  }
+  return out;
 }
 
 /**

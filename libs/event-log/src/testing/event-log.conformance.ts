@@ -75,6 +75,25 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
       expect(await log.read(job, { seq: 25, pos: appended[24]!.pos }, 10)).toEqual([]);
     });
 
+    it("deletes one job's events and nothing else, on every handle", async () => {
+      const log = await make();
+      const other = await make();
+      const a = newJobId();
+      const b = newJobId();
+      for (const t of ['x ', 'y ']) {
+        await log.append(a, { event: token(t), attempt: 1 });
+        await log.append(b, { event: token(t), attempt: 1 });
+      }
+      await log.append(a, { event: done('x y '), attempt: 1 });
+      await other.delete(a);
+      expect(await log.read(a, START, 10)).toEqual([]);
+      expect(await log.last(a)).toBeNull();
+      expect(await log.first(a)).toBeNull();
+      expect(await other.last(a)).toBeNull();
+      expect((await log.read(b, START, 10)).map((e) => e.event.seq)).toEqual([1, 2]);
+      await log.delete(newJobId()); // unknown: nothing happens
+    });
+
     it('answers an unknown job with nothing', async () => {
       const log = await make();
       const job = newJobId();

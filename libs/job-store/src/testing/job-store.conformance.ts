@@ -314,5 +314,24 @@ export function jobStoreConformance(driver: string, factory: JobStoreFactory): v
       expect((await s.get(live.id))?.status).toBe('running');
       expect((await s.list(t, { limit: 10 })).items.map((j) => j.id)).toEqual([live.id]);
     });
+
+    it('deletes a job: record, lists, stale index and its idempotency key', async () => {
+      const s = await make();
+      const t = `t-${newJobId()}`;
+      const keep = jobRecord({ tenant: t });
+      const gone = jobRecord({ tenant: t, status: 'running', heartbeat_at: new Date(Date.UTC(2000, 0, 1)).toISOString(), idempotency_key: 'del-1' });
+      await s.create(keep);
+      await s.create(gone, { key: 'del-1', fingerprint: 'f' });
+      expect(await s.delete(gone.id)).toBe(true);
+      expect(await s.get(gone.id)).toBeNull();
+      expect(await s.delete(gone.id)).toBe(false);
+      expect((await s.list(t, { limit: 10 })).items.map((j) => j.id)).toEqual([keep.id]);
+      expect((await s.list(t, { limit: 10, status: 'running' })).items).toEqual([]);
+      expect((await s.listStale(new Date(), 100)).map((j) => j.id)).not.toContain(gone.id);
+      // the key is free again: a new create with it makes a new job
+      const again = jobRecord({ tenant: t });
+      expect(await s.create(again, { key: 'del-1', fingerprint: 'other' })).toEqual({ job: again, created: true });
+      expect(await s.transition(gone.id, 'completed')).toEqual({ job: null, changed: false });
+    });
   });
 }

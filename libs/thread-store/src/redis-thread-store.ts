@@ -1,0 +1,391 @@
+/**
+ * The production thread store on Redis, with the contract of `thread-store.port.ts`. Every state change is one Lua
+ * script, so concurrent API processes and workers never interleave a read and a write.
+ *
+ * Keys (under a prefix, default `jobstream:`):
+ * - `thread:<id>`: a hash: `m` the fixed part as JSON (id, tenant, agent, metadata, created_at — never decoded by
+ *   Lua, so user metadata round-trips exactly), `s` the state as JSON (`turns`, `active` ('' = none), `started`,
+ *   `last`, `pending`, `intr` (the job an interrupting turn waits on, '' = none), `canc` (waiting turns an interrupt
+ *   dropped, until they end), `updated_at`), decoded and rewritten by the scripts.
+ * - `thread:<id>:jobs`: a list of the thread's job ids, turn n at index n - 1.
+ * - `thread:<id>:idem`: a hash idempotency key → `{ j: job id, f: fingerprint, e: expiry ms }`.
+ * - `threads:<tenant>`: a sorted set of the tenant's thread ids, score 0 (lex order = creation order).
+ * - `threads:busy`: a sorted set of busy threads (an active turn, or dropped turns not ended yet), score = the ms of
+ *   their last state change (for the sweep).
+ * Deleting a thread removes all four of its own keys and its members of the two sets.
+ */
+import { createHash } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import {
+  ThreadStoreUnavailableError,
+  decodeThreadCursor,
+  decodeTurnCursor,
+  encodeThreadCursor,
+  encodeTurnCursor,
+  type BeginTurnInput,
+  type BeginTurnResult,
+  type DeleteThreadResult,
+  type ThreadPage,
+  type ThreadRecord,
+  type ThreadStore,
+  type ThreadStoreOptions,
+  type TurnPage,
+} from './thread-store.port.js';
+
+export interface RedisThreadStoreOptions extends ThreadStoreOptions {
+  url?: string;
+  client?: Redis;
+  prefix?: string;
+  connectTimeoutMs?: number;
+  commandTimeoutMs?: number;
+}
+
+const COMMON = `
+local function load(key)
+  local s = redis.call('HGET', key, 's')
+  if not s then return nil end
+  local st = cjson.decode(s)
+  if type(st.pending) ~= 'table' then st.pending = {} end
+  if type(st.canc) ~= 'table' then st.canc = {} end
+  return st
+end
+local function remove(list, x)
+  for i, j in ipairs(list) do
+    if j == x then
+      table.remove(list, i)
+      return true
+    end
+  end
+  return false
+end
+local function save(key, busy, id, st, nowMs)
+  local enc = cjson.encode(st)
+  enc = string.gsub(enc, '"pending":{}', '"pending":[]')
+  enc = string.gsub(enc, '"canc":{}', '"canc":[]')
+  redis.call('HSET', key, 's', enc)
+  if st.active ~= '' or #st.canc > 0 then redis.call('ZADD', busy, nowMs, id) else redis.call('ZREM', busy, id) end
+  return enc
+end
+`;
+
+/** KEYS thread, jobs, idem, busy; ARGV jobId, policy, idemKey, fingerprint, nowMs, nowIso, ttlMs, threadId. */
+const BEGIN = `${COMMON}
+local st = load(KEYS[1])
+if not st then return cjson.encode({kind='not_found'}) end
+local now = tonumber(ARGV[5])
+if ARGV[3] ~= '' then
+  local seen = redis.call('HGET', KEYS[3], ARGV[3])
+  if seen then
+    local s = cjson.decode(seen)
+    if tonumber(s.e) > now then
+      if s.f ~= ARGV[4] then return cjson.encode({kind='conflict'}) end
+      return cjson.encode({kind='existing', job_id=s.j})
+    end
+  end
+end
+if st.active ~= '' and ARGV[2] == 'reject' then return cjson.encode({kind='busy', active_job_id=st.active}) end
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[3], ARGV[3], cjson.encode({j=ARGV[1], f=ARGV[4], e=now + tonumber(ARGV[7])}))
+end
+st.turns = st.turns + 1
+st.last = ARGV[1]
+st.updated_at = ARGV[6]
+redis.call('RPUSH', KEYS[2], ARGV[1])
+local kind = 'started'
+local interrupt = {}
+if st.active == '' then
+  st.active = ARGV[1]
+  st.started = false
+else
+  kind = 'queued'
+  if ARGV[2] == 'interrupt' then
+    table.insert(interrupt, st.active)
+    for _, j in ipairs(st.pending) do
+      table.insert(interrupt, j)
+      table.insert(st.canc, j)
+    end
+    st.pending = { ARGV[1] }
+    st.intr = st.active
+  else
+    table.insert(st.pending, ARGV[1])
+  end
+end
+local enc = save(KEYS[1], KEYS[4], ARGV[8], st, now)
+return cjson.encode({kind=kind, turn=st.turns, state=enc, interrupt=interrupt})
+`;
+
+/** KEYS thread, busy; ARGV jobId, nowMs, nowIso, threadId. */
+const SETTLE = `${COMMON}
+local st = load(KEYS[1])
+if not st then return '' end
+local dropped = remove(st.canc, ARGV[1])
+if st.active == ARGV[1] then
+  local nxt = table.remove(st.pending, 1)
+  st.active = nxt or ''
+  st.started = false
+  st.intr = ''
+  st.updated_at = ARGV[3]
+  save(KEYS[1], KEYS[2], ARGV[4], st, tonumber(ARGV[2]))
+  return st.active
+end
+if remove(st.pending, ARGV[1]) or dropped then
+  st.updated_at = ARGV[3]
+  save(KEYS[1], KEYS[2], ARGV[4], st, tonumber(ARGV[2]))
+end
+return ''
+`;
+
+/** KEYS thread; ARGV jobId. */
+const MARK_STARTED = `
+local s = redis.call('HGET', KEYS[1], 's')
+if not s then return 0 end
+local st = cjson.decode(s)
+if st.active ~= ARGV[1] then return 0 end
+st.started = true
+local enc = cjson.encode(st)
+enc = string.gsub(enc, '"pending":{}', '"pending":[]')
+enc = string.gsub(enc, '"canc":{}', '"canc":[]')
+redis.call('HSET', KEYS[1], 's', enc)
+return 1
+`;
+
+/** KEYS thread, jobs, idem, busy, tenant set; ARGV threadId. */
+const DELETE = `
+local s = redis.call('HGET', KEYS[1], 's')
+if not s then return {'not_found'} end
+local st = cjson.decode(s)
+if st.active ~= '' then return {'busy', st.active} end
+local jobs = redis.call('LRANGE', KEYS[2], 0, -1)
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
+table.insert(jobs, 1, 'deleted')
+return jobs
+`;
+
+interface Script {
+  src: string;
+  sha: string;
+}
+const script = (src: string): Script => ({ src, sha: createHash('sha1').update(src).digest('hex') });
+const SCRIPTS = { begin: script(BEGIN), settle: script(SETTLE), markStarted: script(MARK_STARTED), delete: script(DELETE) };
+
+interface State {
+  turns: number;
+  active: string;
+  started: boolean;
+  last: string;
+  pending: string[] | Record<string, never>;
+  intr?: string;
+  canc?: string[] | Record<string, never>;
+  updated_at: string;
+}
+type Fixed = Pick<ThreadRecord, 'id' | 'tenant' | 'agent' | 'metadata' | 'created_at'>;
+
+function toRecord(m: string, s: string): ThreadRecord {
+  const fixed = JSON.parse(m) as Fixed;
+  const st = JSON.parse(s) as State;
+  return {
+    ...fixed,
+    updated_at: st.updated_at,
+    turns: st.turns,
+    active_job_id: st.active === '' ? null : st.active,
+    active_started: st.started === true,
+    last_job_id: st.last === '' ? null : st.last,
+    pending: Array.isArray(st.pending) ? st.pending : [],
+    interrupting: st.intr ? st.intr : null,
+    cancelling: Array.isArray(st.canc) ? st.canc : [],
+  };
+}
+
+const isReplyError = (err: unknown) => err instanceof Error && err.name === 'ReplyError';
+
+export class RedisThreadStore implements ThreadStore {
+  private readonly prefix: string;
+  private closed = false;
+
+  private constructor(
+    private readonly redis: Redis,
+    private readonly ownsClient: boolean,
+    private readonly opts: RedisThreadStoreOptions,
+  ) {
+    this.prefix = opts.prefix ?? 'jobstream:';
+  }
+
+  static async create(opts: RedisThreadStoreOptions): Promise<RedisThreadStore> {
+    if (opts.client) return new RedisThreadStore(opts.client, false, opts);
+    if (!opts.url) throw new TypeError('RedisThreadStore needs `url` or `client`');
+    let givenUp = false;
+    const options: RedisOptions = {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: opts.connectTimeoutMs ?? 2_000,
+      disconnectTimeout: 200,
+      retryStrategy: (times) => (givenUp ? null : Math.min(50 * times, 1_000)),
+    };
+    const redis = new Redis(opts.url, options);
+    redis.on('error', () => {});
+    try {
+      await redis.connect();
+    } catch (err) {
+      givenUp = true;
+      redis.disconnect();
+      throw new ThreadStoreUnavailableError(`thread store unavailable (connect): ${(err as Error).message}`, { cause: err });
+    }
+    redis.options.commandTimeout = opts.commandTimeoutMs ?? 2_000;
+    return new RedisThreadStore(redis, true, opts);
+  }
+
+  /** The Redis client (shared by the share store of the same engine). */
+  get client(): Redis {
+    return this.redis;
+  }
+
+  async create(t: ThreadRecord): Promise<void> {
+    const fixed: Fixed = { id: t.id, tenant: t.tenant, agent: t.agent, metadata: t.metadata, created_at: t.created_at };
+    const state: State = {
+      turns: t.turns,
+      active: t.active_job_id ?? '',
+      started: t.active_started,
+      last: t.last_job_id ?? '',
+      pending: t.pending,
+      intr: t.interrupting ?? '',
+      canc: t.cancelling,
+      updated_at: t.updated_at,
+    };
+    await this.call(() =>
+      this.redis
+        .multi()
+        .hset(this.threadKey(t.id), 'm', JSON.stringify(fixed), 's', JSON.stringify(state))
+        .zadd(this.key(`threads:${t.tenant}`), 0, t.id)
+        .exec(),
+    );
+  }
+
+  async get(id: string): Promise<ThreadRecord | null> {
+    const [m, s] = await this.call(() => this.redis.hmget(this.threadKey(id), 'm', 's'));
+    return m && s ? toRecord(m, s) : null;
+  }
+
+  async list(tenant: string, q: { limit: number; cursor?: string | null }): Promise<ThreadPage> {
+    const limit = Math.max(1, Math.floor(q.limit));
+    const max = q.cursor ? `(${decodeThreadCursor(q.cursor)}` : '+';
+    const ids = await this.call(() => this.redis.zrevrangebylex(this.key(`threads:${tenant}`), max, '-', 'LIMIT', 0, limit + 1));
+    const page = ids.slice(0, limit);
+    const docs = await Promise.all(page.map((id) => this.get(id)));
+    const items = docs.filter((d): d is ThreadRecord => d !== null);
+    return { items, next_cursor: ids.length > limit ? encodeThreadCursor(page[page.length - 1]!) : null };
+  }
+
+  async turns(id: string, q: { limit: number; cursor?: string | null }): Promise<TurnPage> {
+    const limit = Math.max(1, Math.floor(q.limit));
+    const after = q.cursor ? decodeTurnCursor(q.cursor) : 0;
+    const key = this.threadKey(id) + ':jobs';
+    const [ids, total] = await this.call(async () => {
+      const r = await this.redis.multi().lrange(key, after, after + limit - 1).llen(key).exec();
+      return [r![0]![1] as string[], r![1]![1] as number] as const;
+    });
+    const items = ids.map((job_id, i) => ({ turn: after + i + 1, job_id }));
+    const lastTurn = after + ids.length;
+    return { items, next_cursor: lastTurn < total ? encodeTurnCursor(lastTurn) : null };
+  }
+
+  async beginTurn(id: string, input: BeginTurnInput): Promise<BeginTurnResult> {
+    const now = Date.now();
+    const k = this.threadKey(id);
+    const raw = (await this.call(() =>
+      this.eval(SCRIPTS.begin, [k, `${k}:jobs`, `${k}:idem`, this.key('threads:busy')], [
+        input.jobId,
+        input.ifBusy,
+        input.idempotency?.key ?? '',
+        input.idempotency?.fingerprint ?? '',
+        String(now),
+        new Date(now).toISOString(),
+        String(this.opts.idempotencyTtlMs),
+        id,
+      ]),
+    )) as string;
+    const r = JSON.parse(raw) as { kind: string; turn?: number; state?: string; interrupt?: string[] | object; active_job_id?: string; job_id?: string };
+    if (r.kind === 'not_found' || r.kind === 'conflict') return { kind: r.kind };
+    if (r.kind === 'busy') return { kind: 'busy', active_job_id: r.active_job_id! };
+    if (r.kind === 'existing') return { kind: 'existing', job_id: r.job_id! };
+    const m = await this.call(() => this.redis.hget(k, 'm'));
+    const thread = toRecord(m!, r.state!);
+    if (r.kind === 'started') return { kind: 'started', turn: r.turn!, thread };
+    return { kind: 'queued', turn: r.turn!, thread, interrupt: Array.isArray(r.interrupt) ? r.interrupt : [] };
+  }
+
+  async settle(id: string, jobId: string): Promise<{ next: string | null }> {
+    const now = Date.now();
+    const next = (await this.call(() =>
+      this.eval(SCRIPTS.settle, [this.threadKey(id), this.key('threads:busy')], [jobId, String(now), new Date(now).toISOString(), id]),
+    )) as string;
+    return { next: next === '' ? null : next };
+  }
+
+  async markStarted(id: string, jobId: string): Promise<boolean> {
+    return (await this.call(() => this.eval(SCRIPTS.markStarted, [this.threadKey(id)], [jobId]))) === 1;
+  }
+
+  async delete(id: string): Promise<DeleteThreadResult> {
+    const t = await this.get(id);
+    if (!t) return { kind: 'not_found' };
+    const k = this.threadKey(id);
+    const r = (await this.call(() =>
+      this.eval(SCRIPTS.delete, [k, `${k}:jobs`, `${k}:idem`, this.key('threads:busy'), this.key(`threads:${t.tenant}`)], [id]),
+    )) as string[];
+    if (r[0] === 'not_found') return { kind: 'not_found' };
+    if (r[0] === 'busy') return { kind: 'busy', active_job_id: r[1]! };
+    return { kind: 'deleted', job_ids: r.slice(1) };
+  }
+
+  async listBusy(olderThan: Date, limit: number): Promise<ThreadRecord[]> {
+    const ids = await this.call(() =>
+      this.redis.zrangebyscore(this.key('threads:busy'), '-inf', `(${olderThan.getTime()}`, 'LIMIT', 0, Math.max(1, Math.floor(limit))),
+    );
+    const docs = await Promise.all(ids.map((id) => this.get(id)));
+    return docs.filter((d): d is ThreadRecord => d !== null && (d.active_job_id !== null || d.cancelling.length > 0));
+  }
+
+  async ping(): Promise<void> {
+    await this.call(() => this.redis.ping());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.ownsClient) return;
+    try {
+      await this.redis.quit();
+    } catch {
+      this.redis.disconnect();
+    }
+  }
+
+  private async eval(s: Script, keys: string[], args: string[]): Promise<unknown> {
+    try {
+      return await this.redis.evalsha(s.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (isReplyError(err) && /NOSCRIPT/.test((err as Error).message)) return this.redis.eval(s.src, keys.length, ...keys, ...args);
+      throw err;
+    }
+  }
+
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new ThreadStoreUnavailableError('thread store is closed');
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof ThreadStoreUnavailableError || isReplyError(err) || !(err instanceof Error)) throw err;
+      throw new ThreadStoreUnavailableError(`thread store unavailable: ${err.message}`, { cause: err });
+    }
+  }
+
+  private key(k: string): string {
+    return this.prefix + k;
+  }
+  private threadKey(id: string): string {
+    return this.key(`thread:${id}`);
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The ThreadStore port: conversations (threads) and the order of their turns.
+ *
+ * A thread has at most ONE active turn (a job). Which turn is active, which wait, and what a new turn does when the
+ * thread is busy are decided by the store's atomic operations — never by a read-then-write in the caller — so that
+ * any number of API processes and workers can create and end turns concurrently.
+ *
+ * Contract every driver keeps (checked by `testing/thread-store.conformance.ts`, run against every driver):
+ * - **beginTurn** is one atomic step: it checks the thread's idempotency key (same key + fingerprint ⇒ `existing`
+ *   with the job of the first request; another fingerprint ⇒ `conflict`), assigns the next turn number, records the
+ *   job as the thread's turn, and applies `if_busy`:
+ *   idle thread ⇒ the job becomes active (`started`: the caller hands it to the queue, then calls `markStarted`);
+ *   busy + `reject` ⇒ `busy` (nothing written); busy + `enqueue` ⇒ the job waits at the end of the line
+ *   (`queued`); busy + `interrupt` ⇒ the job is next in line, and every job that was active or waiting is returned
+ *   in `interrupt` (the caller cancels them with reason `interrupted`; the waiting ones leave the line for
+ *   `cancelling`, which they leave when they end);
+ *   the active job is recorded as `interrupting` until it settles, so that a sweep can repeat the cancel if the
+ *   caller died before making it.
+ * - **settle(thread, job)** is called whenever a job of the thread ended (or was never created). If it is the active
+ *   job, the next waiting job becomes active and is returned (`next`, not started yet); if it is waiting, it leaves
+ *   the line. Otherwise nothing changes. Idempotent: settling twice advances once.
+ * - **markStarted** records that the active job was handed to the queue (so the sweep does not hand it twice).
+ * - **delete** removes a thread with every trace of it, only while no turn is active or waiting (else `busy`).
+ * - **Listing**: a tenant's threads newest first; a thread's turns in order; exact cursor pagination.
+ * - **listBusy** finds busy threads (an active turn, or `cancelling` not empty) whose state last changed before a moment (for the sweep that repairs a thread
+ *   whose advancing process died).
+ */
+import type { IfBusy } from '../../contracts/src/index.js';
+
+export interface ThreadRecord {
+  id: string;
+  tenant: string;
+  agent: string;
+  metadata: Record<string, unknown> | null;
+  created_at: string;
+  updated_at: string;
+  /** The number of the newest turn (0 before the first). */
+  turns: number;
+  active_job_id: string | null;
+  /** True once the active job was handed to the queue. */
+  active_started: boolean;
+  last_job_id: string | null;
+  /** Jobs waiting for their turn, in order. */
+  pending: string[];
+  /** The active job an interrupting turn waits on (to be cancelled `interrupted`); null when none. */
+  interrupting: string | null;
+  /** Waiting turns an interrupt dropped from the line, until they end (cancelled `interrupted`). */
+  cancelling: string[];
+}
+
+export type BeginTurnResult =
+  | { kind: 'not_found' }
+  | { kind: 'busy'; active_job_id: string }
+  | { kind: 'conflict' }
+  | { kind: 'existing'; job_id: string }
+  | { kind: 'started'; turn: number; thread: ThreadRecord }
+  | { kind: 'queued'; turn: number; thread: ThreadRecord; interrupt: string[] };
+
+export interface BeginTurnInput {
+  jobId: string;
+  ifBusy: IfBusy;
+  idempotency?: { key: string; fingerprint: string };
+}
+
+export type DeleteThreadResult = { kind: 'not_found' } | { kind: 'busy'; active_job_id: string } | { kind: 'deleted'; job_ids: string[] };
+
+export interface ThreadPage {
+  items: ThreadRecord[];
+  next_cursor: string | null;
+}
+
+export interface TurnRef {
+  turn: number;
+  job_id: string;
+}
+
+export interface TurnPage {
+  items: TurnRef[];
+  next_cursor: string | null;
+}
+
+export interface ThreadStore {
+  create(thread: ThreadRecord): Promise<void>;
+  get(id: string): Promise<ThreadRecord | null>;
+  list(tenant: string, q: { limit: number; cursor?: string | null }): Promise<ThreadPage>;
+  /** The thread's turns in order (turn 1 first); the cursor continues after the last turn of the previous page. */
+  turns(id: string, q: { limit: number; cursor?: string | null }): Promise<TurnPage>;
+  beginTurn(id: string, input: BeginTurnInput): Promise<BeginTurnResult>;
+  settle(id: string, jobId: string): Promise<{ next: string | null }>;
+  markStarted(id: string, jobId: string): Promise<boolean>;
+  delete(id: string): Promise<DeleteThreadResult>;
+  listBusy(olderThan: Date, limit: number): Promise<ThreadRecord[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ThreadStoreOptions {
+  /** How long a turn's idempotency key is remembered (ms). */
+  idempotencyTtlMs: number;
+}
+
+export class InvalidThreadCursorError extends Error {
+  override readonly name = 'InvalidThreadCursorError';
+  constructor() {
+    super('malformed list cursor');
+  }
+}
+
+/** The store's backing service cannot be reached (maps to 503). */
+export class ThreadStoreUnavailableError extends Error {
+  override readonly name = 'ThreadStoreUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export function newThreadRecord(fields: Pick<ThreadRecord, 'id' | 'tenant' | 'agent' | 'metadata'>, now = new Date()): ThreadRecord {
+  const iso = now.toISOString();
+  return { ...fields, created_at: iso, updated_at: iso, turns: 0, active_job_id: null, active_started: false, last_job_id: null, pending: [], interrupting: null, cancelling: [] };
+}
+
+export function encodeThreadCursor(lastId: string): string {
+  return Buffer.from(lastId, 'utf8').toString('base64url');
+}
+export function decodeThreadCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^thr_[0-9A-Z]{26}$/.test(id)) throw new InvalidThreadCursorError();
+  return id;
+}
+export function encodeTurnCursor(turn: number): string {
+  return Buffer.from(`t${turn}`, 'utf8').toString('base64url');
+}
+export function decodeTurnCursor(cursor: string): number {
+  const m = /^t(\d{1,9})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m) throw new InvalidThreadCursorError();
+  return Number(m[1]);
+}

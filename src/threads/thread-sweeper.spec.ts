@@ -1,0 +1,74 @@
+import { describe, expect, it } from '@jest/globals';
+import { newJobId, newThreadId } from '../../libs/contracts/src/index.js';
+import { MemoryJobQueue, type QueuedJob } from '../../libs/job-queue/src/index.js';
+import { MemoryJobStore, newJobRecord } from '../../libs/job-store/src/index.js';
+import { MemoryThreadStore, newThreadRecord } from '../../libs/thread-store/src/index.js';
+import type { AppConfig } from '../config/config.js';
+import { ThreadAdvancer } from './thread-advancer.js';
+import { ThreadSweeper } from './thread-sweeper.js';
+import type { ThreadsService } from './threads.service.js';
+
+describe('ThreadSweeper', () => {
+  it('repairs threads whose advancing process died: ended active job, or a chosen job never handed to the queue', async () => {
+    // a raw store: nothing advances threads on its own, as if the process that ended the job died right after
+    const jobs = new MemoryJobStore({ retentionMs: 60_000, idempotencyTtlMs: 60_000 });
+    const threads = new MemoryThreadStore({ idempotencyTtlMs: 60_000 });
+    const queue = new MemoryJobQueue();
+    const delivered: string[] = [];
+    void queue.consume(async (q: QueuedJob) => void delivered.push(q.jobId), { concurrency: 10 });
+    const advancer = new ThreadAdvancer(threads, jobs, queue);
+    const interrupted: string[] = [];
+    const service = { advancer, interrupt: async (_tenant: string, id: string) => void interrupted.push(id) } as unknown as ThreadsService;
+    const sweeper = new ThreadSweeper(threads, jobs, service, { jobStallTimeoutMs: 1_000 } as AppConfig);
+
+    const t = newThreadRecord({ id: newThreadId(), tenant: 't', agent: 'echo', metadata: null });
+    await threads.create(t);
+    const ids = [newJobId(), newJobId()];
+    for (const id of ids) {
+      await jobs.create(newJobRecord({ id, tenant: 't', agent: 'echo', input: { message: 'x' }, metadata: null, thread_id: t.id }));
+      await threads.beginTurn(t.id, { jobId: id, ifBusy: 'enqueue' });
+    }
+    await advancer.start(t.id, ids[0]!);
+    await jobs.transition(ids[0]!, 'running');
+    await jobs.transition(ids[0]!, 'completed');
+    // within the grace period nothing is touched
+    expect(await sweeper.sweep()).toEqual([]);
+    expect(await sweeper.sweep(Date.now() + 5_000)).toEqual([t.id]);
+    expect(delivered).toEqual([ids[0], ids[1]]);
+    expect(await threads.get(t.id)).toMatchObject({ active_job_id: ids[1], active_started: true });
+    // chosen but not handed over (the process died between settle and enqueue)
+    const t2 = newThreadRecord({ id: newThreadId(), tenant: 't', agent: 'echo', metadata: null });
+    await threads.create(t2);
+    const j = newJobId();
+    await jobs.create(newJobRecord({ id: j, tenant: 't', agent: 'echo', input: { message: 'x' }, metadata: null, thread_id: t2.id }));
+    await threads.beginTurn(t2.id, { jobId: j, ifBusy: 'reject' });
+    expect(await sweeper.sweep(Date.now() + 5_000)).toEqual([t2.id]);
+    expect(delivered).toContain(j);
+    expect(await sweeper.sweep(Date.now() + 5_000)).toEqual([]);
+    // an interrupting turn whose cancel was never asked for: the sweep asks for it, once
+    await jobs.transition(j, 'running');
+    const k = newJobId();
+    await jobs.create(newJobRecord({ id: k, tenant: 't', agent: 'echo', input: { message: 'y' }, metadata: null, thread_id: t2.id }));
+    expect((await threads.beginTurn(t2.id, { jobId: k, ifBusy: 'interrupt' })).kind).toBe('queued');
+    expect(await sweeper.sweep(Date.now() + 5_000)).toEqual([t2.id]);
+    expect(interrupted).toEqual([j]);
+    await jobs.update(j, { cancel_reason: 'interrupted' });
+    expect(await sweeper.sweep(Date.now() + 5_000)).toEqual([]);
+    // a waiting turn an interrupt dropped, never cancelled: the sweep cancels it; once ended it leaves the thread
+    const t3 = newThreadRecord({ id: newThreadId(), tenant: 't', agent: 'echo', metadata: null });
+    await threads.create(t3);
+    const [x, y, z] = [newJobId(), newJobId(), newJobId()];
+    for (const [id, ifBusy] of [[x, 'reject'], [y, 'enqueue'], [z, 'interrupt']] as const) {
+      await jobs.create(newJobRecord({ id, tenant: 't', agent: 'echo', input: { message: id }, metadata: null, thread_id: t3.id }));
+      await threads.beginTurn(t3.id, { jobId: id, ifBusy });
+    }
+    await advancer.start(t3.id, x);
+    await jobs.update(x, { cancel_reason: 'interrupted' });
+    interrupted.length = 0;
+    expect(await sweeper.sweep(Date.now() + 5_000)).toEqual([t3.id]);
+    expect(interrupted).toEqual([y]);
+    await jobs.transition(y, 'cancelled');
+    await sweeper.sweep(Date.now() + 5_000);
+    expect((await threads.get(t3.id))?.cancelling).toEqual([]);
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * Repairs threads whose advancing process died: every API process looks, on a timer, at busy threads whose state
+ * has not changed for a while (`graceMs`, one job stall timeout) and
+ * - advances a thread whose active job has ended or is gone (the process that ended it died before advancing);
+ * - hands to the queue an active job that was chosen but never handed over (`active_started` still false);
+ * - cancels (`interrupted`) an active job that an interrupting turn waits on, when that cancel was never asked for
+ *   (the accepting process died right after the turn was recorded), and the waiting turns that interrupt dropped.
+ * Safe to run in every process at once: `settle` is idempotent and `markStarted` is recorded once.
+ */
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { isTerminalStatus } from '../../libs/contracts/src/index.js';
+import type { JobStore } from '../../libs/job-store/src/index.js';
+import type { ThreadStore } from '../../libs/thread-store/src/index.js';
+import { AppConfig } from '../config/config.js';
+import { JOB_STORE, THREAD_STORE } from '../engine/engine.constants.js';
+import { ThreadsService } from './threads.service.js';
+
+@Injectable()
+export class ThreadSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Threads');
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+  private failures = 0;
+
+  constructor(
+    @Inject(THREAD_STORE) private readonly threads: ThreadStore,
+    @Inject(JOB_STORE) private readonly jobs: JobStore,
+    private readonly service: ThreadsService,
+    private readonly config: AppConfig,
+  ) {}
+
+  get graceMs(): number {
+    return this.config.jobStallTimeoutMs;
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => this.tick(), Math.max(250, Math.floor(this.graceMs / 2)));
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => {});
+  }
+
+  /** One pass; returns the ids of the threads it repaired. */
+  async sweep(now = Date.now()): Promise<string[]> {
+    const repaired: string[] = [];
+    for (const t of await this.threads.listBusy(new Date(now - this.graceMs), 100)) {
+      // waiting turns an interrupt dropped: cancel those still open (their end takes them off the list)
+      for (const id of t.cancelling) {
+        const rec = await this.jobs.get(id);
+        if (rec && !isTerminalStatus(rec.status)) await this.service.interrupt(rec.tenant, id);
+        else await this.service.advancer.jobEnded(t.id, id);
+        if (!repaired.includes(t.id)) repaired.push(t.id);
+      }
+      const active = t.active_job_id;
+      if (active === null) continue;
+      const rec = await this.jobs.get(active);
+      if (!rec || isTerminalStatus(rec.status)) {
+        await this.service.advancer.jobEnded(t.id, active);
+        repaired.push(t.id);
+      } else if (!t.active_started) {
+        if (!(await this.service.advancer.start(t.id, active))) await this.service.advancer.jobEnded(t.id, active);
+        repaired.push(t.id);
+      } else if (t.interrupting === active && rec.cancel_reason === null) {
+        await this.service.interrupt(rec.tenant, active);
+        repaired.push(t.id);
+      }
+    }
+    if (repaired.length > 0) this.logger.warn({ msg: 'repaired threads whose advancing process went away', threads: repaired });
+    return repaired;
+  }
+
+  private tick(): void {
+    if (this.running) return;
+    this.running = this.sweep()
+      .then(
+        () => {
+          this.failures = 0;
+        },
+        (err: unknown) => {
+          if (this.failures++ === 0) this.logger.warn({ msg: 'thread sweep failed', error: err instanceof Error ? err.message : String(err) });
+        },
+      )
+      .finally(() => {
+        this.running = null;
+      });
+  }
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { JobsModule } from '../jobs/jobs.module.js';
+import { ThreadSweeper } from './thread-sweeper.js';
+import { ThreadsController } from './threads.controller.js';
+import { ThreadsNatsController } from './threads.nats.controller.js';
+import { ThreadsService } from './threads.service.js';
+
+/** Conversations: threads, their turns, the if_busy policies, and the sweep that repairs stalled threads. */
+@Module({
+  imports: [JobsModule],
+  controllers: [ThreadsController, ThreadsNatsController],
+  providers: [ThreadsService, ThreadSweeper],
+  exports: [ThreadsService],
+})
+export class ThreadsModule {}

@@ -1,0 +1,214 @@
+/**
+ * The conversation use cases behind the REST and NATS APIs: threads, their turns and the `if_busy` policies.
+ *
+ * Creating a turn: the job is created whole first (record + its `status: queued` event), THEN the thread store's
+ * atomic `beginTurn` decides (reject / interrupt / enqueue, idempotency) — so whoever later starts the turn
+ * always finds a complete job. A refused turn's job is removed again at once (nobody has seen it).
+ */
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import {
+  AGENT_INPUT_SCHEMAS,
+  INTERRUPTED_REASON,
+  THREAD_ID_PATTERN,
+  isTerminalStatus,
+  knownAgents,
+  newJobId,
+  newThreadId,
+  type CreateThreadRequest,
+  type CreateTurnRequest,
+  type Job,
+  type Thread,
+} from '../../libs/contracts/src/index.js';
+import type { EventLog } from '../../libs/event-log/src/index.js';
+import { newJobRecord, type JobStore } from '../../libs/job-store/src/index.js';
+import type { ShareStore } from '../../libs/share-store/src/index.js';
+import { newThreadRecord, type ThreadRecord, type ThreadStore } from '../../libs/thread-store/src/index.js';
+import { ApiError } from '../common/api-error.js';
+import { zodMessage } from '../common/error-mapping.js';
+import { EVENT_LOG, JOB_QUEUE, JOB_STORE, SHARE_STORE, THREAD_STORE } from '../engine/engine.constants.js';
+import type { JobQueue } from '../../libs/job-queue/src/index.js';
+import { Metrics } from '../metrics/metrics.service.js';
+import { purgeJob } from '../jobs/job-purge.js';
+import { toJob } from '../jobs/job-view.js';
+import { IDEMPOTENCY_KEY_RE, JobsService, canonical } from '../jobs/jobs.service.js';
+import { ThreadAdvancer } from './thread-advancer.js';
+import { THREAD_MAX_TURNS, THREAD_MAX_WAITING } from './threads.constants.js';
+import { toThread } from './thread-view.js';
+
+@Injectable()
+export class ThreadsService {
+  private readonly logger = new Logger('Threads');
+  readonly advancer: ThreadAdvancer;
+
+  constructor(
+    @Inject(THREAD_STORE) private readonly threads: ThreadStore,
+    @Inject(JOB_STORE) private readonly store: JobStore,
+    @Inject(EVENT_LOG) private readonly log: EventLog,
+    @Inject(JOB_QUEUE) queue: JobQueue,
+    @Inject(SHARE_STORE) private readonly shares: ShareStore,
+    private readonly jobs: JobsService,
+    @Optional() private readonly metrics?: Metrics,
+  ) {
+    this.advancer = new ThreadAdvancer(threads, store, queue);
+  }
+
+  async create(tenant: string, body: CreateThreadRequest): Promise<Thread> {
+    if (!AGENT_INPUT_SCHEMAS[body.agent]) throw ApiError.invalid(`unknown agent "${body.agent}" (known: ${knownAgents().join(', ')})`);
+    const t = newThreadRecord({ id: newThreadId(), tenant, agent: body.agent, metadata: body.metadata ?? null });
+    await this.threads.create(t);
+    this.logger.log({ msg: 'thread created', thread_id: t.id, tenant, agent: t.agent });
+    return toThread(t);
+  }
+
+  /** The tenant's thread; another tenant's or an unknown id is a 404. */
+  async record(tenant: string, id: string): Promise<ThreadRecord> {
+    if (!THREAD_ID_PATTERN.test(id)) throw ApiError.notFound('thread');
+    const t = await this.threads.get(id);
+    if (!t || t.tenant !== tenant) throw ApiError.notFound('thread');
+    return t;
+  }
+
+  async get(tenant: string, id: string): Promise<Thread> {
+    const t = await this.record(tenant, id);
+    // a turn that has just ended in the log shows as ended here too (see settleIfEnded)
+    if (t.active_job_id !== null && (await this.settleIfEnded(t.id, t.active_job_id))) return toThread(await this.record(tenant, id));
+    return toThread(t);
+  }
+
+  async list(tenant: string, q: { limit: number; cursor?: string }): Promise<{ items: Thread[]; next_cursor: string | null }> {
+    const page = await this.threads.list(tenant, { limit: q.limit, cursor: q.cursor ?? null });
+    return { items: page.items.map(toThread), next_cursor: page.next_cursor };
+  }
+
+  /** The thread's turns (jobs) in order; a turn whose job was deleted is left out. */
+  async turns(tenant: string, id: string, q: { limit: number; cursor?: string }): Promise<{ items: Job[]; next_cursor: string | null }> {
+    await this.record(tenant, id);
+    const page = await this.threads.turns(id, { limit: q.limit, cursor: q.cursor ?? null });
+    const jobs = await Promise.all(
+      page.items.map(async (ref) => {
+        const rec = await this.store.get(ref.job_id);
+        return rec ? toJob(rec, await this.log.last(rec.id)) : null;
+      }),
+    );
+    return { items: jobs.filter((j): j is Job => j !== null), next_cursor: page.next_cursor };
+  }
+
+  /** A new turn: see the header. `rerun_of` when it reruns an earlier job. */
+  async createTurn(
+    tenant: string,
+    threadId: string,
+    body: CreateTurnRequest,
+    idempotencyKey?: string,
+    extra: { rerun_of?: string } = {},
+  ): Promise<{ job: Job; created: boolean }> {
+    const thread = await this.record(tenant, threadId);
+    const schema = AGENT_INPUT_SCHEMAS[thread.agent];
+    if (!schema) throw ApiError.invalid(`unknown agent "${thread.agent}"`);
+    const parsed = schema.safeParse(body.input);
+    if (!parsed.success) throw ApiError.invalid(zodMessage(parsed.error, 'input'));
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_RE.test(idempotencyKey)) {
+      throw ApiError.invalid('Idempotency-Key must be 1 to 255 visible ASCII characters');
+    }
+    const ifBusy = body.if_busy ?? 'reject';
+    // soft bounds (checked before the atomic step; they bound growth, they need not be exact)
+    if (thread.turns >= THREAD_MAX_TURNS) throw new ApiError(409, 'conflict', `a thread has at most ${THREAD_MAX_TURNS} turns; start a new thread`);
+    if (ifBusy === 'enqueue' && thread.pending.length >= THREAD_MAX_WAITING) {
+      throw new ApiError(409, 'thread_busy', `${THREAD_MAX_WAITING} turns are already waiting in this thread`);
+    }
+    const id = newJobId();
+    const record = newJobRecord({
+      id,
+      tenant,
+      agent: thread.agent,
+      input: body.input,
+      metadata: body.metadata ?? null,
+      thread_id: threadId,
+      ...extra,
+    });
+    await this.store.create(record);
+    try {
+      await this.log.append(id, { event: { type: 'status', status: 'queued' }, attempt: 1, dedupId: `${id}:queued` });
+    } catch (err) {
+      await this.discard(id);
+      throw err;
+    }
+    const idempotency = idempotencyKey
+      ? { key: idempotencyKey, fingerprint: createHash('sha256').update(canonical({ ...body, ...extra })).digest('hex') }
+      : undefined;
+    let r;
+    try {
+      r = await this.threads.beginTurn(threadId, { jobId: id, ifBusy, idempotency });
+      // the active turn may have ended in the log a moment ago, its settling still under way: help it, try again
+      for (let i = 0; i < 3 && r.kind === 'busy' && (await this.settleIfEnded(threadId, r.active_job_id)); i++) {
+        r = await this.threads.beginTurn(threadId, { jobId: id, ifBusy, idempotency });
+      }
+    } catch (err) {
+      await this.discard(id);
+      throw err;
+    }
+    switch (r.kind) {
+      case 'not_found':
+        await this.discard(id);
+        throw ApiError.notFound('thread');
+      case 'busy':
+        await this.discard(id);
+        this.metrics?.threadTurn(ifBusy, 'rejected');
+        throw new ApiError(409, 'thread_busy', `the thread has an active turn (${r.active_job_id}); wait for it, or send if_busy "interrupt" or "enqueue"`);
+      case 'conflict':
+        await this.discard(id);
+        throw new ApiError(409, 'idempotency_conflict', `Idempotency-Key "${idempotencyKey}" was already used with a different request body`);
+      case 'existing':
+        await this.discard(id);
+        return { job: await this.jobs.get(tenant, r.job_id), created: false };
+    }
+    await this.store.update(id, { turn: r.turn });
+    this.metrics?.jobTransition('queued');
+    this.metrics?.threadTurn(ifBusy, r.kind);
+    this.logger.log({ msg: 'thread turn created', thread_id: threadId, job_id: id, turn: r.turn, if_busy: ifBusy, outcome: r.kind });
+    if (r.kind === 'started') {
+      if (!(await this.advancer.start(threadId, id))) await this.advancer.jobEnded(threadId, id);
+    } else {
+      for (const other of r.interrupt) {
+        // a failure here is not the new turn's: the thread remembers what to cancel and the sweep repeats it
+        await this.jobs.cancel(tenant, other, INTERRUPTED_REASON).catch((err: unknown) => {
+          this.logger.warn({ msg: 'interrupt cancel failed; the thread sweep will repeat it', thread_id: threadId, job_id: other, error: String(err) });
+        });
+      }
+    }
+    return { job: await this.jobs.get(tenant, id), created: true };
+  }
+
+  /** Deletes the thread, its jobs and their events; 409 `thread_busy` while a turn is active or waiting. */
+  async delete(tenant: string, id: string): Promise<void> {
+    await this.record(tenant, id);
+    let r = await this.threads.delete(id);
+    for (let i = 0; i < 3 && r.kind === 'busy' && (await this.settleIfEnded(id, r.active_job_id)); i++) r = await this.threads.delete(id);
+    if (r.kind === 'not_found') throw ApiError.notFound('thread');
+    if (r.kind === 'busy') throw new ApiError(409, 'thread_busy', `the thread has an active turn (${r.active_job_id}); cancel it first`);
+    for (const jobId of r.job_ids) await purgeJob(jobId, this.store, this.log, this.shares);
+    this.logger.log({ msg: 'thread deleted', thread_id: id, tenant, jobs: r.job_ids.length });
+  }
+
+  /**
+   * When the thread's active job has already ended in the log (the arbiter of a job's end) but the thread was not
+   * advanced yet — the settling process is a moment behind, or died — advances it now. True when it did.
+   */
+  private async settleIfEnded(threadId: string, activeJobId: string): Promise<boolean> {
+    const rec = await this.store.get(activeJobId);
+    if (rec && !isTerminalStatus(toJob(rec, await this.log.last(activeJobId)).status)) return false;
+    await this.advancer.jobEnded(threadId, activeJobId);
+    return true;
+  }
+
+  /** Cancels the thread's active job for an interrupting turn (the sweep repeats it if the first try was lost). */
+  async interrupt(tenant: string, jobId: string): Promise<void> {
+    await this.jobs.cancel(tenant, jobId, INTERRUPTED_REASON);
+  }
+
+  /** Removes a job that never became a turn (nobody has seen it). */
+  private async discard(id: string): Promise<void> {
+    await this.log.delete(id).catch(() => {});
+    await this.store.delete(id).catch(() => {});
+  }
+}
