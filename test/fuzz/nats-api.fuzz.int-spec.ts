@@ -95,8 +95,9 @@ function replyProblems(text: string): string[] {
     return [...problems, `reply is not JSON: ${text.slice(0, 200)}`];
   }
   const o = v as Record<string, unknown> | null;
-  if (o && typeof o === 'object' && 'job' in o) {
-    if (typeof (o.job as { id?: unknown }).id !== 'string') problems.push(`a job reply without a job: ${text.slice(0, 200)}`);
+  const resource = o && typeof o === 'object' ? (['job', 'thread'] as const).find((k) => k in o) : undefined;
+  if (o && resource) {
+    if (typeof (o[resource] as { id?: unknown } | null)?.id !== 'string') problems.push(`a ${resource} reply without one: ${text.slice(0, 200)}`);
   } else if (o && typeof o === 'object' && 'isDisposed' in o) {
     // a Nest-envelope look-alike is answered in Nest's envelope; its error must still say nothing of the internals
     if ('response' in o && o.response && typeof o.response === 'object' && 'error' in o.response && !isErrorBody(o.response)) {
