@@ -72,10 +72,11 @@ const SECRET_PARAM_NAMES = new Set([
 /** …and any name ending like these (`webhook_secret`, `x-api-key`, `sessionToken`). */
 const SECRET_PARAM_SUFFIX = /(?:token|secret|password|passwd|api_?key|apikey|signature)$/;
 
-/** Values that are secrets wherever they appear: stream tokens (`st1.<payload>.<sig>`), share tokens, bearer keys. */
+/** Values that are secrets wherever they appear: stream tokens (`st1.<payload>.<sig>`), share tokens (`sh1_…`), webhook secrets, bearer keys. */
 const SECRET_VALUES: readonly [RegExp, string][] = [
   [/\bst1\.[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*)?/g, REDACTED],
-  [/\b(?:sh|shr|share)_[A-Za-z0-9_-]{16,}/g, REDACTED],
+  // share link tokens (`sh1_<base64url>`); share ids (`shr_<ULID>`) are not secrets and stay readable
+  [/\bsh1_[A-Za-z0-9_-]{16,}/g, REDACTED],
   [/\bwhsec_[A-Za-z0-9+/=_-]{8,}/g, REDACTED],
   [/\b(Bearer|Basic)\s+[^\s",}]+/gi, `$1 ${REDACTED}`],
 ];
