@@ -22,6 +22,18 @@ export default {
       testMatch: ['**/*.int-spec.ts'],
       globalSetup: '<rootDir>/test/harness/build-once.mjs',
     },
+    // `npm run soak:cluster` only: long randomized failover rounds on a real 3-node NATS cluster.
+    ...(process.env.JOBSTREAM_SOAK
+      ? [
+          {
+            ...common,
+            displayName: 'soak',
+            roots: ['<rootDir>/test'],
+            testMatch: ['**/*.soak-spec.ts'],
+            globalSetup: '<rootDir>/test/harness/build-once.mjs',
+          },
+        ]
+      : []),
   ],
   testTimeout: 30000,
 };

@@ -1,18 +1,26 @@
 /**
- * jobstream benchmarks: `npm run bench` (full, < 10 min) or `npm run bench -- --quick` (< 60 s, smaller sizes).
- * Options: --only=fanout,latency,...  --api-env=K=V (extra API env)  --profile (run the fan-out API under `node --cpu-prof`, print its top frames)
- *          --reps=N (repetitions of the throughput scenarios; medians are reported)
+ * jobstream benchmarks: `npm run bench` (full) or `npm run bench -- --quick` (smaller sizes, 1 rep).
+ * Options: --only=fanout,latency,...  --profile (run the API — and for latency the worker — under `node --cpu-prof`
+ *          with an event-loop delay histogram and GC counts, print a summary)
+ *          --api-env=K=V (repeatable: extra environment of the API process, e.g. WEBHOOKS_ENABLED=false)
+ *          --reps=N (repetitions of every scenario; medians are reported)
+ *          --budget-scale=X (multiply every scenario's time budget, e.g. 2 on a very busy machine)
+ *          --baseline=FILE (a results JSON printed as the "before" column; default: the committed
+ *          bench/results/latest.json for a full run, bench/results/quick-baseline.json for a quick one)
+ *
+ * Every scenario has its own time budget (BUDGET_S): past it, the scenario stops at its next check or, if it is
+ * stuck, its processes are killed and it is reported as failed, and the next scenario runs anyway.
  *
  * Everything runs on 127.0.0.1: a private nats-server + redis-server on free ports, the API in its own process
- * (`node dist/src/main.js`, EMBEDDED_WORKER=true on the NATS engine), clients in separate processes.
+ * (`node dist/src/main.js`, EMBEDDED_WORKER=false) and a worker process, clients in separate processes.
  * Writes bench/results/latest.json (or quick.json) and prints a table. See bench/README.md for the method.
  */
-import { writeFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { writeFileSync, mkdirSync, readdirSync, statSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
 import { connect as natsConnect, consumerOpts } from 'nats';
-import { openSse, newStats, histPercentiles } from './lib/sse-client.mjs';
-import { ROOT, sleep, startNats, startRedis, startApi, startWorker, startHelper, startClients, rssKb, cpuMs } from './lib/procs.mjs';
+import { openSse, newStats, histPercentiles, mergeHist } from './lib/sse-client.mjs';
+import { ROOT, sleep, startNats, startRedis, startApi, startWorker, startHelper, startClients, rssKb, cpuMs, scenarioScope, killScope } from './lib/procs.mjs';
 import { summarize } from './profile-summary.mjs';
 
 const args = process.argv.slice(2);
@@ -20,6 +28,8 @@ const quick = args.includes('--quick');
 const profile = args.includes('--profile');
 const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
 const repsArg = args.find((a) => a.startsWith('--reps='));
+const baselineArg = args.find((a) => a.startsWith('--baseline='))?.slice(11);
+const budgetScale = Number(args.find((a) => a.startsWith('--budget-scale='))?.slice(15) ?? 1);
 /** `--api-env=K=V` (repeatable): extra environment of the API process (e.g. WEBHOOKS_ENABLED=false to compare). */
 const EXTRA_API_ENV = Object.fromEntries(
   args.filter((a) => a.startsWith('--api-env=')).map((a) => {
@@ -29,7 +39,6 @@ const EXTRA_API_ENV = Object.fromEntries(
   }),
 );
 const startedAt = Date.now();
-const DEADLINE_MS = quick ? 58_000 : 570_000;
 
 const SIZES = quick
   ? { fanout: { clients: 200, tokens: 500 }, latency: { jobs: 40, per: 5, seconds: 3 }, replay: { events: 2_000 },
@@ -40,6 +49,15 @@ const SIZES = quick
       reps: 3, clientProcs: 2 };
 if (repsArg) SIZES.reps = Number(repsArg.slice(7));
 
+/** Time budget of each scenario, in seconds (all its reps, process start-up and shutdown included). Generous: a
+ * budget is there so that one stuck or slow scenario cannot take the others down, not to cut normal runs. */
+const BUDGET_S = quick
+  ? { fanout: 60, latency: 45, replay: 40, connections: 45, ttft: 30, broker: 30, peer: 60, tracing: 180 }
+  : { fanout: 300, latency: 240, replay: 90, connections: 200, ttft: 90, broker: 90, peer: 200, tracing: 600 };
+for (const k of Object.keys(BUDGET_S)) BUDGET_S[k] = Math.round(BUDGET_S[k] * budgetScale);
+/** After its budget, a scenario gets this long to stop by itself (its next check throws) before it is killed. */
+const GRACE_S = 15;
+
 const want = (name) => !only || only.includes(name);
 const median = (xs) => {
   const s = [...xs].filter((x) => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
@@ -49,9 +67,46 @@ const median = (xs) => {
 };
 const round = (x, d = 0) => (x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d);
 const log = (...a) => console.error(`[${((Date.now() - startedAt) / 1000).toFixed(1)}s]`, ...a);
+/** Milliseconds left in the current scenario's budget (Infinity outside a scenario). */
+const remaining = () => {
+  const sc = scenarioScope.getStore();
+  return sc ? sc.deadline - Date.now() : Infinity;
+};
 function checkDeadline() {
-  if (Date.now() - startedAt > DEADLINE_MS) throw new Error(`bench over its time budget (${DEADLINE_MS / 1000} s)`);
+  const sc = scenarioScope.getStore();
+  if (sc && Date.now() > sc.deadline) throw Object.assign(new Error(`${sc.name}: over its time budget (${sc.budgetS} s)`), { overBudget: true });
 }
+/**
+ * Runs `fn` SIZES.reps times and returns the per-rep results. A rep is not started when the budget left is
+ * smaller than the longest rep so far: the scenario then reports the reps it completed (`meta.scenarios.<name>.reps`)
+ * instead of failing; with no rep completed it fails.
+ */
+async function reps(fn) {
+  const out = [];
+  let longest = 0;
+  for (let r = 0; r < SIZES.reps; r++) {
+    if (r > 0 && remaining() < longest) {
+      log(`  budget: ${Math.round(remaining() / 1000)} s left, a rep takes ~${Math.round(longest / 1000)} s: stopping after ${r} rep(s)`);
+      break;
+    }
+    checkDeadline();
+    const t0 = Date.now();
+    try {
+      out.push(await fn(r));
+    } catch (err) {
+      if (!err?.overBudget || out.length === 0) throw err;
+      log(`  budget: rep ${r + 1} cut by the budget, keeping ${out.length} rep(s)`);
+      break;
+    }
+    longest = Math.max(longest, Date.now() - t0);
+  }
+  const sc = scenarioScope.getStore();
+  if (sc) sc.reps = out.length;
+  return out;
+}
+/** The median of one numeric field over per-rep result objects. */
+const med = (rs, key, d = 0) => round(median(rs.map((r) => r[key])), d);
+const runsOf = (rs, key, d = 0) => rs.map((r) => round(r[key], d));
 
 // ---------- jobstream API helpers ----------
 async function http(api, method, path, body) {
@@ -80,12 +135,13 @@ const idleJob = (api) => createJob(api, { message: 'a b c d e f g h i j', delay_
 
 /** Waits until the clients' connections have all ended (the stream finished) or the timeout passes. */
 async function waitEnded(clients, expected, timeoutMs) {
-  const end = Date.now() + timeoutMs;
+  const end = Date.now() + Math.min(timeoutMs, Math.max(0, remaining()));
   for (;;) {
     const s = await clients.stats();
     if (s.ended >= expected) return s;
     if (Date.now() > end) {
       log(`  timeout: ${s.ended}/${expected} ended, ${s.tokens} tokens`);
+      checkDeadline(); // cut by the scenario's budget: the rep is void (not a result of 0)
       return s;
     }
     checkDeadline();
@@ -97,8 +153,8 @@ const rate = (s) => (s.last > s.first ? (s.tokens * 1000) / (s.last - s.first) :
 // ---------- scenarios ----------
 
 /** The real split path: a worker process (`npm run start:worker`) appends to JetStream; the API process serves SSE. */
-async function startSplit(ctx, { concurrency, apiEnv = {}, nodeArgs = [] }) {
-  const worker = await startWorker({ ...ctx, env: { WORKER_CONCURRENCY: String(concurrency) } });
+async function startSplit(ctx, { concurrency, apiEnv = {}, nodeArgs = [], workerEnv = {}, workerNodeArgs = [] }) {
+  const worker = await startWorker({ ...ctx, env: { WORKER_CONCURRENCY: String(concurrency), ...workerEnv }, nodeArgs: workerNodeArgs });
   const api = await startApi({ ...ctx, env: { EMBEDDED_WORKER: 'false', ...EXTRA_API_ENV, ...apiEnv }, nodeArgs });
   api.worker = worker;
   const stop = api.stop;
@@ -131,6 +187,20 @@ async function ceilingFanout(ceiling, clients, n, tokens) {
   return { deliveries_per_s: rate(s), delivered: s.tokens, expected: n * tokens, ms: s.last - s.first };
 }
 
+/** The per-turn ceiling, fed by the worker through JetStream like the API: same blocker dance as jobstreamFanout,
+ * but the clients connect to the ceiling server, which subscribes to the job's live subject itself. */
+async function batchedCeilingFanout(api, ceiling, clients, n, tokens) {
+  const blocker = await idleJob(api);
+  await waitStatus(api, blocker.id, ['running']);
+  const job = await createJob(api, { message: 'tok ', repeat: tokens });
+  await clients.open(ceiling.port, Array.from({ length: n }, () => `/stream?job=${job.id}`));
+  await cancelJob(api, blocker.id);
+  const s = await waitEnded(clients, n, 180_000);
+  await clients.close();
+  if (s.tokens !== n * tokens) log(`  WARNING: per-turn ceiling delivered ${s.tokens}, expected ${n * tokens}`);
+  return { deliveries_per_s: rate(s), delivered: s.tokens, expected: n * tokens, ms: s.last - s.first };
+}
+
 async function peerFanout(peer, clients, n, chunks) {
   const id = `s${Date.now()}`;
   await fetch(`${peer.url}/create?id=${id}&n=${chunks}`, { method: 'POST' });
@@ -147,27 +217,30 @@ async function scenarioFanout(ctx, results) {
   const { clients: n, tokens } = SIZES.fanout;
   log(`fan-out: 1 job × ${n} clients × ${tokens} tokens, ${SIZES.reps} rep(s)`);
   const ceiling = await startHelper('ceiling-server.mjs');
+  const batched = await startHelper('ceiling-batched-server.mjs', { NATS_URL: ctx.nats.url });
   const profDir = join(ROOT, 'bench', 'results', 'profiles');
   const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
   const api = await startSplit(ctx, { concurrency: 1, nodeArgs });
-  const js = [];
-  const raw = [];
+  let rs;
   try {
-    for (let r = 0; r < SIZES.reps; r++) {
-      checkDeadline();
+    rs = await reps(async (r) => {
       const a = await jobstreamFanout(api, ctx.clients, n, tokens);
       const b = await ceilingFanout(ceiling, ctx.clients, n, tokens);
-      log(`  rep ${r + 1}: jobstream ${round(a.deliveries_per_s)}/s (${a.delivered}/${a.expected}), node:http ${round(b.deliveries_per_s)}/s`);
-      js.push(a.deliveries_per_s);
-      raw.push(b.deliveries_per_s);
-    }
+      const c = await batchedCeilingFanout(api, batched, ctx.clients, n, tokens);
+      log(`  rep ${r + 1}: jobstream ${round(a.deliveries_per_s)}/s (${a.delivered}/${a.expected}), naive ceiling ${round(b.deliveries_per_s)}/s, per-turn ceiling ${round(c.deliveries_per_s)}/s (${c.delivered}/${c.expected})`);
+      return { js: a.deliveries_per_s, raw: b.deliveries_per_s, batched: c.deliveries_per_s, ratio: a.deliveries_per_s / b.deliveries_per_s, batched_ratio: a.deliveries_per_s / c.deliveries_per_s };
+    });
   } finally {
     await api.stop();
     await ceiling.stop();
+    await batched.stop();
   }
-  const d = median(js);
-  const c = median(raw);
-  results.fanout = { deliveries_per_s: round(d), raw_deliveries_per_s: round(c), ratio: round(d / c, 3), clients: n, tokens, runs: { jobstream: js.map((x) => round(x)), raw: raw.map((x) => round(x)) } };
+  results.fanout = {
+    deliveries_per_s: med(rs, 'js'), raw_deliveries_per_s: med(rs, 'raw'), batched_deliveries_per_s: med(rs, 'batched'),
+    // ratios per rep (same rep = same machine state), then the median
+    ratio: med(rs, 'ratio', 3), batched_ratio: med(rs, 'batched_ratio', 3), clients: n, tokens,
+    runs: { jobstream: runsOf(rs, 'js'), raw: runsOf(rs, 'raw'), batched: runsOf(rs, 'batched') },
+  };
   if (profile) {
     const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(profDir, f));
     files.sort((x, y) => statSync(y).mtimeMs - statSync(x).mtimeMs);
@@ -178,23 +251,98 @@ async function scenarioFanout(ctx, results) {
   }
 }
 
-async function scenarioLatency(ctx, results) {
+async function latencyOnce(ctx, api) {
   const { jobs, per, seconds } = SIZES.latency;
   const tokens = seconds * 50;
-  log(`latency: ${jobs} jobs × ${per} clients, 50 tokens/s for ${seconds} s`);
-  const api = await startSplit(ctx, { concurrency: jobs + 16 });
+  // CPU time (not wall time) per unit of work: far less sensitive to a busy machine than latencies
+  const a0 = cpuMs(api.pid);
+  const w0 = cpuMs(api.worker.pid);
+  const clientCpu = () => ctx.clients.procs.reduce((t, p) => t + cpuMs(p.pid), 0);
+  const c0 = clientCpu();
+  const t0 = Date.now();
+  const created = await Promise.all(Array.from({ length: jobs }, () => createJob(api, { message: 'tok ', repeat: tokens, delay_ms: 20 })));
+  const paths = created.flatMap((j) => Array.from({ length: per }, () => `/v1/jobs/${j.id}/stream`));
+  await ctx.clients.open(api.port, paths, 'latency', 50);
+  const s = await waitEnded(ctx.clients, paths.length, seconds * 1000 + 60_000);
+  const apiCpu = cpuMs(api.pid) - a0;
+  const workerCpu = cpuMs(api.worker.pid) - w0;
+  const wall = Date.now() - t0;
+  const clientsCpu = clientCpu() - c0;
+  await ctx.clients.close();
+  return {
+    ...histPercentiles(s.hist),
+    hist: s.hist,
+    api_cpu_ms_per_1k_deliveries: (apiCpu * 1000) / s.tokens,
+    worker_cpu_ms_per_1k_events: (workerCpu * 1000) / (jobs * tokens),
+    // share of one core used over the rep (all 2 cores = 200 %): who is busy while latencies are measured
+    // first → last token received: 10 s of tokens taking much longer means the path is over capacity (queues grow)
+    delivery_s: (s.last - s.first) / 1000,
+    cpu_percent: { api: (apiCpu / wall) * 100, worker: (workerCpu / wall) * 100, clients: (clientsCpu / wall) * 100 },
+  };
+}
+
+/** `--profile`: node flags + env so the API and the worker write a CPU profile and a probe summary (loop delay, GC). */
+function profileArgs(name) {
+  const dir = join(ROOT, 'bench', 'results', 'profiles', `${name}-${Date.now()}`);
+  mkdirSync(join(dir, 'api'), { recursive: true });
+  mkdirSync(join(dir, 'worker'), { recursive: true });
+  const flags = (who) => ['--cpu-prof', `--cpu-prof-dir=${join(dir, who)}`, '--import', join(ROOT, 'bench', 'lib', 'probe.mjs')];
+  return {
+    dir,
+    opts: {
+      nodeArgs: flags('api'),
+      apiEnv: { PROBE_OUT: join(dir, 'api', 'probe.json') },
+      workerNodeArgs: flags('worker'),
+      workerEnv: { PROBE_OUT: join(dir, 'worker', 'probe.json') },
+    },
+  };
+}
+
+/** Prints the top frames of each profiled process and returns the probes' summaries. */
+function reportProfiles(probe) {
+  const out = {};
+  for (const who of ['api', 'worker']) {
+    const d = join(probe.dir, who);
+    const prof = readdirSync(d).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(d, f));
+    if (prof[0]) console.log(`== ${who} ==\n${summarize(prof[0], 25)}`);
+    const pj = join(d, 'probe.json');
+    if (existsSync(pj)) {
+      out[who] = JSON.parse(readFileSync(pj, 'utf8'));
+      console.log(`== ${who} probe ==\n${JSON.stringify(out[who], null, 1)}`);
+    }
+  }
+  log(`profiles in ${probe.dir}`);
+  return out;
+}
+
+async function scenarioLatency(ctx, results) {
+  const { jobs, per, seconds } = SIZES.latency;
+  log(`latency: ${jobs} jobs × ${per} clients, 50 tokens/s for ${seconds} s, ${SIZES.reps} rep(s)${profile ? ', profiled' : ''}`);
+  const probe = profile ? profileArgs('latency') : null;
+  const api = await startSplit(ctx, { concurrency: jobs + 16, ...(probe?.opts ?? {}) });
+  let rs;
   try {
-    const created = await Promise.all(Array.from({ length: jobs }, () => createJob(api, { message: 'tok ', repeat: tokens, delay_ms: 20 })));
-    const paths = created.flatMap((j) => Array.from({ length: per }, () => `/v1/jobs/${j.id}/stream`));
-    await ctx.clients.open(api.port, paths, 'latency', 50);
-    const s = await waitEnded(ctx.clients, paths.length, seconds * 1000 + 60_000);
-    await ctx.clients.close();
-    const p = histPercentiles(s.hist);
-    results.latency = { p50_ms: p.p50_ms, p99_ms: p.p99_ms, max_ms: p.max_ms, samples: p.n, jobs, clients: paths.length, tokens_per_job: tokens };
-    log(`  p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms, max ${p.max_ms} ms over ${p.n} live deliveries`);
+    rs = await reps(async (r) => {
+      const p = await latencyOnce(ctx, api);
+      log(`  rep ${r + 1}: p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms, max ${p.max_ms} ms over ${p.n} live deliveries; CPU: API ${round(p.api_cpu_ms_per_1k_deliveries, 1)} ms / 1k deliveries, worker ${round(p.worker_cpu_ms_per_1k_events, 1)} ms / 1k appends; ${seconds} s of tokens delivered over ${round(p.delivery_s, 1)} s; % of a core: API ${round(p.cpu_percent.api)}, worker ${round(p.cpu_percent.worker)}, clients ${round(p.cpu_percent.clients)}`);
+      return p;
+    });
   } finally {
     await api.stop();
   }
+  let all = null;
+  for (const r of rs) all = mergeHist(all, r.hist);
+  const pooled = histPercentiles(all);
+  results.latency = {
+    p50_ms: med(rs, 'p50_ms'), p99_ms: med(rs, 'p99_ms'), max_ms: med(rs, 'max_ms'), samples: med(rs, 'n'),
+    api_cpu_ms_per_1k_deliveries: med(rs, 'api_cpu_ms_per_1k_deliveries', 1), worker_cpu_ms_per_1k_events: med(rs, 'worker_cpu_ms_per_1k_events', 1),
+    delivery_s: med(rs, 'delivery_s', 1),
+    cpu_percent: { api: round(median(rs.map((r) => r.cpu_percent.api))), worker: round(median(rs.map((r) => r.cpu_percent.worker))), clients: round(median(rs.map((r) => r.cpu_percent.clients))) },
+    pooled: { p50_ms: pooled.p50_ms, p99_ms: pooled.p99_ms, max_ms: pooled.max_ms, samples: pooled.n },
+    runs: { p50_ms: runsOf(rs, 'p50_ms'), p99_ms: runsOf(rs, 'p99_ms'), max_ms: runsOf(rs, 'max_ms') },
+    jobs, clients: jobs * per, tokens_per_job: seconds * 50,
+  };
+  if (probe) results.latency.profile = reportProfiles(probe);
 }
 
 async function replayOnce(api, jobId, events) {
@@ -246,11 +394,10 @@ async function scenarioReplay(ctx, results) {
   }
 }
 
-async function scenarioConnections(ctx, results) {
+async function connectionsOnce(ctx) {
   const { count } = SIZES.connections;
   const jobs = 10;
   const heartbeatMs = 1000;
-  log(`connections: ${count} idle SSE connections over ${jobs} jobs, heartbeat ${heartbeatMs} ms`);
   const api = await startSplit(ctx, { concurrency: 32, apiEnv: { HEARTBEAT_MS: String(heartbeatMs) } });
   const clients = await startClients(4);
   try {
@@ -262,7 +409,8 @@ async function scenarioConnections(ctx, results) {
     const before = rssKb(api.pid);
     const paths = Array.from({ length: count }, (_, i) => `/v1/jobs/${idle[i % jobs].id}/stream`);
     const t0 = Date.now();
-    await clients.open(api.port, paths, 'idle', 100);
+    // on a saturated machine a few joins may be refused (503 from a slow catch-up read): measure what opened
+    const opened = await clients.open(api.port, paths, 'idle', 100, 0.01);
     const openMs = Date.now() - t0;
     await sleep(quick ? 1500 : 3000);
     const after = rssKb(api.pid);
@@ -273,24 +421,36 @@ async function scenarioConnections(ctx, results) {
     const cpu = ((cpuMs(api.pid) - c0) / (Date.now() - w0)) * 100;
     const s = await clients.stats();
     const rss2 = rssKb(api.pid);
-    results.connections = {
-      count,
-      rss_per_connection_kb: round((after - before) / count, 1),
-      rss_before_mb: round(before / 1024, 1),
-      rss_after_mb: round(after / 1024, 1),
-      rss_after_idle_mb: round(rss2 / 1024, 1),
-      idle_cpu_percent: round(cpu, 1),
-      heartbeat_ms: heartbeatMs,
-      open_per_s: round((count * 1000) / openMs),
-      still_open: s.opened - s.ended,
-    };
-    log(`  RSS ${round(before / 1024, 1)} → ${round(after / 1024, 1)} MiB (${results.connections.rss_per_connection_kb} KiB/conn), idle CPU ${round(cpu, 1)}% of a core, opened ${results.connections.open_per_s}/s`);
     await clients.close();
     for (const j of idle) await cancelJob(api, j.id);
+    return { rss_per_connection_kb: (after - before) / opened, before, after, rss2, cpu, open_per_s: (opened * 1000) / openMs, still_open: s.opened - s.ended, refused: count - opened };
   } finally {
     await clients.stop();
     await api.stop();
   }
+}
+
+async function scenarioConnections(ctx, results) {
+  const { count } = SIZES.connections;
+  log(`connections: ${count} idle SSE connections over 10 jobs, heartbeat 1000 ms, ${SIZES.reps} rep(s) (fresh API each)`);
+  const rs = await reps(async (r) => {
+    const c = await connectionsOnce(ctx);
+    log(`  rep ${r + 1}: RSS ${round(c.before / 1024, 1)} → ${round(c.after / 1024, 1)} MiB (${round(c.rss_per_connection_kb, 1)} KiB/conn), idle CPU ${round(c.cpu, 1)}% of a core, opened ${round(c.open_per_s)}/s`);
+    return c;
+  });
+  results.connections = {
+    count,
+    rss_per_connection_kb: med(rs, 'rss_per_connection_kb', 1),
+    rss_before_mb: round(median(rs.map((r) => r.before)) / 1024, 1),
+    rss_after_mb: round(median(rs.map((r) => r.after)) / 1024, 1),
+    rss_after_idle_mb: round(median(rs.map((r) => r.rss2)) / 1024, 1),
+    idle_cpu_percent: med(rs, 'cpu', 1),
+    heartbeat_ms: 1000,
+    open_per_s: med(rs, 'open_per_s'),
+    still_open: Math.min(...rs.map((r) => r.still_open)),
+    refused: Math.max(...rs.map((r) => r.refused)),
+    runs: { rss_per_connection_kb: runsOf(rs, 'rss_per_connection_kb', 1), idle_cpu_percent: runsOf(rs, 'cpu', 1) },
+  };
 }
 
 /** A local OTLP/HTTP sink: accepts and drops every export (the cost measured is the processes', not a collector's). */
@@ -370,27 +530,35 @@ async function scenarioTracing(ctx, results) {
 
 async function scenarioTtft(ctx, results) {
   const { n } = SIZES.ttft;
-  log(`ttft: ${n} sequential POST /v1/jobs → first token`);
+  log(`ttft: ${n} sequential POST /v1/jobs → first token, ${SIZES.reps} rep(s)`);
   const api = await startSplit(ctx, { concurrency: 4 });
   try {
-    const xs = [];
-    for (let i = 0; i < n + 2; i++) {
-      checkDeadline();
-      const t0 = performance.now();
-      const job = await createJob(api, { message: 'hello world', delay_ms: 0 });
-      const stats = newStats();
-      let sock;
-      const first = await new Promise((resolve, reject) => {
-        openSse({ port: api.port, path: `/v1/jobs/${job.id}/stream`, stats, onFirstToken: () => resolve(performance.now()) })
-          .then((s) => (sock = s), reject);
-      });
-      sock?.destroy();
-      if (i >= 2) xs.push(first - t0); // the first two warm up
-    }
-    xs.sort((a, b) => a - b);
-    const q = (p) => xs[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)];
-    results.ttft = { p50_ms: round(q(0.5), 1), p99_ms: round(q(0.99), 1), n: xs.length };
-    log(`  p50 ${results.ttft.p50_ms} ms, p99 ${results.ttft.p99_ms} ms`);
+    const rs = await reps(async (r) => {
+      const xs = [];
+      for (let i = 0; i < n + 2; i++) {
+        checkDeadline();
+        const t0 = performance.now();
+        const job = await createJob(api, { message: 'hello world', delay_ms: 0 });
+        const stats = newStats();
+        let sock;
+        const first = await new Promise((resolve, reject) => {
+          openSse({
+            port: api.port,
+            path: `/v1/jobs/${job.id}/stream`,
+            stats,
+            onFirstToken: () => resolve(performance.now()),
+            onEnd: () => reject(new Error(`stream of ${job.id} ended without a token`)), // never hang the scenario
+          }).then((s) => (sock = s), reject);
+        });
+        sock?.destroy();
+        if (i >= 2) xs.push(first - t0); // the first two warm up
+      }
+      xs.sort((a, b) => a - b);
+      const q = (p) => xs[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)];
+      log(`  rep ${r + 1}: p50 ${round(q(0.5), 1)} ms, p99 ${round(q(0.99), 1)} ms`);
+      return { p50_ms: q(0.5), p99_ms: q(0.99) };
+    });
+    results.ttft = { p50_ms: med(rs, 'p50_ms', 1), p99_ms: med(rs, 'p99_ms', 1), n, runs: { p50_ms: runsOf(rs, 'p50_ms', 1), p99_ms: runsOf(rs, 'p99_ms', 1) } };
   } finally {
     await api.stop();
   }
@@ -410,19 +578,29 @@ async function brokerCounts(nats) {
 
 async function scenarioBroker(ctx, results) {
   const { jobs, clients: n } = SIZES.broker;
-  log(`broker: ${n} clients over ${jobs} jobs`);
+  log(`broker: ${n} clients over ${jobs} jobs, ${SIZES.reps} rep(s)`);
   const api = await startSplit(ctx, { concurrency: jobs + 16 });
   try {
-    const idle = await Promise.all(Array.from({ length: jobs }, () => idleJob(api)));
-    for (const j of idle) await waitStatus(api, j.id, ['running']);
-    const base = await brokerCounts(ctx.nats);
-    await ctx.clients.open(api.port, Array.from({ length: n }, (_, i) => `/v1/jobs/${idle[i % jobs].id}/stream`), 'idle');
-    await sleep(300);
-    const c = await brokerCounts(ctx.nats);
-    results.broker = { clients: n, jobs, subscriptions: c.subscriptions, consumers: c.consumers, subscriptions_without_clients: base.subscriptions, consumers_without_clients: base.consumers, subscriptions_per_connection: c.per_connection, nats_connections: c.connections };
-    log(`  subscriptions ${base.subscriptions} → ${c.subscriptions} (per connection ${c.per_connection.join(', ')}), consumers ${base.consumers} → ${c.consumers}`);
-    await ctx.clients.close();
-    for (const j of idle) await cancelJob(api, j.id);
+    const rs = await reps(async (r) => {
+      const idle = await Promise.all(Array.from({ length: jobs }, () => idleJob(api)));
+      for (const j of idle) await waitStatus(api, j.id, ['running']);
+      const base = await brokerCounts(ctx.nats);
+      await ctx.clients.open(api.port, Array.from({ length: n }, (_, i) => `/v1/jobs/${idle[i % jobs].id}/stream`), 'idle');
+      await sleep(300);
+      const c = await brokerCounts(ctx.nats);
+      log(`  rep ${r + 1}: subscriptions ${base.subscriptions} → ${c.subscriptions} (per connection ${c.per_connection.join(', ')}), consumers ${base.consumers} → ${c.consumers}`);
+      await ctx.clients.close();
+      for (const j of idle) await cancelJob(api, j.id);
+      for (const j of idle) await waitStatus(api, j.id, ['cancelled', 'failed', 'completed']).catch(() => {});
+      return { subscriptions: c.subscriptions, consumers: c.consumers, base_subscriptions: base.subscriptions, base_consumers: base.consumers, per: c.per_connection, connections: c.connections };
+    });
+    const last = rs.at(-1);
+    results.broker = {
+      clients: n, jobs, subscriptions: med(rs, 'subscriptions'), consumers: med(rs, 'consumers'),
+      subscriptions_without_clients: med(rs, 'base_subscriptions'), consumers_without_clients: med(rs, 'base_consumers'),
+      subscriptions_per_connection: last.per, nats_connections: last.connections,
+      runs: { subscriptions: runsOf(rs, 'subscriptions'), consumers: runsOf(rs, 'consumers') },
+    };
   } finally {
     await api.stop();
   }
@@ -453,25 +631,78 @@ async function scenarioPeer(ctx, results) {
   results.peer = { jobstream_deliveries_per_s: round(a), resumable_stream_deliveries_per_s: round(b), ratio: round(a / b, 2), listeners, chunks, runs: { jobstream: js.map((x) => round(x)), resumable_stream: rs.map((x) => round(x)) } };
 }
 
-function table(r) {
-  const rows = [
-    ['fan-out', 'deliveries/s', r.fanout?.deliveries_per_s, 'node:http ceiling', r.fanout?.raw_deliveries_per_s, r.fanout?.ratio],
-    ['latency', 'p50 / p99 / max ms', r.latency && `${r.latency.p50_ms} / ${r.latency.p99_ms} / ${r.latency.max_ms}`, '', '', ''],
+/** The headline figures of a results object, one row per scenario: [scenario, unit, value, against, value, ratio]. */
+function rows(r) {
+  return [
+    ['fan-out', 'deliveries/s', r.fanout?.deliveries_per_s, 'ceilings: naive / per-turn', r.fanout && `${r.fanout.raw_deliveries_per_s ?? '—'} / ${r.fanout.batched_deliveries_per_s ?? '—'}`, r.fanout && `${r.fanout.ratio ?? '—'} / ${r.fanout.batched_ratio ?? '—'}`],
+    ['latency', 'p50 / p99 / max ms', r.latency && `${r.latency.p50_ms} / ${r.latency.p99_ms} / ${r.latency.max_ms}`, 'CPU ms/1k: API deliveries / worker appends', r.latency && `${r.latency.api_cpu_ms_per_1k_deliveries ?? '—'} / ${r.latency.worker_cpu_ms_per_1k_events ?? '—'}`, ''],
     ['replay', 'events/s', r.replay?.events_per_s, 'ordered consumer', r.replay?.raw_events_per_s, r.replay?.ratio],
     ['connections', 'RSS KiB/conn (count)', r.connections && `${r.connections.rss_per_connection_kb} (${r.connections.count})`, 'idle CPU %', r.connections?.idle_cpu_percent, ''],
     ['ttft', 'p50 / p99 ms', r.ttft && `${r.ttft.p50_ms} / ${r.ttft.p99_ms}`, '', '', ''],
     ['broker', 'subs / consumers', r.broker && `${r.broker.subscriptions} / ${r.broker.consumers}`, 'clients / jobs', r.broker && `${r.broker.clients} / ${r.broker.jobs}`, ''],
     ['tracing', 'fan-out off / on', r.tracing && `${r.tracing.fanout_off} / ${r.tracing.fanout_on}`, 'appends/s off / on', r.tracing && `${r.tracing.appends_per_s_off} / ${r.tracing.appends_per_s_on}`, r.tracing && `TTFT ${r.tracing.ttft_p50_ms_off} / ${r.tracing.ttft_p50_ms_on} ms`],
     ['peer', 'deliveries/s', r.peer?.jobstream_deliveries_per_s, 'resumable-stream', r.peer?.resumable_stream_deliveries_per_s, r.peer?.ratio],
-  ];
-  const head = ['scenario', 'jobstream', 'value', 'against', 'value', 'ratio'];
-  const all = [head, ...rows.map((row) => row.map((c) => (c === undefined || c === null ? '—' : String(c))))];
-  const w = head.map((_, i) => Math.max(...all.map((row) => row[i].length)));
+  ].map((row) => row.map((c) => (c === undefined || c === null ? '—' : String(c))));
+}
+
+/** The results table; with a baseline, a "before" column (the baseline's jobstream value and ratio) is added. */
+function table(r, base) {
+  const now = rows(r);
+  const head = ['scenario', 'unit', 'jobstream', 'against', 'value', 'ratio'];
+  let all = [head, ...now.map((row) => (r[keyOf(row[0])]?.error ? [...row.slice(0, 2), `FAILED: ${r[keyOf(row[0])].error}`.slice(0, 60), '', '', ''] : row))];
+  if (base) {
+    const before = rows(base);
+    all = all.map((row, i) => (i === 0 ? [...row.slice(0, 2), 'before', 'after', ...row.slice(3), 'ratio before'] : [...row.slice(0, 2), before[i - 1][2], ...row.slice(2), before[i - 1][5]]));
+  }
+  const w = all[0].map((_, i) => Math.max(...all.map((row) => row[i].length)));
   const line = (row) => `| ${row.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
   return [line(all[0]), `|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`, ...all.slice(1).map(line)].join('\n');
 }
+const keyOf = (label) => (label === 'fan-out' ? 'fanout' : label);
+
+/**
+ * Runs one scenario within its budget. The scenario's async work runs in its own scope (see `scenarioScope`):
+ * `checkDeadline()` throws once the budget is spent, waits are capped at what is left; a scenario that does not
+ * return within budget + GRACE_S is abandoned: its processes are killed and the shared clients restarted.
+ */
+async function runScenario(name, fn, ctx, results) {
+  const budgetS = BUDGET_S[name];
+  const sc = { name, budgetS, deadline: Date.now() + budgetS * 1000 };
+  const t0 = Date.now();
+  let timer;
+  const hard = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${name}: stuck past its time budget (${budgetS} s + ${GRACE_S} s grace), killed`)), (budgetS + GRACE_S) * 1000);
+  });
+  try {
+    await Promise.race([scenarioScope.run(sc, () => fn(ctx, results)), hard]);
+    await ctx.clients.close(); // sockets of a rep cut by the budget, if any
+    return { status: sc.reps !== undefined && sc.reps < SIZES.reps ? 'partial' : 'ok', reps: sc.reps, seconds: round((Date.now() - t0) / 1000, 1) };
+  } catch (err) {
+    log(`${name} FAILED: ${err.stack ?? err}`);
+    results[name] = { error: String(err.message ?? err) };
+    killScope(sc);
+    // the shared clients may hold the scenario's sockets (or be stuck in its RPC): start fresh ones
+    await ctx.clients.stop();
+    ctx.clients = await startClients(SIZES.clientProcs);
+    return { status: 'failed', seconds: round((Date.now() - t0) / 1000, 1) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function loadBaseline() {
+  const file = baselineArg ?? join(ROOT, 'bench', 'results', quick ? 'quick-baseline.json' : 'latest.json');
+  if (!existsSync(file)) return null;
+  try {
+    return { file, data: JSON.parse(readFileSync(file, 'utf8')) };
+  } catch {
+    return null;
+  }
+}
 
 async function main() {
+  const baseline = loadBaseline(); // read first: this run may overwrite latest.json
+  const load0 = os.loadavg();
   const nats = await startNats();
   const redis = await startRedis();
   const clients = await startClients(SIZES.clientProcs);
@@ -487,25 +718,23 @@ async function main() {
     ['peer', scenarioPeer],
     ['tracing', scenarioTracing], // opt-in: --only=tracing
   ];
-  let failed = false;
+  const ran = {};
   for (const [name, fn] of scenarios) {
-    if (!want(name) || (name === 'tracing' && !only?.includes('tracing'))) continue;
-    try {
-      await fn(ctx, results);
-    } catch (err) {
-      failed = true;
-      log(`${name} FAILED: ${err.stack ?? err}`);
-      results[name] = { error: String(err.message ?? err) };
-      await clients.close().catch(() => {});
-    }
+    if (!want(name) || (name === 'tracing' && !only?.includes('tracing'))) continue; // tracing: opt-in
+    ran[name] = await runScenario(name, fn, ctx, results);
   }
-  await clients.stop();
+  const failed = Object.values(ran).some((x) => x.status === 'failed');
+  await ctx.clients.stop();
   const out = {
     ...results,
     meta: {
       mode: quick ? 'quick' : 'full',
       date: new Date().toISOString(),
       seconds: round((Date.now() - startedAt) / 1000, 1),
+      scenarios: ran,
+      budgets_s: BUDGET_S,
+      reps: SIZES.reps,
+      load_average_1m: { start: round(load0[0], 1), end: round(os.loadavg()[0], 1) },
       node: process.version,
       cpus: `${os.cpus().length} × ${os.cpus()[0]?.model}`,
       memory_gb: round(os.totalmem() / 1024 ** 3, 1),
@@ -517,8 +746,9 @@ async function main() {
   const file = join(ROOT, 'bench', 'results', quick ? 'quick.json' : 'latest.json');
   if (!only) writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   else writeFileSync(join(ROOT, 'bench', 'results', 'partial.json'), JSON.stringify(out, null, 2) + '\n');
-  console.log(table(results));
-  log(`done in ${out.meta.seconds} s${only ? '' : `; wrote ${file}`}`);
+  if (baseline) console.log(`before = ${baseline.file} (${baseline.data.meta?.date ?? '?'}, ${baseline.data.meta?.mode ?? '?'}, load ${baseline.data.meta?.load_average_1m?.start ?? '?'})`);
+  console.log(table(results, baseline?.data));
+  log(`done in ${out.meta.seconds} s (load average ${out.meta.load_average_1m.start} → ${out.meta.load_average_1m.end} on ${os.cpus().length} cores)${only ? '' : `; wrote ${file}`}`);
   await nats.stop();
   await redis.stop();
   process.exit(failed ? 1 : 0);

@@ -3,7 +3,8 @@ import { NotFoundException } from '@nestjs/common';
 import { z } from 'zod';
 import { InvalidCursorError } from '../../libs/contracts/src/index.js';
 import { EventLogUnavailableError } from '../../libs/event-log/src/index.js';
-import { IdempotencyConflictError } from '../../libs/job-store/src/index.js';
+import { QueueUnavailableError } from '../../libs/job-queue/src/index.js';
+import { IdempotencyConflictError, JobStoreUnavailableError } from '../../libs/job-store/src/index.js';
 import { ApiError } from './api-error.js';
 import { mapError } from './error-mapping.js';
 
@@ -24,6 +25,22 @@ describe('mapError', () => {
   it('names the bad fields of a zod error', () => {
     const r = z.object({ a: z.number() }).safeParse({ a: 'x' });
     expect(mapError(r.error)).toMatchObject({ status: 400, body: { error: { message: expect.stringContaining('a:') } } });
+  });
+
+  it('maps every broker or store failure to 503 with Retry-After, whatever layer let it through', () => {
+    const nats503 = Object.assign(new Error('503'), { name: 'NatsError', code: '503' });
+    const natsTimeout = Object.assign(new Error('TIMEOUT'), { name: 'NatsError', code: 'TIMEOUT' });
+    const jsApi = Object.assign(new Error('JetStream cluster not available'), { name: 'NatsError', code: '503', api_error: { code: 503, err_code: 10008 } });
+    const readonly = Object.assign(new Error("READONLY You can't write against a read only replica."), { name: 'ReplyError' });
+    const retries = Object.assign(new Error('Reached the max retries per request limit'), { name: 'MaxRetriesPerRequestError' });
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
+    const wrapped = new Error('dispatch failed', { cause: nats503 });
+    const offline = new Error("Stream isn't writeable and enableOfflineQueue options is false");
+    for (const err of [nats503, natsTimeout, jsApi, readonly, retries, refused, wrapped, offline, new QueueUnavailableError('x'), new JobStoreUnavailableError('x')]) {
+      expect(mapError(err)).toMatchObject({ status: 503, unexpected: false, headers: { 'Retry-After': '2' }, body: { error: { code: 'service_unavailable' } } });
+    }
+    // a Redis reply that is the request's own fault stays unexpected
+    expect(mapError(Object.assign(new Error('ERR wrong number of arguments'), { name: 'ReplyError' })).status).toBe(500);
   });
 
   it('hides the details of an unexpected error', () => {

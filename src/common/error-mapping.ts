@@ -6,6 +6,7 @@ import { HttpException } from '@nestjs/common';
 import { ZodError } from 'zod';
 import { InvalidCursorError, type ErrorBody } from '../../libs/contracts/src/index.js';
 import { EventLogUnavailableError } from '../../libs/event-log/src/index.js';
+import { QueueUnavailableError } from '../../libs/job-queue/src/index.js';
 import { IdempotencyConflictError, InvalidListCursorError, JobStoreUnavailableError } from '../../libs/job-store/src/index.js';
 import { ShareStoreUnavailableError } from '../../libs/share-store/src/index.js';
 import { InvalidThreadCursorError, ThreadStoreUnavailableError } from '../../libs/thread-store/src/index.js';
@@ -51,6 +52,30 @@ const mapped = (status: number, code: string, message: string, headers: Record<s
   unexpected,
 });
 
+/** Names of the errors a broker or store client throws when it cannot serve a request now. */
+const DEPENDENCY_ERROR_NAMES = new Set(['NatsError', 'MaxRetriesPerRequestError', 'ClusterAllFailedError']);
+/** Redis replies that mean "not now" (a read-only replica after a failover, loading, no primary). */
+const REDIS_TRANSIENT_REPLY = /^(READONLY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|BUSY)\b/;
+/** Socket-level failures of a dependency. */
+const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTCONN', 'ECONNABORTED']);
+
+/**
+ * True for any error that says a dependency (NATS / JetStream, Redis) cannot serve now, whichever layer let it
+ * through: the ports' own `…UnavailableError`s, a raw `NatsError` (no responders, timeout, a JetStream API error
+ * during a leader election), ioredis's retry/connection errors and transient replies, socket errors. Follows `cause`.
+ */
+export function isDependencyError(err: unknown, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 5) return false;
+  if (err instanceof EventLogUnavailableError || err instanceof JobStoreUnavailableError || err instanceof QueueUnavailableError) return true;
+  if (DEPENDENCY_ERROR_NAMES.has(err.name)) return true;
+  if ((err as { api_error?: unknown }).api_error !== undefined) return true;
+  if (err.name === 'ReplyError' && REDIS_TRANSIENT_REPLY.test(err.message)) return true;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && NET_CODES.has(code)) return true;
+  if (/^(Connection is closed|Stream isn't writeable)/.test(err.message)) return true; // ioredis, offline queue off
+  return isDependencyError((err as { cause?: unknown }).cause, depth + 1);
+}
+
 export function mapError(err: unknown): MappedError {
   if (err instanceof ApiError) return mapped(err.getStatus(), err.code, (err.getResponse() as ErrorBody).error.message, err.headers);
   if (err instanceof ZodError) return mapped(400, 'invalid_request', zodMessage(err));
@@ -64,6 +89,7 @@ export function mapError(err: unknown): MappedError {
   }
   if (err instanceof JobStoreUnavailableError) return mapped(503, 'service_unavailable', 'the job store is unavailable; retry shortly', { 'Retry-After': '2' });
   if (err instanceof WebhookStoreUnavailableError) return mapped(503, 'service_unavailable', 'the webhook store is unavailable; retry shortly', { 'Retry-After': '2' });
+  if (isDependencyError(err)) return mapped(503, 'service_unavailable', 'a backing service is unavailable; retry shortly', { 'Retry-After': '2' });
   if (err instanceof HttpException) {
     const status = err.getStatus();
     const res = err.getResponse();

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { ConfigError, loadConfig } from './config.js';
 import { hashKey } from './key-hash.js';
 
-const load = (env: Record<string, string>) => loadConfig(env, hashKey);
+const load = (env: Record<string, string>, opts?: Parameters<typeof loadConfig>[2]) => loadConfig(env, hashKey, opts);
 
 describe('loadConfig', () => {
   it('has the documented defaults and the embedded engine', () => {
@@ -40,6 +40,32 @@ describe('loadConfig', () => {
     expect(load({ WORKER_SHUTDOWN_GRACE_MS: '1500' }).workerShutdownGraceMs).toBe(1_500);
     expect(() => load({ WORKER_SHUTDOWN_GRACE_MS: '-1' })).toThrow(/WORKER_SHUTDOWN_GRACE_MS must be an integer from 0 to 600000/);
     expect(() => load({ WORKER_SHUTDOWN_GRACE_MS: 'soon' })).toThrow(/WORKER_SHUTDOWN_GRACE_MS/);
+  });
+
+  it('lets a worker start in production without API_KEYS (it serves no HTTP); the API still refuses', () => {
+    expect(load({ NODE_ENV: 'production', NATS_URL: 'nats://h:1' }, { role: 'worker' }).tenancy.authEnabled).toBe(false);
+    expect(() => load({ NODE_ENV: 'production', NATS_URL: 'nats://h:1' }, { role: 'api' })).toThrow(/API_KEYS is required/);
+  });
+
+  it('validates JETSTREAM_REPLICAS (1 to 5, default 1)', () => {
+    expect(load({}).jetstreamReplicas).toBe(1);
+    expect(load({ JETSTREAM_REPLICAS: '3' }).jetstreamReplicas).toBe(3);
+    for (const bad of ['0', '6', 'three', '2.5']) expect(() => load({ JETSTREAM_REPLICAS: bad })).toThrow(/JETSTREAM_REPLICAS must be an integer from 1 to 5/);
+  });
+
+  it('validates Redis Sentinel discovery: host:port list and master name, together', () => {
+    const c = load({ REDIS_SENTINELS: '10.0.0.5:26379, sentinel-b:26380,[::1]:26381', REDIS_SENTINEL_NAME: 'mymaster', NATS_URL: 'nats://h:1' });
+    expect(c.redisSentinel).toEqual({
+      name: 'mymaster',
+      sentinels: [{ host: '10.0.0.5', port: 26379 }, { host: 'sentinel-b', port: 26380 }, { host: '::1', port: 26381 }],
+    });
+    expect(c.hasRedis).toBe(true);
+    expect(load({}).redisSentinel).toBeUndefined();
+    expect(() => load({ REDIS_SENTINELS: 'h:26379' })).toThrow(/REDIS_SENTINELS and REDIS_SENTINEL_NAME go together/);
+    expect(() => load({ REDIS_SENTINEL_NAME: 'm' })).toThrow(/go together/);
+    expect(() => load({ REDIS_SENTINELS: 'h', REDIS_SENTINEL_NAME: 'm' })).toThrow(/REDIS_SENTINELS entry "h" must be host:port/);
+    expect(() => load({ REDIS_SENTINELS: 'h:99999', REDIS_SENTINEL_NAME: 'm' })).toThrow(/host:port/);
+    expect(() => load({ REDIS_SENTINELS: 'h:1', REDIS_SENTINEL_NAME: 'bad name' })).toThrow(/REDIS_SENTINEL_NAME/);
   });
 
   it('refuses to start without API keys in production', () => {

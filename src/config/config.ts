@@ -60,6 +60,34 @@ const envSchema = z.object({
   HOST: z.string().optional().default('0.0.0.0'),
   NATS_URL: url('NATS_URL', ['nats', 'tls', 'ws', 'wss']),
   REDIS_URL: url('REDIS_URL', ['redis', 'rediss']),
+  REDIS_SENTINELS: z
+    .string()
+    .optional()
+    .transform((v, ctx): { host: string; port: number }[] | undefined => {
+      if (v === undefined || v.trim() === '') return undefined;
+      const out: { host: string; port: number }[] = [];
+      for (const raw of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+        const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw);
+        const port = m ? Number(m[2]) : NaN;
+        if (!m || port < 1 || port > 65535) {
+          ctx.addIssue({ code: 'custom', message: `REDIS_SENTINELS entry "${raw}" must be host:port (e.g. 10.0.0.5:26379)` });
+          return z.NEVER;
+        }
+        out.push({ host: m[1]!.replace(/^\[|\]$/g, ''), port });
+      }
+      if (out.length === 0) {
+        ctx.addIssue({ code: 'custom', message: 'REDIS_SENTINELS must list at least one host:port' });
+        return z.NEVER;
+      }
+      return out;
+    }),
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || /^[A-Za-z0-9._-]{1,128}$/.test(v), {
+      message: 'REDIS_SENTINEL_NAME must be 1 to 128 characters of [A-Za-z0-9._-] (the master name Sentinel monitors)',
+    }),
+  JETSTREAM_REPLICAS: int('JETSTREAM_REPLICAS', 1, 5, 1),
   API_KEYS: z.string().optional(),
   HEARTBEAT_MS: int('HEARTBEAT_MS', 100, 3_600_000, 15_000),
   EVENT_RETENTION_S: int('EVENT_RETENTION_S', 1, 365 * 86_400, 86_400),
@@ -193,6 +221,10 @@ export class AppConfig {
   readonly host!: string;
   readonly natsUrl!: string | undefined;
   readonly redisUrl!: string | undefined;
+  /** Redis Sentinel discovery: the sentinels and the master name they monitor (REDIS_URL then only gives credentials / db). */
+  readonly redisSentinel!: { sentinels: { host: string; port: number }[]; name: string } | undefined;
+  /** Replicas of the JetStream streams (1–5); existing streams are reconciled to it at start. */
+  readonly jetstreamReplicas!: number;
   readonly tenancy!: Tenancy;
   readonly heartbeatMs!: number;
   readonly eventRetentionMs!: number;
@@ -256,13 +288,18 @@ export class AppConfig {
   /** OpenTelemetry tracing: on when an exporter is configured by the standard OTEL_* variables. */
   readonly tracing!: { enabled: boolean; serviceName: string | undefined; tracesEndpoint: string | undefined; exporter: string | undefined };
 
-  constructor(values: Omit<AppConfig, 'engine'>) {
+  constructor(values: Omit<AppConfig, 'engine' | 'hasRedis'>) {
     Object.assign(this, values);
   }
 
   /** `embedded` (in-memory log, store and queue) or `nats` (JetStream + Redis when REDIS_URL is set). */
   get engine(): 'embedded' | 'nats' {
     return this.natsUrl ? 'nats' : 'embedded';
+  }
+
+  /** A Redis job store is configured (by URL or through Sentinel). */
+  get hasRedis(): boolean {
+    return this.redisUrl !== undefined || this.redisSentinel !== undefined;
   }
 }
 
@@ -292,8 +329,16 @@ function parseApiKeys(raw: string | undefined, hash: (key: string) => string): T
   return { keys, authEnabled: keys.size > 0 };
 }
 
+export interface LoadConfigOptions {
+  /**
+   * Which process reads it: the API (default) refuses NODE_ENV=production without API_KEYS; a worker serves no
+   * HTTP, so it does not need them.
+   */
+  role?: 'api' | 'worker';
+}
+
 /** Validates the environment; throws {@link ConfigError} naming every bad variable. */
-export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfig {
+export function loadConfig(env: RawEnv, hash: (key: string) => string, opts: LoadConfigOptions = {}): AppConfig {
   const res = envSchema.safeParse(env);
   if (!res.success) {
     const lines = res.error.issues.map((i) => `  - ${i.path.join('.') || 'env'}: ${i.message}`);
@@ -301,8 +346,14 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
   }
   const v = res.data;
   const tenancy = parseApiKeys(v.API_KEYS, hash);
-  if (!tenancy.authEnabled && v.NODE_ENV === 'production') {
+  if (!tenancy.authEnabled && v.NODE_ENV === 'production' && (opts.role ?? 'api') === 'api') {
     throw new ConfigError('API_KEYS is required when NODE_ENV=production (refusing to start with authentication off)');
+  }
+  const sentinelName = v.REDIS_SENTINEL_NAME || undefined;
+  if ((v.REDIS_SENTINELS === undefined) !== (sentinelName === undefined)) {
+    throw new ConfigError(
+      'invalid configuration:\n  - REDIS_SENTINELS and REDIS_SENTINEL_NAME go together: set both (Sentinel discovery) or neither (REDIS_URL)',
+    );
   }
   const jobRetention = int('JOB_RETENTION_S', 1, 365 * 86_400, v.EVENT_RETENTION_S).safeParse(env.JOB_RETENTION_S);
   if (!jobRetention.success) throw new ConfigError(`invalid configuration:\n  - JOB_RETENTION_S: ${jobRetention.error.issues[0]?.message}`);
@@ -312,6 +363,8 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
     host: v.HOST,
     natsUrl: v.NATS_URL,
     redisUrl: v.REDIS_URL,
+    redisSentinel: v.REDIS_SENTINELS && sentinelName ? { sentinels: v.REDIS_SENTINELS, name: sentinelName } : undefined,
+    jetstreamReplicas: v.JETSTREAM_REPLICAS,
     tenancy,
     heartbeatMs: v.HEARTBEAT_MS,
     eventRetentionMs: v.EVENT_RETENTION_S * 1000,
@@ -372,9 +425,9 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
 }
 
 /** For process entry points: the validated config, or exit 1 with the message naming the bad variables. */
-export function loadConfigOrExit(env: RawEnv, hash: (key: string) => string, program: string): AppConfig {
+export function loadConfigOrExit(env: RawEnv, hash: (key: string) => string, program: string, opts: LoadConfigOptions = {}): AppConfig {
   try {
-    return loadConfig(env, hash);
+    return loadConfig(env, hash, opts);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${program}: ${err.message}\n`);

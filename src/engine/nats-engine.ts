@@ -31,6 +31,10 @@ export async function createNatsEngine(config: AppConfig, logger: Logger): Promi
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       timeout: 5_000,
+      // nats.js otherwise captures a stack trace (`new Error()`) for EVERY request and every request timer: with one
+      // JetStream publish (a request) per appended event that was ~19 % of the worker's CPU and a large share of its
+      // GC in the latency bench's profile (bench/README.md). A timed-out request still fails with NatsError TIMEOUT.
+      noAsyncTraces: true,
     });
   } catch (err) {
     throw new EventLogUnavailableError(`cannot connect to NATS at ${redactUrl(config.natsUrl!)}: ${String(err)}`, { cause: err });
@@ -46,9 +50,12 @@ export async function createNatsEngine(config: AppConfig, logger: Logger): Promi
   const warn = { warn: (message: string) => logger.warn(message) };
   const closers: (() => Promise<void>)[] = [];
   try {
-    const eventLog = await JetStreamEventLog.create({ nc, retentionMs: config.eventRetentionMs, logger: warn });
+    const replicas = config.jetstreamReplicas;
+    // A short request timeout: an append to a stream leader that just died is retried (same dedup id) every ~2 s
+    // instead of every 5 s, so writing resumes soon after JetStream elects the next leader.
+    const eventLog = await JetStreamEventLog.create({ nc, retentionMs: config.eventRetentionMs, replicas, timeoutMs: 2_000, logger: warn });
     closers.push(() => eventLog.close());
-    const jobQueue = await JetStreamJobQueue.create({ nc, ackWaitMs: config.jobStallTimeoutMs, logger: warn });
+    const jobQueue = await JetStreamJobQueue.create({ nc, ackWaitMs: config.jobStallTimeoutMs, replicas, logger: warn });
     closers.push(() => jobQueue.close());
     const jobControl = await NatsJobControl.create({ nc, logger: warn });
     closers.push(() => jobControl.close());
@@ -56,16 +63,21 @@ export async function createNatsEngine(config: AppConfig, logger: Logger): Promi
     let rawJobStore: JobStore;
     let threadStore: ThreadStore;
     let shareStore: ShareStore;
-    if (config.redisUrl) {
-      rawJobStore = await RedisJobStore.create({ url: config.redisUrl, ...storeOpts });
+    if (config.hasRedis) {
+      const redisJobs = await RedisJobStore.create({ url: config.redisUrl, sentinel: config.redisSentinel, ...storeOpts });
+      rawJobStore = redisJobs;
       closers.push(() => rawJobStore.close());
-      const threads = await RedisThreadStore.create({ url: config.redisUrl, idempotencyTtlMs: config.idempotencyTtlMs });
+      // Through Sentinel the thread store shares the job store's connection (which follows the primary); with a
+      // plain URL it has its own.
+      const threads = config.redisSentinel
+        ? await RedisThreadStore.create({ client: redisJobs.client, idempotencyTtlMs: config.idempotencyTtlMs })
+        : await RedisThreadStore.create({ url: config.redisUrl, idempotencyTtlMs: config.idempotencyTtlMs });
       threadStore = threads;
       closers.push(() => threadStore.close());
       // shares ride on the thread store's connection
       shareStore = new RedisShareStore(threads.client);
     } else {
-      logger.warn('REDIS_URL is unset: job state is kept in this process only; run ONE API process, or set REDIS_URL');
+      logger.warn('REDIS_URL (or REDIS_SENTINELS) is unset: job state is kept in this process only; run ONE API process, or set REDIS_URL');
       rawJobStore = new MemoryJobStore(storeOpts);
       closers.push(() => rawJobStore.close());
       threadStore = new MemoryThreadStore({ idempotencyTtlMs: config.idempotencyTtlMs });
@@ -101,7 +113,7 @@ export async function createNatsEngine(config: AppConfig, logger: Logger): Promi
         }
         try {
           await jobStore.ping();
-          out.store = { up: true, message: config.redisUrl ? 'redis' : 'memory' };
+          out.store = { up: true, message: config.redisSentinel ? 'redis (sentinel)' : config.redisUrl ? 'redis' : 'memory' };
         } catch (err) {
           out.store = { up: false, message: String(err) };
         }

@@ -6,10 +6,10 @@
  * duplicates and backfills any gap from the log. Replay pages wait for the client's socket to drain.
  * Unsubscribing (client gone) releases everything: the hub reference, the sequencer, pending reads.
  */
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { decodeCursor, isTerminalEvent, isTerminalStatus, type EventPosition } from '../../libs/contracts/src/index.js';
-import { Sequencer, type EventLog, type LiveHub, type LoggedEvent } from '../../libs/event-log/src/index.js';
+import { Sequencer, positionOf, type EventLog, type LiveHub, type LoggedEvent } from '../../libs/event-log/src/index.js';
 import type { JobRecord } from '../../libs/job-store/src/index.js';
 import { ApiError } from '../common/api-error.js';
 import { EVENT_LOG } from '../engine/engine.constants.js';
@@ -38,8 +38,16 @@ export interface StreamRender {
 /** Events per replay read: larger pages mean fewer broker round trips; each page waits for the socket to drain. */
 const REPLAY_PAGE = 2000;
 
+/** Delay before the n-th consecutive retry of an unreadable log: 250 ms doubling to 5 s, with jitter. */
+export function retryDelayMs(failures: number, random: () => number = Math.random): number {
+  const base = Math.min(5_000, 250 * 2 ** Math.min(Math.max(0, failures - 1), 5));
+  return Math.round(base * (0.75 + random() * 0.5));
+}
+
 @Injectable()
 export class JobStreamService {
+  private readonly logger = new Logger('JobStream');
+
   constructor(
     @Inject(EVENT_LOG) private readonly log: EventLog,
     @Inject(LIVE_HUB) private readonly hub: LiveHub<string>,
@@ -66,7 +74,15 @@ export class JobStreamService {
     return { after, last, ended };
   }
 
-  /** SSE frames of the job's events after `start.after`; completes after the terminal event. */
+  /**
+   * SSE frames of the job's events after `start.after`; completes after the terminal event.
+   *
+   * Rides out a log that cannot be read (a JetStream leader election, a node catching up): when the live feed or a
+   * read fails, the stream keeps its connection (the shared ticker goes on sending keepalives), drops its live
+   * subscription and tries again from the last event it sent, with a growing delay ({@link retryDelayMs}) — it
+   * never ends with nothing sent, so clients do not loop through empty responses. Only lost events (retention)
+   * end it with an error.
+   */
   open(jobId: string, start: StreamStart, sink: SseSink, render: StreamRender = {}): Observable<string> {
     const frame = render.frame ?? frameOf;
     return new Observable<string>((subscriber) => {
@@ -75,39 +91,78 @@ export class JobStreamService {
         subscriber.complete();
         return;
       }
-      let leave: (() => void) | null = null;
+      let position: EventPosition = start.after;
+      let stopped = false;
+      let failures = 0;
+      let timer: NodeJS.Timeout | undefined;
+      let detach: (() => void) | null = null;
       const opened = performance.now();
-      const sequencer = new Sequencer({
-        start: start.after,
-        pageSize: REPLAY_PAGE,
-        fetch: async (after, limit) => {
-          await sink.whenWritable();
-          return this.log.read(jobId, after, limit);
-        },
-        emit: (e) => {
-          const f = frame(e);
-          if (f !== '') subscriber.next(f);
-          if (isTerminalEvent(e.event)) subscriber.complete();
-        },
-        onError: (err) => subscriber.error(err),
-        onLost: (last, first) =>
-          subscriber.error(new Error(`events after seq ${last.seq} expired (oldest retained: ${first.event.seq})`)),
-      });
-      this.hub
-        .subscribe(jobId, { next: (e) => sequencer.push(e), error: (err) => subscriber.error(err) })
-        .then((unsubscribe) => {
-          if (subscriber.closed) {
-            unsubscribe();
-            return;
+      let caughtUp = false;
+
+      const attach = () => {
+        if (stopped) return;
+        let leave: (() => void) | null = null;
+        let failed = false;
+        const sequencer = new Sequencer({
+          start: position,
+          pageSize: REPLAY_PAGE,
+          fetch: async (after, limit) => {
+            await sink.whenWritable();
+            return this.log.read(jobId, after, limit);
+          },
+          emit: (e) => {
+            position = positionOf(e);
+            failures = 0;
+            const f = frame(e);
+            if (f !== '') subscriber.next(f);
+            if (isTerminalEvent(e.event)) subscriber.complete();
+          },
+          onError: (err) => fail(err),
+          onLost: (last, first) =>
+            subscriber.error(new Error(`events after seq ${last.seq} expired (oldest retained: ${first.event.seq})`)),
+        });
+        const fail = (err: unknown) => {
+          if (failed || stopped) return;
+          failed = true;
+          sequencer.stop();
+          leave?.();
+          leave = null;
+          detach = null;
+          failures++;
+          this.metrics?.streamReadRetry();
+          if (failures === 1) {
+            this.logger.warn({ msg: 'event log unreadable; the stream waits and retries', job_id: jobId, error: err instanceof Error ? err.message : String(err) });
           }
-          leave = unsubscribe;
-          return sequencer.catchUp().then(() => this.metrics?.replayCaughtUp((performance.now() - opened) / 1000));
-        })
-        .catch((err: unknown) => subscriber.error(err));
+          timer = setTimeout(attach, retryDelayMs(failures));
+        };
+        detach = () => {
+          sequencer.stop();
+          leave?.();
+          leave = null;
+        };
+        this.hub
+          .subscribe(jobId, { next: (e) => sequencer.push(e), error: fail })
+          .then((unsubscribe) => {
+            if (stopped || failed) {
+              unsubscribe();
+              return;
+            }
+            leave = unsubscribe;
+            return sequencer.catchUp().then(() => {
+              if (!caughtUp && !failed) {
+                caughtUp = true;
+                this.metrics?.replayCaughtUp((performance.now() - opened) / 1000);
+              }
+            });
+          })
+          .catch(fail);
+      };
+      attach();
       return () => {
-        sequencer.stop();
-        leave?.();
-        leave = null;
+        stopped = true;
+        clearTimeout(timer);
+        detach?.();
+        detach = null;
       };
     });
   }

@@ -15,9 +15,10 @@ import {
 } from '../../libs/contracts/src/index.js';
 import { JobLogClosedError, hasCapacity, positionOf, type EventLog, type LiveHub, type LoggedEvent } from '../../libs/event-log/src/index.js';
 import type { JobControl, JobQueue } from '../../libs/job-queue/src/index.js';
-import { newJobRecord, type JobRecord, type JobStore } from '../../libs/job-store/src/index.js';
+import { needsDispatch, newJobRecord, type JobRecord, type JobStore } from '../../libs/job-store/src/index.js';
 import { ApiError } from '../common/api-error.js';
 import { zodMessage } from '../common/error-mapping.js';
+import { dispatchJob } from '../engine/dispatch.js';
 import { EVENT_LOG, JOB_CONTROL, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { cursorOf } from '../sse/sse-frames.js';
@@ -68,6 +69,10 @@ export class JobsService {
     @Optional() private readonly metrics?: Metrics,
   ) {}
 
+  private get deps() {
+    return { store: this.store, log: this.log, queue: this.queue };
+  }
+
   @Traced('job.create', { attrs: (tenant: string, body: CreateJobRequest) => ({ 'jobstream.tenant': tenant, 'jobstream.agent': body.agent }) })
   async create(
     tenant: string,
@@ -101,11 +106,15 @@ export class JobsService {
       ? { key: idempotencyKey, fingerprint: createHash('sha256').update(canonical(body)).digest('hex') }
       : undefined;
     const { job, created } = await this.store.create(record, idem);
+    // Whatever fails from here on (a 503 to the caller) leaves the job queued and unconfirmed: the watchdog's sweep
+    // dispatches it later, and a retry with the same Idempotency-Key repairs it now (see engine/dispatch.ts).
     if (created) {
-      await this.log.append(job.id, { event: { type: 'status', status: 'queued' }, attempt: 1, dedupId: `${job.id}:queued` });
-      await this.queue.enqueue(job.id);
       this.metrics?.jobTransition('queued');
+      await dispatchJob(this.deps, job, true);
       this.logger.log({ msg: 'job created', job_id: job.id, tenant, agent: job.agent });
+    } else if (needsDispatch(job)) {
+      await dispatchJob(this.deps, job);
+      this.logger.warn({ msg: 'stranded job dispatched by a retried create', job_id: job.id, tenant });
     }
     return { job: toJob(job, await this.log.last(job.id)), created };
   }

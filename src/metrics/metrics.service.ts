@@ -31,6 +31,7 @@ export class Metrics implements RunnerMetrics {
   private readonly jobRunDuration: Histogram<'agent' | 'status'>;
   private readonly threadTurns: Counter<'if_busy' | 'outcome'>;
   private readonly limitRejections: Counter<'limit'>;
+  private readonly streamReadRetries: Counter;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -145,6 +146,15 @@ export class Metrics implements RunnerMetrics {
       labelNames: ['limit'],
       registers,
     });
+    this.streamReadRetries = new Counter({
+      name: 'jobstream_sse_log_retries_total',
+      help: 'times an open SSE stream could not read the event log and waited to retry (leader election, node catching up)',
+      registers,
+    });
+  }
+
+  streamReadRetry(): void {
+    this.streamReadRetries.inc();
   }
 
   /** Where the SSE and live-hub numbers are read at scrape time. */

@@ -1,8 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { START, newJobId } from '../../libs/contracts/src/index.js';
 import { MemoryEventLog } from '../../libs/event-log/src/index.js';
-import { MemoryJobStore, type JobRecord } from '../../libs/job-store/src/index.js';
-import { JobWatchdog } from './job-watchdog.js';
+import { MemoryJobQueue } from '../../libs/job-queue/src/index.js';
+import { MemoryJobStore, newJobRecord, type JobRecord } from '../../libs/job-store/src/index.js';
+import { JobWatchdog, SweepErrors } from './job-watchdog.js';
 
 function record(over: Partial<JobRecord> = {}): JobRecord {
   const now = new Date().toISOString();
@@ -57,6 +58,46 @@ describe('JobWatchdog', () => {
     const events = await log.read(job.id, START, 10);
     expect(events.map((e) => e.event.type)).toEqual(['error']);
     expect((await store.get(job.id))?.status).toBe('failed');
+  });
+
+  it('goes on past a job it cannot end, and ends a job whose log is on a newer attempt than its record', async () => {
+    const { log, store } = setup();
+    // a worker died between appending attempt 3 and writing it to the store: the record still says attempt 2
+    const ahead = record({ heartbeat_at: ago(30_000) });
+    const broken = record({ heartbeat_at: ago(20_000) });
+    const fine = record({ heartbeat_at: ago(10_000) });
+    for (const j of [ahead, broken, fine]) await store.create(j);
+    await log.append(ahead.id, { event: { type: 'attempt', attempt: 3, reason: 'worker_lost' }, attempt: 3 });
+    const failing = Object.assign(Object.create(log) as MemoryEventLog, {
+      append: (id: string, input: Parameters<MemoryEventLog['append']>[1]) =>
+        id === broken.id ? Promise.reject(new Error('log unavailable for this one')) : log.append(id, input),
+    });
+    const watchdog = new JobWatchdog(store, failing, { staleAfterMs: 3_000 });
+    const err = await watchdog.sweep().then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(SweepErrors);
+    expect((err as SweepErrors).errors.map((e) => e.jobId)).toEqual([broken.id]);
+    expect((await log.last(ahead.id))!.event).toMatchObject({ type: 'error', code: 'worker_lost', attempt: 3 });
+    expect((await store.get(ahead.id))?.status).toBe('failed');
+    expect((await store.get(fine.id))?.status).toBe('failed');
+    expect((await store.get(broken.id))?.status).toBe('running');
+  });
+
+  it('dispatches a queued job whose dispatch was never confirmed, once, after the grace period', async () => {
+    const { log, store } = setup();
+    const queue = new MemoryJobQueue();
+    const watchdog = new JobWatchdog(store, log, { staleAfterMs: 3_000, dispatchGraceMs: 1_000 }, queue);
+    const stranded = newJobRecord({ id: newJobId(), tenant: 't', agent: 'echo', input: { message: 'hi' }, metadata: null }, new Date(Date.now() - 5_000));
+    const young = newJobRecord({ id: newJobId(), tenant: 't', agent: 'echo', input: { message: 'hi' }, metadata: null });
+    for (const j of [stranded, young]) await store.create(j);
+    await watchdog.sweep();
+    expect(queue.depth()).toBe(1);
+    expect((await log.read(stranded.id, START, 10)).map((e) => e.event)).toMatchObject([{ type: 'status', status: 'queued', seq: 1 }]);
+    expect((await store.get(stranded.id))?.dispatched_at).toEqual(expect.any(String));
+    expect((await store.get(young.id))?.dispatched_at).toBeNull();
+    await watchdog.sweep();
+    expect(queue.depth()).toBe(1); // confirmed: not dispatched again
+    expect(watchdog.redispatched).toEqual([stranded.id]);
+    await queue.close();
   });
 
   it('never takes a waiting job for a lost worker, and ends it with input_timeout at its deadline (v1.1)', async () => {

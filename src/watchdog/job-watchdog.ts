@@ -17,22 +17,48 @@
  * 2 × the stall timeout of silence, and ends the job cleanly as `worker_lost` (the late worker then stops: its next
  * append is refused).
  *
+ * One job's failure never blocks the others: each job is handled on its own, errors are collected and reported
+ * after the whole batch. A job whose log is on a newer attempt than its record (a worker died between appending
+ * its `attempt` event and writing the store) is ended on the log's attempt.
+ *
+ * **Stranded dispatches.** The same sweep re-dispatches `queued` jobs whose dispatch was never confirmed (a create
+ * that failed after storing the record) once they are `dispatchGraceMs` old — idempotently, see
+ * `engine/dispatch.ts` — so no job stays `queued` forever.
+ *
  * Interactive jobs (v1.1): a job `waiting_for_input` holds no worker and sends no heartbeat; it is never stale.
  * {@link JobWatchdog.sweepInputs} ends the ones whose open request passed its `expires_at` (from the store's
  * deadline index, so it is exact across restarts) with `error` `input_timeout`, `retryable: false`.
  */
 import { Logger } from '@nestjs/common';
-import { JobLogClosedError, type EventLog } from '../../libs/event-log/src/index.js';
+import { JobLogClosedError, StaleAttemptError, type EventLog } from '../../libs/event-log/src/index.js';
+import type { JobQueue } from '../../libs/job-queue/src/index.js';
 import { isActiveStatus, lastSignOfLife, type JobRecord, type JobStore } from '../../libs/job-store/src/index.js';
 import type { JobEvent } from '../../libs/contracts/src/index.js';
 import { endJob } from '../worker/job-ending.js';
 import { statusOfTerminal, terminalPatch } from '../worker/job-runner.js';
+import { dispatchJob } from '../engine/dispatch.js';
 
 export interface JobWatchdogOptions {
   /** A job whose last sign of life is older than this is ended (ms); 2 × JOB_STALL_TIMEOUT_MS. */
   staleAfterMs: number;
-  /** Most jobs ended per sweep. */
+  /** Most jobs ended (and, separately, re-dispatched) per sweep. */
   batch?: number;
+  /** A queued job whose dispatch is still unconfirmed this long after its creation is dispatched again (ms); 5000. */
+  dispatchGraceMs?: number;
+}
+
+/** Several jobs of one sweep failed; the others were handled. */
+export class SweepErrors extends Error {
+  override readonly name = 'SweepErrors';
+  constructor(readonly errors: { jobId: string; error: unknown }[]) {
+    super(
+      `${errors.length} job(s) could not be handled this sweep: ` +
+        errors
+          .slice(0, 3)
+          .map((e) => `${e.jobId}: ${e.error instanceof Error ? e.error.message : String(e.error)}`)
+          .join('; '),
+    );
+  }
 }
 
 export class JobWatchdog {
@@ -42,21 +68,56 @@ export class JobWatchdog {
     private readonly store: JobStore,
     private readonly log: EventLog,
     private readonly opts: JobWatchdogOptions,
+    /** Without a queue (unit tests of the stale rule), stranded dispatches are not swept. */
+    private readonly queue?: JobQueue,
   ) {}
 
-  /** Ends the stale jobs found now; returns the ids of the jobs it ended (or found ended and settled). */
+  /**
+   * Ends the stale jobs found now and re-dispatches stranded ones; returns the ids of the jobs it ended (or found
+   * ended and settled). Every job is tried; if some failed, {@link SweepErrors} is thrown after all were tried.
+   */
   async sweep(now = Date.now()): Promise<string[]> {
+    const errors: { jobId: string; error: unknown }[] = [];
+    const ended = await this.endStale(now, errors);
+    if (this.queue) await this.redispatch(now, errors);
+    if (errors.length > 0) throw new SweepErrors(errors);
+    return ended;
+  }
+
+  /** Queued jobs re-dispatched by the last sweeps (ids), for tests and logs. */
+  readonly redispatched: string[] = [];
+
+  private async endStale(now: number, errors: { jobId: string; error: unknown }[]): Promise<string[]> {
     const olderThan = now - this.opts.staleAfterMs;
     const stale = await this.store.listStale(new Date(olderThan), this.opts.batch ?? 100);
     const ended: string[] = [];
     for (const candidate of stale) {
-      // re-read: a worker may have taken the job over since the list was read
-      const job = await this.store.get(candidate.id);
-      if (!job || !isActiveStatus(job.status) || lastSignOfLife(job) >= olderThan) continue;
-      await this.end(job, now - lastSignOfLife(job));
-      ended.push(job.id);
+      try {
+        // re-read: a worker may have taken the job over since the list was read
+        const job = await this.store.get(candidate.id);
+        if (!job || !isActiveStatus(job.status) || lastSignOfLife(job) >= olderThan) continue;
+        await this.end(job, now - lastSignOfLife(job));
+        ended.push(job.id);
+      } catch (error) {
+        errors.push({ jobId: candidate.id, error });
+      }
     }
     return ended;
+  }
+
+  private async redispatch(now: number, errors: { jobId: string; error: unknown }[]): Promise<void> {
+    const grace = this.opts.dispatchGraceMs ?? 5_000;
+    const stranded = await this.store.listUndispatched(new Date(now - grace), this.opts.batch ?? 100);
+    for (const job of stranded) {
+      try {
+        await dispatchJob({ store: this.store, log: this.log, queue: this.queue! }, job);
+        this.redispatched.push(job.id);
+        if (this.redispatched.length > 1000) this.redispatched.splice(0, 500);
+        this.logger.warn({ msg: 'dispatched a job whose dispatch was never confirmed', job_id: job.id, age_ms: now - Date.parse(job.created_at) });
+      } catch (error) {
+        errors.push({ jobId: job.id, error });
+      }
+    }
   }
 
   /** Ends the waiting jobs whose question expired by `now`; returns their ids. */
@@ -75,24 +136,31 @@ export class JobWatchdog {
   }
 
   private async end(job: JobRecord, silentMs: number): Promise<void> {
-    const attempt = Math.max(1, job.attempt);
-    let terminal: JobEvent;
-    try {
-      const stored = await this.log.append(job.id, {
-        event: {
-          type: 'error',
-          code: 'worker_lost',
-          message: `the worker running this job stopped responding (no heartbeat for ${Math.round(silentMs / 1000)} s) and no worker took it over`,
-          retryable: true,
-          usage: job.usage,
-        },
-        attempt,
-        dedupId: `${job.id}:${attempt}:watchdog`,
-      });
-      terminal = stored.event;
-    } catch (err) {
-      if (!(err instanceof JobLogClosedError)) throw err;
-      terminal = err.terminal.event; // it ended otherwise; only the store lagged behind
+    let attempt = Math.max(1, job.attempt);
+    let terminal: JobEvent | null = null;
+    for (let tries = 0; terminal === null; tries++) {
+      try {
+        const stored = await this.log.append(job.id, {
+          event: {
+            type: 'error',
+            code: 'worker_lost',
+            message: `the worker running this job stopped responding (no heartbeat for ${Math.round(silentMs / 1000)} s) and no worker took it over`,
+            retryable: true,
+            usage: job.usage,
+          },
+          attempt,
+          dedupId: `${job.id}:${attempt}:watchdog`,
+        });
+        terminal = stored.event;
+      } catch (err) {
+        if (err instanceof StaleAttemptError && tries < 3) {
+          // the log is on a newer attempt than the record (a worker died between the two writes): end that one
+          attempt = err.current;
+          continue;
+        }
+        if (!(err instanceof JobLogClosedError)) throw err;
+        terminal = err.terminal.event; // it ended otherwise; only the store lagged behind
+      }
     }
     if (terminal.type !== 'done' && terminal.type !== 'error' && terminal.type !== 'cancelled') return;
     const t = terminal as JobEvent<'done' | 'error' | 'cancelled'>;

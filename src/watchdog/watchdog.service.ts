@@ -1,10 +1,11 @@
 /** Runs the {@link JobWatchdog} on a timer in this process (API and worker alike; see job-watchdog.ts). */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { EventLog } from '../../libs/event-log/src/index.js';
+import type { JobQueue } from '../../libs/job-queue/src/index.js';
 import type { JobStore } from '../../libs/job-store/src/index.js';
 import { AppConfig } from '../config/config.js';
-import { EVENT_LOG, JOB_STORE } from '../engine/engine.constants.js';
-import { JobWatchdog } from './job-watchdog.js';
+import { EVENT_LOG, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
+import { JobWatchdog, SweepErrors } from './job-watchdog.js';
 
 @Injectable()
 export class WatchdogService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -19,14 +20,23 @@ export class WatchdogService implements OnApplicationBootstrap, OnApplicationShu
   constructor(
     @Inject(JOB_STORE) store: JobStore,
     @Inject(EVENT_LOG) log: EventLog,
+    @Inject(JOB_QUEUE) queue: JobQueue,
     private readonly config: AppConfig,
   ) {
-    this.watchdog = new JobWatchdog(store, log, { staleAfterMs: 2 * config.jobStallTimeoutMs });
+    this.watchdog = new JobWatchdog(
+      store,
+      log,
+      { staleAfterMs: 2 * config.jobStallTimeoutMs, dispatchGraceMs: Math.min(5_000, config.jobStallTimeoutMs) },
+      queue,
+    );
   }
 
-  /** Sweep period: half a stall timeout (at least 250 ms), so a stale job ends within 2.5 stall timeouts. */
+  /**
+   * Sweep period: half a stall timeout, at most 5 s (at least 250 ms), so a stale job ends within 2.5 stall
+   * timeouts and a job whose dispatch was never confirmed is dispatched within ~10 s of its creation.
+   */
   get intervalMs(): number {
-    return Math.max(250, Math.floor(this.config.jobStallTimeoutMs / 2));
+    return Math.max(250, Math.min(5_000, Math.floor(this.config.jobStallTimeoutMs / 2)));
   }
 
   /** Input deadlines are checked every second (one range read of the store's deadline index). */
@@ -69,8 +79,9 @@ export class WatchdogService implements OnApplicationBootstrap, OnApplicationShu
           this.failures = 0;
         },
         (err: unknown) => {
-          // a store or log outage: say so once per outage, keep trying
-          if (this.failures++ === 0) this.logger.warn({ msg: 'watchdog sweep failed', error: err instanceof Error ? err.message : String(err) });
+          // a store or log outage: say so once per outage, keep trying. Per-job failures are reported each time.
+          if (err instanceof SweepErrors) this.logger.warn({ msg: 'watchdog sweep: some jobs failed', error: err.message });
+          else if (this.failures++ === 0) this.logger.warn({ msg: 'watchdog sweep failed', error: err instanceof Error ? err.message : String(err) });
         },
       )
       .finally(() => {

@@ -15,6 +15,10 @@
  *   queued`, moves the job back to `queued` with the new attempt number, and releases the queue message, so
  *   another worker starts it at once. A cancel that arrives meanwhile wins: the job ends `cancelled`.
  * - A malformed event from an agent is refused by the log, logged, and never reaches clients.
+ * - **Rollback.** When the log lost events this runner had appended (a broker failover; the log refuses the next
+ *   append with {@link LogRollbackError}), the attempt is void: the agent is stopped, the next attempt's `attempt`
+ *   event (reason `log_rollback`, numbered after the lost seqs by the log) tells clients to drop what they
+ *   assembled, and the agent runs again from the start as that attempt. Never continued over the hole.
  * - **Questions** (v1.1, docs/agents.md): an agent's `input_required` is completed (request id, schema, deadline),
  *   its schema compiled once, recorded on the job record and appended; then the job moves to `waiting_for_input`,
  *   `status: waiting_for_input` is appended, and the runner lets go of it (the queue message is acked: no slot, no
@@ -43,6 +47,8 @@ import {
   EventLogFullError,
   EventLogUnavailableError,
   JobLogClosedError,
+  LOG_ROLLBACK_REASON,
+  LogRollbackError,
   StaleAttemptError,
   type AppendInput,
   type EventLog,
@@ -231,7 +237,14 @@ export class JobRunner {
         return;
       }
       attempt = spent + 1;
-      const ok = await this.append(jobId, attempt, { type: 'attempt', attempt, reason: 'worker_lost' }, `${jobId}:${attempt}:a`);
+      let ok: boolean;
+      try {
+        ok = await this.append(jobId, attempt, { type: 'attempt', attempt, reason: 'worker_lost' }, `${jobId}:${attempt}:a`);
+      } catch (err) {
+        // the log also lost events this process had appended: the new attempt voids them as well
+        if (!(err instanceof LogRollbackError)) throw err;
+        ok = await this.append(jobId, attempt, { type: 'attempt', attempt, reason: LOG_ROLLBACK_REASON }, `${jobId}:${attempt}:rollback`);
+      }
       if (!ok) {
         await q.ack();
         return;
@@ -241,7 +254,8 @@ export class JobRunner {
     const answered = rec.status === 'queued' && rec.input_request?.attempt === attempt && rec.input_request.answer !== null ? rec.input_request : null;
     const tr = await this.store.transition(jobId, 'running', {
       from: ['queued', 'running'],
-      patch: { attempt, heartbeat_at: new Date().toISOString() },
+      // a job that reached a worker was dispatched, whatever its creator managed to confirm
+      patch: { attempt, heartbeat_at: new Date().toISOString(), dispatched_at: rec.dispatched_at ?? new Date().toISOString() },
     });
     if (!tr.changed || !tr.job) {
       await q.ack(); // cancelled (or ended) meanwhile
@@ -262,15 +276,58 @@ export class JobRunner {
   }
 
   private async run(job: JobRecord, attempt: number, q: QueuedJob, state: Running, resume: boolean): Promise<Outcome> {
-    const started = performance.now();
-    const { outcome, status } = await this.runAgent(job, attempt, q, state, resume);
-    this.opts.metrics?.jobRunFinished(job.agent, status, (performance.now() - started) / 1000);
-    return outcome;
+    for (let rollbacks = 0; ; rollbacks++) {
+      const started = performance.now();
+      try {
+        const { outcome, status } = await this.runAgent(job, attempt, q, state, resume);
+        this.opts.metrics?.jobRunFinished(job.agent, status, (performance.now() - started) / 1000);
+        return outcome;
+      } catch (err) {
+        if (!(err instanceof LogRollbackError)) throw err;
+        const next = await this.voidAttempt(job, attempt, err, state, rollbacks);
+        if (next === null) return 'ack';
+        attempt = next;
+        job = { ...job, attempt: next };
+        resume = false; // the new attempt starts from scratch
+      }
+    }
+  }
+
+  /**
+   * The log lost events of this attempt: stop the agent, append the next attempt's `attempt` event (reason
+   * `log_rollback`), record the attempt in the store, and return it — or null when the job ended meanwhile. Past
+   * MAX_ATTEMPTS rollbacks in one run the job ends with a retryable `log_rollback` error instead.
+   */
+  private async voidAttempt(job: JobRecord, attempt: number, err: LogRollbackError, state: Running, rollbacks: number): Promise<number | null> {
+    const jobId = job.id;
+    state.abort.abort(new Error('attempt void: the log lost its events'));
+    const next = attempt + 1;
+    this.logger.warn({ msg: 'the log lost acknowledged events (failover rollback); voiding the attempt', job_id: jobId, attempt, next_attempt: next, acknowledged_seq: err.acknowledged, found_seq: err.found });
+    if (!(await this.append(jobId, next, { type: 'attempt', attempt: next, reason: LOG_ROLLBACK_REASON }, `${jobId}:${next}:rollback`))) return null;
+    const tr = await this.store.transition(jobId, 'running', { from: ['running'], patch: { attempt: next, heartbeat_at: new Date().toISOString() } });
+    if (!tr.changed && tr.job && isTerminalStatus(tr.job.status)) return null;
+    // a fresh signal for the new run; a cancel that arrived meanwhile still wins
+    state.abort = new AbortController();
+    if (state.cancelReason !== null) state.abort.abort(new Error(`cancelled: ${state.cancelReason}`));
+    else if (state.handBack) state.abort.abort(new Error('handed back: the worker is shutting down'));
+    if (rollbacks + 1 >= this.opts.maxAttempts) {
+      await this.end(job, next, {
+        type: 'error',
+        code: 'log_rollback',
+        message: `the event log lost this job's events ${rollbacks + 1} time(s) (broker failovers); create the job again`,
+        retryable: true,
+        usage: { input_tokens: 0, output_tokens: 0 },
+      });
+      return null;
+    }
+    return next;
   }
 
   /**
    * Runs the agent to the job's end, to a question (the job then waits holding no worker), or to a hand-back:
-   * what to do with the queue message, and the job's status.
+   * what to do with the queue message, and the job's status. The keepalive (in-progress acks + store heartbeat)
+   * runs until the very end — through the final append's retry loop and the store's settling — so a long log
+   * outage at the end neither lets the queue redeliver the job nor the watchdog end a job that is finishing.
    */
   private async runAgent(
     job: JobRecord,
@@ -280,8 +337,6 @@ export class JobRunner {
     resume: boolean,
   ): Promise<{ outcome: Outcome; status: JobStatus }> {
     const jobId = job.id;
-    // Continuing after an answer: the usage of the attempt so far was saved when the job parked.
-    const usage: Usage = resume ? { ...job.usage } : { input_tokens: 0, output_tokens: 0 };
     const keepalive = setInterval(() => {
       q.working();
       this.store.heartbeat(jobId, new Date()).catch((err: unknown) => {
@@ -290,7 +345,17 @@ export class JobRunner {
       });
     }, this.opts.workingIntervalMs);
     keepalive.unref();
+    try {
+      return await this.runAgentAlive(job, attempt, state, resume);
+    } finally {
+      clearInterval(keepalive);
+    }
+  }
 
+  private async runAgentAlive(job: JobRecord, attempt: number, state: Running, resume: boolean): Promise<{ outcome: Outcome; status: JobStatus }> {
+    const jobId = job.id;
+    // Continuing after an answer: the usage of the attempt so far was saved when the job parked.
+    const usage: Usage = resume ? { ...job.usage } : { input_tokens: 0, output_tokens: 0 };
     /** The terminal event already in the log (appended by the agent loop, or by someone else), if any. */
     let ended: TerminalJobEvent | null = null;
     /** A terminal event this runner still has to append. */
@@ -396,13 +461,11 @@ export class JobRunner {
     } catch (err) {
       // The log stayed unavailable past the retry window: leave the job to the queue's redelivery. Or a newer
       // attempt superseded this one (handled in `handle`).
-      if (err instanceof EventLogUnavailableError || err instanceof StaleAttemptError) throw err;
+      if (err instanceof EventLogUnavailableError || err instanceof StaleAttemptError || err instanceof LogRollbackError) throw err;
       if (!state.abort.signal.aborted && !ended) {
         this.logger.error({ msg: 'agent failed', job_id: jobId, agent: job.agent, error: errorMessage(err) });
         pending = { type: 'error', code: 'agent_crashed', message: errorMessage(err), retryable: false, usage: { ...usage } };
       }
-    } finally {
-      clearInterval(keepalive);
     }
 
     if (parked) return { outcome: 'ack', status: 'waiting_for_input' };

@@ -17,7 +17,7 @@ import { WorkerConfigError, startWorker } from './worker.bootstrap.js';
 const SHUTDOWN_MARGIN_MS = 5_000;
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit(process.env, hashKey, 'jobstream-worker');
+  const config = loadConfigOrExit(process.env, hashKey, 'jobstream-worker', { role: 'worker' });
   let running;
   try {
     running = await startWorker(config);
@@ -37,9 +37,9 @@ async function main(): Promise<void> {
     max_attempts: config.maxAttempts,
     stall_timeout_ms: config.jobStallTimeoutMs,
     shutdown_grace_ms: config.workerShutdownGraceMs,
-    store: config.redisUrl ? 'redis' : 'memory',
+    store: config.hasRedis ? 'redis' : 'memory',
   });
-  if (!config.redisUrl) logger.warn('REDIS_URL is unset: this worker cannot share job state with the API; set REDIS_URL');
+  if (!config.hasRedis) logger.warn('REDIS_URL (or REDIS_SENTINELS) is unset: this worker cannot share job state with the API; set it');
 
   shutdownOnSignals({
     logger,

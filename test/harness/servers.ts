@@ -9,7 +9,7 @@
  * - A missing binary is a clear error naming the Debian package to install.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants as fsConstants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -249,5 +249,263 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RunningServer
       await proc.stop('SIGKILL');
       if (dir) rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+export interface ClusterNode extends RunningNats {
+  /** `server_name` of the node (`n1`, `n2`, …), as JetStream reports stream leaders. */
+  readonly name: string;
+  readonly clusterPort: number;
+  /** True while the node's process runs. */
+  running(): boolean;
+}
+
+export interface RunningNatsCluster {
+  readonly nodes: ClusterNode[];
+  /** Every node's client URL, comma separated (what `NATS_URL` takes). */
+  readonly urls: string;
+  node(name: string): ClusterNode;
+  /** Kills every node and removes their stores. */
+  destroy(): Promise<void>;
+}
+
+async function waitUntil(what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await cond()) return;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > until) throw new Error(`${what} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Starts a `size`-node nats-server cluster with JetStream on every node (loopback only, free ports, one config
+ * file and store dir per node: `server_name`, `cluster { name, listen, routes }`, `jetstream { store_dir }`), and
+ * waits until every node sees a JetStream meta leader. `restart()` of a node keeps its ports and store, as a
+ * crashed machine coming back does; it resolves once the node's client port accepts connections and its
+ * monitoring endpoint answers (it may still be catching up).
+ */
+export async function startNatsCluster(size = 3): Promise<RunningNatsCluster> {
+  const bin = findBinary('nats-server', 'nats-server', ['/usr/sbin', '/usr/bin', '/usr/local/bin']);
+  const ports = await Promise.all(
+    Array.from({ length: size }, async () => ({ client: await freePort(), monitor: await freePort(), cluster: await freePort() })),
+  );
+  const nodes: ClusterNode[] = [];
+  for (const [i, p] of ports.entries()) {
+    const name = `n${i + 1}`;
+    const storeDir = mkdtempSync(join(tmpdir(), `jobstream-nats-${name}-`));
+    storeDirs.add(storeDir);
+    const routes = ports.filter((_, j) => j !== i).map((o) => `nats-route://127.0.0.1:${o.cluster}`);
+    const conf = join(storeDir, 'nats.conf');
+    writeFileSync(
+      conf,
+      [
+        `server_name: ${name}`,
+        `listen: 127.0.0.1:${p.client}`,
+        `http: 127.0.0.1:${p.monitor}`,
+        `jetstream { store_dir: "${join(storeDir, 'js')}" }`,
+        `cluster { name: jobstream-test, listen: 127.0.0.1:${p.cluster}, routes: [${routes.join(', ')}] }`,
+        '',
+      ].join('\n'),
+    );
+    const monitorUrl = `http://127.0.0.1:${p.monitor}`;
+    const ready = () => waitUntil(`nats node ${name} monitoring did not answer`, async () => (await fetch(`${monitorUrl}/varz`)).ok, 30_000);
+    const proc = new Supervised(`nats-server ${name}`, bin, ['-c', conf], p.client, ready);
+    let up = false;
+    nodes.push({
+      name,
+      url: `nats://127.0.0.1:${p.client}`,
+      port: p.client,
+      clusterPort: p.cluster,
+      monitorUrl,
+      storeDir,
+      running: () => up,
+      stop: async (signal?: StopSignal) => {
+        up = false;
+        await proc.stop(signal);
+      },
+      restart: async (signal?: StopSignal) => {
+        up = false;
+        await proc.stop(signal);
+        await proc.start();
+        up = true;
+      },
+      destroy: async () => {
+        up = false;
+        await proc.stop('SIGKILL');
+        storeDirs.delete(storeDir);
+        rmSync(storeDir, { recursive: true, force: true });
+      },
+    });
+    (nodes[i] as unknown as { start: () => Promise<void> }).start = async () => {
+      await proc.start();
+      up = true;
+    };
+  }
+  const destroy = async () => {
+    await Promise.all(nodes.map((n) => n.destroy()));
+  };
+  try {
+    await Promise.all(nodes.map((n) => (n as unknown as { start: () => Promise<void> }).start()));
+    // JetStream is usable once every node knows the meta leader
+    await waitUntil(
+      'the JetStream meta leader was not elected',
+      async () => {
+        for (const n of nodes) {
+          const jsz = (await (await fetch(`${n.monitorUrl}/jsz`)).json()) as { meta_cluster?: { leader?: string } };
+          if (!jsz.meta_cluster?.leader) return false;
+        }
+        return true;
+      },
+      60_000,
+    );
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+  return {
+    nodes,
+    urls: nodes.map((n) => n.url).join(','),
+    node: (name) => {
+      const n = nodes.find((x) => x.name === name);
+      if (!n) throw new Error(`no node ${name}`);
+      return n;
+    },
+    destroy,
+  };
+}
+
+export interface RunningRedisSentinel {
+  /** The sentinels' addresses, `host:port,…` (what `REDIS_SENTINELS` takes). */
+  readonly sentinels: string;
+  /** The master name the sentinels monitor (`REDIS_SENTINEL_NAME`). */
+  readonly name: string;
+  /** The data nodes: [initial primary, replica]. */
+  readonly nodes: RunningServer[];
+  /** The port of the node the sentinels report as primary now. */
+  primaryPort(): Promise<number>;
+  destroy(): Promise<void>;
+}
+
+/**
+ * Redis with Sentinel on loopback, free ports: a primary, one replica, and three sentinels (`redis-sentinel`,
+ * Debian's package, or `redis-server --sentinel`) with quorum 2 and a 1 s down-after, so a killed primary is
+ * replaced within a few seconds. Resolves once every sentinel knows the replica.
+ */
+export async function startRedisSentinel(name = 'jobstream'): Promise<RunningRedisSentinel> {
+  const server = findBinary('redis-server', 'redis-server', ['/usr/bin', '/usr/sbin', '/usr/local/bin']);
+  let sentinelBin: string | null = null;
+  try {
+    sentinelBin = findBinary('redis-sentinel', 'redis-sentinel', ['/usr/bin', '/usr/sbin', '/usr/local/bin']);
+  } catch {
+    /* redis-server --sentinel does the same */
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'jobstream-sentinel-'));
+  storeDirs.add(dir);
+  const [p1, p2] = [await freePort(), await freePort()];
+  const dataNode = (port: number, extra: string[]) => {
+    // no 5 s wait before a (diskless) full sync: a replica is in sync right away
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--dbfilename', `dump-${port}.rdb`, '--repl-diskless-sync-delay', '0', ...extra];
+    const proc = new Supervised(`redis-server :${port}`, server, args, port);
+    const node: RunningServer = {
+      url: `redis://127.0.0.1:${port}`,
+      port,
+      stop: (signal?: StopSignal) => proc.stop(signal),
+      restart: async (signal?: StopSignal) => {
+        await proc.stop(signal);
+        await proc.start();
+      },
+      destroy: () => proc.stop('SIGKILL'),
+    };
+    return { proc, node };
+  };
+  const primary = dataNode(p1, []);
+  const replica = dataNode(p2, ['--replicaof', '127.0.0.1', String(p1)]);
+  const sentinels: { proc: Supervised; port: number }[] = [];
+  for (let i = 0; i < 3; i++) {
+    const port = await freePort();
+    const conf = join(dir, `sentinel-${port}.conf`);
+    writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir "${dir}"`,
+        `sentinel monitor ${name} 127.0.0.1 ${p1} 2`,
+        `sentinel down-after-milliseconds ${name} 1000`,
+        `sentinel failover-timeout ${name} 5000`,
+        `sentinel parallel-syncs ${name} 1`,
+        '',
+      ].join('\n'),
+    );
+    const proc = sentinelBin
+      ? new Supervised(`redis-sentinel :${port}`, sentinelBin, [conf], port)
+      : new Supervised(`redis-server --sentinel :${port}`, server, [conf, '--sentinel'], port);
+    sentinels.push({ proc, port });
+  }
+  const destroy = async () => {
+    await Promise.all([...sentinels.map((s) => s.proc.stop('SIGKILL')), primary.proc.stop('SIGKILL'), replica.proc.stop('SIGKILL')]);
+    storeDirs.delete(dir);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  /** One sentinel command over a raw RESP connection (no client library needed here). */
+  const ask = (port: number, ...cmd: string[]) =>
+    new Promise<string>((resolve, reject) => {
+      const s = netConnect({ port, host: '127.0.0.1' });
+      let buf = '';
+      s.setTimeout(1_000, () => s.destroy(new Error('timeout')));
+      s.on('data', (d) => {
+        buf += d.toString();
+        if (buf.endsWith('\r\n') && !/^\*\d+\r\n$/.test(buf)) {
+          s.end();
+          resolve(buf);
+        }
+      });
+      s.on('error', reject);
+      s.write(`*${cmd.length}\r\n${cmd.map((c) => `$${Buffer.byteLength(c)}\r\n${c}\r\n`).join('')}`);
+    });
+  const primaryPort = async () => {
+    for (const s of sentinels) {
+      try {
+        const reply = await ask(s.port, 'SENTINEL', 'get-master-addr-by-name', name);
+        const port = Number(/\r\n(\d+)\r\n$/.exec(reply)?.[1]);
+        if (port > 0) return port;
+      } catch {
+        /* next sentinel */
+      }
+    }
+    throw new Error('no sentinel answered');
+  };
+  try {
+    await primary.proc.start();
+    await replica.proc.start();
+    await Promise.all(sentinels.map((s) => s.proc.start()));
+    await waitUntil(
+      'the replica did not sync and the sentinels did not discover it and each other',
+      async () => {
+        if (!(await ask(p2, 'INFO', 'replication')).includes('master_link_status:up')) return false;
+        for (const s of sentinels) {
+          const replicas = await ask(s.port, 'SENTINEL', 'replicas', name);
+          const others = await ask(s.port, 'SENTINEL', 'sentinels', name);
+          if (!replicas.includes(String(p2)) || (others.match(/\*\d+\r\n/g) ?? []).length < 3) return false;
+        }
+        return true;
+      },
+      30_000,
+    );
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+  return {
+    sentinels: sentinels.map((s) => `127.0.0.1:${s.port}`).join(','),
+    name,
+    nodes: [primary.node, replica.node],
+    primaryPort,
+    destroy,
   };
 }

@@ -21,6 +21,15 @@
  * - **Delete.** `delete(jobId)` removes all of one job's events and nothing of other jobs.
  * - **Retention.** Events older than the configured retention (or beyond the driver's size bound, oldest first)
  *   are removed; `first` then reports the oldest retained event.
+ * - **Acknowledged means kept; never number over a hole.** A driver instance remembers, per job, the highest seq
+ *   it appended and got acknowledged. If it finds the job's last event older than that (a broker failover rolled
+ *   acknowledged events back), the log has a *hole* and the append is refused with {@link LogRollbackError}
+ *   (nothing stored). The seqs of the hole are never given again: the next event is numbered after the highest
+ *   acknowledged seq, and it must be an `attempt` event of a newer attempt with reason `log_rollback` (anything
+ *   else is refused with {@link LogRollbackError} again): the attempt that lost events is void, and readers that
+ *   saw them drop them. So the only seq jump a reader can meet is onto such an event ({@link isRollbackJump}).
+ *   A reader whose cursor points into the hole before the new attempt is appended has a cursor ahead of the log:
+ *   the API answers it with the contract's explicit error (400 `invalid_cursor`), never an empty stream.
  */
 import type { AgentEvent, EventPosition, JobEvent } from '../../contracts/src/index.js';
 
@@ -89,6 +98,31 @@ export class StaleAttemptError extends Error {
   ) {
     super(`job ${jobId} is on attempt ${current}; an append of attempt ${attempt} is stale`);
   }
+}
+
+/**
+ * The job's log lost events this instance had appended and got acknowledged (a failover rolled it back). The
+ * attempt that produced them is void: append an `attempt` event of the next attempt with reason `log_rollback`.
+ */
+export class LogRollbackError extends Error {
+  override readonly name = 'LogRollbackError';
+  constructor(
+    readonly jobId: string,
+    /** Highest seq this instance had appended and got acknowledged. */
+    readonly acknowledged: number,
+    /** Seq of the log's last event now. */
+    readonly found: number,
+  ) {
+    super(`job ${jobId}: the log's last event is seq ${found}, but seq ${acknowledged} had been acknowledged (rolled back by a failover)`);
+  }
+}
+
+/** The `attempt` reason that voids an attempt whose events a failover lost. */
+export const LOG_ROLLBACK_REASON = 'log_rollback';
+
+/** True when `e` may follow `lastSeq` with a jump in seq: the `attempt` event that voids events lost by a rollback. */
+export function isRollbackJump(e: JobEvent, lastSeq: number): boolean {
+  return e.seq > lastSeq + 1 && e.type === 'attempt' && e.reason === LOG_ROLLBACK_REASON;
 }
 
 /** The log's backing service cannot be reached (maps to 503). */

@@ -55,6 +55,8 @@ import {
 import {
   EventLogUnavailableError,
   JobLogClosedError,
+  LOG_ROLLBACK_REASON,
+  LogRollbackError,
   StaleAttemptError,
   type AppendInput,
   type EventListener,
@@ -70,6 +72,8 @@ export const liveSubject = (jobId: string): string => `${LIVE_SUBJECT_PREFIX}.${
 
 export interface EventLogLogger {
   warn(message: string): void;
+  /** Informational lines (a stream reconciled to the configuration); falls back to `warn`. */
+  info?(message: string): void;
 }
 
 export interface JetStreamEventLogOptions {
@@ -91,6 +95,14 @@ export interface JetStreamEventLogOptions {
   cacheSize?: number;
   /** Stream name (default {@link EVENTS_STREAM}); the subjects stay the contract's. */
   stream?: string;
+  /** Replicas of the stream (1–5; JETSTREAM_REPLICAS); an existing stream is scaled to it at start. Default 1. */
+  replicas?: number;
+  /**
+   * Read single events (last, first, short reads) from the stream leader (`STREAM.MSG.GET`) instead of any replica
+   * (direct get): a replica that is catching up after a restart would answer with an old view of the job. Default:
+   * on when `replicas` > 1.
+   */
+  leaderReads?: boolean;
   logger?: EventLogLogger;
 }
 
@@ -131,13 +143,30 @@ function isNotFound(err: unknown): boolean {
   return natsCode(err) === '404' || apiErrCode(err) === 10037;
 }
 
-/** Connection trouble (anything that is not a JetStream API answer) → {@link EventLogUnavailableError}. */
+/** JetStream API answers that are about the request itself, not about the service being unavailable now. */
+const PERMANENT_API_ERRORS = new Set([
+  10054, // message size exceeds the stream's max_msg_size
+]);
+
+/**
+ * Connection trouble, and JetStream API answers other than the request's own fault (no leader during an
+ * election, a cluster catching up, "JetStream not available"…) → {@link EventLogUnavailableError}.
+ */
 function unavailable(err: unknown, what: string): unknown {
   if (err instanceof EventLogUnavailableError) return err;
-  if (typeof err === 'object' && err !== null && (err as NatsError).api_error) return err;
+  const api = apiErrCode(err);
+  if (api !== undefined && PERMANENT_API_ERRORS.has(api)) return err;
   const code = natsCode(err);
   const msg = err instanceof Error ? err.message : String(err);
   return new EventLogUnavailableError(`event log unavailable (${what}): ${code ? `${code} ` : ''}${msg}`, { cause: err });
+}
+
+/** The settings of `want` that `have` does not match, as `key: have → want` (for the log). */
+export function streamDiff(have: Record<string, unknown>, want: Record<string, unknown>): string[] {
+  const show = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
+  return Object.entries(want)
+    .filter(([k, v]) => JSON.stringify(have[k]) !== JSON.stringify(v))
+    .map(([k, v]) => `${k}: ${show(have[k])} → ${show(v)}`);
 }
 
 function parseStored(data: Uint8Array, pos: number): LoggedEvent {
@@ -149,10 +178,13 @@ function parseStored(data: Uint8Array, pos: number): LoggedEvent {
 export class JetStreamEventLog implements EventLog {
   private readonly js: JetStreamClient;
   private readonly cache = new Map<string, LastState>();
+  /** Per job, the highest seq this instance appended and got acknowledged (LRU, like `cache`). */
+  private readonly acked = new Map<string, number>();
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly subs = new Set<{ unsubscribe(): void }>();
   private readonly stream: string;
   private readonly cacheSize: number;
+  private readonly leaderReads: boolean;
   private closed = false;
 
   private constructor(
@@ -163,6 +195,7 @@ export class JetStreamEventLog implements EventLog {
   ) {
     this.stream = opts.stream ?? EVENTS_STREAM;
     this.cacheSize = opts.cacheSize ?? 10_000;
+    this.leaderReads = opts.leaderReads ?? (opts.replicas ?? 1) > 1;
     this.js = nc.jetstream({ timeout: opts.timeoutMs ?? 5_000 });
   }
 
@@ -180,6 +213,7 @@ export class JetStreamEventLog implements EventLog {
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,
         timeout: opts.timeoutMs ?? 5_000,
+        noAsyncTraces: true, // no stack trace captured per request (one per append): see src/engine/nats-engine.ts
       });
     } catch (err) {
       throw unavailable(err, 'connect');
@@ -211,6 +245,7 @@ export class JetStreamEventLog implements EventLog {
       duplicate_window: ms(Math.min(this.opts.duplicateWindowMs ?? 120_000, retention)),
       allow_direct: true,
       republish: { src: `${EVENTS_SUBJECT_PREFIX}.>`, dest: `${LIVE_SUBJECT_PREFIX}.>` },
+      num_replicas: this.opts.replicas ?? 1,
     };
   }
 
@@ -219,9 +254,12 @@ export class JetStreamEventLog implements EventLog {
     for (let attempt = 0; ; attempt++) {
       try {
         const info = await this.jsm.streams.info(this.stream);
-        const have = info.config as unknown as Record<string, unknown>;
-        const differs = Object.entries(want).some(([k, v]) => JSON.stringify(have[k]) !== JSON.stringify(v));
-        if (differs) await this.jsm.streams.update(this.stream, { ...info.config, ...want } as StreamConfig);
+        const changes = streamDiff(info.config as unknown as Record<string, unknown>, want);
+        if (changes.length > 0) {
+          await this.jsm.streams.update(this.stream, { ...info.config, ...want } as StreamConfig);
+          const say = this.opts.logger?.info ?? this.opts.logger?.warn;
+          say?.call(this.opts.logger, `stream ${this.stream} reconciled with the configuration: ${changes.join(', ')}`);
+        }
         return;
       } catch (err) {
         if (!isNotFound(err) || attempt > 2) throw err;
@@ -259,8 +297,20 @@ export class JetStreamEventLog implements EventLog {
       const state = known ?? (await this.fetchLastState(jobId));
       if (state.terminal && input.dedupId === undefined) throw new JobLogClosedError(jobId, state.terminal);
       if (!state.terminal && input.attempt < state.attempt) throw new StaleAttemptError(jobId, input.attempt, state.attempt);
+      // Acknowledged means kept: a log whose last event is older than one we appended lost it (a failover rolled it
+      // back). Never number over the hole: only the voiding attempt event may follow it, numbered after it.
+      let seq = state.seq + 1;
+      const acked = this.acked.get(jobId) ?? 0;
+      if (!state.terminal && state.seq < acked) {
+        const e = input.event;
+        if (e.type !== 'attempt' || e.reason !== LOG_ROLLBACK_REASON || input.attempt <= state.attempt) {
+          this.opts.logger?.warn(`job ${jobId}: the log's last event is seq ${state.seq} but seq ${acked} had been acknowledged (rolled back)`);
+          throw new LogRollbackError(jobId, acked, state.seq);
+        }
+        seq = acked + 1;
+      }
       // Validates (InvalidEventError / RangeError) before anything is sent.
-      const event = stampEvent(jobId, state.seq + 1, input);
+      const event = stampEvent(jobId, seq, input);
       const expected = state.terminal ? NEVER : state.pos;
       const json = JSON.stringify(event);
       let ack;
@@ -284,9 +334,14 @@ export class JetStreamEventLog implements EventLog {
         this.cache.delete(jobId); // the outcome is unknown: re-read next time
         throw unavailable(err, 'append');
       }
-      if (ack.duplicate) return this.getBySeq(ack.seq);
+      if (ack.duplicate) {
+        const stored = await this.getBySeq(ack.seq);
+        this.noteAcked(jobId, stored.event.seq);
+        return stored;
+      }
       const logged: LoggedEvent = { event, pos: ack.seq, json };
       this.cacheSet(jobId, { seq: event.seq, pos: ack.seq, attempt: event.attempt, terminal: isTerminalEvent(event) ? logged : null });
+      this.noteAcked(jobId, event.seq);
       return logged;
     }
   }
@@ -295,7 +350,12 @@ export class JetStreamEventLog implements EventLog {
     this.assertOpen();
     const max = Math.max(1, Math.floor(limit));
     const last = await this.last(jobId);
-    if (!last || last.pos <= after.pos || last.event.seq <= after.seq) return [];
+    if (!last || last.event.seq <= after.seq) return [];
+    if (last.pos <= after.pos && after.pos > 0) {
+      // The job has events after the cursor's seq at or before its position: a failover rolled the stream back
+      // and reused stream sequences. Find them by seq from the subject's start (rare; never skips them).
+      return this.read(jobId, { seq: after.seq, pos: 0 }, limit);
+    }
     const wanted = Math.min(max, last.event.seq - after.seq);
     // A short read (a client catching up on a live job) walks the subject with direct gets: no consumer is
     // created on the server. Long replays use one short-lived ordered consumer.
@@ -432,7 +492,9 @@ export class JetStreamEventLog implements EventLog {
 
   private async directGet(query: DirectQuery, what: string): Promise<LoggedEvent | null> {
     try {
-      const m = await (this.jsm as WithDirect).direct.getMessage(this.stream, query);
+      const m = this.leaderReads
+        ? await this.jsm.streams.getMessage(this.stream, query as unknown as Parameters<JetStreamManager['streams']['getMessage']>[1])
+        : await (this.jsm as WithDirect).direct.getMessage(this.stream, query);
       return parseStored(m.data, m.seq);
     } catch (err) {
       if (isNotFound(err)) return null;
@@ -467,6 +529,13 @@ export class JetStreamEventLog implements EventLog {
       : NONE;
     this.cacheSet(jobId, state);
     return state;
+  }
+
+  private noteAcked(jobId: string, seq: number): void {
+    const had = this.acked.get(jobId) ?? 0;
+    this.acked.delete(jobId);
+    this.acked.set(jobId, Math.max(had, seq));
+    while (this.acked.size > this.cacheSize) this.acked.delete(this.acked.keys().next().value!);
   }
 
   private cacheGet(jobId: string): LastState | undefined {

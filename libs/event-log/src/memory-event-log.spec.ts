@@ -13,7 +13,7 @@ eventLogConformance('memory', async ({ retentionMs }) => {
   const engine = shared;
   // close() of one handle must not stop the other handles of the same engine.
   return Object.assign(Object.create(engine) as MemoryEventLog, { close: async () => {} });
-});
+}, { rollback: async (log, jobId, keepSeq) => (log as MemoryEventLog).simulateRollback(jobId, keepSeq) });
 
 describe('MemoryEventLog bounds', () => {
   const tok = (text: string) => ({ event: { type: 'token' as const, text }, attempt: 1 });

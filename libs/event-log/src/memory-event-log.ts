@@ -17,6 +17,8 @@ import { isTerminalEvent, type EventPosition, type JobEvent } from '../../contra
 import {
   EventLogFullError,
   JobLogClosedError,
+  LOG_ROLLBACK_REASON,
+  LogRollbackError,
   StaleAttemptError,
   type AppendInput,
   type EventListener,
@@ -56,6 +58,8 @@ interface JobLog {
   /** Index of the oldest retained event in `events`. */
   head: number;
   lastSeq: number;
+  /** Highest seq ever appended (and so acknowledged); above `lastSeq` only after {@link MemoryEventLog.simulateRollback}. */
+  ackedSeq: number;
   /** Attempt of the newest event. */
   lastAttempt: number;
   terminal: LoggedEvent | null;
@@ -112,7 +116,16 @@ export class MemoryEventLog implements EventLog, EventLogCapacity {
     }
     if (log.terminal) throw new JobLogClosedError(jobId, log.terminal);
     if (input.attempt < log.lastAttempt) throw new StaleAttemptError(jobId, input.attempt, log.lastAttempt);
-    const event = stampEvent(jobId, log.lastSeq + 1, input);
+    let seq = log.lastSeq + 1;
+    if (log.lastSeq < log.ackedSeq) {
+      // a hole: only the attempt event that voids the lost events may follow it, numbered after them
+      const e = input.event;
+      if (e.type !== 'attempt' || e.reason !== LOG_ROLLBACK_REASON || input.attempt <= log.lastAttempt) {
+        throw new LogRollbackError(jobId, log.ackedSeq, log.lastSeq);
+      }
+      seq = log.ackedSeq + 1;
+    }
+    const event = stampEvent(jobId, seq, input);
     const size = estimateEventBytes(event);
     const terminal = isTerminalEvent(event);
     if (!terminal && !this.makeRoom(1, size)) {
@@ -122,6 +135,7 @@ export class MemoryEventLog implements EventLog, EventLogCapacity {
     }
     const logged: LoggedEvent = { event, pos: this.nextPos++ };
     log.lastSeq = event.seq;
+    log.ackedSeq = event.seq;
     log.lastAttempt = event.attempt;
     log.events.push(logged);
     log.sizes.push(size);
@@ -163,10 +177,15 @@ export class MemoryEventLog implements EventLog, EventLogCapacity {
     if (!log) return [];
     const { events, head } = log;
     if (head >= events.length) return [];
-    // Dense seq: the event with seq s sits at index (s - firstSeq) + head.
-    const firstSeq = events[head]!.event.seq;
-    const start = Math.max(head, head + (after.seq + 1 - firstSeq));
-    return events.slice(start, start + Math.max(1, limit));
+    // seq strictly increases (dense, except across a rollback's hole): binary search the first one after the cursor
+    let lo = head;
+    let hi = events.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (events[mid]!.event.seq <= after.seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return events.slice(lo, lo + Math.max(1, limit));
   }
 
   async last(jobId: string): Promise<LoggedEvent | null> {
@@ -218,6 +237,38 @@ export class MemoryEventLog implements EventLog, EventLogCapacity {
     clearInterval(this.timer);
   }
 
+  /**
+   * Test hook: what a broker failover that lost acknowledged events does — the job's events after `keepSeq` vanish
+   * (their dedup ids too), while this instance still remembers having appended them.
+   */
+  simulateRollback(jobId: string, keepSeq: number): void {
+    const log = this.jobs.get(jobId);
+    if (!log) return;
+    const keep = log.events.filter((e, i) => i < log.head || e.event.seq <= keepSeq);
+    const dropped = log.events.slice(keep.length);
+    // the budget's counters follow the events that vanished
+    const droppedBytes = log.sizes.slice(keep.length).reduce((t, n) => t + n, 0);
+    this.totalEvents -= dropped.length;
+    this.totalBytes -= droppedBytes;
+    log.bytes -= droppedBytes;
+    if (!log.terminal) {
+      this.activeEvents -= dropped.length;
+      this.activeBytes -= droppedBytes;
+    } else if (dropped.includes(log.terminal)) {
+      // the job runs again: what is left of it counts as running work (and it is no longer evictable)
+      this.activeEvents += keep.length - log.head;
+      this.activeBytes += log.bytes;
+      this.finished = this.finished.filter((f) => f !== log);
+    }
+    log.sizes = log.sizes.slice(0, keep.length);
+    log.events = keep;
+    for (const [k, v] of log.dedup) if (dropped.includes(v)) log.dedup.delete(k);
+    const last = keep.length > log.head ? keep[keep.length - 1]! : null;
+    log.lastSeq = last ? last.event.seq : 0;
+    log.lastAttempt = last ? last.event.attempt : 0;
+    if (log.terminal && dropped.includes(log.terminal)) log.terminal = null;
+  }
+
   /** What the log holds now (for tests, metrics and the budget's 503). */
   size(): { events: number; jobs: number; bytes: number; runningEvents: number; runningBytes: number; evictedJobs: number } {
     return {
@@ -249,6 +300,7 @@ export class MemoryEventLog implements EventLog, EventLogCapacity {
       sizes: [],
       head: 0,
       lastSeq: 0,
+      ackedSeq: 0,
       lastAttempt: 0,
       terminal: null,
       listeners: new Set(),

@@ -8,9 +8,13 @@
  * The rule (as in centrifuge's recovery and mercure's history dispatch): hold live events while reading the log,
  * merge by seq, drop what was already emitted, and when a live event jumps past `last + 1`, read the gap from the
  * log before going on.
+ *
+ * The one jump in seq that is not a gap: the `attempt` event (reason `log_rollback`) that follows a hole left by a
+ * failover that lost acknowledged events (see the EventLog port). The log itself jumps there; it is emitted as the
+ * next event, and it voids everything before it.
  */
 import type { EventPosition } from '../../contracts/src/index.js';
-import type { LoggedEvent } from './event-log.port.js';
+import { isRollbackJump, type LoggedEvent } from './event-log.port.js';
 
 export interface SequencerOptions {
   /** Position after which to emit; null ⇒ anchor at the first live event pushed. */
@@ -108,7 +112,7 @@ export class Sequencer {
         for (const e of page) {
           const seq = e.event.seq;
           if (seq <= this.last.seq) continue;
-          if (seq !== this.last.seq + 1) {
+          if (seq !== this.last.seq + 1 && !isRollbackJump(e.event, this.last.seq)) {
             // The log itself lacks the next events: they expired.
             this.stopped = true;
             this.opts.onLost?.(this.last, e);

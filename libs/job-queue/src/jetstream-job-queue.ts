@@ -44,10 +44,21 @@ import {
   DISPATCH_SUBJECT,
   cancelSubject,
 } from '../../contracts/src/index.js';
-import type { CancelListener, JobControl, JobQueue, QueueConsumer, QueueHandler, QueuedJob } from './job-queue.port.js';
+import { streamDiff } from '../../event-log/src/jetstream-event-log.js';
+import {
+  QueueUnavailableError,
+  type CancelListener,
+  type EnqueueOptions,
+  type JobControl,
+  type JobQueue,
+  type QueueConsumer,
+  type QueueHandler,
+  type QueuedJob,
+} from './job-queue.port.js';
 
 export interface QueueLogger {
   warn(message: string): void;
+  info?(message: string): void;
 }
 
 export interface NatsConnectOptions {
@@ -65,6 +76,10 @@ export interface JetStreamJobQueueOptions extends NatsConnectOptions {
   pullExpiresMs?: number;
   /** Most unacked jobs over all workers; default 10 000. */
   maxAckPending?: number;
+  /** Replicas of the work-queue stream (1–5; JETSTREAM_REPLICAS); an existing stream is scaled to it. Default 1. */
+  replicas?: number;
+  /** Window in which a dispatch's message id is remembered (ms): a re-dispatch within it is a no-op. Default 10 min. */
+  duplicateWindowMs?: number;
   /** Names, defaulting to the contract's (tests use their own to stay isolated). */
   stream?: string;
   subject?: string;
@@ -86,7 +101,8 @@ function isNotFound(err: unknown): boolean {
 async function connectOwned(opts: NatsConnectOptions, name: string): Promise<{ nc: NatsConnection; owns: boolean }> {
   if (opts.nc) return { nc: opts.nc, owns: false };
   if (!opts.servers) throw new TypeError(`${name} needs \`servers\` or \`nc\``);
-  const nc = await connect({ servers: opts.servers, name, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  // noAsyncTraces: no stack trace captured per request (see src/engine/nats-engine.ts)
+  const nc = await connect({ servers: opts.servers, name, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250, noAsyncTraces: true });
   return { nc, owns: true };
 }
 
@@ -123,8 +139,8 @@ export class JetStreamJobQueue implements JobQueue {
     }
   }
 
-  async enqueue(jobId: string): Promise<void> {
-    if (this.closed) throw new Error('job queue is closed');
+  async enqueue(jobId: string, opts: EnqueueOptions = {}): Promise<void> {
+    if (this.closed) throw new QueueUnavailableError('job queue is closed');
     // the active trace context travels in the message headers (W3C traceparent), so the worker continues the trace
     const carrier: Record<string, string> = {};
     propagation.inject(context.active(), carrier);
@@ -134,7 +150,14 @@ export class JetStreamJobQueue implements JobQueue {
       hdrs = natsHeaders();
       for (const [k, v] of entries) hdrs.set(k, v);
     }
-    await this.js.publish(this.subject, encoder.encode(jobId), hdrs ? { headers: hdrs } : undefined);
+    try {
+      await this.js.publish(this.subject, encoder.encode(jobId), {
+        ...(hdrs ? { headers: hdrs } : {}),
+        ...(opts.dedupId ? { msgID: opts.dedupId } : {}),
+      });
+    } catch (err) {
+      throw new QueueUnavailableError(`job queue unavailable (dispatch): ${(err as Error).message}`, { cause: err });
+    }
   }
 
   async consume(handler: QueueHandler, opts: { concurrency: number }): Promise<QueueConsumer> {
@@ -165,9 +188,19 @@ export class JetStreamJobQueue implements JobQueue {
       subjects: [this.subject],
       retention: RetentionPolicy.Workqueue,
       storage: StorageType.File,
+      num_replicas: this.opts.replicas ?? 1,
+      duplicate_window: nanos(this.opts.duplicateWindowMs ?? 600_000),
     };
     try {
-      await this.jsm.streams.info(this.stream);
+      const info = await this.jsm.streams.info(this.stream);
+      // the settings this project owns that may change on a live stream (retention and storage cannot)
+      const owned = { subjects: want.subjects, num_replicas: want.num_replicas, duplicate_window: want.duplicate_window };
+      const changes = streamDiff(info.config as unknown as Record<string, unknown>, owned);
+      if (changes.length > 0) {
+        await this.jsm.streams.update(this.stream, { ...info.config, ...owned });
+        const say = this.opts.logger?.info ?? this.opts.logger?.warn;
+        say?.call(this.opts.logger, `stream ${this.stream} reconciled with the configuration: ${changes.join(', ')}`);
+      }
     } catch (err) {
       if (!isNotFound(err)) throw err;
       try {

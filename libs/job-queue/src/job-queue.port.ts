@@ -9,6 +9,10 @@
  * - **Handler outcome.** A handler that returns without acking has finished with the job (it is acked); a handler
  *   that throws has not: the job is released and delivered again after a short back-off (`deliveries` + 1).
  * - **Drain.** `drain()` stops taking jobs and resolves once the handlers of the held ones have settled.
+ * - **Idempotent dispatch.** An `enqueue` with a `dedupId` equal to one enqueued recently (the driver's window,
+ *   minutes) enqueues nothing: a dispatch whose outcome is unknown can be retried, by its creator or by the
+ *   watchdog's sweep of unconfirmed dispatches, without running the job twice.
+ * - **Unavailable.** A broker that cannot take the dispatch fails with {@link QueueUnavailableError} (a 503).
  *
  * JobControl contract: `requestCancel` reaches every `onCancel` listener that is subscribed at that moment, in any
  * process, promptly (core pub/sub: best effort — the job store's `cancel_reason` is the durable record).
@@ -43,8 +47,21 @@ export interface QueueConsumer {
   drain(): Promise<void>;
 }
 
+export interface EnqueueOptions {
+  /** Stable id of this dispatch (e.g. `<jobId>:dispatch:<attempt>`): a retry with the same id is a no-op. */
+  dedupId?: string;
+}
+
+/** The queue's broker cannot be reached or did not confirm the dispatch (maps to 503). */
+export class QueueUnavailableError extends Error {
+  override readonly name = 'QueueUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 export interface JobQueue {
-  enqueue(jobId: string): Promise<void>;
+  enqueue(jobId: string, opts?: EnqueueOptions): Promise<void>;
   consume(handler: QueueHandler, opts: { concurrency: number }): Promise<QueueConsumer>;
   close(): Promise<void>;
 }

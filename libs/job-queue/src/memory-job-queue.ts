@@ -1,13 +1,19 @@
 /** The embedded engine's dispatch queue and control channel (in-process). */
 import { context, propagation } from '@opentelemetry/api';
-import type {
-  CancelListener,
-  JobControl,
-  JobQueue,
-  QueueConsumer,
-  QueueHandler,
-  QueuedJob,
+import {
+  QueueUnavailableError,
+  type CancelListener,
+  type EnqueueOptions,
+  type JobControl,
+  type JobQueue,
+  type QueueConsumer,
+  type QueueHandler,
+  type QueuedJob,
 } from './job-queue.port.js';
+
+/** How long a dispatch id is remembered (as JetStream's duplicate window), and the most ids held. */
+const DEDUP_WINDOW_MS = 600_000;
+const DEDUP_MAX = 100_000;
 
 /** Back-off before a job whose handler threw is delivered again. */
 const FAILED_HANDLER_RETRY_MS = 1_000;
@@ -31,9 +37,20 @@ export class MemoryJobQueue implements JobQueue {
   private readonly waiting: Waiting[] = [];
   private readonly consumers: Consumer[] = [];
   private closed = false;
+  /** dispatch id → when it was enqueued (insertion order = time order). */
+  private readonly seen = new Map<string, number>();
 
-  async enqueue(jobId: string): Promise<void> {
-    if (this.closed) throw new Error('job queue is closed');
+  async enqueue(jobId: string, opts: EnqueueOptions = {}): Promise<void> {
+    if (this.closed) throw new QueueUnavailableError('job queue is closed');
+    if (opts.dedupId !== undefined) {
+      const now = Date.now();
+      for (const [id, at] of this.seen) {
+        if (at > now - DEDUP_WINDOW_MS && this.seen.size <= DEDUP_MAX) break;
+        this.seen.delete(id);
+      }
+      if (this.seen.has(opts.dedupId)) return;
+      this.seen.set(opts.dedupId, now);
+    }
     const trace: Record<string, string> = {};
     propagation.inject(context.active(), trace);
     this.waiting.push({ jobId, deliveries: 0, trace });

@@ -23,6 +23,10 @@
  *   (`input_request.expires_at`) is due, soonest first, from an index kept like the liveness one (v1.1).
  * - **Guards.** `transition` takes an optional `where` predicate on the current record, checked in the same atomic
  *   step as `from` (drivers re-run it on every compare-and-set try): e.g. "the open request is still `r1`".
+ * - **Dispatch confirmation.** A new job's record has `dispatched_at: null` until the creator confirms that the
+ *   work queue took it (an update writing `dispatched_at`). `listUndispatched` finds `queued` jobs whose dispatch
+ *   was never confirmed (a create that failed half-way), oldest first, from an index kept atomically with the
+ *   record. The watchdog re-dispatches them (idempotently), so no job is stranded in `queued`.
  */
 import type { JobError, JobStatus, PendingInput, Usage } from '../../contracts/src/index.js';
 
@@ -56,6 +60,11 @@ export interface JobRecord {
   cancel_reason: string | null;
   /** When the worker running the job last said it is alive (ISO time); absent or null before that. */
   heartbeat_at?: string | null;
+  /**
+   * When the work queue was confirmed to hold the job (ISO time). `null` on a new record until the creator
+   * confirms the dispatch; absent on records written before this field existed (taken as dispatched).
+   */
+  dispatched_at?: string | null;
   /** v1.1: the thread this job is a turn of, and its turn number. */
   thread_id?: string;
   turn?: number;
@@ -71,7 +80,7 @@ export interface JobRecord {
 export type JobPatch = Partial<
   Pick<
     JobRecord,
-    'attempt' | 'usage' | 'error' | 'cancel_reason' | 'started_at' | 'finished_at' | 'heartbeat_at' | 'input_request' | 'turn'
+    'attempt' | 'usage' | 'error' | 'cancel_reason' | 'started_at' | 'finished_at' | 'heartbeat_at' | 'dispatched_at' | 'input_request' | 'turn'
   >
 >;
 
@@ -123,6 +132,11 @@ export interface JobStore {
    * oldest first, at most `limit` (≥ 1). Never a job in another status.
    */
   listStale(olderThan: Date, limit: number): Promise<JobRecord[]>;
+  /**
+   * `queued` jobs whose dispatch was never confirmed (`dispatched_at === null`) created strictly before
+   * `olderThan`, oldest first, at most `limit` (≥ 1).
+   */
+  listUndispatched(olderThan: Date, limit: number): Promise<JobRecord[]>;
   /**
    * Jobs `waiting_for_input` whose `input_request.expires_at` is at or before `now`, soonest deadline first, at
    * most `limit` (≥ 1). Never a job in another status.

@@ -12,7 +12,7 @@ import {
   type TransitionOptions,
   type TransitionResult,
 } from './job-store.port.js';
-import { applyPatch, applyTransition, decodeListCursor, encodeListCursor, inputDeadline, isActiveStatus, lastSignOfLife } from './transitions.js';
+import { applyPatch, applyTransition, decodeListCursor, encodeListCursor, inputDeadline, isActiveStatus, lastSignOfLife, needsDispatch } from './transitions.js';
 
 interface IdemEntry {
   jobId: string;
@@ -44,6 +44,8 @@ export class MemoryJobStore implements JobStore {
   private finishedHead = 0;
   /** Ids of running jobs, for `listStale`. */
   private readonly active = new Set<string>();
+  /** Ids of queued jobs whose dispatch is unconfirmed, for `listUndispatched`. */
+  private readonly undispatched = new Set<string>();
   /** Ids of jobs waiting for input, for `listInputExpired`. */
   private readonly waiting = new Set<string>();
   private readonly timer: NodeJS.Timeout;
@@ -150,12 +152,24 @@ export class MemoryJobStore implements JobStore {
     return stale.slice(0, Math.max(1, Math.floor(limit))).map(clone);
   }
 
+  async listUndispatched(olderThan: Date, limit: number): Promise<JobRecord[]> {
+    const before = olderThan.getTime();
+    const out: JobRecord[] = [];
+    for (const id of this.undispatched) {
+      const j = this.jobs.get(id);
+      if (j && needsDispatch(j) && Date.parse(j.created_at) < before) out.push(j);
+    }
+    out.sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at) || (a.id < b.id ? -1 : 1));
+    return out.slice(0, Math.max(1, Math.floor(limit))).map(clone);
+  }
+
   async delete(id: string): Promise<boolean> {
     const j = this.jobs.get(id);
     if (!j) return false;
     this.jobs.delete(id);
     this.active.delete(id);
     this.waiting.delete(id);
+    this.undispatched.delete(id);
     const ids = this.byTenant.get(j.tenant);
     if (ids) {
       const at = lowerBound(ids, id);
@@ -186,6 +200,8 @@ export class MemoryJobStore implements JobStore {
   private index(job: JobRecord): void {
     if (isActiveStatus(job.status)) this.active.add(job.id);
     else this.active.delete(job.id);
+    if (needsDispatch(job)) this.undispatched.add(job.id);
+    else this.undispatched.delete(job.id);
     if (inputDeadline(job) !== null) this.waiting.add(job.id);
     else this.waiting.delete(job.id);
   }

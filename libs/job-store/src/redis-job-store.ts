@@ -11,6 +11,8 @@
  * - `active`: sorted set of the ids of running jobs, score = last sign of life (`heartbeat_at`, else `updated_at`,
  *   in ms). Every create and compare-and-set writes it in the same script as the record (added or re-scored while
  *   running, removed otherwise), so `listStale` is one range read.
+ * - `undispatched`: sorted set of the ids of queued jobs whose dispatch is unconfirmed (`dispatched_at: null`),
+ *   score = creation time (ms); written by the same scripts, read by `listUndispatched`.
  * - `waiting`: sorted set of the ids of jobs `waiting_for_input`, score = `input_request.expires_at` (ms), kept the
  *   same way, so `listInputExpired` is one range read (v1.1).
  *
@@ -44,11 +46,16 @@ import {
   type TransitionOptions,
   type TransitionResult,
 } from './job-store.port.js';
-import { applyPatch, applyTransition, decodeListCursor, encodeListCursor, inputDeadline, isActiveStatus, lastSignOfLife } from './transitions.js';
+import { applyPatch, applyTransition, decodeListCursor, encodeListCursor, inputDeadline, isActiveStatus, lastSignOfLife, needsDispatch } from './transitions.js';
 
 export interface RedisJobStoreOptions extends JobStoreOptions {
-  /** `redis://host:port/db` (never logged), or an existing client (left open by `close`). */
+  /**
+   * `redis://host:port/db` (never logged), or an existing client (left open by `close`). With `sentinel`, only the
+   * URL's credentials, db and scheme (`rediss` = TLS) are used: the primary's address comes from Sentinel.
+   */
   url?: string;
+  /** Redis Sentinel discovery (ioredis's own): the sentinels and the master name; follows failovers by itself. */
+  sentinel?: { sentinels: { host: string; port: number }[]; name: string };
   client?: Redis;
   /** Key prefix; default `jobstream:`. */
   prefix?: string;
@@ -61,32 +68,34 @@ export interface RedisJobStoreOptions extends JobStoreOptions {
 }
 
 /**
- * create: KEYS job, list:all, list:<status>, active, waiting, [idem];
- * ARGV id, json, status, fingerprint, idemTtlMs, jobKeyPrefix, active score ('' = not active), waiting score ('' = not waiting).
+ * create: KEYS job, list:all, list:<status>, active, waiting, undispatched, [idem];
+ * ARGV id, json, status, fingerprint, idemTtlMs, jobKeyPrefix, active score ('' = not active), waiting score ('' = not waiting),
+ * undispatched score ('' = dispatched).
  */
 const CREATE = `
-if #KEYS == 6 then
-  local seen = redis.call('GET', KEYS[6])
+if #KEYS == 7 then
+  local seen = redis.call('GET', KEYS[7])
   if seen then
     local s = cjson.decode(seen)
     if s.fingerprint ~= ARGV[4] then return {'conflict'} end
     local d = redis.call('HGET', ARGV[6] .. s.jobId, 'd')
     if d then return {'existing', d} end
   end
-  redis.call('SET', KEYS[6], cjson.encode({ jobId = ARGV[1], fingerprint = ARGV[4] }), 'PX', ARGV[5])
+  redis.call('SET', KEYS[7], cjson.encode({ jobId = ARGV[1], fingerprint = ARGV[4] }), 'PX', ARGV[5])
 end
 redis.call('HSET', KEYS[1], 'v', 1, 'd', ARGV[2])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 redis.call('ZADD', KEYS[3], 0, ARGV[1])
 if ARGV[7] ~= '' then redis.call('ZADD', KEYS[4], ARGV[7], ARGV[1]) end
 if ARGV[8] ~= '' then redis.call('ZADD', KEYS[5], ARGV[8], ARGV[1]) end
+if ARGV[9] ~= '' then redis.call('ZADD', KEYS[6], ARGV[9], ARGV[1]) end
 return {'created'}
 `;
 
 /**
- * compare-and-set: KEYS job, list:<old>:<t>, list:<new>:<t>, expiring, active, waiting;
+ * compare-and-set: KEYS job, list:<old>:<t>, list:<new>:<t>, expiring, active, waiting, undispatched;
  * ARGV expected version, json, id, ttlMs (0 = none), expiring member, expiring score, active score ('' = remove),
- * waiting score ('' = remove).
+ * waiting score ('' = remove), undispatched score ('' = remove).
  */
 const CAS = `
 if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return 0 end
@@ -108,6 +117,11 @@ if ARGV[8] == '' then
   redis.call('ZREM', KEYS[6], ARGV[3])
 else
   redis.call('ZADD', KEYS[6], ARGV[8], ARGV[3])
+end
+if ARGV[9] == '' then
+  redis.call('ZREM', KEYS[7], ARGV[3])
+else
+  redis.call('ZADD', KEYS[7], ARGV[9], ARGV[3])
 end
 return 1
 `;
@@ -161,6 +175,17 @@ function waitingScore(job: JobRecord): string {
   return d === null ? '' : String(d);
 }
 
+/** The `undispatched` index score of a record: its creation time, or '' when its dispatch is confirmed. */
+function undispatchedScore(job: JobRecord): string {
+  return needsDispatch(job) ? String(Date.parse(job.created_at)) : '';
+}
+
+/**
+ * Redis answers that mean "not now" rather than "wrong request": a replica that is (still) read-only after a
+ * failover, a server loading its data set, a primary without its replicas, a cluster or sentinel in transition.
+ */
+const UNAVAILABLE_REPLY = /^(READONLY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|BUSY|NOTBUSY)\b/;
+
 function isReplyError(err: unknown): boolean {
   return err instanceof Error && err.name === 'ReplyError';
 }
@@ -183,7 +208,7 @@ export class RedisJobStore implements JobStore {
 
   /** Connects (unless given `client`) and returns the store; fails with {@link JobStoreUnavailableError}. */
   static async create(opts: RedisJobStoreOptions): Promise<RedisJobStore> {
-    if (!opts.client && !opts.url) throw new TypeError('RedisJobStore needs `url` or `client`');
+    if (!opts.client && !opts.url && !opts.sentinel) throw new TypeError('RedisJobStore needs `url`, `sentinel` or `client`');
     if (opts.client) return new RedisJobStore(opts.client, false, opts);
     let givenUp = false;
     const options: RedisOptions = {
@@ -196,7 +221,26 @@ export class RedisJobStore implements JobStore {
       // reconnect forever, quickly at first, at most every second
       retryStrategy: (times) => (givenUp ? null : Math.min(50 * times, 1_000)),
     };
-    const redis = new Redis(opts.url!, options);
+    let redis: Redis;
+    if (opts.sentinel) {
+      const u = opts.url ? new URL(opts.url) : null;
+      const db = u && u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined;
+      redis = new Redis({
+        ...options,
+        sentinels: opts.sentinel.sentinels,
+        name: opts.sentinel.name,
+        role: 'master',
+        ...(u?.username ? { username: decodeURIComponent(u.username) } : {}),
+        ...(u?.password ? { password: decodeURIComponent(u.password) } : {}),
+        ...(db !== undefined && Number.isInteger(db) ? { db } : {}),
+        ...(u?.protocol === 'rediss:' ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+        // ask the sentinels again quickly while they elect a new primary; follow +switch-master at once
+        sentinelRetryStrategy: (times: number) => (givenUp ? null : Math.min(100 * times, 1_000)),
+        failoverDetector: true,
+      });
+    } else {
+      redis = new Redis(opts.url!, options);
+    }
     // Connection errors surface on calls as JobStoreUnavailableError; the emitter must not crash the process.
     redis.on('error', () => {});
     try {
@@ -212,7 +256,7 @@ export class RedisJobStore implements JobStore {
   }
 
   async create(job: JobRecord, idempotency?: IdempotencyInput): Promise<{ job: JobRecord; created: boolean }> {
-    const keys = [this.jobKey(job.id), this.listKey('all', job.tenant), this.listKey(job.status, job.tenant), this.key('active'), this.key('waiting')];
+    const keys = [this.jobKey(job.id), this.listKey('all', job.tenant), this.listKey(job.status, job.tenant), this.key('active'), this.key('waiting'), this.key('undispatched')];
     if (idempotency) keys.push(this.idemKey(job.tenant, idempotency.key));
     const res = (await this.call(() =>
       this.eval(SCRIPTS.create, keys, [
@@ -224,6 +268,7 @@ export class RedisJobStore implements JobStore {
         this.jobKey(''),
         activeScore(job),
         waitingScore(job),
+        undispatchedScore(job),
       ]),
     )) as [string, string?];
     if (res[0] === 'conflict') throw new IdempotencyConflictError(idempotency!.key);
@@ -346,6 +391,33 @@ export class RedisJobStore implements JobStore {
     return out;
   }
 
+  async listUndispatched(olderThan: Date, limit: number): Promise<JobRecord[]> {
+    const n = Math.max(1, Math.floor(limit));
+    const before = olderThan.getTime();
+    const ids = await this.call(() => this.redis.zrangebyscore(this.key('undispatched'), '-inf', `(${before}`, 'LIMIT', 0, n));
+    if (ids.length === 0) return [];
+    const docs = await this.call(() => this.redis.pipeline(ids.map((id) => ['hget', this.jobKey(id), 'd'])).exec());
+    const out: JobRecord[] = [];
+    const gone: string[] = [];
+    ids.forEach((id, i) => {
+      const [err, d] = docs?.[i] ?? [null, null];
+      if (err) throw this.map(err);
+      if (d === null) {
+        gone.push(id);
+        return;
+      }
+      const job = JSON.parse(d as string) as JobRecord;
+      if (needsDispatch(job)) out.push(job);
+    });
+    if (gone.length > 0) await this.call(() => this.redis.zrem(this.key('undispatched'), ...gone));
+    return out;
+  }
+
+  /** The underlying connection (shared, not owned, by stores that ride on it). */
+  get client(): Redis {
+    return this.redis;
+  }
+
   async ping(): Promise<void> {
     await this.call(() => this.redis.ping());
   }
@@ -358,6 +430,10 @@ export class RedisJobStore implements JobStore {
     try {
       await this.redis.quit();
     } catch {
+      /* disconnected below anyway */
+    } finally {
+      // also ends the connector's own connections (Sentinel mode: the failover detector's subscriptions to every
+      // sentinel, which QUIT leaves open)
       this.redis.disconnect();
     }
   }
@@ -389,6 +465,7 @@ export class RedisJobStore implements JobStore {
             this.key('expiring'),
             this.key('active'),
             this.key('waiting'),
+            this.key('undispatched'),
           ],
           [
             v,
@@ -399,6 +476,7 @@ export class RedisJobStore implements JobStore {
             String(removeAt),
             activeScore(updated),
             waitingScore(updated),
+            undispatchedScore(updated),
           ],
         ),
       );
@@ -436,7 +514,11 @@ export class RedisJobStore implements JobStore {
   }
 
   private map(err: unknown): unknown {
-    if (err instanceof JobStoreUnavailableError || isReplyError(err)) return err;
+    if (err instanceof JobStoreUnavailableError) return err;
+    if (isReplyError(err)) {
+      const msg = (err as Error).message;
+      return UNAVAILABLE_REPLY.test(msg) ? new JobStoreUnavailableError(`job store unavailable: ${msg}`, { cause: err }) : err;
+    }
     if (!(err instanceof Error)) return err;
     return new JobStoreUnavailableError(`job store unavailable: ${err.message}`, { cause: err });
   }

@@ -20,6 +20,7 @@ export function newJobRecord(
     usage: { input_tokens: 0, output_tokens: 0 },
     error: null,
     cancel_reason: null,
+    dispatched_at: null,
   };
 }
 
@@ -70,4 +71,9 @@ export function inputDeadline(job: JobRecord): number | null {
 /** The job's last sign of life (ms since the epoch): its heartbeat, else its last write. */
 export function lastSignOfLife(job: JobRecord): number {
   return Date.parse(job.heartbeat_at ?? job.updated_at);
+}
+
+/** A queued job whose dispatch to the work queue was never confirmed (the watchdog re-dispatches it). */
+export function needsDispatch(job: JobRecord): boolean {
+  return job.status === 'queued' && job.dispatched_at === null;
 }

@@ -76,6 +76,25 @@ describe('createStream', () => {
     expect(s.streamRequests[1]!.after).toBe(cursorOf(s.jobs.get(id)!.events[3]!)); // seq 4
   });
 
+  it('takes a jump in seq onto an attempt event with reason log_rollback as the next event (no reconnect)', async () => {
+    const s = await start();
+    const id = s.addJob([
+      { type: 'status', status: 'running' },
+      { type: 'token', text: 'lost ' },
+      { type: 'attempt', attempt: 2, reason: 'log_rollback' },
+      { type: 'token', text: 'kept' },
+      { type: 'done', usage: { input_tokens: 0, output_tokens: 1 }, output: { text: 'kept' } },
+    ]);
+    // a failover lost seq 3 and 4 after they were delivered elsewhere: the log jumps from 2 to 5
+    const log = s.jobs.get(id)!.events as { seq: number }[];
+    for (const e of log.slice(2)) e.seq += 2;
+    const stream = createStream(id, { baseUrl: s.baseUrl, reconnect: FAST });
+    const events = await collect(stream);
+    expect(events.map((e) => e.seq)).toEqual([1, 2, 5, 6, 7]);
+    expect(stream.stats.gaps).toBe(0);
+    expect(s.streamRequests).toHaveLength(1);
+  });
+
   it('treats a response that ends without a terminal event as a drop and resumes', async () => {
     const s = await start({ onStream: (r) => (r.n <= 3 ? { endAfterEvents: 2 } : undefined) });
     const id = s.addJob(echoEvents(MESSAGE));

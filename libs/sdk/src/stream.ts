@@ -3,7 +3,8 @@
  *
  * Guarantees to the consumer:
  * - events arrive in `seq` order, each at most once: a duplicate (`seq` ≤ the last one delivered) is dropped, a gap
- *   (`seq` > last + 1) closes the connection and resumes from the last delivered event's cursor;
+ *   (`seq` > last + 1) closes the connection and resumes from the last delivered event's cursor — except onto an
+ *   `attempt` event with reason `log_rollback` (the server voids events a broker failover lost; seqs are never reused);
  * - a terminal event (`done`, `error`, `cancelled`) is delivered and then the iteration ends — no reconnect;
  * - a response that ends without a terminal event, a network failure, an idle connection, a 429 or a 5xx is a drop:
  *   reconnect with full-jitter exponential backoff (honoring the server's `retry:` and `Retry-After`), resuming
@@ -233,7 +234,9 @@ class JobStreamImpl implements JobStream<JobStreamItem> {
               this.base.duplicatesDropped++;
               continue;
             }
-            if (!filtered && this.lastSeq !== undefined && event.seq > this.lastSeq + 1) {
+            // the one allowed jump: the attempt event that voids events a broker failover lost (log_rollback)
+            const rollback = event.type === 'attempt' && (event as { reason?: unknown }).reason === 'log_rollback';
+            if (!filtered && !rollback && this.lastSeq !== undefined && event.seq > this.lastSeq + 1) {
               this.base.gaps++;
               throw new JobstreamConnectionError('gap', `event seq jumped from ${this.lastSeq} to ${event.seq}`);
             }

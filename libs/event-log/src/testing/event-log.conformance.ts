@@ -4,7 +4,8 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { InvalidEventError, START, newJobId, type AgentEvent } from '../../../contracts/src/index.js';
-import { JobLogClosedError, StaleAttemptError, type EventLog, type LoggedEvent } from '../event-log.port.js';
+import { JobLogClosedError, LogRollbackError, StaleAttemptError, positionOf, type EventLog, type LoggedEvent } from '../event-log.port.js';
+import { Sequencer } from '../sequencer.js';
 
 export interface EventLogFactoryOptions {
   /** Retention for this log instance (ms). */
@@ -24,7 +25,16 @@ async function waitFor(cond: () => Promise<boolean> | boolean, timeoutMs: number
   }
 }
 
-export function eventLogConformance(driver: string, factory: EventLogFactory, opts: { retentionTestMs?: number } = {}): void {
+export interface EventLogConformanceOptions {
+  retentionTestMs?: number;
+  /**
+   * Makes the driver's store lose the job's events after `keepSeq` while `log` (the instance that appended them)
+   * still remembers them — what a broker failover that rolls back acknowledged writes does.
+   */
+  rollback: (log: EventLog, jobId: string, keepSeq: number) => Promise<void>;
+}
+
+export function eventLogConformance(driver: string, factory: EventLogFactory, opts: EventLogConformanceOptions): void {
   describe(`EventLog conformance: ${driver}`, () => {
     const logs: EventLog[] = [];
     const make = async (o: Partial<EventLogFactoryOptions> = {}) => {
@@ -215,6 +225,44 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
       await expect(log.append(job, { event: token('late'), attempt: 1 })).rejects.toBeInstanceOf(StaleAttemptError);
       expect((await log.append(job, { event: token('b'), attempt: 2 })).event).toMatchObject({ seq: 3, attempt: 2 });
       expect((await log.read(job, START, 10)).map((e) => e.event.attempt)).toEqual([1, 2, 2]);
+    });
+
+    it('never numbers over a hole a rollback left: only the voiding attempt event follows it, after the lost seqs', async () => {
+      const log = await make();
+      const job = newJobId();
+      const appended: LoggedEvent[] = [];
+      for (let i = 1; i <= 5; i++) appended.push(await log.append(job, { event: token(`t${i} `), attempt: 1, dedupId: `${job}:1:${i}` }));
+      await opts.rollback(log, job, 3); // seq 4 and 5 were acknowledged, and are gone
+      expect((await log.last(job))?.event.seq).toBe(3);
+      const refused = await log.append(job, { event: token('over the hole'), attempt: 1 }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(LogRollbackError);
+      expect(refused).toMatchObject({ acknowledged: 5, found: 3 });
+      await expect(log.append(job, { event: { type: 'attempt', attempt: 2, reason: 'worker_lost' }, attempt: 2 })).rejects.toBeInstanceOf(LogRollbackError);
+      await expect(log.append(job, { event: { type: 'attempt', attempt: 1, reason: 'log_rollback' }, attempt: 1 })).rejects.toBeInstanceOf(LogRollbackError);
+      expect((await log.last(job))?.event.seq).toBe(3);
+
+      const voiding = await log.append(job, { event: { type: 'attempt', attempt: 2, reason: 'log_rollback' }, attempt: 2, dedupId: `${job}:2:r` });
+      expect(voiding.event).toMatchObject({ seq: 6, type: 'attempt', attempt: 2, reason: 'log_rollback' });
+      const next = await log.append(job, { event: token('again '), attempt: 2 });
+      expect(next.event.seq).toBe(7);
+
+      expect((await log.read(job, START, 100)).map((e) => e.event.seq)).toEqual([1, 2, 3, 6, 7]);
+      expect((await log.read(job, positionOf(appended[2]!), 100)).map((e) => e.event.seq)).toEqual([6, 7]);
+      // a reader whose cursor is inside the hole (it saw seq 5 before the rollback) goes on with the voiding event
+      expect((await log.read(job, positionOf(appended[4]!), 100)).map((e) => e.event.seq)).toEqual([6, 7]);
+      // and a reader's sequencer takes the jump onto the voiding event as the next event, not as lost events
+      const emitted: number[] = [];
+      const lost: unknown[] = [];
+      const seqr = new Sequencer({
+        start: START,
+        fetch: (after, limit) => log.read(job, after, limit),
+        emit: (e) => emitted.push(e.event.seq),
+        onError: (err) => lost.push(err),
+        onLost: (last) => lost.push(last),
+      });
+      await seqr.catchUp();
+      expect(lost).toEqual([]);
+      expect(emitted).toEqual([1, 2, 3, 6, 7]);
     });
 
     it('does not append twice for a retried dedup id', async () => {

@@ -239,6 +239,26 @@ export function jobStoreConformance(driver: string, factory: JobStoreFactory): v
       expect(await ids()).toContain(staleRunning.id);
     });
 
+    it('lists queued jobs whose dispatch is unconfirmed, oldest first, until confirmed or moved on', async () => {
+      const s = await make();
+      const at = (sec: number) => new Date(Date.UTC(2002, 0, 1, 0, 0, sec)).toISOString();
+      const jobs = [3, 1, 2].map((sec) => jobRecord({ status: 'queued', created_at: at(sec), updated_at: at(sec), dispatched_at: null }));
+      const confirmed = jobRecord({ status: 'queued', created_at: at(0), dispatched_at: at(0) });
+      const legacy = jobRecord({ status: 'queued', created_at: at(0) }); // written before the field existed
+      delete legacy.dispatched_at;
+      for (const j of [...jobs, confirmed, legacy]) await s.create(j);
+      const ids = async (before: Date, n = 10) => (await s.listUndispatched(before, n)).map((j) => j.id);
+      expect(await ids(new Date(Date.UTC(2002, 0, 2)))).toEqual([jobs[1]!.id, jobs[2]!.id, jobs[0]!.id]);
+      expect(await ids(new Date(Date.UTC(2002, 0, 2)), 1)).toEqual([jobs[1]!.id]);
+      expect(await ids(new Date(Date.UTC(2002, 0, 1, 0, 0, 2)))).toEqual([jobs[1]!.id]);
+      await s.update(jobs[1]!.id, { dispatched_at: new Date().toISOString() });
+      await s.transition(jobs[2]!.id, 'cancelled');
+      expect(await ids(new Date(Date.UTC(2002, 0, 2)))).toEqual([jobs[0]!.id]);
+      await s.transition(jobs[0]!.id, 'running');
+      expect(await ids(new Date(Date.UTC(2002, 0, 2)))).toEqual([]);
+      for (const j of [...jobs, confirmed, legacy]) await s.transition(j.id, 'failed');
+    });
+
     it('lists stale jobs oldest first, at most limit', async () => {
       const s = await make();
       // older than anything another test creates, so these are the oldest stale jobs in the store

@@ -1,0 +1,72 @@
+import { describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { START, newJobId, type AgentEvent } from '../../libs/contracts/src/index.js';
+import { EventLogUnavailableError, LiveHub, MemoryEventLog, type EventLog } from '../../libs/event-log/src/index.js';
+import { frameOf } from '../sse/sse-frames.js';
+import { JobStreamService, retryDelayMs } from './job-stream.service.js';
+
+const token = (text: string): AgentEvent => ({ type: 'token', text });
+const seqOf = (frame: string) => Number(/"seq":(\d+)/.exec(frame)![1]);
+
+describe('JobStreamService', () => {
+  it('grows the retry delay from 250 ms to at most 5 s', () => {
+    const mid = () => 0.5;
+    expect([1, 2, 3, 4, 5, 6, 7, 20].map((n) => retryDelayMs(n, mid))).toEqual([250, 500, 1000, 2000, 4000, 5000, 5000, 5000]);
+    expect(retryDelayMs(1, () => 0)).toBeGreaterThanOrEqual(187);
+    expect(retryDelayMs(30, () => 0.999)).toBeLessThanOrEqual(6250);
+  });
+
+  it('keeps an open stream while the log cannot be read, retrying with backoff, and ends it exactly', async () => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+    const log = new MemoryEventLog({ retentionMs: 60_000 });
+    let outage = true;
+    let reads = 0;
+    const flaky: EventLog = {
+      append: (id, input) => log.append(id, input),
+      read: async (id, after, limit) => {
+        reads++;
+        if (outage) throw new EventLogUnavailableError('no leader for JOBSTREAM_EVENTS');
+        return log.read(id, after, limit);
+      },
+      last: (id) => log.last(id),
+      first: (id) => log.first(id),
+      subscribe: (id, l) => log.subscribe(id, l),
+      delete: (id) => log.delete(id),
+      close: () => log.close(),
+    };
+    const service = new JobStreamService(flaky, new LiveHub<string>(flaky, frameOf));
+    const job = newJobId();
+    for (let i = 1; i <= 3; i++) await log.append(job, { event: token(`${i} `), attempt: 1 });
+    const frames: string[] = [];
+    let completed = false;
+    let failed: unknown = null;
+    const sub = service.open(job, { after: START, last: null, ended: false }, { whenWritable: async () => {} }).subscribe({
+      next: (f) => frames.push(f),
+      complete: () => (completed = true),
+      error: (e) => (failed = e),
+    });
+    // 1.3 s of outage: a few spaced retries, not a tight loop; the stream stays open
+    const until = Date.now() + 1_300;
+    let appended = false;
+    while (Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+      if (reads >= 2 && !appended) {
+        appended = true;
+        await log.append(job, { event: token('4 '), attempt: 1 }); // live events keep coming meanwhile
+      }
+    }
+    expect(failed).toBeNull();
+    expect(completed).toBe(false);
+    expect(reads).toBeGreaterThanOrEqual(2);
+    expect(reads).toBeLessThanOrEqual(5);
+    outage = false;
+    await log.append(job, { event: { type: 'done', usage: { input_tokens: 0, output_tokens: 4 }, output: { text: '' } }, attempt: 1 });
+    const deadline = Date.now() + 10_000;
+    while (!completed && failed === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(failed).toBeNull();
+    expect(completed).toBe(true);
+    expect(frames.map(seqOf)).toEqual([1, 2, 3, 4, 5]);
+    sub.unsubscribe();
+    await log.close();
+  });
+});
