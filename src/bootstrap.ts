@@ -11,6 +11,8 @@ import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module.js';
 import { natsMicroserviceOptions } from './common/nats-transport.js';
 import { mapError } from './common/error-mapping.js';
+import { answerClientErrorsAsJson } from './common/client-error.js';
+import { assertJsonStructure, JsonStructureError } from './common/json-limits.js';
 import { API_QUEUE_GROUP } from '../libs/contracts/src/index.js';
 import type { AppConfig } from './config/config.js';
 import { setupSwagger } from './docs/swagger.js';
@@ -69,7 +71,21 @@ export async function createApp(config: AppConfig, engine: Engine, opts: StartOp
   });
   app.disable('x-powered-by');
   applyCors(app, config);
-  app.use(express.json({ limit: config.maxBodyBytes, strict: true }));
+  answerClientErrorsAsJson(app.getHttpServer());
+  app.use(
+    express.json({
+      limit: config.maxBodyBytes,
+      strict: true,
+      // structural limits (depth, keys, items, no __proto__) on the raw bytes, before JSON.parse and before any
+      // validation or copying code sees the value; JSON is UTF-8 (RFC 8259 §8.1)
+      verify: (_req, _res, buf, encoding) => {
+        if (encoding && encoding.toLowerCase().replace('-', '') !== 'utf8') {
+          throw new JsonStructureError('JSON bodies must be UTF-8', 415, 'charset.unsupported');
+        }
+        assertJsonStructure(buf);
+      },
+    }),
+  );
   // body-parser errors happen before Nest's exception filters: render them with the same mapping.
   app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);

@@ -11,6 +11,15 @@
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { Transport } from '@nestjs/microservices';
 import type { AppConfig } from '../config/config.js';
+import { assertJsonStructure, JsonStructureError } from './json-limits.js';
+
+/**
+ * A payload refused before parsing (too deep, too wide, a `__proto__` key: the same edge limits as HTTP bodies);
+ * the handlers answer it with a 400 `invalid_request` carrying this message.
+ */
+export class RejectedPayload {
+  constructor(readonly message: string) {}
+}
 
 /** Marks the ids of plain (non-Nest) requests; the rest of the id is the reply subject, unique per request. */
 const PLAIN = 'plain:';
@@ -32,9 +41,10 @@ export class PlainJsonNatsDeserializer {
     let value: unknown;
     const text = decoder.decode(msg.data ?? new Uint8Array());
     try {
+      assertJsonStructure(msg.data ?? new Uint8Array());
       value = text.trim() === '' ? {} : JSON.parse(text);
-    } catch {
-      value = undefined;
+    } catch (err) {
+      value = err instanceof JsonStructureError ? new RejectedPayload(err.message) : undefined;
     }
     if (isNestPacket(value)) return value;
     const reply = options?.replyTo ?? msg.reply;

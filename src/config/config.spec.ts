@@ -155,4 +155,14 @@ describe('loadConfig', () => {
       expect((e as Error).message).not.toContain('short-tok');
     }
   });
+
+  it('validates the memory budget and the per-job event cap', () => {
+    const c = loadConfig({}, (k) => k);
+    expect([c.embeddedMaxEvents, c.embeddedMaxBytes, c.maxEventsPerJob]).toEqual([1_500_000, 512 * 1024 * 1024, 1_100_000]);
+    const d = loadConfig({ EMBEDDED_MAX_EVENTS: '5000', EMBEDDED_MAX_BYTES: '10485760', MAX_EVENTS_PER_JOB: '100' }, (k) => k);
+    expect([d.embeddedMaxEvents, d.embeddedMaxBytes, d.maxEventsPerJob]).toEqual([5000, 10485760, 100]);
+    expect(() => loadConfig({ EMBEDDED_MAX_EVENTS: '10' }, (k) => k)).toThrow(/EMBEDDED_MAX_EVENTS/);
+    expect(() => loadConfig({ EMBEDDED_MAX_BYTES: 'lots' }, (k) => k)).toThrow(/EMBEDDED_MAX_BYTES/);
+    expect(() => loadConfig({ MAX_EVENTS_PER_JOB: '1.5' }, (k) => k)).toThrow(/MAX_EVENTS_PER_JOB/);
+  });
 });

@@ -154,6 +154,10 @@ const envSchema = z.object({
   MAX_STREAMS_PER_TENANT: int('MAX_STREAMS_PER_TENANT', 0, 1_000_000, 1_000),
   MAX_STREAMS: int('MAX_STREAMS', 0, 10_000_000, 10_000),
   SHUTDOWN_TIMEOUT_MS: int('SHUTDOWN_TIMEOUT_MS', 1_000, 600_000, 10_000),
+  // memory budget of the embedded engine's event log, and the per-job event cap (both engines)
+  EMBEDDED_MAX_EVENTS: int('EMBEDDED_MAX_EVENTS', 100, 1_000_000_000, 1_500_000),
+  EMBEDDED_MAX_BYTES: int('EMBEDDED_MAX_BYTES', 1024 * 1024, 1024 ** 4, 512 * 1024 * 1024),
+  MAX_EVENTS_PER_JOB: int('MAX_EVENTS_PER_JOB', 10, 1_000_000_000, 1_100_000),
   // v1.1 interactive jobs
   INPUT_TIMEOUT_S: int('INPUT_TIMEOUT_S', 1, 365 * 86_400, 86_400),
   // webhooks (v1.1)
@@ -256,6 +260,14 @@ export class AppConfig {
   readonly maxStreams!: number;
   /** SIGTERM/SIGINT: the process exits within this, whatever is still running. */
   readonly shutdownTimeoutMs!: number;
+  /**
+   * Memory budget of the embedded engine's event log (events, and bytes as estimated): the oldest finished jobs are
+   * evicted past it; new jobs are refused (503) when running jobs alone hold 90 % of it.
+   */
+  readonly embeddedMaxEvents!: number;
+  readonly embeddedMaxBytes!: number;
+  /** A job reaching this many events ends with `error` `too_many_events` (both engines). */
+  readonly maxEventsPerJob!: number;
   /** How long a job's question waits for an answer before the job ends with `input_timeout` (INPUT_TIMEOUT_S). */
   readonly inputTimeoutMs!: number;
   /** Webhooks (see src/webhooks). */
@@ -382,6 +394,9 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string, opts: Loa
     maxStreamsPerTenant: v.MAX_STREAMS_PER_TENANT,
     maxStreams: v.MAX_STREAMS,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
+    embeddedMaxEvents: v.EMBEDDED_MAX_EVENTS,
+    embeddedMaxBytes: v.EMBEDDED_MAX_BYTES,
+    maxEventsPerJob: v.MAX_EVENTS_PER_JOB,
     inputTimeoutMs: v.INPUT_TIMEOUT_S * 1000,
     webhooks: {
       enabled: v.WEBHOOKS_ENABLED,

@@ -65,10 +65,11 @@ export const ApiJobsDocs = {
       ApiBody({ schema: ref('CreateJobRequest') }),
       ApiResponse({ status: 201, description: 'created', schema: ref('Job') }),
       ApiResponse({ status: 200, description: 'the job created earlier with this Idempotency-Key', schema: ref('Job') }),
-      err(400, 'invalid_request: malformed JSON, unknown agent, bad input'),
+      err(400, 'invalid_request: malformed JSON, JSON nested deeper than 32 / over 1,000 keys per object / 10,000 items per array / 100,000 values, a "__proto__" key, unknown agent, bad input'),
       err(409, 'idempotency_conflict'),
       err(413, 'payload_too_large: body over the limit (1 MiB)'),
-      err(503, 'service_unavailable'),
+      err(415, 'unsupported_media_type: a JSON body in a charset other than UTF-8'),
+      err(503, 'service_unavailable: a dependency is down, or (embedded engine) running jobs fill the event memory budget; with Retry-After'),
     ),
   list: () =>
     applyDecorators(

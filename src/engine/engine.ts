@@ -25,7 +25,11 @@ export async function createEngine(config: AppConfig, logger: Logger): Promise<E
 
 export function createEmbeddedEngine(config: AppConfig): Engine {
   // the memory log with a tap: it is also the webhooks' job event feed
-  const eventLog = new ObservedMemoryEventLog({ retentionMs: config.eventRetentionMs });
+  const eventLog = new ObservedMemoryEventLog({
+    retentionMs: config.eventRetentionMs,
+    maxEvents: config.embeddedMaxEvents,
+    maxBytes: config.embeddedMaxBytes,
+  });
   const rawJobStore = new MemoryJobStore({ retentionMs: config.jobRetentionMs, idempotencyTtlMs: config.idempotencyTtlMs });
   const jobQueue = new MemoryJobQueue();
   const threadStore = new MemoryThreadStore({ idempotencyTtlMs: config.idempotencyTtlMs });

@@ -1,5 +1,5 @@
 import { Inject, Module } from '@nestjs/common';
-import { LiveHub, SnapshotCache, type EventLog } from '../../libs/event-log/src/index.js';
+import { LiveHub, SnapshotCache, hasCapacity, type EventLog } from '../../libs/event-log/src/index.js';
 import { EVENT_LOG } from '../engine/engine.constants.js';
 import { CreateRateLimitGuard } from '../limits/create-rate-limit.guard.js';
 import { StreamLimits } from '../limits/stream-limits.js';
@@ -48,9 +48,11 @@ export class JobsModule {
     connections: SseConnections,
     @Inject(LIVE_HUB) hub: LiveHub<string>,
     @Inject(SNAPSHOT_CACHE) snapshots: SnapshotCache,
+    @Inject(EVENT_LOG) log: EventLog,
   ) {
-    // open streams, hub entries and the snapshot cache are read when /metrics is scraped
+    // open streams, hub entries, the snapshot cache and the embedded log's budget are read when /metrics is scraped
     metrics.bindStreams(() => connections.stats, () => hub.stats());
     metrics.bindSnapshots(() => snapshots.stats());
+    metrics.bindEventLog(() => (hasCapacity(log) ? log.usage() : null));
   }
 }

@@ -22,6 +22,7 @@ import {
 import { DEFAULT_TENANT } from '../auth/auth.constants.js';
 import { ApiError } from '../common/api-error.js';
 import { mapError, zodMessage } from '../common/error-mapping.js';
+import { RejectedPayload } from '../common/nats-transport.js';
 import { AppConfig } from '../config/config.js';
 import { hashKey } from '../config/key-hash.js';
 import { JobInputService } from './job-input.service.js';
@@ -38,6 +39,7 @@ const cancelPayloadSchema = z.strictObject({ ...credentials, id: z.string(), rea
 const inputPayloadSchema = z.strictObject({ ...credentials, id: z.string(), ...inputJobRequestSchema.shape });
 
 function parse<S extends z.ZodType>(schema: S, payload: unknown): z.infer<S> {
+  if (payload instanceof RejectedPayload) throw ApiError.invalid(payload.message);
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
     throw ApiError.invalid('the payload must be a JSON object');
   }

@@ -2,7 +2,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import {
-  AGENT_INPUT_SCHEMAS,
+  agentInputSchema,
   JOB_ID_PATTERN,
   isTerminalEvent,
   isTerminalStatus,
@@ -13,7 +13,7 @@ import {
   type JobEvent,
   type JobStatus,
 } from '../../libs/contracts/src/index.js';
-import { JobLogClosedError, positionOf, type EventLog, type LiveHub, type LoggedEvent } from '../../libs/event-log/src/index.js';
+import { JobLogClosedError, hasCapacity, positionOf, type EventLog, type LiveHub, type LoggedEvent } from '../../libs/event-log/src/index.js';
 import type { JobControl, JobQueue } from '../../libs/job-queue/src/index.js';
 import { needsDispatch, newJobRecord, type JobRecord, type JobStore } from '../../libs/job-store/src/index.js';
 import { ApiError } from '../common/api-error.js';
@@ -80,12 +80,18 @@ export class JobsService {
     idempotencyKey?: string,
     extra: { rerun_of?: string } = {},
   ): Promise<{ job: Job; created: boolean }> {
-    const schema = AGENT_INPUT_SCHEMAS[body.agent];
+    const schema = agentInputSchema(body.agent);
     if (!schema) throw ApiError.invalid(`unknown agent "${body.agent}" (known: ${knownAgents().join(', ')})`);
     const parsed = schema.safeParse(body.input);
     if (!parsed.success) throw ApiError.invalid(zodMessage(parsed.error, 'input'));
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_RE.test(idempotencyKey)) {
       throw ApiError.invalid('Idempotency-Key must be 1 to 255 visible ASCII characters');
+    }
+    // the embedded engine's memory budget: no new work while running jobs alone fill it (finished ones are evicted)
+    if (hasCapacity(this.log) && !this.log.hasRoom()) {
+      this.logger.warn({ msg: 'job refused: event memory budget full', tenant, usage: this.log.usage() });
+      this.metrics?.limitRejected('event_memory');
+      throw new ApiError(503, 'service_unavailable', 'the server is at its event memory budget with running jobs; retry shortly', { 'Retry-After': '5' });
     }
     const record = newJobRecord({
       id: newJobId(),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { jobIdOfPath, redactUrl, requestIdOf } from './logging.js';
+import { isSecretParam, jobIdOfPath, redactDeep, redactText, redactUrl, requestIdOf } from './logging.js';
 
 const reqWith = (id?: string) => ({ headers: id === undefined ? {} : { 'x-request-id': id } }) as unknown as IncomingMessage;
 const res = () => {
@@ -16,6 +16,47 @@ describe('logging helpers', () => {
     expect(redactUrl('/v1/jobs/j?share_token=sh1_secret&x=1')).toBe('/v1/jobs/j?share_token=[redacted]&x=1');
     expect(redactUrl('/x?monkey=banana')).toBe('/x?monkey=banana');
     expect(redactUrl(undefined)).toBeUndefined();
+  });
+
+  it('redacts token-like parameters in every shape the query parser accepts', () => {
+    const t = 'st1.eyJ2IjoxfQ.c2lnbmF0dXJl';
+    const shapes = [
+      `access_token=${t}`,
+      `access_token=a&access_token=${t}`,
+      `access_token[]=${t}`,
+      `access_token%5B%5D=${t}`,
+      `access_token[x]=${t}`,
+      `access_token[__proto__]=${t}`,
+      `%61%63%63%65%73%73%5F%74%6F%6B%65%6E=${t}`,
+      `Access_Token=${t}`,
+      `share_token=${t}`,
+      `share_token[0]=${t}`,
+      `webhook_secret=${t}`,
+      `x-api-key=${t}`,
+      `sessionToken=${t}`,
+      `after=1#access_token=${t}`,
+      `a=1&&token=${t}&`,
+      `q=${t}`, // a stream token under any name: by its shape
+    ];
+    for (const q of shapes) {
+      const out = redactUrl(`/v1/jobs/x/stream?${q}`)!;
+      expect(out).not.toContain('c2lnbmF0dXJl');
+      expect(out).toContain('[redacted]');
+    }
+    expect(redactUrl('/x?after=5-5-abcdef&limit=10&monkey=banana&max_tokens=5')).toBe('/x?after=5-5-abcdef&limit=10&monkey=banana&max_tokens=5');
+  });
+
+  it('redacts secret-looking values in any text and any log field', () => {
+    expect(redactText('calling with Bearer sk-live-123 now')).toBe('calling with Bearer [redacted] now');
+    expect(redactText('token st1.abcdefghij.klmnop here')).toBe('token [redacted] here');
+    expect(isSecretParam('API_KEY[0]')).toBe(true);
+    expect(isSecretParam('idempotency_key')).toBe(false);
+    expect(isSecretParam('input_tokens')).toBe(false);
+    const out = redactDeep({ msg: 'x', nested: { url: '/a?token=abc', list: ['Bearer abc'] }, api_key: 'k', n: 1, ['__proto__']: 'p' }) as any;
+    expect(out).toMatchObject({ msg: 'x', nested: { url: '/a?token=[redacted]', list: ['Bearer [redacted]'] }, api_key: '[redacted]', n: 1 });
+    // a "__proto__" field stays a plain field: copying never changes the copy's prototype
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(out, '__proto__')?.value).toBe('p');
   });
 
   it('keeps a sane X-Request-Id, generates one otherwise, and echoes it in the response', () => {

@@ -18,8 +18,6 @@ import { traceFields } from '../tracing/tracing.js';
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 /** A caller's request id is kept when it is this sane (no spaces, no control characters, bounded). */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
-/** Query parameters whose values never reach a log line. */
-const SECRET_PARAMS = /([?&](?:access_token|share_token|token|api_key|apikey|key)=)[^&#]*/gi;
 const REDACTED = '[redacted]';
 
 /** Paths of the log record that are always censored (headers are lower-case in Node). */
@@ -29,8 +27,7 @@ export const REDACT_PATHS = [
   'req.headers.cookie',
   'req.headers["idempotency-key"]',
   'req.headers["x-api-key"]',
-  'req.query.access_token',
-  'req.query.share_token',
+  'req.query',
   'res.headers["set-cookie"]',
   'authorization',
   'access_token',
@@ -50,8 +47,104 @@ export const REDACT_PATHS = [
   '*.secret',
 ];
 
+/**
+ * Query parameter names whose values never reach a log line, judged on the name as the query parser sees it:
+ * percent-decoded, case-folded, with any `[…]` suffix removed (`Access%5Ftoken[]`, `API_KEY[x]` …).
+ */
+const SECRET_PARAM_NAMES = new Set([
+  'access_token',
+  'share_token',
+  'token',
+  'api_key',
+  'apikey',
+  'api-key',
+  'key',
+  'secret',
+  'client_secret',
+  'password',
+  'refresh_token',
+  'id_token',
+  'signature',
+  'sig',
+  'auth',
+  'authorization',
+]);
+/** …and any name ending like these (`webhook_secret`, `x-api-key`, `sessionToken`). */
+const SECRET_PARAM_SUFFIX = /(?:token|secret|password|passwd|api_?key|apikey|signature)$/;
+
+/** Values that are secrets wherever they appear: stream tokens (`st1.<payload>.<sig>`), share tokens (`sh1_…`), webhook secrets, bearer keys. */
+const SECRET_VALUES: readonly [RegExp, string][] = [
+  [/\bst1\.[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*)?/g, REDACTED],
+  // share link tokens (`sh1_<base64url>`); share ids (`shr_<ULID>`) are not secrets and stay readable
+  [/\bsh1_[A-Za-z0-9_-]{16,}/g, REDACTED],
+  [/\bwhsec_[A-Za-z0-9+/=_-]{8,}/g, REDACTED],
+  [/\b(Bearer|Basic)\s+[^\s",}]+/gi, `$1 ${REDACTED}`],
+];
+
+function decodeLoose(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return s;
+  }
+}
+
+/** The name a query parser would file a parameter under, normalized for the secret check. */
+function paramBase(rawName: string): string {
+  const name = decodeLoose(rawName).toLowerCase().trim();
+  const bracket = name.indexOf('[');
+  return bracket > 0 ? name.slice(0, bracket) : name;
+}
+
+export function isSecretParam(rawName: string): boolean {
+  const base = paramBase(rawName);
+  return SECRET_PARAM_NAMES.has(base) || SECRET_PARAM_SUFFIX.test(base.replace(/[-_.\s]/g, ''));
+}
+
+/** Replaces secret-looking values anywhere in a text (log messages, headers, error texts). */
+export function redactText(text: string): string {
+  let out = text;
+  for (const [re, by] of SECRET_VALUES) out = out.replace(re, by);
+  return out;
+}
+
+/**
+ * A URL for the log: every token-like query parameter's value replaced, in every shape the query parser accepts
+ * (repeated keys, `name[]`, `name[x]`, percent-encoded or upper-case names), and secret-looking values anywhere.
+ */
 export function redactUrl(url: string | undefined): string | undefined {
-  return url?.replace(SECRET_PARAMS, `$1${REDACTED}`);
+  if (url === undefined) return undefined;
+  const q = url.indexOf('?');
+  if (q < 0) return redactText(url);
+  const path = url.slice(0, q);
+  const query = url
+    .slice(q + 1)
+    .split('&')
+    .map((part) => {
+      const eq = part.indexOf('=');
+      const name = eq < 0 ? part : part.slice(0, eq);
+      // a fragment or a nested '?' cannot hide a secret from the check: judge the name before it too
+      if (eq >= 0 && isSecretParam(name.split(/[?#]/).pop() ?? name)) return `${name}=${REDACTED}`;
+      return part;
+    })
+    .join('&');
+  return redactText(`${path}?${query}`);
+}
+
+/** Strings, arrays and plain objects with every secret-looking value redacted (bounded depth; others as they are). */
+export function redactDeep(v: unknown, depth = 0): unknown {
+  if (typeof v === 'string') return v.includes('?') ? redactUrl(v) : redactText(v);
+  if (v === null || typeof v !== 'object' || depth > 6) return v;
+  if (Array.isArray(v)) return v.map((x) => redactDeep(x, depth + 1));
+  if (v instanceof Error) return { type: v.name, message: redactDeep(v.message, depth + 1), stack: redactDeep(v.stack, depth + 1) };
+  const proto = Object.getPrototypeOf(v) as unknown;
+  // plain objects (Node's header objects have a prototype whose own prototype is null); class instances as they are
+  if (proto !== Object.prototype && proto !== null && Object.getPrototypeOf(proto) !== null) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    Object.defineProperty(out, k, { value: isSecretParam(k) && typeof x === 'string' ? REDACTED : redactDeep(x, depth + 1), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
 }
 
 export function requestIdOf(req: IncomingMessage, res: ServerResponse): string {
@@ -78,8 +171,17 @@ export function loggerParams(config: AppConfig, destination?: DestinationStream,
         level,
         base: { service: 'jobstream' },
         timestamp: stdTimeFunctions.isoTime,
-        formatters: { level: (label: string) => ({ level: label }) },
         redact: { paths: REDACT_PATHS, censor: REDACTED },
+        // every log line, not only the request line: secret-looking values in any field or message are redacted
+        formatters: {
+          level: (label: string) => ({ level: label }),
+          log: (obj: Record<string, unknown>) => redactDeep(obj) as Record<string, unknown>,
+        },
+        hooks: {
+          logMethod(this: unknown, args: unknown[], method: (...a: unknown[]) => void) {
+            method.apply(this, args.map((a) => (typeof a === 'string' ? redactDeep(a) : a)));
+          },
+        },
         // the active trace's ids on every line logged inside a span (nothing when tracing is off)
         mixin: traceFields,
         genReqId: (req, res) => requestIdOf(req, res),
@@ -108,7 +210,8 @@ export function loggerParams(config: AppConfig, destination?: DestinationStream,
             id: req.id,
             method: req.method,
             url: redactUrl(req.url),
-            headers: req.headers,
+            // a Referer (or any header) may carry a URL with a token in it
+            headers: redactDeep(req.headers),
             remote_address: req.remoteAddress,
           }),
           res: (res: { statusCode: number }) => ({ status_code: res.statusCode }),

@@ -9,7 +9,10 @@ import type { JobStatus } from '../../libs/contracts/src/index.js';
 import type { SseStats } from '../sse/sse-connections.js';
 import type { RunnerMetrics } from '../worker/job-runner.js';
 
-export type LimitName = 'create_rate' | 'tenant_streams' | 'global_streams';
+export type LimitName = 'create_rate' | 'tenant_streams' | 'global_streams' | 'event_memory';
+
+/** What the embedded engine's event log holds against its budget (null on the NATS engine). */
+export type EventLogUsage = { events: number; bytes: number; runningEvents: number; runningBytes: number; evictedJobs: number; maxEvents: number; maxBytes: number };
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const JOB_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
@@ -19,6 +22,7 @@ export class Metrics implements RunnerMetrics {
   readonly registry = new Registry();
   private sse: () => SseStats = () => ({ open: 0, heartbeats: 0, droppedSlow: 0, eventsDelivered: 0 });
   private hub: () => { jobs: number; sinks: number } = () => ({ jobs: 0, sinks: 0 });
+  private eventLog: () => EventLogUsage | null = () => null;
   private snapshots: () => { jobs: number; bytes: number; eventsRead: number } = () => ({ jobs: 0, bytes: 0, eventsRead: 0 });
 
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
@@ -68,6 +72,23 @@ export class Metrics implements RunnerMetrics {
       registers,
       collect() {
         this.set(self.hub().sinks);
+      },
+    });
+    new Gauge({
+      name: 'jobstream_embedded_event_log',
+      help: 'embedded engine: what the in-memory event log holds against EMBEDDED_MAX_EVENTS / EMBEDDED_MAX_BYTES (bytes as estimated)',
+      labelNames: ['measure'],
+      registers,
+      collect() {
+        const u = self.eventLog();
+        if (!u) return;
+        this.set({ measure: 'events' }, u.events);
+        this.set({ measure: 'bytes' }, u.bytes);
+        this.set({ measure: 'running_events' }, u.runningEvents);
+        this.set({ measure: 'running_bytes' }, u.runningBytes);
+        this.set({ measure: 'max_events' }, u.maxEvents);
+        this.set({ measure: 'max_bytes' }, u.maxBytes);
+        this.set({ measure: 'evicted_jobs' }, u.evictedJobs);
       },
     });
     new Gauge({
@@ -121,7 +142,7 @@ export class Metrics implements RunnerMetrics {
     });
     this.limitRejections = new Counter({
       name: 'jobstream_limit_rejections_total',
-      help: 'requests refused by a limit (create_rate, tenant_streams, global_streams)',
+      help: 'requests refused by a limit (create_rate, tenant_streams, global_streams, event_memory)',
       labelNames: ['limit'],
       registers,
     });
@@ -140,6 +161,11 @@ export class Metrics implements RunnerMetrics {
   bindStreams(sse: () => SseStats, hub: () => { jobs: number; sinks: number }): void {
     this.sse = sse;
     this.hub = hub;
+  }
+
+  /** Where the embedded event log's usage is read at scrape time. */
+  bindEventLog(usage: () => EventLogUsage | null): void {
+    this.eventLog = usage;
   }
 
   /** Where the snapshot cache's numbers are read at scrape time. */

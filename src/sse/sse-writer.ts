@@ -26,6 +26,14 @@ export const SSE_HEADERS = {
 } as const;
 
 /**
+ * The stream's headers for this request: a client that sent `Connection: close` gets `Connection: close`, and Node
+ * then closes the socket when the stream ends instead of keeping it open for a request that will never come.
+ */
+export function sseHeadersFor(req: { headers?: { connection?: string | string[] } }): Record<string, string> {
+  return /(?:^|,)\s*close\s*(?:,|$)/i.test(String(req.headers?.connection ?? '')) ? { ...SSE_HEADERS, Connection: 'close' } : { ...SSE_HEADERS };
+}
+
+/**
  * Runs every scheduled flush once per event-loop turn (one `setImmediate` for all connections, not one per
  * connection). Exported for tests.
  */
@@ -75,7 +83,7 @@ export function writeSse(
   socket.setNoDelay(true);
   socket.setKeepAlive(true);
   socket.setTimeout(0);
-  res.writeHead(200, SSE_HEADERS);
+  res.writeHead(200, sseHeadersFor(req));
   res.write(openingFrame(opts.retryMs));
 
   let closed = false;

@@ -30,7 +30,7 @@ import { SpanKind } from '@opentelemetry/api';
 import { Traced } from '../tracing/tracing.js';
 import { Logger } from '@nestjs/common';
 import {
-  AGENT_INPUT_SCHEMAS,
+  agentInputSchema,
   InvalidEventError,
   START,
   isTerminalEvent,
@@ -44,6 +44,7 @@ import {
   type Usage,
 } from '../../libs/contracts/src/index.js';
 import {
+  EventLogFullError,
   EventLogUnavailableError,
   JobLogClosedError,
   LOG_ROLLBACK_REASON,
@@ -64,6 +65,8 @@ export interface JobRunnerOptions {
   workingIntervalMs: number;
   /** How long an append is retried while the event log is unavailable (then the run fails and is redelivered); 30 s. */
   appendRetryMs?: number;
+  /** MAX_EVENTS_PER_JOB: a job reaching this many events ends with `error` `too_many_events` (default: no cap). */
+  maxEventsPerJob?: number;
   /** How long a question waits for its answer (INPUT_TIMEOUT_S); default 24 h. */
   inputTimeoutMs?: number;
   metrics?: RunnerMetrics;
@@ -83,6 +86,17 @@ export function terminalPatch(e: TerminalJobEvent) {
     usage: e.usage,
     error: e.type === 'error' ? { code: e.code, message: e.message } : null,
     finished_at: e.ts,
+  };
+}
+
+/** The terminal event of a job stopped because the embedded engine's memory budget is spent on running jobs. */
+function budgetExhausted(usage: Usage): TerminalAgentEvent {
+  return {
+    type: 'error',
+    code: 'event_log_full',
+    message: 'the embedded engine is out of event memory (EMBEDDED_MAX_EVENTS / EMBEDDED_MAX_BYTES); retry later',
+    retryable: true,
+    usage,
   };
 }
 
@@ -350,7 +364,7 @@ export class JobRunner {
     let parked = false;
     try {
       const agent = this.agents.get(job.agent);
-      const schema = AGENT_INPUT_SCHEMAS[job.agent];
+      const schema = agentInputSchema(job.agent);
       if (!agent || !schema) {
         pending = { type: 'error', code: 'unknown_agent', message: `no worker can run agent "${job.agent}"`, retryable: false, usage };
       } else if (!state.abort.signal.aborted) {
@@ -403,11 +417,28 @@ export class JobRunner {
                 state.abort.abort(new Error('job ended elsewhere'));
                 break;
               }
+              if (err instanceof EventLogFullError) {
+                pending = budgetExhausted({ ...usage });
+                break;
+              }
               throw err;
             }
             history.push(stored.event);
             if (isTerminalEvent(stored.event)) {
               ended = stored.event;
+              break;
+            }
+            // a runaway job: leave room for its terminal event and end it
+            const cap = this.opts.maxEventsPerJob;
+            if (cap !== undefined && stored.event.seq >= cap - 1) {
+              this.logger.warn({ msg: 'job reached MAX_EVENTS_PER_JOB; ended', job_id: jobId, agent: job.agent, max_events: cap });
+              pending = {
+                type: 'error',
+                code: 'too_many_events',
+                message: `the job reached the limit of ${cap} events (MAX_EVENTS_PER_JOB)`,
+                retryable: false,
+                usage: { ...usage },
+              };
               break;
             }
             if (stored.event.type === 'input_required') {
@@ -705,6 +736,12 @@ export class JobRunner {
     } catch (err) {
       if (err instanceof JobLogClosedError) {
         await this.settle(jobId, err.terminal.event as TerminalJobEvent);
+        return false;
+      }
+      if (err instanceof EventLogFullError) {
+        // no room for even a status event: end the job now (a terminal event always fits)
+        const rec = await this.store.get(jobId);
+        if (rec) await this.end(rec, attempt, budgetExhausted(rec.usage));
         return false;
       }
       throw err;

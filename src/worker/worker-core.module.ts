@@ -36,6 +36,7 @@ import { WorkerService } from './worker.service.js';
           workingIntervalMs: Math.max(1000, Math.floor(config.jobStallTimeoutMs / 3)),
           // longer than one broker request timeout; the job stays held (working()) meanwhile
           appendRetryMs: Math.max(30_000, config.jobStallTimeoutMs),
+          maxEventsPerJob: config.maxEventsPerJob,
           inputTimeoutMs: config.inputTimeoutMs,
           metrics,
           turnContext: (job) => conversationOf(job, threads, store, log),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { AGENT_INPUT_SCHEMAS, openAiInputSchema } from './agents.js';
+import { AGENT_INPUT_SCHEMAS, agentInputSchema, echoInputSchema, openAiInputSchema } from './agents.js';
 
 describe('openAiInputSchema', () => {
   it('is registered under the name openai', () => {
@@ -31,5 +31,14 @@ describe('openAiInputSchema', () => {
     expect(openAiInputSchema.safeParse({ prompt: 'a', temperature: 3 }).success).toBe(false);
     expect(openAiInputSchema.safeParse({ messages: [{ role: 'robot', content: 'b' }] }).success).toBe(false);
     expect(openAiInputSchema.safeParse({ messages: [{ role: 'tool', content: 'r' }] }).success).toBe(false);
+  });
+});
+
+describe('agentInputSchema', () => {
+  it('finds only the agents the platform knows, never a built-in object member', () => {
+    expect(agentInputSchema('echo')).toBe(echoInputSchema);
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', 'prototype', '']) {
+      expect(agentInputSchema(name)).toBeUndefined();
+    }
   });
 });

@@ -98,11 +98,21 @@ export const openAiInputSchema = z
 export type OpenAiInput = z.infer<typeof openAiInputSchema>;
 export type OpenAiMessage = z.infer<typeof openAiMessageSchema>;
 
-/** Agent name → input schema. Workers register the implementations under the same names. */
-export const AGENT_INPUT_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
-  echo: echoInputSchema,
-  openai: openAiInputSchema,
-};
+/**
+ * Agent name → input schema. Workers register the implementations under the same names. A null-prototype object:
+ * look names up with {@link agentInputSchema}, never by plain indexing (`"toString"` is not an agent).
+ */
+export const AGENT_INPUT_SCHEMAS: Readonly<Record<string, z.ZodType>> = Object.freeze(
+  Object.assign(Object.create(null) as Record<string, z.ZodType>, {
+    echo: echoInputSchema,
+    openai: openAiInputSchema,
+  }),
+);
+
+/** The input schema of a known agent; undefined for any other name (built-in object member names included). */
+export function agentInputSchema(name: string): z.ZodType | undefined {
+  return typeof name === 'string' && Object.hasOwn(AGENT_INPUT_SCHEMAS, name) ? AGENT_INPUT_SCHEMAS[name] : undefined;
+}
 
 export function knownAgents(): string[] {
   return Object.keys(AGENT_INPUT_SCHEMAS);

@@ -133,4 +133,23 @@ export class EventLogUnavailableError extends Error {
   }
 }
 
+/**
+ * The log refused a non-terminal append because its memory budget is spent on jobs that have not ended (embedded
+ * engine only). The runner ends the job with an `error` event; terminal appends are never refused this way.
+ */
+export class EventLogFullError extends Error {
+  override readonly name = 'EventLogFullError';
+}
+
+/** An optional ability of a driver with a bounded memory budget (the memory driver). */
+export interface EventLogCapacity {
+  /** Room for a new job (the API answers 503 + Retry-After otherwise). */
+  hasRoom(): boolean;
+  usage(): { events: number; bytes: number; runningEvents: number; runningBytes: number; evictedJobs: number; maxEvents: number; maxBytes: number };
+}
+
+export function hasCapacity(log: EventLog): log is EventLog & EventLogCapacity {
+  return typeof (log as Partial<EventLogCapacity>).hasRoom === 'function' && typeof (log as Partial<EventLogCapacity>).usage === 'function';
+}
+
 export const positionOf = (e: LoggedEvent): EventPosition => ({ seq: e.event.seq, pos: e.pos });

@@ -1,9 +1,21 @@
 /**
  * The embedded engine's event log: in-process, with the same contract as the JetStream driver.
- * Retention by age and a bound on the number of events held (oldest removed first), swept on append and by a timer.
+ *
+ * Bounded two ways:
+ * - **Age**: events older than `retentionMs` are removed, oldest first (swept on append, on read and by a timer).
+ * - **Memory budget** (`maxEvents`, `maxBytes`; EMBEDDED_MAX_EVENTS / EMBEDDED_MAX_BYTES): when the log holds more,
+ *   the oldest *finished* jobs (terminal event appended, nobody streaming them right now) are evicted whole, so
+ *   their cursors answer 410 `cursor_expired` rather than a resume with a hole. Running jobs are never cut: when
+ *   running jobs alone fill the budget, {@link MemoryEventLog.hasRoom} says no (the API refuses new jobs with 503)
+ *   and a further non-terminal append is refused with {@link EventLogFullError} (the runner ends that job with an
+ *   `error` event). Terminal events are always accepted, so every job can still end.
+ *
+ * Bytes are an estimate: the event's JSON length plus {@link EVENT_OVERHEAD_BYTES} for the objects around it
+ * (calibrated against the heap by `bench/memory-per-event.mjs`; see bench/README.md).
  */
-import { isTerminalEvent, type EventPosition } from '../../contracts/src/index.js';
+import { isTerminalEvent, type EventPosition, type JobEvent } from '../../contracts/src/index.js';
 import {
+  EventLogFullError,
   JobLogClosedError,
   LOG_ROLLBACK_REASON,
   LogRollbackError,
@@ -11,6 +23,7 @@ import {
   type AppendInput,
   type EventListener,
   type EventLog,
+  type EventLogCapacity,
   type LiveSubscription,
   type LoggedEvent,
 } from './event-log.port.js';
@@ -19,17 +32,29 @@ import { stampEvent } from './stamp.js';
 export interface MemoryEventLogOptions {
   /** How long events stay (ms). */
   retentionMs: number;
-  /** Most events held over all jobs; the oldest go first. */
+  /** Most events held over all jobs (default 2,000,000). */
   maxEvents?: number;
+  /** Most bytes held over all jobs, as estimated (default 1 GiB). */
+  maxBytes?: number;
   /** How often expired events are swept (ms). */
   sweepIntervalMs?: number;
   now?: () => number;
+}
+
+/** Heap bytes around one retained event beyond its JSON text (stamped object, LoggedEvent, slots); see bench/. */
+export const EVENT_OVERHEAD_BYTES = 184;
+
+/** The estimate the budget is checked against: what one retained event costs. */
+export function estimateEventBytes(event: JobEvent): number {
+  return JSON.stringify(event).length + EVENT_OVERHEAD_BYTES;
 }
 
 const DEDUP_WINDOW = 1024;
 
 interface JobLog {
   events: LoggedEvent[];
+  /** Bytes (estimated) of each event in `events`, same index. */
+  sizes: number[];
   /** Index of the oldest retained event in `events`. */
   head: number;
   lastSeq: number;
@@ -40,26 +65,44 @@ interface JobLog {
   terminal: LoggedEvent | null;
   listeners: Set<EventListener>;
   dedup: Map<string, LoggedEvent>;
+  /** Bytes of the retained events. */
+  bytes: number;
+  /** Evicted by the memory budget: no events, but still closed (a tombstone until its held entries expire). */
+  evicted: boolean;
+  /** Entries of this log still in the age queue. */
+  held: number;
 }
 
 interface Held {
   jobId: string;
+  log: JobLog;
   at: number;
   dedupId: string | undefined;
 }
 
-export class MemoryEventLog implements EventLog {
+export class MemoryEventLog implements EventLog, EventLogCapacity {
   private readonly jobs = new Map<string, JobLog>();
   /** Every held event in append order, for retention. */
   private readonly held: Held[] = [];
   private heldHead = 0;
   private nextPos = 1;
   private readonly timer: NodeJS.Timeout;
-  private readonly maxEvents: number;
+  readonly maxEvents: number;
+  readonly maxBytes: number;
   private readonly now: () => number;
+  /** Retained events and bytes, over all jobs and over the jobs that have not ended. */
+  private totalEvents = 0;
+  private totalBytes = 0;
+  private activeEvents = 0;
+  private activeBytes = 0;
+  /** Finished jobs in the order they ended: the eviction order. */
+  private finished: JobLog[] = [];
+  private readonly ids = new WeakMap<JobLog, string>();
+  private evictedJobs = 0;
 
   constructor(private readonly opts: MemoryEventLogOptions) {
-    this.maxEvents = opts.maxEvents ?? 1_000_000;
+    this.maxEvents = opts.maxEvents ?? 2_000_000;
+    this.maxBytes = opts.maxBytes ?? 1024 * 1024 * 1024;
     this.now = opts.now ?? Date.now;
     this.timer = setInterval(() => this.sweep(), opts.sweepIntervalMs ?? Math.min(10_000, Math.max(50, opts.retentionMs)));
     this.timer.unref();
@@ -83,18 +126,40 @@ export class MemoryEventLog implements EventLog {
       seq = log.ackedSeq + 1;
     }
     const event = stampEvent(jobId, seq, input);
+    const size = estimateEventBytes(event);
+    const terminal = isTerminalEvent(event);
+    if (!terminal && !this.makeRoom(1, size)) {
+      throw new EventLogFullError(
+        `the embedded event log is full (${this.totalEvents} events, ${this.totalBytes} bytes held by running jobs; budget ${this.maxEvents} events, ${this.maxBytes} bytes)`,
+      );
+    }
     const logged: LoggedEvent = { event, pos: this.nextPos++ };
     log.lastSeq = event.seq;
     log.ackedSeq = event.seq;
     log.lastAttempt = event.attempt;
     log.events.push(logged);
+    log.sizes.push(size);
+    log.bytes += size;
+    this.totalEvents++;
+    this.totalBytes += size;
+    if (terminal) {
+      log.terminal = logged;
+      // the job's events stop counting as running work: they are the first to go when memory is needed
+      this.activeEvents -= log.events.length - log.head - 1;
+      this.activeBytes -= log.bytes - size;
+      this.finished.push(log);
+    } else {
+      this.activeEvents++;
+      this.activeBytes += size;
+    }
     if (input.dedupId !== undefined) {
       log.dedup.set(input.dedupId, logged);
       // A retry follows its failed attempt closely: a bounded window is enough (JetStream's is time-bounded too).
       if (log.dedup.size > DEDUP_WINDOW) log.dedup.delete(log.dedup.keys().next().value!);
     }
-    if (isTerminalEvent(event)) log.terminal = logged;
-    this.held.push({ jobId, at: this.now(), dedupId: input.dedupId });
+    this.held.push({ jobId, log, at: this.now(), dedupId: input.dedupId });
+    log.held++;
+    // (a terminal event may pass the budget by its own size: the job stays readable until room is needed)
     this.sweep();
     for (const l of log.listeners) {
       try {
@@ -150,7 +215,21 @@ export class MemoryEventLog implements EventLog {
   }
 
   async delete(jobId: string): Promise<void> {
-    // its entries in `held` are skipped by the sweep (the job is gone) and age out with the others
+    const log = this.jobs.get(jobId);
+    if (!log) return;
+    // its events stop counting at once; its entries in `held` are skipped by the sweep and age out with the others
+    if (!log.evicted && !log.terminal) {
+      this.activeEvents -= log.events.length - log.head;
+      this.activeBytes -= log.bytes;
+    }
+    this.totalEvents -= log.events.length - log.head;
+    this.totalBytes -= log.bytes;
+    log.events = [];
+    log.sizes = [];
+    log.head = 0;
+    log.bytes = 0;
+    log.evicted = true;
+    log.dedup.clear();
     this.jobs.delete(jobId);
   }
 
@@ -167,6 +246,21 @@ export class MemoryEventLog implements EventLog {
     if (!log) return;
     const keep = log.events.filter((e, i) => i < log.head || e.event.seq <= keepSeq);
     const dropped = log.events.slice(keep.length);
+    // the budget's counters follow the events that vanished
+    const droppedBytes = log.sizes.slice(keep.length).reduce((t, n) => t + n, 0);
+    this.totalEvents -= dropped.length;
+    this.totalBytes -= droppedBytes;
+    log.bytes -= droppedBytes;
+    if (!log.terminal) {
+      this.activeEvents -= dropped.length;
+      this.activeBytes -= droppedBytes;
+    } else if (dropped.includes(log.terminal)) {
+      // the job runs again: what is left of it counts as running work (and it is no longer evictable)
+      this.activeEvents += keep.length - log.head;
+      this.activeBytes += log.bytes;
+      this.finished = this.finished.filter((f) => f !== log);
+    }
+    log.sizes = log.sizes.slice(0, keep.length);
     log.events = keep;
     for (const [k, v] of log.dedup) if (dropped.includes(v)) log.dedup.delete(k);
     const last = keep.length > log.head ? keep[keep.length - 1]! : null;
@@ -175,32 +269,113 @@ export class MemoryEventLog implements EventLog {
     if (log.terminal && dropped.includes(log.terminal)) log.terminal = null;
   }
 
-  /** Events and jobs held now (for tests and metrics). */
-  size(): { events: number; jobs: number } {
-    return { events: this.held.length - this.heldHead, jobs: this.jobs.size };
+  /** What the log holds now (for tests, metrics and the budget's 503). */
+  size(): { events: number; jobs: number; bytes: number; runningEvents: number; runningBytes: number; evictedJobs: number } {
+    return {
+      events: this.totalEvents,
+      jobs: this.jobs.size,
+      bytes: this.totalBytes,
+      runningEvents: this.activeEvents,
+      runningBytes: this.activeBytes,
+      evictedJobs: this.evictedJobs,
+    };
+  }
+
+  usage() {
+    const s = this.size();
+    return { ...s, maxEvents: this.maxEvents, maxBytes: this.maxBytes };
+  }
+
+  /**
+   * Room for a new job: false when the jobs that have not ended hold 90 % of the budget or more (finished jobs do
+   * not count: they are evicted when room is needed). The rest is left for the running jobs to finish.
+   */
+  hasRoom(): boolean {
+    return this.activeEvents < this.maxEvents * 0.9 && this.activeBytes < this.maxBytes * 0.9;
   }
 
   private newJob(jobId: string): JobLog {
-    const log: JobLog = { events: [], head: 0, lastSeq: 0, ackedSeq: 0, lastAttempt: 0, terminal: null, listeners: new Set(), dedup: new Map() };
+    const log: JobLog = {
+      events: [],
+      sizes: [],
+      head: 0,
+      lastSeq: 0,
+      ackedSeq: 0,
+      lastAttempt: 0,
+      terminal: null,
+      listeners: new Set(),
+      dedup: new Map(),
+      bytes: 0,
+      evicted: false,
+      held: 0,
+    };
     this.jobs.set(jobId, log);
+    this.ids.set(log, jobId);
     return log;
   }
 
-  /** Removes expired events and events over the size bound, oldest first. */
+  /**
+   * Evicts the oldest finished jobs nobody is streaming until `events` more events of `bytes` fit the budget.
+   * False when they cannot: what is left belongs to running jobs (or to finished jobs being streamed right now).
+   */
+  private makeRoom(events: number, bytes: number): boolean {
+    let i = 0;
+    while (this.totalEvents + events > this.maxEvents || this.totalBytes + bytes > this.maxBytes) {
+      // drop the front entries that are gone already (evicted, or expired by age)
+      while (this.finished.length > 0 && this.gone(this.finished[0]!)) this.finished.shift();
+      while (i < this.finished.length && (this.gone(this.finished[i]!) || this.finished[i]!.listeners.size > 0)) i++;
+      if (i >= this.finished.length) return false;
+      const victim = this.finished[i]!;
+      this.finished.splice(i, 1);
+      this.evict(victim);
+    }
+    return true;
+  }
+
+  private gone(log: JobLog): boolean {
+    return log.evicted || log.head >= log.events.length;
+  }
+
+  /** Removes a finished job's events; a tombstone stays (closed, no events) so its cursors answer 410. */
+  private evict(log: JobLog): void {
+    this.totalEvents -= log.events.length - log.head;
+    this.totalBytes -= log.bytes;
+    log.events = [];
+    log.sizes = [];
+    log.head = 0;
+    log.bytes = 0;
+    log.evicted = true;
+    log.dedup.clear();
+    this.evictedJobs++;
+    const id = this.ids.get(log);
+    if (id !== undefined) this.dropIfEmpty(id, log);
+  }
+
+  /** Removes expired events, oldest first. */
   private sweep(): void {
     const cutoff = this.now() - this.opts.retentionMs;
     while (this.heldHead < this.held.length) {
       const h = this.held[this.heldHead]!;
-      const over = this.held.length - this.heldHead > this.maxEvents;
-      if (!over && h.at > cutoff) break;
+      if (h.at > cutoff) break;
       this.heldHead++;
-      const log = this.jobs.get(h.jobId);
-      if (!log || log.events.length === 0) continue;
-      log.head++;
-      if (h.dedupId !== undefined) log.dedup.delete(h.dedupId);
-      if (log.head > 1024 && log.head * 2 > log.events.length) {
-        log.events = log.events.slice(log.head);
-        log.head = 0;
+      const log = h.log;
+      log.held--;
+      if (!log.evicted && log.head < log.events.length) {
+        const size = log.sizes[log.head]!;
+        log.head++;
+        log.bytes -= size;
+        this.totalEvents--;
+        this.totalBytes -= size;
+        if (!log.terminal) {
+          this.activeEvents--;
+          this.activeBytes -= size;
+        }
+        if (h.dedupId !== undefined) log.dedup.delete(h.dedupId);
+        if (log.head > 1024 && log.head * 2 > log.events.length) {
+          log.events = log.events.slice(log.head);
+          log.sizes = log.sizes.slice(log.head);
+          log.head = 0;
+        }
       }
       this.dropIfEmpty(h.jobId, log);
     }
@@ -211,7 +386,7 @@ export class MemoryEventLog implements EventLog {
   }
 
   private dropIfEmpty(jobId: string, log: JobLog): void {
-    if (log.head >= log.events.length && log.listeners.size === 0) {
+    if (log.head >= log.events.length && log.listeners.size === 0 && (!log.evicted || log.held === 0) && this.jobs.get(jobId) === log) {
       this.jobs.delete(jobId);
     }
   }
