@@ -25,7 +25,7 @@ const agentEvent: fc.Arbitrary<AgentEvent> = fc.oneof(
   { weight: 6, arbitrary: fc.string({ maxLength: 6 }).map((text) => ({ type: 'token' as const, text })) },
   { weight: 3, arbitrary: fc.string({ maxLength: 6 }).map((text) => ({ type: 'thinking' as const, text })) },
   fc.constantFrom(...JOB_STATUSES).map((status) => ({ type: 'status' as const, status })),
-  fc.record({ call_id: callId, name: fc.constantFrom('search', 'calc'), arguments: fc.jsonValue({ maxDepth: 2 }) }).map((c) => ({ type: 'tool_call_start' as const, ...c })),
+  fc.record({ call_id: callId, name: fc.constantFrom('search', 'calc'), arguments: fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.parse(JSON.stringify(v)) as unknown) /* as on the wire: no -0 */ }).map((c) => ({ type: 'tool_call_start' as const, ...c })),
   fc.record({ call_id: callId, result: fc.integer() }).map((c) => ({ type: 'tool_call_end' as const, name: 'search', ...c })),
   fc.integer({ min: 1, max: 4 }).map((attempt) => ({ type: 'attempt' as const, attempt, reason: 'worker_lost' })),
   requestId.map((request_id) => ({ type: 'input_required' as const, request_id, kind: 'approval' as const, prompt: 'ok?' })),
