@@ -30,8 +30,8 @@
  * every call fails fast with {@link JobStoreUnavailableError}; ioredis reconnects on its own and the same store
  * works again once Redis is back (scripts are re-sent after a restart empties the script cache).
  */
-import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
+import { evalScript, isReplyError, script, type Script } from './redis-scripts.js';
 import { isTerminalStatus, type JobStatus } from '../../contracts/src/index.js';
 import {
   IdempotencyConflictError,
@@ -157,11 +157,6 @@ return 1
 const ALL_STATUSES: readonly JobStatus[] = ['queued', 'running', 'waiting_for_input', 'completed', 'failed', 'cancelled'];
 const MAX_CAS_ATTEMPTS = 100;
 
-interface Script {
-  src: string;
-  sha: string;
-}
-const script = (src: string): Script => ({ src, sha: createHash('sha1').update(src).digest('hex') });
 const SCRIPTS = { create: script(CREATE), cas: script(CAS), sweep: script(SWEEP), delete: script(DELETE) };
 
 /** The `active` index score of a record: its last sign of life, or '' when the job is not running. */
@@ -186,9 +181,6 @@ function undispatchedScore(job: JobRecord): string {
  */
 const UNAVAILABLE_REPLY = /^(READONLY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|BUSY|NOTBUSY)\b/;
 
-function isReplyError(err: unknown): boolean {
-  return err instanceof Error && err.name === 'ReplyError';
-}
 
 export class RedisJobStore implements JobStore {
   private readonly prefix: string;
@@ -492,15 +484,8 @@ export class RedisJobStore implements JobStore {
   }
 
   /** EVALSHA, falling back to EVAL when the script cache is empty (a restarted Redis). */
-  private async eval(s: Script, keys: string[], args: string[]): Promise<unknown> {
-    try {
-      return await this.redis.evalsha(s.sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (isReplyError(err) && /NOSCRIPT/.test((err as Error).message)) {
-        return this.redis.eval(s.src, keys.length, ...keys, ...args);
-      }
-      throw err;
-    }
+  private eval(s: Script, keys: string[], args: string[]): Promise<unknown> {
+    return evalScript(this.redis, s, keys, args);
   }
 
   /** Runs a Redis call; connection trouble becomes {@link JobStoreUnavailableError}. */

@@ -14,8 +14,8 @@
  *   their last state change (for the sweep).
  * Deleting a thread removes all four of its own keys and its members of the two sets.
  */
-import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
+import { evalScript, isReplyError, script, type Script } from '../../job-store/src/redis-scripts.js';
 import {
   ThreadStoreUnavailableError,
   decodeThreadCursor,
@@ -163,11 +163,6 @@ table.insert(jobs, 1, 'deleted')
 return jobs
 `;
 
-interface Script {
-  src: string;
-  sha: string;
-}
-const script = (src: string): Script => ({ src, sha: createHash('sha1').update(src).digest('hex') });
 const SCRIPTS = { begin: script(BEGIN), settle: script(SETTLE), markStarted: script(MARK_STARTED), delete: script(DELETE) };
 
 interface State {
@@ -198,7 +193,6 @@ function toRecord(m: string, s: string): ThreadRecord {
   };
 }
 
-const isReplyError = (err: unknown) => err instanceof Error && err.name === 'ReplyError';
 
 export class RedisThreadStore implements ThreadStore {
   private readonly prefix: string;
@@ -363,13 +357,8 @@ export class RedisThreadStore implements ThreadStore {
     }
   }
 
-  private async eval(s: Script, keys: string[], args: string[]): Promise<unknown> {
-    try {
-      return await this.redis.evalsha(s.sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (isReplyError(err) && /NOSCRIPT/.test((err as Error).message)) return this.redis.eval(s.src, keys.length, ...keys, ...args);
-      throw err;
-    }
+  private eval(s: Script, keys: string[], args: string[]): Promise<unknown> {
+    return evalScript(this.redis, s, keys, args);
   }
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {

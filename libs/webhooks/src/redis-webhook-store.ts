@@ -15,8 +15,8 @@
  * Redis down: every call fails fast with {@link WebhookStoreUnavailableError} (no offline queue); ioredis
  * reconnects by itself.
  */
-import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
+import { evalScript, isReplyError, script, type Script } from '../../job-store/src/redis-scripts.js';
 import {
   WebhookLimitError,
   WebhookStoreUnavailableError,
@@ -73,14 +73,8 @@ for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[3], id) end
 return ids
 `;
 
-interface Script {
-  src: string;
-  sha: string;
-}
-const script = (src: string): Script => ({ src, sha: createHash('sha1').update(src).digest('hex') });
 const SCRIPTS = { createEndpoint: script(CREATE_ENDPOINT), createDelivery: script(CREATE_DELIVERY), claim: script(CLAIM) };
 
-const isReplyError = (err: unknown) => err instanceof Error && err.name === 'ReplyError';
 
 export class RedisWebhookStore implements WebhookStore {
   private readonly prefix: string;
@@ -254,13 +248,8 @@ export class RedisWebhookStore implements WebhookStore {
     return d === null ? null : (JSON.parse(d) as Delivery);
   }
 
-  private async eval(s: Script, keys: string[], args: string[]): Promise<unknown> {
-    try {
-      return await this.redis.evalsha(s.sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (isReplyError(err) && /NOSCRIPT/.test((err as Error).message)) return this.redis.eval(s.src, keys.length, ...keys, ...args);
-      throw err;
-    }
+  private eval(s: Script, keys: string[], args: string[]): Promise<unknown> {
+    return evalScript(this.redis, s, keys, args);
   }
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {

@@ -1,0 +1,28 @@
+/**
+ * Lua scripts for the Redis drivers (job, thread and webhook stores): a script is run by its SHA-1 and loaded on
+ * the first NOSCRIPT reply (a restarted or failed-over server has an empty script cache).
+ */
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+export interface Script {
+  src: string;
+  sha: string;
+}
+
+export const script = (src: string): Script => ({ src, sha: createHash('sha1').update(src).digest('hex') });
+
+/** An error reply of the Redis server (as opposed to a connection failure). */
+export function isReplyError(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ReplyError';
+}
+
+/** EVALSHA, falling back to EVAL when the server does not have the script cached. */
+export async function evalScript(redis: Redis, s: Script, keys: string[], args: string[]): Promise<unknown> {
+  try {
+    return await redis.evalsha(s.sha, keys.length, ...keys, ...args);
+  } catch (err) {
+    if (isReplyError(err) && /NOSCRIPT/.test((err as Error).message)) return redis.eval(s.src, keys.length, ...keys, ...args);
+    throw err;
+  }
+}
