@@ -289,11 +289,14 @@ export class JetStreamEventLog implements EventLog {
   async append(jobId: string, input: AppendInput): Promise<LoggedEvent> {
     this.assertOpen();
     // Serialize this process's appends to one job; other processes are handled by the expectation.
-    const prev = this.chains.get(jobId) ?? Promise.resolve();
-    const run = prev.then(
-      () => this.appendNow(jobId, input),
-      () => this.appendNow(jobId, input),
-    );
+    // (no link when none is in flight, the usual case: one promise and one microtask less per event)
+    const prev = this.chains.get(jobId);
+    const run = prev
+      ? prev.then(
+          () => this.appendNow(jobId, input),
+          () => this.appendNow(jobId, input),
+        )
+      : this.appendNow(jobId, input);
     this.chains.set(jobId, run);
     try {
       return await run;
