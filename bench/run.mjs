@@ -47,7 +47,7 @@ const startedAt = Date.now();
 const SIZES = quick
   ? { fanout: { clients: 200, tokens: 500 }, latency: { jobs: 40, per: 5, seconds: 3 }, replay: { events: 2_000 },
       connections: { count: 2_000 }, ttft: { n: 15 }, broker: { jobs: 20, clients: 200 }, peer: { listeners: 50, chunks: 500 },
-      chat: { jobs: 200, seconds: 3 }, reps: 1, clientProcs: 2 }
+      chat: { jobs: 100, seconds: 3 }, reps: 1, clientProcs: 2 }
   : { fanout: { clients: 1_000, tokens: 2_000 }, latency: { jobs: 200, per: 5, seconds: 10 }, replay: { events: 10_000 },
       connections: { count: 10_000 }, ttft: { n: 50 }, broker: { jobs: 100, clients: 1_000 }, peer: { listeners: 100, chunks: 2_000 },
       chat: { jobs: 2_000, seconds: 6 }, reps: 3, clientProcs: 2 };
@@ -56,7 +56,7 @@ if (repsArg) SIZES.reps = Number(repsArg.slice(7));
 /** Time budget of each scenario, in seconds (all its reps, process start-up and shutdown included). Generous: a
  * budget is there so that one stuck or slow scenario cannot take the others down, not to cut normal runs. */
 const BUDGET_S = quick
-  ? { fanout: 60, latency: 45, replay: 40, connections: 45, ttft: 30, broker: 30, peer: 60, chat: 60, tracing: 180 }
+  ? { fanout: 60, latency: 45, replay: 40, connections: 45, ttft: 30, broker: 30, peer: 60, chat: 90, tracing: 180 }
   : { fanout: 300, latency: 240, replay: 90, connections: 200, ttft: 90, broker: 90, peer: 200, chat: 300, tracing: 600 };
 for (const k of Object.keys(BUDGET_S)) BUDGET_S[k] = Math.round(BUDGET_S[k] * budgetScale);
 /** After its budget, a scenario gets this long to stop by itself (its next check throws) before it is killed. */
@@ -300,6 +300,18 @@ async function latencyOnce(ctx, api) {
  * got every seq from 1 to the terminal event exactly once across its connections. Latency as in the latency
  * scenario (live tokens only); API CPU per 1,000 delivered tokens (replayed ones after a resume included).
  */
+/** POST /v1/jobs as a client does it: a 503 (store or broker overloaded) is retried after a pause, a few times. */
+async function createRetrying(api, input) {
+  for (let i = 0; ; i++) {
+    try {
+      return await createJob(api, input);
+    } catch (err) {
+      if (i >= 5 || !/: 503 /.test(String(err?.message))) throw err;
+      await sleep(500 * (i + 1));
+    }
+  }
+}
+
 async function chatOnce(ctx, api, rnd) {
   const { jobs, seconds } = SIZES.chat;
   const tokens = seconds * 30;
@@ -309,16 +321,21 @@ async function chatOnce(ctx, api, rnd) {
   // A chat front end creates a job when a user sends a message and its 1–3 clients start streaming it at once:
   // jobs are created 50 at a time, and each batch's clients start as soon as its POSTs are answered.
   await ctx.clients.chatReset();
-  const deadlineMs = Math.max(10_000, remaining() - 10_000);
+  // past `stopAt` the rep reports what it measured (clients still running count as not finished) instead of failing
+  const stopAt = Date.now() + Math.max(20_000, remaining() - 25_000);
+  const deadlineMs = stopAt - Date.now() - 5_000;
   let clients = 0;
+  let created = 0;
   for (let i = 0; i < jobs; i += 50) {
-    const batch = await Promise.all(Array.from({ length: Math.min(50, jobs - i) }, () => createJob(api, { message: 'tok ', repeat: tokens, delay_ms: 33 })));
+    const batch = await Promise.all(Array.from({ length: Math.min(50, jobs - i) }, () => createRetrying(api, { message: 'tok ', repeat: tokens, delay_ms: 33 })));
+    created += batch.length;
     const specs = [];
     batch.forEach((j, k) => {
       for (let c = 0; c < 1 + ((i + k) % 3); c++) {
         const drop = rnd() < 0.25;
         specs.push({
-          port: api.ports[clients++ % api.ports.length],
+          port: api.ports[clients % api.ports.length],
+          resumePort: api.ports[(clients++ + 1) % api.ports.length], // with --apis=2 a resume goes to the other process
           path: `/v1/jobs/${j.id}/stream`,
           dropAfterMs: drop ? Math.round(300 + rnd() * seconds * 800) : null,
           pauseMs: Math.round(100 + rnd() * 400),
@@ -326,14 +343,13 @@ async function chatOnce(ctx, api, rnd) {
       }
     });
     await ctx.clients.chat(specs, deadlineMs - (Date.now() - t0));
-    checkDeadline();
+    if (Date.now() > stopAt - 30_000) break; // creating alone took the budget: measure the jobs created so far
   }
   const createS = (Date.now() - t0) / 1000;
   let s;
   for (;;) {
     s = await ctx.clients.chatStats();
-    if (!s.running) break;
-    checkDeadline();
+    if (!s.running || Date.now() > stopAt) break;
     await sleep(250);
   }
   const apiCpu = api.cpuMs() - a0;
@@ -352,8 +368,10 @@ async function chatOnce(ctx, api, rnd) {
     errors: s.errors,
     tokens_delivered: s.tokens,
     api_cpu_ms_per_1k_tokens: (apiCpu * 1000) / s.tokens,
-    worker_cpu_ms_per_1k_appends: (workerCpu * 1000) / (jobs * (tokens + 2)),
+    worker_cpu_ms_per_1k_appends: (workerCpu * 1000) / (created * (tokens + 2)),
     create_s: createS,
+    jobs_created: created,
+    unfinished: s.clients - s.finished - s.failed,
     wall_s: (Date.now() - t0) / 1000,
   };
 }
@@ -368,7 +386,7 @@ async function scenarioChat(ctx, results) {
   try {
     rs = await reps(async (r) => {
       const c = await chatOnce(ctx, api, rnd);
-      log(`  rep ${r + 1}: ${c.clients} clients, ${c.exact}/${c.clients} exact (gaps ${c.gaps}, dups ${c.dups}, failed ${c.failed}), ${c.drops} drops / ${c.resumes} resumes; p50 ${c.p50_ms} ms, p99 ${c.p99_ms} ms, max ${c.max_ms} ms over ${c.n} live tokens; API ${round(c.api_cpu_ms_per_1k_tokens, 1)} ms CPU / 1k delivered tokens, worker ${round(c.worker_cpu_ms_per_1k_appends, 1)} ms / 1k appends; ${round(c.wall_s, 1)} s (creating the jobs: ${round(c.create_s, 1)} s)${c.errors.length ? `; errors: ${c.errors.join(' | ')}` : ''}`);
+      log(`  rep ${r + 1}: ${c.jobs_created} jobs, ${c.clients} clients, ${c.exact}/${c.clients} exact, ${c.unfinished} unfinished at the budget's end (gaps ${c.gaps}, dups ${c.dups}, failed ${c.failed}), ${c.drops} drops / ${c.resumes} resumes; p50 ${c.p50_ms} ms, p99 ${c.p99_ms} ms, max ${c.max_ms} ms over ${c.n} live tokens; API ${round(c.api_cpu_ms_per_1k_tokens, 1)} ms CPU / 1k delivered tokens, worker ${round(c.worker_cpu_ms_per_1k_appends, 1)} ms / 1k appends; ${round(c.wall_s, 1)} s (creating the jobs: ${round(c.create_s, 1)} s)${c.errors.length ? `; errors: ${c.errors.join(' | ')}` : ''}`);
       return c;
     });
   } finally {
@@ -378,7 +396,7 @@ async function scenarioChat(ctx, results) {
     jobs, seconds, tokens_per_s: 30, apis: APIS,
     clients: rs[0].clients,
     exact: Math.min(...rs.map((r) => r.exact)), gaps: Math.max(...rs.map((r) => r.gaps)), dups: Math.max(...rs.map((r) => r.dups)), failed: Math.max(...rs.map((r) => r.failed)),
-    drops: med(rs, 'drops'), resumes: med(rs, 'resumes'),
+    drops: med(rs, 'drops'), resumes: med(rs, 'resumes'), jobs_created: Math.min(...rs.map((r) => r.jobs_created)), unfinished: Math.max(...rs.map((r) => r.unfinished)),
     p50_ms: med(rs, 'p50_ms'), p99_ms: med(rs, 'p99_ms'), max_ms: med(rs, 'max_ms'), samples: med(rs, 'n'),
     api_cpu_ms_per_1k_tokens: med(rs, 'api_cpu_ms_per_1k_tokens', 1), worker_cpu_ms_per_1k_appends: med(rs, 'worker_cpu_ms_per_1k_appends', 1),
     tokens_delivered: med(rs, 'tokens_delivered'), wall_s: med(rs, 'wall_s', 1),

@@ -21,7 +21,7 @@ export function newChatStats() {
  * Runs one client to the end of its job. `dropAfterMs` (or null): destroys the connection that long after it
  * opened and reconnects `pauseMs` later with Last-Event-ID. Resolves when the terminal event arrived or on failure.
  */
-export function chatClient({ host = '127.0.0.1', port, path, dropAfterMs = null, pauseMs = 200, stats, deadline }) {
+export function chatClient({ host = '127.0.0.1', port, resumePort = port, path, dropAfterMs = null, pauseMs = 200, stats, deadline }) {
   stats.clients++;
   let expected = 1; // next seq this client must receive
   let lastId = null;
@@ -43,7 +43,8 @@ export function chatClient({ host = '127.0.0.1', port, path, dropAfterMs = null,
     const connect = () => {
       if (Date.now() > deadline) return finish(`${path}: deadline passed before the end (at seq ${expected - 1})`);
       attempts++;
-      const sock = net.connect({ host, port });
+      // a resume may land on another API process (resumePort): a client behind a load balancer
+      const sock = net.connect({ host, port: lastId ? resumePort : port });
       sock.setNoDelay(true);
       let head = true;
       let text = '';
