@@ -306,7 +306,8 @@ async function createRetrying(api, input) {
     try {
       return await createJob(api, input);
     } catch (err) {
-      if (i >= 5 || !/: 503 /.test(String(err?.message))) throw err;
+      if (!/: 503 /.test(String(err?.message))) throw err;
+      if (i >= 5) return null; // shed by the API under overload (503 + Retry-After): counted, the rep goes on
       await sleep(500 * (i + 1));
     }
   }
@@ -326,11 +327,14 @@ async function chatOnce(ctx, api, rnd) {
   const deadlineMs = stopAt - Date.now() - 5_000;
   let clients = 0;
   let created = 0;
+  let createFailed = 0;
   for (let i = 0; i < jobs; i += 50) {
     const batch = await Promise.all(Array.from({ length: Math.min(50, jobs - i) }, () => createRetrying(api, { message: 'tok ', repeat: tokens, delay_ms: 33 })));
-    created += batch.length;
+    createFailed += batch.filter((j) => j === null).length;
+    const ok = batch.filter((j) => j !== null);
+    created += ok.length;
     const specs = [];
-    batch.forEach((j, k) => {
+    ok.forEach((j, k) => {
       for (let c = 0; c < 1 + ((i + k) % 3); c++) {
         const drop = rnd() < 0.25;
         specs.push({
@@ -371,6 +375,7 @@ async function chatOnce(ctx, api, rnd) {
     worker_cpu_ms_per_1k_appends: (workerCpu * 1000) / (created * (tokens + 2)),
     create_s: createS,
     jobs_created: created,
+    creates_refused: createFailed,
     unfinished: s.clients - s.finished - s.failed,
     wall_s: (Date.now() - t0) / 1000,
   };
@@ -386,7 +391,7 @@ async function scenarioChat(ctx, results) {
   try {
     rs = await reps(async (r) => {
       const c = await chatOnce(ctx, api, rnd);
-      log(`  rep ${r + 1}: ${c.jobs_created} jobs, ${c.clients} clients, ${c.exact}/${c.clients} exact, ${c.unfinished} unfinished at the budget's end (gaps ${c.gaps}, dups ${c.dups}, failed ${c.failed}), ${c.drops} drops / ${c.resumes} resumes; p50 ${c.p50_ms} ms, p99 ${c.p99_ms} ms, max ${c.max_ms} ms over ${c.n} live tokens; API ${round(c.api_cpu_ms_per_1k_tokens, 1)} ms CPU / 1k delivered tokens, worker ${round(c.worker_cpu_ms_per_1k_appends, 1)} ms / 1k appends; ${round(c.wall_s, 1)} s (creating the jobs: ${round(c.create_s, 1)} s)${c.errors.length ? `; errors: ${c.errors.join(' | ')}` : ''}`);
+      log(`  rep ${r + 1}: ${c.jobs_created} jobs (${c.creates_refused} creates refused with 503 after 6 tries), ${c.clients} clients, ${c.exact}/${c.clients} exact, ${c.unfinished} unfinished at the budget's end (gaps ${c.gaps}, dups ${c.dups}, failed ${c.failed}), ${c.drops} drops / ${c.resumes} resumes; p50 ${c.p50_ms} ms, p99 ${c.p99_ms} ms, max ${c.max_ms} ms over ${c.n} live tokens; API ${round(c.api_cpu_ms_per_1k_tokens, 1)} ms CPU / 1k delivered tokens, worker ${round(c.worker_cpu_ms_per_1k_appends, 1)} ms / 1k appends; ${round(c.wall_s, 1)} s (creating the jobs: ${round(c.create_s, 1)} s)${c.errors.length ? `; errors: ${c.errors.join(' | ')}` : ''}`);
       return c;
     });
   } finally {
@@ -396,7 +401,7 @@ async function scenarioChat(ctx, results) {
     jobs, seconds, tokens_per_s: 30, apis: APIS,
     clients: rs[0].clients,
     exact: Math.min(...rs.map((r) => r.exact)), gaps: Math.max(...rs.map((r) => r.gaps)), dups: Math.max(...rs.map((r) => r.dups)), failed: Math.max(...rs.map((r) => r.failed)),
-    drops: med(rs, 'drops'), resumes: med(rs, 'resumes'), jobs_created: Math.min(...rs.map((r) => r.jobs_created)), unfinished: Math.max(...rs.map((r) => r.unfinished)),
+    drops: med(rs, 'drops'), resumes: med(rs, 'resumes'), jobs_created: Math.min(...rs.map((r) => r.jobs_created)), creates_refused: Math.max(...rs.map((r) => r.creates_refused)), unfinished: Math.max(...rs.map((r) => r.unfinished)),
     p50_ms: med(rs, 'p50_ms'), p99_ms: med(rs, 'p99_ms'), max_ms: med(rs, 'max_ms'), samples: med(rs, 'n'),
     api_cpu_ms_per_1k_tokens: med(rs, 'api_cpu_ms_per_1k_tokens', 1), worker_cpu_ms_per_1k_appends: med(rs, 'worker_cpu_ms_per_1k_appends', 1),
     tokens_delivered: med(rs, 'tokens_delivered'), wall_s: med(rs, 'wall_s', 1),
