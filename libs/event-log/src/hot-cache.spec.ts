@@ -13,7 +13,9 @@ function ev(seq: number, type: 'token' | 'attempt' | 'done' = 'token', extra: Re
 const seqs = (es: LoggedEvent[] | null) => (es ? es.map((e) => e.event.seq) : null);
 
 describe('HotCache', () => {
-  afterEach(() => jest.useRealTimers());
+  afterEach(() => {
+    jest.useRealTimers();
+  });
 
   it('serves a cursor within the window from memory, densely, and misses before it', () => {
     const c = new HotCache({ maxEvents: 100 });

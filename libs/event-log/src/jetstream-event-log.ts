@@ -423,7 +423,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
         close();
         const last = await this.last(jobId);
         if (!last || last.event.seq <= after.seq) return [];
-        if ((last.pos <= after.pos && after.pos > 0) || last.event.seq - after.seq <= DIRECT_READ_MAX) {
+        if ((last.pos <= after.pos && after.pos > 0) || Math.min(max, last.event.seq - after.seq) <= DIRECT_READ_MAX) {
           return this.read(jobId, after, limit); // rare rollback case, or a short tail (direct gets)
         }
         const opts = consumerOpts().orderedConsumer();

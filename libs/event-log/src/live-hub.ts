@@ -11,7 +11,7 @@
  * dropped whenever the feed stops, so it is never read while it could miss events.
  */
 import type { EventPosition } from '../../contracts/src/index.js';
-import { hasReaders, type EventLog, type EventReader, type LiveSubscription, type LoggedEvent } from './event-log.port.js';
+import { hasReaders, positionOf, type EventLog, type EventReader, type LiveSubscription, type LoggedEvent } from './event-log.port.js';
 import type { HotCache } from './hot-cache.js';
 import { Sequencer } from './sequencer.js';
 
@@ -85,19 +85,27 @@ export class LiveHub<T> {
    */
   reader(jobId: string): EventReader {
     let logReader: EventReader | null = null;
-    return {
-      read: (after, limit) => {
-        const hot = this.recent(jobId, after, limit);
-        if (hot) {
-          logReader?.close(); // the replay reached the window: the log is not read again
-          return Promise.resolve(hot);
-        }
-        if (!hasReaders(this.log)) return this.log.read(jobId, after, limit);
+    const read = async (after: EventPosition, limit: number): Promise<LoggedEvent[]> => {
+      const hot = this.recent(jobId, after, limit);
+      if (hot) {
+        logReader?.close(); // the replay reached the window: the log is not read again
+        return hot;
+      }
+      // Before the window: read the log only up to it (a short gap is read with direct gets), then fill the page
+      // from memory — a short page would mean "the end" to the caller.
+      const w = this.entries.get(jobId)?.active ? this.opts.hot?.window(jobId) : null;
+      const upTo = w && w.base > after.seq ? Math.min(limit, w.base - after.seq) : limit;
+      let page: LoggedEvent[];
+      if (hasReaders(this.log)) {
         logReader ??= this.log.openReader(jobId);
-        return logReader.read(after, limit);
-      },
-      close: () => logReader?.close(),
+        page = await logReader.read(after, upTo);
+      } else page = await this.log.read(jobId, after, upTo);
+      const end = page.at(-1);
+      // up to the window's start: the rest of the page from memory (or, if the window moved meanwhile, as above)
+      if (upTo < limit && end && end.event.seq === w!.base) return page.concat(await read(positionOf(end), limit - page.length));
+      return page;
     };
+    return { read, close: () => logReader?.close() };
   }
 
   /** Jobs with a live subscription and the sinks attached to them. */
