@@ -140,6 +140,32 @@ describe('LiveHub with a hot cache', () => {
     await log.close();
   });
 
+  it('restarts the window at a rollback jump: a reader after the hole gets the voiding event, one before it the log', async () => {
+    const log = new MemoryEventLog({ retentionMs: 60_000 });
+    const hot = new HotCache({ maxEvents: 100, graceMs: 60_000 });
+    const hub = new LiveHub(log, (e) => e.event.seq, { hot });
+    const job = newJobId();
+    const got: number[] = [];
+    const leave = await hub.subscribe(job, { next: (_e, s) => got.push(s), error: () => {} });
+    await append(log, job, 5);
+    await new Promise((r) => setImmediate(r));
+    expect(hot.window(job)).toEqual({ base: 0, last: 5 });
+    log.simulateRollback(job, 3); // seqs 4 and 5 were acknowledged and are gone
+    await log.append(job, { event: { type: 'attempt', attempt: 2, reason: 'log_rollback' }, attempt: 2 });
+    await log.append(job, { event: { type: 'token', text: 'again' }, attempt: 2 });
+    await new Promise((r) => setImmediate(r));
+    expect(got).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(hot.window(job)).toEqual({ base: 5, last: 7 });
+    expect(seqs(hub.recent(job, { seq: 5, pos: 0 }, 10))).toEqual([6, 7]);
+    expect(hub.recent(job, { seq: 3, pos: 0 }, 10)).toBeNull(); // before the jump: from the log
+    const reader = hub.reader(job);
+    expect(seqs(await reader.read({ seq: 2, pos: 0 }, 10))).toEqual([3, 6, 7]); // the log's view, then memory
+    reader.close();
+    leave();
+    hub.closeAll(new Error('end'));
+    await log.close();
+  });
+
   it('tears the feed down after the grace when nobody came back', async () => {
     const log = new MemoryEventLog({ retentionMs: 60_000 });
     const hot = new HotCache({ maxEvents: 100, graceMs: 20 });
