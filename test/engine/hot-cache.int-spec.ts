@@ -34,7 +34,7 @@ describe('hot cache of a live job (JetStream + Redis)', () => {
     const r = await app.api('/v1/jobs', { body: { agent: 'echo', input: { message: words, delay_ms: 20 } } });
     expect(r.status).toBe(201);
     const job = r.body as { id: string; stream_url: string };
-    const watcher = await openSse(app.url + job.stream_url);
+    const watcher = await openSse(app.url + job.stream_url, { retryUnavailable: 3 });
     await watcher.until((items) => items.filter((i) => i.kind === 'event').length >= 100, 30_000);
     const hot = app.app.get<HotCache>(HOT_CACHE);
     const before = hot.stats();
@@ -51,9 +51,9 @@ describe('hot cache of a live job (JetStream + Redis)', () => {
     })();
     const cursor = watcher.events()[70]!; // inside the window
     const [resumed, fromStart, fromStartToo] = await Promise.all([
-      readAll(app.url + job.stream_url, { headers: { 'Last-Event-ID': cursor.id } }),
-      readAll(app.url + job.stream_url),
-      readAll(`${app.url}${job.stream_url}?after=0`),
+      readAll(app.url + job.stream_url, { headers: { 'Last-Event-ID': cursor.id }, retryUnavailable: 3 }),
+      readAll(app.url + job.stream_url, { retryUnavailable: 3 }),
+      readAll(`${app.url}${job.stream_url}?after=0`, { retryUnavailable: 3 }),
     ]);
     polling = false;
     await poller;

@@ -55,8 +55,9 @@ describe('JetStreamEventLog specifics', () => {
     const log = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000 });
     const nc = await connect({ servers: nats.url });
     const jsm = await nc.jetstreamManager();
-    const consumers = async () => (await jsm.streams.info(EVENTS_STREAM)).state.consumer_count;
     const job = newJobId();
+    // this job's consumers only (other tests' ephemeral consumers may still be going away)
+    const consumers = async () => (await jsm.consumers.list(EVENTS_STREAM).next()).filter((c) => c.config.filter_subject === eventsSubject(job)).length;
     const n = 1_050;
     for (let i = 1; i <= n; i++) await log.append(job, { event: token(`${i} `), attempt: 1 });
     // the server removes a consumer whose subscription is gone: wait for that (no fixed sleep)
