@@ -1,5 +1,5 @@
 import { Inject, Module } from '@nestjs/common';
-import { HotCache, LiveHub, SnapshotCache, hasCapacity, type EventLog } from '../../libs/event-log/src/index.js';
+import { HotCache, LiveHub, SnapshotCache, hasCapacity, type EventLog } from '@jobstream/event-log';
 import { AppConfig } from '../config/config.js';
 import { EVENT_LOG } from '../engine/engine.constants.js';
 import { CreateRateLimitGuard } from '../limits/create-rate-limit.guard.js';

@@ -2,8 +2,8 @@
 // client gets exactly the job's events, dense, without duplicates (real nats-server + redis-server from the harness).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect, type NatsConnection } from 'nats';
-import type { JobEvent } from '../../libs/contracts/src/index.js';
-import type { HotCache } from '../../libs/event-log/src/index.js';
+import type { JobEvent } from '@jobstream/contracts';
+import type { HotCache } from '@jobstream/event-log';
 import { HOT_CACHE } from '../../src/jobs/jobs.constants.js';
 import { startNatsTestApp, type NatsTestApp } from '../support/nats-app.js';
 import { openSse, readAll } from '../support/sse-client.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { newJobId, type JobEvent } from '../../contracts/src/index.js';
+import { newJobId, type JobEvent } from '@jobstream/contracts';
 import type { LoggedEvent } from './event-log.port.js';
 import { HOT_EVENT_OVERHEAD_BYTES, HotCache } from './hot-cache.js';
 import { LiveHub } from './live-hub.js';

@@ -15,8 +15,8 @@
  * Bounded: per job the last `maxEvents` events and at most `maxJobBytes` (estimated); over all jobs `maxBytes`, the
  * least recently used job's window going first. A job's window is dropped `graceMs` after its terminal event.
  */
-import type { EventPosition } from '../../contracts/src/index.js';
-import { isTerminalEvent } from '../../contracts/src/index.js';
+import type { EventPosition } from '@jobstream/contracts';
+import { isTerminalEvent } from '@jobstream/contracts';
 import type { LoggedEvent } from './event-log.port.js';
 
 export interface HotCacheOptions {

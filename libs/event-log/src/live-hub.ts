@@ -10,7 +10,7 @@
  * last client by the cache's grace period (a client that reconnects finds the window warm), and the window is
  * dropped whenever the feed stops, so it is never read while it could miss events.
  */
-import type { EventPosition } from '../../contracts/src/index.js';
+import type { EventPosition } from '@jobstream/contracts';
 import { hasReaders, positionOf, type EventLog, type EventReader, type LiveSubscription, type LoggedEvent } from './event-log.port.js';
 import type { HotCache } from './hot-cache.js';
 import { Sequencer } from './sequencer.js';
