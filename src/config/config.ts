@@ -158,6 +158,11 @@ const envSchema = z.object({
   EMBEDDED_MAX_EVENTS: int('EMBEDDED_MAX_EVENTS', 100, 1_000_000_000, 1_500_000),
   EMBEDDED_MAX_BYTES: int('EMBEDDED_MAX_BYTES', 1024 * 1024, 1024 ** 4, 512 * 1024 * 1024),
   MAX_EVENTS_PER_JOB: int('MAX_EVENTS_PER_JOB', 10, 1_000_000_000, 1_100_000),
+  // hot cache of recent events per live job (API processes): per job, overall, and the grace after the end
+  HOT_CACHE_EVENTS: int('HOT_CACHE_EVENTS', 0, 10_000_000, 1_000),
+  HOT_CACHE_JOB_BYTES: int('HOT_CACHE_JOB_BYTES', 1024, 1024 ** 3, 1024 * 1024),
+  HOT_CACHE_BYTES: int('HOT_CACHE_BYTES', 0, 1024 ** 4, 64 * 1024 * 1024),
+  HOT_CACHE_GRACE_MS: int('HOT_CACHE_GRACE_MS', 0, 3_600_000, 10_000),
   // v1.1 interactive jobs
   INPUT_TIMEOUT_S: int('INPUT_TIMEOUT_S', 1, 365 * 86_400, 86_400),
   // webhooks (v1.1)
@@ -268,6 +273,12 @@ export class AppConfig {
   readonly embeddedMaxBytes!: number;
   /** A job reaching this many events ends with `error` `too_many_events` (both engines). */
   readonly maxEventsPerJob!: number;
+  /**
+   * Hot cache of recent events per live job in this API process (HOT_CACHE_*): events and estimated bytes per job,
+   * estimated bytes over all jobs (LRU), and how long a job's window and live feed stay after its end or its last
+   * client. Off (`events` 0) on the embedded engine unless HOT_CACHE_EVENTS is set: its log is memory already.
+   */
+  readonly hotCache!: { events: number; jobBytes: number; maxBytes: number; graceMs: number };
   /** How long a job's question waits for an answer before the job ends with `input_timeout` (INPUT_TIMEOUT_S). */
   readonly inputTimeoutMs!: number;
   /** Webhooks (see src/webhooks). */
@@ -397,6 +408,12 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string, opts: Loa
     embeddedMaxEvents: v.EMBEDDED_MAX_EVENTS,
     embeddedMaxBytes: v.EMBEDDED_MAX_BYTES,
     maxEventsPerJob: v.MAX_EVENTS_PER_JOB,
+    hotCache: {
+      events: env.HOT_CACHE_EVENTS === undefined || env.HOT_CACHE_EVENTS === '' ? (v.NATS_URL ? v.HOT_CACHE_EVENTS : 0) : v.HOT_CACHE_EVENTS,
+      jobBytes: v.HOT_CACHE_JOB_BYTES,
+      maxBytes: v.HOT_CACHE_BYTES,
+      graceMs: v.HOT_CACHE_GRACE_MS,
+    },
     inputTimeoutMs: v.INPUT_TIMEOUT_S * 1000,
     webhooks: {
       enabled: v.WEBHOOKS_ENABLED,

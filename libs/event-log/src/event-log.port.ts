@@ -154,6 +154,27 @@ export interface EventLogCapacity {
   usage(): { events: number; bytes: number; runningEvents: number; runningBytes: number; evictedJobs: number; maxEvents: number; maxBytes: number };
 }
 
+/**
+ * A sequential reader of one job's log, for a long replay: successive `read`s that continue where the previous one
+ * ended share one server-side cursor (JetStream: one ordered consumer for the whole replay instead of one per
+ * page). Not reading is the back-pressure. `read` has the semantics of {@link EventLog.read}; a call whose `after`
+ * is not where the previous one ended starts over from `after`.
+ */
+export interface EventReader {
+  read(after: EventPosition, limit: number): Promise<LoggedEvent[]>;
+  /** Releases the server-side cursor; idempotent. The reader may be used again (it starts over). */
+  close(): void;
+}
+
+/** An optional ability of a driver: sequential readers (the JetStream driver). */
+export interface EventLogReaders {
+  openReader(jobId: string): EventReader;
+}
+
+export function hasReaders(log: EventLog): log is EventLog & EventLogReaders {
+  return typeof (log as Partial<EventLogReaders>).openReader === 'function';
+}
+
 export function hasCapacity(log: EventLog): log is EventLog & EventLogCapacity {
   return typeof (log as Partial<EventLogCapacity>).hasRoom === 'function' && typeof (log as Partial<EventLogCapacity>).usage === 'function';
 }

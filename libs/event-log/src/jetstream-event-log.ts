@@ -39,6 +39,8 @@ import {
   type JetStreamClient,
   type JetStreamManager,
   type JetStreamPublishOptions,
+  type JetStreamSubscription,
+  type JsMsg,
   type Msg,
   type PubAck,
   type NatsConnection,
@@ -63,6 +65,8 @@ import {
   type AppendInput,
   type EventListener,
   type EventLog,
+  type EventLogReaders,
+  type EventReader,
   type LiveSubscription,
   type LoggedEvent,
 } from './event-log.port.js';
@@ -185,7 +189,7 @@ function parseStored(data: Uint8Array, pos: number): LoggedEvent {
   return { event: JSON.parse(json) as JobEvent, pos, json };
 }
 
-export class JetStreamEventLog implements EventLog {
+export class JetStreamEventLog implements EventLog, EventLogReaders {
   private readonly js: JetStreamClient;
   private readonly cache = new Map<string, LastState>();
   /** Per job, the highest seq this instance appended and got acknowledged (LRU, like `cache`). */
@@ -437,6 +441,88 @@ export class JetStreamEventLog implements EventLog {
       sub.unsubscribe();
     }
     return out;
+  }
+
+  /**
+   * A reader for one long replay: pages that follow each other are read from ONE ordered consumer, opened at the
+   * first page that is too long for direct gets and kept (not read = flow-controlled by the server) until the
+   * replay reaches the job's last event as it was when the consumer started, the caller reads elsewhere, or
+   * `close`. A read that does not continue the previous one starts over like {@link read}.
+   */
+  openReader(jobId: string): EventReader {
+    let sub: JetStreamSubscription | null = null;
+    let it: AsyncIterator<JsMsg> | null = null;
+    /** Seq of the last message taken from the consumer (the next one follows it). */
+    let at = 0;
+    /** Stream sequence of the job's last event when the consumer started: the end of this replay. */
+    let endPos = 0;
+    const close = () => {
+      sub?.unsubscribe();
+      sub = null;
+      it = null;
+    };
+    const read = async (after: EventPosition, limit: number): Promise<LoggedEvent[]> => {
+      this.assertOpen();
+      const max = Math.max(1, Math.floor(limit));
+      if (!sub || !it || after.seq < at) {
+        close();
+        const last = await this.last(jobId);
+        if (!last || last.event.seq <= after.seq) return [];
+        if ((last.pos <= after.pos && after.pos > 0) || Math.min(max, last.event.seq - after.seq) <= DIRECT_READ_MAX) {
+          return this.read(jobId, after, limit); // rare rollback case, or a short tail (direct gets)
+        }
+        const opts = consumerOpts().orderedConsumer();
+        if (after.pos > 0) opts.startSequence(after.pos + 1);
+        else opts.deliverAll();
+        try {
+          sub = await this.js.subscribe(eventsSubject(jobId), opts);
+        } catch (err) {
+          throw unavailable(err, 'read');
+        }
+        it = sub[Symbol.asyncIterator]();
+        endPos = last.pos;
+        at = after.seq;
+      }
+      const consumer = sub;
+      const out: LoggedEvent[] = [];
+      let ended = false;
+      // Events may expire between the `last` lookup and the consumer's start: never wait forever.
+      let progressed = false;
+      const check = () => {
+        if (!progressed) consumer.unsubscribe();
+        else {
+          progressed = false;
+          idle = setTimeout(check, READ_IDLE_MS);
+        }
+      };
+      let idle: NodeJS.Timeout | undefined = setTimeout(check, READ_IDLE_MS);
+      try {
+        while (out.length < max) {
+          const r = await it.next();
+          if (r.done) {
+            ended = true;
+            break;
+          }
+          progressed = true;
+          const m = r.value;
+          const e = parseStored(m.data, m.seq);
+          at = e.event.seq;
+          if (e.event.seq > after.seq) out.push(e);
+          if (m.info.pending === 0 || m.seq >= endPos) {
+            ended = true;
+            break;
+          }
+        }
+      } catch (err) {
+        close();
+        throw unavailable(err, 'read');
+      } finally {
+        clearTimeout(idle);
+      }
+      if (ended) close();
+      return out;
+    };
+    return { read, close };
   }
 
   async last(jobId: string): Promise<LoggedEvent | null> {
