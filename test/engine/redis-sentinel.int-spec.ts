@@ -82,7 +82,7 @@ describe('the job store behind Redis Sentinel', () => {
     }
     const window = Date.now() - killedAt;
     process.stdout.write(`sentinel failover: creates answered again after ${window} ms (${createStatuses.filter((s) => s === 503).length} × 503)\n`);
-    expect(created).not.toBeNull();
+    if (!created) throw new Error(`no create succeeded ${window} ms after the primary was killed:\n${await redis.diagnostics()}`);
     expect(await redis.primaryPort()).toBe(redis.nodes[1]!.port);
 
     const after = await streamJobUntilComplete(created!.id, { baseUrl: app.url, apiKey: KEY, fetch: recording });
