@@ -31,7 +31,7 @@
  *   A reader whose cursor points into the hole before the new attempt is appended has a cursor ahead of the log:
  *   the API answers it with the contract's explicit error (400 `invalid_cursor`), never an empty stream.
  */
-import type { AgentEvent, EventPosition, JobEvent } from '../../contracts/src/index.js';
+import type { AgentEvent, EventPosition, JobEvent } from '@jobstream/contracts';
 
 export interface LoggedEvent {
   readonly event: JobEvent;
@@ -49,6 +49,12 @@ export interface AppendInput {
   dedupId?: string;
   /** Event time; defaults to now. */
   ts?: Date;
+  /**
+   * The caller believes this is the job's first event (a job record just created): a driver may skip looking up
+   * the job's last event and append as if the log were empty. Only a hint: when the log is not empty the append is
+   * numbered and checked exactly as without it (it only costs the lookup it tried to save).
+   */
+  firstEvent?: boolean;
 }
 
 export type EventListener = (e: LoggedEvent) => void;

@@ -3,7 +3,7 @@
  * Call it from a spec file with a factory that builds a fresh log for the given options.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { InvalidEventError, START, newJobId, type AgentEvent } from '../../../contracts/src/index.js';
+import { InvalidEventError, START, newJobId, type AgentEvent } from '@jobstream/contracts';
 import { JobLogClosedError, LogRollbackError, StaleAttemptError, positionOf, type EventLog, type LoggedEvent } from '../event-log.port.js';
 import { Sequencer } from '../sequencer.js';
 
@@ -183,6 +183,26 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
         log.append(job, { event: { type: 'cancelled', reason: 'r', usage: { input_tokens: 0, output_tokens: 0 } }, attempt: 1 }),
       ).rejects.toBeInstanceOf(JobLogClosedError);
       expect((await log.last(job))?.event).toMatchObject({ seq: 2, type: 'done' });
+    });
+
+    it('treats the firstEvent hint as a hint: a log that is not empty numbers, fences and closes as without it', async () => {
+      const log = await make();
+      const other = await make();
+      const fresh = newJobId();
+      expect((await log.append(fresh, { event: token('a'), attempt: 1, firstEvent: true })).event.seq).toBe(1);
+      const job = newJobId();
+      await other.append(job, { event: token('a'), attempt: 1 });
+      await other.append(job, { event: token('b'), attempt: 2 });
+      // a wrong hint from an instance that never saw the job: numbered after the events already there
+      expect((await log.append(job, { event: token('c'), attempt: 2, firstEvent: true })).event).toMatchObject({ seq: 3, text: 'c' });
+      const stale = newJobId();
+      await other.append(stale, { event: token('a'), attempt: 2 });
+      await expect(log.append(stale, { event: token('late'), attempt: 1, firstEvent: true })).rejects.toBeInstanceOf(StaleAttemptError);
+      const ended = newJobId();
+      await other.append(ended, { event: done('x'), attempt: 1 });
+      await expect(log.append(ended, { event: token('late'), attempt: 1, firstEvent: true })).rejects.toBeInstanceOf(JobLogClosedError);
+      expect((await log.read(job, START, 10)).map((e) => e.event.seq)).toEqual([1, 2, 3]);
+      expect((await log.read(ended, START, 10)).map((e) => e.event.type)).toEqual(['done']);
     });
 
     it('gives dense, unique seqs to concurrent appenders', async () => {
