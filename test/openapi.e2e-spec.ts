@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { EVENT_TYPES } from '../libs/contracts/src/index.js';
+import { EVENT_TYPES } from '@jobstream/contracts';
 import { startTestApp, type TestApp } from './support/app.js';
 
 let app: TestApp;

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { EVENT_TYPES, TERMINAL_EVENT_TYPES } from '../libs/contracts/src/index.js';
+import { EVENT_TYPES, TERMINAL_EVENT_TYPES } from '@jobstream/contracts';
 import { startTestApp, type TestApp } from './support/app.js';
 
 const CHROMIUM = '/usr/bin/chromium';

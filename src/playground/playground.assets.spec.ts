@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EVENT_TYPES, TERMINAL_EVENT_TYPES } from '../../libs/contracts/src/index.js';
+import { EVENT_TYPES, TERMINAL_EVENT_TYPES } from '@jobstream/contracts';
 import { loadPlaygroundAssets, PLAYGROUND_PUBLIC_DIR } from './playground.assets.js';
 
 const sri = (s: string) => `sha384-${createHash('sha384').update(s, 'utf8').digest('base64')}`;

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EVENT_TYPES, TERMINAL_EVENT_TYPES } from '../../libs/contracts/src/index.js';
+import { EVENT_TYPES, TERMINAL_EVENT_TYPES } from '@jobstream/contracts';
 
 export const PLAYGROUND_ASSETS = Symbol('PLAYGROUND_ASSETS');
 
