@@ -3,6 +3,7 @@
  * A bad value stops the process with a message naming the variable. Nothing else reads `process.env`.
  */
 import { z } from 'zod';
+import { LOG_FORMATS, type LogFormat, type LogFormatSetting } from '../logging/log-format.js';
 
 const int = (name: string, min: number, max: number, def: number) =>
   z
@@ -143,6 +144,18 @@ const envSchema = z.object({
     }),
   PLAYGROUND: bool('PLAYGROUND', true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
+  LOG_FORMAT: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      const f = v.trim().toLowerCase();
+      if ((LOG_FORMATS as readonly string[]).includes(f)) return f as LogFormat;
+      ctx.addIssue({ code: 'custom', message: `LOG_FORMAT must be pretty or json (unset: pretty on a terminal, JSON otherwise), got "${v}"` });
+      return z.NEVER;
+    }),
+  // set by CI systems: no pretty logs there unless LOG_FORMAT asks
+  CI: z.string().optional(),
   // operability: metrics, limits, shutdown
   METRICS_TOKEN: z
     .string()
@@ -246,6 +259,8 @@ export class AppConfig {
   /** Run an agent worker inside the API process (always on the embedded engine). */
   readonly inProcessWorker!: boolean;
   readonly logLevel!: string;
+  /** LOG_FORMAT, or `auto` when unset (pretty on a terminal, see logging/log-format.ts); `json` when unset under CI. */
+  readonly logFormat!: LogFormatSetting;
   /** The `openai` agent's provider (OpenAI-compatible chat completions); the agent is off without a base URL. */
   readonly openai!: { baseUrl: string | undefined; apiKey: string | undefined; model: string | undefined; timeoutMs: number };
   /** HMAC secret of browser stream tokens; undefined ⇒ a random per-process secret (tokens work on this instance only). */
@@ -390,6 +405,7 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string, opts: Loa
     workerShutdownGraceMs: v.WORKER_SHUTDOWN_GRACE_MS,
     inProcessWorker: !v.NATS_URL || v.EMBEDDED_WORKER,
     logLevel: v.LOG_LEVEL,
+    logFormat: v.LOG_FORMAT ?? (v.CI !== undefined && !/^(|0|false|no|off)$/i.test(v.CI.trim()) ? 'json' : 'auto'),
     openai: {
       baseUrl: v.OPENAI_BASE_URL?.replace(/\/+$/, ''),
       apiKey: v.OPENAI_API_KEY || undefined,
