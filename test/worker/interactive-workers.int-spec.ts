@@ -54,7 +54,6 @@ afterEach(async () => {
 
 afterAll(async () => {
   const lines = Object.entries(measured).map(([k, v]) => `  ${k}: [${v.join(', ')}] ms`);
-  // eslint-disable-next-line no-console
   console.log(`interactive jobs with worker processes (JOB_STALL_TIMEOUT_MS=${STALL_MS}):\n${lines.join('\n')}`);
   await api?.close();
   await Promise.all([nats?.destroy(), redis?.destroy()]);

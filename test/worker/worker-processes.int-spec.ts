@@ -92,7 +92,6 @@ afterAll(async () => {
     const sorted = [...v].sort((a, b) => a - b);
     return `  ${k}: n=${v.length} min=${sorted[0]} median=${sorted[Math.floor(sorted.length / 2)]} max=${sorted.at(-1)} ms  [${v.join(', ')}]`;
   });
-  // eslint-disable-next-line no-console
   console.log(`worker latencies (JOB_STALL_TIMEOUT_MS=${STALL_MS}, heartbeat every 1000 ms, watchdog after ${2 * STALL_MS} ms):\n${lines.join('\n')}`);
 });
 
