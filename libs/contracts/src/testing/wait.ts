@@ -46,9 +46,9 @@ export async function waitFor<T>(condition: () => T | Promise<T>, options: WaitF
   const intervalMs = options.intervalMs ?? 25;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
-  let threw = false;
   for (;;) {
     const last = Date.now() >= deadline;
+    let threw: boolean;
     try {
       const value = await condition();
       if (value) return value as Truthy<T>;
