@@ -5,7 +5,7 @@
  * window and then succeed again, on the new primary.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createClient, seededRandom, streamJobUntilComplete, type FetchLike } from '../../libs/sdk/src/index.js';
+import { createClient, seededRandom, streamJobUntilComplete, type FetchLike } from '@jobstream/sdk';
 import { startNats, startRedisSentinel, type RunningNats, type RunningRedisSentinel } from '../harness/servers.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { waitFor } from '../support/wait.js';
@@ -30,7 +30,10 @@ beforeAll(async () => {
     RATE_LIMIT_CREATE_PER_MIN: '0',
   });
 }, 60_000);
+// the followers' streams end with the test, pass or fail: a timer left running would fire during a later suite
+const followersAbort = new AbortController();
 afterAll(async () => {
+  followersAbort.abort();
   await app?.close();
   await Promise.all([nats?.destroy(), redis?.destroy()]);
 });
@@ -52,7 +55,7 @@ describe('the job store behind Redis Sentinel', () => {
         apiKey: KEY,
         fetch: recording,
         reconnect: { initialDelayMs: 100, maxDelayMs: 1_000, maxRetries: 10_000, random: seededRandom(i + 1) },
-        signal: AbortSignal.timeout(90_000),
+        signal: followersAbort.signal,
         onToken: () => tokens++,
       }),
     );
@@ -78,7 +81,9 @@ describe('the job store behind Redis Sentinel', () => {
         return null;
       },
       { timeoutMs: 60_000, intervalMs: 200, message: () => `a create to succeed on the new primary (${createStatuses.length} tries)` },
-    );
+    ).catch(async (err: unknown) => {
+      throw new Error(`${(err as Error).message}:\n${await redis.diagnostics()}`, { cause: err });
+    });
     const window = Date.now() - killedAt;
     process.stdout.write(`sentinel failover: creates answered again after ${window} ms (${createStatuses.filter((s) => s === 503).length} × 503)\n`);
     expect(await redis.primaryPort()).toBe(redis.nodes[1]!.port);
