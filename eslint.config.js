@@ -22,7 +22,7 @@ const unusedVars = [
 ];
 
 export default defineConfig(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'bench/results/'] },
+  { ignores: ['**/dist/', '**/node_modules/', 'coverage/', 'bench/results/'] },
 
   // TypeScript: src, libs, test, bench (everything tsconfig.json includes), with type information.
   {
