@@ -155,7 +155,7 @@ export async function startApi({ nats, redis, env = {}, nodeArgs = [] }) {
       return (await fetch(`${url}/v1/jobs?limit=1`)).ok;
     });
   } catch (e) {
-    throw new Error(`${e.message}\n${err}`);
+    throw new Error(`${e.message}\n${err}`, { cause: e });
   }
   return { url, port, pid: child.pid, child, stop: () => stopChild(child), stderr: () => err };
 }

@@ -19,7 +19,7 @@ import { formattedDestination } from './log-format.js';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 /** A caller's request id is kept when it is this sane (no spaces, no control characters, bounded). */
-const SANE_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const REDACTED = '[redacted]';
 
 /** Paths of the log record that are always censored (headers are lower-case in Node). */

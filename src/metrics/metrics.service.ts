@@ -38,6 +38,7 @@ export class Metrics implements RunnerMetrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with `this` = the metric
     const self = this;
     new Gauge({
       name: 'jobstream_sse_open_connections',

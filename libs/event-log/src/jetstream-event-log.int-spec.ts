@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect } from 'nats';
 import { EVENTS_STREAM, START, eventsSubject, newJobId } from '@jobstream/contracts';
+import { waitFor } from '../../contracts/src/testing/wait.js';
 import { startNats, type RunningNats } from '../../../test/harness/servers.js';
 import { EventLogUnavailableError, JobLogClosedError } from './event-log.port.js';
 import { JetStreamEventLog } from './jetstream-event-log.js';
@@ -166,17 +167,14 @@ describe('JetStreamEventLog specifics', () => {
     }
     await nats.restart();
     // the same instance reconnects by itself; the retried append (same dedup id) lands once
-    let appended;
-    for (let i = 0; ; i++) {
-      try {
-        appended = await log.append(job, { event: token('during'), attempt: 1, dedupId: 'during' });
-        break;
-      } catch (err) {
-        expect(err).toBeInstanceOf(EventLogUnavailableError);
-        if (i > 100) throw err;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    const appended = await waitFor(
+      () =>
+        log.append(job, { event: token('during'), attempt: 1, dedupId: 'during' }).catch((err: unknown) => {
+          expect(err).toBeInstanceOf(EventLogUnavailableError);
+          return null;
+        }),
+      { intervalMs: 100, message: 'an append to succeed after NATS restarted' },
+    );
     expect(appended.event.seq).toBe(2);
     expect((await log.read(job, START, 10)).map((e) => e.event.seq)).toEqual([1, 2]);
     await log.close();

@@ -273,6 +273,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
         const changes = streamDiff(info.config as unknown as Record<string, unknown>, want);
         if (changes.length > 0) {
           await this.jsm.streams.update(this.stream, { ...info.config, ...want } as StreamConfig);
+          // eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(logger) just below
           const say = this.opts.logger?.info ?? this.opts.logger?.warn;
           say?.call(this.opts.logger, `stream ${this.stream} reconciled with the configuration: ${changes.join(', ')}`);
         }
