@@ -85,6 +85,12 @@ export default defineConfig(
     rules: { 'no-unused-vars': unusedVars },
   },
 
+  // The playground's page script runs in the browser (served as a file, no build step).
+  {
+    files: ['src/playground/public/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { ...globals.browser } },
+  },
+
   // Last: switch off every stylistic rule that Prettier owns.
   prettier,
 );

@@ -52,7 +52,7 @@ describe('pretty logs (LOG_FORMAT=pretty)', () => {
     // readable, not JSON, not coloured
     expect(raw.length).toBeGreaterThan(5);
     for (const l of raw) expect([l, l.startsWith('{')]).toEqual([l, false]);
-    expect(raw.join('\n')).not.toMatch(/\u001b\[/);
+    expect(raw.join('\n')).not.toContain('\u001b[');
     const createLine = raw.find((l) => l.includes('POST /v1/jobs 201'));
     expect(createLine).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: POST \/v1\/jobs 201 \{.*"req_id":"req-pretty-1"/);
     expect(createLine).toContain(`"job_id":"${job.id}"`);

@@ -55,6 +55,7 @@ function read(dir: string, name: string): string {
     throw new Error(
       `the playground's ${name} is missing in ${dir} (${(err as NodeJS.ErrnoException).code ?? String(err)}): ` +
         '`npm run build` copies src/playground/public/ into dist/; or set PLAYGROUND=false',
+      { cause: err },
     );
   }
 }

@@ -41,7 +41,7 @@ function authHeaders(json) {
 async function api(method, path, body) {
   const res = await fetch(path, { method, headers: authHeaders(body !== undefined), body: body === undefined ? undefined : JSON.stringify(body) });
   let data = null;
-  try { data = await res.json(); } catch (e) { /* not JSON */ }
+  try { data = await res.json(); } catch { /* not JSON */ }
   if (!res.ok) {
     throw new Error(data && data.error ? data.error.code + ': ' + data.error.message : 'HTTP ' + res.status);
   }
@@ -163,7 +163,7 @@ function sendResults() {
   const results = [];
   for (const ta of document.querySelectorAll('[data-testid="tool-result"]')) {
     let result;
-    try { result = JSON.parse(ta.value); } catch (e) { result = ta.value; }
+    try { result = JSON.parse(ta.value); } catch { result = ta.value; }
     results.push({ call_id: ta.dataset.callId, result });
   }
   return answer({ results });
@@ -278,7 +278,7 @@ async function probeAuth() {
     const res = await fetch('/v1/jobs?limit=1', { headers: authHeaders(false) });
     $('auth').textContent = res.status === 401 ? 'this server needs an API key' : $('api-key').value.trim() ? 'key accepted' : 'auth is off: no key needed';
     $('auth').className = res.status === 401 ? 'bad' : 'ok';
-  } catch (e) { /* offline: leave it */ }
+  } catch { /* offline: leave it */ }
 }
 
 $('start').addEventListener('click', start);
