@@ -19,7 +19,7 @@
 import type { EventLog } from '../../libs/event-log/src/index.js';
 import type { JobQueue } from '../../libs/job-queue/src/index.js';
 import type { JobRecord, JobStore } from '../../libs/job-store/src/index.js';
-import { waitingDedupId } from '../worker/job-runner.js';
+import { waitingDedupId } from '../worker-core/job-lifecycle/index.js';
 
 export interface DispatchDeps {
   store: JobStore;

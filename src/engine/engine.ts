@@ -8,7 +8,7 @@ import { MemoryJobControl, MemoryJobQueue } from '../../libs/job-queue/src/index
 import { MemoryJobStore } from '../../libs/job-store/src/index.js';
 import { MemoryShareStore } from '../../libs/share-store/src/index.js';
 import { MemoryThreadStore } from '../../libs/thread-store/src/index.js';
-import { ThreadAdvancer, advancingThreads } from '../threads/thread-advancer.js';
+import { ThreadAdvancer, advancingThreads } from '../worker-core/threads/thread-advancer.js';
 import { ObservedMemoryEventLog } from '../../libs/webhooks/src/index.js';
 import type { AppConfig } from '../config/config.js';
 import { traceEngine } from '../tracing/traced-engine.js';

@@ -12,7 +12,7 @@ import { MemoryShareStore, RedisShareStore, type ShareStore } from '../../libs/s
 import { MemoryThreadStore, RedisThreadStore, type ThreadStore } from '../../libs/thread-store/src/index.js';
 import { JetStreamJobEventFeed } from '../../libs/webhooks/src/index.js';
 import type { AppConfig } from '../config/config.js';
-import { ThreadAdvancer, advancingThreads } from '../threads/thread-advancer.js';
+import { ThreadAdvancer, advancingThreads } from '../worker-core/threads/thread-advancer.js';
 import type { Engine } from './engine.types.js';
 
 /** Redacts credentials from a server list before it is logged. */

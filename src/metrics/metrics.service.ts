@@ -7,7 +7,7 @@ import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { JobStatus } from '../../libs/contracts/src/index.js';
 import type { SseStats } from '../sse/sse-connections.js';
-import type { RunnerMetrics } from '../worker/job-runner.js';
+import type { RunnerMetrics } from '../worker-core/job-lifecycle/index.js';
 
 export type LimitName = 'create_rate' | 'tenant_streams' | 'global_streams' | 'event_memory';
 

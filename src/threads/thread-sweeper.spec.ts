@@ -4,7 +4,7 @@ import { MemoryJobQueue, type QueuedJob } from '../../libs/job-queue/src/index.j
 import { MemoryJobStore, newJobRecord } from '../../libs/job-store/src/index.js';
 import { MemoryThreadStore, newThreadRecord } from '../../libs/thread-store/src/index.js';
 import type { AppConfig } from '../config/config.js';
-import { ThreadAdvancer } from './thread-advancer.js';
+import { ThreadAdvancer } from '../worker-core/threads/thread-advancer.js';
 import { ThreadSweeper } from './thread-sweeper.js';
 import type { ThreadsService } from './threads.service.js';
 

@@ -10,9 +10,9 @@ import { natsMicroserviceOptions } from '../common/nats-transport.js';
 import type { AppConfig } from '../config/config.js';
 import { createEngine, type Engine } from '../engine/engine.js';
 import { startTracing } from '../tracing/tracing.js';
-import type { AgentRegistry } from './agents/agent.js';
+import type { AgentRegistry } from '../worker-core/agents/agent.js';
 import { WORKER_ID } from './worker.controller.js';
-import { AGENT_REGISTRY } from './worker.constants.js';
+import { AGENT_REGISTRY } from '../worker-core/worker.constants.js';
 import { WorkerModule } from './worker.module.js';
 
 export class WorkerConfigError extends Error {

@@ -6,9 +6,9 @@ import { WORKER_SUBJECTS } from '../../libs/contracts/src/index.js';
 import { AppConfig } from '../config/config.js';
 import { ENGINE } from '../engine/engine.constants.js';
 import type { Engine } from '../engine/engine.js';
-import type { AgentRegistry } from './agents/agent.js';
-import type { JobRunner } from './job-runner.js';
-import { AGENT_REGISTRY, JOB_RUNNER } from './worker.constants.js';
+import type { AgentRegistry } from '../worker-core/agents/agent.js';
+import type { JobRunner } from '../worker-core/job-runner.js';
+import { AGENT_REGISTRY, JOB_RUNNER } from '../worker-core/worker.constants.js';
 
 export interface WorkerPingReply {
   ok: boolean;

@@ -5,7 +5,7 @@ import { EngineModule } from '../engine/engine.module.js';
 import type { Engine } from '../engine/engine.js';
 import { WatchdogModule } from '../watchdog/watchdog.module.js';
 import { WorkerController } from './worker.controller.js';
-import { WorkerCoreModule } from './worker-core.module.js';
+import { WorkerCoreModule } from '../worker-core/worker-core.module.js';
 
 /** The agent-worker microservice: the worker core (queue consumer, runner, agents), the watchdog, diagnostics. */
 @Module({})

@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { newJobId, newThreadId } from '../../libs/contracts/src/index.js';
-import { MemoryEventLog } from '../../libs/event-log/src/index.js';
-import { MemoryJobQueue, type QueuedJob } from '../../libs/job-queue/src/index.js';
-import { MemoryJobStore, newJobRecord, type JobStore } from '../../libs/job-store/src/index.js';
-import { MemoryThreadStore, newThreadRecord } from '../../libs/thread-store/src/index.js';
+import { newJobId, newThreadId } from '../../../libs/contracts/src/index.js';
+import { MemoryEventLog } from '../../../libs/event-log/src/index.js';
+import { MemoryJobQueue, type QueuedJob } from '../../../libs/job-queue/src/index.js';
+import { MemoryJobStore, newJobRecord, type JobStore } from '../../../libs/job-store/src/index.js';
+import { MemoryThreadStore, newThreadRecord } from '../../../libs/thread-store/src/index.js';
 import { conversationOf } from './conversation-history.js';
 import { ThreadAdvancer, advancingThreads } from './thread-advancer.js';
 

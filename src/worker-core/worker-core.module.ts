@@ -4,7 +4,7 @@ import type { JobStore } from '../../libs/job-store/src/index.js';
 import { AppConfig } from '../config/config.js';
 import type { ThreadStore } from '../../libs/thread-store/src/index.js';
 import { EVENT_LOG, JOB_STORE, THREAD_STORE } from '../engine/engine.constants.js';
-import { conversationOf } from '../threads/conversation-history.js';
+import { conversationOf } from './threads/conversation-history.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { AgentRegistry } from './agents/agent.js';
 import { EchoAgent } from './agents/echo.agent.js';

@@ -58,6 +58,17 @@ import type { QueuedJob } from '../../libs/job-queue/src/index.js';
 import type { InputRequestRecord, JobRecord, JobStore } from '../../libs/job-store/src/index.js';
 import { INPUT_LIMITS, InvalidInputSchemaError, inputSchemas, schemaFor } from '../interactive/input-schemas.js';
 import type { AgentContext, AgentInputRequest, AgentRegistry } from './agents/agent.js';
+import {
+  cancelledDedupId,
+  endDedupId,
+  endJob,
+  settleFromLog,
+  statusOfTerminal,
+  waitingDedupId,
+  type JobEndingDeps,
+  type RunnerMetrics,
+  type TerminalJobEvent,
+} from './job-lifecycle/index.js';
 
 export interface JobRunnerOptions {
   maxAttempts: number;
@@ -72,21 +83,6 @@ export interface JobRunnerOptions {
   metrics?: RunnerMetrics;
   /** v1.1: what else the agent of a job is given (a thread's turn and the conversation so far). */
   turnContext?: (job: JobRecord) => Promise<Pick<AgentContext, 'turn' | 'conversation'>>;
-}
-
-export function statusOfTerminal(e: { type: 'done' | 'error' | 'cancelled' }): JobStatus {
-  return e.type === 'done' ? 'completed' : e.type === 'error' ? 'failed' : 'cancelled';
-}
-
-type TerminalJobEvent = JobEvent<'done' | 'error' | 'cancelled'>;
-
-/** The store fields a terminal event settles (finished_at is the event's own time, so log and store agree). */
-export function terminalPatch(e: TerminalJobEvent) {
-  return {
-    usage: e.usage,
-    error: e.type === 'error' ? { code: e.code, message: e.message } : null,
-    finished_at: e.ts,
-  };
 }
 
 /** The terminal event of a job stopped because the embedded engine's memory budget is spent on running jobs. */
@@ -115,14 +111,6 @@ interface Running {
 
 /** What happens to the queue message once the runner is done with a job. */
 type Outcome = 'ack' | 'release';
-
-/** What the runner reports, if anyone listens (the API's Prometheus metrics); no Nest dependency. */
-export interface RunnerMetrics {
-  /** A status change this runner made in the store. */
-  jobTransition(status: JobStatus): void;
-  /** One attempt ran to its end here: the agent, the job's final status, and how long the attempt ran. */
-  jobRunFinished(agent: string, status: JobStatus, seconds: number): void;
-}
 
 export class JobRunner {
   private readonly logger = new Logger('JobRunner');
@@ -637,7 +625,7 @@ export class JobRunner {
         // a cancel that reached the job while it was being parked: nobody else would end it now
         const reason = state.cancelReason ?? tr.job.cancel_reason ?? '';
         const c = await closed(() =>
-          this.appendDurably(jobId, { event: { type: 'cancelled', reason, usage: { ...usage } }, attempt, dedupId: `${jobId}:cancelled` }),
+          this.appendDurably(jobId, { event: { type: 'cancelled', reason, usage: { ...usage } }, attempt, dedupId: cancelledDedupId(jobId) }),
         );
         return ('pos' in c ? c.event : c) as TerminalJobEvent;
       }
@@ -667,7 +655,7 @@ export class JobRunner {
       this.appendDurably(jobId, {
         event: { type: 'cancelled', reason: cur?.cancel_reason ?? state.cancelReason ?? '', usage: { ...usage } },
         attempt,
-        dedupId: `${jobId}:cancelled`,
+        dedupId: cancelledDedupId(jobId),
       }),
     );
     return ('pos' in c ? c.event : c) as TerminalJobEvent;
@@ -686,28 +674,24 @@ export class JobRunner {
     return 'release';
   }
 
-  /** Appends a terminal event (unless the log already holds one) and settles the store. */
+  /** Ends this attempt of the job: one module does it for everyone (job-lifecycle/job-ending.ts, scope 'attempt'). */
   private async end(job: JobRecord, attempt: number, ev: TerminalAgentEvent): Promise<JobStatus> {
-    let stored: LoggedEvent;
-    try {
-      stored = await this.appendDurably(job.id, { event: ev, attempt, dedupId: `${job.id}:${attempt}:end` });
-    } catch (err) {
-      if (err instanceof JobLogClosedError) {
-        const t = err.terminal.event as TerminalJobEvent;
-        await this.settle(job.id, t);
-        return statusOfTerminal(t);
-      }
-      throw err;
-    }
-    const t = stored.event as TerminalJobEvent;
-    await this.settle(job.id, t);
-    return statusOfTerminal(t);
+    const ended = await endJob(this.ending, { jobId: job.id, attempt, event: ev, dedupId: endDedupId(job.id, attempt), scope: 'attempt' });
+    return ended.status;
   }
 
+  /** The log holds the job's terminal event: the store follows it. */
   private async settle(jobId: string, ev: TerminalJobEvent): Promise<void> {
-    const status = statusOfTerminal(ev);
-    const tr = await this.store.transition(jobId, status, { patch: terminalPatch(ev) });
-    if (tr.changed) this.opts.metrics?.jobTransition(status);
+    await settleFromLog(this.ending, jobId, ev);
+  }
+
+  private get ending(): JobEndingDeps {
+    return {
+      store: this.store,
+      log: this.log,
+      append: (jobId, input) => this.appendDurably(jobId, input),
+      onTransition: (status) => this.opts.metrics?.jobTransition(status),
+    };
   }
 
   /**
@@ -747,11 +731,6 @@ export class JobRunner {
       throw err;
     }
   }
-}
-
-/** Dedup id of the `status: waiting_for_input` after a question (appended by the runner, or by the API's answer if first). */
-export function waitingDedupId(jobId: string, attempt: number, requestId: string): string {
-  return `${jobId}:${attempt}:w:${requestId}`;
 }
 
 /** One handle over the job's first delivery and any adopted later ones: every call reaches all of them. */
