@@ -11,7 +11,7 @@ import { MemoryJobStore, RedisJobStore, type JobStore } from '../../libs/job-sto
 import { MemoryShareStore, RedisShareStore, type ShareStore } from '../../libs/share-store/src/index.js';
 import { MemoryThreadStore, RedisThreadStore, type ThreadStore } from '../../libs/thread-store/src/index.js';
 import { JetStreamJobEventFeed } from '../../libs/webhooks/src/index.js';
-import type { AppConfig } from '../config/config.js';
+import type { CommonConfig } from '../config/common.config.js';
 import { ThreadAdvancer, advancingThreads } from '../worker-core/threads/thread-advancer.js';
 import type { Engine } from './engine.types.js';
 
@@ -20,7 +20,7 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/g, '//***@');
 }
 
-export async function createNatsEngine(config: AppConfig, logger: Logger): Promise<Engine> {
+export async function createNatsEngine(config: CommonConfig, logger: Logger): Promise<Engine> {
   const servers = config.natsUrl!.split(',');
   let nc: NatsConnection;
   try {
