@@ -2,8 +2,10 @@
  * Runs one job: takes it from the queue, moves it to `running`, runs its agent and appends the agent's events to
  * the log, then ends it with exactly one terminal event and the matching terminal status.
  *
- * - The event log is the arbiter of the end: it accepts one terminal event per job. Whoever appends it (this
- *   runner, a cancel of a queued job, the watchdog) then writes the terminal status to the store.
+ * - The event log is the arbiter of the end: it accepts one terminal event per job. The runner ends its attempt
+ *   through job-lifecycle/job-ending.ts (scope 'attempt'), the module the API's cancel and the watchdog use too:
+ *   the terminal append, the store settled from whichever terminal event the log holds, and a superseded attempt
+ *   (`StaleAttemptError`) that writes nothing.
  * - A redelivered job that was `running` means its previous holder vanished: the next attempt starts with an
  *   `attempt` event (clients discard the earlier attempt's output), or the job fails with `worker_lost` once
  *   MAX_ATTEMPTS are spent.
