@@ -1,7 +1,7 @@
 /**
  * The worker process never loads the API: `node dist/src/worker/main.js` in a fresh process, with a module loader
  * hook that records every module the process loads, up to the point where it tries to reach NATS (it gets as far
- * as the dynamic import of the NATS engine, then fails to connect to a port nobody listens on). None of the recorded
+ * as the dynamic import of the NATS engine, then fails to connect to a port that closes every connection). None of the recorded
  * modules may be part of the API app (AppModule, the API bootstrap and entry point, any API feature, the HTTP-side
  * platform). `npm run lint:deps` checks the same statically (rule `worker-process-never-loads-the-api`); this checks
  * what Node actually loads.
@@ -21,17 +21,20 @@ const MAIN = join(DIST_SRC, 'worker/main.js');
 const API_MODULE =
   /^(jobs|threads|job-management|shares|webhooks|playground|docs|health|auth|metrics|limits|sse)\/|^(app\.module|bootstrap|main)\.js$|^lifecycle\/(lifecycle\.module|shutdown\.service)\.js$/;
 
-/** A loopback port nobody listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
+/**
+ * A loopback port that refuses NATS: held by this test for its whole duration (so no other suite's nats-server can
+ * take it meanwhile), every connection closed at once.
+ */
+async function refusingPort(): Promise<{ port: number; close(): Promise<void> }> {
+  const srv = createServer((socket) => socket.destroy());
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const { port } = srv.address() as { port: number };
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
+  return { port, close: () => new Promise<void>((r) => srv.close(() => r())) };
 }
 
 async function modulesLoadedByWorker(): Promise<{ loaded: string[]; code: number | null; output: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'jobstream-graph-'));
+  const nats = await refusingPort();
   try {
     const out = join(dir, 'loaded.txt');
     writeFileSync(out, '');
@@ -55,7 +58,7 @@ register(${JSON.stringify(pathToFileURL(hooks).href)}, import.meta.url, { data: 
 `,
     );
     const child = spawn(process.execPath, ['--import', pathToFileURL(register).href, MAIN], {
-      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', NATS_URL: `nats://127.0.0.1:${await closedPort()}` },
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', NATS_URL: `nats://127.0.0.1:${nats.port}` },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -69,6 +72,7 @@ register(${JSON.stringify(pathToFileURL(hooks).href)}, import.meta.url, { data: 
       .map((u) => u.slice(distUrl.length));
     return { loaded: [...new Set(loaded)].sort(), code, output };
   } finally {
+    await nats.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -95,5 +99,5 @@ describe('the worker process module graph', () => {
     );
     expect(loaded.filter((m) => API_MODULE.test(m))).toEqual([]);
     expect(loaded).not.toContain('config/config.js'); // the API's config (API_KEYS, PORT, CORS …)
-  });
+  }, 60_000);
 });
