@@ -626,10 +626,7 @@ export class JobRunner {
       if (tr.job.cancel_reason !== null || state.cancelReason !== null) {
         // a cancel that reached the job while it was being parked: nobody else would end it now
         const reason = state.cancelReason ?? tr.job.cancel_reason ?? '';
-        const c = await closed(() =>
-          this.appendDurably(jobId, { event: { type: 'cancelled', reason, usage: { ...usage } }, attempt, dedupId: cancelledDedupId(jobId) }),
-        );
-        return ('pos' in c ? c.event : c) as TerminalJobEvent;
+        return this.endCancelled(jobId, attempt, reason, usage);
       }
       this.logger.log({ msg: 'job waits for input; worker released', job_id: jobId, request_id: rid });
       return 'parked';
@@ -653,14 +650,19 @@ export class JobRunner {
     // Ended or taken over meanwhile: whatever ended it settles from the log; a cancel is ours to append.
     const last = await this.log.last(jobId);
     if (last && isTerminalEvent(last.event)) return last.event as TerminalJobEvent;
-    const c = await closed(() =>
-      this.appendDurably(jobId, {
-        event: { type: 'cancelled', reason: cur?.cancel_reason ?? state.cancelReason ?? '', usage: { ...usage } },
-        attempt,
-        dedupId: cancelledDedupId(jobId),
-      }),
-    );
-    return ('pos' in c ? c.event : c) as TerminalJobEvent;
+    return this.endCancelled(jobId, attempt, cur?.cancel_reason ?? state.cancelReason ?? '', usage);
+  }
+
+  /** A cancel that reached a job while it was being parked: ended here (the job-ending module), the log's terminal event returned. */
+  private async endCancelled(jobId: string, attempt: number, reason: string, usage: Usage): Promise<TerminalJobEvent> {
+    const ended = await endJob(this.ending, {
+      jobId,
+      attempt,
+      event: { type: 'cancelled', reason, usage: { ...usage } },
+      dedupId: cancelledDedupId(jobId),
+      scope: 'attempt',
+    });
+    return ended.event;
   }
 
   /** Gives a stopped job back to the queue as its next attempt (see the header); 'ack' when it ended meanwhile. */
