@@ -82,7 +82,8 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(dist|node_modules|coverage)/' },
+    // built output (dist/, libs/*/dist/) is not source
+    exclude: { path: '(^|/)(dist|node_modules|coverage)/' },
     // type-only imports count: a type cycle is still a design cycle
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },

@@ -30,9 +30,9 @@
  * deadline index, so it is exact across restarts) with `error` `input_timeout`, `retryable: false`.
  */
 import { Logger } from '@nestjs/common';
-import type { EventLog } from '../../libs/event-log/src/index.js';
-import type { JobQueue } from '../../libs/job-queue/src/index.js';
-import { isActiveStatus, lastSignOfLife, type JobRecord, type JobStore } from '../../libs/job-store/src/index.js';
+import type { EventLog } from '@jobstream/event-log';
+import type { JobQueue } from '@jobstream/job-queue';
+import { isActiveStatus, lastSignOfLife, type JobRecord, type JobStore } from '@jobstream/job-store';
 import { endJob, inputTimeoutDedupId, watchdogDedupId } from '../worker-core/job-lifecycle/index.js';
 import { answeredRequest, dispatchJob } from '../engine/dispatch.js';
 

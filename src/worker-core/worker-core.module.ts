@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
-import type { EventLog } from '../../libs/event-log/src/index.js';
-import type { JobStore } from '../../libs/job-store/src/index.js';
+import type { EventLog } from '@jobstream/event-log';
+import type { JobStore } from '@jobstream/job-store';
 import { WorkerConfig } from '../config/worker.config.js';
-import type { ThreadStore } from '../../libs/thread-store/src/index.js';
+import type { ThreadStore } from '@jobstream/thread-store';
 import { EVENT_LOG, JOB_STORE, THREAD_STORE } from '../engine/engine.constants.js';
 import { conversationOf } from './threads/conversation-history.js';
 import { AgentRegistry } from './agents/agent.js';

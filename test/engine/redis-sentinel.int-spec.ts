@@ -5,7 +5,7 @@
  * window and then succeed again, on the new primary.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createClient, seededRandom, streamJobUntilComplete, type FetchLike } from '../../libs/sdk/src/index.js';
+import { createClient, seededRandom, streamJobUntilComplete, type FetchLike } from '@jobstream/sdk';
 import { startNats, startRedisSentinel, type RunningNats, type RunningRedisSentinel } from '../harness/servers.js';
 import { sleep, startTestApp, type TestApp } from '../support/app.js';
 

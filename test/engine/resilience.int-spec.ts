@@ -3,7 +3,7 @@
  * nats-server killed and restarted mid-stream, Redis restarted, and the broker footprint of many clients.
  */
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
-import type { JobEvent } from '../../libs/contracts/src/index.js';
+import type { JobEvent } from '@jobstream/contracts';
 import { startNats, startRedis, type RunningNats, type RunningServer } from '../harness/servers.js';
 import { sleep, startTestApp, type TestApp } from '../support/app.js';
 import { openSse, readAll, tokenText, type SseResponse } from '../support/sse-client.js';

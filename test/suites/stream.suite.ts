@@ -2,8 +2,8 @@
  * The SSE stream, end to end through the real app: shared by the embedded e2e run and the JetStream+Redis run.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { JobEvent } from '../../libs/contracts/src/index.js';
-import type { LiveHub } from '../../libs/event-log/src/index.js';
+import type { JobEvent } from '@jobstream/contracts';
+import type { LiveHub } from '@jobstream/event-log';
 import { LIVE_HUB } from '../../src/jobs/jobs.constants.js';
 import { SseConnections } from '../../src/sse/sse-connections.js';
 import type { TestApp } from '../support/app.js';

@@ -4,7 +4,7 @@
  * first token) and stop reading at any point (drop the connection).
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import type { JobEvent } from '../../libs/contracts/src/index.js';
+import type { JobEvent } from '@jobstream/contracts';
 
 export type SseItem =
   | { kind: 'event'; id: string; type: string; event: JobEvent }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { START, newJobId, type JobStatus, type TerminalAgentEvent } from '../../../libs/contracts/src/index.js';
-import { MemoryEventLog, StaleAttemptError, type AppendInput } from '../../../libs/event-log/src/index.js';
-import { JobStoreUnavailableError, MemoryJobStore, type JobRecord, type JobStore } from '../../../libs/job-store/src/index.js';
+import { START, newJobId, type JobStatus, type TerminalAgentEvent } from '@jobstream/contracts';
+import { MemoryEventLog, StaleAttemptError, type AppendInput } from '@jobstream/event-log';
+import { JobStoreUnavailableError, MemoryJobStore, type JobRecord, type JobStore } from '@jobstream/job-store';
 import { cancelledDedupId, endDedupId, watchdogDedupId } from './dedup-ids.js';
 import { endJob, settleFromLog, type JobEndingDeps } from './job-ending.js';
 

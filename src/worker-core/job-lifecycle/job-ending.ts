@@ -33,9 +33,9 @@
  *    finished_at) are aligned with the event, so log and store agree on the end time. When it has another status
  *    (cannot happen with the paths above: kept as a guard) the record is left alone and `conflict` is reported.
  */
-import { isTerminalStatus, type TerminalAgentEvent, type TerminalStatus } from '../../../libs/contracts/src/index.js';
-import { JobLogClosedError, StaleAttemptError, type AppendInput, type EventLog, type LoggedEvent } from '../../../libs/event-log/src/index.js';
-import type { JobRecord, JobStore } from '../../../libs/job-store/src/index.js';
+import { isTerminalStatus, type TerminalAgentEvent, type TerminalStatus } from '@jobstream/contracts';
+import { JobLogClosedError, StaleAttemptError, type AppendInput, type EventLog, type LoggedEvent } from '@jobstream/event-log';
+import type { JobRecord, JobStore } from '@jobstream/job-store';
 import { asTerminal, statusOfTerminal, terminalPatch, type TerminalJobEvent } from './terminal.js';
 
 export interface JobEndingDeps {

@@ -1,4 +1,4 @@
-import type { JobStatus } from '../../../libs/contracts/src/index.js';
+import type { JobStatus } from '@jobstream/contracts';
 
 /**
  * What the job runner and the job-ending module report, if anyone listens (the API's Prometheus metrics, provided

@@ -1,6 +1,6 @@
 /** What a job's terminal event means for its record: the status it settles and the fields it writes. */
-import { isTerminalEvent, type JobEvent, type JobStatus, type TerminalStatus } from '../../../libs/contracts/src/index.js';
-import type { JobPatch } from '../../../libs/job-store/src/index.js';
+import { isTerminalEvent, type JobEvent, type JobStatus, type TerminalStatus } from '@jobstream/contracts';
+import type { JobPatch } from '@jobstream/job-store';
 
 /** A terminal event as stored in the log (`done`, `error`, `cancelled`). */
 export type TerminalJobEvent = JobEvent<'done' | 'error' | 'cancelled'>;
