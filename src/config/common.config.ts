@@ -3,6 +3,7 @@
  * embedded engine's budget, the queue's stall timeout), logging and tracing.
  */
 import { z } from 'zod';
+import { LOG_FORMATS, type LogFormat, type LogFormatSetting } from '../logging/log-format.js';
 import { ConfigError, bool, int, parseEnv, url, type RawEnv } from './env.js';
 
 export const commonEnvShape = {
@@ -44,6 +45,18 @@ export const commonEnvShape = {
   EMBEDDED_MAX_EVENTS: int('EMBEDDED_MAX_EVENTS', 100, 1_000_000_000, 1_500_000),
   EMBEDDED_MAX_BYTES: int('EMBEDDED_MAX_BYTES', 1024 * 1024, 1024 ** 4, 512 * 1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
+  LOG_FORMAT: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      const f = v.trim().toLowerCase();
+      if ((LOG_FORMATS as readonly string[]).includes(f)) return f as LogFormat;
+      ctx.addIssue({ code: 'custom', message: `LOG_FORMAT must be pretty or json (unset: pretty on a terminal, JSON otherwise), got "${v}"` });
+      return z.NEVER;
+    }),
+  // set by CI systems: no pretty logs there unless LOG_FORMAT asks
+  CI: z.string().optional(),
   OTEL_SDK_DISABLED: bool('OTEL_SDK_DISABLED', false),
   OTEL_TRACES_EXPORTER: z.string().optional(),
   OTEL_EXPORTER_OTLP_ENDPOINT: url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http', 'https']),
@@ -67,6 +80,8 @@ export class CommonConfig {
   /** The work queue's ack wait; the watchdog ends a job silent for twice this. */
   readonly jobStallTimeoutMs!: number;
   readonly logLevel!: string;
+  /** LOG_FORMAT, or `auto` when unset (pretty on a terminal, see logging/log-format.ts); `json` when unset under CI. */
+  readonly logFormat!: LogFormatSetting;
   /**
    * Memory budget of the embedded engine's event log (events, and bytes as estimated): the oldest finished jobs are
    * evicted past it; new jobs are refused (503) when running jobs alone hold 90 % of it.
@@ -117,6 +132,7 @@ export function commonValues(v: CommonEnv, env: RawEnv): ConfigValues<CommonConf
     idempotencyTtlMs: v.IDEMPOTENCY_TTL_S * 1000,
     jobStallTimeoutMs: v.JOB_STALL_TIMEOUT_MS,
     logLevel: v.LOG_LEVEL,
+    logFormat: v.LOG_FORMAT ?? (v.CI !== undefined && !/^(|0|false|no|off)$/i.test(v.CI.trim()) ? 'json' : 'auto'),
     embeddedMaxEvents: v.EMBEDDED_MAX_EVENTS,
     embeddedMaxBytes: v.EMBEDDED_MAX_BYTES,
     tracing: {

@@ -68,6 +68,10 @@ export const apiEnvShape = {
   MAX_STREAMS_PER_TENANT: int('MAX_STREAMS_PER_TENANT', 0, 1_000_000, 1_000),
   MAX_STREAMS: int('MAX_STREAMS', 0, 10_000_000, 10_000),
   SHUTDOWN_TIMEOUT_MS: int('SHUTDOWN_TIMEOUT_MS', 1_000, 600_000, 10_000),
+  HOT_CACHE_EVENTS: int('HOT_CACHE_EVENTS', 0, 10_000_000, 1_000),
+  HOT_CACHE_JOB_BYTES: int('HOT_CACHE_JOB_BYTES', 1024, 1024 ** 3, 1024 * 1024),
+  HOT_CACHE_BYTES: int('HOT_CACHE_BYTES', 0, 1024 ** 4, 64 * 1024 * 1024),
+  HOT_CACHE_GRACE_MS: int('HOT_CACHE_GRACE_MS', 0, 3_600_000, 10_000),
   WEBHOOKS_ENABLED: bool('WEBHOOKS_ENABLED', true),
   WEBHOOK_ALLOW_PRIVATE: bool('WEBHOOK_ALLOW_PRIVATE', false),
   WEBHOOK_TIMEOUT_MS: int('WEBHOOK_TIMEOUT_MS', 100, 60_000, 10_000),
@@ -143,6 +147,12 @@ export class AppConfig extends WorkerConfig {
   readonly maxStreams!: number;
   /** SIGTERM/SIGINT: the process exits within this, whatever is still running. */
   readonly shutdownTimeoutMs!: number;
+  /**
+   * Hot cache of recent events per live job in this API process (HOT_CACHE_*): events and estimated bytes per job,
+   * estimated bytes over all jobs (LRU), and how long a job's window and live feed stay after its end or its last
+   * client. Off (`events` 0) on the embedded engine unless HOT_CACHE_EVENTS is set: its log is memory already.
+   */
+  readonly hotCache!: { events: number; jobBytes: number; maxBytes: number; graceMs: number };
   /** Webhooks (see src/webhooks). */
   readonly webhooks!: {
     /** Off ⇒ no /v1/webhooks routes, no feed consumer, no dispatcher. */
@@ -213,6 +223,12 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
     maxStreamsPerTenant: v.MAX_STREAMS_PER_TENANT,
     maxStreams: v.MAX_STREAMS,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
+    hotCache: {
+      events: env.HOT_CACHE_EVENTS === undefined || env.HOT_CACHE_EVENTS === '' ? (v.NATS_URL ? v.HOT_CACHE_EVENTS : 0) : v.HOT_CACHE_EVENTS,
+      jobBytes: v.HOT_CACHE_JOB_BYTES,
+      maxBytes: v.HOT_CACHE_BYTES,
+      graceMs: v.HOT_CACHE_GRACE_MS,
+    },
     webhooks: {
       enabled: v.WEBHOOKS_ENABLED,
       allowPrivate: v.WEBHOOK_ALLOW_PRIVATE,

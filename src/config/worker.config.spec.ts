@@ -12,7 +12,7 @@ describe('config split: common, worker, API', () => {
     expect(shared.sort()).toEqual(
       [
         'embeddedMaxBytes', 'embeddedMaxEvents', 'env', 'eventRetentionMs', 'idempotencyTtlMs', 'inputTimeoutMs', 'jetstreamReplicas',
-        'jobRetentionMs', 'jobStallTimeoutMs', 'logLevel', 'maxAttempts', 'maxEventsPerJob', 'natsUrl', 'openai', 'redisSentinel',
+        'jobRetentionMs', 'jobStallTimeoutMs', 'logFormat', 'logLevel', 'maxAttempts', 'maxEventsPerJob', 'natsUrl', 'openai', 'redisSentinel',
         'redisUrl', 'tracing', 'workerConcurrency', 'workerShutdownGraceMs',
       ].sort(),
     );

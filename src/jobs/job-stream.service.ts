@@ -103,12 +103,14 @@ export class JobStreamService {
         if (stopped) return;
         let leave: (() => void) | null = null;
         let failed = false;
+        // replay pages: from the hub's hot cache when it holds them, else one log reader for the whole replay
+        const reader = this.hub.reader(jobId);
         const sequencer = new Sequencer({
           start: position,
           pageSize: REPLAY_PAGE,
           fetch: async (after, limit) => {
             await sink.whenWritable();
-            return this.log.read(jobId, after, limit);
+            return reader.read(after, limit);
           },
           emit: (e) => {
             position = positionOf(e);
@@ -125,6 +127,7 @@ export class JobStreamService {
           if (failed || stopped) return;
           failed = true;
           sequencer.stop();
+          reader.close();
           leave?.();
           leave = null;
           detach = null;
@@ -137,6 +140,7 @@ export class JobStreamService {
         };
         detach = () => {
           sequencer.stop();
+          reader.close();
           leave?.();
           leave = null;
         };

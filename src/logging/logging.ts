@@ -1,5 +1,6 @@
 /**
- * Structured JSON logs (pino through nestjs-pino): one line per request with a request id, the tenant and the job id
+ * Structured logs (pino through nestjs-pino) — JSON lines, or pretty lines on a terminal (LOG_FORMAT,
+ * log-format.ts): one line per request with a request id, the tenant and the job id
  * when the request concerns a job; secrets redacted. Nest's own logs and every `Logger` in the app go to the same
  * pino logger, so `logger.log({ msg, job_id, tenant })` comes out as fields.
  *
@@ -14,6 +15,7 @@ import { stdTimeFunctions, type DestinationStream, type Level } from 'pino';
 import { JOB_ID_PATTERN } from '@jobstream/contracts';
 import type { CommonConfig } from '../config/common.config.js';
 import { traceFields } from '../tracing/tracing.js';
+import { formattedDestination } from './log-format.js';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 /** A caller's request id is kept when it is this sane (no spaces, no control characters, bounded). */
@@ -124,7 +126,11 @@ export function redactUrl(url: string | undefined): string | undefined {
       const eq = part.indexOf('=');
       const name = eq < 0 ? part : part.slice(0, eq);
       // a fragment or a nested '?' cannot hide a secret from the check: judge the name before it too
-      if (eq >= 0 && isSecretParam(name.split(/[?#]/).pop() ?? name)) return `${name}=${REDACTED}`;
+      if (eq >= 0 && isSecretParam(name.split(/[?#]/).pop() ?? name)) {
+        // in a text ("GET /x?token=… 200") the URL ends at whitespace (a URL has none): keep what follows it
+        const end = part.slice(eq + 1).search(/\s/);
+        return `${name}=${REDACTED}${end < 0 ? '' : part.slice(eq + 1 + end)}`;
+      }
       return part;
     })
     .join('&');
@@ -163,7 +169,7 @@ export function jobIdOfPath(url: string | undefined): string | undefined {
 const QUIET_PATHS = /^\/(?:health\/(?:live|ready)|metrics)(?:[/?#]|$)/;
 
 /** nestjs-pino / pino-http parameters for this app. */
-export function loggerParams(config: Pick<CommonConfig, 'logLevel'>, destination?: DestinationStream, silent = false): Params {
+export function loggerParams(config: Pick<CommonConfig, 'logLevel' | 'logFormat'>, destination?: DestinationStream, silent = false): Params {
   const level = silent ? 'silent' : (config.logLevel as Level | 'silent');
   return {
     pinoHttp: [
@@ -217,7 +223,8 @@ export function loggerParams(config: Pick<CommonConfig, 'logLevel'>, destination
           res: (res: { statusCode: number }) => ({ status_code: res.statusCode }),
         },
       },
-      destination ?? process.stdout,
+      // JSON lines, or pino-pretty's lines on a terminal (LOG_FORMAT; log-format.ts): redacted the same either way
+      silent ? (destination ?? process.stdout) : formattedDestination(config.logFormat, destination),
     ] as Params['pinoHttp'],
   };
 }
@@ -228,6 +235,6 @@ export function createAppLogger(params: Params): LoggerService {
 }
 
 /** The process's structured (pino, JSON) logger for Nest — the API's and the worker's alike. */
-export function defaultLogger(config: Pick<CommonConfig, 'logLevel'>, destination?: DestinationStream): LoggerService {
+export function defaultLogger(config: Pick<CommonConfig, 'logLevel' | 'logFormat'>, destination?: DestinationStream): LoggerService {
   return createAppLogger(loggerParams(config, destination));
 }

@@ -16,7 +16,8 @@ export function streamSuite(engine: string, start: (env: Record<string, string>)
   describe(`SSE stream (${engine})`, () => {
     let app: TestApp;
     beforeAll(async () => {
-      app = await start({ HEARTBEAT_MS: '200' });
+      // a job's live feed (and its hot-cache window) outlives its last client by HOT_CACHE_GRACE_MS (NATS engine)
+      app = await start({ HEARTBEAT_MS: '200', HOT_CACHE_GRACE_MS: '200' });
     });
     afterAll(async () => {
       await app?.close();
@@ -116,6 +117,7 @@ export function streamSuite(engine: string, start: (env: Record<string, string>)
       expectDense(first);
       expect(first[first.length - 1]!.type).toBe('done');
       for (const c of clients) expect(c.events()).toEqual(first);
+      for (const until = Date.now() + 20_000; Date.now() < until && hub.stats().jobs > 0; ) await sleep(20); // the feed's grace after its last client
       expect(hub.stats()).toEqual({ jobs: 0, sinks: 0 });
     }, 90_000);
 
@@ -169,7 +171,7 @@ export function streamSuite(engine: string, start: (env: Record<string, string>)
       await Promise.all(clients.map((c) => c.until((items) => items.some((i) => i.kind === 'event' && i.event.type === 'token'))));
       expect(conns.stats.open).toBe(baseOpen + 10);
       for (const c of clients) c.close();
-      for (const until = Date.now() + 20_000; Date.now() < until && (hub.stats().sinks > 0 || conns.stats.open > baseOpen); ) await sleep(20);
+      for (const until = Date.now() + 20_000; Date.now() < until && (hub.stats().jobs > 0 || conns.stats.open > baseOpen); ) await sleep(20);
       expect(hub.stats()).toEqual({ jobs: 0, sinks: 0 });
       expect(conns.stats.open).toBe(baseOpen);
       const done = await app.api(`/v1/jobs/${job.id}/wait?timeout_s=20`);

@@ -185,6 +185,26 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
       expect((await log.last(job))?.event).toMatchObject({ seq: 2, type: 'done' });
     });
 
+    it('treats the firstEvent hint as a hint: a log that is not empty numbers, fences and closes as without it', async () => {
+      const log = await make();
+      const other = await make();
+      const fresh = newJobId();
+      expect((await log.append(fresh, { event: token('a'), attempt: 1, firstEvent: true })).event.seq).toBe(1);
+      const job = newJobId();
+      await other.append(job, { event: token('a'), attempt: 1 });
+      await other.append(job, { event: token('b'), attempt: 2 });
+      // a wrong hint from an instance that never saw the job: numbered after the events already there
+      expect((await log.append(job, { event: token('c'), attempt: 2, firstEvent: true })).event).toMatchObject({ seq: 3, text: 'c' });
+      const stale = newJobId();
+      await other.append(stale, { event: token('a'), attempt: 2 });
+      await expect(log.append(stale, { event: token('late'), attempt: 1, firstEvent: true })).rejects.toBeInstanceOf(StaleAttemptError);
+      const ended = newJobId();
+      await other.append(ended, { event: done('x'), attempt: 1 });
+      await expect(log.append(ended, { event: token('late'), attempt: 1, firstEvent: true })).rejects.toBeInstanceOf(JobLogClosedError);
+      expect((await log.read(job, START, 10)).map((e) => e.event.seq)).toEqual([1, 2, 3]);
+      expect((await log.read(ended, START, 10)).map((e) => e.event.type)).toEqual(['done']);
+    });
+
     it('gives dense, unique seqs to concurrent appenders', async () => {
       const log = await make();
       const other = await make();
