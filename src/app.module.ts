@@ -18,7 +18,7 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { WatchdogModule } from './watchdog/watchdog.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 import { TracingModule } from './tracing/tracing.module.js';
-import { WorkerCoreModule } from './worker/worker-core.module.js';
+import { WorkerCoreModule } from './worker-core/worker-core.module.js';
 
 /** The API app; with the embedded engine it also runs an agent worker in-process. */
 @Module({})

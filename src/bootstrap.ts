@@ -17,7 +17,7 @@ import { API_QUEUE_GROUP } from '@jobstream/contracts';
 import type { AppConfig } from './config/config.js';
 import { setupSwagger } from './docs/swagger.js';
 import { createEngine, type Engine } from './engine/engine.js';
-import { createAppLogger, loggerParams } from './logging/logging.js';
+import { createAppLogger, defaultLogger, loggerParams } from './logging/logging.js';
 import { startTracing } from './tracing/tracing.js';
 
 export interface RunningApp {
@@ -36,11 +36,6 @@ export interface StartOptions {
   logDestination?: DestinationStream;
   /** Listen on this port instead of config.port (tests use 0). */
   port?: number;
-}
-
-/** The app's structured (pino, JSON) logger for Nest; see `logging/logging.ts`. */
-export function defaultLogger(config: AppConfig, destination?: DestinationStream): LoggerService {
-  return createAppLogger(loggerParams(config, destination));
 }
 
 /**

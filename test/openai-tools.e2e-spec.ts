@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { JobEvent } from '@jobstream/contracts';
-import { startFakeOpenAiServer, type FakeOpenAiServer, type FakeStep } from '../src/worker/agents/testing/fake-openai-server.js';
-import { TOOL_NOT_EXECUTED } from '../src/worker/agents/openai.agent.js';
+import { startFakeOpenAiServer, type FakeOpenAiServer, type FakeStep } from '../src/worker-core/agents/testing/fake-openai-server.js';
+import { TOOL_NOT_EXECUTED } from '../src/worker-core/agents/openai.agent.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { readAll, tokenText } from './support/sse-client.js';
 import { waitFor } from './support/wait.js';

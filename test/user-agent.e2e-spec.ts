@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { JobEvent } from '@jobstream/contracts';
 import { createClient, streamJobUntilComplete } from '@jobstream/sdk';
-import type { Agent, AgentContext, AgentOutput, AgentRegistry } from '../src/worker/agents/agent.js';
-import { requestsIn, tokenTextIn } from '../src/worker/agents/history.js';
-import { AGENT_REGISTRY } from '../src/worker/worker.constants.js';
+import type { Agent, AgentContext, AgentOutput, AgentRegistry } from '../src/worker-core/agents/agent.js';
+import { requestsIn, tokenTextIn } from '../src/worker-core/agents/history.js';
+import { AGENT_REGISTRY } from '../src/worker-core/worker.constants.js';
 import { startTestApp, type TestApp } from './support/app.js';
 
 const ACCOUNT_SCHEMA = { type: 'object', properties: { text: { enum: ['eu-central', 'us-east'] } }, required: ['text'], additionalProperties: false };

@@ -10,7 +10,7 @@
  */
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { Transport } from '@nestjs/microservices';
-import type { AppConfig } from '../config/config.js';
+import type { CommonConfig } from '../config/common.config.js';
 import { assertJsonStructure, JsonStructureError } from './json-limits.js';
 
 /**
@@ -64,7 +64,7 @@ export class PlainJsonNatsSerializer {
 }
 
 /** Options of a Nest NATS server on the configured NATS servers. */
-export function natsMicroserviceOptions(config: AppConfig, opts: { name: string; queue?: string }): MicroserviceOptions {
+export function natsMicroserviceOptions(config: Pick<CommonConfig, 'natsUrl'>, opts: { name: string; queue?: string }): MicroserviceOptions {
   if (!config.natsUrl) throw new Error('NATS_URL is not set');
   return {
     transport: Transport.NATS,

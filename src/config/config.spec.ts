@@ -1,8 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError, loadConfig } from './config.js';
 import { hashKey } from './key-hash.js';
+import { WorkerConfig, loadWorkerConfig } from './worker.config.js';
 
-const load = (env: Record<string, string>, opts?: Parameters<typeof loadConfig>[2]) => loadConfig(env, hashKey, opts);
+const load = (env: Record<string, string>) => loadConfig(env, hashKey);
 
 describe('loadConfig', () => {
   it('has the documented defaults and the embedded engine', () => {
@@ -43,8 +44,8 @@ describe('loadConfig', () => {
   });
 
   it('lets a worker start in production without API_KEYS (it serves no HTTP); the API still refuses', () => {
-    expect(load({ NODE_ENV: 'production', NATS_URL: 'nats://h:1' }, { role: 'worker' }).tenancy.authEnabled).toBe(false);
-    expect(() => load({ NODE_ENV: 'production', NATS_URL: 'nats://h:1' }, { role: 'api' })).toThrow(/API_KEYS is required/);
+    expect(loadWorkerConfig({ NODE_ENV: 'production', NATS_URL: 'nats://h:1' })).toBeInstanceOf(WorkerConfig);
+    expect(() => load({ NODE_ENV: 'production', NATS_URL: 'nats://h:1' })).toThrow(/API_KEYS is required/);
   });
 
   it('validates JETSTREAM_REPLICAS (1 to 5, default 1)', () => {

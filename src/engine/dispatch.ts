@@ -19,7 +19,7 @@
 import type { EventLog, LoggedEvent } from '@jobstream/event-log';
 import type { JobQueue } from '@jobstream/job-queue';
 import type { JobRecord, JobStore } from '@jobstream/job-store';
-import { waitingDedupId } from '../worker/job-runner.js';
+import { waitingDedupId } from '../worker-core/job-lifecycle/index.js';
 
 export interface DispatchDeps {
   store: JobStore;

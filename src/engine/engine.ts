@@ -8,22 +8,22 @@ import { MemoryJobControl, MemoryJobQueue } from '@jobstream/job-queue';
 import { MemoryJobStore } from '@jobstream/job-store';
 import { MemoryShareStore } from '@jobstream/share-store';
 import { MemoryThreadStore } from '@jobstream/thread-store';
-import { ThreadAdvancer, advancingThreads } from '../threads/thread-advancer.js';
+import { ThreadAdvancer, advancingThreads } from '../worker-core/threads/thread-advancer.js';
 import { ObservedMemoryEventLog } from '@jobstream/webhooks';
-import type { AppConfig } from '../config/config.js';
+import type { CommonConfig } from '../config/common.config.js';
 import { traceEngine } from '../tracing/traced-engine.js';
 import type { Engine } from './engine.types.js';
 
 export type { Engine } from './engine.types.js';
 
-export async function createEngine(config: AppConfig, logger: Logger): Promise<Engine> {
+export async function createEngine(config: CommonConfig, logger: Logger): Promise<Engine> {
   // spans around appends and dispatch (no-ops unless tracing is on)
   if (config.engine === 'embedded') return traceEngine(createEmbeddedEngine(config));
   const { createNatsEngine } = await import('./nats-engine.js');
   return traceEngine(await createNatsEngine(config, logger));
 }
 
-export function createEmbeddedEngine(config: AppConfig): Engine {
+export function createEmbeddedEngine(config: CommonConfig): Engine {
   // the memory log with a tap: it is also the webhooks' job event feed
   const eventLog = new ObservedMemoryEventLog({
     retentionMs: config.eventRetentionMs,

@@ -11,8 +11,8 @@ import { MemoryJobStore, RedisJobStore, type JobStore } from '@jobstream/job-sto
 import { MemoryShareStore, RedisShareStore, type ShareStore } from '@jobstream/share-store';
 import { MemoryThreadStore, RedisThreadStore, type ThreadStore } from '@jobstream/thread-store';
 import { JetStreamJobEventFeed } from '@jobstream/webhooks';
-import type { AppConfig } from '../config/config.js';
-import { ThreadAdvancer, advancingThreads } from '../threads/thread-advancer.js';
+import type { CommonConfig } from '../config/common.config.js';
+import { ThreadAdvancer, advancingThreads } from '../worker-core/threads/thread-advancer.js';
 import type { Engine } from './engine.types.js';
 
 /** Redacts credentials from a server list before it is logged. */
@@ -20,7 +20,7 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/g, '//***@');
 }
 
-export async function createNatsEngine(config: AppConfig, logger: Logger): Promise<Engine> {
+export async function createNatsEngine(config: CommonConfig, logger: Logger): Promise<Engine> {
   const servers = config.natsUrl!.split(',');
   let nc: NatsConnection;
   try {

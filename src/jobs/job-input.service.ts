@@ -3,7 +3,7 @@
  * `jobstream.api.jobs.input`). The rules of the contract live here; tenant checks are JobsService's.
  */
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { MAX_INPUT_ANSWER_BYTES, START, isTerminalEvent, isTerminalStatus, type InputJobRequest, type Job } from '@jobstream/contracts';
+import { MAX_INPUT_ANSWER_BYTES, START, isTerminalStatus, type InputJobRequest, type Job } from '@jobstream/contracts';
 import { JobLogClosedError, type EventLog } from '@jobstream/event-log';
 import type { JobQueue } from '@jobstream/job-queue';
 import type { JobRecord, JobStore } from '@jobstream/job-store';
@@ -13,7 +13,7 @@ import { EVENT_LOG, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
 import { canonicalJson, checkToolResults, inputSchemas } from '../interactive/input-schemas.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { expireInput } from '../watchdog/job-watchdog.js';
-import { statusOfTerminal, terminalPatch } from '../worker/job-runner.js';
+import { asTerminal, settleFromLog } from '../worker-core/job-lifecycle/index.js';
 import { JobsService } from './jobs.service.js';
 
 @Injectable()
@@ -115,8 +115,9 @@ export class JobInputService {
     } catch (err) {
       if (!(err instanceof JobLogClosedError)) throw err;
       // ended meanwhile (a cancel, the deadline): the store follows the log
-      const t = err.terminal.event;
-      if (isTerminalEvent(t)) await this.store.transition(job.id, statusOfTerminal(t), { patch: terminalPatch(t) });
+      const t = asTerminal(job.id, err.terminal.event);
+      const settled = await settleFromLog({ store: this.store }, job.id, t);
+      if (settled.changed) this.metrics?.jobTransition(settled.status);
       throw new ApiError(409, 'not_waiting', `job ${job.id} ended (${t.type}) before the answer was taken`);
     }
   }

@@ -13,7 +13,7 @@ import {
   type JobEvent,
   type JobStatus,
 } from '@jobstream/contracts';
-import { JobLogClosedError, hasCapacity, positionOf, type EventLog, type LiveHub, type LoggedEvent } from '@jobstream/event-log';
+import { hasCapacity, positionOf, type EventLog, type LiveHub, type LoggedEvent } from '@jobstream/event-log';
 import type { JobControl, JobQueue } from '@jobstream/job-queue';
 import { needsDispatch, newJobRecord, type JobRecord, type JobStore } from '@jobstream/job-store';
 import { ApiError } from '../common/api-error.js';
@@ -22,8 +22,7 @@ import { dispatchJob } from '../engine/dispatch.js';
 import { EVENT_LOG, JOB_CONTROL, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { cursorOf } from '../sse/sse-frames.js';
-import { endJob } from '../worker/job-ending.js';
-import { statusOfTerminal, terminalPatch } from '../worker/job-runner.js';
+import { cancelledDedupId, endJob, type JobEnding } from '../worker-core/job-lifecycle/index.js';
 import { JobStreamService, type StreamStart } from './job-stream.service.js';
 import type { EventFilter } from './stream-formats/event-filter.js';
 import { LIVE_HUB } from './jobs.constants.js';
@@ -148,32 +147,32 @@ export class JobsService {
     const rec = await this.record(tenant, id);
     if (isTerminalStatus(rec.status)) return this.get(tenant, id);
     if (rec.cancel_reason === null) await this.store.update(id, { cancel_reason: reason });
+    // Ending it here goes through the one module that ends jobs (job-lifecycle/job-ending.ts): the job as a whole
+    // (scope 'job'), so a log already on a newer attempt is followed, and a log already closed wins.
+    const ending = (r: JobRecord): JobEnding => ({
+      jobId: id,
+      attempt: r.attempt,
+      event: { type: 'cancelled', reason, usage: r.usage },
+      dedupId: cancelledDedupId(id),
+      scope: 'job',
+    });
+    const deps = { store: this.store, log: this.log, onTransition: (s: JobStatus) => this.metrics?.jobTransition(s) };
     if (rec.status === 'waiting_for_input') {
       // No worker holds a waiting job: end it here, at once. (If it was answered meanwhile, the worker that picks
       // it up sees the cancel_reason and ends it.)
       const r = await this.store.get(id);
       if (r?.status === 'waiting_for_input') {
-        const ended = await endJob(this.store, this.log, id, r.attempt, { type: 'cancelled', reason, usage: r.usage }, `${id}:cancelled`);
-        if (ended.changed) this.metrics?.jobTransition(ended.status);
+        await endJob(deps, ending(r));
         this.logger.log({ msg: 'waiting job cancelled', job_id: id, tenant });
         return this.get(tenant, id);
       }
     }
+    // A queued job is taken from the queue first (store-first, atomically: a worker starting it now finds it
+    // cancelled), then its log is ended; the store then only aligns its end time with the event's.
     const tr = await this.store.transition(id, 'cancelled', { from: ['queued'], patch: { cancel_reason: reason } });
     if (tr.changed) {
       this.metrics?.jobTransition('cancelled');
-      try {
-        const stored = await this.log.append(id, {
-          event: { type: 'cancelled', reason, usage: rec.usage },
-          attempt: rec.attempt,
-          dedupId: `${id}:cancelled`,
-        });
-        if (isTerminalEvent(stored.event)) await this.store.update(id, { finished_at: stored.event.ts });
-      } catch (err) {
-        if (!(err instanceof JobLogClosedError)) throw err;
-        const t = err.terminal.event;
-        if (isTerminalEvent(t)) await this.store.transition(id, statusOfTerminal(t), { patch: terminalPatch(t) });
-      }
+      await endJob(deps, ending(rec));
     } else {
       await this.control.requestCancel(id, reason);
     }

@@ -13,7 +13,7 @@ import type { LoggerService } from '@nestjs/common';
 import { Logger as NestPinoLogger, PinoLogger, type Params } from 'nestjs-pino';
 import { stdTimeFunctions, type DestinationStream, type Level } from 'pino';
 import { JOB_ID_PATTERN } from '@jobstream/contracts';
-import type { AppConfig } from '../config/config.js';
+import type { CommonConfig } from '../config/common.config.js';
 import { traceFields } from '../tracing/tracing.js';
 import { formattedDestination } from './log-format.js';
 
@@ -169,7 +169,7 @@ export function jobIdOfPath(url: string | undefined): string | undefined {
 const QUIET_PATHS = /^\/(?:health\/(?:live|ready)|metrics)(?:[/?#]|$)/;
 
 /** nestjs-pino / pino-http parameters for this app. */
-export function loggerParams(config: AppConfig, destination?: DestinationStream, silent = false): Params {
+export function loggerParams(config: Pick<CommonConfig, 'logLevel' | 'logFormat'>, destination?: DestinationStream, silent = false): Params {
   const level = silent ? 'silent' : (config.logLevel as Level | 'silent');
   return {
     pinoHttp: [
@@ -232,4 +232,9 @@ export function loggerParams(config: AppConfig, destination?: DestinationStream,
 /** The Nest logger service over the app's pino logger (also used before Nest starts). */
 export function createAppLogger(params: Params): LoggerService {
   return new NestPinoLogger(new PinoLogger(params), params);
+}
+
+/** The process's structured (pino, JSON) logger for Nest — the API's and the worker's alike. */
+export function defaultLogger(config: Pick<CommonConfig, 'logLevel' | 'logFormat'>, destination?: DestinationStream): LoggerService {
+  return createAppLogger(loggerParams(config, destination));
 }

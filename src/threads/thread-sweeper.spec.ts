@@ -4,7 +4,7 @@ import { MemoryJobQueue, type QueuedJob } from '@jobstream/job-queue';
 import { MemoryJobStore, newJobRecord } from '@jobstream/job-store';
 import { MemoryThreadStore, newThreadRecord } from '@jobstream/thread-store';
 import type { AppConfig } from '../config/config.js';
-import { ThreadAdvancer } from './thread-advancer.js';
+import { ThreadAdvancer } from '../worker-core/threads/thread-advancer.js';
 import { ThreadSweeper } from './thread-sweeper.js';
 import type { ThreadsService } from './threads.service.js';
 

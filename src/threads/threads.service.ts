@@ -32,7 +32,7 @@ import { Metrics } from '../metrics/metrics.service.js';
 import { purgeJob } from '../jobs/job-purge.js';
 import { toJob } from '../jobs/job-view.js';
 import { IDEMPOTENCY_KEY_RE, JobsService, canonical } from '../jobs/jobs.service.js';
-import { ThreadAdvancer } from './thread-advancer.js';
+import { ThreadAdvancer } from '../worker-core/threads/thread-advancer.js';
 import { THREAD_MAX_TURNS, THREAD_MAX_WAITING } from './threads.constants.js';
 import { toThread } from './thread-view.js';
 

@@ -35,7 +35,7 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-node';
-import type { AppConfig } from '../config/config.js';
+import type { CommonConfig } from '../config/common.config.js';
 
 export const TRACER_NAME = 'jobstream';
 
@@ -54,7 +54,7 @@ let active: { provider: NodeTracerProvider; users: number } | null = null;
  * Returns null when tracing is off. Several apps in one process (tests) share the first provider.
  */
 export async function startTracing(
-  config: Pick<AppConfig, 'tracing'>,
+  config: Pick<CommonConfig, 'tracing'>,
   defaultService: string,
   opts: { exporter?: SpanExporter; simple?: boolean } = {},
 ): Promise<TracingHandle | null> {

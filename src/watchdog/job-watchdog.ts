@@ -30,12 +30,10 @@
  * deadline index, so it is exact across restarts) with `error` `input_timeout`, `retryable: false`.
  */
 import { Logger } from '@nestjs/common';
-import { JobLogClosedError, StaleAttemptError, type EventLog } from '@jobstream/event-log';
+import type { EventLog } from '@jobstream/event-log';
 import type { JobQueue } from '@jobstream/job-queue';
 import { isActiveStatus, lastSignOfLife, type JobRecord, type JobStore } from '@jobstream/job-store';
-import type { JobEvent } from '@jobstream/contracts';
-import { endJob } from '../worker/job-ending.js';
-import { statusOfTerminal, terminalPatch } from '../worker/job-runner.js';
+import { endJob, inputTimeoutDedupId, watchdogDedupId } from '../worker-core/job-lifecycle/index.js';
 import { answeredRequest, dispatchJob } from '../engine/dispatch.js';
 
 export interface JobWatchdogOptions {
@@ -137,37 +135,28 @@ export class JobWatchdog {
     return ended;
   }
 
+  /**
+   * Ends a silent job with `worker_lost` (job-lifecycle/job-ending.ts, scope 'job': on a log that is on a newer
+   * attempt than the record, the job ends on that attempt; on a closed log the store follows the log).
+   */
   private async end(job: JobRecord, silentMs: number): Promise<void> {
-    let attempt = Math.max(1, job.attempt);
-    let terminal: JobEvent | null = null;
-    for (let tries = 0; terminal === null; tries++) {
-      try {
-        const stored = await this.log.append(job.id, {
-          event: {
-            type: 'error',
-            code: 'worker_lost',
-            message: `the worker running this job stopped responding (no heartbeat for ${Math.round(silentMs / 1000)} s) and no worker took it over`,
-            retryable: true,
-            usage: job.usage,
-          },
-          attempt,
-          dedupId: `${job.id}:${attempt}:watchdog`,
-        });
-        terminal = stored.event;
-      } catch (err) {
-        if (err instanceof StaleAttemptError && tries < 3) {
-          // the log is on a newer attempt than the record (a worker died between the two writes): end that one
-          attempt = err.current;
-          continue;
-        }
-        if (!(err instanceof JobLogClosedError)) throw err;
-        terminal = err.terminal.event; // it ended otherwise; only the store lagged behind
-      }
-    }
-    if (terminal.type !== 'done' && terminal.type !== 'error' && terminal.type !== 'cancelled') return;
-    const t = terminal as JobEvent<'done' | 'error' | 'cancelled'>;
-    await this.store.transition(job.id, statusOfTerminal(t), { patch: terminalPatch(t) });
-    this.logger.warn({ msg: 'ended a job whose worker went silent', job_id: job.id, attempt, silent_ms: silentMs, outcome: t.type });
+    const ended = await endJob(
+      { store: this.store, log: this.log },
+      {
+        jobId: job.id,
+        attempt: job.attempt,
+        event: {
+          type: 'error',
+          code: 'worker_lost',
+          message: `the worker running this job stopped responding (no heartbeat for ${Math.round(silentMs / 1000)} s) and no worker took it over`,
+          retryable: true,
+          usage: job.usage,
+        },
+        dedupId: (attempt) => watchdogDedupId(job.id, attempt),
+        scope: 'job',
+      },
+    );
+    this.logger.warn({ msg: 'ended a job whose worker went silent', job_id: job.id, attempt: ended.attempt, silent_ms: silentMs, outcome: ended.event.type });
   }
 }
 
@@ -175,17 +164,19 @@ export class JobWatchdog {
 export async function expireInput(store: JobStore, log: EventLog, job: JobRecord) {
   const req = job.input_request!;
   return endJob(
-    store,
-    log,
-    job.id,
-    Math.max(1, job.attempt),
+    { store, log },
     {
-      type: 'error',
-      code: 'input_timeout',
-      message: `no answer to input request ${req.request_id} before ${req.expires_at}`,
-      retryable: false,
-      usage: job.usage,
+      jobId: job.id,
+      attempt: job.attempt,
+      event: {
+        type: 'error',
+        code: 'input_timeout',
+        message: `no answer to input request ${req.request_id} before ${req.expires_at}`,
+        retryable: false,
+        usage: job.usage,
+      },
+      dedupId: inputTimeoutDedupId(job.id, req.request_id),
+      scope: 'job',
     },
-    `${job.id}:input-timeout:${req.request_id}`,
   );
 }

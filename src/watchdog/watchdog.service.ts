@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type { EventLog } from '@jobstream/event-log';
 import type { JobQueue } from '@jobstream/job-queue';
 import type { JobStore } from '@jobstream/job-store';
-import { AppConfig } from '../config/config.js';
+import { CommonConfig } from '../config/common.config.js';
 import { EVENT_LOG, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
 import { JobWatchdog, SweepErrors } from './job-watchdog.js';
 
@@ -21,7 +21,7 @@ export class WatchdogService implements OnApplicationBootstrap, OnApplicationShu
     @Inject(JOB_STORE) store: JobStore,
     @Inject(EVENT_LOG) log: EventLog,
     @Inject(JOB_QUEUE) queue: JobQueue,
-    private readonly config: AppConfig,
+    private readonly config: CommonConfig,
   ) {
     this.watchdog = new JobWatchdog(
       store,

@@ -7,8 +7,7 @@
  */
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { loadConfigOrExit } from '../config/config.js';
-import { hashKey } from '../config/key-hash.js';
+import { loadWorkerConfigOrExit } from '../config/worker.config.js';
 import { shutdownOnSignals } from '../lifecycle/signals.js';
 import { WORKER_ID } from './worker.controller.js';
 import { WorkerConfigError, startWorker } from './worker.bootstrap.js';
@@ -17,7 +16,7 @@ import { WorkerConfigError, startWorker } from './worker.bootstrap.js';
 const SHUTDOWN_MARGIN_MS = 5_000;
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit(process.env, hashKey, 'jobstream-worker', { role: 'worker' });
+  const config = loadWorkerConfigOrExit(process.env, 'jobstream-worker');
   let running;
   try {
     running = await startWorker(config);

@@ -5,14 +5,14 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice } from '@nestjs/common';
-import { defaultLogger } from '../bootstrap.js';
+import { defaultLogger } from '../logging/logging.js';
 import { natsMicroserviceOptions } from '../common/nats-transport.js';
-import type { AppConfig } from '../config/config.js';
+import type { WorkerConfig } from '../config/worker.config.js';
 import { createEngine, type Engine } from '../engine/engine.js';
 import { startTracing } from '../tracing/tracing.js';
-import type { AgentRegistry } from './agents/agent.js';
+import type { AgentRegistry } from '../worker-core/agents/agent.js';
 import { WORKER_ID } from './worker.controller.js';
-import { AGENT_REGISTRY } from './worker.constants.js';
+import { AGENT_REGISTRY } from '../worker-core/worker.constants.js';
 import { WorkerModule } from './worker.module.js';
 
 export class WorkerConfigError extends Error {
@@ -26,7 +26,7 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
-export async function startWorker(config: AppConfig, opts: { logger?: LoggerService | false } = {}): Promise<RunningWorker> {
+export async function startWorker(config: WorkerConfig, opts: { logger?: LoggerService | false } = {}): Promise<RunningWorker> {
   if (!config.natsUrl) {
     throw new WorkerConfigError(
       'NATS_URL is required: the worker takes jobs from the JetStream work queue (e.g. NATS_URL=nats://127.0.0.1:4222, and REDIS_URL for the shared job store)',

@@ -3,12 +3,12 @@ import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern } from '@nestjs/microservices';
 import { hostname } from 'node:os';
 import { WORKER_SUBJECTS } from '@jobstream/contracts';
-import { AppConfig } from '../config/config.js';
+import { WorkerConfig } from '../config/worker.config.js';
 import { ENGINE } from '../engine/engine.constants.js';
 import type { Engine } from '../engine/engine.js';
-import type { AgentRegistry } from './agents/agent.js';
-import type { JobRunner } from './job-runner.js';
-import { AGENT_REGISTRY, JOB_RUNNER } from './worker.constants.js';
+import type { AgentRegistry } from '../worker-core/agents/agent.js';
+import type { JobRunner } from '../worker-core/job-runner.js';
+import { AGENT_REGISTRY, JOB_RUNNER } from '../worker-core/worker.constants.js';
 
 export interface WorkerPingReply {
   ok: boolean;
@@ -31,7 +31,7 @@ export class WorkerController {
     @Inject(JOB_RUNNER) private readonly runner: JobRunner,
     @Inject(AGENT_REGISTRY) private readonly agents: AgentRegistry,
     @Inject(ENGINE) private readonly engine: Engine,
-    private readonly config: AppConfig,
+    private readonly config: WorkerConfig,
   ) {}
 
   @MessagePattern(WORKER_SUBJECTS.ping)

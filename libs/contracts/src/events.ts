@@ -6,7 +6,7 @@
  * `attempt` (1-based). Clients receive JobEvents.
  */
 import { z } from 'zod';
-import { JOB_STATUSES } from './job.js';
+import { JOB_STATUSES } from './status.js';
 import { usageSchema } from './usage.js';
 
 export { usageSchema, ZERO_USAGE, type Usage } from './usage.js';

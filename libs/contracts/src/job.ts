@@ -1,10 +1,10 @@
 /** Jobs: statuses, the public job representation and the create request. */
 import { z } from 'zod';
 import type { InputKind, RequestedToolCall } from './events.js';
+import type { JobStatus } from './status.js';
 import type { Usage } from './usage.js';
 
-export const JOB_STATUSES = ['queued', 'running', 'waiting_for_input', 'completed', 'failed', 'cancelled'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
+export { JOB_STATUSES, type JobStatus } from './status.js';
 
 export const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
 export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];

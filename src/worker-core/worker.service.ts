@@ -9,7 +9,7 @@
  */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { JobControl, JobQueue, QueueConsumer } from '@jobstream/job-queue';
-import { AppConfig } from '../config/config.js';
+import { WorkerConfig } from '../config/worker.config.js';
 import { JOB_CONTROL, JOB_QUEUE } from '../engine/engine.constants.js';
 import { JobRunner } from './job-runner.js';
 import { JOB_RUNNER } from './worker.constants.js';
@@ -35,7 +35,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(JOB_QUEUE) private readonly queue: JobQueue,
     @Inject(JOB_CONTROL) private readonly control: JobControl,
     @Inject(JOB_RUNNER) private readonly runner: JobRunner,
-    private readonly config: AppConfig,
+    private readonly config: WorkerConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {

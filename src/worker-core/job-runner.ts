@@ -2,8 +2,10 @@
  * Runs one job: takes it from the queue, moves it to `running`, runs its agent and appends the agent's events to
  * the log, then ends it with exactly one terminal event and the matching terminal status.
  *
- * - The event log is the arbiter of the end: it accepts one terminal event per job. Whoever appends it (this
- *   runner, a cancel of a queued job, the watchdog) then writes the terminal status to the store.
+ * - The event log is the arbiter of the end: it accepts one terminal event per job. The runner ends its attempt
+ *   through job-lifecycle/job-ending.ts (scope 'attempt'), the module the API's cancel and the watchdog use too:
+ *   the terminal append, the store settled from whichever terminal event the log holds, and a superseded attempt
+ *   (`StaleAttemptError`) that writes nothing.
  * - A redelivered job that was `running` means its previous holder vanished: the next attempt starts with an
  *   `attempt` event (clients discard the earlier attempt's output), or the job fails with `worker_lost` once
  *   MAX_ATTEMPTS are spent.
@@ -58,6 +60,17 @@ import type { QueuedJob } from '@jobstream/job-queue';
 import type { InputRequestRecord, JobRecord, JobStore } from '@jobstream/job-store';
 import { INPUT_LIMITS, InvalidInputSchemaError, inputSchemas, schemaFor } from '../interactive/input-schemas.js';
 import type { AgentContext, AgentInputRequest, AgentRegistry } from './agents/agent.js';
+import {
+  cancelledDedupId,
+  endDedupId,
+  endJob,
+  settleFromLog,
+  statusOfTerminal,
+  waitingDedupId,
+  type JobEndingDeps,
+  type RunnerMetrics,
+  type TerminalJobEvent,
+} from './job-lifecycle/index.js';
 
 export interface JobRunnerOptions {
   maxAttempts: number;
@@ -72,21 +85,6 @@ export interface JobRunnerOptions {
   metrics?: RunnerMetrics;
   /** v1.1: what else the agent of a job is given (a thread's turn and the conversation so far). */
   turnContext?: (job: JobRecord) => Promise<Pick<AgentContext, 'turn' | 'conversation'>>;
-}
-
-export function statusOfTerminal(e: { type: 'done' | 'error' | 'cancelled' }): JobStatus {
-  return e.type === 'done' ? 'completed' : e.type === 'error' ? 'failed' : 'cancelled';
-}
-
-type TerminalJobEvent = JobEvent<'done' | 'error' | 'cancelled'>;
-
-/** The store fields a terminal event settles (finished_at is the event's own time, so log and store agree). */
-export function terminalPatch(e: TerminalJobEvent) {
-  return {
-    usage: e.usage,
-    error: e.type === 'error' ? { code: e.code, message: e.message } : null,
-    finished_at: e.ts,
-  };
 }
 
 /** The terminal event of a job stopped because the embedded engine's memory budget is spent on running jobs. */
@@ -115,14 +113,6 @@ interface Running {
 
 /** What happens to the queue message once the runner is done with a job. */
 type Outcome = 'ack' | 'release';
-
-/** What the runner reports, if anyone listens (the API's Prometheus metrics); no Nest dependency. */
-export interface RunnerMetrics {
-  /** A status change this runner made in the store. */
-  jobTransition(status: JobStatus): void;
-  /** One attempt ran to its end here: the agent, the job's final status, and how long the attempt ran. */
-  jobRunFinished(agent: string, status: JobStatus, seconds: number): void;
-}
 
 export class JobRunner {
   private readonly logger = new Logger('JobRunner');
@@ -636,10 +626,7 @@ export class JobRunner {
       if (tr.job.cancel_reason !== null || state.cancelReason !== null) {
         // a cancel that reached the job while it was being parked: nobody else would end it now
         const reason = state.cancelReason ?? tr.job.cancel_reason ?? '';
-        const c = await closed(() =>
-          this.appendDurably(jobId, { event: { type: 'cancelled', reason, usage: { ...usage } }, attempt, dedupId: `${jobId}:cancelled` }),
-        );
-        return ('pos' in c ? c.event : c) as TerminalJobEvent;
+        return this.endCancelled(jobId, attempt, reason, usage);
       }
       this.logger.log({ msg: 'job waits for input; worker released', job_id: jobId, request_id: rid });
       return 'parked';
@@ -663,14 +650,19 @@ export class JobRunner {
     // Ended or taken over meanwhile: whatever ended it settles from the log; a cancel is ours to append.
     const last = await this.log.last(jobId);
     if (last && isTerminalEvent(last.event)) return last.event as TerminalJobEvent;
-    const c = await closed(() =>
-      this.appendDurably(jobId, {
-        event: { type: 'cancelled', reason: cur?.cancel_reason ?? state.cancelReason ?? '', usage: { ...usage } },
-        attempt,
-        dedupId: `${jobId}:cancelled`,
-      }),
-    );
-    return ('pos' in c ? c.event : c) as TerminalJobEvent;
+    return this.endCancelled(jobId, attempt, cur?.cancel_reason ?? state.cancelReason ?? '', usage);
+  }
+
+  /** A cancel that reached a job while it was being parked: ended here (the job-ending module), the log's terminal event returned. */
+  private async endCancelled(jobId: string, attempt: number, reason: string, usage: Usage): Promise<TerminalJobEvent> {
+    const ended = await endJob(this.ending, {
+      jobId,
+      attempt,
+      event: { type: 'cancelled', reason, usage: { ...usage } },
+      dedupId: cancelledDedupId(jobId),
+      scope: 'attempt',
+    });
+    return ended.event;
   }
 
   /** Gives a stopped job back to the queue as its next attempt (see the header); 'ack' when it ended meanwhile. */
@@ -686,28 +678,24 @@ export class JobRunner {
     return 'release';
   }
 
-  /** Appends a terminal event (unless the log already holds one) and settles the store. */
+  /** Ends this attempt of the job: one module does it for everyone (job-lifecycle/job-ending.ts, scope 'attempt'). */
   private async end(job: JobRecord, attempt: number, ev: TerminalAgentEvent): Promise<JobStatus> {
-    let stored: LoggedEvent;
-    try {
-      stored = await this.appendDurably(job.id, { event: ev, attempt, dedupId: `${job.id}:${attempt}:end` });
-    } catch (err) {
-      if (err instanceof JobLogClosedError) {
-        const t = err.terminal.event as TerminalJobEvent;
-        await this.settle(job.id, t);
-        return statusOfTerminal(t);
-      }
-      throw err;
-    }
-    const t = stored.event as TerminalJobEvent;
-    await this.settle(job.id, t);
-    return statusOfTerminal(t);
+    const ended = await endJob(this.ending, { jobId: job.id, attempt, event: ev, dedupId: endDedupId(job.id, attempt), scope: 'attempt' });
+    return ended.status;
   }
 
+  /** The log holds the job's terminal event: the store follows it. */
   private async settle(jobId: string, ev: TerminalJobEvent): Promise<void> {
-    const status = statusOfTerminal(ev);
-    const tr = await this.store.transition(jobId, status, { patch: terminalPatch(ev) });
-    if (tr.changed) this.opts.metrics?.jobTransition(status);
+    await settleFromLog(this.ending, jobId, ev);
+  }
+
+  private get ending(): JobEndingDeps {
+    return {
+      store: this.store,
+      log: this.log,
+      append: (jobId, input) => this.appendDurably(jobId, input),
+      onTransition: (status) => this.opts.metrics?.jobTransition(status),
+    };
   }
 
   /**
@@ -747,11 +735,6 @@ export class JobRunner {
       throw err;
     }
   }
-}
-
-/** Dedup id of the `status: waiting_for_input` after a question (appended by the runner, or by the API's answer if first). */
-export function waitingDedupId(jobId: string, attempt: number, requestId: string): string {
-  return `${jobId}:${attempt}:w:${requestId}`;
 }
 
 /** One handle over the job's first delivery and any adopted later ones: every call reaches all of them. */

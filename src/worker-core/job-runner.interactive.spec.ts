@@ -162,6 +162,25 @@ describe('JobRunner: interactive jobs', () => {
     expect(await store.get(job.id)).toMatchObject({ status: 'completed' });
   });
 
+  it('a cancel that reaches the job while it is being parked ends it there: one cancelled event, the store settled', async () => {
+    let store!: MemoryJobStore;
+    // The "client" cancels the moment the question is in the log: the API records the reason, nobody holds the job
+    // once it parks, so the parking runner must end it (through the job-ending module).
+    const { log, store: s, runner } = setup(async (jobId, input) => {
+      if (input.event.type === 'input_required') await store.update(jobId, { cancel_reason: 'changed my mind' });
+    });
+    store = s;
+    const job = await newJob(store, log);
+    const d = delivery(job.id);
+    await runner.handle(d);
+    expect(d.acked).toBe(true);
+    const events = await all(log, job.id);
+    expect(events.map((e) => e.type)).toEqual(['status', 'status', 'token', 'input_required', 'status', 'cancelled']);
+    expect(events.at(-2)).toMatchObject({ type: 'status', status: 'waiting_for_input' });
+    expect(events.at(-1)).toMatchObject({ type: 'cancelled', reason: 'changed my mind', usage: { input_tokens: 1, output_tokens: 1 } });
+    expect(await store.get(job.id)).toMatchObject({ status: 'cancelled', usage: { output_tokens: 1 }, finished_at: events.at(-1)!.ts });
+  });
+
   it('ends the job clearly when a question is malformed (a schema that does not compile, tool calls on an approval)', async () => {
     for (const bad of [
       { type: 'input_required', kind: 'text', prompt: 'x', schema: { type: 'no-such-type' } },

@@ -1,0 +1,70 @@
+/**
+ * Configuration of an agent worker: the common settings plus the worker's own (concurrency, attempts, shutdown
+ * grace, the per-job event cap, question deadlines, the `openai` agent's provider). Read by the worker app
+ * (`src/worker/main.ts`); the API's config extends it (the API runs a worker in-process on the embedded engine).
+ * API-only variables (API_KEYS, PORT, CORS_ORIGINS …) are neither read nor validated here: a worker serves no HTTP.
+ */
+import { z } from 'zod';
+import { commonEnvShape, commonValues, CommonConfig, type ConfigValues } from './common.config.js';
+import { int, loadOrExit, parseEnv, url, type RawEnv } from './env.js';
+
+export const workerEnvShape = {
+  WORKER_CONCURRENCY: int('WORKER_CONCURRENCY', 1, 10_000, 16),
+  MAX_ATTEMPTS: int('MAX_ATTEMPTS', 1, 100, 3),
+  WORKER_SHUTDOWN_GRACE_MS: int('WORKER_SHUTDOWN_GRACE_MS', 0, 600_000, 5_000),
+  MAX_EVENTS_PER_JOB: int('MAX_EVENTS_PER_JOB', 10, 1_000_000_000, 1_100_000),
+  INPUT_TIMEOUT_S: int('INPUT_TIMEOUT_S', 1, 365 * 86_400, 86_400),
+  OPENAI_BASE_URL: url('OPENAI_BASE_URL', ['https', 'http']),
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_MODEL: z.string().optional(),
+  OPENAI_TIMEOUT_MS: int('OPENAI_TIMEOUT_MS', 1_000, 3_600_000, 300_000),
+};
+
+export class WorkerConfig extends CommonConfig {
+  readonly workerConcurrency!: number;
+  readonly maxAttempts!: number;
+  /** On SIGTERM, how long a worker lets its running jobs finish before handing the rest back to the queue. */
+  readonly workerShutdownGraceMs!: number;
+  /** A job reaching this many events ends with `error` `too_many_events` (both engines). */
+  readonly maxEventsPerJob!: number;
+  /** How long a job's question waits for an answer before the job ends with `input_timeout` (INPUT_TIMEOUT_S). */
+  readonly inputTimeoutMs!: number;
+  /** The `openai` agent's provider (OpenAI-compatible chat completions); the agent is off without a base URL. */
+  readonly openai!: { baseUrl: string | undefined; apiKey: string | undefined; model: string | undefined; timeoutMs: number };
+
+  constructor(values: ConfigValues<WorkerConfig>) {
+    super(values);
+  }
+}
+
+export type WorkerEnv = z.output<z.ZodObject<typeof workerEnvShape>>;
+
+/** The worker's own settings from validated variables. */
+export function workerValues(v: WorkerEnv): Omit<ConfigValues<WorkerConfig>, keyof ConfigValues<CommonConfig>> {
+  return {
+    workerConcurrency: v.WORKER_CONCURRENCY,
+    maxAttempts: v.MAX_ATTEMPTS,
+    workerShutdownGraceMs: v.WORKER_SHUTDOWN_GRACE_MS,
+    maxEventsPerJob: v.MAX_EVENTS_PER_JOB,
+    inputTimeoutMs: v.INPUT_TIMEOUT_S * 1000,
+    openai: {
+      baseUrl: v.OPENAI_BASE_URL?.replace(/\/+$/, ''),
+      apiKey: v.OPENAI_API_KEY || undefined,
+      model: v.OPENAI_MODEL || undefined,
+      timeoutMs: v.OPENAI_TIMEOUT_MS,
+    },
+  };
+}
+
+const workerEnvSchema = z.object({ ...commonEnvShape, ...workerEnvShape });
+
+/** Validates the worker's variables (common + worker); throws ConfigError naming every bad one. */
+export function loadWorkerConfig(env: RawEnv): WorkerConfig {
+  const v = parseEnv(workerEnvSchema, env);
+  return new WorkerConfig({ ...commonValues(v, env), ...workerValues(v) });
+}
+
+/** For the worker's entry point: the validated config, or exit 1 with the message naming the bad variables. */
+export function loadWorkerConfigOrExit(env: RawEnv, program: string): WorkerConfig {
+  return loadOrExit(() => loadWorkerConfig(env), program);
+}
