@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { commonEnvShape, commonValues, type ConfigValues } from './common.config.js';
-import { ConfigError, bool, int, loadOrExit, parseEnv, url, type RawEnv } from './env.js';
+import { ConfigError, bool, int, loadOrExit, parseEnv, type RawEnv } from './env.js';
 import { WorkerConfig, workerEnvShape, workerValues } from './worker.config.js';
 
 export { ConfigError, type RawEnv } from './env.js';

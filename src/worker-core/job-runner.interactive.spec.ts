@@ -163,6 +163,7 @@ describe('JobRunner: interactive jobs', () => {
   });
 
   it('a cancel that reaches the job while it is being parked ends it there: one cancelled event, the store settled', async () => {
+    // eslint-disable-next-line prefer-const -- assigned once setup() returns; the callback passed to setup() reads it
     let store!: MemoryJobStore;
     // The "client" cancels the moment the question is in the log: the API records the reason, nobody holds the job
     // once it parks, so the parking runner must end it (through the job-ending module).
