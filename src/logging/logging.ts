@@ -187,6 +187,11 @@ export function loggerParams(config: AppConfig, destination?: DestinationStream,
         genReqId: (req, res) => requestIdOf(req, res),
         // app logs made while handling a request carry only reqId; the request line carries the request
         quietReqLogger: true,
+        // ... as a field of the line (below), not as a child logger made per request: an open SSE stream held that
+        // child — the request's JSON as chindings strings — for its whole life (bench/README.md "Per idle connection")
+        quietResLogger: true,
+        customSuccessObject: (req: IncomingMessage, _res: ServerResponse, val: Record<string, unknown>) => ({ req, ...val }),
+        customErrorObject: (req: IncomingMessage, _res: ServerResponse, _err: Error, val: Record<string, unknown>) => ({ req, ...val }),
         customAttributeKeys: { reqId: 'req_id', responseTime: 'duration_ms' },
         // called when the request arrives and again when it ends: bind at the end only (the tenant is known then).
         // Nothing (undefined, not {}) on arrival: pino-http then makes no third child logger per request, which an

@@ -8,10 +8,11 @@
  * none yet. So an idle connection gets one keepalive per interval, a busy one none, and the phase of each
  * connection follows its own writes (connections opened over time are spread over the ticks by themselves).
  *
- * Bursts: connections that wrote at the same moment (opened together, or an event to all clients of a job) would
- * stay due in the same tick forever. A tick with fewer due connections than its fair share (open ÷ SLICES) also
- * writes, up to that share, to connections silent for at least half the interval: a herd spreads over the ticks
- * within a few intervals, at the price of a few early keepalives (none in a tick that is already at its share).
+ * Bursts: the writes of a tick are the connections that fell silent in the same tick-long window, so connections
+ * opened over time are spread over the ticks by their own phase; connections that wrote at the same moment (opened
+ * together, or an event to all clients of a job) stay in one tick until their next data. Filling light ticks with
+ * early keepalives to spread such a herd was tried: it did not converge and cost up to a third more keepalives
+ * (bench/README.md, "Per idle connection").
  */
 
 /** What the scheduler needs of a connection (`SseConnection` implements it). */
@@ -29,33 +30,21 @@ export class HeartbeatScheduler {
   /** ms between ticks. */
   readonly tickMs: number;
   private readonly due: number;
-  private readonly early: number;
 
   constructor(readonly intervalMs: number) {
     this.tickMs = Math.max(1, intervalMs / SLICES);
     this.due = intervalMs - this.tickMs;
-    this.early = intervalMs / 2;
   }
 
   /**
    * One tick at time `now` over the open connections (in a stable order); returns how many keepalives were
    * written. Closed connections are simply not in `open` (their owner removes them).
    */
-  tick(open: Iterable<HeartbeatTarget>, size: number, now: number): number {
-    const share = Math.ceil(size / SLICES);
+  tick(open: Iterable<HeartbeatTarget>, now: number): number {
     let written = 0;
-    // `early` is only taken where the tick would otherwise stay under its share: count what is due first
-    let due = 0;
-    for (const c of open) if (now - c.lastWriteAt >= this.due) due++;
-    let room = share - due;
     for (const c of open) {
-      const silent = now - c.lastWriteAt; // -Infinity while a write is pending this turn
-      if (silent >= this.due) {
-        if (c.keepalive()) written++;
-      } else if (room > 0 && silent >= this.early) {
-        room--;
-        if (c.keepalive()) written++;
-      }
+      // -Infinity while a write is pending this turn
+      if (now - c.lastWriteAt >= this.due && c.keepalive()) written++;
     }
     return written;
   }

@@ -77,7 +77,7 @@ export class SseConnections implements BeforeApplicationShutdown {
   }
 
   private beat(): void {
-    if (this.open.size > 0) this.stats.heartbeats += this.heartbeats.tick(this.open, this.open.size, performance.now());
+    if (this.open.size > 0) this.stats.heartbeats += this.heartbeats.tick(this.open, performance.now());
   }
 
   /** Ends every open stream with a short retry hint; clients resume from their cursor on another instance. */
