@@ -1,7 +1,14 @@
 // Jest 30 + ts-jest in native ESM mode (run through `npm test`, which sets --experimental-vm-modules).
+// The workspace packages (@jobstream/<dir> = libs/<dir>) run from their TypeScript sources in tests, as in
+// `npm run typecheck` (the "@jobstream/source" export condition): @jobstream/<dir> -> libs/<dir>/src/index.ts and a
+// subpath export @jobstream/<dir>/<name> -> libs/<dir>/src/<name>.ts. Processes that tests spawn run the built dist/.
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    '^@jobstream/([^/]+)$': '<rootDir>/libs/$1/src/index.ts',
+    '^@jobstream/([^/]+)/(.+)$': '<rootDir>/libs/$1/src/$2.ts',
+  },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   testEnvironment: 'node',
 };

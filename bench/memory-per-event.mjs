@@ -6,7 +6,7 @@
  * the real driver, forces GC, and divides the heap growth by N. Also prints the driver's own byte estimate for the
  * same events, so the estimate EMBEDDED_MAX_BYTES is checked against can be compared with the real heap.
  */
-import { MemoryEventLog } from '../dist/libs/event-log/src/index.js';
+import { MemoryEventLog } from '@jobstream/event-log';
 
 if (typeof globalThis.gc !== 'function') {
   console.error('run with: node --expose-gc bench/memory-per-event.mjs');

@@ -17,8 +17,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { MemoryEventLog, JetStreamEventLog, SnapshotCache } from '../dist/libs/event-log/src/index.js';
-import { initialJobState, reduceJobEvent, newJobId } from '../dist/libs/contracts/src/index.js';
+import { MemoryEventLog, JetStreamEventLog, SnapshotCache } from '@jobstream/event-log';
+import { initialJobState, reduceJobEvent, newJobId } from '@jobstream/contracts';
 import { killAll, ROOT, startNats } from './lib/procs.mjs';
 
 const arg = (name, def) => {

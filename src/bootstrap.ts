@@ -14,7 +14,7 @@ import { mapError } from './common/error-mapping.js';
 import { answerClientErrorsAsJson } from './common/client-error.js';
 import { SharedShapeExpressAdapter } from './common/express-shapes.js';
 import { assertJsonStructure, JsonStructureError } from './common/json-limits.js';
-import { API_QUEUE_GROUP } from '../libs/contracts/src/index.js';
+import { API_QUEUE_GROUP } from '@jobstream/contracts';
 import type { AppConfig } from './config/config.js';
 import { setupSwagger } from './docs/swagger.js';
 import { createEngine, type Engine } from './engine/engine.js';

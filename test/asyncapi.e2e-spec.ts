@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { Parser, fromFile } from '@asyncapi/parser';
-import { API_SUBJECTS } from '../libs/contracts/src/index.js';
+import { API_SUBJECTS } from '@jobstream/contracts';
 
 describe('docs/asyncapi.yaml', () => {
   it('is a valid AsyncAPI 3 document that documents every API subject', async () => {

@@ -4,7 +4,7 @@
  * conversation as `tool` messages — including a model that calls two tools at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { JobEvent } from '../libs/contracts/src/index.js';
+import type { JobEvent } from '@jobstream/contracts';
 import { startFakeOpenAiServer, type FakeOpenAiServer, type FakeStep } from '../src/worker/agents/testing/fake-openai-server.js';
 import { TOOL_NOT_EXECUTED } from '../src/worker/agents/openai.agent.js';
 import { startTestApp, type TestApp } from './support/app.js';

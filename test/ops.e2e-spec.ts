@@ -4,7 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import net from 'node:net';
-import type { JobEvent } from '../libs/contracts/src/index.js';
+import type { JobEvent } from '@jobstream/contracts';
 import { SseConnections } from '../src/sse/sse-connections.js';
 import { sleep, startTestApp, type TestApp } from './support/app.js';
 import { openSse, readAll, tokenText, type SseResponse } from './support/sse-client.js';

@@ -11,7 +11,7 @@ import {
   subscribeJobStream,
   type JobEvent,
   type JobstreamClient,
-} from '../libs/sdk/src/index.js';
+} from '@jobstream/sdk';
 import { startTestApp, type TestApp } from './support/app.js';
 import { startCuttingProxy, type CuttingProxy } from './support/cutting-proxy.js';
 

@@ -1,6 +1,6 @@
 /** The SDK's conversation and job-management methods against the real app (embedded engine). */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { JobstreamError, createClient, streamJobUntilComplete, type JobstreamClient } from '../libs/sdk/src/index.js';
+import { JobstreamError, createClient, streamJobUntilComplete, type JobstreamClient } from '@jobstream/sdk';
 import { startTestApp, type TestApp } from './support/app.js';
 
 let app: TestApp;

@@ -2,7 +2,7 @@
  * The SDK against the real app (embedded engine), through a TCP proxy that cuts connections at random bytes.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { newJobId } from '../libs/contracts/src/ids.js';
+import { newJobId } from '@jobstream/contracts/ids';
 import {
   JobstreamError,
   createClient,
@@ -12,7 +12,7 @@ import {
   subscribeJobStream,
   type JobEvent,
   type JobstreamClient,
-} from '../libs/sdk/src/index.js';
+} from '@jobstream/sdk';
 import { startTestApp, type TestApp } from './support/app.js';
 import { startCuttingProxy, type CuttingProxy } from './support/cutting-proxy.js';
 

@@ -4,8 +4,8 @@
  * under the `echo` name (its input is an echo input), so the whole stack — REST, SDK, runner, log — is the real one.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { JobEvent } from '../libs/contracts/src/index.js';
-import { createClient, streamJobUntilComplete } from '../libs/sdk/src/index.js';
+import type { JobEvent } from '@jobstream/contracts';
+import { createClient, streamJobUntilComplete } from '@jobstream/sdk';
 import type { Agent, AgentContext, AgentOutput, AgentRegistry } from '../src/worker/agents/agent.js';
 import { requestsIn, tokenTextIn } from '../src/worker/agents/history.js';
 import { AGENT_REGISTRY } from '../src/worker/worker.constants.js';

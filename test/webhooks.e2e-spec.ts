@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createClient, JobstreamError } from '../libs/sdk/src/index.js';
+import { createClient, JobstreamError } from '@jobstream/sdk';
 import { startTestApp, type TestApp } from './support/app.js';
 import { eventually, startReceiver } from './support/webhook-receiver.js';
 import { WEBHOOK_TEST_ENV, verify } from './suites/webhooks.suite.js';

@@ -12,7 +12,7 @@ import type { Request } from 'express';
 import { ApiError } from '../common/api-error.js';
 import { AppConfig } from '../config/config.js';
 import { hashKey } from '../config/key-hash.js';
-import type { ShareStore } from '../../libs/share-store/src/index.js';
+import type { ShareStore } from '@jobstream/share-store';
 import { SHARE_STORE } from '../engine/engine.constants.js';
 import { verifyShareToken } from '../shares/share-token.js';
 import { DEFAULT_TENANT, PUBLIC_ROUTE, SHARE_TOKEN_ROUTE, STREAM_TOKEN_ROUTE } from './auth.constants.js';

@@ -1,6 +1,6 @@
 /** An error with the contract's code and HTTP status; the exception filter renders it as `{ error: { code, message } }`. */
 import { HttpException } from '@nestjs/common';
-import type { ErrorCode } from '../../libs/contracts/src/index.js';
+import type { ErrorCode } from '@jobstream/contracts';
 
 export class ApiError extends HttpException {
   constructor(

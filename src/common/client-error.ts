@@ -6,7 +6,7 @@
  */
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ErrorBody } from '../../libs/contracts/src/index.js';
+import type { ErrorBody } from '@jobstream/contracts';
 
 interface ClientErrorLike extends Error {
   code?: string;

@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { NotFoundException } from '@nestjs/common';
 import { z } from 'zod';
-import { InvalidCursorError } from '../../libs/contracts/src/index.js';
-import { EventLogUnavailableError } from '../../libs/event-log/src/index.js';
-import { QueueUnavailableError } from '../../libs/job-queue/src/index.js';
-import { IdempotencyConflictError, JobStoreUnavailableError } from '../../libs/job-store/src/index.js';
+import { InvalidCursorError } from '@jobstream/contracts';
+import { EventLogUnavailableError } from '@jobstream/event-log';
+import { QueueUnavailableError } from '@jobstream/job-queue';
+import { IdempotencyConflictError, JobStoreUnavailableError } from '@jobstream/job-store';
 import { ApiError } from './api-error.js';
 import { mapError } from './error-mapping.js';
 

@@ -4,13 +4,13 @@
  */
 import { HttpException } from '@nestjs/common';
 import { ZodError } from 'zod';
-import { InvalidCursorError, type ErrorBody } from '../../libs/contracts/src/index.js';
-import { EventLogUnavailableError } from '../../libs/event-log/src/index.js';
-import { QueueUnavailableError } from '../../libs/job-queue/src/index.js';
-import { IdempotencyConflictError, InvalidListCursorError, JobStoreUnavailableError } from '../../libs/job-store/src/index.js';
-import { ShareStoreUnavailableError } from '../../libs/share-store/src/index.js';
-import { InvalidThreadCursorError, ThreadStoreUnavailableError } from '../../libs/thread-store/src/index.js';
-import { WebhookStoreUnavailableError } from '../../libs/webhooks/src/index.js';
+import { InvalidCursorError, type ErrorBody } from '@jobstream/contracts';
+import { EventLogUnavailableError } from '@jobstream/event-log';
+import { QueueUnavailableError } from '@jobstream/job-queue';
+import { IdempotencyConflictError, InvalidListCursorError, JobStoreUnavailableError } from '@jobstream/job-store';
+import { ShareStoreUnavailableError } from '@jobstream/share-store';
+import { InvalidThreadCursorError, ThreadStoreUnavailableError } from '@jobstream/thread-store';
+import { WebhookStoreUnavailableError } from '@jobstream/webhooks';
 import { ApiError } from './api-error.js';
 
 export interface MappedError {

@@ -14,7 +14,7 @@ import {
   inputJobRequestSchema,
   rerunJobRequestSchema,
   usageSchema,
-} from '../../libs/contracts/src/index.js';
+} from '@jobstream/contracts';
 
 type Schema = Record<string, unknown>;
 

@@ -1,7 +1,7 @@
 /** OpenAPI decorators of the webhooks endpoints, kept out of the controller. */
 import { applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { WEBHOOK_EVENT_TYPES, WEBHOOK_URL_MAX } from '../../libs/contracts/src/index.js';
+import { WEBHOOK_EVENT_TYPES, WEBHOOK_URL_MAX } from '@jobstream/contracts';
 import { DELIVERIES_LIMIT_MAX } from '../webhooks/webhooks.constants.js';
 
 const err = (status: number, description: string) => ApiResponse({ status, description, schema: { $ref: '#/components/schemas/Error' } });

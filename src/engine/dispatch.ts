@@ -16,9 +16,9 @@
  * so it is not mistaken for the job's first dispatch) and the confirmation. A failure half-way leaves the job
  * `queued` and unconfirmed, and a repeat (the answer sent again, or the sweep) completes it.
  */
-import type { EventLog } from '../../libs/event-log/src/index.js';
-import type { JobQueue } from '../../libs/job-queue/src/index.js';
-import type { JobRecord, JobStore } from '../../libs/job-store/src/index.js';
+import type { EventLog } from '@jobstream/event-log';
+import type { JobQueue } from '@jobstream/job-queue';
+import type { JobRecord, JobStore } from '@jobstream/job-store';
 import { waitingDedupId } from '../worker/job-runner.js';
 
 export interface DispatchDeps {

@@ -4,12 +4,12 @@
  * store when REDIS_URL is set (otherwise the memory store, for a single API process).
  */
 import type { Logger } from '@nestjs/common';
-import { MemoryJobControl, MemoryJobQueue } from '../../libs/job-queue/src/index.js';
-import { MemoryJobStore } from '../../libs/job-store/src/index.js';
-import { MemoryShareStore } from '../../libs/share-store/src/index.js';
-import { MemoryThreadStore } from '../../libs/thread-store/src/index.js';
+import { MemoryJobControl, MemoryJobQueue } from '@jobstream/job-queue';
+import { MemoryJobStore } from '@jobstream/job-store';
+import { MemoryShareStore } from '@jobstream/share-store';
+import { MemoryThreadStore } from '@jobstream/thread-store';
 import { ThreadAdvancer, advancingThreads } from '../threads/thread-advancer.js';
-import { ObservedMemoryEventLog } from '../../libs/webhooks/src/index.js';
+import { ObservedMemoryEventLog } from '@jobstream/webhooks';
 import type { AppConfig } from '../config/config.js';
 import { traceEngine } from '../tracing/traced-engine.js';
 import type { Engine } from './engine.types.js';

@@ -1,10 +1,10 @@
 /** The engine: the four ports a jobstream process runs on, and their readiness. */
-import type { EventLog } from '../../libs/event-log/src/index.js';
-import type { JobControl, JobQueue } from '../../libs/job-queue/src/index.js';
-import type { JobStore } from '../../libs/job-store/src/index.js';
-import type { ShareStore } from '../../libs/share-store/src/index.js';
-import type { ThreadStore } from '../../libs/thread-store/src/index.js';
-import type { JobEventFeed } from '../../libs/webhooks/src/index.js';
+import type { EventLog } from '@jobstream/event-log';
+import type { JobControl, JobQueue } from '@jobstream/job-queue';
+import type { JobStore } from '@jobstream/job-store';
+import type { ShareStore } from '@jobstream/share-store';
+import type { ThreadStore } from '@jobstream/thread-store';
+import type { JobEventFeed } from '@jobstream/webhooks';
 
 export interface Engine {
   readonly kind: 'embedded' | 'nats';

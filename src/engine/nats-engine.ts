@@ -5,12 +5,12 @@
  */
 import type { Logger } from '@nestjs/common';
 import { connect, type NatsConnection } from 'nats';
-import { EventLogUnavailableError, JetStreamEventLog } from '../../libs/event-log/src/index.js';
-import { JetStreamJobQueue, NatsJobControl } from '../../libs/job-queue/src/index.js';
-import { MemoryJobStore, RedisJobStore, type JobStore } from '../../libs/job-store/src/index.js';
-import { MemoryShareStore, RedisShareStore, type ShareStore } from '../../libs/share-store/src/index.js';
-import { MemoryThreadStore, RedisThreadStore, type ThreadStore } from '../../libs/thread-store/src/index.js';
-import { JetStreamJobEventFeed } from '../../libs/webhooks/src/index.js';
+import { EventLogUnavailableError, JetStreamEventLog } from '@jobstream/event-log';
+import { JetStreamJobQueue, NatsJobControl } from '@jobstream/job-queue';
+import { MemoryJobStore, RedisJobStore, type JobStore } from '@jobstream/job-store';
+import { MemoryShareStore, RedisShareStore, type ShareStore } from '@jobstream/share-store';
+import { MemoryThreadStore, RedisThreadStore, type ThreadStore } from '@jobstream/thread-store';
+import { JetStreamJobEventFeed } from '@jobstream/webhooks';
 import type { AppConfig } from '../config/config.js';
 import { ThreadAdvancer, advancingThreads } from '../threads/thread-advancer.js';
 import type { Engine } from './engine.types.js';

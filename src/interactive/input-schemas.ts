@@ -13,7 +13,7 @@
  */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import type { InputKind, RequestedToolCall } from '../../libs/contracts/src/index.js';
+import type { InputKind, RequestedToolCall } from '@jobstream/contracts';
 
 /** ajv-formats is CommonJS: its default export arrives as the module object under ESM. */
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;

@@ -1,7 +1,7 @@
 /** REST endpoints of job management: rerun, batch create, delete (thin: rules in JobManagementService). */
 import { Body, Controller, Delete, Headers, HttpCode, Param, Post, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
-import { batchJobsRequestSchema, rerunJobRequestSchema, type BatchJobsRequest, type Job, type RerunJobRequest } from '../../libs/contracts/src/index.js';
+import { batchJobsRequestSchema, rerunJobRequestSchema, type BatchJobsRequest, type Job, type RerunJobRequest } from '@jobstream/contracts';
 import { ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { ApiJobManagementDocs } from '../docs/threads.docs.js';

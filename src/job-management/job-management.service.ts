@@ -1,9 +1,9 @@
 /** Job management: rerun, batch create and delete (thread-aware: a thread's job reruns as a new turn). */
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { batchItemSchema, isTerminalStatus, type ErrorBody, type Job, type RerunJobRequest } from '../../libs/contracts/src/index.js';
-import type { EventLog } from '../../libs/event-log/src/index.js';
-import type { JobStore } from '../../libs/job-store/src/index.js';
-import type { ShareStore } from '../../libs/share-store/src/index.js';
+import { batchItemSchema, isTerminalStatus, type ErrorBody, type Job, type RerunJobRequest } from '@jobstream/contracts';
+import type { EventLog } from '@jobstream/event-log';
+import type { JobStore } from '@jobstream/job-store';
+import type { ShareStore } from '@jobstream/share-store';
 import { ApiError } from '../common/api-error.js';
 import { mapError, zodMessage } from '../common/error-mapping.js';
 import { EVENT_LOG, JOB_STORE, SHARE_STORE } from '../engine/engine.constants.js';

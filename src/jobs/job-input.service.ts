@@ -3,10 +3,10 @@
  * `jobstream.api.jobs.input`). The rules of the contract live here; tenant checks are JobsService's.
  */
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { MAX_INPUT_ANSWER_BYTES, START, isTerminalEvent, isTerminalStatus, type InputJobRequest, type Job } from '../../libs/contracts/src/index.js';
-import { JobLogClosedError, type EventLog } from '../../libs/event-log/src/index.js';
-import type { JobQueue } from '../../libs/job-queue/src/index.js';
-import type { JobRecord, JobStore } from '../../libs/job-store/src/index.js';
+import { MAX_INPUT_ANSWER_BYTES, START, isTerminalEvent, isTerminalStatus, type InputJobRequest, type Job } from '@jobstream/contracts';
+import { JobLogClosedError, type EventLog } from '@jobstream/event-log';
+import type { JobQueue } from '@jobstream/job-queue';
+import type { JobRecord, JobStore } from '@jobstream/job-store';
 import { ApiError } from '../common/api-error.js';
 import { dispatchJob } from '../engine/dispatch.js';
 import { EVENT_LOG, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';

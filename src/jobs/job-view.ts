@@ -2,9 +2,9 @@
  * The public job representation: the store's record, with `last_event_id` from the log, and — when the log
  * already holds the terminal event but the store has not caught up yet — the terminal outcome from the log.
  */
-import { isTerminalEvent, isTerminalStatus, type Job, type PendingInput } from '../../libs/contracts/src/index.js';
-import type { LoggedEvent } from '../../libs/event-log/src/index.js';
-import type { JobRecord } from '../../libs/job-store/src/index.js';
+import { isTerminalEvent, isTerminalStatus, type Job, type PendingInput } from '@jobstream/contracts';
+import type { LoggedEvent } from '@jobstream/event-log';
+import type { JobRecord } from '@jobstream/job-store';
 import { cursorOf } from '../sse/sse-frames.js';
 import { statusOfTerminal } from '../worker/job-runner.js';
 

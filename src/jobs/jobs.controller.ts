@@ -9,7 +9,7 @@ import {
   type CreateJobRequest,
   type InputJobRequest,
   type Job,
-} from '../../libs/contracts/src/index.js';
+} from '@jobstream/contracts';
 import { AcceptsShareToken, ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { ShutdownService } from '../lifecycle/shutdown.service.js';

@@ -1,5 +1,5 @@
 import { Inject, Module } from '@nestjs/common';
-import { LiveHub, SnapshotCache, hasCapacity, type EventLog } from '../../libs/event-log/src/index.js';
+import { LiveHub, SnapshotCache, hasCapacity, type EventLog } from '@jobstream/event-log';
 import { EVENT_LOG } from '../engine/engine.constants.js';
 import { CreateRateLimitGuard } from '../limits/create-rate-limit.guard.js';
 import { StreamLimits } from '../limits/stream-limits.js';

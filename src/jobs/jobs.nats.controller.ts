@@ -18,7 +18,7 @@ import {
   inputJobRequestSchema,
   type ErrorBody,
   type Job,
-} from '../../libs/contracts/src/index.js';
+} from '@jobstream/contracts';
 import { DEFAULT_TENANT } from '../auth/auth.constants.js';
 import { ApiError } from '../common/api-error.js';
 import { mapError, zodMessage } from '../common/error-mapping.js';

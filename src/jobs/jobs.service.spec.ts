@@ -1,9 +1,9 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import { START } from '../../libs/contracts/src/index.js';
-import { LiveHub, MemoryEventLog } from '../../libs/event-log/src/index.js';
-import { MemoryJobControl, MemoryJobQueue, QueueUnavailableError } from '../../libs/job-queue/src/index.js';
-import { MemoryJobStore } from '../../libs/job-store/src/index.js';
+import { START } from '@jobstream/contracts';
+import { LiveHub, MemoryEventLog } from '@jobstream/event-log';
+import { MemoryJobControl, MemoryJobQueue, QueueUnavailableError } from '@jobstream/job-queue';
+import { MemoryJobStore } from '@jobstream/job-store';
 import { mapError } from '../common/error-mapping.js';
 import { frameOf } from '../sse/sse-frames.js';
 import { JobStreamService } from './job-stream.service.js';

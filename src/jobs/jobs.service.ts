@@ -12,10 +12,10 @@ import {
   type Job,
   type JobEvent,
   type JobStatus,
-} from '../../libs/contracts/src/index.js';
-import { JobLogClosedError, hasCapacity, positionOf, type EventLog, type LiveHub, type LoggedEvent } from '../../libs/event-log/src/index.js';
-import type { JobControl, JobQueue } from '../../libs/job-queue/src/index.js';
-import { needsDispatch, newJobRecord, type JobRecord, type JobStore } from '../../libs/job-store/src/index.js';
+} from '@jobstream/contracts';
+import { JobLogClosedError, hasCapacity, positionOf, type EventLog, type LiveHub, type LoggedEvent } from '@jobstream/event-log';
+import type { JobControl, JobQueue } from '@jobstream/job-queue';
+import { needsDispatch, newJobRecord, type JobRecord, type JobStore } from '@jobstream/job-store';
 import { ApiError } from '../common/api-error.js';
 import { zodMessage } from '../common/error-mapping.js';
 import { dispatchJob } from '../engine/dispatch.js';

@@ -4,8 +4,8 @@
  * request; see there for the costs).
  */
 import { Inject, Injectable } from '@nestjs/common';
-import { encodeCursor, toJobSnapshot, type EventPosition, type JobSnapshot } from '../../libs/contracts/src/index.js';
-import { SnapshotUnavailableError, type SnapshotCache } from '../../libs/event-log/src/index.js';
+import { encodeCursor, toJobSnapshot, type EventPosition, type JobSnapshot } from '@jobstream/contracts';
+import { SnapshotUnavailableError, type SnapshotCache } from '@jobstream/event-log';
 import { ApiError } from '../common/api-error.js';
 import { SNAPSHOT_CACHE } from './jobs.constants.js';
 

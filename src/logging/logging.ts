@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { LoggerService } from '@nestjs/common';
 import { Logger as NestPinoLogger, PinoLogger, type Params } from 'nestjs-pino';
 import { stdTimeFunctions, type DestinationStream, type Level } from 'pino';
-import { JOB_ID_PATTERN } from '../../libs/contracts/src/index.js';
+import { JOB_ID_PATTERN } from '@jobstream/contracts';
 import type { AppConfig } from '../config/config.js';
 import { traceFields } from '../tracing/tracing.js';
 

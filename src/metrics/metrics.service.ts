@@ -5,7 +5,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { JobStatus } from '../../libs/contracts/src/index.js';
+import type { JobStatus } from '@jobstream/contracts';
 import type { SseStats } from '../sse/sse-connections.js';
 import type { RunnerMetrics } from '../worker/job-runner.js';
 

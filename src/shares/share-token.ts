@@ -1,6 +1,6 @@
 /** Share link tokens: format, digest, and the check made on every use (see shares.service.ts). */
 import { createHash } from 'node:crypto';
-import type { ShareStore } from '../../libs/share-store/src/index.js';
+import type { ShareStore } from '@jobstream/share-store';
 import { ApiError } from '../common/api-error.js';
 
 const TOKEN_RE = /^sh1_[A-Za-z0-9_-]{43}$/;

@@ -1,6 +1,6 @@
 /** REST endpoints of share links (thin: rules in SharesService). */
 import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
-import { createShareRequestSchema, type CreateShareRequest, type IssuedShare, type Share } from '../../libs/contracts/src/index.js';
+import { createShareRequestSchema, type CreateShareRequest, type IssuedShare, type Share } from '@jobstream/contracts';
 import { ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { ApiJobManagementDocs } from '../docs/threads.docs.js';

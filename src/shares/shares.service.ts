@@ -15,8 +15,8 @@ import {
   newShareId,
   type IssuedShare,
   type Share,
-} from '../../libs/contracts/src/index.js';
-import type { ShareRecord, ShareStore } from '../../libs/share-store/src/index.js';
+} from '@jobstream/contracts';
+import type { ShareRecord, ShareStore } from '@jobstream/share-store';
 import { ApiError } from '../common/api-error.js';
 import { SHARE_STORE } from '../engine/engine.constants.js';
 import { JobsService } from '../jobs/jobs.service.js';

@@ -3,8 +3,8 @@
  * client that receives it: the fan-out hub prepares it once per live event, and replays of the memory log hit the
  * same cache because the log hands out the same event objects.
  */
-import { encodeCursor, type JobEvent } from '../../libs/contracts/src/index.js';
-import type { LoggedEvent } from '../../libs/event-log/src/index.js';
+import { encodeCursor, type JobEvent } from '@jobstream/contracts';
+import type { LoggedEvent } from '@jobstream/event-log';
 
 const frames = new WeakMap<LoggedEvent, string>();
 

@@ -4,10 +4,10 @@
  * (turn order), the job store (inputs) and the event log (terminal events) — nothing lives in a worker's memory.
  * At most {@link HISTORY_MAX_TURNS} earlier turns (the newest) are given; turns deleted meanwhile are skipped.
  */
-import type { ConversationTurn } from '../../libs/contracts/src/index.js';
-import type { EventLog } from '../../libs/event-log/src/index.js';
-import type { JobRecord, JobStore } from '../../libs/job-store/src/index.js';
-import type { ThreadStore, TurnRef } from '../../libs/thread-store/src/index.js';
+import type { ConversationTurn } from '@jobstream/contracts';
+import type { EventLog } from '@jobstream/event-log';
+import type { JobRecord, JobStore } from '@jobstream/job-store';
+import type { ThreadStore, TurnRef } from '@jobstream/thread-store';
 
 export const HISTORY_MAX_TURNS = 100;
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { newJobId, newThreadId } from '../../libs/contracts/src/index.js';
-import { MemoryEventLog } from '../../libs/event-log/src/index.js';
-import { MemoryJobQueue, type QueuedJob } from '../../libs/job-queue/src/index.js';
-import { MemoryJobStore, newJobRecord, type JobStore } from '../../libs/job-store/src/index.js';
-import { MemoryThreadStore, newThreadRecord } from '../../libs/thread-store/src/index.js';
+import { newJobId, newThreadId } from '@jobstream/contracts';
+import { MemoryEventLog } from '@jobstream/event-log';
+import { MemoryJobQueue, type QueuedJob } from '@jobstream/job-queue';
+import { MemoryJobStore, newJobRecord, type JobStore } from '@jobstream/job-store';
+import { MemoryThreadStore, newThreadRecord } from '@jobstream/thread-store';
 import { conversationOf } from './conversation-history.js';
 import { ThreadAdvancer, advancingThreads } from './thread-advancer.js';
 

@@ -9,10 +9,10 @@
  * ({@link ThreadSweeper}) repairs a thread that was not advanced.
  */
 import { Logger } from '@nestjs/common';
-import { isTerminalStatus } from '../../libs/contracts/src/index.js';
-import type { JobQueue } from '../../libs/job-queue/src/index.js';
-import type { JobStore } from '../../libs/job-store/src/index.js';
-import type { ThreadStore } from '../../libs/thread-store/src/index.js';
+import { isTerminalStatus } from '@jobstream/contracts';
+import type { JobQueue } from '@jobstream/job-queue';
+import type { JobStore } from '@jobstream/job-store';
+import type { ThreadStore } from '@jobstream/thread-store';
 
 /** Most turns skipped in one advance (each a waiting turn that ended or vanished meanwhile). */
 const MAX_SKIPS = 1_000;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { newJobId, newThreadId } from '../../libs/contracts/src/index.js';
-import { MemoryJobQueue, type QueuedJob } from '../../libs/job-queue/src/index.js';
-import { MemoryJobStore, newJobRecord } from '../../libs/job-store/src/index.js';
-import { MemoryThreadStore, newThreadRecord } from '../../libs/thread-store/src/index.js';
+import { newJobId, newThreadId } from '@jobstream/contracts';
+import { MemoryJobQueue, type QueuedJob } from '@jobstream/job-queue';
+import { MemoryJobStore, newJobRecord } from '@jobstream/job-store';
+import { MemoryThreadStore, newThreadRecord } from '@jobstream/thread-store';
 import type { AppConfig } from '../config/config.js';
 import { ThreadAdvancer } from './thread-advancer.js';
 import { ThreadSweeper } from './thread-sweeper.js';

@@ -8,9 +8,9 @@
  * Safe to run in every process at once: `settle` is idempotent and `markStarted` is recorded once.
  */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { isTerminalStatus } from '../../libs/contracts/src/index.js';
-import type { JobStore } from '../../libs/job-store/src/index.js';
-import type { ThreadStore } from '../../libs/thread-store/src/index.js';
+import { isTerminalStatus } from '@jobstream/contracts';
+import type { JobStore } from '@jobstream/job-store';
+import type { ThreadStore } from '@jobstream/thread-store';
 import { AppConfig } from '../config/config.js';
 import { JOB_STORE, THREAD_STORE } from '../engine/engine.constants.js';
 import { ThreadsService } from './threads.service.js';

@@ -1,6 +1,6 @@
 /** The public thread representation. */
-import type { Thread } from '../../libs/contracts/src/index.js';
-import type { ThreadRecord } from '../../libs/thread-store/src/index.js';
+import type { Thread } from '@jobstream/contracts';
+import type { ThreadRecord } from '@jobstream/thread-store';
 
 export function toThread(t: ThreadRecord): Thread {
   return {

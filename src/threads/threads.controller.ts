@@ -8,7 +8,7 @@ import {
   type CreateTurnRequest,
   type Job,
   type Thread,
-} from '../../libs/contracts/src/index.js';
+} from '@jobstream/contracts';
 import { ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { ApiThreadsDocs } from '../docs/threads.docs.js';

@@ -7,7 +7,7 @@
 import { Controller, Logger } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { z } from 'zod';
-import { API_SUBJECTS, createThreadRequestSchema, createTurnRequestSchema, type ErrorBody, type Job, type Thread } from '../../libs/contracts/src/index.js';
+import { API_SUBJECTS, createThreadRequestSchema, createTurnRequestSchema, type ErrorBody, type Job, type Thread } from '@jobstream/contracts';
 import { DEFAULT_TENANT } from '../auth/auth.constants.js';
 import { ApiError } from '../common/api-error.js';
 import { mapError, zodMessage } from '../common/error-mapping.js';

@@ -19,15 +19,15 @@ import {
   type CreateTurnRequest,
   type Job,
   type Thread,
-} from '../../libs/contracts/src/index.js';
-import type { EventLog } from '../../libs/event-log/src/index.js';
-import { newJobRecord, type JobStore } from '../../libs/job-store/src/index.js';
-import type { ShareStore } from '../../libs/share-store/src/index.js';
-import { newThreadRecord, type ThreadRecord, type ThreadStore } from '../../libs/thread-store/src/index.js';
+} from '@jobstream/contracts';
+import type { EventLog } from '@jobstream/event-log';
+import { newJobRecord, type JobStore } from '@jobstream/job-store';
+import type { ShareStore } from '@jobstream/share-store';
+import { newThreadRecord, type ThreadRecord, type ThreadStore } from '@jobstream/thread-store';
 import { ApiError } from '../common/api-error.js';
 import { zodMessage } from '../common/error-mapping.js';
 import { EVENT_LOG, JOB_QUEUE, JOB_STORE, SHARE_STORE, THREAD_STORE } from '../engine/engine.constants.js';
-import type { JobQueue } from '../../libs/job-queue/src/index.js';
+import type { JobQueue } from '@jobstream/job-queue';
 import { Metrics } from '../metrics/metrics.service.js';
 import { purgeJob } from '../jobs/job-purge.js';
 import { toJob } from '../jobs/job-view.js';

@@ -3,7 +3,7 @@ import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-node';
 import { loadConfig } from '../config/config.js';
 import { hashKey } from '../config/key-hash.js';
 import { createEmbeddedEngine } from '../engine/engine.js';
-import { MemoryJobQueue } from '../../libs/job-queue/src/index.js';
+import { MemoryJobQueue } from '@jobstream/job-queue';
 import { traceEngine } from './traced-engine.js';
 import { startTracing, traceFields, withSpan, type TracingHandle } from './tracing.js';
 

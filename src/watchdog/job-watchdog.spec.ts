@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { START, newJobId } from '../../libs/contracts/src/index.js';
-import { MemoryEventLog } from '../../libs/event-log/src/index.js';
-import { MemoryJobQueue } from '../../libs/job-queue/src/index.js';
-import { MemoryJobStore, newJobRecord, type JobRecord } from '../../libs/job-store/src/index.js';
+import { START, newJobId } from '@jobstream/contracts';
+import { MemoryEventLog } from '@jobstream/event-log';
+import { MemoryJobQueue } from '@jobstream/job-queue';
+import { MemoryJobStore, newJobRecord, type JobRecord } from '@jobstream/job-store';
 import { JobWatchdog, SweepErrors } from './job-watchdog.js';
 
 function record(over: Partial<JobRecord> = {}): JobRecord {

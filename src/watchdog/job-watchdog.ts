@@ -30,10 +30,10 @@
  * deadline index, so it is exact across restarts) with `error` `input_timeout`, `retryable: false`.
  */
 import { Logger } from '@nestjs/common';
-import { JobLogClosedError, StaleAttemptError, type EventLog } from '../../libs/event-log/src/index.js';
-import type { JobQueue } from '../../libs/job-queue/src/index.js';
-import { isActiveStatus, lastSignOfLife, type JobRecord, type JobStore } from '../../libs/job-store/src/index.js';
-import type { JobEvent } from '../../libs/contracts/src/index.js';
+import { JobLogClosedError, StaleAttemptError, type EventLog } from '@jobstream/event-log';
+import type { JobQueue } from '@jobstream/job-queue';
+import { isActiveStatus, lastSignOfLife, type JobRecord, type JobStore } from '@jobstream/job-store';
+import type { JobEvent } from '@jobstream/contracts';
 import { endJob } from '../worker/job-ending.js';
 import { statusOfTerminal, terminalPatch } from '../worker/job-runner.js';
 import { answeredRequest, dispatchJob } from '../engine/dispatch.js';

@@ -1,8 +1,8 @@
 /** Runs the {@link JobWatchdog} on a timer in this process (API and worker alike; see job-watchdog.ts). */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { EventLog } from '../../libs/event-log/src/index.js';
-import type { JobQueue } from '../../libs/job-queue/src/index.js';
-import type { JobStore } from '../../libs/job-store/src/index.js';
+import type { EventLog } from '@jobstream/event-log';
+import type { JobQueue } from '@jobstream/job-queue';
+import type { JobStore } from '@jobstream/job-store';
 import { AppConfig } from '../config/config.js';
 import { EVENT_LOG, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
 import { JobWatchdog, SweepErrors } from './job-watchdog.js';

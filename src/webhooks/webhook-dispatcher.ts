@@ -11,7 +11,7 @@
  */
 import { Logger } from '@nestjs/common';
 import { Webhook } from 'standardwebhooks';
-import type { WebhookStore, Delivery, AttemptOutcome } from '../../libs/webhooks/src/index.js';
+import type { WebhookStore, Delivery, AttemptOutcome } from '@jobstream/webhooks';
 import { sendWebhook, type SendResult } from './webhook-sender.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
 

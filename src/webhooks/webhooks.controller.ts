@@ -1,7 +1,7 @@
 /** REST endpoints of webhooks (thin: validation in pipes, rules in WebhooksService). */
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
-import { DELIVERY_ID_PATTERN, WEBHOOK_ID_PATTERN, createWebhookRequestSchema, type CreateWebhookRequest, type WebhookView } from '../../libs/contracts/src/index.js';
+import { DELIVERY_ID_PATTERN, WEBHOOK_ID_PATTERN, createWebhookRequestSchema, type CreateWebhookRequest, type WebhookView } from '@jobstream/contracts';
 import { ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
 import { ApiError } from '../common/api-error.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';

@@ -1,5 +1,5 @@
 import { Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { MemoryWebhookStore, RedisWebhookStore, type FeedHandle, type WebhookStore } from '../../libs/webhooks/src/index.js';
+import { MemoryWebhookStore, RedisWebhookStore, type FeedHandle, type WebhookStore } from '@jobstream/webhooks';
 import { AppConfig } from '../config/config.js';
 import { ENGINE } from '../engine/engine.constants.js';
 import type { Engine } from '../engine/engine.js';

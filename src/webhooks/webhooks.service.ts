@@ -16,10 +16,10 @@ import {
   type CreateWebhookRequest,
   type WebhookPayload,
   type WebhookView,
-} from '../../libs/contracts/src/index.js';
-import type { LoggedEvent } from '../../libs/event-log/src/index.js';
-import type { JobStore } from '../../libs/job-store/src/index.js';
-import { WebhookLimitError, type Delivery, type WebhookEndpoint, type WebhookStore } from '../../libs/webhooks/src/index.js';
+} from '@jobstream/contracts';
+import type { LoggedEvent } from '@jobstream/event-log';
+import type { JobStore } from '@jobstream/job-store';
+import { WebhookLimitError, type Delivery, type WebhookEndpoint, type WebhookStore } from '@jobstream/webhooks';
 import { ApiError } from '../common/api-error.js';
 import { AppConfig } from '../config/config.js';
 import { JOB_STORE } from '../engine/engine.constants.js';

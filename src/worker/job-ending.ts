@@ -3,9 +3,9 @@
  * unless the log already holds one, which then wins — and settles the job store from whichever terminal event the
  * log holds. The log is the arbiter: a job has exactly one terminal event, and the store follows it.
  */
-import { isTerminalEvent, type JobEvent, type JobStatus, type TerminalAgentEvent } from '../../libs/contracts/src/index.js';
-import { JobLogClosedError, type EventLog } from '../../libs/event-log/src/index.js';
-import type { JobStore } from '../../libs/job-store/src/index.js';
+import { isTerminalEvent, type JobEvent, type JobStatus, type TerminalAgentEvent } from '@jobstream/contracts';
+import { JobLogClosedError, type EventLog } from '@jobstream/event-log';
+import type { JobStore } from '@jobstream/job-store';
 import { statusOfTerminal, terminalPatch } from './job-runner.js';
 
 export async function endJob(

@@ -4,10 +4,10 @@
  * runner still holds the job continues it at once.
  */
 import { describe, expect, it } from '@jest/globals';
-import { START, newJobId, type JobEvent } from '../../libs/contracts/src/index.js';
-import { MemoryEventLog, type AppendInput } from '../../libs/event-log/src/index.js';
-import type { QueuedJob } from '../../libs/job-queue/src/index.js';
-import { MemoryJobStore, newJobRecord, type JobRecord } from '../../libs/job-store/src/index.js';
+import { START, newJobId, type JobEvent } from '@jobstream/contracts';
+import { MemoryEventLog, type AppendInput } from '@jobstream/event-log';
+import type { QueuedJob } from '@jobstream/job-queue';
+import { MemoryJobStore, newJobRecord, type JobRecord } from '@jobstream/job-store';
 import { AgentRegistry, type Agent, type AgentContext, type AgentOutput } from './agents/agent.js';
 import { requestsIn, tokenTextIn } from './agents/history.js';
 import { JobRunner } from './job-runner.js';

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import { START, newJobId, type AgentEvent } from '../../libs/contracts/src/index.js';
-import { EventLogUnavailableError, MemoryEventLog, type EventLog } from '../../libs/event-log/src/index.js';
-import type { QueuedJob } from '../../libs/job-queue/src/index.js';
-import { MemoryJobStore, type JobRecord } from '../../libs/job-store/src/index.js';
+import { START, newJobId, type AgentEvent } from '@jobstream/contracts';
+import { EventLogUnavailableError, MemoryEventLog, type EventLog } from '@jobstream/event-log';
+import type { QueuedJob } from '@jobstream/job-queue';
+import { MemoryJobStore, type JobRecord } from '@jobstream/job-store';
 import { AgentRegistry, type Agent, type AgentContext } from './agents/agent.js';
 import { EchoAgent } from './agents/echo.agent.js';
 import { JobRunner } from './job-runner.js';

@@ -42,7 +42,7 @@ import {
   type JobStatus,
   type TerminalAgentEvent,
   type Usage,
-} from '../../libs/contracts/src/index.js';
+} from '@jobstream/contracts';
 import {
   EventLogFullError,
   EventLogUnavailableError,
@@ -53,9 +53,9 @@ import {
   type AppendInput,
   type EventLog,
   type LoggedEvent,
-} from '../../libs/event-log/src/index.js';
-import type { QueuedJob } from '../../libs/job-queue/src/index.js';
-import type { InputRequestRecord, JobRecord, JobStore } from '../../libs/job-store/src/index.js';
+} from '@jobstream/event-log';
+import type { QueuedJob } from '@jobstream/job-queue';
+import type { InputRequestRecord, JobRecord, JobStore } from '@jobstream/job-store';
 import { INPUT_LIMITS, InvalidInputSchemaError, inputSchemas, schemaFor } from '../interactive/input-schemas.js';
 import type { AgentContext, AgentInputRequest, AgentRegistry } from './agents/agent.js';
 

@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
-import type { EventLog } from '../../libs/event-log/src/index.js';
-import type { JobStore } from '../../libs/job-store/src/index.js';
+import type { EventLog } from '@jobstream/event-log';
+import type { JobStore } from '@jobstream/job-store';
 import { AppConfig } from '../config/config.js';
-import type { ThreadStore } from '../../libs/thread-store/src/index.js';
+import type { ThreadStore } from '@jobstream/thread-store';
 import { EVENT_LOG, JOB_STORE, THREAD_STORE } from '../engine/engine.constants.js';
 import { conversationOf } from '../threads/conversation-history.js';
 import { Metrics } from '../metrics/metrics.service.js';

@@ -2,7 +2,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern } from '@nestjs/microservices';
 import { hostname } from 'node:os';
-import { WORKER_SUBJECTS } from '../../libs/contracts/src/index.js';
+import { WORKER_SUBJECTS } from '@jobstream/contracts';
 import { AppConfig } from '../config/config.js';
 import { ENGINE } from '../engine/engine.constants.js';
 import type { Engine } from '../engine/engine.js';

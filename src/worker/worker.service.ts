@@ -8,7 +8,7 @@
  * as their next attempt at once). Cancels keep reaching running jobs until the end.
  */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { JobControl, JobQueue, QueueConsumer } from '../../libs/job-queue/src/index.js';
+import type { JobControl, JobQueue, QueueConsumer } from '@jobstream/job-queue';
 import { AppConfig } from '../config/config.js';
 import { JOB_CONTROL, JOB_QUEUE } from '../engine/engine.constants.js';
 import { JobRunner } from './job-runner.js';

@@ -6,8 +6,8 @@
  * event any client received after it).
  */
 import { connect, type NatsConnection } from 'nats';
-import { DISPATCH_STREAM, EVENTS_STREAM } from '../../libs/contracts/src/index.js';
-import { streamJobUntilComplete, seededRandom, type CompletedJob, type FetchLike } from '../../libs/sdk/src/index.js';
+import { DISPATCH_STREAM, EVENTS_STREAM } from '@jobstream/contracts';
+import { streamJobUntilComplete, seededRandom, type CompletedJob, type FetchLike } from '@jobstream/sdk';
 import { startNatsCluster, startRedis, type ClusterNode, type RunningNatsCluster, type RunningServer } from '../harness/servers.js';
 import { spawnApi, type ApiProcess } from '../support/api-process.js';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process.js';

@@ -5,7 +5,7 @@
  * SOAK_ROUNDS=1. Not part of `npm test` (the `soak` Jest project exists only when JOBSTREAM_SOAK is set).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { seededRandom } from '../../libs/sdk/src/index.js';
+import { seededRandom } from '@jobstream/sdk';
 import { runRound, startRig, type RoundResult, type Rig } from './cluster-scenario.js';
 
 const ROUNDS = Number(process.env.SOAK_ROUNDS ?? 10);

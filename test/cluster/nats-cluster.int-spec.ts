@@ -5,10 +5,10 @@
  * during and after the outage ends completed; no 5xx but 503. `npm run soak:cluster` runs longer randomized rounds.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { EVENTS_STREAM, DISPATCH_STREAM } from '../../libs/contracts/src/index.js';
+import { EVENTS_STREAM, DISPATCH_STREAM } from '@jobstream/contracts';
 import { connect } from 'nats';
-import { JetStreamEventLog } from '../../libs/event-log/src/index.js';
-import { JetStreamJobQueue } from '../../libs/job-queue/src/index.js';
+import { JetStreamEventLog } from '@jobstream/event-log';
+import { JetStreamJobQueue } from '@jobstream/job-queue';
 import { runRound, startRig, type Rig } from './cluster-scenario.js';
 
 let rig: Rig;

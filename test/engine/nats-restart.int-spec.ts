@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect } from 'nats';
-import { newJobId } from '../../libs/contracts/src/index.js';
-import { EventLogUnavailableError, JetStreamEventLog, LiveHub, type LoggedEvent } from '../../libs/event-log/src/index.js';
+import { newJobId } from '@jobstream/contracts';
+import { EventLogUnavailableError, JetStreamEventLog, LiveHub, type LoggedEvent } from '@jobstream/event-log';
 import { startNats, type RunningNats } from '../harness/servers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

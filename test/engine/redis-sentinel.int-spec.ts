@@ -5,7 +5,7 @@
  * window and then succeed again, on the new primary.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createClient, seededRandom, streamJobUntilComplete, type FetchLike } from '../../libs/sdk/src/index.js';
+import { createClient, seededRandom, streamJobUntilComplete, type FetchLike } from '@jobstream/sdk';
 import { startNats, startRedisSentinel, type RunningNats, type RunningRedisSentinel } from '../harness/servers.js';
 import { sleep, startTestApp, type TestApp } from '../support/app.js';
 
@@ -29,7 +29,10 @@ beforeAll(async () => {
     RATE_LIMIT_CREATE_PER_MIN: '0',
   });
 }, 60_000);
+// the followers' streams end with the test, pass or fail: a timer left running would fire during a later suite
+const followersAbort = new AbortController();
 afterAll(async () => {
+  followersAbort.abort();
   await app?.close();
   await Promise.all([nats?.destroy(), redis?.destroy()]);
 });
@@ -51,7 +54,7 @@ describe('the job store behind Redis Sentinel', () => {
         apiKey: KEY,
         fetch: recording,
         reconnect: { initialDelayMs: 100, maxDelayMs: 1_000, maxRetries: 10_000, random: seededRandom(i + 1) },
-        signal: AbortSignal.timeout(90_000),
+        signal: followersAbort.signal,
         onToken: () => tokens++,
       }),
     );
@@ -82,7 +85,7 @@ describe('the job store behind Redis Sentinel', () => {
     }
     const window = Date.now() - killedAt;
     process.stdout.write(`sentinel failover: creates answered again after ${window} ms (${createStatuses.filter((s) => s === 503).length} × 503)\n`);
-    expect(created).not.toBeNull();
+    if (!created) throw new Error(`no create succeeded ${window} ms after the primary was killed:\n${await redis.diagnostics()}`);
     expect(await redis.primaryPort()).toBe(redis.nodes[1]!.port);
 
     const after = await streamJobUntilComplete(created!.id, { baseUrl: app.url, apiKey: KEY, fetch: recording });

@@ -3,7 +3,7 @@
  * nats-server killed and restarted mid-stream, Redis restarted, and the broker footprint of many clients.
  */
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
-import type { JobEvent } from '../../libs/contracts/src/index.js';
+import type { JobEvent } from '@jobstream/contracts';
 import { startNats, startRedis, type RunningNats, type RunningServer } from '../harness/servers.js';
 import { sleep, startTestApp, type TestApp } from '../support/app.js';
 import { openSse, readAll, tokenText, type SseResponse } from '../support/sse-client.js';
@@ -106,7 +106,7 @@ describe('production engine under failure', () => {
     apps.push(a);
     const jobs = [];
     for (let i = 0; i < 20; i++) jobs.push((await a.api('/v1/jobs', { body: { agent: 'echo', input: { message: words(100), delay_ms: 100 } } })).body);
-    const clients = await Promise.all(jobs.flatMap((j) => [...Array(10)].map(() => openSse(a.url + j.stream_url))));
+    const clients = await Promise.all(jobs.flatMap((j) => [...Array(10)].map(() => openSse(a.url + j.stream_url, { retryUnavailable: 5 }))));
     await Promise.all(clients.map((c) => c.until((items) => items.some((i) => i.kind === 'event' && i.event.type === 'token'))));
     const connz = (await (await fetch(`${nats.monitorUrl}/connz?subs=detail`)).json()) as {
       connections: { name?: string; subscriptions_list_detail?: { subject: string }[]; subscriptions_list?: string[] }[];

@@ -3,7 +3,7 @@
  * stream is restarted mid-stream, and connections are cut at random — the assembled text is exact every time.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createClient, seededRandom, streamJobUntilComplete, type JobstreamClient } from '../../libs/sdk/src/index.js';
+import { createClient, seededRandom, streamJobUntilComplete, type JobstreamClient } from '@jobstream/sdk';
 import { startApp, type RunningApp } from '../../src/bootstrap.js';
 import { loadConfig } from '../../src/config/config.js';
 import { hashKey } from '../../src/config/key-hash.js';

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { connect, type NatsConnection } from 'nats';
-import { API_SUBJECTS, EVENTS_STREAM } from '../../libs/contracts/src/index.js';
+import { API_SUBJECTS, EVENTS_STREAM } from '@jobstream/contracts';
 import { startNats, startRedis, type RunningNats, type RunningServer } from '../harness/servers.js';
 import { startNatsTestApp } from '../support/nats-app.js';
 import { startTestApp, type TestApp } from '../support/app.js';

@@ -3,8 +3,8 @@
  * LiveHub; events appended through one reach the clients of both, identically.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { newJobId } from '../../libs/contracts/src/index.js';
-import { JetStreamEventLog, LiveHub, type LoggedEvent } from '../../libs/event-log/src/index.js';
+import { newJobId } from '@jobstream/contracts';
+import { JetStreamEventLog, LiveHub, type LoggedEvent } from '@jobstream/event-log';
 import { startNats, type RunningNats } from '../harness/servers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -5,7 +5,7 @@
  * processes each job event becomes exactly one delivery.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RedisJobStore } from '../../libs/job-store/src/index.js';
+import { RedisJobStore } from '@jobstream/job-store';
 import { startNats, startRedis, type RunningNats, type RunningServer } from '../harness/servers.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { startNatsTestApp } from '../support/nats-app.js';

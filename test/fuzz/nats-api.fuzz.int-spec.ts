@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { connect, type NatsConnection } from 'nats';
-import { API_SUBJECTS } from '../../libs/contracts/src/index.js';
+import { API_SUBJECTS } from '@jobstream/contracts';
 import { startNats, type RunningNats } from '../harness/servers.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { readAll, tokenText } from '../support/sse-client.js';

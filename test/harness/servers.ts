@@ -386,6 +386,8 @@ export interface RunningRedisSentinel {
   readonly name: string;
   /** The data nodes: [initial primary, replica]. */
   readonly nodes: RunningServer[];
+  /** What the sentinels and the replica say now (for a failure message: why no failover happened). */
+  diagnostics(): Promise<string>;
   /** The port of the node the sentinels report as primary now. */
   primaryPort(): Promise<number>;
   destroy(): Promise<void>;
@@ -506,6 +508,15 @@ export async function startRedisSentinel(name = 'jobstream'): Promise<RunningRed
     name,
     nodes: [primary.node, replica.node],
     primaryPort,
+    diagnostics: async () => {
+      const lines: string[] = [];
+      const flat = (reply: string) => reply.split('\r\n').filter((l) => l && !/^[*$]/.test(l)).join(' ');
+      for (const s of sentinels) {
+        lines.push(`sentinel :${s.port} master: ${await ask(s.port, 'SENTINEL', 'master', name).then(flat, (e: Error) => e.message)}`);
+      }
+      lines.push(`replica :${p2}: ${await ask(p2, 'INFO', 'replication').then(flat, (e: Error) => e.message)}`);
+      return lines.join('\n');
+    },
     destroy,
   };
 }

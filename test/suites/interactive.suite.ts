@@ -3,8 +3,8 @@
  * timeout of a waiting job, viewers across the wait. Shared by the embedded run and the JetStream+Redis run.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { JobEvent } from '../../libs/contracts/src/index.js';
-import { QueueUnavailableError, type JobQueue } from '../../libs/job-queue/src/index.js';
+import type { JobEvent } from '@jobstream/contracts';
+import { QueueUnavailableError, type JobQueue } from '@jobstream/job-queue';
 import { JOB_QUEUE } from '../../src/engine/engine.constants.js';
 import type { TestApp } from '../support/app.js';
 import { openSse, readAll, tokenText, type SseResponse } from '../support/sse-client.js';

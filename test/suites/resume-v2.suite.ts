@@ -11,12 +11,12 @@ import {
   type AgentEvent,
   type JobEvent,
   type JobSnapshot,
-} from '../../libs/contracts/src/index.js';
-import type { EventLog } from '../../libs/event-log/src/index.js';
-import { newJobRecord, type JobStore } from '../../libs/job-store/src/index.js';
+} from '@jobstream/contracts';
+import type { EventLog } from '@jobstream/event-log';
+import { newJobRecord, type JobStore } from '@jobstream/job-store';
 import { DEFAULT_TENANT } from '../../src/auth/auth.constants.js';
 import { EVENT_LOG, JOB_STORE } from '../../src/engine/engine.constants.js';
-import { createClient, createStream, isSnapshot, seededRandom, subscribeJobStream, type JobStreamItem } from '../../libs/sdk/src/index.js';
+import { createClient, createStream, isSnapshot, seededRandom, subscribeJobStream, type JobStreamItem } from '@jobstream/sdk';
 import { jobTransport, readJobMessage, reasoningOf, TestChat, textOf, toolPartsOf } from '../support/ai-sdk.js';
 import type { TestApp } from '../support/app.js';
 import { startCuttingProxy } from '../support/cutting-proxy.js';

@@ -4,7 +4,7 @@
  * first token) and stop reading at any point (drop the connection).
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import type { JobEvent } from '../../libs/contracts/src/index.js';
+import type { JobEvent } from '@jobstream/contracts';
 
 export type SseItem =
   | { kind: 'event'; id: string; type: string; event: JobEvent }
@@ -28,11 +28,22 @@ export interface SseResponse {
 
 export interface OpenOptions {
   headers?: Record<string, string>;
+  /**
+   * Re-open after a 503 as a real client does (waiting the `Retry-After` seconds, at most this many times): a
+   * loaded machine may answer a burst of opens with 503 while the log is slow, which is the contract, not a failure.
+   */
+  retryUnavailable?: number;
 }
 
 export async function openSse(url: string, opts: OpenOptions = {}): Promise<SseResponse> {
   const ac = new AbortController();
-  const res = await fetch(url, { headers: { Accept: 'text/event-stream', ...opts.headers }, signal: ac.signal });
+  let res = await fetch(url, { headers: { Accept: 'text/event-stream', ...opts.headers }, signal: ac.signal });
+  for (let retries = opts.retryUnavailable ?? 0; res.status === 503 && retries > 0; retries--) {
+    await res.body?.cancel();
+    const waitS = Number(res.headers.get('retry-after'));
+    await new Promise((r) => setTimeout(r, Number.isFinite(waitS) && waitS > 0 ? waitS * 1000 : 1000));
+    res = await fetch(url, { headers: { Accept: 'text/event-stream', ...opts.headers }, signal: ac.signal });
+  }
   const items: SseItem[] = [];
   const waiters = new Set<() => void>();
   const notify = () => {

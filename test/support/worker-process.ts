@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { connect, Empty, JSONCodec } from 'nats';
-import { WORKER_SUBJECTS } from '../../libs/contracts/src/index.js';
+import { WORKER_SUBJECTS } from '@jobstream/contracts';
 
 const MAIN = fileURLToPath(new URL('../../dist/src/worker/main.js', import.meta.url));
 

@@ -6,7 +6,7 @@
  * resume across the wait. The watchdog never takes a waiting job for a lost worker.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import type { JobEvent } from '../../libs/contracts/src/index.js';
+import type { JobEvent } from '@jobstream/contracts';
 import { startNats, startRedis, type RunningNats, type RunningServer } from '../harness/servers.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { openSse, readAll, tokenText, type SseResponse } from '../support/sse-client.js';

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect, type NatsConnection } from 'nats';
-import { API_SUBJECTS, newJobId } from '../../libs/contracts/src/index.js';
+import { API_SUBJECTS, newJobId } from '@jobstream/contracts';
 import { startNatsTestApp, type NatsTestApp } from '../support/nats-app.js';
 import { readAll, tokenText } from '../support/sse-client.js';
 

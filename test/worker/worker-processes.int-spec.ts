@@ -7,8 +7,8 @@
  * and printed, never asserted tightly.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import type { JobEvent } from '../../libs/contracts/src/index.js';
-import { TokenAssembler } from '../../libs/sdk/src/assembler.js';
+import type { JobEvent } from '@jobstream/contracts';
+import { TokenAssembler } from '@jobstream/sdk';
 import { startNatsTestApp, type NatsTestApp } from '../support/nats-app.js';
 import { openSse, type SseResponse } from '../support/sse-client.js';
 import { pingWorkers, spawnWorker, type WorkerProcess } from '../support/worker-process.js';

@@ -31,7 +31,7 @@
  *   A reader whose cursor points into the hole before the new attempt is appended has a cursor ahead of the log:
  *   the API answers it with the contract's explicit error (400 `invalid_cursor`), never an empty stream.
  */
-import type { AgentEvent, EventPosition, JobEvent } from '../../contracts/src/index.js';
+import type { AgentEvent, EventPosition, JobEvent } from '@jobstream/contracts';
 
 export interface LoggedEvent {
   readonly event: JobEvent;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect } from 'nats';
-import { EVENTS_STREAM, START, eventsSubject, newJobId } from '../../contracts/src/index.js';
+import { EVENTS_STREAM, START, eventsSubject, newJobId } from '@jobstream/contracts';
 import { startNats, type RunningNats } from '../../../test/harness/servers.js';
 import { EventLogUnavailableError, JobLogClosedError } from './event-log.port.js';
 import { JetStreamEventLog } from './jetstream-event-log.js';

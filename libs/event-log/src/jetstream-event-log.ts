@@ -51,7 +51,7 @@ import {
   isTerminalEvent,
   type EventPosition,
   type JobEvent,
-} from '../../contracts/src/index.js';
+} from '@jobstream/contracts';
 import {
   EventLogUnavailableError,
   JobLogClosedError,

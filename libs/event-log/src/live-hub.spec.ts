@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { newJobId } from '../../contracts/src/index.js';
+import { newJobId } from '@jobstream/contracts';
 import type { EventLog, LoggedEvent } from './event-log.port.js';
 import { LiveHub } from './live-hub.js';
 import { MemoryEventLog } from './memory-event-log.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { START, newJobId } from '../../contracts/src/index.js';
+import { START, newJobId } from '@jobstream/contracts';
 import { EventLogFullError, JobLogClosedError } from './event-log.port.js';
 import { EVENT_OVERHEAD_BYTES, MemoryEventLog, estimateEventBytes } from './memory-event-log.js';
 import { eventLogConformance } from './testing/event-log.conformance.js';

@@ -13,7 +13,7 @@
  * Bytes are an estimate: the event's JSON length plus {@link EVENT_OVERHEAD_BYTES} for the objects around it
  * (calibrated against the heap by `bench/memory-per-event.mjs`; see bench/README.md).
  */
-import { isTerminalEvent, type EventPosition, type JobEvent } from '../../contracts/src/index.js';
+import { isTerminalEvent, type EventPosition, type JobEvent } from '@jobstream/contracts';
 import {
   EventLogFullError,
   JobLogClosedError,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { START, newJobId, type EventPosition } from '../../contracts/src/index.js';
+import { START, newJobId, type EventPosition } from '@jobstream/contracts';
 import type { LoggedEvent } from './event-log.port.js';
 import { MemoryEventLog } from './memory-event-log.js';
 import { Sequencer } from './sequencer.js';

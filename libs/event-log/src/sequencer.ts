@@ -13,7 +13,7 @@
  * failover that lost acknowledged events (see the EventLog port). The log itself jumps there; it is emitted as the
  * next event, and it voids everything before it.
  */
-import type { EventPosition } from '../../contracts/src/index.js';
+import type { EventPosition } from '@jobstream/contracts';
 import { isRollbackJump, type LoggedEvent } from './event-log.port.js';
 
 export interface SequencerOptions {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { reduceJobEvents, type AgentEvent, type JobEvent } from '../../contracts/src/index.js';
+import { reduceJobEvents, type AgentEvent, type JobEvent } from '@jobstream/contracts';
 import { MemoryEventLog } from './memory-event-log.js';
 import { SnapshotCache } from './snapshot-cache.js';
 

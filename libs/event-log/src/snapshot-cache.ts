@@ -20,7 +20,7 @@ import {
   reduceJobEvent,
   type EventPosition,
   type JobState,
-} from '../../contracts/src/index.js';
+} from '@jobstream/contracts';
 import type { EventLog, LoggedEvent } from './event-log.port.js';
 
 export interface SnapshotCacheOptions {

@@ -1,4 +1,4 @@
-import { InvalidEventError, parseAgentEvent, type JobEvent } from '../../contracts/src/index.js';
+import { InvalidEventError, parseAgentEvent, type JobEvent } from '@jobstream/contracts';
 import type { AppendInput } from './event-log.port.js';
 
 /** Validates an append and builds the stored event; shared by every driver so they validate alike. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect } from 'nats';
-import { DISPATCH_CONSUMER, DISPATCH_STREAM, newJobId } from '../../contracts/src/index.js';
+import { DISPATCH_CONSUMER, DISPATCH_STREAM, newJobId } from '@jobstream/contracts';
 import { startNats, type RunningNats } from '../../../test/harness/servers.js';
 import type { QueuedJob } from './job-queue.port.js';
 import { JetStreamJobQueue, NatsJobControl } from './jetstream-job-queue.js';

@@ -43,8 +43,8 @@ import {
   DISPATCH_STREAM,
   DISPATCH_SUBJECT,
   cancelSubject,
-} from '../../contracts/src/index.js';
-import { streamDiff } from '../../event-log/src/jetstream-event-log.js';
+} from '@jobstream/contracts';
+import { streamDiff } from '@jobstream/event-log';
 import {
   QueueUnavailableError,
   type CancelListener,

@@ -28,7 +28,7 @@
  *   was never confirmed (a create that failed half-way), oldest first, from an index kept atomically with the
  *   record. The watchdog re-dispatches them (idempotently), so no job is stranded in `queued`.
  */
-import type { JobError, JobStatus, PendingInput, Usage } from '../../contracts/src/index.js';
+import type { JobError, JobStatus, PendingInput, Usage } from '@jobstream/contracts';
 
 /**
  * A job's latest `input_required` (v1.1), kept on the record so that the API can check and validate an answer

@@ -1,5 +1,5 @@
 /** The embedded engine's job store: in-process, with the same contract as the Redis driver. */
-import { isTerminalStatus, type JobStatus } from '../../contracts/src/index.js';
+import { isTerminalStatus, type JobStatus } from '@jobstream/contracts';
 import {
   IdempotencyConflictError,
   type IdempotencyInput,

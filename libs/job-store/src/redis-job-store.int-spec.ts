@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { newJobId } from '../../contracts/src/index.js';
+import { newJobId } from '@jobstream/contracts';
 import { startRedis, type RunningServer } from '../../../test/harness/servers.js';
 import { JobStoreUnavailableError } from './job-store.port.js';
 import { RedisJobStore } from './redis-job-store.js';

@@ -32,7 +32,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { evalScript, isReplyError, script, type Script } from './redis-scripts.js';
-import { isTerminalStatus, type JobStatus } from '../../contracts/src/index.js';
+import { isTerminalStatus, type JobStatus } from '@jobstream/contracts';
 import {
   IdempotencyConflictError,
   JobStoreUnavailableError,

@@ -1,5 +1,5 @@
 /** Pure rules shared by every JobStore driver, so that they behave alike. */
-import { canTransition, isTerminalStatus, type JobStatus } from '../../contracts/src/index.js';
+import { canTransition, isTerminalStatus, type JobStatus } from '@jobstream/contracts';
 import { InvalidListCursorError, type JobPatch, type JobRecord, type TransitionOptions } from './job-store.port.js';
 
 /** A new job's record: queued, attempt 1, nothing used yet. */

@@ -9,7 +9,7 @@
  * agent sees the conversation so far (echo reports `turn` and `history_chars` in its final output).
  * Token text goes to stdout, the narration to stderr. Exit code 0 when the conversation went as described.
  */
-import { createClient, streamJobUntilComplete, type Job } from '../src/index.js';
+import { createClient, streamJobUntilComplete, type Job } from '@jobstream/sdk';
 
 const baseUrl = process.env['JOBSTREAM_URL'] || 'http://localhost:3000';
 const apiKey = process.env['JOBSTREAM_API_KEY'] || undefined;

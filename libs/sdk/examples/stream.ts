@@ -9,7 +9,7 @@
  * EXAMPLE_DELAY_MS (pause between tokens, default 20).
  * Exit code: 0 when the job completed, 1 when it failed or was cancelled, 2 when streaming failed.
  */
-import { createClient, subscribeJobStream } from '../src/index.js';
+import { createClient, subscribeJobStream } from '@jobstream/sdk';
 
 const baseUrl = process.env['JOBSTREAM_URL'] || 'http://localhost:3000';
 const apiKey = process.env['JOBSTREAM_API_KEY'] || undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { JobEvent } from '../../contracts/src/events.js';
+import type { JobEvent } from '@jobstream/contracts/events';
 import { TokenAssembler } from './assembler.js';
 
 const env = (seq: number, attempt: number) => ({ job_id: 'job_1', seq, ts: 't', attempt });

@@ -2,7 +2,7 @@
  * Assembles a job's output text from its `token` events, honoring attempts: an `attempt` event voids everything
  * earlier attempts produced, and a stray token stamped with an older attempt than the current one is ignored.
  */
-import type { JobEvent } from '../../contracts/src/events.js';
+import type { JobEvent } from '@jobstream/contracts/events';
 
 export type AssemblerChange =
   | { kind: 'token'; text: string }

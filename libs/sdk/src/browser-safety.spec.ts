@@ -1,7 +1,7 @@
 /**
  * The SDK must stay browser-safe: no Node built-ins, no Node globals, and only *type* imports from the contracts
  * (their runtime modules pull in zod) — except the snapshot reducer, which imports only types itself (checked in
- * `contracts/src/snapshot.spec.ts`). This reads the SDK's own sources and checks their imports.
+ * `libs/contracts/src/snapshot.spec.ts`). This reads the SDK's own sources and checks their imports.
  */
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -18,8 +18,8 @@ describe('browser safety of libs/sdk/src', () => {
     for (const i of imports) {
       if (i.from.startsWith('./')) continue;
       if (i.from === 'eventsource-parser') continue;
-      if (i.from === '../../contracts/src/snapshot.js') continue;
-      expect({ file, ...i }).toEqual({ file, from: expect.stringMatching(/^\.\.\/\.\.\/contracts\/src\/(events|job|errors|cursor|threads)\.js$/), type: true });
+      if (i.from === '@jobstream/contracts/snapshot') continue;
+      expect({ file, ...i }).toEqual({ file, from: expect.stringMatching(/^@jobstream\/contracts\/(events|job|errors|cursor|threads)$/), type: true });
     }
     expect(text).not.toMatch(/\bprocess\.|\bBuffer\b|require\(/);
   });

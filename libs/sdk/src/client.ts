@@ -2,11 +2,11 @@
  * `createClient`: typed methods for every endpoint of the v1 contract. Non-2xx answers throw
  * {@link JobstreamError}; network failures throw {@link JobstreamConnectionError}.
  */
-import type { EventType, JobEvent } from '../../contracts/src/events.js';
-import type { JobSnapshot } from '../../contracts/src/snapshot.js';
-import type { CreateJobRequest, InputJobRequest, Job, JobStatus } from '../../contracts/src/job.js';
-import type { IfBusy, IssuedShare, Share, Thread } from '../../contracts/src/threads.js';
-import type { ErrorBody } from '../../contracts/src/errors.js';
+import type { EventType, JobEvent } from '@jobstream/contracts/events';
+import type { JobSnapshot } from '@jobstream/contracts/snapshot';
+import type { CreateJobRequest, InputJobRequest, Job, JobStatus } from '@jobstream/contracts/job';
+import type { IfBusy, IssuedShare, Share, Thread } from '@jobstream/contracts/threads';
+import type { ErrorBody } from '@jobstream/contracts/errors';
 import { createStreamWith, type JobStream, type JobStreamItem, type SnapshotStreamOptions, type StreamOptions } from './stream.js';
 import { Transport, type ConnectionOptions, type HasTransport } from './transport.js';
 import { createWebhooksApi, type WebhooksApi } from './webhooks.js';

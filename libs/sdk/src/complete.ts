@@ -3,9 +3,9 @@
  * - {@link streamJobUntilComplete}: follow a job to its end and get the final job, its text and its events;
  * - {@link waitFor}: the first event that matches a predicate.
  */
-import type { JobEvent } from '../../contracts/src/events.js';
+import type { JobEvent } from '@jobstream/contracts/events';
 import { isTerminalEvent } from './terminal.js';
-import type { Job } from '../../contracts/src/job.js';
+import type { Job } from '@jobstream/contracts/job';
 import { isTerminalStatus } from './terminal.js';
 import { backoffDelay, resolveReconnect, sleep } from './backoff.js';
 import { JobstreamTimeoutError, JobstreamUnmatchedError, abortReason, isRetryable } from './errors.js';

@@ -9,8 +9,8 @@
  *
  * A job that *fails* is not an error of the SDK: it arrives as a normal `error` JobEvent on the stream.
  */
-import type { ErrorBody } from '../../contracts/src/errors.js';
-import type { Job } from '../../contracts/src/job.js';
+import type { ErrorBody } from '@jobstream/contracts/errors';
+import type { Job } from '@jobstream/contracts/job';
 
 /** The API answered with an error status. */
 export class JobstreamError extends Error {

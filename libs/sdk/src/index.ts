@@ -26,8 +26,8 @@ export type {
 } from './client.js';
 export { createStream, isSnapshot } from './stream.js';
 export type { CreateStreamOptions, JobStream, JobStreamItem, ReconnectInfo, SnapshotStreamOptions, StreamOptions, StreamStats } from './stream.js';
-export { initialJobState, reduceJobEvent, reduceJobEvents, stateOfSnapshot } from '../../contracts/src/snapshot.js';
-export type { JobSnapshot, JobState, OpenToolCall } from '../../contracts/src/snapshot.js';
+export { initialJobState, reduceJobEvent, reduceJobEvents, stateOfSnapshot } from '@jobstream/contracts/snapshot';
+export type { JobSnapshot, JobState, OpenToolCall } from '@jobstream/contracts/snapshot';
 export { subscribeJobStream, streamJobTokens } from './subscribe.js';
 export type {
   InputHandlerResult,
@@ -54,11 +54,11 @@ export {
 } from './errors.js';
 export type { ConnectionFailureReason } from './errors.js';
 export type { ConnectionOptions, FetchLike, ClientSource } from './transport.js';
-export type { JobEvent, AgentEvent, EventType, Usage } from '../../contracts/src/events.js';
+export type { JobEvent, AgentEvent, EventType, Usage } from '@jobstream/contracts/events';
 export { isTerminalEvent, isTerminalStatus } from './terminal.js';
-export type { Job, JobStatus, CreateJobRequest, InputJobRequest, PendingInput } from '../../contracts/src/job.js';
-export type { ErrorBody } from '../../contracts/src/errors.js';
-export type { IfBusy, IssuedShare, Share, Thread, ThreadStatus } from '../../contracts/src/threads.js';
+export type { Job, JobStatus, CreateJobRequest, InputJobRequest, PendingInput } from '@jobstream/contracts/job';
+export type { ErrorBody } from '@jobstream/contracts/errors';
+export type { IfBusy, IssuedShare, Share, Thread, ThreadStatus } from '@jobstream/contracts/threads';
 export type {
   CreatedWebhook,
   DeliveryPage,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import type { JobEvent } from '../../contracts/src/events.js';
+import type { JobEvent } from '@jobstream/contracts/events';
 import { seededRandom } from './backoff.js';
 import { JobstreamConnectionError, JobstreamError } from './errors.js';
 import { createStream, type ReconnectInfo } from './stream.js';

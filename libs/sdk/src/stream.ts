@@ -29,8 +29,8 @@
  *   When the job already ended, the snapshot is followed by the terminal event alone (a `types` filter of terminal
  *   types after the old cursor), so the iteration still ends with the terminal event.
  */
-import type { EventType, JobEvent } from '../../contracts/src/events.js';
-import type { JobSnapshot } from '../../contracts/src/snapshot.js';
+import type { EventType, JobEvent } from '@jobstream/contracts/events';
+import type { JobSnapshot } from '@jobstream/contracts/snapshot';
 import { isTerminalEvent, isTerminalStatus } from './terminal.js';
 import { backoffDelay, resolveReconnect, sleep, type ReconnectOptions } from './backoff.js';
 import { JobstreamConnectionError, JobstreamError, abortReason, isRetryable } from './errors.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import type { AgentEvent, JobEvent } from '../../contracts/src/events.js';
+import type { AgentEvent, JobEvent } from '@jobstream/contracts/events';
 import { seededRandom } from './backoff.js';
 import { createClient } from './client.js';
 import { streamJobUntilComplete, waitFor } from './complete.js';

@@ -3,10 +3,10 @@
  * - {@link subscribeJobStream}: every event, reconnecting by itself, with a final status check when it gives up;
  * - {@link streamJobTokens}: just the text, one connection unless told to reconnect.
  */
-import type { JobEvent } from '../../contracts/src/events.js';
-import type { JobSnapshot } from '../../contracts/src/snapshot.js';
+import type { JobEvent } from '@jobstream/contracts/events';
+import type { JobSnapshot } from '@jobstream/contracts/snapshot';
 import { isTerminalEvent, type TerminalJobEvent } from './terminal.js';
-import type { Job } from '../../contracts/src/job.js';
+import type { Job } from '@jobstream/contracts/job';
 import { TokenAssembler } from './assembler.js';
 import { JobstreamConnectionError, JobstreamError, isRetryable } from './errors.js';
 import { createStreamWith, isSnapshot, type ReconnectInfo, type SnapshotStreamOptions, type StreamOptions } from './stream.js';

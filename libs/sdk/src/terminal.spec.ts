@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { EVENT_TYPES, TERMINAL_EVENT_TYPES, isTerminalEvent as contractIsTerminalEvent } from '../../contracts/src/events.js';
-import { JOB_STATUSES, TERMINAL_STATUSES } from '../../contracts/src/job.js';
+import { EVENT_TYPES, TERMINAL_EVENT_TYPES, isTerminalEvent as contractIsTerminalEvent } from '@jobstream/contracts/events';
+import { JOB_STATUSES, TERMINAL_STATUSES } from '@jobstream/contracts/job';
 import { isTerminalEvent, isTerminalStatus } from './terminal.js';
 
 describe('terminal checks (SDK copies of the contracts)', () => {

@@ -2,8 +2,8 @@
  * Terminal checks, duplicated here on purpose: the contracts' runtime modules pull in zod, and the SDK imports
  * only *types* from them so a browser bundle stays small. `terminal.spec.ts` keeps the copies in line.
  */
-import type { JobEvent, TerminalEventType } from '../../contracts/src/events.js';
-import type { JobStatus, TerminalStatus } from '../../contracts/src/job.js';
+import type { JobEvent, TerminalEventType } from '@jobstream/contracts/events';
+import type { JobStatus, TerminalStatus } from '@jobstream/contracts/job';
 
 export function isTerminalEvent<E extends { type: string }>(e: E): e is E & { type: TerminalEventType } {
   return e.type === 'done' || e.type === 'error' || e.type === 'cancelled';

@@ -2,7 +2,7 @@
  * `client.webhooks`: webhook endpoints and their delivery logs (v1.1). Deliveries are signed per Standard Webhooks;
  * verify them on your side with the `standardwebhooks` package: `new Webhook(secret).verify(rawBody, headers)`.
  */
-import type { Job } from '../../contracts/src/job.js';
+import type { Job } from '@jobstream/contracts/job';
 import { errorFromResponse } from './errors.js';
 import type { Transport } from './transport.js';
 
@@ -33,7 +33,7 @@ export type CreatedWebhook = WebhookView & { secret: string };
 
 // keeps the SDK's copy of the event types in step with the contract's (a compile error otherwise)
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
-const typesInStep: Same<WebhookEventType, import('../../contracts/src/webhooks.js').WebhookEventType> = true;
+const typesInStep: Same<WebhookEventType, import('@jobstream/contracts/webhooks').WebhookEventType> = true;
 void typesInStep;
 
 export interface WebhookDeliveryAttempt {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { newJobId, newThreadId } from '../../contracts/src/index.js';
+import { newJobId, newThreadId } from '@jobstream/contracts';
 import { startRedis, type RunningServer } from '../../../test/harness/servers.js';
 import { RedisThreadStore } from './redis-thread-store.js';
 import { newThreadRecord } from './thread-store.port.js';

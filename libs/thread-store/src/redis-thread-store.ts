@@ -15,7 +15,7 @@
  * Deleting a thread removes all four of its own keys and its members of the two sets.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { evalScript, isReplyError, script, type Script } from '../../job-store/src/redis-scripts.js';
+import { evalScript, isReplyError, script, type Script } from '@jobstream/job-store/redis-scripts';
 import {
   ThreadStoreUnavailableError,
   decodeThreadCursor,

@@ -25,7 +25,7 @@
  * - **listBusy** finds busy threads (an active turn, or `cancelling` not empty) whose state last changed before a moment (for the sweep that repairs a thread
  *   whose advancing process died).
  */
-import type { IfBusy } from '../../contracts/src/index.js';
+import type { IfBusy } from '@jobstream/contracts';
 
 export interface ThreadRecord {
   id: string;

@@ -19,8 +19,8 @@ import {
   type NatsConnection,
   type NatsError,
 } from 'nats';
-import { EVENTS_STREAM, EVENTS_SUBJECT_WILDCARD, WEBHOOK_EVENT_OF, type JobEvent } from '../../contracts/src/index.js';
-import { MemoryEventLog, type AppendInput, type LoggedEvent } from '../../event-log/src/index.js';
+import { EVENTS_STREAM, EVENTS_SUBJECT_WILDCARD, WEBHOOK_EVENT_OF, type JobEvent } from '@jobstream/contracts';
+import { MemoryEventLog, type AppendInput, type LoggedEvent } from '@jobstream/event-log';
 
 /** The event as stored, with its log position (so the job's `last_event_id` can be given). */
 export type JobEventHandler = (e: LoggedEvent) => Promise<void>;

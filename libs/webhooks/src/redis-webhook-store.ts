@@ -16,7 +16,7 @@
  * reconnects by itself.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { evalScript, isReplyError, script, type Script } from '../../job-store/src/redis-scripts.js';
+import { evalScript, isReplyError, script, type Script } from '@jobstream/job-store/redis-scripts';
 import {
   WebhookLimitError,
   WebhookStoreUnavailableError,

@@ -14,7 +14,7 @@
  *   next try, or settles it (`delivered` / `failed`) and takes it off the schedule.
  * - **Durable** (Redis driver): endpoints, deliveries and the schedule survive restarts of every process.
  */
-import type { WebhookEventType } from '../../contracts/src/index.js';
+import type { WebhookEventType } from '@jobstream/contracts';
 
 export interface WebhookEndpoint {
   id: string;

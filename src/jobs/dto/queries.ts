@@ -1,6 +1,6 @@
 /** Query-string schemas (values arrive as strings). */
 import { z } from 'zod';
-import { JOB_STATUSES } from '../../../libs/contracts/src/index.js';
+import { JOB_STATUSES } from '@jobstream/contracts';
 import {
   EVENTS_LIMIT_DEFAULT,
   EVENTS_LIMIT_MAX,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { readUIMessageStream, type UIMessageChunk } from 'ai';
-import type { AgentEvent, JobEvent } from '../../../libs/contracts/src/index.js';
+import type { AgentEvent, JobEvent } from '@jobstream/contracts';
 import { AiSdkEncoder, type UiChunk } from './ai-sdk.encoder.js';
 
 const JOB = 'job_01JX0000000000000000000003';

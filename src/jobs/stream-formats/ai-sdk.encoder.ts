@@ -18,7 +18,7 @@
  * - the terminal event ⇒ after its data part: `error` (`errorText`) for a failed job, then `finish` (`finishReason`
  *   `stop` / `error` / `other`, `messageMetadata` with the status and usage) and `[DONE]`.
  */
-import type { JobEvent } from '../../../libs/contracts/src/index.js';
+import type { JobEvent } from '@jobstream/contracts';
 
 export const AI_SDK_STREAM_HEADER = 'x-vercel-ai-ui-message-stream';
 export const AI_SDK_PROTOCOL_VERSION = 'v1';

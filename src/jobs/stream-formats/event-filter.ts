@@ -6,7 +6,7 @@
  *   the same filtered view exactly (filtering is a per-event predicate over the job's one ordered log);
  * - the response says which types it carries in `X-Jobstream-Filter` (the effective list, in the contract's order).
  */
-import { EVENT_TYPES, TERMINAL_EVENT_TYPES, type EventType } from '../../../libs/contracts/src/index.js';
+import { EVENT_TYPES, TERMINAL_EVENT_TYPES, type EventType } from '@jobstream/contracts';
 import { ApiError } from '../../common/api-error.js';
 
 export const FILTER_HEADER = 'X-Jobstream-Filter';

@@ -4,7 +4,7 @@
  * (thin) and out of the stream service (the merge of live and replayed events knows nothing of formats).
  */
 import { Injectable } from '@nestjs/common';
-import type { JobRecord } from '../../../libs/job-store/src/index.js';
+import type { JobRecord } from '@jobstream/job-store';
 import { ApiError } from '../../common/api-error.js';
 import { frameOf } from '../../sse/sse-frames.js';
 import type { StreamQuery } from '../dto/queries.js';

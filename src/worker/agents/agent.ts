@@ -19,7 +19,7 @@
  *
  * The runner validates every event where it is appended; a malformed one is refused and logged, never delivered.
  */
-import type { AgentEvent, AgentEventOf, ConversationTurn, InputKind, JobEvent, Usage } from '../../../libs/contracts/src/index.js';
+import type { AgentEvent, AgentEventOf, ConversationTurn, InputKind, JobEvent, Usage } from '@jobstream/contracts';
 
 export interface AgentContext {
   jobId: string;

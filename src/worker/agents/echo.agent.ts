@@ -12,7 +12,7 @@
  * Continuing after an answer, it reads its position from `ctx.history` (tokens already emitted, requests already
  * asked and answered) and emits only what is not in it yet.
  */
-import { echoInputSchema, echoTokens, historyChars } from '../../../libs/contracts/src/index.js';
+import { echoInputSchema, echoTokens, historyChars } from '@jobstream/contracts';
 import { APPROVAL_SCHEMA } from '../../interactive/input-schemas.js';
 import { abortableDelay, type Agent, type AgentContext, type AgentOutput } from './agent.js';
 import { countIn, requestsIn, toolCallEnded } from './history.js';

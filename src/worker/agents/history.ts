@@ -2,7 +2,7 @@
  * Helpers for agents that continue a job after an answer (v1.1): read what the current attempt already did from
  * `ctx.history` (see agent.ts and docs/agents.md).
  */
-import type { JobEvent } from '../../../libs/contracts/src/index.js';
+import type { JobEvent } from '@jobstream/contracts';
 
 export interface AskedRequest {
   /** The `input_required` event as it is in the log. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { isTerminalEvent, parseAgentEvent, type AgentEvent } from '../../../libs/contracts/src/index.js';
+import { isTerminalEvent, parseAgentEvent, type AgentEvent } from '@jobstream/contracts';
 import type { AgentContext } from './agent.js';
 import { OpenAiAgent, TOOL_NOT_EXECUTED, conversationOf, type OpenAiAgentConfig } from './openai.agent.js';
 import {

@@ -25,7 +25,7 @@
  * the stream — a long generation that keeps streaming never times out.
  */
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
-import { openAiInputSchema, turnInputText, type AgentEvent, type ConversationTurn, type JobEvent, type OpenAiInput, type RequestedToolCall } from '../../../libs/contracts/src/index.js';
+import { openAiInputSchema, turnInputText, type AgentEvent, type ConversationTurn, type JobEvent, type OpenAiInput, type RequestedToolCall } from '@jobstream/contracts';
 import type { Agent, AgentContext, AgentOutput } from './agent.js';
 import { requestsIn, tokenTextIn } from './history.js';
 import { ChatStreamMapper } from './openai/chat-stream-mapper.js';

@@ -3,7 +3,7 @@
  * Call it from a spec file with a factory that builds a fresh log for the given options.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { InvalidEventError, START, newJobId, type AgentEvent } from '../../../contracts/src/index.js';
+import { InvalidEventError, START, newJobId, type AgentEvent } from '@jobstream/contracts';
 import { JobLogClosedError, LogRollbackError, StaleAttemptError, positionOf, type EventLog, type LoggedEvent } from '../event-log.port.js';
 import { Sequencer } from '../sequencer.js';
 

@@ -1,6 +1,6 @@
 /** The JobQueue conformance suite: every driver (memory, JetStream work queue) must pass it unchanged. */
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { newJobId } from '../../../contracts/src/index.js';
+import { newJobId } from '@jobstream/contracts';
 import type { JobQueue, QueueConsumer, QueuedJob } from '../job-queue.port.js';
 
 export type JobQueueFactory = () => Promise<JobQueue>;

@@ -2,7 +2,7 @@
  * The JobStore conformance suite: every driver (memory, Redis) must pass it unchanged.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { newJobId, type JobStatus } from '../../../contracts/src/index.js';
+import { newJobId, type JobStatus } from '@jobstream/contracts';
 import { newJobRecord } from '../transitions.js';
 import {
   IdempotencyConflictError,

@@ -6,9 +6,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { decodeCursor, encodeCursor } from '../../../contracts/src/cursor.js';
-import type { AgentEvent, JobEvent } from '../../../contracts/src/events.js';
-import type { Job, JobStatus } from '../../../contracts/src/job.js';
+import { decodeCursor, encodeCursor } from '@jobstream/contracts/cursor';
+import type { AgentEvent, JobEvent } from '@jobstream/contracts/events';
+import type { Job, JobStatus } from '@jobstream/contracts/job';
 
 export interface StreamPlan {
   /** Answer with this status and the contract's error body instead of a stream. */

@@ -1,7 +1,7 @@
 /** The ShareStore conformance suite: every driver (memory, Redis) must pass it unchanged. */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
-import { newJobId, newShareId } from '../../../contracts/src/index.js';
+import { newJobId, newShareId } from '@jobstream/contracts';
 import type { ShareRecord, ShareStore } from '../share-store.port.js';
 
 export function shareRecord(jobId: string, ttlMs = 60_000): ShareRecord {

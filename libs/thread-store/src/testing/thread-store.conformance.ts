@@ -1,6 +1,6 @@
 /** The ThreadStore conformance suite: every driver (memory, Redis) must pass it unchanged. */
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { newJobId, newThreadId } from '../../../contracts/src/index.js';
+import { newJobId, newThreadId } from '@jobstream/contracts';
 import { newThreadRecord, InvalidThreadCursorError, type ThreadStore, type ThreadStoreOptions } from '../thread-store.port.js';
 
 export type ThreadStoreFactory = (opts: ThreadStoreOptions) => Promise<ThreadStore>;

@@ -1,6 +1,6 @@
 /** The WebhookStore contract (webhook-store.port.ts), run against every driver. */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { newDeliveryId, newWebhookId } from '../../../contracts/src/index.js';
+import { newDeliveryId, newWebhookId } from '@jobstream/contracts';
 import { WebhookLimitError, type NewDelivery, type WebhookEndpoint, type WebhookStore } from '../webhook-store.port.js';
 
 export function webhookStoreConformance(name: string, make: () => Promise<WebhookStore>): void {

@@ -15,7 +15,7 @@
  * are not known (0).
  */
 import { z } from 'zod';
-import type { AgentEvent, Usage } from '../../../../libs/contracts/src/index.js';
+import type { AgentEvent, Usage } from '@jobstream/contracts';
 import { errorObjectOf, streamErrorFailure, type ProviderFailure } from './provider-errors.js';
 
 const toolCallDeltaSchema = z.looseObject({
