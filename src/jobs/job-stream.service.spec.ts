@@ -1,7 +1,7 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import { START, newJobId, type AgentEvent } from '../../libs/contracts/src/index.js';
-import { EventLogUnavailableError, LiveHub, MemoryEventLog, type EventLog, type HubSink, type LoggedEvent } from '../../libs/event-log/src/index.js';
+import { START, newJobId, type AgentEvent } from '@jobstream/contracts';
+import { EventLogUnavailableError, LiveHub, MemoryEventLog, type EventLog, type HubSink, type LoggedEvent } from '@jobstream/event-log';
 import { frameOf } from '../sse/sse-frames.js';
 import { JobStreamService, retryDelayMs } from './job-stream.service.js';
 

@@ -8,9 +8,9 @@
  * Unsubscribing (client gone) releases everything: the hub reference, the sequencer, pending reads.
  */
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { decodeCursor, isTerminalEvent, isTerminalStatus, type EventPosition } from '../../libs/contracts/src/index.js';
-import { Sequencer, positionOf, type EventLog, type HubSink, type LiveHub, type LoggedEvent, type SequencerOptions } from '../../libs/event-log/src/index.js';
-import type { JobRecord } from '../../libs/job-store/src/index.js';
+import { decodeCursor, isTerminalEvent, isTerminalStatus, type EventPosition } from '@jobstream/contracts';
+import { Sequencer, positionOf, type EventLog, type HubSink, type LiveHub, type LoggedEvent, type SequencerOptions } from '@jobstream/event-log';
+import type { JobRecord } from '@jobstream/job-store';
 import { ApiError } from '../common/api-error.js';
 import { EVENT_LOG } from '../engine/engine.constants.js';
 import { Metrics } from '../metrics/metrics.service.js';
