@@ -7,6 +7,7 @@ COPY libs libs
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src src
+COPY scripts/copy-assets.mjs scripts/copy-assets.mjs
 RUN npm run build && npm prune --omit=dev --ignore-scripts
 
 FROM node:20-bookworm-slim

@@ -30,6 +30,10 @@ const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
 const repsArg = args.find((a) => a.startsWith('--reps='));
 const baselineArg = args.find((a) => a.startsWith('--baseline='))?.slice(11);
 const budgetScale = Number(args.find((a) => a.startsWith('--budget-scale='))?.slice(15) ?? 1);
+/** `--apis=N`: N API processes behind the same NATS (and one worker); clients are split across them (deliverable 7). */
+const APIS = Number(args.find((a) => a.startsWith('--apis='))?.slice(7) ?? 1);
+/** `--out=FILE`: where a partial (`--only`) run writes its results (default bench/results/partial.json). */
+const outArg = args.find((a) => a.startsWith('--out='))?.slice(6);
 /** `--api-env=K=V` (repeatable): extra environment of the API process (e.g. WEBHOOKS_ENABLED=false to compare). */
 const EXTRA_API_ENV = Object.fromEntries(
   args.filter((a) => a.startsWith('--api-env=')).map((a) => {
@@ -43,17 +47,17 @@ const startedAt = Date.now();
 const SIZES = quick
   ? { fanout: { clients: 200, tokens: 500 }, latency: { jobs: 40, per: 5, seconds: 3 }, replay: { events: 2_000 },
       connections: { count: 2_000 }, ttft: { n: 15 }, broker: { jobs: 20, clients: 200 }, peer: { listeners: 50, chunks: 500 },
-      reps: 1, clientProcs: 2 }
+      chat: { jobs: 100, seconds: 3 }, reps: 1, clientProcs: 2 }
   : { fanout: { clients: 1_000, tokens: 2_000 }, latency: { jobs: 200, per: 5, seconds: 10 }, replay: { events: 10_000 },
       connections: { count: 10_000 }, ttft: { n: 50 }, broker: { jobs: 100, clients: 1_000 }, peer: { listeners: 100, chunks: 2_000 },
-      reps: 3, clientProcs: 2 };
+      chat: { jobs: 2_000, seconds: 6 }, reps: 3, clientProcs: 2 };
 if (repsArg) SIZES.reps = Number(repsArg.slice(7));
 
 /** Time budget of each scenario, in seconds (all its reps, process start-up and shutdown included). Generous: a
  * budget is there so that one stuck or slow scenario cannot take the others down, not to cut normal runs. */
 const BUDGET_S = quick
-  ? { fanout: 60, latency: 45, replay: 40, connections: 45, ttft: 30, broker: 30, peer: 60, tracing: 180 }
-  : { fanout: 300, latency: 240, replay: 90, connections: 200, ttft: 90, broker: 90, peer: 200, tracing: 600 };
+  ? { fanout: 60, latency: 45, replay: 40, connections: 45, ttft: 30, broker: 60, peer: 60, chat: 90, tracing: 180 }
+  : { fanout: 300, latency: 240, replay: 90, connections: 200, ttft: 90, broker: 150, peer: 200, chat: 300, tracing: 600 };
 for (const k of Object.keys(BUDGET_S)) BUDGET_S[k] = Math.round(BUDGET_S[k] * budgetScale);
 /** After its budget, a scenario gets this long to stop by itself (its next check throws) before it is killed. */
 const GRACE_S = 15;
@@ -153,13 +157,19 @@ const rate = (s) => (s.last > s.first ? (s.tokens * 1000) / (s.last - s.first) :
 // ---------- scenarios ----------
 
 /** The real split path: a worker process (`npm run start:worker`) appends to JetStream; the API process serves SSE. */
-async function startSplit(ctx, { concurrency, apiEnv = {}, nodeArgs = [], workerEnv = {}, workerNodeArgs = [] }) {
+async function startSplit(ctx, { concurrency, apiEnv = {}, nodeArgs = [], workerEnv = {}, workerNodeArgs = [], apis = 1 }) {
   const worker = await startWorker({ ...ctx, env: { WORKER_CONCURRENCY: String(concurrency), ...workerEnv }, nodeArgs: workerNodeArgs });
-  const api = await startApi({ ...ctx, env: { EMBEDDED_WORKER: 'false', ...EXTRA_API_ENV, ...apiEnv }, nodeArgs });
+  const all = [];
+  for (let i = 0; i < apis; i++) all.push(await startApi({ ...ctx, env: { EMBEDDED_WORKER: 'false', ...EXTRA_API_ENV, ...apiEnv }, nodeArgs }));
+  // `api` is the first process (HTTP calls go there); `ports` / `pids` cover all of them (clients are split, CPU summed)
+  const stops = all.map((a) => a.stop);
+  const api = all[0];
   api.worker = worker;
-  const stop = api.stop;
+  api.all = all;
+  api.ports = all.map((a) => a.port);
+  api.cpuMs = () => all.reduce((t, a) => t + cpuMs(a.pid), 0);
   api.stop = async () => {
-    await stop();
+    for (const stop of stops) await stop();
     await worker.stop();
   };
   return api;
@@ -171,7 +181,7 @@ async function jobstreamFanout(api, clients, n, tokens) {
   const blocker = await idleJob(api);
   await waitStatus(api, blocker.id, ['running']);
   const job = await createJob(api, { message: 'tok ', repeat: tokens });
-  await clients.open(api.port, Array.from({ length: n }, () => `/v1/jobs/${job.id}/stream`));
+  await clients.open(api.ports ?? api.port, Array.from({ length: n }, () => `/v1/jobs/${job.id}/stream`));
   await cancelJob(api, blocker.id);
   const s = await waitEnded(clients, n, 180_000);
   await clients.close();
@@ -220,7 +230,7 @@ async function scenarioFanout(ctx, results) {
   const batched = await startHelper('ceiling-batched-server.mjs', { NATS_URL: ctx.nats.url });
   const profDir = join(ROOT, 'bench', 'results', 'profiles');
   const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-  const api = await startSplit(ctx, { concurrency: 1, nodeArgs });
+  const api = await startSplit(ctx, { concurrency: 1, nodeArgs, apis: APIS });
   let rs;
   try {
     rs = await reps(async (r) => {
@@ -255,16 +265,17 @@ async function latencyOnce(ctx, api) {
   const { jobs, per, seconds } = SIZES.latency;
   const tokens = seconds * 50;
   // CPU time (not wall time) per unit of work: far less sensitive to a busy machine than latencies
-  const a0 = cpuMs(api.pid);
+  const a0 = api.cpuMs();
   const w0 = cpuMs(api.worker.pid);
   const clientCpu = () => ctx.clients.procs.reduce((t, p) => t + cpuMs(p.pid), 0);
   const c0 = clientCpu();
   const t0 = Date.now();
   const created = await Promise.all(Array.from({ length: jobs }, () => createJob(api, { message: 'tok ', repeat: tokens, delay_ms: 20 })));
   const paths = created.flatMap((j) => Array.from({ length: per }, () => `/v1/jobs/${j.id}/stream`));
-  await ctx.clients.open(api.port, paths, 'latency', 50);
-  const s = await waitEnded(ctx.clients, paths.length, seconds * 1000 + 60_000);
-  const apiCpu = cpuMs(api.pid) - a0;
+  // on a saturated machine a few joins may be refused (503: a catch-up read timed out): measure the ones that opened
+  const opened = await ctx.clients.open(api.ports, paths, 'latency', 50, 0.1);
+  const s = await waitEnded(ctx.clients, opened, seconds * 1000 + 60_000);
+  const apiCpu = api.cpuMs() - a0;
   const workerCpu = cpuMs(api.worker.pid) - w0;
   const wall = Date.now() - t0;
   const clientsCpu = clientCpu() - c0;
@@ -272,12 +283,129 @@ async function latencyOnce(ctx, api) {
   return {
     ...histPercentiles(s.hist),
     hist: s.hist,
+    refused: paths.length - opened,
     api_cpu_ms_per_1k_deliveries: (apiCpu * 1000) / s.tokens,
     worker_cpu_ms_per_1k_events: (workerCpu * 1000) / (jobs * tokens),
     // share of one core used over the rep (all 2 cores = 200 %): who is busy while latencies are measured
     // first → last token received: 10 s of tokens taking much longer means the path is over capacity (queues grow)
     delivery_s: (s.last - s.first) / 1000,
     cpu_percent: { api: (apiCpu / wall) * 100, worker: (workerCpu / wall) * 100, clients: (clientsCpu / wall) * 100 },
+  };
+}
+
+/**
+ * Deliverable 6: chat-like traffic. `jobs` concurrent echo jobs at 30 tokens/s for `seconds`, 1–3 clients each
+ * (job i has 1 + i mod 3), every client streaming its job from the start; one client in four drops its connection
+ * once (at a random moment of the job) and resumes 100–500 ms later with Last-Event-ID. Each client checks that it
+ * got every seq from 1 to the terminal event exactly once across its connections. Latency as in the latency
+ * scenario (live tokens only); API CPU per 1,000 delivered tokens (replayed ones after a resume included).
+ */
+/** POST /v1/jobs as a client does it: a 503 (store or broker overloaded) is retried after a pause, a few times. */
+async function createRetrying(api, input) {
+  for (let i = 0; ; i++) {
+    try {
+      return await createJob(api, input);
+    } catch (err) {
+      if (!/: 503 /.test(String(err?.message))) throw err;
+      if (i >= 5) return null; // shed by the API under overload (503 + Retry-After): counted, the rep goes on
+      await sleep(500 * (i + 1));
+    }
+  }
+}
+
+async function chatOnce(ctx, api, rnd) {
+  const { jobs, seconds } = SIZES.chat;
+  const tokens = seconds * 30;
+  const a0 = api.cpuMs();
+  const w0 = cpuMs(api.worker.pid);
+  const t0 = Date.now();
+  // A chat front end creates a job when a user sends a message and its 1–3 clients start streaming it at once:
+  // jobs are created 50 at a time, and each batch's clients start as soon as its POSTs are answered.
+  await ctx.clients.chatReset();
+  // past `stopAt` the rep reports what it measured (clients still running count as not finished) instead of failing
+  const stopAt = Date.now() + Math.max(20_000, remaining() - 25_000);
+  const deadlineMs = stopAt - Date.now() - 5_000;
+  let clients = 0;
+  let created = 0;
+  let createFailed = 0;
+  for (let i = 0; i < jobs; i += 50) {
+    const batch = await Promise.all(Array.from({ length: Math.min(50, jobs - i) }, () => createRetrying(api, { message: 'tok ', repeat: tokens, delay_ms: 33 })));
+    createFailed += batch.filter((j) => j === null).length;
+    const ok = batch.filter((j) => j !== null);
+    created += ok.length;
+    const specs = [];
+    ok.forEach((j, k) => {
+      for (let c = 0; c < 1 + ((i + k) % 3); c++) {
+        const drop = rnd() < 0.25;
+        specs.push({
+          port: api.ports[clients % api.ports.length],
+          resumePort: api.ports[(clients++ + 1) % api.ports.length], // with --apis=2 a resume goes to the other process
+          path: `/v1/jobs/${j.id}/stream`,
+          dropAfterMs: drop ? Math.round(300 + rnd() * seconds * 800) : null,
+          pauseMs: Math.round(100 + rnd() * 400),
+        });
+      }
+    });
+    await ctx.clients.chat(specs, deadlineMs - (Date.now() - t0));
+    if (Date.now() > stopAt - 30_000) break; // creating alone took the budget: measure the jobs created so far
+  }
+  const createS = (Date.now() - t0) / 1000;
+  let s;
+  for (;;) {
+    s = await ctx.clients.chatStats();
+    if (!s.running || Date.now() > stopAt) break;
+    await sleep(250);
+  }
+  const apiCpu = api.cpuMs() - a0;
+  const workerCpu = cpuMs(api.worker.pid) - w0;
+  return {
+    ...histPercentiles(s.hist),
+    hist: s.hist,
+    clients,
+    finished: s.finished,
+    exact: s.exact,
+    gaps: s.gaps,
+    dups: s.dups,
+    drops: s.drops,
+    resumes: s.resumes,
+    failed: s.failed,
+    errors: s.errors,
+    tokens_delivered: s.tokens,
+    api_cpu_ms_per_1k_tokens: (apiCpu * 1000) / s.tokens,
+    worker_cpu_ms_per_1k_appends: (workerCpu * 1000) / (created * (tokens + 2)),
+    create_s: createS,
+    jobs_created: created,
+    creates_refused: createFailed,
+    unfinished: s.clients - s.finished - s.failed,
+    wall_s: (Date.now() - t0) / 1000,
+  };
+}
+
+async function scenarioChat(ctx, results) {
+  const { jobs, seconds } = SIZES.chat;
+  log(`chat: ${jobs} jobs × 30 tokens/s for ${seconds} s, 1–3 clients each, 1 in 4 drops and resumes, ${APIS} API process(es), ${SIZES.reps} rep(s)`);
+  const api = await startSplit(ctx, { concurrency: jobs + 16, apis: APIS });
+  let seed = 42;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  let rs;
+  try {
+    rs = await reps(async (r) => {
+      const c = await chatOnce(ctx, api, rnd);
+      log(`  rep ${r + 1}: ${c.jobs_created} jobs (${c.creates_refused} creates refused with 503 after 6 tries), ${c.clients} clients, ${c.exact}/${c.clients} exact, ${c.unfinished} unfinished at the budget's end (gaps ${c.gaps}, dups ${c.dups}, failed ${c.failed}), ${c.drops} drops / ${c.resumes} resumes; p50 ${c.p50_ms} ms, p99 ${c.p99_ms} ms, max ${c.max_ms} ms over ${c.n} live tokens; API ${round(c.api_cpu_ms_per_1k_tokens, 1)} ms CPU / 1k delivered tokens, worker ${round(c.worker_cpu_ms_per_1k_appends, 1)} ms / 1k appends; ${round(c.wall_s, 1)} s (creating the jobs: ${round(c.create_s, 1)} s)${c.errors.length ? `; errors: ${c.errors.join(' | ')}` : ''}`);
+      return c;
+    });
+  } finally {
+    await api.stop();
+  }
+  results.chat = {
+    jobs, seconds, tokens_per_s: 30, apis: APIS,
+    clients: rs[0].clients,
+    exact: Math.min(...rs.map((r) => r.exact)), gaps: Math.max(...rs.map((r) => r.gaps)), dups: Math.max(...rs.map((r) => r.dups)), failed: Math.max(...rs.map((r) => r.failed)),
+    drops: med(rs, 'drops'), resumes: med(rs, 'resumes'), jobs_created: Math.min(...rs.map((r) => r.jobs_created)), creates_refused: Math.max(...rs.map((r) => r.creates_refused)), unfinished: Math.max(...rs.map((r) => r.unfinished)),
+    p50_ms: med(rs, 'p50_ms'), p99_ms: med(rs, 'p99_ms'), max_ms: med(rs, 'max_ms'), samples: med(rs, 'n'),
+    api_cpu_ms_per_1k_tokens: med(rs, 'api_cpu_ms_per_1k_tokens', 1), worker_cpu_ms_per_1k_appends: med(rs, 'worker_cpu_ms_per_1k_appends', 1),
+    tokens_delivered: med(rs, 'tokens_delivered'), wall_s: med(rs, 'wall_s', 1),
+    runs: { p50_ms: runsOf(rs, 'p50_ms'), p99_ms: runsOf(rs, 'p99_ms'), exact: runsOf(rs, 'exact'), errors: rs.map((r) => r.errors) },
   };
 }
 
@@ -319,7 +447,7 @@ async function scenarioLatency(ctx, results) {
   const { jobs, per, seconds } = SIZES.latency;
   log(`latency: ${jobs} jobs × ${per} clients, 50 tokens/s for ${seconds} s, ${SIZES.reps} rep(s)${profile ? ', profiled' : ''}`);
   const probe = profile ? profileArgs('latency') : null;
-  const api = await startSplit(ctx, { concurrency: jobs + 16, ...(probe?.opts ?? {}) });
+  const api = await startSplit(ctx, { concurrency: jobs + 16, ...(probe?.opts ?? {}), apis: APIS });
   let rs;
   try {
     rs = await reps(async (r) => {
@@ -336,7 +464,7 @@ async function scenarioLatency(ctx, results) {
   results.latency = {
     p50_ms: med(rs, 'p50_ms'), p99_ms: med(rs, 'p99_ms'), max_ms: med(rs, 'max_ms'), samples: med(rs, 'n'),
     api_cpu_ms_per_1k_deliveries: med(rs, 'api_cpu_ms_per_1k_deliveries', 1), worker_cpu_ms_per_1k_events: med(rs, 'worker_cpu_ms_per_1k_events', 1),
-    delivery_s: med(rs, 'delivery_s', 1),
+    delivery_s: med(rs, 'delivery_s', 1), refused_joins: Math.max(...rs.map((r) => r.refused)),
     cpu_percent: { api: round(median(rs.map((r) => r.cpu_percent.api))), worker: round(median(rs.map((r) => r.cpu_percent.worker))), clients: round(median(rs.map((r) => r.cpu_percent.clients))) },
     pooled: { p50_ms: pooled.p50_ms, p99_ms: pooled.p99_ms, max_ms: pooled.max_ms, samples: pooled.n },
     runs: { p50_ms: runsOf(rs, 'p50_ms'), p99_ms: runsOf(rs, 'p99_ms'), max_ms: runsOf(rs, 'max_ms') },
@@ -347,12 +475,16 @@ async function scenarioLatency(ctx, results) {
 
 async function replayOnce(api, jobId, events) {
   const stats = newStats();
+  const c0 = cpuMs(api.pid);
   const t0 = Date.now();
   const ended = new Promise((resolve) => openSse({ port: api.port, path: `/v1/jobs/${jobId}/stream`, stats, onEnd: resolve }).catch(resolve));
   const t1 = await ended;
   if (stats.tokens !== events) log(`  WARNING: replay got ${stats.tokens}/${events}`);
+  // CPU time of the API process per 1,000 replayed events: the figure that survives a busy machine
+  replayCpu.push(((cpuMs(api.pid) - c0) * 1000) / Math.max(1, stats.tokens));
   return (stats.tokens * 1000) / (t1 - t0);
 }
+const replayCpu = [];
 
 async function rawReplayOnce(nc, jobId) {
   const js = nc.jetstream();
@@ -383,11 +515,15 @@ async function scenarioReplay(ctx, results) {
       checkDeadline();
       js.push(await replayOnce(api, job.id, events));
       raw.push(await rawReplayOnce(nc, job.id));
-      log(`  rep ${r + 1}: jobstream ${round(js.at(-1))} events/s, ordered consumer ${round(raw.at(-1))} events/s`);
+      log(`  rep ${r + 1}: jobstream ${round(js.at(-1))} events/s (API CPU ${round(replayCpu.at(-1), 1)} ms per 1k events), ordered consumer ${round(raw.at(-1))} events/s`);
     }
     const a = median(js);
     const b = median(raw);
-    results.replay = { events_per_s: round(a), raw_events_per_s: round(b), ratio: round(a / b, 3), events, runs: { jobstream: js.map((x) => round(x)), raw: raw.map((x) => round(x)) } };
+    results.replay = {
+      events_per_s: round(a), raw_events_per_s: round(b), ratio: round(a / b, 3), events,
+      ratios_per_rep: js.map((x, i) => round(x / raw[i], 3)), api_cpu_ms_per_1k_events: round(median(replayCpu), 1),
+      runs: { jobstream: js.map((x) => round(x)), raw: raw.map((x) => round(x)), api_cpu_ms_per_1k_events: replayCpu.map((x) => round(x, 1)) },
+    };
   } finally {
     await nc.close();
     await api.stop();
@@ -528,37 +664,63 @@ async function scenarioTracing(ctx, results) {
   log(`  tracing: ${JSON.stringify({ ...results.tracing, reps: undefined })}`);
 }
 
+/**
+ * TTFT with a breakdown from the events' own timestamps (ms resolution, same clock): POST start → `status: queued`
+ * appended (API: Redis record + append) → POST answered → SSE response open → `status: running` appended (worker:
+ * pick-up, store, append) → first token appended → first token received (republish → API → SSE).
+ */
 async function scenarioTtft(ctx, results) {
   const { n } = SIZES.ttft;
   log(`ttft: ${n} sequential POST /v1/jobs → first token, ${SIZES.reps} rep(s)`);
   const api = await startSplit(ctx, { concurrency: 4 });
+  const parts = { post: [], queued: [], sse_open: [], running: [], first_token_appended: [], delivered: [] };
   try {
     const rs = await reps(async (r) => {
       const xs = [];
       for (let i = 0; i < n + 2; i++) {
         checkDeadline();
+        const w0 = Date.now();
         const t0 = performance.now();
         const job = await createJob(api, { message: 'hello world', delay_ms: 0 });
+        const posted = Date.now();
         const stats = newStats();
         let sock;
+        let opened = 0;
         const first = await new Promise((resolve, reject) => {
           openSse({
             port: api.port,
             path: `/v1/jobs/${job.id}/stream`,
             stats,
-            onFirstToken: () => resolve(performance.now()),
+            mode: 'latency',
+            onFirstToken: (now, ts) => resolve({ at: performance.now(), now, ts }),
             onEnd: () => reject(new Error(`stream of ${job.id} ended without a token`)), // never hang the scenario
-          }).then((s) => (sock = s), reject);
+          }).then((s) => {
+            sock = s;
+            opened = Date.now();
+          }, reject);
         });
         sock?.destroy();
-        if (i >= 2) xs.push(first - t0); // the first two warm up
+        if (i >= 2) {
+          xs.push(first.at - t0); // the first two warm up
+          const evs = (await http(api, 'GET', `/v1/jobs/${job.id}/events?after=0&limit=5`)).events ?? [];
+          const tsOf = (pred) => Date.parse(evs.find(pred)?.ts ?? '') - w0;
+          parts.post.push(posted - w0);
+          parts.queued.push(tsOf((e) => e.type === 'status' && e.status === 'queued'));
+          parts.sse_open.push((opened || first.now) - w0);
+          parts.running.push(tsOf((e) => e.type === 'status' && e.status === 'running'));
+          parts.first_token_appended.push(first.ts - w0);
+          parts.delivered.push(first.now - w0);
+        }
       }
       xs.sort((a, b) => a - b);
       const q = (p) => xs[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)];
       log(`  rep ${r + 1}: p50 ${round(q(0.5), 1)} ms, p99 ${round(q(0.99), 1)} ms`);
       return { p50_ms: q(0.5), p99_ms: q(0.99) };
     });
-    results.ttft = { p50_ms: med(rs, 'p50_ms', 1), p99_ms: med(rs, 'p99_ms', 1), n, runs: { p50_ms: runsOf(rs, 'p50_ms', 1), p99_ms: runsOf(rs, 'p99_ms', 1) } };
+    // medians of each step's time since the POST started (ms; events' ts have 1 ms resolution)
+    const breakdown = Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, median(v)]));
+    log(`  breakdown (median ms after POST start): ${JSON.stringify(breakdown)}`);
+    results.ttft = { p50_ms: med(rs, 'p50_ms', 1), p99_ms: med(rs, 'p99_ms', 1), n, breakdown_ms: breakdown, runs: { p50_ms: runsOf(rs, 'p50_ms', 1), p99_ms: runsOf(rs, 'p99_ms', 1) } };
   } finally {
     await api.stop();
   }
@@ -576,30 +738,87 @@ async function brokerCounts(nats) {
   return { subscriptions, consumers, connections: api.length, per_connection: per };
 }
 
+/** Consumers on the server now (`/jsz?consumers=true`), for polling during joins. */
+async function consumerCount(nats) {
+  const jsz = await (await fetch(`${nats.monitorUrl}/jsz?consumers=true`)).json();
+  let n = 0;
+  for (const acc of jsz.account_details ?? []) for (const s of acc.stream_detail ?? []) n += s.consumer_detail?.length ?? 0;
+  return n;
+}
+
+/** Waits until every job's record reports an event with seq >= `seq`. */
+async function waitSeq(api, ids, seq, timeoutMs = 60_000) {
+  const end = Date.now() + Math.min(timeoutMs, Math.max(0, remaining()));
+  for (const id of ids) {
+    for (;;) {
+      const j = await http(api, 'GET', `/v1/jobs/${id}`);
+      if (Number(String(j.last_event_id ?? '0').split('-')[0]) >= seq) break;
+      if (Date.now() > end) throw new Error(`job ${id} has not reached seq ${seq}`);
+      await sleep(50);
+    }
+  }
+}
+
+/**
+ * Broker footprint of clients joining LIVE jobs: `jobs` echo jobs of 400 tokens at 20 tokens/s, each watched from its
+ * start by one client (whoever created it, as an app would); once every job is past seq 100 (more events than a
+ * replay reads with direct gets), `clients` more clients join them from the start. `/jsz` is polled while they join
+ * and replay: the peak number of consumers above the count before the joins = transient consumers created for joins.
+ */
 async function scenarioBroker(ctx, results) {
   const { jobs, clients: n } = SIZES.broker;
-  log(`broker: ${n} clients over ${jobs} jobs, ${SIZES.reps} rep(s)`);
+  log(`broker: ${n} clients joining ${jobs} live jobs, ${SIZES.reps} rep(s)`);
   const api = await startSplit(ctx, { concurrency: jobs + 16 });
+  const message = Array.from({ length: 400 }, (_, i) => `w${i} `).join('');
   try {
     const rs = await reps(async (r) => {
-      const idle = await Promise.all(Array.from({ length: jobs }, () => idleJob(api)));
-      for (const j of idle) await waitStatus(api, j.id, ['running']);
+      const live = await Promise.all(Array.from({ length: jobs }, () => createJob(api, { message, delay_ms: 50 })));
+      await ctx.clients.open(api.port, live.map((j) => `/v1/jobs/${j.id}/stream`), 'count');
+      log(`  rep ${r + 1}: ${jobs} live jobs, one watcher each; waiting for seq 100`);
+      await waitSeq(api, live.map((j) => j.id), 100);
+      log(`  rep ${r + 1}: joining ${n} clients`);
       const base = await brokerCounts(ctx.nats);
-      await ctx.clients.open(api.port, Array.from({ length: n }, (_, i) => `/v1/jobs/${idle[i % jobs].id}/stream`), 'idle');
-      await sleep(300);
+      let peak = base.consumers;
+      let polls = 0;
+      let polling = true;
+      const poller = (async () => {
+        while (polling && remaining() > 0) {
+          try {
+            peak = Math.max(peak, await consumerCount(ctx.nats));
+            polls++;
+          } catch {
+            await sleep(20); // the monitoring port did not answer this time (busy machine)
+          }
+        }
+      })();
+      const before = (await ctx.clients.stats()).tokens;
+      const t0 = Date.now();
+      // a busy machine may refuse a few joins with 503 (tolerated up to 1 %, as in the connections scenario)
+      await ctx.clients.open(api.port, Array.from({ length: n }, (_, i) => `/v1/jobs/${live[i % jobs].id}/stream`), 'count', 50, 0.01);
+      // the joiners' replays: each gets >= 100 tokens at once; wait for them (bounded), polling all along
+      const want = before + n * 95;
+      while ((await ctx.clients.stats()).tokens < want && Date.now() - t0 < 20_000 && remaining() > 0) await sleep(50);
+      const joinMs = Date.now() - t0;
+      await sleep(200);
+      polling = false;
+      await poller;
       const c = await brokerCounts(ctx.nats);
-      log(`  rep ${r + 1}: subscriptions ${base.subscriptions} → ${c.subscriptions} (per connection ${c.per_connection.join(', ')}), consumers ${base.consumers} → ${c.consumers}`);
+      log(`  rep ${r + 1}: subscriptions ${base.subscriptions} → ${c.subscriptions} (per connection ${c.per_connection.join(', ')}), consumers ${base.consumers} → peak ${peak} during the joins (${polls} polls over ${joinMs} ms) → ${c.consumers}`);
       await ctx.clients.close();
-      for (const j of idle) await cancelJob(api, j.id);
-      for (const j of idle) await waitStatus(api, j.id, ['cancelled', 'failed', 'completed']).catch(() => {});
-      return { subscriptions: c.subscriptions, consumers: c.consumers, base_subscriptions: base.subscriptions, base_consumers: base.consumers, per: c.per_connection, connections: c.connections };
+      for (const j of live) await cancelJob(api, j.id);
+      for (const j of live) await waitStatus(api, j.id, ['cancelled', 'failed', 'completed']).catch(() => {});
+      return {
+        subscriptions: c.subscriptions, consumers: c.consumers, base_subscriptions: base.subscriptions, base_consumers: base.consumers,
+        peak_consumers: peak, transient_consumers: peak - base.consumers, polls, join_ms: joinMs, per: c.per_connection, connections: c.connections,
+      };
     });
     const last = rs.at(-1);
     results.broker = {
-      clients: n, jobs, subscriptions: med(rs, 'subscriptions'), consumers: med(rs, 'consumers'),
-      subscriptions_without_clients: med(rs, 'base_subscriptions'), consumers_without_clients: med(rs, 'base_consumers'),
+      clients: n, jobs, watchers: jobs, subscriptions: med(rs, 'subscriptions'), consumers: med(rs, 'consumers'),
+      subscriptions_without_clients: med(rs, 'base_subscriptions'), consumers_before_joins: med(rs, 'base_consumers'),
+      peak_consumers_during_joins: Math.max(...rs.map((x) => x.peak_consumers)), transient_consumers_for_joins: Math.max(...rs.map((x) => x.transient_consumers)),
       subscriptions_per_connection: last.per, nats_connections: last.connections,
-      runs: { subscriptions: runsOf(rs, 'subscriptions'), consumers: runsOf(rs, 'consumers') },
+      runs: { subscriptions: runsOf(rs, 'subscriptions'), consumers: runsOf(rs, 'consumers'), transient_consumers: runsOf(rs, 'transient_consumers'), polls: runsOf(rs, 'polls'), join_ms: runsOf(rs, 'join_ms') },
     };
   } finally {
     await api.stop();
@@ -639,9 +858,10 @@ function rows(r) {
     ['replay', 'events/s', r.replay?.events_per_s, 'ordered consumer', r.replay?.raw_events_per_s, r.replay?.ratio],
     ['connections', 'RSS KiB/conn (count)', r.connections && `${r.connections.rss_per_connection_kb} (${r.connections.count})`, 'idle CPU %', r.connections?.idle_cpu_percent, ''],
     ['ttft', 'p50 / p99 ms', r.ttft && `${r.ttft.p50_ms} / ${r.ttft.p99_ms}`, '', '', ''],
-    ['broker', 'subs / consumers', r.broker && `${r.broker.subscriptions} / ${r.broker.consumers}`, 'clients / jobs', r.broker && `${r.broker.clients} / ${r.broker.jobs}`, ''],
+    ['broker', 'subs / consumers / transient for joins', r.broker && `${r.broker.subscriptions} / ${r.broker.consumers} / ${r.broker.transient_consumers_for_joins ?? '?'}`, 'clients / jobs', r.broker && `${r.broker.clients} / ${r.broker.jobs}`, ''],
     ['tracing', 'fan-out off / on', r.tracing && `${r.tracing.fanout_off} / ${r.tracing.fanout_on}`, 'appends/s off / on', r.tracing && `${r.tracing.appends_per_s_off} / ${r.tracing.appends_per_s_on}`, r.tracing && `TTFT ${r.tracing.ttft_p50_ms_off} / ${r.tracing.ttft_p50_ms_on} ms`],
     ['peer', 'deliveries/s', r.peer?.jobstream_deliveries_per_s, 'resumable-stream', r.peer?.resumable_stream_deliveries_per_s, r.peer?.ratio],
+    ['chat', 'p50 / p99 / max ms', r.chat && `${r.chat.p50_ms} / ${r.chat.p99_ms} / ${r.chat.max_ms}`, 'exact clients / API CPU ms per 1k tokens', r.chat && `${r.chat.exact}/${r.chat.clients} / ${r.chat.api_cpu_ms_per_1k_tokens}`, ''],
   ].map((row) => row.map((c) => (c === undefined || c === null ? '—' : String(c))));
 }
 
@@ -716,6 +936,7 @@ async function main() {
     ['ttft', scenarioTtft],
     ['broker', scenarioBroker],
     ['peer', scenarioPeer],
+    ['chat', scenarioChat],
     ['tracing', scenarioTracing], // opt-in: --only=tracing
   ];
   const ran = {};
@@ -739,13 +960,14 @@ async function main() {
       cpus: `${os.cpus().length} × ${os.cpus()[0]?.model}`,
       memory_gb: round(os.totalmem() / 1024 ** 3, 1),
       sizes: SIZES,
-      path: 'worker process (dist/src/worker/main.js) → JetStream → API process (no in-process worker) → SSE clients in 2–4 client processes',
+      apis: APIS,
+      path: `worker process (dist/src/worker/main.js) → JetStream → ${APIS} API process(es) (no in-process worker) → SSE clients in 2–4 client processes`,
     },
   };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   const file = join(ROOT, 'bench', 'results', quick ? 'quick.json' : 'latest.json');
   if (!only) writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
-  else writeFileSync(join(ROOT, 'bench', 'results', 'partial.json'), JSON.stringify(out, null, 2) + '\n');
+  else writeFileSync(outArg ?? join(ROOT, 'bench', 'results', 'partial.json'), JSON.stringify(out, null, 2) + '\n');
   if (baseline) console.log(`before = ${baseline.file} (${baseline.data.meta?.date ?? '?'}, ${baseline.data.meta?.mode ?? '?'}, load ${baseline.data.meta?.load_average_1m?.start ?? '?'})`);
   console.log(table(results, baseline?.data));
   log(`done in ${out.meta.seconds} s (load average ${out.meta.load_average_1m.start} → ${out.meta.load_average_1m.end} on ${os.cpus().length} cores)${only ? '' : `; wrote ${file}`}`);

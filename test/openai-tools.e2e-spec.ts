@@ -9,6 +9,7 @@ import { startFakeOpenAiServer, type FakeOpenAiServer, type FakeStep } from '../
 import { TOOL_NOT_EXECUTED } from '../src/worker/agents/openai.agent.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { readAll, tokenText } from './support/sse-client.js';
+import { waitFor } from './support/wait.js';
 
 const tools = [
   { type: 'function', client: true, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } },
@@ -30,14 +31,14 @@ describe('openai agent: client-side tools (embedded engine, fake provider)', () 
     await fake?.close();
   });
 
-  const waiting = async (id: string) => {
-    for (const until = Date.now() + 20_000; Date.now() < until; ) {
-      const j = (await app.api(`/v1/jobs/${id}`)).body;
-      if (j.status === 'waiting_for_input' || ['completed', 'failed', 'cancelled'].includes(j.status)) return j;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error('the job never waited');
-  };
+  const waiting = (id: string) =>
+    waitFor(
+      async () => {
+        const j = (await app.api(`/v1/jobs/${id}`)).body;
+        return j.status === 'waiting_for_input' || ['completed', 'failed', 'cancelled'].includes(j.status) ? j : null;
+      },
+      { intervalMs: 10, message: `${id} to wait for input (or end)` },
+    );
 
   it('two tool calls at once: one question listing both; the results continue the conversation as tool messages', async () => {
     fake.enqueue(

@@ -1,5 +1,18 @@
-/** The OpenAPI document: every endpoint once, one tag per resource, every schema reference resolvable. */
+/**
+ * The OpenAPI document: valid (@readme/openapi-parser, the maintained fork of swagger-parser), every endpoint once, one tag per resource, every schema reference
+ * resolvable; and a client generated from it (openapi-typescript + openapi-fetch) compiles under tsc --strict, runs
+ * against the API, and refuses wrong calls.
+ */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { compileErrors, validate } from '@readme/openapi-parser';
+import openapiTS, { astToString } from 'openapi-typescript';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { EVENT_TYPES } from '@jobstream/contracts';
 import { startTestApp, type TestApp } from './support/app.js';
 
 let app: TestApp;
@@ -50,3 +63,175 @@ describe('OpenAPI document', () => {
     expect(doc.components.schemas.CreateTurnRequest.properties.if_busy.enum).toEqual(['reject', 'interrupt', 'enqueue']);
   });
 });
+
+describe('OpenAPI document: valid, and a typed client generated from it compiles', () => {
+  it('is valid OpenAPI: the validator finds no error and no warning (schema, $refs, unique operation ids, path parameters)', async () => {
+    const doc = (await app.api('/docs-json')).body;
+    expect(doc.openapi).toMatch(/^3\./);
+    // validate() dereferences in place: hand it a copy
+    const result = await validate(structuredClone(doc));
+    expect(result.valid ? [] : compileErrors(result)).toEqual([]);
+    expect(result.warnings).toEqual([]);
+    // and it does find errors: the same document with an operation that breaks the schema is refused
+    const broken = structuredClone(doc);
+    broken.paths['/v1/jobs'].post.responses = 'none';
+    broken.paths['/v1/jobs/{id}'].get.operationId = broken.paths['/v1/jobs'].post.operationId;
+    const refused = await validate(broken);
+    expect(refused.valid).toBe(false);
+    expect(compileErrors(refused)).toMatch(/responses/);
+  });
+
+  it('declares each tag once and uses every tag; every parameter has a typed schema', async () => {
+    const doc = (await app.api('/docs-json')).body;
+    const declared: string[] = doc.tags.map((t: any) => t.name);
+    expect(new Set(declared).size).toBe(declared.length);
+    const used = new Set<string>();
+    const untyped: string[] = [];
+    for (const [path, item] of Object.entries<any>(doc.paths)) {
+      for (const [method, op] of Object.entries<any>(item)) {
+        for (const t of op.tags) used.add(t);
+        for (const p of op.parameters ?? []) if (!p.schema?.type && !p.schema?.$ref) untyped.push(`${method.toUpperCase()} ${path} ${p.in} ${p.name}`);
+      }
+    }
+    expect([...used].sort()).toEqual([...declared].sort());
+    expect(untyped).toEqual([]);
+    // the event union names its values: a discriminator without a mapping would mean the schema names ("TokenEvent")
+    const jobEvent = doc.components.schemas.JobEvent;
+    expect(Object.keys(jobEvent.discriminator.mapping).sort()).toEqual([...EVENT_TYPES].sort());
+    for (const [type, ref] of Object.entries<string>(jobEvent.discriminator.mapping)) {
+      expect([type, doc.components.schemas[ref.split('/').pop()!].properties.type.enum]).toEqual([type, [type]]);
+    }
+  });
+
+  it('generates a client (openapi-typescript) that type-checks with tsc --strict, runs against the API, and rejects wrong usage', async () => {
+    const doc = (await app.api('/docs-json')).body;
+    const dir = mkdtempSync(join(tmpdir(), 'jobstream-openapi-client-'));
+    try {
+      writeFileSync(join(dir, 'schema.ts'), astToString(await openapiTS(doc)));
+      symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            strict: true,
+            target: 'ES2022',
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            lib: ['ES2022', 'DOM'],
+            types: ['node'],
+            skipLibCheck: true,
+            outDir: 'out',
+          },
+          files: ['usage.ts', 'misuse.ts'],
+        }),
+      );
+      writeFileSync(join(dir, 'usage.ts'), USAGE);
+      writeFileSync(join(dir, 'misuse.ts'), MISUSE);
+
+      const errors = await tsc(dir);
+      // the client as a user writes it compiles, strictly…
+      expect(errors.filter((e) => e.file !== 'misuse.ts')).toEqual([]);
+      // …and every wrong call is refused, each on its own line (nothing else in the file is)
+      const wrongLines = MISUSE.split('\n').flatMap((l, i) => (l.includes('// wrong:') ? [i + 1] : []));
+      expect(wrongLines.length).toBeGreaterThanOrEqual(8);
+      expect([...new Set(errors.filter((e) => e.file === 'misuse.ts').map((e) => e.line))].sort((a, b) => a - b)).toEqual(wrongLines);
+
+      // the compiled client talks to the real API
+      const { stdout } = await run(process.execPath, [join(dir, 'out/usage.js')], { env: { ...process.env, BASE_URL: app.url }, timeout: 20_000 });
+      expect(JSON.parse(stdout)).toEqual({ status: 'completed', text: '[queued][running]typed client[done 2]', refused: 'invalid_request', listed: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const run = promisify(execFile);
+
+/** Runs the project's tsc on a folder; its diagnostics as { file, line, code }. */
+async function tsc(dir: string): Promise<{ file: string; line: number; code: string; text: string }[]> {
+  const out = await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir, '--pretty', 'false'], { cwd: dir, timeout: 45_000 }).then(
+    (r) => r.stdout,
+    (e: { stdout?: string; code?: number }) => {
+      if (typeof e.stdout !== 'string' || e.code !== 2) throw e; // 2 = diagnostics; anything else is a broken run
+      return e.stdout;
+    },
+  );
+  return out
+    .split('\n')
+    .filter((l) => l.includes(': error TS'))
+    .map((l) => {
+      const m = /^(.+?)\((\d+),\d+\): error (TS\d+): (.*)$/.exec(l);
+      return m ? { file: m[1]!, line: Number(m[2]), code: m[3]!, text: m[4]! } : { file: '?', line: 0, code: '?', text: l };
+    });
+}
+
+/** How a user of the generated types calls the API (openapi-fetch); compiled and run against the test app. */
+const USAGE = `import createClient from 'openapi-fetch';
+import type { components, paths } from './schema.js';
+
+type Job = components['schemas']['Job'];
+type JobEvent = components['schemas']['JobEvent'];
+
+// type level: the body of POST /v1/jobs is the contract's CreateJobRequest, and the answer a Job
+type CreateBody = paths['/v1/jobs']['post']['requestBody']['content']['application/json'];
+const body: CreateBody = { agent: 'echo', input: { message: 'typed client' }, metadata: { from: 'openapi' } };
+type Created = paths['/v1/jobs']['post']['responses'][201]['content']['application/json'];
+const sameAsJob: Created extends Job ? (Job extends Created ? true : false) : false = true;
+
+function show(ev: JobEvent): string {
+  switch (ev.type) {
+    case 'token':
+      return ev.text;
+    case 'status':
+      return '[' + ev.status + ']';
+    case 'done':
+      return '[done ' + ev.usage.output_tokens + ']';
+    case 'error':
+      return '[error ' + ev.code + ']';
+    default:
+      return '[' + ev.type + ']';
+  }
+}
+
+const client = createClient<paths>({ baseUrl: process.env.BASE_URL });
+
+const created = await client.POST('/v1/jobs', { body, params: { header: { 'Idempotency-Key': 'openapi-client-1' } } });
+if (!created.data) throw new Error('create failed: ' + created.error.error.code);
+const job: Job = created.data;
+const waited = await client.GET('/v1/jobs/{id}/wait', { params: { path: { id: job.id }, query: { timeout_s: 10 } } });
+const page = await client.GET('/v1/jobs/{id}/events', { params: { path: { id: job.id }, query: { after: '0', limit: 100 } } });
+const refused = await client.POST('/v1/jobs', { body: { agent: 'no-such-agent', input: {} } });
+const list = await client.GET('/v1/jobs', { params: { query: { status: 'completed', limit: 10 } } });
+const events: JobEvent[] = page.data?.events ?? [];
+console.log(
+  JSON.stringify({
+    status: waited.data?.status,
+    text: events.map(show).join(''),
+    refused: refused.error?.error.code,
+    listed: sameAsJob && (list.data?.items ?? []).some((j) => j.id === job.id),
+  }),
+);
+`;
+
+/** Calls the types must refuse: each marked line must be a compile error (so this test can fail). */
+const MISUSE = `import createClient from 'openapi-fetch';
+import type { components, paths } from './schema.js';
+
+const client = createClient<paths>({ baseUrl: 'http://127.0.0.1:1' });
+export async function misuse(ev: components['schemas']['JobEvent']): Promise<void> {
+  await client.POST('/v1/jobs', { body: { agent: 'echo' } }); // wrong: input is required
+  await client.POST('/v1/jobs', { body: { agent: 7, input: {} } }); // wrong: agent is a string
+  await client.POST('/v1/jobs', { body: { agent: 'echo', input: 'hello' } }); // wrong: input is an object
+  await client.GET('/v1/jobz'); // wrong: no such path
+  await client.DELETE('/v1/jobs'); // wrong: no DELETE on the collection
+  await client.GET('/v1/jobs/{id}', {}); // wrong: the path parameter is missing
+  await client.GET('/v1/jobs', { params: { query: { status: 'finished' } } }); // wrong: not a job status
+  await client.POST('/v1/webhooks', { body: { url: 'https://example.com/h', events: ['job.started'] } }); // wrong: not a webhook event
+  const job = (await client.GET('/v1/jobs/{id}', { params: { path: { id: 'job_1' } } })).data;
+  const n: number | undefined = job?.status; // wrong: a status is a string
+  if (ev.type === 'token') console.log(ev.usage); // wrong: a token event has no usage
+  if (ev.type === 'TokenEvent') console.log(ev); // wrong: the discriminator values are the event types
+}
+`;

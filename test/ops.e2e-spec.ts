@@ -6,21 +6,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import net from 'node:net';
 import type { JobEvent } from '@jobstream/contracts';
 import { SseConnections } from '../src/sse/sse-connections.js';
-import { sleep, startTestApp, type TestApp } from './support/app.js';
+import { startTestApp, type TestApp } from './support/app.js';
 import { openSse, readAll, tokenText, type SseResponse } from './support/sse-client.js';
+import { waitFor } from './support/wait.js';
 
 const KEYS = 'acme:key-acme-0001,globex:key-globex-0002';
 const ACME = { Authorization: 'Bearer key-acme-0001' };
 const GLOBEX = { Authorization: 'Bearer key-globex-0002' };
-
-/** Polls until `pred` holds (bounded); the assertion is on the state, not on how long it took. */
-async function eventually(pred: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(20);
-  }
-}
 
 const metricValue = (text: string, series: string): number | undefined => {
   const line = text.split('\n').find((l) => l.startsWith(series + ' '));
@@ -90,6 +82,19 @@ describe('metrics and request ids', () => {
     expect((await app.api(`/v1/jobs/${job.id}`, { headers: ACME })).status).toBe(200);
     expect((await app.api('/v1/jobs/job_00000000000000000000000000', { headers: ACME })).status).toBe(404);
     expect((await app.api('/nowhere/at/all')).status).toBe(404);
+    // the worker records the job's end (store transition, run time) just after appending its last event, and the
+    // server closes the stream's bookkeeping after the client saw the end: wait for that, do not assume it
+    await waitFor(
+      async () => {
+        const t = await (await fetch(app.url + '/metrics')).text();
+        return (
+          metricValue(t, 'jobstream_worker_job_duration_seconds_count{agent="echo",status="completed"}') === 1 &&
+          metricValue(t, 'jobstream_sse_open_connections') === 0 &&
+          metricValue(t, 'jobstream_live_hub_jobs') === 0
+        );
+      },
+      { message: 'the metrics to show the job ended and its stream closed' },
+    );
 
     const res = await fetch(app.url + '/metrics');
     expect(res.status).toBe(200);
@@ -119,10 +124,11 @@ describe('metrics and request ids', () => {
   });
 
   it('counts open streams, live-hub entries and heartbeats while a stream is open', async () => {
-    const job = await createJob(app, { message: 'one two three four five six seven eight nine ten', delay_ms: 100 });
+    // the job parks on a question after its first token: the stream stays open while the test counts, however slow
+    const job = await createJob(app, { message: 'one two three four five six seven eight nine ten', ask: { after: 1 } });
     const s = await openSse(app.url + job.stream_url, { headers: ACME });
     try {
-      await s.until((items) => items.some((i) => i.kind === 'event' && i.type === 'token'));
+      await s.until((items) => items.some((i) => i.kind === 'event' && i.type === 'input_required'));
       const text = await (await fetch(app.url + '/metrics')).text();
       expect(metricValue(text, 'jobstream_sse_open_connections')).toBe(1);
       expect(metricValue(text, 'jobstream_live_hub_jobs')).toBe(1);
@@ -212,7 +218,8 @@ describe('stream caps', () => {
   });
   const jobs: [string, Record<string, string>][] = [];
   const slowJob = async (headers: Record<string, string>) => {
-    const job = await createJob(app, { message: 'slow '.repeat(200), delay_ms: 50 }, headers);
+    // 60 s between its tokens: its streams stay open while a test counts them, however slow the machine
+    const job = await createJob(app, { message: 'slow '.repeat(200), delay_ms: 60_000 }, headers);
     jobs.push([job.id, headers]);
     return job;
   };
@@ -233,7 +240,7 @@ describe('stream caps', () => {
     expect(g.status).toBe(200);
     // closing one of acme's streams frees its slot
     open.shift()!.close();
-    await eventually(() => connections.countFor('acme') === 1, 'the closed stream to be unregistered');
+    await waitFor(() => connections.countFor('acme') === 1, { message: 'the closed stream to be unregistered' });
     const again = await openSse(app.url + job.stream_url, { headers: ACME });
     open.push(again);
     expect(again.status).toBe(200);
@@ -241,7 +248,7 @@ describe('stream caps', () => {
 
   it('refuses any stream past MAX_STREAMS with 503 and Retry-After', async () => {
     const connections = app.app.get(SseConnections);
-    await eventually(() => connections.size === 0, 'streams of the previous test to close');
+    await waitFor(() => connections.size === 0, { message: 'streams of the previous test to close' });
     const a = await slowJob(ACME);
     const g = await slowJob(GLOBEX);
     open.push(await openSse(app.url + a.stream_url, { headers: ACME }));
@@ -286,7 +293,7 @@ describe('slow clients', () => {
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
     socket.write(`GET ${job.stream_url} HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer key-acme-0001\r\nAccept: text/event-stream\r\n\r\n`);
 
-    await eventually(() => connections.stats.droppedSlow >= 1, 'the server to drop the stalled client', 25_000);
+    await waitFor(() => connections.stats.droppedSlow >= 1, { message: 'the server to drop the stalled client', timeoutMs: 25_000 });
     expect(connections.stats.droppedSlow).toBe(1);
     expect(connections.countFor('acme')).toBe(0);
     const text = await (await fetch(app.url + '/metrics')).text();
@@ -295,7 +302,7 @@ describe('slow clients', () => {
     // Now read what did reach the client: a prefix of the stream, cut off, then the end of the connection.
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.resume();
-    await eventually(() => closed, 'the dropped connection to end on the client side', 25_000);
+    await waitFor(() => closed, { message: 'the dropped connection to end on the client side', timeoutMs: 25_000 });
     const raw = Buffer.concat(chunks).toString('utf8');
     const head = raw.indexOf('\r\n\r\n');
     expect(raw.slice(0, head)).toMatch(/^HTTP\/1\.[01] 200/);

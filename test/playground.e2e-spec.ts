@@ -1,13 +1,16 @@
 /**
  * The playground in a real browser: playwright-core driving Debian's Chromium (no download, no outside network).
  * Starts an echo job from the page, drops the connection mid-stream, and checks that the resumed stream completes
- * the output exactly: no gap, no duplicate. Fails (never skips) when Chromium is missing.
+ * the output exactly: no gap, no duplicate. Every page is watched for CSP violations (the `securitypolicyviolation`
+ * event and the console) and must have none. Fails (never skips) when Chromium is missing.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { EVENT_TYPES, TERMINAL_EVENT_TYPES } from '@jobstream/contracts';
 import { startTestApp, type TestApp } from './support/app.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -35,19 +38,38 @@ const waitText = (page: Page, id: string, values: string[], timeout = 15_000) =>
     { timeout },
   );
 
-/** Watches a page for anything it must not do: requests elsewhere, script errors, CSP violations. */
-function watch(page: Page, origin: string) {
+declare global {
+  interface Window {
+    __cspViolations?: string[];
+  }
+}
+
+/**
+ * Watches a page for anything it must not do: requests elsewhere, script errors, failed subresources, CSP
+ * violations (reported by the document's `securitypolicyviolation` event, registered before any of the page's own
+ * code runs, and by the console), a subresource refused for its SRI hash. `problems()` reads them all.
+ */
+async function watch(page: Page, origin: string) {
   const foreign: string[] = [];
-  const problems: string[] = [];
+  const seen: string[] = [];
+  await page.addInitScript(() => {
+    window.__cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__cspViolations!.push(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`);
+    });
+  });
   page.on('request', (r) => {
     if (!r.url().startsWith(origin + '/') && !r.url().startsWith('data:')) foreign.push(r.url());
   });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('pageerror', (e) => seen.push(`page error: ${e.message}`));
   page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(`console: ${m.text()}`);
+    if (/Content Security Policy|Refused to|integrity/i.test(m.text())) seen.push(`console: ${m.text()}`);
   });
-  return { foreign, problems };
+  const violations = async () => (await page.evaluate(() => window.__cspViolations ?? ['the violation listener is missing'])).map((v) => `CSP: ${v}`);
+  return { foreign, problems: async () => [...seen, ...(await violations())] };
 }
+
+const sri = (body: string) => `sha384-${createHash('sha384').update(body, 'utf8').digest('base64')}`;
 
 describe('playground (Chromium)', () => {
   let browser: Browser;
@@ -61,23 +83,84 @@ describe('playground (Chromium)', () => {
     await app?.close();
   });
 
-  it('serves one self-contained page at / without a key, under a strict CSP', async () => {
+  it('serves the page at / and its script and style under /playground/ without a key, under a strict CSP', async () => {
     const r = await fetch(app.url + '/');
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('text/html; charset=utf-8');
     const csp = r.headers.get('content-security-policy') ?? '';
-    expect(csp).toMatch(/default-src 'none'/);
-    expect(csp).toMatch(/script-src 'sha256-[A-Za-z0-9+/=]+'(;|$)/);
-    expect(csp).toMatch(/connect-src 'self'/);
-    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|https?:/);
+    const directives = Object.fromEntries(csp.split(/\s*;\s*/).map((d) => [d.split(' ')[0], d.split(' ').slice(1).join(' ')]));
+    expect(directives).toEqual({
+      'default-src': "'none'",
+      'script-src': "'self'",
+      'style-src': "'self'",
+      'connect-src': "'self'",
+      'img-src': "'self' data:",
+      'base-uri': "'none'",
+      'form-action': "'none'",
+      'frame-ancestors': "'none'",
+    });
     expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(r.headers.get('referrer-policy')).toBe('no-referrer');
     const html = await r.text();
-    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+stylesheet|https?:\/\//);
+    // no inline code: no <style>, no style="" or on…="" attributes; every <script> is either the page's file or data
+    expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=|javascript:|https?:\/\//i);
+    const scripts = [...html.matchAll(/<script([^>]*)>/g)].map((m) => m[1]!.trim());
+    expect(scripts).toEqual(['type="application/json" id="jobstream-contracts"', expect.stringMatching(/^src="\/playground\/playground\.js" integrity="sha384-/)]);
+    expect(html).not.toMatch(/\{\{|\}\}/); // every slot of the template filled
+
+    // the two files, served with their types, pinned by SRI hashes that match what is served
+    for (const [path, type] of [
+      ['/playground/playground.js', 'text/javascript; charset=utf-8'],
+      ['/playground/playground.css', 'text/css; charset=utf-8'],
+    ] as const) {
+      const f = await fetch(app.url + path);
+      expect([path, f.status, f.headers.get('content-type'), f.headers.get('x-content-type-options')]).toEqual([path, 200, type, 'nosniff']);
+      const body = await f.text();
+      expect(html).toContain(`${path.endsWith('.js') ? 'src' : 'href'}="${path}" integrity="${sri(body)}"`);
+    }
+  });
+
+  it('knows exactly the event types of the contracts (no hand-copied list)', async () => {
+    const html = await (await fetch(app.url + '/')).text();
+    const block = /<script type="application\/json" id="jobstream-contracts">([^<]*)<\/script>/.exec(html);
+    expect(JSON.parse(block![1]!)).toEqual({ event_types: [...EVENT_TYPES], terminal_event_types: [...TERMINAL_EVENT_TYPES] });
+    // …and the script listens for the list it was given, not one of its own
+    const page = await browser.newPage();
+    const seen = await watch(page, app.url);
+    await page.goto(app.url + '/');
+    expect(await text(page, 'event-types')).toBe(EVENT_TYPES.join(' · '));
+    const js = await (await fetch(app.url + '/playground/playground.js')).text();
+    expect(js).not.toMatch(/\[\s*'status',\s*'token'/);
+    expect(await seen.problems()).toEqual([]);
+    await page.close();
+  });
+
+  it('reports a CSP violation when inline code is tried (so the watch above can fail), and blocks it', async () => {
+    const page = await browser.newPage();
+    const seen = await watch(page, app.url);
+    await page.goto(app.url + '/');
+    await page.getByTestId('start').waitFor();
+    expect(await seen.problems()).toEqual([]);
+    const ran = await page.evaluate(() => {
+      const w = window as unknown as { inlineRan?: boolean };
+      const s = document.createElement('script');
+      s.textContent = 'window.inlineRan = true';
+      document.body.appendChild(s);
+      const st = document.createElement('style');
+      st.textContent = 'body { background: red }';
+      document.head.appendChild(st);
+      return w.inlineRan === true;
+    });
+    expect(ran).toBe(false);
+    await page.waitForFunction(() => (window.__cspViolations ?? []).length >= 2);
+    const problems = await seen.problems();
+    expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(/^CSP: script-src-elem blocked inline/), expect.stringMatching(/^CSP: style-src-elem blocked inline/)]));
+    await page.close();
   });
 
   it('streams a job, drops and resumes from the last cursor, and ends with exactly the message', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-    const seen = watch(page, app.url);
+    const seen = await watch(page, app.url);
     await page.goto(app.url + '/');
     await waitText(page, 'auth', ['this server needs an API key']);
 
@@ -119,13 +202,13 @@ describe('playground (Chromium)', () => {
     expect(job.body).toMatchObject({ status: 'completed', last_event_id: events[events.length - 1]!.id });
 
     expect(seen.foreign).toEqual([]);
-    expect(seen.problems).toEqual([]);
+    expect(await seen.problems()).toEqual([]);
     await page.close();
   }, 60_000);
 
   it('v1.1: shows an approval card when the job asks, and the job goes on once approved', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-    const seen = watch(page, app.url);
+    const seen = await watch(page, app.url);
     await page.goto(app.url + '/');
     await page.getByTestId('api-key').fill(KEY);
     await page.getByTestId('message').fill('one two three four five six');
@@ -147,13 +230,13 @@ describe('playground (Chromium)', () => {
     expect(await page.getByTestId('ask').isVisible()).toBe(false);
     expect(await text(page, 'seq-check')).toMatch(/^ok \(\d+ events, dense\)$/);
     expect(seen.foreign).toEqual([]);
-    expect(seen.problems).toEqual([]);
+    expect(await seen.problems()).toEqual([]);
     await page.close();
   }, 60_000);
 
   it('v1.1: shows a tool-result form for a client-side tool and sends the result', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-    const seen = watch(page, app.url);
+    const seen = await watch(page, app.url);
     await page.goto(app.url + '/');
     await page.getByTestId('api-key').fill(KEY);
     await page.getByTestId('message').fill('tool then text');
@@ -174,7 +257,7 @@ describe('playground (Chromium)', () => {
       name: 'read_clipboard',
       result: { clipboard: 'hello from the browser' },
     });
-    expect(seen.problems).toEqual([]);
+    expect(await seen.problems()).toEqual([]);
     await page.close();
   }, 60_000);
 
@@ -203,7 +286,7 @@ describe('playground with auth off (Chromium)', () => {
 
   it('needs no key: streams a job to done', async () => {
     const page = await browser.newPage();
-    const seen = watch(page, app.url);
+    const seen = await watch(page, app.url);
     await page.goto(app.url + '/');
     await waitText(page, 'auth', ['auth is off: no key needed']);
     await page.getByTestId('message').fill('no key, still a token stream');
@@ -212,7 +295,7 @@ describe('playground with auth off (Chromium)', () => {
     await waitText(page, 'status', ['done', 'error', 'cancelled', 'failed']);
     expect(await text(page, 'status')).toBe('done');
     expect(await text(page, 'output')).toBe('no key, still a token stream');
-    expect(seen.problems).toEqual([]);
+    expect(await seen.problems()).toEqual([]);
     await page.close();
   }, 30_000);
 

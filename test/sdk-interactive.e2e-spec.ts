@@ -14,6 +14,7 @@ import {
 } from '@jobstream/sdk';
 import { startTestApp, type TestApp } from './support/app.js';
 import { startCuttingProxy, type CuttingProxy } from './support/cutting-proxy.js';
+import { waitFor } from './support/wait.js';
 
 const KEY = 'sdk-int-key-0001';
 const MESSAGE = 'Shall I archive the 312 closed tickets from last quarter? ';
@@ -76,12 +77,13 @@ describe('SDK: interactive jobs (embedded engine)', () => {
 
   it('a replay after the answer does not offer the answered question again; answers map to typed errors', async () => {
     const job = await client.jobs.create({ agent: 'echo', input: { message: 'a b c', ask: { after: 1 } } });
-    let rid = '';
-    for (const until = Date.now() + 20_000; !rid && Date.now() < until; ) {
-      const j = await client.jobs.get(job.id);
-      rid = j.status === 'waiting_for_input' ? j.pending_input!.request_id : '';
-      if (!rid) await new Promise((r) => setTimeout(r, 10));
-    }
+    const rid = await waitFor(
+      async () => {
+        const j = await client.jobs.get(job.id);
+        return j.status === 'waiting_for_input' ? j.pending_input!.request_id : '';
+      },
+      { intervalMs: 10, message: `${job.id} to wait for input` },
+    );
     await expect(client.jobs.input(job.id, { request_id: rid, input: { approved: 1 } })).rejects.toMatchObject({ code: 'invalid_request', status: 400 });
     await expect(client.jobs.input(job.id, { request_id: 'nope', input: { approved: true } })).rejects.toBeInstanceOf(JobstreamError);
     const accepted = await client.jobs.input(job.id, { request_id: rid, input: { approved: true } });

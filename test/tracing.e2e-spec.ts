@@ -12,7 +12,7 @@ import { loadConfig } from '../src/config/config.js';
 import { hashKey } from '../src/config/key-hash.js';
 import { startTracing, type TracingHandle } from '../src/tracing/tracing.js';
 import { readAll } from './support/sse-client.js';
-import { eventually } from './support/webhook-receiver.js';
+import { waitFor } from './support/wait.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN = '00f067aa0ba902b7';
@@ -50,11 +50,11 @@ describe('tracing (in-memory exporter)', () => {
     const s = await readAll(`${app.url}${job.stream_url}`, { headers: { traceparent: `00-${TRACE_ID}-${CALLER_SPAN}-01` } });
     expect(s.status).toBe(200);
 
-    const spans = await eventually(async () => {
+    const spans = await waitFor(async () => {
       const mine = exporter.getFinishedSpans().filter((sp) => sp.spanContext().traceId === TRACE_ID);
       const names = new Set(mine.map((sp) => sp.name));
       return ['job.run', 'job.stream', 'HTTP GET /v1/jobs/:id/stream'].every((n) => names.has(n)) ? mine : null;
-    });
+    }, { retryErrors: true });
     const byName = (n: string) => spans.filter((sp) => sp.name === n);
     const parentOf = (sp: ReadableSpan) => sp.parentSpanContext?.spanId;
     const idOf = (sp: ReadableSpan) => sp.spanContext().spanId;

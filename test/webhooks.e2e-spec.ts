@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createClient, JobstreamError } from '@jobstream/sdk';
 import { startTestApp, type TestApp } from './support/app.js';
-import { eventually, startReceiver } from './support/webhook-receiver.js';
+import { waitFor } from './support/wait.js';
+import { startReceiver } from './support/webhook-receiver.js';
 import { WEBHOOK_TEST_ENV, verify } from './suites/webhooks.suite.js';
 import { webhooksSuite } from './suites/webhooks.suite.js';
 
@@ -61,10 +62,10 @@ describe('webhooks through the SDK (client.webhooks)', () => {
       const job = await client.jobs.create({ agent: 'echo', input: { message: 'via sdk' } });
       const [first] = await rx.waitFor(1);
       expect(verify(hook.secret, first!).data.job.id).toBe(job.id);
-      const page = await eventually(async () => {
+      const page = await waitFor(async () => {
         const p = await client.webhooks.deliveries(hook.id, { limit: 10 });
         return p.items[0]?.status === 'delivered' ? p : null;
-      });
+      }, { retryErrors: true });
       expect(page.next_cursor).toBeNull();
       const again = await client.webhooks.redeliver(hook.id, page.items[0]!.id);
       expect(again.status).toBe('pending');
@@ -87,8 +88,9 @@ describe('job.input_required', () => {
     const auth = { Authorization: 'Bearer acme-key-0001' };
     try {
       const hook = await app.api('/v1/webhooks', { body: { url: rx.url, events: ['job.input_required'] }, headers: auth });
-      const job = await app.api('/v1/jobs', { body: { agent: 'echo', input: { message: 'wait '.repeat(400), delay_ms: 20 } }, headers: auth });
-      await eventually(async () => (await app.api(`/v1/jobs/${job.body.id}`, { headers: auth })).body.status === 'running');
+      // 60 s between its tokens: still running when the test writes to its log, however slow the machine
+      const job = await app.api('/v1/jobs', { body: { agent: 'echo', input: { message: 'wait '.repeat(400), delay_ms: 60_000 } }, headers: auth });
+      await waitFor(async () => (await app.api(`/v1/jobs/${job.body.id}`, { headers: auth })).body.status === 'running', { retryErrors: true });
       // what an interactive agent appends (the interactive-jobs feature)
       const ask = { type: 'input_required' as const, request_id: 'req_1', kind: 'approval' as const, prompt: 'Go on?' };
       const { event } = await app.engine.eventLog.append(job.body.id, { event: ask, attempt: 1 });

@@ -155,7 +155,7 @@ export async function startApi({ nats, redis, env = {}, nodeArgs = [] }) {
       return (await fetch(`${url}/v1/jobs?limit=1`)).ok;
     });
   } catch (e) {
-    throw new Error(`${e.message}\n${err}`);
+    throw new Error(`${e.message}\n${err}`, { cause: e });
   }
   return { url, port, pid: child.pid, child, stop: () => stopChild(child), stderr: () => err };
 }
@@ -215,9 +215,11 @@ export async function startClients(n) {
     procs,
     /** Opens the connections; throws if more than `tolerate` (a fraction) of them failed. Resolves to the count opened. */
     async open(port, paths, mode = 'count', parallel = 50, tolerate = 0) {
+      // `port` may be a list (several API processes): path i goes to port i mod n, so every job's clients are split
+      const ports = Array.isArray(port) ? port : [port];
       const per = procs.map(() => []);
-      paths.forEach((p, i) => per[i % procs.length].push(p));
-      const rs = await Promise.all(procs.map((p, i) => p.rpc({ cmd: 'open', port, paths: per[i], mode, parallel })));
+      paths.forEach((p, i) => per[i % procs.length].push([ports[i % ports.length], p]));
+      const rs = await Promise.all(procs.map((p, i) => p.rpc({ cmd: 'open', targets: per[i], mode, parallel })));
       const opened = rs.reduce((a, r) => a + r.opened, 0);
       const errors = rs.flatMap((r) => r.errors);
       if (opened < paths.length * (1 - tolerate)) throw new Error(`opened ${opened}/${paths.length} connections: ${errors.join('; ')}`);
@@ -232,6 +234,31 @@ export async function startClients(n) {
         out.ended += r.ended;
         out.tokens += r.tokens;
         out.bytes += r.bytes;
+        if (r.first !== null) out.first = Math.min(out.first, r.first);
+        out.last = Math.max(out.last, r.last);
+        if (r.hist.length) {
+          out.hist ??= new Array(60_001).fill(0);
+          for (const [i, c] of r.hist) out.hist[i] += c;
+        }
+      }
+      return out;
+    },
+    /** Starts chat clients (bench/lib/chat-client.mjs), spread across the processes; returns at once. */
+    async chat(specs, deadlineMs, parallel = 50) {
+      const per = procs.map(() => []);
+      specs.forEach((s, i) => per[i % procs.length].push(s));
+      await Promise.all(procs.map((p, i) => p.rpc({ cmd: 'chat', specs: per[i], deadlineMs, parallel })));
+    },
+    async chatReset() {
+      await Promise.all(procs.map((p) => p.rpc({ cmd: 'chatReset' })));
+    },
+    async chatStats() {
+      const rs = await Promise.all(procs.map((p) => p.rpc({ cmd: 'chatStats' })));
+      const out = { running: false, clients: 0, finished: 0, exact: 0, gaps: 0, dups: 0, drops: 0, resumes: 0, failed: 0, tokens: 0, events: 0, first: Infinity, last: 0, hist: null, errors: [] };
+      for (const r of rs) {
+        out.running ||= r.running;
+        for (const k of ['clients', 'finished', 'exact', 'gaps', 'dups', 'drops', 'resumes', 'failed', 'tokens', 'events']) out[k] += r[k];
+        out.errors.push(...r.errors);
         if (r.first !== null) out.first = Math.min(out.first, r.first);
         out.last = Math.max(out.last, r.last);
         if (r.hist.length) {

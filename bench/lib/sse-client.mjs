@@ -42,10 +42,10 @@ export function openSse({ host = '127.0.0.1', port, path, headers = {}, mode = '
     sock.on('connect', () => {
       sock.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nAccept: text/event-stream\r\n${extra}\r\n`);
     });
-    const tokenSeen = (now) => {
+    const tokenSeen = (now, ts) => {
       if (!sawToken) {
         sawToken = true;
-        onFirstToken?.(now);
+        onFirstToken?.(now, ts);
       }
       if (now < stats.first) stats.first = now;
       if (now > stats.last) stats.last = now;
@@ -114,7 +114,7 @@ export function openSse({ host = '127.0.0.1', port, path, headers = {}, mode = '
         }
         const ts = Date.parse(s.slice(t + 6, t + 30));
         stats.tokens++;
-        tokenSeen(now);
+        tokenSeen(now, ts);
         if (ts >= openedAt) {
           const lat = Math.max(0, now - ts);
           stats.hist ??= new Uint32Array(HIST_MS + 1);
@@ -144,22 +144,22 @@ export function openSse({ host = '127.0.0.1', port, path, headers = {}, mode = '
   });
 }
 
-/** Opens `paths.length` connections, at most `parallel` handshakes at a time. */
-export async function openMany(opts, paths, parallel = 100) {
+/** Opens `targets.length` connections (`[port, path]` each), at most `parallel` handshakes at a time. */
+export async function openMany(opts, targets, parallel = 100) {
   const socks = [];
   let next = 0;
   const errors = [];
   async function lane() {
-    while (next < paths.length) {
-      const p = paths[next++];
+    while (next < targets.length) {
+      const [port, path] = targets[next++];
       try {
-        socks.push(await openSse({ ...opts, path: p }));
+        socks.push(await openSse({ ...opts, port, path }));
       } catch (err) {
         errors.push(String(err?.message ?? err));
       }
     }
   }
-  await Promise.all(Array.from({ length: Math.min(parallel, paths.length) }, lane));
+  await Promise.all(Array.from({ length: Math.min(parallel, targets.length) }, lane));
   return { socks, errors };
 }
 

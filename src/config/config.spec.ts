@@ -86,6 +86,17 @@ describe('loadConfig', () => {
     expect(load({ PLAYGROUND: 'off' }).playground).toBe(false);
   });
 
+  it('reads LOG_FORMAT (pretty | json; unset: auto, or json under CI) and refuses anything else', () => {
+    expect(load({}).logFormat).toBe('auto');
+    expect(load({ LOG_FORMAT: 'JSON' }).logFormat).toBe('json');
+    expect(load({ LOG_FORMAT: ' pretty ' }).logFormat).toBe('pretty');
+    expect(load({ LOG_FORMAT: '' }).logFormat).toBe('auto');
+    expect(load({ CI: 'true' }).logFormat).toBe('json');
+    expect(load({ CI: '1', LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+    expect(load({ CI: 'false' }).logFormat).toBe('auto');
+    expect(() => load({ LOG_FORMAT: 'text' })).toThrow(/LOG_FORMAT must be pretty or json .*got "text"/);
+  });
+
   it('parses CORS_ORIGINS as * or a list of origins', () => {
     expect(load({ CORS_ORIGINS: '*' }).corsOrigins).toBe('*');
     expect(load({ CORS_ORIGINS: ' ' }).corsOrigins).toBeNull();

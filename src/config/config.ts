@@ -3,6 +3,7 @@
  * A bad value stops the process with a message naming the variable. Nothing else reads `process.env`.
  */
 import { z } from 'zod';
+import { LOG_FORMATS, type LogFormat, type LogFormatSetting } from '../logging/log-format.js';
 
 const int = (name: string, min: number, max: number, def: number) =>
   z
@@ -143,6 +144,18 @@ const envSchema = z.object({
     }),
   PLAYGROUND: bool('PLAYGROUND', true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
+  LOG_FORMAT: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      const f = v.trim().toLowerCase();
+      if ((LOG_FORMATS as readonly string[]).includes(f)) return f as LogFormat;
+      ctx.addIssue({ code: 'custom', message: `LOG_FORMAT must be pretty or json (unset: pretty on a terminal, JSON otherwise), got "${v}"` });
+      return z.NEVER;
+    }),
+  // set by CI systems: no pretty logs there unless LOG_FORMAT asks
+  CI: z.string().optional(),
   // operability: metrics, limits, shutdown
   METRICS_TOKEN: z
     .string()
@@ -158,6 +171,11 @@ const envSchema = z.object({
   EMBEDDED_MAX_EVENTS: int('EMBEDDED_MAX_EVENTS', 100, 1_000_000_000, 1_500_000),
   EMBEDDED_MAX_BYTES: int('EMBEDDED_MAX_BYTES', 1024 * 1024, 1024 ** 4, 512 * 1024 * 1024),
   MAX_EVENTS_PER_JOB: int('MAX_EVENTS_PER_JOB', 10, 1_000_000_000, 1_100_000),
+  // hot cache of recent events per live job (API processes): per job, overall, and the grace after the end
+  HOT_CACHE_EVENTS: int('HOT_CACHE_EVENTS', 0, 10_000_000, 1_000),
+  HOT_CACHE_JOB_BYTES: int('HOT_CACHE_JOB_BYTES', 1024, 1024 ** 3, 1024 * 1024),
+  HOT_CACHE_BYTES: int('HOT_CACHE_BYTES', 0, 1024 ** 4, 64 * 1024 * 1024),
+  HOT_CACHE_GRACE_MS: int('HOT_CACHE_GRACE_MS', 0, 3_600_000, 10_000),
   // v1.1 interactive jobs
   INPUT_TIMEOUT_S: int('INPUT_TIMEOUT_S', 1, 365 * 86_400, 86_400),
   // webhooks (v1.1)
@@ -241,6 +259,8 @@ export class AppConfig {
   /** Run an agent worker inside the API process (always on the embedded engine). */
   readonly inProcessWorker!: boolean;
   readonly logLevel!: string;
+  /** LOG_FORMAT, or `auto` when unset (pretty on a terminal, see logging/log-format.ts); `json` when unset under CI. */
+  readonly logFormat!: LogFormatSetting;
   /** The `openai` agent's provider (OpenAI-compatible chat completions); the agent is off without a base URL. */
   readonly openai!: { baseUrl: string | undefined; apiKey: string | undefined; model: string | undefined; timeoutMs: number };
   /** HMAC secret of browser stream tokens; undefined ⇒ a random per-process secret (tokens work on this instance only). */
@@ -268,6 +288,12 @@ export class AppConfig {
   readonly embeddedMaxBytes!: number;
   /** A job reaching this many events ends with `error` `too_many_events` (both engines). */
   readonly maxEventsPerJob!: number;
+  /**
+   * Hot cache of recent events per live job in this API process (HOT_CACHE_*): events and estimated bytes per job,
+   * estimated bytes over all jobs (LRU), and how long a job's window and live feed stay after its end or its last
+   * client. Off (`events` 0) on the embedded engine unless HOT_CACHE_EVENTS is set: its log is memory already.
+   */
+  readonly hotCache!: { events: number; jobBytes: number; maxBytes: number; graceMs: number };
   /** How long a job's question waits for an answer before the job ends with `input_timeout` (INPUT_TIMEOUT_S). */
   readonly inputTimeoutMs!: number;
   /** Webhooks (see src/webhooks). */
@@ -379,6 +405,7 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string, opts: Loa
     workerShutdownGraceMs: v.WORKER_SHUTDOWN_GRACE_MS,
     inProcessWorker: !v.NATS_URL || v.EMBEDDED_WORKER,
     logLevel: v.LOG_LEVEL,
+    logFormat: v.LOG_FORMAT ?? (v.CI !== undefined && !/^(|0|false|no|off)$/i.test(v.CI.trim()) ? 'json' : 'auto'),
     openai: {
       baseUrl: v.OPENAI_BASE_URL?.replace(/\/+$/, ''),
       apiKey: v.OPENAI_API_KEY || undefined,
@@ -397,6 +424,12 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string, opts: Loa
     embeddedMaxEvents: v.EMBEDDED_MAX_EVENTS,
     embeddedMaxBytes: v.EMBEDDED_MAX_BYTES,
     maxEventsPerJob: v.MAX_EVENTS_PER_JOB,
+    hotCache: {
+      events: env.HOT_CACHE_EVENTS === undefined || env.HOT_CACHE_EVENTS === '' ? (v.NATS_URL ? v.HOT_CACHE_EVENTS : 0) : v.HOT_CACHE_EVENTS,
+      jobBytes: v.HOT_CACHE_JOB_BYTES,
+      maxBytes: v.HOT_CACHE_BYTES,
+      graceMs: v.HOT_CACHE_GRACE_MS,
+    },
     inputTimeoutMs: v.INPUT_TIMEOUT_S * 1000,
     webhooks: {
       enabled: v.WEBHOOKS_ENABLED,

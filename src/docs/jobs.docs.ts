@@ -12,6 +12,7 @@ const streams = [ApiTags('Streams'), ApiBearerAuth(), err(401, 'no or bad API ke
 const shareTokenQuery = ApiQuery({
   name: 'share_token',
   required: false,
+  type: String,
   description: 'a share link token (`POST /v1/jobs/{id}/shares`) instead of the Authorization header: read-only, this job only; revoked or expired ⇒ 401',
 });
 
@@ -77,7 +78,7 @@ export const ApiJobsDocs = {
       ApiOperation({ summary: "The tenant's jobs, newest first" }),
       ApiQuery({ name: 'status', required: false, enum: ['queued', 'running', 'waiting_for_input', 'completed', 'failed', 'cancelled'] }),
       ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: LIST_LIMIT_MAX, default: 20 } }),
-      ApiQuery({ name: 'cursor', required: false, description: 'next_cursor of the previous page' }),
+      ApiQuery({ name: 'cursor', required: false, type: String, description: 'next_cursor of the previous page' }),
       ApiResponse({ status: 200, schema: ref('JobList') }),
       err(400, 'invalid_request / invalid_cursor'),
     ),
@@ -118,7 +119,7 @@ export const ApiJobsDocs = {
       shareTokenQuery,
       ApiOperation({ summary: 'Polling fallback: a page of events after a cursor' }),
       idParam,
-      ApiQuery({ name: 'after', required: false, description: 'cursor (an event id); absent or 0 ⇒ from the first event' }),
+      ApiQuery({ name: 'after', required: false, type: String, description: 'cursor (an event id); absent or 0 ⇒ from the first event' }),
       ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: EVENTS_LIMIT_MAX, default: 100 } }),
       TYPES_QUERY,
       ApiResponse({
@@ -164,10 +165,11 @@ export const ApiJobsDocs = {
       }),
       idParam,
       ApiHeader({ name: 'Last-Event-ID', required: false, description: 'cursor to resume after (wins over ?after=)' }),
-      ApiQuery({ name: 'after', required: false, description: 'cursor to resume after; absent or 0 ⇒ from the first event' }),
+      ApiQuery({ name: 'after', required: false, type: String, description: 'cursor to resume after; absent or 0 ⇒ from the first event' }),
       ApiQuery({
         name: 'access_token',
         required: false,
+        type: String,
         description:
           'a stream token from `POST /v1/jobs/{id}/stream-tokens`, instead of the Authorization header (for EventSource). Expired, tampered or another job\'s token ⇒ 401; sending both ⇒ 400.',
       }),
@@ -210,7 +212,7 @@ export const ApiJobsDocs = {
           'The same JSON as the `snapshot` event of `GET /v1/jobs/{id}/stream?snapshot=true`, plus `id`: the cursor it describes. Resume the stream after `id` to continue it with the events that follow (a client that was away long skips the replay this way). Computed by the shared reducer from cached checkpoints, not a replay per request.',
       }),
       idParam,
-      ApiQuery({ name: 'at', required: false, description: 'cursor (an event id); absent ⇒ now (the newest event); `0` ⇒ before the first event' }),
+      ApiQuery({ name: 'at', required: false, type: String, description: 'cursor (an event id); absent ⇒ now (the newest event); `0` ⇒ before the first event' }),
       ApiResponse({ status: 200, schema: ref('JobSnapshot') }),
       err(400, 'invalid_cursor: malformed, foreign or ahead of the log'),
       err(404, 'unknown job, or a job of another tenant'),

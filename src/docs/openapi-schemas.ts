@@ -57,7 +57,13 @@ export function componentSchemas(): Record<string, Schema> {
     ...events,
     JobEvent: {
       oneOf: Object.keys(events).map(ref),
-      discriminator: { propertyName: 'type' },
+      // the mapping is needed: without it a discriminator value means the schema's NAME ("TokenEvent"), not "token"
+      discriminator: {
+        propertyName: 'type',
+        mapping: Object.fromEntries(
+          Object.entries(events).map(([name, s]) => [(s.properties as Record<string, { enum: string[] }>).type.enum[0], ref(name).$ref]),
+        ),
+      },
       description: 'One event of a job. `id` of the SSE frame is the cursor to resume after it.',
     },
     Usage: toOpenApi(usageSchema),
@@ -203,7 +209,17 @@ export function componentSchemas(): Record<string, Schema> {
       type: 'object',
       required: ['events', 'next_after', 'has_more', 'status'],
       properties: {
-        events: { type: 'array', items: { allOf: [ref('JobEvent'), { type: 'object', properties: { id: { type: 'string', description: 'cursor' } } }] } },
+        // the union inline, not allOf [JobEvent]: generators read allOf over a discriminated schema as a subtype and
+        // drop `type` (openapi-typescript: Omit<JobEvent, "type">), which loses every event's own fields
+        events: {
+          type: 'array',
+          items: {
+            allOf: [
+              { oneOf: Object.keys(events).map(ref) },
+              { type: 'object', required: ['id'], properties: { id: { type: 'string', description: 'cursor: resume after this event' } } },
+            ],
+          },
+        },
         next_after: { type: 'string', nullable: true, description: 'pass as `after` to get the next page' },
         has_more: { type: 'boolean' },
         status: { type: 'string', enum: [...JOB_STATUSES] },

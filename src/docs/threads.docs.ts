@@ -13,7 +13,7 @@ const jobs = [ApiTags('Jobs'), ...auth];
 const shares = [ApiTags('Shares'), ...auth];
 const page = [
   ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: THREADS_LIST_LIMIT_MAX, default: 20 } }),
-  ApiQuery({ name: 'cursor', required: false, description: 'next_cursor of the previous page' }),
+  ApiQuery({ name: 'cursor', required: false, type: String, description: 'next_cursor of the previous page' }),
 ];
 
 export const ApiThreadsDocs = {

@@ -2,7 +2,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { WEBHOOK_EVENT_TYPES, WEBHOOK_URL_MAX } from '@jobstream/contracts';
-import { DELIVERIES_LIMIT_MAX } from '../webhooks/webhooks.constants.js';
+import { DELIVERIES_LIMIT_DEFAULT, DELIVERIES_LIMIT_MAX } from '../webhooks/webhooks.constants.js';
 
 const err = (status: number, description: string) => ApiResponse({ status, description, schema: { $ref: '#/components/schemas/Error' } });
 const idParam = ApiParam({ name: 'id', description: 'webhook endpoint id', example: 'wh_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' });
@@ -95,8 +95,8 @@ export const ApiWebhooksDocs = {
       ...common,
       idParam,
       ApiOperation({ summary: "The endpoint's delivery log, newest first, with every try" }),
-      ApiQuery({ name: 'limit', required: false, description: `1–${DELIVERIES_LIMIT_MAX}` }),
-      ApiQuery({ name: 'cursor', required: false, description: 'next_cursor of the previous page' }),
+      ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: DELIVERIES_LIMIT_MAX, default: DELIVERIES_LIMIT_DEFAULT } }),
+      ApiQuery({ name: 'cursor', required: false, type: String, description: 'next_cursor of the previous page' }),
       ApiResponse({
         status: 200,
         schema: { type: 'object', properties: { items: { type: 'array', items: delivery }, next_cursor: { type: 'string', nullable: true } } },

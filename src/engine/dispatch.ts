@@ -16,7 +16,7 @@
  * so it is not mistaken for the job's first dispatch) and the confirmation. A failure half-way leaves the job
  * `queued` and unconfirmed, and a repeat (the answer sent again, or the sweep) completes it.
  */
-import type { EventLog } from '@jobstream/event-log';
+import type { EventLog, LoggedEvent } from '@jobstream/event-log';
 import type { JobQueue } from '@jobstream/job-queue';
 import type { JobRecord, JobStore } from '@jobstream/job-store';
 import { waitingDedupId } from '../worker/job-runner.js';
@@ -27,17 +27,22 @@ export interface DispatchDeps {
   queue: JobQueue;
 }
 
-/** Dispatches the job (see the header). `fresh`: the record was just created, so its log is known to be empty. */
-export async function dispatchJob(deps: DispatchDeps, job: JobRecord, fresh = false): Promise<void> {
+/**
+ * Dispatches the job (see the header). `fresh`: the record was just created, so its log is known to be empty.
+ * Returns the `status: queued` event when this call appended it (the job's first event), else null.
+ */
+export async function dispatchJob(deps: DispatchDeps, job: JobRecord, fresh = false): Promise<LoggedEvent | null> {
   const answered = answeredRequest(job);
+  let queued: LoggedEvent | null = null;
   if (answered) {
     await completeAnswerTail(deps.log, job.id, job.attempt, answered.request_id, answered.answer);
   } else if (fresh || (await deps.log.last(job.id)) === null) {
-    await deps.log.append(job.id, { event: { type: 'status', status: 'queued' }, attempt: 1, dedupId: `${job.id}:queued` });
+    queued = await deps.log.append(job.id, { event: { type: 'status', status: 'queued' }, attempt: 1, dedupId: `${job.id}:queued`, firstEvent: fresh });
   }
   const attempt = Math.max(1, job.attempt);
   await deps.queue.enqueue(job.id, { dedupId: answered ? `${job.id}:dispatch:${attempt}:${answered.request_id}` : `${job.id}:dispatch:${attempt}` });
   await deps.store.update(job.id, { dispatched_at: new Date().toISOString() });
+  return queued;
 }
 
 /** The answered question a queued job goes on with, or null for a job queued to start (or restart). */

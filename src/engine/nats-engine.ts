@@ -41,6 +41,7 @@ export async function createNatsEngine(config: AppConfig, logger: Logger): Promi
   }
   void (async () => {
     for await (const s of nc.status()) {
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-comparison -- nats' Events enum values are these strings
       if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') {
         logger.warn({ msg: `nats ${s.type}`, data: typeof s.data === 'string' ? redactUrl(s.data) : undefined });
       }

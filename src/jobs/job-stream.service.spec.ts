@@ -1,7 +1,8 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import { START, newJobId, type AgentEvent } from '@jobstream/contracts';
+import { START, newJobId, type AgentEvent, type EventPosition } from '@jobstream/contracts';
 import { EventLogUnavailableError, LiveHub, MemoryEventLog, type EventLog, type HubSink, type LoggedEvent } from '@jobstream/event-log';
+import { waitFor } from '../../libs/contracts/src/testing/wait.js';
 import { frameOf } from '../sse/sse-frames.js';
 import { JobStreamService, retryDelayMs } from './job-stream.service.js';
 
@@ -45,24 +46,18 @@ describe('JobStreamService', () => {
       complete: () => (completed = true),
       error: (e) => (failed = e),
     });
-    // 1.3 s of outage: a few spaced retries, not a tight loop; the stream stays open
-    const until = Date.now() + 1_300;
-    let appended = false;
-    while (Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 50));
-      if (reads >= 2 && !appended) {
-        appended = true;
-        await log.append(job, { event: token('4 '), attempt: 1 }); // live events keep coming meanwhile
-      }
-    }
+    // While the log cannot be read the stream stays open and retries, spaced out, not in a tight loop.
+    const opened = Date.now();
+    await waitFor(() => reads >= 2, { message: 'a retried read' });
+    await log.append(job, { event: token('4 '), attempt: 1 }); // live events keep coming meanwhile
+    await waitFor(() => reads >= 3, { message: 'another retried read' });
     expect(failed).toBeNull();
     expect(completed).toBe(false);
-    expect(reads).toBeGreaterThanOrEqual(2);
-    expect(reads).toBeLessThanOrEqual(5);
+    // every retry waits at least 187 ms (250 ms less its jitter): a bound a slow machine only stays further below
+    expect(reads).toBeLessThanOrEqual(1 + Math.floor((Date.now() - opened) / 187));
     outage = false;
     await log.append(job, { event: { type: 'done', usage: { input_tokens: 0, output_tokens: 4 }, output: { text: '' } }, attempt: 1 });
-    const deadline = Date.now() + 10_000;
-    while (!completed && failed === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => completed || failed !== null, { message: 'the stream to end' });
     expect(failed).toBeNull();
     expect(completed).toBe(true);
     expect(frames.map(seqOf)).toEqual([1, 2, 3, 4, 5]);
@@ -92,10 +87,15 @@ describe('JobStreamService', () => {
     // send duplicates and jumps)
     let sink: HubSink<string> | null = null;
     let left = 0;
+    let readers = 0;
     const hub = {
       subscribe: async (_id: string, s: HubSink<string>) => {
         sink = s;
         return () => left++;
+      },
+      reader: (id: string) => {
+        readers++;
+        return { read: (after: EventPosition, limit: number) => counting.read(id, after, limit), close: () => readers-- };
       },
     } as unknown as LiveHub<string>;
     const service = new JobStreamService(counting, hub);
@@ -136,6 +136,7 @@ describe('JobStreamService', () => {
     expect(completed).toBe(true);
     sub.unsubscribe();
     expect(left).toBe(1);
+    expect(readers).toBe(0); // every reader closed
     await log.close();
   });
 });

@@ -9,7 +9,7 @@
  */
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { decodeCursor, isTerminalEvent, isTerminalStatus, type EventPosition } from '@jobstream/contracts';
-import { Sequencer, positionOf, type EventLog, type HubSink, type LiveHub, type LoggedEvent, type SequencerOptions } from '@jobstream/event-log';
+import { Sequencer, positionOf, type EventLog, type EventReader, type HubSink, type LiveHub, type LoggedEvent, type SequencerOptions } from '@jobstream/event-log';
 import type { JobRecord } from '@jobstream/job-store';
 import { ApiError } from '../common/api-error.js';
 import { EVENT_LOG } from '../engine/engine.constants.js';
@@ -113,6 +113,8 @@ export class StreamSession implements SequencerOptions {
   private leave: (() => void) | null = null;
   /** The sequencer of the current attempt; null while live with nothing held back. */
   private sequencer: Sequencer | null = null;
+  /** Where the sequencer reads: the hub's hot cache when it holds the events, else one log reader (closed with it). */
+  private reader: EventReader | null = null;
   /** The current attempt has caught up with the log. */
   private live = false;
   private caughtUp = false;
@@ -157,7 +159,7 @@ export class StreamSession implements SequencerOptions {
   private attach(): void {
     if (this.stopped) return;
     const attempt = (this.current = new HubAttempt(this));
-    const sequencer = (this.sequencer = new Sequencer(this));
+    const sequencer = this.newSequencer();
     this.live = false;
     this.service.parts.hub
       .subscribe(this.jobId, attempt)
@@ -174,16 +176,28 @@ export class StreamSession implements SequencerOptions {
             this.caughtUp = true;
             this.service.parts.metrics?.replayCaughtUp((performance.now() - this.opened) / 1000);
           }
-          if (this.sequencer?.idle()) this.sequencer = null;
+          if (this.sequencer?.idle()) this.dropSequencer();
         });
       })
       .catch((err: unknown) => this.fail(attempt, err));
   }
 
-  private detach(): void {
-    this.current = null;
+  private newSequencer(): Sequencer {
+    this.reader?.close();
+    this.reader = this.service.parts.hub.reader(this.jobId);
+    return (this.sequencer = new Sequencer(this));
+  }
+
+  private dropSequencer(): void {
     this.sequencer?.stop();
     this.sequencer = null;
+    this.reader?.close();
+    this.reader = null;
+  }
+
+  private detach(): void {
+    this.current = null;
+    this.dropSequencer();
     this.live = false;
     this.leave?.();
     this.leave = null;
@@ -193,7 +207,10 @@ export class StreamSession implements SequencerOptions {
   liveEvent(attempt: HubAttempt, e: LoggedEvent): void {
     if (attempt !== this.current) return;
     let sq = this.sequencer;
-    if (sq !== null && this.live && sq.idle()) this.sequencer = sq = null;
+    if (sq !== null && this.live && sq.idle()) {
+      this.dropSequencer();
+      sq = null;
+    }
     if (sq === null) {
       const seq = e.event.seq;
       if (seq <= this.position.seq) return; // already sent
@@ -201,7 +218,7 @@ export class StreamSession implements SequencerOptions {
         this.emit(e);
         return;
       }
-      sq = this.sequencer = new Sequencer(this); // beyond a gap or a rollback jump: read the log from here
+      sq = this.newSequencer(); // beyond a gap or a rollback jump: read from here
     }
     sq.push(e);
   }
@@ -221,8 +238,11 @@ export class StreamSession implements SequencerOptions {
 
   // --- SequencerOptions (a stopped sequencer calls none of them)
   async fetch(after: EventPosition, limit: number): Promise<LoggedEvent[]> {
+    const reader = this.reader;
     await this.sink.whenWritable();
-    return this.service.parts.log.read(this.jobId, after, limit);
+    // the sequencer was dropped or replaced meanwhile (it is stopped and ignores the page): leave the reader alone
+    if (reader === null || reader !== this.reader) return [];
+    return reader.read(after, limit);
   }
 
   emit(e: LoggedEvent): void {

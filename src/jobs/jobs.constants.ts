@@ -10,3 +10,6 @@ export const WAIT_TIMEOUT_MAX_S = 300;
 
 /** The process-wide cache of reduced job states behind snapshots. */
 export const SNAPSHOT_CACHE = Symbol('SNAPSHOT_CACHE');
+
+/** The process-wide hot cache of recent events per live job, fed by the live hub. */
+export const HOT_CACHE = Symbol('HOT_CACHE');

@@ -1,5 +1,6 @@
 import { Inject, Module } from '@nestjs/common';
-import { LiveHub, SnapshotCache, hasCapacity, type EventLog } from '@jobstream/event-log';
+import { HotCache, LiveHub, SnapshotCache, hasCapacity, type EventLog } from '@jobstream/event-log';
+import { AppConfig } from '../config/config.js';
 import { EVENT_LOG } from '../engine/engine.constants.js';
 import { CreateRateLimitGuard } from '../limits/create-rate-limit.guard.js';
 import { StreamLimits } from '../limits/stream-limits.js';
@@ -9,7 +10,7 @@ import { frameOf } from '../sse/sse-frames.js';
 import { JobStreamController } from './job-stream.controller.js';
 import { JobInputService } from './job-input.service.js';
 import { JobStreamService } from './job-stream.service.js';
-import { LIVE_HUB, SNAPSHOT_CACHE } from './jobs.constants.js';
+import { HOT_CACHE, LIVE_HUB, SNAPSHOT_CACHE } from './jobs.constants.js';
 import { SnapshotsService } from './snapshots.service.js';
 import { StreamPlanner } from './stream-formats/stream-planner.js';
 import { JobsController } from './jobs.controller.js';
@@ -22,14 +23,30 @@ import { JobsService } from './jobs.service.js';
   providers: [
     { provide: SNAPSHOT_CACHE, inject: [EVENT_LOG], useFactory: (log: EventLog) => new SnapshotCache(log) },
     {
-      provide: LIVE_HUB,
-      inject: [EVENT_LOG, SNAPSHOT_CACHE],
-      // each live event, once per job per process: its SSE frame, and the job's cached state moves on
-      useFactory: (log: EventLog, snapshots: SnapshotCache) =>
-        new LiveHub<string>(log, (e) => {
-          snapshots.observe(e);
-          return frameOf(e);
+      provide: HOT_CACHE,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) =>
+        new HotCache({
+          maxEvents: config.hotCache.events,
+          maxJobBytes: config.hotCache.jobBytes,
+          maxBytes: config.hotCache.maxBytes,
+          graceMs: config.hotCache.graceMs,
         }),
+    },
+    {
+      provide: LIVE_HUB,
+      inject: [EVENT_LOG, SNAPSHOT_CACHE, HOT_CACHE],
+      // each live event, once per job per process: its SSE frame, the job's cached state moves on, and it joins the
+      // job's window of recent events (joins and resumes replay from there)
+      useFactory: (log: EventLog, snapshots: SnapshotCache, hot: HotCache) =>
+        new LiveHub<string>(
+          log,
+          (e) => {
+            snapshots.observe(e);
+            return frameOf(e);
+          },
+          { hot: hot.enabled ? hot : undefined },
+        ),
     },
     SnapshotsService,
     StreamPlanner,
@@ -49,10 +66,12 @@ export class JobsModule {
     @Inject(LIVE_HUB) hub: LiveHub<string>,
     @Inject(SNAPSHOT_CACHE) snapshots: SnapshotCache,
     @Inject(EVENT_LOG) log: EventLog,
+    @Inject(HOT_CACHE) hot: HotCache,
   ) {
     // open streams, hub entries, the snapshot cache and the embedded log's budget are read when /metrics is scraped
     metrics.bindStreams(() => connections.stats, () => hub.stats());
     metrics.bindSnapshots(() => snapshots.stats());
+    metrics.bindHotCache(() => hot.stats());
     metrics.bindEventLog(() => (hasCapacity(log) ? log.usage() : null));
   }
 }

@@ -108,15 +108,17 @@ export class JobsService {
     const { job, created } = await this.store.create(record, idem);
     // Whatever fails from here on (a 503 to the caller) leaves the job queued and unconfirmed: the watchdog's sweep
     // dispatches it later, and a retry with the same Idempotency-Key repairs it now (see engine/dispatch.ts).
+    let first: LoggedEvent | null = null;
     if (created) {
       this.metrics?.jobTransition('queued');
-      await dispatchJob(this.deps, job, true);
+      first = await dispatchJob(this.deps, job, true);
       this.logger.log({ msg: 'job created', job_id: job.id, tenant, agent: job.agent });
     } else if (needsDispatch(job)) {
       await dispatchJob(this.deps, job);
       this.logger.warn({ msg: 'stranded job dispatched by a retried create', job_id: job.id, tenant });
     }
-    return { job: toJob(job, await this.log.last(job.id)), created };
+    // a new job's last event is the one just appended (no read needed: the answer is a snapshot either way)
+    return { job: toJob(job, first ?? (await this.log.last(job.id))), created };
   }
 
   /** The tenant's job record; another tenant's job or an unknown id is a 404. */

@@ -16,6 +16,9 @@ describe('logging helpers', () => {
     expect(redactUrl('/v1/jobs/j?share_token=sh1_secret&x=1')).toBe('/v1/jobs/j?share_token=[redacted]&x=1');
     expect(redactUrl('/x?monkey=banana')).toBe('/x?monkey=banana');
     expect(redactUrl(undefined)).toBeUndefined();
+    // in a message the URL ends at whitespace: the status after it stays, the token does not
+    expect(redactUrl('GET /v1/jobs/j/stream?access_token=st1.abcdefghij.sig 401')).toBe('GET /v1/jobs/j/stream?access_token=[redacted] 401');
+    expect(redactUrl('GET /x?token=abc def&token=ghi 200')).toBe('GET /x?token=[redacted] def&token=[redacted] 200');
   });
 
   it('redacts token-like parameters in every shape the query parser accepts', () => {

@@ -1,5 +1,6 @@
 /**
- * Structured JSON logs (pino through nestjs-pino): one line per request with a request id, the tenant and the job id
+ * Structured logs (pino through nestjs-pino) — JSON lines, or pretty lines on a terminal (LOG_FORMAT,
+ * log-format.ts): one line per request with a request id, the tenant and the job id
  * when the request concerns a job; secrets redacted. Nest's own logs and every `Logger` in the app go to the same
  * pino logger, so `logger.log({ msg, job_id, tenant })` comes out as fields.
  *
@@ -14,10 +15,11 @@ import { stdTimeFunctions, type DestinationStream, type Level } from 'pino';
 import { JOB_ID_PATTERN } from '@jobstream/contracts';
 import type { AppConfig } from '../config/config.js';
 import { traceFields } from '../tracing/tracing.js';
+import { formattedDestination } from './log-format.js';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 /** A caller's request id is kept when it is this sane (no spaces, no control characters, bounded). */
-const SANE_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const REDACTED = '[redacted]';
 
 /** Paths of the log record that are always censored (headers are lower-case in Node). */
@@ -124,7 +126,11 @@ export function redactUrl(url: string | undefined): string | undefined {
       const eq = part.indexOf('=');
       const name = eq < 0 ? part : part.slice(0, eq);
       // a fragment or a nested '?' cannot hide a secret from the check: judge the name before it too
-      if (eq >= 0 && isSecretParam(name.split(/[?#]/).pop() ?? name)) return `${name}=${REDACTED}`;
+      if (eq >= 0 && isSecretParam(name.split(/[?#]/).pop() ?? name)) {
+        // in a text ("GET /x?token=… 200") the URL ends at whitespace (a URL has none): keep what follows it
+        const end = part.slice(eq + 1).search(/\s/);
+        return `${name}=${REDACTED}${end < 0 ? '' : part.slice(eq + 1 + end)}`;
+      }
       return part;
     })
     .join('&');
@@ -225,7 +231,8 @@ export function loggerParams(config: AppConfig, destination?: DestinationStream,
           res: (res: { statusCode: number }) => ({ status_code: res.statusCode }),
         },
       },
-      destination ?? process.stdout,
+      // JSON lines, or pino-pretty's lines on a terminal (LOG_FORMAT; log-format.ts): redacted the same either way
+      silent ? (destination ?? process.stdout) : formattedDestination(config.logFormat, destination),
     ] as Params['pinoHttp'],
   };
 }

@@ -6,6 +6,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { JobStatus } from '@jobstream/contracts';
+import type { HotCacheStats } from '@jobstream/event-log';
 import type { SseStats } from '../sse/sse-connections.js';
 import type { RunnerMetrics } from '../worker/job-runner.js';
 
@@ -24,6 +25,7 @@ export class Metrics implements RunnerMetrics {
   private hub: () => { jobs: number; sinks: number } = () => ({ jobs: 0, sinks: 0 });
   private eventLog: () => EventLogUsage | null = () => null;
   private snapshots: () => { jobs: number; bytes: number; eventsRead: number } = () => ({ jobs: 0, bytes: 0, eventsRead: 0 });
+  private hot: () => HotCacheStats = () => ({ jobs: 0, events: 0, bytes: 0, hits: 0, misses: 0, evictions: 0 });
 
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   private readonly replayDuration: Histogram;
@@ -36,6 +38,7 @@ export class Metrics implements RunnerMetrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with `this` = the metric
     const self = this;
     new Gauge({
       name: 'jobstream_sse_open_connections',
@@ -107,6 +110,33 @@ export class Metrics implements RunnerMetrics {
         this.set(self.snapshots().bytes);
       },
     });
+    new Gauge({
+      name: 'jobstream_hot_cache_bytes',
+      help: 'estimated memory of the hot cache of recent events per live job (bounded by HOT_CACHE_BYTES)',
+      registers,
+      collect() {
+        this.set(self.hot().bytes);
+      },
+    });
+    new Gauge({
+      name: 'jobstream_hot_cache_events',
+      help: 'events held by the hot cache of recent events per live job',
+      registers,
+      collect() {
+        this.set(self.hot().events);
+      },
+    });
+    new Gauge({
+      name: 'jobstream_hot_cache_jobs',
+      help: 'jobs with a window in the hot cache of recent events',
+      registers,
+      collect() {
+        this.set(self.hot().jobs);
+      },
+    });
+    pulled('jobstream_hot_cache_hits_total', 'replay pages served from the hot cache (no log read)', () => self.hot().hits);
+    pulled('jobstream_hot_cache_misses_total', 'replay pages the hot cache did not hold (read from the event log)', () => self.hot().misses);
+    pulled('jobstream_hot_cache_evictions_total', 'job windows dropped from the hot cache for its overall byte bound', () => self.hot().evictions);
     pulled('jobstream_snapshot_events_read_total', 'events read from the log to compute snapshots', () => self.snapshots().eventsRead);
     this.replayDuration = new Histogram({
       name: 'jobstream_sse_replay_duration_seconds',
@@ -166,6 +196,11 @@ export class Metrics implements RunnerMetrics {
   /** Where the embedded event log's usage is read at scrape time. */
   bindEventLog(usage: () => EventLogUsage | null): void {
     this.eventLog = usage;
+  }
+
+  /** Where the hot cache's numbers are read at scrape time. */
+  bindHotCache(stats: () => HotCacheStats): void {
+    this.hot = stats;
   }
 
   /** Where the snapshot cache's numbers are read at scrape time. */

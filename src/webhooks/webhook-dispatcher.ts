@@ -94,7 +94,12 @@ export class WebhookDispatcher {
     else this.schedule(this.opts.pollMs);
   }
 
-  private track(p: Promise<void>): void {
+  private track(attempt: Promise<void>): void {
+    // A try that throws (a stored secret the signer refuses, a URL node:http will not take) must not become an
+    // unhandled rejection, which ends the process: log it; its lease runs out and the delivery is tried again.
+    const p = attempt.catch((err: unknown) => {
+      this.logger.warn({ msg: 'webhook dispatch: a try failed', error: err instanceof Error ? err.message : String(err) });
+    });
     this.inflight.add(p);
     void p.finally(() => {
       this.inflight.delete(p);

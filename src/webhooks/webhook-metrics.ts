@@ -14,6 +14,7 @@ export class WebhookMetrics {
 
   constructor(metrics: Metrics) {
     const registers = [metrics.registry];
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with `this` = the metric
     const self = this;
     this.tries = new Counter({
       name: 'jobstream_webhook_attempts_total',

@@ -139,10 +139,9 @@ describe('JobRunner: interactive jobs', () => {
   });
 
   it('an answer recorded while the runner still holds the job continues it at once, in the same run', async () => {
-    let store!: MemoryJobStore;
     const answered = new Set<string>();
     // The "client" answers the moment the question is in the log (before the runner parks the job).
-    const { log, store: s, runner } = setup(async (jobId, input) => {
+    const { log, store, runner } = setup(async (jobId, input) => {
       if (input.event.type !== 'input_required' || answered.has(input.event.request_id)) return;
       answered.add(input.event.request_id);
       const rec = (await store.get(jobId))!;
@@ -152,7 +151,6 @@ describe('JobRunner: interactive jobs', () => {
         patch: { input_request: { ...rec.input_request!, answer: ans, answered_at: new Date().toISOString() } },
       });
     });
-    store = s;
     const job = await newJob(store, log);
     const d = delivery(job.id);
     await runner.handle(d);
@@ -183,18 +181,15 @@ describe('JobRunner: interactive jobs', () => {
   });
 
   it('a new delivery that arrives while the parking run is still winding down runs after it (never swallowed)', async () => {
-    let store!: MemoryJobStore;
-    let log!: MemoryEventLog;
-    let runner!: JobRunner;
     const second: Promise<void>[] = [];
     const d2 = delivery('');
-    ({ log, store, runner } = setup(async (jobId, input) => {
+    const { log, store, runner } = setup(async (jobId, input) => {
       // the moment the job is seen waiting, a fast client answers and the queue hands the job to this same runner
       if (input.event.type !== 'status' || input.event.status !== 'waiting_for_input' || second.length > 0) return;
       await answer(store, log, jobId, { text: 'Eve' });
       Object.assign(d2, { jobId });
       second.push(runner.handle(d2));
-    }));
+    });
     const job = await newJob(store, log);
     await runner.handle(delivery(job.id));
     await Promise.all(second);

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { START, newJobId, type AgentEvent } from '@jobstream/contracts';
+import { waitFor } from '../../libs/contracts/src/testing/wait.js';
 import { EventLogUnavailableError, MemoryEventLog, type EventLog } from '@jobstream/event-log';
 import type { QueuedJob } from '@jobstream/job-queue';
 import { MemoryJobStore, type JobRecord } from '@jobstream/job-store';
@@ -43,6 +44,36 @@ const scripted = (name: string, events: unknown[], opts: { throwAfter?: boolean 
     if (opts.throwAfter) throw new Error('provider exploded');
   },
 });
+
+/**
+ * The echo agent, held after its `holdAfter`-th token until `release()` (or until the run is aborted): the job is
+ * certainly still running while the test cancels it, hands it back or writes to its log, however slow the machine.
+ */
+function heldEcho(holdAfter: number): { agent: Agent; release: () => void } {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const agent: Agent = {
+    name: 'echo',
+    async *run(ctx: AgentContext) {
+      let tokens = 0;
+      for await (const out of new EchoAgent().run(ctx)) {
+        yield out;
+        if (out.type === 'token' && ++tokens === holdAfter) {
+          await Promise.race([released, new Promise((r) => ctx.signal.addEventListener('abort', r, { once: true }))]);
+          if (ctx.signal.aborted) return; // like echo: the runner reports the cancel or hand-back
+        }
+      }
+    },
+  };
+  return { agent, release };
+}
+
+/** Resolves once the job's log holds `n` tokens. */
+const tokensIn = (log: EventLog, jobId: string, n: number) =>
+  waitFor(async () => (await log.read(jobId, START, 100)).filter((e) => e.event.type === 'token').length >= n, {
+    intervalMs: 5,
+    message: `${n} tokens of ${jobId}`,
+  });
 
 describe('JobRunner', () => {
   afterEach(() => {
@@ -123,12 +154,14 @@ describe('JobRunner', () => {
   });
 
   it('stops when another party already ended the job, and takes its outcome', async () => {
-    const { log, store, runner } = setup();
-    const job = record({ input: { message: 'a b c d e f', delay_ms: 20 } });
+    const held = heldEcho(1);
+    const { log, store, runner } = setup([held.agent]);
+    const job = record({ input: { message: 'a b c d e f' } });
     await store.create(job);
     const run = runner.handle(delivery(job.id));
-    await new Promise((r) => setTimeout(r, 50));
+    await tokensIn(log, job.id, 1); // running, and held there
     await log.append(job.id, { event: { type: 'error', code: 'stalled', message: 'watchdog', retryable: true, usage: { input_tokens: 0, output_tokens: 0 } }, attempt: 1 });
+    held.release(); // its next token meets the closed log
     await run;
     const terminal = (await log.read(job.id, START, 100)).filter((e) => ['done', 'error', 'cancelled'].includes(e.event.type));
     expect(terminal).toHaveLength(1);
@@ -137,14 +170,16 @@ describe('JobRunner', () => {
 
   it('keeps one run when the queue delivers a job again while it runs here, and settles both deliveries', async () => {
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
-    const { log, store, runner } = setup();
-    const job = record({ input: { message: 'a b c d e f', delay_ms: 20 } });
+    const held = heldEcho(2);
+    const { log, store, runner } = setup([held.agent]);
+    const job = record({ input: { message: 'a b c d e f' } });
     await store.create(job);
     const first = delivery(job.id);
     const again = delivery(job.id, 2);
     const run1 = runner.handle(first);
-    while ((await log.read(job.id, START, 100)).filter((e) => e.event.type === 'token').length < 2) await new Promise((r) => setTimeout(r, 5));
+    await tokensIn(log, job.id, 2);
     const run2 = runner.handle(again);
+    held.release();
     await Promise.all([run1, run2]);
     const events = (await log.read(job.id, START, 100)).map((e) => e.event);
     expect(events.map((e) => e.type)).toEqual(['status', 'token', 'token', 'token', 'token', 'token', 'token', 'done']);
@@ -154,14 +189,16 @@ describe('JobRunner', () => {
 
   it('stops a run superseded by a newer attempt elsewhere, without a terminal event or an ack', async () => {
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
-    const { log, store, runner } = setup();
-    const job = record({ input: { message: 'a b c d e f g h', delay_ms: 20 } });
+    const held = heldEcho(2);
+    const { log, store, runner } = setup([held.agent]);
+    const job = record({ input: { message: 'a b c d e f g h' } });
     await store.create(job);
     const d = delivery(job.id);
     const run = runner.handle(d);
-    while ((await log.read(job.id, START, 100)).filter((e) => e.event.type === 'token').length < 2) await new Promise((r) => setTimeout(r, 5));
+    await tokensIn(log, job.id, 2);
     // another worker took the job over (its in-progress signals were lost): attempt 2 begins
     await log.append(job.id, { event: { type: 'attempt', attempt: 2, reason: 'worker_lost' }, attempt: 2 });
+    held.release(); // its next token meets the newer attempt
     await run;
     expect(d).toMatchObject({ acked: false, abandoned: true });
     const after = (await log.read(job.id, START, 100)).map((e) => e.event);
@@ -197,22 +234,26 @@ describe('JobRunner', () => {
   it('keeps the job alive (in-progress acks, store heartbeats) while the final append rides out a log outage', async () => {
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
     const { log, store } = setup();
-    let outageUntil = 0;
+    // The terminal event meets an outage of the log that lasts until the runner has kept the job alive through it
+    // (3 in-progress signals and 3 store heartbeats): no wall-clock window a busy machine could miss. A runner that
+    // did not would see the outage outlast its append retries, and the job would not end as below.
+    let inOutage = false;
     let keptAlive = 0;
     let heartbeatsDuringOutage = 0;
+    const outageOver = () => keptAlive >= 3 && heartbeatsDuringOutage >= 3;
     const flaky = Object.assign(Object.create(log) as MemoryEventLog, {
       append: async (jobId: string, input: Parameters<MemoryEventLog['append']>[1]) => {
-        // the terminal event meets a 400 ms outage of the log
-        if (input.event.type === 'error' || input.event.type === 'done') {
-          if (outageUntil === 0) outageUntil = Date.now() + 400;
-          if (Date.now() < outageUntil) throw new EventLogUnavailableError('no stream leader');
+        if ((input.event.type === 'error' || input.event.type === 'done') && !outageOver()) {
+          inOutage = true;
+          throw new EventLogUnavailableError('no stream leader');
         }
+        inOutage = false;
         return log.append(jobId, input);
       },
     });
     const heartbeat = store.heartbeat.bind(store);
     jest.spyOn(store, 'heartbeat').mockImplementation(async (id, at) => {
-      if (outageUntil > 0 && Date.now() < outageUntil) heartbeatsDuringOutage++;
+      if (inOutage) heartbeatsDuringOutage++;
       return heartbeat(id, at);
     });
     // no terminal event from the agent: the runner appends `agent_incomplete` itself, after the agent loop
@@ -225,7 +266,7 @@ describe('JobRunner', () => {
     await store.create(job);
     const d = delivery(job.id);
     d.working = () => {
-      if (outageUntil > 0 && Date.now() < outageUntil) keptAlive++;
+      if (inOutage) keptAlive++;
     };
     await runner.handle(d);
     expect((await log.last(job.id))?.event).toMatchObject({ type: 'error', code: 'agent_incomplete' });
@@ -273,11 +314,11 @@ describe('JobRunner', () => {
   });
 
   it('cancels a running job through cancel(), reporting the usage so far', async () => {
-    const { log, store, runner } = setup();
-    const job = record({ input: { message: 'a b c d e f g h', delay_ms: 30 } });
+    const { log, store, runner } = setup([heldEcho(2).agent]);
+    const job = record({ input: { message: 'a b c d e f g h' } });
     await store.create(job);
     const run = runner.handle(delivery(job.id));
-    while ((await log.read(job.id, START, 100)).filter((e) => e.event.type === 'token').length < 2) await new Promise((r) => setTimeout(r, 5));
+    await tokensIn(log, job.id, 2);
     expect(runner.cancel(job.id, 'stop')).toBe(true);
     await run;
     const last = (await log.last(job.id))!.event;
@@ -318,13 +359,13 @@ describe('JobRunner', () => {
   });
 
   it('hands a running job back without a terminal event; the next holder runs it as a new attempt', async () => {
-    const { log, store, runner } = setup();
-    const job = record({ input: { message: 'a b c d e f g h', delay_ms: 30 } });
+    const { log, store, runner } = setup([heldEcho(2).agent]);
+    const job = record({ input: { message: 'a b c d e f g h' } });
     await store.create(job);
     let released = false;
     const d = { ...delivery(job.id), release: async () => { released = true; } };
     const run = runner.handle(d);
-    while ((await log.read(job.id, START, 100)).filter((e) => e.event.type === 'token').length < 2) await new Promise((r) => setTimeout(r, 5));
+    await tokensIn(log, job.id, 2);
     expect(runner.handBackAll()).toEqual([job.id]);
     await run;
     expect(released).toBe(true);
@@ -350,11 +391,11 @@ describe('JobRunner', () => {
   });
 
   it('lets a cancel win over a hand-back', async () => {
-    const { log, store, runner } = setup();
-    const job = record({ input: { message: 'a b c d e f g h', delay_ms: 30 } });
+    const { log, store, runner } = setup([heldEcho(1).agent]);
+    const job = record({ input: { message: 'a b c d e f g h' } });
     await store.create(job);
     const run = runner.handle(delivery(job.id));
-    while ((await log.read(job.id, START, 100)).filter((e) => e.event.type === 'token').length < 1) await new Promise((r) => setTimeout(r, 5));
+    await tokensIn(log, job.id, 1);
     runner.cancel(job.id, 'user');
     runner.handBack(job.id);
     await run;
@@ -365,19 +406,25 @@ describe('JobRunner', () => {
   it('records heartbeats in the store while a job runs', async () => {
     const log = new MemoryEventLog({ retentionMs: 60_000 });
     const store = new MemoryJobStore({ retentionMs: 60_000, idempotencyTtlMs: 60_000 });
-    const runner = new JobRunner(store, log, new AgentRegistry([new EchoAgent()]), { maxAttempts: 3, workingIntervalMs: 20 });
-    const job = record({ input: { message: 'a b c d e f', delay_ms: 25 } });
+    const held = heldEcho(1);
+    const runner = new JobRunner(store, log, new AgentRegistry([held.agent]), { maxAttempts: 3, workingIntervalMs: 20 });
+    const job = record({ input: { message: 'a b c d e f' } });
     await store.create(job);
     let working = 0;
     const beats = new Set<string>();
     const run = runner.handle({ ...delivery(job.id), working: () => { working++; } });
-    while (!(await log.last(job.id)) || (await log.last(job.id))!.event.type !== 'done') {
-      const hb = (await store.get(job.id))?.heartbeat_at;
-      if (hb) beats.add(hb);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    await run;
+    // while the job is held running, heartbeats keep landing in the store, each a new heartbeat_at
+    await waitFor(
+      async () => {
+        const hb = (await store.get(job.id))?.heartbeat_at;
+        if (hb) beats.add(hb);
+        return beats.size > 1;
+      },
+      { intervalMs: 10, message: 'a second heartbeat in the store' },
+    );
     expect(working).toBeGreaterThan(0);
-    expect(beats.size).toBeGreaterThan(1);
+    held.release();
+    await run;
+    expect((await log.last(job.id))?.event.type).toBe('done');
   });
 });

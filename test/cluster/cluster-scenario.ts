@@ -10,23 +10,10 @@ import { DISPATCH_STREAM, EVENTS_STREAM } from '@jobstream/contracts';
 import { streamJobUntilComplete, seededRandom, type CompletedJob, type FetchLike } from '@jobstream/sdk';
 import { startNatsCluster, startRedis, type ClusterNode, type RunningNatsCluster, type RunningServer } from '../harness/servers.js';
 import { spawnApi, type ApiProcess } from '../support/api-process.js';
+import { sleep, waitFor } from '../support/wait.js';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process.js';
 
 export const KEY = 'cluster-key-000001';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await cond()) return;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 export interface Rig {
   cluster: RunningNatsCluster;
@@ -256,10 +243,10 @@ export async function runRound(rig: Rig, o: RoundOptions): Promise<RoundResult> 
     return jobId;
   };
 
-  await waitFor('the cluster to be whole (every replica current)', () => clusterSettled(rig.cluster), 90_000);
+  await waitFor(() => clusterSettled(rig.cluster), { message: 'the cluster to be whole (every replica current)', timeoutMs: 90_000, intervalMs: 50, retryErrors: true });
   // before: jobs streaming when the node dies
   const before = await Promise.all(Array.from({ length: o.jobsBefore }, () => createAndFollow('before')));
-  await waitFor('every job to stream a few tokens', () => before.every((id) => (tokensSeen.get(id) ?? 0) >= 3), 30_000);
+  await waitFor(() => before.every((id) => (tokensSeen.get(id) ?? 0) >= 3), { message: 'every job to stream a few tokens', timeoutMs: 30_000, intervalMs: 50 });
 
   const leader = await streamLeader(rig.cluster);
   const victim =
@@ -271,12 +258,11 @@ export async function runRound(rig: Rig, o: RoundOptions): Promise<RoundResult> 
   // during: creates while the node is down (and maybe no leader serves)
   const during = Promise.all(Array.from({ length: o.jobsDuring }, () => createAndFollow('during')));
   await waitFor(
-    'a leader of the events stream among the surviving nodes',
     async () => {
       const l = await streamLeader(rig.cluster);
       return l !== null && l !== victim;
     },
-    60_000,
+    { message: 'a leader of the events stream among the surviving nodes', timeoutMs: 60_000, intervalMs: 50, retryErrors: true },
   );
   const downFor = Date.now() - killedAt;
   if (downFor < o.downMs) await sleep(o.downMs - downFor); // the round's chosen down time, not a synchronization

@@ -9,15 +9,8 @@ import { connect } from 'nats';
 import { newJobId } from '@jobstream/contracts';
 import { EventLogUnavailableError, JetStreamEventLog, LiveHub, type LoggedEvent } from '@jobstream/event-log';
 import { startNats, type RunningNats } from '../harness/servers.js';
+import { sleep, waitFor } from '../support/wait.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 let nats: RunningNats;
 beforeAll(async () => {
@@ -72,19 +65,19 @@ describe('a live feed across a nats-server crash and restart', () => {
       }
     })();
 
-    await waitFor(() => got.length >= 20, 'live events before the crash');
+    await waitFor(() => got.length >= 20, { message: 'live events before the crash' });
     await nats.stop('SIGKILL');
     const atCrash = appended;
-    await sleep(300);
+    await sleep(300); // the outage's length, not a synchronization
     await nats.restart();
     // Live delivery has resumed once events appended well after the restart arrive.
-    await waitFor(() => got.length > 0 && got[got.length - 1]! >= atCrash + 20, 'live events after the restart', 20_000);
+    await waitFor(() => got.length > 0 && got[got.length - 1]! >= atCrash + 20, { message: 'live events after the restart', timeoutMs: 20_000 });
     stop = true;
     await appender;
     // The feed is demonstrably live again: a final event reaches it without any outage in between.
     const last = appended + 1;
     await append(last, { type: 'done', usage: { input_tokens: 0, output_tokens: last }, output: { text: '' } });
-    await waitFor(() => got.length > 0 && got[got.length - 1]! === last, 'the final event');
+    await waitFor(() => got.length > 0 && got[got.length - 1]! === last, { message: 'the final event' });
 
     expect(errors).toEqual([]);
     expect(got).toEqual(Array.from({ length: last }, (_, i) => i + 1));

@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createClient, seededRandom, streamJobUntilComplete, type FetchLike } from '@jobstream/sdk';
 import { startNats, startRedisSentinel, type RunningNats, type RunningRedisSentinel } from '../harness/servers.js';
-import { sleep, startTestApp, type TestApp } from '../support/app.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 
 const KEY = 'sentinel-key-00001';
 const MESSAGE = Array.from({ length: 50 }, (_, i) => `s${i}`).join(' ') + ' ✓';
@@ -58,9 +59,7 @@ describe('the job store behind Redis Sentinel', () => {
         onToken: () => tokens++,
       }),
     );
-    const until = Date.now() + 20_000;
-    while (tokens < 15 && Date.now() < until) await sleep(20);
-    expect(tokens).toBeGreaterThanOrEqual(15);
+    await waitFor(() => tokens >= 15, { timeoutMs: 20_000, message: () => `15 tokens before the failover (got ${tokens})` });
 
     const oldPrimary = await redis.primaryPort();
     expect(oldPrimary).toBe(redis.nodes[0]!.port);
@@ -69,26 +68,27 @@ describe('the job store behind Redis Sentinel', () => {
 
     // creates until one succeeds on the new primary: only 503s in between
     const createStatuses: number[] = [];
-    let created: { id: string } | null = null;
-    while (!created && Date.now() - killedAt < 60_000) {
-      const r = await app.api('/v1/jobs', {
-        body: { agent: 'echo', input: { message: MESSAGE, delay_ms: 5 } },
-        headers: { Authorization: `Bearer ${KEY}`, 'Idempotency-Key': 'after-failover' },
-      });
-      createStatuses.push(r.status);
-      if (r.status === 201 || r.status === 200) created = r.body as { id: string };
-      else {
+    const created = await waitFor(
+      async () => {
+        const r = await app.api('/v1/jobs', {
+          body: { agent: 'echo', input: { message: MESSAGE, delay_ms: 5 } },
+          headers: { Authorization: `Bearer ${KEY}`, 'Idempotency-Key': 'after-failover' },
+        });
+        createStatuses.push(r.status);
+        if (r.status === 201 || r.status === 200) return r.body as { id: string };
         expect(r.status).toBe(503);
         expect(r.headers.get('retry-after')).toMatch(/^\d+$/);
-        await sleep(200);
-      }
-    }
+        return null;
+      },
+      { timeoutMs: 60_000, intervalMs: 200, message: () => `a create to succeed on the new primary (${createStatuses.length} tries)` },
+    ).catch(async (err: unknown) => {
+      throw new Error(`${(err as Error).message}:\n${await redis.diagnostics()}`, { cause: err });
+    });
     const window = Date.now() - killedAt;
     process.stdout.write(`sentinel failover: creates answered again after ${window} ms (${createStatuses.filter((s) => s === 503).length} × 503)\n`);
-    if (!created) throw new Error(`no create succeeded ${window} ms after the primary was killed:\n${await redis.diagnostics()}`);
     expect(await redis.primaryPort()).toBe(redis.nodes[1]!.port);
 
-    const after = await streamJobUntilComplete(created!.id, { baseUrl: app.url, apiKey: KEY, fetch: recording });
+    const after = await streamJobUntilComplete(created.id, { baseUrl: app.url, apiKey: KEY, fetch: recording });
     expect(after.text).toBe(MESSAGE);
     for (const r of await Promise.all(followers)) {
       expect(r.text).toBe(MESSAGE);

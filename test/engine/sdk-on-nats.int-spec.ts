@@ -8,8 +8,9 @@ import { startApp, type RunningApp } from '../../src/bootstrap.js';
 import { loadConfig } from '../../src/config/config.js';
 import { hashKey } from '../../src/config/key-hash.js';
 import { startNats, startRedis, type RunningNats, type RunningServer } from '../harness/servers.js';
-import { sleep, startTestApp, type TestApp } from '../support/app.js';
+import { startTestApp, type TestApp } from '../support/app.js';
 import { startCuttingProxy } from '../support/cutting-proxy.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 const KEY = 'sdk-nats-key-0001';
 const MESSAGE = 'Restarts and cuts: every token once, in order, ✓. ';
@@ -39,7 +40,9 @@ describe('SDK end to end (JetStream + Redis)', () => {
   });
 
   it('follows a job exactly while the API process serving it is restarted mid-stream', async () => {
-    const job = await client.jobs.create({ agent: 'echo', input: { message: MESSAGE, repeat: 8, delay_ms: 20 } });
+    // The job parks on a question after 5 tokens: its stream is surely open when the API goes down, however slow the
+    // machine (it could otherwise end first). The answer, sent after the restart, lets it stream the rest.
+    const job = await client.jobs.create({ agent: 'echo', input: { message: MESSAGE, repeat: 8, delay_ms: 20, ask: { after: 5 } } });
     let tokens = 0;
     let reconnects = 0;
     const result = streamJobUntilComplete(job.id, {
@@ -49,11 +52,12 @@ describe('SDK end to end (JetStream + Redis)', () => {
       onToken: () => tokens++,
       onReconnect: () => reconnects++,
     });
-    while (tokens < 10) await sleep(10);
+    const asked = await waitFor(async () => tokens >= 5 && (await client.jobs.get(job.id)).pending_input, { message: 'the job to ask after 5 tokens' });
     const port = Number(new URL(api.url).port);
     await api.close(); // ends open streams with a retry hint, as on SIGTERM
-    await sleep(300);
+    await sleep(300); // the outage's length, not a synchronization
     api = await startApi(port);
+    await client.jobs.input(job.id, { request_id: asked.request_id, input: { approved: true } });
     const r = await result;
     expect(r.text).toBe(MESSAGE.repeat(8));
     expect(r.events.map((e) => e.seq)).toEqual(r.events.map((_, i) => i + 1));

@@ -11,6 +11,7 @@ import { API_SUBJECTS, EVENTS_STREAM } from '@jobstream/contracts';
 import { startNats, startRedis, type RunningNats, type RunningServer } from '../harness/servers.js';
 import { startNatsTestApp } from '../support/nats-app.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { jobManagementSuite } from '../suites/job-management.suite.js';
 import { threadsSuite } from '../suites/threads.suite.js';
 
@@ -20,14 +21,8 @@ jobManagementSuite('JetStream + Redis', (env) => startNatsTestApp(env));
 const KEY = 'acme-key-0001';
 const H = { Authorization: `Bearer ${KEY}` };
 const SLOW = { message: 'one two three four five six seven eight nine ten', delay_ms: 100, repeat: 10 };
-
-async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** A turn that cannot end on its own while a test acts on it (60 s after its first token): only a cancel ends it. */
+const HELD = { message: 'hold on', delay_ms: 60_000 };
 
 describe('two API processes on one NATS and one Redis', () => {
   let nats: RunningNats;
@@ -87,8 +82,8 @@ describe('two API processes on one NATS and one Redis', () => {
 
   it('interrupts a turn running through the other process', async () => {
     const id = await thread(a);
-    const t1 = (await post(a, `/v1/threads/${id}/jobs`, { input: SLOW })).body;
-    await until('turn 1 running', async () => (await get(b, `/v1/jobs/${t1.id}`)).body.status === 'running');
+    const t1 = (await post(a, `/v1/threads/${id}/jobs`, { input: HELD })).body;
+    await waitFor(async () => (await get(b, `/v1/jobs/${t1.id}`)).body.status === 'running', { message: 'turn 1 running', timeoutMs: 20_000 });
     const t2 = (await post(b, `/v1/threads/${id}/jobs`, { input: { message: 'new question' }, if_busy: 'interrupt' })).body;
     const [d1, d2] = [await wait(a, t1.id), await wait(b, t2.id)];
     expect(d1.status).toBe('cancelled');
@@ -156,9 +151,9 @@ describe('two API processes on one NATS and one Redis', () => {
     };
     const t = await req(API_SUBJECTS.threadsCreate, { api_key: KEY, agent: 'echo', metadata: { via: 'nats' } });
     expect(t.thread).toMatchObject({ agent: 'echo', status: 'idle', turns: 0, metadata: { via: 'nats' } });
-    const first = await req(API_SUBJECTS.threadJobsCreate, { api_key: KEY, thread_id: t.thread.id, input: SLOW, idempotency_key: 'n-1' });
+    const first = await req(API_SUBJECTS.threadJobsCreate, { api_key: KEY, thread_id: t.thread.id, input: HELD, idempotency_key: 'n-1' });
     expect(first).toMatchObject({ created: true, job: { thread_id: t.thread.id, turn: 1 } });
-    expect(await req(API_SUBJECTS.threadJobsCreate, { api_key: KEY, thread_id: t.thread.id, input: SLOW, idempotency_key: 'n-1' })).toMatchObject({
+    expect(await req(API_SUBJECTS.threadJobsCreate, { api_key: KEY, thread_id: t.thread.id, input: HELD, idempotency_key: 'n-1' })).toMatchObject({
       created: false,
       job: { id: first.job.id },
     });
@@ -188,7 +183,7 @@ describe('two API processes on one NATS and one Redis', () => {
     } finally {
       await redis.restart();
     }
-    await until('the API to reach Redis again', async () => (await post(a, '/v1/threads', { agent: 'echo' })).status === 201);
+    await waitFor(async () => (await post(a, '/v1/threads', { agent: 'echo' })).status === 201, { message: 'the API to reach Redis again', timeoutMs: 20_000 });
   });
 
   it('starts an enqueued turn even when the process that accepted it is gone', async () => {

@@ -6,15 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { newJobId } from '@jobstream/contracts';
 import { JetStreamEventLog, LiveHub, type LoggedEvent } from '@jobstream/event-log';
 import { startNats, type RunningNats } from '../harness/servers.js';
+import { waitFor } from '../support/wait.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 let nats: RunningNats;
 beforeAll(async () => {
@@ -47,7 +40,7 @@ describe('two API processes on one event log', () => {
     for (let i = 1; i <= n; i++) appended.push(frame(await apiA.append(job, { event: { type: 'token', text: `t${i}` }, attempt: 1 })));
     appended.push(frame(await apiA.append(job, { event: { type: 'done', usage: { input_tokens: 1, output_tokens: n }, output: { text: '' } }, attempt: 1 })));
 
-    await waitFor(() => Object.values(clients).every((c) => c.length === appended.length), 'every client to get every event');
+    await waitFor(() => Object.values(clients).every((c) => c.length === appended.length), { message: 'every client to get every event' });
     expect(errors).toEqual([]);
     expect(clients.a1).toEqual(appended);
     expect(clients.a2).toEqual(appended);

@@ -9,7 +9,8 @@ import { RedisJobStore } from '@jobstream/job-store';
 import { startNats, startRedis, type RunningNats, type RunningServer } from '../harness/servers.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { startNatsTestApp } from '../support/nats-app.js';
-import { eventually, startReceiver } from '../support/webhook-receiver.js';
+import { waitFor } from '../support/wait.js';
+import { startReceiver } from '../support/webhook-receiver.js';
 import { spawnWorker } from '../support/worker-process.js';
 import { spawnApi } from '../support/api-process.js';
 import { WEBHOOK_TEST_ENV, verify, webhooksSuite } from '../suites/webhooks.suite.js';
@@ -55,10 +56,10 @@ describe('webhooks across API processes (JetStream + Redis)', () => {
     const got = await rx.waitFor(3, 20_000);
     expect(new Set(got.map((r) => r.headers['webhook-id'])).size).toBe(1);
     expect(verify(hook.body.secret, got[2]!).data.job).toMatchObject({ id: job.body.id, status: 'completed' });
-    const d = await eventually(async () => {
+    const d = await waitFor(async () => {
       const r = await b.api(`/v1/webhooks/${hook.body.id}/deliveries`, { headers: auth });
       return r.body.items?.[0]?.status === 'delivered' ? r.body.items[0] : null;
-    });
+    }, { retryErrors: true });
     expect(d.attempts.map((x: any) => x.status_code)).toEqual([500, 500, 200]);
     await clean(b);
     await b.close();
@@ -97,10 +98,10 @@ describe('webhooks across API processes (JetStream + Redis)', () => {
     const got = await rx.waitFor(2, 30_000);
     expect(got[1]!.headers['webhook-id']).toBe(got[0]!.headers['webhook-id']);
     expect(verify(hook.body.secret, got[1]!).data.job).toMatchObject({ id: job.body.id, status: 'completed' });
-    const d = await eventually(async () => {
+    const d = await waitFor(async () => {
       const r = await b.api(`/v1/webhooks/${hook.body.id}/deliveries`, { headers: auth });
       return r.body.items?.[0]?.status === 'delivered' ? r.body.items[0] : null;
-    });
+    }, { retryErrors: true });
     // the killed try was never recorded: the log has the one that completed
     expect(d.attempts).toEqual([expect.objectContaining({ attempt: 1, status_code: 200 })]);
     await clean(b);
@@ -118,7 +119,7 @@ describe('webhooks across API processes (JetStream + Redis)', () => {
       await a.close(); // the job goes on in the worker process and ends while no API process runs
       // the job ends in the worker (seen in the shared job store) while no API process runs
       const store = await RedisJobStore.create({ url: redis.url, retentionMs: 60_000, idempotencyTtlMs: 60_000 });
-      await eventually(async () => (await store.get(job.body.id))?.status === 'completed', 20_000, 'the job to complete');
+      await waitFor(async () => (await store.get(job.body.id))?.status === 'completed', { message: 'the job to complete', timeoutMs: 20_000, retryErrors: true });
       await store.close();
       expect(rx.received).toHaveLength(0);
       const b = await start({ EMBEDDED_WORKER: 'false' });
@@ -144,10 +145,10 @@ describe('webhooks across API processes (JetStream + Redis)', () => {
       ids.push((await via.api('/v1/jobs', { body: { agent: 'echo', input: { message: `job ${i}` } }, headers: auth })).body.id);
     }
     await rx.waitFor(n, 20_000);
-    const log = await eventually(async () => {
+    const log = await waitFor(async () => {
       const r = await b.api(`/v1/webhooks/${hook.body.id}/deliveries?limit=100`, { headers: auth });
       return r.body.items?.length >= n && r.body.items.every((d: any) => d.status === 'delivered') ? r.body.items : null;
-    });
+    }, { retryErrors: true });
     expect(log).toHaveLength(n);
     expect(new Set(log.map((d: any) => d.job_id))).toEqual(new Set(ids));
     expect(new Set(rx.received.map((r) => r.headers['webhook-id'])).size).toBe(n);
@@ -167,6 +168,6 @@ describe('webhooks across API processes (JetStream + Redis)', () => {
       expect(r.headers.get('retry-after')).toBeTruthy();
     }
     await redis.restart();
-    await eventually(async () => (await a.api('/v1/webhooks', { headers: auth })).status === 200, 20_000, 'the store to reconnect');
+    await waitFor(async () => (await a.api('/v1/webhooks', { headers: auth })).status === 200, { message: 'the store to reconnect', timeoutMs: 20_000, retryErrors: true });
   }, 60_000);
 });

@@ -13,6 +13,7 @@ import { accessSync, constants as fsConstants, mkdtempSync, rmSync, writeFileSyn
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { waitFor } from '../support/wait.js';
 
 export type StopSignal = 'SIGTERM' | 'SIGKILL';
 
@@ -99,12 +100,11 @@ function track(child: ChildProcess): void {
 
 /** Resolves once a TCP connect to the port succeeds; fails if the child exits or the timeout passes. */
 async function waitForPort(port: number, child: ChildProcess, name: string, output: () => string, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
+  const accepts = async () => {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before accepting connections:\n${output()}`);
     }
-    const ok = await new Promise<boolean>((resolve) => {
+    return new Promise<boolean>((resolve) => {
       const s = netConnect({ port, host: '127.0.0.1' });
       s.once('connect', () => {
         s.destroy();
@@ -115,10 +115,8 @@ async function waitForPort(port: number, child: ChildProcess, name: string, outp
         resolve(false);
       });
     });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`${name} did not accept connections on port ${port} within ${timeoutMs} ms:\n${output()}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  };
+  await waitFor(accepts, { timeoutMs, message: () => `${name} to accept connections on port ${port}:\n${output()}` });
 }
 
 /** A restartable child process bound to fixed ports. */
@@ -190,17 +188,7 @@ export async function startNats(opts: NatsOptions = {}): Promise<RunningNats> {
   const args = ['-js', '-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-sd', storeDir, ...(opts.args ?? [])];
   // JetStream is ready once /healthz answers ok (the client port may open a little before).
   const ready = async () => {
-    const until = Date.now() + 15_000;
-    for (;;) {
-      try {
-        const res = await fetch(`${monitorUrl}/healthz`);
-        if (res.ok) return;
-      } catch {
-        /* not yet */
-      }
-      if (Date.now() > until) throw new Error('nats-server /healthz did not become ok');
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await waitFor(async () => (await fetch(`${monitorUrl}/healthz`)).ok, { retryErrors: true, message: 'nats-server /healthz to be ok' });
   };
   const proc = new Supervised('nats-server', bin, args, port, ready);
   storeDirs.add(storeDir);
@@ -269,19 +257,6 @@ export interface RunningNatsCluster {
   destroy(): Promise<void>;
 }
 
-async function waitUntil(what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await cond()) return;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > until) throw new Error(`${what} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /**
  * Starts a `size`-node nats-server cluster with JetStream on every node (loopback only, free ports, one config
  * file and store dir per node: `server_name`, `cluster { name, listen, routes }`, `jetstream { store_dir }`), and
@@ -313,7 +288,9 @@ export async function startNatsCluster(size = 3): Promise<RunningNatsCluster> {
       ].join('\n'),
     );
     const monitorUrl = `http://127.0.0.1:${p.monitor}`;
-    const ready = () => waitUntil(`nats node ${name} monitoring did not answer`, async () => (await fetch(`${monitorUrl}/varz`)).ok, 30_000);
+    const ready = async () => {
+      await waitFor(async () => (await fetch(`${monitorUrl}/varz`)).ok, { timeoutMs: 30_000, intervalMs: 100, retryErrors: true, message: `nats node ${name} monitoring to answer` });
+    };
     const proc = new Supervised(`nats-server ${name}`, bin, ['-c', conf], p.client, ready);
     let up = false;
     nodes.push({
@@ -352,8 +329,7 @@ export async function startNatsCluster(size = 3): Promise<RunningNatsCluster> {
   try {
     await Promise.all(nodes.map((n) => (n as unknown as { start: () => Promise<void> }).start()));
     // JetStream is usable once every node knows the meta leader
-    await waitUntil(
-      'the JetStream meta leader was not elected',
+    await waitFor(
       async () => {
         for (const n of nodes) {
           const jsz = (await (await fetch(`${n.monitorUrl}/jsz`)).json()) as { meta_cluster?: { leader?: string } };
@@ -361,7 +337,7 @@ export async function startNatsCluster(size = 3): Promise<RunningNatsCluster> {
         }
         return true;
       },
-      60_000,
+      { timeoutMs: 60_000, intervalMs: 100, retryErrors: true, message: 'the JetStream meta leader to be elected' },
     );
   } catch (err) {
     await destroy();
@@ -486,8 +462,7 @@ export async function startRedisSentinel(name = 'jobstream'): Promise<RunningRed
     await primary.proc.start();
     await replica.proc.start();
     await Promise.all(sentinels.map((s) => s.proc.start()));
-    await waitUntil(
-      'the replica did not sync and the sentinels did not discover it and each other',
+    await waitFor(
       async () => {
         if (!(await ask(p2, 'INFO', 'replication')).includes('master_link_status:up')) return false;
         for (const s of sentinels) {
@@ -497,7 +472,7 @@ export async function startRedisSentinel(name = 'jobstream'): Promise<RunningRed
         }
         return true;
       },
-      30_000,
+      { timeoutMs: 30_000, intervalMs: 100, retryErrors: true, message: 'the replica to sync and the sentinels to discover it and each other' },
     );
   } catch (err) {
     await destroy();

@@ -7,7 +7,7 @@ import type { LiveHub } from '@jobstream/event-log';
 import { LIVE_HUB } from '../../src/jobs/jobs.constants.js';
 import { SseConnections } from '../../src/sse/sse-connections.js';
 import type { TestApp } from '../support/app.js';
-import { sleep } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { openSse, readAll, tokenText } from '../support/sse-client.js';
 
 const MESSAGE = 'The quick brown fox jumps over the lazy dog, again and again. ';
@@ -16,7 +16,8 @@ export function streamSuite(engine: string, start: (env: Record<string, string>)
   describe(`SSE stream (${engine})`, () => {
     let app: TestApp;
     beforeAll(async () => {
-      app = await start({ HEARTBEAT_MS: '200' });
+      // a job's live feed (and its hot-cache window) outlives its last client by HOT_CACHE_GRACE_MS (NATS engine)
+      app = await start({ HEARTBEAT_MS: '200', HOT_CACHE_GRACE_MS: '200' });
     });
     afterAll(async () => {
       await app?.close();
@@ -116,6 +117,8 @@ export function streamSuite(engine: string, start: (env: Record<string, string>)
       expectDense(first);
       expect(first[first.length - 1]!.type).toBe('done');
       for (const c of clients) expect(c.events()).toEqual(first);
+      // the feed's grace after its last client
+      await waitFor(() => hub.stats().jobs === 0, { timeoutMs: 20_000, message: () => `the hub to drop the job's feed (${JSON.stringify(hub.stats())})` });
       expect(hub.stats()).toEqual({ jobs: 0, sinks: 0 });
     }, 90_000);
 
@@ -140,9 +143,10 @@ export function streamSuite(engine: string, start: (env: Record<string, string>)
     });
 
     it('cancels mid-stream: the stream ends with cancelled carrying the usage so far', async () => {
-      const job = await createJob({ message: MESSAGE, repeat: 20, delay_ms: 30 });
+      // 60 s between tokens: the job is surely still running when the cancel arrives, however slow the machine
+      const job = await createJob({ message: MESSAGE, repeat: 20, delay_ms: 60_000 });
       const s = await openSse(app.url + job.stream_url);
-      await s.until((items) => items.filter((i) => i.kind === 'event' && i.event.type === 'token').length >= 5);
+      await s.until((items) => items.filter((i) => i.kind === 'event' && i.event.type === 'token').length >= 1);
       const c = await app.api(`/v1/jobs/${job.id}/cancel`, { body: { reason: 'user pressed stop' } });
       expect(c.status).toBe(202);
       expect(await s.ended).toBe('ended');
@@ -161,17 +165,24 @@ export function streamSuite(engine: string, start: (env: Record<string, string>)
     });
 
     it('frees every listener, subscription and connection when clients drop, and the job runs on', async () => {
-      const job = await createJob({ message: MESSAGE, delay_ms: 20 });
+      // the job parks on a question after its first token: its streams cannot end on their own while the test looks
+      const job = await createJob({ message: MESSAGE, ask: { after: 1 } });
       const hub = app.app.get<LiveHub<string>>(LIVE_HUB);
       const conns = app.app.get(SseConnections);
       const baseOpen = conns.stats.open;
       const clients = await Promise.all(Array.from({ length: 10 }, () => openSse(app.url + job.stream_url)));
-      await Promise.all(clients.map((c) => c.until((items) => items.some((i) => i.kind === 'event' && i.event.type === 'token'))));
+      await Promise.all(clients.map((c) => c.until((items) => items.some((i) => i.kind === 'event' && i.event.type === 'input_required'))));
       expect(conns.stats.open).toBe(baseOpen + 10);
+      const request = clients[0]!.events().find((e) => e.type === 'input_required') as JobEvent<'input_required'>;
       for (const c of clients) c.close();
-      for (const until = Date.now() + 20_000; Date.now() < until && (hub.stats().sinks > 0 || conns.stats.open > baseOpen); ) await sleep(20);
+      // the hub keeps a job's feed for HOT_CACHE_GRACE_MS after its last client: wait for that too
+      await waitFor(() => hub.stats().jobs === 0 && hub.stats().sinks === 0 && conns.stats.open === baseOpen, {
+        timeoutMs: 20_000,
+        message: () => `the dropped streams to be freed (hub ${JSON.stringify(hub.stats())}, open ${conns.stats.open - baseOpen} above the base)`,
+      });
       expect(hub.stats()).toEqual({ jobs: 0, sinks: 0 });
       expect(conns.stats.open).toBe(baseOpen);
+      expect((await app.api(`/v1/jobs/${job.id}/input`, { body: { request_id: request.request_id, input: { approved: true } } })).status).toBe(202);
       const done = await app.api(`/v1/jobs/${job.id}/wait?timeout_s=20`);
       expect(done.body.status).toBe('completed');
       const replay = (await readAll(app.url + job.stream_url)).events();

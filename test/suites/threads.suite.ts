@@ -1,23 +1,15 @@
 /** Conversations end to end through the real app: shared by the embedded run and the JetStream+Redis run. */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { TestApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 
 const ACME = 'acme-key-0001';
 const GLOBEX = 'globex-key-0002';
 const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 
 /** A message that streams slowly enough to still be running when the next request arrives. */
-const SLOW = { message: 'one two three four five six seven eight nine ten', delay_ms: 150, repeat: 20 };
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** A turn that stays active while a test acts on it (60 s after its first token), however slow the machine. */
+const SLOW = { message: 'one two three four five six seven eight nine ten', delay_ms: 60_000 };
 
 export function threadsSuite(engine: string, start: (env: Record<string, string>) => Promise<TestApp>): void {
   describe(`Threads (${engine})`, () => {
@@ -47,7 +39,7 @@ export function threadsSuite(engine: string, start: (env: Record<string, string>
     };
     const events = async (jobId: string) => (await acme.get(`/v1/jobs/${jobId}/events?limit=1000`)).body.events as any[];
     const lastEvent = async (jobId: string) => (await events(jobId)).at(-1);
-    const running = (jobId: string) => until(`${jobId} running`, async () => (await acme.get(`/v1/jobs/${jobId}`)).body.status === 'running');
+    const running = (jobId: string) => waitFor(async () => (await acme.get(`/v1/jobs/${jobId}`)).body.status === 'running', { message: `${jobId} running` });
 
     it('creates, gets and lists threads per tenant, newest first, in the documented shape', async () => {
       const r = await acme.post('/v1/threads', { agent: 'echo', metadata: { user: 'u1', tags: [] } });
@@ -130,7 +122,7 @@ export function threadsSuite(engine: string, start: (env: Record<string, string>
       expect((await acme.del(`/v1/threads/${id}`)).body.error.code).toBe('thread_busy');
       await acme.post(`/v1/jobs/${first.body.id}/cancel`, {});
       expect((await wait(first.body.id)).status).toBe('cancelled');
-      await until('thread idle', async () => (await acme.get(`/v1/threads/${id}`)).body.status === 'idle');
+      await waitFor(async () => (await acme.get(`/v1/threads/${id}`)).body.status === 'idle', { message: 'thread idle' });
       // the rejected requests left no job behind
       expect((await acme.get(`/v1/threads/${id}/jobs`)).body.items.map((j: any) => j.id)).toEqual([first.body.id]);
     });
@@ -173,10 +165,15 @@ export function threadsSuite(engine: string, start: (env: Record<string, string>
 
     it('a cancelled waiting turn leaves the line and the next one runs', async () => {
       const id = await newThread();
-      const t1 = (await acme.post(`/v1/threads/${id}/jobs`, { input: { message: 'a b c', delay_ms: 100 } })).body;
+      // turn 1 parks on a question: turn 2 is surely still waiting in line when it is cancelled
+      const t1 = (await acme.post(`/v1/threads/${id}/jobs`, { input: { message: 'a b c', ask: { after: 1 } } })).body;
       const t2 = (await acme.post(`/v1/threads/${id}/jobs`, { input: { message: 'skipped' }, if_busy: 'enqueue' })).body;
       const t3 = (await acme.post(`/v1/threads/${id}/jobs`, { input: { message: 'runs' }, if_busy: 'enqueue' })).body;
       expect((await acme.post(`/v1/jobs/${t2.id}/cancel`, {})).body.status).toBe('cancelled');
+      const asked = await waitFor(async () => (await acme.get(`/v1/jobs/${t1.id}`)).body.pending_input?.request_id as string | undefined, {
+        message: 'turn 1 to ask',
+      });
+      expect((await acme.post(`/v1/jobs/${t1.id}/input`, { request_id: asked, input: { approved: true } })).status).toBe(202);
       expect((await wait(t3.id)).status).toBe('completed');
       expect((await wait(t1.id)).status).toBe('completed');
       expect((await lastEvent(t2.id))).toMatchObject({ type: 'cancelled' });

@@ -5,7 +5,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Webhook } from 'standardwebhooks';
 import type { TestApp } from '../support/app.js';
-import { eventually, startReceiver, type Received, type WebhookReceiver } from '../support/webhook-receiver.js';
+import { waitFor } from '../support/wait.js';
+import { startReceiver, type Received, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 const ACME = 'acme-key-0001';
 const GLOBEX = 'globex-key-0002';
@@ -77,10 +78,10 @@ export function webhooksSuite(engine: string, start: (env: Record<string, string
       expect(r!.headers['content-type']).toBe('application/json');
       // another secret does not verify
       expect(() => verify(`whsec_${Buffer.alloc(32, 7).toString('base64')}`, r!)).toThrow();
-      const log = await eventually(async () => {
+      const log = await waitFor(async () => {
         const d = await deliveries(c.body.id);
         return d.body.items?.[0]?.status === 'delivered' ? d.body : null;
-      });
+      }, { retryErrors: true });
       expect(log.items[0]).toMatchObject({ id: r!.headers['webhook-id'], job_id: jobId, event_type: 'job.completed', attempt_count: 1 });
       expect(log.items[0].attempts).toEqual([expect.objectContaining({ attempt: 1, status_code: 200, error: null, trigger: 'scheduled' })]);
     });
@@ -119,10 +120,10 @@ export function webhooksSuite(engine: string, start: (env: Record<string, string
       const ids = new Set(got.map((r) => r.headers['webhook-id']));
       expect(ids.size).toBe(1);
       for (const r of got) expect(verify(c.body.secret, r).data.job.id).toBe(jobId);
-      const log = await eventually(async () => {
+      const log = await waitFor(async () => {
         const d = await deliveries(c.body.id);
         return d.body.items?.[0]?.status === 'delivered' ? d.body.items[0] : null;
-      });
+      }, { retryErrors: true });
       expect(log.attempt_count).toBe(4);
       expect(log.attempts.map((a: any) => a.status_code)).toEqual([500, 503, null, 200]);
       expect(log.attempts[2].error).toMatch(/no answer within 400 ms/);
@@ -135,10 +136,10 @@ export function webhooksSuite(engine: string, start: (env: Record<string, string
       const c = await acme.post('/v1/webhooks', { url: rx.url, events: ['job.completed'] });
       await runJob({ message: 'never ok' });
       await rx.waitFor(5);
-      const failed = await eventually(async () => {
+      const failed = await waitFor(async () => {
         const d = await deliveries(c.body.id);
         return d.body.items?.[0]?.status === 'failed' ? d.body.items[0] : null;
-      });
+      }, { retryErrors: true });
       expect(failed.attempt_count).toBe(5);
       const r = await acme.post(`/v1/webhooks/${c.body.id}/deliveries/${failed.id}/redeliver`);
       expect(r.status).toBe(202);
@@ -146,10 +147,10 @@ export function webhooksSuite(engine: string, start: (env: Record<string, string
       const got = await rx.waitFor(6);
       expect(got[5]!.headers['webhook-id']).toBe(failed.id);
       expect(verify(c.body.secret, got[5]!).type).toBe('job.completed');
-      const after = await eventually(async () => {
+      const after = await waitFor(async () => {
         const d = await deliveries(c.body.id);
         return d.body.items?.[0]?.status === 'delivered' ? d.body.items[0] : null;
-      });
+      }, { retryErrors: true });
       expect(after.attempts.at(-1)).toMatchObject({ attempt: 6, status_code: 200, trigger: 'manual' });
     });
 
@@ -174,10 +175,10 @@ export function webhooksSuite(engine: string, start: (env: Record<string, string
       rx.script('redirect', 'redirect', 'redirect', 'redirect', 'redirect');
       const c = await acme.post('/v1/webhooks', { url: rx.url, events: ['job.completed'] });
       await runJob({ message: 'moved' });
-      const d = await eventually(async () => {
+      const d = await waitFor(async () => {
         const r = await deliveries(c.body.id);
         return r.body.items?.[0]?.status === 'failed' ? r.body.items[0] : null;
-      });
+      }, { retryErrors: true });
       expect(d.attempts[0]).toMatchObject({ status_code: 302, error: expect.stringMatching(/redirect/) });
       expect(rx.received.every((r) => r.headers['webhook-id'] === d.id)).toBe(true);
     });
@@ -192,7 +193,7 @@ export function webhooksSuite(engine: string, start: (env: Record<string, string
       const mine = await runJob({ message: 'acme job' });
       const [r] = await rx.waitFor(1);
       expect(verify(c.body.secret, r!).data.job.id).toBe(mine);
-      const d = await eventually(async () => (await deliveries(c.body.id)).body.items?.[0]);
+      const d = await waitFor(async () => (await deliveries(c.body.id)).body.items?.[0], { retryErrors: true });
       expect((await globex.post(`/v1/webhooks/${c.body.id}/deliveries/${d.id}/redeliver`)).status).toBe(404);
       expect((await acme.get(`/v1/webhooks/${c.body.id}/deliveries`)).body.items).toHaveLength(1);
       expect((await acme.del(`/v1/webhooks/${c.body.id}`)).status).toBe(204);

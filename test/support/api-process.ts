@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../harness/servers.js';
+import { waitFor } from './wait.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
 const children = new Set<ChildProcess>();
@@ -44,20 +45,19 @@ export async function spawnApi(env: Record<string, string>, timeoutMs = 30_000):
     }),
   );
   const url = `http://127.0.0.1:${port}`;
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`API exited before it was ready:\n${out}`);
-    try {
-      if ((await fetch(`${url}/health/live`)).ok) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > until) {
-      child.kill('SIGKILL');
-      throw new Error(`API not ready within ${timeoutMs} ms:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`API exited before it was ready:\n${out}`);
+      return fetch(`${url}/health/live`).then(
+        (res) => res.ok,
+        () => false, // not listening yet
+      );
+    },
+    { timeoutMs, intervalMs: 50, message: () => `the API to be ready:\n${out}` },
+  ).catch((err: unknown) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
   return {
     url,
     pid: child.pid!,

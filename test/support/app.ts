@@ -32,4 +32,3 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   };
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -78,7 +78,8 @@ export function renderTree(spans: ReceivedSpan[]): string {
   const walk = (parent: string | undefined, depth: number) => {
     for (const s of (byParent.get(parent) ?? []).sort((a, b) => (a.startNs < b.startNs ? -1 : 1))) {
       const ms = Number(s.endNs - s.startNs) / 1e6;
-      const extra = s.attributes['jobstream.event_type'] ? ` (${s.attributes['jobstream.event_type']})` : '';
+      const type = s.attributes['jobstream.event_type'];
+      const extra = typeof type === 'string' ? ` (${type})` : '';
       out.push(`${'  '.repeat(depth)}${s.name}${extra}  [${s.service}]  ${ms.toFixed(2)} ms`);
       walk(s.spanId, depth + 1);
     }

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { connect, Empty, JSONCodec } from 'nats';
 import { WORKER_SUBJECTS } from '@jobstream/contracts';
+import { waitFor } from './wait.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/src/worker/main.js', import.meta.url));
 
@@ -52,21 +53,18 @@ export async function spawnWorker(env: Record<string, string>, timeoutMs = 30_00
       resolve({ code, signal });
     }),
   );
-  const until = Date.now() + timeoutMs;
-  let id = '';
-  for (;;) {
-    const m = /jobstream worker (\S+) serving agents/.exec(out);
-    if (m) {
-      id = m[1]!;
-      break;
-    }
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`worker exited before it was ready:\n${out}`);
-    if (Date.now() > until) {
-      child.kill('SIGKILL');
-      throw new Error(`worker not ready within ${timeoutMs} ms:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  const id = await waitFor(
+    () => {
+      const m = /jobstream worker (\S+) serving agents/.exec(out);
+      if (m) return m[1]!;
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`worker exited before it was ready:\n${out}`);
+      return null;
+    },
+    { timeoutMs, message: () => `the worker to be ready:\n${out}` },
+  ).catch((err: unknown) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
   return {
     pid: child.pid!,
     id,

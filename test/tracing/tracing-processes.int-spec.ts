@@ -9,7 +9,7 @@ import { startNats, startRedis, type RunningNats, type RunningServer } from '../
 import { startTestApp, type TestApp } from '../support/app.js';
 import { readAll } from '../support/sse-client.js';
 import { renderTree, startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
-import { eventually } from '../support/webhook-receiver.js';
+import { waitFor } from '../support/wait.js';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process.js';
 
 describe('a job traced across the API and a worker process (OTLP/HTTP)', () => {
@@ -44,12 +44,12 @@ describe('a job traced across the API and a worker process (OTLP/HTTP)', () => {
     await app.close(); // flushes the API's spans
     app = undefined;
 
-    const spans = await eventually(async () => {
+    const spans = await waitFor(async () => {
       const mine = otlp.spans.filter((s) => s.traceId === traceId);
       const run = mine.find((s) => s.name === 'job.run');
       const doneAppend = mine.find((s) => s.attributes['jobstream.event_type'] === 'done');
       return run && doneAppend && mine.some((s) => s.name === 'job.dispatch') && mine.some((s) => s.name === 'job.stream') ? mine : null;
-    }, 20_000, 'the spans of both processes');
+    }, { message: 'the spans of both processes', timeoutMs: 20_000, retryErrors: true });
     const one = (name: string) => spans.find((s) => s.name === name)!;
     expect(one('HTTP POST /v1/jobs').service).toBe('jobstream-api');
     expect(one('HTTP POST /v1/jobs').parentSpanId).toBe('1122334455667788');

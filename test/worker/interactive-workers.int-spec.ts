@@ -10,10 +10,10 @@ import type { JobEvent } from '@jobstream/contracts';
 import { startNats, startRedis, type RunningNats, type RunningServer } from '../harness/servers.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { openSse, readAll, tokenText, type SseResponse } from '../support/sse-client.js';
+import { sleep, waitFor } from '../support/wait.js';
 import { pingWorkers, spawnWorker, type WorkerProcess } from '../support/worker-process.js';
 
 const STALL_MS = 1500;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MESSAGE = 'Delete the 14 stale branches of the payments repository? ';
 
 let nats: RunningNats;
@@ -54,7 +54,6 @@ afterEach(async () => {
 
 afterAll(async () => {
   const lines = Object.entries(measured).map(([k, v]) => `  ${k}: [${v.join(', ')}] ms`);
-  // eslint-disable-next-line no-console
   console.log(`interactive jobs with worker processes (JOB_STALL_TIMEOUT_MS=${STALL_MS}):\n${lines.join('\n')}`);
   await api?.close();
   await Promise.all([nats?.destroy(), redis?.destroy()]);
@@ -68,10 +67,13 @@ describe('interactive jobs with worker processes', () => {
     await s.until(isWaiting, 30_000);
     const req = s.events().find((e) => e.type === 'input_required') as JobEvent<'input_required'>;
     // the worker lets go of it: its ping lists no running job
-    let ping = (await pingWorkers(nats.url)).find((p) => p.worker_id === w.id);
-    for (const until = Date.now() + 10_000; ping?.running_jobs.length !== 0 && Date.now() < until; await sleep(50)) {
-      ping = (await pingWorkers(nats.url)).find((p) => p.worker_id === w.id);
-    }
+    const ping = await waitFor(
+      async () => {
+        const p = (await pingWorkers(nats.url)).find((x) => x.worker_id === w.id);
+        return p?.running_jobs.length === 0 ? p : null;
+      },
+      { intervalMs: 50, message: 'the worker to report no running job' },
+    );
     expect(ping).toMatchObject({ concurrency: 1, running_jobs: [] });
     // its only slot is free: three other jobs run to the end while the first one waits
     const others = await Promise.all([1, 2, 3].map((n) => create({ message: `other job ${n} `, delay_ms: 5 })));
@@ -112,7 +114,7 @@ describe('interactive jobs with worker processes', () => {
     while (Date.now() - waitingSince < 3 * STALL_MS + 1000) {
       const job = (await api.api(`/v1/jobs/${id}`)).body;
       expect(job).toMatchObject({ status: 'waiting_for_input', attempt: 1, pending_input: { request_id: req.request_id } });
-      await sleep(200);
+      await sleep(200); // pacing the checks through a fixed span, not a synchronization
     }
     const b = await openSse(`${api.url}/v1/jobs/${id}/stream`, { headers: { 'Last-Event-ID': lastSeen.id } });
     const c = await openSse(`${api.url}/v1/jobs/${id}/stream`); // a newcomer from the start

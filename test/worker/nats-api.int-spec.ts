@@ -7,6 +7,7 @@ import { connect, type NatsConnection } from 'nats';
 import { API_SUBJECTS, newJobId } from '@jobstream/contracts';
 import { startNatsTestApp, type NatsTestApp } from '../support/nats-app.js';
 import { readAll, tokenText } from '../support/sse-client.js';
+import { waitFor } from '../support/wait.js';
 
 const KEYS = { acme: 'key-acme-123456', globex: 'key-globex-123456' };
 let app: NatsTestApp;
@@ -107,11 +108,13 @@ describe('NATS request-reply API', () => {
 
   it('answers a waiting job (v1.1 jobstream.api.jobs.input) with the REST rules: accepted, repeat, conflicts, tenant', async () => {
     const { job } = await req(API_SUBJECTS.create, { api_key: KEYS.acme, agent: 'echo', input: { message: 'ask over nats', ask: { after: 1 } } });
-    let got = await req(API_SUBJECTS.get, { api_key: KEYS.acme, id: job.id });
-    for (const until = Date.now() + 20_000; got.job.status !== 'waiting_for_input' && Date.now() < until; ) {
-      await new Promise((r) => setTimeout(r, 20));
-      got = await req(API_SUBJECTS.get, { api_key: KEYS.acme, id: job.id });
-    }
+    const got = await waitFor(
+      async () => {
+        const r = await req(API_SUBJECTS.get, { api_key: KEYS.acme, id: job.id });
+        return r.job.status === 'waiting_for_input' ? r : null;
+      },
+      { intervalMs: 20, message: `${job.id} to wait for input` },
+    );
     const rid = got.job.pending_input.request_id as string;
     const bad = await req(API_SUBJECTS.input, { api_key: KEYS.acme, id: job.id, request_id: rid, input: { approved: 'maybe' } });
     expect(bad.error).toEqual({ code: 'invalid_request', message: expect.stringContaining('input/approved') });

@@ -11,10 +11,10 @@ import type { JobEvent } from '@jobstream/contracts';
 import { TokenAssembler } from '@jobstream/sdk';
 import { startNatsTestApp, type NatsTestApp } from '../support/nats-app.js';
 import { openSse, type SseResponse } from '../support/sse-client.js';
+import { sleep, waitFor } from '../support/wait.js';
 import { pingWorkers, spawnWorker, type WorkerProcess } from '../support/worker-process.js';
 
 const STALL_MS = 1500;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let app: NatsTestApp;
 let workerEnv: Record<string, string>;
@@ -42,14 +42,12 @@ const tokens = (s: SseResponse, attempt?: number) =>
   events(s).filter((e) => e.type === 'token' && (attempt === undefined || e.attempt === attempt)).length;
 
 /** The worker whose ping lists the job as running (polls until one does). */
-async function holderOf(jobId: string, ms = 10_000): Promise<string> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const holder = (await pingWorkers(app.nats.url)).find((p) => p.running_jobs.includes(jobId));
-    if (holder) return holder.worker_id;
-    if (Date.now() > until) throw new Error(`no worker reports running ${jobId}`);
-    await sleep(50);
-  }
+async function holderOf(jobId: string): Promise<string> {
+  const holder = await waitFor(async () => (await pingWorkers(app.nats.url)).find((p) => p.running_jobs.includes(jobId)), {
+    intervalMs: 50,
+    message: `a worker to report running ${jobId}`,
+  });
+  return holder.worker_id;
 }
 
 /** The text a client assembles (attempts honoured), and checks that events are dense and attempts never interleave. */
@@ -92,14 +90,13 @@ afterAll(async () => {
     const sorted = [...v].sort((a, b) => a - b);
     return `  ${k}: n=${v.length} min=${sorted[0]} median=${sorted[Math.floor(sorted.length / 2)]} max=${sorted.at(-1)} ms  [${v.join(', ')}]`;
   });
-  // eslint-disable-next-line no-console
   console.log(`worker latencies (JOB_STALL_TIMEOUT_MS=${STALL_MS}, heartbeat every 1000 ms, watchdog after ${2 * STALL_MS} ms):\n${lines.join('\n')}`);
 });
 
 describe('agent-worker processes', () => {
   it('a job created while no worker runs waits, and runs once a worker starts', async () => {
     const id = await createJob({ message: 'waited for a worker ', delay_ms: 5 });
-    await sleep(1_000);
+    await sleep(1_000); // a window for a negative check (no worker runs, so it stays queued), not a synchronization
     expect((await app.api(`/v1/jobs/${id}`)).body.status).toBe('queued');
     const s = await stream(id);
     await worker();
@@ -184,7 +181,8 @@ describe('agent-worker processes', () => {
     await worker({ WORKER_CONCURRENCY: '1' });
     const message = 'the quick brown fox jumps over the lazy dog and keeps on running ';
     for (let round = 0; round < 2; round++) {
-      const id = await createJob({ message, repeat: 4, delay_ms: 60 }); // ~3 s, and the kill follows the 3rd token
+      // ~6 s per attempt: the kill (after the 3rd token and a ping round) lands mid-job even on a busy machine
+      const id = await createJob({ message, repeat: 8, delay_ms: 60 });
       const s = await stream(id);
       await s.until((items) => items.filter((x) => x.kind === 'event' && x.event.type === 'token').length >= 3);
       const holder = await holderOf(id);
@@ -196,8 +194,8 @@ describe('agent-worker processes', () => {
       await ended(s);
       const evs = events(s);
       expect(evs.filter((e) => e.type === 'attempt')).toMatchObject([{ attempt: 2, reason: 'worker_lost' }]);
-      expect(evs.at(-1)).toMatchObject({ type: 'done', attempt: 2, output: { text: message.repeat(4) } });
-      expect(assembled(evs)).toBe(message.repeat(4));
+      expect(evs.at(-1)).toMatchObject({ type: 'done', attempt: 2, output: { text: message.repeat(8) } });
+      expect(assembled(evs)).toBe(message.repeat(8));
       expect((await app.api(`/v1/jobs/${id}`)).body).toMatchObject({ status: 'completed', attempt: 2 });
       // a fresh worker replaces the victim for the next round
       workers.splice(workers.indexOf(victim), 1);
@@ -242,7 +240,8 @@ describe('agent-worker processes', () => {
     await worker({ WORKER_SHUTDOWN_GRACE_MS: '300' });
     await worker({ WORKER_SHUTDOWN_GRACE_MS: '300' });
     const message = 'handed back from one worker to the next one without losing a word ';
-    const id = await createJob({ message, repeat: 4, delay_ms: 80 }); // ~4 s: long enough to outlive the grace
+    // ~8 s: it surely outlives the SIGTERM (after the 3rd token and a ping round) plus the 300 ms grace, busy machine or not
+    const id = await createJob({ message, repeat: 8, delay_ms: 80 });
     const s = await stream(id);
     await s.until((items) => items.filter((x) => x.kind === 'event' && x.event.type === 'token').length >= 3);
     const holder = await holderOf(id);
@@ -267,8 +266,8 @@ describe('agent-worker processes', () => {
       ['running', 2],
     ]);
     expect(evs.filter((e) => isTerminal(e))).toHaveLength(1);
-    expect(evs.at(-1)).toMatchObject({ type: 'done', attempt: 2, output: { text: message.repeat(4) } });
-    expect(assembled(evs)).toBe(message.repeat(4));
+    expect(evs.at(-1)).toMatchObject({ type: 'done', attempt: 2, output: { text: message.repeat(8) } });
+    expect(assembled(evs)).toBe(message.repeat(8));
   }, 60_000);
 
   it('SIGTERM mid-job with time to spare: the job finishes within the grace period', async () => {

@@ -49,6 +49,12 @@ export interface AppendInput {
   dedupId?: string;
   /** Event time; defaults to now. */
   ts?: Date;
+  /**
+   * The caller believes this is the job's first event (a job record just created): a driver may skip looking up
+   * the job's last event and append as if the log were empty. Only a hint: when the log is not empty the append is
+   * numbered and checked exactly as without it (it only costs the lookup it tried to save).
+   */
+  firstEvent?: boolean;
 }
 
 export type EventListener = (e: LoggedEvent) => void;
@@ -146,6 +152,27 @@ export interface EventLogCapacity {
   /** Room for a new job (the API answers 503 + Retry-After otherwise). */
   hasRoom(): boolean;
   usage(): { events: number; bytes: number; runningEvents: number; runningBytes: number; evictedJobs: number; maxEvents: number; maxBytes: number };
+}
+
+/**
+ * A sequential reader of one job's log, for a long replay: successive `read`s that continue where the previous one
+ * ended share one server-side cursor (JetStream: one ordered consumer for the whole replay instead of one per
+ * page). Not reading is the back-pressure. `read` has the semantics of {@link EventLog.read}; a call whose `after`
+ * is not where the previous one ended starts over from `after`.
+ */
+export interface EventReader {
+  read(after: EventPosition, limit: number): Promise<LoggedEvent[]>;
+  /** Releases the server-side cursor; idempotent. The reader may be used again (it starts over). */
+  close(): void;
+}
+
+/** An optional ability of a driver: sequential readers (the JetStream driver). */
+export interface EventLogReaders {
+  openReader(jobId: string): EventReader;
+}
+
+export function hasReaders(log: EventLog): log is EventLog & EventLogReaders {
+  return typeof (log as Partial<EventLogReaders>).openReader === 'function';
 }
 
 export function hasCapacity(log: EventLog): log is EventLog & EventLogCapacity {

@@ -5,3 +5,4 @@ export * from './live-hub.js';
 export { stampEvent } from './stamp.js';
 export * from './jetstream-event-log.js';
 export * from './snapshot-cache.js';
+export * from './hot-cache.js';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect } from 'nats';
 import { EVENTS_STREAM, START, eventsSubject, newJobId } from '@jobstream/contracts';
+import { waitFor } from '../../contracts/src/testing/wait.js';
 import { startNats, type RunningNats } from '../../../test/harness/servers.js';
 import { EventLogUnavailableError, JobLogClosedError } from './event-log.port.js';
 import { JetStreamEventLog } from './jetstream-event-log.js';
@@ -50,6 +51,47 @@ describe('JetStreamEventLog specifics', () => {
     }
     await Promise.all([leader.close(), direct.close()]);
   });
+
+  it('reads a long replay page by page through ONE ordered consumer (openReader), dense, and releases it at the end', async () => {
+    const log = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000 });
+    const nc = await connect({ servers: nats.url });
+    const jsm = await nc.jetstreamManager();
+    const job = newJobId();
+    // this job's consumers only (other tests' ephemeral consumers may still be going away)
+    const consumers = async () => (await jsm.consumers.list(EVENTS_STREAM).next()).filter((c) => c.config.filter_subject === eventsSubject(job)).length;
+    const n = 1_050;
+    for (let i = 1; i <= n; i++) await log.append(job, { event: token(`${i} `), attempt: 1 });
+    // the server removes a consumer whose subscription is gone: wait for that (no fixed sleep)
+    const released = async (want: number) => {
+      const end = Date.now() + 20_000;
+      while ((await consumers()) !== want && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      return consumers();
+    };
+    const base = await consumers();
+    const reader = log.openReader(job);
+    const got: number[] = [];
+    let after = START;
+    let peak = base;
+    for (;;) {
+      const page = await reader.read(after, 200);
+      peak = Math.max(peak, await consumers());
+      got.push(...page.map((e) => e.event.seq));
+      if (page.length < 200) break;
+      after = { seq: page.at(-1)!.event.seq, pos: page.at(-1)!.pos };
+      if (got.length < n) expect(await consumers()).toBe(base + 1); // kept between pages
+    }
+    expect(got).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    expect(peak).toBe(base + 1);
+    expect(await released(base)).toBe(base); // ended at the job's last event: released
+    // a read that does not continue the previous one starts over; close releases the consumer
+    expect((await reader.read({ seq: 100, pos: 0 }, 300)).map((e) => e.event.seq)).toEqual(Array.from({ length: 300 }, (_, i) => i + 101));
+    expect(await consumers()).toBe(base + 1);
+    reader.close();
+    expect((await reader.read({ seq: n - 3, pos: 0 }, 300)).map((e) => e.event.seq)).toEqual([n - 2, n - 1, n]); // short: direct gets
+    expect(await released(base)).toBe(base);
+    await nc.close();
+    await log.close();
+  }, 60_000);
 
   it('configures the stream idempotently, with republish for live delivery', async () => {
     const a = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000, maxBytes: 64 * 1024 ** 2 });
@@ -125,17 +167,14 @@ describe('JetStreamEventLog specifics', () => {
     }
     await nats.restart();
     // the same instance reconnects by itself; the retried append (same dedup id) lands once
-    let appended;
-    for (let i = 0; ; i++) {
-      try {
-        appended = await log.append(job, { event: token('during'), attempt: 1, dedupId: 'during' });
-        break;
-      } catch (err) {
-        expect(err).toBeInstanceOf(EventLogUnavailableError);
-        if (i > 100) throw err;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    const appended = await waitFor(
+      () =>
+        log.append(job, { event: token('during'), attempt: 1, dedupId: 'during' }).catch((err: unknown) => {
+          expect(err).toBeInstanceOf(EventLogUnavailableError);
+          return null;
+        }),
+      { intervalMs: 100, message: 'an append to succeed after NATS restarted' },
+    );
     expect(appended.event.seq).toBe(2);
     expect((await log.read(job, START, 10)).map((e) => e.event.seq)).toEqual([1, 2]);
     await log.close();

@@ -38,7 +38,11 @@ import {
   type StoredMsg,
   type JetStreamClient,
   type JetStreamManager,
+  type JetStreamPublishOptions,
+  type JetStreamSubscription,
+  type JsMsg,
   type Msg,
+  type PubAck,
   type NatsConnection,
   type NatsError,
   type StreamConfig,
@@ -61,6 +65,8 @@ import {
   type AppendInput,
   type EventListener,
   type EventLog,
+  type EventLogReaders,
+  type EventReader,
   type LiveSubscription,
   type LoggedEvent,
 } from './event-log.port.js';
@@ -112,6 +118,14 @@ interface LastState {
   /** Attempt of the newest event (attempts only grow in a job's log). */
   attempt: number;
   terminal: LoggedEvent | null;
+}
+
+interface OutboxEntry {
+  subject: string;
+  data: Uint8Array;
+  opts: Partial<JetStreamPublishOptions>;
+  resolve: (ack: PubAck) => void;
+  reject: (err: unknown) => void;
 }
 
 const NONE: LastState = Object.freeze({ seq: 0, pos: 0, attempt: 0, terminal: null });
@@ -175,12 +189,14 @@ function parseStored(data: Uint8Array, pos: number): LoggedEvent {
   return { event: JSON.parse(json) as JobEvent, pos, json };
 }
 
-export class JetStreamEventLog implements EventLog {
+export class JetStreamEventLog implements EventLog, EventLogReaders {
   private readonly js: JetStreamClient;
   private readonly cache = new Map<string, LastState>();
   /** Per job, the highest seq this instance appended and got acknowledged (LRU, like `cache`). */
   private readonly acked = new Map<string, number>();
   private readonly chains = new Map<string, Promise<unknown>>();
+  /** Publishes waiting for the end of the turn (see `publishInTurn`). */
+  private outbox: OutboxEntry[] = [];
   private readonly subs = new Set<{ unsubscribe(): void }>();
   private readonly stream: string;
   private readonly cacheSize: number;
@@ -257,6 +273,7 @@ export class JetStreamEventLog implements EventLog {
         const changes = streamDiff(info.config as unknown as Record<string, unknown>, want);
         if (changes.length > 0) {
           await this.jsm.streams.update(this.stream, { ...info.config, ...want } as StreamConfig);
+          // eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(logger) just below
           const say = this.opts.logger?.info ?? this.opts.logger?.warn;
           say?.call(this.opts.logger, `stream ${this.stream} reconciled with the configuration: ${changes.join(', ')}`);
         }
@@ -277,11 +294,14 @@ export class JetStreamEventLog implements EventLog {
   async append(jobId: string, input: AppendInput): Promise<LoggedEvent> {
     this.assertOpen();
     // Serialize this process's appends to one job; other processes are handled by the expectation.
-    const prev = this.chains.get(jobId) ?? Promise.resolve();
-    const run = prev.then(
-      () => this.appendNow(jobId, input),
-      () => this.appendNow(jobId, input),
-    );
+    // (no link when none is in flight, the usual case: one promise and one microtask less per event)
+    const prev = this.chains.get(jobId);
+    const run = prev
+      ? prev.then(
+          () => this.appendNow(jobId, input),
+          () => this.appendNow(jobId, input),
+        )
+      : this.appendNow(jobId, input);
     this.chains.set(jobId, run);
     try {
       return await run;
@@ -292,7 +312,10 @@ export class JetStreamEventLog implements EventLog {
 
   private async appendNow(jobId: string, input: AppendInput): Promise<LoggedEvent> {
     const subject = eventsSubject(jobId);
-    let known = this.cacheGet(jobId);
+    // A job's first event (hinted by the caller): publish expecting an empty subject instead of reading its last
+    // event first — one broker round trip less on every job creation. A wrong hint fails the expectation (10071)
+    // and the loop below reads the real state. Not when this instance appended to the job before (rollback check).
+    let known = this.cacheGet(jobId) ?? (input.firstEvent && !this.acked.has(jobId) ? NONE : undefined);
     for (let attempt = 1; ; attempt++) {
       const state = known ?? (await this.fetchLastState(jobId));
       if (state.terminal && input.dedupId === undefined) throw new JobLogClosedError(jobId, state.terminal);
@@ -315,7 +338,7 @@ export class JetStreamEventLog implements EventLog {
       const json = JSON.stringify(event);
       let ack;
       try {
-        ack = await this.js.publish(subject, encoder.encode(json), {
+        ack = await this.publishInTurn(subject, encoder.encode(json), {
           msgID: input.dedupId,
           expect: { lastSubjectSequence: expected },
         });
@@ -345,6 +368,33 @@ export class JetStreamEventLog implements EventLog {
       return logged;
     }
   }
+
+  /**
+   * `js.publish`, started at the end of the current event-loop turn together with every other append of the turn.
+   * nats.js writes to the socket once per microtask checkpoint, and appends of different jobs (each resumed by its
+   * own timer or ack) each reach it in a checkpoint of their own: one socket write per event. Started in one
+   * synchronous loop, all the turn's publishes leave in one write (and their acks mostly come back in one read).
+   * Each job still has at most one append in flight (the per-job chain: every append's expectation is the stream
+   * sequence of the one before), so order, fencing and dedup are untouched; the cost is the rest of the turn.
+   */
+  private publishInTurn(subject: string, data: Uint8Array, opts: Partial<JetStreamPublishOptions>): Promise<PubAck> {
+    return new Promise<PubAck>((resolve, reject) => {
+      this.outbox.push({ subject, data, opts, resolve, reject });
+      if (this.outbox.length === 1) setImmediate(this.flushOutbox);
+    });
+  }
+
+  private readonly flushOutbox = (): void => {
+    const batch = this.outbox;
+    this.outbox = [];
+    for (const p of batch) {
+      try {
+        this.js.publish(p.subject, p.data, p.opts).then(p.resolve, p.reject);
+      } catch (err) {
+        p.reject(err);
+      }
+    }
+  };
 
   async read(jobId: string, after: EventPosition, limit: number): Promise<LoggedEvent[]> {
     this.assertOpen();
@@ -392,6 +442,88 @@ export class JetStreamEventLog implements EventLog {
       sub.unsubscribe();
     }
     return out;
+  }
+
+  /**
+   * A reader for one long replay: pages that follow each other are read from ONE ordered consumer, opened at the
+   * first page that is too long for direct gets and kept (not read = flow-controlled by the server) until the
+   * replay reaches the job's last event as it was when the consumer started, the caller reads elsewhere, or
+   * `close`. A read that does not continue the previous one starts over like {@link read}.
+   */
+  openReader(jobId: string): EventReader {
+    let sub: JetStreamSubscription | null = null;
+    let it: AsyncIterator<JsMsg> | null = null;
+    /** Seq of the last message taken from the consumer (the next one follows it). */
+    let at = 0;
+    /** Stream sequence of the job's last event when the consumer started: the end of this replay. */
+    let endPos = 0;
+    const close = () => {
+      sub?.unsubscribe();
+      sub = null;
+      it = null;
+    };
+    const read = async (after: EventPosition, limit: number): Promise<LoggedEvent[]> => {
+      this.assertOpen();
+      const max = Math.max(1, Math.floor(limit));
+      if (!sub || !it || after.seq < at) {
+        close();
+        const last = await this.last(jobId);
+        if (!last || last.event.seq <= after.seq) return [];
+        if ((last.pos <= after.pos && after.pos > 0) || Math.min(max, last.event.seq - after.seq) <= DIRECT_READ_MAX) {
+          return this.read(jobId, after, limit); // rare rollback case, or a short tail (direct gets)
+        }
+        const opts = consumerOpts().orderedConsumer();
+        if (after.pos > 0) opts.startSequence(after.pos + 1);
+        else opts.deliverAll();
+        try {
+          sub = await this.js.subscribe(eventsSubject(jobId), opts);
+        } catch (err) {
+          throw unavailable(err, 'read');
+        }
+        it = sub[Symbol.asyncIterator]();
+        endPos = last.pos;
+        at = after.seq;
+      }
+      const consumer = sub;
+      const out: LoggedEvent[] = [];
+      let ended = false;
+      // Events may expire between the `last` lookup and the consumer's start: never wait forever.
+      let progressed = false;
+      const check = () => {
+        if (!progressed) consumer.unsubscribe();
+        else {
+          progressed = false;
+          idle = setTimeout(check, READ_IDLE_MS);
+        }
+      };
+      let idle: NodeJS.Timeout | undefined = setTimeout(check, READ_IDLE_MS);
+      try {
+        while (out.length < max) {
+          const r = await it.next();
+          if (r.done) {
+            ended = true;
+            break;
+          }
+          progressed = true;
+          const m = r.value;
+          const e = parseStored(m.data, m.seq);
+          at = e.event.seq;
+          if (e.event.seq > after.seq) out.push(e);
+          if (m.info.pending === 0 || m.seq >= endPos) {
+            ended = true;
+            break;
+          }
+        }
+      } catch (err) {
+        close();
+        throw unavailable(err, 'read');
+      } finally {
+        clearTimeout(idle);
+      }
+      if (ended) close();
+      return out;
+    };
+    return { read, close };
   }
 
   async last(jobId: string): Promise<LoggedEvent | null> {

@@ -4,8 +4,15 @@
  *
  * Each event is repaired into dense seq order once per job (a {@link Sequencer} backfills broker gaps) and mapped
  * once per job by `prepare` (e.g. into a pre-built SSE frame) before it is handed to every listener.
+ *
+ * With a {@link HotCache}, the same in-order feed keeps the job's most recent events in memory
+ * ({@link LiveHub.recent}): a client joining or resuming the job replays them from here. The feed then outlives its
+ * last client by the cache's grace period (a client that reconnects finds the window warm), and the window is
+ * dropped whenever the feed stops, so it is never read while it could miss events.
  */
-import type { EventLog, LiveSubscription, LoggedEvent } from './event-log.port.js';
+import type { EventPosition } from '@jobstream/contracts';
+import { hasReaders, positionOf, type EventLog, type EventReader, type LiveSubscription, type LoggedEvent } from './event-log.port.js';
+import type { HotCache } from './hot-cache.js';
 import { Sequencer } from './sequencer.js';
 
 export interface HubSink<T> {
@@ -19,6 +26,15 @@ interface Entry<T> {
   ready: Promise<void>;
   sub: LiveSubscription | null;
   sequencer: Sequencer;
+  /** Live delivery is active (the subscription resolved). */
+  active: boolean;
+  /** Tears the feed down after the last sink left and the linger passed. */
+  linger: NodeJS.Timeout | null;
+}
+
+export interface LiveHubOptions {
+  /** Recent events per job, fed by the hub (see {@link LiveHub.recent}). */
+  hot?: HotCache;
 }
 
 export class LiveHub<T> {
@@ -27,12 +43,17 @@ export class LiveHub<T> {
   constructor(
     private readonly log: EventLog,
     private readonly prepare: (e: LoggedEvent) => T,
+    private readonly opts: LiveHubOptions = {},
   ) {}
 
   /** Adds a sink to the job's feed; resolves (with the way out) once live delivery is active. */
   async subscribe(jobId: string, sink: HubSink<T>): Promise<() => void> {
     let entry = this.entries.get(jobId);
     if (!entry) entry = this.open(jobId);
+    if (entry.linger) {
+      clearTimeout(entry.linger);
+      entry.linger = null;
+    }
     entry.sinks.add(sink);
     const leave = () => this.leave(jobId, entry!, sink);
     try {
@@ -42,6 +63,49 @@ export class LiveHub<T> {
       throw err;
     }
     return leave;
+  }
+
+  /**
+   * Up to `limit` of the job's events right after `after`, from the hot cache, or null when they are not in memory
+   * (read the log). Exact only for a caller whose sink is attached to the job's feed: what the window does not hold
+   * yet reaches it live, so `[]` means "nothing more for now".
+   */
+  recent(jobId: string, after: EventPosition, limit: number): LoggedEvent[] | null {
+    const hot = this.opts.hot;
+    if (!hot) return null;
+    const entry = this.entries.get(jobId);
+    if (!entry || !entry.active) return null;
+    return hot.read(jobId, after, limit);
+  }
+
+  /**
+   * The replay of one client of the job, whose sink is attached to the job's feed: each page comes from the hot
+   * cache when its window holds it, otherwise from the log — through one sequential reader for the whole replay
+   * when the driver has them (one consumer, not one per page). Close it when the client leaves.
+   */
+  reader(jobId: string): EventReader {
+    let logReader: EventReader | null = null;
+    const read = async (after: EventPosition, limit: number): Promise<LoggedEvent[]> => {
+      const hot = this.recent(jobId, after, limit);
+      if (hot) {
+        logReader?.close(); // the replay reached the window: the log is not read again
+        return hot;
+      }
+      // Before the window: read the log only up to it (a short gap is read with direct gets), then fill the page
+      // from memory — a short page would mean "the end" to the caller.
+      const w = this.entries.get(jobId)?.active ? this.opts.hot?.window(jobId) : null;
+      const upTo = w && w.base > after.seq ? Math.min(limit, w.base - after.seq) : limit;
+      let page: LoggedEvent[];
+      if (hasReaders(this.log)) {
+        logReader ??= this.log.openReader(jobId);
+        page = await logReader.read(after, upTo);
+      } else page = await this.log.read(jobId, after, upTo);
+      const end = page.at(-1);
+      // up to the window's start: the rest of the page from memory (or, if the window moved meanwhile, as above)
+      if (upTo < limit && end && end.event.seq === w!.base) return page.concat(await read(positionOf(end), limit - page.length));
+      return page;
+    };
+    return { read, close: () => logReader?.close() };
   }
 
   /** Jobs with a live subscription and the sinks attached to them. */
@@ -61,10 +125,13 @@ export class LiveHub<T> {
       sinks: new Set(),
       sub: null,
       ready: Promise.resolve(),
+      active: false,
+      linger: null,
       sequencer: new Sequencer({
         start: null,
         fetch: (after, limit) => this.log.read(jobId, after, limit),
         emit: (e) => {
+          this.opts.hot?.observe(jobId, e);
           const prepared = this.prepare(e);
           for (const s of entry.sinks) s.next(e, prepared);
         },
@@ -76,6 +143,7 @@ export class LiveHub<T> {
     entry.ready = this.log.subscribe(jobId, (e) => entry.sequencer.push(e)).then(
       (sub) => {
         entry.sub = sub;
+        entry.active = true;
         if (entry.sinks.size === 0 || this.entries.get(jobId) !== entry) this.teardown(jobId, entry);
       },
       (err: unknown) => {
@@ -89,12 +157,31 @@ export class LiveHub<T> {
 
   private leave(jobId: string, entry: Entry<T>, sink: HubSink<T>): void {
     if (!entry.sinks.delete(sink)) return;
-    if (entry.sinks.size === 0) this.teardown(jobId, entry);
+    if (entry.sinks.size > 0) return;
+    const lingerMs = this.opts.hot?.lingerMs ?? 0;
+    if (lingerMs > 0 && entry.active && this.entries.get(jobId) === entry) {
+      // keep the feed (and the job's hot window) a while for clients that come back
+      entry.linger = setTimeout(() => {
+        entry.linger = null;
+        if (entry.sinks.size === 0) this.teardown(jobId, entry);
+      }, lingerMs);
+      entry.linger.unref?.();
+      return;
+    }
+    this.teardown(jobId, entry);
   }
 
   private teardown(jobId: string, entry: Entry<T>): void {
     entry.sequencer.stop();
-    if (this.entries.get(jobId) === entry) this.entries.delete(jobId);
+    entry.active = false;
+    if (entry.linger) {
+      clearTimeout(entry.linger);
+      entry.linger = null;
+    }
+    if (this.entries.get(jobId) === entry) {
+      this.entries.delete(jobId);
+      this.opts.hot?.drop(jobId);
+    }
     if (entry.sub) {
       entry.sub.unsubscribe();
       entry.sub = null;

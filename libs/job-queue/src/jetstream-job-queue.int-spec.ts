@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect } from 'nats';
 import { DISPATCH_CONSUMER, DISPATCH_STREAM, newJobId } from '@jobstream/contracts';
+import { sleep, waitFor } from '../../contracts/src/testing/wait.js';
 import { startNats, type RunningNats } from '../../../test/harness/servers.js';
 import type { QueuedJob } from './job-queue.port.js';
 import { JetStreamJobQueue, NatsJobControl } from './jetstream-job-queue.js';
@@ -14,14 +15,6 @@ afterAll(async () => {
   await nats.destroy();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(cond: () => boolean, ms = 15_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
 
 // The contract's names: every queue handle is its own connection (its own "process") sharing the one durable.
 jobQueueConformance('jetstream', async () => JetStreamJobQueue.create({ servers: nats.url }));
@@ -92,20 +85,21 @@ describe('JetStreamJobQueue specifics', () => {
   });
 
   it('keeps a job held past the ack wait while the handler signals working()', async () => {
-    const names = { stream: 'T_WORKING', subject: 'test.working.dispatch', consumer: 'working-workers', ackWaitMs: 1_000 };
+    const names = { stream: 'T_WORKING', subject: 'test.working.dispatch', consumer: 'working-workers', ackWaitMs: 2_000 };
     const q = await JetStreamJobQueue.create({ servers: nats.url, ...names });
     const deliveries: number[] = [];
     const c = await q.consume(async (j) => {
       deliveries.push(j.deliveries);
-      for (let i = 0; i < 6; i++) {
-        await sleep(400);
+      // a working() every 250 ms: a stall of up to 1.75 s (a busy machine) still keeps the job
+      for (let i = 0; i < 18; i++) {
+        await sleep(250);
         j.working();
       }
       await j.ack();
     }, { concurrency: 2 });
     await q.enqueue(newJobId());
     await waitFor(() => deliveries.length === 1);
-    await c.drain(); // waits for the handler (2.4 s, i.e. more than twice the ack wait)
+    await c.drain(); // waits for the handler (4.5 s, i.e. more than twice the ack wait)
     expect(deliveries).toEqual([1]);
     await q.close();
   });

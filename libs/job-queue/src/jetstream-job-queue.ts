@@ -198,6 +198,7 @@ export class JetStreamJobQueue implements JobQueue {
       const changes = streamDiff(info.config as unknown as Record<string, unknown>, owned);
       if (changes.length > 0) {
         await this.jsm.streams.update(this.stream, { ...info.config, ...owned });
+        // eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(logger) just below
         const say = this.opts.logger?.info ?? this.opts.logger?.warn;
         say?.call(this.opts.logger, `stream ${this.stream} reconciled with the configuration: ${changes.join(', ')}`);
       }
@@ -379,7 +380,8 @@ export class NatsJobControl implements JobControl {
         if (err) return;
         let reason = '';
         try {
-          reason = String((JSON.parse(decoder.decode(m.data)) as { reason?: unknown }).reason ?? '');
+          const r = (JSON.parse(decoder.decode(m.data)) as { reason?: unknown }).reason;
+          reason = typeof r === 'string' ? r : '';
         } catch {
           /* a malformed body still cancels, without a reason */
         }

@@ -185,6 +185,7 @@ export async function openSseConnection(o: SseConnectionOptions): Promise<SseCon
           return f;
         }
         if (closed) return undefined;
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- a JobstreamConnectionError or the signal's abort reason
         if (failure !== undefined) throw failure;
         if (ended) return undefined;
         await new Promise<void>((r) => (wakeConsumer = r));

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { JobEvent } from '@jobstream/contracts/events';
+import { waitFor } from '../../contracts/src/testing/wait.js';
 import { seededRandom } from './backoff.js';
 import { JobstreamConnectionError, JobstreamError } from './errors.js';
 import { createStream, type ReconnectInfo } from './stream.js';
@@ -264,7 +265,7 @@ describe('createStream', () => {
     const err = await pending.catch((e: unknown) => e);
     expect((err as Error).name).toBe('AbortError');
     // The server's stream loses its listener once the client went away.
-    await waitUntil(() => s.jobs.get(id)!.listeners.size === 0);
+    await waitFor(() => s.jobs.get(id)!.listeners.size === 0, { intervalMs: 5, message: 'the server to see the stream closed' });
     expect(s.streamRequests).toHaveLength(1);
   });
 
@@ -279,11 +280,6 @@ describe('createStream', () => {
     expect((await pending).done).toBe(true);
   });
 });
-
-/** Polls a condition (no timing assertion: the test's own timeout bounds it). */
-export async function waitUntil(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 5));
-}
 
 describe('createStream: resume v2 options', () => {
   it('types: asks the server for the types and takes its seq gaps as expected (no reconnect)', async () => {

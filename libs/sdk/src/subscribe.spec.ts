@@ -116,8 +116,7 @@ describe('subscribeJobStream', () => {
     const id = s.addJob([{ type: 'status', status: 'running' }]);
     const events: JobEvent[] = [];
     let errored = false;
-    let sub: ReturnType<typeof subscribeJobStream> | undefined;
-    sub = subscribeJobStream(
+    const sub = subscribeJobStream(
       id,
       {
         onEvent: (e) => {

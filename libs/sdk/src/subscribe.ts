@@ -205,5 +205,5 @@ export function streamJobTokens(jobId: string, callbacks: TokenCallbacks, option
     },
     { ...options, reconnect: options.reconnect ?? false },
   );
-  return { close: sub.close, getLastEventId: sub.getLastEventId };
+  return { close: () => sub.close(), getLastEventId: () => sub.getLastEventId() };
 }

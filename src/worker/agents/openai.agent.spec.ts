@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { isTerminalEvent, parseAgentEvent, type AgentEvent } from '@jobstream/contracts';
+import { waitFor } from '../../../libs/contracts/src/testing/wait.js';
 import type { AgentContext } from './agent.js';
 import { OpenAiAgent, TOOL_NOT_EXECUTED, conversationOf, type OpenAiAgentConfig } from './openai.agent.js';
 import {
@@ -377,7 +378,7 @@ describe('OpenAiAgent — abort', () => {
     const before = server.requests.length;
     const it = agent.run(ctx)[Symbol.asyncIterator]();
     const next = it.next();
-    while (server.requests.length === before) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => server.requests.length > before, { intervalMs: 5, message: 'the request to reach the server' });
     ac.abort();
     await expect(next).resolves.toEqual({ done: true, value: undefined });
     await expect(server.requests.at(-1)!.closedEarly).resolves.toBe(true);

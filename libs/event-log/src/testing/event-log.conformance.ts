@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { InvalidEventError, START, newJobId, type AgentEvent } from '@jobstream/contracts';
+import { sleep, waitFor } from '../../../contracts/src/testing/wait.js';
 import { JobLogClosedError, LogRollbackError, StaleAttemptError, positionOf, type EventLog, type LoggedEvent } from '../event-log.port.js';
 import { Sequencer } from '../sequencer.js';
 
@@ -17,13 +18,6 @@ export type EventLogFactory = (opts: EventLogFactoryOptions) => Promise<EventLog
 const token = (text: string): AgentEvent => ({ type: 'token', text });
 const done = (text = ''): AgentEvent => ({ type: 'done', usage: { input_tokens: 1, output_tokens: 2 }, output: { text } });
 
-async function waitFor(cond: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 export interface EventLogConformanceOptions {
   retentionTestMs?: number;
@@ -185,6 +179,26 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
       expect((await log.last(job))?.event).toMatchObject({ seq: 2, type: 'done' });
     });
 
+    it('treats the firstEvent hint as a hint: a log that is not empty numbers, fences and closes as without it', async () => {
+      const log = await make();
+      const other = await make();
+      const fresh = newJobId();
+      expect((await log.append(fresh, { event: token('a'), attempt: 1, firstEvent: true })).event.seq).toBe(1);
+      const job = newJobId();
+      await other.append(job, { event: token('a'), attempt: 1 });
+      await other.append(job, { event: token('b'), attempt: 2 });
+      // a wrong hint from an instance that never saw the job: numbered after the events already there
+      expect((await log.append(job, { event: token('c'), attempt: 2, firstEvent: true })).event).toMatchObject({ seq: 3, text: 'c' });
+      const stale = newJobId();
+      await other.append(stale, { event: token('a'), attempt: 2 });
+      await expect(log.append(stale, { event: token('late'), attempt: 1, firstEvent: true })).rejects.toBeInstanceOf(StaleAttemptError);
+      const ended = newJobId();
+      await other.append(ended, { event: done('x'), attempt: 1 });
+      await expect(log.append(ended, { event: token('late'), attempt: 1, firstEvent: true })).rejects.toBeInstanceOf(JobLogClosedError);
+      expect((await log.read(job, START, 10)).map((e) => e.event.seq)).toEqual([1, 2, 3]);
+      expect((await log.read(ended, START, 10)).map((e) => e.event.type)).toEqual(['done']);
+    });
+
     it('gives dense, unique seqs to concurrent appenders', async () => {
       const log = await make();
       const other = await make();
@@ -285,12 +299,12 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
       const got: number[] = [];
       const sub = await log.subscribe(job, (e) => got.push(e.event.seq));
       for (let i = 0; i < 20; i++) await writer.append(job, { event: token(`${i}`), attempt: 1 });
-      await waitFor(() => got.length >= 20, 5000);
+      await waitFor(() => got.length >= 20);
       expect(got).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
       sub.unsubscribe();
       sub.unsubscribe();
       await writer.append(job, { event: token('after'), attempt: 1 });
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100); // a late delivery would show up by now (a window for a negative check, not a sync)
       expect(got).toHaveLength(20);
     });
 
@@ -301,7 +315,7 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
       const sub = await log.subscribe(job, (e) => got.push(e));
       await log.append(job, { event: token('a'), attempt: 1 });
       await log.append(job, { event: token('b'), attempt: 1 });
-      await waitFor(() => got.length >= 2, 5000);
+      await waitFor(() => got.length >= 2);
       const read = await log.read(job, START, 10);
       expect(got.map((e) => [e.event.seq, e.pos])).toEqual(read.map((e) => [e.event.seq, e.pos]));
       expect(got[1]!.event).toEqual(read[1]!.event);
@@ -315,8 +329,8 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
       const sub = await log.subscribe(j1, (e) => got.push(e.event.job_id));
       await log.append(j2, { event: token('other'), attempt: 1 });
       await log.append(j1, { event: token('mine'), attempt: 1 });
-      await waitFor(() => got.length >= 1, 5000);
-      await new Promise((r) => setTimeout(r, 50));
+      await waitFor(() => got.length >= 1);
+      await sleep(50); // the same, for an event of the other job
       expect(got).toEqual([j1]);
       sub.unsubscribe();
     });
@@ -327,7 +341,7 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
       const job = newJobId();
       await log.append(job, { event: token('old'), attempt: 1 });
       expect(await log.first(job)).not.toBeNull();
-      await waitFor(async () => (await log.first(job)) === null, retentionMs + 15_000);
+      await waitFor(async () => (await log.first(job)) === null, { timeoutMs: retentionMs + 15_000 });
       expect(await log.read(job, START, 10)).toEqual([]);
     });
   });

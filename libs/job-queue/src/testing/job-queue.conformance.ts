@@ -1,18 +1,11 @@
 /** The JobQueue conformance suite: every driver (memory, JetStream work queue) must pass it unchanged. */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { newJobId } from '@jobstream/contracts';
+import { sleep, waitFor } from '../../../contracts/src/testing/wait.js';
 import type { JobQueue, QueueConsumer, QueuedJob } from '../job-queue.port.js';
 
 export type JobQueueFactory = () => Promise<JobQueue>;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
 
 export function jobQueueConformance(driver: string, factory: JobQueueFactory): void {
   describe(`JobQueue conformance: ${driver}`, () => {
@@ -110,7 +103,7 @@ export function jobQueueConformance(driver: string, factory: JobQueueFactory): v
       );
       await e.q.enqueue(failing);
       await e.q.enqueue(fine);
-      await waitFor(() => seen.filter((x) => x.job === 'failing').length >= 2, 25_000); // a loaded broker may take a while to redeliver
+      await waitFor(() => seen.filter((x) => x.job === 'failing').length >= 2, { timeoutMs: 25_000 }); // a loaded broker may take a while to redeliver
       await sleep(300);
       const failings = seen.filter((x) => x.job === 'failing');
       expect(failings).toHaveLength(2);

@@ -3,6 +3,7 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { newJobId, type JobStatus } from '@jobstream/contracts';
+import { sleep, waitFor } from '../../../contracts/src/testing/wait.js';
 import { newJobRecord } from '../transitions.js';
 import {
   IdempotencyConflictError,
@@ -33,7 +34,6 @@ function inputRequest(request_id: string, inMs: number): InputRequestRecord {
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function jobStoreConformance(driver: string, factory: JobStoreFactory): void {
   describe(`JobStore conformance: ${driver}`, () => {
@@ -328,9 +328,7 @@ export function jobStoreConformance(driver: string, factory: JobStoreFactory): v
       await s.create(done);
       await s.create(live);
       await s.transition(done.id, 'completed');
-      const until = Date.now() + 10_000;
-      while ((await s.get(done.id)) !== null && Date.now() < until) await sleep(100);
-      expect(await s.get(done.id)).toBeNull();
+      await waitFor(async () => (await s.get(done.id)) === null, { intervalMs: 100, message: 'the finished job to expire' });
       expect((await s.get(live.id))?.status).toBe('running');
       expect((await s.list(t, { limit: 10 })).items.map((j) => j.id)).toEqual([live.id]);
     });

@@ -59,7 +59,8 @@ export class FakeJobstreamServer {
   baseUrl = '';
 
   constructor(private readonly opts: FakeServerOptions = {}) {
-    this.server = createServer((req, res) => this.handle(req, res));
+    // a handler that throws (a malformed body) drops the connection instead of an unhandled rejection
+    this.server = createServer((req, res) => void this.handle(req, res).catch(() => res.destroy()));
   }
 
   async start(): Promise<this> {

@@ -1,79 +1,16 @@
-/**
- * The playground: ONE self-contained page (inline CSS and JS, nothing fetched from elsewhere, no build step).
+/*
+ * The playground's script (plain browser JavaScript, no build step), served at /playground/playground.js.
  * It creates an `echo` job, streams it with EventSource through a browser stream token, drops the connection on
  * demand and resumes from the last cursor, and lists every event with its id. v1.1: the job can ask (echo's `ask`
  * or `client_tool`); the page then shows an approval card or a tool-result form and answers with
- * `POST /v1/jobs/:id/input`. The CSP allows exactly these two inline blocks (by hash) and same-origin requests.
+ * `POST /v1/jobs/:id/input`.
  */
-import { createHash } from 'node:crypto';
-
-const CSS = `
-:root { --bg:#f4f6fa; --card:#fff; --ink:#1c2330; --muted:#5d6778; --line:#dde2ea; --accent:#3657d6; --accent-ink:#fff;
-  --ok:#16794c; --warn:#a15c00; --bad:#b3261e; --mono: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; }
-* { box-sizing: border-box; }
-body { margin:0; background:var(--bg); color:var(--ink); font:15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-header { background:#18213a; color:#fff; padding:18px 28px; }
-header h1 { margin:0; font-size:20px; font-weight:650; letter-spacing:.2px; }
-header p { margin:4px 0 0; color:#b9c3da; font-size:14px; }
-header code { background:#2b3757; color:#e6ebf5; }
-main { max-width:1180px; margin:0 auto; padding:22px 28px 40px; display:grid; gap:18px; grid-template-columns: minmax(0,1fr) minmax(0,1fr); }
-.card { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:16px 18px; box-shadow:0 1px 2px rgba(20,30,60,.05); }
-.card h2 { margin:0 0 12px; font-size:13px; text-transform:uppercase; letter-spacing:.8px; color:var(--muted); font-weight:650; }
-.wide { grid-column: 1 / -1; }
-label { display:block; font-size:13px; font-weight:600; margin:0 0 4px; }
-.hint { font-weight:400; color:var(--muted); }
-textarea, input { width:100%; font:inherit; color:inherit; border:1px solid var(--line); border-radius:7px; padding:8px 10px; background:#fbfcfe; }
-textarea { min-height:104px; resize:vertical; }
-textarea:focus, input:focus { outline:2px solid rgba(54,87,214,.35); border-color:var(--accent); }
-.row { display:grid; grid-template-columns: minmax(0,2fr) minmax(0,1fr); gap:12px; margin-top:10px; }
-.buttons { display:flex; gap:10px; margin-top:14px; flex-wrap:wrap; }
-button { font:inherit; font-weight:600; border-radius:7px; padding:8px 16px; border:1px solid var(--line); background:#fff; color:var(--ink); cursor:pointer; }
-button.primary { background:var(--accent); border-color:var(--accent); color:var(--accent-ink); }
-button:disabled { opacity:.45; cursor:not-allowed; }
-dl { display:grid; grid-template-columns: max-content minmax(0,1fr); gap:6px 14px; margin:0; font-size:14px; }
-dt { color:var(--muted); }
-dd { margin:0; font-family:var(--mono); font-size:13px; overflow-wrap:anywhere; }
-.pill { display:inline-block; padding:1px 10px; border-radius:999px; font-family:inherit; font-size:13px; font-weight:650; background:#e8ebf2; color:var(--muted); }
-.pill.live { background:#e3ebff; color:var(--accent); }
-.pill.waiting { background:#fff1d6; color:var(--warn); }
-.pill.done { background:#dcf3e6; color:var(--ok); }
-.pill.dropped, .pill.cancelled { background:#fff1d6; color:var(--warn); }
-.pill.error, .pill.failed { background:#fde2e0; color:var(--bad); }
-.ok { color:var(--ok); } .bad { color:var(--bad); }
-#output { margin:0; min-height:120px; max-height:320px; overflow:auto; white-space:pre-wrap; overflow-wrap:anywhere; font:15px/1.6 var(--mono); background:#0f1526; color:#e6ebf5; border-radius:8px; padding:14px 16px; }
-#output.streaming::after { content:"\\258D"; color:#8aa4ff; animation: blink 1s steps(2, start) infinite; }
-@keyframes blink { to { visibility:hidden; } }
-#message-box { margin-top:10px; font-size:13px; min-height:1.5em; }
-.table-wrap { max-height:360px; overflow:auto; border:1px solid var(--line); border-radius:8px; }
-table { border-collapse:collapse; width:100%; font-size:13px; }
-th { position:sticky; top:0; background:#f0f3f8; text-align:left; font-weight:650; color:var(--muted); padding:6px 10px; border-bottom:1px solid var(--line); }
-td { padding:5px 10px; border-bottom:1px solid #eef1f5; vertical-align:top; }
-td.mono { font-family:var(--mono); white-space:nowrap; }
-td.detail { font-family:var(--mono); overflow-wrap:anywhere; }
-tr.sep td { background:#fff7e6; color:var(--warn); font-weight:600; text-align:center; font-family:inherit; }
-tr.terminal td { background:#f1faf5; }
-.type { font-weight:650; }
-.explain { margin:14px 0 0; color:var(--muted); font-size:13px; }
-footer { grid-column: 1 / -1; color:var(--muted); font-size:13px; }
-code { font-family:var(--mono); font-size:12.5px; background:#eef1f6; padding:1px 5px; border-radius:4px; }
-label.spaced { margin-top:10px; }
-.ask { border:2px solid var(--accent); background:#f5f7ff; }
-.ask[hidden] { display:none; }
-.ask .prompt { font-weight:600; margin:0 0 10px; }
-.ask .call { margin:10px 0; }
-.ask .call code { display:inline-block; margin-bottom:4px; }
-.ask textarea { min-height:60px; font-family:var(--mono); font-size:13px; }
-button.ok { background:var(--ok); border-color:var(--ok); color:#fff; }
-button.bad { background:var(--bad); border-color:var(--bad); color:#fff; }
-select { font:inherit; border:1px solid var(--line); border-radius:7px; padding:7px 8px; background:#fbfcfe; width:100%; }
-@media (max-width: 860px) { main { grid-template-columns: minmax(0,1fr); } }
-`;
-
-const JS = `
 'use strict';
 const $ = (id) => document.querySelector('[data-testid="' + id + '"]');
-const TYPES = ['status', 'token', 'thinking', 'tool_call_start', 'tool_call_end', 'attempt', 'input_required', 'input_received', 'done', 'error', 'cancelled'];
-const TERMINAL = new Set(['done', 'error', 'cancelled']);
+// the event types come from the API's contracts: the server puts them into the page as a JSON data block
+const CONTRACTS = JSON.parse(document.getElementById('jobstream-contracts').textContent);
+const TYPES = CONTRACTS.event_types;
+const TERMINAL = new Set(CONTRACTS.terminal_event_types);
 const RESUME_DELAY_MS = 1000;
 let run = null;
 
@@ -352,106 +289,6 @@ $('reject').addEventListener('click', () => answer({ approved: false }));
 $('send-results').addEventListener('click', sendResults);
 $('api-key').addEventListener('change', probeAuth);
 $('message').addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) start(); });
+$('event-types').textContent = TYPES.join(' · ');
 buttons();
 probeAuth();
-`;
-
-const sha256 = (s: string) => `'sha256-${createHash('sha256').update(s, 'utf8').digest('base64')}'`;
-
-/** Only the two inline blocks by hash; requests only to this origin; no frames, forms, plugins or base-uri tricks. */
-export const PLAYGROUND_CSP = [
-  "default-src 'none'",
-  `script-src ${sha256(JS)}`,
-  `style-src ${sha256(CSS)}`,
-  "connect-src 'self'",
-  "img-src 'self' data:",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
-
-export const PLAYGROUND_HTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>jobstream playground</title>
-<link rel="icon" href="data:,">
-<style>${CSS}</style>
-</head>
-<body>
-<header>
-  <h1>jobstream playground</h1>
-  <p>Start an <code>echo</code> job, watch its tokens stream over Server-Sent Events, drop the connection and resume from the last cursor — no gap, no duplicate.</p>
-</header>
-<main>
-  <section class="card">
-    <h2>Job</h2>
-    <label for="api-key">API key <span class="hint">— only if the server sets API_KEYS; kept in this page only</span></label>
-    <input id="api-key" data-testid="api-key" type="password" autocomplete="off" spellcheck="false" placeholder="paste a key, or leave empty when auth is off">
-    <div id="auth" data-testid="auth" class="hint"></div>
-    <div class="row">
-      <div>
-        <label for="message">Message</label>
-        <textarea id="message" data-testid="message" spellcheck="false">Every token arrives exactly once and in order, even when the connection drops halfway and the client resumes from its last cursor.</textarea>
-      </div>
-      <div>
-        <label for="delay">Delay per token <span class="hint">(ms)</span></label>
-        <input id="delay" data-testid="delay" type="number" min="0" max="5000" step="10" value="150">
-        <label for="interactive" class="spaced">The job asks <span class="hint">(v1.1)</span></label>
-        <select id="interactive" data-testid="interactive">
-          <option value="">nothing</option>
-          <option value="ask">an approval after 3 tokens</option>
-          <option value="client_tool">for a client-side tool first</option>
-        </select>
-      </div>
-    </div>
-    <div class="buttons">
-      <button id="start" data-testid="start" class="primary" type="button">Start</button>
-      <button id="drop" data-testid="drop" type="button" title="close the EventSource, then resume after the last event id">Drop &amp; resume</button>
-      <button id="cancel" data-testid="cancel" type="button">Cancel job</button>
-    </div>
-    <div id="message-box"><span data-testid="note"></span></div>
-  </section>
-  <section class="card">
-    <h2>Stream</h2>
-    <dl>
-      <dt>status</dt><dd><span data-testid="status" class="pill">idle</span></dd>
-      <dt>job</dt><dd data-testid="job-id">—</dd>
-      <dt>last cursor</dt><dd data-testid="cursor">—</dd>
-      <dt>connections</dt><dd data-testid="connections">0</dd>
-      <dt>resumed after</dt><dd data-testid="resume-cursor">—</dd>
-      <dt>seq check</dt><dd><span data-testid="seq-check">—</span></dd>
-    </dl>
-    <p class="explain"><b>Drop &amp; resume</b> closes the EventSource, waits a second while the job keeps running, then opens a new stream with <code>after=</code> the last cursor received. The seq check flags any gap or duplicate.</p>
-  </section>
-  <section class="card wide ask" data-testid="ask" hidden>
-    <h2>The job asks <span data-testid="ask-kind"></span></h2>
-    <p class="prompt" data-testid="ask-prompt"></p>
-    <div data-testid="ask-calls"></div>
-    <div class="buttons">
-      <button data-testid="approve" class="ok" type="button">Approve</button>
-      <button data-testid="reject" class="bad" type="button">Reject</button>
-      <button data-testid="send-results" class="primary" type="button">Send results</button>
-    </div>
-  </section>
-  <section class="card wide">
-    <h2>Output</h2>
-    <pre id="output" data-testid="output"></pre>
-  </section>
-  <section class="card wide">
-    <h2>Events</h2>
-    <div class="table-wrap">
-      <table>
-        <thead><tr><th>id (cursor)</th><th>seq</th><th>type</th><th>detail</th></tr></thead>
-        <tbody data-testid="events"></tbody>
-      </table>
-    </div>
-  </section>
-  <footer>The stream is opened with <code>EventSource</code> and a short-lived stream token from <code>POST /v1/jobs/:id/stream-tokens</code>; a resume adds <code>&amp;after=&lt;last id&gt;</code>. API reference: <a href="/docs">/docs</a>.</footer>
-</main>
-<script>${JS}</script>
-</body>
-</html>
-`;

@@ -1,0 +1,73 @@
+// Joins and resumes of a live job replay from the API process's hot cache: no JetStream consumer is created, and the
+// client gets exactly the job's events, dense, without duplicates (real nats-server + redis-server from the harness).
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { connect, type NatsConnection } from 'nats';
+import type { JobEvent } from '@jobstream/contracts';
+import type { HotCache } from '@jobstream/event-log';
+import { HOT_CACHE } from '../../src/jobs/jobs.constants.js';
+import { startNatsTestApp, type NatsTestApp } from '../support/nats-app.js';
+import { openSse, readAll } from '../support/sse-client.js';
+
+describe('hot cache of a live job (JetStream + Redis)', () => {
+  let app: NatsTestApp;
+  let nc: NatsConnection;
+  beforeAll(async () => {
+    app = await startNatsTestApp({ HOT_CACHE_EVENTS: '5000' });
+    nc = await connect({ servers: app.nats.url });
+  });
+  afterAll(async () => {
+    await nc?.close();
+    await app?.close();
+  });
+
+  const dense = (events: JobEvent[], from: number) => expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + from));
+
+  it('a client joining a live job (cursor within the window, or from the start) creates no consumer and gets every event once', async () => {
+    const jsm = await nc.jetstreamManager();
+    const countConsumers = async () => {
+      let n = 0;
+      for (const s of await jsm.streams.list().next()) n += s.state.consumer_count;
+      return n;
+    };
+    // 150 tokens over ~3 s: more events than a replay reads with direct gets (64), so a log read would need a consumer
+    const words = Array.from({ length: 150 }, (_, i) => `w${i} `).join('');
+    const r = await app.api('/v1/jobs', { body: { agent: 'echo', input: { message: words, delay_ms: 20 } } });
+    expect(r.status).toBe(201);
+    const job = r.body as { id: string; stream_url: string };
+    const watcher = await openSse(app.url + job.stream_url, { retryUnavailable: 3 });
+    await watcher.until((items) => items.filter((i) => i.kind === 'event').length >= 100, 30_000);
+    const hot = app.app.get<HotCache>(HOT_CACHE);
+    const before = hot.stats();
+    const window = hot.window(job.id);
+    expect(window).not.toBeNull();
+    expect(window!.base).toBeLessThan(20); // the watcher opened the job's feed almost at its start
+
+    // poll the consumers while clients join (the work queue's consumer and others are there before: the baseline)
+    const baseline = await countConsumers();
+    let peak = baseline;
+    let polling = true;
+    const poller = (async () => {
+      while (polling) peak = Math.max(peak, await countConsumers());
+    })();
+    const cursor = watcher.events()[70]!; // inside the window
+    const [resumed, fromStart, fromStartToo] = await Promise.all([
+      readAll(app.url + job.stream_url, { headers: { 'Last-Event-ID': cursor.id }, retryUnavailable: 3 }),
+      readAll(app.url + job.stream_url, { retryUnavailable: 3 }),
+      readAll(`${app.url}${job.stream_url}?after=0`, { retryUnavailable: 3 }),
+    ]);
+    polling = false;
+    await poller;
+    await watcher.ended;
+    const seen = watcher.events();
+
+    expect(peak).toBe(baseline);
+    const all = seen;
+    expect(all.at(-1)!.type).toBe('done');
+    dense(all, 1);
+    expect(resumed.events()).toEqual(all.slice(71));
+    expect(fromStart.events()).toEqual(all);
+    expect(fromStartToo.events()).toEqual(all);
+    const after = hot.stats();
+    expect(after.hits).toBeGreaterThan(before.hits);
+  }, 60_000);
+});
