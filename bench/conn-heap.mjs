@@ -6,13 +6,16 @@
  * per connection), the largest first. V8 heap only: socket buffers, the HTTP parser's native memory and malloc'd
  * memory are outside (compare with the RSS per connection of the bench's connections scenario).
  */
-import { readdirSync, readFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, mkdtempSync, rmSync, statSync, copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { startNats, startRedis, startApi, startWorker, startClients, sleep, rssKb } from './lib/procs.mjs';
 
-const N = Number(process.argv[2] ?? 2000);
+const N = Number(process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 2000);
+/** `--keep=DIR`: keep the two snapshots there (before.heapsnapshot, after.heapsnapshot) for a closer look. */
+const keep = process.argv.find((a) => a.startsWith('--keep='))?.slice(7);
 const dir = mkdtempSync(join(tmpdir(), 'jobstream-heap-'));
+if (keep) mkdirSync(keep, { recursive: true });
 
 async function snapshot(api) {
   const before = new Set(readdirSync(dir));
@@ -70,11 +73,15 @@ try {
   await clients.open(api.port, jobs.map((j) => `/v1/jobs/${j.id}/stream`), 'idle');
   await sleep(1500);
   const rss0 = rssKb(api.pid);
-  const a = byConstructor(await snapshot(api));
+  const fa = await snapshot(api);
+  if (keep) copyFileSync(fa, join(keep, 'before.heapsnapshot'));
+  const a = byConstructor(fa);
   await clients.open(api.port, Array.from({ length: N }, (_, i) => `/v1/jobs/${jobs[i % 10].id}/stream`), 'idle', 100);
   await sleep(3000);
   const rss1 = rssKb(api.pid);
-  const b = byConstructor(await snapshot(api));
+  const fb = await snapshot(api);
+  if (keep) copyFileSync(fb, join(keep, 'after.heapsnapshot'));
+  const b = byConstructor(fb);
   const rows = [];
   let total = 0;
   for (const [k, v] of b) {

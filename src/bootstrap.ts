@@ -12,6 +12,7 @@ import { AppModule } from './app.module.js';
 import { natsMicroserviceOptions } from './common/nats-transport.js';
 import { mapError } from './common/error-mapping.js';
 import { answerClientErrorsAsJson } from './common/client-error.js';
+import { SharedShapeExpressAdapter } from './common/express-shapes.js';
 import { assertJsonStructure, JsonStructureError } from './common/json-limits.js';
 import { API_QUEUE_GROUP } from '@jobstream/contracts';
 import type { AppConfig } from './config/config.js';
@@ -57,7 +58,8 @@ export function applyCors(app: INestApplication, config: AppConfig): void {
 export async function createApp(config: AppConfig, engine: Engine, opts: StartOptions = {}): Promise<NestExpressApplication> {
   // `logger: false` (tests) silences the request log too, unless a destination asks for the lines.
   const params = loggerParams(config, opts.logDestination, opts.logger === false && !opts.logDestination);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, engine, params), {
+  // one hidden class for all requests / responses (src/common/express-shapes.ts)
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, engine, params), new SharedShapeExpressAdapter(), {
     bodyParser: false,
     logger: opts.logger ?? createAppLogger(params),
     // Not forced: at shutdown open streams are ended by SseConnections, idle keep-alive sockets are closed by the

@@ -1,8 +1,8 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import { START, newJobId, type AgentEvent } from '@jobstream/contracts';
+import { START, newJobId, type AgentEvent, type EventPosition } from '@jobstream/contracts';
+import { EventLogUnavailableError, LiveHub, MemoryEventLog, type EventLog, type HubSink, type LoggedEvent } from '@jobstream/event-log';
 import { waitFor } from '../../libs/contracts/src/testing/wait.js';
-import { EventLogUnavailableError, LiveHub, MemoryEventLog, type EventLog } from '@jobstream/event-log';
 import { frameOf } from '../sse/sse-frames.js';
 import { JobStreamService, retryDelayMs } from './job-stream.service.js';
 
@@ -64,4 +64,80 @@ describe('JobStreamService', () => {
     sub.unsubscribe();
     await log.close();
   });
+
+  it('once live, passes the hub\'s events on without a sequencer: duplicates dropped, a gap read from the log, then live again', async () => {
+    const log = new MemoryEventLog({ retentionMs: 60_000 });
+    const job = newJobId();
+    const events: LoggedEvent[] = [];
+    for (let i = 1; i <= 6; i++) events.push(await log.append(job, { event: token(`${i} `), attempt: 1 }));
+    let reads = 0;
+    const counting: EventLog = {
+      append: (id, input) => log.append(id, input),
+      read: async (id, after, limit) => {
+        reads++;
+        return log.read(id, after, limit);
+      },
+      last: (id) => log.last(id),
+      first: (id) => log.first(id),
+      subscribe: (id, l) => log.subscribe(id, l),
+      delete: (id) => log.delete(id),
+      close: () => log.close(),
+    };
+    // a hub that hands the test the session's sink (the real hub delivers dense seq order; this one lets the test
+    // send duplicates and jumps)
+    let sink: HubSink<string> | null = null;
+    let left = 0;
+    let readers = 0;
+    const hub = {
+      subscribe: async (_id: string, s: HubSink<string>) => {
+        sink = s;
+        return () => left++;
+      },
+      reader: (id: string) => {
+        readers++;
+        return { read: (after: EventPosition, limit: number) => counting.read(id, after, limit), close: () => readers-- };
+      },
+    } as unknown as LiveHub<string>;
+    const service = new JobStreamService(counting, hub);
+    const frames: string[] = [];
+    let completed = false;
+    const session = service.open(job, { after: START, last: null, ended: false }, { whenWritable: async () => {} });
+    const sub = session.subscribe({ next: (f) => frames.push(f), complete: () => (completed = true), error: () => {} });
+    const until = async (what: () => boolean) => {
+      const deadline = Date.now() + 5_000;
+      while (!what() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      expect(what()).toBe(true);
+    };
+    const heldSequencer = () => (session as unknown as { sequencer: unknown }).sequencer;
+    // the replay (events 1–6 from the log), then live: the sequencer is gone
+    await until(() => frames.length === 6 && heldSequencer() === null);
+    expect(frames.map(seqOf)).toEqual([1, 2, 3, 4, 5, 6]);
+    const readsWhenLive = reads;
+    // live: a duplicate is dropped, the next event goes straight through (no read, no sequencer)
+    sink!.next(events[5]!, frameOf(events[5]!));
+    const e7 = await log.append(job, { event: token('7 '), attempt: 1 });
+    sink!.next(e7, frameOf(e7));
+    expect(frames.map(seqOf)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(heldSequencer()).toBeNull();
+    expect(reads).toBe(readsWhenLive);
+    // a jump past seq 8: 8 is read from the log, then 9, in order
+    const e8 = await log.append(job, { event: token('8 '), attempt: 1 });
+    const e9 = await log.append(job, { event: token('9 '), attempt: 1 });
+    sink!.next(e9, frameOf(e9));
+    await until(() => frames.length === 9);
+    expect(frames.map(seqOf)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(reads).toBeGreaterThan(readsWhenLive);
+    sink!.next(e8, frameOf(e8)); // late duplicate
+    // live again: the next event drops the idle sequencer and goes straight through
+    const done = await log.append(job, { event: { type: 'done', usage: { input_tokens: 0, output_tokens: 9 }, output: { text: '' } }, attempt: 1 });
+    sink!.next(done, frameOf(done));
+    expect(frames.map(seqOf)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(heldSequencer()).toBeNull();
+    expect(completed).toBe(true);
+    sub.unsubscribe();
+    expect(left).toBe(1);
+    expect(readers).toBe(0); // every reader closed
+    await log.close();
+  });
 });
+

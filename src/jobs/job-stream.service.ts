@@ -2,20 +2,20 @@
  * The stream of one job for one client: its events after a cursor, as SSE frames, ending after the terminal event.
  *
  * Subscribe live first (through the process-wide {@link LiveHub}: one log subscription per job, shared), then
- * replay from the cursor, then pass live events through — all by one {@link Sequencer}, which merges by seq, drops
- * duplicates and backfills any gap from the log. Replay pages wait for the client's socket to drain.
+ * replay from the cursor, then pass live events through — by a {@link Sequencer}, which merges by seq, drops
+ * duplicates and backfills any gap from the log, until the client is live (then the hub's order is enough and the
+ * sequencer is dropped, see {@link StreamSession}). Replay pages wait for the client's socket to drain.
  * Unsubscribing (client gone) releases everything: the hub reference, the sequencer, pending reads.
  */
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { Observable } from 'rxjs';
 import { decodeCursor, isTerminalEvent, isTerminalStatus, type EventPosition } from '@jobstream/contracts';
-import { Sequencer, positionOf, type EventLog, type LiveHub, type LoggedEvent } from '@jobstream/event-log';
+import { Sequencer, positionOf, type EventLog, type EventReader, type HubSink, type LiveHub, type LoggedEvent, type SequencerOptions } from '@jobstream/event-log';
 import type { JobRecord } from '@jobstream/job-store';
 import { ApiError } from '../common/api-error.js';
 import { EVENT_LOG } from '../engine/engine.constants.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { frameOf } from '../sse/sse-frames.js';
-import type { SseSink } from '../sse/sse-writer.js';
+import type { SseObserver, SseSink } from '../sse/sse-writer.js';
 import { LIVE_HUB } from './jobs.constants.js';
 
 export interface StreamStart {
@@ -75,7 +75,8 @@ export class JobStreamService {
   }
 
   /**
-   * SSE frames of the job's events after `start.after`; completes after the terminal event.
+   * SSE frames of the job's events after `start.after` (subscribe with `{ next, error, complete }`, as an
+   * Observable; no RxJS per client); completes after the terminal event.
    *
    * Rides out a log that cannot be read (a JetStream leader election, a node catching up): when the live feed or a
    * read fails, the stream keeps its connection (the shared ticker goes on sending keepalives), drops its live
@@ -83,91 +84,193 @@ export class JobStreamService {
    * never ends with nothing sent, so clients do not loop through empty responses. Only lost events (retention)
    * end it with an error.
    */
-  open(jobId: string, start: StreamStart, sink: SseSink, render: StreamRender = {}): Observable<string> {
-    const frame = render.frame ?? frameOf;
-    return new Observable<string>((subscriber) => {
-      if (render.prelude) subscriber.next(render.prelude);
-      if (start.ended) {
-        subscriber.complete();
+  open(jobId: string, start: StreamStart, sink: SseSink, render: StreamRender = {}): StreamSession {
+    return new StreamSession(this, jobId, start, sink, render.frame ?? frameOf, render.prelude);
+  }
+
+  /** @internal the session's collaborators */
+  get parts(): { log: EventLog; hub: LiveHub<string>; metrics?: Metrics; logger: Logger } {
+    return { log: this.log, hub: this.hub, metrics: this.metrics, logger: this.logger };
+  }
+}
+
+/**
+ * One client's stream (see {@link JobStreamService.open}): subscribe it with an observer of frames, unsubscribe to
+ * release everything. A plain object with its state in fields and its callbacks as methods (it is its sequencers'
+ * options), so an idle live client holds no RxJS subscriber and no closures. Once the client is live and its
+ * sequencer holds nothing back, the sequencer is dropped too: the hub already delivers the job's events in dense seq
+ * order, so each one is the next (passed on), a duplicate (dropped) or beyond a gap / a rollback jump (a new
+ * sequencer from the current position reads the log, exactly as the replay did).
+ */
+export class StreamSession implements SequencerOptions {
+  private observer: SseObserver | null = null;
+  private position: EventPosition;
+  private stopped = false;
+  private failures = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** The hub subscription of the current attempt (null between attempts). */
+  private current: HubAttempt | null = null;
+  private leave: (() => void) | null = null;
+  /** The sequencer of the current attempt; null while live with nothing held back. */
+  private sequencer: Sequencer | null = null;
+  /** Where the sequencer reads: the hub's hot cache when it holds the events, else one log reader (closed with it). */
+  private reader: EventReader | null = null;
+  /** The current attempt has caught up with the log. */
+  private live = false;
+  private caughtUp = false;
+  private readonly opened = performance.now();
+  readonly pageSize = REPLAY_PAGE;
+
+  constructor(
+    private readonly service: JobStreamService,
+    private readonly jobId: string,
+    private readonly startAt: StreamStart,
+    private readonly sink: SseSink,
+    private readonly frame: (e: LoggedEvent) => string,
+    private readonly prelude: string | undefined,
+  ) {
+    this.position = startAt.after;
+  }
+
+  /** SequencerOptions.start: a new sequencer starts after the last event sent. */
+  get start(): EventPosition {
+    return this.position;
+  }
+
+  subscribe(observer: SseObserver): { unsubscribe(): void } {
+    this.observer = observer;
+    if (this.prelude) observer.next(this.prelude);
+    if (this.startAt.ended) {
+      this.stopped = true;
+      observer.complete();
+      return this;
+    }
+    this.attach();
+    return this;
+  }
+
+  unsubscribe(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.detach();
+    this.observer = null;
+  }
+
+  private attach(): void {
+    if (this.stopped) return;
+    const attempt = (this.current = new HubAttempt(this));
+    const sequencer = this.newSequencer();
+    this.live = false;
+    this.service.parts.hub
+      .subscribe(this.jobId, attempt)
+      .then((unsubscribe) => {
+        if (this.stopped || attempt !== this.current) {
+          unsubscribe();
+          return;
+        }
+        this.leave = unsubscribe;
+        return sequencer.catchUp().then(() => {
+          if (this.stopped || attempt !== this.current) return;
+          this.live = true;
+          if (!this.caughtUp) {
+            this.caughtUp = true;
+            this.service.parts.metrics?.replayCaughtUp((performance.now() - this.opened) / 1000);
+          }
+          if (this.sequencer?.idle()) this.dropSequencer();
+        });
+      })
+      .catch((err: unknown) => this.fail(attempt, err));
+  }
+
+  private newSequencer(): Sequencer {
+    this.reader?.close();
+    this.reader = this.service.parts.hub.reader(this.jobId);
+    return (this.sequencer = new Sequencer(this));
+  }
+
+  private dropSequencer(): void {
+    this.sequencer?.stop();
+    this.sequencer = null;
+    this.reader?.close();
+    this.reader = null;
+  }
+
+  private detach(): void {
+    this.current = null;
+    this.dropSequencer();
+    this.live = false;
+    this.leave?.();
+    this.leave = null;
+  }
+
+  /** A live event of the job from the hub (dense seq order). */
+  liveEvent(attempt: HubAttempt, e: LoggedEvent): void {
+    if (attempt !== this.current) return;
+    let sq = this.sequencer;
+    if (sq !== null && this.live && sq.idle()) {
+      this.dropSequencer();
+      sq = null;
+    }
+    if (sq === null) {
+      const seq = e.event.seq;
+      if (seq <= this.position.seq) return; // already sent
+      if (seq === this.position.seq + 1) {
+        this.emit(e);
         return;
       }
-      let position: EventPosition = start.after;
-      let stopped = false;
-      let failures = 0;
-      let timer: NodeJS.Timeout | undefined;
-      let detach: (() => void) | null = null;
-      const opened = performance.now();
-      let caughtUp = false;
+      sq = this.newSequencer(); // beyond a gap or a rollback jump: read from here
+    }
+    sq.push(e);
+  }
 
-      const attach = () => {
-        if (stopped) return;
-        let leave: (() => void) | null = null;
-        let failed = false;
-        // replay pages: from the hub's hot cache when it holds them, else one log reader for the whole replay
-        const reader = this.hub.reader(jobId);
-        const sequencer = new Sequencer({
-          start: position,
-          pageSize: REPLAY_PAGE,
-          fetch: async (after, limit) => {
-            await sink.whenWritable();
-            return reader.read(after, limit);
-          },
-          emit: (e) => {
-            position = positionOf(e);
-            failures = 0;
-            const f = frame(e);
-            if (f !== '') subscriber.next(f);
-            if (isTerminalEvent(e.event)) subscriber.complete();
-          },
-          onError: (err) => fail(err),
-          onLost: (last, first) =>
-            subscriber.error(new Error(`events after seq ${last.seq} expired (oldest retained: ${first.event.seq})`)),
-        });
-        const fail = (err: unknown) => {
-          if (failed || stopped) return;
-          failed = true;
-          sequencer.stop();
-          reader.close();
-          leave?.();
-          leave = null;
-          detach = null;
-          failures++;
-          this.metrics?.streamReadRetry();
-          if (failures === 1) {
-            this.logger.warn({ msg: 'event log unreadable; the stream waits and retries', job_id: jobId, error: err instanceof Error ? err.message : String(err) });
-          }
-          timer = setTimeout(attach, retryDelayMs(failures));
-        };
-        detach = () => {
-          sequencer.stop();
-          reader.close();
-          leave?.();
-          leave = null;
-        };
-        this.hub
-          .subscribe(jobId, { next: (e) => sequencer.push(e), error: fail })
-          .then((unsubscribe) => {
-            if (stopped || failed) {
-              unsubscribe();
-              return;
-            }
-            leave = unsubscribe;
-            return sequencer.catchUp().then(() => {
-              if (!caughtUp && !failed) {
-                caughtUp = true;
-                this.metrics?.replayCaughtUp((performance.now() - opened) / 1000);
-              }
-            });
-          })
-          .catch(fail);
-      };
-      attach();
-      return () => {
-        stopped = true;
-        clearTimeout(timer);
-        detach?.();
-        detach = null;
-      };
-    });
+  /** The live feed or a read failed: drop the subscription and try again later from the last event sent. */
+  fail(attempt: HubAttempt | null, err: unknown): void {
+    if (this.stopped || attempt === null || attempt !== this.current) return;
+    this.detach();
+    this.failures++;
+    const { metrics, logger } = this.service.parts;
+    metrics?.streamReadRetry();
+    if (this.failures === 1) {
+      logger.warn({ msg: 'event log unreadable; the stream waits and retries', job_id: this.jobId, error: err instanceof Error ? err.message : String(err) });
+    }
+    this.timer = setTimeout(() => this.attach(), retryDelayMs(this.failures));
+  }
+
+  // --- SequencerOptions (a stopped sequencer calls none of them)
+  async fetch(after: EventPosition, limit: number): Promise<LoggedEvent[]> {
+    const reader = this.reader;
+    await this.sink.whenWritable();
+    // the sequencer was dropped or replaced meanwhile (it is stopped and ignores the page): leave the reader alone
+    if (reader === null || reader !== this.reader) return [];
+    return reader.read(after, limit);
+  }
+
+  emit(e: LoggedEvent): void {
+    this.position = positionOf(e);
+    this.failures = 0;
+    const observer = this.observer;
+    if (observer === null) return;
+    const f = this.frame(e);
+    if (f !== '') observer.next(f);
+    if (isTerminalEvent(e.event)) observer.complete();
+  }
+
+  onError(err: unknown): void {
+    this.fail(this.current, err);
+  }
+
+  onLost(last: EventPosition, first: LoggedEvent): void {
+    this.observer?.error(new Error(`events after seq ${last.seq} expired (oldest retained: ${first.event.seq})`));
+  }
+}
+
+/** One attempt's sink in the hub (a retry subscribes a new one; a stale attempt's events are ignored). */
+class HubAttempt implements HubSink<string> {
+  constructor(private readonly session: StreamSession) {}
+  next(e: LoggedEvent): void {
+    this.session.liveEvent(this, e);
+  }
+  error(err: unknown): void {
+    this.session.fail(this, err);
   }
 }

@@ -193,11 +193,19 @@ export function loggerParams(config: Pick<CommonConfig, 'logLevel' | 'logFormat'
         genReqId: (req, res) => requestIdOf(req, res),
         // app logs made while handling a request carry only reqId; the request line carries the request
         quietReqLogger: true,
+        // ... as a field of the line (below), not as a child logger made per request: an open SSE stream held that
+        // child — the request's JSON as chindings strings — for its whole life (bench/README.md "Per idle connection")
+        quietResLogger: true,
+        customSuccessObject: (req: IncomingMessage, _res: ServerResponse, val: Record<string, unknown>) => ({ req, ...val }),
+        customErrorObject: (req: IncomingMessage, _res: ServerResponse, _err: Error, val: Record<string, unknown>) => ({ req, ...val }),
         customAttributeKeys: { reqId: 'req_id', responseTime: 'duration_ms' },
-        // called when the request arrives and again when it ends: bind at the end only (the tenant is known then)
-        customProps: (req, res) => {
+        // called when the request arrives and again when it ends: bind at the end only (the tenant is known then).
+        // Nothing (undefined, not {}) on arrival: pino-http then makes no third child logger per request, which an
+        // open SSE stream would hold for its whole life (a child logger makes its parent a prototype: own hidden
+        // classes per request; bench/README.md "Per idle connection")
+        customProps: ((req: IncomingMessage, res: ServerResponse) => {
+          if (!res.headersSent && !res.destroyed) return undefined;
           const props: Record<string, string> = {};
-          if (!res.headersSent && !res.destroyed) return props;
           const tenant = (req as IncomingMessage & { tenant?: string }).tenant;
           if (tenant) props.tenant = tenant;
           // a create answers with the new job's Location: its request line names the job too
@@ -205,7 +213,7 @@ export function loggerParams(config: Pick<CommonConfig, 'logLevel' | 'logFormat'
           const jobId = jobIdOfPath(req.url) ?? (typeof location === 'string' ? jobIdOfPath(location) : undefined);
           if (jobId) props.job_id = jobId;
           return props;
-        },
+        }) as (req: IncomingMessage, res: ServerResponse) => Record<string, string>,
         customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
         customSuccessMessage: (req, res) => `${req.method} ${redactUrl(req.url)} ${res.statusCode}`,
         customErrorMessage: (req, res) => `${req.method} ${redactUrl(req.url)} ${res.statusCode} failed`,

@@ -1,14 +1,15 @@
 /**
- * Every open SSE response of this process: one shared heartbeat ticker for all of them (no timer per client),
+ * Every open SSE response of this process: one shared heartbeat timer for all of them (no timer per client, see
+ * {@link HeartbeatScheduler}: a keepalive only to connections silent for the interval),
  * the slow-client bound, per-tenant counts, and ending them all at shutdown with a `retry:` hint so clients
  * resume elsewhere.
  */
 import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { Response } from 'express';
 import { AppConfig } from '../config/config.js';
-import { KEEPALIVE_FRAME } from './sse-frames.js';
+import { HeartbeatScheduler, type HeartbeatTarget } from './heartbeats.js';
 
-export interface SseConnection {
+export interface SseConnection extends HeartbeatTarget {
   readonly tenant: string;
   readonly jobId: string;
   readonly res: Response;
@@ -33,11 +34,13 @@ export class SseConnections implements BeforeApplicationShutdown {
   private readonly open = new Set<SseConnection>();
   private readonly byTenant = new Map<string, number>();
   private readonly ticker: NodeJS.Timeout;
+  private readonly heartbeats: HeartbeatScheduler;
   private closing = false;
   readonly stats: SseStats = { open: 0, heartbeats: 0, droppedSlow: 0, eventsDelivered: 0 };
 
   constructor(private readonly config: AppConfig) {
-    this.ticker = setInterval(() => this.beat(), config.heartbeatMs);
+    this.heartbeats = new HeartbeatScheduler(config.heartbeatMs);
+    this.ticker = setInterval(() => this.beat(), this.heartbeats.tickMs);
     this.ticker.unref();
   }
 
@@ -74,9 +77,7 @@ export class SseConnections implements BeforeApplicationShutdown {
   }
 
   private beat(): void {
-    for (const c of this.open) {
-      if (c.write(KEEPALIVE_FRAME)) this.stats.heartbeats++;
-    }
+    if (this.open.size > 0) this.stats.heartbeats += this.heartbeats.tick(this.open, performance.now());
   }
 
   /** Ends every open stream with a short retry hint; clients resume from their cursor on another instance. */

@@ -26,10 +26,19 @@ function fakeRes() {
   return { res: res as unknown as Response, writes, ended: () => ended };
 }
 
-function setup() {
+function setup(chunked = false) {
   const socket = { setNoDelay: jest.fn(), setKeepAlive: jest.fn(), setTimeout: jest.fn() };
   const req = { socket } as unknown as Request;
   const { res, writes, ended } = fakeRes();
+  // the response's own socket, as Node's http server links them (used for a lone keepalive on a chunked response)
+  const socketWrites: Buffer[] = [];
+  if (chunked) {
+    Object.assign(res, {
+      chunkedEncoding: true,
+      writableEnded: false,
+      socket: { writable: true, _httpMessage: res, write: (b: Buffer) => socketWrites.push(b) },
+    });
+  }
   let conn: SseConnection | null = null;
   const registry = { add: (c: SseConnection) => (conn = c), remove: jest.fn(), noteSlowDrop: jest.fn(), stats: { open: 0, heartbeats: 0, droppedSlow: 0, eventsDelivered: 0 } } as unknown as SseConnections;
   const source = new Subject<string>();
@@ -44,7 +53,7 @@ function setup() {
     },
     { tenant: 't', jobId: 'j', retryMs: 1000, maxBufferBytes: 1 << 20 },
   );
-  return { writes, ended, source, conn: () => conn!, sink: () => sink! };
+  return { writes, socketWrites, ended, source, conn: () => conn!, sink: () => sink! };
 }
 
 const turn = () => new Promise((r) => setImmediate(r));
@@ -103,5 +112,44 @@ describe('TurnFlusher', () => {
     f.schedule(() => calls.push(3));
     await turn();
     expect(calls).toEqual([1, 2, 3]);
+  });
+});
+
+describe('writeSse keepalives', () => {
+  it('sends a lone keepalive of a chunked response to its socket as one pre-built chunk (the bytes res.write would send)', async () => {
+    const t = setup(true);
+    expect(t.conn().keepalive()).toBe(true);
+    expect(t.conn().lastWriteAt).toBe(Infinity); // pending this turn: the scheduler skips it
+    await turn();
+    expect(t.writes).toEqual(['retry: 1000\n: keepalive\n\n']); // only the opening frame went through res.write
+    expect(t.socketWrites.map((b) => b.toString('latin1'))).toEqual(['d\r\n: keepalive\n\n\r\n']); // 13 bytes = 0xd
+    expect(t.conn().lastWriteAt).toBeLessThanOrEqual(performance.now());
+  });
+
+  it('joins a keepalive with the frames of its turn through res.write', async () => {
+    const t = setup(true);
+    t.source.next('a\n\n');
+    t.conn().keepalive();
+    await turn();
+    expect(t.writes.slice(1)).toEqual(['a\n\n: keepalive\n\n']);
+    expect(t.socketWrites).toEqual([]);
+  });
+
+  it('writes a keepalive through res.write when the response is not chunked (HTTP/1.0)', async () => {
+    const t = setup(false);
+    t.conn().keepalive();
+    await turn();
+    expect(t.writes.slice(1)).toEqual([': keepalive\n\n']);
+  });
+
+  it('records when something was last handed to the response', async () => {
+    const t = setup();
+    const opened = t.conn().lastWriteAt;
+    expect(opened).toBeLessThanOrEqual(performance.now());
+    t.source.next('a\n\n');
+    expect(t.conn().lastWriteAt).toBe(Infinity);
+    await turn();
+    expect(t.conn().lastWriteAt).toBeGreaterThanOrEqual(opened);
+    expect(t.conn().lastWriteAt).toBeLessThan(Infinity);
   });
 });

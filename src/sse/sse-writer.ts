@@ -12,10 +12,15 @@
  * syscall (plus Node's chunked-encoding and cork/uncork work) each, which the bench's profile showed as the
  * largest cost of fan-out and replay; under load, the slower a turn, the more frames each flush carries. The
  * added delay is the rest of the current turn, never a timer.
+ *
+ * Per connection the writer is one {@link SseStream} object (methods on its prototype, two shared listeners on the
+ * response): an idle stream holds no closures of its own (bench/README.md, "Per idle connection"). The source is
+ * anything with `subscribe({ next, error, complete })` returning `{ unsubscribe() }` (an RxJS Observable fits; the
+ * job stream is a plain session object, no RxJS per client).
  */
+import type { Socket } from 'node:net';
 import type { Request, Response } from 'express';
-import type { Observable, Subscription } from 'rxjs';
-import { openingFrame } from './sse-frames.js';
+import { KEEPALIVE_FRAME, openingFrame } from './sse-frames.js';
 import type { SseConnection, SseConnections } from './sse-connections.js';
 
 export const SSE_HEADERS = {
@@ -33,15 +38,18 @@ export function sseHeadersFor(req: { headers?: { connection?: string | string[] 
   return /(?:^|,)\s*close\s*(?:,|$)/i.test(String(req.headers?.connection ?? '')) ? { ...SSE_HEADERS, Connection: 'close' } : { ...SSE_HEADERS };
 }
 
+/** Something the {@link TurnFlusher} runs once per turn: an object with `flush(now)` or a function. */
+export type Flushable = { flush(now: number): void } | ((now: number) => void);
+
 /**
  * Runs every scheduled flush once per event-loop turn (one `setImmediate` for all connections, not one per
- * connection). Exported for tests.
+ * connection), with the turn's `performance.now()` read once. Exported for tests (and the bench's ceiling server).
  */
 export class TurnFlusher {
-  private queue: (() => void)[] = [];
+  private queue: Flushable[] = [];
   private scheduled = false;
 
-  schedule(flush: () => void): void {
+  schedule(flush: Flushable): void {
     this.queue.push(flush);
     if (this.scheduled) return;
     this.scheduled = true;
@@ -52,7 +60,11 @@ export class TurnFlusher {
     this.scheduled = false;
     const q = this.queue;
     this.queue = [];
-    for (const f of q) f();
+    const now = performance.now();
+    for (const f of q) {
+      if (typeof f === 'function') f(now);
+      else f.flush(now);
+    }
   };
 }
 
@@ -61,6 +73,16 @@ const flusher = new TurnFlusher();
 export interface SseSink {
   /** Resolves when the response has room for more (immediately unless the socket buffer is full). */
   whenWritable(): Promise<void>;
+}
+
+/** What the writer needs of a stream source (an RxJS Observable fits). */
+export interface SseObserver {
+  next(frame: string): void;
+  error(err: unknown): void;
+  complete(): void;
+}
+export interface SseSource {
+  subscribe(observer: SseObserver): { unsubscribe(): void };
 }
 
 export interface SseWriteOptions {
@@ -72,11 +94,170 @@ export interface SseWriteOptions {
   onClose?: (reason: string) => void;
 }
 
+/** A keepalive comment as one HTTP/1.1 chunk: written to the socket in one piece, no chunk framing per write. */
+const KEEPALIVE_CHUNK = Buffer.from(`${Buffer.byteLength(KEEPALIVE_FRAME).toString(16)}\r\n${KEEPALIVE_FRAME}\r\n`, 'latin1');
+const STREAM = Symbol('jobstream.sseStream');
+type StreamRes = Response & { [STREAM]?: SseStream };
+
+function onResDrain(this: StreamRes): void {
+  this[STREAM]?.drained();
+}
+function onResClose(this: StreamRes): void {
+  this[STREAM]?.finish('client closed');
+}
+
+/**
+ * One open SSE response: the per-turn write buffer, the slow-client bound, back-pressure for the source, and the
+ * registration in {@link SseConnections}. Observer of its own source (`next`/`error`/`complete`).
+ */
+export class SseStream implements SseConnection, SseSink, SseObserver {
+  readonly tenant: string;
+  readonly jobId: string;
+  lastWriteAt: number;
+  private closed = false;
+  private subscription: { unsubscribe(): void } | null = null;
+  private drainWaiters: (() => void)[] | null = null;
+  /** Frames written this turn, not yet handed to the response. */
+  private pending = '';
+  // Slow clients. The bound is judged on what was still unsent when a burst of writes BEGAN (a burst = the writes
+  // of one turn of the event loop: one replay page, one live event, one heartbeat): within a burst the client had
+  // no chance to read. A client is dropped when its unsent output is over SSE_MAX_BUFFER_BYTES at two burst starts
+  // with no 'drain' in between, i.e. it is over the bound AND not catching up. A healthy client that is still
+  // taking a large replay page (replay waits for 'drain' between pages) is not mistaken for a stalled one; memory
+  // per client stays under the bound plus two bursts.
+  private burstStart = -1;
+  private overSinceDrain = false;
+
+  constructor(
+    readonly res: Response,
+    private readonly registry: SseConnections,
+    private readonly opts: SseWriteOptions,
+  ) {
+    this.tenant = opts.tenant;
+    this.jobId = opts.jobId;
+    this.lastWriteAt = performance.now();
+  }
+
+  /** Sends the head and the opening frame, registers, and subscribes to the source. */
+  start(source: SseSource): void {
+    const res = this.res as StreamRes;
+    res[STREAM] = this;
+    res.on('drain', onResDrain);
+    res.on('close', onResClose);
+    this.registry.add(this);
+    const subscription = source.subscribe(this);
+    if (this.closed) subscription.unsubscribe();
+    else this.subscription = subscription;
+  }
+
+  // --- the source's observer
+  next(frame: string): void {
+    if (this.write(frame)) this.registry.stats.eventsDelivered++;
+  }
+  error(): void {
+    this.end('error');
+  }
+  complete(): void {
+    this.end('done');
+  }
+
+  // --- SseConnection
+  write(frame: string): boolean {
+    if (this.closed) return false;
+    if (this.burstStart < 0) {
+      // a burst starts right after a flush, so nothing is pending and the write below schedules the next one
+      this.burstStart = this.res.writableLength;
+      if (this.burstStart <= this.opts.maxBufferBytes) this.overSinceDrain = false;
+      else if (!this.overSinceDrain) this.overSinceDrain = true;
+      else this.burstStart = Infinity; // over the bound twice without draining: drop (below)
+    }
+    if (this.burstStart === Infinity) {
+      this.registry.noteSlowDrop(this);
+      this.end('slow');
+      return false;
+    }
+    if (this.pending === '') {
+      flusher.schedule(this);
+      this.lastWriteAt = Infinity; // written this turn
+    }
+    this.pending += frame;
+    return true;
+  }
+
+  keepalive(): boolean {
+    return this.write(KEEPALIVE_FRAME);
+  }
+
+  end(reason: 'done' | 'shutdown' | 'slow' | 'error'): void {
+    if (this.closed) return;
+    if (reason === 'slow') {
+      this.pending = '';
+      this.finish(reason);
+      this.res.destroy();
+      return;
+    }
+    if (reason === 'shutdown') this.pending += `retry: ${Math.min(this.opts.retryMs, 1000)}\n: server shutting down, resume from your last event id\n\n`;
+    const last = this.pending;
+    this.pending = '';
+    this.finish(reason);
+    if (last) this.res.end(last);
+    else this.res.end();
+  }
+
+  // --- SseSink
+  whenWritable(): Promise<void> {
+    this.flush(performance.now()); // what this turn produced counts against the socket's buffer now
+    if (this.closed || !this.res.writableNeedDrain) return Promise.resolve();
+    return new Promise<void>((resolve) => (this.drainWaiters ??= []).push(resolve));
+  }
+
+  /** Ends the burst and hands its frames to the response (the shared per-turn flusher calls it; so may replay). */
+  flush(now: number): void {
+    this.burstStart = -1;
+    if (this.pending === '' || this.closed) return;
+    const chunk = this.pending;
+    this.pending = '';
+    this.lastWriteAt = now;
+    if (chunk !== KEEPALIVE_FRAME || !this.writeKeepaliveChunk()) this.res.write(chunk);
+  }
+
+  /**
+   * A lone keepalive goes to the socket as one pre-built chunk (the bytes `res.write` would send: size line, frame,
+   * CRLF), skipping Node's per-write chunk framing and cork/uncork — most of a keepalive's CPU at 10,000 idle
+   * streams. Only while this response owns a live socket with chunked encoding (not for HTTP/1.0 clients or a HEAD).
+   */
+  private writeKeepaliveChunk(): boolean {
+    const res = this.res;
+    const socket = res.socket as (Socket & { _httpMessage?: unknown }) | null;
+    if (!res.chunkedEncoding || socket === null || socket._httpMessage !== res || !socket.writable || res.writableEnded) return false;
+    socket.write(KEEPALIVE_CHUNK);
+    return true;
+  }
+
+  drained(): void {
+    this.overSinceDrain = false;
+    const w = this.drainWaiters;
+    if (w === null) return;
+    this.drainWaiters = null;
+    for (const f of w) f();
+  }
+
+  finish(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.registry.remove(this);
+    this.subscription?.unsubscribe();
+    this.subscription = null;
+    this.drained();
+    this.opts.onClose?.(reason);
+  }
+}
+
 export function writeSse(
   req: Request,
   res: Response,
   registry: SseConnections,
-  makeSource: (sink: SseSink) => Observable<string>,
+  makeSource: (sink: SseSink) => SseSource,
   opts: SseWriteOptions,
 ): void {
   const socket = req.socket;
@@ -85,100 +266,6 @@ export function writeSse(
   socket.setTimeout(0);
   res.writeHead(200, sseHeadersFor(req));
   res.write(openingFrame(opts.retryMs));
-
-  let closed = false;
-  let subscription: Subscription | null = null;
-  let drainWaiters: (() => void)[] = [];
-  /** Frames written this turn, not yet handed to the response. */
-  let pending = '';
-  // Slow clients. The bound is judged on what was still unsent when a burst of writes BEGAN (a burst = the writes
-  // of one turn of the event loop: one replay page, one live event, one heartbeat): within a burst the client had
-  // no chance to read. A client is dropped when its unsent output is over SSE_MAX_BUFFER_BYTES at two burst starts
-  // with no 'drain' in between, i.e. it is over the bound AND not catching up. A healthy client that is still
-  // taking a large replay page (replay waits for 'drain' between pages) is not mistaken for a stalled one; memory
-  // per client stays under the bound plus two bursts.
-  let burstStart = -1;
-  let overSinceDrain = false;
-  /** Ends the burst and hands its frames to the response (the shared per-turn flusher calls it; so may replay). */
-  const flush = () => {
-    burstStart = -1;
-    if (pending === '' || closed) return;
-    const chunk = pending;
-    pending = '';
-    res.write(chunk);
-  };
-
-  const finish = (reason: string) => {
-    if (closed) return;
-    closed = true;
-    registry.remove(conn);
-    subscription?.unsubscribe();
-    subscription = null;
-    for (const w of drainWaiters) w();
-    drainWaiters = [];
-    opts.onClose?.(reason);
-  };
-
-  const conn: SseConnection = {
-    tenant: opts.tenant,
-    jobId: opts.jobId,
-    res,
-    write(frame: string): boolean {
-      if (closed) return false;
-      if (burstStart < 0) {
-        // a burst starts right after a flush, so nothing is pending and the write below schedules the next one
-        burstStart = res.writableLength;
-        if (burstStart <= opts.maxBufferBytes) overSinceDrain = false;
-        else if (!overSinceDrain) overSinceDrain = true;
-        else burstStart = Infinity; // over the bound twice without draining: drop (below)
-      }
-      if (burstStart === Infinity) {
-        registry.noteSlowDrop(conn);
-        conn.end('slow');
-        return false;
-      }
-      if (pending === '') flusher.schedule(flush);
-      pending += frame;
-      return true;
-    },
-    end(reason) {
-      if (closed) return;
-      if (reason === 'slow') {
-        pending = '';
-        finish(reason);
-        res.destroy();
-        return;
-      }
-      if (reason === 'shutdown') pending += `retry: ${Math.min(opts.retryMs, 1000)}\n: server shutting down, resume from your last event id\n\n`;
-      const last = pending;
-      pending = '';
-      finish(reason);
-      if (last) res.end(last);
-      else res.end();
-    },
-  };
-
-  const sink: SseSink = {
-    whenWritable: () => {
-      flush(); // what this turn produced counts against the socket's buffer now
-      return closed || !res.writableNeedDrain ? Promise.resolve() : new Promise<void>((resolve) => drainWaiters.push(resolve));
-    },
-  };
-  res.on('drain', () => {
-    overSinceDrain = false;
-    const w = drainWaiters;
-    drainWaiters = [];
-    for (const f of w) f();
-  });
-  res.on('close', () => finish('client closed'));
-
-  registry.add(conn);
-  subscription = makeSource(sink).subscribe({
-    next: (frame) => {
-      if (conn.write(frame)) registry.stats.eventsDelivered++;
-    },
-    error: () => conn.end('error'),
-    complete: () => conn.end('done'),
-  });
-  if (closed) subscription.unsubscribe();
+  const stream = new SseStream(res, registry, opts);
+  stream.start(makeSource(stream));
 }

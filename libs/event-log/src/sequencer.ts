@@ -71,6 +71,15 @@ export class Sequencer {
     return this.backfill();
   }
 
+  /**
+   * Nothing held back and no read under way: the next live event is either a duplicate (seq ≤ position), the next
+   * one (emitted at once) or beyond a gap. An owner may then drop the sequencer and pass events on itself until one
+   * is not the next (a stream session does, so an idle live client holds no sequencer).
+   */
+  idle(): boolean {
+    return !this.fetching && this.pending.size === 0 && !this.stopped;
+  }
+
   stop(): void {
     this.stopped = true;
     this.pending.clear();
