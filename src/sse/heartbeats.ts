@@ -2,23 +2,22 @@
  * Keepalives for every open SSE connection of the process, from ONE timer (no timer per client), cheap at 10,000s
  * of idle connections.
  *
- * The rule: no connection stays silent for longer than the interval. The timer ticks `SLICES` times per interval
- * and writes a keepalive to each connection whose last write is at least `interval − tick` old (by the next tick it
- * would be over the interval); a connection that wrote anything more recently (an event, a page, a keepalive) needs
- * none yet. So an idle connection gets one keepalive per interval, a busy one none, and the phase of each
- * connection follows its own writes (connections opened over time are spread over the ticks by themselves).
+ * The rule (API.md: "comment lines are sent every `HEARTBEAT_MS`, from the first moment"): every connection gets a
+ * keepalive once per interval, whether or not it carried data in between — the contract promises the comments
+ * themselves, and a proxy or client may count on them. The timer ticks `SLICES` times per interval and writes a
+ * keepalive to each connection whose last keepalive (or the opening frame, which carries one) is at least
+ * `interval − tick` old; so no connection goes longer than the interval without one, and the phase of each
+ * connection follows its own opening (connections opened over time are spread over the ticks by themselves).
  *
- * Bursts: the writes of a tick are the connections that fell silent in the same tick-long window, so connections
- * opened over time are spread over the ticks by their own phase; connections that wrote at the same moment (opened
- * together, or an event to all clients of a job) stay in one tick until their next data. Filling light ticks with
- * early keepalives to spread such a herd was tried: it did not converge and cost up to a third more keepalives
- * (bench/README.md, "Per idle connection").
+ * Bursts: connections opened in the same moment stay in one tick. Filling light ticks with early keepalives to
+ * spread such a herd was tried: it did not converge and cost up to a third more keepalives (bench/README.md,
+ * "Per idle connection").
  */
 
 /** What the scheduler needs of a connection (`SseConnection` implements it). */
 export interface HeartbeatTarget {
-  /** `performance.now()` of the last write handed to the response; `Infinity` while a write waits for this turn's flush. */
-  readonly lastWriteAt: number;
+  /** `performance.now()` of the last keepalive written (or of the opening frame, which carries one). */
+  readonly lastKeepaliveAt: number;
   /** Writes a keepalive (handed over with this turn's flush); false when the connection is closed or was dropped. */
   keepalive(): boolean;
 }
@@ -43,8 +42,7 @@ export class HeartbeatScheduler {
   tick(open: Iterable<HeartbeatTarget>, now: number): number {
     let written = 0;
     for (const c of open) {
-      // -Infinity while a write is pending this turn
-      if (now - c.lastWriteAt >= this.due && c.keepalive()) written++;
+      if (now - c.lastKeepaliveAt >= this.due && c.keepalive()) written++;
     }
     return written;
   }

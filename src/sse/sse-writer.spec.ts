@@ -119,11 +119,10 @@ describe('writeSse keepalives', () => {
   it('sends a lone keepalive of a chunked response to its socket as one pre-built chunk (the bytes res.write would send)', async () => {
     const t = setup(true);
     expect(t.conn().keepalive()).toBe(true);
-    expect(t.conn().lastWriteAt).toBe(Infinity); // pending this turn: the scheduler skips it
     await turn();
     expect(t.writes).toEqual(['retry: 1000\n: keepalive\n\n']); // only the opening frame went through res.write
     expect(t.socketWrites.map((b) => b.toString('latin1'))).toEqual(['d\r\n: keepalive\n\n\r\n']); // 13 bytes = 0xd
-    expect(t.conn().lastWriteAt).toBeLessThanOrEqual(performance.now());
+    expect(t.conn().lastKeepaliveAt).toBeLessThanOrEqual(performance.now());
   });
 
   it('joins a keepalive with the frames of its turn through res.write', async () => {
@@ -142,14 +141,15 @@ describe('writeSse keepalives', () => {
     expect(t.writes.slice(1)).toEqual([': keepalive\n\n']);
   });
 
-  it('records when something was last handed to the response', async () => {
+  it('records when the last keepalive was written: at the opening frame, then at each keepalive, not at data', async () => {
     const t = setup();
-    const opened = t.conn().lastWriteAt;
+    const opened = t.conn().lastKeepaliveAt;
     expect(opened).toBeLessThanOrEqual(performance.now());
     t.source.next('a\n\n');
-    expect(t.conn().lastWriteAt).toBe(Infinity);
     await turn();
-    expect(t.conn().lastWriteAt).toBeGreaterThanOrEqual(opened);
-    expect(t.conn().lastWriteAt).toBeLessThan(Infinity);
+    expect(t.conn().lastKeepaliveAt).toBe(opened);
+    await new Promise((r) => setTimeout(r, 2)); // the clock must move on for the comparison below
+    t.conn().keepalive();
+    expect(t.conn().lastKeepaliveAt).toBeGreaterThan(opened);
   });
 });

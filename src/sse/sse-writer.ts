@@ -113,7 +113,8 @@ function onResClose(this: StreamRes): void {
 export class SseStream implements SseConnection, SseSink, SseObserver {
   readonly tenant: string;
   readonly jobId: string;
-  lastWriteAt: number;
+  /** When the last keepalive was written (the opening frame carries the first): see heartbeats.ts. */
+  lastKeepaliveAt: number;
   private closed = false;
   private subscription: { unsubscribe(): void } | null = null;
   private drainWaiters: (() => void)[] | null = null;
@@ -135,7 +136,7 @@ export class SseStream implements SseConnection, SseSink, SseObserver {
   ) {
     this.tenant = opts.tenant;
     this.jobId = opts.jobId;
-    this.lastWriteAt = performance.now();
+    this.lastKeepaliveAt = performance.now();
   }
 
   /** Sends the head and the opening frame, registers, and subscribes to the source. */
@@ -176,15 +177,13 @@ export class SseStream implements SseConnection, SseSink, SseObserver {
       this.end('slow');
       return false;
     }
-    if (this.pending === '') {
-      flusher.schedule(this);
-      this.lastWriteAt = Infinity; // written this turn
-    }
+    if (this.pending === '') flusher.schedule(this);
     this.pending += frame;
     return true;
   }
 
   keepalive(): boolean {
+    this.lastKeepaliveAt = performance.now();
     return this.write(KEEPALIVE_FRAME);
   }
 
@@ -212,12 +211,11 @@ export class SseStream implements SseConnection, SseSink, SseObserver {
   }
 
   /** Ends the burst and hands its frames to the response (the shared per-turn flusher calls it; so may replay). */
-  flush(now: number): void {
+  flush(_now: number): void {
     this.burstStart = -1;
     if (this.pending === '' || this.closed) return;
     const chunk = this.pending;
     this.pending = '';
-    this.lastWriteAt = now;
     if (chunk !== KEEPALIVE_FRAME || !this.writeKeepaliveChunk()) this.res.write(chunk);
   }
 
