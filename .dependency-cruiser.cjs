@@ -15,7 +15,8 @@ const API_FEATURES = '^src/(jobs|threads|job-management|shares|webhooks|playgrou
 const API_ROOT = '^src/(app\\.module|bootstrap|main)\\.ts$';
 const API = `${API_FEATURES}|${API_ROOT}`;
 /** The API's HTTP-side platform (Prometheus endpoint, request limits, SSE writers, HTTP shutdown): API-only too. */
-const API_HTTP = '^src/(metrics|limits|sse)/|^src/lifecycle/(lifecycle\\.module|shutdown\\.service)\\.ts$|^src/common/(all-exceptions\\.filter|client-error|zod-validation\\.pipe)\\.ts$';
+const API_HTTP =
+  '^src/(metrics|limits|sse)/|^src/lifecycle/(lifecycle\\.module|shutdown\\.service)\\.ts$|^src/common/(all-exceptions\\.filter|client-error|zod-validation\\.pipe)\\.ts$';
 const WORKER_APP = '^src/worker/';
 const WORKER_CORE = '^src/worker-core/';
 const TESTS = '(\\.spec|\\.int-spec|\\.e2e-spec|\\.soak-spec)\\.ts$|^test/|/testing/';
@@ -26,7 +27,8 @@ module.exports = {
     {
       name: 'no-circular',
       severity: 'error',
-      comment: 'Modules must not depend on themselves through others (type-only imports included): split the shared part out.',
+      comment:
+        'Modules must not depend on themselves through others (type-only imports included): split the shared part out.',
       from: {},
       to: { circular: true },
     },
@@ -61,7 +63,8 @@ module.exports = {
     {
       name: 'shared-not-to-apps',
       severity: 'error',
-      comment: 'Shared platform code (config, engine, watchdog, logging, tracing, …) is imported by both apps and imports neither.',
+      comment:
+        'Shared platform code (config, engine, watchdog, logging, tracing, …) is imported by both apps and imports neither.',
       from: { path: '^src/', pathNot: `${API}|${API_HTTP}|${WORKER_APP}|${WORKER_CORE}|${TESTS}` },
       to: { path: `${API}|${WORKER_APP}` },
     },

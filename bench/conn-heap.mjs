@@ -51,7 +51,8 @@ function byConstructor(file) {
   const nodes = snap.nodes;
   for (let i = 0; i < nodes.length; i += w) {
     const type = types[nodes[i + iType]];
-    const name = type === 'object' || type === 'closure' || type === 'native' ? snap.strings[nodes[i + iName]] : `(${type})`;
+    const name =
+      type === 'object' || type === 'closure' || type === 'native' ? snap.strings[nodes[i + iName]] : `(${type})`;
     const key = type === 'closure' ? `closure ${name || '(anonymous)'}` : name;
     const e = out.get(key) ?? { count: 0, size: 0 };
     e.count++;
@@ -64,19 +65,44 @@ function byConstructor(file) {
 const nats = await startNats();
 const redis = await startRedis();
 const worker = await startWorker({ nats, redis, env: { WORKER_CONCURRENCY: '16' } });
-const api = await startApi({ nats, redis, env: { EMBEDDED_WORKER: 'false', HEARTBEAT_MS: '1000' }, nodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] });
+const api = await startApi({
+  nats,
+  redis,
+  env: { EMBEDDED_WORKER: 'false', HEARTBEAT_MS: '1000' },
+  nodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`],
+});
 const clients = await startClients(2);
 try {
-  const post = async (body) => (await fetch(`${api.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json();
-  const jobs = await Promise.all(Array.from({ length: 10 }, () => post({ agent: 'echo', input: { message: 'a b c d e f g h i j', delay_ms: 60_000 } })));
+  const post = async (body) =>
+    (
+      await fetch(`${api.url}/v1/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+    ).json();
+  const jobs = await Promise.all(
+    Array.from({ length: 10 }, () =>
+      post({ agent: 'echo', input: { message: 'a b c d e f g h i j', delay_ms: 60_000 } }),
+    ),
+  );
   await sleep(2000);
-  await clients.open(api.port, jobs.map((j) => `/v1/jobs/${j.id}/stream`), 'idle');
+  await clients.open(
+    api.port,
+    jobs.map((j) => `/v1/jobs/${j.id}/stream`),
+    'idle',
+  );
   await sleep(1500);
   const rss0 = rssKb(api.pid);
   const fa = await snapshot(api);
   if (keep) copyFileSync(fa, join(keep, 'before.heapsnapshot'));
   const a = byConstructor(fa);
-  await clients.open(api.port, Array.from({ length: N }, (_, i) => `/v1/jobs/${jobs[i % 10].id}/stream`), 'idle', 100);
+  await clients.open(
+    api.port,
+    Array.from({ length: N }, (_, i) => `/v1/jobs/${jobs[i % 10].id}/stream`),
+    'idle',
+    100,
+  );
   await sleep(3000);
   const rss1 = rssKb(api.pid);
   const fb = await snapshot(api);
@@ -91,9 +117,12 @@ try {
     if (Math.abs(d.bytes) >= 8) rows.push(d);
   }
   rows.sort((x, y) => y.bytes - x.bytes);
-  console.log(`${N} idle connections: V8 heap +${(total / N / 1024).toFixed(1)} KiB per connection (RSS +${((rss1 - rss0) / N).toFixed(1)} KiB)`);
+  console.log(
+    `${N} idle connections: V8 heap +${(total / N / 1024).toFixed(1)} KiB per connection (RSS +${((rss1 - rss0) / N).toFixed(1)} KiB)`,
+  );
   console.log('per connection:   count     bytes  constructor / kind');
-  for (const r of rows.slice(0, 40)) console.log(`${r.count.toFixed(2).padStart(18)} ${r.bytes.toFixed(0).padStart(9)}  ${r.key}`);
+  for (const r of rows.slice(0, 40))
+    console.log(`${r.count.toFixed(2).padStart(18)} ${r.bytes.toFixed(0).padStart(9)}  ${r.key}`);
 } finally {
   await clients.stop();
   await api.stop();

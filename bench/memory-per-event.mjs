@@ -58,7 +58,14 @@ if (process.argv.includes('--app')) {
     });
   });
   const child = spawn(process.execPath, ['dist/src/main.js'], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'silent', RATE_LIMIT_CREATE_PER_MIN: '0', API_KEYS: '' },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      RATE_LIMIT_CREATE_PER_MIN: '0',
+      API_KEYS: '',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   // the child is killed whatever happens to this script
@@ -99,7 +106,14 @@ if (process.argv.includes('--app')) {
     throw err;
   }
   const after = rss();
-  const row = { tokens, status, seconds: (Date.now() - started) / 1000, rss_before_mib: +(before / 2 ** 20).toFixed(1), rss_after_mib: +(after / 2 ** 20).toFixed(1), rss_bytes_per_event: Math.round((after - before) / tokens) };
+  const row = {
+    tokens,
+    status,
+    seconds: (Date.now() - started) / 1000,
+    rss_before_mib: +(before / 2 ** 20).toFixed(1),
+    rss_after_mib: +(after / 2 ** 20).toFixed(1),
+    rss_bytes_per_event: Math.round((after - before) / tokens),
+  };
   console.table([row]);
   console.log(JSON.stringify({ app: row }));
   child.kill('SIGTERM');

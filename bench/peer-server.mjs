@@ -50,7 +50,10 @@ const server = http.createServer(async (req, res) => {
   try {
     if (req.method === 'POST' && url.pathname === '/create') {
       goPromise = new Promise((r) => (go = r));
-      const stream = await ctx.createNewResumableStream(url.searchParams.get('id'), makeStream(Number(url.searchParams.get('n') ?? 2000)));
+      const stream = await ctx.createNewResumableStream(
+        url.searchParams.get('id'),
+        makeStream(Number(url.searchParams.get('n') ?? 2000)),
+      );
       void drain(stream);
       res.end('ok');
       return;

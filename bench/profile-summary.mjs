@@ -23,7 +23,10 @@ export function summarize(file, top = 25) {
   const files = new Map();
   for (const [id, us] of self) {
     const cf = byId.get(id).callFrame;
-    const url = (cf.url || '').replace(/^file:\/\//, '').replace(/.*\/node_modules\//, 'node_modules/').replace(/.*\/dist\//, 'dist/');
+    const url = (cf.url || '')
+      .replace(/^file:\/\//, '')
+      .replace(/.*\/node_modules\//, 'node_modules/')
+      .replace(/.*\/dist\//, 'dist/');
     const key = `${cf.functionName || '(anonymous)'}  ${url}${url ? `:${cf.lineNumber + 1}` : ''}`;
     frames.set(key, (frames.get(key) ?? 0) + us);
     const f = url ? url.replace(/^(node_modules\/(@[^/]+\/)?[^/]+).*/, '$1') : `(${cf.functionName || 'vm'})`;
@@ -33,7 +36,9 @@ export function summarize(file, top = 25) {
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
-      .map(([k, us]) => `${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`)
+      .map(
+        ([k, us]) => `${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`,
+      )
       .join('\n');
   return `profile ${file}: ${(total / 1e6).toFixed(2)} s sampled\n-- top self-time frames --\n${fmt(frames, top)}\n-- self time by file / package --\n${fmt(files, 15)}`;
 }

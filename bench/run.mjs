@@ -20,13 +20,29 @@ import { join } from 'node:path';
 import os from 'node:os';
 import { connect as natsConnect, consumerOpts } from 'nats';
 import { openSse, newStats, histPercentiles, mergeHist } from './lib/sse-client.mjs';
-import { ROOT, sleep, startNats, startRedis, startApi, startWorker, startHelper, startClients, rssKb, cpuMs, scenarioScope, killScope } from './lib/procs.mjs';
+import {
+  ROOT,
+  sleep,
+  startNats,
+  startRedis,
+  startApi,
+  startWorker,
+  startHelper,
+  startClients,
+  rssKb,
+  cpuMs,
+  scenarioScope,
+  killScope,
+} from './lib/procs.mjs';
 import { summarize } from './profile-summary.mjs';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const profile = args.includes('--profile');
-const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const only = args
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',');
 const repsArg = args.find((a) => a.startsWith('--reps='));
 const baselineArg = args.find((a) => a.startsWith('--baseline='))?.slice(11);
 const budgetScale = Number(args.find((a) => a.startsWith('--budget-scale='))?.slice(15) ?? 1);
@@ -36,28 +52,58 @@ const APIS = Number(args.find((a) => a.startsWith('--apis='))?.slice(7) ?? 1);
 const outArg = args.find((a) => a.startsWith('--out='))?.slice(6);
 /** `--api-env=K=V` (repeatable): extra environment of the API process (e.g. WEBHOOKS_ENABLED=false to compare). */
 const EXTRA_API_ENV = Object.fromEntries(
-  args.filter((a) => a.startsWith('--api-env=')).map((a) => {
-    const kv = a.slice('--api-env='.length);
-    const i = kv.indexOf('=');
-    return [kv.slice(0, i), kv.slice(i + 1)];
-  }),
+  args
+    .filter((a) => a.startsWith('--api-env='))
+    .map((a) => {
+      const kv = a.slice('--api-env='.length);
+      const i = kv.indexOf('=');
+      return [kv.slice(0, i), kv.slice(i + 1)];
+    }),
 );
 const startedAt = Date.now();
 
 const SIZES = quick
-  ? { fanout: { clients: 200, tokens: 500 }, latency: { jobs: 40, per: 5, seconds: 3 }, replay: { events: 2_000 },
-      connections: { count: 2_000 }, ttft: { n: 15 }, broker: { jobs: 20, clients: 200 }, peer: { listeners: 50, chunks: 500 },
-      chat: { jobs: 100, seconds: 3 }, reps: 1, clientProcs: 2 }
-  : { fanout: { clients: 1_000, tokens: 2_000 }, latency: { jobs: 200, per: 5, seconds: 10 }, replay: { events: 10_000 },
-      connections: { count: 10_000 }, ttft: { n: 50 }, broker: { jobs: 100, clients: 1_000 }, peer: { listeners: 100, chunks: 2_000 },
-      chat: { jobs: 2_000, seconds: 6 }, reps: 3, clientProcs: 2 };
+  ? {
+      fanout: { clients: 200, tokens: 500 },
+      latency: { jobs: 40, per: 5, seconds: 3 },
+      replay: { events: 2_000 },
+      connections: { count: 2_000 },
+      ttft: { n: 15 },
+      broker: { jobs: 20, clients: 200 },
+      peer: { listeners: 50, chunks: 500 },
+      chat: { jobs: 100, seconds: 3 },
+      reps: 1,
+      clientProcs: 2,
+    }
+  : {
+      fanout: { clients: 1_000, tokens: 2_000 },
+      latency: { jobs: 200, per: 5, seconds: 10 },
+      replay: { events: 10_000 },
+      connections: { count: 10_000 },
+      ttft: { n: 50 },
+      broker: { jobs: 100, clients: 1_000 },
+      peer: { listeners: 100, chunks: 2_000 },
+      chat: { jobs: 2_000, seconds: 6 },
+      reps: 3,
+      clientProcs: 2,
+    };
 if (repsArg) SIZES.reps = Number(repsArg.slice(7));
 
 /** Time budget of each scenario, in seconds (all its reps, process start-up and shutdown included). Generous: a
  * budget is there so that one stuck or slow scenario cannot take the others down, not to cut normal runs. */
 const BUDGET_S = quick
   ? { fanout: 60, latency: 45, replay: 40, connections: 45, ttft: 30, broker: 60, peer: 60, chat: 90, tracing: 180 }
-  : { fanout: 300, latency: 240, replay: 90, connections: 200, ttft: 90, broker: 150, peer: 200, chat: 300, tracing: 600 };
+  : {
+      fanout: 300,
+      latency: 240,
+      replay: 90,
+      connections: 200,
+      ttft: 90,
+      broker: 150,
+      peer: 200,
+      chat: 300,
+      tracing: 600,
+    };
 for (const k of Object.keys(BUDGET_S)) BUDGET_S[k] = Math.round(BUDGET_S[k] * budgetScale);
 /** After its budget, a scenario gets this long to stop by itself (its next check throws) before it is killed. */
 const GRACE_S = 15;
@@ -69,7 +115,8 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-const round = (x, d = 0) => (x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d);
+const round = (x, d = 0) =>
+  x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d;
 const log = (...a) => console.error(`[${((Date.now() - startedAt) / 1000).toFixed(1)}s]`, ...a);
 /** Milliseconds left in the current scenario's budget (Infinity outside a scenario). */
 const remaining = () => {
@@ -78,7 +125,8 @@ const remaining = () => {
 };
 function checkDeadline() {
   const sc = scenarioScope.getStore();
-  if (sc && Date.now() > sc.deadline) throw Object.assign(new Error(`${sc.name}: over its time budget (${sc.budgetS} s)`), { overBudget: true });
+  if (sc && Date.now() > sc.deadline)
+    throw Object.assign(new Error(`${sc.name}: over its time budget (${sc.budgetS} s)`), { overBudget: true });
 }
 /**
  * Runs `fn` SIZES.reps times and returns the per-rep results. A rep is not started when the budget left is
@@ -90,7 +138,9 @@ async function reps(fn) {
   let longest = 0;
   for (let r = 0; r < SIZES.reps; r++) {
     if (r > 0 && remaining() < longest) {
-      log(`  budget: ${Math.round(remaining() / 1000)} s left, a rep takes ~${Math.round(longest / 1000)} s: stopping after ${r} rep(s)`);
+      log(
+        `  budget: ${Math.round(remaining() / 1000)} s left, a rep takes ~${Math.round(longest / 1000)} s: stopping after ${r} rep(s)`,
+      );
       break;
     }
     checkDeadline();
@@ -157,10 +207,18 @@ const rate = (s) => (s.last > s.first ? (s.tokens * 1000) / (s.last - s.first) :
 // ---------- scenarios ----------
 
 /** The real split path: a worker process (`npm run start:worker`) appends to JetStream; the API process serves SSE. */
-async function startSplit(ctx, { concurrency, apiEnv = {}, nodeArgs = [], workerEnv = {}, workerNodeArgs = [], apis = 1 }) {
-  const worker = await startWorker({ ...ctx, env: { WORKER_CONCURRENCY: String(concurrency), ...workerEnv }, nodeArgs: workerNodeArgs });
+async function startSplit(
+  ctx,
+  { concurrency, apiEnv = {}, nodeArgs = [], workerEnv = {}, workerNodeArgs = [], apis = 1 },
+) {
+  const worker = await startWorker({
+    ...ctx,
+    env: { WORKER_CONCURRENCY: String(concurrency), ...workerEnv },
+    nodeArgs: workerNodeArgs,
+  });
   const all = [];
-  for (let i = 0; i < apis; i++) all.push(await startApi({ ...ctx, env: { EMBEDDED_WORKER: 'false', ...EXTRA_API_ENV, ...apiEnv }, nodeArgs }));
+  for (let i = 0; i < apis; i++)
+    all.push(await startApi({ ...ctx, env: { EMBEDDED_WORKER: 'false', ...EXTRA_API_ENV, ...apiEnv }, nodeArgs }));
   // `api` is the first process (HTTP calls go there); `ports` / `pids` cover all of them (clients are split, CPU summed)
   const stops = all.map((a) => a.stop);
   const api = all[0];
@@ -181,7 +239,10 @@ async function jobstreamFanout(api, clients, n, tokens) {
   const blocker = await idleJob(api);
   await waitStatus(api, blocker.id, ['running']);
   const job = await createJob(api, { message: 'tok ', repeat: tokens });
-  await clients.open(api.ports ?? api.port, Array.from({ length: n }, () => `/v1/jobs/${job.id}/stream`));
+  await clients.open(
+    api.ports ?? api.port,
+    Array.from({ length: n }, () => `/v1/jobs/${job.id}/stream`),
+  );
   await cancelJob(api, blocker.id);
   const s = await waitEnded(clients, n, 180_000);
   await clients.close();
@@ -190,7 +251,10 @@ async function jobstreamFanout(api, clients, n, tokens) {
 }
 
 async function ceilingFanout(ceiling, clients, n, tokens) {
-  await clients.open(ceiling.port, Array.from({ length: n }, () => '/stream'));
+  await clients.open(
+    ceiling.port,
+    Array.from({ length: n }, () => '/stream'),
+  );
   await fetch(`${ceiling.url}/go?n=${tokens}`, { method: 'POST' });
   const s = await waitEnded(clients, n, 120_000);
   await clients.close();
@@ -203,7 +267,10 @@ async function batchedCeilingFanout(api, ceiling, clients, n, tokens) {
   const blocker = await idleJob(api);
   await waitStatus(api, blocker.id, ['running']);
   const job = await createJob(api, { message: 'tok ', repeat: tokens });
-  await clients.open(ceiling.port, Array.from({ length: n }, () => `/stream?job=${job.id}`));
+  await clients.open(
+    ceiling.port,
+    Array.from({ length: n }, () => `/stream?job=${job.id}`),
+  );
   await cancelJob(api, blocker.id);
   const s = await waitEnded(clients, n, 180_000);
   await clients.close();
@@ -214,7 +281,12 @@ async function batchedCeilingFanout(api, ceiling, clients, n, tokens) {
 async function peerFanout(peer, clients, n, chunks) {
   const id = `s${Date.now()}`;
   await fetch(`${peer.url}/create?id=${id}&n=${chunks}`, { method: 'POST' });
-  await clients.open(peer.port, Array.from({ length: n }, () => `/stream?id=${id}`), 'count', 20);
+  await clients.open(
+    peer.port,
+    Array.from({ length: n }, () => `/stream?id=${id}`),
+    'count',
+    20,
+  );
   await sleep(200); // resumable-stream registers a listener asynchronously (request → producer) after the response opens
   await fetch(`${peer.url}/go`, { method: 'POST' });
   const s = await waitEnded(clients, n, 180_000);
@@ -237,8 +309,16 @@ async function scenarioFanout(ctx, results) {
       const a = await jobstreamFanout(api, ctx.clients, n, tokens);
       const b = await ceilingFanout(ceiling, ctx.clients, n, tokens);
       const c = await batchedCeilingFanout(api, batched, ctx.clients, n, tokens);
-      log(`  rep ${r + 1}: jobstream ${round(a.deliveries_per_s)}/s (${a.delivered}/${a.expected}), naive ceiling ${round(b.deliveries_per_s)}/s, per-turn ceiling ${round(c.deliveries_per_s)}/s (${c.delivered}/${c.expected})`);
-      return { js: a.deliveries_per_s, raw: b.deliveries_per_s, batched: c.deliveries_per_s, ratio: a.deliveries_per_s / b.deliveries_per_s, batched_ratio: a.deliveries_per_s / c.deliveries_per_s };
+      log(
+        `  rep ${r + 1}: jobstream ${round(a.deliveries_per_s)}/s (${a.delivered}/${a.expected}), naive ceiling ${round(b.deliveries_per_s)}/s, per-turn ceiling ${round(c.deliveries_per_s)}/s (${c.delivered}/${c.expected})`,
+      );
+      return {
+        js: a.deliveries_per_s,
+        raw: b.deliveries_per_s,
+        batched: c.deliveries_per_s,
+        ratio: a.deliveries_per_s / b.deliveries_per_s,
+        batched_ratio: a.deliveries_per_s / c.deliveries_per_s,
+      };
     });
   } finally {
     await api.stop();
@@ -246,13 +326,20 @@ async function scenarioFanout(ctx, results) {
     await batched.stop();
   }
   results.fanout = {
-    deliveries_per_s: med(rs, 'js'), raw_deliveries_per_s: med(rs, 'raw'), batched_deliveries_per_s: med(rs, 'batched'),
+    deliveries_per_s: med(rs, 'js'),
+    raw_deliveries_per_s: med(rs, 'raw'),
+    batched_deliveries_per_s: med(rs, 'batched'),
     // ratios per rep (same rep = same machine state), then the median
-    ratio: med(rs, 'ratio', 3), batched_ratio: med(rs, 'batched_ratio', 3), clients: n, tokens,
+    ratio: med(rs, 'ratio', 3),
+    batched_ratio: med(rs, 'batched_ratio', 3),
+    clients: n,
+    tokens,
     runs: { jobstream: runsOf(rs, 'js'), raw: runsOf(rs, 'raw'), batched: runsOf(rs, 'batched') },
   };
   if (profile) {
-    const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(profDir, f));
+    const files = readdirSync(profDir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => join(profDir, f));
     files.sort((x, y) => statSync(y).mtimeMs - statSync(x).mtimeMs);
     if (files[0]) {
       log(`profile: ${files[0]}`);
@@ -270,7 +357,9 @@ async function latencyOnce(ctx, api) {
   const clientCpu = () => ctx.clients.procs.reduce((t, p) => t + cpuMs(p.pid), 0);
   const c0 = clientCpu();
   const t0 = Date.now();
-  const created = await Promise.all(Array.from({ length: jobs }, () => createJob(api, { message: 'tok ', repeat: tokens, delay_ms: 20 })));
+  const created = await Promise.all(
+    Array.from({ length: jobs }, () => createJob(api, { message: 'tok ', repeat: tokens, delay_ms: 20 })),
+  );
   const paths = created.flatMap((j) => Array.from({ length: per }, () => `/v1/jobs/${j.id}/stream`));
   // on a saturated machine a few joins may be refused (503: a catch-up read timed out): measure the ones that opened
   const opened = await ctx.clients.open(api.ports, paths, 'latency', 50, 0.1);
@@ -329,7 +418,11 @@ async function chatOnce(ctx, api, rnd) {
   let created = 0;
   let createFailed = 0;
   for (let i = 0; i < jobs; i += 50) {
-    const batch = await Promise.all(Array.from({ length: Math.min(50, jobs - i) }, () => createRetrying(api, { message: 'tok ', repeat: tokens, delay_ms: 33 })));
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(50, jobs - i) }, () =>
+        createRetrying(api, { message: 'tok ', repeat: tokens, delay_ms: 33 }),
+      ),
+    );
     createFailed += batch.filter((j) => j === null).length;
     const ok = batch.filter((j) => j !== null);
     created += ok.length;
@@ -383,29 +476,53 @@ async function chatOnce(ctx, api, rnd) {
 
 async function scenarioChat(ctx, results) {
   const { jobs, seconds } = SIZES.chat;
-  log(`chat: ${jobs} jobs × 30 tokens/s for ${seconds} s, 1–3 clients each, 1 in 4 drops and resumes, ${APIS} API process(es), ${SIZES.reps} rep(s)`);
+  log(
+    `chat: ${jobs} jobs × 30 tokens/s for ${seconds} s, 1–3 clients each, 1 in 4 drops and resumes, ${APIS} API process(es), ${SIZES.reps} rep(s)`,
+  );
   const api = await startSplit(ctx, { concurrency: jobs + 16, apis: APIS });
   let seed = 42;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   let rs;
   try {
     rs = await reps(async (r) => {
       const c = await chatOnce(ctx, api, rnd);
-      log(`  rep ${r + 1}: ${c.jobs_created} jobs (${c.creates_refused} creates refused with 503 after 6 tries), ${c.clients} clients, ${c.exact}/${c.clients} exact, ${c.unfinished} unfinished at the budget's end (gaps ${c.gaps}, dups ${c.dups}, failed ${c.failed}), ${c.drops} drops / ${c.resumes} resumes; p50 ${c.p50_ms} ms, p99 ${c.p99_ms} ms, max ${c.max_ms} ms over ${c.n} live tokens; API ${round(c.api_cpu_ms_per_1k_tokens, 1)} ms CPU / 1k delivered tokens, worker ${round(c.worker_cpu_ms_per_1k_appends, 1)} ms / 1k appends; ${round(c.wall_s, 1)} s (creating the jobs: ${round(c.create_s, 1)} s)${c.errors.length ? `; errors: ${c.errors.join(' | ')}` : ''}`);
+      log(
+        `  rep ${r + 1}: ${c.jobs_created} jobs (${c.creates_refused} creates refused with 503 after 6 tries), ${c.clients} clients, ${c.exact}/${c.clients} exact, ${c.unfinished} unfinished at the budget's end (gaps ${c.gaps}, dups ${c.dups}, failed ${c.failed}), ${c.drops} drops / ${c.resumes} resumes; p50 ${c.p50_ms} ms, p99 ${c.p99_ms} ms, max ${c.max_ms} ms over ${c.n} live tokens; API ${round(c.api_cpu_ms_per_1k_tokens, 1)} ms CPU / 1k delivered tokens, worker ${round(c.worker_cpu_ms_per_1k_appends, 1)} ms / 1k appends; ${round(c.wall_s, 1)} s (creating the jobs: ${round(c.create_s, 1)} s)${c.errors.length ? `; errors: ${c.errors.join(' | ')}` : ''}`,
+      );
       return c;
     });
   } finally {
     await api.stop();
   }
   results.chat = {
-    jobs, seconds, tokens_per_s: 30, apis: APIS,
+    jobs,
+    seconds,
+    tokens_per_s: 30,
+    apis: APIS,
     clients: rs[0].clients,
-    exact: Math.min(...rs.map((r) => r.exact)), gaps: Math.max(...rs.map((r) => r.gaps)), dups: Math.max(...rs.map((r) => r.dups)), failed: Math.max(...rs.map((r) => r.failed)),
-    drops: med(rs, 'drops'), resumes: med(rs, 'resumes'), jobs_created: Math.min(...rs.map((r) => r.jobs_created)), creates_refused: Math.max(...rs.map((r) => r.creates_refused)), unfinished: Math.max(...rs.map((r) => r.unfinished)),
-    p50_ms: med(rs, 'p50_ms'), p99_ms: med(rs, 'p99_ms'), max_ms: med(rs, 'max_ms'), samples: med(rs, 'n'),
-    api_cpu_ms_per_1k_tokens: med(rs, 'api_cpu_ms_per_1k_tokens', 1), worker_cpu_ms_per_1k_appends: med(rs, 'worker_cpu_ms_per_1k_appends', 1),
-    tokens_delivered: med(rs, 'tokens_delivered'), wall_s: med(rs, 'wall_s', 1),
-    runs: { p50_ms: runsOf(rs, 'p50_ms'), p99_ms: runsOf(rs, 'p99_ms'), exact: runsOf(rs, 'exact'), errors: rs.map((r) => r.errors) },
+    exact: Math.min(...rs.map((r) => r.exact)),
+    gaps: Math.max(...rs.map((r) => r.gaps)),
+    dups: Math.max(...rs.map((r) => r.dups)),
+    failed: Math.max(...rs.map((r) => r.failed)),
+    drops: med(rs, 'drops'),
+    resumes: med(rs, 'resumes'),
+    jobs_created: Math.min(...rs.map((r) => r.jobs_created)),
+    creates_refused: Math.max(...rs.map((r) => r.creates_refused)),
+    unfinished: Math.max(...rs.map((r) => r.unfinished)),
+    p50_ms: med(rs, 'p50_ms'),
+    p99_ms: med(rs, 'p99_ms'),
+    max_ms: med(rs, 'max_ms'),
+    samples: med(rs, 'n'),
+    api_cpu_ms_per_1k_tokens: med(rs, 'api_cpu_ms_per_1k_tokens', 1),
+    worker_cpu_ms_per_1k_appends: med(rs, 'worker_cpu_ms_per_1k_appends', 1),
+    tokens_delivered: med(rs, 'tokens_delivered'),
+    wall_s: med(rs, 'wall_s', 1),
+    runs: {
+      p50_ms: runsOf(rs, 'p50_ms'),
+      p99_ms: runsOf(rs, 'p99_ms'),
+      exact: runsOf(rs, 'exact'),
+      errors: rs.map((r) => r.errors),
+    },
   };
 }
 
@@ -414,7 +531,12 @@ function profileArgs(name) {
   const dir = join(ROOT, 'bench', 'results', 'profiles', `${name}-${Date.now()}`);
   mkdirSync(join(dir, 'api'), { recursive: true });
   mkdirSync(join(dir, 'worker'), { recursive: true });
-  const flags = (who) => ['--cpu-prof', `--cpu-prof-dir=${join(dir, who)}`, '--import', join(ROOT, 'bench', 'lib', 'probe.mjs')];
+  const flags = (who) => [
+    '--cpu-prof',
+    `--cpu-prof-dir=${join(dir, who)}`,
+    '--import',
+    join(ROOT, 'bench', 'lib', 'probe.mjs'),
+  ];
   return {
     dir,
     opts: {
@@ -431,7 +553,9 @@ function reportProfiles(probe) {
   const out = {};
   for (const who of ['api', 'worker']) {
     const d = join(probe.dir, who);
-    const prof = readdirSync(d).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(d, f));
+    const prof = readdirSync(d)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => join(d, f));
     if (prof[0]) console.log(`== ${who} ==\n${summarize(prof[0], 25)}`);
     const pj = join(d, 'probe.json');
     if (existsSync(pj)) {
@@ -445,14 +569,18 @@ function reportProfiles(probe) {
 
 async function scenarioLatency(ctx, results) {
   const { jobs, per, seconds } = SIZES.latency;
-  log(`latency: ${jobs} jobs × ${per} clients, 50 tokens/s for ${seconds} s, ${SIZES.reps} rep(s)${profile ? ', profiled' : ''}`);
+  log(
+    `latency: ${jobs} jobs × ${per} clients, 50 tokens/s for ${seconds} s, ${SIZES.reps} rep(s)${profile ? ', profiled' : ''}`,
+  );
   const probe = profile ? profileArgs('latency') : null;
   const api = await startSplit(ctx, { concurrency: jobs + 16, ...(probe?.opts ?? {}), apis: APIS });
   let rs;
   try {
     rs = await reps(async (r) => {
       const p = await latencyOnce(ctx, api);
-      log(`  rep ${r + 1}: p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms, max ${p.max_ms} ms over ${p.n} live deliveries; CPU: API ${round(p.api_cpu_ms_per_1k_deliveries, 1)} ms / 1k deliveries, worker ${round(p.worker_cpu_ms_per_1k_events, 1)} ms / 1k appends; ${seconds} s of tokens delivered over ${round(p.delivery_s, 1)} s; % of a core: API ${round(p.cpu_percent.api)}, worker ${round(p.cpu_percent.worker)}, clients ${round(p.cpu_percent.clients)}`);
+      log(
+        `  rep ${r + 1}: p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms, max ${p.max_ms} ms over ${p.n} live deliveries; CPU: API ${round(p.api_cpu_ms_per_1k_deliveries, 1)} ms / 1k deliveries, worker ${round(p.worker_cpu_ms_per_1k_events, 1)} ms / 1k appends; ${seconds} s of tokens delivered over ${round(p.delivery_s, 1)} s; % of a core: API ${round(p.cpu_percent.api)}, worker ${round(p.cpu_percent.worker)}, clients ${round(p.cpu_percent.clients)}`,
+      );
       return p;
     });
   } finally {
@@ -462,13 +590,24 @@ async function scenarioLatency(ctx, results) {
   for (const r of rs) all = mergeHist(all, r.hist);
   const pooled = histPercentiles(all);
   results.latency = {
-    p50_ms: med(rs, 'p50_ms'), p99_ms: med(rs, 'p99_ms'), max_ms: med(rs, 'max_ms'), samples: med(rs, 'n'),
-    api_cpu_ms_per_1k_deliveries: med(rs, 'api_cpu_ms_per_1k_deliveries', 1), worker_cpu_ms_per_1k_events: med(rs, 'worker_cpu_ms_per_1k_events', 1),
-    delivery_s: med(rs, 'delivery_s', 1), refused_joins: Math.max(...rs.map((r) => r.refused)),
-    cpu_percent: { api: round(median(rs.map((r) => r.cpu_percent.api))), worker: round(median(rs.map((r) => r.cpu_percent.worker))), clients: round(median(rs.map((r) => r.cpu_percent.clients))) },
+    p50_ms: med(rs, 'p50_ms'),
+    p99_ms: med(rs, 'p99_ms'),
+    max_ms: med(rs, 'max_ms'),
+    samples: med(rs, 'n'),
+    api_cpu_ms_per_1k_deliveries: med(rs, 'api_cpu_ms_per_1k_deliveries', 1),
+    worker_cpu_ms_per_1k_events: med(rs, 'worker_cpu_ms_per_1k_events', 1),
+    delivery_s: med(rs, 'delivery_s', 1),
+    refused_joins: Math.max(...rs.map((r) => r.refused)),
+    cpu_percent: {
+      api: round(median(rs.map((r) => r.cpu_percent.api))),
+      worker: round(median(rs.map((r) => r.cpu_percent.worker))),
+      clients: round(median(rs.map((r) => r.cpu_percent.clients))),
+    },
     pooled: { p50_ms: pooled.p50_ms, p99_ms: pooled.p99_ms, max_ms: pooled.max_ms, samples: pooled.n },
     runs: { p50_ms: runsOf(rs, 'p50_ms'), p99_ms: runsOf(rs, 'p99_ms'), max_ms: runsOf(rs, 'max_ms') },
-    jobs, clients: jobs * per, tokens_per_job: seconds * 50,
+    jobs,
+    clients: jobs * per,
+    tokens_per_job: seconds * 50,
   };
   if (probe) results.latency.profile = reportProfiles(probe);
 }
@@ -477,7 +616,9 @@ async function replayOnce(api, jobId, events) {
   const stats = newStats();
   const c0 = cpuMs(api.pid);
   const t0 = Date.now();
-  const ended = new Promise((resolve) => openSse({ port: api.port, path: `/v1/jobs/${jobId}/stream`, stats, onEnd: resolve }).catch(resolve));
+  const ended = new Promise((resolve) =>
+    openSse({ port: api.port, path: `/v1/jobs/${jobId}/stream`, stats, onEnd: resolve }).catch(resolve),
+  );
   const t1 = await ended;
   if (stats.tokens !== events) log(`  WARNING: replay got ${stats.tokens}/${events}`);
   // CPU time of the API process per 1,000 replayed events: the figure that survives a busy machine
@@ -515,14 +656,24 @@ async function scenarioReplay(ctx, results) {
       checkDeadline();
       js.push(await replayOnce(api, job.id, events));
       raw.push(await rawReplayOnce(nc, job.id));
-      log(`  rep ${r + 1}: jobstream ${round(js.at(-1))} events/s (API CPU ${round(replayCpu.at(-1), 1)} ms per 1k events), ordered consumer ${round(raw.at(-1))} events/s`);
+      log(
+        `  rep ${r + 1}: jobstream ${round(js.at(-1))} events/s (API CPU ${round(replayCpu.at(-1), 1)} ms per 1k events), ordered consumer ${round(raw.at(-1))} events/s`,
+      );
     }
     const a = median(js);
     const b = median(raw);
     results.replay = {
-      events_per_s: round(a), raw_events_per_s: round(b), ratio: round(a / b, 3), events,
-      ratios_per_rep: js.map((x, i) => round(x / raw[i], 3)), api_cpu_ms_per_1k_events: round(median(replayCpu), 1),
-      runs: { jobstream: js.map((x) => round(x)), raw: raw.map((x) => round(x)), api_cpu_ms_per_1k_events: replayCpu.map((x) => round(x, 1)) },
+      events_per_s: round(a),
+      raw_events_per_s: round(b),
+      ratio: round(a / b, 3),
+      events,
+      ratios_per_rep: js.map((x, i) => round(x / raw[i], 3)),
+      api_cpu_ms_per_1k_events: round(median(replayCpu), 1),
+      runs: {
+        jobstream: js.map((x) => round(x)),
+        raw: raw.map((x) => round(x)),
+        api_cpu_ms_per_1k_events: replayCpu.map((x) => round(x, 1)),
+      },
     };
   } finally {
     await nc.close();
@@ -540,7 +691,11 @@ async function connectionsOnce(ctx) {
     const idle = await Promise.all(Array.from({ length: jobs }, () => idleJob(api)));
     for (const j of idle) await waitStatus(api, j.id, ['running']);
     // warm up the code paths (JIT, hub entries, pools) with a few connections, then take the baseline
-    await clients.open(api.port, idle.map((j) => `/v1/jobs/${j.id}/stream`), 'idle');
+    await clients.open(
+      api.port,
+      idle.map((j) => `/v1/jobs/${j.id}/stream`),
+      'idle',
+    );
     await sleep(1500);
     const before = rssKb(api.pid);
     const paths = Array.from({ length: count }, (_, i) => `/v1/jobs/${idle[i % jobs].id}/stream`);
@@ -559,7 +714,16 @@ async function connectionsOnce(ctx) {
     const rss2 = rssKb(api.pid);
     await clients.close();
     for (const j of idle) await cancelJob(api, j.id);
-    return { rss_per_connection_kb: (after - before) / opened, before, after, rss2, cpu, open_per_s: (opened * 1000) / openMs, still_open: s.opened - s.ended, refused: count - opened };
+    return {
+      rss_per_connection_kb: (after - before) / opened,
+      before,
+      after,
+      rss2,
+      cpu,
+      open_per_s: (opened * 1000) / openMs,
+      still_open: s.opened - s.ended,
+      refused: count - opened,
+    };
   } finally {
     await clients.stop();
     await api.stop();
@@ -568,10 +732,14 @@ async function connectionsOnce(ctx) {
 
 async function scenarioConnections(ctx, results) {
   const { count } = SIZES.connections;
-  log(`connections: ${count} idle SSE connections over 10 jobs, heartbeat 1000 ms, ${SIZES.reps} rep(s) (fresh API each)`);
+  log(
+    `connections: ${count} idle SSE connections over 10 jobs, heartbeat 1000 ms, ${SIZES.reps} rep(s) (fresh API each)`,
+  );
   const rs = await reps(async (r) => {
     const c = await connectionsOnce(ctx);
-    log(`  rep ${r + 1}: RSS ${round(c.before / 1024, 1)} → ${round(c.after / 1024, 1)} MiB (${round(c.rss_per_connection_kb, 1)} KiB/conn), idle CPU ${round(c.cpu, 1)}% of a core, opened ${round(c.open_per_s)}/s`);
+    log(
+      `  rep ${r + 1}: RSS ${round(c.before / 1024, 1)} → ${round(c.after / 1024, 1)} MiB (${round(c.rss_per_connection_kb, 1)} KiB/conn), idle CPU ${round(c.cpu, 1)}% of a core, opened ${round(c.open_per_s)}/s`,
+    );
     return c;
   });
   results.connections = {
@@ -601,7 +769,11 @@ async function startOtlpSink() {
     });
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${server.address().port}/v1/traces`, exports: () => exports, close: () => new Promise((r) => server.close(r)) };
+  return {
+    url: `http://127.0.0.1:${server.address().port}/v1/traces`,
+    exports: () => exports,
+    close: () => new Promise((r) => server.close(r)),
+  };
 }
 
 /**
@@ -613,7 +785,10 @@ async function scenarioTracing(ctx, results) {
   const { clients: n, tokens } = SIZES.fanout;
   const appendTokens = quick ? 2_000 : 10_000;
   const sink = await startOtlpSink();
-  const out = { off: { fanout: [], appends_per_s: [], ttft_ms: [] }, on: { fanout: [], appends_per_s: [], ttft_ms: [] } };
+  const out = {
+    off: { fanout: [], appends_per_s: [], ttft_ms: [] },
+    on: { fanout: [], appends_per_s: [], ttft_ms: [] },
+  };
   try {
     for (let rep = 0; rep < SIZES.reps; rep++) {
       for (const mode of ['off', 'on']) {
@@ -635,7 +810,12 @@ async function scenarioTracing(ctx, results) {
             const stats = newStats();
             let sock;
             const first = await new Promise((resolve, reject) => {
-              openSse({ port: api.port, path: `/v1/jobs/${j.id}/stream`, stats, onFirstToken: () => resolve(performance.now()) }).then((x) => (sock = x), reject);
+              openSse({
+                port: api.port,
+                path: `/v1/jobs/${j.id}/stream`,
+                stats,
+                onFirstToken: () => resolve(performance.now()),
+              }).then((x) => (sock = x), reject);
             });
             sock?.destroy();
             if (i >= 2) xs.push(first - t);
@@ -720,7 +900,13 @@ async function scenarioTtft(ctx, results) {
     // medians of each step's time since the POST started (ms; events' ts have 1 ms resolution)
     const breakdown = Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, median(v)]));
     log(`  breakdown (median ms after POST start): ${JSON.stringify(breakdown)}`);
-    results.ttft = { p50_ms: med(rs, 'p50_ms', 1), p99_ms: med(rs, 'p99_ms', 1), n, breakdown_ms: breakdown, runs: { p50_ms: runsOf(rs, 'p50_ms', 1), p99_ms: runsOf(rs, 'p99_ms', 1) } };
+    results.ttft = {
+      p50_ms: med(rs, 'p50_ms', 1),
+      p99_ms: med(rs, 'p99_ms', 1),
+      n,
+      breakdown_ms: breakdown,
+      runs: { p50_ms: runsOf(rs, 'p50_ms', 1), p99_ms: runsOf(rs, 'p99_ms', 1) },
+    };
   } finally {
     await api.stop();
   }
@@ -734,7 +920,8 @@ async function brokerCounts(nats) {
   const per = api.map((c) => c.subscriptions_list?.length ?? c.subscriptions ?? 0);
   const subscriptions = per.reduce((a, b) => a + b, 0);
   let consumers = 0;
-  for (const acc of jsz.account_details ?? []) for (const s of acc.stream_detail ?? []) consumers += s.consumer_detail?.length ?? 0;
+  for (const acc of jsz.account_details ?? [])
+    for (const s of acc.stream_detail ?? []) consumers += s.consumer_detail?.length ?? 0;
   return { subscriptions, consumers, connections: api.length, per_connection: per };
 }
 
@@ -742,7 +929,8 @@ async function brokerCounts(nats) {
 async function consumerCount(nats) {
   const jsz = await (await fetch(`${nats.monitorUrl}/jsz?consumers=true`)).json();
   let n = 0;
-  for (const acc of jsz.account_details ?? []) for (const s of acc.stream_detail ?? []) n += s.consumer_detail?.length ?? 0;
+  for (const acc of jsz.account_details ?? [])
+    for (const s of acc.stream_detail ?? []) n += s.consumer_detail?.length ?? 0;
   return n;
 }
 
@@ -773,9 +961,17 @@ async function scenarioBroker(ctx, results) {
   try {
     const rs = await reps(async (r) => {
       const live = await Promise.all(Array.from({ length: jobs }, () => createJob(api, { message, delay_ms: 50 })));
-      await ctx.clients.open(api.port, live.map((j) => `/v1/jobs/${j.id}/stream`), 'count');
+      await ctx.clients.open(
+        api.port,
+        live.map((j) => `/v1/jobs/${j.id}/stream`),
+        'count',
+      );
       log(`  rep ${r + 1}: ${jobs} live jobs, one watcher each; waiting for seq 100`);
-      await waitSeq(api, live.map((j) => j.id), 100);
+      await waitSeq(
+        api,
+        live.map((j) => j.id),
+        100,
+      );
       log(`  rep ${r + 1}: joining ${n} clients`);
       const base = await brokerCounts(ctx.nats);
       let peak = base.consumers;
@@ -794,7 +990,13 @@ async function scenarioBroker(ctx, results) {
       const before = (await ctx.clients.stats()).tokens;
       const t0 = Date.now();
       // a busy machine may refuse a few joins with 503 (tolerated up to 1 %, as in the connections scenario)
-      await ctx.clients.open(api.port, Array.from({ length: n }, (_, i) => `/v1/jobs/${live[i % jobs].id}/stream`), 'count', 50, 0.01);
+      await ctx.clients.open(
+        api.port,
+        Array.from({ length: n }, (_, i) => `/v1/jobs/${live[i % jobs].id}/stream`),
+        'count',
+        50,
+        0.01,
+      );
       // the joiners' replays: each gets >= 100 tokens at once; wait for them (bounded), polling all along
       const want = before + n * 95;
       while ((await ctx.clients.stats()).tokens < want && Date.now() - t0 < 20_000 && remaining() > 0) await sleep(50);
@@ -803,22 +1005,45 @@ async function scenarioBroker(ctx, results) {
       polling = false;
       await poller;
       const c = await brokerCounts(ctx.nats);
-      log(`  rep ${r + 1}: subscriptions ${base.subscriptions} → ${c.subscriptions} (per connection ${c.per_connection.join(', ')}), consumers ${base.consumers} → peak ${peak} during the joins (${polls} polls over ${joinMs} ms) → ${c.consumers}`);
+      log(
+        `  rep ${r + 1}: subscriptions ${base.subscriptions} → ${c.subscriptions} (per connection ${c.per_connection.join(', ')}), consumers ${base.consumers} → peak ${peak} during the joins (${polls} polls over ${joinMs} ms) → ${c.consumers}`,
+      );
       await ctx.clients.close();
       for (const j of live) await cancelJob(api, j.id);
       for (const j of live) await waitStatus(api, j.id, ['cancelled', 'failed', 'completed']).catch(() => {});
       return {
-        subscriptions: c.subscriptions, consumers: c.consumers, base_subscriptions: base.subscriptions, base_consumers: base.consumers,
-        peak_consumers: peak, transient_consumers: peak - base.consumers, polls, join_ms: joinMs, per: c.per_connection, connections: c.connections,
+        subscriptions: c.subscriptions,
+        consumers: c.consumers,
+        base_subscriptions: base.subscriptions,
+        base_consumers: base.consumers,
+        peak_consumers: peak,
+        transient_consumers: peak - base.consumers,
+        polls,
+        join_ms: joinMs,
+        per: c.per_connection,
+        connections: c.connections,
       };
     });
     const last = rs.at(-1);
     results.broker = {
-      clients: n, jobs, watchers: jobs, subscriptions: med(rs, 'subscriptions'), consumers: med(rs, 'consumers'),
-      subscriptions_without_clients: med(rs, 'base_subscriptions'), consumers_before_joins: med(rs, 'base_consumers'),
-      peak_consumers_during_joins: Math.max(...rs.map((x) => x.peak_consumers)), transient_consumers_for_joins: Math.max(...rs.map((x) => x.transient_consumers)),
-      subscriptions_per_connection: last.per, nats_connections: last.connections,
-      runs: { subscriptions: runsOf(rs, 'subscriptions'), consumers: runsOf(rs, 'consumers'), transient_consumers: runsOf(rs, 'transient_consumers'), polls: runsOf(rs, 'polls'), join_ms: runsOf(rs, 'join_ms') },
+      clients: n,
+      jobs,
+      watchers: jobs,
+      subscriptions: med(rs, 'subscriptions'),
+      consumers: med(rs, 'consumers'),
+      subscriptions_without_clients: med(rs, 'base_subscriptions'),
+      consumers_before_joins: med(rs, 'base_consumers'),
+      peak_consumers_during_joins: Math.max(...rs.map((x) => x.peak_consumers)),
+      transient_consumers_for_joins: Math.max(...rs.map((x) => x.transient_consumers)),
+      subscriptions_per_connection: last.per,
+      nats_connections: last.connections,
+      runs: {
+        subscriptions: runsOf(rs, 'subscriptions'),
+        consumers: runsOf(rs, 'consumers'),
+        transient_consumers: runsOf(rs, 'transient_consumers'),
+        polls: runsOf(rs, 'polls'),
+        join_ms: runsOf(rs, 'join_ms'),
+      },
     };
   } finally {
     await api.stop();
@@ -837,7 +1062,9 @@ async function scenarioPeer(ctx, results) {
       checkDeadline();
       const a = await jobstreamFanout(api, ctx.clients, listeners, chunks);
       const b = await peerFanout(peer, ctx.clients, listeners, chunks);
-      log(`  rep ${r + 1}: jobstream ${round(a.deliveries_per_s)}/s, resumable-stream ${round(b.deliveries_per_s)}/s (${b.delivered}/${b.expected})`);
+      log(
+        `  rep ${r + 1}: jobstream ${round(a.deliveries_per_s)}/s, resumable-stream ${round(b.deliveries_per_s)}/s (${b.delivered}/${b.expected})`,
+      );
       js.push(a.deliveries_per_s);
       rs.push(b.deliveries_per_s);
     }
@@ -847,21 +1074,78 @@ async function scenarioPeer(ctx, results) {
   }
   const a = median(js);
   const b = median(rs);
-  results.peer = { jobstream_deliveries_per_s: round(a), resumable_stream_deliveries_per_s: round(b), ratio: round(a / b, 2), listeners, chunks, runs: { jobstream: js.map((x) => round(x)), resumable_stream: rs.map((x) => round(x)) } };
+  results.peer = {
+    jobstream_deliveries_per_s: round(a),
+    resumable_stream_deliveries_per_s: round(b),
+    ratio: round(a / b, 2),
+    listeners,
+    chunks,
+    runs: { jobstream: js.map((x) => round(x)), resumable_stream: rs.map((x) => round(x)) },
+  };
 }
 
 /** The headline figures of a results object, one row per scenario: [scenario, unit, value, against, value, ratio]. */
 function rows(r) {
   return [
-    ['fan-out', 'deliveries/s', r.fanout?.deliveries_per_s, 'ceilings: naive / per-turn', r.fanout && `${r.fanout.raw_deliveries_per_s ?? '—'} / ${r.fanout.batched_deliveries_per_s ?? '—'}`, r.fanout && `${r.fanout.ratio ?? '—'} / ${r.fanout.batched_ratio ?? '—'}`],
-    ['latency', 'p50 / p99 / max ms', r.latency && `${r.latency.p50_ms} / ${r.latency.p99_ms} / ${r.latency.max_ms}`, 'CPU ms/1k: API deliveries / worker appends', r.latency && `${r.latency.api_cpu_ms_per_1k_deliveries ?? '—'} / ${r.latency.worker_cpu_ms_per_1k_events ?? '—'}`, ''],
+    [
+      'fan-out',
+      'deliveries/s',
+      r.fanout?.deliveries_per_s,
+      'ceilings: naive / per-turn',
+      r.fanout && `${r.fanout.raw_deliveries_per_s ?? '—'} / ${r.fanout.batched_deliveries_per_s ?? '—'}`,
+      r.fanout && `${r.fanout.ratio ?? '—'} / ${r.fanout.batched_ratio ?? '—'}`,
+    ],
+    [
+      'latency',
+      'p50 / p99 / max ms',
+      r.latency && `${r.latency.p50_ms} / ${r.latency.p99_ms} / ${r.latency.max_ms}`,
+      'CPU ms/1k: API deliveries / worker appends',
+      r.latency && `${r.latency.api_cpu_ms_per_1k_deliveries ?? '—'} / ${r.latency.worker_cpu_ms_per_1k_events ?? '—'}`,
+      '',
+    ],
     ['replay', 'events/s', r.replay?.events_per_s, 'ordered consumer', r.replay?.raw_events_per_s, r.replay?.ratio],
-    ['connections', 'RSS KiB/conn (count)', r.connections && `${r.connections.rss_per_connection_kb} (${r.connections.count})`, 'idle CPU %', r.connections?.idle_cpu_percent, ''],
+    [
+      'connections',
+      'RSS KiB/conn (count)',
+      r.connections && `${r.connections.rss_per_connection_kb} (${r.connections.count})`,
+      'idle CPU %',
+      r.connections?.idle_cpu_percent,
+      '',
+    ],
     ['ttft', 'p50 / p99 ms', r.ttft && `${r.ttft.p50_ms} / ${r.ttft.p99_ms}`, '', '', ''],
-    ['broker', 'subs / consumers / transient for joins', r.broker && `${r.broker.subscriptions} / ${r.broker.consumers} / ${r.broker.transient_consumers_for_joins ?? '?'}`, 'clients / jobs', r.broker && `${r.broker.clients} / ${r.broker.jobs}`, ''],
-    ['tracing', 'fan-out off / on', r.tracing && `${r.tracing.fanout_off} / ${r.tracing.fanout_on}`, 'appends/s off / on', r.tracing && `${r.tracing.appends_per_s_off} / ${r.tracing.appends_per_s_on}`, r.tracing && `TTFT ${r.tracing.ttft_p50_ms_off} / ${r.tracing.ttft_p50_ms_on} ms`],
-    ['peer', 'deliveries/s', r.peer?.jobstream_deliveries_per_s, 'resumable-stream', r.peer?.resumable_stream_deliveries_per_s, r.peer?.ratio],
-    ['chat', 'p50 / p99 / max ms', r.chat && `${r.chat.p50_ms} / ${r.chat.p99_ms} / ${r.chat.max_ms}`, 'exact clients / API CPU ms per 1k tokens', r.chat && `${r.chat.exact}/${r.chat.clients} / ${r.chat.api_cpu_ms_per_1k_tokens}`, ''],
+    [
+      'broker',
+      'subs / consumers / transient for joins',
+      r.broker &&
+        `${r.broker.subscriptions} / ${r.broker.consumers} / ${r.broker.transient_consumers_for_joins ?? '?'}`,
+      'clients / jobs',
+      r.broker && `${r.broker.clients} / ${r.broker.jobs}`,
+      '',
+    ],
+    [
+      'tracing',
+      'fan-out off / on',
+      r.tracing && `${r.tracing.fanout_off} / ${r.tracing.fanout_on}`,
+      'appends/s off / on',
+      r.tracing && `${r.tracing.appends_per_s_off} / ${r.tracing.appends_per_s_on}`,
+      r.tracing && `TTFT ${r.tracing.ttft_p50_ms_off} / ${r.tracing.ttft_p50_ms_on} ms`,
+    ],
+    [
+      'peer',
+      'deliveries/s',
+      r.peer?.jobstream_deliveries_per_s,
+      'resumable-stream',
+      r.peer?.resumable_stream_deliveries_per_s,
+      r.peer?.ratio,
+    ],
+    [
+      'chat',
+      'p50 / p99 / max ms',
+      r.chat && `${r.chat.p50_ms} / ${r.chat.p99_ms} / ${r.chat.max_ms}`,
+      'exact clients / API CPU ms per 1k tokens',
+      r.chat && `${r.chat.exact}/${r.chat.clients} / ${r.chat.api_cpu_ms_per_1k_tokens}`,
+      '',
+    ],
   ].map((row) => row.map((c) => (c === undefined || c === null ? '—' : String(c))));
 }
 
@@ -869,10 +1153,21 @@ function rows(r) {
 function table(r, base) {
   const now = rows(r);
   const head = ['scenario', 'unit', 'jobstream', 'against', 'value', 'ratio'];
-  let all = [head, ...now.map((row) => (r[keyOf(row[0])]?.error ? [...row.slice(0, 2), `FAILED: ${r[keyOf(row[0])].error}`.slice(0, 60), '', '', ''] : row))];
+  let all = [
+    head,
+    ...now.map((row) =>
+      r[keyOf(row[0])]?.error
+        ? [...row.slice(0, 2), `FAILED: ${r[keyOf(row[0])].error}`.slice(0, 60), '', '', '']
+        : row,
+    ),
+  ];
   if (base) {
     const before = rows(base);
-    all = all.map((row, i) => (i === 0 ? [...row.slice(0, 2), 'before', 'after', ...row.slice(3), 'ratio before'] : [...row.slice(0, 2), before[i - 1][2], ...row.slice(2), before[i - 1][5]]));
+    all = all.map((row, i) =>
+      i === 0
+        ? [...row.slice(0, 2), 'before', 'after', ...row.slice(3), 'ratio before']
+        : [...row.slice(0, 2), before[i - 1][2], ...row.slice(2), before[i - 1][5]],
+    );
   }
   const w = all[0].map((_, i) => Math.max(...all.map((row) => row[i].length)));
   const line = (row) => `| ${row.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
@@ -891,12 +1186,19 @@ async function runScenario(name, fn, ctx, results) {
   const t0 = Date.now();
   let timer;
   const hard = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${name}: stuck past its time budget (${budgetS} s + ${GRACE_S} s grace), killed`)), (budgetS + GRACE_S) * 1000);
+    timer = setTimeout(
+      () => reject(new Error(`${name}: stuck past its time budget (${budgetS} s + ${GRACE_S} s grace), killed`)),
+      (budgetS + GRACE_S) * 1000,
+    );
   });
   try {
     await Promise.race([scenarioScope.run(sc, () => fn(ctx, results)), hard]);
     await ctx.clients.close(); // sockets of a rep cut by the budget, if any
-    return { status: sc.reps !== undefined && sc.reps < SIZES.reps ? 'partial' : 'ok', reps: sc.reps, seconds: round((Date.now() - t0) / 1000, 1) };
+    return {
+      status: sc.reps !== undefined && sc.reps < SIZES.reps ? 'partial' : 'ok',
+      reps: sc.reps,
+      seconds: round((Date.now() - t0) / 1000, 1),
+    };
   } catch (err) {
     log(`${name} FAILED: ${err.stack ?? err}`);
     results[name] = { error: String(err.message ?? err) };
@@ -968,9 +1270,14 @@ async function main() {
   const file = join(ROOT, 'bench', 'results', quick ? 'quick.json' : 'latest.json');
   if (!only) writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   else writeFileSync(outArg ?? join(ROOT, 'bench', 'results', 'partial.json'), JSON.stringify(out, null, 2) + '\n');
-  if (baseline) console.log(`before = ${baseline.file} (${baseline.data.meta?.date ?? '?'}, ${baseline.data.meta?.mode ?? '?'}, load ${baseline.data.meta?.load_average_1m?.start ?? '?'})`);
+  if (baseline)
+    console.log(
+      `before = ${baseline.file} (${baseline.data.meta?.date ?? '?'}, ${baseline.data.meta?.mode ?? '?'}, load ${baseline.data.meta?.load_average_1m?.start ?? '?'})`,
+    );
   console.log(table(results, baseline?.data));
-  log(`done in ${out.meta.seconds} s (load average ${out.meta.load_average_1m.start} → ${out.meta.load_average_1m.end} on ${os.cpus().length} cores)${only ? '' : `; wrote ${file}`}`);
+  log(
+    `done in ${out.meta.seconds} s (load average ${out.meta.load_average_1m.start} → ${out.meta.load_average_1m.end} on ${os.cpus().length} cores)${only ? '' : `; wrote ${file}`}`,
+  );
   await nats.stop();
   await redis.stop();
   process.exit(failed ? 1 : 0);

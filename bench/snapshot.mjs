@@ -30,7 +30,8 @@ const ENGINES = arg('engines', 'memory,jetstream').split(',');
 const EVERY = arg('every', undefined);
 
 const eventAt = (i) => {
-  if (i % 500 === 250) return { type: 'tool_call_start', call_id: `c${i}`, name: 'search', arguments: { q: `query ${i}` } };
+  if (i % 500 === 250)
+    return { type: 'tool_call_start', call_id: `c${i}`, name: 'search', arguments: { q: `query ${i}` } };
   if (i % 500 === 251) return { type: 'tool_call_end', call_id: `c${i - 1}`, name: 'search', result: { hits: i } };
   if (i % 20 === 7) return { type: 'thinking', text: `thought ${i} ` };
   return { type: 'token', text: `tok${i} ` };
@@ -47,7 +48,8 @@ async function fill(log, jobId, n) {
   const WINDOW = 64;
   for (let i = 1; i <= n; i += WINDOW) {
     const batch = [];
-    for (let j = i; j < Math.min(n + 1, i + WINDOW); j++) batch.push(log.append(jobId, { event: eventAt(j), attempt: 1, dedupId: `${jobId}:${j}` }));
+    for (let j = i; j < Math.min(n + 1, i + WINDOW); j++)
+      batch.push(log.append(jobId, { event: eventAt(j), attempt: 1, dedupId: `${jobId}:${j}` }));
     for (const e of await Promise.all(batch)) positions[e.event.seq] = e.pos;
   }
   return { positions, appendMs: performance.now() - t0 };
@@ -160,11 +162,16 @@ try {
   killAll();
 }
 
-console.log('\n| engine | events | naive replay | cold (1st) | warm now | warm random p50 / p99 (events read) | live now (reads) | observe/event | cache |');
+console.log(
+  '\n| engine | events | naive replay | cold (1st) | warm now | warm random p50 / p99 (events read) | live now (reads) | observe/event | cache |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   console.log(
     `| ${r.engine} | ${r.events.toLocaleString('en')} | ${r.naive_replay_ms} ms | ${r.cold_ms} ms | ${r.warm_now_median_ms} ms | ${r.warm_random_median_ms} / ${r.warm_random_p99_ms} ms (${r.warm_random_events_read_mean}) | ${r.live_now_ms} ms (${r.live_now_events_read}) | ${r.observe_us_per_event} µs | ${Math.round(r.cache_bytes / 1024)} KiB |`,
   );
 }
-writeFileSync(join(ROOT, 'bench', 'results', 'snapshot.json'), JSON.stringify({ at: new Date().toISOString(), node: process.version, results }, null, 2) + '\n');
+writeFileSync(
+  join(ROOT, 'bench', 'results', 'snapshot.json'),
+  JSON.stringify({ at: new Date().toISOString(), node: process.version, results }, null, 2) + '\n',
+);

@@ -20,7 +20,11 @@ const pct = (xs, p) => {
   return s.length ? Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] * 10) / 10 : null;
 };
 const post = async (url, body) => {
-  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const r = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: r.status, body: await r.json() };
 };
 const wait = async (base, id) => (await fetch(`${base}/v1/jobs/${id}/wait?timeout_s=30`)).json();
@@ -33,7 +37,8 @@ try {
   const rtt = [];
   for (let i = 0; i < TURNS; i++) {
     const t0 = performance.now();
-    const j = (await post(`${a.url}/v1/threads/${thread}/jobs`, { input: { message: `turn ${i} says hello world` } })).body;
+    const j = (await post(`${a.url}/v1/threads/${thread}/jobs`, { input: { message: `turn ${i} says hello world` } }))
+      .body;
     const done = await wait(a.url, j.id);
     if (done.status !== 'completed') throw new Error(`turn ${i} ${done.status}`);
     rtt.push(performance.now() - t0);
@@ -45,15 +50,19 @@ try {
   const gaps = [];
   for (let i = 0; i < INTERRUPTS; i++) {
     const t = (await post(`${a.url}/v1/threads`, { agent: 'echo' })).body.id;
-    const slow = (await post(`${a.url}/v1/threads/${t}/jobs`, { input: { message: 'a b c d e f g h', repeat: 50, delay_ms: 20 } })).body;
+    const slow = (
+      await post(`${a.url}/v1/threads/${t}/jobs`, { input: { message: 'a b c d e f g h', repeat: 50, delay_ms: 20 } })
+    ).body;
     for (;;) {
       const s = (await (await fetch(`${a.url}/v1/jobs/${slow.id}`)).json()).status;
       if (s === 'running') break;
       await new Promise((r) => setTimeout(r, 5));
     }
-    const next = (await post(`${b.url}/v1/threads/${t}/jobs`, { input: { message: 'stop' }, if_busy: 'interrupt' })).body;
+    const next = (await post(`${b.url}/v1/threads/${t}/jobs`, { input: { message: 'stop' }, if_busy: 'interrupt' }))
+      .body;
     const [d1, d2] = [await wait(b.url, slow.id), await wait(b.url, next.id)];
-    if (d1.status !== 'cancelled' || d2.status !== 'completed') throw new Error(`interrupt ${i}: ${d1.status}/${d2.status}`);
+    if (d1.status !== 'cancelled' || d2.status !== 'completed')
+      throw new Error(`interrupt ${i}: ${d1.status}/${d2.status}`);
     gaps.push(Date.parse(d2.started_at) - Date.parse(d1.finished_at));
   }
 
@@ -62,8 +71,11 @@ try {
   for (let i = 0; i < RACES; i++) {
     const t = (await post(`${a.url}/v1/threads`, { agent: 'echo' })).body.id;
     // a turn that cannot end during the race (60 s pause after its first token); cancelled afterwards
-    const rs = await Promise.all([a, b].map((p) => post(`${p.url}/v1/threads/${t}/jobs`, { input: { message: 'hold on', delay_ms: 60_000 } })));
-    if (rs.filter((r) => r.status === 201).length === 1 && rs.filter((r) => r.status === 409).length === 1) exactlyOne++;
+    const rs = await Promise.all(
+      [a, b].map((p) => post(`${p.url}/v1/threads/${t}/jobs`, { input: { message: 'hold on', delay_ms: 60_000 } })),
+    );
+    if (rs.filter((r) => r.status === 201).length === 1 && rs.filter((r) => r.status === 409).length === 1)
+      exactlyOne++;
     else console.error('race', i, JSON.stringify(rs.map((r) => r.status)));
     for (const r of rs) if (r.status === 201) await post(`${a.url}/v1/jobs/${r.body.id}/cancel`, {});
   }
@@ -72,7 +84,13 @@ try {
     JSON.stringify(
       {
         engine: 'JetStream + Redis, 2 API processes with in-process workers',
-        turn_round_trip_ms: { turns: TURNS, p50: pct(rtt, 50), p95: pct(rtt, 95), first10_p50: pct(first, 50), last10_p50: pct(last, 50) },
+        turn_round_trip_ms: {
+          turns: TURNS,
+          p50: pct(rtt, 50),
+          p95: pct(rtt, 95),
+          first10_p50: pct(first, 50),
+          last10_p50: pct(last, 50),
+        },
         interrupt_handover_ms: { n: INTERRUPTS, p50: pct(gaps, 50), p95: pct(gaps, 95), max: pct(gaps, 100) },
         reject_races: { races: RACES, exactly_one_winner: exactlyOne },
       },

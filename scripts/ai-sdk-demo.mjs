@@ -33,6 +33,9 @@ for await (const m of readUIMessageStream({ stream })) {
   updates++;
   final = m;
 }
-const text = final.parts.filter((p) => p.type === 'text').map((p) => p.text).join('');
+const text = final.parts
+  .filter((p) => p.type === 'text')
+  .map((p) => p.text)
+  .join('');
 console.log(JSON.stringify({ job_id: job.id, updates, text, message: final }, null, 2));
 if (text !== message) process.exitCode = 1;

@@ -55,17 +55,25 @@ export function applyCors(app: INestApplication, config: AppConfig): void {
   });
 }
 
-export async function createApp(config: AppConfig, engine: Engine, opts: StartOptions = {}): Promise<NestExpressApplication> {
+export async function createApp(
+  config: AppConfig,
+  engine: Engine,
+  opts: StartOptions = {},
+): Promise<NestExpressApplication> {
   // `logger: false` (tests) silences the request log too, unless a destination asks for the lines.
   const params = loggerParams(config, opts.logDestination, opts.logger === false && !opts.logDestination);
   // one hidden class for all requests / responses (src/common/express-shapes.ts)
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, engine, params), new SharedShapeExpressAdapter(), {
-    bodyParser: false,
-    logger: opts.logger ?? createAppLogger(params),
-    // Not forced: at shutdown open streams are ended by SseConnections, idle keep-alive sockets are closed by the
-    // server, and in-flight requests get a grace period before their sockets are destroyed (ShutdownService).
-    forceCloseConnections: false,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot(config, engine, params),
+    new SharedShapeExpressAdapter(),
+    {
+      bodyParser: false,
+      logger: opts.logger ?? createAppLogger(params),
+      // Not forced: at shutdown open streams are ended by SseConnections, idle keep-alive sockets are closed by the
+      // server, and in-flight requests get a grace period before their sockets are destroyed (ShutdownService).
+      forceCloseConnections: false,
+    },
+  );
   app.disable('x-powered-by');
   applyCors(app, config);
   answerClientErrorsAsJson(app.getHttpServer());

@@ -14,7 +14,9 @@ async function main(): Promise<void> {
   const logger = new Logger('Main');
   const running = await startApp(config);
   if (!config.tenancy.authEnabled) {
-    logger.warn('AUTHENTICATION IS OFF: API_KEYS is unset, every request acts as tenant "default". Set API_KEYS=tenant:key,... for any shared deployment.');
+    logger.warn(
+      'AUTHENTICATION IS OFF: API_KEYS is unset, every request acts as tenant "default". Set API_KEYS=tenant:key,... for any shared deployment.',
+    );
   }
   logger.log(
     `jobstream API listening on ${running.url} (engine: ${config.engine}${config.inProcessWorker ? ', in-process worker' : ''}); docs at ${running.url}/docs`,

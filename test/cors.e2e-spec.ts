@@ -35,7 +35,13 @@ describe('CORS with a list of origins', () => {
   });
 
   it('allows Last-Event-ID on a stream preflight (EventSource reconnects)', async () => {
-    const r = await preflight(app, '/v1/jobs/job_01ARZ3NDEKTSV4RRFFQ69G5FAV/stream', 'http://localhost:5173', 'GET', 'last-event-id');
+    const r = await preflight(
+      app,
+      '/v1/jobs/job_01ARZ3NDEKTSV4RRFFQ69G5FAV/stream',
+      'http://localhost:5173',
+      'GET',
+      'last-event-id',
+    );
     expect(r.status).toBe(204);
     expect(r.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
   });
@@ -48,14 +54,18 @@ describe('CORS with a list of origins', () => {
     });
     expect(created.status).toBe(201);
     expect(created.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
-    expect(created.headers.get('access-control-expose-headers')).toBe('Retry-After,Location,X-Jobstream-Filter,x-vercel-ai-ui-message-stream');
+    expect(created.headers.get('access-control-expose-headers')).toBe(
+      'Retry-After,Location,X-Jobstream-Filter,x-vercel-ai-ui-message-stream',
+    );
     const job = (await created.json()) as { id: string; stream_url: string };
 
     const denied = await fetch(`${app.url}/v1/jobs/${job.id}`, { headers: { Origin: APP_ORIGIN } });
     expect(denied.status).toBe(401);
     expect(denied.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
 
-    const s = await openSse(app.url + job.stream_url, { headers: { Origin: APP_ORIGIN, Authorization: `Bearer ${KEY}` } });
+    const s = await openSse(app.url + job.stream_url, {
+      headers: { Origin: APP_ORIGIN, Authorization: `Bearer ${KEY}` },
+    });
     expect(s.status).toBe(200);
     expect(s.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
     expect(s.headers.get('content-type')).toBe('text/event-stream');
@@ -65,7 +75,9 @@ describe('CORS with a list of origins', () => {
   it('gives no CORS headers to an origin not in the list', async () => {
     const p = await preflight(app, '/v1/jobs', 'https://evil.example.net', 'POST', 'authorization,content-type');
     expect(p.headers.get('access-control-allow-origin')).toBeNull();
-    const r = await fetch(`${app.url}/v1/jobs`, { headers: { Origin: 'https://evil.example.net', Authorization: `Bearer ${KEY}` } });
+    const r = await fetch(`${app.url}/v1/jobs`, {
+      headers: { Origin: 'https://evil.example.net', Authorization: `Bearer ${KEY}` },
+    });
     expect(r.status).toBe(200);
     expect(r.headers.get('access-control-allow-origin')).toBeNull();
   });
@@ -102,7 +114,8 @@ describe('CORS_ORIGINS unset', () => {
   it('sends no CORS headers at all', async () => {
     const r = await fetch(`${app.url}/v1/jobs`, { headers: { Origin: APP_ORIGIN } });
     expect(r.status).toBe(200);
-    for (const h of ['access-control-allow-origin', 'access-control-expose-headers']) expect(r.headers.get(h)).toBeNull();
+    for (const h of ['access-control-allow-origin', 'access-control-expose-headers'])
+      expect(r.headers.get(h)).toBeNull();
     const p = await preflight(app, '/v1/jobs', APP_ORIGIN, 'POST', 'content-type');
     expect(p.headers.get('access-control-allow-origin')).toBeNull();
     expect(p.headers.get('access-control-allow-methods')).toBeNull();

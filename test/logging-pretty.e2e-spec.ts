@@ -24,7 +24,10 @@ describe('pretty logs (LOG_FORMAT=pretty)', () => {
   });
 
   beforeAll(async () => {
-    const config = loadConfig({ HOST: '127.0.0.1', LOG_LEVEL: 'info', LOG_FORMAT: 'pretty', API_KEYS: `acme:${KEY}` }, hashKey);
+    const config = loadConfig(
+      { HOST: '127.0.0.1', LOG_LEVEL: 'info', LOG_FORMAT: 'pretty', API_KEYS: `acme:${KEY}` },
+      hashKey,
+    );
     app = await startApp(config, { port: 0, logDestination: sink });
   });
   afterAll(async () => {
@@ -35,19 +38,34 @@ describe('pretty logs (LOG_FORMAT=pretty)', () => {
     const auth = { Authorization: `Bearer ${KEY}` };
     const created = await fetch(app.url + '/v1/jobs', {
       method: 'POST',
-      headers: { ...auth, 'Content-Type': 'application/json', 'Idempotency-Key': 'idem-pretty-777', 'X-Request-Id': 'req-pretty-1' },
+      headers: {
+        ...auth,
+        'Content-Type': 'application/json',
+        'Idempotency-Key': 'idem-pretty-777',
+        'X-Request-Id': 'req-pretty-1',
+      },
       body: JSON.stringify({ agent: 'echo', input: { message: 'a b c' } }),
     });
     expect(created.status).toBe(201);
     const job = (await created.json()) as { id: string; stream_url: string };
-    const token = (await (await fetch(`${app.url}/v1/jobs/${job.id}/stream-tokens`, { method: 'POST', headers: auth })).json()) as { token: string };
-    const s = await readAll(`${app.url}${job.stream_url}?access_token=${token.token}`, { headers: { 'X-Request-Id': 'req-pretty-2' } });
+    const token = (await (
+      await fetch(`${app.url}/v1/jobs/${job.id}/stream-tokens`, { method: 'POST', headers: auth })
+    ).json()) as { token: string };
+    const s = await readAll(`${app.url}${job.stream_url}?access_token=${token.token}`, {
+      headers: { 'X-Request-Id': 'req-pretty-2' },
+    });
     expect(s.events().length).toBeGreaterThan(3);
     const share = (await (
-      await fetch(`${app.url}/v1/jobs/${job.id}/shares`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: '{}' })
+      await fetch(`${app.url}/v1/jobs/${job.id}/shares`, {
+        method: 'POST',
+        headers: { ...auth, 'Content-Type': 'application/json' },
+        body: '{}',
+      })
     ).json()) as { token: string; job_url: string };
     expect((await fetch(`${app.url}${share.job_url}`)).status).toBe(200);
-    expect((await fetch(`${app.url}/v1/jobs`, { headers: { Authorization: 'Bearer wrong-key-pretty-99' } })).status).toBe(401);
+    expect(
+      (await fetch(`${app.url}/v1/jobs`, { headers: { Authorization: 'Bearer wrong-key-pretty-99' } })).status,
+    ).toBe(401);
 
     // readable, not JSON, not coloured
     expect(raw.length).toBeGreaterThan(5);
@@ -58,12 +76,21 @@ describe('pretty logs (LOG_FORMAT=pretty)', () => {
     expect(createLine).toContain(`"job_id":"${job.id}"`);
     expect(createLine).toContain('"tenant":"acme"');
     expect(raw.find((l) => l.includes('[Jobs] job created'))).toContain(`"job_id":"${job.id}"`);
-    expect(raw.find((l) => l.includes('"req_id":"req-pretty-2"'))).toContain(`GET ${job.stream_url}?access_token=[redacted] 200`);
+    expect(raw.find((l) => l.includes('"req_id":"req-pretty-2"'))).toContain(
+      `GET ${job.stream_url}?access_token=[redacted] 200`,
+    );
     expect(raw.find((l) => l.includes('WARN: GET /v1/jobs 401'))).toBeDefined();
 
     // the secrets: nowhere
     const all = raw.join('\n');
-    for (const secret of [KEY, 'idem-pretty-777', token.token, token.token.split('.').pop()!, share.token, 'wrong-key-pretty-99']) {
+    for (const secret of [
+      KEY,
+      'idem-pretty-777',
+      token.token,
+      token.token.split('.').pop()!,
+      share.token,
+      'wrong-key-pretty-99',
+    ]) {
       expect([secret, all.includes(secret)]).toEqual([secret, false]);
     }
   });

@@ -25,7 +25,12 @@ const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i} `).join(
 describe('embedded memory budget', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp({ API_KEYS: `acme:${KEY}`, EMBEDDED_MAX_EVENTS: '200', WORKER_CONCURRENCY: '1', RATE_LIMIT_CREATE_PER_MIN: '0' });
+    app = await startTestApp({
+      API_KEYS: `acme:${KEY}`,
+      EMBEDDED_MAX_EVENTS: '200',
+      WORKER_CONCURRENCY: '1',
+      RATE_LIMIT_CREATE_PER_MIN: '0',
+    });
   });
   afterAll(async () => {
     await app?.close();
@@ -43,10 +48,15 @@ describe('embedded memory budget', () => {
     const gone = await app.api(`/v1/jobs/${a.id}/events?after=${mid.next_after}`, { headers: auth });
     expect(gone.status).toBe(410);
     expect(gone.body).toEqual({ error: { code: 'cursor_expired', message: expect.any(String) } });
-    const stream = await fetch(`${app.url}/v1/jobs/${a.id}/stream`, { headers: { ...auth, 'Last-Event-ID': mid.next_after } });
+    const stream = await fetch(`${app.url}/v1/jobs/${a.id}/stream`, {
+      headers: { ...auth, 'Last-Event-ID': mid.next_after },
+    });
     expect(stream.status).toBe(410);
     // the job itself is still known (its record outlives its events)
-    expect((await app.api(`/v1/jobs/${a.id}`, { headers: auth })).body).toMatchObject({ id: a.id, status: 'completed' });
+    expect((await app.api(`/v1/jobs/${a.id}`, { headers: auth })).body).toMatchObject({
+      id: a.id,
+      status: 'completed',
+    });
   });
 
   it('ends a running job that alone outgrows the budget with a retryable error, never a silent cut', async () => {
@@ -76,7 +86,9 @@ describe('embedded memory budget', () => {
     }
     expect(refused).not.toBeNull();
     expect(refused!.headers.get('retry-after')).toBe('5');
-    expect(refused!.body).toEqual({ error: { code: 'service_unavailable', message: expect.stringMatching(/memory budget/) } });
+    expect(refused!.body).toEqual({
+      error: { code: 'service_unavailable', message: expect.stringMatching(/memory budget/) },
+    });
     // 90 % of 200 events: the blocker's few events and one `status` event per queued job
     expect(ids.length).toBeGreaterThan(170);
     expect(ids.length).toBeLessThan(180);

@@ -5,14 +5,22 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { JobEvent } from '@jobstream/contracts';
-import { startFakeOpenAiServer, type FakeOpenAiServer, type FakeStep } from '../src/worker-core/agents/testing/fake-openai-server.js';
+import {
+  startFakeOpenAiServer,
+  type FakeOpenAiServer,
+  type FakeStep,
+} from '../src/worker-core/agents/testing/fake-openai-server.js';
 import { TOOL_NOT_EXECUTED } from '../src/worker-core/agents/openai.agent.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { readAll, tokenText } from './support/sse-client.js';
 import { waitFor } from './support/wait.js';
 
 const tools = [
-  { type: 'function', client: true, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } },
+  {
+    type: 'function',
+    client: true,
+    function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+  },
   { type: 'function', client: true, function: { name: 'get_time', parameters: { type: 'object', properties: {} } } },
   { type: 'function', function: { name: 'server_side', parameters: { type: 'object', properties: {} } } },
 ];
@@ -53,10 +61,20 @@ describe('openai agent: client-side tools (embedded engine, fake provider)', () 
           { kind: 'done' },
         ],
       },
-      { stream: [{ kind: 'content', text: 'It is 21 °C ' }, { kind: 'content', text: 'at noon.' }, { kind: 'finish', reason: 'stop' }, usage(40, 2), { kind: 'done' }] },
+      {
+        stream: [
+          { kind: 'content', text: 'It is 21 °C ' },
+          { kind: 'content', text: 'at noon.' },
+          { kind: 'finish', reason: 'stop' },
+          usage(40, 2),
+          { kind: 'done' },
+        ],
+      },
     );
     const before = fake.requests.length;
-    const created = await app.api('/v1/jobs', { body: { agent: 'openai', input: { prompt: 'Weather and time in Paris?', tools } } });
+    const created = await app.api('/v1/jobs', {
+      body: { agent: 'openai', input: { prompt: 'Weather and time in Paris?', tools } },
+    });
     expect(created.status).toBe(201);
     const id = created.body.id as string;
     const job = await waiting(id);
@@ -76,14 +94,21 @@ describe('openai agent: client-side tools (embedded engine, fake provider)', () 
     const r = await app.api(`/v1/jobs/${id}/input`, {
       body: {
         request_id: job.pending_input.request_id,
-        input: { results: [{ call_id: 'call_t', result: '12:00' }, { call_id: 'call_w', result: { celsius: 21 } }] },
+        input: {
+          results: [
+            { call_id: 'call_t', result: '12:00' },
+            { call_id: 'call_w', result: { celsius: 21 } },
+          ],
+        },
       },
     });
     expect(r.status).toBe(202);
     const events = (await readAll(`${app.url}/v1/jobs/${id}/stream`)).events();
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(new Set(events.map((e) => e.attempt))).toEqual(new Set([1]));
-    expect(events.filter((e) => e.type === 'tool_call_start').map((e) => (e as JobEvent<'tool_call_start'>).call_id)).toEqual(['call_w', 'call_t']);
+    expect(
+      events.filter((e) => e.type === 'tool_call_start').map((e) => (e as JobEvent<'tool_call_start'>).call_id),
+    ).toEqual(['call_w', 'call_t']);
     expect(events.filter((e) => e.type === 'input_required')).toHaveLength(1);
     expect(tokenText(events)).toBe('Let me check. It is 21 °C at noon.');
     expect(events.at(-1)).toMatchObject({
@@ -120,16 +145,34 @@ describe('openai agent: client-side tools (embedded engine, fake provider)', () 
           { kind: 'done' },
         ],
       },
-      { stream: [{ kind: 'content', text: 'Sorry.' }, { kind: 'finish', reason: 'stop' }, usage(30, 1), { kind: 'done' }] },
+      {
+        stream: [
+          { kind: 'content', text: 'Sorry.' },
+          { kind: 'finish', reason: 'stop' },
+          usage(30, 1),
+          { kind: 'done' },
+        ],
+      },
     );
     const before = fake.requests.length;
-    const id = (await app.api('/v1/jobs', { body: { agent: 'openai', input: { messages: [{ role: 'user', content: 'Oslo?' }], tools } } })).body.id as string;
+    const id = (
+      await app.api('/v1/jobs', {
+        body: { agent: 'openai', input: { messages: [{ role: 'user', content: 'Oslo?' }], tools } },
+      })
+    ).body.id as string;
     const job = await waiting(id);
-    expect(job.pending_input.tool_calls).toEqual([{ call_id: 'call_w', name: 'get_weather', arguments: { city: 'Oslo' } }]);
-    const r = await app.api(`/v1/jobs/${id}/input`, { body: { request_id: job.pending_input.request_id, input: { results: [{ call_id: 'call_w', error: 'offline' }] } } });
+    expect(job.pending_input.tool_calls).toEqual([
+      { call_id: 'call_w', name: 'get_weather', arguments: { city: 'Oslo' } },
+    ]);
+    const r = await app.api(`/v1/jobs/${id}/input`, {
+      body: { request_id: job.pending_input.request_id, input: { results: [{ call_id: 'call_w', error: 'offline' }] } },
+    });
     expect(r.status).toBe(202);
     const events = (await readAll(`${app.url}/v1/jobs/${id}/stream`)).events();
-    expect(events.find((e) => e.type === 'tool_call_end')).toMatchObject({ call_id: 'call_s', error: TOOL_NOT_EXECUTED });
+    expect(events.find((e) => e.type === 'tool_call_end')).toMatchObject({
+      call_id: 'call_s',
+      error: TOOL_NOT_EXECUTED,
+    });
     expect(events.at(-1)).toMatchObject({ type: 'done', output: { text: 'Sorry.' } });
     const messages = fake.requests[before + 1]!.body.messages as unknown[];
     expect(messages.slice(2)).toEqual([

@@ -27,9 +27,14 @@ describe('OpenAPI document', () => {
   it('lists each operation once, under one resource tag, with its schemas', async () => {
     const doc = (await app.api('/docs-json')).body;
     const ops: { path: string; method: string; op: any }[] = [];
-    for (const [path, item] of Object.entries<any>(doc.paths)) for (const [method, op] of Object.entries<any>(item)) ops.push({ path, method, op });
+    for (const [path, item] of Object.entries<any>(doc.paths))
+      for (const [method, op] of Object.entries<any>(item)) ops.push({ path, method, op });
     for (const { path, method, op } of ops) {
-      expect([path, method, op.tags]).toEqual([path, method, [expect.stringMatching(/^(Jobs|Streams|Threads|Shares|Webhooks)$/)]]);
+      expect([path, method, op.tags]).toEqual([
+        path,
+        method,
+        [expect.stringMatching(/^(Jobs|Streams|Threads|Shares|Webhooks)$/)],
+      ]);
     }
     expect(doc.tags.map((t: any) => t.name).sort()).toEqual(['Jobs', 'Shares', 'Streams', 'Threads', 'Webhooks']);
     const byKey = new Map(ops.map((o) => [`${o.method.toUpperCase()} ${o.path}`, o.op]));
@@ -56,11 +61,23 @@ describe('OpenAPI document', () => {
     expect(new Set(ids).size).toBe(ids.length);
     // every $ref points at a schema that exists, and the new schemas carry examples
     const refs = JSON.stringify(doc).match(/#\/components\/schemas\/[A-Za-z]+/g) ?? [];
-    for (const r of new Set(refs)) expect([r, doc.components.schemas[r.split('/').pop()!] !== undefined]).toEqual([r, true]);
-    for (const s of ['Thread', 'CreateThreadRequest', 'CreateTurnRequest', 'BatchJobsRequest', 'BatchJobsResponse', 'CreateShareRequest']) {
+    for (const r of new Set(refs))
+      expect([r, doc.components.schemas[r.split('/').pop()!] !== undefined]).toEqual([r, true]);
+    for (const s of [
+      'Thread',
+      'CreateThreadRequest',
+      'CreateTurnRequest',
+      'BatchJobsRequest',
+      'BatchJobsResponse',
+      'CreateShareRequest',
+    ]) {
       expect([s, doc.components.schemas[s].example !== undefined]).toEqual([s, true]);
     }
-    expect(doc.components.schemas.CreateTurnRequest.properties.if_busy.enum).toEqual(['reject', 'interrupt', 'enqueue']);
+    expect(doc.components.schemas.CreateTurnRequest.properties.if_busy.enum).toEqual([
+      'reject',
+      'interrupt',
+      'enqueue',
+    ]);
   });
 });
 
@@ -90,7 +107,8 @@ describe('OpenAPI document: valid, and a typed client generated from it compiles
     for (const [path, item] of Object.entries<any>(doc.paths)) {
       for (const [method, op] of Object.entries<any>(item)) {
         for (const t of op.tags) used.add(t);
-        for (const p of op.parameters ?? []) if (!p.schema?.type && !p.schema?.$ref) untyped.push(`${method.toUpperCase()} ${path} ${p.in} ${p.name}`);
+        for (const p of op.parameters ?? [])
+          if (!p.schema?.type && !p.schema?.$ref) untyped.push(`${method.toUpperCase()} ${path} ${p.in} ${p.name}`);
       }
     }
     expect([...used].sort()).toEqual([...declared].sort());
@@ -135,11 +153,21 @@ describe('OpenAPI document: valid, and a typed client generated from it compiles
       // …and every wrong call is refused, each on its own line (nothing else in the file is)
       const wrongLines = MISUSE.split('\n').flatMap((l, i) => (l.includes('// wrong:') ? [i + 1] : []));
       expect(wrongLines.length).toBeGreaterThanOrEqual(8);
-      expect([...new Set(errors.filter((e) => e.file === 'misuse.ts').map((e) => e.line))].sort((a, b) => a - b)).toEqual(wrongLines);
+      expect(
+        [...new Set(errors.filter((e) => e.file === 'misuse.ts').map((e) => e.line))].sort((a, b) => a - b),
+      ).toEqual(wrongLines);
 
       // the compiled client talks to the real API
-      const { stdout } = await run(process.execPath, [join(dir, 'out/usage.js')], { env: { ...process.env, BASE_URL: app.url }, timeout: 20_000 });
-      expect(JSON.parse(stdout)).toEqual({ status: 'completed', text: '[queued][running]typed client[done 2]', refused: 'invalid_request', listed: true });
+      const { stdout } = await run(process.execPath, [join(dir, 'out/usage.js')], {
+        env: { ...process.env, BASE_URL: app.url },
+        timeout: 20_000,
+      });
+      expect(JSON.parse(stdout)).toEqual({
+        status: 'completed',
+        text: '[queued][running]typed client[done 2]',
+        refused: 'invalid_request',
+        listed: true,
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -151,7 +179,11 @@ const run = promisify(execFile);
 
 /** Runs the project's tsc on a folder; its diagnostics as { file, line, code }. */
 async function tsc(dir: string): Promise<{ file: string; line: number; code: string; text: string }[]> {
-  const out = await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir, '--pretty', 'false'], { cwd: dir, timeout: 45_000 }).then(
+  const out = await run(
+    process.execPath,
+    [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir, '--pretty', 'false'],
+    { cwd: dir, timeout: 45_000 },
+  ).then(
     (r) => r.stdout,
     (e: { stdout?: string; code?: number }) => {
       if (typeof e.stdout !== 'string' || e.code !== 2) throw e; // 2 = diagnostics; anything else is a broken run
@@ -163,7 +195,9 @@ async function tsc(dir: string): Promise<{ file: string; line: number; code: str
     .filter((l) => l.includes(': error TS'))
     .map((l) => {
       const m = /^(.+?)\((\d+),\d+\): error (TS\d+): (.*)$/.exec(l);
-      return m ? { file: m[1]!, line: Number(m[2]), code: m[3]!, text: m[4]! } : { file: '?', line: 0, code: '?', text: l };
+      return m
+        ? { file: m[1]!, line: Number(m[2]), code: m[3]!, text: m[4]! }
+        : { file: '?', line: 0, code: '?', text: l };
     });
 }
 

@@ -40,16 +40,26 @@ describe('health probes', () => {
     expect(live.body).toMatchObject({ status: 'ok', info: { process: { status: 'up' } } });
     const ready = await app.api('/health/ready');
     expect(ready.status).toBe(200);
-    expect(ready.body).toMatchObject({ status: 'ok', info: { api: { status: 'up' }, engine: { status: 'up', message: 'embedded' } } });
+    expect(ready.body).toMatchObject({
+      status: 'ok',
+      info: { api: { status: 'up' }, engine: { status: 'up', message: 'embedded' } },
+    });
   });
 
   it('GET /health/ready is 503 naming the backing service that is down, and recovers', async () => {
     const healthy = app.engine.health;
     try {
-      (app.engine as { health: typeof healthy }).health = async () => ({ nats: { up: true }, redis: { up: false, message: 'connection refused' } });
+      (app.engine as { health: typeof healthy }).health = async () => ({
+        nats: { up: true },
+        redis: { up: false, message: 'connection refused' },
+      });
       const r = await app.api('/health/ready');
       expect(r.status).toBe(503);
-      expect(r.body).toMatchObject({ status: 'error', info: { nats: { status: 'up' } }, error: { redis: { status: 'down', message: 'connection refused' } } });
+      expect(r.body).toMatchObject({
+        status: 'error',
+        info: { nats: { status: 'up' } },
+        error: { redis: { status: 'down', message: 'connection refused' } },
+      });
       (app.engine as { health: typeof healthy }).health = async () => {
         throw new Error('engine exploded');
       };
@@ -112,12 +122,34 @@ describe('metrics and request ids', () => {
     expect(metricValue(text, 'jobstream_job_transitions_total{status="queued"}')).toBeGreaterThanOrEqual(1);
     expect(metricValue(text, 'jobstream_job_transitions_total{status="running"}')).toBeGreaterThanOrEqual(1);
     expect(metricValue(text, 'jobstream_job_transitions_total{status="completed"}')).toBeGreaterThanOrEqual(1);
-    expect(metricValue(text, 'jobstream_worker_job_duration_seconds_count{agent="echo",status="completed"}')).toBeGreaterThanOrEqual(1);
+    expect(
+      metricValue(text, 'jobstream_worker_job_duration_seconds_count{agent="echo",status="completed"}'),
+    ).toBeGreaterThanOrEqual(1);
     // route templates, never raw URLs with ids; streams are not in the request-duration histogram
-    expect(metricValue(text, 'jobstream_http_request_duration_seconds_count{method="POST",route="/v1/jobs",status_code="201"}')).toBeGreaterThanOrEqual(1);
-    expect(metricValue(text, 'jobstream_http_request_duration_seconds_count{method="GET",route="/v1/jobs/:id",status_code="200"}')).toBeGreaterThanOrEqual(1);
-    expect(metricValue(text, 'jobstream_http_request_duration_seconds_count{method="GET",route="/v1/jobs/:id",status_code="404"}')).toBeGreaterThanOrEqual(1);
-    expect(metricValue(text, 'jobstream_http_request_duration_seconds_count{method="GET",route="unmatched",status_code="404"}')).toBeGreaterThanOrEqual(1);
+    expect(
+      metricValue(
+        text,
+        'jobstream_http_request_duration_seconds_count{method="POST",route="/v1/jobs",status_code="201"}',
+      ),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      metricValue(
+        text,
+        'jobstream_http_request_duration_seconds_count{method="GET",route="/v1/jobs/:id",status_code="200"}',
+      ),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      metricValue(
+        text,
+        'jobstream_http_request_duration_seconds_count{method="GET",route="/v1/jobs/:id",status_code="404"}',
+      ),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      metricValue(
+        text,
+        'jobstream_http_request_duration_seconds_count{method="GET",route="unmatched",status_code="404"}',
+      ),
+    ).toBeGreaterThanOrEqual(1);
     expect(text).not.toContain(job.id);
     expect(text).not.toContain('/stream"');
     expect(text).not.toContain('nowhere');
@@ -125,7 +157,10 @@ describe('metrics and request ids', () => {
 
   it('counts open streams, live-hub entries and heartbeats while a stream is open', async () => {
     // the job parks on a question after its first token: the stream stays open while the test counts, however slow
-    const job = await createJob(app, { message: 'one two three four five six seven eight nine ten', ask: { after: 1 } });
+    const job = await createJob(app, {
+      message: 'one two three four five six seven eight nine ten',
+      ask: { after: 1 },
+    });
     const s = await openSse(app.url + job.stream_url, { headers: ACME });
     try {
       await s.until((items) => items.some((i) => i.kind === 'event' && i.type === 'input_required'));
@@ -169,7 +204,9 @@ describe('metrics behind METRICS_TOKEN', () => {
     const none = await app.api('/metrics');
     expect(none.status).toBe(401);
     expect(none.body).toEqual({ error: { code: 'unauthorized', message: expect.stringContaining('METRICS_TOKEN') } });
-    expect((await app.api('/metrics', { headers: { Authorization: 'Bearer scrape-secret-wrong-000' } })).status).toBe(401);
+    expect((await app.api('/metrics', { headers: { Authorization: 'Bearer scrape-secret-wrong-000' } })).status).toBe(
+      401,
+    );
     const ok = await app.api('/metrics', { headers: { Authorization: 'Bearer scrape-secret-0123456789' } });
     expect(ok.status).toBe(200);
     expect(String(ok.body)).toContain('jobstream_sse_open_connections');
@@ -291,9 +328,14 @@ describe('slow clients', () => {
     socket.on('close', () => (closed = true));
     socket.on('error', () => undefined);
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    socket.write(`GET ${job.stream_url} HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer key-acme-0001\r\nAccept: text/event-stream\r\n\r\n`);
+    socket.write(
+      `GET ${job.stream_url} HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer key-acme-0001\r\nAccept: text/event-stream\r\n\r\n`,
+    );
 
-    await waitFor(() => connections.stats.droppedSlow >= 1, { message: 'the server to drop the stalled client', timeoutMs: 25_000 });
+    await waitFor(() => connections.stats.droppedSlow >= 1, {
+      message: 'the server to drop the stalled client',
+      timeoutMs: 25_000,
+    });
     expect(connections.stats.droppedSlow).toBe(1);
     expect(connections.countFor('acme')).toBe(0);
     const text = await (await fetch(app.url + '/metrics')).text();
@@ -313,7 +355,10 @@ describe('slow clients', () => {
       .filter((f) => f.startsWith('id: '))
       .map((f) => {
         const lines = f.split('\n');
-        return { id: lines[0]!.slice(4), event: JSON.parse(lines[2]!.slice(6)) as { seq: number; type: string; text?: string } };
+        return {
+          id: lines[0]!.slice(4),
+          event: JSON.parse(lines[2]!.slice(6)) as { seq: number; type: string; text?: string },
+        };
       });
     expect(got.length).toBeGreaterThan(0);
     expect(got.map((g) => g.event.seq)).toEqual(got.map((_, i) => i + 1));

@@ -21,11 +21,22 @@ const MESSAGE =
 
 function launch(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install it with "apt-get update && apt-get install -y chromium" (.ci/run does this)`);
+    throw new Error(
+      `${CHROMIUM} is missing: install it with "apt-get update && apt-get install -y chromium" (.ci/run does this)`,
+    );
   }
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -65,7 +76,10 @@ async function watch(page: Page, origin: string) {
   page.on('console', (m) => {
     if (/Content Security Policy|Refused to|integrity/i.test(m.text())) seen.push(`console: ${m.text()}`);
   });
-  const violations = async () => (await page.evaluate(() => window.__cspViolations ?? ['the violation listener is missing'])).map((v) => `CSP: ${v}`);
+  const violations = async () =>
+    (await page.evaluate(() => window.__cspViolations ?? ['the violation listener is missing'])).map(
+      (v) => `CSP: ${v}`,
+    );
   return { foreign, problems: async () => [...seen, ...(await violations())] };
 }
 
@@ -88,7 +102,9 @@ describe('playground (Chromium)', () => {
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('text/html; charset=utf-8');
     const csp = r.headers.get('content-security-policy') ?? '';
-    const directives = Object.fromEntries(csp.split(/\s*;\s*/).map((d) => [d.split(' ')[0], d.split(' ').slice(1).join(' ')]));
+    const directives = Object.fromEntries(
+      csp.split(/\s*;\s*/).map((d) => [d.split(' ')[0], d.split(' ').slice(1).join(' ')]),
+    );
     expect(directives).toEqual({
       'default-src': "'none'",
       'script-src': "'self'",
@@ -105,7 +121,10 @@ describe('playground (Chromium)', () => {
     // no inline code: no <style>, no style="" or on…="" attributes; every <script> is either the page's file or data
     expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=|javascript:|https?:\/\//i);
     const scripts = [...html.matchAll(/<script([^>]*)>/g)].map((m) => m[1]!.trim());
-    expect(scripts).toEqual(['type="application/json" id="jobstream-contracts"', expect.stringMatching(/^src="\/playground\/playground\.js" integrity="sha384-/)]);
+    expect(scripts).toEqual([
+      'type="application/json" id="jobstream-contracts"',
+      expect.stringMatching(/^src="\/playground\/playground\.js" integrity="sha384-/),
+    ]);
     expect(html).not.toMatch(/\{\{|\}\}/); // every slot of the template filled
 
     // the two files, served with their types, pinned by SRI hashes that match what is served
@@ -114,7 +133,12 @@ describe('playground (Chromium)', () => {
       ['/playground/playground.css', 'text/css; charset=utf-8'],
     ] as const) {
       const f = await fetch(app.url + path);
-      expect([path, f.status, f.headers.get('content-type'), f.headers.get('x-content-type-options')]).toEqual([path, 200, type, 'nosniff']);
+      expect([path, f.status, f.headers.get('content-type'), f.headers.get('x-content-type-options')]).toEqual([
+        path,
+        200,
+        type,
+        'nosniff',
+      ]);
       const body = await f.text();
       expect(html).toContain(`${path.endsWith('.js') ? 'src' : 'href'}="${path}" integrity="${sri(body)}"`);
     }
@@ -123,7 +147,10 @@ describe('playground (Chromium)', () => {
   it('knows exactly the event types of the contracts (no hand-copied list)', async () => {
     const html = await (await fetch(app.url + '/')).text();
     const block = /<script type="application\/json" id="jobstream-contracts">([^<]*)<\/script>/.exec(html);
-    expect(JSON.parse(block![1]!)).toEqual({ event_types: [...EVENT_TYPES], terminal_event_types: [...TERMINAL_EVENT_TYPES] });
+    expect(JSON.parse(block![1]!)).toEqual({
+      event_types: [...EVENT_TYPES],
+      terminal_event_types: [...TERMINAL_EVENT_TYPES],
+    });
     // …and the script listens for the list it was given, not one of its own
     const page = await browser.newPage();
     const seen = await watch(page, app.url);
@@ -154,7 +181,12 @@ describe('playground (Chromium)', () => {
     expect(ran).toBe(false);
     await page.waitForFunction(() => (window.__cspViolations ?? []).length >= 2);
     const problems = await seen.problems();
-    expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(/^CSP: script-src-elem blocked inline/), expect.stringMatching(/^CSP: style-src-elem blocked inline/)]));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^CSP: script-src-elem blocked inline/),
+        expect.stringMatching(/^CSP: style-src-elem blocked inline/),
+      ]),
+    );
     await page.close();
   });
 
@@ -170,7 +202,10 @@ describe('playground (Chromium)', () => {
     await page.getByTestId('start').click();
 
     // a few tokens in, drop the connection
-    await page.waitForFunction(() => (document.querySelector('[data-testid="output"]')?.textContent ?? '').split(/\s+/).filter(Boolean).length >= 4);
+    await page.waitForFunction(
+      () =>
+        (document.querySelector('[data-testid="output"]')?.textContent ?? '').split(/\s+/).filter(Boolean).length >= 4,
+    );
     await page.getByTestId('drop').click();
     await waitText(page, 'connections', ['2']);
     const resumedAfter = await text(page, 'resume-cursor');
@@ -186,9 +221,16 @@ describe('playground (Chromium)', () => {
     expect(await text(page, 'seq-check')).toMatch(/^ok \(\d+ events, dense\)$/);
 
     // the events table: dense seqs, unique ids, and the resume started right after the cursor shown
-    const rows = await page.getByTestId('events').locator('tr').evaluateAll((trs) =>
-      trs.map((tr) => ({ sep: tr.classList.contains('sep'), id: (tr as HTMLElement).dataset.id ?? null, seq: Number((tr as HTMLElement).dataset.seq) })),
-    );
+    const rows = await page
+      .getByTestId('events')
+      .locator('tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) => ({
+          sep: tr.classList.contains('sep'),
+          id: (tr as HTMLElement).dataset.id ?? null,
+          seq: Number((tr as HTMLElement).dataset.seq),
+        })),
+      );
     const events = rows.filter((r) => !r.sep);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
@@ -198,7 +240,9 @@ describe('playground (Chromium)', () => {
     expect(rows.length).toBeGreaterThan(sepAt + 1); // events arrived after the resume
 
     // the page agrees with the API
-    const job = await app.api(`/v1/jobs/${await text(page, 'job-id')}`, { headers: { Authorization: `Bearer ${KEY}` } });
+    const job = await app.api(`/v1/jobs/${await text(page, 'job-id')}`, {
+      headers: { Authorization: `Bearer ${KEY}` },
+    });
     expect(job.body).toMatchObject({ status: 'completed', last_event_id: events[events.length - 1]!.id });
 
     expect(seen.foreign).toEqual([]);
@@ -220,7 +264,9 @@ describe('playground (Chromium)', () => {
     expect(await text(page, 'ask-prompt')).toBe('Go on with the rest of the message?');
     expect(await text(page, 'output')).toBe('one two three ');
     expect(await page.getByTestId('send-results').isVisible()).toBe(false);
-    const job = await app.api(`/v1/jobs/${await text(page, 'job-id')}`, { headers: { Authorization: `Bearer ${KEY}` } });
+    const job = await app.api(`/v1/jobs/${await text(page, 'job-id')}`, {
+      headers: { Authorization: `Bearer ${KEY}` },
+    });
     expect(job.body.status).toBe('waiting_for_input');
     await page.screenshot({ path: join(tmpdir(), 'jobstream-playground-approval.png'), fullPage: true });
     await page.getByTestId('approve').click();

@@ -36,7 +36,10 @@ describe('SDK: interactive jobs (embedded engine)', () => {
   });
 
   it('streamJobUntilComplete answers an approval through its input handler, across random connection cuts', async () => {
-    const job = await client.jobs.create({ agent: 'echo', input: { message: MESSAGE, ask: { after: 4, prompt: 'Archive?' }, delay_ms: 2 } });
+    const job = await client.jobs.create({
+      agent: 'echo',
+      input: { message: MESSAGE, ask: { after: 4, prompt: 'Archive?' }, delay_ms: 2 },
+    });
     const asked: JobEvent<'input_required'>[] = [];
     const flaky = createClient({ baseUrl: proxy.url, apiKey: KEY });
     const done = await streamJobUntilComplete(job.id, {
@@ -54,7 +57,10 @@ describe('SDK: interactive jobs (embedded engine)', () => {
   });
 
   it('subscribeJobStream offers a client tool call; respond() sends the result', async () => {
-    const job = await client.jobs.create({ agent: 'echo', input: { message: 'tool first', client_tool: { name: 'get_weather' } } });
+    const job = await client.jobs.create({
+      agent: 'echo',
+      input: { message: 'tool first', client_tool: { name: 'get_weather' } },
+    });
     const sub = subscribeJobStream(
       job.id,
       {
@@ -72,7 +78,10 @@ describe('SDK: interactive jobs (embedded engine)', () => {
     if (r.outcome !== 'completed') return;
     expect(r.text).toBe('tool first');
     const events = (await client.jobs.events(job.id, { limit: 100 })).events;
-    expect(events.find((e) => e.type === 'tool_call_end')).toMatchObject({ name: 'get_weather', result: { celsius: 21 } });
+    expect(events.find((e) => e.type === 'tool_call_end')).toMatchObject({
+      name: 'get_weather',
+      result: { celsius: 21 },
+    });
   });
 
   it('a replay after the answer does not offer the answered question again; answers map to typed errors', async () => {
@@ -84,13 +93,21 @@ describe('SDK: interactive jobs (embedded engine)', () => {
       },
       { intervalMs: 10, message: `${job.id} to wait for input` },
     );
-    await expect(client.jobs.input(job.id, { request_id: rid, input: { approved: 1 } })).rejects.toMatchObject({ code: 'invalid_request', status: 400 });
-    await expect(client.jobs.input(job.id, { request_id: 'nope', input: { approved: true } })).rejects.toBeInstanceOf(JobstreamError);
+    await expect(client.jobs.input(job.id, { request_id: rid, input: { approved: 1 } })).rejects.toMatchObject({
+      code: 'invalid_request',
+      status: 400,
+    });
+    await expect(client.jobs.input(job.id, { request_id: 'nope', input: { approved: true } })).rejects.toBeInstanceOf(
+      JobstreamError,
+    );
     const accepted = await client.jobs.input(job.id, { request_id: rid, input: { approved: true } });
     expect(accepted.id).toBe(job.id);
     await client.jobs.wait(job.id, { timeoutS: 20 });
     expect((await client.jobs.input(job.id, { request_id: rid, input: { approved: true } })).status).toBe('completed');
-    await expect(client.jobs.input(job.id, { request_id: rid, input: { approved: false } })).rejects.toMatchObject({ code: 'already_answered', status: 409 });
+    await expect(client.jobs.input(job.id, { request_id: rid, input: { approved: false } })).rejects.toMatchObject({
+      code: 'already_answered',
+      status: 409,
+    });
     let offered = 0;
     const replay = await streamJobUntilComplete(job.id, { client, onInputRequired: () => void offered++ });
     expect(replay.text).toBe('a b c');

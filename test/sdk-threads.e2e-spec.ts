@@ -18,11 +18,18 @@ describe('SDK: client.threads and job management', () => {
     const thread = await client.threads.create({ agent: 'echo' });
     const first = await client.threads.send(thread.id, { message: 'a long answer ', repeat: 100, delay_ms: 30 });
     const firstDone = streamJobUntilComplete(first.id, { client });
-    await expect(client.threads.send(thread.id, { message: 'no' })).rejects.toMatchObject({ status: 409, code: 'thread_busy' });
+    await expect(client.threads.send(thread.id, { message: 'no' })).rejects.toMatchObject({
+      status: 409,
+      code: 'thread_busy',
+    });
     const second = await client.threads.send(thread.id, { message: 'just say hi' }, { ifBusy: 'interrupt' });
     const r1 = await firstDone;
     expect(r1.terminal).toMatchObject({ type: 'cancelled', reason: 'interrupted' });
-    const third = await client.threads.send(thread.id, { message: 'thanks' }, { ifBusy: 'enqueue', metadata: { n: 3 } });
+    const third = await client.threads.send(
+      thread.id,
+      { message: 'thanks' },
+      { ifBusy: 'enqueue', metadata: { n: 3 } },
+    );
     const r3 = await streamJobUntilComplete(third.id, { client });
     expect(r3.terminal).toMatchObject({ type: 'done', output: { text: 'thanks', turn: 3 } });
     expect((await client.jobs.wait(second.id)).status).toBe('completed');
@@ -43,7 +50,10 @@ describe('SDK: client.threads and job management', () => {
     await client.jobs.wait(job.id);
     const again = await client.jobs.rerun(job.id);
     expect(again.rerun_of).toBe(job.id);
-    const batch = await client.jobs.batch([{ agent: 'echo', input: { message: 'b' } }, { agent: 'nope', input: {} }]);
+    const batch = await client.jobs.batch([
+      { agent: 'echo', input: { message: 'b' } },
+      { agent: 'nope', input: {} },
+    ]);
     expect('job' in batch.items[0]! && batch.items[0].job.agent).toBe('echo');
     expect('error' in batch.items[1]! && batch.items[1].error.code).toBe('invalid_request');
     const share = await client.jobs.share(job.id, { expiresInS: 60 });

@@ -37,27 +37,30 @@ describe('SDK end to end (embedded engine)', () => {
     return startCuttingProxy(app.url, () => 200 + Math.floor(rnd() * maxBytes));
   };
 
-  it.each([11, 22, 33])('streamJobUntilComplete assembles the exact text under random connection cuts (seed %i)', async (seed) => {
-    const job = await client.jobs.create({ agent: 'echo', input: { message: MESSAGE, repeat: 4, delay_ms: 1 } });
-    const proxy = await flakyProxy(seed, 900);
-    try {
-      let reconnects = 0;
-      const r = await streamJobUntilComplete(job.id, {
-        baseUrl: proxy.url,
-        apiKey: KEY,
-        reconnect: { ...FAST, random: seededRandom(seed) },
-        onReconnect: () => reconnects++,
-      });
-      expect(r.text).toBe(MESSAGE.repeat(4));
-      expect(r.terminal).toMatchObject({ type: 'done', output: { text: MESSAGE.repeat(4) } });
-      expect(r.job.status).toBe('completed');
-      expect(r.events.map((e) => e.seq)).toEqual(r.events.map((_, i) => i + 1));
-      expect(reconnects).toBeGreaterThan(0);
-      expect(proxy.connections).toBeGreaterThan(1);
-    } finally {
-      await proxy.close();
-    }
-  });
+  it.each([11, 22, 33])(
+    'streamJobUntilComplete assembles the exact text under random connection cuts (seed %i)',
+    async (seed) => {
+      const job = await client.jobs.create({ agent: 'echo', input: { message: MESSAGE, repeat: 4, delay_ms: 1 } });
+      const proxy = await flakyProxy(seed, 900);
+      try {
+        let reconnects = 0;
+        const r = await streamJobUntilComplete(job.id, {
+          baseUrl: proxy.url,
+          apiKey: KEY,
+          reconnect: { ...FAST, random: seededRandom(seed) },
+          onReconnect: () => reconnects++,
+        });
+        expect(r.text).toBe(MESSAGE.repeat(4));
+        expect(r.terminal).toMatchObject({ type: 'done', output: { text: MESSAGE.repeat(4) } });
+        expect(r.job.status).toBe('completed');
+        expect(r.events.map((e) => e.seq)).toEqual(r.events.map((_, i) => i + 1));
+        expect(reconnects).toBeGreaterThan(0);
+        expect(proxy.connections).toBeGreaterThan(1);
+      } finally {
+        await proxy.close();
+      }
+    },
+  );
 
   it('subscribeJobStream follows a running job through cuts of the live stream', async () => {
     const words = Array.from({ length: 40 }, (_, i) => `word${i} `).join('');
@@ -101,14 +104,21 @@ describe('SDK end to end (embedded engine)', () => {
       return fetch(input, init);
     };
     const job = await client.jobs.create({ agent: 'echo', input: { message: 'secret stuff' } });
-    const bad = await streamJobUntilComplete(job.id, { baseUrl: app.url, apiKey: 'wrong-key-123', fetch: counting, reconnect: FAST }).catch((e: unknown) => e);
+    const bad = await streamJobUntilComplete(job.id, {
+      baseUrl: app.url,
+      apiKey: 'wrong-key-123',
+      fetch: counting,
+      reconnect: FAST,
+    }).catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(JobstreamError);
     expect((bad as JobstreamError).status).toBe(401);
     expect(JSON.stringify((bad as Error).message)).not.toContain('wrong-key-123');
     expect(calls).toBe(1);
 
     calls = 0;
-    const missing = await collect(createStream(newJobId(), { baseUrl: app.url, apiKey: KEY, fetch: counting, reconnect: FAST })).catch((e: unknown) => e);
+    const missing = await collect(
+      createStream(newJobId(), { baseUrl: app.url, apiKey: KEY, fetch: counting, reconnect: FAST }),
+    ).catch((e: unknown) => e);
     expect((missing as JobstreamError).status).toBe(404);
     expect((missing as JobstreamError).code).toBe('not_found');
     expect(calls).toBe(1);
@@ -135,7 +145,9 @@ describe('SDK end to end (embedded engine)', () => {
     expect(a.replayed).toBe(false);
     expect(b.replayed).toBe(true);
     expect(b.job.id).toBe(a.job.id);
-    const conflict = await client.jobs.create({ ...body, input: { message: 'other' } }, { idempotencyKey: 'sdk-e2e-idem-1' }).catch((e: unknown) => e);
+    const conflict = await client.jobs
+      .create({ ...body, input: { message: 'other' } }, { idempotencyKey: 'sdk-e2e-idem-1' })
+      .catch((e: unknown) => e);
     expect((conflict as JobstreamError).status).toBe(409);
 
     expect((await client.jobs.get(a.job.id)).id).toBe(a.job.id);

@@ -47,11 +47,21 @@ describe('graceful shutdown (child process)', () => {
   let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+      cwd: ROOT,
+      stdio: 'pipe',
+    });
     port = await freePort();
     child = spawn(process.execPath, ['dist/src/main.js'], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', API_KEYS: 'acme:key-acme-shutdown-1', HEARTBEAT_MS: '500' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'info',
+        API_KEYS: 'acme:key-acme-shutdown-1',
+        HEARTBEAT_MS: '500',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -89,7 +99,12 @@ describe('graceful shutdown (child process)', () => {
     // the stream ends (cleanly, not hung or reset), with the retry hint and a comment after the last event
     expect(await stream.ended).toBe('ended');
     const tail = stream.items.slice(stream.items.findLastIndex((i) => i.kind === 'event') + 1);
-    expect(tail).toEqual(expect.arrayContaining([{ kind: 'retry', ms: 1000 }, { kind: 'comment', text: expect.stringContaining('shutting down') }]));
+    expect(tail).toEqual(
+      expect.arrayContaining([
+        { kind: 'retry', ms: 1000 },
+        { kind: 'comment', text: expect.stringContaining('shutting down') },
+      ]),
+    );
     expect(stream.events().some((e) => e.type === 'done')).toBe(false);
 
     // the long-poll gets the job as it is
@@ -105,7 +120,10 @@ describe('graceful shutdown (child process)', () => {
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect(out).not.toContain('exiting'); // the hard-timeout path was not taken
     // the shutdown was logged as JSON
-    const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('SIGTERM: shutting down'))).toBe(true);
     expect(lines.some((l) => l.msg === 'SIGTERM: shut down cleanly')).toBe(true);
     expect(lines.some((l) => l.msg === 'job created' && l.job_id === job.id && l.tenant === 'acme')).toBe(true);

@@ -16,7 +16,11 @@ const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 
 type Issued = { token: string; expires_at: string; stream_url: string };
 
-async function createJob(app: TestApp, key: string | null, input: Record<string, unknown> = { message: 'hello token world' }) {
+async function createJob(
+  app: TestApp,
+  key: string | null,
+  input: Record<string, unknown> = { message: 'hello token world' },
+) {
   const r = await app.api('/v1/jobs', { body: { agent: 'echo', input }, headers: key ? auth(key) : {} });
   expect(r.status).toBe(201);
   return r.body as { id: string; stream_url: string };
@@ -31,7 +35,11 @@ async function issue(app: TestApp, key: string | null, jobId: string): Promise<I
 describe('stream tokens (auth on)', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp({ API_KEYS: `acme:${ACME},globex:${GLOBEX}`, STREAM_TOKEN_SECRET: SECRET, STREAM_TOKEN_TTL_S: '120' });
+    app = await startTestApp({
+      API_KEYS: `acme:${ACME},globex:${GLOBEX}`,
+      STREAM_TOKEN_SECRET: SECRET,
+      STREAM_TOKEN_TTL_S: '120',
+    });
   });
   afterAll(async () => {
     await app?.close();
@@ -50,7 +58,7 @@ describe('stream tokens (auth on)', () => {
     expect(exp).toBeLessThanOrEqual(Date.now() + 120_000);
   });
 
-  it('needs an API key to issue, and 404s for an unknown job or another tenant\'s job', async () => {
+  it("needs an API key to issue, and 404s for an unknown job or another tenant's job", async () => {
     const job = await createJob(app, ACME);
     const none = await app.api(`/v1/jobs/${job.id}/stream-tokens`, { method: 'POST' });
     expect(none.status).toBe(401);
@@ -58,7 +66,10 @@ describe('stream tokens (auth on)', () => {
     const foreign = await app.api(`/v1/jobs/${job.id}/stream-tokens`, { method: 'POST', headers: auth(GLOBEX) });
     expect(foreign.status).toBe(404);
     expect(foreign.body.error.code).toBe('not_found');
-    const unknown = await app.api('/v1/jobs/job_01ARZ3NDEKTSV4RRFFQ69G5FAV/stream-tokens', { method: 'POST', headers: auth(ACME) });
+    const unknown = await app.api('/v1/jobs/job_01ARZ3NDEKTSV4RRFFQ69G5FAV/stream-tokens', {
+      method: 'POST',
+      headers: auth(ACME),
+    });
     expect(unknown.status).toBe(404);
   });
 
@@ -95,13 +106,22 @@ describe('stream tokens (auth on)', () => {
       ['POST', `/v1/jobs?${q}`],
     ];
     for (const [method, path] of calls) {
-      const r = await app.api(path, { method, ...(method === 'POST' ? { body: { agent: 'echo', input: { message: 'x' } } } : {}) });
-      expect({ path, status: r.status, code: r.body?.error?.code }).toEqual({ path, status: 401, code: 'unauthorized' });
+      const r = await app.api(path, {
+        method,
+        ...(method === 'POST' ? { body: { agent: 'echo', input: { message: 'x' } } } : {}),
+      });
+      expect({ path, status: r.status, code: r.body?.error?.code }).toEqual({
+        path,
+        status: 401,
+        code: 'unauthorized',
+      });
       expect(r.body.error.message).toMatch(/access_token is accepted only by GET \/v1\/jobs\/:id\/stream/);
       expect(JSON.stringify(r.body)).not.toContain(t.token);
     }
     // the job was neither cancelled nor duplicated
-    expect((await app.api(`/v1/jobs/${job.id}/wait?timeout_s=20`, { headers: auth(ACME) })).body.status).toBe('completed');
+    expect((await app.api(`/v1/jobs/${job.id}/wait?timeout_s=20`, { headers: auth(ACME) })).body.status).toBe(
+      'completed',
+    );
   });
 
   it("is refused on another job's stream, also across tenants", async () => {
@@ -138,10 +158,16 @@ describe('stream tokens (auth on)', () => {
     ];
     for (const b of bad) {
       const s = await openSse(`${app.url}/v1/jobs/${job.id}/stream?access_token=${encodeURIComponent(b)}`);
-      expect({ b, status: s.status, body: s.body }).toEqual({ b, status: 401, body: { error: { code: 'unauthorized', message: 'invalid stream token' } } });
+      expect({ b, status: s.status, body: s.body }).toEqual({
+        b,
+        status: 401,
+        body: { error: { code: 'unauthorized', message: 'invalid stream token' } },
+      });
     }
     // given twice (an array in the query): refused, not guessed
-    const twice = await openSse(`${app.url}/v1/jobs/${job.id}/stream?access_token=${encodeURIComponent(token)}&access_token=${encodeURIComponent(token)}`);
+    const twice = await openSse(
+      `${app.url}/v1/jobs/${job.id}/stream?access_token=${encodeURIComponent(token)}&access_token=${encodeURIComponent(token)}`,
+    );
     expect(twice.status).toBe(401);
   });
 
@@ -205,7 +231,9 @@ describe('stream tokens (auth off)', () => {
     const tampered = await openSse(app.url + t.stream_url.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')));
     expect(tampered.status).toBe(401);
     const other = await createJob(app, null);
-    expect((await openSse(`${app.url}/v1/jobs/${other.id}/stream?access_token=${encodeURIComponent(t.token)}`)).status).toBe(401);
+    expect(
+      (await openSse(`${app.url}/v1/jobs/${other.id}/stream?access_token=${encodeURIComponent(t.token)}`)).status,
+    ).toBe(401);
     expect((await readAll(app.url + job.stream_url)).status).toBe(200);
   });
 });
@@ -230,10 +258,16 @@ describe('stream tokens in logs', () => {
         body: JSON.stringify({ agent: 'echo', input: { message: 'secret-free logs' } }),
       });
       const job = (await created.json()) as { id: string };
-      const t = (await (await fetch(`${running.url}/v1/jobs/${job.id}/stream-tokens`, { method: 'POST', headers: auth(ACME) })).json()) as Issued;
+      const t = (await (
+        await fetch(`${running.url}/v1/jobs/${job.id}/stream-tokens`, { method: 'POST', headers: auth(ACME) })
+      ).json()) as Issued;
       expect((await readAll(running.url + t.stream_url)).status).toBe(200);
-      expect((await openSse(`${running.url}/v1/jobs/${job.id}/stream?access_token=${encodeURIComponent(t.token)}x`)).status).toBe(401);
-      expect((await fetch(`${running.url}/v1/jobs/${job.id}?access_token=${encodeURIComponent(t.token)}`)).status).toBe(401);
+      expect(
+        (await openSse(`${running.url}/v1/jobs/${job.id}/stream?access_token=${encodeURIComponent(t.token)}x`)).status,
+      ).toBe(401);
+      expect((await fetch(`${running.url}/v1/jobs/${job.id}?access_token=${encodeURIComponent(t.token)}`)).status).toBe(
+        401,
+      );
       // the per-process secret warning is logged (STREAM_TOKEN_SECRET unset)
       expect(lines.join('\n')).toMatch(/STREAM_TOKEN_SECRET is unset/);
       const [, payload, sig] = t.token.split('.') as [string, string, string];

@@ -47,14 +47,19 @@ describe('tracing (in-memory exporter)', () => {
     });
     expect(res.status).toBe(201);
     const job = (await res.json()) as { id: string; stream_url: string };
-    const s = await readAll(`${app.url}${job.stream_url}`, { headers: { traceparent: `00-${TRACE_ID}-${CALLER_SPAN}-01` } });
+    const s = await readAll(`${app.url}${job.stream_url}`, {
+      headers: { traceparent: `00-${TRACE_ID}-${CALLER_SPAN}-01` },
+    });
     expect(s.status).toBe(200);
 
-    const spans = await waitFor(async () => {
-      const mine = exporter.getFinishedSpans().filter((sp) => sp.spanContext().traceId === TRACE_ID);
-      const names = new Set(mine.map((sp) => sp.name));
-      return ['job.run', 'job.stream', 'HTTP GET /v1/jobs/:id/stream'].every((n) => names.has(n)) ? mine : null;
-    }, { retryErrors: true });
+    const spans = await waitFor(
+      async () => {
+        const mine = exporter.getFinishedSpans().filter((sp) => sp.spanContext().traceId === TRACE_ID);
+        const names = new Set(mine.map((sp) => sp.name));
+        return ['job.run', 'job.stream', 'HTTP GET /v1/jobs/:id/stream'].every((n) => names.has(n)) ? mine : null;
+      },
+      { retryErrors: true },
+    );
     const byName = (n: string) => spans.filter((sp) => sp.name === n);
     const parentOf = (sp: ReadableSpan) => sp.parentSpanContext?.spanId;
     const idOf = (sp: ReadableSpan) => sp.spanContext().spanId;
@@ -70,7 +75,9 @@ describe('tracing (in-memory exporter)', () => {
     expect(run.attributes['jobstream.job_id']).toBe(job.id);
     // the queued status under job.create, every event of the attempt under job.run
     const appends = byName('event.append');
-    expect(appends.filter((a) => parentOf(a) === idOf(create)).map((a) => a.attributes['jobstream.event_type'])).toEqual(['status']);
+    expect(
+      appends.filter((a) => parentOf(a) === idOf(create)).map((a) => a.attributes['jobstream.event_type']),
+    ).toEqual(['status']);
     const underRun = appends.filter((a) => parentOf(a) === idOf(run)).map((a) => a.attributes['jobstream.event_type']);
     expect(underRun).toEqual(['status', 'token', 'token', 'token', 'done']);
     const stream = byName('job.stream')[0]!;

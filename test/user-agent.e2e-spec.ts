@@ -11,7 +11,12 @@ import { requestsIn, tokenTextIn } from '../src/worker-core/agents/history.js';
 import { AGENT_REGISTRY } from '../src/worker-core/worker.constants.js';
 import { startTestApp, type TestApp } from './support/app.js';
 
-const ACCOUNT_SCHEMA = { type: 'object', properties: { text: { enum: ['eu-central', 'us-east'] } }, required: ['text'], additionalProperties: false };
+const ACCOUNT_SCHEMA = {
+  type: 'object',
+  properties: { text: { enum: ['eu-central', 'us-east'] } },
+  required: ['text'],
+  additionalProperties: false,
+};
 
 const mover: Agent = {
   name: 'echo',
@@ -51,7 +56,7 @@ describe('a user-written agent that asks (embedded engine)', () => {
     await app?.close();
   });
 
-  it('text answers are checked against the agent\'s own schema; the job continues from its log after each answer', async () => {
+  it("text answers are checked against the agent's own schema; the job continues from its log after each answer", async () => {
     const id = (await app.api('/v1/jobs', { body: { agent: 'echo', input: { message: 'x' } } })).body.id as string;
     let job = (await app.api(`/v1/jobs/${id}/wait?timeout_s=20`)).body;
     expect(job.pending_input).toMatchObject({ kind: 'text', prompt: 'Which region?', schema: ACCOUNT_SCHEMA });
@@ -59,23 +64,29 @@ describe('a user-written agent that asks (embedded engine)', () => {
     const bad = await app.api(`/v1/jobs/${id}/input`, { body: { request_id: rid, input: { text: 'mars' } } });
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toBe('input/text: must be one of ["eu-central","us-east"]');
-    const extra = await app.api(`/v1/jobs/${id}/input`, { body: { request_id: rid, input: { text: 'us-east', note: 1 } } });
+    const extra = await app.api(`/v1/jobs/${id}/input`, {
+      body: { request_id: rid, input: { text: 'us-east', note: 1 } },
+    });
     expect(extra.body.error.message).toBe('input: must not have property "note"');
-    expect((await app.api(`/v1/jobs/${id}/input`, { body: { request_id: rid, input: { text: 'eu-central' } } })).status).toBe(202);
+    expect(
+      (await app.api(`/v1/jobs/${id}/input`, { body: { request_id: rid, input: { text: 'eu-central' } } })).status,
+    ).toBe(202);
 
     job = (await app.api(`/v1/jobs/${id}/wait?timeout_s=20`)).body;
     expect(job.pending_input).toMatchObject({ kind: 'approval', prompt: 'Move 3 TB to eu-central?' });
     // the SDK answers the rest
     const client = createClient({ baseUrl: app.url });
-    const done = await streamJobUntilComplete(id, { client, onInputRequired: (e) => (e.kind === 'approval' ? { approved: true } : undefined) });
+    const done = await streamJobUntilComplete(id, {
+      client,
+      onInputRequired: (e) => (e.kind === 'approval' ? { approved: true } : undefined),
+    });
     expect(done.job.status).toBe('completed');
     expect(done.text).toBe('Moving your data. Target: eu-central. Done.');
     const events = done.events as JobEvent[];
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
-    expect(events.filter((e) => e.type === 'input_received').map((e) => (e as JobEvent<'input_received'>).input)).toEqual([
-      { text: 'eu-central' },
-      { approved: true },
-    ]);
+    expect(
+      events.filter((e) => e.type === 'input_received').map((e) => (e as JobEvent<'input_received'>).input),
+    ).toEqual([{ text: 'eu-central' }, { approved: true }]);
     expect(done.terminal).toMatchObject({ type: 'done', usage: { output_tokens: 3 } });
   });
 });

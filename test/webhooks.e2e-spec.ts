@@ -62,10 +62,13 @@ describe('webhooks through the SDK (client.webhooks)', () => {
       const job = await client.jobs.create({ agent: 'echo', input: { message: 'via sdk' } });
       const [first] = await rx.waitFor(1);
       expect(verify(hook.secret, first!).data.job.id).toBe(job.id);
-      const page = await waitFor(async () => {
-        const p = await client.webhooks.deliveries(hook.id, { limit: 10 });
-        return p.items[0]?.status === 'delivered' ? p : null;
-      }, { retryErrors: true });
+      const page = await waitFor(
+        async () => {
+          const p = await client.webhooks.deliveries(hook.id, { limit: 10 });
+          return p.items[0]?.status === 'delivered' ? p : null;
+        },
+        { retryErrors: true },
+      );
       expect(page.next_cursor).toBeNull();
       const again = await client.webhooks.redeliver(hook.id, page.items[0]!.id);
       expect(again.status).toBe('pending');
@@ -87,16 +90,29 @@ describe('job.input_required', () => {
     const rx = await startReceiver();
     const auth = { Authorization: 'Bearer acme-key-0001' };
     try {
-      const hook = await app.api('/v1/webhooks', { body: { url: rx.url, events: ['job.input_required'] }, headers: auth });
+      const hook = await app.api('/v1/webhooks', {
+        body: { url: rx.url, events: ['job.input_required'] },
+        headers: auth,
+      });
       // 60 s between its tokens: still running when the test writes to its log, however slow the machine
-      const job = await app.api('/v1/jobs', { body: { agent: 'echo', input: { message: 'wait '.repeat(400), delay_ms: 60_000 } }, headers: auth });
-      await waitFor(async () => (await app.api(`/v1/jobs/${job.body.id}`, { headers: auth })).body.status === 'running', { retryErrors: true });
+      const job = await app.api('/v1/jobs', {
+        body: { agent: 'echo', input: { message: 'wait '.repeat(400), delay_ms: 60_000 } },
+        headers: auth,
+      });
+      await waitFor(
+        async () => (await app.api(`/v1/jobs/${job.body.id}`, { headers: auth })).body.status === 'running',
+        { retryErrors: true },
+      );
       // what an interactive agent appends (the interactive-jobs feature)
       const ask = { type: 'input_required' as const, request_id: 'req_1', kind: 'approval' as const, prompt: 'Go on?' };
       const { event } = await app.engine.eventLog.append(job.body.id, { event: ask, attempt: 1 });
       const [r] = await rx.waitFor(1);
       const p = verify(hook.body.secret, r!);
-      expect(p).toMatchObject({ type: 'job.input_required', timestamp: event.ts, data: { job: { id: job.body.id, status: 'waiting_for_input' } } });
+      expect(p).toMatchObject({
+        type: 'job.input_required',
+        timestamp: event.ts,
+        data: { job: { id: job.body.id, status: 'waiting_for_input' } },
+      });
       await app.api(`/v1/jobs/${job.body.id}/cancel`, { body: {}, headers: auth });
       const log = await app.api(`/v1/webhooks/${hook.body.id}/deliveries`, { headers: auth });
       expect(log.body.items).toHaveLength(1);
@@ -112,7 +128,11 @@ describe('webhooks in the OpenAPI document', () => {
     const app = await startTestApp({});
     try {
       const doc = (await app.api('/docs-json')).body;
-      expect(Object.keys(doc.paths).filter((p) => p.startsWith('/v1/webhooks')).sort()).toEqual([
+      expect(
+        Object.keys(doc.paths)
+          .filter((p) => p.startsWith('/v1/webhooks'))
+          .sort(),
+      ).toEqual([
         '/v1/webhooks',
         '/v1/webhooks/{id}',
         '/v1/webhooks/{id}/deliveries',
@@ -131,7 +151,9 @@ describe('WEBHOOKS_ENABLED=false', () => {
     const app = await startTestApp({ WEBHOOKS_ENABLED: 'false' });
     try {
       expect((await app.api('/v1/webhooks')).status).toBe(404);
-      expect((await app.api('/v1/webhooks', { body: { url: 'https://93.184.215.14/x', events: ['job.failed'] } })).status).toBe(404);
+      expect(
+        (await app.api('/v1/webhooks', { body: { url: 'https://93.184.215.14/x', events: ['job.failed'] } })).status,
+      ).toBe(404);
     } finally {
       await app.close();
     }

@@ -14,14 +14,38 @@ const FRAME = /id: ([^\n]+)\nevent: ([^\n]+)\ndata: ([^\n]*)\n\n/g;
 const TERMINAL = new Set(['done', 'error', 'cancelled']);
 
 export function newChatStats() {
-  return { clients: 0, finished: 0, exact: 0, gaps: 0, dups: 0, drops: 0, resumes: 0, failed: 0, tokens: 0, events: 0, first: Infinity, last: 0, hist: null, errors: [] };
+  return {
+    clients: 0,
+    finished: 0,
+    exact: 0,
+    gaps: 0,
+    dups: 0,
+    drops: 0,
+    resumes: 0,
+    failed: 0,
+    tokens: 0,
+    events: 0,
+    first: Infinity,
+    last: 0,
+    hist: null,
+    errors: [],
+  };
 }
 
 /**
  * Runs one client to the end of its job. `dropAfterMs` (or null): destroys the connection that long after it
  * opened and reconnects `pauseMs` later with Last-Event-ID. Resolves when the terminal event arrived or on failure.
  */
-export function chatClient({ host = '127.0.0.1', port, resumePort = port, path, dropAfterMs = null, pauseMs = 200, stats, deadline }) {
+export function chatClient({
+  host = '127.0.0.1',
+  port,
+  resumePort = port,
+  path,
+  dropAfterMs = null,
+  pauseMs = 200,
+  stats,
+  deadline,
+}) {
   stats.clients++;
   let expected = 1; // next seq this client must receive
   let lastId = null;
@@ -52,7 +76,9 @@ export function chatClient({ host = '127.0.0.1', port, resumePort = port, path, 
       let ended = false;
       let dropTimer = null;
       const extra = lastId ? `Last-Event-ID: ${lastId}\r\n` : '';
-      sock.on('connect', () => sock.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nAccept: text/event-stream\r\n${extra}\r\n`));
+      sock.on('connect', () =>
+        sock.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nAccept: text/event-stream\r\n${extra}\r\n`),
+      );
       const close = (then) => {
         if (ended) return;
         ended = true;
@@ -77,10 +103,12 @@ export function chatClient({ host = '127.0.0.1', port, resumePort = port, path, 
             dropTimer = setTimeout(() => {
               dropped = true;
               stats.drops++;
-              close(() => setTimeout(() => {
-                stats.resumes++;
-                connect();
-              }, pauseMs));
+              close(() =>
+                setTimeout(() => {
+                  stats.resumes++;
+                  connect();
+                }, pauseMs),
+              );
             }, dropAfterMs);
           }
         }

@@ -19,12 +19,20 @@ process.on('message', async (m) => {
       stats = newStats();
       const r = await openMany({ mode: m.mode, stats }, m.targets, m.parallel ?? 100);
       socks.push(...r.socks);
-      process.send({ id: m.id, ok: true, opened: r.socks.length, errors: r.errors.slice(0, 5), nErrors: r.errors.length });
+      process.send({
+        id: m.id,
+        ok: true,
+        opened: r.socks.length,
+        errors: r.errors.slice(0, 5),
+        nErrors: r.errors.length,
+      });
     } else if (m.cmd === 'chat') {
       // starts chat clients ({ specs: [{ port, path, dropAfterMs }], deadlineMs }); answers at once
       const run = chat;
       run.active++;
-      void runChat(m.specs, run.stats, { deadlineMs: m.deadlineMs, parallel: m.parallel ?? 100 }).finally(() => run.active--);
+      void runChat(m.specs, run.stats, { deadlineMs: m.deadlineMs, parallel: m.parallel ?? 100 }).finally(
+        () => run.active--,
+      );
       process.send({ id: m.id, ok: true });
     } else if (m.cmd === 'chatReset') {
       chat = { stats: newChatStats(), active: 0 };
@@ -33,12 +41,25 @@ process.on('message', async (m) => {
       const { hist, ...rest } = chat.stats;
       const sparse = [];
       if (hist) for (let i = 0; i < hist.length; i++) if (hist[i]) sparse.push([i, hist[i]]);
-      process.send({ id: m.id, ok: true, ...rest, running: chat.active > 0, first: Number.isFinite(rest.first) ? rest.first : null, hist: sparse });
+      process.send({
+        id: m.id,
+        ok: true,
+        ...rest,
+        running: chat.active > 0,
+        first: Number.isFinite(rest.first) ? rest.first : null,
+        hist: sparse,
+      });
     } else if (m.cmd === 'stats') {
       const { hist, ...rest } = stats;
       const sparse = [];
       if (hist) for (let i = 0; i < hist.length; i++) if (hist[i]) sparse.push([i, hist[i]]);
-      process.send({ id: m.id, ok: true, ...rest, first: Number.isFinite(rest.first) ? rest.first : null, hist: sparse });
+      process.send({
+        id: m.id,
+        ok: true,
+        ...rest,
+        first: Number.isFinite(rest.first) ? rest.first : null,
+        hist: sparse,
+      });
     } else if (m.cmd === 'close') {
       for (const s of socks) s.destroy();
       socks = [];

@@ -11,6 +11,14 @@ export function tokenFrame(seq, text = 'tok ') {
   return `id: ${seq}-${seq}-abcdef\nevent: token\ndata: ${JSON.stringify(ev)}\n\n`;
 }
 export function doneFrame(seq, n) {
-  const ev = { job_id: JOB, seq, ts: new Date().toISOString(), attempt: 1, type: 'done', usage: { input_tokens: 1, output_tokens: n }, output: { text: '' } };
+  const ev = {
+    job_id: JOB,
+    seq,
+    ts: new Date().toISOString(),
+    attempt: 1,
+    type: 'done',
+    usage: { input_tokens: 1, output_tokens: n },
+    output: { text: '' },
+  };
   return `id: ${seq}-${seq}-abcdef\nevent: done\ndata: ${JSON.stringify(ev)}\n\n`;
 }

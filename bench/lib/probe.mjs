@@ -29,7 +29,12 @@ if (out) {
   };
   const gcs = [];
   new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) gcs.push([Math.round(e.startTime - t0), Math.round(e.duration * 100) / 100, KINDS[e.detail?.kind ?? e.kind] ?? 'other']);
+    for (const e of list.getEntries())
+      gcs.push([
+        Math.round(e.startTime - t0),
+        Math.round(e.duration * 100) / 100,
+        KINDS[e.detail?.kind ?? e.kind] ?? 'other',
+      ]);
   }).observe({ entryTypes: ['gc'] });
   process.once('exit', () => {
     const ms = (ns) => Math.round(ns / 1e4) / 100;
@@ -46,7 +51,14 @@ if (out) {
       JSON.stringify({
         pid: process.pid,
         seconds: Math.round(performance.now() - t0) / 1000,
-        loop_delay_ms: { p50: ms(h.percentile(50)), p90: ms(h.percentile(90)), p99: ms(h.percentile(99)), p999: ms(h.percentile(99.9)), max: ms(h.max), mean: ms(h.mean) },
+        loop_delay_ms: {
+          p50: ms(h.percentile(50)),
+          p90: ms(h.percentile(90)),
+          p99: ms(h.percentile(99)),
+          p999: ms(h.percentile(99.9)),
+          max: ms(h.max),
+          mean: ms(h.mean),
+        },
         stalls_over_20ms: stalls.length,
         stalls_over_100ms: stalls.filter((s) => s[1] > 100).length,
         worst_stalls: [...stalls].sort((a, b) => b[1] - a[1]).slice(0, 10),

@@ -98,7 +98,9 @@ export async function startNats() {
   const dir = mkdtempSync(join(tmpdir(), 'jobstream-bench-nats-'));
   dirs.add(dir);
   const child = track(
-    spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-m', String(mport), '-sd', dir], { stdio: 'ignore' }),
+    spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-m', String(mport), '-sd', dir], {
+      stdio: 'ignore',
+    }),
   );
   const monitorUrl = `http://127.0.0.1:${mport}`;
   await until('nats-server', async () => (await fetch(`${monitorUrl}/healthz`)).ok);
@@ -108,14 +110,23 @@ export async function startNats() {
 export async function startRedis() {
   const port = await freePort();
   const child = track(
-    spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }),
+    spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    }),
   );
   const url = `redis://127.0.0.1:${port}`;
   const { connect } = await import('node:net');
-  await until('redis-server', () => new Promise((res) => {
-    const s = connect(port, '127.0.0.1', () => { s.destroy(); res(true); });
-    s.on('error', () => res(false));
-  }));
+  await until(
+    'redis-server',
+    () =>
+      new Promise((res) => {
+        const s = connect(port, '127.0.0.1', () => {
+          s.destroy();
+          res(true);
+        });
+        s.on('error', () => res(false));
+      }),
+  );
   return { url, pid: child.pid, stop: () => stopChild(child) };
 }
 
@@ -166,7 +177,14 @@ export async function startWorker({ nats, redis, env = {}, nodeArgs = [] }) {
     spawn(process.execPath, [...nodeArgs, 'dist/src/worker/main.js'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, NATS_URL: nats.url, REDIS_URL: redis.url, LOG_LEVEL: 'info', ...env },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        NATS_URL: nats.url,
+        REDIS_URL: redis.url,
+        LOG_LEVEL: 'info',
+        ...env,
+      },
     }),
   );
   let out = '';
@@ -181,7 +199,12 @@ export async function startWorker({ nats, redis, env = {}, nodeArgs = [] }) {
 
 /** A helper server (ceiling / peer) forked from bench/. */
 export async function startHelper(file, env = {}) {
-  const child = track(fork(join(ROOT, 'bench', file), [], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }));
+  const child = track(
+    fork(join(ROOT, 'bench', file), [], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    }),
+  );
   const port = await new Promise((resolve, reject) => {
     child.once('message', (m) => resolve(m.port));
     child.once('exit', (c) => reject(new Error(`${file} exited ${c}`)));
@@ -193,7 +216,9 @@ export async function startHelper(file, env = {}) {
 export async function startClients(n) {
   const procs = [];
   for (let i = 0; i < n; i++) {
-    const child = track(fork(join(ROOT, 'bench', 'lib', 'client-proc.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    const child = track(
+      fork(join(ROOT, 'bench', 'lib', 'client-proc.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+    );
     let seq = 0;
     const waiting = new Map();
     child.on('message', (m) => {
@@ -222,7 +247,8 @@ export async function startClients(n) {
       const rs = await Promise.all(procs.map((p, i) => p.rpc({ cmd: 'open', targets: per[i], mode, parallel })));
       const opened = rs.reduce((a, r) => a + r.opened, 0);
       const errors = rs.flatMap((r) => r.errors);
-      if (opened < paths.length * (1 - tolerate)) throw new Error(`opened ${opened}/${paths.length} connections: ${errors.join('; ')}`);
+      if (opened < paths.length * (1 - tolerate))
+        throw new Error(`opened ${opened}/${paths.length} connections: ${errors.join('; ')}`);
       return opened;
     },
     async stats() {
@@ -254,10 +280,38 @@ export async function startClients(n) {
     },
     async chatStats() {
       const rs = await Promise.all(procs.map((p) => p.rpc({ cmd: 'chatStats' })));
-      const out = { running: false, clients: 0, finished: 0, exact: 0, gaps: 0, dups: 0, drops: 0, resumes: 0, failed: 0, tokens: 0, events: 0, first: Infinity, last: 0, hist: null, errors: [] };
+      const out = {
+        running: false,
+        clients: 0,
+        finished: 0,
+        exact: 0,
+        gaps: 0,
+        dups: 0,
+        drops: 0,
+        resumes: 0,
+        failed: 0,
+        tokens: 0,
+        events: 0,
+        first: Infinity,
+        last: 0,
+        hist: null,
+        errors: [],
+      };
       for (const r of rs) {
         out.running ||= r.running;
-        for (const k of ['clients', 'finished', 'exact', 'gaps', 'dups', 'drops', 'resumes', 'failed', 'tokens', 'events']) out[k] += r[k];
+        for (const k of [
+          'clients',
+          'finished',
+          'exact',
+          'gaps',
+          'dups',
+          'drops',
+          'resumes',
+          'failed',
+          'tokens',
+          'events',
+        ])
+          out[k] += r[k];
         out.errors.push(...r.errors);
         if (r.first !== null) out.first = Math.min(out.first, r.first);
         out.last = Math.max(out.last, r.last);

@@ -73,10 +73,11 @@ export function openSse({ host = '127.0.0.1', port, path, headers = {}, mode = '
       // The end of a chunked response (the socket itself may stay open for keep-alive).
       const t = body.length >= 7 ? body.subarray(body.length - 7) : Buffer.concat([tail, body]).subarray(-7);
       tail = Buffer.from(t);
-      if (tail.equals(LAST_CHUNK)) setImmediate(() => {
-        end();
-        sock.destroy();
-      });
+      if (tail.equals(LAST_CHUNK))
+        setImmediate(() => {
+          end();
+          sock.destroy();
+        });
       if (mode === 'idle') return;
       if (mode === 'count') {
         let buf = carryBuf ? Buffer.concat([carryBuf, body]) : body;

@@ -6,7 +6,15 @@
  * `?access_token=` instead of the header; a token given there is always checked, even with auth off. Every other
  * handler ignores `access_token` (without an API key it is a 401 that says where tokens belong).
  */
-import { Inject, Injectable, Optional, SetMetadata, createParamDecorator, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Optional,
+  SetMetadata,
+  createParamDecorator,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { ApiError } from '../common/api-error.js';
@@ -57,7 +65,10 @@ export class ApiKeyGuard implements CanActivate {
     const shareToken = (req.query as Record<string, unknown> | undefined)?.['share_token'];
     if (shareToken !== undefined) return this.shareAccess(ctx, req, shareToken);
     const accessToken = (req.query as Record<string, unknown> | undefined)?.['access_token'];
-    const tokenRoute = this.reflector.getAllAndOverride<boolean>(STREAM_TOKEN_ROUTE, [ctx.getHandler(), ctx.getClass()]);
+    const tokenRoute = this.reflector.getAllAndOverride<boolean>(STREAM_TOKEN_ROUTE, [
+      ctx.getHandler(),
+      ctx.getClass(),
+    ]);
     if (accessToken !== undefined && tokenRoute) {
       // RFC 6750 §2: one way of sending credentials per request
       if (req.headers.authorization !== undefined) {
@@ -90,10 +101,21 @@ export class ApiKeyGuard implements CanActivate {
   private async shareAccess(ctx: ExecutionContext, req: AuthedRequest, token: unknown): Promise<boolean> {
     const route = this.reflector.getAllAndOverride<boolean>(SHARE_TOKEN_ROUTE, [ctx.getHandler(), ctx.getClass()]);
     if (!route || req.method !== 'GET' || !this.shares) {
-      throw new ApiError(401, 'unauthorized', 'a share_token is accepted only by GET /v1/jobs/:id, /events and /stream');
+      throw new ApiError(
+        401,
+        'unauthorized',
+        'a share_token is accepted only by GET /v1/jobs/:id, /events and /stream',
+      );
     }
-    if (req.headers.authorization !== undefined || (req.query as Record<string, unknown>)['access_token'] !== undefined) {
-      throw new ApiError(400, 'invalid_request', 'send one credential: an Authorization header, an access_token or a share_token');
+    if (
+      req.headers.authorization !== undefined ||
+      (req.query as Record<string, unknown>)['access_token'] !== undefined
+    ) {
+      throw new ApiError(
+        400,
+        'invalid_request',
+        'send one credential: an Authorization header, an access_token or a share_token',
+      );
     }
     const param = req.params['id'];
     req.tenant = await verifyShareToken(this.shares, token, typeof param === 'string' ? param : '');

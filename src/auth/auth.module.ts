@@ -8,7 +8,10 @@ import { StreamTokenService } from './stream-token.service.js';
  */
 @Global()
 @Module({
-  providers: [StreamTokenService, { provide: STREAM_TOKEN_CLOCK, useFactory: (): Clock => ({ now: () => Date.now() }) }],
+  providers: [
+    StreamTokenService,
+    { provide: STREAM_TOKEN_CLOCK, useFactory: (): Clock => ({ now: () => Date.now() }) },
+  ],
   exports: [StreamTokenService, STREAM_TOKEN_CLOCK],
 })
 export class AuthModule {}

@@ -13,7 +13,10 @@ const OTHER_JOB = 'job_01ARZ3NDEKTSV4RRFFQ69G5FAW';
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 
 function make(env: Record<string, string> = {}, clock: Clock = { now: () => T0 }): StreamTokenService {
-  return new StreamTokenService(loadConfig({ STREAM_TOKEN_SECRET: SECRET, API_KEYS: 'acme:acme-key-0001,globex:globex-key-0002', ...env }, hashKey), clock);
+  return new StreamTokenService(
+    loadConfig({ STREAM_TOKEN_SECRET: SECRET, API_KEYS: 'acme:acme-key-0001,globex:globex-key-0002', ...env }, hashKey),
+    clock,
+  );
 }
 
 /** The 401 a refused token gets, with its message. */
@@ -49,7 +52,7 @@ describe('StreamTokenService', () => {
     expect(refusal(() => svc.verify(token, JOB))).toMatch(/expired/);
   });
 
-  it("refuses it for another job", () => {
+  it('refuses it for another job', () => {
     const svc = make();
     const { token } = svc.issue('acme', JOB);
     expect(refusal(() => svc.verify(token, OTHER_JOB))).toMatch(/another job/);
@@ -70,7 +73,9 @@ describe('StreamTokenService', () => {
     const svc = make();
     const { token } = svc.issue('acme', JOB);
     const [p, payload, sig] = token.split('.') as [string, string, string];
-    const forged = Buffer.from(JSON.stringify({ v: 1, t: 'globex', j: JOB, exp: T0 / 1000 + 300 })).toString('base64url');
+    const forged = Buffer.from(JSON.stringify({ v: 1, t: 'globex', j: JOB, exp: T0 / 1000 + 300 })).toString(
+      'base64url',
+    );
     const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
     const bad: unknown[] = [
       `${p}.${forged}.${sig}`, // another tenant's claims under acme's signature
@@ -113,7 +118,9 @@ describe('StreamTokenService', () => {
     const svc = make({ API_KEYS: '' });
     const { token } = svc.issue('default', JOB);
     expect(svc.verify(token, JOB).tenant).toBe('default');
-    expect(refusal(() => svc.verify(token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'), JOB))).toBe('invalid stream token');
+    expect(refusal(() => svc.verify(token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'), JOB))).toBe(
+      'invalid stream token',
+    );
   });
 
   it('without STREAM_TOKEN_SECRET signs with a random per-process secret and warns once', () => {

@@ -82,7 +82,8 @@ export class StreamTokenService {
   verify(token: unknown, jobId: string): StreamTokenClaims {
     const payload = this.decode(token);
     if (!payload) throw new ApiError(401, 'unauthorized', 'invalid stream token');
-    if (payload.exp * 1000 <= this.clock.now()) throw new ApiError(401, 'unauthorized', 'stream token expired; request a new one');
+    if (payload.exp * 1000 <= this.clock.now())
+      throw new ApiError(401, 'unauthorized', 'stream token expired; request a new one');
     if (payload.j !== jobId) throw new ApiError(401, 'unauthorized', 'this stream token is for another job');
     if (this.tenants && !this.tenants.has(payload.t)) throw new ApiError(401, 'unauthorized', 'invalid stream token');
     return { tenant: payload.t, jobId: payload.j, exp: payload.exp };

@@ -11,7 +11,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (host.getType() !== 'http') throw exception;
     const res = host.switchToHttp().getResponse<Response>();
     const m = mapError(exception);
-    if (m.unexpected) this.logger.error({ msg: 'unexpected error', err: exception instanceof Error ? { message: exception.message, stack: exception.stack } : String(exception) });
+    if (m.unexpected)
+      this.logger.error({
+        msg: 'unexpected error',
+        err: exception instanceof Error ? { message: exception.message, stack: exception.stack } : String(exception),
+      });
     if (res.headersSent) {
       res.end();
       return;

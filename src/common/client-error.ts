@@ -21,19 +21,36 @@ export function describeClientError(err: ClientErrorLike): { status: number; rea
       return {
         status: 431,
         reason: 'Request Header Fields Too Large',
-        body: { error: { code: 'headers_too_large', message: 'the request line and headers are too large (the URL counts too)' } },
+        body: {
+          error: {
+            code: 'headers_too_large',
+            message: 'the request line and headers are too large (the URL counts too)',
+          },
+        },
       };
     case 'ERR_HTTP_REQUEST_TIMEOUT':
     case 'ERR_HTTP_HEADERS_TIMEOUT' as string:
-      return { status: 408, reason: 'Request Timeout', body: { error: { code: 'request_timeout', message: 'the request did not arrive in time' } } };
+      return {
+        status: 408,
+        reason: 'Request Timeout',
+        body: { error: { code: 'request_timeout', message: 'the request did not arrive in time' } },
+      };
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
     case 'HPE_INVALID_CHUNK_SIZE':
     case 'HPE_INVALID_TRANSFER_ENCODING':
     case 'HPE_INVALID_CONTENT_LENGTH':
     case 'HPE_UNEXPECTED_CONTENT_LENGTH':
-      return { status: 400, reason: 'Bad Request', body: { error: { code: 'invalid_request', message: 'malformed request body framing' } } };
+      return {
+        status: 400,
+        reason: 'Bad Request',
+        body: { error: { code: 'invalid_request', message: 'malformed request body framing' } },
+      };
     default:
-      return { status: 400, reason: 'Bad Request', body: { error: { code: 'invalid_request', message: 'malformed HTTP request' } } };
+      return {
+        status: 400,
+        reason: 'Bad Request',
+        body: { error: { code: 'invalid_request', message: 'malformed HTTP request' } },
+      };
   }
 }
 

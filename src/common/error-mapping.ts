@@ -45,7 +45,13 @@ export function zodMessage(err: ZodError, prefix = ''): string {
     .join('; ');
 }
 
-const mapped = (status: number, code: string, message: string, headers: Record<string, string> = {}, unexpected = false): MappedError => ({
+const mapped = (
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+  unexpected = false,
+): MappedError => ({
   status,
   body: { error: { code, message } },
   headers,
@@ -57,7 +63,15 @@ const DEPENDENCY_ERROR_NAMES = new Set(['NatsError', 'MaxRetriesPerRequestError'
 /** Redis replies that mean "not now" (a read-only replica after a failover, loading, no primary). */
 const REDIS_TRANSIENT_REPLY = /^(READONLY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|BUSY)\b/;
 /** Socket-level failures of a dependency. */
-const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTCONN', 'ECONNABORTED']);
+const NET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTCONN',
+  'ECONNABORTED',
+]);
 
 /**
  * True for any error that says a dependency (NATS / JetStream, Redis) cannot serve now, whichever layer let it
@@ -66,7 +80,12 @@ const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '
  */
 export function isDependencyError(err: unknown, depth = 0): boolean {
   if (!(err instanceof Error) || depth > 5) return false;
-  if (err instanceof EventLogUnavailableError || err instanceof JobStoreUnavailableError || err instanceof QueueUnavailableError) return true;
+  if (
+    err instanceof EventLogUnavailableError ||
+    err instanceof JobStoreUnavailableError ||
+    err instanceof QueueUnavailableError
+  )
+    return true;
   if (DEPENDENCY_ERROR_NAMES.has(err.name)) return true;
   if ((err as { api_error?: unknown }).api_error !== undefined) return true;
   if (err.name === 'ReplyError' && REDIS_TRANSIENT_REPLY.test(err.message)) return true;
@@ -77,25 +96,44 @@ export function isDependencyError(err: unknown, depth = 0): boolean {
 }
 
 export function mapError(err: unknown): MappedError {
-  if (err instanceof ApiError) return mapped(err.getStatus(), err.code, (err.getResponse() as ErrorBody).error.message, err.headers);
+  if (err instanceof ApiError)
+    return mapped(err.getStatus(), err.code, (err.getResponse() as ErrorBody).error.message, err.headers);
   if (err instanceof ZodError) return mapped(400, 'invalid_request', zodMessage(err));
   if (err instanceof InvalidCursorError) return mapped(400, 'invalid_cursor', err.message);
   if (err instanceof InvalidListCursorError) return mapped(400, 'invalid_cursor', 'malformed list cursor');
   if (err instanceof IdempotencyConflictError) return mapped(409, 'idempotency_conflict', err.message);
-  if (err instanceof EventLogUnavailableError) return mapped(503, 'service_unavailable', 'the event log is unavailable; retry shortly', { 'Retry-After': '2' });
+  if (err instanceof EventLogUnavailableError)
+    return mapped(503, 'service_unavailable', 'the event log is unavailable; retry shortly', { 'Retry-After': '2' });
   if (err instanceof InvalidThreadCursorError) return mapped(400, 'invalid_cursor', 'malformed list cursor');
   if (err instanceof ThreadStoreUnavailableError || err instanceof ShareStoreUnavailableError) {
     return mapped(503, 'service_unavailable', 'the job store is unavailable; retry shortly', { 'Retry-After': '2' });
   }
-  if (err instanceof JobStoreUnavailableError) return mapped(503, 'service_unavailable', 'the job store is unavailable; retry shortly', { 'Retry-After': '2' });
-  if (err instanceof WebhookStoreUnavailableError) return mapped(503, 'service_unavailable', 'the webhook store is unavailable; retry shortly', { 'Retry-After': '2' });
-  if (isDependencyError(err)) return mapped(503, 'service_unavailable', 'a backing service is unavailable; retry shortly', { 'Retry-After': '2' });
+  if (err instanceof JobStoreUnavailableError)
+    return mapped(503, 'service_unavailable', 'the job store is unavailable; retry shortly', { 'Retry-After': '2' });
+  if (err instanceof WebhookStoreUnavailableError)
+    return mapped(503, 'service_unavailable', 'the webhook store is unavailable; retry shortly', {
+      'Retry-After': '2',
+    });
+  if (isDependencyError(err))
+    return mapped(503, 'service_unavailable', 'a backing service is unavailable; retry shortly', {
+      'Retry-After': '2',
+    });
   if (err instanceof HttpException) {
     const status = err.getStatus();
     const res = err.getResponse();
     const message =
-      typeof res === 'string' ? res : typeof (res as { message?: unknown }).message === 'string' ? (res as { message: string }).message : err.message;
-    return mapped(status, STATUS_CODES[status] ?? (status >= 500 ? 'internal_error' : 'invalid_request'), message, {}, status >= 500);
+      typeof res === 'string'
+        ? res
+        : typeof (res as { message?: unknown }).message === 'string'
+          ? (res as { message: string }).message
+          : err.message;
+    return mapped(
+      status,
+      STATUS_CODES[status] ?? (status >= 500 ? 'internal_error' : 'invalid_request'),
+      message,
+      {},
+      status >= 500,
+    );
   }
   // body-parser and other http-errors style errors
   const e = err as { status?: unknown; statusCode?: unknown; type?: unknown; expose?: unknown } | null;
@@ -103,8 +141,13 @@ export function mapError(err: unknown): MappedError {
   if (status >= 400 && status < 500) {
     if (e?.type === 'entity.too.large') return mapped(413, 'payload_too_large', 'request body is too large');
     if (e?.type === 'entity.parse.failed') return mapped(400, 'invalid_request', 'malformed JSON body');
-    if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return mapped(415, 'unsupported_media_type', 'unsupported body encoding');
-    return mapped(status, STATUS_CODES[status] ?? 'invalid_request', e?.expose && err instanceof Error ? err.message : 'bad request');
+    if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported')
+      return mapped(415, 'unsupported_media_type', 'unsupported body encoding');
+    return mapped(
+      status,
+      STATUS_CODES[status] ?? 'invalid_request',
+      e?.expose && err instanceof Error ? err.message : 'bad request',
+    );
   }
   return mapped(500, 'internal_error', 'internal error', {}, true);
 }

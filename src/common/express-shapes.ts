@@ -17,7 +17,10 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import type { Express } from 'express';
 
 /** Request/response classes whose prototypes become the app's `request`/`response` (installed on the app). */
-export function sharedShapeClasses(app: Express): { IncomingMessage: typeof http.IncomingMessage; ServerResponse: typeof http.ServerResponse } {
+export function sharedShapeClasses(app: Express): {
+  IncomingMessage: typeof http.IncomingMessage;
+  ServerResponse: typeof http.ServerResponse;
+} {
   class Request extends http.IncomingMessage {}
   class Response extends http.ServerResponse {}
   adopt(app, 'request', Request.prototype);
@@ -29,7 +32,8 @@ export function sharedShapeClasses(app: Express): { IncomingMessage: typeof http
 function adopt(app: Express, key: 'request' | 'response', proto: object): void {
   const current = app[key] as object;
   Object.setPrototypeOf(proto, Object.getPrototypeOf(current));
-  for (const name of Reflect.ownKeys(current)) Object.defineProperty(proto, name, Object.getOwnPropertyDescriptor(current, name)!);
+  for (const name of Reflect.ownKeys(current))
+    Object.defineProperty(proto, name, Object.getOwnPropertyDescriptor(current, name)!);
   (app as unknown as Record<string, object>)[key] = proto;
 }
 
@@ -37,7 +41,8 @@ function adopt(app: Express, key: 'request' | 'response', proto: object): void {
 export class SharedShapeExpressAdapter extends ExpressAdapter {
   override initHttpServer(options: NestApplicationOptions): void {
     // the options that need the adapter's own server set-up (none are used by this app)
-    if (options?.httpsOptions || options?.return503OnClosing || options?.forceCloseConnections) return super.initHttpServer(options);
+    if (options?.httpsOptions || options?.return503OnClosing || options?.forceCloseConnections)
+      return super.initHttpServer(options);
     const app = this.getInstance<Express>();
     this.httpServer = http.createServer(sharedShapeClasses(app), app);
   }

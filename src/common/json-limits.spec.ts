@@ -35,7 +35,10 @@ describe('assertJsonStructure', () => {
 
   it('refuses too many keys, items or values', () => {
     refused(`[${new Array(JSON_LIMITS.maxItems + 1).fill(0).join(',')}]`, /more than 10000 items/);
-    refused(`{${Array.from({ length: JSON_LIMITS.maxKeys + 1 }, (_, i) => `"k${i}":1`).join(',')}}`, /more than 1000 keys/);
+    refused(
+      `{${Array.from({ length: JSON_LIMITS.maxKeys + 1 }, (_, i) => `"k${i}":1`).join(',')}}`,
+      /more than 1000 keys/,
+    );
     const many = `[${Array.from({ length: 11 }, () => `[${new Array(10_000).fill(0).join(',')}]`).join(',')}]`;
     refused(many, /more than 100000 values/);
   });

@@ -89,7 +89,8 @@ export function assertJsonStructure(buf: Uint8Array | string, limits: JsonLimits
     if (depth > 0 && !started[depth - 1] && b !== CLOSE_OBJ && b !== CLOSE_ARR) {
       started[depth - 1] = true;
       count[depth - 1] = 1;
-      if (++values > limits.maxValues) throw new JsonStructureError(`the JSON body has more than ${limits.maxValues} values`);
+      if (++values > limits.maxValues)
+        throw new JsonStructureError(`the JSON body has more than ${limits.maxValues} values`);
     }
     switch (b) {
       case QUOTE:
@@ -98,7 +99,8 @@ export function assertJsonStructure(buf: Uint8Array | string, limits: JsonLimits
         break;
       case OPEN_OBJ:
       case OPEN_ARR:
-        if (depth >= limits.maxDepth) throw new JsonStructureError(`JSON nesting is deeper than ${limits.maxDepth} levels`);
+        if (depth >= limits.maxDepth)
+          throw new JsonStructureError(`JSON nesting is deeper than ${limits.maxDepth} levels`);
         isObj[depth] = b === OPEN_OBJ;
         count[depth] = 0;
         started[depth] = false;
@@ -113,16 +115,20 @@ export function assertJsonStructure(buf: Uint8Array | string, limits: JsonLimits
           const n = ++count[depth - 1]!;
           const max = isObj[depth - 1] ? limits.maxKeys : limits.maxItems;
           if (n > max) {
-            throw new JsonStructureError(isObj[depth - 1] ? `a JSON object has more than ${max} keys` : `a JSON array has more than ${max} items`);
+            throw new JsonStructureError(
+              isObj[depth - 1] ? `a JSON object has more than ${max} keys` : `a JSON array has more than ${max} items`,
+            );
           }
-          if (++values > limits.maxValues) throw new JsonStructureError(`the JSON body has more than ${limits.maxValues} values`);
+          if (++values > limits.maxValues)
+            throw new JsonStructureError(`the JSON body has more than ${limits.maxValues} values`);
         }
         break;
       case COLON:
         // the string just before is a key: refuse the names that would change an object's prototype
         if (lastStringEnd > 0 && lastStringEnd - lastStringStart <= 64) {
           const key = keyText(bytes, lastStringStart, lastStringEnd);
-          if (key !== null && FORBIDDEN_KEYS.has(key)) throw new JsonStructureError(`the JSON key "${key}" is not allowed`);
+          if (key !== null && FORBIDDEN_KEYS.has(key))
+            throw new JsonStructureError(`the JSON key "${key}" is not allowed`);
         }
         break;
       default:
@@ -148,14 +154,20 @@ export function assertValueStructure(value: unknown, limits: JsonLimits = JSON_L
     const [v, depth] = stack.pop()!;
     if (v === null || typeof v !== 'object') continue;
     if (depth > limits.maxDepth) throw new JsonStructureError(`JSON nesting is deeper than ${limits.maxDepth} levels`);
-    const children = Array.isArray(v) ? v : Object.keys(v).map((k) => {
-      if (FORBIDDEN_KEYS.has(k)) throw new JsonStructureError(`the JSON key "${k}" is not allowed`);
-      return (v as Record<string, unknown>)[k];
-    });
+    const children = Array.isArray(v)
+      ? v
+      : Object.keys(v).map((k) => {
+          if (FORBIDDEN_KEYS.has(k)) throw new JsonStructureError(`the JSON key "${k}" is not allowed`);
+          return (v as Record<string, unknown>)[k];
+        });
     const max = Array.isArray(v) ? limits.maxItems : limits.maxKeys;
-    if (children.length > max) throw new JsonStructureError(Array.isArray(v) ? `a JSON array has more than ${max} items` : `a JSON object has more than ${max} keys`);
+    if (children.length > max)
+      throw new JsonStructureError(
+        Array.isArray(v) ? `a JSON array has more than ${max} items` : `a JSON object has more than ${max} keys`,
+      );
     values += children.length;
-    if (values > limits.maxValues) throw new JsonStructureError(`the JSON body has more than ${limits.maxValues} values`);
+    if (values > limits.maxValues)
+      throw new JsonStructureError(`the JSON body has more than ${limits.maxValues} values`);
     for (const c of children) stack.push([c, depth + 1]);
   }
 }

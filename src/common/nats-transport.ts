@@ -48,15 +48,24 @@ export class PlainJsonNatsDeserializer {
     }
     if (isNestPacket(value)) return value;
     const reply = options?.replyTo ?? msg.reply;
-    return reply ? { pattern: options?.channel, data: value, id: PLAIN + reply } : { pattern: options?.channel, data: value };
+    return reply
+      ? { pattern: options?.channel, data: value, id: PLAIN + reply }
+      : { pattern: options?.channel, data: value };
   }
 }
 
 export class PlainJsonNatsSerializer {
-  serialize(packet: { id?: string; response?: unknown; err?: unknown; isDisposed?: boolean }): { data: string; headers?: unknown } {
+  serialize(packet: { id?: string; response?: unknown; err?: unknown; isDisposed?: boolean }): {
+    data: string;
+    headers?: unknown;
+  } {
     if (typeof packet?.id === 'string' && packet.id.startsWith(PLAIN)) {
       const body =
-        packet.err !== undefined ? { error: { code: 'internal_error', message: 'internal error' } } : packet.response === undefined ? null : packet.response;
+        packet.err !== undefined
+          ? { error: { code: 'internal_error', message: 'internal error' } }
+          : packet.response === undefined
+            ? null
+            : packet.response;
       return { data: JSON.stringify(body) };
     }
     return { data: JSON.stringify(packet) }; // Nest's envelope, as its NatsRecordSerializer writes a reply
@@ -64,7 +73,10 @@ export class PlainJsonNatsSerializer {
 }
 
 /** Options of a Nest NATS server on the configured NATS servers. */
-export function natsMicroserviceOptions(config: Pick<CommonConfig, 'natsUrl'>, opts: { name: string; queue?: string }): MicroserviceOptions {
+export function natsMicroserviceOptions(
+  config: Pick<CommonConfig, 'natsUrl'>,
+  opts: { name: string; queue?: string },
+): MicroserviceOptions {
   if (!config.natsUrl) throw new Error('NATS_URL is not set');
   return {
     transport: Transport.NATS,

@@ -12,7 +12,10 @@ export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unk
   ) {}
 
   transform(value: unknown): z.infer<S> {
-    if (this.what === 'body' && (value === undefined || value === null || typeof value !== 'object' || Array.isArray(value))) {
+    if (
+      this.what === 'body' &&
+      (value === undefined || value === null || typeof value !== 'object' || Array.isArray(value))
+    ) {
       throw ApiError.invalid('the request body must be a JSON object (Content-Type: application/json)');
     }
     const res = this.schema.safeParse(value);

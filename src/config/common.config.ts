@@ -16,11 +16,17 @@ export const commonEnvShape = {
     .transform((v, ctx): { host: string; port: number }[] | undefined => {
       if (v === undefined || v.trim() === '') return undefined;
       const out: { host: string; port: number }[] = [];
-      for (const raw of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+      for (const raw of v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw);
         const port = m ? Number(m[2]) : NaN;
         if (!m || port < 1 || port > 65535) {
-          ctx.addIssue({ code: 'custom', message: `REDIS_SENTINELS entry "${raw}" must be host:port (e.g. 10.0.0.5:26379)` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `REDIS_SENTINELS entry "${raw}" must be host:port (e.g. 10.0.0.5:26379)`,
+          });
           return z.NEVER;
         }
         out.push({ host: m[1]!.replace(/^\[|\]$/g, ''), port });
@@ -52,7 +58,10 @@ export const commonEnvShape = {
       if (v === undefined || v.trim() === '') return undefined;
       const f = v.trim().toLowerCase();
       if ((LOG_FORMATS as readonly string[]).includes(f)) return f as LogFormat;
-      ctx.addIssue({ code: 'custom', message: `LOG_FORMAT must be pretty or json (unset: pretty on a terminal, JSON otherwise), got "${v}"` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `LOG_FORMAT must be pretty or json (unset: pretty on a terminal, JSON otherwise), got "${v}"`,
+      });
       return z.NEVER;
     }),
   // set by CI systems: no pretty logs there unless LOG_FORMAT asks
@@ -62,7 +71,6 @@ export const commonEnvShape = {
   OTEL_EXPORTER_OTLP_ENDPOINT: url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http', 'https']),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', ['http', 'https']),
   OTEL_SERVICE_NAME: z.string().optional(),
-
 };
 
 /** The settings every process has, injected as a typed service (the worker's and the API's configs extend it). */
@@ -89,7 +97,12 @@ export class CommonConfig {
   readonly embeddedMaxEvents!: number;
   readonly embeddedMaxBytes!: number;
   /** OpenTelemetry tracing: on when an exporter is configured by the standard OTEL_* variables. */
-  readonly tracing!: { enabled: boolean; serviceName: string | undefined; tracesEndpoint: string | undefined; exporter: string | undefined };
+  readonly tracing!: {
+    enabled: boolean;
+    serviceName: string | undefined;
+    tracesEndpoint: string | undefined;
+    exporter: string | undefined;
+  };
 
   constructor(values: ConfigValues<CommonConfig>) {
     Object.assign(this, values);
@@ -120,7 +133,8 @@ export function commonValues(v: CommonEnv, env: RawEnv): ConfigValues<CommonConf
     );
   }
   const jobRetention = int('JOB_RETENTION_S', 1, 365 * 86_400, v.EVENT_RETENTION_S).safeParse(env.JOB_RETENTION_S);
-  if (!jobRetention.success) throw new ConfigError(`invalid configuration:\n  - JOB_RETENTION_S: ${jobRetention.error.issues[0]?.message}`);
+  if (!jobRetention.success)
+    throw new ConfigError(`invalid configuration:\n  - JOB_RETENTION_S: ${jobRetention.error.issues[0]?.message}`);
   return {
     env: v.NODE_ENV,
     natsUrl: v.NATS_URL,
@@ -139,7 +153,9 @@ export function commonValues(v: CommonEnv, env: RawEnv): ConfigValues<CommonConf
       enabled:
         !v.OTEL_SDK_DISABLED &&
         v.OTEL_TRACES_EXPORTER !== 'none' &&
-        (v.OTEL_TRACES_EXPORTER !== undefined || v.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined || v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined),
+        (v.OTEL_TRACES_EXPORTER !== undefined ||
+          v.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined ||
+          v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined),
       serviceName: v.OTEL_SERVICE_NAME || undefined,
       // the OTLP/HTTP traces URL: the signal-specific variable as given, else the base endpoint + /v1/traces (the spec's rule)
       tracesEndpoint:
@@ -154,4 +170,3 @@ export function commonValues(v: CommonEnv, env: RawEnv): ConfigValues<CommonConf
 export function loadCommonConfig(env: RawEnv): CommonConfig {
   return new CommonConfig(commonValues(parseEnv(z.object(commonEnvShape), env), env));
 }
-

@@ -26,9 +26,16 @@ describe('webhook and tracing configuration', () => {
     expect(loadConfig({}, hashKey).tracing.enabled).toBe(false);
     const on = loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318/' }, hashKey).tracing;
     expect(on).toMatchObject({ enabled: true, tracesEndpoint: 'http://127.0.0.1:4318/v1/traces' });
-    expect(loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/custom' }, hashKey).tracing.tracesEndpoint).toBe('http://c:4318/custom');
-    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SDK_DISABLED: 'true' }, hashKey).tracing.enabled).toBe(false);
-    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_EXPORTER: 'none' }, hashKey).tracing.enabled).toBe(false);
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/custom' }, hashKey).tracing.tracesEndpoint,
+    ).toBe('http://c:4318/custom');
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SDK_DISABLED: 'true' }, hashKey).tracing.enabled,
+    ).toBe(false);
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_EXPORTER: 'none' }, hashKey).tracing
+        .enabled,
+    ).toBe(false);
     expect(loadConfig({ OTEL_TRACES_EXPORTER: 'console' }, hashKey).tracing.enabled).toBe(true);
   });
 });

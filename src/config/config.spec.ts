@@ -39,7 +39,9 @@ describe('loadConfig', () => {
     expect(load({}).workerShutdownGraceMs).toBe(5_000);
     expect(load({ WORKER_SHUTDOWN_GRACE_MS: '0' }).workerShutdownGraceMs).toBe(0);
     expect(load({ WORKER_SHUTDOWN_GRACE_MS: '1500' }).workerShutdownGraceMs).toBe(1_500);
-    expect(() => load({ WORKER_SHUTDOWN_GRACE_MS: '-1' })).toThrow(/WORKER_SHUTDOWN_GRACE_MS must be an integer from 0 to 600000/);
+    expect(() => load({ WORKER_SHUTDOWN_GRACE_MS: '-1' })).toThrow(
+      /WORKER_SHUTDOWN_GRACE_MS must be an integer from 0 to 600000/,
+    );
     expect(() => load({ WORKER_SHUTDOWN_GRACE_MS: 'soon' })).toThrow(/WORKER_SHUTDOWN_GRACE_MS/);
   });
 
@@ -51,20 +53,31 @@ describe('loadConfig', () => {
   it('validates JETSTREAM_REPLICAS (1 to 5, default 1)', () => {
     expect(load({}).jetstreamReplicas).toBe(1);
     expect(load({ JETSTREAM_REPLICAS: '3' }).jetstreamReplicas).toBe(3);
-    for (const bad of ['0', '6', 'three', '2.5']) expect(() => load({ JETSTREAM_REPLICAS: bad })).toThrow(/JETSTREAM_REPLICAS must be an integer from 1 to 5/);
+    for (const bad of ['0', '6', 'three', '2.5'])
+      expect(() => load({ JETSTREAM_REPLICAS: bad })).toThrow(/JETSTREAM_REPLICAS must be an integer from 1 to 5/);
   });
 
   it('validates Redis Sentinel discovery: host:port list and master name, together', () => {
-    const c = load({ REDIS_SENTINELS: '10.0.0.5:26379, sentinel-b:26380,[::1]:26381', REDIS_SENTINEL_NAME: 'mymaster', NATS_URL: 'nats://h:1' });
+    const c = load({
+      REDIS_SENTINELS: '10.0.0.5:26379, sentinel-b:26380,[::1]:26381',
+      REDIS_SENTINEL_NAME: 'mymaster',
+      NATS_URL: 'nats://h:1',
+    });
     expect(c.redisSentinel).toEqual({
       name: 'mymaster',
-      sentinels: [{ host: '10.0.0.5', port: 26379 }, { host: 'sentinel-b', port: 26380 }, { host: '::1', port: 26381 }],
+      sentinels: [
+        { host: '10.0.0.5', port: 26379 },
+        { host: 'sentinel-b', port: 26380 },
+        { host: '::1', port: 26381 },
+      ],
     });
     expect(c.hasRedis).toBe(true);
     expect(load({}).redisSentinel).toBeUndefined();
     expect(() => load({ REDIS_SENTINELS: 'h:26379' })).toThrow(/REDIS_SENTINELS and REDIS_SENTINEL_NAME go together/);
     expect(() => load({ REDIS_SENTINEL_NAME: 'm' })).toThrow(/go together/);
-    expect(() => load({ REDIS_SENTINELS: 'h', REDIS_SENTINEL_NAME: 'm' })).toThrow(/REDIS_SENTINELS entry "h" must be host:port/);
+    expect(() => load({ REDIS_SENTINELS: 'h', REDIS_SENTINEL_NAME: 'm' })).toThrow(
+      /REDIS_SENTINELS entry "h" must be host:port/,
+    );
     expect(() => load({ REDIS_SENTINELS: 'h:99999', REDIS_SENTINEL_NAME: 'm' })).toThrow(/host:port/);
     expect(() => load({ REDIS_SENTINELS: 'h:1', REDIS_SENTINEL_NAME: 'bad name' })).toThrow(/REDIS_SENTINEL_NAME/);
   });
@@ -83,7 +96,12 @@ describe('loadConfig', () => {
 
   it('has browser defaults: no CORS, 300 s stream tokens, a per-process secret, the playground on', () => {
     const c = load({});
-    expect(c).toMatchObject({ corsOrigins: null, streamTokenTtlS: 300, streamTokenSecret: undefined, playground: true });
+    expect(c).toMatchObject({
+      corsOrigins: null,
+      streamTokenTtlS: 300,
+      streamTokenSecret: undefined,
+      playground: true,
+    });
     expect(load({ PLAYGROUND: 'off' }).playground).toBe(false);
   });
 
@@ -151,11 +169,19 @@ describe('loadConfig', () => {
       MAX_STREAMS: '0',
       SHUTDOWN_TIMEOUT_MS: '5000',
     });
-    expect(c).toMatchObject({ metricsToken: 'scrape-token-0123456789', rateLimitCreatePerMin: 0, maxStreamsPerTenant: 5, maxStreams: 0, shutdownTimeoutMs: 5000 });
+    expect(c).toMatchObject({
+      metricsToken: 'scrape-token-0123456789',
+      rateLimitCreatePerMin: 0,
+      maxStreamsPerTenant: 5,
+      maxStreams: 0,
+      shutdownTimeoutMs: 5000,
+    });
   });
 
   it('names each bad operability variable, and never echoes the metrics token', () => {
-    expect(() => load({ RATE_LIMIT_CREATE_PER_MIN: '-1' })).toThrow(/RATE_LIMIT_CREATE_PER_MIN must be an integer from 0/);
+    expect(() => load({ RATE_LIMIT_CREATE_PER_MIN: '-1' })).toThrow(
+      /RATE_LIMIT_CREATE_PER_MIN must be an integer from 0/,
+    );
     expect(() => load({ MAX_STREAMS_PER_TENANT: 'many' })).toThrow(/MAX_STREAMS_PER_TENANT must be an integer/);
     expect(() => load({ MAX_STREAMS: '1.5' })).toThrow(/MAX_STREAMS must be an integer/);
     expect(() => load({ SHUTDOWN_TIMEOUT_MS: '10' })).toThrow(/SHUTDOWN_TIMEOUT_MS must be an integer from 1000/);
@@ -170,8 +196,15 @@ describe('loadConfig', () => {
 
   it('validates the memory budget and the per-job event cap', () => {
     const c = loadConfig({}, (k) => k);
-    expect([c.embeddedMaxEvents, c.embeddedMaxBytes, c.maxEventsPerJob]).toEqual([1_500_000, 512 * 1024 * 1024, 1_100_000]);
-    const d = loadConfig({ EMBEDDED_MAX_EVENTS: '5000', EMBEDDED_MAX_BYTES: '10485760', MAX_EVENTS_PER_JOB: '100' }, (k) => k);
+    expect([c.embeddedMaxEvents, c.embeddedMaxBytes, c.maxEventsPerJob]).toEqual([
+      1_500_000,
+      512 * 1024 * 1024,
+      1_100_000,
+    ]);
+    const d = loadConfig(
+      { EMBEDDED_MAX_EVENTS: '5000', EMBEDDED_MAX_BYTES: '10485760', MAX_EVENTS_PER_JOB: '100' },
+      (k) => k,
+    );
     expect([d.embeddedMaxEvents, d.embeddedMaxBytes, d.maxEventsPerJob]).toEqual([5000, 10485760, 100]);
     expect(() => loadConfig({ EMBEDDED_MAX_EVENTS: '10' }, (k) => k)).toThrow(/EMBEDDED_MAX_EVENTS/);
     expect(() => loadConfig({ EMBEDDED_MAX_BYTES: 'lots' }, (k) => k)).toThrow(/EMBEDDED_MAX_BYTES/);

@@ -41,7 +41,10 @@ export const apiEnvShape = {
       if (v === undefined || v.trim() === '') return null;
       if (v.trim() === '*') return '*';
       const origins: string[] = [];
-      for (const raw of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+      for (const raw of v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         let u: URL | null = null;
         try {
           u = new URL(raw);
@@ -50,7 +53,10 @@ export const apiEnvShape = {
         }
         // an origin is scheme://host[:port], nothing more (a trailing slash is forgiven)
         if (!u || !/^https?:$/.test(u.protocol) || u.origin !== raw.replace(/\/$/, '')) {
-          ctx.addIssue({ code: 'custom', message: `CORS_ORIGINS entry "${raw}" must be an origin like https://app.example.com, or the whole value *` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `CORS_ORIGINS entry "${raw}" must be an origin like https://app.example.com, or the whole value *`,
+          });
           return z.NEVER;
         }
         origins.push(u.origin);
@@ -82,7 +88,10 @@ export const apiEnvShape = {
       const raw = v === undefined || v.trim() === '' ? DEFAULT_WEBHOOK_RETRY_SCHEDULE : v;
       const out = parseDurations(raw);
       if (!out || out.length < 1 || out.length > 50) {
-        ctx.addIssue({ code: 'custom', message: `WEBHOOK_RETRY_SCHEDULE must be 1 to 50 comma-separated delays like 5s,5m,30m,2h (got "${v}")` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `WEBHOOK_RETRY_SCHEDULE must be 1 to 50 comma-separated delays like 5s,5m,30m,2h (got "${v}")`,
+        });
         return z.NEVER;
       }
       return out;
@@ -190,7 +199,8 @@ function parseApiKeys(raw: string | undefined, hash: (key: string) => string): T
       );
     }
     const h = hash(key);
-    if (keys.has(h) && keys.get(h) !== tenant) throw new ConfigError(`API_KEYS entry #${i + 1} reuses another tenant's key`);
+    if (keys.has(h) && keys.get(h) !== tenant)
+      throw new ConfigError(`API_KEYS entry #${i + 1} reuses another tenant's key`);
     keys.set(h, tenant);
   }
   return { keys, authEnabled: keys.size > 0 };
@@ -224,7 +234,12 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
     maxStreams: v.MAX_STREAMS,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     hotCache: {
-      events: env.HOT_CACHE_EVENTS === undefined || env.HOT_CACHE_EVENTS === '' ? (v.NATS_URL ? v.HOT_CACHE_EVENTS : 0) : v.HOT_CACHE_EVENTS,
+      events:
+        env.HOT_CACHE_EVENTS === undefined || env.HOT_CACHE_EVENTS === ''
+          ? v.NATS_URL
+            ? v.HOT_CACHE_EVENTS
+            : 0
+          : v.HOT_CACHE_EVENTS,
       jobBytes: v.HOT_CACHE_JOB_BYTES,
       maxBytes: v.HOT_CACHE_BYTES,
       graceMs: v.HOT_CACHE_GRACE_MS,

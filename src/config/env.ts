@@ -44,7 +44,10 @@ export const url = (name: string, schemes: string[]) =>
     .optional()
     .transform((v, ctx) => {
       if (v === undefined || v.trim() === '') return undefined;
-      const parts = v.split(',').map((s) => s.trim()).filter(Boolean);
+      const parts = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       for (const p of parts) {
         const withScheme = /^[a-z]+:\/\//i.test(p) ? p : `${schemes[0]}://${p}`;
         let u: URL;

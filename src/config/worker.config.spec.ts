@@ -11,13 +11,36 @@ describe('config split: common, worker, API', () => {
     const shared = Object.keys(w) as (keyof WorkerConfig)[];
     expect(shared.sort()).toEqual(
       [
-        'embeddedMaxBytes', 'embeddedMaxEvents', 'env', 'eventRetentionMs', 'idempotencyTtlMs', 'inputTimeoutMs', 'jetstreamReplicas',
-        'jobRetentionMs', 'jobStallTimeoutMs', 'logFormat', 'logLevel', 'maxAttempts', 'maxEventsPerJob', 'natsUrl', 'openai', 'redisSentinel',
-        'redisUrl', 'tracing', 'workerConcurrency', 'workerShutdownGraceMs',
+        'embeddedMaxBytes',
+        'embeddedMaxEvents',
+        'env',
+        'eventRetentionMs',
+        'idempotencyTtlMs',
+        'inputTimeoutMs',
+        'jetstreamReplicas',
+        'jobRetentionMs',
+        'jobStallTimeoutMs',
+        'logFormat',
+        'logLevel',
+        'maxAttempts',
+        'maxEventsPerJob',
+        'natsUrl',
+        'openai',
+        'redisSentinel',
+        'redisUrl',
+        'tracing',
+        'workerConcurrency',
+        'workerShutdownGraceMs',
       ].sort(),
     );
     for (const k of shared) expect([k, a[k]]).toEqual([k, w[k]]);
-    expect(w).toMatchObject({ workerConcurrency: 16, maxAttempts: 3, jobStallTimeoutMs: 60_000, workerShutdownGraceMs: 5_000, engine: 'embedded' });
+    expect(w).toMatchObject({
+      workerConcurrency: 16,
+      maxAttempts: 3,
+      jobStallTimeoutMs: 60_000,
+      workerShutdownGraceMs: 5_000,
+      engine: 'embedded',
+    });
     expect(a).toBeInstanceOf(WorkerConfig);
     expect(a).toBeInstanceOf(CommonConfig);
     expect(w).not.toBeInstanceOf(AppConfig);
@@ -49,7 +72,9 @@ describe('config split: common, worker, API', () => {
     expect(() => loadWorkerConfig({ MAX_ATTEMPTS: 'x' })).toThrow(/MAX_ATTEMPTS/);
     expect(() => loadWorkerConfig({ NATS_URL: 'http://x' })).toThrow(/NATS_URL must use nats/);
     expect(() => loadWorkerConfig({ JOB_STALL_TIMEOUT_MS: '5' })).toThrow(/JOB_STALL_TIMEOUT_MS/);
-    expect(() => loadWorkerConfig({ REDIS_SENTINELS: 'h:1' })).toThrow(/REDIS_SENTINELS and REDIS_SENTINEL_NAME go together/);
+    expect(() => loadWorkerConfig({ REDIS_SENTINELS: 'h:1' })).toThrow(
+      /REDIS_SENTINELS and REDIS_SENTINEL_NAME go together/,
+    );
     expect(() => loadWorkerConfig({ JOB_RETENTION_S: '0' })).toThrow(/JOB_RETENTION_S/);
     expect(() => loadWorkerConfig({ OPENAI_BASE_URL: 'ftp://x' })).toThrow(/OPENAI_BASE_URL/);
   });

@@ -30,7 +30,12 @@ export class WorkerConfig extends CommonConfig {
   /** How long a job's question waits for an answer before the job ends with `input_timeout` (INPUT_TIMEOUT_S). */
   readonly inputTimeoutMs!: number;
   /** The `openai` agent's provider (OpenAI-compatible chat completions); the agent is off without a base URL. */
-  readonly openai!: { baseUrl: string | undefined; apiKey: string | undefined; model: string | undefined; timeoutMs: number };
+  readonly openai!: {
+    baseUrl: string | undefined;
+    apiKey: string | undefined;
+    model: string | undefined;
+    timeoutMs: number;
+  };
 
   constructor(values: ConfigValues<WorkerConfig>) {
     super(values);

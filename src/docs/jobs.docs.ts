@@ -1,6 +1,16 @@
 /** OpenAPI decorators of the jobs endpoints, kept out of the controllers. */
 import { applyDecorators } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiHeader,
+  ApiOperation,
+  ApiParam,
+  ApiProduces,
+  ApiQuery,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { EVENTS_LIMIT_MAX, LIST_LIMIT_MAX, WAIT_TIMEOUT_MAX_S } from '../jobs/jobs.constants.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -13,7 +23,8 @@ const shareTokenQuery = ApiQuery({
   name: 'share_token',
   required: false,
   type: String,
-  description: 'a share link token (`POST /v1/jobs/{id}/shares`) instead of the Authorization header: read-only, this job only; revoked or expired ⇒ 401',
+  description:
+    'a share link token (`POST /v1/jobs/{id}/shares`) instead of the Authorization header: read-only, this job only; revoked or expired ⇒ 401',
 });
 
 const TYPES_QUERY = ApiQuery({
@@ -23,7 +34,9 @@ const TYPES_QUERY = ApiQuery({
     'comma-separated event types to send (e.g. `token,done`); terminal events (done, error, cancelled) are always sent. Events keep their global `seq` (gaps are expected) and cursors; resuming with a cursor under the same filter is exact. The response echoes the effective list in `X-Jobstream-Filter`. Unknown type ⇒ 400 `invalid_request`.',
   schema: { type: 'string', example: 'token,tool_call_start,tool_call_end' },
 });
-const FILTER_HEADER_DOC = { 'X-Jobstream-Filter': { description: 'the effective type filter (with ?types=)', schema: { type: 'string' } } };
+const FILTER_HEADER_DOC = {
+  'X-Jobstream-Filter': { description: 'the effective type filter (with ?types=)', schema: { type: 'string' } },
+};
 
 const AI_SDK_EXAMPLE = `data: {"type":"start","messageId":"job_…","messageMetadata":{"job_id":"job_…","attempt":1}}
 
@@ -61,34 +74,68 @@ export const ApiJobsDocs = {
   create: () =>
     applyDecorators(
       ...common,
-      ApiOperation({ summary: 'Create a job', description: 'Same Idempotency-Key + same body ⇒ the same job again (200); same key + another body ⇒ 409.' }),
-      ApiHeader({ name: 'Idempotency-Key', required: false, description: 'retry-safe creation (1–255 visible ASCII chars)' }),
+      ApiOperation({
+        summary: 'Create a job',
+        description: 'Same Idempotency-Key + same body ⇒ the same job again (200); same key + another body ⇒ 409.',
+      }),
+      ApiHeader({
+        name: 'Idempotency-Key',
+        required: false,
+        description: 'retry-safe creation (1–255 visible ASCII chars)',
+      }),
       ApiBody({ schema: ref('CreateJobRequest') }),
       ApiResponse({ status: 201, description: 'created', schema: ref('Job') }),
-      ApiResponse({ status: 200, description: 'the job created earlier with this Idempotency-Key', schema: ref('Job') }),
-      err(400, 'invalid_request: malformed JSON, JSON nested deeper than 32 / over 1,000 keys per object / 10,000 items per array / 100,000 values, a "__proto__" key, unknown agent, bad input'),
+      ApiResponse({
+        status: 200,
+        description: 'the job created earlier with this Idempotency-Key',
+        schema: ref('Job'),
+      }),
+      err(
+        400,
+        'invalid_request: malformed JSON, JSON nested deeper than 32 / over 1,000 keys per object / 10,000 items per array / 100,000 values, a "__proto__" key, unknown agent, bad input',
+      ),
       err(409, 'idempotency_conflict'),
       err(413, 'payload_too_large: body over the limit (1 MiB)'),
       err(415, 'unsupported_media_type: a JSON body in a charset other than UTF-8'),
-      err(503, 'service_unavailable: a dependency is down, or (embedded engine) running jobs fill the event memory budget; with Retry-After'),
+      err(
+        503,
+        'service_unavailable: a dependency is down, or (embedded engine) running jobs fill the event memory budget; with Retry-After',
+      ),
     ),
   list: () =>
     applyDecorators(
       ...common,
       ApiOperation({ summary: "The tenant's jobs, newest first" }),
-      ApiQuery({ name: 'status', required: false, enum: ['queued', 'running', 'waiting_for_input', 'completed', 'failed', 'cancelled'] }),
-      ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: LIST_LIMIT_MAX, default: 20 } }),
+      ApiQuery({
+        name: 'status',
+        required: false,
+        enum: ['queued', 'running', 'waiting_for_input', 'completed', 'failed', 'cancelled'],
+      }),
+      ApiQuery({
+        name: 'limit',
+        required: false,
+        schema: { type: 'integer', minimum: 1, maximum: LIST_LIMIT_MAX, default: 20 },
+      }),
       ApiQuery({ name: 'cursor', required: false, type: String, description: 'next_cursor of the previous page' }),
       ApiResponse({ status: 200, schema: ref('JobList') }),
       err(400, 'invalid_request / invalid_cursor'),
     ),
-  get: () => applyDecorators(...common, shareTokenQuery, ApiOperation({ summary: 'A job' }), idParam, ApiResponse({ status: 200, schema: ref('Job') }), err(404, 'unknown job, or a job of another tenant')),
+  get: () =>
+    applyDecorators(
+      ...common,
+      shareTokenQuery,
+      ApiOperation({ summary: 'A job' }),
+      idParam,
+      ApiResponse({ status: 200, schema: ref('Job') }),
+      err(404, 'unknown job, or a job of another tenant'),
+    ),
   cancel: () =>
     applyDecorators(
       ...common,
       ApiOperation({
         summary: 'Ask a job to stop (idempotent)',
-        description: 'A queued job never runs; a job waiting for input ends at once; a running job ends with a `cancelled` event carrying the usage so far.',
+        description:
+          'A queued job never runs; a job waiting for input ends at once; a running job ends with a `cancelled` event carrying the usage so far.',
       }),
       idParam,
       ApiBody({ schema: ref('CancelJobRequest'), required: false }),
@@ -106,10 +153,17 @@ export const ApiJobsDocs = {
       idParam,
       ApiBody({ schema: ref('InputJobRequest') }),
       ApiResponse({ status: 202, description: 'accepted; the job goes on', schema: ref('Job') }),
-      ApiResponse({ status: 200, description: 'this answer was accepted before (idempotent repeat)', schema: ref('Job') }),
+      ApiResponse({
+        status: 200,
+        description: 'this answer was accepted before (idempotent repeat)',
+        schema: ref('Job'),
+      }),
       err(400, 'invalid_request: the input fails the request schema (the message names the failing path)'),
       err(404, 'unknown job, or a job of another tenant'),
-      err(409, 'not_waiting: the job is not waiting, or request_id is not the open request (expired, ended); already_answered: this request was answered with another input'),
+      err(
+        409,
+        'not_waiting: the job is not waiting, or request_id is not the open request (expired, ended); already_answered: this request was answered with another input',
+      ),
       err(413, 'payload_too_large: input over 256 KiB'),
       err(503, 'service_unavailable'),
     ),
@@ -119,14 +173,24 @@ export const ApiJobsDocs = {
       shareTokenQuery,
       ApiOperation({ summary: 'Polling fallback: a page of events after a cursor' }),
       idParam,
-      ApiQuery({ name: 'after', required: false, type: String, description: 'cursor (an event id); absent or 0 ⇒ from the first event' }),
-      ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: EVENTS_LIMIT_MAX, default: 100 } }),
+      ApiQuery({
+        name: 'after',
+        required: false,
+        type: String,
+        description: 'cursor (an event id); absent or 0 ⇒ from the first event',
+      }),
+      ApiQuery({
+        name: 'limit',
+        required: false,
+        schema: { type: 'integer', minimum: 1, maximum: EVENTS_LIMIT_MAX, default: 100 },
+      }),
       TYPES_QUERY,
       ApiResponse({
         status: 200,
         schema: ref('EventsPage'),
         headers: FILTER_HEADER_DOC,
-        description: 'With ?types=, `events` holds the matching events only and `next_after` is the cursor of the last event looked at (matching or not), so the next page goes on from there.',
+        description:
+          'With ?types=, `events` holds the matching events only and `next_after` is the cursor of the last event looked at (matching or not), so the next page goes on from there.',
       }),
       err(400, 'invalid_cursor: malformed, foreign or ahead of the log; invalid_request: unknown type in ?types='),
       err(404, 'unknown job'),
@@ -137,7 +201,11 @@ export const ApiJobsDocs = {
       ...common,
       ApiOperation({ summary: 'Block until the job is terminal, waits for input (v1.1), or the timeout passes' }),
       idParam,
-      ApiQuery({ name: 'timeout_s', required: false, schema: { type: 'integer', minimum: 0, maximum: WAIT_TIMEOUT_MAX_S, default: 30 } }),
+      ApiQuery({
+        name: 'timeout_s',
+        required: false,
+        schema: { type: 'integer', minimum: 0, maximum: WAIT_TIMEOUT_MAX_S, default: 30 },
+      }),
       ApiResponse({ status: 200, schema: ref('Job') }),
       err(404, 'unknown job'),
     ),
@@ -161,34 +229,54 @@ export const ApiJobsDocs = {
         summary: 'The SSE stream of a job',
         description:
           'Server-Sent Events. Each event: `id: <cursor>`, `event: <type>`, `data: <JobEvent JSON>`. Resume with the `Last-Event-ID` header or `?after=` (the header wins): exactly the events after it, no gap, no duplicate. `: keepalive` comments every HEARTBEAT_MS; `retry:` once at the start; the response ends after the terminal event (done, error, cancelled).\n\n' +
-          '**Resume v2.** `?snapshot=true` first sends one `snapshot` event (schema `JobSnapshot`; its `id` is the cursor it describes, `0` at the start) with the job\'s state at the cursor, then the events after it. `?types=` filters event types (terminal events always sent; header `X-Jobstream-Filter`). `?format=ai-sdk` answers the Vercel AI SDK UI message stream protocol v1 instead (header `x-vercel-ai-ui-message-stream: v1`, `data: <UIMessageChunk JSON>` lines, `data: [DONE]` at the end): `start`, `text-*` for tokens, `reasoning-*` for thinking, `tool-input-available`/`tool-output-available` for tool calls, `data-jobstream` parts for the other events, `finish`; always from the job\'s first event (a cursor is ignored: the AI SDK\'s resume replays the whole message); an `attempt` event restarts the message (a `start` with message id `<job id>:<attempt>`).\n\nSwagger UI cannot render a stream; try `curl -N`.',
+          "**Resume v2.** `?snapshot=true` first sends one `snapshot` event (schema `JobSnapshot`; its `id` is the cursor it describes, `0` at the start) with the job's state at the cursor, then the events after it. `?types=` filters event types (terminal events always sent; header `X-Jobstream-Filter`). `?format=ai-sdk` answers the Vercel AI SDK UI message stream protocol v1 instead (header `x-vercel-ai-ui-message-stream: v1`, `data: <UIMessageChunk JSON>` lines, `data: [DONE]` at the end): `start`, `text-*` for tokens, `reasoning-*` for thinking, `tool-input-available`/`tool-output-available` for tool calls, `data-jobstream` parts for the other events, `finish`; always from the job's first event (a cursor is ignored: the AI SDK's resume replays the whole message); an `attempt` event restarts the message (a `start` with message id `<job id>:<attempt>`).\n\nSwagger UI cannot render a stream; try `curl -N`.",
       }),
       idParam,
       ApiHeader({ name: 'Last-Event-ID', required: false, description: 'cursor to resume after (wins over ?after=)' }),
-      ApiQuery({ name: 'after', required: false, type: String, description: 'cursor to resume after; absent or 0 ⇒ from the first event' }),
+      ApiQuery({
+        name: 'after',
+        required: false,
+        type: String,
+        description: 'cursor to resume after; absent or 0 ⇒ from the first event',
+      }),
       ApiQuery({
         name: 'access_token',
         required: false,
         type: String,
         description:
-          'a stream token from `POST /v1/jobs/{id}/stream-tokens`, instead of the Authorization header (for EventSource). Expired, tampered or another job\'s token ⇒ 401; sending both ⇒ 400.',
+          "a stream token from `POST /v1/jobs/{id}/stream-tokens`, instead of the Authorization header (for EventSource). Expired, tampered or another job's token ⇒ 401; sending both ⇒ 400.",
       }),
-      ApiQuery({ name: 'snapshot', required: false, schema: { type: 'boolean', default: false }, description: 'send a `snapshot` event (schema `JobSnapshot`) of the state at the cursor first' }),
+      ApiQuery({
+        name: 'snapshot',
+        required: false,
+        schema: { type: 'boolean', default: false },
+        description: 'send a `snapshot` event (schema `JobSnapshot`) of the state at the cursor first',
+      }),
       TYPES_QUERY,
-      ApiQuery({ name: 'format', required: false, schema: { type: 'string', enum: ['sse', 'ai-sdk'], default: 'sse' }, description: '`ai-sdk`: the AI SDK UI message stream protocol v1 (for `useChat`)' }),
+      ApiQuery({
+        name: 'format',
+        required: false,
+        schema: { type: 'string', enum: ['sse', 'ai-sdk'], default: 'sse' },
+        description: '`ai-sdk`: the AI SDK UI message stream protocol v1 (for `useChat`)',
+      }),
       ApiProduces('text/event-stream'),
       ApiResponse({
         status: 200,
-        description: 'text/event-stream of JobEvents (a `snapshot` event first with ?snapshot=true); with ?format=ai-sdk, the AI SDK UI message stream',
+        description:
+          'text/event-stream of JobEvents (a `snapshot` event first with ?snapshot=true); with ?format=ai-sdk, the AI SDK UI message stream',
         headers: {
           ...FILTER_HEADER_DOC,
-          'x-vercel-ai-ui-message-stream': { description: '`v1` with ?format=ai-sdk (the AI SDK UI message stream protocol version)', schema: { type: 'string', enum: ['v1'] } },
+          'x-vercel-ai-ui-message-stream': {
+            description: '`v1` with ?format=ai-sdk (the AI SDK UI message stream protocol version)',
+            schema: { type: 'string', enum: ['v1'] },
+          },
         },
         content: {
           'text/event-stream': {
             schema: {
               type: 'string',
-              description: 'frames whose `data` is a JobEvent (schema `JobEvent`), or a `JobSnapshot` for the `snapshot` event; with ?format=ai-sdk, AI SDK UIMessageChunk JSON',
+              description:
+                'frames whose `data` is a JobEvent (schema `JobEvent`), or a `JobSnapshot` for the `snapshot` event; with ?format=ai-sdk, AI SDK UIMessageChunk JSON',
               example: SSE_EXAMPLE,
             },
             examples: {
@@ -199,7 +287,10 @@ export const ApiJobsDocs = {
           },
         },
       }),
-      err(400, 'invalid_cursor; or both an Authorization header and an access_token; invalid_request: bad snapshot/format/types'),
+      err(
+        400,
+        'invalid_cursor; or both an Authorization header and an access_token; invalid_request: bad snapshot/format/types',
+      ),
       err(404, 'unknown job'),
       err(410, 'cursor_expired'),
     ),
@@ -212,7 +303,12 @@ export const ApiJobsDocs = {
           'The same JSON as the `snapshot` event of `GET /v1/jobs/{id}/stream?snapshot=true`, plus `id`: the cursor it describes. Resume the stream after `id` to continue it with the events that follow (a client that was away long skips the replay this way). Computed by the shared reducer from cached checkpoints, not a replay per request.',
       }),
       idParam,
-      ApiQuery({ name: 'at', required: false, type: String, description: 'cursor (an event id); absent ⇒ now (the newest event); `0` ⇒ before the first event' }),
+      ApiQuery({
+        name: 'at',
+        required: false,
+        type: String,
+        description: 'cursor (an event id); absent ⇒ now (the newest event); `0` ⇒ before the first event',
+      }),
       ApiResponse({ status: 200, schema: ref('JobSnapshot') }),
       err(400, 'invalid_cursor: malformed, foreign or ahead of the log'),
       err(404, 'unknown job, or a job of another tenant'),

@@ -45,7 +45,16 @@ function eventSchemas(): Record<string, Schema> {
     out[name] = {
       ...body,
       properties: { ...envelope, ...(body.properties as Schema) },
-      required: [...new Set(['job_id', 'seq', 'type', 'ts', 'attempt', ...((body.required as string[]) ?? []).filter((r) => r !== 'type')])],
+      required: [
+        ...new Set([
+          'job_id',
+          'seq',
+          'type',
+          'ts',
+          'attempt',
+          ...((body.required as string[]) ?? []).filter((r) => r !== 'type'),
+        ]),
+      ],
     };
   }
   return out;
@@ -61,18 +70,25 @@ export function componentSchemas(): Record<string, Schema> {
       discriminator: {
         propertyName: 'type',
         mapping: Object.fromEntries(
-          Object.entries(events).map(([name, s]) => [(s.properties as Record<string, { enum: string[] }>).type.enum[0], ref(name).$ref]),
+          Object.entries(events).map(([name, s]) => [
+            (s.properties as Record<string, { enum: string[] }>).type.enum[0],
+            ref(name).$ref,
+          ]),
         ),
       },
       description: 'One event of a job. `id` of the SSE frame is the cursor to resume after it.',
     },
     Usage: toOpenApi(usageSchema),
-    CreateJobRequest: { ...toOpenApi(createJobRequestSchema, 'input'), example: { agent: 'echo', input: { message: 'Hello, streaming world!', repeat: 2, delay_ms: 50 } } },
+    CreateJobRequest: {
+      ...toOpenApi(createJobRequestSchema, 'input'),
+      example: { agent: 'echo', input: { message: 'Hello, streaming world!', repeat: 2, delay_ms: 50 } },
+    },
     EchoInput: toOpenApi(echoInputSchema, 'input'),
     CancelJobRequest: toOpenApi(cancelJobRequestSchema, 'input'),
     InputJobRequest: {
       ...toOpenApi(inputJobRequestSchema, 'input'),
-      description: 'The answer to the open `input_required` (v1.1); `input` must satisfy the request\'s `schema` (at most 256 KiB as JSON).',
+      description:
+        "The answer to the open `input_required` (v1.1); `input` must satisfy the request's `schema` (at most 256 KiB as JSON).",
       examples: undefined,
       example: { request_id: 'req_01JD7Y3Z8W4X2V9Q5R6S7T8U9V', input: { approved: true } },
     },
@@ -84,17 +100,42 @@ export function componentSchemas(): Record<string, Schema> {
         request_id: { type: 'string' },
         kind: { type: 'string', enum: ['approval', 'text', 'tool_results'] },
         prompt: { type: 'string' },
-        schema: { type: 'object', additionalProperties: true, description: 'JSON Schema (draft 2020-12) the answer must satisfy' },
+        schema: {
+          type: 'object',
+          additionalProperties: true,
+          description: 'JSON Schema (draft 2020-12) the answer must satisfy',
+        },
         tool_calls: {
           type: 'array',
-          items: { type: 'object', required: ['call_id', 'name', 'arguments'], properties: { call_id: { type: 'string' }, name: { type: 'string' }, arguments: {} } },
+          items: {
+            type: 'object',
+            required: ['call_id', 'name', 'arguments'],
+            properties: { call_id: { type: 'string' }, name: { type: 'string' }, arguments: {} },
+          },
         },
-        expires_at: { type: 'string', format: 'date-time', description: 'unanswered by then ⇒ the job ends with error input_timeout' },
+        expires_at: {
+          type: 'string',
+          format: 'date-time',
+          description: 'unanswered by then ⇒ the job ends with error input_timeout',
+        },
       },
     },
     Job: {
       type: 'object',
-      required: ['id', 'agent', 'status', 'created_at', 'started_at', 'finished_at', 'attempt', 'last_event_id', 'usage', 'error', 'stream_url', 'events_url'],
+      required: [
+        'id',
+        'agent',
+        'status',
+        'created_at',
+        'started_at',
+        'finished_at',
+        'attempt',
+        'last_event_id',
+        'usage',
+        'error',
+        'stream_url',
+        'events_url',
+      ],
       properties: {
         id: { type: 'string', example: 'job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' },
         agent: { type: 'string', example: 'echo' },
@@ -105,22 +146,50 @@ export function componentSchemas(): Record<string, Schema> {
         attempt: { type: 'integer', minimum: 1 },
         last_event_id: { type: 'string', nullable: true, description: 'cursor of the newest event' },
         usage: ref('Usage'),
-        error: { type: 'object', nullable: true, properties: { code: { type: 'string' }, message: { type: 'string' } } },
+        error: {
+          type: 'object',
+          nullable: true,
+          properties: { code: { type: 'string' }, message: { type: 'string' } },
+        },
         metadata: { type: 'object', nullable: true, additionalProperties: true },
-        pending_input: { allOf: [ref('PendingInput')], nullable: true, description: 'v1.1: the open request while the job is waiting_for_input, else null' },
+        pending_input: {
+          allOf: [ref('PendingInput')],
+          nullable: true,
+          description: 'v1.1: the open request while the job is waiting_for_input, else null',
+        },
         stream_url: { type: 'string', example: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/stream' },
         events_url: { type: 'string', example: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/events' },
-        thread_id: { type: 'string', description: 'v1.1: the thread of this turn (absent outside threads)', example: 'thr_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' },
+        thread_id: {
+          type: 'string',
+          description: 'v1.1: the thread of this turn (absent outside threads)',
+          example: 'thr_01JD7Y3Z8W4X2V9Q5R6S7T8U9V',
+        },
         turn: { type: 'integer', minimum: 1, description: 'v1.1: the turn number within its thread' },
         rerun_of: { type: 'string', description: 'v1.1: the job this one reruns' },
       },
     },
-    CreateThreadRequest: { ...toOpenApi(createThreadRequestSchema, 'input'), example: { agent: 'echo', metadata: { user: 'u_42' } } },
-    CreateTurnRequest: { ...toOpenApi(createTurnRequestSchema, 'input'), example: { input: { message: 'And what about tomorrow?' }, if_busy: 'interrupt' } },
+    CreateThreadRequest: {
+      ...toOpenApi(createThreadRequestSchema, 'input'),
+      example: { agent: 'echo', metadata: { user: 'u_42' } },
+    },
+    CreateTurnRequest: {
+      ...toOpenApi(createTurnRequestSchema, 'input'),
+      example: { input: { message: 'And what about tomorrow?' }, if_busy: 'interrupt' },
+    },
     RerunJobRequest: toOpenApi(rerunJobRequestSchema, 'input'),
     Thread: {
       type: 'object',
-      required: ['id', 'agent', 'status', 'turns', 'active_job_id', 'last_job_id', 'created_at', 'updated_at', 'metadata'],
+      required: [
+        'id',
+        'agent',
+        'status',
+        'turns',
+        'active_job_id',
+        'last_job_id',
+        'created_at',
+        'updated_at',
+        'metadata',
+      ],
       properties: {
         id: { type: 'string', example: 'thr_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' },
         agent: { type: 'string', example: 'echo' },
@@ -157,10 +226,17 @@ export function componentSchemas(): Record<string, Schema> {
           type: 'array',
           minItems: 1,
           maxItems: 100,
-          items: { allOf: [ref('CreateJobRequest'), { type: 'object', properties: { idempotency_key: { type: 'string' } } }] },
+          items: {
+            allOf: [ref('CreateJobRequest'), { type: 'object', properties: { idempotency_key: { type: 'string' } } }],
+          },
         },
       },
-      example: { jobs: [{ agent: 'echo', input: { message: 'one' }, idempotency_key: 'batch-1-a' }, { agent: 'nope', input: {} }] },
+      example: {
+        jobs: [
+          { agent: 'echo', input: { message: 'one' }, idempotency_key: 'batch-1-a' },
+          { agent: 'nope', input: {} },
+        ],
+      },
     },
     BatchJobsResponse: {
       type: 'object',
@@ -171,7 +247,12 @@ export function componentSchemas(): Record<string, Schema> {
           items: { oneOf: [{ type: 'object', required: ['job'], properties: { job: ref('Job') } }, ref('Error')] },
         },
       },
-      example: { items: [{ job: { id: 'job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V', agent: 'echo', status: 'queued' } }, { error: { code: 'invalid_request', message: 'unknown agent "nope" (known: echo)' } }] },
+      example: {
+        items: [
+          { job: { id: 'job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V', agent: 'echo', status: 'queued' } },
+          { error: { code: 'invalid_request', message: 'unknown agent "nope" (known: echo)' } },
+        ],
+      },
     },
     CreateShareRequest: { ...toOpenApi(createShareRequestSchema, 'input'), example: { expires_in_s: 86400 } },
     Share: {
@@ -192,8 +273,14 @@ export function componentSchemas(): Record<string, Schema> {
           required: ['token', 'stream_url', 'events_url', 'job_url'],
           properties: {
             token: { type: 'string', description: 'shown once; pass as `share_token`', example: 'sh1_Jx9…' },
-            stream_url: { type: 'string', example: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/stream?share_token=sh1_Jx9…' },
-            events_url: { type: 'string', example: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/events?share_token=sh1_Jx9…' },
+            stream_url: {
+              type: 'string',
+              example: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/stream?share_token=sh1_Jx9…',
+            },
+            events_url: {
+              type: 'string',
+              example: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/events?share_token=sh1_Jx9…',
+            },
             job_url: { type: 'string', example: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V?share_token=sh1_Jx9…' },
           },
         },
@@ -216,7 +303,11 @@ export function componentSchemas(): Record<string, Schema> {
           items: {
             allOf: [
               { oneOf: Object.keys(events).map(ref) },
-              { type: 'object', required: ['id'], properties: { id: { type: 'string', description: 'cursor: resume after this event' } } },
+              {
+                type: 'object',
+                required: ['id'],
+                properties: { id: { type: 'string', description: 'cursor: resume after this event' } },
+              },
             ],
           },
         },
@@ -227,7 +318,18 @@ export function componentSchemas(): Record<string, Schema> {
     },
     JobSnapshot: {
       type: 'object',
-      required: ['job_id', 'seq', 'type', 'status', 'attempt', 'text', 'thinking', 'open_tool_calls', 'pending_input', 'usage'],
+      required: [
+        'job_id',
+        'seq',
+        'type',
+        'status',
+        'attempt',
+        'text',
+        'thinking',
+        'open_tool_calls',
+        'pending_input',
+        'usage',
+      ],
       description:
         "A job's state at a cursor (the `snapshot` SSE event of `?snapshot=true`, and `GET /v1/jobs/{id}/snapshot`), computed by the shared reducer (`reduceJobEvent` in the SDK): continue it with the events after `seq`.",
       properties: {
@@ -241,21 +343,48 @@ export function componentSchemas(): Record<string, Schema> {
         open_tool_calls: {
           type: 'array',
           description: 'tool calls of the current attempt started and not ended',
-          items: { type: 'object', required: ['call_id', 'name', 'arguments'], properties: { call_id: { type: 'string' }, name: { type: 'string' }, arguments: {} } },
+          items: {
+            type: 'object',
+            required: ['call_id', 'name', 'arguments'],
+            properties: { call_id: { type: 'string' }, name: { type: 'string' }, arguments: {} },
+          },
         },
-        pending_input: { allOf: [ref('InputRequiredEvent')], nullable: true, description: 'the open input_required event, or null' },
-        usage: { allOf: [ref('Usage')], description: 'as reported by the terminal event; zero before it (like the job\'s usage)' },
-        id: { type: 'string', description: '(GET /snapshot only) the cursor it describes: resume the stream after it; `0` at the start' },
+        pending_input: {
+          allOf: [ref('InputRequiredEvent')],
+          nullable: true,
+          description: 'the open input_required event, or null',
+        },
+        usage: {
+          allOf: [ref('Usage')],
+          description: "as reported by the terminal event; zero before it (like the job's usage)",
+        },
+        id: {
+          type: 'string',
+          description: '(GET /snapshot only) the cursor it describes: resume the stream after it; `0` at the start',
+        },
       },
     },
     StreamToken: {
       type: 'object',
       required: ['token', 'expires_at', 'stream_url'],
-      description: 'A short-lived, read-only token for ONE job\'s SSE stream, for clients that cannot send headers (EventSource).',
+      description:
+        "A short-lived, read-only token for ONE job's SSE stream, for clients that cannot send headers (EventSource).",
       properties: {
-        token: { type: 'string', description: 'opaque; pass as `access_token` on the stream', example: 'st1.eyJ2IjoxLCJ0IjoiYWNtZSIs….9eWq…' },
-        expires_at: { type: 'string', format: 'date-time', description: 'refused from this time on (STREAM_TOKEN_TTL_S after issue)' },
-        stream_url: { type: 'string', description: 'the stream URL with the token, relative to the API', example: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/stream?access_token=st1.…' },
+        token: {
+          type: 'string',
+          description: 'opaque; pass as `access_token` on the stream',
+          example: 'st1.eyJ2IjoxLCJ0IjoiYWNtZSIs….9eWq…',
+        },
+        expires_at: {
+          type: 'string',
+          format: 'date-time',
+          description: 'refused from this time on (STREAM_TOKEN_TTL_S after issue)',
+        },
+        stream_url: {
+          type: 'string',
+          description: 'the stream URL with the token, relative to the API',
+          example: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/stream?access_token=st1.…',
+        },
       },
     },
     Error: {

@@ -19,6 +19,12 @@ export function setupSwagger(app: INestApplication): void {
     .build();
   // one tag per resource, set on each operation (src/docs/*.docs.ts): no extra tag per controller class
   const document = SwaggerModule.createDocument(app, config, { autoTagControllers: false });
-  document.components = { ...document.components, schemas: { ...document.components?.schemas, ...(componentSchemas() as object) } };
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', swaggerOptions: { persistAuthorization: true } });
+  document.components = {
+    ...document.components,
+    schemas: { ...document.components?.schemas, ...(componentSchemas() as object) },
+  };
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs-json',
+    swaggerOptions: { persistAuthorization: true },
+  });
 }

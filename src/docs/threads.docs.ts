@@ -1,6 +1,15 @@
 /** OpenAPI decorators of the conversations (threads), job management and share endpoints. */
 import { applyDecorators } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiHeader,
+  ApiOperation,
+  ApiParam,
+  ApiQuery,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { THREADS_LIST_LIMIT_MAX } from '../threads/threads.constants.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -12,7 +21,11 @@ const threads = [ApiTags('Threads'), ...auth];
 const jobs = [ApiTags('Jobs'), ...auth];
 const shares = [ApiTags('Shares'), ...auth];
 const page = [
-  ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: THREADS_LIST_LIMIT_MAX, default: 20 } }),
+  ApiQuery({
+    name: 'limit',
+    required: false,
+    schema: { type: 'integer', minimum: 1, maximum: THREADS_LIST_LIMIT_MAX, default: 20 },
+  }),
   ApiQuery({ name: 'cursor', required: false, type: String, description: 'next_cursor of the previous page' }),
 ];
 
@@ -26,27 +39,55 @@ export const ApiThreadsDocs = {
       err(400, 'invalid_request: unknown agent, bad metadata'),
     ),
   list: () =>
-    applyDecorators(...threads, ApiOperation({ summary: "The tenant's threads, newest first" }), ...page, ApiResponse({ status: 200, schema: ref('ThreadList') }), err(400, 'invalid_request / invalid_cursor')),
-  get: () => applyDecorators(...threads, ApiOperation({ summary: 'A thread' }), threadId, ApiResponse({ status: 200, schema: ref('Thread') }), err(404, 'unknown thread, or a thread of another tenant')),
+    applyDecorators(
+      ...threads,
+      ApiOperation({ summary: "The tenant's threads, newest first" }),
+      ...page,
+      ApiResponse({ status: 200, schema: ref('ThreadList') }),
+      err(400, 'invalid_request / invalid_cursor'),
+    ),
+  get: () =>
+    applyDecorators(
+      ...threads,
+      ApiOperation({ summary: 'A thread' }),
+      threadId,
+      ApiResponse({ status: 200, schema: ref('Thread') }),
+      err(404, 'unknown thread, or a thread of another tenant'),
+    ),
   createTurn: () =>
     applyDecorators(
       ...threads,
       ApiOperation({
         summary: 'Add a turn (a job) to a thread',
         description:
-          'The agent of the turn receives the conversation so far: every earlier turn\'s input and the final text of the turns that completed. `if_busy` says what happens while a turn is still active: `reject` (default) ⇒ 409 `thread_busy`; `interrupt` ⇒ the active turn ends `cancelled` with reason `interrupted` (and turns waiting behind it are cancelled too), and this turn starts after that terminal event; `enqueue` ⇒ this turn waits and starts when the ones before it end. Same Idempotency-Key + same body ⇒ the same job again (200).',
+          "The agent of the turn receives the conversation so far: every earlier turn's input and the final text of the turns that completed. `if_busy` says what happens while a turn is still active: `reject` (default) ⇒ 409 `thread_busy`; `interrupt` ⇒ the active turn ends `cancelled` with reason `interrupted` (and turns waiting behind it are cancelled too), and this turn starts after that terminal event; `enqueue` ⇒ this turn waits and starts when the ones before it end. Same Idempotency-Key + same body ⇒ the same job again (200).",
       }),
       threadId,
-      ApiHeader({ name: 'Idempotency-Key', required: false, description: 'retry-safe creation, per thread (1–255 visible ASCII chars)' }),
+      ApiHeader({
+        name: 'Idempotency-Key',
+        required: false,
+        description: 'retry-safe creation, per thread (1–255 visible ASCII chars)',
+      }),
       ApiBody({ schema: ref('CreateTurnRequest') }),
-      ApiResponse({ status: 201, description: 'the turn\'s job (`thread_id`, `turn`)', schema: ref('Job') }),
-      ApiResponse({ status: 200, description: 'the job created earlier with this Idempotency-Key', schema: ref('Job') }),
-      err(400, 'invalid_request: input does not fit the thread\'s agent'),
+      ApiResponse({ status: 201, description: "the turn's job (`thread_id`, `turn`)", schema: ref('Job') }),
+      ApiResponse({
+        status: 200,
+        description: 'the job created earlier with this Idempotency-Key',
+        schema: ref('Job'),
+      }),
+      err(400, "invalid_request: input does not fit the thread's agent"),
       err(404, 'unknown thread'),
       err(409, 'thread_busy (if_busy: reject) / idempotency_conflict'),
     ),
   turns: () =>
-    applyDecorators(...threads, ApiOperation({ summary: "A thread's turns (jobs), in order" }), threadId, ...page, ApiResponse({ status: 200, schema: ref('JobList') }), err(404, 'unknown thread')),
+    applyDecorators(
+      ...threads,
+      ApiOperation({ summary: "A thread's turns (jobs), in order" }),
+      threadId,
+      ...page,
+      ApiResponse({ status: 200, schema: ref('JobList') }),
+      err(404, 'unknown thread'),
+    ),
   delete: () =>
     applyDecorators(
       ...threads,
@@ -62,7 +103,11 @@ export const ApiJobManagementDocs = {
   rerun: () =>
     applyDecorators(
       ...jobs,
-      ApiOperation({ summary: 'Run a job again', description: 'A new job with the same agent, input and metadata, and `rerun_of`. A job of a thread reruns as a new turn of that thread (body `if_busy` as for turns).' }),
+      ApiOperation({
+        summary: 'Run a job again',
+        description:
+          'A new job with the same agent, input and metadata, and `rerun_of`. A job of a thread reruns as a new turn of that thread (body `if_busy` as for turns).',
+      }),
       jobId,
       ApiBody({ schema: ref('RerunJobRequest'), required: false }),
       ApiResponse({ status: 201, schema: ref('Job') }),
@@ -74,7 +119,8 @@ export const ApiJobManagementDocs = {
       ...jobs,
       ApiOperation({
         summary: 'Create up to 100 jobs',
-        description: 'Each item is validated and created on its own (with its own `idempotency_key`); the answer has one item per request item, in order: `{ job }` or `{ error }`.',
+        description:
+          'Each item is validated and created on its own (with its own `idempotency_key`); the answer has one item per request item, in order: `{ job }` or `{ error }`.',
       }),
       ApiBody({ schema: ref('BatchJobsRequest') }),
       ApiResponse({ status: 200, schema: ref('BatchJobsResponse') }),
@@ -102,11 +148,21 @@ export const ApiJobManagementDocs = {
       ApiResponse({ status: 201, schema: ref('IssuedShare') }),
       err(404, 'unknown job'),
     ),
-  listShares: () => applyDecorators(...shares, ApiOperation({ summary: "A job's live share links (without tokens)" }), jobId, ApiResponse({ status: 200, schema: ref('ShareList') }), err(404, 'unknown job')),
+  listShares: () =>
+    applyDecorators(
+      ...shares,
+      ApiOperation({ summary: "A job's live share links (without tokens)" }),
+      jobId,
+      ApiResponse({ status: 200, schema: ref('ShareList') }),
+      err(404, 'unknown job'),
+    ),
   deleteShare: () =>
     applyDecorators(
       ...shares,
-      ApiOperation({ summary: 'Revoke a share link', description: 'Its token is refused (401) from then on, on every API process.' }),
+      ApiOperation({
+        summary: 'Revoke a share link',
+        description: 'Its token is refused (401) from then on, on every API process.',
+      }),
       jobId,
       ApiParam({ name: 'share_id', example: 'shr_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' }),
       ApiResponse({ status: 204, description: 'revoked' }),

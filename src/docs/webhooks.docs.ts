@@ -4,7 +4,8 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, 
 import { WEBHOOK_EVENT_TYPES, WEBHOOK_URL_MAX } from '@jobstream/contracts';
 import { DELIVERIES_LIMIT_DEFAULT, DELIVERIES_LIMIT_MAX } from '../webhooks/webhooks.constants.js';
 
-const err = (status: number, description: string) => ApiResponse({ status, description, schema: { $ref: '#/components/schemas/Error' } });
+const err = (status: number, description: string) =>
+  ApiResponse({ status, description, schema: { $ref: '#/components/schemas/Error' } });
 const idParam = ApiParam({ name: 'id', description: 'webhook endpoint id', example: 'wh_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' });
 const common = [ApiTags('Webhooks'), ApiBearerAuth(), err(401, 'no or bad API key')];
 
@@ -21,7 +22,11 @@ const webhook = {
 const delivery = {
   type: 'object',
   properties: {
-    id: { type: 'string', description: 'also the `webhook-id` header of every try', example: 'msg_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' },
+    id: {
+      type: 'string',
+      description: 'also the `webhook-id` header of every try',
+      example: 'msg_01JD7Y3Z8W4X2V9Q5R6S7T8U9V',
+    },
     webhook_id: { type: 'string' },
     event_type: { type: 'string', enum: [...WEBHOOK_EVENT_TYPES] },
     job_id: { type: 'string' },
@@ -70,7 +75,13 @@ export const ApiWebhooksDocs = {
       ApiResponse({
         status: 201,
         description: 'created; `secret` (whsec_…) is shown once',
-        schema: { ...webhook, properties: { ...webhook.properties, secret: { type: 'string', example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' } } },
+        schema: {
+          ...webhook,
+          properties: {
+            ...webhook.properties,
+            secret: { type: 'string', example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+          },
+        },
       }),
       err(400, 'invalid_request: bad url (scheme, length, non-public address) or events'),
       err(409, 'conflict: the tenant has the maximum number of endpoints'),
@@ -80,7 +91,10 @@ export const ApiWebhooksDocs = {
     applyDecorators(
       ...common,
       ApiOperation({ summary: "The tenant's webhook endpoints, newest first (no secrets)" }),
-      ApiResponse({ status: 200, schema: { type: 'object', properties: { items: { type: 'array', items: webhook } } } }),
+      ApiResponse({
+        status: 200,
+        schema: { type: 'object', properties: { items: { type: 'array', items: webhook } } },
+      }),
     ),
   remove: () =>
     applyDecorators(
@@ -95,11 +109,18 @@ export const ApiWebhooksDocs = {
       ...common,
       idParam,
       ApiOperation({ summary: "The endpoint's delivery log, newest first, with every try" }),
-      ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: DELIVERIES_LIMIT_MAX, default: DELIVERIES_LIMIT_DEFAULT } }),
+      ApiQuery({
+        name: 'limit',
+        required: false,
+        schema: { type: 'integer', minimum: 1, maximum: DELIVERIES_LIMIT_MAX, default: DELIVERIES_LIMIT_DEFAULT },
+      }),
       ApiQuery({ name: 'cursor', required: false, type: String, description: 'next_cursor of the previous page' }),
       ApiResponse({
         status: 200,
-        schema: { type: 'object', properties: { items: { type: 'array', items: delivery }, next_cursor: { type: 'string', nullable: true } } },
+        schema: {
+          type: 'object',
+          properties: { items: { type: 'array', items: delivery }, next_cursor: { type: 'string', nullable: true } },
+        },
       }),
       err(404, 'unknown endpoint, or one of another tenant'),
     ),

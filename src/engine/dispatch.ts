@@ -37,10 +37,17 @@ export async function dispatchJob(deps: DispatchDeps, job: JobRecord, fresh = fa
   if (answered) {
     await completeAnswerTail(deps.log, job.id, job.attempt, answered.request_id, answered.answer);
   } else if (fresh || (await deps.log.last(job.id)) === null) {
-    queued = await deps.log.append(job.id, { event: { type: 'status', status: 'queued' }, attempt: 1, dedupId: `${job.id}:queued`, firstEvent: fresh });
+    queued = await deps.log.append(job.id, {
+      event: { type: 'status', status: 'queued' },
+      attempt: 1,
+      dedupId: `${job.id}:queued`,
+      firstEvent: fresh,
+    });
   }
   const attempt = Math.max(1, job.attempt);
-  await deps.queue.enqueue(job.id, { dedupId: answered ? `${job.id}:dispatch:${attempt}:${answered.request_id}` : `${job.id}:dispatch:${attempt}` });
+  await deps.queue.enqueue(job.id, {
+    dedupId: answered ? `${job.id}:dispatch:${attempt}:${answered.request_id}` : `${job.id}:dispatch:${attempt}`,
+  });
   await deps.store.update(job.id, { dispatched_at: new Date().toISOString() });
   return queued;
 }
@@ -57,12 +64,33 @@ export function answeredRequest(job: JobRecord): { request_id: string; answer: R
  * appends), so its tail after the question is one of: the question; `status: waiting_for_input`;
  * `input_received`; `status: queued` — and the steps go on from where it stopped.
  */
-async function completeAnswerTail(log: EventLog, id: string, attempt: number, rid: string, input: Record<string, unknown>): Promise<void> {
+async function completeAnswerTail(
+  log: EventLog,
+  id: string,
+  attempt: number,
+  rid: string,
+  input: Record<string, unknown>,
+): Promise<void> {
   const last = (await log.last(id))?.event;
   const asked = last?.type === 'input_required' && last.request_id === rid;
   const parked = asked || (last?.type === 'status' && last.status === 'waiting_for_input');
   const received = parked || (last?.type === 'input_received' && last.request_id === rid);
-  if (asked) await log.append(id, { event: { type: 'status', status: 'waiting_for_input' }, attempt, dedupId: waitingDedupId(id, attempt, rid) });
-  if (parked) await log.append(id, { event: { type: 'input_received', request_id: rid, input }, attempt, dedupId: `${id}:input:${rid}` });
-  if (received) await log.append(id, { event: { type: 'status', status: 'queued' }, attempt, dedupId: `${id}:${attempt}:q:${rid}` });
+  if (asked)
+    await log.append(id, {
+      event: { type: 'status', status: 'waiting_for_input' },
+      attempt,
+      dedupId: waitingDedupId(id, attempt, rid),
+    });
+  if (parked)
+    await log.append(id, {
+      event: { type: 'input_received', request_id: rid, input },
+      attempt,
+      dedupId: `${id}:input:${rid}`,
+    });
+  if (received)
+    await log.append(id, {
+      event: { type: 'status', status: 'queued' },
+      attempt,
+      dedupId: `${id}:${attempt}:q:${rid}`,
+    });
 }

@@ -30,7 +30,10 @@ export function createEmbeddedEngine(config: CommonConfig): Engine {
     maxEvents: config.embeddedMaxEvents,
     maxBytes: config.embeddedMaxBytes,
   });
-  const rawJobStore = new MemoryJobStore({ retentionMs: config.jobRetentionMs, idempotencyTtlMs: config.idempotencyTtlMs });
+  const rawJobStore = new MemoryJobStore({
+    retentionMs: config.jobRetentionMs,
+    idempotencyTtlMs: config.idempotencyTtlMs,
+  });
   const jobQueue = new MemoryJobQueue();
   const threadStore = new MemoryThreadStore({ idempotencyTtlMs: config.idempotencyTtlMs });
   const shareStore = new MemoryShareStore();
@@ -48,7 +51,14 @@ export function createEmbeddedEngine(config: CommonConfig): Engine {
     jobEventFeed: eventLog,
     health: async () => ({ engine: { up: true, message: 'embedded' } }),
     close: async () => {
-      await Promise.allSettled([jobQueue.close(), jobControl.close(), eventLog.close(), jobStore.close(), threadStore.close(), shareStore.close()]);
+      await Promise.allSettled([
+        jobQueue.close(),
+        jobControl.close(),
+        eventLog.close(),
+        jobStore.close(),
+        threadStore.close(),
+        shareStore.close(),
+      ]);
     },
   };
 }

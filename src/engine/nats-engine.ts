@@ -37,7 +37,9 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       noAsyncTraces: true,
     });
   } catch (err) {
-    throw new EventLogUnavailableError(`cannot connect to NATS at ${redactUrl(config.natsUrl!)}: ${String(err)}`, { cause: err });
+    throw new EventLogUnavailableError(`cannot connect to NATS at ${redactUrl(config.natsUrl!)}: ${String(err)}`, {
+      cause: err,
+    });
   }
   void (async () => {
     for await (const s of nc.status()) {
@@ -54,9 +56,20 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
     const replicas = config.jetstreamReplicas;
     // A short request timeout: an append to a stream leader that just died is retried (same dedup id) every ~2 s
     // instead of every 5 s, so writing resumes soon after JetStream elects the next leader.
-    const eventLog = await JetStreamEventLog.create({ nc, retentionMs: config.eventRetentionMs, replicas, timeoutMs: 2_000, logger: warn });
+    const eventLog = await JetStreamEventLog.create({
+      nc,
+      retentionMs: config.eventRetentionMs,
+      replicas,
+      timeoutMs: 2_000,
+      logger: warn,
+    });
     closers.push(() => eventLog.close());
-    const jobQueue = await JetStreamJobQueue.create({ nc, ackWaitMs: config.jobStallTimeoutMs, replicas, logger: warn });
+    const jobQueue = await JetStreamJobQueue.create({
+      nc,
+      ackWaitMs: config.jobStallTimeoutMs,
+      replicas,
+      logger: warn,
+    });
     closers.push(() => jobQueue.close());
     const jobControl = await NatsJobControl.create({ nc, logger: warn });
     closers.push(() => jobControl.close());
@@ -65,7 +78,11 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
     let threadStore: ThreadStore;
     let shareStore: ShareStore;
     if (config.hasRedis) {
-      const redisJobs = await RedisJobStore.create({ url: config.redisUrl, sentinel: config.redisSentinel, ...storeOpts });
+      const redisJobs = await RedisJobStore.create({
+        url: config.redisUrl,
+        sentinel: config.redisSentinel,
+        ...storeOpts,
+      });
       rawJobStore = redisJobs;
       closers.push(() => rawJobStore.close());
       // Through Sentinel the thread store shares the job store's connection (which follows the primary); with a
@@ -78,7 +95,9 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       // shares ride on the thread store's connection
       shareStore = new RedisShareStore(threads.client);
     } else {
-      logger.warn('REDIS_URL (or REDIS_SENTINELS) is unset: job state is kept in this process only; run ONE API process, or set REDIS_URL');
+      logger.warn(
+        'REDIS_URL (or REDIS_SENTINELS) is unset: job state is kept in this process only; run ONE API process, or set REDIS_URL',
+      );
       rawJobStore = new MemoryJobStore(storeOpts);
       closers.push(() => rawJobStore.close());
       threadStore = new MemoryThreadStore({ idempotencyTtlMs: config.idempotencyTtlMs });
@@ -114,7 +133,10 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
         }
         try {
           await jobStore.ping();
-          out.store = { up: true, message: config.redisSentinel ? 'redis (sentinel)' : config.redisUrl ? 'redis' : 'memory' };
+          out.store = {
+            up: true,
+            message: config.redisSentinel ? 'redis (sentinel)' : config.redisUrl ? 'redis' : 'memory',
+          };
         } catch (err) {
           out.store = { up: false, message: String(err) };
         }

@@ -28,14 +28,17 @@ export class HealthController {
   @Get('live')
   @HealthCheck()
   live(@Res({ passthrough: true }) res: Response) {
-    return this.report(res, [() => this.indicators.check('process').up({ pid: process.pid, uptime_s: Math.floor(process.uptime()) })]);
+    return this.report(res, [
+      () => this.indicators.check('process').up({ pid: process.pid, uptime_s: Math.floor(process.uptime()) }),
+    ]);
   }
 
   @Get('ready')
   @HealthCheck()
   ready(@Res({ passthrough: true }) res: Response) {
     return this.report(res, [
-      () => (this.shutdown.draining ? this.indicators.check('api').down('shutting down') : this.indicators.check('api').up()),
+      () =>
+        this.shutdown.draining ? this.indicators.check('api').down('shutting down') : this.indicators.check('api').up(),
       () => this.engineHealth(),
     ]);
   }
@@ -58,12 +61,17 @@ export class HealthController {
     try {
       report = await withTimeout(this.engine.health(), CHECK_TIMEOUT_MS);
     } catch (err) {
-      return this.indicators.check('engine').down({ kind: this.engine.kind, message: err instanceof Error ? err.message : String(err) });
+      return this.indicators
+        .check('engine')
+        .down({ kind: this.engine.kind, message: err instanceof Error ? err.message : String(err) });
     }
     const result: HealthIndicatorResult = {};
     for (const [name, h] of Object.entries(report)) {
       const s = this.indicators.check(name);
-      Object.assign(result, h.up ? s.up(h.message ? { message: h.message } : {}) : s.down(h.message ? { message: h.message } : {}));
+      Object.assign(
+        result,
+        h.up ? s.up(h.message ? { message: h.message } : {}) : s.down(h.message ? { message: h.message } : {}),
+      );
     }
     return result;
   }

@@ -16,7 +16,9 @@ import addFormatsModule from 'ajv-formats';
 import type { InputKind, RequestedToolCall } from '@jobstream/contracts';
 
 /** ajv-formats is CommonJS: its default export arrives as the module object under ESM. */
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
+  ajv: Ajv2020,
+) => Ajv2020;
 
 export const INPUT_LIMITS = {
   /** The schema as JSON. */
@@ -61,7 +63,11 @@ export function toolResultsSchema(calls: readonly Pick<RequestedToolCall, 'call_
           oneOf: [{ required: ['result'] }, { required: ['error'] }],
           additionalProperties: false,
         },
-        allOf: ids.map((id) => ({ contains: { properties: { call_id: { const: id } } }, minContains: 1, maxContains: 1 })),
+        allOf: ids.map((id) => ({
+          contains: { properties: { call_id: { const: id } } },
+          minContains: 1,
+          maxContains: 1,
+        })),
       },
     },
     required: ['results'],
@@ -69,7 +75,11 @@ export function toolResultsSchema(calls: readonly Pick<RequestedToolCall, 'call_
 }
 
 /** The schema a request of this kind ends up with. */
-export function schemaFor(kind: InputKind, given: Record<string, unknown> | undefined, calls: readonly RequestedToolCall[]): Record<string, unknown> {
+export function schemaFor(
+  kind: InputKind,
+  given: Record<string, unknown> | undefined,
+  calls: readonly RequestedToolCall[],
+): Record<string, unknown> {
   if (kind === 'tool_results') return toolResultsSchema(calls);
   if (given) return given;
   return { ...(kind === 'approval' ? APPROVAL_SCHEMA : TEXT_SCHEMA) };
@@ -126,7 +136,9 @@ export class InputSchemas {
       const { $id: _id, ...rest } = schema;
       fn = this.ajv.compile(rest);
     } catch (err) {
-      throw new InvalidInputSchemaError(`the input schema is not a valid JSON Schema (draft 2020-12): ${(err as Error).message}`);
+      throw new InvalidInputSchemaError(
+        `the input schema is not a valid JSON Schema (draft 2020-12): ${(err as Error).message}`,
+      );
     }
     this.cache.set(key, fn);
     if (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
@@ -149,12 +161,15 @@ function describeErrors(errors: ErrorObject[]): string {
   if (!e) return 'input does not match the request schema';
   const path = `input${e.instancePath}`;
   let detail = e.message ?? 'is invalid';
-  if (e.keyword === 'required') detail = `must have property "${String((e.params as { missingProperty?: string }).missingProperty)}"`;
+  if (e.keyword === 'required')
+    detail = `must have property "${String((e.params as { missingProperty?: string }).missingProperty)}"`;
   if (e.keyword === 'additionalProperties') {
     detail = `must not have property "${String((e.params as { additionalProperty?: string }).additionalProperty)}"`;
   }
-  if (e.keyword === 'enum') detail = `must be one of ${JSON.stringify((e.params as { allowedValues?: unknown }).allowedValues)}`;
-  if (e.keyword === 'const') detail = `must be ${JSON.stringify((e.params as { allowedValue?: unknown }).allowedValue)}`;
+  if (e.keyword === 'enum')
+    detail = `must be one of ${JSON.stringify((e.params as { allowedValues?: unknown }).allowedValues)}`;
+  if (e.keyword === 'const')
+    detail = `must be ${JSON.stringify((e.params as { allowedValue?: unknown }).allowedValue)}`;
   return `${path}: ${detail}`;
 }
 
@@ -164,13 +179,15 @@ function describeErrors(errors: ErrorObject[]): string {
  */
 export function checkToolResults(calls: readonly RequestedToolCall[], input: Record<string, unknown>): string | null {
   const results = input['results'];
-  if (!Array.isArray(results)) return 'input/results: must be an array with one { call_id, result } or { call_id, error } per tool call';
+  if (!Array.isArray(results))
+    return 'input/results: must be an array with one { call_id, result } or { call_id, error } per tool call';
   const wanted = new Set(calls.map((c) => c.call_id));
   const seen = new Set<string>();
   for (const [i, r] of results.entries()) {
     const id = r && typeof r === 'object' ? (r as { call_id?: unknown }).call_id : undefined;
     if (typeof id !== 'string') return `input/results/${i}/call_id: must be a string`;
-    if (!wanted.has(id)) return `input/results/${i}/call_id: "${id}" is not one of the requested calls (${[...wanted].join(', ')})`;
+    if (!wanted.has(id))
+      return `input/results/${i}/call_id: "${id}" is not one of the requested calls (${[...wanted].join(', ')})`;
     if (seen.has(id)) return `input/results/${i}/call_id: "${id}" is answered twice`;
     seen.add(id);
   }

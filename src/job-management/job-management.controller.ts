@@ -1,7 +1,13 @@
 /** REST endpoints of job management: rerun, batch create, delete (thin: rules in JobManagementService). */
 import { Body, Controller, Delete, Headers, HttpCode, Param, Post, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
-import { batchJobsRequestSchema, rerunJobRequestSchema, type BatchJobsRequest, type Job, type RerunJobRequest } from '@jobstream/contracts';
+import {
+  batchJobsRequestSchema,
+  rerunJobRequestSchema,
+  type BatchJobsRequest,
+  type Job,
+  type RerunJobRequest,
+} from '@jobstream/contracts';
 import { ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { ApiJobManagementDocs } from '../docs/threads.docs.js';
@@ -17,7 +23,10 @@ export class JobManagementController {
   @HttpCode(200)
   @UseGuards(CreateRateLimitGuard)
   @ApiJobManagementDocs.batch()
-  batch(@Tenant() tenant: string, @Body(new ZodValidationPipe(batchJobsRequestSchema)) body: BatchJobsRequest): Promise<{ items: BatchItem[] }> {
+  batch(
+    @Tenant() tenant: string,
+    @Body(new ZodValidationPipe(batchJobsRequestSchema)) body: BatchJobsRequest,
+  ): Promise<{ items: BatchItem[] }> {
     return this.jobs.batch(tenant, body.jobs);
   }
 

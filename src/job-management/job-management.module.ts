@@ -5,5 +5,9 @@ import { JobManagementController } from './job-management.controller.js';
 import { JobManagementService } from './job-management.service.js';
 
 /** Rerun, batch create and delete of jobs. */
-@Module({ imports: [JobsModule, ThreadsModule], controllers: [JobManagementController], providers: [JobManagementService] })
+@Module({
+  imports: [JobsModule, ThreadsModule],
+  controllers: [JobManagementController],
+  providers: [JobManagementService],
+})
 export class JobManagementModule {}

@@ -1,6 +1,12 @@
 /** Job management: rerun, batch create and delete (thread-aware: a thread's job reruns as a new turn). */
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { batchItemSchema, isTerminalStatus, type ErrorBody, type Job, type RerunJobRequest } from '@jobstream/contracts';
+import {
+  batchItemSchema,
+  isTerminalStatus,
+  type ErrorBody,
+  type Job,
+  type RerunJobRequest,
+} from '@jobstream/contracts';
 import type { EventLog } from '@jobstream/event-log';
 import type { JobStore } from '@jobstream/job-store';
 import type { ShareStore } from '@jobstream/share-store';
@@ -29,11 +35,22 @@ export class JobManagementService {
     @Inject(SHARE_STORE) private readonly shares: ShareStore,
   ) {}
 
-  async rerun(tenant: string, id: string, body: RerunJobRequest = {}, idempotencyKey?: string): Promise<{ job: Job; created: boolean }> {
+  async rerun(
+    tenant: string,
+    id: string,
+    body: RerunJobRequest = {},
+    idempotencyKey?: string,
+  ): Promise<{ job: Job; created: boolean }> {
     const rec = await this.jobs.record(tenant, id);
     const metadata = rec.metadata ?? undefined;
     if (rec.thread_id !== undefined) {
-      return this.threads.createTurn(tenant, rec.thread_id, { input: rec.input, metadata, if_busy: body.if_busy }, idempotencyKey, { rerun_of: id });
+      return this.threads.createTurn(
+        tenant,
+        rec.thread_id,
+        { input: rec.input, metadata, if_busy: body.if_busy },
+        idempotencyKey,
+        { rerun_of: id },
+      );
     }
     return this.jobs.create(tenant, { agent: rec.agent, input: rec.input, metadata }, idempotencyKey, { rerun_of: id });
   }
@@ -60,8 +77,16 @@ export class JobManagementService {
       );
     }
     // nothing could be done at all: say so as a whole (503 + Retry-After), so that clients retry the batch
-    if (unavailable === items.length) throw new ApiError(503, 'service_unavailable', 'the job store is unavailable; retry shortly', { 'Retry-After': '2' });
-    this.logger.log({ msg: 'batch created', tenant, items: items.length, failed: out.filter((o) => 'error' in o).length });
+    if (unavailable === items.length)
+      throw new ApiError(503, 'service_unavailable', 'the job store is unavailable; retry shortly', {
+        'Retry-After': '2',
+      });
+    this.logger.log({
+      msg: 'batch created',
+      tenant,
+      items: items.length,
+      failed: out.filter((o) => 'error' in o).length,
+    });
     return { items: out };
   }
 

@@ -53,7 +53,11 @@ export class JobInputService {
       if (canonicalJson(req.answer) === digest) return { job: await this.jobs.get(tenant, id), accepted: false };
       throw new ApiError(409, 'already_answered', `request ${rid} was already answered with a different input`);
     }
-    if (isTerminalStatus(rec.status) || (rec.status !== 'waiting_for_input' && rec.status !== 'running') || req.attempt !== rec.attempt) {
+    if (
+      isTerminalStatus(rec.status) ||
+      (rec.status !== 'waiting_for_input' && rec.status !== 'running') ||
+      req.attempt !== rec.attempt
+    ) {
       throw new ApiError(409, 'not_waiting', `job ${id} is ${rec.status}; request ${rid} is not open`);
     }
     if (Date.parse(req.expires_at) <= Date.now()) {
@@ -89,7 +93,11 @@ export class JobInputService {
           return { job: await this.jobs.get(tenant, id), accepted: true };
         }
       } else if (cur.status === 'running') {
-        const tr = await this.store.transition(id, 'running', { from: ['running'], where: open, patch: { input_request: answeredReq } });
+        const tr = await this.store.transition(id, 'running', {
+          from: ['running'],
+          where: open,
+          patch: { input_request: answeredReq },
+        });
         if (tr.changed) {
           this.logger.log({ msg: 'input accepted while the job is being parked', job_id: id, tenant, request_id: rid });
           return { job: await this.jobs.get(tenant, id), accepted: true };
@@ -123,7 +131,12 @@ export class JobInputService {
   }
 
   /** The request is not the job's open one: a repeat of an earlier accepted answer is still a 200. */
-  private async notOpen(tenant: string, rec: JobRecord, rid: string, digest: string): Promise<{ job: Job; accepted: boolean }> {
+  private async notOpen(
+    tenant: string,
+    rec: JobRecord,
+    rid: string,
+    digest: string,
+  ): Promise<{ job: Job; accepted: boolean }> {
     // earlier requests of the job: their answers are in the log
     let after = START;
     for (;;) {
@@ -131,7 +144,8 @@ export class JobInputService {
       if (page.length === 0) break;
       for (const e of page) {
         if (e.event.type === 'input_received' && e.event.request_id === rid) {
-          if (canonicalJson(e.event.input) === digest) return { job: await this.jobs.get(tenant, rec.id), accepted: false };
+          if (canonicalJson(e.event.input) === digest)
+            return { job: await this.jobs.get(tenant, rec.id), accepted: false };
           throw new ApiError(409, 'already_answered', `request ${rid} was already answered with a different input`);
         }
       }

@@ -1,7 +1,14 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { START, newJobId, type AgentEvent, type EventPosition } from '@jobstream/contracts';
-import { EventLogUnavailableError, LiveHub, MemoryEventLog, type EventLog, type HubSink, type LoggedEvent } from '@jobstream/event-log';
+import {
+  EventLogUnavailableError,
+  LiveHub,
+  MemoryEventLog,
+  type EventLog,
+  type HubSink,
+  type LoggedEvent,
+} from '@jobstream/event-log';
 import { waitFor } from '../../libs/contracts/src/testing/wait.js';
 import { frameOf } from '../sse/sse-frames.js';
 import { JobStreamService, retryDelayMs } from './job-stream.service.js';
@@ -12,7 +19,9 @@ const seqOf = (frame: string) => Number(/"seq":(\d+)/.exec(frame)![1]);
 describe('JobStreamService', () => {
   it('grows the retry delay from 250 ms to at most 5 s', () => {
     const mid = () => 0.5;
-    expect([1, 2, 3, 4, 5, 6, 7, 20].map((n) => retryDelayMs(n, mid))).toEqual([250, 500, 1000, 2000, 4000, 5000, 5000, 5000]);
+    expect([1, 2, 3, 4, 5, 6, 7, 20].map((n) => retryDelayMs(n, mid))).toEqual([
+      250, 500, 1000, 2000, 4000, 5000, 5000, 5000,
+    ]);
     expect(retryDelayMs(1, () => 0)).toBeGreaterThanOrEqual(187);
     expect(retryDelayMs(30, () => 0.999)).toBeLessThanOrEqual(6250);
   });
@@ -41,11 +50,13 @@ describe('JobStreamService', () => {
     const frames: string[] = [];
     let completed = false;
     let failed: unknown = null;
-    const sub = service.open(job, { after: START, last: null, ended: false }, { whenWritable: async () => {} }).subscribe({
-      next: (f) => frames.push(f),
-      complete: () => (completed = true),
-      error: (e) => (failed = e),
-    });
+    const sub = service
+      .open(job, { after: START, last: null, ended: false }, { whenWritable: async () => {} })
+      .subscribe({
+        next: (f) => frames.push(f),
+        complete: () => (completed = true),
+        error: (e) => (failed = e),
+      });
     // While the log cannot be read the stream stays open and retries, spaced out, not in a tight loop.
     const opened = Date.now();
     await waitFor(() => reads >= 2, { message: 'a retried read' });
@@ -56,7 +67,10 @@ describe('JobStreamService', () => {
     // every retry waits at least 187 ms (250 ms less its jitter): a bound a slow machine only stays further below
     expect(reads).toBeLessThanOrEqual(1 + Math.floor((Date.now() - opened) / 187));
     outage = false;
-    await log.append(job, { event: { type: 'done', usage: { input_tokens: 0, output_tokens: 4 }, output: { text: '' } }, attempt: 1 });
+    await log.append(job, {
+      event: { type: 'done', usage: { input_tokens: 0, output_tokens: 4 }, output: { text: '' } },
+      attempt: 1,
+    });
     await waitFor(() => completed || failed !== null, { message: 'the stream to end' });
     expect(failed).toBeNull();
     expect(completed).toBe(true);
@@ -65,7 +79,7 @@ describe('JobStreamService', () => {
     await log.close();
   });
 
-  it('once live, passes the hub\'s events on without a sequencer: duplicates dropped, a gap read from the log, then live again', async () => {
+  it("once live, passes the hub's events on without a sequencer: duplicates dropped, a gap read from the log, then live again", async () => {
     const log = new MemoryEventLog({ retentionMs: 60_000 });
     const job = newJobId();
     const events: LoggedEvent[] = [];
@@ -95,7 +109,10 @@ describe('JobStreamService', () => {
       },
       reader: (id: string) => {
         readers++;
-        return { read: (after: EventPosition, limit: number) => counting.read(id, after, limit), close: () => readers-- };
+        return {
+          read: (after: EventPosition, limit: number) => counting.read(id, after, limit),
+          close: () => readers--,
+        };
       },
     } as unknown as LiveHub<string>;
     const service = new JobStreamService(counting, hub);
@@ -129,7 +146,10 @@ describe('JobStreamService', () => {
     expect(reads).toBeGreaterThan(readsWhenLive);
     sink!.next(e8, frameOf(e8)); // late duplicate
     // live again: the next event drops the idle sequencer and goes straight through
-    const done = await log.append(job, { event: { type: 'done', usage: { input_tokens: 0, output_tokens: 9 }, output: { text: '' } }, attempt: 1 });
+    const done = await log.append(job, {
+      event: { type: 'done', usage: { input_tokens: 0, output_tokens: 9 }, output: { text: '' } },
+      attempt: 1,
+    });
     sink!.next(done, frameOf(done));
     expect(frames.map(seqOf)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(heldSequencer()).toBeNull();
@@ -140,4 +160,3 @@ describe('JobStreamService', () => {
     await log.close();
   });
 });
-

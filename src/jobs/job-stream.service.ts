@@ -9,7 +9,16 @@
  */
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { decodeCursor, isTerminalEvent, isTerminalStatus, type EventPosition } from '@jobstream/contracts';
-import { Sequencer, positionOf, type EventLog, type EventReader, type HubSink, type LiveHub, type LoggedEvent, type SequencerOptions } from '@jobstream/event-log';
+import {
+  Sequencer,
+  positionOf,
+  type EventLog,
+  type EventReader,
+  type HubSink,
+  type LiveHub,
+  type LoggedEvent,
+  type SequencerOptions,
+} from '@jobstream/event-log';
 import type { JobRecord } from '@jobstream/job-store';
 import { ApiError } from '../common/api-error.js';
 import { EVENT_LOG } from '../engine/engine.constants.js';
@@ -231,7 +240,11 @@ export class StreamSession implements SequencerOptions {
     const { metrics, logger } = this.service.parts;
     metrics?.streamReadRetry();
     if (this.failures === 1) {
-      logger.warn({ msg: 'event log unreadable; the stream waits and retries', job_id: this.jobId, error: err instanceof Error ? err.message : String(err) });
+      logger.warn({
+        msg: 'event log unreadable; the stream waits and retries',
+        job_id: this.jobId,
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
     this.timer = setTimeout(() => this.attach(), retryDelayMs(this.failures));
   }

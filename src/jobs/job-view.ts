@@ -45,7 +45,13 @@ export function toJob(rec: JobRecord, last: LoggedEvent | null): Job {
  */
 export function pendingInputOf(rec: JobRecord): PendingInput | null {
   const r = rec.input_request;
-  if ((rec.status !== 'waiting_for_input' && rec.status !== 'running') || !r || r.answer !== null || r.attempt !== rec.attempt) return null;
+  if (
+    (rec.status !== 'waiting_for_input' && rec.status !== 'running') ||
+    !r ||
+    r.answer !== null ||
+    r.attempt !== rec.attempt
+  )
+    return null;
   return {
     request_id: r.request_id,
     kind: r.kind,

@@ -15,7 +15,14 @@ import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { ShutdownService } from '../lifecycle/shutdown.service.js';
 import { CreateRateLimitGuard } from '../limits/create-rate-limit.guard.js';
 import { ApiJobsDocs } from '../docs/jobs.docs.js';
-import { eventsQuerySchema, listQuerySchema, waitQuerySchema, type EventsQuery, type ListQuery, type WaitQuery } from './dto/queries.js';
+import {
+  eventsQuerySchema,
+  listQuerySchema,
+  waitQuerySchema,
+  type EventsQuery,
+  type ListQuery,
+  type WaitQuery,
+} from './dto/queries.js';
 import { JobInputService } from './job-input.service.js';
 import { JobsService, type EventsPage } from './jobs.service.js';
 import { FILTER_HEADER, parseEventFilter } from './stream-formats/event-filter.js';

@@ -17,7 +17,6 @@ import { JobsController } from './jobs.controller.js';
 import { JobsNatsController } from './jobs.nats.controller.js';
 import { JobsService } from './jobs.service.js';
 
-
 @Module({
   controllers: [JobsController, JobStreamController, JobsNatsController],
   providers: [
@@ -69,7 +68,10 @@ export class JobsModule {
     @Inject(HOT_CACHE) hot: HotCache,
   ) {
     // open streams, hub entries, the snapshot cache and the embedded log's budget are read when /metrics is scraped
-    metrics.bindStreams(() => connections.stats, () => hub.stats());
+    metrics.bindStreams(
+      () => connections.stats,
+      () => hub.stats(),
+    );
     metrics.bindSnapshots(() => snapshots.stats());
     metrics.bindHotCache(() => hot.stats());
     metrics.bindEventLog(() => (hasCapacity(log) ? log.usage() : null));

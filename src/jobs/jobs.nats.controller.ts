@@ -35,7 +35,11 @@ export type NatsInputReply = { job: Job; accepted: boolean } | ErrorBody;
 const credentials = { api_key: z.string().optional() };
 const createPayloadSchema = z.object({ ...credentials, idempotency_key: z.string().optional() }).passthrough();
 const getPayloadSchema = z.strictObject({ ...credentials, id: z.string() });
-const cancelPayloadSchema = z.strictObject({ ...credentials, id: z.string(), reason: cancelJobRequestSchema.shape.reason });
+const cancelPayloadSchema = z.strictObject({
+  ...credentials,
+  id: z.string(),
+  reason: cancelJobRequestSchema.shape.reason,
+});
 const inputPayloadSchema = z.strictObject({ ...credentials, id: z.string(), ...inputJobRequestSchema.shape });
 
 function parse<S extends z.ZodType>(schema: S, payload: unknown): z.infer<S> {
@@ -97,7 +101,8 @@ export class JobsNatsController {
   private tenant(apiKey: string | undefined): string {
     const { tenancy } = this.config;
     if (!tenancy.authEnabled) return DEFAULT_TENANT;
-    if (apiKey === undefined || apiKey === '') throw new ApiError(401, 'unauthorized', 'missing API key: send "api_key" in the payload');
+    if (apiKey === undefined || apiKey === '')
+      throw new ApiError(401, 'unauthorized', 'missing API key: send "api_key" in the payload');
     const tenant = tenancy.keys.get(hashKey(apiKey));
     if (!tenant) throw new ApiError(401, 'unauthorized', 'invalid API key');
     return tenant;
@@ -109,7 +114,11 @@ export class JobsNatsController {
       return await fn();
     } catch (err) {
       const m = mapError(err);
-      if (m.unexpected) this.logger.error({ msg: 'unexpected error', err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) });
+      if (m.unexpected)
+        this.logger.error({
+          msg: 'unexpected error',
+          err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err),
+        });
       return m.body;
     }
   }

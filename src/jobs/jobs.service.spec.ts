@@ -26,8 +26,15 @@ describe('JobsService.create under partial failure', () => {
     const jobs = new JobsService(store, log, queue, new MemoryJobControl(), hub, new JobStreamService(log, hub));
     const body = { agent: 'echo', input: { message: 'hi there' } };
 
-    const failed = await jobs.create('acme', body, 'key-1').then(() => null, (e: unknown) => e);
-    expect(mapError(failed)).toMatchObject({ status: 503, headers: { 'Retry-After': '2' }, body: { error: { code: 'service_unavailable' } } });
+    const failed = await jobs.create('acme', body, 'key-1').then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(mapError(failed)).toMatchObject({
+      status: 503,
+      headers: { 'Retry-After': '2' },
+      body: { error: { code: 'service_unavailable' } },
+    });
     const [stuck] = (await store.list('acme', { limit: 10 })).items;
     expect(stuck).toMatchObject({ status: 'queued', dispatched_at: null });
     expect(queue.depth()).toBe(0);
@@ -37,7 +44,9 @@ describe('JobsService.create under partial failure', () => {
     expect(repaired).toMatchObject({ created: false, job: { id: stuck!.id, status: 'queued' } });
     expect(queue.depth()).toBe(1);
     expect((await store.get(stuck!.id))?.dispatched_at).toEqual(expect.any(String));
-    expect((await log.read(stuck!.id, START, 10)).map((e) => e.event)).toMatchObject([{ seq: 1, type: 'status', status: 'queued' }]);
+    expect((await log.read(stuck!.id, START, 10)).map((e) => e.event)).toMatchObject([
+      { seq: 1, type: 'status', status: 'queued' },
+    ]);
 
     // once confirmed, a retry dispatches nothing more
     await jobs.create('acme', body, 'key-1');

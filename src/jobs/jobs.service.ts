@@ -72,7 +72,9 @@ export class JobsService {
     return { store: this.store, log: this.log, queue: this.queue };
   }
 
-  @Traced('job.create', { attrs: (tenant: string, body: CreateJobRequest) => ({ 'jobstream.tenant': tenant, 'jobstream.agent': body.agent }) })
+  @Traced('job.create', {
+    attrs: (tenant: string, body: CreateJobRequest) => ({ 'jobstream.tenant': tenant, 'jobstream.agent': body.agent }),
+  })
   async create(
     tenant: string,
     body: CreateJobRequest,
@@ -90,7 +92,12 @@ export class JobsService {
     if (hasCapacity(this.log) && !this.log.hasRoom()) {
       this.logger.warn({ msg: 'job refused: event memory budget full', tenant, usage: this.log.usage() });
       this.metrics?.limitRejected('event_memory');
-      throw new ApiError(503, 'service_unavailable', 'the server is at its event memory budget with running jobs; retry shortly', { 'Retry-After': '5' });
+      throw new ApiError(
+        503,
+        'service_unavailable',
+        'the server is at its event memory budget with running jobs; retry shortly',
+        { 'Retry-After': '5' },
+      );
     }
     const record = newJobRecord({
       id: newJobId(),
@@ -133,7 +140,10 @@ export class JobsService {
     return toJob(rec, await this.log.last(id));
   }
 
-  async list(tenant: string, q: { status?: JobStatus; limit: number; cursor?: string }): Promise<{ items: Job[]; next_cursor: string | null }> {
+  async list(
+    tenant: string,
+    q: { status?: JobStatus; limit: number; cursor?: string },
+  ): Promise<{ items: Job[]; next_cursor: string | null }> {
     const page = await this.store.list(tenant, { status: q.status, limit: q.limit, cursor: q.cursor ?? null });
     const lasts = await Promise.all(page.items.map((r) => this.log.last(r.id)));
     return { items: page.items.map((r, i) => toJob(r, lasts[i]!)), next_cursor: page.next_cursor };
@@ -180,7 +190,13 @@ export class JobsService {
     return this.get(tenant, id);
   }
 
-  async events(tenant: string, id: string, after: string | undefined, limit: number, filter?: EventFilter | null): Promise<EventsPage> {
+  async events(
+    tenant: string,
+    id: string,
+    after: string | undefined,
+    limit: number,
+    filter?: EventFilter | null,
+  ): Promise<EventsPage> {
     const rec = await this.record(tenant, id);
     const start = await this.streams.resolveCursor(rec, after);
     if (filter) return this.filteredEvents(rec, start, after, limit, filter);
@@ -201,7 +217,13 @@ export class JobsService {
    * (matching or not), so the next page goes on from there: exact for the filtered view, and a job with few
    * matching events is not rescanned page after page.
    */
-  private async filteredEvents(rec: JobRecord, start: StreamStart, after: string | undefined, limit: number, filter: EventFilter): Promise<EventsPage> {
+  private async filteredEvents(
+    rec: JobRecord,
+    start: StreamStart,
+    after: string | undefined,
+    limit: number,
+    filter: EventFilter,
+  ): Promise<EventsPage> {
     const matched: LoggedEvent[] = [];
     let lastSeen: LoggedEvent | null = null;
     let scanned = 0;
@@ -237,7 +259,8 @@ export class JobsService {
   async wait(tenant: string, id: string, timeoutS: number, signal: AbortSignal): Promise<Job> {
     let job = await this.get(tenant, id);
     // v1.1: a job waiting for input cannot end without an answer, so the wait returns then too
-    if (isTerminalStatus(job.status) || job.status === 'waiting_for_input' || timeoutS === 0 || signal.aborted) return job;
+    if (isTerminalStatus(job.status) || job.status === 'waiting_for_input' || timeoutS === 0 || signal.aborted)
+      return job;
     await new Promise<void>((resolve) => {
       let leave: (() => void) | null = null;
       let finished = false;
@@ -253,7 +276,9 @@ export class JobsService {
       signal.addEventListener('abort', finish, { once: true });
       this.hub
         .subscribe(id, {
-          next: (e) => (isTerminalEvent(e.event) || (e.event.type === 'status' && e.event.status === 'waiting_for_input')) && finish(),
+          next: (e) =>
+            (isTerminalEvent(e.event) || (e.event.type === 'status' && e.event.status === 'waiting_for_input')) &&
+            finish(),
           error: finish,
         })
         .then(async (unsubscribe) => {
@@ -261,7 +286,11 @@ export class JobsService {
           if (finished) return unsubscribe();
           // the job may have ended between the first look and the subscription
           const last = await this.log.last(id);
-          if (last && (isTerminalEvent(last.event) || (last.event.type === 'status' && last.event.status === 'waiting_for_input'))) finish();
+          if (
+            last &&
+            (isTerminalEvent(last.event) || (last.event.type === 'status' && last.event.status === 'waiting_for_input'))
+          )
+            finish();
         })
         .catch(finish);
     });

@@ -27,7 +27,11 @@ export class SnapshotsService {
       return { id, snapshot: toJobSnapshot(jobId, state) };
     } catch (err) {
       if (err instanceof SnapshotUnavailableError) {
-        throw new ApiError(410, 'cursor_expired', "the job's early events are no longer retained: its state cannot be rebuilt");
+        throw new ApiError(
+          410,
+          'cursor_expired',
+          "the job's early events are no longer retained: its state cannot be rebuilt",
+        );
       }
       throw err;
     }

@@ -32,7 +32,9 @@ export class CreateRateLimitGuard implements CanActivate, OnModuleDestroy {
     const r = this.buckets.take(req.tenant ?? DEFAULT_TENANT);
     if (r.ok) return true;
     this.metrics.limitRejected('create_rate');
-    throw new ApiError(429, 'rate_limited', `too many jobs created; retry in ${r.retryAfterS} s`, { 'Retry-After': String(r.retryAfterS) });
+    throw new ApiError(429, 'rate_limited', `too many jobs created; retry in ${r.retryAfterS} s`, {
+      'Retry-After': String(r.retryAfterS),
+    });
   }
 
   onModuleDestroy(): void {

@@ -22,15 +22,25 @@ export class StreamLimits {
     const { maxStreamsPerTenant, maxStreams } = this.config;
     if (maxStreamsPerTenant > 0 && this.connections.countFor(tenant) >= maxStreamsPerTenant) {
       this.metrics.limitRejected('tenant_streams');
-      throw new ApiError(429, 'too_many_connections', `at most ${maxStreamsPerTenant} open streams per tenant; close one or retry later`, {
-        'Retry-After': '5',
-      });
+      throw new ApiError(
+        429,
+        'too_many_connections',
+        `at most ${maxStreamsPerTenant} open streams per tenant; close one or retry later`,
+        {
+          'Retry-After': '5',
+        },
+      );
     }
     if (maxStreams > 0 && this.connections.size >= maxStreams) {
       this.metrics.limitRejected('global_streams');
-      throw new ApiError(503, 'too_many_connections', 'this instance has no room for more streams; retry (another instance may)', {
-        'Retry-After': '2',
-      });
+      throw new ApiError(
+        503,
+        'too_many_connections',
+        'this instance has no room for more streams; retry (another instance may)',
+        {
+          'Retry-After': '2',
+        },
+      );
     }
   }
 }

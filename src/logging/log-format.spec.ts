@@ -23,7 +23,9 @@ describe('log format', () => {
   });
 
   it('refuses LOG_FORMAT=pretty without pino-pretty, saying what to do', () => {
-    expect(() => resolveLogFormat('pretty', { isTTY: true, prettyAvailable: false })).toThrow(/LOG_FORMAT=pretty needs the pino-pretty package.*LOG_FORMAT=json/);
+    expect(() => resolveLogFormat('pretty', { isTTY: true, prettyAvailable: false })).toThrow(
+      /LOG_FORMAT=pretty needs the pino-pretty package.*LOG_FORMAT=json/,
+    );
   });
 
   it('writes JSON to a stream that is not a terminal unless pretty is asked for', () => {
@@ -38,7 +40,16 @@ describe('log format', () => {
     const { stream, lines } = sink();
     const dest = prettyDestination(stream, false);
     dest.write(
-      JSON.stringify({ level: 'warn', time: '2026-01-02T03:04:05.678Z', pid: 1, hostname: 'h', service: 'jobstream', context: 'Jobs', msg: 'job created', job_id: 'job_1' }) + '\n',
+      JSON.stringify({
+        level: 'warn',
+        time: '2026-01-02T03:04:05.678Z',
+        pid: 1,
+        hostname: 'h',
+        service: 'jobstream',
+        context: 'Jobs',
+        msg: 'job created',
+        job_id: 'job_1',
+      }) + '\n',
     );
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] WARN: \[Jobs\] job created \{"job_id":"job_1"\}\n$/);

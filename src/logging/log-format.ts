@@ -77,7 +77,10 @@ export function prettyDestination(out: DestinationStream & { isTTY?: boolean }, 
 }
 
 /** The destination pino writes to, in the resolved format (`json`: `out` itself). */
-export function formattedDestination(setting: LogFormatSetting, out: (DestinationStream & { isTTY?: boolean }) | undefined): DestinationStream {
+export function formattedDestination(
+  setting: LogFormatSetting,
+  out: (DestinationStream & { isTTY?: boolean }) | undefined,
+): DestinationStream {
   const target = out ?? process.stdout;
   const isTTY = target.isTTY === true;
   const format = resolveLogFormat(setting, { isTTY, prettyAvailable: loadPinoPretty() !== null });

@@ -2,22 +2,30 @@ import { describe, expect, it } from '@jest/globals';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isSecretParam, jobIdOfPath, redactDeep, redactText, redactUrl, requestIdOf } from './logging.js';
 
-const reqWith = (id?: string) => ({ headers: id === undefined ? {} : { 'x-request-id': id } }) as unknown as IncomingMessage;
+const reqWith = (id?: string) =>
+  ({ headers: id === undefined ? {} : { 'x-request-id': id } }) as unknown as IncomingMessage;
 const res = () => {
   const headers: Record<string, string> = {};
-  return { headers, setHeader: (k: string, v: string) => (headers[k.toLowerCase()] = v) } as unknown as ServerResponse & { headers: Record<string, string> };
+  return {
+    headers,
+    setHeader: (k: string, v: string) => (headers[k.toLowerCase()] = v),
+  } as unknown as ServerResponse & { headers: Record<string, string> };
 };
 
 describe('logging helpers', () => {
   it('redacts token-like query parameters and keeps the rest of the URL', () => {
-    expect(redactUrl('/v1/jobs/j/stream?access_token=abc.def&after=5-5-x')).toBe('/v1/jobs/j/stream?access_token=[redacted]&after=5-5-x');
+    expect(redactUrl('/v1/jobs/j/stream?access_token=abc.def&after=5-5-x')).toBe(
+      '/v1/jobs/j/stream?access_token=[redacted]&after=5-5-x',
+    );
     expect(redactUrl('/x?after=1&ACCESS_TOKEN=abc')).toBe('/x?after=1&ACCESS_TOKEN=[redacted]');
     expect(redactUrl('/x?api_key=k&token=t&key=z')).toBe('/x?api_key=[redacted]&token=[redacted]&key=[redacted]');
     expect(redactUrl('/v1/jobs/j?share_token=sh1_secret&x=1')).toBe('/v1/jobs/j?share_token=[redacted]&x=1');
     expect(redactUrl('/x?monkey=banana')).toBe('/x?monkey=banana');
     expect(redactUrl(undefined)).toBeUndefined();
     // in a message the URL ends at whitespace: the status after it stays, the token does not
-    expect(redactUrl('GET /v1/jobs/j/stream?access_token=st1.abcdefghij.sig 401')).toBe('GET /v1/jobs/j/stream?access_token=[redacted] 401');
+    expect(redactUrl('GET /v1/jobs/j/stream?access_token=st1.abcdefghij.sig 401')).toBe(
+      'GET /v1/jobs/j/stream?access_token=[redacted] 401',
+    );
     expect(redactUrl('GET /x?token=abc def&token=ghi 200')).toBe('GET /x?token=[redacted] def&token=[redacted] 200');
   });
 
@@ -46,7 +54,9 @@ describe('logging helpers', () => {
       expect(out).not.toContain('c2lnbmF0dXJl');
       expect(out).toContain('[redacted]');
     }
-    expect(redactUrl('/x?after=5-5-abcdef&limit=10&monkey=banana&max_tokens=5')).toBe('/x?after=5-5-abcdef&limit=10&monkey=banana&max_tokens=5');
+    expect(redactUrl('/x?after=5-5-abcdef&limit=10&monkey=banana&max_tokens=5')).toBe(
+      '/x?after=5-5-abcdef&limit=10&monkey=banana&max_tokens=5',
+    );
   });
 
   it('redacts secret-looking values in any text and any log field', () => {
@@ -55,8 +65,19 @@ describe('logging helpers', () => {
     expect(isSecretParam('API_KEY[0]')).toBe(true);
     expect(isSecretParam('idempotency_key')).toBe(false);
     expect(isSecretParam('input_tokens')).toBe(false);
-    const out = redactDeep({ msg: 'x', nested: { url: '/a?token=abc', list: ['Bearer abc'] }, api_key: 'k', n: 1, ['__proto__']: 'p' }) as any;
-    expect(out).toMatchObject({ msg: 'x', nested: { url: '/a?token=[redacted]', list: ['Bearer [redacted]'] }, api_key: '[redacted]', n: 1 });
+    const out = redactDeep({
+      msg: 'x',
+      nested: { url: '/a?token=abc', list: ['Bearer abc'] },
+      api_key: 'k',
+      n: 1,
+      ['__proto__']: 'p',
+    }) as any;
+    expect(out).toMatchObject({
+      msg: 'x',
+      nested: { url: '/a?token=[redacted]', list: ['Bearer [redacted]'] },
+      api_key: '[redacted]',
+      n: 1,
+    });
     // a "__proto__" field stays a plain field: copying never changes the copy's prototype
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
     expect(Object.getOwnPropertyDescriptor(out, '__proto__')?.value).toBe('p');

@@ -142,13 +142,19 @@ export function redactDeep(v: unknown, depth = 0): unknown {
   if (typeof v === 'string') return v.includes('?') ? redactUrl(v) : redactText(v);
   if (v === null || typeof v !== 'object' || depth > 6) return v;
   if (Array.isArray(v)) return v.map((x) => redactDeep(x, depth + 1));
-  if (v instanceof Error) return { type: v.name, message: redactDeep(v.message, depth + 1), stack: redactDeep(v.stack, depth + 1) };
+  if (v instanceof Error)
+    return { type: v.name, message: redactDeep(v.message, depth + 1), stack: redactDeep(v.stack, depth + 1) };
   const proto = Object.getPrototypeOf(v) as unknown;
   // plain objects (Node's header objects have a prototype whose own prototype is null); class instances as they are
   if (proto !== Object.prototype && proto !== null && Object.getPrototypeOf(proto) !== null) return v;
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) {
-    Object.defineProperty(out, k, { value: isSecretParam(k) && typeof x === 'string' ? REDACTED : redactDeep(x, depth + 1), enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(out, k, {
+      value: isSecretParam(k) && typeof x === 'string' ? REDACTED : redactDeep(x, depth + 1),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }
@@ -169,7 +175,11 @@ export function jobIdOfPath(url: string | undefined): string | undefined {
 const QUIET_PATHS = /^\/(?:health\/(?:live|ready)|metrics)(?:[/?#]|$)/;
 
 /** nestjs-pino / pino-http parameters for this app. */
-export function loggerParams(config: Pick<CommonConfig, 'logLevel' | 'logFormat'>, destination?: DestinationStream, silent = false): Params {
+export function loggerParams(
+  config: Pick<CommonConfig, 'logLevel' | 'logFormat'>,
+  destination?: DestinationStream,
+  silent = false,
+): Params {
   const level = silent ? 'silent' : (config.logLevel as Level | 'silent');
   return {
     pinoHttp: [
@@ -185,7 +195,10 @@ export function loggerParams(config: Pick<CommonConfig, 'logLevel' | 'logFormat'
         },
         hooks: {
           logMethod(this: unknown, args: unknown[], method: (...a: unknown[]) => void) {
-            method.apply(this, args.map((a) => (typeof a === 'string' ? redactDeep(a) : a)));
+            method.apply(
+              this,
+              args.map((a) => (typeof a === 'string' ? redactDeep(a) : a)),
+            );
           },
         },
         // the active trace's ids on every line logged inside a span (nothing when tracing is off)
@@ -196,8 +209,14 @@ export function loggerParams(config: Pick<CommonConfig, 'logLevel' | 'logFormat'
         // ... as a field of the line (below), not as a child logger made per request: an open SSE stream held that
         // child — the request's JSON as chindings strings — for its whole life (bench/README.md "Per idle connection")
         quietResLogger: true,
-        customSuccessObject: (req: IncomingMessage, _res: ServerResponse, val: Record<string, unknown>) => ({ req, ...val }),
-        customErrorObject: (req: IncomingMessage, _res: ServerResponse, _err: Error, val: Record<string, unknown>) => ({ req, ...val }),
+        customSuccessObject: (req: IncomingMessage, _res: ServerResponse, val: Record<string, unknown>) => ({
+          req,
+          ...val,
+        }),
+        customErrorObject: (req: IncomingMessage, _res: ServerResponse, _err: Error, val: Record<string, unknown>) => ({
+          req,
+          ...val,
+        }),
         customAttributeKeys: { reqId: 'req_id', responseTime: 'duration_ms' },
         // called when the request arrives and again when it ends: bind at the end only (the tenant is known then).
         // Nothing (undefined, not {}) on arrival: pino-http then makes no third child logger per request, which an
@@ -214,13 +233,20 @@ export function loggerParams(config: Pick<CommonConfig, 'logLevel' | 'logFormat'
           if (jobId) props.job_id = jobId;
           return props;
         }) as (req: IncomingMessage, res: ServerResponse) => Record<string, string>,
-        customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+        customLogLevel: (_req, res, err) =>
+          err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
         customSuccessMessage: (req, res) => `${req.method} ${redactUrl(req.url)} ${res.statusCode}`,
         customErrorMessage: (req, res) => `${req.method} ${redactUrl(req.url)} ${res.statusCode} failed`,
         // probes and scrapes are counted in the metrics; a line for each would drown the log
         autoLogging: { ignore: (req) => QUIET_PATHS.test(req.url ?? '') },
         serializers: {
-          req: (req: { id: unknown; method: string; url: string; headers: Record<string, unknown>; remoteAddress?: string }) => ({
+          req: (req: {
+            id: unknown;
+            method: string;
+            url: string;
+            headers: Record<string, unknown>;
+            remoteAddress?: string;
+          }) => ({
             id: req.id,
             method: req.method,
             url: redactUrl(req.url),
@@ -243,6 +269,9 @@ export function createAppLogger(params: Params): LoggerService {
 }
 
 /** The process's structured (pino, JSON) logger for Nest — the API's and the worker's alike. */
-export function defaultLogger(config: Pick<CommonConfig, 'logLevel' | 'logFormat'>, destination?: DestinationStream): LoggerService {
+export function defaultLogger(
+  config: Pick<CommonConfig, 'logLevel' | 'logFormat'>,
+  destination?: DestinationStream,
+): LoggerService {
   return createAppLogger(loggerParams(config, destination));
 }

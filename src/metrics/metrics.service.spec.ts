@@ -10,7 +10,10 @@ describe('Metrics', () => {
   it('reads stream and hub state at scrape time, and counters never go backwards between scrapes', async () => {
     const m = new Metrics();
     const stats = { open: 2, heartbeats: 10, droppedSlow: 1, eventsDelivered: 100 };
-    m.bindStreams(() => stats, () => ({ jobs: 1, sinks: 2 }));
+    m.bindStreams(
+      () => stats,
+      () => ({ jobs: 1, sinks: 2 }),
+    );
     let text = await m.render();
     expect(value(text, 'jobstream_sse_open_connections')).toBe(2);
     expect(value(text, 'jobstream_sse_events_delivered_total')).toBe(100);
@@ -39,7 +42,9 @@ describe('Metrics', () => {
     expect(value(text, 'jobstream_worker_job_duration_seconds_count{agent="echo",status="completed"}')).toBe(1);
     expect(value(text, 'jobstream_sse_replay_duration_seconds_count')).toBe(1);
     expect(value(text, 'jobstream_limit_rejections_total{limit="create_rate"}')).toBe(1);
-    expect(value(text, 'jobstream_http_request_duration_seconds_count{method="GET",route="/v1/jobs/:id",status_code="404"}')).toBe(1);
+    expect(
+      value(text, 'jobstream_http_request_duration_seconds_count{method="GET",route="/v1/jobs/:id",status_code="404"}'),
+    ).toBe(1);
   });
 
   it('uses its own registry: two instances do not collide', async () => {

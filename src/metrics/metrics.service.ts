@@ -13,7 +13,15 @@ import type { RunnerMetrics } from '../worker-core/job-lifecycle/index.js';
 export type LimitName = 'create_rate' | 'tenant_streams' | 'global_streams' | 'event_memory';
 
 /** What the embedded engine's event log holds against its budget (null on the NATS engine). */
-export type EventLogUsage = { events: number; bytes: number; runningEvents: number; runningBytes: number; evictedJobs: number; maxEvents: number; maxBytes: number };
+export type EventLogUsage = {
+  events: number;
+  bytes: number;
+  runningEvents: number;
+  runningBytes: number;
+  evictedJobs: number;
+  maxEvents: number;
+  maxBytes: number;
+};
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const JOB_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
@@ -24,7 +32,11 @@ export class Metrics implements RunnerMetrics {
   private sse: () => SseStats = () => ({ open: 0, heartbeats: 0, droppedSlow: 0, eventsDelivered: 0 });
   private hub: () => { jobs: number; sinks: number } = () => ({ jobs: 0, sinks: 0 });
   private eventLog: () => EventLogUsage | null = () => null;
-  private snapshots: () => { jobs: number; bytes: number; eventsRead: number } = () => ({ jobs: 0, bytes: 0, eventsRead: 0 });
+  private snapshots: () => { jobs: number; bytes: number; eventsRead: number } = () => ({
+    jobs: 0,
+    bytes: 0,
+    eventsRead: 0,
+  });
   private hot: () => HotCacheStats = () => ({ jobs: 0, events: 0, bytes: 0, hits: 0, misses: 0, evictions: 0 });
 
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
@@ -58,9 +70,17 @@ export class Metrics implements RunnerMetrics {
           this.inc(read());
         },
       });
-    pulled('jobstream_sse_events_delivered_total', 'event frames written to SSE clients', () => self.sse().eventsDelivered);
+    pulled(
+      'jobstream_sse_events_delivered_total',
+      'event frames written to SSE clients',
+      () => self.sse().eventsDelivered,
+    );
     pulled('jobstream_sse_heartbeats_total', 'keepalive comments written to SSE clients', () => self.sse().heartbeats);
-    pulled('jobstream_sse_dropped_slow_total', 'SSE clients dropped because their unsent output passed SSE_MAX_BUFFER_BYTES', () => self.sse().droppedSlow);
+    pulled(
+      'jobstream_sse_dropped_slow_total',
+      'SSE clients dropped because their unsent output passed SSE_MAX_BUFFER_BYTES',
+      () => self.sse().droppedSlow,
+    );
     new Gauge({
       name: 'jobstream_live_hub_jobs',
       help: 'jobs with a live event-log subscription in this process (one per job, shared by its clients)',
@@ -134,10 +154,26 @@ export class Metrics implements RunnerMetrics {
         this.set(self.hot().jobs);
       },
     });
-    pulled('jobstream_hot_cache_hits_total', 'replay pages served from the hot cache (no log read)', () => self.hot().hits);
-    pulled('jobstream_hot_cache_misses_total', 'replay pages the hot cache did not hold (read from the event log)', () => self.hot().misses);
-    pulled('jobstream_hot_cache_evictions_total', 'job windows dropped from the hot cache for its overall byte bound', () => self.hot().evictions);
-    pulled('jobstream_snapshot_events_read_total', 'events read from the log to compute snapshots', () => self.snapshots().eventsRead);
+    pulled(
+      'jobstream_hot_cache_hits_total',
+      'replay pages served from the hot cache (no log read)',
+      () => self.hot().hits,
+    );
+    pulled(
+      'jobstream_hot_cache_misses_total',
+      'replay pages the hot cache did not hold (read from the event log)',
+      () => self.hot().misses,
+    );
+    pulled(
+      'jobstream_hot_cache_evictions_total',
+      'job windows dropped from the hot cache for its overall byte bound',
+      () => self.hot().evictions,
+    );
+    pulled(
+      'jobstream_snapshot_events_read_total',
+      'events read from the log to compute snapshots',
+      () => self.snapshots().eventsRead,
+    );
     this.replayDuration = new Histogram({
       name: 'jobstream_sse_replay_duration_seconds',
       help: 'from a stream opening to its replay having caught up with the live feed',

@@ -23,7 +23,10 @@ describe('playground assets', () => {
     expect(a.html).toContain(`<script src="/playground/playground.js" integrity="${sri(a.js)}"></script>`);
     expect(a.html).toContain(`<link rel="stylesheet" href="/playground/playground.css" integrity="${sri(a.css)}">`);
     const data = /<script type="application\/json" id="jobstream-contracts">([^<]*)<\/script>/.exec(a.html)![1]!;
-    expect(JSON.parse(data)).toEqual({ event_types: [...EVENT_TYPES], terminal_event_types: [...TERMINAL_EVENT_TYPES] });
+    expect(JSON.parse(data)).toEqual({
+      event_types: [...EVENT_TYPES],
+      terminal_event_types: [...TERMINAL_EVENT_TYPES],
+    });
     expect(a.html).not.toMatch(/\{\{/);
     expect(a.csp).toMatch(/script-src 'self'; style-src 'self'/);
   });
@@ -32,7 +35,9 @@ describe('playground assets', () => {
     const dir = copy();
     try {
       rmSync(join(dir, 'playground.js'));
-      expect(() => loadPlaygroundAssets(dir)).toThrow(/playground\.js is missing in .*ENOENT.*npm run build.*PLAYGROUND=false/);
+      expect(() => loadPlaygroundAssets(dir)).toThrow(
+        /playground\.js is missing in .*ENOENT.*npm run build.*PLAYGROUND=false/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -70,12 +70,14 @@ function fill(template: string, values: Record<string, string>): string {
     return v;
   });
   const unused = Object.keys(values).filter((k) => !used.has(k));
-  if (unused.length) throw new Error(`the playground's index.html lacks the slot(s) ${unused.map((k) => `{{${k}}}`).join(', ')}`);
+  if (unused.length)
+    throw new Error(`the playground's index.html lacks the slot(s) ${unused.map((k) => `{{${k}}}`).join(', ')}`);
   return out;
 }
 
 /** JSON safe inside a `<script type="application/json">` element (no `</script>` or `<!--` can appear in it). */
-const jsonForHtml = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
+const jsonForHtml = (v: unknown) =>
+  JSON.stringify(v).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
 
 export function loadPlaygroundAssets(dir: string = PLAYGROUND_PUBLIC_DIR): PlaygroundAssets {
   const js = read(dir, 'playground.js');

@@ -6,7 +6,12 @@ import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Public } from '../auth/api-key.guard.js';
-import { PLAYGROUND_ASSETS, PLAYGROUND_CSS_PATH, PLAYGROUND_JS_PATH, type PlaygroundAssets } from './playground.assets.js';
+import {
+  PLAYGROUND_ASSETS,
+  PLAYGROUND_CSS_PATH,
+  PLAYGROUND_JS_PATH,
+  type PlaygroundAssets,
+} from './playground.assets.js';
 
 @Controller()
 @ApiExcludeController()

@@ -22,7 +22,6 @@ import { SHARE_STORE } from '../engine/engine.constants.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import { digestOf } from './share-token.js';
 
-
 function publicShare(s: ShareRecord): Share {
   return { id: s.id, job_id: s.job_id, created_at: s.created_at, expires_at: s.expires_at };
 }
@@ -52,7 +51,13 @@ export class SharesService {
       expires_at: new Date(now + expiresInS * 1000).toISOString(),
     };
     await this.shares.create(share);
-    this.logger.log({ msg: 'share link created', job_id: jobId, share_id: share.id, tenant, expires_at: share.expires_at });
+    this.logger.log({
+      msg: 'share link created',
+      job_id: jobId,
+      share_id: share.id,
+      tenant,
+      expires_at: share.expires_at,
+    });
     const q = `share_token=${token}`;
     return {
       ...publicShare(share),
@@ -70,7 +75,8 @@ export class SharesService {
 
   async revoke(tenant: string, jobId: string, shareId: string): Promise<void> {
     await this.jobs.record(tenant, jobId);
-    if (!SHARE_ID_PATTERN.test(shareId) || !(await this.shares.delete(jobId, shareId))) throw ApiError.notFound('share');
+    if (!SHARE_ID_PATTERN.test(shareId) || !(await this.shares.delete(jobId, shareId)))
+      throw ApiError.notFound('share');
     this.logger.log({ msg: 'share link revoked', job_id: jobId, share_id: shareId, tenant });
   }
 }

@@ -25,7 +25,13 @@ class FakeConn implements HeartbeatTarget {
 }
 
 /** Runs the scheduler's ticks from `from` to `to` (ms) over the connections as the registry would. */
-function run(s: HeartbeatScheduler, clock: { now: number }, open: Set<FakeConn>, to: number, each?: (t: number) => void): number[] {
+function run(
+  s: HeartbeatScheduler,
+  clock: { now: number },
+  open: Set<FakeConn>,
+  to: number,
+  each?: (t: number) => void,
+): number[] {
   const perTick: number[] = [];
   while (clock.now + s.tickMs <= to) {
     clock.now += s.tickMs;
@@ -61,7 +67,8 @@ describe('HeartbeatScheduler', () => {
       // about one per interval: never written again before (interval − one tick) of silence
       expect(c.keepalives.length).toBeLessThanOrEqual(11);
       expect(c.keepalives.length).toBeGreaterThanOrEqual(9);
-      for (let i = 1; i < c.keepalives.length; i++) expect(c.keepalives[i]! - c.keepalives[i - 1]!).toBeGreaterThanOrEqual(1000 - s.tickMs);
+      for (let i = 1; i < c.keepalives.length; i++)
+        expect(c.keepalives[i]! - c.keepalives[i - 1]!).toBeGreaterThanOrEqual(1000 - s.tickMs);
     }
   });
 

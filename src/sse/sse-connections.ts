@@ -73,7 +73,11 @@ export class SseConnections implements BeforeApplicationShutdown {
 
   noteSlowDrop(c: SseConnection): void {
     this.stats.droppedSlow++;
-    this.logger.warn({ msg: 'dropped a slow SSE client (it can resume from its cursor)', job_id: c.jobId, tenant: c.tenant });
+    this.logger.warn({
+      msg: 'dropped a slow SSE client (it can resume from its cursor)',
+      job_id: c.jobId,
+      tenant: c.tenant,
+    });
   }
 
   private beat(): void {

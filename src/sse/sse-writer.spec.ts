@@ -40,7 +40,12 @@ function setup(chunked = false) {
     });
   }
   let conn: SseConnection | null = null;
-  const registry = { add: (c: SseConnection) => (conn = c), remove: jest.fn(), noteSlowDrop: jest.fn(), stats: { open: 0, heartbeats: 0, droppedSlow: 0, eventsDelivered: 0 } } as unknown as SseConnections;
+  const registry = {
+    add: (c: SseConnection) => (conn = c),
+    remove: jest.fn(),
+    noteSlowDrop: jest.fn(),
+    stats: { open: 0, heartbeats: 0, droppedSlow: 0, eventsDelivered: 0 },
+  } as unknown as SseConnections;
   const source = new Subject<string>();
   let sink: SseSink | null = null;
   writeSse(

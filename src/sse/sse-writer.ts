@@ -35,7 +35,9 @@ export const SSE_HEADERS = {
  * then closes the socket when the stream ends instead of keeping it open for a request that will never come.
  */
 export function sseHeadersFor(req: { headers?: { connection?: string | string[] } }): Record<string, string> {
-  return /(?:^|,)\s*close\s*(?:,|$)/i.test(String(req.headers?.connection ?? '')) ? { ...SSE_HEADERS, Connection: 'close' } : { ...SSE_HEADERS };
+  return /(?:^|,)\s*close\s*(?:,|$)/i.test(String(req.headers?.connection ?? ''))
+    ? { ...SSE_HEADERS, Connection: 'close' }
+    : { ...SSE_HEADERS };
 }
 
 /** Something the {@link TurnFlusher} runs once per turn: an object with `flush(now)` or a function. */
@@ -95,7 +97,10 @@ export interface SseWriteOptions {
 }
 
 /** A keepalive comment as one HTTP/1.1 chunk: written to the socket in one piece, no chunk framing per write. */
-const KEEPALIVE_CHUNK = Buffer.from(`${Buffer.byteLength(KEEPALIVE_FRAME).toString(16)}\r\n${KEEPALIVE_FRAME}\r\n`, 'latin1');
+const KEEPALIVE_CHUNK = Buffer.from(
+  `${Buffer.byteLength(KEEPALIVE_FRAME).toString(16)}\r\n${KEEPALIVE_FRAME}\r\n`,
+  'latin1',
+);
 const STREAM = Symbol('jobstream.sseStream');
 type StreamRes = Response & { [STREAM]?: SseStream };
 
@@ -195,7 +200,8 @@ export class SseStream implements SseConnection, SseSink, SseObserver {
       this.res.destroy();
       return;
     }
-    if (reason === 'shutdown') this.pending += `retry: ${Math.min(this.opts.retryMs, 1000)}\n: server shutting down, resume from your last event id\n\n`;
+    if (reason === 'shutdown')
+      this.pending += `retry: ${Math.min(this.opts.retryMs, 1000)}\n: server shutting down, resume from your last event id\n\n`;
     const last = this.pending;
     this.pending = '';
     this.finish(reason);
@@ -227,7 +233,8 @@ export class SseStream implements SseConnection, SseSink, SseObserver {
   private writeKeepaliveChunk(): boolean {
     const res = this.res;
     const socket = res.socket as (Socket & { _httpMessage?: unknown }) | null;
-    if (!res.chunkedEncoding || socket === null || socket._httpMessage !== res || !socket.writable || res.writableEnded) return false;
+    if (!res.chunkedEncoding || socket === null || socket._httpMessage !== res || !socket.writable || res.writableEnded)
+      return false;
     socket.write(KEEPALIVE_CHUNK);
     return true;
   }

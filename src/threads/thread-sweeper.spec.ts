@@ -18,14 +18,19 @@ describe('ThreadSweeper', () => {
     void queue.consume(async (q: QueuedJob) => void delivered.push(q.jobId), { concurrency: 10 });
     const advancer = new ThreadAdvancer(threads, jobs, queue);
     const interrupted: string[] = [];
-    const service = { advancer, interrupt: async (_tenant: string, id: string) => void interrupted.push(id) } as unknown as ThreadsService;
+    const service = {
+      advancer,
+      interrupt: async (_tenant: string, id: string) => void interrupted.push(id),
+    } as unknown as ThreadsService;
     const sweeper = new ThreadSweeper(threads, jobs, service, { jobStallTimeoutMs: 1_000 } as AppConfig);
 
     const t = newThreadRecord({ id: newThreadId(), tenant: 't', agent: 'echo', metadata: null });
     await threads.create(t);
     const ids = [newJobId(), newJobId()];
     for (const id of ids) {
-      await jobs.create(newJobRecord({ id, tenant: 't', agent: 'echo', input: { message: 'x' }, metadata: null, thread_id: t.id }));
+      await jobs.create(
+        newJobRecord({ id, tenant: 't', agent: 'echo', input: { message: 'x' }, metadata: null, thread_id: t.id }),
+      );
       await threads.beginTurn(t.id, { jobId: id, ifBusy: 'enqueue' });
     }
     await advancer.start(t.id, ids[0]!);
@@ -40,7 +45,9 @@ describe('ThreadSweeper', () => {
     const t2 = newThreadRecord({ id: newThreadId(), tenant: 't', agent: 'echo', metadata: null });
     await threads.create(t2);
     const j = newJobId();
-    await jobs.create(newJobRecord({ id: j, tenant: 't', agent: 'echo', input: { message: 'x' }, metadata: null, thread_id: t2.id }));
+    await jobs.create(
+      newJobRecord({ id: j, tenant: 't', agent: 'echo', input: { message: 'x' }, metadata: null, thread_id: t2.id }),
+    );
     await threads.beginTurn(t2.id, { jobId: j, ifBusy: 'reject' });
     expect(await sweeper.sweep(Date.now() + 5_000)).toEqual([t2.id]);
     expect(delivered).toContain(j);
@@ -48,7 +55,9 @@ describe('ThreadSweeper', () => {
     // an interrupting turn whose cancel was never asked for: the sweep asks for it, once
     await jobs.transition(j, 'running');
     const k = newJobId();
-    await jobs.create(newJobRecord({ id: k, tenant: 't', agent: 'echo', input: { message: 'y' }, metadata: null, thread_id: t2.id }));
+    await jobs.create(
+      newJobRecord({ id: k, tenant: 't', agent: 'echo', input: { message: 'y' }, metadata: null, thread_id: t2.id }),
+    );
     expect((await threads.beginTurn(t2.id, { jobId: k, ifBusy: 'interrupt' })).kind).toBe('queued');
     expect(await sweeper.sweep(Date.now() + 5_000)).toEqual([t2.id]);
     expect(interrupted).toEqual([j]);
@@ -58,8 +67,14 @@ describe('ThreadSweeper', () => {
     const t3 = newThreadRecord({ id: newThreadId(), tenant: 't', agent: 'echo', metadata: null });
     await threads.create(t3);
     const [x, y, z] = [newJobId(), newJobId(), newJobId()];
-    for (const [id, ifBusy] of [[x, 'reject'], [y, 'enqueue'], [z, 'interrupt']] as const) {
-      await jobs.create(newJobRecord({ id, tenant: 't', agent: 'echo', input: { message: id }, metadata: null, thread_id: t3.id }));
+    for (const [id, ifBusy] of [
+      [x, 'reject'],
+      [y, 'enqueue'],
+      [z, 'interrupt'],
+    ] as const) {
+      await jobs.create(
+        newJobRecord({ id, tenant: 't', agent: 'echo', input: { message: id }, metadata: null, thread_id: t3.id }),
+      );
       await threads.beginTurn(t3.id, { jobId: id, ifBusy });
     }
     await advancer.start(t3.id, x);

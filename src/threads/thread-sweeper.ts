@@ -69,7 +69,8 @@ export class ThreadSweeper implements OnApplicationBootstrap, OnApplicationShutd
         repaired.push(t.id);
       }
     }
-    if (repaired.length > 0) this.logger.warn({ msg: 'repaired threads whose advancing process went away', threads: repaired });
+    if (repaired.length > 0)
+      this.logger.warn({ msg: 'repaired threads whose advancing process went away', threads: repaired });
     return repaired;
   }
 
@@ -81,7 +82,8 @@ export class ThreadSweeper implements OnApplicationBootstrap, OnApplicationShutd
           this.failures = 0;
         },
         (err: unknown) => {
-          if (this.failures++ === 0) this.logger.warn({ msg: 'thread sweep failed', error: err instanceof Error ? err.message : String(err) });
+          if (this.failures++ === 0)
+            this.logger.warn({ msg: 'thread sweep failed', error: err instanceof Error ? err.message : String(err) });
         },
       )
       .finally(() => {

@@ -63,7 +63,11 @@ export class ThreadsController {
 
   @Get(':id/jobs')
   @ApiThreadsDocs.turns()
-  turns(@Tenant() tenant: string, @Param('id') id: string, @Query(new ZodValidationPipe(pageQuerySchema, 'query')) q: PageQuery) {
+  turns(
+    @Tenant() tenant: string,
+    @Param('id') id: string,
+    @Query(new ZodValidationPipe(pageQuerySchema, 'query')) q: PageQuery,
+  ) {
     return this.threads.turns(tenant, id, q);
   }
 

@@ -7,7 +7,14 @@
 import { Controller, Logger } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { z } from 'zod';
-import { API_SUBJECTS, createThreadRequestSchema, createTurnRequestSchema, type ErrorBody, type Job, type Thread } from '@jobstream/contracts';
+import {
+  API_SUBJECTS,
+  createThreadRequestSchema,
+  createTurnRequestSchema,
+  type ErrorBody,
+  type Job,
+  type Thread,
+} from '@jobstream/contracts';
 import { DEFAULT_TENANT } from '../auth/auth.constants.js';
 import { ApiError } from '../common/api-error.js';
 import { mapError, zodMessage } from '../common/error-mapping.js';
@@ -16,10 +23,13 @@ import { hashKey } from '../config/key-hash.js';
 import { ThreadsService } from './threads.service.js';
 
 const envelope = z.object({ api_key: z.string().optional() }).passthrough();
-const turnEnvelope = z.object({ api_key: z.string().optional(), thread_id: z.string(), idempotency_key: z.string().optional() }).passthrough();
+const turnEnvelope = z
+  .object({ api_key: z.string().optional(), thread_id: z.string(), idempotency_key: z.string().optional() })
+  .passthrough();
 
 function object(payload: unknown): Record<string, unknown> {
-  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw ApiError.invalid('the payload must be a JSON object');
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload))
+    throw ApiError.invalid('the payload must be a JSON object');
   return payload as Record<string, unknown>;
 }
 
@@ -59,7 +69,8 @@ export class ThreadsNatsController {
   private tenant(apiKey: string | undefined): string {
     const { tenancy } = this.config;
     if (!tenancy.authEnabled) return DEFAULT_TENANT;
-    if (apiKey === undefined || apiKey === '') throw new ApiError(401, 'unauthorized', 'missing API key: send "api_key" in the payload');
+    if (apiKey === undefined || apiKey === '')
+      throw new ApiError(401, 'unauthorized', 'missing API key: send "api_key" in the payload');
     const tenant = tenancy.keys.get(hashKey(apiKey));
     if (!tenant) throw new ApiError(401, 'unauthorized', 'invalid API key');
     return tenant;
@@ -70,7 +81,11 @@ export class ThreadsNatsController {
       return await fn();
     } catch (err) {
       const m = mapError(err);
-      if (m.unexpected) this.logger.error({ msg: 'unexpected error', err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) });
+      if (m.unexpected)
+        this.logger.error({
+          msg: 'unexpected error',
+          err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err),
+        });
       return m.body;
     }
   }

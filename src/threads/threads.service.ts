@@ -54,7 +54,8 @@ export class ThreadsService {
   }
 
   async create(tenant: string, body: CreateThreadRequest): Promise<Thread> {
-    if (!AGENT_INPUT_SCHEMAS[body.agent]) throw ApiError.invalid(`unknown agent "${body.agent}" (known: ${knownAgents().join(', ')})`);
+    if (!AGENT_INPUT_SCHEMAS[body.agent])
+      throw ApiError.invalid(`unknown agent "${body.agent}" (known: ${knownAgents().join(', ')})`);
     const t = newThreadRecord({ id: newThreadId(), tenant, agent: body.agent, metadata: body.metadata ?? null });
     await this.threads.create(t);
     this.logger.log({ msg: 'thread created', thread_id: t.id, tenant, agent: t.agent });
@@ -72,17 +73,25 @@ export class ThreadsService {
   async get(tenant: string, id: string): Promise<Thread> {
     const t = await this.record(tenant, id);
     // a turn that has just ended in the log shows as ended here too (see settleIfEnded)
-    if (t.active_job_id !== null && (await this.settleIfEnded(t.id, t.active_job_id))) return toThread(await this.record(tenant, id));
+    if (t.active_job_id !== null && (await this.settleIfEnded(t.id, t.active_job_id)))
+      return toThread(await this.record(tenant, id));
     return toThread(t);
   }
 
-  async list(tenant: string, q: { limit: number; cursor?: string }): Promise<{ items: Thread[]; next_cursor: string | null }> {
+  async list(
+    tenant: string,
+    q: { limit: number; cursor?: string },
+  ): Promise<{ items: Thread[]; next_cursor: string | null }> {
     const page = await this.threads.list(tenant, { limit: q.limit, cursor: q.cursor ?? null });
     return { items: page.items.map(toThread), next_cursor: page.next_cursor };
   }
 
   /** The thread's turns (jobs) in order; a turn whose job was deleted is left out. */
-  async turns(tenant: string, id: string, q: { limit: number; cursor?: string }): Promise<{ items: Job[]; next_cursor: string | null }> {
+  async turns(
+    tenant: string,
+    id: string,
+    q: { limit: number; cursor?: string },
+  ): Promise<{ items: Job[]; next_cursor: string | null }> {
     await this.record(tenant, id);
     const page = await this.threads.turns(id, { limit: q.limit, cursor: q.cursor ?? null });
     const jobs = await Promise.all(
@@ -112,7 +121,8 @@ export class ThreadsService {
     }
     const ifBusy = body.if_busy ?? 'reject';
     // soft bounds (checked before the atomic step; they bound growth, they need not be exact)
-    if (thread.turns >= THREAD_MAX_TURNS) throw new ApiError(409, 'conflict', `a thread has at most ${THREAD_MAX_TURNS} turns; start a new thread`);
+    if (thread.turns >= THREAD_MAX_TURNS)
+      throw new ApiError(409, 'conflict', `a thread has at most ${THREAD_MAX_TURNS} turns; start a new thread`);
     if (ifBusy === 'enqueue' && thread.pending.length >= THREAD_MAX_WAITING) {
       throw new ApiError(409, 'thread_busy', `${THREAD_MAX_WAITING} turns are already waiting in this thread`);
     }
@@ -134,7 +144,12 @@ export class ThreadsService {
       throw err;
     }
     const idempotency = idempotencyKey
-      ? { key: idempotencyKey, fingerprint: createHash('sha256').update(canonical({ ...body, ...extra })).digest('hex') }
+      ? {
+          key: idempotencyKey,
+          fingerprint: createHash('sha256')
+            .update(canonical({ ...body, ...extra }))
+            .digest('hex'),
+        }
       : undefined;
     let r;
     try {
@@ -154,10 +169,18 @@ export class ThreadsService {
       case 'busy':
         await this.discard(id);
         this.metrics?.threadTurn(ifBusy, 'rejected');
-        throw new ApiError(409, 'thread_busy', `the thread has an active turn (${r.active_job_id}); wait for it, or send if_busy "interrupt" or "enqueue"`);
+        throw new ApiError(
+          409,
+          'thread_busy',
+          `the thread has an active turn (${r.active_job_id}); wait for it, or send if_busy "interrupt" or "enqueue"`,
+        );
       case 'conflict':
         await this.discard(id);
-        throw new ApiError(409, 'idempotency_conflict', `Idempotency-Key "${idempotencyKey}" was already used with a different request body`);
+        throw new ApiError(
+          409,
+          'idempotency_conflict',
+          `Idempotency-Key "${idempotencyKey}" was already used with a different request body`,
+        );
       case 'existing':
         await this.discard(id);
         return { job: await this.jobs.get(tenant, r.job_id), created: false };
@@ -165,14 +188,26 @@ export class ThreadsService {
     await this.store.update(id, { turn: r.turn });
     this.metrics?.jobTransition('queued');
     this.metrics?.threadTurn(ifBusy, r.kind);
-    this.logger.log({ msg: 'thread turn created', thread_id: threadId, job_id: id, turn: r.turn, if_busy: ifBusy, outcome: r.kind });
+    this.logger.log({
+      msg: 'thread turn created',
+      thread_id: threadId,
+      job_id: id,
+      turn: r.turn,
+      if_busy: ifBusy,
+      outcome: r.kind,
+    });
     if (r.kind === 'started') {
       if (!(await this.advancer.start(threadId, id))) await this.advancer.jobEnded(threadId, id);
     } else {
       for (const other of r.interrupt) {
         // a failure here is not the new turn's: the thread remembers what to cancel and the sweep repeats it
         await this.jobs.cancel(tenant, other, INTERRUPTED_REASON).catch((err: unknown) => {
-          this.logger.warn({ msg: 'interrupt cancel failed; the thread sweep will repeat it', thread_id: threadId, job_id: other, error: String(err) });
+          this.logger.warn({
+            msg: 'interrupt cancel failed; the thread sweep will repeat it',
+            thread_id: threadId,
+            job_id: other,
+            error: String(err),
+          });
         });
       }
     }
@@ -183,9 +218,11 @@ export class ThreadsService {
   async delete(tenant: string, id: string): Promise<void> {
     await this.record(tenant, id);
     let r = await this.threads.delete(id);
-    for (let i = 0; i < 3 && r.kind === 'busy' && (await this.settleIfEnded(id, r.active_job_id)); i++) r = await this.threads.delete(id);
+    for (let i = 0; i < 3 && r.kind === 'busy' && (await this.settleIfEnded(id, r.active_job_id)); i++)
+      r = await this.threads.delete(id);
     if (r.kind === 'not_found') throw ApiError.notFound('thread');
-    if (r.kind === 'busy') throw new ApiError(409, 'thread_busy', `the thread has an active turn (${r.active_job_id}); cancel it first`);
+    if (r.kind === 'busy')
+      throw new ApiError(409, 'thread_busy', `the thread has an active turn (${r.active_job_id}); cancel it first`);
     for (const jobId of r.job_ids) await purgeJob(jobId, this.store, this.log, this.shares);
     this.logger.log({ msg: 'thread deleted', thread_id: id, tenant, jobs: r.job_ids.length });
   }

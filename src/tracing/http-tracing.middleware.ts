@@ -13,7 +13,10 @@ export class HttpTracingMiddleware implements NestMiddleware {
     const parent = propagation.extract(context.active(), req.headers);
     const span = tracer().startSpan(
       `HTTP ${req.method}`,
-      { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'url.path': req.originalUrl.split('?')[0] } },
+      {
+        kind: SpanKind.SERVER,
+        attributes: { 'http.request.method': req.method, 'url.path': req.originalUrl.split('?')[0] },
+      },
       parent,
     );
     if (!span.isRecording()) {

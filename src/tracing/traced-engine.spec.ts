@@ -11,10 +11,14 @@ describe('traceEngine', () => {
   const exporter = new InMemorySpanExporter();
   let tracing: TracingHandle | null;
   beforeAll(async () => {
-    tracing = await startTracing({ tracing: { enabled: false, serviceName: 'unit', tracesEndpoint: undefined, exporter: undefined } }, 'unit', {
-      exporter,
-      simple: true,
-    });
+    tracing = await startTracing(
+      { tracing: { enabled: false, serviceName: 'unit', tracesEndpoint: undefined, exporter: undefined } },
+      'unit',
+      {
+        exporter,
+        simple: true,
+      },
+    );
   });
   afterAll(async () => {
     await tracing?.shutdown();
@@ -22,7 +26,7 @@ describe('traceEngine', () => {
 
   it('wraps appends and dispatch in spans, carries the context to the consumer, and passes every other method through', async () => {
     const engine = traceEngine(createEmbeddedEngine(loadConfig({}, hashKey)));
-    const queue = (engine.jobQueue as unknown as MemoryJobQueue);
+    const queue = engine.jobQueue as unknown as MemoryJobQueue;
     expect(queue.depth()).toBe(0); // a driver's own method, through the proxy
     const seen: { carrier?: Record<string, string>; fields: ReturnType<typeof traceFields> }[] = [];
     await withSpan('test.root', {}, async () => {
@@ -30,10 +34,13 @@ describe('traceEngine', () => {
       await engine.jobQueue.enqueue('job_A');
       expect(traceFields().trace_id).toMatch(/^[0-9a-f]{32}$/);
     });
-    const consumer = await engine.jobQueue.consume(async (q) => {
-      seen.push({ carrier: q.traceContext, fields: traceFields() });
-      await q.ack();
-    }, { concurrency: 1 });
+    const consumer = await engine.jobQueue.consume(
+      async (q) => {
+        seen.push({ carrier: q.traceContext, fields: traceFields() });
+        await q.ack();
+      },
+      { concurrency: 1 },
+    );
     await consumer.drain();
     const spans = exporter.getFinishedSpans();
     const root = spans.find((s) => s.name === 'test.root')!;

@@ -8,12 +8,17 @@ import { SpanKind } from '@opentelemetry/api';
 import type { Engine } from '../engine/engine.types.js';
 import { withSpan } from './tracing.js';
 
-function wrap<T extends object>(target: T, method: string, around: (fn: (...args: unknown[]) => Promise<unknown>, args: unknown[]) => Promise<unknown>): T {
+function wrap<T extends object>(
+  target: T,
+  method: string,
+  around: (fn: (...args: unknown[]) => Promise<unknown>, args: unknown[]) => Promise<unknown>,
+): T {
   return new Proxy(target, {
     get(t, p) {
       const v = Reflect.get(t, p, t) as unknown;
       if (typeof v !== 'function') return v;
-      if (p === method) return (...args: unknown[]) => around((...a) => (v as (...x: unknown[]) => Promise<unknown>).apply(t, a), args);
+      if (p === method)
+        return (...args: unknown[]) => around((...a) => (v as (...x: unknown[]) => Promise<unknown>).apply(t, a), args);
       return (v as (...x: unknown[]) => unknown).bind(t);
     },
   });
@@ -22,12 +27,21 @@ function wrap<T extends object>(target: T, method: string, around: (fn: (...args
 export function traceEngine(engine: Engine): Engine {
   const eventLog = wrap(engine.eventLog, 'append', (fn, args) => {
     const [jobId, input] = args as [string, { event: { type: string }; attempt: number }];
-    return withSpan('event.append', { 'jobstream.job_id': jobId, 'jobstream.event_type': input.event.type, 'jobstream.attempt': input.attempt }, () => fn(...args));
+    return withSpan(
+      'event.append',
+      { 'jobstream.job_id': jobId, 'jobstream.event_type': input.event.type, 'jobstream.attempt': input.attempt },
+      () => fn(...args),
+    );
   });
   const jobQueue = wrap(engine.jobQueue, 'enqueue', (fn, args) =>
-    withSpan('job.dispatch', { 'jobstream.job_id': String(args[0]), 'messaging.system': engine.kind === 'nats' ? 'nats' : 'memory' }, () => fn(...args), {
-      kind: SpanKind.PRODUCER,
-    }),
+    withSpan(
+      'job.dispatch',
+      { 'jobstream.job_id': String(args[0]), 'messaging.system': engine.kind === 'nats' ? 'nats' : 'memory' },
+      () => fn(...args),
+      {
+        kind: SpanKind.PRODUCER,
+      },
+    ),
   );
   return new Proxy(engine, {
     get(t, p) {

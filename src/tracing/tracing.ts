@@ -143,7 +143,11 @@ export async function withSpan<T>(
  */
 export function Traced<A extends unknown[]>(
   name: string,
-  opts: { attrs?: (...args: A) => Attributes; parent?: (...args: A) => Record<string, string> | undefined; kind?: SpanKind } = {},
+  opts: {
+    attrs?: (...args: A) => Attributes;
+    parent?: (...args: A) => Record<string, string> | undefined;
+    kind?: SpanKind;
+  } = {},
 ): MethodDecorator {
   return (_target, _key, descriptor: PropertyDescriptor) => {
     const original = descriptor.value as (...args: A) => Promise<unknown>;
@@ -157,7 +161,11 @@ export function Traced<A extends unknown[]>(
 }
 
 /** A span for a long-lived response (an SSE session): from now until the response closes. */
-export function traceSession(res: { once(event: 'close', fn: () => void): unknown }, name: string, attributes: Attributes): void {
+export function traceSession(
+  res: { once(event: 'close', fn: () => void): unknown },
+  name: string,
+  attributes: Attributes,
+): void {
   const span = tracer().startSpan(name, { attributes, kind: SpanKind.INTERNAL });
   if (!span.isRecording()) return;
   res.once('close', () => span.end());

@@ -8,9 +8,22 @@ import { JobWatchdog, SweepErrors } from './job-watchdog.js';
 function record(over: Partial<JobRecord> = {}): JobRecord {
   const now = new Date().toISOString();
   return {
-    id: newJobId(), tenant: 't', agent: 'echo', input: { message: 'hi' }, metadata: null, status: 'running',
-    created_at: now, updated_at: now, started_at: now, finished_at: null, attempt: 2,
-    usage: { input_tokens: 3, output_tokens: 1 }, error: null, cancel_reason: null, heartbeat_at: now, ...over,
+    id: newJobId(),
+    tenant: 't',
+    agent: 'echo',
+    input: { message: 'hi' },
+    metadata: null,
+    status: 'running',
+    created_at: now,
+    updated_at: now,
+    started_at: now,
+    finished_at: null,
+    attempt: 2,
+    usage: { input_tokens: 3, output_tokens: 1 },
+    error: null,
+    cancel_reason: null,
+    heartbeat_at: now,
+    ...over,
   };
 }
 
@@ -32,8 +45,18 @@ describe('JobWatchdog', () => {
 
     expect(await watchdog.sweep()).toEqual([stale.id]);
     const last = (await log.last(stale.id))!.event;
-    expect(last).toMatchObject({ type: 'error', code: 'worker_lost', retryable: true, attempt: 2, usage: { input_tokens: 3, output_tokens: 1 } });
-    expect(await store.get(stale.id)).toMatchObject({ status: 'failed', error: { code: 'worker_lost' }, finished_at: last.ts });
+    expect(last).toMatchObject({
+      type: 'error',
+      code: 'worker_lost',
+      retryable: true,
+      attempt: 2,
+      usage: { input_tokens: 3, output_tokens: 1 },
+    });
+    expect(await store.get(stale.id)).toMatchObject({
+      status: 'failed',
+      error: { code: 'worker_lost' },
+      finished_at: last.ts,
+    });
     expect((await store.get(fresh.id))?.status).toBe('running');
     expect((await store.get(queued.id))?.status).toBe('queued');
     expect(await watchdog.sweep()).toEqual([]);
@@ -43,10 +66,16 @@ describe('JobWatchdog', () => {
     const { log, store, watchdog } = setup();
     const job = record({ heartbeat_at: ago(10_000) });
     await store.create(job);
-    await log.append(job.id, { event: { type: 'done', usage: { input_tokens: 1, output_tokens: 2 }, output: { text: 'ok' } }, attempt: 2 });
+    await log.append(job.id, {
+      event: { type: 'done', usage: { input_tokens: 1, output_tokens: 2 }, output: { text: 'ok' } },
+      attempt: 2,
+    });
     await watchdog.sweep();
     expect((await log.read(job.id, START, 10)).map((e) => e.event.type)).toEqual(['done']);
-    expect(await store.get(job.id)).toMatchObject({ status: 'completed', usage: { input_tokens: 1, output_tokens: 2 } });
+    expect(await store.get(job.id)).toMatchObject({
+      status: 'completed',
+      usage: { input_tokens: 1, output_tokens: 2 },
+    });
   });
 
   it('appends one terminal event when several watchdogs sweep at once', async () => {
@@ -73,7 +102,10 @@ describe('JobWatchdog', () => {
         id === broken.id ? Promise.reject(new Error('log unavailable for this one')) : log.append(id, input),
     });
     const watchdog = new JobWatchdog(store, failing, { staleAfterMs: 3_000 });
-    const err = await watchdog.sweep().then(() => null, (e: unknown) => e);
+    const err = await watchdog.sweep().then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(SweepErrors);
     expect((err as SweepErrors).errors.map((e) => e.jobId)).toEqual([broken.id]);
     expect((await log.last(ahead.id))!.event).toMatchObject({ type: 'error', code: 'worker_lost', attempt: 3 });
@@ -86,12 +118,23 @@ describe('JobWatchdog', () => {
     const { log, store } = setup();
     const queue = new MemoryJobQueue();
     const watchdog = new JobWatchdog(store, log, { staleAfterMs: 3_000, dispatchGraceMs: 1_000 }, queue);
-    const stranded = newJobRecord({ id: newJobId(), tenant: 't', agent: 'echo', input: { message: 'hi' }, metadata: null }, new Date(Date.now() - 5_000));
-    const young = newJobRecord({ id: newJobId(), tenant: 't', agent: 'echo', input: { message: 'hi' }, metadata: null });
+    const stranded = newJobRecord(
+      { id: newJobId(), tenant: 't', agent: 'echo', input: { message: 'hi' }, metadata: null },
+      new Date(Date.now() - 5_000),
+    );
+    const young = newJobRecord({
+      id: newJobId(),
+      tenant: 't',
+      agent: 'echo',
+      input: { message: 'hi' },
+      metadata: null,
+    });
     for (const j of [stranded, young]) await store.create(j);
     await watchdog.sweep();
     expect(queue.depth()).toBe(1);
-    expect((await log.read(stranded.id, START, 10)).map((e) => e.event)).toMatchObject([{ type: 'status', status: 'queued', seq: 1 }]);
+    expect((await log.read(stranded.id, START, 10)).map((e) => e.event)).toMatchObject([
+      { type: 'status', status: 'queued', seq: 1 },
+    ]);
     expect((await store.get(stranded.id))?.dispatched_at).toEqual(expect.any(String));
     expect((await store.get(young.id))?.dispatched_at).toBeNull();
     await watchdog.sweep();
@@ -103,17 +146,43 @@ describe('JobWatchdog', () => {
   it('never takes a waiting job for a lost worker, and ends it with input_timeout at its deadline (v1.1)', async () => {
     const { log, store, watchdog } = setup();
     const req = (rid: string, expires: string) => ({
-      request_id: rid, kind: 'approval' as const, prompt: 'ok?', schema: { type: 'object' }, expires_at: expires, attempt: 2, answer: null, answered_at: null,
+      request_id: rid,
+      kind: 'approval' as const,
+      prompt: 'ok?',
+      schema: { type: 'object' },
+      expires_at: expires,
+      attempt: 2,
+      answer: null,
+      answered_at: null,
     });
-    const due = record({ status: 'waiting_for_input', heartbeat_at: null, updated_at: ago(3_600_000), input_request: req('r1', ago(1)) });
-    const later = record({ status: 'waiting_for_input', heartbeat_at: null, updated_at: ago(3_600_000), input_request: req('r2', new Date(Date.now() + 60_000).toISOString()) });
+    const due = record({
+      status: 'waiting_for_input',
+      heartbeat_at: null,
+      updated_at: ago(3_600_000),
+      input_request: req('r1', ago(1)),
+    });
+    const later = record({
+      status: 'waiting_for_input',
+      heartbeat_at: null,
+      updated_at: ago(3_600_000),
+      input_request: req('r2', new Date(Date.now() + 60_000).toISOString()),
+    });
     for (const j of [due, later]) await store.create(j);
-    await log.append(due.id, { event: { type: 'input_required', request_id: 'r1', kind: 'approval', prompt: 'ok?' }, attempt: 2 });
+    await log.append(due.id, {
+      event: { type: 'input_required', request_id: 'r1', kind: 'approval', prompt: 'ok?' },
+      attempt: 2,
+    });
 
     expect(await watchdog.sweep()).toEqual([]); // an hour without a heartbeat: not stale, it holds no worker
     expect(await watchdog.sweepInputs()).toEqual([due.id]);
     const last = (await log.last(due.id))!.event;
-    expect(last).toMatchObject({ type: 'error', code: 'input_timeout', retryable: false, attempt: 2, usage: { input_tokens: 3, output_tokens: 1 } });
+    expect(last).toMatchObject({
+      type: 'error',
+      code: 'input_timeout',
+      retryable: false,
+      attempt: 2,
+      usage: { input_tokens: 3, output_tokens: 1 },
+    });
     expect(await store.get(due.id)).toMatchObject({ status: 'failed', error: { code: 'input_timeout' } });
     expect((await store.get(later.id))?.status).toBe('waiting_for_input');
     expect(await watchdog.sweepInputs()).toEqual([]);

@@ -113,7 +113,11 @@ export class JobWatchdog {
         await dispatchJob({ store: this.store, log: this.log, queue: this.queue! }, job);
         this.redispatched.push(job.id);
         if (this.redispatched.length > 1000) this.redispatched.splice(0, 500);
-        this.logger.warn({ msg: 'dispatched a job whose dispatch was never confirmed', job_id: job.id, age_ms: now - Date.parse(job.created_at) });
+        this.logger.warn({
+          msg: 'dispatched a job whose dispatch was never confirmed',
+          job_id: job.id,
+          age_ms: now - Date.parse(job.created_at),
+        });
       } catch (error) {
         errors.push({ jobId: job.id, error });
       }
@@ -127,7 +131,8 @@ export class JobWatchdog {
     for (const candidate of due) {
       const job = await this.store.get(candidate.id); // answered meanwhile?
       const req = job?.input_request;
-      if (!job || job.status !== 'waiting_for_input' || !req || req.answer !== null || Date.parse(req.expires_at) > now) continue;
+      if (!job || job.status !== 'waiting_for_input' || !req || req.answer !== null || Date.parse(req.expires_at) > now)
+        continue;
       await expireInput(this.store, this.log, job);
       this.logger.log({ msg: 'input request expired; job ended', job_id: job.id, request_id: req.request_id });
       ended.push(job.id);
@@ -156,7 +161,13 @@ export class JobWatchdog {
         scope: 'job',
       },
     );
-    this.logger.warn({ msg: 'ended a job whose worker went silent', job_id: job.id, attempt: ended.attempt, silent_ms: silentMs, outcome: ended.event.type });
+    this.logger.warn({
+      msg: 'ended a job whose worker went silent',
+      job_id: job.id,
+      attempt: ended.attempt,
+      silent_ms: silentMs,
+      outcome: ended.event.type,
+    });
   }
 }
 

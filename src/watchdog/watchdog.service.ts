@@ -80,8 +80,10 @@ export class WatchdogService implements OnApplicationBootstrap, OnApplicationShu
         },
         (err: unknown) => {
           // a store or log outage: say so once per outage, keep trying. Per-job failures are reported each time.
-          if (err instanceof SweepErrors) this.logger.warn({ msg: 'watchdog sweep: some jobs failed', error: err.message });
-          else if (this.failures++ === 0) this.logger.warn({ msg: 'watchdog sweep failed', error: err instanceof Error ? err.message : String(err) });
+          if (err instanceof SweepErrors)
+            this.logger.warn({ msg: 'watchdog sweep: some jobs failed', error: err.message });
+          else if (this.failures++ === 0)
+            this.logger.warn({ msg: 'watchdog sweep failed', error: err instanceof Error ? err.message : String(err) });
         },
       )
       .finally(() => {

@@ -58,7 +58,10 @@ function embeddedIpv4(ip: string): string | null {
 
 /** Eight 16-bit groups of an IPv6 address (with an optional dotted IPv4 tail), or null. */
 function expandIpv6(ip: string): number[] | null {
-  let s = ip.toLowerCase().replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+  let s = ip
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/%.*$/, '');
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
   if (v4) {
     const p = v4[1]!.split('.').map(Number);
@@ -101,21 +104,27 @@ export function checkWebhookUrl(raw: string, allowPrivate: boolean): URL {
   } catch {
     throw new UnsafeWebhookUrlError('url must be an absolute http:// or https:// URL');
   }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new UnsafeWebhookUrlError('url must use https:// or http://');
+  if (u.protocol !== 'https:' && u.protocol !== 'http:')
+    throw new UnsafeWebhookUrlError('url must use https:// or http://');
   if (u.username || u.password) throw new UnsafeWebhookUrlError('url must not contain credentials');
   if (!u.hostname) throw new UnsafeWebhookUrlError('url must have a host');
   if (allowPrivate) return u;
   const host = u.hostname.replace(/^\[|\]$/g, '');
-  if (isLocalName(host)) throw new UnsafeWebhookUrlError('url must not point at localhost (set WEBHOOK_ALLOW_PRIVATE=true to allow it)');
+  if (isLocalName(host))
+    throw new UnsafeWebhookUrlError('url must not point at localhost (set WEBHOOK_ALLOW_PRIVATE=true to allow it)');
   if (isIP(host) && isBlockedAddress(host)) {
-    throw new UnsafeWebhookUrlError('url must not point at a loopback, private, link-local or reserved address (set WEBHOOK_ALLOW_PRIVATE=true to allow it)');
+    throw new UnsafeWebhookUrlError(
+      'url must not point at a loopback, private, link-local or reserved address (set WEBHOOK_ALLOW_PRIVATE=true to allow it)',
+    );
   }
   return u;
 }
 
 type Resolve = (host: string) => Promise<LookupAddress[]>;
 const resolveAll: Resolve = (host) =>
-  new Promise((resolve, reject) => dnsLookup(host, { all: true, verbatim: true }, (err, addrs) => (err ? reject(err) : resolve(addrs))));
+  new Promise((resolve, reject) =>
+    dnsLookup(host, { all: true, verbatim: true }, (err, addrs) => (err ? reject(err) : resolve(addrs))),
+  );
 
 /** Resolves a name and refuses it when ANY of its addresses is blocked (no mixing a public and a private answer). */
 export async function checkResolvedHost(host: string, resolve: Resolve = resolveAll): Promise<LookupAddress[]> {

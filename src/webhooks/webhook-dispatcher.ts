@@ -78,7 +78,8 @@ export class WebhookDispatcher {
     this.again = false;
     try {
       const free = this.opts.concurrency - this.inflight.size;
-      if (free <= 0) this.again = true; // look again as soon as a slot frees up
+      if (free <= 0)
+        this.again = true; // look again as soon as a slot frees up
       else {
         const lease = this.opts.timeoutMs + this.opts.leaseMarginMs;
         const claimed = await this.store.claimDue(this.now(), free, lease);
@@ -98,7 +99,10 @@ export class WebhookDispatcher {
     // A try that throws (a stored secret the signer refuses, a URL node:http will not take) must not become an
     // unhandled rejection, which ends the process: log it; its lease runs out and the delivery is tried again.
     const p = attempt.catch((err: unknown) => {
-      this.logger.warn({ msg: 'webhook dispatch: a try failed', error: err instanceof Error ? err.message : String(err) });
+      this.logger.warn({
+        msg: 'webhook dispatch: a try failed',
+        error: err instanceof Error ? err.message : String(err),
+      });
     });
     this.inflight.add(p);
     void p.finally(() => {
@@ -121,7 +125,10 @@ export class WebhookDispatcher {
         'webhook-timestamp': String(epochSeconds(at)),
         'webhook-signature': wh.sign(d.id, at, d.payload),
       };
-      result = await sendWebhook(ep.url, headers, d.payload, { timeoutMs: this.opts.timeoutMs, allowPrivate: this.opts.allowPrivate });
+      result = await sendWebhook(ep.url, headers, d.payload, {
+        timeoutMs: this.opts.timeoutMs,
+        allowPrivate: this.opts.allowPrivate,
+      });
     }
     const outcome = this.outcomeOf(d, result, ep === null);
     try {
@@ -131,7 +138,11 @@ export class WebhookDispatcher {
         outcome,
       );
     } catch (err) {
-      this.logger.warn({ msg: 'webhook dispatch: cannot record a try', delivery_id: d.id, error: (err as Error).message });
+      this.logger.warn({
+        msg: 'webhook dispatch: cannot record a try',
+        delivery_id: d.id,
+        error: (err as Error).message,
+      });
     }
     this.metrics.attempt(outcome.kind === 'retry' ? 'retry' : outcome.kind, result.ok, result.duration_ms);
     const log = {

@@ -24,23 +24,39 @@ describe('sendWebhook', () => {
   it('refuses a name that resolves to loopback at delivery time (the DNS answer is checked, nothing is sent)', async () => {
     hits = 0;
     const r = await sendWebhook(`http://localhost:${port}/hook`, {}, '{}', { timeoutMs: 2_000, allowPrivate: false });
-    expect(r).toMatchObject({ ok: false, status_code: null, error: expect.stringMatching(/^refused: .*non-public address/) });
+    expect(r).toMatchObject({
+      ok: false,
+      status_code: null,
+      error: expect.stringMatching(/^refused: .*non-public address/),
+    });
     expect(hits).toBe(0);
-    const literal = await sendWebhook(`http://127.0.0.1:${port}/hook`, {}, '{}', { timeoutMs: 2_000, allowPrivate: false });
+    const literal = await sendWebhook(`http://127.0.0.1:${port}/hook`, {}, '{}', {
+      timeoutMs: 2_000,
+      allowPrivate: false,
+    });
     expect(literal).toMatchObject({ ok: false, error: expect.stringMatching(/^refused/) });
     expect(hits).toBe(0);
   });
 
   it('delivers when private targets are allowed, and treats a redirect as a failure (not followed)', async () => {
     hits = 0;
-    expect(await sendWebhook(`http://localhost:${port}/hook`, {}, '{}', { timeoutMs: 2_000, allowPrivate: true })).toMatchObject({ ok: true, status_code: 204 });
-    const moved = await sendWebhook(`http://127.0.0.1:${port}/moved`, {}, '{}', { timeoutMs: 2_000, allowPrivate: true });
+    expect(
+      await sendWebhook(`http://localhost:${port}/hook`, {}, '{}', { timeoutMs: 2_000, allowPrivate: true }),
+    ).toMatchObject({ ok: true, status_code: 204 });
+    const moved = await sendWebhook(`http://127.0.0.1:${port}/moved`, {}, '{}', {
+      timeoutMs: 2_000,
+      allowPrivate: true,
+    });
     expect(moved).toMatchObject({ ok: false, status_code: 307, error: 'redirect (307) not followed' });
     expect(hits).toBe(2);
   });
 
   it('reports a refused connection without throwing', async () => {
     const r = await sendWebhook('http://127.0.0.1:1/x', {}, '{}', { timeoutMs: 2_000, allowPrivate: true });
-    expect(r).toMatchObject({ ok: false, status_code: null, error: expect.stringMatching(/request failed: ECONNREFUSED/) });
+    expect(r).toMatchObject({
+      ok: false,
+      status_code: null,
+      error: expect.stringMatching(/request failed: ECONNREFUSED/),
+    });
   });
 });

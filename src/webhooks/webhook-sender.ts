@@ -24,7 +24,12 @@ export interface SendOptions {
 
 const MAX_ANSWER_BYTES = 16 * 1024;
 
-export function sendWebhook(url: string, headers: Record<string, string>, body: string, opts: SendOptions): Promise<SendResult> {
+export function sendWebhook(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  opts: SendOptions,
+): Promise<SendResult> {
   const started = performance.now();
   const done = (status_code: number | null, error: string | null): SendResult => ({
     ok: error === null && status_code !== null && status_code >= 200 && status_code < 300,
@@ -73,7 +78,12 @@ export function sendWebhook(url: string, headers: Record<string, string>, body: 
         const status = res.statusCode ?? null;
         const end = () => {
           const s = status ?? 0;
-          const err = s >= 200 && s < 300 ? null : s >= 300 && s < 400 ? `redirect (${s}) not followed` : `endpoint answered ${s}`;
+          const err =
+            s >= 200 && s < 300
+              ? null
+              : s >= 300 && s < 400
+                ? `redirect (${s}) not followed`
+                : `endpoint answered ${s}`;
           finish(done(status, err));
         };
         res.on('end', end);
@@ -88,7 +98,12 @@ export function sendWebhook(url: string, headers: Record<string, string>, body: 
     req.on('error', (err: Error) => {
       const cause = (err as { cause?: unknown }).cause;
       const unsafe = err instanceof UnsafeWebhookUrlError || cause instanceof UnsafeWebhookUrlError;
-      finish(done(null, unsafe ? `refused: ${err.message}` : `request failed: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+      finish(
+        done(
+          null,
+          unsafe ? `refused: ${err.message}` : `request failed: ${(err as NodeJS.ErrnoException).code ?? err.message}`,
+        ),
+      );
     });
     req.end(body);
   });

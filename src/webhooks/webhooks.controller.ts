@@ -1,7 +1,13 @@
 /** REST endpoints of webhooks (thin: validation in pipes, rules in WebhooksService). */
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
-import { DELIVERY_ID_PATTERN, WEBHOOK_ID_PATTERN, createWebhookRequestSchema, type CreateWebhookRequest, type WebhookView } from '@jobstream/contracts';
+import {
+  DELIVERY_ID_PATTERN,
+  WEBHOOK_ID_PATTERN,
+  createWebhookRequestSchema,
+  type CreateWebhookRequest,
+  type WebhookView,
+} from '@jobstream/contracts';
 import { ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
 import { ApiError } from '../common/api-error.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
@@ -39,7 +45,10 @@ export class WebhooksController {
 
   @Post()
   @ApiWebhooksDocs.create()
-  create(@Tenant() tenant: string, @Body(new ZodValidationPipe(createWebhookRequestSchema)) body: CreateWebhookRequest): Promise<WebhookView> {
+  create(
+    @Tenant() tenant: string,
+    @Body(new ZodValidationPipe(createWebhookRequestSchema)) body: CreateWebhookRequest,
+  ): Promise<WebhookView> {
     return this.webhooks.create(tenant, body);
   }
 
@@ -69,7 +78,11 @@ export class WebhooksController {
   @Post(':id/deliveries/:delivery_id/redeliver')
   @HttpCode(202)
   @ApiWebhooksDocs.redeliver()
-  redeliver(@Tenant() tenant: string, @Param('id') id: string, @Param('delivery_id') deliveryId: string): Promise<DeliveryView> {
+  redeliver(
+    @Tenant() tenant: string,
+    @Param('id') id: string,
+    @Param('delivery_id') deliveryId: string,
+  ): Promise<DeliveryView> {
     if (!DELIVERY_ID_PATTERN.test(deliveryId)) throw ApiError.notFound('delivery');
     return this.webhooks.redeliver(tenant, webhookId(id), deliveryId);
   }

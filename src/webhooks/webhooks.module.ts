@@ -47,7 +47,14 @@ export class WebhooksModule implements OnApplicationBootstrap, OnApplicationShut
     const w = config.webhooks;
     this.dispatcher = new WebhookDispatcher(
       store,
-      { timeoutMs: w.timeoutMs, retryScheduleMs: w.retryScheduleMs, concurrency: w.concurrency, pollMs: w.pollMs, allowPrivate: w.allowPrivate, leaseMarginMs: w.leaseMarginMs },
+      {
+        timeoutMs: w.timeoutMs,
+        retryScheduleMs: w.retryScheduleMs,
+        concurrency: w.concurrency,
+        pollMs: w.pollMs,
+        allowPrivate: w.allowPrivate,
+        leaseMarginMs: w.leaseMarginMs,
+      },
       metrics,
     );
     metrics.bindPending(() => store.pendingCount());
@@ -58,7 +65,9 @@ export class WebhooksModule implements OnApplicationBootstrap, OnApplicationShut
     this.feed = await this.engine.jobEventFeed.start((e) => this.service.onJobEvent(e));
     this.dispatcher.start();
     if (this.engine.kind === 'nats' && !this.redis) {
-      this.logger.warn('REDIS_URL is unset: webhook endpoints and pending deliveries are kept in this process only (lost on restart); set REDIS_URL');
+      this.logger.warn(
+        'REDIS_URL is unset: webhook endpoints and pending deliveries are kept in this process only (lost on restart); set REDIS_URL',
+      );
     }
   }
 

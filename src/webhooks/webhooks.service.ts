@@ -90,9 +90,10 @@ export class WebhooksService {
       url = checkWebhookUrl(body.url, allowPrivate);
       const host = url.hostname.replace(/^\[|\]$/g, '');
       // A name is resolved now too; a name that does not resolve (yet) is accepted and checked at every try.
-      if (!allowPrivate && !isIP(host)) await checkResolvedHost(host).catch((err: unknown) => {
-        if (err instanceof UnsafeWebhookUrlError) throw err;
-      });
+      if (!allowPrivate && !isIP(host))
+        await checkResolvedHost(host).catch((err: unknown) => {
+          if (err instanceof UnsafeWebhookUrlError) throw err;
+        });
     } catch (err) {
       if (err instanceof UnsafeWebhookUrlError) throw ApiError.invalid(err.message);
       throw err;
@@ -111,7 +112,13 @@ export class WebhooksService {
       if (err instanceof WebhookLimitError) throw new ApiError(409, 'conflict', err.message);
       throw err;
     }
-    this.logger.log({ msg: 'webhook endpoint created', tenant, webhook_id: ep.id, origin: url.origin, events: ep.events });
+    this.logger.log({
+      msg: 'webhook endpoint created',
+      tenant,
+      webhook_id: ep.id,
+      origin: url.origin,
+      events: ep.events,
+    });
     return toView(ep, true);
   }
 
@@ -124,7 +131,12 @@ export class WebhooksService {
     this.logger.log({ msg: 'webhook endpoint deleted', tenant, webhook_id: id });
   }
 
-  async deliveries(tenant: string, id: string, limit: number, before?: string): Promise<{ items: DeliveryView[]; next_cursor: string | null }> {
+  async deliveries(
+    tenant: string,
+    id: string,
+    limit: number,
+    before?: string,
+  ): Promise<{ items: DeliveryView[]; next_cursor: string | null }> {
     if (!(await this.store.getEndpoint(tenant, id))) throw ApiError.notFound('webhook');
     const items = await this.store.listDeliveries(tenant, id, limit + 1, before ?? null);
     const page = items.slice(0, limit);
@@ -149,7 +161,8 @@ export class WebhooksService {
     const endpoints = (await this.store.listEndpoints(rec.tenant)).filter((ep) => ep.events.includes(type));
     if (endpoints.length === 0) return;
     const job = toJob(rec, logged);
-    if (e.type === 'input_required' && (job.status === 'running' || job.status === 'queued')) job.status = 'waiting_for_input';
+    if (e.type === 'input_required' && (job.status === 'running' || job.status === 'queued'))
+      job.status = 'waiting_for_input';
     const payload: WebhookPayload = { type, timestamp: e.ts, data: { job } };
     const body = JSON.stringify(payload);
     const now = new Date();

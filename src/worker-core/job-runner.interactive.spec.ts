@@ -44,7 +44,15 @@ const greeter: Agent = {
 };
 
 function delivery(jobId: string): QueuedJob & { acked: boolean } {
-  const d = { jobId, deliveries: 1, acked: false, working: () => {}, ack: async () => void (d.acked = true), release: async () => {}, abandon: () => {} };
+  const d = {
+    jobId,
+    deliveries: 1,
+    acked: false,
+    working: () => {},
+    ack: async () => void (d.acked = true),
+    release: async () => {},
+    abandon: () => {},
+  };
   return d;
 }
 
@@ -59,12 +67,18 @@ function setup(onAppend?: (jobId: string, input: AppendInput) => Promise<void>) 
     };
   }
   const store = new MemoryJobStore({ retentionMs: 60_000, idempotencyTtlMs: 60_000 });
-  const runner = new JobRunner(store, log, new AgentRegistry([greeter]), { maxAttempts: 3, workingIntervalMs: 1000, inputTimeoutMs: 60_000 });
+  const runner = new JobRunner(store, log, new AgentRegistry([greeter]), {
+    maxAttempts: 3,
+    workingIntervalMs: 1000,
+    inputTimeoutMs: 60_000,
+  });
   return { log, store, runner };
 }
 
 async function newJob(store: MemoryJobStore, log: MemoryEventLog): Promise<JobRecord> {
-  const { job } = await store.create(newJobRecord({ id: newJobId(), tenant: 't', agent: 'echo', input: { message: 'x' }, metadata: null }));
+  const { job } = await store.create(
+    newJobRecord({ id: newJobId(), tenant: 't', agent: 'echo', input: { message: 'x' }, metadata: null }),
+  );
   await log.append(job.id, { event: { type: 'status', status: 'queued' }, attempt: 1 });
   return job;
 }
@@ -79,7 +93,10 @@ async function answer(store: MemoryJobStore, log: MemoryEventLog, jobId: string,
     patch: { input_request: { ...req, answer: input, answered_at: new Date().toISOString() } },
   });
   expect(tr.changed).toBe(true);
-  await log.append(jobId, { event: { type: 'input_received', request_id: req.request_id, input }, attempt: rec.attempt });
+  await log.append(jobId, {
+    event: { type: 'input_received', request_id: req.request_id, input },
+    attempt: rec.attempt,
+  });
   await log.append(jobId, { event: { type: 'status', status: 'queued' }, attempt: rec.attempt });
 }
 
@@ -97,7 +114,13 @@ describe('JobRunner: interactive jobs', () => {
     expect(rec.status).toBe('waiting_for_input');
     expect(rec.heartbeat_at).toBeNull();
     expect(rec.usage).toEqual({ input_tokens: 1, output_tokens: 1 });
-    expect(rec.input_request).toMatchObject({ request_id: 'name', kind: 'text', attempt: 1, answer: null, schema: { type: 'object', required: ['text'] } });
+    expect(rec.input_request).toMatchObject({
+      request_id: 'name',
+      kind: 'text',
+      attempt: 1,
+      answer: null,
+      schema: { type: 'object', required: ['text'] },
+    });
     // a stray delivery of a waiting job is acked and does nothing
     const stray = delivery(job.id);
     await runner.handle(stray);
@@ -106,7 +129,10 @@ describe('JobRunner: interactive jobs', () => {
 
     await answer(store, log, job.id, { text: 'Ada' });
     // another runner (another worker) continues
-    const runner2 = new JobRunner(store, log, new AgentRegistry([greeter]), { maxAttempts: 3, workingIntervalMs: 1000 });
+    const runner2 = new JobRunner(store, log, new AgentRegistry([greeter]), {
+      maxAttempts: 3,
+      workingIntervalMs: 1000,
+    });
     await runner2.handle(delivery(job.id));
     expect((await store.get(job.id))!.input_request).toMatchObject({ kind: 'approval', answer: null });
     await answer(store, log, job.id, { approved: true });
@@ -134,7 +160,11 @@ describe('JobRunner: interactive jobs', () => {
       'done',
     ]);
     expect(tokenTextIn(events)).toBe('Hi. Hello Ada. Sent.');
-    expect(events.at(-1)).toMatchObject({ type: 'done', output: { text: 'Hi. Hello Ada. Sent.' }, usage: { input_tokens: 1, output_tokens: 3 } });
+    expect(events.at(-1)).toMatchObject({
+      type: 'done',
+      output: { text: 'Hi. Hello Ada. Sent.' },
+      usage: { input_tokens: 1, output_tokens: 3 },
+    });
     expect(await store.get(job.id)).toMatchObject({ status: 'completed', usage: { output_tokens: 3 } });
   });
 
@@ -167,7 +197,11 @@ describe('JobRunner: interactive jobs', () => {
     let store!: MemoryJobStore;
     // The "client" cancels the moment the question is in the log: the API records the reason, nobody holds the job
     // once it parks, so the parking runner must end it (through the job-ending module).
-    const { log, store: s, runner } = setup(async (jobId, input) => {
+    const {
+      log,
+      store: s,
+      runner,
+    } = setup(async (jobId, input) => {
       if (input.event.type === 'input_required') await store.update(jobId, { cancel_reason: 'changed my mind' });
     });
     store = s;
@@ -178,17 +212,35 @@ describe('JobRunner: interactive jobs', () => {
     const events = await all(log, job.id);
     expect(events.map((e) => e.type)).toEqual(['status', 'status', 'token', 'input_required', 'status', 'cancelled']);
     expect(events.at(-2)).toMatchObject({ type: 'status', status: 'waiting_for_input' });
-    expect(events.at(-1)).toMatchObject({ type: 'cancelled', reason: 'changed my mind', usage: { input_tokens: 1, output_tokens: 1 } });
-    expect(await store.get(job.id)).toMatchObject({ status: 'cancelled', usage: { output_tokens: 1 }, finished_at: events.at(-1)!.ts });
+    expect(events.at(-1)).toMatchObject({
+      type: 'cancelled',
+      reason: 'changed my mind',
+      usage: { input_tokens: 1, output_tokens: 1 },
+    });
+    expect(await store.get(job.id)).toMatchObject({
+      status: 'cancelled',
+      usage: { output_tokens: 1 },
+      finished_at: events.at(-1)!.ts,
+    });
   });
 
   it('ends the job clearly when a question is malformed (a schema that does not compile, tool calls on an approval)', async () => {
     for (const bad of [
       { type: 'input_required', kind: 'text', prompt: 'x', schema: { type: 'no-such-type' } },
-      { type: 'input_required', kind: 'approval', prompt: 'x', tool_calls: [{ call_id: 'c', name: 'n', arguments: {} }] },
+      {
+        type: 'input_required',
+        kind: 'approval',
+        prompt: 'x',
+        tool_calls: [{ call_id: 'c', name: 'n', arguments: {} }],
+      },
       { type: 'input_required', kind: 'tool_results', prompt: 'x' },
     ]) {
-      const agent: Agent = { name: 'echo', async *run() { yield bad as AgentOutput; } };
+      const agent: Agent = {
+        name: 'echo',
+        async *run() {
+          yield bad as AgentOutput;
+        },
+      };
       const log = new MemoryEventLog({ retentionMs: 60_000 });
       const store = new MemoryJobStore({ retentionMs: 60_000, idempotencyTtlMs: 60_000 });
       const runner = new JobRunner(store, log, new AgentRegistry([agent]), { maxAttempts: 3, workingIntervalMs: 1000 });

@@ -12,23 +12,49 @@ import { JobRunner } from './job-runner.js';
 function setup(agents: Agent[] = [new EchoAgent()], maxAttempts = 3) {
   const log = new MemoryEventLog({ retentionMs: 60_000 });
   const store = new MemoryJobStore({ retentionMs: 60_000, idempotencyTtlMs: 60_000 });
-  const runner = new JobRunner(store, log, new AgentRegistry(agents), { maxAttempts, workingIntervalMs: 1000, appendRetryMs: 2000 });
+  const runner = new JobRunner(store, log, new AgentRegistry(agents), {
+    maxAttempts,
+    workingIntervalMs: 1000,
+    appendRetryMs: 2000,
+  });
   return { log, store, runner };
 }
 
 function record(over: Partial<JobRecord> = {}): JobRecord {
   const now = new Date().toISOString();
   return {
-    id: newJobId(), tenant: 't', agent: 'echo', input: { message: 'a b c' }, metadata: null, status: 'queued',
-    created_at: now, updated_at: now, started_at: null, finished_at: null, attempt: 1,
-    usage: { input_tokens: 0, output_tokens: 0 }, error: null, cancel_reason: null, ...over,
+    id: newJobId(),
+    tenant: 't',
+    agent: 'echo',
+    input: { message: 'a b c' },
+    metadata: null,
+    status: 'queued',
+    created_at: now,
+    updated_at: now,
+    started_at: null,
+    finished_at: null,
+    attempt: 1,
+    usage: { input_tokens: 0, output_tokens: 0 },
+    error: null,
+    cancel_reason: null,
+    ...over,
   };
 }
 
 function delivery(jobId: string, deliveries = 1): QueuedJob & { acked: boolean; abandoned: boolean } {
   const d = {
-    jobId, deliveries, acked: false, abandoned: false, working: () => {},
-    ack: async () => { d.acked = true; }, release: async () => {}, abandon: () => { d.abandoned = true; },
+    jobId,
+    deliveries,
+    acked: false,
+    abandoned: false,
+    working: () => {},
+    ack: async () => {
+      d.acked = true;
+    },
+    release: async () => {},
+    abandon: () => {
+      d.abandoned = true;
+    },
   };
   return d;
 }
@@ -89,7 +115,10 @@ describe('JobRunner', () => {
     expect(d.acked).toBe(true);
     const events = (await log.read(job.id, START, 100)).map((e) => e.event.type);
     expect(events).toEqual(['status', 'token', 'token', 'token', 'done']);
-    expect(await store.get(job.id)).toMatchObject({ status: 'completed', usage: { input_tokens: 3, output_tokens: 3 } });
+    expect(await store.get(job.id)).toMatchObject({
+      status: 'completed',
+      usage: { input_tokens: 3, output_tokens: 3 },
+    });
   });
 
   it('drops and logs a malformed or unknown event from an agent, never storing it', async () => {
@@ -160,10 +189,21 @@ describe('JobRunner', () => {
     await store.create(job);
     const run = runner.handle(delivery(job.id));
     await tokensIn(log, job.id, 1); // running, and held there
-    await log.append(job.id, { event: { type: 'error', code: 'stalled', message: 'watchdog', retryable: true, usage: { input_tokens: 0, output_tokens: 0 } }, attempt: 1 });
+    await log.append(job.id, {
+      event: {
+        type: 'error',
+        code: 'stalled',
+        message: 'watchdog',
+        retryable: true,
+        usage: { input_tokens: 0, output_tokens: 0 },
+      },
+      attempt: 1,
+    });
     held.release(); // its next token meets the closed log
     await run;
-    const terminal = (await log.read(job.id, START, 100)).filter((e) => ['done', 'error', 'cancelled'].includes(e.event.type));
+    const terminal = (await log.read(job.id, START, 100)).filter((e) =>
+      ['done', 'error', 'cancelled'].includes(e.event.type),
+    );
     expect(terminal).toHaveLength(1);
     expect(await store.get(job.id)).toMatchObject({ status: 'failed', error: { code: 'stalled' } });
   });
@@ -219,7 +259,11 @@ describe('JobRunner', () => {
         return stored;
       },
     });
-    const runner = new JobRunner(store, flaky, new AgentRegistry([new EchoAgent()]), { maxAttempts: 3, workingIntervalMs: 1000, appendRetryMs: 5000 });
+    const runner = new JobRunner(store, flaky, new AgentRegistry([new EchoAgent()]), {
+      maxAttempts: 3,
+      workingIntervalMs: 1000,
+      appendRetryMs: 5000,
+    });
     const job = record();
     await store.create(job);
     const d = delivery(job.id);
@@ -296,7 +340,11 @@ describe('JobRunner', () => {
       delete: (id) => log.delete(id),
       close: () => log.close(),
     };
-    const runner = new JobRunner(store, failingOver, new AgentRegistry([new EchoAgent()]), { maxAttempts: 3, workingIntervalMs: 1000, appendRetryMs: 2000 });
+    const runner = new JobRunner(store, failingOver, new AgentRegistry([new EchoAgent()]), {
+      maxAttempts: 3,
+      workingIntervalMs: 1000,
+      appendRetryMs: 2000,
+    });
     const job = record({ input: { message: 'a b c' } });
     await store.create(job);
     await log.append(job.id, { event: { type: 'status', status: 'queued' }, attempt: 1 });
@@ -323,7 +371,11 @@ describe('JobRunner', () => {
     await run;
     const last = (await log.last(job.id))!.event;
     const tokens = (await log.read(job.id, START, 100)).filter((e) => e.event.type === 'token').length;
-    expect(last).toMatchObject({ type: 'cancelled', reason: 'stop', usage: { input_tokens: 8, output_tokens: tokens } });
+    expect(last).toMatchObject({
+      type: 'cancelled',
+      reason: 'stop',
+      usage: { input_tokens: 8, output_tokens: tokens },
+    });
     expect(await store.get(job.id)).toMatchObject({ status: 'cancelled' });
     expect(runner.cancel(job.id, 'again')).toBe(false);
   });
@@ -363,7 +415,12 @@ describe('JobRunner', () => {
     const job = record({ input: { message: 'a b c d e f g h' } });
     await store.create(job);
     let released = false;
-    const d = { ...delivery(job.id), release: async () => { released = true; } };
+    const d = {
+      ...delivery(job.id),
+      release: async () => {
+        released = true;
+      },
+    };
     const run = runner.handle(d);
     await tokensIn(log, job.id, 2);
     expect(runner.handBackAll()).toEqual([job.id]);
@@ -380,12 +437,20 @@ describe('JobRunner', () => {
 
     // another worker takes it: attempt 2, no second attempt event, and it completes
     const d2 = delivery(job.id, 2);
-    await new JobRunner(store, log, new AgentRegistry([new EchoAgent()]), { maxAttempts: 3, workingIntervalMs: 1000 }).handle(d2);
+    await new JobRunner(store, log, new AgentRegistry([new EchoAgent()]), {
+      maxAttempts: 3,
+      workingIntervalMs: 1000,
+    }).handle(d2);
     expect(d2.acked).toBe(true);
     const events = (await log.read(job.id, START, 100)).map((e) => e.event);
     expect(events.filter((e) => e.type === 'attempt')).toHaveLength(1);
     expect(events.filter((e) => e.type === 'status' && e.status === 'running').map((e) => e.attempt)).toEqual([1, 2]);
-    expect(events.filter((e) => e.type === 'token' && e.attempt === 2).map((e) => (e as { text: string }).text).join('')).toBe('a b c d e f g h');
+    expect(
+      events
+        .filter((e) => e.type === 'token' && e.attempt === 2)
+        .map((e) => (e as { text: string }).text)
+        .join(''),
+    ).toBe('a b c d e f g h');
     expect(events[events.length - 1]).toMatchObject({ type: 'done', attempt: 2 });
     expect(await store.get(job.id)).toMatchObject({ status: 'completed', attempt: 2 });
   });
@@ -407,12 +472,20 @@ describe('JobRunner', () => {
     const log = new MemoryEventLog({ retentionMs: 60_000 });
     const store = new MemoryJobStore({ retentionMs: 60_000, idempotencyTtlMs: 60_000 });
     const held = heldEcho(1);
-    const runner = new JobRunner(store, log, new AgentRegistry([held.agent]), { maxAttempts: 3, workingIntervalMs: 20 });
+    const runner = new JobRunner(store, log, new AgentRegistry([held.agent]), {
+      maxAttempts: 3,
+      workingIntervalMs: 20,
+    });
     const job = record({ input: { message: 'a b c d e f' } });
     await store.create(job);
     let working = 0;
     const beats = new Set<string>();
-    const run = runner.handle({ ...delivery(job.id), working: () => { working++; } });
+    const run = runner.handle({
+      ...delivery(job.id),
+      working: () => {
+        working++;
+      },
+    });
     // while the job is held running, heartbeats keep landing in the store, each a new heartbeat_at
     await waitFor(
       async () => {

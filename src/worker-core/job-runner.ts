@@ -157,7 +157,11 @@ export class JobRunner {
   }
 
   /** One delivery of a job = one attempt run here, traced as `job.run` under the trace that dispatched it. */
-  @Traced('job.run', { kind: SpanKind.CONSUMER, parent: (q: QueuedJob) => q.traceContext, attrs: (q: QueuedJob) => ({ 'jobstream.job_id': q.jobId, 'jobstream.deliveries': q.deliveries }) })
+  @Traced('job.run', {
+    kind: SpanKind.CONSUMER,
+    parent: (q: QueuedJob) => q.traceContext,
+    attrs: (q: QueuedJob) => ({ 'jobstream.job_id': q.jobId, 'jobstream.deliveries': q.deliveries }),
+  })
   async handle(q: QueuedJob): Promise<void> {
     const jobId = q.jobId;
     const current = this.running.get(jobId);
@@ -190,7 +194,12 @@ export class JobRunner {
         if (!(err instanceof StaleAttemptError)) throw err;
         // A newer attempt of this job runs elsewhere: stop without a word to the log, the store or the queue.
         state.abort.abort(new Error('superseded by a newer attempt'));
-        this.logger.warn({ msg: 'attempt superseded by a newer one elsewhere; stopped', job_id: jobId, attempt: err.attempt, current: err.current });
+        this.logger.warn({
+          msg: 'attempt superseded by a newer one elsewhere; stopped',
+          job_id: jobId,
+          attempt: err.attempt,
+          current: err.current,
+        });
         holder.abandon();
       } finally {
         if (this.running.get(jobId) === state) this.running.delete(jobId);
@@ -229,11 +238,21 @@ export class JobRunner {
       attempt = spent + 1;
       let ok: boolean;
       try {
-        ok = await this.append(jobId, attempt, { type: 'attempt', attempt, reason: 'worker_lost' }, `${jobId}:${attempt}:a`);
+        ok = await this.append(
+          jobId,
+          attempt,
+          { type: 'attempt', attempt, reason: 'worker_lost' },
+          `${jobId}:${attempt}:a`,
+        );
       } catch (err) {
         // the log also lost events this process had appended: the new attempt voids them as well
         if (!(err instanceof LogRollbackError)) throw err;
-        ok = await this.append(jobId, attempt, { type: 'attempt', attempt, reason: LOG_ROLLBACK_REASON }, `${jobId}:${attempt}:rollback`);
+        ok = await this.append(
+          jobId,
+          attempt,
+          { type: 'attempt', attempt, reason: LOG_ROLLBACK_REASON },
+          `${jobId}:${attempt}:rollback`,
+        );
       }
       if (!ok) {
         await q.ack();
@@ -241,11 +260,18 @@ export class JobRunner {
       }
     }
     // An answered question of this attempt: the job continues (same attempt) from its log.
-    const answered = rec.status === 'queued' && rec.input_request?.attempt === attempt && rec.input_request.answer !== null ? rec.input_request : null;
+    const answered =
+      rec.status === 'queued' && rec.input_request?.attempt === attempt && rec.input_request.answer !== null
+        ? rec.input_request
+        : null;
     const tr = await this.store.transition(jobId, 'running', {
       from: ['queued', 'running'],
       // a job that reached a worker was dispatched, whatever its creator managed to confirm
-      patch: { attempt, heartbeat_at: new Date().toISOString(), dispatched_at: rec.dispatched_at ?? new Date().toISOString() },
+      patch: {
+        attempt,
+        heartbeat_at: new Date().toISOString(),
+        dispatched_at: rec.dispatched_at ?? new Date().toISOString(),
+      },
     });
     if (!tr.changed || !tr.job) {
       await q.ack(); // cancelled (or ended) meanwhile
@@ -288,13 +314,37 @@ export class JobRunner {
    * `log_rollback`), record the attempt in the store, and return it — or null when the job ended meanwhile. Past
    * MAX_ATTEMPTS rollbacks in one run the job ends with a retryable `log_rollback` error instead.
    */
-  private async voidAttempt(job: JobRecord, attempt: number, err: LogRollbackError, state: Running, rollbacks: number): Promise<number | null> {
+  private async voidAttempt(
+    job: JobRecord,
+    attempt: number,
+    err: LogRollbackError,
+    state: Running,
+    rollbacks: number,
+  ): Promise<number | null> {
     const jobId = job.id;
     state.abort.abort(new Error('attempt void: the log lost its events'));
     const next = attempt + 1;
-    this.logger.warn({ msg: 'the log lost acknowledged events (failover rollback); voiding the attempt', job_id: jobId, attempt, next_attempt: next, acknowledged_seq: err.acknowledged, found_seq: err.found });
-    if (!(await this.append(jobId, next, { type: 'attempt', attempt: next, reason: LOG_ROLLBACK_REASON }, `${jobId}:${next}:rollback`))) return null;
-    const tr = await this.store.transition(jobId, 'running', { from: ['running'], patch: { attempt: next, heartbeat_at: new Date().toISOString() } });
+    this.logger.warn({
+      msg: 'the log lost acknowledged events (failover rollback); voiding the attempt',
+      job_id: jobId,
+      attempt,
+      next_attempt: next,
+      acknowledged_seq: err.acknowledged,
+      found_seq: err.found,
+    });
+    if (
+      !(await this.append(
+        jobId,
+        next,
+        { type: 'attempt', attempt: next, reason: LOG_ROLLBACK_REASON },
+        `${jobId}:${next}:rollback`,
+      ))
+    )
+      return null;
+    const tr = await this.store.transition(jobId, 'running', {
+      from: ['running'],
+      patch: { attempt: next, heartbeat_at: new Date().toISOString() },
+    });
     if (!tr.changed && tr.job && isTerminalStatus(tr.job.status)) return null;
     // a fresh signal for the new run; a cancel that arrived meanwhile still wins
     state.abort = new AbortController();
@@ -342,7 +392,12 @@ export class JobRunner {
     }
   }
 
-  private async runAgentAlive(job: JobRecord, attempt: number, state: Running, resume: boolean): Promise<{ outcome: Outcome; status: JobStatus }> {
+  private async runAgentAlive(
+    job: JobRecord,
+    attempt: number,
+    state: Running,
+    resume: boolean,
+  ): Promise<{ outcome: Outcome; status: JobStatus }> {
     const jobId = job.id;
     // Continuing after an answer: the usage of the attempt so far was saved when the job parked.
     const usage: Usage = resume ? { ...job.usage } : { input_tokens: 0, output_tokens: 0 };
@@ -356,7 +411,13 @@ export class JobRunner {
       const agent = this.agents.get(job.agent);
       const schema = agentInputSchema(job.agent);
       if (!agent || !schema) {
-        pending = { type: 'error', code: 'unknown_agent', message: `no worker can run agent "${job.agent}"`, retryable: false, usage };
+        pending = {
+          type: 'error',
+          code: 'unknown_agent',
+          message: `no worker can run agent "${job.agent}"`,
+          retryable: false,
+          usage,
+        };
       } else if (!state.abort.signal.aborted) {
         const input = schema.parse(job.input) as Record<string, unknown>;
         const history: JobEvent[] = resume ? await this.loadHistory(jobId, attempt) : [];
@@ -372,8 +433,17 @@ export class JobRunner {
         }
         // One pass per answer received while this runner still held the job.
         for (let round = history.filter((e) => e.type === 'input_received').length; !pending; round++) {
-          const ctx: AgentContext = { jobId, attempt, input, signal: state.abort.signal, usage, history: history.slice(), ...turn };
-          const dedup = (n: number | string) => (round === 0 ? `${jobId}:${attempt}:${n}` : `${jobId}:${attempt}:r${round}:${n}`);
+          const ctx: AgentContext = {
+            jobId,
+            attempt,
+            input,
+            signal: state.abort.signal,
+            usage,
+            history: history.slice(),
+            ...turn,
+          };
+          const dedup = (n: number | string) =>
+            round === 0 ? `${jobId}:${attempt}:${n}` : `${jobId}:${attempt}:r${round}:${n}`;
           let asked: JobEvent<'input_required'> | null = null;
           let n = 0;
           for await (const out of agent.run(ctx)) {
@@ -389,7 +459,11 @@ export class JobRunner {
               }
               ev = req.event;
             } else if ((out as { type: string }).type === 'input_received') {
-              this.logger.error({ msg: 'agent emitted input_received (the platform appends answers); dropped', job_id: jobId, agent: job.agent });
+              this.logger.error({
+                msg: 'agent emitted input_received (the platform appends answers); dropped',
+                job_id: jobId,
+                agent: job.agent,
+              });
               continue;
             } else {
               ev = out;
@@ -399,7 +473,12 @@ export class JobRunner {
               stored = await this.appendDurably(jobId, { event: ev, attempt, dedupId: dedup(n) });
             } catch (err) {
               if (err instanceof InvalidEventError) {
-                this.logger.error({ msg: 'agent emitted an invalid event; dropped', job_id: jobId, agent: job.agent, error: err.message });
+                this.logger.error({
+                  msg: 'agent emitted an invalid event; dropped',
+                  job_id: jobId,
+                  agent: job.agent,
+                  error: err.message,
+                });
                 continue;
               }
               if (err instanceof JobLogClosedError) {
@@ -421,7 +500,12 @@ export class JobRunner {
             // a runaway job: leave room for its terminal event and end it
             const cap = this.opts.maxEventsPerJob;
             if (cap !== undefined && stored.event.seq >= cap - 1) {
-              this.logger.warn({ msg: 'job reached MAX_EVENTS_PER_JOB; ended', job_id: jobId, agent: job.agent, max_events: cap });
+              this.logger.warn({
+                msg: 'job reached MAX_EVENTS_PER_JOB; ended',
+                job_id: jobId,
+                agent: job.agent,
+                max_events: cap,
+              });
               pending = {
                 type: 'error',
                 code: 'too_many_events',
@@ -451,10 +535,21 @@ export class JobRunner {
     } catch (err) {
       // The log stayed unavailable past the retry window: leave the job to the queue's redelivery. Or a newer
       // attempt superseded this one (handled in `handle`).
-      if (err instanceof EventLogUnavailableError || err instanceof StaleAttemptError || err instanceof LogRollbackError) throw err;
+      if (
+        err instanceof EventLogUnavailableError ||
+        err instanceof StaleAttemptError ||
+        err instanceof LogRollbackError
+      )
+        throw err;
       if (!state.abort.signal.aborted && !ended) {
         this.logger.error({ msg: 'agent failed', job_id: jobId, agent: job.agent, error: errorMessage(err) });
-        pending = { type: 'error', code: 'agent_crashed', message: errorMessage(err), retryable: false, usage: { ...usage } };
+        pending = {
+          type: 'error',
+          code: 'agent_crashed',
+          message: errorMessage(err),
+          retryable: false,
+          usage: { ...usage },
+        };
       }
     }
 
@@ -465,13 +560,22 @@ export class JobRunner {
     }
     if (!pending && state.abort.signal.aborted && state.handBack && state.cancelReason === null) {
       const outcome = await this.handBackJob(job, attempt);
-      return { outcome, status: outcome === 'release' ? 'queued' : ((await this.store.get(jobId))?.status ?? 'queued') };
+      return {
+        outcome,
+        status: outcome === 'release' ? 'queued' : ((await this.store.get(jobId))?.status ?? 'queued'),
+      };
     }
     const final: TerminalAgentEvent =
       pending ??
       (state.abort.signal.aborted
         ? { type: 'cancelled', reason: state.cancelReason ?? '', usage: { ...usage } }
-        : { type: 'error', code: 'agent_incomplete', message: 'the agent ended without a terminal event', retryable: false, usage: { ...usage } });
+        : {
+            type: 'error',
+            code: 'agent_incomplete',
+            message: 'the agent ended without a terminal event',
+            retryable: false,
+            usage: { ...usage },
+          });
     return { outcome: 'ack', status: await this.end(job, attempt, final) };
   }
 
@@ -512,7 +616,13 @@ export class JobRunner {
     const invalid = (message: string) => ({
       terminal: {
         kind: 'pending' as const,
-        event: { type: 'error' as const, code: 'invalid_input_request', message, retryable: false, usage: { ...usage } },
+        event: {
+          type: 'error' as const,
+          code: 'invalid_input_request',
+          message,
+          retryable: false,
+          usage: { ...usage },
+        },
       },
     });
     const calls = out.tool_calls ?? [];
@@ -521,10 +631,13 @@ export class JobRunner {
       return invalid(`the agent asked more than ${INPUT_LIMITS.requestsPerAttempt} questions in one attempt`);
     }
     if (out.kind === 'tool_results' && calls.length === 0) return invalid('a tool_results request needs tool_calls');
-    if (out.kind !== 'tool_results' && calls.length > 0) return invalid(`a ${out.kind} request cannot carry tool_calls`);
-    if (calls.length > INPUT_LIMITS.toolCalls) return invalid(`a request may carry at most ${INPUT_LIMITS.toolCalls} tool calls`);
+    if (out.kind !== 'tool_results' && calls.length > 0)
+      return invalid(`a ${out.kind} request cannot carry tool_calls`);
+    if (calls.length > INPUT_LIMITS.toolCalls)
+      return invalid(`a request may carry at most ${INPUT_LIMITS.toolCalls} tool calls`);
     if (new Set(calls.map((c) => c.call_id)).size !== calls.length) return invalid('tool_calls repeat a call_id');
-    if (out.prompt.length > INPUT_LIMITS.promptChars) return invalid(`the prompt is longer than ${INPUT_LIMITS.promptChars} characters`);
+    if (out.prompt.length > INPUT_LIMITS.promptChars)
+      return invalid(`the prompt is longer than ${INPUT_LIMITS.promptChars} characters`);
     const request_id = out.request_id ?? `req_${newJobId().slice(4)}`;
     if (history.some((e) => e.type === 'input_required' && e.request_id === request_id)) {
       return invalid(`request_id "${request_id}" was already used in this job`);
@@ -549,7 +662,8 @@ export class JobRunner {
         });
         history.push(stored.event);
       } catch (err) {
-        if (err instanceof JobLogClosedError) return { terminal: { kind: 'ended', event: err.terminal.event as TerminalJobEvent } };
+        if (err instanceof JobLogClosedError)
+          return { terminal: { kind: 'ended', event: err.terminal.event as TerminalJobEvent } };
         if (err instanceof InvalidEventError) return invalid(err.message);
         throw err;
       }
@@ -572,7 +686,12 @@ export class JobRunner {
     });
     if (!tr.changed) {
       // the job ended or moved on meanwhile: end it here (a closed log answers with its terminal event)
-      return { terminal: { kind: 'pending', event: { type: 'cancelled', reason: tr.job?.cancel_reason ?? '', usage: { ...usage } } } };
+      return {
+        terminal: {
+          kind: 'pending',
+          event: { type: 'cancelled', reason: tr.job?.cancel_reason ?? '', usage: { ...usage } },
+        },
+      };
     }
     const event: AgentEvent = {
       type: 'input_required',
@@ -610,7 +729,8 @@ export class JobRunner {
     // The store first: from the moment a client can see `status: waiting_for_input`, the job IS waiting (a
     // cancel ends it at once; a worker that dies now leaves nothing behind). The status event follows, with a
     // dedup id the API uses too: an answer that comes first appends it itself, so the log keeps its order.
-    const open = (j: JobRecord) => j.attempt === attempt && j.input_request?.request_id === rid && j.input_request.answer === null;
+    const open = (j: JobRecord) =>
+      j.attempt === attempt && j.input_request?.request_id === rid && j.input_request.answer === null;
     const tr = await this.store.transition(jobId, 'waiting_for_input', {
       from: ['running'],
       where: open,
@@ -620,7 +740,11 @@ export class JobRunner {
       state.parked = true;
       this.opts.metrics?.jobTransition('waiting_for_input');
       const w = await closed(() =>
-        this.appendDurably(jobId, { event: { type: 'status', status: 'waiting_for_input' }, attempt, dedupId: waitingDedupId(jobId, attempt, rid) }),
+        this.appendDurably(jobId, {
+          event: { type: 'status', status: 'waiting_for_input' },
+          attempt,
+          dedupId: waitingDedupId(jobId, attempt, rid),
+        }),
       );
       if (!('pos' in w)) return w;
       if (tr.job.cancel_reason !== null || state.cancelReason !== null) {
@@ -636,12 +760,20 @@ export class JobRunner {
     if (cur && cur.status === 'running' && cur.attempt === attempt && req?.request_id === rid && req.answer !== null) {
       // Answered while this runner still held the job: append the answer and go on here.
       const got = await closed(() =>
-        this.appendDurably(jobId, { event: { type: 'input_received', request_id: rid, input: req.answer! }, attempt, dedupId: `${jobId}:input:${rid}` }),
+        this.appendDurably(jobId, {
+          event: { type: 'input_received', request_id: rid, input: req.answer! },
+          attempt,
+          dedupId: `${jobId}:input:${rid}`,
+        }),
       );
       if (!('pos' in got)) return got;
       history.push(got.event);
       const s = await closed(() =>
-        this.appendDurably(jobId, { event: { type: 'status', status: 'running' }, attempt, dedupId: `${jobId}:${attempt}:s:${rid}` }),
+        this.appendDurably(jobId, {
+          event: { type: 'status', status: 'running' },
+          attempt,
+          dedupId: `${jobId}:${attempt}:s:${rid}`,
+        }),
       );
       if (!('pos' in s)) return s;
       history.push(s.event);
@@ -670,9 +802,20 @@ export class JobRunner {
     const jobId = job.id;
     const next = attempt + 1;
     // Same dedup id as the `attempt` event a next holder appends for a lost worker: whichever comes first counts once.
-    if (!(await this.append(jobId, next, { type: 'attempt', attempt: next, reason: 'worker_shutdown' }, `${jobId}:${next}:a`))) return 'ack';
+    if (
+      !(await this.append(
+        jobId,
+        next,
+        { type: 'attempt', attempt: next, reason: 'worker_shutdown' },
+        `${jobId}:${next}:a`,
+      ))
+    )
+      return 'ack';
     if (!(await this.append(jobId, next, { type: 'status', status: 'queued' }, `${jobId}:${next}:q`))) return 'ack';
-    const tr = await this.store.transition(jobId, 'queued', { from: ['running'], patch: { attempt: next, heartbeat_at: null } });
+    const tr = await this.store.transition(jobId, 'queued', {
+      from: ['running'],
+      patch: { attempt: next, heartbeat_at: null },
+    });
     if (!tr.changed && tr.job && isTerminalStatus(tr.job.status)) return 'ack';
     this.logger.log({ msg: 'job handed back', job_id: jobId, next_attempt: next });
     return 'release';
@@ -680,7 +823,13 @@ export class JobRunner {
 
   /** Ends this attempt of the job: one module does it for everyone (job-lifecycle/job-ending.ts, scope 'attempt'). */
   private async end(job: JobRecord, attempt: number, ev: TerminalAgentEvent): Promise<JobStatus> {
-    const ended = await endJob(this.ending, { jobId: job.id, attempt, event: ev, dedupId: endDedupId(job.id, attempt), scope: 'attempt' });
+    const ended = await endJob(this.ending, {
+      jobId: job.id,
+      attempt,
+      event: ev,
+      dedupId: endDedupId(job.id, attempt),
+      scope: 'attempt',
+    });
     return ended.status;
   }
 

@@ -29,8 +29,22 @@ import { WorkerService } from './worker.service.js';
     {
       provide: JOB_RUNNER,
       // Metrics only where a MetricsModule provides RUNNER_METRICS (the API app); the runner has no Nest dependency.
-      inject: [JOB_STORE, EVENT_LOG, AGENT_REGISTRY, WorkerConfig, THREAD_STORE, { token: RUNNER_METRICS, optional: true }],
-      useFactory: (store: JobStore, log: EventLog, agents: AgentRegistry, config: WorkerConfig, threads: ThreadStore, metrics?: RunnerMetrics) =>
+      inject: [
+        JOB_STORE,
+        EVENT_LOG,
+        AGENT_REGISTRY,
+        WorkerConfig,
+        THREAD_STORE,
+        { token: RUNNER_METRICS, optional: true },
+      ],
+      useFactory: (
+        store: JobStore,
+        log: EventLog,
+        agents: AgentRegistry,
+        config: WorkerConfig,
+        threads: ThreadStore,
+        metrics?: RunnerMetrics,
+      ) =>
         new JobRunner(store, log, agents, {
           maxAttempts: config.maxAttempts,
           workingIntervalMs: Math.max(1000, Math.floor(config.jobStallTimeoutMs / 3)),

@@ -20,7 +20,13 @@ const HAND_BACK_TIMEOUT_MS = 3_000;
 /** True when `p` settles within `ms`. */
 async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const settled = await Promise.race([p.then(() => true, () => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);
+  const settled = await Promise.race([
+    p.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
+  ]);
   clearTimeout(timer);
   return settled;
 }
@@ -58,7 +64,10 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       if (running > 0) this.logger.log(`stopping: letting ${running} running job(s) finish for up to ${grace} ms`);
       if (!(await settlesWithin(drained, grace))) {
         const handed = this.runner.handBackAll();
-        this.logger.log({ msg: `grace period over: handing ${handed.length} job(s) back to the queue`, job_ids: handed });
+        this.logger.log({
+          msg: `grace period over: handing ${handed.length} job(s) back to the queue`,
+          job_ids: handed,
+        });
         if (!(await settlesWithin(drained, HAND_BACK_TIMEOUT_MS))) {
           this.logger.warn('some jobs were not handed back in time; the queue redelivers them after the stall timeout');
         }

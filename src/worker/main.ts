@@ -38,7 +38,8 @@ async function main(): Promise<void> {
     shutdown_grace_ms: config.workerShutdownGraceMs,
     store: config.hasRedis ? 'redis' : 'memory',
   });
-  if (!config.hasRedis) logger.warn('REDIS_URL (or REDIS_SENTINELS) is unset: this worker cannot share job state with the API; set it');
+  if (!config.hasRedis)
+    logger.warn('REDIS_URL (or REDIS_SENTINELS) is unset: this worker cannot share job state with the API; set it');
 
   shutdownOnSignals({
     logger,

@@ -26,7 +26,10 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
-export async function startWorker(config: WorkerConfig, opts: { logger?: LoggerService | false } = {}): Promise<RunningWorker> {
+export async function startWorker(
+  config: WorkerConfig,
+  opts: { logger?: LoggerService | false } = {},
+): Promise<RunningWorker> {
   if (!config.natsUrl) {
     throw new WorkerConfigError(
       'NATS_URL is required: the worker takes jobs from the JetStream work queue (e.g. NATS_URL=nats://127.0.0.1:4222, and REDIS_URL for the shared job store)',

@@ -8,7 +8,13 @@
 import { connect, type NatsConnection } from 'nats';
 import { DISPATCH_STREAM, EVENTS_STREAM } from '@jobstream/contracts';
 import { streamJobUntilComplete, seededRandom, type CompletedJob, type FetchLike } from '@jobstream/sdk';
-import { startNatsCluster, startRedis, type ClusterNode, type RunningNatsCluster, type RunningServer } from '../harness/servers.js';
+import {
+  startNatsCluster,
+  startRedis,
+  type ClusterNode,
+  type RunningNatsCluster,
+  type RunningServer,
+} from '../harness/servers.js';
 import { spawnApi, type ApiProcess } from '../support/api-process.js';
 import { sleep, waitFor } from '../support/wait.js';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process.js';
@@ -209,7 +215,12 @@ export async function runRound(rig: Rig, o: RoundOptions): Promise<RoundResult> 
       baseUrl: streamApi.url,
       apiKey: KEY,
       fetch: recordingFetch,
-      reconnect: { initialDelayMs: 100, maxDelayMs: 1_000, maxRetries: 10_000, random: seededRandom(o.seed * 1000 + i) },
+      reconnect: {
+        initialDelayMs: 100,
+        maxDelayMs: 1_000,
+        maxRetries: 10_000,
+        random: seededRandom(o.seed * 1000 + i),
+      },
       signal: AbortSignal.timeout(o.deadlineMs),
       onEvent: (e) => {
         // the first event the system appended after the kill and delivered
@@ -243,15 +254,26 @@ export async function runRound(rig: Rig, o: RoundOptions): Promise<RoundResult> 
     return jobId;
   };
 
-  await waitFor(() => clusterSettled(rig.cluster), { message: 'the cluster to be whole (every replica current)', timeoutMs: 90_000, intervalMs: 50, retryErrors: true });
+  await waitFor(() => clusterSettled(rig.cluster), {
+    message: 'the cluster to be whole (every replica current)',
+    timeoutMs: 90_000,
+    intervalMs: 50,
+    retryErrors: true,
+  });
   // before: jobs streaming when the node dies
   const before = await Promise.all(Array.from({ length: o.jobsBefore }, () => createAndFollow('before')));
-  await waitFor(() => before.every((id) => (tokensSeen.get(id) ?? 0) >= 3), { message: 'every job to stream a few tokens', timeoutMs: 30_000, intervalMs: 50 });
+  await waitFor(() => before.every((id) => (tokensSeen.get(id) ?? 0) >= 3), {
+    message: 'every job to stream a few tokens',
+    timeoutMs: 30_000,
+    intervalMs: 50,
+  });
 
   const leader = await streamLeader(rig.cluster);
   const victim =
     o.victim === 'leader' && leader ? leader : rig.cluster.nodes[Math.floor(rnd() * rig.cluster.nodes.length)]!;
-  say(`round ${o.seed}: SIGKILL ${victim.name}${victim === leader ? ' (leader of the events stream)' : ''}, down ≥ ${o.downMs} ms`);
+  say(
+    `round ${o.seed}: SIGKILL ${victim.name}${victim === leader ? ' (leader of the events stream)' : ''}, down ≥ ${o.downMs} ms`,
+  );
   killedAt = Date.now();
   await victim.stop('SIGKILL');
 
@@ -262,7 +284,12 @@ export async function runRound(rig: Rig, o: RoundOptions): Promise<RoundResult> 
       const l = await streamLeader(rig.cluster);
       return l !== null && l !== victim;
     },
-    { message: 'a leader of the events stream among the surviving nodes', timeoutMs: 60_000, intervalMs: 50, retryErrors: true },
+    {
+      message: 'a leader of the events stream among the surviving nodes',
+      timeoutMs: 60_000,
+      intervalMs: 50,
+      retryErrors: true,
+    },
   );
   const downFor = Date.now() - killedAt;
   if (downFor < o.downMs) await sleep(o.downMs - downFor); // the round's chosen down time, not a synchronization
@@ -289,6 +316,8 @@ export async function runRound(rig: Rig, o: RoundOptions): Promise<RoundResult> 
     count503,
     other5xx,
     clients: results,
-    exact: results.every((c) => c.exact && c.denseSeq && c.terminal === 'done' && c.status === 'completed') && other5xx === 0,
+    exact:
+      results.every((c) => c.exact && c.denseSeq && c.terminal === 'done' && c.status === 'completed') &&
+      other5xx === 0,
   };
 }

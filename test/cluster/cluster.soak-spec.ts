@@ -41,7 +41,9 @@ describe(`cluster soak: ${ROUNDS} rounds from seed ${SEED}`, () => {
         deadlineMs: 180_000,
       });
       results.push(r);
-      const bad = r.clients.filter((c) => !(c.exact && c.denseSeq && c.terminal === 'done' && c.status === 'completed'));
+      const bad = r.clients.filter(
+        (c) => !(c.exact && c.denseSeq && c.terminal === 'done' && c.status === 'completed'),
+      );
       out(
         `round ${k + 1}/${ROUNDS} seed ${seed}: victim ${r.victim}${r.wasLeader ? ' (events leader)' : ''}, down ${r.downMs} ms, ` +
           `failover ${r.failoverMs ?? '-'} ms, 503s ${r.count503}, other 5xx ${r.other5xx}, clients ${r.clients.length}, ` +
@@ -49,7 +51,10 @@ describe(`cluster soak: ${ROUNDS} rounds from seed ${SEED}`, () => {
           (bad.length ? `\n  not exact: ${JSON.stringify(bad)}` : ''),
       );
     }
-    const fo = results.map((r) => r.failoverMs).filter((x): x is number => x !== null).sort((a, b) => a - b);
+    const fo = results
+      .map((r) => r.failoverMs)
+      .filter((x): x is number => x !== null)
+      .sort((a, b) => a - b);
     const exact = results.filter((r) => r.exact).length;
     out(
       `soak:cluster summary (seed ${SEED}): rounds ${results.length}, exact ${exact}/${results.length}, ` +

@@ -29,8 +29,12 @@ afterAll(async () => {
 
 describe('jobstream on a 3-node NATS cluster', () => {
   it('scales existing one-replica streams to 3 replicas at start (JETSTREAM_REPLICAS=3), saying so', async () => {
-    expect(rig.apis[0]!.output()).toMatch(/stream JOBSTREAM_EVENTS reconciled with the configuration: num_replicas: 1 → 3/);
-    expect(rig.apis[0]!.output()).toMatch(/stream JOBSTREAM_DISPATCH reconciled with the configuration: num_replicas: 1 → 3/);
+    expect(rig.apis[0]!.output()).toMatch(
+      /stream JOBSTREAM_EVENTS reconciled with the configuration: num_replicas: 1 → 3/,
+    );
+    expect(rig.apis[0]!.output()).toMatch(
+      /stream JOBSTREAM_DISPATCH reconciled with the configuration: num_replicas: 1 → 3/,
+    );
     const nc = await connect({ servers: rig.cluster.urls.split(',') });
     try {
       const jsm = await nc.jetstreamManager();
@@ -62,7 +66,15 @@ describe('jobstream on a 3-node NATS cluster', () => {
         `503s ${r.count503}, statuses ${JSON.stringify(r.byKind)}, reconnects ${r.clients.map((c) => c.reconnects).join(',')}\n`,
     );
     for (const c of r.clients) {
-      expect({ job: c.jobId, phase: c.phase, error: c.error, terminal: c.terminal, status: c.status, exact: c.exact, dense: c.denseSeq }).toEqual({
+      expect({
+        job: c.jobId,
+        phase: c.phase,
+        error: c.error,
+        terminal: c.terminal,
+        status: c.status,
+        exact: c.exact,
+        dense: c.denseSeq,
+      }).toEqual({
         job: c.jobId,
         phase: c.phase,
         error: null,

@@ -20,7 +20,8 @@ describe('hot cache of a live job (JetStream + Redis)', () => {
     await app?.close();
   });
 
-  const dense = (events: JobEvent[], from: number) => expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + from));
+  const dense = (events: JobEvent[], from: number) =>
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + from));
 
   it('a client joining a live job (cursor within the window, or from the start) creates no consumer and gets every event once', async () => {
     const jsm = await nc.jetstreamManager();

@@ -11,7 +11,6 @@ import { EventLogUnavailableError, JetStreamEventLog, LiveHub, type LoggedEvent 
 import { startNats, type RunningNats } from '../harness/servers.js';
 import { sleep, waitFor } from '../support/wait.js';
 
-
 let nats: RunningNats;
 beforeAll(async () => {
   nats = await startNats();
@@ -24,9 +23,21 @@ describe('a live feed across a nats-server crash and restart', () => {
   it('delivers every seq exactly once, dense and in order', async () => {
     // The reader (the API process) reconnects later than the writer (the worker), so that the writer appends
     // while the reader has no subscription: the hub must repair that gap from the log, not just resume.
-    const readerNc = await connect({ servers: nats.url, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 3_000, reconnectJitter: 0 });
+    const readerNc = await connect({
+      servers: nats.url,
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 3_000,
+      reconnectJitter: 0,
+    });
     const reader = await JetStreamEventLog.create({ nc: readerNc, retentionMs: 3_600_000, timeoutMs: 2_000 });
-    const writerNc = await connect({ servers: nats.url, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 50, reconnectJitter: 0 });
+    const writerNc = await connect({
+      servers: nats.url,
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 50,
+      reconnectJitter: 0,
+    });
     const writer = await JetStreamEventLog.create({ nc: writerNc, retentionMs: 3_600_000, timeoutMs: 500 });
     let liveDeliveries = 0;
     const counting = Object.assign(Object.create(reader) as JetStreamEventLog, {
@@ -45,7 +56,12 @@ describe('a live feed across a nats-server crash and restart', () => {
     // The appender: one event after another, each retried with its dedup id until the log takes it.
     let stop = false;
     let appended = 0;
-    const append = async (i: number, event: { type: 'token'; text: string } | { type: 'done'; usage: { input_tokens: number; output_tokens: number }; output: { text: string } }) => {
+    const append = async (
+      i: number,
+      event:
+        | { type: 'token'; text: string }
+        | { type: 'done'; usage: { input_tokens: number; output_tokens: number }; output: { text: string } },
+    ) => {
       for (;;) {
         try {
           const e = await writer.append(job, { event, attempt: 1, dedupId: `${job}:${i}` });
@@ -71,7 +87,10 @@ describe('a live feed across a nats-server crash and restart', () => {
     await sleep(300); // the outage's length, not a synchronization
     await nats.restart();
     // Live delivery has resumed once events appended well after the restart arrive.
-    await waitFor(() => got.length > 0 && got[got.length - 1]! >= atCrash + 20, { message: 'live events after the restart', timeoutMs: 20_000 });
+    await waitFor(() => got.length > 0 && got[got.length - 1]! >= atCrash + 20, {
+      message: 'live events after the restart',
+      timeoutMs: 20_000,
+    });
     stop = true;
     await appender;
     // The feed is demonstrably live again: a final event reaches it without any outage in between.

@@ -47,7 +47,9 @@ describe('the job store behind Redis Sentinel', () => {
       return res;
     };
     const client = createClient({ baseUrl: app.url, apiKey: KEY });
-    const jobs = await Promise.all([1, 2, 3].map(() => client.jobs.create({ agent: 'echo', input: { message: MESSAGE, delay_ms: 60 } })));
+    const jobs = await Promise.all(
+      [1, 2, 3].map(() => client.jobs.create({ agent: 'echo', input: { message: MESSAGE, delay_ms: 60 } })),
+    );
     let tokens = 0;
     const followers = jobs.map((j, i) =>
       streamJobUntilComplete(j.id, {
@@ -59,7 +61,10 @@ describe('the job store behind Redis Sentinel', () => {
         onToken: () => tokens++,
       }),
     );
-    await waitFor(() => tokens >= 15, { timeoutMs: 20_000, message: () => `15 tokens before the failover (got ${tokens})` });
+    await waitFor(() => tokens >= 15, {
+      timeoutMs: 20_000,
+      message: () => `15 tokens before the failover (got ${tokens})`,
+    });
 
     const oldPrimary = await redis.primaryPort();
     expect(oldPrimary).toBe(redis.nodes[0]!.port);
@@ -80,12 +85,18 @@ describe('the job store behind Redis Sentinel', () => {
         expect(r.headers.get('retry-after')).toMatch(/^\d+$/);
         return null;
       },
-      { timeoutMs: 60_000, intervalMs: 200, message: () => `a create to succeed on the new primary (${createStatuses.length} tries)` },
+      {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+        message: () => `a create to succeed on the new primary (${createStatuses.length} tries)`,
+      },
     ).catch(async (err: unknown) => {
       throw new Error(`${(err as Error).message}:\n${await redis.diagnostics()}`, { cause: err });
     });
     const window = Date.now() - killedAt;
-    process.stdout.write(`sentinel failover: creates answered again after ${window} ms (${createStatuses.filter((s) => s === 503).length} × 503)\n`);
+    process.stdout.write(
+      `sentinel failover: creates answered again after ${window} ms (${createStatuses.filter((s) => s === 503).length} × 503)\n`,
+    );
     expect(await redis.primaryPort()).toBe(redis.nodes[1]!.port);
 
     const after = await streamJobUntilComplete(created.id, { baseUrl: app.url, apiKey: KEY, fetch: recording });

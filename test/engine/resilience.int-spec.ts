@@ -45,7 +45,9 @@ describe('production engine under failure', () => {
     const { a, b } = await boot();
     const message = words(40);
     const job = (await b.api('/v1/jobs', { body: { agent: 'echo', input: { message, delay_ms: 15 } } })).body;
-    const clients = await Promise.all([...Array(5)].flatMap(() => [openSse(a.url + job.stream_url), openSse(b.url + job.stream_url)]));
+    const clients = await Promise.all(
+      [...Array(5)].flatMap(() => [openSse(a.url + job.stream_url), openSse(b.url + job.stream_url)]),
+    );
     const mover = await openSse(a.url + job.stream_url);
     await mover.until((items) => items.filter((i) => i.kind === 'event').length >= 8);
     mover.close();
@@ -60,21 +62,32 @@ describe('production engine under failure', () => {
     const { a, b } = await boot();
     const message = words(60);
     const job = (await a.api('/v1/jobs', { body: { agent: 'echo', input: { message, delay_ms: 40 } } })).body;
-    const clients = await Promise.all([...Array(4)].flatMap(() => [openSse(a.url + job.stream_url), openSse(b.url + job.stream_url)]));
-    await clients[0]!.until((items) => items.filter((i) => i.kind === 'event' && i.event.type === 'token').length >= 10);
+    const clients = await Promise.all(
+      [...Array(4)].flatMap(() => [openSse(a.url + job.stream_url), openSse(b.url + job.stream_url)]),
+    );
+    await clients[0]!.until(
+      (items) => items.filter((i) => i.kind === 'event' && i.event.type === 'token').length >= 10,
+    );
     await nats.stop('SIGKILL');
     await sleep(1500); // the outage's length, not a synchronization
     await nats.restart();
-    const ended = await Promise.race([Promise.all(clients.map((c) => c.ended)).then(() => true), sleep(20_000).then(() => false)]);
+    const ended = await Promise.race([
+      Promise.all(clients.map((c) => c.ended)).then(() => true),
+      sleep(20_000).then(() => false),
+    ]);
     if (!ended) {
       const got = await a.api(`/v1/jobs/${job.id}`);
       const page = await a.api(`/v1/jobs/${job.id}/events?limit=1000`);
-      throw new Error(`clients did not finish: last seqs ${clients.map((c) => c.events().at(-1)?.seq).join(',')}; job ${JSON.stringify(got.body)}; log has ${page.body.events?.length} events, types ${page.body.events?.map((e: { type: string }) => e.type).join(' ')}`);
+      throw new Error(
+        `clients did not finish: last seqs ${clients.map((c) => c.events().at(-1)?.seq).join(',')}; job ${JSON.stringify(got.body)}; log has ${page.body.events?.length} events, types ${page.body.events?.map((e: { type: string }) => e.type).join(' ')}`,
+      );
     }
     const seqs = clients.map((c) => c.events().length);
     for (const c of clients) expectExact(c, message);
     // what a client saw: one dense sequence, no duplicate, ending in done
-    process.stdout.write(`nats kill/restart: ${clients.length} clients each received ${seqs[0]} events exactly once (seq 1..${seqs[0]})\n`);
+    process.stdout.write(
+      `nats kill/restart: ${clients.length} clients each received ${seqs[0]} events exactly once (seq 1..${seqs[0]})\n`,
+    );
   });
 
   it('answers 503 for new jobs while Redis is down, keeps open streams flowing, and recovers by itself', async () => {
@@ -91,10 +104,13 @@ describe('production engine under failure', () => {
     await s.ended;
     expectExact(s, message);
     await redis.restart();
-    await waitFor(async () => (await a.api('/v1/jobs', { body: { agent: 'echo', input: { message: 'back' } } })).status === 201, {
-      intervalMs: 200,
-      message: 'a job to be accepted again once Redis is back',
-    });
+    await waitFor(
+      async () => (await a.api('/v1/jobs', { body: { agent: 'echo', input: { message: 'back' } } })).status === 201,
+      {
+        intervalMs: 200,
+        message: 'a job to be accepted again once Redis is back',
+      },
+    );
     // the worker records the job's end in the store once it can reach Redis again: wait for it, do not assume it
     let status = '';
     await waitFor(async () => (status = (await a.api(`/v1/jobs/${job.id}`)).body.status) === 'completed', {
@@ -109,13 +125,28 @@ describe('production engine under failure', () => {
     const jobs = [];
     // each job parks on a question after its first token: every job is surely still live when the broker is looked
     // at, however long 200 clients take to connect on a busy machine (a job that ended would drop its subscription)
-    for (let i = 0; i < 20; i++) jobs.push((await a.api('/v1/jobs', { body: { agent: 'echo', input: { message: words(100), ask: { after: 1 } } } })).body);
-    const clients = await Promise.all(jobs.flatMap((j) => [...Array(10)].map(() => openSse(a.url + j.stream_url, { retryUnavailable: 5 }))));
-    await Promise.all(clients.map((c) => c.until((items) => items.some((i) => i.kind === 'event' && i.event.type === 'input_required'))));
+    for (let i = 0; i < 20; i++)
+      jobs.push(
+        (await a.api('/v1/jobs', { body: { agent: 'echo', input: { message: words(100), ask: { after: 1 } } } })).body,
+      );
+    const clients = await Promise.all(
+      jobs.flatMap((j) => [...Array(10)].map(() => openSse(a.url + j.stream_url, { retryUnavailable: 5 }))),
+    );
+    await Promise.all(
+      clients.map((c) =>
+        c.until((items) => items.some((i) => i.kind === 'event' && i.event.type === 'input_required')),
+      ),
+    );
     const connz = (await (await fetch(`${nats.monitorUrl}/connz?subs=detail`)).json()) as {
-      connections: { name?: string; subscriptions_list_detail?: { subject: string }[]; subscriptions_list?: string[] }[];
+      connections: {
+        name?: string;
+        subscriptions_list_detail?: { subject: string }[];
+        subscriptions_list?: string[];
+      }[];
     };
-    const subjects = connz.connections.flatMap((c) => (c.subscriptions_list_detail ?? []).map((d) => d.subject).concat(c.subscriptions_list ?? []));
+    const subjects = connz.connections.flatMap((c) =>
+      (c.subscriptions_list_detail ?? []).map((d) => d.subject).concat(c.subscriptions_list ?? []),
+    );
     const live = subjects.filter((s) => s.startsWith('jobstream.live.'));
     const jsz = (await (await fetch(`${nats.monitorUrl}/jsz?consumers=true`)).json()) as { consumers?: number };
     const consumers = jsz.consumers ?? 0;

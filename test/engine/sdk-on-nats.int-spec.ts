@@ -23,7 +23,14 @@ describe('SDK end to end (JetStream + Redis)', () => {
   let api: RunningApp;
   let client: JobstreamClient;
 
-  const env = () => ({ NATS_URL: nats.url, REDIS_URL: redis.url, API_KEYS: `acme:${KEY}`, LOG_LEVEL: 'silent', HOST: '127.0.0.1', SSE_RETRY_MS: '100' });
+  const env = () => ({
+    NATS_URL: nats.url,
+    REDIS_URL: redis.url,
+    API_KEYS: `acme:${KEY}`,
+    LOG_LEVEL: 'silent',
+    HOST: '127.0.0.1',
+    SSE_RETRY_MS: '100',
+  });
   /** An API process with no in-process worker, on `port` (0 = a free one). */
   const startApi = (port: number) => startApp(loadConfig(env(), hashKey), { port, logger: false });
 
@@ -42,7 +49,10 @@ describe('SDK end to end (JetStream + Redis)', () => {
   it('follows a job exactly while the API process serving it is restarted mid-stream', async () => {
     // The job parks on a question after 5 tokens: its stream is surely open when the API goes down, however slow the
     // machine (it could otherwise end first). The answer, sent after the restart, lets it stream the rest.
-    const job = await client.jobs.create({ agent: 'echo', input: { message: MESSAGE, repeat: 8, delay_ms: 20, ask: { after: 5 } } });
+    const job = await client.jobs.create({
+      agent: 'echo',
+      input: { message: MESSAGE, repeat: 8, delay_ms: 20, ask: { after: 5 } },
+    });
     let tokens = 0;
     let reconnects = 0;
     const result = streamJobUntilComplete(job.id, {
@@ -52,7 +62,9 @@ describe('SDK end to end (JetStream + Redis)', () => {
       onToken: () => tokens++,
       onReconnect: () => reconnects++,
     });
-    const asked = await waitFor(async () => tokens >= 5 && (await client.jobs.get(job.id)).pending_input, { message: 'the job to ask after 5 tokens' });
+    const asked = await waitFor(async () => tokens >= 5 && (await client.jobs.get(job.id)).pending_input, {
+      message: 'the job to ask after 5 tokens',
+    });
     const port = Number(new URL(api.url).port);
     await api.close(); // ends open streams with a retry hint, as on SIGTERM
     await sleep(300); // the outage's length, not a synchronization
@@ -71,7 +83,11 @@ describe('SDK end to end (JetStream + Redis)', () => {
     const rnd = seededRandom(99);
     const proxy = await startCuttingProxy(api.url, () => 200 + Math.floor(rnd() * 900));
     try {
-      const r = await streamJobUntilComplete(job.id, { baseUrl: proxy.url, apiKey: KEY, reconnect: { ...FAST, random: seededRandom(99) } });
+      const r = await streamJobUntilComplete(job.id, {
+        baseUrl: proxy.url,
+        apiKey: KEY,
+        reconnect: { ...FAST, random: seededRandom(99) },
+      });
       expect(r.text).toBe(MESSAGE.repeat(4));
       expect(r.events.map((e) => e.seq)).toEqual(r.events.map((_, i) => i + 1));
       expect(proxy.connections).toBeGreaterThan(1);

@@ -31,7 +31,14 @@ describe('two API processes on one NATS and one Redis', () => {
   let b: TestApp;
   let raw: Redis;
   let nc: NatsConnection;
-  const start = () => startTestApp({ NATS_URL: nats.url, REDIS_URL: redis.url, EMBEDDED_WORKER: 'true', API_KEYS: `acme:${KEY}`, WORKER_CONCURRENCY: '4' });
+  const start = () =>
+    startTestApp({
+      NATS_URL: nats.url,
+      REDIS_URL: redis.url,
+      EMBEDDED_WORKER: 'true',
+      API_KEYS: `acme:${KEY}`,
+      WORKER_CONCURRENCY: '4',
+    });
   beforeAll(async () => {
     [nats, redis] = await Promise.all([startNats(), startRedis()]);
     [a, b] = await Promise.all([start(), start()]);
@@ -55,7 +62,10 @@ describe('two API processes on one NATS and one Redis', () => {
     const HOLD = { message: 'hold on', delay_ms: 60_000 };
     for (let i = 0; i < 8; i++) {
       const id = await thread(a);
-      const [ra, rb] = await Promise.all([post(a, `/v1/threads/${id}/jobs`, { input: HOLD }), post(b, `/v1/threads/${id}/jobs`, { input: HOLD })]);
+      const [ra, rb] = await Promise.all([
+        post(a, `/v1/threads/${id}/jobs`, { input: HOLD }),
+        post(b, `/v1/threads/${id}/jobs`, { input: HOLD }),
+      ]);
       expect([ra.status, rb.status].sort()).toEqual([201, 409]);
       const loser = ra.status === 409 ? ra : rb;
       expect(loser.body.error.code).toBe('thread_busy');
@@ -71,23 +81,36 @@ describe('two API processes on one NATS and one Redis', () => {
   it('numbers simultaneous enqueued turns densely and runs them one at a time', async () => {
     const id = await thread(a);
     const rs = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => post(i % 2 ? a : b, `/v1/threads/${id}/jobs`, { input: { message: `m${i}`, delay_ms: 20 }, if_busy: 'enqueue' })),
+      Array.from({ length: 6 }, (_, i) =>
+        post(i % 2 ? a : b, `/v1/threads/${id}/jobs`, {
+          input: { message: `m${i}`, delay_ms: 20 },
+          if_busy: 'enqueue',
+        }),
+      ),
     );
     expect(rs.map((r) => r.status)).toEqual([201, 201, 201, 201, 201, 201]);
     expect(rs.map((r) => r.body.turn).sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6]);
     const jobs = [];
     for (const r of rs.sort((x, y) => x.body.turn - y.body.turn)) jobs.push(await wait(a, r.body.id));
-    for (let i = 1; i < jobs.length; i++) expect(Date.parse(jobs[i].started_at)).toBeGreaterThanOrEqual(Date.parse(jobs[i - 1].finished_at));
+    for (let i = 1; i < jobs.length; i++)
+      expect(Date.parse(jobs[i].started_at)).toBeGreaterThanOrEqual(Date.parse(jobs[i - 1].finished_at));
   });
 
   it('interrupts a turn running through the other process', async () => {
     const id = await thread(a);
     const t1 = (await post(a, `/v1/threads/${id}/jobs`, { input: HELD })).body;
-    await waitFor(async () => (await get(b, `/v1/jobs/${t1.id}`)).body.status === 'running', { message: 'turn 1 running', timeoutMs: 20_000 });
-    const t2 = (await post(b, `/v1/threads/${id}/jobs`, { input: { message: 'new question' }, if_busy: 'interrupt' })).body;
+    await waitFor(async () => (await get(b, `/v1/jobs/${t1.id}`)).body.status === 'running', {
+      message: 'turn 1 running',
+      timeoutMs: 20_000,
+    });
+    const t2 = (await post(b, `/v1/threads/${id}/jobs`, { input: { message: 'new question' }, if_busy: 'interrupt' }))
+      .body;
     const [d1, d2] = [await wait(a, t1.id), await wait(b, t2.id)];
     expect(d1.status).toBe('cancelled');
-    expect((await get(a, `/v1/jobs/${t1.id}/events?limit=1000`)).body.events.at(-1)).toMatchObject({ type: 'cancelled', reason: 'interrupted' });
+    expect((await get(a, `/v1/jobs/${t1.id}/events?limit=1000`)).body.events.at(-1)).toMatchObject({
+      type: 'cancelled',
+      reason: 'interrupted',
+    });
     expect(d2.status).toBe('completed');
     expect(Date.parse(d2.started_at)).toBeGreaterThanOrEqual(Date.parse(d1.finished_at));
   });
@@ -104,7 +127,9 @@ describe('two API processes on one NATS and one Redis', () => {
     expect((await fetch(b.url + s.stream_url)).status).toBe(401);
     // only the digest is stored
     const keys = await raw.keys('*share*');
-    const values = await Promise.all(keys.map(async (k) => JSON.stringify(await raw.type(k) === 'hash' ? await raw.hgetall(k) : await raw.get(k))));
+    const values = await Promise.all(
+      keys.map(async (k) => JSON.stringify((await raw.type(k)) === 'hash' ? await raw.hgetall(k) : await raw.get(k))),
+    );
     expect(values.join('')).not.toContain(s.token);
   });
 
@@ -116,7 +141,12 @@ describe('two API processes on one NATS and one Redis', () => {
       turns.push(await wait(b, r.id));
     }
     await post(a, `/v1/jobs/${turns[0].id}/shares`, {});
-    const single = (await a.api('/v1/jobs', { body: { agent: 'echo', input: { message: 'solo' } }, headers: { ...H, 'Idempotency-Key': 'solo-1' } })).body;
+    const single = (
+      await a.api('/v1/jobs', {
+        body: { agent: 'echo', input: { message: 'solo' } },
+        headers: { ...H, 'Idempotency-Key': 'solo-1' },
+      })
+    ).body;
     await wait(a, single.id);
     await post(a, `/v1/jobs/${single.id}/shares`, {});
     const ids = [id, single.id, ...turns.map((t) => t.id)];
@@ -126,12 +156,21 @@ describe('two API processes on one NATS and one Redis', () => {
       for (const k of keys) {
         const type = await raw.type(k);
         const body =
-          type === 'string' ? await raw.get(k) : type === 'hash' ? JSON.stringify(await raw.hgetall(k)) : type === 'zset' ? (await raw.zrange(k, '0', '-1')).join(',') : type === 'list' ? (await raw.lrange(k, 0, -1)).join(',') : '';
+          type === 'string'
+            ? await raw.get(k)
+            : type === 'hash'
+              ? JSON.stringify(await raw.hgetall(k))
+              : type === 'zset'
+                ? (await raw.zrange(k, '0', '-1')).join(',')
+                : type === 'list'
+                  ? (await raw.lrange(k, 0, -1)).join(',')
+                  : '';
         for (const x of ids) if (k.includes(x) || (body ?? '').includes(x)) found.push(`${k} → ${x}`);
       }
       const jsm = await nc.jetstreamManager();
       const info = await jsm.streams.info(EVENTS_STREAM, { subjects_filter: '>' });
-      for (const subject of Object.keys(info.state.subjects ?? {})) for (const x of ids) if (subject.includes(x)) found.push(`subject ${subject}`);
+      for (const subject of Object.keys(info.state.subjects ?? {}))
+        for (const x of ids) if (subject.includes(x)) found.push(`subject ${subject}`);
       return found;
     };
     expect((await traces()).length).toBeGreaterThan(0);
@@ -151,20 +190,44 @@ describe('two API processes on one NATS and one Redis', () => {
     };
     const t = await req(API_SUBJECTS.threadsCreate, { api_key: KEY, agent: 'echo', metadata: { via: 'nats' } });
     expect(t.thread).toMatchObject({ agent: 'echo', status: 'idle', turns: 0, metadata: { via: 'nats' } });
-    const first = await req(API_SUBJECTS.threadJobsCreate, { api_key: KEY, thread_id: t.thread.id, input: HELD, idempotency_key: 'n-1' });
+    const first = await req(API_SUBJECTS.threadJobsCreate, {
+      api_key: KEY,
+      thread_id: t.thread.id,
+      input: HELD,
+      idempotency_key: 'n-1',
+    });
     expect(first).toMatchObject({ created: true, job: { thread_id: t.thread.id, turn: 1 } });
-    expect(await req(API_SUBJECTS.threadJobsCreate, { api_key: KEY, thread_id: t.thread.id, input: HELD, idempotency_key: 'n-1' })).toMatchObject({
+    expect(
+      await req(API_SUBJECTS.threadJobsCreate, {
+        api_key: KEY,
+        thread_id: t.thread.id,
+        input: HELD,
+        idempotency_key: 'n-1',
+      }),
+    ).toMatchObject({
       created: false,
       job: { id: first.job.id },
     });
-    expect((await req(API_SUBJECTS.threadJobsCreate, { api_key: KEY, thread_id: t.thread.id, input: { message: 'x' } })).error.code).toBe('thread_busy');
-    const second = await req(API_SUBJECTS.threadJobsCreate, { api_key: KEY, thread_id: t.thread.id, input: { message: 'over nats' }, if_busy: 'interrupt' });
+    expect(
+      (await req(API_SUBJECTS.threadJobsCreate, { api_key: KEY, thread_id: t.thread.id, input: { message: 'x' } }))
+        .error.code,
+    ).toBe('thread_busy');
+    const second = await req(API_SUBJECTS.threadJobsCreate, {
+      api_key: KEY,
+      thread_id: t.thread.id,
+      input: { message: 'over nats' },
+      if_busy: 'interrupt',
+    });
     expect(second.job.turn).toBe(2);
     expect((await wait(b, second.job.id)).status).toBe('completed');
     expect((await wait(b, first.job.id)).status).toBe('cancelled');
     expect((await req(API_SUBJECTS.threadsCreate, { api_key: KEY, agent: 'nope' })).error.code).toBe('invalid_request');
-    expect((await req(API_SUBJECTS.threadsCreate, { api_key: 'wrong', agent: 'echo' })).error.code).toBe('unauthorized');
-    expect((await req(API_SUBJECTS.threadJobsCreate, { api_key: KEY, thread_id: 'thr_nope', input: {} })).error.code).toBe('not_found');
+    expect((await req(API_SUBJECTS.threadsCreate, { api_key: 'wrong', agent: 'echo' })).error.code).toBe(
+      'unauthorized',
+    );
+    expect(
+      (await req(API_SUBJECTS.threadJobsCreate, { api_key: KEY, thread_id: 'thr_nope', input: {} })).error.code,
+    ).toBe('not_found');
     expect((await req(API_SUBJECTS.threadJobsCreate, { api_key: KEY, input: {} })).error.code).toBe('invalid_request');
   });
 
@@ -183,13 +246,17 @@ describe('two API processes on one NATS and one Redis', () => {
     } finally {
       await redis.restart();
     }
-    await waitFor(async () => (await post(a, '/v1/threads', { agent: 'echo' })).status === 201, { message: 'the API to reach Redis again', timeoutMs: 20_000 });
+    await waitFor(async () => (await post(a, '/v1/threads', { agent: 'echo' })).status === 201, {
+      message: 'the API to reach Redis again',
+      timeoutMs: 20_000,
+    });
   });
 
   it('starts an enqueued turn even when the process that accepted it is gone', async () => {
     const id = await thread(a);
     const t1 = (await post(a, `/v1/threads/${id}/jobs`, { input: { ...SLOW, repeat: 2 } })).body;
-    const t2 = (await post(a, `/v1/threads/${id}/jobs`, { input: { message: 'after a is gone' }, if_busy: 'enqueue' })).body;
+    const t2 = (await post(a, `/v1/threads/${id}/jobs`, { input: { message: 'after a is gone' }, if_busy: 'enqueue' }))
+      .body;
     await a.close();
     const d1 = await wait(b, t1.id);
     const d2 = await wait(b, t2.id);

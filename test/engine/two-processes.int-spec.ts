@@ -8,7 +8,6 @@ import { JetStreamEventLog, LiveHub, type LoggedEvent } from '@jobstream/event-l
 import { startNats, type RunningNats } from '../harness/servers.js';
 import { waitFor } from '../support/wait.js';
 
-
 let nats: RunningNats;
 beforeAll(async () => {
   nats = await startNats();
@@ -27,7 +26,10 @@ describe('two API processes on one event log', () => {
     const job = newJobId();
     const clients = { a1: [] as string[], a2: [] as string[], b1: [] as string[] };
     const errors: unknown[] = [];
-    const sink = (into: string[]) => ({ next: (_e: LoggedEvent, f: string) => into.push(f), error: (err: unknown) => errors.push(err) });
+    const sink = (into: string[]) => ({
+      next: (_e: LoggedEvent, f: string) => into.push(f),
+      error: (err: unknown) => errors.push(err),
+    });
     const leaves = [
       await hubA.subscribe(job, sink(clients.a1)),
       await hubA.subscribe(job, sink(clients.a2)),
@@ -37,10 +39,20 @@ describe('two API processes on one event log', () => {
 
     const n = 200;
     const appended: string[] = [];
-    for (let i = 1; i <= n; i++) appended.push(frame(await apiA.append(job, { event: { type: 'token', text: `t${i}` }, attempt: 1 })));
-    appended.push(frame(await apiA.append(job, { event: { type: 'done', usage: { input_tokens: 1, output_tokens: n }, output: { text: '' } }, attempt: 1 })));
+    for (let i = 1; i <= n; i++)
+      appended.push(frame(await apiA.append(job, { event: { type: 'token', text: `t${i}` }, attempt: 1 })));
+    appended.push(
+      frame(
+        await apiA.append(job, {
+          event: { type: 'done', usage: { input_tokens: 1, output_tokens: n }, output: { text: '' } },
+          attempt: 1,
+        }),
+      ),
+    );
 
-    await waitFor(() => Object.values(clients).every((c) => c.length === appended.length), { message: 'every client to get every event' });
+    await waitFor(() => Object.values(clients).every((c) => c.length === appended.length), {
+      message: 'every client to get every event',
+    });
     expect(errors).toEqual([]);
     expect(clients.a1).toEqual(appended);
     expect(clients.a2).toEqual(appended);

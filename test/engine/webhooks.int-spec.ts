@@ -23,7 +23,12 @@ describe('webhooks across API processes (JetStream + Redis)', () => {
   const apps: TestApp[] = [];
   const KEY = 'acme-key-0001';
   const auth = { Authorization: `Bearer ${KEY}` };
-  const env = (extra: Record<string, string> = {}) => ({ ...WEBHOOK_TEST_ENV, NATS_URL: nats.url, REDIS_URL: redis.url, ...extra });
+  const env = (extra: Record<string, string> = {}) => ({
+    ...WEBHOOK_TEST_ENV,
+    NATS_URL: nats.url,
+    REDIS_URL: redis.url,
+    ...extra,
+  });
   const start = async (extra: Record<string, string> = {}) => {
     const a = await startTestApp(env(extra));
     apps.push(a);
@@ -37,7 +42,8 @@ describe('webhooks across API processes (JetStream + Redis)', () => {
     await Promise.all([nats?.destroy(), redis?.destroy()]);
   });
   const clean = async (app: TestApp) => {
-    for (const w of (await app.api('/v1/webhooks', { headers: auth })).body.items) await app.api(`/v1/webhooks/${w.id}`, { method: 'DELETE', headers: auth });
+    for (const w of (await app.api('/v1/webhooks', { headers: auth })).body.items)
+      await app.api(`/v1/webhooks/${w.id}`, { method: 'DELETE', headers: auth });
   };
 
   it('finishes the retries of a delivery after the delivering process restarted', async () => {
@@ -56,10 +62,13 @@ describe('webhooks across API processes (JetStream + Redis)', () => {
     const got = await rx.waitFor(3, 20_000);
     expect(new Set(got.map((r) => r.headers['webhook-id'])).size).toBe(1);
     expect(verify(hook.body.secret, got[2]!).data.job).toMatchObject({ id: job.body.id, status: 'completed' });
-    const d = await waitFor(async () => {
-      const r = await b.api(`/v1/webhooks/${hook.body.id}/deliveries`, { headers: auth });
-      return r.body.items?.[0]?.status === 'delivered' ? r.body.items[0] : null;
-    }, { retryErrors: true });
+    const d = await waitFor(
+      async () => {
+        const r = await b.api(`/v1/webhooks/${hook.body.id}/deliveries`, { headers: auth });
+        return r.body.items?.[0]?.status === 'delivered' ? r.body.items[0] : null;
+      },
+      { retryErrors: true },
+    );
     expect(d.attempts.map((x: any) => x.status_code)).toEqual([500, 500, 200]);
     await clean(b);
     await b.close();
@@ -98,10 +107,13 @@ describe('webhooks across API processes (JetStream + Redis)', () => {
     const got = await rx.waitFor(2, 30_000);
     expect(got[1]!.headers['webhook-id']).toBe(got[0]!.headers['webhook-id']);
     expect(verify(hook.body.secret, got[1]!).data.job).toMatchObject({ id: job.body.id, status: 'completed' });
-    const d = await waitFor(async () => {
-      const r = await b.api(`/v1/webhooks/${hook.body.id}/deliveries`, { headers: auth });
-      return r.body.items?.[0]?.status === 'delivered' ? r.body.items[0] : null;
-    }, { retryErrors: true });
+    const d = await waitFor(
+      async () => {
+        const r = await b.api(`/v1/webhooks/${hook.body.id}/deliveries`, { headers: auth });
+        return r.body.items?.[0]?.status === 'delivered' ? r.body.items[0] : null;
+      },
+      { retryErrors: true },
+    );
     // the killed try was never recorded: the log has the one that completed
     expect(d.attempts).toEqual([expect.objectContaining({ attempt: 1, status_code: 200 })]);
     await clean(b);
@@ -115,11 +127,18 @@ describe('webhooks across API processes (JetStream + Redis)', () => {
     try {
       const a = await start({ EMBEDDED_WORKER: 'false' });
       const hook = await a.api('/v1/webhooks', { body: { url: rx.url, events: ['job.completed'] }, headers: auth });
-      const job = await a.api('/v1/jobs', { body: { agent: 'echo', input: { message: 'tick '.repeat(20), delay_ms: 50 } }, headers: auth });
+      const job = await a.api('/v1/jobs', {
+        body: { agent: 'echo', input: { message: 'tick '.repeat(20), delay_ms: 50 } },
+        headers: auth,
+      });
       await a.close(); // the job goes on in the worker process and ends while no API process runs
       // the job ends in the worker (seen in the shared job store) while no API process runs
       const store = await RedisJobStore.create({ url: redis.url, retentionMs: 60_000, idempotencyTtlMs: 60_000 });
-      await waitFor(async () => (await store.get(job.body.id))?.status === 'completed', { message: 'the job to complete', timeoutMs: 20_000, retryErrors: true });
+      await waitFor(async () => (await store.get(job.body.id))?.status === 'completed', {
+        message: 'the job to complete',
+        timeoutMs: 20_000,
+        retryErrors: true,
+      });
       await store.close();
       expect(rx.received).toHaveLength(0);
       const b = await start({ EMBEDDED_WORKER: 'false' });
@@ -142,13 +161,20 @@ describe('webhooks across API processes (JetStream + Redis)', () => {
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
       const via = i % 2 ? a : b;
-      ids.push((await via.api('/v1/jobs', { body: { agent: 'echo', input: { message: `job ${i}` } }, headers: auth })).body.id);
+      ids.push(
+        (await via.api('/v1/jobs', { body: { agent: 'echo', input: { message: `job ${i}` } }, headers: auth })).body.id,
+      );
     }
     await rx.waitFor(n, 20_000);
-    const log = await waitFor(async () => {
-      const r = await b.api(`/v1/webhooks/${hook.body.id}/deliveries?limit=100`, { headers: auth });
-      return r.body.items?.length >= n && r.body.items.every((d: any) => d.status === 'delivered') ? r.body.items : null;
-    }, { retryErrors: true });
+    const log = await waitFor(
+      async () => {
+        const r = await b.api(`/v1/webhooks/${hook.body.id}/deliveries?limit=100`, { headers: auth });
+        return r.body.items?.length >= n && r.body.items.every((d: any) => d.status === 'delivered')
+          ? r.body.items
+          : null;
+      },
+      { retryErrors: true },
+    );
     expect(log).toHaveLength(n);
     expect(new Set(log.map((d: any) => d.job_id))).toEqual(new Set(ids));
     expect(new Set(rx.received.map((r) => r.headers['webhook-id'])).size).toBe(n);
@@ -168,6 +194,10 @@ describe('webhooks across API processes (JetStream + Redis)', () => {
       expect(r.headers.get('retry-after')).toBeTruthy();
     }
     await redis.restart();
-    await waitFor(async () => (await a.api('/v1/webhooks', { headers: auth })).status === 200, { message: 'the store to reconnect', timeoutMs: 20_000, retryErrors: true });
+    await waitFor(async () => (await a.api('/v1/webhooks', { headers: auth })).status === 200, {
+      message: 'the store to reconnect',
+      timeoutMs: 20_000,
+      retryErrors: true,
+    });
   }, 60_000);
 });

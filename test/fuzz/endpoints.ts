@@ -51,7 +51,13 @@ export interface EndpointSpec {
   notOwn?: boolean;
 }
 
-const echoInput: Record<string, Hostile> = { message: 'hello fuzz', repeat: 1, delay_ms: 0, fail_after: 3, tool: false };
+const echoInput: Record<string, Hostile> = {
+  message: 'hello fuzz',
+  repeat: 1,
+  delay_ms: 0,
+  fail_after: 3,
+  tool: false,
+};
 const openaiInput: Record<string, Hostile> = {
   prompt: 'hi',
   messages: [{ role: 'user', content: 'hi' }],
@@ -79,7 +85,14 @@ export const ENDPOINTS: EndpointSpec[] = [
   { name: 'cancel', method: 'POST', path: '/v1/jobs/:id/cancel', body: () => ({ reason: 'fuzz' }) },
   { name: 'events', method: 'GET', path: '/v1/jobs/:id/events', query: ['after', 'limit', 'types'], weight: 2 },
   { name: 'wait', method: 'GET', path: '/v1/jobs/:id/wait', query: ['timeout_s'] },
-  { name: 'stream', method: 'GET', path: '/v1/jobs/:id/stream', query: ['after', 'access_token', 'snapshot', 'types', 'format'], headers: ['last-event-id'], weight: 3 },
+  {
+    name: 'stream',
+    method: 'GET',
+    path: '/v1/jobs/:id/stream',
+    query: ['after', 'access_token', 'snapshot', 'types', 'format'],
+    headers: ['last-event-id'],
+    weight: 3,
+  },
   { name: 'snapshot', method: 'GET', path: '/v1/jobs/:id/snapshot', query: ['at'] },
   {
     name: 'input',
@@ -119,7 +132,12 @@ export const ENDPOINTS: EndpointSpec[] = [
     name: 'job-batch',
     method: 'POST',
     path: '/v1/jobs/batch',
-    body: () => ({ jobs: [{ agent: 'echo', input: { message: 'b' } }, { agent: 'toString', input: {} }] }),
+    body: () => ({
+      jobs: [
+        { agent: 'echo', input: { message: 'b' } },
+        { agent: 'toString', input: {} },
+      ],
+    }),
   },
   { name: 'job-delete', method: 'DELETE', path: '/v1/jobs/:id', notOwn: true },
   { name: 'share-create', method: 'POST', path: '/v1/jobs/:id/shares', body: () => ({ expires_in_s: 60 }) },
@@ -134,23 +152,26 @@ export const ENDPOINTS: EndpointSpec[] = [
 /** Names of query parameters that carry secrets in some endpoint: sent everywhere, in every shape. */
 const SECRET_PARAMS = ['access_token', 'share_token', 'token', 'api_key', 'apikey', 'key'];
 
-const contentTypes = fc.oneof({ weight: 8, arbitrary: fc.constant('application/json') }, fc.constantFrom(
-  'application/json',
-  'application/json; charset=utf-8',
-  'application/json; charset=utf-16',
-  'application/json; charset=latin1',
-  'application/json; charset=nonsense',
-  'text/plain',
-  'application/x-www-form-urlencoded',
-  'multipart/form-data; boundary=x',
-  'application/json;;;',
-  'application/merge-patch+json',
-  'application/vnd.api+json',
-  '*/*',
-  '',
-  'application',
-  '__proto__/constructor',
-));
+const contentTypes = fc.oneof(
+  { weight: 8, arbitrary: fc.constant('application/json') },
+  fc.constantFrom(
+    'application/json',
+    'application/json; charset=utf-8',
+    'application/json; charset=utf-16',
+    'application/json; charset=latin1',
+    'application/json; charset=nonsense',
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=x',
+    'application/json;;;',
+    'application/merge-patch+json',
+    'application/vnd.api+json',
+    '*/*',
+    '',
+    'application',
+    '__proto__/constructor',
+  ),
+);
 
 /** A query parameter: `[name, value]`, or `[name]` alone (no `=`). */
 type Param = [name: string, value?: string];
@@ -161,12 +182,22 @@ const enc = encodeUtf8Loose;
 function paramShapes(name: string, value: fc.Arbitrary<string>): fc.Arbitrary<Param[]> {
   return fc.oneof(
     value.map((v) => [[enc(name), enc(v)]] as Param[]),
-    fc.tuple(value, value).map(([a, b]) => [[enc(name), enc(a)], [enc(name), enc(b)]] as Param[]),
+    fc.tuple(value, value).map(
+      ([a, b]) =>
+        [
+          [enc(name), enc(a)],
+          [enc(name), enc(b)],
+        ] as Param[],
+    ),
     value.map((v) => [[`${enc(name)}[]`, enc(v)]] as Param[]),
-    fc.tuple(fc.constantFrom('x', '0', '__proto__', 'constructor', ''), value).map(([k, v]) => [[`${enc(name)}[${k}]`, enc(v)]] as Param[]),
+    fc
+      .tuple(fc.constantFrom('x', '0', '__proto__', 'constructor', ''), value)
+      .map(([k, v]) => [[`${enc(name)}[${k}]`, enc(v)]] as Param[]),
     value.map((v) => [[`${enc(name)}%5B%5D`, enc(v)]] as Param[]),
     // the name itself percent-encoded (every character), or its case changed
-    value.map((v) => [[[...name].map((c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()).join(''), enc(v)]] as Param[]),
+    value.map(
+      (v) => [[[...name].map((c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()).join(''), enc(v)]] as Param[],
+    ),
     value.map((v) => [[enc(name.toUpperCase()), enc(v)]] as Param[]),
     fc.constant([[enc(name), '']] as Param[]),
     fc.constant([[enc(name)]] as Param[]),
@@ -176,7 +207,19 @@ function paramShapes(name: string, value: fc.Arbitrary<string>): fc.Arbitrary<Pa
 function queryValue(param: string, ctx: FuzzContext): fc.Arbitrary<string> {
   switch (param) {
     case 'types':
-      return fc.oneof(hostileString, fc.constantFrom('token,done', 'token', 'done,error,cancelled', 'snapshot', ',', 'token,,', 'TOKEN', '__proto__,constructor'));
+      return fc.oneof(
+        hostileString,
+        fc.constantFrom(
+          'token,done',
+          'token',
+          'done,error,cancelled',
+          'snapshot',
+          ',',
+          'token,,',
+          'TOKEN',
+          '__proto__,constructor',
+        ),
+      );
     case 'format':
       return fc.oneof(hostileString, fc.constantFrom('ai-sdk', 'sse', 'AI-SDK', 'ai-sdk '));
     case 'snapshot':
@@ -186,9 +229,17 @@ function queryValue(param: string, ctx: FuzzContext): fc.Arbitrary<string> {
     case 'cursor':
       return fc.oneof(hostileCursor, fc.constant(ctx.ownCursor));
     case 'access_token':
-      return fc.oneof(fc.constant(ctx.streamToken), hostileString, fc.constant(ctx.streamToken + 'x'), fc.constant(ctx.streamToken.slice(0, -1)));
+      return fc.oneof(
+        fc.constant(ctx.streamToken),
+        hostileString,
+        fc.constant(ctx.streamToken + 'x'),
+        fc.constant(ctx.streamToken.slice(0, -1)),
+      );
     default:
-      return fc.oneof(hostileString, fc.constantFrom('1', '5', '0', '100', '1000', '1001', '300', '301', 'queued', 'completed'));
+      return fc.oneof(
+        hostileString,
+        fc.constantFrom('1', '5', '0', '100', '1000', '1001', '300', '301', 'queued', 'completed'),
+      );
   }
 }
 
@@ -199,12 +250,17 @@ function queryArb(spec: EndpointSpec, ctx: FuzzContext): fc.Arbitrary<string> {
     fc.constantFrom(...SECRET_PARAMS).chain((p) => paramShapes(p, fc.constant(ctx.streamToken))),
     { nil: undefined, freq: 3 },
   );
-  const builtin = fc.option(fc.tuple(builtinName, hostileString).chain(([n, v]) => paramShapes(n, fc.constant(v))), { nil: undefined, freq: 3 });
-  return fc.tuple(fc.tuple(...own), secret, builtin, fc.constantFrom('', '', '&', '&&', '#frag', '?')).map(([ownParams, s, b, tail]) => {
-    const params: Param[] = [...ownParams.filter((x) => x !== undefined).flat(), ...(s ?? []), ...(b ?? [])];
-    if (params.length === 0 && tail === '') return '';
-    return '?' + params.map((p) => (p[1] === undefined ? p[0] : `${p[0]}=${p[1]}`)).join('&') + tail;
-  });
+  const builtin = fc.option(
+    fc.tuple(builtinName, hostileString).chain(([n, v]) => paramShapes(n, fc.constant(v))),
+    { nil: undefined, freq: 3 },
+  );
+  return fc
+    .tuple(fc.tuple(...own), secret, builtin, fc.constantFrom('', '', '&', '&&', '#frag', '?'))
+    .map(([ownParams, s, b, tail]) => {
+      const params: Param[] = [...ownParams.filter((x) => x !== undefined).flat(), ...(s ?? []), ...(b ?? [])];
+      if (params.length === 0 && tail === '') return '';
+      return '?' + params.map((p) => (p[1] === undefined ? p[0] : `${p[0]}=${p[1]}`)).join('&') + tail;
+    });
 }
 
 function idArb(ctx: FuzzContext, notOwn = false): fc.Arbitrary<string> {
@@ -239,7 +295,9 @@ function bodyTreeArb(spec: EndpointSpec, ctx: FuzzContext): fc.Arbitrary<Hostile
         // start from a valid subset (echo's fields or openai's), then break it
         return fc.subarray(Object.keys(inner)).chain((keys) => {
           const valid = Object.fromEntries(keys.map((k) => [k, inner[k]!])) as Record<string, Hostile>;
-          return fc.oneof(fc.constant(valid), mutate(valid, keys.length ? keys : Object.keys(inner))).map((v) => [name, v] as const);
+          return fc
+            .oneof(fc.constant(valid), mutate(valid, keys.length ? keys : Object.keys(inner)))
+            .map((v) => [name, v] as const);
         });
       })
     : fc.constant(undefined);
@@ -249,11 +307,13 @@ function bodyTreeArb(spec: EndpointSpec, ctx: FuzzContext): fc.Arbitrary<Hostile
     { weight: 3, arbitrary: builtinName },
     { weight: 1, arbitrary: fc.constantFrom('', 'ECHO', 'echo\u0000', ' echo', 'e'.repeat(65)) },
   );
-  return fc.tuple(mutate(base, fields), fc.option(nestedArb, { nil: undefined, freq: 2 }), agentArb).map(([o, nested, agent]) => {
-    if ('agent' in o && o.agent === base.agent) o.agent = agent;
-    if (nested) o[nested[0]] = nested[1];
-    return o;
-  });
+  return fc
+    .tuple(mutate(base, fields), fc.option(nestedArb, { nil: undefined, freq: 2 }), agentArb)
+    .map(([o, nested, agent]) => {
+      if ('agent' in o && o.agent === base.agent) o.agent = agent;
+      if (nested) o[nested[0]] = nested[1];
+      return o;
+    });
 }
 
 /** Writes a body tree whose keys may include "__proto__" as JSON text (an own key in the text, as an attacker sends it). */
@@ -261,16 +321,34 @@ function bodyText(tree: Hostile): string {
   return toJsonText(tree);
 }
 
-function bodyArb(spec: EndpointSpec, ctx: FuzzContext): fc.Arbitrary<{ text: string | undefined; contentType: string | undefined }> {
+function bodyArb(
+  spec: EndpointSpec,
+  ctx: FuzzContext,
+): fc.Arbitrary<{ text: string | undefined; contentType: string | undefined }> {
   const asJson = (text: string | undefined) => contentTypes.map((ct) => ({ text, contentType: ct }));
   const alternatives: fc.Arbitrary<{ text: string | undefined; contentType: string | undefined }>[] = [
     fc.constant({ text: undefined, contentType: undefined }),
     hostileValue.chain((v) => asJson(toJsonText(v))), // not an object at all (or a hostile one)
-    fc.constantFrom('{', '{"a":', 'nul', '{"a":1,}', "{'a':1}", '\uFEFF{}', '{"a":1}{"b":2}', '[', '"\\uD800"', '{"agent":"echo","input":{"message":"\\u0000"}}').chain(asJson),
+    fc
+      .constantFrom(
+        '{',
+        '{"a":',
+        'nul',
+        '{"a":1,}',
+        "{'a':1}",
+        '\uFEFF{}',
+        '{"a":1}{"b":2}',
+        '[',
+        '"\\uD800"',
+        '{"agent":"echo","input":{"message":"\\u0000"}}',
+      )
+      .chain(asJson),
     fc.constant({ text: '{"pad":"' + 'x'.repeat(1024 * 1024 + 10) + '"}', contentType: 'application/json' }),
   ];
   if (spec.body) alternatives.push(bodyTreeArb(spec, ctx).chain((t) => asJson(bodyText(t))));
-  return fc.oneof(...alternatives.map((a, i) => ({ weight: i === alternatives.length - 1 && spec.body ? 8 : 1, arbitrary: a })));
+  return fc.oneof(
+    ...alternatives.map((a, i) => ({ weight: i === alternatives.length - 1 && spec.body ? 8 : 1, arbitrary: a })),
+  );
 }
 
 function headersArb(spec: EndpointSpec, ctx: FuzzContext): fc.Arbitrary<Record<string, string | string[]>> {
@@ -284,11 +362,19 @@ function headersArb(spec: EndpointSpec, ctx: FuzzContext): fc.Arbitrary<Record<s
   );
   const own = (spec.headers ?? []).map((h) =>
     fc.option(
-      h === 'last-event-id' ? fc.oneof(hostileCursor.filter(latin1Header), fc.constant(ctx.ownCursor)) : hostileHeaderValue,
+      h === 'last-event-id'
+        ? fc.oneof(hostileCursor.filter(latin1Header), fc.constant(ctx.ownCursor))
+        : hostileHeaderValue,
       { nil: undefined },
     ),
   );
-  const extra = fc.option(fc.tuple(fc.constantFrom(...BUILTIN_NAMES, 'x-request-id', 'content-encoding', 'accept', 'x-forwarded-for', 'referer'), hostileHeaderValue), { nil: undefined });
+  const extra = fc.option(
+    fc.tuple(
+      fc.constantFrom(...BUILTIN_NAMES, 'x-request-id', 'content-encoding', 'accept', 'x-forwarded-for', 'referer'),
+      hostileHeaderValue,
+    ),
+    { nil: undefined },
+  );
   return fc.tuple(auth, fc.tuple(...own), extra).map(([a, ownValues, x]) => {
     const h = Object.create(null) as Record<string, string | string[]>;
     if (a !== undefined) h['authorization'] = a;
@@ -317,7 +403,10 @@ export function requestArb(spec: EndpointSpec, ctx: FuzzContext): fc.Arbitrary<G
       queryArb(spec, ctx),
       headersArb(spec, ctx),
       spec.method === 'GET' ? fc.constant({ text: undefined, contentType: undefined }) : bodyArb(spec, ctx),
-      fc.oneof({ weight: 12, arbitrary: fc.constant(spec.method) }, { weight: 1, arbitrary: fc.constantFrom('PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD', 'GET', 'POST') }),
+      fc.oneof(
+        { weight: 12, arbitrary: fc.constant(spec.method) },
+        { weight: 1, arbitrary: fc.constantFrom('PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD', 'GET', 'POST') },
+      ),
     )
     .map(([id, query, headers, body, method]) => {
       const h = headers;

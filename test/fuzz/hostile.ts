@@ -120,7 +120,10 @@ export const RAW_NUMBERS = [
 export const builtinName = fc.constantFrom(...BUILTIN_NAMES);
 
 /** Any UTF-16 string, lone surrogates included. */
-export const anyUtf16 = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 40 });
+export const anyUtf16 = fc.string({
+  unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+  maxLength: 40,
+});
 
 export const hostileString: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...UNICODE_EDGES) },
@@ -136,7 +139,9 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
 export const deepNesting = fc
   .tuple(fc.constantFrom(31, 32, 33, 64, 1_000, 20_000, 200_000), fc.boolean(), fc.constantFrom(...BUILTIN_NAMES, 'a'))
   .map(([depth, arrays, key]) =>
-    arrays ? new RawJson('['.repeat(depth) + ']'.repeat(depth)) : new RawJson(`{${JSON.stringify(key)}:`.repeat(depth) + '1' + '}'.repeat(depth)),
+    arrays
+      ? new RawJson('['.repeat(depth) + ']'.repeat(depth))
+      : new RawJson(`{${JSON.stringify(key)}:`.repeat(depth) + '1' + '}'.repeat(depth)),
   );
 
 /** Very wide values: many items or many keys. */
@@ -160,7 +165,9 @@ const hostileObject = (value: fc.Arbitrary<Hostile>): fc.Arbitrary<Hostile> =>
   fc.oneof(
     fc.dictionary(fc.oneof(builtinName, hostileString, fc.string({ maxLength: 8 })), value, { maxKeys: 6 }),
     // a key given twice (JSON.parse keeps the last)
-    fc.tuple(builtinName, value, value).map(([k, a, b]) => new RawJson(`{${JSON.stringify(k)}:${toJsonText(a)},${JSON.stringify(k)}:${toJsonText(b)}}`)),
+    fc
+      .tuple(builtinName, value, value)
+      .map(([k, a, b]) => new RawJson(`{${JSON.stringify(k)}:${toJsonText(a)},${JSON.stringify(k)}:${toJsonText(b)}}`)),
   );
 
 /** Any hostile JSON value, a few levels deep. */
@@ -197,7 +204,10 @@ export const hostileIdSegment = fc.oneof(
     "'",
     '%22',
   ),
-  fc.constantFrom(...NUMBERISH_STRINGS).filter((s) => s !== '' && !s.includes(' ')).map((s) => encodeURIComponent(s)),
+  fc
+    .constantFrom(...NUMBERISH_STRINGS)
+    .filter((s) => s !== '' && !s.includes(' '))
+    .map((s) => encodeURIComponent(s)),
   fc.constantFrom(300, 20_000).map((n) => 'j'.repeat(n)),
   anyUtf16.filter((s) => s.length > 0).map(encodeUtf8Loose),
 );
@@ -208,7 +218,11 @@ export const hostileIdSegment = fc.oneof(
  */
 export function encodeUtf8Loose(s: string): string {
   return [...Buffer.from(s, 'utf8')]
-    .map((b) => (/[A-Za-z0-9\-._~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : '%' + b.toString(16).toUpperCase().padStart(2, '0')))
+    .map((b) =>
+      /[A-Za-z0-9\-._~]/.test(String.fromCharCode(b))
+        ? String.fromCharCode(b)
+        : '%' + b.toString(16).toUpperCase().padStart(2, '0'),
+    )
     .join('');
 }
 
@@ -234,6 +248,23 @@ export const hostileCursor = fc.oneof(
 export const hostileHeaderValue = fc.oneof(
   fc.constantFrom(...NUMBERISH_STRINGS.filter((s) => /^[\x20-\xff]*$/.test(s))),
   builtinName,
-  fc.constantFrom('\t', ' ', 'a'.repeat(256), 'a'.repeat(4_000), 'é', 'ÿ\u0080', 'Bearer', 'Bearer ', 'Bearer  x y', 'Basic YTpi'),
-  fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).filter((c) => c !== 0x7f).map((c) => String.fromCharCode(c)), maxLength: 40 }),
+  fc.constantFrom(
+    '\t',
+    ' ',
+    'a'.repeat(256),
+    'a'.repeat(4_000),
+    'é',
+    'ÿ\u0080',
+    'Bearer',
+    'Bearer ',
+    'Bearer  x y',
+    'Basic YTpi',
+  ),
+  fc.string({
+    unit: fc
+      .integer({ min: 0x20, max: 0xff })
+      .filter((c) => c !== 0x7f)
+      .map((c) => String.fromCharCode(c)),
+    maxLength: 40,
+  }),
 );

@@ -49,7 +49,10 @@ export function send(base: string, r: RawRequest, timeoutMs = 10_000): Promise<R
         });
       },
     );
-    const timer = setTimeout(() => req.destroy(new Error(`no answer in ${timeoutMs} ms: ${r.method} ${r.path.slice(0, 200)}`)), timeoutMs);
+    const timer = setTimeout(
+      () => req.destroy(new Error(`no answer in ${timeoutMs} ms: ${r.method} ${r.path.slice(0, 200)}`)),
+      timeoutMs,
+    );
     req.on('error', (err) => {
       clearTimeout(timer);
       reject(err);
@@ -60,7 +63,8 @@ export function send(base: string, r: RawRequest, timeoutMs = 10_000): Promise<R
 }
 
 /** A response body that gives away internals: a stack frame, a source file, a path on the server's disk. */
-export const LEAK_RE = /\bat [^\n]*\(?[^\s()]+:\d+:\d+\)?|node_modules|file:\/\/|\/work\/|\/src\/[\w/-]+\.[jt]s|\.(?:ts|js|mjs):\d+|\bTypeError\b|\bRangeError\b|\bReferenceError\b/;
+export const LEAK_RE =
+  /\bat [^\n]*\(?[^\s()]+:\d+:\d+\)?|node_modules|file:\/\/|\/work\/|\/src\/[\w/-]+\.[jt]s|\.(?:ts|js|mjs):\d+|\bTypeError\b|\bRangeError\b|\bReferenceError\b/;
 
 /** Problems with one response against the contract (empty when it is fine). */
 export function contractProblems(r: RawRequest, res: RawResponse): string[] {
@@ -76,7 +80,8 @@ export function contractProblems(r: RawRequest, res: RawResponse): string[] {
     } catch {
       problems.push(`error body is not JSON: ${res.text.slice(0, 200)}`);
     }
-    if (body !== undefined && !isErrorBody(body)) problems.push(`error body is not { error: { code, message } }: ${res.text.slice(0, 300)}`);
+    if (body !== undefined && !isErrorBody(body))
+      problems.push(`error body is not { error: { code, message } }: ${res.text.slice(0, 300)}`);
   }
   return problems;
 }

@@ -27,7 +27,10 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 2500);
 const TIME_LIMIT_MS = 35_000;
 
 function describeFailure(r: GeneratedRequest, problems: string[], status = 0): string {
-  const body = r.body === undefined ? '' : ` body=${r.body.toString().slice(0, 200)}${r.body.length > 200 ? `…(${r.body.length} chars)` : ''}`;
+  const body =
+    r.body === undefined
+      ? ''
+      : ` body=${r.body.toString().slice(0, 200)}${r.body.length > 200 ? `…(${r.body.length} chars)` : ''}`;
   return `[${r.endpoint} ${status} ${problems.map((p) => p.slice(0, 30)).join('|')}] ${r.method} ${r.path.slice(0, 200)} headers=${JSON.stringify(r.headers).slice(0, 200)}${body} → ${problems.join('; ').slice(0, 400)}`;
 }
 
@@ -62,7 +65,9 @@ describe('hostile HTTP input (fuzz)', () => {
       body: JSON.stringify({ agent: 'echo', input: { message } }),
     });
     const job = (await res.json()) as { id: string };
-    const done = await fetch(`${app.url}/v1/jobs/${job.id}/wait?timeout_s=30`, { headers: { Authorization: `Bearer ${key}` } });
+    const done = await fetch(`${app.url}/v1/jobs/${job.id}/wait?timeout_s=30`, {
+      headers: { Authorization: `Bearer ${key}` },
+    });
     const body = (await done.json()) as { last_event_id: string; status: string };
     expect(body.status).toBe('completed');
     return { id: job.id, last: body.last_event_id };
@@ -84,7 +89,14 @@ describe('hostile HTTP input (fuzz)', () => {
     const other = await finishedJob(OTHER_KEY, 'another tenant');
     const tokenRes = await fetch(`${app.url}/v1/jobs/${own.id}/stream-tokens`, { method: 'POST', headers: auth });
     const { token } = (await tokenRes.json()) as { token: string };
-    ctx = { key: KEY, otherKey: OTHER_KEY, ownJobId: own.id, otherJobId: other.id, streamToken: token, ownCursor: own.last };
+    ctx = {
+      key: KEY,
+      otherKey: OTHER_KEY,
+      ownJobId: own.id,
+      otherJobId: other.id,
+      streamToken: token,
+      ownCursor: own.last,
+    };
   });
 
   afterAll(async () => {
@@ -137,7 +149,12 @@ describe('hostile HTTP input (fuzz)', () => {
 
     // secrets never reach the log, whatever shape they were sent in (the signature alone is a secret too)
     const all = log.join('');
-    const secrets = { api_key: KEY, other_api_key: OTHER_KEY, stream_token: ctx.streamToken, token_signature: ctx.streamToken.split('.')[2]! };
+    const secrets = {
+      api_key: KEY,
+      other_api_key: OTHER_KEY,
+      stream_token: ctx.streamToken,
+      token_signature: ctx.streamToken.split('.')[2]!,
+    };
     const leaked = Object.entries(secrets)
       .filter(([, v]) => all.includes(v))
       .map(([name, v]) => `${name} in the log: …${all.slice(Math.max(0, all.indexOf(v) - 300), all.indexOf(v) + 20)}…`);

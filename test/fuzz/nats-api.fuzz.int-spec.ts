@@ -14,7 +14,16 @@ import { API_SUBJECTS } from '@jobstream/contracts';
 import { startNats, type RunningNats } from '../harness/servers.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { readAll, tokenText } from '../support/sse-client.js';
-import { BUILTIN_NAMES, RawJson, deepNesting, hostileString, hostileValue, toJsonText, wideValue, type Hostile } from './hostile.js';
+import {
+  BUILTIN_NAMES,
+  RawJson,
+  deepNesting,
+  hostileString,
+  hostileValue,
+  toJsonText,
+  wideValue,
+  type Hostile,
+} from './hostile.js';
 import { LEAK_RE, isErrorBody } from './http-client.js';
 
 const KEY = 'key-nats-fuzz-acme-01';
@@ -39,17 +48,34 @@ async function request(subject: string, payload: string | Uint8Array): Promise<s
 
 function bases(): Record<Subject, Record<string, Hostile>> {
   return {
-    create: { api_key: KEY, agent: 'echo', input: { message: 'nats fuzz' }, metadata: { a: 1 }, idempotency_key: 'k-1' },
+    create: {
+      api_key: KEY,
+      agent: 'echo',
+      input: { message: 'nats fuzz' },
+      metadata: { a: 1 },
+      idempotency_key: 'k-1',
+    },
     get: { api_key: KEY, id: ownJobId },
     cancel: { api_key: KEY, id: ownJobId, reason: 'fuzz' },
     input: { api_key: KEY, id: ownJobId, request_id: 'req_1', input: { approved: true } },
     threadsCreate: { api_key: KEY, agent: 'echo', metadata: { a: 1 } },
-    threadJobsCreate: { api_key: KEY, id: 'thr_00000000000000000000000000', input: { message: 'x' }, if_busy: 'reject' },
+    threadJobsCreate: {
+      api_key: KEY,
+      id: 'thr_00000000000000000000000000',
+      input: { message: 'x' },
+      if_busy: 'reject',
+    },
   };
 }
 
 const idValue = (): fc.Arbitrary<Hostile> =>
-  fc.oneof(fc.constant(ownJobId), fc.constant(otherJobId), fc.constantFrom(...BUILTIN_NAMES), hostileString, fc.constant('job_00000000000000000000000000'));
+  fc.oneof(
+    fc.constant(ownJobId),
+    fc.constant(otherJobId),
+    fc.constantFrom(...BUILTIN_NAMES),
+    hostileString,
+    fc.constant('job_00000000000000000000000000'),
+  );
 
 /** A payload: the valid base with a few hostile changes, or raw bytes that are not a JSON object at all. */
 function payloadArb(subject: Subject): fc.Arbitrary<string> {
@@ -73,14 +99,31 @@ function payloadArb(subject: Subject): fc.Arbitrary<string> {
       return toJsonText(o);
     });
   const raw = fc.oneof(
-    fc.constantFrom('', ' ', '{', 'null', '[]', '"x"', '1e309', 'true', '{"a":1,}', '\u0000', '\uFEFF{}', '{"__proto__":{"api_key":"x"}}'),
+    fc.constantFrom(
+      '',
+      ' ',
+      '{',
+      'null',
+      '[]',
+      '"x"',
+      '1e309',
+      'true',
+      '{"a":1,}',
+      '\u0000',
+      '\uFEFF{}',
+      '{"__proto__":{"api_key":"x"}}',
+    ),
     hostileValue.map((v) => toJsonText(v)),
     deepNesting.map((v) => toJsonText(v)),
     wideValue.map((v) => toJsonText(v)),
     // look-alikes of Nest's own envelope
-    fc.tuple(fc.oneof(fc.constant(API_SUBJECTS[subject]), hostileString), hostileValue, fc.oneof(fc.constantFrom(...BUILTIN_NAMES), hostileString)).map(
-      ([pattern, data, id]) => toJsonText({ pattern, data, id }),
-    ),
+    fc
+      .tuple(
+        fc.oneof(fc.constant(API_SUBJECTS[subject]), hostileString),
+        hostileValue,
+        fc.oneof(fc.constantFrom(...BUILTIN_NAMES), hostileString),
+      )
+      .map(([pattern, data, id]) => toJsonText({ pattern, data, id })),
   );
   return fc.oneof({ weight: 4, arbitrary: mutated }, { weight: 1, arbitrary: raw });
 }
@@ -97,10 +140,17 @@ function replyProblems(text: string): string[] {
   const o = v as Record<string, unknown> | null;
   const resource = o && typeof o === 'object' ? (['job', 'thread'] as const).find((k) => k in o) : undefined;
   if (o && resource) {
-    if (typeof (o[resource] as { id?: unknown } | null)?.id !== 'string') problems.push(`a ${resource} reply without one: ${text.slice(0, 200)}`);
+    if (typeof (o[resource] as { id?: unknown } | null)?.id !== 'string')
+      problems.push(`a ${resource} reply without one: ${text.slice(0, 200)}`);
   } else if (o && typeof o === 'object' && 'isDisposed' in o) {
     // a Nest-envelope look-alike is answered in Nest's envelope; its error must still say nothing of the internals
-    if ('response' in o && o.response && typeof o.response === 'object' && 'error' in o.response && !isErrorBody(o.response)) {
+    if (
+      'response' in o &&
+      o.response &&
+      typeof o.response === 'object' &&
+      'error' in o.response &&
+      !isErrorBody(o.response)
+    ) {
       problems.push(`enveloped error is not the contract's: ${text.slice(0, 200)}`);
     }
   } else if (!isErrorBody(v)) {
@@ -113,10 +163,20 @@ function replyProblems(text: string): string[] {
 
 beforeAll(async () => {
   nats = await startNats();
-  app = await startTestApp({ NATS_URL: nats.url, EMBEDDED_WORKER: 'true', API_KEYS: `acme:${KEY},globex:${OTHER}`, RATE_LIMIT_CREATE_PER_MIN: '0', MAX_EVENTS_PER_JOB: '500' });
+  app = await startTestApp({
+    NATS_URL: nats.url,
+    EMBEDDED_WORKER: 'true',
+    API_KEYS: `acme:${KEY},globex:${OTHER}`,
+    RATE_LIMIT_CREATE_PER_MIN: '0',
+    MAX_EVENTS_PER_JOB: '500',
+  });
   nc = await connect({ servers: nats.url });
-  const own = JSON.parse(await request(API_SUBJECTS.create, JSON.stringify({ api_key: KEY, agent: 'echo', input: { message: 'own' } }))) as { job: { id: string } };
-  const other = JSON.parse(await request(API_SUBJECTS.create, JSON.stringify({ api_key: OTHER, agent: 'echo', input: { message: 'other' } }))) as { job: { id: string } };
+  const own = JSON.parse(
+    await request(API_SUBJECTS.create, JSON.stringify({ api_key: KEY, agent: 'echo', input: { message: 'own' } })),
+  ) as { job: { id: string } };
+  const other = JSON.parse(
+    await request(API_SUBJECTS.create, JSON.stringify({ api_key: OTHER, agent: 'echo', input: { message: 'other' } })),
+  ) as { job: { id: string } };
   ownJobId = own.job.id;
   otherJobId = other.job.id;
 }, 60_000);
@@ -151,17 +211,25 @@ describe('hostile NATS request-reply input (fuzz)', () => {
           }
           const problems = replyProblems(text);
           if (problems.length) failures.push(`${subject} ${payload.slice(0, 200)} → ${problems.join('; ')}`);
-          if (subject === 'create' && text.includes('"created":true')) created.push((JSON.parse(text) as { job: { id: string } }).job.id);
+          if (subject === 'create' && text.includes('"created":true'))
+            created.push((JSON.parse(text) as { job: { id: string } }).job.id);
         },
       ),
       { seed: SEED, numRuns: RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS },
     );
-    process.stdout.write(`[fuzz:nats] ${requests} requests in ${((Date.now() - started) / 1000).toFixed(1)} s, ${created.length} jobs created\n`);
+    process.stdout.write(
+      `[fuzz:nats] ${requests} requests in ${((Date.now() - started) / 1000).toFixed(1)} s, ${created.length} jobs created\n`,
+    );
     expect(failures.slice(0, 20)).toEqual([]);
     expect(requests).toBeGreaterThan(100);
 
     for (const id of created) await request(API_SUBJECTS.cancel, JSON.stringify({ api_key: KEY, id }));
-    const { job } = JSON.parse(await request(API_SUBJECTS.create, JSON.stringify({ api_key: KEY, agent: 'echo', input: { message: 'after the fuzz ', repeat: 2 } }))) as {
+    const { job } = JSON.parse(
+      await request(
+        API_SUBJECTS.create,
+        JSON.stringify({ api_key: KEY, agent: 'echo', input: { message: 'after the fuzz ', repeat: 2 } }),
+      ),
+    ) as {
       job: { id: string };
     };
     const s = await readAll(`${app.url}/v1/jobs/${job.id}/stream`, { headers: { Authorization: `Bearer ${KEY}` } });
@@ -170,11 +238,15 @@ describe('hostile NATS request-reply input (fuzz)', () => {
 
   it('refuses a deep, wide or __proto__-keyed payload with a clear invalid_request (regressions)', async () => {
     const deep = `{"api_key":"${KEY}","agent":"echo","input":{"message":"x"},"metadata":{"a":${'['.repeat(5000)}${']'.repeat(5000)}}}`;
-    expect(JSON.parse(await request(API_SUBJECTS.create, deep))).toEqual({ error: { code: 'invalid_request', message: expect.stringMatching(/deeper than 32/) } });
+    expect(JSON.parse(await request(API_SUBJECTS.create, deep))).toEqual({
+      error: { code: 'invalid_request', message: expect.stringMatching(/deeper than 32/) },
+    });
     const proto = `{"api_key":"${KEY}","agent":"echo","input":{"message":"x"},"metadata":{"__proto__":{"x":1}}}`;
     expect(JSON.parse(await request(API_SUBJECTS.create, proto)).error.code).toBe('invalid_request');
     for (const agent of BUILTIN_NAMES) {
-      const r = JSON.parse(await request(API_SUBJECTS.create, JSON.stringify({ api_key: KEY, agent, input: { message: 'x' } })));
+      const r = JSON.parse(
+        await request(API_SUBJECTS.create, JSON.stringify({ api_key: KEY, agent, input: { message: 'x' } })),
+      );
       expect(r.error).toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/unknown agent/) });
     }
     expect(new RawJson('x').text).toBe('x');
@@ -182,7 +254,9 @@ describe('hostile NATS request-reply input (fuzz)', () => {
 
   it('ends a runaway job on JetStream too: MAX_EVENTS_PER_JOB ⇒ error too_many_events', async () => {
     const message = Array.from({ length: 1_000 }, (_, i) => `t${i} `).join('');
-    const { job } = JSON.parse(await request(API_SUBJECTS.create, JSON.stringify({ api_key: KEY, agent: 'echo', input: { message } }))) as { job: { id: string } };
+    const { job } = JSON.parse(
+      await request(API_SUBJECTS.create, JSON.stringify({ api_key: KEY, agent: 'echo', input: { message } })),
+    ) as { job: { id: string } };
     const s = await readAll(`${app.url}/v1/jobs/${job.id}/stream`, { headers: { Authorization: `Bearer ${KEY}` } });
     const events = s.events();
     expect(events).toHaveLength(500);

@@ -18,7 +18,11 @@ const KEY = 'key-regress-acme-0001';
 const auth = { Authorization: `Bearer ${KEY}` };
 
 /** Sends raw bytes on a fresh connection; resolves with everything the server sent until it closed (or timeout). */
-function rawExchange(port: number, bytes: string | Buffer, opts: { waitForClose?: boolean; timeoutMs?: number } = {}): Promise<{ text: string; closed: boolean }> {
+function rawExchange(
+  port: number,
+  bytes: string | Buffer,
+  opts: { waitForClose?: boolean; timeoutMs?: number } = {},
+): Promise<{ text: string; closed: boolean }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const socket: Socket = connect(port, '127.0.0.1', () => socket.write(bytes));
@@ -63,7 +67,11 @@ describe('hostile input regressions', () => {
   });
 
   const post = (path: string, body: string, headers: Record<string, string> = {}) =>
-    fetch(app.url + path, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json', ...headers }, body });
+    fetch(app.url + path, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json', ...headers },
+      body,
+    });
 
   async function expectError(res: Response, status: number, code: string, message?: RegExp): Promise<void> {
     const text = await res.text();
@@ -75,7 +83,10 @@ describe('hostile input regressions', () => {
   }
 
   beforeAll(async () => {
-    const config = loadConfig({ HOST: '127.0.0.1', LOG_LEVEL: 'info', API_KEYS: `acme:${KEY}`, RATE_LIMIT_CREATE_PER_MIN: '0' }, hashKey);
+    const config = loadConfig(
+      { HOST: '127.0.0.1', LOG_LEVEL: 'info', API_KEYS: `acme:${KEY}`, RATE_LIMIT_CREATE_PER_MIN: '0' },
+      hashKey,
+    );
     app = await startApp(config, { port: 0, logDestination: sink });
     port = Number(new URL(app.url).port);
   });
@@ -86,46 +97,116 @@ describe('hostile input regressions', () => {
   it('an agent named like a built-in object member is an unknown agent (400), never a 500', async () => {
     // found by the fuzzer: AGENT_INPUT_SCHEMAS[agent] found Object.prototype members (24 500s per run)
     for (const agent of BUILTIN_NAMES) {
-      await expectError(await post('/v1/jobs', JSON.stringify({ agent, input: { message: 'x' } })), 400, 'invalid_request', /unknown agent/);
+      await expectError(
+        await post('/v1/jobs', JSON.stringify({ agent, input: { message: 'x' } })),
+        400,
+        'invalid_request',
+        /unknown agent/,
+      );
     }
   });
 
   it('refuses bodies nested deeper than 32 levels, or too wide, with a clear 400 before any validation', async () => {
     // found by the fuzzer: deep metadata made JSON.stringify / canonical() overflow the stack (500)
     const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
-    await expectError(await post('/v1/jobs', `{"agent":"echo","input":{"message":"x"},"metadata":{"a":${deep(5_000)}}}`), 400, 'invalid_request', /deeper than 32/);
-    await expectError(await post('/v1/jobs', `{"agent":"echo","input":{"message":"x"},"metadata":{"a":${deep(200_000)}}}`), 400, 'invalid_request', /deeper than 32/);
     await expectError(
-      await post('/v1/jobs', `{"agent":"echo","input":{"message":"x","z":${deep(1_000)}}}`, { 'Idempotency-Key': 'deep-1' }),
+      await post('/v1/jobs', `{"agent":"echo","input":{"message":"x"},"metadata":{"a":${deep(5_000)}}}`),
       400,
       'invalid_request',
       /deeper than 32/,
     );
-    await expectError(await post('/v1/jobs', `{"agent":"echo","input":{"message":"x"},"metadata":{"a":[${new Array(20_000).fill(0).join(',')}]}}`), 400, 'invalid_request', /more than 10000 items/);
+    await expectError(
+      await post('/v1/jobs', `{"agent":"echo","input":{"message":"x"},"metadata":{"a":${deep(200_000)}}}`),
+      400,
+      'invalid_request',
+      /deeper than 32/,
+    );
+    await expectError(
+      await post('/v1/jobs', `{"agent":"echo","input":{"message":"x","z":${deep(1_000)}}}`, {
+        'Idempotency-Key': 'deep-1',
+      }),
+      400,
+      'invalid_request',
+      /deeper than 32/,
+    );
+    await expectError(
+      await post(
+        '/v1/jobs',
+        `{"agent":"echo","input":{"message":"x"},"metadata":{"a":[${new Array(20_000).fill(0).join(',')}]}}`,
+      ),
+      400,
+      'invalid_request',
+      /more than 10000 items/,
+    );
     const keys = Array.from({ length: 2_000 }, (_, i) => `"k${i}":0`).join(',');
-    await expectError(await post('/v1/jobs/job_00000000000000000000000000/cancel', `{${keys}}`), 400, 'invalid_request', /more than 1000 keys/);
+    await expectError(
+      await post('/v1/jobs/job_00000000000000000000000000/cancel', `{${keys}}`),
+      400,
+      'invalid_request',
+      /more than 1000 keys/,
+    );
     // up to the limit is fine (and the metadata round-trips)
     const ok = await post('/v1/jobs', `{"agent":"echo","input":{"message":"x"},"metadata":{"a":${deep(30)}}}`);
     expect(ok.status).toBe(201);
   });
 
   it('refuses a "__proto__" key anywhere in a body; other built-in names are plain data', async () => {
-    await expectError(await post('/v1/jobs', '{"agent":"echo","input":{"message":"x"},"metadata":{"__proto__":{"admin":true}}}'), 400, 'invalid_request', /__proto__/);
-    await expectError(await post('/v1/jobs', '{"agent":"echo","input":{"__proto__":{"message":"x"}}}'), 400, 'invalid_request', /__proto__/);
-    await expectError(await post('/v1/jobs', '{"agent":"echo","input":{"message":"x"},"metadata":{"\\u005f_proto__":1}}'), 400, 'invalid_request', /__proto__/);
-    const res = await post('/v1/jobs', JSON.stringify({ agent: 'echo', input: { message: 'x' }, metadata: { constructor: 1, toString: 'a', hasOwnProperty: null, valueOf: [1] } }));
+    await expectError(
+      await post('/v1/jobs', '{"agent":"echo","input":{"message":"x"},"metadata":{"__proto__":{"admin":true}}}'),
+      400,
+      'invalid_request',
+      /__proto__/,
+    );
+    await expectError(
+      await post('/v1/jobs', '{"agent":"echo","input":{"__proto__":{"message":"x"}}}'),
+      400,
+      'invalid_request',
+      /__proto__/,
+    );
+    await expectError(
+      await post('/v1/jobs', '{"agent":"echo","input":{"message":"x"},"metadata":{"\\u005f_proto__":1}}'),
+      400,
+      'invalid_request',
+      /__proto__/,
+    );
+    const res = await post(
+      '/v1/jobs',
+      JSON.stringify({
+        agent: 'echo',
+        input: { message: 'x' },
+        metadata: { constructor: 1, toString: 'a', hasOwnProperty: null, valueOf: [1] },
+      }),
+    );
     expect(res.status).toBe(201);
     const job = (await res.json()) as { metadata: unknown };
     expect(job.metadata).toEqual({ constructor: 1, toString: 'a', hasOwnProperty: null, valueOf: [1] });
     // the same body with an idempotency key: fingerprinting built-in names works too
-    const again = await post('/v1/jobs', JSON.stringify({ agent: 'echo', input: { message: 'x' }, metadata: { constructor: 1 } }), { 'Idempotency-Key': 'constructor' });
-    const twice = await post('/v1/jobs', JSON.stringify({ agent: 'echo', input: { message: 'x' }, metadata: { constructor: 1 } }), { 'Idempotency-Key': 'constructor' });
+    const again = await post(
+      '/v1/jobs',
+      JSON.stringify({ agent: 'echo', input: { message: 'x' }, metadata: { constructor: 1 } }),
+      { 'Idempotency-Key': 'constructor' },
+    );
+    const twice = await post(
+      '/v1/jobs',
+      JSON.stringify({ agent: 'echo', input: { message: 'x' }, metadata: { constructor: 1 } }),
+      { 'Idempotency-Key': 'constructor' },
+    );
     expect([again.status, twice.status]).toEqual([201, 200]);
   });
 
   it('refuses a JSON body in a charset other than UTF-8 with 415', async () => {
-    await expectError(await post('/v1/jobs', '{"agent":"echo","input":{"message":"x"}}', { 'Content-Type': 'application/json; charset=utf-16' }), 415, 'unsupported_media_type');
-    await expectError(await post('/v1/jobs', '{}', { 'Content-Type': 'application/json; charset=latin1' }), 415, 'unsupported_media_type');
+    await expectError(
+      await post('/v1/jobs', '{"agent":"echo","input":{"message":"x"}}', {
+        'Content-Type': 'application/json; charset=utf-16',
+      }),
+      415,
+      'unsupported_media_type',
+    );
+    await expectError(
+      await post('/v1/jobs', '{}', { 'Content-Type': 'application/json; charset=latin1' }),
+      415,
+      'unsupported_media_type',
+    );
   });
 
   it('never logs a valid stream token, whatever query shape carried it (one shape was accepted AND logged in clear)', async () => {
@@ -152,7 +233,9 @@ describe('hostile input regressions', () => {
       await r.text();
       expect(r.status).toBeLessThan(500);
     }
-    await fetch(`${app.url}/v1/jobs/${job.id}`, { headers: { ...auth, Referer: `https://app.example/x?access_token=${token}` } });
+    await fetch(`${app.url}/v1/jobs/${job.id}`, {
+      headers: { ...auth, Referer: `https://app.example/x?access_token=${token}` },
+    });
     const all = log.join('');
     expect(all).toContain('shape-test');
     expect(all).not.toContain(token);
@@ -197,9 +280,13 @@ describe('hostile input regressions', () => {
   it('SSE honours Connection: close (says so, and closes the socket when the stream ends)', async () => {
     const created = await post('/v1/jobs', JSON.stringify({ agent: 'echo', input: { message: 'a b c' } }));
     const job = (await created.json()) as { id: string };
-    const out = await rawExchange(port, `GET /v1/jobs/${job.id}/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nConnection: close\r\n\r\n`, {
-      timeoutMs: 10_000,
-    });
+    const out = await rawExchange(
+      port,
+      `GET /v1/jobs/${job.id}/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nConnection: close\r\n\r\n`,
+      {
+        timeoutMs: 10_000,
+      },
+    );
     const r = parseRaw(out.text);
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toBe('text/event-stream');

@@ -10,6 +10,9 @@ import { copyAssets } from '../../scripts/copy-assets.mjs';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 export default function buildOnce() {
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   copyAssets();
 }

@@ -99,10 +99,18 @@ function track(child: ChildProcess): void {
 }
 
 /** Resolves once a TCP connect to the port succeeds; fails if the child exits or the timeout passes. */
-async function waitForPort(port: number, child: ChildProcess, name: string, output: () => string, timeoutMs = 15_000): Promise<void> {
+async function waitForPort(
+  port: number,
+  child: ChildProcess,
+  name: string,
+  output: () => string,
+  timeoutMs = 15_000,
+): Promise<void> {
   const accepts = async () => {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before accepting connections:\n${output()}`);
+      throw new Error(
+        `${name} exited (${child.exitCode ?? child.signalCode}) before accepting connections:\n${output()}`,
+      );
     }
     return new Promise<boolean>((resolve) => {
       const s = netConnect({ port, host: '127.0.0.1' });
@@ -185,10 +193,24 @@ export async function startNats(opts: NatsOptions = {}): Promise<RunningNats> {
   const monitorPort = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'jobstream-nats-'));
   const monitorUrl = `http://127.0.0.1:${monitorPort}`;
-  const args = ['-js', '-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-sd', storeDir, ...(opts.args ?? [])];
+  const args = [
+    '-js',
+    '-a',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-m',
+    String(monitorPort),
+    '-sd',
+    storeDir,
+    ...(opts.args ?? []),
+  ];
   // JetStream is ready once /healthz answers ok (the client port may open a little before).
   const ready = async () => {
-    await waitFor(async () => (await fetch(`${monitorUrl}/healthz`)).ok, { retryErrors: true, message: 'nats-server /healthz to be ok' });
+    await waitFor(async () => (await fetch(`${monitorUrl}/healthz`)).ok, {
+      retryErrors: true,
+      message: 'nats-server /healthz to be ok',
+    });
   };
   const proc = new Supervised('nats-server', bin, args, port, ready);
   storeDirs.add(storeDir);
@@ -267,7 +289,11 @@ export interface RunningNatsCluster {
 export async function startNatsCluster(size = 3): Promise<RunningNatsCluster> {
   const bin = findBinary('nats-server', 'nats-server', ['/usr/sbin', '/usr/bin', '/usr/local/bin']);
   const ports = await Promise.all(
-    Array.from({ length: size }, async () => ({ client: await freePort(), monitor: await freePort(), cluster: await freePort() })),
+    Array.from({ length: size }, async () => ({
+      client: await freePort(),
+      monitor: await freePort(),
+      cluster: await freePort(),
+    })),
   );
   const nodes: ClusterNode[] = [];
   for (const [i, p] of ports.entries()) {
@@ -289,7 +315,12 @@ export async function startNatsCluster(size = 3): Promise<RunningNatsCluster> {
     );
     const monitorUrl = `http://127.0.0.1:${p.monitor}`;
     const ready = async () => {
-      await waitFor(async () => (await fetch(`${monitorUrl}/varz`)).ok, { timeoutMs: 30_000, intervalMs: 100, retryErrors: true, message: `nats node ${name} monitoring to answer` });
+      await waitFor(async () => (await fetch(`${monitorUrl}/varz`)).ok, {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        retryErrors: true,
+        message: `nats node ${name} monitoring to answer`,
+      });
     };
     const proc = new Supervised(`nats-server ${name}`, bin, ['-c', conf], p.client, ready);
     let up = false;
@@ -387,7 +418,23 @@ export async function startRedisSentinel(name = 'jobstream'): Promise<RunningRed
   const [p1, p2] = [await freePort(), await freePort()];
   const dataNode = (port: number, extra: string[]) => {
     // no 5 s wait before a (diskless) full sync: a replica is in sync right away
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--dbfilename', `dump-${port}.rdb`, '--repl-diskless-sync-delay', '0', ...extra];
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--dbfilename',
+      `dump-${port}.rdb`,
+      '--repl-diskless-sync-delay',
+      '0',
+      ...extra,
+    ];
     const proc = new Supervised(`redis-server :${port}`, server, args, port);
     const node: RunningServer = {
       url: `redis://127.0.0.1:${port}`,
@@ -426,7 +473,11 @@ export async function startRedisSentinel(name = 'jobstream'): Promise<RunningRed
     sentinels.push({ proc, port });
   }
   const destroy = async () => {
-    await Promise.all([...sentinels.map((s) => s.proc.stop('SIGKILL')), primary.proc.stop('SIGKILL'), replica.proc.stop('SIGKILL')]);
+    await Promise.all([
+      ...sentinels.map((s) => s.proc.stop('SIGKILL')),
+      primary.proc.stop('SIGKILL'),
+      replica.proc.stop('SIGKILL'),
+    ]);
     storeDirs.delete(dir);
     rmSync(dir, { recursive: true, force: true });
   };
@@ -472,7 +523,12 @@ export async function startRedisSentinel(name = 'jobstream'): Promise<RunningRed
         }
         return true;
       },
-      { timeoutMs: 30_000, intervalMs: 100, retryErrors: true, message: 'the replica to sync and the sentinels to discover it and each other' },
+      {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        retryErrors: true,
+        message: 'the replica to sync and the sentinels to discover it and each other',
+      },
     );
   } catch (err) {
     await destroy();
@@ -485,9 +541,15 @@ export async function startRedisSentinel(name = 'jobstream'): Promise<RunningRed
     primaryPort,
     diagnostics: async () => {
       const lines: string[] = [];
-      const flat = (reply: string) => reply.split('\r\n').filter((l) => l && !/^[*$]/.test(l)).join(' ');
+      const flat = (reply: string) =>
+        reply
+          .split('\r\n')
+          .filter((l) => l && !/^[*$]/.test(l))
+          .join(' ');
       for (const s of sentinels) {
-        lines.push(`sentinel :${s.port} master: ${await ask(s.port, 'SENTINEL', 'master', name).then(flat, (e: Error) => e.message)}`);
+        lines.push(
+          `sentinel :${s.port} master: ${await ask(s.port, 'SENTINEL', 'master', name).then(flat, (e: Error) => e.message)}`,
+        );
       }
       lines.push(`replica :${p2}: ${await ask(p2, 'INFO', 'replication').then(flat, (e: Error) => e.message)}`);
       return lines.join('\n');

@@ -38,7 +38,22 @@ async function npm(args: string[], cwd: string) {
 }
 
 async function tscIn(dir: string, files: string[]) {
-  const args = [tsc, '--module', 'nodenext', '--moduleResolution', 'nodenext', '--strict', '--noEmit', '--target', 'es2022', '--lib', 'es2023,dom', '--skipLibCheck', 'false', ...files];
+  const args = [
+    tsc,
+    '--module',
+    'nodenext',
+    '--moduleResolution',
+    'nodenext',
+    '--strict',
+    '--noEmit',
+    '--target',
+    'es2022',
+    '--lib',
+    'es2023,dom',
+    '--skipLibCheck',
+    'false',
+    ...files,
+  ];
   try {
     const { stdout } = await run(process.execPath, args, { cwd: dir });
     return { code: 0, out: stdout };
@@ -53,13 +68,23 @@ beforeAll(async () => {
   const packs = join(tmp, 'packs');
   app = join(tmp, 'app');
   await run('mkdir', ['-p', packs, app]);
-  await npm(['pack', '--ignore-scripts', '--pack-destination', packs, '-w', '@jobstream/contracts', '-w', '@jobstream/sdk'], repo);
+  await npm(
+    ['pack', '--ignore-scripts', '--pack-destination', packs, '-w', '@jobstream/contracts', '-w', '@jobstream/sdk'],
+    repo,
+  );
   const ours = (await readdir(packs)).filter((f) => f.endsWith('.tgz'));
   expect(ours.sort()).toEqual(['jobstream-contracts-0.1.0.tgz', 'jobstream-sdk-0.1.0.tgz']);
-  for (const dep of ['zod', 'eventsource-parser']) await npm(['pack', '--ignore-scripts', '--pack-destination', packs, join(repo, 'node_modules', dep)], repo);
+  for (const dep of ['zod', 'eventsource-parser'])
+    await npm(['pack', '--ignore-scripts', '--pack-destination', packs, join(repo, 'node_modules', dep)], repo);
   const tarballs = (await readdir(packs)).filter((f) => f.endsWith('.tgz')).map((f) => join(packs, f));
-  await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'sdk-consumer', version: '1.0.0', private: true, type: 'module' }));
-  await npm(['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', ...tarballs], app);
+  await writeFile(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'sdk-consumer', version: '1.0.0', private: true, type: 'module' }),
+  );
+  await npm(
+    ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', ...tarballs],
+    app,
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -69,7 +94,13 @@ afterAll(async () => {
 describe('the @jobstream/sdk tarball', () => {
   it('ships only dist, README and package.json, and depends on no unpublished workspace package', async () => {
     const installed = JSON.parse(
-      (await run(process.execPath, ['-e', 'process.stdout.write(require("fs").readFileSync("node_modules/@jobstream/sdk/package.json","utf8"))'], { cwd: app })).stdout,
+      (
+        await run(
+          process.execPath,
+          ['-e', 'process.stdout.write(require("fs").readFileSync("node_modules/@jobstream/sdk/package.json","utf8"))'],
+          { cwd: app },
+        )
+      ).stdout,
     ) as { private?: boolean; dependencies: Record<string, string> };
     expect(installed.private).toBeUndefined();
     expect(Object.keys(installed.dependencies).sort()).toEqual(['@jobstream/contracts', 'eventsource-parser']);
@@ -131,13 +162,23 @@ const client = createClient({ baseUrl: location.origin });
 subscribeJobStream('job_x', { onEvent: (e) => reduceJobEvent(initialJobState(), e) }, { client });
 `,
     );
-    const result = await build({ entryPoints: [join(app, 'browser.mjs')], absWorkingDir: app, bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent' });
+    const result = await build({
+      entryPoints: [join(app, 'browser.mjs')],
+      absWorkingDir: app,
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      logLevel: 'silent',
+    });
     expect(result.errors).toEqual([]);
     const code = result.outputFiles[0]!.text;
     expect(code).toContain('createParser'); // eventsource-parser is bundled in
     expect(code).toMatch(/function reduceJobEvent\b/);
     expect(code).not.toMatch(/["'`]node:/);
-    expect(code).not.toMatch(/require\(\s*["'`](fs|path|http|https|net|tls|crypto|os|stream|zlib|url|util|child_process|events|buffer)["'`]\s*\)/);
+    expect(code).not.toMatch(
+      /require\(\s*["'`](fs|path|http|https|net|tls|crypto|os|stream|zlib|url|util|child_process|events|buffer)["'`]\s*\)/,
+    );
     expect(code).not.toMatch(/\bzod\b|ZodError/);
   }, 30_000);
 });

@@ -17,24 +17,54 @@ export function apiSuite(engine: string, start: (env: Record<string, string>) =>
       await app?.close();
     });
     const as = (key: string) => ({
-      post: (path: string, body: unknown, headers: Record<string, string> = {}) => app.api(path, { body, headers: { ...auth(key), ...headers } }),
+      post: (path: string, body: unknown, headers: Record<string, string> = {}) =>
+        app.api(path, { body, headers: { ...auth(key), ...headers } }),
       get: (path: string) => app.api(path, { headers: auth(key) }),
     });
     const acme = as(ACME);
     const globex = as(GLOBEX);
 
     it('creates and gets a job in the documented shape', async () => {
-      const r = await acme.post('/v1/jobs', { agent: 'echo', input: { message: 'hi there' }, metadata: { ticket: 'T-1' } });
+      const r = await acme.post('/v1/jobs', {
+        agent: 'echo',
+        input: { message: 'hi there' },
+        metadata: { ticket: 'T-1' },
+      });
       expect(r.status).toBe(201);
       expect(r.headers.get('location')).toBe(`/v1/jobs/${r.body.id}`);
       expect(Object.keys(r.body).sort()).toEqual(
-        ['agent', 'attempt', 'created_at', 'error', 'events_url', 'finished_at', 'id', 'last_event_id', 'metadata', 'pending_input', 'started_at', 'status', 'stream_url', 'usage'].sort(),
+        [
+          'agent',
+          'attempt',
+          'created_at',
+          'error',
+          'events_url',
+          'finished_at',
+          'id',
+          'last_event_id',
+          'metadata',
+          'pending_input',
+          'started_at',
+          'status',
+          'stream_url',
+          'usage',
+        ].sort(),
       );
-      expect(r.body).toMatchObject({ agent: 'echo', status: 'queued', attempt: 1, metadata: { ticket: 'T-1' }, usage: { input_tokens: 0, output_tokens: 0 } });
+      expect(r.body).toMatchObject({
+        agent: 'echo',
+        status: 'queued',
+        attempt: 1,
+        metadata: { ticket: 'T-1' },
+        usage: { input_tokens: 0, output_tokens: 0 },
+      });
       expect(r.body.stream_url).toBe(`/v1/jobs/${r.body.id}/stream`);
       const done = await acme.get(`/v1/jobs/${r.body.id}/wait?timeout_s=20`);
       expect(done.status).toBe(200);
-      expect(done.body).toMatchObject({ id: r.body.id, status: 'completed', usage: { input_tokens: 2, output_tokens: 2 } });
+      expect(done.body).toMatchObject({
+        id: r.body.id,
+        status: 'completed',
+        usage: { input_tokens: 2, output_tokens: 2 },
+      });
       expect(done.body.finished_at).toEqual(expect.any(String));
       expect((await acme.get(`/v1/jobs/${r.body.id}`)).body).toEqual(done.body);
     });
@@ -42,11 +72,19 @@ export function apiSuite(engine: string, start: (env: Record<string, string>) =>
     it('returns the same job for a repeated Idempotency-Key and 409 for another body', async () => {
       const body = { agent: 'echo', input: { message: 'once only' } };
       const a = await acme.post('/v1/jobs', body, { 'Idempotency-Key': 'order-42' });
-      const b = await acme.post('/v1/jobs', { input: { message: 'once only' }, agent: 'echo' }, { 'Idempotency-Key': 'order-42' });
+      const b = await acme.post(
+        '/v1/jobs',
+        { input: { message: 'once only' }, agent: 'echo' },
+        { 'Idempotency-Key': 'order-42' },
+      );
       expect(a.status).toBe(201);
       expect(b.status).toBe(200);
       expect(b.body.id).toBe(a.body.id);
-      const c = await acme.post('/v1/jobs', { agent: 'echo', input: { message: 'other' } }, { 'Idempotency-Key': 'order-42' });
+      const c = await acme.post(
+        '/v1/jobs',
+        { agent: 'echo', input: { message: 'other' } },
+        { 'Idempotency-Key': 'order-42' },
+      );
       expect(c.status).toBe(409);
       expect(c.body.error.code).toBe('idempotency_conflict');
       // per tenant
@@ -55,24 +93,70 @@ export function apiSuite(engine: string, start: (env: Record<string, string>) =>
 
     it('answers every bad input with the contract error and never a 500', async () => {
       const cases: [string, () => Promise<{ status: number; body: any }>, number, string][] = [
-        ['malformed JSON', () => app.api('/v1/jobs', { body: '{"agent": "echo", ', headers: auth(ACME) }), 400, 'invalid_request'],
+        [
+          'malformed JSON',
+          () => app.api('/v1/jobs', { body: '{"agent": "echo", ', headers: auth(ACME) }),
+          400,
+          'invalid_request',
+        ],
         ['missing agent', () => acme.post('/v1/jobs', { input: { message: 'x' } }), 400, 'invalid_request'],
         ['unknown agent', () => acme.post('/v1/jobs', { agent: 'gpt-9', input: {} }), 400, 'invalid_request'],
         ['input not an object', () => acme.post('/v1/jobs', { agent: 'echo', input: 'hello' }), 400, 'invalid_request'],
-        ['bad echo input', () => acme.post('/v1/jobs', { agent: 'echo', input: { message: 'x', repeat: 0 } }), 400, 'invalid_request'],
-        ['unknown echo field', () => acme.post('/v1/jobs', { agent: 'echo', input: { message: 'x', colour: 'red' } }), 400, 'invalid_request'],
-        ['negative delay', () => acme.post('/v1/jobs', { agent: 'echo', input: { message: 'x', delay_ms: -1 } }), 400, 'invalid_request'],
-        ['unknown top-level field', () => acme.post('/v1/jobs', { agent: 'echo', input: { message: 'x' }, priority: 9 }), 400, 'invalid_request'],
+        [
+          'bad echo input',
+          () => acme.post('/v1/jobs', { agent: 'echo', input: { message: 'x', repeat: 0 } }),
+          400,
+          'invalid_request',
+        ],
+        [
+          'unknown echo field',
+          () => acme.post('/v1/jobs', { agent: 'echo', input: { message: 'x', colour: 'red' } }),
+          400,
+          'invalid_request',
+        ],
+        [
+          'negative delay',
+          () => acme.post('/v1/jobs', { agent: 'echo', input: { message: 'x', delay_ms: -1 } }),
+          400,
+          'invalid_request',
+        ],
+        [
+          'unknown top-level field',
+          () => acme.post('/v1/jobs', { agent: 'echo', input: { message: 'x' }, priority: 9 }),
+          400,
+          'invalid_request',
+        ],
         ['array body', () => acme.post('/v1/jobs', [1, 2]), 400, 'invalid_request'],
-        ['text body', () => app.api('/v1/jobs', { body: 'agent=echo', headers: { ...auth(ACME), 'Content-Type': 'text/plain' } }), 400, 'invalid_request'],
-        ['body over 1 MiB', () => acme.post('/v1/jobs', { agent: 'echo', input: { message: 'x'.repeat(1_100_000) } }), 413, 'payload_too_large'],
-        ['bad Idempotency-Key', () => acme.post('/v1/jobs', { agent: 'echo', input: { message: 'x' } }, { 'Idempotency-Key': 'x'.repeat(300) }), 400, 'invalid_request'],
+        [
+          'text body',
+          () => app.api('/v1/jobs', { body: 'agent=echo', headers: { ...auth(ACME), 'Content-Type': 'text/plain' } }),
+          400,
+          'invalid_request',
+        ],
+        [
+          'body over 1 MiB',
+          () => acme.post('/v1/jobs', { agent: 'echo', input: { message: 'x'.repeat(1_100_000) } }),
+          413,
+          'payload_too_large',
+        ],
+        [
+          'bad Idempotency-Key',
+          () =>
+            acme.post('/v1/jobs', { agent: 'echo', input: { message: 'x' } }, { 'Idempotency-Key': 'x'.repeat(300) }),
+          400,
+          'invalid_request',
+        ],
         ['unknown job', () => acme.get('/v1/jobs/job_01ARZ3NDEKTSV4RRFFQ69G5FAV'), 404, 'not_found'],
         ['not a job id', () => acme.get('/v1/jobs/../../etc/passwd'), 404, 'not_found'],
         ['bad list status', () => acme.get('/v1/jobs?status=sleeping'), 400, 'invalid_request'],
         ['bad list limit', () => acme.get('/v1/jobs?limit=0'), 400, 'invalid_request'],
         ['bad list cursor', () => acme.get('/v1/jobs?cursor=%%%'), 400, 'invalid_cursor'],
-        ['bad wait timeout', () => acme.get('/v1/jobs/job_01ARZ3NDEKTSV4RRFFQ69G5FAV/wait?timeout_s=forever'), 400, 'invalid_request'],
+        [
+          'bad wait timeout',
+          () => acme.get('/v1/jobs/job_01ARZ3NDEKTSV4RRFFQ69G5FAV/wait?timeout_s=forever'),
+          400,
+          'invalid_request',
+        ],
         ['unknown route', () => acme.get('/v1/nothing-here'), 404, 'not_found'],
       ];
       for (const [name, call, status, code] of cases) {
@@ -136,12 +220,15 @@ export function apiSuite(engine: string, start: (env: Record<string, string>) =>
 
     it('lists jobs newest first with pagination and a status filter', async () => {
       const ids: string[] = [];
-      for (let i = 0; i < 5; i++) ids.push((await globex.post('/v1/jobs', { agent: 'echo', input: { message: `n${i}` } })).body.id);
+      for (let i = 0; i < 5; i++)
+        ids.push((await globex.post('/v1/jobs', { agent: 'echo', input: { message: `n${i}` } })).body.id);
       for (const id of ids) await globex.get(`/v1/jobs/${id}/wait?timeout_s=20`);
       const seen: string[] = [];
       let cursor: string | null = null;
       do {
-        const page: { body: { items: { id: string }[]; next_cursor: string | null } } = await globex.get(`/v1/jobs?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+        const page: { body: { items: { id: string }[]; next_cursor: string | null } } = await globex.get(
+          `/v1/jobs?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        );
         seen.push(...page.body.items.map((j) => j.id));
         cursor = page.body.next_cursor;
       } while (cursor);
@@ -154,7 +241,10 @@ export function apiSuite(engine: string, start: (env: Record<string, string>) =>
     it('cancels a queued job so that it never runs', async () => {
       // two slow jobs fill WORKER_CONCURRENCY=2, so the third waits in the queue
       const slow = [];
-      for (let i = 0; i < 2; i++) slow.push((await acme.post('/v1/jobs', { agent: 'echo', input: { message: 'a b c d e f', delay_ms: 200 } })).body);
+      for (let i = 0; i < 2; i++)
+        slow.push(
+          (await acme.post('/v1/jobs', { agent: 'echo', input: { message: 'a b c d e f', delay_ms: 200 } })).body,
+        );
       const queued = (await acme.post('/v1/jobs', { agent: 'echo', input: { message: 'never run' } })).body;
       const c = await acme.post(`/v1/jobs/${queued.id}/cancel`, { reason: 'changed my mind' });
       expect(c.status).toBe(202);
@@ -168,7 +258,9 @@ export function apiSuite(engine: string, start: (env: Record<string, string>) =>
     });
 
     it('waits with a timeout and returns the job as it is', async () => {
-      const job = (await acme.post('/v1/jobs', { agent: 'echo', input: { message: 'a b c d e f g h i j', delay_ms: 300 } })).body;
+      const job = (
+        await acme.post('/v1/jobs', { agent: 'echo', input: { message: 'a b c d e f g h i j', delay_ms: 300 } })
+      ).body;
       const r = await acme.get(`/v1/jobs/${job.id}/wait?timeout_s=1`);
       expect(r.status).toBe(200);
       expect(['queued', 'running']).toContain(r.body.status);
@@ -178,15 +270,42 @@ export function apiSuite(engine: string, start: (env: Record<string, string>) =>
     it('documents every endpoint in OpenAPI, with the stream as text/event-stream', async () => {
       const doc = (await app.api('/docs-json')).body;
       const paths = Object.keys(doc.paths);
-      for (const p of ['/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/cancel', '/v1/jobs/{id}/input', '/v1/jobs/{id}/events', '/v1/jobs/{id}/wait', '/v1/jobs/{id}/stream']) {
+      for (const p of [
+        '/v1/jobs',
+        '/v1/jobs/{id}',
+        '/v1/jobs/{id}/cancel',
+        '/v1/jobs/{id}/input',
+        '/v1/jobs/{id}/events',
+        '/v1/jobs/{id}/wait',
+        '/v1/jobs/{id}/stream',
+      ]) {
         expect(paths).toContain(p);
       }
-      expect(Object.keys(doc.paths['/v1/jobs/{id}/stream'].get.responses['200'].content)).toContain('text/event-stream');
-      for (const s of ['Job', 'JobEvent', 'TokenEvent', 'DoneEvent', 'Error', 'CreateJobRequest', 'InputJobRequest', 'PendingInput', 'InputRequiredEvent', 'InputReceivedEvent']) {
+      expect(Object.keys(doc.paths['/v1/jobs/{id}/stream'].get.responses['200'].content)).toContain(
+        'text/event-stream',
+      );
+      for (const s of [
+        'Job',
+        'JobEvent',
+        'TokenEvent',
+        'DoneEvent',
+        'Error',
+        'CreateJobRequest',
+        'InputJobRequest',
+        'PendingInput',
+        'InputRequiredEvent',
+        'InputReceivedEvent',
+      ]) {
         expect(doc.components.schemas[s]).toBeDefined();
       }
-      expect(Object.keys(doc.paths['/v1/jobs/{id}/input'].post.responses).sort()).toEqual(expect.arrayContaining(['200', '202', '400', '404', '409']));
-      expect(doc.components.schemas.InputRequiredEvent.properties.kind.enum).toEqual(['approval', 'text', 'tool_results']);
+      expect(Object.keys(doc.paths['/v1/jobs/{id}/input'].post.responses).sort()).toEqual(
+        expect.arrayContaining(['200', '202', '400', '404', '409']),
+      );
+      expect(doc.components.schemas.InputRequiredEvent.properties.kind.enum).toEqual([
+        'approval',
+        'text',
+        'tool_results',
+      ]);
       expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
       const ui = await fetch(`${app.url}/docs`);
       expect(ui.status).toBe(200);

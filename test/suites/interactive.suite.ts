@@ -39,7 +39,9 @@ export function interactiveSuite(engine: string, start: (env: Record<string, str
     const acme = as(ACME);
     const globex = as(GLOBEX);
     const stream = (id: string, after?: string) =>
-      openSse(`${app.url}/v1/jobs/${id}/stream`, { headers: { ...auth(ACME), ...(after ? { 'Last-Event-ID': after } : {}) } });
+      openSse(`${app.url}/v1/jobs/${id}/stream`, {
+        headers: { ...auth(ACME), ...(after ? { 'Last-Event-ID': after } : {}) },
+      });
     const create = async (input: Record<string, unknown>) => {
       const r = await acme.post('/v1/jobs', { agent: 'echo', input });
       expect(r.status).toBe(201);
@@ -48,7 +50,16 @@ export function interactiveSuite(engine: string, start: (env: Record<string, str
     /** The job's open request once it waits (the stream shows `status: waiting_for_input`). */
     const waitFor = async (id: string, s?: SseResponse) => {
       const sse = s ?? (await stream(id));
-      await sse.until((items) => items.some((i) => i.kind === 'event' && i.event.type === 'status' && (i.event as JobEvent<'status'>).status === 'waiting_for_input'), 20_000);
+      await sse.until(
+        (items) =>
+          items.some(
+            (i) =>
+              i.kind === 'event' &&
+              i.event.type === 'status' &&
+              (i.event as JobEvent<'status'>).status === 'waiting_for_input',
+          ),
+        20_000,
+      );
       const req = sse.events().find((e) => e.type === 'input_required') as JobEvent<'input_required'> & { id: string };
       if (!s) sse.close();
       return req;
@@ -58,14 +69,26 @@ export function interactiveSuite(engine: string, start: (env: Record<string, str
       const id = await create({ message: MESSAGE, ask: { after: 3, prompt: 'Send it?' } });
       const s = await stream(id);
       const req = await waitFor(id, s);
-      expect(req).toMatchObject({ type: 'input_required', kind: 'approval', prompt: 'Send it?', schema: APPROVAL_SCHEMA, attempt: 1 });
+      expect(req).toMatchObject({
+        type: 'input_required',
+        kind: 'approval',
+        prompt: 'Send it?',
+        schema: APPROVAL_SCHEMA,
+        attempt: 1,
+      });
       expect(req.request_id).toEqual(expect.any(String));
       expect(Date.parse(req.expires_at!)).toBeGreaterThan(Date.now() + 3_600_000);
       expect(tokenText(s.events())).toBe('May I send ');
 
       const job = await acme.get(`/v1/jobs/${id}`);
       expect(job.body).toMatchObject({ status: 'waiting_for_input', attempt: 1 });
-      expect(job.body.pending_input).toEqual({ request_id: req.request_id, kind: 'approval', prompt: 'Send it?', schema: APPROVAL_SCHEMA, expires_at: req.expires_at });
+      expect(job.body.pending_input).toEqual({
+        request_id: req.request_id,
+        kind: 'approval',
+        prompt: 'Send it?',
+        schema: APPROVAL_SCHEMA,
+        expires_at: req.expires_at,
+      });
       const listed = await acme.get('/v1/jobs?status=waiting_for_input&limit=100');
       expect(listed.body.items.map((j: { id: string }) => j.id)).toContain(id);
       // /wait returns at once for a job that needs an answer
@@ -83,8 +106,16 @@ export function interactiveSuite(engine: string, start: (env: Record<string, str
       expect(types.slice(0, 2)).toEqual(['status', 'status']);
       const at = types.indexOf('input_required');
       expect(types.slice(at, at + 5)).toEqual(['input_required', 'status', 'input_received', 'status', 'status']);
-      expect(events[at + 2]).toMatchObject({ type: 'input_received', request_id: req.request_id, input: { approved: true } });
-      expect(events.at(-1)).toMatchObject({ type: 'done', output: { text: MESSAGE }, usage: { input_tokens: 11, output_tokens: 11 } });
+      expect(events[at + 2]).toMatchObject({
+        type: 'input_received',
+        request_id: req.request_id,
+        input: { approved: true },
+      });
+      expect(events.at(-1)).toMatchObject({
+        type: 'done',
+        output: { text: MESSAGE },
+        usage: { input_tokens: 11, output_tokens: 11 },
+      });
       expect(events.filter((e) => e.type === 'input_required')).toHaveLength(1);
 
       // the same answer again: 200, idempotent; another answer: already_answered
@@ -100,11 +131,17 @@ export function interactiveSuite(engine: string, start: (env: Record<string, str
       const id = await create({ message: MESSAGE, ask: { after: 2 } });
       const req = await waitFor(id);
       expect(req.prompt).toEqual(expect.any(String));
-      expect((await acme.post(`/v1/jobs/${id}/input`, { request_id: req.request_id, input: { approved: false } })).status).toBe(202);
+      expect(
+        (await acme.post(`/v1/jobs/${id}/input`, { request_id: req.request_id, input: { approved: false } })).status,
+      ).toBe(202);
       const all = await readAll(`${app.url}/v1/jobs/${id}/stream`, { headers: auth(ACME) });
       const events = all.events();
       expectDense(events);
-      expect(events.at(-1)).toMatchObject({ type: 'cancelled', reason: 'rejected', usage: { input_tokens: 11, output_tokens: 2 } });
+      expect(events.at(-1)).toMatchObject({
+        type: 'cancelled',
+        reason: 'rejected',
+        usage: { input_tokens: 11, output_tokens: 2 },
+      });
       expect(tokenText(events)).toBe('May I ');
       const job = await acme.get(`/v1/jobs/${id}`);
       expect(job.body).toMatchObject({ status: 'cancelled', usage: { output_tokens: 2 } });
@@ -114,19 +151,30 @@ export function interactiveSuite(engine: string, start: (env: Record<string, str
       const id = await create({ message: 'hello tool world', client_tool: { name: 'read_file' } });
       const req = await waitFor(id);
       expect(req.kind).toBe('tool_results');
-      expect(req.tool_calls).toEqual([{ call_id: expect.any(String), name: 'read_file', arguments: { message_length: 16 } }]);
+      expect(req.tool_calls).toEqual([
+        { call_id: expect.any(String), name: 'read_file', arguments: { message_length: 16 } },
+      ]);
       const callId = req.tool_calls![0]!.call_id;
       // wrong answers first: missing result, unknown call, wrong shape
       const bad = await acme.post(`/v1/jobs/${id}/input`, { request_id: req.request_id, input: { results: [] } });
       expect(bad.status).toBe(400);
       expect(bad.body.error.message).toContain(callId);
-      const unknown = await acme.post(`/v1/jobs/${id}/input`, { request_id: req.request_id, input: { results: [{ call_id: 'nope', result: 1 }] } });
+      const unknown = await acme.post(`/v1/jobs/${id}/input`, {
+        request_id: req.request_id,
+        input: { results: [{ call_id: 'nope', result: 1 }] },
+      });
       expect(unknown.status).toBe(400);
       expect(unknown.body.error.message).toContain('input/results/0/call_id');
-      const both = await acme.post(`/v1/jobs/${id}/input`, { request_id: req.request_id, input: { results: [{ call_id: callId }] } });
+      const both = await acme.post(`/v1/jobs/${id}/input`, {
+        request_id: req.request_id,
+        input: { results: [{ call_id: callId }] },
+      });
       expect(both.status).toBe(400);
 
-      const r = await acme.post(`/v1/jobs/${id}/input`, { request_id: req.request_id, input: { results: [{ call_id: callId, result: { content: 'file body' } }] } });
+      const r = await acme.post(`/v1/jobs/${id}/input`, {
+        request_id: req.request_id,
+        input: { results: [{ call_id: callId, result: { content: 'file body' } }] },
+      });
       expect(r.status).toBe(202);
       const all = await readAll(`${app.url}/v1/jobs/${id}/stream`, { headers: auth(ACME) });
       const events = all.events();
@@ -148,7 +196,12 @@ export function interactiveSuite(engine: string, start: (env: Record<string, str
         'done',
       ]);
       expect(events[2]).toMatchObject({ call_id: callId, name: 'read_file', arguments: { message_length: 16 } });
-      expect(events[8]).toMatchObject({ type: 'tool_call_end', call_id: callId, name: 'read_file', result: { content: 'file body' } });
+      expect(events[8]).toMatchObject({
+        type: 'tool_call_end',
+        call_id: callId,
+        name: 'read_file',
+        result: { content: 'file body' },
+      });
       expect(events.at(-1)).toMatchObject({ type: 'done', output: { text: 'hello tool world' } });
     });
 
@@ -156,9 +209,19 @@ export function interactiveSuite(engine: string, start: (env: Record<string, str
       const id = await create({ message: 'x', client_tool: { name: 'open_form' } });
       const req = await waitFor(id);
       const callId = req.tool_calls![0]!.call_id;
-      expect((await acme.post(`/v1/jobs/${id}/input`, { request_id: req.request_id, input: { results: [{ call_id: callId, error: 'user closed the form' }] } })).status).toBe(202);
+      expect(
+        (
+          await acme.post(`/v1/jobs/${id}/input`, {
+            request_id: req.request_id,
+            input: { results: [{ call_id: callId, error: 'user closed the form' }] },
+          })
+        ).status,
+      ).toBe(202);
       const events = (await readAll(`${app.url}/v1/jobs/${id}/stream`, { headers: auth(ACME) })).events();
-      expect(events.find((e) => e.type === 'tool_call_end')).toMatchObject({ call_id: callId, error: 'user closed the form' });
+      expect(events.find((e) => e.type === 'tool_call_end')).toMatchObject({
+        call_id: callId,
+        error: 'user closed the form',
+      });
       expect(events.at(-1)?.type).toBe('done');
     });
 
@@ -167,17 +230,48 @@ export function interactiveSuite(engine: string, start: (env: Record<string, str
       const s = await stream(id);
       const first = await waitFor(id, s);
       const callId = first.tool_calls![0]!.call_id;
-      expect((await acme.post(`/v1/jobs/${id}/input`, { request_id: first.request_id, input: { results: [{ call_id: callId, result: 42 }] } })).status).toBe(202);
-      await s.until((items) => items.filter((i) => i.kind === 'event' && i.event.type === 'input_required').length === 2, 20_000);
-      await s.until((items) => items.filter((i) => i.kind === 'event' && i.event.type === 'status' && (i.event as JobEvent<'status'>).status === 'waiting_for_input').length === 2, 20_000);
+      expect(
+        (
+          await acme.post(`/v1/jobs/${id}/input`, {
+            request_id: first.request_id,
+            input: { results: [{ call_id: callId, result: 42 }] },
+          })
+        ).status,
+      ).toBe(202);
+      await s.until(
+        (items) => items.filter((i) => i.kind === 'event' && i.event.type === 'input_required').length === 2,
+        20_000,
+      );
+      await s.until(
+        (items) =>
+          items.filter(
+            (i) =>
+              i.kind === 'event' &&
+              i.event.type === 'status' &&
+              (i.event as JobEvent<'status'>).status === 'waiting_for_input',
+          ).length === 2,
+        20_000,
+      );
       const second = s.events().filter((e) => e.type === 'input_required')[1] as JobEvent<'input_required'>;
       expect(second.kind).toBe('approval');
       // the first request is no longer open
-      const stale = await acme.post(`/v1/jobs/${id}/input`, { request_id: first.request_id, input: { results: [{ call_id: callId, result: 7 }] } });
+      const stale = await acme.post(`/v1/jobs/${id}/input`, {
+        request_id: first.request_id,
+        input: { results: [{ call_id: callId, result: 7 }] },
+      });
       expect(stale.status).toBe(409);
       expect(stale.body.error.code).toBe('already_answered');
-      expect((await acme.post(`/v1/jobs/${id}/input`, { request_id: first.request_id, input: { results: [{ call_id: callId, result: 42 }] } })).status).toBe(200);
-      expect((await acme.post(`/v1/jobs/${id}/input`, { request_id: second.request_id, input: { approved: true } })).status).toBe(202);
+      expect(
+        (
+          await acme.post(`/v1/jobs/${id}/input`, {
+            request_id: first.request_id,
+            input: { results: [{ call_id: callId, result: 42 }] },
+          })
+        ).status,
+      ).toBe(200);
+      expect(
+        (await acme.post(`/v1/jobs/${id}/input`, { request_id: second.request_id, input: { approved: true } })).status,
+      ).toBe(202);
       await s.ended;
       const events = s.events();
       expectDense(events);
@@ -191,7 +285,10 @@ export function interactiveSuite(engine: string, start: (env: Record<string, str
       const post = (body: unknown) => acme.post(`/v1/jobs/${id}/input`, body);
       const schema = await post({ request_id: req.request_id, input: { approved: 'yes' } });
       expect(schema.status).toBe(400);
-      expect(schema.body.error).toEqual({ code: 'invalid_request', message: expect.stringContaining('input/approved') });
+      expect(schema.body.error).toEqual({
+        code: 'invalid_request',
+        message: expect.stringContaining('input/approved'),
+      });
       const missing = await post({ request_id: req.request_id, input: {} });
       expect(missing.status).toBe(400);
       expect(missing.body.error.message).toContain('approved');
@@ -205,9 +302,14 @@ export function interactiveSuite(engine: string, start: (env: Record<string, str
       const big = await post({ request_id: req.request_id, input: { approved: true, note: 'x'.repeat(300_000) } });
       expect(big.status).toBe(413);
       expect(big.body.error.code).toBe('payload_too_large');
-      const foreign = await globex.post(`/v1/jobs/${id}/input`, { request_id: req.request_id, input: { approved: true } });
+      const foreign = await globex.post(`/v1/jobs/${id}/input`, {
+        request_id: req.request_id,
+        input: { approved: true },
+      });
       expect(foreign.status).toBe(404);
-      expect((await acme.post('/v1/jobs/job_01ARZ3NDEKTSV4RRFFQ69G5FAV/input', { request_id: 'r', input: {} })).status).toBe(404);
+      expect(
+        (await acme.post('/v1/jobs/job_01ARZ3NDEKTSV4RRFFQ69G5FAV/input', { request_id: 'r', input: {} })).status,
+      ).toBe(404);
       // still waiting after all that
       expect((await acme.get(`/v1/jobs/${id}`)).body.status).toBe('waiting_for_input');
       expect((await post({ request_id: req.request_id, input: { approved: true } })).status).toBe(202);
@@ -229,7 +331,9 @@ export function interactiveSuite(engine: string, start: (env: Record<string, str
       const id = await create({ message: 'race me', ask: { after: 1 } });
       const req = await waitFor(id);
       const answers = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => acme.post(`/v1/jobs/${id}/input`, { request_id: req.request_id, input: { approved: i % 2 === 0 } })),
+        Array.from({ length: 8 }, (_, i) =>
+          acme.post(`/v1/jobs/${id}/input`, { request_id: req.request_id, input: { approved: i % 2 === 0 } }),
+        ),
       );
       const accepted = answers.filter((a) => a.status === 202);
       expect(accepted).toHaveLength(1);
@@ -251,11 +355,17 @@ export function interactiveSuite(engine: string, start: (env: Record<string, str
         return enqueue(...args);
       };
       try {
-        const first = await acme.post(`/v1/jobs/${id}/input`, { request_id: req.request_id, input: { approved: true } });
+        const first = await acme.post(`/v1/jobs/${id}/input`, {
+          request_id: req.request_id,
+          input: { approved: true },
+        });
         expect(first.status).toBe(503);
         expect(first.body.error.code).toBe('service_unavailable');
         expect(first.headers.get('retry-after')).toBeTruthy();
-        const again = await acme.post(`/v1/jobs/${id}/input`, { request_id: req.request_id, input: { approved: true } });
+        const again = await acme.post(`/v1/jobs/${id}/input`, {
+          request_id: req.request_id,
+          input: { approved: true },
+        });
         expect(again.status).toBe(200);
         await s.until((items) => items.some((i) => i.kind === 'event' && i.event.type === 'done'), 30_000);
       } finally {
@@ -277,7 +387,11 @@ export function interactiveSuite(engine: string, start: (env: Record<string, str
       expect(c.status).toBe(202);
       expect(c.body).toMatchObject({ status: 'cancelled', usage: { output_tokens: 4 } });
       await s.ended;
-      expect(s.events().at(-1)).toMatchObject({ type: 'cancelled', reason: 'changed my mind', usage: { output_tokens: 4 } });
+      expect(s.events().at(-1)).toMatchObject({
+        type: 'cancelled',
+        reason: 'changed my mind',
+        usage: { output_tokens: 4 },
+      });
       expectDense(s.events());
       const late = await acme.post(`/v1/jobs/${id}/input`, { request_id: req.request_id, input: { approved: true } });
       expect(late.status).toBe(409);
@@ -292,7 +406,9 @@ export function interactiveSuite(engine: string, start: (env: Record<string, str
       await waitFor(id, b);
       const lastSeen = b.events().at(-1)!.id;
       b.close(); // b drops while the job waits
-      expect((await acme.post(`/v1/jobs/${id}/input`, { request_id: req.request_id, input: { approved: true } })).status).toBe(202);
+      expect(
+        (await acme.post(`/v1/jobs/${id}/input`, { request_id: req.request_id, input: { approved: true } })).status,
+      ).toBe(202);
       const c = await stream(id); // a newcomer replays from the start
       const b2 = await stream(id, lastSeen);
       await Promise.all([a.ended, b2.ended, c.ended]);
@@ -316,17 +432,29 @@ export function interactiveSuite(engine: string, start: (env: Record<string, str
     });
 
     it('an unanswered request ends the job with error input_timeout (retryable false) at expires_at', async () => {
-      const r = await app.api('/v1/jobs', { body: { agent: 'echo', input: { message: 'wait for me', ask: { after: 1 } } } });
+      const r = await app.api('/v1/jobs', {
+        body: { agent: 'echo', input: { message: 'wait for me', ask: { after: 1 } } },
+      });
       const id = r.body.id as string;
       const all = await readAll(`${app.url}/v1/jobs/${id}/stream`);
       const events = all.events();
       expectDense(events);
       const req = events.find((e) => e.type === 'input_required') as JobEvent<'input_required'>;
       const end = events.at(-1)!;
-      expect(end).toMatchObject({ type: 'error', code: 'input_timeout', retryable: false, usage: { output_tokens: 1 } });
+      expect(end).toMatchObject({
+        type: 'error',
+        code: 'input_timeout',
+        retryable: false,
+        usage: { output_tokens: 1 },
+      });
       expect(Date.parse(end.ts)).toBeGreaterThanOrEqual(Date.parse(req.expires_at!));
-      expect((await app.api(`/v1/jobs/${id}`)).body).toMatchObject({ status: 'failed', error: { code: 'input_timeout' } });
-      const late = await app.api(`/v1/jobs/${id}/input`, { body: { request_id: req.request_id, input: { approved: true } } });
+      expect((await app.api(`/v1/jobs/${id}`)).body).toMatchObject({
+        status: 'failed',
+        error: { code: 'input_timeout' },
+      });
+      const late = await app.api(`/v1/jobs/${id}/input`, {
+        body: { request_id: req.request_id, input: { approved: true } },
+      });
       expect(late.status).toBe(409);
       expect(late.body.error.code).toBe('not_waiting');
     });

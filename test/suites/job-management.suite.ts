@@ -17,7 +17,8 @@ export function jobManagementSuite(engine: string, start: (env: Record<string, s
       await app?.close();
     });
     const as = (key: string) => ({
-      post: (path: string, body: unknown, headers: Record<string, string> = {}) => app.api(path, { body, headers: { ...auth(key), ...headers } }),
+      post: (path: string, body: unknown, headers: Record<string, string> = {}) =>
+        app.api(path, { body, headers: { ...auth(key), ...headers } }),
       get: (path: string) => app.api(path, { headers: auth(key) }),
       del: (path: string) => app.api(path, { method: 'DELETE', headers: auth(key) }),
     });
@@ -77,7 +78,8 @@ export function jobManagementSuite(engine: string, start: (env: Record<string, s
       expect(items[4].job.id).toBe(items[0].job.id);
       expect(items[5].error.code).toBe('idempotency_conflict');
       expect(items[6].job).toMatchObject({ metadata: { n: 2 } });
-      for (const i of [0, 6]) expect((await acme.get(`/v1/jobs/${items[i].job.id}/wait?timeout_s=25`)).body.status).toBe('completed');
+      for (const i of [0, 6])
+        expect((await acme.get(`/v1/jobs/${items[i].job.id}/wait?timeout_s=25`)).body.status).toBe('completed');
       expect((await acme.post('/v1/jobs/batch', { jobs: [] })).status).toBe(400);
       const tooMany = Array.from({ length: 101 }, () => ({ agent: 'echo', input: { message: 'x' } }));
       expect((await acme.post('/v1/jobs/batch', { jobs: tooMany })).body.error.code).toBe('invalid_request');
@@ -86,7 +88,8 @@ export function jobManagementSuite(engine: string, start: (env: Record<string, s
 
     it('deletes a finished job with its events, refuses an active one', async () => {
       // 60 s between its tokens: still active at the delete however slow the machine; the cancel ends it
-      const live = (await acme.post('/v1/jobs', { agent: 'echo', input: { message: 'a b c d e f', delay_ms: 60_000 } })).body;
+      const live = (await acme.post('/v1/jobs', { agent: 'echo', input: { message: 'a b c d e f', delay_ms: 60_000 } }))
+        .body;
       const busy = await acme.del(`/v1/jobs/${live.id}`);
       expect(busy.status).toBe(409);
       expect(busy.body.error.code).toBe('job_active');
@@ -123,7 +126,10 @@ export function jobManagementSuite(engine: string, start: (env: Record<string, s
       expect(ttl).toBe(7 * 24 * 3600 * 1000);
       // the three read endpoints of that job
       expect((await anon(s.body.job_url)).body).toMatchObject({ id: j.id, status: 'completed' });
-      expect((await anon(s.body.events_url)).body.events.at(-1)).toMatchObject({ type: 'done', output: { text: 'shared text' } });
+      expect((await anon(s.body.events_url)).body.events.at(-1)).toMatchObject({
+        type: 'done',
+        output: { text: 'shared text' },
+      });
       const stream = await fetch(app.url + s.body.stream_url);
       expect(stream.status).toBe(200);
       expect(await stream.text()).toContain('event: done');
@@ -146,7 +152,9 @@ export function jobManagementSuite(engine: string, start: (env: Record<string, s
       expect((await app.api(`/v1/jobs/${j.id}?${q}`, { headers: auth(ACME) })).status).toBe(400);
       // listed without the token; another tenant cannot see or make shares of the job
       const list = await acme.get(`/v1/jobs/${j.id}/shares`);
-      expect(list.body.items).toEqual([{ id: s.body.id, job_id: j.id, created_at: s.body.created_at, expires_at: s.body.expires_at }]);
+      expect(list.body.items).toEqual([
+        { id: s.body.id, job_id: j.id, created_at: s.body.created_at, expires_at: s.body.expires_at },
+      ]);
       expect((await globex.get(`/v1/jobs/${j.id}/shares`)).status).toBe(404);
       expect((await globex.post(`/v1/jobs/${j.id}/shares`, {})).status).toBe(404);
       expect((await globex.del(`/v1/jobs/${j.id}/shares/${s.body.id}`)).status).toBe(404);

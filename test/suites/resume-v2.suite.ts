@@ -16,7 +16,14 @@ import type { EventLog } from '@jobstream/event-log';
 import { newJobRecord, type JobStore } from '@jobstream/job-store';
 import { DEFAULT_TENANT } from '../../src/auth/auth.constants.js';
 import { EVENT_LOG, JOB_STORE } from '../../src/engine/engine.constants.js';
-import { createClient, createStream, isSnapshot, seededRandom, subscribeJobStream, type JobStreamItem } from '@jobstream/sdk';
+import {
+  createClient,
+  createStream,
+  isSnapshot,
+  seededRandom,
+  subscribeJobStream,
+  type JobStreamItem,
+} from '@jobstream/sdk';
 import { jobTransport, readJobMessage, reasoningOf, TestChat, textOf, toolPartsOf } from '../support/ai-sdk.js';
 import type { TestApp } from '../support/app.js';
 import { startCuttingProxy } from '../support/cutting-proxy.js';
@@ -77,14 +84,18 @@ export function resumeV2Suite(engine: string, start: (env: Record<string, string
     /** A job written straight into the log (no worker runs it): the script above, up to `upTo` events. */
     const scriptedJob = async (upTo = SCRIPT.length) => {
       const id = newJobId();
-      await app.app.get<JobStore>(JOB_STORE).create(newJobRecord({ id, tenant: DEFAULT_TENANT, agent: 'scripted', input: {}, metadata: null }));
+      await app.app
+        .get<JobStore>(JOB_STORE)
+        .create(newJobRecord({ id, tenant: DEFAULT_TENANT, agent: 'scripted', input: {}, metadata: null }));
       const log = app.app.get<EventLog>(EVENT_LOG);
       for (const [attempt, event] of SCRIPT.slice(0, upTo)) await log.append(id, { event, attempt });
       return { id, stream_url: `/v1/jobs/${id}/stream` };
     };
     /** Events as the job's log holds them (the test client adds each frame's `id`). */
-    const bare = (events: (JobEvent & { id?: string })[]): JobEvent[] => events.map(({ id: _id, ...e }) => e as JobEvent);
-    const wire = (jobId: string, events: JobEvent[]): JobSnapshot => JSON.parse(JSON.stringify(toJobSnapshot(jobId, reduceJobEvents(bare(events)))));
+    const bare = (events: (JobEvent & { id?: string })[]): JobEvent[] =>
+      events.map(({ id: _id, ...e }) => e as JobEvent);
+    const wire = (jobId: string, events: JobEvent[]): JobSnapshot =>
+      JSON.parse(JSON.stringify(toJobSnapshot(jobId, reduceJobEvents(bare(events)))));
 
     describe('snapshots', () => {
       it('at every cut: GET /snapshot?at= and ?snapshot=true, then the events after it reduce to the whole job', async () => {
@@ -92,7 +103,14 @@ export function resumeV2Suite(engine: string, start: (env: Record<string, string
         const full = (await readAll(app.url + job.stream_url)).events();
         expect(full).toHaveLength(SCRIPT.length);
         const final = reduceJobEvents(bare(full));
-        expect(final).toMatchObject({ status: 'completed', attempt: 2, text: 'It is 21 degrees today.', thinking: 'Again, carefully.', open_tool_calls: [], pending_input: null });
+        expect(final).toMatchObject({
+          status: 'completed',
+          attempt: 2,
+          text: 'It is 21 degrees today.',
+          thinking: 'Again, carefully.',
+          open_tool_calls: [],
+          pending_input: null,
+        });
         const cursors = ['0', ...full.map((e) => e.id)];
         for (let k = 0; k <= full.length; k++) {
           const expected = wire(job.id, full.slice(0, k));
@@ -103,7 +121,9 @@ export function resumeV2Suite(engine: string, start: (env: Record<string, string
           // by header for odd cuts, by ?after= for even ones
           const s =
             k % 2
-              ? await readAll(`${app.url}${job.stream_url}?snapshot=true`, { headers: { 'Last-Event-ID': cursors[k]! } })
+              ? await readAll(`${app.url}${job.stream_url}?snapshot=true`, {
+                  headers: { 'Last-Event-ID': cursors[k]! },
+                })
               : await readAll(`${app.url}${job.stream_url}?snapshot=true&after=${encodeURIComponent(cursors[k]!)}`);
           const items = s.items.filter((i) => i.kind === 'event');
           expect(items[0]).toMatchObject({ type: 'snapshot', id: cursors[k] });
@@ -114,7 +134,8 @@ export function resumeV2Suite(engine: string, start: (env: Record<string, string
           expect(reduceJobEvents(bare(after), stateOfSnapshot(snap))).toEqual(final);
         }
         // the snapshot in the middle of the input request
-        const waiting = (await app.api(`/v1/jobs/${job.id}/snapshot?at=${encodeURIComponent(full[16]!.id)}`)).body as JobSnapshot;
+        const waiting = (await app.api(`/v1/jobs/${job.id}/snapshot?at=${encodeURIComponent(full[16]!.id)}`))
+          .body as JobSnapshot;
         expect(waiting).toMatchObject({
           status: 'waiting_for_input',
           attempt: 2,
@@ -124,7 +145,10 @@ export function resumeV2Suite(engine: string, start: (env: Record<string, string
           pending_input: { type: 'input_required', request_id: 'req_1', kind: 'tool_results', seq: 16 },
         });
         // now (no at) = the end
-        expect((await app.api(`/v1/jobs/${job.id}/snapshot`)).body).toEqual({ ...wire(job.id, full), id: full[full.length - 1]!.id });
+        expect((await app.api(`/v1/jobs/${job.id}/snapshot`)).body).toEqual({
+          ...wire(job.id, full),
+          id: full[full.length - 1]!.id,
+        });
         const metrics = await (await fetch(`${app.url}/metrics`)).text();
         expect(metrics).toMatch(/^jobstream_snapshot_cache_jobs [1-9]/m);
         expect(metrics).toMatch(/^jobstream_snapshot_events_read_total [1-9]/m);
@@ -139,7 +163,9 @@ export function resumeV2Suite(engine: string, start: (env: Record<string, string
         const now = (await app.api(`/v1/jobs/${job.id}/snapshot`)).body as JobSnapshot & { id: string };
         expect(now.status).toBe('running');
         expect(words.startsWith(now.text)).toBe(true);
-        const resumed = await readAll(`${app.url}${job.stream_url}?snapshot=true`, { headers: { 'Last-Event-ID': now.id } });
+        const resumed = await readAll(`${app.url}${job.stream_url}?snapshot=true`, {
+          headers: { 'Last-Event-ID': now.id },
+        });
         const [snapItem, ...rest] = resumed.items.filter((i) => i.kind === 'event');
         expect(snapItem).toMatchObject({ type: 'snapshot', id: now.id });
         const snap = (snapItem as { event: unknown }).event as JobSnapshot;
@@ -152,9 +178,13 @@ export function resumeV2Suite(engine: string, start: (env: Record<string, string
 
       it('refuses bad input: snapshot=maybe, a foreign or future cursor, another tenant', async () => {
         const job = await scriptedJob(3);
-        expect((await app.api(`${job.stream_url}?snapshot=maybe`)).body).toMatchObject({ error: { code: 'invalid_request' } });
+        expect((await app.api(`${job.stream_url}?snapshot=maybe`)).body).toMatchObject({
+          error: { code: 'invalid_request' },
+        });
         expect((await app.api(`/v1/jobs/${job.id}/snapshot?at=99-99-zzzzzz`)).status).toBe(400);
-        expect((await app.api(`/v1/jobs/${job.id}/snapshot?at=garbage`)).body).toMatchObject({ error: { code: 'invalid_cursor' } });
+        expect((await app.api(`/v1/jobs/${job.id}/snapshot?at=garbage`)).body).toMatchObject({
+          error: { code: 'invalid_cursor' },
+        });
         expect((await app.api(`/v1/jobs/${newJobId()}/snapshot`)).status).toBe(404);
       });
     });
@@ -169,20 +199,36 @@ export function resumeV2Suite(engine: string, start: (env: Record<string, string
           const expected = full.filter((e) => allowed.has(e.type));
           const s = await readAll(`${app.url}${job.stream_url}?types=${types}`);
           expect(s.headers.get('x-jobstream-filter')).toBe(
-            ['status', 'token', 'thinking', 'tool_call_start', 'tool_call_end', 'attempt', 'input_required', 'input_received', 'done', 'error', 'cancelled']
+            [
+              'status',
+              'token',
+              'thinking',
+              'tool_call_start',
+              'tool_call_end',
+              'attempt',
+              'input_required',
+              'input_received',
+              'done',
+              'error',
+              'cancelled',
+            ]
               .filter((t) => allowed.has(t))
               .join(','),
           );
           expect(s.events()).toEqual(expected);
           for (let k = 0; k < expected.length; k++) {
-            const resumed = await readAll(`${app.url}${job.stream_url}?types=${types}`, { headers: { 'Last-Event-ID': expected[k]!.id } });
+            const resumed = await readAll(`${app.url}${job.stream_url}?types=${types}`, {
+              headers: { 'Last-Event-ID': expected[k]!.id },
+            });
             expect(resumed.events()).toEqual(expected.slice(k + 1));
           }
           // /events pages of the filtered view: the same events, exact across pages
           const polled: JobEvent[] = [];
           let after = '0';
           for (let i = 0; i < 100; i++) {
-            const r = await app.api(`/v1/jobs/${job.id}/events?types=${types}&limit=2&after=${encodeURIComponent(after)}`);
+            const r = await app.api(
+              `/v1/jobs/${job.id}/events?types=${types}&limit=2&after=${encodeURIComponent(after)}`,
+            );
             expect(r.status).toBe(200);
             expect(r.headers.get('x-jobstream-filter')).toBe(s.headers.get('x-jobstream-filter'));
             polled.push(...r.body.events);
@@ -192,16 +238,24 @@ export function resumeV2Suite(engine: string, start: (env: Record<string, string
           expect(polled).toEqual(expected);
         }
         // a snapshot with a filter: the snapshot, then the filtered events
-        const withSnap = await readAll(`${app.url}${job.stream_url}?types=token&snapshot=true&after=${encodeURIComponent(full[3]!.id)}`);
+        const withSnap = await readAll(
+          `${app.url}${job.stream_url}?types=token&snapshot=true&after=${encodeURIComponent(full[3]!.id)}`,
+        );
         expect(withSnap.events()[0]).toMatchObject({ type: 'snapshot', seq: 4 });
-        expect(withSnap.events().slice(1)).toEqual(full.slice(4).filter((e) => e.type === 'token' || e.type === 'done'));
+        expect(withSnap.events().slice(1)).toEqual(
+          full.slice(4).filter((e) => e.type === 'token' || e.type === 'done'),
+        );
       });
 
       it('validates types: unknown, empty, too long, and repeated parameters', async () => {
         const job = await scriptedJob(3);
         for (const q of ['types=token,bogus', 'types=', 'types=,', `types=${'token,'.repeat(200)}`, 'types=snapshot']) {
           const r = await app.api(`${job.stream_url}?${q}`);
-          expect({ q, status: r.status, code: r.body?.error?.code }).toEqual({ q, status: 400, code: 'invalid_request' });
+          expect({ q, status: r.status, code: r.body?.error?.code }).toEqual({
+            q,
+            status: 400,
+            code: 'invalid_request',
+          });
           const e = await app.api(`/v1/jobs/${job.id}/events?${q}`);
           expect({ q, status: e.status }).toEqual({ q, status: 400 });
           expect(e.headers.get('x-jobstream-filter')).toBeNull();
@@ -224,7 +278,8 @@ export function resumeV2Suite(engine: string, start: (env: Record<string, string
         for (const k of [0, 5, 8, 16, full.length - 1]) {
           const items: JobStreamItem[] = [];
           const resumeAfter = k === 0 ? undefined : full[k - 1]!.id;
-          for await (const item of createStream(job.id, { baseUrl: app.url, snapshot: true, resumeAfter })) items.push(item);
+          for await (const item of createStream(job.id, { baseUrl: app.url, snapshot: true, resumeAfter }))
+            items.push(item);
           expect(items[0]).toEqual(wire(job.id, full.slice(0, k)));
           expect(items.slice(1)).toEqual(bare(full.slice(k)));
         }
@@ -239,7 +294,11 @@ export function resumeV2Suite(engine: string, start: (env: Record<string, string
         const proxy = await startCuttingProxy(app.url, () => 250 + Math.floor(rnd() * 700));
         try {
           const got: JobEvent[] = [];
-          const stream = createStream(job.id, { baseUrl: proxy.url, types: ['token', 'tool_call_end'], reconnect: FAST });
+          const stream = createStream(job.id, {
+            baseUrl: proxy.url,
+            types: ['token', 'tool_call_end'],
+            reconnect: FAST,
+          });
           for await (const e of stream) got.push(e);
           expect(stream.stats.reconnects).toBeGreaterThan(0);
           const full = bare((await readAll(app.url + job.stream_url)).events());
@@ -308,13 +367,33 @@ export function resumeV2Suite(engine: string, start: (env: Record<string, string
         expect(textOf(final)).toBe('It is 21 degrees today.');
         expect(reasoningOf(final)).toBe('Again, carefully.');
         expect(toolPartsOf(final)).toEqual([
-          { toolCallId: 'c2', toolName: 'search', state: 'output-available', input: { q: 'weather' }, output: { temp: 21 } },
-          { toolCallId: 'c3', toolName: 'client.confirm', state: 'output-available', input: { message_length: 5 }, output: 'ok' },
+          {
+            toolCallId: 'c2',
+            toolName: 'search',
+            state: 'output-available',
+            input: { q: 'weather' },
+            output: { temp: 21 },
+          },
+          {
+            toolCallId: 'c3',
+            toolName: 'client.confirm',
+            state: 'output-available',
+            input: { message_length: 5 },
+            output: 'ok',
+          },
         ]);
         // nothing of attempt 1 is left
         expect(JSON.stringify(final)).not.toContain('Hello');
-        expect(final!.metadata).toMatchObject({ job_id: job.id, attempt: 2, status: 'completed', usage: { input_tokens: 4, output_tokens: 4 } });
-        const data = final!.parts.filter((p) => p.type === 'data-jobstream') as unknown as { id: string; data: JobEvent }[];
+        expect(final!.metadata).toMatchObject({
+          job_id: job.id,
+          attempt: 2,
+          status: 'completed',
+          usage: { input_tokens: 4, output_tokens: 4 },
+        });
+        const data = final!.parts.filter((p) => p.type === 'data-jobstream') as unknown as {
+          id: string;
+          data: JobEvent;
+        }[];
         expect(data.find((p) => p.id === 'status')!.data).toMatchObject({ type: 'status', status: 'running' });
         expect(data.find((p) => p.id === 'input:req_1')!.data).toMatchObject({ type: 'input_received' });
         expect(data[data.length - 1]!.data).toMatchObject({ type: 'done' });
@@ -332,7 +411,12 @@ export function resumeV2Suite(engine: string, start: (env: Record<string, string
             await chat.resumeStream();
             const last = chat.messages[chat.messages.length - 1];
             seen.push(textOf(last));
-            if (chat.status === 'ready' && last?.metadata && (last.metadata as { status?: string }).status === 'completed') break;
+            if (
+              chat.status === 'ready' &&
+              last?.metadata &&
+              (last.metadata as { status?: string }).status === 'completed'
+            )
+              break;
           }
           expect(proxy.connections).toBeGreaterThanOrEqual(6);
           // one assistant message, replaced on every resume (never duplicated), ending with the exact text
@@ -340,7 +424,11 @@ export function resumeV2Suite(engine: string, start: (env: Record<string, string
           expect(chat.messages[0]!.id).toBe(job.id);
           expect(textOf(chat.messages[0])).toBe(message);
           expect(toolPartsOf(chat.messages[0])).toEqual([
-            expect.objectContaining({ toolName: 'echo.count_tokens', state: 'output-available', input: { message_length: message.length } }),
+            expect.objectContaining({
+              toolName: 'echo.count_tokens',
+              state: 'output-available',
+              input: { message_length: message.length },
+            }),
           ]);
           // the cut attempts saw growing prefixes of the same text, never a duplicated one
           for (const t of seen) expect(message.startsWith(t)).toBe(true);
@@ -355,7 +443,9 @@ export function resumeV2Suite(engine: string, start: (env: Record<string, string
       it('refuses ai-sdk with snapshot, and an unknown format', async () => {
         const job = await scriptedJob(3);
         expect((await app.api(`${job.stream_url}?format=ai-sdk&snapshot=true`)).status).toBe(400);
-        expect((await app.api(`${job.stream_url}?format=xml`)).body).toMatchObject({ error: { code: 'invalid_request' } });
+        expect((await app.api(`${job.stream_url}?format=xml`)).body).toMatchObject({
+          error: { code: 'invalid_request' },
+        });
       });
     });
   });

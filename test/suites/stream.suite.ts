@@ -50,10 +50,16 @@ export function streamSuite(engine: string, start: (env: Record<string, string>)
       expect(last).toMatchObject({ type: 'done', output: { text: MESSAGE.repeat(3) }, usage: { output_tokens: 36 } });
       for (const e of events) {
         expect(new Date(e.ts).toISOString()).toBe(e.ts);
-        expect((s.items.find((i) => i.kind === 'event' && i.event.seq === e.seq) as { type: string }).type).toBe(e.type);
+        expect((s.items.find((i) => i.kind === 'event' && i.event.seq === e.seq) as { type: string }).type).toBe(
+          e.type,
+        );
       }
       const got = await app.api(`/v1/jobs/${job.id}`);
-      expect(got.body).toMatchObject({ status: 'completed', last_event_id: last.id, usage: { input_tokens: 12, output_tokens: 36 } });
+      expect(got.body).toMatchObject({
+        status: 'completed',
+        last_event_id: last.id,
+        usage: { input_tokens: 12, output_tokens: 36 },
+      });
     });
 
     it('resumes a finished job from every position, by header and by ?after, with no gap and no duplicate', async () => {
@@ -67,7 +73,9 @@ export function streamSuite(engine: string, start: (env: Record<string, string>)
         expect(byQuery.events()).toEqual(full.slice(k + 1));
       }
       // the header wins over ?after=
-      const both = await readAll(`${app.url}${job.stream_url}?after=${full[1]!.id}`, { headers: { 'Last-Event-ID': full[5]!.id } });
+      const both = await readAll(`${app.url}${job.stream_url}?after=${full[1]!.id}`, {
+        headers: { 'Last-Event-ID': full[5]!.id },
+      });
       expect(both.events()).toEqual(full.slice(6));
       // ?after=0 is the start
       expect((await readAll(`${app.url}${job.stream_url}?after=0`)).events()).toEqual(full);
@@ -83,7 +91,9 @@ export function streamSuite(engine: string, start: (env: Record<string, string>)
           await first.until((items) => items.filter((i) => i.kind === 'event').length >= k);
           first.close();
           const seen = first.events().slice(0, k);
-          const rest = await readAll(app.url + job.stream_url, { headers: { 'Last-Event-ID': seen[seen.length - 1]!.id } });
+          const rest = await readAll(app.url + job.stream_url, {
+            headers: { 'Last-Event-ID': seen[seen.length - 1]!.id },
+          });
           return [...seen, ...rest.events()];
         }),
       );
@@ -97,8 +107,11 @@ export function streamSuite(engine: string, start: (env: Record<string, string>)
       // the job parks on a question after 2 tokens, so the hub is looked at while every client is surely live,
       // however slow the machine (was: right after the first token, which a loaded machine could let the job outrun)
       const job = await createJob({ message: MESSAGE, repeat: 2, delay_ms: 20, ask: { after: 2 } });
-      const clients = await Promise.all(Array.from({ length: 40 }, () => openSse(app.url + job.stream_url, { retryUnavailable: 5 })));
-      const asked = (items: { kind: string; event?: JobEvent }[]) => items.some((i) => i.kind === 'event' && i.event!.type === 'input_required');
+      const clients = await Promise.all(
+        Array.from({ length: 40 }, () => openSse(app.url + job.stream_url, { retryUnavailable: 5 })),
+      );
+      const asked = (items: { kind: string; event?: JobEvent }[]) =>
+        items.some((i) => i.kind === 'event' && i.event!.type === 'input_required');
       try {
         await Promise.all(clients.map((c) => c.until(asked, 45_000)));
       } catch (err) {
@@ -111,14 +124,23 @@ export function streamSuite(engine: string, start: (env: Record<string, string>)
       expect(hub.stats().jobs).toBe(1);
       expect(hub.stats().sinks).toBe(40);
       const request = clients[0]!.events().find((e) => e.type === 'input_required') as JobEvent<'input_required'>;
-      expect((await app.api(`/v1/jobs/${job.id}/input`, { body: { request_id: request.request_id, input: { approved: true } } })).status).toBe(202);
+      expect(
+        (
+          await app.api(`/v1/jobs/${job.id}/input`, {
+            body: { request_id: request.request_id, input: { approved: true } },
+          })
+        ).status,
+      ).toBe(202);
       await Promise.all(clients.map((c) => c.ended));
       const first = clients[0]!.events();
       expectDense(first);
       expect(first[first.length - 1]!.type).toBe('done');
       for (const c of clients) expect(c.events()).toEqual(first);
       // the feed's grace after its last client
-      await waitFor(() => hub.stats().jobs === 0, { timeoutMs: 20_000, message: () => `the hub to drop the job's feed (${JSON.stringify(hub.stats())})` });
+      await waitFor(() => hub.stats().jobs === 0, {
+        timeoutMs: 20_000,
+        message: () => `the hub to drop the job's feed (${JSON.stringify(hub.stats())})`,
+      });
       expect(hub.stats()).toEqual({ jobs: 0, sinks: 0 });
     }, 90_000);
 
@@ -133,7 +155,13 @@ export function streamSuite(engine: string, start: (env: Record<string, string>)
         20_000,
       );
       const request = s.events().find((e) => e.type === 'input_required') as JobEvent<'input_required'>;
-      expect((await app.api(`/v1/jobs/${job.id}/input`, { body: { request_id: request.request_id, input: { approved: true } } })).status).toBe(202);
+      expect(
+        (
+          await app.api(`/v1/jobs/${job.id}/input`, {
+            body: { request_id: request.request_id, input: { approved: true } },
+          })
+        ).status,
+      ).toBe(202);
       await s.until((items) => items.some((i) => i.kind === 'event' && i.event.type === 'token'), 20_000);
       s.close();
       const firstToken = s.items.findIndex((i) => i.kind === 'event' && i.event.type === 'token');
@@ -171,18 +199,29 @@ export function streamSuite(engine: string, start: (env: Record<string, string>)
       const conns = app.app.get(SseConnections);
       const baseOpen = conns.stats.open;
       const clients = await Promise.all(Array.from({ length: 10 }, () => openSse(app.url + job.stream_url)));
-      await Promise.all(clients.map((c) => c.until((items) => items.some((i) => i.kind === 'event' && i.event.type === 'input_required'))));
+      await Promise.all(
+        clients.map((c) =>
+          c.until((items) => items.some((i) => i.kind === 'event' && i.event.type === 'input_required')),
+        ),
+      );
       expect(conns.stats.open).toBe(baseOpen + 10);
       const request = clients[0]!.events().find((e) => e.type === 'input_required') as JobEvent<'input_required'>;
       for (const c of clients) c.close();
       // the hub keeps a job's feed for HOT_CACHE_GRACE_MS after its last client: wait for that too
       await waitFor(() => hub.stats().jobs === 0 && hub.stats().sinks === 0 && conns.stats.open === baseOpen, {
         timeoutMs: 20_000,
-        message: () => `the dropped streams to be freed (hub ${JSON.stringify(hub.stats())}, open ${conns.stats.open - baseOpen} above the base)`,
+        message: () =>
+          `the dropped streams to be freed (hub ${JSON.stringify(hub.stats())}, open ${conns.stats.open - baseOpen} above the base)`,
       });
       expect(hub.stats()).toEqual({ jobs: 0, sinks: 0 });
       expect(conns.stats.open).toBe(baseOpen);
-      expect((await app.api(`/v1/jobs/${job.id}/input`, { body: { request_id: request.request_id, input: { approved: true } } })).status).toBe(202);
+      expect(
+        (
+          await app.api(`/v1/jobs/${job.id}/input`, {
+            body: { request_id: request.request_id, input: { approved: true } },
+          })
+        ).status,
+      ).toBe(202);
       const done = await app.api(`/v1/jobs/${job.id}/wait?timeout_s=20`);
       expect(done.body.status).toBe('completed');
       const replay = (await readAll(app.url + job.stream_url)).events();
@@ -192,7 +231,9 @@ export function streamSuite(engine: string, start: (env: Record<string, string>)
     it('ends a stream opened at the terminal event at once, and refuses bad cursors before streaming', async () => {
       const job = await createJob({ message: 'a b' });
       const full = (await readAll(app.url + job.stream_url)).events();
-      const atEnd = await readAll(app.url + job.stream_url, { headers: { 'Last-Event-ID': full[full.length - 1]!.id } });
+      const atEnd = await readAll(app.url + job.stream_url, {
+        headers: { 'Last-Event-ID': full[full.length - 1]!.id },
+      });
       expect(atEnd.status).toBe(200);
       expect(atEnd.events()).toEqual([]);
       const other = await createJob({ message: 'x' });
@@ -212,7 +253,10 @@ export function streamSuite(engine: string, start: (env: Record<string, string>)
       const events = (await readAll(app.url + job.stream_url)).events();
       expect(events.map((e) => e.type)).toEqual(['status', 'status', 'token', 'token', 'error']);
       expect(events[4]).toMatchObject({ code: 'agent_failed', retryable: false, usage: { output_tokens: 2 } });
-      expect((await app.api(`/v1/jobs/${job.id}`)).body).toMatchObject({ status: 'failed', error: { code: 'agent_failed' } });
+      expect((await app.api(`/v1/jobs/${job.id}`)).body).toMatchObject({
+        status: 'failed',
+        error: { code: 'agent_failed' },
+      });
     });
   });
 }

@@ -21,7 +21,8 @@ export function threadsSuite(engine: string, start: (env: Record<string, string>
       await app?.close();
     });
     const as = (key: string) => ({
-      post: (path: string, body: unknown, headers: Record<string, string> = {}) => app.api(path, { body, headers: { ...auth(key), ...headers } }),
+      post: (path: string, body: unknown, headers: Record<string, string> = {}) =>
+        app.api(path, { body, headers: { ...auth(key), ...headers } }),
       get: (path: string) => app.api(path, { headers: auth(key) }),
       del: (path: string) => app.api(path, { method: 'DELETE', headers: auth(key) }),
     });
@@ -37,9 +38,13 @@ export function threadsSuite(engine: string, start: (env: Record<string, string>
       expect(r.status).toBe(200);
       return r.body;
     };
-    const events = async (jobId: string) => (await acme.get(`/v1/jobs/${jobId}/events?limit=1000`)).body.events as any[];
+    const events = async (jobId: string) =>
+      (await acme.get(`/v1/jobs/${jobId}/events?limit=1000`)).body.events as any[];
     const lastEvent = async (jobId: string) => (await events(jobId)).at(-1);
-    const running = (jobId: string) => waitFor(async () => (await acme.get(`/v1/jobs/${jobId}`)).body.status === 'running', { message: `${jobId} running` });
+    const running = (jobId: string) =>
+      waitFor(async () => (await acme.get(`/v1/jobs/${jobId}`)).body.status === 'running', {
+        message: `${jobId} running`,
+      });
 
     it('creates, gets and lists threads per tenant, newest first, in the documented shape', async () => {
       const r = await acme.post('/v1/threads', { agent: 'echo', metadata: { user: 'u1', tags: [] } });
@@ -72,7 +77,9 @@ export function threadsSuite(engine: string, start: (env: Record<string, string>
       // bad input
       expect((await acme.post('/v1/threads', { agent: 'nope' })).body.error.code).toBe('invalid_request');
       expect((await acme.post(`/v1/threads/${second}/jobs`, { input: { nope: 1 } })).status).toBe(400);
-      expect((await acme.post(`/v1/threads/${second}/jobs`, { input: { message: 'x' }, if_busy: 'maybe' })).status).toBe(400);
+      expect(
+        (await acme.post(`/v1/threads/${second}/jobs`, { input: { message: 'x' }, if_busy: 'maybe' })).status,
+      ).toBe(400);
       expect((await acme.get('/v1/threads/thr_nope')).status).toBe(404);
       expect((await acme.get('/v1/threads?cursor=zz')).body.error.code).toBe('invalid_cursor');
     });
@@ -102,7 +109,12 @@ export function threadsSuite(engine: string, start: (env: Record<string, string>
       expect(turns.body.items.map((j: any) => j.turn)).toEqual([1, 2]);
       const rest = await acme.get(`/v1/threads/${id}/jobs?limit=2&cursor=${turns.body.next_cursor}`);
       expect(rest.body).toMatchObject({ items: [{ id: jobs[2].id, turn: 3 }], next_cursor: null });
-      expect((await acme.get(`/v1/threads/${id}`)).body).toMatchObject({ status: 'idle', turns: 3, active_job_id: null, last_job_id: jobs[2].id });
+      expect((await acme.get(`/v1/threads/${id}`)).body).toMatchObject({
+        status: 'idle',
+        turns: 3,
+        active_job_id: null,
+        last_job_id: jobs[2].id,
+      });
     });
 
     it('rejects a turn while one is active (if_busy reject, the default), and replays an idempotent retry', async () => {
@@ -112,17 +124,27 @@ export function threadsSuite(engine: string, start: (env: Record<string, string>
       const again = await acme.post(`/v1/threads/${id}/jobs`, { input: SLOW }, { 'Idempotency-Key': 'turn-1' });
       expect(again.status).toBe(200);
       expect(again.body.id).toBe(first.body.id);
-      const other = await acme.post(`/v1/threads/${id}/jobs`, { input: { message: 'x' } }, { 'Idempotency-Key': 'turn-1' });
+      const other = await acme.post(
+        `/v1/threads/${id}/jobs`,
+        { input: { message: 'x' } },
+        { 'Idempotency-Key': 'turn-1' },
+      );
       expect(other.body.error.code).toBe('idempotency_conflict');
       const busy = await acme.post(`/v1/threads/${id}/jobs`, { input: { message: 'too soon' } });
       expect(busy.status).toBe(409);
       expect(busy.body.error.code).toBe('thread_busy');
-      expect((await acme.get(`/v1/threads/${id}`)).body).toMatchObject({ status: 'busy', turns: 1, active_job_id: first.body.id });
+      expect((await acme.get(`/v1/threads/${id}`)).body).toMatchObject({
+        status: 'busy',
+        turns: 1,
+        active_job_id: first.body.id,
+      });
       // a busy thread cannot be deleted
       expect((await acme.del(`/v1/threads/${id}`)).body.error.code).toBe('thread_busy');
       await acme.post(`/v1/jobs/${first.body.id}/cancel`, {});
       expect((await wait(first.body.id)).status).toBe('cancelled');
-      await waitFor(async () => (await acme.get(`/v1/threads/${id}`)).body.status === 'idle', { message: 'thread idle' });
+      await waitFor(async () => (await acme.get(`/v1/threads/${id}`)).body.status === 'idle', {
+        message: 'thread idle',
+      });
       // the rejected requests left no job behind
       expect((await acme.get(`/v1/threads/${id}/jobs`)).body.items.map((j: any) => j.id)).toEqual([first.body.id]);
     });
@@ -131,7 +153,10 @@ export function threadsSuite(engine: string, start: (env: Record<string, string>
       const id = await newThread();
       const t1 = (await acme.post(`/v1/threads/${id}/jobs`, { input: SLOW })).body;
       await running(t1.id);
-      const t2 = await acme.post(`/v1/threads/${id}/jobs`, { input: { message: 'stop, new question' }, if_busy: 'interrupt' });
+      const t2 = await acme.post(`/v1/threads/${id}/jobs`, {
+        input: { message: 'stop, new question' },
+        if_busy: 'interrupt',
+      });
       expect(t2.status).toBe(201);
       expect(t2.body).toMatchObject({ thread_id: id, turn: 2, status: 'queued' });
       const done1 = await wait(t1.id);
@@ -167,16 +192,22 @@ export function threadsSuite(engine: string, start: (env: Record<string, string>
       const id = await newThread();
       // turn 1 parks on a question: turn 2 is surely still waiting in line when it is cancelled
       const t1 = (await acme.post(`/v1/threads/${id}/jobs`, { input: { message: 'a b c', ask: { after: 1 } } })).body;
-      const t2 = (await acme.post(`/v1/threads/${id}/jobs`, { input: { message: 'skipped' }, if_busy: 'enqueue' })).body;
+      const t2 = (await acme.post(`/v1/threads/${id}/jobs`, { input: { message: 'skipped' }, if_busy: 'enqueue' }))
+        .body;
       const t3 = (await acme.post(`/v1/threads/${id}/jobs`, { input: { message: 'runs' }, if_busy: 'enqueue' })).body;
       expect((await acme.post(`/v1/jobs/${t2.id}/cancel`, {})).body.status).toBe('cancelled');
-      const asked = await waitFor(async () => (await acme.get(`/v1/jobs/${t1.id}`)).body.pending_input?.request_id as string | undefined, {
-        message: 'turn 1 to ask',
-      });
-      expect((await acme.post(`/v1/jobs/${t1.id}/input`, { request_id: asked, input: { approved: true } })).status).toBe(202);
+      const asked = await waitFor(
+        async () => (await acme.get(`/v1/jobs/${t1.id}`)).body.pending_input?.request_id as string | undefined,
+        {
+          message: 'turn 1 to ask',
+        },
+      );
+      expect(
+        (await acme.post(`/v1/jobs/${t1.id}/input`, { request_id: asked, input: { approved: true } })).status,
+      ).toBe(202);
       expect((await wait(t3.id)).status).toBe('completed');
       expect((await wait(t1.id)).status).toBe('completed');
-      expect((await lastEvent(t2.id))).toMatchObject({ type: 'cancelled' });
+      expect(await lastEvent(t2.id)).toMatchObject({ type: 'cancelled' });
     });
 
     it('deletes a thread with its jobs and their events', async () => {

@@ -39,7 +39,8 @@ export function webhooksSuite(engine: string, start: (env: Record<string, string
       // one endpoint per test: remove what the test created so the per-tenant cap never bites
       for (const key of [ACME, GLOBEX]) {
         const list = await app.api('/v1/webhooks', { headers: auth(key) });
-        for (const w of list.body.items ?? []) await app.api(`/v1/webhooks/${w.id}`, { method: 'DELETE', headers: auth(key) });
+        for (const w of list.body.items ?? [])
+          await app.api(`/v1/webhooks/${w.id}`, { method: 'DELETE', headers: auth(key) });
       }
       await rx?.close();
     });
@@ -66,30 +67,48 @@ export function webhooksSuite(engine: string, start: (env: Record<string, string
       expect(c.body.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
       expect(c.body.id).toMatch(/^wh_/);
       const list = await acme.get('/v1/webhooks');
-      expect(list.body.items).toEqual([{ id: c.body.id, url: rx.url, events: ['job.completed'], created_at: c.body.created_at }]);
+      expect(list.body.items).toEqual([
+        { id: c.body.id, url: rx.url, events: ['job.completed'], created_at: c.body.created_at },
+      ]);
 
       const jobId = await runJob({ message: 'hello hooks' });
       const [r] = await rx.waitFor(1);
       const payload = verify(c.body.secret, r!);
-      expect(payload).toMatchObject({ type: 'job.completed', data: { job: { id: jobId, status: 'completed', agent: 'echo' } } });
+      expect(payload).toMatchObject({
+        type: 'job.completed',
+        data: { job: { id: jobId, status: 'completed', agent: 'echo' } },
+      });
       expect(typeof payload.timestamp).toBe('string');
       expect(r!.headers['webhook-id']).toMatch(/^msg_/);
       expect(r!.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
       expect(r!.headers['content-type']).toBe('application/json');
       // another secret does not verify
       expect(() => verify(`whsec_${Buffer.alloc(32, 7).toString('base64')}`, r!)).toThrow();
-      const log = await waitFor(async () => {
-        const d = await deliveries(c.body.id);
-        return d.body.items?.[0]?.status === 'delivered' ? d.body : null;
-      }, { retryErrors: true });
-      expect(log.items[0]).toMatchObject({ id: r!.headers['webhook-id'], job_id: jobId, event_type: 'job.completed', attempt_count: 1 });
-      expect(log.items[0].attempts).toEqual([expect.objectContaining({ attempt: 1, status_code: 200, error: null, trigger: 'scheduled' })]);
+      const log = await waitFor(
+        async () => {
+          const d = await deliveries(c.body.id);
+          return d.body.items?.[0]?.status === 'delivered' ? d.body : null;
+        },
+        { retryErrors: true },
+      );
+      expect(log.items[0]).toMatchObject({
+        id: r!.headers['webhook-id'],
+        job_id: jobId,
+        event_type: 'job.completed',
+        attempt_count: 1,
+      });
+      expect(log.items[0].attempts).toEqual([
+        expect.objectContaining({ attempt: 1, status_code: 200, error: null, trigger: 'scheduled' }),
+      ]);
     });
 
     it('sends job.failed and job.cancelled only to endpoints that subscribed to them', async () => {
       rx = await startReceiver();
       const failedOnly = await acme.post('/v1/webhooks', { url: `${rx.url}?only=failed`, events: ['job.failed'] });
-      const cancelledOnly = await acme.post('/v1/webhooks', { url: `${rx.url}?only=cancelled`, events: ['job.cancelled'] });
+      const cancelledOnly = await acme.post('/v1/webhooks', {
+        url: `${rx.url}?only=cancelled`,
+        events: ['job.cancelled'],
+      });
       await runJob({ message: 'a b c' }); // completed: nobody subscribed
       const failed = await runJob({ message: 'a b c d', fail_after: 1 });
       const j = await acme.post('/v1/jobs', { agent: 'echo', input: { message: 'slow '.repeat(50), delay_ms: 50 } });
@@ -103,7 +122,11 @@ export function webhooksSuite(engine: string, start: (env: Record<string, string
           return [p.type, p];
         }),
       );
-      expect(byType['job.failed'].data.job).toMatchObject({ id: failed, status: 'failed', error: { code: 'agent_failed' } });
+      expect(byType['job.failed'].data.job).toMatchObject({
+        id: failed,
+        status: 'failed',
+        error: { code: 'agent_failed' },
+      });
       expect(byType['job.cancelled'].data.job).toMatchObject({ id: j.body.id, status: 'cancelled' });
       expect(Object.keys(byType).sort()).toEqual(['job.cancelled', 'job.failed']);
       // the completed job went to nobody: one delivery per endpoint
@@ -120,10 +143,13 @@ export function webhooksSuite(engine: string, start: (env: Record<string, string
       const ids = new Set(got.map((r) => r.headers['webhook-id']));
       expect(ids.size).toBe(1);
       for (const r of got) expect(verify(c.body.secret, r).data.job.id).toBe(jobId);
-      const log = await waitFor(async () => {
-        const d = await deliveries(c.body.id);
-        return d.body.items?.[0]?.status === 'delivered' ? d.body.items[0] : null;
-      }, { retryErrors: true });
+      const log = await waitFor(
+        async () => {
+          const d = await deliveries(c.body.id);
+          return d.body.items?.[0]?.status === 'delivered' ? d.body.items[0] : null;
+        },
+        { retryErrors: true },
+      );
       expect(log.attempt_count).toBe(4);
       expect(log.attempts.map((a: any) => a.status_code)).toEqual([500, 503, null, 200]);
       expect(log.attempts[2].error).toMatch(/no answer within 400 ms/);
@@ -136,10 +162,13 @@ export function webhooksSuite(engine: string, start: (env: Record<string, string
       const c = await acme.post('/v1/webhooks', { url: rx.url, events: ['job.completed'] });
       await runJob({ message: 'never ok' });
       await rx.waitFor(5);
-      const failed = await waitFor(async () => {
-        const d = await deliveries(c.body.id);
-        return d.body.items?.[0]?.status === 'failed' ? d.body.items[0] : null;
-      }, { retryErrors: true });
+      const failed = await waitFor(
+        async () => {
+          const d = await deliveries(c.body.id);
+          return d.body.items?.[0]?.status === 'failed' ? d.body.items[0] : null;
+        },
+        { retryErrors: true },
+      );
       expect(failed.attempt_count).toBe(5);
       const r = await acme.post(`/v1/webhooks/${c.body.id}/deliveries/${failed.id}/redeliver`);
       expect(r.status).toBe(202);
@@ -147,10 +176,13 @@ export function webhooksSuite(engine: string, start: (env: Record<string, string
       const got = await rx.waitFor(6);
       expect(got[5]!.headers['webhook-id']).toBe(failed.id);
       expect(verify(c.body.secret, got[5]!).type).toBe('job.completed');
-      const after = await waitFor(async () => {
-        const d = await deliveries(c.body.id);
-        return d.body.items?.[0]?.status === 'delivered' ? d.body.items[0] : null;
-      }, { retryErrors: true });
+      const after = await waitFor(
+        async () => {
+          const d = await deliveries(c.body.id);
+          return d.body.items?.[0]?.status === 'delivered' ? d.body.items[0] : null;
+        },
+        { retryErrors: true },
+      );
       expect(after.attempts.at(-1)).toMatchObject({ attempt: 6, status_code: 200, trigger: 'manual' });
     });
 
@@ -161,7 +193,10 @@ export function webhooksSuite(engine: string, start: (env: Record<string, string
       await runJob({ message: 'first' });
       await rx.waitFor(1); // a try is hanging now
       for (let i = 0; i < 3; i++) {
-        const j = await acme.post('/v1/jobs', { agent: 'echo', input: { message: `stream ${i} while the hook hangs` } });
+        const j = await acme.post('/v1/jobs', {
+          agent: 'echo',
+          input: { message: `stream ${i} while the hook hangs` },
+        });
         const s = await app.api(`/v1/jobs/${j.body.id}/events?limit=100`, { headers: auth(ACME) });
         expect(s.status).toBe(200);
         expect((await acme.get(`/v1/jobs/${j.body.id}/wait?timeout_s=20`)).body.status).toBe('completed');
@@ -175,10 +210,13 @@ export function webhooksSuite(engine: string, start: (env: Record<string, string
       rx.script('redirect', 'redirect', 'redirect', 'redirect', 'redirect');
       const c = await acme.post('/v1/webhooks', { url: rx.url, events: ['job.completed'] });
       await runJob({ message: 'moved' });
-      const d = await waitFor(async () => {
-        const r = await deliveries(c.body.id);
-        return r.body.items?.[0]?.status === 'failed' ? r.body.items[0] : null;
-      }, { retryErrors: true });
+      const d = await waitFor(
+        async () => {
+          const r = await deliveries(c.body.id);
+          return r.body.items?.[0]?.status === 'failed' ? r.body.items[0] : null;
+        },
+        { retryErrors: true },
+      );
       expect(d.attempts[0]).toMatchObject({ status_code: 302, error: expect.stringMatching(/redirect/) });
       expect(rx.received.every((r) => r.headers['webhook-id'] === d.id)).toBe(true);
     });
@@ -217,7 +255,8 @@ export function webhooksSuite(engine: string, start: (env: Record<string, string
         const r = await acme.post('/v1/webhooks', b);
         expect([r.status, r.body.error?.code]).toEqual([400, 'invalid_request']);
       }
-      for (let i = 0; i < 5; i++) expect((await acme.post('/v1/webhooks', { url: `${rx.url}?n=${i}`, events: ['job.failed'] })).status).toBe(201);
+      for (let i = 0; i < 5; i++)
+        expect((await acme.post('/v1/webhooks', { url: `${rx.url}?n=${i}`, events: ['job.failed'] })).status).toBe(201);
       const over = await acme.post('/v1/webhooks', { url: rx.url, events: ['job.failed'] });
       expect([over.status, over.body.error.code]).toEqual([409, 'conflict']);
       expect((await acme.get('/v1/webhooks/nope/deliveries')).status).toBe(404);

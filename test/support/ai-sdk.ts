@@ -3,7 +3,14 @@
  * (the class @ai-sdk/react's `Chat` extends) with an in-memory state, and the transport is the package's
  * `DefaultChatTransport`, pointed at a job's `?format=ai-sdk` stream for its reconnect (resume) path.
  */
-import { AbstractChat, DefaultChatTransport, readUIMessageStream, type ChatState, type ChatStatus, type UIMessage } from 'ai';
+import {
+  AbstractChat,
+  DefaultChatTransport,
+  readUIMessageStream,
+  type ChatState,
+  type ChatStatus,
+  type UIMessage,
+} from 'ai';
 
 class MemoryChatState implements ChatState<UIMessage> {
   status: ChatStatus = 'ready';
@@ -49,5 +56,15 @@ export const reasoningOf = (m: UIMessage | undefined): string =>
   (m?.parts ?? []).flatMap((p) => (p.type === 'reasoning' ? [p.text] : [])).join('');
 export const toolPartsOf = (m: UIMessage | undefined) =>
   (m?.parts ?? []).flatMap((p) =>
-    p.type === 'dynamic-tool' ? [{ toolCallId: p.toolCallId, toolName: p.toolName, state: p.state, input: p.input, output: 'output' in p ? p.output : undefined }] : [],
+    p.type === 'dynamic-tool'
+      ? [
+          {
+            toolCallId: p.toolCallId,
+            toolName: p.toolName,
+            state: p.state,
+            input: p.input,
+            output: 'output' in p ? p.output : undefined,
+          },
+        ]
+      : [],
   );

@@ -47,7 +47,8 @@ export async function spawnApi(env: Record<string, string>, timeoutMs = 30_000):
   const url = `http://127.0.0.1:${port}`;
   await waitFor(
     async () => {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`API exited before it was ready:\n${out}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`API exited before it was ready:\n${out}`);
       return fetch(`${url}/health/live`).then(
         (res) => res.ok,
         () => false, // not listening yet

@@ -6,7 +6,10 @@ import { hashKey } from '../../src/config/key-hash.js';
 
 export interface TestApp extends RunningApp {
   /** fetch against the app with JSON helpers. */
-  api(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; body: any }>;
+  api(
+    path: string,
+    init?: { method?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<{ status: number; headers: Headers; body: any }>;
 }
 
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
@@ -18,7 +21,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       const res = await fetch(running.url + path, {
         method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'),
         headers: { ...(init.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...init.headers },
-        body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
+        body:
+          init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
       });
       const text = await res.text();
       let body: unknown = text;
@@ -31,4 +35,3 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     },
   };
 }
-

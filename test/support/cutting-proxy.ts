@@ -19,7 +19,10 @@ export interface CuttingProxy {
  * @param cutAfter for connection n (1-based), how many response bytes to pass before destroying both sockets;
  *   undefined = never cut.
  */
-export async function startCuttingProxy(target: string, cutAfter: (n: number) => number | undefined): Promise<CuttingProxy> {
+export async function startCuttingProxy(
+  target: string,
+  cutAfter: (n: number) => number | undefined,
+): Promise<CuttingProxy> {
   const { hostname, port } = new URL(target);
   const open = new Set<Socket>();
   let connections = 0;

@@ -57,7 +57,8 @@ export async function spawnWorker(env: Record<string, string>, timeoutMs = 30_00
     () => {
       const m = /jobstream worker (\S+) serving agents/.exec(out);
       if (m) return m[1]!;
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`worker exited before it was ready:\n${out}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`worker exited before it was ready:\n${out}`);
       return null;
     },
     { timeoutMs, message: () => `the worker to be ready:\n${out}` },
@@ -94,7 +95,8 @@ export async function pingWorkers(natsUrl: string, waitMs = 300): Promise<PingRe
   const jc = JSONCodec<PingReply>();
   const replies: PingReply[] = [];
   try {
-    for await (const m of await nc.requestMany(WORKER_SUBJECTS.ping, Empty, { maxWait: waitMs })) replies.push(jc.decode(m.data));
+    for await (const m of await nc.requestMany(WORKER_SUBJECTS.ping, Empty, { maxWait: waitMs }))
+      replies.push(jc.decode(m.data));
   } catch {
     /* no responders */
   } finally {

@@ -38,18 +38,28 @@ describe('a job traced across the API and a worker process (OTLP/HTTP)', () => {
     });
     expect(r.status).toBe(201);
     // the client watches the job on the same trace: the SSE session joins it too
-    const sse = await readAll(`${app.url}/v1/jobs/${r.body.id}/stream`, { headers: { traceparent: `00-${traceId}-1122334455667788-01` } });
+    const sse = await readAll(`${app.url}/v1/jobs/${r.body.id}/stream`, {
+      headers: { traceparent: `00-${traceId}-1122334455667788-01` },
+    });
     expect(sse.status).toBe(200);
     expect((await app.api(`/v1/jobs/${r.body.id}/wait?timeout_s=20`)).body.status).toBe('completed');
     await app.close(); // flushes the API's spans
     app = undefined;
 
-    const spans = await waitFor(async () => {
-      const mine = otlp.spans.filter((s) => s.traceId === traceId);
-      const run = mine.find((s) => s.name === 'job.run');
-      const doneAppend = mine.find((s) => s.attributes['jobstream.event_type'] === 'done');
-      return run && doneAppend && mine.some((s) => s.name === 'job.dispatch') && mine.some((s) => s.name === 'job.stream') ? mine : null;
-    }, { message: 'the spans of both processes', timeoutMs: 20_000, retryErrors: true });
+    const spans = await waitFor(
+      async () => {
+        const mine = otlp.spans.filter((s) => s.traceId === traceId);
+        const run = mine.find((s) => s.name === 'job.run');
+        const doneAppend = mine.find((s) => s.attributes['jobstream.event_type'] === 'done');
+        return run &&
+          doneAppend &&
+          mine.some((s) => s.name === 'job.dispatch') &&
+          mine.some((s) => s.name === 'job.stream')
+          ? mine
+          : null;
+      },
+      { message: 'the spans of both processes', timeoutMs: 20_000, retryErrors: true },
+    );
     const one = (name: string) => spans.find((s) => s.name === name)!;
     expect(one('HTTP POST /v1/jobs').service).toBe('jobstream-api');
     expect(one('HTTP POST /v1/jobs').parentSpanId).toBe('1122334455667788');
@@ -59,7 +69,13 @@ describe('a job traced across the API and a worker process (OTLP/HTTP)', () => {
     const workerAppends = spans
       .filter((s) => s.name === 'event.append' && s.parentSpanId === one('job.run').spanId)
       .sort((a, b) => (a.startNs < b.startNs ? -1 : 1));
-    expect(workerAppends.map((s) => s.attributes['jobstream.event_type'])).toEqual(['status', 'token', 'token', 'token', 'done']);
+    expect(workerAppends.map((s) => s.attributes['jobstream.event_type'])).toEqual([
+      'status',
+      'token',
+      'token',
+      'token',
+      'done',
+    ]);
     const tree = renderTree(spans);
     if (process.env.TRACE_TREE_OUT) writeFileSync(process.env.TRACE_TREE_OUT, tree + '\n');
   }, 60_000);

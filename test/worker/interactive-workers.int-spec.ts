@@ -24,9 +24,19 @@ const measured: Record<string, number[]> = {};
 const measure = (what: string, ms: number) => (measured[what] ??= []).push(Math.round(ms));
 
 const startApi = () =>
-  startTestApp({ NATS_URL: nats.url, REDIS_URL: redis.url, EMBEDDED_WORKER: 'false', JOB_STALL_TIMEOUT_MS: String(STALL_MS) });
+  startTestApp({
+    NATS_URL: nats.url,
+    REDIS_URL: redis.url,
+    EMBEDDED_WORKER: 'false',
+    JOB_STALL_TIMEOUT_MS: String(STALL_MS),
+  });
 const worker = async (env: Record<string, string> = {}) => {
-  const w = await spawnWorker({ NATS_URL: nats.url, REDIS_URL: redis.url, JOB_STALL_TIMEOUT_MS: String(STALL_MS), ...env });
+  const w = await spawnWorker({
+    NATS_URL: nats.url,
+    REDIS_URL: redis.url,
+    JOB_STALL_TIMEOUT_MS: String(STALL_MS),
+    ...env,
+  });
   workers.push(w);
   return w;
 };
@@ -36,7 +46,10 @@ const create = async (input: Record<string, unknown>) => {
   return r.body.id as string;
 };
 const isWaiting = (items: SseResponse['items']) =>
-  items.some((i) => i.kind === 'event' && i.event.type === 'status' && (i.event as JobEvent<'status'>).status === 'waiting_for_input');
+  items.some(
+    (i) =>
+      i.kind === 'event' && i.event.type === 'status' && (i.event as JobEvent<'status'>).status === 'waiting_for_input',
+  );
 function expectDenseOneAttempt(events: JobEvent[]) {
   expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
   expect(new Set(events.map((e) => e.attempt))).toEqual(new Set([1]));
@@ -84,8 +97,14 @@ describe('interactive jobs with worker processes', () => {
     expect((await api.api(`/v1/jobs/${id}`)).body.status).toBe('waiting_for_input');
 
     const answeredAt = Date.now();
-    expect((await api.api(`/v1/jobs/${id}/input`, { body: { request_id: req.request_id, input: { approved: true } } })).status).toBe(202);
-    await s.until((items) => items.some((i) => i.kind === 'event' && i.event.type === 'token' && i.event.seq > req.seq), 30_000);
+    expect(
+      (await api.api(`/v1/jobs/${id}/input`, { body: { request_id: req.request_id, input: { approved: true } } }))
+        .status,
+    ).toBe(202);
+    await s.until(
+      (items) => items.some((i) => i.kind === 'event' && i.event.type === 'token' && i.event.seq > req.seq),
+      30_000,
+    );
     measure('answer → next token (idle worker, same process)', Date.now() - answeredAt);
     await s.ended;
     expectDenseOneAttempt(s.events());
@@ -113,7 +132,11 @@ describe('interactive jobs with worker processes', () => {
     // Longer than the watchdog's stale limit (2 × the stall timeout, plus a sweep): a waiting job is not "lost".
     while (Date.now() - waitingSince < 3 * STALL_MS + 1000) {
       const job = (await api.api(`/v1/jobs/${id}`)).body;
-      expect(job).toMatchObject({ status: 'waiting_for_input', attempt: 1, pending_input: { request_id: req.request_id } });
+      expect(job).toMatchObject({
+        status: 'waiting_for_input',
+        attempt: 1,
+        pending_input: { request_id: req.request_id },
+      });
       await sleep(200); // pacing the checks through a fixed span, not a synchronization
     }
     const b = await openSse(`${api.url}/v1/jobs/${id}/stream`, { headers: { 'Last-Event-ID': lastSeen.id } });
@@ -121,7 +144,10 @@ describe('interactive jobs with worker processes', () => {
 
     await worker(); // a new worker; nobody holds the waiting job
     const answeredAt = Date.now();
-    expect((await api.api(`/v1/jobs/${id}/input`, { body: { request_id: req.request_id, input: { approved: true } } })).status).toBe(202);
+    expect(
+      (await api.api(`/v1/jobs/${id}/input`, { body: { request_id: req.request_id, input: { approved: true } } }))
+        .status,
+    ).toBe(202);
     await b.until((items) => items.some((i) => i.kind === 'event' && i.event.type === 'token'), 30_000);
     measure('answer → next token (another worker process, after SIGKILL + API restart)', Date.now() - answeredAt);
     await Promise.all([b.ended, c.ended]);
@@ -143,7 +169,11 @@ describe('interactive jobs with worker processes', () => {
     const r = await api.api(`/v1/jobs/${id}/cancel`, { body: { reason: 'no longer needed' } });
     expect(r.body).toMatchObject({ status: 'cancelled' });
     await s.ended;
-    expect(s.events().at(-1)).toMatchObject({ type: 'cancelled', reason: 'no longer needed', usage: { output_tokens: 2 } });
+    expect(s.events().at(-1)).toMatchObject({
+      type: 'cancelled',
+      reason: 'no longer needed',
+      usage: { output_tokens: 2 },
+    });
     expectDenseOneAttempt(s.events());
   }, 60_000);
 
@@ -157,7 +187,9 @@ describe('interactive jobs with worker processes', () => {
       const req = s.events().find((e) => e.type === 'input_required') as JobEvent<'input_required'>;
       const answers = await Promise.all(
         Array.from({ length: 10 }, (_, i) =>
-          (i % 2 ? other : api).api(`/v1/jobs/${id}/input`, { body: { request_id: req.request_id, input: { approved: i < 5 } } }),
+          (i % 2 ? other : api).api(`/v1/jobs/${id}/input`, {
+            body: { request_id: req.request_id, input: { approved: i < 5 } },
+          }),
         ),
       );
       expect(answers.filter((a) => a.status === 202)).toHaveLength(1);
@@ -171,7 +203,9 @@ describe('interactive jobs with worker processes', () => {
       const events = s.events();
       expectDenseOneAttempt(events);
       expect(events.filter((e) => e.type === 'input_received')).toHaveLength(1);
-      expect(events.filter((e) => e.type === 'status' && (e as JobEvent<'status'>).status === 'running')).toHaveLength(winner ? 2 : 1);
+      expect(events.filter((e) => e.type === 'status' && (e as JobEvent<'status'>).status === 'running')).toHaveLength(
+        winner ? 2 : 1,
+      );
       expect(events.at(-1)?.type).toBe(winner ? 'done' : 'cancelled');
     } finally {
       await other.close();

@@ -30,11 +30,21 @@ afterAll(async () => {
 
 describe('NATS request-reply API', () => {
   it('creates a job, gets it, and it runs to the same result as over REST', async () => {
-    const created = await req(API_SUBJECTS.create, { api_key: KEYS.acme, agent: 'echo', input: { message: 'over nats ' }, metadata: { via: 'nats' } });
-    expect(created).toMatchObject({ created: true, job: { agent: 'echo', status: 'queued', attempt: 1, metadata: { via: 'nats' } } });
+    const created = await req(API_SUBJECTS.create, {
+      api_key: KEYS.acme,
+      agent: 'echo',
+      input: { message: 'over nats ' },
+      metadata: { via: 'nats' },
+    });
+    expect(created).toMatchObject({
+      created: true,
+      job: { agent: 'echo', status: 'queued', attempt: 1, metadata: { via: 'nats' } },
+    });
     const id = created.job.id as string;
     expect(id).toMatch(/^job_/);
-    const stream = await readAll(`${app.url}/v1/jobs/${id}/stream`, { headers: { Authorization: `Bearer ${KEYS.acme}` } });
+    const stream = await readAll(`${app.url}/v1/jobs/${id}/stream`, {
+      headers: { Authorization: `Bearer ${KEYS.acme}` },
+    });
     expect(tokenText(stream.events())).toBe('over nats ');
     const got = await req(API_SUBJECTS.get, { api_key: KEYS.acme, id });
     expect(got.job).toMatchObject({ id, status: 'completed' });
@@ -44,7 +54,12 @@ describe('NATS request-reply API', () => {
   });
 
   it('honours idempotency keys like the REST header', async () => {
-    const body = { api_key: KEYS.acme, idempotency_key: `idem-${newJobId()}`, agent: 'echo', input: { message: 'once' } };
+    const body = {
+      api_key: KEYS.acme,
+      idempotency_key: `idem-${newJobId()}`,
+      agent: 'echo',
+      input: { message: 'once' },
+    };
     const a = await req(API_SUBJECTS.create, body);
     const b = await req(API_SUBJECTS.create, body);
     expect(a.created).toBe(true);
@@ -54,10 +69,16 @@ describe('NATS request-reply API', () => {
   });
 
   it('cancels a queued or running job, idempotently', async () => {
-    const { job } = await req(API_SUBJECTS.create, { api_key: KEYS.acme, agent: 'echo', input: { message: 'a b c d e f g h i j', delay_ms: 200 } });
+    const { job } = await req(API_SUBJECTS.create, {
+      api_key: KEYS.acme,
+      agent: 'echo',
+      input: { message: 'a b c d e f g h i j', delay_ms: 200 },
+    });
     const first = await req(API_SUBJECTS.cancel, { api_key: KEYS.acme, id: job.id, reason: 'enough' });
     expect(first.job.id).toBe(job.id);
-    const stream = await readAll(`${app.url}/v1/jobs/${job.id}/stream`, { headers: { Authorization: `Bearer ${KEYS.acme}` } });
+    const stream = await readAll(`${app.url}/v1/jobs/${job.id}/stream`, {
+      headers: { Authorization: `Bearer ${KEYS.acme}` },
+    });
     expect(stream.events().at(-1)).toMatchObject({ type: 'cancelled', reason: 'enough' });
     const again = await req(API_SUBJECTS.cancel, { api_key: KEYS.acme, id: job.id });
     expect(again.job).toMatchObject({ id: job.id, status: 'cancelled' });
@@ -102,12 +123,20 @@ describe('NATS request-reply API', () => {
   });
 
   it("speaks Nest's envelope to a Nest ClientProxy", async () => {
-    const r = await req(API_SUBJECTS.get, { pattern: API_SUBJECTS.get, id: 'nest-1', data: { api_key: KEYS.acme, id: newJobId() } });
+    const r = await req(API_SUBJECTS.get, {
+      pattern: API_SUBJECTS.get,
+      id: 'nest-1',
+      data: { api_key: KEYS.acme, id: newJobId() },
+    });
     expect(r).toMatchObject({ id: 'nest-1', response: { error: { code: 'not_found' } }, isDisposed: true });
   });
 
   it('answers a waiting job (v1.1 jobstream.api.jobs.input) with the REST rules: accepted, repeat, conflicts, tenant', async () => {
-    const { job } = await req(API_SUBJECTS.create, { api_key: KEYS.acme, agent: 'echo', input: { message: 'ask over nats', ask: { after: 1 } } });
+    const { job } = await req(API_SUBJECTS.create, {
+      api_key: KEYS.acme,
+      agent: 'echo',
+      input: { message: 'ask over nats', ask: { after: 1 } },
+    });
     const got = await waitFor(
       async () => {
         const r = await req(API_SUBJECTS.get, { api_key: KEYS.acme, id: job.id });
@@ -116,17 +145,51 @@ describe('NATS request-reply API', () => {
       { intervalMs: 20, message: `${job.id} to wait for input` },
     );
     const rid = got.job.pending_input.request_id as string;
-    const bad = await req(API_SUBJECTS.input, { api_key: KEYS.acme, id: job.id, request_id: rid, input: { approved: 'maybe' } });
+    const bad = await req(API_SUBJECTS.input, {
+      api_key: KEYS.acme,
+      id: job.id,
+      request_id: rid,
+      input: { approved: 'maybe' },
+    });
     expect(bad.error).toEqual({ code: 'invalid_request', message: expect.stringContaining('input/approved') });
-    expect((await req(API_SUBJECTS.input, { api_key: KEYS.globex, id: job.id, request_id: rid, input: { approved: true } })).error.code).toBe('not_found');
-    expect((await req(API_SUBJECTS.input, { api_key: KEYS.acme, id: job.id, request_id: 'other', input: { approved: true } })).error.code).toBe('not_waiting');
-    expect((await req(API_SUBJECTS.input, { api_key: KEYS.acme, id: job.id, request_id: rid })).error.code).toBe('invalid_request');
-    const ok = await req(API_SUBJECTS.input, { api_key: KEYS.acme, id: job.id, request_id: rid, input: { approved: true } });
+    expect(
+      (await req(API_SUBJECTS.input, { api_key: KEYS.globex, id: job.id, request_id: rid, input: { approved: true } }))
+        .error.code,
+    ).toBe('not_found');
+    expect(
+      (
+        await req(API_SUBJECTS.input, {
+          api_key: KEYS.acme,
+          id: job.id,
+          request_id: 'other',
+          input: { approved: true },
+        })
+      ).error.code,
+    ).toBe('not_waiting');
+    expect((await req(API_SUBJECTS.input, { api_key: KEYS.acme, id: job.id, request_id: rid })).error.code).toBe(
+      'invalid_request',
+    );
+    const ok = await req(API_SUBJECTS.input, {
+      api_key: KEYS.acme,
+      id: job.id,
+      request_id: rid,
+      input: { approved: true },
+    });
     expect(ok).toMatchObject({ accepted: true, job: { id: job.id } });
-    const again = await req(API_SUBJECTS.input, { api_key: KEYS.acme, id: job.id, request_id: rid, input: { approved: true } });
+    const again = await req(API_SUBJECTS.input, {
+      api_key: KEYS.acme,
+      id: job.id,
+      request_id: rid,
+      input: { approved: true },
+    });
     expect(again.accepted).toBe(false);
-    expect((await req(API_SUBJECTS.input, { api_key: KEYS.acme, id: job.id, request_id: rid, input: { approved: false } })).error.code).toBe('already_answered');
-    const stream = await readAll(`${app.url}/v1/jobs/${job.id}/stream`, { headers: { Authorization: `Bearer ${KEYS.acme}` } });
+    expect(
+      (await req(API_SUBJECTS.input, { api_key: KEYS.acme, id: job.id, request_id: rid, input: { approved: false } }))
+        .error.code,
+    ).toBe('already_answered');
+    const stream = await readAll(`${app.url}/v1/jobs/${job.id}/stream`, {
+      headers: { Authorization: `Bearer ${KEYS.acme}` },
+    });
     expect(tokenText(stream.events())).toBe('ask over nats');
     expect(stream.events().at(-1)?.type).toBe('done');
   });

@@ -37,16 +37,20 @@ async function createJob(input: Record<string, unknown>): Promise<string> {
 const stream = (id: string): Promise<SseResponse> => openSse(`${app.url}/v1/jobs/${id}/stream`);
 const events = (s: SseResponse): JobEvent[] => s.events();
 const isTerminal = (e: JobEvent) => e.type === 'done' || e.type === 'error' || e.type === 'cancelled';
-const ended = (s: SseResponse, ms = 30_000) => s.until((items) => items.some((i) => i.kind === 'event' && isTerminal(i.event)), ms);
+const ended = (s: SseResponse, ms = 30_000) =>
+  s.until((items) => items.some((i) => i.kind === 'event' && isTerminal(i.event)), ms);
 const tokens = (s: SseResponse, attempt?: number) =>
   events(s).filter((e) => e.type === 'token' && (attempt === undefined || e.attempt === attempt)).length;
 
 /** The worker whose ping lists the job as running (polls until one does). */
 async function holderOf(jobId: string): Promise<string> {
-  const holder = await waitFor(async () => (await pingWorkers(app.nats.url)).find((p) => p.running_jobs.includes(jobId)), {
-    intervalMs: 50,
-    message: `a worker to report running ${jobId}`,
-  });
+  const holder = await waitFor(
+    async () => (await pingWorkers(app.nats.url)).find((p) => p.running_jobs.includes(jobId)),
+    {
+      intervalMs: 50,
+      message: `a worker to report running ${jobId}`,
+    },
+  );
   return holder.worker_id;
 }
 
@@ -90,7 +94,9 @@ afterAll(async () => {
     const sorted = [...v].sort((a, b) => a - b);
     return `  ${k}: n=${v.length} min=${sorted[0]} median=${sorted[Math.floor(sorted.length / 2)]} max=${sorted.at(-1)} ms  [${v.join(', ')}]`;
   });
-  console.log(`worker latencies (JOB_STALL_TIMEOUT_MS=${STALL_MS}, heartbeat every 1000 ms, watchdog after ${2 * STALL_MS} ms):\n${lines.join('\n')}`);
+  console.log(
+    `worker latencies (JOB_STALL_TIMEOUT_MS=${STALL_MS}, heartbeat every 1000 ms, watchdog after ${2 * STALL_MS} ms):\n${lines.join('\n')}`,
+  );
 });
 
 describe('agent-worker processes', () => {
@@ -189,7 +195,9 @@ describe('agent-worker processes', () => {
       const victim = workers.find((w) => w.id === holder)!;
       const t0 = performance.now();
       victim.kill('SIGKILL');
-      await s.until((items) => items.some((x) => x.kind === 'event' && x.event.type === 'token' && x.event.attempt === 2));
+      await s.until((items) =>
+        items.some((x) => x.kind === 'event' && x.event.type === 'token' && x.event.attempt === 2),
+      );
       measure('crash: SIGKILL -> first token of the retry at the SSE client', Math.round(performance.now() - t0));
       await ended(s);
       const evs = events(s);
@@ -229,7 +237,10 @@ describe('agent-worker processes', () => {
     const t0 = performance.now();
     only.kill('SIGKILL');
     await ended(s, 20_000);
-    measure('watchdog: SIGKILL of the only worker -> worker_lost at the SSE client', Math.round(performance.now() - t0));
+    measure(
+      'watchdog: SIGKILL of the only worker -> worker_lost at the SSE client',
+      Math.round(performance.now() - t0),
+    );
     expect(events(s).at(-1)).toMatchObject({ type: 'error', code: 'worker_lost', retryable: true, attempt: 1 });
     expect((await app.api(`/v1/jobs/${id}`)).body).toMatchObject({ status: 'failed', error: { code: 'worker_lost' } });
   }, 60_000);
@@ -251,7 +262,9 @@ describe('agent-worker processes', () => {
     await s
       .until((items) => items.some((x) => x.kind === 'event' && x.event.type === 'token' && x.event.attempt === 2))
       .catch((err: unknown) => {
-        throw new Error(`${String(err)}\n${JSON.stringify(events(s).map((e) => [e.type, e.attempt]))}\n${leaving.output().slice(-3000)}`);
+        throw new Error(
+          `${String(err)}\n${JSON.stringify(events(s).map((e) => [e.type, e.attempt]))}\n${leaving.output().slice(-3000)}`,
+        );
       });
     measure('shutdown: SIGTERM (grace 300 ms) -> first token of the next attempt', Math.round(performance.now() - t0));
     expect(await exit).toEqual({ code: 0, signal: null });

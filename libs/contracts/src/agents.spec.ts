@@ -12,7 +12,11 @@ describe('openAiInputSchema', () => {
       messages: [
         { role: 'system', content: 'be brief' },
         { role: 'user', content: [{ type: 'text', text: 'weather?' }] },
-        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }],
+        },
         { role: 'tool', tool_call_id: 'call_1', content: '{"temp":21}' },
       ],
       model: 'gpt-4o-mini',
@@ -26,7 +30,9 @@ describe('openAiInputSchema', () => {
 
   it('refuses both or neither of messages and prompt, unknown keys and bad values', () => {
     expect(openAiInputSchema.safeParse({}).success).toBe(false);
-    expect(openAiInputSchema.safeParse({ prompt: 'a', messages: [{ role: 'user', content: 'b' }] }).success).toBe(false);
+    expect(openAiInputSchema.safeParse({ prompt: 'a', messages: [{ role: 'user', content: 'b' }] }).success).toBe(
+      false,
+    );
     expect(openAiInputSchema.safeParse({ prompt: 'a', stream: false }).success).toBe(false);
     expect(openAiInputSchema.safeParse({ prompt: 'a', temperature: 3 }).success).toBe(false);
     expect(openAiInputSchema.safeParse({ messages: [{ role: 'robot', content: 'b' }] }).success).toBe(false);
@@ -37,7 +43,16 @@ describe('openAiInputSchema', () => {
 describe('agentInputSchema', () => {
   it('finds only the agents the platform knows, never a built-in object member', () => {
     expect(agentInputSchema('echo')).toBe(echoInputSchema);
-    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', 'prototype', '']) {
+    for (const name of [
+      '__proto__',
+      'constructor',
+      'toString',
+      'hasOwnProperty',
+      'valueOf',
+      'isPrototypeOf',
+      'prototype',
+      '',
+    ]) {
       expect(agentInputSchema(name)).toBeUndefined();
     }
   });

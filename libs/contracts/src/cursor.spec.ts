@@ -16,7 +16,15 @@ describe('cursors', () => {
   });
 
   it('refuses malformed cursors', () => {
-    for (const raw of ['abc', '1-2', '-1-2-abcdef', '0-5-' + jobTag(job), '1-0-' + jobTag(job), '1.5-2-' + jobTag(job), '9'.repeat(20)]) {
+    for (const raw of [
+      'abc',
+      '1-2',
+      '-1-2-abcdef',
+      '0-5-' + jobTag(job),
+      '1-0-' + jobTag(job),
+      '1.5-2-' + jobTag(job),
+      '9'.repeat(20),
+    ]) {
       expect(() => decodeCursor(job, raw)).toThrow(InvalidCursorError);
     }
     try {

@@ -11,7 +11,6 @@ import { usageSchema } from './usage.js';
 
 export { usageSchema, ZERO_USAGE, type Usage } from './usage.js';
 
-
 const nonEmpty = z.string().min(1).max(512);
 
 export const statusEventSchema = z.strictObject({ type: z.literal('status'), status: z.enum(JOB_STATUSES) });
@@ -71,7 +70,11 @@ export const doneEventSchema = z.strictObject({
   type: z.literal('done'),
   usage: usageSchema,
   /** `turn` and `history_chars`: echo in a thread (v1.1) reports which turn it was and how much history it got. */
-  output: z.strictObject({ text: z.string(), turn: z.number().int().min(1).optional(), history_chars: z.number().int().min(0).optional() }),
+  output: z.strictObject({
+    text: z.string(),
+    turn: z.number().int().min(1).optional(),
+    history_chars: z.number().int().min(0).optional(),
+  }),
 });
 export const errorEventSchema = z.strictObject({
   type: z.literal('error'),
@@ -157,5 +160,8 @@ export function parseAgentEvent(value: unknown): AgentEvent {
   if (res.success) return res.data;
   const issues = res.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`);
   const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
-  throw new InvalidEventError(`invalid event${typeof type === 'string' ? ` of type "${type}"` : ''}: ${issues.join('; ')}`, issues);
+  throw new InvalidEventError(
+    `invalid event${typeof type === 'string' ? ` of type "${type}"` : ''}: ${issues.join('; ')}`,
+    issues,
+  );
 }

@@ -25,10 +25,25 @@ const agentEvent: fc.Arbitrary<AgentEvent> = fc.oneof(
   { weight: 6, arbitrary: fc.string({ maxLength: 6 }).map((text) => ({ type: 'token' as const, text })) },
   { weight: 3, arbitrary: fc.string({ maxLength: 6 }).map((text) => ({ type: 'thinking' as const, text })) },
   fc.constantFrom(...JOB_STATUSES).map((status) => ({ type: 'status' as const, status })),
-  fc.record({ call_id: callId, name: fc.constantFrom('search', 'calc'), arguments: fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.parse(JSON.stringify(v)) as unknown) /* as on the wire: no -0 */ }).map((c) => ({ type: 'tool_call_start' as const, ...c })),
-  fc.record({ call_id: callId, result: fc.integer() }).map((c) => ({ type: 'tool_call_end' as const, name: 'search', ...c })),
+  fc
+    .record({
+      call_id: callId,
+      name: fc.constantFrom('search', 'calc'),
+      arguments: fc
+        .jsonValue({ maxDepth: 2 })
+        .map((v) => JSON.parse(JSON.stringify(v)) as unknown) /* as on the wire: no -0 */,
+    })
+    .map((c) => ({ type: 'tool_call_start' as const, ...c })),
+  fc
+    .record({ call_id: callId, result: fc.integer() })
+    .map((c) => ({ type: 'tool_call_end' as const, name: 'search', ...c })),
   fc.integer({ min: 1, max: 4 }).map((attempt) => ({ type: 'attempt' as const, attempt, reason: 'worker_lost' })),
-  requestId.map((request_id) => ({ type: 'input_required' as const, request_id, kind: 'approval' as const, prompt: 'ok?' })),
+  requestId.map((request_id) => ({
+    type: 'input_required' as const,
+    request_id,
+    kind: 'approval' as const,
+    prompt: 'ok?',
+  })),
   requestId.map((request_id) => ({ type: 'input_received' as const, request_id, input: { approved: true } })),
   usage.map((u) => ({ type: 'done' as const, usage: u, output: { text: 'x' } })),
   usage.map((u) => ({ type: 'error' as const, code: 'agent_failed', message: 'boom', retryable: false, usage: u })),
@@ -38,7 +53,10 @@ const agentEvent: fc.Arbitrary<AgentEvent> = fc.oneof(
 describe('job snapshot reducer', () => {
   it('covers every event type in the arbitrary', () => {
     const seen = new Set<string>();
-    fc.assert(fc.property(agentEvent, (e) => void seen.add(e.type)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(agentEvent, (e) => void seen.add(e.type)),
+      { numRuns: 2000 },
+    );
     expect([...seen].sort()).toEqual([...EVENT_TYPES].sort());
   });
 
@@ -89,7 +107,13 @@ describe('job snapshot reducer', () => {
       { type: 'tool_call_start', call_id: 'c2', name: 'search', arguments: { q: 'y' } },
       { type: 'tool_call_start', call_id: 'c3', name: 'client.pick', arguments: {} },
       { type: 'tool_call_end', call_id: 'c2', name: 'search', result: 1 },
-      { type: 'input_required', request_id: 'r1', kind: 'tool_results', prompt: 'run it', tool_calls: [{ call_id: 'c3', name: 'client.pick', arguments: {} }] },
+      {
+        type: 'input_required',
+        request_id: 'r1',
+        kind: 'tool_results',
+        prompt: 'run it',
+        tool_calls: [{ call_id: 'c3', name: 'client.pick', arguments: {} }],
+      },
       { type: 'status', status: 'waiting_for_input' },
     ]);
     const waiting = reduceJobEvents(events);

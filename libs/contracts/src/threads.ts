@@ -42,7 +42,10 @@ export function turnInputText(input: Record<string, unknown>): string {
   const messages = input['messages'];
   if (Array.isArray(messages)) {
     return messages
-      .filter((m): m is { role: string; content: unknown } => !!m && typeof m === 'object' && (m as { role?: unknown }).role === 'user')
+      .filter(
+        (m): m is { role: string; content: unknown } =>
+          !!m && typeof m === 'object' && (m as { role?: unknown }).role === 'user',
+      )
       .map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content)))
       .join('\n');
   }
@@ -83,7 +86,10 @@ export const batchItemSchema = createJobRequestSchema.extend({
   idempotency_key: z.string().optional(),
 });
 export const batchJobsRequestSchema = z.strictObject({
-  jobs: z.array(z.unknown()).min(1, 'jobs must hold 1 to 100 items').max(BATCH_MAX_ITEMS, 'jobs must hold 1 to 100 items'),
+  jobs: z
+    .array(z.unknown())
+    .min(1, 'jobs must hold 1 to 100 items')
+    .max(BATCH_MAX_ITEMS, 'jobs must hold 1 to 100 items'),
 });
 export type BatchJobsRequest = z.infer<typeof batchJobsRequestSchema>;
 

@@ -119,7 +119,9 @@ export class LogRollbackError extends Error {
     /** Seq of the log's last event now. */
     readonly found: number,
   ) {
-    super(`job ${jobId}: the log's last event is seq ${found}, but seq ${acknowledged} had been acknowledged (rolled back by a failover)`);
+    super(
+      `job ${jobId}: the log's last event is seq ${found}, but seq ${acknowledged} had been acknowledged (rolled back by a failover)`,
+    );
   }
 }
 
@@ -151,7 +153,15 @@ export class EventLogFullError extends Error {
 export interface EventLogCapacity {
   /** Room for a new job (the API answers 503 + Retry-After otherwise). */
   hasRoom(): boolean;
-  usage(): { events: number; bytes: number; runningEvents: number; runningBytes: number; evictedJobs: number; maxEvents: number; maxBytes: number };
+  usage(): {
+    events: number;
+    bytes: number;
+    runningEvents: number;
+    runningBytes: number;
+    evictedJobs: number;
+    maxEvents: number;
+    maxBytes: number;
+  };
 }
 
 /**
@@ -176,7 +186,10 @@ export function hasReaders(log: EventLog): log is EventLog & EventLogReaders {
 }
 
 export function hasCapacity(log: EventLog): log is EventLog & EventLogCapacity {
-  return typeof (log as Partial<EventLogCapacity>).hasRoom === 'function' && typeof (log as Partial<EventLogCapacity>).usage === 'function';
+  return (
+    typeof (log as Partial<EventLogCapacity>).hasRoom === 'function' &&
+    typeof (log as Partial<EventLogCapacity>).usage === 'function'
+  );
 }
 
 export const positionOf = (e: LoggedEvent): EventPosition => ({ seq: e.event.seq, pos: e.pos });

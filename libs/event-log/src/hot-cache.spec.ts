@@ -5,8 +5,20 @@ import { HOT_EVENT_OVERHEAD_BYTES, HotCache } from './hot-cache.js';
 import { LiveHub } from './live-hub.js';
 import { MemoryEventLog } from './memory-event-log.js';
 
-function ev(seq: number, type: 'token' | 'attempt' | 'done' = 'token', extra: Record<string, unknown> = {}): LoggedEvent {
-  const event = { type, seq, attempt: 1, ts: '2026-11-27T00:00:00.000Z', job_id: 'j', ...(type === 'token' ? { text: 'x' } : {}), ...extra } as unknown as JobEvent;
+function ev(
+  seq: number,
+  type: 'token' | 'attempt' | 'done' = 'token',
+  extra: Record<string, unknown> = {},
+): LoggedEvent {
+  const event = {
+    type,
+    seq,
+    attempt: 1,
+    ts: '2026-11-27T00:00:00.000Z',
+    job_id: 'j',
+    ...(type === 'token' ? { text: 'x' } : {}),
+    ...extra,
+  } as unknown as JobEvent;
   return { event, pos: seq * 10, json: JSON.stringify(event) };
 }
 

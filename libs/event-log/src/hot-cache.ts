@@ -162,7 +162,14 @@ export class HotCache {
   }
 
   stats(): HotCacheStats {
-    return { jobs: this.windows.size, events: this.totalEvents, bytes: this.totalBytes, hits: this.hits, misses: this.misses, evictions: this.evictions };
+    return {
+      jobs: this.windows.size,
+      events: this.totalEvents,
+      bytes: this.totalBytes,
+      hits: this.hits,
+      misses: this.misses,
+      evictions: this.evictions,
+    };
   }
 
   private count(w: Window): number {

@@ -16,22 +16,27 @@ afterAll(async () => {
 });
 
 // Every handle is a separate driver with its own connection: the suite's two appenders are two processes.
-eventLogConformance('jetstream', async ({ retentionMs }) => JetStreamEventLog.create({ servers: nats.url, retentionMs }), {
-  // What a failover that lost acknowledged writes leaves: the job's subject holds only its first `keepSeq` events.
-  // (Rebuilt by purge + publish: nats-server 2.9.10's last_by_subj misses a subject whose newest messages were
-  // deleted one by one.)
-  rollback: async (log, jobId, keepSeq) => {
-    const nc = await connect({ servers: nats.url });
-    try {
-      const jsm = await nc.jetstreamManager();
-      const kept = (await log.read(jobId, START, 10_000)).filter((e) => e.event.seq <= keepSeq);
-      await jsm.streams.purge(EVENTS_STREAM, { filter: eventsSubject(jobId) });
-      for (const e of kept) await nc.jetstream().publish(eventsSubject(jobId), new TextEncoder().encode(JSON.stringify(e.event)));
-    } finally {
-      await nc.close();
-    }
+eventLogConformance(
+  'jetstream',
+  async ({ retentionMs }) => JetStreamEventLog.create({ servers: nats.url, retentionMs }),
+  {
+    // What a failover that lost acknowledged writes leaves: the job's subject holds only its first `keepSeq` events.
+    // (Rebuilt by purge + publish: nats-server 2.9.10's last_by_subj misses a subject whose newest messages were
+    // deleted one by one.)
+    rollback: async (log, jobId, keepSeq) => {
+      const nc = await connect({ servers: nats.url });
+      try {
+        const jsm = await nc.jetstreamManager();
+        const kept = (await log.read(jobId, START, 10_000)).filter((e) => e.event.seq <= keepSeq);
+        await jsm.streams.purge(EVENTS_STREAM, { filter: eventsSubject(jobId) });
+        for (const e of kept)
+          await nc.jetstream().publish(eventsSubject(jobId), new TextEncoder().encode(JSON.stringify(e.event)));
+      } finally {
+        await nc.close();
+      }
+    },
   },
-});
+);
 
 describe('JetStreamEventLog specifics', () => {
   const token = (text: string) => ({ type: 'token' as const, text });
@@ -44,9 +49,13 @@ describe('JetStreamEventLog specifics', () => {
     for (const log of [leader, direct]) {
       expect((await log.first(job))?.event.seq).toBe(1);
       expect((await log.last(job))?.event.seq).toBe(70);
-      expect((await log.read(job, START, 100)).map((e) => e.event.seq)).toEqual(Array.from({ length: 70 }, (_, i) => i + 1));
+      expect((await log.read(job, START, 100)).map((e) => e.event.seq)).toEqual(
+        Array.from({ length: 70 }, (_, i) => i + 1),
+      );
       const some = await log.read(job, START, 10);
-      expect((await log.read(job, { seq: 10, pos: some[9]!.pos }, 5)).map((e) => e.event.seq)).toEqual([11, 12, 13, 14, 15]);
+      expect((await log.read(job, { seq: 10, pos: some[9]!.pos }, 5)).map((e) => e.event.seq)).toEqual([
+        11, 12, 13, 14, 15,
+      ]);
       expect(await log.last(newJobId())).toBeNull();
     }
     await Promise.all([leader.close(), direct.close()]);
@@ -58,7 +67,9 @@ describe('JetStreamEventLog specifics', () => {
     const jsm = await nc.jetstreamManager();
     const job = newJobId();
     // this job's consumers only (other tests' ephemeral consumers may still be going away)
-    const consumers = async () => (await jsm.consumers.list(EVENTS_STREAM).next()).filter((c) => c.config.filter_subject === eventsSubject(job)).length;
+    const consumers = async () =>
+      (await jsm.consumers.list(EVENTS_STREAM).next()).filter((c) => c.config.filter_subject === eventsSubject(job))
+        .length;
     const n = 1_050;
     for (let i = 1; i <= n; i++) await log.append(job, { event: token(`${i} `), attempt: 1 });
     // the server removes a consumer whose subscription is gone: wait for that (no fixed sleep)
@@ -84,7 +95,9 @@ describe('JetStreamEventLog specifics', () => {
     expect(peak).toBe(base + 1);
     expect(await released(base)).toBe(base); // ended at the job's last event: released
     // a read that does not continue the previous one starts over; close releases the consumer
-    expect((await reader.read({ seq: 100, pos: 0 }, 300)).map((e) => e.event.seq)).toEqual(Array.from({ length: 300 }, (_, i) => i + 101));
+    expect((await reader.read({ seq: 100, pos: 0 }, 300)).map((e) => e.event.seq)).toEqual(
+      Array.from({ length: 300 }, (_, i) => i + 101),
+    );
     expect(await consumers()).toBe(base + 1);
     reader.close();
     expect((await reader.read({ seq: n - 3, pos: 0 }, 300)).map((e) => e.event.seq)).toEqual([n - 2, n - 1, n]); // short: direct gets
@@ -122,7 +135,9 @@ describe('JetStreamEventLog specifics', () => {
     // a second process (cold cache) retries both appends
     expect(await other.append(job, { event: token('a'), attempt: 1, dedupId: 'd1' })).toEqual(a);
     expect(await other.append(job, { event: done, attempt: 1, dedupId: 'd2' })).toEqual(end);
-    await expect(other.append(job, { event: token('late'), attempt: 1, dedupId: 'd3' })).rejects.toBeInstanceOf(JobLogClosedError);
+    await expect(other.append(job, { event: token('late'), attempt: 1, dedupId: 'd3' })).rejects.toBeInstanceOf(
+      JobLogClosedError,
+    );
     expect((await log.read(job, START, 10)).map((e) => e.event.seq)).toEqual([1, 2]);
     await Promise.all([log.close(), other.close()]);
   });
@@ -181,6 +196,8 @@ describe('JetStreamEventLog specifics', () => {
   });
 
   it('fails fast with EventLogUnavailableError when no server answers', async () => {
-    await expect(JetStreamEventLog.create({ servers: '127.0.0.1:1', retentionMs: 1000 })).rejects.toBeInstanceOf(EventLogUnavailableError);
+    await expect(JetStreamEventLog.create({ servers: '127.0.0.1:1', retentionMs: 1000 })).rejects.toBeInstanceOf(
+      EventLogUnavailableError,
+    );
   });
 });

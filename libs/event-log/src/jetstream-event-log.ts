@@ -172,7 +172,9 @@ function unavailable(err: unknown, what: string): unknown {
   if (api !== undefined && PERMANENT_API_ERRORS.has(api)) return err;
   const code = natsCode(err);
   const msg = err instanceof Error ? err.message : String(err);
-  return new EventLogUnavailableError(`event log unavailable (${what}): ${code ? `${code} ` : ''}${msg}`, { cause: err });
+  return new EventLogUnavailableError(`event log unavailable (${what}): ${code ? `${code} ` : ''}${msg}`, {
+    cause: err,
+  });
 }
 
 /** The settings of `want` that `have` does not match, as `key: have → want` (for the log). */
@@ -319,7 +321,8 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     for (let attempt = 1; ; attempt++) {
       const state = known ?? (await this.fetchLastState(jobId));
       if (state.terminal && input.dedupId === undefined) throw new JobLogClosedError(jobId, state.terminal);
-      if (!state.terminal && input.attempt < state.attempt) throw new StaleAttemptError(jobId, input.attempt, state.attempt);
+      if (!state.terminal && input.attempt < state.attempt)
+        throw new StaleAttemptError(jobId, input.attempt, state.attempt);
       // Acknowledged means kept: a log whose last event is older than one we appended lost it (a failover rolled it
       // back). Never number over the hole: only the voiding attempt event may follow it, numbered after it.
       let seq = state.seq + 1;
@@ -327,7 +330,9 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
       if (!state.terminal && state.seq < acked) {
         const e = input.event;
         if (e.type !== 'attempt' || e.reason !== LOG_ROLLBACK_REASON || input.attempt <= state.attempt) {
-          this.opts.logger?.warn(`job ${jobId}: the log's last event is seq ${state.seq} but seq ${acked} had been acknowledged (rolled back)`);
+          this.opts.logger?.warn(
+            `job ${jobId}: the log's last event is seq ${state.seq} but seq ${acked} had been acknowledged (rolled back)`,
+          );
           throw new LogRollbackError(jobId, acked, state.seq);
         }
         seq = acked + 1;
@@ -363,7 +368,12 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
         return stored;
       }
       const logged: LoggedEvent = { event, pos: ack.seq, json };
-      this.cacheSet(jobId, { seq: event.seq, pos: ack.seq, attempt: event.attempt, terminal: isTerminalEvent(event) ? logged : null });
+      this.cacheSet(jobId, {
+        seq: event.seq,
+        pos: ack.seq,
+        attempt: event.attempt,
+        terminal: isTerminalEvent(event) ? logged : null,
+      });
       this.noteAcked(jobId, event.seq);
       return logged;
     }
@@ -625,7 +635,10 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
   private async directGet(query: DirectQuery, what: string): Promise<LoggedEvent | null> {
     try {
       const m = this.leaderReads
-        ? await this.jsm.streams.getMessage(this.stream, query as unknown as Parameters<JetStreamManager['streams']['getMessage']>[1])
+        ? await this.jsm.streams.getMessage(
+            this.stream,
+            query as unknown as Parameters<JetStreamManager['streams']['getMessage']>[1],
+          )
         : await (this.jsm as WithDirect).direct.getMessage(this.stream, query);
       return parseStored(m.data, m.seq);
     } catch (err) {
@@ -635,7 +648,12 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
   }
 
   /** Up to `wanted` events after `after`, one `next_by_subj` direct get each, ending with `last` at the latest. */
-  private async readDirect(jobId: string, after: EventPosition, wanted: number, last: LoggedEvent): Promise<LoggedEvent[]> {
+  private async readDirect(
+    jobId: string,
+    after: EventPosition,
+    wanted: number,
+    last: LoggedEvent,
+  ): Promise<LoggedEvent[]> {
     const subject = eventsSubject(jobId);
     const out: LoggedEvent[] = [];
     let from = after.pos + 1;
@@ -657,7 +675,12 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
   private async fetchLastState(jobId: string): Promise<LastState> {
     const last = await this.last(jobId);
     const state = last
-      ? { seq: last.event.seq, pos: last.pos, attempt: last.event.attempt, terminal: isTerminalEvent(last.event) ? last : null }
+      ? {
+          seq: last.event.seq,
+          pos: last.pos,
+          attempt: last.event.attempt,
+          terminal: isTerminalEvent(last.event) ? last : null,
+        }
       : NONE;
     this.cacheSet(jobId, state);
     return state;

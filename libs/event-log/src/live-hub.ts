@@ -11,7 +11,14 @@
  * dropped whenever the feed stops, so it is never read while it could miss events.
  */
 import type { EventPosition } from '@jobstream/contracts';
-import { hasReaders, positionOf, type EventLog, type EventReader, type LiveSubscription, type LoggedEvent } from './event-log.port.js';
+import {
+  hasReaders,
+  positionOf,
+  type EventLog,
+  type EventReader,
+  type LiveSubscription,
+  type LoggedEvent,
+} from './event-log.port.js';
 import type { HotCache } from './hot-cache.js';
 import { Sequencer } from './sequencer.js';
 
@@ -102,7 +109,8 @@ export class LiveHub<T> {
       } else page = await this.log.read(jobId, after, upTo);
       const end = page.at(-1);
       // up to the window's start: the rest of the page from memory (or, if the window moved meanwhile, as above)
-      if (upTo < limit && end && end.event.seq === w!.base) return page.concat(await read(positionOf(end), limit - page.length));
+      if (upTo < limit && end && end.event.seq === w!.base)
+        return page.concat(await read(positionOf(end), limit - page.length));
       return page;
     };
     return { read, close: () => logReader?.close() };
@@ -140,17 +148,19 @@ export class LiveHub<T> {
           this.fail(jobId, entry, new Error(`events after seq ${last.seq} expired before seq ${first.event.seq}`)),
       }),
     };
-    entry.ready = this.log.subscribe(jobId, (e) => entry.sequencer.push(e)).then(
-      (sub) => {
-        entry.sub = sub;
-        entry.active = true;
-        if (entry.sinks.size === 0 || this.entries.get(jobId) !== entry) this.teardown(jobId, entry);
-      },
-      (err: unknown) => {
-        if (this.entries.get(jobId) === entry) this.entries.delete(jobId);
-        throw err;
-      },
-    );
+    entry.ready = this.log
+      .subscribe(jobId, (e) => entry.sequencer.push(e))
+      .then(
+        (sub) => {
+          entry.sub = sub;
+          entry.active = true;
+          if (entry.sinks.size === 0 || this.entries.get(jobId) !== entry) this.teardown(jobId, entry);
+        },
+        (err: unknown) => {
+          if (this.entries.get(jobId) === entry) this.entries.delete(jobId);
+          throw err;
+        },
+      );
     this.entries.set(jobId, entry);
     return entry;
   }

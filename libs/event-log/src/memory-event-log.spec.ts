@@ -6,18 +6,25 @@ import { eventLogConformance } from './testing/event-log.conformance.js';
 
 // Two "appenders" in the conformance suite share one engine, as two components of one process do.
 let shared: MemoryEventLog | null = null;
-eventLogConformance('memory', async ({ retentionMs }) => {
-  if (!shared || (shared as unknown as { opts: { retentionMs: number } }).opts.retentionMs !== retentionMs) {
-    shared = new MemoryEventLog({ retentionMs });
-  }
-  const engine = shared;
-  // close() of one handle must not stop the other handles of the same engine.
-  return Object.assign(Object.create(engine) as MemoryEventLog, { close: async () => {} });
-}, { rollback: async (log, jobId, keepSeq) => (log as MemoryEventLog).simulateRollback(jobId, keepSeq) });
+eventLogConformance(
+  'memory',
+  async ({ retentionMs }) => {
+    if (!shared || (shared as unknown as { opts: { retentionMs: number } }).opts.retentionMs !== retentionMs) {
+      shared = new MemoryEventLog({ retentionMs });
+    }
+    const engine = shared;
+    // close() of one handle must not stop the other handles of the same engine.
+    return Object.assign(Object.create(engine) as MemoryEventLog, { close: async () => {} });
+  },
+  { rollback: async (log, jobId, keepSeq) => (log as MemoryEventLog).simulateRollback(jobId, keepSeq) },
+);
 
 describe('MemoryEventLog bounds', () => {
   const tok = (text: string) => ({ event: { type: 'token' as const, text }, attempt: 1 });
-  const done = { event: { type: 'done' as const, usage: { input_tokens: 0, output_tokens: 1 }, output: { text: 'x' } }, attempt: 1 };
+  const done = {
+    event: { type: 'done' as const, usage: { input_tokens: 0, output_tokens: 1 }, output: { text: 'x' } },
+    attempt: 1,
+  };
 
   it('evicts the oldest finished jobs whole when over maxEvents, never a running one', async () => {
     const log = new MemoryEventLog({ retentionMs: 3_600_000, maxEvents: 10 });
@@ -86,7 +93,9 @@ describe('MemoryEventLog bounds', () => {
     now += 5_000;
     expect(await log.first(b)).toBeNull();
     expect(log.size()).toMatchObject({ events: 0, bytes: 0, runningEvents: 0, runningBytes: 0 });
-    expect(estimateEventBytes({ job_id: 'j', seq: 1, ts: 't', attempt: 1, type: 'token', text: 'abc' } as never)).toBeGreaterThan(EVENT_OVERHEAD_BYTES);
+    expect(
+      estimateEventBytes({ job_id: 'j', seq: 1, ts: 't', attempt: 1, type: 'token', text: 'abc' } as never),
+    ).toBeGreaterThan(EVENT_OVERHEAD_BYTES);
     await log.close();
   });
 

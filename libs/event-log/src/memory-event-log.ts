@@ -104,7 +104,10 @@ export class MemoryEventLog implements EventLog, EventLogCapacity {
     this.maxEvents = opts.maxEvents ?? 2_000_000;
     this.maxBytes = opts.maxBytes ?? 1024 * 1024 * 1024;
     this.now = opts.now ?? Date.now;
-    this.timer = setInterval(() => this.sweep(), opts.sweepIntervalMs ?? Math.min(10_000, Math.max(50, opts.retentionMs)));
+    this.timer = setInterval(
+      () => this.sweep(),
+      opts.sweepIntervalMs ?? Math.min(10_000, Math.max(50, opts.retentionMs)),
+    );
     this.timer.unref();
   }
 
@@ -270,7 +273,14 @@ export class MemoryEventLog implements EventLog, EventLogCapacity {
   }
 
   /** What the log holds now (for tests, metrics and the budget's 503). */
-  size(): { events: number; jobs: number; bytes: number; runningEvents: number; runningBytes: number; evictedJobs: number } {
+  size(): {
+    events: number;
+    jobs: number;
+    bytes: number;
+    runningEvents: number;
+    runningBytes: number;
+    evictedJobs: number;
+  } {
     return {
       events: this.totalEvents,
       jobs: this.jobs.size,
@@ -386,7 +396,12 @@ export class MemoryEventLog implements EventLog, EventLogCapacity {
   }
 
   private dropIfEmpty(jobId: string, log: JobLog): void {
-    if (log.head >= log.events.length && log.listeners.size === 0 && (!log.evicted || log.held === 0) && this.jobs.get(jobId) === log) {
+    if (
+      log.head >= log.events.length &&
+      log.listeners.size === 0 &&
+      (!log.evicted || log.held === 0) &&
+      this.jobs.get(jobId) === log
+    ) {
       this.jobs.delete(jobId);
     }
   }

@@ -8,7 +8,8 @@ async function logWith(n: number) {
   const log = new MemoryEventLog({ retentionMs: 3_600_000 });
   const job = newJobId();
   const events: LoggedEvent[] = [];
-  for (let i = 0; i < n; i++) events.push(await log.append(job, { event: { type: 'token', text: `${i}` }, attempt: 1 }));
+  for (let i = 0; i < n; i++)
+    events.push(await log.append(job, { event: { type: 'token', text: `${i}` }, attempt: 1 }));
   return { log, job, events };
 }
 

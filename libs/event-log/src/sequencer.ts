@@ -141,7 +141,9 @@ export class Sequencer {
         if (this.pending.size === 0 || this.maxPending() <= this.last.seq) break;
         if (++empty > MAX_EMPTY_FETCHES) {
           // Live delivery is ahead of what the log lets us read: never emit past a gap; let the owner end and retry.
-          throw new Error(`event log has no events after seq ${this.last.seq}, but seq ${this.maxPending()} was delivered live`);
+          throw new Error(
+            `event log has no events after seq ${this.last.seq}, but seq ${this.maxPending()} was delivered live`,
+          );
         }
         await new Promise((r) => setTimeout(r, 20 * empty));
       }

@@ -31,7 +31,9 @@ const word = fc.constantFrom('a', 'bb', 'ccc ', 'dd ');
 const event: fc.Arbitrary<AgentEvent> = fc.oneof(
   { weight: 8, arbitrary: word.map((text) => ({ type: 'token' as const, text })) },
   { weight: 3, arbitrary: word.map((text) => ({ type: 'thinking' as const, text })) },
-  fc.constantFrom('c1', 'c2').map((call_id) => ({ type: 'tool_call_start' as const, call_id, name: 't', arguments: {} })),
+  fc
+    .constantFrom('c1', 'c2')
+    .map((call_id) => ({ type: 'tool_call_start' as const, call_id, name: 't', arguments: {} })),
   fc.constantFrom('c1', 'c2').map((call_id) => ({ type: 'tool_call_end' as const, call_id, name: 't', result: 1 })),
   fc.constant({ type: 'input_required' as const, request_id: 'r1', kind: 'approval' as const, prompt: 'ok?' }),
   fc.constant({ type: 'input_received' as const, request_id: 'r1', input: { approved: true } }),
@@ -41,17 +43,22 @@ const event: fc.Arbitrary<AgentEvent> = fc.oneof(
 describe('SnapshotCache', () => {
   it('answers the reducer state at every seq, in any order of requests, with small checkpoints', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(event, { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 7 }), fc.nat(), async (events, every, seed) => {
-        const { log, all, pos } = await logWith(events);
-        const cache = new SnapshotCache(log, { checkpointEvery: every, pageSize: 3 });
-        // requests in a shuffled order: ahead of the frontier, behind it, repeated
-        const order = all.map((_, i) => i + 1).sort((a, b) => ((a * 7919 + seed) % 97) - ((b * 7919 + seed) % 97));
-        for (const seq of [...order, ...order.reverse()]) {
-          const got = await cache.stateAt(JOB, { seq, pos: pos[seq]! });
-          expect(got.state).toEqual(reduceJobEvents(all.slice(0, seq)));
-          expect(got.pos).toBe(pos[seq]);
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(event, { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 1, max: 7 }),
+        fc.nat(),
+        async (events, every, seed) => {
+          const { log, all, pos } = await logWith(events);
+          const cache = new SnapshotCache(log, { checkpointEvery: every, pageSize: 3 });
+          // requests in a shuffled order: ahead of the frontier, behind it, repeated
+          const order = all.map((_, i) => i + 1).sort((a, b) => ((a * 7919 + seed) % 97) - ((b * 7919 + seed) % 97));
+          for (const seq of [...order, ...order.reverse()]) {
+            const got = await cache.stateAt(JOB, { seq, pos: pos[seq]! });
+            expect(got.state).toEqual(reduceJobEvents(all.slice(0, seq)));
+            expect(got.pos).toBe(pos[seq]);
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });

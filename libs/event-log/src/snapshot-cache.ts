@@ -15,12 +15,7 @@
  * request for a job in a process replays from its start. The log is immutable per seq, so a cached state never goes
  * stale, on any process. Entries are evicted least recently used when the cache passes `maxBytes`.
  */
-import {
-  initialJobState,
-  reduceJobEvent,
-  type EventPosition,
-  type JobState,
-} from '@jobstream/contracts';
+import { initialJobState, reduceJobEvent, type EventPosition, type JobState } from '@jobstream/contracts';
 import type { EventLog, LoggedEvent } from './event-log.port.js';
 
 export interface SnapshotCacheOptions {
@@ -96,7 +91,9 @@ export class SnapshotCache {
     }
     // before the frontier: from the nearest checkpoint (or the start)
     const cp = this.checkpointBefore(entry, at.seq);
-    let cur: PositionedState = cp ? { state: this.restore(entry, cp), pos: cp.pos } : { state: initialJobState(), pos: 0 };
+    let cur: PositionedState = cp
+      ? { state: this.restore(entry, cp), pos: cp.pos }
+      : { state: initialJobState(), pos: 0 };
     while (cur.state.seq < at.seq) {
       const page = await this.read(jobId, cur, at.seq - cur.state.seq);
       for (const e of page) cur = { state: reduceJobEvent(cur.state, e.event), pos: e.pos };
@@ -131,7 +128,15 @@ export class SnapshotCache {
     if (entry) {
       this.entries.delete(jobId); // re-insert: most recently used last
     } else {
-      entry = { frontier: { state: initialJobState(), pos: 0 }, epoch: 0, checkpoints: [], epochTexts: new Map(), bytes: 0, evicted: false, advancing: null };
+      entry = {
+        frontier: { state: initialJobState(), pos: 0 },
+        epoch: 0,
+        checkpoints: [],
+        epochTexts: new Map(),
+        bytes: 0,
+        evicted: false,
+        advancing: null,
+      };
     }
     this.entries.set(jobId, entry);
     return entry;

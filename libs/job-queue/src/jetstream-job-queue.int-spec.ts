@@ -15,7 +15,6 @@ afterAll(async () => {
   await nats.destroy();
 });
 
-
 // The contract's names: every queue handle is its own connection (its own "process") sharing the one durable.
 jobQueueConformance('jetstream', async () => JetStreamJobQueue.create({ servers: nats.url }));
 
@@ -28,7 +27,12 @@ describe('JetStreamJobQueue specifics', () => {
     const si = await jsm.streams.info(DISPATCH_STREAM);
     expect(si.config).toMatchObject({ subjects: ['jobstream.dispatch'], retention: 'workqueue', storage: 'file' });
     const ci = await jsm.consumers.info(DISPATCH_STREAM, DISPATCH_CONSUMER);
-    expect(ci.config).toMatchObject({ durable_name: DISPATCH_CONSUMER, ack_policy: 'explicit', max_deliver: -1, ack_wait: 30_000 * 1e6 });
+    expect(ci.config).toMatchObject({
+      durable_name: DISPATCH_CONSUMER,
+      ack_policy: 'explicit',
+      max_deliver: -1,
+      ack_wait: 30_000 * 1e6,
+    });
     expect((await jsm.consumers.list(DISPATCH_STREAM).next()).length).toBe(1);
     await nc.close();
     await c.drain();
@@ -45,10 +49,13 @@ describe('JetStreamJobQueue specifics', () => {
     await expect(jsm.consumers.info(names.stream, names.consumer)).rejects.toThrow();
     expect((await jsm.streams.info(names.stream)).state.messages).toBe(1);
     const got: QueuedJob[] = [];
-    const c = await q.consume(async (j) => {
-      got.push(j);
-      await j.ack();
-    }, { concurrency: 1 });
+    const c = await q.consume(
+      async (j) => {
+        got.push(j);
+        await j.ack();
+      },
+      { concurrency: 1 },
+    );
     await waitFor(() => got.length === 1);
     expect(got[0]).toMatchObject({ jobId: id, deliveries: 1 });
     await c.drain(); // the handler (and its ack) has settled
@@ -63,10 +70,13 @@ describe('JetStreamJobQueue specifics', () => {
     const deadNc = await connect({ servers: nats.url });
     const dying = await JetStreamJobQueue.create({ nc: deadNc, ...names });
     const first: QueuedJob[] = [];
-    await dying.consume(async (j) => {
-      first.push(j);
-      await new Promise(() => {}); // hangs: never acks, never signals working()
-    }, { concurrency: 1 });
+    await dying.consume(
+      async (j) => {
+        first.push(j);
+        await new Promise(() => {}); // hangs: never acks, never signals working()
+      },
+      { concurrency: 1 },
+    );
     const id = newJobId();
     await dying.enqueue(id);
     await waitFor(() => first.length === 1);
@@ -74,10 +84,13 @@ describe('JetStreamJobQueue specifics', () => {
 
     const survivor = await JetStreamJobQueue.create({ servers: nats.url, ...names });
     const second: QueuedJob[] = [];
-    const c = await survivor.consume(async (j) => {
-      second.push(j);
-      await j.ack();
-    }, { concurrency: 1 });
+    const c = await survivor.consume(
+      async (j) => {
+        second.push(j);
+        await j.ack();
+      },
+      { concurrency: 1 },
+    );
     await waitFor(() => second.length === 1);
     expect(second[0]).toMatchObject({ jobId: id, deliveries: 2 });
     await c.drain();
@@ -85,18 +98,26 @@ describe('JetStreamJobQueue specifics', () => {
   });
 
   it('keeps a job held past the ack wait while the handler signals working()', async () => {
-    const names = { stream: 'T_WORKING', subject: 'test.working.dispatch', consumer: 'working-workers', ackWaitMs: 2_000 };
+    const names = {
+      stream: 'T_WORKING',
+      subject: 'test.working.dispatch',
+      consumer: 'working-workers',
+      ackWaitMs: 2_000,
+    };
     const q = await JetStreamJobQueue.create({ servers: nats.url, ...names });
     const deliveries: number[] = [];
-    const c = await q.consume(async (j) => {
-      deliveries.push(j.deliveries);
-      // a working() every 250 ms: a stall of up to 1.75 s (a busy machine) still keeps the job
-      for (let i = 0; i < 18; i++) {
-        await sleep(250);
-        j.working();
-      }
-      await j.ack();
-    }, { concurrency: 2 });
+    const c = await q.consume(
+      async (j) => {
+        deliveries.push(j.deliveries);
+        // a working() every 250 ms: a stall of up to 1.75 s (a busy machine) still keeps the job
+        for (let i = 0; i < 18; i++) {
+          await sleep(250);
+          j.working();
+        }
+        await j.ack();
+      },
+      { concurrency: 2 },
+    );
     await q.enqueue(newJobId());
     await waitFor(() => deliveries.length === 1);
     await c.drain(); // waits for the handler (4.5 s, i.e. more than twice the ack wait)

@@ -102,7 +102,14 @@ async function connectOwned(opts: NatsConnectOptions, name: string): Promise<{ n
   if (opts.nc) return { nc: opts.nc, owns: false };
   if (!opts.servers) throw new TypeError(`${name} needs \`servers\` or \`nc\``);
   // noAsyncTraces: no stack trace captured per request (see src/engine/nats-engine.ts)
-  const nc = await connect({ servers: opts.servers, name, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250, noAsyncTraces: true });
+  const nc = await connect({
+    servers: opts.servers,
+    name,
+    reconnect: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    noAsyncTraces: true,
+  });
   return { nc, owns: true };
 }
 
@@ -163,7 +170,14 @@ export class JetStreamJobQueue implements JobQueue {
   async consume(handler: QueueHandler, opts: { concurrency: number }): Promise<QueueConsumer> {
     if (this.closed) throw new Error('job queue is closed');
     await this.ensureConsumer();
-    const loop = new PullLoop(this.js, this.stream, this.consumerName, handler, Math.max(1, Math.floor(opts.concurrency)), this.opts);
+    const loop = new PullLoop(
+      this.js,
+      this.stream,
+      this.consumerName,
+      handler,
+      Math.max(1, Math.floor(opts.concurrency)),
+      this.opts,
+    );
     this.consumers.add(loop);
     loop.start();
     return {
@@ -194,7 +208,11 @@ export class JetStreamJobQueue implements JobQueue {
     try {
       const info = await this.jsm.streams.info(this.stream);
       // the settings this project owns that may change on a live stream (retention and storage cannot)
-      const owned = { subjects: want.subjects, num_replicas: want.num_replicas, duplicate_window: want.duplicate_window };
+      const owned = {
+        subjects: want.subjects,
+        num_replicas: want.num_replicas,
+        duplicate_window: want.duplicate_window,
+      };
       const changes = streamDiff(info.config as unknown as Record<string, unknown>, owned);
       if (changes.length > 0) {
         await this.jsm.streams.update(this.stream, { ...info.config, ...owned });
@@ -228,7 +246,10 @@ export class JetStreamJobQueue implements JobQueue {
     try {
       const info = await this.jsm.consumers.info(this.stream, this.consumerName);
       if (info.config.ack_wait !== want.ack_wait || info.config.max_ack_pending !== want.max_ack_pending) {
-        await this.jsm.consumers.update(this.stream, this.consumerName, { ack_wait: want.ack_wait, max_ack_pending: want.max_ack_pending });
+        await this.jsm.consumers.update(this.stream, this.consumerName, {
+          ack_wait: want.ack_wait,
+          max_ack_pending: want.max_ack_pending,
+        });
       }
     } catch (err) {
       if (!isNotFound(err)) throw err;

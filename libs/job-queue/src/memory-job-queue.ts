@@ -58,7 +58,13 @@ export class MemoryJobQueue implements JobQueue {
   }
 
   async consume(handler: QueueHandler, opts: { concurrency: number }): Promise<QueueConsumer> {
-    const c: Consumer = { handler, concurrency: Math.max(1, opts.concurrency), held: 0, draining: false, inflight: new Set() };
+    const c: Consumer = {
+      handler,
+      concurrency: Math.max(1, opts.concurrency),
+      held: 0,
+      draining: false,
+      inflight: new Set(),
+    };
     this.consumers.push(c);
     this.pump();
     return {

@@ -80,7 +80,16 @@ export interface JobRecord {
 export type JobPatch = Partial<
   Pick<
     JobRecord,
-    'attempt' | 'usage' | 'error' | 'cancel_reason' | 'started_at' | 'finished_at' | 'heartbeat_at' | 'dispatched_at' | 'input_request' | 'turn'
+    | 'attempt'
+    | 'usage'
+    | 'error'
+    | 'cancel_reason'
+    | 'started_at'
+    | 'finished_at'
+    | 'heartbeat_at'
+    | 'dispatched_at'
+    | 'input_request'
+    | 'turn'
   >
 >;
 

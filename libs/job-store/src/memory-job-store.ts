@@ -12,7 +12,16 @@ import {
   type TransitionOptions,
   type TransitionResult,
 } from './job-store.port.js';
-import { applyPatch, applyTransition, decodeListCursor, encodeListCursor, inputDeadline, isActiveStatus, lastSignOfLife, needsDispatch } from './transitions.js';
+import {
+  applyPatch,
+  applyTransition,
+  decodeListCursor,
+  encodeListCursor,
+  inputDeadline,
+  isActiveStatus,
+  lastSignOfLife,
+  needsDispatch,
+} from './transitions.js';
 
 interface IdemEntry {
   jobId: string;
@@ -68,7 +77,11 @@ export class MemoryJobStore implements JobStore {
         const existing = this.jobs.get(seen.jobId);
         if (existing) return { job: clone(existing), created: false };
       }
-      this.idem.set(k, { jobId: job.id, fingerprint: idempotency.fingerprint, expiresAt: this.now() + this.opts.idempotencyTtlMs });
+      this.idem.set(k, {
+        jobId: job.id,
+        fingerprint: idempotency.fingerprint,
+        expiresAt: this.now() + this.opts.idempotencyTtlMs,
+      });
     }
     this.jobs.set(job.id, clone(job));
     this.index(job);
@@ -110,11 +123,7 @@ export class MemoryJobStore implements JobStore {
     return { items, next_cursor: more && last ? encodeListCursor(last.id) : null };
   }
 
-  async transition(
-    id: string,
-    to: JobStatus,
-    opts: TransitionOptions = {},
-  ): Promise<TransitionResult> {
+  async transition(id: string, to: JobStatus, opts: TransitionOptions = {}): Promise<TransitionResult> {
     const j = this.jobs.get(id);
     if (!j) return { job: null, changed: false };
     const next = applyTransition(j, to, opts, new Date(this.now()));

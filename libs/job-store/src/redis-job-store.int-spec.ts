@@ -21,7 +21,13 @@ jobStoreConformance('redis', async (opts) => RedisJobStore.create({ ...opts, url
 
 describe('RedisJobStore keys', () => {
   it("sweeps expired finished jobs out of the tenant's list sets", async () => {
-    const store = await RedisJobStore.create({ url: redis.url, prefix: 'sweep:', retentionMs: 100, idempotencyTtlMs: 60_000, sweepIntervalMs: 3_600_000 });
+    const store = await RedisJobStore.create({
+      url: redis.url,
+      prefix: 'sweep:',
+      retentionMs: 100,
+      idempotencyTtlMs: 60_000,
+      sweepIntervalMs: 3_600_000,
+    });
     const raw = new Redis(redis.url);
     const done = jobRecord({ tenant: 'sw', status: 'running' });
     const live = jobRecord({ tenant: 'sw' });
@@ -41,12 +47,23 @@ describe('RedisJobStore keys', () => {
 
 describe('RedisJobStore availability', () => {
   it('fails fast with JobStoreUnavailableError while Redis is down, and works again once it is back', async () => {
-    const store = await RedisJobStore.create({ url: redis.url, prefix: 'avail:', retentionMs: 60_000, idempotencyTtlMs: 60_000 });
+    const store = await RedisJobStore.create({
+      url: redis.url,
+      prefix: 'avail:',
+      retentionMs: 60_000,
+      idempotencyTtlMs: 60_000,
+    });
     const job = jobRecord();
     await store.create(job);
 
     await redis.stop('SIGKILL');
-    const calls = [store.get(job.id), store.create(jobRecord()), store.transition(job.id, 'running'), store.list('acme', { limit: 5 }), store.ping()];
+    const calls = [
+      store.get(job.id),
+      store.create(jobRecord()),
+      store.transition(job.id, 'running'),
+      store.list('acme', { limit: 5 }),
+      store.ping(),
+    ];
     const settled = await Promise.allSettled(calls);
     for (const s of settled) {
       expect(s.status).toBe('rejected');
@@ -77,8 +94,13 @@ describe('RedisJobStore availability', () => {
   });
 
   it('refuses to start with JobStoreUnavailableError when nothing listens', async () => {
-    await expect(RedisJobStore.create({ url: 'redis://127.0.0.1:1', retentionMs: 1000, idempotencyTtlMs: 1000, connectTimeoutMs: 200 })).rejects.toBeInstanceOf(
-      JobStoreUnavailableError,
-    );
+    await expect(
+      RedisJobStore.create({
+        url: 'redis://127.0.0.1:1',
+        retentionMs: 1000,
+        idempotencyTtlMs: 1000,
+        connectTimeoutMs: 200,
+      }),
+    ).rejects.toBeInstanceOf(JobStoreUnavailableError);
   });
 });

@@ -46,7 +46,16 @@ import {
   type TransitionOptions,
   type TransitionResult,
 } from './job-store.port.js';
-import { applyPatch, applyTransition, decodeListCursor, encodeListCursor, inputDeadline, isActiveStatus, lastSignOfLife, needsDispatch } from './transitions.js';
+import {
+  applyPatch,
+  applyTransition,
+  decodeListCursor,
+  encodeListCursor,
+  inputDeadline,
+  isActiveStatus,
+  lastSignOfLife,
+  needsDispatch,
+} from './transitions.js';
 
 export interface RedisJobStoreOptions extends JobStoreOptions {
   /**
@@ -154,7 +163,14 @@ for i = 5, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
 return 1
 `;
 
-const ALL_STATUSES: readonly JobStatus[] = ['queued', 'running', 'waiting_for_input', 'completed', 'failed', 'cancelled'];
+const ALL_STATUSES: readonly JobStatus[] = [
+  'queued',
+  'running',
+  'waiting_for_input',
+  'completed',
+  'failed',
+  'cancelled',
+];
 const MAX_CAS_ATTEMPTS = 100;
 
 const SCRIPTS = { create: script(CREATE), cas: script(CAS), sweep: script(SWEEP), delete: script(DELETE) };
@@ -181,7 +197,6 @@ function undispatchedScore(job: JobRecord): string {
  */
 const UNAVAILABLE_REPLY = /^(READONLY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|BUSY|NOTBUSY)\b/;
 
-
 export class RedisJobStore implements JobStore {
   private readonly prefix: string;
   private readonly timer: NodeJS.Timeout;
@@ -200,7 +215,8 @@ export class RedisJobStore implements JobStore {
 
   /** Connects (unless given `client`) and returns the store; fails with {@link JobStoreUnavailableError}. */
   static async create(opts: RedisJobStoreOptions): Promise<RedisJobStore> {
-    if (!opts.client && !opts.url && !opts.sentinel) throw new TypeError('RedisJobStore needs `url`, `sentinel` or `client`');
+    if (!opts.client && !opts.url && !opts.sentinel)
+      throw new TypeError('RedisJobStore needs `url`, `sentinel` or `client`');
     if (opts.client) return new RedisJobStore(opts.client, false, opts);
     let givenUp = false;
     const options: RedisOptions = {
@@ -248,7 +264,14 @@ export class RedisJobStore implements JobStore {
   }
 
   async create(job: JobRecord, idempotency?: IdempotencyInput): Promise<{ job: JobRecord; created: boolean }> {
-    const keys = [this.jobKey(job.id), this.listKey('all', job.tenant), this.listKey(job.status, job.tenant), this.key('active'), this.key('waiting'), this.key('undispatched')];
+    const keys = [
+      this.jobKey(job.id),
+      this.listKey('all', job.tenant),
+      this.listKey(job.status, job.tenant),
+      this.key('active'),
+      this.key('waiting'),
+      this.key('undispatched'),
+    ];
     if (idempotency) keys.push(this.idemKey(job.tenant, idempotency.key));
     const res = (await this.call(() =>
       this.eval(SCRIPTS.create, keys, [
@@ -305,11 +328,7 @@ export class RedisJobStore implements JobStore {
     return { items, next_cursor: more ? encodeListCursor(items[items.length - 1]!.id) : null };
   }
 
-  async transition(
-    id: string,
-    to: JobStatus,
-    opts: TransitionOptions = {},
-  ): Promise<TransitionResult> {
+  async transition(id: string, to: JobStatus, opts: TransitionOptions = {}): Promise<TransitionResult> {
     return this.compareAndSet(id, (job) => applyTransition(job, to, opts, new Date()));
   }
 
@@ -319,14 +338,18 @@ export class RedisJobStore implements JobStore {
 
   async heartbeat(id: string, at: Date): Promise<boolean> {
     const iso = at.toISOString();
-    const r = await this.compareAndSet(id, (job) => (isActiveStatus(job.status) ? applyPatch(job, { heartbeat_at: iso }, new Date()) : null));
+    const r = await this.compareAndSet(id, (job) =>
+      isActiveStatus(job.status) ? applyPatch(job, { heartbeat_at: iso }, new Date()) : null,
+    );
     return r.changed;
   }
 
   async listStale(olderThan: Date, limit: number): Promise<JobRecord[]> {
     const n = Math.max(1, Math.floor(limit));
     const before = olderThan.getTime();
-    const ids = await this.call(() => this.redis.zrangebyscore(this.key('active'), '-inf', `(${before}`, 'LIMIT', 0, n));
+    const ids = await this.call(() =>
+      this.redis.zrangebyscore(this.key('active'), '-inf', `(${before}`, 'LIMIT', 0, n),
+    );
     if (ids.length === 0) return [];
     const docs = await this.call(() => this.redis.pipeline(ids.map((id) => ['hget', this.jobKey(id), 'd'])).exec());
     const out: JobRecord[] = [];
@@ -352,10 +375,11 @@ export class RedisJobStore implements JobStore {
     const lists = ['all' as const, ...ALL_STATUSES].map((st) => this.listKey(st, job.tenant));
     const idem = job.idempotency_key !== undefined ? this.idemKey(job.tenant, job.idempotency_key) : '';
     const n = await this.call(() =>
-      this.eval(SCRIPTS.delete, [this.jobKey(id), this.key('active'), this.key('expiring'), idem, this.key('waiting'), ...lists], [
-        id,
-        JSON.stringify([id, job.tenant]),
-      ]),
+      this.eval(
+        SCRIPTS.delete,
+        [this.jobKey(id), this.key('active'), this.key('expiring'), idem, this.key('waiting'), ...lists],
+        [id, JSON.stringify([id, job.tenant])],
+      ),
     );
     return n === 1;
   }
@@ -386,7 +410,9 @@ export class RedisJobStore implements JobStore {
   async listUndispatched(olderThan: Date, limit: number): Promise<JobRecord[]> {
     const n = Math.max(1, Math.floor(limit));
     const before = olderThan.getTime();
-    const ids = await this.call(() => this.redis.zrangebyscore(this.key('undispatched'), '-inf', `(${before}`, 'LIMIT', 0, n));
+    const ids = await this.call(() =>
+      this.redis.zrangebyscore(this.key('undispatched'), '-inf', `(${before}`, 'LIMIT', 0, n),
+    );
     if (ids.length === 0) return [];
     const docs = await this.call(() => this.redis.pipeline(ids.map((id) => ['hget', this.jobKey(id), 'd'])).exec());
     const out: JobRecord[] = [];
@@ -473,7 +499,8 @@ export class RedisJobStore implements JobStore {
         ),
       );
       if (ok === 1) return { job: updated, changed: true };
-      if (attempt >= MAX_CAS_ATTEMPTS) throw new JobStoreUnavailableError(`job ${id} changed under ${attempt} writes in a row`);
+      if (attempt >= MAX_CAS_ATTEMPTS)
+        throw new JobStoreUnavailableError(`job ${id} changed under ${attempt} writes in a row`);
     }
   }
 
@@ -502,7 +529,9 @@ export class RedisJobStore implements JobStore {
     if (err instanceof JobStoreUnavailableError) return err;
     if (isReplyError(err)) {
       const msg = (err as Error).message;
-      return UNAVAILABLE_REPLY.test(msg) ? new JobStoreUnavailableError(`job store unavailable: ${msg}`, { cause: err }) : err;
+      return UNAVAILABLE_REPLY.test(msg)
+        ? new JobStoreUnavailableError(`job store unavailable: ${msg}`, { cause: err })
+        : err;
     }
     if (!(err instanceof Error)) return err;
     return new JobStoreUnavailableError(`job store unavailable: ${err.message}`, { cause: err });

@@ -22,7 +22,8 @@ export async function evalScript(redis: Redis, s: Script, keys: string[], args: 
   try {
     return await redis.evalsha(s.sha, keys.length, ...keys, ...args);
   } catch (err) {
-    if (isReplyError(err) && /NOSCRIPT/.test((err as Error).message)) return redis.eval(s.src, keys.length, ...keys, ...args);
+    if (isReplyError(err) && /NOSCRIPT/.test((err as Error).message))
+      return redis.eval(s.src, keys.length, ...keys, ...args);
     throw err;
   }
 }

@@ -25,12 +25,7 @@ export function newJobRecord(
 }
 
 /** The record after moving it to `to`, or null when the move is not allowed. */
-export function applyTransition(
-  job: JobRecord,
-  to: JobStatus,
-  opts: TransitionOptions,
-  now: Date,
-): JobRecord | null {
+export function applyTransition(job: JobRecord, to: JobStatus, opts: TransitionOptions, now: Date): JobRecord | null {
   if (opts.from && !opts.from.includes(job.status)) return null;
   if (opts.where && !opts.where(job)) return null;
   if (!canTransition(job.status, to)) return null;

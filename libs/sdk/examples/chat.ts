@@ -21,7 +21,11 @@ async function main(): Promise<number> {
   log(`thread ${thread.id}`);
 
   // Turn 1: a long answer, streamed token by token.
-  const first = await client.threads.send(thread.id, { message: 'Tell me a long story about streams that never end, please. ', repeat: 50, delay_ms: 40 });
+  const first = await client.threads.send(thread.id, {
+    message: 'Tell me a long story about streams that never end, please. ',
+    repeat: 50,
+    delay_ms: 40,
+  });
   log(`turn ${first.turn}: ${first.id}`);
   const firstDone = streamJobUntilComplete(first.id, { client, onToken: (t) => process.stdout.write(t) });
 
@@ -30,7 +34,9 @@ async function main(): Promise<number> {
   const second = await client.threads.send(thread.id, { message: 'Actually, just say hi.' }, { ifBusy: 'interrupt' });
   log(`\nturn ${second.turn}: ${second.id} (interrupting turn ${first.turn})`);
   const r1 = await firstDone;
-  log(`turn ${first.turn} ended: ${r1.terminal.type}${r1.terminal.type === 'cancelled' ? ` (${r1.terminal.reason})` : ''}`);
+  log(
+    `turn ${first.turn} ended: ${r1.terminal.type}${r1.terminal.type === 'cancelled' ? ` (${r1.terminal.reason})` : ''}`,
+  );
 
   // Turn 3 is queued behind turn 2 if it is still running.
   const third = await client.threads.send(thread.id, { message: 'Thanks!' }, { ifBusy: 'enqueue' });

@@ -13,7 +13,8 @@ import { createClient, subscribeJobStream } from '@jobstream/sdk';
 
 const baseUrl = process.env['JOBSTREAM_URL'] || 'http://localhost:3000';
 const apiKey = process.env['JOBSTREAM_API_KEY'] || undefined;
-const message = process.env['EXAMPLE_MESSAGE'] ?? 'Hello from jobstream! Tokens stream in one by one, and survive reconnects.';
+const message =
+  process.env['EXAMPLE_MESSAGE'] ?? 'Hello from jobstream! Tokens stream in one by one, and survive reconnects.';
 const delayMs = Number(process.env['EXAMPLE_DELAY_MS'] ?? 20);
 
 const log = (...args: unknown[]) => console.error('[example]', ...args);
@@ -28,7 +29,10 @@ async function main(): Promise<number> {
     {
       onToken: (token) => process.stdout.write(token),
       onAttempt: (e) => log(`attempt ${e.attempt} started (${e.reason}); the earlier attempt's output is void`),
-      onReconnect: (i) => log(`connection lost (${i.error instanceof Error ? i.error.message : String(i.error)}); reconnecting in ${i.delayMs} ms`),
+      onReconnect: (i) =>
+        log(
+          `connection lost (${i.error instanceof Error ? i.error.message : String(i.error)}); reconnecting in ${i.delayMs} ms`,
+        ),
       onComplete: (t) => log(`terminal event: ${t.type}${t.type === 'error' ? ` ${t.code}: ${t.message}` : ''}`),
       onError: (err) => log(`streaming failed: ${err instanceof Error ? err.message : String(err)}`),
     },

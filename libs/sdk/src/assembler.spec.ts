@@ -11,7 +11,11 @@ describe('TokenAssembler', () => {
     a.apply({ ...env(2, 1), type: 'thinking', text: 'hidden' } as JobEvent);
     a.apply({ ...env(3, 1), type: 'token', text: 'c' } as JobEvent);
     expect(a.text).toBe('abc');
-    expect(a.apply({ ...env(4, 2), type: 'attempt', attempt: 2, reason: 'r' } as JobEvent)).toEqual({ kind: 'reset', attempt: 2, discarded: 'abc' });
+    expect(a.apply({ ...env(4, 2), type: 'attempt', attempt: 2, reason: 'r' } as JobEvent)).toEqual({
+      kind: 'reset',
+      attempt: 2,
+      discarded: 'abc',
+    });
     a.apply({ ...env(5, 2), type: 'token', text: 'x' } as JobEvent);
     expect(a.text).toBe('x');
     expect(a.attempt).toBe(2);

@@ -18,7 +18,15 @@ const PAD = 'x'.repeat(1000);
 const frame = (seq: number, type = 'token') =>
   `id: ${seq}-${seq}-aaaaaa\nevent: ${type}\ndata: ${JSON.stringify(
     type === 'done'
-      ? { job_id: JOB, seq, ts: 't', attempt: 1, type, usage: { input_tokens: 0, output_tokens: 0 }, output: { text: '' } }
+      ? {
+          job_id: JOB,
+          seq,
+          ts: 't',
+          attempt: 1,
+          type,
+          usage: { input_tokens: 0, output_tokens: 0 },
+          output: { text: '' },
+        }
       : { job_id: JOB, seq, ts: 't', attempt: 1, type, text: PAD },
   )}\n\n`;
 

@@ -14,12 +14,19 @@ const sources = readdirSync(here).filter((f) => f.endsWith('.ts') && !f.endsWith
 describe('browser safety of libs/sdk/src', () => {
   it.each(sources)('%s imports only the SDK, eventsource-parser and contract types', (file) => {
     const text = readFileSync(join(here, file), 'utf8');
-    const imports = [...text.matchAll(/^(import|export)\s+(type\s+)?[^;]*?from\s+'([^']+)'/gms)].map((m) => ({ type: !!m[2], from: m[3]! }));
+    const imports = [...text.matchAll(/^(import|export)\s+(type\s+)?[^;]*?from\s+'([^']+)'/gms)].map((m) => ({
+      type: !!m[2],
+      from: m[3]!,
+    }));
     for (const i of imports) {
       if (i.from.startsWith('./')) continue;
       if (i.from === 'eventsource-parser') continue;
       if (i.from === '@jobstream/contracts/snapshot') continue;
-      expect({ file, ...i }).toEqual({ file, from: expect.stringMatching(/^@jobstream\/contracts\/(events|job|errors|cursor|threads)$/), type: true });
+      expect({ file, ...i }).toEqual({
+        file,
+        from: expect.stringMatching(/^@jobstream\/contracts\/(events|job|errors|cursor|threads)$/),
+        type: true,
+      });
     }
     expect(text).not.toMatch(/\bprocess\.|\bBuffer\b|require\(/);
   });

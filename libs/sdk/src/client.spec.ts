@@ -34,7 +34,9 @@ describe('createClient', () => {
       expect(r.headers.authorization).toBe('Bearer k-123456789');
       expect(r.headers['x-trace']).toBe('t1');
     }
-    expect(server.requests.find((r) => r.method === 'POST' && r.path === '/v1/jobs')?.headers['content-type']).toBe('application/json');
+    expect(server.requests.find((r) => r.method === 'POST' && r.path === '/v1/jobs')?.headers['content-type']).toBe(
+      'application/json',
+    );
     expect(server.requests.find((r) => r.path.endsWith('/wait'))).toBeDefined();
   });
 
@@ -42,7 +44,9 @@ describe('createClient', () => {
     const seen: (string | undefined)[] = [];
     const http = createServer((req, res) => {
       seen.push(req.headers['idempotency-key'] as string | undefined);
-      res.writeHead(seen.length === 1 ? 201 : 200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ id: 'job_1' }));
+      res
+        .writeHead(seen.length === 1 ? 201 : 200, { 'Content-Type': 'application/json' })
+        .end(JSON.stringify({ id: 'job_1' }));
     });
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     const client = createClient({ baseUrl: `http://127.0.0.1:${(http.address() as AddressInfo).port}` });
@@ -64,7 +68,10 @@ describe('createClient', () => {
       res.writeHead(status, { 'Content-Type': 'application/json', ...headers }).end(body);
     });
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-    const client = createClient({ baseUrl: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, apiKey: 'never-in-messages' });
+    const client = createClient({
+      baseUrl: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
+      apiKey: 'never-in-messages',
+    });
     const e1 = (await client.jobs.get('job_x').catch((e: unknown) => e)) as JobstreamError;
     const e2 = (await client.jobs.get('job_x').catch((e: unknown) => e)) as JobstreamError;
     const e3 = (await client.jobs.get('job_x').catch((e: unknown) => e)) as JobstreamError;
@@ -82,7 +89,9 @@ describe('createClient', () => {
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     const port = (http.address() as AddressInfo).port;
     await new Promise<void>((r) => http.close(() => r()));
-    const err = await createClient({ baseUrl: `http://127.0.0.1:${port}` }).jobs.get('job_x').catch((e: unknown) => e);
+    const err = await createClient({ baseUrl: `http://127.0.0.1:${port}` })
+      .jobs.get('job_x')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(JobstreamConnectionError);
     expect((err as JobstreamConnectionError).reason).toBe('network');
     expect(isRetryable(err)).toBe(true);
@@ -95,7 +104,11 @@ describe('createClient', () => {
       return new Response(JSON.stringify({ items: [], next_cursor: null }), { status: 200 });
     };
     const ac = new AbortController();
-    await createClient({ baseUrl: 'https://api.example.com/prefix', fetch }).jobs.list({ status: 'running', cursor: 'c 1', signal: ac.signal });
+    await createClient({ baseUrl: 'https://api.example.com/prefix', fetch }).jobs.list({
+      status: 'running',
+      cursor: 'c 1',
+      signal: ac.signal,
+    });
     expect(calls[0]![0]).toBe('https://api.example.com/prefix/v1/jobs?status=running&cursor=c+1');
     expect(calls[0]![1]?.signal).toBe(ac.signal);
   });

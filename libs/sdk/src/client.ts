@@ -7,7 +7,13 @@ import type { JobSnapshot } from '@jobstream/contracts/snapshot';
 import type { CreateJobRequest, InputJobRequest, Job, JobStatus } from '@jobstream/contracts/job';
 import type { IfBusy, IssuedShare, Share, Thread } from '@jobstream/contracts/threads';
 import type { ErrorBody } from '@jobstream/contracts/errors';
-import { createStreamWith, type JobStream, type JobStreamItem, type SnapshotStreamOptions, type StreamOptions } from './stream.js';
+import {
+  createStreamWith,
+  type JobStream,
+  type JobStreamItem,
+  type SnapshotStreamOptions,
+  type StreamOptions,
+} from './stream.js';
 import { Transport, type ConnectionOptions, type HasTransport } from './transport.js';
 import { createWebhooksApi, type WebhooksApi } from './webhooks.js';
 
@@ -204,9 +210,15 @@ export function createClient(options: ClientOptions): JobstreamClient {
       return (await t.json<Job>('GET', `/v1/jobs/${id(jobId)}/wait`, { query, ...withSignal(p) })).body;
     },
     async snapshot(jobId, p) {
-      return (await t.json<PlacedSnapshot>('GET', `/v1/jobs/${id(jobId)}/snapshot`, { query: { at: p?.at }, ...withSignal(p) })).body;
+      return (
+        await t.json<PlacedSnapshot>('GET', `/v1/jobs/${id(jobId)}/snapshot`, {
+          query: { at: p?.at },
+          ...withSignal(p),
+        })
+      ).body;
     },
-    stream: ((jobId: string, o?: StreamOptions) => createStreamWith(t, jobId, o as SnapshotStreamOptions)) as JobsApi['stream'],
+    stream: ((jobId: string, o?: StreamOptions) =>
+      createStreamWith(t, jobId, o as SnapshotStreamOptions)) as JobsApi['stream'],
     async rerun(jobId, o) {
       const headers: Record<string, string> = {};
       if (o?.idempotencyKey) headers['Idempotency-Key'] = o.idempotencyKey;
@@ -214,7 +226,12 @@ export function createClient(options: ClientOptions): JobstreamClient {
       return (await t.json<Job>('POST', `/v1/jobs/${id(jobId)}/rerun`, { body, headers, ...withSignal(o) })).body;
     },
     async batch(items, o) {
-      return (await t.json<{ items: BatchResultItem[] }>('POST', '/v1/jobs/batch', { body: { jobs: items }, ...withSignal(o) })).body;
+      return (
+        await t.json<{ items: BatchResultItem[] }>('POST', '/v1/jobs/batch', {
+          body: { jobs: items },
+          ...withSignal(o),
+        })
+      ).body;
     },
     async delete(jobId, o) {
       await t.json<void>('DELETE', `/v1/jobs/${id(jobId)}`, withSignal(o));
@@ -242,16 +259,30 @@ export function createClient(options: ClientOptions): JobstreamClient {
       return (await t.json<Thread>('GET', `/v1/threads/${tid(threadId)}`, withSignal(o))).body;
     },
     async list(p) {
-      return (await t.json<ThreadPage>('GET', '/v1/threads', { query: { limit: p?.limit, cursor: p?.cursor }, ...withSignal(p) })).body;
+      return (
+        await t.json<ThreadPage>('GET', '/v1/threads', {
+          query: { limit: p?.limit, cursor: p?.cursor },
+          ...withSignal(p),
+        })
+      ).body;
     },
     async send(threadId, input, o) {
       const headers: Record<string, string> = {};
       if (o?.idempotencyKey) headers['Idempotency-Key'] = o.idempotencyKey;
-      const body = { input, ...(o?.metadata ? { metadata: o.metadata } : {}), ...(o?.ifBusy ? { if_busy: o.ifBusy } : {}) };
+      const body = {
+        input,
+        ...(o?.metadata ? { metadata: o.metadata } : {}),
+        ...(o?.ifBusy ? { if_busy: o.ifBusy } : {}),
+      };
       return (await t.json<Job>('POST', `/v1/threads/${tid(threadId)}/jobs`, { body, headers, ...withSignal(o) })).body;
     },
     async turns(threadId, p) {
-      return (await t.json<JobPage>('GET', `/v1/threads/${tid(threadId)}/jobs`, { query: { limit: p?.limit, cursor: p?.cursor }, ...withSignal(p) })).body;
+      return (
+        await t.json<JobPage>('GET', `/v1/threads/${tid(threadId)}/jobs`, {
+          query: { limit: p?.limit, cursor: p?.cursor },
+          ...withSignal(p),
+        })
+      ).body;
     },
     async delete(threadId, o) {
       await t.json<void>('DELETE', `/v1/threads/${tid(threadId)}`, withSignal(o));

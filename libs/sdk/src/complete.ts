@@ -56,14 +56,20 @@ export async function streamJobUntilComplete(jobId: string, options: UntilComple
   );
   const result = await sub.done;
   if (result.outcome === 'failed') throw result.error;
-  if (result.outcome === 'closed') throw options.signal ? abortReason(options.signal) : new DOMException('aborted', 'AbortError');
+  if (result.outcome === 'closed')
+    throw options.signal ? abortReason(options.signal) : new DOMException('aborted', 'AbortError');
   const path = `/v1/jobs/${encodeURIComponent(jobId)}`;
   const init = options.signal ? { signal: options.signal } : {};
   // The final look-ups ride out connection failures like the stream did (same reconnect policy).
   let job = await getWithRetry<Job>(transport, path, init, options);
   if (!isTerminalStatus(job.status)) {
     // The status may trail the terminal event by a moment: let the server tell us when it settles.
-    job = await getWithRetry<Job>(transport, `${path}/wait`, { ...init, query: { timeout_s: options.settleTimeoutS ?? 10 } }, options);
+    job = await getWithRetry<Job>(
+      transport,
+      `${path}/wait`,
+      { ...init, query: { timeout_s: options.settleTimeoutS ?? 10 } },
+      options,
+    );
   }
   return { job, text: result.text, events, terminal: result.terminal };
 }
@@ -75,8 +81,9 @@ async function getWithRetry<T>(
   init: Parameters<Transport['json']>[2],
   options: StreamOptions,
 ): Promise<T> {
-  const policy = options.reconnect === false ? null : resolveReconnect(options.reconnect === true ? undefined : options.reconnect);
-  for (let failures = 0; ; ) {
+  const policy =
+    options.reconnect === false ? null : resolveReconnect(options.reconnect === true ? undefined : options.reconnect);
+  for (let failures = 0; ;) {
     try {
       return (await transport.json<T>('GET', path, init)).body;
     } catch (err) {
@@ -103,8 +110,16 @@ export function waitFor<E extends JobEvent>(
   predicate: (event: JobEvent) => event is E,
   options: WaitForOptions,
 ): Promise<E>;
-export function waitFor(jobId: string, predicate: (event: JobEvent) => boolean, options: WaitForOptions): Promise<JobEvent>;
-export async function waitFor(jobId: string, predicate: (event: JobEvent) => boolean, options: WaitForOptions): Promise<JobEvent> {
+export function waitFor(
+  jobId: string,
+  predicate: (event: JobEvent) => boolean,
+  options: WaitForOptions,
+): Promise<JobEvent>;
+export async function waitFor(
+  jobId: string,
+  predicate: (event: JobEvent) => boolean,
+  options: WaitForOptions,
+): Promise<JobEvent> {
   // snapshots (when the options ask for them) are not events: skipped below
   const stream = createStreamWith(resolveTransport(options), jobId, options as SnapshotStreamOptions);
   let timedOut = false;

@@ -106,7 +106,12 @@ export async function errorFromResponse(res: Response): Promise<JobstreamError> 
     // not JSON (a proxy's HTML page, an empty body): keep the status-derived code and message
   }
   const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-  return new JobstreamError({ status: res.status, code, message, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+  return new JobstreamError({
+    status: res.status,
+    code,
+    message,
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  });
 }
 
 /** The reason of an aborted signal, as fetch would throw it. */

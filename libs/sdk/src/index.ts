@@ -25,7 +25,15 @@ export type {
   WaitParams,
 } from './client.js';
 export { createStream, isSnapshot } from './stream.js';
-export type { CreateStreamOptions, JobStream, JobStreamItem, ReconnectInfo, SnapshotStreamOptions, StreamOptions, StreamStats } from './stream.js';
+export type {
+  CreateStreamOptions,
+  JobStream,
+  JobStreamItem,
+  ReconnectInfo,
+  SnapshotStreamOptions,
+  StreamOptions,
+  StreamStats,
+} from './stream.js';
 export { initialJobState, reduceJobEvent, reduceJobEvents, stateOfSnapshot } from '@jobstream/contracts/snapshot';
 export type { JobSnapshot, JobState, OpenToolCall } from '@jobstream/contracts/snapshot';
 export { subscribeJobStream, streamJobTokens } from './subscribe.js';

@@ -80,7 +80,10 @@ export async function openSseConnection(o: SseConnectionOptions): Promise<SseCon
   if (!type.toLowerCase().startsWith('text/event-stream') || !res.body) {
     detach();
     controller.abort();
-    throw new JobstreamConnectionError('protocol', `expected text/event-stream, got ${res.status} "${type || 'no content type'}"`);
+    throw new JobstreamConnectionError(
+      'protocol',
+      `expected text/event-stream, got ${res.status} "${type || 'no content type'}"`,
+    );
   }
 
   const reader = res.body.getReader();
@@ -115,7 +118,10 @@ export async function openSseConnection(o: SseConnectionOptions): Promise<SseCon
     onError: (err) => {
       // Unknown fields and bad retry values are ignored, as the SSE spec says; only runaway buffers are fatal.
       if (err.type === 'max-buffer-size-exceeded') {
-        throw new JobstreamConnectionError('protocol', `SSE line or event exceeds ${o.maxBufferSize ?? 8 << 20} characters`);
+        throw new JobstreamConnectionError(
+          'protocol',
+          `SSE line or event exceeds ${o.maxBufferSize ?? 8 << 20} characters`,
+        );
       }
     },
     maxBufferSize: o.maxBufferSize ?? 8 << 20,

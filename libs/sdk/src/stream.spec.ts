@@ -42,20 +42,23 @@ describe('createStream', () => {
     expect(s.streamRequests[0]!.after).toBeUndefined();
   });
 
-  it.each([1, 2, 3, 4, 5, 6, 7, 8])('assembles the exact text when connections are cut at random bytes (seed %i)', async (seed) => {
-    const rnd = seededRandom(seed);
-    const s = await start({ onStream: () => ({ cutAfterBytes: 1 + Math.floor(rnd() * 900) }) });
-    const id = s.addJob(echoEvents(MESSAGE));
-    const stream = createStream(id, { baseUrl: s.baseUrl, reconnect: { ...FAST, random: seededRandom(seed + 100) } });
-    const events = await collect(stream);
-    expect(textOf(events)).toBe(MESSAGE);
-    expect(events.map((e) => e.seq)).toEqual(s.jobs.get(id)!.events.map((e) => e.seq)); // no gap, no duplicate
-    expect(stream.stats.connections).toBeGreaterThan(1);
-    // Every reconnect resumed after the last delivered event.
-    for (const r of s.streamRequests.slice(1)) {
-      if (r.after !== undefined) expect(s.jobs.get(id)!.events.some((e) => cursorOf(e) === r.after)).toBe(true);
-    }
-  });
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])(
+    'assembles the exact text when connections are cut at random bytes (seed %i)',
+    async (seed) => {
+      const rnd = seededRandom(seed);
+      const s = await start({ onStream: () => ({ cutAfterBytes: 1 + Math.floor(rnd() * 900) }) });
+      const id = s.addJob(echoEvents(MESSAGE));
+      const stream = createStream(id, { baseUrl: s.baseUrl, reconnect: { ...FAST, random: seededRandom(seed + 100) } });
+      const events = await collect(stream);
+      expect(textOf(events)).toBe(MESSAGE);
+      expect(events.map((e) => e.seq)).toEqual(s.jobs.get(id)!.events.map((e) => e.seq)); // no gap, no duplicate
+      expect(stream.stats.connections).toBeGreaterThan(1);
+      // Every reconnect resumed after the last delivered event.
+      for (const r of s.streamRequests.slice(1)) {
+        if (r.after !== undefined) expect(s.jobs.get(id)!.events.some((e) => cursorOf(e) === r.after)).toBe(true);
+      }
+    },
+  );
 
   it('drops duplicates (seq ≤ last) a server resends', async () => {
     const s = await start({ onStream: (r) => (r.n === 1 ? { endAfterEvents: 4 } : { resend: [1, 2, 3, 4] }) });
@@ -100,19 +103,29 @@ describe('createStream', () => {
     const s = await start({ onStream: (r) => (r.n <= 3 ? { endAfterEvents: 2 } : undefined) });
     const id = s.addJob(echoEvents(MESSAGE));
     const reconnects: ReconnectInfo[] = [];
-    const events = await collect(createStream(id, { baseUrl: s.baseUrl, reconnect: FAST, onReconnect: (i) => reconnects.push(i) }));
+    const events = await collect(
+      createStream(id, { baseUrl: s.baseUrl, reconnect: FAST, onReconnect: (i) => reconnects.push(i) }),
+    );
     expect(textOf(events)).toBe(MESSAGE);
     expect(reconnects).toHaveLength(3);
-    expect(reconnects.every((r) => r.error instanceof JobstreamConnectionError && r.error.reason === 'dropped')).toBe(true);
+    expect(reconnects.every((r) => r.error instanceof JobstreamConnectionError && r.error.reason === 'dropped')).toBe(
+      true,
+    );
     // Each of those connections made progress, so the failure count restarted each time.
     expect(reconnects.map((r) => r.failures)).toEqual([1, 1, 1]);
   });
 
-  it('delivers the job\'s own error event as an event and ends without reconnecting', async () => {
+  it("delivers the job's own error event as an event and ends without reconnecting", async () => {
     const s = await start();
     const id = s.addJob([
       { type: 'token', text: 'partial ' },
-      { type: 'error', code: 'agent_failed', message: 'boom', retryable: false, usage: { input_tokens: 1, output_tokens: 1 } },
+      {
+        type: 'error',
+        code: 'agent_failed',
+        message: 'boom',
+        retryable: false,
+        usage: { input_tokens: 1, output_tokens: 1 },
+      },
     ]);
     const events = await collect(createStream(id, { baseUrl: s.baseUrl, reconnect: FAST }));
     expect(events.map((e) => e.type)).toEqual(['token', 'error']);
@@ -138,7 +151,9 @@ describe('createStream', () => {
   it('answers 401 for a wrong key without retrying, and never puts the key in the error', async () => {
     const s = await start({ apiKey: 'right-key' });
     const id = s.addJob(echoEvents(MESSAGE));
-    const err = (await collect(createStream(id, { baseUrl: s.baseUrl, apiKey: 'sk-secret-wrong', reconnect: FAST })).catch((e: unknown) => e)) as JobstreamError;
+    const err = (await collect(
+      createStream(id, { baseUrl: s.baseUrl, apiKey: 'sk-secret-wrong', reconnect: FAST }),
+    ).catch((e: unknown) => e)) as JobstreamError;
     expect(err.status).toBe(401);
     expect(JSON.stringify({ m: err.message, s: err.stack })).not.toContain('sk-secret-wrong');
     expect(s.streamRequests).toHaveLength(0); // refused before the stream handler
@@ -146,10 +161,15 @@ describe('createStream', () => {
   });
 
   it('retries a 503 and waits at least its Retry-After', async () => {
-    const s = await start({ onStream: (r) => (r.n === 1 ? { status: 503, code: 'service_unavailable', headers: { 'Retry-After': '0.02' } } : undefined) });
+    const s = await start({
+      onStream: (r) =>
+        r.n === 1 ? { status: 503, code: 'service_unavailable', headers: { 'Retry-After': '0.02' } } : undefined,
+    });
     const id = s.addJob(echoEvents(MESSAGE));
     const reconnects: ReconnectInfo[] = [];
-    const events = await collect(createStream(id, { baseUrl: s.baseUrl, reconnect: FAST, onReconnect: (i) => reconnects.push(i) }));
+    const events = await collect(
+      createStream(id, { baseUrl: s.baseUrl, reconnect: FAST, onReconnect: (i) => reconnects.push(i) }),
+    );
     expect(textOf(events)).toBe(MESSAGE);
     expect(reconnects).toHaveLength(1);
     expect((reconnects[0]!.error as JobstreamError).retryAfterMs).toBe(20);
@@ -178,7 +198,9 @@ describe('createStream', () => {
   it('gives up after maxRetries consecutive failures with the last error', async () => {
     const s = await start({ onStream: () => ({ cutAfterBytes: 20 }) });
     const id = s.addJob(echoEvents(MESSAGE));
-    const err = await collect(createStream(id, { baseUrl: s.baseUrl, reconnect: { ...FAST, maxRetries: 3 } })).catch((e: unknown) => e);
+    const err = await collect(createStream(id, { baseUrl: s.baseUrl, reconnect: { ...FAST, maxRetries: 3 } })).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(JobstreamConnectionError);
     expect(s.streamRequests).toHaveLength(4);
   });
@@ -201,7 +223,9 @@ describe('createStream', () => {
     const s = await start();
     const id = s.addJob(echoEvents(MESSAGE));
     const all = s.jobs.get(id)!.events;
-    const events = await collect(createStream(id, { baseUrl: s.baseUrl, resumeAfter: cursorOf(all[4]!), reconnect: FAST }));
+    const events = await collect(
+      createStream(id, { baseUrl: s.baseUrl, resumeAfter: cursorOf(all[4]!), reconnect: FAST }),
+    );
     expect(events.map((e) => e.seq)).toEqual(all.slice(5).map((e) => e.seq));
     expect(s.streamRequests[0]!.after).toBe(cursorOf(all[4]!));
   });
@@ -212,13 +236,20 @@ describe('createStream', () => {
         r.n === 1
           ? { custom: (_q, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html>proxy</html>') }
           : r.n === 2
-            ? { custom: (_q, res) => res.writeHead(200, { 'Content-Type': 'text/event-stream' }).end('id: x\ndata: {not json\n\n') }
+            ? {
+                custom: (_q, res) =>
+                  res.writeHead(200, { 'Content-Type': 'text/event-stream' }).end('id: x\ndata: {not json\n\n'),
+              }
             : undefined,
     });
     const id = s.addJob(echoEvents(MESSAGE));
     const reasons: string[] = [];
     const events = await collect(
-      createStream(id, { baseUrl: s.baseUrl, reconnect: FAST, onReconnect: (i) => reasons.push((i.error as JobstreamConnectionError).reason) }),
+      createStream(id, {
+        baseUrl: s.baseUrl,
+        reconnect: FAST,
+        onReconnect: (i) => reasons.push((i.error as JobstreamConnectionError).reason),
+      }),
     );
     expect(textOf(events)).toBe(MESSAGE);
     expect(reasons).toEqual(['protocol', 'protocol']);
@@ -226,12 +257,20 @@ describe('createStream', () => {
 
   it('reconnects an idle connection (no bytes, not even keepalives)', async () => {
     const s = await start({
-      onStream: (r) => (r.n === 1 ? { custom: (_q, res) => void res.writeHead(200, { 'Content-Type': 'text/event-stream' }).flushHeaders() } : undefined),
+      onStream: (r) =>
+        r.n === 1
+          ? { custom: (_q, res) => void res.writeHead(200, { 'Content-Type': 'text/event-stream' }).flushHeaders() }
+          : undefined,
     });
     const id = s.addJob(echoEvents(MESSAGE));
     const reasons: string[] = [];
     const events = await collect(
-      createStream(id, { baseUrl: s.baseUrl, idleTimeoutMs: 50, reconnect: FAST, onReconnect: (i) => reasons.push((i.error as JobstreamConnectionError).reason) }),
+      createStream(id, {
+        baseUrl: s.baseUrl,
+        idleTimeoutMs: 50,
+        reconnect: FAST,
+        onReconnect: (i) => reasons.push((i.error as JobstreamConnectionError).reason),
+      }),
     );
     expect(textOf(events)).toBe(MESSAGE);
     expect(reasons[0]).toBe('idle_timeout');
@@ -265,7 +304,10 @@ describe('createStream', () => {
     const err = await pending.catch((e: unknown) => e);
     expect((err as Error).name).toBe('AbortError');
     // The server's stream loses its listener once the client went away.
-    await waitFor(() => s.jobs.get(id)!.listeners.size === 0, { intervalMs: 5, message: 'the server to see the stream closed' });
+    await waitFor(() => s.jobs.get(id)!.listeners.size === 0, {
+      intervalMs: 5,
+      message: 'the server to see the stream closed',
+    });
     expect(s.streamRequests).toHaveLength(1);
   });
 
@@ -303,7 +345,10 @@ describe('createStream: resume v2 options', () => {
         custom: (_q, res) => {
           res.writeHead(200, { 'Content-Type': 'text/event-stream' });
           const job = s.jobs.get(req.jobId)!;
-          res.end(frame(foreign ? 'job_01JX0000000000000000000009' : req.jobId) + job.events.map((e) => `id: ${cursorOf(e)}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join(''));
+          res.end(
+            frame(foreign ? 'job_01JX0000000000000000000009' : req.jobId) +
+              job.events.map((e) => `id: ${cursorOf(e)}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join(''),
+          );
         },
       }),
     });
@@ -312,7 +357,11 @@ describe('createStream: resume v2 options', () => {
     expect(events.every((e) => (e.type as string) !== 'snapshot')).toBe(true);
     expect(textOf(events)).toBe(MESSAGE);
     foreign = true;
-    const withSnapshot = createStream(id, { baseUrl: s.baseUrl, reconnect: false, snapshot: true }) as AsyncIterable<unknown> as AsyncIterable<JobEvent>;
+    const withSnapshot = createStream(id, {
+      baseUrl: s.baseUrl,
+      reconnect: false,
+      snapshot: true,
+    }) as AsyncIterable<unknown> as AsyncIterable<JobEvent>;
     await expect(collect(withSnapshot)).rejects.toThrow(/belongs to job/);
   });
 });

@@ -123,9 +123,17 @@ export function createStream(jobId: string, options: CreateStreamOptions): JobSt
 }
 
 /** Same as {@link createStream} with an already resolved transport (used by the client). */
-export function createStreamWith(transport: Transport, jobId: string, options: SnapshotStreamOptions): JobStream<JobStreamItem>;
+export function createStreamWith(
+  transport: Transport,
+  jobId: string,
+  options: SnapshotStreamOptions,
+): JobStream<JobStreamItem>;
 export function createStreamWith(transport: Transport, jobId: string, options?: StreamOptions): JobStream;
-export function createStreamWith(transport: Transport, jobId: string, options: StreamOptions = {}): JobStream<JobStreamItem> {
+export function createStreamWith(
+  transport: Transport,
+  jobId: string,
+  options: StreamOptions = {},
+): JobStream<JobStreamItem> {
   return new JobStreamImpl(jobId, transport, options);
 }
 
@@ -135,7 +143,15 @@ class JobStreamImpl implements JobStream<JobStreamItem> {
   lastEventId: string | undefined;
   lastSeq: number | undefined;
   serverRetryMs: number | undefined;
-  private readonly base: StreamStats = { connections: 0, reconnects: 0, duplicatesDropped: 0, gaps: 0, maxBuffered: 0, bytesRead: 0, snapshotJumps: 0 };
+  private readonly base: StreamStats = {
+    connections: 0,
+    reconnects: 0,
+    duplicatesDropped: 0,
+    gaps: 0,
+    maxBuffered: 0,
+    bytesRead: 0,
+    snapshotJumps: 0,
+  };
   /** `?snapshot=true` on the next connection (until a snapshot arrived). */
   private wantSnapshot: boolean;
   /** When the stream went down (the first failure since the last established connection). */
@@ -189,7 +205,10 @@ class JobStreamImpl implements JobStream<JobStreamItem> {
   }
 
   private async *run(): AsyncGenerator<JobStreamItem, void, undefined> {
-    const rc = this.o.reconnect === false ? { ...resolveReconnect(undefined), maxRetries: 0 } : resolveReconnect(this.o.reconnect === true ? undefined : this.o.reconnect);
+    const rc =
+      this.o.reconnect === false
+        ? { ...resolveReconnect(undefined), maxRetries: 0 }
+        : resolveReconnect(this.o.reconnect === true ? undefined : this.o.reconnect);
     let failures = 0;
     try {
       for (;;) {
@@ -281,7 +300,11 @@ class JobStreamImpl implements JobStream<JobStreamItem> {
   private async jumpIfLongDown(): Promise<JobSnapshot | null> {
     const limit = this.o.snapshotAfterDisconnectMs;
     if (limit === undefined || this.downSince === undefined || Date.now() - this.downSince < limit) return null;
-    const r = await this.transport.json<JobSnapshot & { id: string }>('GET', `/v1/jobs/${encodeURIComponent(this.jobId)}/snapshot`, { signal: this.signal });
+    const r = await this.transport.json<JobSnapshot & { id: string }>(
+      'GET',
+      `/v1/jobs/${encodeURIComponent(this.jobId)}/snapshot`,
+      { signal: this.signal },
+    );
     const { id, ...snap } = r.body;
     this.downSince = undefined;
     if (this.lastSeq !== undefined && snap.seq <= this.lastSeq) return null;
@@ -307,10 +330,16 @@ class JobStreamImpl implements JobStream<JobStreamItem> {
     }
     const s = v as Partial<JobSnapshot> | null;
     if (!s || typeof s !== 'object' || s.type !== 'snapshot' || !Number.isSafeInteger(s.seq) || (s.seq as number) < 0) {
-      throw new JobstreamConnectionError('protocol', 'a snapshot event is not a job snapshot (needs type "snapshot" and a seq)');
+      throw new JobstreamConnectionError(
+        'protocol',
+        'a snapshot event is not a job snapshot (needs type "snapshot" and a seq)',
+      );
     }
     if (s.job_id !== undefined && s.job_id !== this.jobId) {
-      throw new JobstreamConnectionError('protocol', `a snapshot belongs to job ${String(s.job_id)}, not ${this.jobId}`);
+      throw new JobstreamConnectionError(
+        'protocol',
+        `a snapshot belongs to job ${String(s.job_id)}, not ${this.jobId}`,
+      );
     }
     return v as JobSnapshot;
   }
@@ -323,11 +352,23 @@ class JobStreamImpl implements JobStream<JobStreamItem> {
       throw new JobstreamConnectionError('protocol', 'an SSE event carried data that is not JSON', { cause: err });
     }
     const e = v as Partial<JobEvent> | null;
-    if (!e || typeof e !== 'object' || typeof e.type !== 'string' || !Number.isSafeInteger(e.seq) || (e.seq as number) < 1) {
-      throw new JobstreamConnectionError('protocol', 'an SSE event is not a job event (needs type and a positive integer seq)');
+    if (
+      !e ||
+      typeof e !== 'object' ||
+      typeof e.type !== 'string' ||
+      !Number.isSafeInteger(e.seq) ||
+      (e.seq as number) < 1
+    ) {
+      throw new JobstreamConnectionError(
+        'protocol',
+        'an SSE event is not a job event (needs type and a positive integer seq)',
+      );
     }
     if (e.job_id !== undefined && e.job_id !== this.jobId) {
-      throw new JobstreamConnectionError('protocol', `an SSE event belongs to job ${String(e.job_id)}, not ${this.jobId}`);
+      throw new JobstreamConnectionError(
+        'protocol',
+        `an SSE event belongs to job ${String(e.job_id)}, not ${this.jobId}`,
+      );
     }
     return v as JobEvent;
   }

@@ -61,7 +61,11 @@ describe('subscribeJobStream', () => {
     const message = 'reconnects ' + 'many small words '.repeat(20);
     const id = s.addJob(echoEvents(message));
     let reconnects = 0;
-    const sub = subscribeJobStream(id, { onReconnect: () => reconnects++ }, { baseUrl: s.baseUrl, reconnect: { ...FAST, random: seededRandom(7) } });
+    const sub = subscribeJobStream(
+      id,
+      { onReconnect: () => reconnects++ },
+      { baseUrl: s.baseUrl, reconnect: { ...FAST, random: seededRandom(7) } },
+    );
     const result = await sub.done;
     expect(result).toMatchObject({ outcome: 'completed', text: message });
     expect(reconnects).toBeGreaterThan(0);
@@ -69,9 +73,16 @@ describe('subscribeJobStream', () => {
 
   it('reports a job failure as completion with the error event, not as onError', async () => {
     const s = await start();
-    const id = s.addJob([{ type: 'token', text: 'x' }, { type: 'error', code: 'agent_failed', message: 'boom', retryable: false, usage }]);
+    const id = s.addJob([
+      { type: 'token', text: 'x' },
+      { type: 'error', code: 'agent_failed', message: 'boom', retryable: false, usage },
+    ]);
     const errors: unknown[] = [];
-    const result = await subscribeJobStream(id, { onError: (e) => errors.push(e) }, { baseUrl: s.baseUrl, reconnect: FAST }).done;
+    const result = await subscribeJobStream(
+      id,
+      { onError: (e) => errors.push(e) },
+      { baseUrl: s.baseUrl, reconnect: FAST },
+    ).done;
     expect(errors).toEqual([]);
     expect(result.outcome).toBe('completed');
     expect(result.outcome === 'completed' && result.terminal.type).toBe('error');
@@ -81,7 +92,11 @@ describe('subscribeJobStream', () => {
     const s = await start({ onStream: () => ({ status: 503, code: 'service_unavailable' }) });
     const id = s.addJob([{ type: 'status', status: 'running' }]);
     const errors: unknown[] = [];
-    const result = await subscribeJobStream(id, { onError: (e) => errors.push(e) }, { baseUrl: s.baseUrl, reconnect: { ...FAST, maxRetries: 2 } }).done;
+    const result = await subscribeJobStream(
+      id,
+      { onError: (e) => errors.push(e) },
+      { baseUrl: s.baseUrl, reconnect: { ...FAST, maxRetries: 2 } },
+    ).done;
     expect(s.streamRequests).toHaveLength(3);
     expect(errors).toHaveLength(1);
     const err = errors[0] as JobstreamError;
@@ -95,7 +110,11 @@ describe('subscribeJobStream', () => {
     const s = await start({ onStream: () => ({ status: 410, code: 'cursor_expired' }) });
     const id = s.addJob(echoEvents('done already'));
     let error: unknown;
-    await subscribeJobStream(id, { onError: (e) => (error = e) }, { baseUrl: s.baseUrl, resumeAfter: cursorOf(s.jobs.get(id)!.events[0]!), reconnect: FAST }).done;
+    await subscribeJobStream(
+      id,
+      { onError: (e) => (error = e) },
+      { baseUrl: s.baseUrl, resumeAfter: cursorOf(s.jobs.get(id)!.events[0]!), reconnect: FAST },
+    ).done;
     expect((error as JobstreamError).code).toBe('cursor_expired');
     expect((error as JobstreamError).job?.status).toBe('completed');
     expect(s.streamRequests).toHaveLength(1);
@@ -139,7 +158,16 @@ describe('subscribeJobStream', () => {
     const id = s.addJob(echoEvents('a b c'));
     const boom = new Error('handler bug');
     let error: unknown;
-    const result = await subscribeJobStream(id, { onToken: () => { throw boom; }, onError: (e) => (error = e) }, { baseUrl: s.baseUrl, reconnect: FAST }).done;
+    const result = await subscribeJobStream(
+      id,
+      {
+        onToken: () => {
+          throw boom;
+        },
+        onError: (e) => (error = e),
+      },
+      { baseUrl: s.baseUrl, reconnect: FAST },
+    ).done;
     expect(error).toBe(boom);
     expect(result.outcome).toBe('failed');
   });
@@ -153,7 +181,17 @@ describe('streamJobTokens', () => {
     let text = '';
     let error: unknown;
     const first = await new Promise<ReturnType<typeof streamJobTokens>>((resolve) => {
-      const h = streamJobTokens(id, { onToken: (_t, all) => (text = all), onError: (e) => { error = e; resolve(h); } }, { baseUrl: s.baseUrl });
+      const h = streamJobTokens(
+        id,
+        {
+          onToken: (_t, all) => (text = all),
+          onError: (e) => {
+            error = e;
+            resolve(h);
+          },
+        },
+        { baseUrl: s.baseUrl },
+      );
     });
     expect((error as JobstreamConnectionError).reason).toBe('dropped');
     expect(text).toBe('one two ');
@@ -161,7 +199,11 @@ describe('streamJobTokens', () => {
     expect(resumeAfter).toBe(cursorOf(s.jobs.get(id)!.events[2]!));
     let rest = '';
     const done = await new Promise<string>((resolve) => {
-      streamJobTokens(id, { onToken: (_t, all) => (rest = all), onDone: (t) => resolve(t.type) }, { baseUrl: s.baseUrl, resumeAfter: resumeAfter! });
+      streamJobTokens(
+        id,
+        { onToken: (_t, all) => (rest = all), onDone: (t) => resolve(t.type) },
+        { baseUrl: s.baseUrl, resumeAfter: resumeAfter! },
+      );
     });
     expect(done).toBe('done');
     expect(text + rest).toBe(message);
@@ -172,7 +214,11 @@ describe('streamJobTokens', () => {
     const id = s.addJob(RETRIED);
     const resets: number[] = [];
     const final = await new Promise<string>((resolve) => {
-      streamJobTokens(id, { onToken: () => {}, onReset: (a) => resets.push(a), onDone: (_t, text) => resolve(text) }, { baseUrl: s.baseUrl });
+      streamJobTokens(
+        id,
+        { onToken: () => {}, onReset: (a) => resets.push(a), onDone: (_t, text) => resolve(text) },
+        { baseUrl: s.baseUrl },
+      );
     });
     expect(resets).toEqual([2]);
     expect(final).toBe('second try');
@@ -180,7 +226,7 @@ describe('streamJobTokens', () => {
 });
 
 describe('streamJobUntilComplete', () => {
-  it('resolves with the final job, the final attempt\'s text and every event', async () => {
+  it("resolves with the final job, the final attempt's text and every event", async () => {
     const s = await start({ onStream: (r) => (r.n === 1 ? { cutAfterBytes: 200 } : undefined) });
     const id = s.addJob(RETRIED);
     const client = createClient({ baseUrl: s.baseUrl });
@@ -193,10 +239,15 @@ describe('streamJobUntilComplete', () => {
 
   it('resolves for a cancelled job and rejects on a final error', async () => {
     const s = await start();
-    const cancelled = s.addJob([{ type: 'token', text: 'a' }, { type: 'cancelled', reason: 'user', usage }]);
+    const cancelled = s.addJob([
+      { type: 'token', text: 'a' },
+      { type: 'cancelled', reason: 'user', usage },
+    ]);
     const r = await streamJobUntilComplete(cancelled, { baseUrl: s.baseUrl, reconnect: FAST });
     expect(r.job.status).toBe('cancelled');
-    const err = await streamJobUntilComplete('job_missing', { baseUrl: s.baseUrl, reconnect: FAST }).catch((e: unknown) => e);
+    const err = await streamJobUntilComplete('job_missing', { baseUrl: s.baseUrl, reconnect: FAST }).catch(
+      (e: unknown) => e,
+    );
     expect((err as JobstreamError).status).toBe(404);
   });
 
@@ -204,7 +255,12 @@ describe('streamJobUntilComplete', () => {
     const s = await start();
     const id = s.addJob([{ type: 'status', status: 'running' }]);
     const ac = new AbortController();
-    const p = streamJobUntilComplete(id, { baseUrl: s.baseUrl, signal: ac.signal, onEvent: () => ac.abort(), reconnect: FAST });
+    const p = streamJobUntilComplete(id, {
+      baseUrl: s.baseUrl,
+      signal: ac.signal,
+      onEvent: () => ac.abort(),
+      reconnect: FAST,
+    });
     const err = await p.catch((e: unknown) => e);
     expect((err as Error).name).toBe('AbortError');
   });
@@ -214,19 +270,26 @@ describe('waitFor', () => {
   it('resolves with the first matching event', async () => {
     const s = await start();
     const id = s.addJob(echoEvents('alpha beta gamma'));
-    const e = await waitFor(id, (e): e is JobEvent<'token'> => e.type === 'token' && e.text.startsWith('beta'), { baseUrl: s.baseUrl, reconnect: FAST });
+    const e = await waitFor(id, (e): e is JobEvent<'token'> => e.type === 'token' && e.text.startsWith('beta'), {
+      baseUrl: s.baseUrl,
+      reconnect: FAST,
+    });
     expect(e.text).toBe('beta ');
   });
 
   it('rejects when the job ends without a match', async () => {
     const s = await start();
     const id = s.addJob(echoEvents('alpha'));
-    await expect(waitFor(id, (e) => e.type === 'input_required', { baseUrl: s.baseUrl, reconnect: FAST })).rejects.toBeInstanceOf(JobstreamUnmatchedError);
+    await expect(
+      waitFor(id, (e) => e.type === 'input_required', { baseUrl: s.baseUrl, reconnect: FAST }),
+    ).rejects.toBeInstanceOf(JobstreamUnmatchedError);
   });
 
   it('rejects with a timeout error when nothing matches in time', async () => {
     const s = await start();
     const id = s.addJob([{ type: 'status', status: 'running' }]);
-    await expect(waitFor(id, (e) => e.type === 'done', { baseUrl: s.baseUrl, timeoutMs: 30, reconnect: FAST })).rejects.toBeInstanceOf(JobstreamTimeoutError);
+    await expect(
+      waitFor(id, (e) => e.type === 'done', { baseUrl: s.baseUrl, timeoutMs: 30, reconnect: FAST }),
+    ).rejects.toBeInstanceOf(JobstreamTimeoutError);
   });
 });

@@ -9,7 +9,13 @@ import { isTerminalEvent, type TerminalJobEvent } from './terminal.js';
 import type { Job } from '@jobstream/contracts/job';
 import { TokenAssembler } from './assembler.js';
 import { JobstreamConnectionError, JobstreamError, isRetryable } from './errors.js';
-import { createStreamWith, isSnapshot, type ReconnectInfo, type SnapshotStreamOptions, type StreamOptions } from './stream.js';
+import {
+  createStreamWith,
+  isSnapshot,
+  type ReconnectInfo,
+  type SnapshotStreamOptions,
+  type StreamOptions,
+} from './stream.js';
 import { resolveTransport, type ClientSource, type Transport } from './transport.js';
 
 export type { TerminalJobEvent };
@@ -70,11 +76,20 @@ export type SubscribeOptions = StreamOptions & ClientSource;
  * Follows a job until its terminal event, reconnecting on drops (see `createStream` for the rules), and calls the
  * handlers. Resume a stored position with `options.resumeAfter`.
  */
-export function subscribeJobStream(jobId: string, handlers: SubscribeHandlers, options: SubscribeOptions): Subscription {
+export function subscribeJobStream(
+  jobId: string,
+  handlers: SubscribeHandlers,
+  options: SubscribeOptions,
+): Subscription {
   return subscribeWith(resolveTransport(options), jobId, handlers, options);
 }
 
-export function subscribeWith(transport: Transport, jobId: string, h: SubscribeHandlers, options: StreamOptions): Subscription {
+export function subscribeWith(
+  transport: Transport,
+  jobId: string,
+  h: SubscribeHandlers,
+  options: StreamOptions,
+): Subscription {
   // typed as a stream that may yield snapshots (it does with `snapshot` / `snapshotAfterDisconnectMs`)
   const stream = createStreamWith(transport, jobId, {
     ...options,
@@ -163,7 +178,11 @@ function needsStatusCheck(error: unknown): error is JobstreamError | JobstreamCo
 }
 
 /** The final status check: one `GET /v1/jobs/:id`; its own failure is ignored (the original error matters). */
-export async function attachJobState(transport: Transport, jobId: string, error: JobstreamError | JobstreamConnectionError): Promise<Job | undefined> {
+export async function attachJobState(
+  transport: Transport,
+  jobId: string,
+  error: JobstreamError | JobstreamConnectionError,
+): Promise<Job | undefined> {
   try {
     const r = await transport.json<Job>('GET', `/v1/jobs/${encodeURIComponent(jobId)}`);
     error.job = r.body;
@@ -194,7 +213,11 @@ export interface TokenStreamHandle {
  * {@link JobstreamConnectionError} and `getLastEventId()` tells where to resume (`resumeAfter`). Pass
  * `reconnect: true` (or use {@link subscribeJobStream}) to have the SDK reconnect.
  */
-export function streamJobTokens(jobId: string, callbacks: TokenCallbacks, options: SubscribeOptions): TokenStreamHandle {
+export function streamJobTokens(
+  jobId: string,
+  callbacks: TokenCallbacks,
+  options: SubscribeOptions,
+): TokenStreamHandle {
   const sub = subscribeJobStream(
     jobId,
     {

@@ -1,5 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { EVENT_TYPES, TERMINAL_EVENT_TYPES, isTerminalEvent as contractIsTerminalEvent } from '@jobstream/contracts/events';
+import {
+  EVENT_TYPES,
+  TERMINAL_EVENT_TYPES,
+  isTerminalEvent as contractIsTerminalEvent,
+} from '@jobstream/contracts/events';
 import { JOB_STATUSES, TERMINAL_STATUSES } from '@jobstream/contracts/job';
 import { isTerminalEvent, isTerminalStatus } from './terminal.js';
 
@@ -11,6 +15,7 @@ describe('terminal checks (SDK copies of the contracts)', () => {
     }
   });
   it('agree with the contracts for every status', () => {
-    for (const s of JOB_STATUSES) expect(isTerminalStatus(s)).toBe((TERMINAL_STATUSES as readonly string[]).includes(s));
+    for (const s of JOB_STATUSES)
+      expect(isTerminalStatus(s)).toBe((TERMINAL_STATUSES as readonly string[]).includes(s));
   });
 });

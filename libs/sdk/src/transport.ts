@@ -55,7 +55,9 @@ export class Transport {
       return await this.fetchImpl(url, init);
     } catch (err) {
       if (init.signal?.aborted) throw abortReason(init.signal);
-      throw new JobstreamConnectionError('network', `request to ${redactUrl(url)} failed: ${describe(err)}`, { cause: err });
+      throw new JobstreamConnectionError('network', `request to ${redactUrl(url)} failed: ${describe(err)}`, {
+        cause: err,
+      });
     }
   }
 
@@ -63,7 +65,12 @@ export class Transport {
   async json<T>(
     method: string,
     path: string,
-    opts: { query?: Record<string, string | number | undefined>; body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
+    opts: {
+      query?: Record<string, string | number | undefined>;
+      body?: unknown;
+      headers?: Record<string, string>;
+      signal?: AbortSignal;
+    } = {},
   ): Promise<{ status: number; body: T }> {
     const headers = this.headers({ Accept: 'application/json', ...opts.headers });
     const init: RequestInit = { method, headers };
@@ -80,14 +87,22 @@ export class Transport {
       text = await res.text();
     } catch (err) {
       if (opts.signal?.aborted) throw abortReason(opts.signal);
-      throw new JobstreamConnectionError('network', `reading the response of ${method} ${path} failed: ${describe(err)}`, { cause: err });
+      throw new JobstreamConnectionError(
+        'network',
+        `reading the response of ${method} ${path} failed: ${describe(err)}`,
+        { cause: err },
+      );
     }
     // 204 No Content (deletes)
     if (res.status === 204 || text === '') return { status: res.status, body: undefined as T };
     try {
       return { status: res.status, body: JSON.parse(text) as T };
     } catch (err) {
-      throw new JobstreamConnectionError('protocol', `${method} ${path} answered ${res.status} with a body that is not JSON`, { cause: err });
+      throw new JobstreamConnectionError(
+        'protocol',
+        `${method} ${path} answered ${res.status} with a body that is not JSON`,
+        { cause: err },
+      );
     }
   }
 }

@@ -98,7 +98,12 @@ export function createWebhooksApi(t: Transport): WebhooksApi {
     },
     async deliveries(webhookId, p) {
       const query = { limit: p?.limit, cursor: p?.cursor };
-      return (await t.json<DeliveryPage>('GET', `/v1/webhooks/${seg(webhookId, 'webhookId')}/deliveries`, { query, ...sig(p) })).body;
+      return (
+        await t.json<DeliveryPage>('GET', `/v1/webhooks/${seg(webhookId, 'webhookId')}/deliveries`, {
+          query,
+          ...sig(p),
+        })
+      ).body;
     },
     async redeliver(webhookId, deliveryId, o) {
       const path = `/v1/webhooks/${seg(webhookId, 'webhookId')}/deliveries/${seg(deliveryId, 'deliveryId')}/redeliver`;

@@ -24,7 +24,10 @@ export class RedisShareStore implements ShareStore {
     const jobKey = this.jobKey(share.job_id);
     await this.call(async () => {
       const cur = await this.redis.pexpiretime(jobKey);
-      const m = this.redis.multi().set(this.digestKey(share.token_digest), json, 'PXAT', exp).hset(jobKey, share.id, json);
+      const m = this.redis
+        .multi()
+        .set(this.digestKey(share.token_digest), json, 'PXAT', exp)
+        .hset(jobKey, share.id, json);
       if (cur < exp) m.pexpireat(jobKey, exp);
       await m.exec();
     });
@@ -50,7 +53,9 @@ export class RedisShareStore implements ShareStore {
     const d = await this.call(() => this.redis.hget(this.jobKey(jobId), shareId));
     if (d === null) return false;
     const s = JSON.parse(d) as ShareRecord;
-    await this.call(() => this.redis.multi().del(this.digestKey(s.token_digest)).hdel(this.jobKey(jobId), shareId).exec());
+    await this.call(() =>
+      this.redis.multi().del(this.digestKey(s.token_digest)).hdel(this.jobKey(jobId), shareId).exec(),
+    );
     return true;
   }
 

@@ -78,7 +78,11 @@ export class MemoryThreadStore implements ThreadStore {
     const t = h.thread;
     if (t.active_job_id !== null && input.ifBusy === 'reject') return { kind: 'busy', active_job_id: t.active_job_id };
     if (input.idempotency) {
-      h.idem.set(input.idempotency.key, { jobId: input.jobId, fingerprint: input.idempotency.fingerprint, expiresAt: now + this.opts.idempotencyTtlMs });
+      h.idem.set(input.idempotency.key, {
+        jobId: input.jobId,
+        fingerprint: input.idempotency.fingerprint,
+        expiresAt: now + this.opts.idempotencyTtlMs,
+      });
     }
     t.turns += 1;
     t.last_job_id = input.jobId;

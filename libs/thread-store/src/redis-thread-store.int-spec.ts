@@ -26,7 +26,13 @@ describe('RedisThreadStore keys', () => {
     const j = newJobId();
     await store.beginTurn(t.id, { jobId: j, ifBusy: 'reject', idempotency: { key: 'k', fingerprint: 'f' } });
     expect((await raw.keys('del:*')).sort()).toEqual(
-      ['del:thread:' + t.id, `del:thread:${t.id}:idem`, `del:thread:${t.id}:jobs`, 'del:threads:busy', 'del:threads:dt'].sort(),
+      [
+        'del:thread:' + t.id,
+        `del:thread:${t.id}:idem`,
+        `del:thread:${t.id}:jobs`,
+        'del:threads:busy',
+        'del:threads:dt',
+      ].sort(),
     );
     await store.settle(t.id, j);
     expect(await store.delete(t.id)).toEqual({ kind: 'deleted', job_ids: [j] });

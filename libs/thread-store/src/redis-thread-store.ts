@@ -163,7 +163,12 @@ table.insert(jobs, 1, 'deleted')
 return jobs
 `;
 
-const SCRIPTS = { begin: script(BEGIN), settle: script(SETTLE), markStarted: script(MARK_STARTED), delete: script(DELETE) };
+const SCRIPTS = {
+  begin: script(BEGIN),
+  settle: script(SETTLE),
+  markStarted: script(MARK_STARTED),
+  delete: script(DELETE),
+};
 
 interface State {
   turns: number;
@@ -192,7 +197,6 @@ function toRecord(m: string, s: string): ThreadRecord {
     cancelling: Array.isArray(st.canc) ? st.canc : [],
   };
 }
-
 
 export class RedisThreadStore implements ThreadStore {
   private readonly prefix: string;
@@ -225,7 +229,9 @@ export class RedisThreadStore implements ThreadStore {
     } catch (err) {
       givenUp = true;
       redis.disconnect();
-      throw new ThreadStoreUnavailableError(`thread store unavailable (connect): ${(err as Error).message}`, { cause: err });
+      throw new ThreadStoreUnavailableError(`thread store unavailable (connect): ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     redis.options.commandTimeout = opts.commandTimeoutMs ?? 2_000;
     return new RedisThreadStore(redis, true, opts);
@@ -265,7 +271,9 @@ export class RedisThreadStore implements ThreadStore {
   async list(tenant: string, q: { limit: number; cursor?: string | null }): Promise<ThreadPage> {
     const limit = Math.max(1, Math.floor(q.limit));
     const max = q.cursor ? `(${decodeThreadCursor(q.cursor)}` : '+';
-    const ids = await this.call(() => this.redis.zrevrangebylex(this.key(`threads:${tenant}`), max, '-', 'LIMIT', 0, limit + 1));
+    const ids = await this.call(() =>
+      this.redis.zrevrangebylex(this.key(`threads:${tenant}`), max, '-', 'LIMIT', 0, limit + 1),
+    );
     const page = ids.slice(0, limit);
     const docs = await Promise.all(page.map((id) => this.get(id)));
     const items = docs.filter((d): d is ThreadRecord => d !== null);
@@ -277,7 +285,11 @@ export class RedisThreadStore implements ThreadStore {
     const after = q.cursor ? decodeTurnCursor(q.cursor) : 0;
     const key = this.threadKey(id) + ':jobs';
     const [ids, total] = await this.call(async () => {
-      const r = await this.redis.multi().lrange(key, after, after + limit - 1).llen(key).exec();
+      const r = await this.redis
+        .multi()
+        .lrange(key, after, after + limit - 1)
+        .llen(key)
+        .exec();
       return [r![0]![1] as string[], r![1]![1] as number] as const;
     });
     const items = ids.map((job_id, i) => ({ turn: after + i + 1, job_id }));
@@ -289,18 +301,29 @@ export class RedisThreadStore implements ThreadStore {
     const now = Date.now();
     const k = this.threadKey(id);
     const raw = (await this.call(() =>
-      this.eval(SCRIPTS.begin, [k, `${k}:jobs`, `${k}:idem`, this.key('threads:busy')], [
-        input.jobId,
-        input.ifBusy,
-        input.idempotency?.key ?? '',
-        input.idempotency?.fingerprint ?? '',
-        String(now),
-        new Date(now).toISOString(),
-        String(this.opts.idempotencyTtlMs),
-        id,
-      ]),
+      this.eval(
+        SCRIPTS.begin,
+        [k, `${k}:jobs`, `${k}:idem`, this.key('threads:busy')],
+        [
+          input.jobId,
+          input.ifBusy,
+          input.idempotency?.key ?? '',
+          input.idempotency?.fingerprint ?? '',
+          String(now),
+          new Date(now).toISOString(),
+          String(this.opts.idempotencyTtlMs),
+          id,
+        ],
+      ),
     )) as string;
-    const r = JSON.parse(raw) as { kind: string; turn?: number; state?: string; interrupt?: string[] | object; active_job_id?: string; job_id?: string };
+    const r = JSON.parse(raw) as {
+      kind: string;
+      turn?: number;
+      state?: string;
+      interrupt?: string[] | object;
+      active_job_id?: string;
+      job_id?: string;
+    };
     if (r.kind === 'not_found' || r.kind === 'conflict') return { kind: r.kind };
     if (r.kind === 'busy') return { kind: 'busy', active_job_id: r.active_job_id! };
     if (r.kind === 'existing') return { kind: 'existing', job_id: r.job_id! };
@@ -313,7 +336,11 @@ export class RedisThreadStore implements ThreadStore {
   async settle(id: string, jobId: string): Promise<{ next: string | null }> {
     const now = Date.now();
     const next = (await this.call(() =>
-      this.eval(SCRIPTS.settle, [this.threadKey(id), this.key('threads:busy')], [jobId, String(now), new Date(now).toISOString(), id]),
+      this.eval(
+        SCRIPTS.settle,
+        [this.threadKey(id), this.key('threads:busy')],
+        [jobId, String(now), new Date(now).toISOString(), id],
+      ),
     )) as string;
     return { next: next === '' ? null : next };
   }
@@ -327,7 +354,11 @@ export class RedisThreadStore implements ThreadStore {
     if (!t) return { kind: 'not_found' };
     const k = this.threadKey(id);
     const r = (await this.call(() =>
-      this.eval(SCRIPTS.delete, [k, `${k}:jobs`, `${k}:idem`, this.key('threads:busy'), this.key(`threads:${t.tenant}`)], [id]),
+      this.eval(
+        SCRIPTS.delete,
+        [k, `${k}:jobs`, `${k}:idem`, this.key('threads:busy'), this.key(`threads:${t.tenant}`)],
+        [id],
+      ),
     )) as string[];
     if (r[0] === 'not_found') return { kind: 'not_found' };
     if (r[0] === 'busy') return { kind: 'busy', active_job_id: r[1]! };
@@ -336,7 +367,14 @@ export class RedisThreadStore implements ThreadStore {
 
   async listBusy(olderThan: Date, limit: number): Promise<ThreadRecord[]> {
     const ids = await this.call(() =>
-      this.redis.zrangebyscore(this.key('threads:busy'), '-inf', `(${olderThan.getTime()}`, 'LIMIT', 0, Math.max(1, Math.floor(limit))),
+      this.redis.zrangebyscore(
+        this.key('threads:busy'),
+        '-inf',
+        `(${olderThan.getTime()}`,
+        'LIMIT',
+        0,
+        Math.max(1, Math.floor(limit)),
+      ),
     );
     const docs = await Promise.all(ids.map((id) => this.get(id)));
     return docs.filter((d): d is ThreadRecord => d !== null && (d.active_job_id !== null || d.cancelling.length > 0));

@@ -62,7 +62,8 @@ export interface BeginTurnInput {
   idempotency?: { key: string; fingerprint: string };
 }
 
-export type DeleteThreadResult = { kind: 'not_found' } | { kind: 'busy'; active_job_id: string } | { kind: 'deleted'; job_ids: string[] };
+export type DeleteThreadResult =
+  { kind: 'not_found' } | { kind: 'busy'; active_job_id: string } | { kind: 'deleted'; job_ids: string[] };
 
 export interface ThreadPage {
   items: ThreadRecord[];
@@ -114,9 +115,23 @@ export class ThreadStoreUnavailableError extends Error {
   }
 }
 
-export function newThreadRecord(fields: Pick<ThreadRecord, 'id' | 'tenant' | 'agent' | 'metadata'>, now = new Date()): ThreadRecord {
+export function newThreadRecord(
+  fields: Pick<ThreadRecord, 'id' | 'tenant' | 'agent' | 'metadata'>,
+  now = new Date(),
+): ThreadRecord {
   const iso = now.toISOString();
-  return { ...fields, created_at: iso, updated_at: iso, turns: 0, active_job_id: null, active_started: false, last_job_id: null, pending: [], interrupting: null, cancelling: [] };
+  return {
+    ...fields,
+    created_at: iso,
+    updated_at: iso,
+    turns: 0,
+    active_job_id: null,
+    active_started: false,
+    last_job_id: null,
+    pending: [],
+    interrupting: null,
+    cancelling: [],
+  };
 }
 
 export function encodeThreadCursor(lastId: string): string {

@@ -34,7 +34,8 @@ export interface JobEventFeed {
 }
 
 /** Is this event one that webhooks are sent for? */
-export const isFeedEvent = (e: { type: string }): boolean => WEBHOOK_EVENT_OF[e.type as keyof typeof WEBHOOK_EVENT_OF] !== undefined;
+export const isFeedEvent = (e: { type: string }): boolean =>
+  WEBHOOK_EVENT_OF[e.type as keyof typeof WEBHOOK_EVENT_OF] !== undefined;
 
 /**
  * The embedded engine's event log with a tap: every stored event of interest is handed to the feed's handler
@@ -205,7 +206,9 @@ export class JetStreamJobEventFeed implements JobEventFeed {
       } catch (err) {
         if (stopping() || i >= 4) {
           // hand it back: this or another process gets it again
-          this.opts.logger?.warn(`webhook feed handler failed for ${event.job_id} (${event.type}), redelivering: ${(err as Error).message}`);
+          this.opts.logger?.warn(
+            `webhook feed handler failed for ${event.job_id} (${event.type}), redelivering: ${(err as Error).message}`,
+          );
           m.nak(1_000);
           return;
         }

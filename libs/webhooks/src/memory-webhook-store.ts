@@ -116,7 +116,10 @@ export class MemoryWebhookStore implements WebhookStore {
 
   async claimDue(now: Date, limit: number, leaseMs: number): Promise<Delivery[]> {
     const t = now.getTime();
-    const due = [...this.due.entries()].filter(([, at]) => at <= t).sort((a, b) => a[1] - b[1]).slice(0, Math.max(0, limit));
+    const due = [...this.due.entries()]
+      .filter(([, at]) => at <= t)
+      .sort((a, b) => a[1] - b[1])
+      .slice(0, Math.max(0, limit));
     const out: Delivery[] = [];
     for (const [id] of due) {
       const d = this.deliveries.get(id);
@@ -130,7 +133,11 @@ export class MemoryWebhookStore implements WebhookStore {
     return out;
   }
 
-  async recordAttempt(id: string, attempt: Omit<DeliveryAttempt, 'attempt' | 'trigger'>, outcome: AttemptOutcome): Promise<Delivery | null> {
+  async recordAttempt(
+    id: string,
+    attempt: Omit<DeliveryAttempt, 'attempt' | 'trigger'>,
+    outcome: AttemptOutcome,
+  ): Promise<Delivery | null> {
     const d = this.deliveries.get(id);
     if (!d) return null;
     const next = applyAttempt(d, attempt, outcome);

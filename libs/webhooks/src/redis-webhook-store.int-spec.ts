@@ -13,4 +13,6 @@ afterAll(async () => {
 });
 
 // each test gets its own key prefix on the one private redis-server
-webhookStoreConformance('redis', () => RedisWebhookStore.create({ url: redis.url, retentionMs: 3_600_000, prefix: `t:${randomUUID()}:` }));
+webhookStoreConformance('redis', () =>
+  RedisWebhookStore.create({ url: redis.url, retentionMs: 3_600_000, prefix: `t:${randomUUID()}:` }),
+);

@@ -73,8 +73,11 @@ for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[3], id) end
 return ids
 `;
 
-const SCRIPTS = { createEndpoint: script(CREATE_ENDPOINT), createDelivery: script(CREATE_DELIVERY), claim: script(CLAIM) };
-
+const SCRIPTS = {
+  createEndpoint: script(CREATE_ENDPOINT),
+  createDelivery: script(CREATE_DELIVERY),
+  claim: script(CLAIM),
+};
 
 export class RedisWebhookStore implements WebhookStore {
   private readonly prefix: string;
@@ -107,7 +110,9 @@ export class RedisWebhookStore implements WebhookStore {
     } catch (err) {
       givenUp = true;
       redis.disconnect();
-      throw new WebhookStoreUnavailableError(`webhook store unavailable (connect): ${(err as Error).message}`, { cause: err });
+      throw new WebhookStoreUnavailableError(`webhook store unavailable (connect): ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     redis.options.commandTimeout = opts.commandTimeoutMs ?? 2_000;
     return new RedisWebhookStore(redis, true, opts);
@@ -115,7 +120,11 @@ export class RedisWebhookStore implements WebhookStore {
 
   async createEndpoint(ep: WebhookEndpoint, maxPerTenant: number): Promise<WebhookEndpoint> {
     const ok = await this.call(() =>
-      this.eval(SCRIPTS.createEndpoint, [this.k(`ep:${ep.id}`), this.tenantKey(ep.tenant)], [ep.id, JSON.stringify(ep), String(maxPerTenant)]),
+      this.eval(
+        SCRIPTS.createEndpoint,
+        [this.k(`ep:${ep.id}`), this.tenantKey(ep.tenant)],
+        [ep.id, JSON.stringify(ep), String(maxPerTenant)],
+      ),
     );
     if (ok !== 1) throw new WebhookLimitError(maxPerTenant);
     return structuredClone(ep);
@@ -141,7 +150,13 @@ export class RedisWebhookStore implements WebhookStore {
   async deleteEndpoint(tenant: string, id: string): Promise<boolean> {
     const ep = await this.getEndpoint(tenant, id);
     if (!ep) return false;
-    await this.call(() => this.redis.multi().del(this.k(`ep:${id}`)).zrem(this.tenantKey(tenant), id).exec());
+    await this.call(() =>
+      this.redis
+        .multi()
+        .del(this.k(`ep:${id}`))
+        .zrem(this.tenantKey(tenant), id)
+        .exec(),
+    );
     return true;
   }
 
@@ -167,7 +182,14 @@ export class RedisWebhookStore implements WebhookStore {
       this.eval(
         SCRIPTS.createDelivery,
         [this.k(`dedup:${d.dedupKey}`), this.dlvKey(d.id), this.k(`eplog:${d.webhook_id}`), this.k('due')],
-        [d.id, JSON.stringify(rec), String(this.opts.retentionMs), String(d.now.getTime()), String(this.opts.maxDeliveriesPerEndpoint ?? 1_000), this.dlvKey('')],
+        [
+          d.id,
+          JSON.stringify(rec),
+          String(this.opts.retentionMs),
+          String(d.now.getTime()),
+          String(this.opts.maxDeliveriesPerEndpoint ?? 1_000),
+          this.dlvKey(''),
+        ],
       ),
     );
     return ok === 1 ? rec : null;
@@ -180,7 +202,9 @@ export class RedisWebhookStore implements WebhookStore {
 
   async listDeliveries(tenant: string, webhookId: string, limit: number, before?: string | null): Promise<Delivery[]> {
     const max = before ? `(${before}` : '+';
-    const ids = await this.call(() => this.redis.zrevrangebylex(this.k(`eplog:${webhookId}`), max, '-', 'LIMIT', 0, Math.max(1, limit)));
+    const ids = await this.call(() =>
+      this.redis.zrevrangebylex(this.k(`eplog:${webhookId}`), max, '-', 'LIMIT', 0, Math.max(1, limit)),
+    );
     if (ids.length === 0) return [];
     const docs = await this.call(() => this.redis.mget(ids.map((id) => this.dlvKey(id))));
     return docs
@@ -192,7 +216,9 @@ export class RedisWebhookStore implements WebhookStore {
   async claimDue(now: Date, limit: number, leaseMs: number): Promise<Delivery[]> {
     if (limit <= 0) return [];
     const t = now.getTime();
-    const ids = (await this.call(() => this.eval(SCRIPTS.claim, [this.k('due')], [String(t), String(limit), String(t + leaseMs)]))) as string[];
+    const ids = (await this.call(() =>
+      this.eval(SCRIPTS.claim, [this.k('due')], [String(t), String(limit), String(t + leaseMs)]),
+    )) as string[];
     if (ids.length === 0) return [];
     const docs = await this.call(() => this.redis.mget(ids.map((id) => this.dlvKey(id))));
     const out: Delivery[] = [];
@@ -206,7 +232,11 @@ export class RedisWebhookStore implements WebhookStore {
     return out;
   }
 
-  async recordAttempt(id: string, attempt: Omit<DeliveryAttempt, 'attempt' | 'trigger'>, outcome: AttemptOutcome): Promise<Delivery | null> {
+  async recordAttempt(
+    id: string,
+    attempt: Omit<DeliveryAttempt, 'attempt' | 'trigger'>,
+    outcome: AttemptOutcome,
+  ): Promise<Delivery | null> {
     // Only the holder of the claim's lease writes here; a concurrent redeliver request may be overwritten by the
     // try's outcome, which is harmless (the delivery was just tried).
     const d = await this.load(id);
@@ -224,7 +254,11 @@ export class RedisWebhookStore implements WebhookStore {
     if (!d) return null;
     const next = applyRedeliver(d, now);
     await this.call(() =>
-      this.redis.multi().set(this.dlvKey(id), JSON.stringify(next), 'PX', this.opts.retentionMs).zadd(this.k('due'), now.getTime(), id).exec(),
+      this.redis
+        .multi()
+        .set(this.dlvKey(id), JSON.stringify(next), 'PX', this.opts.retentionMs)
+        .zadd(this.k('due'), now.getTime(), id)
+        .exec(),
     );
     return next;
   }

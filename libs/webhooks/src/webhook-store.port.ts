@@ -80,10 +80,7 @@ export interface NewDelivery {
 }
 
 /** What happens after a try. */
-export type AttemptOutcome =
-  | { kind: 'delivered' }
-  | { kind: 'retry'; at: Date }
-  | { kind: 'failed' };
+export type AttemptOutcome = { kind: 'delivered' } | { kind: 'retry'; at: Date } | { kind: 'failed' };
 
 export interface WebhookStore {
   createEndpoint(ep: WebhookEndpoint, maxPerTenant: number): Promise<WebhookEndpoint>;
@@ -103,7 +100,11 @@ export interface WebhookStore {
   /** Due deliveries, leased for `leaseMs` (see the contract above). */
   claimDue(now: Date, limit: number, leaseMs: number): Promise<Delivery[]>;
   /** Appends a try to the log and applies its outcome. Null when the delivery is gone. */
-  recordAttempt(id: string, attempt: Omit<DeliveryAttempt, 'attempt' | 'trigger'>, outcome: AttemptOutcome): Promise<Delivery | null>;
+  recordAttempt(
+    id: string,
+    attempt: Omit<DeliveryAttempt, 'attempt' | 'trigger'>,
+    outcome: AttemptOutcome,
+  ): Promise<Delivery | null>;
   /** Schedules another try now, whatever the status (a redeliver request); the retry schedule starts over. */
   redeliver(tenant: string, webhookId: string, id: string, now: Date): Promise<Delivery | null>;
   /** Deliveries still scheduled (metrics). */
@@ -134,7 +135,10 @@ export function applyAttempt(
   outcome: AttemptOutcome,
 ): Delivery {
   const n = d.attempt_count + 1;
-  const attempts = [...d.attempts, { attempt: n, ...attempt, trigger: d.manual ? ('manual' as const) : ('scheduled' as const) }];
+  const attempts = [
+    ...d.attempts,
+    { attempt: n, ...attempt, trigger: d.manual ? ('manual' as const) : ('scheduled' as const) },
+  ];
   return {
     ...d,
     attempt_count: n,
@@ -149,5 +153,12 @@ export function applyAttempt(
 
 /** A delivery scheduled again at once by a redeliver request. */
 export function applyRedeliver(d: Delivery, now: Date): Delivery {
-  return { ...d, status: 'pending', schedule_index: 0, manual: true, next_attempt_at: now.toISOString(), updated_at: now.toISOString() };
+  return {
+    ...d,
+    status: 'pending',
+    schedule_index: 0,
+    manual: true,
+    next_attempt_at: now.toISOString(),
+    updated_at: now.toISOString(),
+  };
 }

@@ -27,7 +27,10 @@ const single = z.preprocess((v) => (Array.isArray(v) ? v[v.length - 1] : v), z.s
 
 export const listQuerySchema = z.object({
   status: z.preprocess((v) => (v === '' ? undefined : v), z.enum(JOB_STATUSES).optional()),
-  limit: z.preprocess((v) => (Array.isArray(v) ? v[v.length - 1] : v), intParam('limit', 1, LIST_LIMIT_MAX, LIST_LIMIT_DEFAULT)),
+  limit: z.preprocess(
+    (v) => (Array.isArray(v) ? v[v.length - 1] : v),
+    intParam('limit', 1, LIST_LIMIT_MAX, LIST_LIMIT_DEFAULT),
+  ),
   cursor: single,
 });
 export type ListQuery = z.infer<typeof listQuerySchema>;
@@ -54,12 +57,18 @@ export const STREAM_FORMATS = ['sse', 'ai-sdk'] as const;
 export const eventsQuerySchema = z.object({
   after: single,
   types: typesParam,
-  limit: z.preprocess((v) => (Array.isArray(v) ? v[v.length - 1] : v), intParam('limit', 1, EVENTS_LIMIT_MAX, EVENTS_LIMIT_DEFAULT)),
+  limit: z.preprocess(
+    (v) => (Array.isArray(v) ? v[v.length - 1] : v),
+    intParam('limit', 1, EVENTS_LIMIT_MAX, EVENTS_LIMIT_DEFAULT),
+  ),
 });
 export type EventsQuery = z.infer<typeof eventsQuerySchema>;
 
 export const waitQuerySchema = z.object({
-  timeout_s: z.preprocess((v) => (Array.isArray(v) ? v[v.length - 1] : v), intParam('timeout_s', 0, WAIT_TIMEOUT_MAX_S, WAIT_TIMEOUT_DEFAULT_S)),
+  timeout_s: z.preprocess(
+    (v) => (Array.isArray(v) ? v[v.length - 1] : v),
+    intParam('timeout_s', 0, WAIT_TIMEOUT_MAX_S, WAIT_TIMEOUT_DEFAULT_S),
+  ),
 });
 export type WaitQuery = z.infer<typeof waitQuerySchema>;
 

@@ -5,7 +5,9 @@ import { AiSdkEncoder, type UiChunk } from './ai-sdk.encoder.js';
 
 const JOB = 'job_01JX0000000000000000000003';
 const stamp = (events: [number, AgentEvent][]): JobEvent[] =>
-  events.map(([attempt, e], i) => ({ ...e, job_id: JOB, seq: i + 1, ts: '2026-01-01T00:00:00.000Z', attempt }) as JobEvent);
+  events.map(
+    ([attempt, e], i) => ({ ...e, job_id: JOB, seq: i + 1, ts: '2026-01-01T00:00:00.000Z', attempt }) as JobEvent,
+  );
 
 async function assemble(chunks: UiChunk[], errors: Error[] = []) {
   const stream = new ReadableStream<UIMessageChunk>({
@@ -51,9 +53,27 @@ describe('AiSdkEncoder', () => {
       'finish',
     ]);
     const m = await assemble(chunks);
-    expect(m.parts.map((p) => p.type)).toEqual(['data-jobstream', 'reasoning', 'text', 'dynamic-tool', 'text', 'data-jobstream']);
-    expect(m.parts[3]).toMatchObject({ toolCallId: 'c1', toolName: 'calc', state: 'output-error', errorText: 'boom', input: { x: 1 } });
-    expect(m.metadata).toEqual({ job_id: JOB, attempt: 1, status: 'completed', usage: { input_tokens: 1, output_tokens: 3 } });
+    expect(m.parts.map((p) => p.type)).toEqual([
+      'data-jobstream',
+      'reasoning',
+      'text',
+      'dynamic-tool',
+      'text',
+      'data-jobstream',
+    ]);
+    expect(m.parts[3]).toMatchObject({
+      toolCallId: 'c1',
+      toolName: 'calc',
+      state: 'output-error',
+      errorText: 'boom',
+      input: { x: 1 },
+    });
+    expect(m.metadata).toEqual({
+      job_id: JOB,
+      attempt: 1,
+      status: 'completed',
+      usage: { input_tokens: 1, output_tokens: 3 },
+    });
   });
 
   it('restarts the message on an attempt, and a failed job ends with error then finish and [DONE]', async () => {
@@ -64,7 +84,16 @@ describe('AiSdkEncoder', () => {
       [2, { type: 'attempt', attempt: 2, reason: 'worker_lost' }],
       [2, { type: 'tool_call_end', call_id: 'c1', name: 'calc', result: 1 }],
       [2, { type: 'token', text: 'new' }],
-      [2, { type: 'error', code: 'agent_failed', message: 'nope', retryable: false, usage: { input_tokens: 0, output_tokens: 1 } }],
+      [
+        2,
+        {
+          type: 'error',
+          code: 'agent_failed',
+          message: 'nope',
+          retryable: false,
+          usage: { input_tokens: 0, output_tokens: 1 },
+        },
+      ],
     ]);
     const chunks = events.flatMap((e) => enc.chunks(e));
     const errors: Error[] = [];

@@ -77,7 +77,13 @@ export class AiSdkEncoder {
       case 'tool_call_start':
         this.close(out);
         this.calls.add(e.call_id);
-        out.push({ type: 'tool-input-available', toolCallId: e.call_id, toolName: e.name, input: e.arguments ?? {}, dynamic: true });
+        out.push({
+          type: 'tool-input-available',
+          toolCallId: e.call_id,
+          toolName: e.name,
+          input: e.arguments ?? {},
+          dynamic: true,
+        });
         break;
       case 'tool_call_end':
         if (!this.calls.has(e.call_id)) {

@@ -25,9 +25,11 @@ export interface EventFilter {
 export function parseEventFilter(raw: string | string[] | undefined): EventFilter | null {
   if (raw === undefined) return null;
   const value = Array.isArray(raw) ? raw.join(',') : raw;
-  if (value.length > TYPES_PARAM_MAX_CHARS) throw ApiError.invalid(`types must be at most ${TYPES_PARAM_MAX_CHARS} characters`);
+  if (value.length > TYPES_PARAM_MAX_CHARS)
+    throw ApiError.invalid(`types must be at most ${TYPES_PARAM_MAX_CHARS} characters`);
   const names = value.split(',').map((s) => s.trim());
-  if (names.every((n) => n === '')) throw ApiError.invalid(`types must list at least one event type (${EVENT_TYPES.join(', ')})`);
+  if (names.every((n) => n === ''))
+    throw ApiError.invalid(`types must list at least one event type (${EVENT_TYPES.join(', ')})`);
   const wanted = new Set<string>(TERMINAL_EVENT_TYPES);
   for (const n of names) {
     if (n === '') continue;

@@ -34,7 +34,8 @@ export class StreamPlanner {
     const render: StreamRender = {};
     if (q.format === 'ai-sdk') {
       // the AI SDK's resume replays the whole message: always from the job's first event (a cursor is ignored)
-      if (q.snapshot) throw ApiError.invalid('snapshot cannot be combined with format=ai-sdk (it always replays the whole message)');
+      if (q.snapshot)
+        throw ApiError.invalid('snapshot cannot be combined with format=ai-sdk (it always replays the whole message)');
       const start = await this.streams.resolveCursor(job, undefined);
       const encoder = new AiSdkEncoder(job.id);
       render.frame = (e) => (filter && !filter.allows(e.event.type) ? '' : encoder.frames(e.event));

@@ -39,9 +39,17 @@ function authHeaders(json) {
   return h;
 }
 async function api(method, path, body) {
-  const res = await fetch(path, { method, headers: authHeaders(body !== undefined), body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(path, {
+    method,
+    headers: authHeaders(body !== undefined),
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   let data = null;
-  try { data = await res.json(); } catch { /* not JSON */ }
+  try {
+    data = await res.json();
+  } catch {
+    /* not JSON */
+  }
   if (!res.ok) {
     throw new Error(data && data.error ? data.error.code + ': ' + data.error.message : 'HTTP ' + res.status);
   }
@@ -49,17 +57,29 @@ async function api(method, path, body) {
 }
 function detailOf(ev) {
   switch (ev.type) {
-    case 'token': case 'thinking': return JSON.stringify(ev.text);
-    case 'status': return ev.status;
-    case 'done': return 'usage ' + JSON.stringify(ev.usage);
-    case 'error': return ev.code + ': ' + ev.message;
-    case 'cancelled': return 'reason ' + JSON.stringify(ev.reason);
-    case 'attempt': return 'attempt ' + ev.attempt + ' (' + ev.reason + ')';
-    case 'tool_call_start': return ev.name + ' ' + JSON.stringify(ev.arguments);
-    case 'tool_call_end': return ev.name + ' ' + JSON.stringify(ev.error !== undefined ? ev.error : ev.result);
-    case 'input_required': return ev.kind + ': ' + JSON.stringify(ev.prompt);
-    case 'input_received': return JSON.stringify(ev.input);
-    default: return '';
+    case 'token':
+    case 'thinking':
+      return JSON.stringify(ev.text);
+    case 'status':
+      return ev.status;
+    case 'done':
+      return 'usage ' + JSON.stringify(ev.usage);
+    case 'error':
+      return ev.code + ': ' + ev.message;
+    case 'cancelled':
+      return 'reason ' + JSON.stringify(ev.reason);
+    case 'attempt':
+      return 'attempt ' + ev.attempt + ' (' + ev.reason + ')';
+    case 'tool_call_start':
+      return ev.name + ' ' + JSON.stringify(ev.arguments);
+    case 'tool_call_end':
+      return ev.name + ' ' + JSON.stringify(ev.error !== undefined ? ev.error : ev.result);
+    case 'input_required':
+      return ev.kind + ': ' + JSON.stringify(ev.prompt);
+    case 'input_received':
+      return JSON.stringify(ev.input);
+    default:
+      return '';
   }
 }
 function addRow(cells, cls) {
@@ -87,11 +107,22 @@ function onEvent(r, type, msg) {
   if (r !== run || r.ended) return;
   const ev = JSON.parse(msg.data);
   const id = msg.lastEventId;
-  if (ev.seq !== r.lastSeq + 1) r.anomalies.push((ev.seq <= r.lastSeq ? 'duplicate' : 'gap') + ' at seq ' + ev.seq + ' (expected ' + (r.lastSeq + 1) + ')');
+  if (ev.seq !== r.lastSeq + 1)
+    r.anomalies.push(
+      (ev.seq <= r.lastSeq ? 'duplicate' : 'gap') + ' at seq ' + ev.seq + ' (expected ' + (r.lastSeq + 1) + ')',
+    );
   r.lastSeq = Math.max(r.lastSeq, ev.seq);
   r.lastId = id;
   $('cursor').textContent = id;
-  const row = addRow([[id, 'mono'], [String(ev.seq), 'mono'], [type, 'type'], [detailOf(ev), 'detail']], TERMINAL.has(type) ? 'terminal' : '');
+  const row = addRow(
+    [
+      [id, 'mono'],
+      [String(ev.seq), 'mono'],
+      [type, 'type'],
+      [detailOf(ev), 'detail'],
+    ],
+    TERMINAL.has(type) ? 'terminal' : '',
+  );
   row.dataset.id = id;
   row.dataset.seq = String(ev.seq);
   if (type === 'token') r.text += ev.text;
@@ -99,18 +130,29 @@ function onEvent(r, type, msg) {
   if (type === 'status' && ev.status === 'waiting_for_input') setStatus('waiting');
   if (type === 'status' && ev.status === 'running' && r.es) setStatus('streaming');
   if (type === 'input_received' && r.ask && r.ask.request_id === ev.request_id) hideAsk(r);
-  if (type === 'attempt') { r.text = ''; note('A new attempt started: the output of earlier attempts is void.'); }
+  if (type === 'attempt') {
+    r.text = '';
+    note('A new attempt started: the output of earlier attempts is void.');
+  }
   $('output').textContent = r.text;
   $('output').scrollTop = $('output').scrollHeight;
   seqCheck(r);
   if (TERMINAL.has(type)) {
     hideAsk(r);
     r.ended = true;
-    if (r.es) { r.es.close(); r.es = null; }
+    if (r.es) {
+      r.es.close();
+      r.es = null;
+    }
     setStatus(type);
     if (type === 'done') {
       const same = ev.output && ev.output.text === r.text;
-      note(same ? 'Done: the streamed tokens equal done.output.text.' : 'Done, but the streamed tokens differ from done.output.text!', same ? 'ok' : 'bad');
+      note(
+        same
+          ? 'Done: the streamed tokens equal done.output.text.'
+          : 'Done, but the streamed tokens differ from done.output.text!',
+        same ? 'ok' : 'bad',
+      );
     } else if (type === 'error') note('The job failed: ' + ev.code + ': ' + ev.message, 'bad');
     else note('The job was cancelled.');
     buttons();
@@ -143,7 +185,11 @@ function showAsk(r, ev) {
     calls.appendChild(div);
   }
   $('ask').hidden = false;
-  note(approval ? 'The job waits for your approval (it holds no worker meanwhile).' : 'The job waits for the results of ' + (ev.tool_calls || []).length + ' client-side tool call(s).');
+  note(
+    approval
+      ? 'The job waits for your approval (it holds no worker meanwhile).'
+      : 'The job waits for the results of ' + (ev.tool_calls || []).length + ' client-side tool call(s).',
+  );
 }
 function hideAsk(r) {
   r.ask = null;
@@ -163,7 +209,11 @@ function sendResults() {
   const results = [];
   for (const ta of document.querySelectorAll('[data-testid="tool-result"]')) {
     let result;
-    try { result = JSON.parse(ta.value); } catch { result = ta.value; }
+    try {
+      result = JSON.parse(ta.value);
+    } catch {
+      result = ta.value;
+    }
     results.push({ call_id: ta.dataset.callId, result });
   }
   return answer({ results });
@@ -192,7 +242,10 @@ async function connect(r, after) {
   es.onopen = () => {
     if (r !== run || r.ended || r.es !== es) return;
     setStatus('streaming');
-    if (after !== null) note('Resumed after cursor ' + (after || '(the start)') + ': the server replays what was missed, then goes live.');
+    if (after !== null)
+      note(
+        'Resumed after cursor ' + (after || '(the start)') + ': the server replays what was missed, then goes live.',
+      );
   };
   for (const type of TYPES) {
     es.addEventListener(type, (msg) => {
@@ -227,7 +280,13 @@ function drop() {
   const cursor = r.lastId;
   addRow([['connection dropped — resuming after ' + (cursor || '(the start)')]], 'sep');
   setStatus('dropped');
-  note('Dropped the connection at cursor ' + (cursor || '(none)') + '. The job keeps running; resuming in ' + RESUME_DELAY_MS / 1000 + ' s…');
+  note(
+    'Dropped the connection at cursor ' +
+      (cursor || '(none)') +
+      '. The job keeps running; resuming in ' +
+      RESUME_DELAY_MS / 1000 +
+      ' s…',
+  );
   buttons();
   setTimeout(() => connect(r, cursor || ''), RESUME_DELAY_MS);
 }
@@ -235,9 +294,22 @@ function drop() {
 async function start() {
   if (run && run.es) run.es.close();
   const message = $('message').value;
-  if (!message) { note('Type a message first.', 'bad'); return; }
+  if (!message) {
+    note('Type a message first.', 'bad');
+    return;
+  }
   const delay = Math.max(0, Math.min(5000, Number($('delay').value) || 0));
-  run = { jobId: null, es: null, lastId: '', lastSeq: 0, text: '', ended: false, connections: 0, anomalies: [], ask: null };
+  run = {
+    jobId: null,
+    es: null,
+    lastId: '',
+    lastSeq: 0,
+    text: '',
+    ended: false,
+    connections: 0,
+    anomalies: [],
+    ask: null,
+  };
   const r = run;
   hideAsk(r);
   $('output').textContent = '';
@@ -269,16 +341,26 @@ async function start() {
 async function cancel() {
   const r = run;
   if (!r || r.ended || !r.jobId) return;
-  try { await api('POST', '/v1/jobs/' + encodeURIComponent(r.jobId) + '/cancel', { reason: 'cancelled in the playground' }); }
-  catch (e) { note('Cancel failed: ' + e.message, 'bad'); }
+  try {
+    await api('POST', '/v1/jobs/' + encodeURIComponent(r.jobId) + '/cancel', { reason: 'cancelled in the playground' });
+  } catch (e) {
+    note('Cancel failed: ' + e.message, 'bad');
+  }
 }
 
 async function probeAuth() {
   try {
     const res = await fetch('/v1/jobs?limit=1', { headers: authHeaders(false) });
-    $('auth').textContent = res.status === 401 ? 'this server needs an API key' : $('api-key').value.trim() ? 'key accepted' : 'auth is off: no key needed';
+    $('auth').textContent =
+      res.status === 401
+        ? 'this server needs an API key'
+        : $('api-key').value.trim()
+          ? 'key accepted'
+          : 'auth is off: no key needed';
     $('auth').className = res.status === 401 ? 'bad' : 'ok';
-  } catch { /* offline: leave it */ }
+  } catch {
+    /* offline: leave it */
+  }
 }
 
 $('start').addEventListener('click', start);
@@ -288,7 +370,9 @@ $('approve').addEventListener('click', () => answer({ approved: true }));
 $('reject').addEventListener('click', () => answer({ approved: false }));
 $('send-results').addEventListener('click', sendResults);
 $('api-key').addEventListener('change', probeAuth);
-$('message').addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) start(); });
+$('message').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) start();
+});
 $('event-types').textContent = TYPES.join(' · ');
 buttons();
 probeAuth();

@@ -4,7 +4,14 @@ import type { AgentContext } from './agent.js';
 import { EchoAgent } from './echo.agent.js';
 
 async function run(input: Record<string, unknown>, signal = new AbortController().signal) {
-  const ctx: AgentContext = { jobId: 'job_01TEST', attempt: 1, input, signal, usage: { input_tokens: 0, output_tokens: 0 }, history: [] };
+  const ctx: AgentContext = {
+    jobId: 'job_01TEST',
+    attempt: 1,
+    input,
+    signal,
+    usage: { input_tokens: 0, output_tokens: 0 },
+    history: [],
+  };
   const events: AgentEvent[] = [];
   for await (const e of new EchoAgent().run(ctx)) events.push(e);
   return { events, ctx };
@@ -37,7 +44,11 @@ describe('EchoAgent', () => {
     const { events } = await run({ message, repeat: 3 });
     expect(text(events)).toBe(message.repeat(3));
     const last = events[events.length - 1]!;
-    expect(last).toEqual({ type: 'done', usage: { input_tokens: 6, output_tokens: 18 }, output: { text: message.repeat(3) } });
+    expect(last).toEqual({
+      type: 'done',
+      usage: { input_tokens: 6, output_tokens: 18 },
+      output: { text: message.repeat(3) },
+    });
     const tokens = events.filter((e) => e.type === 'token').map((e) => (e as { text: string }).text);
     expect(tokens.slice(0, 7)).toEqual(['  ', 'Hello,   ', 'world!\n  ', 'how ', 'are\t', 'you ', '  ']);
   });
@@ -45,13 +56,25 @@ describe('EchoAgent', () => {
   it('fails after n tokens with agent_failed and the usage so far', async () => {
     const { events } = await run({ message: 'a b c d e', fail_after: 2 });
     expect(events.map((e) => e.type)).toEqual(['token', 'token', 'error']);
-    expect(events[2]).toMatchObject({ code: 'agent_failed', retryable: false, usage: { input_tokens: 5, output_tokens: 2 } });
+    expect(events[2]).toMatchObject({
+      code: 'agent_failed',
+      retryable: false,
+      usage: { input_tokens: 5, output_tokens: 2 },
+    });
   });
 
   it('fails at once with fail_after 0 and when the message has exactly n tokens', async () => {
     expect((await run({ message: 'a b', fail_after: 0 })).events.map((e) => e.type)).toEqual(['error']);
-    expect((await run({ message: 'a b', fail_after: 2 })).events.map((e) => e.type)).toEqual(['token', 'token', 'error']);
-    expect((await run({ message: 'a b', fail_after: 3 })).events.map((e) => e.type)).toEqual(['token', 'token', 'done']);
+    expect((await run({ message: 'a b', fail_after: 2 })).events.map((e) => e.type)).toEqual([
+      'token',
+      'token',
+      'error',
+    ]);
+    expect((await run({ message: 'a b', fail_after: 3 })).events.map((e) => e.type)).toEqual([
+      'token',
+      'token',
+      'done',
+    ]);
   });
 
   it('emits one tool call pair first when asked', async () => {
@@ -62,7 +85,14 @@ describe('EchoAgent', () => {
 
   it('stops between tokens when aborted, keeping the usage so far', async () => {
     const ac = new AbortController();
-    const ctx: AgentContext = { jobId: 'job_x', attempt: 1, input: { message: 'a b c d e f', delay_ms: 30 }, signal: ac.signal, usage: { input_tokens: 0, output_tokens: 0 }, history: [] };
+    const ctx: AgentContext = {
+      jobId: 'job_x',
+      attempt: 1,
+      input: { message: 'a b c d e f', delay_ms: 30 },
+      signal: ac.signal,
+      usage: { input_tokens: 0, output_tokens: 0 },
+      history: [],
+    };
     const events: AgentEvent[] = [];
     for await (const e of new EchoAgent().run(ctx)) {
       events.push(e);

@@ -43,7 +43,12 @@ export class EchoAgent implements Agent {
     if (input.tool) {
       const call_id = `call_${ctx.jobId.slice(-8)}_${ctx.attempt}`;
       if (!toolCallEnded(history, call_id)) {
-        yield { type: 'tool_call_start', call_id, name: 'echo.count_tokens', arguments: { message_length: input.message.length } };
+        yield {
+          type: 'tool_call_start',
+          call_id,
+          name: 'echo.count_tokens',
+          arguments: { message_length: input.message.length },
+        };
         await pause();
         yield { type: 'tool_call_end', call_id, name: 'echo.count_tokens', result: { tokens: tokens.length } };
       }
@@ -65,9 +70,9 @@ export class EchoAgent implements Agent {
         return;
       }
       if (!toolCallEnded(history, call_id)) {
-        const res = ((req.answer?.['results'] as { call_id: string; result?: unknown; error?: string }[] | undefined) ?? []).find(
-          (r) => r.call_id === call_id,
-        );
+        const res = (
+          (req.answer?.['results'] as { call_id: string; result?: unknown; error?: string }[] | undefined) ?? []
+        ).find((r) => r.call_id === call_id);
         if (res && typeof res.error === 'string') yield { type: 'tool_call_end', call_id, name, error: res.error };
         else yield { type: 'tool_call_end', call_id, name, result: res?.result ?? null };
       }
@@ -78,7 +83,12 @@ export class EchoAgent implements Agent {
     const gate = (): AgentOutput | 'go' => {
       const req = asked.find((r) => r.request.kind === 'approval');
       if (!req) {
-        return { type: 'input_required', kind: 'approval', prompt: input.ask?.prompt ?? ECHO_DEFAULT_ASK_PROMPT, schema: { ...APPROVAL_SCHEMA } };
+        return {
+          type: 'input_required',
+          kind: 'approval',
+          prompt: input.ask?.prompt ?? ECHO_DEFAULT_ASK_PROMPT,
+          schema: { ...APPROVAL_SCHEMA },
+        };
       }
       if (req.answer?.['approved'] === true) return 'go';
       return { type: 'cancelled', reason: 'rejected', usage: { ...ctx.usage } };
@@ -137,4 +147,3 @@ export class EchoAgent implements Agent {
     };
   }
 }
-

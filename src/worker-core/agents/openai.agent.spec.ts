@@ -30,7 +30,11 @@ function context(input: Record<string, unknown>, signal = new AbortController().
 async function run(
   script: FakeScript | null,
   input: Record<string, unknown> = { prompt: 'hi' },
-  opts: { config?: Partial<OpenAiAgentConfig>; onEvent?: (e: AgentEvent, ctx: AgentContext, events: AgentEvent[]) => void; signal?: AbortSignal } = {},
+  opts: {
+    config?: Partial<OpenAiAgentConfig>;
+    onEvent?: (e: AgentEvent, ctx: AgentContext, events: AgentEvent[]) => void;
+    signal?: AbortSignal;
+  } = {},
 ) {
   if (script) server.enqueue(script);
   const before = server.requests.length;
@@ -54,7 +58,7 @@ const types = (events: AgentEvent[]) => events.map((e) => e.type);
 const tokens = (events: AgentEvent[]) => events.flatMap((e) => (e.type === 'token' ? [e.text] : []));
 
 describe('OpenAiAgent — the request', () => {
-  it('sends a thread\'s earlier turns as messages before this turn\'s', async () => {
+  it("sends a thread's earlier turns as messages before this turn's", async () => {
     server.enqueue({ stream: completionSteps(['ok']) });
     const agent = new OpenAiAgent({ baseUrl: server.baseUrl, apiKey: API_KEY, defaultModel: 'gpt-fake' });
     const ctx: AgentContext = {
@@ -62,7 +66,17 @@ describe('OpenAiAgent — the request', () => {
       turn: 3,
       conversation: [
         { turn: 1, job_id: 'job_1', input: { prompt: 'Weather in Oslo?' }, output_text: 'Rainy.' },
-        { turn: 2, job_id: 'job_2', input: { messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'And Bergen?' }] }, output_text: null },
+        {
+          turn: 2,
+          job_id: 'job_2',
+          input: {
+            messages: [
+              { role: 'system', content: 'Be brief.' },
+              { role: 'user', content: 'And Bergen?' },
+            ],
+          },
+          output_text: null,
+        },
       ],
     };
     for await (const _ of agent.run(ctx)) void _;
@@ -76,7 +90,10 @@ describe('OpenAiAgent — the request', () => {
   });
 
   it('POSTs a streamed chat completion with usage, the Bearer key and the passed-through parameters', async () => {
-    const { request } = await run({ stream: completionSteps(['ok']) }, { prompt: 'Say ok', temperature: 0.3, max_tokens: 20, stop: ['\n'] });
+    const { request } = await run(
+      { stream: completionSteps(['ok']) },
+      { prompt: 'Say ok', temperature: 0.3, max_tokens: 20, stop: ['\n'] },
+    );
     expect(request).toMatchObject({ method: 'POST', path: '/v1/chat/completions' });
     expect(request!.headers.authorization).toBe(`Bearer ${API_KEY}`);
     expect(request!.headers['content-type']).toBe('application/json');
@@ -110,12 +127,25 @@ describe('OpenAiAgent — the request', () => {
   it('ends with a non-retryable agent_misconfigured error when no model is known, without calling the provider', async () => {
     const { events, request } = await run(null, { prompt: 'x' }, { config: { defaultModel: undefined } });
     expect(request).toBeUndefined();
-    expect(events).toEqual([{ type: 'error', code: 'agent_misconfigured', message: expect.any(String), retryable: false, usage: { input_tokens: 0, output_tokens: 0 } }]);
+    expect(events).toEqual([
+      {
+        type: 'error',
+        code: 'agent_misconfigured',
+        message: expect.any(String),
+        retryable: false,
+        usage: { input_tokens: 0, output_tokens: 0 },
+      },
+    ]);
   });
 
   it('refuses input that fails the schema', async () => {
     const agent = new OpenAiAgent({ baseUrl: server.baseUrl, defaultModel: 'm' });
-    await expect(agent.run(context({ prompt: 'a', messages: [] }))[Symbol.asyncIterator]().next()).rejects.toThrow();
+    await expect(
+      agent
+        .run(context({ prompt: 'a', messages: [] }))
+        [Symbol.asyncIterator]()
+        .next(),
+    ).rejects.toThrow();
   });
 });
 
@@ -134,7 +164,13 @@ describe('OpenAiAgent — the event mapping', () => {
   it('keeps ctx.usage current: output tokens counted per delta until the provider usage replaces the estimate', async () => {
     const seen: Array<[number, number]> = [];
     const { ctx } = await run(
-      { stream: [...completionSteps(['a', 'b', 'c']).slice(0, 4), { kind: 'usage', prompt_tokens: 9, completion_tokens: 5 }, { kind: 'done' }] },
+      {
+        stream: [
+          ...completionSteps(['a', 'b', 'c']).slice(0, 4),
+          { kind: 'usage', prompt_tokens: 9, completion_tokens: 5 },
+          { kind: 'done' },
+        ],
+      },
       { prompt: 'x' },
       { onEvent: (e, c) => e.type === 'token' && seen.push([c.usage.input_tokens, c.usage.output_tokens]) },
     );
@@ -165,7 +201,22 @@ describe('OpenAiAgent — the event mapping', () => {
   it('maps a refusal to tokens, so the client sees the model’s answer', async () => {
     server.enqueue({
       stream: [
-        { kind: 'raw', data: JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { role: 'assistant', content: null, refusal: "I can't help with that." }, finish_reason: null }] }) },
+        {
+          kind: 'raw',
+          data: JSON.stringify({
+            id: 'c',
+            object: 'chat.completion.chunk',
+            created: 1,
+            model: 'm',
+            choices: [
+              {
+                index: 0,
+                delta: { role: 'assistant', content: null, refusal: "I can't help with that." },
+                finish_reason: null,
+              },
+            ],
+          }),
+        },
         { kind: 'finish', reason: 'stop' },
         { kind: 'done' },
       ],
@@ -209,14 +260,28 @@ describe('OpenAiAgent — the event mapping', () => {
       ],
     });
     expect(types(events)).toEqual(['token', 'tool_call_start', 'tool_call_end', 'done']);
-    expect(events[1]).toEqual({ type: 'tool_call_start', call_id: 'call_1', name: 'lookup', arguments: '{"q": "unterminated' });
-    expect(events[2]).toMatchObject({ type: 'tool_call_end', call_id: 'call_1', error: expect.stringContaining('not valid JSON') });
+    expect(events[1]).toEqual({
+      type: 'tool_call_start',
+      call_id: 'call_1',
+      name: 'lookup',
+      arguments: '{"q": "unterminated',
+    });
+    expect(events[2]).toMatchObject({
+      type: 'tool_call_end',
+      call_id: 'call_1',
+      error: expect.stringContaining('not valid JSON'),
+    });
     expect(events[3]).toMatchObject({ output: { text: 'Checking.' } });
   });
 
   it('ends with done when finish_reason came but the server closed without [DONE]', async () => {
-    const { events } = await run({ stream: completionSteps(['a']).filter((s) => s.kind !== 'done' && s.kind !== 'usage') });
-    expect(events).toEqual([{ type: 'token', text: 'a' }, { type: 'done', usage: { input_tokens: 0, output_tokens: 1 }, output: { text: 'a' } }]);
+    const { events } = await run({
+      stream: completionSteps(['a']).filter((s) => s.kind !== 'done' && s.kind !== 'usage'),
+    });
+    expect(events).toEqual([
+      { type: 'token', text: 'a' },
+      { type: 'done', usage: { input_tokens: 0, output_tokens: 1 }, output: { text: 'a' } },
+    ]);
   });
 
   it('ends with done on finish_reason length (the max_tokens cut is a normal end)', async () => {
@@ -252,7 +317,10 @@ describe('OpenAiAgent — errors', () => {
   });
 
   it('never puts the API key in a message, even when the provider echoes it', async () => {
-    const { last } = await run({ status: 401, json: openAiErrorBody(`Incorrect API key provided: ${API_KEY}.`, 'invalid_request_error', 'invalid_api_key') });
+    const { last } = await run({
+      status: 401,
+      json: openAiErrorBody(`Incorrect API key provided: ${API_KEY}.`, 'invalid_request_error', 'invalid_api_key'),
+    });
     expect(last).toMatchObject({ type: 'error', retryable: false });
     expect((last as { message: string }).message).not.toContain(API_KEY);
     expect((last as { message: string }).message).toContain('[redacted]');
@@ -267,51 +335,89 @@ describe('OpenAiAgent — errors', () => {
     ['server_error', null, true],
     ['tokens', 'rate_limit_exceeded', true],
     ['invalid_request_error', 'invalid_prompt', false],
-  ])('an error object mid-stream after the 200 (%s/%s) → provider_error, retryable %s, after the tokens so far', async (type, code, retryable) => {
-    const { events } = await run({
-      stream: [
-        { kind: 'content', text: 'Once' },
-        { kind: 'content', text: ' upon' },
-        { kind: 'error', error: { message: 'The server had an error while processing your request.', type, param: null, code } as never },
-        { kind: 'hang' },
-      ],
-    });
-    expect(types(events)).toEqual(['token', 'token', 'error']);
-    expect(events[2]).toEqual({
-      type: 'error',
-      code: 'provider_error',
-      message: expect.stringContaining('The server had an error'),
-      retryable,
-      usage: { input_tokens: 0, output_tokens: 2 },
-    });
-  });
+  ])(
+    'an error object mid-stream after the 200 (%s/%s) → provider_error, retryable %s, after the tokens so far',
+    async (type, code, retryable) => {
+      const { events } = await run({
+        stream: [
+          { kind: 'content', text: 'Once' },
+          { kind: 'content', text: ' upon' },
+          {
+            kind: 'error',
+            error: {
+              message: 'The server had an error while processing your request.',
+              type,
+              param: null,
+              code,
+            } as never,
+          },
+          { kind: 'hang' },
+        ],
+      });
+      expect(types(events)).toEqual(['token', 'token', 'error']);
+      expect(events[2]).toEqual({
+        type: 'error',
+        code: 'provider_error',
+        message: expect.stringContaining('The server had an error'),
+        retryable,
+        usage: { input_tokens: 0, output_tokens: 2 },
+      });
+    },
+  );
 
   it('a stream that ends without finish_reason or [DONE] → retryable provider_stream_truncated', async () => {
-    const { events } = await run({ stream: [{ kind: 'content', text: 'a' }, { kind: 'content', text: 'b' }] });
+    const { events } = await run({
+      stream: [
+        { kind: 'content', text: 'a' },
+        { kind: 'content', text: 'b' },
+      ],
+    });
     expect(tokens(events)).toEqual(['a', 'b']);
-    expect(events.at(-1)).toMatchObject({ type: 'error', code: 'provider_stream_truncated', retryable: true, usage: { output_tokens: 2 } });
+    expect(events.at(-1)).toMatchObject({
+      type: 'error',
+      code: 'provider_stream_truncated',
+      retryable: true,
+      usage: { output_tokens: 2 },
+    });
   });
 
   it('a stream cut in the middle of a tool call → truncated, and the incomplete call is not reported', async () => {
-    const { events } = await run({ stream: [{ kind: 'tool_call', index: 0, id: 'call_1', name: 'lookup', arguments: '{"q": "par' }] });
+    const { events } = await run({
+      stream: [{ kind: 'tool_call', index: 0, id: 'call_1', name: 'lookup', arguments: '{"q": "par' }],
+    });
     expect(events).toEqual([
-      { type: 'error', code: 'provider_stream_truncated', message: expect.any(String), retryable: true, usage: { input_tokens: 0, output_tokens: 1 } },
+      {
+        type: 'error',
+        code: 'provider_stream_truncated',
+        message: expect.any(String),
+        retryable: true,
+        usage: { input_tokens: 0, output_tokens: 1 },
+      },
     ]);
   });
 
   it('a stream cut in the middle of an event → retryable provider_stream_truncated, not a parse error', async () => {
-    const { last } = await run({ stream: [{ kind: 'content', text: 'a' }, { kind: 'raw', bytes: 'data: {"id":"chatcmpl-x","choi' }] });
+    const { last } = await run({
+      stream: [
+        { kind: 'content', text: 'a' },
+        { kind: 'raw', bytes: 'data: {"id":"chatcmpl-x","choi' },
+      ],
+    });
     expect(last).toMatchObject({ type: 'error', code: 'provider_stream_truncated', retryable: true });
   });
 
   it('a connection reset mid-stream → retryable provider_stream_truncated', async () => {
-    const { events } = await run({ stream: [{ kind: 'content', text: 'a' }, { kind: 'delay', ms: 20 }, { kind: 'destroy' }] });
+    const { events } = await run({
+      stream: [{ kind: 'content', text: 'a' }, { kind: 'delay', ms: 20 }, { kind: 'destroy' }],
+    });
     expect(types(events)).toEqual(['token', 'error']);
     expect(events[1]).toMatchObject({ code: 'provider_stream_truncated', retryable: true });
   });
 
   it('a data line that is not JSON → non-retryable provider_bad_response', async () => {
-    const { last } = await run({ stream: [{ kind: 'content', text: 'a' }, { kind: 'raw', data: '{not json' }, { kind: 'hang' }] });
+    const { last } = await run({
+      stream: [{ kind: 'content', text: 'a' }, { kind: 'raw', data: '{not json' }, { kind: 'hang' }],
+    });
     expect(last).toMatchObject({ type: 'error', code: 'provider_bad_response', retryable: false });
   });
 
@@ -336,15 +442,29 @@ describe('OpenAiAgent — errors', () => {
   });
 
   it('no response headers within timeoutMs → retryable provider_timeout, and the request is closed', async () => {
-    const { events, request } = await run({ stream: [], hangBeforeHeaders: true }, { prompt: 'x' }, { config: { timeoutMs: 150 } });
+    const { events, request } = await run(
+      { stream: [], hangBeforeHeaders: true },
+      { prompt: 'x' },
+      { config: { timeoutMs: 150 } },
+    );
     expect(events).toEqual([
-      { type: 'error', code: 'provider_timeout', message: expect.stringContaining('150 ms'), retryable: true, usage: { input_tokens: 0, output_tokens: 0 } },
+      {
+        type: 'error',
+        code: 'provider_timeout',
+        message: expect.stringContaining('150 ms'),
+        retryable: true,
+        usage: { input_tokens: 0, output_tokens: 0 },
+      },
     ]);
     await expect(request!.closedEarly).resolves.toBe(true);
   });
 
   it('a stream that stalls for timeoutMs → retryable provider_timeout after the tokens so far', async () => {
-    const { events, request } = await run({ stream: [{ kind: 'content', text: 'a' }, { kind: 'hang' }] }, { prompt: 'x' }, { config: { timeoutMs: 150 } });
+    const { events, request } = await run(
+      { stream: [{ kind: 'content', text: 'a' }, { kind: 'hang' }] },
+      { prompt: 'x' },
+      { config: { timeoutMs: 150 } },
+    );
     expect(types(events)).toEqual(['token', 'error']);
     expect(events[1]).toMatchObject({ code: 'provider_timeout', retryable: true, usage: { output_tokens: 1 } });
     await expect(request!.closedEarly).resolves.toBe(true);
@@ -352,16 +472,28 @@ describe('OpenAiAgent — errors', () => {
 });
 
 describe('OpenAiAgent — abort', () => {
-  const slow = (): FakeScript => ({ stream: [...completionSteps(Array.from({ length: 50 }, (_, i) => `t${i} `), { delayMs: 20 }).slice(0, 8), { kind: 'hang' }] });
+  const slow = (): FakeScript => ({
+    stream: [
+      ...completionSteps(
+        Array.from({ length: 50 }, (_, i) => `t${i} `),
+        { delayMs: 20 },
+      ).slice(0, 8),
+      { kind: 'hang' },
+    ],
+  });
 
   it('stops mid-stream on abort: no terminal event, the usage so far, and the provider sees the connection close', async () => {
     const ac = new AbortController();
-    const { events, ctx, request } = await run(slow(), { prompt: 'long story' }, {
-      signal: ac.signal,
-      onEvent: (_e, _c, evs) => {
-        if (evs.length === 2) ac.abort(new Error('cancelled by user'));
+    const { events, ctx, request } = await run(
+      slow(),
+      { prompt: 'long story' },
+      {
+        signal: ac.signal,
+        onEvent: (_e, _c, evs) => {
+          if (evs.length === 2) ac.abort(new Error('cancelled by user'));
+        },
       },
-    });
+    );
     expect(events).toEqual([
       { type: 'token', text: 't0 ' },
       { type: 'token', text: 't1 ' },
@@ -404,7 +536,8 @@ describe('OpenAiAgent — abort', () => {
 });
 
 describe('conversationOf (continuing after client tool results)', () => {
-  const ev = <T extends Record<string, unknown>>(seq: number, e: T) => ({ job_id: 'job_x', seq, ts: '', attempt: 1, ...e }) as never;
+  const ev = <T extends Record<string, unknown>>(seq: number, e: T) =>
+    ({ job_id: 'job_x', seq, ts: '', attempt: 1, ...e }) as never;
   it('rebuilds each round: the assistant text and tool calls, then one tool message per call, in call order', () => {
     const history = [
       ev(1, { type: 'status', status: 'queued' }),
@@ -412,10 +545,22 @@ describe('conversationOf (continuing after client tool results)', () => {
       ev(3, { type: 'tool_call_start', call_id: 'a', name: 'f', arguments: { x: 1 } }),
       ev(4, { type: 'tool_call_start', call_id: 'b', name: 'srv', arguments: '{not json' }),
       ev(5, { type: 'tool_call_end', call_id: 'b', name: 'srv', error: 'not executed' }),
-      ev(6, { type: 'input_required', request_id: 'r1', kind: 'tool_results', prompt: 'p', tool_calls: [{ call_id: 'a', name: 'f', arguments: { x: 1 } }] }),
+      ev(6, {
+        type: 'input_required',
+        request_id: 'r1',
+        kind: 'tool_results',
+        prompt: 'p',
+        tool_calls: [{ call_id: 'a', name: 'f', arguments: { x: 1 } }],
+      }),
       ev(7, { type: 'input_received', request_id: 'r1', input: { results: [{ call_id: 'a', result: [1, 2] }] } }),
       ev(8, { type: 'tool_call_start', call_id: 'c', name: 'f', arguments: {} }),
-      ev(9, { type: 'input_required', request_id: 'r2', kind: 'tool_results', prompt: 'p', tool_calls: [{ call_id: 'c', name: 'f', arguments: {} }] }),
+      ev(9, {
+        type: 'input_required',
+        request_id: 'r2',
+        kind: 'tool_results',
+        prompt: 'p',
+        tool_calls: [{ call_id: 'c', name: 'f', arguments: {} }],
+      }),
       ev(10, { type: 'input_received', request_id: 'r2', input: { results: [{ call_id: 'c', error: 'denied' }] } }),
     ];
     expect(conversationOf({ prompt: 'hi' } as never, history)).toEqual([
@@ -430,7 +575,11 @@ describe('conversationOf (continuing after client tool results)', () => {
       },
       { role: 'tool', tool_call_id: 'a', content: '[1,2]' },
       { role: 'tool', tool_call_id: 'b', content: 'not executed' },
-      { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }],
+      },
       { role: 'tool', tool_call_id: 'c', content: 'error: denied' },
     ]);
     expect(conversationOf({ prompt: 'hi' } as never, [])).toEqual([{ role: 'user', content: 'hi' }]);

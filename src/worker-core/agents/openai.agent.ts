@@ -25,7 +25,15 @@
  * the stream — a long generation that keeps streaming never times out.
  */
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
-import { openAiInputSchema, turnInputText, type AgentEvent, type ConversationTurn, type JobEvent, type OpenAiInput, type RequestedToolCall } from '@jobstream/contracts';
+import {
+  openAiInputSchema,
+  turnInputText,
+  type AgentEvent,
+  type ConversationTurn,
+  type JobEvent,
+  type OpenAiInput,
+  type RequestedToolCall,
+} from '@jobstream/contracts';
 import type { Agent, AgentContext, AgentOutput } from './agent.js';
 import { requestsIn, tokenTextIn } from './history.js';
 import { ChatStreamMapper } from './openai/chat-stream-mapper.js';
@@ -58,7 +66,8 @@ export interface OpenAiAgentConfig {
 export const DEFAULT_OPENAI_TIMEOUT_MS = 300_000;
 
 /** The text of `tool_call_end.error` for a call the platform did not execute. */
-export const TOOL_NOT_EXECUTED = 'not executed: the platform runs no tools (mark a tool "client": true to run it in the client)';
+export const TOOL_NOT_EXECUTED =
+  'not executed: the platform runs no tools (mark a tool "client": true to run it in the client)';
 
 /** Caps on what is buffered from the provider: an error body, and one SSE event. */
 const MAX_ERROR_BODY = 64 * 1024;
@@ -104,7 +113,11 @@ export class OpenAiAgent implements Agent {
 
     const model = input.model ?? this.config.defaultModel;
     if (!model) {
-      yield fail({ code: 'agent_misconfigured', message: 'no model: the input names none and OPENAI_MODEL is not set', retryable: false });
+      yield fail({
+        code: 'agent_misconfigured',
+        message: 'no model: the input names none and OPENAI_MODEL is not set',
+        retryable: false,
+      });
       return;
     }
     if (signal.aborted) return;
@@ -132,7 +145,12 @@ export class OpenAiAgent implements Agent {
         res = await this.fetchFn(this.url, {
           method: 'POST',
           headers: this.headers(),
-          body: JSON.stringify(this.requestBody(input, model, [...historyMessages(ctx.conversation ?? []), ...conversationOf(input, ctx.history)])),
+          body: JSON.stringify(
+            this.requestBody(input, model, [
+              ...historyMessages(ctx.conversation ?? []),
+              ...conversationOf(input, ctx.history),
+            ]),
+          ),
           signal: http.signal,
         });
       } catch (err) {
@@ -152,7 +170,9 @@ export class OpenAiAgent implements Agent {
           if (signal.aborted) return;
           if (!res.ok) text = '';
           else {
-            yield fail(timedOut ? timeoutFailure(this.timeoutMs, 'stream') : truncatedFailure(String((err as Error).message)));
+            yield fail(
+              timedOut ? timeoutFailure(this.timeoutMs, 'stream') : truncatedFailure(String((err as Error).message)),
+            );
             return;
           }
         } finally {
@@ -184,7 +204,11 @@ export class OpenAiAgent implements Agent {
           chunk = await reader.read();
         } catch (err) {
           if (signal.aborted) return;
-          yield fail(timedOut ? timeoutFailure(this.timeoutMs, 'stream') : truncatedFailure(`connection lost (${(err as Error).message})`));
+          yield fail(
+            timedOut
+              ? timeoutFailure(this.timeoutMs, 'stream')
+              : truncatedFailure(`connection lost (${(err as Error).message})`),
+          );
           return;
         } finally {
           disarm();
@@ -243,7 +267,12 @@ export class OpenAiAgent implements Agent {
       if (signal.aborted) return;
       if (clientCalls.length > 0) {
         const names = [...new Set(clientCalls.map((c) => c.name))].join(', ');
-        yield { type: 'input_required', kind: 'tool_results', prompt: `Run ${names} and send the results.`, tool_calls: clientCalls };
+        yield {
+          type: 'input_required',
+          kind: 'tool_results',
+          prompt: `Run ${names} and send the results.`,
+          tool_calls: clientCalls,
+        };
         return;
       }
       yield { type: 'done', usage: { ...ctx.usage }, output: { text: earlierText + mapper.text } };
@@ -260,7 +289,11 @@ export class OpenAiAgent implements Agent {
    * `tool_call_start` for every call completed so far; a client tool's call is kept for the question, any other gets
    * a not-executed `tool_call_end`.
    */
-  private *toolCalls(mapper: ChatStreamMapper, clientTools: ReadonlySet<string>, clientCalls: RequestedToolCall[]): Generator<AgentEvent> {
+  private *toolCalls(
+    mapper: ChatStreamMapper,
+    clientTools: ReadonlySet<string>,
+    clientCalls: RequestedToolCall[],
+  ): Generator<AgentEvent> {
     for (const call of mapper.takeToolCalls()) {
       yield { type: 'tool_call_start', call_id: call.call_id, name: call.name, arguments: call.arguments };
       if (clientTools.has(call.name) && !call.argumentsError) {
@@ -328,14 +361,19 @@ export function conversationOf(input: OpenAiInput, history: readonly JobEvent[])
       errors.set((e as JobEvent<'tool_call_end'>).call_id, (e as JobEvent<'tool_call_end'>).error!);
     } else if (e.type === 'input_received') {
       const answer = answers.get((e as JobEvent<'input_received'>).request_id) ?? {};
-      const results = Array.isArray(answer['results']) ? (answer['results'] as { call_id?: unknown; result?: unknown; error?: unknown }[]) : [];
+      const results = Array.isArray(answer['results'])
+        ? (answer['results'] as { call_id?: unknown; result?: unknown; error?: unknown }[])
+        : [];
       messages.push({
         role: 'assistant',
         content: text === '' ? null : text,
         tool_calls: calls.map((c) => ({
           id: c.call_id,
           type: 'function',
-          function: { name: c.name, arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments ?? {}) },
+          function: {
+            name: c.name,
+            arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments ?? {}),
+          },
         })),
       });
       for (const c of calls) {
@@ -367,7 +405,9 @@ function nonStreamFailure(text: string): ProviderFailure {
     return badResponseFailure('a 200 whose body is neither an event stream nor JSON');
   }
   const err = errorObjectOf(json);
-  return err ? streamErrorFailure(err) : badResponseFailure('a JSON body instead of a stream (does the server support stream: true?)');
+  return err
+    ? streamErrorFailure(err)
+    : badResponseFailure('a JSON body instead of a stream (does the server support stream: true?)');
 }
 
 /** Reads at most `max` bytes of the body as text, then lets the rest go. */

@@ -14,9 +14,22 @@ const cancelled: TerminalAgentEvent = { type: 'cancelled', reason: 'stop', usage
 function record(over: Partial<JobRecord> = {}): JobRecord {
   const now = new Date().toISOString();
   return {
-    id: newJobId(), tenant: 't', agent: 'echo', input: { message: 'hi' }, metadata: null, status: 'running',
-    created_at: now, updated_at: now, started_at: now, finished_at: null, attempt: 1,
-    usage: { input_tokens: 0, output_tokens: 0 }, error: null, cancel_reason: null, heartbeat_at: now, ...over,
+    id: newJobId(),
+    tenant: 't',
+    agent: 'echo',
+    input: { message: 'hi' },
+    metadata: null,
+    status: 'running',
+    created_at: now,
+    updated_at: now,
+    started_at: now,
+    finished_at: null,
+    attempt: 1,
+    usage: { input_tokens: 0, output_tokens: 0 },
+    error: null,
+    cancel_reason: null,
+    heartbeat_at: now,
+    ...over,
   };
 }
 
@@ -34,7 +47,13 @@ async function setup(over: Partial<JobRecord> = {}) {
 describe('endJob (the one place a job ends)', () => {
   it('normal end: appends the terminal event and settles the store from it (status, usage, error, its time)', async () => {
     const { store, job, deps, transitions, types } = await setup();
-    const ended = await endJob(deps, { jobId: job.id, attempt: 1, event: crashed, dedupId: endDedupId(job.id, 1), scope: 'attempt' });
+    const ended = await endJob(deps, {
+      jobId: job.id,
+      attempt: 1,
+      event: crashed,
+      dedupId: endDedupId(job.id, 1),
+      scope: 'attempt',
+    });
     expect(ended).toMatchObject({ status: 'failed', appended: true, changed: true, conflict: false, attempt: 1 });
     expect(ended.event).toMatchObject({ type: 'error', code: 'agent_crashed', attempt: 1 });
     expect(await types()).toEqual(['error@1']);
@@ -51,7 +70,13 @@ describe('endJob (the one place a job ends)', () => {
     const { log, store, job, deps, types } = await setup();
     await log.append(job.id, { event: { type: 'token', text: 'a' }, attempt: 1 });
     const first = await log.append(job.id, { event: done, attempt: 1, dedupId: `${job.id}:1:2` }); // the agent's own done
-    const ended = await endJob(deps, { jobId: job.id, attempt: 1, event: crashed, dedupId: endDedupId(job.id, 1), scope: 'attempt' });
+    const ended = await endJob(deps, {
+      jobId: job.id,
+      attempt: 1,
+      event: crashed,
+      dedupId: endDedupId(job.id, 1),
+      scope: 'attempt',
+    });
     expect(ended).toMatchObject({ status: 'completed', appended: false, changed: true });
     expect(ended.event).toEqual(first.event);
     expect(await types()).toEqual(['token@1', 'done@1']);
@@ -64,7 +89,13 @@ describe('endJob (the one place a job ends)', () => {
     await log.append(job.id, { event: { type: 'attempt', attempt: 2, reason: 'worker_lost' }, attempt: 2 });
     await log.append(job.id, { event: cancelled, attempt: 2, dedupId: cancelledDedupId(job.id) });
     // the runner of attempt 1 comes back and tries to end its attempt
-    const ended = await endJob(deps, { jobId: job.id, attempt: 1, event: done, dedupId: endDedupId(job.id, 1), scope: 'attempt' });
+    const ended = await endJob(deps, {
+      jobId: job.id,
+      attempt: 1,
+      event: done,
+      dedupId: endDedupId(job.id, 1),
+      scope: 'attempt',
+    });
     expect(ended).toMatchObject({ status: 'cancelled', appended: false });
     expect(ended.event).toMatchObject({ type: 'cancelled', attempt: 2 });
     expect(await types()).toEqual(['token@1', 'attempt@2', 'cancelled@2']);
@@ -75,7 +106,13 @@ describe('endJob (the one place a job ends)', () => {
     const { log, store, job, deps, transitions, types } = await setup({ attempt: 2 });
     await log.append(job.id, { event: { type: 'attempt', attempt: 2, reason: 'worker_lost' }, attempt: 2 });
     const before = await store.get(job.id);
-    const err = await endJob(deps, { jobId: job.id, attempt: 1, event: crashed, dedupId: endDedupId(job.id, 1), scope: 'attempt' }).catch((e: unknown) => e);
+    const err = await endJob(deps, {
+      jobId: job.id,
+      attempt: 1,
+      event: crashed,
+      dedupId: endDedupId(job.id, 1),
+      scope: 'attempt',
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StaleAttemptError);
     expect(err).toMatchObject({ attempt: 1, current: 2 });
     expect(await types()).toEqual(['attempt@2']);
@@ -87,12 +124,24 @@ describe('endJob (the one place a job ends)', () => {
     // a worker died between appending attempt 2's `attempt` event and writing the record: the record says 1
     const { log, store, job, deps, types } = await setup({ attempt: 1 });
     await log.append(job.id, { event: { type: 'attempt', attempt: 2, reason: 'worker_lost' }, attempt: 2 });
-    const ended = await endJob(deps, { jobId: job.id, attempt: 1, event: lost, dedupId: (a) => watchdogDedupId(job.id, a), scope: 'job' });
+    const ended = await endJob(deps, {
+      jobId: job.id,
+      attempt: 1,
+      event: lost,
+      dedupId: (a) => watchdogDedupId(job.id, a),
+      scope: 'job',
+    });
     expect(ended).toMatchObject({ status: 'failed', appended: true, attempt: 2 });
     expect(await types()).toEqual(['attempt@2', 'error@2']);
     expect(await store.get(job.id)).toMatchObject({ status: 'failed', error: { code: 'worker_lost' } });
     // the same end again (another watchdog): dedup on attempt 2's id, nothing new
-    const again = await endJob(deps, { jobId: job.id, attempt: 1, event: lost, dedupId: (a) => watchdogDedupId(job.id, a), scope: 'job' });
+    const again = await endJob(deps, {
+      jobId: job.id,
+      attempt: 1,
+      event: lost,
+      dedupId: (a) => watchdogDedupId(job.id, a),
+      scope: 'job',
+    });
     expect(again).toMatchObject({ status: 'failed', changed: false });
     expect(await types()).toEqual(['attempt@2', 'error@2']);
   });
@@ -109,7 +158,13 @@ describe('endJob (the one place a job ends)', () => {
     const { store, job, deps, transitions, types } = await setup({ status: 'queued', heartbeat_at: null });
     await store.transition(job.id, 'cancelled', { from: ['queued'], patch: { cancel_reason: 'stop' } });
     const storeFirst = (await store.get(job.id))!.finished_at;
-    const ended = await endJob(deps, { jobId: job.id, attempt: 1, event: cancelled, dedupId: cancelledDedupId(job.id), scope: 'job' });
+    const ended = await endJob(deps, {
+      jobId: job.id,
+      attempt: 1,
+      event: cancelled,
+      dedupId: cancelledDedupId(job.id),
+      scope: 'job',
+    });
     expect(ended).toMatchObject({ status: 'cancelled', appended: true, changed: false, conflict: false });
     expect(await types()).toEqual(['cancelled@1']);
     const rec = (await store.get(job.id))!;
@@ -122,7 +177,13 @@ describe('endJob (the one place a job ends)', () => {
     const { store, job, deps } = await setup();
     await store.transition(job.id, 'completed', { patch: { usage } });
     const before = await store.get(job.id);
-    const ended = await endJob(deps, { jobId: job.id, attempt: 1, event: cancelled, dedupId: cancelledDedupId(job.id), scope: 'job' });
+    const ended = await endJob(deps, {
+      jobId: job.id,
+      attempt: 1,
+      event: cancelled,
+      dedupId: cancelledDedupId(job.id),
+      scope: 'job',
+    });
     expect(ended).toMatchObject({ status: 'cancelled', changed: false, conflict: true });
     expect(await store.get(job.id)).toEqual(before);
   });
@@ -141,7 +202,13 @@ describe('endJob (the one place a job ends)', () => {
         },
       },
     });
-    const ending = { jobId: job.id, attempt: 1, event: crashed, dedupId: endDedupId(job.id, 1), scope: 'attempt' as const };
+    const ending = {
+      jobId: job.id,
+      attempt: 1,
+      event: crashed,
+      dedupId: endDedupId(job.id, 1),
+      scope: 'attempt' as const,
+    };
     await expect(endJob({ store: flaky, log }, ending)).rejects.toBeInstanceOf(JobStoreUnavailableError);
     expect(await types()).toEqual(['error@1']);
     expect((await store.get(job.id))?.status).toBe('running');

@@ -34,7 +34,13 @@
  *    (cannot happen with the paths above: kept as a guard) the record is left alone and `conflict` is reported.
  */
 import { isTerminalStatus, type TerminalAgentEvent, type TerminalStatus } from '@jobstream/contracts';
-import { JobLogClosedError, StaleAttemptError, type AppendInput, type EventLog, type LoggedEvent } from '@jobstream/event-log';
+import {
+  JobLogClosedError,
+  StaleAttemptError,
+  type AppendInput,
+  type EventLog,
+  type LoggedEvent,
+} from '@jobstream/event-log';
 import type { JobRecord, JobStore } from '@jobstream/job-store';
 import { asTerminal, statusOfTerminal, terminalPatch, type TerminalJobEvent } from './terminal.js';
 
@@ -94,7 +100,12 @@ export async function endJob(deps: JobEndingDeps, ending: JobEnding): Promise<Jo
         appended = false;
         break;
       }
-      if (err instanceof StaleAttemptError && ending.scope === 'job' && follows < STALE_FOLLOWS && err.current > attempt) {
+      if (
+        err instanceof StaleAttemptError &&
+        ending.scope === 'job' &&
+        follows < STALE_FOLLOWS &&
+        err.current > attempt
+      ) {
         attempt = err.current;
         continue;
       }
@@ -102,7 +113,14 @@ export async function endJob(deps: JobEndingDeps, ending: JobEnding): Promise<Jo
     }
   }
   const settled = await settleFromLog(deps, jobId, terminal);
-  return { event: terminal, status: settled.status, appended, attempt, changed: settled.changed, conflict: settled.conflict };
+  return {
+    event: terminal,
+    status: settled.status,
+    appended,
+    attempt,
+    changed: settled.changed,
+    conflict: settled.conflict,
+  };
 }
 
 /**

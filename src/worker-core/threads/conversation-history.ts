@@ -16,7 +16,12 @@ export interface TurnContext {
   conversation?: ConversationTurn[];
 }
 
-export async function conversationOf(job: JobRecord, threads: ThreadStore, jobs: JobStore, log: EventLog): Promise<TurnContext> {
+export async function conversationOf(
+  job: JobRecord,
+  threads: ThreadStore,
+  jobs: JobStore,
+  log: EventLog,
+): Promise<TurnContext> {
   if (!job.thread_id) return {};
   // the turn number is written just after the turn is accepted; a turn started in that instant finds it in the thread
   const turn = job.turn ?? (await turnOf(job.id, job.thread_id, threads));

@@ -18,9 +18,16 @@ function setup() {
   return { raw, store, threads, queue, advancer, delivered };
 }
 
-async function turn(store: JobStore, threads: MemoryThreadStore, threadId: string, ifBusy: 'reject' | 'enqueue' | 'interrupt') {
+async function turn(
+  store: JobStore,
+  threads: MemoryThreadStore,
+  threadId: string,
+  ifBusy: 'reject' | 'enqueue' | 'interrupt',
+) {
   const id = newJobId();
-  await store.create(newJobRecord({ id, tenant: 't', agent: 'echo', input: { message: id }, metadata: null, thread_id: threadId }));
+  await store.create(
+    newJobRecord({ id, tenant: 't', agent: 'echo', input: { message: id }, metadata: null, thread_id: threadId }),
+  );
   const r = await threads.beginTurn(threadId, { jobId: id, ifBusy });
   if (r.kind === 'started' || r.kind === 'queued') await store.update(id, { turn: r.turn });
   return { id, r };
@@ -58,12 +65,15 @@ describe('ThreadAdvancer and the advancing job store', () => {
     await raw.delete(b.id);
     await store.transition(a.id, 'cancelled');
     expect(delivered).toEqual([c.id]);
-    const broken = advancingThreads(raw, () => ({ jobEnded: async () => Promise.reject(new Error('down')) }) as unknown as ThreadAdvancer);
+    const broken = advancingThreads(
+      raw,
+      () => ({ jobEnded: async () => Promise.reject(new Error('down')) }) as unknown as ThreadAdvancer,
+    );
     const r = await broken.transition(c.id, 'cancelled');
     expect(r.changed).toBe(true);
   });
 
-  it('gives a turn the earlier turns\' inputs and final texts, in order', async () => {
+  it("gives a turn the earlier turns' inputs and final texts, in order", async () => {
     const { store, threads } = setup();
     const log = new MemoryEventLog({ retentionMs: 60_000 });
     const t = newThreadRecord({ id: newThreadId(), tenant: 't', agent: 'echo', metadata: null });
@@ -71,8 +81,14 @@ describe('ThreadAdvancer and the advancing job store', () => {
     const a = await turn(store, threads, t.id, 'enqueue');
     const b = await turn(store, threads, t.id, 'enqueue');
     const c = await turn(store, threads, t.id, 'enqueue');
-    await log.append(a.id, { event: { type: 'done', usage: { input_tokens: 1, output_tokens: 1 }, output: { text: 'answer a' } }, attempt: 1 });
-    await log.append(b.id, { event: { type: 'cancelled', reason: 'interrupted', usage: { input_tokens: 1, output_tokens: 1 } }, attempt: 1 });
+    await log.append(a.id, {
+      event: { type: 'done', usage: { input_tokens: 1, output_tokens: 1 }, output: { text: 'answer a' } },
+      attempt: 1,
+    });
+    await log.append(b.id, {
+      event: { type: 'cancelled', reason: 'interrupted', usage: { input_tokens: 1, output_tokens: 1 } },
+      attempt: 1,
+    });
     const ctx = await conversationOf((await store.get(c.id))!, threads, store, log);
     expect(ctx).toEqual({
       turn: 3,
@@ -81,10 +97,24 @@ describe('ThreadAdvancer and the advancing job store', () => {
         { turn: 2, job_id: b.id, input: { message: b.id }, output_text: null },
       ],
     });
-    expect(await conversationOf(newJobRecord({ id: newJobId(), tenant: 't', agent: 'echo', input: {}, metadata: null }), threads, store, log)).toEqual({});
+    expect(
+      await conversationOf(
+        newJobRecord({ id: newJobId(), tenant: 't', agent: 'echo', input: {}, metadata: null }),
+        threads,
+        store,
+        log,
+      ),
+    ).toEqual({});
     // started in the instant before its turn number was written: found in the thread
     const d = newJobId();
-    const rec = newJobRecord({ id: d, tenant: 't', agent: 'echo', input: { message: 'd' }, metadata: null, thread_id: t.id });
+    const rec = newJobRecord({
+      id: d,
+      tenant: 't',
+      agent: 'echo',
+      input: { message: 'd' },
+      metadata: null,
+      thread_id: t.id,
+    });
     await store.create(rec);
     await threads.beginTurn(t.id, { jobId: d, ifBusy: 'enqueue' });
     expect((await conversationOf(rec, threads, store, log)).turn).toBe(4);

@@ -66,7 +66,12 @@ export function advancingThreads(store: JobStore, advancer: () => ThreadAdvancer
       const a = advancer();
       if (a) {
         await a.jobEnded(threadId, id).catch((err: unknown) => {
-          logger.warn({ msg: 'advancing the thread failed; the thread sweep will retry', thread_id: threadId, job_id: id, error: String(err) });
+          logger.warn({
+            msg: 'advancing the thread failed; the thread sweep will retry',
+            thread_id: threadId,
+            job_id: id,
+            error: String(err),
+          });
         });
       }
     }

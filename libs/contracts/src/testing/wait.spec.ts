@@ -10,7 +10,9 @@ describe('waitFor', () => {
   });
 
   it('fails naming what it waited for, and how long, when the condition never holds', async () => {
-    const err = await waitFor(() => false, { timeoutMs: 30, intervalMs: 5, message: 'job j1 to complete' }).catch((e: unknown) => e);
+    const err = await waitFor(() => false, { timeoutMs: 30, intervalMs: 5, message: 'job j1 to complete' }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(WaitTimeoutError);
     expect((err as Error).message).toBe('timed out after 30 ms waiting for job j1 to complete');
   });
@@ -55,10 +57,15 @@ describe('waitFor', () => {
     );
     expect(ok).toBe(3);
 
-    const err = await waitFor(() => Promise.reject(boom), { retryErrors: true, timeoutMs: 10, intervalMs: 1, message: 'the broker' }).catch(
-      (e: unknown) => e,
+    const err = await waitFor(() => Promise.reject(boom), {
+      retryErrors: true,
+      timeoutMs: 10,
+      intervalMs: 1,
+      message: 'the broker',
+    }).catch((e: unknown) => e);
+    expect((err as Error).message).toBe(
+      'timed out after 10 ms waiting for the broker; it last threw: connection refused',
     );
-    expect((err as Error).message).toBe('timed out after 10 ms waiting for the broker; it last threw: connection refused');
     expect((err as Error).cause).toBe(boom);
   });
 });

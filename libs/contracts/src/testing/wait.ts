@@ -61,7 +61,10 @@ export async function waitFor<T>(condition: () => T | Promise<T>, options: WaitF
     if (last) {
       const what = typeof options.message === 'function' ? options.message() : (options.message ?? 'the condition');
       const why = threw ? `; it last threw: ${lastError instanceof Error ? lastError.message : String(lastError)}` : '';
-      throw new WaitTimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}${why}`, threw ? { cause: lastError } : undefined);
+      throw new WaitTimeoutError(
+        `timed out after ${timeoutMs} ms waiting for ${what}${why}`,
+        threw ? { cause: lastError } : undefined,
+      );
     }
     await sleep(Math.max(0, Math.min(intervalMs, deadline - Date.now())));
   }

@@ -5,7 +5,14 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { InvalidEventError, START, newJobId, type AgentEvent } from '@jobstream/contracts';
 import { sleep, waitFor } from '../../../contracts/src/testing/wait.js';
-import { JobLogClosedError, LogRollbackError, StaleAttemptError, positionOf, type EventLog, type LoggedEvent } from '../event-log.port.js';
+import {
+  JobLogClosedError,
+  LogRollbackError,
+  StaleAttemptError,
+  positionOf,
+  type EventLog,
+  type LoggedEvent,
+} from '../event-log.port.js';
 import { Sequencer } from '../sequencer.js';
 
 export interface EventLogFactoryOptions {
@@ -16,8 +23,11 @@ export interface EventLogFactoryOptions {
 export type EventLogFactory = (opts: EventLogFactoryOptions) => Promise<EventLog>;
 
 const token = (text: string): AgentEvent => ({ type: 'token', text });
-const done = (text = ''): AgentEvent => ({ type: 'done', usage: { input_tokens: 1, output_tokens: 2 }, output: { text } });
-
+const done = (text = ''): AgentEvent => ({
+  type: 'done',
+  usage: { input_tokens: 1, output_tokens: 2 },
+  output: { text },
+});
 
 export interface EventLogConformanceOptions {
   retentionTestMs?: number;
@@ -118,7 +128,9 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
     it("refuses an attempt event whose attempt differs from the append's", async () => {
       const log = await make();
       const job = newJobId();
-      await expect(log.append(job, { event: { type: 'attempt', attempt: 3, reason: 'x' }, attempt: 2 })).rejects.toBeInstanceOf(InvalidEventError);
+      await expect(
+        log.append(job, { event: { type: 'attempt', attempt: 3, reason: 'x' }, attempt: 2 }),
+      ).rejects.toBeInstanceOf(InvalidEventError);
       expect(await log.last(job)).toBeNull();
     });
 
@@ -136,7 +148,9 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
         null,
       ];
       for (const event of bad) {
-        await expect(log.append(job, { event: event as AgentEvent, attempt: 1 })).rejects.toBeInstanceOf(InvalidEventError);
+        await expect(log.append(job, { event: event as AgentEvent, attempt: 1 })).rejects.toBeInstanceOf(
+          InvalidEventError,
+        );
       }
       expect((await log.last(job))?.event.seq).toBe(1);
       const next = await log.append(job, { event: token('still dense'), attempt: 1 });
@@ -174,7 +188,10 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
       await log.append(job, { event: done('a'), attempt: 1 });
       await expect(log.append(job, { event: token('late'), attempt: 1 })).rejects.toBeInstanceOf(JobLogClosedError);
       await expect(
-        log.append(job, { event: { type: 'cancelled', reason: 'r', usage: { input_tokens: 0, output_tokens: 0 } }, attempt: 1 }),
+        log.append(job, {
+          event: { type: 'cancelled', reason: 'r', usage: { input_tokens: 0, output_tokens: 0 } },
+          attempt: 1,
+        }),
       ).rejects.toBeInstanceOf(JobLogClosedError);
       expect((await log.last(job))?.event).toMatchObject({ seq: 2, type: 'done' });
     });
@@ -188,13 +205,20 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
       await other.append(job, { event: token('a'), attempt: 1 });
       await other.append(job, { event: token('b'), attempt: 2 });
       // a wrong hint from an instance that never saw the job: numbered after the events already there
-      expect((await log.append(job, { event: token('c'), attempt: 2, firstEvent: true })).event).toMatchObject({ seq: 3, text: 'c' });
+      expect((await log.append(job, { event: token('c'), attempt: 2, firstEvent: true })).event).toMatchObject({
+        seq: 3,
+        text: 'c',
+      });
       const stale = newJobId();
       await other.append(stale, { event: token('a'), attempt: 2 });
-      await expect(log.append(stale, { event: token('late'), attempt: 1, firstEvent: true })).rejects.toBeInstanceOf(StaleAttemptError);
+      await expect(log.append(stale, { event: token('late'), attempt: 1, firstEvent: true })).rejects.toBeInstanceOf(
+        StaleAttemptError,
+      );
       const ended = newJobId();
       await other.append(ended, { event: done('x'), attempt: 1 });
-      await expect(log.append(ended, { event: token('late'), attempt: 1, firstEvent: true })).rejects.toBeInstanceOf(JobLogClosedError);
+      await expect(log.append(ended, { event: token('late'), attempt: 1, firstEvent: true })).rejects.toBeInstanceOf(
+        JobLogClosedError,
+      );
       expect((await log.read(job, START, 10)).map((e) => e.event.seq)).toEqual([1, 2, 3]);
       expect((await log.read(ended, START, 10)).map((e) => e.event.type)).toEqual(['done']);
     });
@@ -222,7 +246,10 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
       const settled = await Promise.allSettled([
         log.append(job, { event: done('a'), attempt: 1 }),
         other.append(job, { event: { type: 'cancelled', reason: 'user', usage }, attempt: 1 }),
-        log.append(job, { event: { type: 'error', code: 'worker_lost', message: 'x', retryable: false, usage }, attempt: 1 }),
+        log.append(job, {
+          event: { type: 'error', code: 'worker_lost', message: 'x', retryable: false, usage },
+          attempt: 1,
+        }),
       ]);
       expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(1);
       for (const s of settled) if (s.status === 'rejected') expect(s.reason).toBeInstanceOf(JobLogClosedError);
@@ -245,17 +272,26 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
       const log = await make();
       const job = newJobId();
       const appended: LoggedEvent[] = [];
-      for (let i = 1; i <= 5; i++) appended.push(await log.append(job, { event: token(`t${i} `), attempt: 1, dedupId: `${job}:1:${i}` }));
+      for (let i = 1; i <= 5; i++)
+        appended.push(await log.append(job, { event: token(`t${i} `), attempt: 1, dedupId: `${job}:1:${i}` }));
       await opts.rollback(log, job, 3); // seq 4 and 5 were acknowledged, and are gone
       expect((await log.last(job))?.event.seq).toBe(3);
       const refused = await log.append(job, { event: token('over the hole'), attempt: 1 }).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(LogRollbackError);
       expect(refused).toMatchObject({ acknowledged: 5, found: 3 });
-      await expect(log.append(job, { event: { type: 'attempt', attempt: 2, reason: 'worker_lost' }, attempt: 2 })).rejects.toBeInstanceOf(LogRollbackError);
-      await expect(log.append(job, { event: { type: 'attempt', attempt: 1, reason: 'log_rollback' }, attempt: 1 })).rejects.toBeInstanceOf(LogRollbackError);
+      await expect(
+        log.append(job, { event: { type: 'attempt', attempt: 2, reason: 'worker_lost' }, attempt: 2 }),
+      ).rejects.toBeInstanceOf(LogRollbackError);
+      await expect(
+        log.append(job, { event: { type: 'attempt', attempt: 1, reason: 'log_rollback' }, attempt: 1 }),
+      ).rejects.toBeInstanceOf(LogRollbackError);
       expect((await log.last(job))?.event.seq).toBe(3);
 
-      const voiding = await log.append(job, { event: { type: 'attempt', attempt: 2, reason: 'log_rollback' }, attempt: 2, dedupId: `${job}:2:r` });
+      const voiding = await log.append(job, {
+        event: { type: 'attempt', attempt: 2, reason: 'log_rollback' },
+        attempt: 2,
+        dedupId: `${job}:2:r`,
+      });
       expect(voiding.event).toMatchObject({ seq: 6, type: 'attempt', attempt: 2, reason: 'log_rollback' });
       const next = await log.append(job, { event: token('again '), attempt: 2 });
       expect(next.event.seq).toBe(7);

@@ -6,7 +6,6 @@ import type { JobQueue, QueueConsumer, QueuedJob } from '../job-queue.port.js';
 
 export type JobQueueFactory = () => Promise<JobQueue>;
 
-
 export function jobQueueConformance(driver: string, factory: JobQueueFactory): void {
   describe(`JobQueue conformance: ${driver}`, () => {
     const open: { q: JobQueue; consumers: QueueConsumer[] }[] = [];
@@ -28,7 +27,15 @@ export function jobQueueConformance(driver: string, factory: JobQueueFactory): v
       await e.q.enqueue(id);
       await sleep(50);
       const got: QueuedJob[] = [];
-      e.consumers.push(await e.q.consume(async (j) => { got.push(j); await j.ack(); }, { concurrency: 1 }));
+      e.consumers.push(
+        await e.q.consume(
+          async (j) => {
+            got.push(j);
+            await j.ack();
+          },
+          { concurrency: 1 },
+        ),
+      );
       await waitFor(() => got.length === 1);
       expect(got[0]!.jobId).toBe(id);
       expect(got[0]!.deliveries).toBe(1);
@@ -40,7 +47,15 @@ export function jobQueueConformance(driver: string, factory: JobQueueFactory): v
       await e.q.enqueue(id, { dedupId: `${id}:dispatch:1` });
       await e.q.enqueue(id, { dedupId: `${id}:dispatch:1` });
       const got: string[] = [];
-      e.consumers.push(await e.q.consume(async (j) => { got.push(j.jobId); await j.ack(); }, { concurrency: 4 }));
+      e.consumers.push(
+        await e.q.consume(
+          async (j) => {
+            got.push(j.jobId);
+            await j.ack();
+          },
+          { concurrency: 4 },
+        ),
+      );
       await waitFor(() => got.length >= 1);
       await e.q.enqueue(id, { dedupId: `${id}:dispatch:1` }); // even after it was taken and acked
       await sleep(300);
@@ -78,11 +93,14 @@ export function jobQueueConformance(driver: string, factory: JobQueueFactory): v
       const id = newJobId();
       const deliveries: number[] = [];
       e.consumers.push(
-        await e.q.consume(async (j) => {
-          deliveries.push(j.deliveries);
-          if (j.deliveries === 1) await j.release();
-          else await j.ack();
-        }, { concurrency: 1 }),
+        await e.q.consume(
+          async (j) => {
+            deliveries.push(j.deliveries);
+            if (j.deliveries === 1) await j.release();
+            else await j.ack();
+          },
+          { concurrency: 1 },
+        ),
       );
       await e.q.enqueue(id);
       await waitFor(() => deliveries.length === 2);
@@ -94,12 +112,16 @@ export function jobQueueConformance(driver: string, factory: JobQueueFactory): v
       const [failing, fine] = [newJobId(), newJobId()];
       const seen: { job: 'failing' | 'fine'; deliveries: number }[] = [];
       e.consumers.push(
-        await e.q.consume(async (j) => {
-          const job = j.jobId === failing ? 'failing' : j.jobId === fine ? 'fine' : null;
-          if (!job) return; // a leftover of an earlier test on the same broker
-          seen.push({ job, deliveries: j.deliveries });
-          if (job === 'failing' && seen.filter((x) => x.job === 'failing').length === 1) throw new Error('broker blip');
-        }, { concurrency: 2 }),
+        await e.q.consume(
+          async (j) => {
+            const job = j.jobId === failing ? 'failing' : j.jobId === fine ? 'fine' : null;
+            if (!job) return; // a leftover of an earlier test on the same broker
+            seen.push({ job, deliveries: j.deliveries });
+            if (job === 'failing' && seen.filter((x) => x.job === 'failing').length === 1)
+              throw new Error('broker blip');
+          },
+          { concurrency: 2 },
+        ),
       );
       await e.q.enqueue(failing);
       await e.q.enqueue(fine);
@@ -115,7 +137,15 @@ export function jobQueueConformance(driver: string, factory: JobQueueFactory): v
       const e = await make();
       let started = 0;
       let finished = 0;
-      const consumer = await e.q.consume(async (j) => { started++; await sleep(100); finished++; await j.ack(); }, { concurrency: 1 });
+      const consumer = await e.q.consume(
+        async (j) => {
+          started++;
+          await sleep(100);
+          finished++;
+          await j.ack();
+        },
+        { concurrency: 1 },
+      );
       await e.q.enqueue(newJobId());
       await waitFor(() => started === 1); // the job is held (was a fixed 30 ms, which a loaded machine could outrun)
       await consumer.drain();

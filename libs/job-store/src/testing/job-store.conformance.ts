@@ -17,7 +17,10 @@ import {
 export type JobStoreFactory = (opts: JobStoreOptions) => Promise<JobStore>;
 
 export function jobRecord(over: Partial<JobRecord> = {}): JobRecord {
-  return { ...newJobRecord({ id: newJobId(), tenant: 'acme', agent: 'echo', input: { message: 'hi' }, metadata: null }), ...over };
+  return {
+    ...newJobRecord({ id: newJobId(), tenant: 'acme', agent: 'echo', input: { message: 'hi' }, metadata: null }),
+    ...over,
+  };
 }
 
 /** An open input request expiring `inMs` from now (negative: already expired). */
@@ -33,7 +36,6 @@ function inputRequest(request_id: string, inMs: number): InputRequestRecord {
     answered_at: null,
   };
 }
-
 
 export function jobStoreConformance(driver: string, factory: JobStoreFactory): void {
   describe(`JobStore conformance: ${driver}`, () => {
@@ -63,7 +65,9 @@ export function jobStoreConformance(driver: string, factory: JobStoreFactory): v
       expect((await s.create(first, idem)).created).toBe(true);
       const again = await s.create(jobRecord(), idem);
       expect(again).toEqual({ job: first, created: false });
-      await expect(s.create(jobRecord(), { key: 'k-1', fingerprint: 'f-b' })).rejects.toBeInstanceOf(IdempotencyConflictError);
+      await expect(s.create(jobRecord(), { key: 'k-1', fingerprint: 'f-b' })).rejects.toBeInstanceOf(
+        IdempotencyConflictError,
+      );
       // keys are per tenant
       const other = jobRecord({ tenant: 'globex' });
       expect((await s.create(other, idem)).created).toBe(true);
@@ -73,7 +77,9 @@ export function jobStoreConformance(driver: string, factory: JobStoreFactory): v
       const s = await make();
       const s2 = await make();
       const idem = { key: 'race', fingerprint: 'same' };
-      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? s : s2).create(jobRecord(), idem)));
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => (i % 2 ? s : s2).create(jobRecord(), idem)),
+      );
       expect(results.filter((r) => r.created)).toHaveLength(1);
       expect(new Set(results.map((r) => r.job.id)).size).toBe(1);
     });
@@ -109,7 +115,14 @@ export function jobStoreConformance(driver: string, factory: JobStoreFactory): v
         const job = jobRecord({ status: 'running' });
         await s.create(job);
         expect((await s.transition(job.id, terminal)).changed).toBe(true);
-        for (const to of ['queued', 'running', 'waiting_for_input', 'completed', 'failed', 'cancelled'] as JobStatus[]) {
+        for (const to of [
+          'queued',
+          'running',
+          'waiting_for_input',
+          'completed',
+          'failed',
+          'cancelled',
+        ] as JobStatus[]) {
           const r = await s.transition(job.id, to);
           expect(r.changed).toBe(false);
           expect(r.job?.status).toBe(terminal);
@@ -143,7 +156,12 @@ export function jobStoreConformance(driver: string, factory: JobStoreFactory): v
       const job = jobRecord({ status: 'running' });
       await s.create(job);
       const u = await s.update(job.id, { attempt: 2, cancel_reason: 'user asked', error: { code: 'x', message: 'y' } });
-      expect(u).toMatchObject({ status: 'running', attempt: 2, cancel_reason: 'user asked', error: { code: 'x', message: 'y' } });
+      expect(u).toMatchObject({
+        status: 'running',
+        attempt: 2,
+        cancel_reason: 'user asked',
+        error: { code: 'x', message: 'y' },
+      });
       expect(await s.get(job.id)).toEqual(u);
       expect(await s.update(newJobId(), { attempt: 3 })).toBeNull();
     });
@@ -170,7 +188,12 @@ export function jobStoreConformance(driver: string, factory: JobStoreFactory): v
         pages++;
       } while (cursor && pages < 20);
       expect(pages).toBe(5);
-      expect(seen).toEqual(created.map((j) => j.id).sort().reverse());
+      expect(seen).toEqual(
+        created
+          .map((j) => j.id)
+          .sort()
+          .reverse(),
+      );
     });
 
     it('filters the list by status', async () => {
@@ -242,7 +265,9 @@ export function jobStoreConformance(driver: string, factory: JobStoreFactory): v
     it('lists queued jobs whose dispatch is unconfirmed, oldest first, until confirmed or moved on', async () => {
       const s = await make();
       const at = (sec: number) => new Date(Date.UTC(2002, 0, 1, 0, 0, sec)).toISOString();
-      const jobs = [3, 1, 2].map((sec) => jobRecord({ status: 'queued', created_at: at(sec), updated_at: at(sec), dispatched_at: null }));
+      const jobs = [3, 1, 2].map((sec) =>
+        jobRecord({ status: 'queued', created_at: at(sec), updated_at: at(sec), dispatched_at: null }),
+      );
       const confirmed = jobRecord({ status: 'queued', created_at: at(0), dispatched_at: at(0) });
       const legacy = jobRecord({ status: 'queued', created_at: at(0) }); // written before the field existed
       delete legacy.dispatched_at;
@@ -278,13 +303,24 @@ export function jobStoreConformance(driver: string, factory: JobStoreFactory): v
       const s2 = await make();
       const job = jobRecord({ status: 'waiting_for_input', input_request: inputRequest('r1', 60_000) });
       await s.create(job);
-      const open = (rid: string) => (j: JobRecord) => j.input_request?.request_id === rid && j.input_request.answer === null;
-      expect((await s.transition(job.id, 'queued', { from: ['waiting_for_input'], where: open('r2') })).changed).toBe(false);
+      const open = (rid: string) => (j: JobRecord) =>
+        j.input_request?.request_id === rid && j.input_request.answer === null;
+      expect((await s.transition(job.id, 'queued', { from: ['waiting_for_input'], where: open('r2') })).changed).toBe(
+        false,
+      );
       // racing answers to the same request: exactly one wins
-      const answer = (n: number) => ({ ...inputRequest('r1', 60_000), answer: { n }, answered_at: new Date().toISOString() });
+      const answer = (n: number) => ({
+        ...inputRequest('r1', 60_000),
+        answer: { n },
+        answered_at: new Date().toISOString(),
+      });
       const results = await Promise.all(
         Array.from({ length: 6 }, (_, i) =>
-          (i % 2 ? s : s2).transition(job.id, 'queued', { from: ['waiting_for_input'], where: open('r1'), patch: { input_request: answer(i) } }),
+          (i % 2 ? s : s2).transition(job.id, 'queued', {
+            from: ['waiting_for_input'],
+            where: open('r1'),
+            patch: { input_request: answer(i) },
+          }),
         ),
       );
       expect(results.filter((r) => r.changed)).toHaveLength(1);
@@ -328,7 +364,10 @@ export function jobStoreConformance(driver: string, factory: JobStoreFactory): v
       await s.create(done);
       await s.create(live);
       await s.transition(done.id, 'completed');
-      await waitFor(async () => (await s.get(done.id)) === null, { intervalMs: 100, message: 'the finished job to expire' });
+      await waitFor(async () => (await s.get(done.id)) === null, {
+        intervalMs: 100,
+        message: 'the finished job to expire',
+      });
       expect((await s.get(live.id))?.status).toBe('running');
       expect((await s.list(t, { limit: 10 })).items.map((j) => j.id)).toEqual([live.id]);
     });
@@ -337,7 +376,12 @@ export function jobStoreConformance(driver: string, factory: JobStoreFactory): v
       const s = await make();
       const t = `t-${newJobId()}`;
       const keep = jobRecord({ tenant: t });
-      const gone = jobRecord({ tenant: t, status: 'running', heartbeat_at: new Date(Date.UTC(2000, 0, 1)).toISOString(), idempotency_key: 'del-1' });
+      const gone = jobRecord({
+        tenant: t,
+        status: 'running',
+        heartbeat_at: new Date(Date.UTC(2000, 0, 1)).toISOString(),
+        idempotency_key: 'del-1',
+      });
       await s.create(keep);
       await s.create(gone, { key: 'del-1', fingerprint: 'f' });
       expect(await s.delete(gone.id)).toBe(true);

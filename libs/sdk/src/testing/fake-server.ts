@@ -101,11 +101,25 @@ export class FakeJobstreamServer {
   append(jobId: string, e: AgentEvent): JobEvent {
     const j = this.jobs.get(jobId)!;
     if (e.type === 'attempt') j.job.attempt = e.attempt;
-    const ev = { ...e, job_id: jobId, seq: j.events.length + 1, ts: new Date(0).toISOString(), attempt: j.job.attempt } as JobEvent;
+    const ev = {
+      ...e,
+      job_id: jobId,
+      seq: j.events.length + 1,
+      ts: new Date(0).toISOString(),
+      attempt: j.job.attempt,
+    } as JobEvent;
     j.events.push(ev);
     j.job.last_event_id = cursorOf(ev);
     const status: JobStatus | undefined =
-      e.type === 'status' ? e.status : e.type === 'done' ? 'completed' : e.type === 'error' ? 'failed' : e.type === 'cancelled' ? 'cancelled' : undefined;
+      e.type === 'status'
+        ? e.status
+        : e.type === 'done'
+          ? 'completed'
+          : e.type === 'error'
+            ? 'failed'
+            : e.type === 'cancelled'
+              ? 'cancelled'
+              : undefined;
     if (status) j.job.status = status;
     if (e.type === 'error') j.job.error = { code: e.code, message: e.message };
     for (const l of j.listeners) l(ev);
@@ -124,17 +138,23 @@ export class FakeJobstreamServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     this.requests.push({ method: req.method ?? 'GET', path: url.pathname, search: url.search, headers: req.headers });
-    if (this.opts.apiKey && req.headers.authorization !== `Bearer ${this.opts.apiKey}`) return this.error(res, 401, 'unauthorized');
+    if (this.opts.apiKey && req.headers.authorization !== `Bearer ${this.opts.apiKey}`)
+      return this.error(res, 401, 'unauthorized');
     const parts = url.pathname.split('/').filter(Boolean); // v1 jobs :id action
     if (parts[0] !== 'v1' || parts[1] !== 'jobs') return this.error(res, 404, 'not_found');
     if (parts.length === 2 && req.method === 'POST') {
       const body = JSON.parse(await readBody(req)) as { agent?: string; input?: { message?: string } };
-      if (body.agent !== 'echo' || typeof body.input?.message !== 'string') return this.error(res, 400, 'invalid_request');
+      if (body.agent !== 'echo' || typeof body.input?.message !== 'string')
+        return this.error(res, 400, 'invalid_request');
       const tokens = body.input.message.match(/\S+\s*|\s+/g) ?? [];
       const id = this.addJob([
         { type: 'status', status: 'running' },
         ...tokens.map((text) => ({ type: 'token' as const, text })),
-        { type: 'done', usage: { input_tokens: 0, output_tokens: tokens.length }, output: { text: body.input.message } },
+        {
+          type: 'done',
+          usage: { input_tokens: 0, output_tokens: tokens.length },
+          output: { text: body.input.message },
+        },
       ]);
       return this.send(res, 201, this.jobs.get(id)!.job);
     }
@@ -147,13 +167,17 @@ export class FakeJobstreamServer {
     const action = parts[3];
     if (action === undefined && req.method === 'GET') return this.send(res, 200, j.job);
     if (action === 'cancel' && req.method === 'POST') {
-      if (!['completed', 'failed', 'cancelled'].includes(j.job.status)) this.append(j.job.id, { type: 'cancelled', reason: 'requested', usage: j.job.usage });
+      if (!['completed', 'failed', 'cancelled'].includes(j.job.status))
+        this.append(j.job.id, { type: 'cancelled', reason: 'requested', usage: j.job.usage });
       return this.send(res, 202, j.job);
     }
     if (action === 'wait') return this.send(res, 200, j.job);
     let after: number;
     try {
-      after = decodeCursor(j.job.id, (req.headers['last-event-id'] as string | undefined) ?? url.searchParams.get('after')).seq;
+      after = decodeCursor(
+        j.job.id,
+        (req.headers['last-event-id'] as string | undefined) ?? url.searchParams.get('after'),
+      ).seq;
     } catch {
       return this.error(res, 400, 'invalid_cursor');
     }
@@ -176,14 +200,21 @@ export class FakeJobstreamServer {
     const sr: StreamRequest = {
       n: this.streamRequests.length + 1,
       jobId: j.job.id,
-      after: (req.headers['last-event-id'] as string | undefined) ?? new URL(req.url!, 'http://x').searchParams.get('after') ?? undefined,
+      after:
+        (req.headers['last-event-id'] as string | undefined) ??
+        new URL(req.url!, 'http://x').searchParams.get('after') ??
+        undefined,
       authorization: req.headers.authorization,
     };
     this.streamRequests.push(sr);
     const plan = this.opts.onStream?.(sr) ?? {};
     if (plan.custom) return plan.custom(req, res);
     if (plan.status) return this.error(res, plan.status, plan.code ?? `http_${plan.status}`, plan.headers);
-    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' });
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache, no-transform',
+      'X-Accel-Buffering': 'no',
+    });
     let written = 0;
     let events = 0;
     let finished = false;
@@ -211,7 +242,11 @@ export class FakeJobstreamServer {
       if (plan.skip?.includes(e.seq)) return;
       if (!write(`id: ${cursorOf(e)}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`)) return;
       events++;
-      if (['done', 'error', 'cancelled'].includes(e.type) || (plan.endAfterEvents !== undefined && events >= plan.endAfterEvents)) finish();
+      if (
+        ['done', 'error', 'cancelled'].includes(e.type) ||
+        (plan.endAfterEvents !== undefined && events >= plan.endAfterEvents)
+      )
+        finish();
     };
     const onLive = (e: JobEvent) => sendEvent(e);
     write(': connected\n\n');

@@ -1,7 +1,12 @@
 /** The ThreadStore conformance suite: every driver (memory, Redis) must pass it unchanged. */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { newJobId, newThreadId } from '@jobstream/contracts';
-import { newThreadRecord, InvalidThreadCursorError, type ThreadStore, type ThreadStoreOptions } from '../thread-store.port.js';
+import {
+  newThreadRecord,
+  InvalidThreadCursorError,
+  type ThreadStore,
+  type ThreadStoreOptions,
+} from '../thread-store.port.js';
 
 export type ThreadStoreFactory = (opts: ThreadStoreOptions) => Promise<ThreadStore>;
 
@@ -22,7 +27,7 @@ export function threadStoreConformance(driver: string, factory: ThreadStoreFacto
       return t;
     };
 
-    it('stores a thread as given (metadata exactly) and lists a tenant\'s threads newest first in pages', async () => {
+    it("stores a thread as given (metadata exactly) and lists a tenant's threads newest first in pages", async () => {
       const s = await make();
       const tenant = `t-${newJobId()}`;
       const first = await thread(s, tenant, { tags: [], nested: { a: [1, {}] }, empty: {} });
@@ -42,8 +47,15 @@ export function threadStoreConformance(driver: string, factory: ThreadStoreFacto
       const t = await thread(s);
       const j1 = newJobId();
       const r1 = await s.beginTurn(t.id, { jobId: j1, ifBusy: 'reject' });
-      expect(r1).toMatchObject({ kind: 'started', turn: 1, thread: { active_job_id: j1, active_started: false, last_job_id: j1, turns: 1 } });
-      expect(await s.beginTurn(t.id, { jobId: newJobId(), ifBusy: 'reject' })).toEqual({ kind: 'busy', active_job_id: j1 });
+      expect(r1).toMatchObject({
+        kind: 'started',
+        turn: 1,
+        thread: { active_job_id: j1, active_started: false, last_job_id: j1, turns: 1 },
+      });
+      expect(await s.beginTurn(t.id, { jobId: newJobId(), ifBusy: 'reject' })).toEqual({
+        kind: 'busy',
+        active_job_id: j1,
+      });
       expect(await s.markStarted(t.id, j1)).toBe(true);
       expect(await s.markStarted(t.id, newJobId())).toBe(false);
       expect((await s.get(t.id))?.active_started).toBe(true);
@@ -62,7 +74,9 @@ export function threadStoreConformance(driver: string, factory: ThreadStoreFacto
       const a = await make();
       const b = await make();
       const t = await thread(a);
-      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).beginTurn(t.id, { jobId: newJobId(), ifBusy: 'reject' })));
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).beginTurn(t.id, { jobId: newJobId(), ifBusy: 'reject' })),
+      );
       expect(results.filter((r) => r.kind === 'started')).toHaveLength(1);
       expect(results.filter((r) => r.kind === 'busy')).toHaveLength(11);
       expect((await a.get(t.id))?.turns).toBe(1);
@@ -74,7 +88,11 @@ export function threadStoreConformance(driver: string, factory: ThreadStoreFacto
       const t = await thread(a);
       const ids = Array.from({ length: 4 }, () => newJobId());
       expect((await a.beginTurn(t.id, { jobId: ids[0]!, ifBusy: 'enqueue' })).kind).toBe('started');
-      for (const id of ids.slice(1)) expect(await b.beginTurn(t.id, { jobId: id, ifBusy: 'enqueue' })).toMatchObject({ kind: 'queued', interrupt: [] });
+      for (const id of ids.slice(1))
+        expect(await b.beginTurn(t.id, { jobId: id, ifBusy: 'enqueue' })).toMatchObject({
+          kind: 'queued',
+          interrupt: [],
+        });
       expect((await a.get(t.id))?.pending).toEqual(ids.slice(1));
       // a waiting turn that ends (cancelled) leaves the line
       expect(await a.settle(t.id, ids[2]!)).toEqual({ next: null });
@@ -93,7 +111,12 @@ export function threadStoreConformance(driver: string, factory: ThreadStoreFacto
       await s.beginTurn(t.id, { jobId: j1, ifBusy: 'reject' });
       await s.beginTurn(t.id, { jobId: j2, ifBusy: 'enqueue' });
       expect((await s.get(t.id))?.interrupting).toBeNull();
-      expect(await s.beginTurn(t.id, { jobId: j3, ifBusy: 'interrupt' })).toMatchObject({ kind: 'queued', turn: 3, interrupt: [j1, j2], thread: { interrupting: j1 } });
+      expect(await s.beginTurn(t.id, { jobId: j3, ifBusy: 'interrupt' })).toMatchObject({
+        kind: 'queued',
+        turn: 3,
+        interrupt: [j1, j2],
+        thread: { interrupting: j1 },
+      });
       expect(await s.get(t.id)).toMatchObject({ pending: [j3], cancelling: [j2], interrupting: j1 });
       expect(await s.settle(t.id, j1)).toEqual({ next: j3 });
       expect(await s.get(t.id)).toMatchObject({ active_job_id: j3, interrupting: null, pending: [], cancelling: [j2] });
@@ -113,15 +136,24 @@ export function threadStoreConformance(driver: string, factory: ThreadStoreFacto
       const idem = { key: 'k1', fingerprint: 'f1' };
       expect((await s.beginTurn(t.id, { jobId: j1, ifBusy: 'reject', idempotency: idem })).kind).toBe('started');
       // the same request again while the turn is active: the same job, not busy
-      expect(await s.beginTurn(t.id, { jobId: newJobId(), ifBusy: 'reject', idempotency: idem })).toEqual({ kind: 'existing', job_id: j1 });
-      expect(await s.beginTurn(t.id, { jobId: newJobId(), ifBusy: 'reject', idempotency: { key: 'k1', fingerprint: 'f2' } })).toEqual({ kind: 'conflict' });
-      expect((await s.beginTurn(t2.id, { jobId: newJobId(), ifBusy: 'reject', idempotency: idem })).kind).toBe('started');
+      expect(await s.beginTurn(t.id, { jobId: newJobId(), ifBusy: 'reject', idempotency: idem })).toEqual({
+        kind: 'existing',
+        job_id: j1,
+      });
+      expect(
+        await s.beginTurn(t.id, { jobId: newJobId(), ifBusy: 'reject', idempotency: { key: 'k1', fingerprint: 'f2' } }),
+      ).toEqual({ kind: 'conflict' });
+      expect((await s.beginTurn(t2.id, { jobId: newJobId(), ifBusy: 'reject', idempotency: idem })).kind).toBe(
+        'started',
+      );
       const short = await make({ idempotencyTtlMs: 1 });
       const t3 = await thread(short);
       const first = newJobId();
       await short.beginTurn(t3.id, { jobId: first, ifBusy: 'enqueue', idempotency: idem });
       await new Promise((r) => setTimeout(r, 20));
-      expect((await short.beginTurn(t3.id, { jobId: newJobId(), ifBusy: 'enqueue', idempotency: idem })).kind).toBe('queued');
+      expect((await short.beginTurn(t3.id, { jobId: newJobId(), ifBusy: 'enqueue', idempotency: idem })).kind).toBe(
+        'queued',
+      );
     });
 
     it('pages turns in order', async () => {

@@ -60,20 +60,35 @@ export function webhookStoreConformance(name: string, make: () => Promise<Webhoo
       expect((await store.claimDue(new Date(now.getTime() + 60_001), 10, 1)).map((x) => x.id)).toEqual([d!.id]);
 
       const retryAt = new Date(now.getTime() + 5_000);
-      const r1 = await store.recordAttempt(d!.id, { at: now.toISOString(), status_code: 500, error: 'endpoint answered 500', duration_ms: 3 }, { kind: 'retry', at: retryAt });
+      const r1 = await store.recordAttempt(
+        d!.id,
+        { at: now.toISOString(), status_code: 500, error: 'endpoint answered 500', duration_ms: 3 },
+        { kind: 'retry', at: retryAt },
+      );
       expect(r1).toMatchObject({ status: 'pending', attempt_count: 1, next_attempt_at: retryAt.toISOString() });
       expect(await store.claimDue(now, 10, 1_000)).toEqual([]);
       expect((await store.claimDue(retryAt, 10, 1_000)).map((x) => x.id)).toEqual([d!.id]);
-      const r2 = await store.recordAttempt(d!.id, { at: retryAt.toISOString(), status_code: 200, error: null, duration_ms: 2 }, { kind: 'delivered' });
+      const r2 = await store.recordAttempt(
+        d!.id,
+        { at: retryAt.toISOString(), status_code: 200, error: null, duration_ms: 2 },
+        { kind: 'delivered' },
+      );
       expect(r2).toMatchObject({ status: 'delivered', attempt_count: 2, next_attempt_at: null });
-      expect(r2!.attempts.map((a) => [a.attempt, a.status_code, a.trigger])).toEqual([[1, 500, 'scheduled'], [2, 200, 'scheduled']]);
+      expect(r2!.attempts.map((a) => [a.attempt, a.status_code, a.trigger])).toEqual([
+        [1, 500, 'scheduled'],
+        [2, 200, 'scheduled'],
+      ]);
       expect(await store.pendingCount()).toBe(0);
 
       expect(await store.redeliver('b', e.id, d!.id, now)).toBeNull();
       const again = await store.redeliver('a', e.id, d!.id, now);
       expect(again).toMatchObject({ status: 'pending', schedule_index: 0 });
       expect((await store.claimDue(now, 10, 1_000)).map((x) => x.id)).toEqual([d!.id]);
-      const r3 = await store.recordAttempt(d!.id, { at: now.toISOString(), status_code: null, error: 'no answer', duration_ms: 10 }, { kind: 'failed' });
+      const r3 = await store.recordAttempt(
+        d!.id,
+        { at: now.toISOString(), status_code: null, error: 'no answer', duration_ms: 10 },
+        { kind: 'failed' },
+      );
       expect(r3).toMatchObject({ status: 'failed', attempt_count: 3 });
       expect(r3!.attempts[2]!.trigger).toBe('manual');
     });

@@ -45,7 +45,10 @@ describe('ChatStreamMapper', () => {
 
   it('reports an error object or a chunk of the wrong shape as a failure', () => {
     const m = new ChatStreamMapper();
-    expect(m.accept({ error: { message: 'boom', type: 'server_error' } }).failure).toMatchObject({ code: 'provider_error', retryable: true });
+    expect(m.accept({ error: { message: 'boom', type: 'server_error' } }).failure).toMatchObject({
+      code: 'provider_error',
+      retryable: true,
+    });
     expect(m.accept({ choices: 'nope' }).failure).toMatchObject({ code: 'provider_bad_response', retryable: false });
   });
 });

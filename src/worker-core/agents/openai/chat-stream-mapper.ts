@@ -33,7 +33,13 @@ const deltaSchema = z.looseObject({
 /** The parts of a `chat.completion.chunk` the agent reads; everything else is tolerated and ignored. */
 export const chatChunkSchema = z.looseObject({
   choices: z
-    .array(z.looseObject({ index: z.number().int().nullish(), delta: deltaSchema.nullish(), finish_reason: z.string().nullish() }))
+    .array(
+      z.looseObject({
+        index: z.number().int().nullish(),
+        delta: deltaSchema.nullish(),
+        finish_reason: z.string().nullish(),
+      }),
+    )
     .nullish(),
   usage: z
     .looseObject({ prompt_tokens: z.number().int().nonnegative(), completion_tokens: z.number().int().nonnegative() })
@@ -85,7 +91,11 @@ export class ChatStreamMapper {
     if (!parsed.success) {
       return {
         events: [],
-        failure: { code: 'provider_bad_response', message: `unexpected chunk shape: ${parsed.error.issues[0]?.message ?? ''}`, retryable: false },
+        failure: {
+          code: 'provider_bad_response',
+          message: `unexpected chunk shape: ${parsed.error.issues[0]?.message ?? ''}`,
+          retryable: false,
+        },
       };
     }
     const chunk = parsed.data;
@@ -134,7 +144,12 @@ export class ChatStreamMapper {
       try {
         return { call_id, name, arguments: JSON.parse(c.args) as unknown };
       } catch {
-        return { call_id, name, arguments: c.args, argumentsError: 'the model produced arguments that are not valid JSON' };
+        return {
+          call_id,
+          name,
+          arguments: c.args,
+          argumentsError: 'the model produced arguments that are not valid JSON',
+        };
       }
     });
   }

@@ -1,9 +1,19 @@
 import { describe, expect, it } from '@jest/globals';
-import { errorObjectOf, httpFailure, sanitizeMessage, streamErrorFailure, unreachableFailure } from './provider-errors.js';
+import {
+  errorObjectOf,
+  httpFailure,
+  sanitizeMessage,
+  streamErrorFailure,
+  unreachableFailure,
+} from './provider-errors.js';
 
 describe('provider error classification', () => {
   it('reads OpenAI error objects, string errors, and nothing else', () => {
-    expect(errorObjectOf({ error: { message: 'm', type: 't', code: 'c', param: null } })).toEqual({ message: 'm', type: 't', code: 'c' });
+    expect(errorObjectOf({ error: { message: 'm', type: 't', code: 'c', param: null } })).toEqual({
+      message: 'm',
+      type: 't',
+      code: 'c',
+    });
     expect(errorObjectOf({ error: 'plain' })).toEqual({ message: 'plain' });
     expect(errorObjectOf({ choices: [] })).toBeUndefined();
     expect(errorObjectOf(null)).toBeUndefined();
@@ -15,11 +25,20 @@ describe('provider error classification', () => {
     expect(streamErrorFailure({ message: 'x', code: 429 }).retryable).toBe(true);
     expect(streamErrorFailure({ message: 'x', code: 400 }).retryable).toBe(false);
     expect(streamErrorFailure({ message: 'x', type: 'tokens', code: 'insufficient_quota' }).retryable).toBe(false);
-    expect(streamErrorFailure({ message: 'x' })).toEqual({ code: 'provider_error', message: 'provider failed mid-stream: x', retryable: false });
+    expect(streamErrorFailure({ message: 'x' })).toEqual({
+      code: 'provider_error',
+      message: 'provider failed mid-stream: x',
+      retryable: false,
+    });
   });
 
   it('puts status, provider message and type/code in HTTP failure messages', () => {
-    const f = httpFailure(404, JSON.stringify({ error: { message: 'The model `nope` does not exist', type: 'invalid_request_error', code: 'model_not_found' } }));
+    const f = httpFailure(
+      404,
+      JSON.stringify({
+        error: { message: 'The model `nope` does not exist', type: 'invalid_request_error', code: 'model_not_found' },
+      }),
+    );
     expect(f).toEqual({
       code: 'provider_http_404',
       message: 'provider answered HTTP 404: The model `nope` does not exist [invalid_request_error/model_not_found]',
@@ -30,7 +49,9 @@ describe('provider error classification', () => {
   });
 
   it('names the cause of a network failure', () => {
-    const err = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    const err = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+    });
     expect(unreachableFailure(err, '127.0.0.1:9')).toEqual({
       code: 'provider_unreachable',
       message: 'could not reach the provider at 127.0.0.1:9: ECONNREFUSED',

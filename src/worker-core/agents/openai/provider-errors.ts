@@ -91,30 +91,51 @@ export function streamErrorFailure(err: ProviderErrorObject): ProviderFailure {
   const numeric = typeof err.code === 'number' ? err.code : undefined;
   const retryable =
     !ks.some((k) => PERMANENT_KINDS.has(k)) &&
-    (ks.some((k) => TRANSIENT_KINDS.has(k)) || (numeric !== undefined && (numeric >= 500 || RETRYABLE_HTTP.has(numeric))));
+    (ks.some((k) => TRANSIENT_KINDS.has(k)) ||
+      (numeric !== undefined && (numeric >= 500 || RETRYABLE_HTTP.has(numeric))));
   return { code: 'provider_error', message: `provider failed mid-stream: ${describe(err)}`, retryable };
 }
 
 export function unreachableFailure(err: unknown, host: string): ProviderFailure {
   const cause = (err as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
-  const detail = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : String((err as Error)?.message ?? err);
-  return { code: 'provider_unreachable', message: `could not reach the provider at ${host}: ${detail}`, retryable: true };
+  const detail =
+    typeof cause?.code === 'string'
+      ? cause.code
+      : typeof cause?.message === 'string'
+        ? cause.message
+        : String((err as Error)?.message ?? err);
+  return {
+    code: 'provider_unreachable',
+    message: `could not reach the provider at ${host}: ${detail}`,
+    retryable: true,
+  };
 }
 
 export function timeoutFailure(ms: number, phase: 'response' | 'stream'): ProviderFailure {
   return {
     code: 'provider_timeout',
-    message: phase === 'response' ? `no response from the provider within ${ms} ms` : `the provider's stream stalled for ${ms} ms`,
+    message:
+      phase === 'response'
+        ? `no response from the provider within ${ms} ms`
+        : `the provider's stream stalled for ${ms} ms`,
     retryable: true,
   };
 }
 
 export function truncatedFailure(detail: string): ProviderFailure {
-  return { code: 'provider_stream_truncated', message: `the provider's stream ended early: ${detail}`, retryable: true };
+  return {
+    code: 'provider_stream_truncated',
+    message: `the provider's stream ended early: ${detail}`,
+    retryable: true,
+  };
 }
 
 export function badResponseFailure(detail: string): ProviderFailure {
-  return { code: 'provider_bad_response', message: `the provider's response is not a valid chat-completions stream: ${detail}`, retryable: false };
+  return {
+    code: 'provider_bad_response',
+    message: `the provider's response is not a valid chat-completions stream: ${detail}`,
+    retryable: false,
+  };
 }
 
 /** Removes the API key wherever it appears and caps the length: error messages reach clients. */

@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { completionSteps, openAiErrorBody, startFakeOpenAiServer, type FakeOpenAiServer } from './fake-openai-server.js';
+import {
+  completionSteps,
+  openAiErrorBody,
+  startFakeOpenAiServer,
+  type FakeOpenAiServer,
+} from './fake-openai-server.js';
 
 let server: FakeOpenAiServer;
 beforeAll(async () => {
@@ -33,17 +38,34 @@ describe('fake OpenAI server', () => {
     });
     expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
     expect(chunks[2].choices[0]).toMatchObject({ delta: {}, finish_reason: 'stop' });
-    expect(chunks[3]).toMatchObject({ choices: [], usage: { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 } });
-    expect(server.requests.at(-1)).toMatchObject({ method: 'POST', path: '/v1/chat/completions', body: { model: 'm-1' } });
+    expect(chunks[3]).toMatchObject({
+      choices: [],
+      usage: { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 },
+    });
+    expect(server.requests.at(-1)).toMatchObject({
+      method: 'POST',
+      path: '/v1/chat/completions',
+      body: { model: 'm-1' },
+    });
     expect(server.requests.at(-1)!.headers.authorization).toBe('Bearer sk-test');
     await expect(server.requests.at(-1)!.closedEarly).resolves.toBe(false);
   });
 
   it('answers an error script with the status and OpenAI error JSON, and an unscripted request with 500', async () => {
-    server.enqueue({ status: 401, json: openAiErrorBody('Incorrect API key provided', 'invalid_request_error', 'invalid_api_key') });
+    server.enqueue({
+      status: 401,
+      json: openAiErrorBody('Incorrect API key provided', 'invalid_request_error', 'invalid_api_key'),
+    });
     const res = await post({});
     expect(res.status).toBe(401);
-    expect(await res.json()).toEqual({ error: { message: 'Incorrect API key provided', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
+    expect(await res.json()).toEqual({
+      error: {
+        message: 'Incorrect API key provided',
+        type: 'invalid_request_error',
+        param: null,
+        code: 'invalid_api_key',
+      },
+    });
     expect((await post({})).status).toBe(500);
   });
 

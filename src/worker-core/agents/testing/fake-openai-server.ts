@@ -11,7 +11,13 @@
  *
  * Listens on 127.0.0.1, port 0. Not for production: excluded from the build (`testing/`).
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** OpenAI's error object, as in `{ "error": { … } }`. */
@@ -90,7 +96,12 @@ export interface FakeOpenAiServer {
 /** The steps of an ordinary completion: content tokens, `finish_reason: 'stop'`, usage, `[DONE]`. */
 export function completionSteps(
   tokens: string[],
-  opts: { delayMs?: number; promptTokens?: number; reasoning?: string[]; finish?: 'stop' | 'length' | 'content_filter' } = {},
+  opts: {
+    delayMs?: number;
+    promptTokens?: number;
+    reasoning?: string[];
+    finish?: 'stop' | 'length' | 'content_filter';
+  } = {},
 ): FakeStep[] {
   const steps: FakeStep[] = [];
   const pause = (): void => {
@@ -176,7 +187,11 @@ export async function startFakeOpenAiServer(): Promise<FakeOpenAiServer> {
     if (req.method !== 'POST' || !path.endsWith('/chat/completions')) {
       finished = true;
       res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(openAiErrorBody(`Unknown request URL: ${req.method} ${path}`, 'invalid_request_error', 'unknown_url')));
+      res.end(
+        JSON.stringify(
+          openAiErrorBody(`Unknown request URL: ${req.method} ${path}`, 'invalid_request_error', 'unknown_url'),
+        ),
+      );
       return;
     }
     const script = queue.shift();
