@@ -43,4 +43,8 @@ export default {
       : []),
   ],
   testTimeout: 30000,
+  // Two workers on the 2-core machines: most suites wait on child processes (nats-server, redis-server, workers) and
+  // sockets, so one worker left a core idle (quiet machine: 522 s with one worker). Every suite starts its own
+  // servers on free loopback ports, so suites in parallel never share a broker.
+  maxWorkers: 2,
 };
