@@ -6,22 +6,11 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { JobStatus } from '@jobstream/contracts';
-import type { HotCacheStats } from '@jobstream/event-log';
+import type { EventLogUsage, HotCacheStats } from '@jobstream/event-log';
 import type { SseStats } from '../sse/sse-connections.js';
 import type { RunnerMetrics } from '../worker-core/job-lifecycle/index.js';
 
 export type LimitName = 'create_rate' | 'tenant_streams' | 'global_streams' | 'event_memory';
-
-/** What the embedded engine's event log holds against its budget (null on the NATS engine). */
-export type EventLogUsage = {
-  events: number;
-  bytes: number;
-  runningEvents: number;
-  runningBytes: number;
-  evictedJobs: number;
-  maxEvents: number;
-  maxBytes: number;
-};
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const JOB_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];

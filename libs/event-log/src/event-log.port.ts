@@ -149,19 +149,22 @@ export class EventLogFullError extends Error {
   override readonly name = 'EventLogFullError';
 }
 
+/** What a bounded log holds against its budget (exported as metrics). */
+export interface EventLogUsage {
+  events: number;
+  bytes: number;
+  runningEvents: number;
+  runningBytes: number;
+  evictedJobs: number;
+  maxEvents: number;
+  maxBytes: number;
+}
+
 /** An optional ability of a driver with a bounded memory budget (the memory driver). */
 export interface EventLogCapacity {
   /** Room for a new job (the API answers 503 + Retry-After otherwise). */
   hasRoom(): boolean;
-  usage(): {
-    events: number;
-    bytes: number;
-    runningEvents: number;
-    runningBytes: number;
-    evictedJobs: number;
-    maxEvents: number;
-    maxBytes: number;
-  };
+  usage(): EventLogUsage;
 }
 
 /**
