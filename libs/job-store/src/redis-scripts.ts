@@ -27,3 +27,21 @@ export async function evalScript(redis: Redis, s: Script, keys: string[], args: 
     throw err;
   }
 }
+
+/**
+ * Runs one Redis call of a store: an error reply of the server (a script's or a command's own error) passes through
+ * as it is; anything else (connection lost, timeout, READONLY replica) becomes the store's "unavailable" error,
+ * which the API answers with 503 + Retry-After.
+ */
+export async function redisCall<T>(
+  fn: () => Promise<T>,
+  Unavailable: new (message: string, options?: ErrorOptions) => Error,
+  what: string,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof Unavailable || isReplyError(err) || !(err instanceof Error)) throw err;
+    throw new Unavailable(`${what} unavailable: ${err.message}`, { cause: err });
+  }
+}

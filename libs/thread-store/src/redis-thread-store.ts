@@ -15,7 +15,7 @@
  * Deleting a thread removes all four of its own keys and its members of the two sets.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { evalScript, isReplyError, script, type Script } from '@jobstream/job-store/redis-scripts';
+import { evalScript, redisCall, script, type Script } from '@jobstream/job-store/redis-scripts';
 import {
   ThreadStoreUnavailableError,
   decodeThreadCursor,
@@ -399,14 +399,9 @@ export class RedisThreadStore implements ThreadStore {
     return evalScript(this.redis, s, keys, args);
   }
 
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.closed) throw new ThreadStoreUnavailableError('thread store is closed');
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof ThreadStoreUnavailableError || isReplyError(err) || !(err instanceof Error)) throw err;
-      throw new ThreadStoreUnavailableError(`thread store unavailable: ${err.message}`, { cause: err });
-    }
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new ThreadStoreUnavailableError('thread store is closed'));
+    return redisCall(fn, ThreadStoreUnavailableError, 'thread store');
   }
 
   private key(k: string): string {

@@ -16,7 +16,7 @@
  * reconnects by itself.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { evalScript, isReplyError, script, type Script } from '@jobstream/job-store/redis-scripts';
+import { evalScript, redisCall, script, type Script } from '@jobstream/job-store/redis-scripts';
 import {
   WebhookLimitError,
   WebhookStoreUnavailableError,
@@ -286,14 +286,9 @@ export class RedisWebhookStore implements WebhookStore {
     return evalScript(this.redis, s, keys, args);
   }
 
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.closed) throw new WebhookStoreUnavailableError('webhook store is closed');
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof WebhookStoreUnavailableError || isReplyError(err) || !(err instanceof Error)) throw err;
-      throw new WebhookStoreUnavailableError(`webhook store unavailable: ${err.message}`, { cause: err });
-    }
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new WebhookStoreUnavailableError('webhook store is closed'));
+    return redisCall(fn, WebhookStoreUnavailableError, 'webhook store');
   }
 
   private k(s: string): string {
