@@ -225,14 +225,7 @@ export class MemoryEventLog implements EventLog, EventLogCapacity {
       this.activeEvents -= log.events.length - log.head;
       this.activeBytes -= log.bytes;
     }
-    this.totalEvents -= log.events.length - log.head;
-    this.totalBytes -= log.bytes;
-    log.events = [];
-    log.sizes = [];
-    log.head = 0;
-    log.bytes = 0;
-    log.evicted = true;
-    log.dedup.clear();
+    this.release(log);
     this.jobs.delete(jobId);
   }
 
@@ -346,8 +339,8 @@ export class MemoryEventLog implements EventLog, EventLogCapacity {
     return log.evicted || log.head >= log.events.length;
   }
 
-  /** Removes a finished job's events; a tombstone stays (closed, no events) so its cursors answer 410. */
-  private evict(log: JobLog): void {
+  /** Frees a job's events and takes them off the totals (a deleted job, an evicted one). */
+  private release(log: JobLog): void {
     this.totalEvents -= log.events.length - log.head;
     this.totalBytes -= log.bytes;
     log.events = [];
@@ -356,6 +349,11 @@ export class MemoryEventLog implements EventLog, EventLogCapacity {
     log.bytes = 0;
     log.evicted = true;
     log.dedup.clear();
+  }
+
+  /** Removes a finished job's events; a tombstone stays (closed, no events) so its cursors answer 410. */
+  private evict(log: JobLog): void {
+    this.release(log);
     this.evictedJobs++;
     const id = this.ids.get(log);
     if (id !== undefined) this.dropIfEmpty(id, log);
