@@ -38,11 +38,9 @@ import {
   type StoredMsg,
   type JetStreamClient,
   type JetStreamManager,
-  type JetStreamPublishOptions,
   type JetStreamSubscription,
   type JsMsg,
   type Msg,
-  type PubAck,
   type NatsConnection,
   type NatsError,
   type StreamConfig,
@@ -70,6 +68,7 @@ import {
   type LiveSubscription,
   type LoggedEvent,
 } from './event-log.port.js';
+import { JetStreamPublisher, type LeanPublishOptions, type PublishAck } from './jetstream-publisher.js';
 import { stampEvent } from './stamp.js';
 
 /** Where stored events are republished for live delivery: `jobstream.live.<jobId>`. */
@@ -123,8 +122,8 @@ interface LastState {
 interface OutboxEntry {
   subject: string;
   data: Uint8Array;
-  opts: Partial<JetStreamPublishOptions>;
-  resolve: (ack: PubAck) => void;
+  opts: LeanPublishOptions;
+  resolve: (ack: PublishAck) => void;
   reject: (err: unknown) => void;
 }
 
@@ -193,6 +192,8 @@ function parseStored(data: Uint8Array, pos: number): LoggedEvent {
 
 export class JetStreamEventLog implements EventLog, EventLogReaders {
   private readonly js: JetStreamClient;
+  /** Appends' publishes (acks muxed on one inbox, one timeout sweeper): see jetstream-publisher.ts. */
+  private readonly publisher: JetStreamPublisher;
   private readonly cache = new Map<string, LastState>();
   /** Per job, the highest seq this instance appended and got acknowledged (LRU, like `cache`). */
   private readonly acked = new Map<string, number>();
@@ -215,6 +216,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     this.cacheSize = opts.cacheSize ?? 10_000;
     this.leaderReads = opts.leaderReads ?? (opts.replicas ?? 1) > 1;
     this.js = nc.jetstream({ timeout: opts.timeoutMs ?? 5_000 });
+    this.publisher = new JetStreamPublisher(nc, opts.timeoutMs ?? 5_000);
   }
 
   /** Connects (unless given `nc`), creates or updates the stream, and returns the log. */
@@ -345,7 +347,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
       try {
         ack = await this.publishInTurn(subject, encoder.encode(json), {
           msgID: input.dedupId,
-          expect: { lastSubjectSequence: expected },
+          lastSubjectSequence: expected,
         });
       } catch (err) {
         if (apiErrCode(err) === WRONG_LAST_SEQUENCE) {
@@ -380,15 +382,15 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
   }
 
   /**
-   * `js.publish`, started at the end of the current event-loop turn together with every other append of the turn.
+   * A JetStream publish (the lean one: same headers, ack and errors as `js.publish`), started at the end of the current event-loop turn together with every other append of the turn.
    * nats.js writes to the socket once per microtask checkpoint, and appends of different jobs (each resumed by its
    * own timer or ack) each reach it in a checkpoint of their own: one socket write per event. Started in one
    * synchronous loop, all the turn's publishes leave in one write (and their acks mostly come back in one read).
    * Each job still has at most one append in flight (the per-job chain: every append's expectation is the stream
    * sequence of the one before), so order, fencing and dedup are untouched; the cost is the rest of the turn.
    */
-  private publishInTurn(subject: string, data: Uint8Array, opts: Partial<JetStreamPublishOptions>): Promise<PubAck> {
-    return new Promise<PubAck>((resolve, reject) => {
+  private publishInTurn(subject: string, data: Uint8Array, opts: LeanPublishOptions): Promise<PublishAck> {
+    return new Promise<PublishAck>((resolve, reject) => {
       this.outbox.push({ subject, data, opts, resolve, reject });
       if (this.outbox.length === 1) setImmediate(this.flushOutbox);
     });
@@ -398,11 +400,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     const batch = this.outbox;
     this.outbox = [];
     for (const p of batch) {
-      try {
-        this.js.publish(p.subject, p.data, p.opts).then(p.resolve, p.reject);
-      } catch (err) {
-        p.reject(err);
-      }
+      this.publisher.publish(p.subject, p.data, p.opts).then(p.resolve, p.reject);
     }
   };
 
@@ -603,6 +601,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     if (this.ownsConnection && !this.nc.isClosed()) {
       await this.nc.drain().catch(() => this.nc.close());
     }
+    this.publisher.close();
   }
 
   private fromLive(m: Msg): LoggedEvent | null {
