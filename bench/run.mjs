@@ -1,6 +1,6 @@
 /**
  * jobstream benchmarks: `npm run bench` (full) or `npm run bench -- --quick` (smaller sizes, 1 rep).
- * Options: --only=fanout,latency,...  --profile (run the API — and for latency the worker — under `node --cpu-prof`
+ * Options: --only=fanout,latency,...  --profile (run the API — and for latency and peer the worker — under `node --cpu-prof`
  *          with an event-loop delay histogram and GC counts, print a summary)
  *          --api-env=K=V (repeatable: extra environment of the API process, e.g. WEBHOOKS_ENABLED=false)
  *          --reps=N (repetitions of every scenario; medians are reported)
