@@ -128,7 +128,14 @@ export class JobsService {
     let first: LoggedEvent | null = null;
     if (created) {
       this.metrics?.jobTransition('queued');
-      first = await dispatchJob(this.deps, job, true);
+      // the confirmation goes on after the answer (the worker confirms the job too; see engine/dispatch.ts)
+      first = await dispatchJob(this.deps, job, true, (err: unknown) =>
+        this.logger.warn({
+          msg: 'dispatch confirmation failed; the worker or the sweep confirms it',
+          job_id: job.id,
+          error: err instanceof Error ? err.message : String(err),
+        }),
+      );
       this.logger.log({ msg: 'job created', job_id: job.id, tenant, agent: job.agent });
     } else if (needsDispatch(job)) {
       await dispatchJob(this.deps, job);
