@@ -55,6 +55,12 @@ export interface AppendInput {
    * numbered and checked exactly as without it (it only costs the lookup it tried to save).
    */
   firstEvent?: boolean;
+  /**
+   * The caller believes this is the job's newest event (e.g. the `status: queued` its dispatcher appended, carried
+   * in the queue message): a driver may append after it without looking the job's last event up. Only a hint, as
+   * `firstEvent`: a wrong one costs the lookup it tried to save, never a wrong seq.
+   */
+  lastEvent?: { seq: number; pos: number; attempt: number };
 }
 
 export type EventListener = (e: LoggedEvent) => void;

@@ -191,7 +191,7 @@ describe('LiveHub.prewarm (a job just created)', () => {
     await log.close();
   });
 
-  it('reads what the feed missed before it was live from the log, from the job\'s start', async () => {
+  it("reads what the feed missed before it was live from the log, from the job's start", async () => {
     const log = new MemoryEventLog({ retentionMs: 60_000 });
     // a subscription that becomes active only after the job's first two events
     let gate!: () => void;
