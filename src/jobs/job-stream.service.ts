@@ -11,7 +11,9 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { decodeCursor, isTerminalEvent, isTerminalStatus, type EventPosition } from '@jobstream/contracts';
 import {
   Sequencer,
+  isTerminalLogged,
   positionOf,
+  seqOf,
   type EventLog,
   type EventReader,
   type HubSink,
@@ -221,7 +223,7 @@ export class StreamSession implements SequencerOptions {
       sq = null;
     }
     if (sq === null) {
-      const seq = e.event.seq;
+      const seq = seqOf(e);
       if (seq <= this.position.seq) return; // already sent
       if (seq === this.position.seq + 1) {
         this.emit(e);
@@ -265,7 +267,7 @@ export class StreamSession implements SequencerOptions {
     if (observer === null) return;
     const f = this.frame(e);
     if (f !== '') observer.next(f);
-    if (isTerminalEvent(e.event)) observer.complete();
+    if (isTerminalLogged(e)) observer.complete();
   }
 
   onError(err: unknown): void {
