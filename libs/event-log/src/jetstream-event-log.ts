@@ -54,7 +54,6 @@ import {
   eventsSubject,
   isTerminalEvent,
   type EventPosition,
-  type JobEvent,
 } from '@jobstream/contracts';
 import {
   EventLogUnavailableError,
