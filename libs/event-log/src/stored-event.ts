@@ -120,6 +120,7 @@ export class StoredEvent implements LoggedEvent {
   readonly type: EventType;
   readonly jobId: string;
   #event: JobEvent | undefined;
+  #rendered: string | undefined;
 
   constructor(
     readonly json: string,
@@ -142,6 +143,18 @@ export class StoredEvent implements LoggedEvent {
 
   get event(): JobEvent {
     return (this.#event ??= JSON.parse(this.json) as JobEvent);
+  }
+
+  /**
+   * A rendering of the event its consumer memoizes on it (the API's SSE frame: built once per process and shared by
+   * every client; a field instead of a WeakMap entry per event).
+   */
+  get rendered(): string | undefined {
+    return this.#rendered;
+  }
+
+  set rendered(r: string | undefined) {
+    this.#rendered = r;
   }
 
   /** Parsed already (for tests and the bench). */
