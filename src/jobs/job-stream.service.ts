@@ -8,7 +8,7 @@
  * Unsubscribing (client gone) releases everything: the hub reference, the sequencer, pending reads.
  */
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { decodeCursor, isTerminalEvent, isTerminalStatus, type EventPosition } from '@jobstream/contracts';
+import { decodeCursor, isTerminalStatus, type EventPosition } from '@jobstream/contracts';
 import {
   Sequencer,
   isTerminalLogged,
@@ -72,16 +72,18 @@ export class JobStreamService {
   async resolveCursor(job: JobRecord, raw: string | undefined | null): Promise<StreamStart> {
     const after = decodeCursor(job.id, raw);
     const [first, last] = await Promise.all([this.log.first(job.id), this.log.last(job.id)]);
-    if (last && after.seq > last.event.seq) {
-      throw new ApiError(400, 'invalid_cursor', `cursor is ahead of the job's events (last seq ${last.event.seq})`);
+    // seq and type only: no parse of a lazily parsed event
+    const lastSeq = last ? seqOf(last) : 0;
+    if (last && after.seq > lastSeq) {
+      throw new ApiError(400, 'invalid_cursor', `cursor is ahead of the job's events (last seq ${lastSeq})`);
     }
     if (!last && (after.seq > 0 || isTerminalStatus(job.status))) {
       throw new ApiError(410, 'cursor_expired', "the job's events are no longer retained");
     }
-    if (first && after.seq + 1 < first.event.seq) {
-      throw new ApiError(410, 'cursor_expired', `events up to seq ${first.event.seq - 1} are no longer retained`);
+    if (first && after.seq + 1 < seqOf(first)) {
+      throw new ApiError(410, 'cursor_expired', `events up to seq ${seqOf(first) - 1} are no longer retained`);
     }
-    const ended = last !== null && isTerminalEvent(last.event) && after.seq >= last.event.seq;
+    const ended = last !== null && isTerminalLogged(last) && after.seq >= lastSeq;
     return { after, last, ended };
   }
 

@@ -19,7 +19,7 @@ const usage = fc.record({ input_tokens: fc.nat(), output_tokens: fc.nat() });
 const agentEvent: fc.Arbitrary<AgentEvent> = fc.oneof(
   fc.record({ type: fc.constant('token' as const), text }),
   fc.record({ type: fc.constant('thinking' as const), text }),
-  fc.record({ type: fc.constant('status' as const), status: fc.constantFrom('queued', 'running') as never }),
+  fc.record({ type: fc.constant('status' as const), status: fc.constantFrom('queued' as const, 'running' as const) }),
   fc.record({ type: fc.constant('tool_call_start' as const), call_id: id, name: id, arguments: json }),
   fc.record({ type: fc.constant('tool_call_end' as const), call_id: id, name: id, result: json }),
   fc.record({ type: fc.constant('cancelled' as const), reason: text, usage }),
@@ -68,7 +68,9 @@ describe('scanEnvelope', () => {
     fc.assert(
       fc.property(stamped, fc.func(fc.integer()), (e, rank) => {
         const keys = Object.keys(e).sort((a, b) => rank(a) - rank(b));
-        const s = JSON.stringify(Object.fromEntries(keys.map((k) => [k, (e as Record<string, unknown>)[k]])));
+        const s = JSON.stringify(
+          Object.fromEntries(keys.map((k) => [k, (e as unknown as Record<string, unknown>)[k]])),
+        );
         const got = scanEnvelope(s);
         if (got !== null) expect(got).toEqual(truth(s));
         if (keys[0] !== 'job_id' || keys[1] !== 'seq') expect(got).toBeNull();
@@ -182,7 +184,7 @@ describe('natsSequenceIn (the Nats-Sequence header from raw bytes)', () => {
           const all = [...others];
           if (seq !== undefined) all.splice(Math.min(at, all.length), 0, ['Nats-Sequence', seq]);
           for (const [k, v] of all) h.append(k, v);
-          const buf = h.encode();
+          const buf = (h as unknown as { encode(): Uint8Array }).encode();
           const fast = natsSequenceIn(buf, buf.length);
           const slow = headers().constructor as unknown as { decode(b: Uint8Array): { get(k: string): string } };
           const want = slow.decode(buf).get('Nats-Sequence');
