@@ -67,10 +67,23 @@ export class JobStreamService {
 
   /**
    * Checks a cursor against the job's log before anything is sent: malformed, foreign or ahead of the log ⇒ 400
-   * `invalid_cursor`; pointing before the oldest retained event ⇒ 410 `cursor_expired`.
+   * `invalid_cursor`; pointing before the oldest retained event ⇒ 410 `cursor_expired`. `fromMemory` (streams):
+   * when the hub holds the job's events from the cursor on ({@link LiveHub.holds}), from them, without the two
+   * lookups of the log.
    */
-  async resolveCursor(job: JobRecord, raw: string | undefined | null): Promise<StreamStart> {
+  async resolveCursor(
+    job: JobRecord,
+    raw: string | undefined | null,
+    opts: { fromMemory?: boolean } = {},
+  ): Promise<StreamStart> {
     const after = decodeCursor(job.id, raw);
+    if (opts.fromMemory) {
+      // A stream whose events after the cursor this process holds (a live job's window, e.g. opened at its
+      // creation): the cursor is within the log's events, nothing needs reading. `last` is the newest event held —
+      // possibly a moment behind the log, which only a caller that reads the log itself (not a stream) would mind.
+      const held = this.hub.holds(job.id, after);
+      if (held) return { after, last: held, ended: isTerminalLogged(held) && after.seq >= seqOf(held) };
+    }
     const [first, last] = await Promise.all([this.log.first(job.id), this.log.last(job.id)]);
     // seq and type only: no parse of a lazily parsed event
     const lastSeq = last ? seqOf(last) : 0;

@@ -29,7 +29,10 @@
  *   else is refused with {@link LogRollbackError} again): the attempt that lost events is void, and readers that
  *   saw them drop them. So the only seq jump a reader can meet is onto such an event ({@link isRollbackJump}).
  *   A reader whose cursor points into the hole before the new attempt is appended has a cursor ahead of the log:
- *   the API answers it with the contract's explicit error (400 `invalid_cursor`), never an empty stream.
+ *   the API answers it with the contract's explicit error (400 `invalid_cursor`), never an empty stream. (Except
+ *   in an API process whose hot window still holds the lost events — they were delivered live before the failover:
+ *   its stream from such a cursor is served from the window and the client meets the voiding `attempt` event next,
+ *   densely, as a client that was live through the failover does.)
  */
 import type { AgentEvent, EventPosition, EventType, JobEvent } from '@jobstream/contracts';
 
@@ -74,6 +77,12 @@ export interface AppendInput {
    * numbered and checked exactly as without it (it only costs the lookup it tried to save).
    */
   firstEvent?: boolean;
+  /**
+   * The caller believes this is the job's newest event (e.g. the `status: queued` its dispatcher appended, carried
+   * in the queue message): a driver may append after it without looking the job's last event up. Only a hint, as
+   * `firstEvent`: a wrong one costs the lookup it tried to save, never a wrong seq.
+   */
+  lastEvent?: { seq: number; pos: number; attempt: number };
 }
 
 export type EventListener = (e: LoggedEvent) => void;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { connect, type Msg } from 'nats';
 import { EVENTS_STREAM, START, ZERO_USAGE, eventsSubject, newJobId } from '@jobstream/contracts';
 import { waitFor } from '../../contracts/src/testing/wait.js';
@@ -48,6 +48,25 @@ eventLogConformance(
 
 describe('JetStreamEventLog specifics', () => {
   const token = (text: string) => ({ type: 'token' as const, text });
+
+  it("appends after a right lastEvent hint without looking the job's last event up (the worker's first append)", async () => {
+    const api = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000 });
+    const worker = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000 });
+    const job = newJobId();
+    const queued = await api.append(job, { event: token('queued'), attempt: 1, firstEvent: true });
+    const last = jest.spyOn(worker, 'last');
+    const lastEvent = { seq: queued.event.seq, pos: queued.pos, attempt: 1 };
+    expect((await worker.append(job, { event: token('running'), attempt: 1, lastEvent })).event.seq).toBe(2);
+    expect((await worker.append(job, { event: token('next'), attempt: 1 })).event.seq).toBe(3);
+    expect(last).not.toHaveBeenCalled();
+    // a stale one costs the lookup, never a seq
+    const other = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000 });
+    const lookups = jest.spyOn(other, 'last');
+    expect((await other.append(job, { event: token('late'), attempt: 1, lastEvent })).event.seq).toBe(4);
+    expect(lookups).toHaveBeenCalled();
+    expect((await api.read(job, START, 10)).map((e) => e.event.seq)).toEqual([1, 2, 3, 4]);
+    await Promise.all([api.close(), worker.close(), other.close()]);
+  });
 
   it('reads the same through the stream leader (leaderReads, the default with replicas > 1) as through direct gets', async () => {
     const leader = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000, leaderReads: true });

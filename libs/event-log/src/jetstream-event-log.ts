@@ -185,6 +185,14 @@ export function streamDiff(have: Record<string, unknown>, want: Record<string, u
     .map(([k, v]) => `${k}: ${show(have[k])} → ${show(v)}`);
 }
 
+/** The state an append's hint claims (see `AppendInput.firstEvent` / `lastEvent`), if any. */
+function hinted(input: AppendInput): LastState | undefined {
+  if (input.firstEvent) return NONE;
+  const h = input.lastEvent;
+  if (!h || !(h.seq > 0 && h.pos > 0 && h.attempt > 0)) return undefined;
+  return { seq: h.seq, pos: h.pos, attempt: h.attempt, terminal: null };
+}
+
 /**
  * The stored bytes are the event's JSON exactly as appended: kept, so frames need not serialize it again, and parsed
  * lazily (seq, type and job id are read from the envelope's fixed prefix: see {@link StoredEvent}).
@@ -349,9 +357,11 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
   private async appendNow(jobId: string, input: AppendInput): Promise<LoggedEvent> {
     const subject = eventsSubject(jobId);
     // A job's first event (hinted by the caller): publish expecting an empty subject instead of reading its last
-    // event first — one broker round trip less on every job creation. A wrong hint fails the expectation (10071)
-    // and the loop below reads the real state. Not when this instance appended to the job before (rollback check).
-    let known = this.cacheGet(jobId) ?? (input.firstEvent && !this.acked.has(jobId) ? NONE : undefined);
+    // event first — one broker round trip less on every job creation. Likewise after the newest event the caller
+    // knows of (the worker's first append after the dispatcher's `status: queued`). A wrong hint fails the
+    // expectation (10071) and the loop below reads the real state. Not when this instance appended to the job
+    // before (rollback check).
+    let known = this.cacheGet(jobId) ?? (this.acked.has(jobId) ? undefined : hinted(input));
     for (let attempt = 1; ; attempt++) {
       const state = known ?? (await this.fetchLastState(jobId));
       if (state.terminal && input.dedupId === undefined) throw new JobLogClosedError(jobId, state.terminal);
