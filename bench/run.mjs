@@ -644,8 +644,9 @@ async function rawReplayOnce(nc, jobId) {
 
 async function scenarioReplay(ctx, results) {
   const { events } = SIZES.replay;
-  log(`replay: finished job of ${events} tokens, ${SIZES.reps} rep(s)`);
-  const api = await startSplit(ctx, { concurrency: 4 });
+  log(`replay: finished job of ${events} tokens, ${SIZES.reps} rep(s)${profile ? ', profiled' : ''}`);
+  const probe = profile ? profileArgs('replay') : null;
+  const api = await startSplit(ctx, { concurrency: 4, nodeArgs: probe?.opts.nodeArgs, apiEnv: probe?.opts.apiEnv });
   const nc = await natsConnect({ servers: ctx.nats.url, name: 'bench-raw' });
   try {
     const job = await createJob(api, { message: 'tok ', repeat: events });
@@ -679,6 +680,7 @@ async function scenarioReplay(ctx, results) {
     await nc.close();
     await api.stop();
   }
+  if (probe) results.replay.profile = reportProfiles(probe);
 }
 
 async function connectionsOnce(ctx) {

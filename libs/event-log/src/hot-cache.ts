@@ -16,8 +16,7 @@
  * least recently used job's window going first. A job's window is dropped `graceMs` after its terminal event.
  */
 import type { EventPosition } from '@jobstream/contracts';
-import { isTerminalEvent } from '@jobstream/contracts';
-import type { LoggedEvent } from './event-log.port.js';
+import { isTerminalLogged, seqOf, typeOf, type LoggedEvent } from './event-log.port.js';
 
 export interface HotCacheOptions {
   /** Events kept per job (the newest); 0 disables the cache. Default 1000. */
@@ -94,11 +93,11 @@ export class HotCache {
   observe(jobId: string, e: LoggedEvent): void {
     if (!this.enabled) return;
     let w = this.windows.get(jobId);
-    const seq = e.event.seq;
+    const seq = seqOf(e);
     if (w) {
       const last = this.lastSeq(w);
       if (seq <= last) return; // already held (never happens with an in-order feed)
-      if (seq !== last + 1 || e.event.type === 'attempt') {
+      if (seq !== last + 1 || typeOf(e) === 'attempt') {
         // a gap, a rollback jump or a new attempt: restart the window at this event
         this.drop(jobId);
         w = undefined;
@@ -121,7 +120,7 @@ export class HotCache {
       w.events = w.events.slice(w.head);
       w.head = 0;
     }
-    if (isTerminalEvent(e.event) && !w.ended) {
+    if (isTerminalLogged(e) && !w.ended) {
       const ended = setTimeout(() => {
         if (this.windows.get(jobId) === w) this.drop(jobId);
       }, this.graceMs);
@@ -203,7 +202,7 @@ export class HotCache {
     const e = w.events[w.head]!;
     w.events[w.head] = undefined as unknown as LoggedEvent;
     w.head++;
-    w.base = e.event.seq;
+    w.base = seqOf(e);
     const size = sizeOf(e);
     w.bytes -= size;
     this.totalBytes -= size;

@@ -18,6 +18,7 @@ import { START, type EventPosition } from '@jobstream/contracts';
 import {
   hasReaders,
   positionOf,
+  seqOf,
   type EventLog,
   type EventReader,
   type LiveSubscription,
@@ -146,7 +147,7 @@ export class LiveHub<T> {
       } else page = await this.log.read(jobId, after, upTo);
       const end = page.at(-1);
       // up to the window's start: the rest of the page from memory (or, if the window moved meanwhile, as above)
-      if (upTo < limit && end && end.event.seq === w!.base)
+      if (upTo < limit && end && seqOf(end) === w!.base)
         return page.concat(await read(positionOf(end), limit - page.length));
       return page;
     };
