@@ -35,7 +35,6 @@
 import {
   connect,
   consumerOpts,
-  type StoredMsg,
   type JetStreamClient,
   type JetStreamManager,
   type JetStreamSubscription,
@@ -67,6 +66,7 @@ import {
   type LiveSubscription,
   type LoggedEvent,
 } from './event-log.port.js';
+import { JetStreamDirectGet, type DirectQuery } from './jetstream-direct-get.js';
 import { JetStreamPublisher, type LeanPublishOptions, type PublishAck } from './jetstream-publisher.js';
 import { stampEvent } from './stamp.js';
 import { StoredEvent } from './stored-event.js';
@@ -136,10 +136,6 @@ const READ_IDLE_MS = 5_000;
 /** Reads of at most this many events use direct gets instead of a consumer. */
 const DIRECT_READ_MAX = 64;
 
-/** Direct-get queries used here (nats.js does not export its request types). */
-type DirectQuery = { seq: number } | { last_by_subj: string } | { next_by_subj: string; seq: number };
-/** The manager implementation exposes the direct-get API; the public `JetStreamManager` type omits it in 2.29. */
-type WithDirect = JetStreamManager & { direct: { getMessage(stream: string, query: DirectQuery): Promise<StoredMsg> } };
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -236,6 +232,8 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
   private readonly js: JetStreamClient;
   /** Appends' publishes (acks muxed on one inbox, one timeout sweeper): see jetstream-publisher.ts. */
   private readonly publisher: JetStreamPublisher;
+  /** Single-event reads (direct gets muxed on one inbox, one timeout sweeper): see jetstream-direct-get.ts. */
+  private readonly getter: JetStreamDirectGet;
   private readonly cache = new Map<string, LastState>();
   /** Per job, the highest seq this instance appended and got acknowledged (LRU, like `cache`). */
   private readonly acked = new Map<string, number>();
@@ -259,6 +257,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     this.leaderReads = opts.leaderReads ?? (opts.replicas ?? 1) > 1;
     this.js = nc.jetstream({ timeout: opts.timeoutMs ?? 5_000 });
     this.publisher = new JetStreamPublisher(nc, opts.timeoutMs ?? 5_000);
+    this.getter = new JetStreamDirectGet(nc, this.stream, opts.timeoutMs ?? 5_000);
   }
 
   /** Connects (unless given `nc`), creates or updates the stream, and returns the log. */
@@ -646,6 +645,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
       await this.nc.drain().catch(() => this.nc.close());
     }
     this.publisher.close();
+    this.getter.close();
   }
 
   private fromLive(m: Msg): LoggedEvent | null {
@@ -677,12 +677,11 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
 
   private async directGet(query: DirectQuery, what: string): Promise<StoredEvent | null> {
     try {
-      const m = this.leaderReads
-        ? await this.jsm.streams.getMessage(
-            this.stream,
-            query as unknown as Parameters<JetStreamManager['streams']['getMessage']>[1],
-          )
-        : await (this.jsm as WithDirect).direct.getMessage(this.stream, query);
+      if (!this.leaderReads) return await this.getter.get(query);
+      const m = await this.jsm.streams.getMessage(
+        this.stream,
+        query as unknown as Parameters<JetStreamManager['streams']['getMessage']>[1],
+      );
       return parseStored(m.data, m.seq);
     } catch (err) {
       if (isNotFound(err)) return null;

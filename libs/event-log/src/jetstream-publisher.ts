@@ -53,7 +53,7 @@ const decoder = new TextDecoder();
 const BAD_HEADER_VALUE = /[\r\n]/;
 
 /** nats.js's mapping of a JetStream API error (`checkJsErrorCode`), plus the `api_error` the callers read. */
-function apiError(e: ApiError): NatsError {
+export function apiError(e: ApiError): NatsError {
   const description = (e.description ?? '').toLowerCase();
   let err: NatsError;
   switch (e.code) {

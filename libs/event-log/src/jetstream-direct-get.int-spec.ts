@@ -1,0 +1,193 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { connect, Empty, ErrorCode, headers, type NatsConnection, type NatsError } from 'nats';
+import { waitFor } from '../../contracts/src/testing/wait.js';
+import { startNats, type RunningNats } from '../../../test/harness/servers.js';
+import { JetStreamDirectGet, lastNatsSequenceIn } from './jetstream-direct-get.js';
+import { JetStreamPublisher } from './jetstream-publisher.js';
+
+// The lean direct get of the event log's single-event reads against a real nats-server: found / not found by seq,
+// last_by_subj and next_by_subj, the reply's sequence behind the stored message's own headers, statuses, no
+// responders, timeouts, a dead connection and a closed one.
+const STREAM = 'GETTEST';
+const enc = new TextEncoder();
+let nats: RunningNats;
+let admin: NatsConnection;
+let pub: JetStreamPublisher;
+let n = 0;
+const subject = () => `gettest.s${++n}`;
+const code = (err: unknown) => (err as NatsError).code;
+const event = (job: string, seq: number, text: string) =>
+  JSON.stringify({ job_id: job, seq, ts: '2026-01-01T00:00:00.000Z', attempt: 1, type: 'token', text });
+
+beforeAll(async () => {
+  nats = await startNats();
+  admin = await connect({ servers: nats.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+  const jsm = await admin.jetstreamManager();
+  await jsm.streams.add({ name: STREAM, subjects: ['gettest.>'], allow_direct: true });
+  pub = new JetStreamPublisher(admin, 5_000);
+});
+afterAll(async () => {
+  await admin.close();
+  await nats.destroy();
+});
+
+async function getter(timeoutMs = 5_000, stream = STREAM) {
+  const nc = await connect({ servers: nats.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+  return { nc, get: new JetStreamDirectGet(nc, stream, timeoutMs) };
+}
+
+/** Appends events 1..count to a fresh subject the way the event log does (with its headers). */
+async function job(count: number) {
+  const s = subject();
+  const pos: number[] = [];
+  for (let i = 1; i <= count; i++) {
+    const ack = await pub.publish(s, enc.encode(event(s, i, `t${i}`)), {
+      msgID: `${s}:${i}`,
+      lastSubjectSequence: pos.at(-1) ?? 0,
+    });
+    pos.push(ack.seq);
+    await pub.publish(subject(), enc.encode(event('other', 1, 'x'))); // interleaved: positions are not dense
+  }
+  return { s, pos };
+}
+
+describe('JetStreamDirectGet', () => {
+  it('gets by seq, last_by_subj and next_by_subj: the stored JSON with its stream sequence', async () => {
+    const { nc, get } = await getter();
+    const { s, pos } = await job(3);
+    const bySeq = await get.get({ seq: pos[1]! });
+    expect([bySeq?.json, bySeq?.pos, bySeq?.seq, bySeq?.jobId]).toEqual([event(s, 2, 't2'), pos[1], 2, s]);
+    const last = await get.get({ last_by_subj: s });
+    expect([last?.pos, last?.seq, last?.event]).toEqual([pos[2], 3, JSON.parse(event(s, 3, 't3'))]);
+    const first = await get.get({ next_by_subj: s, seq: 1 });
+    expect([first?.pos, first?.seq]).toEqual([pos[0], 1]);
+    const next = await get.get({ next_by_subj: s, seq: pos[0]! + 1 });
+    expect([next?.pos, next?.seq]).toEqual([pos[1], 2]);
+    expect(get.inFlight).toBe(0);
+    await nc.close();
+  });
+
+  it('answers null when there is no such message (404)', async () => {
+    const { nc, get } = await getter();
+    const { s, pos } = await job(1);
+    expect(await get.get({ last_by_subj: 'gettest.never' })).toBeNull();
+    expect(await get.get({ next_by_subj: 'gettest.never', seq: 1 })).toBeNull();
+    expect(await get.get({ next_by_subj: s, seq: pos[0]! + 1 })).toBeNull();
+    expect(await get.get({ seq: 10_000_000 })).toBeNull();
+    await nc.close();
+  });
+
+  it("reads the server's Nats-Sequence even when the stored message carries one of its own", async () => {
+    const { nc, get } = await getter();
+    const s = subject();
+    const h = headers();
+    h.set('Nats-Sequence', '999999');
+    h.set('X-Other', 'y');
+    const ack = await (await admin.jetstream()).publish(s, enc.encode(event(s, 1, 'own')), { headers: h });
+    const e = await get.get({ last_by_subj: s });
+    expect([e?.pos, e?.seq]).toEqual([ack.seq, 1]);
+    await nc.close();
+  });
+
+  it('matches many concurrent gets to their replies (one inbox, replies matched by token)', async () => {
+    const { nc, get } = await getter();
+    const { s, pos } = await job(20);
+    const got = await Promise.all([...pos.map((p) => get.get({ seq: p })), get.get({ last_by_subj: 'gettest.none' })]);
+    expect(got.map((e) => e?.seq ?? null)).toEqual([...pos.map((_, i) => i + 1), null]);
+    expect(got.slice(0, -1).every((e) => e?.jobId === s)).toBe(true);
+    await nc.close();
+  });
+
+  it('gets no answer for a stream that does not exist (the JetStream API takes the subject): a timeout', async () => {
+    const { nc, get } = await getter(300, 'NOSUCHSTREAM');
+    expect(code(await get.get({ seq: 1 }).catch((e: unknown) => e))).toBe(ErrorCode.Timeout);
+    await nc.close();
+  });
+
+  it('maps statuses as nats.js does (408 → code 408, 503 → no responders), and a reply without a sequence is an error', async () => {
+    const { nc, get } = await getter(5_000, 'FAKE');
+    let answer: 'status' | 'none' | 'bare' = 'status';
+    const fake = admin.subscribe('$JS.API.DIRECT.GET.FAKE', {
+      callback: (_err, m) =>
+        answer === 'bare'
+          ? m.respond(enc.encode('{}'))
+          : m.respond(Empty, {
+              headers: answer === 'status' ? headers(408, 'Request Timeout') : headers(503, 'No Responders'),
+            }),
+    });
+    await admin.flush();
+    const err = await get.get({ seq: 1 }).catch((e: unknown) => e);
+    expect([code(err), (err as Error).message]).toEqual([ErrorCode.JetStream408RequestTimeout, 'request timeout']);
+    answer = 'none';
+    expect(code(await get.get({ seq: 1 }).catch((e: unknown) => e))).toBe(ErrorCode.NoResponders);
+    answer = 'bare';
+    expect(await get.get({ seq: 1 }).catch((e: unknown) => e)).toBeInstanceOf(Error);
+    fake.unsubscribe();
+    await nc.close();
+  });
+
+  it('times out a get nobody answers, and goes on working', async () => {
+    const { nc, get } = await getter(300, 'SILENT');
+    const silent = admin.subscribe('$JS.API.DIRECT.GET.SILENT', { callback: () => {} });
+    await admin.flush();
+    expect(code(await get.get({ seq: 1 }).catch((e: unknown) => e))).toBe(ErrorCode.Timeout);
+    expect(get.inFlight).toBe(0);
+    silent.unsubscribe();
+    await nc.close();
+  });
+
+  it('fails a get pending on a dead connection with a timeout (no hang), and works again after the reconnect', async () => {
+    const { nc, get } = await getter(300);
+    const { s, pos } = await job(1);
+    expect((await get.get({ last_by_subj: s }))?.pos).toBe(pos[0]);
+    await nats.stop('SIGKILL');
+    const err = await get.get({ last_by_subj: s }).catch((e: unknown) => e);
+    expect(code(err)).toBe(ErrorCode.Timeout);
+    await nats.restart();
+    // the inbox subscription is re-made by the client's reconnect: replies arrive again
+    const after = await waitFor(
+      () =>
+        get.get({ last_by_subj: s }).catch((e: unknown) => {
+          expect(code(e)).toMatch(/^(TIMEOUT|503)$/);
+          return null;
+        }),
+      { intervalMs: 100, message: 'a get to be answered after the restart' },
+    );
+    expect(after.pos).toBe(pos[0]);
+    await nc.close();
+    await waitFor(async () => !admin.isClosed() && (await admin.flush().then(() => true)), { retryErrors: true });
+  });
+
+  it('fails what is pending when the connection closes, and refuses gets after close()', async () => {
+    const { nc, get } = await getter(60_000, 'CLOSING');
+    const silent = admin.subscribe('$JS.API.DIRECT.GET.CLOSING', { callback: () => {} });
+    await admin.flush();
+    const pending = get.get({ seq: 1 }).catch((e: unknown) => e);
+    await waitFor(() => get.inFlight === 1);
+    await nc.close();
+    expect(code(await pending)).toBe(ErrorCode.ConnectionClosed);
+    expect(get.inFlight).toBe(0);
+    silent.unsubscribe();
+
+    const other = await getter();
+    other.get.close();
+    expect(code(await other.get.get({ seq: 1 }).catch((e: unknown) => e))).toBe(ErrorCode.ConnectionClosed);
+    await other.nc.close();
+  });
+});
+
+describe('lastNatsSequenceIn', () => {
+  const block = (s: string) => enc.encode(s);
+  it('reads the last Nats-Sequence line of a header block, or undefined', () => {
+    const a = block('NATS/1.0\r\nNats-Stream: S\r\nNats-Sequence: 42\r\nNats-Time-Stamp: x\r\n\r\n');
+    expect(lastNatsSequenceIn(a, a.length)).toBe(42);
+    const b = block(
+      'NATS/1.0\r\nNats-Sequence: 7\r\nNats-Expected-Last-Subject-Sequence: 3\r\nNats-Sequence: 12\r\n\r\n',
+    );
+    expect(lastNatsSequenceIn(b, b.length)).toBe(12);
+    const c = block('NATS/1.0\r\nNats-Stream: S\r\n\r\n');
+    expect(lastNatsSequenceIn(c, c.length)).toBeUndefined();
+    const d = block('NATS/1.0\r\nNats-Sequence: 1x\r\n\r\n');
+    expect(lastNatsSequenceIn(d, d.length)).toBeUndefined();
+  });
+});
