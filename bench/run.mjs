@@ -1,6 +1,6 @@
 /**
  * jobstream benchmarks: `npm run bench` (full) or `npm run bench -- --quick` (smaller sizes, 1 rep).
- * Options: --only=fanout,latency,...  --profile (run the API — and for latency the worker — under `node --cpu-prof`
+ * Options: --only=fanout,latency,...  --profile (run the API — and for latency and peer the worker — under `node --cpu-prof`
  *          with an event-loop delay histogram and GC counts, print a summary)
  *          --api-env=K=V (repeatable: extra environment of the API process, e.g. WEBHOOKS_ENABLED=false)
  *          --reps=N (repetitions of every scenario; medians are reported)
@@ -645,8 +645,9 @@ async function rawReplayOnce(nc, jobId) {
 
 async function scenarioReplay(ctx, results) {
   const { events } = SIZES.replay;
-  log(`replay: finished job of ${events} tokens, ${SIZES.reps} rep(s)`);
-  const api = await startSplit(ctx, { concurrency: 4 });
+  log(`replay: finished job of ${events} tokens, ${SIZES.reps} rep(s)${profile ? ', profiled' : ''}`);
+  const probe = profile ? profileArgs('replay') : null;
+  const api = await startSplit(ctx, { concurrency: 4, nodeArgs: probe?.opts.nodeArgs, apiEnv: probe?.opts.apiEnv });
   const nc = await natsConnect({ servers: ctx.nats.url, name: 'bench-raw' });
   try {
     const job = await createJob(api, { message: 'tok ', repeat: events });
@@ -680,6 +681,7 @@ async function scenarioReplay(ctx, results) {
     await nc.close();
     await api.stop();
   }
+  if (probe) results.replay.profile = reportProfiles(probe);
 }
 
 /** CPU time of `pid` over the next `ms` (wall), in % of one core. */
@@ -1228,24 +1230,31 @@ async function scenarioPeer(ctx, results) {
   const { listeners, chunks } = SIZES.peer;
   log(`peer: resumable-stream vs jobstream, ${listeners} listeners × ${chunks} chunks, ${SIZES.reps} rep(s)`);
   const peer = await startHelper('peer-server.mjs', { REDIS_URL: ctx.redis.url });
-  const api = await startSplit(ctx, { concurrency: 1 });
+  const probe = profile ? profileArgs('peer') : null;
+  const api = await startSplit(ctx, { concurrency: 1, ...(probe?.opts ?? {}) });
   const js = [];
   const rs = [];
+  const workerCpu = [];
   try {
     for (let r = 0; r < SIZES.reps; r++) {
       checkDeadline();
+      // the worker's CPU time per append of the one job (its appends are sequential: one ack round trip each)
+      const w0 = cpuMs(api.worker.pid);
       const a = await jobstreamFanout(api, ctx.clients, listeners, chunks);
+      const w = ((cpuMs(api.worker.pid) - w0) * 1000) / chunks;
       const b = await peerFanout(peer, ctx.clients, listeners, chunks);
       log(
-        `  rep ${r + 1}: jobstream ${round(a.deliveries_per_s)}/s, resumable-stream ${round(b.deliveries_per_s)}/s (${b.delivered}/${b.expected})`,
+        `  rep ${r + 1}: jobstream ${round(a.deliveries_per_s)}/s (${round(a.deliveries_per_s / listeners)} appends/s, worker ${round(w, 1)} ms CPU / 1k appends), resumable-stream ${round(b.deliveries_per_s)}/s (${b.delivered}/${b.expected})`,
       );
       js.push(a.deliveries_per_s);
       rs.push(b.deliveries_per_s);
+      workerCpu.push(w);
     }
   } finally {
     await api.stop();
     await peer.stop();
   }
+  if (probe) reportProfiles(probe);
   const a = median(js);
   const b = median(rs);
   results.peer = {
@@ -1254,7 +1263,14 @@ async function scenarioPeer(ctx, results) {
     ratio: round(a / b, 2),
     listeners,
     chunks,
-    runs: { jobstream: js.map((x) => round(x)), resumable_stream: rs.map((x) => round(x)) },
+    // one job's appends per second (sequential) and the worker's CPU per 1,000 of them (blocker + job set-up included)
+    appends_per_s: round(a / listeners),
+    worker_cpu_ms_per_1k_appends: round(median(workerCpu), 1),
+    runs: {
+      jobstream: js.map((x) => round(x)),
+      resumable_stream: rs.map((x) => round(x)),
+      worker_cpu_ms_per_1k_appends: workerCpu.map((x) => round(x, 1)),
+    },
   };
 }
 

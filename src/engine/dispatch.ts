@@ -30,8 +30,18 @@ export interface DispatchDeps {
 /**
  * Dispatches the job (see the header). `fresh`: the record was just created, so its log is known to be empty.
  * Returns the `status: queued` event when this call appended it (the job's first event), else null.
+ *
+ * `confirmLater`: the confirmation (step 3) is started but not awaited, so the caller answers a round trip (two
+ * with the Redis store's compare-and-set) sooner. Safe because the job is in the queue by then: the worker that
+ * starts it confirms it too (`dispatched_at` in its transition to `running`), and a confirmation that fails only
+ * leaves the job to the sweep, exactly as when it fails awaited (then with a 503 for a job that will run).
  */
-export async function dispatchJob(deps: DispatchDeps, job: JobRecord, fresh = false): Promise<LoggedEvent | null> {
+export async function dispatchJob(
+  deps: DispatchDeps,
+  job: JobRecord,
+  fresh = false,
+  confirmLater?: (err: unknown) => void,
+): Promise<LoggedEvent | null> {
   const answered = answeredRequest(job);
   let queued: LoggedEvent | null = null;
   if (answered) {
@@ -47,8 +57,12 @@ export async function dispatchJob(deps: DispatchDeps, job: JobRecord, fresh = fa
   const attempt = Math.max(1, job.attempt);
   await deps.queue.enqueue(job.id, {
     dedupId: answered ? `${job.id}:dispatch:${attempt}:${answered.request_id}` : `${job.id}:dispatch:${attempt}`,
+    // the event just appended, for the worker's first append (it need not look the job's last event up)
+    ...(queued ? { lastEvent: { seq: queued.event.seq, pos: queued.pos, attempt: queued.event.attempt } } : {}),
   });
-  await deps.store.update(job.id, { dispatched_at: new Date().toISOString() });
+  const confirmed = deps.store.update(job.id, { dispatched_at: new Date().toISOString() });
+  if (confirmLater) confirmed.catch(confirmLater);
+  else await confirmed;
   return queued;
 }
 

@@ -8,10 +8,12 @@
  * Unsubscribing (client gone) releases everything: the hub reference, the sequencer, pending reads.
  */
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { decodeCursor, isTerminalEvent, isTerminalStatus, type EventPosition } from '@jobstream/contracts';
+import { decodeCursor, isTerminalStatus, type EventPosition } from '@jobstream/contracts';
 import {
   Sequencer,
+  isTerminalLogged,
   positionOf,
+  seqOf,
   type EventLog,
   type EventReader,
   type HubSink,
@@ -65,21 +67,36 @@ export class JobStreamService {
 
   /**
    * Checks a cursor against the job's log before anything is sent: malformed, foreign or ahead of the log ⇒ 400
-   * `invalid_cursor`; pointing before the oldest retained event ⇒ 410 `cursor_expired`.
+   * `invalid_cursor`; pointing before the oldest retained event ⇒ 410 `cursor_expired`. `fromMemory` (streams):
+   * when the hub holds the job's events from the cursor on ({@link LiveHub.holds}), from them, without the two
+   * lookups of the log.
    */
-  async resolveCursor(job: JobRecord, raw: string | undefined | null): Promise<StreamStart> {
+  async resolveCursor(
+    job: JobRecord,
+    raw: string | undefined | null,
+    opts: { fromMemory?: boolean } = {},
+  ): Promise<StreamStart> {
     const after = decodeCursor(job.id, raw);
+    if (opts.fromMemory) {
+      // A stream whose events after the cursor this process holds (a live job's window, e.g. opened at its
+      // creation): the cursor is within the log's events, nothing needs reading. `last` is the newest event held —
+      // possibly a moment behind the log, which only a caller that reads the log itself (not a stream) would mind.
+      const held = this.hub.holds(job.id, after);
+      if (held) return { after, last: held, ended: isTerminalLogged(held) && after.seq >= seqOf(held) };
+    }
     const [first, last] = await Promise.all([this.log.first(job.id), this.log.last(job.id)]);
-    if (last && after.seq > last.event.seq) {
-      throw new ApiError(400, 'invalid_cursor', `cursor is ahead of the job's events (last seq ${last.event.seq})`);
+    // seq and type only: no parse of a lazily parsed event
+    const lastSeq = last ? seqOf(last) : 0;
+    if (last && after.seq > lastSeq) {
+      throw new ApiError(400, 'invalid_cursor', `cursor is ahead of the job's events (last seq ${lastSeq})`);
     }
     if (!last && (after.seq > 0 || isTerminalStatus(job.status))) {
       throw new ApiError(410, 'cursor_expired', "the job's events are no longer retained");
     }
-    if (first && after.seq + 1 < first.event.seq) {
-      throw new ApiError(410, 'cursor_expired', `events up to seq ${first.event.seq - 1} are no longer retained`);
+    if (first && after.seq + 1 < seqOf(first)) {
+      throw new ApiError(410, 'cursor_expired', `events up to seq ${seqOf(first) - 1} are no longer retained`);
     }
-    const ended = last !== null && isTerminalEvent(last.event) && after.seq >= last.event.seq;
+    const ended = last !== null && isTerminalLogged(last) && after.seq >= lastSeq;
     return { after, last, ended };
   }
 
@@ -221,7 +238,7 @@ export class StreamSession implements SequencerOptions {
       sq = null;
     }
     if (sq === null) {
-      const seq = e.event.seq;
+      const seq = seqOf(e);
       if (seq <= this.position.seq) return; // already sent
       if (seq === this.position.seq + 1) {
         this.emit(e);
@@ -265,7 +282,7 @@ export class StreamSession implements SequencerOptions {
     if (observer === null) return;
     const f = this.frame(e);
     if (f !== '') observer.next(f);
-    if (isTerminalEvent(e.event)) observer.complete();
+    if (isTerminalLogged(e)) observer.complete();
   }
 
   onError(err: unknown): void {

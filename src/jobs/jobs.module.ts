@@ -30,6 +30,7 @@ import { JobsService } from './jobs.service.js';
           maxJobBytes: config.hotCache.jobBytes,
           maxBytes: config.hotCache.maxBytes,
           graceMs: config.hotCache.graceMs,
+          maxAgeMs: config.eventRetentionMs,
         }),
     },
     {

@@ -111,13 +111,31 @@ export class JobsService {
     const idem = idempotencyKey
       ? { key: idempotencyKey, fingerprint: createHash('sha256').update(canonical(body)).digest('hex') }
       : undefined;
-    const { job, created } = await this.store.create(record, idem);
+    // The new job's live feed opens now, alongside the store's round trip, so its first event is caught live and
+    // the stream its client opens next is served from memory (LiveHub.prewarm; no-op without a hot cache).
+    this.hub.prewarm(record.id);
+    let stored;
+    try {
+      stored = await this.store.create(record, idem);
+    } catch (err) {
+      this.hub.release(record.id);
+      throw err;
+    }
+    const { job, created } = stored;
+    if (!created) this.hub.release(record.id); // an earlier create with this Idempotency-Key: not this id
     // Whatever fails from here on (a 503 to the caller) leaves the job queued and unconfirmed: the watchdog's sweep
     // dispatches it later, and a retry with the same Idempotency-Key repairs it now (see engine/dispatch.ts).
     let first: LoggedEvent | null = null;
     if (created) {
       this.metrics?.jobTransition('queued');
-      first = await dispatchJob(this.deps, job, true);
+      // the confirmation goes on after the answer (the worker confirms the job too; see engine/dispatch.ts)
+      first = await dispatchJob(this.deps, job, true, (err: unknown) =>
+        this.logger.warn({
+          msg: 'dispatch confirmation failed; the worker or the sweep confirms it',
+          job_id: job.id,
+          error: err instanceof Error ? err.message : String(err),
+        }),
+      );
       this.logger.log({ msg: 'job created', job_id: job.id, tenant, agent: job.agent });
     } else if (needsDispatch(job)) {
       await dispatchJob(this.deps, job);

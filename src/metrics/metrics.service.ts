@@ -72,7 +72,7 @@ export class Metrics implements RunnerMetrics {
     );
     new Gauge({
       name: 'jobstream_live_hub_jobs',
-      help: 'jobs with a live event-log subscription in this process (one per job, shared by its clients)',
+      help: 'jobs with a live event-log subscription in this process (one per job, shared by its clients; kept HOT_CACHE_GRACE_MS after the last client left, and opened at creation for jobs created here)',
       registers,
       collect() {
         this.set(self.hub().jobs);

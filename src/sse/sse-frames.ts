@@ -1,27 +1,43 @@
 /**
  * SSE wire frames. An event's frame (`id`, `event`, `data` lines) is built once per process and shared by every
  * client that receives it: the fan-out hub prepares it once per live event, and replays of the memory log hit the
- * same cache because the log hands out the same event objects.
+ * same cache because the log hands out the same event objects (events of the JetStream log keep it on themselves).
  */
-import { encodeCursor, type JobEvent } from '@jobstream/contracts';
-import type { LoggedEvent } from '@jobstream/event-log';
+import { jobTag } from '@jobstream/contracts';
+import { StoredEvent, jobIdOf, seqOf, typeOf, type LoggedEvent } from '@jobstream/event-log';
 
 const frames = new WeakMap<LoggedEvent, string>();
 
-/** The SSE `id` of an event. */
-export function cursorOf(e: LoggedEvent): string {
-  return encodeCursor(e.event.job_id, { seq: e.event.seq, pos: e.pos });
+/** Cursor tags of recent jobs (a hash of the job id, the same for each of a job's events). */
+const tags = new Map<string, string>();
+function tagOf(jobId: string): string {
+  let t = tags.get(jobId);
+  if (t === undefined) {
+    if (tags.size >= 10_000) tags.clear();
+    t = jobTag(jobId);
+    tags.set(jobId, t);
+  }
+  return t;
 }
 
-/** `json`: the event's JSON when already at hand (one line: JSON.stringify never emits a raw newline). */
-export function buildFrame(id: string, event: JobEvent, json = JSON.stringify(event)): string {
-  return `id: ${id}\nevent: ${event.type}\ndata: ${json}\n\n`;
+/** The SSE `id` of an event (as `encodeCursor`; seq and job id read without parsing a lazily parsed event). */
+export function cursorOf(e: LoggedEvent): string {
+  return `${seqOf(e)}-${e.pos}-${tagOf(jobIdOf(e))}`;
+}
+
+function buildFrame(e: LoggedEvent): string {
+  // the stored JSON when the log kept it (no parse, no serialization); else the event serialized once (one line:
+  // JSON.stringify never emits a raw newline)
+  const json = e.json ?? JSON.stringify(e.event);
+  return `id: ${cursorOf(e)}\nevent: ${typeOf(e)}\ndata: ${json}\n\n`;
 }
 
 export function frameOf(e: LoggedEvent): string {
+  // events read back from the log carry their frame themselves; others (the memory log's) are keyed in a WeakMap
+  if (e instanceof StoredEvent) return (e.rendered ??= buildFrame(e));
   let f = frames.get(e);
   if (f === undefined) {
-    f = buildFrame(cursorOf(e), e.event, e.json);
+    f = buildFrame(e);
     frames.set(e, f);
   }
   return f;

@@ -116,15 +116,21 @@ export function extractContext(carrier: Record<string, string | string[] | undef
   return carrier ? propagation.extract(context.active(), carrier) : context.active();
 }
 
-/** Runs `fn` in a new active span; records an exception and an error status when it throws. */
+/**
+ * Runs `fn` in a new active span; records an exception and an error status when it throws.
+ *
+ * `leaf`: nothing under `fn` starts spans or propagates the context (e.g. one event-log append), so a span that
+ * records nothing (no tracer registered, or sampled out) is not made active: `fn` runs as is, without the context
+ * switch and the extra async frame — the usual case, once per appended event in the worker.
+ */
 export async function withSpan<T>(
   name: string,
   attributes: Attributes,
   fn: (span: Span) => Promise<T>,
-  opts: { parent?: Context; kind?: SpanKind } = {},
+  opts: { parent?: Context; kind?: SpanKind; leaf?: boolean } = {},
 ): Promise<T> {
   const parent = opts.parent ?? context.active();
-  return tracer().startActiveSpan(name, { attributes, kind: opts.kind ?? SpanKind.INTERNAL }, parent, async (span) => {
+  const run = async (span: Span) => {
     try {
       return await fn(span);
     } catch (err) {
@@ -134,7 +140,16 @@ export async function withSpan<T>(
     } finally {
       span.end();
     }
-  });
+  };
+  if (opts.leaf) {
+    const span = tracer().startSpan(name, { attributes, kind: opts.kind ?? SpanKind.INTERNAL }, parent);
+    if (!span.isRecording()) {
+      span.end();
+      return fn(span);
+    }
+    return context.with(trace.setSpan(parent, span), run, undefined, span);
+  }
+  return tracer().startActiveSpan(name, { attributes, kind: opts.kind ?? SpanKind.INTERNAL }, parent, run);
 }
 
 /**

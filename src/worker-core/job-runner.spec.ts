@@ -121,6 +121,29 @@ describe('JobRunner', () => {
     });
   });
 
+  it("passes the dispatcher's `status: queued` (carried by the queue message) to the log with its first append", async () => {
+    const { log, store, runner } = setup();
+    const job = record();
+    await store.create(job);
+    const queued = await log.append(job.id, {
+      event: { type: 'status', status: 'queued' },
+      attempt: 1,
+      firstEvent: true,
+    });
+    const append = jest.spyOn(log, 'append');
+    const lastEvent = { seq: queued.event.seq, pos: queued.pos, attempt: 1 };
+    await runner.handle({ ...delivery(job.id), lastEvent });
+    expect(append.mock.calls[0]![1]).toMatchObject({ event: { type: 'status', status: 'running' }, lastEvent });
+    expect(append.mock.calls.slice(1).some(([, input]) => input.lastEvent !== undefined)).toBe(false);
+    expect((await log.read(job.id, START, 100)).map((e) => e.event.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    // a hint of another attempt (the job was handed back since) is not used
+    const again = record({ attempt: 2 });
+    await store.create(again);
+    append.mockClear();
+    await runner.handle({ ...delivery(again.id), lastEvent: { seq: 1, pos: 1, attempt: 1 } });
+    expect(append.mock.calls.every(([, input]) => input.lastEvent === undefined)).toBe(true);
+  });
+
   it('drops and logs a malformed or unknown event from an agent, never storing it', async () => {
     const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => {});
     // the registry lets any agent name run only if it has an input schema: use the echo schema's name

@@ -279,7 +279,9 @@ export class JobRunner {
     }
     this.opts.metrics?.jobTransition('running');
     const runningDedup = answered ? `${jobId}:${attempt}:s:${answered.request_id}` : `${jobId}:${attempt}:s`;
-    if (!(await this.append(jobId, attempt, { type: 'status', status: 'running' }, runningDedup))) {
+    // the dispatcher's `status: queued` (carried by the queue message): the log need not look the job's last event up
+    const after = rec.status === 'queued' && q.lastEvent?.attempt === attempt ? q.lastEvent : undefined;
+    if (!(await this.append(jobId, attempt, { type: 'status', status: 'running' }, runningDedup, after))) {
       await q.ack();
       return;
     }
@@ -866,9 +868,15 @@ export class JobRunner {
   }
 
   /** Appends a platform event; false when the job already ended (the store is settled from the log). */
-  private async append(jobId: string, attempt: number, event: AgentEvent, dedupId: string): Promise<boolean> {
+  private async append(
+    jobId: string,
+    attempt: number,
+    event: AgentEvent,
+    dedupId: string,
+    lastEvent?: AppendInput['lastEvent'],
+  ): Promise<boolean> {
     try {
-      await this.appendDurably(jobId, { event, attempt, dedupId });
+      await this.appendDurably(jobId, { event, attempt, dedupId, ...(lastEvent ? { lastEvent } : {}) });
       return true;
     } catch (err) {
       if (err instanceof JobLogClosedError) {
@@ -892,6 +900,7 @@ function holderOf(first: QueuedJob, state: Running): QueuedJob {
   return {
     jobId: first.jobId,
     deliveries: first.deliveries,
+    ...(first.lastEvent ? { lastEvent: first.lastEvent } : {}),
     working: () => all().forEach((d) => d.working()),
     ack: async () => {
       await Promise.all(all().map((d) => d.ack()));

@@ -1,10 +1,10 @@
 // Joins and resumes of a live job replay from the API process's hot cache: no JetStream consumer is created, and the
 // client gets exactly the job's events, dense, without duplicates (real nats-server + redis-server from the harness).
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { connect, type NatsConnection } from 'nats';
 import type { JobEvent } from '@jobstream/contracts';
-import type { HotCache } from '@jobstream/event-log';
-import { HOT_CACHE } from '../../src/jobs/jobs.constants.js';
+import { JetStreamEventLog, type HotCache, type LiveHub } from '@jobstream/event-log';
+import { HOT_CACHE, LIVE_HUB } from '../../src/jobs/jobs.constants.js';
 import { startNatsTestApp, type NatsTestApp } from '../support/nats-app.js';
 import { openSse, readAll } from '../support/sse-client.js';
 
@@ -70,5 +70,45 @@ describe('hot cache of a live job (JetStream + Redis)', () => {
     expect(fromStartToo.events()).toEqual(all);
     const after = hot.stats();
     expect(after.hits).toBeGreaterThan(before.hits);
+  }, 60_000);
+
+  it('a stream opened right after POST /v1/jobs is served from memory: no cursor lookup, no log read, every event once', async () => {
+    const hub = app.app.get<LiveHub<string>>(LIVE_HUB);
+    const hot = app.app.get<HotCache>(HOT_CACHE);
+    // the stream's cursor check reads `first` (and `last`, which the in-process worker's appends use too); its
+    // catch-up reads with `read` or a reader. None of them may be called for a stream of a job this process created.
+    // (On the driver's prototype: the app's port is a tracing proxy of the driver.)
+    const driver = JetStreamEventLog.prototype;
+    const spies = [jest.spyOn(driver, 'first'), jest.spyOn(driver, 'read'), jest.spyOn(driver, 'openReader')];
+    try {
+      for (const input of [
+        { message: 'one two three four five', delay_ms: 0 }, // likely over before the stream opens
+        { message: 'six seven eight nine ten', delay_ms: 10 }, // live while it streams
+      ]) {
+        const misses = hot.stats().misses;
+        const r = await app.api('/v1/jobs', { body: { agent: 'echo', input } });
+        expect(r.status).toBe(201);
+        const job = r.body as { id: string; stream_url: string };
+        expect(hub.holds(job.id, { seq: 0, pos: 0 }) ?? hub.stats().jobs).toBeTruthy(); // its feed is open
+        const [fromStart, fromZero] = await Promise.all([
+          readAll(app.url + job.stream_url, { retryUnavailable: 3 }),
+          readAll(`${app.url}${job.stream_url}?after=0`, { retryUnavailable: 3 }),
+        ]);
+        for (const s of spies) expect(s).not.toHaveBeenCalled();
+        expect(hot.stats().misses).toBe(misses);
+        const events = fromStart.events();
+        expect(events.at(-1)!.type).toBe('done');
+        dense(events, 1);
+        expect(fromZero.events()).toEqual(events);
+        expect(events.filter((e) => e.type === 'token').length).toBe(5);
+        // the log agrees (read after the check: this one does read the log)
+        for (const s of spies) s.mockClear();
+        const polled = await app.api(`/v1/jobs/${job.id}/events?after=0&limit=100`);
+        expect((polled.body as { events: JobEvent[] }).events.map((e) => e.seq)).toEqual(events.map((e) => e.seq));
+        for (const s of spies) s.mockClear();
+      }
+    } finally {
+      for (const s of spies) s.mockRestore();
+    }
   }, 60_000);
 });

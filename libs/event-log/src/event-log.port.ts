@@ -29,9 +29,12 @@
  *   else is refused with {@link LogRollbackError} again): the attempt that lost events is void, and readers that
  *   saw them drop them. So the only seq jump a reader can meet is onto such an event ({@link isRollbackJump}).
  *   A reader whose cursor points into the hole before the new attempt is appended has a cursor ahead of the log:
- *   the API answers it with the contract's explicit error (400 `invalid_cursor`), never an empty stream.
+ *   the API answers it with the contract's explicit error (400 `invalid_cursor`), never an empty stream. (Except
+ *   in an API process whose hot window still holds the lost events — they were delivered live before the failover:
+ *   its stream from such a cursor is served from the window and the client meets the voiding `attempt` event next,
+ *   densely, as a client that was live through the failover does.)
  */
-import type { AgentEvent, EventPosition, JobEvent } from '@jobstream/contracts';
+import type { AgentEvent, EventPosition, EventType, JobEvent } from '@jobstream/contracts';
 
 export interface LoggedEvent {
   readonly event: JobEvent;
@@ -39,6 +42,25 @@ export interface LoggedEvent {
   readonly pos: number;
   /** The event as one-line JSON, when the driver has it at hand (saves serializing it again for the wire). */
   readonly json?: string;
+  /**
+   * `event.seq`, `event.type` and `event.job_id` without touching `event`, when the driver has them apart (a
+   * {@link StoredEvent} parses `event` lazily): read them through {@link seqOf}, {@link typeOf}, {@link jobIdOf}.
+   */
+  readonly seq?: number;
+  readonly type?: EventType;
+  readonly jobId?: string;
+}
+
+/** The event's seq, without parsing a lazily parsed event. */
+export const seqOf = (e: LoggedEvent): number => e.seq ?? e.event.seq;
+/** The event's type, without parsing a lazily parsed event. */
+export const typeOf = (e: LoggedEvent): EventType => e.type ?? e.event.type;
+/** The event's job id, without parsing a lazily parsed event. */
+export const jobIdOf = (e: LoggedEvent): string => e.jobId ?? e.event.job_id;
+/** `done`, `error` or `cancelled`, without parsing a lazily parsed event. */
+export function isTerminalLogged(e: LoggedEvent): boolean {
+  const t = typeOf(e);
+  return t === 'done' || t === 'error' || t === 'cancelled';
 }
 
 export interface AppendInput {
@@ -55,6 +77,12 @@ export interface AppendInput {
    * numbered and checked exactly as without it (it only costs the lookup it tried to save).
    */
   firstEvent?: boolean;
+  /**
+   * The caller believes this is the job's newest event (e.g. the `status: queued` its dispatcher appended, carried
+   * in the queue message): a driver may append after it without looking the job's last event up. Only a hint, as
+   * `firstEvent`: a wrong one costs the lookup it tried to save, never a wrong seq.
+   */
+  lastEvent?: { seq: number; pos: number; attempt: number };
 }
 
 export type EventListener = (e: LoggedEvent) => void;
@@ -195,4 +223,4 @@ export function hasCapacity(log: EventLog): log is EventLog & EventLogCapacity {
   );
 }
 
-export const positionOf = (e: LoggedEvent): EventPosition => ({ seq: e.event.seq, pos: e.pos });
+export const positionOf = (e: LoggedEvent): EventPosition => ({ seq: seqOf(e), pos: e.pos });

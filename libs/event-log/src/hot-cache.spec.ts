@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { newJobId, type JobEvent } from '@jobstream/contracts';
-import type { LoggedEvent } from './event-log.port.js';
+import { waitFor } from '../../contracts/src/testing/wait.js';
+import type { EventLog, LoggedEvent } from './event-log.port.js';
 import { HOT_EVENT_OVERHEAD_BYTES, HotCache } from './hot-cache.js';
 import { LiveHub } from './live-hub.js';
 import { MemoryEventLog } from './memory-event-log.js';
@@ -115,12 +116,144 @@ describe('HotCache', () => {
   });
 });
 
-describe('LiveHub with a hot cache', () => {
-  const append = (log: MemoryEventLog, job: string, n: number) =>
-    (async () => {
-      for (let i = 0; i < n; i++) await log.append(job, { event: { type: 'token', text: `t${i}` }, attempt: 1 });
-    })();
+describe('HotCache.holds', () => {
+  it('vouches for a cursor from the window start to its newest event, and only for windows younger than maxAgeMs', () => {
+    const c = new HotCache({ maxEvents: 100, maxAgeMs: 60_000 });
+    for (let s = 5; s <= 8; s++) c.observe('a', ev(s));
+    const now = Date.parse('2026-11-27T00:00:30.000Z');
+    expect(c.holds('a', { seq: 4, pos: 40 }, now)?.event.seq).toBe(8); // the window's base: every event after it
+    expect(c.holds('a', { seq: 8, pos: 80 }, now)?.event.seq).toBe(8); // at the newest: the rest comes live
+    expect(c.holds('a', { seq: 3, pos: 30 }, now)).toBeNull(); // before the window
+    expect(c.holds('a', { seq: 9, pos: 90 }, now)).toBeNull(); // ahead of what the window knows: ask the log
+    expect(c.holds('b', { seq: 0, pos: 0 }, now)).toBeNull();
+    // the oldest event is past the log's retention: the log may no longer serve the cursor, so no vouching
+    expect(c.holds('a', { seq: 4, pos: 40 }, Date.parse('2026-11-27T00:01:00.001Z'))).toBeNull();
+    expect(c.stats()).toMatchObject({ hits: 0, misses: 0 });
+  });
+});
 
+const append = (log: MemoryEventLog, job: string, n: number) =>
+  (async () => {
+    for (let i = 0; i < n; i++) await log.append(job, { event: { type: 'token', text: `t${i}` }, attempt: 1 });
+  })();
+
+/** The log with its subscriptions and reads counted. */
+function counted(log: MemoryEventLog) {
+  const counts = { subscribes: 0, reads: 0, lasts: 0, firsts: 0 };
+  const wrapped: EventLog = Object.assign(Object.create(log) as EventLog, {
+    subscribe: (jobId: string, l: (e: LoggedEvent) => void) => {
+      counts.subscribes++;
+      return log.subscribe(jobId, l);
+    },
+    read: (jobId: string, after: { seq: number; pos: number }, limit: number) => {
+      counts.reads++;
+      return log.read(jobId, after, limit);
+    },
+    last: (jobId: string) => {
+      counts.lasts++;
+      return log.last(jobId);
+    },
+    first: (jobId: string) => {
+      counts.firsts++;
+      return log.first(jobId);
+    },
+  });
+  return { wrapped, counts };
+}
+
+describe('LiveHub.prewarm (a job just created)', () => {
+  it('opens the feed before any client: the window holds the job from seq 1, a client then joins it live and reads nothing', async () => {
+    const log = new MemoryEventLog({ retentionMs: 60_000 });
+    const { wrapped, counts } = counted(log);
+    const hot = new HotCache({ maxEvents: 100, graceMs: 60_000 });
+    const hub = new LiveHub(wrapped, (e) => e.event.seq, { hot });
+    const job = newJobId();
+    hub.prewarm(job);
+    hub.prewarm(job); // once per job
+    expect(counts.subscribes).toBe(1);
+    expect(hub.stats()).toEqual({ jobs: 1, sinks: 0 });
+    await append(log, job, 3);
+    await waitFor(() => hot.window(job)?.last === 3, { message: 'the prewarmed feed to take the first events' });
+    expect(hot.window(job)).toEqual({ base: 0, last: 3 });
+    expect(hub.holds(job, { seq: 0, pos: 0 })?.event.seq).toBe(3);
+    // a client from the start: its catch-up comes from memory, the rest live, each event once
+    const got: number[] = [];
+    const leave = await hub.subscribe(job, { next: (_e, s) => got.push(s), error: () => {} });
+    const reader = hub.reader(job);
+    const replay = seqs(await reader.read({ seq: 0, pos: 0 }, 100));
+    await append(log, job, 2);
+    expect(replay).toEqual([1, 2, 3]);
+    expect(got).toEqual([4, 5]);
+    expect(counts).toEqual({ subscribes: 1, reads: 0, lasts: 0, firsts: 0 });
+    reader.close();
+    leave();
+    hub.closeAll(new Error('end'));
+    await log.close();
+  });
+
+  it("reads what the feed missed before it was live from the log, from the job's start", async () => {
+    const log = new MemoryEventLog({ retentionMs: 60_000 });
+    // a subscription that becomes active only after the job's first two events
+    let gate!: () => void;
+    let live = false;
+    const late: EventLog = Object.assign(Object.create(log) as EventLog, {
+      subscribe: async (jobId: string, l: (e: LoggedEvent) => void) => {
+        await new Promise<void>((r) => (gate = r));
+        const sub = await log.subscribe(jobId, l);
+        live = true;
+        return sub;
+      },
+    });
+    const hot = new HotCache({ maxEvents: 100, graceMs: 60_000 });
+    const hub = new LiveHub(late, (e) => e.event.seq, { hot });
+    const job = newJobId();
+    hub.prewarm(job);
+    await append(log, job, 2);
+    gate();
+    await waitFor(() => live, { message: 'the feed to be live' });
+    await new Promise((r) => setImmediate(r)); // the hub's own continuation of the subscription
+    expect(hot.window(job)).toBeNull(); // it saw nothing live yet
+    await append(log, job, 1); // seq 3 arrives live: 1 and 2 are read from the log first
+    await waitFor(() => hot.window(job)?.last === 3, { message: 'the window to catch up' });
+    expect(hot.window(job)).toEqual({ base: 0, last: 3 });
+    hub.closeAll(new Error('end'));
+    await log.close();
+  });
+
+  it('goes after the grace when no client comes, at once on release, and is a no-op without a hot cache', async () => {
+    const log = new MemoryEventLog({ retentionMs: 60_000 });
+    const hot = new HotCache({ maxEvents: 100, graceMs: 30 });
+    const hub = new LiveHub(log, (e) => e.event.seq, { hot });
+    const job = newJobId();
+    hub.prewarm(job);
+    await append(log, job, 1);
+    await waitFor(() => hub.stats().jobs === 0, { message: 'the unused prewarmed feed to go after the grace' });
+    expect(hot.window(job)).toBeNull();
+
+    const other = newJobId();
+    hub.prewarm(other);
+    hub.release(other);
+    expect(hub.stats().jobs).toBe(0);
+    // release leaves a feed that a client uses alone
+    const used = newJobId();
+    hub.prewarm(used);
+    const leave = await hub.subscribe(used, { next: () => {}, error: () => {} });
+    hub.release(used);
+    expect(hub.stats()).toEqual({ jobs: 1, sinks: 1 });
+    leave();
+    hub.closeAll(new Error('end'));
+
+    const cold = new LiveHub(log, (e) => e.event.seq);
+    cold.prewarm(newJobId());
+    expect(cold.stats()).toEqual({ jobs: 0, sinks: 0 });
+    const off = new LiveHub(log, (e) => e.event.seq, { hot: new HotCache({ maxEvents: 0 }) });
+    off.prewarm(newJobId());
+    expect(off.stats()).toEqual({ jobs: 0, sinks: 0 });
+    await log.close();
+  });
+});
+
+describe('LiveHub with a hot cache', () => {
   it('fills the window from its in-order feed only, serves readers attached to it, and keeps it for the grace after the last leaves', async () => {
     const log = new MemoryEventLog({ retentionMs: 60_000 });
     const hot = new HotCache({ maxEvents: 100, graceMs: 60_000 });

@@ -16,8 +16,7 @@
  * least recently used job's window going first. A job's window is dropped `graceMs` after its terminal event.
  */
 import type { EventPosition } from '@jobstream/contracts';
-import { isTerminalEvent } from '@jobstream/contracts';
-import type { LoggedEvent } from './event-log.port.js';
+import { isTerminalLogged, seqOf, typeOf, type LoggedEvent } from './event-log.port.js';
 
 export interface HotCacheOptions {
   /** Events kept per job (the newest); 0 disables the cache. Default 1000. */
@@ -28,6 +27,11 @@ export interface HotCacheOptions {
   maxBytes?: number;
   /** How long a finished job's window stays (ms), for clients that resume right after the end. Default 10 s. */
   graceMs?: number;
+  /**
+   * The log's retention (ms): {@link HotCache.holds} vouches only for windows whose oldest event is younger, so a
+   * cursor the log no longer serves is still checked against the log (410). Default: no limit.
+   */
+  maxAgeMs?: number;
 }
 
 export interface HotCacheStats {
@@ -61,6 +65,7 @@ export class HotCache {
   private readonly maxJobBytes: number;
   private readonly maxBytes: number;
   private readonly graceMs: number;
+  private readonly maxAgeMs: number;
   private totalBytes = 0;
   private totalEvents = 0;
   private hits = 0;
@@ -72,6 +77,7 @@ export class HotCache {
     this.maxJobBytes = Math.max(0, opts.maxJobBytes ?? 1024 * 1024);
     this.maxBytes = Math.max(0, opts.maxBytes ?? 64 * 1024 * 1024);
     this.graceMs = Math.max(0, opts.graceMs ?? 10_000);
+    this.maxAgeMs = opts.maxAgeMs ?? Infinity;
   }
 
   get enabled(): boolean {
@@ -87,11 +93,11 @@ export class HotCache {
   observe(jobId: string, e: LoggedEvent): void {
     if (!this.enabled) return;
     let w = this.windows.get(jobId);
-    const seq = e.event.seq;
+    const seq = seqOf(e);
     if (w) {
       const last = this.lastSeq(w);
       if (seq <= last) return; // already held (never happens with an in-order feed)
-      if (seq !== last + 1 || e.event.type === 'attempt') {
+      if (seq !== last + 1 || typeOf(e) === 'attempt') {
         // a gap, a rollback jump or a new attempt: restart the window at this event
         this.drop(jobId);
         w = undefined;
@@ -114,7 +120,7 @@ export class HotCache {
       w.events = w.events.slice(w.head);
       w.head = 0;
     }
-    if (isTerminalEvent(e.event) && !w.ended) {
+    if (isTerminalLogged(e) && !w.ended) {
       const ended = setTimeout(() => {
         if (this.windows.get(jobId) === w) this.drop(jobId);
       }, this.graceMs);
@@ -145,6 +151,18 @@ export class HotCache {
   window(jobId: string): { base: number; last: number } | null {
     const w = this.windows.get(jobId);
     return w ? { base: w.base, last: this.lastSeq(w) } : null;
+  }
+
+  /**
+   * The job's newest cached event when the window holds every event after `after` up to it (`base ≤ after.seq ≤
+   * last`) and its oldest event is younger than `maxAgeMs`, else null. Counted as neither hit nor miss (the read
+   * that follows is).
+   */
+  holds(jobId: string, after: EventPosition, now = Date.now()): LoggedEvent | null {
+    const w = this.windows.get(jobId);
+    if (!w || after.seq < w.base || after.seq > this.lastSeq(w)) return null;
+    if (this.maxAgeMs !== Infinity && !(now - Date.parse(w.events[w.head]!.event.ts) < this.maxAgeMs)) return null;
+    return w.events[w.events.length - 1]!;
   }
 
   /** Forgets the job's window (its feed stopped, or it restarts). */
@@ -184,7 +202,7 @@ export class HotCache {
     const e = w.events[w.head]!;
     w.events[w.head] = undefined as unknown as LoggedEvent;
     w.head++;
-    w.base = e.event.seq;
+    w.base = seqOf(e);
     const size = sizeOf(e);
     w.bytes -= size;
     this.totalBytes -= size;

@@ -6,3 +6,4 @@ export { stampEvent } from './stamp.js';
 export * from './jetstream-event-log.js';
 export * from './snapshot-cache.js';
 export * from './hot-cache.js';
+export { StoredEvent, scanEnvelope, type Envelope } from './stored-event.js';

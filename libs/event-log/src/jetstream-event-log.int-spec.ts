@@ -1,10 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { connect } from 'nats';
-import { EVENTS_STREAM, START, eventsSubject, newJobId } from '@jobstream/contracts';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { connect, type Msg } from 'nats';
+import { EVENTS_STREAM, START, ZERO_USAGE, eventsSubject, newJobId } from '@jobstream/contracts';
 import { waitFor } from '../../contracts/src/testing/wait.js';
 import { startNats, type RunningNats } from '../../../test/harness/servers.js';
-import { EventLogUnavailableError, JobLogClosedError } from './event-log.port.js';
-import { JetStreamEventLog } from './jetstream-event-log.js';
+import {
+  EventLogUnavailableError,
+  JobLogClosedError,
+  jobIdOf,
+  seqOf,
+  typeOf,
+  type LoggedEvent,
+} from './event-log.port.js';
+import { JetStreamEventLog, liveSubject, rawNatsSequence } from './jetstream-event-log.js';
+import { StoredEvent } from './stored-event.js';
 import { eventLogConformance } from './testing/event-log.conformance.js';
 
 let nats: RunningNats;
@@ -40,6 +48,25 @@ eventLogConformance(
 
 describe('JetStreamEventLog specifics', () => {
   const token = (text: string) => ({ type: 'token' as const, text });
+
+  it("appends after a right lastEvent hint without looking the job's last event up (the worker's first append)", async () => {
+    const api = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000 });
+    const worker = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000 });
+    const job = newJobId();
+    const queued = await api.append(job, { event: token('queued'), attempt: 1, firstEvent: true });
+    const last = jest.spyOn(worker, 'last');
+    const lastEvent = { seq: queued.event.seq, pos: queued.pos, attempt: 1 };
+    expect((await worker.append(job, { event: token('running'), attempt: 1, lastEvent })).event.seq).toBe(2);
+    expect((await worker.append(job, { event: token('next'), attempt: 1 })).event.seq).toBe(3);
+    expect(last).not.toHaveBeenCalled();
+    // a stale one costs the lookup, never a seq
+    const other = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000 });
+    const lookups = jest.spyOn(other, 'last');
+    expect((await other.append(job, { event: token('late'), attempt: 1, lastEvent })).event.seq).toBe(4);
+    expect(lookups).toHaveBeenCalled();
+    expect((await api.read(job, START, 10)).map((e) => e.event.seq)).toEqual([1, 2, 3, 4]);
+    await Promise.all([api.close(), worker.close(), other.close()]);
+  });
 
   it('reads the same through the stream leader (leaderReads, the default with replicas > 1) as through direct gets', async () => {
     const leader = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000, leaderReads: true });
@@ -105,6 +132,36 @@ describe('JetStreamEventLog specifics', () => {
     await nc.close();
     await log.close();
   }, 60_000);
+
+  it('hands out events parsed lazily (seq, type, job id from the stored JSON) and reads Nats-Sequence from the raw header bytes', async () => {
+    const log = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000 });
+    const nc = await connect({ servers: nats.url });
+    const job = newJobId();
+    const raw: Msg[] = [];
+    const rawSub = nc.subscribe(liveSubject(job), { callback: (_err, m) => raw.push(m) });
+    await nc.flush();
+    const live: LoggedEvent[] = [];
+    const sub = await log.subscribe(job, (e) => live.push(e));
+    const appended = [
+      await log.append(job, { event: token('a "quoted" \\ \u2028 é 🙂'), attempt: 1, dedupId: 'x1' }),
+      await log.append(job, { event: { type: 'done', usage: ZERO_USAGE, output: { text: 'ok' } }, attempt: 1 }),
+    ];
+    await waitFor(() => live.length === 2 && raw.length === 2);
+    // the fast header read agrees with nats.js, on the server's real republish headers (and is not the fallback)
+    for (const m of raw) expect(rawNatsSequence(m)).toBe(Number(m.headers!.get('Nats-Sequence')));
+    const read = await log.read(job, START, 10);
+    for (const got of [live, read]) {
+      expect(got.map((e) => [seqOf(e), typeOf(e), jobIdOf(e), e.pos])).toEqual(
+        appended.map((e) => [e.event.seq, e.event.type, job, e.pos]),
+      );
+      expect(got.every((e) => e instanceof StoredEvent && !e.parsed)).toBe(true); // nothing parsed so far
+      expect(got.map((e) => e.event)).toEqual(appended.map((e) => e.event));
+    }
+    sub.unsubscribe();
+    rawSub.unsubscribe();
+    await nc.close();
+    await log.close();
+  });
 
   it('configures the stream idempotently, with republish for live delivery', async () => {
     const a = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000, maxBytes: 64 * 1024 ** 2 });

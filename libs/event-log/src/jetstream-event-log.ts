@@ -38,11 +38,9 @@ import {
   type StoredMsg,
   type JetStreamClient,
   type JetStreamManager,
-  type JetStreamPublishOptions,
   type JetStreamSubscription,
   type JsMsg,
   type Msg,
-  type PubAck,
   type NatsConnection,
   type NatsError,
   type StreamConfig,
@@ -54,7 +52,6 @@ import {
   eventsSubject,
   isTerminalEvent,
   type EventPosition,
-  type JobEvent,
 } from '@jobstream/contracts';
 import {
   EventLogUnavailableError,
@@ -70,7 +67,9 @@ import {
   type LiveSubscription,
   type LoggedEvent,
 } from './event-log.port.js';
+import { JetStreamPublisher, type LeanPublishOptions, type PublishAck } from './jetstream-publisher.js';
 import { stampEvent } from './stamp.js';
+import { StoredEvent } from './stored-event.js';
 
 /** Where stored events are republished for live delivery: `jobstream.live.<jobId>`. */
 export const LIVE_SUBJECT_PREFIX = 'jobstream.live';
@@ -123,8 +122,8 @@ interface LastState {
 interface OutboxEntry {
   subject: string;
   data: Uint8Array;
-  opts: Partial<JetStreamPublishOptions>;
-  resolve: (ack: PubAck) => void;
+  opts: LeanPublishOptions;
+  resolve: (ack: PublishAck) => void;
   reject: (err: unknown) => void;
 }
 
@@ -185,14 +184,58 @@ export function streamDiff(have: Record<string, unknown>, want: Record<string, u
     .map(([k, v]) => `${k}: ${show(have[k])} → ${show(v)}`);
 }
 
-function parseStored(data: Uint8Array, pos: number): LoggedEvent {
-  const json = decoder.decode(data);
-  // the stored bytes are the event's JSON exactly as appended: kept, so frames need not serialize it again
-  return { event: JSON.parse(json) as JobEvent, pos, json };
+/** The state an append's hint claims (see `AppendInput.firstEvent` / `lastEvent`), if any. */
+function hinted(input: AppendInput): LastState | undefined {
+  if (input.firstEvent) return NONE;
+  const h = input.lastEvent;
+  if (!h || !(h.seq > 0 && h.pos > 0 && h.attempt > 0)) return undefined;
+  return { seq: h.seq, pos: h.pos, attempt: h.attempt, terminal: null };
+}
+
+/**
+ * The stored bytes are the event's JSON exactly as appended: kept, so frames need not serialize it again, and parsed
+ * lazily (seq, type and job id are read from the envelope's fixed prefix: see {@link StoredEvent}).
+ */
+function parseStored(data: Uint8Array, pos: number): StoredEvent {
+  return new StoredEvent(decoder.decode(data), pos);
+}
+
+const SEQ_HEADER = encoder.encode('\r\nNats-Sequence:');
+
+/**
+ * The `Nats-Sequence` header of a republished message, read from the raw header block when nats.js exposes it
+ * (`MsgImpl`'s `_rdata` / `_msg.hdr`): the first `Nats-Sequence:` line's value, as `headers.get` gives it, without
+ * decoding every header into a map. Anything unexpected: undefined (the caller asks nats.js).
+ */
+export function rawNatsSequence(m: Msg): number | undefined {
+  const raw = m as unknown as { _rdata?: unknown; _msg?: { hdr?: unknown } };
+  const buf = raw._rdata;
+  const hdr = raw._msg?.hdr;
+  if (!(buf instanceof Uint8Array) || typeof hdr !== 'number' || hdr <= 0 || hdr > buf.length) return undefined;
+  return natsSequenceIn(buf, hdr);
+}
+
+/** @internal the scan of {@link rawNatsSequence} over a header block `buf[0, end)` (exported for tests). */
+export function natsSequenceIn(buf: Uint8Array, end: number): number | undefined {
+  const n = SEQ_HEADER.length;
+  outer: for (let i = buf.indexOf(0x0d); i >= 0 && i + n <= end; i = buf.indexOf(0x0d, i + 1)) {
+    for (let k = 1; k < n; k++) if (buf[i + k] !== SEQ_HEADER[k]) continue outer;
+    let j = i + n;
+    while (j < end && (buf[j] === 0x20 || buf[j] === 0x09)) j++;
+    let v = 0;
+    const from = j;
+    for (; j < end && buf[j]! >= 0x30 && buf[j]! <= 0x39 && j - from < 16; j++) v = v * 10 + buf[j]! - 0x30;
+    while (j < end && (buf[j] === 0x20 || buf[j] === 0x09)) j++;
+    if (j === from || j - from > 15 || buf[j] !== 0x0d) return undefined; // not a plain number: let nats.js say
+    return v;
+  }
+  return undefined;
 }
 
 export class JetStreamEventLog implements EventLog, EventLogReaders {
   private readonly js: JetStreamClient;
+  /** Appends' publishes (acks muxed on one inbox, one timeout sweeper): see jetstream-publisher.ts. */
+  private readonly publisher: JetStreamPublisher;
   private readonly cache = new Map<string, LastState>();
   /** Per job, the highest seq this instance appended and got acknowledged (LRU, like `cache`). */
   private readonly acked = new Map<string, number>();
@@ -215,6 +258,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     this.cacheSize = opts.cacheSize ?? 10_000;
     this.leaderReads = opts.leaderReads ?? (opts.replicas ?? 1) > 1;
     this.js = nc.jetstream({ timeout: opts.timeoutMs ?? 5_000 });
+    this.publisher = new JetStreamPublisher(nc, opts.timeoutMs ?? 5_000);
   }
 
   /** Connects (unless given `nc`), creates or updates the stream, and returns the log. */
@@ -315,9 +359,11 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
   private async appendNow(jobId: string, input: AppendInput): Promise<LoggedEvent> {
     const subject = eventsSubject(jobId);
     // A job's first event (hinted by the caller): publish expecting an empty subject instead of reading its last
-    // event first — one broker round trip less on every job creation. A wrong hint fails the expectation (10071)
-    // and the loop below reads the real state. Not when this instance appended to the job before (rollback check).
-    let known = this.cacheGet(jobId) ?? (input.firstEvent && !this.acked.has(jobId) ? NONE : undefined);
+    // event first — one broker round trip less on every job creation. Likewise after the newest event the caller
+    // knows of (the worker's first append after the dispatcher's `status: queued`). A wrong hint fails the
+    // expectation (10071) and the loop below reads the real state. Not when this instance appended to the job
+    // before (rollback check).
+    let known = this.cacheGet(jobId) ?? (this.acked.has(jobId) ? undefined : hinted(input));
     for (let attempt = 1; ; attempt++) {
       const state = known ?? (await this.fetchLastState(jobId));
       if (state.terminal && input.dedupId === undefined) throw new JobLogClosedError(jobId, state.terminal);
@@ -345,7 +391,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
       try {
         ack = await this.publishInTurn(subject, encoder.encode(json), {
           msgID: input.dedupId,
-          expect: { lastSubjectSequence: expected },
+          lastSubjectSequence: expected,
         });
       } catch (err) {
         if (apiErrCode(err) === WRONG_LAST_SEQUENCE) {
@@ -367,7 +413,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
         this.noteAcked(jobId, stored.event.seq);
         return stored;
       }
-      const logged: LoggedEvent = { event, pos: ack.seq, json };
+      const logged = new StoredEvent(json, ack.seq, event);
       this.cacheSet(jobId, {
         seq: event.seq,
         pos: ack.seq,
@@ -380,15 +426,15 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
   }
 
   /**
-   * `js.publish`, started at the end of the current event-loop turn together with every other append of the turn.
-   * nats.js writes to the socket once per microtask checkpoint, and appends of different jobs (each resumed by its
+   * A JetStream publish (the lean one, `jetstream-publisher.ts`: same headers, ack and errors as `js.publish`),
+   * started at the end of the current event-loop turn together with every other append of the turn. nats.js writes to the socket once per microtask checkpoint, and appends of different jobs (each resumed by its
    * own timer or ack) each reach it in a checkpoint of their own: one socket write per event. Started in one
    * synchronous loop, all the turn's publishes leave in one write (and their acks mostly come back in one read).
    * Each job still has at most one append in flight (the per-job chain: every append's expectation is the stream
    * sequence of the one before), so order, fencing and dedup are untouched; the cost is the rest of the turn.
    */
-  private publishInTurn(subject: string, data: Uint8Array, opts: Partial<JetStreamPublishOptions>): Promise<PubAck> {
-    return new Promise<PubAck>((resolve, reject) => {
+  private publishInTurn(subject: string, data: Uint8Array, opts: LeanPublishOptions): Promise<PublishAck> {
+    return new Promise<PublishAck>((resolve, reject) => {
       this.outbox.push({ subject, data, opts, resolve, reject });
       if (this.outbox.length === 1) setImmediate(this.flushOutbox);
     });
@@ -398,11 +444,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     const batch = this.outbox;
     this.outbox = [];
     for (const p of batch) {
-      try {
-        this.js.publish(p.subject, p.data, p.opts).then(p.resolve, p.reject);
-      } catch (err) {
-        p.reject(err);
-      }
+      this.publisher.publish(p.subject, p.data, p.opts).then(p.resolve, p.reject);
     }
   };
 
@@ -410,13 +452,13 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     this.assertOpen();
     const max = Math.max(1, Math.floor(limit));
     const last = await this.last(jobId);
-    if (!last || last.event.seq <= after.seq) return [];
+    if (!last || last.seq <= after.seq) return [];
     if (last.pos <= after.pos && after.pos > 0) {
       // The job has events after the cursor's seq at or before its position: a failover rolled the stream back
       // and reused stream sequences. Find them by seq from the subject's start (rare; never skips them).
       return this.read(jobId, { seq: after.seq, pos: 0 }, limit);
     }
-    const wanted = Math.min(max, last.event.seq - after.seq);
+    const wanted = Math.min(max, last.seq - after.seq);
     // A short read (a client catching up on a live job) walks the subject with direct gets: no consumer is
     // created on the server. Long replays use one short-lived ordered consumer.
     if (wanted <= DIRECT_READ_MAX) return this.readDirect(jobId, after, wanted, last);
@@ -442,7 +484,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
         arm();
         const e = parseStored(m.data, m.seq);
         // A position of 0 with a seq (an anchor without a position) is honored by seq.
-        if (e.event.seq > after.seq) out.push(e);
+        if (e.seq > after.seq) out.push(e);
         if (out.length >= max || m.info.pending === 0 || m.seq >= last.pos) break;
       }
     } catch (err) {
@@ -478,8 +520,8 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
       if (!sub || !it || after.seq < at) {
         close();
         const last = await this.last(jobId);
-        if (!last || last.event.seq <= after.seq) return [];
-        if ((last.pos <= after.pos && after.pos > 0) || Math.min(max, last.event.seq - after.seq) <= DIRECT_READ_MAX) {
+        if (!last || last.seq <= after.seq) return [];
+        if ((last.pos <= after.pos && after.pos > 0) || Math.min(max, last.seq - after.seq) <= DIRECT_READ_MAX) {
           return this.read(jobId, after, limit); // rare rollback case, or a short tail (direct gets)
         }
         const opts = consumerOpts().orderedConsumer();
@@ -517,8 +559,8 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
           progressed = true;
           const m = r.value;
           const e = parseStored(m.data, m.seq);
-          at = e.event.seq;
-          if (e.event.seq > after.seq) out.push(e);
+          at = e.seq;
+          if (e.seq > after.seq) out.push(e);
           if (m.info.pending === 0 || m.seq >= endPos) {
             ended = true;
             break;
@@ -536,12 +578,12 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     return { read, close };
   }
 
-  async last(jobId: string): Promise<LoggedEvent | null> {
+  async last(jobId: string): Promise<StoredEvent | null> {
     this.assertOpen();
     return this.directGet({ last_by_subj: eventsSubject(jobId) }, 'last');
   }
 
-  async first(jobId: string): Promise<LoggedEvent | null> {
+  async first(jobId: string): Promise<StoredEvent | null> {
     this.assertOpen();
     return this.directGet({ next_by_subj: eventsSubject(jobId), seq: 1 }, 'first');
   }
@@ -603,10 +645,11 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     if (this.ownsConnection && !this.nc.isClosed()) {
       await this.nc.drain().catch(() => this.nc.close());
     }
+    this.publisher.close();
   }
 
   private fromLive(m: Msg): LoggedEvent | null {
-    const pos = Number(m.headers?.get('Nats-Sequence'));
+    const pos = rawNatsSequence(m) ?? Number(m.headers?.get('Nats-Sequence'));
     try {
       if (!Number.isSafeInteger(pos) || pos < 1) throw new Error('no Nats-Sequence header');
       return parseStored(m.data, pos);
@@ -632,7 +675,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     }
   }
 
-  private async directGet(query: DirectQuery, what: string): Promise<LoggedEvent | null> {
+  private async directGet(query: DirectQuery, what: string): Promise<StoredEvent | null> {
     try {
       const m = this.leaderReads
         ? await this.jsm.streams.getMessage(
@@ -652,7 +695,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     jobId: string,
     after: EventPosition,
     wanted: number,
-    last: LoggedEvent,
+    last: StoredEvent,
   ): Promise<LoggedEvent[]> {
     const subject = eventsSubject(jobId);
     const out: LoggedEvent[] = [];
@@ -660,7 +703,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     while (out.length < wanted && from <= last.pos) {
       const e = await this.directGet({ next_by_subj: subject, seq: from }, 'read');
       if (!e) break;
-      if (e.event.seq > after.seq) out.push(e);
+      if (e.seq > after.seq) out.push(e);
       from = e.pos + 1;
     }
     return out;

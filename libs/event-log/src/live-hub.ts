@@ -9,11 +9,16 @@
  * ({@link LiveHub.recent}): a client joining or resuming the job replays them from here. The feed then outlives its
  * last client by the cache's grace period (a client that reconnects finds the window warm), and the window is
  * dropped whenever the feed stops, so it is never read while it could miss events.
+ *
+ * A job just created can have its feed opened before its first event ({@link LiveHub.prewarm}): its window then
+ * holds the job from seq 1, and the client that streams it right after the creation is served from memory, cursor
+ * check included ({@link LiveHub.holds}).
  */
-import type { EventPosition } from '@jobstream/contracts';
+import { START, type EventPosition } from '@jobstream/contracts';
 import {
   hasReaders,
   positionOf,
+  seqOf,
   type EventLog,
   type EventReader,
   type LiveSubscription,
@@ -37,6 +42,8 @@ interface Entry<T> {
   active: boolean;
   /** Tears the feed down after the last sink left and the linger passed. */
   linger: NodeJS.Timeout | null;
+  /** Opened for a job just created, before any sink (kept for the linger once active, like a feed left idle). */
+  prewarmed: boolean;
 }
 
 export interface LiveHubOptions {
@@ -70,6 +77,37 @@ export class LiveHub<T> {
       throw err;
     }
     return leave;
+  }
+
+  /**
+   * Opens the live feed of a job that was just created and has no event yet (its window then holds the job from its
+   * first event), before any client asks: the client that streams the job next finds the feed live and its events
+   * in memory — no subscription round trip, no log read. Anything the subscription misses before it is active is
+   * read from the log from the job's start (the feed's sequencer starts at seq 0). Nobody comes: the feed goes
+   * after the cache's grace, as after a last client. Only with a hot cache (no-op otherwise); a failure to
+   * subscribe is left to the clients (they subscribe themselves).
+   */
+  prewarm(jobId: string): void {
+    if (!this.opts.hot || this.opts.hot.lingerMs <= 0 || this.entries.has(jobId)) return;
+    this.open(jobId, START, true).ready.catch(() => {});
+  }
+
+  /** Drops a prewarmed feed that no client uses (its job was not created after all). */
+  release(jobId: string): void {
+    const entry = this.entries.get(jobId);
+    if (entry?.prewarmed && entry.sinks.size === 0) this.teardown(jobId, entry);
+  }
+
+  /**
+   * The job's newest event when this process holds, in memory, every event of the job after `after` up to it: the
+   * feed is live and the job's window (contiguous, fed in order) starts at or before the cursor and reaches it.
+   * Then the cursor is valid (not ahead of the log, not expired) and a stream from it needs no log read: what
+   * follows the newest held event reaches a sink attached now live. Null otherwise (check against the log).
+   */
+  holds(jobId: string, after: EventPosition): LoggedEvent | null {
+    const hot = this.opts.hot;
+    if (!hot || !this.entries.get(jobId)?.active) return null;
+    return hot.holds(jobId, after);
   }
 
   /**
@@ -109,7 +147,7 @@ export class LiveHub<T> {
       } else page = await this.log.read(jobId, after, upTo);
       const end = page.at(-1);
       // up to the window's start: the rest of the page from memory (or, if the window moved meanwhile, as above)
-      if (upTo < limit && end && end.event.seq === w!.base)
+      if (upTo < limit && end && seqOf(end) === w!.base)
         return page.concat(await read(positionOf(end), limit - page.length));
       return page;
     };
@@ -128,15 +166,16 @@ export class LiveHub<T> {
     for (const [jobId, entry] of this.entries) this.fail(jobId, entry, err);
   }
 
-  private open(jobId: string): Entry<T> {
+  private open(jobId: string, start: EventPosition | null = null, prewarmed = false): Entry<T> {
     const entry: Entry<T> = {
       sinks: new Set(),
       sub: null,
       ready: Promise.resolve(),
       active: false,
       linger: null,
+      prewarmed,
       sequencer: new Sequencer({
-        start: null,
+        start,
         fetch: (after, limit) => this.log.read(jobId, after, limit),
         emit: (e) => {
           this.opts.hot?.observe(jobId, e);
@@ -154,7 +193,11 @@ export class LiveHub<T> {
         (sub) => {
           entry.sub = sub;
           entry.active = true;
-          if (entry.sinks.size === 0 || this.entries.get(jobId) !== entry) this.teardown(jobId, entry);
+          if (this.entries.get(jobId) !== entry) this.teardown(jobId, entry);
+          else if (entry.sinks.size === 0) {
+            if (entry.prewarmed) this.idle(jobId, entry);
+            else this.teardown(jobId, entry);
+          }
         },
         (err: unknown) => {
           if (this.entries.get(jobId) === entry) this.entries.delete(jobId);
@@ -168,9 +211,14 @@ export class LiveHub<T> {
   private leave(jobId: string, entry: Entry<T>, sink: HubSink<T>): void {
     if (!entry.sinks.delete(sink)) return;
     if (entry.sinks.size > 0) return;
+    this.idle(jobId, entry);
+  }
+
+  /** The feed has no sink (left, or prewarmed): keep it (and its window) a while for clients that come, or end it. */
+  private idle(jobId: string, entry: Entry<T>): void {
     const lingerMs = this.opts.hot?.lingerMs ?? 0;
     if (lingerMs > 0 && entry.active && this.entries.get(jobId) === entry) {
-      // keep the feed (and the job's hot window) a while for clients that come back
+      if (entry.linger) clearTimeout(entry.linger);
       entry.linger = setTimeout(() => {
         entry.linger = null;
         if (entry.sinks.size === 0) this.teardown(jobId, entry);

@@ -14,7 +14,7 @@
  * next event, and it voids everything before it.
  */
 import type { EventPosition } from '@jobstream/contracts';
-import { isRollbackJump, type LoggedEvent } from './event-log.port.js';
+import { isRollbackJump, seqOf, type LoggedEvent } from './event-log.port.js';
 
 export interface SequencerOptions {
   /** Position after which to emit; null ⇒ anchor at the first live event pushed. */
@@ -52,7 +52,7 @@ export class Sequencer {
   /** Offers a live event. */
   push(e: LoggedEvent): void {
     if (this.stopped) return;
-    const seq = e.event.seq;
+    const seq = seqOf(e);
     if (this.last === null) {
       this.last = { seq: seq - 1, pos: 0 };
     }
@@ -86,7 +86,7 @@ export class Sequencer {
   }
 
   private emitOne(e: LoggedEvent): void {
-    this.last = { seq: e.event.seq, pos: e.pos };
+    this.last = { seq: seqOf(e), pos: e.pos };
     this.opts.emit(e);
   }
 
@@ -96,7 +96,7 @@ export class Sequencer {
       if (this.stopped) return;
       const next = this.pending.get(this.last.seq + 1);
       if (!next) break;
-      this.pending.delete(next.event.seq);
+      this.pending.delete(seqOf(next));
       this.emitOne(next);
     }
     for (const seq of this.pending.keys()) if (seq <= this.last.seq) this.pending.delete(seq);
@@ -119,7 +119,7 @@ export class Sequencer {
         if (this.stopped) return;
         let progressed = false;
         for (const e of page) {
-          const seq = e.event.seq;
+          const seq = seqOf(e);
           if (seq <= this.last.seq) continue;
           if (seq !== this.last.seq + 1 && !isRollbackJump(e.event, this.last.seq)) {
             // The log itself lacks the next events: they expired.

@@ -16,7 +16,7 @@
  * stale, on any process. Entries are evicted least recently used when the cache passes `maxBytes`.
  */
 import { initialJobState, reduceJobEvent, type EventPosition, type JobState } from '@jobstream/contracts';
-import type { EventLog, LoggedEvent } from './event-log.port.js';
+import { jobIdOf, seqOf, type EventLog, type LoggedEvent } from './event-log.port.js';
 
 export interface SnapshotCacheOptions {
   /** Events between checkpoints (default 1024). */
@@ -106,8 +106,9 @@ export class SnapshotCache {
    * event is the next one. Jobs without an entry are left alone (nobody asked for their state here).
    */
   observe(e: LoggedEvent): void {
-    const entry = this.entries.get(e.event.job_id);
-    if (entry && e.event.seq === entry.frontier.state.seq + 1) this.apply(entry, e);
+    // the job's id and seq without parsing the event: jobs nobody asked a snapshot of cost no parse
+    const entry = this.entries.get(jobIdOf(e));
+    if (entry && seqOf(e) === entry.frontier.state.seq + 1) this.apply(entry, e);
   }
 
   /** Drops a job's entry (e.g. the job was deleted). */

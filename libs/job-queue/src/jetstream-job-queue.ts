@@ -51,6 +51,7 @@ import {
   type EnqueueOptions,
   type JobControl,
   type JobQueue,
+  type LastEventHint,
   type QueueConsumer,
   type QueueHandler,
   type QueuedJob,
@@ -152,6 +153,8 @@ export class JetStreamJobQueue implements JobQueue {
     const carrier: Record<string, string> = {};
     propagation.inject(context.active(), carrier);
     const entries = Object.entries(carrier);
+    const last = opts.lastEvent;
+    if (last) entries.push([LAST_EVENT_HEADER, `${last.seq}.${last.pos}.${last.attempt}`]);
     let hdrs;
     if (entries.length) {
       hdrs = natsHeaders();
@@ -259,6 +262,17 @@ export class JetStreamJobQueue implements JobQueue {
   }
 }
 
+/** Header of a dispatch message carrying the job's newest event at dispatch (`<seq>.<pos>.<attempt>`). */
+const LAST_EVENT_HEADER = 'Jobstream-Last-Event';
+
+/** The dispatcher's hint of the job's newest event, when the message carries a well-formed one. */
+function lastEventOf(m: JsMsg): LastEventHint | undefined {
+  const v = m.headers?.get(LAST_EVENT_HEADER);
+  const [seq, pos, attempt] = (v ?? '').split('.').map(Number);
+  const ok = (n: number | undefined): n is number => Number.isSafeInteger(n) && n! > 0;
+  return ok(seq) && ok(pos) && ok(attempt) ? { seq, pos, attempt } : undefined;
+}
+
 /** The W3C trace headers of a dispatch message (empty when the sender did not trace). */
 function traceCarrier(m: JsMsg): Record<string, string> | undefined {
   const h = m.headers;
@@ -345,6 +359,7 @@ class PullLoop {
       jobId: decoder.decode(m.data),
       deliveries: m.info.redeliveryCount,
       traceContext: traceCarrier(m),
+      lastEvent: lastEventOf(m),
       working: () => {
         if (!settled) m.working();
       },

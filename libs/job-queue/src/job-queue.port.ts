@@ -27,6 +27,11 @@ export interface QueuedJob {
    * continue the trace that created the job. Empty when tracing is off.
    */
   readonly traceContext?: Record<string, string>;
+  /**
+   * The job's newest event when it was enqueued, as the dispatcher knew it ({@link EnqueueOptions.lastEvent}): a
+   * hint for the runner's first append (the event log may skip looking it up). Absent when not given.
+   */
+  readonly lastEvent?: LastEventHint;
   /** Keeps the job held (in-progress ack); call at least every ack-wait / 2 while running. */
   working(): void;
   /** Finished with the job (it ran, or must not run): it is never delivered again. */
@@ -47,9 +52,18 @@ export interface QueueConsumer {
   drain(): Promise<void>;
 }
 
+/** A job's newest event by position (see the event log's `AppendInput.lastEvent`). */
+export interface LastEventHint {
+  seq: number;
+  pos: number;
+  attempt: number;
+}
+
 export interface EnqueueOptions {
   /** Stable id of this dispatch (e.g. `<jobId>:dispatch:<attempt>`): a retry with the same id is a no-op. */
   dedupId?: string;
+  /** The job's newest event as the dispatcher appended it: handed to the runner as {@link QueuedJob.lastEvent}. */
+  lastEvent?: LastEventHint;
 }
 
 /** The queue's broker cannot be reached or did not confirm the dispatch (maps to 503). */

@@ -23,6 +23,7 @@ interface Waiting {
   deliveries: number;
   /** Trace context of the enqueue (see QueuedJob.traceContext). */
   trace?: Record<string, string>;
+  lastEvent?: EnqueueOptions['lastEvent'];
 }
 
 interface Consumer {
@@ -53,7 +54,7 @@ export class MemoryJobQueue implements JobQueue {
     }
     const trace: Record<string, string> = {};
     propagation.inject(context.active(), trace);
-    this.waiting.push({ jobId, deliveries: 0, trace });
+    this.waiting.push({ jobId, deliveries: 0, trace, ...(opts.lastEvent ? { lastEvent: { ...opts.lastEvent } } : {}) });
     this.pump();
   }
 
@@ -91,7 +92,7 @@ export class MemoryJobQueue implements JobQueue {
     for (const c of this.consumers) {
       while (!c.draining && c.held < c.concurrency && this.waiting.length > 0) {
         const w = this.waiting.shift()!;
-        this.deliver(c, { jobId: w.jobId, deliveries: w.deliveries + 1, trace: w.trace });
+        this.deliver(c, { ...w, deliveries: w.deliveries + 1 });
       }
     }
   }
@@ -109,6 +110,7 @@ export class MemoryJobQueue implements JobQueue {
       jobId: w.jobId,
       deliveries: w.deliveries,
       traceContext: w.trace,
+      ...(w.lastEvent ? { lastEvent: w.lastEvent } : {}),
       working: () => {},
       ack: async () => {
         if (settle()) queueMicrotask(() => this.pump());

@@ -36,14 +36,14 @@ export class StreamPlanner {
       // the AI SDK's resume replays the whole message: always from the job's first event (a cursor is ignored)
       if (q.snapshot)
         throw ApiError.invalid('snapshot cannot be combined with format=ai-sdk (it always replays the whole message)');
-      const start = await this.streams.resolveCursor(job, undefined);
+      const start = await this.streams.resolveCursor(job, undefined, { fromMemory: true });
       const encoder = new AiSdkEncoder(job.id);
       render.frame = (e) => (filter && !filter.allows(e.event.type) ? '' : encoder.frames(e.event));
       headers[AI_SDK_STREAM_HEADER] = AI_SDK_PROTOCOL_VERSION;
       return { start, render, headers };
     }
     // The Last-Event-ID header wins over ?after=.
-    const start = await this.streams.resolveCursor(job, lastEventId ?? q.after);
+    const start = await this.streams.resolveCursor(job, lastEventId ?? q.after, { fromMemory: true });
     if (filter) render.frame = (e) => (filter.allows(e.event.type) ? frameOf(e) : '');
     if (q.snapshot) render.prelude = SnapshotsService.frame(await this.snapshots.at(job.id, start.after));
     return { start, render, headers };

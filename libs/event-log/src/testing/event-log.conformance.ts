@@ -223,6 +223,47 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
       expect((await log.read(ended, START, 10)).map((e) => e.event.type)).toEqual(['done']);
     });
 
+    it('treats the lastEvent hint as a hint: right or stale, the append is numbered, fenced and closed as without it', async () => {
+      const log = await make();
+      const other = await make();
+      const hint = (e: { event: { seq: number; attempt: number }; pos: number }) => ({
+        seq: e.event.seq,
+        pos: e.pos,
+        attempt: e.event.attempt,
+      });
+      // right: the dispatcher's first event, then the runner's append from an instance that never saw the job
+      const job = newJobId();
+      const first = await other.append(job, { event: token('a'), attempt: 1, firstEvent: true });
+      expect((await log.append(job, { event: token('b'), attempt: 1, lastEvent: hint(first) })).event.seq).toBe(2);
+      // stale: events were appended after the hinted one
+      const moved = newJobId();
+      const old = await other.append(moved, { event: token('a'), attempt: 1 });
+      await other.append(moved, { event: token('b'), attempt: 1 });
+      const fresh = await make();
+      expect((await fresh.append(moved, { event: token('c'), attempt: 1, lastEvent: hint(old) })).event).toMatchObject({
+        seq: 3,
+        text: 'c',
+      });
+      // the log moved on to a newer attempt, or ended, after the hinted event
+      const stale = newJobId();
+      const s1 = await other.append(stale, { event: token('a'), attempt: 1 });
+      await other.append(stale, { event: token('b'), attempt: 2 });
+      const fresh2 = await make();
+      await expect(
+        fresh2.append(stale, { event: token('late'), attempt: 1, lastEvent: hint(s1) }),
+      ).rejects.toBeInstanceOf(StaleAttemptError);
+      const ended = newJobId();
+      const e1 = await other.append(ended, { event: token('a'), attempt: 1 });
+      await other.append(ended, { event: done('x'), attempt: 1 });
+      const fresh3 = await make();
+      await expect(
+        fresh3.append(ended, { event: token('late'), attempt: 1, lastEvent: hint(e1) }),
+      ).rejects.toBeInstanceOf(JobLogClosedError);
+      expect((await log.read(job, START, 10)).map((e) => e.event.seq)).toEqual([1, 2]);
+      expect((await log.read(moved, START, 10)).map((e) => e.event.seq)).toEqual([1, 2, 3]);
+      expect((await log.read(ended, START, 10)).map((e) => e.event.type)).toEqual(['token', 'done']);
+    });
+
     it('gives dense, unique seqs to concurrent appenders', async () => {
       const log = await make();
       const other = await make();

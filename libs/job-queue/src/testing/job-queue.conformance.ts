@@ -41,6 +41,26 @@ export function jobQueueConformance(driver: string, factory: JobQueueFactory): v
       expect(got[0]!.deliveries).toBe(1);
     });
 
+    it("hands the dispatcher's lastEvent hint to the consumer with the job, and none when not given", async () => {
+      const e = await make();
+      const [hinted, plain] = [newJobId(), newJobId()];
+      await e.q.enqueue(hinted, { dedupId: `${hinted}:dispatch:1`, lastEvent: { seq: 1, pos: 4242, attempt: 1 } });
+      await e.q.enqueue(plain);
+      const got = new Map<string, QueuedJob>();
+      e.consumers.push(
+        await e.q.consume(
+          async (j) => {
+            got.set(j.jobId, j);
+            await j.ack();
+          },
+          { concurrency: 2 },
+        ),
+      );
+      await waitFor(() => got.size === 2);
+      expect(got.get(hinted)!.lastEvent).toEqual({ seq: 1, pos: 4242, attempt: 1 });
+      expect(got.get(plain)!.lastEvent).toBeUndefined();
+    });
+
     it('enqueues a retried dispatch (same dedup id) once, and a new dedup id again', async () => {
       const e = await make();
       const id = newJobId();
