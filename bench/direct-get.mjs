@@ -14,9 +14,7 @@ import { startNats, killAll } from './lib/procs.mjs';
 const ROUNDS = Number(process.argv[2] ?? 30);
 const JOBS = 100;
 const EVENTS = 20;
-const { JetStreamEventLog } = await import(
-  pathToFileURL(join(process.cwd(), 'libs/event-log/dist/index.js')).href
-);
+const { JetStreamEventLog } = await import(pathToFileURL(join(process.cwd(), 'libs/event-log/dist/index.js')).href);
 
 const nats = await startNats();
 try {

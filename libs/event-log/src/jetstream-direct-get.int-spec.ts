@@ -83,7 +83,7 @@ describe('JetStreamDirectGet', () => {
     const h = headers();
     h.set('Nats-Sequence', '999999');
     h.set('X-Other', 'y');
-    const ack = await (await admin.jetstream()).publish(s, enc.encode(event(s, 1, 'own')), { headers: h });
+    const ack = await admin.jetstream().publish(s, enc.encode(event(s, 1, 'own')), { headers: h });
     const e = await get.get({ last_by_subj: s });
     expect([e?.pos, e?.seq]).toEqual([ack.seq, 1]);
     await nc.close();

@@ -136,7 +136,6 @@ const READ_IDLE_MS = 5_000;
 /** Reads of at most this many events use direct gets instead of a consumer. */
 const DIRECT_READ_MAX = 64;
 
-
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
