@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect, Empty, ErrorCode, headers, type NatsConnection, type NatsError } from 'nats';
 import { waitFor } from '../../contracts/src/testing/wait.js';
 import { startNats, type RunningNats } from '../../../test/harness/servers.js';
-import { JetStreamDirectGet, lastNatsSequenceIn } from './jetstream-direct-get.js';
+import { JetStreamDirectGet, lastNatsSequenceIn, type DirectQuery } from './jetstream-direct-get.js';
 import { JetStreamPublisher } from './jetstream-publisher.js';
 
 // The lean direct get of the event log's single-event reads against a real nats-server: found / not found by seq,
@@ -31,9 +31,9 @@ afterAll(async () => {
   await nats.destroy();
 });
 
-async function getter(timeoutMs = 5_000, stream = STREAM) {
+async function getter(timeoutMs = 5_000, stream = STREAM, leader = false) {
   const nc = await connect({ servers: nats.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
-  return { nc, get: new JetStreamDirectGet(nc, stream, timeoutMs) };
+  return { nc, get: new JetStreamDirectGet(nc, stream, timeoutMs, leader) };
 }
 
 /** Appends events 1..count to a fresh subject the way the event log does (with its headers). */
@@ -173,6 +173,38 @@ describe('JetStreamDirectGet', () => {
     other.get.close();
     expect(code(await other.get.get({ seq: 1 }).catch((e: unknown) => e))).toBe(ErrorCode.ConnectionClosed);
     await other.nc.close();
+  });
+});
+
+describe('JetStreamDirectGet from the stream leader (STREAM.MSG.GET, leaderReads)', () => {
+  it('gets by seq, last_by_subj and next_by_subj, and answers null when there is no such message', async () => {
+    const { nc, get } = await getter(5_000, STREAM, true);
+    const { s, pos } = await job(3);
+    const bySeq = await get.get({ seq: pos[1]! });
+    expect([bySeq?.json, bySeq?.pos, bySeq?.seq, bySeq?.jobId]).toEqual([event(s, 2, 't2'), pos[1], 2, s]);
+    const last = await get.get({ last_by_subj: s });
+    expect([last?.pos, last?.seq]).toEqual([pos[2], 3]);
+    const next = await get.get({ next_by_subj: s, seq: pos[0]! + 1 });
+    expect([next?.pos, next?.seq]).toEqual([pos[1], 2]);
+    expect(await get.get({ last_by_subj: 'gettest.never' })).toBeNull();
+    expect(await get.get({ next_by_subj: s, seq: pos[2]! + 1 })).toBeNull();
+    expect(await get.get({ seq: 10_000_000 })).toBeNull();
+    const many = await Promise.all(pos.map((p) => get.get({ seq: p })));
+    expect(many.map((e) => e?.seq)).toEqual([1, 2, 3]);
+    await nc.close();
+  });
+
+  it('rejects other JetStream errors with their api_error; a stream that does not exist is a 404 (null)', async () => {
+    const { nc, get } = await getter(5_000, STREAM, true);
+    // both a sequence and a subject: the server refuses the request (400, err_code 10003 "bad request")
+    const bad = { last_by_subj: 'gettest.x', seq: 5 } as unknown as DirectQuery;
+    const err = await get.get(bad).catch((e: unknown) => e);
+    expect([code(err), (err as NatsError).api_error?.err_code]).toEqual(['400', 10003]);
+    await nc.close();
+    const none = await getter(5_000, 'NOSUCHSTREAM', true);
+    // a JSON 404 (err_code 10059 "stream not found") is not found, as the log's callers took nats.js's 404 before
+    expect(await none.get.get({ seq: 1 })).toBeNull();
+    await none.nc.close();
   });
 });
 

@@ -24,6 +24,11 @@
  * - no reply within the timeout rejects with code `TIMEOUT` (replies to gets sent before a disconnect are lost; the
  *   connection reconnects by itself and re-makes its subscriptions, this inbox included);
  * - a closed connection rejects at once and fails every pending get (`CONNECTION_CLOSED`).
+ *
+ * With `leader` (the log's `leaderReads`, on with replicas > 1: a replica catching up would answer with an old view)
+ * the same queries go to `$JS.API.STREAM.MSG.GET.<stream>`, answered by the stream leader with JSON
+ * (`{ message: { seq, data: base64 } }` or `{ error }`); a 404 error (no such message, and also no such stream, as
+ * the log's callers took nats.js's 404 before) → null, other errors reject as nats.js maps them.
  */
 import { createInbox, ErrorCode, NatsError, type Msg, type NatsConnection, type Subscription } from 'nats';
 import { apiError } from './jetstream-publisher.js';
@@ -74,6 +79,28 @@ function replySequence(m: Msg): number {
   return Number(m.headers?.last('Nats-Sequence'));
 }
 
+interface MsgGetResponse {
+  message?: { seq?: number; data?: string };
+  error?: { code: number; err_code?: number; description?: string };
+}
+
+/**
+ * A `STREAM.MSG.GET` reply (leader reads): `{ message: { seq, data: base64, … } }`, or `{ error }` — 404 / err_code
+ * 10037 "no message found" → null, anything else rejects as nats.js maps it.
+ */
+function fromLeaderReply(data: Uint8Array): StoredEvent | null {
+  const r = JSON.parse(decoder.decode(data)) as MsgGetResponse;
+  if (r.error) {
+    if (r.error.code === 404 || r.error.err_code === 10037) return null;
+    throw apiError(r.error);
+  }
+  const seq = r.message?.seq;
+  if (typeof seq !== 'number' || !(seq >= 1) || typeof r.message?.data !== 'string') {
+    throw new NatsError('stream message get reply without a message', ErrorCode.JetStreamInvalidAck);
+  }
+  return new StoredEvent(Buffer.from(r.message.data, 'base64').toString('utf8'), seq);
+}
+
 export class JetStreamDirectGet {
   private readonly pending = new Map<string, Pending>();
   private readonly prefix: string;
@@ -92,9 +119,11 @@ export class JetStreamDirectGet {
     private readonly nc: NatsConnection,
     stream: string,
     private readonly timeoutMs: number,
+    /** Ask the stream leader (`STREAM.MSG.GET`, JSON reply) instead of any replica (direct get). */
+    private readonly leader = false,
     private readonly sweepMs = Math.min(250, Math.max(10, Math.floor(timeoutMs / 10))),
   ) {
-    this.subject = `$JS.API.DIRECT.GET.${stream}`;
+    this.subject = leader ? `$JS.API.STREAM.MSG.GET.${stream}` : `$JS.API.DIRECT.GET.${stream}`;
     this.prefix = `${createInbox()}.`;
     nc.closed()
       .then(() => this.failAll(NatsError.errorForCode(ErrorCode.ConnectionClosed)))
@@ -158,6 +187,7 @@ export class JetStreamDirectGet {
         if (code === 503) return p.reject(NatsError.errorForCode(ErrorCode.NoResponders));
         if (code >= 300) return p.reject(apiError({ code, description: h?.description }));
       }
+      if (this.leader) return p.resolve(fromLeaderReply(m.data));
       const pos = replySequence(m);
       if (!Number.isSafeInteger(pos) || pos < 1) {
         throw new NatsError('direct get reply without Nats-Sequence', ErrorCode.JetStreamInvalidAck);

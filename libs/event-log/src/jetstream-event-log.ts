@@ -231,7 +231,10 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
   private readonly js: JetStreamClient;
   /** Appends' publishes (acks muxed on one inbox, one timeout sweeper): see jetstream-publisher.ts. */
   private readonly publisher: JetStreamPublisher;
-  /** Single-event reads (direct gets muxed on one inbox, one timeout sweeper): see jetstream-direct-get.ts. */
+  /**
+   * Single-event reads (direct gets, or the leader's `STREAM.MSG.GET` with `leaderReads`; muxed on one inbox, one
+   * timeout sweeper): see jetstream-direct-get.ts.
+   */
   private readonly getter: JetStreamDirectGet;
   private readonly cache = new Map<string, LastState>();
   /** Per job, the highest seq this instance appended and got acknowledged (LRU, like `cache`). */
@@ -256,7 +259,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     this.leaderReads = opts.leaderReads ?? (opts.replicas ?? 1) > 1;
     this.js = nc.jetstream({ timeout: opts.timeoutMs ?? 5_000 });
     this.publisher = new JetStreamPublisher(nc, opts.timeoutMs ?? 5_000);
-    this.getter = new JetStreamDirectGet(nc, this.stream, opts.timeoutMs ?? 5_000);
+    this.getter = new JetStreamDirectGet(nc, this.stream, opts.timeoutMs ?? 5_000, this.leaderReads);
   }
 
   /** Connects (unless given `nc`), creates or updates the stream, and returns the log. */
@@ -676,12 +679,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
 
   private async directGet(query: DirectQuery, what: string): Promise<StoredEvent | null> {
     try {
-      if (!this.leaderReads) return await this.getter.get(query);
-      const m = await this.jsm.streams.getMessage(
-        this.stream,
-        query as unknown as Parameters<JetStreamManager['streams']['getMessage']>[1],
-      );
-      return parseStored(m.data, m.seq);
+      return await this.getter.get(query);
     } catch (err) {
       if (isNotFound(err)) return null;
       throw unavailable(err, what);
