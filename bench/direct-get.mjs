@@ -5,7 +5,8 @@
  *
  * A private nats-server on a free port; 100 jobs × 20 events appended; then `rounds` rounds of, per job at once:
  * `last`, `first`, and a short read of the last 10 events (1 + 10 direct gets). Prints the reader process's CPU per
- * get (user + system, µs) and the rate; the server's CPU is not counted.
+ * get (user + system, µs) and the rate; the server's CPU is not counted. LEADER_READS=1: the leader reads of a
+ * replicated log (`STREAM.MSG.GET`) instead of direct gets.
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,7 +19,13 @@ const { JetStreamEventLog } = await import(pathToFileURL(join(process.cwd(), 'li
 
 const nats = await startNats();
 try {
-  const log = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000, stream: 'DGBENCH' });
+  const leaderReads = process.env.LEADER_READS === '1';
+  const log = await JetStreamEventLog.create({
+    servers: nats.url,
+    retentionMs: 3_600_000,
+    stream: 'DGBENCH',
+    leaderReads,
+  });
   const jobs = Array.from({ length: JOBS }, (_, i) => `dg-${i}`);
   await Promise.all(
     jobs.map(async (job) => {
