@@ -31,6 +31,7 @@ import {
   startClients,
   rssKb,
   cpuMs,
+  cpuSplitMs,
   scenarioScope,
   killScope,
 } from './lib/procs.mjs';
@@ -92,12 +93,12 @@ if (repsArg) SIZES.reps = Number(repsArg.slice(7));
 /** Time budget of each scenario, in seconds (all its reps, process start-up and shutdown included). Generous: a
  * budget is there so that one stuck or slow scenario cannot take the others down, not to cut normal runs. */
 const BUDGET_S = quick
-  ? { fanout: 60, latency: 45, replay: 40, connections: 45, ttft: 30, broker: 60, peer: 60, chat: 90, tracing: 180 }
+  ? { fanout: 60, latency: 45, replay: 40, connections: 75, ttft: 30, broker: 60, peer: 60, chat: 90, tracing: 180 }
   : {
       fanout: 300,
       latency: 240,
       replay: 90,
-      connections: 200,
+      connections: 600,
       ttft: 90,
       broker: 150,
       peer: 200,
@@ -683,12 +684,103 @@ async function scenarioReplay(ctx, results) {
   if (probe) results.replay.profile = reportProfiles(probe);
 }
 
-async function connectionsOnce(ctx) {
+/** CPU time of `pid` over the next `ms` (wall), in % of one core. */
+async function cpuOver(pid, ms) {
+  const c0 = cpuMs(pid);
+  const w0 = Date.now();
+  await sleep(ms);
+  return ((cpuMs(pid) - c0) / (Date.now() - w0)) * 100;
+}
+/** Monotonic clock in µs, the clock of a V8 .cpuprofile's timestamps (profile-summary.mjs `window`). */
+const monoUs = () => Number(process.hrtime.bigint() / 1000n);
+/** `/proc/<pid>/smaps_rollup` fields in KiB (Rss, Anonymous, …). */
+function smapsKb(pid) {
+  try {
+    const out = {};
+    for (const m of readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').matchAll(/^(\w+):\s+(\d+) kB/gm))
+      out[m[1]] = Number(m[2]);
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The idle cost of `opened` connections on process `pid` (RSS `before` they opened), read two ways:
+ * - burst (the reading up to issue 15 round 2, kept for comparison): RSS 3 s after the burst of openings, CPU over
+ *   the next 10 s — includes the burst's uncollected garbage, young-generation growth and GC aftermath;
+ * - steady: consecutive 2 s windows until RSS is within 1 % and CPU within 15 % (or 1 point) of the previous window
+ *   (at most 40 s; `steady: false` says the bound was hit), then CPU over 10 s and RSS at its end.
+ */
+async function measureIdle(pid, before, beforeGc, opened) {
+  const settleMs = quick ? 1500 : 3000;
+  const windowMs = quick ? 3000 : 10_000;
+  const maxWaitMs = quick ? 12_000 : 40_000;
+  await sleep(settleMs);
+  const burstRss = rssKb(pid);
+  const burstCpu = await cpuOver(pid, windowMs);
+  const t0 = Date.now();
+  const trace = [];
+  let prev = null;
+  let steady = false;
+  while (Date.now() - t0 < maxWaitMs) {
+    checkDeadline();
+    const cpu = await cpuOver(pid, 2000);
+    const rss = rssKb(pid);
+    trace.push([round(rss / 1024, 1), round(cpu, 1)]);
+    if (
+      prev &&
+      Math.abs(rss - prev.rss) <= 0.01 * prev.rss &&
+      Math.abs(cpu - prev.cpu) <= Math.max(0.15 * prev.cpu, 1)
+    ) {
+      steady = true;
+      break;
+    }
+    prev = { rss, cpu };
+  }
+  const waitedMs = Date.now() - t0;
+  const from = monoUs();
+  const s0 = cpuSplitMs(pid);
+  const cpu = await cpuOver(pid, windowMs);
+  const s1 = cpuSplitMs(pid);
+  const to = monoUs();
+  const rss = rssKb(pid);
+  const wallMs = (to - from) / 1000;
+  // 3. after a compacting full GC (bench/lib/gc-signal.mjs): what the open connections themselves hold
+  const gcRss = await rssAfterGc(pid);
+  return {
+    rss_per_connection_kb: (rss - before) / opened,
+    cpu,
+    gc_rss_per_connection_kb: (gcRss - beforeGc) / opened,
+    gc_rss: gcRss,
+    cpu_user: ((s1[0] - s0[0]) / wallMs) * 100,
+    cpu_sys: ((s1[1] - s0[1]) / wallMs) * 100,
+    burst_rss_per_connection_kb: (burstRss - before) / opened,
+    burst_cpu: burstCpu,
+    before,
+    before_gc: beforeGc,
+    burst_rss: burstRss,
+    rss,
+    steady,
+    steady_wait_s: waitedMs / 1000,
+    trace,
+    smaps: smapsKb(pid),
+    window_us: [from, to],
+  };
+}
+
+async function connectionsOnce(ctx, r) {
   const { count } = SIZES.connections;
   const jobs = 10;
   const heartbeatMs = 1000;
-  const api = await startSplit(ctx, { concurrency: 32, apiEnv: { HEARTBEAT_MS: String(heartbeatMs) } });
+  const probe = profile ? profileArgs(`connections-${r + 1}`) : null;
+  const api = await startSplit(ctx, {
+    concurrency: 32,
+    apiEnv: { HEARTBEAT_MS: String(heartbeatMs), ...probe?.opts.apiEnv },
+    nodeArgs: [...GC_HOOK, ...(probe?.opts.nodeArgs ?? [])],
+  });
   const clients = await startClients(4);
+  let out;
   try {
     const idle = await Promise.all(Array.from({ length: jobs }, () => idleJob(api)));
     for (const j of idle) await waitStatus(api, j.id, ['running']);
@@ -700,28 +792,18 @@ async function connectionsOnce(ctx) {
     );
     await sleep(1500);
     const before = rssKb(api.pid);
+    const beforeGc = await rssAfterGc(api.pid);
     const paths = Array.from({ length: count }, (_, i) => `/v1/jobs/${idle[i % jobs].id}/stream`);
     const t0 = Date.now();
     // on a saturated machine a few joins may be refused (503 from a slow catch-up read): measure what opened
     const opened = await clients.open(api.port, paths, 'idle', 100, 0.01);
     const openMs = Date.now() - t0;
-    await sleep(quick ? 1500 : 3000);
-    const after = rssKb(api.pid);
-    const window = quick ? 3000 : 10_000;
-    const c0 = cpuMs(api.pid);
-    const w0 = Date.now();
-    await sleep(window);
-    const cpu = ((cpuMs(api.pid) - c0) / (Date.now() - w0)) * 100;
+    const m = await measureIdle(api.pid, before, beforeGc, opened);
     const s = await clients.stats();
-    const rss2 = rssKb(api.pid);
     await clients.close();
     for (const j of idle) await cancelJob(api, j.id);
-    return {
-      rss_per_connection_kb: (after - before) / opened,
-      before,
-      after,
-      rss2,
-      cpu,
+    out = {
+      ...m,
       open_per_s: (opened * 1000) / openMs,
       still_open: s.opened - s.ended,
       refused: count - opened,
@@ -730,32 +812,124 @@ async function connectionsOnce(ctx) {
     await clients.stop();
     await api.stop();
   }
+  if (probe) {
+    const d = join(probe.dir, 'api');
+    const prof = readdirSync(d).find((f) => f.endsWith('.cpuprofile'));
+    if (prof) console.log(`== API, steady idle window ==\n${summarize(join(d, prof), 30, out.window_us)}`);
+    log(`profiles in ${probe.dir}`);
+  }
+  out.reference = await referenceIdleOnce(count);
+  return out;
+}
+
+/** RSS of `pid` after a compacting full GC (bench/lib/gc-signal.mjs), once the RSS stops moving (≤ 3 s). */
+async function rssAfterGc(pid) {
+  process.kill(pid, 'SIGWINCH');
+  let last = rssKb(pid);
+  for (let i = 0; i < 6; i++) {
+    await sleep(500);
+    const now = rssKb(pid);
+    if (i > 0 && Math.abs(now - last) < 256) return now;
+    last = now;
+  }
+  return last;
+}
+
+/** Node flags of the processes measured by the connections scenario: a compacting GC on SIGWINCH (bench only). */
+const GC_HOOK = ['--expose-gc', '--import', join(ROOT, 'bench', 'lib', 'gc-signal.mjs')];
+
+/** The same measurement on the bare `node:http` keepalive server (bench/keepalive-server.mjs), same clients/count. */
+async function referenceIdleOnce(count) {
+  // same write pattern as the SSE writer's heartbeat scheduler: 10 ticks per interval, each a tenth of the streams
+  const ref = await startHelper('keepalive-server.mjs', { HEARTBEAT_MS: '1000', SLICES: '10' }, GC_HOOK);
+  const clients = await startClients(4);
+  try {
+    await clients.open(
+      ref.port,
+      Array.from({ length: 10 }, () => '/stream'),
+      'idle',
+    );
+    await sleep(1500);
+    const before = rssKb(ref.pid);
+    const beforeGc = await rssAfterGc(ref.pid);
+    const t0 = Date.now();
+    const opened = await clients.open(
+      ref.port,
+      Array.from({ length: count }, () => '/stream'),
+      'idle',
+      100,
+      0.01,
+    );
+    const openMs = Date.now() - t0;
+    const m = await measureIdle(ref.pid, before, beforeGc, opened);
+    await clients.close();
+    return { ...m, open_per_s: (opened * 1000) / openMs };
+  } finally {
+    await clients.stop();
+    await ref.stop();
+  }
 }
 
 async function scenarioConnections(ctx, results) {
   const { count } = SIZES.connections;
   log(
-    `connections: ${count} idle SSE connections over 10 jobs, heartbeat 1000 ms, ${SIZES.reps} rep(s) (fresh API each)`,
+    `connections: ${count} idle SSE connections over 10 jobs, heartbeat 1000 ms, ${SIZES.reps} rep(s) (fresh API each; then the bare node:http reference)`,
   );
   const rs = await reps(async (r) => {
-    const c = await connectionsOnce(ctx);
-    log(
-      `  rep ${r + 1}: RSS ${round(c.before / 1024, 1)} → ${round(c.after / 1024, 1)} MiB (${round(c.rss_per_connection_kb, 1)} KiB/conn), idle CPU ${round(c.cpu, 1)}% of a core, opened ${round(c.open_per_s)}/s`,
-    );
+    const c = await connectionsOnce(ctx, r);
+    const f = (x) =>
+      `RSS ${round(x.rss_per_connection_kb, 1)} KiB/conn (${round(x.gc_rss_per_connection_kb, 1)} after a full GC), CPU ${round(x.cpu, 1)}% [user ${round(x.cpu_user, 1)} sys ${round(x.cpu_sys, 1)}] (burst reading ${round(x.burst_rss_per_connection_kb, 1)} KiB, ${round(x.burst_cpu, 1)}%; steady ${x.steady ? 'after' : 'NOT reached in'} ${round(x.steady_wait_s, 1)} s)`;
+    log(`  rep ${r + 1}: API ${f(c)}, opened ${round(c.open_per_s)}/s`);
+    log(`         bare node:http ${f(c.reference)}; load ${os.loadavg()[0].toFixed(1)}`);
+    c.ref_rss = c.reference.rss_per_connection_kb;
+    c.ref_cpu = c.reference.cpu;
+    c.cpu_ratio = c.cpu / c.reference.cpu;
+    c.load = os.loadavg()[0];
     return c;
   });
+  const pick = (rs, f) => rs.map((r) => f(r));
   results.connections = {
     count,
-    rss_per_connection_kb: med(rs, 'rss_per_connection_kb', 1),
-    rss_before_mb: round(median(rs.map((r) => r.before)) / 1024, 1),
-    rss_after_mb: round(median(rs.map((r) => r.after)) / 1024, 1),
-    rss_after_idle_mb: round(median(rs.map((r) => r.rss2)) / 1024, 1),
-    idle_cpu_percent: med(rs, 'cpu', 1),
     heartbeat_ms: 1000,
+    method:
+      'steady: RSS and CPU after consecutive 2 s windows agree (RSS 1 %, CPU 15 % or 1 point), CPU over 10 s, RSS at its end; gc: RSS after a compacting full GC (bench/lib/gc-signal.mjs); burst: RSS 3 s after opening, CPU over the next 10 s (the reading before)',
+    rss_per_connection_kb: med(rs, 'rss_per_connection_kb', 1),
+    idle_cpu_percent: med(rs, 'cpu', 1),
+    gc_rss_per_connection_kb: med(rs, 'gc_rss_per_connection_kb', 1),
+    burst_rss_per_connection_kb: med(rs, 'burst_rss_per_connection_kb', 1),
+    burst_idle_cpu_percent: med(rs, 'burst_cpu', 1),
+    steady_reached: rs.filter((r) => r.steady).length,
+    reference: {
+      what: 'bare node:http SSE server, one shared timer (10 ticks per interval, a tenth of the streams each), pre-built keepalive chunk to the socket (bench/keepalive-server.mjs)',
+      rss_per_connection_kb: round(median(pick(rs, (r) => r.reference.rss_per_connection_kb)), 1),
+      gc_rss_per_connection_kb: round(median(pick(rs, (r) => r.reference.gc_rss_per_connection_kb)), 1),
+      idle_cpu_percent: round(median(pick(rs, (r) => r.reference.cpu)), 1),
+      burst_rss_per_connection_kb: round(median(pick(rs, (r) => r.reference.burst_rss_per_connection_kb)), 1),
+      burst_idle_cpu_percent: round(median(pick(rs, (r) => r.reference.burst_cpu)), 1),
+    },
+    cpu_ratio_to_reference: med(rs, 'cpu_ratio', 2),
+    rss_before_mb: round(median(rs.map((r) => r.before)) / 1024, 1),
+    rss_after_mb: round(median(rs.map((r) => r.rss)) / 1024, 1),
     open_per_s: med(rs, 'open_per_s'),
     still_open: Math.min(...rs.map((r) => r.still_open)),
     refused: Math.max(...rs.map((r) => r.refused)),
-    runs: { rss_per_connection_kb: runsOf(rs, 'rss_per_connection_kb', 1), idle_cpu_percent: runsOf(rs, 'cpu', 1) },
+    runs: {
+      rss_per_connection_kb: runsOf(rs, 'rss_per_connection_kb', 1),
+      idle_cpu_percent: runsOf(rs, 'cpu', 1),
+      idle_cpu_user_sys: rs.map((r) => [round(r.cpu_user, 1), round(r.cpu_sys, 1)]),
+      reference_idle_cpu_user_sys: rs.map((r) => [round(r.reference.cpu_user, 1), round(r.reference.cpu_sys, 1)]),
+      gc_rss_per_connection_kb: runsOf(rs, 'gc_rss_per_connection_kb', 1),
+      reference_gc_rss_per_connection_kb: pick(rs, (r) => round(r.reference.gc_rss_per_connection_kb, 1)),
+      burst_rss_per_connection_kb: runsOf(rs, 'burst_rss_per_connection_kb', 1),
+      burst_idle_cpu_percent: runsOf(rs, 'burst_cpu', 1),
+      steady_wait_s: runsOf(rs, 'steady_wait_s', 1),
+      reference_rss_per_connection_kb: pick(rs, (r) => round(r.reference.rss_per_connection_kb, 1)),
+      reference_idle_cpu_percent: pick(rs, (r) => round(r.reference.cpu, 1)),
+      load: runsOf(rs, 'load', 1),
+      trace: pick(rs, (r) => r.trace),
+      reference_trace: pick(rs, (r) => r.reference.trace),
+      smaps_kb: pick(rs, (r) => r.smaps && { Rss: r.smaps.Rss, Anonymous: r.smaps.Anonymous }),
+    },
   };
 }
 

@@ -198,10 +198,11 @@ export async function startWorker({ nats, redis, env = {}, nodeArgs = [] }) {
 }
 
 /** A helper server (ceiling / peer) forked from bench/. */
-export async function startHelper(file, env = {}) {
+export async function startHelper(file, env = {}, execArgv = []) {
   const child = track(
     fork(join(ROOT, 'bench', file), [], {
       env: { ...process.env, ...env },
+      execArgv,
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     }),
   );
@@ -339,8 +340,14 @@ export function rssKb(pid) {
 
 /** CPU time (user + system) of a process, in ms. */
 export function cpuMs(pid) {
+  const [user, sys] = cpuSplitMs(pid);
+  return user + sys;
+}
+
+/** [user, system] CPU time of a process, in ms. */
+export function cpuSplitMs(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(f[11]) + Number(f[12]); // utime, stime (fields 14, 15)
-  return (ticks * 1000) / 100; // CLK_TCK = 100 on Linux
+  // utime, stime (fields 14, 15); CLK_TCK = 100 on Linux
+  return [Number(f[11]) * 10, Number(f[12]) * 10];
 }

@@ -1,124 +1,168 @@
 import { describe, expect, it } from '@jest/globals';
 import { HeartbeatScheduler, SLICES, type HeartbeatTarget } from './heartbeats.js';
 
-/** A connection on a manual clock: records the times of its keepalives and of other writes (`data()`). */
+/** A connection on a manual clock: records the times of its keepalives. */
 class FakeConn implements HeartbeatTarget {
-  lastKeepaliveAt: number;
-  readonly dataAt: number[] = [];
   readonly keepalives: number[] = [];
   closed = false;
   constructor(
     private readonly clock: { now: number },
-    openedAt = clock.now,
-  ) {
-    this.lastKeepaliveAt = openedAt; // the opening frame carries the first keepalive
-  }
-  data(): void {
-    this.dataAt.push(this.clock.now);
-  }
+    readonly openedAt = clock.now,
+  ) {}
   keepalive(): boolean {
     if (this.closed) return false;
     this.keepalives.push(this.clock.now);
-    this.lastKeepaliveAt = this.clock.now;
     return true;
   }
 }
 
-/** Runs the scheduler's ticks from `from` to `to` (ms) over the connections as the registry would. */
+/**
+ * Runs the scheduler's timer from the clock's time to `to` (ms): a tick every `every` ms (default: the scheduler's
+ * tick; the timer of a busy process is late), `each(t)` before each tick. Returns the keepalives written per tick.
+ */
 function run(
-  s: HeartbeatScheduler,
+  s: HeartbeatScheduler<FakeConn>,
   clock: { now: number },
-  open: Set<FakeConn>,
   to: number,
-  each?: (t: number) => void,
+  { every = s.tickMs, each }: { every?: number; each?: (t: number) => void } = {},
 ): number[] {
   const perTick: number[] = [];
-  while (clock.now + s.tickMs <= to) {
-    clock.now += s.tickMs;
+  while (clock.now + every <= to) {
+    clock.now += every;
     each?.(clock.now);
-    perTick.push(s.tick(open, clock.now));
+    perTick.push(s.tick(clock.now));
   }
   return perTick;
 }
 
-/** Longest time without any write, per connection, given its keepalives and other writes. */
-function longestSilence(writes: number[], from: number, to: number): number {
-  const ts = [from, ...writes.sort((a, b) => a - b), to];
+/** Longest time without a keepalive, from the opening frame (which carries one) to `to`. */
+function longestSilence(c: FakeConn, to: number): number {
+  const ts = [c.openedAt, ...c.keepalives, to];
   let max = 0;
   for (let i = 1; i < ts.length; i++) max = Math.max(max, ts[i]! - ts[i - 1]!);
   return max;
 }
 
+/** Opens connections on the clock at the given times (ms), ticking in between. */
+function openAt(s: HeartbeatScheduler<FakeConn>, clock: { now: number }, times: number[], to: number): FakeConn[] {
+  const conns: FakeConn[] = [];
+  const pending = [...times].sort((a, b) => a - b);
+  const step = 1;
+  // a fine clock: connections open between ticks, ticks come on time
+  while (clock.now < to) {
+    clock.now += step;
+    while (pending.length && pending[0]! <= clock.now) {
+      pending.shift();
+      const c = new FakeConn(clock);
+      s.add(c);
+      conns.push(c);
+    }
+    if (clock.now % s.tickMs === 0) s.tick(clock.now);
+  }
+  return conns;
+}
+
 describe('HeartbeatScheduler', () => {
   it('ticks SLICES times per interval', () => {
-    expect(new HeartbeatScheduler(1000).tickMs).toBe(1000 / SLICES);
+    expect(new HeartbeatScheduler(1000, 0).tickMs).toBe(1000 / SLICES);
     expect(SLICES).toBeGreaterThan(1);
   });
 
-  it('gives every idle connection a keepalive within each interval, about one per interval', () => {
+  it('gives every connection its first keepalive within an interval of its opening, then one every interval', () => {
     const clock = { now: 0 };
-    const s = new HeartbeatScheduler(1000);
-    const open = new Set<FakeConn>();
-    // opened at different moments over the first second
-    for (let i = 0; i < 50; i++) open.add(new FakeConn(clock, (i * 37) % 1000));
-    run(s, clock, open, 10_000);
-    for (const c of open) {
-      expect(longestSilence(c.keepalives, 1000, 10_000)).toBeLessThanOrEqual(1000);
-      // about one per interval: never written again before (interval − one tick) of silence
-      expect(c.keepalives.length).toBeLessThanOrEqual(11);
-      expect(c.keepalives.length).toBeGreaterThanOrEqual(9);
-      for (let i = 1; i < c.keepalives.length; i++)
-        expect(c.keepalives[i]! - c.keepalives[i - 1]!).toBeGreaterThanOrEqual(1000 - s.tickMs);
+    const s = new HeartbeatScheduler<FakeConn>(1000, 0);
+    // opened at different moments over the first two seconds
+    const conns = openAt(
+      s,
+      clock,
+      Array.from({ length: 50 }, (_, i) => 1 + ((i * 37) % 2000)),
+      10_000,
+    );
+    expect(conns).toHaveLength(50);
+    for (const c of conns) {
+      expect(c.keepalives[0]! - c.openedAt).toBeLessThanOrEqual(1000);
+      expect(c.keepalives[0]! - c.openedAt).toBeGreaterThanOrEqual(1000 - s.tickMs);
+      for (let i = 1; i < c.keepalives.length; i++) expect(c.keepalives[i]! - c.keepalives[i - 1]!).toBe(1000);
+      expect(longestSilence(c, 10_000)).toBeLessThanOrEqual(1000);
     }
   });
 
-  it('keeps sending a keepalive every interval to a connection that carries data (the contract: every HEARTBEAT_MS)', () => {
+  it('visits only the connections whose slot has come: each tick writes about a tenth of them', () => {
     const clock = { now: 0 };
-    const s = new HeartbeatScheduler(1000);
-    const busy = new FakeConn(clock);
-    const open = new Set([busy]);
-    // data every 300 ms for 5 s
-    run(s, clock, open, 5000, (t) => {
-      if (t % 300 === 0) busy.data();
-    });
-    expect(busy.dataAt.length).toBeGreaterThan(10);
-    expect(busy.keepalives.length).toBeGreaterThanOrEqual(4);
-    expect(longestSilence(busy.keepalives, 0, 5000)).toBeLessThanOrEqual(1000);
+    const s = new HeartbeatScheduler<FakeConn>(1000, 0);
+    // 1,000 connections opened evenly over one interval
+    openAt(
+      s,
+      clock,
+      Array.from({ length: 1000 }, (_, i) => 1 + i),
+      1000,
+    );
+    const perTick = run(s, clock, 3000);
+    expect(perTick).toHaveLength(20);
+    for (const n of perTick) expect(n).toBe(100);
   });
 
-  it('drops closed connections from the batch: only the open ones are visited', () => {
+  it('keeps the keepalives on time when the timer is late: a late tick serves the slots it missed', () => {
     const clock = { now: 0 };
-    const s = new HeartbeatScheduler(1000);
-    const a = new FakeConn(clock);
-    const b = new FakeConn(clock);
-    const open = new Set([a, b]);
-    run(s, clock, open, 2000);
-    const bBefore = b.keepalives.length;
+    const s = new HeartbeatScheduler<FakeConn>(1000, 0);
+    const conns = openAt(
+      s,
+      clock,
+      Array.from({ length: 100 }, (_, i) => 1 + i * 10),
+      1000,
+    );
+    // the timer fires every 250 ms instead of every 100 ms (a busy event loop)
+    run(s, clock, 10_000, { every: 250 });
+    for (const c of conns) {
+      expect(longestSilence(c, 10_000)).toBeLessThanOrEqual(1000 + 250);
+      // never two keepalives from one tick
+      expect(new Set(c.keepalives).size).toBe(c.keepalives.length);
+      expect(c.keepalives.length).toBeGreaterThanOrEqual(8);
+    }
+  });
+
+  it('after a stall longer than an interval, writes one keepalive per connection, not one per missed slot', () => {
+    const clock = { now: 0 };
+    const s = new HeartbeatScheduler<FakeConn>(1000, 0);
+    const conns = openAt(
+      s,
+      clock,
+      Array.from({ length: 30 }, (_, i) => 1 + i * 33),
+      1000,
+    );
+    clock.now = 5000; // the loop was blocked for 4 s
+    expect(s.tick(clock.now)).toBe(30);
+    for (const c of conns) expect(c.keepalives.filter((t) => t === 5000)).toHaveLength(1);
+  });
+
+  it('stops visiting removed connections and does not count a keepalive that a closed connection refused', () => {
+    const clock = { now: 0 };
+    const s = new HeartbeatScheduler<FakeConn>(1000, 0);
+    const [a, b, c] = openAt(s, clock, [10, 20, 30], 100);
+    expect(s.size).toBe(3);
+    run(s, clock, 2000);
+    const bBefore = b!.keepalives.length;
     expect(bBefore).toBeGreaterThanOrEqual(1);
-    b.closed = true;
-    open.delete(b); // what SseConnections.remove does when the response ends
-    const written = run(s, clock, open, 5000).reduce((x, y) => x + y, 0);
-    expect(b.keepalives.length).toBe(bBefore);
-    expect(written).toBe(a.keepalives.filter((t) => t > 2000).length);
-    expect(longestSilence(a.keepalives, 0, 5000)).toBeLessThanOrEqual(1000);
-  });
-
-  it('does not count a keepalive that a closed connection refused', () => {
-    const clock = { now: 0 };
-    const s = new HeartbeatScheduler(1000);
-    const c = new FakeConn(clock);
-    c.closed = true;
-    expect(run(s, clock, new Set([c]), 3000).reduce((x, y) => x + y, 0)).toBe(0);
+    expect(s.remove(b!)).toBe(true); // what SseConnections.remove does when the response ends
+    expect(s.remove(b!)).toBe(false);
+    c!.closed = true; // closed, its owner not told yet: refuses the keepalive
+    const written = run(s, clock, 5000).reduce((x, y) => x + y, 0);
+    expect(b!.keepalives.length).toBe(bBefore);
+    expect(written).toBe(a!.keepalives.filter((t) => t > 2000).length);
+    expect(longestSilence(a!, 5000)).toBeLessThanOrEqual(1000);
+    expect(s.size).toBe(2);
+    expect(s.all()).toEqual(expect.arrayContaining([a, c]));
   });
 
   it('writes a herd opened in the same moment in one tick per interval, never more often', () => {
     const clock = { now: 0 };
-    const s = new HeartbeatScheduler(1000);
-    const open = new Set<FakeConn>();
+    const s = new HeartbeatScheduler<FakeConn>(1000, 0);
     const n = 1000;
-    for (let i = 0; i < n; i++) open.add(new FakeConn(clock));
-    const perTick = run(s, clock, open, 10_000);
-    expect(perTick.reduce((x, y) => x + y, 0)).toBe(n * Math.floor(10_000 / (1000 - s.tickMs)));
-    for (const c of open) expect(longestSilence(c.keepalives, 0, 10_000)).toBeLessThanOrEqual(1000);
+    const herd = Array.from({ length: n }, () => new FakeConn(clock));
+    for (const c of herd) s.add(c);
+    const perTick = run(s, clock, 10_000);
+    expect(perTick.filter((x) => x > 0)).toHaveLength(10);
+    expect(perTick.reduce((x, y) => x + y, 0)).toBe(n * 10);
+    for (const c of herd) expect(longestSilence(c, 10_000)).toBeLessThanOrEqual(1000);
   });
 });

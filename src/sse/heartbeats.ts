@@ -4,45 +4,87 @@
  *
  * The rule (API.md: "comment lines are sent every `HEARTBEAT_MS`, from the first moment"): every connection gets a
  * keepalive once per interval, whether or not it carried data in between — the contract promises the comments
- * themselves, and a proxy or client may count on them. The timer ticks `SLICES` times per interval and writes a
- * keepalive to each connection whose last keepalive (or the opening frame, which carries one) is at least
- * `interval − tick` old; so no connection goes longer than the interval without one, and the phase of each
- * connection follows its own opening (connections opened over time are spread over the ticks by themselves).
+ * themselves, and a proxy or client may count on them.
  *
- * Bursts: connections opened in the same moment stay in one tick. Filling light ticks with early keepalives to
- * spread such a herd was tried: it did not converge and cost up to a third more keepalives (bench/README.md,
- * "Per idle connection").
+ * The timer ticks `SLICES` times per interval (so one tick writes about a tenth of the keepalives: no 10,000-write
+ * stall of the event loop once per interval). Connections are kept in `SLICES` buckets, one per tick slot; a tick
+ * visits only the bucket whose slot has come, and a connection joins the bucket of the slot served last before it
+ * opened, so its next keepalive comes exactly one interval after that slot: between (interval − tick) and interval
+ * after its opening frame (which carries the first keepalive), then every interval. Connections opened over time
+ * are spread over the buckets by themselves; a herd opened in the same moment stays in one bucket. Slots follow the
+ * clock, not the count of timer callbacks: a late tick serves every slot it missed (at most one interval's worth,
+ * so no connection gets two keepalives from one tick).
+ *
+ * Before (issue 15, round 2) every tick visited EVERY connection and compared its last keepalive's time with the
+ * clock: 10 visits per connection per interval, most of the idle JS time at 10,000 connections (bench/README.md,
+ * "Per-connection cost").
  */
 
 /** What the scheduler needs of a connection (`SseConnection` implements it). */
 export interface HeartbeatTarget {
-  /** `performance.now()` of the last keepalive written (or of the opening frame, which carries one). */
-  readonly lastKeepaliveAt: number;
-  /** Writes a keepalive (handed over with this turn's flush); false when the connection is closed or was dropped. */
+  /** Writes a keepalive; false when the connection is closed or was dropped. */
   keepalive(): boolean;
 }
 
 /** Ticks per interval. */
 export const SLICES = 10;
 
-export class HeartbeatScheduler {
+export class HeartbeatScheduler<T extends HeartbeatTarget = HeartbeatTarget> {
   /** ms between ticks. */
   readonly tickMs: number;
-  private readonly due: number;
+  private readonly buckets: Set<T>[] = Array.from({ length: SLICES }, () => new Set<T>());
+  /** Slots served so far; slot `s` is due at `start + (s + 1) * tickMs` and serves bucket `s % SLICES`. */
+  private served = 0;
+  private count = 0;
 
-  constructor(readonly intervalMs: number) {
+  constructor(
+    readonly intervalMs: number,
+    private readonly start = performance.now(),
+  ) {
     this.tickMs = Math.max(1, intervalMs / SLICES);
-    this.due = intervalMs - this.tickMs;
+  }
+
+  /** Connections registered. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Registers a connection that just wrote its opening frame (which carries a keepalive). */
+  add(c: T): void {
+    const b = this.buckets[(this.served + SLICES - 1) % SLICES]!;
+    if (b.has(c)) return;
+    b.add(c);
+    this.count++;
+  }
+
+  /** Unregisters a connection; false when it was not registered. */
+  remove(c: T): boolean {
+    for (const b of this.buckets) {
+      if (b.delete(c)) {
+        this.count--;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Every registered connection (a snapshot: safe to close them while iterating). */
+  all(): T[] {
+    return this.buckets.flatMap((b) => [...b]);
   }
 
   /**
-   * One tick at time `now` over the open connections (in a stable order); returns how many keepalives were
-   * written. Closed connections are simply not in `open` (their owner removes them).
+   * One tick at time `now` (same clock as `start`): serves every slot that is due; returns how many keepalives
+   * were written. Closed connections are simply not registered any more (their owner removes them).
    */
-  tick(open: Iterable<HeartbeatTarget>, now: number): number {
+  tick(now: number): number {
+    const due = Math.floor((now - this.start) / this.tickMs); // slots 0 … due − 1 are due
+    if (due - this.served > SLICES) this.served = due - SLICES; // a stall of more than an interval: one round
     let written = 0;
-    for (const c of open) {
-      if (now - c.lastKeepaliveAt >= this.due && c.keepalive()) written++;
+    while (this.served < due) {
+      const bucket = this.buckets[this.served % SLICES]!;
+      this.served++;
+      for (const c of bucket) if (c.keepalive()) written++;
     }
     return written;
   }

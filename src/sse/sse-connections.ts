@@ -1,6 +1,6 @@
 /**
  * Every open SSE response of this process: one shared heartbeat timer for all of them (no timer per client, see
- * {@link HeartbeatScheduler}: a keepalive only to connections silent for the interval),
+ * {@link HeartbeatScheduler}: the open connections live in its per-slot buckets, a tick visits only its slot's),
  * the slow-client bound, per-tenant counts, and ending them all at shutdown with a `retry:` hint so clients
  * resume elsewhere.
  */
@@ -31,15 +31,15 @@ export interface SseStats {
 @Injectable()
 export class SseConnections implements BeforeApplicationShutdown {
   private readonly logger = new Logger('Sse');
-  private readonly open = new Set<SseConnection>();
   private readonly byTenant = new Map<string, number>();
   private readonly ticker: NodeJS.Timeout;
-  private readonly heartbeats: HeartbeatScheduler;
+  /** The open connections (bucketed by heartbeat slot). */
+  private readonly heartbeats: HeartbeatScheduler<SseConnection>;
   private closing = false;
   readonly stats: SseStats = { open: 0, heartbeats: 0, droppedSlow: 0, eventsDelivered: 0 };
 
   constructor(private readonly config: AppConfig) {
-    this.heartbeats = new HeartbeatScheduler(config.heartbeatMs);
+    this.heartbeats = new HeartbeatScheduler<SseConnection>(config.heartbeatMs);
     this.ticker = setInterval(() => this.beat(), this.heartbeats.tickMs);
     this.ticker.unref();
   }
@@ -50,7 +50,7 @@ export class SseConnections implements BeforeApplicationShutdown {
 
   /** Open streams on this process. */
   get size(): number {
-    return this.open.size;
+    return this.heartbeats.size;
   }
 
   countFor(tenant: string): number {
@@ -58,17 +58,17 @@ export class SseConnections implements BeforeApplicationShutdown {
   }
 
   add(c: SseConnection): void {
-    this.open.add(c);
+    this.heartbeats.add(c);
     this.byTenant.set(c.tenant, this.countFor(c.tenant) + 1);
-    this.stats.open = this.open.size;
+    this.stats.open = this.heartbeats.size;
   }
 
   remove(c: SseConnection): void {
-    if (!this.open.delete(c)) return;
+    if (!this.heartbeats.remove(c)) return;
     const n = this.countFor(c.tenant) - 1;
     if (n > 0) this.byTenant.set(c.tenant, n);
     else this.byTenant.delete(c.tenant);
-    this.stats.open = this.open.size;
+    this.stats.open = this.heartbeats.size;
   }
 
   noteSlowDrop(c: SseConnection): void {
@@ -81,15 +81,16 @@ export class SseConnections implements BeforeApplicationShutdown {
   }
 
   private beat(): void {
-    if (this.open.size > 0) this.stats.heartbeats += this.heartbeats.tick(this.open, performance.now());
+    this.stats.heartbeats += this.heartbeats.tick(performance.now());
   }
 
   /** Ends every open stream with a short retry hint; clients resume from their cursor on another instance. */
   closeAll(): void {
     this.closing = true;
     clearInterval(this.ticker);
-    const n = this.open.size;
-    for (const c of [...this.open]) c.end('shutdown');
+    const all = this.heartbeats.all();
+    for (const c of all) c.end('shutdown');
+    const n = all.length;
     if (n > 0) this.logger.log(`ended ${n} open stream(s) for shutdown`);
   }
 

@@ -58,7 +58,16 @@ function setup(chunked = false) {
     },
     { tenant: 't', jobId: 'j', retryMs: 1000, maxBufferBytes: 1 << 20 },
   );
-  return { writes, socketWrites, ended, source, conn: () => conn!, sink: () => sink! };
+  return {
+    writes,
+    socketWrites,
+    ended,
+    source,
+    res: res as unknown as Record<string, unknown> & { writableLength: number; destroy: jest.Mock },
+    registry: registry as unknown as { noteSlowDrop: jest.Mock },
+    conn: () => conn!,
+    sink: () => sink!,
+  };
 }
 
 const turn = () => new Promise((r) => setImmediate(r));
@@ -121,13 +130,12 @@ describe('TurnFlusher', () => {
 });
 
 describe('writeSse keepalives', () => {
-  it('sends a lone keepalive of a chunked response to its socket as one pre-built chunk (the bytes res.write would send)', async () => {
+  it('sends a keepalive of an idle chunked response to its socket at once, as one pre-built chunk (the bytes res.write would send)', () => {
     const t = setup(true);
     expect(t.conn().keepalive()).toBe(true);
-    await turn();
-    expect(t.writes).toEqual(['retry: 1000\n: keepalive\n\n']); // only the opening frame went through res.write
+    // no turn needed: an idle stream's keepalive does not go through the per-turn flusher
     expect(t.socketWrites.map((b) => b.toString('latin1'))).toEqual(['d\r\n: keepalive\n\n\r\n']); // 13 bytes = 0xd
-    expect(t.conn().lastKeepaliveAt).toBeLessThanOrEqual(performance.now());
+    expect(t.writes).toEqual(['retry: 1000\n: keepalive\n\n']); // only the opening frame went through res.write
   });
 
   it('joins a keepalive with the frames of its turn through res.write', async () => {
@@ -146,15 +154,23 @@ describe('writeSse keepalives', () => {
     expect(t.writes.slice(1)).toEqual([': keepalive\n\n']);
   });
 
-  it('records when the last keepalive was written: at the opening frame, then at each keepalive, not at data', async () => {
-    const t = setup();
-    const opened = t.conn().lastKeepaliveAt;
-    expect(opened).toBeLessThanOrEqual(performance.now());
-    t.source.next('a\n\n');
+  it('hands a keepalive over with the turn when the socket still has unsent output', async () => {
+    const t = setup(true);
+    t.res.writableLength = 100;
+    expect(t.conn().keepalive()).toBe(true);
+    expect(t.socketWrites).toEqual([]);
     await turn();
-    expect(t.conn().lastKeepaliveAt).toBe(opened);
-    await new Promise((r) => setTimeout(r, 2)); // the clock must move on for the comparison below
-    t.conn().keepalive();
-    expect(t.conn().lastKeepaliveAt).toBeGreaterThan(opened);
+    expect(t.socketWrites.map((b) => b.toString('latin1'))).toEqual(['d\r\n: keepalive\n\n\r\n']);
+  });
+
+  it('drops a client whose unsent output stays over the bound across two keepalives (the slow-client rule)', async () => {
+    const t = setup(true);
+    t.res.writableLength = 2 << 20; // over maxBufferBytes (1 MiB), no drain in between
+    expect(t.conn().keepalive()).toBe(true);
+    await turn();
+    expect(t.conn().keepalive()).toBe(false);
+    expect(t.registry.noteSlowDrop).toHaveBeenCalledTimes(1);
+    expect(t.res.destroy).toHaveBeenCalled();
+    expect(t.conn().keepalive()).toBe(false);
   });
 });

@@ -118,8 +118,6 @@ function onResClose(this: StreamRes): void {
 export class SseStream implements SseConnection, SseSink, SseObserver {
   readonly tenant: string;
   readonly jobId: string;
-  /** When the last keepalive was written (the opening frame carries the first): see heartbeats.ts. */
-  lastKeepaliveAt: number;
   private closed = false;
   private subscription: { unsubscribe(): void } | null = null;
   private drainWaiters: (() => void)[] | null = null;
@@ -141,7 +139,6 @@ export class SseStream implements SseConnection, SseSink, SseObserver {
   ) {
     this.tenant = opts.tenant;
     this.jobId = opts.jobId;
-    this.lastKeepaliveAt = performance.now();
   }
 
   /** Sends the head and the opening frame, registers, and subscribes to the source. */
@@ -187,8 +184,18 @@ export class SseStream implements SseConnection, SseSink, SseObserver {
     return true;
   }
 
+  /**
+   * A keepalive (from the heartbeat tick). On a connection with nothing pending and nothing unsent — every idle
+   * stream — it goes to the socket at once as one pre-built chunk: a burst of its own that ends right away (the
+   * slow-client rule sees an empty buffer), without a round through the per-turn flusher. Otherwise it joins this
+   * turn's frames like any write.
+   */
   keepalive(): boolean {
-    this.lastKeepaliveAt = performance.now();
+    if (this.closed) return false;
+    if (this.pending === '' && this.burstStart < 0 && this.res.writableLength === 0 && this.writeKeepaliveChunk()) {
+      this.overSinceDrain = false;
+      return true;
+    }
     return this.write(KEEPALIVE_FRAME);
   }
 
