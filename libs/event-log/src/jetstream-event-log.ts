@@ -478,7 +478,10 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     let at = 0;
     /** Stream sequence of the job's last event when the consumer started: the end of this replay. */
     let endPos = 0;
+    /** Counts `close`s: a consumer whose creation a `close` overtook is closed at once. */
+    let closes = 0;
     const close = () => {
+      closes++;
       consumer?.close();
       consumer = null;
     };
@@ -487,12 +490,18 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
       const max = Math.max(1, Math.floor(limit));
       if (!consumer || after.seq < at) {
         close();
+        const epoch = closes;
         const last = await this.last(jobId);
         if (!last || last.seq <= after.seq) return [];
         if ((last.pos <= after.pos && after.pos > 0) || Math.min(max, last.seq - after.seq) <= DIRECT_READ_MAX) {
           return this.read(jobId, after, limit); // rare rollback case, or a short tail (direct gets)
         }
-        consumer = await this.openConsumer(jobId, after);
+        const opened = await this.openConsumer(jobId, after);
+        if (epoch !== closes) {
+          opened.close(); // the caller left meanwhile
+          return [];
+        }
+        consumer = opened;
         endPos = last.pos;
         at = after.seq;
       }

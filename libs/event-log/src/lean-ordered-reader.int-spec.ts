@@ -174,6 +174,12 @@ describe('JetStreamEventLog.openReader on the lean consumer', () => {
     expect(await onJob(id)).toBe(1);
     reader.close();
     await waitFor(async () => (await onJob(id)) === 0, { message: 'deleted on close' });
+    // a close that overtakes the consumer's creation (the client left during the first read) leaves none
+    const leaving = log.openReader(id);
+    const first = leaving.read(START, 100);
+    leaving.close();
+    expect(await first).toEqual([]);
+    await waitFor(async () => (await onJob(id)) === 0, { message: 'none left after an early close' });
     const none = newJobId();
     expect(await log.openReader(none).read(START, 500)).toEqual([]);
     expect(await onJob(none)).toBe(0);
