@@ -19,31 +19,20 @@
  * - **Live = republish, not the event subject.** A core subscriber of `jobstream.events.<job>` would also see
  *   appends that JetStream refused (expectation races); republished messages exist only once stored and carry
  *   `Nats-Sequence` (= `pos`). `subscribe` resolves after `flush`, when the server has the interest.
- * - **Read = short-lived ordered consumer** filtered on the job's subject, from stream sequence `after.pos + 1`,
- *   stopped after `limit` messages or when `pending` reaches 0. The last message is looked up first, so an empty
+ * - **Read = short-lived ordered consumer** (a lean one: lean-ordered-reader.ts) filtered on the job's subject, from
+ *   stream sequence `after.pos + 1`, stopped after `limit` messages or when `pending` reaches 0. The last message is looked up first, so an empty
  *   result never waits on the consumer; an idle timeout guards against events expiring in between.
  *
  * nats-server 2.9 constraints met (checked against 2.9.10):
  * - `expect.lastSubjectSequence: 0` IS enforced ("no message on this subject yet"), so the first append of a job
  *   is race-safe like every other (the concurrent-append conformance test proves it with two instances).
  * - Direct get supports `last_by_subj`, `next_by_subj` (used by `first`) and `seq`; there is no batch direct get,
- *   and multi-filter consumers / `js.consumers.get(stream, { filterSubjects })` are not usable, hence
- *   `js.subscribe` with an ordered consumer for reads.
+ *   and multi-filter consumers / `js.consumers.get(stream, { filterSubjects })` are not usable, hence an
+ *   ordered push consumer for reads.
  * - Republish works and carries `Nats-Stream`, `Nats-Subject`, `Nats-Sequence`, `Nats-Last-Sequence` headers.
  * - `duplicate_window` must not exceed `max_age`: it is clamped to the retention.
  */
-import {
-  connect,
-  consumerOpts,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JetStreamSubscription,
-  type JsMsg,
-  type Msg,
-  type NatsConnection,
-  type NatsError,
-  type StreamConfig,
-} from 'nats';
+import { connect, type JetStreamManager, type Msg, type NatsConnection, type NatsError, type StreamConfig } from 'nats';
 import {
   EVENTS_STREAM,
   EVENTS_SUBJECT_PREFIX,
@@ -67,6 +56,7 @@ import {
   type LoggedEvent,
 } from './event-log.port.js';
 import { JetStreamDirectGet, type DirectQuery } from './jetstream-direct-get.js';
+import { LeanOrderedReader } from './lean-ordered-reader.js';
 import { JetStreamPublisher, type LeanPublishOptions, type PublishAck } from './jetstream-publisher.js';
 import { stampEvent } from './stamp.js';
 import { StoredEvent } from './stored-event.js';
@@ -228,7 +218,6 @@ export function natsSequenceIn(buf: Uint8Array, end: number): number | undefined
 }
 
 export class JetStreamEventLog implements EventLog, EventLogReaders {
-  private readonly js: JetStreamClient;
   /** Appends' publishes (acks muxed on one inbox, one timeout sweeper): see jetstream-publisher.ts. */
   private readonly publisher: JetStreamPublisher;
   /**
@@ -257,7 +246,6 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     this.stream = opts.stream ?? EVENTS_STREAM;
     this.cacheSize = opts.cacheSize ?? 10_000;
     this.leaderReads = opts.leaderReads ?? (opts.replicas ?? 1) > 1;
-    this.js = nc.jetstream({ timeout: opts.timeoutMs ?? 5_000 });
     this.publisher = new JetStreamPublisher(nc, opts.timeoutMs ?? 5_000);
     this.getter = new JetStreamDirectGet(nc, this.stream, opts.timeoutMs ?? 5_000, this.leaderReads);
   }
@@ -461,122 +449,109 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     }
     const wanted = Math.min(max, last.seq - after.seq);
     // A short read (a client catching up on a live job) walks the subject with direct gets: no consumer is
-    // created on the server. Long replays use one short-lived ordered consumer.
+    // created on the server. Long reads use one short-lived lean ordered consumer.
     if (wanted <= DIRECT_READ_MAX) return this.readDirect(jobId, after, wanted, last);
-    const opts = consumerOpts().orderedConsumer();
-    if (after.pos > 0) opts.startSequence(after.pos + 1);
-    else opts.deliverAll();
-    let sub;
+    const consumer = await this.openConsumer(jobId, after);
     try {
-      sub = await this.js.subscribe(eventsSubject(jobId), opts);
-    } catch (err) {
-      throw unavailable(err, 'read');
-    }
-    const out: LoggedEvent[] = [];
-    let idle: NodeJS.Timeout | undefined;
-    const arm = () => {
-      clearTimeout(idle);
-      // Events may expire between the `last` lookup and the consumer's start: never wait forever.
-      idle = setTimeout(() => sub.unsubscribe(), READ_IDLE_MS);
-    };
-    try {
-      arm();
-      for await (const m of sub) {
-        arm();
-        const e = parseStored(m.data, m.seq);
-        // A position of 0 with a seq (an anchor without a position) is honored by seq.
-        if (e.seq > after.seq) out.push(e);
-        if (out.length >= max || m.info.pending === 0 || m.seq >= last.pos) break;
-      }
-    } catch (err) {
-      throw unavailable(err, 'read');
+      return (await this.pullPage(consumer, after, max, last.pos)).events;
     } finally {
-      clearTimeout(idle);
-      sub.unsubscribe();
+      consumer.close();
     }
-    return out;
   }
 
   /**
-   * A reader for one long replay: pages that follow each other are read from ONE ordered consumer, opened at the
-   * first page that is too long for direct gets and kept (not read = flow-controlled by the server) until the
-   * replay reaches the job's last event as it was when the consumer started, the caller reads elsewhere, or
-   * `close`. A read that does not continue the previous one starts over like {@link read}.
+   * A reader for one long replay: pages that follow each other are read from ONE lean ordered consumer
+   * (lean-ordered-reader.ts), opened at the first page that is too long for direct gets and kept (not read =
+   * flow-controlled by the server) until the replay reaches the job's last event as it was when the consumer started,
+   * the caller reads elsewhere, or `close` (which deletes it). A read that does not continue the previous one starts
+   * over like {@link read}.
    */
   openReader(jobId: string): EventReader {
-    let sub: JetStreamSubscription | null = null;
-    let it: AsyncIterator<JsMsg> | null = null;
-    /** Seq of the last message taken from the consumer (the next one follows it). */
+    let consumer: LeanOrderedReader | null = null;
+    /** Seq of the last event taken from the consumer (the next one follows it). */
     let at = 0;
     /** Stream sequence of the job's last event when the consumer started: the end of this replay. */
     let endPos = 0;
+    /** Counts `close`s: a consumer whose creation a `close` overtook is closed at once. */
+    let closes = 0;
     const close = () => {
-      sub?.unsubscribe();
-      sub = null;
-      it = null;
+      closes++;
+      consumer?.close();
+      consumer = null;
     };
     const read = async (after: EventPosition, limit: number): Promise<LoggedEvent[]> => {
       this.assertOpen();
       const max = Math.max(1, Math.floor(limit));
-      if (!sub || !it || after.seq < at) {
+      if (!consumer || after.seq < at) {
         close();
+        const epoch = closes;
         const last = await this.last(jobId);
         if (!last || last.seq <= after.seq) return [];
         if ((last.pos <= after.pos && after.pos > 0) || Math.min(max, last.seq - after.seq) <= DIRECT_READ_MAX) {
           return this.read(jobId, after, limit); // rare rollback case, or a short tail (direct gets)
         }
-        const opts = consumerOpts().orderedConsumer();
-        if (after.pos > 0) opts.startSequence(after.pos + 1);
-        else opts.deliverAll();
-        try {
-          sub = await this.js.subscribe(eventsSubject(jobId), opts);
-        } catch (err) {
-          throw unavailable(err, 'read');
+        const opened = await this.openConsumer(jobId, after);
+        if (epoch !== closes) {
+          opened.close(); // the caller left meanwhile
+          return [];
         }
-        it = sub[Symbol.asyncIterator]();
+        consumer = opened;
         endPos = last.pos;
         at = after.seq;
       }
-      const consumer = sub;
-      const out: LoggedEvent[] = [];
-      let ended = false;
-      // Events may expire between the `last` lookup and the consumer's start: never wait forever.
-      let progressed = false;
-      const check = () => {
-        if (!progressed) consumer.unsubscribe();
-        else {
-          progressed = false;
-          idle = setTimeout(check, READ_IDLE_MS);
-        }
-      };
-      let idle: NodeJS.Timeout | undefined = setTimeout(check, READ_IDLE_MS);
-      try {
-        while (out.length < max) {
-          const r = await it.next();
-          if (r.done) {
-            ended = true;
-            break;
-          }
-          progressed = true;
-          const m = r.value;
-          const e = parseStored(m.data, m.seq);
-          at = e.seq;
-          if (e.seq > after.seq) out.push(e);
-          if (m.info.pending === 0 || m.seq >= endPos) {
-            ended = true;
-            break;
-          }
-        }
-      } catch (err) {
+      const page = await this.pullPage(consumer, after, max, endPos).catch((err: unknown) => {
         close();
-        throw unavailable(err, 'read');
-      } finally {
-        clearTimeout(idle);
-      }
-      if (ended) close();
-      return out;
+        throw err;
+      });
+      if (page.lastSeq > 0) at = page.lastSeq;
+      if (page.ended) close();
+      return page.events;
     };
     return { read, close };
+  }
+
+  private async openConsumer(jobId: string, after: EventPosition): Promise<LeanOrderedReader> {
+    try {
+      return await LeanOrderedReader.open(this.nc, this.jsm, {
+        stream: this.stream,
+        subject: eventsSubject(jobId),
+        startSeq: after.pos > 0 ? after.pos + 1 : 1,
+        idleMs: READ_IDLE_MS,
+      });
+    } catch (err) {
+      throw unavailable(err, 'read');
+    }
+  }
+
+  /**
+   * Up to `max` events after `after.seq` from the consumer; `ended` once the job's last event (stream sequence
+   * `endPos`, or `pending` 0) was taken, or nothing is left (events expired meanwhile).
+   */
+  private async pullPage(
+    consumer: LeanOrderedReader,
+    after: EventPosition,
+    max: number,
+    endPos: number,
+  ): Promise<{ events: LoggedEvent[]; ended: boolean; lastSeq: number }> {
+    const events: LoggedEvent[] = [];
+    let ended = false;
+    let lastSeq = 0;
+    try {
+      const drained = await consumer.pull((data, sseq, pending) => {
+        const e = parseStored(data, sseq);
+        lastSeq = e.seq;
+        // A position of 0 with a seq (an anchor without a position) is honored by seq.
+        if (lastSeq > after.seq) events.push(e);
+        if (pending === 0 || sseq >= endPos) {
+          ended = true;
+          return false;
+        }
+        return events.length < max;
+      });
+      return { events, ended: ended || drained, lastSeq };
+    } catch (err) {
+      throw unavailable(err, 'read');
+    }
   }
 
   async last(jobId: string): Promise<StoredEvent | null> {
