@@ -40,6 +40,8 @@ describe('LiveHub', () => {
     );
     expect(counts.subscribes).toBe(1);
     expect(hub.stats()).toEqual({ jobs: 1, sinks: 3 });
+    expect(hub.feedOf(job)).toEqual({ sinks: 3 });
+    expect(hub.feedOf(newJobId())).toBeNull();
     await log.append(job, { event: { type: 'token', text: 'a' }, attempt: 1 });
     await log.append(job, { event: { type: 'token', text: 'b' }, attempt: 1 });
     expect(got).toEqual([
@@ -55,6 +57,7 @@ describe('LiveHub', () => {
     leaves[2]!();
     expect(counts.active).toBe(0);
     expect(hub.stats()).toEqual({ jobs: 0, sinks: 0 });
+    expect(hub.feedOf(job)).toBeNull();
     await log.close();
   });
 

@@ -154,6 +154,12 @@ export class LiveHub<T> {
     return { read, close: () => logReader?.close() };
   }
 
+  /** One job's feed: the sinks attached to it, or null when this process has no feed for the job. */
+  feedOf(jobId: string): { sinks: number } | null {
+    const entry = this.entries.get(jobId);
+    return entry ? { sinks: entry.sinks.size } : null;
+  }
+
   /** Jobs with a live subscription and the sinks attached to them. */
   stats(): { jobs: number; sinks: number } {
     let sinks = 0;
