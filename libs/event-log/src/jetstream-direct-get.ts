@@ -30,18 +30,13 @@
  * (`{ message: { seq, data: base64 } }` or `{ error }`); a 404 error (no such message, and also no such stream, as
  * the log's callers took nats.js's 404 before) → null, other errors reject as nats.js maps them.
  */
-import { createInbox, ErrorCode, NatsError, type Msg, type NatsConnection, type Subscription } from 'nats';
+import { ErrorCode, NatsError, type Msg, type NatsConnection } from 'nats';
+import { InboxRequests } from './inbox-requests.js';
 import { apiError } from './jetstream-publisher.js';
 import { StoredEvent } from './stored-event.js';
 
 /** The direct-get queries the event log uses. */
 export type DirectQuery = { seq: number } | { last_by_subj: string } | { next_by_subj: string; seq: number };
-
-interface Pending {
-  resolve: (e: StoredEvent | null) => void;
-  reject: (err: unknown) => void;
-  deadline: number;
-}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -102,124 +97,50 @@ function fromLeaderReply(data: Uint8Array): StoredEvent | null {
 }
 
 export class JetStreamDirectGet {
-  private readonly pending = new Map<string, Pending>();
-  private readonly prefix: string;
+  private readonly requests: InboxRequests<StoredEvent | null>;
   private readonly subject: string;
-  private sub: Subscription | null = null;
-  private next = 0;
-  private sweeper: NodeJS.Timeout | null = null;
-  private closed = false;
 
   /**
    * @param stream the stream to read
    * @param timeoutMs how long a get waits for its reply
+   * @param leader ask the stream leader (`STREAM.MSG.GET`, JSON reply) instead of any replica (direct get)
    * @param sweepMs how often pending gets are checked for their deadline (default: timeout / 10, 10–250 ms)
    */
-  constructor(
-    private readonly nc: NatsConnection,
-    stream: string,
-    private readonly timeoutMs: number,
-    /** Ask the stream leader (`STREAM.MSG.GET`, JSON reply) instead of any replica (direct get). */
-    private readonly leader = false,
-    private readonly sweepMs = Math.min(250, Math.max(10, Math.floor(timeoutMs / 10))),
-  ) {
+  constructor(nc: NatsConnection, stream: string, timeoutMs: number, leader = false, sweepMs?: number) {
     this.subject = leader ? `$JS.API.STREAM.MSG.GET.${stream}` : `$JS.API.DIRECT.GET.${stream}`;
-    this.prefix = `${createInbox()}.`;
-    nc.closed()
-      .then(() => this.failAll(NatsError.errorForCode(ErrorCode.ConnectionClosed)))
-      .catch(() => {});
+    this.requests = new InboxRequests(nc, (m) => decodeReply(m, leader), timeoutMs, sweepMs);
   }
 
   /** The stored event the query finds, or null when there is none (404). */
   get(query: DirectQuery): Promise<StoredEvent | null> {
-    return new Promise<StoredEvent | null>((resolve, reject) => {
-      if (this.closed) {
-        reject(NatsError.errorForCode(ErrorCode.ConnectionClosed));
-        return;
-      }
-      const token = (this.next++).toString(36);
-      try {
-        this.sub ??= this.nc.subscribe(`${this.prefix}*`, { callback: (err, m) => !err && this.onReply(m) });
-        this.pending.set(token, { resolve, reject, deadline: Date.now() + this.timeoutMs });
-        this.nc.publish(this.subject, encoder.encode(JSON.stringify(query)), { reply: this.prefix + token });
-      } catch (err) {
-        this.pending.delete(token);
-        reject(err);
-        return;
-      }
-      this.sweeper ??= setInterval(this.sweep, this.sweepMs).unref();
-    });
+    return this.requests.request(this.subject, encoder.encode(JSON.stringify(query)));
   }
 
   /** Gets still waiting for their reply. */
   get inFlight(): number {
-    return this.pending.size;
+    return this.requests.inFlight;
   }
 
   /** Refuses new gets; the inbox subscription goes once the pending ones are settled. */
   close(): void {
-    this.closed = true;
-    this.release();
+    this.requests.close();
   }
+}
 
-  private release(): void {
-    if (!this.closed || this.pending.size > 0 || !this.sub) return;
-    try {
-      this.sub.unsubscribe();
-    } catch {
-      /* the connection is closed already */
-    }
-    this.sub = null;
+/** The stored event of a reply, null for "no such message", or what went wrong (thrown: the get rejects with it). */
+function decodeReply(m: Msg, leader: boolean): StoredEvent | null {
+  if (m.data.length === 0) {
+    // a status without payload: 404 = no such message; 503 = no responders; else a JetStream error
+    const h = m.headers;
+    const code = h?.code ?? 0;
+    if (code === 404) return null;
+    if (code === 503) throw NatsError.errorForCode(ErrorCode.NoResponders);
+    if (code >= 300) throw apiError({ code, description: h?.description });
   }
-
-  private onReply(m: Msg): void {
-    const token = m.subject.slice(this.prefix.length);
-    const p = this.pending.get(token);
-    if (!p) return; // timed out already
-    this.pending.delete(token);
-    if (this.closed) this.release();
-    try {
-      if (m.data.length === 0) {
-        // a status without payload: 404 = no such message; 503 = no responders; else a JetStream error
-        const h = m.headers;
-        const code = h?.code ?? 0;
-        if (code === 404) return p.resolve(null);
-        if (code === 503) return p.reject(NatsError.errorForCode(ErrorCode.NoResponders));
-        if (code >= 300) return p.reject(apiError({ code, description: h?.description }));
-      }
-      if (this.leader) return p.resolve(fromLeaderReply(m.data));
-      const pos = replySequence(m);
-      if (!Number.isSafeInteger(pos) || pos < 1) {
-        throw new NatsError('direct get reply without Nats-Sequence', ErrorCode.JetStreamInvalidAck);
-      }
-      p.resolve(new StoredEvent(decoder.decode(m.data), pos));
-    } catch (err) {
-      p.reject(err);
-    }
+  if (leader) return fromLeaderReply(m.data);
+  const pos = replySequence(m);
+  if (!Number.isSafeInteger(pos) || pos < 1) {
+    throw new NatsError('direct get reply without Nats-Sequence', ErrorCode.JetStreamInvalidAck);
   }
-
-  /** Fails the gets past their deadline (entries are in send order, all with the same timeout). */
-  private readonly sweep = (): void => {
-    if (this.pending.size === 0) {
-      clearInterval(this.sweeper!);
-      this.sweeper = null;
-      return;
-    }
-    const now = Date.now();
-    for (const [token, p] of this.pending) {
-      if (p.deadline > now) break;
-      this.pending.delete(token);
-      p.reject(NatsError.errorForCode(ErrorCode.Timeout));
-    }
-    this.release();
-  };
-
-  private failAll(err: NatsError): void {
-    const all = [...this.pending.values()];
-    this.pending.clear();
-    for (const p of all) p.reject(err);
-    if (this.sweeper) clearInterval(this.sweeper);
-    this.sweeper = null;
-    this.release();
-  }
+  return new StoredEvent(decoder.decode(m.data), pos);
 }

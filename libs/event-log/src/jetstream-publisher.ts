@@ -20,7 +20,8 @@
  *   publishes made while disconnected are buffered by nats.js and sent after the reconnect, as before;
  * - a closed connection rejects at once (publish throws) and fails every pending publish (`CONNECTION_CLOSED`).
  */
-import { createInbox, ErrorCode, NatsError, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
+import { ErrorCode, NatsError, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
+import { InboxRequests } from './inbox-requests.js';
 
 export interface PublishAck {
   stream: string;
@@ -33,12 +34,6 @@ export interface LeanPublishOptions {
   msgID?: string;
   /** `Nats-Expected-Last-Subject-Sequence`: refused (err_code 10071) unless the subject's last message has it. */
   lastSubjectSequence?: number;
-}
-
-interface Pending {
-  resolve: (ack: PublishAck) => void;
-  reject: (err: unknown) => void;
-  deadline: number;
 }
 
 interface ApiError {
@@ -94,55 +89,30 @@ function headerBlock(opts: LeanPublishOptions): MsgHdrs | undefined {
 }
 
 export class JetStreamPublisher {
-  private readonly pending = new Map<string, Pending>();
-  private readonly prefix: string;
-  private sub: Subscription | null = null;
-  private next = 0;
-  private sweeper: NodeJS.Timeout | null = null;
-  private closed = false;
+  private readonly requests: InboxRequests<PublishAck>;
 
   /**
    * @param timeoutMs how long a publish waits for its ack
    * @param sweepMs how often pending publishes are checked for their deadline (default: timeout / 10, 10–250 ms)
    */
-  constructor(
-    private readonly nc: NatsConnection,
-    private readonly timeoutMs: number,
-    private readonly sweepMs = Math.min(250, Math.max(10, Math.floor(timeoutMs / 10))),
-  ) {
-    this.prefix = `${createInbox()}.`;
-    // Fail what is pending when the connection is closed for good (not on a disconnect: acks may still come
-    // after a reconnect if the server had them; the sweeper decides then).
-    nc.closed()
-      .then(() => this.failAll(NatsError.errorForCode(ErrorCode.ConnectionClosed)))
-      .catch(() => {});
+  constructor(nc: NatsConnection, timeoutMs: number, sweepMs?: number) {
+    this.requests = new InboxRequests(nc, decodeAck, timeoutMs, sweepMs);
   }
 
   /** Publishes `data` to `subject` and resolves with the JetStream ack. */
   publish(subject: string, data: Uint8Array, opts: LeanPublishOptions = {}): Promise<PublishAck> {
-    return new Promise<PublishAck>((resolve, reject) => {
-      if (this.closed) {
-        reject(NatsError.errorForCode(ErrorCode.ConnectionClosed));
-        return;
-      }
-      const token = (this.next++).toString(36);
-      try {
-        const headers = headerBlock(opts);
-        this.sub ??= this.nc.subscribe(`${this.prefix}*`, { callback: (err, m) => !err && this.onAck(m) });
-        this.pending.set(token, { resolve, reject, deadline: Date.now() + this.timeoutMs });
-        this.nc.publish(subject, data, { reply: this.prefix + token, headers });
-      } catch (err) {
-        this.pending.delete(token);
-        reject(err);
-        return;
-      }
-      this.sweeper ??= setInterval(this.sweep, this.sweepMs).unref();
-    });
+    let headers;
+    try {
+      headers = headerBlock(opts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.requests.request(subject, data, headers);
   }
 
   /** Publishes still waiting for their ack. */
   get inFlight(): number {
-    return this.pending.size;
+    return this.requests.inFlight;
   }
 
   /**
@@ -150,76 +120,25 @@ export class JetStreamPublisher {
    * out by the sweeper), so a close on a shared connection does not cut appends already sent.
    */
   close(): void {
-    this.closed = true;
-    this.release();
+    this.requests.close();
   }
+}
 
-  private release(): void {
-    if (!this.closed || this.pending.size > 0 || !this.sub) return;
-    try {
-      this.sub.unsubscribe();
-    } catch {
-      /* the connection is closed already */
-    }
-    this.sub = null;
+/** A JetStream ack, or what it says went wrong (thrown: the publish rejects with it). */
+function decodeAck(m: Msg): PublishAck {
+  if (m.data.length === 0) {
+    // a status message: 503 = no responders (no stream for the subject, JetStream unavailable)
+    throw m.headers?.code === 503
+      ? NatsError.errorForCode(ErrorCode.NoResponders)
+      : NatsError.errorForCode(ErrorCode.JetStreamInvalidAck);
   }
-
-  private onAck(m: { subject: string; data: Uint8Array; headers?: { code: number } }): void {
-    const token = m.subject.slice(this.prefix.length);
-    const p = this.pending.get(token);
-    if (!p) return; // timed out already
-    this.pending.delete(token);
-    if (this.closed) this.release();
-    if (m.data.length === 0) {
-      // a status message: 503 = no responders (no stream for the subject, JetStream unavailable)
-      const code = m.headers?.code;
-      p.reject(
-        code === 503
-          ? NatsError.errorForCode(ErrorCode.NoResponders)
-          : NatsError.errorForCode(ErrorCode.JetStreamInvalidAck),
-      );
-      return;
-    }
-    let ack: { stream?: string; seq?: number; duplicate?: boolean; error?: ApiError };
-    try {
-      ack = JSON.parse(decoder.decode(m.data)) as typeof ack;
-    } catch (err) {
-      p.reject(new NatsError(`bad JetStream ack: ${(err as Error).message}`, ErrorCode.BadJson));
-      return;
-    }
-    if (ack.error && ack.error.code >= 300) {
-      p.reject(apiError(ack.error));
-      return;
-    }
-    if (!ack.stream || typeof ack.seq !== 'number') {
-      p.reject(NatsError.errorForCode(ErrorCode.JetStreamInvalidAck));
-      return;
-    }
-    p.resolve({ stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate === true });
+  let ack: { stream?: string; seq?: number; duplicate?: boolean; error?: ApiError };
+  try {
+    ack = JSON.parse(decoder.decode(m.data)) as typeof ack;
+  } catch (err) {
+    throw new NatsError(`bad JetStream ack: ${(err as Error).message}`, ErrorCode.BadJson);
   }
-
-  /** Fails the publishes past their deadline (entries are in send order, all with the same timeout). */
-  private readonly sweep = (): void => {
-    if (this.pending.size === 0) {
-      clearInterval(this.sweeper!);
-      this.sweeper = null;
-      return;
-    }
-    const now = Date.now();
-    for (const [token, p] of this.pending) {
-      if (p.deadline > now) break;
-      this.pending.delete(token);
-      p.reject(NatsError.errorForCode(ErrorCode.Timeout));
-    }
-    this.release();
-  };
-
-  private failAll(err: NatsError): void {
-    const all = [...this.pending.values()];
-    this.pending.clear();
-    for (const p of all) p.reject(err);
-    if (this.sweeper) clearInterval(this.sweeper);
-    this.sweeper = null;
-    this.release();
-  }
+  if (ack.error && ack.error.code >= 300) throw apiError(ack.error);
+  if (!ack.stream || typeof ack.seq !== 'number') throw NatsError.errorForCode(ErrorCode.JetStreamInvalidAck);
+  return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate === true };
 }

@@ -60,8 +60,9 @@ describe('readAckReply', () => {
     const want: AckInfo[] = [];
     for await (const m of sub) {
       const a = { sseq: 0, dseq: 0, pending: 0 };
-      expect(m.reply.split('.')).toHaveLength(9); // the 2.9 shape
-      expect(readAckReply(m.reply, a)).toBe(true);
+      const reply = (m as unknown as { reply: string }).reply; // the JsMsg's reply subject (not in its type)
+      expect(reply.split('.')).toHaveLength(9); // the 2.9 shape
+      expect(readAckReply(reply, a)).toBe(true);
       got.push(a);
       want.push({ sseq: m.info.streamSequence, dseq: m.info.deliverySequence, pending: m.info.pending });
       if (m.info.pending === 0) break;

@@ -1,0 +1,139 @@
+/**
+ * Requests answered on ONE wildcard inbox subscription (`<inbox>.<token>`): the mux behind the event log's lean
+ * JetStream publish ({@link JetStreamPublisher}) and lean direct get ({@link JetStreamDirectGet}), instead of
+ * nats.js's `nc.request` (per request an `__awaiter`, a `RequestOne` with its own timer, and a
+ * `NatsError('CANCELLED')` with a stack built after every successful request).
+ *
+ * Per request: one map entry and one `nc.publish` with the reply subject. One shared sweeper (an interval running only
+ * while requests are pending) fails the ones not answered within the timeout with code `TIMEOUT` (replies to requests
+ * sent before a disconnect are lost; the connection reconnects by itself and re-makes its subscriptions, this inbox
+ * included). A connection closed for good fails every pending request at once (`CONNECTION_CLOSED`); `close()`
+ * refuses new requests and lets the pending ones settle before the subscription goes (a close on a shared connection
+ * does not cut requests already sent).
+ */
+import {
+  createInbox,
+  ErrorCode,
+  NatsError,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type Subscription,
+} from 'nats';
+
+interface Pending<T> {
+  resolve: (value: T) => void;
+  reject: (err: unknown) => void;
+  deadline: number;
+}
+
+export class InboxRequests<T> {
+  private readonly pending = new Map<string, Pending<T>>();
+  private readonly prefix: string;
+  private sub: Subscription | null = null;
+  private next = 0;
+  private sweeper: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  /**
+   * @param decode turns a reply into the request's result; what it throws rejects the request
+   * @param timeoutMs how long a request waits for its reply
+   * @param sweepMs how often pending requests are checked for their deadline (default: timeout / 10, 10–250 ms)
+   */
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly decode: (reply: Msg) => T,
+    private readonly timeoutMs: number,
+    private readonly sweepMs = Math.min(250, Math.max(10, Math.floor(timeoutMs / 10))),
+  ) {
+    this.prefix = `${createInbox()}.`;
+    // Fail what is pending when the connection is closed for good (not on a disconnect: replies may still come
+    // after a reconnect if the server had them; the sweeper decides then).
+    nc.closed()
+      .then(() => this.failAll(NatsError.errorForCode(ErrorCode.ConnectionClosed)))
+      .catch(() => {});
+  }
+
+  /** Publishes `data` to `subject` with a reply subject of this inbox and resolves with the decoded reply. */
+  request(subject: string, data: Uint8Array, headers?: MsgHdrs): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.closed) {
+        reject(NatsError.errorForCode(ErrorCode.ConnectionClosed));
+        return;
+      }
+      const token = (this.next++).toString(36);
+      try {
+        this.sub ??= this.nc.subscribe(`${this.prefix}*`, { callback: (err, m) => !err && this.onReply(m) });
+        this.pending.set(token, { resolve, reject, deadline: Date.now() + this.timeoutMs });
+        this.nc.publish(subject, data, { reply: this.prefix + token, headers });
+      } catch (err) {
+        this.pending.delete(token);
+        reject(err);
+        return;
+      }
+      this.sweeper ??= setInterval(this.sweep, this.sweepMs).unref();
+    });
+  }
+
+  /** Requests still waiting for their reply. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Refuses new requests; the inbox subscription goes once the pending ones are settled. */
+  close(): void {
+    this.closed = true;
+    this.release();
+  }
+
+  private release(): void {
+    if (!this.closed || this.pending.size > 0 || !this.sub) return;
+    try {
+      this.sub.unsubscribe();
+    } catch {
+      /* the connection is closed already */
+    }
+    this.sub = null;
+  }
+
+  private onReply(m: Msg): void {
+    const token = m.subject.slice(this.prefix.length);
+    const p = this.pending.get(token);
+    if (!p) return; // timed out already
+    this.pending.delete(token);
+    if (this.closed) this.release();
+    let value: T;
+    try {
+      value = this.decode(m);
+    } catch (err) {
+      p.reject(err);
+      return;
+    }
+    p.resolve(value);
+  }
+
+  /** Fails the requests past their deadline (entries are in send order, all with the same timeout). */
+  private readonly sweep = (): void => {
+    if (this.pending.size === 0) {
+      clearInterval(this.sweeper!);
+      this.sweeper = null;
+      return;
+    }
+    const now = Date.now();
+    for (const [token, p] of this.pending) {
+      if (p.deadline > now) break;
+      this.pending.delete(token);
+      p.reject(NatsError.errorForCode(ErrorCode.Timeout));
+    }
+    this.release();
+  };
+
+  private failAll(err: NatsError): void {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) p.reject(err);
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
+    this.release();
+  }
+}
