@@ -32,6 +32,8 @@
  */
 import { ErrorCode, NatsError, type Msg, type NatsConnection } from 'nats';
 import { InboxRequests } from './inbox-requests.js';
+import { rawNatsSequence } from './nats-sequence-header.js';
+export { lastNatsSequenceIn } from './nats-sequence-header.js';
 import { apiError } from './jetstream-publisher.js';
 import { StoredEvent } from './stored-event.js';
 
@@ -40,38 +42,10 @@ export type DirectQuery = { seq: number } | { last_by_subj: string } | { next_by
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const SEQ_HEADER = encoder.encode('\r\nNats-Sequence:');
-
-/**
- * The value of the LAST `Nats-Sequence:` line of a header block `buf[0, end)` (the server appends its own after the
- * stored message's headers), or undefined when there is none or it is not a plain number.
- */
-export function lastNatsSequenceIn(buf: Uint8Array, end: number): number | undefined {
-  const n = SEQ_HEADER.length;
-  let found: number | undefined;
-  outer: for (let i = buf.indexOf(0x0d); i >= 0 && i + n <= end; i = buf.indexOf(0x0d, i + 1)) {
-    for (let k = 1; k < n; k++) if (buf[i + k] !== SEQ_HEADER[k]) continue outer;
-    let j = i + n;
-    while (j < end && (buf[j] === 0x20 || buf[j] === 0x09)) j++;
-    let v = 0;
-    const from = j;
-    for (; j < end && buf[j]! >= 0x30 && buf[j]! <= 0x39 && j - from < 16; j++) v = v * 10 + buf[j]! - 0x30;
-    while (j < end && (buf[j] === 0x20 || buf[j] === 0x09)) j++;
-    found = j === from || j - from > 15 || buf[j] !== 0x0d ? undefined : v;
-  }
-  return found;
-}
 
 /** `Nats-Sequence` of a direct-get reply: from the raw header block when nats.js exposes it, else its header map. */
 function replySequence(m: Msg): number {
-  const raw = m as unknown as { _rdata?: unknown; _msg?: { hdr?: unknown } };
-  const buf = raw._rdata;
-  const hdr = raw._msg?.hdr;
-  if (buf instanceof Uint8Array && typeof hdr === 'number' && hdr > 0 && hdr <= buf.length) {
-    const v = lastNatsSequenceIn(buf, hdr);
-    if (v !== undefined) return v;
-  }
-  return Number(m.headers?.last('Nats-Sequence'));
+  return rawNatsSequence(m, true) ?? Number(m.headers?.last('Nats-Sequence'));
 }
 
 interface MsgGetResponse {

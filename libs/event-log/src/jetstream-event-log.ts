@@ -58,6 +58,7 @@ import {
 import { JetStreamDirectGet, type DirectQuery } from './jetstream-direct-get.js';
 import { LeanOrderedReader } from './lean-ordered-reader.js';
 import { JetStreamPublisher, type LeanPublishOptions, type PublishAck } from './jetstream-publisher.js';
+import { rawNatsSequence } from './nats-sequence-header.js';
 import { stampEvent } from './stamp.js';
 import { StoredEvent } from './stored-event.js';
 
@@ -185,37 +186,7 @@ function parseStored(data: Uint8Array, pos: number): StoredEvent {
   return new StoredEvent(decoder.decode(data), pos);
 }
 
-const SEQ_HEADER = encoder.encode('\r\nNats-Sequence:');
-
-/**
- * The `Nats-Sequence` header of a republished message, read from the raw header block when nats.js exposes it
- * (`MsgImpl`'s `_rdata` / `_msg.hdr`): the first `Nats-Sequence:` line's value, as `headers.get` gives it, without
- * decoding every header into a map. Anything unexpected: undefined (the caller asks nats.js).
- */
-export function rawNatsSequence(m: Msg): number | undefined {
-  const raw = m as unknown as { _rdata?: unknown; _msg?: { hdr?: unknown } };
-  const buf = raw._rdata;
-  const hdr = raw._msg?.hdr;
-  if (!(buf instanceof Uint8Array) || typeof hdr !== 'number' || hdr <= 0 || hdr > buf.length) return undefined;
-  return natsSequenceIn(buf, hdr);
-}
-
-/** @internal the scan of {@link rawNatsSequence} over a header block `buf[0, end)` (exported for tests). */
-export function natsSequenceIn(buf: Uint8Array, end: number): number | undefined {
-  const n = SEQ_HEADER.length;
-  outer: for (let i = buf.indexOf(0x0d); i >= 0 && i + n <= end; i = buf.indexOf(0x0d, i + 1)) {
-    for (let k = 1; k < n; k++) if (buf[i + k] !== SEQ_HEADER[k]) continue outer;
-    let j = i + n;
-    while (j < end && (buf[j] === 0x20 || buf[j] === 0x09)) j++;
-    let v = 0;
-    const from = j;
-    for (; j < end && buf[j]! >= 0x30 && buf[j]! <= 0x39 && j - from < 16; j++) v = v * 10 + buf[j]! - 0x30;
-    while (j < end && (buf[j] === 0x20 || buf[j] === 0x09)) j++;
-    if (j === from || j - from > 15 || buf[j] !== 0x0d) return undefined; // not a plain number: let nats.js say
-    return v;
-  }
-  return undefined;
-}
+export { natsSequenceIn, rawNatsSequence } from './nats-sequence-header.js';
 
 export class JetStreamEventLog implements EventLog, EventLogReaders {
   /** Appends' publishes (acks muxed on one inbox, one timeout sweeper): see jetstream-publisher.ts. */
