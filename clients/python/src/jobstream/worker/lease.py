@@ -170,6 +170,7 @@ class LeaseRunner:
                 self.ctx.stop(self.outcome or "lease_lost")
             with self._cond:
                 self._cond.notify_all()
+            self.api.t.close()  # this thread's keep-alive connection
         t.join(timeout=5.0)
         return self.outcome
 
