@@ -1,7 +1,7 @@
 /**
  * The Python package (clients/python) in CI, with Debian's python3 and its standard library only:
  * (a) its unit tests (`python3 -m unittest`: the SSE parser, the stream's resume, the worker runner against a
- *     test double of the HTTP worker protocol), and
+ *     test double of the HTTP worker protocol) and its type hints (`mypy --strict`), and
  * (b) the Python client against the real app (embedded engine, auth on): exact resume after a drop, reconnects
  *     through a proxy that cuts connections, an approval answered, a cancel, and a job the TypeScript SDK created.
  */
@@ -57,6 +57,16 @@ describe('Python package (clients/python)', () => {
     expect(Number(ran?.[1])).toBeGreaterThanOrEqual(20);
     expect(r.stderr).toMatch(/\nOK/);
     expect(r.stderr).not.toMatch(/skipped/);
+  }, 200_000);
+
+  it('type-checks with mypy --strict (Debian python3-mypy; .ci/run installs it when missing)', async () => {
+    const r = await python(
+      ['-m', 'mypy', '--strict', '--cache-dir=/dev/null', 'src/jobstream', 'examples/echo_agent.py'],
+      { MYPYPATH: join(PKG, 'src') },
+      180_000,
+    );
+    if (r.code !== 0) throw new Error(`mypy found problems:\n${r.stdout}\n${r.stderr}`);
+    expect(r.stdout).toMatch(/^Success: no issues found/m);
   }, 200_000);
 
   describe('client against the real app (embedded engine, auth on)', () => {

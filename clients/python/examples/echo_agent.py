@@ -48,13 +48,13 @@ def py_echo(ctx: AgentContext) -> Iterator[Output]:
     asked = requests_in(ctx.history)
     ask = ctx.input.get("ask")
     ask_at = min(ask["after"], len(tokens)) if ask else -1
+    prompt = ask.get("prompt", "Continue?") if ask else ""
 
     emitted_chars = 0
     for i, tok in enumerate(tokens + [""]):
         if i == ask_at:
             if not asked:
-                yield {"type": "input_required", "kind": "approval", "prompt": ask.get("prompt", "Continue?"),
-                       "schema": APPROVAL}
+                yield {"type": "input_required", "kind": "approval", "prompt": prompt, "schema": APPROVAL}
                 return  # never reached: the runner closes the generator at the question
             if asked[0].answer is None or asked[0].answer.get("approved") is not True:
                 yield {"type": "cancelled", "reason": "rejected"}

@@ -1,4 +1,5 @@
 import unittest
+from typing import List
 
 from jobstream.errors import JobstreamConnectionError
 from jobstream.sse import SseFrame, SseParser
@@ -21,7 +22,7 @@ EXPECTED = [
 
 class SseParserTest(unittest.TestCase):
     def test_whole_stream(self) -> None:
-        retries = []
+        retries: List[float] = []
         p = SseParser(on_retry=retries.append)
         self.assertEqual(p.feed(STREAM), EXPECTED)
         self.assertEqual(retries, [2.0])

@@ -26,6 +26,6 @@ class Backoff:
     def delay(self, failures: int, server_retry: Optional[float] = None, retry_after: Optional[float] = None) -> float:
         """Seconds to wait before retry number ``failures`` (1 = the first retry after a failure)."""
         base = server_retry if self.honor_server_retry and server_retry is not None else self.initial_delay
-        exp = min(self.max_delay, base * 2 ** max(0, min(failures - 1, 30)))
-        jittered = self.random() * exp
+        exp = min(self.max_delay, base * float(2 ** max(0, min(failures - 1, 30))))
+        jittered = float(self.random()) * exp
         return max(jittered, retry_after) if retry_after is not None else jittered

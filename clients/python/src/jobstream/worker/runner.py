@@ -209,7 +209,7 @@ def run_worker(
     :class:`WorkerConfigError`). Options: ``worker_id``, ``concurrency``, ``wait_s``, ``shutdown_grace_s``,
     ``lease`` (:class:`LeaseOptions`), ``timeout``. Call it from the main thread to get the signal handlers."""
     worker = Worker(agents, base_url, worker_key, **options)
-    previous: Dict[int, Any] = {}
+    previous: Dict[signal.Signals, Any] = {}
     if install_signal_handlers and threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous[sig] = signal.signal(sig, lambda *_: worker.stop())
