@@ -32,6 +32,7 @@ class FakeJobApi:
         self.stream_requests: List[Optional[str]] = []  # the Last-Event-ID of each stream request
         self.create_keys: List[Optional[str]] = []
         self.create_failures = 0  # answer this many creates with 503 (after reading them) first
+        self.close_idle = False  # close each connection after its answer, without saying so (a keep-alive timeout)
         self.lock = threading.Lock()
         api = self
 
@@ -50,7 +51,7 @@ class FakeJobApi:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def close(self) -> None:
         self.server.shutdown()
@@ -77,6 +78,8 @@ class FakeJobApi:
             self._json(h, 503, {"error": {"code": "unavailable", "message": "store down"}}, {"Retry-After": "0"})
         else:
             self._json(h, 201, {"id": JOB, "status": "queued"})
+        if self.close_idle:
+            h.close_connection = True
 
     def _stream(self, h: BaseHTTPRequestHandler) -> None:
         cursor = h.headers.get("Last-Event-ID")

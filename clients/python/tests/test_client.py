@@ -102,6 +102,14 @@ class CreateTest(unittest.TestCase):
         c.close()
         self.assertNotEqual(self.api.create_keys[3], keys[0])  # a new create, a new key
 
+    def test_a_keep_alive_connection_the_server_closed_is_replaced_without_an_error(self) -> None:
+        self.api.close_idle = True
+        c = Client(self.api.url, "key-for-tests", retry=Backoff(max_retries=0), sleep=lambda s: None)
+        for _ in range(3):
+            self.assertEqual(c.create("echo", {"message": "hi"})["id"], JOB)
+        c.close()
+        self.assertEqual(len(self.api.create_keys), 3)  # each create sent once (no retry was allowed)
+
     def test_a_given_key_is_sent_as_is_and_a_lasting_503_is_raised(self) -> None:
         self.api.create_failures = 100
         c = Client(self.api.url, "key-for-tests", retry=Backoff(max_retries=1, initial_delay=0.001), sleep=lambda s: None)
