@@ -78,4 +78,5 @@ if __name__ == "__main__":
         os.environ.get("JOBSTREAM_URL", "http://localhost:3000"),
         os.environ["JOBSTREAM_WORKER_KEY"],
         concurrency=int(os.environ.get("CONCURRENCY", "4")),
+        shutdown_grace_s=float(os.environ.get("SHUTDOWN_GRACE_S", "5")),
     )
