@@ -9,12 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createClient, seededRandom } from '@jobstream/sdk';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { startCuttingProxy, type CuttingProxy } from '../support/cutting-proxy.js';
 
 const PYTHON = '/usr/bin/python3';
-const PKG = join(process.cwd(), 'clients', 'python');
+const PKG = fileURLToPath(new URL('../../clients/python', import.meta.url));
 const KEY = 'python-e2e-key-0001';
 const MESSAGE = 'Streams survive flaky networks: every token arrives once, in order, ünïcödé included ✓. ';
 

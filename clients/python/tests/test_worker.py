@@ -148,15 +148,15 @@ class WorkerTest(unittest.TestCase):
         self.assertLess(len(text(job)), len("a b c d e f g h i j k l"))
 
     def test_heartbeats_keep_a_quiet_agent_s_lease(self) -> None:
-        self.server.lease_s = 0.6
+        self.server.lease_s = 1.5  # generous against a loaded machine: a heartbeat is due every 0.1 s
 
         def thinker(ctx: AgentContext) -> Iterator[Output]:
             yield {"type": "thinking", "text": "hmm"}
-            ctx.sleep(2.0)  # quiet for more than three leases
+            ctx.sleep(3.5)  # quiet for more than two leases
             yield {"type": "token", "text": "42"}
             yield {"type": "done", "output": {"text": "42"}}
 
-        self.worker([Agent("thinker", thinker)], lease=LeaseOptions(heartbeat_s=0.15))
+        self.worker([Agent("thinker", thinker)], lease=LeaseOptions(heartbeat_s=0.1))
         job = self.server.enqueue("thinker", {})
         self.ended(job)
         self.assertEqual(text(job), "42")
