@@ -40,6 +40,8 @@ class FakeJob:
     events: List[Dict[str, Any]] = field(default_factory=list)
     status: str = "queued"
     cancel_requested: bool = False
+    #: usage saved when the job parked (sent with the claim, as a platform that restores it would)
+    usage: Optional[Dict[str, int]] = None
 
 
 @dataclass
@@ -88,9 +90,15 @@ class FakeWorkerServer:
 
     # -- test controls ------------------------------------------------------------------------------------------
 
-    def enqueue(self, agent: str, input: Dict[str, Any], history: Optional[List[Dict[str, Any]]] = None) -> FakeJob:
+    def enqueue(
+        self,
+        agent: str,
+        input: Dict[str, Any],
+        history: Optional[List[Dict[str, Any]]] = None,
+        usage: Optional[Dict[str, int]] = None,
+    ) -> FakeJob:
         with self.lock:
-            job = FakeJob(f"job_{uuid.uuid4().hex[:26].upper()}", agent, input)
+            job = FakeJob(f"job_{uuid.uuid4().hex[:26].upper()}", agent, input, usage=usage)
             for e in history or []:
                 job.events.append(dict(e))
             self.jobs[job.job_id] = job
@@ -185,6 +193,8 @@ class FakeWorkerServer:
                 "history": history,
                 "lease_expires_at": self._iso(lease.expires),
             }
+            if job.usage is not None:
+                answer["usage"] = job.usage
             self.lock.notify_all()
         self._answer(h, 200, answer)
 

@@ -188,6 +188,17 @@ class WorkerTest(unittest.TestCase):
         self.assertEqual(len(self.seqs_of(job)), 2)  # two leases, each numbered from 0
         self.assertTrue(all(s[0] == 0 for s in self.seqs_of(job)))
 
+    def test_usage_sent_with_a_claim_is_the_attempt_s_usage_so_far(self) -> None:
+        def adds(ctx: AgentContext) -> Iterator[Output]:
+            ctx.usage["output_tokens"] += 1
+            yield {"type": "token", "text": "x"}
+            yield {"type": "done", "output": {"text": "x"}}
+
+        self.worker([Agent("adds", adds)])
+        job = self.server.enqueue("adds", {}, usage={"input_tokens": 3, "output_tokens": 7})
+        self.ended(job)
+        self.assertEqual(job.events[-1]["usage"], {"input_tokens": 3, "output_tokens": 8})
+
     # -- failures of the agent -----------------------------------------------------------------------------------
 
     def test_a_raising_agent_ends_with_agent_crashed_and_a_silent_one_with_agent_incomplete(self) -> None:

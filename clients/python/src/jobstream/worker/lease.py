@@ -69,6 +69,8 @@ class LeaseRunner:
             agent=claim.agent,
             lease_id=claim.lease_id,
         )
+        if claim.usage is not None:
+            self.ctx.usage.update(claim.usage)
         self.producer_seq = 0
         self.cancel_reason: Optional[str] = None
         self.lost = False

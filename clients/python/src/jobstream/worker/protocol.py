@@ -17,6 +17,8 @@ class Claim:
     input: Dict[str, Any]
     history: List[Dict[str, Any]]
     lease_expires_at: str
+    #: The attempt's usage so far when the job continues after an answer, if the platform sends it.
+    usage: Optional[Dict[str, int]] = None
 
 
 @dataclass
@@ -52,6 +54,7 @@ class WorkerApi:
             input=dict(c.get("input") or {}),
             history=list(c.get("history") or []),
             lease_expires_at=str(c.get("lease_expires_at", "")),
+            usage=_usage(c.get("usage")),
         )
 
     def append(self, lease_id: str, producer_seq: int, outputs: Sequence[Mapping[str, Any]]) -> Appended:
@@ -96,6 +99,12 @@ def _json(res: Any) -> "tuple[int, Dict[str, Any]]":
     except ValueError:
         body = {}
     return res.status, body if isinstance(body, dict) else {}
+
+
+def _usage(v: Any) -> Optional[Dict[str, int]]:
+    if not isinstance(v, dict):
+        return None
+    return {k: int(v.get(k) or 0) for k in ("input_tokens", "output_tokens")}
 
 
 def _int(v: Any) -> Optional[int]:
