@@ -284,6 +284,26 @@ export function jobStoreConformance(driver: string, factory: JobStoreFactory): v
       for (const j of [...jobs, confirmed, legacy]) await s.transition(j.id, 'failed');
     });
 
+    it('leaves a thread turn to its thread: not listed as undispatched until an answer queues it again', async () => {
+      const s = await make();
+      const at = new Date(Date.UTC(2002, 5, 1)).toISOString();
+      const held = jobRecord({ status: 'queued', created_at: at, updated_at: at, thread_id: 'thr_x' });
+      await s.create(held);
+      const ids = async () => (await s.listUndispatched(new Date(Date.UTC(2002, 5, 2)), 100)).map((j) => j.id);
+      expect(await ids()).not.toContain(held.id);
+      // answered on its attempt (it asked, parked and was queued again by the answer): the sweep finishes its dispatch
+      const answered = jobRecord({
+        status: 'queued',
+        created_at: at,
+        updated_at: at,
+        thread_id: 'thr_x',
+        input_request: { ...inputRequest('req_1', 60_000), answer: { approved: true }, answered_at: at },
+      });
+      await s.create(answered);
+      expect(await ids()).toContain(answered.id);
+      for (const j of [held, answered]) await s.transition(j.id, 'failed');
+    });
+
     it('lists stale jobs oldest first, at most limit', async () => {
       const s = await make();
       // older than anything another test creates, so these are the oldest stale jobs in the store
