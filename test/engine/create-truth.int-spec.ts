@@ -6,6 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
+import { connect } from 'nats';
+import { API_SUBJECTS } from '@jobstream/contracts';
 import { createClient } from '@jobstream/sdk';
 import { WatchdogService } from '../../src/watchdog/watchdog.service.js';
 import { startNatsTestApp, type NatsTestApp } from '../support/nats-app.js';
@@ -70,6 +72,45 @@ describe('a create answered with an error leaves no job that runs (JetStream + R
     expect((await app.api(`/v1/jobs/${next.body.id}/wait?timeout_s=20`)).body.status).toBe('completed');
     const turns = (await app.api(`/v1/threads/${thread}/jobs`)).body.items as { id: string }[];
     expect(turns.map((j) => j.id)).toEqual([next.body.id]);
+  });
+
+  it('batch items and NATS creates whose record write outlives the answer: errors, and nothing runs', async () => {
+    const before = await jobKeys();
+    const clearTombstones = async () => {
+      const keys = await raw.keys('jobstream:abandoned:*');
+      if (keys.length > 0) await raw.del(...keys);
+    };
+    await clearTombstones();
+    await pauseWrites(3_500);
+    const batch = await app.api('/v1/jobs/batch', {
+      body: {
+        jobs: [
+          { agent: 'echo', input: { message: 'item one' } },
+          { agent: 'echo', input: { message: 'two' } },
+        ],
+      },
+    });
+    expect(batch.status).toBe(503); // every item failed: the batch as a whole
+    await waitFor(async () => (await raw.keys('jobstream:abandoned:*')).length === 2, {
+      timeoutMs: 15_000,
+      message: 'both items abandoned',
+    });
+    await clearTombstones();
+    const nc = await connect({ servers: app.nats.url });
+    try {
+      await pauseWrites(3_500);
+      const m = await nc.request(
+        API_SUBJECTS.create,
+        new TextEncoder().encode(JSON.stringify({ agent: 'echo', input: { message: 'over nats' } })),
+        { timeout: 10_000 },
+      );
+      expect(JSON.parse(new TextDecoder().decode(m.data))).toMatchObject({ error: { code: 'service_unavailable' } });
+    } finally {
+      await nc.close();
+    }
+    await abandoned();
+    await sweep();
+    expect(await jobKeys()).toEqual(before);
   });
 
   it('a create whose record is durable answers 201 though its dispatch failed (NATS down); the sweep runs it', async () => {
