@@ -20,7 +20,7 @@ import type { Request } from 'express';
 import { ApiError } from '../common/api-error.js';
 import { AppConfig } from '../config/config.js';
 import { hashKey } from '../config/key-hash.js';
-import type { ShareStore } from '@jobstream/share-store';
+import type { ShareRecord, ShareStore } from '@jobstream/share-store';
 import { SHARE_STORE } from '../engine/engine.constants.js';
 import { verifyShareToken } from '../shares/share-token.js';
 import { DEFAULT_TENANT, PUBLIC_ROUTE, SHARE_TOKEN_ROUTE, STREAM_TOKEN_ROUTE } from './auth.constants.js';
@@ -28,6 +28,8 @@ import { StreamTokenService } from './stream-token.service.js';
 
 export interface AuthedRequest extends Request {
   tenant?: string;
+  /** The share link the request was authorized by (`?share_token=`), if any. */
+  share?: ShareRecord;
 }
 
 export const Public = () => SetMetadata(PUBLIC_ROUTE, true);
@@ -118,7 +120,9 @@ export class ApiKeyGuard implements CanActivate {
       );
     }
     const param = req.params['id'];
-    req.tenant = await verifyShareToken(this.shares, token, typeof param === 'string' ? param : '');
+    const share = await verifyShareToken(this.shares, token, typeof param === 'string' ? param : '');
+    req.tenant = share.tenant;
+    req.share = share;
     return true;
   }
 }

@@ -156,6 +156,7 @@ describe('loadConfig', () => {
       rateLimitCreatePerMin: 600,
       maxStreamsPerTenant: 1_000,
       maxStreams: 10_000,
+      shareMaxStreams: 100,
       shutdownTimeoutMs: 10_000,
     });
     expect(load({ METRICS_TOKEN: '' }).metricsToken).toBeUndefined();
@@ -167,6 +168,7 @@ describe('loadConfig', () => {
       RATE_LIMIT_CREATE_PER_MIN: '0',
       MAX_STREAMS_PER_TENANT: '5',
       MAX_STREAMS: '0',
+      SHARE_MAX_STREAMS: '3',
       SHUTDOWN_TIMEOUT_MS: '5000',
     });
     expect(c).toMatchObject({
@@ -174,6 +176,7 @@ describe('loadConfig', () => {
       rateLimitCreatePerMin: 0,
       maxStreamsPerTenant: 5,
       maxStreams: 0,
+      shareMaxStreams: 3,
       shutdownTimeoutMs: 5000,
     });
   });
@@ -184,6 +187,7 @@ describe('loadConfig', () => {
     );
     expect(() => load({ MAX_STREAMS_PER_TENANT: 'many' })).toThrow(/MAX_STREAMS_PER_TENANT must be an integer/);
     expect(() => load({ MAX_STREAMS: '1.5' })).toThrow(/MAX_STREAMS must be an integer/);
+    expect(() => load({ SHARE_MAX_STREAMS: '-2' })).toThrow(/SHARE_MAX_STREAMS must be an integer/);
     expect(() => load({ SHUTDOWN_TIMEOUT_MS: '10' })).toThrow(/SHUTDOWN_TIMEOUT_MS must be an integer from 1000/);
     try {
       load({ METRICS_TOKEN: 'short-tok' });

@@ -72,6 +72,7 @@ export const apiEnvShape = {
     }),
   RATE_LIMIT_CREATE_PER_MIN: int('RATE_LIMIT_CREATE_PER_MIN', 0, 1_000_000, 600),
   MAX_STREAMS_PER_TENANT: int('MAX_STREAMS_PER_TENANT', 0, 1_000_000, 1_000),
+  SHARE_MAX_STREAMS: int('SHARE_MAX_STREAMS', 0, 1_000_000, 100),
   MAX_STREAMS: int('MAX_STREAMS', 0, 10_000_000, 10_000),
   SHUTDOWN_TIMEOUT_MS: int('SHUTDOWN_TIMEOUT_MS', 1_000, 600_000, 10_000),
   HOT_CACHE_EVENTS: int('HOT_CACHE_EVENTS', 0, 10_000_000, 1_000),
@@ -154,6 +155,8 @@ export class AppConfig extends WorkerConfig {
   readonly maxStreamsPerTenant!: number;
   /** Open SSE streams on one API process. 0 ⇒ no cap. */
   readonly maxStreams!: number;
+  /** Open SSE streams per share link on one API process (they do not count against the owner's cap). 0 ⇒ no cap. */
+  readonly shareMaxStreams!: number;
   /** SIGTERM/SIGINT: the process exits within this, whatever is still running. */
   readonly shutdownTimeoutMs!: number;
   /**
@@ -232,6 +235,7 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
     rateLimitCreatePerMin: v.RATE_LIMIT_CREATE_PER_MIN,
     maxStreamsPerTenant: v.MAX_STREAMS_PER_TENANT,
     maxStreams: v.MAX_STREAMS,
+    shareMaxStreams: v.SHARE_MAX_STREAMS,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     hotCache: {
       events:

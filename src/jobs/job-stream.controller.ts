@@ -5,7 +5,13 @@
  */
 import { Controller, Get, Header, Headers, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { AcceptsShareToken, AcceptsStreamToken, ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
+import {
+  AcceptsShareToken,
+  AcceptsStreamToken,
+  ApiKeyGuard,
+  Tenant,
+  type AuthedRequest,
+} from '../auth/api-key.guard.js';
 import { StreamTokenService, type IssuedStreamToken } from '../auth/stream-token.service.js';
 import { ApiError } from '../common/api-error.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
@@ -65,12 +71,16 @@ export class JobStreamController {
     // cursor (the Last-Event-ID header wins over ?after=), snapshot, type filter, format
     const plan = await this.planner.plan(job, q, lastEventId);
     // no await between this check and writeSse's registration: the cap cannot be overrun by concurrent opens
-    this.limits.assertRoom(tenant);
+    const share = (req as AuthedRequest).share;
+    this.limits.assertRoom(tenant, share?.id);
     for (const [k, v] of Object.entries(plan.headers)) res.setHeader(k, v);
     traceSession(res, 'job.stream', { 'jobstream.job_id': id, 'jobstream.tenant': tenant });
     writeSse(req, res, this.connections, (sink) => this.streams.open(id, plan.start, sink, plan.render), {
       tenant,
       jobId: id,
+      ...(share
+        ? { share: { id: share.id, digest: share.token_digest, expiresAt: Date.parse(share.expires_at) } }
+        : {}),
       retryMs: this.config.sseRetryMs,
       maxBufferBytes: this.config.sseMaxBufferBytes,
     });

@@ -16,6 +16,7 @@ import { StreamPlanner } from './stream-formats/stream-planner.js';
 import { JobsController } from './jobs.controller.js';
 import { JobsNatsController } from './jobs.nats.controller.js';
 import { JobsService } from './jobs.service.js';
+import { ShareStreams } from '../shares/share-streams.js';
 
 @Module({
   controllers: [JobsController, JobStreamController, JobsNatsController],
@@ -55,6 +56,7 @@ import { JobsService } from './jobs.service.js';
     JobStreamService,
     SseConnections,
     StreamLimits,
+    ShareStreams,
     CreateRateLimitGuard,
   ],
   exports: [JobsService, JobStreamService, SseConnections, LIVE_HUB, CreateRateLimitGuard],

@@ -15,7 +15,14 @@ import {
 } from '@jobstream/contracts';
 import { hasCapacity, positionOf, type EventLog, type LiveHub, type LoggedEvent } from '@jobstream/event-log';
 import type { JobControl, JobQueue } from '@jobstream/job-queue';
-import { needsDispatch, newJobRecord, type JobRecord, type JobStore } from '@jobstream/job-store';
+import {
+  IdempotencyConflictError,
+  needsDispatch,
+  newJobRecord,
+  type JobRecord,
+  type JobStore,
+} from '@jobstream/job-store';
+import { abandonCreate } from './create-abandon.js';
 import { ApiError } from '../common/api-error.js';
 import { zodMessage } from '../common/error-mapping.js';
 import { dispatchJob } from '../engine/dispatch.js';
@@ -119,30 +126,42 @@ export class JobsService {
       stored = await this.store.create(record, idem);
     } catch (err) {
       this.hub.release(record.id);
+      // a 503 leaves no job that will run: the write may have landed, or may still (see create-abandon.ts)
+      if (!(err instanceof IdempotencyConflictError)) void abandonCreate(this.store, record);
       throw err;
     }
     const { job, created } = stored;
     if (!created) this.hub.release(record.id); // an earlier create with this Idempotency-Key: not this id
-    // Whatever fails from here on (a 503 to the caller) leaves the job queued and unconfirmed: the watchdog's sweep
-    // dispatches it later, and a retry with the same Idempotency-Key repairs it now (see engine/dispatch.ts).
+    // The record is durable: the answer is 201 (200 for a replay) whatever fails from here on. A dispatch that
+    // fails leaves the job queued and unconfirmed, where the watchdog's sweep dispatches it (engine/dispatch.ts).
     let first: LoggedEvent | null = null;
-    if (created) {
-      this.metrics?.jobTransition('queued');
-      // the confirmation goes on after the answer (the worker confirms the job too; see engine/dispatch.ts)
-      first = await dispatchJob(this.deps, job, true, (err: unknown) =>
-        this.logger.warn({
-          msg: 'dispatch confirmation failed; the worker or the sweep confirms it',
-          job_id: job.id,
-          error: err instanceof Error ? err.message : String(err),
-        }),
-      );
-      this.logger.log({ msg: 'job created', job_id: job.id, tenant, agent: job.agent });
-    } else if (needsDispatch(job)) {
-      await dispatchJob(this.deps, job);
-      this.logger.warn({ msg: 'stranded job dispatched by a retried create', job_id: job.id, tenant });
+    try {
+      if (created) {
+        this.metrics?.jobTransition('queued');
+        // the confirmation goes on after the answer (the worker confirms the job too; see engine/dispatch.ts)
+        first = await dispatchJob(this.deps, job, true, (err: unknown) =>
+          this.logger.warn({
+            msg: 'dispatch confirmation failed; the worker or the sweep confirms it',
+            job_id: job.id,
+            error: err instanceof Error ? err.message : String(err),
+          }),
+        );
+        this.logger.log({ msg: 'job created', job_id: job.id, tenant, agent: job.agent });
+      } else if (needsDispatch(job)) {
+        await dispatchJob(this.deps, job);
+        this.logger.warn({ msg: 'stranded job dispatched by a retried create', job_id: job.id, tenant });
+      }
+      // a new job's last event is the one just appended (no read needed: the answer is a snapshot either way)
+      return { job: toJob(job, first ?? (await this.log.last(job.id))), created };
+    } catch (err) {
+      this.logger.warn({
+        msg: 'job recorded, its dispatch failed; the sweep dispatches it',
+        job_id: job.id,
+        tenant,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      return { job: toJob(job, first), created };
     }
-    // a new job's last event is the one just appended (no read needed: the answer is a snapshot either way)
-    return { job: toJob(job, first ?? (await this.log.last(job.id))), created };
   }
 
   /** The tenant's job record; another tenant's job or an unknown id is a 404. */

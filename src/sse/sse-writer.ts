@@ -21,7 +21,7 @@
 import type { Socket } from 'node:net';
 import type { Request, Response } from 'express';
 import { KEEPALIVE_FRAME, openingFrame } from './sse-frames.js';
-import type { SseConnection, SseConnections } from './sse-connections.js';
+import type { SseConnection, SseConnections, StreamShare } from './sse-connections.js';
 
 export const SSE_HEADERS = {
   'Content-Type': 'text/event-stream',
@@ -90,6 +90,8 @@ export interface SseSource {
 export interface SseWriteOptions {
   tenant: string;
   jobId: string;
+  /** The share link the stream is opened with, if any. */
+  share?: StreamShare;
   retryMs: number;
   maxBufferBytes: number;
   /** Called after the response has ended, whatever the reason. */
@@ -118,6 +120,7 @@ function onResClose(this: StreamRes): void {
 export class SseStream implements SseConnection, SseSink, SseObserver {
   readonly tenant: string;
   readonly jobId: string;
+  readonly share?: StreamShare;
   private closed = false;
   private subscription: { unsubscribe(): void } | null = null;
   private drainWaiters: (() => void)[] | null = null;
@@ -139,6 +142,7 @@ export class SseStream implements SseConnection, SseSink, SseObserver {
   ) {
     this.tenant = opts.tenant;
     this.jobId = opts.jobId;
+    if (opts.share) this.share = opts.share;
   }
 
   /** Sends the head and the opening frame, registers, and subscribes to the source. */
@@ -199,7 +203,7 @@ export class SseStream implements SseConnection, SseSink, SseObserver {
     return this.write(KEEPALIVE_FRAME);
   }
 
-  end(reason: 'done' | 'shutdown' | 'slow' | 'error'): void {
+  end(reason: 'done' | 'shutdown' | 'slow' | 'error' | 'revoked'): void {
     if (this.closed) return;
     if (reason === 'slow') {
       this.pending = '';

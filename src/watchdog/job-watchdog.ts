@@ -22,8 +22,9 @@
  * its `attempt` event and writing the store) is ended on the log's attempt.
  *
  * **Stranded dispatches.** The same sweep re-dispatches `queued` jobs whose dispatch was never confirmed (a create
- * that failed after storing the record) once they are `dispatchGraceMs` old — idempotently, see
- * `engine/dispatch.ts` — so no job stays `queued` forever.
+ * whose dispatch failed after its record was stored, and answered 201) once they are `dispatchGraceMs` old —
+ * idempotently, see `engine/dispatch.ts` — so no job stays `queued` forever. A thread's turn is not listed: its
+ * thread starts it (`needsDispatch`).
  *
  * Interactive jobs (v1.1): a job `waiting_for_input` holds no worker and sends no heartbeat; it is never stale.
  * {@link JobWatchdog.sweepInputs} ends the ones whose open request passed its `expires_at` (from the store's

@@ -385,6 +385,7 @@ export class JobRunner {
         // the queue still holds the job; a missed heartbeat only matters if it lasts 2 × the stall timeout
         this.logger.warn({ msg: 'heartbeat failed', job_id: jobId, error: errorMessage(err) });
       });
+      if (state.cancelReason === null) this.noticeRecordedCancel(jobId, state);
     }, this.opts.workingIntervalMs);
     keepalive.unref();
     try {
@@ -392,6 +393,26 @@ export class JobRunner {
     } finally {
       clearInterval(keepalive);
     }
+  }
+
+  /**
+   * The cancel message to this worker is one core-NATS message, so it can be lost; the API records the cancel in
+   * the store first, and each heartbeat reads it back (one read per `workingIntervalMs`), so the job still ends
+   * `cancelled`.
+   */
+  private noticeRecordedCancel(jobId: string, state: Running): void {
+    this.store.get(jobId).then(
+      (rec) => {
+        const reason = rec?.cancel_reason;
+        if (reason == null || state.cancelReason !== null) return;
+        this.logger.log({ msg: 'cancel seen in the store (its message did not arrive)', job_id: jobId });
+        state.cancelReason = reason;
+        state.abort.abort(new Error(`cancelled: ${reason}`));
+      },
+      () => {
+        /* an outage: the heartbeat reports it; the next tick reads again */
+      },
+    );
   }
 
   private async runAgentAlive(

@@ -157,6 +157,13 @@ export interface JobStore {
    * refuse active jobs first.
    */
   delete(id: string): Promise<boolean>;
+  /**
+   * Undoes a `create` whose outcome is unknown (it failed, but may have been applied, or may still be): a create
+   * of `job.id` that arrives later is refused (a tombstone kept `idempotencyTtlMs`), and a record that did land is
+   * removed — with its idempotency key, so a retry with that key creates the job anew — while it is still `queued`
+   * and undispatched. `'kept'` when it landed and was dispatched or moved on meanwhile (it is a live job then).
+   */
+  abandon(job: JobRecord): Promise<'absent' | 'removed' | 'kept'>;
   /** Checks the backing service answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -2,6 +2,7 @@
 import { isTerminalStatus, type JobStatus } from '@jobstream/contracts';
 import {
   IdempotencyConflictError,
+  JobStoreUnavailableError,
   type IdempotencyInput,
   type JobPatch,
   type JobRecord,
@@ -55,6 +56,8 @@ export class MemoryJobStore implements JobStore {
   private readonly active = new Set<string>();
   /** Ids of queued jobs whose dispatch is unconfirmed, for `listUndispatched`. */
   private readonly undispatched = new Set<string>();
+  /** Ids whose create was abandoned (see `abandon`), until when. */
+  private readonly abandoned = new Map<string, number>();
   /** Ids of jobs waiting for input, for `listInputExpired`. */
   private readonly waiting = new Set<string>();
   private readonly timer: NodeJS.Timeout;
@@ -69,6 +72,8 @@ export class MemoryJobStore implements JobStore {
 
   async create(job: JobRecord, idempotency?: IdempotencyInput): Promise<{ job: JobRecord; created: boolean }> {
     this.sweep();
+    if ((this.abandoned.get(job.id) ?? 0) > this.now())
+      throw new JobStoreUnavailableError(`the create of ${job.id} was abandoned`);
     if (idempotency) {
       const k = `${job.tenant}\u0000${idempotency.key}`;
       const seen = this.idem.get(k);
@@ -172,6 +177,15 @@ export class MemoryJobStore implements JobStore {
     return out.slice(0, Math.max(1, Math.floor(limit))).map(clone);
   }
 
+  async abandon(job: JobRecord): Promise<'absent' | 'removed' | 'kept'> {
+    this.abandoned.set(job.id, this.now() + this.opts.idempotencyTtlMs);
+    const j = this.jobs.get(job.id);
+    if (!j) return 'absent';
+    if (j.status !== 'queued' || j.dispatched_at !== null) return 'kept';
+    await this.delete(job.id);
+    return 'removed';
+  }
+
   async delete(id: string): Promise<boolean> {
     const j = this.jobs.get(id);
     if (!j) return false;
@@ -225,6 +239,10 @@ export class MemoryJobStore implements JobStore {
     for (const [k, e] of this.idem) {
       if (e.expiresAt > now) break;
       this.idem.delete(k);
+    }
+    for (const [id, until] of this.abandoned) {
+      if (until > now) break;
+      this.abandoned.delete(id);
     }
     while (this.finishedHead < this.finished.length) {
       const f = this.finished[this.finishedHead]!;

@@ -8,6 +8,7 @@ import { newJobRecord } from '../transitions.js';
 import {
   IdempotencyConflictError,
   InvalidListCursorError,
+  JobStoreUnavailableError,
   type InputRequestRecord,
   type JobRecord,
   type JobStore,
@@ -282,6 +283,49 @@ export function jobStoreConformance(driver: string, factory: JobStoreFactory): v
       await s.transition(jobs[0]!.id, 'running');
       expect(await ids(new Date(Date.UTC(2002, 0, 2)))).toEqual([]);
       for (const j of [...jobs, confirmed, legacy]) await s.transition(j.id, 'failed');
+    });
+
+    it('leaves a thread turn to its thread: not listed as undispatched until an answer queues it again', async () => {
+      const s = await make();
+      const at = new Date(Date.UTC(2002, 5, 1)).toISOString();
+      const held = jobRecord({ status: 'queued', created_at: at, updated_at: at, thread_id: 'thr_x' });
+      await s.create(held);
+      const ids = async () => (await s.listUndispatched(new Date(Date.UTC(2002, 5, 2)), 100)).map((j) => j.id);
+      expect(await ids()).not.toContain(held.id);
+      // answered on its attempt (it asked, parked and was queued again by the answer): the sweep finishes its dispatch
+      const answered = jobRecord({
+        status: 'queued',
+        created_at: at,
+        updated_at: at,
+        thread_id: 'thr_x',
+        input_request: { ...inputRequest('req_1', 60_000), answer: { approved: true }, answered_at: at },
+      });
+      await s.create(answered);
+      expect(await ids()).toContain(answered.id);
+      for (const j of [held, answered]) await s.transition(j.id, 'failed');
+    });
+
+    it('abandons a create of unknown outcome: a late create is refused, a landed undispatched one removed', async () => {
+      const s = await make();
+      // not landed yet: the tombstone refuses it when it arrives
+      const late = jobRecord();
+      expect(await s.abandon(late)).toBe('absent');
+      await expect(s.create(late)).rejects.toBeInstanceOf(JobStoreUnavailableError);
+      expect(await s.get(late.id)).toBeNull();
+      // landed, never dispatched: removed with its idempotency key, so a retry with the key creates the job anew
+      const fp = { key: `abandon-${late.id}`, fingerprint: 'f' };
+      const landed = jobRecord({ idempotency_key: fp.key });
+      expect((await s.create(landed, fp)).created).toBe(true);
+      expect(await s.abandon(landed)).toBe('removed');
+      expect(await s.get(landed.id)).toBeNull();
+      expect((await s.listUndispatched(new Date(Date.now() + 60_000), 1000)).map((j) => j.id)).not.toContain(landed.id);
+      const retry = jobRecord({ idempotency_key: fp.key });
+      expect(await s.create(retry, fp)).toMatchObject({ created: true, job: { id: retry.id } });
+      // dispatched meanwhile: a live job, kept
+      await s.update(retry.id, { dispatched_at: new Date().toISOString() });
+      expect(await s.abandon(retry)).toBe('kept');
+      expect((await s.get(retry.id))?.status).toBe('queued');
+      await s.transition(retry.id, 'cancelled');
     });
 
     it('lists stale jobs oldest first, at most limit', async () => {
