@@ -10,7 +10,7 @@ import type { EventLogUsage, HotCacheStats } from '@jobstream/event-log';
 import type { SseStats } from '../sse/sse-connections.js';
 import type { RunnerMetrics } from '../worker-core/job-lifecycle/index.js';
 
-export type LimitName = 'create_rate' | 'tenant_streams' | 'global_streams' | 'event_memory';
+export type LimitName = 'create_rate' | 'tenant_streams' | 'global_streams' | 'event_memory' | 'log_bytes_quota';
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const JOB_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
@@ -34,6 +34,7 @@ export class Metrics implements RunnerMetrics {
   private readonly jobRunDuration: Histogram<'agent' | 'status'>;
   private readonly threadTurns: Counter<'if_busy' | 'outcome'>;
   private readonly limitRejections: Counter<'limit'>;
+  private readonly jobsLimited: Counter<'code'>;
   private readonly streamReadRetries: Counter;
 
   constructor() {
@@ -195,9 +196,15 @@ export class Metrics implements RunnerMetrics {
       labelNames: ['if_busy', 'outcome'],
       registers,
     });
+    this.jobsLimited = new Counter({
+      name: 'jobstream_jobs_limited_total',
+      help: 'jobs this process ended by a limit (event_too_large, too_many_bytes, quota_exceeded, event_log_full)',
+      labelNames: ['code'],
+      registers,
+    });
     this.limitRejections = new Counter({
       name: 'jobstream_limit_rejections_total',
-      help: 'requests refused by a limit (create_rate, tenant_streams, global_streams, event_memory)',
+      help: 'requests refused by a limit (create_rate, tenant_streams, global_streams, event_memory = the event log is full, log_bytes_quota)',
       labelNames: ['limit'],
       registers,
     });
@@ -251,6 +258,10 @@ export class Metrics implements RunnerMetrics {
 
   threadTurn(ifBusy: string, outcome: 'started' | 'queued' | 'rejected'): void {
     this.threadTurns.inc({ if_busy: ifBusy, outcome });
+  }
+
+  jobLimited(code: string): void {
+    this.jobsLimited.inc({ code });
   }
 
   limitRejected(limit: LimitName): void {

@@ -22,6 +22,7 @@ import {
 } from '@jobstream/contracts';
 import type { EventLog } from '@jobstream/event-log';
 import { newJobRecord, type JobStore } from '@jobstream/job-store';
+import { LogRoom } from '../limits/log-room.js';
 import type { ShareStore } from '@jobstream/share-store';
 import { newThreadRecord, type ThreadRecord, type ThreadStore } from '@jobstream/thread-store';
 import { ApiError } from '../common/api-error.js';
@@ -49,6 +50,7 @@ export class ThreadsService {
     @Inject(SHARE_STORE) private readonly shares: ShareStore,
     private readonly jobs: JobsService,
     @Optional() private readonly metrics?: Metrics,
+    @Optional() private readonly room?: LogRoom,
   ) {
     this.advancer = new ThreadAdvancer(threads, store, queue);
   }
@@ -126,6 +128,7 @@ export class ThreadsService {
     if (ifBusy === 'enqueue' && thread.pending.length >= THREAD_MAX_WAITING) {
       throw new ApiError(409, 'thread_busy', `${THREAD_MAX_WAITING} turns are already waiting in this thread`);
     }
+    await this.room?.check(tenant); // a full log (503) or the tenant's log-bytes quota (429)
     const id = newJobId();
     const record = newJobRecord({
       id,

@@ -90,6 +90,7 @@ export function capEvent(event: AgentEvent, maxEventBytes: number): CappedEvent 
 
 function splitTextEvent(event: TextEvent, maxEventBytes: number): AgentEvent[] {
   const text = event.text;
+  if (typeof text !== 'string') return [event]; // malformed: the log refuses it (InvalidEventError)
   // the common case, a short token: no measuring at all (an escaped UTF-16 unit is at most 6 bytes)
   if (text.length * 6 + 512 + STAMP_RESERVE_BYTES <= maxEventBytes) return [event];
   const envelope = jsonBytes({ ...event, text: '' }) + STAMP_RESERVE_BYTES; // includes the text's quotes
