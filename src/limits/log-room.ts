@@ -30,9 +30,14 @@ export class LogRoom {
     if (hasCapacity(this.log) && !this.log.hasRoom()) {
       this.logger.warn({ msg: 'job refused: the event log is full', tenant, usage: this.log.usage() });
       this.metrics?.limitRejected('event_memory');
-      throw new ApiError(503, 'service_unavailable', 'the event log is full with running jobs; retry shortly', {
-        'Retry-After': '5',
-      });
+      throw new ApiError(
+        503,
+        'service_unavailable',
+        'the event log is full with running jobs (JETSTREAM_MAX_BYTES, or the embedded memory budget); retry shortly',
+        {
+          'Retry-After': '5',
+        },
+      );
     }
     const quota = this.config.tenantLogBytesQuota;
     if (quota <= 0) return;
