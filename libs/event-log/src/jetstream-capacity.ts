@@ -107,7 +107,8 @@ export class JetStreamCapacity {
     return this.bytes + this.since;
   }
 
-  private fits(size: number): boolean {
+  /** `admits` without re-reading: the synchronous common case. */
+  fits(size: number): boolean {
     return this.used() + size <= this.maxBytes - this.reserve;
   }
 }

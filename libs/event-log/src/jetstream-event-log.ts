@@ -380,7 +380,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCap
       const size = data.length + subject.length + MESSAGE_OVERHEAD_BYTES;
       const terminal = isTerminalEvent(event);
       // a terminal event always gets the reserve: every job can end, however full the log
-      if (!terminal && !(await this.capacity.admits(size))) throw this.full();
+      if (!terminal && !this.capacity.fits(size) && !(await this.capacity.admits(size))) throw this.full();
       let ack;
       try {
         ack = await this.publishInTurn(subject, data, {
