@@ -18,22 +18,23 @@ function setup(opts: Partial<JobRunnerOptions> = {}, agents: Agent[] = [new Echo
     metrics: { jobTransition: () => {}, jobRunFinished: () => {}, jobLimited: (c) => limited.push(c) },
     ...opts,
   });
-  const run = async (tenant: string, agent: string, input: Record<string, unknown>) => {
-    const job = newJobRecord({ id: newJobId(), tenant, agent, input, metadata: null });
-    await store.create(job);
-    const q: QueuedJob = {
-      jobId: job.id,
+  const deliver = (jobId: string): Promise<void> =>
+    runner.handle({
+      jobId,
       deliveries: 1,
       working: () => {},
       ack: async () => {},
       release: async () => {},
       abandon: () => {},
-    };
-    await runner.handle(q);
+    } satisfies QueuedJob);
+  const run = async (tenant: string, agent: string, input: Record<string, unknown>) => {
+    const job = newJobRecord({ id: newJobId(), tenant, agent, input, metadata: null });
+    await store.create(job);
+    await deliver(job.id);
     const events = (await log.read(job.id, START, 100_000)).map((e) => e.event);
     return { id: job.id, events, last: events[events.length - 1] as JobEvent, record: await store.get(job.id) };
   };
-  return { log, store, runner, run, limited };
+  return { log, store, runner, run, deliver, limited };
 }
 
 const scripted = (events: AgentEvent[]): Agent => ({
@@ -95,5 +96,29 @@ describe('the runner applies the size caps to every agent', () => {
     // a next job of the greedy tenant that slipped past the API's check ends at its first event
     const again = await run('greedy', 'echo', { message: 'one more' });
     expect(again.last).toMatchObject({ type: 'error', code: 'quota_exceeded' });
+  });
+
+  it('continues echo after a question with the text, not the events, already in the log (a split token counts once)', async () => {
+    const { run, deliver, store, log } = setup({ maxEventBytes: 4096 });
+    const message = `${'A'.repeat(20_000)} b c`;
+    const first = await run('t', 'echo', { message, ask: { after: 1 } });
+    expect(first.record?.status).toBe('waiting_for_input');
+    expect(first.events.filter((e) => e.type === 'token').length).toBeGreaterThan(4); // one echo token, split
+    const rec = (await store.get(first.id))!;
+    const req = rec.input_request!;
+    await store.transition(first.id, 'queued', {
+      from: ['waiting_for_input'],
+      patch: { input_request: { ...req, answer: { approved: true }, answered_at: new Date().toISOString() } },
+    });
+    await log.append(first.id, {
+      event: { type: 'input_received', request_id: req.request_id, input: { approved: true } },
+      attempt: 1,
+    });
+    await log.append(first.id, { event: { type: 'status', status: 'queued' }, attempt: 1 });
+    await deliver(first.id);
+    const events = (await log.read(first.id, START, 1000)).map((e) => e.event);
+    const text = events.map((e) => (e.type === 'token' ? e.text : '')).join('');
+    expect(text).toBe(message);
+    expect(events.at(-1)).toMatchObject({ type: 'done', usage: { output_tokens: 3 } });
   });
 });
