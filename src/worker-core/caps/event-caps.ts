@@ -98,29 +98,6 @@ function splitTextEvent(event: TextEvent, maxEventBytes: number): AgentEvent[] {
   return pieces.length === 1 ? [event] : pieces.map((t) => ({ ...event, text: t }));
 }
 
-/**
- * One job's running total of bytes in the log against MAX_JOB_BYTES. `fits` is asked before an event is
- * appended (with its bytes as {@link eventBytes} estimates them), `add` after.
- */
-export class JobByteBudget {
-  constructor(
-    readonly maxJobBytes: number,
-    private used = 0,
-  ) {}
-
-  get bytes(): number {
-    return this.used;
-  }
-
-  fits(bytes: number): boolean {
-    return this.used + bytes <= this.maxJobBytes;
-  }
-
-  add(bytes: number): void {
-    this.used += bytes;
-  }
-}
-
 /** The bytes an agent event will take once stamped and stored (an upper bound: the stamp's reserve). */
 export function eventBytes(event: AgentEvent): number {
   return jsonBytes(event) + STAMP_RESERVE_BYTES;
