@@ -89,7 +89,7 @@ export class Metrics implements RunnerMetrics {
     });
     new Gauge({
       name: 'jobstream_embedded_event_log',
-      help: 'embedded engine: what the in-memory event log holds against EMBEDDED_MAX_EVENTS / EMBEDDED_MAX_BYTES (bytes as estimated)',
+      help: 'what the event log holds against its bounds: embedded engine, EMBEDDED_MAX_EVENTS / EMBEDDED_MAX_BYTES (bytes as estimated); JetStream, the events stream against JETSTREAM_MAX_BYTES (max_events 0)',
       labelNames: ['measure'],
       registers,
       collect() {
