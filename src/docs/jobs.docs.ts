@@ -98,8 +98,12 @@ export const ApiJobsDocs = {
       err(413, 'payload_too_large: body over the limit (1 MiB)'),
       err(415, 'unsupported_media_type: a JSON body in a charset other than UTF-8'),
       err(
+        429,
+        "quota_exceeded: the tenant's events in the log have reached its log-bytes quota (TENANT_LOG_BYTES_QUOTA); with Retry-After (when its oldest counted events expire)",
+      ),
+      err(
         503,
-        'service_unavailable: a dependency is down, or (embedded engine) running jobs fill the event memory budget; with Retry-After',
+        'service_unavailable: a dependency is down, or the event log is full with running jobs (JETSTREAM_MAX_BYTES; embedded engine: its memory budget); with Retry-After',
       ),
     ),
   list: () =>

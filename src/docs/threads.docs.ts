@@ -78,6 +78,11 @@ export const ApiThreadsDocs = {
       err(400, "invalid_request: input does not fit the thread's agent"),
       err(404, 'unknown thread'),
       err(409, 'thread_busy (if_busy: reject) / idempotency_conflict'),
+      err(429, "quota_exceeded: the tenant's events in the log have reached its log-bytes quota; with Retry-After"),
+      err(
+        503,
+        'service_unavailable: a dependency is down, or the event log is full with running jobs; with Retry-After',
+      ),
     ),
   turns: () =>
     applyDecorators(

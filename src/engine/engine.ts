@@ -32,6 +32,7 @@ export function createEmbeddedEngine(config: CommonConfig): Engine {
   });
   const rawJobStore = new MemoryJobStore({
     retentionMs: config.jobRetentionMs,
+    logRetentionMs: config.eventRetentionMs,
     idempotencyTtlMs: config.idempotencyTtlMs,
   });
   const jobQueue = new MemoryJobQueue();

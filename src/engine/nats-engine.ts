@@ -59,6 +59,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
     const eventLog = await JetStreamEventLog.create({
       nc,
       retentionMs: config.eventRetentionMs,
+      maxBytes: config.jetstreamMaxBytes,
       replicas,
       timeoutMs: 2_000,
       logger: warn,
@@ -73,7 +74,11 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
     closers.push(() => jobQueue.close());
     const jobControl = await NatsJobControl.create({ nc, logger: warn });
     closers.push(() => jobControl.close());
-    const storeOpts = { retentionMs: config.jobRetentionMs, idempotencyTtlMs: config.idempotencyTtlMs };
+    const storeOpts = {
+      retentionMs: config.jobRetentionMs,
+      logRetentionMs: config.eventRetentionMs,
+      idempotencyTtlMs: config.idempotencyTtlMs,
+    };
     let rawJobStore: JobStore;
     let threadStore: ThreadStore;
     let shareStore: ShareStore;

@@ -13,7 +13,7 @@ import {
   type JobEvent,
   type JobStatus,
 } from '@jobstream/contracts';
-import { hasCapacity, positionOf, type EventLog, type LiveHub, type LoggedEvent } from '@jobstream/event-log';
+import { positionOf, type EventLog, type LiveHub, type LoggedEvent } from '@jobstream/event-log';
 import type { JobControl, JobQueue } from '@jobstream/job-queue';
 import {
   IdempotencyConflictError,
@@ -28,6 +28,7 @@ import { zodMessage } from '../common/error-mapping.js';
 import { dispatchJob } from '../engine/dispatch.js';
 import { EVENT_LOG, JOB_CONTROL, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
 import { Metrics } from '../metrics/metrics.service.js';
+import { LogRoom } from '../limits/log-room.js';
 import { cursorOf } from '../sse/sse-frames.js';
 import { cancelledDedupId, endJob, type JobEnding } from '../worker-core/job-lifecycle/index.js';
 import { JobStreamService, type StreamStart } from './job-stream.service.js';
@@ -73,6 +74,7 @@ export class JobsService {
     @Inject(LIVE_HUB) private readonly hub: LiveHub<string>,
     private readonly streams: JobStreamService,
     @Optional() private readonly metrics?: Metrics,
+    @Optional() private readonly room?: LogRoom,
   ) {}
 
   private get deps() {
@@ -95,17 +97,8 @@ export class JobsService {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_RE.test(idempotencyKey)) {
       throw ApiError.invalid('Idempotency-Key must be 1 to 255 visible ASCII characters');
     }
-    // the embedded engine's memory budget: no new work while running jobs alone fill it (finished ones are evicted)
-    if (hasCapacity(this.log) && !this.log.hasRoom()) {
-      this.logger.warn({ msg: 'job refused: event memory budget full', tenant, usage: this.log.usage() });
-      this.metrics?.limitRejected('event_memory');
-      throw new ApiError(
-        503,
-        'service_unavailable',
-        'the server is at its event memory budget with running jobs; retry shortly',
-        { 'Retry-After': '5' },
-      );
-    }
+    // a full log (503) or a tenant at its log-bytes quota (429): no new work
+    await this.room?.check(tenant);
     const record = newJobRecord({
       id: newJobId(),
       tenant,

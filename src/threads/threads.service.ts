@@ -23,6 +23,7 @@ import {
 import type { EventLog } from '@jobstream/event-log';
 import { newJobRecord, type JobRecord, type JobStore } from '@jobstream/job-store';
 import { abandonCreate } from '../jobs/create-abandon.js';
+import { LogRoom } from '../limits/log-room.js';
 import type { ShareStore } from '@jobstream/share-store';
 import { newThreadRecord, type ThreadRecord, type ThreadStore } from '@jobstream/thread-store';
 import { ApiError } from '../common/api-error.js';
@@ -50,6 +51,7 @@ export class ThreadsService {
     @Inject(SHARE_STORE) private readonly shares: ShareStore,
     private readonly jobs: JobsService,
     @Optional() private readonly metrics?: Metrics,
+    @Optional() private readonly room?: LogRoom,
   ) {
     this.advancer = new ThreadAdvancer(threads, store, queue);
   }
@@ -127,6 +129,7 @@ export class ThreadsService {
     if (ifBusy === 'enqueue' && thread.pending.length >= THREAD_MAX_WAITING) {
       throw new ApiError(409, 'thread_busy', `${THREAD_MAX_WAITING} turns are already waiting in this thread`);
     }
+    await this.room?.check(tenant); // a full log (503) or the tenant's log-bytes quota (429)
     const id = newJobId();
     const record = newJobRecord({
       id,

@@ -19,8 +19,10 @@
  *   delivered to the listener in seq order, at most once. Delivery may skip events (a broker reconnect, a slow
  *   consumer): consumers detect gaps by `seq` and backfill with `read` (see {@link Sequencer}).
  * - **Delete.** `delete(jobId)` removes all of one job's events and nothing of other jobs.
- * - **Retention.** Events older than the configured retention (or beyond the driver's size bound, oldest first)
- *   are removed; `first` then reports the oldest retained event.
+ * - **Retention.** Events older than the configured retention are removed; `first` then reports the oldest retained
+ *   event. Never because of volume: a full log refuses non-terminal appends with {@link EventLogFullError} (a terminal
+ *   event still fits) and says it has no room for new jobs ({@link EventLogCapacity}); running jobs' events stay.
+ *   (The memory driver may evict whole *finished* jobs nobody is streaming to make room; see memory-event-log.ts.)
  * - **Acknowledged means kept; never number over a hole.** A driver instance remembers, per job, the highest seq
  *   it appended and got acknowledged. If it finds the job's last event older than that (a broker failover rolled
  *   acknowledged events back), the log has a *hole* and the append is refused with {@link LogRollbackError}
@@ -170,8 +172,10 @@ export class EventLogUnavailableError extends Error {
 }
 
 /**
- * The log refused a non-terminal append because its memory budget is spent on jobs that have not ended (embedded
- * engine only). The runner ends the job with an `error` event; terminal appends are never refused this way.
+ * The log refused a non-terminal append because it is full: the embedded engine's memory budget is spent on jobs that
+ * have not ended, or the JetStream stream reached its size minus the reserve kept for terminal events. Nothing was
+ * evicted to make room. The runner ends the job with `error` `event_log_full`; terminal appends are never refused
+ * this way.
  */
 export class EventLogFullError extends Error {
   override readonly name = 'EventLogFullError';
@@ -188,7 +192,7 @@ export interface EventLogUsage {
   maxBytes: number;
 }
 
-/** An optional ability of a driver with a bounded memory budget (the memory driver). */
+/** An optional ability of a bounded driver (the memory driver's budget, the JetStream stream's size). */
 export interface EventLogCapacity {
   /** Room for a new job (the API answers 503 + Retry-After otherwise). */
   hasRoom(): boolean;

@@ -3,7 +3,9 @@
  * (`jobstream.events.<jobId>`), `pos` = the stream sequence everywhere (appends, reads, live delivery).
  *
  * Design:
- * - **Stream.** File storage, `max_age` = retention, `max_bytes` / `max_msg_size` with discard-old, a
+ * - **Stream.** File storage, `max_age` = retention, `max_bytes` / `max_msg_size` with **discard-new** (an event
+ *   leaves only by age or its job's deletion, never because others wrote a lot; see jetstream-capacity.ts for how a
+ *   full stream refuses non-terminal appends while terminal ones still fit), a
  *   `duplicate_window` (≤ retention) for `dedupId`s (sent as `Nats-Msg-Id`), `allow_direct` for cheap gets, and a
  *   **republish** of every stored message from `jobstream.events.>` to `jobstream.live.>`. Created or updated at
  *   {@link JetStreamEventLog.create} (idempotent; concurrent processes converge).
@@ -42,6 +44,7 @@ import {
   type EventPosition,
 } from '@jobstream/contracts';
 import {
+  EventLogFullError,
   EventLogUnavailableError,
   JobLogClosedError,
   LOG_ROLLBACK_REASON,
@@ -50,11 +53,14 @@ import {
   type AppendInput,
   type EventListener,
   type EventLog,
+  type EventLogCapacity,
   type EventLogReaders,
+  type EventLogUsage,
   type EventReader,
   type LiveSubscription,
   type LoggedEvent,
 } from './event-log.port.js';
+import { JetStreamCapacity, MESSAGE_OVERHEAD_BYTES } from './jetstream-capacity.js';
 import { JetStreamDirectGet, type DirectQuery } from './jetstream-direct-get.js';
 import { LeanOrderedReader } from './lean-ordered-reader.js';
 import { JetStreamPublisher, type LeanPublishOptions, type PublishAck } from './jetstream-publisher.js';
@@ -79,8 +85,12 @@ export interface JetStreamEventLogOptions {
   nc?: NatsConnection;
   /** How long events stay (ms): the stream's `max_age`. */
   retentionMs: number;
-  /** Stream size bound in bytes (oldest events go first); default 1 GiB. */
+  /** Stream size in bytes (JETSTREAM_MAX_BYTES; discard new: a full stream refuses appends); default 1 GiB. */
   maxBytes?: number;
+  /** Bytes below `maxBytes` kept for terminal events (see jetstream-capacity.ts); default 5 % of it. */
+  reserveBytes?: number;
+  /** How often the stream's size is read (ms); default 1000. */
+  capacityPollMs?: number;
   /** Largest event in bytes; default 1 MiB. */
   maxMsgSize?: number;
   /** Window in which a `dedupId` is remembered (ms); default 2 min, at most the retention. */
@@ -142,6 +152,12 @@ function isNotFound(err: unknown): boolean {
   return natsCode(err) === '404' || apiErrCode(err) === 10037;
 }
 
+/** The stream is at `max_bytes` (discard new): JetStream's "maximum bytes exceeded" (a store error, 10077). */
+function isStreamFull(err: unknown): boolean {
+  const api = typeof err === 'object' && err !== null ? (err as NatsError).api_error : undefined;
+  return api?.err_code === 10077 && /maximum (bytes|messages)/i.test(api.description ?? '');
+}
+
 /** JetStream API answers that are about the request itself, not about the service being unavailable now. */
 const PERMANENT_API_ERRORS = new Set([
   10054, // message size exceeds the stream's max_msg_size
@@ -188,7 +204,7 @@ function parseStored(data: Uint8Array, pos: number): StoredEvent {
 
 export { natsSequenceIn, rawNatsSequence } from './nats-sequence-header.js';
 
-export class JetStreamEventLog implements EventLog, EventLogReaders {
+export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCapacity {
   /** Appends' publishes (acks muxed on one inbox, one timeout sweeper): see jetstream-publisher.ts. */
   private readonly publisher: JetStreamPublisher;
   /**
@@ -206,6 +222,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
   private readonly stream: string;
   private readonly cacheSize: number;
   private readonly leaderReads: boolean;
+  private readonly capacity: JetStreamCapacity;
   private closed = false;
 
   private constructor(
@@ -219,6 +236,12 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     this.leaderReads = opts.leaderReads ?? (opts.replicas ?? 1) > 1;
     this.publisher = new JetStreamPublisher(nc, opts.timeoutMs ?? 5_000);
     this.getter = new JetStreamDirectGet(nc, this.stream, opts.timeoutMs ?? 5_000, this.leaderReads);
+    this.capacity = new JetStreamCapacity(jsm, {
+      stream: this.stream,
+      maxBytes: opts.maxBytes ?? 1024 ** 3,
+      ...(opts.reserveBytes !== undefined ? { reserveBytes: opts.reserveBytes } : {}),
+      ...(opts.capacityPollMs !== undefined ? { pollMs: opts.capacityPollMs } : {}),
+    });
   }
 
   /** Connects (unless given `nc`), creates or updates the stream, and returns the log. */
@@ -243,7 +266,13 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     try {
       const jsm = await nc.jetstreamManager({ timeout: opts.timeoutMs ?? 5_000 });
       const log = new JetStreamEventLog(nc, jsm, owns, opts);
-      await log.ensureStream();
+      try {
+        await log.ensureStream();
+        await log.capacity.refresh();
+      } catch (err) {
+        log.capacity.close();
+        throw err;
+      }
       return log;
     } catch (err) {
       if (owns) await nc.close().catch(() => {});
@@ -260,7 +289,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
       subjects: [EVENTS_SUBJECT_WILDCARD],
       storage: 'file' as StreamConfig['storage'],
       retention: 'limits' as StreamConfig['retention'],
-      discard: 'old' as StreamConfig['discard'],
+      discard: 'new' as StreamConfig['discard'],
       max_age: ms(retention),
       max_bytes: this.opts.maxBytes ?? 1024 ** 3,
       max_msg_size: this.opts.maxMsgSize ?? 1024 ** 2,
@@ -347,13 +376,24 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
       const event = stampEvent(jobId, seq, input);
       const expected = state.terminal ? NEVER : state.pos;
       const json = JSON.stringify(event);
+      const data = encoder.encode(json);
+      const size = data.length + subject.length + MESSAGE_OVERHEAD_BYTES;
+      const terminal = isTerminalEvent(event);
+      // a terminal event always gets the reserve: every job can end, however full the log
+      if (!terminal && !this.capacity.fits(size) && !(await this.capacity.admits(size))) throw this.full();
       let ack;
       try {
-        ack = await this.publishInTurn(subject, encoder.encode(json), {
+        ack = await this.publishInTurn(subject, data, {
           msgID: input.dedupId,
           lastSubjectSequence: expected,
         });
       } catch (err) {
+        if (isStreamFull(err)) {
+          this.cache.delete(jobId);
+          // past the reserve (several writers between two reads): a terminal append waits for room (retried)
+          if (!terminal) throw this.full();
+          throw new EventLogUnavailableError(`event log full: ${(err as Error).message}`, { cause: err });
+        }
         if (apiErrCode(err) === WRONG_LAST_SEQUENCE) {
           if (state.terminal) throw new JobLogClosedError(jobId, state.terminal);
           this.cache.delete(jobId);
@@ -373,6 +413,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
         this.noteAcked(jobId, stored.event.seq);
         return stored;
       }
+      this.capacity.noteAppended(size);
       const logged = new StoredEvent(json, ack.seq, event);
       this.cacheSet(jobId, {
         seq: event.seq,
@@ -383,6 +424,22 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
       this.noteAcked(jobId, event.seq);
       return logged;
     }
+  }
+
+  /** Room for a new job: the stream is below its size minus twice the reserve (see jetstream-capacity.ts). */
+  hasRoom(): boolean {
+    return this.capacity.hasRoom();
+  }
+
+  usage(): EventLogUsage {
+    return this.capacity.usage();
+  }
+
+  private full(): EventLogFullError {
+    const u = this.capacity.usage();
+    return new EventLogFullError(
+      `the event log is full: ${u.bytes} of ${u.maxBytes} bytes (JETSTREAM_MAX_BYTES), the rest kept for terminal events`,
+    );
   }
 
   /**
@@ -594,6 +651,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     }
     this.publisher.close();
     this.getter.close();
+    this.capacity.close();
   }
 
   private fromLive(m: Msg): LoggedEvent | null {

@@ -27,7 +27,11 @@
  *   work queue took it (an update writing `dispatched_at`). `listUndispatched` finds `queued` jobs whose dispatch
  *   was never confirmed (a create that failed half-way), oldest first, from an index kept atomically with the
  *   record. The watchdog re-dispatches them (idempotently), so no job is stranded in `queued`.
+ * - **Log bytes.** Bytes of events each tenant (and job) holds in the event log, for the log-bytes quota: added by
+ *   the writer as it appends, counted until the event log's retention (`logRetentionMs`) has passed since they were
+ *   written (give or take one bucket: see log-bytes.ts), and taken out when the job is deleted. Only that tenant's.
  */
+import type { LogBytes } from './log-bytes.js';
 import type { JobError, JobStatus, PendingInput, Usage } from '@jobstream/contracts';
 
 /**
@@ -164,14 +168,28 @@ export interface JobStore {
    * and undispatched. `'kept'` when it landed and was dispatched or moved on meanwhile (it is a live job then).
    */
   abandon(job: JobRecord): Promise<'absent' | 'removed' | 'kept'>;
+  /**
+   * Adds `bytes` the job wrote to the log now; answers the tenant's and the job's counts after it. Atomic: any number
+   * of writers in any number of processes may add for one tenant at once.
+   */
+  addLogBytes(tenant: string, jobId: string, bytes: number): Promise<LogBytesCount>;
+  /** The tenant's bytes in the log now (and the job's, when asked). */
+  logBytes(tenant: string, jobId?: string): Promise<LogBytesCount>;
   /** Checks the backing service answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
+export interface LogBytesCount extends LogBytes {
+  /** Seconds until the tenant's oldest counted bytes stop counting (a `Retry-After` for a tenant over its quota). */
+  retryAfterS: number;
+}
+
 export interface JobStoreOptions {
   /** How long a finished job is kept (ms). */
   retentionMs: number;
+  /** How long the event log keeps an event (ms): how long its bytes count against its tenant. Default `retentionMs`. */
+  logRetentionMs?: number;
   /** How long an idempotency key is remembered (ms). */
   idempotencyTtlMs: number;
 }

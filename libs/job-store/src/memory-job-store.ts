@@ -9,10 +9,12 @@ import {
   type JobStore,
   type JobStoreOptions,
   type ListPage,
+  type LogBytesCount,
   type ListQuery,
   type TransitionOptions,
   type TransitionResult,
 } from './job-store.port.js';
+import { MemoryLogBytes } from './log-bytes.js';
 import {
   applyPatch,
   applyTransition,
@@ -61,12 +63,20 @@ export class MemoryJobStore implements JobStore {
   /** Ids of jobs waiting for input, for `listInputExpired`. */
   private readonly waiting = new Set<string>();
   private readonly timer: NodeJS.Timeout;
+  private readonly logBytesKeeper: MemoryLogBytes;
 
   constructor(
     private readonly opts: JobStoreOptions,
     private readonly now: () => number = Date.now,
   ) {
-    this.timer = setInterval(() => this.sweep(), Math.min(60_000, Math.max(50, opts.retentionMs)));
+    this.logBytesKeeper = new MemoryLogBytes(opts.logRetentionMs ?? opts.retentionMs);
+    this.timer = setInterval(
+      () => {
+        this.sweep();
+        this.logBytesKeeper.prune(this.now());
+      },
+      Math.min(60_000, Math.max(50, opts.retentionMs)),
+    );
     this.timer.unref();
   }
 
@@ -190,6 +200,7 @@ export class MemoryJobStore implements JobStore {
     const j = this.jobs.get(id);
     if (!j) return false;
     this.jobs.delete(id);
+    this.logBytesKeeper.release(id);
     this.active.delete(id);
     this.waiting.delete(id);
     this.undispatched.delete(id);
@@ -204,6 +215,14 @@ export class MemoryJobStore implements JobStore {
       if (this.idem.get(k)?.jobId === id) this.idem.delete(k);
     }
     return true;
+  }
+
+  async addLogBytes(tenant: string, jobId: string, bytes: number): Promise<LogBytesCount> {
+    return this.logBytesKeeper.add(tenant, jobId, bytes, this.now());
+  }
+
+  async logBytes(tenant: string, jobId?: string): Promise<LogBytesCount> {
+    return this.logBytesKeeper.get(tenant, jobId, this.now());
   }
 
   async listInputExpired(now: Date, limit: number): Promise<JobRecord[]> {

@@ -43,9 +43,11 @@ import {
   type JobStoreOptions,
   type ListPage,
   type ListQuery,
+  type LogBytesCount,
   type TransitionOptions,
   type TransitionResult,
 } from './job-store.port.js';
+import { RedisLogBytes } from './redis-log-bytes.js';
 import {
   applyPatch,
   applyTransition,
@@ -227,6 +229,7 @@ const UNAVAILABLE_REPLY = /^(READONLY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NO
 export class RedisJobStore implements JobStore {
   private readonly prefix: string;
   private readonly timer: NodeJS.Timeout;
+  private readonly logBytesKeeper: RedisLogBytes;
   private closed = false;
 
   private constructor(
@@ -235,6 +238,7 @@ export class RedisJobStore implements JobStore {
     private readonly opts: RedisJobStoreOptions,
   ) {
     this.prefix = opts.prefix ?? 'jobstream:';
+    this.logBytesKeeper = new RedisLogBytes(redis, this.prefix, opts.logRetentionMs ?? opts.retentionMs);
     const every = opts.sweepIntervalMs ?? Math.min(60_000, Math.max(100, opts.retentionMs));
     this.timer = setInterval(() => void this.sweep().catch(() => {}), every);
     this.timer.unref();
@@ -403,6 +407,8 @@ export class RedisJobStore implements JobStore {
     if (!job) return false;
     const lists = ['all' as const, ...ALL_STATUSES].map((st) => this.listKey(st, job.tenant));
     const idem = job.idempotency_key !== undefined ? this.idemKey(job.tenant, job.idempotency_key) : '';
+    // the job's bytes leave its tenant's log-bytes count first (idempotent: a retried delete finds them gone)
+    await this.call(() => this.logBytesKeeper.release(id));
     const n = await this.call(() =>
       this.eval(
         SCRIPTS.delete,
@@ -419,6 +425,14 @@ export class RedisJobStore implements JobStore {
     keys.push(...['all' as const, ...ALL_STATUSES].map((st) => this.listKey(st, job.tenant)));
     return (await this.call(() => this.eval(SCRIPTS.abandon, keys, [job.id, String(this.opts.idempotencyTtlMs)]))) as
       'absent' | 'removed' | 'kept';
+  }
+
+  async addLogBytes(tenant: string, jobId: string, bytes: number): Promise<LogBytesCount> {
+    return this.call(() => this.logBytesKeeper.add(tenant, jobId, bytes, Date.now()));
+  }
+
+  async logBytes(tenant: string, jobId?: string): Promise<LogBytesCount> {
+    return this.call(() => this.logBytesKeeper.get(tenant, jobId, Date.now()));
   }
 
   async listInputExpired(now: Date, limit: number): Promise<JobRecord[]> {

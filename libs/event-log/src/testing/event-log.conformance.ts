@@ -6,7 +6,9 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { InvalidEventError, START, newJobId, type AgentEvent } from '@jobstream/contracts';
 import { sleep, waitFor } from '../../../contracts/src/testing/wait.js';
 import {
+  EventLogFullError,
   JobLogClosedError,
+  hasCapacity,
   LogRollbackError,
   StaleAttemptError,
   positionOf,
@@ -18,6 +20,8 @@ import { Sequencer } from '../sequencer.js';
 export interface EventLogFactoryOptions {
   /** Retention for this log instance (ms). */
   retentionMs: number;
+  /** A log of (about) this many bytes (JetStream: the stream's size; memory: the budget), for the full-log test. */
+  maxBytes?: number;
 }
 
 export type EventLogFactory = (opts: EventLogFactoryOptions) => Promise<EventLog>;
@@ -420,6 +424,42 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
       expect(await log.first(job)).not.toBeNull();
       await waitFor(async () => (await log.first(job)) === null, { timeoutMs: retentionMs + 15_000 });
       expect(await log.read(job, START, 10)).toEqual([]);
+    });
+
+    it('when full, refuses new work and non-terminal appends, still takes terminal events, and evicts no running job', async () => {
+      const probe = await make();
+      if (!hasCapacity(probe)) throw new Error('every driver is bounded and says so (EventLogCapacity)');
+      const log = await make({ maxBytes: probe.usage().bytes + 1024 * 1024 });
+      if (!hasCapacity(log)) throw new Error('unreachable');
+      expect(log.hasRoom()).toBe(true);
+      const [early, filler] = [newJobId(), newJobId()];
+      for (let i = 0; i < 5; i++) await log.append(early, { event: token(`e${i} `), attempt: 1 });
+      const text = 'x'.repeat(16 * 1024);
+      let refused: unknown = null;
+      let n = 0;
+      for (; n < 500 && refused === null; n++) {
+        await log.append(filler, { event: token(text), attempt: 1 }).catch((err: unknown) => (refused = err));
+      }
+      n--; // the refused one
+      expect(refused).toBeInstanceOf(EventLogFullError);
+      expect(n).toBeGreaterThan(10);
+      expect(log.hasRoom()).toBe(false);
+      await expect(log.append(early, { event: token(text), attempt: 1 })).rejects.toBeInstanceOf(EventLogFullError);
+      // every running job can still end
+      const usage = { input_tokens: 0, output_tokens: 0 };
+      const ended = await log.append(filler, {
+        event: { type: 'error', code: 'event_log_full', message: 'full', retryable: true, usage },
+        attempt: 1,
+      });
+      expect(ended.event.seq).toBe(n + 1);
+      expect((await log.append(early, { event: done('e'), attempt: 1 })).event.seq).toBe(6);
+      // nothing acknowledged was evicted
+      expect((await log.read(early, START, 100)).map((e) => e.event.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+      const all = await log.read(filler, START, 1000);
+      expect(all.map((e) => e.event.seq)).toEqual(Array.from({ length: n + 1 }, (_, i) => i + 1));
+      // deleting a job frees its room
+      await log.delete(filler);
+      await waitFor(() => log.hasRoom(), { timeoutMs: 5_000, message: 'room after the delete' });
     });
   });
 }

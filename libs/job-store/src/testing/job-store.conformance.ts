@@ -439,5 +439,39 @@ export function jobStoreConformance(driver: string, factory: JobStoreFactory): v
       expect(await s.create(again, { key: 'del-1', fingerprint: 'other' })).toEqual({ job: again, created: true });
       expect(await s.transition(gone.id, 'completed')).toEqual({ job: null, changed: false });
     });
+
+    it("counts each tenant's log bytes atomically, per job, and takes a deleted job's bytes out", async () => {
+      const [a, b] = [await make(), await make()];
+      const [ta, tb] = [`t-${newJobId()}`, `t-${newJobId()}`];
+      const j1 = jobRecord({ tenant: ta });
+      const j2 = jobRecord({ tenant: ta });
+      const j3 = jobRecord({ tenant: tb });
+      for (const j of [j1, j2, j3]) await a.create(j);
+      expect(await a.logBytes(ta)).toMatchObject({ tenant: 0, job: 0 });
+      // two writers (two handles) adding at once lose nothing
+      await Promise.all([
+        ...Array.from({ length: 20 }, () => a.addLogBytes(ta, j1.id, 100)),
+        ...Array.from({ length: 20 }, () => b.addLogBytes(ta, j2.id, 10)),
+      ]);
+      const after = await b.addLogBytes(tb, j3.id, 7);
+      expect(after).toMatchObject({ tenant: 7, job: 7 });
+      expect(await a.logBytes(ta, j1.id)).toMatchObject({ tenant: 2200, job: 2000 });
+      expect(await b.logBytes(ta, j2.id)).toMatchObject({ tenant: 2200, job: 200 });
+      expect((await a.logBytes(ta)).retryAfterS).toBeGreaterThan(0);
+      expect(await a.delete(j1.id)).toBe(true);
+      expect(await b.logBytes(ta, j1.id)).toMatchObject({ tenant: 200, job: 0 });
+      expect(await b.logBytes(tb)).toMatchObject({ tenant: 7 });
+    });
+
+    it('stops counting log bytes once the log retention has passed since they were written', async () => {
+      const s = await make({ logRetentionMs: 1_000 });
+      const t = `t-${newJobId()}`;
+      const j = jobRecord({ tenant: t });
+      await s.create(j);
+      expect(await s.addLogBytes(t, j.id, 500)).toMatchObject({ tenant: 500, job: 500 });
+      // at most the retention plus one bucket (a second at this retention) later
+      await waitFor(async () => (await s.logBytes(t, j.id)).tenant === 0, { timeoutMs: 5_000 });
+      expect(await s.logBytes(t, j.id)).toMatchObject({ tenant: 0, job: 0 });
+    });
   });
 }
