@@ -19,6 +19,7 @@ export const apiEnvShape = {
   HEARTBEAT_MS: int('HEARTBEAT_MS', 100, 3_600_000, 15_000),
   SSE_RETRY_MS: int('SSE_RETRY_MS', 100, 600_000, 2_000),
   SSE_MAX_BUFFER_BYTES: int('SSE_MAX_BUFFER_BYTES', 16_384, 1 << 30, 8 * 1024 * 1024),
+  SSE_STALL_TIMEOUT_MS: int('SSE_STALL_TIMEOUT_MS', 0, 3_600_000, 60_000),
   MAX_BODY_BYTES: int('MAX_BODY_BYTES', 1024, 64 * 1024 * 1024, 1024 * 1024),
   EMBEDDED_WORKER: bool('EMBEDDED_WORKER', false),
   STREAM_TOKEN_SECRET: z
@@ -136,6 +137,8 @@ export class AppConfig extends WorkerConfig {
   readonly heartbeatMs!: number;
   readonly sseRetryMs!: number;
   readonly sseMaxBufferBytes!: number;
+  /** A stream whose socket has not drained for this long is dropped (it resumes from its cursor); 0 ⇒ never. */
+  readonly sseStallTimeoutMs!: number;
   readonly maxBodyBytes!: number;
   /** Run an agent worker inside the API process (always on the embedded engine). */
   readonly inProcessWorker!: boolean;
@@ -222,6 +225,7 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
     heartbeatMs: v.HEARTBEAT_MS,
     sseRetryMs: v.SSE_RETRY_MS,
     sseMaxBufferBytes: v.SSE_MAX_BUFFER_BYTES,
+    sseStallTimeoutMs: v.SSE_STALL_TIMEOUT_MS,
     maxBodyBytes: v.MAX_BODY_BYTES,
     inProcessWorker: !v.NATS_URL || v.EMBEDDED_WORKER,
     streamTokenSecret: v.STREAM_TOKEN_SECRET,

@@ -2,8 +2,10 @@
  * Writes an Observable of SSE frames to an HTTP response.
  *
  * Headers exactly as the contract says (never compressed: the app runs no compression middleware); the opening
- * `retry:` and keepalive comment are flushed at once. Back-pressure: the source may ask `whenWritable()` before reading more (replay pages wait for the socket to drain); live frames
- * that pile up past SSE_MAX_BUFFER_BYTES drop the client, who resumes from its cursor, instead of growing memory.
+ * `retry:` and keepalive comment are flushed at once. Back-pressure: the source may ask `whenWritable()` before reading
+ * more (replay pages wait for the socket to drain); live frames that pile up past SSE_MAX_BUFFER_BYTES (across
+ * bursts, or within one), or a socket that has not drained for SSE_STALL_TIMEOUT_MS, drop the client, who resumes
+ * from its cursor, instead of growing memory or holding a replay page forever.
  * Unsubscribing the source on close is the only cleanup a stream needs (hub, sequencer and timers live there).
  *
  * Writes are coalesced per event-loop turn: frames written in one turn (a burst of live events parsed from one
@@ -92,6 +94,11 @@ export interface SseWriteOptions {
   jobId: string;
   retryMs: number;
   maxBufferBytes: number;
+  /**
+   * A client whose socket has not drained for this long while output waits for it is dropped (checked at its next
+   * burst, at the latest its next keepalive). 0 or unset ⇒ no such bound.
+   */
+  stallTimeoutMs?: number;
   /** Called after the response has ended, whatever the reason. */
   onClose?: (reason: string) => void;
 }
@@ -131,6 +138,8 @@ export class SseStream implements SseConnection, SseSink, SseObserver {
   // per client stays under the bound plus two bursts.
   private burstStart = -1;
   private overSinceDrain = false;
+  /** When the response last refused more (a write returned false); 0 once it drained. */
+  private needDrainSince = 0;
 
   constructor(
     readonly res: Response,
@@ -173,6 +182,11 @@ export class SseStream implements SseConnection, SseSink, SseObserver {
       if (this.burstStart <= this.opts.maxBufferBytes) this.overSinceDrain = false;
       else if (!this.overSinceDrain) this.overSinceDrain = true;
       else this.burstStart = Infinity; // over the bound twice without draining: drop (below)
+      if (this.stalled()) this.burstStart = Infinity;
+    } else if (this.pending !== '' && this.pending.length + frame.length > this.opts.maxBufferBytes) {
+      // Within one burst too: a turn that produces more than the bound (a flood of live events) drops the client
+      // rather than growing its string; the first frame of a burst always goes, so any single event gets through.
+      this.burstStart = Infinity;
     }
     if (this.burstStart === Infinity) {
       this.registry.noteSlowDrop(this);
@@ -218,18 +232,28 @@ export class SseStream implements SseConnection, SseSink, SseObserver {
 
   // --- SseSink
   whenWritable(): Promise<void> {
-    this.flush(performance.now()); // what this turn produced counts against the socket's buffer now
+    const now = performance.now();
+    this.flush(now); // what this turn produced counts against the socket's buffer now
     if (this.closed || !this.res.writableNeedDrain) return Promise.resolve();
+    if (this.needDrainSince === 0) this.needDrainSince = now;
     return new Promise<void>((resolve) => (this.drainWaiters ??= []).push(resolve));
   }
 
+  /** The socket has refused more for longer than the stall timeout: the client is not reading. */
+  private stalled(): boolean {
+    const limit = this.opts.stallTimeoutMs ?? 0;
+    return limit > 0 && this.needDrainSince > 0 && performance.now() - this.needDrainSince > limit;
+  }
+
   /** Ends the burst and hands its frames to the response (the shared per-turn flusher calls it; so may replay). */
-  flush(_now: number): void {
+  flush(now: number): void {
     this.burstStart = -1;
     if (this.pending === '' || this.closed) return;
     const chunk = this.pending;
     this.pending = '';
-    if (chunk !== KEEPALIVE_FRAME || !this.writeKeepaliveChunk()) this.res.write(chunk);
+    if (chunk !== KEEPALIVE_FRAME || !this.writeKeepaliveChunk()) {
+      if (!this.res.write(chunk) && this.needDrainSince === 0) this.needDrainSince = now;
+    }
   }
 
   /**
@@ -248,6 +272,7 @@ export class SseStream implements SseConnection, SseSink, SseObserver {
 
   drained(): void {
     this.overSinceDrain = false;
+    this.needDrainSince = 0;
     const w = this.drainWaiters;
     if (w === null) return;
     this.drainWaiters = null;
