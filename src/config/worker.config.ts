@@ -6,14 +6,15 @@
  */
 import { z } from 'zod';
 import { commonEnvShape, commonValues, CommonConfig, type ConfigValues } from './common.config.js';
-import { int, loadOrExit, parseEnv, url, type RawEnv } from './env.js';
+import { ConfigError, int, loadOrExit, parseEnv, url, type RawEnv } from './env.js';
 
 export const workerEnvShape = {
   WORKER_CONCURRENCY: int('WORKER_CONCURRENCY', 1, 10_000, 16),
   MAX_ATTEMPTS: int('MAX_ATTEMPTS', 1, 100, 3),
   WORKER_SHUTDOWN_GRACE_MS: int('WORKER_SHUTDOWN_GRACE_MS', 0, 600_000, 5_000),
   MAX_EVENTS_PER_JOB: int('MAX_EVENTS_PER_JOB', 10, 1_000_000_000, 1_100_000),
-  INPUT_TIMEOUT_S: int('INPUT_TIMEOUT_S', 1, 365 * 86_400, 86_400),
+  // below EVENT_RETENTION_S's default (86,400): a job that waited the whole time still finds its log to go on from
+  INPUT_TIMEOUT_S: int('INPUT_TIMEOUT_S', 1, 365 * 86_400, 82_800),
   OPENAI_BASE_URL: url('OPENAI_BASE_URL', ['https', 'http']),
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_MODEL: z.string().optional(),
@@ -45,7 +46,15 @@ export class WorkerConfig extends CommonConfig {
 export type WorkerEnv = z.output<z.ZodObject<typeof workerEnvShape>>;
 
 /** The worker's own settings from validated variables. */
-export function workerValues(v: WorkerEnv): Omit<ConfigValues<WorkerConfig>, keyof ConfigValues<CommonConfig>> {
+export function workerValues(
+  v: WorkerEnv & { EVENT_RETENTION_S: number },
+): Omit<ConfigValues<WorkerConfig>, keyof ConfigValues<CommonConfig>> {
+  if (v.EVENT_RETENTION_S <= v.INPUT_TIMEOUT_S) {
+    // a job answered near its deadline continues from its log: the log must still hold it
+    throw new ConfigError(
+      `invalid configuration:\n  - EVENT_RETENTION_S (${v.EVENT_RETENTION_S}) must be greater than INPUT_TIMEOUT_S (${v.INPUT_TIMEOUT_S}): a job waiting for input continues from its events, which must outlive the wait`,
+    );
+  }
   return {
     workerConcurrency: v.WORKER_CONCURRENCY,
     maxAttempts: v.MAX_ATTEMPTS,

@@ -176,14 +176,40 @@ describe('writeSse keepalives', () => {
 });
 
 describe('writeSse memory bounds', () => {
-  it('drops a client when one burst alone would pass the bound (a flood of live events in one turn)', () => {
+  it('drops a client when one burst alone outgrows the bound twice while the socket takes nothing (a flood of live events in one turn)', () => {
     const t = setup(false, { maxBufferBytes: 64 * 1024 });
+    // a socket that takes nothing: everything handed over stays in its buffer
+    (t.res as unknown as { write: (c: string) => boolean }).write = (c: string) => {
+      t.res.writableLength += c.length;
+      return false;
+    };
     const frame = `data: ${'x'.repeat(10_000)}\n\n`;
     let written = 0;
-    for (let i = 0; i < 20; i++) if (t.conn().write(frame)) written++;
-    expect(written).toBe(6); // 6 frames fit in 64 KiB; the 7th would not
+    for (let i = 0; i < 100 && written === i; i++) if (t.conn().write(frame)) written++;
+    // 6 frames, handed over at the 7th (under the bound), 6 more handed over at the 13th (over it once), 6 more at
+    // the 19th (over it twice without a drain): dropped
+    expect(written).toBe(18);
+    expect(t.res.writableLength).toBeLessThan(3 * 64 * 1024);
     expect(t.registry.noteSlowDrop).toHaveBeenCalledTimes(1);
     expect(t.res.destroy).toHaveBeenCalled();
+  });
+
+  it('keeps a client whose socket takes a big burst (its buffer stays under the bound)', async () => {
+    const t = setup(false, { maxBufferBytes: 64 * 1024 });
+    const frame = `data: ${'x'.repeat(10_000)}\n\n`;
+    for (let i = 0; i < 100; i++) expect(t.conn().write(frame)).toBe(true);
+    await turn();
+    expect(t.writes.slice(1).join('').length).toBe(100 * frame.length);
+    expect(t.registry.noteSlowDrop).not.toHaveBeenCalled();
+  });
+
+  it('lets a frame larger than the bound through after other frames of its burst', async () => {
+    const t = setup(false, { maxBufferBytes: 16 * 1024 });
+    expect(t.conn().write('a\n\n')).toBe(true);
+    expect(t.conn().write(`data: ${'y'.repeat(100_000)}\n\n`)).toBe(true);
+    await turn();
+    expect(t.writes.slice(1).join('')).toBe(`a\n\ndata: ${'y'.repeat(100_000)}\n\n`);
+    expect(t.registry.noteSlowDrop).not.toHaveBeenCalled();
   });
 
   it('lets a single frame larger than the bound through (the first of its burst): any event can be delivered', async () => {

@@ -184,9 +184,17 @@ export class SseStream implements SseConnection, SseSink, SseObserver {
       else this.burstStart = Infinity; // over the bound twice without draining: drop (below)
       if (this.stalled()) this.burstStart = Infinity;
     } else if (this.pending !== '' && this.pending.length + frame.length > this.opts.maxBufferBytes) {
-      // Within one burst too: a turn that produces more than the bound (a flood of live events) drops the client
-      // rather than growing its string; the first frame of a burst always goes, so any single event gets through.
-      this.burstStart = Infinity;
+      // A burst that outgrows the bound (a flood of live events in one turn) hands what it has to the response now
+      // and is judged like a new burst: over the bound twice with no drain in between ⇒ dropped. So one client
+      // costs at most about three times the bound plus one frame within a burst too, and any single event
+      // (however large) still gets through on its own.
+      const chunk = this.pending;
+      this.pending = '';
+      if (!this.res.write(chunk) && this.needDrainSince === 0) this.needDrainSince = performance.now();
+      if (this.res.writableLength > this.opts.maxBufferBytes) {
+        if (this.overSinceDrain) this.burstStart = Infinity;
+        else this.overSinceDrain = true;
+      }
     }
     if (this.burstStart === Infinity) {
       this.registry.noteSlowDrop(this);
@@ -218,6 +226,10 @@ export class SseStream implements SseConnection, SseSink, SseObserver {
     if (reason === 'slow') {
       this.pending = '';
       this.finish(reason);
+      // what Node still holds corked (the head of a response dropped in its first tick) goes to the kernel first, so
+      // the client sees a response cut between frames and resumes from its last complete event
+      const socket = this.res.socket as Partial<Socket> | null;
+      if (typeof socket?.uncork === 'function') socket.uncork();
       this.res.destroy();
       return;
     }

@@ -137,7 +137,6 @@ describe('attack: a slow reader of a ~100 MB job', () => {
     slow.resume(); // take what was already on the wire, then the close
     await slow.closed;
     const after = rssBytes(api.pid);
-    // eslint-disable-next-line no-console
     console.log(
       `[attack:slow-reader] job ${mib(totalText)} of token text in ${TOKENS} events; API RSS before ${mib(before)}, ` +
         `peak while the reader stalled ${mib(peak)}, after the drop ${mib(after)}; ` +
