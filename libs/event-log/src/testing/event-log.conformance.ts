@@ -10,6 +10,7 @@ import {
   LogRollbackError,
   StaleAttemptError,
   eventSize,
+  hasReaders,
   positionOf,
   type EventLog,
   type LoggedEvent,
@@ -115,6 +116,26 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
         after = positionOf(page.at(-1)!);
       }
       expect(seen).toEqual(range(1, 150));
+      if (hasReaders(log)) {
+        // a sequential reader (one server-side cursor for the replay) keeps the same page rule
+        const reader = log.openReader(job);
+        try {
+          let at = START;
+          const pages: number[] = [];
+          const got: number[] = [];
+          for (;;) {
+            const page = await reader.read(at, 1000, 30 * size);
+            if (page.length === 0) break;
+            pages.push(page.length);
+            got.push(...seqs(page));
+            at = positionOf(page.at(-1)!);
+          }
+          expect(got).toEqual(range(1, 150));
+          expect(pages).toEqual([30, 30, 30, 30, 30]);
+        } finally {
+          reader.close();
+        }
+      }
     });
 
     it("deletes one job's events and nothing else, on every handle", async () => {
