@@ -59,6 +59,9 @@ export const seqOf = (e: LoggedEvent): number => e.seq ?? e.event.seq;
 export const typeOf = (e: LoggedEvent): EventType => e.type ?? e.event.type;
 /** The event's job id, without parsing a lazily parsed event. */
 export const jobIdOf = (e: LoggedEvent): string => e.jobId ?? e.event.job_id;
+/** Default byte bound of a log page (and of the live events a sequencer holds back): 1 MiB of event JSON. */
+export const DEFAULT_PAGE_BYTES = 1024 * 1024;
+
 /** The event's size as counted by byte-bounded pages: its JSON length (characters), without serializing it again. */
 export const eventSize = (e: LoggedEvent): number => e.json?.length ?? e.size ?? JSON.stringify(e.event).length;
 

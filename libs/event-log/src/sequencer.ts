@@ -19,7 +19,14 @@
  * there, exactly as it reads a gap. A slow replay of a busy job thus holds at most one page and the cap.
  */
 import type { EventPosition } from '@jobstream/contracts';
-import { eventSize, isFullPage, isRollbackJump, seqOf, type LoggedEvent } from './event-log.port.js';
+import {
+  DEFAULT_PAGE_BYTES,
+  eventSize,
+  isFullPage,
+  isRollbackJump,
+  seqOf,
+  type LoggedEvent,
+} from './event-log.port.js';
 
 export interface SequencerOptions {
   /** Position after which to emit; null ⇒ anchor at the first live event pushed. */
@@ -47,9 +54,6 @@ export interface SequencerOptions {
 
 /** Most consecutive reads that find nothing new while live events wait beyond a gap. */
 const MAX_EMPTY_FETCHES = 5;
-
-/** Default byte bound of a log page and of the live events held back (1 MiB of event JSON). */
-export const DEFAULT_PAGE_BYTES = 1024 * 1024;
 
 export class Sequencer {
   private last: EventPosition | null;
