@@ -187,6 +187,8 @@ export const ApiJobsDocs = {
         name: 'limit',
         required: false,
         schema: { type: 'integer', minimum: 1, maximum: EVENTS_LIMIT_MAX, default: 100 },
+        description:
+          'most events in the page; a page also ends at 1 MiB of event JSON (whichever comes first, at least one event): has_more says to ask again',
       }),
       TYPES_QUERY,
       ApiResponse({

@@ -23,7 +23,7 @@ import { writeSse } from '../sse/sse-writer.js';
 import { START, type JobSnapshot } from '@jobstream/contracts';
 import { positionOf } from '@jobstream/event-log';
 import { snapshotQuerySchema, streamQuerySchema, type SnapshotQuery, type StreamQuery } from './dto/queries.js';
-import { JobStreamService } from './job-stream.service.js';
+import { JobStreamService, REPLAY_PAGE_BYTES } from './job-stream.service.js';
 import { JobsService } from './jobs.service.js';
 import { SnapshotsService } from './snapshots.service.js';
 import { StreamPlanner } from './stream-formats/stream-planner.js';
@@ -75,7 +75,9 @@ export class JobStreamController {
     this.limits.assertRoom(tenant, share?.id);
     for (const [k, v] of Object.entries(plan.headers)) res.setHeader(k, v);
     traceSession(res, 'job.stream', { 'jobstream.job_id': id, 'jobstream.tenant': tenant });
-    writeSse(req, res, this.connections, (sink) => this.streams.open(id, plan.start, sink, plan.render), {
+    // a replay page (with its frames' overhead) stays well inside the writer's per-burst bound
+    const pageBytes = Math.min(REPLAY_PAGE_BYTES, Math.floor(this.config.sseMaxBufferBytes / 4));
+    writeSse(req, res, this.connections, (sink) => this.streams.open(id, plan.start, sink, plan.render, pageBytes), {
       tenant,
       jobId: id,
       ...(share
@@ -83,6 +85,7 @@ export class JobStreamController {
         : {}),
       retryMs: this.config.sseRetryMs,
       maxBufferBytes: this.config.sseMaxBufferBytes,
+      stallTimeoutMs: this.config.sseStallTimeoutMs,
     });
   }
 

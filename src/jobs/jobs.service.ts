@@ -13,7 +13,15 @@ import {
   type JobEvent,
   type JobStatus,
 } from '@jobstream/contracts';
-import { positionOf, type EventLog, type LiveHub, type LoggedEvent } from '@jobstream/event-log';
+import {
+  eventSize,
+  isFullPage,
+  isTerminalLogged,
+  positionOf,
+  type EventLog,
+  type LiveHub,
+  type LoggedEvent,
+} from '@jobstream/event-log';
 import type { JobControl, JobQueue } from '@jobstream/job-queue';
 import {
   IdempotencyConflictError,
@@ -47,6 +55,11 @@ export interface EventsPage {
 /** Events read per log page while filtering `/events`, and the most looked at for one filtered page. */
 const FILTER_READ_PAGE = 1000;
 const FILTER_SCAN_MAX = 10_000;
+/**
+ * Bytes (event JSON) of one `/events` page, besides its `limit`: the page ends after the event that reaches it
+ * (at least one event), so a page of huge events costs about this much memory, not `limit` × the event cap.
+ */
+export const EVENTS_PAGE_BYTES = 1024 * 1024;
 
 export const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,255}$/;
 
@@ -230,13 +243,16 @@ export class JobsService {
     const rec = await this.record(tenant, id);
     const start = await this.streams.resolveCursor(rec, after);
     if (filter) return this.filteredEvents(rec, start, after, limit, filter);
-    const page = await this.log.read(id, start.after, limit + 1);
+    const page = await this.log.read(id, start.after, limit + 1, EVENTS_PAGE_BYTES);
     const events = page.slice(0, limit);
     const lastRead = events[events.length - 1];
+    // a page cut by its byte bound may have more after it, unless it ends with the job's terminal event
+    const cutByBytes =
+      isFullPage(page, Infinity, EVENTS_PAGE_BYTES) && lastRead !== undefined && !isTerminalLogged(lastRead);
     return {
       events: events.map((e) => ({ ...e.event, id: cursorOf(e) })),
       next_after: lastRead ? cursorOf(lastRead) : after && after.trim() !== '' ? after.trim() : null,
-      has_more: page.length > limit,
+      has_more: page.length > limit || cutByBytes,
       status: toJob(rec, start.last).status,
     };
   }
@@ -258,19 +274,23 @@ export class JobsService {
     let lastSeen: LoggedEvent | null = null;
     let scanned = 0;
     let hasMore = false;
+    let matchedBytes = 0;
     let pos = start.after;
     for (;;) {
-      const page = await this.log.read(rec.id, pos, FILTER_READ_PAGE);
+      const page = await this.log.read(rec.id, pos, FILTER_READ_PAGE, EVENTS_PAGE_BYTES);
       for (const e of page) {
-        if (matched.length === limit) {
+        if (matched.length === limit || matchedBytes >= EVENTS_PAGE_BYTES) {
           hasMore = true;
           break;
         }
         lastSeen = e;
         scanned++;
-        if (filter.allows(e.event.type)) matched.push(e);
+        if (filter.allows(e.event.type)) {
+          matched.push(e);
+          matchedBytes += eventSize(e);
+        }
       }
-      if (hasMore || page.length < FILTER_READ_PAGE) break;
+      if (hasMore || !isFullPage(page, FILTER_READ_PAGE, EVENTS_PAGE_BYTES)) break;
       if (scanned >= FILTER_SCAN_MAX) {
         hasMore = true;
         break;

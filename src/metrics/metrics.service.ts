@@ -11,12 +11,7 @@ import type { SseStats } from '../sse/sse-connections.js';
 import type { RunnerMetrics } from '../worker-core/job-lifecycle/index.js';
 
 export type LimitName =
-  | 'create_rate'
-  | 'tenant_streams'
-  | 'global_streams'
-  | 'share_streams'
-  | 'event_memory'
-  | 'log_bytes_quota';
+  'create_rate' | 'tenant_streams' | 'global_streams' | 'share_streams' | 'event_memory' | 'log_bytes_quota';
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const JOB_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];

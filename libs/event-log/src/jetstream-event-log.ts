@@ -50,6 +50,7 @@ import {
   LOG_ROLLBACK_REASON,
   LogRollbackError,
   StaleAttemptError,
+  eventSize,
   type AppendInput,
   type EventListener,
   type EventLog,
@@ -465,7 +466,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCap
     }
   };
 
-  async read(jobId: string, after: EventPosition, limit: number): Promise<LoggedEvent[]> {
+  async read(jobId: string, after: EventPosition, limit: number, maxBytes?: number): Promise<LoggedEvent[]> {
     this.assertOpen();
     const max = Math.max(1, Math.floor(limit));
     const last = await this.last(jobId);
@@ -473,15 +474,15 @@ export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCap
     if (last.pos <= after.pos && after.pos > 0) {
       // The job has events after the cursor's seq at or before its position: a failover rolled the stream back
       // and reused stream sequences. Find them by seq from the subject's start (rare; never skips them).
-      return this.read(jobId, { seq: after.seq, pos: 0 }, limit);
+      return this.read(jobId, { seq: after.seq, pos: 0 }, limit, maxBytes);
     }
     const wanted = Math.min(max, last.seq - after.seq);
     // A short read (a client catching up on a live job) walks the subject with direct gets: no consumer is
     // created on the server. Long reads use one short-lived lean ordered consumer.
-    if (wanted <= DIRECT_READ_MAX) return this.readDirect(jobId, after, wanted, last);
+    if (wanted <= DIRECT_READ_MAX) return this.readDirect(jobId, after, wanted, last, maxBytes);
     const consumer = await this.openConsumer(jobId, after);
     try {
-      return (await this.pullPage(consumer, after, max, last.pos)).events;
+      return (await this.pullPage(consumer, after, max, last.pos, maxBytes)).events;
     } finally {
       consumer.close();
     }
@@ -507,7 +508,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCap
       consumer?.close();
       consumer = null;
     };
-    const read = async (after: EventPosition, limit: number): Promise<LoggedEvent[]> => {
+    const read = async (after: EventPosition, limit: number, maxBytes?: number): Promise<LoggedEvent[]> => {
       this.assertOpen();
       const max = Math.max(1, Math.floor(limit));
       if (!consumer || after.seq < at) {
@@ -516,7 +517,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCap
         const last = await this.last(jobId);
         if (!last || last.seq <= after.seq) return [];
         if ((last.pos <= after.pos && after.pos > 0) || Math.min(max, last.seq - after.seq) <= DIRECT_READ_MAX) {
-          return this.read(jobId, after, limit); // rare rollback case, or a short tail (direct gets)
+          return this.read(jobId, after, limit, maxBytes); // rare rollback case, or a short tail (direct gets)
         }
         const opened = await this.openConsumer(jobId, after);
         if (epoch !== closes) {
@@ -527,7 +528,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCap
         endPos = last.pos;
         at = after.seq;
       }
-      const page = await this.pullPage(consumer, after, max, endPos).catch((err: unknown) => {
+      const page = await this.pullPage(consumer, after, max, endPos, maxBytes).catch((err: unknown) => {
         close();
         throw err;
       });
@@ -560,21 +561,26 @@ export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCap
     after: EventPosition,
     max: number,
     endPos: number,
+    maxBytes = Infinity,
   ): Promise<{ events: LoggedEvent[]; ended: boolean; lastSeq: number }> {
     const events: LoggedEvent[] = [];
     let ended = false;
     let lastSeq = 0;
+    let bytes = 0;
     try {
       const drained = await consumer.pull((data, sseq, pending) => {
         const e = parseStored(data, sseq);
         lastSeq = e.seq;
         // A position of 0 with a seq (an anchor without a position) is honored by seq.
-        if (lastSeq > after.seq) events.push(e);
+        if (lastSeq > after.seq) {
+          events.push(e);
+          bytes += eventSize(e);
+        }
         if (pending === 0 || sseq >= endPos) {
           ended = true;
           return false;
         }
-        return events.length < max;
+        return events.length < max && bytes < maxBytes; // the rest stays queued in the consumer for the next page
       });
       return { events, ended: ended || drained, lastSeq };
     } catch (err) {
@@ -696,14 +702,19 @@ export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCap
     after: EventPosition,
     wanted: number,
     last: StoredEvent,
+    maxBytes = Infinity,
   ): Promise<LoggedEvent[]> {
     const subject = eventsSubject(jobId);
     const out: LoggedEvent[] = [];
     let from = after.pos + 1;
-    while (out.length < wanted && from <= last.pos) {
+    let bytes = 0;
+    while (out.length < wanted && bytes < maxBytes && from <= last.pos) {
       const e = await this.directGet({ next_by_subj: subject, seq: from }, 'read');
       if (!e) break;
-      if (e.seq > after.seq) out.push(e);
+      if (e.seq > after.seq) {
+        out.push(e);
+        bytes += eventSize(e);
+      }
       from = e.pos + 1;
     }
     return out;

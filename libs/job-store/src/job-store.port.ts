@@ -78,7 +78,15 @@ export interface JobRecord {
   idempotency_key?: string;
   /** The latest `input_required` of the job and its answer (v1.1); absent or null before the first. */
   input_request?: InputRequestRecord | null;
+  /**
+   * The job's answered requests: `request_id` → SHA-256 (hex) of the accepted answer's canonical JSON, the newest
+   * {@link ANSWERED_INPUTS_KEPT}. A repeated answer to an earlier request is checked here, without reading the log.
+   */
+  answered_inputs?: Record<string, string>;
 }
+
+/** Answered requests remembered per job in {@link JobRecord.answered_inputs}. */
+export const ANSWERED_INPUTS_KEPT = 64;
 
 /** Fields a transition or update may write (never `status`, `id`, `tenant`, `created_at`). */
 export type JobPatch = Partial<
@@ -93,6 +101,7 @@ export type JobPatch = Partial<
     | 'heartbeat_at'
     | 'dispatched_at'
     | 'input_request'
+    | 'answered_inputs'
     | 'turn'
   >
 >;

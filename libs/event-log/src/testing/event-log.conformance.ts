@@ -11,6 +11,8 @@ import {
   hasCapacity,
   LogRollbackError,
   StaleAttemptError,
+  eventSize,
+  hasReaders,
   positionOf,
   type EventLog,
   type LoggedEvent,
@@ -27,6 +29,7 @@ export interface EventLogFactoryOptions {
 export type EventLogFactory = (opts: EventLogFactoryOptions) => Promise<EventLog>;
 
 const token = (text: string): AgentEvent => ({ type: 'token', text });
+const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const done = (text = ''): AgentEvent => ({
   type: 'done',
   usage: { input_tokens: 1, output_tokens: 2 },
@@ -91,6 +94,52 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
       const page = await log.read(job, START, 10);
       expect(page.map((e) => e.event.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       expect(await log.read(job, { seq: 25, pos: appended[24]!.pos }, 10)).toEqual([]);
+    });
+
+    it('ends a page at its byte bound too (after the event that reaches it; at least one event), short reads and long', async () => {
+      const log = await make();
+      const job = newJobId();
+      const appended: LoggedEvent[] = [];
+      for (let i = 0; i < 150; i++)
+        appended.push(await log.append(job, { event: token(`${i}`.padEnd(1000, '.')), attempt: 1 }));
+      const size = eventSize(appended[0]!); // every event the same size, a little over 1,000
+      const seqs = (page: LoggedEvent[]) => page.map((e) => e.event.seq);
+      // a long read (past the drivers' short-read path) and a short one
+      expect(seqs(await log.read(job, START, 1000, 100 * size))).toEqual(range(1, 100));
+      expect(seqs(await log.read(job, positionOf(appended[9]!), 1000, 3 * size - 1))).toEqual([11, 12, 13]);
+      expect(seqs(await log.read(job, positionOf(appended[9]!), 2, 3 * size))).toEqual([11, 12]); // events first
+      expect(seqs(await log.read(job, START, 1000, 1))).toEqual([1]); // at least one
+      // page after page to the end
+      let after = START;
+      const seen: number[] = [];
+      for (;;) {
+        const page = await log.read(job, after, 1000, 20 * size);
+        if (page.length === 0) break;
+        expect(page.length).toBeLessThanOrEqual(20);
+        seen.push(...seqs(page));
+        after = positionOf(page.at(-1)!);
+      }
+      expect(seen).toEqual(range(1, 150));
+      if (hasReaders(log)) {
+        // a sequential reader (one server-side cursor for the replay) keeps the same page rule
+        const reader = log.openReader(job);
+        try {
+          let at = START;
+          const pages: number[] = [];
+          const got: number[] = [];
+          for (;;) {
+            const page = await reader.read(at, 1000, 30 * size);
+            if (page.length === 0) break;
+            pages.push(page.length);
+            got.push(...seqs(page));
+            at = positionOf(page.at(-1)!);
+          }
+          expect(got).toEqual(range(1, 150));
+          expect(pages).toEqual([30, 30, 30, 30, 30]);
+        } finally {
+          reader.close();
+        }
+      }
     });
 
     it("deletes one job's events and nothing else, on every handle", async () => {
