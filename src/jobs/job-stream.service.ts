@@ -44,6 +44,8 @@ export interface StreamStart {
 export interface StreamRender {
   prelude?: string;
   frame?: (e: LoggedEvent) => string;
+  /** Ends the response after this event although it is not terminal (a format whose unit ends earlier). */
+  endsAfter?: (e: LoggedEvent) => boolean;
 }
 
 /** Events per replay read: larger pages mean fewer broker round trips; each page waits for the socket to drain. */
@@ -111,7 +113,7 @@ export class JobStreamService {
    * end it with an error.
    */
   open(jobId: string, start: StreamStart, sink: SseSink, render: StreamRender = {}): StreamSession {
-    return new StreamSession(this, jobId, start, sink, render.frame ?? frameOf, render.prelude);
+    return new StreamSession(this, jobId, start, sink, render.frame ?? frameOf, render.prelude, render.endsAfter);
   }
 
   /** @internal the session's collaborators */
@@ -154,6 +156,7 @@ export class StreamSession implements SequencerOptions {
     private readonly sink: SseSink,
     private readonly frame: (e: LoggedEvent) => string,
     private readonly prelude: string | undefined,
+    private readonly endsAfter: ((e: LoggedEvent) => boolean) | undefined,
   ) {
     this.position = startAt.after;
   }
@@ -282,7 +285,7 @@ export class StreamSession implements SequencerOptions {
     if (observer === null) return;
     const f = this.frame(e);
     if (f !== '') observer.next(f);
-    if (isTerminalLogged(e)) observer.complete();
+    if (isTerminalLogged(e) || this.endsAfter?.(e)) observer.complete();
   }
 
   onError(err: unknown): void {
