@@ -1,6 +1,7 @@
 /**
  * OpenAPI component schemas generated from the zod contracts (one source of truth for validation and docs).
  */
+import { runAgentInputSchema } from '../ag-ui/run-agent-input.js';
 import { z } from 'zod';
 import {
   JOB_STATUSES,
@@ -177,6 +178,18 @@ export function componentSchemas(): Record<string, Schema> {
       example: { input: { message: 'And what about tomorrow?' }, if_busy: 'interrupt' },
     },
     RerunJobRequest: toOpenApi(rerunJobRequestSchema, 'input'),
+    RunAgentInput: {
+      ...toOpenApi(runAgentInputSchema, 'input'),
+      description: "AG-UI's RunAgentInput (@ag-ui/core 1.0); fields not listed are accepted and ignored",
+      example: {
+        threadId: 'chat-1',
+        runId: 'run-1',
+        messages: [{ id: 'm1', role: 'user', content: 'Hello there' }],
+        tools: [],
+        context: [],
+        forwardedProps: { input: { delay_ms: 50 }, if_busy: 'reject' },
+      },
+    },
     Thread: {
       type: 'object',
       required: [

@@ -57,7 +57,16 @@ import { JobsService } from './jobs.service.js';
     StreamLimits,
     CreateRateLimitGuard,
   ],
-  exports: [JobsService, JobStreamService, SseConnections, LIVE_HUB, CreateRateLimitGuard],
+  exports: [
+    JobsService,
+    JobStreamService,
+    JobInputService,
+    StreamPlanner,
+    StreamLimits,
+    SseConnections,
+    LIVE_HUB,
+    CreateRateLimitGuard,
+  ],
 })
 export class JobsModule {
   constructor(

@@ -53,6 +53,11 @@ export class MemoryThreadStore implements ThreadStore {
     return { thread: clone(thread), created: true };
   }
 
+  async getExternal(tenant: string, externalId: string): Promise<ThreadRecord | null> {
+    const id = this.byExternal.get(`${tenant}\0${externalId}`);
+    return id === undefined ? null : this.get(id);
+  }
+
   async get(id: string): Promise<ThreadRecord | null> {
     const h = this.threads.get(id);
     return h ? clone(h.thread) : null;

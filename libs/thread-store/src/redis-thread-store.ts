@@ -153,6 +153,11 @@ export class RedisThreadStore implements ThreadStore {
     return held ? { thread: held, created: false } : this.ensureExternal(t);
   }
 
+  async getExternal(tenant: string, externalId: string): Promise<ThreadRecord | null> {
+    const id = await this.call(() => this.redis.hget(this.key(`threads-ext:${tenant}`), externalId));
+    return id === null ? null : this.get(id);
+  }
+
   async get(id: string): Promise<ThreadRecord | null> {
     const [m, s] = await this.call(() => this.redis.hmget(this.threadKey(id), 'm', 's'));
     return m && s ? toRecord(m, s) : null;

@@ -94,6 +94,8 @@ export interface ThreadStore {
   beginTurn(id: string, input: BeginTurnInput): Promise<BeginTurnResult>;
   /** The tenant's thread whose `external_id` is `thread.external_id`, or `thread` itself, created now. */
   ensureExternal(thread: ThreadRecord & { external_id: string }): Promise<{ thread: ThreadRecord; created: boolean }>;
+  /** The tenant's thread named `externalId`, or null. */
+  getExternal(tenant: string, externalId: string): Promise<ThreadRecord | null>;
   settle(id: string, jobId: string): Promise<{ next: string | null }>;
   markStarted(id: string, jobId: string): Promise<boolean>;
   delete(id: string): Promise<DeleteThreadResult>;

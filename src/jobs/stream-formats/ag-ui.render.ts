@@ -30,7 +30,7 @@ export function parseAgUiCursor(raw: string | undefined): AgUiCursor | null {
 export interface AgUiWindow {
   /** Send nothing up to here: the event at `at.seq` entirely (frame null) or up to its frame `frame`. */
   after?: { at: EventPosition; frame: number | null };
-  /** Send nothing before the run the answer to this request opens (named `runId`). */
+  /** Send nothing before the run the answer to this request opens (named `runId`), or before the job's end. */
   fromAnswer?: { requestId: string; runId: string };
   /** End the response when the first run it sends ends (`HttpAgent`: one response = one run). */
   oneRun?: boolean;
@@ -53,6 +53,8 @@ export function agUiRender(encoder: AgUiEncoder, w: AgUiWindow): AgUiRender {
         open = true;
         encoder.nameNextRun(w.fromAnswer!.runId);
       }
+      // the job ended before the answer came (cancelled, expired): its end is what the run gets
+      if (!open && isTerminalLogged(le)) open = true;
       const events = encoder.events(e);
       if (!open || events.length === 0) return '';
       const seq = seqOf(le);

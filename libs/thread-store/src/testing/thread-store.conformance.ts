@@ -195,6 +195,9 @@ export function threadStoreConformance(driver: string, factory: ThreadStoreFacto
       const winner = got.find((g) => g.created)!.thread;
       expect(new Set(got.map((g) => g.thread.id))).toEqual(new Set([winner.id]));
       expect(winner.external_id).toBe('chat-1');
+      expect(await s.getExternal(tenant, 'chat-1')).toEqual(winner);
+      expect(await s.getExternal(`other-${tenant}`, 'chat-1')).toBeNull();
+      expect(await s.getExternal(tenant, 'chat-2')).toBeNull();
       expect(await s.get(winner.id)).toEqual(winner);
       expect((await s.list(tenant, { limit: 10 })).items.map((t) => t.id)).toEqual([winner.id]);
       // another tenant's namespace is its own
@@ -204,6 +207,7 @@ export function threadStoreConformance(driver: string, factory: ThreadStoreFacto
       expect((await thread(s, tenant)).external_id).toBeNull();
       // deleting frees the name: the next use creates a new thread
       expect((await s.delete(winner.id)).kind).toBe('deleted');
+      expect(await s.getExternal(tenant, 'chat-1')).toBeNull();
       const again = named(tenant, 'chat-1') as ThreadRecord & { external_id: string };
       expect(await s.ensureExternal(again)).toEqual({ thread: again, created: true });
       expect((await s.ensureExternal(named(tenant, 'chat-1') as typeof again)).thread.id).toBe(again.id);
