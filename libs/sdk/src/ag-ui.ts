@@ -70,18 +70,28 @@ function resumingBody(
   let lastId: string | null = null;
   let ended = false;
   let resumes = 0;
+  let current: ReadableStreamDefaultReader<Uint8Array> | null = null;
   return new ReadableStream<Uint8Array>({
     async start(controller) {
+      // `HttpAgent` rethrows a failed cancel of its body unless the error is an AbortError: fail as one, so the
+      // app sees a RUN_ERROR (code `abort`) and no unhandled rejection
+      const fail = (message: string) => {
+        if (!ended) controller.error(Object.assign(new Error(message), { name: 'AbortError' }));
+        ended = true;
+      };
       let body: ReadableStream<Uint8Array> | null = first;
-      while (body) {
-        const reader = body.getReader();
+      while (body && !ended) {
+        const reader = (current = body.getReader());
         const dec = new TextDecoder();
         const parser = createParser({
           onEvent(m) {
             if (ended) return;
             if (m.id) lastId = m.id;
             controller.enqueue(enc.encode(`${m.id ? `id: ${m.id}\n` : ''}data: ${m.data}\n\n`));
-            if (oneRun ? END_OF_RUN.has(typeOf(m.data)) : isJobEnd(m.data)) ended = true;
+            if (oneRun ? END_OF_RUN.has(typeOf(m.data)) : isJobEnd(m.data)) {
+              ended = true;
+              controller.close();
+            }
           },
         });
         try {
@@ -95,25 +105,24 @@ function resumingBody(
         }
         void reader.cancel().catch(() => {});
         body = null;
-        if (ended) break;
-        if (lastId === null || resumes >= maxResumes) {
-          controller.error(new Error('the AG-UI stream broke off before the run ended'));
-          return;
-        }
+        if (ended) return;
+        if (lastId === null || resumes >= maxResumes) return fail('the AG-UI stream broke off before the run ended');
         resumes++;
         await sleep(delayMs);
+        if (ended) return;
         try {
           const res = await reopen(lastId);
           if (res.ok && res.body) body = res.body;
-          else if (res.status >= 400 && res.status < 500) {
-            controller.error(new Error(`resuming the AG-UI stream failed: HTTP ${res.status}`));
-            return;
-          } else body = new ReadableStream({ start: (c) => c.error(new Error(`HTTP ${res.status}`)) });
+          else if (res.status >= 400 && res.status < 500) return fail(`resuming the AG-UI stream: HTTP ${res.status}`);
+          else body = new ReadableStream({ start: (c) => c.error(new Error(`HTTP ${res.status}`)) });
         } catch {
           body = new ReadableStream({ start: (c) => c.error(new Error('unreachable')) });
         }
       }
-      controller.close();
+    },
+    cancel() {
+      ended = true;
+      void current?.cancel().catch(() => {});
     },
   });
 }
