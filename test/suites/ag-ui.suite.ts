@@ -309,7 +309,7 @@ export function agUiSuite(engine: string, start: (env: Record<string, string>) =
         expect([...received, ...rest]).toEqual(whole);
         expect(
           whole
-            .filter((e) => e.type === 'TEXT_MESSAGE_CONTENT')
+            .filter((e) => (e.type as string) === 'TEXT_MESSAGE_CONTENT')
             .map((e) => (e as unknown as { delta: string }).delta)
             .join(''),
         ).toBe(message);

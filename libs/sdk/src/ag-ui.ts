@@ -104,7 +104,6 @@ function resumingBody(
           /* the connection broke: resume below */
         }
         void reader.cancel().catch(() => {});
-        body = null;
         if (ended) return;
         if (lastId === null || resumes >= maxResumes) return fail('the AG-UI stream broke off before the run ended');
         resumes++;

@@ -37,8 +37,8 @@ export interface AgUiWindow {
 }
 
 export interface AgUiRender {
-  frame(e: LoggedEvent): string;
-  endsAfter(e: LoggedEvent): boolean;
+  frame: (e: LoggedEvent) => string;
+  endsAfter: (e: LoggedEvent) => boolean;
 }
 
 export function agUiRender(encoder: AgUiEncoder, w: AgUiWindow): AgUiRender {
@@ -46,7 +46,7 @@ export function agUiRender(encoder: AgUiEncoder, w: AgUiWindow): AgUiRender {
   let sent = false;
   let done = false;
   return {
-    frame(le) {
+    frame: (le) => {
       if (done) return '';
       const e = le.event as JobEvent;
       if (!open && e.type === 'input_received' && e.request_id === w.fromAnswer!.requestId) {
@@ -75,7 +75,7 @@ export function agUiRender(encoder: AgUiEncoder, w: AgUiWindow): AgUiRender {
       if (w.oneRun && sent && !encoder.running) done = true;
       return out;
     },
-    endsAfter(le) {
+    endsAfter: (le) => {
       return done || isTerminalLogged(le);
     },
   };

@@ -67,8 +67,7 @@ export class StreamPlanner {
     }
     const start = await this.streams.resolveCursor(job, undefined, { fromMemory: true });
     const named = agUiNames(job);
-    const render = agUiRender(new AgUiEncoder(job.id, named), window);
-    return { start, render: { frame: render.frame, endsAfter: render.endsAfter }, headers: {} };
+    return { start, render: agUiRender(new AgUiEncoder(job.id, named), window), headers: {} };
   }
 }
 
