@@ -29,7 +29,7 @@ const RUN_EXAMPLE = [
 export const ApiAgUiDocs = {
   run: () =>
     applyDecorators(
-      ApiTags('AG-UI'),
+      ApiTags('Streams'),
       ApiBearerAuth(),
       ApiOperation({
         summary: "One AG-UI run (the endpoint of @ag-ui/client's HttpAgent)",
