@@ -29,8 +29,8 @@ describe('AG-UI with API keys: tenants', () => {
     expect(b.messages.at(-1)).toMatchObject({ role: 'assistant', content: 'Tenant b talks.' });
     const list = async (key: string) =>
       (await app.api('/v1/threads', { headers: { Authorization: `Bearer ${key}` } })).body.items as unknown[];
-    expect(await list(A)).toHaveLength(1);
-    expect(await list(B)).toHaveLength(1);
+    expect(await list(A)).toEqual([expect.objectContaining({ external_id: 'shared-thread', status: 'busy' })]);
+    expect(await list(B)).toEqual([expect.objectContaining({ external_id: 'shared-thread', status: 'idle' })]);
     // b cannot answer a's interrupt (its shared-thread waits for nothing), nor read a's job
     const resume = await app.api('/v1/ag-ui/echo', {
       headers: { Authorization: `Bearer ${B}` },

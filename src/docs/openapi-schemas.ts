@@ -210,6 +210,11 @@ export function componentSchemas(): Record<string, Schema> {
         turns: { type: 'integer', minimum: 0, description: 'turns created so far (waiting ones included)' },
         active_job_id: { type: 'string', nullable: true },
         last_job_id: { type: 'string', nullable: true },
+        external_id: {
+          type: 'string',
+          description: "the thread's name in an outside system: the AG-UI threadId of a thread POST /v1/ag-ui made",
+          example: 'chat-42',
+        },
         created_at: { type: 'string', format: 'date-time' },
         updated_at: { type: 'string', format: 'date-time' },
         metadata: { type: 'object', nullable: true, additionalProperties: true },

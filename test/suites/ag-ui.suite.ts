@@ -370,9 +370,13 @@ export function agUiSuite(engine: string, start: (env: Record<string, string>) =
   });
 }
 
-async function lastJobOf(app: TestApp, _threadId: string): Promise<string> {
-  const jobs = (await app.api('/v1/jobs?limit=1')).body.items as { id: string }[];
-  return jobs[0]!.id;
+/** The newest turn of the tenant's thread named `threadId` (threads show their AG-UI name as `external_id`). */
+async function lastJobOf(app: TestApp, threadId: string): Promise<string> {
+  const threads = (await app.api('/v1/threads?limit=100')).body.items as {
+    external_id?: string;
+    last_job_id: string;
+  }[];
+  return threads.find((t) => t.external_id === threadId)!.last_job_id;
 }
 
 async function counts(app: TestApp): Promise<{ threads: number; jobs: number }> {
