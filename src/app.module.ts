@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { AgUiModule } from './ag-ui/ag-ui.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { LoggerModule, type Params } from 'nestjs-pino';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
@@ -37,6 +38,7 @@ export class AppModule {
         HealthModule,
         JobsModule,
         ThreadsModule,
+        AgUiModule,
         JobManagementModule,
         SharesModule,
         WatchdogModule,

@@ -49,7 +49,15 @@ export function applyCors(app: INestApplication, config: AppConfig): void {
     origin: config.corsOrigins,
     methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
     allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID'],
-    exposedHeaders: ['Retry-After', 'Location', 'X-Jobstream-Filter', 'x-vercel-ai-ui-message-stream'],
+    exposedHeaders: [
+      'Retry-After',
+      'Location',
+      'X-Jobstream-Filter',
+      'x-vercel-ai-ui-message-stream',
+      // AG-UI runs: where a run goes on after a dropped response (the SDK's agUiFetch reads them)
+      'X-Jobstream-Job-Id',
+      'X-Jobstream-Stream-Url',
+    ],
     credentials: false,
     maxAge: 600,
   });

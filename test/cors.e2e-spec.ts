@@ -55,7 +55,7 @@ describe('CORS with a list of origins', () => {
     expect(created.status).toBe(201);
     expect(created.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
     expect(created.headers.get('access-control-expose-headers')).toBe(
-      'Retry-After,Location,X-Jobstream-Filter,x-vercel-ai-ui-message-stream',
+      'Retry-After,Location,X-Jobstream-Filter,x-vercel-ai-ui-message-stream,X-Jobstream-Job-Id,X-Jobstream-Stream-Url',
     );
     const job = (await created.json()) as { id: string; stream_url: string };
 

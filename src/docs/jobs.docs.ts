@@ -235,7 +235,7 @@ export const ApiJobsDocs = {
         summary: 'The SSE stream of a job',
         description:
           'Server-Sent Events. Each event: `id: <cursor>`, `event: <type>`, `data: <JobEvent JSON>`. Resume with the `Last-Event-ID` header or `?after=` (the header wins): exactly the events after it, no gap, no duplicate. `: keepalive` comments every HEARTBEAT_MS; `retry:` once at the start; the response ends after the terminal event (done, error, cancelled).\n\n' +
-          "**Resume v2.** `?snapshot=true` first sends one `snapshot` event (schema `JobSnapshot`; its `id` is the cursor it describes, `0` at the start) with the job's state at the cursor, then the events after it. `?types=` filters event types (terminal events always sent; header `X-Jobstream-Filter`). `?format=ai-sdk` answers the Vercel AI SDK UI message stream protocol v1 instead (header `x-vercel-ai-ui-message-stream: v1`, `data: <UIMessageChunk JSON>` lines, `data: [DONE]` at the end): `start`, `text-*` for tokens, `reasoning-*` for thinking, `tool-input-available`/`tool-output-available` for tool calls, `data-jobstream` parts for the other events, `finish`; always from the job's first event (a cursor is ignored: the AI SDK's resume replays the whole message); an `attempt` event restarts the message (a `start` with message id `<job id>:<attempt>`).\n\nSwagger UI cannot render a stream; try `curl -N`.",
+          "**Resume v2.** `?snapshot=true` first sends one `snapshot` event (schema `JobSnapshot`; its `id` is the cursor it describes, `0` at the start) with the job's state at the cursor, then the events after it. `?types=` filters event types (terminal events always sent; header `X-Jobstream-Filter`). `?format=ai-sdk` answers the Vercel AI SDK UI message stream protocol v1 instead (header `x-vercel-ai-ui-message-stream: v1`, `data: <UIMessageChunk JSON>` lines, `data: [DONE]` at the end): `start`, `text-*` for tokens, `reasoning-*` for thinking, `tool-input-available`/`tool-output-available` for tool calls, `data-jobstream` parts for the other events, `finish`; always from the job's first event (a cursor is ignored: the AI SDK's resume replays the whole message); an `attempt` event restarts the message (a `start` with message id `<job id>:<attempt>`). `?format=ag-ui` answers AG-UI events (`@ag-ui/core` 1.0: `RUN_STARTED`, `TEXT_MESSAGE_*`, `REASONING_*`, `TOOL_CALL_*`, `RUN_FINISHED` — with an `interrupt` outcome while the job waits for input, after which a new run follows on the same response — or `RUN_ERROR`), `data:` lines only, each frame with an `id:` cursor (`<cursor>.<k>` for the frames inside one event) that `Last-Event-ID` resumes exactly (docs/ag-ui.md).\n\nSwagger UI cannot render a stream; try `curl -N`.",
       }),
       idParam,
       ApiHeader({ name: 'Last-Event-ID', required: false, description: 'cursor to resume after (wins over ?after=)' }),
@@ -262,8 +262,9 @@ export const ApiJobsDocs = {
       ApiQuery({
         name: 'format',
         required: false,
-        schema: { type: 'string', enum: ['sse', 'ai-sdk'], default: 'sse' },
-        description: '`ai-sdk`: the AI SDK UI message stream protocol v1 (for `useChat`)',
+        schema: { type: 'string', enum: ['sse', 'ai-sdk', 'ag-ui'], default: 'sse' },
+        description:
+          '`ai-sdk`: the AI SDK UI message stream protocol v1 (for `useChat`); `ag-ui`: AG-UI events (@ag-ui/core 1.0)',
       }),
       ApiProduces('text/event-stream'),
       ApiResponse({

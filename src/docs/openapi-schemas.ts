@@ -1,6 +1,7 @@
 /**
  * OpenAPI component schemas generated from the zod contracts (one source of truth for validation and docs).
  */
+import { runAgentInputSchema } from '../ag-ui/run-agent-input.js';
 import { z } from 'zod';
 import {
   JOB_STATUSES,
@@ -177,6 +178,18 @@ export function componentSchemas(): Record<string, Schema> {
       example: { input: { message: 'And what about tomorrow?' }, if_busy: 'interrupt' },
     },
     RerunJobRequest: toOpenApi(rerunJobRequestSchema, 'input'),
+    RunAgentInput: {
+      ...toOpenApi(runAgentInputSchema, 'input'),
+      description: "AG-UI's RunAgentInput (@ag-ui/core 1.0); fields not listed are accepted and ignored",
+      example: {
+        threadId: 'chat-1',
+        runId: 'run-1',
+        messages: [{ id: 'm1', role: 'user', content: 'Hello there' }],
+        tools: [],
+        context: [],
+        forwardedProps: { input: { delay_ms: 50 }, if_busy: 'reject' },
+      },
+    },
     Thread: {
       type: 'object',
       required: [
@@ -197,6 +210,11 @@ export function componentSchemas(): Record<string, Schema> {
         turns: { type: 'integer', minimum: 0, description: 'turns created so far (waiting ones included)' },
         active_job_id: { type: 'string', nullable: true },
         last_job_id: { type: 'string', nullable: true },
+        external_id: {
+          type: 'string',
+          description: "the thread's name in an outside system: the AG-UI threadId of a thread POST /v1/ag-ui made",
+          example: 'chat-42',
+        },
         created_at: { type: 'string', format: 'date-time' },
         updated_at: { type: 'string', format: 'date-time' },
         metadata: { type: 'object', nullable: true, additionalProperties: true },

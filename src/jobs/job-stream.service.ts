@@ -44,6 +44,8 @@ export interface StreamStart {
 export interface StreamRender {
   prelude?: string;
   frame?: (e: LoggedEvent) => string;
+  /** Ends the response after this event although it is not terminal (a format whose unit ends earlier). */
+  endsAfter?: (e: LoggedEvent) => boolean;
 }
 
 /** Events per replay read: larger pages mean fewer broker round trips; each page waits for the socket to drain. */
@@ -122,7 +124,8 @@ export class JobStreamService {
     render: StreamRender = {},
     pageBytes = REPLAY_PAGE_BYTES,
   ): StreamSession {
-    return new StreamSession(this, jobId, start, sink, render.frame ?? frameOf, render.prelude, pageBytes);
+    const { frame = frameOf, prelude, endsAfter } = render;
+    return new StreamSession(this, jobId, start, sink, frame, prelude, endsAfter, pageBytes);
   }
 
   /** @internal the session's collaborators */
@@ -165,6 +168,7 @@ export class StreamSession implements SequencerOptions {
     private readonly sink: SseSink,
     private readonly frame: (e: LoggedEvent) => string,
     private readonly prelude: string | undefined,
+    private readonly endsAfter: ((e: LoggedEvent) => boolean) | undefined,
     /** SequencerOptions.pageBytes, and the bound of the live events its sequencers hold back during a read. */
     readonly pageBytes: number,
   ) {
@@ -300,7 +304,7 @@ export class StreamSession implements SequencerOptions {
     if (observer === null) return;
     const f = this.frame(e);
     if (f !== '') observer.next(f);
-    if (isTerminalLogged(e)) observer.complete();
+    if (isTerminalLogged(e) || this.endsAfter?.(e)) observer.complete();
   }
 
   onError(err: unknown): void {

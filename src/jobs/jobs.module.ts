@@ -61,7 +61,17 @@ import { ShareStreams } from '../shares/share-streams.js';
     ShareStreams,
     CreateRateLimitGuard,
   ],
-  exports: [JobsService, JobStreamService, SseConnections, LIVE_HUB, CreateRateLimitGuard, LogRoom],
+  exports: [
+    JobsService,
+    JobStreamService,
+    JobInputService,
+    StreamPlanner,
+    StreamLimits,
+    SseConnections,
+    LIVE_HUB,
+    CreateRateLimitGuard,
+    LogRoom,
+  ],
 })
 export class JobsModule {
   constructor(

@@ -143,6 +143,31 @@ export const ENDPOINTS: EndpointSpec[] = [
   { name: 'share-create', method: 'POST', path: '/v1/jobs/:id/shares', body: () => ({ expires_in_s: 60 }) },
   { name: 'share-list', method: 'GET', path: '/v1/jobs/:id/shares' },
   { name: 'share-delete', method: 'DELETE', path: '/v1/jobs/:id/shares/:id', notOwn: true },
+  // AG-UI: a RunAgentInput for HttpAgent (a valid one runs a short echo turn and streams it)
+  {
+    name: 'ag-ui-run',
+    method: 'POST',
+    path: '/v1/ag-ui/echo',
+    body: () => ({
+      threadId: 'fuzz-thread',
+      runId: 'fuzz-run',
+      messages: [{ id: 'm1', role: 'user', content: 'hi' }],
+      tools: [{ name: 'read_file', description: 'reads', parameters: { type: 'object' } }],
+      context: [],
+      forwardedProps: { if_busy: 'enqueue' },
+      resume: [{ interruptId: 'req_01', status: 'resolved', payload: { approved: true } }],
+    }),
+    nested: {
+      forwardedProps: { input: { repeat: 1 }, if_busy: 'reject' },
+    },
+    weight: 2,
+  },
+  {
+    name: 'ag-ui-agent',
+    method: 'POST',
+    path: '/v1/ag-ui/:id',
+    body: () => ({ threadId: 't', runId: 'r', messages: [] }),
+  },
   { name: 'health-live', method: 'GET', path: '/health/live' },
   { name: 'health-ready', method: 'GET', path: '/health/ready' },
   { name: 'metrics', method: 'GET', path: '/metrics' },
@@ -221,7 +246,7 @@ function queryValue(param: string, ctx: FuzzContext): fc.Arbitrary<string> {
         ),
       );
     case 'format':
-      return fc.oneof(hostileString, fc.constantFrom('ai-sdk', 'sse', 'AI-SDK', 'ai-sdk '));
+      return fc.oneof(hostileString, fc.constantFrom('ai-sdk', 'sse', 'AI-SDK', 'ai-sdk ', 'ag-ui', 'AG-UI'));
     case 'snapshot':
       return fc.oneof(hostileString, fc.constantFrom('true', 'false', '1', '0', 'yes', 'TRUE'));
     case 'after':
