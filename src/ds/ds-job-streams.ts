@@ -92,4 +92,3 @@ export class DsJobStreams implements JobStreamsReader {
     }
   }
 }
-

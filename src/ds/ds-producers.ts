@@ -13,12 +13,7 @@ export type ProducerCheck = { kind: 'append' } | { kind: 'duplicate'; epoch: num
 export function isDuplicate(rec: DsStreamRecord, p: ProducerTuple): ProducerCheck | null {
   const cur = rec.producers[p.id];
   if (cur && p.epoch === cur.epoch && p.seq <= cur.seq) return { kind: 'duplicate', epoch: cur.epoch, seq: cur.seq };
-  if (
-    rec.closedBy &&
-    rec.closedBy.id === p.id &&
-    rec.closedBy.epoch === p.epoch &&
-    rec.closedBy.seq === p.seq
-  ) {
+  if (rec.closedBy && rec.closedBy.id === p.id && rec.closedBy.epoch === p.epoch && rec.closedBy.seq === p.seq) {
     return { kind: 'duplicate', epoch: p.epoch, seq: p.seq };
   }
   return null;

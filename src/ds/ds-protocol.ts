@@ -4,6 +4,7 @@
  * start), so they compare as strings in log order; `-1` is the start, `now` the tail.
  */
 import { DsError } from './ds-error.js';
+import type { ProducerTuple } from './store/ds-store.port.js';
 
 export const H = {
   nextOffset: 'Stream-Next-Offset',
@@ -115,7 +116,8 @@ export interface Expiry {
 export function parseExpiry(h: Headers): Expiry {
   const ttl = header(h, H.ttl);
   const exp = header(h, H.expiresAt);
-  if (ttl !== undefined && exp !== undefined) throw DsError.bad('invalid_request', 'send Stream-TTL or Stream-Expires-At, not both');
+  if (ttl !== undefined && exp !== undefined)
+    throw DsError.bad('invalid_request', 'send Stream-TTL or Stream-Expires-At, not both');
   if (ttl !== undefined) return { ttlS: parseUint(ttl, H.ttl) };
   if (exp !== undefined) {
     const t = Date.parse(exp);
@@ -127,11 +129,7 @@ export function parseExpiry(h: Headers): Expiry {
   return {};
 }
 
-export interface ProducerTuple {
-  id: string;
-  epoch: number;
-  seq: number;
-}
+export type { ProducerTuple } from './store/ds-store.port.js';
 
 export function parseProducer(h: Headers): ProducerTuple | null {
   const id = header(h, H.producerId);

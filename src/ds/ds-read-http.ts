@@ -171,7 +171,9 @@ function dataEvent(data: Uint8Array, json: boolean, text: boolean): string {
   if (json) return `event: data\ndata:[${Buffer.from(data).toString('utf8')}]\n\n`;
   if (!text) return `event: data\ndata:${Buffer.from(data).toString('base64')}\n\n`;
   // every line break (CRLF, CR or LF) starts a new data: line, so a payload can never end the event early
-  const lines = Buffer.from(data).toString('utf8').split(/\r\n|\r|\n/);
+  const lines = Buffer.from(data)
+    .toString('utf8')
+    .split(/\r\n|\r|\n/);
   return `event: data\n${lines.map((l) => `data:${l}`).join('\n')}\n\n`;
 }
 

@@ -10,7 +10,15 @@ import { ByteLogConflictError, type ByteLog } from '@jobstream/event-log';
 import { framePrefix, jsonFrame } from './ds-body.js';
 import { DsError } from './ds-error.js';
 import { checkEpoch, checkSequence, isDuplicate } from './ds-producers.js';
-import { H, formatOffset, isJsonType, mediaType, type Expiry, type ForkRequest, type ProducerTuple } from './ds-protocol.js';
+import {
+  H,
+  formatOffset,
+  isJsonType,
+  mediaType,
+  type Expiry,
+  type ForkRequest,
+  type ProducerTuple,
+} from './ds-protocol.js';
 import { readFrames } from './ds-reads.js';
 import type { DsStore, DsStreamRecord } from './store/ds-store.port.js';
 
@@ -80,7 +88,11 @@ export class DsStreams {
     return false;
   }
 
-  async create(tenant: string, name: string, req: CreateRequest): Promise<{ created: boolean; record: DsStreamRecord }> {
+  async create(
+    tenant: string,
+    name: string,
+    req: CreateRequest,
+  ): Promise<{ created: boolean; record: DsStreamRecord }> {
     const existing = await this.lookup(tenant, name);
     if (existing) return { created: false, record: this.sameConfig(name, existing, req) };
 
@@ -142,7 +154,11 @@ export class DsStreams {
     if (r !== 'created') {
       await this.log.delete(id);
       if (r === 'quota') {
-        throw new DsError(429, 'quota_exceeded', `this tenant already holds ${this.maxStreams} streams (DS_MAX_STREAMS)`);
+        throw new DsError(
+          429,
+          'quota_exceeded',
+          `this tenant already holds ${this.maxStreams} streams (DS_MAX_STREAMS)`,
+        );
       }
       const other = await this.open(tenant, name);
       return { created: false, record: this.sameConfig(name, other, req) };
@@ -154,8 +170,7 @@ export class DsStreams {
   /** An idempotent re-create: the same configuration ⇒ the stream as it is; another one ⇒ 409. */
   private sameConfig(name: string, rec: DsStreamRecord, req: CreateRequest): DsStreamRecord {
     if (rec.deleted) throw DsError.conflict('stream_deleted', `stream ${name} was deleted and is still read by forks`);
-    const differs = (what: string) =>
-      DsError.conflict('stream_exists', `stream ${name} exists with another ${what}`);
+    const differs = (what: string) => DsError.conflict('stream_exists', `stream ${name} exists with another ${what}`);
     const type = req.contentType ?? (req.fork ? rec.contentType : DEFAULT_TYPE);
     if (mediaType(type) !== mediaType(rec.contentType)) throw differs('content type');
     const givenExpiry = req.expiry.ttlS !== undefined || req.expiry.expiresAt !== undefined;

@@ -12,6 +12,8 @@ export interface ConformanceResult {
   passed: number;
   failed: number;
   total: number;
+  /** Opt-in parts the CLI does not enable (the reserved subscription APIs). */
+  skipped: number;
   failures: string[];
   /** Test files' duration as vitest reports it. */
   seconds: number;
@@ -38,6 +40,7 @@ export async function runDsConformance(appUrl: string, key: string): Promise<Con
       child.on('error', reject);
       child.on('close', () => resolve(out));
     });
+    // eslint-disable-next-line no-control-regex -- strips ANSI colour codes
     const clean = output.replace(/\x1b\[[0-9;]*m/g, '');
     const line = /Tests\s+(.*)\((\d+)\)/.exec(clean);
     const passed = Number(/(\d+) passed/.exec(line?.[1] ?? '')?.[1] ?? 0);
@@ -47,6 +50,7 @@ export async function runDsConformance(appUrl: string, key: string): Promise<Con
       passed,
       failed,
       total: Number(line?.[2] ?? 0),
+      skipped: Number(/(\d+) skipped/.exec(line?.[1] ?? '')?.[1] ?? 0),
       failures: [...new Set(failures)],
       seconds: (Date.now() - started) / 1000,
       output: clean,

@@ -81,7 +81,13 @@ export class JetStreamByteLog implements ByteLog {
         if (!notFound(err)) throw err;
         await jsm.streams.add(want).catch(async (e: unknown) => {
           // another process created it meanwhile
-          if (!(await jsm.streams.info(DS_STREAM).then(() => true, () => false))) throw e;
+          if (
+            !(await jsm.streams.info(DS_STREAM).then(
+              () => true,
+              () => false,
+            ))
+          )
+            throw e;
         });
       }
     } catch (err) {

@@ -11,7 +11,12 @@
  * - `touch` records an access time outside `rev` (readers extend a sliding TTL without racing writers).
  * - `remove` deletes only if `rev` still matches, and frees the tenant's quota slot.
  */
-import type { ProducerTuple } from '../ds-protocol.js';
+/** An idempotent producer's append: `Producer-Id`, `Producer-Epoch`, `Producer-Seq`. */
+export interface ProducerTuple {
+  id: string;
+  epoch: number;
+  seq: number;
+}
 
 export interface DsSegment {
   /** Log key of an ancestor's frames. */

@@ -52,7 +52,8 @@ export class RedisDsStore implements DsStore {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof Error && err.name === 'ReplyError' && !/READONLY|LOADING|MASTERDOWN/.test(err.message)) throw err;
+      if (err instanceof Error && err.name === 'ReplyError' && !/READONLY|LOADING|MASTERDOWN/.test(err.message))
+        throw err;
       throw new DsStoreUnavailableError(`durable streams store unavailable: ${String(err)}`, { cause: err });
     }
   }
