@@ -6,6 +6,7 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const err = (status: number, description: string) => ApiResponse({ status, description, schema: ref('Error') });
 const name = ApiParam({
   name: 'name',
+  type: String,
   description: 'stream name (per tenant; may contain "/"); jobs/<job_id> is a job, read-only',
   example: 'chat/room-1',
 });
@@ -63,13 +64,18 @@ export const ApiDsDocs = {
     applyDecorators(
       ...common,
       ApiOperation({ summary: 'Read from an offset: catch-up, long-poll or SSE' }),
-      ApiQuery({ name: 'offset', required: false, description: '-1 (start), now (tail) or an offset' }),
+      ApiQuery({ name: 'offset', required: false, type: String, description: '-1 (start), now (tail) or an offset' }),
       ApiQuery({ name: 'live', required: false, enum: ['long-poll', 'sse'] }),
-      ApiQuery({ name: 'cursor', required: false, description: 'Stream-Cursor of the previous response' }),
+      ApiQuery({
+        name: 'cursor',
+        required: false,
+        type: String,
+        description: 'Stream-Cursor of the previous response',
+      }),
       ApiResponse({
         status: 200,
         description: 'messages (JSON mode: an array); Stream-Next-Offset, Stream-Up-To-Date',
-        headers: { [offsetHeader.name]: { description: offsetHeader.description } },
+        headers: { [offsetHeader.name]: { description: offsetHeader.description, schema: { type: 'string' } } },
       }),
       ApiResponse({ status: 204, description: 'long-poll: nothing new within DS_LONG_POLL_MS' }),
       ApiResponse({ status: 304, description: 'If-None-Match matched' }),

@@ -52,7 +52,6 @@ export const DS_RESPONSE_HEADERS = [
   H.expectedSeq,
   H.receivedSeq,
   'ETag',
-  'Location',
 ];
 
 export const OFFSET_FORMAT = /^(\d{16})_(\d{16})$/;
