@@ -79,6 +79,8 @@ export class DsReader {
       frames = r.frames;
     }
     const next = frames.at(-1)?.offset ?? after;
+    // read past the tail known when the request began: what is the stream now (closed after these frames?)
+    if (next > state.tail) state = (await src.state()) ?? state;
     const atTail = next >= state.tail;
     res.setHeader('Content-Type', state.contentType);
     res.setHeader(H.nextOffset, next);
