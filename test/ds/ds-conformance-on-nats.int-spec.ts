@@ -3,6 +3,9 @@
  * Redis (real nats-server -js and redis-server from the harness), through a proxy that adds the tenant's API key.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { stream, type LiveMode } from '@durable-streams/client';
+import type { JobEvent } from '@jobstream/contracts';
+import { readAll } from '../support/sse-client.js';
 import { startNats, startRedis, type RunningNats, type RunningServer } from '../harness/servers.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { runDsConformance } from '../support/ds-conformance.js';
@@ -42,4 +45,40 @@ describe('Durable Streams conformance (JetStream + Redis)', () => {
     expect(r.failures).toEqual([]);
     expect(r.failed).toBe(0);
   }, 600_000);
+
+  it.each<LiveMode>([false, 'sse', 'long-poll'])(
+    'reads a job (live: %s) with @durable-streams/client: its SSE events, exactly once, closed at the end',
+    async (live) => {
+      const auth = { Authorization: `Bearer ${KEY}` };
+      const created = await app.api('/v1/jobs', {
+        body: { agent: 'echo', input: { message: 'From JetStream, through the open protocol.', delay_ms: 20 } },
+        headers: auth,
+      });
+      const id = (created.body as { id: string }).id;
+      if (live === false) await app.api(`/v1/jobs/${id}/wait?timeout_s=30`, { headers: auth });
+      const res = await stream<JobEvent>({
+        url: `${app.url}/ds/v1/stream/jobs/${id}`,
+        headers: auth,
+        offset: '-1',
+        live,
+      });
+      const items: JobEvent[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const stop = res.subscribeJson((batch) => {
+          items.push(...batch.items);
+          if (batch.streamClosed) {
+            stop();
+            res.cancel();
+            resolve();
+          }
+          return Promise.resolve();
+        });
+        res.closed.catch(reject);
+      });
+      const sse = await readAll(`${app.url}/v1/jobs/${id}/stream`, { headers: auth });
+      expect(items).toEqual(sse.events().map(({ id: _id, ...e }) => e));
+      expect(items.at(-1)?.type).toBe('done');
+    },
+    60_000,
+  );
 });
