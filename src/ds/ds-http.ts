@@ -30,6 +30,8 @@ const MAX_NAME = 512;
 export interface DsHttpOptions {
   longPollMs: number;
   createsPerMin: number;
+  /** Live reads (long-poll, SSE) a tenant may hold open at once in this process; 0 ⇒ no cap. */
+  maxLiveReadsPerTenant: number;
 }
 
 /** Streams of jobs, served read-only under `jobs/` (see ds-job-streams.ts). */
@@ -42,12 +44,13 @@ export type DsOutcome = 'ok' | 'client_error' | 'unavailable';
 export class DsHttp {
   private readonly reader: DsReader;
   private readonly creates: TokenBuckets | null;
+  private readonly liveReads = new Map<string, number>();
 
   constructor(
     private readonly streams: DsStreams,
     private readonly log: ByteLog,
     private readonly jobs: JobStreamsReader,
-    opts: DsHttpOptions,
+    private readonly opts: DsHttpOptions,
     private readonly observe: (op: string, outcome: DsOutcome) => void = () => {},
   ) {
     this.reader = new DsReader(opts.longPollMs);
@@ -63,6 +66,7 @@ export class DsHttp {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
     try {
+      if (req.method === 'GET' && /[?&]live=/.test(req.originalUrl)) this.admitLiveRead(tenant, res);
       const name = streamName(req.path);
       if (name.startsWith(JOBS_PREFIX)) {
         if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -80,6 +84,28 @@ export class DsHttp {
       this.observe(op, err instanceof DsError && err.status < 500 ? 'client_error' : 'unavailable');
       renderError(res, err);
     }
+  }
+
+  /** A live read holds a connection (and wake-ups) for up to DS_LONG_POLL_MS: capped per tenant, freed on close. */
+  private admitLiveRead(tenant: string, res: Response): void {
+    const n = this.liveReads.get(tenant) ?? 0;
+    const max = this.opts.maxLiveReadsPerTenant;
+    if (max > 0 && n >= max) {
+      throw new DsError(429, 'too_many_connections', `at most ${max} open live reads per tenant; retry later`, {
+        'Retry-After': '5',
+      });
+    }
+    this.liveReads.set(tenant, n + 1);
+    res.once('close', () => {
+      const left = (this.liveReads.get(tenant) ?? 1) - 1;
+      if (left > 0) this.liveReads.set(tenant, left);
+      else this.liveReads.delete(tenant);
+    });
+  }
+
+  /** Open live reads of a tenant (tests, metrics). */
+  liveReadsOf(tenant: string): number {
+    return this.liveReads.get(tenant) ?? 0;
   }
 
   private async put(tenant: string, name: string, req: Request, res: Response): Promise<void> {

@@ -27,7 +27,12 @@ import { DsStreams } from './ds-streams.js';
           new DsStreams(log, store, config.ds.maxStreams),
           log,
           jobs,
-          { longPollMs: config.ds.longPollMs, createsPerMin: config.ds.createsPerMin },
+          {
+            longPollMs: config.ds.longPollMs,
+            createsPerMin: config.ds.createsPerMin,
+            // a live read holds a connection like an SSE stream: the same per-tenant cap
+            maxLiveReadsPerTenant: config.maxStreamsPerTenant,
+          },
           (op, outcome) => metrics.dsRequest(op, outcome),
         );
       },

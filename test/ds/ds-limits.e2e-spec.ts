@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 
 const A = 'ds-limits-key-aaaa';
 const B = 'ds-limits-key-bbbb';
@@ -17,7 +18,8 @@ describe('Durable Streams limits and tenants', () => {
       DS_MAX_STREAMS: '3',
       DS_CREATES_PER_MIN: '5',
       DS_MAX_BODY_BYTES: '2048',
-      DS_LONG_POLL_MS: '200',
+      DS_LONG_POLL_MS: '2000',
+      MAX_STREAMS_PER_TENANT: '2',
     });
   });
   afterAll(async () => {
@@ -100,5 +102,20 @@ describe('Durable Streams limits and tenants', () => {
     const badTtl = await ds(B, 'caps2', { method: 'PUT', headers: { 'Stream-TTL': '1e3' } });
     expect(badTtl.status).toBe(400);
     expect((await errorOf(badTtl)).code).toBe('invalid_request');
+  });
+
+  it('caps live reads per tenant like SSE streams (MAX_STREAMS_PER_TENANT ⇒ 429), and frees them on close', async () => {
+    // two SSE reads of globex's stream `caps` hold its two slots (for up to 3 × DS_LONG_POLL_MS)
+    const acs = [new AbortController(), new AbortController()];
+    const open = acs.map((ac) => ds(B, 'caps?offset=now&live=sse', { signal: ac.signal }).catch(() => null));
+    await waitFor(async () => (await ds(B, 'caps?offset=now&live=long-poll')).status === 429);
+    const refused = await ds(B, 'caps?offset=now&live=sse');
+    expect(refused.status).toBe(429);
+    expect((await errorOf(refused)).code).toBe('too_many_connections');
+    // another tenant is not affected
+    expect((await ds(A, 'shared-name?offset=now&live=long-poll')).status).toBe(204);
+    for (const ac of acs) ac.abort();
+    await Promise.all(open);
+    await waitFor(async () => (await ds(B, 'caps?offset=now&live=long-poll')).status === 204);
   });
 });
