@@ -5,6 +5,7 @@
 import type { Request, Response } from 'express';
 import { type ByteLog, EventLogUnavailableError } from '@jobstream/event-log';
 import { JobStoreUnavailableError } from '@jobstream/job-store';
+import { ApiError } from '../common/api-error.js';
 import { TokenBuckets } from '../limits/token-buckets.js';
 import { DsError } from './ds-error.js';
 import {
@@ -230,7 +231,11 @@ export function renderError(res: Response, err: unknown): void {
   }
   let e: DsError;
   if (err instanceof DsError) e = err;
-  else if (
+  else if (err instanceof ApiError) {
+    // the jobs' own refusals (an unknown or another tenant's job): their status and contract error, our headers
+    const body = err.getResponse() as { error: { code: string; message: string } };
+    e = new DsError(err.getStatus(), body.error.code, body.error.message, err.headers);
+  } else if (
     err instanceof EventLogUnavailableError ||
     err instanceof DsStoreUnavailableError ||
     err instanceof JobStoreUnavailableError

@@ -184,8 +184,6 @@ export class DsStreams {
       const f = rec.fork;
       if (!f || f.from !== req.fork.from || f.sub !== req.fork.sub) throw differs('fork');
       if (req.fork.offset !== undefined && req.fork.offset !== f.offset) throw differs('fork offset');
-    } else if (rec.fork && req.fork === null && req.contentType === undefined) {
-      // a plain PUT of a forked name with no headers: the stream exists as it is
     }
     return rec;
   }

@@ -135,6 +135,7 @@ describe('jobs as Durable Streams', () => {
     for (const m of ['GET', 'HEAD']) {
       const r = await fetch(dsUrl(id), { method: m, headers: { Authorization: `Bearer ${OTHER}` } });
       expect([m, r.status]).toEqual([m, 404]);
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff');
     }
     expect((await fetch(dsUrl(id))).status).toBe(401);
   });
