@@ -10,6 +10,7 @@ import type { Engine } from './engine/engine.js';
 import { EngineModule } from './engine/engine.module.js';
 import { HealthModule } from './health/health.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
+import { DsModule } from './ds/ds.module.js';
 import { ThreadsModule } from './threads/threads.module.js';
 import { JobManagementModule } from './job-management/job-management.module.js';
 import { SharesModule } from './shares/shares.module.js';
@@ -37,6 +38,7 @@ export class AppModule {
         TracingModule,
         HealthModule,
         JobsModule,
+        DsModule,
         ThreadsModule,
         AgUiModule,
         JobManagementModule,

@@ -17,6 +17,7 @@ import { assertJsonStructure, JsonStructureError } from './common/json-limits.js
 import { API_QUEUE_GROUP } from '@jobstream/contracts';
 import type { AppConfig } from './config/config.js';
 import { setupSwagger } from './docs/swagger.js';
+import { DS_REQUEST_HEADERS, DS_RESPONSE_HEADERS } from './ds/ds-protocol.js';
 import { createEngine, type Engine } from './engine/engine.js';
 import { createAppLogger, defaultLogger, loggerParams } from './logging/logging.js';
 import { startTracing } from './tracing/tracing.js';
@@ -47,8 +48,8 @@ export function applyCors(app: INestApplication, config: AppConfig): void {
   if (config.corsOrigins === null) return;
   app.enableCors({
     origin: config.corsOrigins,
-    methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID'],
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID', ...DS_REQUEST_HEADERS],
     exposedHeaders: [
       'Retry-After',
       'Location',
@@ -57,6 +58,7 @@ export function applyCors(app: INestApplication, config: AppConfig): void {
       // AG-UI runs: where a run goes on after a dropped response (the SDK's agUiFetch reads them)
       'X-Jobstream-Job-Id',
       'X-Jobstream-Stream-Url',
+      ...DS_RESPONSE_HEADERS,
     ],
     credentials: false,
     maxAge: 600,
@@ -85,6 +87,9 @@ export async function createApp(
   app.disable('x-powered-by');
   applyCors(app, config);
   answerClientErrorsAsJson(app.getHttpServer());
+  // Durable Streams bodies are bytes of any content type, JSON included: read raw (the JSON parser below then skips
+  // them), up to DS_MAX_BODY_BYTES
+  app.use('/ds', express.raw({ type: () => true, limit: config.ds.maxBodyBytes }));
   app.use(
     express.json({
       limit: config.maxBodyBytes,

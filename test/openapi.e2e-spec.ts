@@ -33,10 +33,17 @@ describe('OpenAPI document', () => {
       expect([path, method, op.tags]).toEqual([
         path,
         method,
-        [expect.stringMatching(/^(Jobs|Streams|Threads|Shares|Webhooks)$/)],
+        [expect.stringMatching(/^(Jobs|Streams|Threads|Shares|Webhooks|Durable Streams)$/)],
       ]);
     }
-    expect(doc.tags.map((t: any) => t.name).sort()).toEqual(['Jobs', 'Shares', 'Streams', 'Threads', 'Webhooks']);
+    expect(doc.tags.map((t: any) => t.name).sort()).toEqual([
+      'Durable Streams',
+      'Jobs',
+      'Shares',
+      'Streams',
+      'Threads',
+      'Webhooks',
+    ]);
     const byKey = new Map(ops.map((o) => [`${o.method.toUpperCase()} ${o.path}`, o.op]));
     const expected: Record<string, string> = {
       'POST /v1/threads': 'Threads',
@@ -54,6 +61,11 @@ describe('OpenAPI document', () => {
       'GET /v1/jobs/{id}/stream': 'Streams',
       'POST /v1/jobs': 'Jobs',
       'POST /v1/webhooks': 'Webhooks',
+      'PUT /ds/v1/stream/{name}': 'Durable Streams',
+      'POST /ds/v1/stream/{name}': 'Durable Streams',
+      'GET /ds/v1/stream/{name}': 'Durable Streams',
+      'HEAD /ds/v1/stream/{name}': 'Durable Streams',
+      'DELETE /ds/v1/stream/{name}': 'Durable Streams',
     };
     for (const [key, tag] of Object.entries(expected)) expect([key, byKey.get(key)?.tags]).toEqual([key, [tag]]);
     // operation ids are unique (nothing listed twice)

@@ -78,6 +78,10 @@ export const apiEnvShape = {
   SHARE_MAX_STREAMS: int('SHARE_MAX_STREAMS', 0, 1_000_000, 100),
   MAX_STREAMS: int('MAX_STREAMS', 0, 10_000_000, 10_000),
   SHUTDOWN_TIMEOUT_MS: int('SHUTDOWN_TIMEOUT_MS', 1_000, 600_000, 10_000),
+  DS_LONG_POLL_MS: int('DS_LONG_POLL_MS', 100, 300_000, 20_000),
+  DS_MAX_STREAMS: int('DS_MAX_STREAMS', 0, 100_000_000, 100_000),
+  DS_CREATES_PER_MIN: int('DS_CREATES_PER_MIN', 0, 1_000_000, 6_000),
+  DS_MAX_BODY_BYTES: int('DS_MAX_BODY_BYTES', 1024, 1_000_000, 512 * 1024),
   HOT_CACHE_EVENTS: int('HOT_CACHE_EVENTS', 0, 10_000_000, 1_000),
   HOT_CACHE_JOB_BYTES: int('HOT_CACHE_JOB_BYTES', 1024, 1024 ** 3, 1024 * 1024),
   HOT_CACHE_BYTES: int('HOT_CACHE_BYTES', 0, 1024 ** 4, 64 * 1024 * 1024),
@@ -175,6 +179,11 @@ export class AppConfig extends WorkerConfig {
   /** SIGTERM/SIGINT: the process exits within this, whatever is still running. */
   readonly shutdownTimeoutMs!: number;
   /**
+   * Durable Streams (`/ds`): the longest long-poll wait (ms), streams per tenant, stream creations per tenant per
+   * minute per API process (0 ⇒ off), and the largest append body (bytes).
+   */
+  readonly ds!: { longPollMs: number; maxStreams: number; createsPerMin: number; maxBodyBytes: number };
+  /**
    * Hot cache of recent events per live job in this API process (HOT_CACHE_*): events and estimated bytes per job,
    * estimated bytes over all jobs (LRU), and how long a job's window and live feed stay after its end or its last
    * client. Off (`events` 0) on the embedded engine unless HOT_CACHE_EVENTS is set: its log is memory already.
@@ -263,6 +272,12 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
     maxStreams: v.MAX_STREAMS,
     shareMaxStreams: v.SHARE_MAX_STREAMS,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
+    ds: {
+      longPollMs: v.DS_LONG_POLL_MS,
+      maxStreams: v.DS_MAX_STREAMS,
+      createsPerMin: v.DS_CREATES_PER_MIN,
+      maxBodyBytes: v.DS_MAX_BODY_BYTES,
+    },
     hotCache: {
       events:
         env.HOT_CACHE_EVENTS === undefined || env.HOT_CACHE_EVENTS === ''

@@ -5,7 +5,10 @@
  */
 import type { Logger } from '@nestjs/common';
 import { connect, type NatsConnection } from 'nats';
-import { EventLogUnavailableError, JetStreamEventLog } from '@jobstream/event-log';
+import { EventLogUnavailableError, JetStreamByteLog, JetStreamEventLog } from '@jobstream/event-log';
+import { MemoryDsStore } from '../ds/store/memory-ds-store.js';
+import { RedisDsStore } from '../ds/store/redis-ds-store.js';
+import type { DsStore } from '../ds/store/ds-store.port.js';
 import { JetStreamJobQueue, NatsJobControl } from '@jobstream/job-queue';
 import { MemoryJobStore, RedisJobStore, type JobStore } from '@jobstream/job-store';
 import { MemoryShareStore, RedisShareStore, type ShareStore } from '@jobstream/share-store';
@@ -74,6 +77,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
     closers.push(() => jobQueue.close());
     const jobControl = await NatsJobControl.create({ nc, logger: warn });
     closers.push(() => jobControl.close());
+    const dsLog = await JetStreamByteLog.create({ nc, replicas, timeoutMs: 2_000 });
     const storeOpts = {
       retentionMs: config.jobRetentionMs,
       logRetentionMs: config.eventRetentionMs,
@@ -82,6 +86,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
     let rawJobStore: JobStore;
     let threadStore: ThreadStore;
     let shareStore: ShareStore;
+    let dsStore: DsStore;
     if (config.hasRedis) {
       const redisJobs = await RedisJobStore.create({
         url: config.redisUrl,
@@ -99,6 +104,8 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       closers.push(() => threadStore.close());
       // shares ride on the thread store's connection
       shareStore = new RedisShareStore(threads.client);
+      // Durable Streams metadata rides on the job store's connection (which follows a Sentinel failover)
+      dsStore = new RedisDsStore(redisJobs.client);
     } else {
       logger.warn(
         'REDIS_URL (or REDIS_SENTINELS) is unset: job state is kept in this process only; run ONE API process, or set REDIS_URL',
@@ -107,6 +114,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       closers.push(() => rawJobStore.close());
       threadStore = new MemoryThreadStore({ idempotencyTtlMs: config.idempotencyTtlMs });
       shareStore = new MemoryShareStore();
+      dsStore = new MemoryDsStore();
     }
     const advancer = new ThreadAdvancer(threadStore, rawJobStore, jobQueue);
     const jobStore = advancingThreads(rawJobStore, () => advancer);
@@ -120,6 +128,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       shareStore,
       // a durable consumer, created only when the API's webhooks module starts it (never by a worker)
       jobEventFeed: new JetStreamJobEventFeed({ nc, logger: warn }),
+      durableStreams: { log: dsLog, store: dsStore },
       health: async () => {
         const out: Record<string, { up: boolean; message?: string }> = {};
         try {

@@ -37,6 +37,7 @@ export class Metrics implements RunnerMetrics {
   private readonly limitRejections: Counter<'limit'>;
   private readonly jobsLimited: Counter<'code'>;
   private readonly streamReadRetries: Counter;
+  private readonly dsRequests: Counter;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -209,11 +210,21 @@ export class Metrics implements RunnerMetrics {
       labelNames: ['limit'],
       registers,
     });
+    this.dsRequests = new Counter({
+      name: 'jobstream_ds_requests_total',
+      help: 'Durable Streams requests (/ds) by method and outcome (ok, client_error, unavailable)',
+      labelNames: ['method', 'outcome'],
+      registers,
+    });
     this.streamReadRetries = new Counter({
       name: 'jobstream_sse_log_retries_total',
       help: 'times an open SSE stream could not read the event log and waited to retry (leader election, node catching up)',
       registers,
     });
+  }
+
+  dsRequest(method: string, outcome: 'ok' | 'client_error' | 'unavailable'): void {
+    this.dsRequests.inc({ method, outcome });
   }
 
   streamReadRetry(): void {

@@ -172,6 +172,22 @@ export const ENDPOINTS: EndpointSpec[] = [
   { name: 'health-ready', method: 'GET', path: '/health/ready' },
   { name: 'metrics', method: 'GET', path: '/metrics' },
   { name: 'unknown', method: 'GET', path: '/v1/:id' },
+  // Durable Streams (/ds): reads, appends (bytes of any type, producer headers), and jobs as read-only streams
+  {
+    name: 'ds-read',
+    method: 'GET',
+    path: '/ds/v1/stream/:id',
+    query: ['offset', 'live', 'cursor'],
+    headers: ['if-none-match'],
+  },
+  {
+    name: 'ds-append',
+    method: 'POST',
+    path: '/ds/v1/stream/:id',
+    body: () => ({ n: 1 }),
+    headers: ['producer-id', 'producer-epoch', 'producer-seq', 'stream-closed', 'stream-seq', 'stream-ttl'],
+  },
+  { name: 'ds-job', method: 'GET', path: '/ds/v1/stream/jobs/:id', query: ['offset', 'live'] },
 ];
 
 /** Names of query parameters that carry secrets in some endpoint: sent everywhere, in every shape. */
@@ -245,6 +261,14 @@ function queryValue(param: string, ctx: FuzzContext): fc.Arbitrary<string> {
           '__proto__,constructor',
         ),
       );
+    case 'offset':
+      return fc.oneof(
+        hostileString,
+        hostileCursor,
+        fc.constantFrom('-1', 'now', '0000000000000000_0000000000000000', '9999999999999999_9999999999999999'),
+      );
+    case 'live':
+      return fc.oneof(hostileString, fc.constantFrom('long-poll', 'sse', 'LONG-POLL', 'true'));
     case 'format':
       return fc.oneof(hostileString, fc.constantFrom('ai-sdk', 'sse', 'AI-SDK', 'ai-sdk ', 'ag-ui', 'AG-UI'));
     case 'snapshot':
