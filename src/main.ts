@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     );
   }
   logger.log(
-    `jobstream API listening on ${running.url} (engine: ${config.engine}${config.inProcessWorker ? ', in-process worker' : ''}); docs at ${running.url}/docs`,
+    `jobstream API listening on ${running.listening} (engine: ${config.engine}${config.inProcessWorker ? ', in-process worker' : ''}); docs at ${running.url}/docs`,
   );
 
   shutdownOnSignals({
