@@ -26,8 +26,11 @@ export interface RunningApp {
   app: INestApplication;
   engine: Engine;
   config: AppConfig;
-  /** Base URL, e.g. http://127.0.0.1:3000 */
+  /** Base URL to connect to, e.g. http://127.0.0.1:3000 (loopback when bound to every interface) */
   url: string;
+  /** Where the socket is really bound, for the log: `http://127.0.0.1:3000`, or for every interface
+   *  `0.0.0.0:3000 (every interface; http://127.0.0.1:3000 from this machine)` */
+  listening: string;
   close(): Promise<void>;
 }
 
@@ -139,13 +142,19 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     throw err;
   }
   const addr = app.getHttpServer().address() as AddressInfo;
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const everywhere = addr.address === '0.0.0.0' || addr.address === '::';
+  const host = everywhere ? '127.0.0.1' : addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${host}:${addr.port}`;
+  const listening = everywhere
+    ? `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port} (every interface; ${url} from this machine)`
+    : url;
   let closing: Promise<void> | null = null;
   return {
     app,
     engine,
     config,
-    url: `http://${host}:${addr.port}`,
+    url,
+    listening,
     close: () =>
       (closing ??= (async () => {
         await app.close();

@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     logger.warn('GET /metrics is off (404): NODE_ENV=production and METRICS_TOKEN is unset');
   }
   logger.log(
-    `jobstream API listening on ${running.url} (engine: ${config.engine}${config.inProcessWorker ? ', in-process worker' : ''}); docs at ${running.url}/docs`,
+    `jobstream API listening on ${running.listening} (engine: ${config.engine}${config.inProcessWorker ? ', in-process worker' : ''}); docs at ${running.url}/docs`,
   );
 
   shutdownOnSignals({

@@ -12,9 +12,10 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { EVENTS_LIMIT_MAX, LIST_LIMIT_MAX, WAIT_TIMEOUT_MAX_S } from '../jobs/jobs.constants.js';
+import { errorResponse } from './error-responses.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const err = (status: number, description: string) => ApiResponse({ status, description, schema: ref('Error') });
+const err = errorResponse;
 const idParam = ApiParam({ name: 'id', description: 'job id', example: 'job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' });
 const common = [ApiTags('Jobs'), ApiBearerAuth(), err(401, 'no or bad API key')];
 /** The SSE endpoints and their tokens form the Streams resource. */
@@ -97,6 +98,7 @@ export const ApiJobsDocs = {
       err(409, 'idempotency_conflict'),
       err(413, 'payload_too_large: body over the limit (1 MiB)'),
       err(415, 'unsupported_media_type: a JSON body in a charset other than UTF-8'),
+      err(429, 'rate_limited: over RATE_LIMIT_CREATE_PER_MIN for this tenant; with Retry-After'),
       err(
         429,
         "quota_exceeded: the tenant's events in the log have reached its log-bytes quota (TENANT_LOG_BYTES_QUOTA); with Retry-After (when its oldest counted events expire)",
@@ -300,6 +302,11 @@ export const ApiJobsDocs = {
       ),
       err(404, 'unknown job'),
       err(410, 'cursor_expired'),
+      err(429, 'too_many_connections: the tenant has MAX_STREAMS_PER_TENANT open streams here; with Retry-After'),
+      err(
+        503,
+        'too_many_connections: this instance has MAX_STREAMS open streams; service_unavailable: a dependency is down; with Retry-After',
+      ),
     ),
   snapshot: () =>
     applyDecorators(

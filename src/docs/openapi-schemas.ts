@@ -79,7 +79,7 @@ export function componentSchemas(): Record<string, Schema> {
       },
       description: 'One event of a job. `id` of the SSE frame is the cursor to resume after it.',
     },
-    Usage: toOpenApi(usageSchema),
+    Usage: { ...toOpenApi(usageSchema), example: { input_tokens: 5, output_tokens: 5 } },
     CreateJobRequest: {
       ...toOpenApi(createJobRequestSchema, 'input'),
       example: { agent: 'echo', input: { message: 'Hello, streaming world!', repeat: 2, delay_ms: 50 } },
@@ -167,6 +167,23 @@ export function componentSchemas(): Record<string, Schema> {
         },
         turn: { type: 'integer', minimum: 1, description: 'v1.1: the turn number within its thread' },
         rerun_of: { type: 'string', description: 'v1.1: the job this one reruns' },
+      },
+      // as created: queued, nothing started or finished yet
+      example: {
+        id: 'job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V',
+        agent: 'echo',
+        status: 'queued',
+        created_at: '2026-12-07T18:50:11.591Z',
+        started_at: null,
+        finished_at: null,
+        attempt: 1,
+        last_event_id: '1-1-3a4uz6',
+        usage: { input_tokens: 0, output_tokens: 0 },
+        error: null,
+        metadata: null,
+        pending_input: null,
+        stream_url: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/stream',
+        events_url: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/events',
       },
     },
     CreateThreadRequest: {
@@ -413,7 +430,7 @@ export function componentSchemas(): Record<string, Schema> {
           type: 'object',
           required: ['code', 'message'],
           properties: {
-            code: { type: 'string', example: 'invalid_request' },
+            code: { type: 'string', description: 'machine-readable: invalid_request, unauthorized, not_found, …' },
             message: { type: 'string' },
           },
         },

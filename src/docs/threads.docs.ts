@@ -11,9 +11,10 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { THREADS_LIST_LIMIT_MAX } from '../threads/threads.constants.js';
+import { errorResponse } from './error-responses.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const err = (status: number, description: string) => ApiResponse({ status, description, schema: ref('Error') });
+const err = errorResponse;
 const threadId = ApiParam({ name: 'id', description: 'thread id', example: 'thr_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' });
 const jobId = ApiParam({ name: 'id', description: 'job id', example: 'job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' });
 const auth = [ApiBearerAuth(), err(401, 'no or bad API key')];
