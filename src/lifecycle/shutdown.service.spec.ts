@@ -19,7 +19,9 @@ async function setup(handler: http.RequestListener) {
   return { server, service, warnings, closed, port: (server.address() as AddressInfo).port };
 }
 
-afterEach(() => jest.restoreAllMocks());
+afterEach(() => {
+  jest.restoreAllMocks();
+});
 
 describe('ShutdownService', () => {
   it('warns and closes the connection of a request still running after the grace period', async () => {
