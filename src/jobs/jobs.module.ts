@@ -2,7 +2,6 @@ import { Inject, Module } from '@nestjs/common';
 import { HotCache, LiveHub, SnapshotCache, hasCapacity, type EventLog } from '@jobstream/event-log';
 import { AppConfig } from '../config/config.js';
 import { EVENT_LOG } from '../engine/engine.constants.js';
-import { CreateRateLimitGuard } from '../limits/create-rate-limit.guard.js';
 import { StreamLimits } from '../limits/stream-limits.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { SseConnections } from '../sse/sse-connections.js';
@@ -55,9 +54,8 @@ import { JobsService } from './jobs.service.js';
     JobStreamService,
     SseConnections,
     StreamLimits,
-    CreateRateLimitGuard,
   ],
-  exports: [JobsService, JobStreamService, SseConnections, LIVE_HUB, CreateRateLimitGuard],
+  exports: [JobsService, JobStreamService, SseConnections, LIVE_HUB],
 })
 export class JobsModule {
   constructor(

@@ -21,6 +21,7 @@ import { zodMessage } from '../common/error-mapping.js';
 import { dispatchJob } from '../engine/dispatch.js';
 import { EVENT_LOG, JOB_CONTROL, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
 import { Metrics } from '../metrics/metrics.service.js';
+import { Quotas } from '../quotas/quotas.service.js';
 import { cursorOf } from '../sse/sse-frames.js';
 import { cancelledDedupId, endJob, type JobEnding } from '../worker-core/job-lifecycle/index.js';
 import { JobStreamService, type StreamStart } from './job-stream.service.js';
@@ -66,6 +67,7 @@ export class JobsService {
     @Inject(LIVE_HUB) private readonly hub: LiveHub<string>,
     private readonly streams: JobStreamService,
     @Optional() private readonly metrics?: Metrics,
+    @Optional() private readonly quotas?: Quotas,
   ) {}
 
   private get deps() {
@@ -116,7 +118,9 @@ export class JobsService {
     this.hub.prewarm(record.id);
     let stored;
     try {
-      stored = await this.store.create(record, idem);
+      stored = this.quotas
+        ? await this.quotas.enforce(() => this.store.create(record, idem, this.quotas!.jobCreate))
+        : await this.store.create(record, idem);
     } catch (err) {
       this.hub.release(record.id);
       throw err;

@@ -1,12 +1,13 @@
 /**
- * Caps on open SSE streams of this process: per tenant (MAX_STREAMS_PER_TENANT → 429 `too_many_connections`: the
- * tenant should close some) and overall (MAX_STREAMS → 503 with Retry-After: this instance is full, another one may
+ * Caps on open SSE streams of this process: per tenant (MAX_STREAMS_PER_TENANT → 429 `quota_exceeded`, kind
+ * `streams`: the tenant should close some) and overall (MAX_STREAMS → 503 with Retry-After: this instance is full, another one may
  * not be). Checked synchronously right before the stream is registered, so no two requests pass on one free slot.
  */
 import { Injectable } from '@nestjs/common';
 import { ApiError } from '../common/api-error.js';
 import { AppConfig } from '../config/config.js';
 import { Metrics } from '../metrics/metrics.service.js';
+import { Quotas } from '../quotas/quotas.service.js';
 import { SseConnections } from '../sse/sse-connections.js';
 
 @Injectable()
@@ -15,6 +16,7 @@ export class StreamLimits {
     private readonly config: AppConfig,
     private readonly connections: SseConnections,
     private readonly metrics: Metrics,
+    private readonly quotas: Quotas,
   ) {}
 
   /** Throws when the tenant or the process has no room for one more stream. */
@@ -22,13 +24,11 @@ export class StreamLimits {
     const { maxStreamsPerTenant, maxStreams } = this.config;
     if (maxStreamsPerTenant > 0 && this.connections.countFor(tenant) >= maxStreamsPerTenant) {
       this.metrics.limitRejected('tenant_streams');
-      throw new ApiError(
-        429,
-        'too_many_connections',
+      this.quotas.refuse(
+        'streams',
+        maxStreamsPerTenant,
+        5,
         `at most ${maxStreamsPerTenant} open streams per tenant; close one or retry later`,
-        {
-          'Retry-After': '5',
-        },
       );
     }
     if (maxStreams > 0 && this.connections.size >= maxStreams) {

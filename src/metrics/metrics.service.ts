@@ -10,7 +10,7 @@ import type { EventLogUsage, HotCacheStats } from '@jobstream/event-log';
 import type { SseStats } from '../sse/sse-connections.js';
 import type { RunnerMetrics } from '../worker-core/job-lifecycle/index.js';
 
-export type LimitName = 'create_rate' | 'tenant_streams' | 'global_streams' | 'event_memory';
+export type LimitName = 'create_rate' | 'tenant_streams' | 'global_streams' | 'event_memory' | 'tenant_waits';
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const JOB_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
@@ -34,6 +34,7 @@ export class Metrics implements RunnerMetrics {
   private readonly jobRunDuration: Histogram<'agent' | 'status'>;
   private readonly threadTurns: Counter<'if_busy' | 'outcome'>;
   private readonly limitRejections: Counter<'limit'>;
+  private readonly quotaRefusals: Counter<'kind'>;
   private readonly streamReadRetries: Counter;
 
   constructor() {
@@ -201,6 +202,12 @@ export class Metrics implements RunnerMetrics {
       labelNames: ['limit'],
       registers,
     });
+    this.quotaRefusals = new Counter({
+      name: 'jobstream_quota_refusals_total',
+      help: 'requests refused 429 quota_exceeded, by quota (active_jobs, threads, webhooks, streams, …)',
+      labelNames: ['kind'],
+      registers,
+    });
     this.streamReadRetries = new Counter({
       name: 'jobstream_sse_log_retries_total',
       help: 'times an open SSE stream could not read the event log and waited to retry (leader election, node catching up)',
@@ -255,6 +262,10 @@ export class Metrics implements RunnerMetrics {
 
   limitRejected(limit: LimitName): void {
     this.limitRejections.inc({ limit });
+  }
+
+  quotaRefused(kind: string): void {
+    this.quotaRefusals.inc({ kind });
   }
 
   render(): Promise<string> {

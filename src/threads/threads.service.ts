@@ -29,6 +29,7 @@ import { zodMessage } from '../common/error-mapping.js';
 import { EVENT_LOG, JOB_QUEUE, JOB_STORE, SHARE_STORE, THREAD_STORE } from '../engine/engine.constants.js';
 import type { JobQueue } from '@jobstream/job-queue';
 import { Metrics } from '../metrics/metrics.service.js';
+import { Quotas } from '../quotas/quotas.service.js';
 import { purgeJob } from '../jobs/job-purge.js';
 import { toJob } from '../jobs/job-view.js';
 import { IDEMPOTENCY_KEY_RE, JobsService, canonical } from '../jobs/jobs.service.js';
@@ -49,6 +50,7 @@ export class ThreadsService {
     @Inject(SHARE_STORE) private readonly shares: ShareStore,
     private readonly jobs: JobsService,
     @Optional() private readonly metrics?: Metrics,
+    @Optional() private readonly quotas?: Quotas,
   ) {
     this.advancer = new ThreadAdvancer(threads, store, queue);
   }
@@ -57,7 +59,8 @@ export class ThreadsService {
     if (!AGENT_INPUT_SCHEMAS[body.agent])
       throw ApiError.invalid(`unknown agent "${body.agent}" (known: ${knownAgents().join(', ')})`);
     const t = newThreadRecord({ id: newThreadId(), tenant, agent: body.agent, metadata: body.metadata ?? null });
-    await this.threads.create(t);
+    if (this.quotas) await this.quotas.enforce(() => this.threads.create(t, this.quotas!.maxThreads));
+    else await this.threads.create(t);
     this.logger.log({ msg: 'thread created', thread_id: t.id, tenant, agent: t.agent });
     return toThread(t);
   }
@@ -136,7 +139,8 @@ export class ThreadsService {
       thread_id: threadId,
       ...extra,
     });
-    await this.store.create(record);
+    if (this.quotas) await this.quotas.enforce(() => this.store.create(record, undefined, this.quotas!.jobCreate));
+    else await this.store.create(record);
     try {
       await this.log.append(id, { event: { type: 'status', status: 'queued' }, attempt: 1, dedupId: `${id}:queued` });
     } catch (err) {

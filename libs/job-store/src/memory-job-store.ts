@@ -2,6 +2,9 @@
 import { isTerminalStatus, type JobStatus } from '@jobstream/contracts';
 import {
   IdempotencyConflictError,
+  OPEN_STATUSES,
+  openJobsQuotaError,
+  type CreateQuota,
   type IdempotencyInput,
   type JobPatch,
   type JobRecord,
@@ -57,6 +60,8 @@ export class MemoryJobStore implements JobStore {
   private readonly undispatched = new Set<string>();
   /** Ids of jobs waiting for input, for `listInputExpired`. */
   private readonly waiting = new Set<string>();
+  /** tenant → ids of its jobs in an open status (the open-jobs quota), kept by `index` like the sets above. */
+  private readonly open = new Map<string, Set<string>>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -67,16 +72,24 @@ export class MemoryJobStore implements JobStore {
     this.timer.unref();
   }
 
-  async create(job: JobRecord, idempotency?: IdempotencyInput): Promise<{ job: JobRecord; created: boolean }> {
+  async create(
+    job: JobRecord,
+    idempotency?: IdempotencyInput,
+    quota?: CreateQuota,
+  ): Promise<{ job: JobRecord; created: boolean }> {
     this.sweep();
+    const k = idempotency ? `${job.tenant}\u0000${idempotency.key}` : '';
     if (idempotency) {
-      const k = `${job.tenant}\u0000${idempotency.key}`;
       const seen = this.idem.get(k);
       if (seen && seen.expiresAt > this.now()) {
         if (seen.fingerprint !== idempotency.fingerprint) throw new IdempotencyConflictError(idempotency.key);
         const existing = this.jobs.get(seen.jobId);
         if (existing) return { job: clone(existing), created: false };
       }
+    }
+    if (quota && quota.maxOpenJobs > 0 && (this.open.get(job.tenant)?.size ?? 0) >= quota.maxOpenJobs)
+      throw openJobsQuotaError(quota);
+    if (idempotency) {
       this.idem.set(k, {
         jobId: job.id,
         fingerprint: idempotency.fingerprint,
@@ -179,6 +192,7 @@ export class MemoryJobStore implements JobStore {
     this.active.delete(id);
     this.waiting.delete(id);
     this.undispatched.delete(id);
+    this.unopen(j.tenant, id);
     const ids = this.byTenant.get(j.tenant);
     if (ids) {
       const at = lowerBound(ids, id);
@@ -213,6 +227,16 @@ export class MemoryJobStore implements JobStore {
     else this.undispatched.delete(job.id);
     if (inputDeadline(job) !== null) this.waiting.add(job.id);
     else this.waiting.delete(job.id);
+    if ((OPEN_STATUSES as readonly string[]).includes(job.status)) {
+      const set = this.open.get(job.tenant) ?? new Set<string>();
+      set.add(job.id);
+      this.open.set(job.tenant, set);
+    } else this.unopen(job.tenant, job.id);
+  }
+
+  private unopen(tenant: string, id: string): void {
+    const set = this.open.get(tenant);
+    if (set?.delete(id) && set.size === 0) this.open.delete(tenant);
   }
 
   async close(): Promise<void> {

@@ -36,6 +36,9 @@ import { isTerminalStatus, type JobStatus } from '@jobstream/contracts';
 import {
   IdempotencyConflictError,
   JobStoreUnavailableError,
+  openJobsQuotaError,
+  OPEN_STATUSES,
+  type CreateQuota,
   type IdempotencyInput,
   type JobPatch,
   type JobRecord,
@@ -77,12 +80,15 @@ export interface RedisJobStoreOptions extends JobStoreOptions {
 }
 
 /**
- * create: KEYS job, list:all, list:<status>, active, waiting, undispatched, [idem];
+ * create: KEYS job, list:all, list:<status>, active, waiting, undispatched, idem, list:queued, list:running,
+ * list:waiting_for_input (the tenant's open jobs, for the quota);
  * ARGV id, json, status, fingerprint, idemTtlMs, jobKeyPrefix, active score ('' = not active), waiting score ('' = not waiting),
- * undispatched score ('' = dispatched).
+ * undispatched score ('' = dispatched), has idempotency key ('1' / '0'), most open jobs of the tenant (0 = no quota).
+ * The quota is counted from the status sets themselves (kept with every record in the same scripts), so there is
+ * no separate counter that a lost decrement could leave wrong.
  */
 const CREATE = `
-if #KEYS == 7 then
+if ARGV[10] == '1' then
   local seen = redis.call('GET', KEYS[7])
   if seen then
     local s = cjson.decode(seen)
@@ -90,6 +96,13 @@ if #KEYS == 7 then
     local d = redis.call('HGET', ARGV[6] .. s.jobId, 'd')
     if d then return {'existing', d} end
   end
+end
+local quota = tonumber(ARGV[11])
+if quota > 0 then
+  local open = redis.call('ZCARD', KEYS[8]) + redis.call('ZCARD', KEYS[9]) + redis.call('ZCARD', KEYS[10])
+  if open >= quota then return {'quota', tostring(open)} end
+end
+if ARGV[10] == '1' then
   redis.call('SET', KEYS[7], cjson.encode({ jobId = ARGV[1], fingerprint = ARGV[4] }), 'PX', ARGV[5])
 end
 redis.call('HSET', KEYS[1], 'v', 1, 'd', ARGV[2])
@@ -263,7 +276,11 @@ export class RedisJobStore implements JobStore {
     return new RedisJobStore(redis, true, opts);
   }
 
-  async create(job: JobRecord, idempotency?: IdempotencyInput): Promise<{ job: JobRecord; created: boolean }> {
+  async create(
+    job: JobRecord,
+    idempotency?: IdempotencyInput,
+    quota?: CreateQuota,
+  ): Promise<{ job: JobRecord; created: boolean }> {
     const keys = [
       this.jobKey(job.id),
       this.listKey('all', job.tenant),
@@ -271,8 +288,10 @@ export class RedisJobStore implements JobStore {
       this.key('active'),
       this.key('waiting'),
       this.key('undispatched'),
+      // a key name is needed in its place even without a key (never read then)
+      idempotency ? this.idemKey(job.tenant, idempotency.key) : this.idemKey(job.tenant, ''),
+      ...OPEN_STATUSES.map((st) => this.listKey(st, job.tenant)),
     ];
-    if (idempotency) keys.push(this.idemKey(job.tenant, idempotency.key));
     const res = (await this.call(() =>
       this.eval(SCRIPTS.create, keys, [
         job.id,
@@ -284,9 +303,12 @@ export class RedisJobStore implements JobStore {
         activeScore(job),
         waitingScore(job),
         undispatchedScore(job),
+        idempotency ? '1' : '0',
+        String(quota?.maxOpenJobs ?? 0),
       ]),
     )) as [string, string?];
     if (res[0] === 'conflict') throw new IdempotencyConflictError(idempotency!.key);
+    if (res[0] === 'quota') throw openJobsQuotaError(quota!);
     if (res[0] === 'existing') return { job: JSON.parse(res[1]!) as JobRecord, created: false };
     return { job: structuredClone(job), created: true };
   }

@@ -1,6 +1,7 @@
 /** The embedded engine's thread store: in-process, each operation one synchronous step (atomic by construction). */
 import {
   decodeThreadCursor,
+  threadsQuotaError,
   decodeTurnCursor,
   encodeThreadCursor,
   encodeTurnCursor,
@@ -32,7 +33,9 @@ export class MemoryThreadStore implements ThreadStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async create(thread: ThreadRecord): Promise<void> {
+  async create(thread: ThreadRecord, maxPerTenant = 0): Promise<void> {
+    if (maxPerTenant > 0 && (this.byTenant.get(thread.tenant)?.length ?? 0) >= maxPerTenant)
+      throw threadsQuotaError(maxPerTenant);
     this.threads.set(thread.id, { thread: clone(thread), jobs: [], idem: new Map() });
     const ids = this.byTenant.get(thread.tenant) ?? [];
     ids.push(thread.id);

@@ -19,6 +19,7 @@ import { evalScript, redisCall, script, type Script } from '@jobstream/job-store
 import {
   ThreadStoreUnavailableError,
   decodeThreadCursor,
+  threadsQuotaError,
   decodeTurnCursor,
   encodeThreadCursor,
   encodeTurnCursor,
@@ -163,7 +164,17 @@ table.insert(jobs, 1, 'deleted')
 return jobs
 `;
 
+/** KEYS thread, tenant set; ARGV threadId, fixed json, state json, max threads of the tenant (0 = no quota). */
+const CREATE = `
+local max = tonumber(ARGV[4])
+if max > 0 and redis.call('ZCARD', KEYS[2]) >= max then return 0 end
+redis.call('HSET', KEYS[1], 'm', ARGV[2], 's', ARGV[3])
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+return 1
+`;
+
 const SCRIPTS = {
+  create: script(CREATE),
   begin: script(BEGIN),
   settle: script(SETTLE),
   markStarted: script(MARK_STARTED),
@@ -242,7 +253,7 @@ export class RedisThreadStore implements ThreadStore {
     return this.redis;
   }
 
-  async create(t: ThreadRecord): Promise<void> {
+  async create(t: ThreadRecord, maxPerTenant = 0): Promise<void> {
     const fixed: Fixed = { id: t.id, tenant: t.tenant, agent: t.agent, metadata: t.metadata, created_at: t.created_at };
     const state: State = {
       turns: t.turns,
@@ -254,13 +265,14 @@ export class RedisThreadStore implements ThreadStore {
       canc: t.cancelling,
       updated_at: t.updated_at,
     };
-    await this.call(() =>
-      this.redis
-        .multi()
-        .hset(this.threadKey(t.id), 'm', JSON.stringify(fixed), 's', JSON.stringify(state))
-        .zadd(this.key(`threads:${t.tenant}`), 0, t.id)
-        .exec(),
+    const ok = await this.call(() =>
+      this.eval(
+        SCRIPTS.create,
+        [this.threadKey(t.id), this.key(`threads:${t.tenant}`)],
+        [t.id, JSON.stringify(fixed), JSON.stringify(state), String(maxPerTenant)],
+      ),
     );
+    if (ok !== 1) throw threadsQuotaError(maxPerTenant);
   }
 
   async get(id: string): Promise<ThreadRecord | null> {

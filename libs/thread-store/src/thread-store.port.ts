@@ -20,12 +20,14 @@
  *   job, the next waiting job becomes active and is returned (`next`, not started yet); if it is waiting, it leaves
  *   the line. Otherwise nothing changes. Idempotent: settling twice advances once.
  * - **markStarted** records that the active job was handed to the queue (so the sweep does not hand it twice).
+ * - **create** with `maxPerTenant` > 0 refuses ({@link QuotaExceededError}, kind `threads`) when the tenant already
+ *   has that many threads, counted and stored in one atomic step (the count is the tenant's thread index itself).
  * - **delete** removes a thread with every trace of it, only while no turn is active or waiting (else `busy`).
  * - **Listing**: a tenant's threads newest first; a thread's turns in order; exact cursor pagination.
  * - **listBusy** finds busy threads (an active turn, or `cancelling` not empty) whose state last changed before a moment (for the sweep that repairs a thread
  *   whose advancing process died).
  */
-import type { IfBusy } from '@jobstream/contracts';
+import { QuotaExceededError, type IfBusy } from '@jobstream/contracts';
 
 export interface ThreadRecord {
   id: string;
@@ -81,7 +83,7 @@ export interface TurnPage {
 }
 
 export interface ThreadStore {
-  create(thread: ThreadRecord): Promise<void>;
+  create(thread: ThreadRecord, maxPerTenant?: number): Promise<void>;
   get(id: string): Promise<ThreadRecord | null>;
   list(tenant: string, q: { limit: number; cursor?: string | null }): Promise<ThreadPage>;
   /** The thread's turns in order (turn 1 first); the cursor continues after the last turn of the previous page. */
@@ -149,4 +151,13 @@ export function decodeTurnCursor(cursor: string): number {
   const m = /^t(\d{1,9})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!m) throw new InvalidThreadCursorError();
   return Number(m[1]);
+}
+
+export function threadsQuotaError(max: number): QuotaExceededError {
+  return new QuotaExceededError(
+    'threads',
+    max,
+    undefined,
+    `at most ${max} threads per tenant; delete threads you no longer need`,
+  );
 }

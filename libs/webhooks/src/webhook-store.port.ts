@@ -14,7 +14,7 @@
  *   next try, or settles it (`delivered` / `failed`) and takes it off the schedule.
  * - **Durable** (Redis driver): endpoints, deliveries and the schedule survive restarts of every process.
  */
-import type { WebhookEventType } from '@jobstream/contracts';
+import { QuotaExceededError, type WebhookEventType } from '@jobstream/contracts';
 
 export interface WebhookEndpoint {
   id: string;
@@ -113,10 +113,10 @@ export interface WebhookStore {
   close(): Promise<void>;
 }
 
-export class WebhookLimitError extends Error {
-  override readonly name = 'WebhookLimitError';
+/** The tenant's webhook-endpoint quota (answered 429 `quota_exceeded`, like every quota). */
+export class WebhookLimitError extends QuotaExceededError {
   constructor(readonly max: number) {
-    super(`a tenant may have at most ${max} webhook endpoints`);
+    super('webhooks', max, undefined, `a tenant may have at most ${max} webhook endpoints; delete one first`);
   }
 }
 

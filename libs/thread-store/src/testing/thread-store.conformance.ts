@@ -42,6 +42,23 @@ export function threadStoreConformance(driver: string, factory: ThreadStoreFacto
       await expect(s.list(tenant, { limit: 2, cursor: 'bad!' })).rejects.toBeInstanceOf(InvalidThreadCursorError);
     });
 
+    it('holds a tenant to its thread quota, atomically across handles; a deleted thread frees its place', async () => {
+      const s = await make();
+      const s2 = await make();
+      const tenant = `q-${newJobId()}`;
+      const mk = () => newThreadRecord({ id: newThreadId(), tenant, agent: 'echo', metadata: null });
+      const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => (i % 2 ? s : s2).create(mk(), 2)));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+      for (const r of results.filter((x) => x.status === 'rejected'))
+        expect((r as PromiseRejectedResult).reason).toMatchObject({ name: 'QuotaExceededError', kind: 'threads' });
+      await s.create(newThreadRecord({ id: newThreadId(), tenant: `${tenant}-b`, agent: 'echo', metadata: null }), 2);
+      const [first] = (await s.list(tenant, { limit: 10 })).items;
+      expect(await s.delete(first!.id)).toMatchObject({ kind: 'deleted' });
+      await s.create(mk(), 2);
+      await expect(s.create(mk(), 2)).rejects.toMatchObject({ name: 'QuotaExceededError' });
+      await s.create(mk()); // no quota
+    });
+
     it('starts the first turn, rejects a second under reject, and numbers turns densely', async () => {
       const s = await make();
       const t = await thread(s);
