@@ -65,12 +65,12 @@ export class JobManagementService {
   async batch(tenant: string, items: unknown[]): Promise<{ items: BatchItem[] }> {
     const out: BatchItem[] = new Array(items.length);
     let unavailable = 0;
-    const limited = items.map(() => {
+    const limited = items.map((): Error | null => {
       try {
         this.rateLimit.take(tenant);
         return null;
       } catch (err) {
-        return err;
+        return err as Error;
       }
     });
     for (let from = 0; from < items.length; from += BATCH_CONCURRENCY) {
@@ -81,7 +81,8 @@ export class JobManagementService {
             const p = batchItemSchema.safeParse(item);
             if (!p.success) throw ApiError.invalid(zodMessage(p.error, `jobs[${i}]`));
             const { idempotency_key, ...body } = p.data;
-            if (limited[i]) throw limited[i];
+            const refused = limited[i];
+            if (refused) throw refused;
             out[i] = { job: (await this.jobs.create(tenant, body, idempotency_key)).job };
           } catch (err) {
             const m = mapError(err);
