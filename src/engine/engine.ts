@@ -13,6 +13,7 @@ import { ObservedMemoryEventLog } from '@jobstream/webhooks';
 import type { CommonConfig } from '../config/common.config.js';
 import { traceEngine } from '../tracing/traced-engine.js';
 import type { Engine } from './engine.types.js';
+import { MemoryStreamSlots } from '../quotas/stream-slots.js';
 
 export type { Engine } from './engine.types.js';
 
@@ -49,6 +50,7 @@ export function createEmbeddedEngine(config: CommonConfig): Engine {
     threadStore,
     shareStore,
     jobEventFeed: eventLog,
+    streamSlots: new MemoryStreamSlots(),
     health: async () => ({ engine: { up: true, message: 'embedded' } }),
     close: async () => {
       await Promise.allSettled([

@@ -10,6 +10,8 @@ import { JetStreamJobQueue, NatsJobControl } from '@jobstream/job-queue';
 import { MemoryJobStore, RedisJobStore, type JobStore } from '@jobstream/job-store';
 import { MemoryShareStore, RedisShareStore, type ShareStore } from '@jobstream/share-store';
 import { MemoryThreadStore, RedisThreadStore, type ThreadStore } from '@jobstream/thread-store';
+import { MemoryStreamSlots, type StreamSlots } from '../quotas/stream-slots.js';
+import { RedisStreamSlots } from '../quotas/redis-stream-slots.js';
 import { JetStreamJobEventFeed } from '@jobstream/webhooks';
 import type { CommonConfig } from '../config/common.config.js';
 import { ThreadAdvancer, advancingThreads } from '../worker-core/threads/thread-advancer.js';
@@ -77,6 +79,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
     let rawJobStore: JobStore;
     let threadStore: ThreadStore;
     let shareStore: ShareStore;
+    let streamSlots: StreamSlots;
     if (config.hasRedis) {
       const redisJobs = await RedisJobStore.create({
         url: config.redisUrl,
@@ -94,6 +97,9 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       closers.push(() => threadStore.close());
       // shares ride on the thread store's connection
       shareStore = new RedisShareStore(threads.client);
+      const slots = new RedisStreamSlots(threads.client);
+      streamSlots = slots;
+      closers.push(() => slots.close());
     } else {
       logger.warn(
         'REDIS_URL (or REDIS_SENTINELS) is unset: job state is kept in this process only; run ONE API process, or set REDIS_URL',
@@ -102,6 +108,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       closers.push(() => rawJobStore.close());
       threadStore = new MemoryThreadStore({ idempotencyTtlMs: config.idempotencyTtlMs });
       shareStore = new MemoryShareStore();
+      streamSlots = new MemoryStreamSlots();
     }
     const advancer = new ThreadAdvancer(threadStore, rawJobStore, jobQueue);
     const jobStore = advancingThreads(rawJobStore, () => advancer);
@@ -114,6 +121,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       threadStore,
       shareStore,
       // a durable consumer, created only when the API's webhooks module starts it (never by a worker)
+      streamSlots,
       jobEventFeed: new JetStreamJobEventFeed({ nc, logger: warn }),
       health: async () => {
         const out: Record<string, { up: boolean; message?: string }> = {};

@@ -64,16 +64,24 @@ export class JobStreamController {
     const job = await this.jobs.record(tenant, id);
     // cursor (the Last-Event-ID header wins over ?after=), snapshot, type filter, format
     const plan = await this.planner.plan(job, q, lastEventId);
-    // no await between this check and writeSse's registration: the cap cannot be overrun by concurrent opens
-    this.limits.assertRoom(tenant);
-    for (const [k, v] of Object.entries(plan.headers)) res.setHeader(k, v);
-    traceSession(res, 'job.stream', { 'jobstream.job_id': id, 'jobstream.tenant': tenant });
-    writeSse(req, res, this.connections, (sink) => this.streams.open(id, plan.start, sink, plan.render), {
-      tenant,
-      jobId: id,
-      retryMs: this.config.sseRetryMs,
-      maxBufferBytes: this.config.sseMaxBufferBytes,
-    });
+    const release = await this.limits.reserve(tenant);
+    try {
+      // no await between this check and writeSse's registration: the cap cannot be overrun by concurrent opens
+      this.limits.assertRoom();
+      res.once('close', release);
+      for (const [k, v] of Object.entries(plan.headers)) res.setHeader(k, v);
+      traceSession(res, 'job.stream', { 'jobstream.job_id': id, 'jobstream.tenant': tenant });
+      writeSse(req, res, this.connections, (sink) => this.streams.open(id, plan.start, sink, plan.render), {
+        tenant,
+        jobId: id,
+        retryMs: this.config.sseRetryMs,
+        maxBufferBytes: this.config.sseMaxBufferBytes,
+      });
+      if (req.socket.destroyed) release(); // the client left while the slot was being taken
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
 
   @Get(':id/snapshot')

@@ -1,11 +1,15 @@
 /**
- * Caps on open SSE streams of this process: per tenant (MAX_STREAMS_PER_TENANT → 429 `quota_exceeded`, kind
- * `streams`: the tenant should close some) and overall (MAX_STREAMS → 503 with Retry-After: this instance is full, another one may
- * not be). Checked synchronously right before the stream is registered, so no two requests pass on one free slot.
+ * Caps on open SSE streams: per tenant over every API process (MAX_STREAMS_PER_TENANT, the `streams` quota: leased
+ * slots in the engine's StreamSlots → 429 `quota_exceeded`: the tenant should close some) and per process
+ * (MAX_STREAMS → 503 with Retry-After: this instance is full, another one may not be). The process cap is checked
+ * synchronously right before the stream is registered, so no two requests pass on one free slot.
  */
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { ApiError } from '../common/api-error.js';
 import { AppConfig } from '../config/config.js';
+import { ENGINE } from '../engine/engine.constants.js';
+import type { Engine } from '../engine/engine.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { Quotas } from '../quotas/quotas.service.js';
 import { SseConnections } from '../sse/sse-connections.js';
@@ -17,20 +21,33 @@ export class StreamLimits {
     private readonly connections: SseConnections,
     private readonly metrics: Metrics,
     private readonly quotas: Quotas,
+    @Inject(ENGINE) private readonly engine: Engine,
   ) {}
 
-  /** Throws when the tenant or the process has no room for one more stream. */
-  assertRoom(tenant: string): void {
-    const { maxStreamsPerTenant, maxStreams } = this.config;
-    if (maxStreamsPerTenant > 0 && this.connections.countFor(tenant) >= maxStreamsPerTenant) {
+  /**
+   * Takes one of the tenant's stream slots (or throws the 429); the returned function gives it back, once — call
+   * it when the stream closes, or when it never opened.
+   */
+  async reserve(tenant: string): Promise<() => void> {
+    const max = this.config.maxStreamsPerTenant;
+    if (max <= 0) return () => {};
+    const id = randomUUID();
+    const slots = this.engine.streamSlots;
+    if (!(await slots.acquire(tenant, id, max))) {
       this.metrics.limitRejected('tenant_streams');
-      this.quotas.refuse(
-        'streams',
-        maxStreamsPerTenant,
-        5,
-        `at most ${maxStreamsPerTenant} open streams per tenant; close one or retry later`,
-      );
+      this.quotas.refuse('streams', max, 5, `at most ${max} open streams per tenant; close one or retry later`);
     }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      void slots.release(tenant, id);
+    };
+  }
+
+  /** Throws when this process has no room for one more stream. */
+  assertRoom(): void {
+    const { maxStreams } = this.config;
     if (maxStreams > 0 && this.connections.size >= maxStreams) {
       this.metrics.limitRejected('global_streams');
       throw new ApiError(

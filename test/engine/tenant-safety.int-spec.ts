@@ -9,6 +9,8 @@ import { API_SUBJECTS } from '@jobstream/contracts';
 import { startNats, startRedis, type RunningNats, type RunningServer } from '../harness/servers.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { startNatsTestApp } from '../support/nats-app.js';
+import { openSse } from '../support/sse-client.js';
+import { waitFor } from '../support/wait.js';
 import { QUOTA_ENV, quotasSuite } from '../suites/quotas.suite.js';
 import { webhookFairnessSuite } from '../suites/webhook-fairness.suite.js';
 
@@ -30,6 +32,7 @@ describe('tenant safety across API processes (JetStream + Redis)', () => {
       API_KEYS: QUOTA_ENV.API_KEYS,
       TENANT_MAX_ACTIVE_JOBS: '4',
       RATE_LIMIT_CREATE_PER_MIN: '6',
+      MAX_STREAMS_PER_TENANT: '2',
     };
     // two API processes on one Redis; no worker, so every job stays queued (and holds its place)
     apps.push(await startTestApp(env), await startTestApp(env));
@@ -66,6 +69,36 @@ describe('tenant safety across API processes (JetStream + Redis)', () => {
     expect((await apps[0]!.api(`/v1/jobs/${first}/cancel`, { body: {}, headers: GLOBEX })).status).toBe(202);
     const again = await apps[1]!.api('/v1/jobs', { body: { agent: 'echo', input: { message: 'x' } }, headers: GLOBEX });
     expect(again.status).toBe(201);
+  });
+
+  it('holds the open-streams quota over both processes; a closed stream frees its slot', async () => {
+    // one of globex's queued jobs (no worker runs: its stream stays open)
+    const queued = await apps[0]!.api('/v1/jobs?status=queued&limit=1', { headers: GLOBEX });
+    const path = `/v1/jobs/${queued.body.items[0].id}/stream`;
+    const a = await openSse(apps[0]!.url + path, { headers: GLOBEX });
+    const b = await openSse(apps[1]!.url + path, { headers: GLOBEX });
+    expect([a.status, b.status]).toEqual([200, 200]);
+    for (const app of apps) {
+      const refused = await openSse(app.url + path, { headers: GLOBEX });
+      expect([refused.status, refused.body]).toEqual([
+        429,
+        { error: { code: 'quota_exceeded', message: expect.any(String) } },
+      ]);
+    }
+    // another tenant streams meanwhile
+    const mine = await apps[1]!.api('/v1/jobs', { body: { agent: 'echo', input: { message: 's' } }, headers: ACME });
+    const c = await openSse(`${apps[1]!.url}/v1/jobs/${mine.body.id}/stream`, { headers: ACME });
+    expect(c.status).toBe(200);
+    c.close();
+    a.close();
+    const again = await waitFor(async () => {
+      const r = await openSse(apps[1]!.url + path, { headers: GLOBEX });
+      if (r.status === 200) return r;
+      r.close();
+      return null;
+    });
+    again.close();
+    b.close();
   });
 
   it('rate-limits NATS creates like REST creates (429 rate_limited in the reply)', async () => {
