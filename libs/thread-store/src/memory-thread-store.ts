@@ -128,6 +128,22 @@ export class MemoryThreadStore implements ThreadStore {
     return { next: null };
   }
 
+  async listIdle(olderThan: Date, limit: number): Promise<ThreadRecord[]> {
+    const before = olderThan.getTime();
+    return [...this.threads.values()]
+      .map((h) => h.thread)
+      .filter(
+        (t) =>
+          t.active_job_id === null &&
+          t.pending.length === 0 &&
+          t.cancelling.length === 0 &&
+          Date.parse(t.updated_at) < before,
+      )
+      .sort((a, b) => Date.parse(a.updated_at) - Date.parse(b.updated_at))
+      .slice(0, Math.max(1, Math.floor(limit)))
+      .map(clone);
+  }
+
   async markStarted(id: string, jobId: string): Promise<boolean> {
     const t = this.threads.get(id)?.thread;
     if (!t || t.active_job_id !== jobId) return false;

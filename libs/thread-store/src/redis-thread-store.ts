@@ -12,7 +12,8 @@
  * - `threads:<tenant>`: a sorted set of the tenant's thread ids, score 0 (lex order = creation order).
  * - `threads:busy`: a sorted set of busy threads (an active turn, or dropped turns not ended yet), score = the ms of
  *   their last state change (for the sweep).
- * Deleting a thread removes all four of its own keys and its members of the two sets.
+ * - `threads:idle`: the other threads, score = the ms of their last state change (for the expiry of idle threads).
+ * Deleting a thread removes all four of its own keys and its members of the three sets.
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { evalScript, redisCall, script, type Script } from '@jobstream/job-store/redis-scripts';
@@ -59,17 +60,23 @@ local function remove(list, x)
   end
   return false
 end
-local function save(key, busy, id, st, nowMs)
+local function save(key, busy, idle, id, st, nowMs)
   local enc = cjson.encode(st)
   enc = string.gsub(enc, '"pending":{}', '"pending":[]')
   enc = string.gsub(enc, '"canc":{}', '"canc":[]')
   redis.call('HSET', key, 's', enc)
-  if st.active ~= '' or #st.canc > 0 then redis.call('ZADD', busy, nowMs, id) else redis.call('ZREM', busy, id) end
+  if st.active ~= '' or #st.canc > 0 then
+    redis.call('ZADD', busy, nowMs, id)
+    redis.call('ZREM', idle, id)
+  else
+    redis.call('ZREM', busy, id)
+    redis.call('ZADD', idle, nowMs, id)
+  end
   return enc
 end
 `;
 
-/** KEYS thread, jobs, idem, busy; ARGV jobId, policy, idemKey, fingerprint, nowMs, nowIso, ttlMs, threadId. */
+/** KEYS thread, jobs, idem, busy, idle; ARGV jobId, policy, idemKey, fingerprint, nowMs, nowIso, ttlMs, threadId. */
 const BEGIN = `${COMMON}
 local st = load(KEYS[1])
 if not st then return cjson.encode({kind='not_found'}) end
@@ -111,11 +118,11 @@ else
     table.insert(st.pending, ARGV[1])
   end
 end
-local enc = save(KEYS[1], KEYS[4], ARGV[8], st, now)
+local enc = save(KEYS[1], KEYS[4], KEYS[5], ARGV[8], st, now)
 return cjson.encode({kind=kind, turn=st.turns, state=enc, interrupt=interrupt})
 `;
 
-/** KEYS thread, busy; ARGV jobId, nowMs, nowIso, threadId. */
+/** KEYS thread, busy, idle; ARGV jobId, nowMs, nowIso, threadId. */
 const SETTLE = `${COMMON}
 local st = load(KEYS[1])
 if not st then return '' end
@@ -126,12 +133,12 @@ if st.active == ARGV[1] then
   st.started = false
   st.intr = ''
   st.updated_at = ARGV[3]
-  save(KEYS[1], KEYS[2], ARGV[4], st, tonumber(ARGV[2]))
+  save(KEYS[1], KEYS[2], KEYS[3], ARGV[4], st, tonumber(ARGV[2]))
   return st.active
 end
 if remove(st.pending, ARGV[1]) or dropped then
   st.updated_at = ARGV[3]
-  save(KEYS[1], KEYS[2], ARGV[4], st, tonumber(ARGV[2]))
+  save(KEYS[1], KEYS[2], KEYS[3], ARGV[4], st, tonumber(ARGV[2]))
 end
 return ''
 `;
@@ -150,7 +157,7 @@ redis.call('HSET', KEYS[1], 's', enc)
 return 1
 `;
 
-/** KEYS thread, jobs, idem, busy, tenant set; ARGV threadId. */
+/** KEYS thread, jobs, idem, busy, tenant set, idle; ARGV threadId. */
 const DELETE = `
 local s = redis.call('HGET', KEYS[1], 's')
 if not s then return {'not_found'} end
@@ -160,16 +167,21 @@ local jobs = redis.call('LRANGE', KEYS[2], 0, -1)
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('ZREM', KEYS[5], ARGV[1])
+redis.call('ZREM', KEYS[6], ARGV[1])
 table.insert(jobs, 1, 'deleted')
 return jobs
 `;
 
-/** KEYS thread, tenant set; ARGV threadId, fixed json, state json, max threads of the tenant (0 = no quota). */
+/**
+ * KEYS thread, tenant set, idle; ARGV threadId, fixed json, state json, max threads of the tenant (0 = no quota),
+ * now ms.
+ */
 const CREATE = `
 local max = tonumber(ARGV[4])
 if max > 0 and redis.call('ZCARD', KEYS[2]) >= max then return 0 end
 redis.call('HSET', KEYS[1], 'm', ARGV[2], 's', ARGV[3])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
 return 1
 `;
 
@@ -268,8 +280,8 @@ export class RedisThreadStore implements ThreadStore {
     const ok = await this.call(() =>
       this.eval(
         SCRIPTS.create,
-        [this.threadKey(t.id), this.key(`threads:${t.tenant}`)],
-        [t.id, JSON.stringify(fixed), JSON.stringify(state), String(maxPerTenant)],
+        [this.threadKey(t.id), this.key(`threads:${t.tenant}`), this.key('threads:idle')],
+        [t.id, JSON.stringify(fixed), JSON.stringify(state), String(maxPerTenant), String(Date.parse(t.updated_at))],
       ),
     );
     if (ok !== 1) throw threadsQuotaError(maxPerTenant);
@@ -315,7 +327,7 @@ export class RedisThreadStore implements ThreadStore {
     const raw = (await this.call(() =>
       this.eval(
         SCRIPTS.begin,
-        [k, `${k}:jobs`, `${k}:idem`, this.key('threads:busy')],
+        [k, `${k}:jobs`, `${k}:idem`, this.key('threads:busy'), this.key('threads:idle')],
         [
           input.jobId,
           input.ifBusy,
@@ -350,7 +362,7 @@ export class RedisThreadStore implements ThreadStore {
     const next = (await this.call(() =>
       this.eval(
         SCRIPTS.settle,
-        [this.threadKey(id), this.key('threads:busy')],
+        [this.threadKey(id), this.key('threads:busy'), this.key('threads:idle')],
         [jobId, String(now), new Date(now).toISOString(), id],
       ),
     )) as string;
@@ -368,7 +380,14 @@ export class RedisThreadStore implements ThreadStore {
     const r = (await this.call(() =>
       this.eval(
         SCRIPTS.delete,
-        [k, `${k}:jobs`, `${k}:idem`, this.key('threads:busy'), this.key(`threads:${t.tenant}`)],
+        [
+          k,
+          `${k}:jobs`,
+          `${k}:idem`,
+          this.key('threads:busy'),
+          this.key(`threads:${t.tenant}`),
+          this.key('threads:idle'),
+        ],
         [id],
       ),
     )) as string[];
@@ -390,6 +409,26 @@ export class RedisThreadStore implements ThreadStore {
     );
     const docs = await Promise.all(ids.map((id) => this.get(id)));
     return docs.filter((d): d is ThreadRecord => d !== null && (d.active_job_id !== null || d.cancelling.length > 0));
+  }
+
+  async listIdle(olderThan: Date, limit: number): Promise<ThreadRecord[]> {
+    const ids = await this.call(() =>
+      this.redis.zrangebyscore(
+        this.key('threads:idle'),
+        '-inf',
+        `(${olderThan.getTime()}`,
+        'LIMIT',
+        0,
+        Math.max(1, Math.floor(limit)),
+      ),
+    );
+    const docs = await Promise.all(ids.map((id) => this.get(id)));
+    const gone = ids.filter((_, i) => docs[i] === null);
+    if (gone.length > 0) await this.call(() => this.redis.zrem(this.key('threads:idle'), ...gone));
+    return docs.filter(
+      (d): d is ThreadRecord =>
+        d !== null && d.active_job_id === null && d.pending.length === 0 && d.cancelling.length === 0,
+    );
   }
 
   async ping(): Promise<void> {

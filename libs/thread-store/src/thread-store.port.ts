@@ -24,6 +24,8 @@
  *   has that many threads, counted and stored in one atomic step (the count is the tenant's thread index itself).
  * - **delete** removes a thread with every trace of it, only while no turn is active or waiting (else `busy`).
  * - **Listing**: a tenant's threads newest first; a thread's turns in order; exact cursor pagination.
+ * - **listIdle** finds idle threads (no active, waiting or dropped turn) whose state last changed before a moment,
+ *   oldest first, from an index kept with the state (for the sweep that expires idle threads).
  * - **listBusy** finds busy threads (an active turn, or `cancelling` not empty) whose state last changed before a moment (for the sweep that repairs a thread
  *   whose advancing process died).
  */
@@ -93,6 +95,7 @@ export interface ThreadStore {
   markStarted(id: string, jobId: string): Promise<boolean>;
   delete(id: string): Promise<DeleteThreadResult>;
   listBusy(olderThan: Date, limit: number): Promise<ThreadRecord[]>;
+  listIdle(olderThan: Date, limit: number): Promise<ThreadRecord[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

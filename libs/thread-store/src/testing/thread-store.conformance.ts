@@ -59,6 +59,24 @@ export function threadStoreConformance(driver: string, factory: ThreadStoreFacto
       await s.create(mk()); // no quota
     });
 
+    it('lists idle threads whose state is older than a moment, oldest first, and never a busy one', async () => {
+      const s = await make();
+      const tenant = `i-${newJobId()}`;
+      const idle = await thread(s, tenant);
+      const busy = await thread(s, tenant);
+      const job = newJobId();
+      await s.beginTurn(busy.id, { jobId: job, ifBusy: 'reject' });
+      const later = new Date(Date.now() + 60_000);
+      const ids = async (at: Date) =>
+        (await s.listIdle(at, 1_000)).map((t) => t.id).filter((id) => id === idle.id || id === busy.id);
+      expect(await ids(later)).toEqual([idle.id]);
+      expect(await ids(new Date(Date.parse(idle.created_at) - 1))).toEqual([]);
+      await s.settle(busy.id, job);
+      expect(await ids(later)).toEqual([idle.id, busy.id]);
+      await s.delete(idle.id);
+      expect(await ids(later)).toEqual([busy.id]);
+    });
+
     it('starts the first turn, rejects a second under reject, and numbers turns densely', async () => {
       const s = await make();
       const t = await thread(s);
