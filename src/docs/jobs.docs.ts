@@ -95,6 +95,10 @@ export const ApiJobsDocs = {
         'invalid_request: malformed JSON, JSON nested deeper than 32 / over 1,000 keys per object / 10,000 items per array / 100,000 values, a "__proto__" key, unknown agent, bad input',
       ),
       err(409, 'idempotency_conflict'),
+      err(
+        429,
+        'rate_limited: the tenant created too many jobs a minute (RATE_LIMIT_CREATE_PER_MIN); quota_exceeded: the tenant has TENANT_MAX_ACTIVE_JOBS jobs queued, running or waiting for input. With Retry-After',
+      ),
       err(413, 'payload_too_large: body over the limit (1 MiB)'),
       err(415, 'unsupported_media_type: a JSON body in a charset other than UTF-8'),
       err(
@@ -208,6 +212,7 @@ export const ApiJobsDocs = {
       }),
       ApiResponse({ status: 200, schema: ref('Job') }),
       err(404, 'unknown job'),
+      err(429, 'quota_exceeded: the tenant has TENANT_MAX_WAITS waits open on this instance; with Retry-After'),
     ),
   streamToken: () =>
     applyDecorators(
@@ -293,6 +298,10 @@ export const ApiJobsDocs = {
       ),
       err(404, 'unknown job'),
       err(410, 'cursor_expired'),
+      err(
+        429,
+        'quota_exceeded: the tenant has MAX_STREAMS_PER_TENANT streams open (over every instance); with Retry-After',
+      ),
     ),
   snapshot: () =>
     applyDecorators(
