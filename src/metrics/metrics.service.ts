@@ -10,7 +10,7 @@ import type { EventLogUsage, HotCacheStats } from '@jobstream/event-log';
 import type { SseStats } from '../sse/sse-connections.js';
 import type { RunnerMetrics } from '../worker-core/job-lifecycle/index.js';
 
-export type LimitName = 'create_rate' | 'tenant_streams' | 'global_streams' | 'event_memory' | 'tenant_waits';
+export type LimitName = 'create_rate' | 'tenant_streams' | 'global_streams' | 'event_memory';
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const JOB_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
