@@ -10,6 +10,8 @@ import { MemoryShareStore } from '@jobstream/share-store';
 import { MemoryThreadStore } from '@jobstream/thread-store';
 import { ThreadAdvancer, advancingThreads } from '../worker-core/threads/thread-advancer.js';
 import { ObservedMemoryEventLog } from '@jobstream/webhooks';
+import { MemoryByteLog } from '@jobstream/event-log';
+import { MemoryDsStore } from '../ds/store/memory-ds-store.js';
 import type { CommonConfig } from '../config/common.config.js';
 import { traceEngine } from '../tracing/traced-engine.js';
 import type { Engine } from './engine.types.js';
@@ -33,6 +35,7 @@ export function createEmbeddedEngine(config: CommonConfig): Engine {
   });
   const rawJobStore = new MemoryJobStore({
     retentionMs: config.jobRetentionMs,
+    logRetentionMs: config.eventRetentionMs,
     idempotencyTtlMs: config.idempotencyTtlMs,
   });
   const jobQueue = new MemoryJobQueue();
@@ -51,6 +54,7 @@ export function createEmbeddedEngine(config: CommonConfig): Engine {
     shareStore,
     jobEventFeed: eventLog,
     streamSlots: new MemoryStreamSlots(),
+    durableStreams: { log: new MemoryByteLog(), store: new MemoryDsStore() },
     health: async () => ({ engine: { up: true, message: 'embedded' } }),
     close: async () => {
       await Promise.allSettled([

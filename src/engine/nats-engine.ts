@@ -5,7 +5,10 @@
  */
 import type { Logger } from '@nestjs/common';
 import { connect, type NatsConnection } from 'nats';
-import { EventLogUnavailableError, JetStreamEventLog } from '@jobstream/event-log';
+import { EventLogUnavailableError, JetStreamByteLog, JetStreamEventLog } from '@jobstream/event-log';
+import { MemoryDsStore } from '../ds/store/memory-ds-store.js';
+import { RedisDsStore } from '../ds/store/redis-ds-store.js';
+import type { DsStore } from '../ds/store/ds-store.port.js';
 import { JetStreamJobQueue, NatsJobControl } from '@jobstream/job-queue';
 import { MemoryJobStore, RedisJobStore, type JobStore } from '@jobstream/job-store';
 import { MemoryShareStore, RedisShareStore, type ShareStore } from '@jobstream/share-store';
@@ -61,6 +64,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
     const eventLog = await JetStreamEventLog.create({
       nc,
       retentionMs: config.eventRetentionMs,
+      maxBytes: config.jetstreamMaxBytes,
       replicas,
       timeoutMs: 2_000,
       logger: warn,
@@ -75,11 +79,17 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
     closers.push(() => jobQueue.close());
     const jobControl = await NatsJobControl.create({ nc, logger: warn });
     closers.push(() => jobControl.close());
-    const storeOpts = { retentionMs: config.jobRetentionMs, idempotencyTtlMs: config.idempotencyTtlMs };
+    const dsLog = await JetStreamByteLog.create({ nc, replicas, timeoutMs: 2_000 });
+    const storeOpts = {
+      retentionMs: config.jobRetentionMs,
+      logRetentionMs: config.eventRetentionMs,
+      idempotencyTtlMs: config.idempotencyTtlMs,
+    };
     let rawJobStore: JobStore;
     let threadStore: ThreadStore;
     let shareStore: ShareStore;
     let streamSlots: StreamSlots;
+    let dsStore: DsStore;
     if (config.hasRedis) {
       const redisJobs = await RedisJobStore.create({
         url: config.redisUrl,
@@ -100,6 +110,8 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       const slots = new RedisStreamSlots(threads.client);
       streamSlots = slots;
       closers.push(() => slots.close());
+      // Durable Streams metadata rides on the job store's connection (which follows a Sentinel failover)
+      dsStore = new RedisDsStore(redisJobs.client);
     } else {
       logger.warn(
         'REDIS_URL (or REDIS_SENTINELS) is unset: job state is kept in this process only; run ONE API process, or set REDIS_URL',
@@ -109,6 +121,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       threadStore = new MemoryThreadStore({ idempotencyTtlMs: config.idempotencyTtlMs });
       shareStore = new MemoryShareStore();
       streamSlots = new MemoryStreamSlots();
+      dsStore = new MemoryDsStore();
     }
     const advancer = new ThreadAdvancer(threadStore, rawJobStore, jobQueue);
     const jobStore = advancingThreads(rawJobStore, () => advancer);
@@ -123,6 +136,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       // a durable consumer, created only when the API's webhooks module starts it (never by a worker)
       streamSlots,
       jobEventFeed: new JetStreamJobEventFeed({ nc, logger: warn }),
+      durableStreams: { log: dsLog, store: dsStore },
       health: async () => {
         const out: Record<string, { up: boolean; message?: string }> = {};
         try {

@@ -3,6 +3,7 @@ import { HotCache, LiveHub, SnapshotCache, hasCapacity, type EventLog } from '@j
 import { AppConfig } from '../config/config.js';
 import { EVENT_LOG } from '../engine/engine.constants.js';
 import { StreamLimits } from '../limits/stream-limits.js';
+import { LogRoom } from '../limits/log-room.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { SseConnections } from '../sse/sse-connections.js';
 import { frameOf } from '../sse/sse-frames.js';
@@ -15,10 +16,12 @@ import { StreamPlanner } from './stream-formats/stream-planner.js';
 import { JobsController } from './jobs.controller.js';
 import { JobsNatsController } from './jobs.nats.controller.js';
 import { JobsService } from './jobs.service.js';
+import { ShareStreams } from '../shares/share-streams.js';
 
 @Module({
   controllers: [JobsController, JobStreamController, JobsNatsController],
   providers: [
+    LogRoom,
     { provide: SNAPSHOT_CACHE, inject: [EVENT_LOG], useFactory: (log: EventLog) => new SnapshotCache(log) },
     {
       provide: HOT_CACHE,
@@ -54,8 +57,18 @@ import { JobsService } from './jobs.service.js';
     JobStreamService,
     SseConnections,
     StreamLimits,
+    ShareStreams,
   ],
-  exports: [JobsService, JobStreamService, SseConnections, LIVE_HUB],
+  exports: [
+    JobsService,
+    JobStreamService,
+    JobInputService,
+    StreamPlanner,
+    StreamLimits,
+    SseConnections,
+    LIVE_HUB,
+    LogRoom,
+  ],
 })
 export class JobsModule {
   constructor(

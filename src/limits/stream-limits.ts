@@ -1,6 +1,7 @@
 /**
  * Caps on open SSE streams: per tenant over every API process (MAX_STREAMS_PER_TENANT, the `streams` quota: leased
- * slots in the engine's StreamSlots → 429 `quota_exceeded`: the tenant should close some) and per process
+ * slots in the engine's StreamSlots → 429 `quota_exceeded`: the tenant should close some), per share link
+ * (SHARE_MAX_STREAMS → 429 `too_many_connections`; share streams never count against the owner) and per process
  * (MAX_STREAMS → 503 with Retry-After: this instance is full, another one may not be). The process cap is checked
  * synchronously right before the stream is registered, so no two requests pass on one free slot.
  */
@@ -26,11 +27,12 @@ export class StreamLimits {
 
   /**
    * Takes one of the tenant's stream slots (or throws the 429); the returned function gives it back, once — call
-   * it when the stream closes, or when it never opened.
+   * it when the stream closes, or when it never opened. A stream opened with a share link takes none: it counts
+   * against the share's own cap (see {@link assertRoom}), never against the owner's.
    */
-  async reserve(tenant: string): Promise<() => void> {
+  async reserve(tenant: string, shareId?: string): Promise<() => void> {
     const max = this.config.maxStreamsPerTenant;
-    if (max <= 0) return () => {};
+    if (max <= 0 || shareId !== undefined) return () => {};
     const id = randomUUID();
     const slots = this.engine.streamSlots;
     if (!(await slots.acquire(tenant, id, max))) {
@@ -45,9 +47,21 @@ export class StreamLimits {
     };
   }
 
-  /** Throws when this process has no room for one more stream. */
-  assertRoom(): void {
-    const { maxStreams } = this.config;
+  /**
+   * Throws when a stream opened with a share link finds the share full (SHARE_MAX_STREAMS, counted here per share),
+   * or when this process has no room for one more stream.
+   */
+  assertRoom(shareId?: string): void {
+    const { maxStreams, shareMaxStreams } = this.config;
+    if (shareId !== undefined && shareMaxStreams > 0 && this.connections.countForShare(shareId) >= shareMaxStreams) {
+      this.metrics.limitRejected('share_streams');
+      throw new ApiError(
+        429,
+        'too_many_connections',
+        `at most ${shareMaxStreams} open streams per share link; close one or retry later`,
+        { 'Retry-After': '5' },
+      );
+    }
     if (maxStreams > 0 && this.connections.size >= maxStreams) {
       this.metrics.limitRejected('global_streams');
       throw new ApiError(

@@ -25,7 +25,7 @@ export interface ErrorBody {
 }
 
 /** The per-tenant quotas the platform enforces (each one a `kind` of {@link QuotaExceededError}). */
-export type QuotaKind = 'active_jobs' | 'threads' | 'webhooks' | 'streams' | 'waits' | (string & {});
+export type QuotaKind = 'active_jobs' | 'threads' | 'webhooks' | 'streams' | 'waits' | 'log_bytes' | (string & {});
 
 /**
  * A tenant is at one of its quotas: answered `429` `quota_exceeded`, with `Retry-After` when waiting helps (a

@@ -13,11 +13,12 @@
  * - `threads:busy`: a sorted set of busy threads (an active turn, or dropped turns not ended yet), score = the ms of
  *   their last state change (for the sweep).
  * - `threads:idle`: the other threads, score = the ms of their last state change (for the expiry of idle threads).
- * Deleting a thread removes all four of its own keys and its members of the three sets.
+ * - `threads-ext:<tenant>`: a hash external id → thread id (names from outside systems, e.g. AG-UI thread ids).
+ * Deleting a thread removes all four of its own keys, its members of the three sets and its external name.
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { evalScript, redisCall, type Script } from '@jobstream/job-store/redis-scripts';
-import { SCRIPTS } from './redis-thread-scripts.js';
+import { SCRIPTS } from './redis-thread-store.scripts.js';
 import {
   ThreadStoreUnavailableError,
   decodeThreadCursor,
@@ -53,13 +54,14 @@ interface State {
   canc?: string[] | Record<string, never>;
   updated_at: string;
 }
-type Fixed = Pick<ThreadRecord, 'id' | 'tenant' | 'agent' | 'metadata' | 'created_at'>;
+type Fixed = Pick<ThreadRecord, 'id' | 'tenant' | 'agent' | 'metadata' | 'created_at'> & { external_id?: string };
 
 function toRecord(m: string, s: string): ThreadRecord {
   const fixed = JSON.parse(m) as Fixed;
   const st = JSON.parse(s) as State;
   return {
     ...fixed,
+    external_id: fixed.external_id ?? null,
     updated_at: st.updated_at,
     turns: st.turns,
     active_job_id: st.active === '' ? null : st.active,
@@ -69,6 +71,23 @@ function toRecord(m: string, s: string): ThreadRecord {
     interrupting: st.intr ? st.intr : null,
     cancelling: Array.isArray(st.canc) ? st.canc : [],
   };
+}
+
+/** The hash fields `m` (fixed part) and `s` (state) of a thread. */
+function encode(t: ThreadRecord): [string, string] {
+  const fixed: Fixed = { id: t.id, tenant: t.tenant, agent: t.agent, metadata: t.metadata, created_at: t.created_at };
+  if (t.external_id !== null) fixed.external_id = t.external_id;
+  const state: State = {
+    turns: t.turns,
+    active: t.active_job_id ?? '',
+    started: t.active_started,
+    last: t.last_job_id ?? '',
+    pending: t.pending,
+    intr: t.interrupting ?? '',
+    canc: t.cancelling,
+    updated_at: t.updated_at,
+  };
+  return [JSON.stringify(fixed), JSON.stringify(state)];
 }
 
 export class RedisThreadStore implements ThreadStore {
@@ -116,25 +135,40 @@ export class RedisThreadStore implements ThreadStore {
   }
 
   async create(t: ThreadRecord, maxPerTenant = 0): Promise<void> {
-    const fixed: Fixed = { id: t.id, tenant: t.tenant, agent: t.agent, metadata: t.metadata, created_at: t.created_at };
-    const state: State = {
-      turns: t.turns,
-      active: t.active_job_id ?? '',
-      started: t.active_started,
-      last: t.last_job_id ?? '',
-      pending: t.pending,
-      intr: t.interrupting ?? '',
-      canc: t.cancelling,
-      updated_at: t.updated_at,
-    };
+    const [m, st] = encode(t);
     const ok = await this.call(() =>
       this.eval(
         SCRIPTS.create,
         [this.threadKey(t.id), this.key(`threads:${t.tenant}`), this.key('threads:idle')],
-        [t.id, JSON.stringify(fixed), JSON.stringify(state), String(maxPerTenant), String(Date.parse(t.updated_at))],
+        [t.id, m, st, String(maxPerTenant), String(Date.parse(t.updated_at))],
       ),
     );
     if (ok !== 1) throw threadsQuotaError(maxPerTenant);
+  }
+
+  async ensureExternal(
+    t: ThreadRecord & { external_id: string },
+    maxPerTenant = 0,
+  ): Promise<{ thread: ThreadRecord; created: boolean }> {
+    const [m, st] = encode(t);
+    const keys = [
+      this.key(`threads-ext:${t.tenant}`),
+      this.threadKey(t.id),
+      this.key(`threads:${t.tenant}`),
+      this.key('threads:idle'),
+    ];
+    const args = [t.external_id, t.id, m, st, String(maxPerTenant), String(Date.parse(t.updated_at))];
+    const id = (await this.call(() => this.eval(SCRIPTS.ensure, keys, args))) as string;
+    if (id === '') throw threadsQuotaError(maxPerTenant);
+    if (id === t.id) return { thread: t, created: true };
+    const held = await this.get(id);
+    // deleted a moment ago (its name goes with it): name this one instead
+    return held ? { thread: held, created: false } : this.ensureExternal(t, maxPerTenant);
+  }
+
+  async getExternal(tenant: string, externalId: string): Promise<ThreadRecord | null> {
+    const id = await this.call(() => this.redis.hget(this.key(`threads-ext:${tenant}`), externalId));
+    return id === null ? null : this.get(id);
   }
 
   async get(id: string): Promise<ThreadRecord | null> {
@@ -237,8 +271,9 @@ export class RedisThreadStore implements ThreadStore {
           this.key('threads:busy'),
           this.key(`threads:${t.tenant}`),
           this.key('threads:idle'),
+          this.key(`threads-ext:${t.tenant}`),
         ],
-        [id],
+        [id, t.external_id ?? ''],
       ),
     )) as string[];
     if (r[0] === 'not_found') return { kind: 'not_found' };

@@ -119,7 +119,7 @@ redis.call('HSET', KEYS[1], 's', enc)
 return 1
 `;
 
-/** KEYS thread, jobs, idem, busy, tenant set, idle; ARGV threadId. */
+/** KEYS thread, jobs, idem, busy, tenant set, idle, external names; ARGV threadId, external id ('' = none). */
 const DELETE = `
 local s = redis.call('HGET', KEYS[1], 's')
 if not s then return {'not_found'} end
@@ -130,8 +130,25 @@ redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('ZREM', KEYS[5], ARGV[1])
 redis.call('ZREM', KEYS[6], ARGV[1])
+if ARGV[2] ~= '' and redis.call('HGET', KEYS[7], ARGV[2]) == ARGV[1] then redis.call('HDEL', KEYS[7], ARGV[2]) end
 table.insert(jobs, 1, 'deleted')
 return jobs
+`;
+
+/**
+ * KEYS external names, thread, tenant set, idle; ARGV external id, threadId, m, s, max threads of the tenant
+ * (0 = no quota), now ms. Returns the named thread's id, or '' when a new one would pass the quota.
+ */
+const ENSURE = `
+local held = redis.call('HGET', KEYS[1], ARGV[1])
+if held then return held end
+local max = tonumber(ARGV[5])
+if max > 0 and redis.call('ZCARD', KEYS[3]) >= max then return '' end
+redis.call('HSET', KEYS[2], 'm', ARGV[3], 's', ARGV[4])
+redis.call('ZADD', KEYS[3], 0, ARGV[2])
+redis.call('ZADD', KEYS[4], ARGV[6], ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return ARGV[2]
 `;
 
 /**
@@ -153,4 +170,5 @@ export const SCRIPTS = {
   settle: script(SETTLE),
   markStarted: script(MARK_STARTED),
   delete: script(DELETE),
+  ensure: script(ENSURE),
 };
