@@ -45,8 +45,12 @@ local j = sum(KEYS[2], min, true)
 return { t, j, oldest }
 `);
 
-/** get: KEYS tenant, job; ARGV oldest live bucket → { tenant, job, oldest bucket }. */
-const GET = script(`${SUM}
+/**
+ * get: KEYS tenant, job; ARGV oldest live bucket → { tenant, job, oldest bucket }. Flagged read-only, so it is
+ * served while writes are paused (a failover, CLIENT PAUSE WRITE) instead of holding every create's check.
+ */
+const GET = script(`#!lua flags=no-writes
+${SUM}
 local min = tonumber(ARGV[1])
 local t, oldest = sum(KEYS[1], min, false)
 local j = sum(KEYS[2], min, false)
@@ -99,6 +103,7 @@ export class RedisLogBytes {
       GET,
       [this.tenantKey(tenant), this.jobKey(jobId ?? '')],
       [String(oldestLiveBucket(now, this.retentionMs))],
+      { readOnly: true },
     )) as number[];
     return this.answer(r, now);
   }

@@ -17,13 +17,27 @@ export function isReplyError(err: unknown): boolean {
   return err instanceof Error && err.name === 'ReplyError';
 }
 
-/** EVALSHA, falling back to EVAL when the server does not have the script cached. */
-export async function evalScript(redis: Redis, s: Script, keys: string[], args: string[]): Promise<unknown> {
+/**
+ * EVALSHA, falling back to EVAL when the server does not have the script cached. A read-only script (flagged
+ * `#!lua flags=no-writes`) goes as EVALSHA_RO / EVAL_RO: served while writes are paused (CLIENT PAUSE WRITE, a
+ * failover), even before the server has cached it.
+ */
+export async function evalScript(
+  redis: Redis,
+  s: Script,
+  keys: string[],
+  args: string[],
+  opts: { readOnly?: boolean } = {},
+): Promise<unknown> {
   try {
-    return await redis.evalsha(s.sha, keys.length, ...keys, ...args);
+    return await (opts.readOnly
+      ? redis.evalsha_ro(s.sha, keys.length, ...keys, ...args)
+      : redis.evalsha(s.sha, keys.length, ...keys, ...args));
   } catch (err) {
     if (isReplyError(err) && /NOSCRIPT/.test((err as Error).message))
-      return redis.eval(s.src, keys.length, ...keys, ...args);
+      return opts.readOnly
+        ? redis.eval_ro(s.src, keys.length, ...keys, ...args)
+        : redis.eval(s.src, keys.length, ...keys, ...args);
     throw err;
   }
 }
