@@ -115,10 +115,17 @@ describe('attack (b): the log fills up (small JETSTREAM_MAX_BYTES)', () => {
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     // nothing acknowledged was evicted: A's job, and all of B's own events up to its terminal one
     expect(await replay(app, KEY_A, a.id)).toEqual(a.events);
-    const b = await app.api(`/v1/jobs/${r.body.id}/events?after=0&limit=1000`, { headers: as(KEY_B) });
-    const seqs = (b.body.events as { seq: number }[]).map((e) => e.seq);
+    // pages end at a byte bound (~1 MiB of event JSON): read them all
+    const bEvents: { seq: number }[] = [];
+    for (let after = '0'; ;) {
+      const page = await app.api(`/v1/jobs/${r.body.id}/events?after=${after}&limit=1000`, { headers: as(KEY_B) });
+      bEvents.push(...(page.body.events as { seq: number }[]));
+      if (!page.body.has_more) break;
+      after = page.body.next_after as string;
+    }
+    const seqs = bEvents.map((e) => e.seq);
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
-    expect(b.body.events.at(-1)).toMatchObject({ type: 'error', code: 'event_log_full', retryable: true });
+    expect(bEvents.at(-1)).toMatchObject({ type: 'error', code: 'event_log_full', retryable: true });
     // deleting the big job frees the room: creates are accepted again
     expect((await app.api(`/v1/jobs/${r.body.id}`, { method: 'DELETE', headers: as(KEY_B) })).status).toBe(204);
     // (the stream's size is re-read within a second)
