@@ -103,7 +103,7 @@ describe('OpenAPI document: examples a reader can trust', () => {
     '410': ['cursor_expired'],
     '413': ['payload_too_large'],
     '415': ['unsupported_media_type'],
-    '429': ['rate_limited', 'too_many_connections'],
+    '429': ['rate_limited', 'quota_exceeded', 'too_many_connections'],
     '503': ['service_unavailable', 'too_many_connections'],
   };
 

@@ -1,9 +1,10 @@
 /** OpenAPI decorators of the AG-UI endpoint (`?format=ag-ui` of the stream is documented with the stream). */
 import { applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { errorResponse } from './error-responses.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const err = (status: number, description: string) => ApiResponse({ status, description, schema: ref('Error') });
+const err = errorResponse;
 
 const RUN_EXAMPLE = [
   'retry: 2000',
@@ -54,7 +55,7 @@ export const ApiAgUiDocs = {
       err(401, 'no or bad API key'),
       err(404, 'resume or tool results for an unknown thread'),
       err(409, "thread_busy (a turn is active), not_waiting, already_answered, conflict (another agent's thread)"),
-      err(429, 'rate limited (Retry-After)'),
+      err(429, 'rate_limited / quota_exceeded (active jobs, threads); with Retry-After'),
       err(503, 'a dependency is down (Retry-After)'),
     ),
 };
