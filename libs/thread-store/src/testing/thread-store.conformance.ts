@@ -248,6 +248,32 @@ export function threadStoreConformance(driver: string, factory: ThreadStoreFacto
       expect((await s.ensureExternal(named(tenant, 'chat-1') as typeof again)).thread.id).toBe(again.id);
     });
 
+    it('holds a new externally named thread to the thread quota; an existing name is answered at the quota', async () => {
+      const s = await make();
+      const tenant = `qe-${newJobId()}`;
+      const named = (name: string) =>
+        newThreadRecord({
+          id: newThreadId(),
+          tenant,
+          agent: 'echo',
+          metadata: null,
+          external_id: name,
+        }) as ThreadRecord & {
+          external_id: string;
+        };
+      const first = named('a');
+      expect(await s.ensureExternal(first, 2)).toEqual({ thread: first, created: true });
+      await s.create(newThreadRecord({ id: newThreadId(), tenant, agent: 'echo', metadata: null }), 2);
+      await expect(s.ensureExternal(named('b'), 2)).rejects.toMatchObject({
+        name: 'QuotaExceededError',
+        kind: 'threads',
+      });
+      expect(await s.getExternal(tenant, 'b')).toBeNull();
+      expect((await s.ensureExternal(named('a'), 2)).thread.id).toBe(first.id);
+      // an idle named thread is found by the expiry sweep like any other
+      expect((await s.listIdle(new Date(Date.now() + 60_000), 1_000)).map((t) => t.id)).toContain(first.id);
+    });
+
     it('lists busy threads whose state is older than a moment', async () => {
       const s = await make();
       const idle = await thread(s);
