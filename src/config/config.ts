@@ -10,6 +10,9 @@ import { ConfigError, bool, int, loadOrExit, parseEnv, type RawEnv } from './env
 import { WorkerConfig, workerEnvShape, workerValues } from './worker.config.js';
 import { quotaEnvShape, quotaValues, type QuotaSettings } from './quotas.config.js';
 
+/** The Durable Streams log's size: `max_bytes` of JetStream stream JOBSTREAM_DS (jetstream-byte-log.ts). */
+const DS_LOG_MAX_BYTES = 8 * 1024 ** 3;
+
 export { ConfigError, type RawEnv } from './env.js';
 
 /** The API's own variables (never read by a worker). */
@@ -83,6 +86,8 @@ export const apiEnvShape = {
   DS_MAX_STREAMS: int('DS_MAX_STREAMS', 0, 100_000_000, 100_000),
   DS_CREATES_PER_MIN: int('DS_CREATES_PER_MIN', 0, 1_000_000, 6_000),
   DS_MAX_BODY_BYTES: int('DS_MAX_BODY_BYTES', 1024, 1_000_000, 512 * 1024),
+  // below the DS log's own size, so one tenant cannot fill it for all: 1/8 of it by default
+  DS_TENANT_MAX_BYTES: int('DS_TENANT_MAX_BYTES', 1024, DS_LOG_MAX_BYTES - 1, DS_LOG_MAX_BYTES / 8),
   HOT_CACHE_EVENTS: int('HOT_CACHE_EVENTS', 0, 10_000_000, 1_000),
   HOT_CACHE_JOB_BYTES: int('HOT_CACHE_JOB_BYTES', 1024, 1024 ** 3, 1024 * 1024),
   HOT_CACHE_BYTES: int('HOT_CACHE_BYTES', 0, 1024 ** 4, 64 * 1024 * 1024),
@@ -181,9 +186,15 @@ export class AppConfig extends WorkerConfig {
   readonly shutdownTimeoutMs!: number;
   /**
    * Durable Streams (`/ds`): the longest long-poll wait (ms), streams per tenant, stream creations per tenant per
-   * minute per API process (0 ⇒ off), and the largest append body (bytes).
+   * minute per API process (0 ⇒ off), the largest append body and the bytes of a tenant's streams (bytes).
    */
-  readonly ds!: { longPollMs: number; maxStreams: number; createsPerMin: number; maxBodyBytes: number };
+  readonly ds!: {
+    longPollMs: number;
+    maxStreams: number;
+    createsPerMin: number;
+    maxBodyBytes: number;
+    tenantMaxBytes: number;
+  };
   /**
    * Hot cache of recent events per live job in this API process (HOT_CACHE_*): events and estimated bytes per job,
    * estimated bytes over all jobs (LRU), and how long a job's window and live feed stay after its end or its last
@@ -281,6 +292,7 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
       maxStreams: v.DS_MAX_STREAMS,
       createsPerMin: v.DS_CREATES_PER_MIN,
       maxBodyBytes: v.DS_MAX_BODY_BYTES,
+      tenantMaxBytes: v.DS_TENANT_MAX_BYTES,
     },
     hotCache: {
       events:
