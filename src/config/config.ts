@@ -10,8 +10,8 @@ import { ConfigError, bool, int, loadOrExit, parseEnv, type RawEnv } from './env
 import { WorkerConfig, workerEnvShape, workerValues } from './worker.config.js';
 import { quotaEnvShape, quotaValues, type QuotaSettings } from './quotas.config.js';
 
-/** The Durable Streams log's size: `max_bytes` of JetStream stream JOBSTREAM_DS (jetstream-byte-log.ts). */
-const DS_LOG_MAX_BYTES = 8 * 1024 ** 3;
+/** The default DS_TENANT_MAX_BYTES, as a share of the DS log's size (DS_MAX_BYTES). */
+export const DEFAULT_DS_TENANT_SHARE = 1 / 8;
 
 export { ConfigError, type RawEnv } from './env.js';
 
@@ -86,8 +86,7 @@ export const apiEnvShape = {
   DS_MAX_STREAMS: int('DS_MAX_STREAMS', 0, 100_000_000, 100_000),
   DS_CREATES_PER_MIN: int('DS_CREATES_PER_MIN', 0, 1_000_000, 6_000),
   DS_MAX_BODY_BYTES: int('DS_MAX_BODY_BYTES', 1024, 1_000_000, 512 * 1024),
-  // below the DS log's own size, so one tenant cannot fill it for all: 1/8 of it by default
-  DS_TENANT_MAX_BYTES: int('DS_TENANT_MAX_BYTES', 1024, DS_LOG_MAX_BYTES - 1, DS_LOG_MAX_BYTES / 8),
+  DS_TENANT_MAX_BYTES: z.string().optional(),
   HOT_CACHE_EVENTS: int('HOT_CACHE_EVENTS', 0, 10_000_000, 1_000),
   HOT_CACHE_JOB_BYTES: int('HOT_CACHE_JOB_BYTES', 1024, 1024 ** 3, 1024 * 1024),
   HOT_CACHE_BYTES: int('HOT_CACHE_BYTES', 0, 1024 ** 4, 64 * 1024 * 1024),
@@ -263,6 +262,17 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
   if (!tenancy.authEnabled && v.NODE_ENV === 'production') {
     throw new ConfigError('API_KEYS is required when NODE_ENV=production (refusing to start with authentication off)');
   }
+  // below the DS log's own size, so that one tenant cannot fill it for all
+  const dsTenant = int(
+    'DS_TENANT_MAX_BYTES',
+    1024,
+    v.DS_MAX_BYTES - 1,
+    Math.floor(v.DS_MAX_BYTES * DEFAULT_DS_TENANT_SHARE),
+  ).safeParse(env.DS_TENANT_MAX_BYTES);
+  if (!dsTenant.success)
+    throw new ConfigError(
+      `invalid configuration:\n  - DS_TENANT_MAX_BYTES: ${dsTenant.error.issues[0]?.message} (below DS_MAX_BYTES)`,
+    );
   return new AppConfig({
     ...commonValues(v, env),
     ...workerValues(v),
@@ -292,7 +302,7 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
       maxStreams: v.DS_MAX_STREAMS,
       createsPerMin: v.DS_CREATES_PER_MIN,
       maxBodyBytes: v.DS_MAX_BODY_BYTES,
-      tenantMaxBytes: v.DS_TENANT_MAX_BYTES,
+      tenantMaxBytes: dsTenant.data,
     },
     hotCache: {
       events:
