@@ -54,6 +54,7 @@ export const commonEnvShape = {
   EMBEDDED_MAX_EVENTS: int('EMBEDDED_MAX_EVENTS', 100, 1_000_000_000, 1_500_000),
   EMBEDDED_MAX_BYTES: int('EMBEDDED_MAX_BYTES', 1024 * 1024, 1024 ** 4, 512 * 1024 * 1024),
   JETSTREAM_MAX_BYTES: int('JETSTREAM_MAX_BYTES', 1024 * 1024, 1024 ** 5, 1024 ** 3),
+  DS_MAX_BYTES: int('DS_MAX_BYTES', 1024 * 1024, 1024 ** 5, 8 * 1024 ** 3),
   TENANT_LOG_BYTES_QUOTA: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
   LOG_FORMAT: z
@@ -103,6 +104,8 @@ export class CommonConfig {
   readonly embeddedMaxBytes!: number;
   /** The JetStream events stream's size (discard new: a full log refuses appends, it never evicts). */
   readonly jetstreamMaxBytes!: number;
+  /** The Durable Streams log's size (JetStream stream JOBSTREAM_DS, discard new), shared by all tenants. */
+  readonly dsMaxBytes!: number;
   /**
    * Most bytes of events one tenant may hold in the log (counted over the retention): a create while over it is a
    * 429, a running job that passes it ends `quota_exceeded`. `0` = no quota.
@@ -169,6 +172,7 @@ export function commonValues(v: CommonEnv, env: RawEnv): ConfigValues<CommonConf
     embeddedMaxEvents: v.EMBEDDED_MAX_EVENTS,
     embeddedMaxBytes: v.EMBEDDED_MAX_BYTES,
     jetstreamMaxBytes: v.JETSTREAM_MAX_BYTES,
+    dsMaxBytes: v.DS_MAX_BYTES,
     tenantLogBytesQuota: quota.data,
     tracing: {
       enabled:

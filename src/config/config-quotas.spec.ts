@@ -39,4 +39,17 @@ describe('quota configuration', () => {
       expect(() => loadConfig({ [name]: value }, hashKey)).toThrow(new RegExp(name));
     }
   });
+
+  it('bounds the Durable Streams bytes quota per tenant below the DS log (default an eighth of its 8 GiB)', () => {
+    expect(loadConfig({}, hashKey).ds.tenantMaxBytes).toBe(1024 ** 3);
+    expect(loadConfig({ DS_TENANT_MAX_BYTES: '4096' }, hashKey).ds.tenantMaxBytes).toBe(4096);
+    const small = loadConfig({ DS_MAX_BYTES: String(64 * 1024 ** 2) }, hashKey);
+    expect([small.dsMaxBytes, small.ds.tenantMaxBytes]).toEqual([64 * 1024 ** 2, 8 * 1024 ** 2]);
+    expect(() =>
+      loadConfig({ DS_MAX_BYTES: String(64 * 1024 ** 2), DS_TENANT_MAX_BYTES: String(64 * 1024 ** 2) }, hashKey),
+    ).toThrow(/DS_TENANT_MAX_BYTES/);
+    for (const value of ['0', '100', String(8 * 1024 ** 3), 'lots']) {
+      expect(() => loadConfig({ DS_TENANT_MAX_BYTES: value }, hashKey)).toThrow(/DS_TENANT_MAX_BYTES/);
+    }
+  });
 });

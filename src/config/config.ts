@@ -10,6 +10,9 @@ import { ConfigError, bool, int, loadOrExit, parseEnv, type RawEnv } from './env
 import { WorkerConfig, workerEnvShape, workerValues } from './worker.config.js';
 import { quotaEnvShape, quotaValues, type QuotaSettings } from './quotas.config.js';
 
+/** The default DS_TENANT_MAX_BYTES, as a share of the DS log's size (DS_MAX_BYTES). */
+export const DEFAULT_DS_TENANT_SHARE = 1 / 8;
+
 export { ConfigError, type RawEnv } from './env.js';
 
 /** The API's own variables (never read by a worker). */
@@ -83,6 +86,7 @@ export const apiEnvShape = {
   DS_MAX_STREAMS: int('DS_MAX_STREAMS', 0, 100_000_000, 100_000),
   DS_CREATES_PER_MIN: int('DS_CREATES_PER_MIN', 0, 1_000_000, 6_000),
   DS_MAX_BODY_BYTES: int('DS_MAX_BODY_BYTES', 1024, 1_000_000, 512 * 1024),
+  DS_TENANT_MAX_BYTES: z.string().optional(),
   HOT_CACHE_EVENTS: int('HOT_CACHE_EVENTS', 0, 10_000_000, 1_000),
   HOT_CACHE_JOB_BYTES: int('HOT_CACHE_JOB_BYTES', 1024, 1024 ** 3, 1024 * 1024),
   HOT_CACHE_BYTES: int('HOT_CACHE_BYTES', 0, 1024 ** 4, 64 * 1024 * 1024),
@@ -181,9 +185,15 @@ export class AppConfig extends WorkerConfig {
   readonly shutdownTimeoutMs!: number;
   /**
    * Durable Streams (`/ds`): the longest long-poll wait (ms), streams per tenant, stream creations per tenant per
-   * minute per API process (0 ⇒ off), and the largest append body (bytes).
+   * minute per API process (0 ⇒ off), the largest append body and the bytes of a tenant's streams (bytes).
    */
-  readonly ds!: { longPollMs: number; maxStreams: number; createsPerMin: number; maxBodyBytes: number };
+  readonly ds!: {
+    longPollMs: number;
+    maxStreams: number;
+    createsPerMin: number;
+    maxBodyBytes: number;
+    tenantMaxBytes: number;
+  };
   /**
    * Hot cache of recent events per live job in this API process (HOT_CACHE_*): events and estimated bytes per job,
    * estimated bytes over all jobs (LRU), and how long a job's window and live feed stay after its end or its last
@@ -252,6 +262,17 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
   if (!tenancy.authEnabled && v.NODE_ENV === 'production') {
     throw new ConfigError('API_KEYS is required when NODE_ENV=production (refusing to start with authentication off)');
   }
+  // below the DS log's own size, so that one tenant cannot fill it for all
+  const dsTenant = int(
+    'DS_TENANT_MAX_BYTES',
+    1024,
+    v.DS_MAX_BYTES - 1,
+    Math.floor(v.DS_MAX_BYTES * DEFAULT_DS_TENANT_SHARE),
+  ).safeParse(env.DS_TENANT_MAX_BYTES);
+  if (!dsTenant.success)
+    throw new ConfigError(
+      `invalid configuration:\n  - DS_TENANT_MAX_BYTES: ${dsTenant.error.issues[0]?.message} (below DS_MAX_BYTES)`,
+    );
   return new AppConfig({
     ...commonValues(v, env),
     ...workerValues(v),
@@ -281,6 +302,7 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
       maxStreams: v.DS_MAX_STREAMS,
       createsPerMin: v.DS_CREATES_PER_MIN,
       maxBodyBytes: v.DS_MAX_BODY_BYTES,
+      tenantMaxBytes: dsTenant.data,
     },
     hotCache: {
       events:

@@ -11,6 +11,7 @@ describe('config split: common, worker, API', () => {
     const shared = Object.keys(w) as (keyof WorkerConfig)[];
     expect(shared.sort()).toEqual(
       [
+        'dsMaxBytes',
         'embeddedMaxBytes',
         'embeddedMaxEvents',
         'env',

@@ -42,7 +42,10 @@ export const ApiDsDocs = {
       err(400, 'bad TTL, expiry, fork or JSON'),
       err(403, 'forbidden: a name under jobs/'),
       err(409, 'stream_exists with another configuration, or stream_deleted: a source still read by forks'),
-      err(429, 'rate_limited: DS_CREATES_PER_MIN, or quota_exceeded: DS_MAX_STREAMS'),
+      err(
+        429,
+        'rate_limited: DS_CREATES_PER_MIN, or quota_exceeded: DS_MAX_STREAMS, or the body would pass DS_TENANT_MAX_BYTES',
+      ),
     ),
   append: () =>
     applyDecorators(
@@ -59,6 +62,7 @@ export const ApiDsDocs = {
       err(409, 'content_type_mismatch, stream_closed, producer_seq_gap, stream_seq_conflict'),
       err(410, 'stream_deleted: deleted, still read by forks'),
       err(413, 'body over DS_MAX_BODY_BYTES'),
+      err(429, "quota_exceeded: the tenant's streams would pass DS_TENANT_MAX_BYTES (nothing appended)"),
     ),
   read: () =>
     applyDecorators(

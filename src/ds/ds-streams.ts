@@ -4,6 +4,8 @@
  * compare-and-append on the stream's newest frame and, for producers, a dedup id), then advances the record by a
  * compare-and-set. Failing half-way leaves a frame the record does not count yet: the next writer finds the log
  * ahead, folds it in, and a producer's retry of that append is recognised by its dedup id (never appended twice).
+ * A record counts the bytes of its own frames (`bytes`), raised in the same compare-and-set that takes a frame in
+ * (or folds one in), so the tenant's total in the store follows the log; appends are admitted against that total.
  */
 import { randomUUID } from 'node:crypto';
 import { ByteLogConflictError, type ByteLog } from '@jobstream/event-log';
@@ -45,6 +47,13 @@ export interface AppendResult {
   producer?: { epoch: number; seq: number };
 }
 
+export interface DsLimits {
+  /** Streams per tenant (DS_MAX_STREAMS). */
+  maxStreams: number;
+  /** Bytes of own frames per tenant (DS_TENANT_MAX_BYTES). */
+  maxBytes: number;
+}
+
 const DEFAULT_TYPE = 'application/octet-stream';
 const MAX_RETRIES = 20;
 
@@ -54,7 +63,7 @@ export class DsStreams {
   constructor(
     private readonly log: ByteLog,
     private readonly store: DsStore,
-    private readonly maxStreams: number,
+    private readonly limits: DsLimits,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -131,6 +140,8 @@ export class DsStreams {
       if (f) frames.push(f);
     }
     // frames first, under a fresh key: a create that fails afterwards leaves only unreachable frames behind
+    const bytes = frames.reduce((n, f) => n + f.length, 0);
+    if (bytes > 0) await this.admitBytes(tenant, bytes);
     const id = randomUUID().replace(/-/g, '');
     let ownLast = 0;
     for (const f of frames) ownLast = (await this.log.append(id, f, { expectedLastPos: ownLast })).pos;
@@ -143,6 +154,7 @@ export class DsStreams {
       closed: req.closed,
       tail: ownLast || forkPos,
       ownLast,
+      bytes,
       producers: {},
       segments,
       ...(req.fork ? { fork: { from: req.fork.from, offset: forkPos, sub: req.fork.sub } } : {}),
@@ -150,14 +162,14 @@ export class DsStreams {
       deleted: false,
       rev: 1,
     };
-    const r = await this.store.create(tenant, name, record, this.maxStreams);
+    const r = await this.store.create(tenant, name, record, this.limits.maxStreams);
     if (r !== 'created') {
       await this.log.delete(id);
       if (r === 'quota') {
         throw new DsError(
           429,
           'quota_exceeded',
-          `this tenant already holds ${this.maxStreams} streams (DS_MAX_STREAMS)`,
+          `this tenant already holds ${this.limits.maxStreams} streams (DS_MAX_STREAMS)`,
         );
       }
       const other = await this.open(tenant, name);
@@ -201,6 +213,7 @@ export class DsStreams {
       frame = isJsonType(rec.contentType) ? jsonFrame(req.body) : req.body;
       if (!frame) throw DsError.bad('empty_body', 'an append of an empty JSON array appends nothing');
     }
+    const frameBytes = frame?.length ?? 0;
     return this.serialized(`${tenant}\n${name}`, async () => {
       for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
         if (attempt > 0) rec = await this.open(tenant, name);
@@ -223,6 +236,7 @@ export class DsStreams {
         }
         let pos: number | null = null;
         if (frame) {
+          await this.admitBytes(tenant, frameBytes);
           try {
             const msgId = p ? `p:${p.id}:${p.epoch}:${p.seq}` : undefined;
             pos = (await this.log.append(rec.id, frame, { expectedLastPos: rec.ownLast, msgId })).pos;
@@ -234,6 +248,8 @@ export class DsStreams {
         }
         const next = await this.advance(tenant, name, rec, (r) => {
           if (pos !== null) {
+            // not yet counted unless another writer's repair folded this frame in already
+            if (pos > r.ownLast) r.bytes = (r.bytes ?? 0) + frameBytes;
             r.tail = Math.max(r.tail, pos);
             r.ownLast = Math.max(r.ownLast, pos);
           }
@@ -281,10 +297,36 @@ export class DsStreams {
     const fresh = await this.store.get(tenant, name);
     if (fresh && fresh.record.rev !== rec.rev) return;
     const last = await this.log.lastPos(rec.id);
+    const ahead = await this.framesAfter(rec.id, rec.ownLast, last);
     await this.advance(tenant, name, rec, (r) => {
+      for (const f of ahead) if (f.pos > r.ownLast) r.bytes = (r.bytes ?? 0) + f.size;
       r.ownLast = Math.max(r.ownLast, last);
       r.tail = Math.max(r.tail, last);
     });
+  }
+
+  /** Positions and sizes of the key's frames in (after, upTo]. */
+  private async framesAfter(id: string, after: number, upTo: number): Promise<{ pos: number; size: number }[]> {
+    const out: { pos: number; size: number }[] = [];
+    let from = after;
+    while (from < upTo) {
+      const page = await this.log.read(id, from, 100, 8 * 1024 * 1024);
+      for (const f of page) if (f.pos <= upTo) out.push({ pos: f.pos, size: f.data.length });
+      if (page.length === 0) break;
+      from = page[page.length - 1]!.pos;
+    }
+    return out;
+  }
+
+  /** Refuses (429, nothing stored) `n` more bytes that would take the tenant past DS_TENANT_MAX_BYTES. */
+  private async admitBytes(tenant: string, n: number): Promise<void> {
+    const used = await this.store.bytes(tenant);
+    if (used + n <= this.limits.maxBytes) return;
+    throw new DsError(
+      429,
+      'quota_exceeded',
+      `this tenant's streams hold ${used} bytes; ${n} more would pass its ${this.limits.maxBytes} (DS_TENANT_MAX_BYTES)`,
+    );
   }
 
   async delete(tenant: string, name: string): Promise<void> {

@@ -24,7 +24,7 @@ import { DsStreams } from './ds-streams.js';
         const { log, store } = engine.durableStreams;
         jobs.useReader(new DsReader(config.ds.longPollMs));
         return new DsHttp(
-          new DsStreams(log, store, config.ds.maxStreams),
+          new DsStreams(log, store, { maxStreams: config.ds.maxStreams, maxBytes: config.ds.tenantMaxBytes }),
           log,
           jobs,
           {

@@ -79,7 +79,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
     closers.push(() => jobQueue.close());
     const jobControl = await NatsJobControl.create({ nc, logger: warn });
     closers.push(() => jobControl.close());
-    const dsLog = await JetStreamByteLog.create({ nc, replicas, timeoutMs: 2_000 });
+    const dsLog = await JetStreamByteLog.create({ nc, replicas, timeoutMs: 2_000, maxBytes: config.dsMaxBytes });
     const storeOpts = {
       retentionMs: config.jobRetentionMs,
       logRetentionMs: config.eventRetentionMs,

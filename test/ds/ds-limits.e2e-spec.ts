@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { waitFor } from '../support/wait.js';
+import { DS_QUOTA_ENV, dsBytesQuotaTests } from '../support/ds-quota.js';
 
 const A = 'ds-limits-key-aaaa';
 const B = 'ds-limits-key-bbbb';
@@ -118,4 +119,16 @@ describe('Durable Streams limits and tenants', () => {
     await Promise.all(open);
     await waitFor(async () => (await ds(B, 'caps?offset=now&live=long-poll')).status === 204);
   });
+});
+
+describe('Durable Streams bytes quota per tenant (DS_TENANT_MAX_BYTES)', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ API_KEYS: `acme:${A},globex:${B}`, ...DS_QUOTA_ENV });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  dsBytesQuotaTests(() => app, A, B);
 });

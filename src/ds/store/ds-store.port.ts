@@ -10,6 +10,8 @@
  *   another's update.
  * - `touch` records an access time outside `rev` (readers extend a sliding TTL without racing writers).
  * - `remove` deletes only if `rev` still matches, and frees the tenant's quota slot.
+ * - Bytes: the tenant's `bytes` total is the sum of its records' `bytes`, kept atomically by `create` (adds),
+ *   `replace` (adds the difference to the stored record) and `remove` (subtracts), so it never drifts from them.
  */
 /** An idempotent producer's append: `Producer-Id`, `Producer-Epoch`, `Producer-Seq`. */
 export interface ProducerTuple {
@@ -46,6 +48,8 @@ export interface DsStreamRecord {
   segments: DsSegment[];
   /** How the stream was forked (compared by an idempotent re-create). */
   fork?: { from: string; offset: number; sub: number };
+  /** Bytes of this stream's own frames (the tenant's bytes quota; inherited frames count for their owner). */
+  bytes?: number;
   /** Forks that read this stream's frames: a deleted stream with forks is kept (soft-deleted) until they go. */
   refs: number;
   deleted: boolean;
@@ -62,5 +66,7 @@ export interface DsStore {
   remove(tenant: string, name: string, expectedRev: number): Promise<boolean>;
   /** Records the tenant holds (quota). */
   count(tenant: string): Promise<number>;
+  /** The sum of the tenant's records' `bytes` (bytes quota). */
+  bytes(tenant: string): Promise<number>;
   close(): Promise<void>;
 }

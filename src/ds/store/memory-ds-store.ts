@@ -3,12 +3,20 @@ import type { CreateResult, DsStore, DsStreamRecord } from './ds-store.port.js';
 
 interface Entry {
   json: string;
+  bytes: number;
   rev: number;
   touchedAt: number;
 }
 
 export class MemoryDsStore implements DsStore {
   private readonly tenants = new Map<string, Map<string, Entry>>();
+  private readonly used = new Map<string, number>();
+
+  private addBytes(tenant: string, delta: number): void {
+    const n = (this.used.get(tenant) ?? 0) + delta;
+    if (n > 0) this.used.set(tenant, n);
+    else this.used.delete(tenant);
+  }
 
   private of(tenant: string): Map<string, Entry> {
     let t = this.tenants.get(tenant);
@@ -28,7 +36,8 @@ export class MemoryDsStore implements DsStore {
     const t = this.of(tenant);
     if (t.has(name)) return Promise.resolve('exists');
     if (t.size >= maxStreams) return Promise.resolve('quota');
-    t.set(name, { json: JSON.stringify(record), rev: record.rev, touchedAt: Date.now() });
+    t.set(name, { json: JSON.stringify(record), bytes: record.bytes ?? 0, rev: record.rev, touchedAt: Date.now() });
+    this.addBytes(tenant, record.bytes ?? 0);
     return Promise.resolve('created');
   }
 
@@ -37,6 +46,8 @@ export class MemoryDsStore implements DsStore {
     if (!e || e.rev !== expectedRev) return Promise.resolve(false);
     e.json = JSON.stringify(next);
     e.rev = next.rev;
+    this.addBytes(tenant, (next.bytes ?? 0) - e.bytes);
+    e.bytes = next.bytes ?? 0;
     return Promise.resolve(true);
   }
 
@@ -51,12 +62,17 @@ export class MemoryDsStore implements DsStore {
     const e = t?.get(name);
     if (!t || !e || e.rev !== expectedRev) return Promise.resolve(false);
     t.delete(name);
+    this.addBytes(tenant, -e.bytes);
     if (t.size === 0) this.tenants.delete(tenant);
     return Promise.resolve(true);
   }
 
   count(tenant: string): Promise<number> {
     return Promise.resolve(this.tenants.get(tenant)?.size ?? 0);
+  }
+
+  bytes(tenant: string): Promise<number> {
+    return Promise.resolve(this.used.get(tenant) ?? 0);
   }
 
   close(): Promise<void> {

@@ -77,5 +77,25 @@ export function dsStoreConformance(driver: string, factory: () => Promise<DsStor
       expect(await s.count(t)).toBe(0);
       expect(await s.create(t, 'y', record(), 1)).toBe('created');
     });
+
+    it("keeps the tenant's bytes as the sum of its records' bytes (create, replace, remove)", async () => {
+      const [s, other] = [await make(), await make()];
+      const [t, u] = [tenant(), tenant()];
+      const a = record({ bytes: 100 });
+      expect(await s.create(t, 'a', a, 10)).toBe('created');
+      expect(await s.create(t, 'b', record({ bytes: 5 }), 10)).toBe('created');
+      expect(await s.create(t, 'c', record(), 10)).toBe('created');
+      expect(await s.create(u, 'a', record({ bytes: 7 }), 10)).toBe('created');
+      expect(await s.bytes(t)).toBe(105);
+      expect(await other.replace(t, 'a', { ...a, bytes: 160, rev: 2 }, 1)).toBe(true);
+      // a lost compare-and-set changes nothing
+      expect(await s.replace(t, 'a', { ...a, bytes: 999, rev: 2 }, 1)).toBe(false);
+      expect(await s.bytes(t)).toBe(165);
+      expect(await s.remove(t, 'a', 2)).toBe(true);
+      expect(await other.bytes(t)).toBe(5);
+      expect(await s.remove(t, 'b', 1)).toBe(true);
+      expect(await s.bytes(t)).toBe(0);
+      expect(await s.bytes(u)).toBe(7);
+    });
   });
 }
