@@ -899,6 +899,8 @@ function holderOf(first: QueuedJob, state: Running): QueuedJob {
   const all = () => [first, ...state.adopted];
   return {
     jobId: first.jobId,
+    agent: first.agent,
+    tenant: first.tenant,
     deliveries: first.deliveries,
     ...(first.lastEvent ? { lastEvent: first.lastEvent } : {}),
     working: () => all().forEach((d) => d.working()),

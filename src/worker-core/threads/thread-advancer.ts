@@ -45,7 +45,7 @@ export class ThreadAdvancer {
     const rec = await this.jobs.get(jobId);
     if (!rec || isTerminalStatus(rec.status)) return false;
     if (rec.status === 'queued') {
-      await this.queue.enqueue(jobId);
+      await this.queue.enqueue(jobId, { agent: rec.agent, tenant: rec.tenant });
       this.logger.log({ msg: 'thread turn started', thread_id: threadId, job_id: jobId, turn: rec.turn });
     }
     await this.threads.markStarted(threadId, jobId);
