@@ -10,6 +10,7 @@ import { EngineModule } from './engine/engine.module.js';
 import { HealthModule } from './health/health.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { ThreadsModule } from './threads/threads.module.js';
+import { AgentsModule } from './agents/agents.module.js';
 import { JobManagementModule } from './job-management/job-management.module.js';
 import { SharesModule } from './shares/shares.module.js';
 import { PlaygroundModule } from './playground/playground.module.js';
@@ -35,6 +36,7 @@ export class AppModule {
         MetricsModule,
         TracingModule,
         HealthModule,
+        AgentsModule,
         JobsModule,
         ThreadsModule,
         JobManagementModule,

@@ -14,6 +14,7 @@ export const workerEnvShape = {
   WORKER_SHUTDOWN_GRACE_MS: int('WORKER_SHUTDOWN_GRACE_MS', 0, 600_000, 5_000),
   MAX_EVENTS_PER_JOB: int('MAX_EVENTS_PER_JOB', 10, 1_000_000_000, 1_100_000),
   INPUT_TIMEOUT_S: int('INPUT_TIMEOUT_S', 1, 365 * 86_400, 86_400),
+  AGENT_TTL_S: int('AGENT_TTL_S', 3, 300, 15),
   OPENAI_BASE_URL: url('OPENAI_BASE_URL', ['https', 'http']),
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_MODEL: z.string().optional(),
@@ -29,6 +30,8 @@ export class WorkerConfig extends CommonConfig {
   readonly maxEventsPerJob!: number;
   /** How long a job's question waits for an answer before the job ends with `input_timeout` (INPUT_TIMEOUT_S). */
   readonly inputTimeoutMs!: number;
+  /** A worker's announce of its agents counts for this long; it re-announces every third of it (AGENT_TTL_S). */
+  readonly agentTtlMs!: number;
   /** The `openai` agent's provider (OpenAI-compatible chat completions); the agent is off without a base URL. */
   readonly openai!: {
     baseUrl: string | undefined;
@@ -52,6 +55,7 @@ export function workerValues(v: WorkerEnv): Omit<ConfigValues<WorkerConfig>, key
     workerShutdownGraceMs: v.WORKER_SHUTDOWN_GRACE_MS,
     maxEventsPerJob: v.MAX_EVENTS_PER_JOB,
     inputTimeoutMs: v.INPUT_TIMEOUT_S * 1000,
+    agentTtlMs: v.AGENT_TTL_S * 1000,
     openai: {
       baseUrl: v.OPENAI_BASE_URL?.replace(/\/+$/, ''),
       apiKey: v.OPENAI_API_KEY || undefined,

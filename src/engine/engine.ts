@@ -4,7 +4,7 @@
  * store when REDIS_URL is set (otherwise the memory store, for a single API process).
  */
 import type { Logger } from '@nestjs/common';
-import { MemoryJobControl, MemoryJobQueue } from '@jobstream/job-queue';
+import { MemoryAgentCatalog, MemoryJobControl, MemoryJobQueue } from '@jobstream/job-queue';
 import { MemoryJobStore } from '@jobstream/job-store';
 import { MemoryShareStore } from '@jobstream/share-store';
 import { MemoryThreadStore } from '@jobstream/thread-store';
@@ -48,6 +48,7 @@ export function createEmbeddedEngine(config: CommonConfig): Engine {
     jobControl,
     threadStore,
     shareStore,
+    agentCatalog: new MemoryAgentCatalog(),
     jobEventFeed: eventLog,
     health: async () => ({ engine: { up: true, message: 'embedded' } }),
     close: async () => {

@@ -6,7 +6,7 @@
 import type { Logger } from '@nestjs/common';
 import { connect, type NatsConnection } from 'nats';
 import { EventLogUnavailableError, JetStreamEventLog } from '@jobstream/event-log';
-import { JetStreamJobQueue, NatsJobControl } from '@jobstream/job-queue';
+import { JetStreamJobQueue, KvAgentCatalog, NatsJobControl } from '@jobstream/job-queue';
 import { MemoryJobStore, RedisJobStore, type JobStore } from '@jobstream/job-store';
 import { MemoryShareStore, RedisShareStore, type ShareStore } from '@jobstream/share-store';
 import { MemoryThreadStore, RedisThreadStore, type ThreadStore } from '@jobstream/thread-store';
@@ -64,11 +64,14 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       logger: warn,
     });
     closers.push(() => eventLog.close());
+    // a job left on the older single dispatch subject is moved to its agent's: the store names agent and tenant
+    let storeForLegacy: JobStore | null = null;
     const jobQueue = await JetStreamJobQueue.create({
       nc,
       ackWaitMs: config.jobStallTimeoutMs,
       replicas,
       logger: warn,
+      resolveLegacy: async (id) => (storeForLegacy ? await storeForLegacy.get(id) : null),
     });
     closers.push(() => jobQueue.close());
     const jobControl = await NatsJobControl.create({ nc, logger: warn });
@@ -103,6 +106,8 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       threadStore = new MemoryThreadStore({ idempotencyTtlMs: config.idempotencyTtlMs });
       shareStore = new MemoryShareStore();
     }
+    storeForLegacy = rawJobStore;
+    const agentCatalog = await KvAgentCatalog.create({ nc, replicas, logger: warn });
     const advancer = new ThreadAdvancer(threadStore, rawJobStore, jobQueue);
     const jobStore = advancingThreads(rawJobStore, () => advancer);
     return {
@@ -113,6 +118,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       jobControl,
       threadStore,
       shareStore,
+      agentCatalog,
       // a durable consumer, created only when the API's webhooks module starts it (never by a worker)
       jobEventFeed: new JetStreamJobEventFeed({ nc, logger: warn }),
       health: async () => {

@@ -12,6 +12,7 @@ import { JobRunner } from './job-runner.js';
 import type { RunnerMetrics } from './job-lifecycle/index.js';
 import { AGENT_REGISTRY, JOB_RUNNER, RUNNER_METRICS } from './worker.constants.js';
 import { WorkerService } from './worker.service.js';
+import { AgentAnnouncer } from './agent-announcer.js';
 
 /** The agent worker: agents, the job runner and the queue consumer. Imported in-process or by the worker app. */
 @Module({
@@ -57,6 +58,7 @@ import { WorkerService } from './worker.service.js';
         }),
     },
     WorkerService,
+    AgentAnnouncer,
   ],
   exports: [JOB_RUNNER, AGENT_REGISTRY],
 })

@@ -24,7 +24,9 @@ export function subjectToken(s: string): string {
   return /^[A-Za-z0-9_-]+$/.test(s)
     ? s
     : Array.from(new TextEncoder().encode(s), (b) =>
-        /[A-Za-z0-9_-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+        /[A-Za-z0-9_-]/.test(String.fromCharCode(b))
+          ? String.fromCharCode(b)
+          : `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
       ).join('');
 }
 
