@@ -144,23 +144,21 @@ export class KvAgentCatalog implements AgentCatalog {
 
   /** The current (non-deleted) entries of `kv` under `key`. */
   private async current(kv: KV, key: string): Promise<KvEntry[]> {
-    const out: KvEntry[] = [];
+    // deletes are read too (a watch that ignores them never reports being initialized when the last entry is one)
+    const last = new Map<string, KvEntry>();
     let initialized!: () => void;
     const ready = new Promise<void>((r) => (initialized = r));
-    const w = await kv.watch({ key, ignoreDeletes: true, initializedFn: () => initialized() });
+    const w = await kv.watch({ key, initializedFn: () => initialized() });
     const reading = (async () => {
       for await (const e of w) {
-        if (e.operation === 'PUT') out.push(e);
+        last.set(e.key, e);
         if (e.delta === 0) break;
       }
     })();
     await Promise.race([ready, reading]);
     w.stop();
     await reading.catch(() => {});
-    // the watch reports deletes of keys it saw earlier as later entries: keep the last state per key
-    const last = new Map<string, KvEntry>();
-    for (const e of out) last.set(e.key, e);
-    return [...last.values()];
+    return [...last.values()].filter((e) => e.operation === 'PUT');
   }
 
   private async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
