@@ -15,6 +15,10 @@ export const workerEnvShape = {
   MAX_EVENTS_PER_JOB: int('MAX_EVENTS_PER_JOB', 10, 1_000_000_000, 1_100_000),
   INPUT_TIMEOUT_S: int('INPUT_TIMEOUT_S', 1, 365 * 86_400, 86_400),
   AGENT_TTL_S: int('AGENT_TTL_S', 3, 300, 15),
+  WORKER_AGENTS: z
+    .string()
+    .regex(/^\s*[A-Za-z0-9_-]{1,64}(\s*,\s*[A-Za-z0-9_-]{1,64})*\s*$/, 'a comma-separated list of agent names')
+    .optional(),
   OPENAI_BASE_URL: url('OPENAI_BASE_URL', ['https', 'http']),
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_MODEL: z.string().optional(),
@@ -32,6 +36,8 @@ export class WorkerConfig extends CommonConfig {
   readonly inputTimeoutMs!: number;
   /** A worker's announce of its agents counts for this long; it re-announces every third of it (AGENT_TTL_S). */
   readonly agentTtlMs!: number;
+  /** The built-in agents this worker serves (WORKER_AGENTS); null = all it can run. */
+  readonly workerAgents!: string[] | null;
   /** The `openai` agent's provider (OpenAI-compatible chat completions); the agent is off without a base URL. */
   readonly openai!: {
     baseUrl: string | undefined;
@@ -56,6 +62,7 @@ export function workerValues(v: WorkerEnv): Omit<ConfigValues<WorkerConfig>, key
     maxEventsPerJob: v.MAX_EVENTS_PER_JOB,
     inputTimeoutMs: v.INPUT_TIMEOUT_S * 1000,
     agentTtlMs: v.AGENT_TTL_S * 1000,
+    workerAgents: v.WORKER_AGENTS ? v.WORKER_AGENTS.split(',').map((s) => s.trim()) : null,
     openai: {
       baseUrl: v.OPENAI_BASE_URL?.replace(/\/+$/, ''),
       apiKey: v.OPENAI_API_KEY || undefined,

@@ -21,10 +21,18 @@ import { AgentAnnouncer } from './agent-announcer.js';
       provide: AGENT_REGISTRY,
       inject: [WorkerConfig],
       useFactory: (config: WorkerConfig) => {
-        const agents = new AgentRegistry([new EchoAgent()]);
+        const all = new AgentRegistry([new EchoAgent()]);
         const { baseUrl, apiKey, model, timeoutMs } = config.openai;
-        if (baseUrl) agents.register(new OpenAiAgent({ baseUrl, apiKey, defaultModel: model, timeoutMs }));
-        return agents;
+        if (baseUrl) all.register(new OpenAiAgent({ baseUrl, apiKey, defaultModel: model, timeoutMs }));
+        const only = config.workerAgents;
+        if (!only) return all;
+        const missing = only.filter((n) => !all.get(n));
+        if (missing.length > 0)
+          throw new Error(
+            `WORKER_AGENTS names agents this worker cannot run: ${missing.join(', ')} (it has ${all.names().join(', ')})`,
+          );
+        // only the agents asked for: this worker announces and takes no other agent's jobs
+        return new AgentRegistry(only.map((n) => all.get(n)!));
       },
     },
     {

@@ -189,9 +189,9 @@ export function jobQueueConformance(driver: string, factory: JobQueueFactory): v
       expect(got).toHaveLength(1);
     });
 
-    it("serves tenants in turn: a tenant's backlog of 300 delays another tenant's new job by at most one job", async () => {
+    it("serves tenants in turn: a tenant's backlog of 1,000 delays another tenant's new job by at most one job", async () => {
       const e = await make();
-      const backlog = Array.from({ length: 300 }, () => newJobId());
+      const backlog = Array.from({ length: 1_000 }, () => newJobId());
       for (const id of backlog) await e.q.enqueue(id, { agent, tenant: 'tenant_big' });
       const order: string[] = [];
       let releaseFirst!: () => void;
