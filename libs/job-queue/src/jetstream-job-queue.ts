@@ -389,7 +389,7 @@ class PullLoop {
         continue;
       }
       this.waiter.dirty = false;
-      let got = 0;
+      let got: number;
       try {
         got = await this.q.fair.pull(this.waiter.agents, free, this.rr, (m, t) => this.dispatch(m, t));
         failures = 0;

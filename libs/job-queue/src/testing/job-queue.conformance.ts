@@ -209,7 +209,6 @@ export function jobQueueConformance(driver: string, factory: JobQueueFactory): v
       const freedAt = Date.now();
       releaseFirst();
       await waitFor(() => order.includes(small));
-      // eslint-disable-next-line no-console -- the fairness figure
       console.log(
         `fair dispatch (${driver}): tenant_small's job started ${Date.now() - freedAt} ms after the slot freed, as job #${order.indexOf(small) + 1} (tenant_big had ${backlog.length} queued)`,
       );
