@@ -33,10 +33,17 @@ describe('OpenAPI document', () => {
       expect([path, method, op.tags]).toEqual([
         path,
         method,
-        [expect.stringMatching(/^(Jobs|Streams|Threads|Shares|Webhooks)$/)],
+        [expect.stringMatching(/^(Jobs|Streams|Threads|Shares|Webhooks|Agents)$/)],
       ]);
     }
-    expect(doc.tags.map((t: any) => t.name).sort()).toEqual(['Jobs', 'Shares', 'Streams', 'Threads', 'Webhooks']);
+    expect(doc.tags.map((t: any) => t.name).sort()).toEqual([
+      'Agents',
+      'Jobs',
+      'Shares',
+      'Streams',
+      'Threads',
+      'Webhooks',
+    ]);
     const byKey = new Map(ops.map((o) => [`${o.method.toUpperCase()} ${o.path}`, o.op]));
     const expected: Record<string, string> = {
       'POST /v1/threads': 'Threads',
@@ -54,6 +61,7 @@ describe('OpenAPI document', () => {
       'GET /v1/jobs/{id}/stream': 'Streams',
       'POST /v1/jobs': 'Jobs',
       'POST /v1/webhooks': 'Webhooks',
+      'GET /v1/agents': 'Agents',
     };
     for (const [key, tag] of Object.entries(expected)) expect([key, byKey.get(key)?.tags]).toEqual([key, [tag]]);
     // operation ids are unique (nothing listed twice)
@@ -165,7 +173,7 @@ describe('OpenAPI document: valid, and a typed client generated from it compiles
       expect(JSON.parse(stdout)).toEqual({
         status: 'completed',
         text: '[queued][running]typed client[done 2]',
-        refused: 'invalid_request',
+        refused: 'unknown_agent',
         listed: true,
       });
     } finally {

@@ -276,7 +276,7 @@ export function componentSchemas(): Record<string, Schema> {
       example: {
         items: [
           { job: { id: 'job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V', agent: 'echo', status: 'queued' } },
-          { error: { code: 'invalid_request', message: 'unknown agent "nope" (known: echo)' } },
+          { error: { code: 'unknown_agent', message: 'unknown agent "nope": no worker has announced it' } },
         ],
       },
     },

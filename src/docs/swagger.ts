@@ -16,6 +16,7 @@ export function setupSwagger(app: INestApplication): void {
     .addTag('Threads', 'conversations: a thread is many turns (jobs) with one agent')
     .addTag('Shares', 'read-only, revocable share links of a job')
     .addTag('Webhooks', 'webhook endpoints and their delivery logs')
+    .addTag('Agents', 'the agent catalogue: agents announced by workers, with their input schemas')
     .build();
   // one tag per resource, set on each operation (src/docs/*.docs.ts): no extra tag per controller class
   const document = SwaggerModule.createDocument(app, config, { autoTagControllers: false });
