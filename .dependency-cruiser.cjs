@@ -11,7 +11,9 @@
  * - No circular dependencies (type-only imports included).
  * - Tests (specs, test/, testing/ helpers) may import anything.
  */
-const API_FEATURES = '^src/(jobs|threads|job-management|shares|webhooks|playground|docs|health|auth|agents)/';
+// src/ds/store/ (the Durable Streams metadata port and drivers) is built by the engine: shared, not API
+const API_FEATURES =
+  '^src/(jobs|threads|job-management|shares|webhooks|playground|docs|health|auth|ag-ui|agents|ds/(?!store/))';
 const API_ROOT = '^src/(app\\.module|bootstrap|main)\\.ts$';
 const API = `${API_FEATURES}|${API_ROOT}`;
 /** The API's HTTP-side platform (Prometheus endpoint, request limits, SSE writers, HTTP shutdown): API-only too. */

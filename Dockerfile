@@ -1,5 +1,5 @@
 # One image for the API (`node dist/src/main.js`, the default) and the worker (`node dist/src/worker/main.js`).
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 # libs/* are npm workspaces (@jobstream/<dir>): npm ci needs their package.json files and links them into node_modules
 COPY package.json package-lock.json ./
@@ -10,7 +10,7 @@ COPY src src
 COPY scripts/copy-assets.mjs scripts/copy-assets.mjs
 RUN npm run build && npm prune --omit=dev --ignore-scripts
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/package.json ./

@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { AgUiModule } from './ag-ui/ag-ui.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { LoggerModule, type Params } from 'nestjs-pino';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
@@ -9,6 +10,7 @@ import type { Engine } from './engine/engine.js';
 import { EngineModule } from './engine/engine.module.js';
 import { HealthModule } from './health/health.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
+import { DsModule } from './ds/ds.module.js';
 import { ThreadsModule } from './threads/threads.module.js';
 import { AgentsModule } from './agents/agents.module.js';
 import { JobManagementModule } from './job-management/job-management.module.js';
@@ -38,7 +40,9 @@ export class AppModule {
         HealthModule,
         AgentsModule,
         JobsModule,
+        DsModule,
         ThreadsModule,
+        AgUiModule,
         JobManagementModule,
         SharesModule,
         WatchdogModule,

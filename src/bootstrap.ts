@@ -17,6 +17,7 @@ import { assertJsonStructure, JsonStructureError } from './common/json-limits.js
 import { API_QUEUE_GROUP } from '@jobstream/contracts';
 import type { AppConfig } from './config/config.js';
 import { setupSwagger } from './docs/swagger.js';
+import { DS_REQUEST_HEADERS, DS_RESPONSE_HEADERS } from './ds/ds-protocol.js';
 import { createEngine, type Engine } from './engine/engine.js';
 import { createAppLogger, defaultLogger, loggerParams } from './logging/logging.js';
 import { startTracing } from './tracing/tracing.js';
@@ -25,8 +26,11 @@ export interface RunningApp {
   app: INestApplication;
   engine: Engine;
   config: AppConfig;
-  /** Base URL, e.g. http://127.0.0.1:3000 */
+  /** Base URL to connect to, e.g. http://127.0.0.1:3000 (loopback when bound to every interface) */
   url: string;
+  /** Where the socket is really bound, for the log: `http://127.0.0.1:3000`, or for every interface
+   *  `0.0.0.0:3000 (every interface; http://127.0.0.1:3000 from this machine)` */
+  listening: string;
   close(): Promise<void>;
 }
 
@@ -47,9 +51,18 @@ export function applyCors(app: INestApplication, config: AppConfig): void {
   if (config.corsOrigins === null) return;
   app.enableCors({
     origin: config.corsOrigins,
-    methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID'],
-    exposedHeaders: ['Retry-After', 'Location', 'X-Jobstream-Filter', 'x-vercel-ai-ui-message-stream'],
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID', ...DS_REQUEST_HEADERS],
+    exposedHeaders: [
+      'Retry-After',
+      'Location',
+      'X-Jobstream-Filter',
+      'x-vercel-ai-ui-message-stream',
+      // AG-UI runs: where a run goes on after a dropped response (the SDK's agUiFetch reads them)
+      'X-Jobstream-Job-Id',
+      'X-Jobstream-Stream-Url',
+      ...DS_RESPONSE_HEADERS,
+    ],
     credentials: false,
     maxAge: 600,
   });
@@ -77,6 +90,9 @@ export async function createApp(
   app.disable('x-powered-by');
   applyCors(app, config);
   answerClientErrorsAsJson(app.getHttpServer());
+  // Durable Streams bodies are bytes of any content type, JSON included: read raw (the JSON parser below then skips
+  // them), up to DS_MAX_BODY_BYTES
+  app.use('/ds', express.raw({ type: () => true, limit: config.ds.maxBodyBytes }));
   app.use(
     express.json({
       limit: config.maxBodyBytes,
@@ -126,13 +142,19 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
     throw err;
   }
   const addr = app.getHttpServer().address() as AddressInfo;
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const everywhere = addr.address === '0.0.0.0' || addr.address === '::';
+  const host = everywhere ? '127.0.0.1' : addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${host}:${addr.port}`;
+  const listening = everywhere
+    ? `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port} (every interface; ${url} from this machine)`
+    : url;
   let closing: Promise<void> | null = null;
   return {
     app,
     engine,
     config,
-    url: `http://${host}:${addr.port}`,
+    url,
+    listening,
     close: () =>
       (closing ??= (async () => {
         await app.close();

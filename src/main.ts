@@ -6,7 +6,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { startApp } from './bootstrap.js';
 import { shutdownOnSignals } from './lifecycle/signals.js';
-import { loadConfigOrExit } from './config/config.js';
+import { STRONG_KEY_CHARS, loadConfigOrExit } from './config/config.js';
 import { hashKey } from './config/key-hash.js';
 
 async function main(): Promise<void> {
@@ -18,8 +18,16 @@ async function main(): Promise<void> {
       'AUTHENTICATION IS OFF: API_KEYS is unset, every request acts as tenant "default". Set API_KEYS=tenant:key,... for any shared deployment.',
     );
   }
+  if (config.tenancy.weakKeyEntries.length > 0) {
+    logger.warn(
+      `API_KEYS entries #${config.tenancy.weakKeyEntries.join(', #')} have keys shorter than ${STRONG_KEY_CHARS} characters (refused when NODE_ENV=production)`,
+    );
+  }
+  if (config.env === 'production' && !config.metricsToken) {
+    logger.warn('GET /metrics is off (404): NODE_ENV=production and METRICS_TOKEN is unset');
+  }
   logger.log(
-    `jobstream API listening on ${running.url} (engine: ${config.engine}${config.inProcessWorker ? ', in-process worker' : ''}); docs at ${running.url}/docs`,
+    `jobstream API listening on ${running.listening} (engine: ${config.engine}${config.inProcessWorker ? ', in-process worker' : ''}); docs at ${running.url}/docs`,
   );
 
   shutdownOnSignals({

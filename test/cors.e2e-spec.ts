@@ -28,8 +28,27 @@ describe('CORS with a list of origins', () => {
     expect(r.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
     expect(r.headers.get('access-control-allow-credentials')).toBeNull();
     const allowed = (r.headers.get('access-control-allow-headers') ?? '').toLowerCase().split(',');
-    expect(allowed.sort()).toEqual(['authorization', 'content-type', 'idempotency-key', 'last-event-id']);
-    expect(r.headers.get('access-control-allow-methods')).toBe('GET,POST,DELETE,OPTIONS');
+    expect(allowed.sort()).toEqual(
+      [
+        'authorization',
+        'content-type',
+        'idempotency-key',
+        'last-event-id',
+        // the Durable Streams protocol's request headers (/ds)
+        'stream-closed',
+        'stream-ttl',
+        'stream-expires-at',
+        'stream-seq',
+        'stream-forked-from',
+        'stream-fork-offset',
+        'stream-fork-sub-offset',
+        'producer-id',
+        'producer-epoch',
+        'producer-seq',
+        'if-none-match',
+      ].sort(),
+    );
+    expect(r.headers.get('access-control-allow-methods')).toBe('GET,HEAD,POST,PUT,DELETE,OPTIONS');
     expect(r.headers.get('access-control-max-age')).toBe('600');
     expect(r.headers.get('vary')?.toLowerCase()).toContain('origin');
   });
@@ -55,7 +74,9 @@ describe('CORS with a list of origins', () => {
     expect(created.status).toBe(201);
     expect(created.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
     expect(created.headers.get('access-control-expose-headers')).toBe(
-      'Retry-After,Location,X-Jobstream-Filter,x-vercel-ai-ui-message-stream',
+      'Retry-After,Location,X-Jobstream-Filter,x-vercel-ai-ui-message-stream,X-Jobstream-Job-Id,X-Jobstream-Stream-Url,' +
+        'Stream-Next-Offset,Stream-Up-To-Date,Stream-Cursor,Stream-Closed,Stream-TTL,Stream-Expires-At,' +
+        'Stream-SSE-Data-Encoding,Producer-Epoch,Producer-Seq,Producer-Expected-Seq,Producer-Received-Seq,ETag',
     );
     const job = (await created.json()) as { id: string; stream_url: string };
 

@@ -33,11 +33,12 @@ describe('OpenAPI document', () => {
       expect([path, method, op.tags]).toEqual([
         path,
         method,
-        [expect.stringMatching(/^(Jobs|Streams|Threads|Shares|Webhooks|Agents)$/)],
+        [expect.stringMatching(/^(Jobs|Streams|Threads|Shares|Webhooks|Agents|Durable Streams)$/)],
       ]);
     }
     expect(doc.tags.map((t: any) => t.name).sort()).toEqual([
       'Agents',
+      'Durable Streams',
       'Jobs',
       'Shares',
       'Streams',
@@ -62,6 +63,11 @@ describe('OpenAPI document', () => {
       'POST /v1/jobs': 'Jobs',
       'POST /v1/webhooks': 'Webhooks',
       'GET /v1/agents': 'Agents',
+      'PUT /ds/v1/stream/{name}': 'Durable Streams',
+      'POST /ds/v1/stream/{name}': 'Durable Streams',
+      'GET /ds/v1/stream/{name}': 'Durable Streams',
+      'HEAD /ds/v1/stream/{name}': 'Durable Streams',
+      'DELETE /ds/v1/stream/{name}': 'Durable Streams',
     };
     for (const [key, tag] of Object.entries(expected)) expect([key, byKey.get(key)?.tags]).toEqual([key, [tag]]);
     // operation ids are unique (nothing listed twice)
@@ -86,6 +92,75 @@ describe('OpenAPI document', () => {
       'interrupt',
       'enqueue',
     ]);
+  });
+});
+
+describe('OpenAPI document: examples a reader can trust', () => {
+  /** The codes each status can carry (src/common/error-mapping.ts and the endpoints' ApiErrors), written out here. */
+  const CODES_BY_STATUS: Record<string, string[]> = {
+    '400': ['invalid_request', 'invalid_cursor'],
+    '401': ['unauthorized'],
+    '404': ['not_found'],
+    '409': ['conflict', 'idempotency_conflict', 'job_active', 'thread_busy', 'already_answered', 'not_waiting'],
+    '410': ['cursor_expired'],
+    '413': ['payload_too_large'],
+    '415': ['unsupported_media_type'],
+    '429': ['rate_limited', 'too_many_connections'],
+    '503': ['service_unavailable', 'too_many_connections'],
+  };
+
+  it("gives every error response an example per code, each a code of that response's status", async () => {
+    const doc = (await app.api('/docs-json')).body;
+    const wrong: string[] = [];
+    const seen = new Map<string, Set<string>>();
+    for (const [path, item] of Object.entries<any>(doc.paths)) {
+      for (const [method, op] of Object.entries<any>(item)) {
+        for (const [status, res] of Object.entries<any>(op.responses)) {
+          if (Number(status) < 400) continue;
+          const where = `${method.toUpperCase()} ${path} ${status}`;
+          const content = res.content?.['application/json'];
+          const examples = Object.values<any>(content?.examples ?? {});
+          if (content?.schema?.$ref !== '#/components/schemas/Error' || examples.length === 0) {
+            wrong.push(`${where}: no Error schema or no example`);
+            continue;
+          }
+          for (const ex of examples) {
+            const { code, message } = ex.value.error;
+            if (!CODES_BY_STATUS[status]?.includes(code)) wrong.push(`${where}: example code ${code}`);
+            if (typeof message !== 'string' || message.length === 0) wrong.push(`${where}: no message`);
+            seen.set(status, (seen.get(status) ?? new Set()).add(code));
+          }
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+    // every status appears, with its codes (not one code copied everywhere)
+    expect([...seen.keys()].sort()).toEqual(Object.keys(CODES_BY_STATUS).sort());
+    expect([...seen.get('401')!]).toEqual(['unauthorized']);
+    expect([...seen.get('409')!].sort()).toEqual([...CODES_BY_STATUS['409']!].sort());
+    expect([...seen.get('503')!].sort()).toEqual(['service_unavailable', 'too_many_connections']);
+    // a description that names codes gets exactly those
+    const turn409 = doc.paths['/v1/threads/{id}/jobs'].post.responses['409'].content['application/json'].examples;
+    expect(Object.keys(turn409).sort()).toEqual(['idempotency_conflict', 'thread_busy']);
+  });
+
+  it('shows a job as the API returns it: a queued job with nothing started or finished, and plausible usage', async () => {
+    const doc = (await app.api('/docs-json')).body;
+    const { Job, Usage } = doc.components.schemas;
+    expect(Job.example).toMatchObject({ status: 'queued', started_at: null, finished_at: null, error: null });
+    // the example has every required field, and no other
+    expect(Object.keys(Job.example).sort()).toEqual([...Job.required, 'metadata', 'pending_input'].sort());
+    // and it is what the API answers, field by field (shape and types)
+    const created = await app.api('/v1/jobs', {
+      method: 'POST',
+      body: { agent: 'echo', input: { message: 'hi', delay_ms: 1000 } },
+    });
+    expect(created.status).toBe(201);
+    const typeOf = (o: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v === null ? 'null' : typeof v]));
+    expect(typeOf(Job.example)).toEqual(typeOf(created.body));
+    for (const v of Object.values<number>(Usage.example)) expect(v).toBeLessThan(1_000_000);
+    expect(JSON.stringify([Job.example, Usage.example])).not.toContain(String(Number.MAX_SAFE_INTEGER));
   });
 });
 

@@ -46,26 +46,28 @@ describe('health probes', () => {
     });
   });
 
-  it('GET /health/ready is 503 naming the backing service that is down, and recovers', async () => {
+  it('GET /health/ready is 503 naming the backing service that is down (a fixed message, no internal host), and recovers', async () => {
     const healthy = app.engine.health;
     try {
       (app.engine as { health: typeof healthy }).health = async () => ({
         nats: { up: true },
-        redis: { up: false, message: 'connection refused' },
+        redis: { up: false, message: 'Error: connect ECONNREFUSED 10.1.2.3:6379' },
       });
       const r = await app.api('/health/ready');
       expect(r.status).toBe(503);
       expect(r.body).toMatchObject({
         status: 'error',
         info: { nats: { status: 'up' } },
-        error: { redis: { status: 'down', message: 'connection refused' } },
+        error: { redis: { status: 'down', message: 'unavailable' } },
       });
+      expect(JSON.stringify(r.body)).not.toMatch(/10\.1\.2\.3|ECONNREFUSED|6379/);
       (app.engine as { health: typeof healthy }).health = async () => {
-        throw new Error('engine exploded');
+        throw new Error('getaddrinfo ENOTFOUND nats.internal.example');
       };
       const t = await app.api('/health/ready');
       expect(t.status).toBe(503);
-      expect(t.body).toMatchObject({ error: { engine: { status: 'down', message: 'engine exploded' } } });
+      expect(t.body).toMatchObject({ error: { engine: { status: 'down', message: 'unavailable' } } });
+      expect(JSON.stringify(t.body)).not.toMatch(/nats\.internal|ENOTFOUND/);
       // liveness does not depend on the backing services
       expect((await app.api('/health/live')).status).toBe(200);
     } finally {
@@ -213,6 +215,59 @@ describe('metrics behind METRICS_TOKEN', () => {
   });
 });
 
+describe('metrics in production', () => {
+  const STRONG = 'acme:key-acme-0123456789abcdef0123456789';
+  let app: TestApp;
+  let withToken: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ NODE_ENV: 'production', API_KEYS: STRONG });
+    withToken = await startTestApp({
+      NODE_ENV: 'production',
+      API_KEYS: STRONG,
+      METRICS_TOKEN: 'scrape-secret-0123456789',
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await withToken?.close();
+  });
+
+  it('is off (404) without METRICS_TOKEN, and needs the token when one is set', async () => {
+    const off = await app.api('/metrics');
+    expect(off.status).toBe(404);
+    expect(off.body).toEqual({ error: { code: 'not_found', message: expect.stringContaining('METRICS_TOKEN') } });
+    expect((await withToken.api('/metrics')).status).toBe(401);
+    const ok = await withToken.api('/metrics', { headers: { Authorization: 'Bearer scrape-secret-0123456789' } });
+    expect(ok.status).toBe(200);
+    expect(String(ok.body)).toContain('jobstream_sse_open_connections');
+  });
+});
+
+describe('invalid API keys, throttled per client address', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ API_KEYS: KEYS, AUTH_FAIL_LIMIT: '5', AUTH_FAIL_WINDOW_S: '60' });
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('answers 401 up to the limit, then 429 with Retry-After for any key from that address', async () => {
+    const wrong = { Authorization: 'Bearer key-acme-0002' };
+    for (let i = 0; i < 5; i++) expect((await app.api('/v1/jobs', { headers: wrong })).status).toBe(401);
+    const r = await app.api('/v1/jobs', { headers: wrong });
+    expect(r.status).toBe(429);
+    expect(r.body).toEqual({ error: { code: 'rate_limited', message: expect.stringContaining('invalid API keys') } });
+    const retry = Number(r.headers.get('retry-after'));
+    expect(retry).toBeGreaterThan(0);
+    expect(retry).toBeLessThanOrEqual(60);
+    // a correct key from the same address waits too: guessing gets no answer until the window ends
+    expect((await app.api('/v1/jobs', { headers: ACME })).status).toBe(429);
+    // public routes are not keyed
+    expect((await app.api('/health/live')).status).toBe(200);
+  });
+});
+
 describe('rate limit on job creation', () => {
   let app: TestApp;
   beforeAll(async () => {
@@ -305,13 +360,20 @@ describe('stream caps', () => {
 describe('slow clients', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp({ API_KEYS: KEYS, SSE_MAX_BUFFER_BYTES: '65536', HEARTBEAT_MS: '200' });
+    app = await startTestApp({
+      API_KEYS: KEYS,
+      SSE_MAX_BUFFER_BYTES: '65536',
+      SSE_STALL_TIMEOUT_MS: '1000',
+      HEARTBEAT_MS: '200',
+    });
   });
   afterAll(async () => {
     await app?.close();
   });
 
-  it('drops a client that stops reading once its unsent output passes SSE_MAX_BUFFER_BYTES; it resumes from its last cursor', async () => {
+  // Replay pages are byte-bounded (a quarter of SSE_MAX_BUFFER_BYTES here) and wait for the socket, so a client that
+  // stops reading during a replay is dropped by the stall rule; one that stops while live, by the buffer rule.
+  it('drops a client that stops reading (unsent output over SSE_MAX_BUFFER_BYTES, or no drain for SSE_STALL_TIMEOUT_MS); it resumes from its last cursor', async () => {
     // ~20 MB of output: far more than the socket buffers of both ends can hold
     const word = 'x'.repeat(999) + ' ';
     const message = word.repeat(100);

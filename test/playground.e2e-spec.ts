@@ -211,10 +211,10 @@ describe('playground (Chromium)', () => {
     const resumedAfter = await text(page, 'resume-cursor');
     expect(resumedAfter).toMatch(/^\S+$/);
     // live again (or, on a very slow machine, already through the replay to the end)
-    await waitText(page, 'status', ['streaming', 'done', 'error', 'cancelled', 'failed']);
+    await waitText(page, 'status', ['streaming', 'done', 'error', 'cancelled', 'not created', 'not connected']);
     await page.screenshot({ path: join(tmpdir(), 'jobstream-playground-resumed.png'), fullPage: true });
 
-    await waitText(page, 'status', ['done', 'error', 'cancelled', 'failed'], 20_000);
+    await waitText(page, 'status', ['done', 'error', 'cancelled', 'not created', 'not connected'], 20_000);
     await page.screenshot({ path: join(tmpdir(), 'jobstream-playground-done.png'), fullPage: true });
     expect(await text(page, 'status')).toBe('done');
     expect(await text(page, 'output')).toBe(MESSAGE);
@@ -270,7 +270,7 @@ describe('playground (Chromium)', () => {
     expect(job.body.status).toBe('waiting_for_input');
     await page.screenshot({ path: join(tmpdir(), 'jobstream-playground-approval.png'), fullPage: true });
     await page.getByTestId('approve').click();
-    await waitText(page, 'status', ['done', 'error', 'cancelled', 'failed']);
+    await waitText(page, 'status', ['done', 'error', 'cancelled', 'not created', 'not connected']);
     expect(await text(page, 'status')).toBe('done');
     expect(await text(page, 'output')).toBe('one two three four five six');
     expect(await page.getByTestId('ask').isVisible()).toBe(false);
@@ -294,7 +294,7 @@ describe('playground (Chromium)', () => {
     expect(await page.getByTestId('approve').isVisible()).toBe(false);
     await page.getByTestId('tool-result').fill('{"clipboard":"hello from the browser"}');
     await page.getByTestId('send-results').click();
-    await waitText(page, 'status', ['done', 'error', 'cancelled', 'failed']);
+    await waitText(page, 'status', ['done', 'error', 'cancelled', 'not created', 'not connected']);
     expect(await text(page, 'status')).toBe('done');
     expect(await text(page, 'output')).toBe('tool then text');
     const id = await text(page, 'job-id');
@@ -312,9 +312,31 @@ describe('playground (Chromium)', () => {
     await page.goto(app.url + '/');
     await page.getByTestId('api-key').fill('not-the-key-123');
     await page.getByTestId('start').click();
-    await waitText(page, 'status', ['failed']);
+    // no job was created: the pill says why, not "failed" (which would read as a job that failed)
+    await waitText(page, 'status', ['key refused']);
     expect(await text(page, 'note')).toBe('Could not create the job: unauthorized: invalid API key');
+    expect(await text(page, 'job-id')).toBe('—');
     await page.close();
+  });
+
+  it('shows every "the job asks" option whole, on a wide and on a phone-sized screen', async () => {
+    for (const width of [1280, 400]) {
+      const page = await browser.newPage({ viewport: { width, height: 800 } });
+      await page.goto(app.url + '/');
+      // each option's text, in the select's own font, against the room the select gives it (padding and arrow off)
+      const cut = await page.evaluate(() => {
+        const select = document.querySelector<HTMLSelectElement>('[data-testid="interactive"]')!;
+        const style = getComputedStyle(select);
+        const ctx = document.createElement('canvas').getContext('2d')!;
+        ctx.font = style.font;
+        const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 24;
+        return [...select.options]
+          .filter((o) => ctx.measureText(o.text).width > room)
+          .map((o) => `${o.text} (${Math.ceil(ctx.measureText(o.text).width)} px > ${Math.floor(room)} px)`);
+      });
+      expect([width, cut]).toEqual([width, []]);
+      await page.close();
+    }
   });
 });
 
@@ -338,7 +360,7 @@ describe('playground with auth off (Chromium)', () => {
     await page.getByTestId('message').fill('no key, still a token stream');
     await page.getByTestId('delay').fill('0');
     await page.getByTestId('start').click();
-    await waitText(page, 'status', ['done', 'error', 'cancelled', 'failed']);
+    await waitText(page, 'status', ['done', 'error', 'cancelled', 'not created', 'not connected']);
     expect(await text(page, 'status')).toBe('done');
     expect(await text(page, 'output')).toBe('no key, still a token stream');
     expect(await seen.problems()).toEqual([]);

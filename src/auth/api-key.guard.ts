@@ -20,14 +20,17 @@ import type { Request } from 'express';
 import { ApiError } from '../common/api-error.js';
 import { AppConfig } from '../config/config.js';
 import { hashKey } from '../config/key-hash.js';
-import type { ShareStore } from '@jobstream/share-store';
+import type { ShareRecord, ShareStore } from '@jobstream/share-store';
 import { SHARE_STORE } from '../engine/engine.constants.js';
 import { verifyShareToken } from '../shares/share-token.js';
 import { DEFAULT_TENANT, PUBLIC_ROUTE, SHARE_TOKEN_ROUTE, STREAM_TOKEN_ROUTE } from './auth.constants.js';
+import { AuthFailures } from './auth-failures.js';
 import { StreamTokenService } from './stream-token.service.js';
 
 export interface AuthedRequest extends Request {
   tenant?: string;
+  /** The share link the request was authorized by (`?share_token=`), if any. */
+  share?: ShareRecord;
 }
 
 export const Public = () => SetMetadata(PUBLIC_ROUTE, true);
@@ -56,6 +59,7 @@ export class ApiKeyGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly streamTokens: StreamTokenService,
     @Optional() @Inject(SHARE_STORE) private readonly shares?: ShareStore,
+    @Optional() private readonly failures?: AuthFailures,
   ) {}
 
   canActivate(ctx: ExecutionContext): boolean | Promise<boolean> {
@@ -88,8 +92,19 @@ export class ApiKeyGuard implements CanActivate {
       const hint = accessToken !== undefined ? ' (an access_token is accepted only by GET /v1/jobs/:id/stream)' : '';
       throw new ApiError(401, 'unauthorized', `missing API key: send Authorization: Bearer <key>${hint}`);
     }
+    // an address that sent too many invalid keys waits, whatever key it sends now (no guessing through the 429s)
+    const address = req.ip ?? req.socket?.remoteAddress ?? '';
+    const waitS = this.failures?.retryAfterS(address) ?? 0;
+    if (waitS > 0) {
+      throw new ApiError(429, 'rate_limited', `too many invalid API keys from this address; retry in ${waitS} s`, {
+        'Retry-After': String(waitS),
+      });
+    }
     const tenant = tenancy.keys.get(hashKey(key));
-    if (!tenant) throw new ApiError(401, 'unauthorized', 'invalid API key');
+    if (!tenant) {
+      this.failures?.fail(address);
+      throw new ApiError(401, 'unauthorized', 'invalid API key');
+    }
     req.tenant = tenant;
     return true;
   }
@@ -118,7 +133,9 @@ export class ApiKeyGuard implements CanActivate {
       );
     }
     const param = req.params['id'];
-    req.tenant = await verifyShareToken(this.shares, token, typeof param === 'string' ? param : '');
+    const share = await verifyShareToken(this.shares, token, typeof param === 'string' ? param : '');
+    req.tenant = share.tenant;
+    req.share = share;
     return true;
   }
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { NotFoundException } from '@nestjs/common';
 import { z } from 'zod';
 import { InvalidCursorError } from '@jobstream/contracts';
-import { EventLogUnavailableError } from '@jobstream/event-log';
+import { EventLogFullError, EventLogUnavailableError } from '@jobstream/event-log';
 import { QueueUnavailableError } from '@jobstream/job-queue';
 import { IdempotencyConflictError, JobStoreUnavailableError } from '@jobstream/job-store';
 import { ApiError } from './api-error.js';
@@ -22,6 +22,11 @@ describe('mapError', () => {
     expect(mapError(new EventLogUnavailableError('down'))).toMatchObject({
       status: 503,
       headers: { 'Retry-After': '2' },
+    });
+    expect(mapError(new EventLogFullError('full'))).toMatchObject({
+      status: 503,
+      body: { error: { code: 'service_unavailable' } },
+      headers: { 'Retry-After': '5' },
     });
     expect(mapError(new NotFoundException('Cannot GET /x'))).toMatchObject({
       status: 404,

@@ -5,7 +5,7 @@
 import { HttpException } from '@nestjs/common';
 import { ZodError } from 'zod';
 import { InvalidCursorError, type ErrorBody } from '@jobstream/contracts';
-import { EventLogUnavailableError } from '@jobstream/event-log';
+import { EventLogFullError, EventLogUnavailableError } from '@jobstream/event-log';
 import { CatalogUnavailableError, QueueUnavailableError } from '@jobstream/job-queue';
 import { IdempotencyConflictError, InvalidListCursorError, JobStoreUnavailableError } from '@jobstream/job-store';
 import { ShareStoreUnavailableError } from '@jobstream/share-store';
@@ -103,6 +103,9 @@ export function mapError(err: unknown): MappedError {
   if (err instanceof InvalidCursorError) return mapped(400, 'invalid_cursor', err.message);
   if (err instanceof InvalidListCursorError) return mapped(400, 'invalid_cursor', 'malformed list cursor');
   if (err instanceof IdempotencyConflictError) return mapped(409, 'idempotency_conflict', err.message);
+  // a non-terminal append (a new job's `status: queued`, an answer) into a log that is full: nothing was written
+  if (err instanceof EventLogFullError)
+    return mapped(503, 'service_unavailable', 'the event log is full; retry shortly', { 'Retry-After': '5' });
   if (err instanceof EventLogUnavailableError)
     return mapped(503, 'service_unavailable', 'the event log is unavailable; retry shortly', { 'Retry-After': '2' });
   if (err instanceof InvalidThreadCursorError) return mapped(400, 'invalid_cursor', 'malformed list cursor');

@@ -6,6 +6,9 @@ import { z } from 'zod';
 import { LOG_FORMATS, type LogFormat, type LogFormatSetting } from '../logging/log-format.js';
 import { ConfigError, bool, int, parseEnv, url, type RawEnv } from './env.js';
 
+/** The default per-tenant log-bytes quota, as a share of the log's size (JETSTREAM_MAX_BYTES / EMBEDDED_MAX_BYTES). */
+export const DEFAULT_TENANT_LOG_SHARE = 0.25;
+
 export const commonEnvShape = {
   NODE_ENV: z.string().optional().default('development'),
   NATS_URL: url('NATS_URL', ['nats', 'tls', 'ws', 'wss']),
@@ -50,6 +53,8 @@ export const commonEnvShape = {
   JOB_STALL_TIMEOUT_MS: int('JOB_STALL_TIMEOUT_MS', 1_000, 86_400_000, 60_000),
   EMBEDDED_MAX_EVENTS: int('EMBEDDED_MAX_EVENTS', 100, 1_000_000_000, 1_500_000),
   EMBEDDED_MAX_BYTES: int('EMBEDDED_MAX_BYTES', 1024 * 1024, 1024 ** 4, 512 * 1024 * 1024),
+  JETSTREAM_MAX_BYTES: int('JETSTREAM_MAX_BYTES', 1024 * 1024, 1024 ** 5, 1024 ** 3),
+  TENANT_LOG_BYTES_QUOTA: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
   LOG_FORMAT: z
     .string()
@@ -96,6 +101,13 @@ export class CommonConfig {
    */
   readonly embeddedMaxEvents!: number;
   readonly embeddedMaxBytes!: number;
+  /** The JetStream events stream's size (discard new: a full log refuses appends, it never evicts). */
+  readonly jetstreamMaxBytes!: number;
+  /**
+   * Most bytes of events one tenant may hold in the log (counted over the retention): a create while over it is a
+   * 429, a running job that passes it ends `quota_exceeded`. `0` = no quota.
+   */
+  readonly tenantLogBytesQuota!: number;
   /** OpenTelemetry tracing: on when an exporter is configured by the standard OTEL_* variables. */
   readonly tracing!: {
     enabled: boolean;
@@ -135,6 +147,13 @@ export function commonValues(v: CommonEnv, env: RawEnv): ConfigValues<CommonConf
   const jobRetention = int('JOB_RETENTION_S', 1, 365 * 86_400, v.EVENT_RETENTION_S).safeParse(env.JOB_RETENTION_S);
   if (!jobRetention.success)
     throw new ConfigError(`invalid configuration:\n  - JOB_RETENTION_S: ${jobRetention.error.issues[0]?.message}`);
+  // the default quota is a share of the log's size, so that no one tenant can fill the log
+  const logBytes = v.NATS_URL ? v.JETSTREAM_MAX_BYTES : v.EMBEDDED_MAX_BYTES;
+  const quota = int('TENANT_LOG_BYTES_QUOTA', 0, 1024 ** 5, Math.floor(logBytes * DEFAULT_TENANT_LOG_SHARE)).safeParse(
+    env.TENANT_LOG_BYTES_QUOTA,
+  );
+  if (!quota.success)
+    throw new ConfigError(`invalid configuration:\n  - TENANT_LOG_BYTES_QUOTA: ${quota.error.issues[0]?.message}`);
   return {
     env: v.NODE_ENV,
     natsUrl: v.NATS_URL,
@@ -149,6 +168,8 @@ export function commonValues(v: CommonEnv, env: RawEnv): ConfigValues<CommonConf
     logFormat: v.LOG_FORMAT ?? (v.CI !== undefined && !/^(|0|false|no|off)$/i.test(v.CI.trim()) ? 'json' : 'auto'),
     embeddedMaxEvents: v.EMBEDDED_MAX_EVENTS,
     embeddedMaxBytes: v.EMBEDDED_MAX_BYTES,
+    jetstreamMaxBytes: v.JETSTREAM_MAX_BYTES,
+    tenantLogBytesQuota: quota.data,
     tracing: {
       enabled:
         !v.OTEL_SDK_DISABLED &&

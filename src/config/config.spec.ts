@@ -84,7 +84,40 @@ describe('loadConfig', () => {
 
   it('refuses to start without API keys in production', () => {
     expect(() => load({ NODE_ENV: 'production' })).toThrow(/API_KEYS is required/);
-    expect(load({ NODE_ENV: 'production', API_KEYS: 'a:0123456789' }).tenancy.authEnabled).toBe(true);
+    expect(load({ NODE_ENV: 'production', API_KEYS: `a:${'k'.repeat(32)}` }).tenancy.authEnabled).toBe(true);
+  });
+
+  it('refuses API keys under 32 characters in production (never echoing them), and lists them for a warning otherwise', () => {
+    const weak = 'a:0123456789,b:' + 'x'.repeat(31) + ',c:' + 'y'.repeat(32);
+    expect(load({ API_KEYS: weak }).tenancy.weakKeyEntries).toEqual([1, 2]);
+    expect(load({ API_KEYS: `c:${'y'.repeat(32)}` }).tenancy.weakKeyEntries).toEqual([]);
+    try {
+      load({ NODE_ENV: 'production', API_KEYS: weak });
+      throw new Error('expected a ConfigError');
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as Error).message).toMatch(
+        /API_KEYS entry #1: keys must be at least 32 characters when NODE_ENV=production/,
+      );
+      expect((e as Error).message).not.toContain('0123456789');
+    }
+  });
+
+  it('refuses an event retention that does not outlast the input timeout; the defaults keep the rule', () => {
+    const c = load({});
+    expect(c.eventRetentionMs).toBeGreaterThan(c.inputTimeoutMs);
+    expect(() => load({ EVENT_RETENTION_S: '3600', INPUT_TIMEOUT_S: '3600' })).toThrow(
+      /EVENT_RETENTION_S \(3600\) must be greater than INPUT_TIMEOUT_S \(3600\)/,
+    );
+    expect(() => load({ EVENT_RETENTION_S: '3600' })).toThrow(/must be greater than INPUT_TIMEOUT_S \(82800\)/);
+    expect(() => loadWorkerConfig({ EVENT_RETENTION_S: '60', INPUT_TIMEOUT_S: '120' })).toThrow(/must be greater/);
+    expect(load({ EVENT_RETENTION_S: '3600', INPUT_TIMEOUT_S: '3599' }).inputTimeoutMs).toBe(3_599_000);
+  });
+
+  it('throttles invalid keys per address by default (20 per 60 s), 0 = off', () => {
+    expect(load({}).authFailures).toEqual({ limit: 20, windowS: 60 });
+    expect(load({ AUTH_FAIL_LIMIT: '0' }).authFailures.limit).toBe(0);
+    expect(() => load({ AUTH_FAIL_WINDOW_S: '0' })).toThrow(/AUTH_FAIL_WINDOW_S/);
   });
 
   it('uses NATS when NATS_URL is set, with no in-process worker unless asked', () => {
@@ -143,8 +176,8 @@ describe('loadConfig', () => {
     }
   });
 
-  it('validates INPUT_TIMEOUT_S (v1.1): one day by default, a positive integer of seconds', () => {
-    expect(load({}).inputTimeoutMs).toBe(86_400_000);
+  it('validates INPUT_TIMEOUT_S (v1.1): 23 hours by default (under the one-day retention), a positive integer of seconds', () => {
+    expect(load({}).inputTimeoutMs).toBe(82_800_000);
     expect(load({ INPUT_TIMEOUT_S: '90' }).inputTimeoutMs).toBe(90_000);
     expect(() => load({ INPUT_TIMEOUT_S: '0' })).toThrow(/INPUT_TIMEOUT_S must be an integer from 1/);
     expect(() => load({ INPUT_TIMEOUT_S: 'a day' })).toThrow(/INPUT_TIMEOUT_S must be an integer/);
@@ -156,6 +189,7 @@ describe('loadConfig', () => {
       rateLimitCreatePerMin: 600,
       maxStreamsPerTenant: 1_000,
       maxStreams: 10_000,
+      shareMaxStreams: 100,
       shutdownTimeoutMs: 10_000,
     });
     expect(load({ METRICS_TOKEN: '' }).metricsToken).toBeUndefined();
@@ -167,6 +201,7 @@ describe('loadConfig', () => {
       RATE_LIMIT_CREATE_PER_MIN: '0',
       MAX_STREAMS_PER_TENANT: '5',
       MAX_STREAMS: '0',
+      SHARE_MAX_STREAMS: '3',
       SHUTDOWN_TIMEOUT_MS: '5000',
     });
     expect(c).toMatchObject({
@@ -174,6 +209,7 @@ describe('loadConfig', () => {
       rateLimitCreatePerMin: 0,
       maxStreamsPerTenant: 5,
       maxStreams: 0,
+      shareMaxStreams: 3,
       shutdownTimeoutMs: 5000,
     });
   });
@@ -184,6 +220,7 @@ describe('loadConfig', () => {
     );
     expect(() => load({ MAX_STREAMS_PER_TENANT: 'many' })).toThrow(/MAX_STREAMS_PER_TENANT must be an integer/);
     expect(() => load({ MAX_STREAMS: '1.5' })).toThrow(/MAX_STREAMS must be an integer/);
+    expect(() => load({ SHARE_MAX_STREAMS: '-2' })).toThrow(/SHARE_MAX_STREAMS must be an integer/);
     expect(() => load({ SHUTDOWN_TIMEOUT_MS: '10' })).toThrow(/SHUTDOWN_TIMEOUT_MS must be an integer from 1000/);
     try {
       load({ METRICS_TOKEN: 'short-tok' });

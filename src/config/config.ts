@@ -19,6 +19,7 @@ export const apiEnvShape = {
   HEARTBEAT_MS: int('HEARTBEAT_MS', 100, 3_600_000, 15_000),
   SSE_RETRY_MS: int('SSE_RETRY_MS', 100, 600_000, 2_000),
   SSE_MAX_BUFFER_BYTES: int('SSE_MAX_BUFFER_BYTES', 16_384, 1 << 30, 8 * 1024 * 1024),
+  SSE_STALL_TIMEOUT_MS: int('SSE_STALL_TIMEOUT_MS', 0, 3_600_000, 60_000),
   MAX_BODY_BYTES: int('MAX_BODY_BYTES', 1024, 64 * 1024 * 1024, 1024 * 1024),
   EMBEDDED_WORKER: bool('EMBEDDED_WORKER', false),
   STREAM_TOKEN_SECRET: z
@@ -71,9 +72,16 @@ export const apiEnvShape = {
       message: 'METRICS_TOKEN must be 16 to 256 visible ASCII characters (no spaces)',
     }),
   RATE_LIMIT_CREATE_PER_MIN: int('RATE_LIMIT_CREATE_PER_MIN', 0, 1_000_000, 600),
+  AUTH_FAIL_LIMIT: int('AUTH_FAIL_LIMIT', 0, 1_000_000, 20),
+  AUTH_FAIL_WINDOW_S: int('AUTH_FAIL_WINDOW_S', 1, 86_400, 60),
   MAX_STREAMS_PER_TENANT: int('MAX_STREAMS_PER_TENANT', 0, 1_000_000, 1_000),
+  SHARE_MAX_STREAMS: int('SHARE_MAX_STREAMS', 0, 1_000_000, 100),
   MAX_STREAMS: int('MAX_STREAMS', 0, 10_000_000, 10_000),
   SHUTDOWN_TIMEOUT_MS: int('SHUTDOWN_TIMEOUT_MS', 1_000, 600_000, 10_000),
+  DS_LONG_POLL_MS: int('DS_LONG_POLL_MS', 100, 300_000, 20_000),
+  DS_MAX_STREAMS: int('DS_MAX_STREAMS', 0, 100_000_000, 100_000),
+  DS_CREATES_PER_MIN: int('DS_CREATES_PER_MIN', 0, 1_000_000, 6_000),
+  DS_MAX_BODY_BYTES: int('DS_MAX_BODY_BYTES', 1024, 1_000_000, 512 * 1024),
   HOT_CACHE_EVENTS: int('HOT_CACHE_EVENTS', 0, 10_000_000, 1_000),
   HOT_CACHE_JOB_BYTES: int('HOT_CACHE_JOB_BYTES', 1024, 1024 ** 3, 1024 * 1024),
   HOT_CACHE_BYTES: int('HOT_CACHE_BYTES', 0, 1024 ** 4, 64 * 1024 * 1024),
@@ -126,7 +134,12 @@ export interface Tenancy {
   /** sha256(key) hex → tenant. Empty when auth is off. */
   keys: Map<string, string>;
   authEnabled: boolean;
+  /** Entries (1-based) whose key is shorter than {@link STRONG_KEY_CHARS}: refused in production, a warning otherwise. */
+  weakKeyEntries: number[];
 }
+
+/** API keys must have at least this many characters when NODE_ENV=production. */
+export const STRONG_KEY_CHARS = 32;
 
 /** The API app's validated configuration, injected as a typed service: the worker's settings plus the API's own. */
 export class AppConfig extends WorkerConfig {
@@ -136,6 +149,8 @@ export class AppConfig extends WorkerConfig {
   readonly heartbeatMs!: number;
   readonly sseRetryMs!: number;
   readonly sseMaxBufferBytes!: number;
+  /** A stream whose socket has not drained for this long is dropped (it resumes from its cursor); 0 ⇒ never. */
+  readonly sseStallTimeoutMs!: number;
   readonly maxBodyBytes!: number;
   /** Run an agent worker inside the API process (always on the embedded engine). */
   readonly inProcessWorker!: boolean;
@@ -146,16 +161,28 @@ export class AppConfig extends WorkerConfig {
   readonly corsOrigins!: '*' | string[] | null;
   /** Serve the playground page at `/`. */
   readonly playground!: boolean;
-  /** Bearer token required by GET /metrics; unset ⇒ /metrics is public. */
+  /** Bearer token required by GET /metrics; unset ⇒ /metrics is public, except in production (then it is off: 404). */
   readonly metricsToken!: string | undefined;
+  /**
+   * Requests with an invalid API key from one client address: after `limit` in `windowS` seconds the address gets
+   * 429 until the window ends (per API process). `limit` 0 ⇒ off.
+   */
+  readonly authFailures!: { limit: number; windowS: number };
   /** Job creations per tenant per minute, per API process (token bucket; burst = the same number). 0 ⇒ off. */
   readonly rateLimitCreatePerMin!: number;
   /** Open SSE streams per tenant on one API process. 0 ⇒ no cap. */
   readonly maxStreamsPerTenant!: number;
   /** Open SSE streams on one API process. 0 ⇒ no cap. */
   readonly maxStreams!: number;
+  /** Open SSE streams per share link on one API process (they do not count against the owner's cap). 0 ⇒ no cap. */
+  readonly shareMaxStreams!: number;
   /** SIGTERM/SIGINT: the process exits within this, whatever is still running. */
   readonly shutdownTimeoutMs!: number;
+  /**
+   * Durable Streams (`/ds`): the longest long-poll wait (ms), streams per tenant, stream creations per tenant per
+   * minute per API process (0 ⇒ off), and the largest append body (bytes).
+   */
+  readonly ds!: { longPollMs: number; maxStreams: number; createsPerMin: number; maxBodyBytes: number };
   /**
    * Hot cache of recent events per live job in this API process (HOT_CACHE_*): events and estimated bytes per job,
    * estimated bytes over all jobs (LRU), and how long a job's window and live feed stay after its end or its last
@@ -183,9 +210,10 @@ export class AppConfig extends WorkerConfig {
   }
 }
 
-function parseApiKeys(raw: string | undefined, hash: (key: string) => string): Tenancy {
+function parseApiKeys(raw: string | undefined, hash: (key: string) => string, production: boolean): Tenancy {
   const keys = new Map<string, string>();
-  if (raw === undefined || raw.trim() === '') return { keys, authEnabled: false };
+  const weakKeyEntries: number[] = [];
+  if (raw === undefined || raw.trim() === '') return { keys, authEnabled: false, weakKeyEntries };
   for (const [i, entry] of raw.split(',').entries()) {
     const e = entry.trim();
     if (!e) continue;
@@ -198,18 +226,26 @@ function parseApiKeys(raw: string | undefined, hash: (key: string) => string): T
         `API_KEYS entry #${i + 1} must be tenant:key with a tenant of [A-Za-z0-9_.-] and a key of at least 8 characters`,
       );
     }
+    if (key.length < STRONG_KEY_CHARS) {
+      if (production) {
+        throw new ConfigError(
+          `API_KEYS entry #${i + 1}: keys must be at least ${STRONG_KEY_CHARS} characters when NODE_ENV=production (e.g. openssl rand -hex 24)`,
+        );
+      }
+      weakKeyEntries.push(i + 1);
+    }
     const h = hash(key);
     if (keys.has(h) && keys.get(h) !== tenant)
       throw new ConfigError(`API_KEYS entry #${i + 1} reuses another tenant's key`);
     keys.set(h, tenant);
   }
-  return { keys, authEnabled: keys.size > 0 };
+  return { keys, authEnabled: keys.size > 0, weakKeyEntries };
 }
 
 /** Validates the API's environment (common + worker + API variables); throws {@link ConfigError} naming every bad one. */
 export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfig {
   const v = parseEnv(apiEnvSchema, env);
-  const tenancy = parseApiKeys(v.API_KEYS, hash);
+  const tenancy = parseApiKeys(v.API_KEYS, hash, v.NODE_ENV === 'production');
   if (!tenancy.authEnabled && v.NODE_ENV === 'production') {
     throw new ConfigError('API_KEYS is required when NODE_ENV=production (refusing to start with authentication off)');
   }
@@ -222,6 +258,7 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
     heartbeatMs: v.HEARTBEAT_MS,
     sseRetryMs: v.SSE_RETRY_MS,
     sseMaxBufferBytes: v.SSE_MAX_BUFFER_BYTES,
+    sseStallTimeoutMs: v.SSE_STALL_TIMEOUT_MS,
     maxBodyBytes: v.MAX_BODY_BYTES,
     inProcessWorker: !v.NATS_URL || v.EMBEDDED_WORKER,
     streamTokenSecret: v.STREAM_TOKEN_SECRET,
@@ -230,9 +267,17 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
     playground: v.PLAYGROUND,
     metricsToken: v.METRICS_TOKEN ? v.METRICS_TOKEN : undefined,
     rateLimitCreatePerMin: v.RATE_LIMIT_CREATE_PER_MIN,
+    authFailures: { limit: v.AUTH_FAIL_LIMIT, windowS: v.AUTH_FAIL_WINDOW_S },
     maxStreamsPerTenant: v.MAX_STREAMS_PER_TENANT,
     maxStreams: v.MAX_STREAMS,
+    shareMaxStreams: v.SHARE_MAX_STREAMS,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
+    ds: {
+      longPollMs: v.DS_LONG_POLL_MS,
+      maxStreams: v.DS_MAX_STREAMS,
+      createsPerMin: v.DS_CREATES_PER_MIN,
+      maxBodyBytes: v.DS_MAX_BODY_BYTES,
+    },
     hotCache: {
       events:
         env.HOT_CACHE_EVENTS === undefined || env.HOT_CACHE_EVENTS === ''

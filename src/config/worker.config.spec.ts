@@ -18,17 +18,21 @@ describe('config split: common, worker, API', () => {
         'eventRetentionMs',
         'idempotencyTtlMs',
         'inputTimeoutMs',
+        'jetstreamMaxBytes',
         'jetstreamReplicas',
         'jobRetentionMs',
         'jobStallTimeoutMs',
         'logFormat',
         'logLevel',
         'maxAttempts',
+        'maxEventBytes',
         'maxEventsPerJob',
+        'maxJobBytes',
         'natsUrl',
         'openai',
         'redisSentinel',
         'redisUrl',
+        'tenantLogBytesQuota',
         'tracing',
         'workerAgents',
         'workerConcurrency',
@@ -81,6 +85,25 @@ describe('config split: common, worker, API', () => {
     );
     expect(() => loadWorkerConfig({ JOB_RETENTION_S: '0' })).toThrow(/JOB_RETENTION_S/);
     expect(() => loadWorkerConfig({ OPENAI_BASE_URL: 'ftp://x' })).toThrow(/OPENAI_BASE_URL/);
+    expect(() => loadWorkerConfig({ MAX_EVENT_BYTES: '100' })).toThrow(/MAX_EVENT_BYTES must be an integer from 1024/);
+    expect(() => loadWorkerConfig({ MAX_JOB_BYTES: 'lots' })).toThrow(/MAX_JOB_BYTES/);
+    expect(() => loadWorkerConfig({ JETSTREAM_MAX_BYTES: '1000' })).toThrow(/JETSTREAM_MAX_BYTES/);
+    expect(() => loadWorkerConfig({ TENANT_LOG_BYTES_QUOTA: '-1' })).toThrow(/TENANT_LOG_BYTES_QUOTA/);
+  });
+
+  it('caps and the log-bytes quota: defaults, and the quota as a quarter of whichever log the engine uses', () => {
+    expect(loadWorkerConfig({})).toMatchObject({
+      maxEventBytes: 256 * 1024,
+      maxJobBytes: 64 * 1024 * 1024,
+      jetstreamMaxBytes: 1024 ** 3,
+      tenantLogBytesQuota: (512 * 1024 * 1024) / 4, // EMBEDDED_MAX_BYTES / 4
+    });
+    expect(loadWorkerConfig({ NATS_URL: 'nats://h:1', JETSTREAM_MAX_BYTES: String(8 * 1024 ** 3) })).toMatchObject({
+      jetstreamMaxBytes: 8 * 1024 ** 3,
+      tenantLogBytesQuota: 2 * 1024 ** 3,
+    });
+    expect(loadWorkerConfig({ TENANT_LOG_BYTES_QUOTA: '0' }).tenantLogBytesQuota).toBe(0);
+    expect(loadWorkerConfig({ TENANT_LOG_BYTES_QUOTA: '12345' }).tenantLogBytesQuota).toBe(12345);
   });
 
   it('the common config alone: engine, logging and tracing, nothing of the worker or the API', () => {

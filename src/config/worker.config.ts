@@ -6,14 +6,18 @@
  */
 import { z } from 'zod';
 import { commonEnvShape, commonValues, CommonConfig, type ConfigValues } from './common.config.js';
-import { int, loadOrExit, parseEnv, url, type RawEnv } from './env.js';
+import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_JOB_BYTES, MIN_EVENT_BYTES } from '../worker-core/caps/event-caps.js';
+import { ConfigError, int, loadOrExit, parseEnv, url, type RawEnv } from './env.js';
 
 export const workerEnvShape = {
   WORKER_CONCURRENCY: int('WORKER_CONCURRENCY', 1, 10_000, 16),
   MAX_ATTEMPTS: int('MAX_ATTEMPTS', 1, 100, 3),
   WORKER_SHUTDOWN_GRACE_MS: int('WORKER_SHUTDOWN_GRACE_MS', 0, 600_000, 5_000),
   MAX_EVENTS_PER_JOB: int('MAX_EVENTS_PER_JOB', 10, 1_000_000_000, 1_100_000),
-  INPUT_TIMEOUT_S: int('INPUT_TIMEOUT_S', 1, 365 * 86_400, 86_400),
+  MAX_EVENT_BYTES: int('MAX_EVENT_BYTES', MIN_EVENT_BYTES, 1_000_000, DEFAULT_MAX_EVENT_BYTES),
+  MAX_JOB_BYTES: int('MAX_JOB_BYTES', 64 * 1024, 1024 ** 4, DEFAULT_MAX_JOB_BYTES),
+  // below EVENT_RETENTION_S's default (86,400): a job that waited the whole time still finds its log to go on from
+  INPUT_TIMEOUT_S: int('INPUT_TIMEOUT_S', 1, 365 * 86_400, 82_800),
   AGENT_TTL_S: int('AGENT_TTL_S', 3, 300, 15),
   WORKER_AGENTS: z
     .string()
@@ -32,6 +36,10 @@ export class WorkerConfig extends CommonConfig {
   readonly workerShutdownGraceMs!: number;
   /** A job reaching this many events ends with `error` `too_many_events` (both engines). */
   readonly maxEventsPerJob!: number;
+  /** One event's JSON at most (longer token/thinking texts are split; other events end the job `event_too_large`). */
+  readonly maxEventBytes!: number;
+  /** A job's events together at most (`too_many_bytes`). */
+  readonly maxJobBytes!: number;
   /** How long a job's question waits for an answer before the job ends with `input_timeout` (INPUT_TIMEOUT_S). */
   readonly inputTimeoutMs!: number;
   /** A worker's announce of its agents counts for this long; it re-announces every third of it (AGENT_TTL_S). */
@@ -54,12 +62,22 @@ export class WorkerConfig extends CommonConfig {
 export type WorkerEnv = z.output<z.ZodObject<typeof workerEnvShape>>;
 
 /** The worker's own settings from validated variables. */
-export function workerValues(v: WorkerEnv): Omit<ConfigValues<WorkerConfig>, keyof ConfigValues<CommonConfig>> {
+export function workerValues(
+  v: WorkerEnv & { EVENT_RETENTION_S: number },
+): Omit<ConfigValues<WorkerConfig>, keyof ConfigValues<CommonConfig>> {
+  if (v.EVENT_RETENTION_S <= v.INPUT_TIMEOUT_S) {
+    // a job answered near its deadline continues from its log: the log must still hold it
+    throw new ConfigError(
+      `invalid configuration:\n  - EVENT_RETENTION_S (${v.EVENT_RETENTION_S}) must be greater than INPUT_TIMEOUT_S (${v.INPUT_TIMEOUT_S}): a job waiting for input continues from its events, which must outlive the wait`,
+    );
+  }
   return {
     workerConcurrency: v.WORKER_CONCURRENCY,
     maxAttempts: v.MAX_ATTEMPTS,
     workerShutdownGraceMs: v.WORKER_SHUTDOWN_GRACE_MS,
     maxEventsPerJob: v.MAX_EVENTS_PER_JOB,
+    maxEventBytes: v.MAX_EVENT_BYTES,
+    maxJobBytes: v.MAX_JOB_BYTES,
     inputTimeoutMs: v.INPUT_TIMEOUT_S * 1000,
     agentTtlMs: v.AGENT_TTL_S * 1000,
     workerAgents: v.WORKER_AGENTS ? v.WORKER_AGENTS.split(',').map((s) => s.trim()) : null,

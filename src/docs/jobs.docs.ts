@@ -12,9 +12,10 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { EVENTS_LIMIT_MAX, LIST_LIMIT_MAX, WAIT_TIMEOUT_MAX_S } from '../jobs/jobs.constants.js';
+import { errorResponse } from './error-responses.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const err = (status: number, description: string) => ApiResponse({ status, description, schema: ref('Error') });
+const err = errorResponse;
 const idParam = ApiParam({ name: 'id', description: 'job id', example: 'job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' });
 const common = [ApiTags('Jobs'), ApiBearerAuth(), err(401, 'no or bad API key')];
 /** The SSE endpoints and their tokens form the Streams resource. */
@@ -97,9 +98,14 @@ export const ApiJobsDocs = {
       err(409, 'idempotency_conflict'),
       err(413, 'payload_too_large: body over the limit (1 MiB)'),
       err(415, 'unsupported_media_type: a JSON body in a charset other than UTF-8'),
+      err(429, 'rate_limited: over RATE_LIMIT_CREATE_PER_MIN for this tenant; with Retry-After'),
+      err(
+        429,
+        "quota_exceeded: the tenant's events in the log have reached its log-bytes quota (TENANT_LOG_BYTES_QUOTA); with Retry-After (when its oldest counted events expire)",
+      ),
       err(
         503,
-        'service_unavailable: a dependency is down, or (embedded engine) running jobs fill the event memory budget; with Retry-After',
+        'service_unavailable: a dependency is down, or the event log is full with running jobs (JETSTREAM_MAX_BYTES; embedded engine: its memory budget); with Retry-After',
       ),
     ),
   list: () =>
@@ -183,6 +189,8 @@ export const ApiJobsDocs = {
         name: 'limit',
         required: false,
         schema: { type: 'integer', minimum: 1, maximum: EVENTS_LIMIT_MAX, default: 100 },
+        description:
+          'most events in the page; a page also ends at 1 MiB of event JSON (whichever comes first, at least one event): has_more says to ask again',
       }),
       TYPES_QUERY,
       ApiResponse({
@@ -229,7 +237,7 @@ export const ApiJobsDocs = {
         summary: 'The SSE stream of a job',
         description:
           'Server-Sent Events. Each event: `id: <cursor>`, `event: <type>`, `data: <JobEvent JSON>`. Resume with the `Last-Event-ID` header or `?after=` (the header wins): exactly the events after it, no gap, no duplicate. `: keepalive` comments every HEARTBEAT_MS; `retry:` once at the start; the response ends after the terminal event (done, error, cancelled).\n\n' +
-          "**Resume v2.** `?snapshot=true` first sends one `snapshot` event (schema `JobSnapshot`; its `id` is the cursor it describes, `0` at the start) with the job's state at the cursor, then the events after it. `?types=` filters event types (terminal events always sent; header `X-Jobstream-Filter`). `?format=ai-sdk` answers the Vercel AI SDK UI message stream protocol v1 instead (header `x-vercel-ai-ui-message-stream: v1`, `data: <UIMessageChunk JSON>` lines, `data: [DONE]` at the end): `start`, `text-*` for tokens, `reasoning-*` for thinking, `tool-input-available`/`tool-output-available` for tool calls, `data-jobstream` parts for the other events, `finish`; always from the job's first event (a cursor is ignored: the AI SDK's resume replays the whole message); an `attempt` event restarts the message (a `start` with message id `<job id>:<attempt>`).\n\nSwagger UI cannot render a stream; try `curl -N`.",
+          "**Resume v2.** `?snapshot=true` first sends one `snapshot` event (schema `JobSnapshot`; its `id` is the cursor it describes, `0` at the start) with the job's state at the cursor, then the events after it. `?types=` filters event types (terminal events always sent; header `X-Jobstream-Filter`). `?format=ai-sdk` answers the Vercel AI SDK UI message stream protocol v1 instead (header `x-vercel-ai-ui-message-stream: v1`, `data: <UIMessageChunk JSON>` lines, `data: [DONE]` at the end): `start`, `text-*` for tokens, `reasoning-*` for thinking, `tool-input-available`/`tool-output-available` for tool calls, `data-jobstream` parts for the other events, `finish`; always from the job's first event (a cursor is ignored: the AI SDK's resume replays the whole message); an `attempt` event restarts the message (a `start` with message id `<job id>:<attempt>`). `?format=ag-ui` answers AG-UI events (`@ag-ui/core` 1.0: `RUN_STARTED`, `TEXT_MESSAGE_*`, `REASONING_*`, `TOOL_CALL_*`, `RUN_FINISHED` — with an `interrupt` outcome while the job waits for input, after which a new run follows on the same response — or `RUN_ERROR`), `data:` lines only, each frame with an `id:` cursor (`<cursor>.<k>` for the frames inside one event) that `Last-Event-ID` resumes exactly (docs/ag-ui.md).\n\nSwagger UI cannot render a stream; try `curl -N`.",
       }),
       idParam,
       ApiHeader({ name: 'Last-Event-ID', required: false, description: 'cursor to resume after (wins over ?after=)' }),
@@ -256,8 +264,9 @@ export const ApiJobsDocs = {
       ApiQuery({
         name: 'format',
         required: false,
-        schema: { type: 'string', enum: ['sse', 'ai-sdk'], default: 'sse' },
-        description: '`ai-sdk`: the AI SDK UI message stream protocol v1 (for `useChat`)',
+        schema: { type: 'string', enum: ['sse', 'ai-sdk', 'ag-ui'], default: 'sse' },
+        description:
+          '`ai-sdk`: the AI SDK UI message stream protocol v1 (for `useChat`); `ag-ui`: AG-UI events (@ag-ui/core 1.0)',
       }),
       ApiProduces('text/event-stream'),
       ApiResponse({
@@ -293,6 +302,11 @@ export const ApiJobsDocs = {
       ),
       err(404, 'unknown job'),
       err(410, 'cursor_expired'),
+      err(429, 'too_many_connections: the tenant has MAX_STREAMS_PER_TENANT open streams here; with Retry-After'),
+      err(
+        503,
+        'too_many_connections: this instance has MAX_STREAMS open streams; service_unavailable: a dependency is down; with Retry-After',
+      ),
     ),
   snapshot: () =>
     applyDecorators(

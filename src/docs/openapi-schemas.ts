@@ -1,6 +1,7 @@
 /**
  * OpenAPI component schemas generated from the zod contracts (one source of truth for validation and docs).
  */
+import { runAgentInputSchema } from '../ag-ui/run-agent-input.js';
 import { z } from 'zod';
 import {
   JOB_STATUSES,
@@ -78,7 +79,7 @@ export function componentSchemas(): Record<string, Schema> {
       },
       description: 'One event of a job. `id` of the SSE frame is the cursor to resume after it.',
     },
-    Usage: toOpenApi(usageSchema),
+    Usage: { ...toOpenApi(usageSchema), example: { input_tokens: 5, output_tokens: 5 } },
     CreateJobRequest: {
       ...toOpenApi(createJobRequestSchema, 'input'),
       example: { agent: 'echo', input: { message: 'Hello, streaming world!', repeat: 2, delay_ms: 50 } },
@@ -172,6 +173,23 @@ export function componentSchemas(): Record<string, Schema> {
         turn: { type: 'integer', minimum: 1, description: 'v1.1: the turn number within its thread' },
         rerun_of: { type: 'string', description: 'v1.1: the job this one reruns' },
       },
+      // as created: queued, nothing started or finished yet
+      example: {
+        id: 'job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V',
+        agent: 'echo',
+        status: 'queued',
+        created_at: '2026-12-07T18:50:11.591Z',
+        started_at: null,
+        finished_at: null,
+        attempt: 1,
+        last_event_id: '1-1-3a4uz6',
+        usage: { input_tokens: 0, output_tokens: 0 },
+        error: null,
+        metadata: null,
+        pending_input: null,
+        stream_url: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/stream',
+        events_url: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/events',
+      },
     },
     CreateThreadRequest: {
       ...toOpenApi(createThreadRequestSchema, 'input'),
@@ -182,6 +200,18 @@ export function componentSchemas(): Record<string, Schema> {
       example: { input: { message: 'And what about tomorrow?' }, if_busy: 'interrupt' },
     },
     RerunJobRequest: toOpenApi(rerunJobRequestSchema, 'input'),
+    RunAgentInput: {
+      ...toOpenApi(runAgentInputSchema, 'input'),
+      description: "AG-UI's RunAgentInput (@ag-ui/core 1.0); fields not listed are accepted and ignored",
+      example: {
+        threadId: 'chat-1',
+        runId: 'run-1',
+        messages: [{ id: 'm1', role: 'user', content: 'Hello there' }],
+        tools: [],
+        context: [],
+        forwardedProps: { input: { delay_ms: 50 }, if_busy: 'reject' },
+      },
+    },
     Thread: {
       type: 'object',
       required: [
@@ -202,6 +232,11 @@ export function componentSchemas(): Record<string, Schema> {
         turns: { type: 'integer', minimum: 0, description: 'turns created so far (waiting ones included)' },
         active_job_id: { type: 'string', nullable: true },
         last_job_id: { type: 'string', nullable: true },
+        external_id: {
+          type: 'string',
+          description: "the thread's name in an outside system: the AG-UI threadId of a thread POST /v1/ag-ui made",
+          example: 'chat-42',
+        },
         created_at: { type: 'string', format: 'date-time' },
         updated_at: { type: 'string', format: 'date-time' },
         metadata: { type: 'object', nullable: true, additionalProperties: true },
@@ -421,7 +456,7 @@ export function componentSchemas(): Record<string, Schema> {
           type: 'object',
           required: ['code', 'message'],
           properties: {
-            code: { type: 'string', example: 'invalid_request' },
+            code: { type: 'string', description: 'machine-readable: invalid_request, unauthorized, not_found, …' },
             message: { type: 'string' },
           },
         },

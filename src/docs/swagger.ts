@@ -17,6 +17,10 @@ export function setupSwagger(app: INestApplication): void {
     .addTag('Shares', 'read-only, revocable share links of a job')
     .addTag('Webhooks', 'webhook endpoints and their delivery logs')
     .addTag('Agents', 'the agent catalogue: agents announced by workers, with their input schemas')
+    .addTag(
+      'Durable Streams',
+      'the Durable Streams protocol under /ds (docs/durable-streams.md); jobs/<id> are the jobs',
+    )
     .build();
   // one tag per resource, set on each operation (src/docs/*.docs.ts): no extra tag per controller class
   const document = SwaggerModule.createDocument(app, config, { autoTagControllers: false });

@@ -11,9 +11,10 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { THREADS_LIST_LIMIT_MAX } from '../threads/threads.constants.js';
+import { errorResponse } from './error-responses.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const err = (status: number, description: string) => ApiResponse({ status, description, schema: ref('Error') });
+const err = errorResponse;
 const threadId = ApiParam({ name: 'id', description: 'thread id', example: 'thr_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' });
 const jobId = ApiParam({ name: 'id', description: 'job id', example: 'job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' });
 const auth = [ApiBearerAuth(), err(401, 'no or bad API key')];
@@ -78,6 +79,11 @@ export const ApiThreadsDocs = {
       err(400, "invalid_request: input does not fit the thread's agent"),
       err(404, 'unknown thread'),
       err(409, 'thread_busy (if_busy: reject) / idempotency_conflict'),
+      err(429, "quota_exceeded: the tenant's events in the log have reached its log-bytes quota; with Retry-After"),
+      err(
+        503,
+        'service_unavailable: a dependency is down, or the event log is full with running jobs; with Retry-After',
+      ),
     ),
   turns: () =>
     applyDecorators(

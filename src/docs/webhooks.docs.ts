@@ -3,9 +3,9 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { WEBHOOK_EVENT_TYPES, WEBHOOK_URL_MAX } from '@jobstream/contracts';
 import { DELIVERIES_LIMIT_DEFAULT, DELIVERIES_LIMIT_MAX } from '../webhooks/webhooks.constants.js';
+import { errorResponse } from './error-responses.js';
 
-const err = (status: number, description: string) =>
-  ApiResponse({ status, description, schema: { $ref: '#/components/schemas/Error' } });
+const err = errorResponse;
 const idParam = ApiParam({ name: 'id', description: 'webhook endpoint id', example: 'wh_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' });
 const common = [ApiTags('Webhooks'), ApiBearerAuth(), err(401, 'no or bad API key')];
 

@@ -34,7 +34,8 @@ export interface DispatchDeps {
  * `confirmLater`: the confirmation (step 3) is started but not awaited, so the caller answers a round trip (two
  * with the Redis store's compare-and-set) sooner. Safe because the job is in the queue by then: the worker that
  * starts it confirms it too (`dispatched_at` in its transition to `running`), and a confirmation that fails only
- * leaves the job to the sweep, exactly as when it fails awaited (then with a 503 for a job that will run).
+ * leaves the job to the sweep, exactly as when it fails awaited (the create answers 201 either way: the record is
+ * durable).
  */
 export async function dispatchJob(
   deps: DispatchDeps,

@@ -10,6 +10,8 @@ import { MemoryShareStore } from '@jobstream/share-store';
 import { MemoryThreadStore } from '@jobstream/thread-store';
 import { ThreadAdvancer, advancingThreads } from '../worker-core/threads/thread-advancer.js';
 import { ObservedMemoryEventLog } from '@jobstream/webhooks';
+import { MemoryByteLog } from '@jobstream/event-log';
+import { MemoryDsStore } from '../ds/store/memory-ds-store.js';
 import type { CommonConfig } from '../config/common.config.js';
 import { traceEngine } from '../tracing/traced-engine.js';
 import type { Engine } from './engine.types.js';
@@ -32,6 +34,7 @@ export function createEmbeddedEngine(config: CommonConfig): Engine {
   });
   const rawJobStore = new MemoryJobStore({
     retentionMs: config.jobRetentionMs,
+    logRetentionMs: config.eventRetentionMs,
     idempotencyTtlMs: config.idempotencyTtlMs,
   });
   const jobQueue = new MemoryJobQueue();
@@ -50,6 +53,7 @@ export function createEmbeddedEngine(config: CommonConfig): Engine {
     shareStore,
     agentCatalog: new MemoryAgentCatalog(),
     jobEventFeed: eventLog,
+    durableStreams: { log: new MemoryByteLog(), store: new MemoryDsStore() },
     health: async () => ({ engine: { up: true, message: 'embedded' } }),
     close: async () => {
       await Promise.allSettled([

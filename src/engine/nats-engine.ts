@@ -5,7 +5,10 @@
  */
 import type { Logger } from '@nestjs/common';
 import { connect, type NatsConnection } from 'nats';
-import { EventLogUnavailableError, JetStreamEventLog } from '@jobstream/event-log';
+import { EventLogUnavailableError, JetStreamByteLog, JetStreamEventLog } from '@jobstream/event-log';
+import { MemoryDsStore } from '../ds/store/memory-ds-store.js';
+import { RedisDsStore } from '../ds/store/redis-ds-store.js';
+import type { DsStore } from '../ds/store/ds-store.port.js';
 import { JetStreamJobQueue, KvAgentCatalog, NatsJobControl } from '@jobstream/job-queue';
 import { MemoryJobStore, RedisJobStore, type JobStore } from '@jobstream/job-store';
 import { MemoryShareStore, RedisShareStore, type ShareStore } from '@jobstream/share-store';
@@ -59,6 +62,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
     const eventLog = await JetStreamEventLog.create({
       nc,
       retentionMs: config.eventRetentionMs,
+      maxBytes: config.jetstreamMaxBytes,
       replicas,
       timeoutMs: 2_000,
       logger: warn,
@@ -76,10 +80,16 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
     closers.push(() => jobQueue.close());
     const jobControl = await NatsJobControl.create({ nc, logger: warn });
     closers.push(() => jobControl.close());
-    const storeOpts = { retentionMs: config.jobRetentionMs, idempotencyTtlMs: config.idempotencyTtlMs };
+    const dsLog = await JetStreamByteLog.create({ nc, replicas, timeoutMs: 2_000 });
+    const storeOpts = {
+      retentionMs: config.jobRetentionMs,
+      logRetentionMs: config.eventRetentionMs,
+      idempotencyTtlMs: config.idempotencyTtlMs,
+    };
     let rawJobStore: JobStore;
     let threadStore: ThreadStore;
     let shareStore: ShareStore;
+    let dsStore: DsStore;
     if (config.hasRedis) {
       const redisJobs = await RedisJobStore.create({
         url: config.redisUrl,
@@ -97,6 +107,8 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       closers.push(() => threadStore.close());
       // shares ride on the thread store's connection
       shareStore = new RedisShareStore(threads.client);
+      // Durable Streams metadata rides on the job store's connection (which follows a Sentinel failover)
+      dsStore = new RedisDsStore(redisJobs.client);
     } else {
       logger.warn(
         'REDIS_URL (or REDIS_SENTINELS) is unset: job state is kept in this process only; run ONE API process, or set REDIS_URL',
@@ -105,6 +117,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       closers.push(() => rawJobStore.close());
       threadStore = new MemoryThreadStore({ idempotencyTtlMs: config.idempotencyTtlMs });
       shareStore = new MemoryShareStore();
+      dsStore = new MemoryDsStore();
     }
     storeForLegacy = rawJobStore;
     const agentCatalog = await KvAgentCatalog.create({ nc, replicas, logger: warn });
@@ -121,6 +134,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       agentCatalog,
       // a durable consumer, created only when the API's webhooks module starts it (never by a worker)
       jobEventFeed: new JetStreamJobEventFeed({ nc, logger: warn }),
+      durableStreams: { log: dsLog, store: dsStore },
       health: async () => {
         const out: Record<string, { up: boolean; message?: string }> = {};
         try {

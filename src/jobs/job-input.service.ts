@@ -3,10 +3,11 @@
  * `jobstream.api.jobs.input`). The rules of the contract live here; tenant checks are JobsService's.
  */
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { MAX_INPUT_ANSWER_BYTES, START, isTerminalStatus, type InputJobRequest, type Job } from '@jobstream/contracts';
+import { createHash } from 'node:crypto';
+import { MAX_INPUT_ANSWER_BYTES, isTerminalStatus, type InputJobRequest, type Job } from '@jobstream/contracts';
 import { JobLogClosedError, type EventLog } from '@jobstream/event-log';
 import type { JobQueue } from '@jobstream/job-queue';
-import type { JobRecord, JobStore } from '@jobstream/job-store';
+import { ANSWERED_INPUTS_KEPT, type JobRecord, type JobStore } from '@jobstream/job-store';
 import { ApiError } from '../common/api-error.js';
 import { dispatchJob } from '../engine/dispatch.js';
 import { EVENT_LOG, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
@@ -15,6 +16,15 @@ import { Metrics } from '../metrics/metrics.service.js';
 import { expireInput } from '../watchdog/job-watchdog.js';
 import { asTerminal, settleFromLog } from '../worker-core/job-lifecycle/index.js';
 import { JobsService } from './jobs.service.js';
+
+/** How an accepted answer is remembered on the record: the SHA-256 of its canonical JSON (answers go up to 256 KiB). */
+export const answerDigest = (canonical: string): string => createHash('sha256').update(canonical).digest('hex');
+
+/** The record's answered requests plus this one, the newest {@link ANSWERED_INPUTS_KEPT}. */
+function withAnswer(j: JobRecord, rid: string, canonical: string): Record<string, string> {
+  const all = Object.entries({ ...j.answered_inputs, [rid]: answerDigest(canonical) });
+  return Object.fromEntries(all.slice(-ANSWERED_INPUTS_KEPT));
+}
 
 @Injectable()
 export class JobInputService {
@@ -84,7 +94,7 @@ export class JobInputService {
         const tr = await this.store.transition(id, 'queued', {
           from: ['waiting_for_input'],
           where: open,
-          patch: { input_request: answeredReq, dispatched_at: null },
+          patch: { input_request: answeredReq, answered_inputs: withAnswer(cur, rid, digest), dispatched_at: null },
         });
         if (tr.changed && tr.job) {
           this.metrics?.jobTransition('queued');
@@ -96,7 +106,7 @@ export class JobInputService {
         const tr = await this.store.transition(id, 'running', {
           from: ['running'],
           where: open,
-          patch: { input_request: answeredReq },
+          patch: { input_request: answeredReq, answered_inputs: withAnswer(cur, rid, digest) },
         });
         if (tr.changed) {
           this.logger.log({ msg: 'input accepted while the job is being parked', job_id: id, tenant, request_id: rid });
@@ -130,27 +140,21 @@ export class JobInputService {
     }
   }
 
-  /** The request is not the job's open one: a repeat of an earlier accepted answer is still a 200. */
+  /**
+   * The request is not the job's open one: a repeat of an earlier accepted answer is still a 200. Earlier answers
+   * are looked up on the record ({@link JobRecord.answered_inputs}), never by reading the job's log: a wrong
+   * `request_id` costs one record read, however long the job.
+   */
   private async notOpen(
     tenant: string,
     rec: JobRecord,
     rid: string,
     digest: string,
   ): Promise<{ job: Job; accepted: boolean }> {
-    // earlier requests of the job: their answers are in the log
-    let after = START;
-    for (;;) {
-      const page = await this.log.read(rec.id, after, 2000);
-      if (page.length === 0) break;
-      for (const e of page) {
-        if (e.event.type === 'input_received' && e.event.request_id === rid) {
-          if (canonicalJson(e.event.input) === digest)
-            return { job: await this.jobs.get(tenant, rec.id), accepted: false };
-          throw new ApiError(409, 'already_answered', `request ${rid} was already answered with a different input`);
-        }
-      }
-      const last = page[page.length - 1]!;
-      after = { seq: last.event.seq, pos: last.pos };
+    const earlier = Object.hasOwn(rec.answered_inputs ?? {}, rid) ? rec.answered_inputs![rid] : undefined;
+    if (earlier !== undefined) {
+      if (earlier === answerDigest(digest)) return { job: await this.jobs.get(tenant, rec.id), accepted: false };
+      throw new ApiError(409, 'already_answered', `request ${rid} was already answered with a different input`);
     }
     throw new ApiError(
       409,

@@ -5,7 +5,13 @@
  */
 import { Controller, Get, Header, Headers, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { AcceptsShareToken, AcceptsStreamToken, ApiKeyGuard, Tenant } from '../auth/api-key.guard.js';
+import {
+  AcceptsShareToken,
+  AcceptsStreamToken,
+  ApiKeyGuard,
+  Tenant,
+  type AuthedRequest,
+} from '../auth/api-key.guard.js';
 import { StreamTokenService, type IssuedStreamToken } from '../auth/stream-token.service.js';
 import { ApiError } from '../common/api-error.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
@@ -17,7 +23,7 @@ import { writeSse } from '../sse/sse-writer.js';
 import { START, type JobSnapshot } from '@jobstream/contracts';
 import { positionOf } from '@jobstream/event-log';
 import { snapshotQuerySchema, streamQuerySchema, type SnapshotQuery, type StreamQuery } from './dto/queries.js';
-import { JobStreamService } from './job-stream.service.js';
+import { JobStreamService, REPLAY_PAGE_BYTES } from './job-stream.service.js';
 import { JobsService } from './jobs.service.js';
 import { SnapshotsService } from './snapshots.service.js';
 import { StreamPlanner } from './stream-formats/stream-planner.js';
@@ -65,14 +71,21 @@ export class JobStreamController {
     // cursor (the Last-Event-ID header wins over ?after=), snapshot, type filter, format
     const plan = await this.planner.plan(job, q, lastEventId);
     // no await between this check and writeSse's registration: the cap cannot be overrun by concurrent opens
-    this.limits.assertRoom(tenant);
+    const share = (req as AuthedRequest).share;
+    this.limits.assertRoom(tenant, share?.id);
     for (const [k, v] of Object.entries(plan.headers)) res.setHeader(k, v);
     traceSession(res, 'job.stream', { 'jobstream.job_id': id, 'jobstream.tenant': tenant });
-    writeSse(req, res, this.connections, (sink) => this.streams.open(id, plan.start, sink, plan.render), {
+    // a replay page (with its frames' overhead) stays well inside the writer's per-burst bound
+    const pageBytes = Math.min(REPLAY_PAGE_BYTES, Math.floor(this.config.sseMaxBufferBytes / 4));
+    writeSse(req, res, this.connections, (sink) => this.streams.open(id, plan.start, sink, plan.render, pageBytes), {
       tenant,
       jobId: id,
+      ...(share
+        ? { share: { id: share.id, digest: share.token_digest, expiresAt: Date.parse(share.expires_at) } }
+        : {}),
       retryMs: this.config.sseRetryMs,
       maxBufferBytes: this.config.sseMaxBufferBytes,
+      stallTimeoutMs: this.config.sseStallTimeoutMs,
     });
   }
 

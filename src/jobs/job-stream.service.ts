@@ -44,10 +44,17 @@ export interface StreamStart {
 export interface StreamRender {
   prelude?: string;
   frame?: (e: LoggedEvent) => string;
+  /** Ends the response after this event although it is not terminal (a format whose unit ends earlier). */
+  endsAfter?: (e: LoggedEvent) => boolean;
 }
 
 /** Events per replay read: larger pages mean fewer broker round trips; each page waits for the socket to drain. */
 const REPLAY_PAGE = 2000;
+/**
+ * Bytes (event JSON) per replay read, whichever of the two bounds comes first: a replay holds one page at a time,
+ * so a huge job (events up to MAX_EVENT_BYTES each) costs one page of memory per client, not 2,000 events.
+ */
+export const REPLAY_PAGE_BYTES = 1024 * 1024;
 
 /** Delay before the n-th consecutive retry of an unreadable log: 250 ms doubling to 5 s, with jitter. */
 export function retryDelayMs(failures: number, random: () => number = Math.random): number {
@@ -110,8 +117,15 @@ export class JobStreamService {
    * never ends with nothing sent, so clients do not loop through empty responses. Only lost events (retention)
    * end it with an error.
    */
-  open(jobId: string, start: StreamStart, sink: SseSink, render: StreamRender = {}): StreamSession {
-    return new StreamSession(this, jobId, start, sink, render.frame ?? frameOf, render.prelude);
+  open(
+    jobId: string,
+    start: StreamStart,
+    sink: SseSink,
+    render: StreamRender = {},
+    pageBytes = REPLAY_PAGE_BYTES,
+  ): StreamSession {
+    const { frame = frameOf, prelude, endsAfter } = render;
+    return new StreamSession(this, jobId, start, sink, frame, prelude, endsAfter, pageBytes);
   }
 
   /** @internal the session's collaborators */
@@ -154,8 +168,16 @@ export class StreamSession implements SequencerOptions {
     private readonly sink: SseSink,
     private readonly frame: (e: LoggedEvent) => string,
     private readonly prelude: string | undefined,
+    private readonly endsAfter: ((e: LoggedEvent) => boolean) | undefined,
+    /** SequencerOptions.pageBytes, and the bound of the live events its sequencers hold back during a read. */
+    readonly pageBytes: number,
   ) {
     this.position = startAt.after;
+  }
+
+  /** SequencerOptions.maxPendingBytes: live events held back while replaying, at most one page's worth. */
+  get maxPendingBytes(): number {
+    return this.pageBytes;
   }
 
   /** SequencerOptions.start: a new sequencer starts after the last event sent. */
@@ -267,12 +289,12 @@ export class StreamSession implements SequencerOptions {
   }
 
   // --- SequencerOptions (a stopped sequencer calls none of them)
-  async fetch(after: EventPosition, limit: number): Promise<LoggedEvent[]> {
+  async fetch(after: EventPosition, limit: number, maxBytes?: number): Promise<LoggedEvent[]> {
     const reader = this.reader;
     await this.sink.whenWritable();
     // the sequencer was dropped or replaced meanwhile (it is stopped and ignores the page): leave the reader alone
     if (reader === null || reader !== this.reader) return [];
-    return reader.read(after, limit);
+    return reader.read(after, limit, maxBytes);
   }
 
   emit(e: LoggedEvent): void {
@@ -282,7 +304,7 @@ export class StreamSession implements SequencerOptions {
     if (observer === null) return;
     const f = this.frame(e);
     if (f !== '') observer.next(f);
-    if (isTerminalLogged(e)) observer.complete();
+    if (isTerminalLogged(e) || this.endsAfter?.(e)) observer.complete();
   }
 
   onError(err: unknown): void {

@@ -4,6 +4,7 @@ import { AppConfig } from '../config/config.js';
 import { EVENT_LOG } from '../engine/engine.constants.js';
 import { CreateRateLimitGuard } from '../limits/create-rate-limit.guard.js';
 import { StreamLimits } from '../limits/stream-limits.js';
+import { LogRoom } from '../limits/log-room.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { SseConnections } from '../sse/sse-connections.js';
 import { frameOf } from '../sse/sse-frames.js';
@@ -16,10 +17,12 @@ import { StreamPlanner } from './stream-formats/stream-planner.js';
 import { JobsController } from './jobs.controller.js';
 import { JobsNatsController } from './jobs.nats.controller.js';
 import { JobsService } from './jobs.service.js';
+import { ShareStreams } from '../shares/share-streams.js';
 
 @Module({
   controllers: [JobsController, JobStreamController, JobsNatsController],
   providers: [
+    LogRoom,
     { provide: SNAPSHOT_CACHE, inject: [EVENT_LOG], useFactory: (log: EventLog) => new SnapshotCache(log) },
     {
       provide: HOT_CACHE,
@@ -55,9 +58,20 @@ import { JobsService } from './jobs.service.js';
     JobStreamService,
     SseConnections,
     StreamLimits,
+    ShareStreams,
     CreateRateLimitGuard,
   ],
-  exports: [JobsService, JobStreamService, SseConnections, LIVE_HUB, CreateRateLimitGuard],
+  exports: [
+    JobsService,
+    JobStreamService,
+    JobInputService,
+    StreamPlanner,
+    StreamLimits,
+    SseConnections,
+    LIVE_HUB,
+    CreateRateLimitGuard,
+    LogRoom,
+  ],
 })
 export class JobsModule {
   constructor(

@@ -11,14 +11,30 @@ import {
   type JobEvent,
   type JobStatus,
 } from '@jobstream/contracts';
-import { hasCapacity, positionOf, type EventLog, type LiveHub, type LoggedEvent } from '@jobstream/event-log';
+import {
+  eventSize,
+  isFullPage,
+  isTerminalLogged,
+  positionOf,
+  type EventLog,
+  type LiveHub,
+  type LoggedEvent,
+} from '@jobstream/event-log';
 import type { JobControl, JobQueue } from '@jobstream/job-queue';
-import { needsDispatch, newJobRecord, type JobRecord, type JobStore } from '@jobstream/job-store';
+import {
+  IdempotencyConflictError,
+  needsDispatch,
+  newJobRecord,
+  type JobRecord,
+  type JobStore,
+} from '@jobstream/job-store';
+import { abandonCreate } from './create-abandon.js';
 import { ApiError } from '../common/api-error.js';
 import { AgentCatalogService } from '../agents/agent-catalog.service.js';
 import { dispatchJob } from '../engine/dispatch.js';
 import { EVENT_LOG, JOB_CONTROL, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
 import { Metrics } from '../metrics/metrics.service.js';
+import { LogRoom } from '../limits/log-room.js';
 import { cursorOf } from '../sse/sse-frames.js';
 import { cancelledDedupId, endJob, type JobEnding } from '../worker-core/job-lifecycle/index.js';
 import { JobStreamService, type StreamStart } from './job-stream.service.js';
@@ -37,6 +53,11 @@ export interface EventsPage {
 /** Events read per log page while filtering `/events`, and the most looked at for one filtered page. */
 const FILTER_READ_PAGE = 1000;
 const FILTER_SCAN_MAX = 10_000;
+/**
+ * Bytes (event JSON) of one `/events` page, besides its `limit`: the page ends after the event that reaches it
+ * (at least one event), so a page of huge events costs about this much memory, not `limit` × the event cap.
+ */
+export const EVENTS_PAGE_BYTES = 1024 * 1024;
 
 export const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,255}$/;
 
@@ -65,6 +86,7 @@ export class JobsService {
     private readonly streams: JobStreamService,
     private readonly agents: AgentCatalogService,
     @Optional() private readonly metrics?: Metrics,
+    @Optional() private readonly room?: LogRoom,
   ) {}
 
   private get deps() {
@@ -84,17 +106,8 @@ export class JobsService {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_RE.test(idempotencyKey)) {
       throw ApiError.invalid('Idempotency-Key must be 1 to 255 visible ASCII characters');
     }
-    // the embedded engine's memory budget: no new work while running jobs alone fill it (finished ones are evicted)
-    if (hasCapacity(this.log) && !this.log.hasRoom()) {
-      this.logger.warn({ msg: 'job refused: event memory budget full', tenant, usage: this.log.usage() });
-      this.metrics?.limitRejected('event_memory');
-      throw new ApiError(
-        503,
-        'service_unavailable',
-        'the server is at its event memory budget with running jobs; retry shortly',
-        { 'Retry-After': '5' },
-      );
-    }
+    // a full log (503) or a tenant at its log-bytes quota (429): no new work
+    await this.room?.check(tenant);
     const record = newJobRecord({
       id: newJobId(),
       tenant,
@@ -115,30 +128,42 @@ export class JobsService {
       stored = await this.store.create(record, idem);
     } catch (err) {
       this.hub.release(record.id);
+      // a 503 leaves no job that will run: the write may have landed, or may still (see create-abandon.ts)
+      if (!(err instanceof IdempotencyConflictError)) void abandonCreate(this.store, record);
       throw err;
     }
     const { job, created } = stored;
     if (!created) this.hub.release(record.id); // an earlier create with this Idempotency-Key: not this id
-    // Whatever fails from here on (a 503 to the caller) leaves the job queued and unconfirmed: the watchdog's sweep
-    // dispatches it later, and a retry with the same Idempotency-Key repairs it now (see engine/dispatch.ts).
+    // The record is durable: the answer is 201 (200 for a replay) whatever fails from here on. A dispatch that
+    // fails leaves the job queued and unconfirmed, where the watchdog's sweep dispatches it (engine/dispatch.ts).
     let first: LoggedEvent | null = null;
-    if (created) {
-      this.metrics?.jobTransition('queued');
-      // the confirmation goes on after the answer (the worker confirms the job too; see engine/dispatch.ts)
-      first = await dispatchJob(this.deps, job, true, (err: unknown) =>
-        this.logger.warn({
-          msg: 'dispatch confirmation failed; the worker or the sweep confirms it',
-          job_id: job.id,
-          error: err instanceof Error ? err.message : String(err),
-        }),
-      );
-      this.logger.log({ msg: 'job created', job_id: job.id, tenant, agent: job.agent });
-    } else if (needsDispatch(job)) {
-      await dispatchJob(this.deps, job);
-      this.logger.warn({ msg: 'stranded job dispatched by a retried create', job_id: job.id, tenant });
+    try {
+      if (created) {
+        this.metrics?.jobTransition('queued');
+        // the confirmation goes on after the answer (the worker confirms the job too; see engine/dispatch.ts)
+        first = await dispatchJob(this.deps, job, true, (err: unknown) =>
+          this.logger.warn({
+            msg: 'dispatch confirmation failed; the worker or the sweep confirms it',
+            job_id: job.id,
+            error: err instanceof Error ? err.message : String(err),
+          }),
+        );
+        this.logger.log({ msg: 'job created', job_id: job.id, tenant, agent: job.agent });
+      } else if (needsDispatch(job)) {
+        await dispatchJob(this.deps, job);
+        this.logger.warn({ msg: 'stranded job dispatched by a retried create', job_id: job.id, tenant });
+      }
+      // a new job's last event is the one just appended (no read needed: the answer is a snapshot either way)
+      return { job: toJob(job, first ?? (await this.log.last(job.id))), created };
+    } catch (err) {
+      this.logger.warn({
+        msg: 'job recorded, its dispatch failed; the sweep dispatches it',
+        job_id: job.id,
+        tenant,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      return { job: toJob(job, first), created };
     }
-    // a new job's last event is the one just appended (no read needed: the answer is a snapshot either way)
-    return { job: toJob(job, first ?? (await this.log.last(job.id))), created };
   }
 
   /** The tenant's job record; another tenant's job or an unknown id is a 404. */
@@ -217,13 +242,16 @@ export class JobsService {
     const rec = await this.record(tenant, id);
     const start = await this.streams.resolveCursor(rec, after);
     if (filter) return this.filteredEvents(rec, start, after, limit, filter);
-    const page = await this.log.read(id, start.after, limit + 1);
+    const page = await this.log.read(id, start.after, limit + 1, EVENTS_PAGE_BYTES);
     const events = page.slice(0, limit);
     const lastRead = events[events.length - 1];
+    // a page cut by its byte bound may have more after it, unless it ends with the job's terminal event
+    const cutByBytes =
+      isFullPage(page, Infinity, EVENTS_PAGE_BYTES) && lastRead !== undefined && !isTerminalLogged(lastRead);
     return {
       events: events.map((e) => ({ ...e.event, id: cursorOf(e) })),
       next_after: lastRead ? cursorOf(lastRead) : after && after.trim() !== '' ? after.trim() : null,
-      has_more: page.length > limit,
+      has_more: page.length > limit || cutByBytes,
       status: toJob(rec, start.last).status,
     };
   }
@@ -245,19 +273,23 @@ export class JobsService {
     let lastSeen: LoggedEvent | null = null;
     let scanned = 0;
     let hasMore = false;
+    let matchedBytes = 0;
     let pos = start.after;
     for (;;) {
-      const page = await this.log.read(rec.id, pos, FILTER_READ_PAGE);
+      const page = await this.log.read(rec.id, pos, FILTER_READ_PAGE, EVENTS_PAGE_BYTES);
       for (const e of page) {
-        if (matched.length === limit) {
+        if (matched.length === limit || matchedBytes >= EVENTS_PAGE_BYTES) {
           hasMore = true;
           break;
         }
         lastSeen = e;
         scanned++;
-        if (filter.allows(e.event.type)) matched.push(e);
+        if (filter.allows(e.event.type)) {
+          matched.push(e);
+          matchedBytes += eventSize(e);
+        }
       }
-      if (hasMore || page.length < FILTER_READ_PAGE) break;
+      if (hasMore || !isFullPage(page, FILTER_READ_PAGE, EVENTS_PAGE_BYTES)) break;
       if (scanned >= FILTER_SCAN_MAX) {
         hasMore = true;
         break;

@@ -43,6 +43,9 @@ export class ShutdownService implements BeforeApplicationShutdown, OnApplication
     const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
     if (!server) return;
     server.closeIdleConnections();
+    // The hooks after the server's close (the worker's drain, the engine) may outlast the grace period: only
+    // requests still holding the server open are "still running", so the timer ends with the server.
+    server.once('close', () => this.onApplicationShutdown());
     this.forceTimer = setTimeout(() => {
       this.logger.warn(`requests still running after ${this.graceMs} ms of shutdown; closing their connections`);
       server.closeAllConnections();

@@ -17,10 +17,23 @@ export class StreamLimits {
     private readonly metrics: Metrics,
   ) {}
 
-  /** Throws when the tenant or the process has no room for one more stream. */
-  assertRoom(tenant: string): void {
-    const { maxStreamsPerTenant, maxStreams } = this.config;
-    if (maxStreamsPerTenant > 0 && this.connections.countFor(tenant) >= maxStreamsPerTenant) {
+  /**
+   * Throws when the tenant (or, for a stream opened with a share link, the share: SHARE_MAX_STREAMS, not the
+   * owner's cap) or the process has no room for one more stream.
+   */
+  assertRoom(tenant: string, shareId?: string): void {
+    const { maxStreamsPerTenant, maxStreams, shareMaxStreams } = this.config;
+    if (shareId !== undefined) {
+      if (shareMaxStreams > 0 && this.connections.countForShare(shareId) >= shareMaxStreams) {
+        this.metrics.limitRejected('share_streams');
+        throw new ApiError(
+          429,
+          'too_many_connections',
+          `at most ${shareMaxStreams} open streams per share link; close one or retry later`,
+          { 'Retry-After': '5' },
+        );
+      }
+    } else if (maxStreamsPerTenant > 0 && this.connections.countFor(tenant) >= maxStreamsPerTenant) {
       this.metrics.limitRejected('tenant_streams');
       throw new ApiError(
         429,

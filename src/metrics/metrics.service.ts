@@ -10,7 +10,8 @@ import type { EventLogUsage, HotCacheStats } from '@jobstream/event-log';
 import type { SseStats } from '../sse/sse-connections.js';
 import type { RunnerMetrics } from '../worker-core/job-lifecycle/index.js';
 
-export type LimitName = 'create_rate' | 'tenant_streams' | 'global_streams' | 'event_memory';
+export type LimitName =
+  'create_rate' | 'tenant_streams' | 'global_streams' | 'share_streams' | 'event_memory' | 'log_bytes_quota';
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const JOB_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
@@ -34,7 +35,9 @@ export class Metrics implements RunnerMetrics {
   private readonly jobRunDuration: Histogram<'agent' | 'status'>;
   private readonly threadTurns: Counter<'if_busy' | 'outcome'>;
   private readonly limitRejections: Counter<'limit'>;
+  private readonly jobsLimited: Counter<'code'>;
   private readonly streamReadRetries: Counter;
+  private readonly dsRequests: Counter;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -88,7 +91,7 @@ export class Metrics implements RunnerMetrics {
     });
     new Gauge({
       name: 'jobstream_embedded_event_log',
-      help: 'embedded engine: what the in-memory event log holds against EMBEDDED_MAX_EVENTS / EMBEDDED_MAX_BYTES (bytes as estimated)',
+      help: 'what the event log holds against its bounds: embedded engine, EMBEDDED_MAX_EVENTS / EMBEDDED_MAX_BYTES (bytes as estimated); JetStream, the events stream against JETSTREAM_MAX_BYTES (max_events 0)',
       labelNames: ['measure'],
       registers,
       collect() {
@@ -195,10 +198,22 @@ export class Metrics implements RunnerMetrics {
       labelNames: ['if_busy', 'outcome'],
       registers,
     });
+    this.jobsLimited = new Counter({
+      name: 'jobstream_jobs_limited_total',
+      help: 'jobs this process ended by a limit (event_too_large, too_many_bytes, quota_exceeded, event_log_full)',
+      labelNames: ['code'],
+      registers,
+    });
     this.limitRejections = new Counter({
       name: 'jobstream_limit_rejections_total',
-      help: 'requests refused by a limit (create_rate, tenant_streams, global_streams, event_memory)',
+      help: 'requests refused by a limit (create_rate, tenant_streams, global_streams, event_memory = the event log is full, log_bytes_quota)',
       labelNames: ['limit'],
+      registers,
+    });
+    this.dsRequests = new Counter({
+      name: 'jobstream_ds_requests_total',
+      help: 'Durable Streams requests (/ds) by method and outcome (ok, client_error, unavailable)',
+      labelNames: ['method', 'outcome'],
       registers,
     });
     this.streamReadRetries = new Counter({
@@ -206,6 +221,10 @@ export class Metrics implements RunnerMetrics {
       help: 'times an open SSE stream could not read the event log and waited to retry (leader election, node catching up)',
       registers,
     });
+  }
+
+  dsRequest(method: string, outcome: 'ok' | 'client_error' | 'unavailable'): void {
+    this.dsRequests.inc({ method, outcome });
   }
 
   streamReadRetry(): void {
@@ -251,6 +270,10 @@ export class Metrics implements RunnerMetrics {
 
   threadTurn(ifBusy: string, outcome: 'started' | 'queued' | 'rejected'): void {
     this.threadTurns.inc({ if_busy: ifBusy, outcome });
+  }
+
+  jobLimited(code: string): void {
+    this.jobsLimited.inc({ code });
   }
 
   limitRejected(limit: LimitName): void {

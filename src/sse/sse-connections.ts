@@ -9,12 +9,22 @@ import type { Response } from 'express';
 import { AppConfig } from '../config/config.js';
 import { HeartbeatScheduler, type HeartbeatTarget } from './heartbeats.js';
 
+/** The share link a stream was opened with: it counts against the share, and ends when the share goes. */
+export interface StreamShare {
+  readonly id: string;
+  /** SHA-256 of its token (the share store's key). */
+  readonly digest: string;
+  /** ms since the epoch. */
+  readonly expiresAt: number;
+}
+
 export interface SseConnection extends HeartbeatTarget {
   readonly tenant: string;
   readonly jobId: string;
+  readonly share?: StreamShare;
   readonly res: Response;
   /** Ends the response (the source's teardown runs on close). */
-  end(reason: 'done' | 'shutdown' | 'slow' | 'error'): void;
+  end(reason: 'done' | 'shutdown' | 'slow' | 'error' | 'revoked'): void;
   /** Writes a frame; false when the client is too slow and was dropped. */
   write(frame: string): boolean;
 }
@@ -32,6 +42,8 @@ export interface SseStats {
 export class SseConnections implements BeforeApplicationShutdown {
   private readonly logger = new Logger('Sse');
   private readonly byTenant = new Map<string, number>();
+  /** Streams opened with a share link, by share id (they count there, not against their tenant). */
+  private readonly byShare = new Map<string, Set<SseConnection>>();
   private readonly ticker: NodeJS.Timeout;
   /** The open connections (bucketed by heartbeat slot). */
   private readonly heartbeats: HeartbeatScheduler<SseConnection>;
@@ -57,17 +69,36 @@ export class SseConnections implements BeforeApplicationShutdown {
     return this.byTenant.get(tenant) ?? 0;
   }
 
+  countForShare(shareId: string): number {
+    return this.byShare.get(shareId)?.size ?? 0;
+  }
+
+  /** The open streams of each share link, by share id. */
+  sharedStreams(): ReadonlyMap<string, ReadonlySet<SseConnection>> {
+    return this.byShare;
+  }
+
   add(c: SseConnection): void {
     this.heartbeats.add(c);
-    this.byTenant.set(c.tenant, this.countFor(c.tenant) + 1);
+    if (c.share) {
+      const set = this.byShare.get(c.share.id) ?? new Set();
+      set.add(c);
+      this.byShare.set(c.share.id, set);
+    } else this.byTenant.set(c.tenant, this.countFor(c.tenant) + 1);
     this.stats.open = this.heartbeats.size;
   }
 
   remove(c: SseConnection): void {
     if (!this.heartbeats.remove(c)) return;
-    const n = this.countFor(c.tenant) - 1;
-    if (n > 0) this.byTenant.set(c.tenant, n);
-    else this.byTenant.delete(c.tenant);
+    if (c.share) {
+      const set = this.byShare.get(c.share.id);
+      set?.delete(c);
+      if (set?.size === 0) this.byShare.delete(c.share.id);
+    } else {
+      const n = this.countFor(c.tenant) - 1;
+      if (n > 0) this.byTenant.set(c.tenant, n);
+      else this.byTenant.delete(c.tenant);
+    }
     this.stats.open = this.heartbeats.size;
   }
 

@@ -16,7 +16,7 @@ function fakeRes() {
     writeHead: jest.fn(),
     write: (chunk: string) => {
       writes.push(chunk);
-      return true;
+      return !res.writableNeedDrain;
     },
     end: (chunk?: string) => {
       ended = chunk ?? '';
@@ -26,7 +26,7 @@ function fakeRes() {
   return { res: res as unknown as Response, writes, ended: () => ended };
 }
 
-function setup(chunked = false) {
+function setup(chunked = false, opts: { maxBufferBytes?: number; stallTimeoutMs?: number } = {}) {
   const socket = { setNoDelay: jest.fn(), setKeepAlive: jest.fn(), setTimeout: jest.fn() };
   const req = { socket } as unknown as Request;
   const { res, writes, ended } = fakeRes();
@@ -56,7 +56,7 @@ function setup(chunked = false) {
       sink = s;
       return source;
     },
-    { tenant: 't', jobId: 'j', retryMs: 1000, maxBufferBytes: 1 << 20 },
+    { tenant: 't', jobId: 'j', retryMs: 1000, maxBufferBytes: 1 << 20, ...opts },
   );
   return {
     writes,
@@ -172,5 +172,94 @@ describe('writeSse keepalives', () => {
     expect(t.registry.noteSlowDrop).toHaveBeenCalledTimes(1);
     expect(t.res.destroy).toHaveBeenCalled();
     expect(t.conn().keepalive()).toBe(false);
+  });
+});
+
+describe('writeSse memory bounds', () => {
+  it('drops a client when one burst alone outgrows the bound twice while the socket takes nothing (a flood of live events in one turn)', () => {
+    const t = setup(false, { maxBufferBytes: 64 * 1024 });
+    // a socket that takes nothing: everything handed over stays in its buffer
+    (t.res as unknown as { write: (c: string) => boolean }).write = (c: string) => {
+      t.res.writableLength += c.length;
+      return false;
+    };
+    const frame = `data: ${'x'.repeat(10_000)}\n\n`;
+    let written = 0;
+    for (let i = 0; i < 100 && written === i; i++) if (t.conn().write(frame)) written++;
+    // 6 frames, handed over at the 7th (under the bound), 6 more handed over at the 13th (over it once), 6 more at
+    // the 19th (over it twice without a drain): dropped
+    expect(written).toBe(18);
+    expect(t.res.writableLength).toBeLessThan(3 * 64 * 1024);
+    expect(t.registry.noteSlowDrop).toHaveBeenCalledTimes(1);
+    expect(t.res.destroy).toHaveBeenCalled();
+  });
+
+  it('keeps a client whose socket takes a big burst (its buffer stays under the bound)', async () => {
+    const t = setup(false, { maxBufferBytes: 64 * 1024 });
+    const frame = `data: ${'x'.repeat(10_000)}\n\n`;
+    for (let i = 0; i < 100; i++) expect(t.conn().write(frame)).toBe(true);
+    await turn();
+    expect(t.writes.slice(1).join('').length).toBe(100 * frame.length);
+    expect(t.registry.noteSlowDrop).not.toHaveBeenCalled();
+  });
+
+  it('lets a frame larger than the bound through after other frames of its burst', async () => {
+    const t = setup(false, { maxBufferBytes: 16 * 1024 });
+    expect(t.conn().write('a\n\n')).toBe(true);
+    expect(t.conn().write(`data: ${'y'.repeat(100_000)}\n\n`)).toBe(true);
+    await turn();
+    expect(t.writes.slice(1).join('')).toBe(`a\n\ndata: ${'y'.repeat(100_000)}\n\n`);
+    expect(t.registry.noteSlowDrop).not.toHaveBeenCalled();
+  });
+
+  it('lets a single frame larger than the bound through (the first of its burst): any event can be delivered', async () => {
+    const t = setup(false, { maxBufferBytes: 16 * 1024 });
+    expect(t.conn().write(`data: ${'y'.repeat(100_000)}\n\n`)).toBe(true);
+    await turn();
+    expect(t.writes).toHaveLength(2);
+    expect(t.registry.noteSlowDrop).not.toHaveBeenCalled();
+  });
+
+  it('drops a client whose socket has not drained for the stall timeout (a replay waiting on a reader that stopped)', async () => {
+    let now = 1_000;
+    const clock = jest.spyOn(performance, 'now').mockImplementation(() => now);
+    try {
+      const t = setup(false, { stallTimeoutMs: 5_000 });
+      t.source.next('page\n\n');
+      t.res.writableNeedDrain = true; // the socket refuses more: replay waits for 'drain'
+      t.res.writableLength = 200_000;
+      const waiting = t.sink().whenWritable();
+      now += 4_000;
+      expect(t.conn().keepalive()).toBe(true); // not yet
+      await turn();
+      now += 2_000;
+      expect(t.conn().keepalive()).toBe(false); // 6 s without a drain
+      expect(t.registry.noteSlowDrop).toHaveBeenCalledTimes(1);
+      expect(t.res.destroy).toHaveBeenCalled();
+      await waiting; // the replay's wait is released (the session is unsubscribed)
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it('keeps a client that drains, however long it takes in total', async () => {
+    let now = 1_000;
+    const clock = jest.spyOn(performance, 'now').mockImplementation(() => now);
+    try {
+      const t = setup(false, { stallTimeoutMs: 5_000 });
+      for (let i = 0; i < 5; i++) {
+        t.source.next('page\n\n');
+        t.res.writableNeedDrain = true;
+        const waiting = t.sink().whenWritable();
+        now += 4_000;
+        t.res.writableNeedDrain = false;
+        (t.res as unknown as EventEmitter).emit('drain');
+        await waiting;
+      }
+      expect(t.conn().keepalive()).toBe(true);
+      expect(t.registry.noteSlowDrop).not.toHaveBeenCalled();
+    } finally {
+      clock.mockRestore();
+    }
   });
 });

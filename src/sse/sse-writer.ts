@@ -2,8 +2,10 @@
  * Writes an Observable of SSE frames to an HTTP response.
  *
  * Headers exactly as the contract says (never compressed: the app runs no compression middleware); the opening
- * `retry:` and keepalive comment are flushed at once. Back-pressure: the source may ask `whenWritable()` before reading more (replay pages wait for the socket to drain); live frames
- * that pile up past SSE_MAX_BUFFER_BYTES drop the client, who resumes from its cursor, instead of growing memory.
+ * `retry:` and keepalive comment are flushed at once. Back-pressure: the source may ask `whenWritable()` before reading
+ * more (replay pages wait for the socket to drain); live frames that pile up past SSE_MAX_BUFFER_BYTES (across
+ * bursts, or within one), or a socket that has not drained for SSE_STALL_TIMEOUT_MS, drop the client, who resumes
+ * from its cursor, instead of growing memory or holding a replay page forever.
  * Unsubscribing the source on close is the only cleanup a stream needs (hub, sequencer and timers live there).
  *
  * Writes are coalesced per event-loop turn: frames written in one turn (a burst of live events parsed from one
@@ -21,7 +23,7 @@
 import type { Socket } from 'node:net';
 import type { Request, Response } from 'express';
 import { KEEPALIVE_FRAME, openingFrame } from './sse-frames.js';
-import type { SseConnection, SseConnections } from './sse-connections.js';
+import type { SseConnection, SseConnections, StreamShare } from './sse-connections.js';
 
 export const SSE_HEADERS = {
   'Content-Type': 'text/event-stream',
@@ -90,8 +92,15 @@ export interface SseSource {
 export interface SseWriteOptions {
   tenant: string;
   jobId: string;
+  /** The share link the stream is opened with, if any. */
+  share?: StreamShare;
   retryMs: number;
   maxBufferBytes: number;
+  /**
+   * A client whose socket has not drained for this long while output waits for it is dropped (checked at its next
+   * burst, at the latest its next keepalive). 0 or unset ⇒ no such bound.
+   */
+  stallTimeoutMs?: number;
   /** Called after the response has ended, whatever the reason. */
   onClose?: (reason: string) => void;
 }
@@ -118,6 +127,7 @@ function onResClose(this: StreamRes): void {
 export class SseStream implements SseConnection, SseSink, SseObserver {
   readonly tenant: string;
   readonly jobId: string;
+  readonly share?: StreamShare;
   private closed = false;
   private subscription: { unsubscribe(): void } | null = null;
   private drainWaiters: (() => void)[] | null = null;
@@ -131,6 +141,8 @@ export class SseStream implements SseConnection, SseSink, SseObserver {
   // per client stays under the bound plus two bursts.
   private burstStart = -1;
   private overSinceDrain = false;
+  /** When the response last refused more (a write returned false); 0 once it drained. */
+  private needDrainSince = 0;
 
   constructor(
     readonly res: Response,
@@ -139,6 +151,7 @@ export class SseStream implements SseConnection, SseSink, SseObserver {
   ) {
     this.tenant = opts.tenant;
     this.jobId = opts.jobId;
+    if (opts.share) this.share = opts.share;
   }
 
   /** Sends the head and the opening frame, registers, and subscribes to the source. */
@@ -173,6 +186,19 @@ export class SseStream implements SseConnection, SseSink, SseObserver {
       if (this.burstStart <= this.opts.maxBufferBytes) this.overSinceDrain = false;
       else if (!this.overSinceDrain) this.overSinceDrain = true;
       else this.burstStart = Infinity; // over the bound twice without draining: drop (below)
+      if (this.stalled()) this.burstStart = Infinity;
+    } else if (this.pending !== '' && this.pending.length + frame.length > this.opts.maxBufferBytes) {
+      // A burst that outgrows the bound (a flood of live events in one turn) hands what it has to the response now
+      // and is judged like a new burst: over the bound twice with no drain in between ⇒ dropped. So one client
+      // costs at most about three times the bound plus one frame within a burst too, and any single event
+      // (however large) still gets through on its own.
+      const chunk = this.pending;
+      this.pending = '';
+      if (!this.res.write(chunk) && this.needDrainSince === 0) this.needDrainSince = performance.now();
+      if (this.res.writableLength > this.opts.maxBufferBytes) {
+        if (this.overSinceDrain) this.burstStart = Infinity;
+        else this.overSinceDrain = true;
+      }
     }
     if (this.burstStart === Infinity) {
       this.registry.noteSlowDrop(this);
@@ -199,11 +225,15 @@ export class SseStream implements SseConnection, SseSink, SseObserver {
     return this.write(KEEPALIVE_FRAME);
   }
 
-  end(reason: 'done' | 'shutdown' | 'slow' | 'error'): void {
+  end(reason: 'done' | 'shutdown' | 'slow' | 'error' | 'revoked'): void {
     if (this.closed) return;
     if (reason === 'slow') {
       this.pending = '';
       this.finish(reason);
+      // what Node still holds corked (the head of a response dropped in its first tick) goes to the kernel first, so
+      // the client sees a response cut between frames and resumes from its last complete event
+      const socket = this.res.socket as Partial<Socket> | null;
+      if (typeof socket?.uncork === 'function') socket.uncork();
       this.res.destroy();
       return;
     }
@@ -218,18 +248,28 @@ export class SseStream implements SseConnection, SseSink, SseObserver {
 
   // --- SseSink
   whenWritable(): Promise<void> {
-    this.flush(performance.now()); // what this turn produced counts against the socket's buffer now
+    const now = performance.now();
+    this.flush(now); // what this turn produced counts against the socket's buffer now
     if (this.closed || !this.res.writableNeedDrain) return Promise.resolve();
+    if (this.needDrainSince === 0) this.needDrainSince = now;
     return new Promise<void>((resolve) => (this.drainWaiters ??= []).push(resolve));
   }
 
+  /** The socket has refused more for longer than the stall timeout: the client is not reading. */
+  private stalled(): boolean {
+    const limit = this.opts.stallTimeoutMs ?? 0;
+    return limit > 0 && this.needDrainSince > 0 && performance.now() - this.needDrainSince > limit;
+  }
+
   /** Ends the burst and hands its frames to the response (the shared per-turn flusher calls it; so may replay). */
-  flush(_now: number): void {
+  flush(now: number): void {
     this.burstStart = -1;
     if (this.pending === '' || this.closed) return;
     const chunk = this.pending;
     this.pending = '';
-    if (chunk !== KEEPALIVE_FRAME || !this.writeKeepaliveChunk()) this.res.write(chunk);
+    if (chunk !== KEEPALIVE_FRAME || !this.writeKeepaliveChunk()) {
+      if (!this.res.write(chunk) && this.needDrainSince === 0) this.needDrainSince = now;
+    }
   }
 
   /**
@@ -248,6 +288,7 @@ export class SseStream implements SseConnection, SseSink, SseObserver {
 
   drained(): void {
     this.overSinceDrain = false;
+    this.needDrainSince = 0;
     const w = this.drainWaiters;
     if (w === null) return;
     this.drainWaiters = null;

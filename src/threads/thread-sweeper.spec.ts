@@ -1,4 +1,5 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { newJobId, newThreadId } from '@jobstream/contracts';
 import { MemoryJobQueue, type QueuedJob } from '@jobstream/job-queue';
 import { MemoryJobStore, newJobRecord } from '@jobstream/job-store';
@@ -85,5 +86,48 @@ describe('ThreadSweeper', () => {
     await jobs.transition(y, 'cancelled');
     await sweeper.sweep(Date.now() + 5_000);
     expect((await threads.get(t3.id))?.cancelling).toEqual([]);
+  });
+
+  it('goes on past a thread it cannot repair, and logs it with its ids', async () => {
+    const jobs = new MemoryJobStore({ retentionMs: 60_000, idempotencyTtlMs: 60_000 });
+    const threads = new MemoryThreadStore({ idempotencyTtlMs: 60_000 });
+    const queue = new MemoryJobQueue();
+    const advancer = new ThreadAdvancer(threads, jobs, queue);
+    const service = { advancer, interrupt: async () => {} } as unknown as ThreadsService;
+    const ended: string[] = [];
+    const ids: { thread: string; job: string }[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t = newThreadRecord({ id: newThreadId(), tenant: 't', agent: 'echo', metadata: null });
+      await threads.create(t);
+      const id = newJobId();
+      await jobs.create(
+        newJobRecord({ id, tenant: 't', agent: 'echo', input: { message: 'x' }, metadata: null, thread_id: t.id }),
+      );
+      await threads.beginTurn(t.id, { jobId: id, ifBusy: 'reject' });
+      await advancer.start(t.id, id);
+      await jobs.transition(id, 'running');
+      await jobs.transition(id, 'completed');
+      ids.push({ thread: t.id, job: id });
+    }
+    const bad = ids[0]!;
+    // the first thread's job record cannot be read; the other two must still be advanced
+    const flaky = Object.create(jobs) as MemoryJobStore;
+    flaky.get = async (id: string) => {
+      if (id === bad.job) throw new Error('READONLY You cannot write against a read only replica');
+      ended.push(id);
+      return jobs.get(id);
+    };
+    const sweeper = new ThreadSweeper(threads, flaky, service, { jobStallTimeoutMs: 1_000 } as AppConfig);
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+    try {
+      const repaired = await sweeper.sweep(Date.now() + 5_000);
+      expect(repaired.sort()).toEqual([ids[1]!.thread, ids[2]!.thread].sort());
+      expect(warn).toHaveBeenCalledWith(
+        expect.objectContaining({ thread_id: bad.thread, job_id: bad.job, error: expect.stringContaining('READONLY') }),
+      );
+      for (const { thread } of ids.slice(1)) expect((await threads.get(thread))?.active_job_id).toBeNull();
+    } finally {
+      warn.mockRestore();
+    }
   });
 });

@@ -44,34 +44,55 @@ export class ThreadSweeper implements OnApplicationBootstrap, OnApplicationShutd
     await this.running?.catch(() => {});
   }
 
-  /** One pass; returns the ids of the threads it repaired. */
+  /**
+   * One pass; returns the ids of the threads it repaired. A thread (or one of its jobs) that cannot be repaired is
+   * logged with its ids and the error, and the pass goes on with the others: one bad record never stalls the rest.
+   */
   async sweep(now = Date.now()): Promise<string[]> {
     const repaired: string[] = [];
     for (const t of await this.threads.listBusy(new Date(now - this.graceMs), 100)) {
       // waiting turns an interrupt dropped: cancel those still open (their end takes them off the list)
       for (const id of t.cancelling) {
-        const rec = await this.jobs.get(id);
-        if (rec && !isTerminalStatus(rec.status)) await this.service.interrupt(rec.tenant, id);
-        else await this.service.advancer.jobEnded(t.id, id);
-        if (!repaired.includes(t.id)) repaired.push(t.id);
+        await this.attempt(t.id, id, async () => {
+          const rec = await this.jobs.get(id);
+          if (rec && !isTerminalStatus(rec.status)) await this.service.interrupt(rec.tenant, id);
+          else await this.service.advancer.jobEnded(t.id, id);
+          if (!repaired.includes(t.id)) repaired.push(t.id);
+        });
       }
       const active = t.active_job_id;
       if (active === null) continue;
-      const rec = await this.jobs.get(active);
-      if (!rec || isTerminalStatus(rec.status)) {
-        await this.service.advancer.jobEnded(t.id, active);
-        repaired.push(t.id);
-      } else if (!t.active_started) {
-        if (!(await this.service.advancer.start(t.id, active))) await this.service.advancer.jobEnded(t.id, active);
-        repaired.push(t.id);
-      } else if (t.interrupting === active && rec.cancel_reason === null) {
-        await this.service.interrupt(rec.tenant, active);
-        repaired.push(t.id);
-      }
+      await this.attempt(t.id, active, async () => {
+        const rec = await this.jobs.get(active);
+        if (!rec || isTerminalStatus(rec.status)) {
+          await this.service.advancer.jobEnded(t.id, active);
+          repaired.push(t.id);
+        } else if (!t.active_started) {
+          if (!(await this.service.advancer.start(t.id, active))) await this.service.advancer.jobEnded(t.id, active);
+          repaired.push(t.id);
+        } else if (t.interrupting === active && rec.cancel_reason === null) {
+          await this.service.interrupt(rec.tenant, active);
+          repaired.push(t.id);
+        }
+      });
     }
     if (repaired.length > 0)
       this.logger.warn({ msg: 'repaired threads whose advancing process went away', threads: repaired });
     return repaired;
+  }
+
+  /** Runs one repair; a failure is logged (thread and job ids, the error's message) and the pass goes on. */
+  private async attempt(threadId: string, jobId: string, repair: () => Promise<void>): Promise<void> {
+    try {
+      await repair();
+    } catch (err) {
+      this.logger.warn({
+        msg: 'thread sweep: could not repair a thread; going on with the others',
+        thread_id: threadId,
+        job_id: jobId,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
   }
 
   private tick(): void {

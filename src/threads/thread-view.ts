@@ -13,5 +13,6 @@ export function toThread(t: ThreadRecord): Thread {
     created_at: t.created_at,
     updated_at: t.updated_at,
     metadata: t.metadata,
+    ...(t.external_id !== null ? { external_id: t.external_id } : {}),
   };
 }

@@ -19,7 +19,9 @@ import {
   type Thread,
 } from '@jobstream/contracts';
 import type { EventLog } from '@jobstream/event-log';
-import { newJobRecord, type JobStore } from '@jobstream/job-store';
+import { newJobRecord, type JobRecord, type JobStore } from '@jobstream/job-store';
+import { abandonCreate } from '../jobs/create-abandon.js';
+import { LogRoom } from '../limits/log-room.js';
 import type { ShareStore } from '@jobstream/share-store';
 import { newThreadRecord, type ThreadRecord, type ThreadStore } from '@jobstream/thread-store';
 import { ApiError } from '../common/api-error.js';
@@ -48,6 +50,7 @@ export class ThreadsService {
     private readonly jobs: JobsService,
     private readonly agents: AgentCatalogService,
     @Optional() private readonly metrics?: Metrics,
+    @Optional() private readonly room?: LogRoom,
   ) {
     this.advancer = new ThreadAdvancer(threads, store, queue);
   }
@@ -121,6 +124,7 @@ export class ThreadsService {
     if (ifBusy === 'enqueue' && thread.pending.length >= THREAD_MAX_WAITING) {
       throw new ApiError(409, 'thread_busy', `${THREAD_MAX_WAITING} turns are already waiting in this thread`);
     }
+    await this.room?.check(tenant); // a full log (503) or the tenant's log-bytes quota (429)
     const id = newJobId();
     const record = newJobRecord({
       id,
@@ -131,11 +135,16 @@ export class ThreadsService {
       thread_id: threadId,
       ...extra,
     });
-    await this.store.create(record);
+    try {
+      await this.store.create(record);
+    } catch (err) {
+      void abandonCreate(this.store, record); // it may have landed, or may still: it must not run (create-abandon.ts)
+      throw err;
+    }
     try {
       await this.log.append(id, { event: { type: 'status', status: 'queued' }, attempt: 1, dedupId: `${id}:queued` });
     } catch (err) {
-      await this.discard(id);
+      await this.discard(id, record);
       throw err;
     }
     const idempotency = idempotencyKey
@@ -154,7 +163,8 @@ export class ThreadsService {
         r = await this.threads.beginTurn(threadId, { jobId: id, ifBusy, idempotency });
       }
     } catch (err) {
-      await this.discard(id);
+      // the thread may hold the turn after all: its job goes, so whoever starts the turn skips it
+      await this.discard(id, record);
       throw err;
     }
     switch (r.kind) {
@@ -180,7 +190,14 @@ export class ThreadsService {
         await this.discard(id);
         return { job: await this.jobs.get(tenant, r.job_id), created: false };
     }
-    await this.store.update(id, { turn: r.turn });
+    // The thread holds the turn now: the answer is 201 whatever fails from here on (the thread sweep starts a
+    // turn whose hand-over failed, and repeats an interrupt's cancel).
+    const createdJob = { ...record, turn: r.turn };
+    try {
+      await this.store.update(id, { turn: r.turn });
+    } catch (err) {
+      this.logger.warn({ msg: 'recording the turn number failed', job_id: id, error: String(err) });
+    }
     this.metrics?.jobTransition('queued');
     this.metrics?.threadTurn(ifBusy, r.kind);
     this.logger.log({
@@ -192,7 +209,16 @@ export class ThreadsService {
       outcome: r.kind,
     });
     if (r.kind === 'started') {
-      if (!(await this.advancer.start(threadId, id))) await this.advancer.jobEnded(threadId, id);
+      try {
+        if (!(await this.advancer.start(threadId, id))) await this.advancer.jobEnded(threadId, id);
+      } catch (err) {
+        this.logger.warn({
+          msg: 'starting the turn failed; the thread sweep will start it',
+          thread_id: threadId,
+          job_id: id,
+          error: String(err),
+        });
+      }
     } else {
       for (const other of r.interrupt) {
         // a failure here is not the new turn's: the thread remembers what to cancel and the sweep repeats it
@@ -206,7 +232,8 @@ export class ThreadsService {
         });
       }
     }
-    return { job: await this.jobs.get(tenant, id), created: true };
+    const job = await this.jobs.get(tenant, id).catch(() => toJob(createdJob, null));
+    return { job, created: true };
   }
 
   /** Deletes the thread, its jobs and their events; 409 `thread_busy` while a turn is active or waiting. */
@@ -238,9 +265,13 @@ export class ThreadsService {
     await this.jobs.cancel(tenant, jobId, INTERRUPTED_REASON);
   }
 
-  /** Removes a job that never became a turn (nobody has seen it). */
-  private async discard(id: string): Promise<void> {
+  /**
+   * Removes a job that never became a turn (nobody has seen it). With `failed` (a step's outcome is unknown), the
+   * job is abandoned instead, so that it is refused or removed even if a write lands late.
+   */
+  private async discard(id: string, failed?: JobRecord): Promise<void> {
     await this.log.delete(id).catch(() => {});
-    await this.store.delete(id).catch(() => {});
+    if (failed) void abandonCreate(this.store, failed);
+    else await this.store.delete(id).catch(() => {});
   }
 }

@@ -1,4 +1,5 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { START, newJobId } from '@jobstream/contracts';
 import { MemoryEventLog } from '@jobstream/event-log';
 import { MemoryJobQueue } from '@jobstream/job-queue';
@@ -189,5 +190,44 @@ describe('JobWatchdog', () => {
     // exact after restarts: the deadline lives in the store, so a fresh watchdog finds it when it is due
     const restarted = new JobWatchdog(store, log, { staleAfterMs: 3_000 });
     expect(await restarted.sweepInputs(Date.now() + 61_000)).toEqual([later.id]);
+  });
+
+  it('goes on past a waiting job it cannot end at its deadline, and logs it with its id', async () => {
+    const { log, store } = setup();
+    const req = (rid: string) => ({
+      request_id: rid,
+      kind: 'approval' as const,
+      prompt: 'ok?',
+      schema: { type: 'object' },
+      expires_at: ago(1_000),
+      attempt: 2,
+      answer: null,
+      answered_at: null,
+    });
+    const jobs = [1, 2, 3].map((i) =>
+      record({ status: 'waiting_for_input', heartbeat_at: null, input_request: req(`r${i}`) }),
+    );
+    for (const j of jobs) await store.create(j);
+    const bad = jobs[0]!.id;
+    // the first due job's record cannot be read (a corrupt record, a transient error on that key)
+    const flaky = Object.create(store) as MemoryJobStore;
+    flaky.get = async (id: string) => {
+      if (id === bad) throw new Error('WRONGTYPE Operation against a key holding the wrong kind of value');
+      return store.get(id);
+    };
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+    try {
+      const watchdog = new JobWatchdog(flaky, log, { staleAfterMs: 3_000 });
+      const err = await watchdog.sweepInputs().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SweepErrors);
+      expect((err as SweepErrors).errors.map((e) => e.jobId)).toEqual([bad]);
+      for (const j of jobs.slice(1)) expect((await store.get(j.id))?.status).toBe('failed'); // the others ended
+      expect((await store.get(bad))?.status).toBe('waiting_for_input');
+      expect(warn).toHaveBeenCalledWith(
+        expect.objectContaining({ job_id: bad, error: expect.stringContaining('WRONGTYPE') }),
+      );
+    } finally {
+      warn.mockRestore();
+    }
   });
 });

@@ -22,8 +22,9 @@
  * its `attempt` event and writing the store) is ended on the log's attempt.
  *
  * **Stranded dispatches.** The same sweep re-dispatches `queued` jobs whose dispatch was never confirmed (a create
- * that failed after storing the record) once they are `dispatchGraceMs` old — idempotently, see
- * `engine/dispatch.ts` — so no job stays `queued` forever.
+ * whose dispatch failed after its record was stored, and answered 201) once they are `dispatchGraceMs` old —
+ * idempotently, see `engine/dispatch.ts` — so no job stays `queued` forever. A thread's turn is not listed: its
+ * thread starts it (`needsDispatch`).
  *
  * Interactive jobs (v1.1): a job `waiting_for_input` holds no worker and sends no heartbeat; it is never stale.
  * {@link JobWatchdog.sweepInputs} ends the ones whose open request passed its `expires_at` (from the store's
@@ -124,19 +125,39 @@ export class JobWatchdog {
     }
   }
 
-  /** Ends the waiting jobs whose question expired by `now`; returns their ids. */
+  /**
+   * Ends the waiting jobs whose question expired by `now`; returns their ids. A job that cannot be ended is logged
+   * (its id and the error) and the sweep goes on with the others; {@link SweepErrors} is thrown after all were tried.
+   */
   async sweepInputs(now = Date.now()): Promise<string[]> {
     const due = await this.store.listInputExpired(new Date(now), this.opts.batch ?? 100);
     const ended: string[] = [];
+    const errors: { jobId: string; error: unknown }[] = [];
     for (const candidate of due) {
-      const job = await this.store.get(candidate.id); // answered meanwhile?
-      const req = job?.input_request;
-      if (!job || job.status !== 'waiting_for_input' || !req || req.answer !== null || Date.parse(req.expires_at) > now)
-        continue;
-      await expireInput(this.store, this.log, job);
-      this.logger.log({ msg: 'input request expired; job ended', job_id: job.id, request_id: req.request_id });
-      ended.push(job.id);
+      try {
+        const job = await this.store.get(candidate.id); // answered meanwhile?
+        const req = job?.input_request;
+        if (
+          !job ||
+          job.status !== 'waiting_for_input' ||
+          !req ||
+          req.answer !== null ||
+          Date.parse(req.expires_at) > now
+        )
+          continue;
+        await expireInput(this.store, this.log, job);
+        this.logger.log({ msg: 'input request expired; job ended', job_id: job.id, request_id: req.request_id });
+        ended.push(job.id);
+      } catch (error) {
+        errors.push({ jobId: candidate.id, error });
+        this.logger.warn({
+          msg: 'input expiry: could not end a job; going on with the others',
+          job_id: candidate.id,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
     }
+    if (errors.length > 0) throw new SweepErrors(errors);
     return ended;
   }
 

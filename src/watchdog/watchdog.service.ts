@@ -16,6 +16,7 @@ export class WatchdogService implements OnApplicationBootstrap, OnApplicationShu
   private sweeping: Promise<unknown> | null = null;
   private sweepingInputs: Promise<unknown> | null = null;
   private failures = 0;
+  private inputFailures = 0;
 
   constructor(
     @Inject(JOB_STORE) store: JobStore,
@@ -62,9 +63,20 @@ export class WatchdogService implements OnApplicationBootstrap, OnApplicationShu
     if (this.sweepingInputs) return;
     this.sweepingInputs = this.watchdog
       .sweepInputs()
-      .catch(() => {
-        /* an outage: the main sweep reports it; the deadline is kept in the store and checked again */
-      })
+      .then(
+        () => {
+          this.inputFailures = 0;
+        },
+        (err: unknown) => {
+          // each job that failed was logged with its id; an outage (the deadline index unreadable) is said once,
+          // and the deadlines stay in the store to be checked again
+          if (!(err instanceof SweepErrors) && this.inputFailures++ === 0)
+            this.logger.warn({
+              msg: 'input expiry sweep failed',
+              error: err instanceof Error ? err.message : String(err),
+            });
+        },
+      )
       .finally(() => {
         this.sweepingInputs = null;
       });

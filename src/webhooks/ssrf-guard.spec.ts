@@ -34,6 +34,17 @@ describe('isBlockedAddress', () => {
     '::ffff:a9fe:a9fe',
     '64:ff9b::7f00:1',
     '::127.0.0.1',
+    '64:ff9b:1::a00:1', // local-use NAT64 of 10.0.0.1
+    '64:ff9b:1::808:808', // local-use NAT64: blocked whatever it embeds
+    '64:ff9b:1:ffff::1',
+    '192.88.99.1',
+    '198.18.0.1',
+    '2001::1', // Teredo
+    '2001:2::1', // benchmarking
+    '2002:a00:1::1', // 6to4 of 10.0.0.1
+    '3fff::1',
+    'fec0::1',
+    '5f00::1',
     'not-an-ip',
   ])('blocks %s', (ip) => expect(isBlockedAddress(ip)).toBe(true));
 
@@ -66,8 +77,12 @@ describe('DNS answers (checked at every delivery)', () => {
 
   it('refuses a name whose answers include a non-public address', async () => {
     await expect(checkResolvedHost('rebind.example', fake(['93.184.215.14', '127.0.0.1']))).rejects.toThrow(
-      /non-public address \(127\.0\.0\.1\)/,
+      /does not resolve to public addresses only/,
     );
+    // the message never names the address (no DNS oracle for internal names)
+    const err = await checkResolvedHost('db.internal.example', fake(['10.20.30.40'])).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsafeWebhookUrlError);
+    expect((err as Error).message).not.toMatch(/10\.20\.30\.40|10\.|internal/);
     await expect(checkResolvedHost('meta.example', fake(['::ffff:169.254.169.254']))).rejects.toThrow(
       UnsafeWebhookUrlError,
     );

@@ -1,8 +1,11 @@
 /**
- * SSRF guard for webhook URLs: only http(s) URLs whose host is a public address. Refused: loopback, private
- * (RFC 1918), carrier-grade NAT, link-local (incl. cloud metadata 169.254.169.254), unique-local IPv6, multicast,
- * reserved and unspecified addresses (0.0.0.0, ::), and IPv4-mapped / NAT64 IPv6 forms of any of them; `localhost`
- * and `*.localhost` names. Checked at creation (literal hosts, and the names' DNS answers) and again at every
+ * SSRF guard for webhook URLs: only http(s) URLs whose host is a public address. Refused: every IANA special-purpose
+ * range that is not globally reachable — loopback, private (RFC 1918), carrier-grade NAT, link-local (incl. cloud
+ * metadata 169.254.169.254), unique-local and site-local IPv6, multicast, documentation, benchmarking, reserved and
+ * unspecified addresses (0.0.0.0, ::), local-use NAT64 (64:ff9b:1::/48), 6to4, Teredo and the other IETF protocol
+ * assignments — and IPv4-mapped / IPv4-compatible / NAT64 (64:ff9b::/96) forms of any blocked IPv4 address;
+ * `localhost` and `*.localhost` names. The errors never name the address a host resolved to (that would make the
+ * guard a DNS oracle for internal names). Checked at creation (literal hosts, and the names' DNS answers) and again at every
  * delivery, on the addresses the connection actually uses (a custom `lookup`, so a name that changes its answer
  * between the check and the connect cannot slip through). `WEBHOOK_ALLOW_PRIVATE=true` turns the guard off.
  */
@@ -25,6 +28,7 @@ for (const [net, bits] of [
   ['192.0.2.0', 24], // documentation
   ['192.168.0.0', 16],
   ['198.18.0.0', 15], // benchmarking
+  ['192.88.99.0', 24], // 6to4 relay anycast (deprecated)
   ['198.51.100.0', 24],
   ['203.0.113.0', 24],
   ['224.0.0.0', 4], // multicast
@@ -38,8 +42,15 @@ for (const [net, bits] of [
   ['fe80::', 10], // link-local
   ['fc00::', 7], // unique local
   ['ff00::', 8], // multicast
+  ['fec0::', 10], // site-local (deprecated)
+  ['2001::', 23], // IETF protocol assignments: Teredo, benchmarking, ORCHID …
   ['2001:db8::', 32], // documentation
+  ['3fff::', 20], // documentation
+  ['2002::', 16], // 6to4: embeds an IPv4 address a relay would reach
+  ['64:ff9b:1::', 48], // local-use NAT64 (RFC 8215): translates to any IPv4 address, private ones included
   ['100::', 64], // discard-only
+  ['100:0:0:1::', 64], // dummy prefix
+  ['5f00::', 16], // SRv6 SIDs
 ] as const) {
   blocked.addSubnet(net, bits, 'ipv6');
 }
@@ -130,7 +141,7 @@ const resolveAll: Resolve = (host) =>
 export async function checkResolvedHost(host: string, resolve: Resolve = resolveAll): Promise<LookupAddress[]> {
   const addrs = await resolve(host);
   const bad = addrs.find((a) => isBlockedAddress(a.address));
-  if (bad) throw new UnsafeWebhookUrlError(`host resolves to a non-public address (${bad.address})`);
+  if (bad) throw new UnsafeWebhookUrlError('host does not resolve to public addresses only');
   return addrs;
 }
 

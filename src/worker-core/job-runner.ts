@@ -59,6 +59,8 @@ import type { QueuedJob } from '@jobstream/job-queue';
 import type { InputRequestRecord, JobRecord, JobStore } from '@jobstream/job-store';
 import { INPUT_LIMITS, InvalidInputSchemaError, inputSchemas, schemaFor } from '../interactive/input-schemas.js';
 import type { AgentContext, AgentInputRequest, AgentRegistry } from './agents/agent.js';
+import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_JOB_BYTES, capEvent, eventBytes, jsonBytes } from './caps/event-caps.js';
+import { JobLogAccount, eventTooLarge } from './caps/job-log-account.js';
 import {
   cancelledDedupId,
   endDedupId,
@@ -79,6 +81,12 @@ export interface JobRunnerOptions {
   appendRetryMs?: number;
   /** MAX_EVENTS_PER_JOB: a job reaching this many events ends with `error` `too_many_events` (default: no cap). */
   maxEventsPerJob?: number;
+  /** MAX_EVENT_BYTES: one event's JSON at most (caps/event-caps.ts); default 256 KiB. */
+  maxEventBytes?: number;
+  /** MAX_JOB_BYTES: a job's events together at most (`too_many_bytes`); default 64 MiB. */
+  maxJobBytes?: number;
+  /** TENANT_LOG_BYTES_QUOTA: a tenant's bytes in the log at most (`quota_exceeded`); 0 or unset = none. */
+  tenantLogBytesQuota?: number;
   /** How long a question waits for its answer (INPUT_TIMEOUT_S); default 24 h. */
   inputTimeoutMs?: number;
   metrics?: RunnerMetrics;
@@ -86,12 +94,13 @@ export interface JobRunnerOptions {
   turnContext?: (job: JobRecord) => Promise<Pick<AgentContext, 'turn' | 'conversation'>>;
 }
 
-/** The terminal event of a job stopped because the embedded engine's memory budget is spent on running jobs. */
+/** The terminal event of a job stopped because the event log cannot take more (it never evicts running work). */
 function budgetExhausted(usage: Usage): TerminalAgentEvent {
   return {
     type: 'error',
     code: 'event_log_full',
-    message: 'the embedded engine is out of event memory (EMBEDDED_MAX_EVENTS / EMBEDDED_MAX_BYTES); retry later',
+    message:
+      'the event log is full (JETSTREAM_MAX_BYTES, or the embedded EMBEDDED_MAX_EVENTS / EMBEDDED_MAX_BYTES); retry later',
     retryable: true,
     usage,
   };
@@ -116,6 +125,8 @@ type Outcome = 'ack' | 'release';
 export class JobRunner {
   private readonly logger = new Logger('JobRunner');
   private readonly running = new Map<string, Running>();
+  /** The log-bytes account of each job running here (every append of the runner is counted in it). */
+  private readonly accounts = new Map<string, JobLogAccount>();
 
   constructor(
     private readonly store: JobStore,
@@ -384,13 +395,43 @@ export class JobRunner {
         // the queue still holds the job; a missed heartbeat only matters if it lasts 2 × the stall timeout
         this.logger.warn({ msg: 'heartbeat failed', job_id: jobId, error: errorMessage(err) });
       });
+      if (state.cancelReason === null) this.noticeRecordedCancel(jobId, state);
     }, this.opts.workingIntervalMs);
     keepalive.unref();
+    const account = await JobLogAccount.open(
+      this.store,
+      job,
+      { maxJobBytes: this.opts.maxJobBytes ?? DEFAULT_MAX_JOB_BYTES, tenantQuota: this.opts.tenantLogBytesQuota ?? 0 },
+      this.logger,
+    );
+    this.accounts.set(jobId, account);
     try {
-      return await this.runAgentAlive(job, attempt, state, resume);
+      return await this.runAgentAlive(job, attempt, state, resume, account);
     } finally {
       clearInterval(keepalive);
+      if (this.accounts.get(jobId) === account) this.accounts.delete(jobId);
+      await account.flush();
     }
+  }
+
+  /**
+   * The cancel message to this worker is one core-NATS message, so it can be lost; the API records the cancel in
+   * the store first, and each heartbeat reads it back (one read per `workingIntervalMs`), so the job still ends
+   * `cancelled`.
+   */
+  private noticeRecordedCancel(jobId: string, state: Running): void {
+    this.store.get(jobId).then(
+      (rec) => {
+        const reason = rec?.cancel_reason;
+        if (reason == null || state.cancelReason !== null) return;
+        this.logger.log({ msg: 'cancel seen in the store (its message did not arrive)', job_id: jobId });
+        state.cancelReason = reason;
+        state.abort.abort(new Error(`cancelled: ${reason}`));
+      },
+      () => {
+        /* an outage: the heartbeat reports it; the next tick reads again */
+      },
+    );
   }
 
   private async runAgentAlive(
@@ -398,8 +439,10 @@ export class JobRunner {
     attempt: number,
     state: Running,
     resume: boolean,
+    account: JobLogAccount,
   ): Promise<{ outcome: Outcome; status: JobStatus }> {
     const jobId = job.id;
+    const maxEventBytes = this.opts.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
     // Continuing after an answer: the usage of the attempt so far was saved when the job parked.
     const usage: Usage = resume ? { ...job.usage } : { input_tokens: 0, output_tokens: 0 };
     /** The terminal event already in the log (appended by the agent loop, or by someone else), if any. */
@@ -446,7 +489,7 @@ export class JobRunner {
             round === 0 ? `${jobId}:${attempt}:${n}` : `${jobId}:${attempt}:r${round}:${n}`;
           let asked: JobEvent<'input_required'> | null = null;
           let n = 0;
-          for await (const out of agent.run(ctx)) {
+          agentLoop: for await (const out of agent.run(ctx)) {
             if (state.abort.signal.aborted) break;
             n++;
             let ev: AgentEvent;
@@ -468,29 +511,55 @@ export class JobRunner {
             } else {
               ev = out;
             }
-            let stored: LoggedEvent;
-            try {
-              stored = await this.appendDurably(jobId, { event: ev, attempt, dedupId: dedup(n) });
-            } catch (err) {
-              if (err instanceof InvalidEventError) {
-                this.logger.error({
-                  msg: 'agent emitted an invalid event; dropped',
-                  job_id: jobId,
-                  agent: job.agent,
-                  error: err.message,
-                });
-                continue;
+            // the size caps: a long text goes as several events, a large event ends the job
+            const capped = capEvent(ev, maxEventBytes);
+            if (!capped.ok) {
+              this.opts.metrics?.jobLimited?.('event_too_large');
+              pending = eventTooLarge(ev.type, capped.bytes, maxEventBytes, usage);
+              break;
+            }
+            let stored: LoggedEvent | null = null;
+            for (const [k, piece] of capped.events.entries()) {
+              if (!isTerminalEvent(piece) && !account.fits(eventBytes(piece))) {
+                this.logger.warn({ msg: 'job reached MAX_JOB_BYTES; ended', job_id: jobId, bytes: account.bytes });
+                this.opts.metrics?.jobLimited?.('too_many_bytes');
+                pending = account.tooManyBytes(usage);
+                break agentLoop;
               }
-              if (err instanceof JobLogClosedError) {
-                ended = err.terminal.event as TerminalJobEvent;
-                state.abort.abort(new Error('job ended elsewhere'));
-                break;
+              try {
+                const id = k === 0 ? dedup(n) : `${dedup(n)}:p${k}`;
+                stored = await this.appendDurably(jobId, { event: piece, attempt, dedupId: id });
+              } catch (err) {
+                if (err instanceof InvalidEventError) {
+                  this.logger.error({
+                    msg: 'agent emitted an invalid event; dropped',
+                    job_id: jobId,
+                    agent: job.agent,
+                    error: err.message,
+                  });
+                  continue agentLoop;
+                }
+                if (err instanceof JobLogClosedError) {
+                  ended = err.terminal.event as TerminalJobEvent;
+                  state.abort.abort(new Error('job ended elsewhere'));
+                  break agentLoop;
+                }
+                if (err instanceof EventLogFullError) {
+                  this.opts.metrics?.jobLimited?.('event_log_full');
+                  pending = budgetExhausted({ ...usage });
+                  break agentLoop;
+                }
+                throw err;
               }
-              if (err instanceof EventLogFullError) {
-                pending = budgetExhausted({ ...usage });
-                break;
-              }
-              throw err;
+              if (k < capped.events.length - 1) history.push(stored.event);
+            }
+            if (!stored) continue;
+            if (!isTerminalEvent(stored.event) && (await account.overQuota())) {
+              this.logger.warn({ msg: "job passed its tenant's log-bytes quota; ended", job_id: jobId });
+              this.opts.metrics?.jobLimited?.('quota_exceeded');
+              pending = account.quotaExceeded(usage);
+              history.push(stored.event);
+              break;
             }
             history.push(stored.event);
             if (isTerminalEvent(stored.event)) {
@@ -856,7 +925,11 @@ export class JobRunner {
     const deadline = Date.now() + (this.opts.appendRetryMs ?? 30_000);
     for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
       try {
-        return await this.log.append(jobId, input);
+        const stored = await this.log.append(jobId, input);
+        this.accounts
+          .get(jobId)
+          ?.add(stored.json !== undefined ? Buffer.byteLength(stored.json) : jsonBytes(stored.event));
+        return stored;
       } catch (err) {
         if (!(err instanceof EventLogUnavailableError) || Date.now() + delay > deadline) throw err;
         this.logger.warn({ msg: 'event log unavailable; retrying append', job_id: jobId, retry_in_ms: delay });

@@ -60,6 +60,9 @@ import { AgentAnnouncer } from './agent-announcer.js';
           // longer than one broker request timeout; the job stays held (working()) meanwhile
           appendRetryMs: Math.max(30_000, config.jobStallTimeoutMs),
           maxEventsPerJob: config.maxEventsPerJob,
+          maxEventBytes: config.maxEventBytes,
+          maxJobBytes: config.maxJobBytes,
+          tenantLogBytesQuota: config.tenantLogBytesQuota,
           inputTimeoutMs: config.inputTimeoutMs,
           metrics,
           turnContext: (job) => conversationOf(job, threads, store, log),

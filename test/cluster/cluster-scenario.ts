@@ -19,7 +19,7 @@ import { spawnApi, type ApiProcess } from '../support/api-process.js';
 import { sleep, waitFor } from '../support/wait.js';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process.js';
 
-export const KEY = 'cluster-key-000001';
+export const KEY = 'cluster-key-000001-0123456789abcdef'; // ≥ 32 characters: the rigs run NODE_ENV=production
 
 export interface Rig {
   cluster: RunningNatsCluster;

@@ -12,6 +12,7 @@ import { startNats, startRedis, type RunningNats, type RunningServer } from '../
 import { startNatsTestApp } from '../support/nats-app.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { waitFor } from '../support/wait.js';
+import { openSse, type SseResponse } from '../support/sse-client.js';
 import { jobManagementSuite } from '../suites/job-management.suite.js';
 import { threadsSuite } from '../suites/threads.suite.js';
 
@@ -113,6 +114,26 @@ describe('two API processes on one NATS and one Redis', () => {
     });
     expect(d2.status).toBe('completed');
     expect(Date.parse(d2.started_at)).toBeGreaterThanOrEqual(Date.parse(d1.finished_at));
+  });
+
+  it('ends the streams of a share revoked on one process, open on the other, within 5 s of the answer', async () => {
+    const j = (await post(a, '/v1/jobs', { agent: 'echo', input: HELD })).body;
+    const s = (await post(a, `/v1/jobs/${j.id}/shares`, {})).body;
+    const onB = await openSse(b.url + s.stream_url);
+    const onA = await openSse(a.url + s.stream_url);
+    expect([onB.status, onA.status]).toEqual([200, 200]);
+    try {
+      expect((await a.api(`/v1/jobs/${j.id}/shares/${s.id}`, { method: 'DELETE', headers: H })).status).toBe(204);
+      const t0 = Date.now();
+      const within5s = (x: SseResponse) =>
+        Promise.race([x.ended, new Promise((r) => setTimeout(() => r('still open'), 5_000).unref())]);
+      expect(await Promise.all([within5s(onB), within5s(onA)])).toEqual(['ended', 'ended']);
+      process.stdout.write(`share revoked on A → its streams on A and B ended in ${Date.now() - t0} ms\n`);
+    } finally {
+      onA.close();
+      onB.close();
+      await post(a, `/v1/jobs/${j.id}/cancel`, {});
+    }
   });
 
   it('sees a share revoked on one process refused on the other at once', async () => {

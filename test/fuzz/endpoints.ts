@@ -144,10 +144,51 @@ export const ENDPOINTS: EndpointSpec[] = [
   { name: 'share-create', method: 'POST', path: '/v1/jobs/:id/shares', body: () => ({ expires_in_s: 60 }) },
   { name: 'share-list', method: 'GET', path: '/v1/jobs/:id/shares' },
   { name: 'share-delete', method: 'DELETE', path: '/v1/jobs/:id/shares/:id', notOwn: true },
+  // AG-UI: a RunAgentInput for HttpAgent (a valid one runs a short echo turn and streams it)
+  {
+    name: 'ag-ui-run',
+    method: 'POST',
+    path: '/v1/ag-ui/echo',
+    body: () => ({
+      threadId: 'fuzz-thread',
+      runId: 'fuzz-run',
+      messages: [{ id: 'm1', role: 'user', content: 'hi' }],
+      tools: [{ name: 'read_file', description: 'reads', parameters: { type: 'object' } }],
+      context: [],
+      forwardedProps: { if_busy: 'enqueue' },
+      resume: [{ interruptId: 'req_01', status: 'resolved', payload: { approved: true } }],
+    }),
+    nested: {
+      forwardedProps: { input: { repeat: 1 }, if_busy: 'reject' },
+    },
+    weight: 2,
+  },
+  {
+    name: 'ag-ui-agent',
+    method: 'POST',
+    path: '/v1/ag-ui/:id',
+    body: () => ({ threadId: 't', runId: 'r', messages: [] }),
+  },
   { name: 'health-live', method: 'GET', path: '/health/live' },
   { name: 'health-ready', method: 'GET', path: '/health/ready' },
   { name: 'metrics', method: 'GET', path: '/metrics' },
   { name: 'unknown', method: 'GET', path: '/v1/:id' },
+  // Durable Streams (/ds): reads, appends (bytes of any type, producer headers), and jobs as read-only streams
+  {
+    name: 'ds-read',
+    method: 'GET',
+    path: '/ds/v1/stream/:id',
+    query: ['offset', 'live', 'cursor'],
+    headers: ['if-none-match'],
+  },
+  {
+    name: 'ds-append',
+    method: 'POST',
+    path: '/ds/v1/stream/:id',
+    body: () => ({ n: 1 }),
+    headers: ['producer-id', 'producer-epoch', 'producer-seq', 'stream-closed', 'stream-seq', 'stream-ttl'],
+  },
+  { name: 'ds-job', method: 'GET', path: '/ds/v1/stream/jobs/:id', query: ['offset', 'live'] },
 ];
 
 /** Names of query parameters that carry secrets in some endpoint: sent everywhere, in every shape. */
@@ -221,8 +262,16 @@ function queryValue(param: string, ctx: FuzzContext): fc.Arbitrary<string> {
           '__proto__,constructor',
         ),
       );
+    case 'offset':
+      return fc.oneof(
+        hostileString,
+        hostileCursor,
+        fc.constantFrom('-1', 'now', '0000000000000000_0000000000000000', '9999999999999999_9999999999999999'),
+      );
+    case 'live':
+      return fc.oneof(hostileString, fc.constantFrom('long-poll', 'sse', 'LONG-POLL', 'true'));
     case 'format':
-      return fc.oneof(hostileString, fc.constantFrom('ai-sdk', 'sse', 'AI-SDK', 'ai-sdk '));
+      return fc.oneof(hostileString, fc.constantFrom('ai-sdk', 'sse', 'AI-SDK', 'ai-sdk ', 'ag-ui', 'AG-UI'));
     case 'snapshot':
       return fc.oneof(hostileString, fc.constantFrom('true', 'false', '1', '0', 'yes', 'TRUE'));
     case 'after':

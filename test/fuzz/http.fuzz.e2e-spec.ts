@@ -80,6 +80,9 @@ describe('hostile HTTP input (fuzz)', () => {
         LOG_LEVEL: 'info',
         API_KEYS: `acme:${KEY},globex:${OTHER_KEY}`,
         RATE_LIMIT_CREATE_PER_MIN: '0',
+        AUTH_FAIL_LIMIT: '0', // the fuzzer sends thousands of bad keys on purpose
+        // a Durable Streams long-poll / SSE read waits at most this (×3 for SSE): the fuzz client's reads end soon
+        DS_LONG_POLL_MS: '100',
         STREAM_TOKEN_SECRET: 'fuzz-stream-token-secret-0123456789abcdef',
       },
       hashKey,

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { TestApp } from '../support/app.js';
 import { waitFor } from '../support/wait.js';
+import { WatchdogService } from '../../src/watchdog/watchdog.service.js';
 
 const ACME = 'acme-key-0001';
 const GLOBEX = 'globex-key-0002';
@@ -208,6 +209,32 @@ export function threadsSuite(engine: string, start: (env: Record<string, string>
       expect((await wait(t3.id)).status).toBe('completed');
       expect((await wait(t1.id)).status).toBe('completed');
       expect(await lastEvent(t2.id)).toMatchObject({ type: 'cancelled' });
+    });
+
+    it('holds an enqueued turn while the turn before it waits for input, whatever the dispatch sweep does', async () => {
+      const id = await newThread();
+      const t1 = (await acme.post(`/v1/threads/${id}/jobs`, { input: { message: 'a b c', ask: { after: 1 } } })).body;
+      const asked = await waitFor(
+        async () => (await acme.get(`/v1/jobs/${t1.id}`)).body.pending_input?.request_id as string | undefined,
+        { message: 'turn 1 to ask' },
+      );
+      const t2 = (await acme.post(`/v1/threads/${id}/jobs`, { input: { message: 'second' }, if_busy: 'enqueue' })).body;
+      // the watchdog's sweep of unconfirmed dispatches, run as if a minute had passed (far past its 5 s grace)
+      const watchdog = app.app.get(WatchdogService).watchdog;
+      await watchdog.sweep(Date.now() + 60_000);
+      expect(watchdog.redispatched).not.toContain(t2.id);
+      expect((await acme.get(`/v1/jobs/${t2.id}`)).body.status).toBe('queued');
+      expect((await acme.get(`/v1/jobs/${t1.id}`)).body.status).toBe('waiting_for_input');
+      expect(
+        (await acme.post(`/v1/jobs/${t1.id}/input`, { request_id: asked, input: { approved: true } })).status,
+      ).toBe(202);
+      const [d1, d2] = [await wait(t1.id), await wait(t2.id)];
+      expect([d1.status, d2.status]).toEqual(['completed', 'completed']);
+      expect(Date.parse(d2.started_at)).toBeGreaterThanOrEqual(Date.parse(d1.finished_at));
+      // dispatched once: one attempt, one `running`
+      const ran = (await events(t2.id)).filter((e) => e.type === 'status' && e.status === 'running');
+      expect(ran).toHaveLength(1);
+      expect(d2.attempt).toBe(1);
     });
 
     it('deletes a thread with its jobs and their events', async () => {

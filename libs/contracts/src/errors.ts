@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'cursor_expired'
   | 'payload_too_large'
   | 'rate_limited'
+  | 'quota_exceeded'
   | 'too_many_connections'
   | 'unsupported_media_type'
   | 'service_unavailable'

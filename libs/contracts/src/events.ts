@@ -70,8 +70,10 @@ export const doneEventSchema = z.strictObject({
   type: z.literal('done'),
   usage: usageSchema,
   /** `turn` and `history_chars`: echo in a thread (v1.1) reports which turn it was and how much history it got. */
+  /** `text` is absent, and `truncated: true`, when the text alone would pass MAX_EVENT_BYTES (the tokens carry it). */
   output: z.strictObject({
-    text: z.string(),
+    text: z.string().optional(),
+    truncated: z.literal(true).optional(),
     turn: z.number().int().min(1).optional(),
     history_chars: z.number().int().min(0).optional(),
   }),

@@ -24,6 +24,8 @@ export interface Thread {
   created_at: string;
   updated_at: string;
   metadata: Record<string, unknown> | null;
+  /** The thread's name in an outside system (an AG-UI `threadId`); present only on such threads. */
+  external_id?: string;
 }
 
 /** One earlier turn of a conversation, as the agent of a later turn receives it. */

@@ -19,8 +19,10 @@
  *   delivered to the listener in seq order, at most once. Delivery may skip events (a broker reconnect, a slow
  *   consumer): consumers detect gaps by `seq` and backfill with `read` (see {@link Sequencer}).
  * - **Delete.** `delete(jobId)` removes all of one job's events and nothing of other jobs.
- * - **Retention.** Events older than the configured retention (or beyond the driver's size bound, oldest first)
- *   are removed; `first` then reports the oldest retained event.
+ * - **Retention.** Events older than the configured retention are removed; `first` then reports the oldest retained
+ *   event. Never because of volume: a full log refuses non-terminal appends with {@link EventLogFullError} (a terminal
+ *   event still fits) and says it has no room for new jobs ({@link EventLogCapacity}); running jobs' events stay.
+ *   (The memory driver may evict whole *finished* jobs nobody is streaming to make room; see memory-event-log.ts.)
  * - **Acknowledged means kept; never number over a hole.** A driver instance remembers, per job, the highest seq
  *   it appended and got acknowledged. If it finds the job's last event older than that (a broker failover rolled
  *   acknowledged events back), the log has a *hole* and the append is refused with {@link LogRollbackError}
@@ -49,6 +51,8 @@ export interface LoggedEvent {
   readonly seq?: number;
   readonly type?: EventType;
   readonly jobId?: string;
+  /** The event's JSON length, when the driver knows it without a `json` string at hand (the memory driver). */
+  readonly size?: number;
 }
 
 /** The event's seq, without parsing a lazily parsed event. */
@@ -57,6 +61,42 @@ export const seqOf = (e: LoggedEvent): number => e.seq ?? e.event.seq;
 export const typeOf = (e: LoggedEvent): EventType => e.type ?? e.event.type;
 /** The event's job id, without parsing a lazily parsed event. */
 export const jobIdOf = (e: LoggedEvent): string => e.jobId ?? e.event.job_id;
+/** Default byte bound of a log page (and of the live events a sequencer holds back): 1 MiB of event JSON. */
+export const DEFAULT_PAGE_BYTES = 1024 * 1024;
+
+/** The event's size as counted by byte-bounded pages: its JSON length (characters), without serializing it again. */
+export const eventSize = (e: LoggedEvent): number => e.json?.length ?? e.size ?? JSON.stringify(e.event).length;
+
+/**
+ * The byte bound of a page (`maxBytes` of {@link EventLog.read}): a page ends after the event that brings its total
+ * {@link eventSize} to `maxBytes` or more, so it holds at least one event and at most `maxBytes` plus one event.
+ * Returns how many of `events` (from `from`) such a page takes, at most `limit`.
+ */
+export function takeWithinBytes(
+  events: readonly LoggedEvent[],
+  from: number,
+  limit: number,
+  maxBytes: number | undefined,
+): number {
+  const n = Math.max(0, Math.min(limit, events.length - from));
+  if (maxBytes === undefined) return n;
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    bytes += eventSize(events[from + i]!);
+    if (bytes >= maxBytes) return i + 1;
+  }
+  return n;
+}
+
+/** True when a page read with `limit` / `maxBytes` is full (more may follow), false when it is short (the end for now). */
+export function isFullPage(page: readonly LoggedEvent[], limit: number, maxBytes: number | undefined): boolean {
+  if (page.length >= limit) return true;
+  if (maxBytes === undefined || page.length === 0) return false;
+  let bytes = 0;
+  for (const e of page) bytes += eventSize(e);
+  return bytes >= maxBytes;
+}
+
 /** `done`, `error` or `cancelled`, without parsing a lazily parsed event. */
 export function isTerminalLogged(e: LoggedEvent): boolean {
   const t = typeOf(e);
@@ -94,8 +134,11 @@ export interface LiveSubscription {
 
 export interface EventLog {
   append(jobId: string, input: AppendInput): Promise<LoggedEvent>;
-  /** Events strictly after `after`, in seq order, at most `limit` (≥ 1). */
-  read(jobId: string, after: EventPosition, limit: number): Promise<LoggedEvent[]>;
+  /**
+   * Events strictly after `after`, in seq order, at most `limit` (≥ 1); with `maxBytes`, the page also ends after
+   * the event that brings it to `maxBytes` ({@link takeWithinBytes}: at least one event).
+   */
+  read(jobId: string, after: EventPosition, limit: number, maxBytes?: number): Promise<LoggedEvent[]>;
   /** The job's newest event, or null when it has none. */
   last(jobId: string): Promise<LoggedEvent | null>;
   /** The job's oldest retained event, or null when it has none. */
@@ -170,8 +213,10 @@ export class EventLogUnavailableError extends Error {
 }
 
 /**
- * The log refused a non-terminal append because its memory budget is spent on jobs that have not ended (embedded
- * engine only). The runner ends the job with an `error` event; terminal appends are never refused this way.
+ * The log refused a non-terminal append because it is full: the embedded engine's memory budget is spent on jobs that
+ * have not ended, or the JetStream stream reached its size minus the reserve kept for terminal events. Nothing was
+ * evicted to make room. The runner ends the job with `error` `event_log_full`; terminal appends are never refused
+ * this way.
  */
 export class EventLogFullError extends Error {
   override readonly name = 'EventLogFullError';
@@ -188,7 +233,7 @@ export interface EventLogUsage {
   maxBytes: number;
 }
 
-/** An optional ability of a driver with a bounded memory budget (the memory driver). */
+/** An optional ability of a bounded driver (the memory driver's budget, the JetStream stream's size). */
 export interface EventLogCapacity {
   /** Room for a new job (the API answers 503 + Retry-After otherwise). */
   hasRoom(): boolean;
@@ -202,7 +247,7 @@ export interface EventLogCapacity {
  * is not where the previous one ended starts over from `after`.
  */
 export interface EventReader {
-  read(after: EventPosition, limit: number): Promise<LoggedEvent[]>;
+  read(after: EventPosition, limit: number, maxBytes?: number): Promise<LoggedEvent[]>;
   /** Releases the server-side cursor; idempotent. The reader may be used again (it starts over). */
   close(): void;
 }

@@ -16,7 +16,7 @@
  * least recently used job's window going first. A job's window is dropped `graceMs` after its terminal event.
  */
 import type { EventPosition } from '@jobstream/contracts';
-import { isTerminalLogged, seqOf, typeOf, type LoggedEvent } from './event-log.port.js';
+import { isTerminalLogged, seqOf, takeWithinBytes, typeOf, type LoggedEvent } from './event-log.port.js';
 
 export interface HotCacheOptions {
   /** Events kept per job (the newest); 0 disables the cache. Default 1000. */
@@ -135,7 +135,7 @@ export class HotCache {
    * `after` (no window, or the cursor lies before it). An empty array: the cursor is at or past the newest cached
    * event — the rest comes from the feed.
    */
-  read(jobId: string, after: EventPosition, limit: number): LoggedEvent[] | null {
+  read(jobId: string, after: EventPosition, limit: number, maxBytes?: number): LoggedEvent[] | null {
     const w = this.windows.get(jobId);
     if (!w || after.seq < w.base) {
       this.misses++;
@@ -144,7 +144,7 @@ export class HotCache {
     this.hits++;
     const from = w.head + (after.seq - w.base);
     if (from >= w.events.length) return [];
-    return w.events.slice(from, from + Math.max(1, Math.floor(limit)));
+    return w.events.slice(from, from + takeWithinBytes(w.events, from, Math.max(1, Math.floor(limit)), maxBytes));
   }
 
   /** Seqs the job's window covers (`base + 1 … last`), or null. */

@@ -7,3 +7,6 @@ export * from './jetstream-event-log.js';
 export * from './snapshot-cache.js';
 export * from './hot-cache.js';
 export { StoredEvent, scanEnvelope, type Envelope } from './stored-event.js';
+export * from './byte-log.port.js';
+export * from './memory-byte-log.js';
+export * from './jetstream-byte-log.js';

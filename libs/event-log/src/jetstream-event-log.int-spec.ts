@@ -26,7 +26,13 @@ afterAll(async () => {
 // Every handle is a separate driver with its own connection: the suite's two appenders are two processes.
 eventLogConformance(
   'jetstream',
-  async ({ retentionMs }) => JetStreamEventLog.create({ servers: nats.url, retentionMs }),
+  // a small log keeps a small reserve for terminal events (the default, 5 %, is for logs of gigabytes)
+  async ({ retentionMs, maxBytes }) =>
+    JetStreamEventLog.create({
+      servers: nats.url,
+      retentionMs,
+      ...(maxBytes !== undefined ? { maxBytes, reserveBytes: 128 * 1024 } : {}),
+    }),
   {
     // What a failover that lost acknowledged writes leaves: the job's subject holds only its first `keepSeq` events.
     // (Rebuilt by purge + publish: nats-server 2.9.10's last_by_subj misses a subject whose newest messages were
@@ -163,7 +169,14 @@ describe('JetStreamEventLog specifics', () => {
     await log.close();
   });
 
-  it('configures the stream idempotently, with republish for live delivery', async () => {
+  it('configures the stream idempotently, with republish for live delivery; an old discard-old stream is updated', async () => {
+    // the stream as earlier versions made it: 1 GiB, discard old
+    const old = await connect({ servers: nats.url });
+    const jsm = await old.jetstreamManager();
+    const had = await jsm.streams.info(EVENTS_STREAM).catch(() => null);
+    if (had) await jsm.streams.update(EVENTS_STREAM, { ...had.config, discard: 'old' as never, max_bytes: 1024 ** 3 });
+    else await jsm.streams.add({ name: EVENTS_STREAM, subjects: ['jobstream.events.*'], discard: 'old' as never });
+    await old.close();
     const a = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000, maxBytes: 64 * 1024 ** 2 });
     const b = await JetStreamEventLog.create({ servers: nats.url, retentionMs: 3_600_000, maxBytes: 64 * 1024 ** 2 });
     const nc = await connect({ servers: nats.url });
@@ -171,7 +184,7 @@ describe('JetStreamEventLog specifics', () => {
     expect(info.config).toMatchObject({
       subjects: ['jobstream.events.*'],
       storage: 'file',
-      discard: 'old',
+      discard: 'new',
       max_age: 3_600_000 * 1e6,
       max_bytes: 64 * 1024 ** 2,
       allow_direct: true,

@@ -3,7 +3,9 @@
  * (`jobstream.events.<jobId>`), `pos` = the stream sequence everywhere (appends, reads, live delivery).
  *
  * Design:
- * - **Stream.** File storage, `max_age` = retention, `max_bytes` / `max_msg_size` with discard-old, a
+ * - **Stream.** File storage, `max_age` = retention, `max_bytes` / `max_msg_size` with **discard-new** (an event
+ *   leaves only by age or its job's deletion, never because others wrote a lot; see jetstream-capacity.ts for how a
+ *   full stream refuses non-terminal appends while terminal ones still fit), a
  *   `duplicate_window` (≤ retention) for `dedupId`s (sent as `Nats-Msg-Id`), `allow_direct` for cheap gets, and a
  *   **republish** of every stored message from `jobstream.events.>` to `jobstream.live.>`. Created or updated at
  *   {@link JetStreamEventLog.create} (idempotent; concurrent processes converge).
@@ -42,19 +44,24 @@ import {
   type EventPosition,
 } from '@jobstream/contracts';
 import {
+  EventLogFullError,
   EventLogUnavailableError,
   JobLogClosedError,
   LOG_ROLLBACK_REASON,
   LogRollbackError,
   StaleAttemptError,
+  eventSize,
   type AppendInput,
   type EventListener,
   type EventLog,
+  type EventLogCapacity,
   type EventLogReaders,
+  type EventLogUsage,
   type EventReader,
   type LiveSubscription,
   type LoggedEvent,
 } from './event-log.port.js';
+import { JetStreamCapacity, MESSAGE_OVERHEAD_BYTES } from './jetstream-capacity.js';
 import { JetStreamDirectGet, type DirectQuery } from './jetstream-direct-get.js';
 import { LeanOrderedReader } from './lean-ordered-reader.js';
 import { JetStreamPublisher, type LeanPublishOptions, type PublishAck } from './jetstream-publisher.js';
@@ -79,8 +86,12 @@ export interface JetStreamEventLogOptions {
   nc?: NatsConnection;
   /** How long events stay (ms): the stream's `max_age`. */
   retentionMs: number;
-  /** Stream size bound in bytes (oldest events go first); default 1 GiB. */
+  /** Stream size in bytes (JETSTREAM_MAX_BYTES; discard new: a full stream refuses appends); default 1 GiB. */
   maxBytes?: number;
+  /** Bytes below `maxBytes` kept for terminal events (see jetstream-capacity.ts); default 5 % of it. */
+  reserveBytes?: number;
+  /** How often the stream's size is read (ms); default 1000. */
+  capacityPollMs?: number;
   /** Largest event in bytes; default 1 MiB. */
   maxMsgSize?: number;
   /** Window in which a `dedupId` is remembered (ms); default 2 min, at most the retention. */
@@ -142,6 +153,12 @@ function isNotFound(err: unknown): boolean {
   return natsCode(err) === '404' || apiErrCode(err) === 10037;
 }
 
+/** The stream is at `max_bytes` (discard new): JetStream's "maximum bytes exceeded" (a store error, 10077). */
+function isStreamFull(err: unknown): boolean {
+  const api = typeof err === 'object' && err !== null ? (err as NatsError).api_error : undefined;
+  return api?.err_code === 10077 && /maximum (bytes|messages)/i.test(api.description ?? '');
+}
+
 /** JetStream API answers that are about the request itself, not about the service being unavailable now. */
 const PERMANENT_API_ERRORS = new Set([
   10054, // message size exceeds the stream's max_msg_size
@@ -188,7 +205,7 @@ function parseStored(data: Uint8Array, pos: number): StoredEvent {
 
 export { natsSequenceIn, rawNatsSequence } from './nats-sequence-header.js';
 
-export class JetStreamEventLog implements EventLog, EventLogReaders {
+export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCapacity {
   /** Appends' publishes (acks muxed on one inbox, one timeout sweeper): see jetstream-publisher.ts. */
   private readonly publisher: JetStreamPublisher;
   /**
@@ -206,6 +223,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
   private readonly stream: string;
   private readonly cacheSize: number;
   private readonly leaderReads: boolean;
+  private readonly capacity: JetStreamCapacity;
   private closed = false;
 
   private constructor(
@@ -219,6 +237,12 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     this.leaderReads = opts.leaderReads ?? (opts.replicas ?? 1) > 1;
     this.publisher = new JetStreamPublisher(nc, opts.timeoutMs ?? 5_000);
     this.getter = new JetStreamDirectGet(nc, this.stream, opts.timeoutMs ?? 5_000, this.leaderReads);
+    this.capacity = new JetStreamCapacity(jsm, {
+      stream: this.stream,
+      maxBytes: opts.maxBytes ?? 1024 ** 3,
+      ...(opts.reserveBytes !== undefined ? { reserveBytes: opts.reserveBytes } : {}),
+      ...(opts.capacityPollMs !== undefined ? { pollMs: opts.capacityPollMs } : {}),
+    });
   }
 
   /** Connects (unless given `nc`), creates or updates the stream, and returns the log. */
@@ -243,7 +267,13 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     try {
       const jsm = await nc.jetstreamManager({ timeout: opts.timeoutMs ?? 5_000 });
       const log = new JetStreamEventLog(nc, jsm, owns, opts);
-      await log.ensureStream();
+      try {
+        await log.ensureStream();
+        await log.capacity.refresh();
+      } catch (err) {
+        log.capacity.close();
+        throw err;
+      }
       return log;
     } catch (err) {
       if (owns) await nc.close().catch(() => {});
@@ -260,7 +290,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
       subjects: [EVENTS_SUBJECT_WILDCARD],
       storage: 'file' as StreamConfig['storage'],
       retention: 'limits' as StreamConfig['retention'],
-      discard: 'old' as StreamConfig['discard'],
+      discard: 'new' as StreamConfig['discard'],
       max_age: ms(retention),
       max_bytes: this.opts.maxBytes ?? 1024 ** 3,
       max_msg_size: this.opts.maxMsgSize ?? 1024 ** 2,
@@ -347,13 +377,24 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
       const event = stampEvent(jobId, seq, input);
       const expected = state.terminal ? NEVER : state.pos;
       const json = JSON.stringify(event);
+      const data = encoder.encode(json);
+      const size = data.length + subject.length + MESSAGE_OVERHEAD_BYTES;
+      const terminal = isTerminalEvent(event);
+      // a terminal event always gets the reserve: every job can end, however full the log
+      if (!terminal && !this.capacity.fits(size) && !(await this.capacity.admits(size))) throw this.full();
       let ack;
       try {
-        ack = await this.publishInTurn(subject, encoder.encode(json), {
+        ack = await this.publishInTurn(subject, data, {
           msgID: input.dedupId,
           lastSubjectSequence: expected,
         });
       } catch (err) {
+        if (isStreamFull(err)) {
+          this.cache.delete(jobId);
+          // past the reserve (several writers between two reads): a terminal append waits for room (retried)
+          if (!terminal) throw this.full();
+          throw new EventLogUnavailableError(`event log full: ${(err as Error).message}`, { cause: err });
+        }
         if (apiErrCode(err) === WRONG_LAST_SEQUENCE) {
           if (state.terminal) throw new JobLogClosedError(jobId, state.terminal);
           this.cache.delete(jobId);
@@ -373,6 +414,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
         this.noteAcked(jobId, stored.event.seq);
         return stored;
       }
+      this.capacity.noteAppended(size);
       const logged = new StoredEvent(json, ack.seq, event);
       this.cacheSet(jobId, {
         seq: event.seq,
@@ -383,6 +425,22 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
       this.noteAcked(jobId, event.seq);
       return logged;
     }
+  }
+
+  /** Room for a new job: the stream is below its size minus twice the reserve (see jetstream-capacity.ts). */
+  hasRoom(): boolean {
+    return this.capacity.hasRoom();
+  }
+
+  usage(): EventLogUsage {
+    return this.capacity.usage();
+  }
+
+  private full(): EventLogFullError {
+    const u = this.capacity.usage();
+    return new EventLogFullError(
+      `the event log is full: ${u.bytes} of ${u.maxBytes} bytes (JETSTREAM_MAX_BYTES), the rest kept for terminal events`,
+    );
   }
 
   /**
@@ -408,7 +466,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     }
   };
 
-  async read(jobId: string, after: EventPosition, limit: number): Promise<LoggedEvent[]> {
+  async read(jobId: string, after: EventPosition, limit: number, maxBytes?: number): Promise<LoggedEvent[]> {
     this.assertOpen();
     const max = Math.max(1, Math.floor(limit));
     const last = await this.last(jobId);
@@ -416,15 +474,15 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     if (last.pos <= after.pos && after.pos > 0) {
       // The job has events after the cursor's seq at or before its position: a failover rolled the stream back
       // and reused stream sequences. Find them by seq from the subject's start (rare; never skips them).
-      return this.read(jobId, { seq: after.seq, pos: 0 }, limit);
+      return this.read(jobId, { seq: after.seq, pos: 0 }, limit, maxBytes);
     }
     const wanted = Math.min(max, last.seq - after.seq);
     // A short read (a client catching up on a live job) walks the subject with direct gets: no consumer is
     // created on the server. Long reads use one short-lived lean ordered consumer.
-    if (wanted <= DIRECT_READ_MAX) return this.readDirect(jobId, after, wanted, last);
+    if (wanted <= DIRECT_READ_MAX) return this.readDirect(jobId, after, wanted, last, maxBytes);
     const consumer = await this.openConsumer(jobId, after);
     try {
-      return (await this.pullPage(consumer, after, max, last.pos)).events;
+      return (await this.pullPage(consumer, after, max, last.pos, maxBytes)).events;
     } finally {
       consumer.close();
     }
@@ -450,7 +508,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
       consumer?.close();
       consumer = null;
     };
-    const read = async (after: EventPosition, limit: number): Promise<LoggedEvent[]> => {
+    const read = async (after: EventPosition, limit: number, maxBytes?: number): Promise<LoggedEvent[]> => {
       this.assertOpen();
       const max = Math.max(1, Math.floor(limit));
       if (!consumer || after.seq < at) {
@@ -459,7 +517,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
         const last = await this.last(jobId);
         if (!last || last.seq <= after.seq) return [];
         if ((last.pos <= after.pos && after.pos > 0) || Math.min(max, last.seq - after.seq) <= DIRECT_READ_MAX) {
-          return this.read(jobId, after, limit); // rare rollback case, or a short tail (direct gets)
+          return this.read(jobId, after, limit, maxBytes); // rare rollback case, or a short tail (direct gets)
         }
         const opened = await this.openConsumer(jobId, after);
         if (epoch !== closes) {
@@ -470,7 +528,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
         endPos = last.pos;
         at = after.seq;
       }
-      const page = await this.pullPage(consumer, after, max, endPos).catch((err: unknown) => {
+      const page = await this.pullPage(consumer, after, max, endPos, maxBytes).catch((err: unknown) => {
         close();
         throw err;
       });
@@ -503,21 +561,26 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     after: EventPosition,
     max: number,
     endPos: number,
+    maxBytes = Infinity,
   ): Promise<{ events: LoggedEvent[]; ended: boolean; lastSeq: number }> {
     const events: LoggedEvent[] = [];
     let ended = false;
     let lastSeq = 0;
+    let bytes = 0;
     try {
       const drained = await consumer.pull((data, sseq, pending) => {
         const e = parseStored(data, sseq);
         lastSeq = e.seq;
         // A position of 0 with a seq (an anchor without a position) is honored by seq.
-        if (lastSeq > after.seq) events.push(e);
+        if (lastSeq > after.seq) {
+          events.push(e);
+          bytes += eventSize(e);
+        }
         if (pending === 0 || sseq >= endPos) {
           ended = true;
           return false;
         }
-        return events.length < max;
+        return events.length < max && bytes < maxBytes; // the rest stays queued in the consumer for the next page
       });
       return { events, ended: ended || drained, lastSeq };
     } catch (err) {
@@ -594,6 +657,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     }
     this.publisher.close();
     this.getter.close();
+    this.capacity.close();
   }
 
   private fromLive(m: Msg): LoggedEvent | null {
@@ -638,14 +702,19 @@ export class JetStreamEventLog implements EventLog, EventLogReaders {
     after: EventPosition,
     wanted: number,
     last: StoredEvent,
+    maxBytes = Infinity,
   ): Promise<LoggedEvent[]> {
     const subject = eventsSubject(jobId);
     const out: LoggedEvent[] = [];
     let from = after.pos + 1;
-    while (out.length < wanted && from <= last.pos) {
+    let bytes = 0;
+    while (out.length < wanted && bytes < maxBytes && from <= last.pos) {
       const e = await this.directGet({ next_by_subj: subject, seq: from }, 'read');
       if (!e) break;
-      if (e.seq > after.seq) out.push(e);
+      if (e.seq > after.seq) {
+        out.push(e);
+        bytes += eventSize(e);
+      }
       from = e.pos + 1;
     }
     return out;

@@ -16,7 +16,9 @@
  */
 import { START, type EventPosition } from '@jobstream/contracts';
 import {
+  eventSize,
   hasReaders,
+  isFullPage,
   positionOf,
   seqOf,
   type EventLog,
@@ -115,12 +117,12 @@ export class LiveHub<T> {
    * (read the log). Exact only for a caller whose sink is attached to the job's feed: what the window does not hold
    * yet reaches it live, so `[]` means "nothing more for now".
    */
-  recent(jobId: string, after: EventPosition, limit: number): LoggedEvent[] | null {
+  recent(jobId: string, after: EventPosition, limit: number, maxBytes?: number): LoggedEvent[] | null {
     const hot = this.opts.hot;
     if (!hot) return null;
     const entry = this.entries.get(jobId);
     if (!entry || !entry.active) return null;
-    return hot.read(jobId, after, limit);
+    return hot.read(jobId, after, limit, maxBytes);
   }
 
   /**
@@ -130,8 +132,8 @@ export class LiveHub<T> {
    */
   reader(jobId: string): EventReader {
     let logReader: EventReader | null = null;
-    const read = async (after: EventPosition, limit: number): Promise<LoggedEvent[]> => {
-      const hot = this.recent(jobId, after, limit);
+    const read = async (after: EventPosition, limit: number, maxBytes?: number): Promise<LoggedEvent[]> => {
+      const hot = this.recent(jobId, after, limit, maxBytes);
       if (hot) {
         logReader?.close(); // the replay reached the window: the log is not read again
         return hot;
@@ -143,12 +145,14 @@ export class LiveHub<T> {
       let page: LoggedEvent[];
       if (hasReaders(this.log)) {
         logReader ??= this.log.openReader(jobId);
-        page = await logReader.read(after, upTo);
-      } else page = await this.log.read(jobId, after, upTo);
+        page = await logReader.read(after, upTo, maxBytes);
+      } else page = await this.log.read(jobId, after, upTo, maxBytes);
       const end = page.at(-1);
       // up to the window's start: the rest of the page from memory (or, if the window moved meanwhile, as above)
-      if (upTo < limit && end && seqOf(end) === w!.base)
-        return page.concat(await read(positionOf(end), limit - page.length));
+      if (upTo < limit && end && seqOf(end) === w!.base && !isFullPage(page, Infinity, maxBytes)) {
+        const rest = maxBytes === undefined ? undefined : maxBytes - page.reduce((n, e) => n + eventSize(e), 0);
+        return page.concat(await read(positionOf(end), limit - page.length, rest));
+      }
       return page;
     };
     return { read, close: () => logReader?.close() };
@@ -182,7 +186,7 @@ export class LiveHub<T> {
       prewarmed,
       sequencer: new Sequencer({
         start,
-        fetch: (after, limit) => this.log.read(jobId, after, limit),
+        fetch: (after, limit, maxBytes) => this.log.read(jobId, after, limit, maxBytes),
         emit: (e) => {
           this.opts.hot?.observe(jobId, e);
           const prepared = this.prepare(e);

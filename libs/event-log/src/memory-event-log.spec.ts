@@ -8,7 +8,8 @@ import { eventLogConformance } from './testing/event-log.conformance.js';
 let shared: MemoryEventLog | null = null;
 eventLogConformance(
   'memory',
-  async ({ retentionMs }) => {
+  async ({ retentionMs, maxBytes }) => {
+    if (maxBytes !== undefined) return new MemoryEventLog({ retentionMs, maxBytes });
     if (!shared || (shared as unknown as { opts: { retentionMs: number } }).opts.retentionMs !== retentionMs) {
       shared = new MemoryEventLog({ retentionMs });
     }

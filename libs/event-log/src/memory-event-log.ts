@@ -26,6 +26,7 @@ import {
   type EventLogCapacity,
   type LiveSubscription,
   type LoggedEvent,
+  takeWithinBytes,
 } from './event-log.port.js';
 import { stampEvent } from './stamp.js';
 
@@ -136,7 +137,7 @@ export class MemoryEventLog implements EventLog, EventLogCapacity {
         `the embedded event log is full (${this.totalEvents} events, ${this.totalBytes} bytes held by running jobs; budget ${this.maxEvents} events, ${this.maxBytes} bytes)`,
       );
     }
-    const logged: LoggedEvent = { event, pos: this.nextPos++ };
+    const logged: LoggedEvent = { event, pos: this.nextPos++, size: size - EVENT_OVERHEAD_BYTES };
     log.lastSeq = event.seq;
     log.ackedSeq = event.seq;
     log.lastAttempt = event.attempt;
@@ -174,7 +175,7 @@ export class MemoryEventLog implements EventLog, EventLogCapacity {
     return logged;
   }
 
-  async read(jobId: string, after: EventPosition, limit: number): Promise<LoggedEvent[]> {
+  async read(jobId: string, after: EventPosition, limit: number, maxBytes?: number): Promise<LoggedEvent[]> {
     this.sweep();
     const log = this.jobs.get(jobId);
     if (!log) return [];
@@ -188,7 +189,7 @@ export class MemoryEventLog implements EventLog, EventLogCapacity {
       if (events[mid]!.event.seq <= after.seq) lo = mid + 1;
       else hi = mid;
     }
-    return events.slice(lo, lo + Math.max(1, limit));
+    return events.slice(lo, lo + takeWithinBytes(events, lo, Math.max(1, limit), maxBytes));
   }
 
   async last(jobId: string): Promise<LoggedEvent | null> {

@@ -12,17 +12,38 @@
  * The one jump in seq that is not a gap: the `attempt` event (reason `log_rollback`) that follows a hole left by a
  * failover that lost acknowledged events (see the EventLog port). The log itself jumps there; it is emitted as the
  * next event, and it voids everything before it.
+ *
+ * Bounded: log pages end at `pageSize` events or `pageBytes` (whichever comes first), and the live events held back
+ * while a read is under way are capped at `maxPendingEvents` / `maxPendingBytes`. Past the cap a live event is not
+ * held but only remembered by its seq: it is in the log (live delivery follows the store), so the backfill reads it
+ * there, exactly as it reads a gap. A slow replay of a busy job thus holds at most one page and the cap.
  */
 import type { EventPosition } from '@jobstream/contracts';
-import { isRollbackJump, seqOf, type LoggedEvent } from './event-log.port.js';
+import {
+  DEFAULT_PAGE_BYTES,
+  eventSize,
+  isFullPage,
+  isRollbackJump,
+  seqOf,
+  type LoggedEvent,
+} from './event-log.port.js';
 
 export interface SequencerOptions {
   /** Position after which to emit; null ⇒ anchor at the first live event pushed. */
   start: EventPosition | null;
-  /** Reads at most `limit` events of the log after a position; a short page means the end for now. */
-  fetch: (after: EventPosition, limit: number) => Promise<LoggedEvent[]>;
+  /**
+   * Reads at most `limit` events of the log after a position, ending after the event that brings the page to
+   * `maxBytes` ({@link EventLog.read}); a short page (fewer events and fewer bytes) means the end for now.
+   */
+  fetch: (after: EventPosition, limit: number, maxBytes?: number) => Promise<LoggedEvent[]>;
   /** Events asked per read (default 1000). */
   pageSize?: number;
+  /** Bytes (event JSON) per read (default {@link DEFAULT_PAGE_BYTES}). */
+  pageBytes?: number;
+  /** Live events held back while reading, at most (default 10,000). */
+  maxPendingEvents?: number;
+  /** Bytes (event JSON) of live events held back while reading, at most (default {@link DEFAULT_PAGE_BYTES}). */
+  maxPendingBytes?: number;
   /** Receives every event once, in dense seq order. */
   emit: (e: LoggedEvent) => void;
   /** The log could not be read (the sequencer stops; the owner decides what to do). */
@@ -37,6 +58,9 @@ const MAX_EMPTY_FETCHES = 5;
 export class Sequencer {
   private last: EventPosition | null;
   private readonly pending = new Map<number, LoggedEvent>();
+  private pendingBytes = 0;
+  /** Highest seq of a live event not held because of the cap (0: none): the backfill reads up to it at least. */
+  private beyond = 0;
   private fetching = false;
   private stopped = false;
 
@@ -62,7 +86,7 @@ export class Sequencer {
       this.drainPending();
       return;
     }
-    this.pending.set(seq, e);
+    this.hold(seq, e);
     if (!this.fetching) void this.backfill();
   }
 
@@ -77,12 +101,39 @@ export class Sequencer {
    * is not the next (a stream session does, so an idle live client holds no sequencer).
    */
   idle(): boolean {
-    return !this.fetching && this.pending.size === 0 && !this.stopped;
+    return !this.fetching && this.pending.size === 0 && this.beyond === 0 && !this.stopped;
+  }
+
+  /** Live events held back now (for tests and metrics). */
+  held(): { events: number; bytes: number } {
+    return { events: this.pending.size, bytes: this.pendingBytes };
   }
 
   stop(): void {
     this.stopped = true;
     this.pending.clear();
+    this.pendingBytes = 0;
+  }
+
+  private hold(seq: number, e: LoggedEvent): void {
+    if (this.pending.has(seq)) return;
+    const size = eventSize(e);
+    if (
+      this.pending.size >= (this.opts.maxPendingEvents ?? 10_000) ||
+      this.pendingBytes + size > (this.opts.maxPendingBytes ?? DEFAULT_PAGE_BYTES)
+    ) {
+      if (seq > this.beyond) this.beyond = seq; // read from the log instead
+      return;
+    }
+    this.pending.set(seq, e);
+    this.pendingBytes += size;
+  }
+
+  private unhold(seq: number): void {
+    const e = this.pending.get(seq);
+    if (e === undefined) return;
+    this.pending.delete(seq);
+    this.pendingBytes -= eventSize(e);
   }
 
   private emitOne(e: LoggedEvent): void {
@@ -91,19 +142,22 @@ export class Sequencer {
   }
 
   private drainPending(): void {
-    if (this.pending.size === 0 || this.last === null) return;
+    if (this.last === null) return;
+    if (this.beyond <= this.last.seq) this.beyond = 0;
+    if (this.pending.size === 0) return;
     for (;;) {
       if (this.stopped) return;
       const next = this.pending.get(this.last.seq + 1);
       if (!next) break;
-      this.pending.delete(seqOf(next));
+      this.unhold(seqOf(next));
       this.emitOne(next);
     }
-    for (const seq of this.pending.keys()) if (seq <= this.last.seq) this.pending.delete(seq);
+    for (const seq of this.pending.keys()) if (seq <= this.last.seq) this.unhold(seq);
+    if (this.beyond <= this.last.seq) this.beyond = 0;
   }
 
   private maxPending(): number {
-    let max = 0;
+    let max = this.beyond;
     for (const seq of this.pending.keys()) if (seq > max) max = seq;
     return max;
   }
@@ -115,7 +169,8 @@ export class Sequencer {
     try {
       while (!this.stopped && this.last !== null) {
         const pageSize = this.opts.pageSize ?? 1000;
-        const page = await this.opts.fetch(this.last, pageSize);
+        const pageBytes = this.opts.pageBytes ?? DEFAULT_PAGE_BYTES;
+        const page = await this.opts.fetch(this.last, pageSize, pageBytes);
         if (this.stopped) return;
         let progressed = false;
         for (const e of page) {
@@ -127,18 +182,22 @@ export class Sequencer {
             this.opts.onLost?.(this.last, e);
             return;
           }
-          this.pending.delete(seq);
+          this.unhold(seq);
           this.emitOne(e);
           progressed = true;
           if (this.stopped) return;
         }
         this.drainPending();
-        if (page.length >= pageSize && progressed) {
+        if (progressed && isFullPage(page, pageSize, pageBytes)) {
           empty = 0;
           continue; // more pages
         }
         // End of the log for now. Live events beyond a gap that the log does not show yet: read again, a few times.
-        if (this.pending.size === 0 || this.maxPending() <= this.last.seq) break;
+        if ((this.pending.size === 0 && this.beyond === 0) || this.maxPending() <= this.last.seq) break;
+        if (progressed) {
+          empty = 0; // the log grew meanwhile: read on
+          continue;
+        }
         if (++empty > MAX_EMPTY_FETCHES) {
           // Live delivery is ahead of what the log lets us read: never emit past a gap; let the owner end and retry.
           throw new Error(
@@ -155,9 +214,9 @@ export class Sequencer {
     } finally {
       this.fetching = false;
     }
-    if (!this.stopped && this.pending.size > 0) {
+    if (!this.stopped && (this.pending.size > 0 || this.beyond > 0)) {
       this.drainPending();
-      if (this.pending.size > 0) void this.backfill();
+      if (this.pending.size > 0 || this.beyond > 0) void this.backfill();
     }
   }
 }

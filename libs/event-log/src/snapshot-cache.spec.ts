@@ -111,4 +111,21 @@ describe('SnapshotCache', () => {
     expect(cache.stats().bytes).toBeLessThanOrEqual(10_000);
     expect(cache.stats().jobs).toBe(2);
   });
+
+  it('reads the log in byte-bounded pages for a job of large events, and still reduces every event', async () => {
+    const big = 'z'.repeat(300_000);
+    const { log, all } = await logWith(Array.from({ length: 12 }, () => ({ type: 'token' as const, text: big })));
+    const pages: number[] = [];
+    const read = log.read.bind(log);
+    log.read = async (...args) => {
+      const page = await read(...args);
+      pages.push(page.length);
+      return page;
+    };
+    const cache = new SnapshotCache(log);
+    const placed = await cache.stateAt(JOB, { seq: 12, pos: 0 });
+    expect(placed.state.text.length).toBe(12 * big.length);
+    expect(placed.state).toEqual(reduceJobEvents(all));
+    expect(Math.max(...pages)).toBeLessThanOrEqual(4); // 1 MiB of 300 KB events, not all 12 at once
+  });
 });

@@ -16,7 +16,7 @@
  * stale, on any process. Entries are evicted least recently used when the cache passes `maxBytes`.
  */
 import { initialJobState, reduceJobEvent, type EventPosition, type JobState } from '@jobstream/contracts';
-import { jobIdOf, seqOf, type EventLog, type LoggedEvent } from './event-log.port.js';
+import { DEFAULT_PAGE_BYTES, jobIdOf, seqOf, type EventLog, type LoggedEvent } from './event-log.port.js';
 
 export interface SnapshotCacheOptions {
   /** Events between checkpoints (default 1024). */
@@ -216,7 +216,13 @@ export class SnapshotCache {
 
   /** The next events after `from`, at most `want`; checks they continue densely. */
   private async read(jobId: string, from: PositionedState, want: number): Promise<LoggedEvent[]> {
-    const page = await this.log.read(jobId, { seq: from.state.seq, pos: from.pos }, Math.min(this.pageSize, want));
+    // byte-bounded too: a page of huge events is reduced a megabyte at a time (the callers loop to their seq)
+    const page = await this.log.read(
+      jobId,
+      { seq: from.state.seq, pos: from.pos },
+      Math.min(this.pageSize, want),
+      DEFAULT_PAGE_BYTES,
+    );
     this.eventsRead += page.length;
     const first = page[0];
     if (!first) throw new SnapshotUnavailableError(`job ${jobId} has no events after seq ${from.state.seq}`);

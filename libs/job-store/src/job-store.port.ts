@@ -27,7 +27,11 @@
  *   work queue took it (an update writing `dispatched_at`). `listUndispatched` finds `queued` jobs whose dispatch
  *   was never confirmed (a create that failed half-way), oldest first, from an index kept atomically with the
  *   record. The watchdog re-dispatches them (idempotently), so no job is stranded in `queued`.
+ * - **Log bytes.** Bytes of events each tenant (and job) holds in the event log, for the log-bytes quota: added by
+ *   the writer as it appends, counted until the event log's retention (`logRetentionMs`) has passed since they were
+ *   written (give or take one bucket: see log-bytes.ts), and taken out when the job is deleted. Only that tenant's.
  */
+import type { LogBytes } from './log-bytes.js';
 import type { JobError, JobStatus, PendingInput, Usage } from '@jobstream/contracts';
 
 /**
@@ -74,7 +78,15 @@ export interface JobRecord {
   idempotency_key?: string;
   /** The latest `input_required` of the job and its answer (v1.1); absent or null before the first. */
   input_request?: InputRequestRecord | null;
+  /**
+   * The job's answered requests: `request_id` → SHA-256 (hex) of the accepted answer's canonical JSON, the newest
+   * {@link ANSWERED_INPUTS_KEPT}. A repeated answer to an earlier request is checked here, without reading the log.
+   */
+  answered_inputs?: Record<string, string>;
 }
+
+/** Answered requests remembered per job in {@link JobRecord.answered_inputs}. */
+export const ANSWERED_INPUTS_KEPT = 64;
 
 /** Fields a transition or update may write (never `status`, `id`, `tenant`, `created_at`). */
 export type JobPatch = Partial<
@@ -89,6 +101,7 @@ export type JobPatch = Partial<
     | 'heartbeat_at'
     | 'dispatched_at'
     | 'input_request'
+    | 'answered_inputs'
     | 'turn'
   >
 >;
@@ -157,14 +170,35 @@ export interface JobStore {
    * refuse active jobs first.
    */
   delete(id: string): Promise<boolean>;
+  /**
+   * Undoes a `create` whose outcome is unknown (it failed, but may have been applied, or may still be): a create
+   * of `job.id` that arrives later is refused (a tombstone kept `idempotencyTtlMs`), and a record that did land is
+   * removed — with its idempotency key, so a retry with that key creates the job anew — while it is still `queued`
+   * and undispatched. `'kept'` when it landed and was dispatched or moved on meanwhile (it is a live job then).
+   */
+  abandon(job: JobRecord): Promise<'absent' | 'removed' | 'kept'>;
+  /**
+   * Adds `bytes` the job wrote to the log now; answers the tenant's and the job's counts after it. Atomic: any number
+   * of writers in any number of processes may add for one tenant at once.
+   */
+  addLogBytes(tenant: string, jobId: string, bytes: number): Promise<LogBytesCount>;
+  /** The tenant's bytes in the log now (and the job's, when asked). */
+  logBytes(tenant: string, jobId?: string): Promise<LogBytesCount>;
   /** Checks the backing service answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
+export interface LogBytesCount extends LogBytes {
+  /** Seconds until the tenant's oldest counted bytes stop counting (a `Retry-After` for a tenant over its quota). */
+  retryAfterS: number;
+}
+
 export interface JobStoreOptions {
   /** How long a finished job is kept (ms). */
   retentionMs: number;
+  /** How long the event log keeps an event (ms): how long its bytes count against its tenant. Default `retentionMs`. */
+  logRetentionMs?: number;
   /** How long an idempotency key is remembered (ms). */
   idempotencyTtlMs: number;
 }

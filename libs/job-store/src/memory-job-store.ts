@@ -2,16 +2,19 @@
 import { isTerminalStatus, type JobStatus } from '@jobstream/contracts';
 import {
   IdempotencyConflictError,
+  JobStoreUnavailableError,
   type IdempotencyInput,
   type JobPatch,
   type JobRecord,
   type JobStore,
   type JobStoreOptions,
   type ListPage,
+  type LogBytesCount,
   type ListQuery,
   type TransitionOptions,
   type TransitionResult,
 } from './job-store.port.js';
+import { MemoryLogBytes } from './log-bytes.js';
 import {
   applyPatch,
   applyTransition,
@@ -55,20 +58,32 @@ export class MemoryJobStore implements JobStore {
   private readonly active = new Set<string>();
   /** Ids of queued jobs whose dispatch is unconfirmed, for `listUndispatched`. */
   private readonly undispatched = new Set<string>();
+  /** Ids whose create was abandoned (see `abandon`), until when. */
+  private readonly abandoned = new Map<string, number>();
   /** Ids of jobs waiting for input, for `listInputExpired`. */
   private readonly waiting = new Set<string>();
   private readonly timer: NodeJS.Timeout;
+  private readonly logBytesKeeper: MemoryLogBytes;
 
   constructor(
     private readonly opts: JobStoreOptions,
     private readonly now: () => number = Date.now,
   ) {
-    this.timer = setInterval(() => this.sweep(), Math.min(60_000, Math.max(50, opts.retentionMs)));
+    this.logBytesKeeper = new MemoryLogBytes(opts.logRetentionMs ?? opts.retentionMs);
+    this.timer = setInterval(
+      () => {
+        this.sweep();
+        this.logBytesKeeper.prune(this.now());
+      },
+      Math.min(60_000, Math.max(50, opts.retentionMs)),
+    );
     this.timer.unref();
   }
 
   async create(job: JobRecord, idempotency?: IdempotencyInput): Promise<{ job: JobRecord; created: boolean }> {
     this.sweep();
+    if ((this.abandoned.get(job.id) ?? 0) > this.now())
+      throw new JobStoreUnavailableError(`the create of ${job.id} was abandoned`);
     if (idempotency) {
       const k = `${job.tenant}\u0000${idempotency.key}`;
       const seen = this.idem.get(k);
@@ -172,10 +187,20 @@ export class MemoryJobStore implements JobStore {
     return out.slice(0, Math.max(1, Math.floor(limit))).map(clone);
   }
 
+  async abandon(job: JobRecord): Promise<'absent' | 'removed' | 'kept'> {
+    this.abandoned.set(job.id, this.now() + this.opts.idempotencyTtlMs);
+    const j = this.jobs.get(job.id);
+    if (!j) return 'absent';
+    if (j.status !== 'queued' || j.dispatched_at !== null) return 'kept';
+    await this.delete(job.id);
+    return 'removed';
+  }
+
   async delete(id: string): Promise<boolean> {
     const j = this.jobs.get(id);
     if (!j) return false;
     this.jobs.delete(id);
+    this.logBytesKeeper.release(id);
     this.active.delete(id);
     this.waiting.delete(id);
     this.undispatched.delete(id);
@@ -190,6 +215,14 @@ export class MemoryJobStore implements JobStore {
       if (this.idem.get(k)?.jobId === id) this.idem.delete(k);
     }
     return true;
+  }
+
+  async addLogBytes(tenant: string, jobId: string, bytes: number): Promise<LogBytesCount> {
+    return this.logBytesKeeper.add(tenant, jobId, bytes, this.now());
+  }
+
+  async logBytes(tenant: string, jobId?: string): Promise<LogBytesCount> {
+    return this.logBytesKeeper.get(tenant, jobId, this.now());
   }
 
   async listInputExpired(now: Date, limit: number): Promise<JobRecord[]> {
@@ -225,6 +258,10 @@ export class MemoryJobStore implements JobStore {
     for (const [k, e] of this.idem) {
       if (e.expiresAt > now) break;
       this.idem.delete(k);
+    }
+    for (const [id, until] of this.abandoned) {
+      if (until > now) break;
+      this.abandoned.delete(id);
     }
     while (this.finishedHead < this.finished.length) {
       const f = this.finished[this.finishedHead]!;

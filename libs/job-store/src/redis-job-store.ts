@@ -43,9 +43,11 @@ import {
   type JobStoreOptions,
   type ListPage,
   type ListQuery,
+  type LogBytesCount,
   type TransitionOptions,
   type TransitionResult,
 } from './job-store.port.js';
+import { RedisLogBytes } from './redis-log-bytes.js';
 import {
   applyPatch,
   applyTransition,
@@ -77,20 +79,21 @@ export interface RedisJobStoreOptions extends JobStoreOptions {
 }
 
 /**
- * create: KEYS job, list:all, list:<status>, active, waiting, undispatched, [idem];
+ * create: KEYS job, list:all, list:<status>, active, waiting, undispatched, abandoned, [idem];
  * ARGV id, json, status, fingerprint, idemTtlMs, jobKeyPrefix, active score ('' = not active), waiting score ('' = not waiting),
  * undispatched score ('' = dispatched).
  */
 const CREATE = `
-if #KEYS == 7 then
-  local seen = redis.call('GET', KEYS[7])
+if redis.call('EXISTS', KEYS[7]) == 1 then return {'abandoned'} end
+if #KEYS == 8 then
+  local seen = redis.call('GET', KEYS[8])
   if seen then
     local s = cjson.decode(seen)
     if s.fingerprint ~= ARGV[4] then return {'conflict'} end
     local d = redis.call('HGET', ARGV[6] .. s.jobId, 'd')
     if d then return {'existing', d} end
   end
-  redis.call('SET', KEYS[7], cjson.encode({ jobId = ARGV[1], fingerprint = ARGV[4] }), 'PX', ARGV[5])
+  redis.call('SET', KEYS[8], cjson.encode({ jobId = ARGV[1], fingerprint = ARGV[4] }), 'PX', ARGV[5])
 end
 redis.call('HSET', KEYS[1], 'v', 1, 'd', ARGV[2])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
@@ -163,6 +166,26 @@ for i = 5, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
 return 1
 `;
 
+/**
+ * abandon: KEYS job, abandoned, undispatched, idem ('' = none), list keys…; ARGV id, ttlMs. The tombstone first (a
+ * create still on its way is refused), then a landed record that was never dispatched goes, as `delete` does.
+ */
+const ABANDON = `
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+local d = redis.call('HGET', KEYS[1], 'd')
+if not d then return 'absent' end
+local j = cjson.decode(d)
+if j.status ~= 'queued' or j.dispatched_at ~= cjson.null then return 'kept' end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+if KEYS[4] ~= '' then
+  local seen = redis.call('GET', KEYS[4])
+  if seen and cjson.decode(seen).jobId == ARGV[1] then redis.call('DEL', KEYS[4]) end
+end
+for i = 5, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+return 'removed'
+`;
+
 const ALL_STATUSES: readonly JobStatus[] = [
   'queued',
   'running',
@@ -173,7 +196,13 @@ const ALL_STATUSES: readonly JobStatus[] = [
 ];
 const MAX_CAS_ATTEMPTS = 100;
 
-const SCRIPTS = { create: script(CREATE), cas: script(CAS), sweep: script(SWEEP), delete: script(DELETE) };
+const SCRIPTS = {
+  create: script(CREATE),
+  cas: script(CAS),
+  sweep: script(SWEEP),
+  delete: script(DELETE),
+  abandon: script(ABANDON),
+};
 
 /** The `active` index score of a record: its last sign of life, or '' when the job is not running. */
 function activeScore(job: JobRecord): string {
@@ -200,6 +229,7 @@ const UNAVAILABLE_REPLY = /^(READONLY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NO
 export class RedisJobStore implements JobStore {
   private readonly prefix: string;
   private readonly timer: NodeJS.Timeout;
+  private readonly logBytesKeeper: RedisLogBytes;
   private closed = false;
 
   private constructor(
@@ -208,6 +238,7 @@ export class RedisJobStore implements JobStore {
     private readonly opts: RedisJobStoreOptions,
   ) {
     this.prefix = opts.prefix ?? 'jobstream:';
+    this.logBytesKeeper = new RedisLogBytes(redis, this.prefix, opts.logRetentionMs ?? opts.retentionMs);
     const every = opts.sweepIntervalMs ?? Math.min(60_000, Math.max(100, opts.retentionMs));
     this.timer = setInterval(() => void this.sweep().catch(() => {}), every);
     this.timer.unref();
@@ -271,6 +302,7 @@ export class RedisJobStore implements JobStore {
       this.key('active'),
       this.key('waiting'),
       this.key('undispatched'),
+      this.key(`abandoned:${job.id}`),
     ];
     if (idempotency) keys.push(this.idemKey(job.tenant, idempotency.key));
     const res = (await this.call(() =>
@@ -286,6 +318,7 @@ export class RedisJobStore implements JobStore {
         undispatchedScore(job),
       ]),
     )) as [string, string?];
+    if (res[0] === 'abandoned') throw new JobStoreUnavailableError(`the create of ${job.id} was abandoned`);
     if (res[0] === 'conflict') throw new IdempotencyConflictError(idempotency!.key);
     if (res[0] === 'existing') return { job: JSON.parse(res[1]!) as JobRecord, created: false };
     return { job: structuredClone(job), created: true };
@@ -374,6 +407,8 @@ export class RedisJobStore implements JobStore {
     if (!job) return false;
     const lists = ['all' as const, ...ALL_STATUSES].map((st) => this.listKey(st, job.tenant));
     const idem = job.idempotency_key !== undefined ? this.idemKey(job.tenant, job.idempotency_key) : '';
+    // the job's bytes leave its tenant's log-bytes count first (idempotent: a retried delete finds them gone)
+    await this.call(() => this.logBytesKeeper.release(id));
     const n = await this.call(() =>
       this.eval(
         SCRIPTS.delete,
@@ -382,6 +417,22 @@ export class RedisJobStore implements JobStore {
       ),
     );
     return n === 1;
+  }
+
+  async abandon(job: JobRecord): Promise<'absent' | 'removed' | 'kept'> {
+    const idem = job.idempotency_key !== undefined ? this.idemKey(job.tenant, job.idempotency_key) : '';
+    const keys = [this.jobKey(job.id), this.key(`abandoned:${job.id}`), this.key('undispatched'), idem];
+    keys.push(...['all' as const, ...ALL_STATUSES].map((st) => this.listKey(st, job.tenant)));
+    return (await this.call(() => this.eval(SCRIPTS.abandon, keys, [job.id, String(this.opts.idempotencyTtlMs)]))) as
+      'absent' | 'removed' | 'kept';
+  }
+
+  async addLogBytes(tenant: string, jobId: string, bytes: number): Promise<LogBytesCount> {
+    return this.call(() => this.logBytesKeeper.add(tenant, jobId, bytes, Date.now()));
+  }
+
+  async logBytes(tenant: string, jobId?: string): Promise<LogBytesCount> {
+    return this.call(() => this.logBytesKeeper.get(tenant, jobId, Date.now()));
   }
 
   async listInputExpired(now: Date, limit: number): Promise<JobRecord[]> {

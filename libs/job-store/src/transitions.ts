@@ -68,7 +68,14 @@ export function lastSignOfLife(job: JobRecord): number {
   return Date.parse(job.heartbeat_at ?? job.updated_at);
 }
 
-/** A queued job whose dispatch to the work queue was never confirmed (the watchdog re-dispatches it). */
+/**
+ * A queued job whose dispatch to the work queue was never confirmed (the watchdog re-dispatches it). A thread's
+ * turn is not one until an answer queues it again: its thread hands it to the queue once the turns before it ended
+ * (and the thread sweep repairs a hand-over that was lost), so the sweep never starts it early.
+ */
 export function needsDispatch(job: JobRecord): boolean {
-  return job.status === 'queued' && job.dispatched_at === null;
+  if (job.status !== 'queued' || job.dispatched_at !== null) return false;
+  if (!job.thread_id) return true;
+  const req = job.input_request;
+  return !!req && req.answer != null && req.attempt === job.attempt;
 }

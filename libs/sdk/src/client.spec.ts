@@ -57,6 +57,87 @@ describe('createClient', () => {
     expect(seen).toEqual(['idem-1', 'idem-1']);
   });
 
+  it('keys every create (a new key when none is given) and retries with that same key after a 503 or a lost answer', async () => {
+    const seen: { path: string; key: string | undefined; body: string }[] = [];
+    const http = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        seen.push({ path: req.url!, key: req.headers['idempotency-key'] as string | undefined, body });
+        const n = seen.filter((r) => r.path === req.url && r.key === req.headers['idempotency-key']).length;
+        // each create: first try 503, second try the connection is cut (the answer is lost), third try 201
+        if (n === 1) {
+          res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '0' });
+          return res.end(JSON.stringify({ error: { code: 'service_unavailable', message: 'later' } }));
+        }
+        if (n === 2) return req.socket.destroy();
+        res.writeHead(201, { 'Content-Type': 'application/json' }).end(JSON.stringify({ id: 'job_1', items: [] }));
+      });
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const client = createClient({ baseUrl: `http://127.0.0.1:${(http.address() as AddressInfo).port}` });
+    try {
+      await client.jobs.create({ agent: 'echo', input: {} });
+      await client.jobs.create({ agent: 'echo', input: {} }, { idempotencyKey: 'mine-1' });
+      await client.jobs.rerun('job_0');
+      await client.threads.send('thr_0', { message: 'hi' });
+      await client.jobs.batch([
+        { agent: 'echo', input: {} },
+        { agent: 'echo', input: {}, idempotency_key: 'item-2' },
+      ]);
+    } finally {
+      http.close();
+    }
+    const keysOf = (path: string) => seen.filter((r) => r.path === path).map((r) => r.key);
+    const jobs = keysOf('/v1/jobs');
+    expect(jobs).toHaveLength(6);
+    expect(new Set(jobs.slice(0, 3)).size).toBe(1); // one generated key, reused by both retries
+    expect(jobs[0]).toMatch(/^[0-9a-f-]{32,36}$/);
+    expect(jobs.slice(3)).toEqual(['mine-1', 'mine-1', 'mine-1']);
+    for (const path of ['/v1/jobs/job_0/rerun', '/v1/threads/thr_0/jobs']) {
+      const keys = keysOf(path);
+      expect(keys).toHaveLength(3);
+      expect(keys[0]).toEqual(expect.any(String));
+      expect(new Set(keys).size).toBe(1);
+    }
+    // a batch: each item keyed, the same keys on every try
+    const batches = seen.filter((r) => r.path === '/v1/jobs/batch').map((r) => JSON.parse(r.body).jobs);
+    expect(batches).toHaveLength(3);
+    expect(batches[0][0].idempotency_key).toEqual(expect.any(String));
+    expect(batches[0][1].idempotency_key).toBe('item-2');
+    expect(batches[1]).toEqual(batches[0]);
+    expect(batches[2]).toEqual(batches[0]);
+  });
+
+  it('gives up a create after createRetries, and never retries a final 4xx', async () => {
+    let calls = 0;
+    const http = createServer((_req, res) => {
+      calls++;
+      const status = calls <= 2 ? 503 : 400;
+      res
+        .writeHead(status, { 'Content-Type': 'application/json', 'Retry-After': '0' })
+        .end(
+          JSON.stringify({ error: { code: status === 400 ? 'invalid_request' : 'service_unavailable', message: 'x' } }),
+        );
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const baseUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    try {
+      await expect(
+        createClient({ baseUrl, createRetries: 1 }).jobs.create({ agent: 'echo', input: {} }),
+      ).rejects.toMatchObject({
+        status: 503,
+      });
+      expect(calls).toBe(2);
+      await expect(createClient({ baseUrl }).jobs.create({ agent: 'echo', input: {} })).rejects.toMatchObject({
+        status: 400,
+      });
+      expect(calls).toBe(3);
+    } finally {
+      http.close();
+    }
+  });
+
   it('turns error bodies into JobstreamError with status, code, message and Retry-After', async () => {
     const answers: [number, string, Record<string, string>][] = [
       [404, JSON.stringify({ error: { code: 'not_found', message: 'no such job' } }), {}],

@@ -16,15 +16,25 @@ import {
 } from './stream.js';
 import { Transport, type ConnectionOptions, type HasTransport } from './transport.js';
 import { createWebhooksApi, type WebhooksApi } from './webhooks.js';
+import { DEFAULT_CREATE_RETRIES, newIdempotencyKey, withCreateRetries } from './create-retry.js';
 
-export type ClientOptions = ConnectionOptions;
+export interface ClientOptions extends ConnectionOptions {
+  /**
+   * Retries of a create (job, rerun, thread turn, batch) after a lost answer or a 408/429/5xx, always with the same
+   * Idempotency-Key (made up when the caller gives none), so a retry never runs a job twice. Default 3; 0 = none.
+   */
+  createRetries?: number;
+}
 
 export interface RequestOptions {
   signal?: AbortSignal;
 }
 
 export interface CreateJobOptions extends RequestOptions {
-  /** Same key + same body ⇒ the same job again (`replayed: true`); same key + another body ⇒ 409. */
+  /**
+   * Same key + same body ⇒ the same job again (`replayed: true`); same key + another body ⇒ 409. Default: a random
+   * key per call, reused by the SDK's own retries.
+   */
   idempotencyKey?: string;
 }
 
@@ -184,15 +194,22 @@ export function createClient(options: ClientOptions): JobstreamClient {
     return encodeURIComponent(jobId);
   };
   const withSignal = (o?: RequestOptions) => (o?.signal ? { signal: o.signal } : {});
+  /** A create: keyed (the caller's key or a new one) and retried with that key (create-retry.ts). */
+  const create = <T>(path: string, body: unknown, o?: RequestOptions & { idempotencyKey?: string }) => {
+    const headers = { 'Idempotency-Key': o?.idempotencyKey || newIdempotencyKey() };
+    return withCreateRetries(
+      () => t.json<T>('POST', path, { body, headers, ...withSignal(o) }),
+      options.createRetries ?? DEFAULT_CREATE_RETRIES,
+      o?.signal,
+    );
+  };
 
   const jobs: JobsApi = {
     async create(body, o) {
       return (await jobs.createWithInfo(body, o)).job;
     },
     async createWithInfo(body, o) {
-      const headers: Record<string, string> = {};
-      if (o?.idempotencyKey) headers['Idempotency-Key'] = o.idempotencyKey;
-      const r = await t.json<Job>('POST', '/v1/jobs', { body, headers, ...withSignal(o) });
+      const r = await create<Job>('/v1/jobs', body, o);
       return { job: r.body, replayed: r.status === 200 };
     },
     async get(jobId, o) {
@@ -237,18 +254,13 @@ export function createClient(options: ClientOptions): JobstreamClient {
     stream: ((jobId: string, o?: StreamOptions) =>
       createStreamWith(t, jobId, o as SnapshotStreamOptions)) as JobsApi['stream'],
     async rerun(jobId, o) {
-      const headers: Record<string, string> = {};
-      if (o?.idempotencyKey) headers['Idempotency-Key'] = o.idempotencyKey;
       const body = o?.ifBusy ? { if_busy: o.ifBusy } : {};
-      return (await t.json<Job>('POST', `/v1/jobs/${id(jobId)}/rerun`, { body, headers, ...withSignal(o) })).body;
+      return (await create<Job>(`/v1/jobs/${id(jobId)}/rerun`, body, o)).body;
     },
     async batch(items, o) {
-      return (
-        await t.json<{ items: BatchResultItem[] }>('POST', '/v1/jobs/batch', {
-          body: { jobs: items },
-          ...withSignal(o),
-        })
-      ).body;
+      // every item keyed, so that a retried batch creates each job once
+      const jobs = items.map((it) => (it.idempotency_key ? it : { ...it, idempotency_key: newIdempotencyKey() }));
+      return (await create<{ items: BatchResultItem[] }>('/v1/jobs/batch', { jobs }, o)).body;
     },
     async delete(jobId, o) {
       await t.json<void>('DELETE', `/v1/jobs/${id(jobId)}`, withSignal(o));
@@ -284,14 +296,12 @@ export function createClient(options: ClientOptions): JobstreamClient {
       ).body;
     },
     async send(threadId, input, o) {
-      const headers: Record<string, string> = {};
-      if (o?.idempotencyKey) headers['Idempotency-Key'] = o.idempotencyKey;
       const body = {
         input,
         ...(o?.metadata ? { metadata: o.metadata } : {}),
         ...(o?.ifBusy ? { if_busy: o.ifBusy } : {}),
       };
-      return (await t.json<Job>('POST', `/v1/threads/${tid(threadId)}/jobs`, { body, headers, ...withSignal(o) })).body;
+      return (await create<Job>(`/v1/threads/${tid(threadId)}/jobs`, body, o)).body;
     },
     async turns(threadId, p) {
       return (

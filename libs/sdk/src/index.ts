@@ -50,6 +50,8 @@ export type {
   TokenCallbacks,
   TokenStreamHandle,
 } from './subscribe.js';
+export { agUiFetch, readAgUiEvents, AG_UI_STREAM_HEADER } from './ag-ui.js';
+export type { AgUiEvent, AgUiFetchOptions, ReadAgUiOptions } from './ag-ui.js';
 export { streamJobUntilComplete, waitFor } from './complete.js';
 export type { CompletedJob, UntilCompleteOptions, WaitForOptions } from './complete.js';
 export { TokenAssembler } from './assembler.js';

@@ -26,6 +26,8 @@ export class MemoryThreadStore implements ThreadStore {
   private readonly threads = new Map<string, Held>();
   /** tenant → thread ids, sorted (ids are time-sortable). */
   private readonly byTenant = new Map<string, string[]>();
+  /** tenant + NUL + external id → thread id. */
+  private readonly byExternal = new Map<string, string>();
 
   constructor(
     private readonly opts: ThreadStoreOptions,
@@ -38,6 +40,22 @@ export class MemoryThreadStore implements ThreadStore {
     ids.push(thread.id);
     ids.sort();
     this.byTenant.set(thread.tenant, ids);
+  }
+
+  async ensureExternal(
+    thread: ThreadRecord & { external_id: string },
+  ): Promise<{ thread: ThreadRecord; created: boolean }> {
+    const name = `${thread.tenant}\0${thread.external_id}`;
+    const held = this.byExternal.get(name);
+    if (held !== undefined) return { thread: clone(this.threads.get(held)!.thread), created: false };
+    this.byExternal.set(name, thread.id); // before any await: concurrent first uses see the name
+    await this.create(thread);
+    return { thread: clone(thread), created: true };
+  }
+
+  async getExternal(tenant: string, externalId: string): Promise<ThreadRecord | null> {
+    const id = this.byExternal.get(`${tenant}\0${externalId}`);
+    return id === undefined ? null : this.get(id);
   }
 
   async get(id: string): Promise<ThreadRecord | null> {
@@ -137,6 +155,7 @@ export class MemoryThreadStore implements ThreadStore {
     if (!h) return { kind: 'not_found' };
     if (h.thread.active_job_id !== null) return { kind: 'busy', active_job_id: h.thread.active_job_id };
     this.threads.delete(id);
+    if (h.thread.external_id !== null) this.byExternal.delete(`${h.thread.tenant}\0${h.thread.external_id}`);
     const ids = this.byTenant.get(h.thread.tenant);
     if (ids) {
       const at = ids.indexOf(id);

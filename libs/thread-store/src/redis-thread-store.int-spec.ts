@@ -40,4 +40,16 @@ describe('RedisThreadStore keys', () => {
     raw.disconnect();
     await store.close();
   });
+
+  it('frees the external name of a deleted thread', async () => {
+    const store = await RedisThreadStore.create({ url: redis.url, prefix: 'ext:', idempotencyTtlMs: 60_000 });
+    const raw = new Redis(redis.url);
+    const t = newThreadRecord({ id: newThreadId(), tenant: 'et', agent: 'echo', metadata: null, external_id: 'x' });
+    await store.ensureExternal(t as typeof t & { external_id: string });
+    expect(await raw.hgetall('ext:threads-ext:et')).toEqual({ x: t.id });
+    expect(await store.delete(t.id)).toEqual({ kind: 'deleted', job_ids: [] });
+    expect(await raw.keys('ext:*')).toEqual([]);
+    raw.disconnect();
+    await store.close();
+  });
 });

@@ -12,10 +12,12 @@
  * - `threads:<tenant>`: a sorted set of the tenant's thread ids, score 0 (lex order = creation order).
  * - `threads:busy`: a sorted set of busy threads (an active turn, or dropped turns not ended yet), score = the ms of
  *   their last state change (for the sweep).
- * Deleting a thread removes all four of its own keys and its members of the two sets.
+ * - `threads-ext:<tenant>`: a hash external id → thread id (names from outside systems, e.g. AG-UI thread ids).
+ * Deleting a thread removes all four of its own keys, its members of the two sets and its external name.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { evalScript, redisCall, script, type Script } from '@jobstream/job-store/redis-scripts';
+import { evalScript, redisCall, type Script } from '@jobstream/job-store/redis-scripts';
+import { SCRIPTS } from './redis-thread-store.scripts.js';
 import {
   ThreadStoreUnavailableError,
   decodeThreadCursor,
@@ -40,136 +42,6 @@ export interface RedisThreadStoreOptions extends ThreadStoreOptions {
   commandTimeoutMs?: number;
 }
 
-const COMMON = `
-local function load(key)
-  local s = redis.call('HGET', key, 's')
-  if not s then return nil end
-  local st = cjson.decode(s)
-  if type(st.pending) ~= 'table' then st.pending = {} end
-  if type(st.canc) ~= 'table' then st.canc = {} end
-  return st
-end
-local function remove(list, x)
-  for i, j in ipairs(list) do
-    if j == x then
-      table.remove(list, i)
-      return true
-    end
-  end
-  return false
-end
-local function save(key, busy, id, st, nowMs)
-  local enc = cjson.encode(st)
-  enc = string.gsub(enc, '"pending":{}', '"pending":[]')
-  enc = string.gsub(enc, '"canc":{}', '"canc":[]')
-  redis.call('HSET', key, 's', enc)
-  if st.active ~= '' or #st.canc > 0 then redis.call('ZADD', busy, nowMs, id) else redis.call('ZREM', busy, id) end
-  return enc
-end
-`;
-
-/** KEYS thread, jobs, idem, busy; ARGV jobId, policy, idemKey, fingerprint, nowMs, nowIso, ttlMs, threadId. */
-const BEGIN = `${COMMON}
-local st = load(KEYS[1])
-if not st then return cjson.encode({kind='not_found'}) end
-local now = tonumber(ARGV[5])
-if ARGV[3] ~= '' then
-  local seen = redis.call('HGET', KEYS[3], ARGV[3])
-  if seen then
-    local s = cjson.decode(seen)
-    if tonumber(s.e) > now then
-      if s.f ~= ARGV[4] then return cjson.encode({kind='conflict'}) end
-      return cjson.encode({kind='existing', job_id=s.j})
-    end
-  end
-end
-if st.active ~= '' and ARGV[2] == 'reject' then return cjson.encode({kind='busy', active_job_id=st.active}) end
-if ARGV[3] ~= '' then
-  redis.call('HSET', KEYS[3], ARGV[3], cjson.encode({j=ARGV[1], f=ARGV[4], e=now + tonumber(ARGV[7])}))
-end
-st.turns = st.turns + 1
-st.last = ARGV[1]
-st.updated_at = ARGV[6]
-redis.call('RPUSH', KEYS[2], ARGV[1])
-local kind = 'started'
-local interrupt = {}
-if st.active == '' then
-  st.active = ARGV[1]
-  st.started = false
-else
-  kind = 'queued'
-  if ARGV[2] == 'interrupt' then
-    table.insert(interrupt, st.active)
-    for _, j in ipairs(st.pending) do
-      table.insert(interrupt, j)
-      table.insert(st.canc, j)
-    end
-    st.pending = { ARGV[1] }
-    st.intr = st.active
-  else
-    table.insert(st.pending, ARGV[1])
-  end
-end
-local enc = save(KEYS[1], KEYS[4], ARGV[8], st, now)
-return cjson.encode({kind=kind, turn=st.turns, state=enc, interrupt=interrupt})
-`;
-
-/** KEYS thread, busy; ARGV jobId, nowMs, nowIso, threadId. */
-const SETTLE = `${COMMON}
-local st = load(KEYS[1])
-if not st then return '' end
-local dropped = remove(st.canc, ARGV[1])
-if st.active == ARGV[1] then
-  local nxt = table.remove(st.pending, 1)
-  st.active = nxt or ''
-  st.started = false
-  st.intr = ''
-  st.updated_at = ARGV[3]
-  save(KEYS[1], KEYS[2], ARGV[4], st, tonumber(ARGV[2]))
-  return st.active
-end
-if remove(st.pending, ARGV[1]) or dropped then
-  st.updated_at = ARGV[3]
-  save(KEYS[1], KEYS[2], ARGV[4], st, tonumber(ARGV[2]))
-end
-return ''
-`;
-
-/** KEYS thread; ARGV jobId. */
-const MARK_STARTED = `
-local s = redis.call('HGET', KEYS[1], 's')
-if not s then return 0 end
-local st = cjson.decode(s)
-if st.active ~= ARGV[1] then return 0 end
-st.started = true
-local enc = cjson.encode(st)
-enc = string.gsub(enc, '"pending":{}', '"pending":[]')
-enc = string.gsub(enc, '"canc":{}', '"canc":[]')
-redis.call('HSET', KEYS[1], 's', enc)
-return 1
-`;
-
-/** KEYS thread, jobs, idem, busy, tenant set; ARGV threadId. */
-const DELETE = `
-local s = redis.call('HGET', KEYS[1], 's')
-if not s then return {'not_found'} end
-local st = cjson.decode(s)
-if st.active ~= '' then return {'busy', st.active} end
-local jobs = redis.call('LRANGE', KEYS[2], 0, -1)
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-redis.call('ZREM', KEYS[4], ARGV[1])
-redis.call('ZREM', KEYS[5], ARGV[1])
-table.insert(jobs, 1, 'deleted')
-return jobs
-`;
-
-const SCRIPTS = {
-  begin: script(BEGIN),
-  settle: script(SETTLE),
-  markStarted: script(MARK_STARTED),
-  delete: script(DELETE),
-};
-
 interface State {
   turns: number;
   active: string;
@@ -180,13 +52,14 @@ interface State {
   canc?: string[] | Record<string, never>;
   updated_at: string;
 }
-type Fixed = Pick<ThreadRecord, 'id' | 'tenant' | 'agent' | 'metadata' | 'created_at'>;
+type Fixed = Pick<ThreadRecord, 'id' | 'tenant' | 'agent' | 'metadata' | 'created_at'> & { external_id?: string };
 
 function toRecord(m: string, s: string): ThreadRecord {
   const fixed = JSON.parse(m) as Fixed;
   const st = JSON.parse(s) as State;
   return {
     ...fixed,
+    external_id: fixed.external_id ?? null,
     updated_at: st.updated_at,
     turns: st.turns,
     active_job_id: st.active === '' ? null : st.active,
@@ -196,6 +69,23 @@ function toRecord(m: string, s: string): ThreadRecord {
     interrupting: st.intr ? st.intr : null,
     cancelling: Array.isArray(st.canc) ? st.canc : [],
   };
+}
+
+/** The hash fields `m` (fixed part) and `s` (state) of a thread. */
+function encode(t: ThreadRecord): [string, string] {
+  const fixed: Fixed = { id: t.id, tenant: t.tenant, agent: t.agent, metadata: t.metadata, created_at: t.created_at };
+  if (t.external_id !== null) fixed.external_id = t.external_id;
+  const state: State = {
+    turns: t.turns,
+    active: t.active_job_id ?? '',
+    started: t.active_started,
+    last: t.last_job_id ?? '',
+    pending: t.pending,
+    intr: t.interrupting ?? '',
+    canc: t.cancelling,
+    updated_at: t.updated_at,
+  };
+  return [JSON.stringify(fixed), JSON.stringify(state)];
 }
 
 export class RedisThreadStore implements ThreadStore {
@@ -243,24 +133,29 @@ export class RedisThreadStore implements ThreadStore {
   }
 
   async create(t: ThreadRecord): Promise<void> {
-    const fixed: Fixed = { id: t.id, tenant: t.tenant, agent: t.agent, metadata: t.metadata, created_at: t.created_at };
-    const state: State = {
-      turns: t.turns,
-      active: t.active_job_id ?? '',
-      started: t.active_started,
-      last: t.last_job_id ?? '',
-      pending: t.pending,
-      intr: t.interrupting ?? '',
-      canc: t.cancelling,
-      updated_at: t.updated_at,
-    };
+    const [m, st] = encode(t);
     await this.call(() =>
       this.redis
         .multi()
-        .hset(this.threadKey(t.id), 'm', JSON.stringify(fixed), 's', JSON.stringify(state))
+        .hset(this.threadKey(t.id), 'm', m, 's', st)
         .zadd(this.key(`threads:${t.tenant}`), 0, t.id)
         .exec(),
     );
+  }
+
+  async ensureExternal(t: ThreadRecord & { external_id: string }): Promise<{ thread: ThreadRecord; created: boolean }> {
+    const [m, st] = encode(t);
+    const keys = [this.key(`threads-ext:${t.tenant}`), this.threadKey(t.id), this.key(`threads:${t.tenant}`)];
+    const id = (await this.call(() => this.eval(SCRIPTS.ensure, keys, [t.external_id, t.id, m, st]))) as string;
+    if (id === t.id) return { thread: t, created: true };
+    const held = await this.get(id);
+    // deleted a moment ago (its name goes with it): name this one instead
+    return held ? { thread: held, created: false } : this.ensureExternal(t);
+  }
+
+  async getExternal(tenant: string, externalId: string): Promise<ThreadRecord | null> {
+    const id = await this.call(() => this.redis.hget(this.key(`threads-ext:${tenant}`), externalId));
+    return id === null ? null : this.get(id);
   }
 
   async get(id: string): Promise<ThreadRecord | null> {
@@ -356,8 +251,15 @@ export class RedisThreadStore implements ThreadStore {
     const r = (await this.call(() =>
       this.eval(
         SCRIPTS.delete,
-        [k, `${k}:jobs`, `${k}:idem`, this.key('threads:busy'), this.key(`threads:${t.tenant}`)],
-        [id],
+        [
+          k,
+          `${k}:jobs`,
+          `${k}:idem`,
+          this.key('threads:busy'),
+          this.key(`threads:${t.tenant}`),
+          this.key(`threads-ext:${t.tenant}`),
+        ],
+        [id, t.external_id ?? ''],
       ),
     )) as string[];
     if (r[0] === 'not_found') return { kind: 'not_found' };

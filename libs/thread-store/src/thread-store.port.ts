@@ -22,6 +22,9 @@
  * - **markStarted** records that the active job was handed to the queue (so the sweep does not hand it twice).
  * - **delete** removes a thread with every trace of it, only while no turn is active or waiting (else `busy`).
  * - **Listing**: a tenant's threads newest first; a thread's turns in order; exact cursor pagination.
+ * - **ensureExternal** names threads by an outside id (an AG-UI `threadId`), unique per tenant: one atomic step
+ *   returns the tenant's thread of that name or creates the one given, so concurrent first uses make one thread;
+ *   `delete` frees the name.
  * - **listBusy** finds busy threads (an active turn, or `cancelling` not empty) whose state last changed before a moment (for the sweep that repairs a thread
  *   whose advancing process died).
  */
@@ -32,6 +35,8 @@ export interface ThreadRecord {
   tenant: string;
   agent: string;
   metadata: Record<string, unknown> | null;
+  /** The thread's name in an outside system (unique per tenant), or null. */
+  external_id: string | null;
   created_at: string;
   updated_at: string;
   /** The number of the newest turn (0 before the first). */
@@ -87,6 +92,10 @@ export interface ThreadStore {
   /** The thread's turns in order (turn 1 first); the cursor continues after the last turn of the previous page. */
   turns(id: string, q: { limit: number; cursor?: string | null }): Promise<TurnPage>;
   beginTurn(id: string, input: BeginTurnInput): Promise<BeginTurnResult>;
+  /** The tenant's thread whose `external_id` is `thread.external_id`, or `thread` itself, created now. */
+  ensureExternal(thread: ThreadRecord & { external_id: string }): Promise<{ thread: ThreadRecord; created: boolean }>;
+  /** The tenant's thread named `externalId`, or null. */
+  getExternal(tenant: string, externalId: string): Promise<ThreadRecord | null>;
   settle(id: string, jobId: string): Promise<{ next: string | null }>;
   markStarted(id: string, jobId: string): Promise<boolean>;
   delete(id: string): Promise<DeleteThreadResult>;
@@ -116,12 +125,13 @@ export class ThreadStoreUnavailableError extends Error {
 }
 
 export function newThreadRecord(
-  fields: Pick<ThreadRecord, 'id' | 'tenant' | 'agent' | 'metadata'>,
+  fields: Pick<ThreadRecord, 'id' | 'tenant' | 'agent' | 'metadata'> & { external_id?: string | null },
   now = new Date(),
 ): ThreadRecord {
   const iso = now.toISOString();
   return {
     ...fields,
+    external_id: fields.external_id ?? null,
     created_at: iso,
     updated_at: iso,
     turns: 0,

@@ -52,7 +52,7 @@ const boolParam = (name: string) =>
       }),
   );
 
-export const STREAM_FORMATS = ['sse', 'ai-sdk'] as const;
+export const STREAM_FORMATS = ['sse', 'ai-sdk', 'ag-ui'] as const;
 
 export const eventsQuerySchema = z.object({
   after: single,

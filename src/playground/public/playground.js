@@ -14,10 +14,12 @@ const TERMINAL = new Set(CONTRACTS.terminal_event_types);
 const RESUME_DELAY_MS = 1000;
 let run = null;
 
-function setStatus(s) {
+/** The pill's text and its colour class (the text's own class unless `cls` says otherwise). */
+function setStatus(s, cls) {
   const el = $('status');
   el.textContent = s;
-  el.className = 'pill ' + ({ connecting: 'live', streaming: 'live', resuming: 'live', creating: 'live' }[s] || s);
+  el.className =
+    'pill ' + (cls || { connecting: 'live', streaming: 'live', resuming: 'live', creating: 'live' }[s] || s);
   $('output').classList.toggle('streaming', s === 'streaming');
 }
 function note(text, cls) {
@@ -51,7 +53,9 @@ async function api(method, path, body) {
     /* not JSON */
   }
   if (!res.ok) {
-    throw new Error(data && data.error ? data.error.code + ': ' + data.error.message : 'HTTP ' + res.status);
+    const err = new Error(data && data.error ? data.error.code + ': ' + data.error.message : 'HTTP ' + res.status);
+    err.status = res.status;
+    throw err;
   }
   return data;
 }
@@ -226,7 +230,8 @@ async function connect(r, after) {
   try {
     t = await api('POST', '/v1/jobs/' + encodeURIComponent(r.jobId) + '/stream-tokens');
   } catch (e) {
-    setStatus('failed');
+    // the job itself goes on: only this page could not connect
+    setStatus('not connected', 'failed');
     note('Could not get a stream token: ' + e.message, 'bad');
     r.ended = true;
     buttons();
@@ -329,7 +334,8 @@ async function start() {
     r.jobId = job.id;
     $('job-id').textContent = job.id;
   } catch (e) {
-    setStatus('failed');
+    // no job exists: "failed" would read as a job that failed
+    setStatus(e.status === 401 ? 'key refused' : 'not created', 'failed');
     note('Could not create the job: ' + e.message, 'bad');
     r.ended = true;
     buttons();

@@ -15,7 +15,7 @@
 import { echoInputJsonSchema, echoInputSchema, echoTokens, historyChars } from '@jobstream/contracts';
 import { APPROVAL_SCHEMA } from '../../interactive/input-schemas.js';
 import { abortableDelay, type Agent, type AgentContext, type AgentOutput } from './agent.js';
-import { countIn, requestsIn, toolCallEnded } from './history.js';
+import { requestsIn, tokensCoveredIn, toolCallEnded } from './history.js';
 
 export const ECHO_DEFAULT_ASK_PROMPT = 'Continue?';
 
@@ -101,8 +101,9 @@ export class EchoAgent implements Agent {
       return { type: 'cancelled', reason: 'rejected', usage: { ...ctx.usage } };
     };
 
-    // Continuing: the tokens already in the log are not emitted again.
-    const already = countIn(history, 'token');
+    // Continuing: the tokens already in the log are not emitted again (counted by text: a long token may be
+    // several events in the log).
+    const already = tokensCoveredIn(history, tokens, input.repeat);
     let emitted = already;
     ctx.usage.output_tokens = emitted;
     try {

@@ -46,3 +46,21 @@ export function tokenTextIn(history: readonly JobEvent[]): string {
 export function toolCallEnded(history: readonly JobEvent[], callId: string): boolean {
   return history.some((e) => e.type === 'tool_call_end' && (e as JobEvent<'tool_call_end'>).call_id === callId);
 }
+
+/**
+ * How many of `tokens` (repeated `repeat` times) the history's token text covers, counted by text (never by events:
+ * the platform may split a long token into several events, or carry several tokens in one).
+ */
+export function tokensCoveredIn(history: readonly JobEvent[], tokens: readonly string[], repeat: number): number {
+  let chars = 0;
+  for (const e of history) if (e.type === 'token') chars += (e as JobEvent<'token'>).text.length;
+  let n = 0;
+  for (let r = 0; r < repeat && chars > 0; r++) {
+    for (let i = 0; i < tokens.length && chars > 0; i++) {
+      if (chars < tokens[i]!.length) return n; // a token whose text is only partly there was not completed
+      chars -= tokens[i]!.length;
+      n++;
+    }
+  }
+  return n;
+}

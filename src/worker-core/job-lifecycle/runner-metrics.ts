@@ -9,4 +9,6 @@ export interface RunnerMetrics {
   jobTransition(status: JobStatus): void;
   /** One attempt ran to its end here: the agent, the job's final status, and how long the attempt ran. */
   jobRunFinished(agent: string, status: JobStatus, seconds: number): void;
+  /** A job ended by a limit: `event_too_large`, `too_many_bytes`, `quota_exceeded` or `event_log_full`. */
+  jobLimited?(code: string): void;
 }

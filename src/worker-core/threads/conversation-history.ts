@@ -41,7 +41,8 @@ export async function conversationOf(
       const rec = await jobs.get(ref.job_id);
       if (!rec) return null;
       const last = await log.last(ref.job_id);
-      const output_text = last && last.event.type === 'done' ? last.event.output.text : null;
+      // a truncated `done` (its text passed MAX_EVENT_BYTES) gives no text: too long to replay as history anyway
+      const output_text = last && last.event.type === 'done' ? (last.event.output.text ?? null) : null;
       return { turn: ref.turn, job_id: ref.job_id, input: rec.input, output_text };
     }),
   );

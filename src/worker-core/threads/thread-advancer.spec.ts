@@ -55,6 +55,18 @@ describe('ThreadAdvancer and the advancing job store', () => {
     expect(typeof store.listStale).toBe('function');
   });
 
+  it('hands a turn to the queue once (dispatch dedup id) and confirms the dispatch', async () => {
+    const { store, threads, advancer, delivered } = setup();
+    const t = newThreadRecord({ id: newThreadId(), tenant: 't', agent: 'echo', metadata: null });
+    await threads.create(t);
+    const a = await turn(store, threads, t.id, 'reject');
+    expect((await store.get(a.id))?.dispatched_at).toBeNull();
+    expect(await advancer.start(t.id, a.id)).toBe(true);
+    expect(await advancer.start(t.id, a.id)).toBe(true); // a repair that repeats the hand-over
+    expect(delivered).toEqual([a.id]);
+    expect((await store.get(a.id))?.dispatched_at).toEqual(expect.any(String));
+  });
+
   it('skips a next turn whose job is gone, and never fails the transition when advancing fails', async () => {
     const { store, raw, threads, delivered } = setup();
     const t = newThreadRecord({ id: newThreadId(), tenant: 't', agent: 'echo', metadata: null });

@@ -6,9 +6,13 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { InvalidEventError, START, newJobId, type AgentEvent } from '@jobstream/contracts';
 import { sleep, waitFor } from '../../../contracts/src/testing/wait.js';
 import {
+  EventLogFullError,
   JobLogClosedError,
+  hasCapacity,
   LogRollbackError,
   StaleAttemptError,
+  eventSize,
+  hasReaders,
   positionOf,
   type EventLog,
   type LoggedEvent,
@@ -18,11 +22,14 @@ import { Sequencer } from '../sequencer.js';
 export interface EventLogFactoryOptions {
   /** Retention for this log instance (ms). */
   retentionMs: number;
+  /** A log of (about) this many bytes (JetStream: the stream's size; memory: the budget), for the full-log test. */
+  maxBytes?: number;
 }
 
 export type EventLogFactory = (opts: EventLogFactoryOptions) => Promise<EventLog>;
 
 const token = (text: string): AgentEvent => ({ type: 'token', text });
+const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const done = (text = ''): AgentEvent => ({
   type: 'done',
   usage: { input_tokens: 1, output_tokens: 2 },
@@ -87,6 +94,52 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
       const page = await log.read(job, START, 10);
       expect(page.map((e) => e.event.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       expect(await log.read(job, { seq: 25, pos: appended[24]!.pos }, 10)).toEqual([]);
+    });
+
+    it('ends a page at its byte bound too (after the event that reaches it; at least one event), short reads and long', async () => {
+      const log = await make();
+      const job = newJobId();
+      const appended: LoggedEvent[] = [];
+      for (let i = 0; i < 150; i++)
+        appended.push(await log.append(job, { event: token(`${i}`.padEnd(1000, '.')), attempt: 1 }));
+      const size = eventSize(appended[0]!); // every event the same size, a little over 1,000
+      const seqs = (page: LoggedEvent[]) => page.map((e) => e.event.seq);
+      // a long read (past the drivers' short-read path) and a short one
+      expect(seqs(await log.read(job, START, 1000, 100 * size))).toEqual(range(1, 100));
+      expect(seqs(await log.read(job, positionOf(appended[9]!), 1000, 3 * size - 1))).toEqual([11, 12, 13]);
+      expect(seqs(await log.read(job, positionOf(appended[9]!), 2, 3 * size))).toEqual([11, 12]); // events first
+      expect(seqs(await log.read(job, START, 1000, 1))).toEqual([1]); // at least one
+      // page after page to the end
+      let after = START;
+      const seen: number[] = [];
+      for (;;) {
+        const page = await log.read(job, after, 1000, 20 * size);
+        if (page.length === 0) break;
+        expect(page.length).toBeLessThanOrEqual(20);
+        seen.push(...seqs(page));
+        after = positionOf(page.at(-1)!);
+      }
+      expect(seen).toEqual(range(1, 150));
+      if (hasReaders(log)) {
+        // a sequential reader (one server-side cursor for the replay) keeps the same page rule
+        const reader = log.openReader(job);
+        try {
+          let at = START;
+          const pages: number[] = [];
+          const got: number[] = [];
+          for (;;) {
+            const page = await reader.read(at, 1000, 30 * size);
+            if (page.length === 0) break;
+            pages.push(page.length);
+            got.push(...seqs(page));
+            at = positionOf(page.at(-1)!);
+          }
+          expect(got).toEqual(range(1, 150));
+          expect(pages).toEqual([30, 30, 30, 30, 30]);
+        } finally {
+          reader.close();
+        }
+      }
     });
 
     it("deletes one job's events and nothing else, on every handle", async () => {
@@ -420,6 +473,42 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
       expect(await log.first(job)).not.toBeNull();
       await waitFor(async () => (await log.first(job)) === null, { timeoutMs: retentionMs + 15_000 });
       expect(await log.read(job, START, 10)).toEqual([]);
+    });
+
+    it('when full, refuses new work and non-terminal appends, still takes terminal events, and evicts no running job', async () => {
+      const probe = await make();
+      if (!hasCapacity(probe)) throw new Error('every driver is bounded and says so (EventLogCapacity)');
+      const log = await make({ maxBytes: probe.usage().bytes + 1024 * 1024 });
+      if (!hasCapacity(log)) throw new Error('unreachable');
+      expect(log.hasRoom()).toBe(true);
+      const [early, filler] = [newJobId(), newJobId()];
+      for (let i = 0; i < 5; i++) await log.append(early, { event: token(`e${i} `), attempt: 1 });
+      const text = 'x'.repeat(16 * 1024);
+      let refused: unknown = null;
+      let n = 0;
+      for (; n < 500 && refused === null; n++) {
+        await log.append(filler, { event: token(text), attempt: 1 }).catch((err: unknown) => (refused = err));
+      }
+      n--; // the refused one
+      expect(refused).toBeInstanceOf(EventLogFullError);
+      expect(n).toBeGreaterThan(10);
+      expect(log.hasRoom()).toBe(false);
+      await expect(log.append(early, { event: token(text), attempt: 1 })).rejects.toBeInstanceOf(EventLogFullError);
+      // every running job can still end
+      const usage = { input_tokens: 0, output_tokens: 0 };
+      const ended = await log.append(filler, {
+        event: { type: 'error', code: 'event_log_full', message: 'full', retryable: true, usage },
+        attempt: 1,
+      });
+      expect(ended.event.seq).toBe(n + 1);
+      expect((await log.append(early, { event: done('e'), attempt: 1 })).event.seq).toBe(6);
+      // nothing acknowledged was evicted
+      expect((await log.read(early, START, 100)).map((e) => e.event.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+      const all = await log.read(filler, START, 1000);
+      expect(all.map((e) => e.event.seq)).toEqual(Array.from({ length: n + 1 }, (_, i) => i + 1));
+      // deleting a job frees its room
+      await log.delete(filler);
+      await waitFor(() => log.hasRoom(), { timeoutMs: 5_000, message: 'room after the delete' });
     });
   });
 }

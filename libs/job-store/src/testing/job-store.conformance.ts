@@ -8,6 +8,7 @@ import { newJobRecord } from '../transitions.js';
 import {
   IdempotencyConflictError,
   InvalidListCursorError,
+  JobStoreUnavailableError,
   type InputRequestRecord,
   type JobRecord,
   type JobStore,
@@ -284,6 +285,49 @@ export function jobStoreConformance(driver: string, factory: JobStoreFactory): v
       for (const j of [...jobs, confirmed, legacy]) await s.transition(j.id, 'failed');
     });
 
+    it('leaves a thread turn to its thread: not listed as undispatched until an answer queues it again', async () => {
+      const s = await make();
+      const at = new Date(Date.UTC(2002, 5, 1)).toISOString();
+      const held = jobRecord({ status: 'queued', created_at: at, updated_at: at, thread_id: 'thr_x' });
+      await s.create(held);
+      const ids = async () => (await s.listUndispatched(new Date(Date.UTC(2002, 5, 2)), 100)).map((j) => j.id);
+      expect(await ids()).not.toContain(held.id);
+      // answered on its attempt (it asked, parked and was queued again by the answer): the sweep finishes its dispatch
+      const answered = jobRecord({
+        status: 'queued',
+        created_at: at,
+        updated_at: at,
+        thread_id: 'thr_x',
+        input_request: { ...inputRequest('req_1', 60_000), answer: { approved: true }, answered_at: at },
+      });
+      await s.create(answered);
+      expect(await ids()).toContain(answered.id);
+      for (const j of [held, answered]) await s.transition(j.id, 'failed');
+    });
+
+    it('abandons a create of unknown outcome: a late create is refused, a landed undispatched one removed', async () => {
+      const s = await make();
+      // not landed yet: the tombstone refuses it when it arrives
+      const late = jobRecord();
+      expect(await s.abandon(late)).toBe('absent');
+      await expect(s.create(late)).rejects.toBeInstanceOf(JobStoreUnavailableError);
+      expect(await s.get(late.id)).toBeNull();
+      // landed, never dispatched: removed with its idempotency key, so a retry with the key creates the job anew
+      const fp = { key: `abandon-${late.id}`, fingerprint: 'f' };
+      const landed = jobRecord({ idempotency_key: fp.key });
+      expect((await s.create(landed, fp)).created).toBe(true);
+      expect(await s.abandon(landed)).toBe('removed');
+      expect(await s.get(landed.id)).toBeNull();
+      expect((await s.listUndispatched(new Date(Date.now() + 60_000), 1000)).map((j) => j.id)).not.toContain(landed.id);
+      const retry = jobRecord({ idempotency_key: fp.key });
+      expect(await s.create(retry, fp)).toMatchObject({ created: true, job: { id: retry.id } });
+      // dispatched meanwhile: a live job, kept
+      await s.update(retry.id, { dispatched_at: new Date().toISOString() });
+      expect(await s.abandon(retry)).toBe('kept');
+      expect((await s.get(retry.id))?.status).toBe('queued');
+      await s.transition(retry.id, 'cancelled');
+    });
+
     it('lists stale jobs oldest first, at most limit', async () => {
       const s = await make();
       // older than anything another test creates, so these are the oldest stale jobs in the store
@@ -394,6 +438,40 @@ export function jobStoreConformance(driver: string, factory: JobStoreFactory): v
       const again = jobRecord({ tenant: t });
       expect(await s.create(again, { key: 'del-1', fingerprint: 'other' })).toEqual({ job: again, created: true });
       expect(await s.transition(gone.id, 'completed')).toEqual({ job: null, changed: false });
+    });
+
+    it("counts each tenant's log bytes atomically, per job, and takes a deleted job's bytes out", async () => {
+      const [a, b] = [await make(), await make()];
+      const [ta, tb] = [`t-${newJobId()}`, `t-${newJobId()}`];
+      const j1 = jobRecord({ tenant: ta });
+      const j2 = jobRecord({ tenant: ta });
+      const j3 = jobRecord({ tenant: tb });
+      for (const j of [j1, j2, j3]) await a.create(j);
+      expect(await a.logBytes(ta)).toMatchObject({ tenant: 0, job: 0 });
+      // two writers (two handles) adding at once lose nothing
+      await Promise.all([
+        ...Array.from({ length: 20 }, () => a.addLogBytes(ta, j1.id, 100)),
+        ...Array.from({ length: 20 }, () => b.addLogBytes(ta, j2.id, 10)),
+      ]);
+      const after = await b.addLogBytes(tb, j3.id, 7);
+      expect(after).toMatchObject({ tenant: 7, job: 7 });
+      expect(await a.logBytes(ta, j1.id)).toMatchObject({ tenant: 2200, job: 2000 });
+      expect(await b.logBytes(ta, j2.id)).toMatchObject({ tenant: 2200, job: 200 });
+      expect((await a.logBytes(ta)).retryAfterS).toBeGreaterThan(0);
+      expect(await a.delete(j1.id)).toBe(true);
+      expect(await b.logBytes(ta, j1.id)).toMatchObject({ tenant: 200, job: 0 });
+      expect(await b.logBytes(tb)).toMatchObject({ tenant: 7 });
+    });
+
+    it('stops counting log bytes once the log retention has passed since they were written', async () => {
+      const s = await make({ logRetentionMs: 1_000 });
+      const t = `t-${newJobId()}`;
+      const j = jobRecord({ tenant: t });
+      await s.create(j);
+      expect(await s.addLogBytes(t, j.id, 500)).toMatchObject({ tenant: 500, job: 500 });
+      // at most the retention plus one bucket (a second at this retention) later
+      await waitFor(async () => (await s.logBytes(t, j.id)).tenant === 0, { timeoutMs: 5_000 });
+      expect(await s.logBytes(t, j.id)).toMatchObject({ tenant: 0, job: 0 });
     });
   });
 }

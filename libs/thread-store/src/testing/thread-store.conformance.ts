@@ -4,6 +4,7 @@ import { newJobId, newThreadId } from '@jobstream/contracts';
 import {
   newThreadRecord,
   InvalidThreadCursorError,
+  type ThreadRecord,
   type ThreadStore,
   type ThreadStoreOptions,
 } from '../thread-store.port.js';
@@ -181,6 +182,35 @@ export function threadStoreConformance(driver: string, factory: ThreadStoreFacto
       expect(await s.delete(t.id)).toEqual({ kind: 'not_found' });
       expect((await s.list(tenant, { limit: 10 })).items).toEqual([]);
       expect(await s.beginTurn(t.id, { jobId: newJobId(), ifBusy: 'enqueue' })).toEqual({ kind: 'not_found' });
+    });
+
+    it('names threads by an external id per tenant: one thread per name, even for concurrent first uses', async () => {
+      const s = await make();
+      const tenant = `t-${newJobId()}`;
+      const named = (ten: string, name: string) =>
+        newThreadRecord({ id: newThreadId(), tenant: ten, agent: 'echo', metadata: null, external_id: name });
+      const tries = [named(tenant, 'chat-1'), named(tenant, 'chat-1'), named(tenant, 'chat-1')];
+      const got = await Promise.all(tries.map((t) => s.ensureExternal(t as typeof t & { external_id: string })));
+      expect(got.filter((g) => g.created)).toHaveLength(1);
+      const winner = got.find((g) => g.created)!.thread;
+      expect(new Set(got.map((g) => g.thread.id))).toEqual(new Set([winner.id]));
+      expect(winner.external_id).toBe('chat-1');
+      expect(await s.getExternal(tenant, 'chat-1')).toEqual(winner);
+      expect(await s.getExternal(`other-${tenant}`, 'chat-1')).toBeNull();
+      expect(await s.getExternal(tenant, 'chat-2')).toBeNull();
+      expect(await s.get(winner.id)).toEqual(winner);
+      expect((await s.list(tenant, { limit: 10 })).items.map((t) => t.id)).toEqual([winner.id]);
+      // another tenant's namespace is its own
+      const other = named(`other-${tenant}`, 'chat-1') as ThreadRecord & { external_id: string };
+      expect(await s.ensureExternal(other)).toEqual({ thread: other, created: true });
+      // a thread without a name has external_id null
+      expect((await thread(s, tenant)).external_id).toBeNull();
+      // deleting frees the name: the next use creates a new thread
+      expect((await s.delete(winner.id)).kind).toBe('deleted');
+      expect(await s.getExternal(tenant, 'chat-1')).toBeNull();
+      const again = named(tenant, 'chat-1') as ThreadRecord & { external_id: string };
+      expect(await s.ensureExternal(again)).toEqual({ thread: again, created: true });
+      expect((await s.ensureExternal(named(tenant, 'chat-1') as typeof again)).thread.id).toBe(again.id);
     });
 
     it('lists busy threads whose state is older than a moment', async () => {
