@@ -1,9 +1,10 @@
 /** OpenAPI decorators of the AG-UI endpoint (`?format=ag-ui` of the stream is documented with the stream). */
 import { applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { errorResponse } from './error-responses.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const err = (status: number, description: string) => ApiResponse({ status, description, schema: ref('Error') });
+const err = errorResponse;
 
 const RUN_EXAMPLE = [
   'retry: 2000',

@@ -1,9 +1,9 @@
 /** OpenAPI decorators of the Durable Streams routes (`/ds/v1/stream/<name>`, the open protocol). */
 import { applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { errorResponse } from './error-responses.js';
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const err = (status: number, description: string) => ApiResponse({ status, description, schema: ref('Error') });
+const err = errorResponse;
 const name = ApiParam({
   name: 'name',
   type: String,
@@ -40,9 +40,9 @@ export const ApiDsDocs = {
       ApiResponse({ status: 201, description: 'created (Location, Stream-Next-Offset)' }),
       ApiResponse({ status: 200, description: 'already exists with the same configuration' }),
       err(400, 'bad TTL, expiry, fork or JSON'),
-      err(403, 'a name under jobs/'),
-      err(409, 'exists with another configuration, or a deleted source still read by forks'),
-      err(429, 'DS_CREATES_PER_MIN or DS_MAX_STREAMS reached'),
+      err(403, 'forbidden: a name under jobs/'),
+      err(409, 'stream_exists with another configuration, or stream_deleted: a source still read by forks'),
+      err(429, 'rate_limited: DS_CREATES_PER_MIN, or quota_exceeded: DS_MAX_STREAMS'),
     ),
   append: () =>
     applyDecorators(
@@ -55,9 +55,9 @@ export const ApiDsDocs = {
       ApiResponse({ status: 200, description: 'appended by a producer (Producer-Epoch, Producer-Seq)' }),
       ApiResponse({ status: 204, description: 'appended, closed, or a producer retry (nothing appended)' }),
       err(400, 'empty body, bad JSON, bad producer headers'),
-      err(403, 'stale producer epoch, or a job stream'),
-      err(409, 'content type mismatch, stream closed, producer seq gap, Stream-Seq not increasing'),
-      err(410, 'deleted, still read by forks'),
+      err(403, 'stale_producer_epoch, or forbidden: a job stream'),
+      err(409, 'content_type_mismatch, stream_closed, producer_seq_gap, stream_seq_conflict'),
+      err(410, 'stream_deleted: deleted, still read by forks'),
       err(413, 'body over DS_MAX_BODY_BYTES'),
     ),
   read: () =>
@@ -80,7 +80,7 @@ export const ApiDsDocs = {
       ApiResponse({ status: 204, description: 'long-poll: nothing new within DS_LONG_POLL_MS' }),
       ApiResponse({ status: 304, description: 'If-None-Match matched' }),
       err(400, 'bad offset, or live without offset'),
-      err(410, 'deleted, still read by forks'),
+      err(410, 'stream_deleted: deleted, still read by forks'),
     ),
   head: () =>
     applyDecorators(
@@ -93,7 +93,7 @@ export const ApiDsDocs = {
       ...common,
       ApiOperation({ summary: 'Delete a stream (kept for its forks until they go)' }),
       ApiResponse({ status: 204, description: 'deleted' }),
-      err(403, 'a job stream'),
-      err(410, 'already deleted, still read by forks'),
+      err(403, 'forbidden: a job stream'),
+      err(410, 'stream_deleted: already deleted, still read by forks'),
     ),
 };

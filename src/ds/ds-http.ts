@@ -240,7 +240,7 @@ export function renderError(res: Response, err: unknown): void {
     err instanceof DsStoreUnavailableError ||
     err instanceof JobStoreUnavailableError
   ) {
-    e = new DsError(503, 'unavailable', 'the stream store is unavailable; retry', { 'Retry-After': '1' });
+    e = new DsError(503, 'service_unavailable', 'the stream store is unavailable; retry', { 'Retry-After': '1' });
   } else throw err;
   for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
   res.status(e.status).json({ error: { code: e.code, message: e.message } });

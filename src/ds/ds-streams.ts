@@ -252,7 +252,7 @@ export class DsStreams {
           ...(p ? { producer: { epoch: p.epoch, seq: p.seq } } : {}),
         };
       }
-      throw new DsError(503, 'unavailable', `stream ${name} is contended; retry`, { 'Retry-After': '1' });
+      throw new DsError(503, 'service_unavailable', `stream ${name} is contended; retry`, { 'Retry-After': '1' });
     });
   }
 
@@ -273,7 +273,7 @@ export class DsStreams {
       if (!again) throw DsError.notFound(name);
       cur = again.record;
     }
-    throw new DsError(503, 'unavailable', `stream ${name} is contended; retry`, { 'Retry-After': '1' });
+    throw new DsError(503, 'service_unavailable', `stream ${name} is contended; retry`, { 'Retry-After': '1' });
   }
 
   /** The log is ahead of the record (another writer, or one that failed half-way): fold its newest frame in. */
