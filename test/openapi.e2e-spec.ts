@@ -98,7 +98,7 @@ describe('OpenAPI document', () => {
 describe('OpenAPI document: examples a reader can trust', () => {
   /** The codes each status can carry (src/common/error-mapping.ts and the endpoints' ApiErrors), written out here. */
   const CODES_BY_STATUS: Record<string, string[]> = {
-    '400': ['invalid_request', 'invalid_cursor'],
+    '400': ['invalid_request', 'invalid_cursor', 'unknown_agent'],
     '401': ['unauthorized'],
     '403': ['forbidden', 'stale_producer_epoch'],
     '404': ['not_found'],

@@ -1,6 +1,7 @@
 /** OpenAPI decorators of the agent catalogue. */
 import { applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { errorResponse } from './error-responses.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
@@ -16,6 +17,6 @@ export const ApiAgentsDocs = {
           'many live workers serve it now. A job of an agent with 0 workers waits `queued` (`waiting_for_worker`).',
       }),
       ApiResponse({ status: 200, schema: ref('AgentList') }),
-      ApiResponse({ status: 401, description: 'no or bad API key', schema: ref('Error') }),
+      errorResponse(401, 'no or bad API key'),
     ),
 };
