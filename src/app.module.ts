@@ -18,6 +18,7 @@ import { SharesModule } from './shares/shares.module.js';
 import { PlaygroundModule } from './playground/playground.module.js';
 import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { QuotasModule } from './quotas/quotas.module.js';
 import { WatchdogModule } from './watchdog/watchdog.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 import { TracingModule } from './tracing/tracing.module.js';
@@ -36,6 +37,7 @@ export class AppModule {
         AuthModule,
         LifecycleModule,
         MetricsModule,
+        QuotasModule,
         TracingModule,
         HealthModule,
         AgentsModule,

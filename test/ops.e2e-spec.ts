@@ -316,7 +316,7 @@ describe('stream caps', () => {
     return job;
   };
 
-  it('refuses a tenant its third stream with 429 too_many_connections and Retry-After, and frees the slot on close', async () => {
+  it('refuses a tenant its third stream with 429 quota_exceeded and Retry-After, and frees the slot on close', async () => {
     const job = await slowJob(ACME);
     const connections = app.app.get(SseConnections);
     for (let i = 0; i < 2; i++) open.push(await openSse(app.url + job.stream_url, { headers: ACME }));
@@ -324,7 +324,7 @@ describe('stream caps', () => {
     const refused = await openSse(app.url + job.stream_url, { headers: ACME });
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect(refused.body).toEqual({ error: { code: 'too_many_connections', message: expect.any(String) } });
+    expect(refused.body).toEqual({ error: { code: 'quota_exceeded', message: expect.any(String) } });
     // the other tenant is not affected by acme's count
     const gJob = await slowJob(GLOBEX);
     const g = await openSse(app.url + gJob.stream_url, { headers: GLOBEX });

@@ -41,19 +41,28 @@ export class AgUiController {
     if (this.connections.isClosing) {
       throw new ApiError(503, 'service_unavailable', 'this instance is shutting down; retry', { 'Retry-After': '1' });
     }
-    this.limits.assertRoom(tenant); // before anything is created; checked again right before the stream opens
-    const { job, window } = await this.agUi.run(tenant, agent, body);
-    const plan = await this.planner.agUi(job, undefined, window);
-    this.limits.assertRoom(tenant);
-    // where the run goes on if this response breaks off (with the last `id:` as Last-Event-ID): the SDK's agUiFetch
-    res.setHeader('X-Jobstream-Job-Id', job.id);
-    res.setHeader('X-Jobstream-Stream-Url', `/v1/jobs/${job.id}/stream?format=ag-ui`);
-    traceSession(res, 'ag-ui.run', { 'jobstream.job_id': job.id, 'jobstream.tenant': tenant });
-    writeSse(req, res, this.connections, (sink) => this.streams.open(job.id, plan.start, sink, plan.render), {
-      tenant,
-      jobId: job.id,
-      retryMs: this.config.sseRetryMs,
-      maxBufferBytes: this.config.sseMaxBufferBytes,
-    });
+    const release = await this.limits.reserve(tenant); // before anything is created
+    try {
+      this.limits.assertRoom();
+      const { job, window } = await this.agUi.run(tenant, agent, body);
+      const plan = await this.planner.agUi(job, undefined, window);
+      // checked again right before the stream opens: no await between this check and writeSse's registration
+      this.limits.assertRoom();
+      res.once('close', release);
+      // where the run goes on if this response breaks off (with the last `id:` as Last-Event-ID): the SDK's agUiFetch
+      res.setHeader('X-Jobstream-Job-Id', job.id);
+      res.setHeader('X-Jobstream-Stream-Url', `/v1/jobs/${job.id}/stream?format=ag-ui`);
+      traceSession(res, 'ag-ui.run', { 'jobstream.job_id': job.id, 'jobstream.tenant': tenant });
+      writeSse(req, res, this.connections, (sink) => this.streams.open(job.id, plan.start, sink, plan.render), {
+        tenant,
+        jobId: job.id,
+        retryMs: this.config.sseRetryMs,
+        maxBufferBytes: this.config.sseMaxBufferBytes,
+      });
+      if (req.socket.destroyed) release(); // the client left while the run was being created
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
 }

@@ -8,7 +8,7 @@
  *   (a retried run gets the same job), `if_busy` from `forwardedProps` (default `reject`).
  * Everything is checked before anything is created: a bad input is a 4xx and leaves no thread and no job.
  */
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { newThreadId } from '@jobstream/contracts';
 import type { JobRecord } from '@jobstream/job-store';
@@ -18,6 +18,7 @@ import { AgentCatalogService } from '../agents/agent-catalog.service.js';
 import { THREAD_STORE } from '../engine/engine.constants.js';
 import { JobInputService } from '../jobs/job-input.service.js';
 import { JobsService } from '../jobs/jobs.service.js';
+import { Quotas } from '../quotas/quotas.service.js';
 import type { AgUiWindow } from '../jobs/stream-formats/ag-ui.render.js';
 import { ThreadsService } from '../threads/threads.service.js';
 import { turnInput } from './agent-inputs.js';
@@ -39,6 +40,7 @@ export class AgUiService {
     private readonly jobs: JobsService,
     private readonly inputs: JobInputService,
     private readonly agents: AgentCatalogService,
+    @Optional() private readonly quotas?: Quotas,
   ) {}
 
   async run(tenant: string, agent: string, input: RunAgentInput): Promise<AgUiRun> {
@@ -52,7 +54,11 @@ export class AgUiService {
     await this.agents.validateInput(agent, turn); // before the thread is created
 
     const fresh = newThreadRecord({ id: newThreadId(), tenant, agent, metadata: null, external_id: input.threadId });
-    const { thread } = await this.threads.ensureExternal(fresh as ThreadRecord & { external_id: string });
+    const named = fresh as ThreadRecord & { external_id: string };
+    // a first use makes a thread: held to the tenant's threads quota
+    const { thread } = this.quotas
+      ? await this.quotas.enforce(() => this.threads.ensureExternal(named, this.quotas!.maxThreads))
+      : await this.threads.ensureExternal(named);
     this.sameAgent(thread, agent);
     const { job } = await this.threadsService.createTurn(
       tenant,

@@ -4,7 +4,7 @@
  */
 import { HttpException } from '@nestjs/common';
 import { ZodError } from 'zod';
-import { InvalidCursorError, type ErrorBody } from '@jobstream/contracts';
+import { InvalidCursorError, QuotaExceededError, type ErrorBody } from '@jobstream/contracts';
 import { EventLogFullError, EventLogUnavailableError } from '@jobstream/event-log';
 import { CatalogUnavailableError, QueueUnavailableError } from '@jobstream/job-queue';
 import { IdempotencyConflictError, InvalidListCursorError, JobStoreUnavailableError } from '@jobstream/job-store';
@@ -99,6 +99,13 @@ export function isDependencyError(err: unknown, depth = 0): boolean {
 export function mapError(err: unknown): MappedError {
   if (err instanceof ApiError)
     return mapped(err.getStatus(), err.code, (err.getResponse() as ErrorBody).error.message, err.headers);
+  if (err instanceof QuotaExceededError)
+    return mapped(
+      429,
+      'quota_exceeded',
+      err.message,
+      err.retryAfterS !== undefined ? { 'Retry-After': String(err.retryAfterS) } : {},
+    );
   if (err instanceof ZodError) return mapped(400, 'invalid_request', zodMessage(err));
   if (err instanceof InvalidCursorError) return mapped(400, 'invalid_cursor', err.message);
   if (err instanceof InvalidListCursorError) return mapped(400, 'invalid_cursor', 'malformed list cursor');

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { commonEnvShape, commonValues, type ConfigValues } from './common.config.js';
 import { ConfigError, bool, int, loadOrExit, parseEnv, type RawEnv } from './env.js';
 import { WorkerConfig, workerEnvShape, workerValues } from './worker.config.js';
+import { quotaEnvShape, quotaValues, type QuotaSettings } from './quotas.config.js';
 
 export { ConfigError, type RawEnv } from './env.js';
 
@@ -111,7 +112,7 @@ export const apiEnvShape = {
   WEBHOOK_RETENTION_S: int('WEBHOOK_RETENTION_S', 60, 365 * 86_400, 7 * 86_400),
 };
 
-const apiEnvSchema = z.object({ ...commonEnvShape, ...workerEnvShape, ...apiEnvShape });
+const apiEnvSchema = z.object({ ...commonEnvShape, ...workerEnvShape, ...apiEnvShape, ...quotaEnvShape });
 
 /** Standard Webhooks' suggested schedule after the first try: 8 tries over about 28 hours. */
 export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
@@ -189,6 +190,8 @@ export class AppConfig extends WorkerConfig {
    * client. Off (`events` 0) on the embedded engine unless HOT_CACHE_EVENTS is set: its log is memory already.
    */
   readonly hotCache!: { events: number; jobBytes: number; maxBytes: number; graceMs: number };
+  /** Per-tenant quotas (see src/quotas and quotas.config.ts). */
+  readonly quotas!: QuotaSettings;
   /** Webhooks (see src/webhooks). */
   readonly webhooks!: {
     /** Off ⇒ no /v1/webhooks routes, no feed consumer, no dispatcher. */
@@ -272,6 +275,7 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
     maxStreams: v.MAX_STREAMS,
     shareMaxStreams: v.SHARE_MAX_STREAMS,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
+    quotas: quotaValues(v),
     ds: {
       longPollMs: v.DS_LONG_POLL_MS,
       maxStreams: v.DS_MAX_STREAMS,

@@ -58,7 +58,7 @@ export const ApiAgUiDocs = {
       err(401, 'no or bad API key'),
       err(404, 'resume or tool results for an unknown thread'),
       err(409, "thread_busy (a turn is active), not_waiting, already_answered, conflict (another agent's thread)"),
-      err(429, 'rate limited (Retry-After)'),
+      err(429, 'rate_limited / quota_exceeded (active jobs, threads); with Retry-After'),
       err(503, 'a dependency is down (Retry-After)'),
     ),
 };

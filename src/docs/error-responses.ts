@@ -35,7 +35,7 @@ export const ERROR_CODES: Readonly<Record<string, { statuses: readonly number[];
   payload_too_large: { statuses: [413], message: 'request body is too large' },
   unsupported_media_type: { statuses: [415], message: 'JSON bodies must be UTF-8' },
   rate_limited: { statuses: [429], message: 'too many jobs created; retry in 2 s' },
-  quota_exceeded: { statuses: [429], message: 'this tenant has reached its quota of active jobs' },
+  quota_exceeded: { statuses: [429], message: 'the tenant has reached its quota of active jobs (100); retry later' },
   too_many_connections: { statuses: [429, 503], message: 'too many open streams; retry after the Retry-After delay' },
   service_unavailable: { statuses: [503], message: 'the job store is unavailable; retry shortly' },
 };

@@ -98,10 +98,9 @@ export const ApiJobsDocs = {
       err(409, 'idempotency_conflict'),
       err(413, 'payload_too_large: body over the limit (1 MiB)'),
       err(415, 'unsupported_media_type: a JSON body in a charset other than UTF-8'),
-      err(429, 'rate_limited: over RATE_LIMIT_CREATE_PER_MIN for this tenant; with Retry-After'),
       err(
         429,
-        "quota_exceeded: the tenant's events in the log have reached its log-bytes quota (TENANT_LOG_BYTES_QUOTA); with Retry-After (when its oldest counted events expire)",
+        'rate_limited: the tenant created too many jobs a minute (RATE_LIMIT_CREATE_PER_MIN); quota_exceeded: the tenant has TENANT_MAX_ACTIVE_JOBS jobs queued, running or waiting for input, or its events in the log have reached its log-bytes quota (TENANT_LOG_BYTES_QUOTA). With Retry-After',
       ),
       err(
         503,
@@ -216,6 +215,7 @@ export const ApiJobsDocs = {
       }),
       ApiResponse({ status: 200, schema: ref('Job') }),
       err(404, 'unknown job'),
+      err(429, 'quota_exceeded: the tenant has TENANT_MAX_WAITS waits open on this instance; with Retry-After'),
     ),
   streamToken: () =>
     applyDecorators(
@@ -302,7 +302,10 @@ export const ApiJobsDocs = {
       ),
       err(404, 'unknown job'),
       err(410, 'cursor_expired'),
-      err(429, 'too_many_connections: the tenant has MAX_STREAMS_PER_TENANT open streams here; with Retry-After'),
+      err(
+        429,
+        'quota_exceeded: the tenant has MAX_STREAMS_PER_TENANT streams open (over every instance); too_many_connections: the share link has SHARE_MAX_STREAMS open streams; with Retry-After',
+      ),
       err(
         503,
         'too_many_connections: this instance has MAX_STREAMS open streams; service_unavailable: a dependency is down; with Retry-After',

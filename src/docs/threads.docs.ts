@@ -38,6 +38,10 @@ export const ApiThreadsDocs = {
       ApiBody({ schema: ref('CreateThreadRequest') }),
       ApiResponse({ status: 201, description: 'created', schema: ref('Thread') }),
       err(400, 'unknown_agent: an agent no worker has announced; invalid_request: bad metadata'),
+      err(
+        429,
+        'rate_limited (RATE_LIMIT_CREATE_PER_MIN, with Retry-After); quota_exceeded: the tenant has TENANT_MAX_THREADS threads',
+      ),
     ),
   list: () =>
     applyDecorators(
@@ -79,7 +83,10 @@ export const ApiThreadsDocs = {
       err(400, "invalid_request: input does not fit the thread's agent"),
       err(404, 'unknown thread'),
       err(409, 'thread_busy (if_busy: reject) / idempotency_conflict'),
-      err(429, "quota_exceeded: the tenant's events in the log have reached its log-bytes quota; with Retry-After"),
+      err(
+        429,
+        "rate_limited (a turn is a create) / quota_exceeded (TENANT_MAX_ACTIVE_JOBS active jobs, or the tenant's events in the log have reached its log-bytes quota); with Retry-After",
+      ),
       err(
         503,
         'service_unavailable: a dependency is down, or the event log is full with running jobs; with Retry-After',
@@ -119,6 +126,7 @@ export const ApiJobManagementDocs = {
       ApiResponse({ status: 201, schema: ref('Job') }),
       err(404, 'unknown job'),
       err(409, 'thread_busy'),
+      err(429, 'rate_limited / quota_exceeded (active jobs); with Retry-After'),
     ),
   batch: () =>
     applyDecorators(
@@ -126,7 +134,7 @@ export const ApiJobManagementDocs = {
       ApiOperation({
         summary: 'Create up to 100 jobs',
         description:
-          'Each item is validated and created on its own (with its own `idempotency_key`); the answer has one item per request item, in order: `{ job }` or `{ error }`.',
+          'Each item is validated and created on its own (with its own `idempotency_key`); the answer has one item per request item, in order: `{ job }` or `{ error }`. Each item is one create of the rate limit: items past it get `{ error: { code: "rate_limited" } }`, items past the active-jobs quota `{ error: { code: "quota_exceeded" } }`.',
       }),
       ApiBody({ schema: ref('BatchJobsRequest') }),
       ApiResponse({ status: 200, schema: ref('BatchJobsResponse') }),

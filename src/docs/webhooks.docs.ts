@@ -84,7 +84,7 @@ export const ApiWebhooksDocs = {
         },
       }),
       err(400, 'invalid_request: bad url (scheme, length, non-public address) or events'),
-      err(409, 'conflict: the tenant has the maximum number of endpoints'),
+      err(429, 'quota_exceeded: the tenant has WEBHOOK_MAX_PER_TENANT endpoints'),
       err(503, 'service_unavailable'),
     ),
   list: () =>

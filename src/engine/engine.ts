@@ -15,6 +15,7 @@ import { MemoryDsStore } from '../ds/store/memory-ds-store.js';
 import type { CommonConfig } from '../config/common.config.js';
 import { traceEngine } from '../tracing/traced-engine.js';
 import type { Engine } from './engine.types.js';
+import { MemoryStreamSlots } from '../quotas/stream-slots.js';
 
 export type { Engine } from './engine.types.js';
 
@@ -53,6 +54,7 @@ export function createEmbeddedEngine(config: CommonConfig): Engine {
     shareStore,
     agentCatalog: new MemoryAgentCatalog(),
     jobEventFeed: eventLog,
+    streamSlots: new MemoryStreamSlots(),
     durableStreams: { log: new MemoryByteLog(), store: new MemoryDsStore() },
     health: async () => ({ engine: { up: true, message: 'embedded' } }),
     close: async () => {

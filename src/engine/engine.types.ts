@@ -6,6 +6,7 @@ import type { JobStore } from '@jobstream/job-store';
 import type { ShareStore } from '@jobstream/share-store';
 import type { ThreadStore } from '@jobstream/thread-store';
 import type { JobEventFeed } from '@jobstream/webhooks';
+import type { StreamSlots } from '../quotas/stream-slots.js';
 
 export interface Engine {
   readonly kind: 'embedded' | 'nats';
@@ -22,6 +23,8 @@ export interface Engine {
   readonly durableStreams: { log: ByteLog; store: DsStore };
   /** Terminal and `input_required` events of every job, for webhooks (observed in the log itself). */
   readonly jobEventFeed: JobEventFeed;
+  /** Open streams per tenant over every API process (the streams quota; same backing service as the job store). */
+  readonly streamSlots: StreamSlots;
   /** Readiness of each backing service. */
   health(): Promise<Record<string, { up: boolean; message?: string }>>;
   close(): Promise<void>;

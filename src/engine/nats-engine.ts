@@ -13,6 +13,8 @@ import { JetStreamJobQueue, KvAgentCatalog, NatsJobControl } from '@jobstream/jo
 import { MemoryJobStore, RedisJobStore, type JobStore } from '@jobstream/job-store';
 import { MemoryShareStore, RedisShareStore, type ShareStore } from '@jobstream/share-store';
 import { MemoryThreadStore, RedisThreadStore, type ThreadStore } from '@jobstream/thread-store';
+import { MemoryStreamSlots, type StreamSlots } from '../quotas/stream-slots.js';
+import { RedisStreamSlots } from '../quotas/redis-stream-slots.js';
 import { JetStreamJobEventFeed } from '@jobstream/webhooks';
 import type { CommonConfig } from '../config/common.config.js';
 import { ThreadAdvancer, advancingThreads } from '../worker-core/threads/thread-advancer.js';
@@ -89,6 +91,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
     let rawJobStore: JobStore;
     let threadStore: ThreadStore;
     let shareStore: ShareStore;
+    let streamSlots: StreamSlots;
     let dsStore: DsStore;
     if (config.hasRedis) {
       const redisJobs = await RedisJobStore.create({
@@ -107,6 +110,9 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       closers.push(() => threadStore.close());
       // shares ride on the thread store's connection
       shareStore = new RedisShareStore(threads.client);
+      const slots = new RedisStreamSlots(threads.client);
+      streamSlots = slots;
+      closers.push(() => slots.close());
       // Durable Streams metadata rides on the job store's connection (which follows a Sentinel failover)
       dsStore = new RedisDsStore(redisJobs.client);
     } else {
@@ -117,6 +123,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       closers.push(() => rawJobStore.close());
       threadStore = new MemoryThreadStore({ idempotencyTtlMs: config.idempotencyTtlMs });
       shareStore = new MemoryShareStore();
+      streamSlots = new MemoryStreamSlots();
       dsStore = new MemoryDsStore();
     }
     storeForLegacy = rawJobStore;
@@ -133,6 +140,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       shareStore,
       agentCatalog,
       // a durable consumer, created only when the API's webhooks module starts it (never by a worker)
+      streamSlots,
       jobEventFeed: new JetStreamJobEventFeed({ nc, logger: warn }),
       durableStreams: { log: dsLog, store: dsStore },
       health: async () => {

@@ -21,7 +21,6 @@ export class JobManagementController {
 
   @Post('batch')
   @HttpCode(200)
-  @UseGuards(CreateRateLimitGuard)
   @ApiJobManagementDocs.batch()
   batch(
     @Tenant() tenant: string,

@@ -70,23 +70,31 @@ export class JobStreamController {
     const job = await this.jobs.record(tenant, id);
     // cursor (the Last-Event-ID header wins over ?after=), snapshot, type filter, format
     const plan = await this.planner.plan(job, q, lastEventId);
-    // no await between this check and writeSse's registration: the cap cannot be overrun by concurrent opens
     const share = (req as AuthedRequest).share;
-    this.limits.assertRoom(tenant, share?.id);
-    for (const [k, v] of Object.entries(plan.headers)) res.setHeader(k, v);
-    traceSession(res, 'job.stream', { 'jobstream.job_id': id, 'jobstream.tenant': tenant });
-    // a replay page (with its frames' overhead) stays well inside the writer's per-burst bound
-    const pageBytes = Math.min(REPLAY_PAGE_BYTES, Math.floor(this.config.sseMaxBufferBytes / 4));
-    writeSse(req, res, this.connections, (sink) => this.streams.open(id, plan.start, sink, plan.render, pageBytes), {
-      tenant,
-      jobId: id,
-      ...(share
-        ? { share: { id: share.id, digest: share.token_digest, expiresAt: Date.parse(share.expires_at) } }
-        : {}),
-      retryMs: this.config.sseRetryMs,
-      maxBufferBytes: this.config.sseMaxBufferBytes,
-      stallTimeoutMs: this.config.sseStallTimeoutMs,
-    });
+    const release = await this.limits.reserve(tenant, share?.id);
+    try {
+      // no await between this check and writeSse's registration: the caps cannot be overrun by concurrent opens
+      this.limits.assertRoom(share?.id);
+      res.once('close', release);
+      for (const [k, v] of Object.entries(plan.headers)) res.setHeader(k, v);
+      traceSession(res, 'job.stream', { 'jobstream.job_id': id, 'jobstream.tenant': tenant });
+      // a replay page (with its frames' overhead) stays well inside the writer's per-burst bound
+      const pageBytes = Math.min(REPLAY_PAGE_BYTES, Math.floor(this.config.sseMaxBufferBytes / 4));
+      writeSse(req, res, this.connections, (sink) => this.streams.open(id, plan.start, sink, plan.render, pageBytes), {
+        tenant,
+        jobId: id,
+        ...(share
+          ? { share: { id: share.id, digest: share.token_digest, expiresAt: Date.parse(share.expires_at) } }
+          : {}),
+        retryMs: this.config.sseRetryMs,
+        maxBufferBytes: this.config.sseMaxBufferBytes,
+        stallTimeoutMs: this.config.sseStallTimeoutMs,
+      });
+      if (req.socket.destroyed) release(); // the client left while the slot was being taken
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
 
   @Get(':id/snapshot')

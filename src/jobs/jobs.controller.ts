@@ -14,6 +14,7 @@ import { AcceptsShareToken, ApiKeyGuard, Tenant } from '../auth/api-key.guard.js
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { ShutdownService } from '../lifecycle/shutdown.service.js';
 import { CreateRateLimitGuard } from '../limits/create-rate-limit.guard.js';
+import { WaitLimits } from '../limits/wait-limits.js';
 import { ApiJobsDocs } from '../docs/jobs.docs.js';
 import {
   eventsQuerySchema,
@@ -34,6 +35,7 @@ export class JobsController {
     private readonly jobs: JobsService,
     private readonly inputs: JobInputService,
     private readonly shutdown: ShutdownService,
+    private readonly waits: WaitLimits,
   ) {}
 
   @Post()
@@ -112,9 +114,10 @@ export class JobsController {
     @Query(new ZodValidationPipe(waitQuerySchema, 'query')) q: WaitQuery,
     @Req() req: Request,
   ): Promise<Job> {
+    const release = this.waits.acquire(tenant);
     const ac = new AbortController();
     req.on('close', () => ac.abort());
     // at shutdown a long-poll answers at once with the job as it is; the client simply waits again elsewhere
-    return this.jobs.wait(tenant, id, q.timeout_s, AbortSignal.any([ac.signal, this.shutdown.signal]));
+    return this.jobs.wait(tenant, id, q.timeout_s, AbortSignal.any([ac.signal, this.shutdown.signal])).finally(release);
   }
 }

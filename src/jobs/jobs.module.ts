@@ -2,7 +2,6 @@ import { Inject, Module } from '@nestjs/common';
 import { HotCache, LiveHub, SnapshotCache, hasCapacity, type EventLog } from '@jobstream/event-log';
 import { AppConfig } from '../config/config.js';
 import { EVENT_LOG } from '../engine/engine.constants.js';
-import { CreateRateLimitGuard } from '../limits/create-rate-limit.guard.js';
 import { StreamLimits } from '../limits/stream-limits.js';
 import { LogRoom } from '../limits/log-room.js';
 import { Metrics } from '../metrics/metrics.service.js';
@@ -59,7 +58,6 @@ import { ShareStreams } from '../shares/share-streams.js';
     SseConnections,
     StreamLimits,
     ShareStreams,
-    CreateRateLimitGuard,
   ],
   exports: [
     JobsService,
@@ -69,7 +67,6 @@ import { ShareStreams } from '../shares/share-streams.js';
     StreamLimits,
     SseConnections,
     LIVE_HUB,
-    CreateRateLimitGuard,
     LogRoom,
   ],
 })

@@ -23,6 +23,7 @@ import { DEFAULT_TENANT } from '../auth/auth.constants.js';
 import { ApiError } from '../common/api-error.js';
 import { mapError, zodMessage } from '../common/error-mapping.js';
 import { RejectedPayload } from '../common/nats-transport.js';
+import { CreateRateLimiter } from '../limits/create-rate-limiter.js';
 import { AppConfig } from '../config/config.js';
 import { hashKey } from '../config/key-hash.js';
 import { JobInputService } from './job-input.service.js';
@@ -60,6 +61,7 @@ export class JobsNatsController {
     private readonly jobs: JobsService,
     private readonly inputs: JobInputService,
     private readonly config: AppConfig,
+    private readonly rateLimit: CreateRateLimiter,
   ) {}
 
   @MessagePattern(API_SUBJECTS.create)
@@ -67,6 +69,7 @@ export class JobsNatsController {
     return this.reply(async () => {
       const { api_key, idempotency_key, ...body } = parse(createPayloadSchema, payload);
       const tenant = this.tenant(api_key);
+      this.rateLimit.take(tenant);
       const req = createJobRequestSchema.safeParse(body);
       if (!req.success) throw ApiError.invalid(zodMessage(req.error));
       return this.jobs.create(tenant, req.data, idempotency_key);

@@ -34,6 +34,7 @@ import { AgentCatalogService } from '../agents/agent-catalog.service.js';
 import { dispatchJob } from '../engine/dispatch.js';
 import { EVENT_LOG, JOB_CONTROL, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
 import { Metrics } from '../metrics/metrics.service.js';
+import { QuotaExceededError, Quotas } from '../quotas/quotas.service.js';
 import { LogRoom } from '../limits/log-room.js';
 import { cursorOf } from '../sse/sse-frames.js';
 import { cancelledDedupId, endJob, type JobEnding } from '../worker-core/job-lifecycle/index.js';
@@ -86,6 +87,7 @@ export class JobsService {
     private readonly streams: JobStreamService,
     private readonly agents: AgentCatalogService,
     @Optional() private readonly metrics?: Metrics,
+    @Optional() private readonly quotas?: Quotas,
     @Optional() private readonly room?: LogRoom,
   ) {}
 
@@ -125,11 +127,15 @@ export class JobsService {
     this.hub.prewarm(record.id);
     let stored;
     try {
-      stored = await this.store.create(record, idem);
+      stored = this.quotas
+        ? await this.quotas.enforce(() => this.store.create(record, idem, this.quotas!.jobCreate))
+        : await this.store.create(record, idem);
     } catch (err) {
       this.hub.release(record.id);
       // a 503 leaves no job that will run: the write may have landed, or may still (see create-abandon.ts)
-      if (!(err instanceof IdempotencyConflictError)) void abandonCreate(this.store, record);
+      // (a refusal — idempotency conflict, quota — wrote nothing)
+      if (!(err instanceof IdempotencyConflictError) && !(err instanceof QuotaExceededError))
+        void abandonCreate(this.store, record);
       throw err;
     }
     const { job, created } = stored;

@@ -7,6 +7,7 @@
  *   oldest counted bytes expire). Other tenants are not affected.
  */
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { QuotaExceededError } from '@jobstream/contracts';
 import { hasCapacity, type EventLog } from '@jobstream/event-log';
 import type { JobStore } from '@jobstream/job-store';
 import { ApiError } from '../common/api-error.js';
@@ -44,11 +45,13 @@ export class LogRoom {
     const count = await this.store.logBytes(tenant);
     if (count.tenant < quota) return;
     this.metrics?.limitRejected('log_bytes_quota');
-    throw new ApiError(
-      429,
-      'quota_exceeded',
+    this.metrics?.quotaRefused('log_bytes');
+    // the same typed error as the other quotas: one mapping to 429 `quota_exceeded` + Retry-After
+    throw new QuotaExceededError(
+      'log_bytes',
+      quota,
+      count.retryAfterS,
       `your events in the log (${count.tenant} bytes) have reached your quota of ${quota} bytes; retry once older events expire`,
-      { 'Retry-After': String(count.retryAfterS) },
     );
   }
 }

@@ -35,6 +35,7 @@ export class Metrics implements RunnerMetrics {
   private readonly jobRunDuration: Histogram<'agent' | 'status'>;
   private readonly threadTurns: Counter<'if_busy' | 'outcome'>;
   private readonly limitRejections: Counter<'limit'>;
+  private readonly quotaRefusals: Counter<'kind'>;
   private readonly jobsLimited: Counter<'code'>;
   private readonly streamReadRetries: Counter;
   private readonly dsRequests: Counter;
@@ -210,6 +211,12 @@ export class Metrics implements RunnerMetrics {
       labelNames: ['limit'],
       registers,
     });
+    this.quotaRefusals = new Counter({
+      name: 'jobstream_quota_refusals_total',
+      help: 'requests refused 429 quota_exceeded, by quota (active_jobs, threads, webhooks, streams, …)',
+      labelNames: ['kind'],
+      registers,
+    });
     this.dsRequests = new Counter({
       name: 'jobstream_ds_requests_total',
       help: 'Durable Streams requests (/ds) by method and outcome (ok, client_error, unavailable)',
@@ -278,6 +285,10 @@ export class Metrics implements RunnerMetrics {
 
   limitRejected(limit: LimitName): void {
     this.limitRejections.inc({ limit });
+  }
+
+  quotaRefused(kind: string): void {
+    this.quotaRefusals.inc({ kind });
   }
 
   render(): Promise<string> {

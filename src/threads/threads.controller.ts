@@ -22,6 +22,7 @@ export class ThreadsController {
   constructor(private readonly threads: ThreadsService) {}
 
   @Post()
+  @UseGuards(CreateRateLimitGuard)
   @ApiThreadsDocs.create()
   async create(
     @Tenant() tenant: string,

@@ -18,6 +18,7 @@ import {
 import { DEFAULT_TENANT } from '../auth/auth.constants.js';
 import { ApiError } from '../common/api-error.js';
 import { mapError, zodMessage } from '../common/error-mapping.js';
+import { CreateRateLimiter } from '../limits/create-rate-limiter.js';
 import { AppConfig } from '../config/config.js';
 import { hashKey } from '../config/key-hash.js';
 import { ThreadsService } from './threads.service.js';
@@ -40,6 +41,7 @@ export class ThreadsNatsController {
   constructor(
     private readonly threads: ThreadsService,
     private readonly config: AppConfig,
+    private readonly rateLimit: CreateRateLimiter,
   ) {}
 
   @MessagePattern(API_SUBJECTS.threadsCreate)
@@ -48,9 +50,11 @@ export class ThreadsNatsController {
       const env = envelope.safeParse(object(payload));
       if (!env.success) throw ApiError.invalid(zodMessage(env.error));
       const { api_key, ...body } = env.data;
+      const tenant = this.tenant(api_key);
+      this.rateLimit.take(tenant, 'threads');
       const req = createThreadRequestSchema.safeParse(body);
       if (!req.success) throw ApiError.invalid(zodMessage(req.error));
-      return { thread: await this.threads.create(this.tenant(api_key), req.data) };
+      return { thread: await this.threads.create(tenant, req.data) };
     });
   }
 
@@ -60,9 +64,11 @@ export class ThreadsNatsController {
       const env = turnEnvelope.safeParse(object(payload));
       if (!env.success) throw ApiError.invalid(zodMessage(env.error));
       const { api_key, thread_id, idempotency_key, ...body } = env.data;
+      const tenant = this.tenant(api_key);
+      this.rateLimit.take(tenant);
       const req = createTurnRequestSchema.safeParse(body);
       if (!req.success) throw ApiError.invalid(zodMessage(req.error));
-      return this.threads.createTurn(this.tenant(api_key), thread_id, req.data, idempotency_key);
+      return this.threads.createTurn(tenant, thread_id, req.data, idempotency_key);
     });
   }
 

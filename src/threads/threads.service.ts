@@ -29,6 +29,7 @@ import { AgentCatalogService } from '../agents/agent-catalog.service.js';
 import { EVENT_LOG, JOB_QUEUE, JOB_STORE, SHARE_STORE, THREAD_STORE } from '../engine/engine.constants.js';
 import type { JobQueue } from '@jobstream/job-queue';
 import { Metrics } from '../metrics/metrics.service.js';
+import { QuotaExceededError, Quotas } from '../quotas/quotas.service.js';
 import { purgeJob } from '../jobs/job-purge.js';
 import { toJob } from '../jobs/job-view.js';
 import { IDEMPOTENCY_KEY_RE, JobsService, canonical } from '../jobs/jobs.service.js';
@@ -50,6 +51,7 @@ export class ThreadsService {
     private readonly jobs: JobsService,
     private readonly agents: AgentCatalogService,
     @Optional() private readonly metrics?: Metrics,
+    @Optional() private readonly quotas?: Quotas,
     @Optional() private readonly room?: LogRoom,
   ) {
     this.advancer = new ThreadAdvancer(threads, store, queue);
@@ -58,7 +60,8 @@ export class ThreadsService {
   async create(tenant: string, body: CreateThreadRequest): Promise<Thread> {
     await this.agents.require(body.agent);
     const t = newThreadRecord({ id: newThreadId(), tenant, agent: body.agent, metadata: body.metadata ?? null });
-    await this.threads.create(t);
+    if (this.quotas) await this.quotas.enforce(() => this.threads.create(t, this.quotas!.maxThreads));
+    else await this.threads.create(t);
     this.logger.log({ msg: 'thread created', thread_id: t.id, tenant, agent: t.agent });
     return toThread(t);
   }
@@ -136,9 +139,11 @@ export class ThreadsService {
       ...extra,
     });
     try {
-      await this.store.create(record);
+      if (this.quotas) await this.quotas.enforce(() => this.store.create(record, undefined, this.quotas!.jobCreate));
+      else await this.store.create(record);
     } catch (err) {
-      void abandonCreate(this.store, record); // it may have landed, or may still: it must not run (create-abandon.ts)
+      // it may have landed, or may still: it must not run (create-abandon.ts); a quota refusal wrote nothing
+      if (!(err instanceof QuotaExceededError)) void abandonCreate(this.store, record);
       throw err;
     }
     try {

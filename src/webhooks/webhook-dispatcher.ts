@@ -23,6 +23,8 @@ export interface DispatcherOptions {
   allowPrivate: boolean;
   /** How long a claimed delivery stays with this process beyond the timeout before another may try it. */
   leaseMarginMs: number;
+  /** One tenant's tries in flight at once, over every process (its fair share of the slots). */
+  tenantConcurrency: number;
 }
 
 /** Whole seconds since the epoch, as Standard Webhooks wants for `webhook-timestamp`. */
@@ -82,7 +84,7 @@ export class WebhookDispatcher {
         this.again = true; // look again as soon as a slot frees up
       else {
         const lease = this.opts.timeoutMs + this.opts.leaseMarginMs;
-        const claimed = await this.store.claimDue(this.now(), free, lease);
+        const claimed = await this.store.claimDue(this.now(), free, lease, this.opts.tenantConcurrency);
         for (const d of claimed) this.track(this.tryOnce(d));
         if (claimed.length === free) this.again = true; // more may be due
       }

@@ -54,6 +54,7 @@ export class WebhooksModule implements OnApplicationBootstrap, OnApplicationShut
         pollMs: w.pollMs,
         allowPrivate: w.allowPrivate,
         leaseMarginMs: w.leaseMarginMs,
+        tenantConcurrency: config.quotas.webhookTenantConcurrency,
       },
       metrics,
     );

@@ -19,8 +19,9 @@ import {
 } from '@jobstream/contracts';
 import type { LoggedEvent } from '@jobstream/event-log';
 import type { JobStore } from '@jobstream/job-store';
-import { WebhookLimitError, type Delivery, type WebhookEndpoint, type WebhookStore } from '@jobstream/webhooks';
+import { type Delivery, type WebhookEndpoint, type WebhookStore } from '@jobstream/webhooks';
 import { ApiError } from '../common/api-error.js';
+import { Quotas } from '../quotas/quotas.service.js';
 import { AppConfig } from '../config/config.js';
 import { JOB_STORE } from '../engine/engine.constants.js';
 import { toJob } from '../jobs/job-view.js';
@@ -77,6 +78,7 @@ export class WebhooksService {
     @Inject(JOB_STORE) private readonly jobs: JobStore,
     private readonly config: AppConfig,
     private readonly metrics: WebhookMetrics,
+    private readonly quotas: Quotas,
   ) {}
 
   setDeliveryCreatedHook(hook: DeliveryCreatedHook): void {
@@ -106,12 +108,7 @@ export class WebhooksService {
       secret: `whsec_${randomBytes(32).toString('base64')}`,
       created_at: new Date().toISOString(),
     };
-    try {
-      await this.store.createEndpoint(ep, this.config.webhooks.maxPerTenant);
-    } catch (err) {
-      if (err instanceof WebhookLimitError) throw new ApiError(409, 'conflict', err.message);
-      throw err;
-    }
+    await this.quotas.enforce(() => this.store.createEndpoint(ep, this.config.webhooks.maxPerTenant));
     this.logger.log({
       msg: 'webhook endpoint created',
       tenant,

@@ -258,7 +258,7 @@ export function webhooksSuite(engine: string, start: (env: Record<string, string
       for (let i = 0; i < 5; i++)
         expect((await acme.post('/v1/webhooks', { url: `${rx.url}?n=${i}`, events: ['job.failed'] })).status).toBe(201);
       const over = await acme.post('/v1/webhooks', { url: rx.url, events: ['job.failed'] });
-      expect([over.status, over.body.error.code]).toEqual([409, 'conflict']);
+      expect([over.status, over.body.error.code]).toEqual([429, 'quota_exceeded']);
       expect((await acme.get('/v1/webhooks/nope/deliveries')).status).toBe(404);
       expect((await acme.get('/v1/webhooks/wh_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/deliveries')).status).toBe(404);
     });

@@ -24,3 +24,23 @@ export type ErrorCode =
 export interface ErrorBody {
   error: { code: ErrorCode | (string & {}); message: string };
 }
+
+/** The per-tenant quotas the platform enforces (each one a `kind` of {@link QuotaExceededError}). */
+export type QuotaKind = 'active_jobs' | 'threads' | 'webhooks' | 'streams' | 'waits' | 'log_bytes' | (string & {});
+
+/**
+ * A tenant is at one of its quotas: answered `429` `quota_exceeded`, with `Retry-After` when waiting helps (a
+ * running job ends, a stream closes). Thrown by the stores that count atomically and by the API's own checks.
+ */
+export class QuotaExceededError extends Error {
+  override readonly name = 'QuotaExceededError';
+  constructor(
+    readonly kind: QuotaKind,
+    readonly limit: number,
+    /** Seconds after which a retry may succeed; undefined when only the tenant's own action frees room. */
+    readonly retryAfterS?: number,
+    message = `quota exceeded: at most ${limit} ${kind.replace(/_/g, ' ')} per tenant`,
+  ) {
+    super(message);
+  }
+}

@@ -23,6 +23,11 @@
  *   (`input_request.expires_at`) is due, soonest first, from an index kept like the liveness one (v1.1).
  * - **Guards.** `transition` takes an optional `where` predicate on the current record, checked in the same atomic
  *   step as `from` (drivers re-run it on every compare-and-set try): e.g. "the open request is still `r1`".
+ * - **Open-jobs quota.** `create` with `quota.maxOpenJobs` > 0 refuses (throws {@link QuotaExceededError}, kind
+ *   `active_jobs`) when the tenant already has that many jobs `queued`, `running` or `waiting_for_input` — counted
+ *   and stored in one atomic step, so concurrent creates in any number of processes never pass it. An idempotent
+ *   repeat of an earlier create is answered before the quota is looked at. The count is derived from the jobs'
+ *   own statuses (no counter to drift): a job that ends frees its place.
  * - **Dispatch confirmation.** A new job's record has `dispatched_at: null` until the creator confirms that the
  *   work queue took it (an update writing `dispatched_at`). `listUndispatched` finds `queued` jobs whose dispatch
  *   was never confirmed (a create that failed half-way), oldest first, from an index kept atomically with the
@@ -32,7 +37,7 @@
  *   written (give or take one bucket: see log-bytes.ts), and taken out when the job is deleted. Only that tenant's.
  */
 import type { LogBytes } from './log-bytes.js';
-import type { JobError, JobStatus, PendingInput, Usage } from '@jobstream/contracts';
+import { QuotaExceededError, type JobError, type JobStatus, type PendingInput, type Usage } from '@jobstream/contracts';
 
 /**
  * A job's latest `input_required` (v1.1), kept on the record so that the API can check and validate an answer
@@ -137,8 +142,31 @@ export interface IdempotencyInput {
   fingerprint: string;
 }
 
+/** The statuses that hold a place in a tenant's open-jobs quota. */
+export const OPEN_STATUSES = ['queued', 'running', 'waiting_for_input'] as const satisfies readonly JobStatus[];
+
+export interface CreateQuota {
+  /** Most jobs of the tenant in an {@link OPEN_STATUSES} status; 0 = no quota. */
+  maxOpenJobs: number;
+  /** The `Retry-After` of a refusal (a running job of the tenant may end by then). */
+  retryAfterS?: number;
+}
+
+export function openJobsQuotaError(q: CreateQuota): QuotaExceededError {
+  return new QuotaExceededError(
+    'active_jobs',
+    q.maxOpenJobs,
+    q.retryAfterS ?? 5,
+    `at most ${q.maxOpenJobs} active jobs (queued, running or waiting for input) per tenant; retry when one has ended`,
+  );
+}
+
 export interface JobStore {
-  create(job: JobRecord, idempotency?: IdempotencyInput): Promise<{ job: JobRecord; created: boolean }>;
+  create(
+    job: JobRecord,
+    idempotency?: IdempotencyInput,
+    quota?: CreateQuota,
+  ): Promise<{ job: JobRecord; created: boolean }>;
   get(id: string): Promise<JobRecord | null>;
   list(tenant: string, query: ListQuery): Promise<ListPage>;
   transition(id: string, to: JobStatus, opts?: TransitionOptions): Promise<TransitionResult>;

@@ -2,6 +2,9 @@
 import { isTerminalStatus, type JobStatus } from '@jobstream/contracts';
 import {
   IdempotencyConflictError,
+  OPEN_STATUSES,
+  openJobsQuotaError,
+  type CreateQuota,
   JobStoreUnavailableError,
   type IdempotencyInput,
   type JobPatch,
@@ -62,6 +65,8 @@ export class MemoryJobStore implements JobStore {
   private readonly abandoned = new Map<string, number>();
   /** Ids of jobs waiting for input, for `listInputExpired`. */
   private readonly waiting = new Set<string>();
+  /** tenant → ids of its jobs in an open status (the open-jobs quota), kept by `index` like the sets above. */
+  private readonly open = new Map<string, Set<string>>();
   private readonly timer: NodeJS.Timeout;
   private readonly logBytesKeeper: MemoryLogBytes;
 
@@ -80,18 +85,26 @@ export class MemoryJobStore implements JobStore {
     this.timer.unref();
   }
 
-  async create(job: JobRecord, idempotency?: IdempotencyInput): Promise<{ job: JobRecord; created: boolean }> {
+  async create(
+    job: JobRecord,
+    idempotency?: IdempotencyInput,
+    quota?: CreateQuota,
+  ): Promise<{ job: JobRecord; created: boolean }> {
     this.sweep();
     if ((this.abandoned.get(job.id) ?? 0) > this.now())
       throw new JobStoreUnavailableError(`the create of ${job.id} was abandoned`);
+    const k = idempotency ? `${job.tenant}\u0000${idempotency.key}` : '';
     if (idempotency) {
-      const k = `${job.tenant}\u0000${idempotency.key}`;
       const seen = this.idem.get(k);
       if (seen && seen.expiresAt > this.now()) {
         if (seen.fingerprint !== idempotency.fingerprint) throw new IdempotencyConflictError(idempotency.key);
         const existing = this.jobs.get(seen.jobId);
         if (existing) return { job: clone(existing), created: false };
       }
+    }
+    if (quota && quota.maxOpenJobs > 0 && (this.open.get(job.tenant)?.size ?? 0) >= quota.maxOpenJobs)
+      throw openJobsQuotaError(quota);
+    if (idempotency) {
       this.idem.set(k, {
         jobId: job.id,
         fingerprint: idempotency.fingerprint,
@@ -204,6 +217,7 @@ export class MemoryJobStore implements JobStore {
     this.active.delete(id);
     this.waiting.delete(id);
     this.undispatched.delete(id);
+    this.unopen(j.tenant, id);
     const ids = this.byTenant.get(j.tenant);
     if (ids) {
       const at = lowerBound(ids, id);
@@ -246,6 +260,16 @@ export class MemoryJobStore implements JobStore {
     else this.undispatched.delete(job.id);
     if (inputDeadline(job) !== null) this.waiting.add(job.id);
     else this.waiting.delete(job.id);
+    if ((OPEN_STATUSES as readonly string[]).includes(job.status)) {
+      const set = this.open.get(job.tenant) ?? new Set<string>();
+      set.add(job.id);
+      this.open.set(job.tenant, set);
+    } else this.unopen(job.tenant, job.id);
+  }
+
+  private unopen(tenant: string, id: string): void {
+    const set = this.open.get(tenant);
+    if (set?.delete(id) && set.size === 0) this.open.delete(tenant);
   }
 
   async close(): Promise<void> {

@@ -36,6 +36,9 @@ import { isTerminalStatus, type JobStatus } from '@jobstream/contracts';
 import {
   IdempotencyConflictError,
   JobStoreUnavailableError,
+  openJobsQuotaError,
+  OPEN_STATUSES,
+  type CreateQuota,
   type IdempotencyInput,
   type JobPatch,
   type JobRecord,
@@ -79,13 +82,17 @@ export interface RedisJobStoreOptions extends JobStoreOptions {
 }
 
 /**
- * create: KEYS job, list:all, list:<status>, active, waiting, undispatched, abandoned, [idem];
+ * create: KEYS job, list:all, list:<status>, active, waiting, undispatched, abandoned (the tombstone of an abandoned
+ * create), idem (a placeholder name without a key), list:queued, list:running, list:waiting_for_input (the tenant's
+ * open jobs, for the quota);
  * ARGV id, json, status, fingerprint, idemTtlMs, jobKeyPrefix, active score ('' = not active), waiting score ('' = not waiting),
- * undispatched score ('' = dispatched).
+ * undispatched score ('' = dispatched), has idempotency key ('1' / '0'), most open jobs of the tenant (0 = no quota).
+ * The quota is counted from the status sets themselves (kept with every record in the same scripts), so there is
+ * no separate counter that a lost decrement could leave wrong.
  */
 const CREATE = `
 if redis.call('EXISTS', KEYS[7]) == 1 then return {'abandoned'} end
-if #KEYS == 8 then
+if ARGV[10] == '1' then
   local seen = redis.call('GET', KEYS[8])
   if seen then
     local s = cjson.decode(seen)
@@ -93,6 +100,13 @@ if #KEYS == 8 then
     local d = redis.call('HGET', ARGV[6] .. s.jobId, 'd')
     if d then return {'existing', d} end
   end
+end
+local quota = tonumber(ARGV[11])
+if quota > 0 then
+  local open = redis.call('ZCARD', KEYS[9]) + redis.call('ZCARD', KEYS[10]) + redis.call('ZCARD', KEYS[11])
+  if open >= quota then return {'quota', tostring(open)} end
+end
+if ARGV[10] == '1' then
   redis.call('SET', KEYS[8], cjson.encode({ jobId = ARGV[1], fingerprint = ARGV[4] }), 'PX', ARGV[5])
 end
 redis.call('HSET', KEYS[1], 'v', 1, 'd', ARGV[2])
@@ -294,7 +308,11 @@ export class RedisJobStore implements JobStore {
     return new RedisJobStore(redis, true, opts);
   }
 
-  async create(job: JobRecord, idempotency?: IdempotencyInput): Promise<{ job: JobRecord; created: boolean }> {
+  async create(
+    job: JobRecord,
+    idempotency?: IdempotencyInput,
+    quota?: CreateQuota,
+  ): Promise<{ job: JobRecord; created: boolean }> {
     const keys = [
       this.jobKey(job.id),
       this.listKey('all', job.tenant),
@@ -303,8 +321,10 @@ export class RedisJobStore implements JobStore {
       this.key('waiting'),
       this.key('undispatched'),
       this.key(`abandoned:${job.id}`),
+      // a key name is needed in its place even without a key (never read then)
+      idempotency ? this.idemKey(job.tenant, idempotency.key) : this.idemKey(job.tenant, ''),
+      ...OPEN_STATUSES.map((st) => this.listKey(st, job.tenant)),
     ];
-    if (idempotency) keys.push(this.idemKey(job.tenant, idempotency.key));
     const res = (await this.call(() =>
       this.eval(SCRIPTS.create, keys, [
         job.id,
@@ -316,10 +336,13 @@ export class RedisJobStore implements JobStore {
         activeScore(job),
         waitingScore(job),
         undispatchedScore(job),
+        idempotency ? '1' : '0',
+        String(quota?.maxOpenJobs ?? 0),
       ]),
     )) as [string, string?];
     if (res[0] === 'abandoned') throw new JobStoreUnavailableError(`the create of ${job.id} was abandoned`);
     if (res[0] === 'conflict') throw new IdempotencyConflictError(idempotency!.key);
+    if (res[0] === 'quota') throw openJobsQuotaError(quota!);
     if (res[0] === 'existing') return { job: JSON.parse(res[1]!) as JobRecord, created: false };
     return { job: structuredClone(job), created: true };
   }

@@ -45,14 +45,6 @@ local j = sum(KEYS[2], min, true)
 return { t, j, oldest }
 `);
 
-/** get: KEYS tenant, job; ARGV oldest live bucket → { tenant, job, oldest bucket }. */
-const GET = script(`${SUM}
-local min = tonumber(ARGV[1])
-local t, oldest = sum(KEYS[1], min, false)
-local j = sum(KEYS[2], min, false)
-return { t, j, oldest }
-`);
-
 /** release: KEYS job; ARGV tenant key prefix. The job's bytes leave its tenant's buckets; the job's key goes. */
 const RELEASE = script(`
 local tenant = redis.call('HGET', KEYS[1], 't')
@@ -93,14 +85,24 @@ export class RedisLogBytes {
     return this.answer(r, now);
   }
 
+  /**
+   * Plain reads (two HGETALLs), not a script: a read must not wait behind writes (a script counts as a write for
+   * `CLIENT PAUSE WRITE` and for a replica), and the sum needs no atomicity across the two keys.
+   */
   async get(tenant: string, jobId: string | undefined, now: number): Promise<LogBytes & { retryAfterS: number }> {
-    const r = (await evalScript(
-      this.redis,
-      GET,
-      [this.tenantKey(tenant), this.jobKey(jobId ?? '')],
-      [String(oldestLiveBucket(now, this.retentionMs))],
-    )) as number[];
-    return this.answer(r, now);
+    const min = oldestLiveBucket(now, this.retentionMs);
+    const replies = await this.redis
+      .pipeline()
+      .hgetall(this.tenantKey(tenant))
+      .hgetall(this.jobKey(jobId ?? ''))
+      .exec();
+    const hashes = (replies ?? []).map(([err, value]) => {
+      if (err) throw err;
+      return value as Record<string, string>;
+    });
+    const [t, oldest] = sumLive(hashes[0] ?? {}, min);
+    const [j] = sumLive(hashes[1] ?? {}, min);
+    return this.answer([t, j, oldest], now);
   }
 
   async release(jobId: string): Promise<void> {
@@ -123,4 +125,18 @@ export class RedisLogBytes {
   private jobKey(jobId: string): string {
     return `${this.prefix}lb:j:${jobId}`;
   }
+}
+
+/** The bytes of a count's live buckets (those ≥ `min`), and its oldest live bucket (-1 when none): SUM in Lua. */
+function sumLive(hash: Record<string, string>, min: number): [number, number] {
+  let total = 0;
+  let oldest = -1;
+  for (const [field, value] of Object.entries(hash)) {
+    if (field === 't') continue;
+    const bucket = Number(field);
+    if (bucket < min) continue;
+    total += Number(value);
+    if (oldest < 0 || bucket < oldest) oldest = bucket;
+  }
+  return [Math.max(0, total), oldest];
 }

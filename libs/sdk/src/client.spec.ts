@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClient } from './client.js';
-import { JobstreamConnectionError, JobstreamError, isRetryable, parseRetryAfter } from './errors.js';
+import { JobstreamConnectionError, JobstreamError, isQuotaExceeded, isRetryable, parseRetryAfter } from './errors.js';
 import { FakeJobstreamServer, echoEvents } from './testing/fake-server.js';
 
 let server: FakeJobstreamServer | undefined;
@@ -143,6 +143,12 @@ describe('createClient', () => {
       [404, JSON.stringify({ error: { code: 'not_found', message: 'no such job' } }), {}],
       [429, JSON.stringify({ error: { code: 'rate_limited', message: 'slow down' } }), { 'Retry-After': '3' }],
       [502, '<html>bad gateway</html>', {}],
+      [
+        429,
+        JSON.stringify({ error: { code: 'quota_exceeded', message: 'at most 5 active jobs' } }),
+        { 'Retry-After': '5' },
+      ],
+      [429, JSON.stringify({ error: { code: 'quota_exceeded', message: 'at most 2 threads' } }), {}],
     ];
     const http = createServer((_req, res) => {
       const [status, body, headers] = answers.shift()!;
@@ -156,7 +162,13 @@ describe('createClient', () => {
     const e1 = (await client.jobs.get('job_x').catch((e: unknown) => e)) as JobstreamError;
     const e2 = (await client.jobs.get('job_x').catch((e: unknown) => e)) as JobstreamError;
     const e3 = (await client.jobs.get('job_x').catch((e: unknown) => e)) as JobstreamError;
+    const e4 = (await client.jobs.get('job_x').catch((e: unknown) => e)) as JobstreamError;
+    const e5 = (await client.jobs.get('job_x').catch((e: unknown) => e)) as JobstreamError;
     http.close();
+    // a quota: typed, with its Retry-After; retryable only when waiting helps
+    expect([isQuotaExceeded(e4), e4.retryAfterMs, isRetryable(e4)]).toEqual([true, 5000, true]);
+    expect([isQuotaExceeded(e5), e5.retryAfterMs, isRetryable(e5)]).toEqual([true, undefined, false]);
+    expect(isQuotaExceeded(e2)).toBe(false);
     expect(e1).toBeInstanceOf(JobstreamError);
     expect([e1.status, e1.code, e1.message, e1.retryAfterMs]).toEqual([404, 'not_found', 'no such job', undefined]);
     expect([e2.status, e2.code, e2.retryAfterMs]).toEqual([429, 'rate_limited', 3000]);

@@ -70,12 +70,26 @@ export class JobstreamUnmatchedError extends Error {
   override readonly name = 'JobstreamUnmatchedError';
 }
 
+/** A {@link JobstreamError} for a tenant at one of its quotas (429 `quota_exceeded`). */
+export type QuotaExceededError = JobstreamError & { status: 429; code: 'quota_exceeded' };
+
 /**
- * Whether a failure is worth another try: connection failures, 408, 429 and 5xx are; every other 4xx
- * (400 bad request or cursor, 401/403 auth, 404 unknown job, 409, 410 `cursor_expired`, 413) is final.
+ * True when the tenant is at one of its quotas (active jobs, threads, webhooks, open streams, waits): 429
+ * `quota_exceeded`. With `retryAfterMs` waiting may help (a job or stream of the tenant ends); without it only the
+ * tenant's own action frees room (delete a thread or an endpoint).
+ */
+export function isQuotaExceeded(err: unknown): err is QuotaExceededError {
+  return err instanceof JobstreamError && err.status === 429 && err.code === 'quota_exceeded';
+}
+
+/**
+ * Whether a failure is worth another try: connection failures, 408, 429 and 5xx are — except a 429
+ * `quota_exceeded` without `Retry-After` (waiting does not free that quota); every other 4xx (400 bad request or
+ * cursor, 401/403 auth, 404 unknown job, 409, 410 `cursor_expired`, 413) is final.
  */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof JobstreamConnectionError) return true;
+  if (isQuotaExceeded(err)) return err.retryAfterMs !== undefined;
   if (err instanceof JobstreamError) return err.status === 408 || err.status === 429 || err.status >= 500;
   return false;
 }

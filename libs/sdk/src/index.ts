@@ -63,8 +63,9 @@ export {
   JobstreamTimeoutError,
   JobstreamUnmatchedError,
   isRetryable,
+  isQuotaExceeded,
 } from './errors.js';
-export type { ConnectionFailureReason } from './errors.js';
+export type { ConnectionFailureReason, QuotaExceededError } from './errors.js';
 export type { ConnectionOptions, FetchLike, ClientSource } from './transport.js';
 export type { JobEvent, AgentEvent, EventType, Usage } from '@jobstream/contracts/events';
 export { isTerminalEvent, isTerminalStatus } from './terminal.js';

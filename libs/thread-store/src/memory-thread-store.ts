@@ -1,6 +1,7 @@
 /** The embedded engine's thread store: in-process, each operation one synchronous step (atomic by construction). */
 import {
   decodeThreadCursor,
+  threadsQuotaError,
   decodeTurnCursor,
   encodeThreadCursor,
   encodeTurnCursor,
@@ -34,7 +35,9 @@ export class MemoryThreadStore implements ThreadStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async create(thread: ThreadRecord): Promise<void> {
+  async create(thread: ThreadRecord, maxPerTenant = 0): Promise<void> {
+    if (maxPerTenant > 0 && (this.byTenant.get(thread.tenant)?.length ?? 0) >= maxPerTenant)
+      throw threadsQuotaError(maxPerTenant);
     this.threads.set(thread.id, { thread: clone(thread), jobs: [], idem: new Map() });
     const ids = this.byTenant.get(thread.tenant) ?? [];
     ids.push(thread.id);
@@ -44,10 +47,13 @@ export class MemoryThreadStore implements ThreadStore {
 
   async ensureExternal(
     thread: ThreadRecord & { external_id: string },
+    maxPerTenant = 0,
   ): Promise<{ thread: ThreadRecord; created: boolean }> {
     const name = `${thread.tenant}\0${thread.external_id}`;
     const held = this.byExternal.get(name);
     if (held !== undefined) return { thread: clone(this.threads.get(held)!.thread), created: false };
+    if (maxPerTenant > 0 && (this.byTenant.get(thread.tenant)?.length ?? 0) >= maxPerTenant)
+      throw threadsQuotaError(maxPerTenant);
     this.byExternal.set(name, thread.id); // before any await: concurrent first uses see the name
     await this.create(thread);
     return { thread: clone(thread), created: true };
@@ -141,6 +147,22 @@ export class MemoryThreadStore implements ThreadStore {
     if (at >= 0) t.pending.splice(at, 1);
     if (at >= 0 || dropped >= 0) t.updated_at = new Date(this.now()).toISOString();
     return { next: null };
+  }
+
+  async listIdle(olderThan: Date, limit: number): Promise<ThreadRecord[]> {
+    const before = olderThan.getTime();
+    return [...this.threads.values()]
+      .map((h) => h.thread)
+      .filter(
+        (t) =>
+          t.active_job_id === null &&
+          t.pending.length === 0 &&
+          t.cancelling.length === 0 &&
+          Date.parse(t.updated_at) < before,
+      )
+      .sort((a, b) => Date.parse(a.updated_at) - Date.parse(b.updated_at))
+      .slice(0, Math.max(1, Math.floor(limit)))
+      .map(clone);
   }
 
   async markStarted(id: string, jobId: string): Promise<boolean> {

@@ -12,8 +12,9 @@
  * - `threads:<tenant>`: a sorted set of the tenant's thread ids, score 0 (lex order = creation order).
  * - `threads:busy`: a sorted set of busy threads (an active turn, or dropped turns not ended yet), score = the ms of
  *   their last state change (for the sweep).
+ * - `threads:idle`: the other threads, score = the ms of their last state change (for the expiry of idle threads).
  * - `threads-ext:<tenant>`: a hash external id → thread id (names from outside systems, e.g. AG-UI thread ids).
- * Deleting a thread removes all four of its own keys, its members of the two sets and its external name.
+ * Deleting a thread removes all four of its own keys, its members of the three sets and its external name.
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { evalScript, redisCall, type Script } from '@jobstream/job-store/redis-scripts';
@@ -21,6 +22,7 @@ import { SCRIPTS } from './redis-thread-store.scripts.js';
 import {
   ThreadStoreUnavailableError,
   decodeThreadCursor,
+  threadsQuotaError,
   decodeTurnCursor,
   encodeThreadCursor,
   encodeTurnCursor,
@@ -132,25 +134,36 @@ export class RedisThreadStore implements ThreadStore {
     return this.redis;
   }
 
-  async create(t: ThreadRecord): Promise<void> {
+  async create(t: ThreadRecord, maxPerTenant = 0): Promise<void> {
     const [m, st] = encode(t);
-    await this.call(() =>
-      this.redis
-        .multi()
-        .hset(this.threadKey(t.id), 'm', m, 's', st)
-        .zadd(this.key(`threads:${t.tenant}`), 0, t.id)
-        .exec(),
+    const ok = await this.call(() =>
+      this.eval(
+        SCRIPTS.create,
+        [this.threadKey(t.id), this.key(`threads:${t.tenant}`), this.key('threads:idle')],
+        [t.id, m, st, String(maxPerTenant), String(Date.parse(t.updated_at))],
+      ),
     );
+    if (ok !== 1) throw threadsQuotaError(maxPerTenant);
   }
 
-  async ensureExternal(t: ThreadRecord & { external_id: string }): Promise<{ thread: ThreadRecord; created: boolean }> {
+  async ensureExternal(
+    t: ThreadRecord & { external_id: string },
+    maxPerTenant = 0,
+  ): Promise<{ thread: ThreadRecord; created: boolean }> {
     const [m, st] = encode(t);
-    const keys = [this.key(`threads-ext:${t.tenant}`), this.threadKey(t.id), this.key(`threads:${t.tenant}`)];
-    const id = (await this.call(() => this.eval(SCRIPTS.ensure, keys, [t.external_id, t.id, m, st]))) as string;
+    const keys = [
+      this.key(`threads-ext:${t.tenant}`),
+      this.threadKey(t.id),
+      this.key(`threads:${t.tenant}`),
+      this.key('threads:idle'),
+    ];
+    const args = [t.external_id, t.id, m, st, String(maxPerTenant), String(Date.parse(t.updated_at))];
+    const id = (await this.call(() => this.eval(SCRIPTS.ensure, keys, args))) as string;
+    if (id === '') throw threadsQuotaError(maxPerTenant);
     if (id === t.id) return { thread: t, created: true };
     const held = await this.get(id);
     // deleted a moment ago (its name goes with it): name this one instead
-    return held ? { thread: held, created: false } : this.ensureExternal(t);
+    return held ? { thread: held, created: false } : this.ensureExternal(t, maxPerTenant);
   }
 
   async getExternal(tenant: string, externalId: string): Promise<ThreadRecord | null> {
@@ -198,7 +211,7 @@ export class RedisThreadStore implements ThreadStore {
     const raw = (await this.call(() =>
       this.eval(
         SCRIPTS.begin,
-        [k, `${k}:jobs`, `${k}:idem`, this.key('threads:busy')],
+        [k, `${k}:jobs`, `${k}:idem`, this.key('threads:busy'), this.key('threads:idle')],
         [
           input.jobId,
           input.ifBusy,
@@ -233,7 +246,7 @@ export class RedisThreadStore implements ThreadStore {
     const next = (await this.call(() =>
       this.eval(
         SCRIPTS.settle,
-        [this.threadKey(id), this.key('threads:busy')],
+        [this.threadKey(id), this.key('threads:busy'), this.key('threads:idle')],
         [jobId, String(now), new Date(now).toISOString(), id],
       ),
     )) as string;
@@ -257,6 +270,7 @@ export class RedisThreadStore implements ThreadStore {
           `${k}:idem`,
           this.key('threads:busy'),
           this.key(`threads:${t.tenant}`),
+          this.key('threads:idle'),
           this.key(`threads-ext:${t.tenant}`),
         ],
         [id, t.external_id ?? ''],
@@ -280,6 +294,26 @@ export class RedisThreadStore implements ThreadStore {
     );
     const docs = await Promise.all(ids.map((id) => this.get(id)));
     return docs.filter((d): d is ThreadRecord => d !== null && (d.active_job_id !== null || d.cancelling.length > 0));
+  }
+
+  async listIdle(olderThan: Date, limit: number): Promise<ThreadRecord[]> {
+    const ids = await this.call(() =>
+      this.redis.zrangebyscore(
+        this.key('threads:idle'),
+        '-inf',
+        `(${olderThan.getTime()}`,
+        'LIMIT',
+        0,
+        Math.max(1, Math.floor(limit)),
+      ),
+    );
+    const docs = await Promise.all(ids.map((id) => this.get(id)));
+    const gone = ids.filter((_, i) => docs[i] === null);
+    if (gone.length > 0) await this.call(() => this.redis.zrem(this.key('threads:idle'), ...gone));
+    return docs.filter(
+      (d): d is ThreadRecord =>
+        d !== null && d.active_job_id === null && d.pending.length === 0 && d.cancelling.length === 0,
+    );
   }
 
   async ping(): Promise<void> {

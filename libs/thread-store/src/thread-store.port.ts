@@ -20,15 +20,19 @@
  *   job, the next waiting job becomes active and is returned (`next`, not started yet); if it is waiting, it leaves
  *   the line. Otherwise nothing changes. Idempotent: settling twice advances once.
  * - **markStarted** records that the active job was handed to the queue (so the sweep does not hand it twice).
+ * - **create** with `maxPerTenant` > 0 refuses ({@link QuotaExceededError}, kind `threads`) when the tenant already
+ *   has that many threads, counted and stored in one atomic step (the count is the tenant's thread index itself).
  * - **delete** removes a thread with every trace of it, only while no turn is active or waiting (else `busy`).
  * - **Listing**: a tenant's threads newest first; a thread's turns in order; exact cursor pagination.
+ * - **listIdle** finds idle threads (no active, waiting or dropped turn) whose state last changed before a moment,
+ *   oldest first, from an index kept with the state (for the sweep that expires idle threads).
  * - **ensureExternal** names threads by an outside id (an AG-UI `threadId`), unique per tenant: one atomic step
  *   returns the tenant's thread of that name or creates the one given, so concurrent first uses make one thread;
- *   `delete` frees the name.
+ *   a new one is held to `maxPerTenant` as `create` is; `delete` frees the name.
  * - **listBusy** finds busy threads (an active turn, or `cancelling` not empty) whose state last changed before a moment (for the sweep that repairs a thread
  *   whose advancing process died).
  */
-import type { IfBusy } from '@jobstream/contracts';
+import { QuotaExceededError, type IfBusy } from '@jobstream/contracts';
 
 export interface ThreadRecord {
   id: string;
@@ -86,20 +90,24 @@ export interface TurnPage {
 }
 
 export interface ThreadStore {
-  create(thread: ThreadRecord): Promise<void>;
+  create(thread: ThreadRecord, maxPerTenant?: number): Promise<void>;
   get(id: string): Promise<ThreadRecord | null>;
   list(tenant: string, q: { limit: number; cursor?: string | null }): Promise<ThreadPage>;
   /** The thread's turns in order (turn 1 first); the cursor continues after the last turn of the previous page. */
   turns(id: string, q: { limit: number; cursor?: string | null }): Promise<TurnPage>;
   beginTurn(id: string, input: BeginTurnInput): Promise<BeginTurnResult>;
   /** The tenant's thread whose `external_id` is `thread.external_id`, or `thread` itself, created now. */
-  ensureExternal(thread: ThreadRecord & { external_id: string }): Promise<{ thread: ThreadRecord; created: boolean }>;
+  ensureExternal(
+    thread: ThreadRecord & { external_id: string },
+    maxPerTenant?: number,
+  ): Promise<{ thread: ThreadRecord; created: boolean }>;
   /** The tenant's thread named `externalId`, or null. */
   getExternal(tenant: string, externalId: string): Promise<ThreadRecord | null>;
   settle(id: string, jobId: string): Promise<{ next: string | null }>;
   markStarted(id: string, jobId: string): Promise<boolean>;
   delete(id: string): Promise<DeleteThreadResult>;
   listBusy(olderThan: Date, limit: number): Promise<ThreadRecord[]>;
+  listIdle(olderThan: Date, limit: number): Promise<ThreadRecord[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -159,4 +167,13 @@ export function decodeTurnCursor(cursor: string): number {
   const m = /^t(\d{1,9})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!m) throw new InvalidThreadCursorError();
   return Number(m[1]);
+}
+
+export function threadsQuotaError(max: number): QuotaExceededError {
+  return new QuotaExceededError(
+    'threads',
+    max,
+    undefined,
+    `at most ${max} threads per tenant; delete threads you no longer need`,
+  );
 }

@@ -28,6 +28,10 @@ export class MemoryWebhookStore implements WebhookStore {
   private readonly dedup = new Map<string, number>();
   /** Delivery id → due time (ms). */
   private readonly due = new Map<string, number>();
+  /** tenant → its claimed deliveries → lease end (ms). */
+  private readonly inFlight = new Map<string, Map<string, number>>();
+  /** tenant → when it was last served by a claim (round-robin). */
+  private readonly served = new Map<string, number>();
 
   constructor(private readonly opts: MemoryWebhookStoreOptions) {}
 
@@ -59,6 +63,12 @@ export class MemoryWebhookStore implements WebhookStore {
     const e = this.endpoints.get(id);
     if (!e || e.tenant !== tenant) return false;
     this.endpoints.delete(id);
+    for (const d of this.byEndpoint.get(id) ?? []) {
+      this.deliveries.delete(d);
+      this.due.delete(d);
+      this.inFlight.get(tenant)?.delete(d);
+    }
+    this.byEndpoint.delete(id);
     return true;
   }
 
@@ -114,21 +124,55 @@ export class MemoryWebhookStore implements WebhookStore {
       .map(clone);
   }
 
-  async claimDue(now: Date, limit: number, leaseMs: number): Promise<Delivery[]> {
+  async claimDue(now: Date, limit: number, leaseMs: number, maxInFlightPerTenant = 0): Promise<Delivery[]> {
     const t = now.getTime();
-    const due = [...this.due.entries()]
-      .filter(([, at]) => at <= t)
-      .sort((a, b) => a[1] - b[1])
-      .slice(0, Math.max(0, limit));
-    const out: Delivery[] = [];
-    for (const [id] of due) {
+    // each tenant's due deliveries, oldest first
+    const byTenant = new Map<string, [string, number][]>();
+    for (const [id, at] of this.due) {
+      if (at > t) continue;
       const d = this.deliveries.get(id);
       if (!d) {
         this.due.delete(id);
         continue;
       }
-      this.due.set(id, t + leaseMs);
-      out.push(clone(d));
+      const list = byTenant.get(d.tenant) ?? [];
+      list.push([id, at]);
+      byTenant.set(d.tenant, list);
+    }
+    const room = (tenant: string): boolean => {
+      const f = this.inFlight.get(tenant);
+      if (f) for (const [id, until] of f) if (until <= t) f.delete(id); // leases that ended
+      return maxInFlightPerTenant <= 0 || (f?.size ?? 0) < maxInFlightPerTenant;
+    };
+    // tenants served longest ago first (then the oldest due delivery), as the Redis driver orders them
+    const order = [...byTenant.entries()]
+      .map(([tenant, list]) => {
+        list.sort((a, b) => a[1] - b[1]);
+        return { tenant, list, last: this.served.get(tenant) ?? 0, due: list[0]![1] };
+      })
+      .filter((x) => room(x.tenant))
+      .sort((a, b) => a.last - b.last || a.due - b.due || (a.tenant < b.tenant ? -1 : 1))
+      .slice(0, Math.max(0, limit));
+    const out: Delivery[] = [];
+    let open = order;
+    while (out.length < limit && open.length > 0) {
+      const still: typeof open = [];
+      for (const x of open) {
+        if (out.length >= limit) break;
+        const next = x.list.shift();
+        if (!next || !room(x.tenant)) continue;
+        const [id] = next;
+        this.due.set(id, t + leaseMs);
+        if (maxInFlightPerTenant > 0) {
+          const f = this.inFlight.get(x.tenant) ?? new Map<string, number>();
+          f.set(id, t + leaseMs);
+          this.inFlight.set(x.tenant, f);
+        }
+        this.served.set(x.tenant, t);
+        out.push(clone(this.deliveries.get(id)!));
+        still.push(x);
+      }
+      open = still;
     }
     return out;
   }
@@ -144,6 +188,8 @@ export class MemoryWebhookStore implements WebhookStore {
     this.deliveries.set(id, next);
     if (outcome.kind === 'retry') this.due.set(id, outcome.at.getTime());
     else this.due.delete(id);
+    const f = this.inFlight.get(d.tenant);
+    if (f?.delete(id) && f.size === 0) this.inFlight.delete(d.tenant);
     return clone(next);
   }
 

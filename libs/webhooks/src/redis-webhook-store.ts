@@ -5,18 +5,27 @@
  * - `ep:<id>`: the endpoint as JSON (its secret included: it signs every delivery; never logged).
  * - `tenant:<tenant>`: sorted set of the tenant's endpoint ids (lex order = creation order, ids are ULIDs).
  * - `dlv:<id>`: a delivery as JSON, expiring `retentionMs` after its last write.
- * - `eplog:<webhook id>`: sorted set of the endpoint's delivery ids (lex order), trimmed to the newest N.
+ * - `eplog:<webhook id>`: sorted set of the endpoint's delivery ids (lex order), trimmed to the newest N; it
+ *   expires with the endpoint's last delivery (`PEXPIRE retention` on every write) and goes with the endpoint.
  * - `dedup:<key>`: `SET NX PX retention`, so a job event observed twice (two API processes, a redelivered feed
  *   message) creates ONE delivery — done in the same script that stores and schedules the delivery.
- * - `due`: sorted set of scheduled delivery ids, score = due time (ms). `claimDue` is one script: read the due ids
- *   and push each one's score to now + lease, so concurrent claimers in several processes never get the same one,
- *   and a claimer that dies mid-try only delays it by the lease.
+ * - `due:<tenant>`: sorted set of the tenant's scheduled delivery ids, score = due time (ms).
+ * - `fly:<tenant>`: the tenant's tries in flight, score = the end of their lease (a claimer that died leaves an
+ *   entry that simply runs out: the count heals itself).
+ * - `tenants`: sorted set of the tenants with scheduled deliveries, score = when the tenant has something to
+ *   claim: its earliest due time or, at its in-flight cap, its first lease end. `served`: hash tenant → when a
+ *   claim last served it. `claimDue` is one script: of the tenants with something to claim, it takes those served
+ *   longest ago first (round-robin), one delivery each per round, pushes each claimed delivery's score to now + lease (so concurrent claimers in several processes
+ *   never get the same one, and a claimer that dies mid-try only delays it by the lease).
+ * The scripts build the per-tenant key names from the prefix (standalone Redis or Sentinel, not Redis Cluster,
+ * like the job store).
  *
  * Redis down: every call fails fast with {@link WebhookStoreUnavailableError} (no offline queue); ioredis
  * reconnects by itself.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { evalScript, redisCall, script, type Script } from '@jobstream/job-store/redis-scripts';
+import { evalScript, redisCall, type Script } from '@jobstream/job-store/redis-scripts';
+import { SCRIPTS } from './redis-webhook-scripts.js';
 import {
   WebhookLimitError,
   WebhookStoreUnavailableError,
@@ -39,45 +48,6 @@ export interface RedisWebhookStoreOptions {
   maxDeliveriesPerEndpoint?: number;
   commandTimeoutMs?: number;
 }
-
-/** KEYS ep, tenant set; ARGV id, json, max */
-const CREATE_ENDPOINT = `
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-redis.call('ZADD', KEYS[2], 0, ARGV[1])
-return 1
-`;
-
-/** KEYS dedup, dlv, eplog, due; ARGV id, json, retentionMs, dueMs, maxPerEndpoint, dlvPrefix */
-const CREATE_DELIVERY = `
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[3]) then return 0 end
-redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-redis.call('ZADD', KEYS[3], 0, ARGV[1])
-redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
-local n = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[5])
-if n > 0 then
-  local old = redis.call('ZRANGE', KEYS[3], 0, n - 1)
-  for _, id in ipairs(old) do
-    redis.call('DEL', ARGV[6] .. id)
-    redis.call('ZREM', KEYS[4], id)
-  end
-  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, n - 1)
-end
-return 1
-`;
-
-/** KEYS due; ARGV now, limit, leaseUntil */
-const CLAIM = `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[3], id) end
-return ids
-`;
-
-const SCRIPTS = {
-  createEndpoint: script(CREATE_ENDPOINT),
-  createDelivery: script(CREATE_DELIVERY),
-  claim: script(CLAIM),
-};
 
 export class RedisWebhookStore implements WebhookStore {
   private readonly prefix: string;
@@ -150,14 +120,14 @@ export class RedisWebhookStore implements WebhookStore {
   async deleteEndpoint(tenant: string, id: string): Promise<boolean> {
     const ep = await this.getEndpoint(tenant, id);
     if (!ep) return false;
-    await this.call(() =>
-      this.redis
-        .multi()
-        .del(this.k(`ep:${id}`))
-        .zrem(this.tenantKey(tenant), id)
-        .exec(),
+    const r = await this.call(() =>
+      this.eval(
+        SCRIPTS.deleteEndpoint,
+        [this.k('tenants'), this.k(`ep:${id}`), this.tenantKey(tenant), this.k(`eplog:${id}`)],
+        [id, this.prefix, tenant],
+      ),
     );
-    return true;
+    return r === 1;
   }
 
   async createDelivery(d: NewDelivery): Promise<Delivery | null> {
@@ -181,14 +151,15 @@ export class RedisWebhookStore implements WebhookStore {
     const ok = await this.call(() =>
       this.eval(
         SCRIPTS.createDelivery,
-        [this.k(`dedup:${d.dedupKey}`), this.dlvKey(d.id), this.k(`eplog:${d.webhook_id}`), this.k('due')],
+        [this.k('tenants'), this.k(`dedup:${d.dedupKey}`), this.dlvKey(d.id), this.k(`eplog:${d.webhook_id}`)],
         [
           d.id,
           JSON.stringify(rec),
           String(this.opts.retentionMs),
           String(d.now.getTime()),
           String(this.opts.maxDeliveriesPerEndpoint ?? 1_000),
-          this.dlvKey(''),
+          this.prefix,
+          d.tenant,
         ],
       ),
     );
@@ -213,22 +184,28 @@ export class RedisWebhookStore implements WebhookStore {
       .filter((d) => d.tenant === tenant);
   }
 
-  async claimDue(now: Date, limit: number, leaseMs: number): Promise<Delivery[]> {
+  async claimDue(now: Date, limit: number, leaseMs: number, maxInFlightPerTenant = 0): Promise<Delivery[]> {
     if (limit <= 0) return [];
     const t = now.getTime();
-    const ids = (await this.call(() =>
-      this.eval(SCRIPTS.claim, [this.k('due')], [String(t), String(limit), String(t + leaseMs)]),
+    const flat = (await this.call(() =>
+      this.eval(
+        SCRIPTS.claim,
+        [this.k('tenants'), this.k('due')],
+        [String(t), String(limit), String(t + leaseMs), String(maxInFlightPerTenant), this.prefix],
+      ),
     )) as string[];
-    if (ids.length === 0) return [];
+    if (flat.length === 0) return [];
+    const ids = flat.filter((_, i) => i % 2 === 0);
     const docs = await this.call(() => this.redis.mget(ids.map((id) => this.dlvKey(id))));
     const out: Delivery[] = [];
-    const gone: string[] = [];
+    const gone: [string, string][] = [];
     ids.forEach((id, i) => {
       const d = docs[i];
-      if (d === null || d === undefined) gone.push(id);
+      if (d === null || d === undefined) gone.push([id, flat[2 * i + 1]!]);
       else out.push(JSON.parse(d) as Delivery);
     });
-    if (gone.length) await this.call(() => this.redis.zrem(this.k('due'), ...gone));
+    // a delivery that expired while scheduled: off its tenant's schedule and in-flight set
+    for (const [id, tenant] of gone) await this.settle(id, tenant, null);
     return out;
   }
 
@@ -242,29 +219,44 @@ export class RedisWebhookStore implements WebhookStore {
     const d = await this.load(id);
     if (!d) return null;
     const next = applyAttempt(d, attempt, outcome);
-    const m = this.redis.multi().set(this.dlvKey(id), JSON.stringify(next), 'PX', this.opts.retentionMs);
-    if (outcome.kind === 'retry') m.zadd(this.k('due'), outcome.at.getTime(), id);
-    else m.zrem(this.k('due'), id);
-    await this.call(() => m.exec());
+    await this.settle(id, d.tenant, next, outcome.kind === 'retry' ? outcome.at : null);
     return next;
+  }
+
+  /** Writes the delivery (when given) and applies its schedule: due again at `retryAt`, or off the schedule. */
+  private async settle(id: string, tenant: string, d: Delivery | null, retryAt: Date | null = null): Promise<void> {
+    await this.call(() =>
+      this.eval(
+        SCRIPTS.record,
+        [this.k('tenants'), this.dlvKey(d ? id : '')],
+        [
+          id,
+          d ? JSON.stringify(d) : '',
+          String(this.opts.retentionMs),
+          retryAt ? String(retryAt.getTime()) : '',
+          this.prefix,
+          tenant,
+        ],
+      ),
+    );
   }
 
   async redeliver(tenant: string, webhookId: string, id: string, now: Date): Promise<Delivery | null> {
     const d = await this.getDelivery(tenant, webhookId, id);
     if (!d) return null;
     const next = applyRedeliver(d, now);
-    await this.call(() =>
-      this.redis
-        .multi()
-        .set(this.dlvKey(id), JSON.stringify(next), 'PX', this.opts.retentionMs)
-        .zadd(this.k('due'), now.getTime(), id)
-        .exec(),
-    );
+    await this.settle(id, tenant, next, now);
     return next;
   }
 
   async pendingCount(): Promise<number> {
-    return this.call(() => this.redis.zcard(this.k('due')));
+    const tenants = await this.call(() => this.redis.zrange(this.k('tenants'), '0', '-1'));
+    const legacy = await this.call(() => this.redis.zcard(this.k('due')));
+    if (tenants.length === 0) return legacy;
+    const p = this.redis.pipeline();
+    for (const t of tenants) p.zcard(this.k(`due:${t}`));
+    const counts = await this.call(() => p.exec());
+    return (counts ?? []).reduce<number>((n, [, c]) => n + Number(c ?? 0), legacy);
   }
 
   async ping(): Promise<void> {

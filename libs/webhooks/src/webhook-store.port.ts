@@ -10,11 +10,18 @@
  * - **Due schedule, leased claims.** A delivery is due at `next_attempt_at`. `claimDue(now, n, leaseMs)` returns at
  *   most n due deliveries and, atomically with that, pushes each one's due time to `now + leaseMs`, so no other
  *   claimer (in any process) gets it while its try runs; a claimer that dies mid-try loses nothing: the delivery is
- *   due again when the lease ends. `recordAttempt` appends the try to the delivery's log and either schedules the
+ *   due again when the lease ends.
+ * - **Fair between tenants.** `claimDue` serves tenants in turn — one delivery per tenant per round, the tenants
+ *   served longest ago first — and, with `maxInFlightPerTenant` > 0, never has more of one tenant's deliveries
+ *   claimed at once (over every claimer) than that: a tenant whose endpoints never answer holds at most that many
+ *   tries, and every other tenant's due deliveries are claimed first. A claim counts as in flight until its try is
+ *   recorded or its lease ends (so a claimer that died frees its place by itself).
+ * - **Nothing outlives its endpoint.** `deleteEndpoint` removes the endpoint's deliveries and their schedule;
+ *   dedup keys expire with the retention. `recordAttempt` appends the try to the delivery's log and either schedules the
  *   next try, or settles it (`delivered` / `failed`) and takes it off the schedule.
  * - **Durable** (Redis driver): endpoints, deliveries and the schedule survive restarts of every process.
  */
-import type { WebhookEventType } from '@jobstream/contracts';
+import { QuotaExceededError, type WebhookEventType } from '@jobstream/contracts';
 
 export interface WebhookEndpoint {
   id: string;
@@ -89,7 +96,7 @@ export interface WebhookStore {
   getEndpoint(tenant: string, id: string): Promise<WebhookEndpoint | null>;
   /** By id alone (the dispatcher's view). */
   getEndpointById(id: string): Promise<WebhookEndpoint | null>;
-  /** True when it existed. Its pending deliveries are settled as failed when next due. */
+  /** True when it existed. Its deliveries (and their schedule) go with it. */
   deleteEndpoint(tenant: string, id: string): Promise<boolean>;
 
   /** Stores and schedules (due now) a delivery; null when `dedupKey` was used already. */
@@ -97,8 +104,8 @@ export interface WebhookStore {
   getDelivery(tenant: string, webhookId: string, id: string): Promise<Delivery | null>;
   /** The endpoint's deliveries, newest first, at most `limit`, starting after the delivery id `before` (paging). */
   listDeliveries(tenant: string, webhookId: string, limit: number, before?: string | null): Promise<Delivery[]>;
-  /** Due deliveries, leased for `leaseMs` (see the contract above). */
-  claimDue(now: Date, limit: number, leaseMs: number): Promise<Delivery[]>;
+  /** Due deliveries, leased for `leaseMs`, fairly between tenants (see the contract above). */
+  claimDue(now: Date, limit: number, leaseMs: number, maxInFlightPerTenant?: number): Promise<Delivery[]>;
   /** Appends a try to the log and applies its outcome. Null when the delivery is gone. */
   recordAttempt(
     id: string,
@@ -113,10 +120,10 @@ export interface WebhookStore {
   close(): Promise<void>;
 }
 
-export class WebhookLimitError extends Error {
-  override readonly name = 'WebhookLimitError';
+/** The tenant's webhook-endpoint quota (answered 429 `quota_exceeded`, like every quota). */
+export class WebhookLimitError extends QuotaExceededError {
   constructor(readonly max: number) {
-    super(`a tenant may have at most ${max} webhook endpoints`);
+    super('webhooks', max, undefined, `a tenant may have at most ${max} webhook endpoints; delete one first`);
   }
 }
 

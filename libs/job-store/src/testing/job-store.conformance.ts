@@ -2,7 +2,7 @@
  * The JobStore conformance suite: every driver (memory, Redis) must pass it unchanged.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { newJobId, type JobStatus } from '@jobstream/contracts';
+import { QuotaExceededError, newJobId, type JobStatus } from '@jobstream/contracts';
 import { sleep, waitFor } from '../../../contracts/src/testing/wait.js';
 import { newJobRecord } from '../transitions.js';
 import {
@@ -438,6 +438,42 @@ export function jobStoreConformance(driver: string, factory: JobStoreFactory): v
       const again = jobRecord({ tenant: t });
       expect(await s.create(again, { key: 'del-1', fingerprint: 'other' })).toEqual({ job: again, created: true });
       expect(await s.transition(gone.id, 'completed')).toEqual({ job: null, changed: false });
+    });
+
+    it('holds a tenant to its open-jobs quota atomically, frees a place when a job ends, and answers repeats', async () => {
+      const s = await make();
+      const s2 = await make(); // a second client: another API process on the same backing store
+      const t = `q-${newJobId()}`;
+      const quota = { maxOpenJobs: 3 };
+      // 8 concurrent creates from two clients: exactly 3 pass
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, (_, i) => (i % 2 ? s : s2).create(jobRecord({ tenant: t }), undefined, quota)),
+      );
+      const ok = results.filter((r) => r.status === 'fulfilled');
+      expect(ok).toHaveLength(3);
+      for (const r of results.filter((x) => x.status === 'rejected'))
+        expect((r as PromiseRejectedResult).reason).toMatchObject({
+          name: 'QuotaExceededError',
+          kind: 'active_jobs',
+          limit: 3,
+        });
+      // another tenant is not affected
+      expect((await s.create(jobRecord({ tenant: `${t}-b` }), undefined, quota)).created).toBe(true);
+      // running and waiting jobs count, finished ones do not
+      const ids = (ok as PromiseFulfilledResult<{ job: JobRecord }>[]).map((r) => r.value.job.id);
+      await s.transition(ids[0]!, 'running');
+      await expect(s.create(jobRecord({ tenant: t }), undefined, quota)).rejects.toBeInstanceOf(QuotaExceededError);
+      await s.transition(ids[0]!, 'completed');
+      const idem = { key: 'quota-1', fingerprint: 'f' };
+      const freed = await s.create(jobRecord({ tenant: t }), idem, quota);
+      expect(freed.created).toBe(true);
+      // an idempotent repeat is answered even at the quota; a deleted job frees its place too
+      expect(await s2.create(jobRecord({ tenant: t }), idem, quota)).toEqual({ job: freed.job, created: false });
+      await expect(s.create(jobRecord({ tenant: t }), undefined, quota)).rejects.toBeInstanceOf(QuotaExceededError);
+      await s.delete(ids[1]!);
+      expect((await s.create(jobRecord({ tenant: t }), undefined, quota)).created).toBe(true);
+      // 0 = no quota
+      expect((await s.create(jobRecord({ tenant: t }), undefined, { maxOpenJobs: 0 })).created).toBe(true);
     });
 
     it("counts each tenant's log bytes atomically, per job, and takes a deleted job's bytes out", async () => {

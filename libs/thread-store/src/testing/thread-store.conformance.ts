@@ -43,6 +43,41 @@ export function threadStoreConformance(driver: string, factory: ThreadStoreFacto
       await expect(s.list(tenant, { limit: 2, cursor: 'bad!' })).rejects.toBeInstanceOf(InvalidThreadCursorError);
     });
 
+    it('holds a tenant to its thread quota, atomically across handles; a deleted thread frees its place', async () => {
+      const s = await make();
+      const s2 = await make();
+      const tenant = `q-${newJobId()}`;
+      const mk = () => newThreadRecord({ id: newThreadId(), tenant, agent: 'echo', metadata: null });
+      const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => (i % 2 ? s : s2).create(mk(), 2)));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+      for (const r of results.filter((x) => x.status === 'rejected'))
+        expect((r as PromiseRejectedResult).reason).toMatchObject({ name: 'QuotaExceededError', kind: 'threads' });
+      await s.create(newThreadRecord({ id: newThreadId(), tenant: `${tenant}-b`, agent: 'echo', metadata: null }), 2);
+      const [first] = (await s.list(tenant, { limit: 10 })).items;
+      expect(await s.delete(first!.id)).toMatchObject({ kind: 'deleted' });
+      await s.create(mk(), 2);
+      await expect(s.create(mk(), 2)).rejects.toMatchObject({ name: 'QuotaExceededError' });
+      await s.create(mk()); // no quota
+    });
+
+    it('lists idle threads whose state is older than a moment, oldest first, and never a busy one', async () => {
+      const s = await make();
+      const tenant = `i-${newJobId()}`;
+      const idle = await thread(s, tenant);
+      const busy = await thread(s, tenant);
+      const job = newJobId();
+      await s.beginTurn(busy.id, { jobId: job, ifBusy: 'reject' });
+      const later = new Date(Date.now() + 60_000);
+      const ids = async (at: Date) =>
+        (await s.listIdle(at, 1_000)).map((t) => t.id).filter((id) => id === idle.id || id === busy.id);
+      expect(await ids(later)).toEqual([idle.id]);
+      expect(await ids(new Date(Date.parse(idle.created_at) - 1))).toEqual([]);
+      await s.settle(busy.id, job);
+      expect(await ids(later)).toEqual([idle.id, busy.id]);
+      await s.delete(idle.id);
+      expect(await ids(later)).toEqual([busy.id]);
+    });
+
     it('starts the first turn, rejects a second under reject, and numbers turns densely', async () => {
       const s = await make();
       const t = await thread(s);
@@ -211,6 +246,32 @@ export function threadStoreConformance(driver: string, factory: ThreadStoreFacto
       const again = named(tenant, 'chat-1') as ThreadRecord & { external_id: string };
       expect(await s.ensureExternal(again)).toEqual({ thread: again, created: true });
       expect((await s.ensureExternal(named(tenant, 'chat-1') as typeof again)).thread.id).toBe(again.id);
+    });
+
+    it('holds a new externally named thread to the thread quota; an existing name is answered at the quota', async () => {
+      const s = await make();
+      const tenant = `qe-${newJobId()}`;
+      const named = (name: string) =>
+        newThreadRecord({
+          id: newThreadId(),
+          tenant,
+          agent: 'echo',
+          metadata: null,
+          external_id: name,
+        }) as ThreadRecord & {
+          external_id: string;
+        };
+      const first = named('a');
+      expect(await s.ensureExternal(first, 2)).toEqual({ thread: first, created: true });
+      await s.create(newThreadRecord({ id: newThreadId(), tenant, agent: 'echo', metadata: null }), 2);
+      await expect(s.ensureExternal(named('b'), 2)).rejects.toMatchObject({
+        name: 'QuotaExceededError',
+        kind: 'threads',
+      });
+      expect(await s.getExternal(tenant, 'b')).toBeNull();
+      expect((await s.ensureExternal(named('a'), 2)).thread.id).toBe(first.id);
+      // an idle named thread is found by the expiry sweep like any other
+      expect((await s.listIdle(new Date(Date.now() + 60_000), 1_000)).map((t) => t.id)).toContain(first.id);
     });
 
     it('lists busy threads whose state is older than a moment', async () => {

@@ -105,5 +105,61 @@ export function webhookStoreConformance(name: string, make: () => Promise<Webhoo
       expect(await store.getDelivery('b', e.id, ids[0]!)).toBeNull();
       expect((await store.getDelivery('a', e.id, ids[0]!))?.job_id).toBe('job_0');
     });
+
+    it('claims fairly: a tenant holds at most its in-flight cap, others are served first, leases heal', async () => {
+      const a = await Promise.all(Array.from({ length: 20 }, () => store.createEndpoint(ep('a'), 20)));
+      const b = await store.createEndpoint(ep('b'), 20);
+      const t0 = Date.now();
+      // tenant a: 40 deliveries due for a while; tenant b: one, due just now
+      for (const [i, e] of a.entries()) {
+        await store.createDelivery(dlv(e, `job_a${i}`, new Date(t0 - 60_000 + i)));
+        await store.createDelivery(dlv(e, `job_b${i}`, new Date(t0 - 50_000 + i)));
+      }
+      const mine = await store.createDelivery(dlv(b, 'job_x', new Date(t0 - 1)));
+      const now = new Date(t0);
+      const first = await store.claimDue(now, 16, 30_000, 4);
+      expect(first.filter((d) => d.tenant === 'a')).toHaveLength(4);
+      expect(first.filter((d) => d.tenant === 'b').map((d) => d.id)).toEqual([mine!.id]);
+      // a is at its cap: nothing more of it until a try is recorded
+      expect(await store.claimDue(now, 16, 30_000, 4)).toEqual([]);
+      await store.recordAttempt(
+        first[0]!.id,
+        { at: now.toISOString(), status_code: null, error: 'no answer', duration_ms: 10_000 },
+        { kind: 'retry', at: new Date(t0 + 3_600_000) },
+      );
+      expect((await store.claimDue(now, 16, 30_000, 4)).map((d) => d.tenant)).toEqual(['a']);
+      // a claimer that died: its leases end and the tenant's places come back by themselves
+      const later = new Date(t0 + 30_001);
+      const again = await store.claimDue(later, 16, 30_000, 4);
+      expect(again.filter((d) => d.tenant === 'a')).toHaveLength(4);
+      expect(await store.pendingCount()).toBe(41);
+    });
+
+    it('serves tenants in turn, one delivery each per round', async () => {
+      const a = await store.createEndpoint(ep('a'), 20);
+      const b = await store.createEndpoint(ep('b'), 20);
+      const t0 = Date.now();
+      for (let i = 0; i < 5; i++) await store.createDelivery(dlv(a, `job_a${i}`, new Date(t0 - 10_000 + i)));
+      for (let i = 0; i < 5; i++) await store.createDelivery(dlv(b, `job_b${i}`, new Date(t0 - 5_000 + i)));
+      const order: string[] = [];
+      for (let i = 0; i < 6; i++)
+        order.push(...(await store.claimDue(new Date(t0 + i), 1, 60_000)).map((d) => d.tenant));
+      expect(order).toEqual(['a', 'b', 'a', 'b', 'a', 'b']);
+      const both = await store.claimDue(new Date(t0 + 10), 4, 60_000);
+      expect(both.map((d) => d.tenant).sort()).toEqual(['a', 'a', 'b', 'b']);
+    });
+
+    it("removes an endpoint's deliveries and their schedule with the endpoint", async () => {
+      const e = await store.createEndpoint(ep('a'), 5);
+      const other = await store.createEndpoint(ep('a'), 5);
+      const d = await store.createDelivery(dlv(e, 'job_1', new Date(Date.now() - 1_000)));
+      await store.createDelivery(dlv(other, 'job_1', new Date(Date.now() - 1_000)));
+      expect(await store.pendingCount()).toBe(2);
+      expect(await store.deleteEndpoint('a', e.id)).toBe(true);
+      expect(await store.getDelivery('a', e.id, d!.id)).toBeNull();
+      expect(await store.listDeliveries('a', e.id, 10)).toEqual([]);
+      expect(await store.pendingCount()).toBe(1);
+      expect((await store.claimDue(new Date(), 10, 1_000, 4)).map((x) => x.webhook_id)).toEqual([other.id]);
+    });
   });
 }
