@@ -6,6 +6,7 @@
  *   worker that has just announced is seen by the next create). Nothing is cached before the first read, so an
  *   API process started while workers live (or after they announced and left) knows their agents at once: the
  *   definitions are in the catalogue, not in this process.
+ * - While the catalogue cannot be read, creates are checked against the last snapshot (a stale one included).
  * - Schemas are compiled once per distinct schema ({@link agentSchemas}); an announced schema that does not compile
  *   (a worker bypassing the announcer's check) makes its agent refuse creates with `invalid_request`.
  */
@@ -68,14 +69,20 @@ export class AgentCatalogService {
   /** The snapshot, refreshed when older than {@link SNAPSHOT_MS} (or always, with `fresh`). */
   private async current(fresh: boolean): Promise<Map<string, AgentEntry>> {
     if (!fresh && this.snapshot && Date.now() - this.snapshot.at < SNAPSHOT_MS) return this.snapshot.byName;
-    this.loading ??= this.catalog
+    const loading = (this.loading ??= this.catalog
       .list()
       .then((items) => {
         const byName = new Map(items.map((e) => [e.name, e]));
         this.snapshot = { at: Date.now(), byName };
         return byName;
       })
-      .finally(() => (this.loading = null));
-    return this.loading;
+      .finally(() => (this.loading = null)));
+    if (fresh) return loading;
+    // the catalogue unreachable (NATS down): the last snapshot still checks creates, whose records are durable
+    // without NATS (the sweep dispatches them later); with none yet, the 503
+    return loading.catch((err: unknown) => {
+      if (this.snapshot) return this.snapshot.byName;
+      throw err;
+    });
   }
 }
