@@ -9,7 +9,7 @@
  * - A missing binary is a clear error naming the Debian package to install.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -35,13 +35,43 @@ export interface RunningNats extends RunningServer {
   readonly storeDir: string;
 }
 
-/** A TCP port that was free a moment ago (bind port 0, read it, release it). */
-export function freePort(): Promise<number> {
+/**
+ * A TCP port that was free a moment ago, taken from BELOW the kernel's ephemeral range: a server restarted on its
+ * old port (a broker crash test) must find it free again, and a port from the ephemeral range can meanwhile be the
+ * local end of any outgoing connection. Falls back to port 0 (the kernel's pick) where the range leaves no room.
+ */
+export async function freePort(): Promise<number> {
+  const low = ephemeralLow();
+  if (low >= 12_000) {
+    for (let i = 0; i < 50; i++) {
+      const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+      const got = await tryListen(port).catch(() => undefined);
+      if (got !== undefined) return got;
+    }
+  }
+  return tryListen(0);
+}
+
+let ephemeralLowCache: number | undefined;
+function ephemeralLow(): number {
+  if (ephemeralLowCache === undefined) {
+    try {
+      ephemeralLowCache = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    } catch {
+      ephemeralLowCache = 0;
+    }
+    if (!Number.isFinite(ephemeralLowCache)) ephemeralLowCache = 0;
+  }
+  return ephemeralLowCache;
+}
+
+/** Binds `port` on loopback (0 = any), then releases it: the port, or a rejection when it is taken. */
+function tryListen(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
     srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(port, '127.0.0.1', () => {
       const addr = srv.address();
       if (addr === null || typeof addr === 'string') {
         srv.close();

@@ -10,5 +10,9 @@ export default {
     dir: join(pkg, 'dist'),
     include: ['test-runner.js'],
     exclude: [],
+    // the suite sets no per-test time, so vitest's 5 s default applies: on a loaded 2-core machine the property tests
+    // (many appends and reads each) can pass it on JetStream; a time budget is not what the suite checks
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 };
