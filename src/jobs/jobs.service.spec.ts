@@ -2,8 +2,7 @@ import { describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { START } from '@jobstream/contracts';
 import { LiveHub, MemoryEventLog } from '@jobstream/event-log';
-import { MemoryAgentCatalog, MemoryJobControl, MemoryJobQueue, QueueUnavailableError } from '@jobstream/job-queue';
-import { AgentCatalogService } from '../agents/agent-catalog.service.js';
+import { MemoryJobControl, MemoryJobQueue, QueueUnavailableError } from '@jobstream/job-queue';
 import { JobStoreUnavailableError, MemoryJobStore } from '@jobstream/job-store';
 import { waitFor } from '../../libs/contracts/src/testing/wait.js';
 import { mapError } from '../common/error-mapping.js';
@@ -25,17 +24,7 @@ describe('JobsService.create under partial failure', () => {
       return enqueue(id, opts);
     });
     const hub = new LiveHub<string>(log, frameOf);
-    const catalog = new MemoryAgentCatalog();
-    await catalog.announce('w1', [{ name: 'echo', description: '', input_schema: { type: 'object' } }], 60_000);
-    const jobs = new JobsService(
-      store,
-      log,
-      queue,
-      new MemoryJobControl(),
-      hub,
-      new JobStreamService(log, hub),
-      new AgentCatalogService(catalog),
-    );
+    const jobs = new JobsService(store, log, queue, new MemoryJobControl(), hub, new JobStreamService(log, hub));
     const body = { agent: 'echo', input: { message: 'hi there' } };
 
     const recorded = await jobs.create('acme', body, 'key-1');
@@ -72,17 +61,7 @@ describe('JobsService.create under partial failure', () => {
       throw new JobStoreUnavailableError('command timed out');
     });
     const hub = new LiveHub<string>(log, frameOf);
-    const catalog = new MemoryAgentCatalog();
-    await catalog.announce('w1', [{ name: 'echo', description: '', input_schema: { type: 'object' } }], 60_000);
-    const jobs = new JobsService(
-      store,
-      log,
-      queue,
-      new MemoryJobControl(),
-      hub,
-      new JobStreamService(log, hub),
-      new AgentCatalogService(catalog),
-    );
+    const jobs = new JobsService(store, log, queue, new MemoryJobControl(), hub, new JobStreamService(log, hub));
     const body = { agent: 'echo', input: { message: 'hi there' } };
     const failed = await jobs.create('acme', body, 'key-2').then(
       () => null,

@@ -3,8 +3,6 @@
  */
 export { createClient } from './client.js';
 export type {
-  AgentInfo,
-  AgentsApi,
   BatchJobItem,
   BatchResultItem,
   ClientOptions,

@@ -1,4 +1,0 @@
-import { startTestApp } from './support/app.js';
-import { agentsSuite } from './suites/agents.suite.js';
-
-agentsSuite('embedded engine', (env) => startTestApp(env));
