@@ -55,7 +55,7 @@ describe('SDK: client.threads and job management', () => {
       { agent: 'nope', input: {} },
     ]);
     expect('job' in batch.items[0]! && batch.items[0].job.agent).toBe('echo');
-    expect('error' in batch.items[1]! && batch.items[1].error.code).toBe('invalid_request');
+    expect('error' in batch.items[1]! && batch.items[1].error.code).toBe('unknown_agent');
     const share = await client.jobs.share(job.id, { expiresInS: 60 });
     expect((await fetch(app.url + share.job_url)).status).toBe(200);
     expect((await client.jobs.listShares(job.id)).map((s) => s.id)).toEqual([share.id]);

@@ -148,15 +148,21 @@ describe('production engine under failure', () => {
       (c.subscriptions_list_detail ?? []).map((d) => d.subject).concat(c.subscriptions_list ?? []),
     );
     const live = subjects.filter((s) => s.startsWith('jobstream.live.'));
-    const jsz = (await (await fetch(`${nats.monitorUrl}/jsz?consumers=true`)).json()) as { consumers?: number };
-    const consumers = jsz.consumers ?? 0;
+    // consumers per stream; the agent catalogue's KV buckets (KV_*) are read with short-lived ordered consumers
+    const jsz = (await (await fetch(`${nats.monitorUrl}/jsz?accounts=true&streams=true`)).json()) as {
+      account_details?: { stream_detail?: { name: string; state: { consumer_count: number } }[] }[];
+    };
+    const streams = (jsz.account_details ?? []).flatMap((a) => a.stream_detail ?? []);
+    const consumers = streams
+      .filter((st) => !st.name.startsWith('KV_'))
+      .reduce((n, st) => n + st.state.consumer_count, 0);
     process.stdout.write(
       `footprint: 200 SSE clients on 20 jobs → ${subjects.length} NATS subscriptions in all (${live.length} live job subscriptions), ${consumers} JetStream consumers\n`,
     );
     expect(live).toHaveLength(20);
     expect(new Set(live).size).toBe(20);
-    // the shared dispatch consumer and the webhooks' feed consumer (one per deployment, not per client): replays
-    // of live jobs read with direct gets
+    // the dispatch consumer of (echo, this tenant) and the webhooks' feed consumer (per deployment, not per client):
+    // replays of live jobs read with direct gets
     expect(consumers).toBe(2);
     for (const c of clients) c.close();
     for (const j of jobs) await a.api(`/v1/jobs/${j.id}/cancel`, { body: {} });

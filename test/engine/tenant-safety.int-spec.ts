@@ -10,6 +10,7 @@ import { startNats, startRedis, type RunningNats, type RunningServer } from '../
 import { startTestApp, type TestApp } from '../support/app.js';
 import { startNatsTestApp } from '../support/nats-app.js';
 import { openSse } from '../support/sse-client.js';
+import { spawnWorker } from '../support/worker-process.js';
 import { waitFor } from '../support/wait.js';
 import { QUOTA_ENV, quotasSuite } from '../suites/quotas.suite.js';
 import { webhookFairnessSuite } from '../suites/webhook-fairness.suite.js';
@@ -34,10 +35,12 @@ describe('tenant safety across API processes (JetStream + Redis)', () => {
       RATE_LIMIT_CREATE_PER_MIN: '6',
       MAX_STREAMS_PER_TENANT: '2',
     };
-    // two API processes on one Redis; no worker, so every job stays queued (and holds its place)
+    // a worker that announced echo and left: echo is a known agent, and with no live worker every job stays
+    // queued (and holds its place); then two API processes on one Redis
+    await (await spawnWorker({ NATS_URL: nats.url, REDIS_URL: redis.url })).stop('SIGTERM');
     apps.push(await startTestApp(env), await startTestApp(env));
     nc = await connect({ servers: nats.url });
-  });
+  }, 60_000);
   afterAll(async () => {
     await nc?.close();
     for (const a of apps) await a.close().catch(() => {});

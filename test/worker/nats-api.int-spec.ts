@@ -117,7 +117,8 @@ describe('NATS request-reply API', () => {
     ];
     for (const [subject, payload] of bad) {
       const r = await req(subject, payload);
-      expect({ subject, payload, code: r.error?.code }).toEqual({ subject, payload, code: 'invalid_request' });
+      const code = (payload as { agent?: string }).agent === 'nope' ? 'unknown_agent' : 'invalid_request';
+      expect({ subject, payload, code: r.error?.code }).toEqual({ subject, payload, code });
       expect(typeof r.error.message).toBe('string');
     }
   });
