@@ -12,6 +12,7 @@ import { HealthModule } from './health/health.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { DsModule } from './ds/ds.module.js';
 import { ThreadsModule } from './threads/threads.module.js';
+import { AgentsModule } from './agents/agents.module.js';
 import { JobManagementModule } from './job-management/job-management.module.js';
 import { SharesModule } from './shares/shares.module.js';
 import { PlaygroundModule } from './playground/playground.module.js';
@@ -39,6 +40,7 @@ export class AppModule {
         QuotasModule,
         TracingModule,
         HealthModule,
+        AgentsModule,
         JobsModule,
         DsModule,
         ThreadsModule,

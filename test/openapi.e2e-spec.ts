@@ -33,10 +33,11 @@ describe('OpenAPI document', () => {
       expect([path, method, op.tags]).toEqual([
         path,
         method,
-        [expect.stringMatching(/^(Jobs|Streams|Threads|Shares|Webhooks|Durable Streams)$/)],
+        [expect.stringMatching(/^(Jobs|Streams|Threads|Shares|Webhooks|Agents|Durable Streams)$/)],
       ]);
     }
     expect(doc.tags.map((t: any) => t.name).sort()).toEqual([
+      'Agents',
       'Durable Streams',
       'Jobs',
       'Shares',
@@ -61,6 +62,7 @@ describe('OpenAPI document', () => {
       'GET /v1/jobs/{id}/stream': 'Streams',
       'POST /v1/jobs': 'Jobs',
       'POST /v1/webhooks': 'Webhooks',
+      'GET /v1/agents': 'Agents',
       'PUT /ds/v1/stream/{name}': 'Durable Streams',
       'POST /ds/v1/stream/{name}': 'Durable Streams',
       'GET /ds/v1/stream/{name}': 'Durable Streams',
@@ -96,7 +98,7 @@ describe('OpenAPI document', () => {
 describe('OpenAPI document: examples a reader can trust', () => {
   /** The codes each status can carry (src/common/error-mapping.ts and the endpoints' ApiErrors), written out here. */
   const CODES_BY_STATUS: Record<string, string[]> = {
-    '400': ['invalid_request', 'invalid_cursor'],
+    '400': ['invalid_request', 'invalid_cursor', 'unknown_agent'],
     '401': ['unauthorized'],
     '403': ['forbidden', 'stale_producer_epoch'],
     '404': ['not_found'],
@@ -260,7 +262,7 @@ describe('OpenAPI document: valid, and a typed client generated from it compiles
       expect(JSON.parse(stdout)).toEqual({
         status: 'completed',
         text: '[queued][running]typed client[done 2]',
-        refused: 'invalid_request',
+        refused: 'unknown_agent',
         listed: true,
       });
     } finally {

@@ -10,11 +10,11 @@
  */
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { agentInputSchema, knownAgents, newThreadId } from '@jobstream/contracts';
+import { newThreadId } from '@jobstream/contracts';
 import type { JobRecord } from '@jobstream/job-store';
 import { newThreadRecord, type ThreadRecord, type ThreadStore } from '@jobstream/thread-store';
 import { ApiError } from '../common/api-error.js';
-import { zodMessage } from '../common/error-mapping.js';
+import { AgentCatalogService } from '../agents/agent-catalog.service.js';
 import { THREAD_STORE } from '../engine/engine.constants.js';
 import { JobInputService } from '../jobs/job-input.service.js';
 import { JobsService } from '../jobs/jobs.service.js';
@@ -39,20 +39,19 @@ export class AgUiService {
     private readonly threadsService: ThreadsService,
     private readonly jobs: JobsService,
     private readonly inputs: JobInputService,
+    private readonly agents: AgentCatalogService,
     @Optional() private readonly quotas?: Quotas,
   ) {}
 
   async run(tenant: string, agent: string, input: RunAgentInput): Promise<AgUiRun> {
-    const schema = agentInputSchema(agent);
-    if (!schema) throw ApiError.invalid(`unknown agent "${agent}" (known: ${knownAgents().join(', ')})`);
+    await this.agents.require(agent); // 400 unknown_agent: the catalogue of announced agents
     if (input.resume && input.resume.length > 0) return this.resume(tenant, agent, input);
     const tools = newMessages(input.messages).filter((m): m is AgUiMessage & { role: 'tool' } => m.role === 'tool');
     if (tools.length > 0 && !newMessages(input.messages).some((m) => m.role === 'user')) {
       return this.toolResults(tenant, agent, input, tools);
     }
     const turn = turnInput(agent, input.messages, input.tools, input.forwardedProps?.input);
-    const parsed = schema.safeParse(turn);
-    if (!parsed.success) throw ApiError.invalid(zodMessage(parsed.error, 'input'));
+    await this.agents.validateInput(agent, turn); // before the thread is created
 
     const fresh = newThreadRecord({ id: newThreadId(), tenant, agent, metadata: null, external_id: input.threadId });
     const named = fresh as ThreadRecord & { external_id: string };

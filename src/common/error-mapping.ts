@@ -6,7 +6,7 @@ import { HttpException } from '@nestjs/common';
 import { ZodError } from 'zod';
 import { InvalidCursorError, QuotaExceededError, type ErrorBody } from '@jobstream/contracts';
 import { EventLogFullError, EventLogUnavailableError } from '@jobstream/event-log';
-import { QueueUnavailableError } from '@jobstream/job-queue';
+import { CatalogUnavailableError, QueueUnavailableError } from '@jobstream/job-queue';
 import { IdempotencyConflictError, InvalidListCursorError, JobStoreUnavailableError } from '@jobstream/job-store';
 import { ShareStoreUnavailableError } from '@jobstream/share-store';
 import { InvalidThreadCursorError, ThreadStoreUnavailableError } from '@jobstream/thread-store';
@@ -83,7 +83,8 @@ export function isDependencyError(err: unknown, depth = 0): boolean {
   if (
     err instanceof EventLogUnavailableError ||
     err instanceof JobStoreUnavailableError ||
-    err instanceof QueueUnavailableError
+    err instanceof QueueUnavailableError ||
+    err instanceof CatalogUnavailableError
   )
     return true;
   if (DEPENDENCY_ERROR_NAMES.has(err.name)) return true;

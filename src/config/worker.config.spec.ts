@@ -11,6 +11,7 @@ describe('config split: common, worker, API', () => {
     const shared = Object.keys(w) as (keyof WorkerConfig)[];
     expect(shared.sort()).toEqual(
       [
+        'agentTtlMs',
         'dsMaxBytes',
         'embeddedMaxBytes',
         'embeddedMaxEvents',
@@ -34,12 +35,15 @@ describe('config split: common, worker, API', () => {
         'redisUrl',
         'tenantLogBytesQuota',
         'tracing',
+        'workerAgents',
         'workerConcurrency',
         'workerShutdownGraceMs',
       ].sort(),
     );
     for (const k of shared) expect([k, a[k]]).toEqual([k, w[k]]);
     expect(w).toMatchObject({
+      agentTtlMs: 15_000,
+      workerAgents: null,
       workerConcurrency: 16,
       maxAttempts: 3,
       jobStallTimeoutMs: 60_000,

@@ -18,6 +18,11 @@ export const workerEnvShape = {
   MAX_JOB_BYTES: int('MAX_JOB_BYTES', 64 * 1024, 1024 ** 4, DEFAULT_MAX_JOB_BYTES),
   // below EVENT_RETENTION_S's default (86,400): a job that waited the whole time still finds its log to go on from
   INPUT_TIMEOUT_S: int('INPUT_TIMEOUT_S', 1, 365 * 86_400, 82_800),
+  AGENT_TTL_S: int('AGENT_TTL_S', 3, 300, 15),
+  WORKER_AGENTS: z
+    .string()
+    .regex(/^\s*[A-Za-z0-9_-]{1,64}(\s*,\s*[A-Za-z0-9_-]{1,64})*\s*$/, 'a comma-separated list of agent names')
+    .optional(),
   OPENAI_BASE_URL: url('OPENAI_BASE_URL', ['https', 'http']),
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_MODEL: z.string().optional(),
@@ -37,6 +42,10 @@ export class WorkerConfig extends CommonConfig {
   readonly maxJobBytes!: number;
   /** How long a job's question waits for an answer before the job ends with `input_timeout` (INPUT_TIMEOUT_S). */
   readonly inputTimeoutMs!: number;
+  /** A worker's announce of its agents counts for this long; it re-announces every third of it (AGENT_TTL_S). */
+  readonly agentTtlMs!: number;
+  /** The built-in agents this worker serves (WORKER_AGENTS); null = all it can run. */
+  readonly workerAgents!: string[] | null;
   /** The `openai` agent's provider (OpenAI-compatible chat completions); the agent is off without a base URL. */
   readonly openai!: {
     baseUrl: string | undefined;
@@ -70,6 +79,8 @@ export function workerValues(
     maxEventBytes: v.MAX_EVENT_BYTES,
     maxJobBytes: v.MAX_JOB_BYTES,
     inputTimeoutMs: v.INPUT_TIMEOUT_S * 1000,
+    agentTtlMs: v.AGENT_TTL_S * 1000,
+    workerAgents: v.WORKER_AGENTS ? v.WORKER_AGENTS.split(',').map((s) => s.trim()) : null,
     openai: {
       baseUrl: v.OPENAI_BASE_URL?.replace(/\/+$/, ''),
       apiKey: v.OPENAI_API_KEY || undefined,

@@ -51,7 +51,10 @@ export const ApiAgUiDocs = {
         description: 'the run as AG-UI events (RUN_STARTED … RUN_FINISHED or RUN_ERROR)',
         content: { 'text/event-stream': { schema: { type: 'string' }, example: RUN_EXAMPLE } },
       }),
-      err(400, 'invalid_request: not a RunAgentInput, unknown agent, no user message, input the agent refuses'),
+      err(
+        400,
+        'invalid_request: not a RunAgentInput, no user message, input the agent refuses; unknown_agent: an agent no worker has announced',
+      ),
       err(401, 'no or bad API key'),
       err(404, 'resume or tool results for an unknown thread'),
       err(409, "thread_busy (a turn is active), not_waiting, already_answered, conflict (another agent's thread)"),

@@ -6,7 +6,8 @@ import { ApiResponse } from '@nestjs/swagger';
 
 /** Every error code an endpoint answers, with its status and a typical message (src/common/error-mapping.ts). */
 export const ERROR_CODES: Readonly<Record<string, { statuses: readonly number[]; message: string }>> = {
-  invalid_request: { statuses: [400], message: 'unknown agent "nope" (known: echo, openai)' },
+  invalid_request: { statuses: [400], message: 'input.repeat: must be >= 1' },
+  unknown_agent: { statuses: [400], message: 'unknown agent "nope": no worker has announced it' },
   invalid_cursor: { statuses: [400], message: 'cursor does not belong to this job' },
   unauthorized: { statuses: [401], message: 'invalid API key' },
   forbidden: { statuses: [403], message: 'streams under jobs/ are the jobs themselves: read-only' },

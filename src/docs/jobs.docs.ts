@@ -93,7 +93,7 @@ export const ApiJobsDocs = {
       }),
       err(
         400,
-        'invalid_request: malformed JSON, JSON nested deeper than 32 / over 1,000 keys per object / 10,000 items per array / 100,000 values, a "__proto__" key, unknown agent, bad input',
+        'invalid_request: malformed JSON, JSON nested deeper than 32 / over 1,000 keys per object / 10,000 items per array / 100,000 values, a "__proto__" key, bad input (its path first); unknown_agent: an agent no worker has announced',
       ),
       err(409, 'idempotency_conflict'),
       err(413, 'payload_too_large: body over the limit (1 MiB)'),

@@ -158,6 +158,11 @@ export function componentSchemas(): Record<string, Schema> {
           nullable: true,
           description: 'v1.1: the open request while the job is waiting_for_input, else null',
         },
+        waiting_for_worker: {
+          type: 'boolean',
+          description:
+            'GET of a queued job: true when no live worker serves its agent now (it waits for one); absent otherwise',
+        },
         stream_url: { type: 'string', example: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/stream' },
         events_url: { type: 'string', example: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/events' },
         thread_id: {
@@ -248,6 +253,27 @@ export function componentSchemas(): Record<string, Schema> {
         metadata: null,
       },
     },
+    Agent: {
+      type: 'object',
+      required: ['name', 'description', 'input_schema', 'workers'],
+      properties: {
+        name: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+        description: { type: 'string' },
+        input_schema: { type: 'object', additionalProperties: true, description: 'JSON Schema (draft 2020-12)' },
+        workers: { type: 'integer', minimum: 0, description: 'live workers serving this agent now' },
+      },
+      example: {
+        name: 'echo',
+        description: 'Deterministic test agent',
+        input_schema: { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] },
+        workers: 2,
+      },
+    },
+    AgentList: {
+      type: 'object',
+      required: ['items'],
+      properties: { items: { type: 'array', items: ref('Agent') } },
+    },
     ThreadList: {
       type: 'object',
       required: ['items', 'next_cursor'],
@@ -285,7 +311,7 @@ export function componentSchemas(): Record<string, Schema> {
       example: {
         items: [
           { job: { id: 'job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V', agent: 'echo', status: 'queued' } },
-          { error: { code: 'invalid_request', message: 'unknown agent "nope" (known: echo)' } },
+          { error: { code: 'unknown_agent', message: 'unknown agent "nope": no worker has announced it' } },
         ],
       },
     },

@@ -16,6 +16,7 @@ export function setupSwagger(app: INestApplication): void {
     .addTag('Threads', 'conversations: a thread is many turns (jobs) with one agent')
     .addTag('Shares', 'read-only, revocable share links of a job')
     .addTag('Webhooks', 'webhook endpoints and their delivery logs')
+    .addTag('Agents', 'the agent catalogue: agents announced by workers, with their input schemas')
     .addTag(
       'Durable Streams',
       'the Durable Streams protocol under /ds (docs/durable-streams.md); jobs/<id> are the jobs',

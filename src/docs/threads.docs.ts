@@ -37,7 +37,7 @@ export const ApiThreadsDocs = {
       ApiOperation({ summary: 'Create a thread (a conversation with one agent)' }),
       ApiBody({ schema: ref('CreateThreadRequest') }),
       ApiResponse({ status: 201, description: 'created', schema: ref('Thread') }),
-      err(400, 'invalid_request: unknown agent, bad metadata'),
+      err(400, 'unknown_agent: an agent no worker has announced; invalid_request: bad metadata'),
       err(
         429,
         'rate_limited (RATE_LIMIT_CREATE_PER_MIN, with Retry-After); quota_exceeded: the tenant has TENANT_MAX_THREADS threads',

@@ -57,6 +57,8 @@ export async function dispatchJob(
   }
   const attempt = Math.max(1, job.attempt);
   await deps.queue.enqueue(job.id, {
+    agent: job.agent,
+    tenant: job.tenant,
     dedupId: answered ? `${job.id}:dispatch:${attempt}:${answered.request_id}` : `${job.id}:dispatch:${attempt}`,
     // the event just appended, for the worker's first append (it need not look the job's last event up)
     ...(queued ? { lastEvent: { seq: queued.event.seq, pos: queued.pos, attempt: queued.event.attempt } } : {}),

@@ -6,3 +6,4 @@ export const JOB_CONTROL = Symbol('JOB_CONTROL');
 export const ENGINE = Symbol('ENGINE');
 export const THREAD_STORE = Symbol('THREAD_STORE');
 export const SHARE_STORE = Symbol('SHARE_STORE');
+export const AGENT_CATALOG = Symbol('AGENT_CATALOG');

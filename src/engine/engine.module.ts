@@ -1,5 +1,14 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
-import { ENGINE, EVENT_LOG, JOB_CONTROL, JOB_QUEUE, JOB_STORE, SHARE_STORE, THREAD_STORE } from './engine.constants.js';
+import {
+  AGENT_CATALOG,
+  ENGINE,
+  EVENT_LOG,
+  JOB_CONTROL,
+  JOB_QUEUE,
+  JOB_STORE,
+  SHARE_STORE,
+  THREAD_STORE,
+} from './engine.constants.js';
 import type { Engine } from './engine.js';
 
 /**
@@ -20,8 +29,9 @@ export class EngineModule {
         { provide: JOB_CONTROL, useValue: engine.jobControl },
         { provide: THREAD_STORE, useValue: engine.threadStore },
         { provide: SHARE_STORE, useValue: engine.shareStore },
+        { provide: AGENT_CATALOG, useValue: engine.agentCatalog },
       ],
-      exports: [ENGINE, EVENT_LOG, JOB_STORE, JOB_QUEUE, JOB_CONTROL, THREAD_STORE, SHARE_STORE],
+      exports: [ENGINE, EVENT_LOG, JOB_STORE, JOB_QUEUE, JOB_CONTROL, THREAD_STORE, SHARE_STORE, AGENT_CATALOG],
     };
   }
 }

@@ -4,7 +4,7 @@
  * store when REDIS_URL is set (otherwise the memory store, for a single API process).
  */
 import type { Logger } from '@nestjs/common';
-import { MemoryJobControl, MemoryJobQueue } from '@jobstream/job-queue';
+import { MemoryAgentCatalog, MemoryJobControl, MemoryJobQueue } from '@jobstream/job-queue';
 import { MemoryJobStore } from '@jobstream/job-store';
 import { MemoryShareStore } from '@jobstream/share-store';
 import { MemoryThreadStore } from '@jobstream/thread-store';
@@ -52,6 +52,7 @@ export function createEmbeddedEngine(config: CommonConfig): Engine {
     jobControl,
     threadStore,
     shareStore,
+    agentCatalog: new MemoryAgentCatalog(),
     jobEventFeed: eventLog,
     streamSlots: new MemoryStreamSlots(),
     durableStreams: { log: new MemoryByteLog(), store: new MemoryDsStore() },

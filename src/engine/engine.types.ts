@@ -1,7 +1,7 @@
 /** The engine: the four ports a jobstream process runs on, and their readiness. */
 import type { ByteLog, EventLog } from '@jobstream/event-log';
 import type { DsStore } from '../ds/store/ds-store.port.js';
-import type { JobControl, JobQueue } from '@jobstream/job-queue';
+import type { AgentCatalog, JobControl, JobQueue } from '@jobstream/job-queue';
 import type { JobStore } from '@jobstream/job-store';
 import type { ShareStore } from '@jobstream/share-store';
 import type { ThreadStore } from '@jobstream/thread-store';
@@ -17,6 +17,8 @@ export interface Engine {
   /** v1.1: conversations and share links (same backing service as the job store). */
   readonly threadStore: ThreadStore;
   readonly shareStore: ShareStore;
+  /** Which agents exist (announced by workers) and how many live workers serve each. */
+  readonly agentCatalog: AgentCatalog;
   /** Durable Streams (`/ds`): frames in the same backing log service, metadata in the job store's service. */
   readonly durableStreams: { log: ByteLog; store: DsStore };
   /** Terminal and `input_required` events of every job, for webhooks (observed in the log itself). */

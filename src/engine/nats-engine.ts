@@ -9,7 +9,7 @@ import { EventLogUnavailableError, JetStreamByteLog, JetStreamEventLog } from '@
 import { MemoryDsStore } from '../ds/store/memory-ds-store.js';
 import { RedisDsStore } from '../ds/store/redis-ds-store.js';
 import type { DsStore } from '../ds/store/ds-store.port.js';
-import { JetStreamJobQueue, NatsJobControl } from '@jobstream/job-queue';
+import { JetStreamJobQueue, KvAgentCatalog, NatsJobControl } from '@jobstream/job-queue';
 import { MemoryJobStore, RedisJobStore, type JobStore } from '@jobstream/job-store';
 import { MemoryShareStore, RedisShareStore, type ShareStore } from '@jobstream/share-store';
 import { MemoryThreadStore, RedisThreadStore, type ThreadStore } from '@jobstream/thread-store';
@@ -70,11 +70,14 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       logger: warn,
     });
     closers.push(() => eventLog.close());
+    // a job left on the older single dispatch subject is moved to its agent's: the store names agent and tenant
+    let storeForLegacy: JobStore | null = null;
     const jobQueue = await JetStreamJobQueue.create({
       nc,
       ackWaitMs: config.jobStallTimeoutMs,
       replicas,
       logger: warn,
+      resolveLegacy: async (id) => (storeForLegacy ? await storeForLegacy.get(id) : null),
     });
     closers.push(() => jobQueue.close());
     const jobControl = await NatsJobControl.create({ nc, logger: warn });
@@ -123,6 +126,8 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       streamSlots = new MemoryStreamSlots();
       dsStore = new MemoryDsStore();
     }
+    storeForLegacy = rawJobStore;
+    const agentCatalog = await KvAgentCatalog.create({ nc, replicas, logger: warn });
     const advancer = new ThreadAdvancer(threadStore, rawJobStore, jobQueue);
     const jobStore = advancingThreads(rawJobStore, () => advancer);
     return {
@@ -133,6 +138,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       jobControl,
       threadStore,
       shareStore,
+      agentCatalog,
       // a durable consumer, created only when the API's webhooks module starts it (never by a worker)
       streamSlots,
       jobEventFeed: new JetStreamJobEventFeed({ nc, logger: warn }),

@@ -2,7 +2,8 @@ import { describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { START } from '@jobstream/contracts';
 import { LiveHub, MemoryEventLog } from '@jobstream/event-log';
-import { MemoryJobControl, MemoryJobQueue, QueueUnavailableError } from '@jobstream/job-queue';
+import { MemoryAgentCatalog, MemoryJobControl, MemoryJobQueue, QueueUnavailableError } from '@jobstream/job-queue';
+import { AgentCatalogService } from '../agents/agent-catalog.service.js';
 import { JobStoreUnavailableError, MemoryJobStore } from '@jobstream/job-store';
 import { waitFor } from '../../libs/contracts/src/testing/wait.js';
 import { mapError } from '../common/error-mapping.js';
@@ -24,7 +25,17 @@ describe('JobsService.create under partial failure', () => {
       return enqueue(id, opts);
     });
     const hub = new LiveHub<string>(log, frameOf);
-    const jobs = new JobsService(store, log, queue, new MemoryJobControl(), hub, new JobStreamService(log, hub));
+    const catalog = new MemoryAgentCatalog();
+    await catalog.announce('w1', [{ name: 'echo', description: '', input_schema: { type: 'object' } }], 60_000);
+    const jobs = new JobsService(
+      store,
+      log,
+      queue,
+      new MemoryJobControl(),
+      hub,
+      new JobStreamService(log, hub),
+      new AgentCatalogService(catalog),
+    );
     const body = { agent: 'echo', input: { message: 'hi there' } };
 
     const recorded = await jobs.create('acme', body, 'key-1');
@@ -61,7 +72,17 @@ describe('JobsService.create under partial failure', () => {
       throw new JobStoreUnavailableError('command timed out');
     });
     const hub = new LiveHub<string>(log, frameOf);
-    const jobs = new JobsService(store, log, queue, new MemoryJobControl(), hub, new JobStreamService(log, hub));
+    const catalog = new MemoryAgentCatalog();
+    await catalog.announce('w1', [{ name: 'echo', description: '', input_schema: { type: 'object' } }], 60_000);
+    const jobs = new JobsService(
+      store,
+      log,
+      queue,
+      new MemoryJobControl(),
+      hub,
+      new JobStreamService(log, hub),
+      new AgentCatalogService(catalog),
+    );
     const body = { agent: 'echo', input: { message: 'hi there' } };
     const failed = await jobs.create('acme', body, 'key-2').then(
       () => null,

@@ -2,11 +2,9 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import {
-  agentInputSchema,
   JOB_ID_PATTERN,
   isTerminalEvent,
   isTerminalStatus,
-  knownAgents,
   newJobId,
   type CreateJobRequest,
   type Job,
@@ -32,7 +30,7 @@ import {
 } from '@jobstream/job-store';
 import { abandonCreate } from './create-abandon.js';
 import { ApiError } from '../common/api-error.js';
-import { zodMessage } from '../common/error-mapping.js';
+import { AgentCatalogService } from '../agents/agent-catalog.service.js';
 import { dispatchJob } from '../engine/dispatch.js';
 import { EVENT_LOG, JOB_CONTROL, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
 import { Metrics } from '../metrics/metrics.service.js';
@@ -87,6 +85,7 @@ export class JobsService {
     @Inject(JOB_CONTROL) private readonly control: JobControl,
     @Inject(LIVE_HUB) private readonly hub: LiveHub<string>,
     private readonly streams: JobStreamService,
+    private readonly agents: AgentCatalogService,
     @Optional() private readonly metrics?: Metrics,
     @Optional() private readonly quotas?: Quotas,
     @Optional() private readonly room?: LogRoom,
@@ -105,10 +104,7 @@ export class JobsService {
     idempotencyKey?: string,
     extra: { rerun_of?: string } = {},
   ): Promise<{ job: Job; created: boolean }> {
-    const schema = agentInputSchema(body.agent);
-    if (!schema) throw ApiError.invalid(`unknown agent "${body.agent}" (known: ${knownAgents().join(', ')})`);
-    const parsed = schema.safeParse(body.input);
-    if (!parsed.success) throw ApiError.invalid(zodMessage(parsed.error, 'input'));
+    await this.agents.validateInput(body.agent, body.input);
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_RE.test(idempotencyKey)) {
       throw ApiError.invalid('Idempotency-Key must be 1 to 255 visible ASCII characters');
     }
@@ -186,7 +182,10 @@ export class JobsService {
 
   async get(tenant: string, id: string): Promise<Job> {
     const rec = await this.record(tenant, id);
-    return toJob(rec, await this.log.last(id));
+    const job = toJob(rec, await this.log.last(id));
+    return job.status === 'queued'
+      ? { ...job, waiting_for_worker: await this.agents.waitingForWorker(job.agent) }
+      : job;
   }
 
   async list(

@@ -8,11 +8,9 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import {
-  AGENT_INPUT_SCHEMAS,
   INTERRUPTED_REASON,
   THREAD_ID_PATTERN,
   isTerminalStatus,
-  knownAgents,
   newJobId,
   newThreadId,
   type CreateThreadRequest,
@@ -27,7 +25,7 @@ import { LogRoom } from '../limits/log-room.js';
 import type { ShareStore } from '@jobstream/share-store';
 import { newThreadRecord, type ThreadRecord, type ThreadStore } from '@jobstream/thread-store';
 import { ApiError } from '../common/api-error.js';
-import { zodMessage } from '../common/error-mapping.js';
+import { AgentCatalogService } from '../agents/agent-catalog.service.js';
 import { EVENT_LOG, JOB_QUEUE, JOB_STORE, SHARE_STORE, THREAD_STORE } from '../engine/engine.constants.js';
 import type { JobQueue } from '@jobstream/job-queue';
 import { Metrics } from '../metrics/metrics.service.js';
@@ -51,6 +49,7 @@ export class ThreadsService {
     @Inject(JOB_QUEUE) queue: JobQueue,
     @Inject(SHARE_STORE) private readonly shares: ShareStore,
     private readonly jobs: JobsService,
+    private readonly agents: AgentCatalogService,
     @Optional() private readonly metrics?: Metrics,
     @Optional() private readonly quotas?: Quotas,
     @Optional() private readonly room?: LogRoom,
@@ -59,8 +58,7 @@ export class ThreadsService {
   }
 
   async create(tenant: string, body: CreateThreadRequest): Promise<Thread> {
-    if (!AGENT_INPUT_SCHEMAS[body.agent])
-      throw ApiError.invalid(`unknown agent "${body.agent}" (known: ${knownAgents().join(', ')})`);
+    await this.agents.require(body.agent);
     const t = newThreadRecord({ id: newThreadId(), tenant, agent: body.agent, metadata: body.metadata ?? null });
     if (this.quotas) await this.quotas.enforce(() => this.threads.create(t, this.quotas!.maxThreads));
     else await this.threads.create(t);
@@ -118,10 +116,7 @@ export class ThreadsService {
     extra: { rerun_of?: string } = {},
   ): Promise<{ job: Job; created: boolean }> {
     const thread = await this.record(tenant, threadId);
-    const schema = AGENT_INPUT_SCHEMAS[thread.agent];
-    if (!schema) throw ApiError.invalid(`unknown agent "${thread.agent}"`);
-    const parsed = schema.safeParse(body.input);
-    if (!parsed.success) throw ApiError.invalid(zodMessage(parsed.error, 'input'));
+    await this.agents.validateInput(thread.agent, body.input);
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_RE.test(idempotencyKey)) {
       throw ApiError.invalid('Idempotency-Key must be 1 to 255 visible ASCII characters');
     }

@@ -31,7 +31,7 @@ describe('traceEngine', () => {
     const seen: { carrier?: Record<string, string>; fields: ReturnType<typeof traceFields> }[] = [];
     await withSpan('test.root', {}, async () => {
       await engine.eventLog.append('job_A', { event: { type: 'status', status: 'queued' }, attempt: 1 });
-      await engine.jobQueue.enqueue('job_A');
+      await engine.jobQueue.enqueue('job_A', { agent: 'echo', tenant: 't' });
       expect(traceFields().trace_id).toMatch(/^[0-9a-f]{32}$/);
     });
     const consumer = await engine.jobQueue.consume(
@@ -39,7 +39,7 @@ describe('traceEngine', () => {
         seen.push({ carrier: q.traceContext, fields: traceFields() });
         await q.ack();
       },
-      { concurrency: 1 },
+      { concurrency: 1, agents: ['echo'] },
     );
     await consumer.drain();
     const spans = exporter.getFinishedSpans();

@@ -46,6 +46,8 @@ const greeter: Agent = {
 function delivery(jobId: string): QueuedJob & { acked: boolean } {
   const d = {
     jobId,
+    agent: 'echo',
+    tenant: 't',
     deliveries: 1,
     acked: false,
     working: () => {},

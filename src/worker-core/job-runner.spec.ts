@@ -44,6 +44,8 @@ function record(over: Partial<JobRecord> = {}): JobRecord {
 function delivery(jobId: string, deliveries = 1): QueuedJob & { acked: boolean; abandoned: boolean } {
   const d = {
     jobId,
+    agent: 'echo',
+    tenant: 't',
     deliveries,
     acked: false,
     abandoned: false,

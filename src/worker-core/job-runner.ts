@@ -32,7 +32,6 @@ import { SpanKind } from '@opentelemetry/api';
 import { Traced } from '../tracing/tracing.js';
 import { Logger } from '@nestjs/common';
 import {
-  agentInputSchema,
   InvalidEventError,
   START,
   isTerminalEvent,
@@ -454,8 +453,7 @@ export class JobRunner {
     let parked = false;
     try {
       const agent = this.agents.get(job.agent);
-      const schema = agentInputSchema(job.agent);
-      if (!agent || !schema) {
+      if (!agent) {
         pending = {
           type: 'error',
           code: 'unknown_agent',
@@ -464,7 +462,7 @@ export class JobRunner {
           usage,
         };
       } else if (!state.abort.signal.aborted) {
-        const input = schema.parse(job.input) as Record<string, unknown>;
+        const input = agent.parseInput ? agent.parseInput(job.input) : job.input;
         const history: JobEvent[] = resume ? await this.loadHistory(jobId, attempt) : [];
         const turn = (await this.opts.turnContext?.(job)) ?? {};
         if (resume && history.length === 0) {
@@ -972,6 +970,8 @@ function holderOf(first: QueuedJob, state: Running): QueuedJob {
   const all = () => [first, ...state.adopted];
   return {
     jobId: first.jobId,
+    agent: first.agent,
+    tenant: first.tenant,
     deliveries: first.deliveries,
     ...(first.lastEvent ? { lastEvent: first.lastEvent } : {}),
     working: () => all().forEach((d) => d.working()),

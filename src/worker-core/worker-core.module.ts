@@ -12,6 +12,7 @@ import { JobRunner } from './job-runner.js';
 import type { RunnerMetrics } from './job-lifecycle/index.js';
 import { AGENT_REGISTRY, JOB_RUNNER, RUNNER_METRICS } from './worker.constants.js';
 import { WorkerService } from './worker.service.js';
+import { AgentAnnouncer } from './agent-announcer.js';
 
 /** The agent worker: agents, the job runner and the queue consumer. Imported in-process or by the worker app. */
 @Module({
@@ -20,10 +21,18 @@ import { WorkerService } from './worker.service.js';
       provide: AGENT_REGISTRY,
       inject: [WorkerConfig],
       useFactory: (config: WorkerConfig) => {
-        const agents = new AgentRegistry([new EchoAgent()]);
+        const all = new AgentRegistry([new EchoAgent()]);
         const { baseUrl, apiKey, model, timeoutMs } = config.openai;
-        if (baseUrl) agents.register(new OpenAiAgent({ baseUrl, apiKey, defaultModel: model, timeoutMs }));
-        return agents;
+        if (baseUrl) all.register(new OpenAiAgent({ baseUrl, apiKey, defaultModel: model, timeoutMs }));
+        const only = config.workerAgents;
+        if (!only) return all;
+        const missing = only.filter((n) => !all.get(n));
+        if (missing.length > 0)
+          throw new Error(
+            `WORKER_AGENTS names agents this worker cannot run: ${missing.join(', ')} (it has ${all.names().join(', ')})`,
+          );
+        // only the agents asked for: this worker announces and takes no other agent's jobs
+        return new AgentRegistry(only.map((n) => all.get(n)!));
       },
     },
     {
@@ -60,6 +69,7 @@ import { WorkerService } from './worker.service.js';
         }),
     },
     WorkerService,
+    AgentAnnouncer,
   ],
   exports: [JOB_RUNNER, AGENT_REGISTRY],
 })

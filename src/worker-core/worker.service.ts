@@ -12,7 +12,8 @@ import type { JobControl, JobQueue, QueueConsumer } from '@jobstream/job-queue';
 import { WorkerConfig } from '../config/worker.config.js';
 import { JOB_CONTROL, JOB_QUEUE } from '../engine/engine.constants.js';
 import { JobRunner } from './job-runner.js';
-import { JOB_RUNNER } from './worker.constants.js';
+import type { AgentRegistry } from './agents/agent.js';
+import { AGENT_REGISTRY, JOB_RUNNER } from './worker.constants.js';
 
 /** After the hand-back, how long shutdown waits for the handlers to release their jobs. */
 const HAND_BACK_TIMEOUT_MS = 3_000;
@@ -41,6 +42,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(JOB_QUEUE) private readonly queue: JobQueue,
     @Inject(JOB_CONTROL) private readonly control: JobControl,
     @Inject(JOB_RUNNER) private readonly runner: JobRunner,
+    @Inject(AGENT_REGISTRY) private readonly agents: AgentRegistry,
     private readonly config: WorkerConfig,
   ) {}
 
@@ -48,10 +50,12 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     this.stopCancel = await this.control.onCancel((jobId, reason) => {
       if (this.runner.cancel(jobId, reason)) this.logger.log({ msg: 'cancelling job', job_id: jobId });
     });
+    const agents = this.agents.names();
     this.consumer = await this.queue.consume((job) => this.runner.handle(job), {
       concurrency: this.config.workerConcurrency,
+      agents,
     });
-    this.logger.log(`worker taking jobs (concurrency ${this.config.workerConcurrency})`);
+    this.logger.log(`worker taking jobs of ${agents.join(', ')} (concurrency ${this.config.workerConcurrency})`);
   }
 
   async onApplicationShutdown(): Promise<void> {

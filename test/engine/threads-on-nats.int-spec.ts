@@ -242,7 +242,7 @@ describe('two API processes on one NATS and one Redis', () => {
     expect(second.job.turn).toBe(2);
     expect((await wait(b, second.job.id)).status).toBe('completed');
     expect((await wait(b, first.job.id)).status).toBe('cancelled');
-    expect((await req(API_SUBJECTS.threadsCreate, { api_key: KEY, agent: 'nope' })).error.code).toBe('invalid_request');
+    expect((await req(API_SUBJECTS.threadsCreate, { api_key: KEY, agent: 'nope' })).error.code).toBe('unknown_agent');
     expect((await req(API_SUBJECTS.threadsCreate, { api_key: 'wrong', agent: 'echo' })).error.code).toBe(
       'unauthorized',
     );

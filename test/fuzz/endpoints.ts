@@ -114,6 +114,7 @@ export const ENDPOINTS: EndpointSpec[] = [
   { name: 'webhook-deliveries', method: 'GET', path: '/v1/webhooks/:id/deliveries', query: ['limit', 'cursor'] },
   { name: 'webhook-redeliver', method: 'POST', path: '/v1/webhooks/:id/deliveries/:id/redeliver', body: () => ({}) },
   // threads and job management (v1.1)
+  { name: 'agents-list', method: 'GET', path: '/v1/agents' },
   { name: 'thread-create', method: 'POST', path: '/v1/threads', body: () => ({ agent: 'echo', metadata: { a: 1 } }) },
   { name: 'thread-list', method: 'GET', path: '/v1/threads', query: ['limit', 'cursor'] },
   { name: 'thread-get', method: 'GET', path: '/v1/threads/:id' },

@@ -247,7 +247,7 @@ describe('hostile NATS request-reply input (fuzz)', () => {
       const r = JSON.parse(
         await request(API_SUBJECTS.create, JSON.stringify({ api_key: KEY, agent, input: { message: 'x' } })),
       );
-      expect(r.error).toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/unknown agent/) });
+      expect(r.error).toMatchObject({ code: 'unknown_agent', message: expect.stringMatching(/unknown agent/) });
     }
     expect(new RawJson('x').text).toBe('x');
   });

@@ -361,7 +361,10 @@ export function agUiSuite(engine: string, start: (env: Record<string, string>) =
           error: { error: { code, message: expect.any(String) } },
         });
       }
-      expect((await app.api('/v1/ag-ui/nobody', { body: good })).status).toBe(400);
+      expect(await app.api('/v1/ag-ui/nobody', { body: good })).toMatchObject({
+        status: 400,
+        body: { error: { code: 'unknown_agent' } },
+      });
       // the real client sees the 400 as a failed run
       const a = agent();
       const quiet = jest.spyOn(console, 'error').mockImplementation(() => {}); // HttpAgent logs a failed run

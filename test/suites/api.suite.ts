@@ -100,7 +100,7 @@ export function apiSuite(engine: string, start: (env: Record<string, string>) =>
           'invalid_request',
         ],
         ['missing agent', () => acme.post('/v1/jobs', { input: { message: 'x' } }), 400, 'invalid_request'],
-        ['unknown agent', () => acme.post('/v1/jobs', { agent: 'gpt-9', input: {} }), 400, 'invalid_request'],
+        ['unknown agent', () => acme.post('/v1/jobs', { agent: 'gpt-9', input: {} }), 400, 'unknown_agent'],
         ['input not an object', () => acme.post('/v1/jobs', { agent: 'echo', input: 'hello' }), 400, 'invalid_request'],
         [
           'bad echo input',

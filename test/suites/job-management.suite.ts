@@ -71,7 +71,7 @@ export function jobManagementSuite(engine: string, start: (env: Record<string, s
       const items = r.body.items;
       expect(items).toHaveLength(7);
       expect(items[0].job).toMatchObject({ agent: 'echo', status: 'queued' });
-      expect(items[1].error.code).toBe('invalid_request');
+      expect(items[1].error.code).toBe('unknown_agent');
       expect(items[1].error.message).toMatch(/unknown agent/);
       expect(items[2].error.code).toBe('invalid_request');
       expect(items[3].error.code).toBe('invalid_request');

@@ -76,7 +76,7 @@ export function threadsSuite(engine: string, start: (env: Record<string, string>
       expect((await globex.del(`/v1/threads/${r.body.id}`)).status).toBe(404);
       expect((await globex.get('/v1/threads')).body.items.map((t: any) => t.id)).not.toContain(r.body.id);
       // bad input
-      expect((await acme.post('/v1/threads', { agent: 'nope' })).body.error.code).toBe('invalid_request');
+      expect((await acme.post('/v1/threads', { agent: 'nope' })).body.error.code).toBe('unknown_agent');
       expect((await acme.post(`/v1/threads/${second}/jobs`, { input: { nope: 1 } })).status).toBe(400);
       expect(
         (await acme.post(`/v1/threads/${second}/jobs`, { input: { message: 'x' }, if_busy: 'maybe' })).status,

@@ -81,6 +81,8 @@ beforeAll(async () => {
     WORKER_CONCURRENCY: '4',
     WORKER_SHUTDOWN_GRACE_MS: '5000',
   };
+  // a worker that announced echo and left: echo is a known agent (creates are accepted), with no live worker
+  await (await spawnWorker(workerEnv)).stop('SIGTERM');
 }, 60_000);
 
 afterEach(async () => {
@@ -103,7 +105,7 @@ describe('agent-worker processes', () => {
   it('a job created while no worker runs waits, and runs once a worker starts', async () => {
     const id = await createJob({ message: 'waited for a worker ', delay_ms: 5 });
     await sleep(1_000); // a window for a negative check (no worker runs, so it stays queued), not a synchronization
-    expect((await app.api(`/v1/jobs/${id}`)).body.status).toBe('queued');
+    expect((await app.api(`/v1/jobs/${id}`)).body).toMatchObject({ status: 'queued', waiting_for_worker: true });
     const s = await stream(id);
     await worker();
     await ended(s);

@@ -99,7 +99,21 @@ export type OpenAiInput = z.infer<typeof openAiInputSchema>;
 export type OpenAiMessage = z.infer<typeof openAiMessageSchema>;
 
 /**
- * Agent name → input schema. Workers register the implementations under the same names. A null-prototype object:
+ * The built-in agents' input schemas as JSON Schema (draft 2020-12), as their worker announces them to the
+ * catalogue. (Refinements such as echo's token bound are checked by the worker when the job runs.)
+ */
+export const echoInputJsonSchema: Record<string, unknown> = z.toJSONSchema(echoInputSchema, {
+  target: 'draft-2020-12',
+  io: 'input',
+}) as Record<string, unknown>;
+export const openAiInputJsonSchema: Record<string, unknown> = z.toJSONSchema(openAiInputSchema, {
+  target: 'draft-2020-12',
+  io: 'input',
+}) as Record<string, unknown>;
+
+/**
+ * The built-in agents' zod schemas by name, used by their own worker to parse input. Not the registry of agents:
+ * that is the catalogue, where workers announce what they serve. A null-prototype object:
  * look names up with {@link agentInputSchema}, never by plain indexing (`"toString"` is not an agent).
  */
 export const AGENT_INPUT_SCHEMAS: Readonly<Record<string, z.ZodType>> = Object.freeze(
@@ -116,4 +130,17 @@ export function agentInputSchema(name: string): z.ZodType | undefined {
 
 export function knownAgents(): string[] {
   return Object.keys(AGENT_INPUT_SCHEMAS);
+}
+
+/** `GET /v1/agents`: the agents workers have announced. */
+export interface AgentInfo {
+  name: string;
+  description: string;
+  /** JSON Schema (draft 2020-12) of the job input. */
+  input_schema: Record<string, unknown>;
+  /** Live workers serving the agent now. */
+  workers: number;
+}
+export interface AgentList {
+  items: AgentInfo[];
 }

@@ -1,6 +1,7 @@
 /** The error shape of every non-2xx response: `{ "error": { "code", "message" } }`. */
 export type ErrorCode =
   | 'invalid_request'
+  | 'unknown_agent'
   | 'invalid_cursor'
   | 'unauthorized'
   | 'forbidden'

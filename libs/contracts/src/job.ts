@@ -62,6 +62,11 @@ export interface Job {
   metadata: Record<string, unknown> | null;
   /** v1.1: the open request while the job is `waiting_for_input`, else null (optional: v1 servers omit it). */
   pending_input?: PendingInput | null;
+  /**
+   * On `GET /v1/jobs/:id` of a `queued` job: true when no live worker serves its agent now (the job waits for one
+   * to announce itself), false when one does. Absent in other states and on lists.
+   */
+  waiting_for_worker?: boolean;
   stream_url: string;
   events_url: string;
   /** v1.1: the thread this job is a turn of, and which turn (1, 2, 3 …). Absent outside threads. */

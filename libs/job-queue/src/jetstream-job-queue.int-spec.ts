@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { connect } from 'nats';
-import { DISPATCH_CONSUMER, DISPATCH_STREAM, newJobId } from '@jobstream/contracts';
+import { AckPolicy, RetentionPolicy, connect } from 'nats';
+import { DISPATCH_STREAM, dispatchSubject, newJobId } from '@jobstream/contracts';
 import { sleep, waitFor } from '../../contracts/src/testing/wait.js';
 import { startNats, type RunningNats } from '../../../test/harness/servers.js';
 import type { QueuedJob } from './job-queue.port.js';
+import { CONSUMER_INACTIVE_MS, dispatchConsumerName } from './jetstream-fair-pull.js';
 import { JetStreamJobQueue, NatsJobControl } from './jetstream-job-queue.js';
 import { jobQueueConformance } from './testing/job-queue.conformance.js';
 
@@ -19,23 +20,64 @@ afterAll(async () => {
 jobQueueConformance('jetstream', async () => JetStreamJobQueue.create({ servers: nats.url }));
 
 describe('JetStreamJobQueue specifics', () => {
-  it('uses one work-queue stream and one shared durable pull consumer', async () => {
+  it('publishes on jobstream.dispatch.<agent>.<tenant>, pulled through one shared durable per subject', async () => {
     const q = await JetStreamJobQueue.create({ servers: nats.url });
-    const c = await q.consume(async (j) => j.ack(), { concurrency: 1 });
+    const got: QueuedJob[] = [];
+    const c = await q.consume(async (j) => void got.push(j), { concurrency: 1, agents: ['layout'] });
+    const id = newJobId();
+    await q.enqueue(id, { agent: 'layout', tenant: 'acme.prod' });
+    await waitFor(() => got.length === 1);
     const nc = await connect({ servers: nats.url });
     const jsm = await nc.jetstreamManager();
     const si = await jsm.streams.info(DISPATCH_STREAM);
-    expect(si.config).toMatchObject({ subjects: ['jobstream.dispatch'], retention: 'workqueue', storage: 'file' });
-    const ci = await jsm.consumers.info(DISPATCH_STREAM, DISPATCH_CONSUMER);
+    expect(si.config).toMatchObject({
+      subjects: ['jobstream.dispatch', 'jobstream.dispatch.>'],
+      retention: 'workqueue',
+      storage: 'file',
+    });
+    const subject = dispatchSubject('layout', 'acme.prod');
+    expect(subject).toBe('jobstream.dispatch.layout.acme%2Eprod');
+    const ci = await jsm.consumers.info(DISPATCH_STREAM, dispatchConsumerName(subject));
     expect(ci.config).toMatchObject({
-      durable_name: DISPATCH_CONSUMER,
+      filter_subject: subject,
       ack_policy: 'explicit',
       max_deliver: -1,
       ack_wait: 30_000 * 1e6,
+      inactive_threshold: CONSUMER_INACTIVE_MS * 1e6,
     });
-    expect((await jsm.consumers.list(DISPATCH_STREAM).next()).length).toBe(1);
+    expect(got[0]).toMatchObject({ jobId: id, agent: 'layout', tenant: 'acme.prod' });
     await nc.close();
     await c.drain();
+    await q.close();
+  });
+
+  it('still runs a job published on the older single subject, moved to its agent (exactly once)', async () => {
+    const names = { stream: 'T_LEGACY', subject: 'test.legacy.dispatch', consumer: 'legacy-workers' };
+    const nc = await connect({ servers: nats.url });
+    const jsm = await nc.jetstreamManager();
+    // the stream and consumer as the previous version made them, with a job waiting
+    await jsm.streams.add({ name: names.stream, subjects: [names.subject], retention: RetentionPolicy.Workqueue });
+    await jsm.consumers.add(names.stream, {
+      durable_name: names.consumer,
+      ack_policy: AckPolicy.Explicit,
+      filter_subject: names.subject,
+      max_deliver: -1,
+    });
+    const old = newJobId();
+    await nc.jetstream().publish(names.subject, new TextEncoder().encode(old), { msgID: `${old}:dispatch:1` });
+    const q = await JetStreamJobQueue.create({
+      servers: nats.url,
+      ...names,
+      resolveLegacy: async (id) => (id === old ? { agent: 'legacy', tenant: 't1' } : null),
+    });
+    const got: QueuedJob[] = [];
+    const c = await q.consume(async (j) => void got.push(j), { concurrency: 2, agents: ['legacy'] });
+    await waitFor(() => got.length === 1);
+    expect(got[0]).toMatchObject({ jobId: old, agent: 'legacy', tenant: 't1' });
+    await c.drain();
+    await waitFor(async () => (await jsm.streams.info(names.stream)).state.messages === 0);
+    expect(got).toHaveLength(1);
+    await nc.close();
     await q.close();
   });
 
@@ -43,7 +85,7 @@ describe('JetStreamJobQueue specifics', () => {
     const names = { stream: 'T_FRESH', subject: 'test.fresh.dispatch', consumer: 'fresh-workers' };
     const q = await JetStreamJobQueue.create({ servers: nats.url, ...names });
     const id = newJobId();
-    await q.enqueue(id);
+    await q.enqueue(id, { agent: 'echo', tenant: 't1' });
     const nc = await connect({ servers: nats.url });
     const jsm = await nc.jetstreamManager();
     await expect(jsm.consumers.info(names.stream, names.consumer)).rejects.toThrow();
@@ -54,7 +96,7 @@ describe('JetStreamJobQueue specifics', () => {
         got.push(j);
         await j.ack();
       },
-      { concurrency: 1 },
+      { concurrency: 1, agents: ['echo'] },
     );
     await waitFor(() => got.length === 1);
     expect(got[0]).toMatchObject({ jobId: id, deliveries: 1 });
@@ -75,10 +117,10 @@ describe('JetStreamJobQueue specifics', () => {
         first.push(j);
         await new Promise(() => {}); // hangs: never acks, never signals working()
       },
-      { concurrency: 1 },
+      { concurrency: 1, agents: ['echo'] },
     );
     const id = newJobId();
-    await dying.enqueue(id);
+    await dying.enqueue(id, { agent: 'echo', tenant: 't1' });
     await waitFor(() => first.length === 1);
     await deadNc.close();
 
@@ -89,7 +131,7 @@ describe('JetStreamJobQueue specifics', () => {
         second.push(j);
         await j.ack();
       },
-      { concurrency: 1 },
+      { concurrency: 1, agents: ['echo'] },
     );
     await waitFor(() => second.length === 1);
     expect(second[0]).toMatchObject({ jobId: id, deliveries: 2 });
@@ -116,9 +158,9 @@ describe('JetStreamJobQueue specifics', () => {
         }
         await j.ack();
       },
-      { concurrency: 2 },
+      { concurrency: 2, agents: ['echo'] },
     );
-    await q.enqueue(newJobId());
+    await q.enqueue(newJobId(), { agent: 'echo', tenant: 't1' });
     await waitFor(() => deliveries.length === 1);
     await c.drain(); // waits for the handler (4.5 s, i.e. more than twice the ack wait)
     expect(deliveries).toEqual([1]);

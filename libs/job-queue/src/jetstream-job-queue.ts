@@ -1,89 +1,71 @@
 /**
- * Dispatch over JetStream, and the cancel channel over core NATS.
+ * Dispatch over JetStream: per-agent, tenant-fair (design in ./jetstream-fair-pull.ts and docs/NATS.md).
  *
- * JobQueue design:
- * - A **work-queue stream** ({@link DISPATCH_STREAM}, subject {@link DISPATCH_SUBJECT}, file storage): a job id
- *   published while no worker runs waits in the stream; an acked message is removed.
- * - ONE **durable pull consumer** ({@link DISPATCH_CONSUMER}) shared by every worker of every process: explicit
- *   ack, `ack_wait` (default 30 s; a held job is kept alive by `working()` = in-progress ack), unlimited
- *   `max_deliver` (attempts are counted and bounded by the job runner, which sees `deliveries`).
- * - `consume` loops on `fetch({ max_messages: free slots, expires })`, so it never holds more than `concurrency`
- *   unacked jobs (nothing waits in a client-side buffer while its ack wait runs). `release(delay)` = NAK with delay;
- *   `deliveries` = the delivery count JetStream reports.
- * - `drain` stops asking for jobs, lets the pull request in flight end (at most `pullExpiresMs`; a job that still
- *   arrives is NAKed at once, so it is not stranded for an ack wait) and waits for the held handlers.
- *
- * nats-server 2.9 notes: pull requests with `expires` + `idle_heartbeat` (what `consumer.fetch` sends) work on
- * 2.9; a pull request cannot be cancelled server-side, hence the short `expires` and the NAK on drain. Named
- * consumers are looked up with `js.consumers.get(stream, name)` (only the ordered/`filterSubjects` form is a
- * problem on 2.9).
- *
- * JobControl: core pub/sub on `jobstream.control.cancel.<jobId>`; `onCancel` subscribes to the wildcard and
- * resolves after `flush`, when the server has the interest.
+ * - A **work-queue stream** ({@link DISPATCH_STREAM}, file storage) with subjects `jobstream.dispatch` (the older
+ *   single FIFO, still drained) and `jobstream.dispatch.>`: a job id is published on
+ *   `jobstream.dispatch.<agent>.<tenant>`; it waits there while no worker serves the agent; an acked one is removed.
+ * - One durable pull consumer per (agent, tenant) subject, shared by every process: explicit ack, `ack_wait`
+ *   (default 30 s; a held job is kept alive by `working()` = in-progress ack), unlimited `max_deliver` (attempts
+ *   are counted and bounded by the job runner, which sees `deliveries`).
+ * - `consume` fills free slots with {@link FairPull.pull} (tenants round-robin, `no_wait` pulls), so it never holds
+ *   more than `concurrency` unacked jobs. It sleeps while nothing is waiting for its agents and wakes on a core
+ *   NATS interest in `jobstream.dispatch.>` (every publish is also a plain message; ONE subscription per queue
+ *   handle, shared by all its consumers and claims), on a freed slot, or after `pullExpiresMs` (a missed wake).
+ * - `claim` is the same pull for one job, with no broker consumer or subscription of its own while it waits.
+ * - `release(delay)` = NAK with delay; `deliveries` = the delivery count JetStream reports; `drain` stops pulling
+ *   (a pull in flight is answered at once; a job that still arrives is NAKed) and waits for the held handlers.
  */
 import { context, propagation } from '@opentelemetry/api';
 import {
-  AckPolicy,
-  DeliverPolicy,
   RetentionPolicy,
   StorageType,
-  connect,
   headers as natsHeaders,
-  type Consumer,
-  type ConsumerConfig,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
   type NatsConnection,
   type NatsError,
+  type Subscription,
 } from 'nats';
-import {
-  CONTROL_CANCEL_PREFIX,
-  DISPATCH_CONSUMER,
-  DISPATCH_STREAM,
-  DISPATCH_SUBJECT,
-  cancelSubject,
-} from '@jobstream/contracts';
+import { DISPATCH_CONSUMER, DISPATCH_STREAM, DISPATCH_SUBJECT, dispatchSubject } from '@jobstream/contracts';
 import { streamDiff } from '@jobstream/event-log';
+import { TenantRoundRobin } from './fair-picker.js';
+import { FairPull } from './jetstream-fair-pull.js';
 import {
   QueueUnavailableError,
-  type CancelListener,
+  type ClaimOptions,
+  type ConsumeOptions,
+  type DispatchTarget,
   type EnqueueOptions,
-  type JobControl,
   type JobQueue,
   type LastEventHint,
   type QueueConsumer,
   type QueueHandler,
   type QueuedJob,
 } from './job-queue.port.js';
+import { connectOwned, type NatsConnectOptions } from './nats-connect.js';
 
-export interface QueueLogger {
-  warn(message: string): void;
-  info?(message: string): void;
-}
-
-export interface NatsConnectOptions {
-  /** NATS servers (the driver owns that connection and closes it). */
-  servers?: string | string[];
-  /** Or an existing connection (left open by `close`). */
-  nc?: NatsConnection;
-  logger?: QueueLogger;
-}
+export type { NatsConnectOptions, QueueLogger } from './nats-connect.js';
+export { NatsJobControl } from './nats-job-control.js';
 
 export interface JetStreamJobQueueOptions extends NatsConnectOptions {
   /** How long a delivered job stays held without `working()` or ack (ms); default 30 000. */
   ackWaitMs?: number;
-  /** How long one pull request waits for jobs (ms, ≥ 1000); bounds how long `drain` waits for it. Default 1000. */
+  /** How often an idle consumer looks for jobs without a wake-up (ms, ≥ 100); bounds a missed wake. Default 1000. */
   pullExpiresMs?: number;
-  /** Most unacked jobs over all workers; default 10 000. */
+  /** Most unacked jobs of one (agent, tenant) over all workers; default 10 000. */
   maxAckPending?: number;
   /** Replicas of the work-queue stream (1–5; JETSTREAM_REPLICAS); an existing stream is scaled to it. Default 1. */
   replicas?: number;
   /** Window in which a dispatch's message id is remembered (ms): a re-dispatch within it is a no-op. Default 10 min. */
   duplicateWindowMs?: number;
+  /** The agent and tenant of a job found on the older single subject (see FairPull); without it they wait. */
+  resolveLegacy?: (jobId: string) => Promise<DispatchTarget | null>;
   /** Names, defaulting to the contract's (tests use their own to stay isolated). */
   stream?: string;
+  /** The base subject: the older single subject; jobs are published below it. */
   subject?: string;
+  /** The older single subject's durable consumer. */
   consumer?: string;
 }
 
@@ -99,27 +81,22 @@ function isNotFound(err: unknown): boolean {
   return e?.code === '404' || e?.api_error?.code === 404;
 }
 
-async function connectOwned(opts: NatsConnectOptions, name: string): Promise<{ nc: NatsConnection; owns: boolean }> {
-  if (opts.nc) return { nc: opts.nc, owns: false };
-  if (!opts.servers) throw new TypeError(`${name} needs \`servers\` or \`nc\``);
-  // noAsyncTraces: no stack trace captured per request (see src/engine/nats-engine.ts)
-  const nc = await connect({
-    servers: opts.servers,
-    name,
-    reconnect: true,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 250,
-    noAsyncTraces: true,
-  });
-  return { nc, owns: true };
+/** A consumer loop or a claim waiting for jobs of `agents`; `dirty` = something was published since it looked. */
+interface Waiter {
+  agents: ReadonlySet<string>;
+  dirty: boolean;
+  wake(): void;
 }
 
 export class JetStreamJobQueue implements JobQueue {
   private readonly js: JetStreamClient;
   private readonly stream: string;
   private readonly subject: string;
-  private readonly consumerName: string;
-  private readonly consumers = new Set<PullLoop>();
+  private readonly pull: FairPull;
+  private readonly loops = new Set<PullLoop>();
+  private readonly waiters = new Set<Waiter>();
+  private readonly claimRr = new TenantRoundRobin();
+  private subs: Subscription[] = [];
   private closed = false;
 
   private constructor(
@@ -131,10 +108,18 @@ export class JetStreamJobQueue implements JobQueue {
     this.js = nc.jetstream();
     this.stream = opts.stream ?? DISPATCH_STREAM;
     this.subject = opts.subject ?? DISPATCH_SUBJECT;
-    this.consumerName = opts.consumer ?? DISPATCH_CONSUMER;
+    this.pull = new FairPull(this.js, jsm, {
+      stream: this.stream,
+      base: this.subject,
+      legacyConsumer: opts.consumer ?? DISPATCH_CONSUMER,
+      ackWaitMs: opts.ackWaitMs ?? 30_000,
+      maxAckPending: opts.maxAckPending ?? 10_000,
+      resolveLegacy: opts.resolveLegacy,
+      warn: (m) => opts.logger?.warn(m),
+    });
   }
 
-  /** Connects (unless given `nc`) and creates or updates the work-queue stream and its durable consumer. */
+  /** Connects (unless given `nc`) and creates or updates the work-queue stream. */
   static async create(opts: JetStreamJobQueueOptions): Promise<JetStreamJobQueue> {
     const { nc, owns } = await connectOwned(opts, 'jobstream-job-queue');
     try {
@@ -147,7 +132,7 @@ export class JetStreamJobQueue implements JobQueue {
     }
   }
 
-  async enqueue(jobId: string, opts: EnqueueOptions = {}): Promise<void> {
+  async enqueue(jobId: string, opts: EnqueueOptions): Promise<void> {
     if (this.closed) throw new QueueUnavailableError('job queue is closed');
     // the active trace context travels in the message headers (W3C traceparent), so the worker continues the trace
     const carrier: Record<string, string> = {};
@@ -161,7 +146,7 @@ export class JetStreamJobQueue implements JobQueue {
       for (const [k, v] of entries) hdrs.set(k, v);
     }
     try {
-      await this.js.publish(this.subject, encoder.encode(jobId), {
+      await this.js.publish(dispatchSubject(opts.agent, opts.tenant, this.subject), encoder.encode(jobId), {
         ...(hdrs ? { headers: hdrs } : {}),
         ...(opts.dedupId ? { msgID: opts.dedupId } : {}),
       });
@@ -170,39 +155,143 @@ export class JetStreamJobQueue implements JobQueue {
     }
   }
 
-  async consume(handler: QueueHandler, opts: { concurrency: number }): Promise<QueueConsumer> {
+  async consume(handler: QueueHandler, opts: ConsumeOptions): Promise<QueueConsumer> {
     if (this.closed) throw new Error('job queue is closed');
-    await this.ensureConsumer();
-    const loop = new PullLoop(
-      this.js,
-      this.stream,
-      this.consumerName,
-      handler,
-      Math.max(1, Math.floor(opts.concurrency)),
-      this.opts,
-    );
-    this.consumers.add(loop);
+    await this.listen();
+    const loop = new PullLoop(this, handler, Math.max(1, Math.floor(opts.concurrency)), new Set(opts.agents));
+    this.loops.add(loop);
     loop.start();
     return {
       drain: async () => {
         await loop.drain();
-        this.consumers.delete(loop);
+        this.loops.delete(loop);
       },
     };
+  }
+
+  async claim(agents: readonly string[], opts: ClaimOptions = {}): Promise<QueuedJob | null> {
+    if (this.closed) throw new QueueUnavailableError('job queue is closed');
+    await this.listen();
+    const deadline = Date.now() + Math.max(0, opts.waitMs ?? 0);
+    let wake = () => {};
+    const w: Waiter = { agents: new Set(agents), dirty: false, wake: () => wake() };
+    this.waiters.add(w);
+    try {
+      for (;;) {
+        w.dirty = false;
+        const got: QueuedJob[] = [];
+        try {
+          await this.pull.pull(w.agents, 1, this.claimRr, (m, t) => got.push(this.held(m, t, () => {})));
+        } catch (err) {
+          throw new QueueUnavailableError(`job queue unavailable (claim): ${(err as Error).message}`, { cause: err });
+        }
+        if (got[0]) return got[0];
+        const left = deadline - Date.now();
+        if (left <= 0 || opts.signal?.aborted || this.closed) return null;
+        if (!w.dirty) await this.sleep(Math.min(left, this.pollMs), (r) => (wake = r), opts.signal);
+      }
+    } finally {
+      this.waiters.delete(w);
+    }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.consumers].map((c) => c.drain()));
-    this.consumers.clear();
+    for (const w of this.waiters) w.wake();
+    await Promise.all([...this.loops].map((c) => c.drain()));
+    this.loops.clear();
+    for (const sub of this.subs.splice(0)) sub.unsubscribe();
     if (this.owns && !this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+  }
+
+  /** @internal the pull loops' view of the queue */
+  get pollMs(): number {
+    return Math.max(100, this.opts.pullExpiresMs ?? 1_000);
+  }
+
+  /** @internal */
+  warn(message: string): void {
+    this.opts.logger?.warn(message);
+  }
+
+  /** @internal */
+  get fair(): FairPull {
+    return this.pull;
+  }
+
+  /** @internal */
+  watch(w: Waiter): () => void {
+    this.waiters.add(w);
+    return () => this.waiters.delete(w);
+  }
+
+  /** @internal sleeps up to `ms`, or until woken (through `onWake`) or aborted. */
+  async sleep(ms: number, onWake: (wake: () => void) => void, signal?: AbortSignal): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      }
+      signal?.addEventListener('abort', done, { once: true });
+      onWake(done);
+    });
+  }
+
+  /** @internal a delivered message as the port's job; `onSettle` runs once, on ack, release or abandon. */
+  held(m: JsMsg, target: DispatchTarget, onSettle: () => void): QueuedJob & { isSettled(): boolean } {
+    let settled = false;
+    const settle = () => {
+      if (settled) return false;
+      settled = true;
+      onSettle();
+      return true;
+    };
+    return {
+      jobId: decoder.decode(m.data),
+      agent: target.agent,
+      tenant: target.tenant,
+      deliveries: m.info.redeliveryCount,
+      traceContext: traceCarrier(m),
+      lastEvent: lastEventOf(m),
+      isSettled: () => settled,
+      working: () => {
+        if (!settled) m.working();
+      },
+      ack: async () => {
+        if (settle()) await m.ackAck().catch(() => m.ack());
+      },
+      release: async (delayMs = 0) => {
+        if (settle()) m.nak(delayMs > 0 ? delayMs : undefined);
+      },
+      abandon: () => {
+        settle(); // no ack, no nak: the server already gave this message to the job's current holder
+      },
+    };
+  }
+
+  /** One core subscription per handle: a publish below the base subject wakes the waiters of its agent. */
+  private async listen(): Promise<void> {
+    if (this.subs.length > 0) return;
+    const onMsg = (subject: string) => {
+      const agent = this.pull.agentOf(subject);
+      for (const w of this.waiters) {
+        if (agent !== null && !w.agents.has(agent)) continue;
+        w.dirty = true;
+        w.wake();
+      }
+    };
+    for (const subject of [`${this.subject}.>`, this.subject])
+      this.subs.push(this.nc.subscribe(subject, { callback: (err, m) => !err && onMsg(m.subject) }));
+    await this.nc.flush();
   }
 
   private async ensureStream(): Promise<void> {
     const want = {
       name: this.stream,
-      subjects: [this.subject],
+      subjects: [this.subject, `${this.subject}.>`],
       retention: RetentionPolicy.Workqueue,
       storage: StorageType.File,
       num_replicas: this.opts.replicas ?? 1,
@@ -235,31 +324,6 @@ export class JetStreamJobQueue implements JobQueue {
       }
     }
   }
-
-  private async ensureConsumer(): Promise<void> {
-    const want: Partial<ConsumerConfig> = {
-      durable_name: this.consumerName,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ack_wait: nanos(this.opts.ackWaitMs ?? 30_000),
-      max_deliver: -1,
-      max_ack_pending: this.opts.maxAckPending ?? 10_000,
-      filter_subject: this.subject,
-    };
-    try {
-      const info = await this.jsm.consumers.info(this.stream, this.consumerName);
-      if (info.config.ack_wait !== want.ack_wait || info.config.max_ack_pending !== want.max_ack_pending) {
-        await this.jsm.consumers.update(this.stream, this.consumerName, {
-          ack_wait: want.ack_wait,
-          max_ack_pending: want.max_ack_pending,
-        });
-      }
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      // add is idempotent for an identical config, so two workers starting together converge
-      await this.jsm.consumers.add(this.stream, want);
-    }
-  }
 }
 
 /** Header of a dispatch message carrying the job's newest event at dispatch (`<seq>.<pos>.<attempt>`). */
@@ -285,162 +349,84 @@ function traceCarrier(m: JsMsg): Record<string, string> | undefined {
   return Object.keys(out).length ? out : undefined;
 }
 
-/** One `consume` call: pulls while it has free slots, runs the handler per job. */
+/** One `consume` call: fills its free slots fairly, runs the handler per job. */
 class PullLoop {
   private held = 0;
   private draining = false;
   private readonly inflight = new Set<Promise<void>>();
-  private wake: (() => void) | null = null;
+  private readonly rr = new TenantRoundRobin();
+  private wakeFn: (() => void) | null = null;
+  private readonly waiter: Waiter;
   private done: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly js: JetStreamClient,
-    private readonly stream: string,
-    private readonly consumerName: string,
+    private readonly q: JetStreamJobQueue,
     private readonly handler: QueueHandler,
     private readonly concurrency: number,
-    private readonly opts: JetStreamJobQueueOptions,
-  ) {}
+    agents: ReadonlySet<string>,
+  ) {
+    this.waiter = { agents, dirty: false, wake: () => this.wakeFn?.() };
+  }
 
   start(): void {
-    this.done = this.run();
+    const unwatch = this.q.watch(this.waiter);
+    this.done = this.run().finally(unwatch);
   }
 
   async drain(): Promise<void> {
     this.draining = true;
-    this.wake?.();
+    this.wakeFn?.();
     await this.done;
     await Promise.allSettled([...this.inflight]);
   }
 
   private async run(): Promise<void> {
-    const expires = Math.max(1_000, this.opts.pullExpiresMs ?? 1_000);
     let failures = 0;
-    let consumer: Consumer | null = null;
     while (!this.draining) {
       const free = this.concurrency - this.held;
       if (free <= 0) {
-        await new Promise<void>((r) => (this.wake = r));
-        this.wake = null;
+        await this.q.sleep(60_000, (r) => (this.wakeFn = r));
         continue;
       }
+      this.waiter.dirty = false;
+      let got: number;
       try {
-        consumer ??= await this.js.consumers.get(this.stream, this.consumerName);
-        const batch = await consumer.fetch({ max_messages: free, expires });
-        for await (const m of batch) {
-          if (this.draining) {
-            m.nak(); // hand it straight back instead of stranding it for an ack wait
-            continue;
-          }
-          this.dispatch(m);
-        }
+        got = await this.q.fair.pull(this.waiter.agents, free, this.rr, (m, t) => this.dispatch(m, t));
         failures = 0;
       } catch (err) {
-        // broker unreachable or the consumer is being recreated: back off and try again
+        // broker unreachable or a consumer is being recreated: back off and try again
         failures++;
-        consumer = null;
-        this.opts.logger?.warn(`dispatch pull failed (${failures}): ${(err as Error).message}`);
-        await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * failures)));
+        this.q.warn(`dispatch pull failed (${failures}): ${(err as Error).message}`);
+        await this.q.sleep(Math.min(2_000, 100 * failures), () => {});
+        continue;
       }
+      if (got === 0 && !this.waiter.dirty && !this.draining)
+        await this.q.sleep(this.q.pollMs, (r) => (this.wakeFn = r));
     }
   }
 
-  private dispatch(m: JsMsg): void {
+  private dispatch(m: JsMsg, target: DispatchTarget): void {
+    if (this.draining) {
+      m.nak(); // hand it straight back instead of stranding it for an ack wait
+      return;
+    }
     this.held++;
-    let settled = false;
-    const settle = () => {
-      if (settled) return false;
-      settled = true;
+    const job = this.q.held(m, target, () => {
       this.held--;
-      this.wake?.();
-      return true;
-    };
-    const job: QueuedJob = {
-      jobId: decoder.decode(m.data),
-      deliveries: m.info.redeliveryCount,
-      traceContext: traceCarrier(m),
-      lastEvent: lastEventOf(m),
-      working: () => {
-        if (!settled) m.working();
-      },
-      ack: async () => {
-        if (settle()) await m.ackAck().catch(() => m.ack());
-      },
-      release: async (delayMs = 0) => {
-        if (settle()) m.nak(delayMs > 0 ? delayMs : undefined);
-      },
-      abandon: () => {
-        settle(); // no ack, no nak: the server already gave this message to the job's current holder
-      },
-    };
+      this.wakeFn?.();
+    });
     const run = (async () => {
       try {
         await this.handler(job);
         // A handler that returns without ack or release has finished with the job.
-        if (!settled) await job.ack().catch(() => {});
+        if (!job.isSettled()) await job.ack().catch(() => {});
       } catch (err) {
         // A handler that throws did not finish: hand the job back for another try (the port's contract).
-        this.opts.logger?.warn(`job handler failed for ${job.jobId}, handing it back: ${(err as Error).message}`);
-        if (!settled) await job.release(FAILED_HANDLER_RETRY_MS).catch(() => {});
+        this.q.warn(`job handler failed for ${job.jobId}, handing it back: ${(err as Error).message}`);
+        if (!job.isSettled()) await job.release(FAILED_HANDLER_RETRY_MS).catch(() => {});
       }
     })();
     this.inflight.add(run);
     void run.finally(() => this.inflight.delete(run));
-  }
-}
-
-/** Cancel requests over core NATS. */
-export class NatsJobControl implements JobControl {
-  private readonly subs = new Set<{ unsubscribe(): void }>();
-  private closed = false;
-
-  private constructor(
-    private readonly nc: NatsConnection,
-    private readonly owns: boolean,
-  ) {}
-
-  static async create(opts: NatsConnectOptions): Promise<NatsJobControl> {
-    const { nc, owns } = await connectOwned(opts, 'jobstream-job-control');
-    return new NatsJobControl(nc, owns);
-  }
-
-  async requestCancel(jobId: string, reason: string): Promise<void> {
-    this.nc.publish(cancelSubject(jobId), encoder.encode(JSON.stringify({ reason })));
-    await this.nc.flush();
-  }
-
-  async onCancel(listener: CancelListener): Promise<() => void> {
-    const prefix = `${CONTROL_CANCEL_PREFIX}.`;
-    const sub = this.nc.subscribe(`${prefix}*`, {
-      callback: (err, m) => {
-        if (err) return;
-        let reason = '';
-        try {
-          const r = (JSON.parse(decoder.decode(m.data)) as { reason?: unknown }).reason;
-          reason = typeof r === 'string' ? r : '';
-        } catch {
-          /* a malformed body still cancels, without a reason */
-        }
-        try {
-          listener(m.subject.slice(prefix.length), reason);
-        } catch {
-          /* the listener's failure is its own */
-        }
-      },
-    });
-    const handle = { unsubscribe: () => sub.unsubscribe() };
-    this.subs.add(handle);
-    await this.nc.flush();
-    return () => {
-      if (this.subs.delete(handle)) handle.unsubscribe();
-    };
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const s of this.subs) s.unsubscribe();
-    this.subs.clear();
-    if (this.owns && !this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
   }
 }

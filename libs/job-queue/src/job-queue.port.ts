@@ -3,6 +3,11 @@
  *
  * JobQueue contract (checked by `testing/job-queue.conformance.ts` against every driver):
  * - **Durable, at-least-once.** A job enqueued while no worker consumes waits until one does.
+ * - **Per agent.** A job is enqueued for its agent (and tenant); a consumer (or a claim) names the agents it serves
+ *   and only ever receives jobs of those agents. A job of an agent nobody serves waits.
+ * - **Fair between tenants.** Each free slot goes to the next tenant, in round-robin order, among the tenants with
+ *   jobs waiting for the consumer's agents (FIFO within one tenant and agent): one tenant's backlog delays another
+ *   tenant's job by at most one job per tenant with work waiting, whatever its size.
  * - **One at a time.** A delivered job is held by one consumer until it acks, releases, or stops signalling
  *   `working()` for longer than the driver's ack wait (then it is delivered again, `deliveries` + 1).
  * - **Bounded concurrency.** A consumer holds at most `concurrency` jobs at once.
@@ -20,6 +25,9 @@
 
 export interface QueuedJob {
   readonly jobId: string;
+  /** The agent and tenant the job was enqueued for. */
+  readonly agent: string;
+  readonly tenant: string;
   /** 1 on the first delivery; more when a previous holder vanished or released it. */
   readonly deliveries: number;
   /**
@@ -59,7 +67,13 @@ export interface LastEventHint {
   attempt: number;
 }
 
-export interface EnqueueOptions {
+/** Where a job goes: its agent's queue, in its tenant's share. */
+export interface DispatchTarget {
+  agent: string;
+  tenant: string;
+}
+
+export interface EnqueueOptions extends DispatchTarget {
   /** Stable id of this dispatch (e.g. `<jobId>:dispatch:<attempt>`): a retry with the same id is a no-op. */
   dedupId?: string;
   /** The job's newest event as the dispatcher appended it: handed to the runner as {@link QueuedJob.lastEvent}. */
@@ -74,9 +88,37 @@ export class QueueUnavailableError extends Error {
   }
 }
 
+export interface ConsumeOptions {
+  /** Most jobs held at once. */
+  concurrency: number;
+  /** The agents this consumer runs: it receives no other agent's job. */
+  agents: readonly string[];
+}
+
+export interface ClaimOptions {
+  /** How long to wait for a job when none is waiting now (ms); 0 = answer at once. */
+  waitMs?: number;
+  /** Gives up the wait early (a client that went away); resolves null. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Agent names usable in dispatch subjects and consumer names: letters, digits, `_` and `-`, at most 64 (the
+ * catalogue refuses any other name at announce time).
+ */
+export const AGENT_NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
 export interface JobQueue {
-  enqueue(jobId: string, opts?: EnqueueOptions): Promise<void>;
-  consume(handler: QueueHandler, opts: { concurrency: number }): Promise<QueueConsumer>;
+  enqueue(jobId: string, opts: EnqueueOptions): Promise<void>;
+  /** Runs `handler` for the jobs of `opts.agents`, at most `opts.concurrency` at once, tenants served fairly. */
+  consume(handler: QueueHandler, opts: ConsumeOptions): Promise<QueueConsumer>;
+  /**
+   * Takes ONE job of `agents` (the same fair choice as a consumer's free slot), or null when none came within
+   * `waitMs`. For callers that hold jobs on another's behalf (an API process leasing jobs to HTTP workers): it
+   * holds no broker consumer or subscription per caller while waiting. The job is held as a consumer's is: keep it
+   * with `working()`, settle it with ack/release/abandon.
+   */
+  claim(agents: readonly string[], opts?: ClaimOptions): Promise<QueuedJob | null>;
   close(): Promise<void>;
 }
 

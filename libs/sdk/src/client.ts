@@ -163,9 +163,26 @@ export interface ThreadsApi {
   delete(threadId: string, options?: RequestOptions): Promise<void>;
 }
 
+/** An agent of the catalogue: what workers announced, and how many live workers serve it now. */
+export interface AgentInfo {
+  name: string;
+  description: string;
+  /** JSON Schema (draft 2020-12) of the job input. */
+  input_schema: Record<string, unknown>;
+  /** Live workers serving the agent now (0: its jobs wait `queued`). */
+  workers: number;
+}
+
+export interface AgentsApi {
+  /** `GET /v1/agents` — every agent workers have announced. */
+  list(options?: RequestOptions): Promise<{ items: AgentInfo[] }>;
+}
+
 export interface JobstreamClient extends HasTransport {
   readonly jobs: JobsApi;
   readonly threads: ThreadsApi;
+  /** The agent catalogue. */
+  readonly agents: AgentsApi;
   /** Webhook endpoints and delivery logs (v1.1). */
   readonly webhooks: WebhooksApi;
 }
@@ -298,5 +315,10 @@ export function createClient(options: ClientOptions): JobstreamClient {
       await t.json<void>('DELETE', `/v1/threads/${tid(threadId)}`, withSignal(o));
     },
   };
-  return { transport: t, jobs, threads, webhooks: createWebhooksApi(t) };
+  const agents: AgentsApi = {
+    async list(o) {
+      return (await t.json<{ items: AgentInfo[] }>('GET', '/v1/agents', withSignal(o))).body;
+    },
+  };
+  return { transport: t, jobs, threads, agents, webhooks: createWebhooksApi(t) };
 }

@@ -3,6 +3,8 @@
  */
 export { createClient } from './client.js';
 export type {
+  AgentInfo,
+  AgentsApi,
   BatchJobItem,
   BatchResultItem,
   ClientOptions,

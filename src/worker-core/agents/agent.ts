@@ -56,6 +56,12 @@ export type AgentOutput = AgentEvent | AgentInputRequest;
 
 export interface Agent {
   readonly name: string;
+  /** What the catalogue shows (`GET /v1/agents`); default empty. */
+  readonly description?: string;
+  /** JSON Schema (draft 2020-12) of the input, announced to the catalogue; the API validates creates with it. */
+  readonly inputSchema?: Record<string, unknown>;
+  /** Parses validated input for `run` (e.g. a zod schema applying defaults); default: the input as it is. */
+  parseInput?(input: unknown): Record<string, unknown>;
   run(ctx: AgentContext): AsyncIterable<AgentOutput>;
 }
 

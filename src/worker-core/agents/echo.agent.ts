@@ -12,7 +12,7 @@
  * Continuing after an answer, it reads its position from `ctx.history` (tokens already emitted, requests already
  * asked and answered) and emits only what is not in it yet.
  */
-import { echoInputSchema, echoTokens, historyChars } from '@jobstream/contracts';
+import { echoInputJsonSchema, echoInputSchema, echoTokens, historyChars } from '@jobstream/contracts';
 import { APPROVAL_SCHEMA } from '../../interactive/input-schemas.js';
 import { abortableDelay, type Agent, type AgentContext, type AgentOutput } from './agent.js';
 import { requestsIn, tokensCoveredIn, toolCallEnded } from './history.js';
@@ -21,6 +21,13 @@ export const ECHO_DEFAULT_ASK_PROMPT = 'Continue?';
 
 export class EchoAgent implements Agent {
   readonly name = 'echo';
+  readonly description =
+    'Deterministic test agent: streams the message back token by token (repeat, delay_ms, fail_after, tool, ask, client_tool).';
+  readonly inputSchema = echoInputJsonSchema;
+
+  parseInput(input: unknown): Record<string, unknown> {
+    return echoInputSchema.parse(input) as Record<string, unknown>;
+  }
 
   async *run(ctx: AgentContext): AsyncIterable<AgentOutput> {
     const input = echoInputSchema.parse(ctx.input);

@@ -26,6 +26,7 @@
  */
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
 import {
+  openAiInputJsonSchema,
   openAiInputSchema,
   turnInputText,
   type AgentEvent,
@@ -75,6 +76,12 @@ const MAX_SSE_EVENT = 8 * 1024 * 1024;
 
 export class OpenAiAgent implements Agent {
   readonly name = 'openai';
+  readonly description = 'One streamed chat completion from an OpenAI-compatible endpoint (messages or prompt, tools).';
+  readonly inputSchema = openAiInputJsonSchema;
+
+  parseInput(input: unknown): Record<string, unknown> {
+    return openAiInputSchema.parse(input) as Record<string, unknown>;
+  }
   private readonly url: string;
   private readonly host: string;
   private readonly timeoutMs: number;

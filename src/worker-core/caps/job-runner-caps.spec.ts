@@ -18,9 +18,11 @@ function setup(opts: Partial<JobRunnerOptions> = {}, agents: Agent[] = [new Echo
     metrics: { jobTransition: () => {}, jobRunFinished: () => {}, jobLimited: (c) => limited.push(c) },
     ...opts,
   });
-  const deliver = (jobId: string): Promise<void> =>
+  const deliver = (job: { id: string; agent: string; tenant: string }): Promise<void> =>
     runner.handle({
-      jobId,
+      jobId: job.id,
+      agent: job.agent,
+      tenant: job.tenant,
       deliveries: 1,
       working: () => {},
       ack: async () => {},
@@ -30,7 +32,7 @@ function setup(opts: Partial<JobRunnerOptions> = {}, agents: Agent[] = [new Echo
   const run = async (tenant: string, agent: string, input: Record<string, unknown>) => {
     const job = newJobRecord({ id: newJobId(), tenant, agent, input, metadata: null });
     await store.create(job);
-    await deliver(job.id);
+    await deliver(job);
     const events = (await log.read(job.id, START, 100_000)).map((e) => e.event);
     return { id: job.id, events, last: events[events.length - 1] as JobEvent, record: await store.get(job.id) };
   };
@@ -115,7 +117,7 @@ describe('the runner applies the size caps to every agent', () => {
       attempt: 1,
     });
     await log.append(first.id, { event: { type: 'status', status: 'queued' }, attempt: 1 });
-    await deliver(first.id);
+    await deliver(rec);
     const events = (await log.read(first.id, START, 1000)).map((e) => e.event);
     const text = events.map((e) => (e.type === 'token' ? e.text : '')).join('');
     expect(text).toBe(message);

@@ -14,7 +14,7 @@ function setup() {
   const advancer = new ThreadAdvancer(threads, raw, queue);
   const store = advancingThreads(raw, () => advancer);
   const delivered: string[] = [];
-  void queue.consume(async (q: QueuedJob) => void delivered.push(q.jobId), { concurrency: 10 });
+  void queue.consume(async (q: QueuedJob) => void delivered.push(q.jobId), { concurrency: 10, agents: ['echo'] });
   return { raw, store, threads, queue, advancer, delivered };
 }
 

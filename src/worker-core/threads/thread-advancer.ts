@@ -46,7 +46,11 @@ export class ThreadAdvancer {
     if (!rec || isTerminalStatus(rec.status)) return false;
     if (rec.status === 'queued') {
       // the dispatch id of engine/dispatch.ts: a repeated start (a sweep, a retry) within the window runs it once
-      await this.queue.enqueue(jobId, { dedupId: `${jobId}:dispatch:${Math.max(1, rec.attempt)}` });
+      await this.queue.enqueue(jobId, {
+        agent: rec.agent,
+        tenant: rec.tenant,
+        dedupId: `${jobId}:dispatch:${Math.max(1, rec.attempt)}`,
+      });
       await this.jobs.update(jobId, { dispatched_at: new Date().toISOString() });
       this.logger.log({ msg: 'thread turn started', thread_id: threadId, job_id: jobId, turn: rec.turn });
     }

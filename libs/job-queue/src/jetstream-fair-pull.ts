@@ -1,0 +1,225 @@
+/**
+ * Tenant-fair pulls from the dispatch work-queue stream (nats-server 2.9: one filter subject per consumer, no
+ * multi-filter consumers, no batch direct get).
+ *
+ * - A job is published on `<base>.<agent>.<tenant>`. Each such subject has its own durable pull consumer (named by
+ *   a hash of the subject, shared by every process serving the agent; work-queue streams allow several consumers
+ *   when their filters do not overlap), created on first use and removed by the server after
+ *   {@link CONSUMER_INACTIVE_MS} without use.
+ * - A free slot asks the stream which of its subjects hold messages (`subjects_filter`, one request), orders the
+ *   tenants round-robin after the last one served, and takes one job per tenant per pass with a `no_wait` pull
+ *   (answered at once, empty when every message of that subject is held by another worker). A subject found empty
+ *   is skipped until its message count grows or {@link EMPTY_RECHECK_MS} passes (its held jobs may come back).
+ * - The older single subject `<base>` (one FIFO, before per-agent dispatch) is still drained after an upgrade: its
+ *   messages are moved to their agent's subject (`resolveLegacy` names the job's agent and tenant; dedup id
+ *   `<job>:legacy:<seq>`, then ack — a move repeated after a failure half-way publishes nothing twice).
+ */
+import { createHash } from 'node:crypto';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type ConsumerConfig,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from 'nats';
+import { dispatchSubject, fromSubjectToken } from '@jobstream/contracts';
+import type { TenantRoundRobin } from './fair-picker.js';
+import type { DispatchTarget } from './job-queue.port.js';
+
+/** An idle (agent, tenant) consumer is removed by the server after this long (its messages stay in the stream). */
+export const CONSUMER_INACTIVE_MS = 3_600_000;
+/** How long a subject whose messages are all held elsewhere is skipped (unless more messages arrive). */
+export const EMPTY_RECHECK_MS = 1_000;
+/** Most legacy messages moved per pass. */
+const LEGACY_BATCH = 100;
+
+const nanos = (ms: number) => Math.round(ms * 1_000_000);
+const decoder = new TextDecoder();
+
+export interface FairPullOptions {
+  stream: string;
+  /** The dispatch base subject (the legacy single subject; jobs go below it). */
+  base: string;
+  /** The legacy durable consumer's name. */
+  legacyConsumer: string;
+  ackWaitMs: number;
+  maxAckPending: number;
+  /** The agent and tenant of a job found on the legacy subject (null: the job is gone; its message is dropped). */
+  resolveLegacy?: (jobId: string) => Promise<DispatchTarget | null>;
+  warn(message: string): void;
+}
+
+/** The durable consumer of one dispatch subject. */
+export function dispatchConsumerName(subject: string): string {
+  return `dispatch-${createHash('sha256').update(subject).digest('hex').slice(0, 32)}`;
+}
+
+interface Candidate extends DispatchTarget {
+  subject: string;
+  count: number;
+}
+
+export class FairPull {
+  private readonly known = new Set<string>();
+  private readonly empty = new Map<string, { count: number; until: number }>();
+  /** Per tenant: which of its agents' subjects is tried first (rotates). */
+  private readonly agentTurn = new Map<string, number>();
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly opts: FairPullOptions,
+  ) {}
+
+  /** The agent of a message on `subject`, or null for the legacy subject / anything else. */
+  agentOf(subject: string): string | null {
+    const [agent, tenant, ...rest] = subject.slice(this.opts.base.length + 1).split('.');
+    return subject.startsWith(`${this.opts.base}.`) && agent && tenant && rest.length === 0
+      ? fromSubjectToken(agent)
+      : null;
+  }
+
+  /**
+   * Takes up to `n` jobs of `agents`, tenants in `rr`'s order, handing each message to `take`. Returns how many
+   * were taken. Throws when the broker cannot be asked (the caller backs off).
+   */
+  async pull(
+    agents: ReadonlySet<string>,
+    n: number,
+    rr: TenantRoundRobin,
+    take: (m: JsMsg, target: DispatchTarget) => void,
+  ): Promise<number> {
+    const { candidates, legacy } = await this.candidates(agents);
+    if (legacy > 0 && this.opts.resolveLegacy && (await this.moveLegacy()) > 0) return this.pull(agents, n, rr, take);
+    let got = 0;
+    while (got < n && candidates.size > 0) {
+      for (const tenant of rr.order(candidates.keys())) {
+        if (got >= n) break;
+        const list = candidates.get(tenant)!;
+        const turn = (this.agentTurn.get(tenant) ?? 0) % list.length;
+        const c = list[turn]!;
+        const want = candidates.size === 1 ? n - got : 1;
+        const msgs = await this.probe(c.subject, want);
+        for (const m of msgs) take(m, c);
+        got += msgs.length;
+        if (msgs.length > 0) {
+          rr.served(tenant);
+          this.agentTurn.set(tenant, turn + 1);
+        }
+        if (msgs.length < want) {
+          // every message left on it is held elsewhere (or delayed): skip it for a while
+          this.empty.set(c.subject, { count: c.count, until: Date.now() + EMPTY_RECHECK_MS });
+          list.splice(turn, 1);
+          if (list.length === 0) candidates.delete(tenant);
+        }
+      }
+    }
+    return got;
+  }
+
+  /** Subjects of `agents` with messages, by tenant; and the legacy subject's count. */
+  private async candidates(
+    agents: ReadonlySet<string>,
+  ): Promise<{ candidates: Map<string, Candidate[]>; legacy: number }> {
+    const info = await this.jsm.streams.info(this.opts.stream, { subjects_filter: '>' });
+    const counts = info.state.subjects ?? {};
+    const now = Date.now();
+    const out = new Map<string, Candidate[]>();
+    for (const [subject, count] of Object.entries(counts)) {
+      if (count <= 0 || !subject.startsWith(`${this.opts.base}.`)) continue;
+      const [agentTok, tenantTok] = subject.slice(this.opts.base.length + 1).split('.');
+      const agent = fromSubjectToken(agentTok ?? '');
+      if (!agents.has(agent) || !tenantTok) continue;
+      const skip = this.empty.get(subject);
+      if (skip && skip.until > now && count <= skip.count) continue;
+      this.empty.delete(subject);
+      const tenant = fromSubjectToken(tenantTok);
+      const list = out.get(tenant) ?? [];
+      list.push({ agent, tenant, subject, count });
+      out.set(tenant, list);
+    }
+    for (const list of out.values()) list.sort((a, b) => a.subject.localeCompare(b.subject));
+    return { candidates: out, legacy: counts[this.opts.base] ?? 0 };
+  }
+
+  /** What `subject`'s consumer has for us now (at most `want`; nothing waits on the server). */
+  private async probe(subject: string, want: number): Promise<JsMsg[]> {
+    const name = dispatchConsumerName(subject);
+    try {
+      return await this.fetchNow(subject, name, want);
+    } catch (err) {
+      // the consumer was removed (idle) or never made here: make it, and try once more
+      this.known.delete(name);
+      this.opts.warn(`dispatch consumer ${name} (${subject}) re-created after: ${(err as Error).message}`);
+      return this.fetchNow(subject, name, want);
+    }
+  }
+
+  private async fetchNow(subject: string, name: string, want: number): Promise<JsMsg[]> {
+    if (!this.known.has(name)) {
+      await this.ensureConsumer(name, subject, true);
+      this.known.add(name);
+    }
+    const out: JsMsg[] = [];
+    for await (const m of this.js.fetch(this.opts.stream, name, { batch: want, no_wait: true })) out.push(m);
+    return out;
+  }
+
+  private async ensureConsumer(name: string, subject: string, idleRemoval: boolean): Promise<void> {
+    const want: Partial<ConsumerConfig> = {
+      durable_name: name,
+      description: subject,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(this.opts.ackWaitMs),
+      max_deliver: -1,
+      max_ack_pending: this.opts.maxAckPending,
+      filter_subject: subject,
+      ...(idleRemoval ? { inactive_threshold: nanos(CONSUMER_INACTIVE_MS) } : {}),
+    };
+    try {
+      // idempotent for an identical config, so processes starting together converge
+      await this.jsm.consumers.add(this.opts.stream, want);
+    } catch (err) {
+      // it exists with other settings (an ack wait changed by configuration): bring those up to date
+      const info = await this.jsm.consumers.info(this.opts.stream, name).catch(() => {
+        throw err;
+      });
+      if (info.config.ack_wait !== want.ack_wait || info.config.max_ack_pending !== want.max_ack_pending) {
+        await this.jsm.consumers.update(this.opts.stream, name, {
+          ack_wait: want.ack_wait,
+          max_ack_pending: want.max_ack_pending,
+        });
+      }
+    }
+  }
+
+  /** Moves legacy messages to their agent's subject (see the header). Returns how many were moved or dropped. */
+  private async moveLegacy(): Promise<number> {
+    const name = this.opts.legacyConsumer;
+    if (!this.known.has(name)) {
+      await this.ensureConsumer(name, this.opts.base, false);
+      this.known.add(name);
+    }
+    let moved = 0;
+    for await (const m of this.js.fetch(this.opts.stream, name, { batch: LEGACY_BATCH, no_wait: true })) {
+      const jobId = decoder.decode(m.data);
+      try {
+        const target = await this.opts.resolveLegacy!(jobId);
+        if (target) {
+          await this.js.publish(dispatchSubject(target.agent, target.tenant, this.opts.base), m.data, {
+            ...(m.headers ? { headers: m.headers } : {}),
+            msgID: `${jobId}:legacy:${m.seq}`,
+          });
+        }
+        await m.ackAck();
+        moved++;
+      } catch (err) {
+        m.nak(1_000);
+        this.opts.warn(`moving legacy dispatch of ${jobId} failed, retrying: ${(err as Error).message}`);
+      }
+    }
+    return moved;
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * The agent catalogue in NATS KV (the NATS engine; every worker and API process already reaches NATS, and a
+ * worker written against the documented subjects can announce itself with two KV puts).
+ *
+ * - Bucket {@link AGENTS_BUCKET}: key = agent name, value = `{ name, description, input_schema, announced_at }`;
+ *   history 1, no age limit (definitions outlive their workers).
+ * - Bucket {@link AGENT_WORKERS_BUCKET}: key = `<agent>.<hash of worker id>`, value = `{ worker_id, expires_at }`.
+ *   An entry counts while `expires_at` is ahead (each worker its own TTL); the bucket's age limit
+ *   ({@link WORKERS_BUCKET_MAX_AGE_MS}) only clears entries of workers gone for good.
+ * - Reads of liveness use a KV watch of current values (an ordered consumer with one filter: nats-server 2.9).
+ * - Half-way failures: an announce writes the definitions, then the liveness; a failure anywhere fails the announce
+ *   (the announcer retries on its next beat), and a repeat rewrites the same values.
+ */
+import { createHash } from 'node:crypto';
+import type { KV, KvEntry, NatsConnection } from 'nats';
+import {
+  CatalogUnavailableError,
+  type AgentCatalog,
+  type AgentDefinition,
+  type AgentEntry,
+} from './agent-catalog.port.js';
+import { connectOwned, type NatsConnectOptions } from './nats-connect.js';
+
+export const AGENTS_BUCKET = 'jobstream_agents';
+export const AGENT_WORKERS_BUCKET = 'jobstream_agent_workers';
+export const WORKERS_BUCKET_MAX_AGE_MS = 15 * 60_000;
+
+export interface KvAgentCatalogOptions extends NatsConnectOptions {
+  /** Replicas of both buckets (JETSTREAM_REPLICAS). Default 1. */
+  replicas?: number;
+  /** Bucket names (tests use their own). */
+  agentsBucket?: string;
+  workersBucket?: string;
+}
+
+/** The KV key of a worker's liveness for one agent. */
+export const workerKey = (agent: string, workerId: string): string =>
+  `${agent}.${createHash('sha256').update(workerId).digest('hex').slice(0, 32)}`;
+
+const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+const parse = <T>(e: KvEntry): T | null => {
+  try {
+    return JSON.parse(new TextDecoder().decode(e.value)) as T;
+  } catch {
+    return null;
+  }
+};
+
+export class KvAgentCatalog implements AgentCatalog {
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly owns: boolean,
+    private readonly defs: KV,
+    private readonly workers: KV,
+  ) {}
+
+  static async create(opts: KvAgentCatalogOptions): Promise<KvAgentCatalog> {
+    const { nc, owns } = await connectOwned(opts, 'jobstream-agent-catalog');
+    try {
+      const js = nc.jetstream();
+      const replicas = opts.replicas ?? 1;
+      const defs = await js.views.kv(opts.agentsBucket ?? AGENTS_BUCKET, { history: 1, replicas });
+      const workers = await js.views.kv(opts.workersBucket ?? AGENT_WORKERS_BUCKET, {
+        history: 1,
+        replicas,
+        ttl: WORKERS_BUCKET_MAX_AGE_MS,
+      });
+      return new KvAgentCatalog(nc, owns, defs, workers);
+    } catch (err) {
+      if (owns) await nc.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  async announce(workerId: string, agents: readonly AgentDefinition[], ttlMs: number): Promise<void> {
+    const announced_at = new Date().toISOString();
+    const expires_at = Date.now() + ttlMs;
+    await this.guard('announce', async () => {
+      for (const a of agents) {
+        const def = { name: a.name, description: a.description, input_schema: a.input_schema };
+        const was = await this.defs.get(a.name);
+        const old = was?.operation === 'PUT' ? parse<AgentDefinition>(was) : null;
+        const same =
+          old !== null &&
+          JSON.stringify({ name: old.name, description: old.description, input_schema: old.input_schema }) ===
+            JSON.stringify(def);
+        // an unchanged definition is not rewritten (each worker announces every few seconds)
+        if (!same) await this.defs.put(a.name, json({ ...def, announced_at }));
+        await this.workers.put(workerKey(a.name, workerId), json({ worker_id: workerId, expires_at }));
+      }
+    });
+  }
+
+  async withdraw(workerId: string, names: readonly string[]): Promise<void> {
+    await this.guard('withdraw', async () => {
+      for (const n of names) await this.workers.delete(workerKey(n, workerId));
+    });
+  }
+
+  async get(name: string): Promise<AgentEntry | null> {
+    return this.guard('get', async () => {
+      const e = await this.defs.get(name);
+      const def = e && e.operation === 'PUT' ? parse<AgentEntry>(e) : null;
+      if (!def) return null;
+      const live = await this.liveWorkers(`${name}.*`);
+      return { ...def, workers: live.get(name)?.size ?? 0 };
+    });
+  }
+
+  async list(): Promise<AgentEntry[]> {
+    return this.guard('list', async () => {
+      const defs = await this.current(this.defs, '>');
+      const live = await this.liveWorkers('>');
+      return defs
+        .map((e) => parse<AgentEntry>(e))
+        .filter((d): d is AgentEntry => d !== null)
+        .map((d) => ({ ...d, workers: live.get(d.name)?.size ?? 0 }))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    });
+  }
+
+  async forget(name: string): Promise<void> {
+    await this.guard('forget', () => this.defs.purge(name));
+  }
+
+  async close(): Promise<void> {
+    if (this.owns && !this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+  }
+
+  /** agent → live worker ids, from the entries under `filter`. */
+  private async liveWorkers(filter: string): Promise<Map<string, Set<string>>> {
+    const now = Date.now();
+    const out = new Map<string, Set<string>>();
+    for (const e of await this.current(this.workers, filter)) {
+      const v = parse<{ worker_id: string; expires_at: number }>(e);
+      if (!v || !(v.expires_at > now)) continue;
+      const agent = e.key.slice(0, e.key.lastIndexOf('.'));
+      const set = out.get(agent) ?? new Set<string>();
+      set.add(v.worker_id);
+      out.set(agent, set);
+    }
+    return out;
+  }
+
+  /** The current (non-deleted) entries of `kv` under `key`. */
+  private async current(kv: KV, key: string): Promise<KvEntry[]> {
+    // deletes are read too (a watch that ignores them never reports being initialized when the last entry is one)
+    const last = new Map<string, KvEntry>();
+    let initialized!: () => void;
+    const ready = new Promise<void>((r) => (initialized = r));
+    const w = await kv.watch({ key, initializedFn: () => initialized() });
+    const reading = (async () => {
+      for await (const e of w) {
+        last.set(e.key, e);
+        if (e.delta === 0) break;
+      }
+    })();
+    await Promise.race([ready, reading]);
+    w.stop();
+    await reading.catch(() => {});
+    return [...last.values()].filter((e) => e.operation === 'PUT');
+  }
+
+  private async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw new CatalogUnavailableError(`agent catalogue unavailable (${what}): ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+}
