@@ -33,6 +33,12 @@ export const CONSUMER_INACTIVE_MS = 3_600_000;
 export const EMPTY_RECHECK_MS = 1_000;
 /** Most legacy messages moved per pass. */
 const LEGACY_BATCH = 100;
+/**
+ * Longest wait for the answer to a `no_wait` pull. The server answers at once, but a pull published while the
+ * consumer's leader is being elected (a node killed) is never answered, and the client library sets no timer of its
+ * own for `no_wait`: without this bound the loop would wait forever and its jobs would never run.
+ */
+export const PULL_ANSWER_TIMEOUT_MS = 5_000;
 
 const nanos = (ms: number) => Math.round(ms * 1_000_000);
 const decoder = new TextDecoder();
@@ -47,6 +53,8 @@ export interface FairPullOptions {
   maxAckPending: number;
   /** The agent and tenant of a job found on the legacy subject (null: the job is gone; its message is dropped). */
   resolveLegacy?: (jobId: string) => Promise<DispatchTarget | null>;
+  /** Longest wait for a pull's answer (ms); default {@link PULL_ANSWER_TIMEOUT_MS}. */
+  answerTimeoutMs?: number;
   warn(message: string): void;
 }
 
@@ -162,8 +170,24 @@ export class FairPull {
       this.known.add(name);
     }
     const out: JsMsg[] = [];
-    for await (const m of this.js.fetch(this.opts.stream, name, { batch: want, no_wait: true })) out.push(m);
+    for await (const m of this.fetchBounded(name, want)) out.push(m);
     return out;
+  }
+
+  /** A `no_wait` pull whose iterator ends with an error if the server has not answered in time (see the constant). */
+  private fetchBounded(name: string, batch: number): AsyncIterable<JsMsg> {
+    const it = this.js.fetch(this.opts.stream, name, { batch, no_wait: true });
+    const ms = this.opts.answerTimeoutMs ?? PULL_ANSWER_TIMEOUT_MS;
+    const timer = setTimeout(() => it.stop(new Error(`no answer to a pull from ${name} within ${ms} ms`)), ms);
+    return {
+      async *[Symbol.asyncIterator]() {
+        try {
+          yield* it;
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+    };
   }
 
   private async ensureConsumer(name: string, subject: string, idleRemoval: boolean): Promise<void> {
@@ -203,7 +227,7 @@ export class FairPull {
       this.known.add(name);
     }
     let moved = 0;
-    for await (const m of this.js.fetch(this.opts.stream, name, { batch: LEGACY_BATCH, no_wait: true })) {
+    for await (const m of this.fetchBounded(name, LEGACY_BATCH)) {
       const jobId = decoder.decode(m.data);
       try {
         const target = await this.opts.resolveLegacy!(jobId);
