@@ -426,6 +426,35 @@ describe('OpenAiAgent — errors', () => {
     expect(last).toMatchObject({ type: 'error', code: 'provider_error', retryable: true });
   });
 
+  it('a 200 with a JSON body that is no error (the server ignored stream: true) → provider_bad_response', async () => {
+    const { last } = await run({ status: 200, json: { id: 'c', object: 'chat.completion', choices: [] } });
+    expect(last).toMatchObject({ type: 'error', code: 'provider_bad_response', retryable: false });
+  });
+
+  it('an error given as plain text mid-stream (`{"error": "…"}`) → provider_error with that text', async () => {
+    const { events } = await run({
+      stream: [
+        { kind: 'content', text: 'a' },
+        { kind: 'raw', data: '{"error":"upstream overloaded"}' },
+        { kind: 'hang' },
+      ],
+    });
+    expect(types(events)).toEqual(['token', 'error']);
+    expect(events[1]).toMatchObject({
+      code: 'provider_error',
+      message: expect.stringContaining('upstream overloaded'),
+    });
+  });
+
+  it('an SSE event over 8 MiB → provider_bad_response, and the connection is closed', async () => {
+    const { last, request } = await run({
+      stream: [{ kind: 'raw', bytes: `data: {"x":"${'y'.repeat(8 * 1024 * 1024)}` }, { kind: 'hang' }],
+    });
+    expect(last).toMatchObject({ type: 'error', code: 'provider_bad_response', retryable: false });
+    expect((last as { message: string }).message).toContain('SSE event');
+    await expect(request!.closedEarly).resolves.toBe(true);
+  });
+
   it('finish_reason content_filter → non-retryable provider_content_filter', async () => {
     const { events } = await run({ stream: completionSteps(['partial'], { finish: 'content_filter' }) });
     expect(types(events)).toEqual(['token', 'error']);
