@@ -97,6 +97,7 @@ describe('OpenAiAgent — the request', () => {
     expect(request).toMatchObject({ method: 'POST', path: '/v1/chat/completions' });
     expect(request!.headers.authorization).toBe(`Bearer ${API_KEY}`);
     expect(request!.headers['content-type']).toBe('application/json');
+    expect(request!.headers.accept).toBe('text/event-stream');
     expect(request!.body).toEqual({
       model: 'gpt-fake',
       messages: [{ role: 'user', content: 'Say ok' }],

@@ -130,6 +130,7 @@ export class OpenAiAgent implements Agent {
       name: 'openai',
       baseURL: this.baseUrl,
       apiKey: this.config.apiKey,
+      headers: { accept: 'text/event-stream' },
       includeUsage: true,
       fetch: transport.fetch,
       transformRequestBody: (body) => ({ ...body, messages }),
