@@ -313,7 +313,7 @@ export class JobsService {
   /** Blocks until the job is terminal, the timeout passes, or the client leaves. */
   async wait(tenant: string, id: string, timeoutS: number, signal: AbortSignal): Promise<Job> {
     let job = await this.get(tenant, id);
-    // v1.1: a job waiting for input cannot end without an answer, so the wait returns then too
+    // a job waiting for input cannot end without an answer, so the wait returns then too
     if (isTerminalStatus(job.status) || job.status === 'waiting_for_input' || timeoutS === 0 || signal.aborted)
       return job;
     await new Promise<void>((resolve) => {
