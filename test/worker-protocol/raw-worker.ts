@@ -37,6 +37,8 @@ export interface RawWorkerOptions {
   maxAttempts?: number;
   /** false: ignore `jobstream.control.cancel.*` (a lost cancel message; the record's `cancel_reason` must do). */
   listenControl?: boolean;
+  /** Awaited between appending a question and parking the job (a test answers it meanwhile). */
+  beforePark?: (requestId: string) => Promise<void>;
 }
 
 export class RawWorker {
@@ -265,7 +267,7 @@ export class RawWorker {
     // this attempt's events so far (a continuation after an answer); the rounds keep dedup ids apart
     const history = (await log.all()).filter((e) => e.attempt === attempt);
     const answers = history.filter((e) => e.type === 'input_received');
-    const round = answers.length;
+    let round = answers.length;
     const sent = history.filter((e) => e.type === 'token').length; // the words streamed before the question
     let n = 0;
     const emit = async (body: Body) => {
@@ -294,7 +296,16 @@ export class RawWorker {
           const again = await log.append({ type: 'token', text: words[i]! }, attempt, `${id}:${attempt}:${n}`);
           this.repeats.push({ first: stored, again });
         }
-        if (round === 0 && input.ask_after === i + 1) return await this.ask(log, job, attempt, usage, emit);
+        if (round === 0 && input.ask_after === i + 1) {
+          const asked = await this.ask(log, job, attempt, usage, emit);
+          if (asked === 'parked') return 'parked';
+          // answered while this run still held the job: go on here, with the next round's dedup ids
+          round = 1;
+          n = 0;
+          const answer = `${asked.text} `;
+          await emit({ type: 'token', text: answer });
+          text += answer;
+        }
       }
       if (signal.aborted) {
         await this.end(log, attempt, { type: 'cancelled', reason: String(signal.reason ?? ''), usage });
@@ -318,7 +329,7 @@ export class RawWorker {
     attempt: number,
     usage: RawRecord['usage'],
     emit: (b: Body) => Promise<Stored>,
-  ): Promise<'parked' | 'end'> {
+  ): Promise<'parked' | { text: string }> {
     const id = job.id;
     const request_id = `req_${randomUUID().replace(/-/g, '')}`;
     const schema = { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] };
@@ -332,6 +343,7 @@ export class RawWorker {
     });
     if (!asked.changed) throw new Error('the job moved on before its question was recorded');
     await emit({ type: 'input_required', ...question });
+    await this.o.beforePark?.(request_id);
     const open = (r: RawRecord) =>
       r.attempt === attempt && r.input_request?.request_id === request_id && r.input_request.answer === null;
     const parked = await this.store.transition(id, 'waiting_for_input', {
@@ -339,16 +351,29 @@ export class RawWorker {
       where: open,
       patch: { usage, heartbeat_at: null },
     });
-    if (!parked.changed) throw new Error('answered before parking: not exercised by this worker');
+    if (!parked.changed) {
+      const cur = parked.job;
+      const req = cur?.input_request;
+      if (cur?.status !== 'running' || cur.attempt !== attempt || req?.request_id !== request_id || !req.answer)
+        throw new Error('the job moved on while it was being parked (not exercised by this worker)');
+      // answered before it was parked: the answer's events, and this run goes on
+      await log.append({ type: 'input_received', request_id, input: req.answer }, attempt, `${id}:input:${request_id}`);
+      await log.append({ type: 'status', status: 'running' }, attempt, `${id}:${attempt}:s:${request_id}`);
+      return req.answer as { text: string };
+    }
     await log.append({ type: 'status', status: 'waiting_for_input' }, attempt, `${id}:${attempt}:w:${request_id}`);
+    if (parked.job!.cancel_reason !== null) {
+      const reason = parked.job!.cancel_reason;
+      await this.end(log, attempt, { type: 'cancelled', reason, usage }, `${id}:cancelled`);
+    }
     return 'parked';
   }
 
   /** Appends the terminal event (dedup `<job>:<attempt>:end`) and settles the record from the log's terminal event. */
-  private async end(log: JobLog, attempt: number, ev: Body): Promise<void> {
+  private async end(log: JobLog, attempt: number, ev: Body, dedupId = `${log.jobId}:${attempt}:end`): Promise<void> {
     let terminal: Stored;
     try {
-      terminal = await log.append(ev, attempt, `${log.jobId}:${attempt}:end`);
+      terminal = await log.append(ev, attempt, dedupId);
     } catch (err) {
       if (!(err instanceof Closed)) throw err;
       terminal = err.terminal;

@@ -10,9 +10,13 @@ import { startNats, startRedis, type RunningNats, type RunningServer } from '../
 import { spawnApi, type ApiProcess } from '../support/api-process.js';
 import { openSse, type SseResponse } from '../support/sse-client.js';
 import { waitFor } from '../support/wait.js';
-import { RawWorker } from './raw-worker.js';
+import { RawWorker, type RawWorkerOptions } from './raw-worker.js';
 
-const STALL_MS = 1500;
+/**
+ * The ack wait (heartbeats every second); the watchdog ends a silent job after twice that. A killed worker's job is
+ * taken over after the ack wait plus at most one idle poll (1 s), well before the watchdog.
+ */
+const STALL_MS = 3000;
 const KEY = 'key-acme-prod-0123456789';
 const AGENT = 'rawecho';
 
@@ -21,7 +25,7 @@ let redis: RunningServer;
 let api: ApiProcess;
 const workers: RawWorker[] = [];
 
-async function worker(opts: { listenControl?: boolean } = {}): Promise<RawWorker> {
+async function worker(opts: Pick<RawWorkerOptions, 'listenControl' | 'beforePark'> = {}): Promise<RawWorker> {
   const w = await RawWorker.start({
     natsUrl: nats.url,
     redisUrl: redis.url,
@@ -119,7 +123,7 @@ describe('the NATS worker protocol (docs/worker-protocol.md)', () => {
     const w = await worker();
     const message = 'exactly once, in order, through in-progress acks and store heartbeats ';
     const words = message.match(/\S+\s*/g)!.length;
-    const id = await create({ message, delay_ms: 400 }); // 4 s: past the ack wait (1.5 s) and the watchdog (3 s)
+    const id = await create({ message, delay_ms: 700 }); // 7 s: past the ack wait (3 s) and the watchdog (6 s)
     const s = await stream(id);
     await ended(s);
     const evs = s.events();
@@ -234,6 +238,44 @@ describe('the NATS worker protocol (docs/worker-protocol.md)', () => {
     expect((await call(`/v1/jobs/${id}`)).body).toMatchObject({ status: 'completed', attempt: 1, pending_input: null });
     // two deliveries: the first dispatch, then the answer's
     expect(w.deliveries.map((d) => d.jobId)).toEqual([id, id]);
+  });
+
+  it('goes on in the same run when the answer comes before the job is parked', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let asked!: (rid: string) => void;
+    const question = new Promise<string>((r) => (asked = r));
+    const w = await worker({
+      beforePark: async (rid) => {
+        asked(rid);
+        await held;
+      },
+    });
+    const id = await create({ message: 'hello there, how are you ', ask_after: 2 });
+    const s = await stream(id);
+    const rid = await question;
+    // recorded before it was appended: the running job already shows its question, and takes the answer
+    expect((await call(`/v1/jobs/${id}`)).body).toMatchObject({
+      status: 'running',
+      pending_input: { request_id: rid },
+    });
+    expect((await call(`/v1/jobs/${id}/input`, { request_id: rid, input: { text: 'Ada' } })).status).toBe(202);
+    release();
+    await ended(s);
+    const evs = s.events();
+    expect(shape(evs)).toEqual([
+      'status:queued',
+      'status:running',
+      'token*',
+      'input_required',
+      'input_received',
+      'status:running',
+      'token*',
+      'done',
+    ]);
+    expect(text(evs)).toBe('hello there, Ada how are you ');
+    expect(w.deliveries.map((d) => d.jobId)).toEqual([id]); // one run: never parked, never dispatched again
+    expect((await call(`/v1/jobs/${id}`)).body).toMatchObject({ status: 'completed', attempt: 1 });
   });
 
   it("retries a killed worker's job as attempt 2 on another worker", async () => {
