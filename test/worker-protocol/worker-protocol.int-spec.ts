@@ -4,6 +4,7 @@
  * on a real nats-server -js and redis-server. Clients use only the public API (REST + SSE).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
 import { connect, type NatsError } from 'nats';
 import type { JobEvent } from '@jobstream/contracts';
 import { startNats, startRedis, type RunningNats, type RunningServer } from '../harness/servers.js';
@@ -141,7 +142,7 @@ describe('the NATS worker protocol (docs/worker-protocol.md)', () => {
     expect(job.finished_at).toBe(evs.at(-1)!.ts);
     expect(job.last_event_id).toBe(evs.at(-1)!.id);
     // the record left the running index; the tenant's completed list has it
-    const r = await import('ioredis').then((m) => new m.Redis(redis.url));
+    const r = new Redis(redis.url);
     try {
       expect(await r.zscore('jobstream:active', id)).toBeNull();
       expect(await r.zscore('jobstream:list:completed:acme.prod', id)).toBe('0');
