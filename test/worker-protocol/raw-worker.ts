@@ -37,6 +37,10 @@ export interface RawWorkerOptions {
   maxAttempts?: number;
   /** false: ignore `jobstream.control.cancel.*` (a lost cancel message; the record's `cancel_reason` must do). */
   listenControl?: boolean;
+  /** The announced definition (default: this worker's own schema of `message`, `delay_ms`, `ask_after`). */
+  definition?: { description: string; input_schema: Record<string, unknown> };
+  /** Most jobs held at once (default: no bound). */
+  concurrency?: number;
   /** Awaited between appending a question and parking the job (a test answers it meanwhile). */
   beforePark?: (requestId: string) => Promise<void>;
 }
@@ -50,6 +54,8 @@ export class RawWorker {
   private readonly running = new Map<string, AbortController>();
   private readonly consumers = new Set<string>();
   private stopped = false;
+  /** Dispatch messages received and not yet settled. */
+  private held = 0;
   private wake: () => void = () => {};
   private loop: Promise<void> = Promise.resolve();
   private beat: NodeJS.Timeout | undefined;
@@ -113,6 +119,7 @@ export class RawWorker {
         required: ['message'],
         additionalProperties: false,
       },
+      ...this.o.definition,
       announced_at: new Date().toISOString(),
     };
     await this.js.publish(`$KV.jobstream_agents.${this.o.agent}`, enc.encode(JSON.stringify(def)));
@@ -172,6 +179,7 @@ export class RawWorker {
     let got = 0;
     for (const [subject, count] of Object.entries(info.state.subjects ?? {})) {
       if (count <= 0 || this.stopped) continue;
+      if (this.held >= (this.o.concurrency ?? Infinity)) break; // no free slot: a finished job wakes the loop
       const durable = `dispatch-${createHash('sha256').update(subject).digest('hex').slice(0, 32)}`;
       if (!this.consumers.has(durable)) {
         await this.jsm.consumers.add('JOBSTREAM_DISPATCH', {
@@ -189,13 +197,19 @@ export class RawWorker {
       }
       for await (const m of this.js.fetch('JOBSTREAM_DISPATCH', durable, { batch: 1, no_wait: true })) {
         got++;
-        void this.handle(m).catch(() => {
-          try {
-            m.nak(1_000); // not finished: hand it back
-          } catch {
-            /* connection closed: it comes back after the ack wait */
-          }
-        });
+        this.held++;
+        void this.handle(m)
+          .catch(() => {
+            try {
+              m.nak(1_000); // not finished: hand it back
+            } catch {
+              /* connection closed: it comes back after the ack wait */
+            }
+          })
+          .finally(() => {
+            this.held--;
+            this.wake();
+          });
       }
     }
     return got;

@@ -6,11 +6,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { connect, type NatsError } from 'nats';
-import type { JobEvent } from '@jobstream/contracts';
+import { echoInputJsonSchema, type JobEvent } from '@jobstream/contracts';
 import { startNats, startRedis, type RunningNats, type RunningServer } from '../harness/servers.js';
 import { spawnApi, type ApiProcess } from '../support/api-process.js';
 import { openSse, type SseResponse } from '../support/sse-client.js';
 import { waitFor } from '../support/wait.js';
+import { spawnWorker } from '../support/worker-process.js';
 import { RawWorker, type RawWorkerOptions } from './raw-worker.js';
 
 /**
@@ -26,7 +27,9 @@ let redis: RunningServer;
 let api: ApiProcess;
 const workers: RawWorker[] = [];
 
-async function worker(opts: Pick<RawWorkerOptions, 'listenControl' | 'beforePark'> = {}): Promise<RawWorker> {
+async function worker(
+  opts: Partial<Pick<RawWorkerOptions, 'agent' | 'definition' | 'concurrency' | 'listenControl' | 'beforePark'>> = {},
+): Promise<RawWorker> {
   const w = await RawWorker.start({
     natsUrl: nats.url,
     redisUrl: redis.url,
@@ -277,6 +280,48 @@ describe('the NATS worker protocol (docs/worker-protocol.md)', () => {
     expect(text(evs)).toBe('hello there, Ada how are you ');
     expect(w.deliveries.map((d) => d.jobId)).toEqual([id]); // one run: never parked, never dispatched again
     expect((await call(`/v1/jobs/${id}`)).body).toMatchObject({ status: 'completed', attempt: 1 });
+  });
+
+  it('shares the dispatch consumers with the built-in worker: a mixed fleet serves one agent', async () => {
+    // the raw worker announces the built-in echo's definition (the last announce wins: they must agree)
+    const raw = await worker({
+      agent: 'echo',
+      concurrency: 1,
+      definition: { description: 'echo, served by a worker in another language', input_schema: echoInputJsonSchema },
+    });
+    const builtIn = await spawnWorker({
+      NATS_URL: nats.url,
+      REDIS_URL: redis.url,
+      JOB_STALL_TIMEOUT_MS: String(STALL_MS),
+      WORKER_CONCURRENCY: '2',
+    });
+    try {
+      await waitFor(async () =>
+        ((await call('/v1/agents')).body.items as { name: string; workers: number }[]).some(
+          (a) => a.name === 'echo' && a.workers === 2,
+        ),
+      );
+      const message = 'one job of eight ';
+      const ids: string[] = [];
+      for (let i = 0; i < 8; i++) {
+        const r = await call('/v1/jobs', { agent: 'echo', input: { message, delay_ms: 150 } });
+        expect(r.status).toBe(201);
+        ids.push(r.body.id as string);
+      }
+      for (const id of ids) {
+        const s = await stream(id);
+        await ended(s);
+        expect(shape(s.events())).toEqual(['status:queued', 'status:running', 'token*', 'done']);
+        expect(text(s.events())).toBe(message);
+      }
+      // both took jobs from the same consumer, each job once
+      const byRaw = new Set(raw.deliveries.map((d) => d.jobId));
+      expect(byRaw.size).toBe(raw.deliveries.length);
+      expect(byRaw.size).toBeGreaterThan(0);
+      expect(byRaw.size).toBeLessThan(ids.length);
+    } finally {
+      await builtIn.stop('SIGTERM');
+    }
   });
 
   it("retries a killed worker's job as attempt 2 on another worker", async () => {
