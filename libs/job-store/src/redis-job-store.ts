@@ -28,8 +28,9 @@
  *
  * Availability: the connection of `@jobstream/redis` (no offline queue, a command timeout): with Redis down every
  * call fails fast with {@link JobStoreUnavailableError}; the same store works again once Redis is back. With
- * `replicaAck`, the writes that an answer acknowledges (create, abandon, and `durable` transitions and updates) wait
- * for that many replicas (`WAIT`, on a connection of their own) or fail with {@link JobStoreUnavailableError}.
+ * `replicaAck`, the writes that an answer acknowledges (create, and `durable` transitions and updates) and abandons
+ * wait for that many replicas (`WAIT`, `@jobstream/redis`'s `ReplicaAck`) or fail with {@link JobStoreUnavailableError}
+ * — the write may have landed on the primary.
  */
 import type { Redis } from 'ioredis';
 import {
@@ -253,10 +254,12 @@ export class RedisJobStore implements JobStore {
     const idem = job.idempotency_key !== undefined ? this.idemKey(job.tenant, job.idempotency_key) : '';
     const keys = [this.jobKey(job.id), this.key(`abandoned:${job.id}`), this.key('undispatched'), idem];
     keys.push(...['all' as const, ...ALL_STATUSES].map((st) => this.listKey(st, job.tenant)));
-    // durable too: a failover must not bring back a record whose create was answered 503
-    return (await this.call(() =>
-      this.eval(SCRIPTS.abandon, keys, [job.id, String(this.opts.idempotencyTtlMs)], true),
-    )) as 'absent' | 'removed' | 'kept';
+    const args = [job.id, String(this.opts.idempotencyTtlMs)];
+    // at once on the shared connection (the tombstone refuses a create still on its way); with `replicaAck` then
+    // again (idempotent) until the replicas have it, so that a failover cannot bring back the abandoned record
+    const outcome = (await this.call(() => this.eval(SCRIPTS.abandon, keys, args))) as 'absent' | 'removed' | 'kept';
+    if (this.acked) await this.call(() => this.eval(SCRIPTS.abandon, keys, args, true));
+    return outcome;
   }
 
   async addLogBytes(tenant: string, jobId: string, bytes: number): Promise<LogBytesCount> {

@@ -1,9 +1,13 @@
 /**
  * Durable acknowledgements: a write that an answer acknowledges runs as `EVALSHA …; WAIT <replicas> <timeout>` in
- * one pipeline on a connection of its own, and counts as done only when `replicas` replicas have it. The script and
- * its WAIT travel together, so the WAIT always covers that write on that connection (a separate WAIT after a
- * reconnect would confirm nothing). The own connection keeps WAIT, which blocks its connection, off the store's
- * shared one. Fewer acks than asked ⇒ {@link ReplicaAckError}: the write may have landed on the primary, only its
+ * one pipeline, and counts as done only when `replicas` replicas have it. The script and its WAIT travel together
+ * on one connection, so the WAIT covers that write (a separate WAIT after a reconnect would confirm nothing).
+ *
+ * WAIT blocks its connection, so these writes use a small pool of their own, one write per connection at a time:
+ * with healthy replicas a connection is busy for one replica round trip; with replicas gone each is busy for the
+ * whole timeout, and a write that finds every connection busy fails at once (nothing written) instead of queueing
+ * behind the others. So a write never lands much later than it was asked, and the caller learns its fate within
+ * the timeout. Fewer acks than asked ⇒ {@link ReplicaAckError}: the write landed on the primary, only its
  * durability is unknown — callers treat it like a timeout (unavailable, 503).
  */
 import type { Redis } from 'ioredis';
@@ -14,8 +18,11 @@ export interface ReplicaAckOptions {
   replicas: number;
   /** How long WAIT waits for them (ms, ≥ 1). */
   timeoutMs: number;
+  /** Most connections of the pool (most writes waiting for replicas at once); default 8. */
+  connections?: number;
 }
 
+/** Fewer replicas than asked acknowledged a write (it is on the primary). */
 export class ReplicaAckError extends Error {
   override readonly name = 'ReplicaAckError';
   constructor(
@@ -23,68 +30,91 @@ export class ReplicaAckError extends Error {
     readonly wanted: number,
     timeoutMs: number,
   ) {
-    super(`the write reached ${acked} of ${wanted} replica(s) in ${timeoutMs} ms`);
+    super(`the write reached ${acked} of ${wanted} replica(s) within ${timeoutMs} ms`);
   }
 }
 
+/** Every connection of the pool is waiting for replicas: the write was not sent. */
+export class ReplicaAckBusyError extends Error {
+  override readonly name = 'ReplicaAckBusyError';
+}
+
 export class ReplicaAck {
-  private conn: Promise<Redis> | null = null;
+  private readonly idle: Redis[] = [];
+  private open = 0;
   private closed = false;
+  private readonly max: number;
 
   constructor(
     private readonly base: Redis,
     readonly opts: ReplicaAckOptions,
   ) {
     if (!(opts.replicas >= 1 && opts.timeoutMs >= 1))
-      throw new RangeError('ReplicaAck needs replicas ≥ 1, timeout ≥ 1 ms');
+      throw new RangeError('ReplicaAck needs replicas ≥ 1 and a timeout');
+    this.max = Math.max(1, opts.connections ?? 8);
   }
 
   /** Runs the script, then waits for the replicas; the script's reply once they have it. */
   async eval(s: Script, keys: string[], args: string[]): Promise<unknown> {
-    const redis = await this.connection();
-    const run = (body: 'sha' | 'src') => {
-      const p = redis.pipeline();
-      if (body === 'sha') p.evalsha(s.sha, keys.length, ...keys, ...args);
-      else p.eval(s.src, keys.length, ...keys, ...args);
-      return p.wait(this.opts.replicas, this.opts.timeoutMs).exec();
-    };
-    let replies = await run('sha');
-    if (isNoScript(replies?.[0]?.[0])) replies = await run('src');
-    const [[scriptErr, reply], [waitErr, acked]] = (replies ?? [[new Error('no reply')], [null, 0]]) as [
-      [Error | null, unknown],
-      [Error | null, unknown],
-    ];
-    if (scriptErr) throw scriptErr;
-    if (waitErr) throw waitErr;
-    if (Number(acked) < this.opts.replicas)
-      throw new ReplicaAckError(Number(acked), this.opts.replicas, this.opts.timeoutMs);
-    return reply;
+    const redis = await this.acquire();
+    let healthy = false;
+    try {
+      const run = (body: 'sha' | 'src') => {
+        const p = redis.pipeline();
+        if (body === 'sha') p.evalsha(s.sha, keys.length, ...keys, ...args);
+        else p.eval(s.src, keys.length, ...keys, ...args);
+        return p.wait(this.opts.replicas, this.opts.timeoutMs).exec();
+      };
+      let replies = await run('sha');
+      if (isNoScript(replies?.[0]?.[0])) replies = await run('src');
+      if (!replies || replies.length !== 2) throw new Error('Connection is closed (no reply to a pipeline)');
+      const [[scriptErr, reply], [waitErr, acked]] = replies as [[Error | null, unknown], [Error | null, unknown]];
+      // an error reply leaves the connection as good as it was; anything else (closed, timed out) does not
+      healthy = waitErr === null || waitErr.name === 'ReplyError';
+      if (scriptErr) throw scriptErr;
+      if (waitErr) throw waitErr;
+      if (Number(acked) < this.opts.replicas)
+        throw new ReplicaAckError(Number(acked), this.opts.replicas, this.opts.timeoutMs);
+      return reply;
+    } finally {
+      this.release(redis, healthy);
+    }
   }
 
+  /** Ends the pool (a write in flight ends its connection when it returns). */
   async close(): Promise<void> {
     this.closed = true;
-    const c = this.conn;
-    this.conn = null;
-    if (c) (await c.catch(() => null))?.disconnect();
+    for (const c of this.idle.splice(0)) c.disconnect();
   }
 
-  /** The own connection: a duplicate of the base's (same server or sentinels, same credentials), opened on first use. */
-  private connection(): Promise<Redis> {
-    if (this.closed) return Promise.reject(new Error('connection is closed'));
-    this.conn ??= (async () => {
-      const dup = this.base.duplicate({ lazyConnect: true, enableOfflineQueue: false });
-      dup.on('error', () => {});
-      try {
-        await dup.connect();
-      } catch (err) {
-        dup.disconnect();
-        this.conn = null;
-        throw err;
-      }
-      // WAIT may take its whole timeout: the command timeout leaves it room
-      dup.options.commandTimeout = this.opts.timeoutMs + (this.base.options.commandTimeout ?? 2_000);
-      return dup;
-    })();
-    return this.conn;
+  private async acquire(): Promise<Redis> {
+    if (this.closed) throw new Error('Connection is closed (replica acknowledgements)');
+    const ready = this.idle.pop();
+    if (ready) return ready;
+    if (this.open >= this.max)
+      throw new ReplicaAckBusyError(`all ${this.max} connections are waiting for replicas; the write was not sent`);
+    this.open++;
+    // a duplicate of the base: the same server or sentinels, the same credentials and options
+    const dup = this.base.duplicate({ lazyConnect: true, enableOfflineQueue: false });
+    dup.on('error', () => {});
+    try {
+      await dup.connect();
+    } catch (err) {
+      this.open--;
+      dup.disconnect();
+      throw err;
+    }
+    // WAIT may take its whole timeout: the command timeout leaves it room
+    dup.options.commandTimeout = this.opts.timeoutMs + (this.base.options.commandTimeout ?? 2_000);
+    return dup;
+  }
+
+  private release(redis: Redis, healthy: boolean): void {
+    if (healthy && !this.closed && redis.status === 'ready') {
+      this.idle.push(redis);
+      return;
+    }
+    this.open--;
+    redis.disconnect();
   }
 }
