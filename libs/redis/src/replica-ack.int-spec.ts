@@ -55,8 +55,19 @@ describe('ReplicaAck', () => {
     }
   });
 
-  it('without the replica: fails within the timeout (the write is on the primary), refuses writes beyond the pool', async () => {
-    const ack = new ReplicaAck(client, { replicas: 1, timeoutMs: 300, connections: 2 });
+  it('queues writes beyond the pool until a connection is free', async () => {
+    const ack = new ReplicaAck(client, { replicas: 1, timeoutMs: 2_000, connections: 1 });
+    try {
+      const keys = Array.from({ length: 10 }, (_, i) => `ra:q${i}`);
+      expect(await Promise.all(keys.map((k) => ack.eval(SET, [k], [k])))).toEqual(keys.map(() => 'ok'));
+      expect(await replicaClient.mget(...keys)).toEqual(keys);
+    } finally {
+      await ack.close();
+    }
+  });
+
+  it('without the replica: fails within the timeout (the write is on the primary), refuses writes that cannot get a connection', async () => {
+    const ack = new ReplicaAck(client, { replicas: 1, timeoutMs: 300, connections: 2, queueMs: 50 });
     try {
       await replica.stop();
       await waitFor(async () => (await client.info('replication')).includes('connected_slaves:0'), {
@@ -74,7 +85,7 @@ describe('ReplicaAck', () => {
       expect(e1).toBeInstanceOf(ReplicaAckError);
       expect(e2).toBeInstanceOf(ReplicaAckError);
       expect((e1 as ReplicaAckError).acked).toBe(0);
-      // the third found both connections waiting: refused at once, nothing written
+      // the third found both connections waiting for longer than it may queue: refused, nothing written
       expect(e3).toBeInstanceOf(ReplicaAckBusyError);
       expect(Date.now() - started).toBeGreaterThanOrEqual(300);
       expect(await client.mget('ra:down1', 'ra:down2', 'ra:down3')).toEqual(['d1', 'd2', null]);

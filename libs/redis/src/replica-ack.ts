@@ -5,10 +5,10 @@
  *
  * WAIT blocks its connection, so these writes use a small pool of their own, one write per connection at a time:
  * with healthy replicas a connection is busy for one replica round trip; with replicas gone each is busy for the
- * whole timeout, and a write that finds every connection busy fails at once (nothing written) instead of queueing
- * behind the others. So a write never lands much later than it was asked, and the caller learns its fate within
- * the timeout. Fewer acks than asked ⇒ {@link ReplicaAckError}: the write landed on the primary, only its
- * durability is unknown — callers treat it like a timeout (unavailable, 503).
+ * whole timeout. A write waits at most one timeout (`queueMs`) for a free connection, else fails unsent
+ * ({@link ReplicaAckBusyError}), so a write is sent within one timeout of being asked and its fate is known within
+ * two. Fewer acks than asked ⇒ {@link ReplicaAckError}: the write landed on the primary, only its durability is
+ * unknown — callers treat it like a timeout (unavailable, 503).
  */
 import type { Redis } from 'ioredis';
 import { isNoScript, type Script } from './scripts.js';
@@ -20,6 +20,8 @@ export interface ReplicaAckOptions {
   timeoutMs: number;
   /** Most connections of the pool (most writes waiting for replicas at once); default 8. */
   connections?: number;
+  /** How long a write waits for a free connection (ms); default `timeoutMs`. */
+  queueMs?: number;
 }
 
 /** Fewer replicas than asked acknowledged a write (it is on the primary). */
@@ -41,6 +43,8 @@ export class ReplicaAckBusyError extends Error {
 
 export class ReplicaAck {
   private readonly idle: Redis[] = [];
+  /** Writes waiting for a free connection, first come first served. */
+  private readonly waiting: ((r: Redis | null) => void)[] = [];
   private open = 0;
   private closed = false;
   private readonly max: number;
@@ -85,14 +89,14 @@ export class ReplicaAck {
   async close(): Promise<void> {
     this.closed = true;
     for (const c of this.idle.splice(0)) c.disconnect();
+    for (const w of this.waiting.splice(0)) w(null);
   }
 
   private async acquire(): Promise<Redis> {
     if (this.closed) throw new Error('Connection is closed (replica acknowledgements)');
     const ready = this.idle.pop();
     if (ready) return ready;
-    if (this.open >= this.max)
-      throw new ReplicaAckBusyError(`all ${this.max} connections are waiting for replicas; the write was not sent`);
+    if (this.open >= this.max) return this.await();
     this.open++;
     // a duplicate of the base: the same server or sentinels, the same credentials and options
     const dup = this.base.duplicate({ lazyConnect: true, enableOfflineQueue: false });
@@ -109,12 +113,42 @@ export class ReplicaAck {
     return dup;
   }
 
+  /** A connection another write hands over, or {@link ReplicaAckBusyError} after one timeout. */
+  private await(): Promise<Redis> {
+    return new Promise<Redis>((resolve, reject) => {
+      let done = false;
+      const handOver = (r: Redis | null) => {
+        if (done) {
+          if (r) this.release(r, true); // came too late: back to the pool
+          return;
+        }
+        done = true;
+        clearTimeout(timer);
+        if (r) resolve(r);
+        else reject(new Error('Connection is closed (replica acknowledgements)'));
+      };
+      const timer = setTimeout(() => {
+        if (done) return;
+        done = true;
+        const i = this.waiting.indexOf(handOver);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(new ReplicaAckBusyError(`all ${this.max} connections waited for replicas; the write was not sent`));
+      }, this.opts.queueMs ?? this.opts.timeoutMs);
+      this.waiting.push(handOver);
+    });
+  }
+
   private release(redis: Redis, healthy: boolean): void {
     if (healthy && !this.closed && redis.status === 'ready') {
-      this.idle.push(redis);
+      const next = this.waiting.shift();
+      if (next) next(redis);
+      else this.idle.push(redis);
       return;
     }
     this.open--;
     redis.disconnect();
+    // a waiting write opens a fresh connection in its place
+    const next = this.waiting.shift();
+    if (next) this.acquire().then(next, () => next(null));
   }
 }
