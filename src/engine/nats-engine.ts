@@ -97,15 +97,17 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       const redisJobs = await RedisJobStore.create({
         url: config.redisUrl,
         sentinel: config.redisSentinel,
+        replicaAck: config.redisReplicaAck,
         ...storeOpts,
       });
       rawJobStore = redisJobs;
       closers.push(() => rawJobStore.close());
       // Through Sentinel the thread store shares the job store's connection (which follows the primary); with a
       // plain URL it has its own.
+      const threadOpts = { idempotencyTtlMs: config.idempotencyTtlMs, replicaAck: config.redisReplicaAck };
       const threads = config.redisSentinel
-        ? await RedisThreadStore.create({ client: redisJobs.client, idempotencyTtlMs: config.idempotencyTtlMs })
-        : await RedisThreadStore.create({ url: config.redisUrl, idempotencyTtlMs: config.idempotencyTtlMs });
+        ? await RedisThreadStore.create({ client: redisJobs.client, ...threadOpts })
+        : await RedisThreadStore.create({ url: config.redisUrl, ...threadOpts });
       threadStore = threads;
       closers.push(() => threadStore.close());
       // shares ride on the thread store's connection

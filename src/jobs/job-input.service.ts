@@ -95,6 +95,7 @@ export class JobInputService {
           from: ['waiting_for_input'],
           where: open,
           patch: { input_request: answeredReq, answered_inputs: withAnswer(cur, rid, digest), dispatched_at: null },
+          durable: true,
         });
         if (tr.changed && tr.job) {
           this.metrics?.jobTransition('queued');
@@ -107,6 +108,7 @@ export class JobInputService {
           from: ['running'],
           where: open,
           patch: { input_request: answeredReq, answered_inputs: withAnswer(cur, rid, digest) },
+          durable: true,
         });
         if (tr.changed) {
           this.logger.log({ msg: 'input accepted while the job is being parked', job_id: id, tenant, request_id: rid });
