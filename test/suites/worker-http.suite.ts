@@ -214,6 +214,29 @@ export function workerHttpSuite(engine: string, start: (env: Record<string, stri
       expect(won.body.job_id).toBe(job.id);
       await w.append(won.body.lease_id, 0, [{ type: 'done', usage, output: {} }]);
     });
+    it('reports leases, claims and appends in /metrics', async () => {
+      await w.claim(['http-m'], 0);
+      await w.create('http-m');
+      const lease = (await w.claim(['http-m'], 0)).body.lease_id as string;
+      await w.append(lease, 0, [{ type: 'token', text: 'm' }]);
+      await w.append(lease, 0, [{ type: 'token', text: 'm' }]); // a repeat
+      await w.append(lease, 5, [{ type: 'token', text: 'm' }]); // a gap
+      const text = (await app.api('/metrics')).body as string;
+      const value = (name: string) =>
+        Number(
+          text
+            .split('\n')
+            .find((l) => l.startsWith(`${name} `))
+            ?.slice(name.length + 1),
+        );
+      expect(value('jobstream_worker_leases')).toBeGreaterThanOrEqual(1);
+      expect(value('jobstream_worker_claims_total{outcome="leased"}')).toBeGreaterThanOrEqual(1);
+      expect(value('jobstream_worker_claims_total{outcome="empty"}')).toBeGreaterThanOrEqual(1);
+      expect(value('jobstream_worker_appends_total{outcome="duplicate"}')).toBeGreaterThanOrEqual(1);
+      expect(value('jobstream_worker_appends_total{outcome="gap"}')).toBeGreaterThanOrEqual(1);
+      expect(value('jobstream_worker_events_appended_total')).toBeGreaterThanOrEqual(1);
+      await w.append(lease, 1, [{ type: 'done', usage, output: {} }]);
+    });
   });
 
   describe(`HTTP worker leases that lapse (${engine})`, () => {
