@@ -82,8 +82,20 @@ export class LeaseSweeper implements OnApplicationBootstrap, OnApplicationShutdo
     for (const id of await this.leases.due(now, 100)) {
       const lease = await this.leases.lapse(id, now, RETRY_MS);
       if (!lease) continue;
-      const outcome = await this.handle(lease);
-      await this.leases.settled(id);
+      let outcome: LapseOutcome;
+      try {
+        outcome = await this.handle(lease);
+        await this.leases.settled(id);
+      } catch (err) {
+        // one job's failure does not hold up the others; this lapse is due again after RETRY_MS
+        this.logger.warn({
+          msg: 'lapsed lease not handled yet',
+          lease_id: id,
+          job_id: lease.job_id,
+          error: String(err),
+        });
+        continue;
+      }
       this.metrics?.lapse(outcome);
       this.logger.warn({
         msg: 'HTTP worker lease lapsed',

@@ -20,6 +20,7 @@ interface Held {
 export class MemoryLeaseStore implements LeaseStore {
   private readonly leases = new Map<string, Held>();
   private readonly byJob = new Map<string, string>();
+  private prunedAt = 0;
 
   async create(lease: LeaseRecord): Promise<void> {
     this.prune(Date.now());
@@ -124,7 +125,10 @@ export class MemoryLeaseStore implements LeaseStore {
 
   async close(): Promise<void> {}
 
+  /** Forgets finished leases past their memory, at most once a minute. */
   private prune(now: number): void {
+    if (now - this.prunedAt < 60_000) return;
+    this.prunedAt = now;
     for (const [id, h] of this.leases) {
       if (h.forgetAt > now || h.dueAt !== null) continue;
       this.leases.delete(id);
