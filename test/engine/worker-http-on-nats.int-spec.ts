@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startNats, startRedis, type RunningNats, type RunningServer } from '../harness/servers.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { startNatsTestApp } from '../support/nats-app.js';
 import { WORKER_ENV, workerCalls, workerHttpSuite } from '../suites/worker-http.suite.js';
 
@@ -44,4 +45,57 @@ describe('two API processes, one lease', () => {
     expect((await wb.events(job.id)).map((e) => e.type)).toEqual(['status', 'status', 'token', 'done']);
     expect((await wa.job(job.id)).body.status).toBe('completed');
   });
+});
+
+describe('HTTP worker appends across Redis and NATS outages', () => {
+  let nats: RunningNats;
+  let redis: RunningServer;
+  let app: TestApp;
+  beforeAll(async () => {
+    [nats, redis] = await Promise.all([startNats(), startRedis({ persist: true })]);
+    app = await startTestApp({ ...WORKER_ENV, NATS_URL: nats.url, REDIS_URL: redis.url, EMBEDDED_WORKER: 'false' });
+  }, 60_000);
+  afterAll(async () => {
+    await app?.close();
+    await Promise.all([nats?.destroy(), redis?.destroy()]);
+  });
+
+  it('an outage is a 503 with Retry-After and appends nothing; the same batch under the same number lands once', async () => {
+    const w = workerCalls(app.api);
+    await w.claim(['outage'], 0);
+    const job = (await w.create('outage')).body;
+    const lease = (await w.claim(['outage'], 5)).body;
+    expect((await w.append(lease.lease_id, 0, [{ type: 'token', text: 'a' }])).status).toBe(200);
+
+    const batch1 = [
+      { type: 'token', text: 'b' },
+      { type: 'token', text: 'c' },
+    ];
+    await redis.stop();
+    const down = await w.append(lease.lease_id, 1, batch1);
+    expect(down.status).toBe(503);
+    expect(down.headers.get('retry-after')).toMatch(/^\d+$/);
+    await redis.restart();
+    // the worker's rule: the same batch under the same number until it is settled
+    await waitFor(async () => (await w.append(lease.lease_id, 1, batch1)).status === 200, { timeoutMs: 20_000 });
+
+    const batch2 = [{ type: 'token', text: 'd' }];
+    await nats.stop();
+    const noLog = await w.append(lease.lease_id, 2, batch2);
+    expect(noLog.status).toBe(503);
+    await nats.restart();
+    await waitFor(
+      async () => {
+        const r = await w.append(lease.lease_id, 2, batch2);
+        return r.status === 200 || r.status === 204;
+      },
+      { timeoutMs: 30_000 },
+    );
+    const done = [{ type: 'done', usage: { input_tokens: 0, output_tokens: 4 }, output: { text: 'abcd' } }];
+    await waitFor(async () => (await w.append(lease.lease_id, 3, done)).status === 200, { timeoutMs: 20_000 });
+    const events = await w.events(job.id);
+    expect(events.filter((e) => e.type === 'token').map((e) => e.text)).toEqual(['a', 'b', 'c', 'd']);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect((await w.job(job.id)).body.status).toBe('completed');
+  }, 120_000);
 });
