@@ -190,6 +190,28 @@ export function workerHttpSuite(engine: string, start: (env: Record<string, stri
       expect((await w.job(job.id)).body.status).toBe('completed');
     });
 
+    it('applies the TypeScript agent caps: a long token is split, an oversized event is a 413, a bad question ends the job', async () => {
+      await w.claim(['http-caps'], 0);
+      const job = (await w.create('http-caps')).body;
+      const lease = (await w.claim(['http-caps'], 0)).body.lease_id as string;
+      const long = 'x'.repeat(300 * 1024); // over MAX_EVENT_BYTES (256 KiB)
+      expect((await w.append(lease, 0, [{ type: 'token', text: long }])).status).toBe(200);
+      const tokens = (await w.events(job.id)).filter((e) => e.type === 'token');
+      expect(tokens.length).toBeGreaterThan(1);
+      expect(tokens.map((e) => e.text).join('')).toBe(long);
+      const huge = await w.append(lease, 1, [
+        { type: 'tool_call_start', call_id: 'c1', name: 'big', arguments: { blob: long } },
+      ]);
+      expect(huge.status).toBe(413);
+      expect(huge.body.error.message).toMatch(/^\[0\]/);
+      const badQuestion = await w.append(lease, 1, [
+        { type: 'input_required', kind: 'tool_results', prompt: 'run it' },
+      ]);
+      expect(badQuestion.status).toBe(200);
+      expect((await w.job(job.id)).body).toMatchObject({ status: 'failed', error: { code: 'invalid_input_request' } });
+      expect((await w.append(lease, 2, [{ type: 'token', text: 'x' }])).status).toBe(410);
+    });
+
     it('cancel: heartbeat and appends say cancel_requested; the worker appends cancelled', async () => {
       await w.claim(['http-x'], 0);
       const job = (await w.create('http-x')).body;
