@@ -39,7 +39,7 @@ async function httpRun(api, batch) {
   const cpu0 = cpuMs(api.pid);
   const t0 = performance.now();
   let seq = 0;
-  for (let sent = 0; sent < EVENTS; ) {
+  for (let sent = 0; sent < EVENTS;) {
     const n = Math.min(batch, EVENTS - sent);
     const outputs = Array.from({ length: n }, (_, i) => ({ type: 'token', text: `tok${sent + i} ` }));
     const r = await post(`${api.url}/v1/worker/leases/${lease.lease_id}/events`, outputs, {
@@ -79,7 +79,9 @@ async function natsRun(api, worker) {
   let last = null;
   let tokens = 0;
   for (;;) {
-    const page = await (await fetch(`${api.url}/v1/jobs/${job.id}/events?limit=1000${after ? `&after=${after}` : ''}`)).json();
+    const page = await (
+      await fetch(`${api.url}/v1/jobs/${job.id}/events?limit=1000${after ? `&after=${after}` : ''}`)
+    ).json();
     for (const e of page.events) {
       if (e.type === 'token') {
         tokens++;
