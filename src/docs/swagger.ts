@@ -21,6 +21,10 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       'Durable Streams',
       'the Durable Streams protocol under /ds (docs/durable-streams.md); jobs/<id> are the jobs',
     )
+    .addTag(
+      'worker',
+      'the HTTP worker protocol: workers in any language lease jobs and append their output (worker keys)',
+    )
     .build();
   // one tag per resource, set on each operation (src/docs/*.docs.ts): no extra tag per controller class
   const document = SwaggerModule.createDocument(app, config, { autoTagControllers: false });
