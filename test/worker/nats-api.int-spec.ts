@@ -3,7 +3,7 @@
  * from a plain NATS client, the same tenant and validation rules as REST, the contract's error bodies.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { API_SUBJECTS, newJobId } from '@jobstream/contracts';
 import { startNatsTestApp, type NatsTestApp } from '../support/nats-app.js';
 import { readAll, tokenText } from '../support/sse-client.js';

@@ -25,7 +25,8 @@
  * (nats-server 2.9.10), or the newer `$JS.ACK.<domain>.<account>.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>
  * .<pending>.<token>` (both read).
  */
-import { createInbox, type JetStreamManager, type Msg, type NatsConnection, type Subscription } from 'nats';
+import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { JetStreamManager } from '@nats-io/jetstream';
 
 export interface LeanOrderedReaderOptions {
   stream: string;
@@ -229,7 +230,11 @@ export class LeanOrderedReader {
     const gen = ++this.gen;
     const inbox = createInbox();
     this.sub?.unsubscribe();
-    this.sub = this.nc.subscribe(inbox, { callback: (err, m) => !err && this.onMessage(m, gen) });
+    this.sub = this.nc.subscribe(inbox, {
+      callback: (err, m) => {
+        if (!err) this.onMessage(m, gen);
+      },
+    });
     this.dseq = 0;
     this.quiet = false;
     this.lastSeen = Date.now();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { connect } from 'nats';
+import { connect } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
 import { startNats, type RunningNats } from '../../../test/harness/servers.js';
 import { AGENTS_BUCKET, AGENT_WORKERS_BUCKET, KvAgentCatalog, workerKey } from './kv-agent-catalog.js';
 import { agentCatalogConformance } from './testing/agent-catalog.conformance.js';
@@ -19,9 +20,9 @@ describe('KvAgentCatalog specifics', () => {
     const c = await KvAgentCatalog.create({ servers: nats.url });
     await c.announce('w-kv', [{ name: 'kvshape', description: 'd', input_schema: { type: 'object' } }], 60_000);
     const nc = await connect({ servers: nats.url });
-    const js = nc.jetstream();
-    const defs = await js.views.kv(AGENTS_BUCKET, { bindOnly: true });
-    const workers = await js.views.kv(AGENT_WORKERS_BUCKET, { bindOnly: true });
+    const kvm = new Kvm(nc);
+    const defs = await kvm.open(AGENTS_BUCKET);
+    const workers = await kvm.open(AGENT_WORKERS_BUCKET);
     expect(JSON.parse((await defs.get('kvshape'))!.string())).toMatchObject({ name: 'kvshape', description: 'd' });
     const live = JSON.parse((await workers.get(workerKey('kvshape', 'w-kv')))!.string()) as { worker_id: string };
     expect(live.worker_id).toBe('w-kv');

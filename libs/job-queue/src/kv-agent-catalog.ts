@@ -12,7 +12,8 @@
  *   (the announcer retries on its next beat), and a repeat rewrites the same values.
  */
 import { createHash } from 'node:crypto';
-import type { KV, KvEntry, NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import {
   CatalogUnavailableError,
   type AgentCatalog,
@@ -57,10 +58,10 @@ export class KvAgentCatalog implements AgentCatalog {
   static async create(opts: KvAgentCatalogOptions): Promise<KvAgentCatalog> {
     const { nc, owns } = await connectOwned(opts, 'jobstream-agent-catalog');
     try {
-      const js = nc.jetstream();
+      const kvm = new Kvm(nc);
       const replicas = opts.replicas ?? 1;
-      const defs = await js.views.kv(opts.agentsBucket ?? AGENTS_BUCKET, { history: 1, replicas });
-      const workers = await js.views.kv(opts.workersBucket ?? AGENT_WORKERS_BUCKET, {
+      const defs = await kvm.create(opts.agentsBucket ?? AGENTS_BUCKET, { history: 1, replicas });
+      const workers = await kvm.create(opts.workersBucket ?? AGENT_WORKERS_BUCKET, {
         history: 1,
         replicas,
         ttl: WORKERS_BUCKET_MAX_AGE_MS,
@@ -144,20 +145,28 @@ export class KvAgentCatalog implements AgentCatalog {
 
   /** The current (non-deleted) entries of `kv` under `key`. */
   private async current(kv: KV, key: string): Promise<KvEntry[]> {
-    // deletes are read too (a watch that ignores them never reports being initialized when the last entry is one)
+    // a watch says nothing when there is nothing: the keys first (their listing ends on an empty bucket)
+    const keys = await kv.keys(key);
+    let any = false;
+    for await (const _ of keys) {
+      any = true;
+      keys.stop();
+    }
+    if (!any) return [];
+    // the current values, deletes included (the last of the initial entries has delta 0)
     const last = new Map<string, KvEntry>();
-    let initialized!: () => void;
-    const ready = new Promise<void>((r) => (initialized = r));
-    const w = await kv.watch({ key, initializedFn: () => initialized() });
-    const reading = (async () => {
+    const w = await kv.watch({ key });
+    // everything deleted between the two reads: a watch of nothing waits for an update; do not wait for long
+    const timer = setTimeout(() => w.stop(), 5_000);
+    try {
       for await (const e of w) {
         last.set(e.key, e);
-        if (e.delta === 0) break;
+        if (e.delta === 0 || e.isUpdate) break;
       }
-    })();
-    await Promise.race([ready, reading]);
-    w.stop();
-    await reading.catch(() => {});
+    } finally {
+      clearTimeout(timer);
+      w.stop();
+    }
     return [...last.values()].filter((e) => e.operation === 'PUT');
   }
 

@@ -4,7 +4,7 @@
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 
-export type { NatsConnection } from '@nats-io/transport-node';
+export type { Msg, NatsConnection, Status, Subscription } from '@nats-io/transport-node';
 
 export interface NatsConnectOptions {
   /** NATS servers: a list, or one string with comma-separated URLs. */
