@@ -1,7 +1,8 @@
 /**
  * The production engine: one NATS connection (nats.js v3) shared by the JetStream event log, the JetStream work
- * queue, the core-NATS control channel and the agent catalogue (KV); the Redis job store when REDIS_URL is set
- * (otherwise the in-memory store, which only suits a single API process and says so loudly).
+ * queue, the core-NATS control channel, the agent catalogue (KV) and Nest's NATS transport (`engine.nats`); the
+ * Redis job store when REDIS_URL is set (otherwise the in-memory store, which only suits a single API process and
+ * says so loudly).
  */
 import type { Logger } from '@nestjs/common';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -121,6 +122,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
     const jobStore = advancingThreads(rawJobStore, () => advancer);
     return {
       kind: 'nats',
+      nats: nc,
       eventLog,
       jobStore,
       jobQueue,
