@@ -23,7 +23,7 @@
  * With `leader` (the log's `leaderReads`, on with replicas > 1: a replica catching up would answer with an old view)
  * the same queries go to `$JS.API.STREAM.MSG.GET.<stream>`, answered by the stream leader with JSON
  * (`{ message: { seq, data: base64 } }` or `{ error }`); a 404 error (no such message, and also no such stream, as
- * the log's callers took nats.js's 404 before) → null, other errors reject as nats.js maps them.
+ * the log's callers took nats.js's 404 before) → null, other errors reject with a `JetStreamApiError`.
  */
 import { NoRespondersError, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { JetStreamError } from '@nats-io/jetstream';
@@ -49,7 +49,7 @@ interface MsgGetResponse {
 
 /**
  * A `STREAM.MSG.GET` reply (leader reads): `{ message: { seq, data: base64, … } }`, or `{ error }` — 404 / err_code
- * 10037 "no message found" → null, anything else rejects as nats.js maps it.
+ * 10037 "no message found" → null, anything else rejects with a `JetStreamApiError`.
  */
 function fromLeaderReply(data: Uint8Array): StoredEvent | null {
   const r = JSON.parse(decoder.decode(data)) as MsgGetResponse;

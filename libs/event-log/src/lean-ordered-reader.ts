@@ -1,8 +1,8 @@
 /**
- * A lean ordered push consumer for long replays: what nats.js's ordered consumer (`js.subscribe(subject,
- * consumerOpts().orderedConsumer())`) does for the replay reader, without its per-message machinery (a `JsMsg` and its
- * parsed `info` per message, the typed subscription's ingestion/protocol filters, the async iterator's yield per
- * message). Here, per message: one core-subscription callback, the stream and consumer sequences and `pending` read
+ * A lean ordered push consumer for long replays: what nats.js's ordered consumer (`js.consumers.get(stream,
+ * { filter_subjects })` + `consume()`) does for the replay reader, without its per-message machinery (a `JsMsg` and
+ * its parsed `info` per message, the pull requests and their status handling, the async iterator's yield per
+ * message). Public client API only (a core subscription, the JetStream API to create and delete the consumer). Here, per message: one core-subscription callback, the stream and consumer sequences and `pending` read
  * from the reply subject by a scan of its digits, and one small entry in a queue.
  *
  * - **Consumer.** Ephemeral, created through the JetStream API: deliver subject = a fresh inbox, ack none,
