@@ -639,8 +639,10 @@ async function rawReplayOnce(nc, jobId) {
     n++;
     if (m.info.pending === 0) break;
   }
+  const rate = (n * 1000) / (Date.now() - t0);
   await sub.close();
-  return (n * 1000) / (Date.now() - t0);
+  await c.delete().catch(() => {}); // (an ordered consumer otherwise stays on the server for 5 min)
+  return rate;
 }
 
 async function scenarioReplay(ctx, results) {
