@@ -10,7 +10,7 @@
  * every event after it is delivered), streams every event as a frame, and ends the responses after a terminal one.
  */
 import http from 'node:http';
-import { connect } from 'nats';
+import { connect } from '@nats-io/transport-node';
 import { SSE_HEADERS } from './lib/frames.mjs';
 import { TurnFlusher } from '../dist/src/sse/sse-writer.js';
 

@@ -18,7 +18,8 @@
 import { writeFileSync, mkdirSync, readdirSync, statSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
-import { connect as natsConnect, consumerOpts } from 'nats';
+import { connect as natsConnect } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
 import { openSse, newStats, histPercentiles, mergeHist } from './lib/sse-client.mjs';
 import {
   ROOT,
@@ -629,18 +630,19 @@ async function replayOnce(api, jobId, events) {
 const replayCpu = [];
 
 async function rawReplayOnce(nc, jobId) {
-  const js = nc.jetstream();
   const t0 = Date.now();
-  const opts = consumerOpts().orderedConsumer();
-  opts.deliverAll();
-  const sub = await js.subscribe(`jobstream.events.${jobId}`, opts);
+  // nats.js v3's ordered consumer (one filter subject: nats-server 2.9), read from the start
+  const c = await jetstream(nc).consumers.get('JOBSTREAM_EVENTS', { filter_subjects: `jobstream.events.${jobId}` });
+  const sub = await c.consume();
   let n = 0;
   for await (const m of sub) {
     n++;
     if (m.info.pending === 0) break;
   }
-  sub.unsubscribe();
-  return (n * 1000) / (Date.now() - t0);
+  const rate = (n * 1000) / (Date.now() - t0);
+  await sub.close();
+  await c.delete().catch(() => {}); // (an ordered consumer otherwise stays on the server for 5 min)
+  return rate;
 }
 
 async function scenarioReplay(ctx, results) {

@@ -2,12 +2,11 @@
 //   NATS_URL=nats://127.0.0.1:4222 node scripts/worker-ping.mjs          # exit 0 when at least one worker is ok
 //   NATS_URL=... node scripts/worker-ping.mjs --self                     # only a worker on this host counts
 // The --self form is the worker container's healthcheck (a container's hostname is its own).
-import { connect, Empty, JSONCodec } from 'nats';
+import { connect, Empty } from '@nats-io/transport-node';
 import { hostname } from 'node:os';
 
 const self = process.argv.includes('--self');
 const servers = (process.env.NATS_URL ?? 'nats://127.0.0.1:4222').split(',');
-const jc = JSONCodec();
 let nc;
 try {
   nc = await connect({ servers, name: 'jobstream-worker-ping', timeout: 2_000 });
@@ -17,15 +16,15 @@ try {
 }
 const replies = [];
 try {
-  for await (const m of await nc.requestMany('jobstream.worker.ping', Empty, { maxWait: 1_000 })) {
+  for await (const m of await nc.requestMany('jobstream.worker.ping', Empty, { strategy: 'timer', maxWait: 1_000 })) {
     try {
-      replies.push(jc.decode(m.data));
+      replies.push(m.json());
     } catch {
       /* not a worker reply */
     }
   }
 } catch (err) {
-  if (!/503|no responders/i.test(String(err?.code ?? err?.message))) console.error(`ping failed: ${err.message}`);
+  if (!/503|no responders/i.test(`${err?.name} ${err?.message}`)) console.error(`ping failed: ${err.message}`);
 }
 await nc.close();
 const mine = replies.filter((r) => !self || r.hostname === hostname());

@@ -130,9 +130,12 @@ export async function startApp(config: AppConfig, opts: StartOptions = {}): Prom
   let app: NestExpressApplication;
   try {
     app = await createApp(config, engine, opts);
-    // The internal request-reply API over NATS (jobs.nats.controller.ts), on the production engine only.
+    // The internal request-reply API over NATS (jobs.nats.controller.ts), on the production engine only, on the
+    // engine's connection (one per process).
     if (config.natsUrl) {
-      app.connectMicroservice(natsMicroserviceOptions(config, { name: 'jobstream-api', queue: API_QUEUE_GROUP }));
+      app.connectMicroservice(
+        natsMicroserviceOptions(config, { name: 'jobstream-api', queue: API_QUEUE_GROUP }, engine.nats),
+      );
       await app.startAllMicroservices();
     }
     await app.listen(opts.port ?? config.port, config.host);

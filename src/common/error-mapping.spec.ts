@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import { RequestError } from '@nats-io/transport-node';
+import { NoRespondersError, TimeoutError, toJsApiError } from '@jobstream/nats';
 import { NotFoundException } from '@nestjs/common';
 import { z } from 'zod';
 import { InvalidCursorError } from '@jobstream/contracts';
@@ -53,13 +55,9 @@ describe('mapError', () => {
   });
 
   it('maps every broker or store failure to 503 with Retry-After, whatever layer let it through', () => {
-    const nats503 = Object.assign(new Error('503'), { name: 'NatsError', code: '503' });
-    const natsTimeout = Object.assign(new Error('TIMEOUT'), { name: 'NatsError', code: 'TIMEOUT' });
-    const jsApi = Object.assign(new Error('JetStream cluster not available'), {
-      name: 'NatsError',
-      code: '503',
-      api_error: { code: 503, err_code: 10008 },
-    });
+    const nats503 = new NoRespondersError('jobstream.events.j');
+    const natsTimeout = new RequestError('request timed out', { cause: new TimeoutError() });
+    const jsApi = toJsApiError({ code: 503, err_code: 10008, description: 'JetStream cluster not available' });
     const readonly = Object.assign(new Error("READONLY You can't write against a read only replica."), {
       name: 'ReplyError',
     });

@@ -7,6 +7,7 @@ import { ZodError } from 'zod';
 import { InvalidCursorError, QuotaExceededError, type ErrorBody } from '@jobstream/contracts';
 import { EventLogFullError, EventLogUnavailableError } from '@jobstream/event-log';
 import { CatalogUnavailableError, QueueUnavailableError } from '@jobstream/job-queue';
+import { isNatsError } from '@jobstream/nats';
 import { IdempotencyConflictError, InvalidListCursorError, JobStoreUnavailableError } from '@jobstream/job-store';
 import { ShareStoreUnavailableError } from '@jobstream/share-store';
 import { InvalidThreadCursorError, ThreadStoreUnavailableError } from '@jobstream/thread-store';
@@ -59,7 +60,7 @@ const mapped = (
 });
 
 /** Names of the errors a broker or store client throws when it cannot serve a request now. */
-const DEPENDENCY_ERROR_NAMES = new Set(['NatsError', 'MaxRetriesPerRequestError', 'ClusterAllFailedError']);
+const DEPENDENCY_ERROR_NAMES = new Set(['MaxRetriesPerRequestError', 'ClusterAllFailedError']);
 /** Redis replies that mean "not now" (a read-only replica after a failover, loading, no primary). */
 const REDIS_TRANSIENT_REPLY = /^(READONLY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|BUSY)\b/;
 /** Socket-level failures of a dependency. */
@@ -75,7 +76,7 @@ const NET_CODES = new Set([
 
 /**
  * True for any error that says a dependency (NATS / JetStream, Redis) cannot serve now, whichever layer let it
- * through: the ports' own `…UnavailableError`s, a raw `NatsError` (no responders, timeout, a JetStream API error
+ * through: the ports' own `…UnavailableError`s, a raw nats.js error (no responders, timeout, a JetStream API error
  * during a leader election), ioredis's retry/connection errors and transient replies, socket errors. Follows `cause`.
  */
 export function isDependencyError(err: unknown, depth = 0): boolean {
@@ -88,7 +89,7 @@ export function isDependencyError(err: unknown, depth = 0): boolean {
   )
     return true;
   if (DEPENDENCY_ERROR_NAMES.has(err.name)) return true;
-  if ((err as { api_error?: unknown }).api_error !== undefined) return true;
+  if (isNatsError(err)) return true;
   if (err.name === 'ReplyError' && REDIS_TRANSIENT_REPLY.test(err.message)) return true;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && NET_CODES.has(code)) return true;

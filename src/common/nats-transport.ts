@@ -7,9 +7,13 @@
  * - Any other body is the payload itself (JSON; empty = `{}`; malformed = `undefined`, which handlers refuse), and
  *   the reply is the handler's answer as plain JSON, so `nats req jobstream.api.jobs.get '{"id":"job_…"}'` or any
  *   NATS client in any language gets `{ "job": … }` or `{ "error": { "code", "message" } }` back.
+ *
+ * The server rides on the process's one NATS connection (the engine's, `engine.nats`): Nest's `ServerNats` is given
+ * a borrowed view of it, whose `close()` removes only the transport's own subscriptions and status listener.
  */
 import type { MicroserviceOptions } from '@nestjs/microservices';
-import { Transport } from '@nestjs/microservices';
+import { ServerNats, Transport } from '@nestjs/microservices';
+import type { NatsConnection, Status, Subscription } from '@jobstream/nats';
 import type { CommonConfig } from '../config/common.config.js';
 import { assertJsonStructure, JsonStructureError } from './json-limits.js';
 
@@ -72,22 +76,81 @@ export class PlainJsonNatsSerializer {
   }
 }
 
-/** Options of a Nest NATS server on the configured NATS servers. */
+/**
+ * `nc` as Nest's server may use it: its subscriptions and status iterators are its own, and `close()` ends those
+ * (not the connection, which belongs to the engine and is drained by it).
+ */
+export function borrowConnection(nc: NatsConnection): NatsConnection {
+  const subs = new Set<Subscription>();
+  const stops = new Set<() => void>();
+  const own: Partial<NatsConnection> = {
+    subscribe: (subject, opts) => {
+      const sub = nc.subscribe(subject, opts);
+      subs.add(sub);
+      return sub;
+    },
+    status: () => {
+      // ends when the borrower closes (the connection's own status stream goes on)
+      const it = nc.status()[Symbol.asyncIterator]();
+      let stop!: () => void;
+      const stopped = new Promise<IteratorResult<Status>>((resolve) => {
+        stop = () => {
+          resolve({ done: true, value: undefined });
+          void it.return?.();
+        };
+      });
+      stops.add(stop);
+      return { [Symbol.asyncIterator]: () => ({ next: () => Promise.race([it.next(), stopped]) }) };
+    },
+    close: async () => {
+      for (const sub of subs) sub.unsubscribe();
+      subs.clear();
+      for (const stop of stops) stop();
+      stops.clear();
+    },
+  };
+  return new Proxy(nc, {
+    get(target, prop, receiver) {
+      if (Object.hasOwn(own, prop)) return own[prop as keyof NatsConnection];
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+/** Nest's NATS server on a connection it is lent instead of one of its own. */
+class SharedConnectionNatsServer extends ServerNats {
+  constructor(
+    private readonly nc: NatsConnection,
+    options: ConstructorParameters<typeof ServerNats>[0],
+  ) {
+    super(options);
+  }
+
+  override createNatsClient(): ReturnType<ServerNats['createNatsClient']> {
+    return Promise.resolve(borrowConnection(this.nc) as unknown as Awaited<ReturnType<ServerNats['createNatsClient']>>);
+  }
+}
+
+/**
+ * Options of a Nest NATS server on the process's NATS connection `nc` (one connection per process); without `nc`,
+ * on a connection of its own to the configured NATS servers.
+ */
 export function natsMicroserviceOptions(
   config: Pick<CommonConfig, 'natsUrl'>,
   opts: { name: string; queue?: string },
+  nc?: NatsConnection,
 ): MicroserviceOptions {
   if (!config.natsUrl) throw new Error('NATS_URL is not set');
-  return {
-    transport: Transport.NATS,
-    options: {
-      servers: config.natsUrl.split(','),
-      name: opts.name,
-      queue: opts.queue,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-      serializer: new PlainJsonNatsSerializer(),
-      deserializer: new PlainJsonNatsDeserializer(),
-    },
-  } as MicroserviceOptions;
+  const options = {
+    servers: config.natsUrl.split(','),
+    name: opts.name,
+    queue: opts.queue,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    serializer: new PlainJsonNatsSerializer(),
+    deserializer: new PlainJsonNatsDeserializer(),
+  };
+  if (nc) return { strategy: new SharedConnectionNatsServer(nc, options as never) } as MicroserviceOptions;
+  return { transport: Transport.NATS, options } as MicroserviceOptions;
 }

@@ -1,5 +1,6 @@
 /** The engine: the four ports a jobstream process runs on, and their readiness. */
 import type { ByteLog, EventLog } from '@jobstream/event-log';
+import type { NatsConnection } from '@jobstream/nats';
 import type { DsStore } from '../ds/store/ds-store.port.js';
 import type { AgentCatalog, JobControl, JobQueue } from '@jobstream/job-queue';
 import type { JobStore } from '@jobstream/job-store';
@@ -28,6 +29,8 @@ export interface Engine {
   readonly jobEventFeed: JobEventFeed;
   /** Open streams per tenant over every API process (the streams quota; same backing service as the job store). */
   readonly streamSlots: StreamSlots;
+  /** The process's one NATS connection (NATS engine only), shared with Nest's NATS transport. */
+  readonly nats?: NatsConnection;
   /** Readiness of each backing service. */
   health(): Promise<Record<string, { up: boolean; message?: string }>>;
   close(): Promise<void>;

@@ -1,11 +1,13 @@
 /**
- * The production engine: one NATS connection shared by the JetStream event log, the JetStream work queue and the
- * core-NATS control channel; the Redis job store when REDIS_URL is set (otherwise the in-memory store, which only
- * suits a single API process and says so loudly).
+ * The production engine: one NATS connection (nats.js v3) shared by the JetStream event log, the JetStream work
+ * queue, the core-NATS control channel, the agent catalogue (KV) and Nest's NATS transport (`engine.nats`); the
+ * Redis job store when REDIS_URL is set (otherwise the in-memory store, which only suits a single API process and
+ * says so loudly).
  */
 import type { Logger } from '@nestjs/common';
-import { connect, type NatsConnection } from 'nats';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { EventLogUnavailableError, JetStreamByteLog, JetStreamEventLog } from '@jobstream/event-log';
+import { connectNats, redactUrl, type NatsConnection } from '@jobstream/nats';
 import { MemoryDsStore } from '../ds/store/memory-ds-store.js';
 import { RedisDsStore } from '../ds/store/redis-ds-store.js';
 import type { DsStore } from '../ds/store/ds-store.port.js';
@@ -23,27 +25,14 @@ import type { LeaseStore } from '../worker-api/leases/lease-store.port.js';
 import { MemoryLeaseStore } from '../worker-api/leases/memory-lease-store.js';
 import { RedisLeaseStore } from '../worker-api/leases/redis-lease-store.js';
 
-/** Redacts credentials from a server list before it is logged. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/g, '//***@');
-}
+export { redactUrl };
 
 export async function createNatsEngine(config: CommonConfig, logger: Logger): Promise<Engine> {
   const servers = config.natsUrl!.split(',');
   let nc: NatsConnection;
   try {
-    nc = await connect({
-      servers,
-      name: 'jobstream',
-      reconnect: true,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-      timeout: 5_000,
-      // nats.js otherwise captures a stack trace (`new Error()`) for EVERY request and every request timer: with one
-      // JetStream publish (a request) per appended event that was ~19 % of the worker's CPU and a large share of its
-      // GC in the latency bench's profile (bench/README.md). A timed-out request still fails with NatsError TIMEOUT.
-      noAsyncTraces: true,
-    });
+    // without a stack trace captured per request (see connectNats)
+    nc = await connectNats({ servers, name: 'jobstream' });
   } catch (err) {
     throw new EventLogUnavailableError(`cannot connect to NATS at ${redactUrl(config.natsUrl!)}: ${String(err)}`, {
       cause: err,
@@ -51,9 +40,10 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
   }
   void (async () => {
     for await (const s of nc.status()) {
-      // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-comparison -- nats' Events enum values are these strings
-      if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') {
-        logger.warn({ msg: `nats ${s.type}`, data: typeof s.data === 'string' ? redactUrl(s.data) : undefined });
+      if (s.type === 'disconnect' || s.type === 'reconnect') {
+        logger.warn({ msg: `nats ${s.type}`, data: redactUrl(s.server) });
+      } else if (s.type === 'error') {
+        logger.warn({ msg: 'nats error', data: String(s.error) });
       }
     }
   })().catch(() => {});
@@ -141,6 +131,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
     const jobStore = advancingThreads(rawJobStore, () => advancer);
     return {
       kind: 'nats',
+      nats: nc,
       eventLog,
       jobStore,
       jobQueue,
@@ -163,7 +154,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
           out.nats = { up: false, message: String(err) };
         }
         try {
-          const jsm = await nc.jetstreamManager({ timeout: 2_000 });
+          const jsm = await jetstreamManager(nc, { timeout: 2_000 });
           await jsm.getAccountInfo();
           out.jetstream = { up: true };
         } catch (err) {

@@ -1,6 +1,7 @@
 /**
  * Builds and starts the agent-worker microservice: engine first (from validated config; NATS is required), then the
- * Nest microservice on the NATS transport (diagnostics); closes in the reverse order. Used by `worker/main.ts`.
+ * Nest microservice on the NATS transport (diagnostics), on the engine's NATS connection (one per process); closes in
+ * the reverse order. Used by `worker/main.ts`.
  */
 import { Logger, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -43,7 +44,7 @@ export async function startWorker(
   let app: INestMicroservice;
   try {
     app = await NestFactory.createMicroservice(WorkerModule.forRoot(config, engine), {
-      ...natsMicroserviceOptions(config, { name: `jobstream-worker ${WORKER_ID}` }),
+      ...natsMicroserviceOptions(config, { name: `jobstream-worker ${WORKER_ID}` }, engine.nats),
       logger: opts.logger ?? defaultLogger(config),
     });
     await app.listen();

@@ -8,7 +8,8 @@
  * (c) the log-bytes quota: the tenant's job ends `quota_exceeded`, its next create gets 429, another tenant goes on.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { connect } from 'nats';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { EVENTS_STREAM } from '@jobstream/contracts';
 import { startNatsTestApp, type NatsTestApp } from '../support/nats-app.js';
 import { waitFor } from '../support/wait.js';
@@ -21,7 +22,7 @@ const as = (key: string) => ({ Authorization: `Bearer ${key}` });
 async function streamInfo(app: NatsTestApp) {
   const nc = await connect({ servers: app.nats.url });
   try {
-    const info = await (await nc.jetstreamManager()).streams.info(EVENTS_STREAM);
+    const info = await (await jetstreamManager(nc)).streams.info(EVENTS_STREAM);
     return { bytes: info.state.bytes, messages: info.state.messages, config: info.config };
   } finally {
     await nc.close();

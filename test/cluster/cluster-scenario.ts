@@ -5,7 +5,8 @@
  * what every client saw, every HTTP status the clients and creators got, and the failover time (kill → the first
  * event any client received after it).
  */
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { DISPATCH_STREAM, EVENTS_STREAM } from '@jobstream/contracts';
 import { streamJobUntilComplete, seededRandom, type CompletedJob, type FetchLike } from '@jobstream/sdk';
 import {
@@ -76,7 +77,7 @@ export async function streamLeader(cluster: RunningNatsCluster, stream = EVENTS_
     let nc: NatsConnection | null = null;
     try {
       nc = await connect({ servers: n.url, timeout: 1_000, reconnect: false });
-      const jsm = await nc.jetstreamManager({ timeout: 1_500 });
+      const jsm = await jetstreamManager(nc, { timeout: 1_500 });
       const info = await jsm.streams.info(stream);
       const leader = info.cluster?.leader;
       if (leader) return cluster.node(leader);
@@ -94,7 +95,7 @@ export async function clusterSettled(cluster: RunningNatsCluster): Promise<boole
   if (!cluster.nodes.every((n) => n.running())) return false;
   const nc = await connect({ servers: cluster.urls.split(','), timeout: 1_000, reconnect: false });
   try {
-    const jsm = await nc.jetstreamManager({ timeout: 1_500 });
+    const jsm = await jetstreamManager(nc, { timeout: 1_500 });
     for (const name of [EVENTS_STREAM, DISPATCH_STREAM]) {
       const c = (await jsm.streams.info(name)).cluster;
       if (!c?.leader || (c.replicas ?? []).length !== cluster.nodes.length - 1) return false;

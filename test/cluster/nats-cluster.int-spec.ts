@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EVENTS_STREAM, DISPATCH_STREAM } from '@jobstream/contracts';
-import { connect } from 'nats';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { JetStreamEventLog } from '@jobstream/event-log';
 import { JetStreamJobQueue } from '@jobstream/job-queue';
 import { runRound, startRig, type Rig } from './cluster-scenario.js';
@@ -37,7 +38,7 @@ describe('jobstream on a 3-node NATS cluster', () => {
     );
     const nc = await connect({ servers: rig.cluster.urls.split(',') });
     try {
-      const jsm = await nc.jetstreamManager();
+      const jsm = await jetstreamManager(nc);
       for (const name of [EVENTS_STREAM, DISPATCH_STREAM]) {
         const info = await jsm.streams.info(name);
         expect(info.config.num_replicas).toBe(3);

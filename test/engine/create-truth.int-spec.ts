@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { connect } from 'nats';
+import { connect } from '@nats-io/transport-node';
 import { API_SUBJECTS } from '@jobstream/contracts';
 import { createClient } from '@jobstream/sdk';
 import { WatchdogService } from '../../src/watchdog/watchdog.service.js';

@@ -1,7 +1,8 @@
 // Joins and resumes of a live job replay from the API process's hot cache: no JetStream consumer is created, and the
 // client gets exactly the job's events, dense, without duplicates (real nats-server + redis-server from the harness).
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { JobEvent } from '@jobstream/contracts';
 import { JetStreamEventLog, type HotCache, type LiveHub } from '@jobstream/event-log';
 import { HOT_CACHE, LIVE_HUB } from '../../src/jobs/jobs.constants.js';
@@ -24,7 +25,7 @@ describe('hot cache of a live job (JetStream + Redis)', () => {
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + from));
 
   it('a client joining a live job (cursor within the window, or from the start) creates no consumer and gets every event once', async () => {
-    const jsm = await nc.jetstreamManager();
+    const jsm = await jetstreamManager(nc);
     const countConsumers = async () => {
       let n = 0;
       for (const s of await jsm.streams.list().next()) n += s.state.consumer_count;

@@ -5,7 +5,7 @@
  * the hub's Sequencer backfills what the outage dropped from the log).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { connect } from 'nats';
+import { connect } from '@nats-io/transport-node';
 import { newJobId } from '@jobstream/contracts';
 import { EventLogUnavailableError, JetStreamEventLog, LiveHub, type LoggedEvent } from '@jobstream/event-log';
 import { startNats, type RunningNats } from '../harness/servers.js';

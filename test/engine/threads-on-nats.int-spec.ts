@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { API_SUBJECTS, EVENTS_STREAM } from '@jobstream/contracts';
 import { startNats, startRedis, type RunningNats, type RunningServer } from '../harness/servers.js';
 import { startNatsTestApp } from '../support/nats-app.js';
@@ -188,7 +189,7 @@ describe('two API processes on one NATS and one Redis', () => {
                   : '';
         for (const x of ids) if (k.includes(x) || (body ?? '').includes(x)) found.push(`${k} → ${x}`);
       }
-      const jsm = await nc.jetstreamManager();
+      const jsm = await jetstreamManager(nc);
       const info = await jsm.streams.info(EVENTS_STREAM, { subjects_filter: '>' });
       for (const subject of Object.keys(info.state.subjects ?? {}))
         for (const x of ids) if (subject.includes(x)) found.push(`subject ${subject}`);

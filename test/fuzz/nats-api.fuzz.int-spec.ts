@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { API_SUBJECTS } from '@jobstream/contracts';
 import { startNats, type RunningNats } from '../harness/servers.js';
 import { startTestApp, type TestApp } from '../support/app.js';

@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { connect } from 'nats';
+import { connect } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { freePort, startNats, startRedis, type RunningNats, type RunningServer } from './servers.js';
 
 describe('test harness', () => {
@@ -25,14 +26,14 @@ describe('test harness', () => {
     expect(health.ok).toBe(true);
 
     let nc = await connect({ servers: nats.url });
-    const jsm = await nc.jetstreamManager();
+    const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: 'HARNESS', subjects: ['harness.>'] });
-    await nc.jetstream().publish('harness.a', 'kept');
+    await jetstream(nc).publish('harness.a', 'kept');
     await nc.close();
 
     await nats.restart('SIGKILL');
     nc = await connect({ servers: nats.url });
-    const info = await (await nc.jetstreamManager()).streams.info('HARNESS');
+    const info = await (await jetstreamManager(nc)).streams.info('HARNESS');
     expect(info.state.messages).toBe(1);
     await nc.close();
 

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { connect, Empty, JSONCodec } from 'nats';
+import { connect, Empty } from '@nats-io/transport-node';
 import { WORKER_SUBJECTS } from '@jobstream/contracts';
 import { waitFor } from './wait.js';
 
@@ -92,11 +92,10 @@ export interface PingReply {
 /** Every worker's answer to `jobstream.worker.ping` (collected for `waitMs`). */
 export async function pingWorkers(natsUrl: string, waitMs = 300): Promise<PingReply[]> {
   const nc = await connect({ servers: natsUrl });
-  const jc = JSONCodec<PingReply>();
   const replies: PingReply[] = [];
   try {
-    for await (const m of await nc.requestMany(WORKER_SUBJECTS.ping, Empty, { maxWait: waitMs }))
-      replies.push(jc.decode(m.data));
+    for await (const m of await nc.requestMany(WORKER_SUBJECTS.ping, Empty, { strategy: 'timer', maxWait: waitMs }))
+      replies.push(m.json<PingReply>());
   } catch {
     /* no responders */
   } finally {

@@ -3,7 +3,7 @@
  * from a plain NATS client, the same tenant and validation rules as REST, the contract's error bodies.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { API_SUBJECTS, newJobId } from '@jobstream/contracts';
 import { startNatsTestApp, type NatsTestApp } from '../support/nats-app.js';
 import { readAll, tokenText } from '../support/sse-client.js';
@@ -193,5 +193,15 @@ describe('NATS request-reply API', () => {
     });
     expect(tokenText(stream.events())).toBe('ask over nats');
     expect(stream.events().at(-1)?.type).toBe('done');
+  });
+
+  it("is served on the process's one NATS connection (the engine's), not a connection of its own", async () => {
+    const connz = (await (await fetch(`${app.nats.monitorUrl}/connz?subs=1`)).json()) as {
+      connections: { name?: string; subscriptions_list?: string[] }[];
+    };
+    const ours = connz.connections.filter((c) => c.name?.startsWith('jobstream'));
+    // this test's own client has no name; the API process (embedded worker included) opened exactly one
+    expect(ours.map((c) => c.name)).toEqual(['jobstream']);
+    expect(ours[0]!.subscriptions_list).toEqual(expect.arrayContaining([API_SUBJECTS.create, API_SUBJECTS.get]));
   });
 });

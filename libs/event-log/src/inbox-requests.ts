@@ -1,25 +1,25 @@
 /**
  * Requests answered on ONE wildcard inbox subscription (`<inbox>.<token>`): the mux behind the event log's lean
  * JetStream publish ({@link JetStreamPublisher}) and lean direct get ({@link JetStreamDirectGet}), instead of
- * nats.js's `nc.request` (per request an `__awaiter`, a `RequestOne` with its own timer, and a
- * `NatsError('CANCELLED')` with a stack built after every successful request).
+ * nats.js's `nc.request` (per request a `RequestOne` with its own deferred and timer). Public client API only:
+ * `createInbox`, `subscribe`, `publish` with a reply subject.
  *
  * Per request: one map entry and one `nc.publish` with the reply subject. One shared sweeper (an interval running only
- * while requests are pending) fails the ones not answered within the timeout with code `TIMEOUT` (replies to requests
+ * while requests are pending) fails the ones not answered within the timeout with a `TimeoutError` (replies to requests
  * sent before a disconnect are lost; the connection reconnects by itself and re-makes its subscriptions, this inbox
- * included). A connection closed for good fails every pending request at once (`CONNECTION_CLOSED`); `close()`
+ * included). A connection closed for good fails every pending request at once (`ClosedConnectionError`); `close()`
  * refuses new requests and lets the pending ones settle before the subscription goes (a close on a shared connection
  * does not cut requests already sent).
  */
 import {
+  ClosedConnectionError,
   createInbox,
-  ErrorCode,
-  NatsError,
+  TimeoutError,
   type Msg,
   type MsgHdrs,
   type NatsConnection,
   type Subscription,
-} from 'nats';
+} from '@nats-io/transport-node';
 
 interface Pending<T> {
   resolve: (value: T) => void;
@@ -50,7 +50,7 @@ export class InboxRequests<T> {
     // Fail what is pending when the connection is closed for good (not on a disconnect: replies may still come
     // after a reconnect if the server had them; the sweeper decides then).
     nc.closed()
-      .then(() => this.failAll(NatsError.errorForCode(ErrorCode.ConnectionClosed)))
+      .then(() => this.failAll(new ClosedConnectionError()))
       .catch(() => {});
   }
 
@@ -58,12 +58,16 @@ export class InboxRequests<T> {
   request(subject: string, data: Uint8Array, headers?: MsgHdrs): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.closed) {
-        reject(NatsError.errorForCode(ErrorCode.ConnectionClosed));
+        reject(new ClosedConnectionError());
         return;
       }
       const token = (this.next++).toString(36);
       try {
-        this.sub ??= this.nc.subscribe(`${this.prefix}*`, { callback: (err, m) => !err && this.onReply(m) });
+        this.sub ??= this.nc.subscribe(`${this.prefix}*`, {
+          callback: (err, m) => {
+            if (!err) this.onReply(m);
+          },
+        });
         this.pending.set(token, { resolve, reject, deadline: Date.now() + this.timeoutMs });
         this.nc.publish(subject, data, { reply: this.prefix + token, headers });
       } catch (err) {
@@ -123,12 +127,12 @@ export class InboxRequests<T> {
     for (const [token, p] of this.pending) {
       if (p.deadline > now) break;
       this.pending.delete(token);
-      p.reject(NatsError.errorForCode(ErrorCode.Timeout));
+      p.reject(new TimeoutError());
     }
     this.release();
   };
 
-  private failAll(err: NatsError): void {
+  private failAll(err: Error): void {
     const all = [...this.pending.values()];
     this.pending.clear();
     for (const p of all) p.reject(err);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from '@jest/globals';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startNats, type RunningNats } from '../../../test/harness/servers.js';
 import { JetStreamByteLog } from './jetstream-byte-log.js';
 import { byteLogConformance } from './testing/byte-log.conformance.js';

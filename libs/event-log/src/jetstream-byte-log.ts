@@ -11,7 +11,15 @@
  * - **Delete** = a purge of the key's subject.
  * Keys are subject-safe tokens chosen by the caller (`[A-Za-z0-9_-]`).
  */
-import type { JetStreamClient, JetStreamManager, Msg, NatsConnection, NatsError, StreamConfig } from 'nats';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
+import {
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { isJsNotFound, jsApiError } from '@jobstream/nats';
 import {
   ByteLogConflictError,
   type ByteAppendOptions,
@@ -37,11 +45,8 @@ export interface JetStreamByteLogOptions {
   timeoutMs?: number;
 }
 
-const code = (err: unknown): string | undefined =>
-  typeof err === 'object' && err !== null && 'code' in err ? String((err as NatsError).code) : undefined;
-const apiCode = (err: unknown): number | undefined =>
-  typeof err === 'object' && err !== null ? (err as NatsError).api_error?.err_code : undefined;
-const notFound = (err: unknown) => code(err) === '404' || apiCode(err) === 10037;
+const apiCode = (err: unknown): number | undefined => jsApiError(err)?.err_code;
+const notFound = (err: unknown) => isJsNotFound(err);
 
 function unavailable(err: unknown, what: string): Error {
   if (err instanceof ByteLogConflictError) return err;
@@ -57,9 +62,9 @@ export class JetStreamByteLog implements ByteLog {
   ) {}
 
   static async create(opts: JetStreamByteLogOptions): Promise<JetStreamByteLog> {
-    const jsm = await opts.nc.jetstreamManager({ timeout: opts.timeoutMs ?? 5_000 });
+    const jsm = await jetstreamManager(opts.nc, { timeout: opts.timeoutMs ?? 5_000 });
     const timeoutMs = opts.timeoutMs ?? 5_000;
-    const log = new JetStreamByteLog(opts.nc, jsm, opts.nc.jetstream({ timeout: timeoutMs }), timeoutMs);
+    const log = new JetStreamByteLog(opts.nc, jsm, jetstream(opts.nc, { timeout: timeoutMs }), timeoutMs);
     const want: Partial<StreamConfig> & { name: string } = {
       name: DS_STREAM,
       subjects: [`${DS_SUBJECT_PREFIX}.>`],

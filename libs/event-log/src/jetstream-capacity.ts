@@ -12,7 +12,7 @@
  *   the reserve absorbs). When an append seems not to fit, the info is read again first (at most every 250 ms), so
  *   room freed by expiry or deletion is seen at once.
  */
-import type { JetStreamManager } from 'nats';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import type { EventLogUsage } from './event-log.port.js';
 
 export interface CapacityOptions {

@@ -34,7 +34,9 @@
  * - Republish works and carries `Nats-Stream`, `Nats-Subject`, `Nats-Sequence`, `Nats-Last-Sequence` headers.
  * - `duplicate_window` must not exceed `max_age`: it is clamped to the retention.
  */
-import { connect, type JetStreamManager, type Msg, type NatsConnection, type NatsError, type StreamConfig } from 'nats';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import { connectNats, isJsNotFound, jsApiError, natsErrorLabel } from '@jobstream/nats';
 import {
   EVENTS_STREAM,
   EVENTS_SUBJECT_PREFIX,
@@ -65,7 +67,6 @@ import { JetStreamCapacity, MESSAGE_OVERHEAD_BYTES } from './jetstream-capacity.
 import { JetStreamDirectGet, type DirectQuery } from './jetstream-direct-get.js';
 import { LeanOrderedReader } from './lean-ordered-reader.js';
 import { JetStreamPublisher, type LeanPublishOptions, type PublishAck } from './jetstream-publisher.js';
-import { rawNatsSequence } from './nats-sequence-header.js';
 import { stampEvent } from './stamp.js';
 import { StoredEvent } from './stored-event.js';
 
@@ -141,21 +142,17 @@ const DIRECT_READ_MAX = 64;
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
-function natsCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? String((err as NatsError).code) : undefined;
-}
-
 function apiErrCode(err: unknown): number | undefined {
-  return typeof err === 'object' && err !== null ? (err as NatsError).api_error?.err_code : undefined;
+  return jsApiError(err)?.err_code;
 }
 
 function isNotFound(err: unknown): boolean {
-  return natsCode(err) === '404' || apiErrCode(err) === 10037;
+  return isJsNotFound(err);
 }
 
 /** The stream is at `max_bytes` (discard new): JetStream's "maximum bytes exceeded" (a store error, 10077). */
 function isStreamFull(err: unknown): boolean {
-  const api = typeof err === 'object' && err !== null ? (err as NatsError).api_error : undefined;
+  const api = jsApiError(err);
   return api?.err_code === 10077 && /maximum (bytes|messages)/i.test(api.description ?? '');
 }
 
@@ -172,7 +169,7 @@ function unavailable(err: unknown, what: string): unknown {
   if (err instanceof EventLogUnavailableError) return err;
   const api = apiErrCode(err);
   if (api !== undefined && PERMANENT_API_ERRORS.has(api)) return err;
-  const code = natsCode(err);
+  const code = natsErrorLabel(err);
   const msg = err instanceof Error ? err.message : String(err);
   return new EventLogUnavailableError(`event log unavailable (${what}): ${code ? `${code} ` : ''}${msg}`, {
     cause: err,
@@ -202,8 +199,6 @@ function hinted(input: AppendInput): LastState | undefined {
 function parseStored(data: Uint8Array, pos: number): StoredEvent {
   return new StoredEvent(decoder.decode(data), pos);
 }
-
-export { natsSequenceIn, rawNatsSequence } from './nats-sequence-header.js';
 
 export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCapacity {
   /** Appends' publishes (acks muxed on one inbox, one timeout sweeper): see jetstream-publisher.ts. */
@@ -249,23 +244,17 @@ export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCap
   static async create(opts: JetStreamEventLogOptions): Promise<JetStreamEventLog> {
     if (!opts.nc && !opts.servers) throw new TypeError('JetStreamEventLog needs `servers` or `nc`');
     if (!(opts.retentionMs > 0)) throw new RangeError('retentionMs must be > 0');
-    let nc = opts.nc;
-    const owns = !nc;
+    const owns = !opts.nc;
+    let nc: NatsConnection;
     try {
-      nc ??= await connect({
-        servers: opts.servers,
-        name: 'jobstream-event-log',
-        reconnect: true,
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 250,
-        timeout: opts.timeoutMs ?? 5_000,
-        noAsyncTraces: true, // no stack trace captured per request (one per append): see src/engine/nats-engine.ts
-      });
+      nc =
+        opts.nc ??
+        (await connectNats({ servers: opts.servers!, name: 'jobstream-event-log', timeoutMs: opts.timeoutMs }));
     } catch (err) {
       throw unavailable(err, 'connect');
     }
     try {
-      const jsm = await nc.jetstreamManager({ timeout: opts.timeoutMs ?? 5_000 });
+      const jsm = await jetstreamManager(nc, { timeout: opts.timeoutMs ?? 5_000 });
       const log = new JetStreamEventLog(nc, jsm, owns, opts);
       try {
         await log.ensureStream();
@@ -661,7 +650,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCap
   }
 
   private fromLive(m: Msg): LoggedEvent | null {
-    const pos = rawNatsSequence(m) ?? Number(m.headers?.get('Nats-Sequence'));
+    const pos = Number(m.headers?.get('Nats-Sequence'));
     try {
       if (!Number.isSafeInteger(pos) || pos < 1) throw new Error('no Nats-Sequence header');
       return parseStored(m.data, pos);

@@ -1,26 +1,30 @@
 /**
- * A lean JetStream publish for the event log's appends: what `js.publish` does, without its per-request machinery.
- *
- * nats.js's `js.publish` is a `nc.request` through the connection's request mux: per publish a `MsgHdrs` object
- * (each value validated with a regexp), an `__awaiter` generator, a `RequestOne` with a deferred and its own timeout
- * timer, and after every successful request a `NatsError('CANCELLED')` (with a stack) built to reject the already
- * settled deferred; then the ack decoded through the JSON codec. That was ~20 % of the worker's busy time per append
- * (issue 15). Here, per publish: one header string encoded directly, one map entry, one `nc.publish`; the acks come
- * back on ONE wildcard inbox subscription (`<inbox>.<token>`), and one shared sweeper (an interval running only
- * while publishes are pending) fails the ones not answered within the timeout.
+ * A lean JetStream publish for the event log's appends: what `js.publish` does, without its per-request machinery
+ * (nats.js's request mux: per publish a deferred, a timer and a JSON decode through its API layer). Here, per
+ * publish: one header map, one map entry, one `nc.publish`; the acks come back on ONE wildcard inbox subscription
+ * (`<inbox>.<token>`), and one shared sweeper (an interval running only while publishes are pending) fails the ones
+ * not answered within the timeout. Public client API only (`headers()`, `publish` with a reply subject).
  *
  * Same semantics as `js.publish` for what the event log relies on:
- * - headers `Nats-Msg-Id` (dedup) and `Nats-Expected-Last-Subject-Sequence` (fencing), exactly as nats.js writes them;
+ * - headers `Nats-Msg-Id` (dedup) and `Nats-Expected-Last-Subject-Sequence` (fencing);
  * - the ack: `{ stream, seq, duplicate }`; a JetStream error (`{ error: { code, err_code, description } }`) rejects
- *   with a `NatsError` carrying `api_error` (err_code 10071 "wrong last sequence", 10054 "too large", …), mapped as
- *   nats.js's `checkJsErrorCode` does; "no responders" (a 503 status without payload: no stream, JetStream down)
- *   rejects with code `503`;
- * - no ack within the timeout rejects with code `TIMEOUT`: acks of publishes sent before a disconnect are lost, so
+ *   with a `JetStreamApiError` (err_code 10071 "wrong last sequence", 10054 "too large", …) as `js.publish` does;
+ *   "no responders" (a 503 status without payload: no stream, JetStream down) rejects with `NoRespondersError`;
+ * - no ack within the timeout rejects with `TimeoutError`: acks of publishes sent before a disconnect are lost, so
  *   they time out (the connection reconnects by itself; its subscriptions, this inbox included, are re-made);
  *   publishes made while disconnected are buffered by nats.js and sent after the reconnect, as before;
- * - a closed connection rejects at once (publish throws) and fails every pending publish (`CONNECTION_CLOSED`).
+ * - a closed connection rejects at once (publish throws) and fails every pending publish (`ClosedConnectionError`).
  */
-import { ErrorCode, NatsError, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
+import {
+  headers,
+  InvalidArgumentError,
+  NoRespondersError,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+} from '@nats-io/transport-node';
+import { JetStreamError } from '@nats-io/jetstream';
+import { toJsApiError } from '@jobstream/nats';
 import { InboxRequests } from './inbox-requests.js';
 
 export interface PublishAck {
@@ -42,50 +46,24 @@ interface ApiError {
   description?: string;
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-/** Header values must not break the header block (nats.js refuses them the same way). */
+/** Header values must not break the header block. */
 const BAD_HEADER_VALUE = /[\r\n]/;
 
-/** nats.js's mapping of a JetStream API error (`checkJsErrorCode`), plus the `api_error` the callers read. */
-export function apiError(e: ApiError): NatsError {
-  const description = (e.description ?? '').toLowerCase();
-  let err: NatsError;
-  switch (e.code) {
-    case 404:
-      err = new NatsError(description, ErrorCode.JetStream404NoMessages);
-      break;
-    case 408:
-      err = new NatsError(description, ErrorCode.JetStream408RequestTimeout);
-      break;
-    case 409:
-      err = new NatsError(description, ErrorCode.JetStream409);
-      break;
-    case 503:
-      err = NatsError.errorForCode(ErrorCode.JetStreamNotEnabled, new Error(description));
-      break;
-    default:
-      err = new NatsError(description || ErrorCode.Unknown, `${e.code}`);
-  }
-  err.api_error = e as NatsError['api_error'];
-  return err;
-}
-
-/** A prebuilt header block in the shape nats.js's `publish` uses (it only calls `encode()`). */
-function headerBlock(opts: LeanPublishOptions): MsgHdrs | undefined {
-  let s = '';
+/** The headers of a publish, or undefined when it has none. */
+function publishHeaders(opts: LeanPublishOptions): MsgHdrs | undefined {
+  if (!opts.msgID && typeof opts.lastSubjectSequence !== 'number') return undefined;
+  const h = headers();
   if (opts.msgID) {
     if (BAD_HEADER_VALUE.test(opts.msgID)) {
-      throw new NatsError('invalid header value - \\r and \\n are not allowed.', ErrorCode.BadHeader);
+      throw new InvalidArgumentError('invalid header value - \\r and \\n are not allowed.');
     }
-    s += `\r\nNats-Msg-Id: ${opts.msgID.trim()}`;
+    h.set('Nats-Msg-Id', opts.msgID.trim());
   }
   if (typeof opts.lastSubjectSequence === 'number') {
-    s += `\r\nNats-Expected-Last-Subject-Sequence: ${opts.lastSubjectSequence}`;
+    h.set('Nats-Expected-Last-Subject-Sequence', `${opts.lastSubjectSequence}`);
   }
-  if (s === '') return undefined;
-  const bytes = encoder.encode(`NATS/1.0${s}\r\n\r\n`);
-  return { encode: () => bytes } as unknown as MsgHdrs;
+  return h;
 }
 
 export class JetStreamPublisher {
@@ -101,13 +79,13 @@ export class JetStreamPublisher {
 
   /** Publishes `data` to `subject` and resolves with the JetStream ack. */
   publish(subject: string, data: Uint8Array, opts: LeanPublishOptions = {}): Promise<PublishAck> {
-    let headers;
+    let hdrs;
     try {
-      headers = headerBlock(opts);
+      hdrs = publishHeaders(opts);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.requests.request(subject, data, headers);
+    return this.requests.request(subject, data, hdrs);
   }
 
   /** Publishes still waiting for their ack. */
@@ -128,17 +106,15 @@ export class JetStreamPublisher {
 function decodeAck(m: Msg): PublishAck {
   if (m.data.length === 0) {
     // a status message: 503 = no responders (no stream for the subject, JetStream unavailable)
-    throw m.headers?.code === 503
-      ? NatsError.errorForCode(ErrorCode.NoResponders)
-      : NatsError.errorForCode(ErrorCode.JetStreamInvalidAck);
+    throw m.headers?.code === 503 ? new NoRespondersError(m.subject) : new JetStreamError('invalid JetStream ack');
   }
   let ack: { stream?: string; seq?: number; duplicate?: boolean; error?: ApiError };
   try {
     ack = JSON.parse(decoder.decode(m.data)) as typeof ack;
   } catch (err) {
-    throw new NatsError(`bad JetStream ack: ${(err as Error).message}`, ErrorCode.BadJson);
+    throw new JetStreamError(`bad JetStream ack: ${(err as Error).message}`);
   }
-  if (ack.error && ack.error.code >= 300) throw apiError(ack.error);
-  if (!ack.stream || typeof ack.seq !== 'number') throw NatsError.errorForCode(ErrorCode.JetStreamInvalidAck);
+  if (ack.error && ack.error.code >= 300) throw toJsApiError(ack.error);
+  if (!ack.stream || typeof ack.seq !== 'number') throw new JetStreamError('invalid JetStream ack');
   return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate === true };
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { connect, consumerOpts, type JetStreamManager, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { EVENTS_STREAM, START, eventsSubject, newJobId, type EventPosition } from '@jobstream/contracts';
 import { waitFor } from '../../contracts/src/testing/wait.js';
 import { startNats, type RunningNats } from '../../../test/harness/servers.js';
@@ -15,7 +16,7 @@ let jsm: JetStreamManager;
 beforeAll(async () => {
   nats = await startNats();
   nc = await connect({ servers: nats.url });
-  jsm = await nc.jetstreamManager();
+  jsm = await jetstreamManager(nc);
   await jsm.streams.add({ name: STREAM, subjects: ['leantest.*'] });
 });
 afterAll(async () => {
@@ -26,7 +27,7 @@ afterAll(async () => {
 /** `n` messages of `size` bytes on a fresh subject; their stream sequences. */
 async function fill(n: number, size = 1024): Promise<{ subject: string; seqs: number[] }> {
   const subject = `leantest.${newJobId()}`;
-  const js = nc.jetstream();
+  const js = jetstream(nc);
   const seqs: number[] = [];
   for (let i = 0; i < n; i += 200) {
     const batch = Array.from({ length: Math.min(200, n - i) }, (_, k) => {
@@ -55,7 +56,8 @@ async function take(r: LeanOrderedReader, max: number): Promise<{ seqs: number[]
 describe('readAckReply', () => {
   it('reads the sequences of a real delivery (nats-server 2.9.10 reply subject) as nats.js does, and the newer shape', async () => {
     const { subject } = await fill(3, 16);
-    const sub = await nc.jetstream().subscribe(subject, consumerOpts().orderedConsumer());
+    const consumer = await jetstream(nc).consumers.get(STREAM, { filter_subjects: subject });
+    const sub = await consumer.consume();
     const got: AckInfo[] = [];
     const want: AckInfo[] = [];
     for await (const m of sub) {
@@ -67,7 +69,7 @@ describe('readAckReply', () => {
       want.push({ sseq: m.info.streamSequence, dseq: m.info.deliverySequence, pending: m.info.pending });
       if (m.info.pending === 0) break;
     }
-    sub.unsubscribe();
+    await sub.close();
     expect(got).toEqual(want);
     const a = { sseq: 0, dseq: 0, pending: 0 };
     expect(readAckReply('$JS.ACK.dom.acchash.S.C.1.42.7.1700000000000000000.3.tok', a)).toBe(true);

@@ -1,8 +1,8 @@
 /**
- * A lean ordered push consumer for long replays: what nats.js's ordered consumer (`js.subscribe(subject,
- * consumerOpts().orderedConsumer())`) does for the replay reader, without its per-message machinery (a `JsMsg` and its
- * parsed `info` per message, the typed subscription's ingestion/protocol filters, the async iterator's yield per
- * message). Here, per message: one core-subscription callback, the stream and consumer sequences and `pending` read
+ * A lean ordered push consumer for long replays: what nats.js's ordered consumer (`js.consumers.get(stream,
+ * { filter_subjects })` + `consume()`) does for the replay reader, without its per-message machinery (a `JsMsg` and
+ * its parsed `info` per message, the pull requests and their status handling, the async iterator's yield per
+ * message). Public client API only (a core subscription, the JetStream API to create and delete the consumer). Here, per message: one core-subscription callback, the stream and consumer sequences and `pending` read
  * from the reply subject by a scan of its digits, and one small entry in a queue.
  *
  * - **Consumer.** Ephemeral, created through the JetStream API: deliver subject = a fresh inbox, ack none,
@@ -25,7 +25,8 @@
  * (nats-server 2.9.10), or the newer `$JS.ACK.<domain>.<account>.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>
  * .<pending>.<token>` (both read).
  */
-import { createInbox, type JetStreamManager, type Msg, type NatsConnection, type Subscription } from 'nats';
+import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { JetStreamManager } from '@nats-io/jetstream';
 
 export interface LeanOrderedReaderOptions {
   stream: string;
@@ -229,7 +230,11 @@ export class LeanOrderedReader {
     const gen = ++this.gen;
     const inbox = createInbox();
     this.sub?.unsubscribe();
-    this.sub = this.nc.subscribe(inbox, { callback: (err, m) => !err && this.onMessage(m, gen) });
+    this.sub = this.nc.subscribe(inbox, {
+      callback: (err, m) => {
+        if (!err) this.onMessage(m, gen);
+      },
+    });
     this.dseq = 0;
     this.quiet = false;
     this.lastSeen = Date.now();

@@ -1,8 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { headers } from 'nats';
 import { newJobId, type AgentEvent, type JobEvent } from '@jobstream/contracts';
-import { natsSequenceIn } from './jetstream-event-log.js';
 import { stampEvent } from './stamp.js';
 import { StoredEvent, scanEnvelope } from './stored-event.js';
 
@@ -166,44 +164,5 @@ describe('StoredEvent', () => {
     expect(broken.seq).toBe(1);
     expect(() => broken.event).toThrow(SyntaxError);
     expect(() => new StoredEvent('{"seq":1, oops}', 1)).toThrow(SyntaxError);
-  });
-});
-
-describe('natsSequenceIn (the Nats-Sequence header from raw bytes)', () => {
-  const token = fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,15}$/);
-  const hvalue = fc.stringMatching(/^[ -~]{0,20}$/).filter((v) => v.trim() === v);
-
-  it('agrees with nats.js header decoding (the first value, trimmed) whenever it answers', () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.tuple(token, hvalue), { maxLength: 6 }),
-        fc.option(fc.oneof(fc.nat().map(String), hvalue), { nil: undefined }),
-        fc.nat({ max: 6 }),
-        (others, seq, at) => {
-          const h = headers();
-          const all = [...others];
-          if (seq !== undefined) all.splice(Math.min(at, all.length), 0, ['Nats-Sequence', seq]);
-          for (const [k, v] of all) h.append(k, v);
-          const buf = (h as unknown as { encode(): Uint8Array }).encode();
-          const fast = natsSequenceIn(buf, buf.length);
-          const slow = headers().constructor as unknown as { decode(b: Uint8Array): { get(k: string): string } };
-          const want = slow.decode(buf).get('Nats-Sequence');
-          if (fast !== undefined) expect(fast).toBe(Number(want));
-          if (/^\d{1,15}$/.test(want)) expect(fast).toBe(Number(want));
-        },
-      ),
-      { numRuns: 2_000 },
-    );
-  });
-
-  it('reads a republished message header block', () => {
-    const raw = new TextEncoder().encode(
-      'NATS/1.0\r\nNats-Msg-Id: a:1\r\nNats-Stream: JOBSTREAM_EVENTS\r\nNats-Subject: jobstream.events.j\r\n' +
-        'Nats-Sequence: 4711\r\nNats-Time-Stamp: 2026-01-01T00:00:00Z\r\nNats-Last-Sequence: 4700\r\n\r\n',
-    );
-    expect(natsSequenceIn(raw, raw.length)).toBe(4711);
-    expect(natsSequenceIn(raw, 20)).toBeUndefined(); // outside the block
-    const odd = new TextEncoder().encode('NATS/1.0\r\nNats-Sequence: 12x\r\n\r\n');
-    expect(natsSequenceIn(odd, odd.length)).toBeUndefined();
   });
 });

@@ -1,46 +1,39 @@
 import { describe, expect, it } from '@jest/globals';
-import type { JetStreamClient, JetStreamManager } from 'nats';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { TenantRoundRobin } from './fair-picker.js';
-import { FairPull } from './jetstream-fair-pull.js';
+import { dispatchConsumerName, FairPull } from './jetstream-fair-pull.js';
 
 /**
- * A pull published while a consumer's leader is being elected is never answered, and nats.js sets no timer for a
- * `no_wait` fetch. This stands in for that one broker behaviour (the real failover is in
- * test/cluster/nats-cluster.int-spec.ts) to pin that FairPull gives up on such a pull instead of waiting forever.
+ * A pull published while a consumer's leader is being elected is never answered. This connection stands in for that
+ * one broker behaviour (it takes pulls and never answers; the real failover is in test/cluster/nats-cluster.int-spec.ts)
+ * to pin that FairPull gives up on such a pull instead of waiting forever.
  */
-class UnansweredFetch {
-  stopped: Error | null = null;
-  private wake: () => void = () => {};
-  stop(err?: Error): void {
-    this.stopped = err ?? new Error('stopped');
-    this.wake();
-  }
-  [Symbol.asyncIterator](): AsyncIterator<never> {
-    return {
-      next: async () => {
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        throw this.stopped ?? new Error('stopped');
-      },
-    };
-  }
+function unansweringConnection() {
+  const pulls: string[] = [];
+  const subs = new Set<string>();
+  const nc = {
+    subscribe: (subject: string) => {
+      subs.add(subject);
+      return { unsubscribe: () => subs.delete(subject) };
+    },
+    publish: (subject: string) => {
+      pulls.push(subject);
+    },
+  } as unknown as NatsConnection;
+  return { nc, pulls, subs };
 }
 
 describe('FairPull', () => {
   it('gives up on a pull the server never answers (a consumer leader being elected), so its loop can retry', async () => {
-    const fetches: UnansweredFetch[] = [];
+    const { nc, pulls, subs } = unansweringConnection();
     const warnings: string[] = [];
-    const js = {
-      fetch: () => {
-        const f = new UnansweredFetch();
-        fetches.push(f);
-        return f;
-      },
-    } as unknown as JetStreamClient;
+    const js = {} as JetStreamClient;
     const jsm = {
       streams: { info: async () => ({ state: { subjects: { 'd.echo.t1': 1 } } }) },
       consumers: { add: async () => ({}) },
     } as unknown as JetStreamManager;
-    const pull = new FairPull(js, jsm, {
+    const pull = new FairPull(nc, js, jsm, {
       stream: 'S',
       base: 'd',
       legacyConsumer: 'legacy',
@@ -54,8 +47,11 @@ describe('FairPull', () => {
       /no answer to a pull/,
     );
     // the first unanswered pull is retried once with the consumer re-created, then the error reaches the caller
-    expect(fetches).toHaveLength(2);
-    expect(fetches.every((f) => f.stopped !== null)).toBe(true);
+    expect(pulls).toEqual([
+      `$JS.API.CONSUMER.MSG.NEXT.S.${dispatchConsumerName('d.echo.t1')}`,
+      `$JS.API.CONSUMER.MSG.NEXT.S.${dispatchConsumerName('d.echo.t1')}`,
+    ]);
+    expect(subs.size).toBe(0); // each pull's inbox is unsubscribed when it gives up
     expect(warnings.join('\n')).toMatch(/re-created after: no answer to a pull/);
   });
 });

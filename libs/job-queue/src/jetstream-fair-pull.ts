@@ -8,24 +8,25 @@
  *   {@link CONSUMER_INACTIVE_MS} without use.
  * - A free slot asks the stream which of its subjects hold messages (`subjects_filter`, one request), orders the
  *   tenants round-robin after the last one served, and takes one job per tenant per pass with a `no_wait` pull
- *   (answered at once, empty when every message of that subject is held by another worker). A subject found empty
+ *   (no-wait-pull.ts: answered at once, empty when every message of that subject is held by another worker). A subject found empty
  *   is skipped until its message count grows or {@link EMPTY_RECHECK_MS} passes (its held jobs may come back).
  * - The older single subject `<base>` (one FIFO, before per-agent dispatch) is still drained after an upgrade: its
  *   messages are moved to their agent's subject (`resolveLegacy` names the job's agent and tenant; dedup id
  *   `<job>:legacy:<seq>`, then ack — a move repeated after a failure half-way publishes nothing twice).
  */
 import { createHash } from 'node:crypto';
+import type { NatsConnection } from '@nats-io/transport-node';
 import {
   AckPolicy,
   DeliverPolicy,
   type ConsumerConfig,
   type JetStreamClient,
   type JetStreamManager,
-  type JsMsg,
-} from 'nats';
+} from '@nats-io/jetstream';
 import { dispatchSubject, fromSubjectToken } from '@jobstream/contracts';
 import type { TenantRoundRobin } from './fair-picker.js';
 import type { DispatchTarget } from './job-queue.port.js';
+import { pullNoWait, type PulledMsg } from './no-wait-pull.js';
 
 /** An idle (agent, tenant) consumer is removed by the server after this long (its messages stay in the stream). */
 export const CONSUMER_INACTIVE_MS = 3_600_000;
@@ -35,8 +36,8 @@ export const EMPTY_RECHECK_MS = 1_000;
 const LEGACY_BATCH = 100;
 /**
  * Longest wait for the answer to a `no_wait` pull. The server answers at once, but a pull published while the
- * consumer's leader is being elected (a node killed) is never answered, and the client library sets no timer of its
- * own for `no_wait`: without this bound the loop would wait forever and its jobs would never run.
+ * consumer's leader is being elected (a node killed) is never answered: without this bound the loop would wait
+ * forever and its jobs would never run.
  */
 export const PULL_ANSWER_TIMEOUT_MS = 5_000;
 
@@ -75,6 +76,7 @@ export class FairPull {
   private readonly agentTurn = new Map<string, number>();
 
   constructor(
+    private readonly nc: NatsConnection,
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly opts: FairPullOptions,
@@ -96,7 +98,7 @@ export class FairPull {
     agents: ReadonlySet<string>,
     n: number,
     rr: TenantRoundRobin,
-    take: (m: JsMsg, target: DispatchTarget) => void,
+    take: (m: PulledMsg, target: DispatchTarget) => void,
   ): Promise<number> {
     const { candidates, legacy } = await this.candidates(agents);
     if (legacy > 0 && this.opts.resolveLegacy && (await this.moveLegacy()) > 0) return this.pull(agents, n, rr, take);
@@ -152,7 +154,7 @@ export class FairPull {
   }
 
   /** What `subject`'s consumer has for us now (at most `want`; nothing waits on the server). */
-  private async probe(subject: string, want: number): Promise<JsMsg[]> {
+  private async probe(subject: string, want: number): Promise<PulledMsg[]> {
     const name = dispatchConsumerName(subject);
     try {
       return await this.fetchNow(subject, name, want);
@@ -164,30 +166,17 @@ export class FairPull {
     }
   }
 
-  private async fetchNow(subject: string, name: string, want: number): Promise<JsMsg[]> {
+  private async fetchNow(subject: string, name: string, want: number): Promise<PulledMsg[]> {
     if (!this.known.has(name)) {
       await this.ensureConsumer(name, subject, true);
       this.known.add(name);
     }
-    const out: JsMsg[] = [];
-    for await (const m of this.fetchBounded(name, want)) out.push(m);
-    return out;
+    return this.fetchBounded(name, want);
   }
 
-  /** A `no_wait` pull whose iterator ends with an error if the server has not answered in time (see the constant). */
-  private fetchBounded(name: string, batch: number): AsyncIterable<JsMsg> {
-    const it = this.js.fetch(this.opts.stream, name, { batch, no_wait: true });
-    const ms = this.opts.answerTimeoutMs ?? PULL_ANSWER_TIMEOUT_MS;
-    const timer = setTimeout(() => it.stop(new Error(`no answer to a pull from ${name} within ${ms} ms`)), ms);
-    return {
-      async *[Symbol.asyncIterator]() {
-        try {
-          yield* it;
-        } finally {
-          clearTimeout(timer);
-        }
-      },
-    };
+  /** A `no_wait` pull that ends with an error if the server has not answered in time (see the constant). */
+  private fetchBounded(name: string, batch: number): Promise<PulledMsg[]> {
+    return pullNoWait(this.nc, this.opts.stream, name, batch, this.opts.answerTimeoutMs ?? PULL_ANSWER_TIMEOUT_MS);
   }
 
   private async ensureConsumer(name: string, subject: string, idleRemoval: boolean): Promise<void> {
@@ -227,7 +216,7 @@ export class FairPull {
       this.known.add(name);
     }
     let moved = 0;
-    for await (const m of this.fetchBounded(name, LEGACY_BATCH)) {
+    for (const m of await this.fetchBounded(name, LEGACY_BATCH)) {
       const jobId = decoder.decode(m.data);
       try {
         const target = await this.opts.resolveLegacy!(jobId);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { AckPolicy, RetentionPolicy, connect } from 'nats';
+import { connect } from '@nats-io/transport-node';
+import { AckPolicy, RetentionPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { DISPATCH_STREAM, dispatchSubject, newJobId } from '@jobstream/contracts';
 import { sleep, waitFor } from '../../contracts/src/testing/wait.js';
 import { startNats, type RunningNats } from '../../../test/harness/servers.js';
@@ -28,7 +29,7 @@ describe('JetStreamJobQueue specifics', () => {
     await q.enqueue(id, { agent: 'layout', tenant: 'acme.prod' });
     await waitFor(() => got.length === 1);
     const nc = await connect({ servers: nats.url });
-    const jsm = await nc.jetstreamManager();
+    const jsm = await jetstreamManager(nc);
     const si = await jsm.streams.info(DISPATCH_STREAM);
     expect(si.config).toMatchObject({
       subjects: ['jobstream.dispatch', 'jobstream.dispatch.>'],
@@ -54,7 +55,7 @@ describe('JetStreamJobQueue specifics', () => {
   it('still runs a job published on the older single subject, moved to its agent (exactly once)', async () => {
     const names = { stream: 'T_LEGACY', subject: 'test.legacy.dispatch', consumer: 'legacy-workers' };
     const nc = await connect({ servers: nats.url });
-    const jsm = await nc.jetstreamManager();
+    const jsm = await jetstreamManager(nc);
     // the stream and consumer as the previous version made them, with a job waiting
     await jsm.streams.add({ name: names.stream, subjects: [names.subject], retention: RetentionPolicy.Workqueue });
     await jsm.consumers.add(names.stream, {
@@ -64,7 +65,7 @@ describe('JetStreamJobQueue specifics', () => {
       max_deliver: -1,
     });
     const old = newJobId();
-    await nc.jetstream().publish(names.subject, new TextEncoder().encode(old), { msgID: `${old}:dispatch:1` });
+    await jetstream(nc).publish(names.subject, new TextEncoder().encode(old), { msgID: `${old}:dispatch:1` });
     const q = await JetStreamJobQueue.create({
       servers: nats.url,
       ...names,
@@ -87,7 +88,7 @@ describe('JetStreamJobQueue specifics', () => {
     const id = newJobId();
     await q.enqueue(id, { agent: 'echo', tenant: 't1' });
     const nc = await connect({ servers: nats.url });
-    const jsm = await nc.jetstreamManager();
+    const jsm = await jetstreamManager(nc);
     await expect(jsm.consumers.info(names.stream, names.consumer)).rejects.toThrow();
     expect((await jsm.streams.info(names.stream)).state.messages).toBe(1);
     const got: QueuedJob[] = [];

@@ -16,21 +16,21 @@
  *   (a pull in flight is answered at once; a job that still arrives is NAKed) and waits for the held handlers.
  */
 import { context, propagation } from '@opentelemetry/api';
+import { headers as natsHeaders, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import {
+  jetstream,
+  jetstreamManager,
   RetentionPolicy,
   StorageType,
-  headers as natsHeaders,
   type JetStreamClient,
   type JetStreamManager,
-  type JsMsg,
-  type NatsConnection,
-  type NatsError,
-  type Subscription,
-} from 'nats';
+} from '@nats-io/jetstream';
+import { isJsNotFound } from '@jobstream/nats';
 import { DISPATCH_CONSUMER, DISPATCH_STREAM, DISPATCH_SUBJECT, dispatchSubject } from '@jobstream/contracts';
 import { streamDiff } from '@jobstream/event-log';
 import { TenantRoundRobin } from './fair-picker.js';
 import { FairPull } from './jetstream-fair-pull.js';
+import type { PulledMsg } from './no-wait-pull.js';
 import {
   QueueUnavailableError,
   type ClaimOptions,
@@ -77,8 +77,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 function isNotFound(err: unknown): boolean {
-  const e = err as NatsError;
-  return e?.code === '404' || e?.api_error?.code === 404;
+  return isJsNotFound(err);
 }
 
 /** A consumer loop or a claim waiting for jobs of `agents`; `dirty` = something was published since it looked. */
@@ -105,10 +104,10 @@ export class JetStreamJobQueue implements JobQueue {
     private readonly owns: boolean,
     private readonly opts: JetStreamJobQueueOptions,
   ) {
-    this.js = nc.jetstream();
+    this.js = jetstream(nc);
     this.stream = opts.stream ?? DISPATCH_STREAM;
     this.subject = opts.subject ?? DISPATCH_SUBJECT;
-    this.pull = new FairPull(this.js, jsm, {
+    this.pull = new FairPull(nc, this.js, jsm, {
       stream: this.stream,
       base: this.subject,
       legacyConsumer: opts.consumer ?? DISPATCH_CONSUMER,
@@ -123,7 +122,7 @@ export class JetStreamJobQueue implements JobQueue {
   static async create(opts: JetStreamJobQueueOptions): Promise<JetStreamJobQueue> {
     const { nc, owns } = await connectOwned(opts, 'jobstream-job-queue');
     try {
-      const q = new JetStreamJobQueue(nc, await nc.jetstreamManager(), owns, opts);
+      const q = new JetStreamJobQueue(nc, await jetstreamManager(nc), owns, opts);
       await q.ensureStream();
       return q;
     } catch (err) {
@@ -241,7 +240,7 @@ export class JetStreamJobQueue implements JobQueue {
   }
 
   /** @internal a delivered message as the port's job; `onSettle` runs once, on ack, release or abandon. */
-  held(m: JsMsg, target: DispatchTarget, onSettle: () => void): QueuedJob & { isSettled(): boolean } {
+  held(m: PulledMsg, target: DispatchTarget, onSettle: () => void): QueuedJob & { isSettled(): boolean } {
     let settled = false;
     const settle = () => {
       if (settled) return false;
@@ -253,7 +252,7 @@ export class JetStreamJobQueue implements JobQueue {
       jobId: decoder.decode(m.data),
       agent: target.agent,
       tenant: target.tenant,
-      deliveries: m.info.redeliveryCount,
+      deliveries: m.deliveries,
       traceContext: traceCarrier(m),
       lastEvent: lastEventOf(m),
       isSettled: () => settled,
@@ -284,7 +283,13 @@ export class JetStreamJobQueue implements JobQueue {
       }
     };
     for (const subject of [`${this.subject}.>`, this.subject])
-      this.subs.push(this.nc.subscribe(subject, { callback: (err, m) => !err && onMsg(m.subject) }));
+      this.subs.push(
+        this.nc.subscribe(subject, {
+          callback: (err, m) => {
+            if (!err) onMsg(m.subject);
+          },
+        }),
+      );
     await this.nc.flush();
   }
 
@@ -330,7 +335,7 @@ export class JetStreamJobQueue implements JobQueue {
 const LAST_EVENT_HEADER = 'Jobstream-Last-Event';
 
 /** The dispatcher's hint of the job's newest event, when the message carries a well-formed one. */
-function lastEventOf(m: JsMsg): LastEventHint | undefined {
+function lastEventOf(m: PulledMsg): LastEventHint | undefined {
   const v = m.headers?.get(LAST_EVENT_HEADER);
   const [seq, pos, attempt] = (v ?? '').split('.').map(Number);
   const ok = (n: number | undefined): n is number => Number.isSafeInteger(n) && n! > 0;
@@ -338,7 +343,7 @@ function lastEventOf(m: JsMsg): LastEventHint | undefined {
 }
 
 /** The W3C trace headers of a dispatch message (empty when the sender did not trace). */
-function traceCarrier(m: JsMsg): Record<string, string> | undefined {
+function traceCarrier(m: PulledMsg): Record<string, string> | undefined {
   const h = m.headers;
   if (!h) return undefined;
   const out: Record<string, string> = {};
@@ -405,7 +410,7 @@ class PullLoop {
     }
   }
 
-  private dispatch(m: JsMsg, target: DispatchTarget): void {
+  private dispatch(m: PulledMsg, target: DispatchTarget): void {
     if (this.draining) {
       m.nak(); // hand it straight back instead of stranding it for an ack wait
       return;

@@ -7,12 +7,16 @@
  * - Bucket {@link AGENT_WORKERS_BUCKET}: key = `<agent>.<hash of worker id>`, value = `{ worker_id, expires_at }`.
  *   An entry counts while `expires_at` is ahead (each worker its own TTL); the bucket's age limit
  *   ({@link WORKERS_BUCKET_MAX_AGE_MS}) only clears entries of workers gone for good.
- * - Reads of liveness use a KV watch of current values (an ordered consumer with one filter: nats-server 2.9).
+ * - Reads of current values: the bucket stream's subjects under the key (stream info with `subjects_filter`, one
+ *   request), then each key's last value (a KV get). No consumer is made: a KV watch leaves an ordered consumer on
+ *   the server for minutes after it stops (nats.js v3).
  * - Half-way failures: an announce writes the definitions, then the liveness; a failure anywhere fails the announce
  *   (the announcer retries on its next beat), and a repeat rewrites the same values.
  */
 import { createHash } from 'node:crypto';
-import type { KV, KvEntry, NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import {
   CatalogUnavailableError,
   type AgentCatalog,
@@ -46,26 +50,40 @@ const parse = <T>(e: KvEntry): T | null => {
   }
 };
 
+/** A bucket, with its stream and subject prefix. */
+interface Bucket {
+  kv: KV;
+  stream: string;
+  prefix: string;
+}
+
+const bucket = (name: string, kv: KV): Bucket => ({ kv, stream: `KV_${name}`, prefix: `$KV.${name}.` });
+
 export class KvAgentCatalog implements AgentCatalog {
   private constructor(
     private readonly nc: NatsConnection,
     private readonly owns: boolean,
-    private readonly defs: KV,
-    private readonly workers: KV,
+    private readonly jsm: JetStreamManager,
+    private readonly defs: Bucket,
+    private readonly workers: Bucket,
   ) {}
 
   static async create(opts: KvAgentCatalogOptions): Promise<KvAgentCatalog> {
     const { nc, owns } = await connectOwned(opts, 'jobstream-agent-catalog');
     try {
-      const js = nc.jetstream();
+      const kvm = new Kvm(nc);
       const replicas = opts.replicas ?? 1;
-      const defs = await js.views.kv(opts.agentsBucket ?? AGENTS_BUCKET, { history: 1, replicas });
-      const workers = await js.views.kv(opts.workersBucket ?? AGENT_WORKERS_BUCKET, {
-        history: 1,
-        replicas,
-        ttl: WORKERS_BUCKET_MAX_AGE_MS,
-      });
-      return new KvAgentCatalog(nc, owns, defs, workers);
+      const defsName = opts.agentsBucket ?? AGENTS_BUCKET;
+      const workersName = opts.workersBucket ?? AGENT_WORKERS_BUCKET;
+      const defs = await kvm.create(defsName, { history: 1, replicas });
+      const workers = await kvm.create(workersName, { history: 1, replicas, ttl: WORKERS_BUCKET_MAX_AGE_MS });
+      return new KvAgentCatalog(
+        nc,
+        owns,
+        await jetstreamManager(nc),
+        bucket(defsName, defs),
+        bucket(workersName, workers),
+      );
     } catch (err) {
       if (owns) await nc.close().catch(() => {});
       throw err;
@@ -78,28 +96,28 @@ export class KvAgentCatalog implements AgentCatalog {
     await this.guard('announce', async () => {
       for (const a of agents) {
         const def = { name: a.name, description: a.description, input_schema: a.input_schema };
-        const was = await this.defs.get(a.name);
+        const was = await this.defs.kv.get(a.name);
         const old = was?.operation === 'PUT' ? parse<AgentDefinition>(was) : null;
         const same =
           old !== null &&
           JSON.stringify({ name: old.name, description: old.description, input_schema: old.input_schema }) ===
             JSON.stringify(def);
         // an unchanged definition is not rewritten (each worker announces every few seconds)
-        if (!same) await this.defs.put(a.name, json({ ...def, announced_at }));
-        await this.workers.put(workerKey(a.name, workerId), json({ worker_id: workerId, expires_at }));
+        if (!same) await this.defs.kv.put(a.name, json({ ...def, announced_at }));
+        await this.workers.kv.put(workerKey(a.name, workerId), json({ worker_id: workerId, expires_at }));
       }
     });
   }
 
   async withdraw(workerId: string, names: readonly string[]): Promise<void> {
     await this.guard('withdraw', async () => {
-      for (const n of names) await this.workers.delete(workerKey(n, workerId));
+      for (const n of names) await this.workers.kv.delete(workerKey(n, workerId));
     });
   }
 
   async get(name: string): Promise<AgentEntry | null> {
     return this.guard('get', async () => {
-      const e = await this.defs.get(name);
+      const e = await this.defs.kv.get(name);
       const def = e && e.operation === 'PUT' ? parse<AgentEntry>(e) : null;
       if (!def) return null;
       const live = await this.liveWorkers(`${name}.*`);
@@ -120,7 +138,7 @@ export class KvAgentCatalog implements AgentCatalog {
   }
 
   async forget(name: string): Promise<void> {
-    await this.guard('forget', () => this.defs.purge(name));
+    await this.guard('forget', () => this.defs.kv.purge(name));
   }
 
   async close(): Promise<void> {
@@ -142,23 +160,12 @@ export class KvAgentCatalog implements AgentCatalog {
     return out;
   }
 
-  /** The current (non-deleted) entries of `kv` under `key`. */
-  private async current(kv: KV, key: string): Promise<KvEntry[]> {
-    // deletes are read too (a watch that ignores them never reports being initialized when the last entry is one)
-    const last = new Map<string, KvEntry>();
-    let initialized!: () => void;
-    const ready = new Promise<void>((r) => (initialized = r));
-    const w = await kv.watch({ key, initializedFn: () => initialized() });
-    const reading = (async () => {
-      for await (const e of w) {
-        last.set(e.key, e);
-        if (e.delta === 0) break;
-      }
-    })();
-    await Promise.race([ready, reading]);
-    w.stop();
-    await reading.catch(() => {});
-    return [...last.values()].filter((e) => e.operation === 'PUT');
+  /** The current (non-deleted) entries of bucket `b` under `key` (see the header). */
+  private async current(b: Bucket, key: string): Promise<KvEntry[]> {
+    const info = await this.jsm.streams.info(b.stream, { subjects_filter: `${b.prefix}${key}` });
+    const keys = Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(b.prefix.length));
+    const entries = await Promise.all(keys.map((k) => b.kv.get(k)));
+    return entries.filter((e): e is KvEntry => e?.operation === 'PUT');
   }
 
   private async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {

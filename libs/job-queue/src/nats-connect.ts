@@ -1,5 +1,5 @@
 /** The NATS connection a driver uses: given (left open by `close`) or its own (closed by `close`). */
-import { connect, type NatsConnection } from 'nats';
+import { connectNats, type NatsConnection } from '@jobstream/nats';
 
 export interface QueueLogger {
   warn(message: string): void;
@@ -20,14 +20,6 @@ export async function connectOwned(
 ): Promise<{ nc: NatsConnection; owns: boolean }> {
   if (opts.nc) return { nc: opts.nc, owns: false };
   if (!opts.servers) throw new TypeError(`${name} needs \`servers\` or \`nc\``);
-  // noAsyncTraces: no stack trace captured per request (see src/engine/nats-engine.ts)
-  const nc = await connect({
-    servers: opts.servers,
-    name,
-    reconnect: true,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 250,
-    noAsyncTraces: true,
-  });
+  const nc = await connectNats({ servers: opts.servers, name });
   return { nc, owns: true };
 }

@@ -2,7 +2,7 @@
  * JobControl over core NATS: cancel requests on `jobstream.control.cancel.<jobId>`; `onCancel` subscribes to the
  * wildcard and resolves after `flush`, when the server has the interest.
  */
-import type { NatsConnection } from 'nats';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { CONTROL_CANCEL_PREFIX, cancelSubject } from '@jobstream/contracts';
 import type { CancelListener, JobControl } from './job-queue.port.js';
 import { connectOwned, type NatsConnectOptions } from './nats-connect.js';

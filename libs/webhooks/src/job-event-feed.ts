@@ -9,16 +9,18 @@
  * handler must therefore be idempotent (the webhook store's dedup key makes it so). With several API processes
  * each event goes to one of them (one shared durable consumer), redelivered to another if that one dies.
  */
+import type { NatsConnection } from '@nats-io/transport-node';
 import {
   AckPolicy,
   DeliverPolicy,
+  jetstream,
+  jetstreamManager,
   type Consumer,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
-  type NatsConnection,
-  type NatsError,
-} from 'nats';
+} from '@nats-io/jetstream';
+import { isJsNotFound } from '@jobstream/nats';
 import { EVENTS_STREAM, EVENTS_SUBJECT_WILDCARD, WEBHOOK_EVENT_OF, type JobEvent } from '@jobstream/contracts';
 import { MemoryEventLog, type AppendInput, type LoggedEvent } from '@jobstream/event-log';
 
@@ -111,7 +113,7 @@ export class JetStreamJobEventFeed implements JobEventFeed {
   private readonly consumerName: string;
 
   constructor(private readonly opts: JetStreamJobEventFeedOptions) {
-    this.js = opts.nc.jetstream();
+    this.js = jetstream(opts.nc);
     this.stream = opts.stream ?? EVENTS_STREAM;
     this.consumerName = opts.consumer ?? WEBHOOKS_CONSUMER;
   }
@@ -219,12 +221,11 @@ export class JetStreamJobEventFeed implements JobEventFeed {
   }
 
   private async ensureConsumer(): Promise<void> {
-    this.jsm ??= await this.opts.nc.jetstreamManager();
+    this.jsm ??= await jetstreamManager(this.opts.nc);
     try {
       await this.jsm.consumers.info(this.stream, this.consumerName);
     } catch (err) {
-      const e = err as NatsError;
-      if (!(e?.code === '404' || e?.api_error?.code === 404)) throw err;
+      if (!isJsNotFound(err)) throw err;
       await this.jsm.consumers.add(this.stream, {
         durable_name: this.consumerName,
         ack_policy: AckPolicy.Explicit,
