@@ -9,7 +9,9 @@
  * - A free slot asks the stream which of its subjects hold messages (`subjects_filter`, one request), orders the
  *   tenants round-robin after the last one served, and takes one job per tenant per pass with a `no_wait` pull
  *   (no-wait-pull.ts: answered at once, empty when every message of that subject is held by another worker). A subject found empty
- *   is skipped until its message count grows or {@link EMPTY_RECHECK_MS} passes (its held jobs may come back).
+ *   is skipped until its message count grows, a job is published on it ({@link FairPull.published}: the count alone
+ *   cannot tell a new job from a held one that was acked meanwhile), or {@link EMPTY_RECHECK_MS} passes (its held jobs
+ *   may come back).
  * - The older single subject `<base>` (one FIFO, before per-agent dispatch) is still drained after an upgrade: its
  *   messages are moved to their agent's subject (`resolveLegacy` names the job's agent and tenant; dedup id
  *   `<job>:legacy:<seq>`, then ack — a move repeated after a failure half-way publishes nothing twice).
@@ -56,6 +58,8 @@ export interface FairPullOptions {
   resolveLegacy?: (jobId: string) => Promise<DispatchTarget | null>;
   /** Longest wait for a pull's answer (ms); default {@link PULL_ANSWER_TIMEOUT_MS}. */
   answerTimeoutMs?: number;
+  /** How long a subject found empty is skipped (ms); default {@link EMPTY_RECHECK_MS}. */
+  emptyRecheckMs?: number;
   warn(message: string): void;
 }
 
@@ -81,6 +85,11 @@ export class FairPull {
     private readonly jsm: JetStreamManager,
     private readonly opts: FairPullOptions,
   ) {}
+
+  /** A job was published on `subject` (the queue's wake-up): look at it again on the next pass. */
+  published(subject: string): void {
+    this.empty.delete(subject);
+  }
 
   /** The agent of a message on `subject`, or null for the legacy subject / anything else. */
   agentOf(subject: string): string | null {
@@ -119,7 +128,10 @@ export class FairPull {
         }
         if (msgs.length < want) {
           // every message left on it is held elsewhere (or delayed): skip it for a while
-          this.empty.set(c.subject, { count: c.count, until: Date.now() + EMPTY_RECHECK_MS });
+          this.empty.set(c.subject, {
+            count: c.count,
+            until: Date.now() + (this.opts.emptyRecheckMs ?? EMPTY_RECHECK_MS),
+          });
           list.splice(turn, 1);
           if (list.length === 0) candidates.delete(tenant);
         }

@@ -52,6 +52,41 @@ describe('JetStreamJobQueue specifics', () => {
     await q.close();
   });
 
+  it('takes a job published on a subject it had found empty at once, not after the recheck interval', async () => {
+    // Concurrency 2: the pass that takes the first job finds nothing more on its subject and skips that subject.
+    // With the recheck and the idle poll both 10 minutes, only the publish's wake-up can make it look again.
+    const q = await JetStreamJobQueue.create({ servers: nats.url, emptyRecheckMs: 600_000, pullExpiresMs: 600_000 });
+    const agent = 'recheck';
+    const seen: string[] = [];
+    let release = () => {};
+    const firstDone = new Promise<void>((r) => (release = r));
+    const c = await q.consume(
+      async (j) => {
+        seen.push(j.jobId);
+        if (seen.length === 1) await firstDone;
+      },
+      { concurrency: 2, agents: [agent] },
+    );
+    const [first, second] = [newJobId(), newJobId()];
+    await q.enqueue(first, { agent, tenant: 't1' });
+    await waitFor(() => seen.length === 1);
+    release();
+    // the first job's ack has removed it from the work queue: the subject's count is what it was when skipped
+    const nc = await connect({ servers: nats.url });
+    const jsm = await jetstreamManager(nc);
+    const subject = dispatchSubject(agent, 't1');
+    await waitFor(async () => {
+      const si = await jsm.streams.info(DISPATCH_STREAM, { subjects_filter: subject });
+      return (si.state.subjects?.[subject] ?? 0) === 0;
+    });
+    await q.enqueue(second, { agent, tenant: 't1' });
+    await waitFor(() => seen.length === 2);
+    expect(seen).toEqual([first, second]);
+    await nc.close();
+    await c.drain();
+    await q.close();
+  });
+
   it('still runs a job published on the older single subject, moved to its agent (exactly once)', async () => {
     const names = { stream: 'T_LEGACY', subject: 'test.legacy.dispatch', consumer: 'legacy-workers' };
     const nc = await connect({ servers: nats.url });

@@ -53,6 +53,8 @@ export interface JetStreamJobQueueOptions extends NatsConnectOptions {
   ackWaitMs?: number;
   /** How often an idle consumer looks for jobs without a wake-up (ms, ≥ 100); bounds a missed wake. Default 1000. */
   pullExpiresMs?: number;
+  /** How long a dispatch subject whose jobs are all held elsewhere is skipped without a publish on it (ms). */
+  emptyRecheckMs?: number;
   /** Most unacked jobs of one (agent, tenant) over all workers; default 10 000. */
   maxAckPending?: number;
   /** Replicas of the work-queue stream (1–5; JETSTREAM_REPLICAS); an existing stream is scaled to it. Default 1. */
@@ -114,6 +116,7 @@ export class JetStreamJobQueue implements JobQueue {
       ackWaitMs: opts.ackWaitMs ?? 30_000,
       maxAckPending: opts.maxAckPending ?? 10_000,
       resolveLegacy: opts.resolveLegacy,
+      ...(opts.emptyRecheckMs !== undefined ? { emptyRecheckMs: opts.emptyRecheckMs } : {}),
       warn: (m) => opts.logger?.warn(m),
     });
   }
@@ -275,6 +278,7 @@ export class JetStreamJobQueue implements JobQueue {
   private async listen(): Promise<void> {
     if (this.subs.length > 0) return;
     const onMsg = (subject: string) => {
+      this.pull.published(subject);
       const agent = this.pull.agentOf(subject);
       for (const w of this.waiters) {
         if (agent !== null && !w.agents.has(agent)) continue;
