@@ -1,9 +1,10 @@
 /**
- * A job's log as docs/worker-protocol.md §4 describes it, with plain `nats` calls: publishes on
+ * A job's log as docs/worker-protocol.md §4 describes it, with core-NATS requests: publishes on
  * `jobstream.events.<job_id>` with `Nats-Msg-Id` and `Nats-Expected-Last-Subject-Sequence`, direct gets on
  * `$JS.API.DIRECT.GET.JOBSTREAM_EVENTS`, and the rules of a closed log and a superseded attempt.
  */
-import type { JetStreamClient, NatsConnection, NatsError } from 'nats';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { ANSWER_MS, JsApiError, jsPublish } from './raw-js.js';
 
 /** An event as stored: the envelope plus the agent's fields. */
 export type Stored = { job_id: string; seq: number; ts: string; attempt: number; type: string } & Record<
@@ -34,7 +35,6 @@ export class JobLog {
 
   constructor(
     private readonly nc: NatsConnection,
-    private readonly js: JetStreamClient,
     readonly jobId: string,
   ) {}
 
@@ -45,7 +45,7 @@ export class JobLog {
   /** A direct get (`$JS.API.DIRECT.GET.JOBSTREAM_EVENTS`): the stored event and its stream sequence, or null. */
   private async get(query: Record<string, unknown>): Promise<{ e: Stored; pos: number } | null> {
     const r = await this.nc.request('$JS.API.DIRECT.GET.JOBSTREAM_EVENTS', enc.encode(JSON.stringify(query)), {
-      timeout: 5_000,
+      timeout: ANSWER_MS,
     });
     if (r.headers && r.headers.code >= 400) return null; // 404: no such message
     return { e: JSON.parse(dec.decode(r.data)) as Stored, pos: Number(r.headers!.get('Nats-Sequence')) };
@@ -81,9 +81,9 @@ export class JobLog {
         ...body,
       } as Stored;
       try {
-        const ack = await this.js.publish(this.subject, enc.encode(JSON.stringify(event)), {
-          msgID: dedupId,
-          expect: { lastSubjectSequence: this.terminal ? NEVER : this.pos },
+        const ack = await jsPublish(this.nc, this.subject, enc.encode(JSON.stringify(event)), {
+          'Nats-Msg-Id': dedupId,
+          'Nats-Expected-Last-Subject-Sequence': String(this.terminal ? NEVER : this.pos),
         });
         if (ack.duplicate) {
           // stored before (our earlier try whose answer was lost): that event counts
@@ -95,7 +95,7 @@ export class JobLog {
         this.note(event, ack.seq);
         return event;
       } catch (err) {
-        if ((err as NatsError).api_error?.err_code !== 10071) throw err;
+        if (!(err instanceof JsApiError) || err.errCode !== 10071) throw err;
         if (this.terminal) throw new Closed(this.terminal);
         await this.load(); // someone else appended: re-read the tail and decide again
         if (this.terminal) throw new Closed(this.terminal);

@@ -1,29 +1,20 @@
 /**
- * A worker written from docs/worker-protocol.md alone, as a service in another language would be: plain `nats`
- * calls (KV puts as JetStream publishes on `$KV.…`, a durable pull consumer per dispatch subject, publishes with
- * `Nats-Msg-Id` and `Nats-Expected-Last-Subject-Sequence`, direct gets, core subscriptions) and plain Redis calls
- * (raw-store.ts). It imports nothing of the runner, the job queue or the event log.
+ * A worker written from docs/worker-protocol.md alone, as a service in another language with a bare NATS client
+ * would be: core-NATS requests and subscriptions only (raw-js.ts: KV puts as JetStream publishes on `$KV.…`, a
+ * durable pull consumer per dispatch subject and `no_wait` pulls on `$JS.API.…`, publishes with `Nats-Msg-Id` and
+ * `Nats-Expected-Last-Subject-Sequence`, direct gets) and plain Redis calls (raw-store.ts). It imports nothing of
+ * the runner, the job queue or the event log.
  *
  * Its agent (`input`: `{ message, delay_ms?, ask_after? }`) streams the message word by word, and with `ask_after`
  * asks a `text` question after that many words, then streams `<answer text> ` and the rest.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  AckPolicy,
-  DeliverPolicy,
-  connect,
-  headers as natsHeaders,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JsMsg,
-  type NatsConnection,
-} from 'nats';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
+import { JsApiError, jsPublish, jsRequest, pullOne, type Pulled } from './raw-js.js';
+import { Closed, JobLog, Superseded, type Body, type Stored } from './raw-log.js';
 import { RawStore, type RawRecord } from './raw-store.js';
 
-import { Closed, JobLog, Superseded, type Body, type Stored } from './raw-log.js';
-
-const enc = new TextEncoder();
 const dec = new TextDecoder();
 const STATUS_OF: Record<string, string> = { done: 'completed', error: 'failed', cancelled: 'cancelled' };
 
@@ -63,8 +54,6 @@ export class RawWorker {
   private constructor(
     readonly o: RawWorkerOptions,
     private readonly nc: NatsConnection,
-    private readonly js: JetStreamClient,
-    private readonly jsm: JetStreamManager,
     private readonly redis: Redis,
     private readonly store: RawStore,
   ) {}
@@ -72,14 +61,7 @@ export class RawWorker {
   static async start(o: RawWorkerOptions): Promise<RawWorker> {
     const nc = await connect({ servers: o.natsUrl });
     const redis = new Redis(o.redisUrl);
-    const w = new RawWorker(
-      o,
-      nc,
-      nc.jetstream(),
-      await nc.jetstreamManager(),
-      redis,
-      new RawStore(redis, o.retentionMs),
-    );
+    const w = new RawWorker(o, nc, redis, new RawStore(redis, o.retentionMs));
     await w.announce();
     w.beat = setInterval(() => void w.announce().catch(() => {}), 5_000);
     if (o.listenControl !== false) {
@@ -122,10 +104,10 @@ export class RawWorker {
       ...this.o.definition,
       announced_at: new Date().toISOString(),
     };
-    await this.js.publish(`$KV.jobstream_agents.${this.o.agent}`, enc.encode(JSON.stringify(def)));
+    await jsPublish(this.nc, `$KV.jobstream_agents.${this.o.agent}`, JSON.stringify(def));
     const key = `${this.o.agent}.${createHash('sha256').update(this.workerId).digest('hex').slice(0, 32)}`;
     const live = { worker_id: this.workerId, expires_at: Date.now() + 15_000 };
-    await this.js.publish(`$KV.jobstream_agent_workers.${key}`, enc.encode(JSON.stringify(live)));
+    await jsPublish(this.nc, `$KV.jobstream_agent_workers.${key}`, JSON.stringify(live));
   }
 
   /** Dies like a killed process: no ack, no end, no withdrawal; its jobs come back after the ack wait. */
@@ -145,9 +127,7 @@ export class RawWorker {
     this.wake();
     await this.loop;
     const key = `${this.o.agent}.${createHash('sha256').update(this.workerId).digest('hex').slice(0, 32)}`;
-    const h = natsHeaders();
-    h.set('KV-Operation', 'DEL');
-    await this.js.publish(`$KV.jobstream_agent_workers.${key}`, new Uint8Array(), { headers: h }).catch(() => {});
+    await jsPublish(this.nc, `$KV.jobstream_agent_workers.${key}`, '', { 'KV-Operation': 'DEL' }).catch(() => {});
     await this.nc.close();
     this.redis.disconnect();
   }
@@ -173,56 +153,68 @@ export class RawWorker {
 
   /** One pass: each dispatch subject of the agent holding messages, one `no_wait` pull of one message. */
   private async pullOnce(): Promise<number> {
-    const info = await this.jsm.streams.info('JOBSTREAM_DISPATCH', {
-      subjects_filter: `jobstream.dispatch.${this.o.agent}.*`,
-    });
+    const info = await jsRequest<{ state: { subjects?: Record<string, number> } }>(
+      this.nc,
+      '$JS.API.STREAM.INFO.JOBSTREAM_DISPATCH',
+      JSON.stringify({ subjects_filter: `jobstream.dispatch.${this.o.agent}.*` }),
+    );
     let got = 0;
     for (const [subject, count] of Object.entries(info.state.subjects ?? {})) {
       if (count <= 0 || this.stopped) continue;
       if (this.held >= (this.o.concurrency ?? Infinity)) break; // no free slot: a finished job wakes the loop
       const durable = `dispatch-${createHash('sha256').update(subject).digest('hex').slice(0, 32)}`;
       if (!this.consumers.has(durable)) {
-        await this.jsm.consumers.add('JOBSTREAM_DISPATCH', {
+        const config = {
           durable_name: durable,
           description: subject,
-          ack_policy: AckPolicy.Explicit,
-          deliver_policy: DeliverPolicy.All,
+          ack_policy: 'explicit',
+          deliver_policy: 'all',
           ack_wait: this.o.stallMs * 1_000_000,
           max_deliver: -1,
           max_ack_pending: 10_000,
           filter_subject: subject,
           inactive_threshold: 3_600_000 * 1_000_000,
+        };
+        await jsRequest(
+          this.nc,
+          `$JS.API.CONSUMER.CREATE.JOBSTREAM_DISPATCH.${durable}.${subject}`,
+          JSON.stringify({ stream_name: 'JOBSTREAM_DISPATCH', config }),
+        ).catch((err: unknown) => {
+          // it exists with other settings: use it as it is
+          if (!(err instanceof JsApiError) || (err.errCode !== 10148 && err.errCode !== 10013)) throw err;
         });
         this.consumers.add(durable);
       }
-      for await (const m of this.js.fetch('JOBSTREAM_DISPATCH', durable, { batch: 1, no_wait: true })) {
-        got++;
-        this.held++;
-        void this.handle(m)
-          .catch(() => {
-            try {
-              m.nak(1_000); // not finished: hand it back
-            } catch {
-              /* connection closed: it comes back after the ack wait */
-            }
-          })
-          .finally(() => {
-            this.held--;
-            this.wake();
-          });
-      }
+      const m = await pullOne(this.nc, 'JOBSTREAM_DISPATCH', durable).catch((err: unknown) => {
+        this.consumers.delete(durable); // perhaps gone (removed after an hour unused): create it again next time
+        throw err;
+      });
+      if (!m) continue; // every message there is held by another worker
+      got++;
+      this.held++;
+      void this.handle(m)
+        .catch(() => {
+          try {
+            m.nak(1_000); // not finished: hand it back
+          } catch {
+            /* connection closed: it comes back after the ack wait */
+          }
+        })
+        .finally(() => {
+          this.held--;
+          this.wake();
+        });
     }
     return got;
   }
 
   /** One delivery of a job (the document's "Starting a job"). */
-  private async handle(m: JsMsg): Promise<void> {
+  private async handle(m: Pulled): Promise<void> {
     const jobId = dec.decode(m.data);
-    this.deliveries.push({ subject: m.subject, jobId, delivered: m.info.redeliveryCount });
+    this.deliveries.push({ subject: m.subject, jobId, delivered: m.delivered });
     const rec = await this.store.get(jobId);
-    if (!rec || ['completed', 'failed', 'cancelled', 'waiting_for_input'].includes(rec.status))
-      return m.ackAck().then();
-    const log = new JobLog(this.nc, this.js, jobId);
+    if (!rec || ['completed', 'failed', 'cancelled', 'waiting_for_input'].includes(rec.status)) return m.ackAck();
+    const log = new JobLog(this.nc, jobId);
     await log.load();
     let attempt = Math.max(1, rec.attempt);
     if (rec.status === 'running') {
@@ -230,7 +222,7 @@ export class RawWorker {
       if (attempt >= (this.o.maxAttempts ?? 3)) {
         const lost = { type: 'error', code: 'worker_lost', message: 'no attempts left', retryable: false };
         await this.end(log, attempt, { ...lost, usage: rec.usage });
-        return m.ackAck().then();
+        return m.ackAck();
       }
       attempt++;
       await log.append({ type: 'attempt', attempt, reason: 'worker_lost' }, attempt, `${jobId}:${attempt}:a`);
@@ -242,7 +234,7 @@ export class RawWorker {
       from: ['queued', 'running'],
       patch: { attempt, heartbeat_at: now, dispatched_at: rec.dispatched_at ?? now },
     });
-    if (!tr.changed) return m.ackAck().then(); // cancelled meanwhile
+    if (!tr.changed) return m.ackAck(); // cancelled meanwhile
     const sDedup = answered ? `${jobId}:${attempt}:s:${answered.request_id}` : `${jobId}:${attempt}:s`;
     await log.append({ type: 'status', status: 'running' }, attempt, sDedup);
 

@@ -1,17 +1,18 @@
 /**
- * Conformance of docs/worker-protocol.md: a worker written from the document alone (raw-worker.ts: plain `nats` and
- * `ioredis` calls) serves an agent of its own for a real API process (`node dist/src/main.js`, no built-in worker)
- * on a real nats-server -js and redis-server. Clients use only the public API (REST + SSE).
+ * Conformance of docs/worker-protocol.md: a worker written from the document alone (raw-worker.ts: core-NATS
+ * requests and plain `ioredis` calls) serves an agent of its own for a real API process (`node dist/src/main.js`, no
+ * built-in worker) on a real nats-server -js and redis-server. Clients use only the public API (REST + SSE).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { connect, type NatsError } from 'nats';
+import { connect } from '@nats-io/transport-node';
 import { echoInputJsonSchema, type JobEvent } from '@jobstream/contracts';
 import { startNats, startRedis, type RunningNats, type RunningServer } from '../harness/servers.js';
 import { spawnApi, type ApiProcess } from '../support/api-process.js';
 import { openSse, type SseResponse } from '../support/sse-client.js';
 import { waitFor } from '../support/wait.js';
 import { spawnWorker } from '../support/worker-process.js';
+import { JsApiError, jsPublish } from './raw-js.js';
 import { RawWorker, type RawWorkerOptions } from './raw-worker.js';
 
 /**
@@ -169,15 +170,15 @@ describe('the NATS worker protocol (docs/worker-protocol.md)', () => {
     await ended(s);
     const nc = await connect({ servers: nats.url });
     try {
-      const js = nc.jetstream();
       const stale = (s.events().at(-1)!.id.split('-').map(Number)[1] ?? 0) - 1;
-      const err = await js
-        .publish(`jobstream.events.${id}`, new TextEncoder().encode('{}'), { expect: { lastSubjectSequence: stale } })
-        .then(
-          () => null,
-          (e: unknown) => e as NatsError,
-        );
-      expect(err?.api_error?.err_code).toBe(10071);
+      const err = await jsPublish(nc, `jobstream.events.${id}`, '{}', {
+        'Nats-Expected-Last-Subject-Sequence': String(stale),
+      }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(JsApiError);
+      expect((err as JsApiError).errCode).toBe(10071);
     } finally {
       await nc.close();
     }
