@@ -11,7 +11,7 @@ import type { AgentCatalog, AgentDefinition } from '@jobstream/job-queue';
 import { WorkerConfig } from '../config/worker.config.js';
 import { AGENT_CATALOG } from '../engine/engine.constants.js';
 import type { AgentRegistry } from './agents/agent.js';
-import { agentSchemas } from './agents/agent-schemas.js';
+import { agentSchemas } from '@jobstream/job-domain';
 import { AGENT_REGISTRY } from './worker.constants.js';
 
 /** Names this process in the catalogue's live-worker counts. */

@@ -3,7 +3,7 @@
  * the log, then ends it with exactly one terminal event and the matching terminal status.
  *
  * - The event log is the arbiter of the end: it accepts one terminal event per job. The runner ends its attempt
- *   through job-lifecycle/job-ending.ts (scope 'attempt'), the module the API's cancel and the watchdog use too:
+ *   through the job domain's job-ending (scope 'attempt'), the module the API's cancel and the watchdog use too:
  *   the terminal append, the store settled from whichever terminal event the log holds, and a superseded attempt
  *   (`StaleAttemptError`) that writes nothing.
  * - A redelivered job that was `running` means its previous holder vanished: the next attempt starts with an
@@ -57,11 +57,24 @@ import {
 } from '@jobstream/event-log';
 import type { QueuedJob } from '@jobstream/job-queue';
 import type { InputRequestRecord, JobRecord, JobStore } from '@jobstream/job-store';
-import { INPUT_LIMITS, InvalidInputSchemaError, inputSchemas, schemaFor } from '../interactive/input-schemas.js';
+import { INPUT_LIMITS, InvalidInputSchemaError, inputSchemas, schemaFor } from '@jobstream/job-domain';
 import type { AgentContext, AgentInputRequest, AgentRegistry } from './agents/agent.js';
-import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_JOB_BYTES, capEvent, eventBytes, jsonBytes } from './caps/event-caps.js';
-import { JobLogAccount, eventTooLarge } from './caps/job-log-account.js';
 import {
+  DEFAULT_MAX_EVENT_BYTES,
+  DEFAULT_MAX_JOB_BYTES,
+  JobLogAccount,
+  agentOutputDedupId,
+  attemptDedupId,
+  capEvent,
+  eventBytes,
+  eventTooLarge,
+  handBackQueuedDedupId,
+  inputReceivedDedupId,
+  jsonBytes,
+  outputPieceDedupId,
+  rollbackDedupId,
+  runningDedupId,
+  toolCallStartDedupId,
   cancelledDedupId,
   endDedupId,
   endJob,
@@ -71,7 +84,7 @@ import {
   type JobEndingDeps,
   type RunnerMetrics,
   type TerminalJobEvent,
-} from './job-lifecycle/index.js';
+} from '@jobstream/job-domain';
 
 export interface JobRunnerOptions {
   maxAttempts: number;
@@ -252,7 +265,7 @@ export class JobRunner {
           jobId,
           attempt,
           { type: 'attempt', attempt, reason: 'worker_lost' },
-          `${jobId}:${attempt}:a`,
+          attemptDedupId(jobId, attempt),
         );
       } catch (err) {
         // the log also lost events this process had appended: the new attempt voids them as well
@@ -261,7 +274,7 @@ export class JobRunner {
           jobId,
           attempt,
           { type: 'attempt', attempt, reason: LOG_ROLLBACK_REASON },
-          `${jobId}:${attempt}:rollback`,
+          rollbackDedupId(jobId, attempt),
         );
       }
       if (!ok) {
@@ -288,7 +301,7 @@ export class JobRunner {
       return;
     }
     this.opts.metrics?.jobTransition('running');
-    const runningDedup = answered ? `${jobId}:${attempt}:s:${answered.request_id}` : `${jobId}:${attempt}:s`;
+    const runningDedup = runningDedupId(jobId, attempt, answered?.request_id);
     // the dispatcher's `status: queued` (carried by the queue message): the log need not look the job's last event up
     const after = rec.status === 'queued' && q.lastEvent?.attempt === attempt ? q.lastEvent : undefined;
     if (!(await this.append(jobId, attempt, { type: 'status', status: 'running' }, runningDedup, after))) {
@@ -349,7 +362,7 @@ export class JobRunner {
         jobId,
         next,
         { type: 'attempt', attempt: next, reason: LOG_ROLLBACK_REASON },
-        `${jobId}:${next}:rollback`,
+        rollbackDedupId(jobId, next),
       ))
     )
       return null;
@@ -485,8 +498,7 @@ export class JobRunner {
             history: history.slice(),
             ...turn,
           };
-          const dedup = (n: number | string) =>
-            round === 0 ? `${jobId}:${attempt}:${n}` : `${jobId}:${attempt}:r${round}:${n}`;
+          const dedup = (n: number) => agentOutputDedupId(jobId, attempt, round, n);
           let asked: JobEvent<'input_required'> | null = null;
           let n = 0;
           agentLoop: for await (const out of agent.run(ctx)) {
@@ -494,7 +506,7 @@ export class JobRunner {
             n++;
             let ev: AgentEvent;
             if (out.type === 'input_required') {
-              const req = await this.prepareRequest(job, attempt, out, history, usage, dedup(`${n}`));
+              const req = await this.prepareRequest(job, attempt, out, history, usage, dedup(n));
               if ('terminal' in req) {
                 if (req.terminal.kind === 'pending') pending = req.terminal.event;
                 else ended = req.terminal.event;
@@ -527,7 +539,7 @@ export class JobRunner {
                 break agentLoop;
               }
               try {
-                const id = k === 0 ? dedup(n) : `${dedup(n)}:p${k}`;
+                const id = outputPieceDedupId(dedup(n), k);
                 stored = await this.appendDurably(jobId, { event: piece, attempt, dedupId: id });
               } catch (err) {
                 if (err instanceof InvalidEventError) {
@@ -727,7 +739,7 @@ export class JobRunner {
         const stored = await this.appendDurably(jobId, {
           event: { type: 'tool_call_start', call_id: c.call_id, name: c.name, arguments: c.arguments },
           attempt,
-          dedupId: `${dedupBase}:t${i}`,
+          dedupId: toolCallStartDedupId(dedupBase, i),
         });
         history.push(stored.event);
       } catch (err) {
@@ -832,7 +844,7 @@ export class JobRunner {
         this.appendDurably(jobId, {
           event: { type: 'input_received', request_id: rid, input: req.answer! },
           attempt,
-          dedupId: `${jobId}:input:${rid}`,
+          dedupId: inputReceivedDedupId(jobId, rid),
         }),
       );
       if (!('pos' in got)) return got;
@@ -841,7 +853,7 @@ export class JobRunner {
         this.appendDurably(jobId, {
           event: { type: 'status', status: 'running' },
           attempt,
-          dedupId: `${jobId}:${attempt}:s:${rid}`,
+          dedupId: runningDedupId(jobId, attempt, rid),
         }),
       );
       if (!('pos' in s)) return s;
@@ -876,11 +888,12 @@ export class JobRunner {
         jobId,
         next,
         { type: 'attempt', attempt: next, reason: 'worker_shutdown' },
-        `${jobId}:${next}:a`,
+        attemptDedupId(jobId, next),
       ))
     )
       return 'ack';
-    if (!(await this.append(jobId, next, { type: 'status', status: 'queued' }, `${jobId}:${next}:q`))) return 'ack';
+    if (!(await this.append(jobId, next, { type: 'status', status: 'queued' }, handBackQueuedDedupId(jobId, next))))
+      return 'ack';
     const tr = await this.store.transition(jobId, 'queued', {
       from: ['running'],
       patch: { attempt: next, heartbeat_at: null },
@@ -890,7 +903,7 @@ export class JobRunner {
     return 'release';
   }
 
-  /** Ends this attempt of the job: one module does it for everyone (job-lifecycle/job-ending.ts, scope 'attempt'). */
+  /** Ends this attempt of the job: one module does it for everyone (the job domain's job-ending, scope 'attempt'). */
   private async end(job: JobRecord, attempt: number, ev: TerminalAgentEvent): Promise<JobStatus> {
     const ended = await endJob(this.ending, {
       jobId: job.id,

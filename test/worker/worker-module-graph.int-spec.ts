@@ -91,7 +91,6 @@ describe('the worker process module graph', () => {
         'worker/worker.module.js',
         'worker-core/worker-core.module.js',
         'worker-core/job-runner.js',
-        'worker-core/job-lifecycle/job-ending.js',
         'config/worker.config.js',
         'engine/nats-engine.js',
         'watchdog/job-watchdog.js',

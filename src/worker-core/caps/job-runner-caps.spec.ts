@@ -6,7 +6,7 @@ import { MemoryJobStore, newJobRecord } from '@jobstream/job-store';
 import { AgentRegistry, type Agent } from '../agents/agent.js';
 import { EchoAgent } from '../agents/echo.agent.js';
 import { JobRunner, type JobRunnerOptions } from '../job-runner.js';
-import { jsonBytes } from './event-caps.js';
+import { jsonBytes } from '@jobstream/job-domain';
 
 function setup(opts: Partial<JobRunnerOptions> = {}, agents: Agent[] = [new EchoAgent()]) {
   const log = new MemoryEventLog({ retentionMs: 60_000 });
