@@ -90,7 +90,7 @@ describe('the worker process module graph', () => {
         'worker/worker.bootstrap.js',
         'worker/worker.module.js',
         'worker-core/worker-core.module.js',
-        'worker-core/job-runner.js',
+        'worker-core/worker.service.js',
         'config/worker.config.js',
         'engine/nats-engine.js',
         'watchdog/job-watchdog.js',

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { START, newJobId, type AgentEvent } from '@jobstream/contracts';
-import { waitFor } from '../../libs/contracts/src/testing/wait.js';
+import { waitFor } from '../../../contracts/src/testing/wait.js';
 import { EventLogUnavailableError, MemoryEventLog, type EventLog } from '@jobstream/event-log';
 import type { QueuedJob } from '@jobstream/job-queue';
 import { MemoryJobStore, type JobRecord } from '@jobstream/job-store';
-import { AgentRegistry, type Agent, type AgentContext } from './agents/agent.js';
-import { EchoAgent } from './agents/echo.agent.js';
+import { AgentRegistry, type Agent, type AgentContext } from '../agent.js';
+import { EchoAgent } from '../../../../src/worker-core/agents/echo.agent.js';
 import { JobRunner } from './job-runner.js';
 
 function setup(agents: Agent[] = [new EchoAgent()], maxAttempts = 3) {
@@ -16,6 +16,7 @@ function setup(agents: Agent[] = [new EchoAgent()], maxAttempts = 3) {
     maxAttempts,
     workingIntervalMs: 1000,
     appendRetryMs: 2000,
+    logger: new Logger('JobRunner'), // a Nest logger: the tests spy on it
   });
   return { log, store, runner };
 }

@@ -1,19 +1,18 @@
 import { describe, expect, it } from '@jest/globals';
 import { MemoryAgentCatalog } from '@jobstream/job-queue';
 import { AgentAnnouncer } from './agent-announcer.js';
-import type { WorkerConfig } from '../config/worker.config.js';
-import { AgentRegistry, type Agent } from './agents/agent.js';
-import { EchoAgent } from './agents/echo.agent.js';
+import { AgentRegistry, type Agent } from './agent.js';
+import { EchoAgent } from '../../../src/worker-core/agents/echo.agent.js';
 
 describe('AgentAnnouncer', () => {
-  const config = { agentTtlMs: 15_000 } as WorkerConfig;
+  const opts = { workerId: 'w1', ttlMs: 15_000 };
 
   it('announces the registry (echo with its JSON Schema) and withdraws on shutdown', async () => {
     const catalog = new MemoryAgentCatalog();
-    const a = new AgentAnnouncer(catalog, new AgentRegistry([new EchoAgent()]), config);
-    await a.onModuleInit();
+    const a = new AgentAnnouncer(catalog, new AgentRegistry([new EchoAgent()]), opts);
+    await a.start();
     expect(await catalog.get('echo')).toMatchObject({ workers: 1, input_schema: { required: ['message'] } });
-    await a.onApplicationShutdown();
+    await a.stop();
     expect(await catalog.get('echo')).toMatchObject({ workers: 0 });
   });
 
@@ -27,8 +26,8 @@ describe('AgentAnnouncer', () => {
         return;
       },
     };
-    const a = new AgentAnnouncer(catalog, new AgentRegistry([new EchoAgent(), broken]), config);
-    await expect(a.onModuleInit()).rejects.toThrow(/agent "broken": input_schema is not a valid JSON Schema/);
+    const a = new AgentAnnouncer(catalog, new AgentRegistry([new EchoAgent(), broken]), opts);
+    await expect(a.start()).rejects.toThrow(/agent "broken": input_schema is not a valid JSON Schema/);
     expect(await catalog.list()).toEqual([]);
   });
 });
