@@ -21,6 +21,7 @@ import { spawnApi, type ApiProcess } from '../support/api-process.js';
 import { waitFor } from '../support/wait.js';
 
 const run = promisify(execFile);
+const tsc = fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', import.meta.url));
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const WORKSPACES = ['contracts', 'event-log', 'job-queue', 'job-store', 'thread-store', 'job-domain', 'worker'];
 const KEY = 'tarball-test-key-0123456789';
@@ -194,6 +195,54 @@ describe('the @jobstream/worker tarball', () => {
     expect(dist).toEqual(expect.arrayContaining(['index.js', 'index.d.ts', 'runtime.js']));
     expect(dist.filter((f) => /spec|testing|tsbuildinfo/.test(f))).toEqual([]);
   });
+
+  it('type-checks a TypeScript agent against the shipped .d.ts (nodenext, strict), and rejects a type error', async () => {
+    await writeFile(
+      join(app, 'typed.ts'),
+      `import { createWorker, defineAgent, type AgentContext, type Worker } from '@jobstream/worker';
+export const greet = defineAgent<{ name: string }>({
+  name: 'greet',
+  inputSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+  async *run(ctx: AgentContext & { input: { name: string } }) {
+    yield { type: 'token', text: 'hello ' + ctx.input.name };
+    yield { type: 'done', usage: ctx.usage, output: { text: 'hello' } };
+  },
+});
+export const worker: Worker = createWorker({ agents: [greet], natsUrl: 'nats://h:4222', redisUrl: 'redis://h:6379' });
+`,
+    );
+    await writeFile(
+      join(app, 'bad.ts'),
+      `import { defineAgent } from '@jobstream/worker';
+export const bad = defineAgent({ name: 'bad', async *run() { yield { type: 'token', txt: 'x' }; } });
+`,
+    );
+    const args = [
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--strict',
+      '--noEmit',
+      '--target',
+      'es2022',
+    ];
+    let out = '';
+    let code = 0;
+    try {
+      await run(process.execPath, [tsc, ...args, '--lib', 'es2023', '--skipLibCheck', 'typed.ts', 'bad.ts'], {
+        cwd: app,
+      });
+    } catch (e) {
+      const err = e as { code?: number; stdout?: string; stderr?: string };
+      code = err.code ?? 1;
+      out = `${err.stdout ?? ''}${err.stderr ?? ''}`;
+    }
+    expect(code).not.toBe(0);
+    const errors = out.split('\n').filter((l) => /error TS\d+/.test(l));
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.filter((l) => !l.startsWith('bad.ts('))).toEqual([]); // typed.ts is clean
+  }, 60_000);
 
   it("serves the project's own agent: announced, validated, run end to end, cancelled; withdrawn on SIGTERM", async () => {
     const w = startUserWorker();
