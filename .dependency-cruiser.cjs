@@ -14,7 +14,7 @@
  */
 // src/ds/store/ (the Durable Streams metadata port and drivers) is built by the engine: shared, not API
 const API_FEATURES =
-  '^src/(jobs|threads|job-management|shares|webhooks|playground|docs|health|auth|ag-ui|agents|ds/(?!store/))';
+  '^src/(jobs|threads|job-management|shares|webhooks|playground|docs|health|auth|ag-ui|agents|ds/(?!store/)|worker-api/(?!leases/))';
 const API_ROOT = '^src/(app\\.module|bootstrap|main)\\.ts$';
 const API = `${API_FEATURES}|${API_ROOT}`;
 /** The API's HTTP-side platform (Prometheus endpoint, request limits, SSE writers, HTTP shutdown): API-only too. */

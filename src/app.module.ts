@@ -23,6 +23,7 @@ import { WatchdogModule } from './watchdog/watchdog.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 import { TracingModule } from './tracing/tracing.module.js';
 import { WorkerCoreModule } from './worker-core/worker-core.module.js';
+import { WorkerApiModule } from './worker-api/worker-api.module.js';
 
 /** The API app; with the embedded engine it also runs an agent worker in-process. */
 @Module({})
@@ -48,6 +49,7 @@ export class AppModule {
         JobManagementModule,
         SharesModule,
         WatchdogModule,
+        WorkerApiModule,
         ...(config.webhooks.enabled ? [WebhooksModule] : []),
         ...(config.playground ? [PlaygroundModule] : []),
         ...(config.inProcessWorker ? [WorkerCoreModule] : []),

@@ -33,7 +33,7 @@ describe('OpenAPI document', () => {
       expect([path, method, op.tags]).toEqual([
         path,
         method,
-        [expect.stringMatching(/^(Jobs|Streams|Threads|Shares|Webhooks|Agents|Durable Streams)$/)],
+        [expect.stringMatching(/^(Jobs|Streams|Threads|Shares|Webhooks|Agents|Durable Streams|worker)$/)],
       ]);
     }
     expect(doc.tags.map((t: any) => t.name).sort()).toEqual([
@@ -44,6 +44,7 @@ describe('OpenAPI document', () => {
       'Streams',
       'Threads',
       'Webhooks',
+      'worker',
     ]);
     const byKey = new Map(ops.map((o) => [`${o.method.toUpperCase()} ${o.path}`, o.op]));
     const expected: Record<string, string> = {
@@ -63,6 +64,9 @@ describe('OpenAPI document', () => {
       'POST /v1/jobs': 'Jobs',
       'POST /v1/webhooks': 'Webhooks',
       'GET /v1/agents': 'Agents',
+      'POST /v1/worker/claim': 'worker',
+      'POST /v1/worker/leases/{lease_id}/events': 'worker',
+      'POST /v1/worker/leases/{lease_id}/heartbeat': 'worker',
       'PUT /ds/v1/stream/{name}': 'Durable Streams',
       'POST /ds/v1/stream/{name}': 'Durable Streams',
       'GET /ds/v1/stream/{name}': 'Durable Streams',
@@ -116,7 +120,7 @@ describe('OpenAPI document: examples a reader can trust', () => {
       'stream_seq_conflict',
       'stream_deleted',
     ],
-    '410': ['cursor_expired', 'stream_deleted'],
+    '410': ['cursor_expired', 'stream_deleted', 'lease_lost'],
     '413': ['payload_too_large'],
     '415': ['unsupported_media_type'],
     '429': ['rate_limited', 'quota_exceeded', 'too_many_connections'],

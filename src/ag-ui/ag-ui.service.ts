@@ -1,7 +1,7 @@
 /**
  * `POST /v1/ag-ui/:agent`: one AG-UI run on a jobstream thread. The run's `threadId` names a thread of the tenant
  * (created on first use, `external_id` = that threadId); what the run does depends on what it carries:
- * - `resume` entries ⇒ they answer the thread's open question (v1.1 input; `cancelled` cancels the job); the
+ * - `resume` entries ⇒ they answer the thread's open question (the job's input; `cancelled` cancels the job); the
  *   response is the run that the answer opens;
  * - tool messages answering the calls the job waits for (frontend tools) ⇒ the same, as a `tool_results` answer;
  * - otherwise ⇒ a new turn, its input from the messages since the last turn (agent-inputs.ts), idempotent on `runId`

@@ -82,7 +82,11 @@ export class ApiKeyGuard implements CanActivate {
       req.tenant = this.streamTokens.verify(accessToken, typeof param === 'string' ? param : '').tenant;
       return true;
     }
-    const { tenancy } = this.config;
+    const { tenancy, workerApi } = this.config;
+    const sent = bearerKey(req.headers.authorization);
+    if (sent && workerApi.enabled && workerApi.keys.has(hashKey(sent))) {
+      throw new ApiError(403, 'forbidden', 'a worker key (WORKER_KEYS) is accepted only under /v1/worker/');
+    }
     if (!tenancy.authEnabled) {
       req.tenant = DEFAULT_TENANT;
       return true;

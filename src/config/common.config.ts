@@ -46,6 +46,8 @@ export const commonEnvShape = {
     .refine((v) => v === undefined || v === '' || /^[A-Za-z0-9._-]{1,128}$/.test(v), {
       message: 'REDIS_SENTINEL_NAME must be 1 to 128 characters of [A-Za-z0-9._-] (the master name Sentinel monitors)',
     }),
+  REDIS_MIN_REPLICAS_ACK: int('REDIS_MIN_REPLICAS_ACK', 0, 16, 0),
+  REDIS_REPLICA_ACK_TIMEOUT_MS: int('REDIS_REPLICA_ACK_TIMEOUT_MS', 10, 10_000, 1_000),
   JETSTREAM_REPLICAS: int('JETSTREAM_REPLICAS', 1, 5, 1),
   EVENT_RETENTION_S: int('EVENT_RETENTION_S', 1, 365 * 86_400, 86_400),
   JOB_RETENTION_S: z.string().optional(),
@@ -86,6 +88,12 @@ export class CommonConfig {
   readonly redisUrl!: string | undefined;
   /** Redis Sentinel discovery: the sentinels and the master name they monitor (REDIS_URL then only gives credentials / db). */
   readonly redisSentinel!: { sentinels: { host: string; port: number }[]; name: string } | undefined;
+  /**
+   * Durable acknowledgements (REDIS_MIN_REPLICAS_ACK > 0): the Redis writes that an answer acknowledges (job create,
+   * input answer, cancel, thread and turn create) wait for this many replicas (`WAIT`), at most `timeoutMs`, or
+   * answer 503. Unset: they do not wait (Redis replication is asynchronous).
+   */
+  readonly redisReplicaAck!: { replicas: number; timeoutMs: number } | undefined;
   /** Replicas of the JetStream streams (1–5); existing streams are reconciled to it at start. */
   readonly jetstreamReplicas!: number;
   readonly eventRetentionMs!: number;
@@ -147,6 +155,11 @@ export function commonValues(v: CommonEnv, env: RawEnv): ConfigValues<CommonConf
       'invalid configuration:\n  - REDIS_SENTINELS and REDIS_SENTINEL_NAME go together: set both (Sentinel discovery) or neither (REDIS_URL)',
     );
   }
+  if (v.REDIS_MIN_REPLICAS_ACK > 0 && !v.REDIS_URL && !v.REDIS_SENTINELS) {
+    throw new ConfigError(
+      'invalid configuration:\n  - REDIS_MIN_REPLICAS_ACK needs Redis (REDIS_URL or REDIS_SENTINELS): the replicas are Redis replicas',
+    );
+  }
   const jobRetention = int('JOB_RETENTION_S', 1, 365 * 86_400, v.EVENT_RETENTION_S).safeParse(env.JOB_RETENTION_S);
   if (!jobRetention.success)
     throw new ConfigError(`invalid configuration:\n  - JOB_RETENTION_S: ${jobRetention.error.issues[0]?.message}`);
@@ -162,6 +175,10 @@ export function commonValues(v: CommonEnv, env: RawEnv): ConfigValues<CommonConf
     natsUrl: v.NATS_URL,
     redisUrl: v.REDIS_URL,
     redisSentinel: v.REDIS_SENTINELS && sentinelName ? { sentinels: v.REDIS_SENTINELS, name: sentinelName } : undefined,
+    redisReplicaAck:
+      v.REDIS_MIN_REPLICAS_ACK > 0
+        ? { replicas: v.REDIS_MIN_REPLICAS_ACK, timeoutMs: v.REDIS_REPLICA_ACK_TIMEOUT_MS }
+        : undefined,
     jetstreamReplicas: v.JETSTREAM_REPLICAS,
     eventRetentionMs: v.EVENT_RETENTION_S * 1000,
     jobRetentionMs: jobRetention.data * 1000,

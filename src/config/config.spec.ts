@@ -82,6 +82,24 @@ describe('loadConfig', () => {
     expect(() => load({ REDIS_SENTINELS: 'h:1', REDIS_SENTINEL_NAME: 'bad name' })).toThrow(/REDIS_SENTINEL_NAME/);
   });
 
+  it('reads durable Redis acknowledgements: off by default, a replica count and a timeout, only with Redis', () => {
+    expect(load({}).redisReplicaAck).toBeUndefined();
+    expect(load({ REDIS_URL: 'redis://h:1', REDIS_MIN_REPLICAS_ACK: '0' }).redisReplicaAck).toBeUndefined();
+    expect(load({ REDIS_URL: 'redis://h:1', REDIS_MIN_REPLICAS_ACK: '1' }).redisReplicaAck).toEqual({
+      replicas: 1,
+      timeoutMs: 1_000,
+    });
+    expect(
+      load({ REDIS_URL: 'redis://h:1', REDIS_MIN_REPLICAS_ACK: '2', REDIS_REPLICA_ACK_TIMEOUT_MS: '250' })
+        .redisReplicaAck,
+    ).toEqual({ replicas: 2, timeoutMs: 250 });
+    expect(() => load({ REDIS_MIN_REPLICAS_ACK: '1' })).toThrow(/REDIS_MIN_REPLICAS_ACK needs Redis/);
+    expect(() => load({ REDIS_URL: 'redis://h:1', REDIS_MIN_REPLICAS_ACK: '-1' })).toThrow(/REDIS_MIN_REPLICAS_ACK/);
+    expect(() => load({ REDIS_URL: 'redis://h:1', REDIS_REPLICA_ACK_TIMEOUT_MS: '0' })).toThrow(
+      /REDIS_REPLICA_ACK_TIMEOUT_MS/,
+    );
+  });
+
   it('refuses to start without API keys in production', () => {
     expect(() => load({ NODE_ENV: 'production' })).toThrow(/API_KEYS is required/);
     expect(load({ NODE_ENV: 'production', API_KEYS: `a:${'k'.repeat(32)}` }).tenancy.authEnabled).toBe(true);

@@ -9,6 +9,7 @@ import { commonEnvShape, commonValues, type ConfigValues } from './common.config
 import { ConfigError, bool, int, loadOrExit, parseEnv, type RawEnv } from './env.js';
 import { WorkerConfig, workerEnvShape, workerValues } from './worker.config.js';
 import { quotaEnvShape, quotaValues, type QuotaSettings } from './quotas.config.js';
+import { workerApiEnvShape, workerApiValues, type WorkerApiSettings } from './worker-api.config.js';
 
 /** The default DS_TENANT_MAX_BYTES, as a share of the DS log's size (DS_MAX_BYTES). */
 export const DEFAULT_DS_TENANT_SHARE = 1 / 8;
@@ -116,7 +117,13 @@ export const apiEnvShape = {
   WEBHOOK_RETENTION_S: int('WEBHOOK_RETENTION_S', 60, 365 * 86_400, 7 * 86_400),
 };
 
-const apiEnvSchema = z.object({ ...commonEnvShape, ...workerEnvShape, ...apiEnvShape, ...quotaEnvShape });
+const apiEnvSchema = z.object({
+  ...commonEnvShape,
+  ...workerEnvShape,
+  ...apiEnvShape,
+  ...quotaEnvShape,
+  ...workerApiEnvShape,
+});
 
 /** Standard Webhooks' suggested schedule after the first try: 8 tries over about 28 hours. */
 export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
@@ -202,6 +209,8 @@ export class AppConfig extends WorkerConfig {
   readonly hotCache!: { events: number; jobBytes: number; maxBytes: number; graceMs: number };
   /** Per-tenant quotas (see src/quotas and quotas.config.ts). */
   readonly quotas!: QuotaSettings;
+  /** The HTTP worker protocol (`/v1/worker/*`, see worker-api.config.ts). */
+  readonly workerApi!: WorkerApiSettings;
   /** Webhooks (see src/webhooks). */
   readonly webhooks!: {
     /** Off ⇒ no /v1/webhooks routes, no feed consumer, no dispatcher. */
@@ -297,6 +306,7 @@ export function loadConfig(env: RawEnv, hash: (key: string) => string): AppConfi
     shareMaxStreams: v.SHARE_MAX_STREAMS,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     quotas: quotaValues(v),
+    workerApi: workerApiValues(v, hash, tenancy.keys),
     ds: {
       longPollMs: v.DS_LONG_POLL_MS,
       maxStreams: v.DS_MAX_STREAMS,

@@ -31,6 +31,7 @@ describe('config split: common, worker, API', () => {
         'maxJobBytes',
         'natsUrl',
         'openai',
+        'redisReplicaAck',
         'redisSentinel',
         'redisUrl',
         'tenantLogBytesQuota',

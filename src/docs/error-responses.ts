@@ -32,6 +32,7 @@ export const ERROR_CODES: Readonly<Record<string, { statuses: readonly number[];
   stream_seq_conflict: { statuses: [409], message: 'Stream-Seq 0007 is not after 0009' },
   stream_deleted: { statuses: [409, 410], message: 'stream orders was deleted; its forks still read its data' },
   cursor_expired: { statuses: [410], message: 'the events after this cursor are no longer retained' },
+  lease_lost: { statuses: [410], message: 'the lease is no longer current: it lapsed' },
   payload_too_large: { statuses: [413], message: 'request body is too large' },
   unsupported_media_type: { statuses: [415], message: 'JSON bodies must be UTF-8' },
   rate_limited: { statuses: [429], message: 'too many jobs created; retry in 2 s' },

@@ -151,7 +151,7 @@ export const ApiJobsDocs = {
     applyDecorators(
       ...common,
       ApiOperation({
-        summary: "Answer a job's open input_required (v1.1)",
+        summary: "Answer a job's open input_required",
         description:
           'The job asked (`input_required` event; `pending_input` on the job) and waits (`waiting_for_input`), holding no worker. The answer must satisfy the request\'s JSON Schema; for `tool_results` it is `{ "results": [ { "call_id", "result" } | { "call_id", "error" } ] }`, one per call. Accepted ⇒ an `input_received` event, the job is dispatched again (202, status `queued` or `running`) and continues where it stopped. The same `request_id` and the same `input` again ⇒ 200 (idempotent).',
       }),
@@ -206,7 +206,7 @@ export const ApiJobsDocs = {
   wait: () =>
     applyDecorators(
       ...common,
-      ApiOperation({ summary: 'Block until the job is terminal, waits for input (v1.1), or the timeout passes' }),
+      ApiOperation({ summary: 'Block until the job is terminal, waits for input, or the timeout passes' }),
       idParam,
       ApiQuery({
         name: 'timeout_s',

@@ -89,7 +89,7 @@ export function componentSchemas(): Record<string, Schema> {
     InputJobRequest: {
       ...toOpenApi(inputJobRequestSchema, 'input'),
       description:
-        "The answer to the open `input_required` (v1.1); `input` must satisfy the request's `schema` (at most 256 KiB as JSON).",
+        "The answer to the open `input_required`; `input` must satisfy the request's `schema` (at most 256 KiB as JSON).",
       examples: undefined,
       example: { request_id: 'req_01JD7Y3Z8W4X2V9Q5R6S7T8U9V', input: { approved: true } },
     },
@@ -156,7 +156,7 @@ export function componentSchemas(): Record<string, Schema> {
         pending_input: {
           allOf: [ref('PendingInput')],
           nullable: true,
-          description: 'v1.1: the open request while the job is waiting_for_input, else null',
+          description: 'the open request while the job is waiting_for_input, else null',
         },
         waiting_for_worker: {
           type: 'boolean',
@@ -167,11 +167,11 @@ export function componentSchemas(): Record<string, Schema> {
         events_url: { type: 'string', example: '/v1/jobs/job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V/events' },
         thread_id: {
           type: 'string',
-          description: 'v1.1: the thread of this turn (absent outside threads)',
+          description: 'the thread of this turn (absent outside threads)',
           example: 'thr_01JD7Y3Z8W4X2V9Q5R6S7T8U9V',
         },
-        turn: { type: 'integer', minimum: 1, description: 'v1.1: the turn number within its thread' },
-        rerun_of: { type: 'string', description: 'v1.1: the job this one reruns' },
+        turn: { type: 'integer', minimum: 1, description: 'the turn number within its thread' },
+        rerun_of: { type: 'string', description: 'the job this one reruns' },
       },
       // as created: queued, nothing started or finished yet
       example: {

@@ -1,9 +1,9 @@
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { componentSchemas } from './openapi-schemas.js';
 
-/** Swagger UI at /docs, the OpenAPI document at /docs-json. */
-export function setupSwagger(app: INestApplication): void {
+/** The app's OpenAPI document (also what `src/docs/api-reference.spec.ts` checks docs/api.md against). */
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('jobstream')
     .setDescription(
@@ -21,6 +21,10 @@ export function setupSwagger(app: INestApplication): void {
       'Durable Streams',
       'the Durable Streams protocol under /ds (docs/durable-streams.md); jobs/<id> are the jobs',
     )
+    .addTag(
+      'worker',
+      'the HTTP worker protocol: workers in any language lease jobs and append their output (worker keys)',
+    )
     .build();
   // one tag per resource, set on each operation (src/docs/*.docs.ts): no extra tag per controller class
   const document = SwaggerModule.createDocument(app, config, { autoTagControllers: false });
@@ -28,7 +32,12 @@ export function setupSwagger(app: INestApplication): void {
     ...document.components,
     schemas: { ...document.components?.schemas, ...(componentSchemas() as object) },
   };
-  SwaggerModule.setup('docs', app, document, {
+  return document;
+}
+
+/** Swagger UI at /docs, the OpenAPI document at /docs-json. */
+export function setupSwagger(app: INestApplication): void {
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     swaggerOptions: { persistAuthorization: true },
   });

@@ -16,6 +16,7 @@ import type { CommonConfig } from '../config/common.config.js';
 import { traceEngine } from '../tracing/traced-engine.js';
 import type { Engine } from './engine.types.js';
 import { MemoryStreamSlots } from '../quotas/stream-slots.js';
+import { MemoryLeaseStore } from '../worker-api/leases/memory-lease-store.js';
 
 export type { Engine } from './engine.types.js';
 
@@ -53,6 +54,7 @@ export function createEmbeddedEngine(config: CommonConfig): Engine {
     threadStore,
     shareStore,
     agentCatalog: new MemoryAgentCatalog(),
+    workerLeases: new MemoryLeaseStore(),
     jobEventFeed: eventLog,
     streamSlots: new MemoryStreamSlots(),
     durableStreams: { log: new MemoryByteLog(), store: new MemoryDsStore() },

@@ -7,6 +7,7 @@ import type { ShareStore } from '@jobstream/share-store';
 import type { ThreadStore } from '@jobstream/thread-store';
 import type { JobEventFeed } from '@jobstream/webhooks';
 import type { StreamSlots } from '../quotas/stream-slots.js';
+import type { LeaseStore } from '../worker-api/leases/lease-store.port.js';
 
 export interface Engine {
   readonly kind: 'embedded' | 'nats';
@@ -19,6 +20,8 @@ export interface Engine {
   readonly shareStore: ShareStore;
   /** Which agents exist (announced by workers) and how many live workers serve each. */
   readonly agentCatalog: AgentCatalog;
+  /** Leases of the HTTP worker protocol (same backing service as the job store). */
+  readonly workerLeases: LeaseStore;
   /** Durable Streams (`/ds`): frames in the same backing log service, metadata in the job store's service. */
   readonly durableStreams: { log: ByteLog; store: DsStore };
   /** Terminal and `input_required` events of every job, for webhooks (observed in the log itself). */

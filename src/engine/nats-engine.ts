@@ -19,6 +19,9 @@ import { JetStreamJobEventFeed } from '@jobstream/webhooks';
 import type { CommonConfig } from '../config/common.config.js';
 import { ThreadAdvancer, advancingThreads } from '@jobstream/job-domain';
 import type { Engine } from './engine.types.js';
+import type { LeaseStore } from '../worker-api/leases/lease-store.port.js';
+import { MemoryLeaseStore } from '../worker-api/leases/memory-lease-store.js';
+import { RedisLeaseStore } from '../worker-api/leases/redis-lease-store.js';
 
 /** Redacts credentials from a server list before it is logged. */
 export function redactUrl(url: string): string {
@@ -93,19 +96,22 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
     let shareStore: ShareStore;
     let streamSlots: StreamSlots;
     let dsStore: DsStore;
+    let workerLeases: LeaseStore;
     if (config.hasRedis) {
       const redisJobs = await RedisJobStore.create({
         url: config.redisUrl,
         sentinel: config.redisSentinel,
+        replicaAck: config.redisReplicaAck,
         ...storeOpts,
       });
       rawJobStore = redisJobs;
       closers.push(() => rawJobStore.close());
       // Through Sentinel the thread store shares the job store's connection (which follows the primary); with a
       // plain URL it has its own.
+      const threadOpts = { idempotencyTtlMs: config.idempotencyTtlMs, replicaAck: config.redisReplicaAck };
       const threads = config.redisSentinel
-        ? await RedisThreadStore.create({ client: redisJobs.client, idempotencyTtlMs: config.idempotencyTtlMs })
-        : await RedisThreadStore.create({ url: config.redisUrl, idempotencyTtlMs: config.idempotencyTtlMs });
+        ? await RedisThreadStore.create({ client: redisJobs.client, ...threadOpts })
+        : await RedisThreadStore.create({ url: config.redisUrl, ...threadOpts });
       threadStore = threads;
       closers.push(() => threadStore.close());
       // shares ride on the thread store's connection
@@ -115,6 +121,8 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       closers.push(() => slots.close());
       // Durable Streams metadata rides on the job store's connection (which follows a Sentinel failover)
       dsStore = new RedisDsStore(redisJobs.client);
+      // HTTP workers' leases too: every API process sees every lease
+      workerLeases = new RedisLeaseStore(redisJobs.client);
     } else {
       logger.warn(
         'REDIS_URL (or REDIS_SENTINELS) is unset: job state is kept in this process only; run ONE API process, or set REDIS_URL',
@@ -125,6 +133,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       shareStore = new MemoryShareStore();
       streamSlots = new MemoryStreamSlots();
       dsStore = new MemoryDsStore();
+      workerLeases = new MemoryLeaseStore();
     }
     storeForLegacy = rawJobStore;
     const agentCatalog = await KvAgentCatalog.create({ nc, replicas, logger: warn });
@@ -139,6 +148,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       threadStore,
       shareStore,
       agentCatalog,
+      workerLeases,
       // a durable consumer, created only when the API's webhooks module starts it (never by a worker)
       streamSlots,
       jobEventFeed: new JetStreamJobEventFeed({ nc, logger: warn }),

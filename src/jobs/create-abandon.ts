@@ -2,8 +2,8 @@
  * A create answered with an error must leave no job that will run. When the store's create failed, its outcome may
  * be unknown (a timeout: the write may have been applied, or may still arrive, e.g. behind a paused Redis), so the
  * create is abandoned: the store refuses the record if it arrives later and removes it if it landed undispatched
- * (`JobStore.abandon`). The first try is sent at once — on the same connection, so it is applied right after a
- * delayed create — and repeated with a growing delay while the store is unreachable.
+ * (`JobStore.abandon`), in either order. The first try is sent at once and repeated with a growing delay while the
+ * store is unreachable (with durable acknowledgements: until the replicas have the abandon too).
  */
 import { Logger } from '@nestjs/common';
 import type { JobRecord, JobStore } from '@jobstream/job-store';

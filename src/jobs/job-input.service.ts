@@ -1,5 +1,5 @@
 /**
- * Interactive jobs (v1.1): answering a job's open `input_required` (`POST /v1/jobs/:id/input`, NATS
+ * Interactive jobs: answering a job's open `input_required` (`POST /v1/jobs/:id/input`, NATS
  * `jobstream.api.jobs.input`). The rules of the contract live here; tenant checks are JobsService's.
  */
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
@@ -39,7 +39,7 @@ export class JobInputService {
   ) {}
 
   /**
-   * Answers the job's open `input_required` (v1.1). Race-free across API processes: the answer is recorded with
+   * Answers the job's open `input_required`. Race-free across API processes: the answer is recorded with
    * one compare-and-set on the job record guarded by "this request is still open and unanswered", so exactly one
    * of concurrent answers wins; the others see the recorded answer (same input ⇒ 200, else `already_answered`).
    *
@@ -95,6 +95,7 @@ export class JobInputService {
           from: ['waiting_for_input'],
           where: open,
           patch: { input_request: answeredReq, answered_inputs: withAnswer(cur, rid, digest), dispatched_at: null },
+          durable: true,
         });
         if (tr.changed && tr.job) {
           this.metrics?.jobTransition('queued');
@@ -107,6 +108,7 @@ export class JobInputService {
           from: ['running'],
           where: open,
           patch: { input_request: answeredReq, answered_inputs: withAnswer(cur, rid, digest) },
+          durable: true,
         });
         if (tr.changed) {
           this.logger.log({ msg: 'input accepted while the job is being parked', job_id: id, tenant, request_id: rid });

@@ -77,7 +77,7 @@ export class JobsController {
     return this.jobs.cancel(tenant, id, body?.reason ?? '');
   }
 
-  /** v1.1: answer the job's open `input_required`: 202 accepted, 200 the same answer again. */
+  /** Answer the job's open `input_required`: 202 accepted, 200 the same answer again. */
   @Post(':id/input')
   @ApiJobsDocs.input()
   async input(

@@ -1,6 +1,6 @@
 /**
  * The internal request-reply API over NATS (served by every API process, queue group `jobstream-api`): create, get,
- * cancel and answer (v1.1 `input`) a job with the same validation and tenant rules as REST (thin: the rules live in
+ * cancel and answer (`input`) a job with the same validation and tenant rules as REST (thin: the rules live in
  * JobsService).
  *
  * Each payload carries `api_key` (checked like the Bearer key; ignored when auth is off, the default tenant).

@@ -204,7 +204,8 @@ export class JobsService {
   async cancel(tenant: string, id: string, reason = ''): Promise<Job> {
     const rec = await this.record(tenant, id);
     if (isTerminalStatus(rec.status)) return this.get(tenant, id);
-    if (rec.cancel_reason === null) await this.store.update(id, { cancel_reason: reason });
+    // durable (REDIS_MIN_REPLICAS_ACK): a cancel answered is kept through a Redis failover
+    if (rec.cancel_reason === null) await this.store.update(id, { cancel_reason: reason }, { durable: true });
     // Ending it here goes through the one module that ends jobs (the job domain's job-ending): the job as a whole
     // (scope 'job'), so a log already on a newer attempt is followed, and a log already closed wins.
     const ending = (r: JobRecord): JobEnding => ({
@@ -227,7 +228,11 @@ export class JobsService {
     }
     // A queued job is taken from the queue first (store-first, atomically: a worker starting it now finds it
     // cancelled), then its log is ended; the store then only aligns its end time with the event's.
-    const tr = await this.store.transition(id, 'cancelled', { from: ['queued'], patch: { cancel_reason: reason } });
+    const tr = await this.store.transition(id, 'cancelled', {
+      from: ['queued'],
+      patch: { cancel_reason: reason },
+      durable: true,
+    });
     if (tr.changed) {
       this.metrics?.jobTransition('cancelled');
       await endJob(deps, ending(rec));
@@ -313,7 +318,7 @@ export class JobsService {
   /** Blocks until the job is terminal, the timeout passes, or the client leaves. */
   async wait(tenant: string, id: string, timeoutS: number, signal: AbortSignal): Promise<Job> {
     let job = await this.get(tenant, id);
-    // v1.1: a job waiting for input cannot end without an answer, so the wait returns then too
+    // a job waiting for input cannot end without an answer, so the wait returns then too
     if (isTerminalStatus(job.status) || job.status === 'waiting_for_input' || timeoutS === 0 || signal.aborted)
       return job;
     await new Promise<void>((resolve) => {

@@ -4,7 +4,7 @@
  * slots every third of the lease, so only the slots of a process that died run out.
  */
 import type { Redis } from 'ioredis';
-import { evalScript, redisCall, script } from '@jobstream/job-store/redis-scripts';
+import { evalScript, redisCall, script } from '@jobstream/redis';
 import { JobStoreUnavailableError } from '@jobstream/job-store';
 import type { StreamSlots } from './stream-slots.js';
 

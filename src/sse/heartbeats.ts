@@ -1,23 +1,7 @@
 /**
- * Keepalives for every open SSE connection of the process, from ONE timer (no timer per client), cheap at 10,000s
- * of idle connections.
- *
- * The rule (API.md: "comment lines are sent every `HEARTBEAT_MS`, from the first moment"): every connection gets a
- * keepalive once per interval, whether or not it carried data in between — the contract promises the comments
- * themselves, and a proxy or client may count on them.
- *
- * The timer ticks `SLICES` times per interval (so one tick writes about a tenth of the keepalives: no 10,000-write
- * stall of the event loop once per interval). Connections are kept in `SLICES` buckets, one per tick slot; a tick
- * visits only the bucket whose slot has come, and a connection joins the bucket of the slot served last before it
- * opened, so its next keepalive comes exactly one interval after that slot: between (interval − tick) and interval
- * after its opening frame (which carries the first keepalive), then every interval. Connections opened over time
- * are spread over the buckets by themselves; a herd opened in the same moment stays in one bucket. Slots follow the
- * clock, not the count of timer callbacks: a late tick serves every slot it missed (at most one interval's worth,
- * so no connection gets two keepalives from one tick).
- *
- * Before (issue 15, round 2) every tick visited EVERY connection and compared its last keepalive's time with the
- * clock: 10 visits per connection per interval, most of the idle JS time at 10,000 connections (bench/README.md,
- * "Per-connection cost").
+ * Keepalives for every open SSE connection of the process, from ONE timer (no timer per client): every connection
+ * gets a `: keepalive` once per `HEARTBEAT_MS`, whether or not it carried data in between (the API promises the
+ * comments themselves; proxies and clients may count on them). See {@link HeartbeatScheduler} for how.
  */
 
 /** What the scheduler needs of a connection (`SseConnection` implements it). */
@@ -29,6 +13,15 @@ export interface HeartbeatTarget {
 /** Ticks per interval. */
 export const SLICES = 10;
 
+/**
+ * The timer ticks `SLICES` times per interval, so one tick writes about a tenth of the keepalives (no 10,000-write
+ * stall once per interval), and visits only its own bucket of connections, not every connection. A connection joins
+ * the bucket of the slot served last before it opened, so its next keepalive comes exactly one interval after that
+ * slot: between (interval − tick) and interval after its opening frame (which carries the first keepalive), then
+ * every interval. Connections opened over time spread over the buckets by themselves; a herd opened in the same
+ * moment stays in one bucket. Slots follow the clock, not the count of timer callbacks: a late tick serves every slot
+ * it missed (at most one interval's worth, so no connection gets two keepalives from one tick).
+ */
 export class HeartbeatScheduler<T extends HeartbeatTarget = HeartbeatTarget> {
   /** ms between ticks. */
   readonly tickMs: number;

@@ -1,24 +1,9 @@
 /**
- * Writes an Observable of SSE frames to an HTTP response.
- *
- * Headers exactly as the contract says (never compressed: the app runs no compression middleware); the opening
- * `retry:` and keepalive comment are flushed at once. Back-pressure: the source may ask `whenWritable()` before reading
- * more (replay pages wait for the socket to drain); live frames that pile up past SSE_MAX_BUFFER_BYTES (across
- * bursts, or within one), or a socket that has not drained for SSE_STALL_TIMEOUT_MS, drop the client, who resumes
- * from its cursor, instead of growing memory or holding a replay page forever.
- * Unsubscribing the source on close is the only cleanup a stream needs (hub, sequencer and timers live there).
- *
- * Writes are coalesced per event-loop turn: frames written in one turn (a burst of live events parsed from one
- * broker read, a replay page, an event and a heartbeat) are joined and handed to the response once, at
- * `setImmediate`, by ONE shared flusher for every connection. A write per frame per client cost one `writev`
- * syscall (plus Node's chunked-encoding and cork/uncork work) each, which the bench's profile showed as the
- * largest cost of fan-out and replay; under load, the slower a turn, the more frames each flush carries. The
- * added delay is the rest of the current turn, never a timer.
- *
- * Per connection the writer is one {@link SseStream} object (methods on its prototype, two shared listeners on the
- * response): an idle stream holds no closures of its own (bench/README.md, "Per idle connection"). The source is
- * anything with `subscribe({ next, error, complete })` returning `{ unsubscribe() }` (an RxJS Observable fits; the
- * job stream is a plain session object, no RxJS per client).
+ * Writes a source of SSE frames to an HTTP response: the API's headers (never compressed), the opening `retry:` and
+ * keepalive at once, back-pressure (`whenWritable()`; a client that stops reading is dropped and resumes from its
+ * cursor), and one write per connection per event-loop turn. The source is anything with
+ * `subscribe({ next, error, complete })` returning `{ unsubscribe() }` (an RxJS Observable fits); unsubscribing it
+ * on close is the only cleanup a stream needs.
  */
 import type { Socket } from 'node:net';
 import type { Request, Response } from 'express';
@@ -47,7 +32,11 @@ export type Flushable = { flush(now: number): void } | ((now: number) => void);
 
 /**
  * Runs every scheduled flush once per event-loop turn (one `setImmediate` for all connections, not one per
- * connection), with the turn's `performance.now()` read once. Exported for tests (and the bench's ceiling server).
+ * connection), with the turn's `performance.now()` read once. Frames written in one turn (a burst of live events
+ * from one broker read, a replay page, an event and a heartbeat) are thus joined and handed to the response once: a
+ * write per frame per client costs a `writev` syscall plus Node's chunked-encoding work each, the largest cost of
+ * fan-out and replay in the bench's profile. The added delay is the rest of the current turn, never a timer.
+ * Exported for tests (and the bench's ceiling server).
  */
 export class TurnFlusher {
   private queue: Flushable[] = [];
@@ -122,7 +111,10 @@ function onResClose(this: StreamRes): void {
 
 /**
  * One open SSE response: the per-turn write buffer, the slow-client bound, back-pressure for the source, and the
- * registration in {@link SseConnections}. Observer of its own source (`next`/`error`/`complete`).
+ * registration in {@link SseConnections}. Observer of its own source (`next`/`error`/`complete`). Live frames that
+ * pile up past SSE_MAX_BUFFER_BYTES, or a socket that has not drained for SSE_STALL_TIMEOUT_MS, drop the client (it
+ * resumes from its cursor) instead of growing memory or holding a replay page forever. Methods live on the
+ * prototype and the response gets two shared listeners, so an idle stream holds no closures of its own.
  */
 export class SseStream implements SseConnection, SseSink, SseObserver {
   readonly tenant: string;

@@ -27,7 +27,14 @@ export class WatchdogService implements OnApplicationBootstrap, OnApplicationShu
     this.watchdog = new JobWatchdog(
       store,
       log,
-      { staleAfterMs: 2 * config.jobStallTimeoutMs, dispatchGraceMs: Math.min(5_000, config.jobStallTimeoutMs) },
+      {
+        staleAfterMs: 2 * config.jobStallTimeoutMs,
+        // a create waiting for Redis replicas may still be answered 503 (and abandoned): never dispatch it before
+        dispatchGraceMs: Math.max(
+          Math.min(5_000, config.jobStallTimeoutMs),
+          config.redisReplicaAck ? 2 * config.redisReplicaAck.timeoutMs + 1_000 : 0,
+        ),
+      },
       queue,
     );
   }

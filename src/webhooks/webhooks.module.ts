@@ -11,7 +11,7 @@ import { WebhooksService } from './webhooks.service.js';
 
 /**
  * Webhooks: endpoints and delivery log (REST), the job event feed → deliveries, and the dispatcher. The store is
- * Redis when REDIS_URL is set (pending deliveries survive restarts and are shared by every API process), memory
+ * Redis when REDIS_URL (or REDIS_SENTINELS) is set (pending deliveries survive restarts and are shared by every API process), memory
  * otherwise (the embedded engine: one process).
  */
 @Module({
@@ -21,8 +21,12 @@ import { WebhooksService } from './webhooks.service.js';
       provide: WEBHOOK_STORE,
       inject: [AppConfig],
       useFactory: async (config: AppConfig): Promise<WebhookStore> =>
-        config.redisUrl
-          ? RedisWebhookStore.create({ url: config.redisUrl, retentionMs: config.webhooks.retentionMs })
+        config.hasRedis
+          ? RedisWebhookStore.create({
+              url: config.redisUrl,
+              sentinel: config.redisSentinel,
+              retentionMs: config.webhooks.retentionMs,
+            })
           : new MemoryWebhookStore({ retentionMs: config.webhooks.retentionMs }),
     },
     WebhookMetrics,
@@ -43,7 +47,7 @@ export class WebhooksModule implements OnApplicationBootstrap, OnApplicationShut
     config: AppConfig,
     metrics: WebhookMetrics,
   ) {
-    this.redis = config.redisUrl !== undefined;
+    this.redis = config.hasRedis;
     const w = config.webhooks;
     this.dispatcher = new WebhookDispatcher(
       store,

@@ -266,6 +266,8 @@ export async function startNats(opts: NatsOptions = {}): Promise<RunningNats> {
 export interface RedisOptions {
   /** Keep data across restart() with an append-only file in a temp dir, as a production Redis would. */
   persist?: boolean;
+  /** Start as a replica of the Redis on this loopback port (in sync right away: diskless, no delay). */
+  replicaOf?: number;
 }
 
 /** Starts a throw-away `redis-server` on a free port (no persistence unless asked). */
@@ -273,8 +275,11 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RunningServer
   const bin = findBinary('redis-server', 'redis-server', ['/usr/bin', '/usr/sbin', '/usr/local/bin']);
   const port = await freePort();
   const dir = opts.persist ? mkdtempSync(join(tmpdir(), 'jobstream-redis-')) : null;
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', ''];
+  // no 5 s wait before a (diskless) full sync of a replica
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--repl-diskless-sync-delay', '0'];
   args.push(...(dir ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir] : ['--appendonly', 'no']));
+  if (opts.replicaOf !== undefined)
+    args.push('--replicaof', '127.0.0.1', String(opts.replicaOf), '--repl-diskless-load', 'swapdb');
   const proc = new Supervised('redis-server', bin, args, port);
   await proc.start();
   return {

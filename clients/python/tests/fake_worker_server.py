@@ -1,7 +1,7 @@
 """TEST DOUBLE of the HTTP worker protocol's server side (``/v1/worker/claim``, ``/v1/worker/leases/:id/events``,
-``/v1/worker/leases/:id/heartbeat``), which the platform does not serve yet. Written from the contract's text (API.md,
-"Agents from anywhere" → "Any language, over HTTP") so the runner's unit tests can drive every rule; it is not the
-platform, and the end-to-end tests against the real endpoints replace it once they exist.
+``/v1/worker/leases/:id/heartbeat``). Written from the contract's text (API.md, "Agents from anywhere" → "Any
+language, over HTTP") so the runner's unit tests can drive every rule and fault; it is not the platform: the
+end-to-end tests (test/python/python-worker.e2e-spec.ts) run the runner against the real endpoints.
 
 Rules it keeps: worker key only (tenant key ⇒ 403, none/bad ⇒ 401); a claim announces agents and hands out at most
 one job of those agents within ``wait_s`` (204 otherwise); ``Producer-Seq`` n = last accepted + 1 ⇒ appended, 200

@@ -19,9 +19,9 @@ export const echoInputSchema = z
     delay_ms: z.number().int().min(0).max(60_000).default(0),
     fail_after: z.number().int().min(0).optional(),
     tool: z.boolean().default(false),
-    /** v1.1: after `after` tokens (of the first repeat) ask for an approval; `{ approved: false }` ends `cancelled`. */
+    /** After `after` tokens (of the first repeat) ask for an approval; `{ approved: false }` ends `cancelled`. */
     ask: z.strictObject({ after: z.number().int().min(0), prompt: z.string().max(4096).optional() }).optional(),
-    /** v1.1: before the first token, ask the client to run this tool (`input_required` of kind `tool_results`). */
+    /** Before the first token, ask the client to run this tool (`input_required` of kind `tool_results`). */
     client_tool: z.strictObject({ name: z.string().min(1).max(256) }).optional(),
   })
   .refine((i) => echoTokens(i.message).length * i.repeat <= ECHO_MAX_TOKENS, {
@@ -38,7 +38,7 @@ export type EchoInput = z.infer<typeof echoInputSchema>;
  * - `model` overrides the worker's `OPENAI_MODEL`.
  * - `temperature`, `top_p`, `max_tokens`, `stop`, `tools`, `tool_choice` are passed through unchanged.
  * Assistant `tool_calls` and `tool` messages are accepted so that a client can run a tool itself and submit a new
- * job carrying the result; or (v1.1) tools marked `client: true` are answered within the job through
+ * job carrying the result; or tools marked `client: true` are answered within the job through
  * `POST /v1/jobs/:id/input` (see docs/agents.md).
  */
 const openAiToolCallSchema = z.strictObject({
@@ -58,7 +58,7 @@ export const openAiMessageSchema = z.strictObject({
 export const openAiToolSchema = z.strictObject({
   type: z.literal('function'),
   /**
-   * v1.1: a client-side tool. When the model calls it, the job asks the client to run it (`input_required` of kind
+   * A client-side tool. When the model calls it, the job asks the client to run it (`input_required` of kind
    * `tool_results`) and continues the conversation with the results. Not sent to the provider.
    */
   client: z.boolean().optional(),

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'thread_busy'
   | 'job_active'
   | 'cursor_expired'
+  | 'lease_lost'
   | 'payload_too_large'
   | 'rate_limited'
   | 'quota_exceeded'

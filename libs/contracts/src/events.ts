@@ -39,7 +39,7 @@ export const attemptEventSchema = z.strictObject({
   attempt: z.number().int().min(1),
   reason: z.string(),
 });
-/** What an `input_required` asks for (v1.1): a yes/no approval, free text, or the results of client-side tools. */
+/** What an `input_required` asks for: a yes/no approval, free text, or the results of client-side tools. */
 export const INPUT_KINDS = ['approval', 'text', 'tool_results'] as const;
 export type InputKind = (typeof INPUT_KINDS)[number];
 
@@ -48,9 +48,9 @@ export const requestedToolCallSchema = z.strictObject({ call_id: nonEmpty, name:
 export type RequestedToolCall = z.infer<typeof requestedToolCallSchema>;
 
 /**
- * The agent stops and waits for an answer (`POST /v1/jobs/:id/input`). v1 events carried only `request_id`,
- * `prompt` and `schema`; v1.1 adds `kind`, `tool_calls` and `expires_at`, optional here so v1 logs still parse
- * (the platform fills them in for every new request).
+ * The agent stops and waits for an answer (`POST /v1/jobs/:id/input`). `kind`, `tool_calls` and `expires_at` are
+ * optional here so that logs written before they existed still parse (the platform fills them in for every new
+ * request).
  */
 export const inputRequiredEventSchema = z.strictObject({
   type: z.literal('input_required'),
@@ -61,7 +61,7 @@ export const inputRequiredEventSchema = z.strictObject({
   tool_calls: z.array(requestedToolCallSchema).optional(),
   expires_at: z.string().optional(),
 });
-/** An answer to the open `input_required` was accepted (v1.1). Not terminal. */
+/** An answer to the open `input_required` was accepted. Not terminal. */
 export const inputReceivedEventSchema = z.strictObject({
   type: z.literal('input_received'),
   request_id: nonEmpty,
@@ -70,7 +70,7 @@ export const inputReceivedEventSchema = z.strictObject({
 export const doneEventSchema = z.strictObject({
   type: z.literal('done'),
   usage: usageSchema,
-  /** `turn` and `history_chars`: echo in a thread (v1.1) reports which turn it was and how much history it got. */
+  /** `turn` and `history_chars`: echo in a thread reports which turn it was and how much history it got. */
   /** `text` is absent, and `truncated: true`, when the text alone would pass MAX_EVENT_BYTES (the tokens carry it). */
   output: z.strictObject({
     text: z.string().optional(),

@@ -16,7 +16,7 @@ export {
 
 /**
  * Which status may follow which. Nothing leaves a terminal status; `running → queued` is a retry hand-back;
- * `waiting_for_input → queued` is an answered job dispatched again (v1.1).
+ * `waiting_for_input → queued` is an answered job dispatched again.
  */
 export const STATUS_TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
   queued: ['running', 'cancelled', 'failed'],
@@ -36,7 +36,7 @@ export interface JobError {
   message: string;
 }
 
-/** The open question of a job that waits for input (v1.1): what its `input_required` event asked. */
+/** The open question of a job that waits for input: what its `input_required` event asked. */
 export interface PendingInput {
   request_id: string;
   kind: InputKind;
@@ -61,7 +61,7 @@ export interface Job {
   usage: Usage;
   error: JobError | null;
   metadata: Record<string, unknown> | null;
-  /** v1.1: the open request while the job is `waiting_for_input`, else null (optional: v1 servers omit it). */
+  /** The open request while the job is `waiting_for_input`, else null (optional: older servers omit it). */
   pending_input?: PendingInput | null;
   /**
    * On `GET /v1/jobs/:id` of a `queued` job: true when no live worker serves its agent now (the job waits for one
@@ -70,10 +70,10 @@ export interface Job {
   waiting_for_worker?: boolean;
   stream_url: string;
   events_url: string;
-  /** v1.1: the thread this job is a turn of, and which turn (1, 2, 3 …). Absent outside threads. */
+  /** The thread this job is a turn of, and which turn (1, 2, 3 …). Absent outside threads. */
   thread_id?: string;
   turn?: number;
-  /** v1.1: the job this one reruns. */
+  /** The job this one reruns. */
   rerun_of?: string;
 }
 
@@ -97,7 +97,7 @@ export type CancelJobRequest = z.infer<typeof cancelJobRequestSchema>;
 /** Largest accepted answer (`input` as JSON). */
 export const MAX_INPUT_ANSWER_BYTES = 256 * 1024;
 
-/** `POST /v1/jobs/:id/input` (v1.1). */
+/** `POST /v1/jobs/:id/input`. */
 export const inputJobRequestSchema = z.strictObject({
   request_id: z.string().min(1, 'request_id is required').max(512),
   input: z.record(z.string(), z.unknown()),

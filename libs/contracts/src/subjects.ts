@@ -48,9 +48,9 @@ export const API_SUBJECTS = {
   create: 'jobstream.api.jobs.create',
   get: 'jobstream.api.jobs.get',
   cancel: 'jobstream.api.jobs.cancel',
-  /** v1.1: answer a job's open `input_required`. */
+  /** Answer a job's open `input_required`. */
   input: 'jobstream.api.jobs.input',
-  /** v1.1: create a thread; create a turn (job) of a thread. */
+  /** Create a thread; create a turn (job) of a thread. */
   threadsCreate: 'jobstream.api.threads.create',
   threadJobsCreate: 'jobstream.api.threads.jobs.create',
 } as const;

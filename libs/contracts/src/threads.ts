@@ -1,4 +1,4 @@
-/** Conversations (threads), job management and share links (v1.1): public shapes and request schemas. */
+/** Conversations (threads), job management and share links: public shapes and request schemas. */
 import { z } from 'zod';
 import { MAX_METADATA_BYTES, createJobRequestSchema } from './job.js';
 

@@ -1,4 +1,4 @@
-/** Webhooks (v1.1): the event types an endpoint subscribes to, the create request, and the delivered payload. */
+/** Webhooks: the event types an endpoint subscribes to, the create request, and the delivered payload. */
 import { z } from 'zod';
 import type { EventType } from './events.js';
 import { newUlid } from './ids.js';

@@ -51,6 +51,13 @@ export const outputPieceDedupId = (outputId: string, k: number) => (k === 0 ? ou
 /** The `tool_call_start` the runner adds for the `i`-th tool call of a question that did not announce it. */
 export const toolCallStartDedupId = (outputId: string, i: number) => `${outputId}:t${i}`;
 
+/** The `n`-th batch of an HTTP worker's lease (its outputs get `:<k>` after it). */
+export const leaseBatchDedupId = (jobId: string, attempt: number, leaseId: string, n: number) =>
+  `${jobId}:${attempt}:h:${leaseId}:${n}`;
+
+/** The queue message that retries a job whose HTTP worker lease lapsed. */
+export const leaseLapseDedupId = (jobId: string, leaseId: string) => `${jobId}:lapse:${leaseId}`;
+
 /** The runner's terminal event of one attempt. */
 export const endDedupId = (jobId: string, attempt: number) => `${jobId}:${attempt}:end`;
 

@@ -111,7 +111,17 @@ export type JobPatch = Partial<
   >
 >;
 
-export interface TransitionOptions {
+/** Options of a write. */
+export interface WriteOptions {
+  /**
+   * The write is acknowledged to a client (an answer, a cancel): a store with replicas keeps it only once they have
+   * it (`REDIS_MIN_REPLICAS_ACK`), else fails with {@link JobStoreUnavailableError} — the write may have landed.
+   * Creates and abandons are always durable.
+   */
+  durable?: boolean;
+}
+
+export interface TransitionOptions extends WriteOptions {
   /** The current status must be one of these. */
   from?: readonly JobStatus[];
   /** And the current record must satisfy this (pure, synchronous; may run more than once). */
@@ -171,7 +181,7 @@ export interface JobStore {
   list(tenant: string, query: ListQuery): Promise<ListPage>;
   transition(id: string, to: JobStatus, opts?: TransitionOptions): Promise<TransitionResult>;
   /** Writes non-status fields atomically; null when the job is unknown. */
-  update(id: string, patch: JobPatch): Promise<JobRecord | null>;
+  update(id: string, patch: JobPatch, opts?: WriteOptions): Promise<JobRecord | null>;
   /**
    * Records a sign of life of the worker running the job: sets `heartbeat_at` = `at` when the job is `running`.
    * False when the job is unknown or not running (nothing is written).

@@ -104,3 +104,76 @@ describe('RedisJobStore availability', () => {
     ).rejects.toBeInstanceOf(JobStoreUnavailableError);
   });
 });
+
+describe('RedisJobStore with replica acknowledgements', () => {
+  let primary: RunningServer;
+  let replica: RunningServer;
+  let raw: Redis;
+  const acked = async () => {
+    await raw.set('probe', String(Date.now()));
+    return (await raw.wait(1, 200)) === 1;
+  };
+  beforeAll(async () => {
+    primary = await startRedis();
+    replica = await startRedis({ replicaOf: primary.port });
+    raw = new Redis(primary.url);
+    await waitFor(acked, { timeoutMs: 10_000, message: 'the replica to sync' });
+  });
+  afterAll(async () => {
+    raw?.disconnect();
+    await Promise.all([primary?.destroy(), replica?.destroy()]);
+  });
+  const ack = { replicas: 1, timeoutMs: 2_000 };
+
+  // the same contract when every acknowledged write waits for the replica
+  jobStoreConformance('redis (replica acks)', async (opts) =>
+    RedisJobStore.create({ ...opts, url: primary.url, prefix: `${prefix}ack:`, replicaAck: ack }),
+  );
+
+  it('without the replica: acknowledged writes fail as unavailable (landed on the primary), the others go on', async () => {
+    const store = await RedisJobStore.create({
+      url: primary.url,
+      prefix: 'acks:',
+      retentionMs: 60_000,
+      idempotencyTtlMs: 60_000,
+      replicaAck: { replicas: 1, timeoutMs: 200 },
+    });
+    const running = jobRecord();
+    await store.create(running);
+    await replica.stop();
+    await waitFor(async () => (await raw.wait(1, 50)) === 0, { message: 'the primary to lose its replica' });
+
+    const job = jobRecord({ idempotency_key: 'idem-1' });
+    await expect(store.create(job, { key: 'idem-1', fingerprint: 'f' })).rejects.toBeInstanceOf(
+      JobStoreUnavailableError,
+    );
+    // the record is on the primary, only its durability is unknown: the API abandons it
+    expect((await store.get(job.id))?.status).toBe('queued');
+    await expect(store.abandon(job)).rejects.toBeInstanceOf(JobStoreUnavailableError);
+    expect(await store.get(job.id)).toBeNull();
+    // the tombstone refuses it should the create arrive again; the idempotency key is free for a retry
+    await expect(store.create(job)).rejects.toBeInstanceOf(JobStoreUnavailableError);
+    expect(await store.get(job.id)).toBeNull();
+    expect(await raw.exists('acks:idem:4:acme:idem-1')).toBe(0);
+    // a durable update fails the same way; a worker's (not durable) writes go on
+    await expect(store.update(running.id, { cancel_reason: 'x' }, { durable: true })).rejects.toBeInstanceOf(
+      JobStoreUnavailableError,
+    );
+    expect((await store.transition(running.id, 'running')).changed).toBe(true);
+    expect(await store.heartbeat(running.id, new Date())).toBe(true);
+
+    await replica.restart();
+    await waitFor(
+      () =>
+        store.create(jobRecord()).then(
+          () => true,
+          () => false,
+        ),
+      {
+        timeoutMs: 10_000,
+        message: 'acknowledged creates once the replica is back',
+      },
+    );
+    await store.close();
+  });
+});

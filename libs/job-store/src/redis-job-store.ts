@@ -26,13 +26,26 @@
  * Expiry: a job entering a terminal status gets `PEXPIRE retentionMs`; its ids leave the list sets lazily (a list
  * that meets a vanished record removes it) and by a periodic sweep of `expiring`.
  *
- * Availability: `enableOfflineQueue: false`, one retry per request and a command timeout, so that with Redis down
- * every call fails fast with {@link JobStoreUnavailableError}; ioredis reconnects on its own and the same store
- * works again once Redis is back (scripts are re-sent after a restart empties the script cache).
+ * Availability: the connection of `@jobstream/redis` (no offline queue, a command timeout): with Redis down every
+ * call fails fast with {@link JobStoreUnavailableError}; the same store works again once Redis is back. With
+ * `replicaAck`, the writes that an answer acknowledges (create, and `durable` transitions and updates) and abandons
+ * wait for that many replicas (`WAIT`, `@jobstream/redis`'s `ReplicaAck`) or fail with {@link JobStoreUnavailableError}
+ * — the write may have landed on the primary.
  */
-import { Redis, type RedisOptions } from 'ioredis';
-import { evalScript, isReplyError, script, type Script } from './redis-scripts.js';
-import { isTerminalStatus, type JobStatus } from '@jobstream/contracts';
+import type { Redis } from 'ioredis';
+import {
+  closeRedis,
+  connectRedis,
+  evalScript,
+  hgetMany,
+  ReplicaAck,
+  scanIndex,
+  toUnavailable,
+  type RedisConnectOptions,
+  type ReplicaAckOptions,
+  type Script,
+} from '@jobstream/redis';
+import { isTerminalStatus, JOB_STATUSES, type JobStatus } from '@jobstream/contracts';
 import {
   IdempotencyConflictError,
   JobStoreUnavailableError,
@@ -49,7 +62,9 @@ import {
   type LogBytesCount,
   type TransitionOptions,
   type TransitionResult,
+  type WriteOptions,
 } from './job-store.port.js';
+import { SCRIPTS } from './redis-job-store.scripts.js';
 import { RedisLogBytes } from './redis-log-bytes.js';
 import {
   applyPatch,
@@ -62,161 +77,19 @@ import {
   needsDispatch,
 } from './transitions.js';
 
-export interface RedisJobStoreOptions extends JobStoreOptions {
-  /**
-   * `redis://host:port/db` (never logged), or an existing client (left open by `close`). With `sentinel`, only the
-   * URL's credentials, db and scheme (`rediss` = TLS) are used: the primary's address comes from Sentinel.
-   */
-  url?: string;
-  /** Redis Sentinel discovery (ioredis's own): the sentinels and the master name; follows failovers by itself. */
-  sentinel?: { sentinels: { host: string; port: number }[]; name: string };
+export interface RedisJobStoreOptions extends JobStoreOptions, RedisConnectOptions {
+  /** An existing client instead of `url` / `sentinel` (left open by `close`). */
   client?: Redis;
   /** Key prefix; default `jobstream:`. */
   prefix?: string;
-  /** Connect timeout (ms); default 2000. */
-  connectTimeoutMs?: number;
-  /** Per-command timeout (ms); default 2000. */
-  commandTimeoutMs?: number;
+  /** Acknowledged writes wait for this many replicas (unset: they do not wait). */
+  replicaAck?: ReplicaAckOptions;
   /** How often finished jobs' ids are swept from the list sets (ms); default min(60 s, retention). */
   sweepIntervalMs?: number;
 }
 
-/**
- * create: KEYS job, list:all, list:<status>, active, waiting, undispatched, abandoned (the tombstone of an abandoned
- * create), idem (a placeholder name without a key), list:queued, list:running, list:waiting_for_input (the tenant's
- * open jobs, for the quota);
- * ARGV id, json, status, fingerprint, idemTtlMs, jobKeyPrefix, active score ('' = not active), waiting score ('' = not waiting),
- * undispatched score ('' = dispatched), has idempotency key ('1' / '0'), most open jobs of the tenant (0 = no quota).
- * The quota is counted from the status sets themselves (kept with every record in the same scripts), so there is
- * no separate counter that a lost decrement could leave wrong.
- */
-const CREATE = `
-if redis.call('EXISTS', KEYS[7]) == 1 then return {'abandoned'} end
-if ARGV[10] == '1' then
-  local seen = redis.call('GET', KEYS[8])
-  if seen then
-    local s = cjson.decode(seen)
-    if s.fingerprint ~= ARGV[4] then return {'conflict'} end
-    local d = redis.call('HGET', ARGV[6] .. s.jobId, 'd')
-    if d then return {'existing', d} end
-  end
-end
-local quota = tonumber(ARGV[11])
-if quota > 0 then
-  local open = redis.call('ZCARD', KEYS[9]) + redis.call('ZCARD', KEYS[10]) + redis.call('ZCARD', KEYS[11])
-  if open >= quota then return {'quota', tostring(open)} end
-end
-if ARGV[10] == '1' then
-  redis.call('SET', KEYS[8], cjson.encode({ jobId = ARGV[1], fingerprint = ARGV[4] }), 'PX', ARGV[5])
-end
-redis.call('HSET', KEYS[1], 'v', 1, 'd', ARGV[2])
-redis.call('ZADD', KEYS[2], 0, ARGV[1])
-redis.call('ZADD', KEYS[3], 0, ARGV[1])
-if ARGV[7] ~= '' then redis.call('ZADD', KEYS[4], ARGV[7], ARGV[1]) end
-if ARGV[8] ~= '' then redis.call('ZADD', KEYS[5], ARGV[8], ARGV[1]) end
-if ARGV[9] ~= '' then redis.call('ZADD', KEYS[6], ARGV[9], ARGV[1]) end
-return {'created'}
-`;
-
-/**
- * compare-and-set: KEYS job, list:<old>:<t>, list:<new>:<t>, expiring, active, waiting, undispatched;
- * ARGV expected version, json, id, ttlMs (0 = none), expiring member, expiring score, active score ('' = remove),
- * waiting score ('' = remove), undispatched score ('' = remove).
- */
-const CAS = `
-if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'v', tonumber(ARGV[1]) + 1, 'd', ARGV[2])
-if KEYS[2] ~= KEYS[3] then
-  redis.call('ZREM', KEYS[2], ARGV[3])
-  redis.call('ZADD', KEYS[3], 0, ARGV[3])
-end
-if tonumber(ARGV[4]) > 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[4])
-  redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5])
-end
-if ARGV[7] == '' then
-  redis.call('ZREM', KEYS[5], ARGV[3])
-else
-  redis.call('ZADD', KEYS[5], ARGV[7], ARGV[3])
-end
-if ARGV[8] == '' then
-  redis.call('ZREM', KEYS[6], ARGV[3])
-else
-  redis.call('ZADD', KEYS[6], ARGV[8], ARGV[3])
-end
-if ARGV[9] == '' then
-  redis.call('ZREM', KEYS[7], ARGV[3])
-else
-  redis.call('ZADD', KEYS[7], ARGV[9], ARGV[3])
-end
-return 1
-`;
-
-/** sweep: KEYS expiring; ARGV now, batch, list prefix, statuses…  Members are JSON [id, tenant]. */
-const SWEEP = `
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-for _, m in ipairs(due) do
-  local e = cjson.decode(m)
-  for i = 4, #ARGV do redis.call('ZREM', ARGV[3] .. ARGV[i] .. ':' .. e[2], e[1]) end
-  redis.call('ZREM', KEYS[1], m)
-end
-return #due
-`;
-
-/**
- * delete: KEYS job, active, expiring, idem ('' = none), waiting, list keys…; ARGV id, expiring member.
- * The idempotency key goes only while it still names this job.
- */
-const DELETE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[3], ARGV[2])
-if KEYS[4] ~= '' then
-  local seen = redis.call('GET', KEYS[4])
-  if seen and cjson.decode(seen).jobId == ARGV[1] then redis.call('DEL', KEYS[4]) end
-end
-for i = 5, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
-return 1
-`;
-
-/**
- * abandon: KEYS job, abandoned, undispatched, idem ('' = none), list keys…; ARGV id, ttlMs. The tombstone first (a
- * create still on its way is refused), then a landed record that was never dispatched goes, as `delete` does.
- */
-const ABANDON = `
-redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
-local d = redis.call('HGET', KEYS[1], 'd')
-if not d then return 'absent' end
-local j = cjson.decode(d)
-if j.status ~= 'queued' or j.dispatched_at ~= cjson.null then return 'kept' end
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
-if KEYS[4] ~= '' then
-  local seen = redis.call('GET', KEYS[4])
-  if seen and cjson.decode(seen).jobId == ARGV[1] then redis.call('DEL', KEYS[4]) end
-end
-for i = 5, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
-return 'removed'
-`;
-
-const ALL_STATUSES: readonly JobStatus[] = [
-  'queued',
-  'running',
-  'waiting_for_input',
-  'completed',
-  'failed',
-  'cancelled',
-];
+const ALL_STATUSES: readonly JobStatus[] = JOB_STATUSES;
 const MAX_CAS_ATTEMPTS = 100;
-
-const SCRIPTS = {
-  create: script(CREATE),
-  cas: script(CAS),
-  sweep: script(SWEEP),
-  delete: script(DELETE),
-  abandon: script(ABANDON),
-};
 
 /** The `active` index score of a record: its last sign of life, or '' when the job is not running. */
 function activeScore(job: JobRecord): string {
@@ -234,16 +107,12 @@ function undispatchedScore(job: JobRecord): string {
   return needsDispatch(job) ? String(Date.parse(job.created_at)) : '';
 }
 
-/**
- * Redis answers that mean "not now" rather than "wrong request": a replica that is (still) read-only after a
- * failover, a server loading its data set, a primary without its replicas, a cluster or sentinel in transition.
- */
-const UNAVAILABLE_REPLY = /^(READONLY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|BUSY|NOTBUSY)\b/;
-
 export class RedisJobStore implements JobStore {
   private readonly prefix: string;
   private readonly timer: NodeJS.Timeout;
   private readonly logBytesKeeper: RedisLogBytes;
+  /** The connection of the writes that wait for replicas (none without `replicaAck`). */
+  private readonly acked: ReplicaAck | null;
   private closed = false;
 
   private constructor(
@@ -256,56 +125,13 @@ export class RedisJobStore implements JobStore {
     const every = opts.sweepIntervalMs ?? Math.min(60_000, Math.max(100, opts.retentionMs));
     this.timer = setInterval(() => void this.sweep().catch(() => {}), every);
     this.timer.unref();
+    this.acked = opts.replicaAck ? new ReplicaAck(redis, opts.replicaAck) : null;
   }
 
   /** Connects (unless given `client`) and returns the store; fails with {@link JobStoreUnavailableError}. */
   static async create(opts: RedisJobStoreOptions): Promise<RedisJobStore> {
-    if (!opts.client && !opts.url && !opts.sentinel)
-      throw new TypeError('RedisJobStore needs `url`, `sentinel` or `client`');
     if (opts.client) return new RedisJobStore(opts.client, false, opts);
-    let givenUp = false;
-    const options: RedisOptions = {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: opts.connectTimeoutMs ?? 2_000,
-      // how long a disconnect waits for the socket to close before forcing it (default 2 s keeps tests alive)
-      disconnectTimeout: 200,
-      // reconnect forever, quickly at first, at most every second
-      retryStrategy: (times) => (givenUp ? null : Math.min(50 * times, 1_000)),
-    };
-    let redis: Redis;
-    if (opts.sentinel) {
-      const u = opts.url ? new URL(opts.url) : null;
-      const db = u && u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined;
-      redis = new Redis({
-        ...options,
-        sentinels: opts.sentinel.sentinels,
-        name: opts.sentinel.name,
-        role: 'master',
-        ...(u?.username ? { username: decodeURIComponent(u.username) } : {}),
-        ...(u?.password ? { password: decodeURIComponent(u.password) } : {}),
-        ...(db !== undefined && Number.isInteger(db) ? { db } : {}),
-        ...(u?.protocol === 'rediss:' ? { tls: {}, enableTLSForSentinelMode: true } : {}),
-        // ask the sentinels again quickly while they elect a new primary; follow +switch-master at once
-        sentinelRetryStrategy: (times: number) => (givenUp ? null : Math.min(100 * times, 1_000)),
-        failoverDetector: true,
-      });
-    } else {
-      redis = new Redis(opts.url!, options);
-    }
-    // Connection errors surface on calls as JobStoreUnavailableError; the emitter must not crash the process.
-    redis.on('error', () => {});
-    try {
-      await redis.connect();
-    } catch (err) {
-      givenUp = true;
-      redis.disconnect();
-      throw new JobStoreUnavailableError(`job store unavailable (connect): ${(err as Error).message}`, { cause: err });
-    }
-    // Set only once connected: a failed first connect would otherwise leave a command timer running.
-    redis.options.commandTimeout = opts.commandTimeoutMs ?? 2_000;
-    return new RedisJobStore(redis, true, opts);
+    return new RedisJobStore(await connectRedis(opts, JobStoreUnavailableError, 'job store'), true, opts);
   }
 
   async create(
@@ -326,19 +152,24 @@ export class RedisJobStore implements JobStore {
       ...OPEN_STATUSES.map((st) => this.listKey(st, job.tenant)),
     ];
     const res = (await this.call(() =>
-      this.eval(SCRIPTS.create, keys, [
-        job.id,
-        JSON.stringify(job),
-        job.status,
-        idempotency?.fingerprint ?? '',
-        String(this.opts.idempotencyTtlMs),
-        this.jobKey(''),
-        activeScore(job),
-        waitingScore(job),
-        undispatchedScore(job),
-        idempotency ? '1' : '0',
-        String(quota?.maxOpenJobs ?? 0),
-      ]),
+      this.eval(
+        SCRIPTS.create,
+        keys,
+        [
+          job.id,
+          JSON.stringify(job),
+          job.status,
+          idempotency?.fingerprint ?? '',
+          String(this.opts.idempotencyTtlMs),
+          this.jobKey(''),
+          activeScore(job),
+          waitingScore(job),
+          undispatchedScore(job),
+          idempotency ? '1' : '0',
+          String(quota?.maxOpenJobs ?? 0),
+        ],
+        true,
+      ),
     )) as [string, string?];
     if (res[0] === 'abandoned') throw new JobStoreUnavailableError(`the create of ${job.id} was abandoned`);
     if (res[0] === 'conflict') throw new IdempotencyConflictError(idempotency!.key);
@@ -362,19 +193,13 @@ export class RedisJobStore implements JobStore {
       const want = Math.max(limit + 1 - found.length, 10);
       const ids = await this.call(() => this.redis.zrevrangebylex(key, max, '-', 'LIMIT', 0, want));
       if (ids.length === 0) break;
-      const docs = await this.call(() => this.redis.pipeline(ids.map((id) => ['hget', this.jobKey(id), 'd'])).exec());
-      const gone: string[] = [];
-      ids.forEach((id, i) => {
-        const [err, d] = docs?.[i] ?? [null, null];
-        if (err) throw this.map(err);
-        if (d === null) {
-          gone.push(id);
-          return;
-        }
-        const job = JSON.parse(d as string) as JobRecord;
+      const docs = await this.call(() => hgetMany(this.redis, ids, (id) => this.jobKey(id), 'd'));
+      for (const { doc } of docs.found) {
+        const job = JSON.parse(doc) as JobRecord;
         // A record whose status moved on since this page's set was read is left to its own set.
         if (q.status === undefined || job.status === q.status) found.push(job);
-      });
+      }
+      const gone = docs.gone;
       if (gone.length > 0) await this.dropFromLists(tenant, gone);
       max = `(${ids[ids.length - 1]!}`;
       if (ids.length < want) break;
@@ -385,11 +210,11 @@ export class RedisJobStore implements JobStore {
   }
 
   async transition(id: string, to: JobStatus, opts: TransitionOptions = {}): Promise<TransitionResult> {
-    return this.compareAndSet(id, (job) => applyTransition(job, to, opts, new Date()));
+    return this.compareAndSet(id, (job) => applyTransition(job, to, opts, new Date()), opts.durable);
   }
 
-  async update(id: string, patch: JobPatch): Promise<JobRecord | null> {
-    return (await this.compareAndSet(id, (job) => applyPatch(job, patch, new Date()))).job;
+  async update(id: string, patch: JobPatch, opts: WriteOptions = {}): Promise<JobRecord | null> {
+    return (await this.compareAndSet(id, (job) => applyPatch(job, patch, new Date()), opts.durable)).job;
   }
 
   async heartbeat(id: string, at: Date): Promise<boolean> {
@@ -401,28 +226,11 @@ export class RedisJobStore implements JobStore {
   }
 
   async listStale(olderThan: Date, limit: number): Promise<JobRecord[]> {
-    const n = Math.max(1, Math.floor(limit));
     const before = olderThan.getTime();
-    const ids = await this.call(() =>
-      this.redis.zrangebyscore(this.key('active'), '-inf', `(${before}`, 'LIMIT', 0, n),
+    // the index moves with the record, but a write may have landed between the range read and the get
+    return (await this.scan('active', `(${before}`, limit)).filter(
+      (job) => isActiveStatus(job.status) && lastSignOfLife(job) < before,
     );
-    if (ids.length === 0) return [];
-    const docs = await this.call(() => this.redis.pipeline(ids.map((id) => ['hget', this.jobKey(id), 'd'])).exec());
-    const out: JobRecord[] = [];
-    const gone: string[] = [];
-    ids.forEach((id, i) => {
-      const [err, d] = docs?.[i] ?? [null, null];
-      if (err) throw this.map(err);
-      if (d === null) {
-        gone.push(id); // the record vanished (a flushed Redis): drop the index entry
-        return;
-      }
-      const job = JSON.parse(d as string) as JobRecord;
-      // the index moves with the record, but a write may have landed between the range read and the get
-      if (isActiveStatus(job.status) && lastSignOfLife(job) < before) out.push(job);
-    });
-    if (gone.length > 0) await this.call(() => this.redis.zrem(this.key('active'), ...gone));
-    return out;
   }
 
   async delete(id: string): Promise<boolean> {
@@ -446,8 +254,12 @@ export class RedisJobStore implements JobStore {
     const idem = job.idempotency_key !== undefined ? this.idemKey(job.tenant, job.idempotency_key) : '';
     const keys = [this.jobKey(job.id), this.key(`abandoned:${job.id}`), this.key('undispatched'), idem];
     keys.push(...['all' as const, ...ALL_STATUSES].map((st) => this.listKey(st, job.tenant)));
-    return (await this.call(() => this.eval(SCRIPTS.abandon, keys, [job.id, String(this.opts.idempotencyTtlMs)]))) as
-      'absent' | 'removed' | 'kept';
+    const args = [job.id, String(this.opts.idempotencyTtlMs)];
+    // at once on the shared connection (the tombstone refuses a create still on its way); with `replicaAck` then
+    // again (idempotent) until the replicas have it, so that a failover cannot bring back the abandoned record
+    const outcome = (await this.call(() => this.eval(SCRIPTS.abandon, keys, args))) as 'absent' | 'removed' | 'kept';
+    if (this.acked) await this.call(() => this.eval(SCRIPTS.abandon, keys, args, true));
+    return outcome;
   }
 
   async addLogBytes(tenant: string, jobId: string, bytes: number): Promise<LogBytesCount> {
@@ -459,50 +271,15 @@ export class RedisJobStore implements JobStore {
   }
 
   async listInputExpired(now: Date, limit: number): Promise<JobRecord[]> {
-    const n = Math.max(1, Math.floor(limit));
     const at = now.getTime();
-    const ids = await this.call(() => this.redis.zrangebyscore(this.key('waiting'), '-inf', String(at), 'LIMIT', 0, n));
-    if (ids.length === 0) return [];
-    const docs = await this.call(() => this.redis.pipeline(ids.map((id) => ['hget', this.jobKey(id), 'd'])).exec());
-    const out: JobRecord[] = [];
-    const gone: string[] = [];
-    ids.forEach((id, i) => {
-      const [err, d] = docs?.[i] ?? [null, null];
-      if (err) throw this.map(err);
-      if (d === null) {
-        gone.push(id);
-        return;
-      }
-      const job = JSON.parse(d as string) as JobRecord;
+    return (await this.scan('waiting', String(at), limit)).filter((job) => {
       const deadline = inputDeadline(job);
-      if (deadline !== null && deadline <= at) out.push(job);
+      return deadline !== null && deadline <= at;
     });
-    if (gone.length > 0) await this.call(() => this.redis.zrem(this.key('waiting'), ...gone));
-    return out;
   }
 
   async listUndispatched(olderThan: Date, limit: number): Promise<JobRecord[]> {
-    const n = Math.max(1, Math.floor(limit));
-    const before = olderThan.getTime();
-    const ids = await this.call(() =>
-      this.redis.zrangebyscore(this.key('undispatched'), '-inf', `(${before}`, 'LIMIT', 0, n),
-    );
-    if (ids.length === 0) return [];
-    const docs = await this.call(() => this.redis.pipeline(ids.map((id) => ['hget', this.jobKey(id), 'd'])).exec());
-    const out: JobRecord[] = [];
-    const gone: string[] = [];
-    ids.forEach((id, i) => {
-      const [err, d] = docs?.[i] ?? [null, null];
-      if (err) throw this.map(err);
-      if (d === null) {
-        gone.push(id);
-        return;
-      }
-      const job = JSON.parse(d as string) as JobRecord;
-      if (needsDispatch(job)) out.push(job);
-    });
-    if (gone.length > 0) await this.call(() => this.redis.zrem(this.key('undispatched'), ...gone));
-    return out;
+    return (await this.scan('undispatched', `(${olderThan.getTime()}`, limit)).filter(needsDispatch);
   }
 
   /** The underlying connection (shared, not owned, by stores that ride on it). */
@@ -518,16 +295,8 @@ export class RedisJobStore implements JobStore {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    if (!this.ownsClient) return;
-    try {
-      await this.redis.quit();
-    } catch {
-      /* disconnected below anyway */
-    } finally {
-      // also ends the connector's own connections (Sentinel mode: the failover detector's subscriptions to every
-      // sentinel, which QUIT leaves open)
-      this.redis.disconnect();
-    }
+    await this.acked?.close();
+    if (this.ownsClient) await closeRedis(this.redis);
   }
 
   /** Removes the ids of expired finished jobs from the list sets (also done lazily by `list`). */
@@ -538,7 +307,11 @@ export class RedisJobStore implements JobStore {
     )) as number;
   }
 
-  private async compareAndSet(id: string, next: (job: JobRecord) => JobRecord | null): Promise<TransitionResult> {
+  private async compareAndSet(
+    id: string,
+    next: (job: JobRecord) => JobRecord | null,
+    durable = false,
+  ): Promise<TransitionResult> {
     for (let attempt = 1; ; attempt++) {
       const [v, d] = await this.call(() => this.redis.hmget(this.jobKey(id), 'v', 'd'));
       if (v === null || d === null) return { job: null, changed: false };
@@ -570,6 +343,7 @@ export class RedisJobStore implements JobStore {
             waitingScore(updated),
             undispatchedScore(updated),
           ],
+          durable,
         ),
       );
       if (ok === 1) return { job: updated, changed: true };
@@ -584,9 +358,17 @@ export class RedisJobStore implements JobStore {
     await this.call(() => pipe.exec());
   }
 
-  /** EVALSHA, falling back to EVAL when the script cache is empty (a restarted Redis). */
-  private eval(s: Script, keys: string[], args: string[]): Promise<unknown> {
-    return evalScript(this.redis, s, keys, args);
+  /** The records of an index's lowest scores up to `max` (ids whose record is gone leave the index). */
+  private async scan(index: string, max: string, limit: number): Promise<JobRecord[]> {
+    const found = await this.call(() =>
+      scanIndex(this.redis, { index: this.key(index), max, limit, keyOf: (id) => this.jobKey(id), field: 'd' }),
+    );
+    return found.map(({ doc }) => JSON.parse(doc) as JobRecord);
+  }
+
+  /** Runs a script; a `durable` one waits for the replicas when `replicaAck` is set. */
+  private eval(s: Script, keys: string[], args: string[], durable = false): Promise<unknown> {
+    return durable && this.acked ? this.acked.eval(s, keys, args) : evalScript(this.redis, s, keys, args);
   }
 
   /** Runs a Redis call; connection trouble becomes {@link JobStoreUnavailableError}. */
@@ -595,20 +377,8 @@ export class RedisJobStore implements JobStore {
     try {
       return await fn();
     } catch (err) {
-      throw this.map(err);
+      throw toUnavailable(err, JobStoreUnavailableError, 'job store');
     }
-  }
-
-  private map(err: unknown): unknown {
-    if (err instanceof JobStoreUnavailableError) return err;
-    if (isReplyError(err)) {
-      const msg = (err as Error).message;
-      return UNAVAILABLE_REPLY.test(msg)
-        ? new JobStoreUnavailableError(`job store unavailable: ${msg}`, { cause: err })
-        : err;
-    }
-    if (!(err instanceof Error)) return err;
-    return new JobStoreUnavailableError(`job store unavailable: ${err.message}`, { cause: err });
   }
 
   private key(k: string): string {

@@ -9,7 +9,7 @@
  */
 import type { Redis } from 'ioredis';
 import { bucketOf, bucketWidthMs, oldestLiveBucket, secondsUntilOldestLeaves, type LogBytes } from './log-bytes.js';
-import { evalScript, script } from './redis-scripts.js';
+import { evalScript, script } from '@jobstream/redis';
 
 const SUM = `
 local function sum(key, min, prune)

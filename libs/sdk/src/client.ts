@@ -99,7 +99,7 @@ export interface JobsApi {
   /** `POST /v1/jobs/:id/cancel` — idempotent; the job as it is right after the request. */
   cancel(jobId: string, options?: RequestOptions & { reason?: string }): Promise<Job>;
   /**
-   * `POST /v1/jobs/:id/input` (v1.1) — answers the job's open `input_required`; the job goes on. The same answer
+   * `POST /v1/jobs/:id/input` — answers the job's open `input_required`; the job goes on. The same answer
    * again is fine (the server answers 200); another answer to an answered request throws `already_answered`, one
    * to a request that is not open `not_waiting`, one that fails the request's schema `invalid_request`.
    */
@@ -183,7 +183,7 @@ export interface JobstreamClient extends HasTransport {
   readonly threads: ThreadsApi;
   /** The agent catalogue. */
   readonly agents: AgentsApi;
-  /** Webhook endpoints and delivery logs (v1.1). */
+  /** Webhook endpoints and delivery logs. */
   readonly webhooks: WebhooksApi;
 }
 

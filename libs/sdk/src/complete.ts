@@ -49,7 +49,7 @@ export async function streamJobUntilComplete(jobId: string, options: UntilComple
       },
       ...(options.onToken ? { onToken: options.onToken } : {}),
       ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
-      // v1.1: a job that asks is answered by this handler (return the input, or call respond)
+      // a job that asks is answered by this handler (return the input, or call respond)
       ...(options.onInputRequired ? { onInputRequired: options.onInputRequired } : {}),
     },
     options,

@@ -1,34 +1,4 @@
-/**
- * `createStream`: a job's events as an async iterable of typed {@link JobEvent}s, reconnecting by itself.
- *
- * Guarantees to the consumer:
- * - events arrive in `seq` order, each at most once: a duplicate (`seq` ≤ the last one delivered) is dropped, a gap
- *   (`seq` > last + 1) closes the connection and resumes from the last delivered event's cursor — except onto an
- *   `attempt` event with reason `log_rollback` (the server voids events a broker failover lost; seqs are never reused);
- * - a terminal event (`done`, `error`, `cancelled`) is delivered and then the iteration ends — no reconnect;
- * - a response that ends without a terminal event, a network failure, an idle connection, a 429 or a 5xx is a drop:
- *   reconnect with full-jitter exponential backoff (honoring the server's `retry:` and `Retry-After`), resuming
- *   after the last delivered event; `maxRetries` consecutive failures without a new event end the iteration with the
- *   last error;
- * - 400, 401, 403, 404, 409, 410 (`cursor_expired`) and 413 are final: thrown at once;
- * - aborting `signal` rejects the pending `next()` with the signal's reason (as fetch does); `close()` or a `break`
- *   out of `for await` ends it quietly;
- * - memory is bounded: at most about `queueSize` parsed frames wait in memory; beyond that the body is not read
- *   (see `sse-connection.ts`).
- *
- * An `attempt` event is delivered like any other: it tells the consumer that output of earlier attempts is void
- * (`subscribeJobStream` and `streamJobUntilComplete` act on it for you).
- *
- * Resume v2:
- * - `snapshot: true` ⇒ the first item is a {@link JobSnapshot}: the job's state at `resumeAfter` (or the start);
- *   continue it with the events that follow (`reduceJobEvent`). Asked once: reconnects resume after the last item.
- * - `types` ⇒ only those event types (terminal events always come); seq gaps are then expected, so only duplicates
- *   are checked.
- * - `snapshotAfterDisconnectMs` ⇒ when the stream was down at least that long, the reconnect skips what was missed:
- *   it fetches the job's state now (`GET /v1/jobs/:id/snapshot`), yields it as a snapshot item and goes on after it.
- *   When the job already ended, the snapshot is followed by the terminal event alone (a `types` filter of terminal
- *   types after the old cursor), so the iteration still ends with the terminal event.
- */
+/** `createStream`: a job's events as an async iterable of typed {@link JobEvent}s, reconnecting by itself. */
 import type { EventType, JobEvent } from '@jobstream/contracts/events';
 import type { JobSnapshot } from '@jobstream/contracts/snapshot';
 import { TERMINAL_EVENT_TYPES, isTerminalEvent, isTerminalStatus } from './terminal.js';
@@ -115,7 +85,37 @@ export interface JobStream<T extends JobStreamItem = JobEvent> extends AsyncIter
   close(): void;
 }
 
-/** The job's events from `resumeAfter` (or the start) until its terminal event. See the module comment. */
+/**
+ * The job's events from `resumeAfter` (or the start) until its terminal event.
+ *
+ * Guarantees to the consumer:
+ * - events arrive in `seq` order, each at most once: a duplicate (`seq` ≤ the last one delivered) is dropped, a gap
+ *   (`seq` > last + 1) closes the connection and resumes from the last delivered event's cursor — except onto an
+ *   `attempt` event with reason `log_rollback` (the server voids events a broker failover lost; seqs are never reused);
+ * - a terminal event (`done`, `error`, `cancelled`) is delivered and then the iteration ends — no reconnect;
+ * - a response that ends without a terminal event, a network failure, an idle connection, a 429 or a 5xx is a drop:
+ *   reconnect with full-jitter exponential backoff (honoring the server's `retry:` and `Retry-After`), resuming
+ *   after the last delivered event; `maxRetries` consecutive failures without a new event end the iteration with the
+ *   last error;
+ * - 400, 401, 403, 404, 409, 410 (`cursor_expired`) and 413 are final: thrown at once;
+ * - aborting `signal` rejects the pending `next()` with the signal's reason (as fetch does); `close()` or a `break`
+ *   out of `for await` ends it quietly;
+ * - memory is bounded: at most about `queueSize` parsed frames wait in memory; beyond that the body is not read
+ *   (see `sse-connection.ts`).
+ *
+ * An `attempt` event is delivered like any other: it tells the consumer that output of earlier attempts is void
+ * (`subscribeJobStream` and `streamJobUntilComplete` act on it for you).
+ *
+ * Resume v2:
+ * - `snapshot: true` ⇒ the first item is a {@link JobSnapshot}: the job's state at `resumeAfter` (or the start);
+ *   continue it with the events that follow (`reduceJobEvent`). Asked once: reconnects resume after the last item.
+ * - `types` ⇒ only those event types (terminal events always come); seq gaps are then expected, so only duplicates
+ *   are checked.
+ * - `snapshotAfterDisconnectMs` ⇒ when the stream was down at least that long, the reconnect skips what was missed:
+ *   it fetches the job's state now (`GET /v1/jobs/:id/snapshot`), yields it as a snapshot item and goes on after it.
+ *   When the job already ended, the snapshot is followed by the terminal event alone (a `types` filter of terminal
+ *   types after the old cursor), so the iteration still ends with the terminal event.
+ */
 export function createStream(jobId: string, options: SnapshotStreamOptions & ClientSource): JobStream<JobStreamItem>;
 export function createStream(jobId: string, options: CreateStreamOptions): JobStream;
 export function createStream(jobId: string, options: CreateStreamOptions): JobStream<JobStreamItem> {

@@ -35,7 +35,7 @@ export interface SubscribeHandlers {
   /** The connection dropped and the SDK will reconnect after `info.delayMs`. */
   onReconnect?: (info: ReconnectInfo) => void;
   /**
-   * v1.1: the job asks (`input_required`) and the request is still open (checked with a `GET` of the job's
+   * The job asks (`input_required`) and the request is still open (checked with a `GET` of the job's
    * `pending_input`, so replayed questions that were answered long ago are not offered again).
    * Answer with `respond(input)` (= `client.jobs.input`), or return the input (or a promise of it) and the SDK sends
    * it. A failing answer is reported to `onError` without ending the subscription.

@@ -1,5 +1,5 @@
 /**
- * `client.webhooks`: webhook endpoints and their delivery logs (v1.1). Deliveries are signed per Standard Webhooks;
+ * `client.webhooks`: webhook endpoints and their delivery logs. Deliveries are signed per Standard Webhooks;
  * verify them on your side with the `standardwebhooks` package: `new Webhook(secret).verify(rawBody, headers)`.
  */
 import type { Job } from '@jobstream/contracts/job';

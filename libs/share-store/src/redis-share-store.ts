@@ -5,6 +5,7 @@
  * Revocation deletes both in one MULTI. Reads go to Redis every time (no cache): revocation is seen at once.
  */
 import type { Redis } from 'ioredis';
+import { redisCall } from '@jobstream/redis';
 import { ShareStoreUnavailableError, type ShareRecord, type ShareStore } from './share-store.port.js';
 
 export class RedisShareStore implements ShareStore {
@@ -69,13 +70,8 @@ export class RedisShareStore implements ShareStore {
     await this.onClose();
   }
 
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!(err instanceof Error) || err.name === 'ReplyError') throw err;
-      throw new ShareStoreUnavailableError(`share store unavailable: ${err.message}`, { cause: err });
-    }
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    return redisCall(fn, ShareStoreUnavailableError, 'share store');
   }
 
   private digestKey(d: string): string {

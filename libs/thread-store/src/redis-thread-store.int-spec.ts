@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { newJobId, newThreadId } from '@jobstream/contracts';
+import { waitFor } from '../../contracts/src/testing/wait.js';
 import { startRedis, type RunningServer } from '../../../test/harness/servers.js';
 import { RedisThreadStore } from './redis-thread-store.js';
-import { newThreadRecord } from './thread-store.port.js';
+import { newThreadRecord, ThreadStoreUnavailableError } from './thread-store.port.js';
 import { threadStoreConformance } from './testing/thread-store.conformance.js';
 
 let redis: RunningServer;
@@ -50,6 +51,58 @@ describe('RedisThreadStore keys', () => {
     expect(await store.delete(t.id)).toEqual({ kind: 'deleted', job_ids: [] });
     expect(await raw.keys('ext:*')).toEqual([]);
     raw.disconnect();
+    await store.close();
+  });
+});
+
+describe('RedisThreadStore with replica acknowledgements', () => {
+  let primary: RunningServer;
+  let replica: RunningServer;
+  let raw: Redis;
+  beforeAll(async () => {
+    primary = await startRedis();
+    replica = await startRedis({ replicaOf: primary.port });
+    raw = new Redis(primary.url);
+    await waitFor(
+      async () => {
+        await raw.set('probe', String(Date.now()));
+        return (await raw.wait(1, 200)) === 1;
+      },
+      { timeoutMs: 10_000, message: 'the replica to sync' },
+    );
+  });
+  afterAll(async () => {
+    raw?.disconnect();
+    await Promise.all([primary?.destroy(), replica?.destroy()]);
+  });
+
+  // the same contract when creating a thread and beginning a turn wait for the replica
+  threadStoreConformance('redis (replica acks)', async (opts) =>
+    RedisThreadStore.create({
+      ...opts,
+      url: primary.url,
+      prefix: `${prefix}ack:`,
+      replicaAck: { replicas: 1, timeoutMs: 2_000 },
+    }),
+  );
+
+  it('without the replica: creating a thread and beginning a turn fail as unavailable', async () => {
+    const store = await RedisThreadStore.create({
+      url: primary.url,
+      prefix: 'tacks:',
+      idempotencyTtlMs: 60_000,
+      replicaAck: { replicas: 1, timeoutMs: 200 },
+    });
+    const t = newThreadRecord({ id: newThreadId(), tenant: 'ta', agent: 'echo', metadata: null });
+    await store.create(t);
+    await replica.stop();
+    await waitFor(async () => (await raw.wait(1, 50)) === 0, { message: 'the primary to lose its replica' });
+    await expect(
+      store.create(newThreadRecord({ id: newThreadId(), tenant: 'ta', agent: 'echo', metadata: null })),
+    ).rejects.toBeInstanceOf(ThreadStoreUnavailableError);
+    await expect(store.beginTurn(t.id, { jobId: newJobId(), ifBusy: 'reject' })).rejects.toBeInstanceOf(
+      ThreadStoreUnavailableError,
+    );
     await store.close();
   });
 });

@@ -2,7 +2,7 @@
  * The Lua scripts of the Redis thread store (keys and their meaning: see redis-thread-store.ts). Every state change
  * is one script.
  */
-import { script } from '@jobstream/job-store/redis-scripts';
+import { script } from '@jobstream/redis';
 
 const COMMON = `
 local function load(key)

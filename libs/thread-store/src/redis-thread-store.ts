@@ -16,8 +16,17 @@
  * - `threads-ext:<tenant>`: a hash external id → thread id (names from outside systems, e.g. AG-UI thread ids).
  * Deleting a thread removes all four of its own keys, its members of the three sets and its external name.
  */
-import { Redis, type RedisOptions } from 'ioredis';
-import { evalScript, redisCall, type Script } from '@jobstream/job-store/redis-scripts';
+import type { Redis } from 'ioredis';
+import {
+  closeRedis,
+  connectRedis,
+  evalScript,
+  redisCall,
+  ReplicaAck,
+  type RedisConnectOptions,
+  type ReplicaAckOptions,
+  type Script,
+} from '@jobstream/redis';
 import { SCRIPTS } from './redis-thread-store.scripts.js';
 import {
   ThreadStoreUnavailableError,
@@ -36,12 +45,12 @@ import {
   type TurnPage,
 } from './thread-store.port.js';
 
-export interface RedisThreadStoreOptions extends ThreadStoreOptions {
-  url?: string;
+export interface RedisThreadStoreOptions extends ThreadStoreOptions, RedisConnectOptions {
+  /** An existing client instead of `url` / `sentinel` (left open by `close`). */
   client?: Redis;
   prefix?: string;
-  connectTimeoutMs?: number;
-  commandTimeoutMs?: number;
+  /** Creating a thread and beginning a turn (both answered to a client) wait for this many replicas. */
+  replicaAck?: ReplicaAckOptions;
 }
 
 interface State {
@@ -92,6 +101,8 @@ function encode(t: ThreadRecord): [string, string] {
 
 export class RedisThreadStore implements ThreadStore {
   private readonly prefix: string;
+  /** The connection of the writes that wait for replicas (none without `replicaAck`). */
+  private readonly acked: ReplicaAck | null;
   private closed = false;
 
   private constructor(
@@ -100,33 +111,12 @@ export class RedisThreadStore implements ThreadStore {
     private readonly opts: RedisThreadStoreOptions,
   ) {
     this.prefix = opts.prefix ?? 'jobstream:';
+    this.acked = opts.replicaAck ? new ReplicaAck(redis, opts.replicaAck) : null;
   }
 
   static async create(opts: RedisThreadStoreOptions): Promise<RedisThreadStore> {
     if (opts.client) return new RedisThreadStore(opts.client, false, opts);
-    if (!opts.url) throw new TypeError('RedisThreadStore needs `url` or `client`');
-    let givenUp = false;
-    const options: RedisOptions = {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: opts.connectTimeoutMs ?? 2_000,
-      disconnectTimeout: 200,
-      retryStrategy: (times) => (givenUp ? null : Math.min(50 * times, 1_000)),
-    };
-    const redis = new Redis(opts.url, options);
-    redis.on('error', () => {});
-    try {
-      await redis.connect();
-    } catch (err) {
-      givenUp = true;
-      redis.disconnect();
-      throw new ThreadStoreUnavailableError(`thread store unavailable (connect): ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-    redis.options.commandTimeout = opts.commandTimeoutMs ?? 2_000;
-    return new RedisThreadStore(redis, true, opts);
+    return new RedisThreadStore(await connectRedis(opts, ThreadStoreUnavailableError, 'thread store'), true, opts);
   }
 
   /** The Redis client (shared by the share store of the same engine). */
@@ -141,6 +131,7 @@ export class RedisThreadStore implements ThreadStore {
         SCRIPTS.create,
         [this.threadKey(t.id), this.key(`threads:${t.tenant}`), this.key('threads:idle')],
         [t.id, m, st, String(maxPerTenant), String(Date.parse(t.updated_at))],
+        true,
       ),
     );
     if (ok !== 1) throw threadsQuotaError(maxPerTenant);
@@ -158,7 +149,7 @@ export class RedisThreadStore implements ThreadStore {
       this.key('threads:idle'),
     ];
     const args = [t.external_id, t.id, m, st, String(maxPerTenant), String(Date.parse(t.updated_at))];
-    const id = (await this.call(() => this.eval(SCRIPTS.ensure, keys, args))) as string;
+    const id = (await this.call(() => this.eval(SCRIPTS.ensure, keys, args, true))) as string;
     if (id === '') throw threadsQuotaError(maxPerTenant);
     if (id === t.id) return { thread: t, created: true };
     const held = await this.get(id);
@@ -222,6 +213,7 @@ export class RedisThreadStore implements ThreadStore {
           String(this.opts.idempotencyTtlMs),
           id,
         ],
+        true,
       ),
     )) as string;
     const r = JSON.parse(raw) as {
@@ -323,16 +315,13 @@ export class RedisThreadStore implements ThreadStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (!this.ownsClient) return;
-    try {
-      await this.redis.quit();
-    } catch {
-      this.redis.disconnect();
-    }
+    await this.acked?.close();
+    if (this.ownsClient) await closeRedis(this.redis);
   }
 
-  private eval(s: Script, keys: string[], args: string[]): Promise<unknown> {
-    return evalScript(this.redis, s, keys, args);
+  /** Runs a script; a `durable` one waits for the replicas when `replicaAck` is set. */
+  private eval(s: Script, keys: string[], args: string[], durable = false): Promise<unknown> {
+    return durable && this.acked ? this.acked.eval(s, keys, args) : evalScript(this.redis, s, keys, args);
   }
 
   private call<T>(fn: () => Promise<T>): Promise<T> {

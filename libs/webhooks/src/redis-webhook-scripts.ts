@@ -2,7 +2,7 @@
  * The Lua scripts of the Redis webhook store (keys and their meaning: see redis-webhook-store.ts). Per-tenant key
  * names are built from the prefix inside the scripts.
  */
-import { script } from '@jobstream/job-store/redis-scripts';
+import { script } from '@jobstream/redis';
 
 /** KEYS ep, tenant set; ARGV id, json, max */
 const CREATE_ENDPOINT = `

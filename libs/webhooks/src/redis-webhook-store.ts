@@ -23,8 +23,15 @@
  * Redis down: every call fails fast with {@link WebhookStoreUnavailableError} (no offline queue); ioredis
  * reconnects by itself.
  */
-import { Redis, type RedisOptions } from 'ioredis';
-import { evalScript, redisCall, type Script } from '@jobstream/job-store/redis-scripts';
+import type { Redis } from 'ioredis';
+import {
+  closeRedis,
+  connectRedis,
+  evalScript,
+  redisCall,
+  type RedisConnectOptions,
+  type Script,
+} from '@jobstream/redis';
 import { SCRIPTS } from './redis-webhook-scripts.js';
 import {
   WebhookLimitError,
@@ -39,14 +46,13 @@ import {
   type WebhookStore,
 } from './webhook-store.port.js';
 
-export interface RedisWebhookStoreOptions {
-  url?: string;
+export interface RedisWebhookStoreOptions extends RedisConnectOptions {
+  /** An existing client instead of `url` / `sentinel` (left open by `close`). */
   client?: Redis;
   prefix?: string;
   /** How long a delivery is kept after its last write (ms). */
   retentionMs: number;
   maxDeliveriesPerEndpoint?: number;
-  commandTimeoutMs?: number;
 }
 
 export class RedisWebhookStore implements WebhookStore {
@@ -63,29 +69,7 @@ export class RedisWebhookStore implements WebhookStore {
 
   static async create(opts: RedisWebhookStoreOptions): Promise<RedisWebhookStore> {
     if (opts.client) return new RedisWebhookStore(opts.client, false, opts);
-    if (!opts.url) throw new TypeError('RedisWebhookStore needs `url` or `client`');
-    let givenUp = false;
-    const options: RedisOptions = {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2_000,
-      disconnectTimeout: 200,
-      retryStrategy: (times) => (givenUp ? null : Math.min(50 * times, 1_000)),
-    };
-    const redis = new Redis(opts.url, options);
-    redis.on('error', () => {});
-    try {
-      await redis.connect();
-    } catch (err) {
-      givenUp = true;
-      redis.disconnect();
-      throw new WebhookStoreUnavailableError(`webhook store unavailable (connect): ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-    redis.options.commandTimeout = opts.commandTimeoutMs ?? 2_000;
-    return new RedisWebhookStore(redis, true, opts);
+    return new RedisWebhookStore(await connectRedis(opts, WebhookStoreUnavailableError, 'webhook store'), true, opts);
   }
 
   async createEndpoint(ep: WebhookEndpoint, maxPerTenant: number): Promise<WebhookEndpoint> {
@@ -266,7 +250,7 @@ export class RedisWebhookStore implements WebhookStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.owns) await this.redis.quit().catch(() => this.redis.disconnect());
+    if (this.owns) await closeRedis(this.redis);
   }
 
   private async load(id: string): Promise<Delivery | null> {

@@ -6,6 +6,7 @@
  * a rev mismatch, and the caller re-reads).
  */
 import type { Redis } from 'ioredis';
+import { redisCall } from '@jobstream/redis';
 import type { CreateResult, DsStore, DsStreamRecord } from './ds-store.port.js';
 
 export class DsStoreUnavailableError extends Error {
@@ -58,14 +59,8 @@ export class RedisDsStore implements DsStore {
     return `${this.prefix}ds:${tenant}:bytes`;
   }
 
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof Error && err.name === 'ReplyError' && !/READONLY|LOADING|MASTERDOWN/.test(err.message))
-        throw err;
-      throw new DsStoreUnavailableError(`durable streams store unavailable: ${String(err)}`, { cause: err });
-    }
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    return redisCall(fn, DsStoreUnavailableError, 'durable streams store');
   }
 
   async get(tenant: string, name: string): Promise<{ record: DsStreamRecord; touchedAt: number } | null> {

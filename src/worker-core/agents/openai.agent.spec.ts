@@ -97,6 +97,7 @@ describe('OpenAiAgent — the request', () => {
     expect(request).toMatchObject({ method: 'POST', path: '/v1/chat/completions' });
     expect(request!.headers.authorization).toBe(`Bearer ${API_KEY}`);
     expect(request!.headers['content-type']).toBe('application/json');
+    expect(request!.headers.accept).toBe('text/event-stream');
     expect(request!.body).toEqual({
       model: 'gpt-fake',
       messages: [{ role: 'user', content: 'Say ok' }],
@@ -424,6 +425,35 @@ describe('OpenAiAgent — errors', () => {
   it('a 200 with a JSON error body instead of a stream → classified like a mid-stream error', async () => {
     const { last } = await run({ status: 200, json: openAiErrorBody('overloaded', 'server_error') });
     expect(last).toMatchObject({ type: 'error', code: 'provider_error', retryable: true });
+  });
+
+  it('a 200 with a JSON body that is no error (the server ignored stream: true) → provider_bad_response', async () => {
+    const { last } = await run({ status: 200, json: { id: 'c', object: 'chat.completion', choices: [] } });
+    expect(last).toMatchObject({ type: 'error', code: 'provider_bad_response', retryable: false });
+  });
+
+  it('an error given as plain text mid-stream (`{"error": "…"}`) → provider_error with that text', async () => {
+    const { events } = await run({
+      stream: [
+        { kind: 'content', text: 'a' },
+        { kind: 'raw', data: '{"error":"upstream overloaded"}' },
+        { kind: 'hang' },
+      ],
+    });
+    expect(types(events)).toEqual(['token', 'error']);
+    expect(events[1]).toMatchObject({
+      code: 'provider_error',
+      message: expect.stringContaining('upstream overloaded'),
+    });
+  });
+
+  it('an SSE event over 8 MiB → provider_bad_response, and the connection is closed', async () => {
+    const { last, request } = await run({
+      stream: [{ kind: 'raw', bytes: `data: {"x":"${'y'.repeat(8 * 1024 * 1024)}` }, { kind: 'hang' }],
+    });
+    expect(last).toMatchObject({ type: 'error', code: 'provider_bad_response', retryable: false });
+    expect((last as { message: string }).message).toContain('SSE event');
+    await expect(request!.closedEarly).resolves.toBe(true);
   });
 
   it('finish_reason content_filter → non-retryable provider_content_filter', async () => {

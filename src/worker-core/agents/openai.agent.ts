@@ -1,54 +1,53 @@
 /**
  * The `openai` agent: one streamed chat completion from any OpenAI-compatible endpoint (OpenAI, Azure-style proxies,
- * vLLM, Ollama, LM Studio, OpenRouter, DeepSeek…).
+ * vLLM, Ollama, LM Studio, OpenRouter, DeepSeek…), through the AI SDK's OpenAI-compatible provider
+ * (`@ai-sdk/openai-compatible`, its `doStream`). It maps the provider's stream parts to events:
+ *   reasoning → `thinking`, text (content and refusal) → `token`, tool calls → `tool_call_start` (+ `tool_call_end`),
+ *   the provider's usage → `done.usage`, the concatenated text → `done.output.text`.
+ * The job's messages are already in the wire format, which the SDK's prompt cannot carry whole (the `developer`
+ * role, `name`, any content part), so they replace the request's `messages` as they are (`transformRequestBody`).
  *
- * It POSTs `${baseUrl}/chat/completions` with `stream: true` and `stream_options: { include_usage: true }`, reads the
- * SSE response with eventsource-parser and maps it (see ./openai/chat-stream-mapper.ts):
- *   reasoning → `thinking`, content/refusal → `token`, tool calls → `tool_call_start` + `tool_call_end`,
- *   the usage chunk → `done.usage`, the concatenated content → `done.output.text`.
- *
- * Tool calls. The platform runs no tools itself. A tool the job's input marks `client: true` is the client's to run
- * (v1.1): when the model calls one, the agent emits `tool_call_start` for each call and an `input_required` of kind
+ * Tool calls. The platform runs no tools itself. A tool the job's input marks `client: true` is the client's to run:
+ * when the model calls one, the agent emits `tool_call_start` for each call and an `input_required` of kind
  * `tool_results` listing the client calls; the job waits holding no worker. On the answer the agent is called again
- * with the job's history and rebuilds the conversation from it — the original messages, then per round the
- * assistant message (its text and `tool_calls`) and one `tool` message per call (the client's result or error) —
- * and streams the next completion: the model is never asked twice for the same turn. Any other tool call gets a
- * `tool_call_end` with an `error` saying it was not executed (never a `result`, which would claim a tool ran), and
- * without client calls the job ends with `done` (the model's turn is over, `finish_reason: 'tool_calls'`).
+ * with the job's history and rebuilds the conversation from it (./openai/conversation.ts) and streams the next
+ * completion: the model is never asked twice for the same turn. Any other tool call gets a `tool_call_end` with an
+ * `error` saying it was not executed, and without client calls the job ends with `done`.
  *
  * Failures end with one `error` event; `retryable` is classified in ./openai/provider-errors.ts (table in
  * docs/agents.md). An abort of `ctx.signal` aborts the HTTP request and the agent returns without a terminal event
  * (the runner appends `cancelled` with `ctx.usage`). The API key is sent only in the `Authorization` header and is
- * scrubbed from every error message.
- *
- * `timeoutMs` is an inactivity timeout: the time allowed for the response headers, and then between two reads of
- * the stream — a long generation that keeps streaming never times out.
+ * scrubbed from every error message. `timeoutMs` is an inactivity timeout (./openai/provider-transport.ts).
  */
-import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import {
+  APICallError,
+  InvalidResponseDataError,
+  type LanguageModelV3CallOptions,
+  type LanguageModelV3StreamPart,
+} from '@ai-sdk/provider';
 import {
   openAiInputJsonSchema,
   openAiInputSchema,
-  turnInputText,
   type AgentEvent,
-  type ConversationTurn,
-  type JobEvent,
   type OpenAiInput,
   type RequestedToolCall,
 } from '@jobstream/contracts';
 import type { Agent, AgentContext, AgentOutput } from './agent.js';
-import { requestsIn, tokenTextIn } from './history.js';
-import { ChatStreamMapper } from './openai/chat-stream-mapper.js';
+import { tokenTextIn } from './history.js';
+import { TOOL_NOT_EXECUTED, conversationOf, historyMessages } from './openai/conversation.js';
 import {
-  badResponseFailure,
-  errorObjectOf,
   httpFailure,
   sanitizeMessage,
-  streamErrorFailure,
+  streamPartFailure,
   timeoutFailure,
   truncatedFailure,
   unreachableFailure,
   type ProviderFailure,
 } from './openai/provider-errors.js';
+import { ProviderFailureError, ProviderTransport } from './openai/provider-transport.js';
+
+export { TOOL_NOT_EXECUTED, conversationOf, historyMessages } from './openai/conversation.js';
 
 export interface OpenAiAgentConfig {
   /** e.g. `https://api.openai.com/v1`; `/chat/completions` is appended. */
@@ -66,13 +65,10 @@ export interface OpenAiAgentConfig {
 /** Five minutes: reasoning models may think for a long time before the first byte. */
 export const DEFAULT_OPENAI_TIMEOUT_MS = 300_000;
 
-/** The text of `tool_call_end.error` for a call the platform did not execute. */
-export const TOOL_NOT_EXECUTED =
-  'not executed: the platform runs no tools (mark a tool "client": true to run it in the client)';
+/** Longest call id or tool name kept from the provider. */
+const ID_MAX = 512;
 
-/** Caps on what is buffered from the provider: an error body, and one SSE event. */
-const MAX_ERROR_BODY = 64 * 1024;
-const MAX_SSE_EVENT = 8 * 1024 * 1024;
+type ToolCallPart = Extract<LanguageModelV3StreamPart, { type: 'tool-call' }>;
 
 export class OpenAiAgent implements Agent {
   readonly name = 'openai';
@@ -82,15 +78,14 @@ export class OpenAiAgent implements Agent {
   parseInput(input: unknown): Record<string, unknown> {
     return openAiInputSchema.parse(input) as Record<string, unknown>;
   }
-  private readonly url: string;
+  private readonly baseUrl: string;
   private readonly host: string;
   private readonly timeoutMs: number;
   private readonly fetchFn: typeof fetch;
 
   constructor(private readonly config: OpenAiAgentConfig) {
-    const base = new URL(config.baseUrl); // throws at construction on a malformed URL
-    this.url = `${config.baseUrl.replace(/\/+$/, '')}/chat/completions`;
-    this.host = base.host;
+    this.host = new URL(config.baseUrl).host; // throws at construction on a malformed URL
+    this.baseUrl = config.baseUrl.replace(/\/+$/, '');
     this.timeoutMs = config.timeoutMs ?? DEFAULT_OPENAI_TIMEOUT_MS;
     this.fetchFn = config.fetch ?? globalThis.fetch;
   }
@@ -98,18 +93,14 @@ export class OpenAiAgent implements Agent {
   async *run(ctx: AgentContext): AsyncIterable<AgentOutput> {
     const input = openAiInputSchema.parse(ctx.input);
     const { signal } = ctx;
-    const mapper = new ChatStreamMapper();
     // Continuing after client tool results: the usage of the earlier rounds goes on adding up.
     const base = ctx.history.length > 0 ? { ...ctx.usage } : { input_tokens: 0, output_tokens: 0 };
-    const syncUsage = (): void => {
-      const u = mapper.usage();
-      ctx.usage.input_tokens = base.input_tokens + u.input_tokens;
-      ctx.usage.output_tokens = base.output_tokens + u.output_tokens;
+    /** Until the provider reports usage: one output token per chunk that carried output (how OpenAI streams). */
+    let outputChunks = 0;
+    const syncUsage = (reported?: { input?: number; output?: number }): void => {
+      ctx.usage.input_tokens = base.input_tokens + (reported?.input ?? 0);
+      ctx.usage.output_tokens = base.output_tokens + (reported?.output ?? outputChunks);
     };
-    const clientTools = new Set((input.tools ?? []).filter((t) => t.client).map((t) => t.function.name));
-    /** Client tool calls of this round: the job asks for their results instead of ending. */
-    const clientCalls: RequestedToolCall[] = [];
-    const earlierText = tokenTextIn(ctx.history);
     const fail = (f: ProviderFailure): AgentEvent => ({
       type: 'error',
       code: f.code,
@@ -133,158 +124,92 @@ export class OpenAiAgent implements Agent {
     const http = new AbortController();
     const onAbort = (): void => http.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
-    let timedOut = false;
-    let timer: NodeJS.Timeout | undefined;
-    const arm = (): void => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        timedOut = true;
-        http.abort(new Error('provider inactivity timeout'));
-      }, this.timeoutMs);
-    };
-    const disarm = (): void => clearTimeout(timer);
-    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    const transport = new ProviderTransport(this.fetchFn, this.timeoutMs, http);
+    const messages = [...historyMessages(ctx.conversation ?? []), ...conversationOf(input, ctx.history)];
+    const provider = createOpenAICompatible({
+      name: 'openai',
+      baseURL: this.baseUrl,
+      apiKey: this.config.apiKey,
+      headers: { accept: 'text/event-stream' },
+      includeUsage: true,
+      fetch: transport.fetch,
+      transformRequestBody: (body) => ({ ...body, messages }),
+    });
+    let reader: ReadableStreamDefaultReader<LanguageModelV3StreamPart> | undefined;
 
     try {
-      let res: Response;
       try {
-        arm();
-        res = await this.fetchFn(this.url, {
-          method: 'POST',
-          headers: this.headers(),
-          body: JSON.stringify(
-            this.requestBody(input, model, [
-              ...historyMessages(ctx.conversation ?? []),
-              ...conversationOf(input, ctx.history),
-            ]),
-          ),
-          signal: http.signal,
+        const result = await provider.chatModel(model).doStream({
+          ...callOptions(input),
+          prompt: [],
+          abortSignal: http.signal,
+          includeRawChunks: true,
         });
+        reader = result.stream.getReader();
       } catch (err) {
         if (signal.aborted) return;
-        yield fail(timedOut ? timeoutFailure(this.timeoutMs, 'response') : unreachableFailure(err, this.host));
-        return;
-      } finally {
-        disarm();
-      }
-
-      if (!res.ok || !res.body || /application\/json/i.test(res.headers.get('content-type') ?? '')) {
-        let text: string;
-        try {
-          arm();
-          text = await readCapped(res, MAX_ERROR_BODY);
-        } catch (err) {
-          if (signal.aborted) return;
-          if (!res.ok) text = '';
-          else {
-            yield fail(
-              timedOut ? timeoutFailure(this.timeoutMs, 'stream') : truncatedFailure(String((err as Error).message)),
-            );
-            return;
-          }
-        } finally {
-          disarm();
-        }
-        if (!res.ok) yield fail(httpFailure(res.status, text));
-        else yield fail(nonStreamFailure(text));
+        yield fail(requestFailure(err, transport, this.timeoutMs, this.host));
         return;
       }
 
-      // Read the stream: bytes → text → SSE messages → chunks → events.
-      const messages: EventSourceMessage[] = [];
-      let parseError: ParseError | undefined;
-      const parser = createParser({
-        onEvent: (m) => void messages.push(m),
-        onError: (e) => {
-          if (e.type === 'max-buffer-size-exceeded') parseError = e; // unknown fields / bad retry: tolerated
-        },
-        maxBufferSize: MAX_SSE_EVENT,
-      });
-      const decoder = new TextDecoder();
-      reader = res.body.getReader();
-      let sawDone = false;
-
-      read: for (;;) {
-        let chunk: ReadableStreamReadResult<Uint8Array>;
+      let text = '';
+      let carried = false; // the current chunk carried output (counted once)
+      let noFinishReason = false;
+      const calls: ToolCallPart[] = [];
+      for (;;) {
+        let next: ReadableStreamReadResult<LanguageModelV3StreamPart>;
         try {
-          arm();
-          chunk = await reader.read();
+          next = await reader.read();
         } catch (err) {
           if (signal.aborted) return;
           yield fail(
-            timedOut
+            transport.timedOut
               ? timeoutFailure(this.timeoutMs, 'stream')
-              : truncatedFailure(`connection lost (${(err as Error).message})`),
+              : (failureIn(err) ?? truncatedFailure(`connection lost (${rootMessage(err)})`)),
           );
           return;
-        } finally {
-          disarm();
         }
-        // At the end, an event without its terminating blank line is dropped: a cut stream, not a message.
-        parser.feed(chunk.done ? decoder.decode() : decoder.decode(chunk.value, { stream: true }));
-        if (parseError) {
-          yield fail(badResponseFailure(parseError.message));
+        if (next.done) break; // the SDK always ends with `finish`; this is a guard
+        const part = next.value;
+        if (part.type === 'raw') carried = false;
+        else if (part.type === 'text-delta' || part.type === 'reasoning-delta' || part.type === 'tool-input-delta') {
+          if (!carried) outputChunks++;
+          carried = true;
+          syncUsage();
+          if (part.type === 'text-delta') {
+            text += part.delta;
+            yield { type: 'token', text: part.delta };
+          } else if (part.type === 'reasoning-delta') yield { type: 'thinking', text: part.delta };
+          if (signal.aborted) return;
+        } else if (part.type === 'tool-call') calls.push(part);
+        else if (part.type === 'error') {
+          // The SDK says so when the stream ended without a finish_reason: a cut stream unless `[DONE]` came.
+          if (InvalidResponseDataError.isInstance(part.error)) noFinishReason = true;
+          else {
+            yield fail(streamPartFailure(part.error)); // tool calls are dropped: their arguments may be incomplete
+            return;
+          }
+        } else if (part.type === 'finish') {
+          syncUsage({ input: part.usage.inputTokens.total, output: part.usage.outputTokens.total });
+          if ((noFinishReason || part.finishReason.raw === undefined) && !transport.sawDone) {
+            yield fail(truncatedFailure('no finish_reason and no [DONE]'));
+            return;
+          }
+          if (part.finishReason.raw === 'content_filter') {
+            yield fail({
+              code: 'provider_content_filter',
+              message: 'the provider stopped the output with finish_reason content_filter',
+              retryable: false,
+            });
+            return;
+          }
+          yield* this.endOfTurn(input, calls, tokenTextIn(ctx.history) + text, ctx);
           return;
         }
-        for (const m of messages.splice(0)) {
-          if (m.data.trim() === '[DONE]') {
-            sawDone = true;
-            break read;
-          }
-          let json: unknown;
-          try {
-            json = JSON.parse(m.data);
-          } catch {
-            yield fail(badResponseFailure(`a data line is not JSON: ${m.data.slice(0, 120)}`));
-            return;
-          }
-          const out = mapper.accept(json);
-          syncUsage();
-          for (const e of out.events) {
-            yield e;
-            if (signal.aborted) return;
-          }
-          if (out.failure) {
-            yield fail(out.failure); // tool calls still pending are dropped: their arguments may be incomplete
-            return;
-          }
-          if (mapper.finishReason && mapper.hasPendingToolCalls()) {
-            yield* this.toolCalls(mapper, clientTools, clientCalls);
-            if (signal.aborted) return;
-          }
-        }
-        if (chunk.done) break;
       }
-
-      syncUsage();
-      if (!sawDone && mapper.finishReason === null) {
-        // Pending tool calls are dropped: a cut stream may have cut their arguments.
-        yield fail(truncatedFailure('no finish_reason and no [DONE]'));
-        return;
-      }
-      if (mapper.finishReason === 'content_filter') {
-        yield fail({
-          code: 'provider_content_filter',
-          message: 'the provider stopped the output with finish_reason content_filter',
-          retryable: false,
-        });
-        return;
-      }
-      yield* this.toolCalls(mapper, clientTools, clientCalls); // calls still pending at a proper end ([DONE] without a finish_reason)
-      if (signal.aborted) return;
-      if (clientCalls.length > 0) {
-        const names = [...new Set(clientCalls.map((c) => c.name))].join(', ');
-        yield {
-          type: 'input_required',
-          kind: 'tool_results',
-          prompt: `Run ${names} and send the results.`,
-          tool_calls: clientCalls,
-        };
-        return;
-      }
-      yield { type: 'done', usage: { ...ctx.usage }, output: { text: earlierText + mapper.text } };
+      yield fail(truncatedFailure('the stream ended without a finish'));
     } finally {
-      disarm();
+      transport.dispose();
       signal.removeEventListener('abort', onAbort);
       // Whatever way we leave (done, error, abort, consumer stopped iterating), release the connection.
       if (!http.signal.aborted) http.abort(new Error('agent finished'));
@@ -293,16 +218,21 @@ export class OpenAiAgent implements Agent {
   }
 
   /**
-   * `tool_call_start` for every call completed so far; a client tool's call is kept for the question, any other gets
-   * a not-executed `tool_call_end`.
+   * The model's turn is over: `tool_call_start` for every call; a client tool's call is kept for the question
+   * (`input_required`), any other gets a not-executed `tool_call_end`; without client calls, `done`.
    */
-  private *toolCalls(
-    mapper: ChatStreamMapper,
-    clientTools: ReadonlySet<string>,
-    clientCalls: RequestedToolCall[],
-  ): Generator<AgentEvent> {
-    for (const call of mapper.takeToolCalls()) {
+  private *endOfTurn(
+    input: OpenAiInput,
+    calls: readonly ToolCallPart[],
+    text: string,
+    ctx: AgentContext,
+  ): Generator<AgentOutput> {
+    const clientTools = new Set((input.tools ?? []).filter((t) => t.client).map((t) => t.function.name));
+    const clientCalls: RequestedToolCall[] = [];
+    for (const part of calls) {
+      const call = parseCall(part);
       yield { type: 'tool_call_start', call_id: call.call_id, name: call.name, arguments: call.arguments };
+      if (ctx.signal.aborted) return;
       if (clientTools.has(call.name) && !call.argumentsError) {
         clientCalls.push({ call_id: call.call_id, name: call.name, arguments: call.arguments });
         continue;
@@ -313,125 +243,89 @@ export class OpenAiAgent implements Agent {
         name: call.name,
         error: call.argumentsError ? `${TOOL_NOT_EXECUTED} (${call.argumentsError})` : TOOL_NOT_EXECUTED,
       };
+      if (ctx.signal.aborted) return;
     }
+    if (clientCalls.length > 0) {
+      const names = [...new Set(clientCalls.map((c) => c.name))].join(', ');
+      yield {
+        type: 'input_required',
+        kind: 'tool_results',
+        prompt: `Run ${names} and send the results.`,
+        tool_calls: clientCalls,
+      };
+      return;
+    }
+    yield { type: 'done', usage: { ...ctx.usage }, output: { text } };
   }
+}
 
-  private headers(): Record<string, string> {
-    const h: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
-    if (this.config.apiKey) h['authorization'] = `Bearer ${this.config.apiKey}`;
-    return h;
-  }
+/** The input's sampling parameters and tools as the SDK's call options (`client` is ours, not the provider's). */
+function callOptions(input: OpenAiInput): Omit<LanguageModelV3CallOptions, 'prompt'> {
+  const choice = input.tool_choice;
+  return {
+    temperature: input.temperature,
+    topP: input.top_p,
+    maxOutputTokens: input.max_tokens,
+    stopSequences: typeof input.stop === 'string' ? [input.stop] : input.stop,
+    tools: input.tools?.map(({ function: f }) => ({
+      type: 'function' as const,
+      name: f.name,
+      description: f.description,
+      inputSchema: f.parameters ?? { type: 'object', properties: {} },
+      strict: f.strict,
+    })),
+    toolChoice:
+      choice === undefined
+        ? undefined
+        : typeof choice === 'string'
+          ? { type: choice }
+          : { type: 'tool', toolName: choice.function.name },
+  };
+}
 
-  private requestBody(input: OpenAiInput, model: string, messages: unknown[]): Record<string, unknown> {
-    const { messages: _messages, prompt: _prompt, model: _model, tools, ...params } = input;
+/** A tool call as the model asked for it: the arguments parsed, or kept raw with the reason when not JSON. */
+function parseCall(part: ToolCallPart): {
+  call_id: string;
+  name: string;
+  arguments: unknown;
+  argumentsError?: string;
+} {
+  const call_id = part.toolCallId.slice(0, ID_MAX);
+  const name = part.toolName.slice(0, ID_MAX);
+  if (part.input.trim() === '') return { call_id, name, arguments: {} };
+  try {
+    return { call_id, name, arguments: JSON.parse(part.input) as unknown };
+  } catch {
     return {
-      model,
-      messages,
-      ...params,
-      // `client` is ours, not the provider's
-      ...(tools ? { tools: tools.map(({ client: _client, ...t }) => t) } : {}),
-      stream: true,
-      stream_options: { include_usage: true },
+      call_id,
+      name,
+      arguments: part.input,
+      argumentsError: 'the model produced arguments that are not valid JSON',
     };
   }
 }
 
-/**
- * A thread's earlier turns as chat messages: each turn's own messages (or its prompt as a user message), then the
- * assistant's final text when the turn completed.
- */
-export function historyMessages(history: readonly ConversationTurn[]): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  for (const t of history) {
-    const msgs = t.input['messages'];
-    if (Array.isArray(msgs)) out.push(...(msgs as Record<string, unknown>[]));
-    else out.push({ role: 'user', content: turnInputText(t.input) });
-    if (t.output_text !== null) out.push({ role: 'assistant', content: t.output_text });
+/** Why the request failed before its stream began. */
+function requestFailure(err: unknown, transport: ProviderTransport, timeoutMs: number, host: string): ProviderFailure {
+  if (transport.timedOut) return timeoutFailure(timeoutMs, 'response');
+  const failure = failureIn(err);
+  if (failure) return failure;
+  if (APICallError.isInstance(err) && err.statusCode !== undefined) {
+    return httpFailure(err.statusCode, err.responseBody ?? '');
   }
-  return out;
+  return unreachableFailure(err, host);
 }
 
-/**
- * The conversation to send: the input's messages, then for every earlier round of this attempt (a completion that
- * ended in client tool calls, answered with `input_received`) the assistant message and one `tool` message per call.
- */
-export function conversationOf(input: OpenAiInput, history: readonly JobEvent[]): unknown[] {
-  const messages: unknown[] = [...(input.messages ?? [{ role: 'user', content: input.prompt }])];
-  const answers = new Map(requestsIn(history).map((r) => [r.request.request_id, r.answer]));
-  let text = '';
-  let calls: JobEvent<'tool_call_start'>[] = [];
-  const errors = new Map<string, string>();
-  for (const e of history) {
-    if (e.type === 'token') text += (e as JobEvent<'token'>).text;
-    else if (e.type === 'tool_call_start') calls.push(e as JobEvent<'tool_call_start'>);
-    else if (e.type === 'tool_call_end' && (e as JobEvent<'tool_call_end'>).error !== undefined) {
-      errors.set((e as JobEvent<'tool_call_end'>).call_id, (e as JobEvent<'tool_call_end'>).error!);
-    } else if (e.type === 'input_received') {
-      const answer = answers.get((e as JobEvent<'input_received'>).request_id) ?? {};
-      const results = Array.isArray(answer['results'])
-        ? (answer['results'] as { call_id?: unknown; result?: unknown; error?: unknown }[])
-        : [];
-      messages.push({
-        role: 'assistant',
-        content: text === '' ? null : text,
-        tool_calls: calls.map((c) => ({
-          id: c.call_id,
-          type: 'function',
-          function: {
-            name: c.name,
-            arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments ?? {}),
-          },
-        })),
-      });
-      for (const c of calls) {
-        const r = results.find((x) => x.call_id === c.call_id);
-        const content =
-          r === undefined
-            ? (errors.get(c.call_id) ?? TOOL_NOT_EXECUTED)
-            : typeof r.error === 'string'
-              ? `error: ${r.error}`
-              : typeof r.result === 'string'
-                ? r.result
-                : JSON.stringify(r.result ?? null);
-        messages.push({ role: 'tool', tool_call_id: c.call_id, content });
-      }
-      text = '';
-      calls = [];
-      errors.clear();
-    }
+/** A failure the transport classified, anywhere in the cause chain (the SDK wraps errors of the body). */
+function failureIn(err: unknown): ProviderFailure | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof ProviderFailureError) return e.failure;
   }
-  return messages;
+  return undefined;
 }
 
-/** A 200 with a JSON body instead of a stream: an error object, or a server that ignored `stream: true`. */
-function nonStreamFailure(text: string): ProviderFailure {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return badResponseFailure('a 200 whose body is neither an event stream nor JSON');
-  }
-  const err = errorObjectOf(json);
-  return err
-    ? streamErrorFailure(err)
-    : badResponseFailure('a JSON body instead of a stream (does the server support stream: true?)');
-}
-
-/** Reads at most `max` bytes of the body as text, then lets the rest go. */
-async function readCapped(res: Response, max: number): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < max) {
-      const r = await reader.read();
-      if (r.done) break;
-      parts.push(r.value);
-      size += r.value.byteLength;
-    }
-  } finally {
-    reader.cancel().catch(() => undefined);
-  }
-  return new TextDecoder().decode(Buffer.concat(parts).subarray(0, max));
+function rootMessage(err: unknown): string {
+  let e = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
 }

@@ -5,6 +5,7 @@
  * a cut stream); `false` means retrying the same request is pointless (bad request, bad key, unknown model, quota
  * exhausted, content filtered). The table lives in docs/agents.md; keep both in step.
  */
+import { JSONParseError, TypeValidationError } from '@ai-sdk/provider';
 
 export interface ProviderFailure {
   code: string;
@@ -143,4 +144,35 @@ export function sanitizeMessage(message: string, secret: string | undefined): st
   let m = message;
   if (secret && secret.length >= 4) m = m.split(secret).join('[redacted]');
   return m.length > MAX_MESSAGE ? `${m.slice(0, MAX_MESSAGE)}…` : m;
+}
+
+/** A 200 with a JSON body instead of a stream: an error object, or a server that ignored `stream: true`. */
+export function nonStreamFailure(text: string): ProviderFailure {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return badResponseFailure('a 200 whose body is neither an event stream nor JSON');
+  }
+  const err = errorObjectOf(json);
+  return err
+    ? streamErrorFailure(err)
+    : badResponseFailure('a JSON body instead of a stream (does the server support stream: true?)');
+}
+
+/**
+ * An `error` part of the AI SDK's stream: a `data:` line that is not JSON, a chunk of the wrong shape (maybe an
+ * error object the SDK's schema does not know, e.g. `{"error": "text"}`), or the error object of a chunk.
+ */
+export function streamPartFailure(error: unknown): ProviderFailure {
+  if (JSONParseError.isInstance(error)) {
+    return badResponseFailure(`a data line is not JSON: ${error.text.slice(0, 120)}`);
+  }
+  if (TypeValidationError.isInstance(error)) {
+    const err = errorObjectOf(error.value);
+    if (err) return streamErrorFailure(err);
+    const cause = error.cause instanceof Error ? error.cause.message : '';
+    return badResponseFailure(`unexpected chunk shape: ${cause.slice(0, 300)}`);
+  }
+  return streamErrorFailure(errorObjectOf({ error }) ?? {});
 }
