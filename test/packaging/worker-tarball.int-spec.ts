@@ -23,7 +23,16 @@ import { waitFor } from '../support/wait.js';
 const run = promisify(execFile);
 const tsc = fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', import.meta.url));
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-const WORKSPACES = ['contracts', 'event-log', 'job-queue', 'job-store', 'thread-store', 'job-domain', 'worker'];
+const WORKSPACES = [
+  'contracts',
+  'event-log',
+  'job-queue',
+  'redis',
+  'job-store',
+  'thread-store',
+  'job-domain',
+  'worker',
+];
 const KEY = 'tarball-test-key-0123456789';
 
 /** npm's own npm_* variables of a `npm test` run must not leak into the consumer project (the cache may). */
