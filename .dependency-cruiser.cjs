@@ -3,7 +3,8 @@
  *
  *   API app (src/<features>, app.module, bootstrap, main) ──▶ worker core (src/worker-core) ◀── worker app (src/worker)
  *                         └──────────────▶ shared platform (config, engine, watchdog, logging, tracing, …) ◀──┘
- *   libs/* ◀── everything; libs never import the apps.
+ *   libs/* ◀── everything; libs never import the apps. libs/job-domain (dispatch, ending, dedup ids, caps, threads) is
+ *   below the platform and the worker; the platform never imports the worker core or the worker app.
  *
  * - The API never imports the worker app, and the worker app never imports the API (directly or through anything
  *   else: the worker process must not load AppModule or any API feature).
@@ -69,6 +70,21 @@ module.exports = {
         'Shared platform code (config, engine, watchdog, logging, tracing, …) is imported by both apps and imports neither.',
       from: { path: '^src/', pathNot: `${API}|${API_HTTP}|${WORKER_APP}|${WORKER_CORE}|${TESTS}` },
       to: { path: `${API}|${WORKER_APP}` },
+    },
+    {
+      name: 'platform-not-to-worker-core',
+      severity: 'error',
+      comment:
+        'Shared platform code (engine, watchdog, config, …) sits below the worker: it takes the job domain from @jobstream/job-domain, never from the worker app or the worker core.',
+      from: { path: '^src/', pathNot: `${API}|${API_HTTP}|${WORKER_APP}|${WORKER_CORE}|${TESTS}` },
+      to: { path: `${WORKER_CORE}|${WORKER_APP}` },
+    },
+    {
+      name: 'job-domain-below-the-worker',
+      severity: 'error',
+      comment: 'The job domain is used by the API, the platform and the worker: it imports none of them.',
+      from: { path: '^libs/job-domain/', pathNot: TESTS },
+      to: { path: '^libs/(worker|sdk)/' },
     },
     {
       name: 'libs-not-to-src',

@@ -14,7 +14,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AgentCatalog, AgentEntry } from '@jobstream/job-queue';
 import { ApiError } from '../common/api-error.js';
 import { AGENT_CATALOG } from '../engine/engine.constants.js';
-import { AgentDefinitionError, agentSchemas, inputErrorMessage } from '../worker-core/agents/agent-schemas.js';
+import { AgentDefinitionError, agentSchemas, inputErrorMessage } from '@jobstream/job-domain';
 
 export const SNAPSHOT_MS = 2_000;
 

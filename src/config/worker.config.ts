@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { commonEnvShape, commonValues, CommonConfig, type ConfigValues } from './common.config.js';
-import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_JOB_BYTES, MIN_EVENT_BYTES } from '../worker-core/caps/event-caps.js';
+import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_JOB_BYTES, MIN_EVENT_BYTES } from '@jobstream/job-domain';
 import { ConfigError, int, loadOrExit, parseEnv, url, type RawEnv } from './env.js';
 
 export const workerEnvShape = {

@@ -3,12 +3,12 @@
  * place. Embedded: in-memory drivers, no external service. NATS: JetStream event log, queue and control; Redis job
  * store when REDIS_URL is set (otherwise the memory store, for a single API process).
  */
-import type { Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { MemoryAgentCatalog, MemoryJobControl, MemoryJobQueue } from '@jobstream/job-queue';
 import { MemoryJobStore } from '@jobstream/job-store';
 import { MemoryShareStore } from '@jobstream/share-store';
 import { MemoryThreadStore } from '@jobstream/thread-store';
-import { ThreadAdvancer, advancingThreads } from '../worker-core/threads/thread-advancer.js';
+import { ThreadAdvancer, advancingThreads } from '@jobstream/job-domain';
 import { ObservedMemoryEventLog } from '@jobstream/webhooks';
 import { MemoryByteLog } from '@jobstream/event-log';
 import { MemoryDsStore } from '../ds/store/memory-ds-store.js';
@@ -42,8 +42,8 @@ export function createEmbeddedEngine(config: CommonConfig): Engine {
   const jobQueue = new MemoryJobQueue();
   const threadStore = new MemoryThreadStore({ idempotencyTtlMs: config.idempotencyTtlMs });
   const shareStore = new MemoryShareStore();
-  const advancer = new ThreadAdvancer(threadStore, rawJobStore, jobQueue);
-  const jobStore = advancingThreads(rawJobStore, () => advancer);
+  const advancer = new ThreadAdvancer(threadStore, rawJobStore, jobQueue, new Logger('Threads'));
+  const jobStore = advancingThreads(rawJobStore, () => advancer, new Logger('Threads'));
   const jobControl = new MemoryJobControl();
   return {
     kind: 'embedded',

@@ -4,7 +4,7 @@
  * Redis job store when REDIS_URL is set (otherwise the in-memory store, which only suits a single API process and
  * says so loudly).
  */
-import type { Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { EventLogUnavailableError, JetStreamByteLog, JetStreamEventLog } from '@jobstream/event-log';
 import { connectNats, redactUrl, type NatsConnection } from '@jobstream/nats';
@@ -19,7 +19,7 @@ import { MemoryStreamSlots, type StreamSlots } from '../quotas/stream-slots.js';
 import { RedisStreamSlots } from '../quotas/redis-stream-slots.js';
 import { JetStreamJobEventFeed } from '@jobstream/webhooks';
 import type { CommonConfig } from '../config/common.config.js';
-import { ThreadAdvancer, advancingThreads } from '../worker-core/threads/thread-advancer.js';
+import { ThreadAdvancer, advancingThreads } from '@jobstream/job-domain';
 import type { Engine } from './engine.types.js';
 import type { LeaseStore } from '../worker-api/leases/lease-store.port.js';
 import { MemoryLeaseStore } from '../worker-api/leases/memory-lease-store.js';
@@ -127,8 +127,8 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
     }
     storeForLegacy = rawJobStore;
     const agentCatalog = await KvAgentCatalog.create({ nc, replicas, logger: warn });
-    const advancer = new ThreadAdvancer(threadStore, rawJobStore, jobQueue);
-    const jobStore = advancingThreads(rawJobStore, () => advancer);
+    const advancer = new ThreadAdvancer(threadStore, rawJobStore, jobQueue, new Logger('Threads'));
+    const jobStore = advancingThreads(rawJobStore, () => advancer, new Logger('Threads'));
     return {
       kind: 'nats',
       nats: nc,

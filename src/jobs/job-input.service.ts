@@ -9,12 +9,12 @@ import { JobLogClosedError, type EventLog } from '@jobstream/event-log';
 import type { JobQueue } from '@jobstream/job-queue';
 import { ANSWERED_INPUTS_KEPT, type JobRecord, type JobStore } from '@jobstream/job-store';
 import { ApiError } from '../common/api-error.js';
-import { dispatchJob } from '../engine/dispatch.js';
+import { dispatchJob } from '@jobstream/job-domain';
 import { EVENT_LOG, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
-import { canonicalJson, checkToolResults, inputSchemas } from '../interactive/input-schemas.js';
+import { canonicalJson, checkToolResults, inputSchemas } from '@jobstream/job-domain';
 import { Metrics } from '../metrics/metrics.service.js';
 import { expireInput } from '../watchdog/job-watchdog.js';
-import { asTerminal, settleFromLog } from '../worker-core/job-lifecycle/index.js';
+import { asTerminal, settleFromLog } from '@jobstream/job-domain';
 import { JobsService } from './jobs.service.js';
 
 /** How an accepted answer is remembered on the record: the SHA-256 of its canonical JSON (answers go up to 256 KiB). */
@@ -90,7 +90,7 @@ export class JobInputService {
       if (!cur) throw ApiError.notFound();
       if (cur.status === 'waiting_for_input') {
         // unconfirmed dispatch (`dispatched_at: null`): whatever fails from here on (a 503 to the caller), the
-        // watchdog's sweep completes the continuation (engine/dispatch.ts)
+        // watchdog's sweep completes the continuation (@jobstream/job-domain's dispatch)
         const tr = await this.store.transition(id, 'queued', {
           from: ['waiting_for_input'],
           where: open,
@@ -128,7 +128,7 @@ export class JobInputService {
     throw new ApiError(409, 'not_waiting', `job ${id} is not waiting for request ${rid}`);
   }
 
-  /** After `waiting_for_input → queued`: the answer's events in the log, then a new dispatch (engine/dispatch.ts). */
+  /** After `waiting_for_input → queued`: the answer's events in the log, then a new dispatch (@jobstream/job-domain's dispatch). */
   private async continueAnswered(job: JobRecord): Promise<void> {
     try {
       await dispatchJob({ store: this.store, log: this.log, queue: this.queue }, job);

@@ -6,7 +6,7 @@ import { isTerminalEvent, isTerminalStatus, type Job, type PendingInput } from '
 import type { LoggedEvent } from '@jobstream/event-log';
 import type { JobRecord } from '@jobstream/job-store';
 import { cursorOf } from '../sse/sse-frames.js';
-import { statusOfTerminal } from '../worker-core/job-lifecycle/index.js';
+import { statusOfTerminal } from '@jobstream/job-domain';
 
 export function toJob(rec: JobRecord, last: LoggedEvent | null): Job {
   const job: Job = {

@@ -31,13 +31,13 @@ import {
 import { abandonCreate } from './create-abandon.js';
 import { ApiError } from '../common/api-error.js';
 import { AgentCatalogService } from '../agents/agent-catalog.service.js';
-import { dispatchJob } from '../engine/dispatch.js';
+import { dispatchJob } from '@jobstream/job-domain';
 import { EVENT_LOG, JOB_CONTROL, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { QuotaExceededError, Quotas } from '../quotas/quotas.service.js';
 import { LogRoom } from '../limits/log-room.js';
 import { cursorOf } from '../sse/sse-frames.js';
-import { cancelledDedupId, endJob, type JobEnding } from '../worker-core/job-lifecycle/index.js';
+import { cancelledDedupId, endJob, type JobEnding } from '@jobstream/job-domain';
 import { JobStreamService, type StreamStart } from './job-stream.service.js';
 import type { EventFilter } from './stream-formats/event-filter.js';
 import { LIVE_HUB } from './jobs.constants.js';
@@ -141,12 +141,12 @@ export class JobsService {
     const { job, created } = stored;
     if (!created) this.hub.release(record.id); // an earlier create with this Idempotency-Key: not this id
     // The record is durable: the answer is 201 (200 for a replay) whatever fails from here on. A dispatch that
-    // fails leaves the job queued and unconfirmed, where the watchdog's sweep dispatches it (engine/dispatch.ts).
+    // fails leaves the job queued and unconfirmed, where the watchdog's sweep dispatches it (@jobstream/job-domain's dispatch).
     let first: LoggedEvent | null = null;
     try {
       if (created) {
         this.metrics?.jobTransition('queued');
-        // the confirmation goes on after the answer (the worker confirms the job too; see engine/dispatch.ts)
+        // the confirmation goes on after the answer (the worker confirms the job too; see the job domain's dispatch)
         first = await dispatchJob(this.deps, job, true, (err: unknown) =>
           this.logger.warn({
             msg: 'dispatch confirmation failed; the worker or the sweep confirms it',
@@ -206,7 +206,7 @@ export class JobsService {
     if (isTerminalStatus(rec.status)) return this.get(tenant, id);
     // durable (REDIS_MIN_REPLICAS_ACK): a cancel answered is kept through a Redis failover
     if (rec.cancel_reason === null) await this.store.update(id, { cancel_reason: reason }, { durable: true });
-    // Ending it here goes through the one module that ends jobs (job-lifecycle/job-ending.ts): the job as a whole
+    // Ending it here goes through the one module that ends jobs (the job domain's job-ending): the job as a whole
     // (scope 'job'), so a log already on a newer attempt is followed, and a log already closed wins.
     const ending = (r: JobRecord): JobEnding => ({
       jobId: id,

@@ -8,7 +8,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { JobStatus } from '@jobstream/contracts';
 import type { EventLogUsage, HotCacheStats } from '@jobstream/event-log';
 import type { SseStats } from '../sse/sse-connections.js';
-import type { RunnerMetrics } from '../worker-core/job-lifecycle/index.js';
+import type { RunnerMetrics } from '@jobstream/job-domain';
 
 export type LimitName =
   'create_rate' | 'tenant_streams' | 'global_streams' | 'share_streams' | 'event_memory' | 'log_bytes_quota';

@@ -5,7 +5,7 @@ import { MemoryJobQueue, type QueuedJob } from '@jobstream/job-queue';
 import { MemoryJobStore, newJobRecord } from '@jobstream/job-store';
 import { MemoryThreadStore, newThreadRecord } from '@jobstream/thread-store';
 import type { AppConfig } from '../config/config.js';
-import { ThreadAdvancer } from '../worker-core/threads/thread-advancer.js';
+import { ThreadAdvancer } from '@jobstream/job-domain';
 import { ThreadSweeper } from './thread-sweeper.js';
 import type { ThreadsService } from './threads.service.js';
 

@@ -33,7 +33,7 @@ import { QuotaExceededError, Quotas } from '../quotas/quotas.service.js';
 import { purgeJob } from '../jobs/job-purge.js';
 import { toJob } from '../jobs/job-view.js';
 import { IDEMPOTENCY_KEY_RE, JobsService, canonical } from '../jobs/jobs.service.js';
-import { ThreadAdvancer } from '../worker-core/threads/thread-advancer.js';
+import { ThreadAdvancer, queuedDedupId } from '@jobstream/job-domain';
 import { THREAD_MAX_TURNS, THREAD_MAX_WAITING } from './threads.constants.js';
 import { toThread } from './thread-view.js';
 
@@ -54,7 +54,7 @@ export class ThreadsService {
     @Optional() private readonly quotas?: Quotas,
     @Optional() private readonly room?: LogRoom,
   ) {
-    this.advancer = new ThreadAdvancer(threads, store, queue);
+    this.advancer = new ThreadAdvancer(threads, store, queue, this.logger);
   }
 
   async create(tenant: string, body: CreateThreadRequest): Promise<Thread> {
@@ -147,7 +147,11 @@ export class ThreadsService {
       throw err;
     }
     try {
-      await this.log.append(id, { event: { type: 'status', status: 'queued' }, attempt: 1, dedupId: `${id}:queued` });
+      await this.log.append(id, {
+        event: { type: 'status', status: 'queued' },
+        attempt: 1,
+        dedupId: queuedDedupId(id),
+      });
     } catch (err) {
       await this.discard(id, record);
       throw err;

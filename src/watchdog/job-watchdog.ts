@@ -23,7 +23,7 @@
  *
  * **Stranded dispatches.** The same sweep re-dispatches `queued` jobs whose dispatch was never confirmed (a create
  * whose dispatch failed after its record was stored, and answered 201) once they are `dispatchGraceMs` old —
- * idempotently, see `engine/dispatch.ts` — so no job stays `queued` forever. A thread's turn is not listed: its
+ * idempotently, see the job domain's `dispatch.ts` — so no job stays `queued` forever. A thread's turn is not listed: its
  * thread starts it (`needsDispatch`).
  *
  * Interactive jobs (v1.1): a job `waiting_for_input` holds no worker and sends no heartbeat; it is never stale.
@@ -34,8 +34,8 @@ import { Logger } from '@nestjs/common';
 import type { EventLog } from '@jobstream/event-log';
 import type { JobQueue } from '@jobstream/job-queue';
 import { isActiveStatus, lastSignOfLife, type JobRecord, type JobStore } from '@jobstream/job-store';
-import { endJob, inputTimeoutDedupId, watchdogDedupId } from '../worker-core/job-lifecycle/index.js';
-import { answeredRequest, dispatchJob } from '../engine/dispatch.js';
+import { endJob, inputTimeoutDedupId, watchdogDedupId } from '@jobstream/job-domain';
+import { answeredRequest, dispatchJob } from '@jobstream/job-domain';
 
 export interface JobWatchdogOptions {
   /** A job whose last sign of life is older than this is ended (ms); 2 × JOB_STALL_TIMEOUT_MS. */
@@ -162,7 +162,7 @@ export class JobWatchdog {
   }
 
   /**
-   * Ends a silent job with `worker_lost` (job-lifecycle/job-ending.ts, scope 'job': on a log that is on a newer
+   * Ends a silent job with `worker_lost` (the job domain's job-ending, scope 'job': on a log that is on a newer
    * attempt than the record, the job ends on that attempt; on a closed log the store follows the log).
    */
   private async end(job: JobRecord, silentMs: number): Promise<void> {

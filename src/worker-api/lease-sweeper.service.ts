@@ -23,7 +23,7 @@ import { AppConfig } from '../config/config.js';
 import { EVENT_LOG, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
 import type { LeaseRecord, LeaseStore } from './leases/lease-store.port.js';
 import { appendRetrying } from './lease-log.js';
-import { cancelledDedupId, endDedupId, endJob } from './runner-parts.js';
+import { cancelledDedupId, endDedupId, endJob, leaseLapseDedupId } from './runner-parts.js';
 import { WORKER_LEASES } from './worker-api.constants.js';
 import { WorkerApiMetrics, type LapseOutcome } from './worker-api.metrics.js';
 
@@ -153,7 +153,7 @@ export class LeaseSweeper implements OnApplicationBootstrap, OnApplicationShutdo
     await this.queue.enqueue(jobId, {
       agent: rec.agent,
       tenant: rec.tenant,
-      dedupId: `${jobId}:lapse:${lease.lease_id}`,
+      dedupId: leaseLapseDedupId(jobId, lease.lease_id),
     });
     return 'retried';
   }

@@ -42,6 +42,7 @@ import {
   settleFromLog,
   type JobEndingDeps,
   type TerminalJobEvent,
+  leaseBatchDedupId,
 } from './runner-parts.js';
 import { OutputRefused, checkOutputs, type WorkerOutput } from './worker-outputs.js';
 import { askQuestion } from './worker-questions.js';
@@ -214,7 +215,7 @@ export class WorkerAppendsService {
   ): Promise<Outcome> {
     const jobId = job.id;
     const attempt = lease.attempt;
-    const base = `${jobId}:${attempt}:h:${lease.lease_id}:${n}`;
+    const base = leaseBatchDedupId(jobId, attempt, lease.lease_id, n);
     const maxEventBytes = this.config.maxEventBytes;
     const account = await JobLogAccount.open(
       this.store,

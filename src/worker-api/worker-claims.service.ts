@@ -28,6 +28,8 @@ import {
   endJob,
   settleFromLog,
   type TerminalJobEvent,
+  attemptDedupId,
+  runningDedupId,
 } from './runner-parts.js';
 import type { ClaimBody, LeaseGrant } from './worker-api.dto.js';
 import { WORKER_LEASES } from './worker-api.constants.js';
@@ -135,7 +137,7 @@ export class WorkerClaimsService {
           jobId,
           attempt,
           { type: 'attempt', attempt, reason: 'worker_lost' },
-          `${jobId}:${attempt}:a`,
+          attemptDedupId(jobId, attempt),
         ))
       ) {
         await q.ack();
@@ -156,7 +158,7 @@ export class WorkerClaimsService {
       return null;
     }
     const after = rec.status === 'queued' && q.lastEvent?.attempt === attempt ? q.lastEvent : undefined;
-    const runningDedup = answered ? `${jobId}:${attempt}:s:${answered.request_id}` : `${jobId}:${attempt}:s`;
+    const runningDedup = runningDedupId(jobId, attempt, answered?.request_id);
     if (!(await this.platformAppend(jobId, attempt, { type: 'status', status: 'running' }, runningDedup, after))) {
       await q.ack();
       return null;

@@ -4,7 +4,7 @@
  * record before it is appended (an answer sent the moment a client sees it finds it), then the job is parked:
  * `waiting_for_input`, `status: waiting_for_input` (the dedup id the API's answer uses too), and the lease ends —
  * the job holds no worker. An answer that arrived before the parking (the job still `running`) sends the job
- * straight back to the queue (`engine/dispatch.ts` completes the log's tail), so the next claim continues it with
+ * straight back to the queue (the job domain's `dispatch.ts` completes the log's tail), so the next claim continues it with
  * `history`. A bad question ends the job with `invalid_input_request`, as for a TypeScript agent.
  */
 import { createHash } from 'node:crypto';
@@ -12,7 +12,7 @@ import { type AgentEvent, type JobEvent, type TerminalAgentEvent, type Usage } f
 import { JobLogClosedError, type EventLog, type LoggedEvent } from '@jobstream/event-log';
 import type { JobQueue } from '@jobstream/job-queue';
 import type { InputRequestRecord, JobRecord, JobStore } from '@jobstream/job-store';
-import { dispatchJob } from '../engine/dispatch.js';
+import { dispatchJob } from '@jobstream/job-domain';
 import { appendRetrying, attemptHistory } from './lease-log.js';
 import {
   INPUT_LIMITS,
@@ -24,6 +24,7 @@ import {
   settleFromLog,
   waitingDedupId,
   type TerminalJobEvent,
+  toolCallStartDedupId,
 } from './runner-parts.js';
 import type { WorkerQuestion } from './worker-outputs.js';
 
@@ -89,7 +90,7 @@ export async function askQuestion(
       await appendRetrying(deps.log, jobId, {
         event: { type: 'tool_call_start', call_id: c.call_id, name: c.name, arguments: c.arguments },
         attempt,
-        dedupId: `${dedupBase}:t${i}`,
+        dedupId: toolCallStartDedupId(dedupBase, i),
       });
     } catch (err) {
       return closed(err);

@@ -1,20 +1,22 @@
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import type { EventLog } from '@jobstream/event-log';
 import type { JobStore } from '@jobstream/job-store';
 import { WorkerConfig } from '../config/worker.config.js';
 import type { ThreadStore } from '@jobstream/thread-store';
 import { EVENT_LOG, JOB_STORE, THREAD_STORE } from '../engine/engine.constants.js';
-import { conversationOf } from './threads/conversation-history.js';
-import { AgentRegistry } from './agents/agent.js';
+import { conversationOf } from '@jobstream/job-domain';
 import { EchoAgent } from './agents/echo.agent.js';
 import { OpenAiAgent } from './agents/openai.agent.js';
-import { JobRunner } from './job-runner.js';
-import type { RunnerMetrics } from './job-lifecycle/index.js';
+import { AgentRegistry, JobRunner } from '@jobstream/worker/runtime';
+import type { RunnerMetrics } from '@jobstream/job-domain';
 import { AGENT_REGISTRY, JOB_RUNNER, RUNNER_METRICS } from './worker.constants.js';
 import { WorkerService } from './worker.service.js';
 import { AgentAnnouncer } from './agent-announcer.js';
 
-/** The agent worker: agents, the job runner and the queue consumer. Imported in-process or by the worker app. */
+/**
+ * The agent worker: the built-in agents (echo, openai) on @jobstream/worker's runner, queue consumer and announcer.
+ * Imported in-process or by the worker app.
+ */
 @Module({
   providers: [
     {
@@ -65,6 +67,7 @@ import { AgentAnnouncer } from './agent-announcer.js';
           tenantLogBytesQuota: config.tenantLogBytesQuota,
           inputTimeoutMs: config.inputTimeoutMs,
           metrics,
+          logger: new Logger('JobRunner'),
           turnContext: (job) => conversationOf(job, threads, store, log),
         }),
     },

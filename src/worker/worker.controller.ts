@@ -7,7 +7,7 @@ import { WorkerConfig } from '../config/worker.config.js';
 import { ENGINE } from '../engine/engine.constants.js';
 import type { Engine } from '../engine/engine.js';
 import type { AgentRegistry } from '../worker-core/agents/agent.js';
-import type { JobRunner } from '../worker-core/job-runner.js';
+import type { JobRunner } from '@jobstream/worker/runtime';
 import { AGENT_REGISTRY, JOB_RUNNER } from '../worker-core/worker.constants.js';
 
 export interface WorkerPingReply {

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { JOB_STATUSES } from './status.js';
 import { usageSchema } from './usage.js';
+import type { TerminalEventType } from './terminal.js';
 
 export { usageSchema, ZERO_USAGE, type Usage } from './usage.js';
 
@@ -138,13 +139,8 @@ export interface EventEnvelope {
 /** An event as stored in the log and delivered to clients. */
 export type JobEvent<T extends EventType = EventType> = EventEnvelope & AgentEventOf<T>;
 
-export const TERMINAL_EVENT_TYPES = ['done', 'error', 'cancelled'] as const satisfies readonly EventType[];
-export type TerminalEventType = (typeof TERMINAL_EVENT_TYPES)[number];
+export { TERMINAL_EVENT_TYPES, isTerminalEvent, type TerminalEventType } from './terminal.js';
 export type TerminalAgentEvent = AgentEventOf<TerminalEventType>;
-
-export function isTerminalEvent<E extends { type: string }>(e: E): e is E & { type: TerminalEventType } {
-  return e.type === 'done' || e.type === 'error' || e.type === 'cancelled';
-}
 
 export class InvalidEventError extends Error {
   override readonly name = 'InvalidEventError';

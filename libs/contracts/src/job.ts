@@ -6,12 +6,13 @@ import type { Usage } from './usage.js';
 
 export { JOB_STATUSES, type JobStatus } from './status.js';
 
-export const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
-export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
-
-export function isTerminalStatus(s: JobStatus): s is TerminalStatus {
-  return s === 'completed' || s === 'failed' || s === 'cancelled';
-}
+export {
+  TERMINAL_STATUSES,
+  TERMINAL_STATUS_OF,
+  isTerminalStatus,
+  statusOfTerminal,
+  type TerminalStatus,
+} from './terminal.js';
 
 /**
  * Which status may follow which. Nothing leaves a terminal status; `running → queued` is a retry hand-back;

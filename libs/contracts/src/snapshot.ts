@@ -10,6 +10,7 @@
  * Browser-safe on purpose: only *type* imports (the SDK imports this module at run time; zod stays out of bundles).
  */
 import type { JobEvent } from './events.js';
+import { TERMINAL_STATUS_OF } from './terminal.js';
 import type { JobStatus } from './job.js';
 import type { Usage } from './usage.js';
 
@@ -61,8 +62,6 @@ export function initialJobState(): JobState {
     usage: { input_tokens: 0, output_tokens: 0 },
   };
 }
-
-const TERMINAL_STATUS = { done: 'completed', error: 'failed', cancelled: 'cancelled' } as const;
 
 /**
  * The state after one more event. Pure: never mutates `s` (nor `e`); returns a new object (sharing what did not
@@ -118,7 +117,7 @@ export function reduceJobEvent(s: JobState, e: JobEvent): JobState {
     case 'done':
     case 'error':
     case 'cancelled':
-      next.status = TERMINAL_STATUS[e.type];
+      next.status = TERMINAL_STATUS_OF[e.type];
       next.usage = { input_tokens: e.usage.input_tokens, output_tokens: e.usage.output_tokens };
       next.pending_input = null;
       break;

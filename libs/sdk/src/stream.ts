@@ -1,7 +1,7 @@
 /** `createStream`: a job's events as an async iterable of typed {@link JobEvent}s, reconnecting by itself. */
 import type { EventType, JobEvent } from '@jobstream/contracts/events';
 import type { JobSnapshot } from '@jobstream/contracts/snapshot';
-import { isTerminalEvent, isTerminalStatus } from './terminal.js';
+import { TERMINAL_EVENT_TYPES, isTerminalEvent, isTerminalStatus } from './terminal.js';
 import { backoffDelay, resolveReconnect, sleep, type ReconnectOptions } from './backoff.js';
 import { JobstreamConnectionError, JobstreamError, abortReason, isRetryable } from './errors.js';
 import { openSseConnection, type SseConnection } from './sse-connection.js';
@@ -137,7 +137,7 @@ export function createStreamWith(
   return new JobStreamImpl(jobId, transport, options);
 }
 
-const TERMINAL_TYPES = 'done,error,cancelled';
+const TERMINAL_TYPES = TERMINAL_EVENT_TYPES.join(',');
 
 class JobStreamImpl implements JobStream<JobStreamItem> {
   lastEventId: string | undefined;

@@ -7,7 +7,7 @@ import {
 import { JOB_STATUSES, TERMINAL_STATUSES } from '@jobstream/contracts/job';
 import { isTerminalEvent, isTerminalStatus } from './terminal.js';
 
-describe('terminal checks (SDK copies of the contracts)', () => {
+describe('terminal checks (the SDK re-exports the zod-free contracts module)', () => {
   it('agree with the contracts for every event type', () => {
     for (const type of EVENT_TYPES) {
       expect(isTerminalEvent({ type })).toBe(contractIsTerminalEvent({ type }));

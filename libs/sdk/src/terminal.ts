@@ -1,16 +1,10 @@
 /**
- * Terminal checks, duplicated here on purpose: the contracts' runtime modules pull in zod, and the SDK imports
- * only *types* from them so a browser bundle stays small. `terminal.spec.ts` keeps the copies in line.
+ * Terminal checks: the contracts' zod-free terminal module (`@jobstream/contracts/terminal`), so a browser bundle of
+ * the SDK pulls in no schema code.
  */
-import type { JobEvent, TerminalEventType } from '@jobstream/contracts/events';
-import type { JobStatus, TerminalStatus } from '@jobstream/contracts/job';
+import type { JobEvent } from '@jobstream/contracts/events';
+import type { TerminalEventType } from '@jobstream/contracts/terminal';
 
-export function isTerminalEvent<E extends { type: string }>(e: E): e is E & { type: TerminalEventType } {
-  return e.type === 'done' || e.type === 'error' || e.type === 'cancelled';
-}
-
-export function isTerminalStatus(s: JobStatus): s is TerminalStatus {
-  return s === 'completed' || s === 'failed' || s === 'cancelled';
-}
+export { TERMINAL_EVENT_TYPES, isTerminalEvent, isTerminalStatus } from '@jobstream/contracts/terminal';
 
 export type TerminalJobEvent = JobEvent<TerminalEventType>;

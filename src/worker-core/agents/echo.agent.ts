@@ -13,7 +13,7 @@
  * asked and answered) and emits only what is not in it yet.
  */
 import { echoInputJsonSchema, echoInputSchema, echoTokens, historyChars } from '@jobstream/contracts';
-import { APPROVAL_SCHEMA } from '../../interactive/input-schemas.js';
+import { APPROVAL_SCHEMA } from '@jobstream/job-domain';
 import { abortableDelay, type Agent, type AgentContext, type AgentOutput } from './agent.js';
 import { requestsIn, tokensCoveredIn, toolCallEnded } from './history.js';
 

@@ -1,13 +1,11 @@
 /** What a job's terminal event means for its record: the status it settles and the fields it writes. */
-import { isTerminalEvent, type JobEvent, type JobStatus, type TerminalStatus } from '@jobstream/contracts';
+import { isTerminalEvent, type JobEvent } from '@jobstream/contracts';
 import type { JobPatch } from '@jobstream/job-store';
+
+export { statusOfTerminal } from '@jobstream/contracts';
 
 /** A terminal event as stored in the log (`done`, `error`, `cancelled`). */
 export type TerminalJobEvent = JobEvent<'done' | 'error' | 'cancelled'>;
-
-export function statusOfTerminal(e: { type: 'done' | 'error' | 'cancelled' }): TerminalStatus {
-  return e.type === 'done' ? 'completed' : e.type === 'error' ? 'failed' : 'cancelled';
-}
 
 /** The store fields a terminal event settles (finished_at is the event's own time, so log and store agree). */
 export function terminalPatch(e: TerminalJobEvent): Required<Pick<JobPatch, 'usage' | 'error' | 'finished_at'>> {
@@ -23,5 +21,3 @@ export function asTerminal(jobId: string, e: JobEvent): TerminalJobEvent {
   if (!isTerminalEvent(e)) throw new Error(`job ${jobId}: expected a terminal event, got "${e.type}"`);
   return e as TerminalJobEvent;
 }
-
-export type { JobStatus };

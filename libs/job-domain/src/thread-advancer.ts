@@ -8,22 +8,22 @@
  * triggers it: one hook, whatever path ended the job. A failure here never fails the transition: the thread sweep
  * ({@link ThreadSweeper}) repairs a thread that was not advanced.
  */
-import { Logger } from '@nestjs/common';
 import { isTerminalStatus } from '@jobstream/contracts';
 import type { JobQueue } from '@jobstream/job-queue';
 import type { JobStore } from '@jobstream/job-store';
 import type { ThreadStore } from '@jobstream/thread-store';
+import { dispatchDedupId } from './dedup-ids.js';
+import { silentLogger, type DomainLogger } from './logger.js';
 
 /** Most turns skipped in one advance (each a waiting turn that ended or vanished meanwhile). */
 const MAX_SKIPS = 1_000;
 
 export class ThreadAdvancer {
-  private readonly logger = new Logger('Threads');
-
   constructor(
     private readonly threads: ThreadStore,
     private readonly jobs: JobStore,
     private readonly queue: JobQueue,
+    private readonly logger: DomainLogger = silentLogger,
   ) {}
 
   /** The job `jobId` of the thread ended (or never came to be): start the next turn, if any. */
@@ -45,11 +45,11 @@ export class ThreadAdvancer {
     const rec = await this.jobs.get(jobId);
     if (!rec || isTerminalStatus(rec.status)) return false;
     if (rec.status === 'queued') {
-      // the dispatch id of engine/dispatch.ts: a repeated start (a sweep, a retry) within the window runs it once
+      // the dispatch's own id: a repeated start (a sweep, a retry) within the window runs it once
       await this.queue.enqueue(jobId, {
         agent: rec.agent,
         tenant: rec.tenant,
-        dedupId: `${jobId}:dispatch:${Math.max(1, rec.attempt)}`,
+        dedupId: dispatchDedupId(jobId, Math.max(1, rec.attempt)),
       });
       await this.jobs.update(jobId, { dispatched_at: new Date().toISOString() });
       this.logger.log({ msg: 'thread turn started', thread_id: threadId, job_id: jobId, turn: rec.turn });
@@ -63,8 +63,11 @@ export class ThreadAdvancer {
  * The job store, with one addition: a transition that ends a job of a thread advances that thread (see the header).
  * Every other member is the store's own (a Proxy, so abilities added to the port later pass through unchanged).
  */
-export function advancingThreads(store: JobStore, advancer: () => ThreadAdvancer | null): JobStore {
-  const logger = new Logger('Threads');
+export function advancingThreads(
+  store: JobStore,
+  advancer: () => ThreadAdvancer | null,
+  logger: DomainLogger = silentLogger,
+): JobStore {
   const transition: JobStore['transition'] = async (id, to, opts) => {
     const r = await store.transition(id, to, opts);
     const threadId = r.job?.thread_id;

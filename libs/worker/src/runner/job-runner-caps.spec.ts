@@ -3,10 +3,10 @@ import { START, newJobId, type AgentEvent, type JobEvent } from '@jobstream/cont
 import { MemoryEventLog } from '@jobstream/event-log';
 import type { QueuedJob } from '@jobstream/job-queue';
 import { MemoryJobStore, newJobRecord } from '@jobstream/job-store';
-import { AgentRegistry, type Agent } from '../agents/agent.js';
-import { EchoAgent } from '../agents/echo.agent.js';
-import { JobRunner, type JobRunnerOptions } from '../job-runner.js';
-import { jsonBytes } from './event-caps.js';
+import { AgentRegistry, type Agent } from '../agent.js';
+import { EchoAgent } from '../../../../src/worker-core/agents/echo.agent.js';
+import { JobRunner, type JobRunnerOptions } from './job-runner.js';
+import { jsonBytes } from '@jobstream/job-domain';
 
 function setup(opts: Partial<JobRunnerOptions> = {}, agents: Agent[] = [new EchoAgent()]) {
   const log = new MemoryEventLog({ retentionMs: 60_000 });

@@ -8,8 +8,8 @@ import { START, newJobId, type JobEvent } from '@jobstream/contracts';
 import { MemoryEventLog, type AppendInput } from '@jobstream/event-log';
 import type { QueuedJob } from '@jobstream/job-queue';
 import { MemoryJobStore, newJobRecord, type JobRecord } from '@jobstream/job-store';
-import { AgentRegistry, type Agent, type AgentContext, type AgentOutput } from './agents/agent.js';
-import { requestsIn, tokenTextIn } from './agents/history.js';
+import { AgentRegistry, type Agent, type AgentContext, type AgentOutput } from '../agent.js';
+import { requestsIn, tokenTextIn } from '../history.js';
 import { JobRunner } from './job-runner.js';
 
 /** A user agent: greets, asks a name (text), greets by name, asks approval, ends. A function of input + history. */

@@ -3,9 +3,9 @@
  * repeated by whoever finds the job stranded: the create request itself, a create retried with the same
  * Idempotency-Key, or the watchdog's sweep of unconfirmed dispatches.
  *
- * Steps, each a no-op when repeated: (1) the job's first event `status: queued` (dedup id `<id>:queued`, and
+ * Steps, each a no-op when repeated: (1) the job's first event `status: queued` (its dedup id `queuedDedupId`, and
  * skipped when the log already holds an event of the job); (2) the queue message (dedup id
- * `<id>:dispatch:<attempt>`, so a retry within the queue's window does not run the job twice); (3) the store's
+ * `dispatchDedupId`, so a retry within the queue's window does not run the job twice); (3) the store's
  * confirmation `dispatched_at`, which takes the job out of the sweep's index. A failure at any step leaves the
  * job `queued` with `dispatched_at: null`, where the sweep finds it.
  *
@@ -19,7 +19,13 @@
 import type { EventLog, LoggedEvent } from '@jobstream/event-log';
 import type { JobQueue } from '@jobstream/job-queue';
 import type { JobRecord, JobStore } from '@jobstream/job-store';
-import { waitingDedupId } from '../worker-core/job-lifecycle/index.js';
+import {
+  answerQueuedDedupId,
+  dispatchDedupId,
+  inputReceivedDedupId,
+  queuedDedupId,
+  waitingDedupId,
+} from './dedup-ids.js';
 
 export interface DispatchDeps {
   store: JobStore;
@@ -51,7 +57,7 @@ export async function dispatchJob(
     queued = await deps.log.append(job.id, {
       event: { type: 'status', status: 'queued' },
       attempt: 1,
-      dedupId: `${job.id}:queued`,
+      dedupId: queuedDedupId(job.id),
       firstEvent: fresh,
     });
   }
@@ -59,7 +65,7 @@ export async function dispatchJob(
   await deps.queue.enqueue(job.id, {
     agent: job.agent,
     tenant: job.tenant,
-    dedupId: answered ? `${job.id}:dispatch:${attempt}:${answered.request_id}` : `${job.id}:dispatch:${attempt}`,
+    dedupId: dispatchDedupId(job.id, attempt, answered?.request_id),
     // the event just appended, for the worker's first append (it need not look the job's last event up)
     ...(queued ? { lastEvent: { seq: queued.event.seq, pos: queued.pos, attempt: queued.event.attempt } } : {}),
   });
@@ -102,12 +108,12 @@ async function completeAnswerTail(
     await log.append(id, {
       event: { type: 'input_received', request_id: rid, input },
       attempt,
-      dedupId: `${id}:input:${rid}`,
+      dedupId: inputReceivedDedupId(id, rid),
     });
   if (received)
     await log.append(id, {
       event: { type: 'status', status: 'queued' },
       attempt,
-      dedupId: `${id}:${attempt}:q:${rid}`,
+      dedupId: answerQueuedDedupId(id, attempt, rid),
     });
 }
