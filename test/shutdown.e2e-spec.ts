@@ -204,7 +204,10 @@ describe('npm run start:api', () => {
     // HOST unset: bound to every interface, and the log says so (not a loopback URL alone)
     expect(out).toContain(`jobstream API listening on 0.0.0.0:${port} (every interface; http://127.0.0.1:${port} from`);
     // the node process itself (without `exec`, a `sh -c` between npm and node shows the same command line)
-    const node = descendants(npm.pid!).find((p) => p.comm === 'node' && p.cmdline.includes('dist/src/main.js'));
+    // (told apart by its program: `comm` is the main thread's name, "node" on Node 22 but "MainThread" on Node 24)
+    const node = descendants(npm.pid!).find(
+      (p) => path.basename(p.cmdline.split(' ')[0] ?? '') === 'node' && p.cmdline.includes('dist/src/main.js'),
+    );
     expect(node).toBeDefined();
     server = node!.pid;
 
