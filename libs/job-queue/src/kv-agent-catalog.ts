@@ -57,6 +57,20 @@ interface Bucket {
   prefix: string;
 }
 
+/**
+ * Creates a bucket, or opens it when another process created it at the same moment: nats-server may refuse the
+ * second of two simultaneous creates of one stream ("subjects overlap with an existing stream").
+ */
+async function createOrOpen(kvm: Kvm, name: string, opts: Parameters<Kvm['create']>[1]): Promise<KV> {
+  try {
+    return await kvm.create(name, opts);
+  } catch (err) {
+    return kvm.open(name).catch(() => {
+      throw err;
+    });
+  }
+}
+
 const bucket = (name: string, kv: KV): Bucket => ({ kv, stream: `KV_${name}`, prefix: `$KV.${name}.` });
 
 export class KvAgentCatalog implements AgentCatalog {
@@ -75,8 +89,8 @@ export class KvAgentCatalog implements AgentCatalog {
       const replicas = opts.replicas ?? 1;
       const defsName = opts.agentsBucket ?? AGENTS_BUCKET;
       const workersName = opts.workersBucket ?? AGENT_WORKERS_BUCKET;
-      const defs = await kvm.create(defsName, { history: 1, replicas });
-      const workers = await kvm.create(workersName, { history: 1, replicas, ttl: WORKERS_BUCKET_MAX_AGE_MS });
+      const defs = await createOrOpen(kvm, defsName, { history: 1, replicas });
+      const workers = await createOrOpen(kvm, workersName, { history: 1, replicas, ttl: WORKERS_BUCKET_MAX_AGE_MS });
       return new KvAgentCatalog(
         nc,
         owns,
