@@ -13,17 +13,29 @@ const common = {
   testEnvironment: 'node',
 };
 
+// Long suites that CI runs after `npm test` (`npm run test:extended`), so that `npm test` stays under 10 minutes on a
+// 2-core machine: the Durable Streams protocol's own conformance suite (332 tests, run on each engine) and the
+// tarball tests that install the packed SDK and worker packages into a fresh project.
+const EXTENDED = [
+  '/test/ds/ds-conformance\\.e2e-spec\\.ts$',
+  '/test/ds/ds-conformance-on-nats\\.int-spec\\.ts$',
+  '/test/packaging/',
+];
+const notExtended =
+  process.env.JOBSTREAM_EXTENDED === '1' ? {} : { testPathIgnorePatterns: ['/node_modules/', ...EXTENDED] };
+
 export default {
   projects: [
     // Unit specs live beside the code; they never need a broker.
     { ...common, displayName: 'unit', roots: ['<rootDir>/src', '<rootDir>/libs'], testMatch: ['**/*.spec.ts'] },
     // End-to-end suites boot the real app on a free port; integration suites start their own
     // nats-server and redis-server from the binaries on PATH.
-    { ...common, displayName: 'e2e', roots: ['<rootDir>/test'], testMatch: ['**/*.e2e-spec.ts'] },
+    { ...common, ...notExtended, displayName: 'e2e', roots: ['<rootDir>/test'], testMatch: ['**/*.e2e-spec.ts'] },
     // Integration suites run against a real nats-server -js and redis-server that test/harness starts on free ports.
     // Suites that spawn worker processes run the built dist/: globalSetup builds it when a source is newer.
     {
       ...common,
+      ...notExtended,
       displayName: 'integration',
       roots: ['<rootDir>/test', '<rootDir>/libs', '<rootDir>/src'],
       testMatch: ['**/*.int-spec.ts'],
