@@ -23,7 +23,7 @@ import { AppConfig } from '../config/config.js';
 import { EVENT_LOG, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
 import type { LeaseRecord, LeaseStore } from './leases/lease-store.port.js';
 import { appendRetrying } from './lease-log.js';
-import { cancelledDedupId, endDedupId, endJob, leaseLapseDedupId } from './runner-parts.js';
+import { endCancelled, endDedupId, endJob, leaseLapseDedupId, workerLostError } from './runner-parts.js';
 import { WORKER_LEASES } from './worker-api.constants.js';
 import { WorkerApiMetrics, type LapseOutcome } from './worker-api.metrics.js';
 
@@ -121,26 +121,14 @@ export class LeaseSweeper implements OnApplicationBootstrap, OnApplicationShutdo
     };
     try {
       if (rec.cancel_reason !== null) {
-        await endJob(deps, {
-          jobId,
-          attempt: lease.attempt,
-          event: { type: 'cancelled', reason: rec.cancel_reason, usage: rec.usage },
-          dedupId: cancelledDedupId(jobId),
-          scope: 'attempt',
-        });
+        await endCancelled(deps, jobId, lease.attempt, rec.cancel_reason, rec.usage);
         return 'cancelled';
       }
       if (lease.attempt >= this.config.maxAttempts) {
         await endJob(deps, {
           jobId,
           attempt: lease.attempt,
-          event: {
-            type: 'error',
-            code: 'worker_lost',
-            message: `the worker running this job was lost ${lease.attempt} time(s); no attempts left`,
-            retryable: false,
-            usage: rec.usage,
-          },
+          event: workerLostError(lease.attempt, rec.usage),
           dedupId: endDedupId(jobId, lease.attempt),
           scope: 'attempt',
         });

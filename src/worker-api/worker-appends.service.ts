@@ -38,8 +38,10 @@ import {
   endDedupId,
   endJob,
   eventBytes,
+  eventLogFullError,
   jsonBytes,
   settleFromLog,
+  tooManyEventsError,
   type JobEndingDeps,
   type TerminalJobEvent,
   leaseBatchDedupId,
@@ -262,17 +264,7 @@ export class WorkerAppendsService {
           out.appended++;
           const cap = this.config.maxEventsPerJob;
           if (stored.event.seq >= cap - 1)
-            return await end(
-              {
-                type: 'error',
-                code: 'too_many_events',
-                message: `the job reached the limit of ${cap} events (MAX_EVENTS_PER_JOB)`,
-                retryable: false,
-                usage,
-              },
-              endDedupId(jobId, attempt),
-              'MAX_EVENTS_PER_JOB',
-            );
+            return await end(tooManyEventsError(cap, usage), endDedupId(jobId, attempt), 'MAX_EVENTS_PER_JOB');
         }
       }
       if (await account.overQuota())
@@ -280,18 +272,7 @@ export class WorkerAppendsService {
       return out;
     } catch (err) {
       if (!(err instanceof EventLogFullError)) throw err;
-      return await end(
-        {
-          type: 'error',
-          code: 'event_log_full',
-          message:
-            'the event log is full (JETSTREAM_MAX_BYTES, or the embedded EMBEDDED_MAX_EVENTS / EMBEDDED_MAX_BYTES); retry later',
-          retryable: true,
-          usage,
-        },
-        endDedupId(jobId, attempt),
-        'event_log_full',
-      );
+      return await end(eventLogFullError(usage), endDedupId(jobId, attempt), 'event_log_full');
     } finally {
       await account.flush();
     }

@@ -9,7 +9,7 @@
  * confirmation `dispatched_at`, which takes the job out of the sweep's index. A failure at any step leaves the
  * job `queued` with `dispatched_at: null`, where the sweep finds it.
  *
- * A job queued again by an answer to its open question (v1.1: `input_request.answer` set, same attempt) is
+ * A job queued again by an answer to its open question (`input_request.answer` set, same attempt) is
  * continued instead: the log's tail is completed with what the answer adds — `status: waiting_for_input` (if the
  * answer beat the runner's parking), `input_received`, `status: queued`, each only when the tail does not hold it
  * yet and each with its fixed dedup id — then the queue message (dedup id `<id>:dispatch:<attempt>:<request_id>`,
@@ -18,7 +18,7 @@
  */
 import type { EventLog, LoggedEvent } from '@jobstream/event-log';
 import type { JobQueue } from '@jobstream/job-queue';
-import type { JobRecord, JobStore } from '@jobstream/job-store';
+import type { InputRequestRecord, JobRecord, JobStore } from '@jobstream/job-store';
 import {
   answerQueuedDedupId,
   dispatchDedupId,
@@ -80,6 +80,16 @@ export function answeredRequest(job: JobRecord): { request_id: string; answer: R
   const req = job.input_request;
   if (job.status !== 'queued' || !req || req.answer == null || req.attempt !== job.attempt) return null;
   return { request_id: req.request_id, answer: req.answer };
+}
+
+/**
+ * The answered question a delivered job continues with when it starts attempt `attempt` (the runner's and the
+ * HTTP worker's start), or null: the record is `queued` after an answer to that attempt's question.
+ */
+export function continuedRequest(rec: JobRecord, attempt: number): InputRequestRecord | null {
+  return rec.status === 'queued' && rec.input_request?.attempt === attempt && rec.input_request.answer !== null
+    ? rec.input_request
+    : null;
 }
 
 /**

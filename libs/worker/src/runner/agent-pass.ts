@@ -24,19 +24,22 @@ import {
 import {
   DEFAULT_MAX_EVENT_BYTES,
   agentOutputDedupId,
+  attemptHistory,
   capEvent,
   eventBytes,
+  eventLogFullError,
   eventTooLarge,
+  historyExpiredError,
   outputPieceDedupId,
+  tooManyEventsError,
   type JobLogAccount,
   type TerminalJobEvent,
 } from '@jobstream/job-domain';
 import type { JobRecord } from '@jobstream/job-store';
 import type { Agent, AgentContext, AgentOutput } from '../agent.js';
-import { budgetExhausted } from './attempt-ending.js';
 import { errorMessage, type RunnerCore } from './core.js';
 import type { Running } from './deliveries.js';
-import { loadHistory, park, prepareRequest } from './questions.js';
+import { park, prepareRequest } from './questions.js';
 
 /** How an agent's run ended for the runner. */
 export interface PassResult {
@@ -115,13 +118,10 @@ export class AgentPass implements PassResult {
 
   private async rounds(agent: Agent): Promise<void> {
     const input = agent.parseInput ? agent.parseInput(this.job.input) : this.job.input;
-    if (this.resume) this.history.push(...(await loadHistory(this.core.log, this.jobId, this.attempt)));
+    if (this.resume) this.history.push(...(await attemptHistory(this.core.log, this.jobId, this.attempt)));
     const turn = (await this.core.opts.turnContext?.(this.job)) ?? {};
     if (this.resume && this.history.length === 0) {
-      this.pending = this.failure(
-        'history_expired',
-        'the events of this job are no longer retained (EVENT_RETENTION_S): it cannot continue',
-      );
+      this.pending = historyExpiredError(this.usage);
     }
     // One pass per answer received while this runner still held the job.
     for (let round = this.history.filter((e) => e.type === 'input_received').length; !this.pending; round++) {
@@ -218,7 +218,7 @@ export class AgentPass implements PassResult {
         }
         if (err instanceof EventLogFullError) {
           core.opts.metrics?.jobLimited?.('event_log_full');
-          this.pending = budgetExhausted({ ...usage });
+          this.pending = eventLogFullError(usage);
           return 'stop';
         }
         throw err;
@@ -252,7 +252,7 @@ export class AgentPass implements PassResult {
         agent: this.job.agent,
         max_events: cap,
       });
-      this.pending = this.failure('too_many_events', `the job reached the limit of ${cap} events (MAX_EVENTS_PER_JOB)`);
+      this.pending = tooManyEventsError(cap, this.usage);
       return 'stop';
     }
     if (stored.event.type === 'input_required') {
