@@ -57,20 +57,13 @@ if tonumber(ARGV[4]) > 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
   redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5])
 end
-if ARGV[7] == '' then
-  redis.call('ZREM', KEYS[5], ARGV[3])
-else
-  redis.call('ZADD', KEYS[5], ARGV[7], ARGV[3])
-end
-if ARGV[8] == '' then
-  redis.call('ZREM', KEYS[6], ARGV[3])
-else
-  redis.call('ZADD', KEYS[6], ARGV[8], ARGV[3])
-end
-if ARGV[9] == '' then
-  redis.call('ZREM', KEYS[7], ARGV[3])
-else
-  redis.call('ZADD', KEYS[7], ARGV[9], ARGV[3])
+-- the active, waiting and undispatched indexes (KEYS 5..7, scores ARGV 7..9)
+for i = 0, 2 do
+  if ARGV[7 + i] == '' then
+    redis.call('ZREM', KEYS[5 + i], ARGV[3])
+  else
+    redis.call('ZADD', KEYS[5 + i], ARGV[7 + i], ARGV[3])
+  end
 end
 return 1
 `;
