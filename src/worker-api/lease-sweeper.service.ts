@@ -19,6 +19,7 @@ import {
 import { StaleAttemptError, type EventLog } from '@jobstream/event-log';
 import type { JobQueue } from '@jobstream/job-queue';
 import type { JobStore } from '@jobstream/job-store';
+import { PeriodicPass } from '../common/periodic-pass.js';
 import { AppConfig } from '../config/config.js';
 import { EVENT_LOG, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
 import type { LeaseRecord, LeaseStore } from './leases/lease-store.port.js';
@@ -32,9 +33,12 @@ const RETRY_MS = 10_000;
 @Injectable()
 export class LeaseSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('WorkerApi');
-  private timer: NodeJS.Timeout | null = null;
-  private sweeping: Promise<void> | null = null;
-  private failures = 0;
+  private readonly passes = new PeriodicPass(
+    () => this.sweep(),
+    (err, inARow) => {
+      if (inARow === 1) this.logger.warn({ msg: 'lease sweep failed', error: String(err) });
+    },
+  );
 
   constructor(
     @Inject(JOB_STORE) private readonly store: JobStore,
@@ -50,30 +54,11 @@ export class LeaseSweeper implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => this.tick(), this.intervalMs);
-    this.timer.unref();
+    this.passes.start(this.intervalMs);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.sweeping;
-  }
-
-  private tick(): void {
-    if (this.sweeping) return;
-    this.sweeping = this.sweep()
-      .then(
-        () => {
-          this.failures = 0;
-        },
-        (err: unknown) => {
-          if (this.failures++ === 0) this.logger.warn({ msg: 'lease sweep failed', error: String(err) });
-        },
-      )
-      .finally(() => {
-        this.sweeping = null;
-      });
+    await this.passes.stop();
   }
 
   /** Handles the leases due now; returns how many lapsed here. */
