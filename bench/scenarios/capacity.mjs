@@ -3,9 +3,10 @@
  * stays within 50 ms, for jobstream (worker → JetStream → API → SSE) and for the per-turn ceiling server
  * (bench/ceiling-batched-server.mjs: the same worker and JetStream republish subject, the SSE writer's write pattern,
  * nothing else), searched in the same run with alternating probes so both share the machine's noise: the load
- * doubles until a probe misses the goal, then a geometric bisection narrows the bracket. Each jobstream probe also
- * reads unit costs from CPU time (`/proc`) and counters: API CPU per 1,000 deliveries, worker CPU per 1,000 appends,
- * NATS messages and bytes per token (`/varz`), Redis commands per job (`INFO stats`). See bench/README.md.
+ * doubles until a probe misses the goal (confirmed by a second probe at the same load), then a geometric bisection
+ * narrows the bracket. Each probe also reads unit costs from CPU time (`/proc`) and counters: API CPU per 1,000
+ * deliveries, worker and nats-server CPU per 1,000 appends, NATS messages and bytes per token (`/varz`), Redis
+ * commands and CPU per job (`INFO stats`). See bench/README.md and docs/capacity.md.
  */
 import os from 'node:os';
 import { Redis } from 'ioredis';
@@ -115,7 +116,14 @@ async function redisCommands(redis) {
 async function probe(env, server, jobs) {
   const { ctx, api, ceiling, redis, seconds } = env;
   const tokens = seconds * TOKENS_PER_S;
-  const cpu0 = { api: cpuMs(api.pid), worker: cpuMs(env.worker.pid), ceiling: cpuMs(ceiling.pid) };
+  const cpuNow = () => ({
+    api: cpuMs(api.pid),
+    worker: cpuMs(env.worker.pid),
+    ceiling: cpuMs(ceiling.pid),
+    nats: cpuMs(ctx.nats.pid),
+    redis: cpuMs(ctx.redis.pid),
+  });
+  const cpu0 = cpuNow();
   const v0 = await varz(ctx.nats);
   const r0 = await redisCommands(redis);
   const loadStart = load1();
@@ -138,7 +146,7 @@ async function probe(env, server, jobs) {
   // every job's terminal event appended before the counters are read (the ceiling's clients end on it too)
   const v1 = await varz(ctx.nats);
   const r1 = await redisCommands(redis);
-  const cpu1 = { api: cpuMs(api.pid), worker: cpuMs(env.worker.pid), ceiling: cpuMs(ceiling.pid) };
+  const cpu1 = cpuNow();
   const p = histPercentiles(s.hist);
   const deliveryS = (s.last - s.first) / 1000;
   const appended = jobs * tokens;
@@ -162,6 +170,7 @@ async function probe(env, server, jobs) {
     // CPU time per unit of work: the figures that survive a busy machine
     server_cpu_ms: serverCpu,
     worker_cpu_ms: cpu1.worker - cpu0.worker,
+    nats_cpu_ms: cpu1.nats - cpu0.nats,
     deliveries: s.tokens,
     appended,
     server_cpu_ms_per_1k_deliveries: round((serverCpu * 1000) / Math.max(1, s.tokens), 1),
@@ -171,7 +180,10 @@ async function probe(env, server, jobs) {
     nats_out_msgs_per_token: round((v1.out_msgs - v0.out_msgs) / appended, 2),
     nats_out_bytes_per_token: round((v1.out_bytes - v0.out_bytes) / appended),
     redis_commands_per_job: round((r1 - r0) / jobs, 1),
-    api_cpu_ms_per_job_created: server === 'ceiling' ? round((cpu1.api - cpu0.api) / jobs, 2) : null, // the ceiling's jobs: create + dispatch only
+    // the broker's and the store's CPU (single node, R1, file storage): per 1,000 tokens appended, per job
+    nats_cpu_ms_per_1k_tokens: round(((cpu1.nats - cpu0.nats) * 1000) / appended, 1),
+    redis_cpu_ms_per_job: round((cpu1.redis - cpu0.redis) / jobs, 2),
+    api_ms_per_job_created: server === 'ceiling' ? round((cpu1.api - cpu0.api) / jobs, 2) : null, // the ceiling's jobs: create + dispatch only
   };
 }
 
@@ -205,9 +217,17 @@ async function search(env, rep, log, prev) {
       }
       any = true;
       const t0 = Date.now();
-      const p = await probe(env, s, jobs);
-      longest = Math.max(longest, Date.now() - t0);
+      let p = await probe(env, s, jobs);
       x.probes.push(p);
+      if (!p.ok && remaining() > 2 * (Date.now() - t0) + 5_000) {
+        // a miss is confirmed by a second probe at the same load: other work on the machine only adds latency, so
+        // one spike is not the server's capacity (the better of the two probes is the verdict)
+        log(`  rep ${rep + 1} ${s.padEnd(9)} ${jobs} jobs: p99 ${p.p99_ms} ms, probing again to confirm`);
+        const again = await probe(env, s, jobs);
+        x.probes.push(again);
+        if (again.ok || again.p99_ms < p.p99_ms) p = again;
+      }
+      longest = Math.max(longest, Date.now() - t0);
       if (p.ok) x.lo = Math.max(x.lo, jobs);
       else x.hi = Math.min(x.hi, jobs);
       if (x.lo >= x.hi) x.lo = x.hi - 1; // a noisy pass above a miss: the miss stands
@@ -289,6 +309,7 @@ export async function scenarioCapacity(ctx, results, { quick, reps: repsArg, log
   const allOf = (s) => searches.flatMap((x) => x[s].probes);
   const apiFit = fit(allOf('jobstream').map((p) => [p.deliveries, p.server_cpu_ms]));
   const workerFit = fit(allOf('jobstream').map((p) => [p.appended, p.worker_cpu_ms]));
+  const natsFit = fit(allOf('jobstream').map((p) => [p.appended, p.nats_cpu_ms]));
   const perK = (slope) => (slope === null ? null : round(slope * 1000, 1));
   const ceilingFit = fit(allOf('ceiling').map((p) => [p.deliveries, p.server_cpu_ms]));
   const jsJobs = m((x) => x.jobstream.jobs);
@@ -314,6 +335,8 @@ export async function scenarioCapacity(ctx, results, { quick, reps: repsArg, log
       nats_out_msgs_per_token: u('nats_out_msgs_per_token', 2),
       nats_out_bytes_per_token: u('nats_out_bytes_per_token', 0),
       redis_commands_per_job: u('redis_commands_per_job'),
+      nats_cpu_ms_per_1k_tokens: u('nats_cpu_ms_per_1k_tokens'),
+      redis_cpu_ms_per_job: u('redis_cpu_ms_per_job', 2),
       tokens_per_job: sizes.seconds * TOKENS_PER_S,
       marginal: {
         from: 'least squares of CPU ms over work across every probe (within the goal or not)',
@@ -321,6 +344,7 @@ export async function scenarioCapacity(ctx, results, { quick, reps: repsArg, log
         api_fixed_cpu_ms_per_probe: round(apiFit.intercept),
         worker_cpu_ms_per_1k_appends: perK(workerFit.slope),
         worker_fixed_cpu_ms_per_probe: round(workerFit.intercept),
+        nats_cpu_ms_per_1k_tokens: perK(natsFit.slope),
         ceiling_cpu_ms_per_1k_deliveries: perK(ceilingFit.slope),
       },
     },
@@ -354,6 +378,8 @@ export async function scenarioCapacity(ctx, results, { quick, reps: repsArg, log
         nats_out_msgs_per_token: p.nats_out_msgs_per_token,
         nats_out_bytes_per_token: p.nats_out_bytes_per_token,
         redis_commands_per_job: p.redis_commands_per_job,
+        nats_cpu_ms_per_1k_tokens: p.nats_cpu_ms_per_1k_tokens,
+        redis_cpu_ms_per_job: p.redis_cpu_ms_per_job,
         cpu_ms: { server: p.server_cpu_ms, worker: p.worker_cpu_ms },
         deliveries: p.deliveries,
         load_1m: p.load_1m,
