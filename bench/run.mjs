@@ -37,6 +37,7 @@ import {
   killScope,
 } from './lib/procs.mjs';
 import { summarize } from './profile-summary.mjs';
+import { scenarioCapacity, capacityRow, CAPACITY_BUDGET_S } from './scenarios/capacity.mjs';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -106,6 +107,7 @@ const BUDGET_S = quick
       chat: 300,
       tracing: 600,
     };
+BUDGET_S.capacity = quick ? CAPACITY_BUDGET_S.quick : CAPACITY_BUDGET_S.full;
 for (const k of Object.keys(BUDGET_S)) BUDGET_S[k] = Math.round(BUDGET_S[k] * budgetScale);
 /** After its budget, a scenario gets this long to stop by itself (its next check throws) before it is killed. */
 const GRACE_S = 15;
@@ -1338,6 +1340,7 @@ function rows(r) {
       r.chat && `${r.chat.exact}/${r.chat.clients} / ${r.chat.api_cpu_ms_per_1k_tokens}`,
       '',
     ],
+    capacityRow(r),
   ].map((row) => row.map((c) => (c === undefined || c === null ? '—' : String(c))));
 }
 
@@ -1431,6 +1434,7 @@ async function main() {
     ['broker', scenarioBroker],
     ['peer', scenarioPeer],
     ['chat', scenarioChat],
+    ['capacity', (c, r) => scenarioCapacity(c, r, { quick, reps: SIZES.reps, log })],
     ['tracing', scenarioTracing], // opt-in: --only=tracing
   ];
   const ran = {};
