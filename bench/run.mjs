@@ -37,6 +37,7 @@ import {
   killScope,
 } from './lib/procs.mjs';
 import { summarize } from './profile-summary.mjs';
+import { THROUGHPUT_BUDGET_S, scenarioThroughput } from './scenarios/throughput.mjs';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -106,6 +107,7 @@ const BUDGET_S = quick
       chat: 300,
       tracing: 600,
     };
+BUDGET_S.throughput = THROUGHPUT_BUDGET_S[quick ? 'quick' : 'full'];
 for (const k of Object.keys(BUDGET_S)) BUDGET_S[k] = Math.round(BUDGET_S[k] * budgetScale);
 /** After its budget, a scenario gets this long to stop by itself (its next check throws) before it is killed. */
 const GRACE_S = 15;
@@ -1431,6 +1433,7 @@ async function main() {
     ['broker', scenarioBroker],
     ['peer', scenarioPeer],
     ['chat', scenarioChat],
+    ['throughput', (c, r) => scenarioThroughput(c, r, { quick, reps: SIZES.reps, log, args })],
     ['tracing', scenarioTracing], // opt-in: --only=tracing
   ];
   const ran = {};
