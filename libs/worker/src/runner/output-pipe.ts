@@ -1,17 +1,19 @@
 /**
  * Adaptive coalescing: pulls an agent's outputs and hands them to `write` (the append) one at a time. An output
  * that arrives while nothing is in flight is written at once (no added latency). While a `token` / `thinking`
- * write is in flight the agent is read on: the following texts of one type are merged (job domain's TextRun, within
- * MAX_EVENT_BYTES and the room the job's byte budget has left) and written as one event as soon as the write
- * settles. Any other output waits for it, and the agent is not read further meanwhile — so nothing after a
- * question or a terminal output runs, and at most one merged text and one other output are held.
+ * write is in flight — still after one turn of the event loop: an append that keeps up, like the embedded engine's
+ * in-memory log, is never read ahead of, so there each output stays its own event — the agent is read on: the
+ * following texts of one type are merged (job domain's TextRun, within MAX_EVENT_BYTES and the room the job's byte
+ * budget has left) and written as one event as soon as the write settles. Any other output waits for it, and the
+ * agent is not read further meanwhile — so nothing after a question or a terminal output runs, and at most one
+ * merged text and one other output are held.
  *
  * A merged write carries `first` (the number of its first output) and `count`, from which its dedup id is made: a
  * retry of the write is the same merge under the same id. On an abort (cancel, hand-back) the texts merged before
  * it are still written and an output read after it is dropped, as it always was; when a write ends the job, what
- * was read meanwhile is dropped. Either way the attempt ends (or the next one starts from scratch, its `attempt`
- * event voiding this one), so no text is written twice or half. An agent that
- * throws has what it yielded before written first; then the error is thrown.
+ * was read meanwhile is dropped (the agent is closed at its next yield). Either way the attempt ends (or the next
+ * one starts from scratch, its `attempt` event voiding this one), so no text is written twice or half. An agent
+ * that throws has what it yielded before written first; then the error is thrown.
  */
 import { TextRun, eventBytes } from '@jobstream/job-domain';
 import type { AgentOutput } from '../agent.js';
@@ -37,9 +39,12 @@ export interface PipeOptions {
 
 interface InFlight {
   done: Promise<PipeStep>;
-  /** A token / thinking write: the agent is read on meanwhile. */
+  /** A token / thinking write: the agent is read on meanwhile (once it is still in flight after one loop turn). */
   text: boolean;
   bytes: number;
+  /** Resolves after one turn of the event loop (`setImmediate`); `ripe` then. */
+  ripening: Promise<void> | null;
+  ripe: boolean;
 }
 
 type Pulled = { ok: true; r: IteratorResult<AgentOutput> } | { ok: false; err: unknown };
@@ -67,7 +72,8 @@ export async function pipeOutputs(
     );
   const start = (w: PipeWrite) => {
     const text = w.out.type === 'token' || w.out.type === 'thinking';
-    inflight = { done: write(w), text, bytes: text ? eventBytes(w.out as never) : 0 };
+    const ripening = text && o.coalesce ? new Promise<void>((r) => setImmediate(r)) : null;
+    inflight = { done: write(w), text, bytes: text ? eventBytes(w.out as never) : 0, ripening, ripe: false };
   };
   try {
     for (;;) {
@@ -98,8 +104,17 @@ export async function pipeOutputs(
         }
       }
       const current = inflight;
+      if (current?.ripening && !current.ripe && !ended && !held) {
+        // an append done within this loop turn (an in-memory log) keeps up: nothing is read ahead of it
+        const first = await Promise.race([current.done.then((step) => ({ step })), current.ripening]);
+        if (first) {
+          inflight = null;
+          if (first.step !== 'next') return first.step;
+        } else current.ripe = true;
+        continue;
+      }
       // read the agent on when nothing is in flight, or while a text is (to merge what follows it)
-      const readOn = !ended && !held && (!current || (o.coalesce && current.text));
+      const readOn = !ended && !held && (!current || (o.coalesce && current.text && current.ripe));
       if (readOn && !pulling) pulling = pull();
       let got: Pulled;
       if (!current) {
