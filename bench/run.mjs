@@ -38,6 +38,7 @@ import {
 } from './lib/procs.mjs';
 import { summarize } from './profile-summary.mjs';
 import { scenarioCapacity, capacityRow, CAPACITY_BUDGET_S } from './scenarios/capacity.mjs';
+import { THROUGHPUT_BUDGET_S, scenarioThroughput } from './scenarios/throughput.mjs';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -108,6 +109,7 @@ const BUDGET_S = quick
       tracing: 600,
     };
 BUDGET_S.capacity = quick ? CAPACITY_BUDGET_S.quick : CAPACITY_BUDGET_S.full;
+BUDGET_S.throughput = THROUGHPUT_BUDGET_S[quick ? 'quick' : 'full'];
 for (const k of Object.keys(BUDGET_S)) BUDGET_S[k] = Math.round(BUDGET_S[k] * budgetScale);
 /** After its budget, a scenario gets this long to stop by itself (its next check throws) before it is killed. */
 const GRACE_S = 15;
@@ -1435,6 +1437,7 @@ async function main() {
     ['peer', scenarioPeer],
     ['chat', scenarioChat],
     ['capacity', (c, r) => scenarioCapacity(c, r, { quick, reps: SIZES.reps, log })],
+    ['throughput', (c, r) => scenarioThroughput(c, r, { quick, reps: SIZES.reps, log, args })],
     ['tracing', scenarioTracing], // opt-in: --only=tracing
   ];
   const ran = {};

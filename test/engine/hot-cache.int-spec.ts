@@ -102,7 +102,8 @@ describe('hot cache of a live job (JetStream + Redis)', () => {
         expect(events.at(-1)!.type).toBe('done');
         dense(events, 1);
         expect(fromZero.events()).toEqual(events);
-        expect(events.filter((e) => e.type === 'token').length).toBe(5);
+        // the text, not the events, is the job's: tokens that came faster than appends may share an event
+        expect(events.map((e) => (e.type === 'token' ? e.text : '')).join('')).toBe(input.message);
         // the log agrees (read after the check: this one does read the log)
         for (const s of spies) s.mockClear();
         const polled = await app.api(`/v1/jobs/${job.id}/events?after=0&limit=100`);

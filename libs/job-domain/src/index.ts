@@ -4,6 +4,7 @@
  * thread advancing. Used by the API, the watchdog and the worker alike.
  */
 export * from './agent-schemas.js';
+export * from './coalesce.js';
 export * from './conversation-history.js';
 export * from './dedup-ids.js';
 export * from './dispatch.js';
