@@ -6,6 +6,7 @@
  */
 export * from './agent-schemas.js';
 export * from './attempt-history.js';
+export * from './coalesce.js';
 export * from './conversation-history.js';
 export * from './dedup-ids.js';
 export * from './dispatch.js';

@@ -1,5 +1,6 @@
 /**
- * Runs a job's agent and appends what it yields: each output through the size caps (a long text goes as several
+ * Runs a job's agent and appends what it yields (through output-pipe.ts, which merges the texts that arrive while
+ * an append is in flight): each output through the size caps (a long text goes as several
  * events; an event over MAX_EVENT_BYTES ends the job), the job's byte budget and the tenant's quota, and the
  * event-count cap. A malformed event is refused by the log, logged, and never reaches clients. A question stops the
  * agent (its iterator is closed) and parks the job — or, answered meanwhile, starts the agent again with the
@@ -30,6 +31,7 @@ import {
   eventLogFullError,
   eventTooLarge,
   historyExpiredError,
+  mergedOutputDedupId,
   outputPieceDedupId,
   tooManyEventsError,
   type JobLogAccount,
@@ -39,6 +41,7 @@ import type { JobRecord } from '@jobstream/job-store';
 import type { Agent, AgentContext, AgentOutput } from '../agent.js';
 import { errorMessage, type RunnerCore } from './core.js';
 import type { Running } from './deliveries.js';
+import { pipeOutputs, type PipeStep } from './output-pipe.js';
 import { park, prepareRequest } from './questions.js';
 
 /** How an agent's run ended for the runner. */
@@ -52,7 +55,7 @@ export interface PassResult {
 }
 
 /** What one output did: go on, skip to the next output, or stop the agent (a question: park). */
-type Step = 'next' | 'stop' | 'asked';
+type Step = PipeStep;
 
 export class AgentPass implements PassResult {
   ended: TerminalJobEvent | null = null;
@@ -135,13 +138,21 @@ export class AgentPass implements PassResult {
         ...turn,
       };
       this.asked = null;
-      let n = 0;
-      for await (const out of agent.run(ctx)) {
-        if (this.state.abort.signal.aborted) break;
-        n++;
-        const step = await this.output(out, agentOutputDedupId(this.jobId, this.attempt, round, n));
-        if (step === 'stop' || step === 'asked') break; // 'asked' closes the iterator: it continues from the log
-      }
+      // 'asked' closes the iterator: the agent continues from the log
+      await pipeOutputs(
+        agent.run(ctx),
+        (w) =>
+          this.output(
+            w.out,
+            mergedOutputDedupId(agentOutputDedupId(this.jobId, this.attempt, round, w.first), w.count),
+          ),
+        {
+          coalesce: this.core.opts.coalesceText ?? true,
+          maxEventBytes: this.core.opts.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
+          fits: (bytes) => this.account.fits(bytes),
+          signal: () => this.state.abort.signal,
+        },
+      );
       if (!this.asked || this.ended || this.pending || this.state.abort.signal.aborted) return;
       const next = await park(this.core, this.jobId, this.attempt, this.asked, this.usage, this.state, this.history);
       if (next === 'parked') {
