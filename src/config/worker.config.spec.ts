@@ -20,6 +20,7 @@ describe('config split: common, worker, API', () => {
         'idempotencyTtlMs',
         'inputTimeoutMs',
         'jetstreamMaxBytes',
+        'jetstreamPartitions',
         'jetstreamReplicas',
         'jobRetentionMs',
         'jobStallTimeoutMs',

@@ -2,7 +2,7 @@
  * Appends to the events stream: optimistic concurrency on the job's last stream sequence, one chain per job in this
  * process, a per-job cache of the last event, dedup and rollback checks, and publishes batched per event-loop turn.
  */
-import { eventsSubject, isTerminalEvent } from '@jobstream/contracts';
+import { isTerminalEvent } from '@jobstream/contracts';
 import {
   EventLogFullError,
   EventLogUnavailableError,
@@ -19,10 +19,17 @@ import type { JetStreamPublisher, LeanPublishOptions, PublishAck } from './jetst
 import { stampEvent } from './stamp.js';
 import { StoredEvent } from './stored-event.js';
 
-/** The reads an append needs: the job's last event, and the event a duplicate ack points at. */
+/** Where a job's events go: its partition's subject and capacity, and the event a duplicate ack points at. */
+export interface AppendRoute {
+  subject: string;
+  capacity: JetStreamCapacity;
+  getBySeq: (seq: number) => Promise<LoggedEvent>;
+}
+
+/** The job's route as known now, and its last event (which also finds a job's partition). */
 export interface AppendLookups {
+  route(jobId: string): AppendRoute;
   last(jobId: string): Promise<StoredEvent | null>;
-  getBySeq(seq: number): Promise<LoggedEvent>;
 }
 
 interface LastState {
@@ -57,6 +64,13 @@ function hinted(input: AppendInput): LastState | undefined {
   return { seq: h.seq, pos: h.pos, attempt: h.attempt, terminal: null };
 }
 
+function full(capacity: JetStreamCapacity): EventLogFullError {
+  const u = capacity.usage();
+  return new EventLogFullError(
+    `the event log is full: ${u.bytes} of ${u.maxBytes} bytes (JETSTREAM_MAX_BYTES), the rest kept for terminal events`,
+  );
+}
+
 export class JetStreamAppender {
   private readonly cache = new Map<string, LastState>();
   /** Per job, the highest seq this instance appended and got acknowledged (LRU, like `cache`). */
@@ -67,7 +81,6 @@ export class JetStreamAppender {
 
   constructor(
     private readonly publisher: JetStreamPublisher,
-    private readonly capacity: JetStreamCapacity,
     private readonly reads: AppendLookups,
     private readonly cacheSize: number,
     private readonly assertOpen: () => void,
@@ -103,7 +116,6 @@ export class JetStreamAppender {
   }
 
   private async appendNow(jobId: string, input: AppendInput): Promise<LoggedEvent> {
-    const subject = eventsSubject(jobId);
     // A job's first event (hinted by the caller): publish expecting an empty subject instead of reading its last
     // event first — one broker round trip less on every job creation. Likewise after the newest event the caller
     // knows of (the worker's first append after the dispatcher's `status: queued`). A wrong hint fails the
@@ -112,6 +124,8 @@ export class JetStreamAppender {
     let known = this.cacheGet(jobId) ?? (this.acked.has(jobId) ? undefined : hinted(input));
     for (let attempt = 1; ; attempt++) {
       const state = known ?? (await this.fetchLastState(jobId));
+      // after the state: reading it finds the partition of a job this process did not know (see partitions.ts)
+      const { subject, capacity, getBySeq } = this.reads.route(jobId);
       if (state.terminal && input.dedupId === undefined) throw new JobLogClosedError(jobId, state.terminal);
       if (!state.terminal && input.attempt < state.attempt)
         throw new StaleAttemptError(jobId, input.attempt, state.attempt);
@@ -137,7 +151,7 @@ export class JetStreamAppender {
       const size = data.length + subject.length + MESSAGE_OVERHEAD_BYTES;
       const terminal = isTerminalEvent(event);
       // a terminal event always gets the reserve: every job can end, however full the log
-      if (!terminal && !this.capacity.fits(size) && !(await this.capacity.admits(size))) throw this.full();
+      if (!terminal && !capacity.fits(size) && !(await capacity.admits(size))) throw full(capacity);
       let ack;
       try {
         ack = await this.publishInTurn(subject, data, {
@@ -148,7 +162,7 @@ export class JetStreamAppender {
         if (isStreamFull(err)) {
           this.cache.delete(jobId);
           // past the reserve (several writers between two reads): a terminal append waits for room (retried)
-          if (!terminal) throw this.full();
+          if (!terminal) throw full(capacity);
           throw new EventLogUnavailableError(`event log full: ${(err as Error).message}`, { cause: err });
         }
         if (apiErrCode(err) === WRONG_LAST_SEQUENCE) {
@@ -166,11 +180,11 @@ export class JetStreamAppender {
         throw unavailable(err, 'append');
       }
       if (ack.duplicate) {
-        const stored = await this.reads.getBySeq(ack.seq);
+        const stored = await getBySeq(ack.seq);
         this.noteAcked(jobId, stored.event.seq);
         return stored;
       }
-      this.capacity.noteAppended(size);
+      capacity.noteAppended(size);
       const logged = new StoredEvent(json, ack.seq, event);
       this.cacheSet(jobId, {
         seq: event.seq,
@@ -181,13 +195,6 @@ export class JetStreamAppender {
       this.noteAcked(jobId, event.seq);
       return logged;
     }
-  }
-
-  private full(): EventLogFullError {
-    const u = this.capacity.usage();
-    return new EventLogFullError(
-      `the event log is full: ${u.bytes} of ${u.maxBytes} bytes (JETSTREAM_MAX_BYTES), the rest kept for terminal events`,
-    );
   }
 
   /**

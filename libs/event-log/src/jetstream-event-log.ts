@@ -1,12 +1,12 @@
 /**
- * The production event log: one JetStream stream, one subject per job (`jobstream.events.<jobId>`), `pos` = the
- * stream sequence everywhere. Set-up in jetstream-event-stream.ts, appends in jetstream-event-append.ts, reads in
+ * The production event log: JetStream streams (one, or `partitions` of them: partitions.ts), one subject per job
+ * (`jobstream.events.<jobId>` in partition 0), `pos` = the stream sequence of the job's stream everywhere. Set-up in jetstream-event-stream.ts, appends in jetstream-event-append.ts, reads in
  * jetstream-event-reads.ts, live delivery in jetstream-event-live.ts. Design and server constraints: docs/internals.md.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connectNats } from '@jobstream/nats';
-import { EVENTS_STREAM, eventsSubject, type EventPosition } from '@jobstream/contracts';
+import { EVENTS_STREAM, type EventPosition } from '@jobstream/contracts';
 import {
   EventLogUnavailableError,
   type AppendInput,
@@ -24,14 +24,17 @@ import { JetStreamDirectGet } from './jetstream-direct-get.js';
 import { JetStreamAppender } from './jetstream-event-append.js';
 import { JetStreamEventLive } from './jetstream-event-live.js';
 import { JetStreamEventReads } from './jetstream-event-reads.js';
+import { PartitionRouter, spreadLeaders, type Partition } from './jetstream-event-partitions.js';
 import {
   ensureEventStream,
   eventStreamConfig,
+  partitionMaxBytes,
   unavailable,
   type EventStreamConfig,
   type JetStreamEventLogOptions,
 } from './jetstream-event-stream.js';
 import { JetStreamPublisher } from './jetstream-publisher.js';
+import { assertPartitionCount, eventPartition, partitionIndexOf, type EventPartition } from './partitions.js';
 import type { StoredEvent } from './stored-event.js';
 
 export {
@@ -44,12 +47,9 @@ export {
 
 export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCapacity {
   private readonly publisher: JetStreamPublisher;
-  private readonly getter: JetStreamDirectGet;
-  private readonly capacity: JetStreamCapacity;
-  private readonly reads: JetStreamEventReads;
   private readonly appender: JetStreamAppender;
   private readonly live: JetStreamEventLive;
-  private readonly stream: string;
+  private readonly router: PartitionRouter;
   private closed = false;
 
   private constructor(
@@ -57,25 +57,38 @@ export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCap
     private readonly jsm: JetStreamManager,
     private readonly ownsConnection: boolean,
     private readonly opts: JetStreamEventLogOptions,
+    parts: { active: EventPartition[]; all: EventPartition[] },
   ) {
     const timeoutMs = opts.timeoutMs ?? 5_000;
     const assertOpen = () => this.assertOpen();
-    this.stream = opts.stream ?? EVENTS_STREAM;
     const leaderReads = opts.leaderReads ?? (opts.replicas ?? 1) > 1;
     this.publisher = new JetStreamPublisher(nc, timeoutMs);
-    this.getter = new JetStreamDirectGet(nc, this.stream, timeoutMs, leaderReads);
-    this.capacity = new JetStreamCapacity(jsm, {
-      stream: this.stream,
-      maxBytes: opts.maxBytes ?? 1024 ** 3,
-      ...(opts.reserveBytes !== undefined ? { reserveBytes: opts.reserveBytes } : {}),
-      ...(opts.capacityPollMs !== undefined ? { pollMs: opts.capacityPollMs } : {}),
+    const made = parts.all.map((part): Partition => {
+      const getter = new JetStreamDirectGet(nc, part.stream, timeoutMs, leaderReads);
+      return {
+        part,
+        getter,
+        capacity: new JetStreamCapacity(jsm, {
+          stream: part.stream,
+          maxBytes: partitionMaxBytes(opts),
+          ...(opts.reserveBytes !== undefined ? { reserveBytes: opts.reserveBytes } : {}),
+          ...(opts.capacityPollMs !== undefined ? { pollMs: opts.capacityPollMs } : {}),
+        }),
+        reads: new JetStreamEventReads(nc, jsm, part.stream, part.subjectPrefix, getter, assertOpen),
+      };
     });
-    this.reads = new JetStreamEventReads(nc, jsm, this.stream, this.getter, assertOpen);
+    const cacheSize = opts.cacheSize ?? 10_000;
+    this.router = new PartitionRouter(made.slice(0, parts.active.length), made, cacheSize);
     this.appender = new JetStreamAppender(
       this.publisher,
-      this.capacity,
-      { last: (jobId) => this.last(jobId), getBySeq: (seq) => this.reads.getBySeq(seq) },
-      opts.cacheSize ?? 10_000,
+      {
+        route: (jobId) => {
+          const p = this.router.route(jobId);
+          return { subject: p.reads.subject(jobId), capacity: p.capacity, getBySeq: (seq) => p.reads.getBySeq(seq) };
+        },
+        last: (jobId) => this.last(jobId),
+      },
+      cacheSize,
       assertOpen,
       opts.logger,
     );
@@ -86,6 +99,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCap
   static async create(opts: JetStreamEventLogOptions): Promise<JetStreamEventLog> {
     if (!opts.nc && !opts.servers) throw new TypeError('JetStreamEventLog needs `servers` or `nc`');
     if (!(opts.retentionMs > 0)) throw new RangeError('retentionMs must be > 0');
+    const n = assertPartitionCount(opts.partitions ?? 1);
     const owns = !opts.nc;
     let nc: NatsConnection;
     try {
@@ -97,12 +111,29 @@ export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCap
     }
     try {
       const jsm = await jetstreamManager(nc, { timeout: opts.timeoutMs ?? 5_000 });
-      const log = new JetStreamEventLog(nc, jsm, owns, opts);
+      const base = opts.stream ?? EVENTS_STREAM;
+      const active = Array.from({ length: n }, (_, i) => eventPartition(i, base));
+      for (const part of active) await ensureEventStream(jsm, eventStreamConfig(part, opts), opts.logger);
+      // streams of partitions beyond N (N was lowered): their jobs stay readable until their events expire
+      const extra: EventPartition[] = [];
+      for await (const name of jsm.streams.names()) {
+        const i = partitionIndexOf(name, base);
+        if (i !== null && i >= n) extra.push(eventPartition(i, base));
+      }
+      extra.sort((a, b) => a.index - b.index);
+      const log = new JetStreamEventLog(nc, jsm, owns, opts, { active, all: [...active, ...extra] });
       try {
-        await ensureEventStream(jsm, log.streamConfig(), opts.logger);
-        await log.capacity.refresh();
+        await Promise.all(log.router.all.map((p) => p.capacity.refresh()));
+        if (n > 1 && (opts.replicas ?? 1) > 1 && opts.spreadLeaders !== false) {
+          await spreadLeaders(
+            nc,
+            jsm,
+            active.map((p) => p.stream),
+            opts.logger,
+          );
+        }
       } catch (err) {
-        log.capacity.close();
+        for (const p of log.router.all) p.capacity.close();
         throw err;
       }
       return log;
@@ -112,9 +143,20 @@ export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCap
     }
   }
 
-  /** The stream configuration this driver wants (exported for the ops docs and tests). */
+  /** The configuration of the first stream (partition 0; exported for the ops docs and tests). */
   streamConfig(): EventStreamConfig {
-    return eventStreamConfig(this.stream, this.opts);
+    return eventStreamConfig(this.router.all[0]!.part, this.opts);
+  }
+
+  /** The partitions: those new jobs go to, then the streams of partitions beyond N still present. */
+  partitions(): { active: EventPartition[]; all: EventPartition[] } {
+    return { active: this.router.active.map((p) => p.part), all: this.router.all.map((p) => p.part) };
+  }
+
+  /** The stream holding the job's events (the one a new job goes to when it has none). */
+  async streamOf(jobId: string): Promise<string> {
+    this.assertOpen();
+    return (await this.router.locate(jobId)).part.stream;
   }
 
   append(jobId: string, input: AppendInput): Promise<LoggedEvent> {
@@ -123,27 +165,50 @@ export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCap
 
   /** Room for a new job: the stream is below its size minus twice the reserve (see jetstream-capacity.ts). */
   hasRoom(): boolean {
-    return this.capacity.hasRoom();
+    return this.router.active.every((p) => p.capacity.hasRoom());
   }
 
+  /** Over all partitions. */
   usage(): EventLogUsage {
-    return this.capacity.usage();
+    const all = this.router.all.map((p) => p.capacity.usage());
+    return all
+      .slice(1)
+      .reduce((t, u) => ({ ...t, bytes: t.bytes + u.bytes, maxBytes: t.maxBytes + u.maxBytes }), all[0]!);
   }
 
-  read(jobId: string, after: EventPosition, limit: number, maxBytes?: number): Promise<LoggedEvent[]> {
-    return this.reads.read(jobId, after, limit, maxBytes);
+  async read(jobId: string, after: EventPosition, limit: number, maxBytes?: number): Promise<LoggedEvent[]> {
+    this.assertOpen();
+    return (await this.router.locate(jobId)).reads.read(jobId, after, limit, maxBytes);
   }
 
   openReader(jobId: string): EventReader {
-    return this.reads.openReader(jobId);
+    let reader: EventReader | null = null;
+    let closed = false;
+    return {
+      read: async (after, limit, maxBytes) => {
+        this.assertOpen();
+        if (!reader) {
+          const p = await this.router.locate(jobId);
+          if (closed) return [];
+          reader = p.reads.openReader(jobId);
+        }
+        return reader.read(after, limit, maxBytes);
+      },
+      close: () => {
+        closed = true;
+        reader?.close();
+      },
+    };
   }
 
-  last(jobId: string): Promise<StoredEvent | null> {
-    return this.reads.last(jobId);
+  async last(jobId: string): Promise<StoredEvent | null> {
+    this.assertOpen();
+    return this.router.last(jobId);
   }
 
-  first(jobId: string): Promise<StoredEvent | null> {
-    return this.reads.first(jobId);
+  async first(jobId: string): Promise<StoredEvent | null> {
+    this.assertOpen();
+    return (await this.router.locate(jobId)).reads.first(jobId);
   }
 
   async subscribe(jobId: string, listener: EventListener): Promise<LiveSubscription> {
@@ -154,11 +219,15 @@ export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCap
   async delete(jobId: string): Promise<void> {
     this.assertOpen();
     try {
-      await this.jsm.streams.purge(this.stream, { filter: eventsSubject(jobId) });
+      // every partition: a job's events are in one of them, and which is not worth a lookup here
+      await Promise.all(
+        this.router.all.map((p) => this.jsm.streams.purge(p.part.stream, { filter: p.reads.subject(jobId) })),
+      );
     } catch (err) {
       throw unavailable(err, 'delete');
     } finally {
       this.appender.forget(jobId);
+      this.router.forget(jobId);
     }
   }
 
@@ -167,12 +236,15 @@ export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCap
     this.closed = true;
     this.live.close();
     this.appender.clear();
+    this.router.clear();
     if (this.ownsConnection && !this.nc.isClosed()) {
       await this.nc.drain().catch(() => this.nc.close());
     }
     this.publisher.close();
-    this.getter.close();
-    this.capacity.close();
+    for (const p of this.router.all) {
+      p.getter.close();
+      p.capacity.close();
+    }
   }
 
   private assertOpen(): void {

@@ -5,7 +5,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { isJsNotFound } from '@jobstream/nats';
-import { eventsSubject, type EventPosition } from '@jobstream/contracts';
+import type { EventPosition } from '@jobstream/contracts';
 import { EventLogUnavailableError, eventSize, type EventReader, type LoggedEvent } from './event-log.port.js';
 import type { DirectQuery, JetStreamDirectGet } from './jetstream-direct-get.js';
 import { parseStored, unavailable } from './jetstream-event-stream.js';
@@ -21,18 +21,24 @@ export class JetStreamEventReads {
     private readonly nc: NatsConnection,
     private readonly jsm: JetStreamManager,
     private readonly stream: string,
+    /** The partition's subject prefix: a job's subject is `<prefix>.<jobId>`. */
+    private readonly subjectPrefix: string,
     private readonly getter: JetStreamDirectGet,
     private readonly assertOpen: () => void,
   ) {}
 
+  subject(jobId: string): string {
+    return `${this.subjectPrefix}.${jobId}`;
+  }
+
   async last(jobId: string): Promise<StoredEvent | null> {
     this.assertOpen();
-    return this.directGet({ last_by_subj: eventsSubject(jobId) }, 'last');
+    return this.directGet({ last_by_subj: this.subject(jobId) }, 'last');
   }
 
   async first(jobId: string): Promise<StoredEvent | null> {
     this.assertOpen();
-    return this.directGet({ next_by_subj: eventsSubject(jobId), seq: 1 }, 'first');
+    return this.directGet({ next_by_subj: this.subject(jobId), seq: 1 }, 'first');
   }
 
   /** The event at stream sequence `seq` (the answer to a duplicate append). */
@@ -118,7 +124,7 @@ export class JetStreamEventReads {
     try {
       return await LeanOrderedReader.open(this.nc, this.jsm, {
         stream: this.stream,
-        subject: eventsSubject(jobId),
+        subject: this.subject(jobId),
         startSeq: after.pos > 0 ? after.pos + 1 : 1,
         idleMs: READ_IDLE_MS,
       });
@@ -180,7 +186,7 @@ export class JetStreamEventReads {
     last: StoredEvent,
     maxBytes = Infinity,
   ): Promise<LoggedEvent[]> {
-    const subject = eventsSubject(jobId);
+    const subject = this.subject(jobId);
     const out: LoggedEvent[] = [];
     let from = after.pos + 1;
     let bytes = 0;

@@ -5,8 +5,9 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamManager, StreamConfig } from '@nats-io/jetstream';
 import { isJsNotFound, jsApiError, natsErrorLabel } from '@jobstream/nats';
-import { EVENTS_SUBJECT_PREFIX, EVENTS_SUBJECT_WILDCARD } from '@jobstream/contracts';
+import { EVENTS_SUBJECT_PREFIX } from '@jobstream/contracts';
 import { EventLogUnavailableError } from './event-log.port.js';
+import type { EventPartition } from './partitions.js';
 import { StoredEvent } from './stored-event.js';
 
 /** Where stored events are republished for live delivery: `jobstream.live.<jobId>`. */
@@ -26,7 +27,7 @@ export interface JetStreamEventLogOptions {
   nc?: NatsConnection;
   /** How long events stay (ms): the stream's `max_age`. */
   retentionMs: number;
-  /** Stream size in bytes (JETSTREAM_MAX_BYTES; discard new: a full stream refuses appends); default 1 GiB. */
+  /** Size in bytes of all the events streams (JETSTREAM_MAX_BYTES; discard new: a full stream refuses appends); default 1 GiB. */
   maxBytes?: number;
   /** Bytes below `maxBytes` kept for terminal events (see jetstream-capacity.ts); default 5 % of it. */
   reserveBytes?: number;
@@ -42,6 +43,11 @@ export interface JetStreamEventLogOptions {
   cacheSize?: number;
   /** Stream name (default `JOBSTREAM_EVENTS`); the subjects stay the contract's. */
   stream?: string;
+  /**
+   * Event streams (JETSTREAM_PARTITIONS, 1–64; default 1): new jobs are spread over them by a hash of their id, and
+   * `maxBytes` is shared evenly. Streams of partitions beyond it (N was lowered) stay readable until they empty.
+   */
+  partitions?: number;
   /** Replicas of the stream (1–5; JETSTREAM_REPLICAS); an existing stream is scaled to it at start. Default 1. */
   replicas?: number;
   /**
@@ -50,6 +56,8 @@ export interface JetStreamEventLogOptions {
    * on when `replicas` > 1.
    */
   leaderReads?: boolean;
+  /** With partitions and replicas, step stream leaders down at start until they are on different nodes. Default on. */
+  spreadLeaders?: boolean;
   logger?: EventLogLogger;
 }
 
@@ -103,22 +111,32 @@ export function streamDiff(have: Record<string, unknown>, want: Record<string, u
 
 export type EventStreamConfig = Partial<StreamConfig> & { name: string; subjects: string[] };
 
-/** The configuration of the events stream `name` for these options. */
-export function eventStreamConfig(name: string, opts: JetStreamEventLogOptions): EventStreamConfig {
+/** The bytes of one partition's stream: `maxBytes` shared evenly by the partitions. */
+export function partitionMaxBytes(opts: JetStreamEventLogOptions): number {
+  return Math.floor((opts.maxBytes ?? 1024 ** 3) / (opts.partitions ?? 1));
+}
+
+/** The configuration of a partition's events stream for these options. */
+export function eventStreamConfig(part: EventPartition, opts: JetStreamEventLogOptions): EventStreamConfig {
   const ms = (n: number) => Math.round(n * 1_000_000); // nanoseconds
   const retention = opts.retentionMs;
+  // partition 0 keeps the original republish; the others map their two-token subjects onto the same live subjects
+  const republish =
+    part.index === 0
+      ? { src: `${EVENTS_SUBJECT_PREFIX}.>`, dest: `${LIVE_SUBJECT_PREFIX}.>` }
+      : { src: part.wildcard, dest: `${LIVE_SUBJECT_PREFIX}.{{wildcard(1)}}` };
   return {
-    name,
-    subjects: [EVENTS_SUBJECT_WILDCARD],
+    name: part.stream,
+    subjects: [part.wildcard],
     storage: 'file' as StreamConfig['storage'],
     retention: 'limits' as StreamConfig['retention'],
     discard: 'new' as StreamConfig['discard'],
     max_age: ms(retention),
-    max_bytes: opts.maxBytes ?? 1024 ** 3,
+    max_bytes: partitionMaxBytes(opts),
     max_msg_size: opts.maxMsgSize ?? 1024 ** 2,
     duplicate_window: ms(Math.min(opts.duplicateWindowMs ?? 120_000, retention)),
     allow_direct: true,
-    republish: { src: `${EVENTS_SUBJECT_PREFIX}.>`, dest: `${LIVE_SUBJECT_PREFIX}.>` },
+    republish,
     num_replicas: opts.replicas ?? 1,
   };
 }
