@@ -1,11 +1,15 @@
 /**
  * The API on a partitioned event log (JETSTREAM_PARTITIONS=3, JetStream + Redis from the harness): streaming and
- * resume (live fan-out, replay, hot cache, snapshots) and the webhooks feed over every partition's stream.
+ * resume (live fan-out, replay, hot cache, snapshots), the webhooks feed over every partition's stream, and jobs read
+ * as Durable Streams.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { eventPartition } from '@jobstream/event-log';
+import { stream } from '@durable-streams/client';
+import type { JobEvent } from '@jobstream/contracts';
+import { eventPartition, partitionOf } from '@jobstream/event-log';
+import { readAll } from '../support/sse-client.js';
 import { startNatsTestApp, type NatsTestApp } from '../support/nats-app.js';
 import { resumeV2Suite } from '../suites/resume-v2.suite.js';
 import { streamSuite } from '../suites/stream.suite.js';
@@ -49,6 +53,41 @@ describe('a partitioned event log (JETSTREAM_PARTITIONS=3)', () => {
       expect(holding.size).toBeGreaterThan(1);
     } finally {
       await nc.close();
+    }
+  });
+
+  it('serves jobs of every partition as Durable Streams, live and after the end, as their SSE stream', async () => {
+    const byPartition = new Map<number, string>();
+    while (byPartition.size < 3) {
+      const r = await app.api('/v1/jobs', {
+        body: { agent: 'echo', input: { message: 'Partitioned.', delay_ms: 10 } },
+      });
+      const id = r.body.id as string;
+      if (!byPartition.has(partitionOf(id, 3))) byPartition.set(partitionOf(id, 3), id);
+      else await app.api(`/v1/jobs/${id}/wait?timeout_s=30`);
+    }
+    for (const [i, id] of byPartition) {
+      const res = await stream<JobEvent>({
+        url: `${app.url}/ds/v1/stream/jobs/${id}`,
+        offset: '-1',
+        live: i === 0 ? false : 'sse',
+      });
+      const items: JobEvent[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const stop = res.subscribeJson((batch) => {
+          items.push(...batch.items);
+          if (batch.streamClosed) {
+            stop();
+            res.cancel();
+            resolve();
+          }
+          return Promise.resolve();
+        });
+        res.closed.catch(reject);
+      });
+      const sse = await readAll(`${app.url}/v1/jobs/${id}/stream`);
+      expect(items).toEqual(sse.events().map(({ id: _id, ...e }) => e));
+      expect(items.at(-1)?.type).toBe('done');
     }
   });
 });
