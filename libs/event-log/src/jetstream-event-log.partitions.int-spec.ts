@@ -140,6 +140,27 @@ describe('JetStreamEventLog partitions', () => {
     }
   });
 
+  it('finds jobs in streams a process with a higher N made after it started (a rollout of a new N)', async () => {
+    const fresh = await startNats();
+    try {
+      const old = await JetStreamEventLog.create({ servers: fresh.url, retentionMs: 3_600_000 });
+      const next = await JetStreamEventLog.create({ servers: fresh.url, retentionMs: 3_600_000, partitions: 3 });
+      try {
+        let id = newJobId();
+        while (partitionOf(id, 3) === 0) id = newJobId();
+        await next.append(id, { event: status, attempt: 1, firstEvent: true });
+        expect((await old.last(id))?.event.seq).toBe(1);
+        expect(await old.streamOf(id)).toBe(eventPartition(partitionOf(id, 3)).stream);
+        await old.append(id, { event: token('from the old process'), attempt: 1 });
+        expect((await next.read(id, START, 10)).map((e) => e.event.seq)).toEqual([1, 2]);
+      } finally {
+        await Promise.all([old.close(), next.close()]);
+      }
+    } finally {
+      await fresh.destroy();
+    }
+  });
+
   it('refuses a partition count outside 1..64 before connecting', async () => {
     for (const partitions of [0, 65, 1.5]) {
       await expect(JetStreamEventLog.create({ servers: nats.url, retentionMs: 1_000, partitions })).rejects.toThrow(

@@ -45,6 +45,16 @@ export {
   type JetStreamEventLogOptions,
 } from './jetstream-event-stream.js';
 
+/** The partition indexes of the event streams that exist, ascending. */
+async function listPartitions(jsm: JetStreamManager, base: string): Promise<number[]> {
+  const found: number[] = [];
+  for await (const name of jsm.streams.names()) {
+    const i = partitionIndexOf(name, base);
+    if (i !== null) found.push(i);
+  }
+  return found.sort((a, b) => a - b);
+}
+
 export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCapacity {
   private readonly publisher: JetStreamPublisher;
   private readonly appender: JetStreamAppender;
@@ -63,22 +73,14 @@ export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCap
     const assertOpen = () => this.assertOpen();
     const leaderReads = opts.leaderReads ?? (opts.replicas ?? 1) > 1;
     this.publisher = new JetStreamPublisher(nc, timeoutMs);
-    const made = parts.all.map((part): Partition => {
-      const getter = new JetStreamDirectGet(nc, part.stream, timeoutMs, leaderReads);
-      return {
-        part,
-        getter,
-        capacity: new JetStreamCapacity(jsm, {
-          stream: part.stream,
-          maxBytes: partitionMaxBytes(opts),
-          ...(opts.reserveBytes !== undefined ? { reserveBytes: opts.reserveBytes } : {}),
-          ...(opts.capacityPollMs !== undefined ? { pollMs: opts.capacityPollMs } : {}),
-        }),
-        reads: new JetStreamEventReads(nc, jsm, part.stream, part.subjectPrefix, getter, assertOpen),
-      };
-    });
+    const made = parts.all.map((part) => this.partition(part, leaderReads, assertOpen));
     const cacheSize = opts.cacheSize ?? 10_000;
-    this.router = new PartitionRouter(made.slice(0, parts.active.length), made, cacheSize);
+    const base = opts.stream ?? EVENTS_STREAM;
+    this.router = new PartitionRouter(made.slice(0, parts.active.length), made, cacheSize, async (known) => {
+      const have = new Set(known.map((p) => p.part.index));
+      const fresh = (await listPartitions(jsm, base)).filter((i) => !have.has(i));
+      return fresh.map((i) => this.partition(eventPartition(i, base), leaderReads, assertOpen));
+    });
     this.appender = new JetStreamAppender(
       this.publisher,
       {
@@ -93,6 +95,23 @@ export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCap
       opts.logger,
     );
     this.live = new JetStreamEventLive(nc, timeoutMs, opts.logger);
+  }
+
+  /** One partition's stream and machinery (its capacity is read by the caller or on first use). */
+  private partition(part: EventPartition, leaderReads: boolean, assertOpen: () => void): Partition {
+    const timeoutMs = this.opts.timeoutMs ?? 5_000;
+    const getter = new JetStreamDirectGet(this.nc, part.stream, timeoutMs, leaderReads);
+    return {
+      part,
+      getter,
+      capacity: new JetStreamCapacity(this.jsm, {
+        stream: part.stream,
+        maxBytes: partitionMaxBytes(this.opts),
+        ...(this.opts.reserveBytes !== undefined ? { reserveBytes: this.opts.reserveBytes } : {}),
+        ...(this.opts.capacityPollMs !== undefined ? { pollMs: this.opts.capacityPollMs } : {}),
+      }),
+      reads: new JetStreamEventReads(this.nc, this.jsm, part.stream, part.subjectPrefix, getter, assertOpen),
+    };
   }
 
   /** Connects (unless given `nc`), creates or updates the stream, and returns the log. */
@@ -115,12 +134,7 @@ export class JetStreamEventLog implements EventLog, EventLogReaders, EventLogCap
       const active = Array.from({ length: n }, (_, i) => eventPartition(i, base));
       for (const part of active) await ensureEventStream(jsm, eventStreamConfig(part, opts), opts.logger);
       // streams of partitions beyond N (N was lowered): their jobs stay readable until their events expire
-      const extra: EventPartition[] = [];
-      for await (const name of jsm.streams.names()) {
-        const i = partitionIndexOf(name, base);
-        if (i !== null && i >= n) extra.push(eventPartition(i, base));
-      }
-      extra.sort((a, b) => a.index - b.index);
+      const extra = (await listPartitions(jsm, base)).filter((i) => i >= n).map((i) => eventPartition(i, base));
       const log = new JetStreamEventLog(nc, jsm, owns, opts, { active, all: [...active, ...extra] });
       try {
         await Promise.all(log.router.all.map((p) => p.capacity.refresh()));

@@ -19,19 +19,33 @@ export interface Partition {
   reads: JetStreamEventReads;
 }
 
+/** How often a job found in no known stream makes the router look for partition streams made since. */
+const DISCOVER_EVERY_MS = 2_000;
+
 export class PartitionRouter {
   /** Per job, the partition its events were found in (LRU). */
   private readonly located = new Map<string, Partition>();
+  private readonly known: Partition[];
+  private discoveredAt = 0;
 
   /**
    * @param active the partitions new jobs go to (index 0..N-1)
    * @param all those and the streams of partitions beyond N still present (a lowered N): probed, never written new
+   * @param discover partition streams that exist now and are not in `all` (made by a process with a higher N)
    */
   constructor(
     readonly active: readonly Partition[],
-    readonly all: readonly Partition[],
+    all: readonly Partition[],
     private readonly cacheSize: number,
-  ) {}
+    private readonly discover?: (known: readonly Partition[]) => Promise<Partition[]>,
+  ) {
+    this.known = [...all];
+  }
+
+  /** Every partition stream known: the active ones first. */
+  get all(): readonly Partition[] {
+    return this.known;
+  }
 
   /** The job's partition as known now: where its events were found, else where a new job goes. */
   route(jobId: string): Partition {
@@ -40,22 +54,36 @@ export class PartitionRouter {
 
   /** The job's last event, from its partition: the hashed one first, then the others (a job made under another N). */
   async last(jobId: string): Promise<StoredEvent | null> {
-    const known = this.located.get(jobId);
-    if (known || this.all.length === 1) return (known ?? this.all[0]!).reads.last(jobId);
+    const found = this.located.get(jobId);
+    if (found) return found.reads.last(jobId);
     const first = this.route(jobId);
     const hit = await first.reads.last(jobId);
     if (hit) return this.remember(jobId, first, hit);
-    for (const p of this.all) {
+    for (const p of this.known) {
       if (p === first) continue;
+      const e = await p.reads.last(jobId);
+      if (e) return this.remember(jobId, p, e);
+    }
+    // nowhere: maybe in a stream a process with a higher N made since this one started (a rollout of a new N)
+    for (const p of await this.discoverNow()) {
       const e = await p.reads.last(jobId);
       if (e) return this.remember(jobId, p, e);
     }
     return null;
   }
 
+  private async discoverNow(): Promise<Partition[]> {
+    if (!this.discover || Date.now() - this.discoveredAt < DISCOVER_EVERY_MS) return [];
+    this.discoveredAt = Date.now();
+    const fresh = await this.discover(this.known).catch(() => []);
+    this.known.push(...fresh);
+    return fresh;
+  }
+
   /** The job's partition, found as {@link last} finds it (the hashed one for a job without events). */
   async locate(jobId: string): Promise<Partition> {
-    if (!this.located.has(jobId) && this.all.length > 1) await this.last(jobId);
+    // one stream: no lookup (a job in a stream made since is found by `last`, which the API asks first)
+    if (!this.located.has(jobId) && this.known.length > 1) await this.last(jobId);
     return this.route(jobId);
   }
 
