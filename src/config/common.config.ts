@@ -49,6 +49,7 @@ export const commonEnvShape = {
   REDIS_MIN_REPLICAS_ACK: int('REDIS_MIN_REPLICAS_ACK', 0, 16, 0),
   REDIS_REPLICA_ACK_TIMEOUT_MS: int('REDIS_REPLICA_ACK_TIMEOUT_MS', 10, 10_000, 1_000),
   JETSTREAM_REPLICAS: int('JETSTREAM_REPLICAS', 1, 5, 1),
+  JETSTREAM_PARTITIONS: int('JETSTREAM_PARTITIONS', 1, 64, 1),
   EVENT_RETENTION_S: int('EVENT_RETENTION_S', 1, 365 * 86_400, 86_400),
   JOB_RETENTION_S: z.string().optional(),
   IDEMPOTENCY_TTL_S: int('IDEMPOTENCY_TTL_S', 1, 30 * 86_400, 86_400),
@@ -96,6 +97,8 @@ export class CommonConfig {
   readonly redisReplicaAck!: { replicas: number; timeoutMs: number } | undefined;
   /** Replicas of the JetStream streams (1–5); existing streams are reconciled to it at start. */
   readonly jetstreamReplicas!: number;
+  /** Event streams jobs are spread over by job id (1–64; docs/NATS.md "Partitions"). */
+  readonly jetstreamPartitions!: number;
   readonly eventRetentionMs!: number;
   readonly jobRetentionMs!: number;
   readonly idempotencyTtlMs!: number;
@@ -180,6 +183,7 @@ export function commonValues(v: CommonEnv, env: RawEnv): ConfigValues<CommonConf
         ? { replicas: v.REDIS_MIN_REPLICAS_ACK, timeoutMs: v.REDIS_REPLICA_ACK_TIMEOUT_MS }
         : undefined,
     jetstreamReplicas: v.JETSTREAM_REPLICAS,
+    jetstreamPartitions: v.JETSTREAM_PARTITIONS,
     eventRetentionMs: v.EVENT_RETENTION_S * 1000,
     jobRetentionMs: jobRetention.data * 1000,
     idempotencyTtlMs: v.IDEMPOTENCY_TTL_S * 1000,

@@ -57,6 +57,14 @@ describe('loadConfig', () => {
       expect(() => load({ JETSTREAM_REPLICAS: bad })).toThrow(/JETSTREAM_REPLICAS must be an integer from 1 to 5/);
   });
 
+  it('validates JETSTREAM_PARTITIONS (1 to 64, default 1) with a clear start-up error', () => {
+    expect(load({}).jetstreamPartitions).toBe(1);
+    expect(load({ JETSTREAM_PARTITIONS: '3' }).jetstreamPartitions).toBe(3);
+    expect(load({ JETSTREAM_PARTITIONS: '64' }).jetstreamPartitions).toBe(64);
+    for (const bad of ['0', '65', '-1', 'three', '2.5'])
+      expect(() => load({ JETSTREAM_PARTITIONS: bad })).toThrow(/JETSTREAM_PARTITIONS must be an integer from 1 to 64/);
+  });
+
   it('validates Redis Sentinel discovery: host:port list and master name, together', () => {
     const c = load({
       REDIS_SENTINELS: '10.0.0.5:26379, sentinel-b:26380,[::1]:26381',

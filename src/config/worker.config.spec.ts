@@ -21,6 +21,7 @@ describe('config split: common, worker, API', () => {
         'idempotencyTtlMs',
         'inputTimeoutMs',
         'jetstreamMaxBytes',
+        'jetstreamPartitions',
         'jetstreamReplicas',
         'jobRetentionMs',
         'jobStallTimeoutMs',

@@ -58,6 +58,7 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       nc,
       retentionMs: config.eventRetentionMs,
       maxBytes: config.jetstreamMaxBytes,
+      partitions: config.jetstreamPartitions,
       replicas,
       timeoutMs: 2_000,
       logger: warn,
@@ -142,7 +143,11 @@ export async function createNatsEngine(config: CommonConfig, logger: Logger): Pr
       workerLeases,
       // a durable consumer, created only when the API's webhooks module starts it (never by a worker)
       streamSlots,
-      jobEventFeed: new JetStreamJobEventFeed({ nc, logger: warn }),
+      jobEventFeed: new JetStreamJobEventFeed({
+        nc,
+        logger: warn,
+        streams: eventLog.partitions().all.map((p) => ({ stream: p.stream, filter: p.wildcard })),
+      }),
       durableStreams: { log: dsLog, store: dsStore },
       health: async () => {
         const out: Record<string, { up: boolean; message?: string }> = {};

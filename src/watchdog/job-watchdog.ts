@@ -1,34 +1,6 @@
 /**
- * The watchdog: every stream ends, even when the worker running a job vanished and no worker is left to take the
- * job again.
- *
- * A running job's worker records a heartbeat in the store every `JOB_STALL_TIMEOUT_MS / 3` (with the queue's
- * `working()`). After one stall timeout without it, the queue redelivers the job to another worker (a new attempt).
- * After TWO stall timeouts with no sign of life — nobody took it over — the watchdog ends the job with `error`
- * `worker_lost` (`retryable: true`: the client may create it again) and settles the store.
- *
- * It runs in every API and worker process at once. That is safe: the event log accepts exactly one terminal event
- * per job (all watchdogs use one dedup id per attempt, and a job that ended otherwise refuses the append with
- * {@link JobLogClosedError}), and the store's transitions are atomic. The job's queue message, if any, is acked by
- * the next worker that receives it (it finds the job terminal).
- *
- * A job is re-read just before it is ended, so one that a worker took over meanwhile (new heartbeat or attempt) is
- * left alone; the remaining window (a takeover between that read and the append) needs a worker to come back after
- * 2 × the stall timeout of silence, and ends the job cleanly as `worker_lost` (the late worker then stops: its next
- * append is refused).
- *
- * One job's failure never blocks the others: each job is handled on its own, errors are collected and reported
- * after the whole batch. A job whose log is on a newer attempt than its record (a worker died between appending
- * its `attempt` event and writing the store) is ended on the log's attempt.
- *
- * **Stranded dispatches.** The same sweep re-dispatches `queued` jobs whose dispatch was never confirmed (a create
- * whose dispatch failed after its record was stored, and answered 201) once they are `dispatchGraceMs` old —
- * idempotently, see the job domain's `dispatch.ts` — so no job stays `queued` forever. A thread's turn is not listed: its
- * thread starts it (`needsDispatch`).
- *
- * Interactive jobs (v1.1): a job `waiting_for_input` holds no worker and sends no heartbeat; it is never stale.
- * {@link JobWatchdog.sweepInputs} ends the ones whose open request passed its `expires_at` (from the store's
- * deadline index, so it is exact across restarts) with `error` `input_timeout`, `retryable: false`.
+ * The watchdog: every stream ends, even when the worker running a job vanished and no worker is left to take the job
+ * again (a stale heartbeat re-dispatches it, then ends it). How it decides: docs/internals.md.
  */
 import { Logger } from '@nestjs/common';
 import type { EventLog } from '@jobstream/event-log';

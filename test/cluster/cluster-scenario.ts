@@ -8,6 +8,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { DISPATCH_STREAM, EVENTS_STREAM } from '@jobstream/contracts';
+import { partitionIndexOf } from '@jobstream/event-log';
 import { streamJobUntilComplete, seededRandom, type CompletedJob, type FetchLike } from '@jobstream/sdk';
 import {
   startNatsCluster,
@@ -34,7 +35,9 @@ export interface Rig {
  * Starts the cluster, Redis, two API processes and one worker, all with JETSTREAM_REPLICAS=3. `prepare` runs on
  * the cluster before any process starts (e.g. to leave streams as an older deployment made them).
  */
-export async function startRig(opts: { prepare?: (cluster: RunningNatsCluster) => Promise<void> } = {}): Promise<Rig> {
+export async function startRig(
+  opts: { prepare?: (cluster: RunningNatsCluster) => Promise<void>; env?: Record<string, string> } = {},
+): Promise<Rig> {
   const [cluster, redis] = await Promise.all([startNatsCluster(3), startRedis({ persist: true })]);
   try {
     await opts.prepare?.(cluster);
@@ -52,6 +55,7 @@ export async function startRig(opts: { prepare?: (cluster: RunningNatsCluster) =
     SSE_RETRY_MS: '200',
     HEARTBEAT_MS: '1000',
     RATE_LIMIT_CREATE_PER_MIN: '0',
+    ...opts.env,
   };
   const apis: ApiProcess[] = [];
   let worker: WorkerProcess | null = null;
@@ -96,7 +100,9 @@ export async function clusterSettled(cluster: RunningNatsCluster): Promise<boole
   const nc = await connect({ servers: cluster.urls.split(','), timeout: 1_000, reconnect: false });
   try {
     const jsm = await jetstreamManager(nc, { timeout: 1_500 });
-    for (const name of [EVENTS_STREAM, DISPATCH_STREAM]) {
+    const names: string[] = [DISPATCH_STREAM];
+    for await (const name of jsm.streams.names()) if (partitionIndexOf(name) !== null) names.push(name);
+    for (const name of names) {
       const c = (await jsm.streams.info(name)).cluster;
       if (!c?.leader || (c.replicas ?? []).length !== cluster.nodes.length - 1) return false;
       if (!(c.replicas ?? []).every((r) => r.current && !r.offline)) return false;

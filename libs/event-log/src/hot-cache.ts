@@ -1,19 +1,6 @@
 /**
- * The most recent events of each live job, in memory, per process: a client joining or resuming a live job whose
- * cursor lies within the window replays from here instead of reading the log (no consumer, no direct get).
- *
- * Exactly consistent with the log:
- * - A job's window is **contiguous**: it is only filled by {@link HotCache.observe}, which the {@link LiveHub} calls
- *   with the job's live events in dense seq order (after its sequencer repaired any broker gap). It covers the seqs
- *   `base + 1 … last` and claims nothing about earlier ones; a cursor before `base` is a miss (read the log).
- * - Anything that is not the next seq restarts the window at that event: a gap, and the one jump the log itself
- *   makes (the `attempt` event with reason `log_rollback` after a failover lost events). Every `attempt` event
- *   restarts it too, so the window never spans two attempts.
- * - The owner drops a job's window ({@link HotCache.drop}) whenever its in-order feed stops (the hub's subscription
- *   ends or fails): a window is never left behind the log while it is read.
- *
- * Bounded: per job the last `maxEvents` events and at most `maxJobBytes` (estimated); over all jobs `maxBytes`, the
- * least recently used job's window going first. A job's window is dropped `graceMs` after its terminal event.
+ * The most recent events of each live job, in memory, per process: a client resuming within the window replays from
+ * here instead of reading the log, exactly consistent with it. Details: docs/internals.md.
  */
 import type { EventPosition } from '@jobstream/contracts';
 import { isTerminalLogged, seqOf, takeWithinBytes, typeOf, type LoggedEvent } from './event-log.port.js';

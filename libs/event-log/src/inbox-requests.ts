@@ -1,15 +1,6 @@
 /**
- * Requests answered on ONE wildcard inbox subscription (`<inbox>.<token>`): the mux behind the event log's lean
- * JetStream publish ({@link JetStreamPublisher}) and lean direct get ({@link JetStreamDirectGet}), instead of
- * nats.js's `nc.request` (per request a `RequestOne` with its own deferred and timer). Public client API only:
- * `createInbox`, `subscribe`, `publish` with a reply subject.
- *
- * Per request: one map entry and one `nc.publish` with the reply subject. One shared sweeper (an interval running only
- * while requests are pending) fails the ones not answered within the timeout with a `TimeoutError` (replies to requests
- * sent before a disconnect are lost; the connection reconnects by itself and re-makes its subscriptions, this inbox
- * included). A connection closed for good fails every pending request at once (`ClosedConnectionError`); `close()`
- * refuses new requests and lets the pending ones settle before the subscription goes (a close on a shared connection
- * does not cut requests already sent).
+ * Requests answered on ONE wildcard inbox subscription (`<inbox>.<token>`), with one shared timeout sweeper: the
+ * mux behind the lean JetStream publish and direct get. Details: docs/internals.md.
  */
 import {
   ClosedConnectionError,

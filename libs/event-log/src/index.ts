@@ -11,3 +11,4 @@ export { StoredEvent, scanEnvelope, type Envelope } from './stored-event.js';
 export * from './byte-log.port.js';
 export * from './memory-byte-log.js';
 export * from './jetstream-byte-log.js';
+export * from './partitions.js';

@@ -1,15 +1,6 @@
 /**
  * The production {@link ByteLog}: one JetStream stream ({@link DS_STREAM}, subjects `jobstream.ds.<key>`), the
- * stream sequence as `pos` (one counter for every key, as the port asks).
- *
- * - **Append** = a JetStream publish with `Nats-Msg-Id` (dedup window two minutes) and `expect.lastSubjectSequence`
- *   (compare-and-append; JetStream checks duplicates first, so a retry whose first attempt landed is answered with
- *   the stored pos even though the expectation no longer holds).
- * - **Read** = direct gets `next_by_subj` from `after + 1` (any replica answers; `allow_direct`), one frame each,
- *   after a `last_by_subj` that makes an empty read one request.
- * - **Wake-ups** = core NATS on `jobstream.dswake.<key>` (outside the stream: nothing stored), any process.
- * - **Delete** = a purge of the key's subject.
- * Keys are subject-safe tokens chosen by the caller (`[A-Za-z0-9_-]`).
+ * stream sequence as `pos`; compare-and-append publishes, direct-get reads, core NATS wake-ups. Details: docs/internals.md.
  */
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import {

@@ -1,16 +1,6 @@
 /**
- * How full the JetStream events stream is, for the rule "the log keeps what it acknowledged": the stream discards
- * NEW messages at `max_bytes` (never old ones), and the driver stops short of that so that every running job can
- * still append its terminal event.
- *
- * - `reserve` bytes below `max_bytes` are kept for terminal events: a non-terminal append that would pass
- *   `max_bytes − reserve` is refused ({@link EventLogFullError}; the runner ends that job `event_log_full`).
- * - Below `max_bytes − 2 × reserve` the log has room for new jobs ({@link JetStreamCapacity.hasRoom}; the API
- *   answers 503 otherwise).
- * - The stream's bytes come from `STREAM.INFO`, polled every `pollMs`, plus what this instance appended since (so one
- *   process is exact; several processes may overshoot the soft limit by what the others wrote within one poll, which
- *   the reserve absorbs). When an append seems not to fit, the info is read again first (at most every 250 ms), so
- *   room freed by expiry or deletion is seen at once.
+ * How full the JetStream events stream is: non-terminal appends stop a reserve short of `max_bytes` (discard new),
+ * so every running job can still append its terminal event. Details: docs/internals.md.
  */
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { EventLogUsage } from './event-log.port.js';

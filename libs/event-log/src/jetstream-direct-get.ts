@@ -1,29 +1,6 @@
 /**
- * A lean JetStream direct get for the event log's single-event reads (`last`, `first`, short reads, the event of a
- * duplicate ack): what `jsm.direct.getMessage` does, without nats.js's per-request machinery (a request through the
- * connection's mux with its own deferred and timer, then a `StoredMsg` wrapper). The API makes one such get per
- * catch-up step (cursor check, the live hub's gap repair, short reads). Here, per get: one small JSON body, one map
- * entry, one `nc.publish`; the replies come back on ONE wildcard inbox subscription (`<inbox>.<token>`), one shared
- * sweeper (an interval running only while gets are pending) fails the ones not answered within the timeout, and the
- * event is built from the reply's bytes and its `Nats-Sequence` header. Public client API only.
- *
- * The request and its answers, as nats-server 2.9.10 gives them (checked by jetstream-direct-get.int-spec.ts):
- * - `$JS.API.DIRECT.GET.<stream>` with `{"seq":n}`, `{"last_by_subj":s}` or `{"next_by_subj":s,"seq":n}`;
- * - found: the stored message (its payload; its own headers, then `Nats-Stream`, `Nats-Subject`, `Nats-Sequence`,
- *   `Nats-Time-Stamp` appended by the server: the LAST `Nats-Sequence` is the server's, as nats.js reads it);
- * - not found: a status `404 Message Not Found` without payload → resolves `null`;
- * - other statuses without payload (408, 400, …) reject with a `JetStreamApiError` of that status; a `503` status
- *   (no responders: a server without JetStream) rejects with `NoRespondersError`. A stream that does not exist (or does not
- *   allow direct gets) gets no answer at all: the server's JetStream API takes every `$JS.API.>` subject, so that
- *   is a timeout, as with `jsm.direct.getMessage`;
- * - no reply within the timeout rejects with `TimeoutError` (replies to gets sent before a disconnect are lost; the
- *   connection reconnects by itself and re-makes its subscriptions, this inbox included);
- * - a closed connection rejects at once and fails every pending get (`ClosedConnectionError`).
- *
- * With `leader` (the log's `leaderReads`, on with replicas > 1: a replica catching up would answer with an old view)
- * the same queries go to `$JS.API.STREAM.MSG.GET.<stream>`, answered by the stream leader with JSON
- * (`{ message: { seq, data: base64 } }` or `{ error }`); a 404 error (no such message, and also no such stream, as
- * the log's callers took nats.js's 404 before) → null, other errors reject with a `JetStreamApiError`.
+ * A lean JetStream direct get (or, with `leader`, the leader's `STREAM.MSG.GET`) for the event log's single-event
+ * reads, replies muxed on one inbox subscription. Requests and answers as nats-server 2.9 gives them: docs/internals.md.
  */
 import { NoRespondersError, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { JetStreamError } from '@nats-io/jetstream';

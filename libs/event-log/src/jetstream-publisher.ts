@@ -1,19 +1,6 @@
 /**
- * A lean JetStream publish for the event log's appends: what `js.publish` does, without its per-request machinery
- * (nats.js's request mux: per publish a deferred, a timer and a JSON decode through its API layer). Here, per
- * publish: one header map, one map entry, one `nc.publish`; the acks come back on ONE wildcard inbox subscription
- * (`<inbox>.<token>`), and one shared sweeper (an interval running only while publishes are pending) fails the ones
- * not answered within the timeout. Public client API only (`headers()`, `publish` with a reply subject).
- *
- * Same semantics as `js.publish` for what the event log relies on:
- * - headers `Nats-Msg-Id` (dedup) and `Nats-Expected-Last-Subject-Sequence` (fencing);
- * - the ack: `{ stream, seq, duplicate }`; a JetStream error (`{ error: { code, err_code, description } }`) rejects
- *   with a `JetStreamApiError` (err_code 10071 "wrong last sequence", 10054 "too large", …) as `js.publish` does;
- *   "no responders" (a 503 status without payload: no stream, JetStream down) rejects with `NoRespondersError`;
- * - no ack within the timeout rejects with `TimeoutError`: acks of publishes sent before a disconnect are lost, so
- *   they time out (the connection reconnects by itself; its subscriptions, this inbox included, are re-made);
- *   publishes made while disconnected are buffered by nats.js and sent after the reconnect, as before;
- * - a closed connection rejects at once (publish throws) and fails every pending publish (`ClosedConnectionError`).
+ * A lean JetStream publish for the event log's appends (same headers, ack and errors as `js.publish`), acks muxed on
+ * one inbox subscription with one timeout sweeper. Details: docs/internals.md.
  */
 import {
   headers,

@@ -1,29 +1,6 @@
 /**
- * A lean ordered push consumer for long replays: what nats.js's ordered consumer (`js.consumers.get(stream,
- * { filter_subjects })` + `consume()`) does for the replay reader, without its per-message machinery (a `JsMsg` and
- * its parsed `info` per message, the pull requests and their status handling, the async iterator's yield per
- * message). Public client API only (a core subscription, the JetStream API to create and delete the consumer). Here, per message: one core-subscription callback, the stream and consumer sequences and `pending` read
- * from the reply subject by a scan of its digits, and one small entry in a queue.
- *
- * - **Consumer.** Ephemeral, created through the JetStream API: deliver subject = a fresh inbox, ack none,
- *   `flow_control`, `idle_heartbeat`, memory storage, one replica, an `inactive_threshold` (a process that dies does
- *   not leak it), filtered on one subject, from a stream sequence. Deleted by {@link LeanOrderedReader.close}.
- * - **Back-pressure.** Flow-control requests (status 100 with a reply) are queued in order with the messages and
- *   answered only when the reader has consumed everything before them: a reader that stops reading stops the server
- *   at its next flow-control point, as with nats.js's iterator. A heartbeat saying the consumer is stalled on a
- *   flow-control reply is answered only when the queue is empty (the reply got lost).
- * - **Order.** A gap in the consumer sequence (a message lost on a reconnect), a heartbeat whose last consumer
- *   sequence is not the last one received, or silence (no message nor heartbeat for {@link MISSED_HEARTBEATS}
- *   heartbeat intervals while the reader waits: the consumer was deleted, the server restarted) → a new consumer from
- *   the stream sequence after the last message received, on a new inbox (what ordered consumers do). Recreating fails
- *   (no server) → the waiting `pull` rejects, and so does every later one.
- * - **End.** The caller ends on `pending` = 0 or its own bound; if no message comes for `idleMs` and a heartbeat
- *   since the last one showed the consumer in sync and not stalled (the server had nothing to send), there is nothing
- *   left (events expired meanwhile): `pull` resolves `true`.
- *
- * Reply subject of a JetStream message: `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>`
- * (nats-server 2.9.10), or the newer `$JS.ACK.<domain>.<account>.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>
- * .<pending>.<token>` (both read).
+ * A lean ordered push consumer for long replays (what nats.js's ordered consumer does, without its per-message
+ * machinery), deleted when the replay ends. Details: docs/internals.md.
  */
 import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { JetStreamManager } from '@nats-io/jetstream';

@@ -1,18 +1,7 @@
 /**
- * In-process fan-out: ONE live subscription to the event log per active job per process, shared by every
- * client of the job, reference-counted (the last client to leave tears it down).
- *
- * Each event is repaired into dense seq order once per job (a {@link Sequencer} backfills broker gaps) and mapped
- * once per job by `prepare` (e.g. into a pre-built SSE frame) before it is handed to every listener.
- *
- * With a {@link HotCache}, the same in-order feed keeps the job's most recent events in memory: a client joining or
- * resuming the job replays them from there (through a {@link ReplaySource}). The feed then outlives its last client
- * by the cache's grace period (a client that reconnects finds the window warm), and the window is dropped whenever
- * the feed stops, so it is never read while it could miss events.
- *
- * A job just created can have its feed opened before its first event ({@link LiveHub.prewarm}): its window then
- * holds the job from seq 1, and the client that streams it right after the creation is served from memory, cursor
- * check included ({@link ReplaySource.holds}).
+ * In-process fan-out: ONE live subscription to the event log per active job per process, shared by every client of
+ * the job and reference-counted; events repaired into dense seq order once per job, and (with a hot cache) the job's
+ * latest events kept for the ReplaySource. Details: docs/internals.md and docs/event-log.md.
  */
 import { START, type EventPosition } from '@jobstream/contracts';
 import type { EventLog, LiveSubscription, LoggedEvent } from './event-log.port.js';

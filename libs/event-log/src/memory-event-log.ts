@@ -1,19 +1,9 @@
 /**
- * The embedded engine's event log: in-process, with the same contract as the JetStream driver.
- *
- * Bounded two ways:
- * - **Age**: events older than `retentionMs` are removed, oldest first (swept on append, on read and by a timer).
- * - **Memory budget** (`maxEvents`, `maxBytes`; EMBEDDED_MAX_EVENTS / EMBEDDED_MAX_BYTES): when the log holds more,
- *   the oldest *finished* jobs (terminal event appended, nobody streaming them right now) are evicted whole, so
- *   their cursors answer 410 `cursor_expired` rather than a resume with a hole. Running jobs are never cut: when
- *   running jobs alone fill the budget, {@link MemoryEventLog.hasRoom} says no (the API refuses new jobs with 503)
- *   and a further non-terminal append is refused with {@link EventLogFullError} (the runner ends that job with an
- *   `error` event). Terminal events are always accepted, so every job can still end.
- *
- * Bytes are an estimate: the event's JSON length plus {@link EVENT_OVERHEAD_BYTES} for the objects around it
- * (calibrated against the heap by `bench/memory-per-event.mjs`; see bench/README.md).
+ * The embedded engine's event log: in-process, with the same contract as the JetStream driver, bounded by age
+ * (`retentionMs`) and by a memory budget (`maxEvents`, `maxBytes`) that evicts the oldest finished jobs whole and
+ * never cuts a running one. How the budget works: docs/internals.md.
  */
-import { isTerminalEvent, type EventPosition, type JobEvent } from '@jobstream/contracts';
+import { isTerminalEvent, type EventPosition } from '@jobstream/contracts';
 import {
   EventLogFullError,
   JobLogClosedError,
@@ -30,7 +20,12 @@ import {
   pagedReader,
   takeWithinBytes,
 } from './event-log.port.js';
+import { EVENT_OVERHEAD_BYTES, estimateEventBytes, newJobLog, type Held, type JobLog } from './memory-job-log.js';
 import { stampEvent } from './stamp.js';
+
+export { EVENT_OVERHEAD_BYTES, estimateEventBytes } from './memory-job-log.js';
+
+const DEDUP_WINDOW = 1024;
 
 export interface MemoryEventLogOptions {
   /** How long events stay (ms). */
@@ -42,45 +37,6 @@ export interface MemoryEventLogOptions {
   /** How often expired events are swept (ms). */
   sweepIntervalMs?: number;
   now?: () => number;
-}
-
-/** Heap bytes around one retained event beyond its JSON text (stamped object, LoggedEvent, slots); see bench/. */
-export const EVENT_OVERHEAD_BYTES = 184;
-
-/** The estimate the budget is checked against: what one retained event costs. */
-export function estimateEventBytes(event: JobEvent): number {
-  return JSON.stringify(event).length + EVENT_OVERHEAD_BYTES;
-}
-
-const DEDUP_WINDOW = 1024;
-
-interface JobLog {
-  events: LoggedEvent[];
-  /** Bytes (estimated) of each event in `events`, same index. */
-  sizes: number[];
-  /** Index of the oldest retained event in `events`. */
-  head: number;
-  lastSeq: number;
-  /** Highest seq ever appended (and so acknowledged); above `lastSeq` only after {@link MemoryEventLog.simulateRollback}. */
-  ackedSeq: number;
-  /** Attempt of the newest event. */
-  lastAttempt: number;
-  terminal: LoggedEvent | null;
-  listeners: Set<EventListener>;
-  dedup: Map<string, LoggedEvent>;
-  /** Bytes of the retained events. */
-  bytes: number;
-  /** Evicted by the memory budget: no events, but still closed (a tombstone until its held entries expire). */
-  evicted: boolean;
-  /** Entries of this log still in the age queue. */
-  held: number;
-}
-
-interface Held {
-  jobId: string;
-  log: JobLog;
-  at: number;
-  dedupId: string | undefined;
 }
 
 export class MemoryEventLog implements EventLog, EventLogCapacity {
@@ -306,20 +262,7 @@ export class MemoryEventLog implements EventLog, EventLogCapacity {
   }
 
   private newJob(jobId: string): JobLog {
-    const log: JobLog = {
-      events: [],
-      sizes: [],
-      head: 0,
-      lastSeq: 0,
-      ackedSeq: 0,
-      lastAttempt: 0,
-      terminal: null,
-      listeners: new Set(),
-      dedup: new Map(),
-      bytes: 0,
-      evicted: false,
-      held: 0,
-    };
+    const log = newJobLog();
     this.jobs.set(jobId, log);
     this.ids.set(log, jobId);
     return log;

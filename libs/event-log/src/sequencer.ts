@@ -1,22 +1,6 @@
 /**
  * Turns live events that may arrive duplicated, out of order or with gaps into the job's events in dense `seq`
- * order, exactly once each, backfilling what is missing from the log.
- *
- * Used twice: by {@link LiveHub} once per job per process (so a gap in the broker's live delivery is repaired
- * once for every client), and by each stream session, whose replay from its cursor is simply the first backfill.
- *
- * The rule (as in centrifuge's recovery and mercure's history dispatch): hold live events while reading the log,
- * merge by seq, drop what was already emitted, and when a live event jumps past `last + 1`, read the gap from the
- * log before going on.
- *
- * The one jump in seq that is not a gap: the `attempt` event (reason `log_rollback`) that follows a hole left by a
- * failover that lost acknowledged events (see the EventLog port). The log itself jumps there; it is emitted as the
- * next event, and it voids everything before it.
- *
- * Bounded: log pages end at `pageSize` events or `pageBytes` (whichever comes first), and the live events held back
- * while a read is under way are capped at `maxPendingEvents` / `maxPendingBytes`. Past the cap a live event is not
- * held but only remembered by its seq: it is in the log (live delivery follows the store), so the backfill reads it
- * there, exactly as it reads a gap. A slow replay of a busy job thus holds at most one page and the cap.
+ * order, exactly once each, backfilling what is missing from the log. Details: docs/internals.md.
  */
 import type { EventPosition } from '@jobstream/contracts';
 import {

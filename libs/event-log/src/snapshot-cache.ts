@@ -1,19 +1,6 @@
 /**
  * Job states at any seq without a full replay per request: a process-wide, memory-bounded cache of reduced states
- * ({@link reduceJobEvent}) per job.
- *
- * Per job it keeps
- * - the **frontier**: the state after the furthest event reduced so far (advanced by requests that read further, and
- *   by the live hub, which hands every live event of a job to {@link SnapshotCache.observe} once per process);
- * - **checkpoints** every `checkpointEvery` events behind the frontier. A checkpoint stores no text: within one
- *   attempt the text and thinking only grow, so a checkpoint keeps their *lengths* and its attempt's number in the
- *   job ("epoch"); the strings come from the frontier (same epoch) or from the kept final text of that epoch. Memory
- *   per job is about its text once, plus a few dozen bytes per checkpoint.
- *
- * A state at seq `n` costs: at or after the frontier, reading the events from the frontier to `n` (once: the frontier
- * moves on); before it, reading at most `checkpointEvery - 1` events after the nearest checkpoint. Only the first
- * request for a job in a process replays from its start. The log is immutable per seq, so a cached state never goes
- * stale, on any process. Entries are evicted least recently used when the cache passes `maxBytes`.
+ * ({@link reduceJobEvent}) per job. Details: docs/internals.md.
  */
 import { initialJobState, reduceJobEvent, type EventPosition, type JobState } from '@jobstream/contracts';
 import { DEFAULT_PAGE_BYTES, jobIdOf, seqOf, type EventLog, type LoggedEvent } from './event-log.port.js';

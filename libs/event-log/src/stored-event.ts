@@ -1,17 +1,6 @@
 /**
- * A stored event read back from the log as JSON, parsed lazily.
- *
- * The hot paths (replay, live fan-out) need only an event's `seq`, `type` and `job_id` (ordering, terminal
- * detection, the SSE `id` and `event` lines); the frame reuses the stored JSON as is. Every stored event was written by
- * {@link stampEvent} + `JSON.stringify`, which emits the envelope first in a fixed order —
- * `{"job_id":…,"seq":…,"ts":…,"attempt":…,"type":…` (the body comes from zod, which outputs `type` first) — so
- * {@link scanEnvelope} reads those three from the start of the string without parsing the rest. It accepts only that
- * exact shape (plain strings without escapes, plain non-negative integers); anything else (another key order, escapes,
- * a foreign writer) returns null and the event is parsed in full at once. The full event ({@link StoredEvent.event})
- * is parsed on first access only, where a path needs more (snapshot reduction, formats, filters).
- *
- * What the fast path does not check: that the rest of the JSON is well formed. Only our own appends write to the
- * log's subjects; a malformed event then fails where its body is first needed instead of at the read.
+ * A stored event read back from the log as JSON, parsed lazily: the hot paths read only `seq`, `type` and `job_id`
+ * from the envelope's fixed prefix and reuse the stored JSON as is. Details: docs/internals.md.
  */
 import { EVENT_TYPES, type EventType, type JobEvent } from '@jobstream/contracts';
 import type { LoggedEvent } from './event-log.port.js';

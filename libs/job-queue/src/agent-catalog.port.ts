@@ -1,16 +1,6 @@
 /**
- * The agent catalogue: which agents exist (their announced definitions) and how many live workers serve each.
- *
- * AgentCatalog contract (checked by `testing/agent-catalog.conformance.ts` against every driver):
- * - **Definitions persist.** `announce` records each agent's definition; the last announce of a name wins (a
- *   rolling upgrade changes a schema). A definition stays after its workers are gone (a job of a known agent with
- *   no live worker waits `queued`), until `forget`.
- * - **Liveness expires.** An announce also says that `workerId` serves those agents for `ttlMs`; a worker that
- *   stops announcing stops counting after its TTL. `workers` = distinct live worker ids of the agent.
- *   `withdraw` ends a worker's liveness at once (a clean shutdown).
- * - The catalogue checks shapes, not schemas: whoever announces compiles the schema first (the worker's
- *   announcer refuses one that does not compile).
- * - **Unavailable.** A backing service that cannot answer fails with {@link CatalogUnavailableError} (a 503).
+ * The agent catalogue port: which agents exist (their announced definitions) and how many live workers serve each.
+ * Its contract (checked by testing/agent-catalog.conformance.ts): docs/internals.md.
  */
 
 export interface AgentDefinition {

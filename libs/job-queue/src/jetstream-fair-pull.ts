@@ -1,20 +1,6 @@
 /**
- * Tenant-fair pulls from the dispatch work-queue stream (nats-server 2.9: one filter subject per consumer, no
- * multi-filter consumers, no batch direct get).
- *
- * - A job is published on `<base>.<agent>.<tenant>`. Each such subject has its own durable pull consumer (named by
- *   a hash of the subject, shared by every process serving the agent; work-queue streams allow several consumers
- *   when their filters do not overlap), created on first use and removed by the server after
- *   {@link CONSUMER_INACTIVE_MS} without use.
- * - A free slot asks the stream which of its subjects hold messages (`subjects_filter`, one request), orders the
- *   tenants round-robin after the last one served, and takes one job per tenant per pass with a `no_wait` pull
- *   (no-wait-pull.ts: answered at once, empty when every message of that subject is held by another worker). A subject found empty
- *   is skipped until its message count grows, a job is published on it ({@link FairPull.published}: the count alone
- *   cannot tell a new job from a held one that was acked meanwhile), or {@link EMPTY_RECHECK_MS} passes (its held jobs
- *   may come back).
- * - The older single subject `<base>` (one FIFO, before per-agent dispatch) is still drained after an upgrade: its
- *   messages are moved to their agent's subject (`resolveLegacy` names the job's agent and tenant; dedup id
- *   `<job>:legacy:<seq>`, then ack — a move repeated after a failure half-way publishes nothing twice).
+ * Tenant-fair pulls from the dispatch work-queue stream: one durable pull consumer per `<base>.<agent>.<tenant>`
+ * subject, tenants served round-robin with `no_wait` pulls. Details: docs/internals.md.
  */
 import { createHash } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';

@@ -1,35 +1,17 @@
 /**
- * Dispatch over JetStream: per-agent, tenant-fair (design in ./jetstream-fair-pull.ts and docs/NATS.md).
- *
- * - A **work-queue stream** ({@link DISPATCH_STREAM}, file storage) with subjects `jobstream.dispatch` (the older
- *   single FIFO, still drained) and `jobstream.dispatch.>`: a job id is published on
- *   `jobstream.dispatch.<agent>.<tenant>`; it waits there while no worker serves the agent; an acked one is removed.
- * - One durable pull consumer per (agent, tenant) subject, shared by every process: explicit ack, `ack_wait`
- *   (default 30 s; a held job is kept alive by `working()` = in-progress ack), unlimited `max_deliver` (attempts
- *   are counted and bounded by the job runner, which sees `deliveries`).
- * - `consume` fills free slots with {@link FairPull.pull} (tenants round-robin, `no_wait` pulls), so it never holds
- *   more than `concurrency` unacked jobs. It sleeps while nothing is waiting for its agents and wakes on a core
- *   NATS interest in `jobstream.dispatch.>` (every publish is also a plain message; ONE subscription per queue
- *   handle, shared by all its consumers and claims), on a freed slot, or after `pullExpiresMs` (a missed wake).
- * - `claim` is the same pull for one job, with no broker consumer or subscription of its own while it waits.
- * - `release(delay)` = NAK with delay; `deliveries` = the delivery count JetStream reports; `drain` stops pulling
- *   (a pull in flight is answered at once; a job that still arrives is NAKed) and waits for the held handlers.
+ * Dispatch over JetStream: a work-queue stream with one subject and one shared durable pull consumer per
+ * (agent, tenant), pulled tenant-fairly (jetstream-fair-pull.ts); the stream's set-up in dispatch-stream.ts, a
+ * `consume` call's loop in jetstream-pull-loop.ts. Design: docs/NATS.md and docs/internals.md.
  */
 import { context, propagation } from '@opentelemetry/api';
 import { headers as natsHeaders, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import {
-  jetstream,
-  jetstreamManager,
-  RetentionPolicy,
-  StorageType,
-  type JetStreamClient,
-  type JetStreamManager,
-} from '@nats-io/jetstream';
-import { isJsNotFound } from '@jobstream/nats';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { DISPATCH_CONSUMER, DISPATCH_STREAM, DISPATCH_SUBJECT, dispatchSubject } from '@jobstream/contracts';
-import { streamDiff } from '@jobstream/event-log';
+import { ensureDispatchStream, LAST_EVENT_HEADER, lastEventOf, traceCarrier } from './dispatch-stream.js';
 import { TenantRoundRobin } from './fair-picker.js';
 import { FairPull } from './jetstream-fair-pull.js';
+import { PullLoop, type PullLoopHost, type Waiter } from './jetstream-pull-loop.js';
+import { settleOnce } from './settle-once.js';
 import type { PulledMsg } from './no-wait-pull.js';
 import {
   QueueUnavailableError,
@@ -38,7 +20,6 @@ import {
   type DispatchTarget,
   type EnqueueOptions,
   type JobQueue,
-  type LastEventHint,
   type QueueConsumer,
   type QueueHandler,
   type QueuedJob,
@@ -47,6 +28,7 @@ import { connectOwned, type NatsConnectOptions } from './nats-connect.js';
 
 export type { NatsConnectOptions, QueueLogger } from './nats-connect.js';
 export { NatsJobControl } from './nats-job-control.js';
+export { FAILED_HANDLER_RETRY_MS } from './jetstream-pull-loop.js';
 
 export interface JetStreamJobQueueOptions extends NatsConnectOptions {
   /** How long a delivered job stays held without `working()` or ack (ms); default 30 000. */
@@ -71,25 +53,10 @@ export interface JetStreamJobQueueOptions extends NatsConnectOptions {
   consumer?: string;
 }
 
-/** Back-off before a job whose handler threw is delivered again. */
-export const FAILED_HANDLER_RETRY_MS = 1_000;
-
-const nanos = (ms: number) => Math.round(ms * 1_000_000);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function isNotFound(err: unknown): boolean {
-  return isJsNotFound(err);
-}
-
-/** A consumer loop or a claim waiting for jobs of `agents`; `dirty` = something was published since it looked. */
-interface Waiter {
-  agents: ReadonlySet<string>;
-  dirty: boolean;
-  wake(): void;
-}
-
-export class JetStreamJobQueue implements JobQueue {
+export class JetStreamJobQueue implements JobQueue, PullLoopHost {
   private readonly js: JetStreamClient;
   private readonly stream: string;
   private readonly subject: string;
@@ -126,7 +93,13 @@ export class JetStreamJobQueue implements JobQueue {
     const { nc, owns } = await connectOwned(opts, 'jobstream-job-queue');
     try {
       const q = new JetStreamJobQueue(nc, await jetstreamManager(nc), owns, opts);
-      await q.ensureStream();
+      await ensureDispatchStream(q.jsm, {
+        stream: q.stream,
+        subject: q.subject,
+        replicas: opts.replicas ?? 1,
+        duplicateWindowMs: opts.duplicateWindowMs ?? 600_000,
+        logger: opts.logger,
+      });
       return q;
     } catch (err) {
       if (owns) await nc.close().catch(() => {});
@@ -244,13 +217,7 @@ export class JetStreamJobQueue implements JobQueue {
 
   /** @internal a delivered message as the port's job; `onSettle` runs once, on ack, release or abandon. */
   held(m: PulledMsg, target: DispatchTarget, onSettle: () => void): QueuedJob & { isSettled(): boolean } {
-    let settled = false;
-    const settle = () => {
-      if (settled) return false;
-      settled = true;
-      onSettle();
-      return true;
-    };
+    const { settle, isSettled } = settleOnce(onSettle);
     return {
       jobId: decoder.decode(m.data),
       agent: target.agent,
@@ -258,9 +225,9 @@ export class JetStreamJobQueue implements JobQueue {
       deliveries: m.deliveries,
       traceContext: traceCarrier(m),
       lastEvent: lastEventOf(m),
-      isSettled: () => settled,
+      isSettled,
       working: () => {
-        if (!settled) m.working();
+        if (!isSettled()) m.working();
       },
       ack: async () => {
         if (settle()) await m.ackAck().catch(() => m.ack());
@@ -295,147 +262,5 @@ export class JetStreamJobQueue implements JobQueue {
         }),
       );
     await this.nc.flush();
-  }
-
-  private async ensureStream(): Promise<void> {
-    const want = {
-      name: this.stream,
-      subjects: [this.subject, `${this.subject}.>`],
-      retention: RetentionPolicy.Workqueue,
-      storage: StorageType.File,
-      num_replicas: this.opts.replicas ?? 1,
-      duplicate_window: nanos(this.opts.duplicateWindowMs ?? 600_000),
-    };
-    try {
-      const info = await this.jsm.streams.info(this.stream);
-      // the settings this project owns that may change on a live stream (retention and storage cannot)
-      const owned = {
-        subjects: want.subjects,
-        num_replicas: want.num_replicas,
-        duplicate_window: want.duplicate_window,
-      };
-      const changes = streamDiff(info.config as unknown as Record<string, unknown>, owned);
-      if (changes.length > 0) {
-        await this.jsm.streams.update(this.stream, { ...info.config, ...owned });
-        // eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(logger) just below
-        const say = this.opts.logger?.info ?? this.opts.logger?.warn;
-        say?.call(this.opts.logger, `stream ${this.stream} reconciled with the configuration: ${changes.join(', ')}`);
-      }
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      try {
-        await this.jsm.streams.add(want);
-      } catch (addErr) {
-        // a concurrent process created it: fine if it exists now
-        await this.jsm.streams.info(this.stream).catch(() => {
-          throw addErr;
-        });
-      }
-    }
-  }
-}
-
-/** Header of a dispatch message carrying the job's newest event at dispatch (`<seq>.<pos>.<attempt>`). */
-const LAST_EVENT_HEADER = 'Jobstream-Last-Event';
-
-/** The dispatcher's hint of the job's newest event, when the message carries a well-formed one. */
-function lastEventOf(m: PulledMsg): LastEventHint | undefined {
-  const v = m.headers?.get(LAST_EVENT_HEADER);
-  const [seq, pos, attempt] = (v ?? '').split('.').map(Number);
-  const ok = (n: number | undefined): n is number => Number.isSafeInteger(n) && n! > 0;
-  return ok(seq) && ok(pos) && ok(attempt) ? { seq, pos, attempt } : undefined;
-}
-
-/** The W3C trace headers of a dispatch message (empty when the sender did not trace). */
-function traceCarrier(m: PulledMsg): Record<string, string> | undefined {
-  const h = m.headers;
-  if (!h) return undefined;
-  const out: Record<string, string> = {};
-  for (const k of ['traceparent', 'tracestate']) {
-    const v = h.get(k);
-    if (v) out[k] = v;
-  }
-  return Object.keys(out).length ? out : undefined;
-}
-
-/** One `consume` call: fills its free slots fairly, runs the handler per job. */
-class PullLoop {
-  private held = 0;
-  private draining = false;
-  private readonly inflight = new Set<Promise<void>>();
-  private readonly rr = new TenantRoundRobin();
-  private wakeFn: (() => void) | null = null;
-  private readonly waiter: Waiter;
-  private done: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly q: JetStreamJobQueue,
-    private readonly handler: QueueHandler,
-    private readonly concurrency: number,
-    agents: ReadonlySet<string>,
-  ) {
-    this.waiter = { agents, dirty: false, wake: () => this.wakeFn?.() };
-  }
-
-  start(): void {
-    const unwatch = this.q.watch(this.waiter);
-    this.done = this.run().finally(unwatch);
-  }
-
-  async drain(): Promise<void> {
-    this.draining = true;
-    this.wakeFn?.();
-    await this.done;
-    await Promise.allSettled([...this.inflight]);
-  }
-
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (!this.draining) {
-      const free = this.concurrency - this.held;
-      if (free <= 0) {
-        await this.q.sleep(60_000, (r) => (this.wakeFn = r));
-        continue;
-      }
-      this.waiter.dirty = false;
-      let got: number;
-      try {
-        got = await this.q.fair.pull(this.waiter.agents, free, this.rr, (m, t) => this.dispatch(m, t));
-        failures = 0;
-      } catch (err) {
-        // broker unreachable or a consumer is being recreated: back off and try again
-        failures++;
-        this.q.warn(`dispatch pull failed (${failures}): ${(err as Error).message}`);
-        await this.q.sleep(Math.min(2_000, 100 * failures), () => {});
-        continue;
-      }
-      if (got === 0 && !this.waiter.dirty && !this.draining)
-        await this.q.sleep(this.q.pollMs, (r) => (this.wakeFn = r));
-    }
-  }
-
-  private dispatch(m: PulledMsg, target: DispatchTarget): void {
-    if (this.draining) {
-      m.nak(); // hand it straight back instead of stranding it for an ack wait
-      return;
-    }
-    this.held++;
-    const job = this.q.held(m, target, () => {
-      this.held--;
-      this.wakeFn?.();
-    });
-    const run = (async () => {
-      try {
-        await this.handler(job);
-        // A handler that returns without ack or release has finished with the job.
-        if (!job.isSettled()) await job.ack().catch(() => {});
-      } catch (err) {
-        // A handler that throws did not finish: hand the job back for another try (the port's contract).
-        this.q.warn(`job handler failed for ${job.jobId}, handing it back: ${(err as Error).message}`);
-        if (!job.isSettled()) await job.release(FAILED_HANDLER_RETRY_MS).catch(() => {});
-      }
-    })();
-    this.inflight.add(run);
-    void run.finally(() => this.inflight.delete(run));
   }
 }

@@ -1,26 +1,6 @@
 /**
- * Dispatch of jobs to workers, and the control channel that reaches the worker running a job.
- *
- * JobQueue contract (checked by `testing/job-queue.conformance.ts` against every driver):
- * - **Durable, at-least-once.** A job enqueued while no worker consumes waits until one does.
- * - **Per agent.** A job is enqueued for its agent (and tenant); a consumer (or a claim) names the agents it serves
- *   and only ever receives jobs of those agents. A job of an agent nobody serves waits.
- * - **Fair between tenants.** Each free slot goes to the next tenant, in round-robin order, among the tenants with
- *   jobs waiting for the consumer's agents (FIFO within one tenant and agent): one tenant's backlog delays another
- *   tenant's job by at most one job per tenant with work waiting, whatever its size.
- * - **One at a time.** A delivered job is held by one consumer until it acks, releases, or stops signalling
- *   `working()` for longer than the driver's ack wait (then it is delivered again, `deliveries` + 1).
- * - **Bounded concurrency.** A consumer holds at most `concurrency` jobs at once.
- * - **Handler outcome.** A handler that returns without acking has finished with the job (it is acked); a handler
- *   that throws has not: the job is released and delivered again after a short back-off (`deliveries` + 1).
- * - **Drain.** `drain()` stops taking jobs and resolves once the handlers of the held ones have settled.
- * - **Idempotent dispatch.** An `enqueue` with a `dedupId` equal to one enqueued recently (the driver's window,
- *   minutes) enqueues nothing: a dispatch whose outcome is unknown can be retried, by its creator or by the
- *   watchdog's sweep of unconfirmed dispatches, without running the job twice.
- * - **Unavailable.** A broker that cannot take the dispatch fails with {@link QueueUnavailableError} (a 503).
- *
- * JobControl contract: `requestCancel` reaches every `onCancel` listener that is subscribed at that moment, in any
- * process, promptly (core pub/sub: best effort — the job store's `cancel_reason` is the durable record).
+ * Dispatch of jobs to workers, and the control channel that reaches the worker running a job. The JobQueue contract
+ * (checked by testing/job-queue.conformance.ts): docs/internals.md.
  */
 
 export interface QueuedJob {

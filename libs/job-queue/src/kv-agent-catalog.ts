@@ -1,17 +1,6 @@
 /**
- * The agent catalogue in NATS KV (the NATS engine; every worker and API process already reaches NATS, and a
- * worker written against the documented subjects can announce itself with two KV puts).
- *
- * - Bucket {@link AGENTS_BUCKET}: key = agent name, value = `{ name, description, input_schema, announced_at }`;
- *   history 1, no age limit (definitions outlive their workers).
- * - Bucket {@link AGENT_WORKERS_BUCKET}: key = `<agent>.<hash of worker id>`, value = `{ worker_id, expires_at }`.
- *   An entry counts while `expires_at` is ahead (each worker its own TTL); the bucket's age limit
- *   ({@link WORKERS_BUCKET_MAX_AGE_MS}) only clears entries of workers gone for good.
- * - Reads of current values: the bucket stream's subjects under the key (stream info with `subjects_filter`, one
- *   request), then each key's last value (a KV get). No consumer is made: a KV watch leaves an ordered consumer on
- *   the server for minutes after it stops (nats.js v3).
- * - Half-way failures: an announce writes the definitions, then the liveness; a failure anywhere fails the announce
- *   (the announcer retries on its next beat), and a repeat rewrites the same values.
+ * The agent catalogue in NATS KV: definitions in {@link AGENTS_BUCKET}, per-worker liveness with its own expiry in
+ * {@link AGENT_WORKERS_BUCKET}; reads without consumers. Details: docs/internals.md.
  */
 import { createHash } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';

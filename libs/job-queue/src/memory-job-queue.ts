@@ -13,6 +13,7 @@ import {
   type QueueHandler,
   type QueuedJob,
 } from './job-queue.port.js';
+import { settleOnce } from './settle-once.js';
 
 /** How long a dispatch id is remembered (as JetStream's duplicate window), and the most ids held. */
 const DEDUP_WINDOW_MS = 600_000;
@@ -200,13 +201,7 @@ export class MemoryJobQueue implements JobQueue {
 
   /** The held job `w`; `onSettle` runs once, when it is acked, released or abandoned. */
   private held(w: Waiting, onSettle: () => void): QueuedJob & { settled(): boolean; settle(): boolean } {
-    let settled = false;
-    const settle = () => {
-      if (settled) return false;
-      settled = true;
-      onSettle();
-      return true;
-    };
+    const { settle, isSettled } = settleOnce(onSettle);
     return {
       jobId: w.jobId,
       agent: w.agent,
@@ -214,7 +209,7 @@ export class MemoryJobQueue implements JobQueue {
       deliveries: w.deliveries,
       traceContext: w.trace,
       ...(w.lastEvent ? { lastEvent: w.lastEvent } : {}),
-      settled: () => settled,
+      settled: isSettled,
       settle,
       working: () => {},
       ack: async () => {

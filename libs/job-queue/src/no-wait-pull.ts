@@ -1,13 +1,6 @@
 /**
- * A `no_wait` pull from a durable pull consumer (`$JS.API.CONSUMER.MSG.NEXT`), on the public core client API:
- * nats.js v3's consumer API has no `no_wait` (its `fetch` waits at least 1 s on the server for a batch it cannot
- * fill), and the fair dispatch asks many subjects per pass, each answered at once: the messages there are now, then
- * a `404 No Messages` / `408` status when fewer than the batch were there.
- *
- * - The answer is bounded: a pull published while the consumer's leader is being elected (a node killed) is never
- *   answered; after `timeoutMs` the pull ends with the messages it got, or rejects when it got none.
- * - A status other than 404 / 408 (503 no responders: no such consumer; 409 …) rejects with it.
- * - Each message is acknowledged with the JetStream ack protocol on its reply subject (`+ACK`, `-NAK`, `+WPI`).
+ * A `no_wait` pull from a durable pull consumer (`$JS.API.CONSUMER.MSG.NEXT`) on the public core client API:
+ * the messages there now, answered at once (nats.js v3's `fetch` has no `no_wait`). Details: docs/internals.md.
  */
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 

@@ -91,6 +91,11 @@ export const WEBHOOKS_CONSUMER = 'jobstream-webhooks';
 export interface JetStreamJobEventFeedOptions {
   nc: NatsConnection;
   stream?: string;
+  /**
+   * Every events stream with its subjects (a partitioned log: one per partition, the event log's `partitions().all`);
+   * default the one `stream` on the contract's subjects. One durable consumer, of the same name, on each.
+   */
+  streams?: { stream: string; filter: string }[];
   consumer?: string;
   /** Ack wait of the durable consumer (ms); default 30 000. */
   ackWaitMs?: number;
@@ -109,56 +114,68 @@ const TYPE_MARKERS = Object.keys(WEBHOOK_EVENT_OF).map((t) => `"type":"${t}"`);
 export class JetStreamJobEventFeed implements JobEventFeed {
   private readonly js: JetStreamClient;
   private jsm: JetStreamManager | null = null;
-  private readonly stream: string;
+  private readonly sources: { stream: string; filter: string }[];
   private readonly consumerName: string;
 
   constructor(private readonly opts: JetStreamJobEventFeedOptions) {
     this.js = jetstream(opts.nc);
-    this.stream = opts.stream ?? EVENTS_STREAM;
+    this.sources = opts.streams ?? [{ stream: opts.stream ?? EVENTS_STREAM, filter: EVENTS_SUBJECT_WILDCARD }];
     this.consumerName = opts.consumer ?? WEBHOOKS_CONSUMER;
   }
 
   async start(handler: JobEventHandler): Promise<FeedHandle> {
-    await this.ensureConsumer();
+    for (const source of this.sources) await this.ensureConsumer(source);
     let stopping = false;
-    let wake: (() => void) | null = null;
-    const loop = (async () => {
-      let consumer: Consumer | null = null;
-      let failures = 0;
-      while (!stopping) {
-        try {
-          consumer ??= await this.js.consumers.get(this.stream, this.consumerName);
-          const batch = await consumer.fetch({ max_messages: 256, expires: 1_000 });
-          for await (const m of batch) {
-            if (stopping) {
-              m.nak();
-              continue;
-            }
-            await this.handle(m, handler, () => stopping);
-          }
-          failures = 0;
-        } catch (err) {
-          failures++;
-          consumer = null;
-          if (stopping) break;
-          this.opts.logger?.warn(`webhook feed pull failed (${failures}): ${(err as Error).message}`);
-          // the consumer may be gone (a stream recreated): make sure it exists before pulling again
-          await this.ensureConsumer().catch(() => {});
-          await new Promise<void>((r) => {
-            wake = r;
-            setTimeout(r, Math.min(2_000, 100 * failures));
-          });
-        }
-      }
-    })();
+    const wakes = new Set<() => void>();
+    const loops = this.sources.map((source) => this.pullLoop(source, handler, () => stopping, wakes));
     return {
       stop: async () => {
         stopping = true;
-        (wake as (() => void) | null)?.();
-        await loop;
+        for (const w of wakes) w();
+        await Promise.all(loops);
         this.flushAcks();
       },
     };
+  }
+
+  /** Pulls one stream's consumer until stopped. */
+  private async pullLoop(
+    source: { stream: string; filter: string },
+    handler: JobEventHandler,
+    isStopping: () => boolean,
+    wakes: Set<() => void>,
+  ): Promise<void> {
+    let consumer: Consumer | null = null;
+    let failures = 0;
+    while (!isStopping()) {
+      try {
+        consumer ??= await this.js.consumers.get(source.stream, this.consumerName);
+        const batch = await consumer.fetch({ max_messages: 256, expires: 1_000 });
+        for await (const m of batch) {
+          if (isStopping()) {
+            m.nak();
+            continue;
+          }
+          await this.handle(m, handler, isStopping);
+        }
+        failures = 0;
+      } catch (err) {
+        failures++;
+        consumer = null;
+        if (isStopping()) break;
+        this.opts.logger?.warn(`webhook feed pull failed on ${source.stream} (${failures}): ${(err as Error).message}`);
+        // the consumer may be gone (a stream recreated): make sure it exists before pulling again
+        await this.ensureConsumer(source).catch(() => {});
+        await new Promise<void>((r) => {
+          const done = () => {
+            wakes.delete(done);
+            r();
+          };
+          wakes.add(done);
+          setTimeout(done, Math.min(2_000, 100 * failures));
+        });
+      }
+    }
   }
 
   /**
@@ -220,20 +237,20 @@ export class JetStreamJobEventFeed implements JobEventFeed {
     }
   }
 
-  private async ensureConsumer(): Promise<void> {
+  private async ensureConsumer(source: { stream: string; filter: string }): Promise<void> {
     this.jsm ??= await jetstreamManager(this.opts.nc);
     try {
-      await this.jsm.consumers.info(this.stream, this.consumerName);
+      await this.jsm.consumers.info(source.stream, this.consumerName);
     } catch (err) {
       if (!isJsNotFound(err)) throw err;
-      await this.jsm.consumers.add(this.stream, {
+      await this.jsm.consumers.add(source.stream, {
         durable_name: this.consumerName,
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.New,
         ack_wait: (this.opts.ackWaitMs ?? 30_000) * 1_000_000,
         max_deliver: -1,
         max_ack_pending: 20_000,
-        filter_subject: EVENTS_SUBJECT_WILDCARD,
+        filter_subject: source.filter,
       });
     }
   }

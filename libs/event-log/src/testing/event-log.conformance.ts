@@ -41,6 +41,8 @@ export interface EventLogConformanceOptions {
    * still remembers them — what a broker failover that rolls back acknowledged writes does.
    */
   rollback: (log: EventLog, jobId: string, keepSeq: number) => Promise<void>;
+  /** Two new job ids whose events count against the same size budget (a partitioned log's budget is per partition). */
+  jobsSharingBudget?: () => [string, string];
 }
 
 export function eventLogConformance(driver: string, factory: EventLogFactory, opts: EventLogConformanceOptions): void {
@@ -475,7 +477,7 @@ export function eventLogConformance(driver: string, factory: EventLogFactory, op
       const probe = await make();
       const log = await make({ maxBytes: probe.usage().bytes + 1024 * 1024 });
       expect(log.hasRoom()).toBe(true);
-      const [early, filler] = [newJobId(), newJobId()];
+      const [early, filler] = opts.jobsSharingBudget?.() ?? [newJobId(), newJobId()];
       for (let i = 0; i < 5; i++) await log.append(early, { event: token(`e${i} `), attempt: 1 });
       const text = 'x'.repeat(16 * 1024);
       let refused: unknown = null;
