@@ -22,6 +22,7 @@ import {
   type SequencerOptions,
 } from '@jobstream/event-log';
 import type { JobRecord } from '@jobstream/job-store';
+import { retryDelay, type RetrySchedule } from '@jobstream/nats';
 import { ApiError } from '../common/api-error.js';
 import { EVENT_LOG } from '../engine/engine.constants.js';
 import { Metrics } from '../metrics/metrics.service.js';
@@ -56,10 +57,10 @@ const REPLAY_PAGE = 2000;
  */
 export const REPLAY_PAGE_BYTES = 1024 * 1024;
 
+const READ_RETRY: RetrySchedule = { firstMs: 250, maxMs: 5_000, jitter: 0.25 };
 /** Delay before the n-th consecutive retry of an unreadable log: 250 ms doubling to 5 s, with jitter. */
 export function retryDelayMs(failures: number, random: () => number = Math.random): number {
-  const base = Math.min(5_000, 250 * 2 ** Math.min(Math.max(0, failures - 1), 5));
-  return Math.round(base * (0.75 + random() * 0.5));
+  return retryDelay(failures, READ_RETRY, random);
 }
 
 @Injectable()

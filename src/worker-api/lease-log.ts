@@ -1,6 +1,7 @@
 /** The event-log steps of the HTTP worker protocol: appends that ride out a short outage, and an attempt's history. */
 import { START, type JobEvent } from '@jobstream/contracts';
 import { EventLogUnavailableError, type AppendInput, type EventLog, type LoggedEvent } from '@jobstream/event-log';
+import { retry } from '@jobstream/nats';
 
 /** How long one request retries an append while the log is unavailable (then the worker gets a 503 and retries). */
 export const APPEND_RETRY_MS = 5_000;
@@ -12,15 +13,12 @@ export async function appendRetrying(
   input: AppendInput,
   retryMs = APPEND_RETRY_MS,
 ): Promise<LoggedEvent> {
-  const deadline = Date.now() + retryMs;
-  for (let delay = 100; ; delay = Math.min(delay * 2, 1_000)) {
-    try {
-      return await log.append(jobId, input);
-    } catch (err) {
-      if (!(err instanceof EventLogUnavailableError) || Date.now() + delay > deadline) throw err;
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
+  return retry(() => log.append(jobId, input), {
+    firstMs: 100,
+    maxMs: 1_000,
+    forMs: retryMs,
+    retryIf: (err) => err instanceof EventLogUnavailableError,
+  });
 }
 
 /**

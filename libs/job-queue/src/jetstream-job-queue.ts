@@ -25,7 +25,7 @@ import {
   type JetStreamClient,
   type JetStreamManager,
 } from '@nats-io/jetstream';
-import { isJsNotFound } from '@jobstream/nats';
+import { isJsNotFound, retryDelay, type RetrySchedule } from '@jobstream/nats';
 import { DISPATCH_CONSUMER, DISPATCH_STREAM, DISPATCH_SUBJECT, dispatchSubject } from '@jobstream/contracts';
 import { streamDiff } from '@jobstream/event-log';
 import { TenantRoundRobin } from './fair-picker.js';
@@ -74,6 +74,8 @@ export interface JetStreamJobQueueOptions extends NatsConnectOptions {
 /** Back-off before a job whose handler threw is delivered again. */
 export const FAILED_HANDLER_RETRY_MS = 1_000;
 
+/** A failed dispatch pull is tried again after 100 ms, doubling to 2 s. */
+const PULL_RETRY: RetrySchedule = { firstMs: 100, maxMs: 2_000 };
 const nanos = (ms: number) => Math.round(ms * 1_000_000);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -406,7 +408,7 @@ class PullLoop {
         // broker unreachable or a consumer is being recreated: back off and try again
         failures++;
         this.q.warn(`dispatch pull failed (${failures}): ${(err as Error).message}`);
-        await this.q.sleep(Math.min(2_000, 100 * failures), () => {});
+        await this.q.sleep(retryDelay(failures, PULL_RETRY), () => {});
         continue;
       }
       if (got === 0 && !this.waiter.dirty && !this.draining)
