@@ -23,7 +23,8 @@ export interface MappedError {
   unexpected: boolean;
 }
 
-const STATUS_CODES: Record<number, string> = {
+/** The contract's error code of each HTTP status, when nothing more specific is known. */
+export const STATUS_CODES: Readonly<Record<number, string>> = {
   400: 'invalid_request',
   401: 'unauthorized',
   403: 'forbidden',
