@@ -94,6 +94,14 @@ module.exports = {
       to: { path: '^src/' },
     },
     {
+      name: 'hot-cache-behind-replay-source',
+      severity: 'error',
+      comment:
+        "The hot window is read through the ReplaySource only: the live hub fills it through its FeedWindow interface (no import), and the app builds it from the package index (in src/, eslint's no-restricted-imports keeps it in jobs.module).",
+      from: { path: '^libs/event-log/src/', pathNot: `^libs/event-log/src/(replay-source|index)\\.ts$|${TESTS}` },
+      to: { path: '^libs/event-log/src/hot-cache\\.ts$' },
+    },
+    {
       name: 'not-to-unresolvable',
       severity: 'error',
       comment: 'An import that resolves to nothing.',

@@ -65,6 +65,35 @@ export default defineConfig(
     },
   },
 
+  // The hot window of recent events is read through the ReplaySource only: the composition root (jobs.module) builds
+  // the HotCache and hands it to the live hub (which fills it) and the replay source (which reads it); nothing else
+  // in the app touches it. Inside libs/event-log the same rule is dependency-cruiser's (hot-cache-behind-replay-source).
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/jobs/jobs.module.ts', '**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@jobstream/event-log',
+              importNames: ['HotCache'],
+              message: 'Read history through the ReplaySource (REPLAY_SOURCE), not the hot cache.',
+            },
+          ],
+          patterns: [
+            {
+              group: ['**/jobs.constants.js'],
+              importNames: ['HOT_CACHE'],
+              message: 'Read history through the ReplaySource (REPLAY_SOURCE), not the hot cache.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+
   // Tests and test support: jest globals come from @jest/globals imports; expect(...).rejects etc. are awaited.
   {
     files: ['test/**/*.ts', '**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/testing/**/*.ts'],

@@ -37,6 +37,8 @@ import {
   killScope,
 } from './lib/procs.mjs';
 import { summarize } from './profile-summary.mjs';
+import { scenarioCapacity, capacityRow, CAPACITY_BUDGET_S } from './scenarios/capacity.mjs';
+import { THROUGHPUT_BUDGET_S, scenarioThroughput } from './scenarios/throughput.mjs';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -106,6 +108,8 @@ const BUDGET_S = quick
       chat: 300,
       tracing: 600,
     };
+BUDGET_S.capacity = quick ? CAPACITY_BUDGET_S.quick : CAPACITY_BUDGET_S.full;
+BUDGET_S.throughput = THROUGHPUT_BUDGET_S[quick ? 'quick' : 'full'];
 for (const k of Object.keys(BUDGET_S)) BUDGET_S[k] = Math.round(BUDGET_S[k] * budgetScale);
 /** After its budget, a scenario gets this long to stop by itself (its next check throws) before it is killed. */
 const GRACE_S = 15;
@@ -1338,6 +1342,7 @@ function rows(r) {
       r.chat && `${r.chat.exact}/${r.chat.clients} / ${r.chat.api_cpu_ms_per_1k_tokens}`,
       '',
     ],
+    capacityRow(r),
   ].map((row) => row.map((c) => (c === undefined || c === null ? '—' : String(c))));
 }
 
@@ -1431,6 +1436,8 @@ async function main() {
     ['broker', scenarioBroker],
     ['peer', scenarioPeer],
     ['chat', scenarioChat],
+    ['capacity', (c, r) => scenarioCapacity(c, r, { quick, reps: SIZES.reps, log })],
+    ['throughput', (c, r) => scenarioThroughput(c, r, { quick, reps: SIZES.reps, log, args })],
     ['tracing', scenarioTracing], // opt-in: --only=tracing
   ];
   const ran = {};

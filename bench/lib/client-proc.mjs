@@ -3,6 +3,7 @@
  * the clients' CPU is spent outside the server processes being measured.
  *
  * Messages in:  { id, cmd: 'open', port, paths, mode, parallel } | { id, cmd: 'stats' } | { id, cmd: 'close' }
+ *               | { id, cmd: 'measureFrom', at } (latency mode: ignore events appended before `at`)
  * Messages out: { id, ok, ...result }
  */
 import { openMany, newStats } from './sse-client.mjs';
@@ -60,6 +61,10 @@ process.on('message', async (m) => {
         first: Number.isFinite(rest.first) ? rest.first : null,
         hist: sparse,
       });
+    } else if (m.cmd === 'measureFrom') {
+      // latencies of events appended from `at` on only (the connections opened so far included)
+      stats.measureFrom = m.at;
+      process.send({ id: m.id, ok: true });
     } else if (m.cmd === 'close') {
       for (const s of socks) s.destroy();
       socks = [];

@@ -7,7 +7,8 @@
  * Modes:
  * - `count`:   counts `token` frames, first/last receive time (fan-out, peer, replay).
  * - `latency`: also parses each token's `ts` (append time) and records receive − ts in a 1 ms histogram, for events
- *              appended after the connection was open (earlier ones are replay, not live latency).
+ *              appended after the connection was open (earlier ones are replay, not live latency) and not before
+ *              `stats.measureFrom` if set.
  * - `idle`:    reads and discards (connection cost).
  */
 import net from 'node:net';
@@ -116,7 +117,8 @@ export function openSse({ host = '127.0.0.1', port, path, headers = {}, mode = '
         const ts = Date.parse(s.slice(t + 6, t + 30));
         stats.tokens++;
         tokenSeen(now, ts);
-        if (ts >= openedAt) {
+        // `stats.measureFrom` (set by the capacity scenario once every client is open): steady state only
+        if (ts >= openedAt && ts >= (stats.measureFrom ?? 0)) {
           const lat = Math.max(0, now - ts);
           stats.hist ??= new Uint32Array(HIST_MS + 1);
           stats.hist[Math.min(HIST_MS, lat)]++;

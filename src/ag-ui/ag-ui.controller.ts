@@ -7,7 +7,7 @@ import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { AppConfig } from '../config/config.js';
 import { ApiAgUiDocs } from '../docs/ag-ui.docs.js';
 import { JobStreamService } from '../jobs/job-stream.service.js';
-import { StreamPlanner } from '../jobs/stream-formats/stream-planner.js';
+import { StreamPlanner } from '../jobs/stream-planner.js';
 import { CreateRateLimitGuard } from '../limits/create-rate-limit.guard.js';
 import { StreamLimits } from '../limits/stream-limits.js';
 import { SseConnections } from '../sse/sse-connections.js';

@@ -12,6 +12,7 @@ describe('config split: common, worker, API', () => {
     expect(shared.sort()).toEqual(
       [
         'agentTtlMs',
+        'coalesceTextEvents',
         'dsMaxBytes',
         'embeddedMaxBytes',
         'embeddedMaxEvents',

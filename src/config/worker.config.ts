@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { commonEnvShape, commonValues, CommonConfig, type ConfigValues } from './common.config.js';
 import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_JOB_BYTES, MIN_EVENT_BYTES } from '@jobstream/job-domain';
-import { ConfigError, int, loadOrExit, parseEnv, url, type RawEnv } from './env.js';
+import { ConfigError, bool, int, loadOrExit, parseEnv, url, type RawEnv } from './env.js';
 
 export const workerEnvShape = {
   WORKER_CONCURRENCY: int('WORKER_CONCURRENCY', 1, 10_000, 16),
@@ -15,6 +15,7 @@ export const workerEnvShape = {
   WORKER_SHUTDOWN_GRACE_MS: int('WORKER_SHUTDOWN_GRACE_MS', 0, 600_000, 5_000),
   MAX_EVENTS_PER_JOB: int('MAX_EVENTS_PER_JOB', 10, 1_000_000_000, 1_100_000),
   MAX_EVENT_BYTES: int('MAX_EVENT_BYTES', MIN_EVENT_BYTES, 1_000_000, DEFAULT_MAX_EVENT_BYTES),
+  COALESCE_TEXT_EVENTS: bool('COALESCE_TEXT_EVENTS', true),
   MAX_JOB_BYTES: int('MAX_JOB_BYTES', 64 * 1024, 1024 ** 4, DEFAULT_MAX_JOB_BYTES),
   // below EVENT_RETENTION_S's default (86,400): a job that waited the whole time still finds its log to go on from
   INPUT_TIMEOUT_S: int('INPUT_TIMEOUT_S', 1, 365 * 86_400, 82_800),
@@ -40,6 +41,8 @@ export class WorkerConfig extends CommonConfig {
   readonly maxEventBytes!: number;
   /** A job's events together at most (`too_many_bytes`). */
   readonly maxJobBytes!: number;
+  /** Merge the token/thinking outputs that arrive while an append is in flight (runner), and a batch's (HTTP workers). */
+  readonly coalesceTextEvents!: boolean;
   /** How long a job's question waits for an answer before the job ends with `input_timeout` (INPUT_TIMEOUT_S). */
   readonly inputTimeoutMs!: number;
   /** A worker's announce of its agents counts for this long; it re-announces every third of it (AGENT_TTL_S). */
@@ -78,6 +81,7 @@ export function workerValues(
     maxEventsPerJob: v.MAX_EVENTS_PER_JOB,
     maxEventBytes: v.MAX_EVENT_BYTES,
     maxJobBytes: v.MAX_JOB_BYTES,
+    coalesceTextEvents: v.COALESCE_TEXT_EVENTS,
     inputTimeoutMs: v.INPUT_TIMEOUT_S * 1000,
     agentTtlMs: v.AGENT_TTL_S * 1000,
     workerAgents: v.WORKER_AGENTS ? v.WORKER_AGENTS.split(',').map((s) => s.trim()) : null,

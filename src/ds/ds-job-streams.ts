@@ -1,15 +1,15 @@
 /**
  * Every job as a read-only Durable Stream (`/ds/v1/stream/jobs/<job_id>`): JSON mode, one message per event (its
  * JSON exactly as in the SSE `data`), in seq order, closed after the terminal event. Offsets are
- * `<seq>_<log position>` (16 digits each), so a resume needs no lookup. Reads go through the same live hub and hot
- * cache as the SSE stream: a reader of a running job attaches a sink to the job's one shared feed (no consumer of
- * its own) and replays from the hub's window, or the log before it.
+ * `<seq>_<log position>` (16 digits each), so a resume needs no lookup. Reads go through the same live hub and
+ * replay source as the SSE stream: a reader of a running job attaches a sink to the job's one shared feed (no
+ * consumer of its own) and replays from the hot window, or the log before it.
  */
 import { Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { START, type EventPosition } from '@jobstream/contracts';
-import { isTerminalLogged, seqOf, type LiveHub, type LoggedEvent } from '@jobstream/event-log';
-import { LIVE_HUB } from '../jobs/jobs.constants.js';
+import { isTerminalLogged, seqOf, type LiveHub, type LoggedEvent, type ReplaySource } from '@jobstream/event-log';
+import { LIVE_HUB, REPLAY_SOURCE } from '../jobs/jobs.constants.js';
 import { JobStreamService } from '../jobs/job-stream.service.js';
 import { JobsService } from '../jobs/jobs.service.js';
 import { H, formatOffset, offsetPair } from './ds-protocol.js';
@@ -29,6 +29,7 @@ export class DsJobStreams implements JobStreamsReader {
     private readonly jobs: JobsService,
     private readonly streams: JobStreamService,
     @Inject(LIVE_HUB) private readonly hub: LiveHub<string>,
+    @Inject(REPLAY_SOURCE) private readonly replay: ReplaySource,
   ) {}
 
   /** Set by the module (the long-poll wait comes from the config). */
@@ -69,7 +70,7 @@ export class DsJobStreams implements JobStreamsReader {
         },
       });
     }
-    const reader = this.hub.reader(jobId);
+    const reader = this.replay.reader(jobId);
     const src: ReadSource = {
       state: () => Promise.resolve(state()),
       frames: async (after, max): Promise<ReadFrame[]> => {

@@ -26,7 +26,7 @@ import { snapshotQuerySchema, streamQuerySchema, type SnapshotQuery, type Stream
 import { JobStreamService, REPLAY_PAGE_BYTES } from './job-stream.service.js';
 import { JobsService } from './jobs.service.js';
 import { SnapshotsService } from './snapshots.service.js';
-import { StreamPlanner } from './stream-formats/stream-planner.js';
+import { StreamPlanner } from './stream-planner.js';
 import { traceSession } from '../tracing/tracing.js';
 
 @Controller('v1/jobs')

@@ -5,13 +5,16 @@ import {
   EventLogUnavailableError,
   LiveHub,
   MemoryEventLog,
+  ReplaySource,
+  pagedReader,
   type EventLog,
   type HubSink,
   type LoggedEvent,
 } from '@jobstream/event-log';
 import { waitFor } from '../../libs/contracts/src/testing/wait.js';
 import { frameOf } from '../sse/sse-frames.js';
-import { JobStreamService, retryDelayMs } from './job-stream.service.js';
+import { JobStreamService } from './job-stream.service.js';
+import { retryDelayMs } from './stream-session.js';
 
 const token = (text: string): AgentEvent => ({ type: 'token', text });
 const seqOf = (frame: string) => Number(/"seq":(\d+)/.exec(frame)![1]);
@@ -43,8 +46,12 @@ describe('JobStreamService', () => {
       subscribe: (id, l) => log.subscribe(id, l),
       delete: (id) => log.delete(id),
       close: () => log.close(),
+      openReader: (id) => pagedReader(flaky, id),
+      hasRoom: () => true,
+      usage: () => log.usage(),
     };
-    const service = new JobStreamService(flaky, new LiveHub<string>(flaky, frameOf));
+    const hub = new LiveHub<string>(flaky, frameOf);
+    const service = new JobStreamService(new ReplaySource(flaky, hub), hub);
     const job = newJobId();
     for (let i = 1; i <= 3; i++) await log.append(job, { event: token(`${i} `), attempt: 1 });
     const frames: string[] = [];
@@ -96,9 +103,12 @@ describe('JobStreamService', () => {
       subscribe: (id, l) => log.subscribe(id, l),
       delete: (id) => log.delete(id),
       close: () => log.close(),
+      openReader: (id) => pagedReader(counting, id),
+      hasRoom: () => true,
+      usage: () => log.usage(),
     };
     // a hub that hands the test the session's sink (the real hub delivers dense seq order; this one lets the test
-    // send duplicates and jumps)
+    // send duplicates and jumps), and a replay source that counts its open readers
     let sink: HubSink<string> | null = null;
     let left = 0;
     let readers = 0;
@@ -107,6 +117,8 @@ describe('JobStreamService', () => {
         sink = s;
         return () => left++;
       },
+    } as unknown as LiveHub<string>;
+    const replay = {
       reader: (id: string) => {
         readers++;
         return {
@@ -114,8 +126,8 @@ describe('JobStreamService', () => {
           close: () => readers--,
         };
       },
-    } as unknown as LiveHub<string>;
-    const service = new JobStreamService(counting, hub);
+    } as unknown as ReplaySource;
+    const service = new JobStreamService(replay, hub);
     const frames: string[] = [];
     let completed = false;
     const session = service.open(job, { after: START, last: null, ended: false }, { whenWritable: async () => {} });

@@ -3,9 +3,8 @@
  * already holds the terminal event but the store has not caught up yet — the terminal outcome from the log.
  */
 import { isTerminalEvent, isTerminalStatus, type Job, type PendingInput } from '@jobstream/contracts';
-import type { LoggedEvent } from '@jobstream/event-log';
+import { cursorOf, type LoggedEvent } from '@jobstream/event-log';
 import type { JobRecord } from '@jobstream/job-store';
-import { cursorOf } from '../sse/sse-frames.js';
 import { statusOfTerminal } from '@jobstream/job-domain';
 
 export function toJob(rec: JobRecord, last: LoggedEvent | null): Job {

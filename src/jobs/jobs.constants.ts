@@ -11,5 +11,8 @@ export const WAIT_TIMEOUT_MAX_S = 300;
 /** The process-wide cache of reduced job states behind snapshots. */
 export const SNAPSHOT_CACHE = Symbol('SNAPSHOT_CACHE');
 
-/** The process-wide hot cache of recent events per live job, fed by the live hub. */
+/** The process-wide hot cache of recent events per live job, fed by the live hub, read by the replay source only. */
 export const HOT_CACHE = Symbol('HOT_CACHE');
+
+/** Where every stream format reads a job's history: the hot window or the log (ReplaySource). */
+export const REPLAY_SOURCE = Symbol('REPLAY_SOURCE');

@@ -1,5 +1,5 @@
 import { Inject, Module } from '@nestjs/common';
-import { HotCache, LiveHub, SnapshotCache, hasCapacity, type EventLog } from '@jobstream/event-log';
+import { HotCache, LiveHub, ReplaySource, SnapshotCache, type EventLog } from '@jobstream/event-log';
 import { AppConfig } from '../config/config.js';
 import { EVENT_LOG } from '../engine/engine.constants.js';
 import { StreamLimits } from '../limits/stream-limits.js';
@@ -10,9 +10,9 @@ import { frameOf } from '../sse/sse-frames.js';
 import { JobStreamController } from './job-stream.controller.js';
 import { JobInputService } from './job-input.service.js';
 import { JobStreamService } from './job-stream.service.js';
-import { HOT_CACHE, LIVE_HUB, SNAPSHOT_CACHE } from './jobs.constants.js';
+import { HOT_CACHE, LIVE_HUB, REPLAY_SOURCE, SNAPSHOT_CACHE } from './jobs.constants.js';
 import { SnapshotsService } from './snapshots.service.js';
-import { StreamPlanner } from './stream-formats/stream-planner.js';
+import { StreamPlanner } from './stream-planner.js';
 import { JobsController } from './jobs.controller.js';
 import { JobsNatsController } from './jobs.nats.controller.js';
 import { JobsService } from './jobs.service.js';
@@ -50,6 +50,13 @@ import { ShareStreams } from '../shares/share-streams.js';
           { hot: hot.enabled ? hot : undefined },
         ),
     },
+    {
+      provide: REPLAY_SOURCE,
+      inject: [EVENT_LOG, LIVE_HUB, HOT_CACHE],
+      // the one reader of the hot window: a job's history from it when it holds the events, else from the log
+      useFactory: (log: EventLog, hub: LiveHub<string>, hot: HotCache) =>
+        new ReplaySource(log, hub, hot.enabled ? hot : undefined),
+    },
     SnapshotsService,
     StreamPlanner,
     JobsService,
@@ -67,6 +74,7 @@ import { ShareStreams } from '../shares/share-streams.js';
     StreamLimits,
     SseConnections,
     LIVE_HUB,
+    REPLAY_SOURCE,
     LogRoom,
   ],
 })
@@ -86,6 +94,6 @@ export class JobsModule {
     );
     metrics.bindSnapshots(() => snapshots.stats());
     metrics.bindHotCache(() => hot.stats());
-    metrics.bindEventLog(() => (hasCapacity(log) ? log.usage() : null));
+    metrics.bindEventLog(() => log.usage());
   }
 }

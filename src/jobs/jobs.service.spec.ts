@@ -1,7 +1,7 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { START } from '@jobstream/contracts';
-import { LiveHub, MemoryEventLog } from '@jobstream/event-log';
+import { LiveHub, MemoryEventLog, ReplaySource } from '@jobstream/event-log';
 import { MemoryAgentCatalog, MemoryJobControl, MemoryJobQueue, QueueUnavailableError } from '@jobstream/job-queue';
 import { AgentCatalogService } from '../agents/agent-catalog.service.js';
 import { JobStoreUnavailableError, MemoryJobStore } from '@jobstream/job-store';
@@ -33,7 +33,7 @@ describe('JobsService.create under partial failure', () => {
       queue,
       new MemoryJobControl(),
       hub,
-      new JobStreamService(log, hub),
+      new JobStreamService(new ReplaySource(log, hub), hub),
       new AgentCatalogService(catalog),
     );
     const body = { agent: 'echo', input: { message: 'hi there' } };
@@ -80,7 +80,7 @@ describe('JobsService.create under partial failure', () => {
       queue,
       new MemoryJobControl(),
       hub,
-      new JobStreamService(log, hub),
+      new JobStreamService(new ReplaySource(log, hub), hub),
       new AgentCatalogService(catalog),
     );
     const body = { agent: 'echo', input: { message: 'hi there' } };

@@ -12,6 +12,7 @@ import {
   type JobStatus,
 } from '@jobstream/contracts';
 import {
+  cursorOf,
   eventSize,
   isFullPage,
   isTerminalLogged,
@@ -36,7 +37,6 @@ import { EVENT_LOG, JOB_CONTROL, JOB_QUEUE, JOB_STORE } from '../engine/engine.c
 import { Metrics } from '../metrics/metrics.service.js';
 import { QuotaExceededError, Quotas } from '../quotas/quotas.service.js';
 import { LogRoom } from '../limits/log-room.js';
-import { cursorOf } from '../sse/sse-frames.js';
 import { cancelledDedupId, endJob, type JobEnding } from '@jobstream/job-domain';
 import { JobStreamService, type StreamStart } from './job-stream.service.js';
 import type { EventFilter } from './stream-formats/event-filter.js';

@@ -8,7 +8,7 @@
  */
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { QuotaExceededError } from '@jobstream/contracts';
-import { hasCapacity, type EventLog } from '@jobstream/event-log';
+import type { EventLog } from '@jobstream/event-log';
 import type { JobStore } from '@jobstream/job-store';
 import { ApiError } from '../common/api-error.js';
 import { WorkerConfig } from '../config/worker.config.js';
@@ -28,7 +28,7 @@ export class LogRoom {
 
   /** Throws the 503 or 429 described above; resolves when the job may be created. */
   async check(tenant: string): Promise<void> {
-    if (hasCapacity(this.log) && !this.log.hasRoom()) {
+    if (!this.log.hasRoom()) {
       this.logger.warn({ msg: 'job refused: the event log is full', tenant, usage: this.log.usage() });
       this.metrics?.limitRejected('event_memory');
       throw new ApiError(

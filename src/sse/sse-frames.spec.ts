@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { encodeCursor } from '@jobstream/contracts';
-import { StoredEvent, stampEvent, type LoggedEvent } from '@jobstream/event-log';
-import { cursorOf, frameOf } from './sse-frames.js';
+import { StoredEvent, cursorOf, stampEvent, type LoggedEvent } from '@jobstream/event-log';
+import { frameOf } from './sse-frames.js';
 
 describe('SSE frames', () => {
   const e = stampEvent('job_01JX0000000000000000000001', 42, {

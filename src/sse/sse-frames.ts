@@ -3,27 +3,9 @@
  * client that receives it: the fan-out hub prepares it once per live event, and replays of the memory log hit the
  * same cache because the log hands out the same event objects (events of the JetStream log keep it on themselves).
  */
-import { jobTag } from '@jobstream/contracts';
-import { StoredEvent, jobIdOf, seqOf, typeOf, type LoggedEvent } from '@jobstream/event-log';
+import { StoredEvent, cursorOf, typeOf, type LoggedEvent } from '@jobstream/event-log';
 
 const frames = new WeakMap<LoggedEvent, string>();
-
-/** Cursor tags of recent jobs (a hash of the job id, the same for each of a job's events). */
-const tags = new Map<string, string>();
-function tagOf(jobId: string): string {
-  let t = tags.get(jobId);
-  if (t === undefined) {
-    if (tags.size >= 10_000) tags.clear();
-    t = jobTag(jobId);
-    tags.set(jobId, t);
-  }
-  return t;
-}
-
-/** The SSE `id` of an event (as `encodeCursor`; seq and job id read without parsing a lazily parsed event). */
-export function cursorOf(e: LoggedEvent): string {
-  return `${seqOf(e)}-${e.pos}-${tagOf(jobIdOf(e))}`;
-}
 
 function buildFrame(e: LoggedEvent): string {
   // the stored JSON when the log kept it (no parse, no serialization); else the event serialized once (one line:

@@ -7,6 +7,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { ThreadStore } from '@jobstream/thread-store';
 import { AppConfig } from '../config/config.js';
+import { PeriodicPass } from '../common/periodic-pass.js';
 import { THREAD_STORE } from '../engine/engine.constants.js';
 import { ThreadsService } from './threads.service.js';
 
@@ -16,8 +17,10 @@ const BATCH = 100;
 @Injectable()
 export class ThreadExpiry implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Threads');
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
+  private readonly passes = new PeriodicPass(
+    () => this.sweep(),
+    (err) => this.logger.warn({ msg: 'thread expiry failed', error: err instanceof Error ? err.message : String(err) }),
+  );
 
   constructor(
     @Inject(THREAD_STORE) private readonly threads: ThreadStore,
@@ -31,14 +34,11 @@ export class ThreadExpiry implements OnApplicationBootstrap, OnApplicationShutdo
 
   onApplicationBootstrap(): void {
     if (this.retentionMs <= 0) return;
-    this.timer = setInterval(() => this.tick(), Math.min(60_000, Math.max(250, Math.floor(this.retentionMs / 2))));
-    this.timer.unref();
+    this.passes.start(Math.min(60_000, Math.max(250, Math.floor(this.retentionMs / 2))));
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running?.catch(() => {});
+    await this.passes.stop();
   }
 
   /** One pass; returns the ids of the threads it deleted. */
@@ -58,16 +58,5 @@ export class ThreadExpiry implements OnApplicationBootstrap, OnApplicationShutdo
     }
     if (deleted.length > 0) this.logger.log({ msg: 'idle threads expired', threads: deleted.length });
     return deleted;
-  }
-
-  private tick(): void {
-    if (this.running) return;
-    this.running = this.sweep()
-      .catch((err: unknown) =>
-        this.logger.warn({ msg: 'thread expiry failed', error: err instanceof Error ? err.message : String(err) }),
-      )
-      .finally(() => {
-        this.running = null;
-      });
   }
 }

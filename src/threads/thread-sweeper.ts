@@ -12,15 +12,20 @@ import { isTerminalStatus } from '@jobstream/contracts';
 import type { JobStore } from '@jobstream/job-store';
 import type { ThreadStore } from '@jobstream/thread-store';
 import { AppConfig } from '../config/config.js';
+import { PeriodicPass } from '../common/periodic-pass.js';
 import { JOB_STORE, THREAD_STORE } from '../engine/engine.constants.js';
 import { ThreadsService } from './threads.service.js';
 
 @Injectable()
 export class ThreadSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Threads');
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
-  private failures = 0;
+  private readonly passes = new PeriodicPass(
+    () => this.sweep(),
+    (err, inARow) => {
+      if (inARow === 1)
+        this.logger.warn({ msg: 'thread sweep failed', error: err instanceof Error ? err.message : String(err) });
+    },
+  );
 
   constructor(
     @Inject(THREAD_STORE) private readonly threads: ThreadStore,
@@ -34,14 +39,11 @@ export class ThreadSweeper implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => this.tick(), Math.max(250, Math.floor(this.graceMs / 2)));
-    this.timer.unref();
+    this.passes.start(Math.max(250, Math.floor(this.graceMs / 2)));
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running?.catch(() => {});
+    await this.passes.stop();
   }
 
   /**
@@ -93,22 +95,5 @@ export class ThreadSweeper implements OnApplicationBootstrap, OnApplicationShutd
         error: err instanceof Error ? err.message : String(err),
       });
     }
-  }
-
-  private tick(): void {
-    if (this.running) return;
-    this.running = this.sweep()
-      .then(
-        () => {
-          this.failures = 0;
-        },
-        (err: unknown) => {
-          if (this.failures++ === 0)
-            this.logger.warn({ msg: 'thread sweep failed', error: err instanceof Error ? err.message : String(err) });
-        },
-      )
-      .finally(() => {
-        this.running = null;
-      });
   }
 }

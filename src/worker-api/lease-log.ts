@@ -1,5 +1,4 @@
-/** The event-log steps of the HTTP worker protocol: appends that ride out a short outage, and an attempt's history. */
-import { START, type JobEvent } from '@jobstream/contracts';
+/** The HTTP worker protocol's appends, which ride out a short event-log outage. */
 import { EventLogUnavailableError, type AppendInput, type EventLog, type LoggedEvent } from '@jobstream/event-log';
 import { retry } from '@jobstream/nats';
 
@@ -19,24 +18,4 @@ export async function appendRetrying(
     forMs: retryMs,
     retryIf: (err) => err instanceof EventLogUnavailableError,
   });
-}
-
-/**
- * The events of `attempt` in the job's log, oldest first (a TypeScript agent's `ctx.history`); empty when the log
- * no longer holds the job's start.
- */
-export async function attemptHistory(log: EventLog, jobId: string, attempt: number): Promise<JobEvent[]> {
-  const out: JobEvent[] = [];
-  let after = START;
-  let first = true;
-  for (;;) {
-    const page = await log.read(jobId, after, 2000);
-    if (page.length === 0) break;
-    if (first && page[0]!.event.seq !== 1) return [];
-    first = false;
-    for (const e of page) if (e.event.attempt === attempt) out.push(e.event);
-    const last = page[page.length - 1]!;
-    after = { seq: last.event.seq, pos: last.pos };
-  }
-  return out;
 }

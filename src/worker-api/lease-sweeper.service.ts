@@ -19,11 +19,12 @@ import {
 import { StaleAttemptError, type EventLog } from '@jobstream/event-log';
 import type { JobQueue } from '@jobstream/job-queue';
 import type { JobStore } from '@jobstream/job-store';
+import { PeriodicPass } from '../common/periodic-pass.js';
 import { AppConfig } from '../config/config.js';
 import { EVENT_LOG, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
 import type { LeaseRecord, LeaseStore } from './leases/lease-store.port.js';
 import { appendRetrying } from './lease-log.js';
-import { cancelledDedupId, endDedupId, endJob, leaseLapseDedupId } from './runner-parts.js';
+import { endCancelled, endDedupId, endJob, leaseLapseDedupId, workerLostError } from './runner-parts.js';
 import { WORKER_LEASES } from './worker-api.constants.js';
 import { WorkerApiMetrics, type LapseOutcome } from './worker-api.metrics.js';
 
@@ -32,9 +33,12 @@ const RETRY_MS = 10_000;
 @Injectable()
 export class LeaseSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('WorkerApi');
-  private timer: NodeJS.Timeout | null = null;
-  private sweeping: Promise<void> | null = null;
-  private failures = 0;
+  private readonly passes = new PeriodicPass(
+    () => this.sweep(),
+    (err, inARow) => {
+      if (inARow === 1) this.logger.warn({ msg: 'lease sweep failed', error: String(err) });
+    },
+  );
 
   constructor(
     @Inject(JOB_STORE) private readonly store: JobStore,
@@ -50,30 +54,11 @@ export class LeaseSweeper implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => this.tick(), this.intervalMs);
-    this.timer.unref();
+    this.passes.start(this.intervalMs);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.sweeping;
-  }
-
-  private tick(): void {
-    if (this.sweeping) return;
-    this.sweeping = this.sweep()
-      .then(
-        () => {
-          this.failures = 0;
-        },
-        (err: unknown) => {
-          if (this.failures++ === 0) this.logger.warn({ msg: 'lease sweep failed', error: String(err) });
-        },
-      )
-      .finally(() => {
-        this.sweeping = null;
-      });
+    await this.passes.stop();
   }
 
   /** Handles the leases due now; returns how many lapsed here. */
@@ -121,26 +106,14 @@ export class LeaseSweeper implements OnApplicationBootstrap, OnApplicationShutdo
     };
     try {
       if (rec.cancel_reason !== null) {
-        await endJob(deps, {
-          jobId,
-          attempt: lease.attempt,
-          event: { type: 'cancelled', reason: rec.cancel_reason, usage: rec.usage },
-          dedupId: cancelledDedupId(jobId),
-          scope: 'attempt',
-        });
+        await endCancelled(deps, jobId, lease.attempt, rec.cancel_reason, rec.usage);
         return 'cancelled';
       }
       if (lease.attempt >= this.config.maxAttempts) {
         await endJob(deps, {
           jobId,
           attempt: lease.attempt,
-          event: {
-            type: 'error',
-            code: 'worker_lost',
-            message: `the worker running this job was lost ${lease.attempt} time(s); no attempts left`,
-            retryable: false,
-            usage: rec.usage,
-          },
+          event: workerLostError(lease.attempt, rec.usage),
           dedupId: endDedupId(jobId, lease.attempt),
           scope: 'attempt',
         });

@@ -4,7 +4,8 @@
  * A request is decided by the lease store in one atomic step (`begin`: 404 unknown, 204 repeat, 410 not current,
  * 409 gap, or `n` reserved), then its outputs are appended as a TypeScript agent's are — the size caps, MAX_JOB_BYTES,
  * the tenant's log-bytes quota, MAX_EVENTS_PER_JOB, questions parked, the terminal event ending the attempt through
- * the job-ending module — each with a dedup id derived from (lease, Producer-Seq, index), and the log fencing the
+ * the job-ending module — each with a dedup id derived from (lease, Producer-Seq, index; a run of consecutive
+ * token/thinking outputs is merged into one event first: coalesceOutputs), and the log fencing the
  * attempt (a superseded attempt's append is refused: 410). Only then is `n` committed. A request that fails
  * half-way (an outage: 503) commits nothing; its retry under the same `n` appends the same dedup ids, which the log
  * stores once, and goes on where the first try stopped.
@@ -38,13 +39,16 @@ import {
   endDedupId,
   endJob,
   eventBytes,
+  eventLogFullError,
   jsonBytes,
   settleFromLog,
+  tooManyEventsError,
   type JobEndingDeps,
   type TerminalJobEvent,
   leaseBatchDedupId,
+  mergedOutputDedupId,
 } from './runner-parts.js';
-import { OutputRefused, checkOutputs, type WorkerOutput } from './worker-outputs.js';
+import { OutputRefused, checkOutputs, coalesceOutputs, type WorkerOutput } from './worker-outputs.js';
 import { askQuestion } from './worker-questions.js';
 import type { AppendAnswer, HeartbeatAnswer } from './worker-api.dto.js';
 import { WORKER_LEASES } from './worker-api.constants.js';
@@ -231,14 +235,16 @@ export class WorkerAppendsService {
       return { ...out, endsLease: true, ending: ended.status };
     };
     try {
-      for (const [i, o] of outputs.entries()) {
+      const items = coalesceOutputs(outputs, maxEventBytes, this.config.coalesceTextEvents);
+      for (const { o, first: i, count } of items) {
+        const id = mergedOutputDedupId(`${base}:${i}`, count);
         if ('question' in o) {
           const asked = await askQuestion(
             { store: this.store, log: this.log, queue: this.queue, inputTimeoutMs: this.config.inputTimeoutMs },
             job,
             attempt,
             o.question,
-            `${base}:${i}`,
+            id,
           );
           if (asked.kind === 'refused') return await end(asked.event, endDedupId(jobId, attempt), asked.event.type);
           if (asked.kind === 'ended') return { ...out, endsLease: true, ending: asked.event.type };
@@ -248,7 +254,7 @@ export class WorkerAppendsService {
         const capped = capEvent(o.event, maxEventBytes);
         if (!capped.ok) throw new ApiError(413, 'payload_too_large', `[${i}]: over MAX_EVENT_BYTES`);
         for (const [k, piece] of capped.events.entries()) {
-          const dedupId = k === 0 ? `${base}:${i}` : `${base}:${i}:p${k}`;
+          const dedupId = k === 0 ? id : `${id}:p${k}`;
           if (isTerminalEvent(piece)) {
             const stored = await this.appendTerminal(jobId, attempt, piece, dedupId);
             out.appended++;
@@ -262,17 +268,7 @@ export class WorkerAppendsService {
           out.appended++;
           const cap = this.config.maxEventsPerJob;
           if (stored.event.seq >= cap - 1)
-            return await end(
-              {
-                type: 'error',
-                code: 'too_many_events',
-                message: `the job reached the limit of ${cap} events (MAX_EVENTS_PER_JOB)`,
-                retryable: false,
-                usage,
-              },
-              endDedupId(jobId, attempt),
-              'MAX_EVENTS_PER_JOB',
-            );
+            return await end(tooManyEventsError(cap, usage), endDedupId(jobId, attempt), 'MAX_EVENTS_PER_JOB');
         }
       }
       if (await account.overQuota())
@@ -280,18 +276,7 @@ export class WorkerAppendsService {
       return out;
     } catch (err) {
       if (!(err instanceof EventLogFullError)) throw err;
-      return await end(
-        {
-          type: 'error',
-          code: 'event_log_full',
-          message:
-            'the event log is full (JETSTREAM_MAX_BYTES, or the embedded EMBEDDED_MAX_EVENTS / EMBEDDED_MAX_BYTES); retry later',
-          retryable: true,
-          usage,
-        },
-        endDedupId(jobId, attempt),
-        'event_log_full',
-      );
+      return await end(eventLogFullError(usage), endDedupId(jobId, attempt), 'event_log_full');
     } finally {
       await account.flush();
     }

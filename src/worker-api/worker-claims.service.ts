@@ -20,16 +20,20 @@ import { ApiError } from '../common/api-error.js';
 import { AppConfig } from '../config/config.js';
 import { AGENT_CATALOG, EVENT_LOG, JOB_QUEUE, JOB_STORE } from '../engine/engine.constants.js';
 import type { LeaseStore } from './leases/lease-store.port.js';
-import { appendRetrying, attemptHistory } from './lease-log.js';
+import { appendRetrying } from './lease-log.js';
 import {
   AgentDefinitionError,
   agentSchemas,
+  attemptDedupId,
+  attemptHistory,
+  continuedRequest,
   endDedupId,
   endJob,
-  settleFromLog,
-  type TerminalJobEvent,
-  attemptDedupId,
+  historyExpiredError,
   runningDedupId,
+  settleFromLog,
+  workerLostError,
+  type TerminalJobEvent,
 } from './runner-parts.js';
 import type { ClaimBody, LeaseGrant } from './worker-api.dto.js';
 import { WORKER_LEASES } from './worker-api.constants.js';
@@ -121,13 +125,7 @@ export class WorkerClaimsService {
       }
       // its previous holder vanished
       if (attempt >= this.config.maxAttempts) {
-        await this.endAttempt(jobId, attempt, {
-          type: 'error',
-          code: 'worker_lost',
-          message: `the worker running this job was lost ${attempt} time(s); no attempts left`,
-          retryable: false,
-          usage: rec.usage,
-        });
+        await this.endAttempt(jobId, attempt, workerLostError(attempt, rec.usage));
         await q.ack();
         return null;
       }
@@ -144,10 +142,7 @@ export class WorkerClaimsService {
         return null;
       }
     }
-    const answered =
-      rec.status === 'queued' && rec.input_request?.attempt === attempt && rec.input_request.answer !== null
-        ? rec.input_request
-        : null;
+    const answered = continuedRequest(rec, attempt);
     const now = new Date().toISOString();
     const tr = await this.store.transition(jobId, 'running', {
       from: ['queued', 'running'],
@@ -174,13 +169,7 @@ export class WorkerClaimsService {
     if (answered) {
       history = await attemptHistory(this.log, jobId, attempt);
       if (history.length === 0) {
-        await this.endAttempt(jobId, attempt, {
-          type: 'error',
-          code: 'history_expired',
-          message: 'the events of this job are no longer retained (EVENT_RETENTION_S): it cannot continue',
-          retryable: false,
-          usage: job.usage,
-        });
+        await this.endAttempt(jobId, attempt, historyExpiredError(job.usage));
         await q.ack();
         return null;
       }

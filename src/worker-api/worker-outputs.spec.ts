@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { OutputRefused, checkOutputs } from './worker-outputs.js';
+import { OutputRefused, checkOutputs, coalesceOutputs } from './worker-outputs.js';
 
 const MAX = 256 * 1024;
 const refusal = (body: unknown): { status: number; message: string } => {
@@ -59,5 +59,37 @@ describe('checkOutputs (an HTTP worker batch, before anything is appended)', () 
     expect(
       checkOutputs([{ type: 'done', usage: { input_tokens: 0, output_tokens: 1 }, output: { text: long } }], MAX),
     ).toHaveLength(1);
+  });
+});
+
+describe('coalesceOutputs (what a checked batch appends)', () => {
+  const batch = checkOutputs(
+    [
+      { type: 'token', text: 'a' },
+      { type: 'token', text: 'b' },
+      { type: 'tool_call_start', call_id: 'c', name: 'n', arguments: {} },
+      { type: 'thinking', text: 'x' },
+      { type: 'thinking', text: 'y' },
+      { type: 'input_required', kind: 'approval', prompt: 'ok?' },
+    ],
+    MAX,
+  );
+
+  it('merges consecutive texts of one type, keeping each first index (its dedup id) and the question last', () => {
+    const items = coalesceOutputs(batch, MAX, true);
+    expect(items.map((i) => [i.first, i.count])).toEqual([
+      [0, 2],
+      [2, 1],
+      [3, 2],
+      [5, 1],
+    ]);
+    expect(items[0]!.o).toEqual({ event: { type: 'token', text: 'ab' } });
+    expect(items[2]!.o).toEqual({ event: { type: 'thinking', text: 'xy' } });
+    expect(items[3]!.o).toEqual(batch[5]);
+    expect(coalesceOutputs(batch, MAX, true)).toEqual(items); // the same batch, the same merge
+  });
+
+  it('off: one item per output', () => {
+    expect(coalesceOutputs(batch, MAX, false).map((i) => [i.first, i.count])).toEqual(batch.map((_, i) => [i, 1]));
   });
 });

@@ -3,10 +3,11 @@
  * TypeScript agent yields (the contracts' event schemas; a question may leave `request_id` to the platform), the
  * platform's own types are refused, a terminal output or a question closes the batch, and no output is over
  * MAX_EVENT_BYTES once the caps have split what they can. A refusal names the failing path (`[3].text: …`).
+ * Then {@link coalesceOutputs} merges the batch's consecutive token/thinking outputs of one type.
  */
 import { z } from 'zod';
 import { INPUT_KINDS, parseAgentEvent, requestedToolCallSchema, type AgentEvent } from '@jobstream/contracts';
-import { capEvent } from './runner-parts.js';
+import { capEvent, coalesceTextEvents } from './runner-parts.js';
 
 /** Most outputs in one request. */
 export const MAX_BATCH_OUTPUTS = 1_000;
@@ -98,4 +99,27 @@ function issues(at: string, err: z.ZodError): string {
     .slice(0, 5)
     .map((i) => `${at}${i.path.length ? '.' + i.path.map(String).join('.') : ''}: ${i.message}`)
     .join('; ');
+}
+
+/** An output to append: `count` outputs of the batch from index `first` (merged texts, or one output as sent). */
+export interface BatchItem {
+  o: WorkerOutput;
+  first: number;
+  count: number;
+}
+
+/**
+ * The batch as it is appended: with `on`, its consecutive `token` / `thinking` outputs of one type merged into one
+ * event each (within `maxEventBytes`; the job domain's coalesceTextEvents). A pure function of the batch, so a retry
+ * of the same batch under the same Producer-Seq appends the same events under the same dedup ids.
+ */
+export function coalesceOutputs(outputs: WorkerOutput[], maxEventBytes: number, on: boolean): BatchItem[] {
+  const last = outputs.at(-1);
+  const question = last && 'question' in last ? last : null; // only ever the last output
+  const events = (question ? outputs.slice(0, -1) : outputs).map((o) => (o as { event: AgentEvent }).event);
+  const items: BatchItem[] = on
+    ? coalesceTextEvents(events, maxEventBytes).map((g) => ({ o: { event: g.event }, first: g.first, count: g.count }))
+    : events.map((event, i) => ({ o: { event }, first: i, count: 1 }));
+  if (question) items.push({ o: question, first: outputs.length - 1, count: 1 });
+  return items;
 }

@@ -13,14 +13,13 @@ import { JobLogClosedError, type EventLog, type LoggedEvent } from '@jobstream/e
 import type { JobQueue } from '@jobstream/job-queue';
 import type { InputRequestRecord, JobRecord, JobStore } from '@jobstream/job-store';
 import { dispatchJob } from '@jobstream/job-domain';
-import { appendRetrying, attemptHistory } from './lease-log.js';
+import { appendRetrying } from './lease-log.js';
 import {
-  INPUT_LIMITS,
-  InvalidInputSchemaError,
-  cancelledDedupId,
-  endJob,
-  inputSchemas,
-  schemaFor,
+  attemptHistory,
+  endCancelled,
+  inputRequestProblem,
+  invalidInputRequestError,
+  requestSchema,
   settleFromLog,
   waitingDedupId,
   type TerminalJobEvent,
@@ -52,34 +51,20 @@ export async function askQuestion(
 ): Promise<Asked> {
   const jobId = job.id;
   const usage: Usage = { ...job.usage };
-  const refuse = (message: string): Asked => ({
-    kind: 'refused',
-    event: { type: 'error', code: 'invalid_input_request', message, retryable: false, usage },
-  });
+  const refuse = (message: string): Asked => ({ kind: 'refused', event: invalidInputRequestError(message, usage) });
   const calls = q.tool_calls ?? [];
   const history = await attemptHistory(deps.log, jobId, attempt);
-  if (history.filter((e) => e.type === 'input_required').length >= INPUT_LIMITS.requestsPerAttempt)
-    return refuse(`the agent asked more than ${INPUT_LIMITS.requestsPerAttempt} questions in one attempt`);
-  if (q.kind === 'tool_results' && calls.length === 0) return refuse('a tool_results request needs tool_calls');
-  if (q.kind !== 'tool_results' && calls.length > 0) return refuse(`a ${q.kind} request cannot carry tool_calls`);
-  if (calls.length > INPUT_LIMITS.toolCalls)
-    return refuse(`a request may carry at most ${INPUT_LIMITS.toolCalls} tool calls`);
-  if (new Set(calls.map((c) => c.call_id)).size !== calls.length) return refuse('tool_calls repeat a call_id');
-  if (q.prompt.length > INPUT_LIMITS.promptChars)
-    return refuse(`the prompt is longer than ${INPUT_LIMITS.promptChars} characters`);
+  const problem = inputRequestProblem(q, history);
+  if (problem !== null) return refuse(problem);
   // a retried request finds its own question: the same id is generated from the dedup base, not at random
   const request_id = q.request_id ?? `req_${stableSuffix(dedupBase)}`;
   const own = history.find((e) => e.type === 'input_required' && e.request_id === request_id) as
     JobEvent<'input_required'> | undefined;
   if (own && job.input_request?.request_id !== request_id)
     return refuse(`request_id "${request_id}" was already used in this job`);
-  const schema = schemaFor(q.kind, q.schema, calls);
-  try {
-    inputSchemas.compile(schema);
-  } catch (err) {
-    if (err instanceof InvalidInputSchemaError) return refuse(err.message);
-    throw err;
-  }
+  const compiled = requestSchema(q.kind, q.schema, calls);
+  if ('problem' in compiled) return refuse(compiled.problem);
+  const schema = compiled.schema;
   const closed = (err: unknown): Asked => {
     if (err instanceof JobLogClosedError) return { kind: 'ended', event: err.terminal.event as TerminalJobEvent };
     throw err;
@@ -100,17 +85,14 @@ export async function askQuestion(
     job.input_request?.request_id === request_id
       ? job.input_request.expires_at
       : new Date(Date.now() + deps.inputTimeoutMs).toISOString();
-  const record: InputRequestRecord = {
+  const asked = {
     request_id,
     kind: q.kind,
     prompt: q.prompt,
     schema,
     ...(calls.length > 0 ? { tool_calls: calls } : {}),
-    expires_at,
-    attempt,
-    answer: null,
-    answered_at: null,
   };
+  const record: InputRequestRecord = { ...asked, expires_at, attempt, answer: null, answered_at: null };
   if (job.input_request?.request_id !== request_id) {
     const tr = await deps.store.transition(jobId, 'running', {
       from: ['running'],
@@ -120,23 +102,15 @@ export async function askQuestion(
     if (!tr.changed)
       return { kind: 'ended', event: await endCancelled(deps, jobId, attempt, tr.job?.cancel_reason ?? '', usage) };
   }
-  const event: AgentEvent = {
-    type: 'input_required',
-    request_id,
-    kind: q.kind,
-    prompt: q.prompt,
-    schema,
-    ...(calls.length > 0 ? { tool_calls: calls } : {}),
-    expires_at,
-  };
-  let asked: LoggedEvent;
+  const event: AgentEvent = { type: 'input_required', ...asked, expires_at };
+  let stored: LoggedEvent;
   try {
-    asked = await appendRetrying(deps.log, jobId, { event, attempt, dedupId: dedupBase });
+    stored = await appendRetrying(deps.log, jobId, { event, attempt, dedupId: dedupBase });
   } catch (err) {
     return closed(err);
   }
   const parked = await park(deps, jobId, attempt, request_id, usage);
-  return parked ? { kind: 'ended', event: parked } : { kind: 'asked', event: asked };
+  return parked ? { kind: 'ended', event: parked } : { kind: 'asked', event: stored };
 }
 
 /** Parks the job after its question (see the header); a terminal event when it ended instead, else null. */
@@ -192,23 +166,6 @@ async function park(
     }
     throw err;
   }
-}
-
-async function endCancelled(
-  deps: QuestionDeps,
-  jobId: string,
-  attempt: number,
-  reason: string,
-  usage: Usage,
-): Promise<TerminalJobEvent> {
-  const ended = await endJob(deps, {
-    jobId,
-    attempt,
-    event: { type: 'cancelled', reason, usage: { ...usage } },
-    dedupId: cancelledDedupId(jobId),
-    scope: 'attempt',
-  });
-  return ended.event;
 }
 
 /** A request id suffix derived from the request's dedup base (stable across retries of the same request). */

@@ -64,6 +64,7 @@ import { AgentAnnouncer } from './agent-announcer.js';
           maxEventsPerJob: config.maxEventsPerJob,
           maxEventBytes: config.maxEventBytes,
           maxJobBytes: config.maxJobBytes,
+          coalesceText: config.coalesceTextEvents,
           tenantLogBytesQuota: config.tenantLogBytesQuota,
           inputTimeoutMs: config.inputTimeoutMs,
           metrics,

@@ -42,7 +42,8 @@ describe('jobs as Durable Streams', () => {
     const s = await readAll(`${app.url}/v1/jobs/${id}/stream`, { headers: auth });
     return s.events().map(({ id: _id, ...e }) => e as JobEvent);
   };
-  /** Reads with the DS client until the stream is closed; `stopAfter` items, then drops (returns the offset). */
+  /** Reads with the DS client until the stream is closed, or drops after the batch that brings `stopAfter` items (a
+   * batch's offset is the position after all of its items, so a reader can only drop between batches). */
   const readDs = async (id: string, live: LiveMode, offset = '-1', stopAfter = Infinity) => {
     const res = await stream<JobEvent>({ url: dsUrl(id), headers: auth, offset, live });
     const items: JobEvent[] = [];
@@ -50,10 +51,7 @@ describe('jobs as Durable Streams', () => {
     let closed = false;
     await new Promise<void>((resolve, reject) => {
       const stop = res.subscribeJson((batch) => {
-        for (const item of batch.items) {
-          if (items.length >= stopAfter) break;
-          items.push(item);
-        }
+        items.push(...batch.items);
         last = batch.offset;
         if (batch.streamClosed) closed = true;
         if (items.length >= stopAfter || batch.streamClosed) {
@@ -94,7 +92,7 @@ describe('jobs as Durable Streams', () => {
   it('a reader that drops and resumes from its last offset gets the rest exactly once', async () => {
     const id = await createJob(30);
     const first = await readDs(id, 'long-poll', '-1', 4);
-    expect(first.items.length).toBe(4);
+    expect(first.items.length).toBeGreaterThanOrEqual(4);
     const second = await readDs(id, 'sse', first.offset);
     const expected = await sseEvents(id);
     expect([...first.items, ...second.items]).toEqual(expected);

@@ -283,12 +283,10 @@ export const bad = defineAgent({ name: 'bad', async *run() { yield { type: 'toke
       expect(text).toBe('HELLO FROM A TARBALL ');
       expect(final).toMatchObject({ status: 'completed', attempt: 1, usage: { output_tokens: 4 } });
       const events = await client.jobs.events(job.id);
-      expect(events.events.map((e) => e.type)).toEqual([
+      // consecutive token events as one: tokens that came while an append was in flight share an event
+      expect(events.events.map((e) => e.type).filter((t, i, all) => t !== 'token' || all[i - 1] !== 'token')).toEqual([
         'status',
         'status',
-        'token',
-        'token',
-        'token',
         'token',
         'done',
       ]);

@@ -65,7 +65,8 @@ export function streamSuite(engine: string, start: (env: Record<string, string>)
     it('resumes a finished job from every position, by header and by ?after, with no gap and no duplicate', async () => {
       const job = await createJob({ message: 'one two three four five six seven eight', tool: true });
       const full = (await readAll(app.url + job.stream_url)).events();
-      expect(full.length).toBeGreaterThan(10);
+      // 2 status, the tool call's 2 events, the 8 tokens (some may share an event: JetStream), done
+      expect(full.length).toBeGreaterThanOrEqual(6);
       for (let k = 0; k < full.length; k++) {
         const byHeader = await readAll(app.url + job.stream_url, { headers: { 'Last-Event-ID': full[k]!.id } });
         expect(byHeader.events()).toEqual(full.slice(k + 1));
@@ -251,8 +252,11 @@ export function streamSuite(engine: string, start: (env: Record<string, string>)
     it('reports failures as a terminal error event', async () => {
       const job = await createJob({ message: 'a b c d', fail_after: 2 });
       const events = (await readAll(app.url + job.stream_url)).events();
-      expect(events.map((e) => e.type)).toEqual(['status', 'status', 'token', 'token', 'error']);
-      expect(events[4]).toMatchObject({ code: 'agent_failed', retryable: false, usage: { output_tokens: 2 } });
+      // two tokens of text (one event, or two: tokens that come while an append is in flight share one)
+      const types = events.map((e) => e.type).filter((t, i, all) => t !== 'token' || all[i - 1] !== 'token');
+      expect(types).toEqual(['status', 'status', 'token', 'error']);
+      expect(events.map((e) => (e.type === 'token' ? e.text : '')).join('')).toBe('a b ');
+      expect(events.at(-1)).toMatchObject({ code: 'agent_failed', retryable: false, usage: { output_tokens: 2 } });
       expect((await app.api(`/v1/jobs/${job.id}`)).body).toMatchObject({
         status: 'failed',
         error: { code: 'agent_failed' },

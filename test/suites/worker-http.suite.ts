@@ -162,6 +162,32 @@ export function workerHttpSuite(engine: string, start: (env: Record<string, stri
       expect((await w.job(job.id)).body).toMatchObject({ status: 'completed', usage });
     });
 
+    it("merges a batch's consecutive token/thinking outputs of one type into one event; a retry adds nothing", async () => {
+      await w.claim(['http-m'], 0);
+      const job = (await w.create('http-m')).body;
+      const lease = (await w.claim(['http-m'], 0)).body.lease_id as string;
+      const batch = [
+        { type: 'token', text: 'Hel' },
+        { type: 'token', text: 'lo' },
+        { type: 'thinking', text: 'h' },
+        { type: 'thinking', text: 'mm' },
+        { type: 'token', text: ' you' },
+        { type: 'done', usage, output: { text: 'Hello you' } },
+      ];
+      expect((await w.append(lease, 0, batch)).status).toBe(200);
+      expect((await w.append(lease, 0, batch)).status).toBe(204);
+      const events = await w.events(job.id);
+      expect(events.map((e) => [e.type, 'text' in e ? e.text : null])).toEqual([
+        ['status', null],
+        ['status', null],
+        ['token', 'Hello'],
+        ['thinking', 'hmm'],
+        ['token', ' you'],
+        ['done', null],
+      ]);
+      expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    });
+
     it('input_required parks the job; the answer makes it claimable again with history, same attempt', async () => {
       await w.claim(['http-q'], 0);
       const job = (await w.create('http-q')).body;

@@ -69,13 +69,12 @@ describe('a job traced across the API and a worker process (OTLP/HTTP)', () => {
     const workerAppends = spans
       .filter((s) => s.name === 'event.append' && s.parentSpanId === one('job.run').spanId)
       .sort((a, b) => (a.startNs < b.startNs ? -1 : 1));
-    expect(workerAppends.map((s) => s.attributes['jobstream.event_type'])).toEqual([
-      'status',
-      'token',
-      'token',
-      'token',
-      'done',
-    ]);
+    // three tokens: one to three token events (those that came while an append was in flight share one)
+    const types = workerAppends.map((s) => s.attributes['jobstream.event_type']);
+    expect(types[0]).toBe('status');
+    expect(types.at(-1)).toBe('done');
+    expect(types.slice(1, -1).length).toBeGreaterThanOrEqual(1);
+    expect(types.slice(1, -1).every((t) => t === 'token')).toBe(true);
     const tree = renderTree(spans);
     if (process.env.TRACE_TREE_OUT) writeFileSync(process.env.TRACE_TREE_OUT, tree + '\n');
   }, 60_000);

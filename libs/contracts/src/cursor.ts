@@ -41,8 +41,21 @@ export function jobTag(jobId: string): string {
   return (h >>> 0).toString(36).padStart(7, '0').slice(-6);
 }
 
-export function encodeCursor(jobId: string, p: EventPosition, tag = jobTag(jobId)): string {
-  return `${p.seq}-${p.pos}-${tag}`;
+/** Tags of recent jobs: a stream formats one cursor per event, all with its job's tag. */
+const tags = new Map<string, string>();
+function tagOf(jobId: string): string {
+  let t = tags.get(jobId);
+  if (t === undefined) {
+    if (tags.size >= 10_000) tags.clear();
+    t = jobTag(jobId);
+    tags.set(jobId, t);
+  }
+  return t;
+}
+
+/** The cursor of an event of `jobId` at `p`: the one formatter of cursors (SSE ids, `after`, `last_event_id`). */
+export function encodeCursor(jobId: string, p: EventPosition): string {
+  return `${p.seq}-${p.pos}-${tagOf(jobId)}`;
 }
 
 const CURSOR_RE = /^(\d{1,15})-(\d{1,15})-([0-9a-z]{6})$/;
@@ -59,6 +72,6 @@ export function decodeCursor(jobId: string, raw: string | null | undefined): Eve
   if (seq < 1 || pos < 1 || !Number.isSafeInteger(seq) || !Number.isSafeInteger(pos)) {
     throw new InvalidCursorError('malformed', `malformed cursor "${s}"`);
   }
-  if (m[3] !== jobTag(jobId)) throw new InvalidCursorError('foreign', `cursor "${s}" does not belong to job ${jobId}`);
+  if (m[3] !== tagOf(jobId)) throw new InvalidCursorError('foreign', `cursor "${s}" does not belong to job ${jobId}`);
   return { seq, pos };
 }

@@ -1,42 +1,10 @@
 /**
- * The EventLog port: an append-only, per-job log of {@link JobEvent}s with replay and live subscription.
- *
- * Contract every driver keeps (checked by `testing/event-log.conformance.ts`, run against every driver):
- * - **Dense seq.** `append` assigns `seq = last + 1` (1 for a job's first event), atomically with respect to any
- *   number of concurrent appenders, in any number of processes. No seq is ever skipped or given twice.
- * - **Validated.** An event that is not a valid {@link AgentEvent} is refused with `InvalidEventError`; nothing is
- *   stored or delivered.
- * - **Closed after terminal.** Once a terminal event (`done`, `error`, `cancelled`) is in a job's log, every later
- *   append for the job is refused with {@link JobLogClosedError}. So a job has exactly one terminal event.
- * - **Fenced attempts.** An append whose `attempt` is lower than the job's latest attempt (the attempt of its newest
- *   event) is refused with {@link StaleAttemptError}: a runner that was superseded by a newer attempt (its job was
- *   delivered again elsewhere) cannot interleave its output with the new attempt's.
- * - **Idempotent retries.** An append whose `dedupId` equals that of an event already in the job's log appends
- *   nothing and returns that event.
- * - **Positions.** Each stored event has a driver-defined `pos` that strictly increases with `seq` within a job;
- *   `read(jobId, after)` starts right after `after` without reading the job's earlier events.
- * - **Live.** `subscribe` resolves once live delivery is active: every event appended after that moment is
- *   delivered to the listener in seq order, at most once. Delivery may skip events (a broker reconnect, a slow
- *   consumer): consumers detect gaps by `seq` and backfill with `read` (see {@link Sequencer}).
- * - **Delete.** `delete(jobId)` removes all of one job's events and nothing of other jobs.
- * - **Retention.** Events older than the configured retention are removed; `first` then reports the oldest retained
- *   event. Never because of volume: a full log refuses non-terminal appends with {@link EventLogFullError} (a terminal
- *   event still fits) and says it has no room for new jobs ({@link EventLogCapacity}); running jobs' events stay.
- *   (The memory driver may evict whole *finished* jobs nobody is streaming to make room; see memory-event-log.ts.)
- * - **Acknowledged means kept; never number over a hole.** A driver instance remembers, per job, the highest seq
- *   it appended and got acknowledged. If it finds the job's last event older than that (a broker failover rolled
- *   acknowledged events back), the log has a *hole* and the append is refused with {@link LogRollbackError}
- *   (nothing stored). The seqs of the hole are never given again: the next event is numbered after the highest
- *   acknowledged seq, and it must be an `attempt` event of a newer attempt with reason `log_rollback` (anything
- *   else is refused with {@link LogRollbackError} again): the attempt that lost events is void, and readers that
- *   saw them drop them. So the only seq jump a reader can meet is onto such an event ({@link isRollbackJump}).
- *   A reader whose cursor points into the hole before the new attempt is appended has a cursor ahead of the log:
- *   the API answers it with the contract's explicit error (400 `invalid_cursor`), never an empty stream. (Except
- *   in an API process whose hot window still holds the lost events — they were delivered live before the failover:
- *   its stream from such a cursor is served from the window and the client meets the voiding `attempt` event next,
- *   densely, as a client that was live through the failover does.)
+ * The EventLog port: an append-only, per-job log of {@link JobEvent}s with replay, sequential readers, live
+ * subscription and a budget. Every driver has every ability (no optional parts); the contract they keep (dense seq,
+ * fenced attempts, idempotent retries, rollback holes, retention) is in docs/event-log.md and is checked against
+ * every driver by `testing/event-log.conformance.ts`.
  */
-import type { AgentEvent, EventPosition, EventType, JobEvent } from '@jobstream/contracts';
+import { encodeCursor, type AgentEvent, type EventPosition, type EventType, type JobEvent } from '@jobstream/contracts';
 
 export interface LoggedEvent {
   readonly event: JobEvent;
@@ -132,7 +100,8 @@ export interface LiveSubscription {
   unsubscribe(): void;
 }
 
-export interface EventLog {
+/** What every driver of the log offers: see docs/event-log.md for the contract. */
+export interface EventLog extends EventLogReaders, EventLogCapacity {
   append(jobId: string, input: AppendInput): Promise<LoggedEvent>;
   /**
    * Events strictly after `after`, in seq order, at most `limit` (≥ 1); with `maxBytes`, the page also ends after
@@ -233,7 +202,7 @@ export interface EventLogUsage {
   maxBytes: number;
 }
 
-/** An optional ability of a bounded driver (the memory driver's budget, the JetStream stream's size). */
+/** The log's budget (the memory driver's, the JetStream stream's size): every driver is bounded and says so. */
 export interface EventLogCapacity {
   /** Room for a new job (the API answers 503 + Retry-After otherwise). */
   hasRoom(): boolean;
@@ -252,20 +221,17 @@ export interface EventReader {
   close(): void;
 }
 
-/** An optional ability of a driver: sequential readers (the JetStream driver). */
+/** Sequential readers of one job's log (a driver without server-side cursors hands out a {@link pagedReader}). */
 export interface EventLogReaders {
   openReader(jobId: string): EventReader;
 }
 
-export function hasReaders(log: EventLog): log is EventLog & EventLogReaders {
-  return typeof (log as Partial<EventLogReaders>).openReader === 'function';
-}
-
-export function hasCapacity(log: EventLog): log is EventLog & EventLogCapacity {
-  return (
-    typeof (log as Partial<EventLogCapacity>).hasRoom === 'function' &&
-    typeof (log as Partial<EventLogCapacity>).usage === 'function'
-  );
+/** A reader that reads each page with {@link EventLog.read} (nothing to keep between pages, nothing to release). */
+export function pagedReader(log: Pick<EventLog, 'read'>, jobId: string): EventReader {
+  return { read: (after, limit, maxBytes) => log.read(jobId, after, limit, maxBytes), close: () => {} };
 }
 
 export const positionOf = (e: LoggedEvent): EventPosition => ({ seq: seqOf(e), pos: e.pos });
+
+/** The event's cursor (SSE `id`, `after`), by the contract's one formatter, without parsing a lazily parsed event. */
+export const cursorOf = (e: LoggedEvent): string => encodeCursor(jobIdOf(e), positionOf(e));

@@ -5,6 +5,7 @@ import type { EventLog, LoggedEvent } from './event-log.port.js';
 import { HOT_EVENT_OVERHEAD_BYTES, HotCache } from './hot-cache.js';
 import { LiveHub } from './live-hub.js';
 import { MemoryEventLog } from './memory-event-log.js';
+import { ReplaySource } from './replay-source.js';
 
 function ev(
   seq: number,
@@ -167,6 +168,7 @@ describe('LiveHub.prewarm (a job just created)', () => {
     const { wrapped, counts } = counted(log);
     const hot = new HotCache({ maxEvents: 100, graceMs: 60_000 });
     const hub = new LiveHub(wrapped, (e) => e.event.seq, { hot });
+    const replay = new ReplaySource(wrapped, hub, hot);
     const job = newJobId();
     hub.prewarm(job);
     hub.prewarm(job); // once per job
@@ -175,14 +177,14 @@ describe('LiveHub.prewarm (a job just created)', () => {
     await append(log, job, 3);
     await waitFor(() => hot.window(job)?.last === 3, { message: 'the prewarmed feed to take the first events' });
     expect(hot.window(job)).toEqual({ base: 0, last: 3 });
-    expect(hub.holds(job, { seq: 0, pos: 0 })?.event.seq).toBe(3);
+    expect(replay.holds(job, { seq: 0, pos: 0 })?.event.seq).toBe(3);
     // a client from the start: its catch-up comes from memory, the rest live, each event once
     const got: number[] = [];
     const leave = await hub.subscribe(job, { next: (_e, s) => got.push(s), error: () => {} });
-    const reader = hub.reader(job);
-    const replay = seqs(await reader.read({ seq: 0, pos: 0 }, 100));
+    const reader = replay.reader(job);
+    const replayed = seqs(await reader.read({ seq: 0, pos: 0 }, 100));
     await append(log, job, 2);
-    expect(replay).toEqual([1, 2, 3]);
+    expect(replayed).toEqual([1, 2, 3]);
     expect(got).toEqual([4, 5]);
     expect(counts).toEqual({ subscribes: 1, reads: 0, lasts: 0, firsts: 0 });
     reader.close();
@@ -253,11 +255,12 @@ describe('LiveHub.prewarm (a job just created)', () => {
   });
 });
 
-describe('LiveHub with a hot cache', () => {
+describe('LiveHub with a hot cache, read through a ReplaySource', () => {
   it('fills the window from its in-order feed only, serves readers attached to it, and keeps it for the grace after the last leaves', async () => {
     const log = new MemoryEventLog({ retentionMs: 60_000 });
     const hot = new HotCache({ maxEvents: 100, graceMs: 60_000 });
     const hub = new LiveHub(log, (e) => e.event.seq, { hot });
+    const replay = new ReplaySource(log, hub, hot);
     const job = newJobId();
     await append(log, job, 3); // before the feed: not in the window
     const got: number[] = [];
@@ -266,10 +269,10 @@ describe('LiveHub with a hot cache', () => {
     await new Promise((r) => setImmediate(r));
     expect(got).toEqual([4, 5, 6, 7, 8]);
     expect(hot.window(job)).toEqual({ base: 3, last: 8 });
-    expect(seqs(hub.recent(job, { seq: 5, pos: 0 }, 10))).toEqual([6, 7, 8]);
-    expect(hub.recent(job, { seq: 2, pos: 0 }, 10)).toBeNull();
+    expect(seqs(replay.recent(job, { seq: 5, pos: 0 }, 10))).toEqual([6, 7, 8]);
+    expect(replay.recent(job, { seq: 2, pos: 0 }, 10)).toBeNull();
     // a reader starting before the window reads the log, then the window
-    const reader = hub.reader(job);
+    const reader = replay.reader(job);
     const a = await reader.read({ seq: 0, pos: 0 }, 2);
     expect(seqs(a)).toEqual([1, 2]);
     const b = await reader.read({ seq: 2, pos: a[1]!.pos }, 10);
@@ -277,11 +280,11 @@ describe('LiveHub with a hot cache', () => {
     reader.close();
     leave();
     expect(hub.stats().jobs).toBe(1); // the feed lingers
-    expect(seqs(hub.recent(job, { seq: 7, pos: 0 }, 10))).toEqual([8]);
+    expect(seqs(replay.recent(job, { seq: 7, pos: 0 }, 10))).toEqual([8]);
     hub.closeAll(new Error('shutdown'));
     expect(hub.stats().jobs).toBe(0);
     expect(hot.window(job)).toBeNull(); // the feed stopped: the window goes with it
-    expect(hub.recent(job, { seq: 7, pos: 0 }, 10)).toBeNull();
+    expect(replay.recent(job, { seq: 7, pos: 0 }, 10)).toBeNull();
     await log.close();
   });
 
@@ -289,6 +292,7 @@ describe('LiveHub with a hot cache', () => {
     const log = new MemoryEventLog({ retentionMs: 60_000 });
     const hot = new HotCache({ maxEvents: 100, graceMs: 60_000 });
     const hub = new LiveHub(log, (e) => e.event.seq, { hot });
+    const replay = new ReplaySource(log, hub, hot);
     const job = newJobId();
     const got: number[] = [];
     const leave = await hub.subscribe(job, { next: (_e, s) => got.push(s), error: () => {} });
@@ -301,9 +305,9 @@ describe('LiveHub with a hot cache', () => {
     await new Promise((r) => setImmediate(r));
     expect(got).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(hot.window(job)).toEqual({ base: 5, last: 7 });
-    expect(seqs(hub.recent(job, { seq: 5, pos: 0 }, 10))).toEqual([6, 7]);
-    expect(hub.recent(job, { seq: 3, pos: 0 }, 10)).toBeNull(); // before the jump: from the log
-    const reader = hub.reader(job);
+    expect(seqs(replay.recent(job, { seq: 5, pos: 0 }, 10))).toEqual([6, 7]);
+    expect(replay.recent(job, { seq: 3, pos: 0 }, 10)).toBeNull(); // before the jump: from the log
+    const reader = replay.reader(job);
     expect(seqs(await reader.read({ seq: 2, pos: 0 }, 10))).toEqual([3, 6, 7]); // the log's view, then memory
     reader.close();
     leave();

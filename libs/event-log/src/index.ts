@@ -6,6 +6,7 @@ export { stampEvent } from './stamp.js';
 export * from './jetstream-event-log.js';
 export * from './snapshot-cache.js';
 export * from './hot-cache.js';
+export * from './replay-source.js';
 export { StoredEvent, scanEnvelope, type Envelope } from './stored-event.js';
 export * from './byte-log.port.js';
 export * from './memory-byte-log.js';

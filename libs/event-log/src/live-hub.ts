@@ -5,28 +5,17 @@
  * Each event is repaired into dense seq order once per job (a {@link Sequencer} backfills broker gaps) and mapped
  * once per job by `prepare` (e.g. into a pre-built SSE frame) before it is handed to every listener.
  *
- * With a {@link HotCache}, the same in-order feed keeps the job's most recent events in memory
- * ({@link LiveHub.recent}): a client joining or resuming the job replays them from here. The feed then outlives its
- * last client by the cache's grace period (a client that reconnects finds the window warm), and the window is
- * dropped whenever the feed stops, so it is never read while it could miss events.
+ * With a {@link HotCache}, the same in-order feed keeps the job's most recent events in memory: a client joining or
+ * resuming the job replays them from there (through a {@link ReplaySource}). The feed then outlives its last client
+ * by the cache's grace period (a client that reconnects finds the window warm), and the window is dropped whenever
+ * the feed stops, so it is never read while it could miss events.
  *
  * A job just created can have its feed opened before its first event ({@link LiveHub.prewarm}): its window then
  * holds the job from seq 1, and the client that streams it right after the creation is served from memory, cursor
- * check included ({@link LiveHub.holds}).
+ * check included ({@link ReplaySource.holds}).
  */
 import { START, type EventPosition } from '@jobstream/contracts';
-import {
-  eventSize,
-  hasReaders,
-  isFullPage,
-  positionOf,
-  seqOf,
-  type EventLog,
-  type EventReader,
-  type LiveSubscription,
-  type LoggedEvent,
-} from './event-log.port.js';
-import type { HotCache } from './hot-cache.js';
+import type { EventLog, LiveSubscription, LoggedEvent } from './event-log.port.js';
 import { Sequencer } from './sequencer.js';
 
 export interface HubSink<T> {
@@ -48,9 +37,19 @@ interface Entry<T> {
   prewarmed: boolean;
 }
 
+/** What the hub keeps of each job's in-order feed: its window of recent events (the {@link HotCache}). */
+export interface FeedWindow {
+  /** How long to keep a feed (and so its window) after its last sink left; 0: not at all. */
+  readonly lingerMs: number;
+  /** The job's next event, in the feed's dense seq order. */
+  observe(jobId: string, e: LoggedEvent): void;
+  /** The job's feed stopped: its window can no longer be trusted. */
+  drop(jobId: string): void;
+}
+
 export interface LiveHubOptions {
-  /** Recent events per job, fed by the hub (see {@link LiveHub.recent}). */
-  hot?: HotCache;
+  /** Recent events per job, fed by the hub (read through a {@link ReplaySource}). */
+  hot?: FeedWindow;
 }
 
 export class LiveHub<T> {
@@ -101,61 +100,11 @@ export class LiveHub<T> {
   }
 
   /**
-   * The job's newest event when this process holds, in memory, every event of the job after `after` up to it: the
-   * feed is live and the job's window (contiguous, fed in order) starts at or before the cursor and reaches it.
-   * Then the cursor is valid (not ahead of the log, not expired) and a stream from it needs no log read: what
-   * follows the newest held event reaches a sink attached now live. Null otherwise (check against the log).
+   * The job's in-order feed is active in this process: its window (if any) is exact, and what it does not hold yet
+   * reaches a sink attached now live ({@link ReplaySource} reads through it).
    */
-  holds(jobId: string, after: EventPosition): LoggedEvent | null {
-    const hot = this.opts.hot;
-    if (!hot || !this.entries.get(jobId)?.active) return null;
-    return hot.holds(jobId, after);
-  }
-
-  /**
-   * Up to `limit` of the job's events right after `after`, from the hot cache, or null when they are not in memory
-   * (read the log). Exact only for a caller whose sink is attached to the job's feed: what the window does not hold
-   * yet reaches it live, so `[]` means "nothing more for now".
-   */
-  recent(jobId: string, after: EventPosition, limit: number, maxBytes?: number): LoggedEvent[] | null {
-    const hot = this.opts.hot;
-    if (!hot) return null;
-    const entry = this.entries.get(jobId);
-    if (!entry || !entry.active) return null;
-    return hot.read(jobId, after, limit, maxBytes);
-  }
-
-  /**
-   * The replay of one client of the job, whose sink is attached to the job's feed: each page comes from the hot
-   * cache when its window holds it, otherwise from the log — through one sequential reader for the whole replay
-   * when the driver has them (one consumer, not one per page). Close it when the client leaves.
-   */
-  reader(jobId: string): EventReader {
-    let logReader: EventReader | null = null;
-    const read = async (after: EventPosition, limit: number, maxBytes?: number): Promise<LoggedEvent[]> => {
-      const hot = this.recent(jobId, after, limit, maxBytes);
-      if (hot) {
-        logReader?.close(); // the replay reached the window: the log is not read again
-        return hot;
-      }
-      // Before the window: read the log only up to it (a short gap is read with direct gets), then fill the page
-      // from memory — a short page would mean "the end" to the caller.
-      const w = this.entries.get(jobId)?.active ? this.opts.hot?.window(jobId) : null;
-      const upTo = w && w.base > after.seq ? Math.min(limit, w.base - after.seq) : limit;
-      let page: LoggedEvent[];
-      if (hasReaders(this.log)) {
-        logReader ??= this.log.openReader(jobId);
-        page = await logReader.read(after, upTo, maxBytes);
-      } else page = await this.log.read(jobId, after, upTo, maxBytes);
-      const end = page.at(-1);
-      // up to the window's start: the rest of the page from memory (or, if the window moved meanwhile, as above)
-      if (upTo < limit && end && seqOf(end) === w!.base && !isFullPage(page, Infinity, maxBytes)) {
-        const rest = maxBytes === undefined ? undefined : maxBytes - page.reduce((n, e) => n + eventSize(e), 0);
-        return page.concat(await read(positionOf(end), limit - page.length, rest));
-      }
-      return page;
-    };
-    return { read, close: () => logReader?.close() };
+  isLive(jobId: string): boolean {
+    return this.entries.get(jobId)?.active === true;
   }
 
   /** One job's feed: the sinks attached to it, or null when this process has no feed for the job. */

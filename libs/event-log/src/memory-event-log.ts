@@ -24,8 +24,10 @@ import {
   type EventListener,
   type EventLog,
   type EventLogCapacity,
+  type EventReader,
   type LiveSubscription,
   type LoggedEvent,
+  pagedReader,
   takeWithinBytes,
 } from './event-log.port.js';
 import { stampEvent } from './stamp.js';
@@ -283,6 +285,11 @@ export class MemoryEventLog implements EventLog, EventLogCapacity {
       runningBytes: this.activeBytes,
       evictedJobs: this.evictedJobs,
     };
+  }
+
+  /** Pages straight from memory: nothing to keep between them. */
+  openReader(jobId: string): EventReader {
+    return pagedReader(this, jobId);
   }
 
   usage() {

@@ -48,6 +48,13 @@ export const agentOutputDedupId = (jobId: string, attempt: number, round: number
 /** Piece `k` of an output split by the size caps (piece 0 keeps the output's own id). */
 export const outputPieceDedupId = (outputId: string, k: number) => (k === 0 ? outputId : `${outputId}:p${k}`);
 
+/**
+ * `count` consecutive outputs (from the one whose id is `firstId`) merged into one text event (coalesce.ts): the
+ * first one's id, `+<count - 1>` after it; one output keeps its own id. The runner and the HTTP appends.
+ */
+export const mergedOutputDedupId = (firstId: string, count: number) =>
+  count <= 1 ? firstId : `${firstId}+${count - 1}`;
+
 /** The `tool_call_start` the runner adds for the `i`-th tool call of a question that did not announce it. */
 export const toolCallStartDedupId = (outputId: string, i: number) => `${outputId}:t${i}`;
 

@@ -1,24 +1,12 @@
 /**
- * Dispatch of a stored job to the work queue, safe under any partial failure and idempotent, so that it can be
- * repeated by whoever finds the job stranded: the create request itself, a create retried with the same
- * Idempotency-Key, or the watchdog's sweep of unconfirmed dispatches.
- *
- * Steps, each a no-op when repeated: (1) the job's first event `status: queued` (its dedup id `queuedDedupId`, and
- * skipped when the log already holds an event of the job); (2) the queue message (dedup id
- * `dispatchDedupId`, so a retry within the queue's window does not run the job twice); (3) the store's
- * confirmation `dispatched_at`, which takes the job out of the sweep's index. A failure at any step leaves the
- * job `queued` with `dispatched_at: null`, where the sweep finds it.
- *
- * A job queued again by an answer to its open question (v1.1: `input_request.answer` set, same attempt) is
- * continued instead: the log's tail is completed with what the answer adds — `status: waiting_for_input` (if the
- * answer beat the runner's parking), `input_received`, `status: queued`, each only when the tail does not hold it
- * yet and each with its fixed dedup id — then the queue message (dedup id `<id>:dispatch:<attempt>:<request_id>`,
- * so it is not mistaken for the job's first dispatch) and the confirmation. A failure half-way leaves the job
- * `queued` and unconfirmed, and a repeat (the answer sent again, or the sweep) completes it.
+ * Dispatch of a stored job to the work queue, idempotent and safe under any partial failure, so whoever finds the
+ * job stranded repeats it (the create request, a retried create, the watchdog's sweep): `status: queued`, the
+ * queue message, then the store's `dispatched_at` confirmation, each with a fixed dedup id. A job answered after a
+ * question is continued instead: the log's tail is completed with what the answer adds (see {@link dispatchJob}).
  */
 import type { EventLog, LoggedEvent } from '@jobstream/event-log';
 import type { JobQueue } from '@jobstream/job-queue';
-import type { JobRecord, JobStore } from '@jobstream/job-store';
+import type { InputRequestRecord, JobRecord, JobStore } from '@jobstream/job-store';
 import {
   answerQueuedDedupId,
   dispatchDedupId,
@@ -34,8 +22,14 @@ export interface DispatchDeps {
 }
 
 /**
- * Dispatches the job (see the header). `fresh`: the record was just created, so its log is known to be empty.
- * Returns the `status: queued` event when this call appended it (the job's first event), else null.
+ * Dispatches the job (see the header). Steps, each a no-op when repeated: (1) `status: queued` (`queuedDedupId`;
+ * skipped when the log already holds an event of the job); (2) the queue message (`dispatchDedupId`, so a retry
+ * within the queue's window does not run the job twice); (3) `dispatched_at`, which takes the job out of the
+ * sweep's index. A failure at any step leaves the job `queued` and unconfirmed, where the sweep finds it. An
+ * answered job's message has a dedup id of its own (`dispatchDedupId` with the request id).
+ *
+ * `fresh`: the record was just created, so its log is known to be empty. Returns the `status: queued` event when
+ * this call appended it (the job's first event), else null.
  *
  * `confirmLater`: the confirmation (step 3) is started but not awaited, so the caller answers a round trip (two
  * with the Redis store's compare-and-set) sooner. Safe because the job is in the queue by then: the worker that
@@ -80,6 +74,16 @@ export function answeredRequest(job: JobRecord): { request_id: string; answer: R
   const req = job.input_request;
   if (job.status !== 'queued' || !req || req.answer == null || req.attempt !== job.attempt) return null;
   return { request_id: req.request_id, answer: req.answer };
+}
+
+/**
+ * The answered question a delivered job continues with when it starts attempt `attempt` (the runner's and the
+ * HTTP worker's start), or null: the record is `queued` after an answer to that attempt's question.
+ */
+export function continuedRequest(rec: JobRecord, attempt: number): InputRequestRecord | null {
+  return rec.status === 'queued' && rec.input_request?.attempt === attempt && rec.input_request.answer !== null
+    ? rec.input_request
+    : null;
 }
 
 /**

@@ -1,14 +1,8 @@
 /**
- * The size caps every agent's output goes through before it is appended (MAX_EVENT_BYTES, MAX_JOB_BYTES): pure
- * functions, so any producer path (the runner, a worker protocol) applies the same policy.
- *
- * - A `token` / `thinking` event whose JSON would pass `maxEventBytes` is split into several events of the same
- *   type; the concatenated text is unchanged (cuts fall between code points, never inside a surrogate pair).
- * - `done` over the cap drops `output.text` and says `output.truncated: true` (the tokens carry the text).
- * - Any other event over the cap is refused (`event_too_large`).
- *
- * Sizes are UTF-8 bytes of the event's JSON plus {@link STAMP_RESERVE_BYTES} for what the log adds (`job_id`,
- * `seq`, `ts`, `attempt`), so a capped event stays under the cap once stored.
+ * The size caps every agent's output goes through before it is appended (MAX_EVENT_BYTES, MAX_JOB_BYTES), pure so
+ * every producer path applies one policy: an oversized `token` / `thinking` is split (the text unchanged), `done`
+ * drops `output.text` (`output.truncated: true`), anything else is refused (`event_too_large`). Sizes are UTF-8
+ * bytes of the JSON plus {@link STAMP_RESERVE_BYTES} for what the log adds.
  */
 import type { AgentEvent, AgentEventOf } from '@jobstream/contracts';
 

@@ -1,15 +1,7 @@
 /**
- * Interactive jobs (v1.1): the JSON Schemas of `input_required` requests and the validation of answers, with ajv
- * (draft 2020-12).
- *
- * - Every request carries a schema. `approval` and `text` requests without one get {@link APPROVAL_SCHEMA} /
- *   {@link TEXT_SCHEMA}; a `tool_results` request always gets {@link toolResultsSchema} built from its calls (one
- *   result or error per call — an agent's own schema for it is ignored).
- * - A schema is compiled ONCE when the agent emits it (the runner refuses a request whose schema does not compile:
- *   the job ends with `error` `invalid_input_request`), and compiled validators are cached by the schema's
- *   canonical JSON, so the API validates each answer without compiling again.
- * - Sizes are bounded ({@link INPUT_LIMITS}): agents are trusted code, but a schema is stored on the job record and
- *   compiled into a function.
+ * The JSON Schemas of `input_required` requests (by kind, or the agent's own) and the validation of answers, with
+ * ajv (draft 2020-12): a schema is compiled once, when the agent emits it, and its validator cached by the schema's
+ * canonical JSON; sizes are bounded ({@link INPUT_LIMITS}). The rules for agents are in docs/agents.md.
  */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';

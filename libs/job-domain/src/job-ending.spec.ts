@@ -3,7 +3,7 @@ import { START, newJobId, type JobStatus, type TerminalAgentEvent } from '@jobst
 import { MemoryEventLog, StaleAttemptError, type AppendInput } from '@jobstream/event-log';
 import { JobStoreUnavailableError, MemoryJobStore, type JobRecord, type JobStore } from '@jobstream/job-store';
 import { cancelledDedupId, endDedupId, watchdogDedupId } from './dedup-ids.js';
-import { endJob, settleFromLog, type JobEndingDeps } from './job-ending.js';
+import { endCancelled, endJob, settleFromLog, type JobEndingDeps } from './job-ending.js';
 
 const usage = { input_tokens: 3, output_tokens: 5 };
 const done: TerminalAgentEvent = { type: 'done', usage, output: { text: 'ok' } };
@@ -228,5 +228,25 @@ describe('endJob (the one place a job ends)', () => {
     );
     expect(ended.status).toBe('completed');
     expect(seen).toEqual([{ event: done, attempt: 1, dedupId: `${job.id}:1:end` }]);
+  });
+});
+
+describe('endCancelled (a cancel that reached a job being parked)', () => {
+  it("ends the attempt `cancelled` with the job's cancel dedup id, a copy of the usage, and the store settled", async () => {
+    const { store, job, deps, types } = await setup();
+    const ended = await endCancelled(deps, job.id, 1, 'stop', usage);
+    expect(ended).toMatchObject({ type: 'cancelled', reason: 'stop', usage, attempt: 1 });
+    expect(ended.usage).not.toBe(usage);
+    expect(await types()).toEqual(['cancelled@1']);
+    expect(await store.get(job.id)).toMatchObject({ status: 'cancelled', finished_at: ended.ts });
+    // repeated (the same dedup id): still one terminal event
+    await endCancelled(deps, job.id, 1, 'stop', usage);
+    expect(await types()).toEqual(['cancelled@1']);
+  });
+
+  it('returns the terminal event the log already holds when another ending got there first', async () => {
+    const { log, job, deps } = await setup();
+    await log.append(job.id, { event: done, attempt: 1, dedupId: endDedupId(job.id, 1) });
+    expect(await endCancelled(deps, job.id, 1, 'stop', usage)).toMatchObject({ type: 'done' });
   });
 });

@@ -1,39 +1,10 @@
 /**
- * The ONE place a job ends: the runner (an agent's end, a crash, a cancel, `worker_lost` when the attempts are
- * spent, a budget or rollback error), the API (a cancel of a queued or waiting job, an expired question answered
- * late) and the watchdog (`worker_lost`, `input_timeout`) all end jobs through {@link endJob}, and settle the store
- * from a terminal event someone else appended through {@link settleFromLog}.
- *
- * Rules (each covered by job-ending.spec.ts):
- *
- * 1. **The log is the arbiter.** A job has exactly one terminal event: the first one its log accepted (the log
- *    refuses any later append with `JobLogClosedError`). Ending = append the terminal event, then settle the store
- *    from *whichever terminal event the log holds* — ours, or the one that got there first (another process's
- *    cancel, the watchdog, the agent's own `done`; the same attempt or another one). Log first, store second: a
- *    crash between the two leaves a closed log and an active record, which the next try settles (rule 2), and
- *    readers already take the outcome from the log (`toJob`).
- * 2. **Idempotent.** Every ending has a stable dedup id (dedup-ids.ts): repeating a half-done end (appended, store
- *    not settled) appends nothing — the log hands back the event stored the first time, or refuses as closed with
- *    it — and settles the store. Never a second terminal event.
- * 3. **Stale attempts.** The log fences attempts: an append of an attempt older than the log's newest one is
- *    refused with `StaleAttemptError`. What that means depends on who ends the job:
- *    - `scope: 'attempt'` — a runner ending the attempt it ran. A newer attempt runs elsewhere (its job was
- *      delivered again): this attempt is superseded and must not end the job nor touch the record, which belongs
- *      to the newer attempt. Nothing is written; the `StaleAttemptError` is thrown to the runner, which lets go of
- *      the job silently.
- *    - `scope: 'job'` — the API's cancel, the watchdog, an input timeout: they end *the job*, whichever attempt
- *      holds it. The end is appended again on the log's current attempt (with that attempt's dedup id, when the
- *      dedup id depends on the attempt), e.g. a worker that died between appending its `attempt` event and writing
- *      the record: the log is on attempt n+1, the record still says n, and the job ends on n+1.
- * 4. **The store follows the log, whatever the record's attempt.** Once the log is closed no attempt can append
- *    anything, so settling an active record from the log's terminal event is always right, even when the record
- *    names a newer attempt than the terminal event (a record left active would never end).
- * 5. **Store already terminal.** Nothing leaves a terminal status. When the record already has the log's status
- *    (a queued job cancelled store-first, another process settled it), its terminal fields (usage, error,
- *    finished_at) are aligned with the event, so log and store agree on the end time. When it has another status
- *    (cannot happen with the paths above: kept as a guard) the record is left alone and `conflict` is reported.
+ * The ONE place a job ends: the runner, the HTTP worker protocol, the API and the watchdog end jobs through
+ * {@link endJob} and settle the store from a terminal event someone else appended through {@link settleFromLog}.
+ * The log is the arbiter; the rules (idempotence, stale attempts, the store following the log) are in
+ * docs/job-ending.md, each covered by job-ending.spec.ts.
  */
-import { isTerminalStatus, type TerminalAgentEvent, type TerminalStatus } from '@jobstream/contracts';
+import { isTerminalStatus, type TerminalAgentEvent, type TerminalStatus, type Usage } from '@jobstream/contracts';
 import {
   JobLogClosedError,
   StaleAttemptError,
@@ -42,6 +13,7 @@ import {
   type LoggedEvent,
 } from '@jobstream/event-log';
 import type { JobRecord, JobStore } from '@jobstream/job-store';
+import { cancelledDedupId } from './dedup-ids.js';
 import { asTerminal, statusOfTerminal, terminalPatch, type TerminalJobEvent } from './terminal.js';
 
 export interface JobEndingDeps {
@@ -121,6 +93,27 @@ export async function endJob(deps: JobEndingDeps, ending: JobEnding): Promise<Jo
     changed: settled.changed,
     conflict: settled.conflict,
   };
+}
+
+/**
+ * Ends attempt `attempt` `cancelled` (a cancel that reached a job while it was being parked, or one found when a
+ * question could not be recorded); the log's terminal event, which may be another ending that got there first.
+ */
+export async function endCancelled(
+  deps: JobEndingDeps,
+  jobId: string,
+  attempt: number,
+  reason: string,
+  usage: Usage,
+): Promise<TerminalJobEvent> {
+  const ended = await endJob(deps, {
+    jobId,
+    attempt,
+    event: { type: 'cancelled', reason, usage: { ...usage } },
+    dedupId: cancelledDedupId(jobId),
+    scope: 'attempt',
+  });
+  return ended.event;
 }
 
 /**

@@ -57,20 +57,13 @@ if tonumber(ARGV[4]) > 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
   redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5])
 end
-if ARGV[7] == '' then
-  redis.call('ZREM', KEYS[5], ARGV[3])
-else
-  redis.call('ZADD', KEYS[5], ARGV[7], ARGV[3])
-end
-if ARGV[8] == '' then
-  redis.call('ZREM', KEYS[6], ARGV[3])
-else
-  redis.call('ZADD', KEYS[6], ARGV[8], ARGV[3])
-end
-if ARGV[9] == '' then
-  redis.call('ZREM', KEYS[7], ARGV[3])
-else
-  redis.call('ZADD', KEYS[7], ARGV[9], ARGV[3])
+-- the active, waiting and undispatched indexes (KEYS 5..7, scores ARGV 7..9)
+for i = 0, 2 do
+  if ARGV[7 + i] == '' then
+    redis.call('ZREM', KEYS[5 + i], ARGV[3])
+  else
+    redis.call('ZADD', KEYS[5 + i], ARGV[7 + i], ARGV[3])
+  end
 end
 return 1
 `;
@@ -86,6 +79,15 @@ end
 return #due
 `;
 
+/** The tail of `delete` and `abandon`: the idempotency key KEYS[4] if it names job ARGV[1], and its list entries. */
+const FORGET_IDEM_AND_LISTS = `
+if KEYS[4] ~= '' then
+  local seen = redis.call('GET', KEYS[4])
+  if seen and cjson.decode(seen).jobId == ARGV[1] then redis.call('DEL', KEYS[4]) end
+end
+for i = 5, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+`;
+
 /**
  * delete: KEYS job, active, expiring, idem ('' = none), waiting, list keys…; ARGV id, expiring member.
  * The idempotency key goes only while it still names this job.
@@ -95,11 +97,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[2])
-if KEYS[4] ~= '' then
-  local seen = redis.call('GET', KEYS[4])
-  if seen and cjson.decode(seen).jobId == ARGV[1] then redis.call('DEL', KEYS[4]) end
-end
-for i = 5, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+${FORGET_IDEM_AND_LISTS}
 return 1
 `;
 
@@ -115,11 +113,7 @@ local j = cjson.decode(d)
 if j.status ~= 'queued' or j.dispatched_at ~= cjson.null then return 'kept' end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
-if KEYS[4] ~= '' then
-  local seen = redis.call('GET', KEYS[4])
-  if seen and cjson.decode(seen).jobId == ARGV[1] then redis.call('DEL', KEYS[4]) end
-end
-for i = 5, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+${FORGET_IDEM_AND_LISTS}
 return 'removed'
 `;
 

@@ -3,6 +3,7 @@ import {
   WebhookLimitError,
   applyAttempt,
   applyRedeliver,
+  newDelivery,
   type AttemptOutcome,
   type Delivery,
   type DeliveryAttempt,
@@ -76,23 +77,7 @@ export class MemoryWebhookStore implements WebhookStore {
     this.expire(d.now.getTime());
     if (this.dedup.has(d.dedupKey)) return null;
     this.dedup.set(d.dedupKey, d.now.getTime());
-    const at = d.now.toISOString();
-    const rec: Delivery = {
-      id: d.id,
-      webhook_id: d.webhook_id,
-      tenant: d.tenant,
-      event_type: d.event_type,
-      job_id: d.job_id,
-      status: 'pending',
-      created_at: at,
-      updated_at: at,
-      next_attempt_at: at,
-      attempt_count: 0,
-      schedule_index: 0,
-      manual: false,
-      attempts: [],
-      payload: d.payload,
-    };
+    const rec = newDelivery(d);
     this.deliveries.set(d.id, rec);
     const list = this.byEndpoint.get(d.webhook_id) ?? [];
     list.push(d.id);

@@ -18,6 +18,7 @@ import {
   WebhookStoreUnavailableError,
   applyAttempt,
   applyRedeliver,
+  newDelivery,
   type AttemptOutcome,
   type Delivery,
   type DeliveryAttempt,
@@ -95,23 +96,7 @@ export class RedisWebhookStore implements WebhookStore {
   }
 
   async createDelivery(d: NewDelivery): Promise<Delivery | null> {
-    const at = d.now.toISOString();
-    const rec: Delivery = {
-      id: d.id,
-      webhook_id: d.webhook_id,
-      tenant: d.tenant,
-      event_type: d.event_type,
-      job_id: d.job_id,
-      status: 'pending',
-      created_at: at,
-      updated_at: at,
-      next_attempt_at: at,
-      attempt_count: 0,
-      schedule_index: 0,
-      manual: false,
-      attempts: [],
-      payload: d.payload,
-    };
+    const rec = newDelivery(d);
     const ok = await this.call(() =>
       this.eval(
         SCRIPTS.createDelivery,

@@ -116,6 +116,27 @@ export class WebhookStoreUnavailableError extends Error {
   }
 }
 
+/** The record of a new delivery, due at once (shared by every driver). */
+export function newDelivery(d: NewDelivery): Delivery {
+  const at = d.now.toISOString();
+  return {
+    id: d.id,
+    webhook_id: d.webhook_id,
+    tenant: d.tenant,
+    event_type: d.event_type,
+    job_id: d.job_id,
+    status: 'pending',
+    created_at: at,
+    updated_at: at,
+    next_attempt_at: at,
+    attempt_count: 0,
+    schedule_index: 0,
+    manual: false,
+    attempts: [],
+    payload: d.payload,
+  };
+}
+
 /** Applies a try to a delivery record (shared by every driver). */
 export function applyAttempt(
   d: Delivery,

@@ -1,24 +1,7 @@
 /**
- * The agent interface: what a worker runs for a job (the full contract, with examples: the package README and the
- * repository's docs/agents.md), and {@link defineAgent} to write one.
- *
- * `run` returns an async iterable of {@link AgentOutput}s. It must:
- * - end with exactly one terminal event (`done`, `error`, or `cancelled`) — or simply return when `signal` aborts
- *   (the runner then appends `cancelled` with `ctx.usage`);
- * - honor `ctx.signal` promptly (stop between tokens; pass it to any HTTP request it makes);
- * - keep `ctx.usage` current (tokens read and produced so far, over the whole attempt) so that a cancel or a
- *   failure reports it.
- *
- * **Asking.** An agent may yield an `input_required` ({@link AgentInputRequest}: `kind` `approval` | `text` |
- * `tool_results`, `prompt`, optional `schema` and `tool_calls`). The runner fills `request_id` (when absent),
- * `expires_at` and the schema, appends it, and stops iterating: the agent's iterator is closed (`return()`), so
- * nothing after the yield runs. The job waits holding no worker. When the answer comes, `run` is called AGAIN —
- * on any worker, maybe after restarts — with `ctx.history` holding every event of the current attempt so far:
- * the agent's own earlier output, its `input_required` and the `input_received` answer. The agent continues from
- * that history WITHOUT re-emitting anything already in it (it is a deterministic function of input + history).
- * See ./history.ts for helpers.
- *
- * The runner validates every event where it is appended; a malformed one is refused and logged, never delivered.
+ * The agent interface: what a worker runs for a job, and {@link defineAgent} to write one. The contract (one
+ * terminal event, `ctx.signal`, `ctx.usage`, asking with `input_required` and continuing from `ctx.history`) is in
+ * docs/agents.md and the package README.
  */
 import type { AgentEvent, AgentEventOf, ConversationTurn, InputKind, JobEvent, Usage } from '@jobstream/contracts';
 import { AGENT_NAME_RE } from '@jobstream/job-queue';

@@ -1,6 +1,6 @@
 /**
- * Helpers for agents that continue a job after an answer (v1.1): read what the current attempt already did from
- * `ctx.history` (see agent.ts and docs/agents.md).
+ * Helpers for agents that continue a job after an answer: read what the current attempt already did from
+ * `ctx.history` (see docs/agents.md).
  */
 import type { JobEvent } from '@jobstream/contracts';
 

@@ -1,8 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { EventSchema } from '@ag-ui/core/schemas';
 import type { AgentEvent, JobEvent } from '@jobstream/contracts';
-import type { LoggedEvent } from '@jobstream/event-log';
-import { cursorOf } from '../../sse/sse-frames.js';
+import { cursorOf, type LoggedEvent } from '@jobstream/event-log';
 import { AgUiEncoder, type AgUiEvent } from './ag-ui.encoder.js';
 import { agUiRender, parseAgUiCursor } from './ag-ui.render.js';
 

@@ -7,8 +7,7 @@
  * reads the job from its first event (message and run ids come from the log); frames up to the cursor are dropped.
  */
 import type { EventPosition, JobEvent } from '@jobstream/contracts';
-import { isTerminalLogged, seqOf, type LoggedEvent } from '@jobstream/event-log';
-import { cursorOf } from '../../sse/sse-frames.js';
+import { cursorOf, isTerminalLogged, seqOf, type LoggedEvent } from '@jobstream/event-log';
 import type { AgUiEncoder } from './ag-ui.encoder.js';
 
 /** An AG-UI cursor: a job cursor and, when it names a frame inside an event, that frame's index. */

@@ -1,5 +1,6 @@
 /**
- * Runs a job's agent and appends what it yields: each output through the size caps (a long text goes as several
+ * Runs a job's agent and appends what it yields (through output-pipe.ts, which merges the texts that arrive while
+ * an append is in flight): each output through the size caps (a long text goes as several
  * events; an event over MAX_EVENT_BYTES ends the job), the job's byte budget and the tenant's quota, and the
  * event-count cap. A malformed event is refused by the log, logged, and never reaches clients. A question stops the
  * agent (its iterator is closed) and parks the job — or, answered meanwhile, starts the agent again with the
@@ -24,19 +25,24 @@ import {
 import {
   DEFAULT_MAX_EVENT_BYTES,
   agentOutputDedupId,
+  attemptHistory,
   capEvent,
   eventBytes,
+  eventLogFullError,
   eventTooLarge,
+  historyExpiredError,
+  mergedOutputDedupId,
   outputPieceDedupId,
+  tooManyEventsError,
   type JobLogAccount,
   type TerminalJobEvent,
 } from '@jobstream/job-domain';
 import type { JobRecord } from '@jobstream/job-store';
 import type { Agent, AgentContext, AgentOutput } from '../agent.js';
-import { budgetExhausted } from './attempt-ending.js';
 import { errorMessage, type RunnerCore } from './core.js';
 import type { Running } from './deliveries.js';
-import { loadHistory, park, prepareRequest } from './questions.js';
+import { pipeOutputs, type PipeStep } from './output-pipe.js';
+import { park, prepareRequest } from './questions.js';
 
 /** How an agent's run ended for the runner. */
 export interface PassResult {
@@ -49,7 +55,7 @@ export interface PassResult {
 }
 
 /** What one output did: go on, skip to the next output, or stop the agent (a question: park). */
-type Step = 'next' | 'stop' | 'asked';
+type Step = PipeStep;
 
 export class AgentPass implements PassResult {
   ended: TerminalJobEvent | null = null;
@@ -115,13 +121,10 @@ export class AgentPass implements PassResult {
 
   private async rounds(agent: Agent): Promise<void> {
     const input = agent.parseInput ? agent.parseInput(this.job.input) : this.job.input;
-    if (this.resume) this.history.push(...(await loadHistory(this.core.log, this.jobId, this.attempt)));
+    if (this.resume) this.history.push(...(await attemptHistory(this.core.log, this.jobId, this.attempt)));
     const turn = (await this.core.opts.turnContext?.(this.job)) ?? {};
     if (this.resume && this.history.length === 0) {
-      this.pending = this.failure(
-        'history_expired',
-        'the events of this job are no longer retained (EVENT_RETENTION_S): it cannot continue',
-      );
+      this.pending = historyExpiredError(this.usage);
     }
     // One pass per answer received while this runner still held the job.
     for (let round = this.history.filter((e) => e.type === 'input_received').length; !this.pending; round++) {
@@ -135,13 +138,21 @@ export class AgentPass implements PassResult {
         ...turn,
       };
       this.asked = null;
-      let n = 0;
-      for await (const out of agent.run(ctx)) {
-        if (this.state.abort.signal.aborted) break;
-        n++;
-        const step = await this.output(out, agentOutputDedupId(this.jobId, this.attempt, round, n));
-        if (step === 'stop' || step === 'asked') break; // 'asked' closes the iterator: it continues from the log
-      }
+      // 'asked' closes the iterator: the agent continues from the log
+      await pipeOutputs(
+        agent.run(ctx),
+        (w) =>
+          this.output(
+            w.out,
+            mergedOutputDedupId(agentOutputDedupId(this.jobId, this.attempt, round, w.first), w.count),
+          ),
+        {
+          coalesce: this.core.opts.coalesceText ?? true,
+          maxEventBytes: this.core.opts.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
+          fits: (bytes) => this.account.fits(bytes),
+          signal: () => this.state.abort.signal,
+        },
+      );
       if (!this.asked || this.ended || this.pending || this.state.abort.signal.aborted) return;
       const next = await park(this.core, this.jobId, this.attempt, this.asked, this.usage, this.state, this.history);
       if (next === 'parked') {
@@ -218,7 +229,7 @@ export class AgentPass implements PassResult {
         }
         if (err instanceof EventLogFullError) {
           core.opts.metrics?.jobLimited?.('event_log_full');
-          this.pending = budgetExhausted({ ...usage });
+          this.pending = eventLogFullError(usage);
           return 'stop';
         }
         throw err;
@@ -252,7 +263,7 @@ export class AgentPass implements PassResult {
         agent: this.job.agent,
         max_events: cap,
       });
-      this.pending = this.failure('too_many_events', `the job reached the limit of ${cap} events (MAX_EVENTS_PER_JOB)`);
+      this.pending = tooManyEventsError(cap, this.usage);
       return 'stop';
     }
     if (stored.event.type === 'input_required') {

@@ -8,9 +8,10 @@ import { isTerminalStatus } from '@jobstream/contracts';
 import { EventLogFullError, JobLogClosedError, type AppendInput, type EventLog } from '@jobstream/event-log';
 import {
   attemptDedupId,
-  cancelledDedupId,
+  endCancelled,
   endDedupId,
   endJob,
+  eventLogFullError,
   handBackQueuedDedupId,
   settleFromLog,
   type DomainLogger,
@@ -22,18 +23,6 @@ import type { JobStore } from '@jobstream/job-store';
 
 /** What to do with the queue message once the runner is done with a job. */
 export type Outcome = 'ack' | 'release';
-
-/** The terminal event of a job stopped because the event log cannot take more (it never evicts running work). */
-export function budgetExhausted(usage: Usage): TerminalAgentEvent {
-  return {
-    type: 'error',
-    code: 'event_log_full',
-    message:
-      'the event log is full (JETSTREAM_MAX_BYTES, or the embedded EMBEDDED_MAX_EVENTS / EMBEDDED_MAX_BYTES); retry later',
-    retryable: true,
-    usage,
-  };
-}
 
 export class AttemptEnding {
   constructor(
@@ -71,14 +60,7 @@ export class AttemptEnding {
 
   /** A cancel that reached a job while it was being parked: ended here, the log's terminal event returned. */
   async endCancelled(jobId: string, attempt: number, reason: string, usage: Usage): Promise<TerminalJobEvent> {
-    const ended = await endJob(this.deps, {
-      jobId,
-      attempt,
-      event: { type: 'cancelled', reason, usage: { ...usage } },
-      dedupId: cancelledDedupId(jobId),
-      scope: 'attempt',
-    });
-    return ended.event;
+    return endCancelled(this.deps, jobId, attempt, reason, usage);
   }
 
   /** Appends a platform event; false when the job already ended (the store is settled from the log). */
@@ -100,7 +82,7 @@ export class AttemptEnding {
       if (err instanceof EventLogFullError) {
         // no room for even a status event: end the job now (a terminal event always fits)
         const rec = await this.store.get(jobId);
-        if (rec) await this.end(jobId, attempt, budgetExhausted(rec.usage));
+        if (rec) await this.end(jobId, attempt, eventLogFullError(rec.usage));
         return false;
       }
       throw err;

@@ -1,16 +1,8 @@
 /**
- * The attempt loop: runs the agent (agent-pass.ts) for one attempt and ends the attempt — with the job's terminal
- * event and status, a parked question, or a hand-back — and starts the agent again as the next attempt when the log
- * lost this attempt's events.
- *
- * - **Heartbeat.** While a job runs, every `workingIntervalMs` the runner tells the queue it still holds the job
- *   (`working()`), records a sign of life in the store (`heartbeat_at`, which the watchdog reads) and reads back a
- *   cancel recorded in the store (its message can be lost). It runs until the very end — through the final append's
- *   retries and the store's settling — so a long log outage at the end neither lets the queue redeliver the job nor
- *   the watchdog end a job that is finishing.
- * - **Rollback.** When the log lost events this runner had appended (a broker failover; the log refuses the next
- *   append with `LogRollbackError`), the attempt is void: the agent is stopped, the next attempt's `attempt` event
- *   (reason `log_rollback`) tells clients to drop what they assembled, and the agent runs again from the start.
+ * The attempt loop: runs the agent (agent-pass.ts) for one attempt and ends it — a terminal event, a parked
+ * question, or a hand-back. A heartbeat (queue `working()`, store `heartbeat_at`, a cancel read back) runs until the
+ * very end, through the final append's retries; when the log lost this attempt's events (`LogRollbackError`) the
+ * next attempt (reason `log_rollback`) runs the agent again from the start.
  */
 import type { JobStatus, TerminalAgentEvent, Usage } from '@jobstream/contracts';
 import { isTerminalStatus } from '@jobstream/contracts';

@@ -8,8 +8,13 @@
 import { isTerminalStatus } from '@jobstream/contracts';
 import { LOG_ROLLBACK_REASON, LogRollbackError } from '@jobstream/event-log';
 import type { QueuedJob } from '@jobstream/job-queue';
-import { attemptDedupId, rollbackDedupId, runningDedupId } from '@jobstream/job-domain';
-import type { JobRecord } from '@jobstream/job-store';
+import {
+  attemptDedupId,
+  continuedRequest,
+  rollbackDedupId,
+  runningDedupId,
+  workerLostError,
+} from '@jobstream/job-domain';
 import type { AttemptLoop } from './attempt-loop.js';
 import type { RunnerCore } from './core.js';
 import type { Running } from './deliveries.js';
@@ -27,13 +32,6 @@ async function startAfterLostWorker(core: RunnerCore, jobId: string, attempt: nu
   }
 }
 
-/** The answered question of this attempt the job continues with, if any. */
-function answeredRequest(rec: JobRecord, attempt: number) {
-  return rec.status === 'queued' && rec.input_request?.attempt === attempt && rec.input_request.answer !== null
-    ? rec.input_request
-    : null;
-}
-
 export async function startAttempt(core: RunnerCore, loop: AttemptLoop, q: QueuedJob, state: Running): Promise<void> {
   const jobId = q.jobId;
   const rec = await core.store.get(jobId);
@@ -47,13 +45,7 @@ export async function startAttempt(core: RunnerCore, loop: AttemptLoop, q: Queue
     // The previous holder of this job vanished mid-run.
     const spent = attempt;
     if (spent >= core.opts.maxAttempts) {
-      await core.ending.end(jobId, spent, {
-        type: 'error',
-        code: 'worker_lost',
-        message: `the worker running this job was lost ${spent} time(s); no attempts left`,
-        retryable: false,
-        usage: rec.usage,
-      });
+      await core.ending.end(jobId, spent, workerLostError(spent, rec.usage));
       await q.ack();
       return;
     }
@@ -63,7 +55,7 @@ export async function startAttempt(core: RunnerCore, loop: AttemptLoop, q: Queue
       return;
     }
   }
-  const answered = answeredRequest(rec, attempt);
+  const answered = continuedRequest(rec, attempt);
   const tr = await core.store.transition(jobId, 'running', {
     from: ['queued', 'running'],
     // a job that reached a worker was dispatched, whatever its creator managed to confirm

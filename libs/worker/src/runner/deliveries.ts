@@ -1,13 +1,8 @@
 /**
- * Delivery bookkeeping: which jobs run in this process, and what a delivery of a job does.
- *
- * - One run per job at a time: a job delivered again while it runs here (its in-progress signals were lost, e.g.
- *   across a broker restart) is adopted by the run, and settled with it.
- * - A delivery of a job whose run is only winding down after parking it (it was answered meanwhile) continues it
- *   once that run is over.
- * - A run superseded by a newer attempt elsewhere (`StaleAttemptError`) stops without a word to the log, the store
- *   or the queue.
- * - Cancel aborts the run's agent (AbortSignal); hand-back aborts it to give the job back to the queue.
+ * Delivery bookkeeping: which jobs run in this process. One run per job: a job delivered again while it runs here
+ * is adopted by the run; one delivered while its run winds down after parking continues once that run is over; a
+ * run superseded by a newer attempt elsewhere (`StaleAttemptError`) stops silently. Cancel and hand-back abort the
+ * run's agent.
  */
 import type { QueuedJob } from '@jobstream/job-queue';
 import { StaleAttemptError } from '@jobstream/event-log';

@@ -1,5 +1,5 @@
 /**
- * The runner's side of interactive jobs (v1.1) with a user-written agent: the job parks holding nothing, continues
+ * The runner's side of interactive jobs with a user-written agent: the job parks holding nothing, continues
  * from its own log after the answer (same attempt, nothing re-emitted), and an answer that arrives while the
  * runner still holds the job continues it at once.
  */

@@ -104,6 +104,9 @@ describe('JobRunner under log failures', () => {
       subscribe: (id, l) => log.subscribe(id, l),
       delete: (id) => log.delete(id),
       close: () => log.close(),
+      openReader: (id) => log.openReader(id),
+      hasRoom: () => log.hasRoom(),
+      usage: () => log.usage(),
     };
     const runner = new JobRunner(store, failingOver, new AgentRegistry([new EchoAgent()]), {
       maxAttempts: 3,

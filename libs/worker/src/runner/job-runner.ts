@@ -1,17 +1,9 @@
 /**
- * Runs jobs: takes a job from the queue, moves it to `running`, runs its agent and appends the agent's events to
- * the log, then ends it with exactly one terminal event and the matching terminal status. The event log is the
- * arbiter of the end: it accepts one terminal event per job, and the runner ends its attempt through the job
- * domain's `endJob` (scope 'attempt'), the module the API's cancel and the watchdog use too.
- *
- * The parts: delivery bookkeeping (deliveries.ts), the start of an attempt (attempt-start.ts), the attempt loop
- * with heartbeat and rollback (attempt-loop.ts), the agent's outputs and the limits (agent-pass.ts), questions and
- * input parking (questions.ts), the platform's own appends and the hand-back (attempt-ending.ts), and appends that
- * ride out log outages (retrying-event-log.ts).
- *
- * - Cancel aborts the agent (AbortSignal) and ends the job with `cancelled` carrying the usage produced so far.
- * - **Hand-back** (graceful shutdown): aborts the agent WITHOUT a terminal event; the job goes back to the queue as
- *   its next attempt (reason `worker_shutdown`), so another worker starts it at once. A cancel meanwhile wins.
+ * Runs jobs: takes a job from the queue, moves it to `running`, runs its agent, appends its events, and ends the
+ * attempt through the job domain's `endJob` with exactly one terminal event (a cancel: `cancelled` with the usage so
+ * far; a graceful shutdown: handed back to the queue as the next attempt). The parts: deliveries.ts,
+ * attempt-start.ts, attempt-loop.ts (heartbeat, rollback), agent-pass.ts (outputs, limits), questions.ts,
+ * attempt-ending.ts (platform appends, hand-back), retrying-event-log.ts.
  */
 import type { EventLog } from '@jobstream/event-log';
 import type { QueuedJob } from '@jobstream/job-queue';

@@ -16,6 +16,11 @@ export interface JobRunnerOptions {
   maxJobBytes?: number;
   /** TENANT_LOG_BYTES_QUOTA: a tenant's bytes in the log at most (`quota_exceeded`); 0 or unset = none. */
   tenantLogBytesQuota?: number;
+  /**
+   * Merge the `token` / `thinking` outputs that arrive while an append is in flight into one event
+   * (COALESCE_TEXT_EVENTS; output-pipe.ts); default true. Off: one event per output, the agent waiting on each.
+   */
+  coalesceText?: boolean;
   /** How long a question waits for its answer (INPUT_TIMEOUT_S); default 24 h. */
   inputTimeoutMs?: number;
   metrics?: RunnerMetrics;

@@ -3,12 +3,11 @@
  * recorded on the job record and appended; then the job moves to `waiting_for_input`, `status: waiting_for_input`
  * is appended, and the runner lets go of it (the queue message is acked: no slot, no heartbeat). If the answer
  * arrived while the runner still held the job, it goes on at once instead. An answer given later re-dispatches the
- * job (`queued`); the runner that gets it reads the current attempt's events from the log ({@link loadHistory}) and
+ * job (`queued`); the runner that gets it reads the current attempt's events from the log (`attemptHistory` of the job domain) and
  * calls the agent again with them as `ctx.history` — same attempt, nothing re-emitted.
  */
 import {
   InvalidEventError,
-  START,
   isTerminalEvent,
   newJobId,
   type AgentEvent,
@@ -17,14 +16,13 @@ import {
   type TerminalAgentEvent,
   type Usage,
 } from '@jobstream/contracts';
-import { JobLogClosedError, type EventLog, type LoggedEvent } from '@jobstream/event-log';
+import { JobLogClosedError, type LoggedEvent } from '@jobstream/event-log';
 import {
-  INPUT_LIMITS,
-  InvalidInputSchemaError,
   inputReceivedDedupId,
-  inputSchemas,
+  inputRequestProblem,
+  invalidInputRequestError,
+  requestSchema,
   runningDedupId,
-  schemaFor,
   toolCallStartDedupId,
   waitingDedupId,
   type TerminalJobEvent,
@@ -38,37 +36,6 @@ import type { Running } from './deliveries.js';
 export type PreparedRequest =
   | { event: AgentEvent }
   | { terminal: { kind: 'pending'; event: TerminalAgentEvent } | { kind: 'ended'; event: TerminalJobEvent } };
-
-/** The events of `attempt` in the job's log, oldest first; empty when the log no longer holds the job's start. */
-export async function loadHistory(log: EventLog, jobId: string, attempt: number): Promise<JobEvent[]> {
-  const out: JobEvent[] = [];
-  let after = START;
-  let first = true;
-  for (;;) {
-    const page = await log.read(jobId, after, 2000);
-    if (page.length === 0) break;
-    if (first && page[0]!.event.seq !== 1) return []; // retention removed the beginning
-    first = false;
-    for (const e of page) if (e.event.attempt === attempt) out.push(e.event);
-    const last = page[page.length - 1]!;
-    after = { seq: last.event.seq, pos: last.pos };
-  }
-  return out;
-}
-
-/** Why a question is refused (null: it is well-formed). */
-function invalidRequest(out: AgentInputRequest | AgentEventOf<'input_required'>, history: JobEvent[]): string | null {
-  const calls = out.tool_calls ?? [];
-  if (history.filter((e) => e.type === 'input_required').length >= INPUT_LIMITS.requestsPerAttempt)
-    return `the agent asked more than ${INPUT_LIMITS.requestsPerAttempt} questions in one attempt`;
-  if (out.kind === 'tool_results' && calls.length === 0) return 'a tool_results request needs tool_calls';
-  if (out.kind !== 'tool_results' && calls.length > 0) return `a ${out.kind} request cannot carry tool_calls`;
-  if (calls.length > INPUT_LIMITS.toolCalls) return `a request may carry at most ${INPUT_LIMITS.toolCalls} tool calls`;
-  if (new Set(calls.map((c) => c.call_id)).size !== calls.length) return 'tool_calls repeat a call_id';
-  if (out.prompt.length > INPUT_LIMITS.promptChars)
-    return `the prompt is longer than ${INPUT_LIMITS.promptChars} characters`;
-  return null;
-}
 
 /**
  * Completes an agent's question into the `input_required` event (request id, kind, schema, deadline), announces
@@ -86,27 +53,20 @@ export async function prepareRequest(
 ): Promise<PreparedRequest> {
   const jobId = job.id;
   const invalid = (message: string): PreparedRequest => ({
-    terminal: {
-      kind: 'pending',
-      event: { type: 'error', code: 'invalid_input_request', message, retryable: false, usage: { ...usage } },
-    },
+    terminal: { kind: 'pending', event: invalidInputRequestError(message, usage) },
   });
   const kind = out.kind;
   if (!kind) return invalid('an input_required needs a kind (approval, text or tool_results)');
-  const refused = invalidRequest(out, history);
+  const refused = inputRequestProblem({ ...out, kind }, history);
   if (refused !== null) return invalid(refused);
   const calls = out.tool_calls ?? [];
   const request_id = out.request_id ?? `req_${newJobId().slice(4)}`;
   if (history.some((e) => e.type === 'input_required' && e.request_id === request_id)) {
     return invalid(`request_id "${request_id}" was already used in this job`);
   }
-  const schema = schemaFor(kind, out.schema, calls);
-  try {
-    inputSchemas.compile(schema);
-  } catch (err) {
-    if (err instanceof InvalidInputSchemaError) return invalid(err.message);
-    throw err;
-  }
+  const compiled = requestSchema(kind, out.schema, calls);
+  if ('problem' in compiled) return invalid(compiled.problem);
+  const schema = compiled.schema;
   const expires_at = new Date(Date.now() + (core.opts.inputTimeoutMs ?? 86_400_000)).toISOString();
   // The contract: each requested tool call is announced by its own tool_call_start first.
   for (const [i, c] of calls.entries()) {

@@ -1,7 +1,8 @@
 /**
  * The event log as the runner appends to it: an append rides out an unavailable log (a NATS reconnect, a JetStream
  * leader election) by retrying with the same dedup id — so an append that was stored but whose ack was lost is not
- * stored twice — for up to `retryMs`, while the agent waits (its iterator is not pulled meanwhile). Every other
+ * stored twice — for up to `retryMs`, while the agent waits (it is read on only to merge the texts that follow a
+ * text in flight, within one event: output-pipe.ts). Every other
  * member is the log's own.
  */
 import { EventLogUnavailableError, type EventLog, type LoggedEvent } from '@jobstream/event-log';

@@ -4,7 +4,7 @@ import { START, newJobId, type AgentEvent } from '@jobstream/contracts';
 import { waitFor } from '../../../../contracts/src/testing/wait.js';
 import { MemoryEventLog, type EventLog } from '@jobstream/event-log';
 import type { QueuedJob } from '@jobstream/job-queue';
-import { MemoryJobStore, type JobRecord } from '@jobstream/job-store';
+import { MemoryJobStore, newJobRecord, type JobRecord } from '@jobstream/job-store';
 import { AgentRegistry, type Agent, type AgentContext } from '../../agent.js';
 import { EchoAgent } from '../../../../../src/worker-core/agents/echo.agent.js';
 import { JobRunner } from '../job-runner.js';
@@ -22,24 +22,8 @@ export function setup(agents: Agent[] = [new EchoAgent()], maxAttempts = 3) {
 }
 
 export function record(over: Partial<JobRecord> = {}): JobRecord {
-  const now = new Date().toISOString();
-  return {
-    id: newJobId(),
-    tenant: 't',
-    agent: 'echo',
-    input: { message: 'a b c' },
-    metadata: null,
-    status: 'queued',
-    created_at: now,
-    updated_at: now,
-    started_at: null,
-    finished_at: null,
-    attempt: 1,
-    usage: { input_tokens: 0, output_tokens: 0 },
-    error: null,
-    cancel_reason: null,
-    ...over,
-  };
+  const fields = { id: newJobId(), tenant: 't', agent: 'echo', input: { message: 'a b c' }, metadata: null };
+  return { ...newJobRecord(fields), ...over };
 }
 
 export function delivery(jobId: string, deliveries = 1): QueuedJob & { acked: boolean; abandoned: boolean } {

@@ -5,15 +5,15 @@
  */
 import { Injectable } from '@nestjs/common';
 import type { JobRecord } from '@jobstream/job-store';
-import { ApiError } from '../../common/api-error.js';
-import { frameOf } from '../../sse/sse-frames.js';
-import type { StreamQuery } from '../dto/queries.js';
-import { JobStreamService, type StreamRender, type StreamStart } from '../job-stream.service.js';
-import { SnapshotsService } from '../snapshots.service.js';
-import { AgUiEncoder } from './ag-ui.encoder.js';
-import { agUiRender, parseAgUiCursor, type AgUiWindow } from './ag-ui.render.js';
-import { AI_SDK_PROTOCOL_VERSION, AI_SDK_STREAM_HEADER, AiSdkEncoder } from './ai-sdk.encoder.js';
-import { FILTER_HEADER, parseEventFilter } from './event-filter.js';
+import { ApiError } from '../common/api-error.js';
+import { frameOf } from '../sse/sse-frames.js';
+import type { StreamQuery } from './dto/queries.js';
+import { JobStreamService, type StreamRender, type StreamStart } from './job-stream.service.js';
+import { SnapshotsService } from './snapshots.service.js';
+import { AgUiEncoder } from './stream-formats/ag-ui.encoder.js';
+import { agUiRender, parseAgUiCursor, type AgUiWindow } from './stream-formats/ag-ui.render.js';
+import { AI_SDK_PROTOCOL_VERSION, AI_SDK_STREAM_HEADER, AiSdkEncoder } from './stream-formats/ai-sdk.encoder.js';
+import { FILTER_HEADER, parseEventFilter } from './stream-formats/event-filter.js';
 
 export interface StreamPlan {
   start: StreamStart;
