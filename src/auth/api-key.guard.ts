@@ -23,6 +23,7 @@ import { hashKey } from '../config/key-hash.js';
 import type { ShareRecord, ShareStore } from '@jobstream/share-store';
 import { SHARE_STORE } from '../engine/engine.constants.js';
 import { verifyShareToken } from '../shares/share-token.js';
+import { tenantOfKey } from './api-keys.js';
 import { DEFAULT_TENANT, PUBLIC_ROUTE, SHARE_TOKEN_ROUTE, STREAM_TOKEN_ROUTE } from './auth.constants.js';
 import { AuthFailures } from './auth-failures.js';
 import { StreamTokenService } from './stream-token.service.js';
@@ -87,29 +88,12 @@ export class ApiKeyGuard implements CanActivate {
     if (sent && workerApi.enabled && workerApi.keys.has(hashKey(sent))) {
       throw new ApiError(403, 'forbidden', 'a worker key (WORKER_KEYS) is accepted only under /v1/worker/');
     }
-    if (!tenancy.authEnabled) {
-      req.tenant = DEFAULT_TENANT;
-      return true;
-    }
-    const key = bearerKey(req.headers.authorization);
-    if (!key) {
-      const hint = accessToken !== undefined ? ' (an access_token is accepted only by GET /v1/jobs/:id/stream)' : '';
-      throw new ApiError(401, 'unauthorized', `missing API key: send Authorization: Bearer <key>${hint}`);
-    }
-    // an address that sent too many invalid keys waits, whatever key it sends now (no guessing through the 429s)
-    const address = req.ip ?? req.socket?.remoteAddress ?? '';
-    const waitS = this.failures?.retryAfterS(address) ?? 0;
-    if (waitS > 0) {
-      throw new ApiError(429, 'rate_limited', `too many invalid API keys from this address; retry in ${waitS} s`, {
-        'Retry-After': String(waitS),
-      });
-    }
-    const tenant = tenancy.keys.get(hashKey(key));
-    if (!tenant) {
-      this.failures?.fail(address);
-      throw new ApiError(401, 'unauthorized', 'invalid API key');
-    }
-    req.tenant = tenant;
+    const hint = accessToken !== undefined ? ' (an access_token is accepted only by GET /v1/jobs/:id/stream)' : '';
+    req.tenant = tenantOfKey(tenancy, sent, {
+      missingHint: `send Authorization: Bearer <key>${hint}`,
+      failures: this.failures,
+      address: req.ip ?? req.socket?.remoteAddress ?? '',
+    });
     return true;
   }
 

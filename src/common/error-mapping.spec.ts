@@ -7,6 +7,10 @@ import { InvalidCursorError } from '@jobstream/contracts';
 import { EventLogFullError, EventLogUnavailableError } from '@jobstream/event-log';
 import { QueueUnavailableError } from '@jobstream/job-queue';
 import { IdempotencyConflictError, JobStoreUnavailableError } from '@jobstream/job-store';
+import { ReplyError } from '@jobstream/redis';
+import { MaxRetriesPerRequestError } from 'ioredis/built/errors/index.js';
+import { ClosedConnectionError, ConnectionError } from '@nats-io/transport-node';
+import { JetStreamError } from '@nats-io/jetstream';
 import { ApiError } from './api-error.js';
 import { mapError } from './error-mapping.js';
 
@@ -58,12 +62,9 @@ describe('mapError', () => {
     const nats503 = new NoRespondersError('jobstream.events.j');
     const natsTimeout = new RequestError('request timed out', { cause: new TimeoutError() });
     const jsApi = toJsApiError({ code: 503, err_code: 10008, description: 'JetStream cluster not available' });
-    const readonly = Object.assign(new Error("READONLY You can't write against a read only replica."), {
-      name: 'ReplyError',
-    });
-    const retries = Object.assign(new Error('Reached the max retries per request limit'), {
-      name: 'MaxRetriesPerRequestError',
-    });
+    const readonly = new ReplyError("READONLY You can't write against a read only replica.");
+    const retries = new MaxRetriesPerRequestError(3);
+    const closed = new Error('Connection is closed.');
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
     const wrapped = new Error('dispatch failed', { cause: nats503 });
     const offline = new Error("Stream isn't writeable and enableOfflineQueue options is false");
@@ -76,6 +77,11 @@ describe('mapError', () => {
       refused,
       wrapped,
       offline,
+      closed,
+      new Error('read failed', { cause: new ClosedConnectionError() }),
+      new ConnectionError('connection refused'),
+      new JetStreamError('no leader'),
+      new Error('append failed', { cause: new ReplyError('CLUSTERDOWN The cluster is down') }),
       new QueueUnavailableError('x'),
       new JobStoreUnavailableError('x'),
     ]) {
@@ -87,9 +93,10 @@ describe('mapError', () => {
       });
     }
     // a Redis reply that is the request's own fault stays unexpected
-    expect(mapError(Object.assign(new Error('ERR wrong number of arguments'), { name: 'ReplyError' })).status).toBe(
-      500,
-    );
+    expect(mapError(new ReplyError('ERR wrong number of arguments')).status).toBe(500);
+    // an error that only mentions an outage in its message is still a bug
+    expect(mapError(new Error('READONLY Connection is closed')).status).toBe(500);
+    expect(mapError(new TypeError("Cannot read properties of undefined (reading 'id')")).status).toBe(500);
   });
 
   it('hides the details of an unexpected error', () => {

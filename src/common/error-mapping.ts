@@ -8,6 +8,7 @@ import { InvalidCursorError, QuotaExceededError, type ErrorBody } from '@jobstre
 import { EventLogFullError, EventLogUnavailableError } from '@jobstream/event-log';
 import { CatalogUnavailableError, QueueUnavailableError } from '@jobstream/job-queue';
 import { isNatsError } from '@jobstream/nats';
+import { isRedisOutage } from '@jobstream/redis';
 import { IdempotencyConflictError, InvalidListCursorError, JobStoreUnavailableError } from '@jobstream/job-store';
 import { ShareStoreUnavailableError } from '@jobstream/share-store';
 import { InvalidThreadCursorError, ThreadStoreUnavailableError } from '@jobstream/thread-store';
@@ -22,7 +23,8 @@ export interface MappedError {
   unexpected: boolean;
 }
 
-const STATUS_CODES: Record<number, string> = {
+/** The contract's error code of each HTTP status, when nothing more specific is known. */
+export const STATUS_CODES: Readonly<Record<number, string>> = {
   400: 'invalid_request',
   401: 'unauthorized',
   403: 'forbidden',
@@ -59,10 +61,6 @@ const mapped = (
   unexpected,
 });
 
-/** Names of the errors a broker or store client throws when it cannot serve a request now. */
-const DEPENDENCY_ERROR_NAMES = new Set(['MaxRetriesPerRequestError', 'ClusterAllFailedError']);
-/** Redis replies that mean "not now" (a read-only replica after a failover, loading, no primary). */
-const REDIS_TRANSIENT_REPLY = /^(READONLY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|BUSY)\b/;
 /** Socket-level failures of a dependency. */
 const NET_CODES = new Set([
   'ECONNREFUSED',
@@ -77,7 +75,8 @@ const NET_CODES = new Set([
 /**
  * True for any error that says a dependency (NATS / JetStream, Redis) cannot serve now, whichever layer let it
  * through: the ports' own `…UnavailableError`s, a raw nats.js error (no responders, timeout, a JetStream API error
- * during a leader election), ioredis's retry/connection errors and transient replies, socket errors. Follows `cause`.
+ * during a leader election: its error classes), ioredis's connection errors and transient replies (its error
+ * classes, see @jobstream/redis), socket errors (their `code`). Follows `cause`.
  */
 export function isDependencyError(err: unknown, depth = 0): boolean {
   if (!(err instanceof Error) || depth > 5) return false;
@@ -88,12 +87,9 @@ export function isDependencyError(err: unknown, depth = 0): boolean {
     err instanceof CatalogUnavailableError
   )
     return true;
-  if (DEPENDENCY_ERROR_NAMES.has(err.name)) return true;
-  if (isNatsError(err)) return true;
-  if (err.name === 'ReplyError' && REDIS_TRANSIENT_REPLY.test(err.message)) return true;
+  if (isNatsError(err) || isRedisOutage(err)) return true;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && NET_CODES.has(code)) return true;
-  if (/^(Connection is closed|Stream isn't writeable)/.test(err.message)) return true; // ioredis, offline queue off
   return isDependencyError((err as { cause?: unknown }).cause, depth + 1);
 }
 

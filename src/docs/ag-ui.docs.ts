@@ -1,9 +1,9 @@
 /** OpenAPI decorators of the AG-UI endpoint (`?format=ag-ui` of the stream is documented with the stream). */
 import { applyDecorators } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiParam, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { body } from './doc-helpers.js';
 import { errorResponse } from './error-responses.js';
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const err = errorResponse;
 
 const RUN_EXAMPLE = [
@@ -44,7 +44,7 @@ export const ApiAgUiDocs = {
           'resumes it). See docs/ag-ui.md.',
       }),
       ApiParam({ name: 'agent', description: 'the agent that runs the thread', example: 'echo' }),
-      ApiBody({ schema: ref('RunAgentInput') }),
+      body('RunAgentInput'),
       ApiProduces('text/event-stream'),
       ApiResponse({
         status: 200,

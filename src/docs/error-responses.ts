@@ -2,6 +2,7 @@
  * Error responses of the OpenAPI document, each with an example per error code it can carry: the codes are the ones
  * the description names (`409 thread_busy / idempotency_conflict`), else the status's own code (401 unauthorized).
  */
+import { STATUS_CODES } from '../common/error-mapping.js';
 import { ApiResponse } from '@nestjs/swagger';
 
 /** Every error code an endpoint answers, with its status and a typical message (src/common/error-mapping.ts). */
@@ -41,19 +42,8 @@ export const ERROR_CODES: Readonly<Record<string, { statuses: readonly number[];
   service_unavailable: { statuses: [503], message: 'the job store is unavailable; retry shortly' },
 };
 
-/** The code a status carries when the description names none. */
-const DEFAULT_CODE: Readonly<Record<number, string>> = {
-  400: 'invalid_request',
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'not_found',
-  409: 'conflict',
-  410: 'cursor_expired',
-  413: 'payload_too_large',
-  415: 'unsupported_media_type',
-  429: 'rate_limited',
-  503: 'service_unavailable',
-};
+/** The code a status carries when the description names none (405 is never documented). */
+const DEFAULT_CODE = STATUS_CODES;
 
 /** The codes of `status` that `description` names, in order; the status's own code when it names none. */
 export function errorCodesOf(status: number, description: string): string[] {

@@ -2,7 +2,6 @@
 import { applyDecorators } from '@nestjs/common';
 import {
   ApiBearerAuth,
-  ApiBody,
   ApiHeader,
   ApiOperation,
   ApiParam,
@@ -12,9 +11,9 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { EVENTS_LIMIT_MAX, LIST_LIMIT_MAX, WAIT_TIMEOUT_MAX_S } from '../jobs/jobs.constants.js';
+import { body, idempotencyKey, operation, ref, returns } from './doc-helpers.js';
 import { errorResponse } from './error-responses.js';
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const err = errorResponse;
 const idParam = ApiParam({ name: 'id', description: 'job id', example: 'job_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' });
 const common = [ApiTags('Jobs'), ApiBearerAuth(), err(401, 'no or bad API key')];
@@ -75,22 +74,14 @@ export const ApiJobsDocs = {
   create: () =>
     applyDecorators(
       ...common,
-      ApiOperation({
-        summary: 'Create a job',
-        description: 'Same Idempotency-Key + same body ⇒ the same job again (200); same key + another body ⇒ 409.',
-      }),
-      ApiHeader({
-        name: 'Idempotency-Key',
-        required: false,
-        description: 'retry-safe creation (1–255 visible ASCII chars)',
-      }),
-      ApiBody({ schema: ref('CreateJobRequest') }),
-      ApiResponse({ status: 201, description: 'created', schema: ref('Job') }),
-      ApiResponse({
-        status: 200,
-        description: 'the job created earlier with this Idempotency-Key',
-        schema: ref('Job'),
-      }),
+      operation(
+        'Create a job',
+        'Same Idempotency-Key + same body ⇒ the same job again (200); same key + another body ⇒ 409.',
+      ),
+      idempotencyKey('retry-safe creation (1–255 visible ASCII chars)'),
+      body('CreateJobRequest'),
+      returns(201, 'Job', 'created'),
+      returns(200, 'Job', 'the job created earlier with this Idempotency-Key'),
       err(
         400,
         'invalid_request: malformed JSON, JSON nested deeper than 32 / over 1,000 keys per object / 10,000 items per array / 100,000 values, a "__proto__" key, bad input (its path first); unknown_agent: an agent no worker has announced',
@@ -110,7 +101,7 @@ export const ApiJobsDocs = {
   list: () =>
     applyDecorators(
       ...common,
-      ApiOperation({ summary: "The tenant's jobs, newest first" }),
+      operation("The tenant's jobs, newest first"),
       ApiQuery({
         name: 'status',
         required: false,
@@ -122,47 +113,41 @@ export const ApiJobsDocs = {
         schema: { type: 'integer', minimum: 1, maximum: LIST_LIMIT_MAX, default: 20 },
       }),
       ApiQuery({ name: 'cursor', required: false, type: String, description: 'next_cursor of the previous page' }),
-      ApiResponse({ status: 200, schema: ref('JobList') }),
+      returns(200, 'JobList'),
       err(400, 'invalid_request / invalid_cursor'),
     ),
   get: () =>
     applyDecorators(
       ...common,
       shareTokenQuery,
-      ApiOperation({ summary: 'A job' }),
+      operation('A job'),
       idParam,
-      ApiResponse({ status: 200, schema: ref('Job') }),
+      returns(200, 'Job'),
       err(404, 'unknown job, or a job of another tenant'),
     ),
   cancel: () =>
     applyDecorators(
       ...common,
-      ApiOperation({
-        summary: 'Ask a job to stop (idempotent)',
-        description:
-          'A queued job never runs; a job waiting for input ends at once; a running job ends with a `cancelled` event carrying the usage so far.',
-      }),
+      operation(
+        'Ask a job to stop (idempotent)',
+        'A queued job never runs; a job waiting for input ends at once; a running job ends with a `cancelled` event carrying the usage so far.',
+      ),
       idParam,
-      ApiBody({ schema: ref('CancelJobRequest'), required: false }),
-      ApiResponse({ status: 202, schema: ref('Job') }),
+      body('CancelJobRequest', false),
+      returns(202, 'Job'),
       err(404, 'unknown job'),
     ),
   input: () =>
     applyDecorators(
       ...common,
-      ApiOperation({
-        summary: "Answer a job's open input_required",
-        description:
-          'The job asked (`input_required` event; `pending_input` on the job) and waits (`waiting_for_input`), holding no worker. The answer must satisfy the request\'s JSON Schema; for `tool_results` it is `{ "results": [ { "call_id", "result" } | { "call_id", "error" } ] }`, one per call. Accepted ⇒ an `input_received` event, the job is dispatched again (202, status `queued` or `running`) and continues where it stopped. The same `request_id` and the same `input` again ⇒ 200 (idempotent).',
-      }),
+      operation(
+        "Answer a job's open input_required",
+        'The job asked (`input_required` event; `pending_input` on the job) and waits (`waiting_for_input`), holding no worker. The answer must satisfy the request\'s JSON Schema; for `tool_results` it is `{ "results": [ { "call_id", "result" } | { "call_id", "error" } ] }`, one per call. Accepted ⇒ an `input_received` event, the job is dispatched again (202, status `queued` or `running`) and continues where it stopped. The same `request_id` and the same `input` again ⇒ 200 (idempotent).',
+      ),
       idParam,
-      ApiBody({ schema: ref('InputJobRequest') }),
-      ApiResponse({ status: 202, description: 'accepted; the job goes on', schema: ref('Job') }),
-      ApiResponse({
-        status: 200,
-        description: 'this answer was accepted before (idempotent repeat)',
-        schema: ref('Job'),
-      }),
+      body('InputJobRequest'),
+      returns(202, 'Job', 'accepted; the job goes on'),
+      returns(200, 'Job', 'this answer was accepted before (idempotent repeat)'),
       err(400, 'invalid_request: the input fails the request schema (the message names the failing path)'),
       err(404, 'unknown job, or a job of another tenant'),
       err(
@@ -176,7 +161,7 @@ export const ApiJobsDocs = {
     applyDecorators(
       ...common,
       shareTokenQuery,
-      ApiOperation({ summary: 'Polling fallback: a page of events after a cursor' }),
+      operation('Polling fallback: a page of events after a cursor'),
       idParam,
       ApiQuery({
         name: 'after',
@@ -206,27 +191,26 @@ export const ApiJobsDocs = {
   wait: () =>
     applyDecorators(
       ...common,
-      ApiOperation({ summary: 'Block until the job is terminal, waits for input, or the timeout passes' }),
+      operation('Block until the job is terminal, waits for input, or the timeout passes'),
       idParam,
       ApiQuery({
         name: 'timeout_s',
         required: false,
         schema: { type: 'integer', minimum: 0, maximum: WAIT_TIMEOUT_MAX_S, default: 30 },
       }),
-      ApiResponse({ status: 200, schema: ref('Job') }),
+      returns(200, 'Job'),
       err(404, 'unknown job'),
       err(429, 'quota_exceeded: the tenant has TENANT_MAX_WAITS waits open on this instance; with Retry-After'),
     ),
   streamToken: () =>
     applyDecorators(
       ...streams,
-      ApiOperation({
-        summary: 'A browser stream token for this job',
-        description:
-          '`EventSource` cannot send an Authorization header. This returns a short-lived (STREAM_TOKEN_TTL_S, default 300 s), read-only token scoped to this one job: open `stream_url` (the stream with `?access_token=<token>`), e.g. `new EventSource(base + stream_url)`. To resume with a token, add `&after=<last id>` (or let EventSource send Last-Event-ID); ask for a new token when it expires. The token is accepted by `GET /v1/jobs/{id}/stream` only — every other endpoint refuses it. Signed with HMAC-SHA256 (STREAM_TOKEN_SECRET, shared by all API instances; unset ⇒ a random per-process secret, tokens then work only on the issuing instance). The response is `Cache-Control: no-store`.',
-      }),
+      operation(
+        'A browser stream token for this job',
+        '`EventSource` cannot send an Authorization header. This returns a short-lived (STREAM_TOKEN_TTL_S, default 300 s), read-only token scoped to this one job: open `stream_url` (the stream with `?access_token=<token>`), e.g. `new EventSource(base + stream_url)`. To resume with a token, add `&after=<last id>` (or let EventSource send Last-Event-ID); ask for a new token when it expires. The token is accepted by `GET /v1/jobs/{id}/stream` only — every other endpoint refuses it. Signed with HMAC-SHA256 (STREAM_TOKEN_SECRET, shared by all API instances; unset ⇒ a random per-process secret, tokens then work only on the issuing instance). The response is `Cache-Control: no-store`.',
+      ),
       idParam,
-      ApiResponse({ status: 200, description: 'a token', schema: ref('StreamToken') }),
+      returns(200, 'StreamToken', 'a token'),
       err(404, 'unknown job, or a job of another tenant'),
     ),
   stream: () =>
@@ -314,11 +298,10 @@ export const ApiJobsDocs = {
   snapshot: () =>
     applyDecorators(
       ...common,
-      ApiOperation({
-        summary: "The job's state at a cursor (resume v2)",
-        description:
-          'The same JSON as the `snapshot` event of `GET /v1/jobs/{id}/stream?snapshot=true`, plus `id`: the cursor it describes. Resume the stream after `id` to continue it with the events that follow (a client that was away long skips the replay this way). Computed by the shared reducer from cached checkpoints, not a replay per request.',
-      }),
+      operation(
+        "The job's state at a cursor (resume v2)",
+        'The same JSON as the `snapshot` event of `GET /v1/jobs/{id}/stream?snapshot=true`, plus `id`: the cursor it describes. Resume the stream after `id` to continue it with the events that follow (a client that was away long skips the replay this way). Computed by the shared reducer from cached checkpoints, not a replay per request.',
+      ),
       idParam,
       ApiQuery({
         name: 'at',
@@ -326,7 +309,7 @@ export const ApiJobsDocs = {
         type: String,
         description: 'cursor (an event id); absent ⇒ now (the newest event); `0` ⇒ before the first event',
       }),
-      ApiResponse({ status: 200, schema: ref('JobSnapshot') }),
+      returns(200, 'JobSnapshot'),
       err(400, 'invalid_cursor: malformed, foreign or ahead of the log'),
       err(404, 'unknown job, or a job of another tenant'),
       err(410, "cursor_expired: the job's events needed to rebuild the state are no longer retained"),

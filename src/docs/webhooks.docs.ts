@@ -3,6 +3,7 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { WEBHOOK_EVENT_TYPES, WEBHOOK_URL_MAX } from '@jobstream/contracts';
 import { DELIVERIES_LIMIT_DEFAULT, DELIVERIES_LIMIT_MAX } from '../webhooks/webhooks.constants.js';
+import { operation } from './doc-helpers.js';
 import { errorResponse } from './error-responses.js';
 
 const err = errorResponse;
@@ -90,7 +91,7 @@ export const ApiWebhooksDocs = {
   list: () =>
     applyDecorators(
       ...common,
-      ApiOperation({ summary: "The tenant's webhook endpoints, newest first (no secrets)" }),
+      operation("The tenant's webhook endpoints, newest first (no secrets)"),
       ApiResponse({
         status: 200,
         schema: { type: 'object', properties: { items: { type: 'array', items: webhook } } },
@@ -100,7 +101,7 @@ export const ApiWebhooksDocs = {
     applyDecorators(
       ...common,
       idParam,
-      ApiOperation({ summary: 'Delete a webhook endpoint (its pending deliveries fail)' }),
+      operation('Delete a webhook endpoint (its pending deliveries fail)'),
       ApiResponse({ status: 204, description: 'deleted' }),
       err(404, 'unknown endpoint, or one of another tenant'),
     ),
@@ -108,7 +109,7 @@ export const ApiWebhooksDocs = {
     applyDecorators(
       ...common,
       idParam,
-      ApiOperation({ summary: "The endpoint's delivery log, newest first, with every try" }),
+      operation("The endpoint's delivery log, newest first, with every try"),
       ApiQuery({
         name: 'limit',
         required: false,
@@ -129,7 +130,7 @@ export const ApiWebhooksDocs = {
       ...common,
       idParam,
       ApiParam({ name: 'delivery_id', example: 'msg_01JD7Y3Z8W4X2V9Q5R6S7T8U9V' }),
-      ApiOperation({ summary: 'Send a delivery again now (same webhook-id and body; the retry schedule starts over)' }),
+      operation('Send a delivery again now (same webhook-id and body; the retry schedule starts over)'),
       ApiResponse({ status: 202, description: 'scheduled', schema: delivery }),
       err(404, 'unknown endpoint or delivery'),
     ),

@@ -1,15 +1,34 @@
 /** OpenAPI decorators of the HTTP worker protocol (`/v1/worker/*`, tag `worker`). */
 import { applyDecorators } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiHeader,
+  ApiOperation,
+  ApiParam,
+  ApiResponse,
+  ApiTags,
+  type ApiResponseSchemaHost,
+} from '@nestjs/swagger';
 import { errorResponse } from './error-responses.js';
 
-const usage = { type: 'object', properties: { input_tokens: { type: 'integer' }, output_tokens: { type: 'integer' } } };
+type SchemaObject = ApiResponseSchemaHost['schema'];
+
+const usage: SchemaObject = {
+  type: 'object',
+  properties: { input_tokens: { type: 'integer' }, output_tokens: { type: 'integer' } },
+};
 const common = () => [ApiTags('worker'), ApiBearerAuth()];
 const auth = () => [
   errorResponse(401, 'no or bad worker key'),
   errorResponse(403, 'a tenant API key (only worker keys are accepted here): forbidden'),
   errorResponse(503, 'the job store, event log or queue is unavailable; retry after Retry-After'),
 ];
+/** A JSON object response with these properties (and a description, when given). */
+const objectResponse = (status: number, description: string | undefined, properties: Record<string, SchemaObject>) => {
+  const schema: SchemaObject = { type: 'object', properties };
+  return ApiResponse(description === undefined ? { status, schema } : { status, description, schema });
+};
 const leaseParam = () => ApiParam({ name: 'lease_id', description: 'the lease of a claim' });
 
 export const ApiWorkerDocs = {
@@ -49,22 +68,15 @@ export const ApiWorkerDocs = {
           },
         },
       }),
-      ApiResponse({
-        status: 200,
-        description: 'a lease',
-        schema: {
-          type: 'object',
-          properties: {
-            lease_id: { type: 'string' },
-            job_id: { type: 'string' },
-            attempt: { type: 'integer' },
-            agent: { type: 'string' },
-            input: { type: 'object' },
-            history: { type: 'array', items: { type: 'object' } },
-            lease_expires_at: { type: 'string', format: 'date-time' },
-            usage: usage,
-          },
-        },
+      objectResponse(200, 'a lease', {
+        lease_id: { type: 'string' },
+        job_id: { type: 'string' },
+        attempt: { type: 'integer' },
+        agent: { type: 'string' },
+        input: { type: 'object' },
+        history: { type: 'array', items: { type: 'object' } },
+        lease_expires_at: { type: 'string', format: 'date-time' },
+        usage: usage,
       }),
       ApiResponse({ status: 204, description: 'no job came within wait_s' }),
       errorResponse(400, 'invalid_request: a malformed body, or an input_schema that does not compile'),
@@ -85,19 +97,12 @@ export const ApiWorkerDocs = {
       }),
       ApiHeader({ name: 'Producer-Seq', required: true, description: '0, 1, 2 … per lease, one number per request' }),
       ApiBody({ schema: { type: 'array', items: { type: 'object' }, example: [{ type: 'token', text: 'Hel' }] } }),
-      ApiResponse({
-        status: 200,
-        description: 'appended',
-        schema: {
-          type: 'object',
-          properties: {
-            next_producer_seq: { type: 'integer' },
-            cancel_requested: { type: 'boolean' },
-            cancel_reason: { type: 'string' },
-            lease_expires_at: { type: 'string', format: 'date-time' },
-            last_event_id: { type: 'string', nullable: true },
-          },
-        },
+      objectResponse(200, 'appended', {
+        next_producer_seq: { type: 'integer' },
+        cancel_requested: { type: 'boolean' },
+        cancel_reason: { type: 'string' },
+        lease_expires_at: { type: 'string', format: 'date-time' },
+        last_event_id: { type: 'string', nullable: true },
       }),
       ApiResponse({ status: 204, description: 'this Producer-Seq was accepted before: nothing appended' }),
       errorResponse(400, 'invalid_request: a malformed output (its path) or Producer-Seq'),
@@ -115,16 +120,10 @@ export const ApiWorkerDocs = {
         summary: 'Keep a lease alive',
         description: 'Extends the lease by WORKER_LEASE_S and says whether a cancel was asked for.',
       }),
-      ApiResponse({
-        status: 200,
-        schema: {
-          type: 'object',
-          properties: {
-            cancel_requested: { type: 'boolean' },
-            cancel_reason: { type: 'string' },
-            lease_expires_at: { type: 'string', format: 'date-time' },
-          },
-        },
+      objectResponse(200, undefined, {
+        cancel_requested: { type: 'boolean' },
+        cancel_reason: { type: 'string' },
+        lease_expires_at: { type: 'string', format: 'date-time' },
       }),
       errorResponse(404, 'not_found: unknown lease'),
       errorResponse(410, 'lease_lost'),

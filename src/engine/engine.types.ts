@@ -16,7 +16,7 @@ export interface Engine {
   readonly jobStore: JobStore;
   readonly jobQueue: JobQueue;
   readonly jobControl: JobControl;
-  /** v1.1: conversations and share links (same backing service as the job store). */
+  /** Conversations and share links (same backing service as the job store). */
   readonly threadStore: ThreadStore;
   readonly shareStore: ShareStore;
   /** Which agents exist (announced by workers) and how many live workers serve each. */

@@ -7,30 +7,27 @@
  */
 import { Logger } from '@nestjs/common';
 import type { JobRecord, JobStore } from '@jobstream/job-store';
+import { retry, type RetrySchedule } from '@jobstream/nats';
 
 const logger = new Logger('Jobs');
 /** How long an abandon is retried (a create cannot arrive later than its connection lives). */
 const ABANDON_FOR_MS = 120_000;
+/** 250 ms doubling to 5 s. */
+const ABANDON_RETRY: RetrySchedule = { firstMs: 250, maxMs: 5_000 };
 
-export function abandonCreate(store: JobStore, record: JobRecord, opts: { forMs?: number } = {}): Promise<void> {
-  const until = Date.now() + (opts.forMs ?? ABANDON_FOR_MS);
-  const attempt = async (delayMs: number): Promise<void> => {
-    try {
-      const outcome = await store.abandon(record);
-      if (outcome !== 'absent')
-        logger.warn({ msg: 'a failed create had landed; abandoned', job_id: record.id, outcome });
-    } catch (err) {
-      if (Date.now() + delayMs > until) {
-        logger.error({
-          msg: 'could not abandon a failed create',
-          job_id: record.id,
-          error: err instanceof Error ? err.message : String(err),
-        });
-        return;
-      }
-      await new Promise((r) => setTimeout(r, delayMs).unref());
-      return attempt(Math.min(delayMs * 2, 5_000));
-    }
-  };
-  return attempt(250);
+export async function abandonCreate(store: JobStore, record: JobRecord, opts: { forMs?: number } = {}): Promise<void> {
+  try {
+    const outcome = await retry(() => store.abandon(record), {
+      ...ABANDON_RETRY,
+      forMs: opts.forMs ?? ABANDON_FOR_MS,
+      unref: true,
+    });
+    if (outcome !== 'absent') logger.warn({ msg: 'a failed create had landed; abandoned', job_id: record.id, outcome });
+  } catch (err) {
+    logger.error({
+      msg: 'could not abandon a failed create',
+      job_id: record.id,
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
 }

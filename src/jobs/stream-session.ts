@@ -19,6 +19,7 @@ import {
   type ReplayStart,
   type SequencerOptions,
 } from '@jobstream/event-log';
+import { retryDelay, type RetrySchedule } from '@jobstream/nats';
 import type { Metrics } from '../metrics/metrics.service.js';
 import { frameOf } from '../sse/sse-frames.js';
 import type { SseObserver, SseSink } from '../sse/sse-writer.js';
@@ -52,10 +53,10 @@ const REPLAY_PAGE = 2000;
  */
 export const REPLAY_PAGE_BYTES = 1024 * 1024;
 
+const READ_RETRY: RetrySchedule = { firstMs: 250, maxMs: 5_000, jitter: 0.25 };
 /** Delay before the n-th consecutive retry of an unreadable log: 250 ms doubling to 5 s, with jitter. */
 export function retryDelayMs(failures: number, random: () => number = Math.random): number {
-  const base = Math.min(5_000, 250 * 2 ** Math.min(Math.max(0, failures - 1), 5));
-  return Math.round(base * (0.75 + random() * 0.5));
+  return retryDelay(failures, READ_RETRY, random);
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * The ByteLog port: append-only logs of opaque byte frames for streams that are not jobs (Durable Streams under
- * `/ds`), on the event log's backing service. Its contract: docs/internals.md.
+ * `/ds`), on the event log's backing service. The contract every driver keeps is in docs/stores.md;
+ * `testing/byte-log.conformance.ts` checks it.
  */
 export interface ByteFrame {
   readonly pos: number;

@@ -3,6 +3,10 @@ import type { DispatchTarget, QueueHandler, QueuedJob } from './job-queue.port.j
 import { TenantRoundRobin } from './fair-picker.js';
 import type { FairPull } from './jetstream-fair-pull.js';
 import type { PulledMsg } from './no-wait-pull.js';
+import { retryDelay, type RetrySchedule } from '@jobstream/nats';
+
+/** A failed dispatch pull is tried again after 100 ms, doubling to 2 s. */
+const PULL_RETRY: RetrySchedule = { firstMs: 100, maxMs: 2_000 };
 
 /** Back-off before a job whose handler threw is delivered again. */
 export const FAILED_HANDLER_RETRY_MS = 1_000;
@@ -71,7 +75,7 @@ export class PullLoop {
         // broker unreachable or a consumer is being recreated: back off and try again
         failures++;
         this.q.warn(`dispatch pull failed (${failures}): ${(err as Error).message}`);
-        await this.q.sleep(Math.min(2_000, 100 * failures), () => {});
+        await this.q.sleep(retryDelay(failures, PULL_RETRY), () => {});
         continue;
       }
       if (got === 0 && !this.waiter.dirty && !this.draining)

@@ -1,46 +1,13 @@
 /**
- * The JobStore port: job state (status, attempt, usage, error), idempotency keys and per-tenant listing.
- *
- * Contract every driver keeps (checked by `testing/job-store.conformance.ts`, run against every driver):
- * - **Atomic transitions.** `transition` changes status only when the current status may go to the new one
- *   ({@link canTransition}) and, when `from` is given, is one of `from` — as one atomic step, whatever the number
- *   of concurrent callers and processes. Nothing leaves a terminal status. The rules of what a transition writes
- *   (`started_at`, `finished_at`, the patch) live in {@link applyTransition}, shared by every driver.
- * - **Idempotent create.** With an idempotency key, the first create stores the job; a later create by the same
- *   tenant with the same key and the same fingerprint returns that job (`created: false`); with another
- *   fingerprint it fails with {@link IdempotencyConflictError}. Keys are per tenant and live `idempotencyTtlMs`.
- * - **Listing.** A tenant's jobs, newest first (ids are time-sortable), optionally by status, in pages whose
- *   opaque cursor continues exactly where the previous page stopped. Only that tenant's jobs.
- * - **Expiry.** A job in a terminal status is removed `retentionMs` after it finished; others are kept.
- * - **Delete.** `delete` removes every trace of a job at once (record, list entries, indexes, its idempotency key);
- *   `get` then answers null and no list shows it.
- * - **Liveness.** A `running` job has a last sign of life: `heartbeat_at` (written by `heartbeat` and by any
- *   transition or update that patches it), else `updated_at`. `listStale` finds running jobs whose last sign of life
- *   is older than a moment, oldest first, without scanning other jobs (drivers keep an index, updated atomically
- *   with the record). The watchdog uses it to end jobs whose worker vanished. A job `waiting_for_input` holds no
- *   worker and is never stale.
- * - **Input deadlines.** `listInputExpired` finds `waiting_for_input` jobs whose open request
- *   (`input_request.expires_at`) is due, soonest first, from an index kept like the liveness one (v1.1).
- * - **Guards.** `transition` takes an optional `where` predicate on the current record, checked in the same atomic
- *   step as `from` (drivers re-run it on every compare-and-set try): e.g. "the open request is still `r1`".
- * - **Open-jobs quota.** `create` with `quota.maxOpenJobs` > 0 refuses (throws {@link QuotaExceededError}, kind
- *   `active_jobs`) when the tenant already has that many jobs `queued`, `running` or `waiting_for_input` — counted
- *   and stored in one atomic step, so concurrent creates in any number of processes never pass it. An idempotent
- *   repeat of an earlier create is answered before the quota is looked at. The count is derived from the jobs'
- *   own statuses (no counter to drift): a job that ends frees its place.
- * - **Dispatch confirmation.** A new job's record has `dispatched_at: null` until the creator confirms that the
- *   work queue took it (an update writing `dispatched_at`). `listUndispatched` finds `queued` jobs whose dispatch
- *   was never confirmed (a create that failed half-way), oldest first, from an index kept atomically with the
- *   record. The watchdog re-dispatches them (idempotently), so no job is stranded in `queued`.
- * - **Log bytes.** Bytes of events each tenant (and job) holds in the event log, for the log-bytes quota: added by
- *   the writer as it appends, counted until the event log's retention (`logRetentionMs`) has passed since they were
- *   written (give or take one bucket: see log-bytes.ts), and taken out when the job is deleted. Only that tenant's.
+ * The JobStore port: job state (status, attempt, usage, error), idempotency keys and per-tenant listing. The contract
+ * every driver keeps (atomic transitions, idempotent create, listing, expiry, liveness, quotas, log bytes) is in
+ * docs/stores.md; `testing/job-store.conformance.ts` checks it against every driver.
  */
 import type { LogBytes } from './log-bytes.js';
 import { QuotaExceededError, type JobError, type JobStatus, type PendingInput, type Usage } from '@jobstream/contracts';
 
 /**
- * A job's latest `input_required` (v1.1), kept on the record so that the API can check and validate an answer
+ * A job's latest `input_required`, kept on the record so that the API can check and validate an answer
  * without reading the log, and the watchdog can end the job at `expires_at`.
  */
 export interface InputRequestRecord extends PendingInput {
@@ -74,14 +41,14 @@ export interface JobRecord {
    * confirms the dispatch; absent on records written before this field existed (taken as dispatched).
    */
   dispatched_at?: string | null;
-  /** v1.1: the thread this job is a turn of, and its turn number. */
+  /** The thread this job is a turn of, and its turn number. */
   thread_id?: string;
   turn?: number;
-  /** v1.1: the job this one reruns. */
+  /** The job this one reruns. */
   rerun_of?: string;
   /** The idempotency key it was created with, so that `delete` removes that key too. */
   idempotency_key?: string;
-  /** The latest `input_required` of the job and its answer (v1.1); absent or null before the first. */
+  /** The latest `input_required` of the job and its answer; absent or null before the first. */
   input_request?: InputRequestRecord | null;
   /**
    * The job's answered requests: `request_id` → SHA-256 (hex) of the accepted answer's canonical JSON, the newest

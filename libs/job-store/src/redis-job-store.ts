@@ -1,36 +1,7 @@
 /**
- * The production job store on Redis (ioredis), with the contract of `job-store.port.ts`.
- *
- * Keys (all under a prefix, default `jobstream:`, so that deployments and tests can share a Redis):
- * - `job:<id>`: a hash `{ v, d }`: `d` the JobRecord as JSON, `v` a version bumped by every write.
- * - `list:all:<tenant>` and `list:<status>:<tenant>`: sorted sets of job ids, score 0, so that a lex range gives
- *   id order = creation order (ids are time-sortable ULIDs). Pages are `ZREVRANGEBYLEX` from the cursor id
- *   (exclusive): exact, no skip, no repeat. The status filter has its own set, kept in step with the record.
- * - `idem:<len(tenant)>:<tenant>:<key>`: `{ jobId, fingerprint }` with a TTL of `idempotencyTtlMs`.
- * - `expiring`: sorted set of finished jobs by removal time, so that their ids are taken out of the list sets.
- * - `active`: sorted set of the ids of running jobs, score = last sign of life (`heartbeat_at`, else `updated_at`,
- *   in ms). Every create and compare-and-set writes it in the same script as the record (added or re-scored while
- *   running, removed otherwise), so `listStale` is one range read.
- * - `undispatched`: sorted set of the ids of queued jobs whose dispatch is unconfirmed (`dispatched_at: null`),
- *   score = creation time (ms); written by the same scripts, read by `listUndispatched`.
- * - `waiting`: sorted set of the ids of jobs `waiting_for_input`, score = `input_request.expires_at` (ms), kept the
- *   same way, so `listInputExpired` is one range read (v1.1).
- *
- * Atomicity: transitions and updates are optimistic. The record is read, the shared pure rules
- * (`applyTransition` / `applyPatch`) compute the next record, and a Lua compare-and-set writes it only if the
- * version is unchanged (otherwise: read again, bounded). Lua on one connection instead of WATCH/MULTI, because
- * WATCH is per connection and the store multiplexes concurrent calls on one. Create (with its idempotency key)
- * is one Lua script. Note: the create script reads `job:<id>` of an idempotency hit, a key it cannot declare in
- * advance: fine on a standalone Redis (or a primary with replicas), not for Redis Cluster.
- *
- * Expiry: a job entering a terminal status gets `PEXPIRE retentionMs`; its ids leave the list sets lazily (a list
- * that meets a vanished record removes it) and by a periodic sweep of `expiring`.
- *
- * Availability: the connection of `@jobstream/redis` (no offline queue, a command timeout): with Redis down every
- * call fails fast with {@link JobStoreUnavailableError}; the same store works again once Redis is back. With
- * `replicaAck`, the writes that an answer acknowledges (create, and `durable` transitions and updates) and abandons
- * wait for that many replicas (`WAIT`, `@jobstream/redis`'s `ReplicaAck`) or fail with {@link JobStoreUnavailableError}
- * — the write may have landed on the primary.
+ * The production job store on Redis (ioredis), with the contract of `job-store.port.ts`: optimistic Lua
+ * compare-and-set writes, one script per create. Its keys, atomicity, expiry and availability are described in
+ * docs/redis.md ("Key layouts").
  */
 import type { Redis } from 'ioredis';
 import {

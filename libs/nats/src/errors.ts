@@ -5,31 +5,36 @@
  */
 import {
   ClosedConnectionError,
+  ConnectionError,
   DrainingConnectionError,
   NoRespondersError,
+  ProtocolError,
+  RequestError,
   TimeoutError,
 } from '@nats-io/transport-node';
-import { JetStreamApiError, type ApiError } from '@nats-io/jetstream';
+import { JetStreamApiError, JetStreamError, type ApiError } from '@nats-io/jetstream';
 
 export type { ApiError as JsApiError } from '@nats-io/jetstream';
 export { ClosedConnectionError, NoRespondersError, TimeoutError, JetStreamApiError };
 
-/** The error classes of nats.js (core and JetStream): a dependency that cannot serve now. */
-export const NATS_ERROR_NAMES: ReadonlySet<string> = new Set([
-  'ClosedConnectionError',
-  'DrainingConnectionError',
-  'ConnectionError',
-  'ProtocolError',
-  'RequestError',
-  'TimeoutError',
-  'NoResponders',
-  'JetStreamError',
-  'JetStreamStatusError',
-  'JetStreamNotEnabled',
-  'JetStreamApiError',
-  'ConsumerNotFoundError',
-  'StreamNotFoundError',
-]);
+/**
+ * The error classes of nats.js (core and JetStream) that say the broker cannot serve now (`JetStreamError` covers
+ * its status errors, `JetStreamApiError` its not-found subclasses). Its argument and permission errors are not
+ * here: those are bugs or configuration, not an outage.
+ */
+const NATS_OUTAGE_CLASSES: readonly (abstract new (...args: never[]) => Error)[] = [
+  ClosedConnectionError,
+  DrainingConnectionError,
+  ConnectionError,
+  ProtocolError,
+  RequestError,
+  TimeoutError,
+  NoRespondersError,
+  JetStreamError,
+  JetStreamApiError,
+];
+/** nats.js does not export the class of "JetStream is not enabled" (its name is all there is). */
+const JETSTREAM_NOT_ENABLED = 'JetStreamNotEnabled';
 
 /** `err` and its causes (at most 5 deep). */
 function* chain(err: unknown): Generator<Error> {
@@ -78,8 +83,12 @@ export function isJsNotFound(err: unknown): boolean {
 
 /** Any error of the NATS client (the broker cannot serve now, or refused a JetStream request). */
 export function isNatsError(err: unknown): boolean {
-  for (const e of chain(err)) if (NATS_ERROR_NAMES.has(e.name)) return true;
+  for (const e of chain(err)) if (isNatsClass(e)) return true;
   return false;
+}
+
+function isNatsClass(e: Error): boolean {
+  return NATS_OUTAGE_CLASSES.some((c) => e instanceof c) || e.name === JETSTREAM_NOT_ENABLED;
 }
 
 /** A short label for logs and messages: `TIMEOUT`, `503`, `CLOSED`, `api 10071`, or the error's name. */
@@ -89,5 +98,5 @@ export function natsErrorLabel(err: unknown): string | undefined {
   if (isConnectionClosed(err)) return 'CONNECTION_CLOSED';
   const api = jsApiError(err);
   if (api) return `${api.code}${api.err_code ? `/${api.err_code}` : ''}`;
-  return err instanceof Error && NATS_ERROR_NAMES.has(err.name) ? err.name : undefined;
+  return err instanceof Error && isNatsClass(err) ? err.name : undefined;
 }

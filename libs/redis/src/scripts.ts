@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { isReplyError } from './errors.js';
+import { isReplyError, replyCode } from './errors.js';
 
 export interface Script {
   src: string;
@@ -15,7 +15,7 @@ export const script = (src: string): Script => ({ src, sha: createHash('sha1').u
 
 /** True for the NOSCRIPT reply (the server does not have the script cached). */
 export function isNoScript(err: unknown): boolean {
-  return isReplyError(err) && /^NOSCRIPT/.test((err as Error).message);
+  return isReplyError(err) && replyCode(err as Error) === 'NOSCRIPT';
 }
 
 /** EVALSHA, falling back to EVAL when the server does not have the script cached. */

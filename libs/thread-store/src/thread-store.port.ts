@@ -1,36 +1,7 @@
 /**
- * The ThreadStore port: conversations (threads) and the order of their turns.
- *
- * A thread has at most ONE active turn (a job). Which turn is active, which wait, and what a new turn does when the
- * thread is busy are decided by the store's atomic operations — never by a read-then-write in the caller — so that
- * any number of API processes and workers can create and end turns concurrently.
- *
- * Contract every driver keeps (checked by `testing/thread-store.conformance.ts`, run against every driver):
- * - **beginTurn** is one atomic step: it checks the thread's idempotency key (same key + fingerprint ⇒ `existing`
- *   with the job of the first request; another fingerprint ⇒ `conflict`), assigns the next turn number, records the
- *   job as the thread's turn, and applies `if_busy`:
- *   idle thread ⇒ the job becomes active (`started`: the caller hands it to the queue, then calls `markStarted`);
- *   busy + `reject` ⇒ `busy` (nothing written); busy + `enqueue` ⇒ the job waits at the end of the line
- *   (`queued`); busy + `interrupt` ⇒ the job is next in line, and every job that was active or waiting is returned
- *   in `interrupt` (the caller cancels them with reason `interrupted`; the waiting ones leave the line for
- *   `cancelling`, which they leave when they end);
- *   the active job is recorded as `interrupting` until it settles, so that a sweep can repeat the cancel if the
- *   caller died before making it.
- * - **settle(thread, job)** is called whenever a job of the thread ended (or was never created). If it is the active
- *   job, the next waiting job becomes active and is returned (`next`, not started yet); if it is waiting, it leaves
- *   the line. Otherwise nothing changes. Idempotent: settling twice advances once.
- * - **markStarted** records that the active job was handed to the queue (so the sweep does not hand it twice).
- * - **create** with `maxPerTenant` > 0 refuses ({@link QuotaExceededError}, kind `threads`) when the tenant already
- *   has that many threads, counted and stored in one atomic step (the count is the tenant's thread index itself).
- * - **delete** removes a thread with every trace of it, only while no turn is active or waiting (else `busy`).
- * - **Listing**: a tenant's threads newest first; a thread's turns in order; exact cursor pagination.
- * - **listIdle** finds idle threads (no active, waiting or dropped turn) whose state last changed before a moment,
- *   oldest first, from an index kept with the state (for the sweep that expires idle threads).
- * - **ensureExternal** names threads by an outside id (an AG-UI `threadId`), unique per tenant: one atomic step
- *   returns the tenant's thread of that name or creates the one given, so concurrent first uses make one thread;
- *   a new one is held to `maxPerTenant` as `create` is; `delete` frees the name.
- * - **listBusy** finds busy threads (an active turn, or `cancelling` not empty) whose state last changed before a moment (for the sweep that repairs a thread
- *   whose advancing process died).
+ * The ThreadStore port: conversations (threads) and the order of their turns, at most one active turn per thread,
+ * decided by the store's atomic operations. The contract every driver keeps is in docs/stores.md;
+ * `testing/thread-store.conformance.ts` checks it against every driver.
  */
 import { QuotaExceededError, type IfBusy } from '@jobstream/contracts';
 

@@ -20,7 +20,7 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
-import { isJsNotFound } from '@jobstream/nats';
+import { isJsNotFound, retry, retryDelay, sleep, type RetryOptions, type RetrySchedule } from '@jobstream/nats';
 import { EVENTS_STREAM, EVENTS_SUBJECT_WILDCARD, WEBHOOK_EVENT_OF, type JobEvent } from '@jobstream/contracts';
 import { MemoryEventLog, type AppendInput, type LoggedEvent } from '@jobstream/event-log';
 
@@ -71,17 +71,10 @@ export class ObservedMemoryEventLog extends MemoryEventLog implements JobEventFe
   }
 
   private async deliver(h: JobEventHandler, e: LoggedEvent): Promise<void> {
-    for (let i = 0; ; i++) {
-      try {
-        await h(e);
-        return;
-      } catch (err) {
-        if (i >= 4) {
-          this.onHandlerError(err, e);
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 50 * 2 ** i));
-      }
+    try {
+      await retry(() => h(e), MEMORY_HANDLER_RETRY);
+    } catch (err) {
+      this.onHandlerError(err, e);
     }
   }
 }
@@ -103,6 +96,12 @@ export interface JetStreamJobEventFeedOptions {
 }
 
 const decoder = new TextDecoder();
+/** A failing handler in process: 5 tries, 50 ms apart doubling. */
+const MEMORY_HANDLER_RETRY: RetryOptions = { firstMs: 50, maxMs: 400, tries: 5 };
+/** A failing handler of a pulled event: 5 tries, 100 ms apart doubling, then the event is handed back. */
+const HANDLER_RETRY: RetryOptions = { firstMs: 100, maxMs: 800, tries: 5 };
+/** A failed pull is tried again after 100 ms, doubling to 2 s (ends early when the feed stops). */
+const PULL_RETRY: RetrySchedule = { firstMs: 100, maxMs: 2_000 };
 /** A cheap pre-filter: the raw JSON of an event of interest has its top-level type as one of these. */
 const TYPE_MARKERS = Object.keys(WEBHOOK_EVENT_OF).map((t) => `"type":"${t}"`);
 
@@ -126,12 +125,12 @@ export class JetStreamJobEventFeed implements JobEventFeed {
   async start(handler: JobEventHandler): Promise<FeedHandle> {
     for (const source of this.sources) await this.ensureConsumer(source);
     let stopping = false;
-    const wakes = new Set<() => void>();
-    const loops = this.sources.map((source) => this.pullLoop(source, handler, () => stopping, wakes));
+    const stopped = new AbortController();
+    const loops = this.sources.map((source) => this.pullLoop(source, handler, () => stopping, stopped.signal));
     return {
       stop: async () => {
         stopping = true;
-        for (const w of wakes) w();
+        stopped.abort();
         await Promise.all(loops);
         this.flushAcks();
       },
@@ -143,7 +142,7 @@ export class JetStreamJobEventFeed implements JobEventFeed {
     source: { stream: string; filter: string },
     handler: JobEventHandler,
     isStopping: () => boolean,
-    wakes: Set<() => void>,
+    stopped: AbortSignal,
   ): Promise<void> {
     let consumer: Consumer | null = null;
     let failures = 0;
@@ -166,14 +165,7 @@ export class JetStreamJobEventFeed implements JobEventFeed {
         this.opts.logger?.warn(`webhook feed pull failed on ${source.stream} (${failures}): ${(err as Error).message}`);
         // the consumer may be gone (a stream recreated): make sure it exists before pulling again
         await this.ensureConsumer(source).catch(() => {});
-        await new Promise<void>((r) => {
-          const done = () => {
-            wakes.delete(done);
-            r();
-          };
-          wakes.add(done);
-          setTimeout(done, Math.min(2_000, 100 * failures));
-        });
+        await sleep(retryDelay(failures, PULL_RETRY), stopped);
       }
     }
   }
@@ -217,23 +209,20 @@ export class JetStreamJobEventFeed implements JobEventFeed {
       m.ack();
       return;
     }
-    for (let i = 0; ; i++) {
-      try {
-        await handler({ event, pos: m.seq, json: raw });
-        m.ack();
-        return;
-      } catch (err) {
-        if (stopping() || i >= 4) {
-          // hand it back: this or another process gets it again
-          this.opts.logger?.warn(
-            `webhook feed handler failed for ${event.job_id} (${event.type}), redelivering: ${(err as Error).message}`,
-          );
-          m.nak(1_000);
-          return;
-        }
-        m.working();
-        await new Promise((r) => setTimeout(r, 100 * 2 ** i));
-      }
+    try {
+      await retry(
+        async () => {
+          await handler({ event, pos: m.seq, json: raw });
+          m.ack();
+        },
+        { ...HANDLER_RETRY, retryIf: () => !stopping(), onRetry: () => m.working() },
+      );
+    } catch (err) {
+      // hand it back: this or another process gets it again
+      this.opts.logger?.warn(
+        `webhook feed handler failed for ${event.job_id} (${event.type}), redelivering: ${(err as Error).message}`,
+      );
+      m.nak(1_000);
     }
   }
 

@@ -1,27 +1,7 @@
 /**
- * The production webhook store on Redis (ioredis), with the contract of `webhook-store.port.ts`.
- *
- * Keys (under a prefix, default `jobstream:wh:`):
- * - `ep:<id>`: the endpoint as JSON (its secret included: it signs every delivery; never logged).
- * - `tenant:<tenant>`: sorted set of the tenant's endpoint ids (lex order = creation order, ids are ULIDs).
- * - `dlv:<id>`: a delivery as JSON, expiring `retentionMs` after its last write.
- * - `eplog:<webhook id>`: sorted set of the endpoint's delivery ids (lex order), trimmed to the newest N; it
- *   expires with the endpoint's last delivery (`PEXPIRE retention` on every write) and goes with the endpoint.
- * - `dedup:<key>`: `SET NX PX retention`, so a job event observed twice (two API processes, a redelivered feed
- *   message) creates ONE delivery — done in the same script that stores and schedules the delivery.
- * - `due:<tenant>`: sorted set of the tenant's scheduled delivery ids, score = due time (ms).
- * - `fly:<tenant>`: the tenant's tries in flight, score = the end of their lease (a claimer that died leaves an
- *   entry that simply runs out: the count heals itself).
- * - `tenants`: sorted set of the tenants with scheduled deliveries, score = when the tenant has something to
- *   claim: its earliest due time or, at its in-flight cap, its first lease end. `served`: hash tenant → when a
- *   claim last served it. `claimDue` is one script: of the tenants with something to claim, it takes those served
- *   longest ago first (round-robin), one delivery each per round, pushes each claimed delivery's score to now + lease (so concurrent claimers in several processes
- *   never get the same one, and a claimer that dies mid-try only delays it by the lease).
- * The scripts build the per-tenant key names from the prefix (standalone Redis or Sentinel, not Redis Cluster,
- * like the job store).
- *
- * Redis down: every call fails fast with {@link WebhookStoreUnavailableError} (no offline queue); ioredis
- * reconnects by itself.
+ * The production webhook store on Redis (ioredis), with the contract of `webhook-store.port.ts`: one script per
+ * claim, fair between tenants. Its keys and scripts are described in docs/redis.md ("Key layouts"); with Redis
+ * down every call fails fast with {@link WebhookStoreUnavailableError}.
  */
 import type { Redis } from 'ioredis';
 import {

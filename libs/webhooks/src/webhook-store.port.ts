@@ -1,25 +1,6 @@
 /**
  * The WebhookStore port: per-tenant webhook endpoints, and their deliveries with a durable schedule of pending tries.
- *
- * Contract every driver keeps (checked by `testing/webhook-store.conformance.ts`, run against every driver):
- * - **Tenant isolation.** `getEndpoint` / `deleteEndpoint` / `listDeliveries` / `getDelivery` with another tenant
- *   behave as if the resource did not exist.
- * - **Bounded.** `createEndpoint` refuses with {@link WebhookLimitError} when the tenant already has `maxPerTenant`.
- * - **Once per key.** `createDelivery` with a `dedupKey` already used (in any process) creates nothing and returns
- *   null: a job event observed twice (a redelivered feed message, two API processes) yields ONE delivery.
- * - **Due schedule, leased claims.** A delivery is due at `next_attempt_at`. `claimDue(now, n, leaseMs)` returns at
- *   most n due deliveries and, atomically with that, pushes each one's due time to `now + leaseMs`, so no other
- *   claimer (in any process) gets it while its try runs; a claimer that dies mid-try loses nothing: the delivery is
- *   due again when the lease ends.
- * - **Fair between tenants.** `claimDue` serves tenants in turn — one delivery per tenant per round, the tenants
- *   served longest ago first — and, with `maxInFlightPerTenant` > 0, never has more of one tenant's deliveries
- *   claimed at once (over every claimer) than that: a tenant whose endpoints never answer holds at most that many
- *   tries, and every other tenant's due deliveries are claimed first. A claim counts as in flight until its try is
- *   recorded or its lease ends (so a claimer that died frees its place by itself).
- * - **Nothing outlives its endpoint.** `deleteEndpoint` removes the endpoint's deliveries and their schedule;
- *   dedup keys expire with the retention. `recordAttempt` appends the try to the delivery's log and either schedules the
- *   next try, or settles it (`delivered` / `failed`) and takes it off the schedule.
- * - **Durable** (Redis driver): endpoints, deliveries and the schedule survive restarts of every process.
+ * The contract every driver keeps is in docs/stores.md; `testing/webhook-store.conformance.ts` checks it.
  */
 import { QuotaExceededError, type WebhookEventType } from '@jobstream/contracts';
 

@@ -1,16 +1,7 @@
 /**
- * The deterministic `echo` agent of the contract: the message split by /\S+\s*|\s+/g into `token` events, `repeat`
- * times over, `delay_ms` apart; `fail_after: n` ends with `error` (`agent_failed`) after n tokens; `tool: true` emits
- * one tool call first. Usage: input_tokens = tokens in the message, output_tokens = token events emitted.
- *
- * v1.1, interactive (see docs/agents.md):
- * - `client_tool: { name }` — before the first token, `tool_call_start` (`arguments: { message_length }`) and an
- *   `input_required` of kind `tool_results` for that call; the answer's result (or error) becomes its
- *   `tool_call_end`, then the tokens.
- * - `ask: { after, prompt? }` — after `after` tokens of the first repeat, an `approval` request; `approved: false`
- *   ends the job `cancelled` with reason `rejected`.
- * Continuing after an answer, it reads its position from `ctx.history` (tokens already emitted, requests already
- * asked and answered) and emits only what is not in it yet.
+ * The deterministic `echo` agent of the contract: the message split into `token` events, `repeat` times over,
+ * `delay_ms` apart, with failures, tool calls and questions on demand (`fail_after`, `tool`, `ask`, `client_tool`).
+ * Its input and behaviour are documented in docs/agents.md. After an answer it continues from `ctx.history`.
  */
 import { echoInputJsonSchema, echoInputSchema, echoTokens, historyChars } from '@jobstream/contracts';
 import { APPROVAL_SCHEMA } from '@jobstream/job-domain';

@@ -1,23 +1,8 @@
 /**
- * The `openai` agent: one streamed chat completion from any OpenAI-compatible endpoint (OpenAI, Azure-style proxies,
- * vLLM, Ollama, LM Studio, OpenRouter, DeepSeek…), through the AI SDK's OpenAI-compatible provider
- * (`@ai-sdk/openai-compatible`, its `doStream`). It maps the provider's stream parts to events:
- *   reasoning → `thinking`, text (content and refusal) → `token`, tool calls → `tool_call_start` (+ `tool_call_end`),
- *   the provider's usage → `done.usage`, the concatenated text → `done.output.text`.
- * The job's messages are already in the wire format, which the SDK's prompt cannot carry whole (the `developer`
- * role, `name`, any content part), so they replace the request's `messages` as they are (`transformRequestBody`).
- *
- * Tool calls. The platform runs no tools itself. A tool the job's input marks `client: true` is the client's to run:
- * when the model calls one, the agent emits `tool_call_start` for each call and an `input_required` of kind
- * `tool_results` listing the client calls; the job waits holding no worker. On the answer the agent is called again
- * with the job's history and rebuilds the conversation from it (./openai/conversation.ts) and streams the next
- * completion: the model is never asked twice for the same turn. Any other tool call gets a `tool_call_end` with an
- * `error` saying it was not executed, and without client calls the job ends with `done`.
- *
- * Failures end with one `error` event; `retryable` is classified in ./openai/provider-errors.ts (table in
- * docs/agents.md). An abort of `ctx.signal` aborts the HTTP request and the agent returns without a terminal event
- * (the runner appends `cancelled` with `ctx.usage`). The API key is sent only in the `Authorization` header and is
- * scrubbed from every error message. `timeoutMs` is an inactivity timeout (./openai/provider-transport.ts).
+ * The `openai` agent: one streamed chat completion from any OpenAI-compatible endpoint, through the AI SDK's
+ * OpenAI-compatible provider (`doStream`), mapped to events; client tools make the job wait for their results.
+ * Its behaviour (events, tool calls, errors, timeouts) is documented in docs/agents.md; the conversation, transport
+ * and error classification live in ./openai/.
  */
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import {

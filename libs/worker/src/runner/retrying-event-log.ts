@@ -7,6 +7,7 @@
  */
 import { EventLogUnavailableError, type EventLog, type LoggedEvent } from '@jobstream/event-log';
 import type { DomainLogger } from '@jobstream/job-domain';
+import { retry } from '@jobstream/nats';
 
 export interface RetryingLogOptions {
   retryMs: number;
@@ -17,18 +18,16 @@ export interface RetryingLogOptions {
 
 export function retryingEventLog(log: EventLog, o: RetryingLogOptions): EventLog {
   const append: EventLog['append'] = async (jobId, input) => {
-    const deadline = Date.now() + o.retryMs;
-    for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
-      try {
-        const stored = await log.append(jobId, input);
-        o.onStored?.(jobId, stored);
-        return stored;
-      } catch (err) {
-        if (!(err instanceof EventLogUnavailableError) || Date.now() + delay > deadline) throw err;
-        o.logger.warn({ msg: 'event log unavailable; retrying append', job_id: jobId, retry_in_ms: delay });
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
+    const stored = await retry(() => log.append(jobId, input), {
+      firstMs: 100,
+      maxMs: 2_000,
+      forMs: o.retryMs,
+      retryIf: (err) => err instanceof EventLogUnavailableError,
+      onRetry: (_err, _failures, delay) =>
+        o.logger.warn({ msg: 'event log unavailable; retrying append', job_id: jobId, retry_in_ms: delay }),
+    });
+    o.onStored?.(jobId, stored);
+    return stored;
   };
   return new Proxy(log, {
     get(target, prop) {
