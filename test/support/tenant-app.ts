@@ -1,8 +1,8 @@
 /**
- * The app a shared e2e suite runs against: two tenants (acme and globex), started before the describe block's tests
- * and closed after, with request helpers that act as one tenant.
+ * The app a describe block of an e2e suite runs against, started before its tests and closed after; the two tenants
+ * (acme and globex) most suites use, with request helpers that act as one of them.
  */
-import { afterAll, beforeAll } from '@jest/globals';
+import { afterAll, beforeAll, expect } from '@jest/globals';
 import type { TestApp } from './app.js';
 
 export const ACME = 'acme-key-0001';
@@ -10,16 +10,16 @@ export const GLOBEX = 'globex-key-0002';
 export const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 
 /**
- * Starts the app with both tenants (and `env`) in the calling describe block's beforeAll, closes it in its afterAll.
- * The returned app stands for the started one (use it inside tests and hooks, not while the block is collected).
+ * Starts the app with `env` in the calling describe block's beforeAll and closes it in its afterAll. The returned app
+ * stands for the started one (use it inside tests and hooks, not while the block is collected).
  */
-export function twoTenantApp(
+export function appForBlock(
   start: (env: Record<string, string>) => Promise<TestApp>,
   env: Record<string, string>,
 ): TestApp {
   let app: TestApp | undefined;
   beforeAll(async () => {
-    app = await start({ API_KEYS: `acme:${ACME},globex:${GLOBEX}`, ...env });
+    app = await start(env);
   });
   afterAll(async () => {
     await app?.close();
@@ -33,6 +33,14 @@ export function twoTenantApp(
   });
 }
 
+/** appForBlock with both tenants, acme and globex, and `env`. */
+export function twoTenantApp(
+  start: (env: Record<string, string>) => Promise<TestApp>,
+  env: Record<string, string>,
+): TestApp {
+  return appForBlock(start, { API_KEYS: `acme:${ACME},globex:${GLOBEX}`, ...env });
+}
+
 /** Requests to `app` with one tenant's key. */
 export function asTenant(app: TestApp, key: string) {
   return {
@@ -41,4 +49,11 @@ export function asTenant(app: TestApp, key: string) {
     get: (path: string) => app.api(path, { headers: auth(key) }),
     del: (path: string) => app.api(path, { method: 'DELETE', headers: auth(key) }),
   };
+}
+
+/** Creates an echo job with `input` (no key: an app without API keys) and expects 201. */
+export async function createEchoJob(app: TestApp, input: Record<string, unknown>) {
+  const r = await app.api('/v1/jobs', { body: { agent: 'echo', input } });
+  expect(r.status).toBe(201);
+  return r.body as { id: string; stream_url: string };
 }
