@@ -12,13 +12,14 @@ const FAST = { initialDelayMs: 1, maxDelayMs: 4, maxRetries: 50 };
 
 const start = fakeServerPerTest();
 
-/** The job's stream read with FAST reconnects: its events and each reconnect. */
-async function collectReconnects(s: { baseUrl: string }, id: string) {
+/** The job's stream read with FAST reconnects (and `opts`): its events, each reconnect and the reasons of their errors. */
+async function collectReconnects(s: { baseUrl: string }, id: string, opts: { idleTimeoutMs?: number } = {}) {
   const reconnects: ReconnectInfo[] = [];
   const events = await collect(
-    createStream(id, { baseUrl: s.baseUrl, reconnect: FAST, onReconnect: (i) => reconnects.push(i) }),
+    createStream(id, { ...opts, baseUrl: s.baseUrl, reconnect: FAST, onReconnect: (i) => reconnects.push(i) }),
   );
-  return { events, reconnects };
+  const reasons = reconnects.map((i) => (i.error as JobstreamConnectionError).reason as string);
+  return { events, reconnects, reasons };
 }
 
 async function collect(iter: AsyncIterable<JobEvent>): Promise<JobEvent[]> {
@@ -238,14 +239,7 @@ describe('createStream', () => {
             : undefined,
     });
     const id = s.addJob(echoEvents(MESSAGE));
-    const reasons: string[] = [];
-    const events = await collect(
-      createStream(id, {
-        baseUrl: s.baseUrl,
-        reconnect: FAST,
-        onReconnect: (i) => reasons.push((i.error as JobstreamConnectionError).reason),
-      }),
-    );
+    const { events, reasons } = await collectReconnects(s, id);
     expect(textOf(events)).toBe(MESSAGE);
     expect(reasons).toEqual(['protocol', 'protocol']);
   });
@@ -258,15 +252,7 @@ describe('createStream', () => {
           : undefined,
     });
     const id = s.addJob(echoEvents(MESSAGE));
-    const reasons: string[] = [];
-    const events = await collect(
-      createStream(id, {
-        baseUrl: s.baseUrl,
-        idleTimeoutMs: 50,
-        reconnect: FAST,
-        onReconnect: (i) => reasons.push((i.error as JobstreamConnectionError).reason),
-      }),
-    );
+    const { events, reasons } = await collectReconnects(s, id, { idleTimeoutMs: 50 });
     expect(textOf(events)).toBe(MESSAGE);
     expect(reasons[0]).toBe('idle_timeout');
     expect(new Set(reasons)).toEqual(new Set(['idle_timeout']));
