@@ -11,6 +11,7 @@
  */
 import http from 'node:http';
 import { connect } from '@nats-io/transport-node';
+import { listenForRunner, notFound } from './lib/helper-server.mjs';
 import { SSE_HEADERS } from './lib/frames.mjs';
 import { TurnFlusher } from '../dist/src/sse/sse-writer.js';
 
@@ -80,10 +81,6 @@ const server = http.createServer(async (req, res) => {
     res.on('close', () => j.conns.delete(c));
     return;
   }
-  res.statusCode = 404;
-  res.end();
+  notFound(res);
 });
-server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  process.send?.({ ready: true, port: server.address().port });
-});
-process.on('disconnect', () => process.exit(0));
+listenForRunner(server);

@@ -4,6 +4,7 @@
  * `done` frame, and ends the responses. What one Node process can do with plain `res.write`, nothing else.
  */
 import http from 'node:http';
+import { listenForRunner, notFound } from './lib/helper-server.mjs';
 import { SSE_HEADERS, tokenFrame, doneFrame } from './lib/frames.mjs';
 
 const clients = new Set();
@@ -35,10 +36,6 @@ const server = http.createServer((req, res) => {
     setImmediate(step);
     return;
   }
-  res.statusCode = 404;
-  res.end();
+  notFound(res);
 });
-server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  process.send?.({ ready: true, port: server.address().port });
-});
-process.on('disconnect', () => process.exit(0));
+listenForRunner(server);

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { HttpAgent } from '@ag-ui/client';
-import { startTestApp, type TestApp } from './support/app.js';
+import { startTestApp } from './support/app.js';
+import { appForBlock } from './support/tenant-app.js';
 import { agUiSuite } from './suites/ag-ui.suite.js';
 
 agUiSuite('embedded engine', (env) => startTestApp(env));
@@ -8,13 +9,7 @@ agUiSuite('embedded engine', (env) => startTestApp(env));
 describe('AG-UI with API keys: tenants', () => {
   const A = 'tenant-a-key-0001';
   const B = 'tenant-b-key-0002';
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await startTestApp({ API_KEYS: `a:${A},b:${B}` });
-  });
-  afterAll(async () => {
-    await app?.close();
-  });
+  const app = appForBlock(startTestApp, { API_KEYS: `a:${A},b:${B}` });
   const agentOf = (key: string, threadId: string) =>
     new HttpAgent({ url: `${app.url}/v1/ag-ui/echo`, threadId, headers: { Authorization: `Bearer ${key}` } });
 

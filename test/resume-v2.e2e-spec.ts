@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from './support/app.js';
+import { describe, expect, it } from '@jest/globals';
+import { startTestApp } from './support/app.js';
+import { appForBlock } from './support/tenant-app.js';
 import { readJobMessage, textOf } from './support/ai-sdk.js';
 import { resumeV2Suite } from './suites/resume-v2.suite.js';
 import { readAll } from './support/sse-client.js';
@@ -9,13 +10,7 @@ resumeV2Suite('embedded engine', (env) => startTestApp(env));
 describe('resume v2 with API keys: tenants and stream tokens', () => {
   const A = 'tenant-a-key-0001';
   const B = 'tenant-b-key-0002';
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await startTestApp({ API_KEYS: `a:${A},b:${B}` });
-  });
-  afterAll(async () => {
-    await app?.close();
-  });
+  const app = appForBlock(startTestApp, { API_KEYS: `a:${A},b:${B}` });
 
   it("another tenant's job is a 404 for snapshots, filters and the AI SDK format; a stream token opens the AI SDK format", async () => {
     const auth = (k: string) => ({ Authorization: `Bearer ${k}` });

@@ -8,6 +8,7 @@
  */
 import { openMany, newStats } from './sse-client.mjs';
 import { runChat, newChatStats } from './chat-client.mjs';
+import { toWire } from './stats-wire.mjs';
 
 let stats = newStats();
 let socks = [];
@@ -39,28 +40,9 @@ process.on('message', async (m) => {
       chat = { stats: newChatStats(), active: 0 };
       process.send({ id: m.id, ok: true });
     } else if (m.cmd === 'chatStats') {
-      const { hist, ...rest } = chat.stats;
-      const sparse = [];
-      if (hist) for (let i = 0; i < hist.length; i++) if (hist[i]) sparse.push([i, hist[i]]);
-      process.send({
-        id: m.id,
-        ok: true,
-        ...rest,
-        running: chat.active > 0,
-        first: Number.isFinite(rest.first) ? rest.first : null,
-        hist: sparse,
-      });
+      process.send({ id: m.id, ok: true, ...toWire(chat.stats), running: chat.active > 0 });
     } else if (m.cmd === 'stats') {
-      const { hist, ...rest } = stats;
-      const sparse = [];
-      if (hist) for (let i = 0; i < hist.length; i++) if (hist[i]) sparse.push([i, hist[i]]);
-      process.send({
-        id: m.id,
-        ok: true,
-        ...rest,
-        first: Number.isFinite(rest.first) ? rest.first : null,
-        hist: sparse,
-      });
+      process.send({ id: m.id, ok: true, ...toWire(stats) });
     } else if (m.cmd === 'measureFrom') {
       // latencies of events appended from `at` on only (the connections opened so far included)
       stats.measureFrom = m.at;

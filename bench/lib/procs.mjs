@@ -10,9 +10,13 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { newChatStats } from './chat-client.mjs';
+import { addWire } from './stats-wire.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const children = new Set();
+/** The chat client counters summed across client processes. */
+const CHAT_COUNTERS = 'clients finished exact gaps dups drops resumes failed tokens events'.split(' ');
 const dirs = new Set();
 
 /**
@@ -255,19 +259,7 @@ export async function startClients(n) {
     async stats() {
       const rs = await Promise.all(procs.map((p) => p.rpc({ cmd: 'stats' })));
       const out = { opened: 0, failed: 0, ended: 0, tokens: 0, bytes: 0, first: Infinity, last: 0, hist: null };
-      for (const r of rs) {
-        out.opened += r.opened;
-        out.failed += r.failed;
-        out.ended += r.ended;
-        out.tokens += r.tokens;
-        out.bytes += r.bytes;
-        if (r.first !== null) out.first = Math.min(out.first, r.first);
-        out.last = Math.max(out.last, r.last);
-        if (r.hist.length) {
-          out.hist ??= new Array(60_001).fill(0);
-          for (const [i, c] of r.hist) out.hist[i] += c;
-        }
-      }
+      for (const r of rs) addWire(out, r, ['opened', 'failed', 'ended', 'tokens', 'bytes']);
       return out;
     },
     /** Starts chat clients (bench/lib/chat-client.mjs), spread across the processes; returns at once. */
@@ -281,45 +273,11 @@ export async function startClients(n) {
     },
     async chatStats() {
       const rs = await Promise.all(procs.map((p) => p.rpc({ cmd: 'chatStats' })));
-      const out = {
-        running: false,
-        clients: 0,
-        finished: 0,
-        exact: 0,
-        gaps: 0,
-        dups: 0,
-        drops: 0,
-        resumes: 0,
-        failed: 0,
-        tokens: 0,
-        events: 0,
-        first: Infinity,
-        last: 0,
-        hist: null,
-        errors: [],
-      };
+      const out = { running: false, ...newChatStats() };
       for (const r of rs) {
         out.running ||= r.running;
-        for (const k of [
-          'clients',
-          'finished',
-          'exact',
-          'gaps',
-          'dups',
-          'drops',
-          'resumes',
-          'failed',
-          'tokens',
-          'events',
-        ])
-          out[k] += r[k];
         out.errors.push(...r.errors);
-        if (r.first !== null) out.first = Math.min(out.first, r.first);
-        out.last = Math.max(out.last, r.last);
-        if (r.hist.length) {
-          out.hist ??= new Array(60_001).fill(0);
-          for (const [i, c] of r.hist) out.hist[i] += c;
-        }
+        addWire(out, r, CHAT_COUNTERS);
       }
       return out;
     },

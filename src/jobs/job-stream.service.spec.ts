@@ -19,6 +19,23 @@ import { retryDelayMs } from './stream-session.js';
 const token = (text: string): AgentEvent => ({ type: 'token', text });
 const seqOf = (frame: string) => Number(/"seq":(\d+)/.exec(frame)![1]);
 
+/** `log` with its reads going through `read` (its readers too). */
+function withRead(log: EventLog, read: EventLog['read']): EventLog {
+  const wrapped: EventLog = {
+    append: (id, input) => log.append(id, input),
+    read,
+    last: (id) => log.last(id),
+    first: (id) => log.first(id),
+    subscribe: (id, l) => log.subscribe(id, l),
+    delete: (id) => log.delete(id),
+    close: () => log.close(),
+    openReader: (id) => pagedReader(wrapped, id),
+    hasRoom: () => true,
+    usage: () => log.usage(),
+  };
+  return wrapped;
+}
+
 describe('JobStreamService', () => {
   it('grows the retry delay from 250 ms to at most 5 s', () => {
     const mid = () => 0.5;
@@ -34,22 +51,11 @@ describe('JobStreamService', () => {
     const log = new MemoryEventLog({ retentionMs: 60_000 });
     let outage = true;
     let reads = 0;
-    const flaky: EventLog = {
-      append: (id, input) => log.append(id, input),
-      read: async (id, after, limit) => {
-        reads++;
-        if (outage) throw new EventLogUnavailableError('no leader for JOBSTREAM_EVENTS');
-        return log.read(id, after, limit);
-      },
-      last: (id) => log.last(id),
-      first: (id) => log.first(id),
-      subscribe: (id, l) => log.subscribe(id, l),
-      delete: (id) => log.delete(id),
-      close: () => log.close(),
-      openReader: (id) => pagedReader(flaky, id),
-      hasRoom: () => true,
-      usage: () => log.usage(),
-    };
+    const flaky = withRead(log, async (id, after, limit) => {
+      reads++;
+      if (outage) throw new EventLogUnavailableError('no leader for JOBSTREAM_EVENTS');
+      return log.read(id, after, limit);
+    });
     const hub = new LiveHub<string>(flaky, frameOf);
     const service = new JobStreamService(new ReplaySource(flaky, hub), hub);
     const job = newJobId();
@@ -92,21 +98,10 @@ describe('JobStreamService', () => {
     const events: LoggedEvent[] = [];
     for (let i = 1; i <= 6; i++) events.push(await log.append(job, { event: token(`${i} `), attempt: 1 }));
     let reads = 0;
-    const counting: EventLog = {
-      append: (id, input) => log.append(id, input),
-      read: async (id, after, limit) => {
-        reads++;
-        return log.read(id, after, limit);
-      },
-      last: (id) => log.last(id),
-      first: (id) => log.first(id),
-      subscribe: (id, l) => log.subscribe(id, l),
-      delete: (id) => log.delete(id),
-      close: () => log.close(),
-      openReader: (id) => pagedReader(counting, id),
-      hasRoom: () => true,
-      usage: () => log.usage(),
-    };
+    const counting = withRead(log, async (id, after, limit) => {
+      reads++;
+      return log.read(id, after, limit);
+    });
     // a hub that hands the test the session's sink (the real hub delivers dense seq order; this one lets the test
     // send duplicates and jumps), and a replay source that counts its open readers
     let sink: HubSink<string> | null = null;

@@ -11,6 +11,22 @@ import { frameOf } from '../sse/sse-frames.js';
 import { JobStreamService } from './job-stream.service.js';
 import { JobsService } from './jobs.service.js';
 
+/** A JobsService on these store, log and queue, with the echo agent announced. */
+async function jobsOn(store: MemoryJobStore, log: MemoryEventLog, queue: MemoryJobQueue): Promise<JobsService> {
+  const hub = new LiveHub<string>(log, frameOf);
+  const catalog = new MemoryAgentCatalog();
+  await catalog.announce('w1', [{ name: 'echo', description: '', input_schema: { type: 'object' } }], 60_000);
+  return new JobsService(
+    store,
+    log,
+    queue,
+    new MemoryJobControl(),
+    hub,
+    new JobStreamService(new ReplaySource(log, hub), hub),
+    new AgentCatalogService(catalog),
+  );
+}
+
 describe('JobsService.create under partial failure', () => {
   it('answers 201 once the record is stored though the dispatch fails (the sweep or a keyed retry dispatches it)', async () => {
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => {});
@@ -24,18 +40,7 @@ describe('JobsService.create under partial failure', () => {
       if (brokerDown) throw new QueueUnavailableError('no stream leader for JOBSTREAM_DISPATCH');
       return enqueue(id, opts);
     });
-    const hub = new LiveHub<string>(log, frameOf);
-    const catalog = new MemoryAgentCatalog();
-    await catalog.announce('w1', [{ name: 'echo', description: '', input_schema: { type: 'object' } }], 60_000);
-    const jobs = new JobsService(
-      store,
-      log,
-      queue,
-      new MemoryJobControl(),
-      hub,
-      new JobStreamService(new ReplaySource(log, hub), hub),
-      new AgentCatalogService(catalog),
-    );
+    const jobs = await jobsOn(store, log, queue);
     const body = { agent: 'echo', input: { message: 'hi there' } };
 
     const recorded = await jobs.create('acme', body, 'key-1');
@@ -71,18 +76,7 @@ describe('JobsService.create under partial failure', () => {
       await create(job, idem);
       throw new JobStoreUnavailableError('command timed out');
     });
-    const hub = new LiveHub<string>(log, frameOf);
-    const catalog = new MemoryAgentCatalog();
-    await catalog.announce('w1', [{ name: 'echo', description: '', input_schema: { type: 'object' } }], 60_000);
-    const jobs = new JobsService(
-      store,
-      log,
-      queue,
-      new MemoryJobControl(),
-      hub,
-      new JobStreamService(new ReplaySource(log, hub), hub),
-      new AgentCatalogService(catalog),
-    );
+    const jobs = await jobsOn(store, log, queue);
     const body = { agent: 'echo', input: { message: 'hi there' } };
     const failed = await jobs.create('acme', body, 'key-2').then(
       () => null,

@@ -1,23 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
-import { startRedis, type RunningServer } from '../../test/harness/servers.js';
+import { describe, expect, it } from '@jest/globals';
+import { redisForFile } from '../../test/harness/file-redis.js';
 import { waitFor } from '../../test/support/wait.js';
 import { RedisStreamSlots } from './redis-stream-slots.js';
 
-let redis: RunningServer;
-const clients: Redis[] = [];
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  for (const c of clients) c.disconnect();
-  await redis.destroy();
-});
-const client = () => {
-  const c = new Redis(redis.url);
-  clients.push(c);
-  return c;
-};
+const redis = redisForFile();
+const client = () => redis.client();
 
 describe('RedisStreamSlots', () => {
   it('counts a tenant over processes, renews live slots, and lets the slots of a dead process run out', async () => {

@@ -209,6 +209,21 @@ class Supervised {
     await exited;
     clearTimeout(timer);
   }
+
+  /** stop / restart / destroy of a RunningServer on this process; `cleanup` runs after destroy's kill. */
+  controls(cleanup: () => void = () => {}): Pick<RunningServer, 'stop' | 'restart' | 'destroy'> {
+    return {
+      stop: (signal?: StopSignal) => this.stop(signal),
+      restart: async (signal?: StopSignal) => {
+        await this.stop(signal);
+        await this.start();
+      },
+      destroy: async () => {
+        await this.stop('SIGKILL');
+        cleanup();
+      },
+    };
+  }
 }
 
 export interface NatsOptions {
@@ -250,16 +265,10 @@ export async function startNats(opts: NatsOptions = {}): Promise<RunningNats> {
     port,
     monitorUrl,
     storeDir,
-    stop: (signal?: StopSignal) => proc.stop(signal),
-    restart: async (signal?: StopSignal) => {
-      await proc.stop(signal);
-      await proc.start();
-    },
-    destroy: async () => {
-      await proc.stop('SIGKILL');
+    ...proc.controls(() => {
       storeDirs.delete(storeDir);
       rmSync(storeDir, { recursive: true, force: true });
-    },
+    }),
   };
 }
 
@@ -285,15 +294,9 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RunningServer
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
-    stop: (signal?: StopSignal) => proc.stop(signal),
-    restart: async (signal?: StopSignal) => {
-      await proc.stop(signal);
-      await proc.start();
-    },
-    destroy: async () => {
-      await proc.stop('SIGKILL');
+    ...proc.controls(() => {
       if (dir) rmSync(dir, { recursive: true, force: true });
-    },
+    }),
   };
 }
 
@@ -474,12 +477,7 @@ export async function startRedisSentinel(name = 'jobstream'): Promise<RunningRed
     const node: RunningServer = {
       url: `redis://127.0.0.1:${port}`,
       port,
-      stop: (signal?: StopSignal) => proc.stop(signal),
-      restart: async (signal?: StopSignal) => {
-        await proc.stop(signal);
-        await proc.start();
-      },
-      destroy: () => proc.stop('SIGKILL'),
+      ...proc.controls(),
     };
     return { proc, node };
   };

@@ -6,45 +6,19 @@
  *     through a proxy that cuts connections, an approval answered, a cancel, and a job the TypeScript SDK created.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createClient, seededRandom } from '@jobstream/sdk';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { startCuttingProxy, type CuttingProxy } from '../support/cutting-proxy.js';
+import { PKG, PYTHON, runPython } from '../support/python.js';
 
-const PYTHON = '/usr/bin/python3';
-const PKG = fileURLToPath(new URL('../../clients/python', import.meta.url));
 const KEY = 'python-e2e-key-0001';
 const MESSAGE = 'Streams survive flaky networks: every token arrives once, in order, ünïcödé included ✓. ';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs python3 without blocking the event loop (the app under test lives in this process). */
-function python(args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, args, {
-      cwd: PKG,
-      env: { PATH: process.env.PATH ?? '', PYTHONPATH: join(PKG, 'src'), PYTHONDONTWRITEBYTECODE: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const python = (args: string[], env: Record<string, string> = {}, timeoutMs = 120_000) =>
+  runPython(args, env, timeoutMs);
 
 describe('Python package (clients/python)', () => {
   it('finds Debian python3 (.ci/run installs it when missing)', () => {

@@ -1,28 +1,14 @@
 /** The REST API end to end through the real app: shared by the embedded run and the JetStream+Redis run. */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { TestApp } from '../support/app.js';
+import { ACME, GLOBEX, asTenant, auth, twoTenantApp } from '../support/tenant-app.js';
 import { openSse, readAll } from '../support/sse-client.js';
-
-const ACME = 'acme-key-0001';
-const GLOBEX = 'globex-key-0002';
-const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 
 export function apiSuite(engine: string, start: (env: Record<string, string>) => Promise<TestApp>): void {
   describe(`REST API (${engine})`, () => {
-    let app: TestApp;
-    beforeAll(async () => {
-      app = await start({ API_KEYS: `acme:${ACME},globex:${GLOBEX}`, WORKER_CONCURRENCY: '2' });
-    });
-    afterAll(async () => {
-      await app?.close();
-    });
-    const as = (key: string) => ({
-      post: (path: string, body: unknown, headers: Record<string, string> = {}) =>
-        app.api(path, { body, headers: { ...auth(key), ...headers } }),
-      get: (path: string) => app.api(path, { headers: auth(key) }),
-    });
-    const acme = as(ACME);
-    const globex = as(GLOBEX);
+    const app = twoTenantApp(start, { WORKER_CONCURRENCY: '2' });
+    const acme = asTenant(app, ACME);
+    const globex = asTenant(app, GLOBEX);
 
     it('creates and gets a job in the documented shape', async () => {
       const r = await acme.post('/v1/jobs', {

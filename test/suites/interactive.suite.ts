@@ -7,11 +7,9 @@ import type { JobEvent } from '@jobstream/contracts';
 import { QueueUnavailableError, type JobQueue } from '@jobstream/job-queue';
 import { JOB_QUEUE } from '../../src/engine/engine.constants.js';
 import type { TestApp } from '../support/app.js';
+import { ACME, GLOBEX, asTenant, auth, twoTenantApp } from '../support/tenant-app.js';
 import { openSse, readAll, tokenText, type SseResponse } from '../support/sse-client.js';
 
-const ACME = 'acme-key-0001';
-const GLOBEX = 'globex-key-0002';
-const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 const APPROVAL_SCHEMA = { type: 'object', properties: { approved: { type: 'boolean' } }, required: ['approved'] };
 const MESSAGE = 'May I send the quarterly report to the whole company now?';
 
@@ -25,19 +23,9 @@ function expectDense(events: Ev[]): void {
 
 export function interactiveSuite(engine: string, start: (env: Record<string, string>) => Promise<TestApp>): void {
   describe(`Interactive jobs (${engine})`, () => {
-    let app: TestApp;
-    beforeAll(async () => {
-      app = await start({ API_KEYS: `acme:${ACME},globex:${GLOBEX}`, WORKER_CONCURRENCY: '2' });
-    });
-    afterAll(async () => {
-      await app?.close();
-    });
-    const as = (key: string) => ({
-      post: (path: string, body: unknown) => app.api(path, { body, headers: auth(key) }),
-      get: (path: string) => app.api(path, { headers: auth(key) }),
-    });
-    const acme = as(ACME);
-    const globex = as(GLOBEX);
+    const app = twoTenantApp(start, { WORKER_CONCURRENCY: '2' });
+    const acme = asTenant(app, ACME);
+    const globex = asTenant(app, GLOBEX);
     const stream = (id: string, after?: string) =>
       openSse(`${app.url}/v1/jobs/${id}/stream`, {
         headers: { ...auth(ACME), ...(after ? { 'Last-Event-ID': after } : {}) },

@@ -1,29 +1,14 @@
 /** Rerun, batch, delete and share links end to end: shared by the embedded run and the JetStream+Redis run. */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { TestApp } from '../support/app.js';
+import { ACME, GLOBEX, asTenant, auth, twoTenantApp } from '../support/tenant-app.js';
 import { waitFor } from '../support/wait.js';
-
-const ACME = 'acme-key-0001';
-const GLOBEX = 'globex-key-0002';
-const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 
 export function jobManagementSuite(engine: string, start: (env: Record<string, string>) => Promise<TestApp>): void {
   describe(`Job management and share links (${engine})`, () => {
-    let app: TestApp;
-    beforeAll(async () => {
-      app = await start({ API_KEYS: `acme:${ACME},globex:${GLOBEX}`, WORKER_CONCURRENCY: '4' });
-    });
-    afterAll(async () => {
-      await app?.close();
-    });
-    const as = (key: string) => ({
-      post: (path: string, body: unknown, headers: Record<string, string> = {}) =>
-        app.api(path, { body, headers: { ...auth(key), ...headers } }),
-      get: (path: string) => app.api(path, { headers: auth(key) }),
-      del: (path: string) => app.api(path, { method: 'DELETE', headers: auth(key) }),
-    });
-    const acme = as(ACME);
-    const globex = as(GLOBEX);
+    const app = twoTenantApp(start, { WORKER_CONCURRENCY: '4' });
+    const acme = asTenant(app, ACME);
+    const globex = asTenant(app, GLOBEX);
     const anon = (path: string, method = 'GET') => app.api(path, { method });
     const finished = async (body: unknown) => {
       const r = await acme.post('/v1/jobs', body);

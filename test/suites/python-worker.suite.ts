@@ -7,13 +7,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createClient, type JobEvent } from '@jobstream/sdk';
 import type { TestApp } from '../support/app.js';
 import { waitFor } from '../support/wait.js';
+import { PKG, PYTHON, runPython } from '../support/python.js';
 
-const PYTHON = '/usr/bin/python3';
-const PKG = fileURLToPath(new URL('../../clients/python', import.meta.url));
 const KEY = 'python-worker-e2e-tenant-key-0001';
 const WORKER_KEY = 'python-worker-e2e-worker-key-0123456789';
 const MESSAGE = 'Agents from anywhere: a Python worker streams every token once, in order, ünïcödé ✓ included.';
@@ -55,28 +53,7 @@ function startPythonWorker(app: TestApp, id: string): PyWorker {
   return w;
 }
 
-function python(
-  code: string,
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, ['-c', code], {
-      cwd: PKG,
-      env: { PATH: process.env.PATH ?? '', PYTHONPATH: join(PKG, 'src'), PYTHONDONTWRITEBYTECODE: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (c) => {
-      clearTimeout(timer);
-      resolve({ code: c, stdout, stderr });
-    });
-  });
-}
+const python = (code: string, env: Record<string, string>) => runPython(['-c', code], env, 60_000);
 
 const textOf = (events: JobEvent[], attempt?: number) =>
   events

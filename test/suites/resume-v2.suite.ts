@@ -2,7 +2,7 @@
  * Resume v2 end to end through the real app — snapshots, type filters, the AI SDK format — shared by the embedded
  * e2e run and the JetStream+Redis run.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import {
   newJobId,
   reduceJobEvents,
@@ -26,6 +26,7 @@ import {
 } from '@jobstream/sdk';
 import { jobTransport, readJobMessage, reasoningOf, TestChat, textOf, toolPartsOf } from '../support/ai-sdk.js';
 import type { TestApp } from '../support/app.js';
+import { appForBlock, createEchoJob } from '../support/tenant-app.js';
 import { startCuttingProxy } from '../support/cutting-proxy.js';
 import { openSse, readAll, tokenText } from '../support/sse-client.js';
 
@@ -68,19 +69,8 @@ const SCRIPT: [attempt: number, event: AgentEvent][] = [
 
 export function resumeV2Suite(engine: string, start: (env: Record<string, string>) => Promise<TestApp>): void {
   describe(`resume v2: snapshots, filters, the AI SDK (${engine})`, () => {
-    let app: TestApp;
-    beforeAll(async () => {
-      app = await start({ HEARTBEAT_MS: '200' });
-    });
-    afterAll(async () => {
-      await app?.close();
-    });
-
-    const createJob = async (input: Record<string, unknown>) => {
-      const r = await app.api('/v1/jobs', { body: { agent: 'echo', input } });
-      expect(r.status).toBe(201);
-      return r.body as { id: string; stream_url: string };
-    };
+    const app = appForBlock(start, { HEARTBEAT_MS: '200' });
+    const createJob = (input: Record<string, unknown>) => createEchoJob(app, input);
     /** A job written straight into the log (no worker runs it): the script above, up to `upTo` events. */
     const scriptedJob = async (upTo = SCRIPT.length) => {
       const id = newJobId();

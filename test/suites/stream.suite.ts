@@ -1,12 +1,13 @@
 /**
  * The SSE stream, end to end through the real app: shared by the embedded e2e run and the JetStream+Redis run.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { JobEvent } from '@jobstream/contracts';
 import type { LiveHub } from '@jobstream/event-log';
 import { LIVE_HUB } from '../../src/jobs/jobs.constants.js';
 import { SseConnections } from '../../src/sse/sse-connections.js';
 import type { TestApp } from '../support/app.js';
+import { appForBlock, createEchoJob } from '../support/tenant-app.js';
 import { waitFor } from '../support/wait.js';
 import { openSse, readAll, tokenText } from '../support/sse-client.js';
 
@@ -14,20 +15,9 @@ const MESSAGE = 'The quick brown fox jumps over the lazy dog, again and again. '
 
 export function streamSuite(engine: string, start: (env: Record<string, string>) => Promise<TestApp>): void {
   describe(`SSE stream (${engine})`, () => {
-    let app: TestApp;
-    beforeAll(async () => {
-      // a job's live feed (and its hot-cache window) outlives its last client by HOT_CACHE_GRACE_MS (NATS engine)
-      app = await start({ HEARTBEAT_MS: '200', HOT_CACHE_GRACE_MS: '200' });
-    });
-    afterAll(async () => {
-      await app?.close();
-    });
-
-    const createJob = async (input: Record<string, unknown>) => {
-      const r = await app.api('/v1/jobs', { body: { agent: 'echo', input } });
-      expect(r.status).toBe(201);
-      return r.body as { id: string; stream_url: string };
-    };
+    // a job's live feed (and its hot-cache window) outlives its last client by HOT_CACHE_GRACE_MS (NATS engine)
+    const app = appForBlock(start, { HEARTBEAT_MS: '200', HOT_CACHE_GRACE_MS: '200' });
+    const createJob = (input: Record<string, unknown>) => createEchoJob(app, input);
     const expectDense = (events: JobEvent[], from = 1) => {
       expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + from));
     };

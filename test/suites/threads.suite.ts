@@ -1,12 +1,9 @@
 /** Conversations end to end through the real app: shared by the embedded run and the JetStream+Redis run. */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { TestApp } from '../support/app.js';
+import { ACME, GLOBEX, asTenant, twoTenantApp } from '../support/tenant-app.js';
 import { waitFor } from '../support/wait.js';
 import { WatchdogService } from '../../src/watchdog/watchdog.service.js';
-
-const ACME = 'acme-key-0001';
-const GLOBEX = 'globex-key-0002';
-const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 
 /** A message that streams slowly enough to still be running when the next request arrives. */
 /** A turn that stays active while a test acts on it (60 s after its first token), however slow the machine. */
@@ -14,21 +11,9 @@ const SLOW = { message: 'one two three four five six seven eight nine ten', dela
 
 export function threadsSuite(engine: string, start: (env: Record<string, string>) => Promise<TestApp>): void {
   describe(`Threads (${engine})`, () => {
-    let app: TestApp;
-    beforeAll(async () => {
-      app = await start({ API_KEYS: `acme:${ACME},globex:${GLOBEX}`, WORKER_CONCURRENCY: '4' });
-    });
-    afterAll(async () => {
-      await app?.close();
-    });
-    const as = (key: string) => ({
-      post: (path: string, body: unknown, headers: Record<string, string> = {}) =>
-        app.api(path, { body, headers: { ...auth(key), ...headers } }),
-      get: (path: string) => app.api(path, { headers: auth(key) }),
-      del: (path: string) => app.api(path, { method: 'DELETE', headers: auth(key) }),
-    });
-    const acme = as(ACME);
-    const globex = as(GLOBEX);
+    const app = twoTenantApp(start, { WORKER_CONCURRENCY: '4' });
+    const acme = asTenant(app, ACME);
+    const globex = asTenant(app, GLOBEX);
     const newThread = async () => {
       const r = await acme.post('/v1/threads', { agent: 'echo' });
       expect(r.status).toBe(201);

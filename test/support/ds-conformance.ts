@@ -3,6 +3,7 @@
  * vitest) against a running app, through a proxy that adds the tenant's API key. Returns the suite's counts and
  * the names of failed tests, parsed from vitest's output.
  */
+import { expect } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -58,4 +59,18 @@ export async function runDsConformance(appUrl: string, key: string): Promise<Con
   } finally {
     await proxy.close();
   }
+}
+
+/** Runs the conformance suite against the app on `engine`, logs its tally (and any failures), and expects it all passed. */
+export async function expectDsConformance(appUrl: string, key: string, engine: string): Promise<void> {
+  const r = await runDsConformance(appUrl, key);
+  console.log(
+    `durable streams conformance (${engine}): ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped of ${r.total} in ${r.seconds.toFixed(1)} s` +
+      (r.failures.length ? `\nfailed:\n  ${r.failures.join('\n  ')}` : ''),
+  );
+  if (process.env.DS_CONFORMANCE_OUT) (await import('node:fs')).writeFileSync(process.env.DS_CONFORMANCE_OUT, r.output);
+  if (r.total === 0) console.log(r.output.slice(-4000));
+  expect(r.total).toBeGreaterThan(300);
+  expect(r.failures).toEqual([]);
+  expect(r.failed).toBe(0);
 }

@@ -3,17 +3,12 @@ import { Redis } from 'ioredis';
 import { newJobId } from '@jobstream/contracts';
 import { waitFor } from '../../contracts/src/testing/wait.js';
 import { startRedis, type RunningServer } from '../../../test/harness/servers.js';
+import { redisForFile } from '../../../test/harness/file-redis.js';
 import { JobStoreUnavailableError } from './job-store.port.js';
 import { RedisJobStore } from './redis-job-store.js';
 import { jobRecord, jobStoreConformance } from './testing/job-store.conformance.js';
 
-let redis: RunningServer;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis.destroy();
-});
+const redis = redisForFile();
 
 // Each handle is its own client (two handles = two processes); every suite run gets a fresh key prefix.
 const prefix = `t${Date.now()}:`;

@@ -1,23 +1,25 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { JobEvent } from '@jobstream/contracts/events';
 import { waitFor } from '../../contracts/src/testing/wait.js';
 import { seededRandom } from './backoff.js';
 import { JobstreamConnectionError, JobstreamError } from './errors.js';
 import { createStream, type ReconnectInfo } from './stream.js';
-import { FakeJobstreamServer, cursorOf, echoEvents, type FakeServerOptions } from './testing/fake-server.js';
+import { cursorOf, echoEvents } from './testing/fake-server.js';
+import { fakeServerPerTest } from './testing/fake-server-per-test.js';
 
 const MESSAGE = 'The quick brown fox   jumps over\tthe lazy dog, again and again; ünïcödé ✓ works too.';
 const FAST = { initialDelayMs: 1, maxDelayMs: 4, maxRetries: 50 };
 
-let server: FakeJobstreamServer | undefined;
-afterEach(async () => {
-  await server?.stop();
-  server = undefined;
-});
+const start = fakeServerPerTest();
 
-async function start(opts: FakeServerOptions = {}): Promise<FakeJobstreamServer> {
-  server = await new FakeJobstreamServer(opts).start();
-  return server;
+/** The job's stream read with FAST reconnects (and `opts`): its events, each reconnect and the reasons of their errors. */
+async function collectReconnects(s: { baseUrl: string }, id: string, opts: { idleTimeoutMs?: number } = {}) {
+  const reconnects: ReconnectInfo[] = [];
+  const events = await collect(
+    createStream(id, { ...opts, baseUrl: s.baseUrl, reconnect: FAST, onReconnect: (i) => reconnects.push(i) }),
+  );
+  const reasons = reconnects.map((i) => (i.error as JobstreamConnectionError).reason as string);
+  return { events, reconnects, reasons };
 }
 
 async function collect(iter: AsyncIterable<JobEvent>): Promise<JobEvent[]> {
@@ -102,10 +104,7 @@ describe('createStream', () => {
   it('treats a response that ends without a terminal event as a drop and resumes', async () => {
     const s = await start({ onStream: (r) => (r.n <= 3 ? { endAfterEvents: 2 } : undefined) });
     const id = s.addJob(echoEvents(MESSAGE));
-    const reconnects: ReconnectInfo[] = [];
-    const events = await collect(
-      createStream(id, { baseUrl: s.baseUrl, reconnect: FAST, onReconnect: (i) => reconnects.push(i) }),
-    );
+    const { events, reconnects } = await collectReconnects(s, id);
     expect(textOf(events)).toBe(MESSAGE);
     expect(reconnects).toHaveLength(3);
     expect(reconnects.every((r) => r.error instanceof JobstreamConnectionError && r.error.reason === 'dropped')).toBe(
@@ -166,10 +165,7 @@ describe('createStream', () => {
         r.n === 1 ? { status: 503, code: 'service_unavailable', headers: { 'Retry-After': '0.02' } } : undefined,
     });
     const id = s.addJob(echoEvents(MESSAGE));
-    const reconnects: ReconnectInfo[] = [];
-    const events = await collect(
-      createStream(id, { baseUrl: s.baseUrl, reconnect: FAST, onReconnect: (i) => reconnects.push(i) }),
-    );
+    const { events, reconnects } = await collectReconnects(s, id);
     expect(textOf(events)).toBe(MESSAGE);
     expect(reconnects).toHaveLength(1);
     expect((reconnects[0]!.error as JobstreamError).retryAfterMs).toBe(20);
@@ -243,14 +239,7 @@ describe('createStream', () => {
             : undefined,
     });
     const id = s.addJob(echoEvents(MESSAGE));
-    const reasons: string[] = [];
-    const events = await collect(
-      createStream(id, {
-        baseUrl: s.baseUrl,
-        reconnect: FAST,
-        onReconnect: (i) => reasons.push((i.error as JobstreamConnectionError).reason),
-      }),
-    );
+    const { events, reasons } = await collectReconnects(s, id);
     expect(textOf(events)).toBe(MESSAGE);
     expect(reasons).toEqual(['protocol', 'protocol']);
   });
@@ -263,15 +252,7 @@ describe('createStream', () => {
           : undefined,
     });
     const id = s.addJob(echoEvents(MESSAGE));
-    const reasons: string[] = [];
-    const events = await collect(
-      createStream(id, {
-        baseUrl: s.baseUrl,
-        idleTimeoutMs: 50,
-        reconnect: FAST,
-        onReconnect: (i) => reasons.push((i.error as JobstreamConnectionError).reason),
-      }),
-    );
+    const { events, reasons } = await collectReconnects(s, id, { idleTimeoutMs: 50 });
     expect(textOf(events)).toBe(MESSAGE);
     expect(reasons[0]).toBe('idle_timeout');
     expect(new Set(reasons)).toEqual(new Set(['idle_timeout']));

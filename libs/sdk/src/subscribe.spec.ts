@@ -1,24 +1,17 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { AgentEvent, JobEvent } from '@jobstream/contracts/events';
 import { seededRandom } from './backoff.js';
 import { createClient } from './client.js';
 import { streamJobUntilComplete, waitFor } from './complete.js';
 import { JobstreamConnectionError, JobstreamError, JobstreamTimeoutError, JobstreamUnmatchedError } from './errors.js';
 import { streamJobTokens, subscribeJobStream, type TerminalJobEvent } from './subscribe.js';
-import { FakeJobstreamServer, cursorOf, echoEvents, type FakeServerOptions } from './testing/fake-server.js';
+import { cursorOf, echoEvents } from './testing/fake-server.js';
+import { fakeServerPerTest } from './testing/fake-server-per-test.js';
 
 const FAST = { initialDelayMs: 1, maxDelayMs: 4, maxRetries: 50 };
 const usage = { input_tokens: 0, output_tokens: 0 };
 
-let server: FakeJobstreamServer | undefined;
-afterEach(async () => {
-  await server?.stop();
-  server = undefined;
-});
-async function start(opts: FakeServerOptions = {}): Promise<FakeJobstreamServer> {
-  server = await new FakeJobstreamServer(opts).start();
-  return server;
-}
+const start = fakeServerPerTest();
 
 const RETRIED: AgentEvent[] = [
   { type: 'status', status: 'running' },

@@ -3,17 +3,12 @@ import { Redis } from 'ioredis';
 import { newJobId, newThreadId } from '@jobstream/contracts';
 import { waitFor } from '../../contracts/src/testing/wait.js';
 import { startRedis, type RunningServer } from '../../../test/harness/servers.js';
+import { redisForFile } from '../../../test/harness/file-redis.js';
 import { RedisThreadStore } from './redis-thread-store.js';
 import { newThreadRecord, ThreadStoreUnavailableError } from './thread-store.port.js';
 import { threadStoreConformance } from './testing/thread-store.conformance.js';
 
-let redis: RunningServer;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis.destroy();
-});
+const redis = redisForFile();
 
 const prefix = `t${Date.now()}:`;
 threadStoreConformance('redis', async (opts) => RedisThreadStore.create({ ...opts, url: redis.url, prefix }));

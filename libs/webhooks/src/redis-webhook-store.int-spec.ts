@@ -1,19 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { newDeliveryId, newWebhookId } from '@jobstream/contracts';
+import { newDeliveryId } from '@jobstream/contracts';
 import { randomUUID } from 'node:crypto';
-import { startRedis, type RunningServer } from '../../../test/harness/servers.js';
+import { redisForFile } from '../../../test/harness/file-redis.js';
 import { RedisWebhookStore } from './redis-webhook-store.js';
-import type { WebhookEndpoint } from './webhook-store.port.js';
-import { webhookStoreConformance } from './testing/webhook-store.conformance.js';
+import { webhookEndpoint, webhookStoreConformance } from './testing/webhook-store.conformance.js';
 
-let redis: RunningServer;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis.destroy();
-});
+const redis = redisForFile();
 
 // each test gets its own key prefix on the one private redis-server
 webhookStoreConformance('redis', () =>
@@ -21,20 +14,11 @@ webhookStoreConformance('redis', () =>
 );
 
 describe('RedisWebhookStore keys', () => {
-  const ep = (tenant: string): WebhookEndpoint => ({
-    id: newWebhookId(),
-    tenant,
-    url: 'https://example.com/h',
-    events: ['job.completed'],
-    secret: 'whsec_AAAA',
-    created_at: new Date().toISOString(),
-  });
-
-  it('keeps no key of a deleted endpoint but its expiring dedup keys; its delivery log expires with retention', async () => {
-    const prefix = `k:${randomUUID()}:`;
+  /** A store on `prefix` with one endpoint of tenant a and one delivery of it due now. */
+  const withDueDelivery = async (prefix: string) => {
     const store = await RedisWebhookStore.create({ url: redis.url, retentionMs: 3_600_000, prefix });
     const raw = new Redis(redis.url);
-    const e = await store.createEndpoint(ep('a'), 5);
+    const e = await store.createEndpoint(webhookEndpoint('a'), 5);
     const d = await store.createDelivery({
       id: newDeliveryId(),
       webhook_id: e.id,
@@ -45,6 +29,12 @@ describe('RedisWebhookStore keys', () => {
       dedupKey: `${e.id}:job_1:job.completed`,
       now: new Date(Date.now() - 1_000),
     });
+    return { store, raw, e, d };
+  };
+
+  it('keeps no key of a deleted endpoint but its expiring dedup keys; its delivery log expires with retention', async () => {
+    const prefix = `k:${randomUUID()}:`;
+    const { store, raw, e, d } = await withDueDelivery(prefix);
     expect(await raw.pttl(`${prefix}eplog:${e.id}`)).toBeGreaterThan(0);
     expect(await store.claimDue(new Date(), 5, 60_000, 2)).toHaveLength(1);
     expect(await store.deleteEndpoint('a', e.id)).toBe(true);
@@ -58,19 +48,7 @@ describe('RedisWebhookStore keys', () => {
 
   it('moves deliveries scheduled in the old global set to their tenant', async () => {
     const prefix = `l:${randomUUID()}:`;
-    const store = await RedisWebhookStore.create({ url: redis.url, retentionMs: 3_600_000, prefix });
-    const raw = new Redis(redis.url);
-    const e = await store.createEndpoint(ep('a'), 5);
-    const d = await store.createDelivery({
-      id: newDeliveryId(),
-      webhook_id: e.id,
-      tenant: 'a',
-      event_type: 'job.completed',
-      job_id: 'job_1',
-      payload: '{}',
-      dedupKey: `${e.id}:job_1:job.completed`,
-      now: new Date(Date.now() - 1_000),
-    });
+    const { store, raw, d } = await withDueDelivery(prefix);
     // as an older version left it: only in `due`
     await raw.del(`${prefix}due:a`, `${prefix}tenants`);
     await raw.zadd(`${prefix}due`, Date.now() - 1_000, d!.id);

@@ -3,6 +3,18 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { newDeliveryId, newWebhookId } from '@jobstream/contracts';
 import { WebhookLimitError, type NewDelivery, type WebhookEndpoint, type WebhookStore } from '../webhook-store.port.js';
 
+/** A new endpoint of `tenant` for job.completed. */
+export function webhookEndpoint(tenant: string): WebhookEndpoint {
+  return {
+    id: newWebhookId(),
+    tenant,
+    url: 'https://example.com/h',
+    events: ['job.completed'],
+    secret: 'whsec_AAAA',
+    created_at: new Date().toISOString(),
+  };
+}
+
 export function webhookStoreConformance(name: string, make: () => Promise<WebhookStore>): void {
   describe(`WebhookStore conformance: ${name}`, () => {
     let store: WebhookStore;
@@ -12,14 +24,7 @@ export function webhookStoreConformance(name: string, make: () => Promise<Webhoo
     afterEach(async () => {
       await store.close();
     });
-    const ep = (tenant: string): WebhookEndpoint => ({
-      id: newWebhookId(),
-      tenant,
-      url: 'https://example.com/h',
-      events: ['job.completed'],
-      secret: 'whsec_AAAA',
-      created_at: new Date().toISOString(),
-    });
+    const ep = webhookEndpoint;
     const dlv = (e: WebhookEndpoint, job: string, now = new Date()): NewDelivery => ({
       id: newDeliveryId(),
       webhook_id: e.id,
