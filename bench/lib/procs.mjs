@@ -71,7 +71,7 @@ export function freePort() {
   });
 }
 
-async function until(what, fn, timeoutMs = 20_000) {
+async function until(what, fn, timeoutMs = Number(process.env.BENCH_READY_MS) || 20_000) {
   const end = Date.now() + timeoutMs;
   for (;;) {
     try {

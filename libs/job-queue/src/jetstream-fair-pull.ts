@@ -64,6 +64,8 @@ export class FairPull {
   private readonly empty = new Map<string, { count: number; until: number }>();
   /** Per tenant: which of its agents' subjects is tried first (rotates). */
   private readonly agentTurn = new Map<string, number>();
+  /** Subjects published on since a pass last looked, with their publish counts (the hint of a `fresh` pass). */
+  private readonly fresh = new Map<string, number>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -75,6 +77,7 @@ export class FairPull {
   /** A job was published on `subject` (the queue's wake-up): look at it again on the next pass. */
   published(subject: string): void {
     this.empty.delete(subject);
+    if (this.agentOf(subject) !== null) this.fresh.set(subject, (this.fresh.get(subject) ?? 0) + 1);
   }
 
   /** The agent of a message on `subject`, or null for the legacy subject / anything else. */
@@ -87,14 +90,26 @@ export class FairPull {
 
   /**
    * Takes up to `n` jobs of `agents`, tenants in `rr`'s order, handing each message to `take`. Returns how many
-   * were taken. Throws when the broker cannot be asked (the caller backs off).
+   * were taken. `fresh`: the caller's last pass found nothing to take; `pass.caughtUp` is then set when the jobs
+   * published since were all taken (see the header). Throws when the broker cannot be asked (the caller backs off).
    */
   async pull(
     agents: ReadonlySet<string>,
     n: number,
     rr: TenantRoundRobin,
     take: (m: PulledMsg, target: DispatchTarget) => void,
+    fresh = false,
+    pass: { caughtUp: boolean } = { caughtUp: false },
   ): Promise<number> {
+    pass.caughtUp = false;
+    const published = this.takeFresh(agents);
+    if (fresh && published.size > 0) {
+      const { got, caughtUp } = await this.pullPublished(published, n, rr, take);
+      if (got > 0) {
+        pass.caughtUp = caughtUp;
+        return got;
+      }
+    }
     const { candidates, legacy } = await this.candidates(agents);
     if (legacy > 0 && this.opts.resolveLegacy && (await this.moveLegacy()) > 0) return this.pull(agents, n, rr, take);
     let got = 0;
@@ -124,6 +139,52 @@ export class FairPull {
       }
     }
     return got;
+  }
+
+  /** The subjects of `agents` published on since a pass last looked, by tenant (they are forgotten here). */
+  private takeFresh(agents: ReadonlySet<string>): Map<string, Candidate[]> {
+    const out = new Map<string, Candidate[]>();
+    for (const [subject, count] of this.fresh) {
+      const agent = this.agentOf(subject)!;
+      if (!agents.has(agent)) continue;
+      this.fresh.delete(subject);
+      const tenant = fromSubjectToken(subject.slice(this.opts.base.length + 1).split('.')[1]!);
+      const list = out.get(tenant) ?? [];
+      list.push({ agent, tenant, subject, count });
+      out.set(tenant, list);
+    }
+    return out;
+  }
+
+  /**
+   * The jobs just published (`count` per subject), one per tenant per round, tenants in `rr`'s order (no stream
+   * info). `caughtUp`: every one was taken (none left over for want of slots, none missing from its subject).
+   */
+  private async pullPublished(
+    published: Map<string, Candidate[]>,
+    n: number,
+    rr: TenantRoundRobin,
+    take: (m: PulledMsg, target: DispatchTarget) => void,
+  ): Promise<{ got: number; caughtUp: boolean }> {
+    let got = 0;
+    let caughtUp = true;
+    for (const list of published.values()) list.sort((a, b) => a.subject.localeCompare(b.subject));
+    while (published.size > 0) {
+      for (const tenant of rr.order(published.keys())) {
+        if (got >= n) return { got, caughtUp: false };
+        const list = published.get(tenant)!;
+        const c = list[0]!;
+        const [m] = await this.probe(c.subject, 1);
+        if (m) {
+          take(m, c);
+          got++;
+          rr.served(tenant);
+        } else caughtUp = false; // not stored yet, or held elsewhere: the full pass looks again
+        if (!m || --c.count <= 0) list.shift();
+        if (list.length === 0) published.delete(tenant);
+      }
+    }
+    return { got, caughtUp };
   }
 
   /** Subjects of `agents` with messages, by tenant; and the legacy subject's count. */

@@ -60,6 +60,9 @@ export class PullLoop {
 
   private async run(): Promise<void> {
     let failures = 0;
+    // the last pass took nothing, or just every job published since: a publish names the only subjects with new work
+    let idle = false;
+    const pass = { caughtUp: false };
     while (!this.draining) {
       const free = this.concurrency - this.held;
       if (free <= 0) {
@@ -69,17 +72,18 @@ export class PullLoop {
       this.waiter.dirty = false;
       let got: number;
       try {
-        got = await this.q.fair.pull(this.waiter.agents, free, this.rr, (m, t) => this.dispatch(m, t));
+        got = await this.q.fair.pull(this.waiter.agents, free, this.rr, (m, t) => this.dispatch(m, t), idle, pass);
         failures = 0;
       } catch (err) {
         // broker unreachable or a consumer is being recreated: back off and try again
         failures++;
         this.q.warn(`dispatch pull failed (${failures}): ${(err as Error).message}`);
         await this.q.sleep(retryDelay(failures, PULL_RETRY), () => {});
+        idle = false;
         continue;
       }
-      if (got === 0 && !this.waiter.dirty && !this.draining)
-        await this.q.sleep(this.q.pollMs, (r) => (this.wakeFn = r));
+      idle = got === 0 || pass.caughtUp;
+      if (idle && !this.waiter.dirty && !this.draining) await this.q.sleep(this.q.pollMs, (r) => (this.wakeFn = r));
     }
   }
 

@@ -33,12 +33,23 @@ export class AttemptLoop {
     private readonly accounts: Map<string, JobLogAccount>,
   ) {}
 
-  /** Runs the job from `attempt` until it ends, parks or is handed back: what to do with the queue message. */
-  async run(job: JobRecord, attempt: number, q: QueuedJob, state: Running, resume: boolean): Promise<Outcome> {
+  /**
+   * Runs the job from `attempt` until it ends, parks or is handed back: what to do with the queue message.
+   * `opening`: the first attempt's log-bytes account, already being opened ({@link AttemptLoop.openAccount}).
+   */
+  async run(
+    job: JobRecord,
+    attempt: number,
+    q: QueuedJob,
+    state: Running,
+    resume: boolean,
+    opening?: Promise<JobLogAccount>,
+  ): Promise<Outcome> {
     for (let rollbacks = 0; ; rollbacks++) {
       const started = performance.now();
       try {
-        const { outcome, status } = await this.runAttempt(job, attempt, q, state, resume);
+        const account = rollbacks === 0 && opening ? opening : this.openAccount(job);
+        const { outcome, status } = await this.runAttempt(job, attempt, q, state, resume, account);
         this.core.opts.metrics?.jobRunFinished(job.agent, status, (performance.now() - started) / 1000);
         return outcome;
       } catch (err) {
@@ -100,6 +111,17 @@ export class AttemptLoop {
     return next;
   }
 
+  /** The job's log-bytes account (never rejects: counts from zero when the store cannot say). */
+  openAccount(job: JobRecord): Promise<JobLogAccount> {
+    const { core } = this;
+    return JobLogAccount.open(
+      core.store,
+      job,
+      { maxJobBytes: core.opts.maxJobBytes ?? DEFAULT_MAX_JOB_BYTES, tenantQuota: core.opts.tenantLogBytesQuota ?? 0 },
+      core.logger,
+    );
+  }
+
   /** One attempt with its keepalive and its log-bytes account (see the header). */
   private async runAttempt(
     job: JobRecord,
@@ -107,6 +129,7 @@ export class AttemptLoop {
     q: QueuedJob,
     state: Running,
     resume: boolean,
+    opening: Promise<JobLogAccount>,
   ): Promise<AttemptResult> {
     const { core } = this;
     const jobId = job.id;
@@ -119,12 +142,7 @@ export class AttemptLoop {
       if (state.cancelReason === null) this.noticeRecordedCancel(jobId, state);
     }, core.opts.workingIntervalMs);
     keepalive.unref();
-    const account = await JobLogAccount.open(
-      core.store,
-      job,
-      { maxJobBytes: core.opts.maxJobBytes ?? DEFAULT_MAX_JOB_BYTES, tenantQuota: core.opts.tenantLogBytesQuota ?? 0 },
-      core.logger,
-    );
+    const account = await opening;
     this.accounts.set(jobId, account);
     try {
       // Continuing after an answer: the usage of the attempt so far was saved when the job parked.

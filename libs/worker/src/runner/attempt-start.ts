@@ -2,8 +2,8 @@
  * The start of an attempt, for one delivery of a job: a job that ended or waits for an answer is let go; a job
  * found `running` lost its previous holder, so the next attempt starts with an `attempt` event (clients discard the
  * earlier attempt's output) — or the job fails with `worker_lost` once MAX_ATTEMPTS are spent; an answered question
- * continues the same attempt from its log. Then the job moves to `running`, `status: running` is appended, and the
- * attempt loop runs it.
+ * continues the same attempt from its log. Then the job moves to `running`, `status: running` is appended (its
+ * log-bytes account opening meanwhile), and the attempt loop runs it.
  */
 import { isTerminalStatus } from '@jobstream/contracts';
 import { LOG_ROLLBACK_REASON, LogRollbackError } from '@jobstream/event-log';
@@ -70,6 +70,8 @@ export async function startAttempt(core: RunnerCore, loop: AttemptLoop, q: Queue
     return;
   }
   core.opts.metrics?.jobTransition('running');
+  // the log-bytes count is read while `status: running` is appended (one store round trip less before the agent)
+  const opening = loop.openAccount(tr.job);
   // the dispatcher's `status: queued` (carried by the queue message): the log need not look the job's last event up
   const after = rec.status === 'queued' && q.lastEvent?.attempt === attempt ? q.lastEvent : undefined;
   const running = { type: 'status' as const, status: 'running' as const };
@@ -83,6 +85,6 @@ export async function startAttempt(core: RunnerCore, loop: AttemptLoop, q: Queue
     state.cancelReason ??= tr.job.cancel_reason;
     state.abort.abort(new Error('cancelled before start'));
   }
-  if ((await loop.run(tr.job, attempt, q, state, answered !== null)) === 'release') await q.release();
+  if ((await loop.run(tr.job, attempt, q, state, answered !== null, opening)) === 'release') await q.release();
   else await q.ack();
 }
