@@ -5,7 +5,8 @@
  * a stream is the last chunk (`0\r\n\r\n`) of the chunked response, as the socket may stay open for keep-alive.
  *
  * Modes:
- * - `count`:   counts `token` frames, first/last receive time (fan-out, peer, replay).
+ * - `count`:   counts tokens (`tok ` words of `token` frames, at least one a frame), first/last receive time
+ *              (fan-out, peer, replay).
  * - `latency`: also parses each token's `ts` (append time) and records receive − ts in a 1 ms histogram, for events
  *              appended after the connection was open (earlier ones are replay, not live latency) and not before
  *              `stats.measureFrom` if set.
@@ -16,6 +17,16 @@ import net from 'node:net';
 const TOKEN = Buffer.from('event: token\n');
 const TOKEN_S = 'event: token\n';
 const LAST_CHUNK = Buffer.from('\r\n0\r\n\r\n');
+const FRAME_END = Buffer.from('\n\n');
+/** The text of one token of the bench's jobs (`message: 'tok '`) and of the ceiling's and peer's frames. */
+const WORD = Buffer.from('tok ');
+
+/** How many times `word` stands in `buf` between `from` and `to`. */
+function occurrences(buf, word, from, to) {
+  let n = 0;
+  for (let k = buf.indexOf(word, from); k >= 0 && k + word.length <= to; k = buf.indexOf(word, k + word.length)) n++;
+  return n;
+}
 export const HIST_MS = 60_000;
 
 export function newStats() {
@@ -81,22 +92,29 @@ export function openSse({ host = '127.0.0.1', port, path, headers = {}, mode = '
         });
       if (mode === 'idle') return;
       if (mode === 'count') {
-        let buf = carryBuf ? Buffer.concat([carryBuf, body]) : body;
+        // Coalescing merges a fast job's `tok ` outputs into one frame: a frame counts one token per `tok ` in it
+        // (at least one), so the figures stay tokens delivered, not frames. A frame is counted once it is whole.
+        const buf = carryBuf ? Buffer.concat([carryBuf, body]) : body;
         let i = 0;
         let n = 0;
+        let keep = -1;
         for (;;) {
           const j = buf.indexOf(TOKEN, i);
           if (j < 0) break;
-          n++;
-          i = j + TOKEN.length;
+          const end = buf.indexOf(FRAME_END, j);
+          if (end < 0) {
+            keep = j;
+            break;
+          }
+          n += Math.max(1, occurrences(buf, WORD, j, end));
+          i = end + FRAME_END.length;
         }
         if (n > 0) {
           stats.tokens += n;
           tokenSeen(Date.now());
         }
-        const keep = Math.max(i, buf.length - (TOKEN.length - 1));
-        carryBuf = keep < buf.length ? buf.subarray(keep) : null;
-        if (carryBuf) carryBuf = Buffer.from(carryBuf);
+        if (keep < 0) keep = Math.max(i, buf.length - (TOKEN.length - 1));
+        carryBuf = keep < buf.length ? Buffer.from(buf.subarray(keep)) : null;
         return;
       }
       // latency
