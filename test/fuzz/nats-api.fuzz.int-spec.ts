@@ -169,6 +169,9 @@ beforeAll(async () => {
     API_KEYS: `acme:${KEY},globex:${OTHER}`,
     RATE_LIMIT_CREATE_PER_MIN: '0',
     MAX_EVENTS_PER_JOB: '500',
+    // one event per token, so that the runaway job below reaches the event cap (merged, its 1,000 fast tokens would be
+    // a few events: coalescing's own caps are the runner's unit tests)
+    COALESCE_TEXT_EVENTS: 'false',
   });
   nc = await connect({ servers: nats.url });
   const own = JSON.parse(
