@@ -9,7 +9,15 @@
  * - A missing binary is a clear error naming the Debian package to install.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants as fsConstants,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -45,11 +53,48 @@ export async function freePort(): Promise<number> {
   if (low >= 12_000) {
     for (let i = 0; i < 50; i++) {
       const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+      if (!claimPort(port)) continue;
       const got = await tryListen(port).catch(() => undefined);
       if (got !== undefined) return got;
     }
   }
   return tryListen(0);
+}
+
+/**
+ * Ports handed out stay claimed by this test process until it exits (a file per port, holding the pid, in one
+ * directory shared by every Jest worker): a server stopped for a broker-outage test keeps its port, which another
+ * worker's suite would otherwise find free and take before the restart. A claim whose process is gone is stale and
+ * is taken over (the files are not removed at exit: Jest's workers end without running exit hooks of the tests).
+ */
+const PORT_CLAIMS = join(tmpdir(), 'jobstream-test-ports');
+function claimPort(port: number, retried = false): boolean {
+  const file = join(PORT_CLAIMS, String(port));
+  try {
+    mkdirSync(PORT_CLAIMS, { recursive: true });
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch {
+    if (retried) return false;
+    let owner: number;
+    try {
+      owner = Number(readFileSync(file, 'utf8')) || 0;
+    } catch {
+      return false; // no claims directory, or the claim went away meanwhile: pick another port
+    }
+    if (owner > 0 && processAlive(owner)) return false;
+    rmSync(file, { force: true });
+    return claimPort(port, true);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 let ephemeralLowCache: number | undefined;
