@@ -42,6 +42,11 @@ import { THROUGHPUT_BUDGET_S, scenarioThroughput } from './scenarios/throughput.
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+/** `--coalesce`: the worker merges a fast job's tokens (COALESCE_TEXT_EVENTS, the product's default). Off by default
+ * here: fan-out, replay, peer and latency measure the per-event path (one event per token, as resumable-stream's one
+ * chunk per write); merged, a fast job's tokens arrive in a few frames and a rate over them says little. The
+ * `throughput` scenario runs both. */
+const coalesce = args.includes('--coalesce');
 const profile = args.includes('--profile');
 const only = args
   .find((a) => a.startsWith('--only='))
@@ -219,7 +224,7 @@ async function startSplit(
 ) {
   const worker = await startWorker({
     ...ctx,
-    env: { WORKER_CONCURRENCY: String(concurrency), ...workerEnv },
+    env: { WORKER_CONCURRENCY: String(concurrency), COALESCE_TEXT_EVENTS: String(coalesce), ...workerEnv },
     nodeArgs: workerNodeArgs,
   });
   const all = [];
