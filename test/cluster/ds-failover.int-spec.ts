@@ -12,6 +12,7 @@ import { DS_STREAM } from '@jobstream/event-log';
 import { startNatsCluster, startRedis, type RunningNatsCluster, type RunningServer } from '../harness/servers.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { readAll } from '../support/sse-client.js';
+import { collectUntilClosed } from '../support/ds-read.js';
 import { sleep, waitFor } from '../support/wait.js';
 import { streamLeader } from './cluster-scenario.js';
 
@@ -116,18 +117,7 @@ describe('Durable Streams across a JetStream leader SIGKILL (3-node cluster)', (
       fetch: retrying,
     });
     const items: JobEvent[] = [];
-    const done = new Promise<void>((resolve, reject) => {
-      const stop = res.subscribeJson((batch) => {
-        items.push(...batch.items);
-        if (batch.streamClosed) {
-          stop();
-          res.cancel();
-          resolve();
-        }
-        return Promise.resolve();
-      });
-      res.closed.catch(reject);
-    });
+    const done = collectUntilClosed(res, items);
     await waitFor(() => items.length >= 10, { timeoutMs: 30_000, message: 'the job to be streaming' });
     await killLeaderOf(EVENTS_STREAM);
     await done;

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { stream, type LiveMode } from '@durable-streams/client';
 import type { JobEvent } from '@jobstream/contracts';
 import { readAll } from '../support/sse-client.js';
+import { collectUntilClosed } from '../support/ds-read.js';
 import { startNats, startRedis, type RunningNats, type RunningServer } from '../harness/servers.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { runDsConformance } from '../support/ds-conformance.js';
@@ -62,19 +63,7 @@ describe('Durable Streams conformance (JetStream + Redis)', () => {
         offset: '-1',
         live,
       });
-      const items: JobEvent[] = [];
-      await new Promise<void>((resolve, reject) => {
-        const stop = res.subscribeJson((batch) => {
-          items.push(...batch.items);
-          if (batch.streamClosed) {
-            stop();
-            res.cancel();
-            resolve();
-          }
-          return Promise.resolve();
-        });
-        res.closed.catch(reject);
-      });
+      const items = await collectUntilClosed(res);
       const sse = await readAll(`${app.url}/v1/jobs/${id}/stream`, { headers: auth });
       expect(items).toEqual(sse.events().map(({ id: _id, ...e }) => e));
       expect(items.at(-1)?.type).toBe('done');

@@ -10,6 +10,7 @@ import { stream } from '@durable-streams/client';
 import type { JobEvent } from '@jobstream/contracts';
 import { eventPartition, partitionOf } from '@jobstream/event-log';
 import { readAll } from '../support/sse-client.js';
+import { collectUntilClosed } from '../support/ds-read.js';
 import { startNatsTestApp, type NatsTestApp } from '../support/nats-app.js';
 import { resumeV2Suite } from '../suites/resume-v2.suite.js';
 import { streamSuite } from '../suites/stream.suite.js';
@@ -72,19 +73,7 @@ describe('a partitioned event log (JETSTREAM_PARTITIONS=3)', () => {
         offset: '-1',
         live: i === 0 ? false : 'sse',
       });
-      const items: JobEvent[] = [];
-      await new Promise<void>((resolve, reject) => {
-        const stop = res.subscribeJson((batch) => {
-          items.push(...batch.items);
-          if (batch.streamClosed) {
-            stop();
-            res.cancel();
-            resolve();
-          }
-          return Promise.resolve();
-        });
-        res.closed.catch(reject);
-      });
+      const items = await collectUntilClosed(res);
       const sse = await readAll(`${app.url}/v1/jobs/${id}/stream`);
       expect(items).toEqual(sse.events().map(({ id: _id, ...e }) => e));
       expect(items.at(-1)?.type).toBe('done');
